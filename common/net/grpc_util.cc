@@ -1,0 +1,71 @@
+#include "common/net/grpc_util.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+namespace drsim::net {
+
+std::shared_ptr<grpc::Channel> make_channel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  args.SetMaxSendMessageSize(kMaxMessageBytes);
+  // Reconnect quickly after a region comes back: drills measure seconds.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  // Each channel gets its own connection (no sharing between subchannels).
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+void configure_server(grpc::ServerBuilder& builder) {
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  // SO_REUSEPORT would let two daemons share a port silently.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+}
+
+namespace {
+// gRPC reports a failed bind only as "port 0"; find out whether it was in use.
+std::string bind_probe(const std::string& address) {
+  auto colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  int port = std::atoi(address.c_str() + colon + 1);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  if (host == "localhost") host = "127.0.0.1";
+  if (::inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) {
+    ::close(fd);
+    return "host '" + host + "' is not an IPv4 address";
+  }
+  std::string why;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    why = errno == EADDRINUSE ? "port " + std::to_string(port) + " is already in use"
+                              : std::string(strerror(errno));
+  }
+  ::close(fd);
+  return why;
+}
+}  // namespace
+
+Result<StartedServer> start_server(grpc::ServerBuilder& builder, const std::string& address) {
+  int selected_port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
+  configure_server(builder);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || selected_port == 0) {
+    std::string why = bind_probe(address);
+    return unavailable("cannot listen on " + address + (why.empty() ? "" : ": " + why));
+  }
+  auto colon = address.rfind(':');
+  return StartedServer{std::move(server),
+                       address.substr(0, colon) + ":" + std::to_string(selected_port)};
+}
+
+}  // namespace drsim::net

@@ -1,0 +1,69 @@
+#include "common/net/process_runtime.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace drsim::net {
+
+void setup_logging(const std::string& process, const std::string& log_format,
+                   const std::string& level) {
+  auto logger = spdlog::stderr_color_mt(process);
+  spdlog::set_default_logger(logger);
+  if (log_format == "json") {
+    spdlog::set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","proc":"%n","level":"%l","msg":"%v"})",
+        spdlog::pattern_time_type::utc);
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %n %^%l%$ %v");
+  }
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::info);
+}
+
+Status write_ready_file(const std::string& path, const std::string& address,
+                        const std::string& extra_json_fields) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return unavailable("cannot write ready file " + tmp);
+    out << "{\"pid\":" << ::getpid() << ",\"address\":\"" << address << "\"";
+    if (!extra_json_fields.empty()) out << "," << extra_json_fields;
+    out << "}\n";
+    if (!out.flush()) return unavailable("cannot write ready file " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return unavailable("cannot rename ready file to " + path);
+  }
+  return Status::ok();
+}
+
+Status validate_listen_address(const std::string& flag, const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    return invalid_argument(flag + ": '" + address + "' is not host:port");
+  }
+  std::string port = address.substr(colon + 1);
+  for (char c : port) {
+    if (c < '0' || c > '9') return invalid_argument(flag + ": port '" + port + "' is not a number");
+  }
+  if (port.size() > 5 || std::stoi(port) > 65535) {
+    return invalid_argument(flag + ": port " + port + " is out of range 0..65535");
+  }
+  return Status::ok();
+}
+
+StopSignals::StopSignals(boost::asio::io_context& io, std::function<void()> on_stop)
+    : signals_(io, SIGTERM, SIGINT) {
+  signals_.async_wait([on_stop = std::move(on_stop)](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {} received, stopping", sig);
+    on_stop();
+  });
+}
+
+}  // namespace drsim::net
