@@ -1,0 +1,50 @@
+// Options of a region daemon (drsim-primary / drsim-secondary), with
+// validation that names the flag at fault.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/core/status.h"
+#include "common/model/region_role.h"
+
+namespace drsim::region {
+
+enum class ReplicationMode { kAsync, kSync };
+const char* replication_mode_name(ReplicationMode m);
+
+struct WorkloadSpec {
+  std::string name;
+  ReplicationMode mode = ReplicationMode::kSync;
+};
+
+struct RegionOptions {
+  std::string name;                 // region name, e.g. "primary"
+  std::string peer_name;            // the other region's name
+  std::string listen = "127.0.0.1:0";
+  std::string peer_address;         // host:port of the peer region (may be set later)
+  std::string data_dir;
+  model::Role initial_role = model::Role::kStandby;  // used on first start only
+  std::vector<WorkloadSpec> workloads;
+  bool fsync = false;
+  uint64_t log_retention = 1'000'000;
+  uint32_t max_batch_changes = 1024;       // per replication frame
+  uint64_t max_unacked_changes = 65536;    // per workload, in flight to the standby
+  uint32_t max_key_bytes = 1024;
+  uint32_t max_value_bytes = 1 << 20;
+  std::chrono::milliseconds sync_ack_timeout{5000};
+  std::chrono::milliseconds fence_check_timeout{2000};
+  std::chrono::milliseconds reconnect_backoff{100};
+  std::string ready_file;
+
+  Status validate() const;
+};
+
+// Parses "vm-web:sync,vm-db:async" (mode optional, default_mode otherwise).
+Result<std::vector<WorkloadSpec>> parse_workloads(const std::string& flag, const std::string& text,
+                                                  ReplicationMode default_mode);
+Status validate_workload_name(const std::string& where, const std::string& name);
+
+}  // namespace drsim::region

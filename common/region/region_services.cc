@@ -1,0 +1,141 @@
+#include "common/region/region_services.h"
+
+#include <boost/asio/post.hpp>
+
+#include "common/net/grpc_util.h"
+#include "common/net/process_runtime.h"
+
+namespace drsim::region {
+
+using namespace drsim::v1;
+
+namespace {
+
+// Finishes a write RPC from the loop thread, with the applied marker.
+template <typename Fill>
+RegionNode::WriteDone finisher(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                               Fill fill) {
+  return [ctx, reactor, fill](WriteOutcome out) {
+    if (out.status.is_ok()) {
+      fill(out.results);
+    } else {
+      ctx->AddTrailingMetadata(kAppliedMetadataKey,
+                               out.applied == Applied::kNo ? "no" : "unknown");
+    }
+    reactor->Finish(net::to_grpc(out.status));
+  };
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* WorkloadService::Put(grpc::CallbackServerContext* ctx, const PutRequest* req,
+                                         PutResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  WriteOp op;
+  *op.mutable_put() = *req;
+  boost::asio::post(node_.io(), [this, ctx, reactor, resp, op = std::move(op)]() mutable {
+    std::vector<WriteOp> ops;
+    ops.push_back(std::move(op));
+    node_.write(std::move(ops), finisher(ctx, reactor, [resp](auto& results) {
+                  *resp->mutable_result() = results.at(0);
+                }));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WorkloadService::Delete(grpc::CallbackServerContext* ctx, const DeleteRequest* req,
+                                            DeleteResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  WriteOp op;
+  *op.mutable_delete_() = *req;
+  boost::asio::post(node_.io(), [this, ctx, reactor, resp, op = std::move(op)]() mutable {
+    std::vector<WriteOp> ops;
+    ops.push_back(std::move(op));
+    node_.write(std::move(ops), finisher(ctx, reactor, [resp](auto& results) {
+                  *resp->mutable_result() = results.at(0);
+                }));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WorkloadService::WriteBatch(grpc::CallbackServerContext* ctx,
+                                                const WriteBatchRequest* req,
+                                                WriteBatchResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  boost::asio::post(node_.io(), [this, ctx, reactor, req, resp] {
+    std::vector<WriteOp> ops(req->ops().begin(), req->ops().end());
+    node_.write(std::move(ops), finisher(ctx, reactor, [resp](auto& results) {
+                  for (auto& r : results) *resp->add_results() = std::move(r);
+                }));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WorkloadService::Get(grpc::CallbackServerContext* ctx, const GetRequest* req,
+                                         GetResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  boost::asio::post(node_.io(), [this, reactor, req, resp] {
+    reactor->Finish(net::to_grpc(node_.get(*req, resp)));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WorkloadService::Scan(grpc::CallbackServerContext* ctx, const ScanRequest* req,
+                                          ScanResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  boost::asio::post(node_.io(), [this, reactor, req, resp] {
+    reactor->Finish(net::to_grpc(node_.scan(*req, resp)));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::GetStatus(grpc::CallbackServerContext* ctx,
+                                            const GetStatusRequest* req,
+                                            GetStatusResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  boost::asio::post(node_.io(), [this, reactor, req, resp] {
+    node_.status(req->reset_lag_stats(), resp);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::Failover(grpc::CallbackServerContext* ctx, const FailoverRequest* req,
+                                           FailoverResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  boost::asio::post(node_.io(), [this, reactor, req, resp] {
+    auto r = node_.failover(req->reason().empty() ? "operator request" : req->reason());
+    if (r.is_ok()) *resp = std::move(r.value());
+    reactor->Finish(net::to_grpc(r.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::SetOutage(grpc::CallbackServerContext* ctx,
+                                            const SetOutageRequest* req,
+                                            SetOutageResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  boost::asio::post(node_.io(), [this, reactor, req, resp] {
+    node_.set_outage(req->outage());
+    resp->set_outage(node_.in_outage());
+    resp->set_changed_unix_nanos(wall_now_unix_nanos());
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::SetPeer(grpc::CallbackServerContext* ctx, const SetPeerRequest* req,
+                                          SetPeerResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  if (Status s = net::validate_listen_address("peer_address", req->peer_address()); !s.is_ok()) {
+    reactor->Finish(net::to_grpc(s));
+    return reactor;
+  }
+  boost::asio::post(node_.io(), [this, reactor, req] {
+    node_.set_peer(req->peer_address());
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace drsim::region

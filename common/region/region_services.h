@@ -1,0 +1,59 @@
+// gRPC edge of a region: the Workload (client-facing) and RegionAdmin
+// services. Handlers validate what they can without state, then post to the
+// RegionNode's loop and finish the reactor from there.
+#pragma once
+
+#include "common/region/region_node.h"
+#include "drsim/v1/admin.grpc.pb.h"
+#include "drsim/v1/workload.grpc.pb.h"
+
+namespace drsim::region {
+
+// Trailing metadata on a failed write: "no" = definitely not applied;
+// "unknown" = applied locally, replication unconfirmed (indeterminate).
+inline constexpr char kAppliedMetadataKey[] = "drsim-applied";
+
+class WorkloadService final : public drsim::v1::Workload::CallbackService {
+ public:
+  explicit WorkloadService(RegionNode& node) : node_(node) {}
+
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const drsim::v1::PutRequest* req,
+                                drsim::v1::PutResponse* resp) override;
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
+                                   const drsim::v1::DeleteRequest* req,
+                                   drsim::v1::DeleteResponse* resp) override;
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const drsim::v1::GetRequest* req,
+                                drsim::v1::GetResponse* resp) override;
+  grpc::ServerUnaryReactor* WriteBatch(grpc::CallbackServerContext* ctx,
+                                       const drsim::v1::WriteBatchRequest* req,
+                                       drsim::v1::WriteBatchResponse* resp) override;
+  grpc::ServerUnaryReactor* Scan(grpc::CallbackServerContext* ctx,
+                                 const drsim::v1::ScanRequest* req,
+                                 drsim::v1::ScanResponse* resp) override;
+
+ private:
+  RegionNode& node_;
+};
+
+class AdminService final : public drsim::v1::RegionAdmin::CallbackService {
+ public:
+  explicit AdminService(RegionNode& node) : node_(node) {}
+
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* ctx,
+                                      const drsim::v1::GetStatusRequest* req,
+                                      drsim::v1::GetStatusResponse* resp) override;
+  grpc::ServerUnaryReactor* Failover(grpc::CallbackServerContext* ctx,
+                                     const drsim::v1::FailoverRequest* req,
+                                     drsim::v1::FailoverResponse* resp) override;
+  grpc::ServerUnaryReactor* SetOutage(grpc::CallbackServerContext* ctx,
+                                      const drsim::v1::SetOutageRequest* req,
+                                      drsim::v1::SetOutageResponse* resp) override;
+  grpc::ServerUnaryReactor* SetPeer(grpc::CallbackServerContext* ctx,
+                                    const drsim::v1::SetPeerRequest* req,
+                                    drsim::v1::SetPeerResponse* resp) override;
+
+ private:
+  RegionNode& node_;
+};
+
+}  // namespace drsim::region

@@ -1,0 +1,137 @@
+#include "common/region/replication_streams.h"
+
+#include <boost/asio/post.hpp>
+
+#include "common/net/grpc_util.h"
+#include "common/region/region_node.h"
+
+namespace drsim::region {
+
+using drsim::v1::ReplicationFrame;
+using drsim::v1::ReplicationReply;
+
+SinkStream::SinkStream(RegionNode& node, std::string peer) : node_(node), peer_(std::move(peer)) {
+  StartRead(&incoming_);
+}
+
+void SinkStream::OnReadDone(bool ok) {
+  if (!ok) {
+    boost::asio::post(node_.io(), [this] { node_.on_sink_closed(this); });
+    return;
+  }
+  auto frame = std::make_shared<ReplicationFrame>(std::move(incoming_));
+  incoming_.Clear();
+  StartRead(&incoming_);
+  boost::asio::post(node_.io(), [this, frame] {
+    if (!closing_) node_.on_sink_frame(this, *frame);
+  });
+}
+
+void SinkStream::send(ReplicationReply reply) {
+  if (closing_) return;
+  outbox_.push_back(std::move(reply));
+  write_next();
+}
+
+void SinkStream::write_next() {
+  if (write_in_flight_ || outbox_.empty()) return;
+  writing_ = std::move(outbox_.front());
+  outbox_.pop_front();
+  write_in_flight_ = true;
+  StartWrite(&writing_);
+}
+
+void SinkStream::OnWriteDone(bool ok) {
+  boost::asio::post(node_.io(), [this, ok] {
+    write_in_flight_ = false;
+    if (!ok) {
+      closing_ = true;
+      outbox_.clear();
+      close_status_ = unavailable("replication stream write failed");
+    }
+    write_next();
+    finish_if_ready();
+  });
+}
+
+void SinkStream::close(const Status& status) {
+  if (closing_) return;
+  closing_ = true;
+  close_status_ = status;
+  finish_if_ready();
+}
+
+void SinkStream::finish_if_ready() {
+  // Finish only once queued replies (e.g. a Reject) have been written.
+  if (!closing_ || finished_ || write_in_flight_ || !outbox_.empty()) return;
+  finished_ = true;
+  Finish(net::to_grpc(close_status_));
+}
+
+void SinkStream::OnDone() {
+  boost::asio::post(node_.io(), [this] {
+    node_.on_sink_closed(this);
+    delete this;
+  });
+}
+
+grpc::ServerBidiReactor<ReplicationFrame, ReplicationReply>* ReplicationService::Stream(
+    grpc::CallbackServerContext* ctx) {
+  return new SinkStream(node_, ctx->peer());
+}
+
+SourceStream::SourceStream(RegionNode& node, drsim::v1::Replication::Stub& stub) : node_(node) {
+  stub.async()->Stream(&ctx_, this);
+  AddHold();
+  StartRead(&incoming_);
+  StartCall();
+}
+
+void SourceStream::send(ReplicationFrame frame) {
+  writing_ = std::move(frame);
+  write_in_flight_ = true;
+  StartWrite(&writing_);
+}
+
+void SourceStream::release() {
+  if (released_) return;
+  released_ = true;
+  RemoveHold();
+}
+
+void SourceStream::OnReadDone(bool ok) {
+  if (!ok) {
+    // Read side over: the stream is finishing; OnDone carries the status
+    // once the loop releases its hold (no more writes after this).
+    boost::asio::post(node_.io(), [this] {
+      read_ended_ = true;
+      release();
+    });
+    return;
+  }
+  auto reply = std::make_shared<ReplicationReply>(std::move(incoming_));
+  incoming_.Clear();
+  StartRead(&incoming_);
+  boost::asio::post(node_.io(), [this, reply] { node_.on_source_reply(this, *reply); });
+}
+
+void SourceStream::OnWriteDone(bool ok) {
+  boost::asio::post(node_.io(), [this, ok] {
+    write_in_flight_ = false;
+    if (!ok) {
+      cancel();
+      return;
+    }
+    node_.on_source_write_done(this);
+  });
+}
+
+void SourceStream::OnDone(const grpc::Status& status) {
+  Status st = net::from_grpc(status);
+  boost::asio::post(node_.io(), [this, st] {
+    node_.on_source_closed(this, st);
+    delete this;
+  });
+}
+
+}  // namespace drsim::region

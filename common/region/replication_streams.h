@@ -1,0 +1,90 @@
+// gRPC reactors of the replication stream. They never touch region state:
+// every callback copies what arrived and posts it to the RegionNode's loop.
+// Deletion also happens on the loop, so the loop never calls into a reactor
+// that gRPC has finished with.
+#pragma once
+
+#include <deque>
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/core/status.h"
+#include "drsim/v1/replication.grpc.pb.h"
+
+namespace drsim::region {
+
+class RegionNode;
+
+// Sink side: one per incoming stream from a source region.
+class SinkStream final
+    : public grpc::ServerBidiReactor<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply> {
+ public:
+  SinkStream(RegionNode& node, std::string peer);
+
+  // Loop thread only.
+  void send(drsim::v1::ReplicationReply reply);
+  void close(const Status& status);
+  const std::string& peer() const { return peer_; }
+
+  // grpc::ServerBidiReactor
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone() override;
+
+ private:
+  void write_next();
+  void finish_if_ready();
+
+  RegionNode& node_;
+  std::string peer_;
+  drsim::v1::ReplicationFrame incoming_;
+  // Loop-thread state.
+  std::deque<drsim::v1::ReplicationReply> outbox_;
+  drsim::v1::ReplicationReply writing_;
+  bool write_in_flight_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  Status close_status_;
+};
+
+class ReplicationService final : public drsim::v1::Replication::CallbackService {
+ public:
+  explicit ReplicationService(RegionNode& node) : node_(node) {}
+  grpc::ServerBidiReactor<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply>* Stream(
+      grpc::CallbackServerContext* ctx) override;
+
+ private:
+  RegionNode& node_;
+};
+
+// Source side: the stream this region (when active) opens to its peer.
+class SourceStream final
+    : public grpc::ClientBidiReactor<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply> {
+ public:
+  SourceStream(RegionNode& node, drsim::v1::Replication::Stub& stub);
+
+  // Loop thread only.
+  void send(drsim::v1::ReplicationFrame frame);
+  bool write_in_flight() const { return write_in_flight_; }
+  bool open() const { return !read_ended_; }
+  void cancel() { ctx_.TryCancel(); }
+  // The loop saw the read side end; lets gRPC call OnDone.
+  void release();
+
+  // grpc::ClientBidiReactor
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+ private:
+  RegionNode& node_;
+  grpc::ClientContext ctx_;
+  drsim::v1::ReplicationReply incoming_;
+  drsim::v1::ReplicationFrame writing_;
+  bool write_in_flight_ = false;
+  bool released_ = false;
+  bool read_ended_ = false;
+};
+
+}  // namespace drsim::region

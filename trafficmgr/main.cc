@@ -1,0 +1,135 @@
+// drsim-trafficmgr: probes the region endpoints and answers Resolve with the priority route.
+// main only parses flags, builds the objects, runs the loop and stops on SIGTERM.
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/net/asio_scheduler.h"
+#include "common/net/grpc_util.h"
+#include "common/net/health_service.h"
+#include "common/net/process_runtime.h"
+#include "trafficmgr/traffic_manager.h"
+#include "trafficmgr/traffic_manager_service.h"
+
+namespace {
+
+constexpr int kExitBadConfig = 2;
+constexpr auto kShutdownGrace = std::chrono::seconds(2);
+
+int bad_config(const std::string& message) {
+  std::cerr << "drsim-trafficmgr: " << message << "\n";
+  return kExitBadConfig;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace drsim;
+  CLI::App app{"drsim Traffic Manager: probes region endpoints, answers Resolve by priority"};
+  trafficmgr::TrafficManagerConfig config;
+  std::string listen = "127.0.0.1:0";
+  std::vector<std::string> endpoint_flags;
+  int64_t interval_ms = 100, timeout_ms = 50, tolerated = 2, ttl_ms = 500;
+  std::string ready_file, log_format = "text", log_level = "info";
+  app.add_option("--listen", listen, "gRPC listen address host:port (port 0 = ephemeral)")
+      ->capture_default_str();
+  app.add_option("--profile", config.profile, "Traffic Manager profile name")
+      ->capture_default_str();
+  app.add_option("--endpoint", endpoint_flags,
+                 "NAME=HOST:PORT[@PRIORITY], repeatable; priority defaults to 1, 2, ... in order")
+      ->take_all();
+  app.add_option("--probe-interval-ms", interval_ms, "probe every endpoint this often")
+      ->capture_default_str();
+  app.add_option("--probe-timeout-ms", timeout_ms, "probe deadline (<= interval)")
+      ->capture_default_str();
+  app.add_option("--tolerated-failures", tolerated, "failures before Degraded (0..9)")
+      ->capture_default_str();
+  app.add_option("--ttl-ms", ttl_ms, "TTL of Resolve answers")->capture_default_str();
+  app.add_option("--health-service", config.health_service,
+                 "grpc.health.v1 service name each probe checks")
+      ->capture_default_str();
+  app.add_option("--ready-file", ready_file, "write {pid, address} here once serving");
+  app.add_option("--log-format", log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "spdlog level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help, or the error naming the flag
+    return rc == 0 ? 0 : kExitBadConfig;
+  }
+
+  if (Status s = net::validate_listen_address("--listen", listen); !s.is_ok()) {
+    return bad_config(s.message());
+  }
+  for (size_t i = 0; i < endpoint_flags.size(); ++i) {
+    auto spec = trafficmgr::parse_endpoint_flag(endpoint_flags[i], static_cast<uint32_t>(i + 1));
+    if (!spec.is_ok()) return bad_config(spec.status().message());
+    config.endpoints.push_back(std::move(spec).value());
+  }
+  if (tolerated < 0 || tolerated > model::kMaxToleratedFailures) {
+    return bad_config("--tolerated-failures: " + std::to_string(tolerated) +
+                      " is out of range 0.." + std::to_string(model::kMaxToleratedFailures));
+  }
+  config.monitor.probe_interval = std::chrono::milliseconds(interval_ms);
+  config.monitor.probe_timeout = std::chrono::milliseconds(timeout_ms);
+  config.monitor.tolerated_failures = static_cast<uint32_t>(tolerated);
+  config.ttl = std::chrono::milliseconds(ttl_ms);
+  if (Status s = config.validate(); !s.is_ok()) return bad_config(s.message());
+
+  net::setup_logging("trafficmgr", log_format, log_level);
+  boost::asio::io_context io;
+  net::AsioScheduler scheduler(io);
+  trafficmgr::TrafficManager traffic_manager(config, scheduler);
+  trafficmgr::TrafficManagerService service(traffic_manager.state());
+  net::HealthService health;
+  health.set_status("", grpc::health::v1::HealthCheckResponse::SERVING);
+  health.set_status("drsim.v1.TrafficManager", grpc::health::v1::HealthCheckResponse::SERVING);
+
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  builder.RegisterService(&health);
+  auto started = net::start_server(builder, listen);
+  if (!started.is_ok()) {
+    spdlog::error("{}", started.status().message());
+    return 1;
+  }
+  spdlog::info("profile {} serving on {}: {} endpoints, probe every {} ms (timeout {} ms, "
+               "tolerated failures {}), ttl {} ms, health service '{}'",
+               config.profile, started->address, config.endpoints.size(), interval_ms,
+               timeout_ms, tolerated, ttl_ms, config.health_service);
+  for (const auto& e : config.endpoints) {
+    spdlog::info("endpoint {} at {} priority {}", e.name, e.address, e.priority);
+  }
+  if (!ready_file.empty()) {
+    if (Status s = net::write_ready_file(ready_file, started->address); !s.is_ok()) {
+      spdlog::error("{}", s.message());
+      started->server->Shutdown(std::chrono::system_clock::now());
+      return 1;
+    }
+  }
+
+  boost::asio::post(io, [&] { traffic_manager.start(); });
+  net::StopSignals stop_signals(io, [&] {
+    traffic_manager.stop();
+    io.stop();
+  });
+  io.run();
+
+  // Watch streams end cleanly first, so Shutdown does not wait out its deadline on them.
+  health.set_status("", grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  traffic_manager.state().close();
+  started->server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  spdlog::info("stopped");
+  return 0;
+}

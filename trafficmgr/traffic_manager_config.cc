@@ -1,0 +1,117 @@
+#include "trafficmgr/traffic_manager_config.h"
+
+#include <set>
+
+#include "common/model/router.h"
+
+namespace drsim::trafficmgr {
+
+namespace {
+
+constexpr size_t kMaxNameBytes = 63;  // a DNS label
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '_' || c == '.';
+}
+
+Status validate_name(const std::string& what, const std::string& name) {
+  if (name.empty()) return invalid_argument(what + " must not be empty");
+  if (name.size() > kMaxNameBytes) {
+    return invalid_argument(what + " '" + name + "' is longer than " +
+                            std::to_string(kMaxNameBytes) + " bytes");
+  }
+  for (char c : name) {
+    if (!is_name_char(c)) {
+      return invalid_argument(what + " '" + name + "' may use only letters, digits, '-', '_', '.'");
+    }
+  }
+  return Status::ok();
+}
+
+// Digits only, no sign, value <= max; returns false otherwise.
+bool parse_bounded_uint(const std::string& s, uint64_t max, uint64_t* out) {
+  if (s.empty() || s.size() > 10) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > max) return false;
+  *out = v;
+  return true;
+}
+
+// MonitorConfig names its fields; a person typed flags.
+std::string flag_for_monitor_field(const std::string& message) {
+  if (message.rfind("probe_interval", 0) == 0) return "--probe-interval-ms";
+  if (message.rfind("probe_timeout", 0) == 0) return "--probe-timeout-ms";
+  if (message.rfind("tolerated_failures", 0) == 0) return "--tolerated-failures";
+  return "--probe-*";
+}
+
+}  // namespace
+
+Result<EndpointSpec> parse_endpoint_flag(const std::string& value, uint32_t default_priority) {
+  auto bad = [&](const std::string& why) {
+    return invalid_argument("--endpoint: '" + value + "': " + why);
+  };
+  auto eq = value.find('=');
+  if (eq == std::string::npos) return bad("expected NAME=HOST:PORT[@PRIORITY]");
+  EndpointSpec spec{value.substr(0, eq), value.substr(eq + 1), default_priority};
+  if (Status s = validate_name("name", spec.name); !s.is_ok()) return bad(s.message());
+
+  if (auto at = spec.address.rfind('@'); at != std::string::npos) {
+    std::string priority = spec.address.substr(at + 1);
+    spec.address.resize(at);
+    uint64_t p = 0;
+    if (!parse_bounded_uint(priority, model::kMaxPriority, &p) || p < model::kMinPriority) {
+      return bad("priority '" + priority + "' is not a number in 1..1000");
+    }
+    spec.priority = static_cast<uint32_t>(p);
+  }
+  auto colon = spec.address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad("address is not HOST:PORT");
+  std::string port = spec.address.substr(colon + 1);
+  uint64_t port_number = 0;
+  if (!parse_bounded_uint(port, 65535, &port_number) || port_number == 0) {
+    return bad("port '" + port + "' is not a number in 1..65535");
+  }
+  if (Status s = model::validate_priority(spec.priority); !s.is_ok()) return bad(s.message());
+  return spec;
+}
+
+Status TrafficManagerConfig::validate() const {
+  if (Status s = validate_name("--profile: profile", profile); !s.is_ok()) return s;
+  if (endpoints.empty()) {
+    return invalid_argument("--endpoint: at least one NAME=HOST:PORT is required");
+  }
+  if (endpoints.size() > kMaxEndpoints) {
+    return invalid_argument("--endpoint: " + std::to_string(endpoints.size()) +
+                            " endpoints; a profile has at most " +
+                            std::to_string(kMaxEndpoints));
+  }
+  std::set<std::string> names;
+  for (const auto& e : endpoints) {
+    if (Status s = validate_name("--endpoint: name", e.name); !s.is_ok()) return s;
+    if (Status s = model::validate_priority(e.priority); !s.is_ok()) {
+      return invalid_argument("--endpoint: " + e.name + ": " + s.message());
+    }
+    if (!names.insert(e.name).second) {
+      return invalid_argument("--endpoint: name '" + e.name + "' is given twice");
+    }
+  }
+  if (Status s = monitor.validate(); !s.is_ok()) {
+    return invalid_argument(flag_for_monitor_field(s.message()) + ": " + s.message());
+  }
+  // Azure's DNS TTL range is 0..2,147,483,647 s.
+  constexpr auto kMaxTtl = std::chrono::seconds(2147483647);
+  if (ttl < Duration::zero() || ttl > kMaxTtl) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
+    return invalid_argument("--ttl-ms: " + std::to_string(ms) +
+                            " is out of range 0..2147483647000");
+  }
+  return Status::ok();
+}
+
+}  // namespace drsim::trafficmgr

@@ -1,0 +1,40 @@
+// What one drsim-trafficmgr serves: a profile, its endpoints in priority order, the monitor
+// settings and the TTL, plus the parsing of `--endpoint NAME=HOST:PORT[@PRIORITY]` flags.
+// Built by main from flags; validate() ends the parsing, errors name the flag.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/core/status.h"
+#include "common/core/time.h"
+#include "common/model/health_monitor.h"
+
+namespace drsim::trafficmgr {
+
+// Azure allows up to 200 endpoints per profile.
+inline constexpr size_t kMaxEndpoints = 200;
+
+struct EndpointSpec {
+  std::string name;     // region name, what Resolve answers
+  std::string address;  // host:port of the region's gRPC server (probed, handed to clients)
+  uint32_t priority;    // 1..1000, lower first
+};
+
+struct TrafficManagerConfig {
+  std::string profile = "drsim";
+  std::vector<EndpointSpec> endpoints;
+  model::MonitorConfig monitor;
+  Duration ttl = std::chrono::milliseconds(500);
+  // grpc.health.v1 service name each probe asks about.
+  std::string health_service = "drsim.v1.Workload";
+
+  // INVALID_ARGUMENT naming the flag (`--probe-timeout-ms: ...`).
+  Status validate() const;
+};
+
+// Parses NAME=HOST:PORT or NAME=HOST:PORT@PRIORITY. Without @PRIORITY the endpoint gets
+// `default_priority` (main passes its 1-based position). Errors name --endpoint.
+Result<EndpointSpec> parse_endpoint_flag(const std::string& value, uint32_t default_priority);
+
+}  // namespace drsim::trafficmgr

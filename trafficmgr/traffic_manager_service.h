@@ -1,0 +1,36 @@
+// The drsim.v1.TrafficManager gRPC service: Resolve, ListEndpoints and the WatchRouting
+// event stream. Handlers read what the loop thread published in RoutingState and never wait on
+// the loop; each WatchRouting stream keeps its own queue with one write in flight.
+#pragma once
+
+#include "drsim/v1/trafficmgr.grpc.pb.h"
+#include "trafficmgr/routing_state.h"
+
+namespace drsim::trafficmgr {
+
+class TrafficManagerService final : public v1::TrafficManager::CallbackService {
+ public:
+  // A watch stream that falls this far behind is ended with RESOURCE_EXHAUSTED rather than
+  // buffering without bound.
+  static constexpr size_t kMaxQueuedEvents = 10000;
+
+  explicit TrafficManagerService(RoutingState& state) : state_(state) {}
+
+  // drsim::v1::TrafficManager
+  grpc::ServerUnaryReactor* Resolve(grpc::CallbackServerContext* ctx,
+                                    const v1::ResolveRequest* request,
+                                    v1::ResolveResponse* response) override;
+  grpc::ServerUnaryReactor* ListEndpoints(grpc::CallbackServerContext* ctx,
+                                          const v1::ListEndpointsRequest* request,
+                                          v1::ListEndpointsResponse* response) override;
+  grpc::ServerWriteReactor<v1::RoutingEvent>* WatchRouting(
+      grpc::CallbackServerContext* ctx, const v1::WatchRoutingRequest* request) override;
+
+ private:
+  // INVALID_ARGUMENT for an empty or oversized name, NOT_FOUND for another profile.
+  grpc::Status check_profile(const std::string& profile) const;
+
+  RoutingState& state_;
+};
+
+}  // namespace drsim::trafficmgr
