@@ -49,18 +49,17 @@ void GrpcHealthProber::probe(size_t endpoint) {
   auto* call = new Call;
   call->endpoint = endpoint;
   call->request.set_service(health_service_);
-  call->context.set_deadline(std::chrono::system_clock::now() +
-                             std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                 timeout_));
+  call->context.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout_));
   call->started = RealClock().now();
   {
     std::lock_guard lock(mu_);
     outstanding_.insert(call);
   }
-  stubs_[endpoint]->async()->Check(&call->context, &call->request, &call->response,
-                                   [this, call](grpc::Status status) {
-                                     on_call_done(call, status);
-                                   });
+  stubs_[endpoint]->async()->Check(
+      &call->context, &call->request, &call->response,
+      [this, call](grpc::Status status) { on_call_done(call, status); });
 }
 
 void GrpcHealthProber::cancel_all() {

@@ -104,10 +104,11 @@ int main(int argc, char** argv) {
     spdlog::error("{}", started.status().message());
     return 1;
   }
-  spdlog::info("profile {} serving on {}: {} endpoints, probe every {} ms (timeout {} ms, "
-               "tolerated failures {}), ttl {} ms, health service '{}'",
-               config.profile, started->address, config.endpoints.size(), interval_ms,
-               timeout_ms, tolerated, ttl_ms, config.health_service);
+  spdlog::info(
+      "profile {} serving on {}: {} endpoints, probe every {} ms (timeout {} ms, "
+      "tolerated failures {}), ttl {} ms, health service '{}'",
+      config.profile, started->address, config.endpoints.size(), interval_ms, timeout_ms, tolerated,
+      ttl_ms, config.health_service);
   for (const auto& e : config.endpoints) {
     spdlog::info("endpoint {} at {} priority {}", e.name, e.address, e.priority);
   }

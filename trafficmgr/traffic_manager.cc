@@ -106,8 +106,8 @@ void TrafficManager::on_status_changed(const model::EndpointStatusChanged& chang
   const auto& spec = config_.endpoints[change.endpoint];
   EndpointDetail& detail = details_[change.endpoint];
   if (change.to == model::EndpointStatus::kDegraded) {
-    probe_log_->info("endpoint {} ({}) {} -> {} after {} consecutive failed probes: {}",
-                     spec.name, spec.address, model::endpoint_status_name(change.from),
+    probe_log_->info("endpoint {} ({}) {} -> {} after {} consecutive failed probes: {}", spec.name,
+                     spec.address, model::endpoint_status_name(change.from),
                      model::endpoint_status_name(change.to), change.consecutive_failures,
                      detail.last_probe_error);
   } else {
@@ -141,7 +141,11 @@ void TrafficManager::update_route() {
   std::string from = config_.endpoints[previous->endpoint].name;
   std::string to = config_.endpoints[next->endpoint].name;
   std::string reason = route_change_reason(previous, *next);
-  route_log_->info("route {} -> {} ({})", from, to, reason);
+  if (from == to) {
+    route_log_->info("route stays {} ({})", to, reason);
+  } else {
+    route_log_->info("route {} -> {} ({})", from, to, reason);
+  }
   v1::RoutingEvent event = new_event(v1::RoutingEvent::ROUTE_CHANGED);
   event.set_old_route(from);
   event.set_new_route(to);

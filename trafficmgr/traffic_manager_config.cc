@@ -11,8 +11,8 @@ namespace {
 constexpr size_t kMaxNameBytes = 63;  // a DNS label
 
 bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
 }
 
 Status validate_name(const std::string& what, const std::string& name) {
@@ -88,8 +88,7 @@ Status TrafficManagerConfig::validate() const {
   }
   if (endpoints.size() > kMaxEndpoints) {
     return invalid_argument("--endpoint: " + std::to_string(endpoints.size()) +
-                            " endpoints; a profile has at most " +
-                            std::to_string(kMaxEndpoints));
+                            " endpoints; a profile has at most " + std::to_string(kMaxEndpoints));
   }
   std::set<std::string> names;
   for (const auto& e : endpoints) {

@@ -17,6 +17,9 @@ class RoutingWatchReactor final : public grpc::ServerWriteReactor<v1::RoutingEve
                                   public RoutingWatcher {
  public:
   RoutingWatchReactor(RoutingState& state, ReplayMode replay) : state_(state) {
+    // Headers go out at once so a client can tell it is subscribed before any event. Started
+    // before subscribing: gRPC forbids sending initial metadata after a write started.
+    StartSendInitialMetadata();
     subscribed_ = state_.subscribe(this, replay);
     if (!subscribed_) {
       std::lock_guard lock(mu_);

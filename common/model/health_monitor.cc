@@ -11,8 +11,7 @@ namespace {
 // "100ms", or "0.5ms" for sub-millisecond values, so messages read like the flags.
 std::string format_ms(Duration d) {
   if (d % std::chrono::milliseconds(1) == Duration::zero()) {
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) +
-           "ms";
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
   }
   std::string s = std::to_string(to_ms(d));
   while (!s.empty() && s.back() == '0') s.pop_back();
@@ -23,8 +22,7 @@ std::string format_ms(Duration d) {
 
 Status MonitorConfig::validate() const {
   if (probe_interval <= Duration::zero()) {
-    return invalid_argument("probe_interval: " + format_ms(probe_interval) +
-                            " must be positive");
+    return invalid_argument("probe_interval: " + format_ms(probe_interval) + " must be positive");
   }
   if (probe_timeout <= Duration::zero()) {
     return invalid_argument("probe_timeout: " + format_ms(probe_timeout) + " must be positive");

@@ -38,6 +38,8 @@ Duration LatencyHistogram::quantile(double q) const {
   for (size_t b = 0; b < buckets_.size(); ++b) {
     seen += buckets_[b];
     if (seen >= rank) {
+      // The top bucket also holds every larger sample: its upper bound would under-report.
+      if (b + 1 == buckets_.size()) return max_;
       return std::min(Duration(static_cast<int64_t>(bucket_upper(static_cast<int>(b)))), max_);
     }
   }

@@ -1,4 +1,4 @@
-// Log-bucketed latency histogram (about 3 % relative error) for replication
+// Log-bucketed latency histogram (at most 6.25 % relative error) for replication
 // lag and client latencies: constant memory at any write rate.
 #pragma once
 
@@ -20,7 +20,7 @@ class LatencyHistogram {
 
  private:
   static constexpr int kSubBuckets = 16;   // per power of two
-  static constexpr int kPowers = 40;       // 1 ns .. ~18 minutes
+  static constexpr int kPowers = 40;       // 1 ns .. ~2.4 hours, larger samples clamp to the max
   static int bucket_of(uint64_t ns);
   static uint64_t bucket_upper(int bucket);
 

@@ -43,7 +43,10 @@ std::optional<SeqRange> ReplicationSource::next_range(uint64_t max_changes,
   uint64_t outstanding = sent_.value() - acked_.value();
   if (outstanding >= max_unacked) return std::nullopt;
   uint64_t room = std::min(max_changes, max_unacked - outstanding);
-  uint64_t last = std::min(last_written_.value(), sent_.value() + room);
+  // max_changes == 0 would make an empty range that a send loop never gets past.
+  if (room == 0) return std::nullopt;
+  // Not min(last_written, sent + room): sent + room wraps for a room near UINT64_MAX.
+  uint64_t last = sent_.value() + std::min(room, last_written_.value() - sent_.value());
   return SeqRange{sent_.next(), Seq(last)};
 }
 

@@ -15,8 +15,8 @@ using namespace std::chrono_literals;
 constexpr Time kStart = kTimeZero + 1h;
 
 MonitorConfig config_with(uint32_t tolerated) {
-  return MonitorConfig{.probe_interval = 100ms, .probe_timeout = 50ms,
-                       .tolerated_failures = tolerated};
+  return MonitorConfig{
+      .probe_interval = 100ms, .probe_timeout = 50ms, .tolerated_failures = tolerated};
 }
 
 // Feeds `n` results of `outcome` to endpoint 0, returning every status change.
@@ -162,10 +162,10 @@ TEST(HealthMonitor, FlappingWithNoToleranceReportsEveryTransition) {
       if (auto e = m.on_probe_result(0, outcome, clock.now())) seen.push_back(e->to);
     }
   }
-  EXPECT_EQ(seen, (std::vector<EndpointStatus>{
-                      EndpointStatus::kDegraded, EndpointStatus::kOnline,
-                      EndpointStatus::kDegraded, EndpointStatus::kOnline,
-                      EndpointStatus::kDegraded, EndpointStatus::kOnline}));
+  EXPECT_EQ(seen,
+            (std::vector<EndpointStatus>{EndpointStatus::kDegraded, EndpointStatus::kOnline,
+                                         EndpointStatus::kDegraded, EndpointStatus::kOnline,
+                                         EndpointStatus::kDegraded, EndpointStatus::kOnline}));
 }
 
 TEST(HealthMonitor, EndpointsAreIndependent) {

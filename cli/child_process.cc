@@ -1,0 +1,140 @@
+#include "cli/child_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace drsim::cli {
+
+using namespace std::chrono_literals;
+
+Result<pid_t> spawn_process(const std::vector<std::string>& argv, const std::string& log_path) {
+  if (argv.empty()) return invalid_argument("spawn: empty argv");
+  if (::access(argv[0].c_str(), X_OK) != 0) {
+    return not_found("cannot execute " + argv[0] + ": " + std::strerror(errno) +
+                     " (build it, or set DRSIM_BIN_DIR)");
+  }
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) return unavailable("cannot open log " + log_path + ": " + std::strerror(errno));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(log_fd);
+    return unavailable(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    ::execv(args[0], args.data());
+    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  return pid;
+}
+
+void reap(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, WNOHANG);
+}
+
+bool process_alive(pid_t pid) {
+  if (pid <= 0) return false;
+  reap(pid);
+  if (::kill(pid, 0) != 0) return false;
+  // A zombie that is not our child still answers kill(0): look at its state.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content;
+  std::getline(stat, content);
+  auto close_paren = content.rfind(')');
+  if (close_paren != std::string::npos && close_paren + 2 < content.size()) {
+    return content[close_paren + 2] != 'Z';
+  }
+  return true;
+}
+
+void stop_process(pid_t pid, std::chrono::milliseconds grace) {
+  if (!process_alive(pid)) return;
+  ::kill(pid, SIGCONT);  // a paused process cannot handle SIGTERM
+  ::kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!process_alive(pid)) return;
+    std::this_thread::sleep_for(10ms);
+  }
+  ::kill(pid, SIGKILL);
+  for (int i = 0; i < 200 && process_alive(pid); ++i) std::this_thread::sleep_for(10ms);
+}
+
+Status signal_process(pid_t pid, int sig, const std::string& what) {
+  if (!process_alive(pid)) {
+    return failed_precondition(what + " (pid " + std::to_string(pid) + ") is not running");
+  }
+  if (::kill(pid, sig) != 0) {
+    return unavailable("cannot signal " + what + " (pid " + std::to_string(pid) +
+                       "): " + std::strerror(errno));
+  }
+  return Status::ok();
+}
+
+std::string bin_dir() {
+  if (const char* env = std::getenv("DRSIM_BIN_DIR"); env && *env) return env;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : exe.parent_path().string();
+}
+
+std::string tail_file(const std::string& path, size_t lines) {
+  std::ifstream in(path);
+  std::deque<std::string> last;
+  std::string line;
+  while (std::getline(in, line)) {
+    last.push_back(line);
+    if (last.size() > lines) last.pop_front();
+  }
+  std::string out;
+  for (auto& l : last) out += "    " + l + "\n";
+  return out;
+}
+
+Result<ReadyInfo> wait_ready(const std::string& ready_file, pid_t pid, const std::string& log_path,
+                             std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(ready_file);
+    if (in) {
+      try {
+        auto j = nlohmann::json::parse(in);
+        return ReadyInfo{j.at("pid").get<pid_t>(), j.at("address").get<std::string>()};
+      } catch (const std::exception&) {
+        // Written atomically, so a parse error means a foreign file: wait.
+      }
+    }
+    if (!process_alive(pid)) {
+      return unavailable("process " + std::to_string(pid) + " exited before it was ready; " +
+                         log_path + " ends with:\n" + tail_file(log_path, 8));
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return Status(StatusCode::kDeadlineExceeded,
+                "not ready after " + std::to_string(timeout.count()) + " ms; " + log_path +
+                    " ends with:\n" + tail_file(log_path, 8));
+}
+
+}  // namespace drsim::cli

@@ -1,0 +1,46 @@
+// Starting and stopping drsim's daemons as real child processes, by PID.
+// Used by `drsim up/down/inject` and by the integration tests' fixtures.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/core/status.h"
+
+namespace drsim::cli {
+
+// Starts argv[0] with the given arguments, stdout and stderr appended to
+// log_path, in its own process group (so a Ctrl-C on the CLI does not hit it).
+Result<pid_t> spawn_process(const std::vector<std::string>& argv, const std::string& log_path);
+
+// True while the process exists and is not a zombie.
+bool process_alive(pid_t pid);
+
+// SIGTERM, wait up to `grace`, then SIGKILL; reaps it when it is our child.
+void stop_process(pid_t pid, std::chrono::milliseconds grace);
+
+// Sends a signal; error names the pid and why.
+Status signal_process(pid_t pid, int sig, const std::string& what);
+
+// Reaps a child that exited (non-blocking); no-op for non-children.
+void reap(pid_t pid);
+
+// Directory holding the drsim executables: $DRSIM_BIN_DIR, else the directory
+// of the running executable.
+std::string bin_dir();
+
+// Reads {"pid":…, "address":"…"} written by a daemon's --ready-file, waiting
+// up to `timeout`; fails early (with the log's last lines) if the process dies.
+struct ReadyInfo {
+  pid_t pid = 0;
+  std::string address;
+};
+Result<ReadyInfo> wait_ready(const std::string& ready_file, pid_t pid, const std::string& log_path,
+                             std::chrono::milliseconds timeout);
+
+std::string tail_file(const std::string& path, size_t lines);
+
+}  // namespace drsim::cli

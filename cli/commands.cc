@@ -1,0 +1,348 @@
+#include "cli/commands.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/child_process.h"
+#include "cli/final_state.h"
+#include "cli/rpc_clients.h"
+#include "cli/topology.h"
+#include "common/model/history_checker.h"
+
+namespace drsim::cli {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+int fail(const Status& s) {
+  std::fprintf(stderr, "drsim: %s\n", s.message().c_str());
+  return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+std::vector<std::string> workload_names(const TopologyConfig& cfg) {
+  std::vector<std::string> out;
+  for (const auto& w : cfg.workloads) out.push_back(w.name);
+  return out;
+}
+
+bool is_region(const std::string& name) { return name == "primary" || name == "secondary"; }
+
+}  // namespace
+
+int cmd_up(const std::string& home, const std::string& config_path) {
+  TopologyConfig cfg;
+  if (!config_path.empty()) {
+    auto loaded = load_topology_config(config_path);
+    if (!loaded.is_ok()) return fail(loaded.status());
+    cfg = *loaded;
+  }
+  auto state = topology_up(home, cfg, [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  });
+  if (!state.is_ok()) return fail(state.status());
+  std::printf("topology is up in %s (state: %s)\n", state->home.c_str(),
+              state->state_file().c_str());
+  return 0;
+}
+
+int cmd_down(const std::string& home) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  for (const auto& [name, p] : state->processes) {
+    std::printf("stopping %-10s pid %d%s\n", name.c_str(), p.pid,
+                process_alive(p.pid) ? "" : " (not running)");
+  }
+  if (Status s = topology_down(home, 3s); !s.is_ok()) return fail(s);
+  std::printf("down: every process of %s stopped (data kept under it)\n", state->home.c_str());
+  return 0;
+}
+
+int cmd_status(const std::string& home, bool as_json) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  const auto& cfg = state->config;
+  json j;
+  j["home"] = state->home;
+  json regions = json::array();
+  auto tm_info = state->processes.count("trafficmgr") ? state->at("trafficmgr") : ProcessInfo{};
+  auto endpoints = tm_endpoints(tm_info.address, cfg.profile);
+  auto route = tm_resolve(tm_info.address, cfg.profile);
+  std::string route_name = route.is_ok() ? route->endpoint() + (route->fail_open() ? " (fail open)" : "")
+                                         : "unknown (" + route.status().message() + ")";
+  if (!as_json) {
+    std::printf("%-10s %-8s %-7s %-6s %-9s %-18s %s\n", "REGION", "PID", "ROLE", "EPOCH",
+                "PROCESS", "TRAFFIC MANAGER", "REPLICATION");
+  }
+  for (const char* name : {"primary", "secondary"}) {
+    if (!state->processes.count(name)) continue;
+    const auto& p = state->at(name);
+    bool alive = process_alive(p.pid);
+    std::string tm_status = "?";
+    if (endpoints.is_ok()) {
+      for (const auto& e : endpoints->endpoints()) {
+        if (e.name() == name) tm_status = endpoint_status_label(e.status());
+      }
+    }
+    auto st = alive ? region_status(p.address) : Result<drsim::v1::GetStatusResponse>(
+                                                     unavailable("process not running"));
+    json r = {{"region", name}, {"pid", p.pid}, {"address", p.address}, {"alive", alive},
+              {"traffic_manager_status", tm_status}};
+    std::string role = "-", epoch = "-", proc = alive ? "running" : "stopped", repl;
+    if (st.is_ok()) {
+      role = role_label(st->role());
+      epoch = std::to_string(st->epoch());
+      if (st->outage()) proc = "OUTAGE";
+      r["role"] = role;
+      r["epoch"] = st->epoch();
+      r["outage"] = st->outage();
+      r["replication_connected"] = st->replication_connected();
+      r["note"] = st->fenced_reason();
+      json wl = json::array();
+      for (const auto& w : st->workloads()) {
+        bool active = st->role() == drsim::v1::ROLE_ACTIVE;
+        wl.push_back({{"name", w.name()},
+                      {"mode", w.mode() == drsim::v1::MODE_SYNC ? "sync" : "async"},
+                      {"last_seq", w.last_seq()},
+                      {"acked_seq", w.acked_seq()},
+                      {"lag_writes", w.lag_writes()},
+                      {"lag_ms", w.lag_ms()},
+                      {"write_to_ack_p50_ms", w.lag().p50_ms()},
+                      {"write_to_ack_p99_ms", w.lag().p99_ms()}});
+        repl += fmt::format("{}{}({}) seq {}", repl.empty() ? "" : "; ", w.name(),
+                            w.mode() == drsim::v1::MODE_SYNC ? "sync" : "async", w.last_seq());
+        if (active) {
+          repl += fmt::format(" lag {} writes/{:.1f} ms", w.lag_writes(), w.lag_ms());
+        }
+      }
+      r["workloads"] = wl;
+      if (st->role() == drsim::v1::ROLE_ACTIVE) {
+        repl += st->replication_connected() ? " [streaming]" : " [not streaming]";
+      }
+      if (!st->fenced_reason().empty()) repl += " — " + st->fenced_reason();
+    } else if (alive) {
+      proc = "frozen?";
+      repl = st.status().message();
+      r["error"] = repl;
+    }
+    if (!as_json) {
+      std::printf("%-10s %-8d %-7s %-6s %-9s %-18s %s\n", name, p.pid, role.c_str(), epoch.c_str(),
+                  proc.c_str(), tm_status.c_str(), repl.c_str());
+    }
+    regions.push_back(r);
+  }
+  j["regions"] = regions;
+  j["routing"] = route_name;
+  j["traffic_manager"] = {{"pid", tm_info.pid}, {"address", tm_info.address},
+                          {"alive", process_alive(tm_info.pid)}, {"profile", cfg.profile},
+                          {"probe_interval_ms", cfg.probe_interval_ms},
+                          {"probe_timeout_ms", cfg.probe_timeout_ms},
+                          {"tolerated_failures", cfg.tolerated_failures},
+                          {"ttl_ms", cfg.ttl_ms},
+                          {"failover_estimate_documented_ms", cfg.documented_failover_ms()},
+                          {"failover_estimate_strict_ms", cfg.strict_failover_ms()}};
+  if (as_json) {
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("\nrouting: profile %s -> %s  (TTL %llu ms; failover estimate %llu ms "
+                "documented, %llu ms strict)\n",
+                cfg.profile.c_str(), route_name.c_str(), (unsigned long long)cfg.ttl_ms,
+                (unsigned long long)cfg.documented_failover_ms(),
+                (unsigned long long)cfg.strict_failover_ms());
+    std::printf("traffic manager pid %d at %s%s\n", tm_info.pid, tm_info.address.c_str(),
+                process_alive(tm_info.pid) ? "" : " (not running)");
+  }
+  return 0;
+}
+
+int cmd_load(const std::string& home, LoadCommand cmd) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  cmd.options.trafficmgr_address = state->at("trafficmgr").address;
+  cmd.options.profile = state->config.profile;
+  if (cmd.options.workloads.empty()) cmd.options.workloads = workload_names(state->config);
+  if (Status s = cmd.options.validate(); !s.is_ok()) return fail(s);
+  if (!(cmd.duration_s > 0 && cmd.duration_s <= 86400)) {
+    return fail(invalid_argument("--duration: must be in (0, 86400] seconds"));
+  }
+  std::string path = cmd.history_path.empty() ? state->home + "/history.jsonl" : cmd.history_path;
+  LoadGenerator load(cmd.options);
+  load.start();
+  auto start = std::chrono::steady_clock::now();
+  auto end = start + std::chrono::duration<double>(cmd.duration_s);
+  LoadStats prev{};
+  while (std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            end - std::chrono::steady_clock::now()),
+        1s));
+    LoadStats now = load.stats();
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("[%6.1fs] %6llu ops  ok %llu  fail %llu  indeterminate %llu  route %s\n", t,
+                (unsigned long long)((now.ok + now.fail + now.indeterminate) -
+                                     (prev.ok + prev.fail + prev.indeterminate)),
+                (unsigned long long)now.ok, (unsigned long long)now.fail,
+                (unsigned long long)now.indeterminate, now.route.c_str());
+    std::fflush(stdout);
+    prev = now;
+  }
+  load.stop();
+  auto history = load.history();
+  if (Status s = write_history(path, history); !s.is_ok()) return fail(s);
+  LoadStats total = load.stats();
+  std::printf("load done: %zu operations (ok %llu, fail %llu, indeterminate %llu); history %s\n",
+              history.size(), (unsigned long long)total.ok, (unsigned long long)total.fail,
+              (unsigned long long)total.indeterminate, path.c_str());
+  return 0;
+}
+
+int cmd_inject(const std::string& home, const std::string& fault, const std::string& region) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  bool process_fault = fault == "kill" || fault == "pause" || fault == "resume" ||
+                       fault == "restart";
+  if (fault == "outage" ? !is_region(region)
+                        : (process_fault && !state->processes.count(region))) {
+    return fail(invalid_argument("--region: '" + region + "' is not " +
+                                 (fault == "outage" ? "a region (primary, secondary)"
+                                                    : "a process (primary, secondary, trafficmgr)")));
+  }
+  const auto& p = state->at(region);
+  Status s;
+  if (fault == "outage") {
+    s = region_set_outage(p.address, true);
+  } else if (fault == "kill") {
+    s = signal_process(p.pid, SIGKILL, region);
+    if (s.is_ok()) {
+      for (int i = 0; i < 100 && process_alive(p.pid); ++i) std::this_thread::sleep_for(10ms);
+    }
+  } else if (fault == "pause") {
+    s = signal_process(p.pid, SIGSTOP, region);
+  } else if (fault == "resume") {
+    s = signal_process(p.pid, SIGCONT, region);
+  } else if (fault == "restart") {
+    s = restart_process(*state, region);
+  } else {
+    return fail(invalid_argument("fault '" + fault +
+                                 "' is not one of: outage, kill, pause, resume, restart"));
+  }
+  if (!s.is_ok()) return fail(s);
+  std::printf("injected %s on %s (pid %d) at %s\n", fault.c_str(), region.c_str(),
+              state->at(region).pid, fmt::format("{}", wall_now_unix_nanos()).c_str());
+  return 0;
+}
+
+int cmd_heal(const std::string& home, const std::string& region) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  if (!region.empty() && !state->processes.count(region)) {
+    return fail(invalid_argument("--region: '" + region + "' is not part of the topology"));
+  }
+  int healed = 0;
+  for (const auto& [name, p] : state->processes) {
+    if (!region.empty() && name != region) continue;
+    if (!process_alive(p.pid)) {
+      std::printf("%-10s is not running (killed?): `drsim inject restart --region %s`\n",
+                  name.c_str(), name.c_str());
+      continue;
+    }
+    ::kill(p.pid, SIGCONT);  // harmless when not paused
+    if (is_region(name)) {
+      if (Status s = region_set_outage(p.address, false); !s.is_ok()) {
+        std::printf("%-10s %s\n", name.c_str(), s.message().c_str());
+        continue;
+      }
+    }
+    std::printf("%-10s healed (resumed, outage ended)\n", name.c_str());
+    ++healed;
+  }
+  return healed > 0 ? 0 : 1;
+}
+
+int cmd_failover(const std::string& home, const std::string& region, const std::string& reason) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  std::string target = region;
+  if (target.empty()) {
+    // Fail over to whichever region is the standby now.
+    for (const char* name : {"secondary", "primary"}) {
+      auto st = region_status(state->at(name).address);
+      if (st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY) {
+        target = name;
+        break;
+      }
+    }
+    if (target.empty()) {
+      return fail(failed_precondition("no reachable standby region to fail over to; name one "
+                                      "with --region"));
+    }
+  } else if (!is_region(target)) {
+    return fail(invalid_argument("--region: '" + target + "' is not primary or secondary"));
+  }
+  auto r = region_failover(state->at(target).address, reason);
+  if (!r.is_ok()) return fail(r.status());
+  std::printf("%s\n", r->message().c_str());
+  for (const auto& c : r->recovered()) {
+    std::printf("  %-10s continues from seq %llu (epoch %llu)\n", c.workload().c_str(),
+                (unsigned long long)c.seq(), (unsigned long long)c.epoch());
+  }
+  return 0;
+}
+
+int cmd_check(const std::string& home, const std::string& history_path, bool as_json) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  std::string path = history_path.empty() ? state->home + "/history.jsonl" : history_path;
+  auto history = read_history(path);
+  if (!history.is_ok()) return fail(history.status());
+  // Judge against the region that is active now.
+  std::string active;
+  for (const char* name : {"primary", "secondary"}) {
+    auto st = region_status(state->at(name).address);
+    if (st.is_ok() && st->role() == drsim::v1::ROLE_ACTIVE && st->fenced_reason().find("fenced") ==
+                                                                  std::string::npos) {
+      active = name;
+    }
+  }
+  if (active.empty()) return fail(unavailable("no active region answers; cannot read the final "
+                                              "state"));
+  auto final_state = read_final_state(state->at(active).address, workload_names(state->config));
+  if (!final_state.is_ok()) return fail(final_state.status());
+  auto check = model::check_history(*history, *final_state);
+  json j = {{"history", path},
+            {"active_region", active},
+            {"writes", {{"attempted", check.writes.attempted}, {"acknowledged", check.writes.ok},
+                        {"failed", check.writes.failed},
+                        {"indeterminate", check.writes.indeterminate}}},
+            {"acknowledged_writes_lost", check.lost_count},
+            {"recovered_indeterminate", check.recovered_count},
+            {"stale_reads", check.stale_read_count},
+            {"valid", check.valid()}};
+  if (as_json) {
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("history %s against the final state of %s\n", path.c_str(), active.c_str());
+    std::printf("writes: attempted %llu, acknowledged %llu, failed %llu, indeterminate %llu\n",
+                (unsigned long long)check.writes.attempted, (unsigned long long)check.writes.ok,
+                (unsigned long long)check.writes.failed,
+                (unsigned long long)check.writes.indeterminate);
+    std::printf("acknowledged writes lost: %llu; recovered: %llu; stale reads: %llu\n",
+                (unsigned long long)check.lost_count, (unsigned long long)check.recovered_count,
+                (unsigned long long)check.stale_read_count);
+    for (size_t i = 0; i < check.lost.size() && i < 10; ++i) {
+      const auto& l = check.lost[i];
+      std::printf("  LOST %s/%s acked by %s seq %llu\n", l.workload.c_str(), l.key.c_str(),
+                  l.region.c_str(), (unsigned long long)l.seq);
+    }
+  }
+  return check.valid() ? 0 : 1;
+}
+
+}  // namespace drsim::cli

@@ -1,0 +1,29 @@
+// The `drsim` verbs other than demo: up, down, status, load, inject, heal,
+// failover, check. Each returns the process exit code (0 ok, 1 failed, 2 bad
+// input).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/load_generator.h"
+
+namespace drsim::cli {
+
+int cmd_up(const std::string& home, const std::string& config_path);
+int cmd_down(const std::string& home);
+int cmd_status(const std::string& home, bool as_json);
+
+struct LoadCommand {
+  LoadOptions options;
+  double duration_s = 10;
+  std::string history_path;  // empty = <home>/history.jsonl
+};
+int cmd_load(const std::string& home, LoadCommand cmd);
+
+int cmd_inject(const std::string& home, const std::string& fault, const std::string& region);
+int cmd_heal(const std::string& home, const std::string& region);
+int cmd_failover(const std::string& home, const std::string& region, const std::string& reason);
+int cmd_check(const std::string& home, const std::string& history_path, bool as_json);
+
+}  // namespace drsim::cli

@@ -1,0 +1,151 @@
+// drsim: the command line people type. Parses the verb and its flags, then
+// hands over to cli/commands.cc or cli/demo.cc.
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/demo.h"
+#include "cli/topology.h"
+
+int main(int argc, char** argv) {
+  using namespace drsim::cli;
+  CLI::App app{"drsim: disaster-recovery drill simulator. Runs a primary region, a secondary "
+               "region and a Traffic Manager on loopback, drives client load, injects outages, "
+               "and measures RTO, RPO and acknowledged writes lost.\n"
+               "Start with `drsim demo`."};
+  app.require_subcommand(1);
+  std::string home = ".drsim";
+  auto add_home = [&](CLI::App* cmd) {
+    cmd->add_option("--home", home, "Directory of the local topology (state, data, logs)")
+        ->capture_default_str();
+  };
+
+  // demo
+  DemoOptions demo;
+  std::string demo_config, demo_fault = "kill";
+  auto* c_demo = app.add_subcommand(
+      "demo", "The default drill, no files needed: up, load, primary outage, failover "
+              "(automated by the drill), clients follow routing, report, down");
+  c_demo->add_option("--home", demo.home, "Directory to use (default: a new /tmp/drsim-demo-*)");
+  c_demo->add_option("--config", demo_config, "Topology YAML instead of the embedded default");
+  c_demo->add_option("--fault", demo_fault, "How the primary region fails")
+      ->check(CLI::IsMember({"kill", "outage", "pause"}))
+      ->capture_default_str();
+  c_demo->add_option("--rate", demo.rate, "Client operations per second")->capture_default_str();
+  c_demo->add_option("--clients", demo.workers, "Concurrent clients")->capture_default_str();
+  c_demo->add_option("--keys", demo.keys, "Keys per workload")->capture_default_str();
+  c_demo->add_option("--value-bytes", demo.value_bytes, "Value size")->capture_default_str();
+  c_demo->add_option("--warmup", demo.warmup_s, "Seconds of load before the fault")
+      ->capture_default_str();
+  c_demo->add_option("--after", demo.after_s, "Seconds of load after clients moved")
+      ->capture_default_str();
+  c_demo->add_option("--seed", demo.seed, "Seed of the client workload")->capture_default_str();
+  c_demo->add_option("--json", demo.json_path, "Where to write the JSON report "
+                                               "(default <home>/report.json)");
+  c_demo->add_flag("--keep", demo.keep, "Leave the topology up afterwards");
+
+  // up / down / status
+  std::string up_config;
+  auto* c_up = app.add_subcommand("up", "Start secondary, primary and Traffic Manager on "
+                                        "loopback and wait until healthy");
+  add_home(c_up);
+  c_up->add_option("--config", up_config, "Topology YAML (default: the embedded one, see "
+                                          "docs/cli.md)");
+  auto* c_down = app.add_subcommand("down", "Stop every process `up` started");
+  add_home(c_down);
+  bool status_json = false;
+  auto* c_status = app.add_subcommand("status", "Regions, roles, epochs, health, routing and "
+                                                "replication lag");
+  add_home(c_status);
+  c_status->add_flag("--json", status_json, "Machine-readable output");
+
+  // load
+  LoadCommand load;
+  std::string load_workloads;
+  auto* c_load = app.add_subcommand("load", "Drive client traffic through the Traffic Manager "
+                                            "and record every operation");
+  add_home(c_load);
+  c_load->add_option("--rate", load.options.rate, "Operations per second")->capture_default_str();
+  c_load->add_option("--duration", load.duration_s, "Seconds")->capture_default_str();
+  c_load->add_option("--clients", load.options.workers, "Concurrent clients")
+      ->capture_default_str();
+  c_load->add_option("--keys", load.options.keys, "Keys per workload")->capture_default_str();
+  c_load->add_option("--value-bytes", load.options.value_bytes, "Value size")
+      ->capture_default_str();
+  c_load->add_option("--write-fraction", load.options.write_fraction, "Share of writes (0..1)")
+      ->capture_default_str();
+  c_load->add_option("--seed", load.options.seed, "Seed")->capture_default_str();
+  c_load->add_option("--workloads", load_workloads, "Comma-separated (default: all)");
+  c_load->add_option("--history", load.history_path, "History file (default "
+                                                     "<home>/history.jsonl)");
+
+  // inject / heal / failover / check
+  std::string fault, region, reason = "operator request via drsim failover";
+  auto* c_inject = app.add_subcommand("inject", "Inject a fault: outage (region stops answering "
+                                                "all but admin), kill (SIGKILL), pause (SIGSTOP), "
+                                                "resume (SIGCONT), restart");
+  add_home(c_inject);
+  c_inject->add_option("fault", fault, "outage | kill | pause | resume | restart")
+      ->required()
+      ->check(CLI::IsMember({"outage", "kill", "pause", "resume", "restart"}));
+  c_inject->add_option("--region", region, "primary | secondary | trafficmgr")->required();
+  auto* c_heal = app.add_subcommand("heal", "End injected outages and resume paused processes");
+  add_home(c_heal);
+  c_heal->add_option("--region", region, "Only this one (default: all)");
+  auto* c_failover = app.add_subcommand("failover", "Promote the standby region (bumps the "
+                                                    "epoch; the old primary is fenced)");
+  add_home(c_failover);
+  c_failover->add_option("--region", region, "Region to promote (default: the standby)");
+  c_failover->add_option("--reason", reason, "Recorded with the failover");
+  std::string history;
+  bool check_json = false;
+  auto* c_check = app.add_subcommand("check", "Check a recorded history against the final state "
+                                              "of the active region");
+  add_home(c_check);
+  c_check->add_option("--history", history, "History file (default <home>/history.jsonl)");
+  c_check->add_flag("--json", check_json, "Machine-readable output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+
+  if (c_demo->parsed()) {
+    if (!demo_config.empty()) {
+      auto cfg = load_topology_config(demo_config);
+      if (!cfg.is_ok()) {
+        std::fprintf(stderr, "drsim: %s\n", cfg.status().message().c_str());
+        return 2;
+      }
+      demo.config = *cfg;
+    }
+    demo.fault = demo_fault == "kill"     ? FaultKind::kKill
+                 : demo_fault == "outage" ? FaultKind::kOutage
+                                          : FaultKind::kPause;
+    return run_demo(demo);
+  }
+  if (c_up->parsed()) return cmd_up(home, up_config);
+  if (c_down->parsed()) return cmd_down(home);
+  if (c_status->parsed()) return cmd_status(home, status_json);
+  if (c_load->parsed()) {
+    if (!load_workloads.empty()) {
+      size_t start = 0;
+      while (start <= load_workloads.size()) {
+        size_t comma = load_workloads.find(',', start);
+        if (comma == std::string::npos) comma = load_workloads.size();
+        load.options.workloads.push_back(load_workloads.substr(start, comma - start));
+        start = comma + 1;
+      }
+    }
+    return cmd_load(home, load);
+  }
+  if (c_inject->parsed()) return cmd_inject(home, fault, region);
+  if (c_heal->parsed()) return cmd_heal(home, region);
+  if (c_failover->parsed()) return cmd_failover(home, region, reason);
+  if (c_check->parsed()) return cmd_check(home, history, check_json);
+  return 2;
+}

@@ -1,0 +1,462 @@
+#include "cli/topology.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "cli/child_process.h"
+#include "cli/rpc_clients.h"
+#include "common/net/process_runtime.h"
+
+namespace drsim::cli {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+const char* default_topology_yaml() {
+  return R"(# drsim's default topology: two regions on loopback and a Traffic Manager.
+regions:
+  primary:   { listen: "127.0.0.1:0" }
+  secondary: { listen: "127.0.0.1:0" }
+workloads:
+  - { name: vm-web, mode: sync }
+  - { name: vm-db,  mode: sync }
+traffic_manager:
+  listen: "127.0.0.1:0"
+  profile: drsim
+  probe_interval_ms: 100
+  probe_timeout_ms: 50
+  tolerated_failures: 2
+  ttl_ms: 500
+)";
+}
+
+std::string TopologyConfig::workloads_flag() const {
+  std::string out;
+  for (const auto& w : workloads) {
+    if (!out.empty()) out += ",";
+    out += w.name + ":" + region::replication_mode_name(w.mode);
+  }
+  return out;
+}
+
+namespace {
+
+class ConfigError {
+ public:
+  explicit ConfigError(std::string source) : source_(std::move(source)) {}
+  Status at(const std::string& field, const YAML::Node& node, const std::string& reason) const {
+    std::string where = source_ + ":" + field + ": " + reason;
+    if (node && node.Mark().line >= 0) where += " (line " + std::to_string(node.Mark().line + 1) + ")";
+    return invalid_argument(where);
+  }
+
+ private:
+  std::string source_;
+};
+
+Status check_keys(const ConfigError& err, const std::string& field, const YAML::Node& node,
+                  const std::set<std::string>& allowed) {
+  if (!node.IsMap()) return err.at(field, node, "must be a mapping");
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>();
+    if (!allowed.count(key)) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return err.at(field.empty() ? key : field + "." + key, kv.first,
+                    "unknown field (expected one of: " + list + ")");
+    }
+  }
+  return Status::ok();
+}
+
+template <typename T>
+Status read_uint(const ConfigError& err, const std::string& field, const YAML::Node& node,
+                 uint64_t min, uint64_t max, T* out) {
+  if (!node) return Status::ok();
+  if (!node.IsScalar()) return err.at(field, node, "must be a number");
+  const std::string& text = node.Scalar();
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
+    return err.at(field, node, "'" + text + "' is not a non-negative whole number");
+  }
+  if (text.size() > 19) return err.at(field, node, "'" + text + "' is too large");
+  uint64_t v = std::stoull(text);
+  if (v < min || v > max) {
+    return err.at(field, node,
+                  std::to_string(v) + " is out of range " + std::to_string(min) + ".." +
+                      std::to_string(max));
+  }
+  *out = static_cast<T>(v);
+  return Status::ok();
+}
+
+Status read_listen(const ConfigError& err, const std::string& field, const YAML::Node& node,
+                   std::string* out) {
+  if (!node) return Status::ok();
+  if (!node.IsScalar()) return err.at(field, node, "must be host:port");
+  Status s = net::validate_listen_address(field, node.Scalar());
+  if (!s.is_ok()) return err.at(field, node, s.message().substr(field.size() + 2));
+  std::string host = node.Scalar().substr(0, node.Scalar().rfind(':'));
+  if (host != "127.0.0.1" && host != "localhost") {
+    return err.at(field, node, "drsim runs its topology on loopback only (127.0.0.1)");
+  }
+  *out = node.Scalar();
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<TopologyConfig> parse_topology_config(const std::string& text, const std::string& source) {
+  ConfigError err(source);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return invalid_argument(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " +
+                            e.msg);
+  }
+  TopologyConfig cfg;
+  if (!root || root.IsNull()) return cfg;
+  if (Status s = check_keys(err, "", root, {"regions", "workloads", "traffic_manager", "storage"});
+      !s.is_ok()) {
+    return s;
+  }
+  if (auto regions = root["regions"]) {
+    if (Status s = check_keys(err, "regions", regions, {"primary", "secondary"}); !s.is_ok()) return s;
+    for (const char* name : {"primary", "secondary"}) {
+      auto r = regions[name];
+      if (!r) continue;
+      std::string field = std::string("regions.") + name;
+      if (Status s = check_keys(err, field, r, {"listen"}); !s.is_ok()) return s;
+      std::string* listen = std::string(name) == "primary" ? &cfg.primary_listen
+                                                           : &cfg.secondary_listen;
+      if (Status s = read_listen(err, field + ".listen", r["listen"], listen); !s.is_ok()) return s;
+    }
+  }
+  if (auto wl = root["workloads"]) {
+    if (!wl.IsSequence() || wl.size() == 0) {
+      return err.at("workloads", wl, "must be a non-empty list of {name, mode}");
+    }
+    cfg.workloads.clear();
+    std::set<std::string> seen;
+    for (size_t i = 0; i < wl.size(); ++i) {
+      std::string field = "workloads[" + std::to_string(i) + "]";
+      auto w = wl[i];
+      if (Status s = check_keys(err, field, w, {"name", "mode"}); !s.is_ok()) return s;
+      region::WorkloadSpec spec;
+      if (!w["name"] || !w["name"].IsScalar()) return err.at(field + ".name", w, "is required");
+      spec.name = w["name"].Scalar();
+      if (Status s = region::validate_workload_name(field + ".name", spec.name); !s.is_ok()) {
+        return err.at(field + ".name", w["name"], s.message().substr(field.size() + 7));
+      }
+      if (!seen.insert(spec.name).second) {
+        return err.at(field + ".name", w["name"], "workload '" + spec.name + "' is listed twice");
+      }
+      if (auto m = w["mode"]) {
+        if (m.Scalar() == "sync") {
+          spec.mode = region::ReplicationMode::kSync;
+        } else if (m.Scalar() == "async") {
+          spec.mode = region::ReplicationMode::kAsync;
+        } else {
+          return err.at(field + ".mode", m, "'" + m.Scalar() + "' must be sync or async");
+        }
+      }
+      cfg.workloads.push_back(spec);
+    }
+    if (cfg.workloads.size() > 64) return err.at("workloads", wl, "at most 64 workloads");
+  }
+  if (auto st = root["storage"]) {
+    if (Status s = check_keys(err, "storage", st, {"fsync"}); !s.is_ok()) return s;
+    if (auto f = st["fsync"]) {
+      if (f.Scalar() != "true" && f.Scalar() != "false") {
+        return err.at("storage.fsync", f, "must be true or false");
+      }
+      cfg.fsync = f.Scalar() == "true";
+    }
+  }
+  if (auto tm = root["traffic_manager"]) {
+    const std::string f = "traffic_manager";
+    if (Status s = check_keys(err, f, tm,
+                              {"listen", "profile", "probe_interval_ms", "probe_timeout_ms",
+                               "tolerated_failures", "ttl_ms"});
+        !s.is_ok()) {
+      return s;
+    }
+    if (Status s = read_listen(err, f + ".listen", tm["listen"], &cfg.trafficmgr_listen); !s.is_ok())
+      return s;
+    if (auto p = tm["profile"]) {
+      if (Status s = region::validate_workload_name(f + ".profile", p.Scalar()); !s.is_ok()) {
+        return err.at(f + ".profile", p, "must be 1 to 64 letters, digits, '-', '_' or '.'");
+      }
+      cfg.profile = p.Scalar();
+    }
+    if (Status s = read_uint(err, f + ".probe_interval_ms", tm["probe_interval_ms"], 1, 3'600'000,
+                             &cfg.probe_interval_ms);
+        !s.is_ok())
+      return s;
+    if (Status s = read_uint(err, f + ".probe_timeout_ms", tm["probe_timeout_ms"], 1, 3'600'000,
+                             &cfg.probe_timeout_ms);
+        !s.is_ok())
+      return s;
+    if (Status s = read_uint(err, f + ".tolerated_failures", tm["tolerated_failures"], 0, 9,
+                             &cfg.tolerated_failures);
+        !s.is_ok())
+      return s;
+    // Real DNS TTLs are 0 to 2,147,483,647 s.
+    if (Status s = read_uint(err, f + ".ttl_ms", tm["ttl_ms"], 0, 2'147'483'647'000ull, &cfg.ttl_ms);
+        !s.is_ok())
+      return s;
+    if (cfg.probe_timeout_ms > cfg.probe_interval_ms) {
+      return err.at(f + ".probe_timeout_ms", tm["probe_timeout_ms"],
+                    std::to_string(cfg.probe_timeout_ms) + " must not exceed probe_interval_ms " +
+                        std::to_string(cfg.probe_interval_ms));
+    }
+  }
+  return cfg;
+}
+
+Result<TopologyConfig> load_topology_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return invalid_argument(path + ": cannot read the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_topology_config(ss.str(), path);
+}
+
+// ---------------------------------------------------------------- state
+
+namespace {
+
+json config_to_json(const TopologyConfig& c) {
+  json wl = json::array();
+  for (const auto& w : c.workloads) {
+    wl.push_back({{"name", w.name}, {"mode", region::replication_mode_name(w.mode)}});
+  }
+  return {{"workloads", wl},
+          {"profile", c.profile},
+          {"probe_interval_ms", c.probe_interval_ms},
+          {"probe_timeout_ms", c.probe_timeout_ms},
+          {"tolerated_failures", c.tolerated_failures},
+          {"ttl_ms", c.ttl_ms},
+          {"fsync", c.fsync}};
+}
+
+TopologyConfig config_from_json(const json& j) {
+  TopologyConfig c;
+  c.workloads.clear();
+  for (const auto& w : j.at("workloads")) {
+    c.workloads.push_back({w.at("name").get<std::string>(),
+                           w.at("mode").get<std::string>() == "sync"
+                               ? region::ReplicationMode::kSync
+                               : region::ReplicationMode::kAsync});
+  }
+  c.profile = j.at("profile");
+  c.probe_interval_ms = j.at("probe_interval_ms");
+  c.probe_timeout_ms = j.at("probe_timeout_ms");
+  c.tolerated_failures = j.at("tolerated_failures");
+  c.ttl_ms = j.at("ttl_ms");
+  c.fsync = j.value("fsync", false);
+  return c;
+}
+
+}  // namespace
+
+Status save_state(const TopologyState& state) {
+  json procs = json::object();
+  for (const auto& [name, p] : state.processes) {
+    procs[name] = {{"pid", p.pid},   {"address", p.address},   {"argv", p.argv},
+                   {"log", p.log},   {"data_dir", p.data_dir}};
+  }
+  json j = {{"home", state.home}, {"config", config_to_json(state.config)}, {"processes", procs}};
+  std::string tmp = state.state_file() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << j.dump(2) << "\n";
+    if (!out.flush()) return unavailable("cannot write " + tmp);
+  }
+  fs::rename(tmp, state.state_file());
+  return Status::ok();
+}
+
+Result<TopologyState> load_state(const std::string& home) {
+  TopologyState state;
+  state.home = fs::absolute(home).lexically_normal().string();
+  std::ifstream in(state.state_file());
+  if (!in) {
+    return failed_precondition("no topology is up in " + state.home +
+                               " (run `drsim up --home " + home + "` first)");
+  }
+  try {
+    json j = json::parse(in);
+    state.config = config_from_json(j.at("config"));
+    for (const auto& [name, p] : j.at("processes").items()) {
+      ProcessInfo info;
+      info.pid = p.at("pid");
+      info.address = p.at("address");
+      info.argv = p.at("argv").get<std::vector<std::string>>();
+      info.log = p.at("log");
+      info.data_dir = p.value("data_dir", "");
+      state.processes[name] = info;
+    }
+  } catch (const std::exception& e) {
+    return invalid_argument(state.state_file() + ": corrupt topology state: " + e.what());
+  }
+  return state;
+}
+
+// ---------------------------------------------------------------- up / down
+
+namespace {
+
+Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::string> argv,
+                                 const std::string& dir, const std::string& data_dir) {
+  fs::create_directories(dir);
+  std::string ready = dir + "/ready.json";
+  std::string log = dir + "/" + name + ".log";
+  fs::remove(ready);
+  argv.push_back("--ready-file");
+  argv.push_back(ready);
+  auto pid = spawn_process(argv, log);
+  if (!pid.is_ok()) return pid.status();
+  auto info = wait_ready(ready, *pid, log, 15s);
+  if (!info.is_ok()) {
+    stop_process(*pid, 500ms);
+    return Status(info.status().code(), name + ": " + info.status().message());
+  }
+  // Pin the bound port so a restart comes back at the same address.
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == "--listen") argv[i + 1] = info->address;
+  }
+  return ProcessInfo{*pid, info->address, argv, log, data_dir};
+}
+
+}  // namespace
+
+Result<TopologyState> topology_up(const std::string& home, const TopologyConfig& config,
+                                  const std::function<void(const std::string&)>& progress) {
+  TopologyState state;
+  state.home = fs::absolute(home).lexically_normal().string();
+  state.config = config;
+  if (auto existing = load_state(home); existing.is_ok()) {
+    for (const auto& [name, p] : existing->processes) {
+      if (process_alive(p.pid)) {
+        return failed_precondition("a topology is already up in " + state.home + " (" + name +
+                                   " pid " + std::to_string(p.pid) + "); run `drsim down --home " +
+                                   home + "` first");
+      }
+    }
+  }
+  std::error_code ec;
+  fs::create_directories(state.home, ec);
+  if (ec) return invalid_argument("--home: cannot create " + state.home + ": " + ec.message());
+  std::string bin = bin_dir();
+  auto fail = [&](const Status& s) -> Result<TopologyState> {
+    for (auto& [n, p] : state.processes) stop_process(p.pid, 2s);
+    return s;
+  };
+
+  std::vector<std::string> common = {"--workloads", config.workloads_flag()};
+  if (config.fsync) common.push_back("--fsync");
+
+  std::vector<std::string> sec = {bin + "/drsim-secondary", "--name", "secondary", "--peer-name",
+                                  "primary", "--listen", config.secondary_listen, "--role",
+                                  "standby", "--data-dir", state.home + "/secondary/data"};
+  sec.insert(sec.end(), common.begin(), common.end());
+  auto s = start_daemon("secondary", sec, state.home + "/secondary", state.home + "/secondary/data");
+  if (!s.is_ok()) return fail(s.status());
+  state.processes["secondary"] = *s;
+  progress("secondary region   pid " + std::to_string(s->pid) + "  " + s->address + "  (standby)");
+
+  std::vector<std::string> pri = {bin + "/drsim-primary", "--name", "primary", "--peer-name",
+                                  "secondary", "--listen", config.primary_listen, "--role",
+                                  "active", "--peer", s->address, "--data-dir",
+                                  state.home + "/primary/data"};
+  pri.insert(pri.end(), common.begin(), common.end());
+  auto p = start_daemon("primary", pri, state.home + "/primary", state.home + "/primary/data");
+  if (!p.is_ok()) return fail(p.status());
+  state.processes["primary"] = *p;
+  progress("primary region     pid " + std::to_string(p->pid) + "  " + p->address + "  (active)");
+
+  // The secondary learns where the primary is (for status, and later re-protect).
+  if (Status st = region_set_peer(s->address, p->address); !st.is_ok()) return fail(st);
+  state.processes["secondary"].argv.push_back("--peer");
+  state.processes["secondary"].argv.push_back(p->address);
+
+  std::vector<std::string> tm = {bin + "/drsim-trafficmgr",
+                                 "--listen", config.trafficmgr_listen,
+                                 "--profile", config.profile,
+                                 "--endpoint", "primary=" + p->address,
+                                 "--endpoint", "secondary=" + s->address,
+                                 "--probe-interval-ms", std::to_string(config.probe_interval_ms),
+                                 "--probe-timeout-ms", std::to_string(config.probe_timeout_ms),
+                                 "--tolerated-failures", std::to_string(config.tolerated_failures),
+                                 "--ttl-ms", std::to_string(config.ttl_ms)};
+  auto t = start_daemon("trafficmgr", tm, state.home + "/trafficmgr", "");
+  if (!t.is_ok()) return fail(t.status());
+  state.processes["trafficmgr"] = *t;
+  progress("traffic manager    pid " + std::to_string(t->pid) + "  " + t->address +
+           "  (profile " + config.profile + ", priority routing)");
+  if (Status st = save_state(state); !st.is_ok()) return fail(st);
+
+  // Healthy = the Traffic Manager sees the primary Online and routes to it,
+  // and the primary's replication stream to the secondary is connected.
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  std::string last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = tm_resolve(t->address, config.profile);
+    auto ps = region_status(p->address);
+    if (r.is_ok() && !r->fail_open() && r->endpoint() == "primary" && ps.is_ok() &&
+        ps->replication_connected()) {
+      progress("healthy: Traffic Manager routes to primary; replication primary -> secondary "
+               "connected");
+      return state;
+    }
+    last = !r.is_ok() ? r.status().message()
+           : !ps.is_ok() ? ps.status().message()
+                         : "routing=" + r->endpoint() + (r->fail_open() ? " (fail open)" : "") +
+                               " replication_connected=" +
+                               (ps->replication_connected() ? "yes" : "no");
+    std::this_thread::sleep_for(20ms);
+  }
+  return fail(Status(StatusCode::kDeadlineExceeded,
+                     "topology did not become healthy within 15 s (" + last + ")"));
+}
+
+Status topology_down(const std::string& home, std::chrono::milliseconds grace) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return state.status();
+  for (const char* name : {"trafficmgr", "primary", "secondary"}) {
+    auto it = state->processes.find(name);
+    if (it != state->processes.end()) stop_process(it->second.pid, grace);
+  }
+  fs::remove(state->state_file());
+  return Status::ok();
+}
+
+Status restart_process(TopologyState& state, const std::string& name) {
+  auto it = state.processes.find(name);
+  if (it == state.processes.end()) return not_found("no process named " + name);
+  if (process_alive(it->second.pid)) {
+    return failed_precondition(name + " (pid " + std::to_string(it->second.pid) +
+                               ") is still running; kill it first");
+  }
+  std::vector<std::string> argv = it->second.argv;
+  // start_daemon appends its own --ready-file.
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == "--ready-file") argv.erase(argv.begin() + i, argv.begin() + i + 2);
+  }
+  auto started = start_daemon(name, argv, state.home + "/" + name, it->second.data_dir);
+  if (!started.is_ok()) return started.status();
+  it->second = *started;
+  return save_state(state);
+}
+
+}  // namespace drsim::cli

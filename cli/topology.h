@@ -1,0 +1,76 @@
+// A local drsim topology: its configuration (YAML, validated with
+// file:field: reason errors), and its running state (topology.json in the
+// home directory: PIDs, addresses, argv for restarts). `drsim up` / `down`.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/core/status.h"
+#include "common/region/region_options.h"
+
+namespace drsim::cli {
+
+struct TopologyConfig {
+  std::string primary_listen = "127.0.0.1:0";
+  std::string secondary_listen = "127.0.0.1:0";
+  std::string trafficmgr_listen = "127.0.0.1:0";
+  std::vector<region::WorkloadSpec> workloads = {{"vm-web", region::ReplicationMode::kSync},
+                                                 {"vm-db", region::ReplicationMode::kSync}};
+  bool fsync = false;
+  std::string profile = "drsim";
+  uint32_t probe_interval_ms = 100;
+  uint32_t probe_timeout_ms = 50;
+  uint32_t tolerated_failures = 2;
+  uint64_t ttl_ms = 500;
+
+  // Documented failover estimate: TTL + tolerated × interval.
+  uint64_t documented_failover_ms() const { return ttl_ms + tolerated_failures * probe_interval_ms; }
+  // Stricter worst case: (interval + timeout) × (tolerated + 1) + TTL.
+  uint64_t strict_failover_ms() const {
+    return (probe_interval_ms + probe_timeout_ms) * (tolerated_failures + 1) + ttl_ms;
+  }
+  std::string workloads_flag() const;
+};
+
+// Parses YAML text; `source` names the file in errors ("file:field: reason").
+Result<TopologyConfig> parse_topology_config(const std::string& text, const std::string& source);
+Result<TopologyConfig> load_topology_config(const std::string& path);
+// The embedded default (what `drsim demo` uses with no files).
+const char* default_topology_yaml();
+
+struct ProcessInfo {
+  pid_t pid = 0;
+  std::string address;
+  std::vector<std::string> argv;
+  std::string log;
+  std::string data_dir;
+};
+
+struct TopologyState {
+  std::string home;
+  TopologyConfig config;
+  std::map<std::string, ProcessInfo> processes;  // "primary", "secondary", "trafficmgr"
+
+  const ProcessInfo& at(const std::string& name) const { return processes.at(name); }
+  std::string state_file() const { return home + "/topology.json"; }
+};
+
+Result<TopologyState> load_state(const std::string& home);
+Status save_state(const TopologyState& state);
+
+// Starts secondary, primary and Traffic Manager, waits until the Traffic
+// Manager routes to a healthy primary. On failure stops what it started.
+// `progress` receives one line per step.
+Result<TopologyState> topology_up(const std::string& home, const TopologyConfig& config,
+                                  const std::function<void(const std::string&)>& progress);
+// Stops every process of the topology (SIGTERM, then SIGKILL after grace).
+Status topology_down(const std::string& home, std::chrono::milliseconds grace);
+// Starts a stopped or killed daemon again with its original arguments.
+Status restart_process(TopologyState& state, const std::string& name);
+
+}  // namespace drsim::cli

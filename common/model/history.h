@@ -1,0 +1,52 @@
+// The record of a drill's client operations (a Jepsen-style history): what each put, delete
+// and get asked, when it was invoked and completed (wall clock), how it ended and which region
+// answered. The load generator writes it; history_checker.h judges it against the final state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+namespace drsim::model {
+
+enum class OpKind { kPut, kDelete, kGet };
+
+// Jepsen's three endings: kFail means definitely not applied; kIndeterminate (a timeout, a
+// dropped connection) means it may or may not have been applied, possibly after completion.
+enum class Outcome { kOk, kFail, kIndeterminate };
+
+// "put", "delete", "get".
+const char* op_kind_name(OpKind kind);
+// "ok", "fail", "indeterminate".
+const char* outcome_name(Outcome outcome);
+
+// Puts and deletes change state; gets do not.
+inline bool is_write(OpKind kind) { return kind != OpKind::kGet; }
+
+struct OpRecord {
+  uint64_t id = 0;
+  OpKind kind = OpKind::kPut;
+  std::string workload;
+  std::string key;
+  // The value a put wrote, or the value a get read (when found).
+  std::string value;
+  bool found = false;  // gets only: the key existed
+  // Wall-clock unix nanoseconds at the client.
+  int64_t invoke_ns = 0;
+  int64_t complete_ns = 0;
+  Outcome outcome = Outcome::kIndeterminate;
+  std::string region;  // region that answered; "" when none did
+  uint64_t epoch = 0;  // as reported by the answering region (0 if unknown)
+  uint64_t seq = 0;    // per-workload write sequence assigned by the active region (writes)
+  std::string error;
+};
+
+// Key of the final state: (workload, key).
+using WorkloadKey = std::pair<std::string, std::string>;
+
+// Contents of the active region read after the drill: (workload, key) → value. A key that is
+// absent was deleted or never written.
+using FinalState = std::map<WorkloadKey, std::string>;
+
+}  // namespace drsim::model
