@@ -1,0 +1,110 @@
+// The drsim binaries as a user runs them: --help, bad config, port in use,
+// and the demo drill end to end.
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/test_topology.h"
+
+namespace drsim::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Cli, EveryVerbHasHelp) {
+  for (const char* verb : {"demo", "up", "down", "status", "load", "inject", "heal", "failover",
+                           "check"}) {
+    auto r = run_binary("drsim", {verb, "--help"}, 10s);
+    EXPECT_EQ(r.exit_code, 0) << verb << ": " << r.output;
+    EXPECT_NE(r.output.find("--home"), std::string::npos) << verb;
+  }
+  for (const char* daemon : {"drsim-primary", "drsim-secondary", "drsim-trafficmgr"}) {
+    auto r = run_binary(daemon, {"--help"}, 10s);
+    EXPECT_EQ(r.exit_code, 0) << daemon << ": " << r.output;
+  }
+}
+
+TEST(Cli, BadConfigValueExits2NamingFileAndField) {
+  std::string dir = make_temp_dir("drsim-cfg");
+  std::string path = dir + "/bad.yaml";
+  {
+    std::ofstream out(path);
+    out << "traffic_manager:\n  probe_interval_ms: 100\n  tolerated_failures: 12\n";
+  }
+  auto r = run_binary("drsim", {"up", "--home", dir + "/home", "--config", path}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(path + ":traffic_manager.tolerated_failures: 12 is out of range 0..9"),
+            std::string::npos)
+      << r.output;
+  {
+    std::ofstream out(path);
+    out << "workloads:\n  - { name: vm-web, mode: eventually }\n";
+  }
+  r = run_binary("drsim", {"up", "--home", dir + "/home", "--config", path}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("workloads[0].mode"), std::string::npos) << r.output;
+  {
+    std::ofstream out(path);
+    out << "traffic_manager: { ttl_ms: 100, probe_intervall_ms: 5 }\n";
+  }
+  r = run_binary("drsim", {"up", "--home", dir + "/home", "--config", path}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("probe_intervall_ms: unknown field"), std::string::npos) << r.output;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, DaemonNamesThePortAlreadyInUse) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  int port = ntohs(sa.sin_port);
+  std::string dir = make_temp_dir("drsim-port");
+  auto r = run_binary("drsim-primary",
+                      {"--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", dir}, 20s);
+  ::close(fd);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("port " + std::to_string(port) + " is already in use"),
+            std::string::npos)
+      << r.output;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, DaemonRejectsBadFlagsWithExit2) {
+  std::string dir = make_temp_dir("drsim-flags");
+  auto r = run_binary("drsim-secondary", {"--data-dir", dir, "--workloads", "vm web"}, 10s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--workloads"), std::string::npos) << r.output;
+  r = run_binary("drsim-secondary", {"--data-dir", dir, "--listen", "127.0.0.1:99999"}, 10s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--listen"), std::string::npos) << r.output;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Demo, DefaultDrillPassesWithNoAcknowledgedWriteLost) {
+  std::string home = make_temp_dir("drsim-demo-test");
+  auto r = run_binary("drsim", {"demo", "--home", home, "--warmup", "2", "--after", "1"}, 120s);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("PASSED"), std::string::npos) << r.output;
+  std::ifstream in(home + "/report.json");
+  ASSERT_TRUE(in) << "no report.json";
+  auto report = nlohmann::json::parse(in);
+  EXPECT_EQ(report["acknowledged_writes_lost"], 0);
+  EXPECT_TRUE(report["failover"]["automated_by_drill"].get<bool>());
+  EXPECT_GT(report["rto_ms"].get<double>(), 0.0);
+  EXPECT_GT(report["acknowledged_by_region"]["secondary"].get<int>(), 0);
+  std::filesystem::remove_all(home);
+}
+
+}  // namespace
+}  // namespace drsim::testing

@@ -1,0 +1,155 @@
+// Failover with real processes: clients follow the Traffic Manager to the
+// promoted secondary with no acknowledged write lost (sync), and a former
+// primary that comes back is fenced and cannot acknowledge a write.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "cli/final_state.h"
+#include "cli/load_generator.h"
+#include "cli/routing_watcher.h"
+#include "cli/rpc_clients.h"
+#include "common/model/history_checker.h"
+#include "common/net/grpc_util.h"
+#include "tests/support/test_topology.h"
+
+namespace drsim::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+grpc::Status put(drsim::v1::Workload::Stub& stub, const std::string& key, drsim::v1::PutResponse* resp,
+                 std::chrono::milliseconds deadline = 2s) {
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, deadline);
+  drsim::v1::PutRequest req;
+  req.set_workload("vm-web");
+  req.set_key(key);
+  req.set_value("value-of-" + key);
+  return stub.Put(&ctx, req, resp);
+}
+
+TEST(Failover, SigkillOfPrimaryUnderLoadRoutesClientsToSecondaryWithNoAckedSyncWriteLost) {
+  TestTopology topo;  // default: sync replication, probe 100 ms, tolerated 2, TTL 500 ms
+  ASSERT_TRUE(topo.ok());
+  cli::RoutingWatcher watcher(topo.address("trafficmgr"), "drsim");
+  cli::LoadOptions lo;
+  lo.trafficmgr_address = topo.address("trafficmgr");
+  lo.workloads = {"vm-web", "vm-db"};
+  lo.rate = 300;
+  lo.workers = 6;
+  lo.keys = 200;
+  cli::LoadGenerator load(lo);
+  load.start();
+  ASSERT_TRUE(wait_until([&] { return load.stats().writes_ok > 200; }, 10s));
+
+  int64_t fault_ns = wall_now_unix_nanos();
+  topo.kill("primary");
+  int64_t degraded = watcher.wait_endpoint_status("primary", drsim::v1::ENDPOINT_DEGRADED,
+                                                  fault_ns, 10s);
+  ASSERT_NE(degraded, 0) << "Traffic Manager never marked primary Degraded";
+  auto fo = cli::region_failover(topo.address("secondary"), "test: primary killed");
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  EXPECT_EQ(fo->new_epoch(), 2u);
+  ASSERT_NE(watcher.wait_route("secondary", fault_ns, 10s), 0)
+      << "Traffic Manager never routed to secondary";
+  ASSERT_TRUE(wait_until([&] { return load.first_ok_write_by("secondary", fault_ns) != 0; }, 10s))
+      << "no client write acknowledged by secondary";
+  std::this_thread::sleep_for(500ms);
+  load.stop();
+
+  auto history = load.history();
+  auto final_state = cli::read_final_state(topo.address("secondary"), lo.workloads);
+  ASSERT_TRUE(final_state.is_ok()) << final_state.status().message();
+  auto check = model::check_history(history, *final_state);
+  EXPECT_EQ(check.lost_count, 0u) << "first lost: " << (check.lost.empty() ? "" : check.lost[0].key);
+  EXPECT_GT(check.ok_writes_by_region["primary"], 0u);
+  EXPECT_GT(check.ok_writes_by_region["secondary"], 0u);
+  // Every write the secondary acknowledged carries the new epoch.
+  for (const auto& op : history) {
+    if (op.outcome == model::Outcome::kOk && op.region == "secondary" && model::is_write(op.kind)) {
+      EXPECT_EQ(op.epoch, 2u);
+    }
+  }
+  auto route = cli::tm_resolve(topo.address("trafficmgr"), "drsim");
+  ASSERT_TRUE(route.is_ok());
+  EXPECT_EQ(route->endpoint(), "secondary");
+}
+
+TEST(Fencing, FormerPrimaryRestartedAfterFailoverStepsDownAndRefusesWrites) {
+  TestTopology topo(R"(
+workloads:
+  - { name: vm-web, mode: async }
+)");
+  ASSERT_TRUE(topo.ok());
+  auto primary = topo.workload_stub("primary");
+  drsim::v1::PutResponse resp;
+  ASSERT_TRUE(put(*primary, "before", &resp).ok());
+  topo.kill("primary");
+  auto fo = cli::region_failover(topo.address("secondary"), "test");
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  ASSERT_TRUE(topo.restart("primary").is_ok());
+
+  // From its first answer on, the restarted primary acknowledges nothing.
+  auto restarted = topo.workload_stub("primary");
+  for (int i = 0; i < 20; ++i) {
+    grpc::Status s = put(*restarted, "after-" + std::to_string(i), &resp);
+    EXPECT_FALSE(s.ok()) << "former primary acknowledged write " << i << " at epoch "
+                         << resp.result().epoch();
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(wait_until(
+      [&] { return topo.status("primary").role() == drsim::v1::ROLE_STANDBY; }, 10s))
+      << "former primary did not step down";
+  auto st = topo.status("primary");
+  EXPECT_EQ(st.epoch(), 2u);
+  EXPECT_NE(st.fenced_reason().find("fenced"), std::string::npos) << st.fenced_reason();
+  grpc::Status s = put(*restarted, "late", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("active region is secondary"), std::string::npos)
+      << s.error_message();
+}
+
+TEST(Fencing, FrozenPrimaryResumedAfterFailoverCannotAcknowledgeSyncWrites) {
+  TestTopology topo;  // sync replication
+  ASSERT_TRUE(topo.ok());
+  auto primary = topo.workload_stub("primary");
+  drsim::v1::PutResponse resp;
+  ASSERT_TRUE(put(*primary, "before", &resp).ok());
+  topo.signal("primary", SIGSTOP);
+  auto fo = cli::region_failover(topo.address("secondary"), "test: primary frozen");
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  topo.signal("primary", SIGCONT);
+  for (int i = 0; i < 20; ++i) {
+    grpc::Status s = put(*primary, "after-" + std::to_string(i), &resp, 1s);
+    EXPECT_FALSE(s.ok()) << "former primary acknowledged write " << i;
+  }
+  ASSERT_TRUE(wait_until(
+      [&] { return topo.status("primary").role() == drsim::v1::ROLE_STANDBY; }, 10s));
+  // None of those writes reached the new active region.
+  auto final_state = cli::read_final_state(topo.address("secondary"), {"vm-web"});
+  ASSERT_TRUE(final_state.is_ok());
+  EXPECT_EQ(final_state->size(), 1u);
+  EXPECT_TRUE(final_state->count({"vm-web", "before"}));
+}
+
+TEST(Outage, InjectedOutageStopsEverythingButAdminAndEnds) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
+  auto primary = topo.workload_stub("primary");
+  drsim::v1::PutResponse resp;
+  grpc::Status s = put(*primary, "k", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(topo.status("primary").outage());
+  cli::RoutingWatcher watcher(topo.address("trafficmgr"), "drsim");
+  EXPECT_NE(watcher.wait_endpoint_status("primary", drsim::v1::ENDPOINT_DEGRADED, 0, 5s), 0);
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), false).is_ok());
+  EXPECT_NE(watcher.wait_endpoint_status("primary", drsim::v1::ENDPOINT_ONLINE,
+                                         wall_now_unix_nanos() - 1'000'000'000, 5s),
+            0);
+  ASSERT_TRUE(wait_until([&] { return put(*primary, "k2", &resp).ok(); }, 5s));
+}
+
+}  // namespace
+}  // namespace drsim::testing

@@ -1,0 +1,215 @@
+// Replication between real region daemons on loopback: catch-up, resume after
+// a standby restart with no gap and no duplicate, and what the standby refuses.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "cli/rpc_clients.h"
+#include "common/net/grpc_util.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/test_topology.h"
+
+namespace drsim::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using drsim::v1::GetStatusResponse;
+
+constexpr char kAsyncTopology[] = R"(
+workloads:
+  - { name: vm-web, mode: async }
+  - { name: vm-db, mode: async }
+)";
+
+// Writes `n` puts to `workload` in batches of 100 through the region's
+// Workload service; returns how many were acknowledged.
+int write_batches(drsim::v1::Workload::Stub& stub, const std::string& workload, int first, int n) {
+  int acked = 0;
+  for (int i = first; i < first + n; i += 100) {
+    drsim::v1::WriteBatchRequest req;
+    for (int k = i; k < std::min(first + n, i + 100); ++k) {
+      auto* put = req.add_ops()->mutable_put();
+      put->set_workload(workload);
+      put->set_key("key-" + std::to_string(k % 500));
+      put->set_value("value-" + std::to_string(k));
+    }
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    drsim::v1::WriteBatchResponse resp;
+    if (stub.WriteBatch(&ctx, req, &resp).ok()) acked += resp.results_size();
+  }
+  return acked;
+}
+
+std::map<std::string, std::string> scan_all(drsim::v1::Workload::Stub& stub,
+                                            const std::string& workload) {
+  std::map<std::string, std::string> out;
+  std::string start;
+  for (int page = 0; page < 1000; ++page) {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    drsim::v1::ScanRequest req;
+    req.set_workload(workload);
+    req.set_start_key(start);
+    drsim::v1::ScanResponse resp;
+    EXPECT_TRUE(stub.Scan(&ctx, req, &resp).ok());
+    for (const auto& kv : resp.items()) out[kv.key()] = kv.value();
+    if (resp.next_key().empty()) break;
+    start = resp.next_key();
+  }
+  return out;
+}
+
+uint64_t last_seq(const GetStatusResponse& st, const std::string& workload) {
+  for (const auto& w : st.workloads()) {
+    if (w.name() == workload) return w.last_seq();
+  }
+  return 0;
+}
+
+TEST(Replication, StandbyCatchesUpWithEveryAcknowledgedWrite) {
+  TestTopology topo(kAsyncTopology);
+  ASSERT_TRUE(topo.ok());
+  auto primary = topo.workload_stub("primary");
+  ASSERT_EQ(write_batches(*primary, "vm-web", 0, 5000), 5000);
+  ASSERT_EQ(write_batches(*primary, "vm-db", 0, 3000), 3000);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto st = topo.status("secondary");
+        return last_seq(st, "vm-web") == 5000 && last_seq(st, "vm-db") == 3000;
+      },
+      10s))
+      << "secondary did not apply seq 5000 / 3000 within 10 s";
+  auto p = topo.status("primary");
+  for (const auto& w : p.workloads()) {
+    EXPECT_EQ(w.acked_seq(), w.last_seq()) << w.name();
+    EXPECT_EQ(w.lag_writes(), 0u) << w.name();
+  }
+  auto secondary = topo.workload_stub("secondary");
+  EXPECT_EQ(scan_all(*primary, "vm-web"), scan_all(*secondary, "vm-web"));
+  EXPECT_EQ(scan_all(*primary, "vm-db"), scan_all(*secondary, "vm-db"));
+}
+
+TEST(Replication, StandbyKilledAndRestartedResumesWithoutGapOrDuplicate) {
+  TestTopology topo(kAsyncTopology);
+  ASSERT_TRUE(topo.ok());
+  auto primary = topo.workload_stub("primary");
+  ASSERT_EQ(write_batches(*primary, "vm-web", 0, 2000), 2000);
+  topo.kill("secondary");
+  // The active region keeps accepting (async) writes while its standby is down.
+  ASSERT_EQ(write_batches(*primary, "vm-web", 2000, 3000), 3000);
+  EXPECT_FALSE(topo.status("primary").replication_connected());
+  ASSERT_TRUE(topo.restart("secondary").is_ok());
+  ASSERT_TRUE(wait_until([&] { return last_seq(topo.status("secondary"), "vm-web") == 5000; },
+                         10s))
+      << "restarted secondary did not catch up to seq 5000";
+  // Seqs are dense and applied once each: the standby's cursor equals the
+  // source's, and its data equals the source's data.
+  EXPECT_EQ(last_seq(topo.status("primary"), "vm-web"), 5000u);
+  auto secondary = topo.workload_stub("secondary");
+  EXPECT_EQ(scan_all(*primary, "vm-web"), scan_all(*secondary, "vm-web"));
+}
+
+TEST(Replication, ActiveKilledAndRestartedKeepsEveryAcknowledgedWrite) {
+  TestTopology topo(kAsyncTopology);
+  ASSERT_TRUE(topo.ok());
+  auto primary = topo.workload_stub("primary");
+  ASSERT_EQ(write_batches(*primary, "vm-db", 0, 4000), 4000);
+  auto before = scan_all(*primary, "vm-db");
+  topo.kill("primary");
+  ASSERT_TRUE(topo.restart("primary").is_ok());
+  auto st = topo.status("primary");
+  EXPECT_EQ(last_seq(st, "vm-db"), 4000u);
+  auto restarted = topo.workload_stub("primary");
+  EXPECT_EQ(scan_all(*restarted, "vm-db"), before);
+  // It confirms its epoch with the standby and serves again.
+  ASSERT_TRUE(wait_until([&] { return topo.status("primary").replication_connected(); }, 10s));
+  EXPECT_EQ(write_batches(*restarted, "vm-db", 4000, 100), 100);
+}
+
+TEST(Standby, RefusesClientWritesNamingTheActiveRegionAndReportsNotServing) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  auto secondary = topo.workload_stub("secondary");
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, 2s);
+  drsim::v1::PutRequest req;
+  req.set_workload("vm-web");
+  req.set_key("k");
+  req.set_value("v");
+  drsim::v1::PutResponse resp;
+  grpc::Status s = secondary->Put(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("active region is primary"), std::string::npos)
+      << s.error_message();
+
+  auto health = grpc::health::v1::Health::NewStub(net::make_channel(topo.address("secondary")));
+  grpc::ClientContext hctx;
+  net::set_deadline(hctx, 2s);
+  grpc::health::v1::HealthCheckRequest hreq;
+  hreq.set_service("drsim.v1.Workload");
+  grpc::health::v1::HealthCheckResponse hresp;
+  ASSERT_TRUE(health->Check(&hctx, hreq, &hresp).ok());
+  EXPECT_EQ(hresp.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+}
+
+TEST(BadInput, WriteRpcsGetTheFittingStatusAndChangeNothing) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  auto primary = topo.workload_stub("primary");
+  struct Case {
+    std::string workload, key;
+    size_t value_bytes;
+    grpc::StatusCode want;
+  };
+  std::vector<Case> cases = {{"no-such-vm", "k", 10, grpc::StatusCode::NOT_FOUND},
+                             {"vm-web", "", 10, grpc::StatusCode::INVALID_ARGUMENT},
+                             {"vm-web", std::string(2000, 'k'), 10,
+                              grpc::StatusCode::INVALID_ARGUMENT},
+                             {"vm-web", "k", (1u << 20) + 1, grpc::StatusCode::INVALID_ARGUMENT}};
+  for (const auto& c : cases) {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 2s);
+    drsim::v1::PutRequest req;
+    req.set_workload(c.workload);
+    req.set_key(c.key);
+    req.set_value(std::string(c.value_bytes, 'v'));
+    drsim::v1::PutResponse resp;
+    grpc::Status s = primary->Put(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), c.want) << c.workload << " key " << c.key.size() << " bytes: "
+                                      << s.error_message();
+    auto md = ctx.GetServerTrailingMetadata().find("drsim-applied");
+    ASSERT_NE(md, ctx.GetServerTrailingMetadata().end());
+    EXPECT_EQ(std::string(md->second.data(), md->second.size()), "no");
+  }
+  // An empty batch, and a batch with one bad op among good ones: all refused.
+  {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 2s);
+    drsim::v1::WriteBatchRequest req;
+    auto* good = req.add_ops()->mutable_put();
+    good->set_workload("vm-web");
+    good->set_key("good");
+    auto* bad = req.add_ops()->mutable_put();
+    bad->set_workload("vm-web");
+    drsim::v1::WriteBatchResponse resp;
+    grpc::Status s = primary->WriteBatch(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.error_message().find("ops[1]"), std::string::npos) << s.error_message();
+  }
+  auto st = topo.status("primary");
+  for (const auto& w : st.workloads()) EXPECT_EQ(w.last_seq(), 0u) << w.name();
+  // The daemon is still fine.
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, 2s);
+  drsim::v1::PutRequest req;
+  req.set_workload("vm-web");
+  req.set_key("k");
+  req.set_value("v");
+  drsim::v1::PutResponse resp;
+  EXPECT_TRUE(primary->Put(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.result().seq(), 1u);
+}
+
+}  // namespace
+}  // namespace drsim::testing

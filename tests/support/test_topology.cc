@@ -1,0 +1,136 @@
+#include "tests/support/test_topology.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "cli/child_process.h"
+#include "cli/rpc_clients.h"
+#include "common/net/grpc_util.h"
+
+namespace drsim::testing {
+
+using namespace std::chrono_literals;
+
+std::string make_temp_dir(const std::string& prefix) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!::mkdtemp(buf.data())) return "";
+  return buf.data();
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+TestTopology::TestTopology(const std::string& yaml) {
+  ::setenv("DRSIM_BIN_DIR", DRSIM_TEST_BIN_DIR, 1);
+  home_ = make_temp_dir("drsim-it");
+  cli::TopologyConfig cfg;
+  if (!yaml.empty()) {
+    auto parsed = cli::parse_topology_config(yaml, "test.yaml");
+    if (!parsed.is_ok()) {
+      ADD_FAILURE() << parsed.status().message();
+      return;
+    }
+    cfg = *parsed;
+  }
+  auto up = cli::topology_up(home_, cfg, [](const std::string&) {});
+  if (!up.is_ok()) {
+    ADD_FAILURE() << "topology up: " << up.status().message();
+    return;
+  }
+  state_ = *up;
+  for (const auto& [name, p] : state_.processes) started_.push_back(p.pid);
+  ok_ = true;
+}
+
+TestTopology::~TestTopology() {
+  for (const auto& [name, p] : state_.processes) started_.push_back(p.pid);
+  for (pid_t pid : started_) cli::stop_process(pid, 2s);
+  if (!home_.empty() && !::getenv("DRSIM_KEEP_TEST_DIRS")) {
+    std::error_code ec;
+    std::filesystem::remove_all(home_, ec);
+  }
+}
+
+std::string TestTopology::address(const std::string& process) const {
+  return state_.at(process).address;
+}
+
+pid_t TestTopology::pid(const std::string& process) const { return state_.at(process).pid; }
+
+void TestTopology::kill(const std::string& process) {
+  pid_t p = pid(process);
+  ::kill(p, SIGKILL);
+  wait_until([&] { return !cli::process_alive(p); }, 5s);
+}
+
+void TestTopology::signal(const std::string& process, int sig) { ::kill(pid(process), sig); }
+
+Status TestTopology::restart(const std::string& process) {
+  Status s = cli::restart_process(state_, process);
+  if (s.is_ok()) started_.push_back(pid(process));
+  return s;
+}
+
+drsim::v1::GetStatusResponse TestTopology::status(const std::string& region) {
+  auto st = cli::region_status(address(region));
+  EXPECT_TRUE(st.is_ok()) << st.status().message();
+  return st.is_ok() ? *st : drsim::v1::GetStatusResponse();
+}
+
+std::unique_ptr<drsim::v1::Workload::Stub> TestTopology::workload_stub(
+    const std::string& region) const {
+  return drsim::v1::Workload::NewStub(net::make_channel(address(region)));
+}
+
+RunResult run_binary(const std::string& binary, const std::vector<std::string>& args,
+                     std::chrono::seconds timeout) {
+  RunResult result;
+  std::string out_path = make_temp_dir("drsim-run") + "/out.txt";
+  std::vector<std::string> argv = {std::string(DRSIM_TEST_BIN_DIR) + "/" + binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto pid = cli::spawn_process(argv, out_path);
+  if (!pid.is_ok()) {
+    result.output = pid.status().message();
+    return result;
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (true) {
+    pid_t r = ::waitpid(*pid, &status, WNOHANG);
+    if (r == *pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(*pid, SIGKILL);
+      ::waitpid(*pid, &status, 0);
+      result.output = "timed out after " + std::to_string(timeout.count()) + " s\n";
+      break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  std::ifstream in(out_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  result.output += ss.str();
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(out_path).parent_path(), ec);
+  return result;
+}
+
+}  // namespace drsim::testing
