@@ -242,10 +242,14 @@ void RegionNode::flush_writes() {
   std::vector<const Change*> ptrs;
   ptrs.reserve(changes.size());
   for (const auto& c : changes) ptrs.push_back(&c);
+  Time apply_start = scheduler_.now();
   if (Status s = store_.apply(ptrs); !s.is_ok()) {
     // Seqs were handed out but nothing is durable: state and disk disagree.
     spdlog::critical("durable write failed: {}", s.to_string());
     std::abort();
+  }
+  if (auto took = scheduler_.now() - apply_start; took > std::chrono::milliseconds(20)) {
+    spdlog::warn("slow durable write of {} client changes: {:.1f} ms", ptrs.size(), to_ms(took));
   }
 
   bool sync_replication = replicating();
@@ -270,7 +274,7 @@ void RegionNode::flush_writes() {
       }
     }
     if (w->recent.empty()) w->recent_first = Seq(c.seq());
-    w->recent.push_back(c);
+    w->recent.push_back(std::move(changes[i]));  // c is not used after this
     if (w->recent.size() > kMaxRecentChanges) {
       w->recent.pop_front();
       w->recent_first = w->recent_first.next();
@@ -661,6 +665,16 @@ void RegionNode::pump() {
     }
     int added = batch->changes_size() - before;
     if (added == 0) continue;
+    for (int i = before; i < batch->changes_size(); ++i) {
+      if (batch->changes(i).seq() != range->first.value() + (i - before)) {
+        spdlog::critical("BUG collect {}: range {}..{} recent_first {} recent size {} front {} "
+                         "got seq {} at {}", w.spec.name, range->first.value(),
+                         range->last.value(), w.recent_first.value(), w.recent.size(),
+                         w.recent.empty() ? 0 : w.recent.front().seq(), batch->changes(i).seq(),
+                         i - before);
+        std::abort();
+      }
+    }
     w.source.on_sent({range->first, Seq(range->first.value() + added - 1)});
     budget -= static_cast<size_t>(added);
     for (int i = before; i < batch->changes_size(); ++i) bytes += batch->changes(i).ByteSizeLong();
@@ -773,9 +787,14 @@ void RegionNode::sink_batch(SinkStream* stream, const drsim::v1::ChangeBatch& ba
     apply.push_back(&c);
     if (std::find(touched.begin(), touched.end(), w) == touched.end()) touched.push_back(w);
   }
+  Time apply_start = scheduler_.now();
   if (Status s = store_.apply(apply); !s.is_ok()) {
     spdlog::critical("durable apply failed: {}", s.to_string());
     std::abort();
+  }
+  if (auto took = scheduler_.now() - apply_start; took > std::chrono::milliseconds(20)) {
+    spdlog::warn("slow durable apply of {} replicated changes: {:.1f} ms", apply.size(),
+                 to_ms(took));
   }
   // Ack what is durable now (also on refusal, so the source resumes right).
   ReplicationReply reply;

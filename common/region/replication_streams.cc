@@ -21,10 +21,12 @@ void SinkStream::OnReadDone(bool ok) {
   }
   auto frame = std::make_shared<ReplicationFrame>(std::move(incoming_));
   incoming_.Clear();
-  StartRead(&incoming_);
+  // Post before the next read: the next OnReadDone may run on another gRPC
+  // thread at once, and frames must reach the loop in stream order.
   boost::asio::post(node_.io(), [this, frame] {
     if (!closing_) node_.on_sink_frame(this, *frame);
   });
+  StartRead(&incoming_);
 }
 
 void SinkStream::send(ReplicationReply reply) {
@@ -111,8 +113,9 @@ void SourceStream::OnReadDone(bool ok) {
   }
   auto reply = std::make_shared<ReplicationReply>(std::move(incoming_));
   incoming_.Clear();
-  StartRead(&incoming_);
+  // Post before the next read, so replies reach the loop in stream order.
   boost::asio::post(node_.io(), [this, reply] { node_.on_source_reply(this, *reply); });
+  StartRead(&incoming_);
 }
 
 void SourceStream::OnWriteDone(bool ok) {

@@ -1,6 +1,8 @@
 #include "common/storage/region_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -41,29 +43,54 @@ Status from_rocks(const rocksdb::Status& s, const std::string& what) {
 
 }  // namespace
 
-RegionStore::RegionStore(std::string dir, rocksdb::DB* db, Durability durability,
+RegionStore::RegionStore(std::string dir, rocksdb::DB* db,
+                         std::vector<rocksdb::ColumnFamilyHandle*> handles, Durability durability,
                          uint64_t log_retention)
-    : dir_(std::move(dir)), db_(db), durability_(durability), log_retention_(log_retention) {}
+    : dir_(std::move(dir)),
+      db_(db),
+      data_cf_(handles.at(0)),
+      log_cf_(handles.at(1)),
+      durability_(durability),
+      log_retention_(log_retention) {}
 
-RegionStore::~RegionStore() = default;
+RegionStore::~RegionStore() {
+  if (db_) {
+    db_->DestroyColumnFamilyHandle(log_cf_);
+    db_->DestroyColumnFamilyHandle(data_cf_);
+  }
+}
 
 Result<std::unique_ptr<RegionStore>> RegionStore::open(const std::string& dir,
                                                        Durability durability,
                                                        uint64_t log_retention) {
   rocksdb::Options options;
   options.create_if_missing = true;
+  options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
   options.OptimizeLevelStyleCompaction(64 << 20);
   options.max_open_files = 256;
+  // One writer (the region loop); the vector memtable of the log needs this off.
+  options.allow_concurrent_memtable_write = false;
+  // Flushes and compactions run niced: on a small machine they must not
+  // starve the region loop that applies and acknowledges writes.
+  options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH);
+  options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
+  rocksdb::ColumnFamilyOptions data_options(options);
+  rocksdb::ColumnFamilyOptions log_options(options);
+  log_options.memtable_factory.reset(new rocksdb::VectorRepFactory());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, data_options}, {"log", log_options}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(options), dir, families, &handles, &db);
   if (!s.ok()) {
     return Status(s.IsIOError() && s.ToString().find("lock") != std::string::npos
                       ? StatusCode::kFailedPrecondition
                       : StatusCode::kUnavailable,
                   "cannot open region store " + dir + ": " + s.ToString());
   }
-  return std::unique_ptr<RegionStore>(new RegionStore(dir, db, durability, log_retention));
+  return std::unique_ptr<RegionStore>(
+      new RegionStore(dir, db, std::move(handles), durability, log_retention));
 }
 
 Result<std::optional<RegionMeta>> RegionStore::load_meta() {
@@ -113,7 +140,7 @@ Status RegionStore::apply(const std::vector<const drsim::v1::Change*>& changes) 
     }
     entry.clear();
     c->SerializeToString(&entry);
-    batch.Put(log_key(w, c->seq()), entry);
+    batch.Put(log_cf_, log_key(w, c->seq()), entry);
     bool found = false;
     for (auto& n : newest) {
       if (n->workload() == w) {
@@ -146,13 +173,13 @@ void RegionStore::maybe_trim_log(const std::string& workload, Seq newest) {
   uint64_t n = newest.value();
   if (n <= log_retention_ + kStep || n % kStep != 0) return;
   rocksdb::WriteOptions wo;
-  db_->DeleteRange(wo, db_->DefaultColumnFamily(), log_key(workload, 0),
+  db_->DeleteRange(wo, log_cf_, log_key(workload, 0),
                    log_key(workload, n - log_retention_));
 }
 
 Status RegionStore::read_log(const std::string& workload, Seq first, Seq last,
                              std::vector<drsim::v1::Change>* out) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf_));
   uint64_t expect = first.value();
   std::string end = log_key(workload, last.value());
   for (it->Seek(log_key(workload, first.value())); it->Valid() && expect <= last.value();
@@ -177,7 +204,8 @@ Status RegionStore::read_log(const std::string& workload, Seq first, Seq last,
 Result<Epoch> RegionStore::log_epoch(const std::string& workload, Seq seq) {
   if (seq.value() == 0) return Epoch(0);
   std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_key(workload, seq.value()), &v);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), log_cf_, log_key(workload, seq.value()), &v);
   if (s.IsNotFound()) return not_found("log entry " + std::to_string(seq.value()) + " trimmed");
   if (!s.ok()) return from_rocks(s, "read log entry");
   drsim::v1::Change c;

@@ -16,6 +16,7 @@
 
 namespace rocksdb {
 class DB;
+class ColumnFamilyHandle;
 }
 
 namespace drsim::storage {
@@ -66,11 +67,17 @@ class RegionStore {
   const std::string& dir() const { return dir_; }
 
  private:
-  RegionStore(std::string dir, rocksdb::DB* db, Durability durability, uint64_t log_retention);
+  RegionStore(std::string dir, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+              Durability durability, uint64_t log_retention);
   void maybe_trim_log(const std::string& workload, Seq newest);
 
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
+  // Column families: [0] default (meta, cursors, data), [1] "log" (the
+  // append-only replication log, in a vector memtable: it is written in
+  // order and read back only to resend).
+  rocksdb::ColumnFamilyHandle* data_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
   Durability durability_;
   uint64_t log_retention_;
 };
