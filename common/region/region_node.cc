@@ -381,6 +381,8 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
   }
   out->set_fenced_reason(note);
   out->set_now_unix_nanos(wall_now_unix_nanos());
+  out->set_replication_refusals(refusals_);
+  out->set_replication_reconnects(connects_ > 0 ? connects_ - 1 : 0);
   for (auto* w : order_) {
     auto* ws = out->add_workloads();
     ws->set_name(w->spec.name);
@@ -492,6 +494,7 @@ void RegionNode::maybe_connect() {
     peer_stub_ = drsim::v1::Replication::NewStub(net::make_channel(options_.peer_address));
   }
   link_ = new SourceStream(*this, *peer_stub_);
+  ++connects_;
   link_welcomed_ = false;
   ReplicationFrame hello;
   auto* h = hello.mutable_hello();
@@ -601,6 +604,7 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
   }
   if (reply.has_reject()) {
     const auto& r = reply.reject();
+    ++refusals_;
     link_error_ = r.message();
     spdlog::warn("replication refused by {}: {}", options_.peer_name, r.message());
     auto peer_role = r.active_region() == options_.peer_name ? model::Role::kActive

@@ -149,6 +149,8 @@ class RegionNode {
   bool link_welcomed_ = false;
   bool reconnect_scheduled_ = false;
   std::string link_error_;
+  uint64_t refusals_ = 0;
+  uint64_t connects_ = 0;
   std::string diverged_;
   size_t pump_cursor_ = 0;
 
