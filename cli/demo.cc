@@ -218,6 +218,7 @@ int run_demo(const DemoOptions& opt) {
   load.stop();
   tl.say("load stopped");
 
+  watcher.stop();
   // Check the history against the final state of the active region.
   auto history = load.history();
   std::string history_path = home + "/history.jsonl";

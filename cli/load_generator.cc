@@ -125,6 +125,7 @@ void LoadGenerator::run_worker(uint32_t index) {
       std::chrono::duration<double>(options_.workers / options_.rate));
   Clock::time_point next = Clock::now() + interval * index / options_.workers;
   uint64_t counter = 0;
+  bool first_resolve = true;
   auto& ops = workers_[index]->ops;
 
   while (!stopping_) {
@@ -147,7 +148,15 @@ void LoadGenerator::run_worker(uint32_t index) {
       if (s.ok()) {
         route = resp.endpoint();
         route_address = resp.address();
-        route_expires = Clock::now() + std::chrono::milliseconds(resp.ttl_ms());
+        auto ttl = std::chrono::milliseconds(resp.ttl_ms());
+        // Clients started together would otherwise expire their caches in
+        // lockstep: the first answer lives a random part of the TTL, which
+        // spreads the clients' phases as in a real population of resolvers.
+        if (first_resolve) {
+          ttl = std::chrono::duration_cast<std::chrono::milliseconds>(ttl * rng.unit());
+          first_resolve = false;
+        }
+        route_expires = Clock::now() + ttl;
         std::lock_guard lock(mu_);
         stats_.route = route;
       } else if (route.empty()) {

@@ -10,16 +10,23 @@ RoutingWatcher::RoutingWatcher(const std::string& trafficmgr_address, const std:
   thread_ = std::thread([this] { run(); });
 }
 
-RoutingWatcher::~RoutingWatcher() {
-  ctx_.TryCancel();
+RoutingWatcher::~RoutingWatcher() { stop(); }
+
+void RoutingWatcher::stop() {
+  if (!ctx_) return;
+  ctx_->TryCancel();
   if (thread_.joinable()) thread_.join();
+  // Release the call and the channel too: while they lived, the Traffic
+  // Manager kept the cancelled watch open until its shutdown grace ran out.
+  ctx_.reset();
+  stub_.reset();
 }
 
 void RoutingWatcher::run() {
   drsim::v1::WatchRoutingRequest req;
   req.set_profile(profile_);
   req.set_replay(true);
-  auto reader = stub_->WatchRouting(&ctx_, req);
+  auto reader = stub_->WatchRouting(ctx_.get(), req);
   drsim::v1::RoutingEvent ev;
   while (reader->Read(&ev)) {
     std::lock_guard lock(mu_);

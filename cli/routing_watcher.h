@@ -21,6 +21,8 @@ class RoutingWatcher {
   RoutingWatcher(const std::string& trafficmgr_address, const std::string& profile);
   ~RoutingWatcher();
 
+  // Ends the stream (also done by the destructor); events stay readable.
+  void stop();
   std::vector<drsim::v1::RoutingEvent> events() const;
   // Time (unix ns) of the first event at or after `after_ns` matching; 0 if none
   // within `timeout`.
@@ -35,7 +37,7 @@ class RoutingWatcher {
 
   std::string profile_;
   std::unique_ptr<drsim::v1::TrafficManager::Stub> stub_;
-  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientContext> ctx_ = std::make_unique<grpc::ClientContext>();
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<drsim::v1::RoutingEvent> events_;
