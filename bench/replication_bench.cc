@@ -230,7 +230,7 @@ int main(int argc, char** argv) {
   CLI::App app{"drsim-bench: replicated write throughput, replication lag and failover RTO, "
                "measured on real processes on loopback"};
   double seconds = 5;
-  int clients = 4, batch = 256, rto_runs = 3;
+  int clients = 4, batch = 256, rto_runs = 3, lag_runs = 3;
   std::string json_path = "bench-results.json";
   std::string only;
   app.add_option("--seconds", seconds, "Measured seconds per throughput/lag run")
@@ -238,6 +238,7 @@ int main(int argc, char** argv) {
   app.add_option("--clients", clients, "Concurrent writers")->capture_default_str();
   app.add_option("--batch", batch, "Writes per WriteBatch RPC")->capture_default_str();
   app.add_option("--rto-runs", rto_runs, "Failover runs for the RTO figure")->capture_default_str();
+  app.add_option("--lag-runs", lag_runs, "Runs of the lag measurement")->capture_default_str();
   app.add_option("--json", json_path, "Where to write results")->capture_default_str();
   app.add_option("--only", only, "throughput | lag | rto (default: all)");
   CLI11_PARSE(app, argc, argv);
@@ -261,15 +262,19 @@ int main(int argc, char** argv) {
     }
   }
   if ((only.empty() || only == "lag") && async_rate > 0) {
-    auto r = lag_at(async_rate / 2, clients, 64, seconds);
-    if (!r.is_null()) {
-      std::printf("lag at %.0f writes/s (half of async max): p50 %.2f ms  p99 %.2f ms  max %.2f ms "
-                  "(%llu samples)\n",
-                  r["achieved_writes_per_s"].get<double>(), r["lag_p50_ms_worst_workload"].get<double>(),
-                  r["lag_p99_ms_worst_workload"].get<double>(), r["lag_max_ms"].get<double>(),
-                  r["samples"].get<unsigned long long>());
+    for (int i = 0; i < lag_runs; ++i) {
+      auto r = lag_at(async_rate / 2, clients, 64, seconds);
+      if (!r.is_null()) {
+        std::printf("lag run %d at %.0f writes/s (half of async max): p50 %.2f ms  p99 %.2f ms  "
+                    "max %.2f ms (%llu samples)\n",
+                    i + 1, r["achieved_writes_per_s"].get<double>(),
+                    r["lag_p50_ms_worst_workload"].get<double>(),
+                    r["lag_p99_ms_worst_workload"].get<double>(), r["lag_max_ms"].get<double>(),
+                    r["samples"].get<unsigned long long>());
+        std::fflush(stdout);
+      }
+      results["lag"].push_back(r);
     }
-    results["lag"] = r;
   }
   if (only.empty() || only == "rto") {
     for (int i = 0; i < rto_runs; ++i) {

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <ctime>
 #include <thread>
 
 #include <fmt/format.h>
@@ -118,12 +119,13 @@ int cmd_status(const std::string& home, bool as_json) {
                       {"write_to_ack_p99_ms", w.lag().p99_ms()}});
         repl += fmt::format("{}{}({}) seq {}", repl.empty() ? "" : "; ", w.name(),
                             w.mode() == drsim::v1::MODE_SYNC ? "sync" : "async", w.last_seq());
-        if (active) {
+        if (active && st->fenced_reason().find("unprotected") == std::string::npos) {
           repl += fmt::format(" lag {} writes/{:.1f} ms", w.lag_writes(), w.lag_ms());
         }
       }
       r["workloads"] = wl;
-      if (st->role() == drsim::v1::ROLE_ACTIVE) {
+      if (st->role() == drsim::v1::ROLE_ACTIVE &&
+          st->fenced_reason().find("unprotected") == std::string::npos) {
         repl += st->replication_connected() ? " [streaming]" : " [not streaming]";
       }
       if (!st->fenced_reason().empty()) repl += " — " + st->fenced_reason();
@@ -234,8 +236,11 @@ int cmd_inject(const std::string& home, const std::string& fault, const std::str
                                  "' is not one of: outage, kill, pause, resume, restart"));
   }
   if (!s.is_ok()) return fail(s);
+  std::time_t now = std::time(nullptr);
+  char when[32];
+  std::strftime(when, sizeof when, "%H:%M:%S UTC", std::gmtime(&now));
   std::printf("injected %s on %s (pid %d) at %s\n", fault.c_str(), region.c_str(),
-              state->at(region).pid, fmt::format("{}", wall_now_unix_nanos()).c_str());
+              state->at(region).pid, when);
   return 0;
 }
 

@@ -205,7 +205,8 @@ void LoadGenerator::run_worker(uint32_t index) {
       }
     }
     op.complete_ns = wall_now_unix_nanos();
-    op.outcome = classify(s, ctx);
+    // A read changes nothing, so a failed one is simply failed.
+    op.outcome = is_write ? classify(s, ctx) : (s.ok() ? Outcome::kOk : Outcome::kFail);
     if (!s.ok()) {
       op.region = route;
       op.error = net::from_grpc(s).to_string();

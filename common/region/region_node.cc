@@ -391,7 +391,9 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
     bool active = role_->role() == model::Role::kActive;
     ws->set_last_seq(active ? w->source.last_written().value() : w->sink.applied().value());
     ws->set_last_epoch(w->last_epoch.value());
-    if (active) {
+    // Lag is only meaningful while this region replicates to a standby;
+    // unprotected (failed over, not re-protected) it has none to lag behind.
+    if (active && replicating()) {
       ws->set_acked_seq(w->source.acked().value());
       ws->set_lag_writes(w->source.lag_writes());
       ws->set_lag_ms(to_ms(w->source.lag_age(now)));
@@ -419,9 +421,10 @@ Result<drsim::v1::FailoverResponse> RegionNode::failover(const std::string& reas
   protected_ = false;
   persist_meta();
   if (sink_) {
-    sink_->close(failed_precondition("region " + options_.name + " was promoted at epoch " +
-                                     std::to_string(role_->epoch().value())));
-    sink_ = nullptr;
+    // Tell the old primary the new epoch on its own stream: if it is only
+    // frozen, this is the first thing it reads when it runs again.
+    sink_reject(sink_, failed_precondition("region " + options_.name + " was promoted at epoch " +
+                                           std::to_string(role_->epoch().value())));
   }
   on_role_change(*change);
   drsim::v1::FailoverResponse resp;
