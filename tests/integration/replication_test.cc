@@ -9,6 +9,7 @@
 
 #include "cli/rpc_clients.h"
 #include "common/net/grpc_util.h"
+#include "drsim/v1/replication.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/test_topology.h"
 
@@ -245,6 +246,92 @@ TEST(BadInput, WriteRpcsGetTheFittingStatusAndChangeNothing) {
   drsim::v1::PutResponse resp;
   EXPECT_TRUE(primary->Put(&ctx, req, &resp).ok());
   EXPECT_EQ(resp.result().seq(), 1u);
+}
+
+}  // namespace
+}  // namespace drsim::testing
+
+namespace drsim::testing {
+namespace {
+
+// A hand-driven replication stream to a region, for frames no real source sends.
+class RawStream {
+ public:
+  explicit RawStream(const std::string& address)
+      : stub_(drsim::v1::Replication::NewStub(net::make_channel(address))) {
+    net::set_deadline(ctx_, 5s);
+    stream_ = stub_->Stream(&ctx_);
+  }
+  bool send(const drsim::v1::ReplicationFrame& f) { return stream_->Write(f); }
+  bool read(drsim::v1::ReplicationReply* r) { return stream_->Read(r); }
+  grpc::Status finish() {
+    stream_->WritesDone();
+    drsim::v1::ReplicationReply r;
+    while (stream_->Read(&r)) {
+    }
+    return stream_->Finish();
+  }
+
+ private:
+  std::unique_ptr<drsim::v1::Replication::Stub> stub_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReaderWriter<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply>>
+      stream_;
+};
+
+drsim::v1::ReplicationFrame hello(const std::string& region, uint64_t epoch) {
+  drsim::v1::ReplicationFrame f;
+  f.mutable_hello()->set_region(region);
+  f.mutable_hello()->set_epoch(epoch);
+  return f;
+}
+
+drsim::v1::ReplicationFrame batch(uint64_t epoch, const std::string& workload, uint64_t seq) {
+  drsim::v1::ReplicationFrame f;
+  f.mutable_batch()->set_epoch(epoch);
+  auto* c = f.mutable_batch()->add_changes();
+  c->set_workload(workload);
+  c->set_epoch(epoch);
+  c->set_seq(seq);
+  c->set_op(drsim::v1::OP_PUT);
+  c->set_key("rogue");
+  c->set_value("rogue");
+  return f;
+}
+
+TEST(Replication, MalformedAndOutOfOrderFramesAreRefusedAndChangeNothing) {
+  TestTopology topo(kAsyncTopology);
+  ASSERT_TRUE(topo.ok());
+  std::string standby = topo.address("secondary");
+  struct Case {
+    std::string what;
+    std::vector<drsim::v1::ReplicationFrame> frames;
+    grpc::StatusCode want;
+  };
+  std::vector<Case> cases = {
+      {"batch before hello", {batch(1, "vm-web", 1)}, grpc::StatusCode::FAILED_PRECONDITION},
+      {"empty frame", {drsim::v1::ReplicationFrame()}, grpc::StatusCode::INVALID_ARGUMENT},
+      {"bad region name", {hello("no such/region", 1)}, grpc::StatusCode::INVALID_ARGUMENT},
+      {"gap", {hello("rogue", 1), batch(1, "vm-web", 7)}, grpc::StatusCode::OUT_OF_RANGE},
+      {"unknown workload", {hello("rogue", 1), batch(1, "vm-nope", 1)},
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"stale epoch", {hello("rogue", 0)}, grpc::StatusCode::FAILED_PRECONDITION},
+  };
+  for (const auto& c : cases) {
+    RawStream s(standby);
+    for (const auto& f : c.frames) s.send(f);
+    grpc::Status st = s.finish();
+    EXPECT_EQ(st.error_code(), c.want) << c.what << ": " << st.error_message();
+  }
+  // The standby is unharmed and still takes the real primary's stream.
+  auto primary = topo.workload_stub("primary");
+  ASSERT_EQ(write_batches(*primary, "vm-web", 0, 1000), 1000);
+  ASSERT_TRUE(wait_until([&] { return last_seq(topo.status("secondary"), "vm-web") == 1000; },
+                         10s));
+  auto secondary = topo.workload_stub("secondary");
+  auto data = scan_all(*secondary, "vm-web");
+  EXPECT_EQ(data.count("rogue"), 0u);
+  EXPECT_EQ(data, scan_all(*primary, "vm-web"));
 }
 
 }  // namespace
