@@ -9,83 +9,64 @@ namespace drsim::cli {
 using namespace drsim::v1;
 
 namespace {
-template <typename Stub>
-std::unique_ptr<typename Stub::Stub> stub_for(const std::string& address) {
-  return Stub::NewStub(net::make_channel(address));
-}
-Status named(const grpc::Status& s, const std::string& what, const std::string& address) {
-  if (s.ok()) return Status::ok();
-  return Status(static_cast<StatusCode>(s.error_code()),
-                what + " at " + address + ": " + s.error_message());
-}
-}  // namespace
 
-Result<GetStatusResponse> region_status(const std::string& address, bool reset_lag_stats) {
-  auto stub = stub_for<RegionAdmin>(address);
+// One unary call with the admin deadline; the error names the call and the
+// address it went to.
+template <typename Service, typename Request, typename Response>
+Result<Response> unary(const std::string& address, const std::string& what,
+                       grpc::Status (Service::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                             Response*),
+                       const Request& req) {
+  auto stub = Service::NewStub(net::make_channel(address));
   grpc::ClientContext ctx;
   net::set_deadline(ctx, kAdminDeadline);
-  GetStatusRequest req;
-  req.set_reset_lag_stats(reset_lag_stats);
-  GetStatusResponse resp;
-  if (Status s = named(stub->GetStatus(&ctx, req, &resp), "status", address); !s.is_ok()) return s;
-  return resp;
-}
-
-Result<FailoverResponse> region_failover(const std::string& address, const std::string& reason) {
-  auto stub = stub_for<RegionAdmin>(address);
-  grpc::ClientContext ctx;
-  net::set_deadline(ctx, kAdminDeadline);
-  FailoverRequest req;
-  req.set_reason(reason);
-  FailoverResponse resp;
-  if (Status s = named(stub->Failover(&ctx, req, &resp), "failover", address); !s.is_ok()) return s;
-  return resp;
-}
-
-Status region_set_outage(const std::string& address, bool outage) {
-  auto stub = stub_for<RegionAdmin>(address);
-  grpc::ClientContext ctx;
-  net::set_deadline(ctx, kAdminDeadline);
-  SetOutageRequest req;
-  req.set_outage(outage);
-  SetOutageResponse resp;
-  return named(stub->SetOutage(&ctx, req, &resp), "set outage", address);
-}
-
-Status region_set_peer(const std::string& address, const std::string& peer) {
-  auto stub = stub_for<RegionAdmin>(address);
-  grpc::ClientContext ctx;
-  net::set_deadline(ctx, kAdminDeadline);
-  SetPeerRequest req;
-  req.set_peer_address(peer);
-  SetPeerResponse resp;
-  return named(stub->SetPeer(&ctx, req, &resp), "set peer", address);
-}
-
-Result<ListEndpointsResponse> tm_endpoints(const std::string& address,
-                                           const std::string& profile) {
-  auto stub = stub_for<TrafficManager>(address);
-  grpc::ClientContext ctx;
-  net::set_deadline(ctx, kAdminDeadline);
-  ListEndpointsRequest req;
-  req.set_profile(profile);
-  ListEndpointsResponse resp;
-  if (Status s = named(stub->ListEndpoints(&ctx, req, &resp), "list endpoints", address);
-      !s.is_ok()) {
-    return s;
+  Response resp;
+  grpc::Status s = ((*stub).*method)(&ctx, req, &resp);
+  if (!s.ok()) {
+    return Status(static_cast<StatusCode>(s.error_code()),
+                  what + " at " + address + ": " + s.error_message());
   }
   return resp;
 }
 
+}  // namespace
+
+Result<GetStatusResponse> region_status(const std::string& address, bool reset_lag_stats) {
+  GetStatusRequest req;
+  req.set_reset_lag_stats(reset_lag_stats);
+  return unary<RegionAdmin>(address, "status", &RegionAdmin::Stub::GetStatus, req);
+}
+
+Result<FailoverResponse> region_failover(const std::string& address, const std::string& reason) {
+  FailoverRequest req;
+  req.set_reason(reason);
+  return unary<RegionAdmin>(address, "failover", &RegionAdmin::Stub::Failover, req);
+}
+
+Status region_set_outage(const std::string& address, bool outage) {
+  SetOutageRequest req;
+  req.set_outage(outage);
+  return unary<RegionAdmin>(address, "set outage", &RegionAdmin::Stub::SetOutage, req).status();
+}
+
+Status region_set_peer(const std::string& address, const std::string& peer) {
+  SetPeerRequest req;
+  req.set_peer_address(peer);
+  return unary<RegionAdmin>(address, "set peer", &RegionAdmin::Stub::SetPeer, req).status();
+}
+
+Result<ListEndpointsResponse> tm_endpoints(const std::string& address,
+                                           const std::string& profile) {
+  ListEndpointsRequest req;
+  req.set_profile(profile);
+  return unary<TrafficManager>(address, "list endpoints", &TrafficManager::Stub::ListEndpoints,
+                               req);
+}
+
 Result<ResolveResponse> tm_resolve(const std::string& address, const std::string& profile) {
-  auto stub = stub_for<TrafficManager>(address);
-  grpc::ClientContext ctx;
-  net::set_deadline(ctx, kAdminDeadline);
   ResolveRequest req;
   req.set_profile(profile);
-  ResolveResponse resp;
-  if (Status s = named(stub->Resolve(&ctx, req, &resp), "resolve", address); !s.is_ok()) return s;
-  return resp;
+  return unary<TrafficManager>(address, "resolve", &TrafficManager::Stub::Resolve, req);
 }
 
 const char* role_label(RegionRole role) {

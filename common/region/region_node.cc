@@ -556,11 +556,6 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
         drop_link(diverged_);
         return;
       }
-      // Drop cached changes the standby already has.
-      while (!w->recent.empty() && Seq(w->recent.front().seq()) <= Seq(cursor.seq())) {
-        w->recent.pop_front();
-        w->recent_first = w->recent_first.next();
-      }
     }
     link_welcomed_ = true;
     link_error_.clear();
@@ -571,14 +566,8 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
       update_health();
     }
     spdlog::info("replication to {} connected", options_.peer_name);
-    // Sync waiters for seqs the standby already had are done.
-    for (auto* w : order_) {
-      while (!w->waiters.empty() && w->waiters.front().seq <= w->source.acked()) {
-        auto pw = w->waiters.front().write;
-        w->waiters.pop_front();
-        if (--pw->remaining == 0) finish(pw, {Status::ok(), Applied::kNo, {}});
-      }
-    }
+    // What the standby already had needs neither caching nor waiting for.
+    for (auto* w : order_) on_standby_durable(*w);
     pump();
     return;
   }
@@ -592,15 +581,7 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
         drop_link(acked.status().message());
         return;
       }
-      while (!w->recent.empty() && Seq(w->recent.front().seq()) <= w->source.acked()) {
-        w->recent.pop_front();
-        w->recent_first = w->recent_first.next();
-      }
-      while (!w->waiters.empty() && w->waiters.front().seq <= w->source.acked()) {
-        auto pw = w->waiters.front().write;
-        w->waiters.pop_front();
-        if (--pw->remaining == 0) finish(pw, {Status::ok(), Applied::kNo, {}});
-      }
+      on_standby_durable(*w);
     }
     pump();
     return;
@@ -615,6 +596,19 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
     if (auto change = role_->on_peer_epoch(Epoch(r.current_epoch()), peer_role)) {
       on_role_change(*change);
     }
+  }
+}
+
+void RegionNode::on_standby_durable(Workload& w) {
+  Seq acked = w.source.acked();
+  while (!w.recent.empty() && Seq(w.recent.front().seq()) <= acked) {
+    w.recent.pop_front();
+    w.recent_first = w.recent_first.next();
+  }
+  while (!w.waiters.empty() && w.waiters.front().seq <= acked) {
+    auto pw = w.waiters.front().write;
+    w.waiters.pop_front();
+    if (--pw->remaining == 0) finish(pw, {Status::ok(), Applied::kNo, {}});
   }
 }
 

@@ -121,6 +121,9 @@ class RegionNode {
   void pump();
   Status collect(Workload& w, model::SeqRange range, drsim::v1::ChangeBatch* batch);
   void drop_link(const std::string& why);
+  // The standby made everything up to w.source.acked() durable: drop those
+  // changes from the send cache and release the sync writes waiting on them.
+  void on_standby_durable(Workload& w);
 
   // Sink side.
   void sink_hello(SinkStream* stream, const drsim::v1::Hello& hello);

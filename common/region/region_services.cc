@@ -28,34 +28,34 @@ RegionNode::WriteDone finisher(grpc::CallbackServerContext* ctx, grpc::ServerUna
 
 }  // namespace
 
-grpc::ServerUnaryReactor* WorkloadService::Put(grpc::CallbackServerContext* ctx, const PutRequest* req,
-                                         PutResponse* resp) {
+// Put and Delete are one-op batches answered with that op's result.
+template <typename Response>
+grpc::ServerUnaryReactor* single_write(RegionNode& node, grpc::CallbackServerContext* ctx,
+                                       WriteOp op, Response* resp) {
   auto* reactor = ctx->DefaultReactor();
-  WriteOp op;
-  *op.mutable_put() = *req;
-  boost::asio::post(node_.io(), [this, ctx, reactor, resp, op = std::move(op)]() mutable {
+  boost::asio::post(node.io(), [&node, ctx, reactor, resp, op = std::move(op)]() mutable {
     std::vector<WriteOp> ops;
     ops.push_back(std::move(op));
-    node_.write(std::move(ops), finisher(ctx, reactor, [resp](auto& results) {
-                  *resp->mutable_result() = results.at(0);
-                }));
+    node.write(std::move(ops), finisher(ctx, reactor, [resp](auto& results) {
+                 *resp->mutable_result() = results.at(0);
+               }));
   });
   return reactor;
 }
 
-grpc::ServerUnaryReactor* WorkloadService::Delete(grpc::CallbackServerContext* ctx, const DeleteRequest* req,
-                                            DeleteResponse* resp) {
-  auto* reactor = ctx->DefaultReactor();
+grpc::ServerUnaryReactor* WorkloadService::Put(grpc::CallbackServerContext* ctx,
+                                               const PutRequest* req, PutResponse* resp) {
+  WriteOp op;
+  *op.mutable_put() = *req;
+  return single_write(node_, ctx, std::move(op), resp);
+}
+
+grpc::ServerUnaryReactor* WorkloadService::Delete(grpc::CallbackServerContext* ctx,
+                                                  const DeleteRequest* req,
+                                                  DeleteResponse* resp) {
   WriteOp op;
   *op.mutable_delete_() = *req;
-  boost::asio::post(node_.io(), [this, ctx, reactor, resp, op = std::move(op)]() mutable {
-    std::vector<WriteOp> ops;
-    ops.push_back(std::move(op));
-    node_.write(std::move(ops), finisher(ctx, reactor, [resp](auto& results) {
-                  *resp->mutable_result() = results.at(0);
-                }));
-  });
-  return reactor;
+  return single_write(node_, ctx, std::move(op), resp);
 }
 
 grpc::ServerUnaryReactor* WorkloadService::WriteBatch(grpc::CallbackServerContext* ctx,
