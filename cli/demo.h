@@ -26,6 +26,10 @@ struct DemoOptions {
   bool keep = false;              // leave the topology up afterwards
 };
 
+// The demo as a drill file (YAML), with the options' numbers filled in.
+std::string demo_drill_yaml(const DemoOptions& options);
+bool all_sync(const TopologyConfig& config);
+
 // Returns the process exit code: 0 when every expectation held, 1 otherwise.
 int run_demo(const DemoOptions& options);
 

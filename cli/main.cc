@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/demo.h"
+#include "cli/drill.h"
 #include "cli/topology.h"
 
 int main(int argc, char** argv) {
@@ -107,6 +108,26 @@ int main(int argc, char** argv) {
   c_check->add_option("--history", history, "History file (default <home>/history.jsonl)");
   c_check->add_flag("--json", check_json, "Machine-readable output");
 
+  // drill run / validate
+  std::string drill_file, drill_home, drill_json;
+  bool drill_keep = false;
+  auto* c_drill = app.add_subcommand("drill", "Drills as code: YAML files with topology, "
+                                              "workload, timed steps and expectations "
+                                              "(docs/drills.md)");
+  c_drill->require_subcommand(1);
+  auto* c_drill_run = c_drill->add_subcommand(
+      "run", "Run a drill end to end; exit 0 when every expectation holds, 1 when one fails, "
+             "2 for a bad drill file");
+  c_drill_run->add_option("file", drill_file, "Drill file (YAML)")->required();
+  c_drill_run->add_option("--home", drill_home, "Directory to use (default: a new "
+                                                "/tmp/drsim-drill-*)");
+  c_drill_run->add_option("--json", drill_json, "Where to write the JSON report "
+                                                "(default <home>/report.json)");
+  c_drill_run->add_flag("--keep", drill_keep, "Leave the topology up afterwards");
+  auto* c_drill_validate = c_drill->add_subcommand("validate", "Check a drill file without "
+                                                               "running it");
+  c_drill_validate->add_option("file", drill_file, "Drill file (YAML)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -127,6 +148,23 @@ int main(int argc, char** argv) {
                  : demo_fault == "outage" ? FaultKind::kOutage
                                           : FaultKind::kPause;
     return run_demo(demo);
+  }
+  if (c_drill->parsed()) {
+    auto drill = load_drill(drill_file);
+    if (!drill.is_ok()) {
+      std::fprintf(stderr, "drsim: %s\n", drill.status().message().c_str());
+      return 2;
+    }
+    if (c_drill_validate->parsed()) {
+      std::printf("%s: drill '%s' is valid (%zu steps)\n", drill_file.c_str(),
+                  drill->name.c_str(), drill->steps.size());
+      for (size_t i = 0; i < drill->steps.size(); ++i) {
+        std::printf("  %2zu. line %-3d %s\n", i + 1, drill->steps[i].line,
+                    drill->steps[i].describe().c_str());
+      }
+      return 0;
+    }
+    return run_drill(*drill, {drill_home, drill_json, drill_keep});
   }
   if (c_up->parsed()) return cmd_up(home, up_config);
   if (c_down->parsed()) return cmd_down(home);

@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cli/child_process.h"
+#include "cli/yaml_fields.h"
 #include "cli/rpc_clients.h"
 #include "common/net/process_runtime.h"
 
@@ -49,73 +50,10 @@ std::string TopologyConfig::workloads_flag() const {
 }
 
 namespace {
-
-class ConfigError {
- public:
-  explicit ConfigError(std::string source) : source_(std::move(source)) {}
-  Status at(const std::string& field, const YAML::Node& node, const std::string& reason) const {
-    std::string where = source_ + ":" + field + ": " + reason;
-    if (node && node.Mark().line >= 0) where += " (line " + std::to_string(node.Mark().line + 1) + ")";
-    return invalid_argument(where);
-  }
-
- private:
-  std::string source_;
-};
-
-Status check_keys(const ConfigError& err, const std::string& field, const YAML::Node& node,
-                  const std::set<std::string>& allowed) {
-  if (!node.IsMap()) return err.at(field, node, "must be a mapping");
-  for (const auto& kv : node) {
-    std::string key = kv.first.as<std::string>();
-    if (!allowed.count(key)) {
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      return err.at(field.empty() ? key : field + "." + key, kv.first,
-                    "unknown field (expected one of: " + list + ")");
-    }
-  }
-  return Status::ok();
-}
-
-template <typename T>
-Status read_uint(const ConfigError& err, const std::string& field, const YAML::Node& node,
-                 uint64_t min, uint64_t max, T* out) {
-  if (!node) return Status::ok();
-  if (!node.IsScalar()) return err.at(field, node, "must be a number");
-  const std::string& text = node.Scalar();
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
-    return err.at(field, node, "'" + text + "' is not a non-negative whole number");
-  }
-  if (text.size() > 19) return err.at(field, node, "'" + text + "' is too large");
-  uint64_t v = std::stoull(text);
-  if (v < min || v > max) {
-    return err.at(field, node,
-                  std::to_string(v) + " is out of range " + std::to_string(min) + ".." +
-                      std::to_string(max));
-  }
-  *out = static_cast<T>(v);
-  return Status::ok();
-}
-
-Status read_listen(const ConfigError& err, const std::string& field, const YAML::Node& node,
-                   std::string* out) {
-  if (!node) return Status::ok();
-  if (!node.IsScalar()) return err.at(field, node, "must be host:port");
-  Status s = net::validate_listen_address(field, node.Scalar());
-  if (!s.is_ok()) return err.at(field, node, s.message().substr(field.size() + 2));
-  std::string host = node.Scalar().substr(0, node.Scalar().rfind(':'));
-  if (host != "127.0.0.1" && host != "localhost") {
-    return err.at(field, node, "drsim runs its topology on loopback only (127.0.0.1)");
-  }
-  *out = node.Scalar();
-  return Status::ok();
-}
-
+Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const ConfigError& err);
 }  // namespace
 
 Result<TopologyConfig> parse_topology_config(const std::string& text, const std::string& source) {
-  ConfigError err(source);
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -123,6 +61,19 @@ Result<TopologyConfig> parse_topology_config(const std::string& text, const std:
     return invalid_argument(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " +
                             e.msg);
   }
+  return parse_topology_node(root, ConfigError(source));
+}
+
+Result<TopologyConfig> parse_topology_node(const YAML::Node& root, const ConfigError& err) {
+  try {
+    return parse_topology_fields(root, err);
+  } catch (const YAML::Exception& e) {
+    return err.at("", root, std::string("unreadable value: ") + e.what());
+  }
+}
+
+namespace {
+Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const ConfigError& err) {
   TopologyConfig cfg;
   if (!root || root.IsNull()) return cfg;
   if (Status s = check_keys(err, "", root, {"regions", "workloads", "traffic_manager", "storage"});
@@ -222,6 +173,8 @@ Result<TopologyConfig> parse_topology_config(const std::string& text, const std:
   }
   return cfg;
 }
+
+}  // namespace
 
 Result<TopologyConfig> load_topology_config(const std::string& path) {
   std::ifstream in(path);

@@ -11,6 +11,10 @@
 #include <vector>
 
 #include "common/core/status.h"
+
+namespace YAML {
+class Node;
+}
 #include "common/region/region_options.h"
 
 namespace drsim::cli {
@@ -37,9 +41,12 @@ struct TopologyConfig {
   std::string workloads_flag() const;
 };
 
+class ConfigError;
 // Parses YAML text; `source` names the file in errors ("file:field: reason").
 Result<TopologyConfig> parse_topology_config(const std::string& text, const std::string& source);
 Result<TopologyConfig> load_topology_config(const std::string& path);
+// The same from a parsed node (a drill file's `topology:` section).
+Result<TopologyConfig> parse_topology_node(const YAML::Node& root, const ConfigError& err);
 // The embedded default (what `drsim demo` uses with no files).
 const char* default_topology_yaml();
 

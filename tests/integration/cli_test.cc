@@ -59,6 +59,36 @@ TEST(Cli, BadConfigValueExits2NamingFileAndField) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
+  std::string dir = make_temp_dir("drsim-drill");
+  std::string path = dir + "/bad.yaml";
+  struct Case {
+    std::string text, want;
+  };
+  std::vector<Case> cases = {
+      {"name: x\nsteps:\n  - wait: 2s\n  - inject: { fault: melt, region: primary }\n",
+       path + ":4: steps[1].inject.fault: 'melt' is not one of"},
+      {"name: x\nsteps:\n  - wait: soon\n", path + ":3: steps[0].wait: 'soon' is not a duration"},
+      {"name: x\nsteps: []\n", path + ":2: steps: must be a non-empty list"},
+      {"name: x\ntopology:\n  traffic_manager: { tolerated_failures: 10 }\nsteps: [ {wait: 1s} ]\n",
+       path + ":3: topology.traffic_manager.tolerated_failures: 10 is out of range 0..9"},
+      {"name: x\nsteps: [ {wait: 1s} ]\nexpect: { max_lost: 0 }\n",
+       path + ":3: expect.max_lost: unknown field"},
+      {"name: [unclosed\n", path + ":"},
+  };
+  for (const auto& c : cases) {
+    {
+      std::ofstream out(path, std::ios::trunc);
+      out << c.text;
+    }
+    auto r = run_binary("drsim", {"drill", "run", path, "--home", dir + "/home"}, 20s);
+    EXPECT_EQ(r.exit_code, 2) << c.text << r.output;
+    EXPECT_NE(r.output.find(c.want), std::string::npos) << "want: " << c.want << "\ngot: "
+                                                         << r.output;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, DaemonNamesThePortAlreadyInUse) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in sa{};
