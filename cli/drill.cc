@@ -16,6 +16,7 @@
 
 #include "cli/child_process.h"
 #include "cli/final_state.h"
+#include "cli/html_report.h"
 #include "cli/load_generator.h"
 #include "cli/routing_watcher.h"
 #include "cli/rpc_clients.h"
@@ -781,7 +782,12 @@ int run_drill(const Drill& drill, const DrillRunOptions& opt) {
     std::ofstream out(json_path, std::ios::trunc);
     out << j.dump(2) << "\n";
   }
-  std::printf("\nreport  %s\nhistory %s\n", json_path.c_str(), history_path.c_str());
+  std::string html_path = std::filesystem::path(json_path).replace_extension(".html").string();
+  if (Status s = write_html_report(j, history, html_path); !s.is_ok()) {
+    std::fprintf(stderr, "drsim: cannot write the HTML report: %s\n", s.message().c_str());
+  }
+  std::printf("\nreport  %s\n        %s\nhistory %s\n", json_path.c_str(), html_path.c_str(),
+              history_path.c_str());
 
   for (const auto& r : paused) ::kill(state.at(r).pid, SIGCONT);
   if (opt.keep) {

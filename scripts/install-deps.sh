@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages drsim builds and tests with, if missing.
+# (bind9-dnsutils gives the tests `dig`; chromium renders the HTML report in
+# a headless test.)
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -9,6 +11,7 @@ PACKAGES=(
   libboost-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   librocksdb-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
+  bind9-dnsutils chromium
 )
 
 missing=()

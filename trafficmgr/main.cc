@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdint>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "common/net/process_runtime.h"
+#include "trafficmgr/dns_server.h"
 #include "trafficmgr/traffic_manager.h"
 #include "trafficmgr/traffic_manager_service.h"
 
@@ -38,6 +41,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> endpoint_flags;
   int64_t interval_ms = 100, timeout_ms = 50, tolerated = 2, ttl_ms = 500;
   std::string ready_file, log_format = "text", log_level = "info";
+  std::string dns_listen, dns_name;
+  std::vector<std::string> dns_address_flags;
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 = ephemeral)")
       ->capture_default_str();
   app.add_option("--profile", config.profile, "Traffic Manager profile name")
@@ -55,7 +60,17 @@ int main(int argc, char** argv) {
   app.add_option("--health-service", config.health_service,
                  "grpc.health.v1 service name each probe checks")
       ->capture_default_str();
-  app.add_option("--ready-file", ready_file, "write {pid, address} here once serving");
+  app.add_option("--dns-listen", dns_listen,
+                 "answer DNS (UDP and TCP) on this loopback host:port (port 0 = ephemeral); "
+                 "empty = no DNS");
+  app.add_option("--dns-name", dns_name,
+                 "DNS name answered (default <profile>.trafficmanager.test); others get NXDOMAIN");
+  app.add_option("--dns-address", dns_address_flags,
+                 "NAME=IP, repeatable: the A/AAAA answer while endpoint NAME is routed (default: "
+                 "the HOST of its --endpoint; DNS carries no port). E.g. primary=127.0.0.11")
+      ->take_all();
+  app.add_option("--ready-file", ready_file,
+                 "write {pid, address[, dns_address]} here once serving");
   app.add_option("--log-format", log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -86,6 +101,16 @@ int main(int argc, char** argv) {
   config.monitor.tolerated_failures = static_cast<uint32_t>(tolerated);
   config.ttl = std::chrono::milliseconds(ttl_ms);
   if (Status s = config.validate(); !s.is_ok()) return bad_config(s.message());
+  std::optional<trafficmgr::DnsServerConfig> dns_config;
+  if (!dns_listen.empty()) {
+    if (dns_name.empty()) dns_name = config.profile + ".trafficmanager.test";
+    auto made = trafficmgr::make_dns_server_config(dns_listen, dns_name, dns_address_flags,
+                                                   config.endpoints);
+    if (!made.is_ok()) return bad_config(made.status().message());
+    dns_config = std::move(made).value();
+  } else if (!dns_name.empty() || !dns_address_flags.empty()) {
+    return bad_config("--dns-name and --dns-address need --dns-listen");
+  }
 
   net::setup_logging("trafficmgr", log_format, log_level);
   boost::asio::io_context io;
@@ -112,8 +137,26 @@ int main(int argc, char** argv) {
   for (const auto& e : config.endpoints) {
     spdlog::info("endpoint {} at {} priority {}", e.name, e.address, e.priority);
   }
+  std::shared_ptr<trafficmgr::DnsServer> dns;
+  std::string ready_extra;
+  if (dns_config) {
+    auto dns_started = trafficmgr::DnsServer::start(io, *dns_config, traffic_manager.state());
+    if (!dns_started.is_ok()) {
+      spdlog::error("{}", dns_started.status().message());
+      started->server->Shutdown(std::chrono::system_clock::now());
+      return 1;
+    }
+    dns = std::move(dns_started).value();
+    std::string answers;
+    for (const auto& [name, ip] : dns_config->endpoint_address_text) {
+      answers += (answers.empty() ? "" : ", ") + name + "=" + ip;
+    }
+    spdlog::info("dns serving {} on {} (udp+tcp), answers {}", dns_config->name.to_string(),
+                 dns->address(), answers);
+    ready_extra = "\"dns_address\":\"" + dns->address() + "\"";
+  }
   if (!ready_file.empty()) {
-    if (Status s = net::write_ready_file(ready_file, started->address); !s.is_ok()) {
+    if (Status s = net::write_ready_file(ready_file, started->address, ready_extra); !s.is_ok()) {
       spdlog::error("{}", s.message());
       started->server->Shutdown(std::chrono::system_clock::now());
       return 1;
@@ -122,6 +165,7 @@ int main(int argc, char** argv) {
 
   boost::asio::post(io, [&] { traffic_manager.start(); });
   net::StopSignals stop_signals(io, [&] {
+    if (dns) dns->stop();
     traffic_manager.stop();
     io.stop();
   });

@@ -1,0 +1,832 @@
+// Renders the drill report as one self-contained HTML page: header with the verdict, the
+// expectations, a timeline (inline SVG) and the summary. Everything is built as text here so
+// the page needs nothing at view time: no script, no font, no stylesheet from anywhere.
+#include "cli/html_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <fstream>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/core/time.h"
+#include "common/model/history_checker.h"
+
+namespace drsim::cli {
+
+using nlohmann::json;
+
+namespace {
+
+// ---- JSON access that never throws ---------------------------------------------------------
+// A report may come from an older drill, a failed one, or a hand-written file: every field is
+// looked up defensively and a missing or mistyped one is treated as absent.
+
+const json* at(const json& j, std::initializer_list<const char*> keys) {
+  const json* cur = &j;
+  for (const char* key : keys) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(key);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur->is_null() ? nullptr : cur;
+}
+
+std::optional<double> number_at(const json& j, std::initializer_list<const char*> keys) {
+  const json* v = at(j, keys);
+  if (!v || !v->is_number()) return std::nullopt;
+  return v->get<double>();
+}
+
+// Unix nanoseconds; 0 (the demo's "did not happen") and negatives are absent.
+std::optional<int64_t> nanos_at(const json& j, std::initializer_list<const char*> keys) {
+  const json* v = at(j, keys);
+  if (!v || !v->is_number()) return std::nullopt;
+  int64_t ns = v->is_number_float() ? static_cast<int64_t>(v->get<double>()) : v->get<int64_t>();
+  if (ns <= 0) return std::nullopt;
+  return ns;
+}
+
+std::optional<std::string> string_at(const json& j, std::initializer_list<const char*> keys) {
+  const json* v = at(j, keys);
+  if (!v || !v->is_string()) return std::nullopt;
+  return v->get<std::string>();
+}
+
+std::optional<bool> bool_at(const json& j, std::initializer_list<const char*> keys) {
+  const json* v = at(j, keys);
+  if (!v || !v->is_boolean()) return std::nullopt;
+  return v->get<bool>();
+}
+
+// Any JSON value as text for a person (not yet escaped).
+std::string show(const json* v) {
+  if (!v || v->is_null()) return "n/a";
+  if (v->is_string()) return v->get<std::string>();
+  if (v->is_boolean()) return v->get<bool>() ? "yes" : "no";
+  if (v->is_number_float()) return fmt::format("{:g}", v->get<double>());
+  return v->dump();
+}
+
+std::string show_ms(std::optional<double> ms) { return ms ? fmt::format("{:.0f} ms", *ms) : "n/a"; }
+
+std::string esc(const std::string& s) { return html_escape(s); }
+
+template <typename... Args>
+void append(std::string& out, fmt::format_string<Args...> format, Args&&... args) {
+  out += fmt::format(format, std::forward<Args>(args)...);
+}
+
+// ---- Timeline geometry ---------------------------------------------------------------------
+
+constexpr double kSvgWidth = 1300;
+constexpr double kPlotLeft = 64;
+constexpr double kPlotRight = kSvgWidth - 24;
+constexpr double kLaneTop = 8;  // RTO parts lane: one label row per part, then the bar
+constexpr double kLaneRowHeight = 15;
+constexpr double kPlotHeight = 300;
+constexpr double kCharWidth = 6.6;  // 12 px sans-serif, an estimate for label placement
+constexpr int64_t kBaseBucketNs = 100'000'000;
+// Long drills widen the buckets so that bars stay at least ~2 px wide.
+constexpr size_t kMaxBuckets = 600;
+
+const char* const kRegionColors[] = {"#4e79a7", "#59a14f", "#76b7b2", "#b07aa1",
+                                     "#9c755f", "#edc948", "#ff9da7", "#bab0ac"};
+constexpr const char* kFailColor = "#e15759";
+constexpr const char* kIndeterminateColor = "#f28e2b";
+constexpr const char* kNoRegionOkColor = "#8c8c8c";
+
+struct RtoPart {
+  const char* key;  // in report["rto_parts_ms"]
+  const char* label;
+  const char* color;
+};
+constexpr RtoPart kRtoParts[] = {{"detection", "detection", "#d37295"},
+                                 {"promotion", "promotion", "#8cd17d"},
+                                 {"routing", "routing", "#499894"},
+                                 {"client_ttl", "client TTL", "#86bcb6"}};
+
+struct Marker {
+  int64_t ns = 0;
+  std::string label;
+  std::string css;  // class of the line
+};
+
+// 1, 2 or 5 × 10^k, so that `range` has about `target` steps.
+double nice_step(double range, int target) {
+  if (!(range > 0)) return 1;
+  double raw = range / target;
+  double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double norm = raw / mag;
+  double step = norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10;
+  return step * mag;
+}
+
+std::string fmt_seconds(double s, double step) {
+  // As many decimals as the step needs, no more.
+  int decimals = step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
+  return fmt::format("{:.{}f} s", s, std::clamp(decimals, 0, 3));
+}
+
+std::string fmt_bucket(int64_t ns) {
+  if (ns % 1'000'000'000 == 0) return fmt::format("{} s", ns / 1'000'000'000);
+  return fmt::format("{} ms", ns / 1'000'000);
+}
+
+std::string region_label(const std::string& region) {
+  return region.empty() ? "(no region)" : region;
+}
+
+// The completion time of the first acknowledged write by `region` at or after `after_ns`.
+std::optional<int64_t> first_ack_by(const std::vector<model::OpRecord>& history,
+                                    const std::string& region, int64_t after_ns) {
+  std::optional<int64_t> best;
+  for (const auto& op : history) {
+    if (op.outcome != model::Outcome::kOk || !model::is_write(op.kind) || op.region != region ||
+        op.complete_ns < after_ns) {
+      continue;
+    }
+    if (!best || op.complete_ns < *best) best = op.complete_ns;
+  }
+  return best;
+}
+
+std::string render_timeline(const json& report, const std::vector<model::OpRecord>& history) {
+  const std::optional<int64_t> fault_ns = nanos_at(report, {"fault", "unix_nanos"});
+  const std::optional<std::string> new_region = string_at(report, {"failover", "new_active"});
+  const std::optional<int64_t> promoted_ns = nanos_at(report, {"failover", "promoted_unix_nanos"});
+
+  // The end of the outage: the first write the new region acknowledged (the RTO's end mark),
+  // from the history; failing that, from the reported RTO.
+  std::optional<int64_t> recovered_ns;
+  if (fault_ns && new_region) recovered_ns = first_ack_by(history, *new_region, *fault_ns);
+  if (fault_ns && !recovered_ns) {
+    if (auto rto = number_at(report, {"rto_ms"})) {
+      recovered_ns = *fault_ns + static_cast<int64_t>(*rto * 1e6);
+    }
+  }
+
+  std::vector<Marker> markers;
+  if (fault_ns) {
+    std::string kind = string_at(report, {"fault", "kind"}).value_or("");
+    markers.push_back({*fault_ns, kind.empty() ? "fault" : "fault (" + kind + ")", "mk-fault"});
+  }
+  if (promoted_ns) {
+    std::string label = "epoch change";
+    if (const json* e = at(report, {"failover", "new_epoch"})) label = "epoch " + show(e);
+    if (new_region) label += ": " + *new_region + " promoted";
+    markers.push_back({*promoted_ns, label, "mk-epoch"});
+  }
+  if (const json* events = at(report, {"routing_events"}); events && events->is_array()) {
+    for (const json& e : *events) {
+      if (string_at(e, {"kind"}).value_or("") != "route_changed") continue;
+      std::optional<int64_t> ns = nanos_at(e, {"unix_nanos"});
+      if (!ns) continue;
+      std::string to = string_at(e, {"new_route"}).value_or("");
+      std::string label = to.empty() ? "route changed" : "route \u2192 " + to;
+      // A "change" to the same endpoint is the Traffic Manager failing open (every endpoint
+      // Degraded); say so, with the reason's first clause.
+      std::string reason = string_at(e, {"reason"}).value_or("");
+      if (!to.empty() && string_at(e, {"old_route"}).value_or("") == to && !reason.empty()) {
+        label += " (" + reason.substr(0, reason.find(':')) + ")";
+      }
+      markers.push_back({*ns, label, "mk-route"});
+    }
+  }
+
+  // RTO parts laid end to end from the fault. They are clamped at zero in the report, so
+  // their sum is the RTO; a missing part leaves the later ones without a start and unshown.
+  struct Segment {
+    int64_t start_ns, end_ns;
+    std::string label;
+    const char* color;
+  };
+  std::vector<Segment> segments;
+  if (fault_ns) {
+    int64_t cursor = *fault_ns;
+    for (const RtoPart& part : kRtoParts) {
+      std::optional<double> ms = number_at(report, {"rto_parts_ms", part.key});
+      if (!ms) break;
+      int64_t end = cursor + static_cast<int64_t>(std::max(0.0, *ms) * 1e6);
+      segments.push_back({cursor, end, fmt::format("{} {:.0f} ms", part.label, *ms), part.color});
+      cursor = end;
+    }
+  }
+
+  // x range: the first operation (time zero) to the last thing that happened.
+  std::optional<int64_t> t0, t_end;
+  auto widen = [&](int64_t ns) {
+    if (!t0 || ns < *t0) t0 = ns;
+    if (!t_end || ns > *t_end) t_end = ns;
+  };
+  std::optional<int64_t> first_invoke;
+  for (const auto& op : history) {
+    if (op.invoke_ns > 0 && (!first_invoke || op.invoke_ns < *first_invoke)) {
+      first_invoke = op.invoke_ns;
+    }
+  }
+  for (const auto& op : history) {
+    if (op.complete_ns > 0 && first_invoke && op.complete_ns >= *first_invoke) {
+      widen(op.complete_ns);
+    }
+  }
+  if (first_invoke) widen(*first_invoke);
+  for (const auto& m : markers) widen(m.ns);
+  if (recovered_ns) widen(*recovered_ns);
+  for (const auto& s : segments) widen(s.end_ns);
+  if (!t0) {
+    return "<p class=\"muted\">No operations and no fault, failover or routing marks were "
+           "recorded: nothing to draw.</p>";
+  }
+  // Time zero is the first operation; without a history, the earliest mark.
+  const int64_t origin = first_invoke.value_or(*t0);
+  const int64_t x_min = *t0;
+  const int64_t x_max = std::max(*t_end, x_min + 1'000'000);  // at least 1 ms wide
+  const double plot_w = kPlotRight - kPlotLeft;
+  auto x_of = [&](int64_t ns) {
+    return kPlotLeft +
+           static_cast<double>(ns - x_min) / static_cast<double>(x_max - x_min) * plot_w;
+  };
+
+  // Availability buckets from the first operation.
+  int64_t bucket_ns = kBaseBucketNs;
+  std::vector<model::Bucket> buckets;
+  if (first_invoke) {
+    const int64_t span = *t_end - *first_invoke;
+    while (static_cast<uint64_t>(span / bucket_ns) >= kMaxBuckets) {
+      // 1-2-5 steps: 100 ms, 200 ms, 500 ms, 1 s, 2 s...
+      bucket_ns = std::to_string(bucket_ns)[0] == '2' ? bucket_ns / 2 * 5 : bucket_ns * 2;
+    }
+    buckets = model::availability(history, *first_invoke, bucket_ns);
+  }
+  // Regions in order of their first acknowledged operation, so that the old region is at the
+  // bottom of each bar and keeps its colour from run to run.
+  std::vector<std::string> regions;
+  for (const auto& op : history) {
+    if (op.outcome == model::Outcome::kOk &&
+        std::find(regions.begin(), regions.end(), op.region) == regions.end()) {
+      regions.push_back(op.region);
+    }
+  }
+  auto region_color = [&](const std::string& r) -> std::string {
+    if (r.empty()) return kNoRegionOkColor;
+    size_t i = std::find(regions.begin(), regions.end(), r) - regions.begin();
+    size_t named = 0;
+    for (size_t k = 0; k < i; ++k) named += regions[k].empty() ? 0 : 1;
+    return kRegionColors[named % std::size(kRegionColors)];
+  };
+  uint64_t y_top = 1;
+  for (const auto& b : buckets) {
+    model::OutcomeCounts t = b.total();
+    y_top = std::max<uint64_t>(y_top, t.ok + t.fail + t.indeterminate);
+  }
+  const double y_step = std::max(1.0, nice_step(static_cast<double>(y_top), 5));
+  // Headroom above the tallest bar keeps the top of the plot free for the marker labels.
+  const double y_max = std::ceil(static_cast<double>(y_top) * 1.2 / y_step) * y_step;
+
+  const double lane_rows = static_cast<double>(std::max<size_t>(segments.size(), 1));
+  const double bar_top = kLaneTop + lane_rows * kLaneRowHeight + 4;
+  const double plot_top = bar_top + 10 + 14;
+  const double plot_bottom = plot_top + kPlotHeight;
+  auto y_of = [&](double v) { return plot_bottom - v / y_max * kPlotHeight; };
+
+  std::string svg;
+
+  // Legend entries, laid out (and wrapped) below the x axis.
+  struct LegendItem {
+    std::string kind;  // "box", "band", or a marker css class
+    std::string color;
+    std::string text;
+  };
+  std::vector<LegendItem> legend;
+  for (const auto& r : regions) {
+    legend.push_back({"box", region_color(r), "acknowledged by " + region_label(r)});
+  }
+  legend.push_back({"box", kFailColor, "failed"});
+  legend.push_back({"box", kIndeterminateColor, "indeterminate"});
+  if (fault_ns) {
+    legend.push_back({"band", "",
+                      "outage: fault \u2192 first write acknowledged by " +
+                          new_region.value_or("the new region")});
+  }
+  legend.push_back({"mk-fault", "", "fault"});
+  legend.push_back({"mk-epoch", "", "epoch change (promotion)"});
+  legend.push_back({"mk-route", "", "routing change"});
+  const double legend_top = plot_bottom + 52;
+  double lx = kPlotLeft, ly = legend_top;
+  std::string legend_svg;
+  for (const auto& item : legend) {
+    double w = 24 + static_cast<double>(item.text.size()) * kCharWidth + 16;
+    if (lx + w > kPlotRight && lx > kPlotLeft) {
+      lx = kPlotLeft;
+      ly += 20;
+    }
+    if (item.kind == "box") {
+      legend_svg +=
+          fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"18\" height=\"12\" fill=\"{}\"/>",
+                      lx, ly - 10, item.color);
+    } else if (item.kind == "band") {
+      legend_svg +=
+          fmt::format("<rect class=\"band\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"18\" height=\"12\"/>",
+                      lx, ly - 10);
+    } else {
+      legend_svg += fmt::format(
+          "<line class=\"{}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", item.kind,
+          lx + 9, ly - 12, lx + 9, ly + 4);
+    }
+    legend_svg +=
+        fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>", lx + 24, ly, esc(item.text));
+    lx += w;
+  }
+  const double height = ly + 14;
+
+  // No xmlns: inline SVG in HTML does not need one, and the page names no URL at all.
+  append(svg,
+         "<svg class=\"timeline\" viewBox=\"0 0 {:.0f} "
+         "{:.0f}\" role=\"img\" aria-label=\"client operations over time\">",
+         kSvgWidth, height);
+  append(svg,
+         "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" class=\"plot-bg\"/>",
+         kPlotLeft, plot_top, plot_w, kPlotHeight);
+
+  // y grid and ticks.
+  for (double v = 0; v <= y_max + 1e-9; v += y_step) {
+    double y = y_of(v);
+    append(svg, "<line class=\"grid\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
+           kPlotLeft, y, kPlotRight, y);
+    append(svg, "<text class=\"tick\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.0f}</text>",
+           kPlotLeft - 6, y + 4, v);
+  }
+  append(svg,
+         "<text class=\"axis-title\" transform=\"translate(16 {:.1f}) rotate(-90)\" "
+         "text-anchor=\"middle\">operations per {}</text>",
+         (plot_top + plot_bottom) / 2, fmt_bucket(bucket_ns));
+
+  // x ticks: seconds since the first operation.
+  const double s_min = static_cast<double>(x_min - origin) / 1e9;
+  const double s_max = static_cast<double>(x_max - origin) / 1e9;
+  const double x_step = nice_step(s_max - s_min, 10);
+  for (double s = std::ceil(s_min / x_step - 1e-9) * x_step; s <= s_max + 1e-9; s += x_step) {
+    double x = x_of(origin + static_cast<int64_t>(std::llround(s * 1e9)));
+    append(svg, "<line class=\"grid\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", x,
+           plot_top, x, plot_bottom);
+    append(svg, "<line class=\"axis\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", x,
+           plot_bottom, x, plot_bottom + 5);
+    append(svg, "<text class=\"tick\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>",
+           x, plot_bottom + 18, fmt_seconds(std::abs(s) < 1e-9 ? 0.0 : s, x_step));
+  }
+  append(svg,
+         "<text class=\"axis-title\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">seconds "
+         "since the first operation</text>",
+         (kPlotLeft + kPlotRight) / 2, plot_bottom + 36);
+
+  // The outage band, under the bars.
+  if (fault_ns) {
+    double x1 = x_of(*fault_ns);
+    double x2 = recovered_ns ? x_of(*recovered_ns) : kPlotRight;
+    append(svg,
+           "<rect class=\"band\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\">"
+           "<title>{}</title></rect>",
+           x1, plot_top, std::max(1.0, x2 - x1), kPlotHeight,
+           esc(recovered_ns ? fmt::format("outage: {:.0f} ms from the fault to the first write "
+                                          "acknowledged by {}",
+                                          (*recovered_ns - *fault_ns) / 1e6,
+                                          new_region.value_or("the new region"))
+                            : std::string("outage: no write acknowledged by the new region")));
+  }
+
+  // Stacked bars: acknowledged by region (bottom, in region order), then failed, then
+  // indeterminate. A <title> per bar gives the exact counts on hover, without a script.
+  for (const auto& b : buckets) {
+    model::OutcomeCounts t = b.total();
+    if (t.ok + t.fail + t.indeterminate == 0) continue;
+    // The last bucket runs past the last completion: clip it at the plot's edge.
+    double x1 = x_of(b.start_ns), x2 = std::min(kPlotRight, x_of(b.start_ns + bucket_ns));
+    double gap = (x2 - x1) > 4 ? 1 : 0;
+    double w = std::max(0.5, x2 - x1 - gap);
+    std::string tip = fmt::format("{:.1f}\u2013{:.1f} s:", (b.start_ns - origin) / 1e9,
+                                  (b.start_ns + bucket_ns - origin) / 1e9);
+    append(svg, "<g>");
+    double level = 0;
+    auto stack = [&](uint64_t n, const std::string& color) {
+      if (n == 0) return;
+      double y1 = y_of(level + static_cast<double>(n));
+      append(svg,
+             "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>", x1,
+             y1, w, y_of(level) - y1, color);
+      level += static_cast<double>(n);
+    };
+    for (const auto& r : regions) {
+      auto it = b.by_region.find(r);
+      uint64_t n = it == b.by_region.end() ? 0 : it->second.ok;
+      stack(n, region_color(r));
+      if (n) tip += fmt::format(" {} ok {},", region_label(r), n);
+    }
+    stack(t.fail, kFailColor);
+    stack(t.indeterminate, kIndeterminateColor);
+    tip += fmt::format(" failed {}, indeterminate {}", t.fail, t.indeterminate);
+    append(svg, "<title>{}</title></g>", esc(tip));
+  }
+
+  // Markers over the bars. Labels run down beside their line, in the line's colour; marks a few
+  // ms apart (promotion, then routing) would put labels on top of each other, so a label that
+  // would overlap the previous one moves right by one text height instead.
+  std::sort(markers.begin(), markers.end(),
+            [](const Marker& a, const Marker& b) { return a.ns < b.ns; });
+  std::optional<double> last_label_x;
+  std::string labels;  // drawn after every line, so that no line crosses a label's halo
+  for (const auto& m : markers) {
+    double x = x_of(m.ns);
+    double label_x = x + 13;  // the text's baseline; glyphs sit to its left, beside the line
+    if (last_label_x && label_x < *last_label_x + 14) label_x = *last_label_x + 14;
+    label_x = std::min(label_x, kPlotRight - 2);
+    last_label_x = label_x;
+    append(svg,
+           "<line class=\"{}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\">"
+           "<title>{}</title></line>",
+           m.css, x, plot_top, x, plot_bottom, esc(m.label));
+    append(labels,
+           "<text class=\"mk-label {}\" transform=\"translate({:.1f} {:.1f}) "
+           "rotate(-90)\" text-anchor=\"end\">{}</text>",
+           m.css, label_x, plot_top + 6, esc(m.label));
+  }
+  svg += labels;
+  append(svg, "<line class=\"axis\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
+         kPlotLeft, plot_bottom, kPlotRight, plot_bottom);
+  append(svg, "<line class=\"axis\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
+         kPlotLeft, plot_top, kPlotLeft, plot_bottom);
+
+  // RTO parts along the top: a bar of segments, each labelled on its own row so that short
+  // parts (promotion takes a few ms) stay readable.
+  append(svg, "<text class=\"lane-title\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">RTO</text>",
+         kPlotLeft - 6, bar_top + 9);
+  if (segments.empty()) {
+    append(svg, "<text class=\"muted-svg\" x=\"{:.1f}\" y=\"{:.1f}\">RTO parts not measured</text>",
+           kPlotLeft + 4, bar_top + 9);
+  }
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const Segment& s = segments[i];
+    double x1 = x_of(s.start_ns), x2 = x_of(s.end_ns);
+    double w = std::max(2.0, x2 - x1);
+    append(svg,
+           "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"10\" fill=\"{}\">"
+           "<title>{}</title></rect>",
+           x1, bar_top, w, s.color, esc(s.label));
+    double row_y = kLaneTop + (static_cast<double>(i) + 1) * kLaneRowHeight - 3;
+    double text_w = static_cast<double>(s.label.size()) * kCharWidth;
+    bool fits_right = x1 + 8 + text_w <= kPlotRight;
+    double lead_x = x1 + std::min(w, 2.0) / 2;
+    append(svg,
+           "<line class=\"lead\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" "
+           "stroke=\"{}\"/>",
+           lead_x, row_y - 9, lead_x, bar_top, s.color);
+    append(svg, "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"8\" height=\"8\" fill=\"{}\"/>",
+           fits_right ? lead_x + 3 : lead_x - 11, row_y - 8, s.color);
+    append(svg, "<text class=\"lane-label\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\">{}</text>",
+           fits_right ? lead_x + 14 : lead_x - 14, row_y, fits_right ? "start" : "end",
+           esc(s.label));
+  }
+  svg += legend_svg;
+  svg += "</svg>";
+  return svg;
+}
+
+// ---- Tables --------------------------------------------------------------------------------
+
+void row(std::string& h, const std::string& name, const std::string& value,
+         const std::string& note = "", const std::string& css = "") {
+  h += fmt::format(
+      "<tr{}><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"note\">"
+      "{}</td></tr>\n",
+      css.empty() ? "" : " class=\"" + css + "\"", esc(name), esc(value), esc(note));
+}
+
+void group(std::string& h, const std::string& name) {
+  h += fmt::format("<tr class=\"group\"><th colspan=\"3\" scope=\"rowgroup\">{}</th></tr>\n",
+                   esc(name));
+}
+
+std::string render_summary(const json& report) {
+  std::string h = "<table class=\"summary\">\n";
+  const std::string new_region = string_at(report, {"failover", "new_active"}).value_or("");
+  const std::string old_region = string_at(report, {"fault", "region"}).value_or("");
+  const std::string new_name = new_region.empty() ? "the new region" : new_region;
+
+  group(h, "Writes");
+  for (const char* k : {"attempted", "acknowledged", "failed", "indeterminate"}) {
+    row(h, k, show(at(report, {"writes", k})));
+  }
+  if (const json* by = at(report, {"acknowledged_by_region"}); by && by->is_object()) {
+    for (const auto& [region, n] : by->items()) {
+      row(h, "acknowledged by " + region_label(region), show(&n), "", "sub");
+    }
+  }
+  if (auto a = number_at(report, {"availability"})) {
+    row(h, "availability", fmt::format("{:.1f} %", *a * 100), "operations acknowledged");
+  }
+  group(h, "Reads");
+  for (const char* k : {"attempted", "ok", "failed", "indeterminate"}) {
+    row(h, k, show(at(report, {"reads", k})));
+  }
+
+  group(h, "Recovery time");
+  row(h, "RTO", show_ms(number_at(report, {"rto_ms"})),
+      "fault \u2192 first write acknowledged by " + new_name, "strong");
+  const std::string old_name = old_region.empty() ? "the failed region" : old_region;
+  const std::pair<const char*, std::string> notes[] = {
+      {"detection", "fault \u2192 Traffic Manager marks " + old_name + " Degraded"},
+      {"promotion", "Degraded \u2192 " + new_name + " promoted"},
+      {"routing", "promoted \u2192 Traffic Manager answers " + new_name},
+      {"client_ttl", "routing change \u2192 first client write there"}};
+  for (size_t i = 0; i < std::size(kRtoParts); ++i) {
+    row(h, kRtoParts[i].label, show_ms(number_at(report, {"rto_parts_ms", kRtoParts[i].key})),
+        notes[i].second, "sub");
+  }
+  row(h, "documented estimate", show_ms(number_at(report, {"failover_estimate_ms", "documented"})),
+      "TTL + tolerated \u00d7 interval", "sub");
+  row(h, "strict estimate", show_ms(number_at(report, {"failover_estimate_ms", "strict"})),
+      "(interval + timeout) \u00d7 (tolerated + 1) + TTL", "sub");
+
+  group(h, "Data");
+  const json* lost = at(report, {"acknowledged_writes_lost"});
+  bool any_lost = lost && lost->is_number() && lost->get<double>() > 0;
+  row(h, "acknowledged writes lost", show(lost),
+      "every acknowledged write checked against the final state of " + new_name,
+      any_lost ? "bad strong" : "strong");
+  row(h, "recovered", show(at(report, {"recovered_indeterminate"})),
+      "indeterminate writes found applied");
+  const json* stale = at(report, {"stale_reads"});
+  row(h, "stale reads", show(stale), "",
+      stale && stale->is_number() && stale->get<double>() > 0 ? "bad" : "");
+  std::string rpo = show(at(report, {"rpo", "writes"})) + " writes";
+  if (auto ms = number_at(report, {"rpo", "max_ms"})) rpo += ", " + show_ms(ms);
+  row(h, "RPO", rpo, "newest write acknowledged by the old region \u2192 recovery point");
+  if (const json* ws = at(report, {"rpo", "workloads"}); ws && ws->is_array()) {
+    for (const json& w : *ws) {
+      row(h, "RPO " + show(at(w, {"workload"})),
+          show(at(w, {"writes"})) + " writes, " + show_ms(number_at(w, {"ms"})),
+          "acked seq " + show(at(w, {"acked_seq_at_old"})) + ", recovered to seq " +
+              show(at(w, {"recovered_seq"})),
+          "sub");
+    }
+  }
+  h += "</table>\n";
+  return h;
+}
+
+std::string render_expectations(const json& report) {
+  const json* ex = at(report, {"expectations"});
+  std::string h;
+  if (!ex || !ex->is_array() || ex->empty()) {
+    h += "<p class=\"muted\">No expectations in this report.</p>\n";
+  } else {
+    h += "<table class=\"expectations\">\n<thead><tr><th>result</th><th>expectation</th>"
+         "<th>want</th><th>got</th></tr></thead>\n<tbody>\n";
+    for (const json& e : *ex) {
+      std::optional<bool> pass = bool_at(e, {"pass"});
+      const char* verdict = !pass ? "?" : *pass ? "PASS" : "FAIL";
+      const char* css = !pass ? "unknown" : *pass ? "pass" : "fail";
+      h += fmt::format(
+          "<tr><td><span class=\"badge {}\">{}</span></td><td>{}</td>"
+          "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+          css, verdict, esc(show(at(e, {"name"}))), esc(show(at(e, {"want"}))),
+          esc(show(at(e, {"got"}))));
+    }
+    h += "</tbody></table>\n";
+  }
+  if (const json* problems = at(report, {"problems"}); problems && problems->is_array()) {
+    for (const json& p : *problems) {
+      h += fmt::format("<p class=\"problem\"><span class=\"badge fail\">FAIL</span> {}</p>\n",
+                       esc(show(&p)));
+    }
+  }
+  return h;
+}
+
+// The lost writes, if any: the evidence a person wants first when a drill fails.
+std::string render_lost(const json& report) {
+  const json* lost = at(report, {"lost"});
+  if (!lost || !lost->is_array() || lost->empty()) return "";
+  constexpr size_t kMaxShown = 50;
+  std::string h = fmt::format("<h2>Acknowledged writes lost ({} shown of {})</h2>\n",
+                              std::min(kMaxShown, lost->size()), lost->size());
+  h += "<table class=\"lost\"><thead><tr><th>workload</th><th>key</th><th>acknowledged by</th>"
+       "<th>seq</th><th>value</th></tr></thead><tbody>\n";
+  for (size_t i = 0; i < lost->size() && i < kMaxShown; ++i) {
+    const json& l = (*lost)[i];
+    std::string value = show(at(l, {"value"}));
+    if (value.size() > 40) value = value.substr(0, 40) + "\u2026";
+    h += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>"
+        "<td class=\"mono\">{}</td></tr>\n",
+        esc(show(at(l, {"workload"}))), esc(show(at(l, {"key"}))), esc(show(at(l, {"region"}))),
+        esc(show(at(l, {"seq"}))), esc(value));
+  }
+  h += "</tbody></table>\n";
+  return h;
+}
+
+// Key/value details (configuration, replication lag) shown as they are in the JSON.
+std::string render_details(const json& report, const std::vector<model::OpRecord>& history) {
+  std::string h = "<table class=\"details\">\n";
+  if (const json* cfg = at(report, {"config"}); cfg && cfg->is_object()) {
+    group(h, "Configuration");
+    for (const auto& [k, v] : cfg->items()) row(h, k, show(&v));
+  }
+  if (const json* lag = at(report, {"replication_lag_before_fault"});
+      lag && lag->is_object() && !lag->empty()) {
+    group(h, "Replication just before the fault");
+    for (const auto& [workload, w] : lag->items()) {
+      row(h, workload, show(at(w, {"lag_writes"})) + " writes behind",
+          "write \u2192 standby ack p50 " + show_ms(number_at(w, {"write_to_ack_p50_ms"})) +
+              ", p99 " + show_ms(number_at(w, {"write_to_ack_p99_ms"})) + " over " +
+              show(at(w, {"samples"})) + " writes");
+    }
+  }
+  if (const json* steps = at(report, {"steps"}); steps && steps->is_array() && !steps->empty()) {
+    // Step times relative to the first operation, like the timeline's x axis.
+    std::optional<int64_t> origin;
+    for (const auto& op : history) {
+      if (op.invoke_ns > 0 && (!origin || op.invoke_ns < *origin)) origin = op.invoke_ns;
+    }
+    group(h, "Drill steps");
+    for (const json& step : *steps) {
+      std::string when;
+      if (auto ns = nanos_at(step, {"started_unix_nanos"}); ns && origin) {
+        when = fmt::format("at {:.2f} s", static_cast<double>(*ns - *origin) / 1e9);
+      }
+      std::string outcome = show(at(step, {"outcome"}));
+      row(h, show(at(step, {"step"})) + ". " + show(at(step, {"action"})), outcome, when,
+          outcome == "ok" || outcome == "n/a" ? "" : "bad");
+    }
+  }
+  group(h, "Files");
+  row(h, "history", fmt::format("{} operations", history.size()),
+      string_at(report, {"history_file"}).value_or(""));
+  h += "</table>\n";
+  return h;
+}
+
+constexpr const char* kStyle = R"css(
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial,
+       sans-serif; color: #1f2328; background: #fff; margin: 24px auto; max-width: 1320px;
+       padding: 0 16px; line-height: 1.4; font-size: 14px; }
+h1 { font-size: 24px; margin: 0 0 4px; display: flex; align-items: center; gap: 12px; }
+h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+.subtitle { color: #57606a; margin: 0 0 4px; }
+.muted { color: #6e7781; font-style: italic; }
+.badge { display: inline-block; font-weight: 700; font-size: 12px; padding: 2px 8px;
+         border-radius: 10px; letter-spacing: .03em; }
+h1 .badge { font-size: 16px; padding: 3px 12px; border-radius: 14px; }
+.badge.pass { background: #dafbe1; color: #116329; border: 1px solid #4ac26b; }
+.badge.fail { background: #ffebe9; color: #a40e26; border: 1px solid #ff8182; }
+.badge.unknown { background: #eaeef2; color: #424a53; border: 1px solid #afb8c1; }
+.columns { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 32px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eaeef2;
+         vertical-align: top; }
+thead th { font-size: 12px; color: #57606a; font-weight: 600; border-bottom: 1px solid #d0d7de; }
+th[scope=row] { font-weight: 400; }
+.summary th[scope=row] { white-space: nowrap; }
+tr.sub th[scope=row] { padding-left: 24px; color: #424a53; }
+tr.strong th, tr.strong td.num { font-weight: 700; }
+tr.bad td.num { color: #a40e26; }
+tr.group th { font-weight: 700; background: #f6f8fa; font-size: 13px; }
+td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.note { color: #57606a; font-size: 12.5px; }
+.mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12px; }
+.problem { margin: 6px 0; }
+svg.timeline { width: 100%; height: auto; display: block; font-size: 12px;
+               font-family: inherit; }
+svg .plot-bg { fill: #fbfcfd; stroke: none; }
+svg .grid { stroke: #eaeef2; stroke-width: 1; }
+svg .axis { stroke: #57606a; stroke-width: 1; }
+svg .tick { fill: #424a53; }
+svg .axis-title, svg .lane-title { fill: #1f2328; font-weight: 600; }
+svg .muted-svg { fill: #6e7781; font-style: italic; }
+svg .band { fill: #e15759; fill-opacity: .13; stroke: #e15759; stroke-opacity: .35; }
+svg .mk-fault { stroke: #a40e26; stroke-width: 2; }
+svg .mk-epoch { stroke: #6639ba; stroke-width: 2; }
+svg .mk-route { stroke: #0969da; stroke-width: 2; stroke-dasharray: 6 3; }
+svg text.mk-fault { fill: #a40e26; stroke: #fff; stroke-dasharray: none; }
+svg text.mk-epoch { fill: #6639ba; stroke: #fff; }
+svg text.mk-route { fill: #0550ae; stroke: #fff; stroke-dasharray: none; }
+svg .mk-label { paint-order: stroke; stroke-width: 3px; font-weight: 600;
+                stroke-linejoin: round; }
+svg .lane-label { fill: #1f2328; }
+svg .lead { stroke-width: 1; }
+footer { margin-top: 28px; color: #6e7781; font-size: 12px; }
+)css";
+
+}  // namespace
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+Result<std::string> render_html_report(const json& report,
+                                       const std::vector<model::OpRecord>& history) {
+  try {
+    const std::string drill = string_at(report, {"drill"}).value_or("drill");
+    const std::optional<bool> passed = bool_at(report, {"passed"});
+    const char* verdict = !passed ? "UNKNOWN" : *passed ? "PASSED" : "FAILED";
+    const char* verdict_css = !passed ? "unknown" : *passed ? "pass" : "fail";
+
+    std::string h;
+    h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+    h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+    h += fmt::format("<title>drsim drill {} \u2014 {}</title>\n", esc(drill), verdict);
+    h += "<style>";
+    h += kStyle;
+    h += "</style>\n</head>\n<body>\n";
+    h += fmt::format("<h1>drsim drill \u201c{}\u201d <span class=\"badge {}\">{}</span></h1>\n",
+                     esc(drill), verdict_css, verdict);
+    if (auto description = string_at(report, {"description"})) {
+      h += fmt::format("<p class=\"subtitle\">{}</p>\n", esc(*description));
+    }
+    if (auto fault = string_at(report, {"fault", "description"})) {
+      h += fmt::format("<p class=\"subtitle\">Fault: {}</p>\n", esc(*fault));
+    } else if (auto region = string_at(report, {"fault", "region"}); region && !region->empty()) {
+      std::string kind = string_at(report, {"fault", "kind"}).value_or("");
+      h += fmt::format("<p class=\"subtitle\">Fault on {}{}</p>\n", esc(*region),
+                       esc(kind.empty() ? "" : " (" + kind + ")"));
+    } else {
+      h += "<p class=\"subtitle\">Fault: none recorded</p>\n";
+    }
+    if (at(report, {"failover"})) {
+      std::optional<bool> automated = bool_at(report, {"failover", "automated_by_drill"});
+      std::string who = automated.value_or(false) ? "automated by the drill" : "failover";
+      std::string to = string_at(report, {"failover", "new_active"}).value_or("?");
+      h += fmt::format("<p class=\"subtitle\">Failover: {}; {} active at epoch {}</p>\n", esc(who),
+                       esc(to), esc(show(at(report, {"failover", "new_epoch"}))));
+    } else {
+      h += "<p class=\"subtitle\">Failover: none recorded</p>\n";
+    }
+
+    h += "<h2>Timeline</h2>\n";
+    h += render_timeline(report, history);
+    h += "\n<div class=\"columns\">\n<section>\n<h2>Summary</h2>\n";
+    h += render_summary(report);
+    h += "</section>\n<section>\n<h2>Expectations</h2>\n";
+    h += render_expectations(report);
+    h += "<h2>Details</h2>\n";
+    h += render_details(report, history);
+    h += "</section>\n</div>\n";
+    h += render_lost(report);
+    h += "<footer>Generated by drsim from report.json and the client history; every figure is "
+         "measured from what happened (docs/measuring.md).</footer>\n";
+    h += "</body>\n</html>\n";
+    return h;
+  } catch (const json::exception& e) {
+    return invalid_argument(std::string("report JSON: ") + e.what());
+  } catch (const std::exception& e) {
+    return internal_error(std::string("rendering the HTML report: ") + e.what());
+  }
+}
+
+Status write_html_report(const json& report, const std::vector<model::OpRecord>& history,
+                         const std::string& path) {
+  Result<std::string> html = render_html_report(report, history);
+  if (!html.is_ok()) return html.status();
+  try {
+    std::ofstream out(path, std::ios::trunc | std::ios::binary);
+    if (!out) return unavailable("cannot write HTML report " + path);
+    out << *html;
+    if (!out.flush()) return unavailable("cannot write HTML report " + path);
+  } catch (const std::exception& e) {
+    return unavailable("cannot write HTML report " + path + ": " + e.what());
+  }
+  return Status::ok();
+}
+
+}  // namespace drsim::cli

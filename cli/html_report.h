@@ -1,0 +1,30 @@
+// The drill report for people: one self-contained report.html (inline CSS and inline SVG, no
+// scripts, no fonts, nothing fetched) rendered from a drill's report JSON (cli/demo.cc builds
+// it) and its client history. `drsim demo` writes it next to report.json.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/core/status.h"
+#include "common/model/history.h"
+
+namespace drsim::cli {
+
+// Writes the HTML report to `path`. Every field of `report` is optional: what is missing is
+// shown as "n/a" (or its section left out), never thrown. Fails only when the file cannot be
+// written, or (INTERNAL) if rendering hit an unexpected exception.
+Status write_html_report(const nlohmann::json& report,
+                         const std::vector<drsim::model::OpRecord>& history,
+                         const std::string& path);
+
+// The report as a string (what write_html_report writes); exposed for tests.
+Result<std::string> render_html_report(const nlohmann::json& report,
+                                       const std::vector<drsim::model::OpRecord>& history);
+
+// `text` with & < > " ' replaced by entities, safe in HTML text, attributes and inline SVG.
+std::string html_escape(const std::string& text);
+
+}  // namespace drsim::cli

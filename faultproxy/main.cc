@@ -1,0 +1,104 @@
+// drsim-faultproxy: hosts named TCP links on 127.0.0.1 and faults them per direction on request
+// (drsim.v1.FaultProxy). main only parses flags, builds the objects, runs the loop and stops on
+// SIGTERM.
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "common/net/grpc_util.h"
+#include "common/net/health_service.h"
+#include "common/net/process_runtime.h"
+#include "faultproxy/fault_proxy_service.h"
+
+namespace {
+
+constexpr int kExitBadConfig = 2;
+constexpr auto kShutdownGrace = std::chrono::seconds(2);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace drsim;
+  using grpc::health::v1::HealthCheckResponse;
+  CLI::App app{"drsim fault proxy: named TCP links on 127.0.0.1 with per-direction faults"};
+  std::string listen = "127.0.0.1:0";
+  uint64_t seed = 1;
+  std::string ready_file, log_format = "text", log_level = "info";
+  app.add_option("--listen", listen, "control gRPC address host:port (port 0 = ephemeral)")
+      ->capture_default_str();
+  app.add_option("--seed", seed, "seed of every link's jitter and stall windows")
+      ->capture_default_str();
+  app.add_option("--ready-file", ready_file, "write {pid, address} here once serving");
+  app.add_option("--log-format", log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "spdlog level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help, or the error naming the flag
+    return rc == 0 ? 0 : kExitBadConfig;
+  }
+  if (Status s = net::validate_listen_address("--listen", listen); !s.is_ok()) {
+    std::cerr << "drsim-faultproxy: " << s.message() << "\n";
+    return kExitBadConfig;
+  }
+
+  net::setup_logging("faultproxy", log_format, log_level);
+  boost::asio::io_context io;
+  faultproxy::FaultProxyService service(io, seed);
+  net::HealthService health;
+  health.set_status("", HealthCheckResponse::SERVING);
+  health.set_status("drsim.v1.FaultProxy", HealthCheckResponse::SERVING);
+
+  // Installed before the server starts, so a SIGTERM during start-up is a clean stop too (the
+  // handler runs only once the loop does). The loop keeps running during Server::Shutdown:
+  // calls already posted to it must still Finish (they answer UNAVAILABLE), or Shutdown would
+  // wait for them forever.
+  auto work = boost::asio::make_work_guard(io);
+  grpc::Server* server = nullptr;
+  std::thread shutdown_thread;
+  net::StopSignals stop_signals(io, [&] {
+    service.stop();
+    health.set_status("", HealthCheckResponse::NOT_SERVING);
+    shutdown_thread = std::thread([&] {
+      server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+      boost::asio::post(io, [&] {
+        work.reset();
+        io.stop();
+      });
+    });
+  });
+
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  builder.RegisterService(&health);
+  auto started = net::start_server(builder, listen);
+  if (!started.is_ok()) {
+    spdlog::error("{}", started.status().message());
+    return 1;
+  }
+  server = started->server.get();
+  spdlog::info("fault proxy serving on {} (seed {})", started->address, seed);
+  if (!ready_file.empty()) {
+    if (Status s = net::write_ready_file(ready_file, started->address); !s.is_ok()) {
+      spdlog::error("{}", s.message());
+      server->Shutdown(std::chrono::system_clock::now());
+      return 1;
+    }
+  }
+  io.run();
+  if (shutdown_thread.joinable()) shutdown_thread.join();
+  spdlog::info("stopped");
+  return 0;
+}
