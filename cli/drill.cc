@@ -411,6 +411,7 @@ int run_drill(const Drill& drill, const DrillRunOptions& opt) {
   std::vector<std::string> problems;
   model::OutageMarks marks;
   std::string faulted;        // region the first outage hit
+  std::string fault_kind;
   std::string old_active = "primary";
   uint64_t new_epoch = 0;
   bool automated_failover = false;
@@ -474,8 +475,11 @@ int run_drill(const Drill& drill, const DrillRunOptions& opt) {
         if (outage_kind && marks.fault_ns == 0 && is_region(step.region)) {
           marks.fault_ns = at;
           faulted = step.region;
+          fault_kind = step.fault == "kill"    ? "killed (SIGKILL)"
+                       : step.fault == "pause" ? "frozen (SIGSTOP)"
+                                               : "injected outage (answers only its admin API)";
         }
-        tl.say("FAULT " + label.substr(label.find(": ") + 2) +
+        tl.say("FAULT " + label +
                (step.fault == "kill" || step.fault == "pause"
                     ? fmt::format(" (pid {})", p.pid)
                     : ""));
@@ -649,7 +653,9 @@ int run_drill(const Drill& drill, const DrillRunOptions& opt) {
 
   // Human summary.
   std::printf("\n== drsim drill report: %s ==\n", drill.name.c_str());
-  if (marks.fault_ns) std::printf("fault              %s region outage\n", faulted.c_str());
+  if (marks.fault_ns) {
+    std::printf("fault              %s region %s\n", faulted.c_str(), fault_kind.c_str());
+  }
   if (automated_failover) {
     std::printf("failover           automated by the drill; %s active at epoch %llu\n",
                 marks.new_region.c_str(), (unsigned long long)new_epoch);
@@ -713,7 +719,8 @@ int run_drill(const Drill& drill, const DrillRunOptions& opt) {
   j["description"] = drill.description;
   j["source"] = drill.source;
   j["steps"] = steps_json;
-  j["fault"] = {{"region", faulted}, {"unix_nanos", marks.fault_ns}};
+  j["fault"] = {{"region", faulted}, {"description", faulted + " region " + fault_kind},
+                {"unix_nanos", marks.fault_ns}};
   j["failover"] = {{"automated_by_drill", automated_failover},
                    {"new_active", marks.new_region},
                    {"new_epoch", new_epoch},

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   auto* c_demo = app.add_subcommand(
       "demo", "The default drill, no files needed: up, load, primary outage, failover "
               "(automated by the drill), clients follow routing, report, down");
-  c_demo->add_option("--home", demo.home, "Directory to use (default: a new /tmp/drsim-demo-*)");
+  c_demo->add_option("--home", demo.home, "Directory to use (default: a new /tmp/drsim-drill-*)");
   c_demo->add_option("--config", demo_config, "Topology YAML instead of the embedded default");
   c_demo->add_option("--fault", demo_fault, "How the primary region fails")
       ->check(CLI::IsMember({"kill", "outage", "pause"}))
