@@ -301,11 +301,9 @@ Result<Drill> parse_drill(const std::string& text, const std::string& source) {
 }
 
 Result<Drill> load_drill(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return invalid_argument(path + ": cannot read the drill file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_drill(ss.str(), path);
+  auto text = read_text_file(path, "drill file");
+  if (!text.is_ok()) return text.status();
+  return parse_drill(*text, path);
 }
 
 // ---------------------------------------------------------------- running

@@ -177,11 +177,9 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
 }  // namespace
 
 Result<TopologyConfig> load_topology_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return invalid_argument(path + ": cannot read the file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_topology_config(ss.str(), path);
+  auto text = read_text_file(path, "topology file");
+  if (!text.is_ok()) return text.status();
+  return parse_topology_config(*text, path);
 }
 
 // ---------------------------------------------------------------- state

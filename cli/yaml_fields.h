@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include <yaml-cpp/yaml.h>
@@ -12,6 +14,16 @@
 #include "common/net/process_runtime.h"
 
 namespace drsim::cli {
+
+// The whole text of a config or drill file; INVALID_ARGUMENT naming it when
+// it cannot be read.
+inline Result<std::string> read_text_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path);
+  if (!in) return invalid_argument(path + ": cannot read the " + what);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 enum class ErrorStyle {
   kFieldFirst,  // "file:field: reason (line N)"   (topology files)
