@@ -76,7 +76,8 @@ namespace {
 Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const ConfigError& err) {
   TopologyConfig cfg;
   if (!root || root.IsNull()) return cfg;
-  if (Status s = check_keys(err, "", root, {"regions", "workloads", "traffic_manager", "storage"});
+  if (Status s = check_keys(err, "", root,
+                            {"regions", "workloads", "traffic_manager", "storage", "testing"});
       !s.is_ok()) {
     return s;
   }
@@ -123,6 +124,19 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
       cfg.workloads.push_back(spec);
     }
     if (cfg.workloads.size() > 64) return err.at("workloads", wl, "at most 64 workloads");
+  }
+  if (auto t = root["testing"]) {
+    // Deliberately broken variants, for proving that drills and the checker
+    // catch what they break. Never set in a real drill.
+    if (Status s = check_keys(err, "testing", t, {"ack_sync_writes_before_standby"}); !s.is_ok()) {
+      return s;
+    }
+    if (auto f = t["ack_sync_writes_before_standby"]) {
+      if (f.Scalar() != "true" && f.Scalar() != "false") {
+        return err.at("testing.ack_sync_writes_before_standby", f, "must be true or false");
+      }
+      cfg.unsafe_ack_before_standby = f.Scalar() == "true";
+    }
   }
   if (auto st = root["storage"]) {
     if (Status s = check_keys(err, "storage", st, {"fsync"}); !s.is_ok()) return s;
@@ -197,7 +211,8 @@ json config_to_json(const TopologyConfig& c) {
           {"probe_timeout_ms", c.probe_timeout_ms},
           {"tolerated_failures", c.tolerated_failures},
           {"ttl_ms", c.ttl_ms},
-          {"fsync", c.fsync}};
+          {"fsync", c.fsync},
+          {"unsafe_ack_before_standby", c.unsafe_ack_before_standby}};
 }
 
 TopologyConfig config_from_json(const json& j) {
@@ -215,6 +230,7 @@ TopologyConfig config_from_json(const json& j) {
   c.tolerated_failures = j.at("tolerated_failures");
   c.ttl_ms = j.at("ttl_ms");
   c.fsync = j.value("fsync", false);
+  c.unsafe_ack_before_standby = j.value("unsafe_ack_before_standby", false);
   return c;
 }
 
@@ -316,6 +332,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
 
   std::vector<std::string> common = {"--workloads", config.workloads_flag()};
   if (config.fsync) common.push_back("--fsync");
+  if (config.unsafe_ack_before_standby) common.push_back("--unsafe-ack-before-standby");
 
   std::vector<std::string> sec = {bin + "/drsim-secondary", "--name", "secondary", "--peer-name",
                                   "primary", "--listen", config.secondary_listen, "--role",

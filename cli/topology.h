@@ -26,6 +26,7 @@ struct TopologyConfig {
   std::vector<region::WorkloadSpec> workloads = {{"vm-web", region::ReplicationMode::kSync},
                                                  {"vm-db", region::ReplicationMode::kSync}};
   bool fsync = false;
+  bool unsafe_ack_before_standby = false;  // testing.ack_sync_writes_before_standby
   std::string profile = "drsim";
   uint32_t probe_interval_ms = 100;
   uint32_t probe_timeout_ms = 50;

@@ -51,6 +51,9 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
       ->check(CLI::IsMember({"sync", "async"}))
       ->capture_default_str();
   app.add_flag("--fsync", opt.fsync, "Sync the WAL on every write (survive power loss, slower)");
+  app.add_flag("--unsafe-ack-before-standby", opt.unsafe_ack_before_standby,
+               "TEST HOOK: acknowledge sync writes before the standby has them (breaks RPO 0; "
+               "exists so tests can prove the checker reports the loss)");
   app.add_option("--max-batch-changes", opt.max_batch_changes, "Changes per replication frame")
       ->capture_default_str();
   app.add_option("--max-unacked-changes", opt.max_unacked_changes,

@@ -69,6 +69,10 @@ Status RegionNode::start(const std::string& bound_address) {
     order_.push_back(w.get());
     workloads_.emplace(spec.name, std::move(w));
   }
+  if (options_.unsafe_ack_before_standby) {
+    spdlog::warn("TEST HOOK --unsafe-ack-before-standby: sync writes are acknowledged before the "
+                 "standby has them; acknowledged writes can be lost");
+  }
   spdlog::info("region {} starting as {} at epoch {}{} with {} workload(s) on {}", options_.name,
                model::role_name(role_->role()), role_->epoch().value(),
                role_->confirmed() ? "" : " (unconfirmed: checking the peer for a failover)",
@@ -252,7 +256,7 @@ void RegionNode::flush_writes() {
     spdlog::warn("slow durable write of {} client changes: {:.1f} ms", ptrs.size(), to_ms(took));
   }
 
-  bool sync_replication = replicating();
+  bool sync_replication = replicating() && !options_.unsafe_ack_before_standby;
   // Per workload: the newest seq each sync-mode write waits for, in seq order.
   std::map<Workload*, std::vector<SyncWaiter>> waits;
   std::map<PendingWrite*, size_t> next_index;

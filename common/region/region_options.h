@@ -29,6 +29,10 @@ struct RegionOptions {
   model::Role initial_role = model::Role::kStandby;  // used on first start only
   std::vector<WorkloadSpec> workloads;
   bool fsync = false;
+  // Test hook, off by default: acknowledge sync writes without waiting for the
+  // standby (a deliberately broken build of the replication contract), so the
+  // test suite can prove that the checker catches the writes this loses.
+  bool unsafe_ack_before_standby = false;
   uint64_t log_retention = 1'000'000;
   uint32_t max_batch_changes = 1024;       // per replication frame
   uint64_t max_unacked_changes = 65536;    // per workload, in flight to the standby
