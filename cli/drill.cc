@@ -286,15 +286,10 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
 }  // namespace
 
 Result<Drill> parse_drill(const std::string& text, const std::string& source) {
-  YAML::Node root;
+  auto root = load_yaml(text, source);
+  if (!root.is_ok()) return root.status();
   try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return invalid_argument(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " +
-                            e.msg);
-  }
-  try {
-    return parse_drill_node(root, source);
+    return parse_drill_node(*root, source);
   } catch (const YAML::Exception& e) {
     return invalid_argument(source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }

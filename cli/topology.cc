@@ -54,14 +54,9 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
 }  // namespace
 
 Result<TopologyConfig> parse_topology_config(const std::string& text, const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return invalid_argument(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " +
-                            e.msg);
-  }
-  return parse_topology_node(root, ConfigError(source));
+  auto root = load_yaml(text, source);
+  if (!root.is_ok()) return root.status();
+  return parse_topology_node(*root, ConfigError(source));
 }
 
 Result<TopologyConfig> parse_topology_node(const YAML::Node& root, const ConfigError& err) {

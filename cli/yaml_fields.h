@@ -25,6 +25,16 @@ inline Result<std::string> read_text_file(const std::string& path, const std::st
   return ss.str();
 }
 
+// Parses YAML text; a syntax error is "source:line: invalid YAML: why".
+inline Result<YAML::Node> load_yaml(const std::string& text, const std::string& source) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return invalid_argument(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " +
+                            e.msg);
+  }
+}
+
 enum class ErrorStyle {
   kFieldFirst,  // "file:field: reason (line N)"   (topology files)
   kLineFirst,   // "file:N: field: reason"          (drill files)

@@ -164,19 +164,9 @@ std::string json_string_field(const std::string& json, const std::string& key) {
   return json.substr(begin, json.find('"', begin) - begin);
 }
 
-class DnsServerTest : public ::testing::Test {
+class DnsServerTest : public TrafficManagerFixture {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "drsim-dns-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    if (HasFailure() && process_) std::cerr << "--- drsim-trafficmgr log ---\n" << process_->log();
-    process_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  DnsServerTest() : TrafficManagerFixture("drsim-dns-test") {}
 
   void start_daemon(const std::string& ttl_ms = "1500") {
     fs::path ready = dir_ / "ready.json";
@@ -221,10 +211,6 @@ class DnsServerTest : public ::testing::Test {
     return ipv4_text(reply->answers[0].rdata);
   }
 
-  fs::path dir_;
-  FakeRegion primary_;
-  FakeRegion secondary_;
-  std::unique_ptr<TrafficManagerProcess> process_;
   std::string ready_json_;
   std::string dns_address_;
   uint16_t dns_port_ = 0;

@@ -3,6 +3,8 @@
 // drsim-trafficmgr process (DRSIM_TRAFFICMGR_BIN), stopped by PID.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -14,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -134,6 +137,31 @@ class TrafficManagerProcess {
   fs::path log_path_;
   pid_t pid_ = -1;
   std::optional<int> exit_code_;
+};
+
+// A temporary directory, two in-test regions and (once a test starts it) the
+// daemon; on failure the daemon's log is printed.
+class TrafficManagerFixture : public ::testing::Test {
+ protected:
+  explicit TrafficManagerFixture(std::string dir_prefix) : dir_prefix_(std::move(dir_prefix)) {}
+
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / (dir_prefix_ + "-XXXXXX")).string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    if (HasFailure() && process_) std::cerr << "--- drsim-trafficmgr log ---\n" << process_->log();
+    process_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::string dir_prefix_;
+  fs::path dir_;
+  FakeRegion primary_;
+  FakeRegion secondary_;
+  std::unique_ptr<TrafficManagerProcess> process_;
 };
 
 }  // namespace drsim::tmtest

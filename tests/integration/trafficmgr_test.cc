@@ -37,19 +37,9 @@ using namespace std::chrono_literals;
 using grpc::health::v1::HealthCheckResponse;
 namespace fs = std::filesystem;
 
-class TrafficManagerTest : public ::testing::Test {
+class TrafficManagerTest : public TrafficManagerFixture {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "drsim-tm-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    if (HasFailure() && process_) std::cerr << "--- drsim-trafficmgr log ---\n" << process_->log();
-    process_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  TrafficManagerTest() : TrafficManagerFixture("drsim-tm-test") {}
 
   // Starts the daemon against both regions and waits for its ready file.
   void start_daemon(std::vector<std::string> extra = {}) {
@@ -118,10 +108,6 @@ class TrafficManagerTest : public ::testing::Test {
     return response.endpoints_size() == 2;
   }
 
-  fs::path dir_;
-  FakeRegion primary_;
-  FakeRegion secondary_;
-  std::unique_ptr<TrafficManagerProcess> process_;
   std::string address_;
   std::unique_ptr<v1::TrafficManager::Stub> stub_;
 };
