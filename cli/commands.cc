@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <thread>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/child_process.h"
+#include "cli/faults.h"
 #include "cli/final_state.h"
 #include "cli/rpc_clients.h"
 #include "cli/topology.h"
@@ -150,6 +152,37 @@ int cmd_status(const std::string& home, bool as_json) {
                           {"ttl_ms", cfg.ttl_ms},
                           {"failover_estimate_documented_ms", cfg.documented_failover_ms()},
                           {"failover_estimate_strict_ms", cfg.strict_failover_ms()}};
+  // Links through the fault proxy, with what is injected on them now.
+  json links = json::array();
+  if (!state->links.empty()) {
+    auto listed = fp_list_links(state->at("faultproxy").address);
+    if (!as_json) {
+      std::printf("\n%-24s %-22s %-16s %s\n", "LINK", "FROM -> TO", "LISTEN", "FAULTS");
+    }
+    for (const auto& [name, l] : state->links) {
+      std::string faults;
+      json jl = {{"name", name}, {"from", l.from}, {"to", l.to}, {"listen", l.listen},
+                 {"upstream", l.upstream}};
+      if (listed.is_ok()) {
+        for (const auto& info : listed->links()) {
+          if (info.name() != name) continue;
+          faults = describe_link_faults(info);
+          jl["faults"] = faults;
+          jl["bytes_up"] = info.up().bytes();
+          jl["bytes_down"] = info.down().bytes();
+          jl["connections_open"] = info.connections_open();
+        }
+      } else {
+        faults = "? (" + listed.status().message() + ")";
+      }
+      if (!as_json) {
+        std::printf("%-24s %-24s %-16s %s\n", name.c_str(), (l.from + " -> " + l.to).c_str(),
+                    l.listen.c_str(), faults.empty() ? "-" : faults.c_str());
+      }
+      links.push_back(jl);
+    }
+  }
+  j["links"] = links;
   if (as_json) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
@@ -205,70 +238,34 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
   return 0;
 }
 
-int cmd_inject(const std::string& home, const std::string& fault, const std::string& region) {
+int cmd_inject(const std::string& home, const std::string& fault,
+               const std::map<std::string, std::string>& params) {
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
-  bool process_fault = fault == "kill" || fault == "pause" || fault == "resume" ||
-                       fault == "restart";
-  if (fault == "outage" ? !is_region(region)
-                        : (process_fault && !state->processes.count(region))) {
-    return fail(invalid_argument("--region: '" + region + "' is not " +
-                                 (fault == "outage" ? "a region (primary, secondary)"
-                                                    : "a process (primary, secondary, trafficmgr)")));
+  std::map<std::string, FaultParam> named;
+  for (const auto& [flag, value] : params) {
+    std::string key = flag.substr(2);
+    std::replace(key.begin(), key.end(), '-', '_');
+    named[key] = {value, flag};
   }
-  const auto& p = state->at(region);
-  Status s;
-  if (fault == "outage") {
-    s = region_set_outage(p.address, true);
-  } else if (fault == "kill") {
-    s = signal_process(p.pid, SIGKILL, region);
-    if (s.is_ok()) {
-      for (int i = 0; i < 100 && process_alive(p.pid); ++i) std::this_thread::sleep_for(10ms);
-    }
-  } else if (fault == "pause") {
-    s = signal_process(p.pid, SIGSTOP, region);
-  } else if (fault == "resume") {
-    s = signal_process(p.pid, SIGCONT, region);
-  } else if (fault == "restart") {
-    s = restart_process(*state, region);
-  } else {
-    return fail(invalid_argument("fault '" + fault +
-                                 "' is not one of: outage, kill, pause, resume, restart"));
-  }
-  if (!s.is_ok()) return fail(s);
+  auto spec = make_fault(fault, named, "inject", ParamStyle::kFlag);
+  if (!spec.is_ok()) return fail(spec.status());
+  auto done = inject_fault(*state, *spec);
+  if (!done.is_ok()) return fail(done.status());
   std::time_t now = std::time(nullptr);
   char when[32];
   std::strftime(when, sizeof when, "%H:%M:%S UTC", std::gmtime(&now));
-  std::printf("injected %s on %s (pid %d) at %s\n", fault.c_str(), region.c_str(),
-              state->at(region).pid, when);
+  std::printf("injected %s at %s\n", done->c_str(), when);
   return 0;
 }
 
-int cmd_heal(const std::string& home, const std::string& region) {
+int cmd_heal(const std::string& home, const std::string& target) {
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
-  if (!region.empty() && !state->processes.count(region)) {
-    return fail(invalid_argument("--region: '" + region + "' is not part of the topology"));
-  }
-  int healed = 0;
-  for (const auto& [name, p] : state->processes) {
-    if (!region.empty() && name != region) continue;
-    if (!process_alive(p.pid)) {
-      std::printf("%-10s is not running (killed?): `drsim inject restart --region %s`\n",
-                  name.c_str(), name.c_str());
-      continue;
-    }
-    ::kill(p.pid, SIGCONT);  // harmless when not paused
-    if (is_region(name)) {
-      if (Status s = region_set_outage(p.address, false); !s.is_ok()) {
-        std::printf("%-10s %s\n", name.c_str(), s.message().c_str());
-        continue;
-      }
-    }
-    std::printf("%-10s healed (resumed, outage ended)\n", name.c_str());
-    ++healed;
-  }
-  return healed > 0 ? 0 : 1;
+  auto lines = heal_faults(*state, target);
+  if (!lines.is_ok()) return fail(lines.status());
+  for (const auto& line : *lines) std::printf("%s\n", line.c_str());
+  return lines->empty() ? 1 : 0;
 }
 
 int cmd_failover(const std::string& home, const std::string& region, const std::string& reason) {

@@ -3,6 +3,7 @@
 // input).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,11 @@ struct LoadCommand {
 };
 int cmd_load(const std::string& home, LoadCommand cmd);
 
-int cmd_inject(const std::string& home, const std::string& fault, const std::string& region);
-int cmd_heal(const std::string& home, const std::string& region);
+// `params` maps the flags given (--region, --link, --latency-ms, ...) to their text.
+int cmd_inject(const std::string& home, const std::string& fault,
+               const std::map<std::string, std::string>& params);
+// Heals everything, or one daemon / region / link selector.
+int cmd_heal(const std::string& home, const std::string& target);
 int cmd_failover(const std::string& home, const std::string& region, const std::string& reason);
 int cmd_check(const std::string& home, const std::string& history_path, bool as_json);
 

@@ -34,11 +34,17 @@ using nlohmann::json;
 std::string DrillStep::describe() const {
   switch (kind) {
     case Kind::kWait: return fmt::format("wait {:g} s", seconds);
-    case Kind::kInject: return fmt::format("inject {} on {}", fault, region);
+    case Kind::kAt: return fmt::format("at {:g} s after the load started", seconds);
+    case Kind::kInject: return "inject " + fault.describe();
     case Kind::kHeal: return region.empty() ? "heal all" : "heal " + region;
     case Kind::kFailover:
       return region.empty() ? "failover to the standby" : "failover to " + region;
     case Kind::kWaitUntil:
+      if (condition == "lag_above" || condition == "lag_below") {
+        return fmt::format("wait until {}'s replication lag is {} {} writes (timeout {:g} s)",
+                           target, condition == "lag_above" ? "above" : "below", writes,
+                           timeout_s);
+      }
       return fmt::format("wait until {} {} (timeout {:g} s)", condition, target, timeout_s);
     case Kind::kPause: return fmt::format("pause {:g} s for a manual action: {}", seconds, message);
   }
@@ -104,7 +110,7 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
                              const YAML::Node& node) {
   if (!node.IsMap() || node.size() != 1) {
     return err.at(field, node,
-                  "a step is one of: wait, inject, heal, failover, wait_until, pause");
+                  "a step is one of: wait, at, inject, heal, failover, wait_until, pause");
   }
   auto kv = *node.begin();
   std::string verb = kv.first.Scalar();
@@ -117,28 +123,44 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     auto s = parse_seconds(err, f, body);
     if (!s.is_ok()) return s.status();
     step.seconds = *s;
+  } else if (verb == "at") {
+    step.kind = DrillStep::Kind::kAt;
+    auto s = parse_seconds(err, f, body);
+    if (!s.is_ok()) return s.status();
+    step.seconds = *s;
   } else if (verb == "inject") {
     step.kind = DrillStep::Kind::kInject;
-    if (Status s = check_keys(err, f, body, {"fault", "region"}); !s.is_ok()) return s;
-    auto fault = parse_choice(err, f + ".fault", body["fault"],
-                              {"kill", "pause", "resume", "outage", "restart"});
+    if (!body.IsMap()) return err.at(f, body, "must be a mapping like {fault: kill, region: primary}");
+    if (!body["fault"] || !body["fault"].IsScalar()) return err.at(f + ".fault", body, "is required");
+    std::map<std::string, FaultParam> params;
+    for (const auto& kv : body) {
+      std::string key = kv.first.as<std::string>();
+      if (key == "fault") continue;
+      if (!kv.second.IsScalar()) return err.at(f + "." + key, kv.second, "must be a single value");
+      params[key] = {kv.second.Scalar(), err.locate(f + "." + key, kv.first)};
+    }
+    auto fault = make_fault(body["fault"].Scalar(), params, err.locate(f + ".fault", body["fault"]),
+                            ParamStyle::kDrillKey);
     if (!fault.is_ok()) return fault.status();
     step.fault = *fault;
-    std::set<std::string> targets = {"primary", "secondary"};
-    if (step.fault != "outage") targets.insert("trafficmgr");
-    auto region = parse_choice(err, f + ".region", body["region"], targets);
-    if (!region.is_ok()) return region.status();
-    step.region = *region;
   } else if (verb == "heal") {
     step.kind = DrillStep::Kind::kHeal;
     if (body.IsScalar() && body.Scalar() == "all") {
       step.region = "";
     } else {
-      if (Status s = check_keys(err, f, body, {"region"}); !s.is_ok()) return s;
-      auto region =
-          parse_choice(err, f + ".region", body["region"], {"primary", "secondary", "trafficmgr"});
-      if (!region.is_ok()) return region.status();
-      step.region = *region;
+      if (Status s = check_keys(err, f, body, {"region", "link"}); !s.is_ok()) return s;
+      if (body["region"] && body["link"]) return err.at(f, body, "give region or link, not both");
+      if (body["region"]) {
+        auto region = parse_choice(err, f + ".region", body["region"],
+                                   {"primary", "secondary", "trafficmgr"});
+        if (!region.is_ok()) return region.status();
+        step.region = *region;
+      } else if (body["link"] && body["link"].IsScalar() && !body["link"].Scalar().empty()) {
+        // Checked against the running topology's links when the step runs.
+        step.region = body["link"].Scalar();
+      } else {
+        return err.at(f, body, "needs region or link (or write `heal: all`)");
+      }
     }
   } else if (verb == "failover") {
     step.kind = DrillStep::Kind::kFailover;
@@ -152,13 +174,23 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     }
   } else if (verb == "wait_until") {
     step.kind = DrillStep::Kind::kWaitUntil;
-    if (Status s = check_keys(err, f, body, {"condition", "target", "timeout"}); !s.is_ok()) {
+    if (Status s = check_keys(err, f, body, {"condition", "target", "timeout", "writes"});
+        !s.is_ok()) {
       return s;
     }
     auto cond = parse_choice(err, f + ".condition", body["condition"],
-                             {"degraded", "online", "routed_to", "acked_by"});
+                             {"degraded", "online", "routed_to", "acked_by", "lag_above",
+                              "lag_below"});
     if (!cond.is_ok()) return cond.status();
     step.condition = *cond;
+    bool lag = step.condition == "lag_above" || step.condition == "lag_below";
+    if (lag && !body["writes"]) return err.at(f + ".writes", body, "is required for " + *cond);
+    if (!lag && body["writes"]) {
+      return err.at(f + ".writes", body["writes"], "only applies to lag_above and lag_below");
+    }
+    if (Status s = read_uint(err, f + ".writes", body["writes"], 0, 1'000'000'000, &step.writes);
+        !s.is_ok())
+      return s;
     auto target = parse_choice(err, f + ".target", body["target"], {"primary", "secondary"});
     if (!target.is_ok()) return target.status();
     step.target = *target;
@@ -177,7 +209,7 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
   } else {
     return err.at(field, node,
                   "unknown step '" + verb +
-                      "' (one of: wait, inject, heal, failover, wait_until, pause)");
+                      "' (one of: wait, at, inject, heal, failover, wait_until, pause)");
   }
   return step;
 }
@@ -188,7 +220,8 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
   d.source = source;
   if (!root.IsMap()) return err.at("", root, "a drill file is a mapping with name, steps, expect");
   if (Status s = check_keys(err, "", root,
-                            {"name", "description", "topology", "workload", "steps", "expect"});
+                            {"name", "description", "topology", "workload", "steps", "expect",
+                             "abort"});
       !s.is_ok()) {
     return s;
   }
@@ -244,7 +277,7 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
   if (auto e = root["expect"]) {
     if (Status s = check_keys(err, "expect", e,
                               {"max_rto_ms", "max_lost_writes", "max_stale_reads", "final_routing",
-                               "min_availability"});
+                               "min_availability", "min_rpo_writes", "max_rpo_writes"});
         !s.is_ok()) {
       return s;
     }
@@ -279,6 +312,33 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
       if (!v.is_ok()) return v.status();
       d.expect.min_availability = *v;
     }
+    for (auto [key, out] : {std::pair{"min_rpo_writes", &d.expect.min_rpo_writes},
+                            std::pair{"max_rpo_writes", &d.expect.max_rpo_writes}}) {
+      if (!e[key]) continue;
+      if (Status s = read_uint(err, std::string("expect.") + key, e[key], 0, UINT64_MAX, &n);
+          !s.is_ok())
+        return s;
+      *out = n;
+    }
+  }
+  if (auto a = root["abort"]) {
+    if (Status s = check_keys(err, "abort", a, {"no_acknowledged_writes_for", "max_failed_operations"});
+        !s.is_ok()) {
+      return s;
+    }
+    if (a["no_acknowledged_writes_for"]) {
+      auto t = parse_seconds(err, "abort.no_acknowledged_writes_for", a["no_acknowledged_writes_for"]);
+      if (!t.is_ok()) return t.status();
+      d.abort.no_ack_for_s = *t;
+    }
+    if (a["max_failed_operations"]) {
+      uint64_t n = 0;
+      if (Status s = read_uint(err, "abort.max_failed_operations", a["max_failed_operations"], 0,
+                               UINT64_MAX, &n);
+          !s.is_ok())
+        return s;
+      d.abort.max_failed_operations = n;
+    }
   }
   return d;
 }
@@ -299,507 +359,6 @@ Result<Drill> load_drill(const std::string& path) {
   auto text = read_text_file(path, "drill file");
   if (!text.is_ok()) return text.status();
   return parse_drill(*text, path);
-}
-
-// ---------------------------------------------------------------- running
-
-namespace {
-
-class Timeline {
- public:
-  Timeline() : start_ns_(wall_now_unix_nanos()) {}
-  void say(const std::string& what) const {
-    std::printf("[%6.2fs] %s\n", (wall_now_unix_nanos() - start_ns_) / 1e9, what.c_str());
-    std::fflush(stdout);
-  }
-
- private:
-  int64_t start_ns_;
-};
-
-std::string ms(std::optional<Duration> d) {
-  return d ? fmt::format("{:.0f} ms", to_ms(*d)) : "n/a";
-}
-json ms_json(std::optional<Duration> d) { return d ? json(to_ms(*d)) : json(nullptr); }
-
-// Waits `seconds` while printing one progress line a second.
-void wait_with_progress(const Timeline& tl, LoadGenerator& load, double seconds) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  LoadStats prev = load.stats();
-  while (std::chrono::steady_clock::now() < end) {
-    auto step = std::min<std::chrono::steady_clock::duration>(
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            end - std::chrono::steady_clock::now()),
-        1s);
-    std::this_thread::sleep_for(step);
-    LoadStats now = load.stats();
-    double secs = std::chrono::duration<double>(step).count();
-    uint64_t done = (now.ok + now.fail + now.indeterminate) -
-                    (prev.ok + prev.fail + prev.indeterminate);
-    tl.say(fmt::format("load {:5.0f} ops/s   ok {:6d}  fail {:4d}  indeterminate {:3d}   route {}",
-                       secs > 0 ? done / secs : 0.0, now.ok, now.fail, now.indeterminate,
-                       now.route));
-    prev = now;
-  }
-}
-
-struct Expectation {
-  std::string name, want, got;
-  bool pass;
-};
-
-}  // namespace
-
-int run_drill(const Drill& drill, const DrillRunOptions& opt) {
-  Timeline tl;
-  std::string home = opt.home;
-  if (home.empty()) {
-    char tmpl[] = "/tmp/drsim-drill-XXXXXX";
-    if (!::mkdtemp(tmpl)) {
-      std::fprintf(stderr, "drsim: cannot create a temporary directory\n");
-      return 1;
-    }
-    home = tmpl;
-  }
-  const TopologyConfig& cfg = drill.topology;
-  bool all_sync = true;
-  std::vector<std::string> workloads;
-  for (const auto& w : cfg.workloads) {
-    workloads.push_back(w.name);
-    all_sync = all_sync && w.mode == region::ReplicationMode::kSync;
-  }
-  std::printf("drsim drill %s%s%s\n", drill.name.c_str(), drill.description.empty() ? "" : ": ",
-              drill.description.c_str());
-  std::printf("  home %s\n  %zu workload(s) (%s), probe every %u ms (timeout %u ms, tolerated "
-              "failures %u), TTL %llu ms, %zu step(s)\n\n",
-              home.c_str(), workloads.size(), cfg.workloads_flag().c_str(), cfg.probe_interval_ms,
-              cfg.probe_timeout_ms, cfg.tolerated_failures,
-              static_cast<unsigned long long>(cfg.ttl_ms), drill.steps.size());
-
-  auto up = topology_up(home, cfg, [&](const std::string& line) { tl.say("up: " + line); });
-  if (!up.is_ok()) {
-    std::fprintf(stderr, "drsim: %s\n", up.status().message().c_str());
-    return 1;
-  }
-  TopologyState state = *up;
-  const std::string tm_address = state.at("trafficmgr").address;
-
-  RoutingWatcher watcher(tm_address, cfg.profile);
-  LoadOptions lo;
-  lo.trafficmgr_address = tm_address;
-  lo.profile = cfg.profile;
-  lo.workloads = workloads;
-  lo.rate = drill.workload.rate;
-  lo.workers = drill.workload.clients;
-  lo.keys = drill.workload.keys;
-  lo.value_bytes = drill.workload.value_bytes;
-  lo.write_fraction = drill.workload.write_fraction;
-  lo.seed = drill.workload.seed;
-  LoadGenerator load(lo);
-  load.start();
-  tl.say(fmt::format("load: {:.0f} ops/s from {} clients, {:.0f} % writes, {} keys per workload, "
-                     "{}-byte values, resolving through the Traffic Manager",
-                     lo.rate, lo.workers, lo.write_fraction * 100, lo.keys, lo.value_bytes));
-
-  std::vector<std::string> problems;
-  model::OutageMarks marks;
-  std::string faulted;        // region the first outage hit
-  std::string fault_kind;
-  std::string old_active = "primary";
-  uint64_t new_epoch = 0;
-  bool automated_failover = false;
-  std::vector<model::WorkloadRecoveryPoint> points;
-  json lag_before = json::object();
-  json steps_json = json::array();
-  std::vector<std::string> paused;  // regions we SIGSTOPped and have not resumed
-
-  for (size_t i = 0; i < drill.steps.size() && problems.empty(); ++i) {
-    const DrillStep& step = drill.steps[i];
-    std::string label = fmt::format("step {} (line {}): {}", i + 1, step.line, step.describe());
-    int64_t started = wall_now_unix_nanos();
-    std::string outcome = "ok";
-    switch (step.kind) {
-      case DrillStep::Kind::kWait:
-        tl.say(label);
-        wait_with_progress(tl, load, step.seconds);
-        break;
-      case DrillStep::Kind::kPause:
-        tl.say(label + " — the drill waits; do it now");
-        wait_with_progress(tl, load, step.seconds);
-        break;
-      case DrillStep::Kind::kInject: {
-        const auto& p = state.at(step.region);
-        bool outage_kind = step.fault == "kill" || step.fault == "pause" || step.fault == "outage";
-        if (outage_kind && marks.fault_ns == 0 && is_region(step.region)) {
-          // Replication lag just before the first outage.
-          if (auto st = region_status(p.address); st.is_ok()) {
-            for (const auto& w : st->workloads()) {
-              lag_before[w.name()] = {{"lag_writes", w.lag_writes()},
-                                      {"lag_ms", w.lag_ms()},
-                                      {"write_to_ack_p50_ms", w.lag().p50_ms()},
-                                      {"write_to_ack_p99_ms", w.lag().p99_ms()},
-                                      {"samples", w.lag().samples()}};
-              tl.say(fmt::format("replication {} ({}): {} writes behind, write-to-standby-ack "
-                                 "p50 {:.2f} ms p99 {:.2f} ms over {} writes",
-                                 w.name(), w.mode() == drsim::v1::MODE_SYNC ? "sync" : "async",
-                                 w.lag_writes(), w.lag().p50_ms(), w.lag().p99_ms(),
-                                 w.lag().samples()));
-            }
-          }
-        }
-        Status s;
-        int64_t at = wall_now_unix_nanos();
-        if (step.fault == "kill") {
-          s = signal_process(p.pid, SIGKILL, step.region);
-          for (int k = 0; k < 100 && s.is_ok() && process_alive(p.pid); ++k) {
-            std::this_thread::sleep_for(10ms);
-          }
-        } else if (step.fault == "pause") {
-          s = signal_process(p.pid, SIGSTOP, step.region);
-          if (s.is_ok()) paused.push_back(step.region);
-        } else if (step.fault == "resume") {
-          s = signal_process(p.pid, SIGCONT, step.region);
-          std::erase(paused, step.region);
-        } else if (step.fault == "outage") {
-          s = region_set_outage(p.address, true);
-        } else if (step.fault == "restart") {
-          s = restart_process(state, step.region);
-        }
-        if (outage_kind && marks.fault_ns == 0 && is_region(step.region)) {
-          marks.fault_ns = at;
-          faulted = step.region;
-          fault_kind = step.fault == "kill"    ? "killed (SIGKILL)"
-                       : step.fault == "pause" ? "frozen (SIGSTOP)"
-                                               : "injected outage (answers only its admin API)";
-        }
-        tl.say("FAULT " + label +
-               (step.fault == "kill" || step.fault == "pause"
-                    ? fmt::format(" (pid {})", p.pid)
-                    : ""));
-        if (!s.is_ok()) {
-          outcome = s.message();
-          problems.push_back(label + ": " + s.message());
-        }
-        break;
-      }
-      case DrillStep::Kind::kHeal: {
-        tl.say(label);
-        for (const auto& [name, p] : state.processes) {
-          if (!step.region.empty() && name != step.region) continue;
-          if (!process_alive(p.pid)) continue;
-          ::kill(p.pid, SIGCONT);
-          std::erase(paused, name);
-          if (is_region(name)) {
-            if (Status s = region_set_outage(p.address, false); !s.is_ok()) {
-              tl.say("  " + name + ": " + s.message());
-            }
-          }
-        }
-        break;
-      }
-      case DrillStep::Kind::kFailover: {
-        std::string target = step.region;
-        if (target.empty()) {
-          for (const char* name : {"secondary", "primary"}) {
-            auto st = region_status(state.at(name).address);
-            if (st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY) {
-              target = name;
-              break;
-            }
-          }
-        }
-        if (target.empty()) {
-          problems.push_back(label + ": no reachable standby region to fail over to");
-          outcome = "no standby";
-          break;
-        }
-        old_active = target == "secondary" ? "primary" : "secondary";
-        tl.say(label + " — AUTOMATED BY THIS DRILL (Site Recovery never fails over by itself; "
-                       "an operator would run `drsim failover`)");
-        automated_failover = true;
-        auto fo = region_failover(state.at(target).address, "drill " + drill.name + ": " + label);
-        if (!fo.is_ok()) {
-          outcome = fo.status().message();
-          problems.push_back(label + ": " + fo.status().message());
-          break;
-        }
-        marks.promoted_ns = fo->promoted_unix_nanos();
-        marks.new_region = target;
-        new_epoch = fo->new_epoch();
-        points.clear();
-        for (const auto& r : fo->recovered()) points.push_back({r.workload(), 0, r.seq()});
-        tl.say(fmt::format("{} promoted to active at epoch {}", target, new_epoch));
-        break;
-      }
-      case DrillStep::Kind::kWaitUntil: {
-        tl.say(label);
-        auto timeout = std::chrono::milliseconds(static_cast<int64_t>(step.timeout_s * 1000));
-        int64_t at = 0;
-        int64_t since = marks.fault_ns ? marks.fault_ns : started;
-        if (step.condition == "degraded") {
-          at = watcher.wait_endpoint_status(step.target, drsim::v1::ENDPOINT_DEGRADED, since,
-                                            timeout);
-          if (at && step.target == faulted && !marks.detected_ns) marks.detected_ns = at;
-        } else if (step.condition == "online") {
-          at = watcher.wait_endpoint_status(step.target, drsim::v1::ENDPOINT_ONLINE, since,
-                                            timeout);
-        } else if (step.condition == "routed_to") {
-          at = watcher.wait_route(step.target, since, timeout);
-        } else if (step.condition == "acked_by") {
-          auto deadline = std::chrono::steady_clock::now() + timeout;
-          while (!(at = load.first_ok_write_by(step.target, since)) &&
-                 std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(20ms);
-          }
-        }
-        if (at) {
-          tl.say(fmt::format("  {} {} after {:.0f} ms", step.condition, step.target,
-                             (at - since) / 1e6));
-        } else {
-          outcome = "timed out";
-          problems.push_back(fmt::format("{}: timed out after {:g} s", label, step.timeout_s));
-        }
-        break;
-      }
-    }
-    steps_json.push_back({{"step", i + 1}, {"line", step.line}, {"action", step.describe()},
-                          {"started_unix_nanos", started}, {"outcome", outcome}});
-  }
-  if (!problems.empty()) tl.say("ABORT: " + problems.back());
-  load.stop();
-  watcher.stop();
-  tl.say("load stopped");
-
-  // Marks the Traffic Manager recorded on its own, even without wait_until steps.
-  auto events = watcher.events();
-  for (const auto& e : events) {
-    if (!marks.fault_ns || e.unix_nanos() < marks.fault_ns) continue;
-    if (!marks.detected_ns && e.kind() == drsim::v1::RoutingEvent::ENDPOINT_STATUS &&
-        e.endpoint() == faulted && e.new_status() == drsim::v1::ENDPOINT_DEGRADED) {
-      marks.detected_ns = e.unix_nanos();
-    }
-    if (!marks.routed_ns && !marks.new_region.empty() &&
-        e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED && e.new_route() == marks.new_region &&
-        e.unix_nanos() >= marks.promoted_ns) {
-      marks.routed_ns = e.unix_nanos();
-    }
-  }
-
-  // Judge the history against the final state of the region active now.
-  auto history = load.history();
-  std::string history_path = home + "/history.jsonl";
-  if (Status s = write_history(history_path, history); !s.is_ok()) problems.push_back(s.message());
-  std::string active = marks.new_region.empty() ? "primary" : marks.new_region;
-  model::CheckResult check;
-  auto final_state = read_final_state(state.at(active).address, workloads);
-  if (final_state.is_ok()) {
-    check = model::check_history(history, *final_state);
-  } else {
-    problems.push_back("cannot read the final state of " + active + ": " +
-                       final_state.status().message());
-  }
-  model::RtoBreakdown rto;
-  bool has_rto = marks.fault_ns && !marks.new_region.empty();
-  if (has_rto) rto = model::measure_rto(history, marks);
-  for (auto& p : points) {
-    for (const auto& op : history) {
-      if (op.outcome == model::Outcome::kOk && op.region == old_active &&
-          op.workload == p.workload && model::is_write(op.kind)) {
-        p.acked_seq_at_old = std::max(p.acked_seq_at_old, op.seq);
-      }
-    }
-  }
-  model::RpoEstimate rpo = model::rpo(history, old_active, marks.fault_ns, points);
-  auto final_route = tm_resolve(tm_address, cfg.profile);
-  uint64_t all_ops = check.writes.attempted + check.reads.attempted;
-  double availability =
-      all_ops ? double(check.writes.ok + check.reads.ok) / double(all_ops) : 0.0;
-
-  std::vector<Expectation> expectations;
-  const auto& ex = drill.expect;
-  if (ex.max_rto_ms) {
-    expectations.push_back({"RTO", fmt::format("<= {:g} ms", *ex.max_rto_ms), ms(rto.total),
-                            rto.total && to_ms(*rto.total) <= *ex.max_rto_ms});
-  }
-  if (ex.max_lost_writes) {
-    expectations.push_back({"acknowledged writes lost", fmt::format("<= {}", *ex.max_lost_writes),
-                            std::to_string(check.lost_count),
-                            check.lost_count <= *ex.max_lost_writes});
-  }
-  if (ex.max_stale_reads) {
-    expectations.push_back({"stale reads", fmt::format("<= {}", *ex.max_stale_reads),
-                            std::to_string(check.stale_read_count),
-                            check.stale_read_count <= *ex.max_stale_reads});
-  }
-  if (ex.final_routing) {
-    std::string got = final_route.is_ok() ? final_route->endpoint() : "unknown";
-    expectations.push_back({"final routing", *ex.final_routing, got, got == *ex.final_routing});
-  }
-  if (ex.min_availability) {
-    expectations.push_back({"availability (ok / all operations)",
-                            fmt::format(">= {:.3f}", *ex.min_availability),
-                            fmt::format("{:.3f}", availability),
-                            availability >= *ex.min_availability});
-  }
-  bool passed = problems.empty();
-  for (const auto& e : expectations) passed = passed && e.pass;
-
-  // Human summary.
-  std::printf("\n== drsim drill report: %s ==\n", drill.name.c_str());
-  if (marks.fault_ns) {
-    std::printf("fault              %s region %s\n", faulted.c_str(), fault_kind.c_str());
-  }
-  if (automated_failover) {
-    std::printf("failover           automated by the drill; %s active at epoch %llu\n",
-                marks.new_region.c_str(), (unsigned long long)new_epoch);
-  }
-  std::printf("writes             attempted %llu   acknowledged %llu   failed %llu   "
-              "indeterminate %llu\n",
-              (unsigned long long)check.writes.attempted, (unsigned long long)check.writes.ok,
-              (unsigned long long)check.writes.failed,
-              (unsigned long long)check.writes.indeterminate);
-  std::printf("reads              attempted %llu   ok %llu   failed %llu   indeterminate %llu\n",
-              (unsigned long long)check.reads.attempted, (unsigned long long)check.reads.ok,
-              (unsigned long long)check.reads.failed,
-              (unsigned long long)check.reads.indeterminate);
-  for (const auto& [region, n] : check.ok_writes_by_region) {
-    std::printf("  acknowledged by %-10s %llu\n", region.c_str(), (unsigned long long)n);
-  }
-  std::printf("availability       %.1f %% of operations ok\n", availability * 100);
-  if (has_rto) {
-    std::printf("RTO                %s  (fault -> first write acknowledged by %s)\n",
-                ms(rto.total).c_str(), marks.new_region.c_str());
-    std::printf("  detection        %s  (fault -> Traffic Manager marks %s Degraded)\n",
-                ms(rto.detection).c_str(), faulted.c_str());
-    std::printf("  promotion        %s  (Degraded -> %s promoted)\n", ms(rto.promotion).c_str(),
-                marks.new_region.c_str());
-    std::printf("  routing          %s  (promoted -> Traffic Manager answers %s)\n",
-                ms(rto.routing).c_str(), marks.new_region.c_str());
-    std::printf("  client TTL       %s  (routing change -> first client write there)\n",
-                ms(rto.client).c_str());
-  }
-  std::printf("  estimates        documented %llu ms (TTL + tolerated x interval), strict %llu ms "
-              "((interval + timeout) x (tolerated + 1) + TTL)\n",
-              (unsigned long long)cfg.documented_failover_ms(),
-              (unsigned long long)cfg.strict_failover_ms());
-  std::printf("acked writes lost  %llu  (every acknowledged write checked against the final "
-              "state of %s)\n",
-              (unsigned long long)check.lost_count, active.c_str());
-  std::printf("recovered          %llu indeterminate writes found applied\n",
-              (unsigned long long)check.recovered_count);
-  std::printf("stale reads        %llu\n", (unsigned long long)check.stale_read_count);
-  if (!points.empty()) {
-    std::printf("RPO                %llu writes", (unsigned long long)rpo.total_writes);
-    if (rpo.max_time) std::printf(", %s", ms(rpo.max_time).c_str());
-    std::printf("\n");
-  }
-  for (size_t i = 0; i < check.lost.size() && i < 5; ++i) {
-    const auto& l = check.lost[i];
-    std::printf("  LOST %s/%s acked by %s seq %llu\n", l.workload.c_str(), l.key.c_str(),
-                l.region.c_str(), (unsigned long long)l.seq);
-  }
-  std::printf("\nexpectations\n");
-  for (const auto& e : expectations) {
-    std::printf("  [%s] %-40s want %-12s got %s\n", e.pass ? "PASS" : "FAIL", e.name.c_str(),
-                e.want.c_str(), e.got.c_str());
-  }
-  if (expectations.empty()) std::printf("  (none)\n");
-  for (const auto& p : problems) std::printf("  [FAIL] %s\n", p.c_str());
-
-  // JSON report.
-  json j;
-  j["drill"] = drill.name;
-  j["description"] = drill.description;
-  j["source"] = drill.source;
-  j["steps"] = steps_json;
-  j["fault"] = {{"region", faulted}, {"description", faulted + " region " + fault_kind},
-                {"unix_nanos", marks.fault_ns}};
-  j["failover"] = {{"automated_by_drill", automated_failover},
-                   {"new_active", marks.new_region},
-                   {"new_epoch", new_epoch},
-                   {"promoted_unix_nanos", marks.promoted_ns}};
-  j["config"] = {{"workloads", cfg.workloads_flag()},
-                 {"probe_interval_ms", cfg.probe_interval_ms},
-                 {"probe_timeout_ms", cfg.probe_timeout_ms},
-                 {"tolerated_failures", cfg.tolerated_failures},
-                 {"ttl_ms", cfg.ttl_ms},
-                 {"rate", lo.rate},
-                 {"workers", lo.workers}};
-  j["writes"] = {{"attempted", check.writes.attempted}, {"acknowledged", check.writes.ok},
-                 {"failed", check.writes.failed},
-                 {"indeterminate", check.writes.indeterminate}};
-  j["reads"] = {{"attempted", check.reads.attempted}, {"ok", check.reads.ok},
-                {"failed", check.reads.failed}, {"indeterminate", check.reads.indeterminate}};
-  j["acknowledged_by_region"] = check.ok_writes_by_region;
-  j["availability"] = availability;
-  j["rto_ms"] = ms_json(rto.total);
-  j["rto_parts_ms"] = {{"detection", ms_json(rto.detection)},
-                       {"promotion", ms_json(rto.promotion)},
-                       {"routing", ms_json(rto.routing)},
-                       {"client_ttl", ms_json(rto.client)}};
-  j["failover_estimate_ms"] = {{"documented", cfg.documented_failover_ms()},
-                               {"strict", cfg.strict_failover_ms()}};
-  j["acknowledged_writes_lost"] = check.lost_count;
-  json lost = json::array();
-  for (const auto& l : check.lost) {
-    lost.push_back({{"id", l.id}, {"workload", l.workload}, {"key", l.key}, {"value", l.value},
-                    {"region", l.region}, {"seq", l.seq}, {"complete_ns", l.complete_ns}});
-  }
-  j["lost"] = lost;
-  j["recovered_indeterminate"] = check.recovered_count;
-  j["stale_reads"] = check.stale_read_count;
-  json rpo_j = json::array();
-  for (const auto& w : rpo.workloads) {
-    rpo_j.push_back({{"workload", w.workload}, {"acked_seq_at_old", w.acked_seq_at_old},
-                     {"recovered_seq", w.recovered_seq}, {"writes", w.writes},
-                     {"ms", ms_json(w.time)}});
-  }
-  j["rpo"] = {{"writes", rpo.total_writes}, {"max_ms", ms_json(rpo.max_time)},
-              {"workloads", rpo_j}};
-  j["replication_lag_before_fault"] = lag_before;
-  json ev = json::array();
-  for (const auto& e : events) {
-    ev.push_back({{"unix_nanos", e.unix_nanos()},
-                  {"kind", e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED ? "route_changed"
-                                                                              : "endpoint_status"},
-                  {"endpoint", e.endpoint()},
-                  {"new_status", endpoint_status_label(e.new_status())},
-                  {"old_route", e.old_route()},
-                  {"new_route", e.new_route()},
-                  {"reason", e.reason()}});
-  }
-  j["routing_events"] = ev;
-  json exj = json::array();
-  for (const auto& e : expectations) {
-    exj.push_back({{"name", e.name}, {"want", e.want}, {"got", e.got}, {"pass", e.pass}});
-  }
-  j["expectations"] = exj;
-  j["problems"] = problems;
-  j["passed"] = passed;
-  j["history_file"] = history_path;
-  std::string json_path = opt.json_path.empty() ? home + "/report.json" : opt.json_path;
-  {
-    std::ofstream out(json_path, std::ios::trunc);
-    out << j.dump(2) << "\n";
-  }
-  std::string html_path = std::filesystem::path(json_path).replace_extension(".html").string();
-  if (Status s = write_html_report(j, history, html_path); !s.is_ok()) {
-    std::fprintf(stderr, "drsim: cannot write the HTML report: %s\n", s.message().c_str());
-  }
-  std::printf("\nreport  %s\n        %s\nhistory %s\n", json_path.c_str(), html_path.c_str(),
-              history_path.c_str());
-
-  for (const auto& r : paused) ::kill(state.at(r).pid, SIGCONT);
-  if (opt.keep) {
-    std::printf("topology left up: drsim status --home %s ; drsim down --home %s\n", home.c_str(),
-                home.c_str());
-  } else {
-    Status down = topology_down(home, 3s);
-    tl.say(down.is_ok() ? "down: every process stopped" : "down: " + down.message());
-  }
-  std::printf("\n%s\n", passed ? "PASSED: every expectation held"
-                               : "FAILED: see the expectations and problems above");
-  return passed ? 0 : 1;
 }
 
 }  // namespace drsim::cli

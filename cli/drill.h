@@ -8,20 +8,23 @@
 #include <string>
 #include <vector>
 
+#include "cli/faults.h"
 #include "cli/topology.h"
 #include "common/core/status.h"
 
 namespace drsim::cli {
 
 struct DrillStep {
-  enum class Kind { kWait, kInject, kHeal, kFailover, kWaitUntil, kPause };
+  enum class Kind { kWait, kAt, kInject, kHeal, kFailover, kWaitUntil, kPause };
   Kind kind = Kind::kWait;
   int line = 0;                   // in the drill file, for messages
-  double seconds = 0;             // wait / pause
-  std::string fault;              // inject: kill | pause | resume | outage | restart
-  std::string region;             // inject / heal ("" = all) / failover ("" = the standby)
-  std::string condition;          // wait_until: degraded | online | routed_to | acked_by
+  double seconds = 0;             // wait / pause; at: seconds since the load started
+  FaultSpec fault;                // inject
+  std::string region;             // heal: daemon, region or link ("" = all); failover target
+  // wait_until: degraded | online | routed_to | acked_by | lag_above | lag_below
+  std::string condition;
   std::string target;             // wait_until: endpoint or region
+  uint64_t writes = 0;            // wait_until lag_above / lag_below: replication lag in writes
   double timeout_s = 10;          // wait_until
   std::string message;            // pause
   std::string describe() const;
@@ -42,6 +45,16 @@ struct DrillExpectations {
   std::optional<uint64_t> max_stale_reads;
   std::optional<std::string> final_routing;
   std::optional<double> min_availability;  // ok operations / all operations
+  std::optional<uint64_t> min_rpo_writes;   // RPO of the failover, in writes
+  std::optional<uint64_t> max_rpo_writes;
+};
+
+// Stop the drill early (heal every fault, stop the load, report ABORTED, exit 1) when the
+// system under test is worse than the drill allows — Chaos Studio's "abort when a health check
+// fails".
+struct DrillAbort {
+  std::optional<double> no_ack_for_s;        // no acknowledged write for this long
+  std::optional<uint64_t> max_failed_operations;
 };
 
 struct Drill {
@@ -52,6 +65,7 @@ struct Drill {
   DrillWorkload workload;
   std::vector<DrillStep> steps;
   DrillExpectations expect;
+  DrillAbort abort;
 };
 
 // Parses a drill; errors are "file:line: field: reason".

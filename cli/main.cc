@@ -1,7 +1,9 @@
 // drsim: the command line people type. Parses the verb and its flags, then
 // hands over to cli/commands.cc or cli/demo.cc.
 #include <cstdio>
+#include <map>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -84,17 +86,45 @@ int main(int argc, char** argv) {
 
   // inject / heal / failover / check
   std::string fault, region, reason = "operator request via drsim failover";
-  auto* c_inject = app.add_subcommand("inject", "Inject a fault: outage (region stops answering "
-                                                "all but admin), kill (SIGKILL), pause (SIGSTOP), "
-                                                "resume (SIGCONT), restart");
+  auto* c_inject = app.add_subcommand(
+      "inject",
+      "Inject a fault. On a daemon (--region primary|secondary|trafficmgr): kill (SIGKILL), "
+      "pause (SIGSTOP), resume (SIGCONT), restart; outage (the region's daemon answers only its "
+      "admin API and every link touching it drops); clock-skew --offset-ms N. On links "
+      "(--link NAME or group): partition [--mode drop|blackhole], latency --latency-ms N "
+      "[--jitter-ms N], bandwidth --bytes-per-second N [--burst-bytes N], reset [--keep], stall "
+      "--stall-ms N [--interval-ms N]; --direction up|down|both (default both). "
+      "`drsim status` lists the links; docs/faults.md has every fault.");
   add_home(c_inject);
-  c_inject->add_option("fault", fault, "outage | kill | pause | resume | restart")
-      ->required()
-      ->check(CLI::IsMember({"outage", "kill", "pause", "resume", "restart"}));
-  c_inject->add_option("--region", region, "primary | secondary | trafficmgr")->required();
-  auto* c_heal = app.add_subcommand("heal", "End injected outages and resume paused processes");
+  c_inject->add_option("fault", fault, "One of: kill pause resume restart outage partition "
+                                       "latency bandwidth reset stall clock-skew")
+      ->required();
+  // Link-fault parameters, passed on as given and validated in one place (cli/faults.cc).
+  std::map<std::string, std::string> inject_params;
+  const std::vector<std::pair<std::string, std::string>> inject_flags = {
+      {"--link", "Link name, or clients | probes | replication | primary | secondary | all"},
+      {"--direction", "up (towards the server), down (its answers) or both"},
+      {"--mode", "partition: drop (reset, discard) or blackhole (hold bytes)"},
+      {"--latency-ms", "latency: delay per chunk"},
+      {"--jitter-ms", "latency: ± uniform jitter"},
+      {"--bytes-per-second", "bandwidth: cap"},
+      {"--burst-bytes", "bandwidth: bucket size"},
+      {"--keep", "reset: true = keep resetting new connections"},
+      {"--stall-ms", "stall: length of each stall"},
+      {"--interval-ms", "stall: mean gap between stalls (default 1000)"},
+      {"--offset-ms", "clock-skew: offset, negative = behind"},
+  };
+  for (const auto& [flag, help] : inject_flags) {
+    c_inject->add_option(flag, inject_params[flag], help);
+  }
+  c_inject->add_option("--region", region, "The daemon: primary | secondary | trafficmgr");
+  auto* c_heal = app.add_subcommand(
+      "heal", "End faults: resume paused daemons, end outages, reset clock offsets, clear link "
+              "faults (all, or one daemon / region / link)");
   add_home(c_heal);
-  c_heal->add_option("--region", region, "Only this one (default: all)");
+  c_heal->add_option("--region", region, "Only this daemon or region (and its links)");
+  std::string heal_link;
+  c_heal->add_option("--link", heal_link, "Only this link or link group");
   auto* c_failover = app.add_subcommand("failover", "Promote the standby region (bumps the "
                                                     "epoch; the old primary is fenced)");
   add_home(c_failover);
@@ -181,8 +211,21 @@ int main(int argc, char** argv) {
     }
     return cmd_load(home, load);
   }
-  if (c_inject->parsed()) return cmd_inject(home, fault, region);
-  if (c_heal->parsed()) return cmd_heal(home, region);
+  if (c_inject->parsed()) {
+    std::map<std::string, std::string> params;
+    for (const auto& [flag, value] : inject_params) {
+      if (c_inject->count(flag) > 0) params[flag] = value;
+    }
+    if (c_inject->count("--region") > 0) params["--region"] = region;
+    return cmd_inject(home, fault, params);
+  }
+  if (c_heal->parsed()) {
+    if (!region.empty() && !heal_link.empty()) {
+      std::fprintf(stderr, "drsim: heal: give --region or --link, not both\n");
+      return 2;
+    }
+    return cmd_heal(home, region.empty() ? heal_link : region);
+  }
   if (c_failover->parsed()) return cmd_failover(home, region, reason);
   if (c_check->parsed()) return cmd_check(home, history, check_json);
   return 2;

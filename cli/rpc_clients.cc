@@ -2,6 +2,7 @@
 
 #include "common/net/grpc_util.h"
 #include "drsim/v1/admin.grpc.pb.h"
+#include "drsim/v1/faultproxy.grpc.pb.h"
 #include "drsim/v1/trafficmgr.grpc.pb.h"
 
 namespace drsim::cli {
@@ -55,6 +56,13 @@ Status region_set_peer(const std::string& address, const std::string& peer) {
   return unary<RegionAdmin>(address, "set peer", &RegionAdmin::Stub::SetPeer, req).status();
 }
 
+Status region_set_clock_offset(const std::string& address, int64_t offset_ms) {
+  SetClockOffsetRequest req;
+  req.set_offset_ms(offset_ms);
+  return unary<RegionAdmin>(address, "set clock offset", &RegionAdmin::Stub::SetClockOffset, req)
+      .status();
+}
+
 Result<ListEndpointsResponse> tm_endpoints(const std::string& address,
                                            const std::string& profile) {
   ListEndpointsRequest req;
@@ -67,6 +75,36 @@ Result<ResolveResponse> tm_resolve(const std::string& address, const std::string
   ResolveRequest req;
   req.set_profile(profile);
   return unary<TrafficManager>(address, "resolve", &TrafficManager::Stub::Resolve, req);
+}
+
+Result<std::string> fp_add_link(const std::string& address, const std::string& name,
+                                const std::string& upstream) {
+  AddLinkRequest req;
+  req.set_name(name);
+  req.set_upstream(upstream);
+  auto r = unary<FaultProxy>(address, "add link " + name, &FaultProxy::Stub::AddLink, req);
+  if (!r.is_ok()) return r.status();
+  return r->listen_address();
+}
+
+Status fp_set_fault(const std::string& address, const SetFaultRequest& req) {
+  return unary<FaultProxy>(address, "set fault on link " + req.link(), &FaultProxy::Stub::SetFault,
+                           req)
+      .status();
+}
+
+Result<uint32_t> fp_heal(const std::string& address, const std::string& link) {
+  HealRequest req;
+  req.set_link(link);
+  req.set_all(link.empty());
+  auto r = unary<FaultProxy>(address, "heal", &FaultProxy::Stub::Heal, req);
+  if (!r.is_ok()) return r.status();
+  return r->healed_links();
+}
+
+Result<ListLinksResponse> fp_list_links(const std::string& address) {
+  return unary<FaultProxy>(address, "list links", &FaultProxy::Stub::ListLinks,
+                           ListLinksRequest{});
 }
 
 const char* role_label(RegionRole role) {

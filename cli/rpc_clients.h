@@ -6,6 +6,7 @@
 
 #include "common/core/status.h"
 #include "drsim/v1/admin.pb.h"
+#include "drsim/v1/faultproxy.pb.h"
 #include "drsim/v1/trafficmgr.pb.h"
 
 namespace drsim::cli {
@@ -18,10 +19,18 @@ Result<drsim::v1::FailoverResponse> region_failover(const std::string& address,
                                                     const std::string& reason);
 Status region_set_outage(const std::string& address, bool outage);
 Status region_set_peer(const std::string& address, const std::string& peer);
+Status region_set_clock_offset(const std::string& address, int64_t offset_ms);
 Result<drsim::v1::ListEndpointsResponse> tm_endpoints(const std::string& address,
                                                       const std::string& profile);
 Result<drsim::v1::ResolveResponse> tm_resolve(const std::string& address,
                                               const std::string& profile);
+
+// drsim-faultproxy: the links `drsim up` puts between the processes.
+Result<std::string> fp_add_link(const std::string& address, const std::string& name,
+                                const std::string& upstream);  // the link's listen address
+Status fp_set_fault(const std::string& address, const drsim::v1::SetFaultRequest& req);
+Result<uint32_t> fp_heal(const std::string& address, const std::string& link);  // "" = all
+Result<drsim::v1::ListLinksResponse> fp_list_links(const std::string& address);
 
 const char* role_label(drsim::v1::RegionRole role);
 const char* endpoint_status_label(drsim::v1::EndpointStatus status);

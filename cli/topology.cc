@@ -72,9 +72,22 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
   TopologyConfig cfg;
   if (!root || root.IsNull()) return cfg;
   if (Status s = check_keys(err, "", root,
-                            {"regions", "workloads", "traffic_manager", "storage", "testing"});
+                            {"regions", "workloads", "traffic_manager", "storage", "testing",
+                             "fault_proxy"});
       !s.is_ok()) {
     return s;
+  }
+  if (auto fp = root["fault_proxy"]) {
+    if (Status s = check_keys(err, "fault_proxy", fp, {"enabled", "seed"}); !s.is_ok()) return s;
+    if (auto e = fp["enabled"]) {
+      if (e.Scalar() != "true" && e.Scalar() != "false") {
+        return err.at("fault_proxy.enabled", e, "must be true or false");
+      }
+      cfg.fault_proxy = e.Scalar() == "true";
+    }
+    if (Status s = read_uint(err, "fault_proxy.seed", fp["seed"], 0, UINT64_MAX, &cfg.fault_seed);
+        !s.is_ok())
+      return s;
   }
   if (auto regions = root["regions"]) {
     if (Status s = check_keys(err, "regions", regions, {"primary", "secondary"}); !s.is_ok()) return s;
@@ -207,6 +220,8 @@ json config_to_json(const TopologyConfig& c) {
           {"tolerated_failures", c.tolerated_failures},
           {"ttl_ms", c.ttl_ms},
           {"fsync", c.fsync},
+          {"fault_proxy", c.fault_proxy},
+          {"fault_seed", c.fault_seed},
           {"unsafe_ack_before_standby", c.unsafe_ack_before_standby}};
 }
 
@@ -226,6 +241,8 @@ TopologyConfig config_from_json(const json& j) {
   c.ttl_ms = j.at("ttl_ms");
   c.fsync = j.value("fsync", false);
   c.unsafe_ack_before_standby = j.value("unsafe_ack_before_standby", false);
+  c.fault_proxy = j.value("fault_proxy", false);
+  c.fault_seed = j.value("fault_seed", uint64_t{1});
   return c;
 }
 
@@ -237,7 +254,14 @@ Status save_state(const TopologyState& state) {
     procs[name] = {{"pid", p.pid},   {"address", p.address},   {"argv", p.argv},
                    {"log", p.log},   {"data_dir", p.data_dir}};
   }
-  json j = {{"home", state.home}, {"config", config_to_json(state.config)}, {"processes", procs}};
+  json links = json::object();
+  for (const auto& [name, l] : state.links) {
+    links[name] = {{"from", l.from}, {"to", l.to}, {"listen", l.listen}, {"upstream", l.upstream}};
+  }
+  json j = {{"home", state.home},
+            {"config", config_to_json(state.config)},
+            {"processes", procs},
+            {"links", links}};
   std::string tmp = state.state_file() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -267,6 +291,11 @@ Result<TopologyState> load_state(const std::string& home) {
       info.log = p.at("log");
       info.data_dir = p.value("data_dir", "");
       state.processes[name] = info;
+    }
+    if (j.contains("links")) {
+      for (const auto& [name, l] : j.at("links").items()) {
+        state.links[name] = {l.at("from"), l.at("to"), l.at("listen"), l.at("upstream")};
+      }
     }
   } catch (const std::exception& e) {
     return invalid_argument(state.state_file() + ": corrupt topology state: " + e.what());
@@ -329,6 +358,29 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   if (config.fsync) common.push_back("--fsync");
   if (config.unsafe_ack_before_standby) common.push_back("--unsafe-ack-before-standby");
 
+  // The fault proxy comes first: every other process is reached through one of its links.
+  std::string proxy;
+  if (config.fault_proxy) {
+    auto f = start_daemon("faultproxy",
+                          {bin + "/drsim-faultproxy", "--listen", "127.0.0.1:0", "--seed",
+                           std::to_string(config.fault_seed)},
+                          state.home + "/faultproxy", "");
+    if (!f.is_ok()) return fail(f.status());
+    state.processes["faultproxy"] = *f;
+    proxy = f->address;
+    progress("fault proxy        pid " + std::to_string(f->pid) + "  " + proxy +
+             "  (every link below goes through it)");
+  }
+  // A link from -> to in front of `upstream`; without the proxy, the upstream itself.
+  auto link = [&](const std::string& name, const std::string& from, const std::string& to,
+                  const std::string& upstream) -> Result<std::string> {
+    if (proxy.empty()) return upstream;
+    auto listen = fp_add_link(proxy, name, upstream);
+    if (!listen.is_ok()) return listen.status();
+    state.links[name] = {from, to, *listen, upstream};
+    return *listen;
+  };
+
   std::vector<std::string> sec = {bin + "/drsim-secondary", "--name", "secondary", "--peer-name",
                                   "primary", "--listen", config.secondary_listen, "--role",
                                   "standby", "--data-dir", state.home + "/secondary/data"};
@@ -338,9 +390,11 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   state.processes["secondary"] = *s;
   progress("secondary region   pid " + std::to_string(s->pid) + "  " + s->address + "  (standby)");
 
+  auto to_secondary = link("repl.primary-secondary", "primary", "secondary", s->address);
+  if (!to_secondary.is_ok()) return fail(to_secondary.status());
   std::vector<std::string> pri = {bin + "/drsim-primary", "--name", "primary", "--peer-name",
                                   "secondary", "--listen", config.primary_listen, "--role",
-                                  "active", "--peer", s->address, "--data-dir",
+                                  "active", "--peer", *to_secondary, "--data-dir",
                                   state.home + "/primary/data"};
   pri.insert(pri.end(), common.begin(), common.end());
   auto p = start_daemon("primary", pri, state.home + "/primary", state.home + "/primary/data");
@@ -348,20 +402,33 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   state.processes["primary"] = *p;
   progress("primary region     pid " + std::to_string(p->pid) + "  " + p->address + "  (active)");
 
-  // The secondary learns where the primary is (for status, and later re-protect).
-  if (Status st = region_set_peer(s->address, p->address); !st.is_ok()) return fail(st);
+  // The secondary learns where the primary is (for status, and re-protect).
+  auto to_primary = link("repl.secondary-primary", "secondary", "primary", p->address);
+  if (!to_primary.is_ok()) return fail(to_primary.status());
+  if (Status st = region_set_peer(s->address, *to_primary); !st.is_ok()) return fail(st);
   state.processes["secondary"].argv.push_back("--peer");
-  state.processes["secondary"].argv.push_back(p->address);
+  state.processes["secondary"].argv.push_back(*to_primary);
 
   std::vector<std::string> tm = {bin + "/drsim-trafficmgr",
                                  "--listen", config.trafficmgr_listen,
                                  "--profile", config.profile,
-                                 "--endpoint", "primary=" + p->address,
-                                 "--endpoint", "secondary=" + s->address,
                                  "--probe-interval-ms", std::to_string(config.probe_interval_ms),
                                  "--probe-timeout-ms", std::to_string(config.probe_timeout_ms),
                                  "--tolerated-failures", std::to_string(config.tolerated_failures),
                                  "--ttl-ms", std::to_string(config.ttl_ms)};
+  for (const auto* r : {&*p, &*s}) {
+    std::string name = r == &*p ? "primary" : "secondary";
+    auto clients = link("client." + name, "clients", name, r->address);
+    auto probes = link("probe." + name, "trafficmgr", name, r->address);
+    if (!clients.is_ok()) return fail(clients.status());
+    if (!probes.is_ok()) return fail(probes.status());
+    tm.insert(tm.end(), {"--endpoint", name + "=" + *clients, "--probe-address",
+                         name + "=" + *probes});
+  }
+  if (!proxy.empty()) {
+    progress("links              " + std::to_string(state.links.size()) +
+             " (client.*, probe.*, repl.*): `drsim status` lists them");
+  }
   auto t = start_daemon("trafficmgr", tm, state.home + "/trafficmgr", "");
   if (!t.is_ok()) return fail(t.status());
   state.processes["trafficmgr"] = *t;
@@ -396,7 +463,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
 Status topology_down(const std::string& home, std::chrono::milliseconds grace) {
   auto state = load_state(home);
   if (!state.is_ok()) return state.status();
-  for (const char* name : {"trafficmgr", "primary", "secondary"}) {
+  for (const char* name : {"trafficmgr", "primary", "secondary", "faultproxy"}) {
     auto it = state->processes.find(name);
     if (it != state->processes.end()) stop_process(it->second.pid, grace);
   }

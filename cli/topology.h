@@ -32,6 +32,10 @@ struct TopologyConfig {
   uint32_t probe_timeout_ms = 50;
   uint32_t tolerated_failures = 2;
   uint64_t ttl_ms = 500;
+  // Every link between the processes goes through drsim-faultproxy so any of them can be
+  // faulted (`fault_proxy.enabled: false` connects them directly: no link faults then).
+  bool fault_proxy = true;
+  uint64_t fault_seed = 1;  // jitter and stall windows of every link
 
   // Documented failover estimate: TTL + tolerated × interval.
   uint64_t documented_failover_ms() const { return ttl_ms + tolerated_failures * probe_interval_ms; }
@@ -59,10 +63,22 @@ struct ProcessInfo {
   std::string data_dir;
 };
 
+// One fault-proxy link: `from` connects to `listen`, which forwards to `to` at `upstream`.
+// Direction "up" is from -> to (requests, replication frames), "down" the answers.
+struct LinkInfo {
+  std::string from, to;
+  std::string listen;
+  std::string upstream;
+};
+
 struct TopologyState {
   std::string home;
   TopologyConfig config;
-  std::map<std::string, ProcessInfo> processes;  // "primary", "secondary", "trafficmgr"
+  // "primary", "secondary", "trafficmgr" and, with links, "faultproxy".
+  std::map<std::string, ProcessInfo> processes;
+  // client.primary, client.secondary, probe.primary, probe.secondary, repl.primary-secondary
+  // (the primary's outgoing stream), repl.secondary-primary. Empty without the fault proxy.
+  std::map<std::string, LinkInfo> links;
 
   const ProcessInfo& at(const std::string& name) const { return processes.at(name); }
   std::string state_file() const { return home + "/topology.json"; }

@@ -57,6 +57,15 @@ class ConfigError {
     if (line) where += " (line " + std::to_string(line) + ")";
     return invalid_argument(where);
   }
+  // Where a field is, for messages built elsewhere: "file:N: field" or "file:field (line N)".
+  std::string locate(const std::string& field, const YAML::Node& node) const {
+    std::string name = prefix_.empty() ? field : field.empty() ? prefix_ : prefix_ + "." + field;
+    int line = node && node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+    if (style_ == ErrorStyle::kLineFirst) {
+      return source_ + ":" + (line ? std::to_string(line) + ":" : "") + " " + name;
+    }
+    return source_ + ":" + name + (line ? " (line " + std::to_string(line) + ")" : "");
+  }
   ConfigError nested(const std::string& prefix) const {
     return ConfigError(source_, prefix_.empty() ? prefix : prefix_ + "." + prefix, style_);
   }

@@ -215,6 +215,11 @@ Status FaultProxyService::set_fault(const v1::SetFaultRequest& request) {
       auto m = mode == v1::PARTITION_DROP ? model::PartitionMode::kDrop
                                           : model::PartitionMode::kBlackhole;
       for (Direction d : *directions) link->fault(d).set_partition(m);
+      // TCP never loses bytes in the middle of a connection: a dropped packet is sent again,
+      // or the connection dies. So a drop partition resets the open connections (as iptables
+      // REJECT with tcp-reset does) instead of discarding bytes from them, which would corrupt
+      // the protocol on top (an HTTP/2 stream would wait forever for a lost frame).
+      if (m == model::PartitionMode::kDrop) link->reset_connections();
       break;
     }
     case v1::Fault::kLatency: {

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   CLI::App app{"drsim Traffic Manager: probes region endpoints, answers Resolve by priority"};
   trafficmgr::TrafficManagerConfig config;
   std::string listen = "127.0.0.1:0";
-  std::vector<std::string> endpoint_flags;
+  std::vector<std::string> endpoint_flags, probe_address_flags;
   int64_t interval_ms = 100, timeout_ms = 50, tolerated = 2, ttl_ms = 500;
   std::string ready_file, log_format = "text", log_level = "info";
   std::string dns_listen, dns_name;
@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--endpoint", endpoint_flags,
                  "NAME=HOST:PORT[@PRIORITY], repeatable; priority defaults to 1, 2, ... in order")
+      ->take_all();
+  app.add_option("--probe-address", probe_address_flags,
+                 "NAME=HOST:PORT, repeatable: probe endpoint NAME here instead of its --endpoint "
+                 "address (clients still get that one)")
       ->take_all();
   app.add_option("--probe-interval-ms", interval_ms, "probe every endpoint this often")
       ->capture_default_str();
@@ -91,6 +95,11 @@ int main(int argc, char** argv) {
     auto spec = trafficmgr::parse_endpoint_flag(endpoint_flags[i], static_cast<uint32_t>(i + 1));
     if (!spec.is_ok()) return bad_config(spec.status().message());
     config.endpoints.push_back(std::move(spec).value());
+  }
+  for (const auto& flag : probe_address_flags) {
+    if (Status s = trafficmgr::apply_probe_address_flag(flag, &config.endpoints); !s.is_ok()) {
+      return bad_config(s.message());
+    }
   }
   if (tolerated < 0 || tolerated > model::kMaxToleratedFailures) {
     return bad_config("--tolerated-failures: " + std::to_string(tolerated) +
@@ -135,7 +144,8 @@ int main(int argc, char** argv) {
       config.profile, started->address, config.endpoints.size(), interval_ms, timeout_ms, tolerated,
       ttl_ms, config.health_service);
   for (const auto& e : config.endpoints) {
-    spdlog::info("endpoint {} at {} priority {}", e.name, e.address, e.priority);
+    spdlog::info("endpoint {} at {} priority {} (probed at {})", e.name, e.address, e.priority,
+                 e.probed());
   }
   std::shared_ptr<trafficmgr::DnsServer> dns;
   std::string ready_extra;

@@ -12,7 +12,7 @@ namespace {
 
 std::vector<std::string> addresses_of(const std::vector<EndpointSpec>& endpoints) {
   std::vector<std::string> out;
-  for (const auto& e : endpoints) out.push_back(e.address);
+  for (const auto& e : endpoints) out.push_back(e.probed());
   return out;
 }
 
@@ -107,11 +107,11 @@ void TrafficManager::on_status_changed(const model::EndpointStatusChanged& chang
   EndpointDetail& detail = details_[change.endpoint];
   if (change.to == model::EndpointStatus::kDegraded) {
     probe_log_->info("endpoint {} ({}) {} -> {} after {} consecutive failed probes: {}", spec.name,
-                     spec.address, model::endpoint_status_name(change.from),
+                     spec.probed(), model::endpoint_status_name(change.from),
                      model::endpoint_status_name(change.to), change.consecutive_failures,
                      detail.last_probe_error);
   } else {
-    probe_log_->info("endpoint {} ({}) {} -> {}", spec.name, spec.address,
+    probe_log_->info("endpoint {} ({}) {} -> {}", spec.name, spec.probed(),
                      model::endpoint_status_name(change.from),
                      model::endpoint_status_name(change.to));
   }
@@ -189,6 +189,7 @@ void TrafficManager::publish() {
     v1::Endpoint* e = table.add_endpoints();
     e->set_name(spec.name);
     e->set_address(spec.address);
+    e->set_probe_address(spec.probed());
     e->set_priority(spec.priority);
     e->set_status(to_proto(monitor_.status(i)));
     e->set_consecutive_failures(monitor_.consecutive_failures(i));

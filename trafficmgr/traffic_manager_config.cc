@@ -52,13 +52,29 @@ std::string flag_for_monitor_field(const std::string& message) {
 
 }  // namespace
 
+namespace {
+
+// "" when `address` is HOST:PORT with a port in 1..65535, else why not.
+std::string host_port_problem(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "address is not HOST:PORT";
+  std::string port = address.substr(colon + 1);
+  uint64_t port_number = 0;
+  if (!parse_bounded_uint(port, 65535, &port_number) || port_number == 0) {
+    return "port '" + port + "' is not a number in 1..65535";
+  }
+  return "";
+}
+
+}  // namespace
+
 Result<EndpointSpec> parse_endpoint_flag(const std::string& value, uint32_t default_priority) {
   auto bad = [&](const std::string& why) {
     return invalid_argument("--endpoint: '" + value + "': " + why);
   };
   auto eq = value.find('=');
   if (eq == std::string::npos) return bad("expected NAME=HOST:PORT[@PRIORITY]");
-  EndpointSpec spec{value.substr(0, eq), value.substr(eq + 1), default_priority};
+  EndpointSpec spec{value.substr(0, eq), value.substr(eq + 1), default_priority, ""};
   if (Status s = validate_name("name", spec.name); !s.is_ok()) return bad(s.message());
 
   if (auto at = spec.address.rfind('@'); at != std::string::npos) {
@@ -70,15 +86,27 @@ Result<EndpointSpec> parse_endpoint_flag(const std::string& value, uint32_t defa
     }
     spec.priority = static_cast<uint32_t>(p);
   }
-  auto colon = spec.address.rfind(':');
-  if (colon == std::string::npos || colon == 0) return bad("address is not HOST:PORT");
-  std::string port = spec.address.substr(colon + 1);
-  uint64_t port_number = 0;
-  if (!parse_bounded_uint(port, 65535, &port_number) || port_number == 0) {
-    return bad("port '" + port + "' is not a number in 1..65535");
-  }
+  if (std::string why = host_port_problem(spec.address); !why.empty()) return bad(why);
   if (Status s = model::validate_priority(spec.priority); !s.is_ok()) return bad(s.message());
   return spec;
+}
+
+Status apply_probe_address_flag(const std::string& value, std::vector<EndpointSpec>* endpoints) {
+  auto bad = [&](const std::string& why) {
+    return invalid_argument("--probe-address: '" + value + "': " + why);
+  };
+  auto eq = value.find('=');
+  if (eq == std::string::npos) return bad("expected NAME=HOST:PORT");
+  std::string name = value.substr(0, eq);
+  std::string address = value.substr(eq + 1);
+  if (std::string why = host_port_problem(address); !why.empty()) return bad(why);
+  for (auto& e : *endpoints) {
+    if (e.name == name) {
+      e.probe_address = address;
+      return Status::ok();
+    }
+  }
+  return bad("no --endpoint is named '" + name + "'");
 }
 
 Status TrafficManagerConfig::validate() const {

@@ -17,8 +17,13 @@ inline constexpr size_t kMaxEndpoints = 200;
 
 struct EndpointSpec {
   std::string name;     // region name, what Resolve answers
-  std::string address;  // host:port of the region's gRPC server (probed, handed to clients)
+  std::string address;  // host:port of the region's gRPC server (handed to clients)
   uint32_t priority;    // 1..1000, lower first
+  // Where probes go when not `address`: `drsim up` puts a fault-proxy link on the probe path
+  // and another on the client path, so a probe-only partition can hide a region from the
+  // Traffic Manager while clients still reach it.
+  std::string probe_address;
+  const std::string& probed() const { return probe_address.empty() ? address : probe_address; }
 };
 
 struct TrafficManagerConfig {
@@ -36,5 +41,8 @@ struct TrafficManagerConfig {
 // Parses NAME=HOST:PORT or NAME=HOST:PORT@PRIORITY. Without @PRIORITY the endpoint gets
 // `default_priority` (main passes its 1-based position). Errors name --endpoint.
 Result<EndpointSpec> parse_endpoint_flag(const std::string& value, uint32_t default_priority);
+
+// Applies `--probe-address NAME=HOST:PORT` to the endpoint NAME. Errors name the flag.
+Status apply_probe_address_flag(const std::string& value, std::vector<EndpointSpec>* endpoints);
 
 }  // namespace drsim::trafficmgr

@@ -15,7 +15,7 @@ namespace drsim::model {
 
 enum class PartitionMode {
   kBlackhole,  // hold every byte, keep connections open
-  kDrop,       // reset new connections, discard bytes on open ones
+  kDrop,       // reset open and new connections (the proxy resets open ones when set)
 };
 
 struct LatencyFault {

@@ -385,6 +385,7 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
   }
   out->set_fenced_reason(note);
   out->set_now_unix_nanos(wall_now_unix_nanos());
+  out->set_clock_offset_ms(wall_clock_offset_nanos().load(std::memory_order_relaxed) / 1'000'000);
   out->set_replication_refusals(refusals_);
   out->set_replication_reconnects(connects_ > 0 ? connects_ - 1 : 0);
   for (auto* w : order_) {

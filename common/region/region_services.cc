@@ -1,6 +1,7 @@
 #include "common/region/region_services.h"
 
 #include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
 
 #include "common/net/grpc_util.h"
 #include "common/net/process_runtime.h"
@@ -133,6 +134,27 @@ grpc::ServerUnaryReactor* AdminService::SetPeer(grpc::CallbackServerContext* ctx
   }
   boost::asio::post(node_.io(), [this, reactor, req] {
     node_.set_peer(req->peer_address());
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::SetClockOffset(grpc::CallbackServerContext* ctx,
+                                                      const SetClockOffsetRequest* req,
+                                                      SetClockOffsetResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  constexpr int64_t kMaxOffsetMs = 86'400'000;
+  if (req->offset_ms() < -kMaxOffsetMs || req->offset_ms() > kMaxOffsetMs) {
+    reactor->Finish(net::to_grpc(invalid_argument(
+        "offset_ms: " + std::to_string(req->offset_ms()) + " is out of range -86400000..86400000")));
+    return reactor;
+  }
+  boost::asio::post(node_.io(), [reactor, req, resp] {
+    int64_t before = wall_clock_offset_nanos().exchange(req->offset_ms() * 1'000'000);
+    if (before != req->offset_ms() * 1'000'000) {
+      spdlog::warn("clock skew: wall clock offset now {} ms", req->offset_ms());
+    }
+    resp->set_now_unix_nanos(wall_now_unix_nanos());
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;

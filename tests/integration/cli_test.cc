@@ -67,7 +67,13 @@ TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
   };
   std::vector<Case> cases = {
       {"name: x\nsteps:\n  - wait: 2s\n  - inject: { fault: melt, region: primary }\n",
-       path + ":4: steps[1].inject.fault: 'melt' is not one of"},
+       path + ":4: steps[1].inject.fault: 'melt' is not a fault (one of: kill"},
+      {"name: x\nsteps:\n  - inject: { fault: latency, link: replication,\n      latency_ms: 9999999 }\n",
+       path + ":4: steps[0].inject.latency_ms: 9999999 is out of range 0..600000"},
+      {"name: x\nsteps:\n  - inject: { fault: partition, region: primary }\n",
+       path + ":3: steps[0].inject.region: does not apply to fault partition"},
+      {"name: x\nsteps:\n  - inject: { fault: latency, link: all }\n",
+       path + ":3: steps[0].inject.fault: fault latency needs latency_ms"},
       {"name: x\nsteps:\n  - wait: soon\n", path + ":3: steps[0].wait: 'soon' is not a duration"},
       {"name: x\nsteps: []\n", path + ":2: steps: must be a non-empty list"},
       {"name: x\ntopology:\n  traffic_manager: { tolerated_failures: 10 }\nsteps: [ {wait: 1s} ]\n",

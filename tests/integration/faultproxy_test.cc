@@ -421,6 +421,21 @@ TEST_F(FaultProxyTest, DropPartitionResetsNewConnections) {
   EXPECT_GE(list().links(0).connections_reset(), 1u);
 }
 
+// A drop partition must not eat bytes out of a live connection (that corrupts HTTP/2 and hangs
+// gRPC streams); it resets the connection instead, and the client reconnects after heal.
+TEST_F(FaultProxyTest, DropPartitionResetsOpenConnections) {
+  std::string listen = add_echo_link();
+  Client c(listen);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(round_trip(c, "before"));
+  ASSERT_TRUE(set_fault("db", v1::DIRECTION_DOWN, partition(v1::PARTITION_DROP)).ok());
+  EXPECT_TRUE(c.wait_closed(2s)) << "open connection survived a drop partition";
+  ASSERT_TRUE(heal("db").ok());
+  Client c2(listen);
+  ASSERT_TRUE(c2.connected());
+  EXPECT_TRUE(round_trip(c2, "after"));
+}
+
 TEST_F(FaultProxyTest, ResetClosesTheClientConnection) {
   std::string listen = add_echo_link();
   Client c(listen);

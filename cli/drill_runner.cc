@@ -1,0 +1,722 @@
+// Running a drill: up → load → steps (with progress and abort conditions) → check the history
+// → report (JSON + HTML) → down. Parsing is in drill.cc.
+#include <signal.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/child_process.h"
+#include "cli/drill.h"
+#include "cli/faults.h"
+#include "cli/final_state.h"
+#include "cli/html_report.h"
+#include "cli/load_generator.h"
+#include "cli/region_sampler.h"
+#include "cli/routing_watcher.h"
+#include "cli/rpc_clients.h"
+#include "common/core/time.h"
+#include "common/model/history_checker.h"
+
+namespace drsim::cli {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+bool is_region(const std::string& r) { return r == "primary" || r == "secondary"; }
+std::string other_region(const std::string& r) { return r == "primary" ? "secondary" : "primary"; }
+
+std::string ms(std::optional<Duration> d) {
+  return d ? fmt::format("{:.0f} ms", to_ms(*d)) : "n/a";
+}
+json ms_json(std::optional<Duration> d) { return d ? json(to_ms(*d)) : json(nullptr); }
+
+struct Expectation {
+  std::string name, want, got;
+  bool pass;
+};
+
+// A fault as it happened, for the report's shaded bands.
+struct FaultWindow {
+  std::string description;
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;  // 0 = until the end of the drill
+  std::string target;
+};
+
+class DrillRun {
+ public:
+  DrillRun(const Drill& drill, DrillRunOptions opt) : drill_(drill), opt_(std::move(opt)) {}
+  int run();
+
+ private:
+  void say(const std::string& what) const {
+    std::printf("[%6.2fs] %s\n", (wall_now_unix_nanos() - start_ns_) / 1e9, what.c_str());
+    std::fflush(stdout);
+  }
+  // Waits until `done` holds or `deadline`, printing progress every second and checking the
+  // abort conditions. False on timeout or abort.
+  bool wait_until(std::chrono::steady_clock::time_point deadline,
+                  const std::function<bool()>& done);
+  void progress_line();
+  bool check_abort();
+  void run_step(size_t index);
+  void inject(const DrillStep& step, const std::string& label, std::string* outcome);
+  void failover(const DrillStep& step, const std::string& label, std::string* outcome);
+  void wait_condition(const DrillStep& step, const std::string& label, int64_t started,
+                      std::string* outcome);
+  void record_lag_before_fault(const std::string& region);
+  int finish();
+
+  const Drill& drill_;
+  DrillRunOptions opt_;
+  int64_t start_ns_ = wall_now_unix_nanos();
+  int64_t load_start_ns_ = 0;
+  std::string home_;
+  TopologyState state_;
+  std::unique_ptr<RoutingWatcher> watcher_;
+  std::unique_ptr<LoadGenerator> load_;
+  std::unique_ptr<RegionSampler> sampler_;
+  LoadOptions load_options_;
+
+  std::string phase_ = "starting";
+  std::vector<std::string> problems_;
+  std::string aborted_;
+  model::OutageMarks marks_;
+  std::string faulted_;  // region the first outage hit
+  std::string fault_kind_;
+  std::string old_active_ = "primary";
+  uint64_t new_epoch_ = 0;
+  bool automated_failover_ = false;
+  std::vector<model::WorkloadRecoveryPoint> points_;
+  json lag_before_ = json::object();
+  json steps_json_ = json::array();
+  std::vector<FaultWindow> faults_;
+  std::vector<std::string> clock_notes_;
+
+  // Progress and abort bookkeeping.
+  LoadStats last_stats_{};
+  std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
+  uint64_t last_writes_ok_ = 0;
+  std::chrono::steady_clock::time_point last_write_ack_ = std::chrono::steady_clock::now();
+};
+
+bool DrillRun::wait_until(std::chrono::steady_clock::time_point deadline,
+                          const std::function<bool()>& done) {
+  while (true) {
+    if (done && done()) return true;
+    if (check_abort()) return false;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return !done;  // a plain wait "succeeds" at its deadline
+    if (now - last_progress_ >= 1s) progress_line();
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(deadline - now, 20ms));
+  }
+}
+
+void DrillRun::progress_line() {
+  auto now = std::chrono::steady_clock::now();
+  double secs = std::chrono::duration<double>(now - last_progress_).count();
+  last_progress_ = now;
+  LoadStats s = load_->stats();
+  uint64_t done = (s.ok + s.fail + s.indeterminate) -
+                  (last_stats_.ok + last_stats_.fail + last_stats_.indeterminate);
+  last_stats_ = s;
+  std::string lag = "lag ?";
+  for (const char* r : {"primary", "secondary"}) {
+    if (auto l = sampler_->lag_writes(r)) lag = fmt::format("lag {} writes", *l);
+  }
+  say(fmt::format("{} | {:4.0f} ops/s ok {} fail {} indeterminate {} | route {} | {}", phase_,
+                  secs > 0 ? done / secs : 0.0, s.ok, s.fail, s.indeterminate,
+                  s.route.empty() ? "?" : s.route, lag));
+}
+
+bool DrillRun::check_abort() {
+  if (!aborted_.empty()) return true;
+  const DrillAbort& a = drill_.abort;
+  if (!a.no_ack_for_s && !a.max_failed_operations) return false;
+  LoadStats s = load_->stats();
+  auto now = std::chrono::steady_clock::now();
+  if (s.writes_ok != last_writes_ok_) {
+    last_writes_ok_ = s.writes_ok;
+    last_write_ack_ = now;
+  }
+  if (a.no_ack_for_s &&
+      now - last_write_ack_ > std::chrono::duration<double>(*a.no_ack_for_s)) {
+    aborted_ = fmt::format("no acknowledged write for {:g} s (abort.no_acknowledged_writes_for)",
+                           *a.no_ack_for_s);
+  } else if (a.max_failed_operations && s.fail + s.indeterminate > *a.max_failed_operations) {
+    aborted_ = fmt::format("{} operations failed or indeterminate, more than {} "
+                           "(abort.max_failed_operations)",
+                           s.fail + s.indeterminate, *a.max_failed_operations);
+  }
+  if (aborted_.empty()) return false;
+  say("ABORT: " + aborted_ + " — healing every fault");
+  if (auto healed = heal_faults(state_, ""); healed.is_ok()) {
+    for (const auto& line : *healed) say("  " + line);
+  }
+  return true;
+}
+
+void DrillRun::record_lag_before_fault(const std::string& region) {
+  auto st = region_status(state_.at(region).address);
+  if (!st.is_ok()) return;
+  for (const auto& w : st->workloads()) {
+    lag_before_[w.name()] = {{"lag_writes", w.lag_writes()},
+                             {"lag_ms", w.lag_ms()},
+                             {"write_to_ack_p50_ms", w.lag().p50_ms()},
+                             {"write_to_ack_p99_ms", w.lag().p99_ms()},
+                             {"samples", w.lag().samples()}};
+    say(fmt::format("replication {} ({}): {} writes behind, write-to-standby-ack p50 {:.2f} ms "
+                    "p99 {:.2f} ms over {} writes",
+                    w.name(), w.mode() == drsim::v1::MODE_SYNC ? "sync" : "async", w.lag_writes(),
+                    w.lag().p50_ms(), w.lag().p99_ms(), w.lag().samples()));
+  }
+}
+
+void DrillRun::inject(const DrillStep& step, const std::string& label, std::string* outcome) {
+  const FaultSpec& f = step.fault;
+  using Kind = FaultSpec::Kind;
+  // The faults that take a region away from its clients start the RTO clock: a dead, frozen
+  // or down region, or every link of the region cut.
+  bool outage_kind = is_region(f.target) &&
+                     (f.kind == Kind::kKill || f.kind == Kind::kPause || f.kind == Kind::kOutage ||
+                      f.kind == Kind::kPartition);
+  bool first_outage = outage_kind && marks_.fault_ns == 0;
+  if (first_outage) record_lag_before_fault(f.target);
+  int64_t at = wall_now_unix_nanos();
+  auto done = inject_fault(state_, f);
+  if (!done.is_ok()) {
+    *outcome = done.status().message();
+    problems_.push_back(label + ": " + done.status().message());
+    return;
+  }
+  say("FAULT " + label + ": " + *done);
+  if (f.kind == Kind::kResume) {
+    for (auto& w : faults_) {
+      if (w.target == f.target && w.end_ns == 0 && w.description.starts_with("pause")) {
+        w.end_ns = at;
+      }
+    }
+  } else if (f.kind != Kind::kRestart) {
+    faults_.push_back({f.describe(), at, 0, f.target});
+  }
+  if (first_outage) {
+    marks_.fault_ns = at;
+    faulted_ = f.target;
+    fault_kind_ = f.kind == Kind::kKill    ? "killed (SIGKILL)"
+                  : f.kind == Kind::kPause ? "frozen (SIGSTOP)"
+                  : f.kind == Kind::kOutage
+                      ? "injected outage (answers only its admin API; its links drop)"
+                      : "partitioned (every link of the region)";
+  }
+}
+
+void DrillRun::failover(const DrillStep& step, const std::string& label, std::string* outcome) {
+  std::string target = step.region;
+  if (target.empty()) {
+    for (const char* name : {"secondary", "primary"}) {
+      auto st = region_status(state_.at(name).address);
+      if (st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY) {
+        target = name;
+        break;
+      }
+    }
+  }
+  if (target.empty()) {
+    problems_.push_back(label + ": no reachable standby region to fail over to");
+    *outcome = "no standby";
+    return;
+  }
+  old_active_ = other_region(target);
+  say(label + " — AUTOMATED BY THIS DRILL (Site Recovery never fails over by itself; an "
+              "operator would run `drsim failover`)");
+  automated_failover_ = true;
+  int64_t sent = wall_now_unix_nanos();
+  auto fo = region_failover(state_.at(target).address, "drill " + drill_.name + ": " + label);
+  int64_t received = wall_now_unix_nanos();
+  if (!fo.is_ok()) {
+    *outcome = fo.status().message();
+    problems_.push_back(label + ": " + fo.status().message());
+    return;
+  }
+  // The region stamps the promotion with its own clock, which a drill may have skewed: bring
+  // it onto the local clock with the region's measured offset, and never outside the call.
+  int64_t offset = 0;
+  if (auto st = region_status(state_.at(target).address); st.is_ok()) {
+    int64_t after = wall_now_unix_nanos();
+    offset = st->now_unix_nanos() - (received + (after - received) / 2);
+  }
+  int64_t promoted = fo->promoted_unix_nanos() - offset;
+  if (std::llabs(offset) > 50'000'000) {
+    clock_notes_.push_back(fmt::format(
+        "{}'s clock is {:+.0f} ms off this machine's; its promotion time was corrected", target,
+        offset / 1e6));
+    say("  " + clock_notes_.back());
+  }
+  marks_.promoted_ns = std::clamp(promoted, sent, received);
+  marks_.new_region = target;
+  new_epoch_ = fo->new_epoch();
+  points_.clear();
+  for (const auto& r : fo->recovered()) points_.push_back({r.workload(), 0, r.seq()});
+  say(fmt::format("{} promoted to active at epoch {}", target, new_epoch_));
+}
+
+void DrillRun::wait_condition(const DrillStep& step, const std::string& label, int64_t started,
+                              std::string* outcome) {
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(step.timeout_s * 1000));
+  int64_t since = marks_.fault_ns ? marks_.fault_ns : started;
+  int64_t at = 0;
+  const std::string& c = step.condition;
+  auto events_since = [&](auto match) {
+    return [&, match] {
+      for (const auto& e : watcher_->events()) {
+        if (e.unix_nanos() >= since && match(e)) {
+          at = e.unix_nanos();
+          return true;
+        }
+      }
+      return false;
+    };
+  };
+  std::function<bool()> done;
+  if (c == "degraded" || c == "online") {
+    auto want = c == "degraded" ? drsim::v1::ENDPOINT_DEGRADED : drsim::v1::ENDPOINT_ONLINE;
+    done = events_since([&, want](const drsim::v1::RoutingEvent& e) {
+      return e.kind() == drsim::v1::RoutingEvent::ENDPOINT_STATUS && e.endpoint() == step.target &&
+             e.new_status() == want;
+    });
+  } else if (c == "routed_to") {
+    done = events_since([&](const drsim::v1::RoutingEvent& e) {
+      return e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED && e.new_route() == step.target;
+    });
+  } else if (c == "acked_by") {
+    done = [&] { return (at = load_->first_ok_write_by(step.target, since)) != 0; };
+  } else {  // lag_above / lag_below
+    done = [&] {
+      auto lag = sampler_->lag_writes(step.target);
+      bool hit = lag && (c == "lag_above" ? *lag > step.writes : *lag < step.writes);
+      if (hit) at = wall_now_unix_nanos();
+      return hit;
+    };
+    since = started;
+  }
+  if (wait_until(deadline, done) && at) {
+    if (c == "degraded" && step.target == faulted_ && !marks_.detected_ns) marks_.detected_ns = at;
+    say(fmt::format("  {} {} after {:.0f} ms", c, step.target, (at - since) / 1e6));
+  } else if (aborted_.empty()) {
+    *outcome = "timed out";
+    problems_.push_back(fmt::format("{}: timed out after {:g} s", label, step.timeout_s));
+  }
+}
+
+void DrillRun::run_step(size_t i) {
+  const DrillStep& step = drill_.steps[i];
+  std::string label = fmt::format("step {} (line {}): {}", i + 1, step.line, step.describe());
+  phase_ = fmt::format("step {}/{} {}", i + 1, drill_.steps.size(), step.describe());
+  int64_t started = wall_now_unix_nanos();
+  std::string outcome = "ok";
+  switch (step.kind) {
+    case DrillStep::Kind::kWait:
+    case DrillStep::Kind::kPause:
+      say(label + (step.kind == DrillStep::Kind::kPause ? " — the drill waits; do it now" : ""));
+      wait_until(std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(static_cast<int64_t>(step.seconds * 1000)),
+                 nullptr);
+      break;
+    case DrillStep::Kind::kAt: {
+      say(label);
+      int64_t target_ns = load_start_ns_ + static_cast<int64_t>(step.seconds * 1e9);
+      int64_t wait_ns = std::max<int64_t>(0, target_ns - wall_now_unix_nanos());
+      wait_until(std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait_ns), nullptr);
+      break;
+    }
+    case DrillStep::Kind::kInject: inject(step, label, &outcome); break;
+    case DrillStep::Kind::kHeal: {
+      say(label);
+      auto healed = heal_faults(state_, step.region);
+      if (!healed.is_ok()) {
+        outcome = healed.status().message();
+        problems_.push_back(label + ": " + outcome);
+        break;
+      }
+      for (const auto& line : *healed) say("  " + line);
+      for (auto& w : faults_) {
+        bool covered = step.region.empty() || w.target == step.region ||
+                       (is_region(step.region) && w.target.find(step.region) != std::string::npos);
+        if (covered && w.end_ns == 0) w.end_ns = started;
+      }
+      break;
+    }
+    case DrillStep::Kind::kFailover: failover(step, label, &outcome); break;
+    case DrillStep::Kind::kWaitUntil:
+      say(label);
+      wait_condition(step, label, started, &outcome);
+      break;
+  }
+  if (!aborted_.empty()) outcome = "aborted: " + aborted_;
+  steps_json_.push_back({{"step", i + 1}, {"line", step.line}, {"action", step.describe()},
+                         {"started_unix_nanos", started}, {"outcome", outcome}});
+}
+
+int DrillRun::run() {
+  home_ = opt_.home;
+  if (home_.empty()) {
+    char tmpl[] = "/tmp/drsim-drill-XXXXXX";
+    if (!::mkdtemp(tmpl)) {
+      std::fprintf(stderr, "drsim: cannot create a temporary directory\n");
+      return 1;
+    }
+    home_ = tmpl;
+  }
+  const TopologyConfig& cfg = drill_.topology;
+  std::vector<std::string> workloads;
+  for (const auto& w : cfg.workloads) workloads.push_back(w.name);
+  std::printf("drsim drill %s%s%s\n", drill_.name.c_str(), drill_.description.empty() ? "" : ": ",
+              drill_.description.c_str());
+  std::printf("  home %s\n  %zu workload(s) (%s), probe every %u ms (timeout %u ms, tolerated "
+              "failures %u), TTL %llu ms, %zu step(s)\n\n",
+              home_.c_str(), workloads.size(), cfg.workloads_flag().c_str(), cfg.probe_interval_ms,
+              cfg.probe_timeout_ms, cfg.tolerated_failures,
+              static_cast<unsigned long long>(cfg.ttl_ms), drill_.steps.size());
+
+  auto up = topology_up(home_, cfg, [&](const std::string& line) { say("up: " + line); });
+  if (!up.is_ok()) {
+    std::fprintf(stderr, "drsim: %s\n", up.status().message().c_str());
+    return 1;
+  }
+  state_ = *up;
+  const std::string tm_address = state_.at("trafficmgr").address;
+  watcher_ = std::make_unique<RoutingWatcher>(tm_address, cfg.profile);
+  sampler_ = std::make_unique<RegionSampler>(
+      std::map<std::string, std::string>{{"primary", state_.at("primary").address},
+                                         {"secondary", state_.at("secondary").address}},
+      200ms);
+  LoadOptions& lo = load_options_;
+  lo.trafficmgr_address = tm_address;
+  lo.profile = cfg.profile;
+  lo.workloads = workloads;
+  lo.rate = drill_.workload.rate;
+  lo.workers = drill_.workload.clients;
+  lo.keys = drill_.workload.keys;
+  lo.value_bytes = drill_.workload.value_bytes;
+  lo.write_fraction = drill_.workload.write_fraction;
+  lo.seed = drill_.workload.seed;
+  load_ = std::make_unique<LoadGenerator>(lo);
+  load_->start();
+  load_start_ns_ = wall_now_unix_nanos();
+  last_progress_ = std::chrono::steady_clock::now();
+  say(fmt::format("load: {:.0f} ops/s from {} clients, {:.0f} % writes, {} keys per workload, "
+                  "{}-byte values, resolving through the Traffic Manager",
+                  lo.rate, lo.workers, lo.write_fraction * 100, lo.keys, lo.value_bytes));
+
+  for (size_t i = 0; i < drill_.steps.size() && problems_.empty() && aborted_.empty(); ++i) {
+    run_step(i);
+  }
+  if (!problems_.empty()) say("STOPPED: " + problems_.back());
+  return finish();
+}
+
+int DrillRun::finish() {
+  const TopologyConfig& cfg = drill_.topology;
+  const std::string tm_address = state_.at("trafficmgr").address;
+  std::vector<std::string> workloads;
+  for (const auto& w : cfg.workloads) workloads.push_back(w.name);
+  load_->stop();
+  watcher_->stop();
+  sampler_->stop();
+  say("load stopped");
+  int64_t end_ns = wall_now_unix_nanos();
+  if (!aborted_.empty()) problems_.push_back("ABORTED: " + aborted_);
+
+  // Marks the Traffic Manager recorded on its own, even without wait_until steps.
+  auto events = watcher_->events();
+  for (const auto& e : events) {
+    if (!marks_.fault_ns || e.unix_nanos() < marks_.fault_ns) continue;
+    if (!marks_.detected_ns && e.kind() == drsim::v1::RoutingEvent::ENDPOINT_STATUS &&
+        e.endpoint() == faulted_ && e.new_status() == drsim::v1::ENDPOINT_DEGRADED) {
+      marks_.detected_ns = e.unix_nanos();
+    }
+    if (!marks_.routed_ns && !marks_.new_region.empty() &&
+        e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED &&
+        e.new_route() == marks_.new_region && e.unix_nanos() >= marks_.promoted_ns) {
+      marks_.routed_ns = e.unix_nanos();
+    }
+  }
+
+  // Judge the history against the final state of the region active now.
+  auto history = load_->history();
+  std::string history_path = home_ + "/history.jsonl";
+  if (Status s = write_history(history_path, history); !s.is_ok()) {
+    problems_.push_back(s.message());
+  }
+  std::string active = marks_.new_region.empty() ? "primary" : marks_.new_region;
+  model::CheckResult check;
+  auto final_state = read_final_state(state_.at(active).address, workloads);
+  if (final_state.is_ok()) {
+    check = model::check_history(history, *final_state);
+  } else {
+    problems_.push_back("cannot read the final state of " + active + ": " +
+                        final_state.status().message());
+  }
+  model::RtoBreakdown rto;
+  bool has_rto = marks_.fault_ns && !marks_.new_region.empty();
+  if (has_rto) rto = model::measure_rto(history, marks_);
+  for (auto& p : points_) {
+    for (const auto& op : history) {
+      if (op.outcome == model::Outcome::kOk && op.region == old_active_ &&
+          op.workload == p.workload && model::is_write(op.kind)) {
+        p.acked_seq_at_old = std::max(p.acked_seq_at_old, op.seq);
+      }
+    }
+  }
+  model::RpoEstimate rpo = model::rpo(history, old_active_, marks_.fault_ns, points_);
+  auto final_route = tm_resolve(tm_address, cfg.profile);
+  uint64_t all_ops = check.writes.attempted + check.reads.attempted;
+  double availability =
+      all_ops ? double(check.writes.ok + check.reads.ok) / double(all_ops) : 0.0;
+
+  std::vector<Expectation> expectations;
+  const auto& ex = drill_.expect;
+  if (ex.max_rto_ms) {
+    expectations.push_back({"RTO", fmt::format("<= {:g} ms", *ex.max_rto_ms), ms(rto.total),
+                            rto.total && to_ms(*rto.total) <= *ex.max_rto_ms});
+  }
+  if (ex.max_lost_writes) {
+    expectations.push_back({"acknowledged writes lost", fmt::format("<= {}", *ex.max_lost_writes),
+                            std::to_string(check.lost_count),
+                            check.lost_count <= *ex.max_lost_writes});
+  }
+  if (ex.max_stale_reads) {
+    expectations.push_back({"stale reads", fmt::format("<= {}", *ex.max_stale_reads),
+                            std::to_string(check.stale_read_count),
+                            check.stale_read_count <= *ex.max_stale_reads});
+  }
+  if (ex.final_routing) {
+    std::string got = final_route.is_ok() ? final_route->endpoint() : "unknown";
+    expectations.push_back({"final routing", *ex.final_routing, got, got == *ex.final_routing});
+  }
+  if (ex.min_availability) {
+    expectations.push_back({"availability (ok / all operations)",
+                            fmt::format(">= {:.3f}", *ex.min_availability),
+                            fmt::format("{:.3f}", availability),
+                            availability >= *ex.min_availability});
+  }
+  std::string rpo_got = points_.empty() ? "n/a (no failover)" : std::to_string(rpo.total_writes);
+  if (ex.min_rpo_writes) {
+    expectations.push_back({"RPO (writes given up)", fmt::format(">= {}", *ex.min_rpo_writes),
+                            rpo_got, !points_.empty() && rpo.total_writes >= *ex.min_rpo_writes});
+  }
+  if (ex.max_rpo_writes) {
+    expectations.push_back({"RPO (writes given up)", fmt::format("<= {}", *ex.max_rpo_writes),
+                            rpo_got, !points_.empty() && rpo.total_writes <= *ex.max_rpo_writes});
+  }
+  bool passed = problems_.empty();
+  for (const auto& e : expectations) passed = passed && e.pass;
+
+  // Human summary.
+  std::printf("\n== drsim drill report: %s ==\n", drill_.name.c_str());
+  if (marks_.fault_ns) {
+    std::printf("fault              %s region %s\n", faulted_.c_str(), fault_kind_.c_str());
+  }
+  for (const auto& w : faults_) {
+    std::printf("  injected         %-48s %+8.2f s .. %s\n", w.description.c_str(),
+                (w.start_ns - load_start_ns_) / 1e9,
+                w.end_ns ? fmt::format("{:+.2f} s", (w.end_ns - load_start_ns_) / 1e9).c_str()
+                         : "end");
+  }
+  if (automated_failover_) {
+    std::printf("failover           automated by the drill; %s active at epoch %llu\n",
+                marks_.new_region.c_str(), (unsigned long long)new_epoch_);
+  }
+  for (const auto& note : clock_notes_) std::printf("clock              %s\n", note.c_str());
+  std::printf("writes             attempted %llu   acknowledged %llu   failed %llu   "
+              "indeterminate %llu\n",
+              (unsigned long long)check.writes.attempted, (unsigned long long)check.writes.ok,
+              (unsigned long long)check.writes.failed,
+              (unsigned long long)check.writes.indeterminate);
+  std::printf("reads              attempted %llu   ok %llu   failed %llu   indeterminate %llu\n",
+              (unsigned long long)check.reads.attempted, (unsigned long long)check.reads.ok,
+              (unsigned long long)check.reads.failed,
+              (unsigned long long)check.reads.indeterminate);
+  for (const auto& [region, n] : check.ok_writes_by_region) {
+    std::printf("  acknowledged by %-10s %llu\n", region.c_str(), (unsigned long long)n);
+  }
+  std::printf("availability       %.1f %% of operations ok\n", availability * 100);
+  if (has_rto) {
+    std::printf("RTO                %s  (fault -> first write acknowledged by %s)\n",
+                ms(rto.total).c_str(), marks_.new_region.c_str());
+    std::printf("  detection        %s  (fault -> Traffic Manager marks %s Degraded)\n",
+                ms(rto.detection).c_str(), faulted_.c_str());
+    std::printf("  promotion        %s  (Degraded -> %s promoted)\n", ms(rto.promotion).c_str(),
+                marks_.new_region.c_str());
+    std::printf("  routing          %s  (promoted -> Traffic Manager answers %s)\n",
+                ms(rto.routing).c_str(), marks_.new_region.c_str());
+    std::printf("  client TTL       %s  (routing change -> first client write there)\n",
+                ms(rto.client).c_str());
+  }
+  std::printf("  estimates        documented %llu ms (TTL + tolerated x interval), strict %llu ms "
+              "((interval + timeout) x (tolerated + 1) + TTL)\n",
+              (unsigned long long)cfg.documented_failover_ms(),
+              (unsigned long long)cfg.strict_failover_ms());
+  std::printf("acked writes lost  %llu  (every acknowledged write checked against the final "
+              "state of %s)\n",
+              (unsigned long long)check.lost_count, active.c_str());
+  std::printf("recovered          %llu indeterminate writes found applied\n",
+              (unsigned long long)check.recovered_count);
+  std::printf("stale reads        %llu\n", (unsigned long long)check.stale_read_count);
+  if (!points_.empty()) {
+    std::printf("RPO                %llu writes", (unsigned long long)rpo.total_writes);
+    if (rpo.max_time) std::printf(", %s", ms(rpo.max_time).c_str());
+    std::printf("\n");
+  }
+  for (size_t i = 0; i < check.lost.size() && i < 5; ++i) {
+    const auto& l = check.lost[i];
+    std::printf("  LOST %s/%s acked by %s seq %llu\n", l.workload.c_str(), l.key.c_str(),
+                l.region.c_str(), (unsigned long long)l.seq);
+  }
+  std::printf("\nexpectations\n");
+  for (const auto& e : expectations) {
+    std::printf("  [%s] %-40s want %-12s got %s\n", e.pass ? "PASS" : "FAIL", e.name.c_str(),
+                e.want.c_str(), e.got.c_str());
+  }
+  if (expectations.empty()) std::printf("  (none)\n");
+  for (const auto& p : problems_) std::printf("  [FAIL] %s\n", p.c_str());
+
+  // JSON report.
+  json j;
+  j["drill"] = drill_.name;
+  j["description"] = drill_.description;
+  j["source"] = drill_.source;
+  j["steps"] = steps_json_;
+  j["fault"] = {{"region", faulted_}, {"description", faulted_ + " region " + fault_kind_},
+                {"unix_nanos", marks_.fault_ns}};
+  json faults = json::array();
+  for (const auto& w : faults_) {
+    faults.push_back({{"description", w.description},
+                      {"target", w.target},
+                      {"start_unix_nanos", w.start_ns},
+                      {"end_unix_nanos", w.end_ns ? w.end_ns : end_ns}});
+  }
+  j["faults"] = faults;
+  j["failover"] = {{"automated_by_drill", automated_failover_},
+                   {"new_active", marks_.new_region},
+                   {"new_epoch", new_epoch_},
+                   {"promoted_unix_nanos", marks_.promoted_ns}};
+  j["config"] = {{"workloads", cfg.workloads_flag()},
+                 {"probe_interval_ms", cfg.probe_interval_ms},
+                 {"probe_timeout_ms", cfg.probe_timeout_ms},
+                 {"tolerated_failures", cfg.tolerated_failures},
+                 {"ttl_ms", cfg.ttl_ms},
+                 {"fault_proxy", cfg.fault_proxy},
+                 {"rate", load_options_.rate},
+                 {"workers", load_options_.workers}};
+  j["writes"] = {{"attempted", check.writes.attempted}, {"acknowledged", check.writes.ok},
+                 {"failed", check.writes.failed},
+                 {"indeterminate", check.writes.indeterminate}};
+  j["reads"] = {{"attempted", check.reads.attempted}, {"ok", check.reads.ok},
+                {"failed", check.reads.failed}, {"indeterminate", check.reads.indeterminate}};
+  j["acknowledged_by_region"] = check.ok_writes_by_region;
+  j["availability"] = availability;
+  j["rto_ms"] = ms_json(rto.total);
+  j["rto_parts_ms"] = {{"detection", ms_json(rto.detection)},
+                       {"promotion", ms_json(rto.promotion)},
+                       {"routing", ms_json(rto.routing)},
+                       {"client_ttl", ms_json(rto.client)}};
+  j["failover_estimate_ms"] = {{"documented", cfg.documented_failover_ms()},
+                               {"strict", cfg.strict_failover_ms()}};
+  j["acknowledged_writes_lost"] = check.lost_count;
+  json lost = json::array();
+  for (const auto& l : check.lost) {
+    lost.push_back({{"id", l.id}, {"workload", l.workload}, {"key", l.key}, {"value", l.value},
+                    {"region", l.region}, {"seq", l.seq}, {"complete_ns", l.complete_ns}});
+  }
+  j["lost"] = lost;
+  j["recovered_indeterminate"] = check.recovered_count;
+  j["stale_reads"] = check.stale_read_count;
+  json rpo_j = json::array();
+  for (const auto& w : rpo.workloads) {
+    rpo_j.push_back({{"workload", w.workload}, {"acked_seq_at_old", w.acked_seq_at_old},
+                     {"recovered_seq", w.recovered_seq}, {"writes", w.writes},
+                     {"ms", ms_json(w.time)}});
+  }
+  j["rpo"] = {{"writes", rpo.total_writes}, {"max_ms", ms_json(rpo.max_time)},
+              {"workloads", rpo_j}};
+  j["replication_lag_before_fault"] = lag_before_;
+  // Replication lag of whichever region was active, sampled every 200 ms.
+  json lag_series = json::array();
+  for (const auto& s : sampler_->samples()) {
+    if (!s.active) continue;
+    uint64_t writes = 0;
+    double lag_ms = 0;
+    for (const auto& [w, n] : s.lag_writes) writes += n;
+    for (const auto& [w, m] : s.lag_ms) lag_ms = std::max(lag_ms, m);
+    lag_series.push_back({{"unix_nanos", s.unix_nanos}, {"region", s.region},
+                          {"epoch", s.epoch}, {"lag_writes", writes}, {"lag_ms", lag_ms}});
+  }
+  j["replication_lag"] = lag_series;
+  j["clock_notes"] = clock_notes_;
+  json ev = json::array();
+  for (const auto& e : events) {
+    ev.push_back({{"unix_nanos", e.unix_nanos()},
+                  {"kind", e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED ? "route_changed"
+                                                                              : "endpoint_status"},
+                  {"endpoint", e.endpoint()},
+                  {"new_status", endpoint_status_label(e.new_status())},
+                  {"old_route", e.old_route()},
+                  {"new_route", e.new_route()},
+                  {"reason", e.reason()}});
+  }
+  j["routing_events"] = ev;
+  json exj = json::array();
+  for (const auto& e : expectations) {
+    exj.push_back({{"name", e.name}, {"want", e.want}, {"got", e.got}, {"pass", e.pass}});
+  }
+  j["expectations"] = exj;
+  j["aborted"] = aborted_;
+  j["problems"] = problems_;
+  j["passed"] = passed;
+  j["history_file"] = history_path;
+  std::string json_path = opt_.json_path.empty() ? home_ + "/report.json" : opt_.json_path;
+  {
+    std::ofstream out(json_path, std::ios::trunc);
+    out << j.dump(2) << "\n";
+  }
+  std::string html_path = std::filesystem::path(json_path).replace_extension(".html").string();
+  if (Status s = write_html_report(j, history, html_path); !s.is_ok()) {
+    std::fprintf(stderr, "drsim: cannot write the HTML report: %s\n", s.message().c_str());
+  }
+  std::printf("\nreport  %s\n        %s\nhistory %s\n", json_path.c_str(), html_path.c_str(),
+              history_path.c_str());
+
+  // Resume anything paused, so `down` (SIGTERM) can stop it and a kept topology answers.
+  for (const auto& [name, p] : state_.processes) ::kill(p.pid, SIGCONT);
+  if (opt_.keep) {
+    std::printf("topology left up: drsim status --home %s ; drsim down --home %s\n",
+                home_.c_str(), home_.c_str());
+  } else {
+    Status down = topology_down(home_, 3s);
+    say(down.is_ok() ? "down: every process stopped" : "down: " + down.message());
+  }
+  std::printf("\n%s\n", passed             ? "PASSED: every expectation held"
+                        : !aborted_.empty() ? "ABORTED: see the abort condition above"
+                                            : "FAILED: see the expectations and problems above");
+  return passed ? 0 : 1;
+}
+
+}  // namespace
+
+int run_drill(const Drill& drill, const DrillRunOptions& options) {
+  DrillRun run(drill, options);
+  return run.run();
+}
+
+}  // namespace drsim::cli
