@@ -277,7 +277,9 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
   if (auto e = root["expect"]) {
     if (Status s = check_keys(err, "expect", e,
                               {"max_rto_ms", "max_lost_writes", "max_stale_reads", "final_routing",
-                               "min_availability", "min_rpo_writes", "max_rpo_writes"});
+                               "min_availability", "min_rpo_writes", "max_rpo_writes",
+                               "max_all_clients_moved_ms", "min_all_clients_moved_ms",
+                               "max_writes_acked_after_fencing", "lost_within_rpo"});
         !s.is_ok()) {
       return s;
     }
@@ -312,8 +314,24 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
       if (!v.is_ok()) return v.status();
       d.expect.min_availability = *v;
     }
+    for (auto [key, out] :
+         {std::pair{"max_all_clients_moved_ms", &d.expect.max_all_clients_moved_ms},
+          std::pair{"min_all_clients_moved_ms", &d.expect.min_all_clients_moved_ms}}) {
+      if (!e[key]) continue;
+      auto v = parse_number(err, std::string("expect.") + key, e[key], 0, 86'400'000);
+      if (!v.is_ok()) return v.status();
+      *out = *v;
+    }
+    if (auto w = e["lost_within_rpo"]) {
+      if (w.Scalar() != "true" && w.Scalar() != "false") {
+        return err.at("expect.lost_within_rpo", w, "must be true or false");
+      }
+      d.expect.lost_within_rpo = w.Scalar() == "true";
+    }
     for (auto [key, out] : {std::pair{"min_rpo_writes", &d.expect.min_rpo_writes},
-                            std::pair{"max_rpo_writes", &d.expect.max_rpo_writes}}) {
+                            std::pair{"max_rpo_writes", &d.expect.max_rpo_writes},
+                            std::pair{"max_writes_acked_after_fencing",
+                                      &d.expect.max_writes_acked_after_fencing}}) {
       if (!e[key]) continue;
       if (Status s = read_uint(err, std::string("expect.") + key, e[key], 0, UINT64_MAX, &n);
           !s.is_ok())

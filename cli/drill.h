@@ -47,6 +47,13 @@ struct DrillExpectations {
   std::optional<double> min_availability;  // ok operations / all operations
   std::optional<uint64_t> min_rpo_writes;   // RPO of the failover, in writes
   std::optional<uint64_t> max_rpo_writes;
+  // Every client answered by the new region within / not before this (shows the DNS TTL).
+  std::optional<double> max_all_clients_moved_ms;
+  std::optional<double> min_all_clients_moved_ms;
+  // Writes a superseded region acknowledged after the failover (split brain).
+  std::optional<uint64_t> max_writes_acked_after_fencing;
+  // Every lost write is explained by the RPO: lost <= RPO writes.
+  bool lost_within_rpo = false;
 };
 
 // Stop the drill early (heal every fault, stop the load, report ABORTED, exit 1) when the

@@ -413,7 +413,7 @@ int DrillRun::run() {
   load_ = std::make_unique<LoadGenerator>(lo);
   load_->start();
   load_start_ns_ = wall_now_unix_nanos();
-  last_progress_ = std::chrono::steady_clock::now();
+  last_progress_ = last_write_ack_ = std::chrono::steady_clock::now();
   say(fmt::format("load: {:.0f} ops/s from {} clients, {:.0f} % writes, {} keys per workload, "
                   "{}-byte values, resolving through the Traffic Manager",
                   lo.rate, lo.workers, lo.write_fraction * 100, lo.keys, lo.value_bytes));
@@ -479,6 +479,11 @@ int DrillRun::finish() {
     }
   }
   model::RpoEstimate rpo = model::rpo(history, old_active_, marks_.fault_ns, points_);
+  model::ClientSwitch moved;
+  if (has_rto) moved = model::measure_client_switch(history, marks_.new_region, marks_.fault_ns);
+  std::vector<model::Promotion> promotions;
+  if (marks_.promoted_ns) promotions.push_back({new_epoch_, marks_.promoted_ns});
+  auto after_fencing = model::writes_acked_after_fencing(history, promotions);
   auto final_route = tm_resolve(tm_address, cfg.profile);
   uint64_t all_ops = check.writes.attempted + check.reads.attempted;
   double availability =
@@ -518,6 +523,30 @@ int DrillRun::finish() {
   if (ex.max_rpo_writes) {
     expectations.push_back({"RPO (writes given up)", fmt::format("<= {}", *ex.max_rpo_writes),
                             rpo_got, !points_.empty() && rpo.total_writes <= *ex.max_rpo_writes});
+  }
+  std::string moved_got = moved.last ? ms(moved.last)
+                          : has_rto ? fmt::format("{} of {} clients moved", moved.moved, moved.clients)
+                                    : "n/a (no failover)";
+  if (ex.max_all_clients_moved_ms) {
+    expectations.push_back({"all clients moved", fmt::format("<= {:g} ms", *ex.max_all_clients_moved_ms),
+                            moved_got,
+                            moved.last && to_ms(*moved.last) <= *ex.max_all_clients_moved_ms});
+  }
+  if (ex.min_all_clients_moved_ms) {
+    expectations.push_back({"all clients moved", fmt::format(">= {:g} ms", *ex.min_all_clients_moved_ms),
+                            moved_got,
+                            moved.last && to_ms(*moved.last) >= *ex.min_all_clients_moved_ms});
+  }
+  if (ex.max_writes_acked_after_fencing) {
+    expectations.push_back({"writes acked by a superseded region",
+                            fmt::format("<= {}", *ex.max_writes_acked_after_fencing),
+                            std::to_string(after_fencing.size()),
+                            after_fencing.size() <= *ex.max_writes_acked_after_fencing});
+  }
+  if (ex.lost_within_rpo) {
+    expectations.push_back({"lost writes within the RPO", "lost <= RPO",
+                            fmt::format("{} <= {}", check.lost_count, rpo_got),
+                            !points_.empty() && check.lost_count <= rpo.total_writes});
   }
   bool passed = problems_.empty();
   for (const auto& e : expectations) passed = passed && e.pass;
@@ -562,6 +591,8 @@ int DrillRun::finish() {
                 ms(rto.routing).c_str(), marks_.new_region.c_str());
     std::printf("  client TTL       %s  (routing change -> first client write there)\n",
                 ms(rto.client).c_str());
+    std::printf("clients moved      %u of %u; first %s, all %s after the fault\n", moved.moved,
+                moved.clients, ms(moved.first).c_str(), ms(moved.last).c_str());
   }
   std::printf("  estimates        documented %llu ms (TTL + tolerated x interval), strict %llu ms "
               "((interval + timeout) x (tolerated + 1) + TTL)\n",
@@ -573,6 +604,9 @@ int DrillRun::finish() {
   std::printf("recovered          %llu indeterminate writes found applied\n",
               (unsigned long long)check.recovered_count);
   std::printf("stale reads        %llu\n", (unsigned long long)check.stale_read_count);
+  std::printf("after fencing      %zu writes acknowledged by a superseded region after the "
+              "failover\n",
+              after_fencing.size());
   if (!points_.empty()) {
     std::printf("RPO                %llu writes", (unsigned long long)rpo.total_writes);
     if (rpo.max_time) std::printf(", %s", ms(rpo.max_time).c_str());
@@ -640,6 +674,9 @@ int DrillRun::finish() {
                     {"region", l.region}, {"seq", l.seq}, {"complete_ns", l.complete_ns}});
   }
   j["lost"] = lost;
+  j["clients_moved"] = {{"clients", moved.clients}, {"moved", moved.moved},
+                        {"first_ms", ms_json(moved.first)}, {"all_ms", ms_json(moved.last)}};
+  j["writes_acked_after_fencing"] = after_fencing;
   j["recovered_indeterminate"] = check.recovered_count;
   j["stale_reads"] = check.stale_read_count;
   json rpo_j = json::array();

@@ -1,6 +1,7 @@
 // Renders the drill report as one self-contained HTML page: header with the verdict, the
-// expectations, a timeline (inline SVG) and the summary. Everything is built as text here so
-// the page needs nothing at view time: no script, no font, no stylesheet from anywhere.
+// expectations, a timeline (inline SVG: operations per bucket, the injected faults as bands,
+// the replication lag on the same time axis under it) and the summary. Everything is built as
+// text here so the page needs nothing at view time: no script, no font, no stylesheet.
 #include "cli/html_report.h"
 
 #include <algorithm>
@@ -8,9 +9,11 @@
 #include <exception>
 #include <fstream>
 #include <initializer_list>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -92,6 +95,18 @@ constexpr double kLaneTop = 8;  // RTO parts lane: one label row per part, then 
 constexpr double kLaneRowHeight = 15;
 constexpr double kPlotHeight = 300;
 constexpr double kCharWidth = 6.6;  // 12 px sans-serif, an estimate for label placement
+// Injected faults: a labelled bar each in rows above the plot, stacked so that no two overlap;
+// labels are cut at kMaxFaultLabelChars (the full text is in a <title> tooltip), and faults
+// beyond kMaxFaultRows rows keep only their band and are counted as "+N more".
+constexpr double kFaultRowHeight = 17;
+constexpr size_t kMaxFaultRows = 6;
+constexpr size_t kMaxFaultLabelChars = 70;
+constexpr size_t kMinFaultLabelChars = 24;
+// The replication-lag panel under the operations plot, on the same x axis.
+constexpr double kLagPanelHeight = 96;
+// Samples come every 200 ms; a longer silence (region down, status call timing out) breaks
+// the line instead of drawing a straight line across what was not measured.
+constexpr int64_t kLagGapNs = 1'000'000'000;
 constexpr int64_t kBaseBucketNs = 100'000'000;
 // Long drills widen the buckets so that bars stay at least ~2 px wide.
 constexpr size_t kMaxBuckets = 600;
@@ -141,6 +156,88 @@ std::string fmt_bucket(int64_t ns) {
 
 std::string region_label(const std::string& region) {
   return region.empty() ? "(no region)" : region;
+}
+
+// Characters (code points) in UTF-8 text: fault descriptions carry "±" and arrows.
+size_t utf8_length(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
+// `s` cut to at most `max_chars` characters, the last one "…" when anything was cut; never
+// splits a multi-byte character.
+std::string utf8_truncate(const std::string& s, size_t max_chars) {
+  if (utf8_length(s) <= max_chars) return s;
+  if (max_chars == 0) return "";
+  const size_t keep = max_chars - 1;
+  size_t chars = 0, i = 0;
+  for (; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;
+    if (chars == keep) break;
+    ++chars;
+  }
+  std::string out = s.substr(0, i);
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out + "\u2026";
+}
+
+double text_width(const std::string& s) { return static_cast<double>(utf8_length(s)) * kCharWidth; }
+
+// One entry of report["faults"]: an injected fault and the window it was in force.
+struct FaultWindowMark {
+  int64_t start_ns = 0;
+  std::optional<int64_t> end_ns;  // absent: in force until the end of the drill
+  std::string description;
+};
+
+std::vector<FaultWindowMark> fault_windows(const json& report) {
+  std::vector<FaultWindowMark> out;
+  const json* faults = at(report, {"faults"});
+  if (!faults || !faults->is_array()) return out;
+  for (const json& f : *faults) {
+    std::optional<int64_t> start = nanos_at(f, {"start_unix_nanos"});
+    if (!start) continue;
+    FaultWindowMark w;
+    w.start_ns = *start;
+    if (auto end = nanos_at(f, {"end_unix_nanos"}); end && *end >= *start) w.end_ns = end;
+    w.description = string_at(f, {"description"}).value_or("");
+    if (w.description.empty()) {
+      std::string target = string_at(f, {"target"}).value_or("");
+      w.description = target.empty() ? "fault" : "fault on " + target;
+    }
+    out.push_back(std::move(w));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const FaultWindowMark& a, const FaultWindowMark& b) {
+    return a.start_ns < b.start_ns;
+  });
+  return out;
+}
+
+// One entry of report["replication_lag"]: the active region's lag at one moment.
+struct LagPoint {
+  int64_t ns = 0;
+  std::string region;
+  std::string epoch;  // as shown; only compared for equality
+  double writes = 0;
+  std::optional<double> ms;
+};
+
+std::vector<LagPoint> lag_points(const json& report) {
+  std::vector<LagPoint> out;
+  const json* lag = at(report, {"replication_lag"});
+  if (!lag || !lag->is_array()) return out;
+  for (const json& s : *lag) {
+    std::optional<int64_t> ns = nanos_at(s, {"unix_nanos"});
+    std::optional<double> writes = number_at(s, {"lag_writes"});
+    if (!ns || !writes) continue;
+    const json* epoch = at(s, {"epoch"});
+    out.push_back({*ns, string_at(s, {"region"}).value_or(""), epoch ? show(epoch) : "",
+                   std::max(0.0, *writes), number_at(s, {"lag_ms"})});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const LagPoint& a, const LagPoint& b) { return a.ns < b.ns; });
+  return out;
 }
 
 // The completion time of the first acknowledged write by `region` at or after `after_ns`.
@@ -238,6 +335,13 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
   }
   if (first_invoke) widen(*first_invoke);
   for (const auto& m : markers) widen(m.ns);
+  // Fault windows widen the range (a fault may start before the load or outlast it); lag
+  // samples do not: the sampler runs a little before and after the load, which is not news.
+  const std::vector<FaultWindowMark> faults = fault_windows(report);
+  for (const auto& f : faults) {
+    widen(f.start_ns);
+    if (f.end_ns) widen(*f.end_ns);
+  }
   if (recovered_ns) widen(*recovered_ns);
   for (const auto& s : segments) widen(s.end_ns);
   if (!t0) {
@@ -290,11 +394,61 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
   // Headroom above the tallest bar keeps the top of the plot free for the marker labels.
   const double y_max = std::ceil(static_cast<double>(y_top) * 1.2 / y_step) * y_step;
 
+  // Fault rows: each fault is a bar over its window with its description on it, in the first
+  // row where neither overlaps what is already there. Past kMaxFaultRows a fault gets no row:
+  // its band and tooltip remain, and the lane says how many went unlabelled.
+  struct FaultRow {
+    double x1 = 0, x2 = 0, label_x = 0;
+    std::optional<size_t> row;
+    std::string text, full;
+  };
+  std::vector<FaultRow> fault_rows;
+  std::vector<double> row_ends;  // right edge of what each row holds so far
+  for (const auto& f : faults) {
+    FaultRow r;
+    r.x1 = std::min(x_of(f.start_ns), kPlotRight - 2);
+    r.x2 = std::max(r.x1 + 2, f.end_ns ? x_of(*f.end_ns) : kPlotRight);
+    const double from_s = static_cast<double>(f.start_ns - origin) / 1e9;
+    r.full = f.end_ns ? fmt::format("{}: {:.2f} s \u2192 {:.2f} s ({:.0f} ms)", f.description,
+                                    from_s, static_cast<double>(*f.end_ns - origin) / 1e9,
+                                    static_cast<double>(*f.end_ns - f.start_ns) / 1e6)
+                      : fmt::format("{}: {:.2f} s \u2192 end of the drill", f.description, from_s);
+    r.text = utf8_truncate(f.description, kMaxFaultLabelChars);
+    // On the bar from its start. Near the right edge a long label is shortened to the room
+    // left, down to kMinFaultLabelChars; past that it moves left to stay inside the plot.
+    const double room = kPlotRight - 2 - (r.x1 + 4);
+    if (text_width(r.text) > room) {
+      size_t fit = room > 0 ? static_cast<size_t>(room / kCharWidth) : 0;
+      r.text = utf8_truncate(r.text, std::max(fit, kMinFaultLabelChars));
+    }
+    const double tw = text_width(r.text);
+    r.label_x = std::max(kPlotLeft, std::min(r.x1 + 4, kPlotRight - 2 - tw));
+    for (size_t i = 0; i < row_ends.size() && !r.row; ++i) {
+      if (row_ends[i] + 10 <= std::min(r.x1, r.label_x)) r.row = i;
+    }
+    if (!r.row && row_ends.size() < kMaxFaultRows) {
+      r.row = row_ends.size();
+      row_ends.push_back(kPlotLeft);
+    }
+    if (r.row) row_ends[*r.row] = std::max(r.x2, r.label_x + tw);
+    fault_rows.push_back(std::move(r));
+  }
+
   const double lane_rows = static_cast<double>(std::max<size_t>(segments.size(), 1));
   const double bar_top = kLaneTop + lane_rows * kLaneRowHeight + 4;
-  const double plot_top = bar_top + 10 + 14;
+  const double faults_top = bar_top + 10 + 10;
+  const double plot_top = faults_top + static_cast<double>(row_ends.size()) * kFaultRowHeight +
+                          (faults.empty() ? 4 : 8);
   const double plot_bottom = plot_top + kPlotHeight;
   auto y_of = [&](double v) { return plot_bottom - v / y_max * kPlotHeight; };
+  // The replication-lag panel: its title, then the panel; the x tick labels go under it.
+  const double lag_title_y = plot_bottom + 22;
+  const double lag_top = plot_bottom + 30;
+  const double lag_bottom = lag_top + kLagPanelHeight;
+  std::vector<LagPoint> lag;
+  for (auto& p : lag_points(report)) {
+    if (p.ns >= x_min && p.ns <= x_max) lag.push_back(std::move(p));
+  }
 
   std::string svg;
 
@@ -315,10 +469,14 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
                       "outage: fault \u2192 first write acknowledged by " +
                           new_region.value_or("the new region")});
   }
+  if (!faults.empty()) legend.push_back({"fault-band", "", "injected fault in force"});
   legend.push_back({"mk-fault", "", "fault"});
   legend.push_back({"mk-epoch", "", "epoch change (promotion)"});
   legend.push_back({"mk-route", "", "routing change"});
-  const double legend_top = plot_bottom + 52;
+  if (!lag.empty()) {
+    legend.push_back({"lag", "", "replication lag (line in the active region\u2019s colour)"});
+  }
+  const double legend_top = lag_bottom + 52;
   double lx = kPlotLeft, ly = legend_top;
   std::string legend_svg;
   for (const auto& item : legend) {
@@ -331,10 +489,16 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
       legend_svg +=
           fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"18\" height=\"12\" fill=\"{}\"/>",
                       lx, ly - 10, item.color);
-    } else if (item.kind == "band") {
+    } else if (item.kind == "band" || item.kind == "fault-band") {
       legend_svg +=
-          fmt::format("<rect class=\"band\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"18\" height=\"12\"/>",
-                      lx, ly - 10);
+          fmt::format("<rect class=\"{}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"18\" height=\"12\"/>",
+                      item.kind, lx, ly - 10);
+    } else if (item.kind == "lag") {
+      legend_svg += fmt::format(
+          "<polyline class=\"lag-line\" stroke=\"{}\" points=\"{:.1f},{:.1f} {:.1f},{:.1f} "
+          "{:.1f},{:.1f} {:.1f},{:.1f}\"/>",
+          regions.empty() ? kRegionColors[0] : region_color(regions.front()), lx, ly - 2, lx + 6,
+          ly - 9, lx + 12, ly - 5, lx + 18, ly - 10);
     } else {
       legend_svg += fmt::format(
           "<line class=\"{}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", item.kind,
@@ -368,23 +532,193 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
          "text-anchor=\"middle\">operations per {}</text>",
          (plot_top + plot_bottom) / 2, fmt_bucket(bucket_ns));
 
-  // x ticks: seconds since the first operation.
+  // x ticks: seconds since the first operation; the grid runs through both panels, the labels
+  // go once under the lag panel.
+  append(svg,
+         "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" class=\"plot-bg\"/>",
+         kPlotLeft, lag_top, plot_w, kLagPanelHeight);
   const double s_min = static_cast<double>(x_min - origin) / 1e9;
   const double s_max = static_cast<double>(x_max - origin) / 1e9;
   const double x_step = nice_step(s_max - s_min, 10);
   for (double s = std::ceil(s_min / x_step - 1e-9) * x_step; s <= s_max + 1e-9; s += x_step) {
     double x = x_of(origin + static_cast<int64_t>(std::llround(s * 1e9)));
-    append(svg, "<line class=\"grid\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", x,
-           plot_top, x, plot_bottom);
-    append(svg, "<line class=\"axis\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", x,
-           plot_bottom, x, plot_bottom + 5);
+    for (auto [y1, y2] : {std::pair{plot_top, plot_bottom}, std::pair{lag_top, lag_bottom}}) {
+      append(svg, "<line class=\"grid\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
+             x, y1, x, y2);
+      append(svg, "<line class=\"axis\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
+             x, y2, x, y2 + 5);
+    }
     append(svg, "<text class=\"tick\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>",
-           x, plot_bottom + 18, fmt_seconds(std::abs(s) < 1e-9 ? 0.0 : s, x_step));
+           x, lag_bottom + 18, fmt_seconds(std::abs(s) < 1e-9 ? 0.0 : s, x_step));
   }
   append(svg,
          "<text class=\"axis-title\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">seconds "
          "since the first operation</text>",
-         (kPlotLeft + kPlotRight) / 2, plot_bottom + 36);
+         (kPlotLeft + kPlotRight) / 2, lag_bottom + 36);
+
+  // Injected faults: a band across both panels for each window, under everything else (bands
+  // of overlapping faults add up), and the labelled bars in their rows above the plot.
+  if (!fault_rows.empty()) {
+    append(svg,
+           "<text class=\"lane-title\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">faults</text>",
+           kPlotLeft - 6, faults_top + 12);
+  }
+  // Bands first, then bars, then labels: nothing drawn later covers a label.
+  std::string fault_bars, fault_labels, unlabelled;
+  size_t unlabelled_count = 0;
+  for (const FaultRow& r : fault_rows) {
+    const double w = std::max(2.0, std::min(r.x2, kPlotRight) - r.x1);
+    for (auto [y1, y2] : {std::pair{plot_top, plot_bottom}, std::pair{lag_top, lag_bottom}}) {
+      append(svg,
+             "<rect class=\"fault-band\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
+             "height=\"{:.1f}\"><title>{}</title></rect>",
+             r.x1, y1, w, y2 - y1, esc(r.full));
+    }
+    if (!r.row) {
+      unlabelled += (unlabelled_count++ ? "\n" : "") + r.full;
+      continue;
+    }
+    const double row_top = faults_top + static_cast<double>(*r.row) * kFaultRowHeight;
+    append(fault_bars,
+           "<rect class=\"fault-bar\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
+           "height=\"{:.1f}\"><title>{}</title></rect>",
+           r.x1, row_top + 1, w, kFaultRowHeight - 3, esc(r.full));
+    append(fault_labels,
+           "<text class=\"fault-label\" x=\"{:.1f}\" y=\"{:.1f}\"><title>{}</title>{}</text>",
+           r.label_x, row_top + 12.5, esc(r.full), esc(r.text));
+  }
+  svg += fault_bars;
+  svg += fault_labels;
+  if (unlabelled_count) {
+    append(svg,
+           "<text class=\"muted-svg fault-more\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">"
+           "<title>{}</title>+{} more</text>",
+           kPlotLeft - 6, faults_top + static_cast<double>(row_ends.size()) * kFaultRowHeight - 4,
+           esc(unlabelled), unlabelled_count);
+  }
+
+  // Replication lag of the active region: one line per (region, epoch) so that a promotion
+  // shows as a change of colour with a mark, broken where the samples stop for a while. The
+  // axes go first: a lag of zero is a line on the x axis, and must stay visible.
+  append(svg, "<line class=\"axis\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
+         kPlotLeft, lag_bottom, kPlotRight, lag_bottom);
+  append(svg, "<line class=\"axis\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
+         kPlotLeft, lag_top, kPlotLeft, lag_bottom);
+  if (lag.empty()) {
+    append(svg,
+           "<text class=\"lane-title\" x=\"{:.1f}\" y=\"{:.1f}\">Replication lag</text>"
+           "<text class=\"muted-svg\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">"
+           "no replication lag samples</text>",
+           kPlotLeft, lag_title_y, (kPlotLeft + kPlotRight) / 2, (lag_top + lag_bottom) / 2 + 4);
+  } else {
+    double peak = 0;
+    std::optional<double> peak_ms;
+    for (const auto& p : lag) {
+      peak = std::max(peak, p.writes);
+      if (p.ms) peak_ms = std::max(peak_ms.value_or(0.0), *p.ms);
+    }
+    const double lag_step = std::max(1.0, nice_step(peak, 2));
+    const double lag_max = std::max(lag_step, std::ceil(peak * 1.1 / lag_step) * lag_step);
+    auto lag_y = [&](double v) { return lag_bottom - v / lag_max * kLagPanelHeight; };
+    append(svg,
+           "<text x=\"{:.1f}\" y=\"{:.1f}\"><tspan class=\"lane-title\">Replication lag</tspan> "
+           "of the active region, writes not yet on the standby (all workloads): peak {:.0f} "
+           "write{}{}</text>",
+           kPlotLeft, lag_title_y, peak, peak == 1 ? "" : "s",
+           peak_ms ? fmt::format(", max {:.1f} ms behind", *peak_ms) : std::string());
+    const long n_ticks = std::lround(lag_max / lag_step);
+    for (long i = 0; i <= n_ticks; ++i) {
+      const double v = static_cast<double>(i) * lag_step, y = lag_y(v);
+      if (i > 0) {
+        append(svg,
+               "<line class=\"grid\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
+               kPlotLeft, y, kPlotRight, y);
+      }
+      append(svg,
+             "<text class=\"tick{}\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.0f}</text>",
+             i == n_ticks ? " lag-max" : "", kPlotLeft - 6, y + 4, v);
+    }
+    append(svg,
+           "<text class=\"axis-title\" transform=\"translate(16 {:.1f}) rotate(-90)\" "
+           "text-anchor=\"middle\">writes behind</text>",
+           (lag_top + lag_bottom) / 2);
+
+    // Series in order of their first sample; a sample of a (region, epoch) already seen (the
+    // old region answering again as active after a heal) continues that series.
+    struct LagSeries {
+      std::string region, epoch;
+      std::vector<const LagPoint*> points;
+    };
+    std::vector<LagSeries> series;
+    for (const auto& p : lag) {
+      auto it = std::find_if(series.begin(), series.end(), [&](const LagSeries& s) {
+        return s.region == p.region && s.epoch == p.epoch;
+      });
+      if (it == series.end()) {
+        series.push_back({p.region, p.epoch, {}});
+        it = std::prev(series.end());
+      }
+      it->points.push_back(&p);
+    }
+    std::string lines, labels;  // labels last, over every line
+    std::optional<double> last_label_end;
+    int label_row = 0;
+    for (size_t si = 0; si < series.size(); ++si) {
+      const LagSeries& s = series[si];
+      const std::string color = region_color(s.region);
+      const std::string name =
+          region_label(s.region) + (s.epoch.empty() ? "" : " \u00b7 epoch " + s.epoch);
+      double s_peak = 0;
+      for (const LagPoint* p : s.points) s_peak = std::max(s_peak, p->writes);
+      const std::string tip = fmt::format(
+          "replication lag of {}: {:.1f} s \u2192 {:.1f} s, {} sample{}, peak {:.0f} write{}", name,
+          static_cast<double>(s.points.front()->ns - origin) / 1e9,
+          static_cast<double>(s.points.back()->ns - origin) / 1e9, s.points.size(),
+          s.points.size() == 1 ? "" : "s", s_peak, s_peak == 1 ? "" : "s");
+      // Runs of samples no more than kLagGapNs apart.
+      size_t begin = 0;
+      for (size_t i = 1; i <= s.points.size(); ++i) {
+        if (i < s.points.size() && s.points[i]->ns - s.points[i - 1]->ns <= kLagGapNs) continue;
+        if (i - begin == 1) {
+          const LagPoint& p = *s.points[begin];
+          append(lines,
+                 "<circle class=\"lag-dot\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2\" fill=\"{}\">"
+                 "<title>{}</title></circle>",
+                 x_of(p.ns), lag_y(p.writes), color, esc(tip));
+        } else {
+          std::string points;
+          for (size_t k = begin; k < i; ++k) {
+            append(points, "{}{:.1f},{:.1f}", k == begin ? "" : " ", x_of(s.points[k]->ns),
+                   lag_y(s.points[k]->writes));
+          }
+          append(lines,
+                 "<polyline class=\"lag-line\" stroke=\"{}\" points=\"{}\"><title>{}</title>"
+                 "</polyline>",
+                 color, points, esc(tip));
+        }
+        begin = i;
+      }
+      // Where the series starts: the first region plainly, each later one (a region change or
+      // an epoch change) with a mark at its first sample.
+      const double x = x_of(s.points.front()->ns);
+      if (si > 0) {
+        append(lines,
+               "<line class=\"lag-epoch\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\">"
+               "<title>{}</title></line>",
+               x, lag_top, x, lag_bottom, esc("active from here: " + name));
+      }
+      const std::string text = si > 0 ? "\u2192 " + name : name;
+      const double tw = text_width(text);
+      double label_x = std::min(x + 4, kPlotRight - 4 - tw);
+      label_row = last_label_end && label_x < *last_label_end + 8 ? (label_row + 1) % 3 : 0;
+      last_label_end = label_x + tw;
+      append(labels,
+             "<text class=\"mk-label lag-label\" x=\"{:.1f}\" y=\"{:.1f}\" fill=\"{}\">{}</text>",
+             label_x, lag_top + 14 + label_row * 15, color, esc(text));
+    }
+    svg += lines;
+    svg += labels;
+  }
 
   // The outage band, under the bars.
   if (fault_ns) {
@@ -722,6 +1056,14 @@ svg .mk-label { paint-order: stroke; stroke-width: 3px; font-weight: 600;
                 stroke-linejoin: round; }
 svg .lane-label { fill: #1f2328; }
 svg .lead { stroke-width: 1; }
+svg .fault-band { fill: #d4a72c; fill-opacity: .14; stroke: #bf8700; stroke-opacity: .7;
+                  stroke-dasharray: 4 3; }
+svg .fault-bar { fill: #d4a72c; fill-opacity: .35; stroke: #9a6700; stroke-width: 1; }
+svg .fault-label { fill: #4d2d00; }
+svg .lag-line { fill: none; stroke-width: 2; stroke-linejoin: round; stroke-linecap: round; }
+svg .lag-epoch { stroke: #6639ba; stroke-width: 1.5; stroke-dasharray: 5 3; }
+svg text.lag-label { stroke: #fff; }
+svg .lag-max { font-weight: 600; }
 footer { margin-top: 28px; color: #6e7781; font-size: 12px; }
 )css";
 

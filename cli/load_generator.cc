@@ -168,6 +168,7 @@ void LoadGenerator::run_worker(uint32_t index) {
 
     OpRecord op;
     op.id = (static_cast<uint64_t>(index) << 40) | counter++;
+    op.client = index;
     op.workload = options_.workloads[rng.below(options_.workloads.size())];
     op.key = "key-" + std::to_string(rng.below(options_.keys));
     bool is_write = rng.unit() < options_.write_fraction;
@@ -246,7 +247,8 @@ Status write_history(const std::string& path, const std::vector<OpRecord>& ops) 
                         {"outcome", model::outcome_name(op.outcome)},
                         {"region", op.region},
                         {"epoch", op.epoch},
-                        {"seq", op.seq}};
+                        {"seq", op.seq},
+                        {"client", op.client}};
     if (op.kind == OpKind::kGet) j["found"] = op.found;
     if (!op.error.empty()) j["error"] = op.error;
     out << j.dump() << "\n";
@@ -283,6 +285,8 @@ Result<std::vector<OpRecord>> read_history(const std::string& path) {
       op.region = j.value("region", "");
       op.epoch = j.value("epoch", 0);
       op.seq = j.value("seq", 0);
+      // Older files have no client; the load generator puts it in the id's high bits.
+      op.client = j.value("client", static_cast<uint32_t>(op.id >> 40));
       op.error = j.value("error", "");
       ops.push_back(std::move(op));
     } catch (const std::exception& e) {

@@ -39,6 +39,7 @@ struct OpRecord {
   std::string region;  // region that answered; "" when none did
   uint64_t epoch = 0;  // as reported by the answering region (0 if unknown)
   uint64_t seq = 0;    // per-workload write sequence assigned by the active region (writes)
+  uint32_t client = 0;  // which client (load-generator worker) ran it
   std::string error;
 };
 

@@ -353,4 +353,44 @@ std::vector<Bucket> availability(const std::vector<OpRecord>& ops, int64_t start
   return buckets;
 }
 
+ClientSwitch measure_client_switch(const std::vector<OpRecord>& ops, const std::string& new_region,
+                                   int64_t fault_ns) {
+  std::map<uint32_t, std::optional<int64_t>> moved_at;  // client -> first ok at new_region
+  for (const OpRecord& op : ops) {
+    if (op.invoke_ns < fault_ns && op.complete_ns < fault_ns) continue;
+    auto& at = moved_at[op.client];
+    if (op.outcome == Outcome::kOk && op.region == new_region && op.complete_ns >= fault_ns &&
+        (!at || op.complete_ns < *at)) {
+      at = op.complete_ns;
+    }
+  }
+  ClientSwitch out;
+  out.clients = static_cast<uint32_t>(moved_at.size());
+  std::optional<int64_t> first, last;
+  for (const auto& [client, at] : moved_at) {
+    if (!at) continue;
+    ++out.moved;
+    if (!first || *at < *first) first = *at;
+    if (!last || *at > *last) last = *at;
+  }
+  if (first) out.first = Duration(*first - fault_ns);
+  if (last && out.moved == out.clients) out.last = Duration(*last - fault_ns);
+  return out;
+}
+
+std::vector<uint64_t> writes_acked_after_fencing(const std::vector<OpRecord>& ops,
+                                                 const std::vector<Promotion>& promotions) {
+  std::vector<uint64_t> out;
+  for (const OpRecord& op : ops) {
+    if (!is_write(op.kind) || op.outcome != Outcome::kOk || op.epoch == 0) continue;
+    for (const Promotion& p : promotions) {
+      if (op.epoch < p.epoch && p.promoted_ns < op.invoke_ns) {
+        out.push_back(op.id);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace drsim::model

@@ -187,6 +187,34 @@ struct RpoEstimate {
 RpoEstimate rpo(const std::vector<OpRecord>& ops, const std::string& old_region, int64_t fault_ns,
                 const std::vector<WorkloadRecoveryPoint>& points);
 
+// ---- Clients following routing ------------------------------------------------------------
+
+// How the client population moved to the new region after a fault: each client moves when its
+// first ok operation answered by new_region completes after the fault. With a long DNS TTL the
+// first client moves early (its cache happened to expire) and the last one a TTL later.
+struct ClientSwitch {
+  uint32_t clients = 0;  // clients that ran an operation after the fault
+  uint32_t moved = 0;    // of those, clients that got an ok answer from new_region
+  std::optional<Duration> first;  // fault -> first client moved
+  std::optional<Duration> last;   // fault -> last client moved (only when all moved)
+};
+ClientSwitch measure_client_switch(const std::vector<OpRecord>& ops, const std::string& new_region,
+                                   int64_t fault_ns);
+
+// ---- Writes acknowledged after fencing -----------------------------------------------------
+
+// A region promoted to `epoch` at promoted_ns (wall clock of the client machine).
+struct Promotion {
+  uint64_t epoch = 0;
+  int64_t promoted_ns = 0;
+};
+
+// Ok writes acknowledged at an epoch older than a promotion that completed before the write was
+// invoked: a region that had been superseded (and should have been fenced) still acknowledged
+// them — split brain. Ids in history order. Writes without an epoch are not judged.
+std::vector<uint64_t> writes_acked_after_fencing(const std::vector<OpRecord>& ops,
+                                                 const std::vector<Promotion>& promotions);
+
 // ---- Availability -------------------------------------------------------------------------
 
 struct OutcomeCounts {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -125,6 +126,80 @@ TEST(Cli, DaemonRejectsBadFlagsWithExit2) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--listen"), std::string::npos) << r.output;
   std::filesystem::remove_all(dir);
+}
+
+// `drsim up` puts every link behind the fault proxy; `drsim inject` faults one of them from the
+// shell and `drsim heal` clears it. A probe-only partition degrades the primary in the Traffic
+// Manager's eyes; latency on the client link slows every client operation by at least that much.
+TEST(Cli, LinkFaultsFromTheShell) {
+  std::string home = make_temp_dir("drsim-links");
+  struct Down {
+    std::string home;
+    ~Down() { run_binary("drsim", {"down", "--home", home}, 30s); }
+  } down{home};
+  auto r = run_binary("drsim", {"up", "--home", home}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto status = [&] {
+    auto s = run_binary("drsim", {"status", "--home", home, "--json"}, 20s);
+    EXPECT_EQ(s.exit_code, 0) << s.output;
+    return nlohmann::json::parse(s.output, nullptr, false);
+  };
+  auto tm_status_of = [&](const std::string& region) {
+    nlohmann::json st = status();  // keep it alive: the loop walks a reference into it
+    for (const auto& reg : st["regions"]) {
+      if (reg["region"] == region) return reg["traffic_manager_status"].get<std::string>();
+    }
+    return std::string("?");
+  };
+  auto wait_tm_status = [&](const std::string& region, const std::string& want) {
+    for (int i = 0; i < 50; ++i) {  // 50 x (status call + 100 ms): bounded
+      if (tm_status_of(region) == want) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  ASSERT_EQ(status()["links"].size(), 6u);
+
+  r = run_binary("drsim", {"inject", "partition", "--home", home, "--link", "probe.primary"}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(wait_tm_status("primary", "Degraded")) << "probe-only partition not seen";
+  bool shown = false;
+  nlohmann::json st = status();
+  for (const auto& l : st["links"]) {
+    if (l["name"] == "probe.primary") shown = l.value("faults", "") == "both: partition (drop)";
+  }
+  EXPECT_TRUE(shown) << status().dump(2);
+  r = run_binary("drsim", {"heal", "--home", home, "--link", "probe.primary"}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(wait_tm_status("primary", "Online")) << "heal did not bring the primary back";
+
+  r = run_binary("drsim", {"inject", "latency", "--home", home, "--link", "client.primary",
+                           "--direction", "up", "--latency-ms", "120"},
+                 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string history = home + "/h.jsonl";
+  r = run_binary("drsim", {"load", "--home", home, "--duration", "1.5", "--rate", "20",
+                           "--clients", "2", "--history", history},
+                 30s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(history);
+  std::string line;
+  int ok = 0;
+  while (std::getline(in, line)) {
+    auto op = nlohmann::json::parse(line);
+    if (op["outcome"] != "ok") continue;
+    ++ok;
+    double ms = (op["complete_ns"].get<int64_t>() - op["invoke_ns"].get<int64_t>()) / 1e6;
+    EXPECT_GE(ms, 115.0) << line;  // jitter 0: every chunk waits the full latency
+  }
+  EXPECT_GT(ok, 5);
+
+  // A fault that names what is wrong, exit 2.
+  r = run_binary("drsim", {"inject", "latency", "--home", home, "--link", "client.nowhere",
+                           "--latency-ms", "5"},
+                 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("link 'client.nowhere' is not a link"), std::string::npos) << r.output;
 }
 
 TEST(Demo, DefaultDrillPassesWithNoAcknowledgedWriteLost) {

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -80,6 +82,52 @@ std::vector<OpRecord> synthetic_history() {
   return ops;
 }
 
+// A fault too long for its label: shown shortened, in full in the tooltip.
+const std::string kLongFault =
+    "clock skew +250 ms on secondary, then -250 ms, then +1000 ms, then back to the NTP source "
+    "(region clock jumps)";
+
+// Four injected faults (as cli/drill_runner.cc writes them): two overlapping windows of 1 s and
+// 2 s, the outage, and one that "never healed" (no end), whose description is too long to show.
+json synthetic_faults() {
+  auto at = [](int64_t ms) { return kStartNs + ms * kMs; };
+  return json::array(
+      {{{"description", "latency 200\u00b10 ms on repl.primary-secondary (up)"},
+        {"target", "repl.primary-secondary"},
+        {"start_unix_nanos", at(1000)},
+        {"end_unix_nanos", at(2000)}},
+       {{"description", "drop 30% on repl.primary-" + kNewRegion + " (down)"},
+        {"target", "repl.primary-secondary"},
+        {"start_unix_nanos", at(1500)},
+        {"end_unix_nanos", at(3500)}},
+       {{"description", "outage of primary (region stops answering)"},
+        {"target", "primary"},
+        {"start_unix_nanos", at(3000)},
+        {"end_unix_nanos", at(5000)}},
+       {{"description", kLongFault}, {"target", "secondary"}, {"start_unix_nanos", at(4000)}}});
+}
+
+// The active region's lag every 200 ms: primary at epoch 1 climbing to 37 writes until the
+// fault at 3 s, nothing during the outage, then the new region at epoch 2 with a 1.2 s silence
+// in the middle (which must break its line): 16 + 5 + 2 samples drawn. One more comes after
+// the last operation, outside the timeline, and is not drawn.
+constexpr size_t kLagSamples = 23;
+json synthetic_lag() {
+  json lag = json::array();
+  auto sample = [&](int64_t ms, const std::string& region, int epoch, int writes) {
+    lag.push_back({{"unix_nanos", kStartNs + ms * kMs},
+                   {"region", region},
+                   {"epoch", epoch},
+                   {"lag_writes", writes},
+                   {"lag_ms", writes * 0.5}});
+  };
+  for (int i = 0; i <= 15; ++i) sample(i * 200, "primary", 1, i * 37 / 15);
+  for (int ms = 3600; ms <= 4400; ms += 200) sample(ms, kNewRegion, 2, 2);
+  for (int ms = 5600; ms <= 5800; ms += 200) sample(ms, kNewRegion, 2, 1);
+  sample(7000, kNewRegion, 2, 1);
+  return lag;
+}
+
 json synthetic_report() {
   const int64_t fault = kStartNs + 3000 * kMs;
   json j;
@@ -135,7 +183,64 @@ json synthetic_report() {
   j["problems"] = json::array();
   j["passed"] = false;
   j["history_file"] = "/tmp/drsim-demo/history.jsonl";
+  j["faults"] = synthetic_faults();
+  j["replication_lag"] = synthetic_lag();
   return j;
+}
+
+size_t count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+// Every match of `re` in `text`, each as its capture groups (1..n).
+std::vector<std::vector<std::string>> matches(const std::string& text, const std::string& re) {
+  std::vector<std::vector<std::string>> out;
+  const std::regex r(re);
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), r); it != std::sregex_iterator();
+       ++it) {
+    std::vector<std::string> groups;
+    for (size_t i = 1; i < it->size(); ++i) groups.push_back((*it)[i].str());
+    out.push_back(groups);
+  }
+  return out;
+}
+
+// The plot's x extent in the SVG (cli/html_report.cc: kPlotLeft, kPlotRight).
+constexpr double kPlotLeft = 64, kPlotRight = 1276;
+
+struct SvgRect {
+  double x, y, width;
+  std::string title;
+};
+
+// The <rect class="..." x y width height><title>…</title> elements of a class (legend swatches,
+// which have no title, are left out).
+std::vector<SvgRect> rects_of_class(const std::string& html, const std::string& css) {
+  std::vector<SvgRect> out;
+  for (const auto& g : matches(html, "<rect class=\"" + css +
+                                         "\" x=\"([-0-9.]+)\" y=\"([-0-9.]+)\" "
+                                         "width=\"([-0-9.]+)\" height=\"[-0-9.]+\"><title>"
+                                         "([^<]*)</title>")) {
+    out.push_back({std::stod(g[0]), std::stod(g[1]), std::stod(g[2]), g[3]});
+  }
+  return out;
+}
+
+// "x,y x,y ..." as pairs.
+std::vector<std::pair<double, double>> parse_points(const std::string& points) {
+  std::vector<std::pair<double, double>> out;
+  std::istringstream in(points);
+  std::string pair;
+  while (in >> pair) {
+    size_t comma = pair.find(',');
+    out.emplace_back(std::stod(pair.substr(0, comma)), std::stod(pair.substr(comma + 1)));
+  }
+  return out;
 }
 
 TEST(HtmlReport, SelfContainedEscapedWithTimelineAndExpectations) {
@@ -165,6 +270,160 @@ TEST(HtmlReport, SelfContainedEscapedWithTimelineAndExpectations) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(HtmlReport, EveryInjectedFaultIsAShadedBandWithItsDescription) {
+  Result<std::string> rendered = render_html_report(synthetic_report(), synthetic_history());
+  ASSERT_TRUE(rendered.is_ok()) << rendered.status().to_string();
+  const std::string& html = *rendered;
+
+  // One band per fault across the operations plot and one across the lag panel, each with the
+  // fault's description (escaped) and its window in a tooltip.
+  const std::vector<SvgRect> bands = rects_of_class(html, "fault-band");
+  ASSERT_EQ(bands.size(), 2 * synthetic_faults().size());
+  std::map<std::string, double> width_by_fault;
+  for (const SvgRect& b : bands) {
+    EXPECT_GE(b.x, kPlotLeft - 0.05) << b.title;
+    EXPECT_LE(b.x + b.width, kPlotRight + 0.15) << b.title;
+    EXPECT_GT(b.width, 1.0) << b.title;
+    width_by_fault[b.title.substr(0, b.title.find(": "))] = b.width;
+  }
+  const std::string latency = "latency 200\u00b10 ms on repl.primary-secondary (up)";
+  const std::string drop = "drop 30% on repl.primary-second&lt;b&gt;ary (down)";
+  ASSERT_TRUE(width_by_fault.count(latency)) << html;
+  ASSERT_TRUE(width_by_fault.count(drop)) << html;
+  // The bands share the plot's x axis: a 2 s window is twice as wide as a 1 s one.
+  EXPECT_NEAR(width_by_fault[drop] / width_by_fault[latency], 2.0, 0.02);
+  EXPECT_NE(html.find(latency + ": 1.00 s \u2192 2.00 s (1000 ms)"), std::string::npos);
+  EXPECT_NE(html.find(kLongFault + ": 4.00 s \u2192 end of the drill"), std::string::npos);
+
+  // Labelled bars above the plot, stacked so that overlapping windows never share a row.
+  const std::vector<SvgRect> bars = rects_of_class(html, "fault-bar");
+  ASSERT_EQ(bars.size(), synthetic_faults().size());
+  for (size_t i = 0; i < bars.size(); ++i) {
+    for (size_t k = i + 1; k < bars.size(); ++k) {
+      bool overlap = bars[i].x < bars[k].x + bars[k].width && bars[k].x < bars[i].x + bars[i].width;
+      if (overlap) {
+        EXPECT_NE(bars[i].y, bars[k].y) << bars[i].title << " / " << bars[k].title;
+      }
+    }
+  }
+  const auto labels = matches(html,
+                              "<text class=\"fault-label\" x=\"[-0-9.]+\" y=\"[-0-9.]+\">"
+                              "<title>([^<]*)</title>([^<]*)</text>");
+  ASSERT_EQ(labels.size(), synthetic_faults().size());
+  EXPECT_EQ(labels[0][1], latency);
+  EXPECT_EQ(labels[1][1], drop);
+  // Too long to show: cut with an ellipsis; the tooltip has all of it.
+  EXPECT_EQ(labels[3][1].find(kLongFault.substr(0, 40)), 0u) << labels[3][1];
+  EXPECT_LT(labels[3][1].size(), kLongFault.size());
+  EXPECT_EQ(labels[3][1].substr(labels[3][1].size() - 3), "\u2026");
+  EXPECT_EQ(labels[3][0].find(kLongFault), 0u);
+
+  // The first outage keeps its own marker and its outage band.
+  EXPECT_NE(html.find("<line class=\"mk-fault\""), std::string::npos);
+  EXPECT_EQ(rects_of_class(html, "band").size(), 1u);
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+}
+
+TEST(HtmlReport, ReplicationLagIsALinePerRegionWithTheEpochChangeMarked) {
+  Result<std::string> rendered = render_html_report(synthetic_report(), synthetic_history());
+  ASSERT_TRUE(rendered.is_ok()) << rendered.status().to_string();
+  const std::string& html = *rendered;
+  EXPECT_EQ(html.find("no replication lag samples"), std::string::npos);
+
+  // primary at epoch 1, then the new region at epoch 2 in two runs (the 1.2 s silence).
+  const auto lines = matches(html,
+                             "<polyline class=\"lag-line\" stroke=\"[^\"]*\" "
+                             "points=\"([^\"]*)\"><title>([^<]*)</title>");
+  ASSERT_EQ(lines.size(), 3u) << html;
+  EXPECT_EQ(lines[0][1].find("replication lag of primary \u00b7 epoch 1"), 0u) << lines[0][1];
+  EXPECT_EQ(lines[1][1].find("replication lag of second&lt;b&gt;ary \u00b7 epoch 2"), 0u);
+  size_t points = 0;
+  for (const auto& line : lines) {
+    auto xy = parse_points(line[0]);
+    points += xy.size();
+    for (size_t i = 0; i < xy.size(); ++i) {
+      EXPECT_GE(xy[i].first, kPlotLeft - 0.05);
+      EXPECT_LE(xy[i].first, kPlotRight + 0.05);
+      if (i > 0) {
+        EXPECT_GT(xy[i].first, xy[i - 1].first) << "time runs left to right";
+      }
+    }
+  }
+  EXPECT_EQ(points, kLagSamples);
+  // primary's lag climbs, so its line rises (SVG y grows downwards).
+  auto primary = parse_points(lines[0][0]);
+  ASSERT_EQ(primary.size(), 16u);
+  EXPECT_LT(primary.back().second, primary.front().second);
+
+  // Labelled, with the axis max shown (at least the peak), and the region change marked.
+  EXPECT_NE(html.find("peak 37 writes, max 18.5 ms behind"), std::string::npos);
+  const auto axis_max = matches(html, "class=\"tick lag-max\"[^>]*>([0-9]+)</text>");
+  ASSERT_EQ(axis_max.size(), 1u);
+  EXPECT_GE(std::stoi(axis_max[0][0]), 37);
+  EXPECT_EQ(count(html, "<line class=\"lag-epoch\""), 1u);
+  EXPECT_NE(html.find("\u2192 second&lt;b&gt;ary \u00b7 epoch 2</text>"), std::string::npos);
+}
+
+TEST(HtmlReport, WithoutLagSamplesOrFaultsTheReportSaysSo) {
+  json no_lag = synthetic_report();
+  no_lag.erase("replication_lag");
+  no_lag.erase("faults");
+  json empty = synthetic_report();
+  empty["replication_lag"] = json::array();
+  empty["faults"] = json::array();
+  json malformed = synthetic_report();
+  malformed["replication_lag"] = {{{"unix_nanos", "later"}, {"lag_writes", 3}}, 7, nullptr};
+  malformed["faults"] = {{{"description", "no window"}}, "x"};
+  for (const json& report : {no_lag, empty, malformed}) {
+    Result<std::string> html = render_html_report(report, synthetic_history());
+    ASSERT_TRUE(html.is_ok()) << html.status().to_string();
+    EXPECT_NE(html->find("no replication lag samples"), std::string::npos);
+    EXPECT_EQ(html->find("class=\"lag-line\""), std::string::npos);
+    EXPECT_EQ(html->find("class=\"fault-band\""), std::string::npos);
+    EXPECT_NE(html->find("<line class=\"mk-fault\""), std::string::npos);
+    EXPECT_NE(html->find("</svg>"), std::string::npos);
+  }
+}
+
+TEST(HtmlReport, ManyOverlappingFaultsNeverOverlapTheirLabels) {
+  json report = synthetic_report();
+  json faults = json::array();
+  for (int i = 0; i < 12; ++i) {  // twelve windows open at once, twice the rows there are
+    faults.push_back({{"description",
+                       "latency " + std::to_string(100 + i) + " ms on repl.primary-secondary (up)"},
+                      {"start_unix_nanos", kStartNs + (500 + 100 * i) * kMs},
+                      {"end_unix_nanos", kStartNs + 5500 * kMs}});
+  }
+  report["faults"] = faults;
+  Result<std::string> html = render_html_report(report, synthetic_history());
+  ASSERT_TRUE(html.is_ok()) << html.status().to_string();
+  // Every fault keeps its band; six get a labelled row, the rest are counted with their
+  // descriptions in a tooltip.
+  EXPECT_EQ(rects_of_class(*html, "fault-band").size(), 24u);
+  EXPECT_EQ(rects_of_class(*html, "fault-bar").size(), 6u);
+  const auto more = matches(*html, "<title>([^<]*)</title>\\+([0-9]+) more</text>");
+  ASSERT_EQ(more.size(), 1u);
+  EXPECT_EQ(more[0][1], "6");
+  for (int i = 6; i < 12; ++i) {
+    EXPECT_NE(more[0][0].find("latency " + std::to_string(100 + i) + " ms"), std::string::npos);
+  }
+  // Labels on one row (same y) are at least their estimated width apart (6.6 px a character).
+  std::map<std::string, std::vector<std::pair<double, size_t>>> by_row;
+  for (const auto& g : matches(*html,
+                               "<text class=\"fault-label\" x=\"([-0-9.]+)\" y=\"([-0-9.]+)\">"
+                               "<title>[^<]*</title>([^<]*)</text>")) {
+    by_row[g[1]].push_back({std::stod(g[0]), g[2].size()});
+  }
+  EXPECT_LE(by_row.size(), 6u);
+  for (auto& [y, row] : by_row) {
+    std::sort(row.begin(), row.end());
+    for (size_t i = 1; i < row.size(); ++i) {
+      EXPECT_GE(row[i].first, row[i - 1].first + 6.6 * static_cast<double>(row[i - 1].second))
+          << "labels overlap on the row at y=" << y;
+    }
+  }
+}
+
 TEST(HtmlReport, MissingFieldsStillProduceAFile) {
   auto dir = temp_dir();
   const std::vector<json> reports = {
@@ -176,7 +435,16 @@ TEST(HtmlReport, MissingFieldsStillProduceAFile) {
            {"expectations", {{{"pass", "yes"}}, 7}},
            {"routing_events", {{{"kind", "route_changed"}}, nullptr}},
            {"fault", {{"unix_nanos", "soon"}}},
+           {"faults", {{{"start_unix_nanos", "soon"}}, 3, {{"start_unix_nanos", -5}}}},
+           {"replication_lag", {{{"unix_nanos", 1}, {"lag_writes", "many"}}, "x"}},
            {"rto_parts_ms", 5}},  // mistyped fields
+      json{{"faults", "all of them"}, {"replication_lag", 42}},
+      // A fault that ends before it starts, and lag without region or epoch.
+      json{{"faults",
+            {{{"description", "backwards"},
+              {"start_unix_nanos", kStartNs + 2000 * kMs},
+              {"end_unix_nanos", kStartNs + 1000 * kMs}}}},
+           {"replication_lag", {{{"unix_nanos", kStartNs + 100 * kMs}, {"lag_writes", 4}}}}},
   };
   std::vector<std::vector<OpRecord>> histories = {{}, synthetic_history()};
   int n = 0;
@@ -243,6 +511,10 @@ TEST(HtmlReport, RendersInHeadlessChromium) {
   const auto log = out_dir / "report-screenshot.chromium.log";
   std::filesystem::remove(png);
   ASSERT_TRUE(write_html_report(synthetic_report(), synthetic_history(), html.string()).is_ok());
+  // The page shot is the one with fault bands and the lag line (checked in detail above).
+  const std::string text = read_file(html);
+  ASSERT_EQ(rects_of_class(text, "fault-band").size(), 2 * synthetic_faults().size());
+  ASSERT_NE(text.find("<polyline class=\"lag-line\""), std::string::npos);
   auto profile = temp_dir();
   int rc = run_bounded(
       {chromium.string(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

@@ -578,5 +578,66 @@ TEST(HistoryChecker, AvailabilityBucketsCountOutcomesPerRegion) {
   EXPECT_EQ(b[3].by_region.count("east"), 0u);
 }
 
+
+// ---- clients following routing, writes after fencing --------------------------------------
+
+OpRecord client_op(uint32_t client, int64_t invoke_ms, int64_t complete_ms, Outcome outcome,
+                   std::string region, uint64_t epoch = 1) {
+  OpRecord op;
+  op.id = (uint64_t{client} << 40) | static_cast<uint64_t>(invoke_ms);
+  op.kind = OpKind::kPut;
+  op.workload = kWorkload;
+  op.key = kKey;
+  op.invoke_ns = at_ms(invoke_ms);
+  op.complete_ns = at_ms(complete_ms);
+  op.outcome = outcome;
+  op.region = std::move(region);
+  op.epoch = epoch;
+  op.client = client;
+  return op;
+}
+
+TEST(ClientSwitch, FirstAndLastClientToReachTheNewRegion) {
+  std::vector<OpRecord> ops = {
+      client_op(0, 0, 5, Outcome::kOk, "east"),        // before the fault: not judged
+      client_op(0, 110, 120, Outcome::kOk, "west"),    // client 0 moves at 120
+      client_op(1, 105, 1105, Outcome::kIndeterminate, "east"),
+      client_op(1, 1200, 1210, Outcome::kOk, "west"),  // client 1 moves at 1210
+      client_op(1, 1300, 1310, Outcome::kOk, "west"),
+  };
+  ClientSwitch s = measure_client_switch(ops, "west", at_ms(100));
+  EXPECT_EQ(s.clients, 2u);
+  EXPECT_EQ(s.moved, 2u);
+  ASSERT_TRUE(s.first && s.last);
+  EXPECT_EQ(*s.first, 20ms);
+  EXPECT_EQ(*s.last, 1110ms);
+}
+
+TEST(ClientSwitch, NoLastWhileSomeClientNeverMoved) {
+  std::vector<OpRecord> ops = {
+      client_op(0, 110, 120, Outcome::kOk, "west"),
+      client_op(1, 110, 1110, Outcome::kFail, "east"),
+  };
+  ClientSwitch s = measure_client_switch(ops, "west", at_ms(100));
+  EXPECT_EQ(s.clients, 2u);
+  EXPECT_EQ(s.moved, 1u);
+  EXPECT_TRUE(s.first.has_value());
+  EXPECT_FALSE(s.last.has_value());
+}
+
+TEST(FencedWrites, WriteAtOldEpochInvokedAfterPromotionIsReported) {
+  std::vector<OpRecord> ops = {
+      client_op(0, 50, 60, Outcome::kOk, "east", 1),     // before the promotion: fine
+      client_op(1, 190, 260, Outcome::kOk, "east", 1),   // invoked before it completed: fine
+      client_op(2, 250, 255, Outcome::kOk, "east", 1),   // old epoch after promotion: split brain
+      client_op(3, 250, 255, Outcome::kFail, "east", 1), // refused: fine
+      client_op(4, 260, 270, Outcome::kOk, "west", 2),   // new epoch: fine
+  };
+  auto fenced = writes_acked_after_fencing(ops, {{2, at_ms(200)}});
+  ASSERT_EQ(fenced.size(), 1u);
+  EXPECT_EQ(fenced[0], ops[2].id);
+  EXPECT_TRUE(writes_acked_after_fencing(ops, {}).empty());
+}
+
 }  // namespace
 }  // namespace drsim::model
