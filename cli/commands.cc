@@ -35,8 +35,6 @@ std::vector<std::string> workload_names(const TopologyConfig& cfg) {
   return out;
 }
 
-bool is_region(const std::string& name) { return name == "primary" || name == "secondary"; }
-
 }  // namespace
 
 int cmd_up(const std::string& home, const std::string& config_path) {
@@ -273,14 +271,7 @@ int cmd_failover(const std::string& home, const std::string& region, const std::
   if (!state.is_ok()) return fail(state.status());
   std::string target = region;
   if (target.empty()) {
-    // Fail over to whichever region is the standby now.
-    for (const char* name : {"secondary", "primary"}) {
-      auto st = region_status(state->at(name).address);
-      if (st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY) {
-        target = name;
-        break;
-      }
-    }
+    target = find_standby(*state);  // fail over to whichever region is the standby now
     if (target.empty()) {
       return fail(failed_precondition("no reachable standby region to fail over to; name one "
                                       "with --region"));

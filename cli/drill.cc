@@ -53,8 +53,6 @@ std::string DrillStep::describe() const {
 
 namespace {
 
-bool is_region(const std::string& r) { return r == "primary" || r == "secondary"; }
-
 // "2s", "500ms", "1.5s", "1m", or a bare number of seconds.
 Result<double> parse_seconds(const ConfigError& err, const std::string& field,
                              const YAML::Node& node) {

@@ -31,7 +31,6 @@ using nlohmann::json;
 
 namespace {
 
-bool is_region(const std::string& r) { return r == "primary" || r == "secondary"; }
 std::string other_region(const std::string& r) { return r == "primary" ? "secondary" : "primary"; }
 
 std::string ms(std::optional<Duration> d) {
@@ -220,16 +219,7 @@ void DrillRun::inject(const DrillStep& step, const std::string& label, std::stri
 }
 
 void DrillRun::failover(const DrillStep& step, const std::string& label, std::string* outcome) {
-  std::string target = step.region;
-  if (target.empty()) {
-    for (const char* name : {"secondary", "primary"}) {
-      auto st = region_status(state_.at(name).address);
-      if (st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY) {
-        target = name;
-        break;
-      }
-    }
-  }
+  std::string target = step.region.empty() ? find_standby(state_) : step.region;
   if (target.empty()) {
     problems_.push_back(label + ": no reachable standby region to fail over to");
     *outcome = "no standby";
@@ -251,8 +241,7 @@ void DrillRun::failover(const DrillStep& step, const std::string& label, std::st
   // it onto the local clock with the region's measured offset, and never outside the call.
   int64_t offset = 0;
   if (auto st = region_status(state_.at(target).address); st.is_ok()) {
-    int64_t after = wall_now_unix_nanos();
-    offset = st->now_unix_nanos() - (received + (after - received) / 2);
+    offset = estimate_clock_offset_ns(received, wall_now_unix_nanos(), st->now_unix_nanos());
   }
   int64_t promoted = fo->promoted_unix_nanos() - offset;
   if (std::llabs(offset) > 50'000'000) {

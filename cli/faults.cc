@@ -58,8 +58,6 @@ const char* direction_name(drsim::v1::Direction d) {
   }
 }
 
-bool is_region(const std::string& name) { return name == "primary" || name == "secondary"; }
-
 Status bad(const FaultParam& p, const std::string& why) {
   return invalid_argument(p.where + ": " + why);
 }

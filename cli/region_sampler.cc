@@ -52,7 +52,7 @@ void RegionSampler::run(const std::string& region, const std::string& address) {
       }
       if (samples_.size() < kMaxSamples) samples_.push_back(s);
       latest_[region] = std::move(s);
-      offsets_[region] = st->now_unix_nanos() - (sent + (received - sent) / 2);
+      offsets_[region] = estimate_clock_offset_ns(sent, received, st->now_unix_nanos());
     }
     cv_.wait_for(lock, period_, [this] { return stopping_; });
   }

@@ -460,6 +460,14 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
                      "topology did not become healthy within 15 s (" + last + ")"));
 }
 
+std::string find_standby(const TopologyState& state) {
+  for (const char* name : {"secondary", "primary"}) {
+    auto st = region_status(state.at(name).address);
+    if (st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY) return name;
+  }
+  return "";
+}
+
 Status topology_down(const std::string& home, std::chrono::milliseconds grace) {
   auto state = load_state(home);
   if (!state.is_ok()) return state.status();

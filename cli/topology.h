@@ -55,6 +55,9 @@ Result<TopologyConfig> parse_topology_node(const YAML::Node& root, const ConfigE
 // The embedded default (what `drsim demo` uses with no files).
 const char* default_topology_yaml();
 
+// The two region daemons (as opposed to the Traffic Manager and the fault proxy).
+inline bool is_region(const std::string& name) { return name == "primary" || name == "secondary"; }
+
 struct ProcessInfo {
   pid_t pid = 0;
   std::string address;
@@ -92,6 +95,8 @@ Status save_state(const TopologyState& state);
 // `progress` receives one line per step.
 Result<TopologyState> topology_up(const std::string& home, const TopologyConfig& config,
                                   const std::function<void(const std::string&)>& progress);
+// The region that answers as standby now (secondary checked first); "" when none does.
+std::string find_standby(const TopologyState& state);
 // Stops every process of the topology (SIGTERM, then SIGKILL after grace).
 Status topology_down(const std::string& home, std::chrono::milliseconds grace);
 // Starts a stopped or killed daemon again with its original arguments.
