@@ -184,7 +184,7 @@ class DnsServer::TcpSession : public std::enable_shared_from_this<TcpSession> {
   std::vector<uint8_t> reply_;  // the write in flight borrows it
 };
 
-DnsServer::DnsServer(asio::io_context& io, DnsServerConfig config, const RoutingState& state)
+DnsServer::DnsServer(asio::io_context& io, DnsServerConfig config, RoutingState& state)
     : io_(io),
       config_(std::move(config)),
       state_(state),
@@ -193,7 +193,7 @@ DnsServer::DnsServer(asio::io_context& io, DnsServerConfig config, const Routing
       acceptor_(io) {}
 
 Result<std::shared_ptr<DnsServer>> DnsServer::start(asio::io_context& io, DnsServerConfig config,
-                                                    const RoutingState& state) {
+                                                    RoutingState& state) {
   auto host = parse_ip(host_of(config.listen));
   DRSIM_CHECK(host.has_value());  // make_dns_server_config checked it
   auto port = static_cast<uint16_t>(std::stoi(config.listen.substr(config.listen.rfind(':') + 1)));
@@ -300,12 +300,18 @@ std::optional<std::vector<uint8_t>> DnsServer::respond(std::span<const uint8_t> 
                                                        const std::string& peer) {
   model::DnsZone zone{config_.name, std::nullopt, 0};
   // The route the loop published last; the same answer Resolve gives right now.
-  if (auto answer = state_.answer()) {
+  auto answer = state_.answer();
+  if (answer) {
     auto it = config_.endpoint_addresses.find(answer->endpoint());
     if (it != config_.endpoint_addresses.end()) zone.address = it->second;
     zone.ttl_seconds = ttl_seconds(answer->ttl_ms());
   }
   auto reply = model::answer_dns_query(packet, zone, transport);
+  if (reply && answer) {
+    if (auto header = model::parse_dns_header(*reply); header.is_ok() && header->ancount > 0) {
+      state_.count_resolve(answer->endpoint(), ResolveVia::kDns);
+    }
+  }
   if (log_->should_log(spdlog::level::debug)) {
     const char* proto = transport == model::DnsTransport::kUdp ? "udp" : "tcp";
     auto query = model::parse_dns_query(packet);

@@ -51,8 +51,7 @@ class DnsServer : public std::enable_shared_from_this<DnsServer> {
   // Binds UDP and TCP and starts serving on `io` (loop thread). UNAVAILABLE naming the address
   // when it cannot bind. `state` must outlive the io_context's run.
   static Result<std::shared_ptr<DnsServer>> start(boost::asio::io_context& io,
-                                                  DnsServerConfig config,
-                                                  const RoutingState& state);
+                                                  DnsServerConfig config, RoutingState& state);
 
   DnsServer(const DnsServer&) = delete;
   DnsServer& operator=(const DnsServer&) = delete;
@@ -65,7 +64,7 @@ class DnsServer : public std::enable_shared_from_this<DnsServer> {
  private:
   class TcpSession;
 
-  DnsServer(boost::asio::io_context& io, DnsServerConfig config, const RoutingState& state);
+  DnsServer(boost::asio::io_context& io, DnsServerConfig config, RoutingState& state);
   Status bind(const boost::asio::ip::address& host, uint16_t port);
   void receive_udp();
   void accept_tcp();
@@ -76,7 +75,7 @@ class DnsServer : public std::enable_shared_from_this<DnsServer> {
 
   boost::asio::io_context& io_;
   const DnsServerConfig config_;
-  const RoutingState& state_;
+  RoutingState& state_;  // read, and counts the answers given
   std::shared_ptr<spdlog::logger> log_;
   boost::asio::ip::udp::socket udp_;
   boost::asio::ip::tcp::acceptor acceptor_;

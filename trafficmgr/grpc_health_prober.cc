@@ -70,7 +70,7 @@ void GrpcHealthProber::cancel_all() {
 
 void GrpcHealthProber::on_call_done(Call* call, const grpc::Status& status) {
   ProbeResult result{call->endpoint, model::ProbeOutcome::kFailure, "",
-                     RealClock().now() - call->started};
+                     RealClock().now() - call->started, ""};
   if (!status.ok()) {
     result.error = std::string(status_code_name(static_cast<StatusCode>(status.error_code()))) +
                    ": " + status.error_message();
@@ -79,6 +79,7 @@ void GrpcHealthProber::on_call_done(Call* call, const grpc::Status& status) {
         "health status " + HealthCheckResponse::ServingStatus_Name(call->response.status());
   } else {
     result.outcome = model::ProbeOutcome::kSuccess;
+    result.detail = "SERVING";
   }
   // Model state lives on the loop thread; this thread only hands the result over.
   boost::asio::post(io_, [weak = weak_handler_, result = std::move(result)] {

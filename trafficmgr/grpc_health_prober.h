@@ -17,34 +17,23 @@
 #include "common/core/time.h"
 #include "common/model/health_monitor.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "trafficmgr/prober.h"
 
 namespace drsim::trafficmgr {
 
-struct ProbeResult {
-  size_t endpoint;
-  model::ProbeOutcome outcome;
-  std::string error;  // empty on success; "DEADLINE_EXCEEDED: …", "health status NOT_SERVING"
-  Duration latency;
-};
-
-class GrpcHealthProber {
+class GrpcHealthProber final : public Prober {
  public:
-  // Runs on the io_context thread, never after cancel_all() or destruction.
-  using ResultHandler = std::function<void(const ProbeResult&)>;
-
   GrpcHealthProber(boost::asio::io_context& io, const std::vector<std::string>& addresses,
                    std::string health_service, Duration timeout, ResultHandler on_result);
   // Cancels probes in flight and waits for their gRPC callbacks (each is bounded by its
   // deadline), so no callback outlives this object.
-  ~GrpcHealthProber();
+  ~GrpcHealthProber() override;
 
   GrpcHealthProber(const GrpcHealthProber&) = delete;
   GrpcHealthProber& operator=(const GrpcHealthProber&) = delete;
 
-  // Loop thread. Starts one probe of `endpoint`.
-  void probe(size_t endpoint);
-  // Loop thread. Cancels probes in flight; their results are dropped.
-  void cancel_all();
+  void probe(size_t endpoint) override;
+  void cancel_all() override;
 
  private:
   struct Call;

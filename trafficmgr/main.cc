@@ -8,16 +8,19 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 #include "common/net/asio_scheduler.h"
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
+#include "common/net/http_server.h"
 #include "common/net/process_runtime.h"
+#include "trafficmgr/dashboard.h"
 #include "trafficmgr/dns_server.h"
+#include "trafficmgr/region_status_poller.h"
 #include "trafficmgr/traffic_manager.h"
 #include "trafficmgr/traffic_manager_service.h"
 
@@ -25,6 +28,10 @@ namespace {
 
 constexpr int kExitBadConfig = 2;
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
+// The dashboard page polls every 250 ms; region status is fetched as often, each call bounded.
+constexpr auto kRegionStatusInterval = std::chrono::milliseconds(250);
+constexpr auto kRegionStatusTimeout = std::chrono::milliseconds(1000);
+constexpr size_t kMaxRegionAdmins = 16;
 
 int bad_config(const std::string& message) {
   std::cerr << "drsim-trafficmgr: " << message << "\n";
@@ -43,6 +50,9 @@ int main(int argc, char** argv) {
   std::string ready_file, log_format = "text", log_level = "info";
   std::string dns_listen, dns_name;
   std::vector<std::string> dns_address_flags;
+  std::string probe_protocol = "grpc", probe_path;
+  std::vector<std::string> probe_header_flags, expected_status_flags, region_admin_flags;
+  std::string dashboard_listen;
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 = ephemeral)")
       ->capture_default_str();
   app.add_option("--profile", config.profile, "Traffic Manager profile name")
@@ -62,8 +72,29 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--ttl-ms", ttl_ms, "TTL of Resolve answers")->capture_default_str();
   app.add_option("--health-service", config.health_service,
-                 "grpc.health.v1 service name each probe checks")
+                 "grpc.health.v1 service name each probe checks (--probe-protocol grpc)")
       ->capture_default_str();
+  app.add_option("--probe-protocol", probe_protocol,
+                 "grpc (grpc.health.v1 Check), http, https (certificate not validated) or tcp "
+                 "(connect); http/https/tcp probe each endpoint's --probe-address, e.g. a "
+                 "region's --http-listen address")
+      ->capture_default_str();
+  app.add_option("--probe-path", probe_path,
+                 "HTTP(S) only: the path probes GET (default /health, a region's health page)");
+  app.add_option("--probe-header", probe_header_flags,
+                 "HTTP(S) only: NAME:VALUE sent with every probe, repeatable, at most 8")
+      ->take_all();
+  app.add_option("--expected-status", expected_status_flags,
+                 "HTTP(S) only: status code or range counted as success (e.g. 200-299), "
+                 "repeatable, at most 8; default 200")
+      ->take_all();
+  app.add_option("--dashboard-listen", dashboard_listen,
+                 "serve the dashboard (GET /, /api/state, /metrics) on this loopback host:port "
+                 "(port 0 = ephemeral); empty = no dashboard");
+  app.add_option("--region-admin", region_admin_flags,
+                 "NAME=HOST:PORT, repeatable: a region's gRPC address; the dashboard shows its "
+                 "role, epoch and replication lag (GetStatus). Needs --dashboard-listen")
+      ->take_all();
   app.add_option("--dns-listen", dns_listen,
                  "answer DNS (UDP and TCP) on this loopback host:port (port 0 = ephemeral); "
                  "empty = no DNS");
@@ -74,7 +105,7 @@ int main(int argc, char** argv) {
                  "the HOST of its --endpoint; DNS carries no port). E.g. primary=127.0.0.11")
       ->take_all();
   app.add_option("--ready-file", ready_file,
-                 "write {pid, address[, dns_address]} here once serving");
+                 "write {pid, address[, dns_address][, dashboard_address]} here once serving");
   app.add_option("--log-format", log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -109,7 +140,46 @@ int main(int argc, char** argv) {
   config.monitor.probe_timeout = std::chrono::milliseconds(timeout_ms);
   config.monitor.tolerated_failures = static_cast<uint32_t>(tolerated);
   config.ttl = std::chrono::milliseconds(ttl_ms);
+  auto protocol = trafficmgr::parse_probe_protocol_flag(probe_protocol);
+  if (!protocol.is_ok()) return bad_config(protocol.status().message());
+  config.probe.protocol = *protocol;
+  bool http_probe =
+      *protocol == model::TmProbeProtocol::kHttp || *protocol == model::TmProbeProtocol::kHttps;
+  // drsim's regions answer /health; Azure's default path "/" would only find a 404 there.
+  config.probe.path = !probe_path.empty() ? probe_path : (http_probe ? "/health" : "");
+  for (const auto& flag : probe_header_flags) {
+    auto header = trafficmgr::parse_probe_header_flag(flag);
+    if (!header.is_ok()) return bad_config(header.status().message());
+    config.probe.custom_headers.push_back(*header);
+  }
+  for (const auto& flag : expected_status_flags) {
+    auto range = trafficmgr::parse_expected_status_flag(flag);
+    if (!range.is_ok()) return bad_config(range.status().message());
+    config.probe.expected_status_codes.push_back(*range);
+  }
   if (Status s = config.validate(); !s.is_ok()) return bad_config(s.message());
+  std::vector<trafficmgr::RegionAdminSpec> region_admins;
+  for (const auto& flag : region_admin_flags) {
+    auto spec = trafficmgr::parse_region_admin_flag(flag);
+    if (!spec.is_ok()) return bad_config(spec.status().message());
+    for (const auto& other : region_admins) {
+      if (other.name == spec->name) {
+        return bad_config("--region-admin: region '" + spec->name + "' is given twice");
+      }
+    }
+    region_admins.push_back(*spec);
+  }
+  if (region_admins.size() > kMaxRegionAdmins) {
+    return bad_config("--region-admin: at most " + std::to_string(kMaxRegionAdmins) + " regions");
+  }
+  if (!dashboard_listen.empty()) {
+    if (Status s = net::validate_loopback_listen_address("--dashboard-listen", dashboard_listen);
+        !s.is_ok()) {
+      return bad_config(s.message());
+    }
+  } else if (!region_admins.empty()) {
+    return bad_config("--region-admin needs --dashboard-listen (only the dashboard shows it)");
+  }
   std::optional<trafficmgr::DnsServerConfig> dns_config;
   if (!dns_listen.empty()) {
     if (dns_name.empty()) dns_name = config.profile + ".trafficmanager.test";
@@ -138,11 +208,17 @@ int main(int argc, char** argv) {
     spdlog::error("{}", started.status().message());
     return 1;
   }
+  std::string probe_what = model::tm_probe_protocol_name(config.probe.protocol);
+  if (config.probe.protocol == model::TmProbeProtocol::kGrpcHealth) {
+    probe_what += " of '" + config.health_service + "'";
+  } else if (!config.probe.path.empty()) {
+    probe_what += " GET " + config.probe.path;
+  }
   spdlog::info(
-      "profile {} serving on {}: {} endpoints, probe every {} ms (timeout {} ms, "
-      "tolerated failures {}), ttl {} ms, health service '{}'",
-      config.profile, started->address, config.endpoints.size(), interval_ms, timeout_ms, tolerated,
-      ttl_ms, config.health_service);
+      "profile {} serving on {}: {} endpoints, {} probe every {} ms (timeout {} ms, "
+      "tolerated failures {}), ttl {} ms",
+      config.profile, started->address, config.endpoints.size(), probe_what, interval_ms,
+      timeout_ms, tolerated, ttl_ms);
   for (const auto& e : config.endpoints) {
     spdlog::info("endpoint {} at {} priority {} (probed at {})", e.name, e.address, e.priority,
                  e.probed());
@@ -165,6 +241,28 @@ int main(int argc, char** argv) {
                  dns->address(), answers);
     ready_extra = "\"dns_address\":\"" + dns->address() + "\"";
   }
+  std::unique_ptr<trafficmgr::RegionStatusPoller> region_poller;
+  if (!region_admins.empty()) {
+    region_poller = std::make_unique<trafficmgr::RegionStatusPoller>(
+        scheduler, region_admins, kRegionStatusInterval, kRegionStatusTimeout);
+  }
+  trafficmgr::Dashboard dashboard(traffic_manager, region_poller.get());
+  std::shared_ptr<net::HttpServer> dashboard_server;
+  if (!dashboard_listen.empty()) {
+    auto http_started =
+        net::HttpServer::start(io, "--dashboard-listen", dashboard_listen, dashboard.routes());
+    if (!http_started.is_ok()) {
+      spdlog::error("{}", http_started.status().message());
+      if (dns) dns->stop();
+      started->server->Shutdown(std::chrono::system_clock::now());
+      return 1;
+    }
+    dashboard_server = std::move(http_started).value();
+    spdlog::info("dashboard on http://{}/ (GET /, /api/state, /metrics), {} region(s) watched",
+                 dashboard_server->address(), region_admins.size());
+    ready_extra += std::string(ready_extra.empty() ? "" : ",") + "\"dashboard_address\":\"" +
+                   dashboard_server->address() + "\"";
+  }
   if (!ready_file.empty()) {
     if (Status s = net::write_ready_file(ready_file, started->address, ready_extra); !s.is_ok()) {
       spdlog::error("{}", s.message());
@@ -173,9 +271,14 @@ int main(int argc, char** argv) {
     }
   }
 
-  boost::asio::post(io, [&] { traffic_manager.start(); });
+  boost::asio::post(io, [&] {
+    traffic_manager.start();
+    if (region_poller) region_poller->start();
+  });
   net::StopSignals stop_signals(io, [&] {
     if (dns) dns->stop();
+    if (dashboard_server) dashboard_server->stop();
+    if (region_poller) region_poller->stop();
     traffic_manager.stop();
     io.stop();
   });

@@ -2,6 +2,18 @@
 
 namespace drsim::trafficmgr {
 
+const char* resolve_via_name(ResolveVia via) { return via == ResolveVia::kGrpc ? "grpc" : "dns"; }
+
+void RoutingState::count_resolve(const std::string& endpoint, ResolveVia via) {
+  std::lock_guard lock(mu_);
+  ++resolves_[{endpoint, resolve_via_name(via)}];
+}
+
+std::map<std::pair<std::string, std::string>, uint64_t> RoutingState::resolve_counts() const {
+  std::lock_guard lock(mu_);
+  return resolves_;
+}
+
 void RoutingState::publish(v1::ListEndpointsResponse table,
                            std::optional<v1::ResolveResponse> answer) {
   std::lock_guard lock(mu_);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -28,6 +29,10 @@ class RoutingWatcher {
 
 enum class ReplayMode { kLiveOnly, kReplayHistory };
 
+// Where a resolve was answered, for the resolves-by-answer counters.
+enum class ResolveVia { kGrpc, kDns };
+const char* resolve_via_name(ResolveVia via);
+
 class RoutingState {
  public:
   // Oldest events are dropped beyond this, so a flapping endpoint cannot grow memory forever.
@@ -48,6 +53,11 @@ class RoutingState {
   std::optional<v1::ResolveResponse> answer() const;
   std::vector<v1::RoutingEvent> events() const;
 
+  // Any thread: one answer naming `endpoint` was given.
+  void count_resolve(const std::string& endpoint, ResolveVia via);
+  // (endpoint, "grpc" or "dns") → answers given.
+  std::map<std::pair<std::string, std::string>, uint64_t> resolve_counts() const;
+
   // Registers a watcher; with kReplayHistory it first receives every logged event, atomically
   // with registration, so nothing is missed or sent twice. False once closed.
   bool subscribe(RoutingWatcher* watcher, ReplayMode replay);
@@ -61,6 +71,7 @@ class RoutingState {
   std::optional<v1::ResolveResponse> answer_;
   std::deque<v1::RoutingEvent> events_;
   std::set<RoutingWatcher*> watchers_;
+  std::map<std::pair<std::string, std::string>, uint64_t> resolves_;
   bool closed_ = false;
 };
 

@@ -23,9 +23,12 @@ std::shared_ptr<spdlog::logger> component_logger(const std::string& name) {
 
 v1::EndpointStatus to_proto(model::EndpointStatus s) {
   switch (s) {
-    case model::EndpointStatus::kCheckingEndpoint: return v1::ENDPOINT_CHECKING;
-    case model::EndpointStatus::kOnline: return v1::ENDPOINT_ONLINE;
-    case model::EndpointStatus::kDegraded: return v1::ENDPOINT_DEGRADED;
+    case model::EndpointStatus::kCheckingEndpoint:
+      return v1::ENDPOINT_CHECKING;
+    case model::EndpointStatus::kOnline:
+      return v1::ENDPOINT_ONLINE;
+    case model::EndpointStatus::kDegraded:
+      return v1::ENDPOINT_DEGRADED;
   }
   return v1::ENDPOINT_STATUS_UNSPECIFIED;
 }
@@ -44,9 +47,10 @@ TrafficManager::TrafficManager(TrafficManagerConfig config, net::AsioScheduler& 
       details_(config_.endpoints.size()),
       probe_log_(component_logger("probe")),
       route_log_(component_logger("route")),
-      prober_(scheduler.io(), addresses_of(config_.endpoints), config_.health_service,
-              config_.monitor.probe_timeout,
-              [this](const ProbeResult& result) { on_probe_result(result); }) {
+      prober_(make_prober(scheduler.io(),
+                          ProberConfig{config_.probe_config(), addresses_of(config_.endpoints),
+                                       config_.health_service},
+                          [this](const ProbeResult& result) { on_probe_result(result); })) {
   DRSIM_CHECK(config_.validate().is_ok());
   int64_t now = wall_now_unix_nanos();
   for (auto& d : details_) d.status_changed_unix_nanos = now;
@@ -63,13 +67,13 @@ void TrafficManager::stop() {
   running_ = false;
   if (timer_) scheduler_.cancel(*timer_);
   timer_.reset();
-  prober_.cancel_all();
+  prober_->cancel_all();
 }
 
 void TrafficManager::probe_due() {
   timer_.reset();
   if (!running_) return;
-  for (size_t endpoint : monitor_.due_probes(scheduler_.now())) prober_.probe(endpoint);
+  for (size_t endpoint : monitor_.due_probes(scheduler_.now())) prober_->probe(endpoint);
   arm_timer();
 }
 
@@ -90,8 +94,13 @@ void TrafficManager::on_probe_result(const ProbeResult& result) {
   detail.last_probe_ms = to_ms(result.latency);
   const auto& spec = config_.endpoints[result.endpoint];
   if (result.outcome == model::ProbeOutcome::kSuccess) {
-    probe_log_->debug("probe {} ok in {:.1f} ms", spec.name, detail.last_probe_ms);
+    ++detail.probes_succeeded;
+    detail.last_probe_result = result.detail;
+    probe_log_->debug("probe {} ok in {:.1f} ms: {}", spec.name, detail.last_probe_ms,
+                      result.detail);
   } else {
+    ++detail.probes_failed;
+    detail.last_probe_result = result.error;
     probe_log_->debug("probe {} failed in {:.1f} ms: {}", spec.name, detail.last_probe_ms,
                       result.error);
   }
@@ -115,6 +124,7 @@ void TrafficManager::on_status_changed(const model::EndpointStatusChanged& chang
                      model::endpoint_status_name(change.from),
                      model::endpoint_status_name(change.to));
   }
+  ++status_changes_;
   v1::RoutingEvent event = new_event(v1::RoutingEvent::ENDPOINT_STATUS);
   detail.status_changed_unix_nanos = event.unix_nanos();
   event.set_endpoint(spec.name);
@@ -146,6 +156,7 @@ void TrafficManager::update_route() {
   } else {
     route_log_->info("route {} -> {} ({})", from, to, reason);
   }
+  ++route_changes_;
   v1::RoutingEvent event = new_event(v1::RoutingEvent::ROUTE_CHANGED);
   event.set_old_route(from);
   event.set_new_route(to);
@@ -196,7 +207,12 @@ void TrafficManager::publish() {
     e->set_last_probe_error(detail.last_probe_error);
     e->set_last_probe_ms(detail.last_probe_ms);
     e->set_status_changed_unix_nanos(detail.status_changed_unix_nanos);
+    e->set_last_probe_result(detail.last_probe_result);
+    e->set_probes_succeeded(detail.probes_succeeded);
+    e->set_probes_failed(detail.probes_failed);
   }
+  table.set_probe_protocol(model::tm_probe_protocol_name(config_.probe.protocol));
+  table.set_probe_path(config_.probe.path);
   table.set_probe_interval_ms(whole_ms(config_.monitor.probe_interval));
   table.set_probe_timeout_ms(whole_ms(config_.monitor.probe_timeout));
   table.set_tolerated_failures(config_.monitor.tolerated_failures);

@@ -1,6 +1,7 @@
 // TrafficManager: the driver of drsim-trafficmgr. On the one io_context thread it asks the
-// HealthMonitor which endpoints to probe, probes them through GrpcHealthProber, feeds the
-// outcomes back, recomputes the priority route and publishes table, answer and events.
+// HealthMonitor which endpoints to probe, probes them through the configured Prober (gRPC
+// health, HTTP(S) or TCP), feeds the outcomes back, recomputes the priority route and
+// publishes table, answer and events.
 #pragma once
 
 #include <memory>
@@ -14,7 +15,7 @@
 #include "common/model/health_monitor.h"
 #include "common/model/router.h"
 #include "common/net/asio_scheduler.h"
-#include "trafficmgr/grpc_health_prober.h"
+#include "trafficmgr/prober.h"
 #include "trafficmgr/routing_state.h"
 #include "trafficmgr/traffic_manager_config.h"
 
@@ -37,12 +38,20 @@ class TrafficManager {
   RoutingState& state() { return state_; }
   const model::HealthMonitor& monitor() const { return monitor_; }
   const TrafficManagerConfig& config() const { return config_; }
+  // Loop thread: counted since start, for /metrics.
+  uint64_t route_changes() const { return route_changes_; }
+  uint64_t status_changes() const { return status_changes_; }
+  // The route Resolve answers now (always set: the config has an endpoint).
+  const std::optional<model::RouteDecision>& route() const { return route_; }
 
  private:
   struct EndpointDetail {
     std::string last_probe_error;
+    std::string last_probe_result;
     double last_probe_ms = 0;
     int64_t status_changed_unix_nanos = 0;
+    uint64_t probes_succeeded = 0;
+    uint64_t probes_failed = 0;
   };
 
   void probe_due();
@@ -63,10 +72,12 @@ class TrafficManager {
   std::optional<model::RouteDecision> route_;
   std::optional<TimerId> timer_;
   bool running_ = false;
+  uint64_t route_changes_ = 0;
+  uint64_t status_changes_ = 0;
   std::shared_ptr<spdlog::logger> probe_log_;
   std::shared_ptr<spdlog::logger> route_log_;
   // Last: destroyed first, so no probe callback outlives the state it reports into.
-  GrpcHealthProber prober_;
+  std::unique_ptr<Prober> prober_;
 };
 
 }  // namespace drsim::trafficmgr

@@ -42,11 +42,16 @@ bool parse_bounded_uint(const std::string& s, uint64_t max, uint64_t* out) {
   return true;
 }
 
-// MonitorConfig names its fields; a person typed flags.
+// MonitorConfig and TmMonitorConfig name their fields; a person typed flags.
 std::string flag_for_monitor_field(const std::string& message) {
   if (message.rfind("probe_interval", 0) == 0) return "--probe-interval-ms";
   if (message.rfind("probe_timeout", 0) == 0) return "--probe-timeout-ms";
+  if (message.rfind("interval", 0) == 0) return "--probe-interval-ms";
+  if (message.rfind("timeout", 0) == 0) return "--probe-timeout-ms";
   if (message.rfind("tolerated_failures", 0) == 0) return "--tolerated-failures";
+  if (message.rfind("path", 0) == 0) return "--probe-path";
+  if (message.rfind("custom_headers", 0) == 0) return "--probe-header";
+  if (message.rfind("expected_status_codes", 0) == 0) return "--expected-status";
   return "--probe-*";
 }
 
@@ -131,6 +136,9 @@ Status TrafficManagerConfig::validate() const {
   if (Status s = monitor.validate(); !s.is_ok()) {
     return invalid_argument(flag_for_monitor_field(s.message()) + ": " + s.message());
   }
+  if (Status s = probe_config().validate(model::TmTimingRules::kScaled); !s.is_ok()) {
+    return invalid_argument(flag_for_monitor_field(s.message()) + ": " + s.message());
+  }
   // Azure's DNS TTL range is 0..2,147,483,647 s.
   constexpr auto kMaxTtl = std::chrono::seconds(2147483647);
   if (ttl < Duration::zero() || ttl > kMaxTtl) {
@@ -139,6 +147,50 @@ Status TrafficManagerConfig::validate() const {
                             " is out of range 0..2147483647000");
   }
   return Status::ok();
+}
+
+model::TmMonitorConfig TrafficManagerConfig::probe_config() const {
+  model::TmMonitorConfig c = probe;
+  c.interval = monitor.probe_interval;
+  c.timeout = monitor.probe_timeout;
+  c.tolerated_failures = monitor.tolerated_failures;
+  return c;
+}
+
+Result<model::TmProbeProtocol> parse_probe_protocol_flag(const std::string& value) {
+  if (value == "grpc") return model::TmProbeProtocol::kGrpcHealth;
+  if (value == "http") return model::TmProbeProtocol::kHttp;
+  if (value == "https") return model::TmProbeProtocol::kHttps;
+  if (value == "tcp") return model::TmProbeProtocol::kTcp;
+  return invalid_argument("--probe-protocol: '" + value + "' is not grpc, http, https or tcp");
+}
+
+Result<model::TmHttpHeader> parse_probe_header_flag(const std::string& value) {
+  auto colon = value.find(':');
+  if (colon == std::string::npos || colon == 0) {
+    return invalid_argument("--probe-header: '" + value + "': expected NAME:VALUE");
+  }
+  model::TmHttpHeader header{value.substr(0, colon), value.substr(colon + 1)};
+  size_t start = header.value.find_first_not_of(" \t");
+  header.value = start == std::string::npos ? "" : header.value.substr(start);
+  return header;
+}
+
+Result<model::TmStatusCodeRange> parse_expected_status_flag(const std::string& value) {
+  auto bad = [&] {
+    return invalid_argument("--expected-status: '" + value +
+                            "': expected CODE or LOW-HIGH with codes in 100..999, e.g. 200-299");
+  };
+  auto dash = value.find('-');
+  std::string lo = value.substr(0, dash);
+  std::string hi = dash == std::string::npos ? lo : value.substr(dash + 1);
+  uint64_t l = 0, h = 0;
+  if (!parse_bounded_uint(lo, model::kTmMaxStatusCode, &l) ||
+      !parse_bounded_uint(hi, model::kTmMaxStatusCode, &h)) {
+    return bad();
+  }
+  // The range itself (100..999, low <= high) is checked by validate(), naming the flag.
+  return model::TmStatusCodeRange{static_cast<uint16_t>(l), static_cast<uint16_t>(h)};
 }
 
 }  // namespace drsim::trafficmgr

@@ -130,6 +130,7 @@ grpc::ServerUnaryReactor* TrafficManagerService::Resolve(grpc::CallbackServerCon
   grpc::Status status = check_profile(request->profile());
   if (status.ok()) {
     if (auto answer = state_.answer()) {
+      state_.count_resolve(answer->endpoint(), ResolveVia::kGrpc);
       *response = std::move(*answer);
     } else {
       status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no endpoint to answer yet");

@@ -59,11 +59,30 @@ std::optional<RoleChanged> RegionRole::on_peer_epoch(Epoch peer_epoch, Role peer
   return std::nullopt;
 }
 
+Result<RoleChanged> RegionRole::hand_over(Epoch peer_epoch) {
+  if (role_ != Role::kActive) {
+    return failed_precondition("region " + region_ + " is not active; nothing to hand over");
+  }
+  if (peer_epoch <= epoch_) {
+    return failed_precondition("peer epoch " + std::to_string(peer_epoch.value()) +
+                               " is not newer than ours (" + std::to_string(epoch_.value()) + ")");
+  }
+  std::string why = "planned failover: handed over to " + peer_ + " at epoch " +
+                    std::to_string(peer_epoch.value()) + "; standby now";
+  RoleChanged change{Role::kActive, Role::kStandby, peer_epoch, why};
+  role_ = Role::kStandby;
+  epoch_ = peer_epoch;
+  highest_seen_ = std::max(highest_seen_, peer_epoch);
+  fenced_reason_ = why;
+  confirmation_ = Confirmation::kConfirmed;
+  return change;
+}
+
 Status RegionRole::admit_source(const std::string& source_region, Epoch source_epoch) {
   if (role_ == Role::kActive) {
     return failed_precondition("region " + region_ + " is active at epoch " +
-                               std::to_string(epoch_.value()) + "; " + source_region +
-                               " (epoch " + std::to_string(source_epoch.value()) +
+                               std::to_string(epoch_.value()) + "; " + source_region + " (epoch " +
+                               std::to_string(source_epoch.value()) +
                                ") is fenced and must not replicate to it");
   }
   if (source_epoch < highest_seen_) {

@@ -48,6 +48,10 @@ class RegionRole {
   // reject). Returns a role change when we must step down.
   std::optional<RoleChanged> on_peer_epoch(Epoch peer_epoch, Role peer_role);
 
+  // Planned failover: this active region handed over and its peer is now active at
+  // `peer_epoch` (> ours). Active → standby at that epoch, with a planned-failover reason.
+  Result<RoleChanged> hand_over(Epoch peer_epoch);
+
   // Sink side: a source at `source_epoch` wants to stream to us. Refused when
   // we are active, or know a newer epoch (the sender is a fenced primary).
   Status admit_source(const std::string& source_region, Epoch source_epoch);

@@ -14,6 +14,17 @@ void HealthService::set_outage(bool outage) {
   outage_ = outage;
 }
 
+HealthService::ServingStatus HealthService::status(const std::string& service) {
+  std::lock_guard lock(mu_);
+  auto it = statuses_.find(service);
+  return it == statuses_.end() ? HealthCheckResponse::SERVICE_UNKNOWN : it->second;
+}
+
+bool HealthService::outage() {
+  std::lock_guard lock(mu_);
+  return outage_;
+}
+
 grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* ctx,
                                                const grpc::health::v1::HealthCheckRequest* request,
                                                HealthCheckResponse* response) {
@@ -25,8 +36,8 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* ctx,
   }
   auto it = statuses_.find(request->service());
   if (it == statuses_.end()) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                 "unknown service '" + request->service() + "'"));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service '" + request->service() + "'"));
     return reactor;
   }
   response->set_status(it->second);

@@ -19,6 +19,9 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
   // Thread-safe: called from the loop thread, read from gRPC threads.
   void set_status(const std::string& service, ServingStatus status);
   void set_outage(bool outage);
+  // What Check answers for `service` (SERVICE_UNKNOWN when never set), ignoring the outage.
+  ServingStatus status(const std::string& service);
+  bool outage();
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx,
                                   const grpc::health::v1::HealthCheckRequest* request,

@@ -3,19 +3,137 @@
 #include <filesystem>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
+#include "common/net/http_server.h"
 #include "common/net/process_runtime.h"
+#include "common/net/prometheus_text.h"
+#include "common/net/rpc_counters.h"
 #include "common/region/region_node.h"
 #include "common/region/region_services.h"
 #include "common/region/replication_streams.h"
 
 namespace drsim::region {
+
+namespace {
+
+using grpc::health::v1::HealthCheckResponse;
+using Prom = net::PrometheusText;
+
+// GET /health: 200 "active" exactly when the gRPC health service says drsim.v1.Workload is
+// SERVING (the region serves writes), else 503 with the reason — so an HTTP probe of Traffic
+// Manager sees what its gRPC probe sees.
+net::HttpResponse health_response(RegionNode& node, net::HealthService& health) {
+  v1::GetStatusResponse st;
+  node.status(false, &st);
+  if (st.outage() || health.outage()) {
+    return net::HttpResponse::text(503,
+                                   "outage: region " + st.region() + " is in an injected outage");
+  }
+  if (health.status("drsim.v1.Workload") == HealthCheckResponse::SERVING) {
+    return net::HttpResponse::text(200, "active");
+  }
+  std::string why;
+  if (st.role() == v1::ROLE_STANDBY) {
+    why = "standby: region " + st.region() + " is the standby; the active region is " +
+          (st.active_region().empty() ? "unknown" : st.active_region()) + " (epoch " +
+          std::to_string(st.epoch()) + ")";
+    if (!st.fenced_reason().empty()) why += "; " + st.fenced_reason();
+  } else {
+    why = "not serving writes: " + (st.fenced_reason().empty()
+                                        ? std::string("active role not confirmed")
+                                        : st.fenced_reason());
+  }
+  return net::HttpResponse::text(503, why);
+}
+
+// GET /metrics: the GetStatus facts and the RPC counters in Prometheus text format.
+net::HttpResponse metrics_response(RegionNode& node, net::HealthService& health,
+                                   const net::RpcCounters& rpcs) {
+  v1::GetStatusResponse st;
+  node.status(false, &st);
+  const std::string& region = st.region();
+  bool serving = !st.outage() && health.status("drsim.v1.Workload") == HealthCheckResponse::SERVING;
+  Prom m;
+  m.family("drsim_region_info", Prom::Type::kGauge, "Always 1; labels name the region and peer.");
+  m.sample("drsim_region_info", {{"region", region}, {"peer", node.options().peer_name}}, 1);
+  m.family("drsim_region_role", Prom::Type::kGauge, "1 for the region's current role.");
+  m.sample("drsim_region_role", {{"region", region}, {"role", "active"}},
+           st.role() == v1::ROLE_ACTIVE ? 1 : 0);
+  m.sample("drsim_region_role", {{"region", region}, {"role", "standby"}},
+           st.role() == v1::ROLE_STANDBY ? 1 : 0);
+  m.family("drsim_region_serving_writes", Prom::Type::kGauge,
+           "1 while the region accepts client writes (what GET /health answers 200 for).");
+  m.sample("drsim_region_serving_writes", {{"region", region}}, serving ? 1 : 0);
+  m.family("drsim_region_epoch", Prom::Type::kGauge, "Epoch of the region's role.");
+  m.sample("drsim_region_epoch", {{"region", region}}, static_cast<double>(st.epoch()));
+  m.family("drsim_region_outage", Prom::Type::kGauge, "1 during an injected outage.");
+  m.sample("drsim_region_outage", {{"region", region}}, st.outage() ? 1 : 0);
+  m.family("drsim_region_replication_connected", Prom::Type::kGauge,
+           "1 while this region's outgoing replication stream is connected and welcomed.");
+  m.sample("drsim_region_replication_connected", {{"region", region}},
+           st.replication_connected() ? 1 : 0);
+  m.family("drsim_region_clock_offset_ms", Prom::Type::kGauge, "Injected wall-clock skew.");
+  m.sample("drsim_region_clock_offset_ms", {{"region", region}},
+           static_cast<double>(st.clock_offset_ms()));
+
+  struct PerWorkload {
+    const char* name;
+    const char* help;
+    double (*value)(const v1::WorkloadStatus&);
+  };
+  const PerWorkload per_workload[] = {
+      {"drsim_region_replication_lag_writes",
+       "Active region: writes not yet durable on the standby.",
+       [](const v1::WorkloadStatus& w) { return static_cast<double>(w.lag_writes()); }},
+      {"drsim_region_replication_lag_ms",
+       "Active region: age of the oldest write the standby has not acknowledged.",
+       [](const v1::WorkloadStatus& w) { return w.lag_ms(); }},
+      {"drsim_region_replication_lag_p99_ms",
+       "Active region: 99th percentile of write-to-ack lag since start.",
+       [](const v1::WorkloadStatus& w) { return w.lag().p99_ms(); }},
+      {"drsim_region_last_seq", "Newest seq written (active) or applied (standby).",
+       [](const v1::WorkloadStatus& w) { return static_cast<double>(w.last_seq()); }},
+      {"drsim_region_acked_seq", "Active region: newest seq the standby made durable.",
+       [](const v1::WorkloadStatus& w) { return static_cast<double>(w.acked_seq()); }},
+  };
+  for (const auto& metric : per_workload) {
+    m.family(metric.name, Prom::Type::kGauge, metric.help);
+    for (const auto& w : st.workloads()) {
+      m.sample(metric.name,
+               {{"region", region},
+                {"workload", w.name()},
+                {"mode", w.mode() == v1::MODE_SYNC ? "sync" : "async"}},
+               metric.value(w));
+    }
+  }
+  m.family("drsim_region_replication_refusals_total", Prom::Type::kCounter,
+           "Rejects this region's outgoing replication stream received (gaps, epochs).");
+  m.sample("drsim_region_replication_refusals_total", {{"region", region}},
+           static_cast<double>(st.replication_refusals()));
+  m.family("drsim_region_replication_reconnects_total", Prom::Type::kCounter,
+           "Outgoing replication streams opened after the first.");
+  m.sample("drsim_region_replication_reconnects_total", {{"region", region}},
+           static_cast<double>(st.replication_reconnects()));
+  m.family("drsim_region_rpcs_total", Prom::Type::kCounter,
+           "gRPC calls this region finished, by method and status code.");
+  for (const auto& [key, count] : rpcs.snapshot()) {
+    m.sample("drsim_region_rpcs_total",
+             {{"region", region}, {"method", key.first}, {"code", key.second}},
+             static_cast<double>(count));
+  }
+  net::HttpResponse r;
+  r.content_type = net::kPrometheusContentType;
+  r.body = m.text();
+  return r;
+}
+
+}  // namespace
 
 int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   RegionOptions opt;
@@ -37,10 +155,10 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   app.add_option("--peer-name", opt.peer_name, "Peer region name")->capture_default_str();
   app.add_option("--listen", opt.listen, "host:port to serve on (port 0 = ephemeral)")
       ->capture_default_str();
-  app.add_option("--peer", opt.peer_address, "host:port of the peer region (can be set later "
-                                             "with the SetPeer admin RPC)");
-  app.add_option("--data-dir", opt.data_dir, "Directory of the region's RocksDB state")
-      ->required();
+  app.add_option("--peer", opt.peer_address,
+                 "host:port of the peer region (can be set later "
+                 "with the SetPeer admin RPC)");
+  app.add_option("--data-dir", opt.data_dir, "Directory of the region's RocksDB state")->required();
   app.add_option("--role", role, "Role on first start (kept on disk afterwards)")
       ->check(CLI::IsMember({"active", "standby"}))
       ->capture_default_str();
@@ -70,7 +188,12 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
                  "An active region restarted from disk waits this long for its peer to confirm "
                  "no failover happened before serving")
       ->capture_default_str();
-  app.add_option("--ready-file", opt.ready_file, "Write {pid, address} here once serving");
+  app.add_option("--http-listen", opt.http_listen,
+                 "Loopback host:port (port 0 = ephemeral) of an HTTP server with GET /health "
+                 "(200 while serving writes, else 503 and why) and GET /metrics (Prometheus); "
+                 "empty = none");
+  app.add_option("--ready-file", opt.ready_file,
+                 "Write {pid, address[, http_address]} here once serving");
   app.add_option("--log-format", log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -93,6 +216,9 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     valid = opt.validate();
   }
   if (valid.is_ok()) valid = net::validate_listen_address("--listen", opt.listen);
+  if (valid.is_ok() && !opt.http_listen.empty()) {
+    valid = net::validate_loopback_listen_address("--http-listen", opt.http_listen);
+  }
   if (valid.is_ok() && !opt.peer_address.empty()) {
     valid = net::validate_listen_address("--peer", opt.peer_address);
   }
@@ -109,7 +235,8 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     return 2;
   }
   auto store = storage::RegionStore::open(
-      opt.data_dir, opt.fsync ? storage::Durability::kPowerLoss : storage::Durability::kProcessCrash,
+      opt.data_dir,
+      opt.fsync ? storage::Durability::kPowerLoss : storage::Durability::kProcessCrash,
       opt.log_retention);
   if (!store.is_ok()) {
     spdlog::error("{}", store.status().message());
@@ -129,6 +256,13 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   builder.RegisterService(&admin);
   builder.RegisterService(&replication);
   builder.RegisterService(&health);
+  // The ops counters of /metrics; without --http-listen nobody reads them, so no interceptor.
+  net::RpcCounters rpc_counters;
+  if (!opt.http_listen.empty()) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(net::make_rpc_counting_interceptor(&rpc_counters));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   auto server = net::start_server(builder, opt.listen);
   if (!server.is_ok()) {
     spdlog::error("--listen: {}", server.status().message());
@@ -139,8 +273,28 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     server->server->Shutdown();
     return 1;
   }
+  std::shared_ptr<net::HttpServer> http;
+  std::string ready_extra;
+  if (!opt.http_listen.empty()) {
+    net::HttpRoutes routes;
+    routes["/health"] = [&](const net::HttpRequest&) { return health_response(node, health); };
+    routes["/metrics"] = [&](const net::HttpRequest&) {
+      return metrics_response(node, health, rpc_counters);
+    };
+    auto started = net::HttpServer::start(io, "--http-listen", opt.http_listen, std::move(routes));
+    if (!started.is_ok()) {
+      spdlog::error("{}", started.status().message());
+      node.stop();
+      server->server->Shutdown(std::chrono::system_clock::now());
+      return 1;
+    }
+    http = std::move(started).value();
+    ready_extra = "\"http_address\":\"" + http->address() + "\"";
+    spdlog::info("region {} http on {}: GET /health, /metrics", opt.name, http->address());
+  }
   if (!opt.ready_file.empty()) {
-    if (Status s = net::write_ready_file(opt.ready_file, server->address); !s.is_ok()) {
+    if (Status s = net::write_ready_file(opt.ready_file, server->address, ready_extra);
+        !s.is_ok()) {
       spdlog::error("{}", s.message());
       return 1;
     }
@@ -149,12 +303,16 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
 
   std::thread stopper;
   net::StopSignals signals(io, [&] {
+    if (http) http->stop();
     node.stop();
     // Shutdown waits for in-flight RPCs, which finish on this loop: run it
     // off the loop, then stop the loop.
     stopper = std::thread([&] {
       server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-      boost::asio::post(io, [&] { guard.reset(); io.stop(); });
+      boost::asio::post(io, [&] {
+        guard.reset();
+        io.stop();
+      });
     });
   });
   io.run();

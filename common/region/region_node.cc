@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 #include "common/net/grpc_util.h"
 #include "common/region/replication_streams.h"
@@ -21,9 +21,60 @@ namespace {
 constexpr size_t kMaxRecentChanges = 1 << 20;  // older unacked changes are read from the log
 constexpr size_t kMaxFrameBytes = 4 << 20;
 constexpr auto kSyncTimeoutTick = 100ms;
+// Re-protect: epochs listed per workload in a LogSummary (more: only the cursor is offered),
+// and the size of one full-copy frame.
+constexpr size_t kMaxEpochSpans = 4096;
+constexpr size_t kCopyChunkKeys = 1000;
+constexpr size_t kCopyChunkBytes = 1 << 20;
+// A re-protect whose peer has not answered within this is refused as unreachable (several
+// reconnects: a channel still backing off from an earlier failure fails the first calls at once).
+constexpr auto kReprotectConnectTimeout = 2s;
+// A planned failover's source gets this long past the drain timeout to answer.
+constexpr auto kPlannedFailoverGrace = 2s;
 
 drsim::v1::RegionRole to_proto(model::Role r) {
   return r == model::Role::kActive ? drsim::v1::ROLE_ACTIVE : drsim::v1::ROLE_STANDBY;
+}
+
+drsim::v1::ResyncKind to_proto(model::ResyncKind k) {
+  return k == model::ResyncKind::kDelta ? drsim::v1::RESYNC_KIND_DELTA
+                                        : drsim::v1::RESYNC_KIND_FULL;
+}
+
+void to_proto(const std::string& workload, const model::LogSummary& s, drsim::v1::LogSummary* out) {
+  out->set_workload(workload);
+  out->set_last_seq(s.last.value());
+  out->set_last_epoch(s.last_epoch.value());
+  out->set_first_retained(s.first_retained.value());
+  for (const auto& sp : s.spans) {
+    auto* p = out->add_spans();
+    p->set_epoch(sp.epoch.value());
+    p->set_first_seq(sp.first.value());
+    p->set_last_seq(sp.last.value());
+  }
+}
+
+model::LogSummary from_proto(const drsim::v1::LogSummary& in) {
+  model::LogSummary s;
+  s.last = Seq(in.last_seq());
+  s.last_epoch = Epoch(in.last_epoch());
+  s.first_retained = Seq(in.first_retained());
+  for (const auto& p : in.spans()) {
+    s.spans.push_back({Epoch(p.epoch()), Seq(p.first_seq()), Seq(p.last_seq())});
+  }
+  return s;
+}
+
+model::LogSummary cursor_only(Seq last, Epoch epoch) {
+  model::LogSummary s;
+  s.last = last;
+  s.last_epoch = epoch;
+  s.first_retained = last.next();
+  return s;
+}
+
+Status deadline_exceeded(std::string m) {
+  return Status(StatusCode::kDeadlineExceeded, std::move(m));
 }
 }  // namespace
 
@@ -51,6 +102,12 @@ Status RegionNode::start(const std::string& bound_address) {
     m.epoch = m.active ? 1 : 0;
     m.protected_ = true;
     if (Status s = store_.save_meta(m); !s.is_ok()) return s;
+    // No state at all but a peer: this may be a former active region whose data directory was
+    // wiped and the peer took over meanwhile. It must not take writes at epoch 1 before the
+    // peer answered (a peer that is a fresh standby confirms it at once).
+    if (m.active && !options_.peer_address.empty() && options_.fence_check_timeout.count() > 0) {
+      confirmation = model::RegionRole::Confirmation::kUnconfirmed;
+    }
   }
   protected_ = m.protected_;
   role_ = std::make_unique<model::RegionRole>(
@@ -66,21 +123,27 @@ Status RegionNode::start(const std::string& bound_address) {
     w->sink = model::ReplicationSink(cursor->seq, cursor->epoch);
     w->last_epoch = cursor->epoch;
     w->recent_first = cursor->seq.next();
+    auto incomplete = store_.full_copy_incomplete(spec.name);
+    if (!incomplete.is_ok()) return incomplete.status();
+    w->copy_incomplete = *incomplete;
     order_.push_back(w.get());
     workloads_.emplace(spec.name, std::move(w));
   }
   if (options_.unsafe_ack_before_standby) {
-    spdlog::warn("TEST HOOK --unsafe-ack-before-standby: sync writes are acknowledged before the "
-                 "standby has them; acknowledged writes can be lost");
+    spdlog::warn(
+        "TEST HOOK --unsafe-ack-before-standby: sync writes are acknowledged before the "
+        "standby has them; acknowledged writes can be lost");
   }
   spdlog::info("region {} starting as {} at epoch {}{} with {} workload(s) on {}", options_.name,
                model::role_name(role_->role()), role_->epoch().value(),
                role_->confirmed() ? "" : " (unconfirmed: checking the peer for a failover)",
                order_.size(), address_);
   for (auto* w : order_) {
-    spdlog::info("workload {} ({}) resumes at seq {} epoch {}", w->spec.name,
-                 replication_mode_name(w->spec.mode), w->source.last_written().value(),
-                 w->last_epoch.value());
+    spdlog::info(
+        "workload {} ({}) resumes at seq {} epoch {}{}", w->spec.name,
+        replication_mode_name(w->spec.mode), w->source.last_written().value(),
+        w->last_epoch.value(),
+        w->copy_incomplete ? " (a full copy into it did not finish: re-protect redoes it)" : "");
   }
   if (!role_->confirmed()) {
     scheduler_.schedule_after(options_.fence_check_timeout, [this] {
@@ -112,6 +175,8 @@ void RegionNode::stop() {
   if (link_) link_->cancel();
   if (sink_) sink_->close(unavailable("region " + options_.name + " is shutting down"));
   fail_waiters(unavailable("region " + options_.name + " is shutting down"), Applied::kUnknown);
+  if (resync_.running()) end_resync(unavailable("region " + options_.name + " is shutting down"));
+  if (planned_) finish_planned(unavailable("region " + options_.name + " is shutting down"));
 }
 
 RegionNode::Workload* RegionNode::find(const std::string& name) {
@@ -119,8 +184,35 @@ RegionNode::Workload* RegionNode::find(const std::string& name) {
   return it == workloads_.end() ? nullptr : it->second.get();
 }
 
+// Whether this region streams to its peer: protected, or re-protecting (resync running).
 bool RegionNode::replicating() const {
-  return role_->role() == model::Role::kActive && protected_ && !outage_ && diverged_.empty();
+  return role_->role() == model::Role::kActive && !outage_ && diverged_.empty() &&
+         (protected_ || resync_.running());
+}
+
+model::Protection RegionNode::protection() const {
+  if (resync_.running()) return model::Protection::kResyncing;
+  return protected_ && diverged_.empty() ? model::Protection::kProtected
+                                         : model::Protection::kUnprotected;
+}
+
+model::RegionFacts RegionNode::facts() const {
+  model::RegionFacts f;
+  f.region = options_.name;
+  f.peer = options_.peer_name;
+  f.role = role_->role();
+  f.confirmed = role_->confirmed();
+  f.protection = resync_.running() ? model::Protection::kResyncing
+                 : protected_      ? model::Protection::kProtected
+                                   : model::Protection::kUnprotected;
+  f.replication_stopped = !diverged_.empty();
+  f.outage = outage_;
+  f.peer_address_known = !options_.peer_address.empty();
+  f.handover = handover_.pausing_writes() || planned_.has_value();
+  f.copy_incomplete = std::any_of(order_.begin(), order_.end(),
+                                  [](const Workload* w) { return w->copy_incomplete; });
+  f.source_streaming = sink_ != nullptr && sink_source_ == options_.peer_name;
+  return f;
 }
 
 void RegionNode::update_health() {
@@ -183,6 +275,14 @@ void RegionNode::write(std::vector<drsim::v1::WriteOp> ops, WriteDone done) {
     done({s, Applied::kNo, {}});
     return;
   }
+  if (handover_.pausing_writes()) {
+    done({failed_precondition("planned failover in progress: region " + options_.name +
+                              " stopped admitting writes while it hands over to " +
+                              options_.peer_name),
+          Applied::kNo,
+          {}});
+    return;
+  }
   if (ops.empty()) {
     done({invalid_argument("ops: a batch needs at least one op"), Applied::kNo, {}});
     return;
@@ -218,8 +318,14 @@ void RegionNode::flush_writes() {
   // outage posted in between): re-check before anything becomes durable.
   Status admit = outage_ ? unavailable("region " + options_.name + " is in an injected outage")
                          : role_->admit_write();
+  if (admit.is_ok() && handover_.pausing_writes()) {
+    admit = failed_precondition("planned failover in progress: region " + options_.name +
+                                " stopped admitting writes while it hands over to " +
+                                options_.peer_name);
+  }
   if (!admit.is_ok()) {
     for (auto& q : ops) finish(q.write, {admit, Applied::kNo, {}});
+    pump();  // a planned failover's drain may have waited for these to be refused
     return;
   }
   Time now = scheduler_.now();
@@ -256,7 +362,10 @@ void RegionNode::flush_writes() {
     spdlog::warn("slow durable write of {} client changes: {:.1f} ms", ptrs.size(), to_ms(took));
   }
 
-  bool sync_replication = replicating() && !options_.unsafe_ack_before_standby;
+  // Sync writes wait for the standby only while protected: unprotected (failed over) or
+  // re-protecting, the standby is not yet a copy worth waiting for.
+  bool sync_replication = protected_ && replicating() && !options_.unsafe_ack_before_standby;
+  bool streaming = replicating();
   // Per workload: the newest seq each sync-mode write waits for, in seq order.
   std::map<Workload*, std::vector<SyncWaiter>> waits;
   std::map<PendingWrite*, size_t> next_index;
@@ -276,6 +385,12 @@ void RegionNode::flush_writes() {
       } else {
         list.push_back({Seq(c.seq()), q.write});
       }
+    }
+    // The send cache holds a contiguous run of recent seqs; with nobody to send to (failed
+    // over, unprotected) it stays empty and a later resync reads the log.
+    if (!streaming) {
+      w->recent.clear();
+      continue;
     }
     if (w->recent.empty()) w->recent_first = Seq(c.seq());
     w->recent.push_back(std::move(changes[i]));  // c is not used after this
@@ -315,14 +430,16 @@ void RegionNode::fail_waiters(const Status& why, Applied applied) {
 void RegionNode::check_sync_timeouts() {
   Time now = scheduler_.now();
   for (auto* w : order_) {
-    while (!w->waiters.empty() && now - w->waiters.front().write->started >=
-                                      options_.sync_ack_timeout) {
+    while (!w->waiters.empty() &&
+           now - w->waiters.front().write->started >= options_.sync_ack_timeout) {
       finish(w->waiters.front().write,
-             {Status(StatusCode::kAborted,
-                     "written in region " + options_.name + " but the standby did not "
-                     "acknowledge it within " + std::to_string(options_.sync_ack_timeout.count()) +
-                     " ms; outcome unknown"),
-              Applied::kUnknown, {}});
+             {Status(StatusCode::kAborted, "written in region " + options_.name +
+                                               " but the standby did not "
+                                               "acknowledge it within " +
+                                               std::to_string(options_.sync_ack_timeout.count()) +
+                                               " ms; outcome unknown"),
+              Applied::kUnknown,
+              {}});
       w->waiters.pop_front();
     }
   }
@@ -376,8 +493,18 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
   out->set_pid(::getpid());
   std::string note = role_->fenced_reason();
   if (!diverged_.empty()) note += (note.empty() ? "" : "; ") + diverged_;
-  if (role_->role() == model::Role::kActive && !protected_) {
-    note += std::string(note.empty() ? "" : "; ") + "unprotected: failed over, re-protect pending";
+  auto add_note = [&note](const std::string& what) { note += (note.empty() ? "" : "; ") + what; };
+  if (resync_.running()) {
+    add_note("re-protect: resyncing to " + options_.peer_name + " (" +
+             model::resync_kind_name(resync_.kind()) + ", " +
+             std::to_string(static_cast<int>(resync_.fraction(order_.size()) * 100)) + "%)" +
+             (link_error_.empty() || link_welcomed_ ? "" : "; replication: " + link_error_));
+  } else if (role_->role() == model::Role::kActive && !protected_) {
+    add_note("unprotected: failed over, re-protect pending" +
+             (resync_error_.empty() ? "" : " (last re-protect failed: " + resync_error_ + ")"));
+  } else if (handover_.pausing_writes()) {
+    add_note(std::string("planned failover to ") + options_.peer_name + ": " +
+             model::handover_phase_name(handover_.phase()) + ", writes paused");
   } else if (role_->role() == model::Role::kActive && !role_->confirmed()) {
     note += std::string(note.empty() ? "" : "; ") + "unconfirmed: checking the peer's epoch";
   } else if (!link_error_.empty() && replicating() && !link_welcomed_) {
@@ -388,6 +515,28 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
   out->set_clock_offset_ms(wall_clock_offset_nanos().load(std::memory_order_relaxed) / 1'000'000);
   out->set_replication_refusals(refusals_);
   out->set_replication_reconnects(connects_ > 0 ? connects_ - 1 : 0);
+  if (role_->role() == model::Role::kActive) {
+    switch (protection()) {
+      case model::Protection::kProtected:
+        out->set_protection(drsim::v1::REGION_PROTECTION_PROTECTED);
+        break;
+      case model::Protection::kUnprotected:
+        out->set_protection(drsim::v1::REGION_PROTECTION_UNPROTECTED);
+        break;
+      case model::Protection::kResyncing:
+        out->set_protection(drsim::v1::REGION_PROTECTION_RESYNCING);
+        break;
+    }
+    if (resync_.started()) fill_resync_stats(resync_, resync_started_wall_, out->mutable_resync());
+    out->set_planned_failover(model::handover_phase_name(handover_.phase()));
+  } else {
+    out->set_protection(incoming_.running() ? drsim::v1::REGION_PROTECTION_RESYNCING
+                                            : drsim::v1::REGION_PROTECTION_NOT_APPLICABLE);
+    if (incoming_.started()) {
+      fill_resync_stats(incoming_, incoming_started_wall_, out->mutable_resync());
+    }
+    if (planned_) out->set_planned_failover("waiting for " + options_.peer_name + " to drain");
+  }
   for (auto* w : order_) {
     auto* ws = out->add_workloads();
     ws->set_name(w->spec.name);
@@ -419,16 +568,38 @@ Result<drsim::v1::FailoverResponse> RegionNode::failover(const std::string& reas
                                " is in an injected outage; end the outage before failing over "
                                "to it");
   }
+  if (role_->role() == model::Role::kStandby) {
+    for (auto* w : order_) {
+      if (w->copy_incomplete) {
+        return failed_precondition(
+            "region " + options_.name + " holds an incomplete full copy of " + w->spec.name +
+            " (a re-protect from " + options_.peer_name +
+            " was cut short); it is no usable recovery point until the re-protect finishes");
+      }
+    }
+  }
+  if (planned_ && role_->role() == model::Role::kStandby) {
+    finish_planned(Status(StatusCode::kAborted,
+                          "superseded by an unplanned failover of region " + options_.name));
+  }
+  // The new active region serves unprotected until re-protect reverses replication (Site
+  // Recovery: failover → commit → re-protect).
+  return promote(reason, false, false);
+}
+
+Result<drsim::v1::FailoverResponse> RegionNode::promote(const std::string& reason, bool planned,
+                                                        bool protect) {
   auto change = role_->failover(reason);
   if (!change.is_ok()) return change.status();
-  // The new active region serves unprotected until re-protect reverses
-  // replication (Site Recovery: failover → commit → re-protect).
-  protected_ = false;
+  protected_ = protect;
+  diverged_.clear();
+  resync_error_.clear();
   persist_meta();
   if (sink_) {
-    // Tell the old primary the new epoch on its own stream: if it is only
-    // frozen, this is the first thing it reads when it runs again.
-    sink_reject(sink_, failed_precondition("region " + options_.name + " was promoted at epoch " +
+    // Tell the old primary the new epoch on its own stream: if it is only frozen, this is the
+    // first thing it reads when it runs again (after a planned failover: it steps down now).
+    sink_reject(sink_, failed_precondition(std::string(planned ? "planned failover: " : "") +
+                                           "region " + options_.name + " was promoted at epoch " +
                                            std::to_string(role_->epoch().value())));
   }
   on_role_change(*change);
@@ -439,6 +610,7 @@ Result<drsim::v1::FailoverResponse> RegionNode::failover(const std::string& reas
     // The new active region continues each workload's sequence from what it
     // applied; the old primary's unreplicated tail (async) is given up.
     w->source = model::ReplicationSource(w->sink.applied());
+    w->last_epoch = w->sink.applied_epoch();
     w->recent.clear();
     w->recent_first = w->sink.applied().next();
     auto* r = resp.add_recovered();
@@ -448,6 +620,7 @@ Result<drsim::v1::FailoverResponse> RegionNode::failover(const std::string& reas
   }
   resp.set_message("region " + options_.name + " promoted to active at epoch " +
                    std::to_string(role_->epoch().value()) + " (" + reason + ")");
+  if (protect) maybe_connect();
   return resp;
 }
 
@@ -459,11 +632,20 @@ void RegionNode::on_role_change(const model::RoleChanged& change) {
     fail_waiters(failed_precondition("region " + options_.name + " was fenced: " + change.reason),
                  Applied::kUnknown);
     if (link_) link_->cancel();
+    if (resync_.running()) {
+      end_resync(
+          failed_precondition("region " + options_.name + " stepped down: " + change.reason));
+    }
+    handover_.on_stepped_down();
     // As a standby, applied state continues from what this region wrote.
     for (auto* w : order_) {
       w->sink = model::ReplicationSink(w->source.last_written(), w->last_epoch);
       w->recent.clear();
+      w->copy.reset();
     }
+  } else if (incoming_.running()) {
+    // Promoted in the middle of a (delta) resync into this region: it serves what it has.
+    incoming_.finish(scheduler_.now());
   }
   update_health();
 }
@@ -475,6 +657,11 @@ void RegionNode::set_outage(bool outage) {
   if (outage) {
     fail_waiters(unavailable("region " + options_.name + " entered an injected outage"),
                  Applied::kUnknown);
+    if (planned_) {
+      finish_planned(unavailable("region " + options_.name +
+                                 " entered an injected outage; the planned failover did not "
+                                 "happen"));
+    }
     if (link_) link_->cancel();
     if (sink_) {
       sink_->close(unavailable("region " + options_.name + " is in an injected outage"));
@@ -514,6 +701,7 @@ void RegionNode::maybe_connect() {
     c->set_seq(w->source.last_written().value());
     c->set_epoch(w->last_epoch.value());
   }
+  if (resync_.running()) add_resync_offer(h);
   link_->send(std::move(hello));
 }
 
@@ -536,11 +724,30 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
   Time now = scheduler_.now();
   if (reply.has_welcome()) {
     const auto& welcome = reply.welcome();
+    if (handover_.phase() == model::HandoverPhase::kHandedOver) {
+      // A new stream welcomed at our epoch: the standby did not promote itself on the handover
+      // of the previous stream (and now never will: that stream is superseded). Resume.
+      spdlog::warn("planned failover: {} answered a new stream as standby; resuming writes",
+                   options_.peer_name);
+      handover_.abort();
+    }
+    std::map<std::string, const drsim::v1::ResyncDecision*> decisions;
+    if (resync_.running()) {
+      if (Status s = on_resync_welcome(welcome, &decisions); !s.is_ok()) {
+        end_resync(s);
+        drop_link(s.message());
+        return;
+      }
+    }
     for (const auto& cursor : welcome.durable()) {
       Workload* w = find(cursor.workload());
       if (w == nullptr) {
         drop_link("standby hosts unknown workload '" + cursor.workload() + "'");
         return;
+      }
+      if (auto d = decisions.find(w->spec.name);
+          d != decisions.end() && d->second->kind() == drsim::v1::RESYNC_KIND_FULL) {
+        continue;  // on_resync_welcome started a full copy; the stream resumes after it
       }
       // Like Raft's prevLogTerm: the standby's newest entry must be ours too.
       if (cursor.seq() > 0 && cursor.seq() <= w->source.last_written().value()) {
@@ -548,8 +755,8 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
         if (ours.is_ok() && ours->value() != cursor.epoch()) {
           diverged_ = "histories diverged for " + w->spec.name + " at seq " +
                       std::to_string(cursor.seq()) + " (standby epoch " +
-                      std::to_string(cursor.epoch()) + ", ours " +
-                      std::to_string(ours->value()) + "): re-protect needed";
+                      std::to_string(cursor.epoch()) + ", ours " + std::to_string(ours->value()) +
+                      "): re-protect needed";
           spdlog::error("{}", diverged_);
           drop_link(diverged_);
           return;
@@ -564,6 +771,10 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
     }
     link_welcomed_ = true;
     link_error_.clear();
+    if (resync_.running()) {
+      resync_welcomed_ = true;
+      answer_reprotect(true);
+    }
     if (!role_->confirmed()) {
       spdlog::info("peer {} confirms epoch {}: serving", options_.peer_name,
                    role_->epoch().value());
@@ -573,6 +784,7 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
     spdlog::info("replication to {} connected", options_.peer_name);
     // What the standby already had needs neither caching nor waiting for.
     for (auto* w : order_) on_standby_durable(*w);
+    check_resync_done();
     pump();
     return;
   }
@@ -580,15 +792,30 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
     for (const auto& cursor : reply.ack().durable()) {
       Workload* w = find(cursor.workload());
       if (w == nullptr) continue;
+      if (w->copy) continue;  // mid full copy: the standby's cursor means nothing yet
       auto acked = w->source.on_ack(Seq(cursor.seq()), now);
       if (!acked.is_ok()) {
         DRSIM_BUG("standby acked beyond what was written");
         drop_link(acked.status().message());
         return;
       }
+      if (resync_.running()) resync_.on_reached(w->spec.name, Seq(cursor.seq()));
       on_standby_durable(*w);
     }
+    check_resync_done();
     pump();
+    return;
+  }
+  if (reply.has_handover_request()) {
+    on_handover_request(reply.handover_request());
+    return;
+  }
+  if (reply.has_handover_refused()) {
+    if (handover_.pausing_writes()) {
+      spdlog::warn("planned failover refused by {}: {}; resuming writes", options_.peer_name,
+                   reply.handover_refused().message());
+      handover_.abort();
+    }
     return;
   }
   if (reply.has_reject()) {
@@ -596,10 +823,20 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
     ++refusals_;
     link_error_ = r.message();
     spdlog::warn("replication refused by {}: {}", options_.peer_name, r.message());
-    auto peer_role = r.active_region() == options_.peer_name ? model::Role::kActive
-                                                             : model::Role::kStandby;
+    auto peer_role =
+        r.active_region() == options_.peer_name ? model::Role::kActive : model::Role::kStandby;
+    if (handover_.phase() == model::HandoverPhase::kHandedOver &&
+        peer_role == model::Role::kActive && Epoch(r.current_epoch()) > role_->epoch()) {
+      // The planned failover completed: the standby promoted itself.
+      auto change = role_->hand_over(Epoch(r.current_epoch()));
+      if (change.is_ok()) on_role_change(*change);
+      return;
+    }
     if (auto change = role_->on_peer_epoch(Epoch(r.current_epoch()), peer_role)) {
       on_role_change(*change);
+    } else if (resync_.running() && !resync_welcomed_) {
+      end_resync(
+          failed_precondition("re-protect refused by " + options_.peer_name + ": " + r.message()));
     }
   }
 }
@@ -627,9 +864,19 @@ void RegionNode::on_source_closed(SourceStream* stream, const Status& status) {
   bool was_welcomed = link_welcomed_;
   link_welcomed_ = false;
   if (!status.is_ok()) link_error_ = status.to_string();
-  for (auto* w : order_) w->source.on_disconnected();
+  for (auto* w : order_) {
+    w->source.on_disconnected();
+    w->copy.reset();  // a full copy cut short starts over (the standby's mark says so)
+  }
+  control_frame_.reset();
   if (was_welcomed) {
     spdlog::warn("replication to {} disconnected: {}", options_.peer_name, status.to_string());
+  }
+  if (handover_.phase() == model::HandoverPhase::kDraining) {
+    // The standby's request died with the stream: it will not promote. Resume.
+    spdlog::warn("planned failover: stream to {} lost while draining; resuming writes",
+                 options_.peer_name);
+    handover_.abort();
   }
   schedule_reconnect();
 }
@@ -652,6 +899,40 @@ Status RegionNode::collect(Workload& w, model::SeqRange range, drsim::v1::Change
 
 void RegionNode::pump() {
   if (link_ == nullptr || !link_welcomed_ || link_->write_in_flight() || !link_->open()) return;
+  if (control_frame_) {
+    ReplicationFrame frame = std::move(*control_frame_);
+    control_frame_.reset();
+    link_->send(std::move(frame));
+    return;
+  }
+  if (handover_.phase() == model::HandoverPhase::kHandedOver) return;
+  if (handover_.phase() == model::HandoverPhase::kDraining) {
+    uint64_t unacked = 0;
+    for (auto* w : order_) unacked += w->source.lag_writes();
+    if (handover_.ready(true, unacked, queued_.size())) {
+      // Every write this region admitted is durable on the standby, and it admits no more.
+      ReplicationFrame frame;
+      auto* h = frame.mutable_handover();
+      for (auto* w : order_) {
+        auto* c = h->add_through();
+        c->set_workload(w->spec.name);
+        c->set_seq(w->source.last_written().value());
+        c->set_epoch(w->last_epoch.value());
+      }
+      h->set_writes_paused_unix_nanos(handover_paused_wall_);
+      handover_.on_handed_over(scheduler_.now());
+      spdlog::info("planned failover: drained in {:.1f} ms; handing over to {}",
+                   to_ms(handover_.paused(scheduler_.now())), options_.peer_name);
+      link_->send(std::move(frame));
+      return;
+    }
+  }
+  for (auto* w : order_) {
+    if (w->copy) {
+      send_copy_chunk(*w);
+      return;
+    }
+  }
   ReplicationFrame frame;
   auto* batch = frame.mutable_batch();
   batch->set_epoch(role_->epoch().value());
@@ -665,7 +946,9 @@ void RegionNode::pump() {
     if (Status s = collect(w, *range, batch); !s.is_ok()) {
       spdlog::error("cannot send {} seq {}..{}: {}", w.spec.name, range->first.value(),
                     range->last.value(), s.to_string());
-      diverged_ = s.message();
+      // Re-protecting, the next hello offers the log as it is now and the standby re-plans
+      // (a full copy when the entries it needs are gone); protected, replication stops.
+      if (!resync_.running()) diverged_ = s.message();
       drop_link(s.message());
       return;
     }
@@ -673,17 +956,25 @@ void RegionNode::pump() {
     if (added == 0) continue;
     for (int i = before; i < batch->changes_size(); ++i) {
       if (batch->changes(i).seq() != range->first.value() + (i - before)) {
-        spdlog::critical("BUG collect {}: range {}..{} recent_first {} recent size {} front {} "
-                         "got seq {} at {}", w.spec.name, range->first.value(),
-                         range->last.value(), w.recent_first.value(), w.recent.size(),
-                         w.recent.empty() ? 0 : w.recent.front().seq(), batch->changes(i).seq(),
-                         i - before);
+        spdlog::critical(
+            "BUG collect {}: range {}..{} recent_first {} recent size {} front {} "
+            "got seq {} at {}",
+            w.spec.name, range->first.value(), range->last.value(), w.recent_first.value(),
+            w.recent.size(), w.recent.empty() ? 0 : w.recent.front().seq(), batch->changes(i).seq(),
+            i - before);
         std::abort();
       }
     }
     w.source.on_sent({range->first, Seq(range->first.value() + added - 1)});
     budget -= static_cast<size_t>(added);
-    for (int i = before; i < batch->changes_size(); ++i) bytes += batch->changes(i).ByteSizeLong();
+    size_t workload_bytes = 0;
+    for (int i = before; i < batch->changes_size(); ++i) {
+      workload_bytes += batch->changes(i).ByteSizeLong();
+    }
+    bytes += workload_bytes;
+    if (resync_.running()) {
+      resync_.on_changes(w.spec.name, static_cast<uint64_t>(added), workload_bytes);
+    }
   }
   pump_cursor_++;
   if (batch->changes_size() == 0) return;
@@ -730,6 +1021,19 @@ void RegionNode::on_sink_frame(SinkStream* stream, const ReplicationFrame& frame
       return;
     }
     sink_batch(stream, frame.batch());
+  } else if (frame.has_snapshot()) {
+    if (stream != sink_) {
+      sink_reject(stream, failed_precondition("snapshot before hello, or stream superseded"));
+      return;
+    }
+    sink_snapshot(stream, frame.snapshot());
+  } else if (frame.has_handover()) {
+    if (stream != sink_) {
+      // A superseded stream's handover: never promote on it (the source already gave it up).
+      sink_reject(stream, failed_precondition("handover on a superseded stream"));
+      return;
+    }
+    sink_handover(stream, frame.handover());
   } else {
     sink_reject(stream, invalid_argument("replication frame has no body"));
   }
@@ -740,6 +1044,17 @@ void RegionNode::sink_hello(SinkStream* stream, const drsim::v1::Hello& hello) {
     sink_reject(stream, s);
     return;
   }
+  if (role_->role() == model::Role::kActive && hello.region() == options_.peer_name &&
+      Epoch(hello.epoch()) > role_->epoch()) {
+    // Only an active region sends a hello: the peer is active at a newer epoch, so this region
+    // was failed over (or handed over) and missed the news. Step down, then take its stream.
+    if (handover_.phase() == model::HandoverPhase::kHandedOver) {
+      auto change = role_->hand_over(Epoch(hello.epoch()));
+      if (change.is_ok()) on_role_change(*change);
+    } else if (auto change = role_->on_peer_epoch(Epoch(hello.epoch()), model::Role::kActive)) {
+      on_role_change(*change);
+    }
+  }
   if (Status s = role_->admit_source(hello.region(), Epoch(hello.epoch())); !s.is_ok()) {
     spdlog::warn("refused replication from {}: {}", hello.region(), s.message());
     sink_reject(stream, s);
@@ -748,12 +1063,27 @@ void RegionNode::sink_hello(SinkStream* stream, const drsim::v1::Hello& hello) {
   if (sink_ && sink_ != stream) {
     sink_->close(Status(StatusCode::kAborted, "superseded by a newer replication stream"));
   }
+  if (planned_ && planned_->stream != stream) {
+    finish_planned(unavailable("the replication stream from " + options_.peer_name +
+                               " was replaced during the planned failover; nothing changed"));
+  }
   sink_ = stream;
   sink_source_ = hello.region();
+  std::vector<drsim::v1::ResyncDecision> decisions;
+  if (hello.has_resync()) {
+    if (Status s = plan_incoming_resync(hello.resync(), &decisions); !s.is_ok()) {
+      spdlog::warn("refused re-protect from {}: {}", hello.region(), s.message());
+      sink_reject(stream, s);
+      return;
+    }
+  }
   ReplicationReply reply;
   *reply.mutable_welcome() = welcome();
+  for (auto& d : decisions) *reply.mutable_welcome()->add_resync() = std::move(d);
+  if (incoming_.running()) incoming_.on_bytes(hello.ByteSizeLong());
   stream->send(std::move(reply));
-  spdlog::info("accepted replication stream from {} at epoch {}", hello.region(), hello.epoch());
+  spdlog::info("accepted {}replication stream from {} at epoch {}",
+               hello.has_resync() ? "re-protect " : "", hello.region(), hello.epoch());
 }
 
 void RegionNode::sink_batch(SinkStream* stream, const drsim::v1::ChangeBatch& batch) {
@@ -802,7 +1132,30 @@ void RegionNode::sink_batch(SinkStream* stream, const drsim::v1::ChangeBatch& ba
     spdlog::warn("slow durable apply of {} replicated changes: {:.1f} ms", apply.size(),
                  to_ms(took));
   }
+  if (incoming_.running()) {
+    for (auto* w : touched) {
+      uint64_t n = 0;
+      uint64_t bytes = 0;
+      for (const auto* c : apply) {
+        if (c->workload() == w->spec.name) {
+          ++n;
+          bytes += c->ByteSizeLong();
+        }
+      }
+      incoming_.on_changes(w->spec.name, n, bytes);
+      incoming_.on_reached(w->spec.name, w->sink.applied());
+    }
+  }
   // Ack what is durable now (also on refusal, so the source resumes right).
+  send_ack(stream);
+  check_incoming_done();
+  if (!refusal.is_ok()) {
+    spdlog::warn("replication batch refused: {}", refusal.to_string());
+    sink_reject(stream, refusal);
+  }
+}
+
+void RegionNode::send_ack(SinkStream* stream) {
   ReplicationReply reply;
   for (auto* w : order_) {
     auto* c = reply.mutable_ack()->add_durable();
@@ -811,10 +1164,6 @@ void RegionNode::sink_batch(SinkStream* stream, const drsim::v1::ChangeBatch& ba
     c->set_epoch(w->sink.applied_epoch().value());
   }
   stream->send(std::move(reply));
-  if (!refusal.is_ok()) {
-    spdlog::warn("replication batch refused: {}", refusal.to_string());
-    sink_reject(stream, refusal);
-  }
 }
 
 void RegionNode::on_sink_closed(SinkStream* stream) {
@@ -822,7 +1171,572 @@ void RegionNode::on_sink_closed(SinkStream* stream) {
     sink_ = nullptr;
     spdlog::info("replication stream from {} closed", sink_source_);
   }
+  if (planned_ && planned_->stream == stream) {
+    finish_planned(unavailable("the replication stream from " + options_.peer_name +
+                               " closed during the planned failover; nothing changed"));
+  }
   stream->close(Status(StatusCode::kCancelled, "stream closed by the source"));
+}
+
+// ---------------------------------------------------------------- re-protect: active side
+
+void RegionNode::reprotect(const std::string& reason, bool no_wait, ReprotectDone done) {
+  if (Status s = model::check_reprotect(facts()); !s.is_ok()) {
+    done(s);
+    return;
+  }
+  resync_ = model::ResyncProgress(scheduler_.now());
+  resync_started_wall_ = wall_now_unix_nanos();
+  resync_welcomed_ = false;
+  resync_error_.clear();
+  diverged_.clear();
+  link_error_.clear();
+  if (protected_) {
+    // Protected but stopped (the histories diverged): unprotected until the resync is done.
+    protected_ = false;
+    persist_meta();
+  }
+  for (auto* w : order_) w->copy.reset();
+  reprotect_waiters_.push_back({std::move(done), no_wait});
+  uint64_t generation = ++resync_generation_;
+  scheduler_.schedule_after(kReprotectConnectTimeout, [this, generation] {
+    if (resync_generation_ != generation || !resync_.running() || resync_welcomed_) return;
+    end_resync(unavailable("peer " + options_.peer_name + " is unreachable at " +
+                           options_.peer_address + " (no answer within " +
+                           std::to_string(kReprotectConnectTimeout.count()) + " s" +
+                           (link_error_.empty() ? "" : ": " + link_error_) + ")"));
+  });
+  spdlog::info("re-protect ({}): reversing replication {} -> {} at epoch {}", reason, options_.name,
+               options_.peer_name, role_->epoch().value());
+  if (link_) {
+    link_->cancel();  // a stale stream; the reconnect carries the offer
+  } else {
+    maybe_connect();
+  }
+}
+
+void RegionNode::add_resync_offer(drsim::v1::Hello* hello) {
+  auto* offer = hello->mutable_resync();
+  for (auto* w : order_) {
+    storage::WorkloadCursor cursor{w->source.last_written(), w->last_epoch};
+    auto summary = store_.log_summary(w->spec.name, cursor, kMaxEpochSpans);
+    if (!summary.is_ok()) {
+      spdlog::warn("re-protect {}: cannot summarize the log ({}); offering the cursor only",
+                   w->spec.name, summary.status().to_string());
+    }
+    to_proto(w->spec.name, summary.is_ok() ? *summary : cursor_only(cursor.seq, cursor.epoch),
+             offer->add_logs());
+  }
+  resync_.on_bytes(hello->ByteSizeLong());
+}
+
+Status RegionNode::on_resync_welcome(
+    const drsim::v1::Welcome& welcome,
+    std::map<std::string, const drsim::v1::ResyncDecision*>* decisions) {
+  if (welcome.resync_size() == 0) {
+    return failed_precondition("peer " + options_.peer_name +
+                               " answered the re-protect without a resync plan");
+  }
+  for (const auto& d : welcome.resync()) {
+    Workload* w = find(d.workload());
+    if (w == nullptr) {
+      return invalid_argument("welcome.resync: workload '" + d.workload() +
+                              "' is not hosted by region " + options_.name);
+    }
+    if (d.kind() != drsim::v1::RESYNC_KIND_DELTA && d.kind() != drsim::v1::RESYNC_KIND_FULL) {
+      return invalid_argument("welcome.resync: kind of " + d.workload() + " is unset");
+    }
+    if (d.kind() == drsim::v1::RESYNC_KIND_DELTA &&
+        d.common_seq() > w->source.last_written().value()) {
+      return invalid_argument("welcome.resync: common seq " + std::to_string(d.common_seq()) +
+                              " of " + d.workload() + " is beyond this region's log");
+    }
+    (*decisions)[d.workload()] = &d;
+  }
+  for (auto* w : order_) {
+    if (!decisions->count(w->spec.name)) {
+      return invalid_argument("welcome.resync: no plan for workload " + w->spec.name);
+    }
+  }
+  for (auto* w : order_) {
+    const auto& d = *decisions->at(w->spec.name);
+    model::ResyncPlan plan;
+    plan.kind = d.kind() == drsim::v1::RESYNC_KIND_FULL ? model::ResyncKind::kFull
+                                                        : model::ResyncKind::kDelta;
+    plan.common = Seq(d.common_seq());
+    plan.common_epoch = Epoch(d.common_epoch());
+    plan.rollback_entries = d.rolled_back_entries();
+    plan.reason = d.reason();
+    resync_.on_planned(w->spec.name, plan, w->source.last_written(), d.restored_keys());
+    spdlog::info("re-protect {}: {} ({})", w->spec.name, model::resync_kind_name(plan.kind),
+                 d.reason());
+    if (plan.kind == model::ResyncKind::kFull) {
+      // One consistent snapshot at this region's newest write: the copy, then the log from
+      // its seq + 1, leave the standby exactly here.
+      w->copy = std::make_unique<Workload::FullCopy>();
+      w->copy->snapshot = store_.snapshot();
+      w->copy->seq = w->source.last_written();
+      w->copy->epoch = w->last_epoch;
+      resync_.on_copy_started(w->spec.name, w->copy->seq,
+                              store_.approximate_data_bytes(w->spec.name));
+    }
+  }
+  resync_.on_bytes(welcome.ByteSizeLong());
+  return Status::ok();
+}
+
+void RegionNode::send_copy_chunk(Workload& w) {
+  auto& copy = *w.copy;
+  auto page =
+      store_.scan(w.spec.name, copy.next_key, kCopyChunkKeys, kCopyChunkBytes, *copy.snapshot);
+  if (!page.is_ok()) {
+    spdlog::error("re-protect {}: cannot read the snapshot: {}", w.spec.name,
+                  page.status().to_string());
+    drop_link(page.status().message());
+    return;
+  }
+  ReplicationFrame frame;
+  auto* chunk = frame.mutable_snapshot();
+  chunk->set_workload(w.spec.name);
+  chunk->set_start_key(copy.next_key);
+  chunk->set_end_key(page->next_key);
+  for (auto& [key, value] : page->items) {
+    auto* item = chunk->add_items();
+    item->set_key(std::move(key));
+    item->set_value(std::move(value));
+  }
+  bool last = page->next_key.empty();
+  chunk->set_last(last);
+  if (last) {
+    chunk->set_seq(copy.seq.value());
+    chunk->set_epoch(copy.epoch.value());
+  }
+  resync_.on_copy_chunk(w.spec.name, static_cast<uint64_t>(chunk->items_size()),
+                        frame.ByteSizeLong());
+  copy.next_key = page->next_key;
+  if (last) {
+    Seq seq = copy.seq;
+    w.copy.reset();
+    resync_.on_copy_finished(w.spec.name);
+    // The log continues right after the snapshot, on the same stream (so after this chunk).
+    if (Status s = w.source.on_connected(seq, scheduler_.now()); !s.is_ok()) {
+      DRSIM_BUG("full copy cursor beyond the log");
+    }
+    spdlog::info("re-protect {}: full copy sent up to seq {}", w.spec.name, seq.value());
+  }
+  link_->send(std::move(frame));
+}
+
+void RegionNode::check_resync_done() {
+  if (!resync_.running() || !link_welcomed_) return;
+  for (auto* w : order_) {
+    if (w->copy) return;
+  }
+  if (!resync_.complete(order_.size())) return;
+  Time now = scheduler_.now();
+  resync_.finish(now);
+  protected_ = true;
+  persist_meta();
+  spdlog::info(
+      "re-protect done: {} resync {} -> {} in {:.1f} ms, {} bytes ({} changes, {} keys copied, "
+      "{} entries rolled back there); protected",
+      model::resync_kind_name(resync_.kind()), options_.name, options_.peer_name,
+      to_ms(resync_.elapsed(now)), resync_.bytes(), resync_.changes(), resync_.keys_copied(),
+      resync_.rolled_back_entries());
+  answer_reprotect(false);
+}
+
+void RegionNode::end_resync(const Status& why) {
+  if (!resync_.running()) return;
+  resync_.finish(scheduler_.now());
+  resync_error_ = why.message();
+  for (auto* w : order_) w->copy.reset();
+  spdlog::error("re-protect failed: {}", why.to_string());
+  auto waiters = std::move(reprotect_waiters_);
+  reprotect_waiters_.clear();
+  for (auto& waiter : waiters) waiter.done(why);
+  // Unprotected again: nothing streams until the next re-protect.
+  if (link_) link_->cancel();
+}
+
+void RegionNode::answer_reprotect(bool only_no_wait) {
+  std::vector<ReprotectWaiter> keep;
+  auto waiters = std::move(reprotect_waiters_);
+  reprotect_waiters_.clear();
+  for (auto& waiter : waiters) {
+    if (only_no_wait && !waiter.no_wait) {
+      keep.push_back(std::move(waiter));
+      continue;
+    }
+    drsim::v1::ReprotectResponse resp;
+    fill_resync_stats(resync_, resync_started_wall_, resp.mutable_resync());
+    resp.set_protection(resync_.running() ? drsim::v1::REGION_PROTECTION_RESYNCING
+                                          : drsim::v1::REGION_PROTECTION_PROTECTED);
+    resp.set_message(std::string(resync_.running() ? "re-protect started: " : "protected: ") +
+                     model::resync_kind_name(resync_.kind()) + " resync " + options_.name + " -> " +
+                     options_.peer_name);
+    waiter.done(std::move(resp));
+  }
+  for (auto& waiter : keep) reprotect_waiters_.push_back(std::move(waiter));
+}
+
+void RegionNode::fill_resync_stats(const model::ResyncProgress& p, int64_t started_wall,
+                                   drsim::v1::ResyncStats* out) const {
+  Time now = scheduler_.now();
+  out->set_kind(to_proto(p.kind()));
+  out->set_done(!p.running());
+  out->set_progress(p.fraction(order_.size()));
+  out->set_bytes(p.bytes());
+  out->set_duration_ms(to_ms(p.elapsed(now)));
+  out->set_changes(p.changes());
+  out->set_keys_copied(p.keys_copied());
+  out->set_rolled_back_entries(p.rolled_back_entries());
+  out->set_restored_keys(p.restored_keys());
+  out->set_started_unix_nanos(started_wall);
+  if (&p == &resync_) out->set_error(resync_error_);
+  for (const auto& [name, w] : p.workloads()) {
+    auto* ws = out->add_workloads();
+    ws->set_workload(name);
+    ws->set_kind(to_proto(w.kind));
+    ws->set_common_seq(w.common.value());
+    ws->set_common_epoch(w.common_epoch.value());
+    ws->set_target_seq(w.target.value());
+    ws->set_reached_seq(w.reached.value());
+    ws->set_rolled_back_entries(w.rolled_back_entries);
+    ws->set_restored_keys(w.restored_keys);
+    ws->set_changes(w.changes);
+    ws->set_keys_copied(w.keys_copied);
+    ws->set_bytes(w.bytes);
+    ws->set_reason(w.reason);
+  }
+}
+
+// ---------------------------------------------------------------- re-protect: standby side
+
+Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
+                                        std::vector<drsim::v1::ResyncDecision>* decisions) {
+  std::map<std::string, model::LogSummary> peer;
+  for (int i = 0; i < offer.logs_size(); ++i) {
+    const auto& log = offer.logs(i);
+    std::string where = "hello.resync.logs[" + std::to_string(i) + "]";
+    if (find(log.workload()) == nullptr) {
+      return invalid_argument(where + ": workload '" + log.workload() +
+                              "' is not hosted by region " + options_.name);
+    }
+    model::LogSummary s = from_proto(log);
+    if (Status v = model::validate_log_summary(where, s, kMaxEpochSpans); !v.is_ok()) return v;
+    if (!peer.emplace(log.workload(), std::move(s)).second) {
+      return invalid_argument(where + ": workload '" + log.workload() + "' is listed twice");
+    }
+  }
+  if (peer.size() != order_.size()) {
+    return invalid_argument("hello.resync: " + std::to_string(peer.size()) +
+                            " workload(s) offered; region " + options_.name + " hosts " +
+                            std::to_string(order_.size()));
+  }
+  if (!incoming_.running()) {
+    incoming_ = model::ResyncProgress(scheduler_.now());
+    incoming_started_wall_ = wall_now_unix_nanos();
+  }
+  for (auto* w : order_) {
+    const model::LogSummary& theirs = peer.at(w->spec.name);
+    storage::WorkloadCursor cursor{w->sink.applied(), w->sink.applied_epoch()};
+    auto ours = store_.log_summary(w->spec.name, cursor, kMaxEpochSpans);
+    model::LogSummary local = ours.is_ok() ? *ours : cursor_only(cursor.seq, cursor.epoch);
+    model::ResyncPlan plan = model::plan_resync(local, theirs, w->copy_incomplete);
+    uint64_t restored = 0;
+    if (plan.kind == model::ResyncKind::kDelta && plan.rollback_entries > 0) {
+      auto restores = rollback_restores(*w, plan.common, local);
+      if (!restores.is_ok()) {
+        plan.kind = model::ResyncKind::kFull;
+        plan.reason = "cannot roll back to seq " + std::to_string(plan.common.value()) + ": " +
+                      restores.status().message();
+      } else {
+        Status s = store_.roll_back(w->spec.name, {plan.common, plan.common_epoch}, *restores);
+        if (!s.is_ok()) {
+          spdlog::critical("roll back of {} failed: {}", w->spec.name, s.to_string());
+          std::abort();  // memory and disk would disagree
+        }
+        restored = restores->size();
+        spdlog::info(
+            "re-protect {}: rolled back seq {}..{} that {} never had, to seq {} (epoch {}); {} "
+            "key(s) put back",
+            w->spec.name, plan.common.value() + 1, cursor.seq.value(), options_.peer_name,
+            plan.common.value(), plan.common_epoch.value(), restored);
+        w->sink = model::ReplicationSink(plan.common, plan.common_epoch);
+        w->source = model::ReplicationSource(plan.common);
+        w->last_epoch = plan.common_epoch;
+      }
+    }
+    if (plan.kind == model::ResyncKind::kFull) {
+      if (Status s = store_.begin_full_copy(w->spec.name); !s.is_ok()) {
+        spdlog::critical("cannot start a full copy of {}: {}", w->spec.name, s.to_string());
+        std::abort();
+      }
+      w->copy_incomplete = true;
+      w->sink = model::ReplicationSink();
+      w->source = model::ReplicationSource();
+      w->last_epoch = Epoch(0);
+      spdlog::info("re-protect {}: full copy from {} ({})", w->spec.name, options_.peer_name,
+                   plan.reason);
+    }
+    incoming_.on_planned(w->spec.name, plan, theirs.last, restored);
+    drsim::v1::ResyncDecision d;
+    d.set_workload(w->spec.name);
+    d.set_kind(to_proto(plan.kind));
+    d.set_common_seq(plan.common.value());
+    d.set_common_epoch(plan.common_epoch.value());
+    d.set_rolled_back_entries(plan.kind == model::ResyncKind::kDelta ? plan.rollback_entries : 0);
+    d.set_restored_keys(restored);
+    d.set_reason(plan.reason);
+    decisions->push_back(std::move(d));
+  }
+  return Status::ok();
+}
+
+Result<std::vector<model::KeyRestore>> RegionNode::rollback_restores(
+    Workload& w, Seq common, const model::LogSummary& local) {
+  model::RollbackSet set;
+  Seq last = w.sink.applied();
+  Status s = store_.scan_log(w.spec.name, common.next(), last, [&](const Change& c) {
+    set.add_discarded(c.key());
+    return true;
+  });
+  if (!s.is_ok()) return s;
+  uint64_t expected = last.value() - common.value();
+  if (set.discarded_entries() != expected) {
+    return failed_precondition("the log holds " + std::to_string(set.discarded_entries()) +
+                               " of the " + std::to_string(expected) + " entries to roll back");
+  }
+  if (set.unresolved() > 0 && common.value() > 0) {
+    s = store_.scan_log_backward(w.spec.name, common, [&](const Change& c) {
+      return set.on_earlier(c.key(), c.op() == drsim::v1::OP_DELETE
+                                         ? std::nullopt
+                                         : std::optional<std::string>(c.value()));
+    });
+    if (!s.is_ok()) return s;
+  }
+  return set.finish(local.first_retained.value() <= 1 ? model::LogStart::kFromFirstWrite
+                                                      : model::LogStart::kTrimmed);
+}
+
+void RegionNode::sink_snapshot(SinkStream* stream, const drsim::v1::SnapshotChunk& chunk) {
+  Workload* w = find(chunk.workload());
+  Status bad;
+  if (w == nullptr) {
+    bad = invalid_argument("snapshot: workload '" + chunk.workload() +
+                           "' is not hosted by region " + options_.name);
+  } else if (!w->copy_incomplete) {
+    bad = failed_precondition("snapshot: no full copy of " + w->spec.name +
+                              " is in progress in region " + options_.name);
+  } else if (!chunk.end_key().empty() && chunk.end_key() <= chunk.start_key()) {
+    bad = invalid_argument("snapshot: end_key must sort after start_key");
+  } else if (chunk.last() != chunk.end_key().empty()) {
+    bad = invalid_argument("snapshot: exactly the last chunk runs to the end of the keys");
+  } else if (chunk.last() && (chunk.epoch() > role_->epoch().value() ||
+                              (chunk.seq() == 0) != (chunk.epoch() == 0))) {
+    bad = invalid_argument("snapshot: cursor seq " + std::to_string(chunk.seq()) + " epoch " +
+                           std::to_string(chunk.epoch()) + " is not valid at epoch " +
+                           std::to_string(role_->epoch().value()));
+  } else {
+    const std::string* prev = nullptr;
+    for (int i = 0; i < chunk.items_size() && bad.is_ok(); ++i) {
+      const auto& item = chunk.items(i);
+      std::string at = "snapshot.items[" + std::to_string(i) + "]";
+      if (item.key().empty() || item.key().size() > options_.max_key_bytes) {
+        bad = invalid_argument(at + ": key must be 1 to " + std::to_string(options_.max_key_bytes) +
+                               " bytes");
+      } else if (item.value().size() > options_.max_value_bytes) {
+        bad = invalid_argument(at + ": value exceeds " + std::to_string(options_.max_value_bytes) +
+                               " bytes");
+      } else if (item.key() < chunk.start_key() ||
+                 (!chunk.end_key().empty() && item.key() >= chunk.end_key()) ||
+                 (prev != nullptr && item.key() <= *prev)) {
+        bad = invalid_argument(at + ": keys must ascend inside [start_key, end_key)");
+      }
+      prev = &item.key();
+    }
+  }
+  if (!bad.is_ok()) {
+    spdlog::warn("snapshot chunk refused: {}", bad.to_string());
+    sink_reject(stream, bad);
+    return;
+  }
+  if (Status s = store_.apply_snapshot_chunk(chunk); !s.is_ok()) {
+    spdlog::critical("durable apply of a snapshot chunk failed: {}", s.to_string());
+    std::abort();
+  }
+  if (incoming_.running()) {
+    incoming_.on_copy_chunk(w->spec.name, static_cast<uint64_t>(chunk.items_size()),
+                            chunk.ByteSizeLong());
+  }
+  if (chunk.last()) {
+    w->copy_incomplete = false;
+    w->sink = model::ReplicationSink(Seq(chunk.seq()), Epoch(chunk.epoch()));
+    w->source = model::ReplicationSource(Seq(chunk.seq()));
+    w->last_epoch = Epoch(chunk.epoch());
+    if (incoming_.running()) {
+      incoming_.on_copy_finished(w->spec.name);
+      incoming_.on_reached(w->spec.name, Seq(chunk.seq()));
+    }
+    spdlog::info("re-protect {}: full copy applied at seq {} epoch {}", w->spec.name, chunk.seq(),
+                 chunk.epoch());
+  }
+  send_ack(stream);
+  check_incoming_done();
+}
+
+void RegionNode::check_incoming_done() {
+  if (!incoming_.running() || !incoming_.complete(order_.size())) return;
+  Time now = scheduler_.now();
+  incoming_.finish(now);
+  spdlog::info(
+      "re-protect from {} complete: {} resync in {:.1f} ms, {} bytes applied ({} changes, {} keys "
+      "copied, {} entries rolled back)",
+      options_.peer_name, model::resync_kind_name(incoming_.kind()), to_ms(incoming_.elapsed(now)),
+      incoming_.bytes(), incoming_.changes(), incoming_.keys_copied(),
+      incoming_.rolled_back_entries());
+}
+
+// ---------------------------------------------------------------- planned failover
+
+void RegionNode::planned_failover(const std::string& reason, Duration drain_timeout, bool reprotect,
+                                  PlannedFailoverDone done) {
+  if (Status s = model::check_planned_failover(facts()); !s.is_ok()) {
+    done(s);
+    return;
+  }
+  planned_ = PlannedWait{std::move(done),      sink_, reason, reprotect, scheduler_.now(),
+                         ++planned_generation_};
+  ReplicationReply request;
+  request.mutable_handover_request()->set_reason(reason);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(drain_timeout);
+  request.mutable_handover_request()->set_drain_timeout_ms(static_cast<uint32_t>(ms.count()));
+  sink_->send(std::move(request));
+  spdlog::info("planned failover to {} ({}): asked {} to stop writes and drain (timeout {} ms)",
+               options_.name, reason, options_.peer_name, ms.count());
+  uint64_t generation = planned_generation_;
+  scheduler_.schedule_after(drain_timeout + kPlannedFailoverGrace, [this, generation, ms] {
+    if (planned_ && planned_->generation == generation) {
+      finish_planned(deadline_exceeded("the active region " + options_.peer_name +
+                                       " did not hand over within " + std::to_string(ms.count()) +
+                                       " ms; nothing changed"));
+    }
+  });
+}
+
+void RegionNode::finish_planned(Result<drsim::v1::PlannedFailoverResponse> result) {
+  if (!planned_) return;
+  PlannedWait p = std::move(*planned_);
+  planned_.reset();
+  if (!result.is_ok()) spdlog::warn("planned failover failed: {}", result.status().to_string());
+  p.done(std::move(result));
+}
+
+void RegionNode::on_handover_request(const drsim::v1::HandoverRequest& req) {
+  uint32_t ms = req.drain_timeout_ms();
+  Status s = ms == 0 || ms > 600'000
+                 ? invalid_argument("handover_request.drain_timeout_ms: " + std::to_string(ms) +
+                                    " is outside 1..600000")
+                 : model::check_hand_over(facts());
+  if (s.is_ok()) s = handover_.begin(scheduler_.now(), std::chrono::milliseconds(ms));
+  if (!s.is_ok()) {
+    spdlog::warn("planned failover to {} refused: {}", options_.peer_name, s.message());
+    send_handover_abort(s.message());
+    return;
+  }
+  handover_paused_wall_ = wall_now_unix_nanos();
+  uint64_t unacked = 0;
+  for (auto* w : order_) unacked += w->source.lag_writes();
+  spdlog::info("planned failover to {} ({}): writes paused; draining {} unacknowledged write(s)",
+               options_.peer_name, req.reason(), unacked);
+  uint64_t generation = handover_.generation();
+  scheduler_.schedule_after(std::chrono::milliseconds(ms), [this, generation] {
+    std::string why;
+    if (handover_.generation() == generation && handover_.expire(scheduler_.now(), &why)) {
+      spdlog::warn("planned failover to {}: {}", options_.peer_name, why);
+      send_handover_abort(why);
+    }
+  });
+  pump();
+}
+
+void RegionNode::send_handover_abort(const std::string& why) {
+  if (link_ == nullptr || !link_welcomed_) return;  // the standby's request died with the stream
+  ReplicationFrame frame;
+  frame.mutable_handover()->set_aborted(why.empty() ? "aborted" : why);
+  control_frame_ = std::move(frame);
+  pump();
+}
+
+void RegionNode::sink_handover(SinkStream* stream, const drsim::v1::Handover& handover) {
+  if (!handover.aborted().empty()) {
+    if (planned_ && planned_->stream == stream) {
+      finish_planned(failed_precondition("the active region " + options_.peer_name +
+                                         " did not hand over: " + handover.aborted()));
+    }
+    return;
+  }
+  auto refuse = [&](const Status& why) {
+    ReplicationReply reply;
+    reply.mutable_handover_refused()->set_message(why.message());
+    stream->send(std::move(reply));
+    if (planned_) finish_planned(why);
+  };
+  if (!planned_ || planned_->stream != stream) {
+    refuse(failed_precondition("region " + options_.name +
+                               " has no planned failover pending (timed out or cancelled); "
+                               "nothing changed"));
+    return;
+  }
+  // The handover follows every batch on this stream: this region must hold exactly what the
+  // source wrote, or promoting it would lose writes.
+  if (handover.through_size() != static_cast<int>(order_.size())) {
+    refuse(invalid_argument("handover.through: " + std::to_string(handover.through_size()) +
+                            " workload(s); region " + options_.name + " hosts " +
+                            std::to_string(order_.size())));
+    return;
+  }
+  for (const auto& c : handover.through()) {
+    Workload* w = find(c.workload());
+    if (w == nullptr) {
+      refuse(invalid_argument("handover.through: unknown workload '" + c.workload() + "'"));
+      return;
+    }
+    if (w->sink.applied() != Seq(c.seq()) ||
+        (c.seq() > 0 && w->sink.applied_epoch() != Epoch(c.epoch()))) {
+      refuse(failed_precondition("region " + options_.name + " holds seq " +
+                                 std::to_string(w->sink.applied().value()) + " of " + w->spec.name +
+                                 " but " + options_.peer_name + " wrote up to " +
+                                 std::to_string(c.seq()) + "; nothing changed"));
+      return;
+    }
+  }
+  PlannedWait p = std::move(*planned_);
+  planned_.reset();
+  auto promoted = promote(p.reason, true, p.reprotect);
+  if (!promoted.is_ok()) {
+    p.done(promoted.status());
+    return;
+  }
+  Time now = scheduler_.now();
+  drsim::v1::PlannedFailoverResponse resp;
+  resp.set_new_epoch(promoted->new_epoch());
+  resp.set_promoted_unix_nanos(promoted->promoted_unix_nanos());
+  for (const auto& c : handover.through()) *resp.add_drained() = c;
+  if (handover.writes_paused_unix_nanos() > 0) {
+    resp.set_writes_paused_ms(std::max<double>(
+        0.0, (promoted->promoted_unix_nanos() - handover.writes_paused_unix_nanos()) / 1e6));
+  }
+  resp.set_duration_ms(to_ms(now - p.started));
+  resp.set_protection(p.reprotect ? drsim::v1::REGION_PROTECTION_PROTECTED
+                                  : drsim::v1::REGION_PROTECTION_UNPROTECTED);
+  resp.set_message("planned failover: region " + options_.name + " active at epoch " +
+                   std::to_string(promoted->new_epoch()) + ", " + options_.peer_name +
+                   " is its standby" +
+                   (p.reprotect ? " (protected)" : "; re-protect to replicate back"));
+  spdlog::info("{} (writes paused {:.1f} ms)", resp.message(), resp.writes_paused_ms());
+  p.done(std::move(resp));
 }
 
 }  // namespace drsim::region

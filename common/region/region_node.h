@@ -9,14 +9,18 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/model/handover.h"
+#include "common/model/region_protection.h"
 #include "common/model/region_role.h"
 #include "common/model/replication_sink.h"
 #include "common/model/replication_source.h"
+#include "common/model/resync_progress.h"
 #include "common/net/asio_scheduler.h"
 #include "common/net/health_service.h"
 #include "common/region/region_options.h"
@@ -44,6 +48,8 @@ struct WriteOutcome {
 class RegionNode {
  public:
   using WriteDone = std::function<void(WriteOutcome)>;
+  using ReprotectDone = std::function<void(Result<drsim::v1::ReprotectResponse>)>;
+  using PlannedFailoverDone = std::function<void(Result<drsim::v1::PlannedFailoverResponse>)>;
 
   RegionNode(RegionOptions options, boost::asio::io_context& io, storage::RegionStore& store,
              net::HealthService& health);
@@ -63,6 +69,12 @@ class RegionNode {
   Result<drsim::v1::FailoverResponse> failover(const std::string& reason);
   void set_outage(bool outage);
   void set_peer(const std::string& address);
+  // Re-protect (on the active region after a failover): reverse replication toward the peer,
+  // delta or full. `done` runs when the resync finished (or, with no_wait, once planned).
+  void reprotect(const std::string& reason, bool no_wait, ReprotectDone done);
+  // Planned failover (on the standby): the peer drains its writes here, then hands over.
+  void planned_failover(const std::string& reason, Duration drain_timeout, bool reprotect,
+                        PlannedFailoverDone done);
 
   // Replication sink (server streams), called by SinkStream on the loop.
   void on_sink_frame(SinkStream* stream, const drsim::v1::ReplicationFrame& frame);
@@ -97,6 +109,16 @@ class RegionNode {
     std::deque<drsim::v1::Change> recent;
     Seq recent_first{1};
     std::deque<SyncWaiter> waiters;
+    // Re-protect, active side: a full copy being sent from one snapshot.
+    struct FullCopy {
+      std::unique_ptr<storage::RegionStore::Snapshot> snapshot;
+      std::string next_key;
+      Seq seq;
+      Epoch epoch;
+    };
+    std::unique_ptr<FullCopy> copy;
+    // Re-protect, standby side: a full copy into this region has not finished (durable mark).
+    bool copy_incomplete = false;
   };
   struct QueuedOp {
     drsim::v1::WriteOp op;
@@ -114,6 +136,35 @@ class RegionNode {
   void update_health();
   void persist_meta();
   void on_role_change(const model::RoleChanged& change);
+  model::RegionFacts facts() const;
+  model::Protection protection() const;
+  Result<drsim::v1::FailoverResponse> promote(const std::string& reason, bool planned,
+                                              bool protect);
+
+  // Re-protect, active side.
+  void add_resync_offer(drsim::v1::Hello* hello);
+  Status on_resync_welcome(const drsim::v1::Welcome& welcome,
+                           std::map<std::string, const drsim::v1::ResyncDecision*>* decisions);
+  void send_copy_chunk(Workload& w);
+  void check_resync_done();
+  void end_resync(const Status& why);
+  void answer_reprotect(bool only_no_wait);
+  void fill_resync_stats(const model::ResyncProgress& p, int64_t started_wall,
+                         drsim::v1::ResyncStats* out) const;
+  // Re-protect, standby side.
+  Status plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
+                              std::vector<drsim::v1::ResyncDecision>* decisions);
+  Result<std::vector<model::KeyRestore>> rollback_restores(Workload& w, Seq common,
+                                                           const model::LogSummary& local);
+  void sink_snapshot(SinkStream* stream, const drsim::v1::SnapshotChunk& chunk);
+  void check_incoming_done();
+  void send_ack(SinkStream* stream);
+
+  // Planned failover: source side (this region is active) and target side (standby).
+  void on_handover_request(const drsim::v1::HandoverRequest& req);
+  void send_handover_abort(const std::string& why);
+  void sink_handover(SinkStream* stream, const drsim::v1::Handover& handover);
+  void finish_planned(Result<drsim::v1::PlannedFailoverResponse> result);
 
   // Source side.
   void maybe_connect();
@@ -159,6 +210,38 @@ class RegionNode {
 
   SinkStream* sink_ = nullptr;
   std::string sink_source_;
+
+  // Re-protect, active side: the running or last resync toward the peer.
+  struct ReprotectWaiter {
+    ReprotectDone done;
+    bool no_wait = false;
+  };
+  model::ResyncProgress resync_;
+  int64_t resync_started_wall_ = 0;
+  bool resync_welcomed_ = false;    // the peer answered the re-protect at least once
+  uint64_t resync_generation_ = 0;  // bumped per re-protect (its connect timer)
+  std::string resync_error_;        // why the last re-protect failed
+  std::vector<ReprotectWaiter> reprotect_waiters_;
+  // Re-protect, standby side: the running or last resync into this region.
+  model::ResyncProgress incoming_;
+  int64_t incoming_started_wall_ = 0;
+
+  // Planned failover, source side.
+  model::Handover handover_;
+  int64_t handover_paused_wall_ = 0;
+  // Planned failover, target side: the pending request.
+  struct PlannedWait {
+    PlannedFailoverDone done;
+    SinkStream* stream = nullptr;
+    std::string reason;
+    bool reprotect = false;
+    Time started;
+    uint64_t generation = 0;
+  };
+  std::optional<PlannedWait> planned_;
+  // A control frame (handover abort) to send before anything else on the outgoing stream.
+  std::optional<drsim::v1::ReplicationFrame> control_frame_;
+  uint64_t planned_generation_ = 0;
 };
 
 }  // namespace drsim::region

@@ -21,10 +21,10 @@ struct WorkloadSpec {
 };
 
 struct RegionOptions {
-  std::string name;                 // region name, e.g. "primary"
-  std::string peer_name;            // the other region's name
+  std::string name;       // region name, e.g. "primary"
+  std::string peer_name;  // the other region's name
   std::string listen = "127.0.0.1:0";
-  std::string peer_address;         // host:port of the peer region (may be set later)
+  std::string peer_address;  // host:port of the peer region (may be set later)
   std::string data_dir;
   model::Role initial_role = model::Role::kStandby;  // used on first start only
   std::vector<WorkloadSpec> workloads;
@@ -34,14 +34,17 @@ struct RegionOptions {
   // test suite can prove that the checker catches the writes this loses.
   bool unsafe_ack_before_standby = false;
   uint64_t log_retention = 1'000'000;
-  uint32_t max_batch_changes = 1024;       // per replication frame
-  uint64_t max_unacked_changes = 65536;    // per workload, in flight to the standby
+  uint32_t max_batch_changes = 1024;     // per replication frame
+  uint64_t max_unacked_changes = 65536;  // per workload, in flight to the standby
   uint32_t max_key_bytes = 1024;
   uint32_t max_value_bytes = 1 << 20;
   std::chrono::milliseconds sync_ack_timeout{5000};
   std::chrono::milliseconds fence_check_timeout{2000};
   std::chrono::milliseconds reconnect_backoff{100};
   std::string ready_file;
+  // Loopback host:port of the HTTP server with GET /health and /metrics (port 0 = ephemeral);
+  // empty = none.
+  std::string http_listen;
 
   Status validate() const;
 };

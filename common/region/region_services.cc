@@ -1,7 +1,7 @@
 #include "common/region/region_services.h"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 #include "common/net/grpc_util.h"
 #include "common/net/process_runtime.h"
@@ -20,8 +20,7 @@ RegionNode::WriteDone finisher(grpc::CallbackServerContext* ctx, grpc::ServerUna
     if (out.status.is_ok()) {
       fill(out.results);
     } else {
-      ctx->AddTrailingMetadata(kAppliedMetadataKey,
-                               out.applied == Applied::kNo ? "no" : "unknown");
+      ctx->AddTrailingMetadata(kAppliedMetadataKey, out.applied == Applied::kNo ? "no" : "unknown");
     }
     reactor->Finish(net::to_grpc(out.status));
   };
@@ -52,16 +51,15 @@ grpc::ServerUnaryReactor* WorkloadService::Put(grpc::CallbackServerContext* ctx,
 }
 
 grpc::ServerUnaryReactor* WorkloadService::Delete(grpc::CallbackServerContext* ctx,
-                                                  const DeleteRequest* req,
-                                                  DeleteResponse* resp) {
+                                                  const DeleteRequest* req, DeleteResponse* resp) {
   WriteOp op;
   *op.mutable_delete_() = *req;
   return single_write(node_, ctx, std::move(op), resp);
 }
 
 grpc::ServerUnaryReactor* WorkloadService::WriteBatch(grpc::CallbackServerContext* ctx,
-                                                const WriteBatchRequest* req,
-                                                WriteBatchResponse* resp) {
+                                                      const WriteBatchRequest* req,
+                                                      WriteBatchResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, ctx, reactor, req, resp] {
     std::vector<WriteOp> ops(req->ops().begin(), req->ops().end());
@@ -72,8 +70,8 @@ grpc::ServerUnaryReactor* WorkloadService::WriteBatch(grpc::CallbackServerContex
   return reactor;
 }
 
-grpc::ServerUnaryReactor* WorkloadService::Get(grpc::CallbackServerContext* ctx, const GetRequest* req,
-                                         GetResponse* resp) {
+grpc::ServerUnaryReactor* WorkloadService::Get(grpc::CallbackServerContext* ctx,
+                                               const GetRequest* req, GetResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
     reactor->Finish(net::to_grpc(node_.get(*req, resp)));
@@ -81,8 +79,8 @@ grpc::ServerUnaryReactor* WorkloadService::Get(grpc::CallbackServerContext* ctx,
   return reactor;
 }
 
-grpc::ServerUnaryReactor* WorkloadService::Scan(grpc::CallbackServerContext* ctx, const ScanRequest* req,
-                                          ScanResponse* resp) {
+grpc::ServerUnaryReactor* WorkloadService::Scan(grpc::CallbackServerContext* ctx,
+                                                const ScanRequest* req, ScanResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
     reactor->Finish(net::to_grpc(node_.scan(*req, resp)));
@@ -91,8 +89,8 @@ grpc::ServerUnaryReactor* WorkloadService::Scan(grpc::CallbackServerContext* ctx
 }
 
 grpc::ServerUnaryReactor* AdminService::GetStatus(grpc::CallbackServerContext* ctx,
-                                            const GetStatusRequest* req,
-                                            GetStatusResponse* resp) {
+                                                  const GetStatusRequest* req,
+                                                  GetStatusResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
     node_.status(req->reset_lag_stats(), resp);
@@ -101,8 +99,9 @@ grpc::ServerUnaryReactor* AdminService::GetStatus(grpc::CallbackServerContext* c
   return reactor;
 }
 
-grpc::ServerUnaryReactor* AdminService::Failover(grpc::CallbackServerContext* ctx, const FailoverRequest* req,
-                                           FailoverResponse* resp) {
+grpc::ServerUnaryReactor* AdminService::Failover(grpc::CallbackServerContext* ctx,
+                                                 const FailoverRequest* req,
+                                                 FailoverResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
     auto r = node_.failover(req->reason().empty() ? "operator request" : req->reason());
@@ -113,8 +112,8 @@ grpc::ServerUnaryReactor* AdminService::Failover(grpc::CallbackServerContext* ct
 }
 
 grpc::ServerUnaryReactor* AdminService::SetOutage(grpc::CallbackServerContext* ctx,
-                                            const SetOutageRequest* req,
-                                            SetOutageResponse* resp) {
+                                                  const SetOutageRequest* req,
+                                                  SetOutageResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
     node_.set_outage(req->outage());
@@ -125,8 +124,8 @@ grpc::ServerUnaryReactor* AdminService::SetOutage(grpc::CallbackServerContext* c
   return reactor;
 }
 
-grpc::ServerUnaryReactor* AdminService::SetPeer(grpc::CallbackServerContext* ctx, const SetPeerRequest* req,
-                                          SetPeerResponse* resp) {
+grpc::ServerUnaryReactor* AdminService::SetPeer(grpc::CallbackServerContext* ctx,
+                                                const SetPeerRequest* req, SetPeerResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   if (Status s = net::validate_listen_address("peer_address", req->peer_address()); !s.is_ok()) {
     reactor->Finish(net::to_grpc(s));
@@ -140,13 +139,13 @@ grpc::ServerUnaryReactor* AdminService::SetPeer(grpc::CallbackServerContext* ctx
 }
 
 grpc::ServerUnaryReactor* AdminService::SetClockOffset(grpc::CallbackServerContext* ctx,
-                                                      const SetClockOffsetRequest* req,
-                                                      SetClockOffsetResponse* resp) {
+                                                       const SetClockOffsetRequest* req,
+                                                       SetClockOffsetResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   constexpr int64_t kMaxOffsetMs = 86'400'000;
   if (req->offset_ms() < -kMaxOffsetMs || req->offset_ms() > kMaxOffsetMs) {
-    reactor->Finish(net::to_grpc(invalid_argument(
-        "offset_ms: " + std::to_string(req->offset_ms()) + " is out of range -86400000..86400000")));
+    reactor->Finish(net::to_grpc(invalid_argument("offset_ms: " + std::to_string(req->offset_ms()) +
+                                                  " is out of range -86400000..86400000")));
     return reactor;
   }
   boost::asio::post(node_.io(), [reactor, req, resp] {
@@ -156,6 +155,63 @@ grpc::ServerUnaryReactor* AdminService::SetClockOffset(grpc::CallbackServerConte
     }
     resp->set_now_unix_nanos(wall_now_unix_nanos());
     reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+namespace {
+constexpr size_t kMaxReasonBytes = 256;
+constexpr uint32_t kDefaultDrainTimeoutMs = 10'000;
+constexpr uint32_t kMaxDrainTimeoutMs = 600'000;
+
+Status validate_reason(const std::string& reason) {
+  if (reason.size() > kMaxReasonBytes) {
+    return invalid_argument("reason: " + std::to_string(reason.size()) +
+                            " bytes exceeds the limit of " + std::to_string(kMaxReasonBytes));
+  }
+  return Status::ok();
+}
+}  // namespace
+
+grpc::ServerUnaryReactor* AdminService::Reprotect(grpc::CallbackServerContext* ctx,
+                                                  const ReprotectRequest* req,
+                                                  ReprotectResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  if (Status s = validate_reason(req->reason()); !s.is_ok()) {
+    reactor->Finish(net::to_grpc(s));
+    return reactor;
+  }
+  boost::asio::post(node_.io(), [this, reactor, req, resp] {
+    node_.reprotect(req->reason().empty() ? "operator request" : req->reason(), req->no_wait(),
+                    [reactor, resp](Result<ReprotectResponse> r) {
+                      if (r.is_ok()) *resp = std::move(r.value());
+                      reactor->Finish(net::to_grpc(r.status()));
+                    });
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::PlannedFailover(grpc::CallbackServerContext* ctx,
+                                                        const PlannedFailoverRequest* req,
+                                                        PlannedFailoverResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  Status valid = validate_reason(req->reason());
+  if (valid.is_ok() && req->drain_timeout_ms() > kMaxDrainTimeoutMs) {
+    valid = invalid_argument("drain_timeout_ms: " + std::to_string(req->drain_timeout_ms()) +
+                             " exceeds " + std::to_string(kMaxDrainTimeoutMs));
+  }
+  if (!valid.is_ok()) {
+    reactor->Finish(net::to_grpc(valid));
+    return reactor;
+  }
+  boost::asio::post(node_.io(), [this, reactor, req, resp] {
+    uint32_t ms = req->drain_timeout_ms() == 0 ? kDefaultDrainTimeoutMs : req->drain_timeout_ms();
+    node_.planned_failover(req->reason().empty() ? "operator request" : req->reason(),
+                           std::chrono::milliseconds(ms), req->reprotect(),
+                           [reactor, resp](Result<PlannedFailoverResponse> r) {
+                             if (r.is_ok()) *resp = std::move(r.value());
+                             reactor->Finish(net::to_grpc(r.status()));
+                           });
   });
   return reactor;
 }

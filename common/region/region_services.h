@@ -54,6 +54,12 @@ class AdminService final : public drsim::v1::RegionAdmin::CallbackService {
   grpc::ServerUnaryReactor* SetClockOffset(grpc::CallbackServerContext* ctx,
                                            const drsim::v1::SetClockOffsetRequest* req,
                                            drsim::v1::SetClockOffsetResponse* resp) override;
+  grpc::ServerUnaryReactor* Reprotect(grpc::CallbackServerContext* ctx,
+                                      const drsim::v1::ReprotectRequest* req,
+                                      drsim::v1::ReprotectResponse* resp) override;
+  grpc::ServerUnaryReactor* PlannedFailover(grpc::CallbackServerContext* ctx,
+                                            const drsim::v1::PlannedFailoverRequest* req,
+                                            drsim::v1::PlannedFailoverResponse* resp) override;
 
  private:
   RegionNode& node_;

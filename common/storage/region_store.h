@@ -5,6 +5,7 @@
 // acknowledged. With `fsync` the WAL is synced too (survives power loss).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,12 +13,15 @@
 
 #include "common/core/ids.h"
 #include "common/core/status.h"
+#include "common/model/resync_plan.h"
+#include "common/model/rollback_set.h"
 #include "drsim/v1/replication.pb.h"
 
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
-}
+class Snapshot;
+}  // namespace rocksdb
 
 namespace drsim::storage {
 
@@ -63,6 +67,51 @@ class RegionStore {
     std::string next_key;  // empty when done
   };
   Result<ScanPage> scan(const std::string& workload, const std::string& start_key, size_t limit);
+
+  // ---- Re-protect.
+
+  // A consistent read view (the source of a full copy). Must not outlive the store.
+  class Snapshot {
+   public:
+    ~Snapshot();
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+
+   private:
+    friend class RegionStore;
+    Snapshot(rocksdb::DB* db, const rocksdb::Snapshot* snap) : db_(db), snap_(snap) {}
+    rocksdb::DB* db_;
+    const rocksdb::Snapshot* snap_;
+  };
+  std::unique_ptr<Snapshot> snapshot();
+  // A page of at most `limit` keys and about `max_bytes` (at least one key) from a snapshot.
+  Result<ScanPage> scan(const std::string& workload, const std::string& start_key, size_t limit,
+                        size_t max_bytes, const Snapshot& snapshot);
+  // Estimated bytes of a workload's data (files and memtables), for progress only.
+  uint64_t approximate_data_bytes(const std::string& workload);
+
+  // One workload's history as its log holds it. Epochs never decrease along a log, so the epoch
+  // spans are found by binary search (a few point reads per epoch). More than `max_spans`
+  // epochs, or a hole in the log: only the cursor is reported (the planner then does not find
+  // a common point inside the log).
+  Result<model::LogSummary> log_summary(const std::string& workload, const WorkloadCursor& cursor,
+                                        size_t max_spans);
+  // Log entries from `from` down to the first retained one, newest first, while fn returns true.
+  Status scan_log_backward(const std::string& workload, Seq from,
+                           const std::function<bool(const drsim::v1::Change&)>& fn);
+  // Log entries [first, last] in order (no contiguity check), while fn returns true.
+  Status scan_log(const std::string& workload, Seq first, Seq last,
+                  const std::function<bool(const drsim::v1::Change&)>& fn);
+  // Discards the log entries after `common`, puts back the keys they touched, and moves the
+  // cursor to `common`: one atomic batch.
+  Status roll_back(const std::string& workload, const WorkloadCursor& common,
+                   const std::vector<model::KeyRestore>& restores);
+  // Full copy into this region. begin: clears the workload's log and cursor and marks its data
+  // incomplete (atomic), so a copy cut short is redone in full. Each chunk replaces the keys of
+  // its range; the last one sets the cursor and clears the mark.
+  Status begin_full_copy(const std::string& workload);
+  Status apply_snapshot_chunk(const drsim::v1::SnapshotChunk& chunk);
+  Result<bool> full_copy_incomplete(const std::string& workload);
 
   const std::string& dir() const { return dir_; }
 

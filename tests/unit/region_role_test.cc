@@ -267,3 +267,27 @@ TEST(RegionRole, RoleNamesAreStable) {
 
 }  // namespace
 }  // namespace drsim::model
+
+namespace drsim::model {
+namespace {
+
+TEST(RegionRole, HandOverStepsDownToTheNewerEpochWithAPlannedReason) {
+  RegionRole r("eastus", "westus", Role::kActive, Epoch(3), RegionRole::Confirmation::kConfirmed);
+  auto change = r.hand_over(Epoch(4));
+  ASSERT_TRUE(change.is_ok());
+  EXPECT_EQ(change->to, Role::kStandby);
+  EXPECT_EQ(r.role(), Role::kStandby);
+  EXPECT_EQ(r.epoch(), Epoch(4));
+  EXPECT_EQ(r.active_region(), "westus");
+  EXPECT_NE(r.fenced_reason().find("planned failover"), std::string::npos) << r.fenced_reason();
+  EXPECT_EQ(r.admit_write().code(), StatusCode::kFailedPrecondition);
+  // A standby has nothing to hand over; an epoch that is not newer is refused.
+  EXPECT_EQ(r.hand_over(Epoch(5)).status().code(), StatusCode::kFailedPrecondition);
+  RegionRole same("eastus", "westus", Role::kActive, Epoch(3),
+                  RegionRole::Confirmation::kConfirmed);
+  EXPECT_EQ(same.hand_over(Epoch(3)).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(same.role(), Role::kActive);
+}
+
+}  // namespace
+}  // namespace drsim::model

@@ -1,0 +1,317 @@
+#include "common/net/http_server.h"
+
+#include <array>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "common/net/process_runtime.h"
+
+namespace drsim::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+// After a response that closes the connection, wait this long for the client's FIN while
+// discarding what it still sends: closing with unread bytes makes the kernel send RST, which
+// can destroy the response before the client reads it.
+constexpr auto kLingerTimeout = std::chrono::milliseconds(1000);
+
+std::string host_of(const std::string& address) {
+  std::string host = address.substr(0, address.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
+enum class Body { kSend, kOmit };  // kOmit: HEAD
+enum class Connection { kKeepAlive, kClose };
+
+bool is_http_parse_error(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+const char* reason_or_empty(int status) {
+  auto text = http::obsolete_reason(static_cast<http::status>(status));
+  return text.empty() ? "" : text.data();
+}
+
+}  // namespace
+
+HttpResponse HttpResponse::text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  if (r.body.empty() || r.body.back() != '\n') r.body += '\n';
+  return r;
+}
+
+Status validate_loopback_listen_address(const std::string& flag, const std::string& address) {
+  if (Status s = validate_listen_address(flag, address); !s.is_ok()) return s;
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(host_of(address), ec);
+  if (ec || !ip.is_loopback()) {
+    return invalid_argument(flag + ": '" + address +
+                            "': host must be a loopback IP address (127.0.0.0/8 or ::1)");
+  }
+  return Status::ok();
+}
+
+// One connection: requests read and answered one at a time, in order (pipelined requests wait
+// in the buffer). Owned by its pending operation's handler; the server keeps a weak pointer.
+class HttpServer::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<HttpServer> server, tcp::socket socket)
+      : server_(std::move(server)),
+        stream_(std::move(socket)),
+        buffer_(server_->limits_.max_header_bytes + server_->limits_.max_body_bytes) {
+    beast::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    peer_ = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  }
+
+  void start() { read_request(); }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+ private:
+  const HttpServerLimits& limits() const { return server_->limits_; }
+
+  void read_request() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(limits().max_header_bytes));
+    parser_->body_limit(limits().max_body_bytes);
+    stream_.expires_after(limits().io_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(const beast::error_code& ec) {
+    if (server_->stopped_) return close();
+    if (ec) {
+      // Beast reports an over-long header as header_limit, or as buffer_overflow when the
+      // connection's buffer filled first.
+      if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+        return reject(431, "request header fields too large (limit " +
+                               std::to_string(limits().max_header_bytes) + " bytes)");
+      }
+      if (ec == http::error::body_limit) {
+        return reject(413, "request body too large (limit " +
+                               std::to_string(limits().max_body_bytes) + " bytes)");
+      }
+      // The client closed (cleanly or mid-request), reset, or went silent: nobody to answer.
+      if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+          !is_http_parse_error(ec)) {
+        return close();
+      }
+      return reject(400, "malformed request: " + ec.message());
+    }
+    const auto& req = parser_->get();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    auto q = request.target.find('?');
+    request.path = request.target.substr(0, q);
+    if (q != std::string::npos) request.query = request.target.substr(q + 1);
+    for (const auto& field : req) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    // Beast's parser refuses every version but 1.0 and 1.1 (bad_version: 400 above).
+    version_ = req.version();
+    // RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
+    if (version_ == 11 && req.find(http::field::host) == req.end()) {
+      return reject(400, "malformed request: HTTP/1.1 request without a Host header");
+    }
+    // Origin form only: this is not a proxy (absolute form) and has no OPTIONS * (asterisk).
+    if (request.target.empty() || request.target.front() != '/') {
+      return reject(400, "malformed request: target '" + request.target.substr(0, 64) +
+                             "' is not a path starting with '/'");
+    }
+    Body body = req.method() == http::verb::head ? Body::kOmit : Body::kSend;
+    HttpResponse response;
+    if (req.method() != http::verb::get && body == Body::kSend) {
+      response = HttpResponse::text(
+          405, "method " + request.method.substr(0, 32) + " not allowed; use GET or HEAD");
+      response.headers.emplace_back("Allow", "GET, HEAD");
+    } else {
+      response = server_->dispatch(request);
+    }
+    server_->log_request(request.method, request.path, response.status, peer_);
+    send(std::move(response), body, req.keep_alive() ? Connection::kKeepAlive : Connection::kClose);
+  }
+
+  // Answers a request that could not be handled and closes the connection: after a framing
+  // error there is no telling where the next request would start.
+  void reject(int status, const std::string& why) {
+    ++server_->stats_.bad_requests;
+    server_->log_request("-", "-", status, peer_ + " (" + why + ")");
+    send(HttpResponse::text(status, why), Body::kSend, Connection::kClose);
+  }
+
+  void send(HttpResponse r, Body body, Connection connection) {
+    ++server_->stats_.requests;
+    // Beast throws on a status outside 100..999 and on a body with 1xx, 204 or 304, and a 1xx
+    // is never a final answer: a handler's mistake must not take the loop down.
+    if (r.status < 200 || r.status > 999) {
+      server_->log_->error("handler answered status {}; sending 500", r.status);
+      r = HttpResponse::text(500, "internal error: handler answered an invalid status");
+    }
+    if (r.status == 204 || r.status == 304) r.body.clear();
+    keep_alive_ = connection == Connection::kKeepAlive;
+    response_ = {};
+    response_.version(version_ == 10 ? 10 : 11);
+    response_.result(static_cast<unsigned>(r.status));
+    // Beast would send its placeholder "<unknown-status>" as the reason phrase.
+    if (http::obsolete_reason(response_.result()) == "<unknown-status>")
+      response_.reason("Unknown");
+    response_.set(http::field::server, "drsim");
+    response_.set(http::field::content_type, r.content_type);
+    response_.set(http::field::cache_control, "no-store");
+    response_.set("X-Content-Type-Options", "nosniff");
+    for (auto& [name, value] : r.headers) response_.set(name, value);
+    response_.keep_alive(keep_alive_);
+    response_.body() = std::move(r.body);
+    response_.prepare_payload();
+    // HEAD: the length a GET would have, no body.
+    if (body == Body::kOmit) response_.body().clear();
+    stream_.expires_after(limits().io_timeout);
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec || self->server_->stopped_) return self->close();
+                        if (self->keep_alive_) return self->read_request();
+                        self->linger();
+                      });
+  }
+
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kLingerTimeout);
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(asio::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec || self->server_->stopped_) return self->close();
+                              self->drain();
+                            });
+  }
+
+  std::shared_ptr<HttpServer> server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;  // the write in flight borrows it
+  std::array<char, 4096> scratch_{};
+  std::string peer_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+};
+
+HttpServer::HttpServer(asio::io_context& io, HttpRoutes routes, HttpServerLimits limits)
+    : io_(io),
+      routes_(std::move(routes)),
+      limits_(limits),
+      acceptor_(io),
+      log_(spdlog::default_logger()->clone("http")) {}
+
+Result<std::shared_ptr<HttpServer>> HttpServer::start(asio::io_context& io, const std::string& flag,
+                                                      const std::string& listen, HttpRoutes routes,
+                                                      HttpServerLimits limits) {
+  if (Status s = validate_loopback_listen_address(flag, listen); !s.is_ok()) return s;
+  auto host = asio::ip::make_address(host_of(listen));
+  auto port = static_cast<uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+  std::shared_ptr<HttpServer> server(new HttpServer(io, std::move(routes), limits));
+  tcp::endpoint endpoint(host, port);
+  boost::system::error_code ec;
+  auto fail = [&](const char* what) {
+    return unavailable(flag + ": cannot " + what + " " + listen + ": " + ec.message());
+  };
+  server->acceptor_.open(endpoint.protocol(), ec);
+  if (ec) return fail("open a socket for");
+  server->acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  server->acceptor_.bind(endpoint, ec);
+  if (ec) return fail("bind");
+  server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen on");
+  auto bound = server->acceptor_.local_endpoint(ec);
+  if (ec) return fail("read the port of");
+  server->address_ = (host.is_v6() ? "[" + host.to_string() + "]" : host.to_string()) + ":" +
+                     std::to_string(bound.port());
+  server->accept();
+  return server;
+}
+
+void HttpServer::stop() {
+  stopped_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  for (auto& weak : sessions_) {
+    if (auto session = weak.lock()) session->close();
+  }
+  sessions_.clear();
+}
+
+void HttpServer::accept() {
+  acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec,
+                                                     tcp::socket socket) {
+    if (self->stopped_ || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // E.g. EMFILE: keep serving the connections there are; a later accept may succeed.
+      self->log_->debug("accept: {}", ec.message());
+    } else {
+      self->sessions_.remove_if([](const auto& weak) { return weak.expired(); });
+      if (self->sessions_.size() >= self->limits_.max_connections) {
+        ++self->stats_.connections_refused;
+        self->log_->debug("{} connections open, refusing one more", self->limits_.max_connections);
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      } else {
+        ++self->stats_.connections;
+        auto session = std::make_shared<Session>(self, std::move(socket));
+        self->sessions_.push_back(session);
+        session->start();
+      }
+    }
+    self->accept();
+  });
+}
+
+HttpResponse HttpServer::dispatch(const HttpRequest& request) {
+  auto it = routes_.find(request.path);
+  if (it == routes_.end()) {
+    std::string known;
+    for (const auto& [path, handler] : routes_) known += (known.empty() ? "" : ", ") + path;
+    return HttpResponse::text(
+        404, "no such path: " + request.path.substr(0, 256) + " (this server has " + known + ")");
+  }
+  try {
+    return it->second(request);
+  } catch (const std::exception& e) {
+    log_->error("GET {}: handler failed: {}", request.path, e.what());
+    return HttpResponse::text(500, std::string("internal error: ") + e.what());
+  }
+}
+
+void HttpServer::log_request(const std::string& method, const std::string& path, int status,
+                             const std::string& peer) {
+  if (!log_->should_log(spdlog::level::debug)) return;
+  log_->debug("{} {} {} {} from {}", method, path.substr(0, 256), status, reason_or_empty(status),
+              peer);
+}
+
+}  // namespace drsim::net

@@ -1,0 +1,218 @@
+#include "trafficmgr/dashboard_page.h"
+
+namespace drsim::trafficmgr {
+
+namespace {
+
+// Data is always put into the page with textContent, never as HTML: endpoint names, probe
+// errors and region notes come from flags and from the network.
+constexpr const char kPage[] = R"HTML(<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>drsim Traffic Manager</title>
+<style>
+  :root { --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --muted: #57606a; --line: #d0d7de; }
+  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
+         color: #1f2328; background: #f6f8fa; }
+  header { background: #24292f; color: #fff; padding: 12px 24px; display: flex;
+           align-items: baseline; gap: 16px; flex-wrap: wrap; }
+  header h1 { font-size: 18px; margin: 0; font-weight: 600; }
+  header .meta { color: #c9d1d9; font-size: 13px; }
+  main { padding: 16px 24px; display: grid; gap: 16px;
+         grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); }
+  section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; }
+  section.wide { grid-column: 1 / -1; }
+  h2 { font-size: 15px; margin: 0 0 8px; }
+  table { border-collapse: collapse; width: 100%; }
+  th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line);
+           vertical-align: top; }
+  th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; }
+  tr.routed td:first-child { font-weight: 700; }
+  .routed-tag { margin-left: 8px; color: var(--ok); font-size: 12px; font-weight: 600;
+                white-space: nowrap; }
+  .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px;
+           font-weight: 600; color: #fff; background: var(--muted); }
+  .Online, .active, .yes { background: var(--ok); }
+  .Degraded, .outage, .no { background: var(--bad); }
+  .CheckingEndpoint, .CheckingEndpoints, .standby { background: var(--warn); }
+  .route { font-size: 28px; font-weight: 700; }
+  .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+  .muted { color: var(--muted); }
+  .err { color: var(--bad); }
+  #conn.lost { color: #ff8182; font-weight: 700; }
+  ol#events { margin: 0; padding-left: 20px; }
+  ol#events li { margin: 2px 0; }
+  ol#events .kind-route { font-weight: 600; }
+</style>
+</head>
+<body>
+<header>
+  <h1>drsim Traffic Manager</h1>
+  <span class="meta">profile <b id="profile">&hellip;</b></span>
+  <span class="meta">profile status <span id="profile-status" class="badge">&hellip;</span></span>
+  <span class="meta">probe <span id="probe">&hellip;</span></span>
+  <span class="meta" id="conn">loading&hellip;</span>
+</header>
+<main>
+  <section>
+    <h2>Routing answer now</h2>
+    <div class="route" id="routing">&hellip;</div>
+    <div class="mono" id="routing-address"></div>
+    <div id="fail-open" class="err"></div>
+    <div class="muted" id="estimate"></div>
+  </section>
+  <section>
+    <h2>Resolves by answer</h2>
+    <table id="resolves"><thead><tr><th>answer</th><th>via</th><th>count</th></tr></thead>
+      <tbody></tbody></table>
+  </section>
+  <section class="wide">
+    <h2>Endpoints</h2>
+    <table id="endpoints">
+      <thead><tr><th>endpoint</th><th>priority</th><th>status</th><th>consecutive failures</th>
+        <th>last probe</th><th>latency</th><th>probes ok / failed</th><th>probed at</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
+  <section class="wide">
+    <h2>Regions</h2>
+    <table id="regions">
+      <thead><tr><th>region</th><th>role</th><th>epoch</th><th>outage</th><th>replication</th>
+        <th>lag per workload (writes / ms)</th><th>note</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <div class="muted" id="regions-none"></div>
+  </section>
+  <section class="wide">
+    <h2>Routing events (newest first)</h2>
+    <ol id="events"></ol>
+  </section>
+</main>
+<script>
+"use strict";
+const POLL_MS = 250;
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+function badge(text, cls) { return el("span", text, "badge " + (cls || text)); }
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const c of cells) {
+    const td = document.createElement("td");
+    if (c instanceof Node) td.appendChild(c); else td.textContent = c === undefined ? "" : String(c);
+    tr.appendChild(td);
+  }
+  return tr;
+}
+function replaceRows(tbody, rows) {
+  while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+  for (const r of rows) tbody.appendChild(r);
+}
+function time(ms) { return ms ? new Date(ms).toISOString().substring(11, 23) : ""; }
+function fixed(x, digits) { return typeof x === "number" ? x.toFixed(digits) : ""; }
+
+function render(s) {
+  document.getElementById("profile").textContent = s.profile;
+  const ps = document.getElementById("profile-status");
+  ps.textContent = s.profile_status;
+  ps.className = "badge " + s.profile_status;
+  const p = s.probe;
+  document.getElementById("probe").textContent =
+      p.protocol + (p.path ? " " + p.path : "") + " every " + p.interval_ms + " ms, timeout " +
+      p.timeout_ms + " ms, tolerated failures " + p.tolerated_failures +
+      (p.expected_status.length ? ", expected " + p.expected_status.join(",") : "");
+  document.getElementById("routing").textContent = s.routing.endpoint || "(none)";
+  document.getElementById("routing-address").textContent =
+      s.routing.address + "  TTL " + s.routing.ttl_ms + " ms";
+  document.getElementById("fail-open").textContent =
+      s.routing.fail_open ? "fail open: every endpoint is Degraded, answering as if Online" : "";
+  document.getElementById("estimate").textContent =
+      "failover estimate " + p.failover_estimate_ms + " ms (TTL + tolerated \u00d7 interval), " +
+      "worst case " + p.failover_worst_case_ms + " ms";
+
+  replaceRows(document.querySelector("#endpoints tbody"), s.endpoints.map(e => {
+    const name = el("span", e.name);
+    if (e.routed) name.appendChild(el("span", "\u2190 routed", "routed-tag"));
+    const tr = row([name, e.priority, badge(e.status), e.consecutive_failures,
+                    el("span", e.last_probe_result || "(none yet)", e.last_probe_ok ? "" : "err"),
+                    fixed(e.last_probe_ms, 1) + " ms", e.probes_succeeded + " / " + e.probes_failed,
+                    el("span", e.probe_address, "mono")]);
+    tr.id = "endpoint-" + e.name;
+    tr.dataset.status = e.status;
+    if (e.routed) tr.className = "routed";
+    return tr;
+  }));
+
+  replaceRows(document.querySelector("#regions tbody"), s.regions.map(r => {
+    let tr;
+    if (!r.role) {
+      tr = row([r.name, "", "", "", "", "", el("span", r.error, "err")]);
+      tr.id = "region-" + r.name;
+    } else {
+      const lag = el("div");
+      for (const w of r.workloads) {
+        // Lag is the active region's view; a standby only knows what it applied.
+        lag.appendChild(el("div", w.name + " (" + w.mode + "): " +
+                                  (r.role === "active"
+                                       ? w.lag_writes + " writes / " + fixed(w.lag_ms, 1) + " ms"
+                                       : "applied seq " + w.last_seq), "mono"));
+      }
+      const note = el("span", r.reachable ? r.note : "stale: " + r.error, r.reachable ? "" : "err");
+      tr = row([r.name, badge(r.role), r.epoch, r.outage ? badge("outage") : "no",
+                r.replication_connected ? "connected" : "not connected", lag, note]);
+      tr.id = "region-" + r.name;
+      tr.dataset.role = r.role;
+    }
+    return tr;
+  }));
+  document.getElementById("regions-none").textContent =
+      s.regions.length ? "" : "no --region-admin given: region roles and lag are not shown";
+
+  replaceRows(document.querySelector("#resolves tbody"),
+              s.resolves.map(r => row([r.endpoint, r.via, r.count])));
+
+  const events = document.getElementById("events");
+  while (events.firstChild) events.removeChild(events.firstChild);
+  for (const e of s.events) {
+    const li = el("li", time(e.unix_ms) + "  " + e.text, "kind-" + e.kind);
+    events.appendChild(li);
+  }
+  const conn = document.getElementById("conn");
+  conn.textContent = "updated " + time(s.now_unix_ms) + " UTC";
+  conn.className = "meta";
+}
+
+let busy = false;
+async function poll() {
+  if (busy) return;  // one request at a time, even when the daemon is slow
+  busy = true;
+  try {
+    const r = await fetch("/api/state", {cache: "no-store"});
+    if (!r.ok) throw new Error("HTTP " + r.status);
+    render(await r.json());
+  } catch (err) {
+    const conn = document.getElementById("conn");
+    conn.textContent = "connection lost: " + err.message;
+    conn.className = "meta lost";
+  } finally {
+    busy = false;
+  }
+}
+poll();
+setInterval(poll, POLL_MS);
+</script>
+</body>
+</html>
+)HTML";
+
+}  // namespace
+
+const char* dashboard_page_html() { return kPage; }
+
+}  // namespace drsim::trafficmgr

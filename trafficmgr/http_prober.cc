@@ -1,0 +1,261 @@
+#include "trafficmgr/http_prober.h"
+
+#include <optional>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "common/core/check.h"
+#include "common/core/clock.h"
+
+namespace drsim::trafficmgr {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr uint32_t kMaxResponseHeaderBytes = 16 * 1024;
+// Only the status code counts; the body is read (so the connection ends cleanly) up to this,
+// and its first line goes into the failure reason.
+constexpr uint64_t kMaxResponseBodyBytes = 64 * 1024;
+constexpr size_t kMaxReasonBytes = 160;
+constexpr char kUserAgent[] = "drsim-trafficmgr endpoint monitor";
+
+// The first line of a body, printable ASCII only, shortened: safe to log and to show.
+std::string reason_from_body(const std::string& body) {
+  std::string out;
+  for (char c : body) {
+    if (c == '\n' || c == '\r' || out.size() >= kMaxReasonBytes) break;
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
+std::string host_header(const HostPort& target) {
+  bool v6 = target.host.find(':') != std::string::npos;
+  return (v6 ? "[" + target.host + "]" : target.host) + ":" + std::to_string(target.port);
+}
+
+}  // namespace
+
+// One probe: resolve (unless the host is an IP), connect, TLS handshake (HTTPS), write the
+// request, read the response. Owned by its pending operation's handler; finishes exactly once,
+// by the response, an error or the deadline.
+class HttpProber::Call : public std::enable_shared_from_this<Call> {
+ public:
+  Call(asio::io_context& io, std::shared_ptr<const model::TmMonitorConfig> monitor,
+       std::shared_ptr<ssl::context> tls, size_t endpoint, HostPort target,
+       std::weak_ptr<ResultHandler> handler)
+      : monitor_(std::move(monitor)),
+        tls_context_(std::move(tls)),
+        endpoint_(endpoint),
+        target_(std::move(target)),
+        handler_(std::move(handler)),
+        deadline_(io),
+        resolver_(io),
+        socket_(io) {
+    if (tls_context_) tls_.emplace(io, *tls_context_);
+  }
+
+  void start() {
+    started_ = RealClock().now();
+    deadline_.expires_after(monitor_->timeout);
+    deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) {
+        self->finish(
+            model::ProbeOutcome::kFailure,
+            "DEADLINE_EXCEEDED: no answer within " + model::tm_format_ms(self->monitor_->timeout),
+            "");
+      }
+    });
+    build_request();
+    boost::system::error_code ec;
+    auto ip = asio::ip::make_address(target_.host, ec);
+    if (!ec) {
+      std::vector<tcp::endpoint> endpoints{tcp::endpoint(ip, target_.port)};
+      connect(endpoints);
+      return;
+    }
+    resolver_.async_resolve(target_.host, std::to_string(target_.port),
+                            [self = shared_from_this()](const boost::system::error_code& ec,
+                                                        tcp::resolver::results_type results) {
+                              if (self->finished_) return;
+                              if (ec)
+                                return self->fail("UNAVAILABLE: resolve " + self->target_.host, ec);
+                              self->connect(results);
+                            });
+  }
+
+  // The prober is cancelling: drop the result.
+  void cancel() {
+    finished_ = true;
+    close();
+  }
+
+ private:
+  tcp::socket& lowest() { return tls_ ? tls_->next_layer() : socket_; }
+
+  void build_request() {
+    request_.method(http::verb::get);
+    request_.target(monitor_->path);
+    request_.version(11);
+    request_.set(http::field::host, host_header(target_));
+    request_.set(http::field::user_agent, kUserAgent);
+    request_.set(http::field::accept, "*/*");
+    request_.set(http::field::connection, "close");
+    // Validated: token names, values without CR/LF. A custom Host replaces the default.
+    for (const auto& h : monitor_->custom_headers) request_.set(h.name, h.value);
+  }
+
+  template <typename Endpoints>
+  void connect(const Endpoints& endpoints) {
+    asio::async_connect(
+        lowest(), endpoints,
+        [self = shared_from_this()](const boost::system::error_code& ec, const tcp::endpoint&) {
+          if (self->finished_) return;
+          if (ec) {
+            return self->fail("UNAVAILABLE: connect " + host_header(self->target_), ec);
+          }
+          self->tls_ ? self->handshake() : self->write_request();
+        });
+  }
+
+  void handshake() {
+    // SNI names the host unless it is an IP literal (RFC 6066 3). The certificate is not
+    // checked: the context verifies nothing.
+    boost::system::error_code ec;
+    asio::ip::make_address(target_.host, ec);
+    if (ec) SSL_set_tlsext_host_name(tls_->native_handle(), target_.host.c_str());
+    tls_->async_handshake(ssl::stream_base::client,
+                          [self = shared_from_this()](const boost::system::error_code& ec) {
+                            if (self->finished_) return;
+                            if (ec) return self->fail("UNAVAILABLE: TLS handshake", ec);
+                            self->write_request();
+                          });
+  }
+
+  void write_request() {
+    auto done = [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+      if (self->finished_) return;
+      if (ec) return self->fail("UNAVAILABLE: send request", ec);
+      self->read_response();
+    };
+    if (tls_) {
+      http::async_write(*tls_, request_, std::move(done));
+    } else {
+      http::async_write(socket_, request_, std::move(done));
+    }
+  }
+
+  void read_response() {
+    parser_.header_limit(kMaxResponseHeaderBytes);
+    parser_.body_limit(kMaxResponseBodyBytes);
+    auto done = [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+      self->on_response(ec);
+    };
+    if (tls_) {
+      http::async_read(*tls_, buffer_, parser_, std::move(done));
+    } else {
+      http::async_read(socket_, buffer_, parser_, std::move(done));
+    }
+  }
+
+  void on_response(const boost::system::error_code& ec) {
+    if (finished_) return;
+    // Only the status code decides (Azure); a body cut short or too long does not matter once
+    // the status line and headers are in.
+    if (ec && !parser_.is_header_done()) return fail("UNAVAILABLE: read response", ec);
+    const auto& response = parser_.get();
+    int code = static_cast<int>(response.result_int());
+    std::string status_line = "HTTP " + std::to_string(code);
+    if (!response.reason().empty()) status_line += " " + std::string(response.reason());
+    if (model::is_expected_status_code(*monitor_, code)) {
+      return finish(model::ProbeOutcome::kSuccess, "", status_line);
+    }
+    std::string why = reason_from_body(response.body());
+    finish(model::ProbeOutcome::kFailure, status_line + (why.empty() ? "" : ": " + why), "");
+  }
+
+  void fail(const std::string& what, const boost::system::error_code& ec) {
+    finish(model::ProbeOutcome::kFailure, what + ": " + ec.message(), "");
+  }
+
+  void finish(model::ProbeOutcome outcome, std::string error, std::string detail) {
+    if (finished_) return;
+    finished_ = true;
+    close();
+    ProbeResult result{endpoint_, outcome, std::move(error), RealClock().now() - started_,
+                       std::move(detail)};
+    if (auto handler = handler_.lock()) (*handler)(result);
+  }
+
+  void close() {
+    boost::system::error_code ignored;
+    deadline_.cancel();
+    resolver_.cancel();
+    lowest().close(ignored);
+  }
+
+  std::shared_ptr<const model::TmMonitorConfig> monitor_;
+  std::shared_ptr<ssl::context> tls_context_;
+  const size_t endpoint_;
+  const HostPort target_;
+  std::weak_ptr<ResultHandler> handler_;
+  asio::steady_timer deadline_;
+  tcp::resolver resolver_;
+  tcp::socket socket_;                           // HTTP
+  std::optional<ssl::stream<tcp::socket>> tls_;  // HTTPS
+  http::request<http::empty_body> request_;
+  beast::flat_buffer buffer_;
+  http::response_parser<http::string_body> parser_;
+  Time started_;
+  bool finished_ = false;
+};
+
+HttpProber::HttpProber(asio::io_context& io, const model::TmMonitorConfig& monitor,
+                       const std::vector<std::string>& targets, ResultHandler on_result)
+    : io_(io),
+      monitor_(std::make_shared<const model::TmMonitorConfig>(monitor)),
+      handler_(std::make_shared<ResultHandler>(std::move(on_result))) {
+  DRSIM_CHECK(monitor.protocol == model::TmProbeProtocol::kHttp ||
+              monitor.protocol == model::TmProbeProtocol::kHttps);
+  DRSIM_CHECK(monitor.validate(model::TmTimingRules::kScaled).is_ok());
+  for (const auto& t : targets) {
+    auto split = split_host_port(t);
+    DRSIM_CHECK(split.is_ok());
+    targets_.push_back(std::move(split).value());
+  }
+  if (monitor.protocol == model::TmProbeProtocol::kHttps) {
+    tls_ = std::make_shared<ssl::context>(ssl::context::tls_client);
+    // Azure's HTTPS probes do not validate the certificate; neither does drsim.
+    tls_->set_verify_mode(ssl::verify_none);
+  }
+}
+
+HttpProber::~HttpProber() { cancel_all(); }
+
+void HttpProber::probe(size_t endpoint) {
+  DRSIM_CHECK(endpoint < targets_.size());
+  calls_.remove_if([](const auto& weak) { return weak.expired(); });
+  auto call = std::make_shared<Call>(io_, monitor_, tls_, endpoint, targets_[endpoint], handler_);
+  calls_.push_back(call);
+  call->start();
+}
+
+void HttpProber::cancel_all() {
+  handler_.reset();
+  for (auto& weak : calls_) {
+    if (auto call = weak.lock()) call->cancel();
+  }
+  calls_.clear();
+}
+
+}  // namespace drsim::trafficmgr

@@ -1,0 +1,47 @@
+#include "trafficmgr/prober.h"
+
+#include "common/core/check.h"
+#include "trafficmgr/grpc_health_prober.h"
+#include "trafficmgr/http_prober.h"
+#include "trafficmgr/tcp_prober.h"
+
+namespace drsim::trafficmgr {
+
+std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const ProberConfig& config,
+                                    Prober::ResultHandler on_result) {
+  switch (config.monitor.protocol) {
+    case model::TmProbeProtocol::kGrpcHealth:
+      return std::make_unique<GrpcHealthProber>(io, config.targets, config.health_service,
+                                                config.monitor.timeout, std::move(on_result));
+    case model::TmProbeProtocol::kHttp:
+    case model::TmProbeProtocol::kHttps:
+      return std::make_unique<HttpProber>(io, config.monitor, config.targets, std::move(on_result));
+    case model::TmProbeProtocol::kTcp:
+      return std::make_unique<TcpProber>(io, config.targets, config.monitor.timeout,
+                                         std::move(on_result));
+  }
+  DRSIM_CHECK(false);
+  return nullptr;
+}
+
+Result<HostPort> split_host_port(const std::string& address) {
+  auto bad = [&](const std::string& why) { return invalid_argument("'" + address + "': " + why); };
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad("not HOST:PORT");
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string port = address.substr(colon + 1);
+  if (port.empty() || port.size() > 5) return bad("port is not a number in 1..65535");
+  uint32_t p = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return bad("port is not a number in 1..65535");
+    p = p * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (p == 0 || p > 65535) return bad("port is not a number in 1..65535");
+  if (host.empty()) return bad("host is empty");
+  return HostPort{host, static_cast<uint16_t>(p)};
+}
+
+}  // namespace drsim::trafficmgr

@@ -1,0 +1,63 @@
+// Prober: the Traffic Manager's probe transport, one per daemon, chosen by --probe-protocol —
+// GrpcHealthProber (grpc.health.v1 Check), HttpProber (GET a path, judge the status code) or
+// TcpProber (connect). The TrafficManager driver asks for probes and gets ProbeResults back on
+// its io_context thread.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "common/core/status.h"
+#include "common/core/time.h"
+#include "common/model/health_monitor.h"
+#include "common/model/tm_monitor_config.h"
+
+namespace drsim::trafficmgr {
+
+struct ProbeResult {
+  size_t endpoint;
+  model::ProbeOutcome outcome;
+  // Empty on success; why it failed otherwise: "DEADLINE_EXCEEDED: …", "health status
+  // NOT_SERVING", "HTTP 503 Service Unavailable: outage: …", "UNAVAILABLE: connect …: refused".
+  std::string error;
+  Duration latency;
+  // What the probe saw on success: "SERVING", "HTTP 200 OK", "connected".
+  std::string detail;
+};
+
+class Prober {
+ public:
+  // Runs on the io_context thread, never after cancel_all() or destruction.
+  using ResultHandler = std::function<void(const ProbeResult&)>;
+
+  virtual ~Prober() = default;
+  // Loop thread. Starts one probe of `endpoint` (an index into the addresses it was built with).
+  virtual void probe(size_t endpoint) = 0;
+  // Loop thread. Cancels probes in flight; their results are dropped.
+  virtual void cancel_all() = 0;
+};
+
+// What every prober is built from.
+struct ProberConfig {
+  model::TmMonitorConfig monitor;    // protocol, path, headers, expected status codes, timeout
+  std::vector<std::string> targets;  // host:port probed for each endpoint
+  std::string health_service;        // gRPC health only: the service name checked
+};
+
+// The prober for config.monitor.protocol. `monitor` must be valid.
+std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const ProberConfig& config,
+                                    Prober::ResultHandler on_result);
+
+// Splits "host:port" / "[v6]:port"; the port must be 1..65535. INVALID_ARGUMENT otherwise.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+Result<HostPort> split_host_port(const std::string& address);
+
+}  // namespace drsim::trafficmgr
