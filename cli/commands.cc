@@ -13,6 +13,7 @@
 #include "cli/child_process.h"
 #include "cli/faults.h"
 #include "cli/final_state.h"
+#include "cli/protection.h"
 #include "cli/rpc_clients.h"
 #include "cli/topology.h"
 #include "common/model/history_checker.h"
@@ -286,6 +287,41 @@ int cmd_failover(const std::string& home, const std::string& region, const std::
     std::printf("  %-10s continues from seq %llu (epoch %llu)\n", c.workload().c_str(),
                 (unsigned long long)c.seq(), (unsigned long long)c.epoch());
   }
+  return 0;
+}
+
+namespace {
+void print_lines(const std::vector<std::string>& lines) {
+  for (const auto& line : lines) std::printf("%s\n", line.c_str());
+}
+}  // namespace
+
+int cmd_planned_failover(const std::string& home, const std::string& region,
+                         const std::string& reason, uint32_t drain_timeout_ms, bool reprotect) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  auto r = run_planned_failover(*state, region, reason, drain_timeout_ms, reprotect);
+  if (!r.is_ok()) return fail(r.status());
+  print_lines(r->lines);
+  return 0;
+}
+
+int cmd_reprotect(const std::string& home, const std::string& region, const std::string& reason) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  auto r = run_reprotect(*state, region, reason);
+  if (!r.is_ok()) return fail(r.status());
+  print_lines(r->lines);
+  return 0;
+}
+
+int cmd_failback(const std::string& home, const std::string& reason, uint32_t drain_timeout_ms) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  auto r = run_failback(*state, reason, drain_timeout_ms);
+  if (!r.is_ok()) return fail(r.status());
+  print_lines(r->failover.lines);
+  print_lines(r->reprotect.lines);
   return 0;
 }
 

@@ -28,6 +28,10 @@ int cmd_inject(const std::string& home, const std::string& fault,
 // Heals everything, or one daemon / region / link selector.
 int cmd_heal(const std::string& home, const std::string& target);
 int cmd_failover(const std::string& home, const std::string& region, const std::string& reason);
+int cmd_planned_failover(const std::string& home, const std::string& region,
+                         const std::string& reason, uint32_t drain_timeout_ms, bool reprotect);
+int cmd_reprotect(const std::string& home, const std::string& region, const std::string& reason);
+int cmd_failback(const std::string& home, const std::string& reason, uint32_t drain_timeout_ms);
 int cmd_check(const std::string& home, const std::string& history_path, bool as_json);
 
 }  // namespace drsim::cli

@@ -38,7 +38,12 @@ std::string DrillStep::describe() const {
     case Kind::kInject: return "inject " + fault.describe();
     case Kind::kHeal: return region.empty() ? "heal all" : "heal " + region;
     case Kind::kFailover:
-      return region.empty() ? "failover to the standby" : "failover to " + region;
+      return std::string(planned ? "planned failover" : "failover") +
+             (region.empty() ? " to the standby" : " to " + region) +
+             (reprotect ? ", re-protecting at once" : "");
+    case Kind::kReprotect:
+      return region.empty() ? "re-protect the active region" : "re-protect from " + region;
+    case Kind::kFailback: return "failback to primary (planned failover, then re-protect)";
     case Kind::kWaitUntil:
       if (condition == "lag_above" || condition == "lag_below") {
         return fmt::format("wait until {}'s replication lag is {} {} writes (timeout {:g} s)",
@@ -104,11 +109,22 @@ Result<std::string> parse_choice(const ConfigError& err, const std::string& fiel
   return node.Scalar();
 }
 
+Status parse_drain_timeout(const ConfigError& err, const std::string& field,
+                           const YAML::Node& node, DrillStep* step) {
+  if (!node) return Status::ok();
+  auto t = parse_seconds(err, field, node);
+  if (!t.is_ok()) return t.status();
+  if (*t < 0.001 || *t > 600) return err.at(field, node, "must be between 1ms and 600s");
+  step->drain_timeout_s = *t;
+  return Status::ok();
+}
+
 Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
                              const YAML::Node& node) {
   if (!node.IsMap() || node.size() != 1) {
     return err.at(field, node,
-                  "a step is one of: wait, at, inject, heal, failover, wait_until, pause");
+                  "a step is one of: wait, at, inject, heal, failover, reprotect, failback, "
+                  "wait_until, pause");
   }
   auto kv = *node.begin();
   std::string verb = kv.first.Scalar();
@@ -163,12 +179,41 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
   } else if (verb == "failover") {
     step.kind = DrillStep::Kind::kFailover;
     if (!body.IsNull()) {
-      if (Status s = check_keys(err, f, body, {"region"}); !s.is_ok()) return s;
+      if (Status s = check_keys(err, f, body, {"region", "planned", "drain_timeout", "reprotect"});
+          !s.is_ok())
+        return s;
       if (body["region"]) {
         auto region = parse_choice(err, f + ".region", body["region"], {"primary", "secondary"});
         if (!region.is_ok()) return region.status();
         step.region = *region;
       }
+      if (Status s = read_bool(err, f + ".planned", body["planned"], &step.planned); !s.is_ok())
+        return s;
+      if (Status s = read_bool(err, f + ".reprotect", body["reprotect"], &step.reprotect);
+          !s.is_ok())
+        return s;
+      if (!step.planned && (body["drain_timeout"] || body["reprotect"])) {
+        return err.at(f, body, "drain_timeout and reprotect need planned: true");
+      }
+      if (Status s = parse_drain_timeout(err, f + ".drain_timeout", body["drain_timeout"], &step);
+          !s.is_ok())
+        return s;
+    }
+  } else if (verb == "reprotect" || verb == "re-protect") {
+    step.kind = DrillStep::Kind::kReprotect;
+    if (!body.IsNull()) {
+      if (Status s = check_keys(err, f, body, {"region"}); !s.is_ok()) return s;
+      auto region = parse_choice(err, f + ".region", body["region"], {"primary", "secondary"});
+      if (!region.is_ok()) return region.status();
+      step.region = *region;
+    }
+  } else if (verb == "failback") {
+    step.kind = DrillStep::Kind::kFailback;
+    if (!body.IsNull()) {
+      if (Status s = check_keys(err, f, body, {"drain_timeout"}); !s.is_ok()) return s;
+      if (Status s = parse_drain_timeout(err, f + ".drain_timeout", body["drain_timeout"], &step);
+          !s.is_ok())
+        return s;
     }
   } else if (verb == "wait_until") {
     step.kind = DrillStep::Kind::kWaitUntil;
@@ -207,7 +252,8 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
   } else {
     return err.at(field, node,
                   "unknown step '" + verb +
-                      "' (one of: wait, at, inject, heal, failover, wait_until, pause)");
+                      "' (one of: wait, at, inject, heal, failover, reprotect, failback, wait_until, "
+                      "pause)");
   }
   return step;
 }

@@ -1,5 +1,6 @@
 // Drills as code: a YAML file naming the topology, the client workload, timed
-// steps (wait, inject, heal, failover, wait_until, pause) and expectations.
+// steps (wait, at, inject, heal, failover, reprotect, failback, wait_until, pause) and
+// expectations.
 // `drsim drill run FILE` and `drsim demo` (an embedded drill) both run here:
 // up → load → steps → check the history → report (JSON) → down.
 #pragma once
@@ -15,12 +16,17 @@
 namespace drsim::cli {
 
 struct DrillStep {
-  enum class Kind { kWait, kAt, kInject, kHeal, kFailover, kWaitUntil, kPause };
+  enum class Kind { kWait, kAt, kInject, kHeal, kFailover, kReprotect, kFailback, kWaitUntil,
+                    kPause };
   Kind kind = Kind::kWait;
   int line = 0;                   // in the drill file, for messages
   double seconds = 0;             // wait / pause; at: seconds since the load started
   FaultSpec fault;                // inject
-  std::string region;             // heal: daemon, region or link ("" = all); failover target
+  std::string region;             // heal: daemon, region or link ("" = all); failover target;
+                                  // reprotect: the active region ("" = whichever is active)
+  bool planned = false;           // failover: planned (drain, zero loss) instead of unplanned
+  bool reprotect = false;         // planned failover: replicate back at once
+  double drain_timeout_s = 10;    // planned failover / failback
   // wait_until: degraded | online | routed_to | acked_by | lag_above | lag_below
   std::string condition;
   std::string target;             // wait_until: endpoint or region

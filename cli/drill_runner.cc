@@ -18,6 +18,7 @@
 #include "cli/final_state.h"
 #include "cli/html_report.h"
 #include "cli/load_generator.h"
+#include "cli/protection.h"
 #include "cli/region_sampler.h"
 #include "cli/routing_watcher.h"
 #include "cli/rpc_clients.h"
@@ -70,6 +71,15 @@ class DrillRun {
   void run_step(size_t index);
   void inject(const DrillStep& step, const std::string& label, std::string* outcome);
   void failover(const DrillStep& step, const std::string& label, std::string* outcome);
+  void planned_failover(const DrillStep& step, const std::string& label, std::string* outcome);
+  void reprotect(const DrillStep& step, const std::string& label, std::string* outcome);
+  void failback(const DrillStep& step, const std::string& label, std::string* outcome);
+  void record_planned(const PlannedFailoverOutcome& fo, int64_t sent, int64_t received);
+  void record_reprotect(const ReprotectOutcome& rp);
+  // The promotion time a region reported, on this machine's clock (the region's may be skewed),
+  // never outside the call that caused it.
+  int64_t local_promotion_time(const std::string& region, int64_t reported, int64_t sent,
+                               int64_t received);
   void wait_condition(const DrillStep& step, const std::string& label, int64_t started,
                       std::string* outcome);
   void record_lag_before_fault(const std::string& region);
@@ -96,6 +106,18 @@ class DrillRun {
   uint64_t new_epoch_ = 0;
   bool automated_failover_ = false;
   std::vector<model::WorkloadRecoveryPoint> points_;
+  int64_t last_action_ns_ = 0;  // start of the latest inject / heal / failover / ... step
+  std::string active_ = "primary";  // the region active now, as the drill's steps left it
+  std::vector<model::Promotion> promotions_;
+  struct PlannedRecord {
+    std::string from, to;
+    uint64_t new_epoch = 0;
+    int64_t promoted_ns = 0;
+    double writes_paused_ms = 0, duration_ms = 0;
+    std::vector<model::DrainedCursor> drained;
+  };
+  std::vector<PlannedRecord> planned_;
+  json reprotects_ = json::array();
   json lag_before_ = json::object();
   json steps_json_ = json::array();
   std::vector<FaultWindow> faults_;
@@ -218,7 +240,28 @@ void DrillRun::inject(const DrillStep& step, const std::string& label, std::stri
   }
 }
 
+int64_t DrillRun::local_promotion_time(const std::string& region, int64_t reported, int64_t sent,
+                                      int64_t received) {
+  // The region stamps the promotion with its own clock, which a drill may have skewed: bring
+  // it onto the local clock with the region's measured offset, and never outside the call.
+  int64_t offset = 0;
+  if (auto st = region_status(state_.at(region).address); st.is_ok()) {
+    offset = estimate_clock_offset_ns(received, wall_now_unix_nanos(), st->now_unix_nanos());
+  }
+  if (std::llabs(offset) > 50'000'000) {
+    clock_notes_.push_back(fmt::format(
+        "{}'s clock is {:+.0f} ms off this machine's; its promotion time was corrected", region,
+        offset / 1e6));
+    say("  " + clock_notes_.back());
+  }
+  return std::clamp(reported - offset, sent, received);
+}
+
 void DrillRun::failover(const DrillStep& step, const std::string& label, std::string* outcome) {
+  if (step.planned) {
+    planned_failover(step, label, outcome);
+    return;
+  }
   std::string target = step.region.empty() ? find_standby(state_) : step.region;
   if (target.empty()) {
     problems_.push_back(label + ": no reachable standby region to fail over to");
@@ -237,32 +280,93 @@ void DrillRun::failover(const DrillStep& step, const std::string& label, std::st
     problems_.push_back(label + ": " + fo.status().message());
     return;
   }
-  // The region stamps the promotion with its own clock, which a drill may have skewed: bring
-  // it onto the local clock with the region's measured offset, and never outside the call.
-  int64_t offset = 0;
-  if (auto st = region_status(state_.at(target).address); st.is_ok()) {
-    offset = estimate_clock_offset_ns(received, wall_now_unix_nanos(), st->now_unix_nanos());
-  }
-  int64_t promoted = fo->promoted_unix_nanos() - offset;
-  if (std::llabs(offset) > 50'000'000) {
-    clock_notes_.push_back(fmt::format(
-        "{}'s clock is {:+.0f} ms off this machine's; its promotion time was corrected", target,
-        offset / 1e6));
-    say("  " + clock_notes_.back());
-  }
-  marks_.promoted_ns = std::clamp(promoted, sent, received);
+  marks_.promoted_ns = local_promotion_time(target, fo->promoted_unix_nanos(), sent, received);
   marks_.new_region = target;
   new_epoch_ = fo->new_epoch();
+  promotions_.push_back({new_epoch_, marks_.promoted_ns});
+  active_ = target;
   points_.clear();
   for (const auto& r : fo->recovered()) points_.push_back({r.workload(), 0, r.seq()});
   say(fmt::format("{} promoted to active at epoch {}", target, new_epoch_));
+}
+
+void DrillRun::record_planned(const PlannedFailoverOutcome& fo, int64_t sent, int64_t received) {
+  for (const auto& line : fo.lines) say("  " + line);
+  PlannedRecord r{fo.from, fo.to, fo.response.new_epoch(), 0, fo.response.writes_paused_ms(),
+                  fo.response.duration_ms(), {}};
+  r.promoted_ns = local_promotion_time(fo.to, fo.response.promoted_unix_nanos(), sent, received);
+  for (const auto& c : fo.response.drained()) r.drained.push_back({c.workload(), c.seq()});
+  promotions_.push_back({r.new_epoch, r.promoted_ns});
+  new_epoch_ = r.new_epoch;
+  active_ = fo.to;
+  planned_.push_back(std::move(r));
+}
+
+void DrillRun::record_reprotect(const ReprotectOutcome& rp) {
+  for (const auto& line : rp.lines) say("  " + line);
+  const auto& st = rp.response.resync();
+  reprotects_.push_back({{"active", rp.active},
+                         {"standby", rp.standby},
+                         {"kind", st.kind() == drsim::v1::RESYNC_KIND_FULL    ? "full"
+                                  : st.kind() == drsim::v1::RESYNC_KIND_DELTA ? "delta"
+                                                                              : "none"},
+                         {"bytes", st.bytes()},
+                         {"duration_ms", st.duration_ms()},
+                         {"changes", st.changes()},
+                         {"keys_copied", st.keys_copied()},
+                         {"rolled_back_entries", st.rolled_back_entries()},
+                         {"restored_keys", st.restored_keys()}});
+}
+
+void DrillRun::planned_failover(const DrillStep& step, const std::string& label,
+                                std::string* outcome) {
+  say(label);
+  int64_t sent = wall_now_unix_nanos();
+  auto fo = run_planned_failover(state_, step.region, "drill " + drill_.name + ": " + label,
+                                 static_cast<uint32_t>(step.drain_timeout_s * 1000),
+                                 step.reprotect);
+  int64_t received = wall_now_unix_nanos();
+  if (!fo.is_ok()) {
+    *outcome = fo.status().message();
+    problems_.push_back(label + ": " + *outcome);
+    return;
+  }
+  record_planned(*fo, sent, received);
+}
+
+void DrillRun::reprotect(const DrillStep& step, const std::string& label, std::string* outcome) {
+  say(label);
+  auto rp = run_reprotect(state_, step.region, "drill " + drill_.name + ": " + label);
+  if (!rp.is_ok()) {
+    *outcome = rp.status().message();
+    problems_.push_back(label + ": " + *outcome);
+    return;
+  }
+  record_reprotect(*rp);
+}
+
+void DrillRun::failback(const DrillStep& step, const std::string& label, std::string* outcome) {
+  say(label);
+  int64_t sent = wall_now_unix_nanos();
+  auto fb = run_failback(state_, "drill " + drill_.name + ": " + label,
+                         static_cast<uint32_t>(step.drain_timeout_s * 1000));
+  int64_t received = wall_now_unix_nanos();
+  if (!fb.is_ok()) {
+    *outcome = fb.status().message();
+    problems_.push_back(label + ": " + *outcome);
+    return;
+  }
+  record_planned(fb->failover, sent, received);
+  record_reprotect(fb->reprotect);
 }
 
 void DrillRun::wait_condition(const DrillStep& step, const std::string& label, int64_t started,
                               std::string* outcome) {
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds(static_cast<int64_t>(step.timeout_s * 1000));
-  int64_t since = marks_.fault_ns ? marks_.fault_ns : started;
+  // What the system did in answer to the latest step that changed something (a fault, a heal, a
+  // failover...), even while that step itself was still running.
+  int64_t since = last_action_ns_ ? last_action_ns_ : started;
   int64_t at = 0;
   const std::string& c = step.condition;
   auto events_since = [&](auto match) {
@@ -314,6 +418,14 @@ void DrillRun::run_step(size_t i) {
   int64_t started = wall_now_unix_nanos();
   std::string outcome = "ok";
   switch (step.kind) {
+    case DrillStep::Kind::kInject:
+    case DrillStep::Kind::kHeal:
+    case DrillStep::Kind::kFailover:
+    case DrillStep::Kind::kReprotect:
+    case DrillStep::Kind::kFailback: last_action_ns_ = started; break;
+    default: break;
+  }
+  switch (step.kind) {
     case DrillStep::Kind::kWait:
     case DrillStep::Kind::kPause:
       say(label + (step.kind == DrillStep::Kind::kPause ? " — the drill waits; do it now" : ""));
@@ -346,6 +458,8 @@ void DrillRun::run_step(size_t i) {
       break;
     }
     case DrillStep::Kind::kFailover: failover(step, label, &outcome); break;
+    case DrillStep::Kind::kReprotect: reprotect(step, label, &outcome); break;
+    case DrillStep::Kind::kFailback: failback(step, label, &outcome); break;
     case DrillStep::Kind::kWaitUntil:
       say(label);
       wait_condition(step, label, started, &outcome);
@@ -447,7 +561,7 @@ int DrillRun::finish() {
   if (Status s = write_history(history_path, history); !s.is_ok()) {
     problems_.push_back(s.message());
   }
-  std::string active = marks_.new_region.empty() ? "primary" : marks_.new_region;
+  const std::string& active = active_;
   model::CheckResult check;
   auto final_state = read_final_state(state_.at(active).address, workloads);
   if (final_state.is_ok()) {
@@ -470,9 +584,20 @@ int DrillRun::finish() {
   model::RpoEstimate rpo = model::rpo(history, old_active_, marks_.fault_ns, points_);
   model::ClientSwitch moved;
   if (has_rto) moved = model::measure_client_switch(history, marks_.new_region, marks_.fault_ns);
-  std::vector<model::Promotion> promotions;
-  if (marks_.promoted_ns) promotions.push_back({new_epoch_, marks_.promoted_ns});
-  auto after_fencing = model::writes_acked_after_fencing(history, promotions);
+  auto after_fencing = model::writes_acked_after_fencing(history, promotions_);
+  json planned_j = json::array();
+  uint64_t planned_given_up = 0;
+  for (const auto& p : planned_) {
+    auto given_up = model::acked_beyond_drain(history, p.from, p.new_epoch, p.drained);
+    planned_given_up += given_up.size();
+    json drained = json::object();
+    for (const auto& c : p.drained) drained[c.workload] = c.seq;
+    planned_j.push_back({{"from", p.from}, {"to", p.to}, {"new_epoch", p.new_epoch},
+                         {"promoted_unix_nanos", p.promoted_ns},
+                         {"writes_paused_ms", p.writes_paused_ms},
+                         {"duration_ms", p.duration_ms}, {"drained", drained},
+                         {"acked_beyond_drain", given_up}});
+  }
   auto final_route = tm_resolve(tm_address, cfg.profile);
   uint64_t all_ops = check.writes.attempted + check.reads.attempted;
   double availability =
@@ -537,6 +662,12 @@ int DrillRun::finish() {
                             fmt::format("{} <= {}", check.lost_count, rpo_got),
                             !points_.empty() && check.lost_count <= rpo.total_writes});
   }
+  if (!planned_.empty()) {
+    // What a planned failover means: the promoted region holds every write the former active
+    // region acknowledged. Always judged.
+    expectations.push_back({"writes lost by planned failover (drain)", "0",
+                            std::to_string(planned_given_up), planned_given_up == 0});
+  }
   bool passed = problems_.empty();
   for (const auto& e : expectations) passed = passed && e.pass;
 
@@ -554,6 +685,21 @@ int DrillRun::finish() {
   if (automated_failover_) {
     std::printf("failover           automated by the drill; %s active at epoch %llu\n",
                 marks_.new_region.c_str(), (unsigned long long)new_epoch_);
+  }
+  for (const auto& p : planned_) {
+    std::printf("planned failover   %s -> %s at epoch %llu: writes paused %.1f ms, drained %zu "
+                "workload(s)\n",
+                p.from.c_str(), p.to.c_str(), (unsigned long long)p.new_epoch, p.writes_paused_ms,
+                p.drained.size());
+  }
+  for (const auto& r : reprotects_) {
+    std::printf("re-protect         %s -> %s: %s, %llu bytes in %.0f ms (%llu changes, %llu keys "
+                "copied, %llu entries rolled back)\n",
+                r["active"].get<std::string>().c_str(), r["standby"].get<std::string>().c_str(),
+                r["kind"].get<std::string>().c_str(), (unsigned long long)r["bytes"].get<uint64_t>(),
+                r["duration_ms"].get<double>(), (unsigned long long)r["changes"].get<uint64_t>(),
+                (unsigned long long)r["keys_copied"].get<uint64_t>(),
+                (unsigned long long)r["rolled_back_entries"].get<uint64_t>());
   }
   for (const auto& note : clock_notes_) std::printf("clock              %s\n", note.c_str());
   std::printf("writes             attempted %llu   acknowledged %llu   failed %llu   "
@@ -634,6 +780,9 @@ int DrillRun::finish() {
                    {"new_active", marks_.new_region},
                    {"new_epoch", new_epoch_},
                    {"promoted_unix_nanos", marks_.promoted_ns}};
+  j["planned_failovers"] = planned_j;
+  j["reprotects"] = reprotects_;
+  j["final_active"] = active;
   j["config"] = {{"workloads", cfg.workloads_flag()},
                  {"probe_interval_ms", cfg.probe_interval_ms},
                  {"probe_timeout_ms", cfg.probe_timeout_ms},

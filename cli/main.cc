@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/demo.h"
 #include "cli/drill.h"
+#include "cli/protection.h"
 #include "cli/topology.h"
 
 int main(int argc, char** argv) {
@@ -125,11 +126,46 @@ int main(int argc, char** argv) {
   c_heal->add_option("--region", region, "Only this daemon or region (and its links)");
   std::string heal_link;
   c_heal->add_option("--link", heal_link, "Only this link or link group");
-  auto* c_failover = app.add_subcommand("failover", "Promote the standby region (bumps the "
-                                                    "epoch; the old primary is fenced)");
+  auto* c_failover = app.add_subcommand(
+      "failover",
+      "Promote the standby region. Unplanned (default): promote now, with what the standby "
+      "holds (bumps the epoch; the old active region is fenced). --planned: the active region "
+      "stops writes, replication drains, then the standby is promoted with nothing lost");
   add_home(c_failover);
   c_failover->add_option("--region", region, "Region to promote (default: the standby)");
   c_failover->add_option("--reason", reason, "Recorded with the failover");
+  bool planned = false, planned_reprotect = false;
+  double drain_timeout_s = kDefaultDrainTimeoutMs / 1000.0;
+  c_failover->add_flag("--planned", planned, "Planned failover: zero data loss, needs both "
+                                             "regions up and replicating");
+  c_failover->add_option("--drain-timeout", drain_timeout_s,
+                         "--planned: seconds to wait for replication to drain before giving up "
+                         "(nothing changes then)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 600.0));
+  c_failover->add_flag("--reprotect", planned_reprotect,
+                       "--planned: replicate back to the former active region at once (default: "
+                       "leave the new active region unprotected until `drsim reprotect`)");
+  auto* c_reprotect = app.add_subcommand(
+      "reprotect",
+      "Reverse replication after a failover: the active region replicates to the other one. A "
+      "delta from the last common (epoch, seq) when the other region kept its state (its "
+      "unreplicated writes are rolled back), else a full copy. Prints bytes and time");
+  add_home(c_reprotect);
+  std::string reprotect_reason = "operator request via drsim reprotect";
+  c_reprotect->add_option("--region", region, "The active region (default: whichever is active)");
+  c_reprotect->add_option("--reason", reprotect_reason, "Recorded with the re-protect");
+  auto* c_failback = app.add_subcommand(
+      "failback",
+      "Return to the primary region: planned failover to the primary (zero loss), then "
+      "re-protect so the secondary protects it again. Needs the pair re-protected first");
+  add_home(c_failback);
+  std::string failback_reason = "operator request via drsim failback";
+  c_failback->add_option("--reason", failback_reason, "Recorded with the failback");
+  c_failback->add_option("--drain-timeout", drain_timeout_s,
+                         "Seconds to wait for replication to drain")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 600.0));
   std::string history;
   bool check_json = false;
   auto* c_check = app.add_subcommand("check", "Check a recorded history against the final state "
@@ -226,7 +262,17 @@ int main(int argc, char** argv) {
     }
     return cmd_heal(home, region.empty() ? heal_link : region);
   }
-  if (c_failover->parsed()) return cmd_failover(home, region, reason);
+  uint32_t drain_ms = static_cast<uint32_t>(drain_timeout_s * 1000.0);
+  if (c_failover->parsed()) {
+    if (!planned && (c_failover->count("--drain-timeout") > 0 || planned_reprotect)) {
+      std::fprintf(stderr, "drsim: failover: --drain-timeout and --reprotect need --planned\n");
+      return 2;
+    }
+    if (planned) return cmd_planned_failover(home, region, reason, drain_ms, planned_reprotect);
+    return cmd_failover(home, region, reason);
+  }
+  if (c_reprotect->parsed()) return cmd_reprotect(home, region, reprotect_reason);
+  if (c_failback->parsed()) return cmd_failback(home, failback_reason, drain_ms);
   if (c_check->parsed()) return cmd_check(home, history, check_json);
   return 2;
 }

@@ -17,10 +17,10 @@ template <typename Service, typename Request, typename Response>
 Result<Response> unary(const std::string& address, const std::string& what,
                        grpc::Status (Service::Stub::*method)(grpc::ClientContext*, const Request&,
                                                              Response*),
-                       const Request& req) {
+                       const Request& req, std::chrono::milliseconds deadline = kAdminDeadline) {
   auto stub = Service::NewStub(net::make_channel(address));
   grpc::ClientContext ctx;
-  net::set_deadline(ctx, kAdminDeadline);
+  net::set_deadline(ctx, deadline);
   Response resp;
   grpc::Status s = ((*stub).*method)(&ctx, req, &resp);
   if (!s.ok()) {
@@ -42,6 +42,26 @@ Result<FailoverResponse> region_failover(const std::string& address, const std::
   FailoverRequest req;
   req.set_reason(reason);
   return unary<RegionAdmin>(address, "failover", &RegionAdmin::Stub::Failover, req);
+}
+
+Result<ReprotectResponse> region_reprotect(const std::string& address, const std::string& reason,
+                                           std::chrono::milliseconds deadline) {
+  ReprotectRequest req;
+  req.set_reason(reason);
+  return unary<RegionAdmin>(address, "re-protect", &RegionAdmin::Stub::Reprotect, req, deadline);
+}
+
+Result<PlannedFailoverResponse> region_planned_failover(const std::string& address,
+                                                        const std::string& reason,
+                                                        uint32_t drain_timeout_ms,
+                                                        bool reprotect) {
+  PlannedFailoverRequest req;
+  req.set_reason(reason);
+  req.set_drain_timeout_ms(drain_timeout_ms);
+  req.set_reprotect(reprotect);
+  // The region drains for up to drain_timeout_ms before it answers.
+  return unary<RegionAdmin>(address, "planned failover", &RegionAdmin::Stub::PlannedFailover, req,
+                            kAdminDeadline + std::chrono::milliseconds(drain_timeout_ms));
 }
 
 Status region_set_outage(const std::string& address, bool outage) {

@@ -17,6 +17,15 @@ Result<drsim::v1::GetStatusResponse> region_status(const std::string& address,
                                                    bool reset_lag_stats = false);
 Result<drsim::v1::FailoverResponse> region_failover(const std::string& address,
                                                     const std::string& reason);
+// Re-protect on the active region: answers when the standby holds the active region's state.
+Result<drsim::v1::ReprotectResponse> region_reprotect(const std::string& address,
+                                                      const std::string& reason,
+                                                      std::chrono::milliseconds deadline);
+// Planned failover on the standby: the active region stops writes, drains, hands over.
+Result<drsim::v1::PlannedFailoverResponse> region_planned_failover(const std::string& address,
+                                                                   const std::string& reason,
+                                                                   uint32_t drain_timeout_ms,
+                                                                   bool reprotect);
 Status region_set_outage(const std::string& address, bool outage);
 Status region_set_peer(const std::string& address, const std::string& peer);
 Status region_set_clock_offset(const std::string& address, int64_t offset_ms);

@@ -79,12 +79,9 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
   }
   if (auto fp = root["fault_proxy"]) {
     if (Status s = check_keys(err, "fault_proxy", fp, {"enabled", "seed"}); !s.is_ok()) return s;
-    if (auto e = fp["enabled"]) {
-      if (e.Scalar() != "true" && e.Scalar() != "false") {
-        return err.at("fault_proxy.enabled", e, "must be true or false");
-      }
-      cfg.fault_proxy = e.Scalar() == "true";
-    }
+    if (Status s = read_bool(err, "fault_proxy.enabled", fp["enabled"], &cfg.fault_proxy);
+        !s.is_ok())
+      return s;
     if (Status s = read_uint(err, "fault_proxy.seed", fp["seed"], 0, UINT64_MAX, &cfg.fault_seed);
         !s.is_ok())
       return s;
@@ -460,12 +457,16 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
                      "topology did not become healthy within 15 s (" + last + ")"));
 }
 
-std::string find_standby(const TopologyState& state) {
+std::string find_region(const TopologyState& state, drsim::v1::RegionRole role) {
   for (const char* name : {"secondary", "primary"}) {
     auto st = region_status(state.at(name).address);
-    if (st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY) return name;
+    if (st.is_ok() && st->role() == role) return name;
   }
   return "";
+}
+
+std::string find_standby(const TopologyState& state) {
+  return find_region(state, drsim::v1::ROLE_STANDBY);
 }
 
 Status topology_down(const std::string& home, std::chrono::milliseconds grace) {

@@ -16,6 +16,7 @@ namespace YAML {
 class Node;
 }
 #include "common/region/region_options.h"
+#include "drsim/v1/admin.pb.h"
 
 namespace drsim::cli {
 
@@ -95,7 +96,8 @@ Status save_state(const TopologyState& state);
 // `progress` receives one line per step.
 Result<TopologyState> topology_up(const std::string& home, const TopologyConfig& config,
                                   const std::function<void(const std::string&)>& progress);
-// The region that answers as standby now (secondary checked first); "" when none does.
+// The region that answers with `role` now (secondary checked first); "" when none does.
+std::string find_region(const TopologyState& state, drsim::v1::RegionRole role);
 std::string find_standby(const TopologyState& state);
 // Stops every process of the topology (SIGTERM, then SIGKILL after grace).
 Status topology_down(const std::string& home, std::chrono::milliseconds grace);

@@ -112,6 +112,16 @@ Status read_uint(const ConfigError& err, const std::string& field, const YAML::N
   return Status::ok();
 }
 
+inline Status read_bool(const ConfigError& err, const std::string& field, const YAML::Node& node,
+                        bool* out) {
+  if (!node) return Status::ok();
+  if (!node.IsScalar() || (node.Scalar() != "true" && node.Scalar() != "false")) {
+    return err.at(field, node, "must be true or false");
+  }
+  *out = node.Scalar() == "true";
+  return Status::ok();
+}
+
 inline Status read_listen(const ConfigError& err, const std::string& field, const YAML::Node& node,
                    std::string* out) {
   if (!node) return Status::ok();

@@ -393,4 +393,21 @@ std::vector<uint64_t> writes_acked_after_fencing(const std::vector<OpRecord>& op
   return out;
 }
 
+std::vector<uint64_t> acked_beyond_drain(const std::vector<OpRecord>& ops,
+                                         const std::string& from_region, uint64_t new_epoch,
+                                         const std::vector<DrainedCursor>& drained) {
+  std::map<std::string, uint64_t> cursor;
+  for (const DrainedCursor& c : drained) cursor[c.workload] = c.seq;
+  std::vector<uint64_t> out;
+  for (const OpRecord& op : ops) {
+    if (!is_write(op.kind) || op.outcome != Outcome::kOk || op.region != from_region ||
+        op.epoch == 0 || op.epoch >= new_epoch) {
+      continue;
+    }
+    auto it = cursor.find(op.workload);
+    if (it == cursor.end() || op.seq > it->second) out.push_back(op.id);
+  }
+  return out;
+}
+
 }  // namespace drsim::model

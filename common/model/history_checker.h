@@ -215,6 +215,22 @@ struct Promotion {
 std::vector<uint64_t> writes_acked_after_fencing(const std::vector<OpRecord>& ops,
                                                  const std::vector<Promotion>& promotions);
 
+// ---- Planned failover ---------------------------------------------------------------------
+
+// Where a planned failover drained a workload to: the former active region's newest seq, all of
+// it applied by the promoted region.
+struct DrainedCursor {
+  std::string workload;
+  uint64_t seq = 0;
+};
+
+// Ok writes `from_region` acknowledged at an epoch older than new_epoch with a seq past the
+// drained cursor of their workload: what a planned failover gave up (it must be none). Ids in
+// history order; a workload without a cursor counts every such write.
+std::vector<uint64_t> acked_beyond_drain(const std::vector<OpRecord>& ops,
+                                         const std::string& from_region, uint64_t new_epoch,
+                                         const std::vector<DrainedCursor>& drained);
+
 // ---- Availability -------------------------------------------------------------------------
 
 struct OutcomeCounts {

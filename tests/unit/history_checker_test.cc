@@ -639,5 +639,38 @@ TEST(FencedWrites, WriteAtOldEpochInvokedAfterPromotionIsReported) {
   EXPECT_TRUE(writes_acked_after_fencing(ops, {}).empty());
 }
 
+
+OpRecord sequenced(uint32_t client, int64_t at, Outcome outcome, std::string region,
+                   uint64_t epoch, uint64_t seq, std::string workload = kWorkload) {
+  OpRecord op = client_op(client, at, at + 1, outcome, std::move(region), epoch);
+  op.seq = seq;
+  op.workload = std::move(workload);
+  return op;
+}
+
+TEST(PlannedFailoverDrain, NothingBeyondTheDrainedCursorIsNothingGivenUp) {
+  std::vector<OpRecord> ops = {
+      sequenced(0, 10, Outcome::kOk, "east", 1, 41),
+      sequenced(1, 20, Outcome::kOk, "east", 1, 42),
+      sequenced(0, 30, Outcome::kFail, "east", 1, 0),  // refused while draining: fine
+      sequenced(1, 40, Outcome::kOk, "west", 2, 43),   // the new active region: not judged
+  };
+  EXPECT_TRUE(acked_beyond_drain(ops, "east", 2, {{kWorkload, 42}}).empty());
+}
+
+TEST(PlannedFailoverDrain, AckedWritesPastTheCursorAreGivenUp) {
+  std::vector<OpRecord> ops = {
+      sequenced(0, 10, Outcome::kOk, "east", 1, 42),
+      sequenced(1, 20, Outcome::kOk, "east", 1, 43),          // past the cursor: given up
+      sequenced(2, 30, Outcome::kOk, "east", 1, 5, "other"),  // workload without a cursor
+      sequenced(3, 40, Outcome::kIndeterminate, "east", 1, 44),
+      sequenced(0, 50, Outcome::kOk, "east", 3, 99),  // a later epoch (after failback): not judged
+  };
+  auto given_up = acked_beyond_drain(ops, "east", 2, {{kWorkload, 42}});
+  ASSERT_EQ(given_up.size(), 2u);
+  EXPECT_EQ(given_up[0], ops[1].id);
+  EXPECT_EQ(given_up[1], ops[2].id);
+}
+
 }  // namespace
 }  // namespace drsim::model

@@ -1,0 +1,161 @@
+#include "cli/protection.h"
+
+#include <fmt/format.h>
+
+#include "cli/rpc_clients.h"
+
+namespace drsim::cli {
+
+using namespace drsim::v1;
+
+namespace {
+
+std::string other(const std::string& region) {
+  return region == "primary" ? "secondary" : "primary";
+}
+
+std::string bytes_label(uint64_t b) {
+  if (b < 10'000) return fmt::format("{} B", b);
+  if (b < 10'000'000) return fmt::format("{:.1f} KB", b / 1e3);
+  return fmt::format("{:.1f} MB", b / 1e6);
+}
+
+const char* kind_label(ResyncKind k) {
+  switch (k) {
+    case RESYNC_KIND_DELTA: return "delta";
+    case RESYNC_KIND_FULL: return "full copy";
+    default: return "nothing to resync";
+  }
+}
+
+Status check_region(const std::string& flag, const std::string& region) {
+  if (region.empty() || is_region(region)) return Status::ok();
+  return invalid_argument(flag + ": '" + region + "' is not primary or secondary");
+}
+
+}  // namespace
+
+std::vector<std::string> describe_resync(const ResyncStats& s) {
+  std::vector<std::string> lines;
+  std::string head = fmt::format("{}, {} change(s), {} key(s) copied, {} in {:.0f} ms",
+                                 kind_label(s.kind()), s.changes(), s.keys_copied(),
+                                 bytes_label(s.bytes()), s.duration_ms());
+  if (s.rolled_back_entries() > 0) {
+    head += fmt::format("; {} unreplicated entr{} of the former active region rolled back "
+                        "({} key(s) restored)",
+                        s.rolled_back_entries(), s.rolled_back_entries() == 1 ? "y" : "ies",
+                        s.restored_keys());
+  }
+  lines.push_back(head);
+  for (const auto& w : s.workloads()) {
+    std::string line =
+        w.kind() == RESYNC_KIND_DELTA
+            ? fmt::format("  {:<10} delta from seq {} (epoch {}) to {}: {} change(s), {}",
+                          w.workload(), w.common_seq(), w.common_epoch(), w.target_seq(),
+                          w.changes(), bytes_label(w.bytes()))
+            : fmt::format("  {:<10} {} to seq {}: {} key(s), {} change(s), {}", w.workload(),
+                          kind_label(w.kind()), w.target_seq(), w.keys_copied(), w.changes(),
+                          bytes_label(w.bytes()));
+    if (w.kind() != RESYNC_KIND_DELTA && !w.reason().empty()) line += " (" + w.reason() + ")";
+    lines.push_back(line);
+  }
+  if (!s.error().empty()) lines.push_back("  stopped: " + s.error());
+  return lines;
+}
+
+Result<PlannedFailoverOutcome> run_planned_failover(const TopologyState& state, std::string to,
+                                                    const std::string& reason,
+                                                    uint32_t drain_timeout_ms, bool reprotect) {
+  if (Status s = check_region("--region", to); !s.is_ok()) return s;
+  if (drain_timeout_ms == 0 || drain_timeout_ms > 600'000) {
+    return invalid_argument(fmt::format("drain timeout: {} ms is outside 1..600000 ms",
+                                        drain_timeout_ms));
+  }
+  if (to.empty()) {
+    to = find_standby(state);
+    if (to.empty()) {
+      return failed_precondition("no region answers as standby, so there is nothing to fail "
+                                 "over to in a planned way; if the active region is down, run "
+                                 "an unplanned `drsim failover`");
+    }
+  }
+  PlannedFailoverOutcome out;
+  out.to = to;
+  out.from = other(to);
+  auto r = region_planned_failover(state.at(to).address, reason, drain_timeout_ms, reprotect);
+  if (!r.is_ok()) return r.status();
+  out.response = *r;
+  out.lines.push_back(fmt::format(
+      "planned failover {} -> {}: {} active at epoch {}; writes paused {:.1f} ms, {:.0f} ms "
+      "from request to promotion",
+      out.from, out.to, out.to, r->new_epoch(), r->writes_paused_ms(), r->duration_ms()));
+  for (const auto& c : r->drained()) {
+    out.lines.push_back(fmt::format("  {:<10} drained through seq {} (epoch {}): nothing lost",
+                                    c.workload(), c.seq(), c.epoch()));
+  }
+  out.lines.push_back(
+      r->protection() == REGION_PROTECTION_UNPROTECTED
+          ? fmt::format("  {} is not protected yet: run `drsim reprotect` to replicate it to {}",
+                        out.to, out.from)
+          : fmt::format("  {} replicates to {} again", out.to, out.from));
+  return out;
+}
+
+Result<ReprotectOutcome> run_reprotect(const TopologyState& state, std::string active,
+                                       const std::string& reason) {
+  if (Status s = check_region("--region", active); !s.is_ok()) return s;
+  if (active.empty()) {
+    active = find_region(state, ROLE_ACTIVE);
+    if (active.empty()) {
+      return failed_precondition("no region answers as active; fail over first (`drsim "
+                                 "failover`), then re-protect");
+    }
+  }
+  ReprotectOutcome out;
+  out.active = active;
+  out.standby = other(active);
+  auto r = region_reprotect(state.at(active).address, reason, kReprotectDeadline);
+  if (!r.is_ok()) return r.status();
+  out.response = *r;
+  auto resync = describe_resync(r->resync());
+  out.lines.push_back(fmt::format("re-protect {} -> {}: {}", out.active, out.standby, resync[0]));
+  for (size_t i = 1; i < resync.size(); ++i) out.lines.push_back(resync[i]);
+  return out;
+}
+
+Result<FailbackOutcome> run_failback(const TopologyState& state, const std::string& reason,
+                                     uint32_t drain_timeout_ms) {
+  auto st = region_status(state.at("primary").address);
+  if (!st.is_ok()) {
+    return failed_precondition("cannot fail back: the primary region does not answer (" +
+                               st.status().message() + ")");
+  }
+  if (st->role() == ROLE_ACTIVE) {
+    return failed_precondition("nothing to fail back: the primary region is already active");
+  }
+  if (auto sec = region_status(state.at("secondary").address);
+      sec.is_ok() && sec->role() == ROLE_ACTIVE &&
+      sec->protection() == REGION_PROTECTION_UNPROTECTED) {
+    return failed_precondition("cannot fail back yet: the secondary is active but does not "
+                               "replicate to the primary; run `drsim reprotect` first, then "
+                               "`drsim failback`");
+  }
+  FailbackOutcome out;
+  auto fo = run_planned_failover(state, "primary", reason, drain_timeout_ms, false);
+  if (!fo.is_ok()) {
+    return Status(fo.status().code(),
+                  "failback (planned failover to primary): " + fo.status().message());
+  }
+  out.failover = std::move(*fo);
+  out.failover.lines.pop_back();  // "not protected yet": the re-protect below does it
+  auto rp = run_reprotect(state, "primary", reason);
+  if (!rp.is_ok()) {
+    return Status(rp.status().code(),
+                  "failback reached the primary, but re-protecting it to the secondary failed: " +
+                      rp.status().message() + " (run `drsim reprotect` again)");
+  }
+  out.reprotect = std::move(*rp);
+  return out;
+}
+
+}  // namespace drsim::cli
