@@ -331,13 +331,14 @@ int cmd_check(const std::string& home, const std::string& history_path, bool as_
   std::string path = history_path.empty() ? state->home + "/history.jsonl" : history_path;
   auto history = read_history(path);
   if (!history.is_ok()) return fail(history.status());
-  // Judge against the region that is active now.
+  // Judge against the region that is active now (the newest epoch, should two claim it).
   std::string active;
+  uint64_t active_epoch = 0;
   for (const char* name : {"primary", "secondary"}) {
     auto st = region_status(state->at(name).address);
-    if (st.is_ok() && st->role() == drsim::v1::ROLE_ACTIVE && st->fenced_reason().find("fenced") ==
-                                                                  std::string::npos) {
+    if (st.is_ok() && st->role() == drsim::v1::ROLE_ACTIVE && st->epoch() >= active_epoch) {
       active = name;
+      active_epoch = st->epoch();
     }
   }
   if (active.empty()) return fail(unavailable("no active region answers; cannot read the final "
