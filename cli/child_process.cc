@@ -121,7 +121,14 @@ Result<ReadyInfo> wait_ready(const std::string& ready_file, pid_t pid, const std
     if (in) {
       try {
         auto j = nlohmann::json::parse(in);
-        return ReadyInfo{j.at("pid").get<pid_t>(), j.at("address").get<std::string>()};
+        ReadyInfo info{j.at("pid").get<pid_t>(), j.at("address").get<std::string>(), {}};
+        for (const auto& [key, value] : j.items()) {
+          if (key != "address" && key.size() > 8 && key.ends_with("_address") &&
+              value.is_string()) {
+            info.more_addresses[key] = value.get<std::string>();
+          }
+        }
+        return info;
       } catch (const std::exception&) {
         // Written atomically, so a parse error means a foreign file: wait.
       }

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ std::string bin_dir();
 struct ReadyInfo {
   pid_t pid = 0;
   std::string address;
+  // The other "*_address" fields of the ready file: "dns_address", "dashboard_address",
+  // "http_address".
+  std::map<std::string, std::string> more_addresses;
 };
 Result<ReadyInfo> wait_ready(const std::string& ready_file, pid_t pid, const std::string& log_path,
                              std::chrono::milliseconds timeout);

@@ -182,6 +182,28 @@ int cmd_status(const std::string& home, bool as_json) {
     }
   }
   j["links"] = links;
+  // Every profile of the Traffic Manager, with the failover figures it reports.
+  auto profiles = tm_profiles(tm_info.address);
+  json jprofiles = json::array();
+  if (profiles.is_ok()) {
+    for (const auto& p : profiles->profiles()) {
+      jprofiles.push_back({{"profile", p.profile()},
+                           {"dns_name", p.dns_name()},
+                           {"routing_method", p.routing_method()},
+                           {"status", p.profile_status()},
+                           {"route", p.routing()},
+                           {"fail_open", p.fail_open()},
+                           {"ttl_ms", p.ttl_ms()},
+                           {"failover_documented_ms", p.failover_documented_ms()},
+                           {"failover_worst_case_ms", p.failover_worst_case_ms()},
+                           {"last_failover_ms", p.last_failover_ms()},
+                           {"last_failover_endpoint", p.last_failover_endpoint()}});
+    }
+  }
+  j["traffic_manager"]["dns_address"] = tm_info.more("dns_address");
+  j["traffic_manager"]["dns_name"] = cfg.profile + ".trafficmanager.test";
+  j["traffic_manager"]["dashboard_address"] = tm_info.more("dashboard_address");
+  j["profiles"] = jprofiles;
   if (as_json) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
@@ -192,6 +214,30 @@ int cmd_status(const std::string& home, bool as_json) {
                 (unsigned long long)cfg.strict_failover_ms());
     std::printf("traffic manager pid %d at %s%s\n", tm_info.pid, tm_info.address.c_str(),
                 process_alive(tm_info.pid) ? "" : " (not running)");
+    std::printf("  %s\n  %s\n", dns_line(*state).c_str(), dashboard_line(*state).c_str());
+    if (!profiles.is_ok()) {
+      std::printf("profiles: unknown (%s)\n", profiles.status().message().c_str());
+    } else {
+      // Failover: documented TTL + tolerated x interval, the strict worst case
+      // (interval + timeout) x (tolerated + 1) + TTL, and the last one the Traffic Manager
+      // measured (first failed probe to route change; resolvers' caches add up to a TTL).
+      std::printf("\n%-12s %-11s %-17s %-22s %-8s %s\n", "PROFILE", "METHOD", "STATUS", "ROUTE",
+                  "TTL", "FAILOVER documented / worst case / last measured");
+      for (const auto& p : profiles->profiles()) {
+        std::string last = p.last_failover_ms() > 0
+                               ? fmt::format("{:.0f} ms ({} out)", p.last_failover_ms(),
+                                             p.last_failover_endpoint())
+                               : "none yet";
+        std::string route = p.routing().empty() ? "(none)" : p.routing();
+        if (p.fail_open()) route += " (fail open)";
+        std::printf("%-12s %-11s %-17s %-22s %-8s %s\n", p.profile().c_str(),
+                    p.routing_method().c_str(), p.profile_status().c_str(), route.c_str(),
+                    fmt::format("{} ms", p.ttl_ms()).c_str(),
+                    fmt::format("{:.0f} ms / {:.0f} ms / {}", p.failover_documented_ms(),
+                                p.failover_worst_case_ms(), last)
+                        .c_str());
+      }
+    }
   }
   return 0;
 }
@@ -202,6 +248,17 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
   cmd.options.trafficmgr_address = state->at("trafficmgr").address;
   cmd.options.profile = state->config.profile;
   if (cmd.options.workloads.empty()) cmd.options.workloads = workload_names(state->config);
+  if (cmd.options.resolve == ResolveMode::kDns) {
+    // The DNS answer is an IP; the Traffic Manager's table says which region each stands for.
+    const ProcessInfo& tm = state->at("trafficmgr");
+    cmd.options.dns_address = tm.more("dns_address");
+    auto table = tm_endpoints(tm.address, state->config.profile);
+    if (!table.is_ok()) return fail(table.status());
+    cmd.options.dns_name = table->dns_name();
+    for (const auto& e : table->endpoints()) {
+      if (!e.dns_address().empty()) cmd.options.dns_targets[e.dns_address()] = {e.name(), e.address()};
+    }
+  }
   if (Status s = cmd.options.validate(); !s.is_ok()) return fail(s);
   if (!(cmd.duration_s > 0 && cmd.duration_s <= 86400)) {
     return fail(invalid_argument("--duration: must be in (0, 86400] seconds"));
@@ -231,9 +288,11 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
   auto history = load.history();
   if (Status s = write_history(path, history); !s.is_ok()) return fail(s);
   LoadStats total = load.stats();
-  std::printf("load done: %zu operations (ok %llu, fail %llu, indeterminate %llu); history %s\n",
+  std::printf("load done: %zu operations (ok %llu, fail %llu, indeterminate %llu); %llu %s "
+              "lookups; history %s\n",
               history.size(), (unsigned long long)total.ok, (unsigned long long)total.fail,
-              (unsigned long long)total.indeterminate, path.c_str());
+              (unsigned long long)total.indeterminate, (unsigned long long)total.resolves,
+              cmd.options.resolve == ResolveMode::kDns ? "DNS" : "gRPC Resolve", path.c_str());
   return 0;
 }
 

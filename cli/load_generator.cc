@@ -8,6 +8,7 @@
 
 #include "common/core/rng.h"
 #include "common/core/time.h"
+#include "common/net/dns_client.h"
 #include "common/net/grpc_util.h"
 #include "drsim/v1/trafficmgr.grpc.pb.h"
 #include "drsim/v1/workload.grpc.pb.h"
@@ -33,6 +34,14 @@ Status LoadOptions::validate() const {
     return invalid_argument("--write-fraction: must be within 0..1");
   }
   if (op_timeout.count() <= 0) return invalid_argument("--op-timeout-ms: must be > 0");
+  if (resolve == ResolveMode::kDns) {
+    if (dns_address.empty()) {
+      return invalid_argument("--resolve dns: the Traffic Manager serves no DNS (`drsim up` "
+                              "again to start it with DNS)");
+    }
+    if (dns_name.empty()) return invalid_argument("--resolve dns: no DNS name to resolve");
+    if (dns_targets.empty()) return invalid_argument("--resolve dns: no region answers DNS");
+  }
   return Status::ok();
 }
 
@@ -115,6 +124,32 @@ Outcome classify(const grpc::Status& s, const grpc::ClientContext& ctx) {
 
 }  // namespace
 
+std::optional<LoadGenerator::ResolvedRoute> LoadGenerator::resolve_route(
+    drsim::v1::TrafficManager::Stub& tm) {
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.resolves;
+  }
+  if (options_.resolve == ResolveMode::kDns) {
+    // A stub resolver's lookup: one UDP query, the answer's TTL (whole seconds) is the cache's.
+    auto answer = net::dns_query_udp(options_.dns_address, options_.dns_name, model::kDnsTypeA,
+                                     300ms);
+    if (!answer.is_ok() || answer->addresses.empty()) return std::nullopt;
+    auto it = options_.dns_targets.find(answer->addresses.front());
+    if (it == options_.dns_targets.end()) return std::nullopt;
+    return ResolvedRoute{it->second.region, it->second.address,
+                         std::chrono::seconds(answer->ttl_seconds)};
+  }
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, 300ms);
+  drsim::v1::ResolveRequest req;
+  req.set_profile(options_.profile);
+  drsim::v1::ResolveResponse resp;
+  grpc::Status s = tm.Resolve(&ctx, req, &resp);
+  if (!s.ok() || resp.no_data()) return std::nullopt;
+  return ResolvedRoute{resp.endpoint(), resp.address(), std::chrono::milliseconds(resp.ttl_ms())};
+}
+
 void LoadGenerator::run_worker(uint32_t index) {
   Rng rng(options_.seed * 1000003 + index);
   auto tm = drsim::v1::TrafficManager::NewStub(net::make_channel(options_.trafficmgr_address));
@@ -139,16 +174,11 @@ void LoadGenerator::run_worker(uint32_t index) {
 
     // Resolve like a DNS client: only when the cached answer's TTL expired.
     if (route.empty() || now >= route_expires) {
-      grpc::ClientContext ctx;
-      net::set_deadline(ctx, 300ms);
-      drsim::v1::ResolveRequest req;
-      req.set_profile(options_.profile);
-      drsim::v1::ResolveResponse resp;
-      grpc::Status s = tm->Resolve(&ctx, req, &resp);
-      if (s.ok()) {
-        route = resp.endpoint();
-        route_address = resp.address();
-        auto ttl = std::chrono::milliseconds(resp.ttl_ms());
+      auto resolved = resolve_route(*tm);
+      if (resolved) {
+        route = resolved->region;
+        route_address = resolved->address;
+        auto ttl = resolved->ttl;
         // Clients started together would otherwise expire their caches in
         // lockstep: the first answer lives a random part of the TTL, which
         // spreads the clients' phases as in a real population of resolvers.

@@ -8,18 +8,34 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/core/status.h"
 #include "common/model/history.h"
+#include "drsim/v1/trafficmgr.grpc.pb.h"
 
 namespace drsim::cli {
+
+// How a worker finds its region: the Traffic Manager's Resolve RPC, or a real DNS query to its
+// DNS server (UDP), cached for the answer's TTL as a stub resolver does.
+enum class ResolveMode { kGrpc, kDns };
+
+// A DNS answer carries an IP only: the region it stands for and that region's client address.
+struct DnsTarget {
+  std::string region;
+  std::string address;  // host:port
+};
 
 struct LoadOptions {
   std::string trafficmgr_address;
   std::string profile = "drsim";
+  ResolveMode resolve = ResolveMode::kGrpc;
+  std::string dns_address;                     // kDns: the DNS server, 127.0.0.1:PORT
+  std::string dns_name;                        // kDns: the name resolved
+  std::map<std::string, DnsTarget> dns_targets;  // kDns: answered IP → region
   std::vector<std::string> workloads;
   double rate = 500;                 // operations per second, all workers together
   uint32_t workers = 8;              // concurrent clients, each with its own resolver cache
@@ -34,6 +50,7 @@ struct LoadOptions {
 
 struct LoadStats {
   uint64_t ok = 0, fail = 0, indeterminate = 0;
+  uint64_t resolves = 0;  // lookups made (gRPC calls or DNS queries); the rest hit the cache
   uint64_t writes_ok = 0;
   std::map<std::string, uint64_t> ok_by_region;
   std::string route;              // region the latest resolve answered
@@ -56,7 +73,14 @@ class LoadGenerator {
 
  private:
   struct Worker;
+  struct ResolvedRoute {
+    std::string region;
+    std::string address;
+    std::chrono::milliseconds ttl;
+  };
   void run_worker(uint32_t index);
+  // One lookup of the route (gRPC Resolve or DNS); nullopt when none was answered.
+  std::optional<ResolvedRoute> resolve_route(drsim::v1::TrafficManager::Stub& tm);
 
   LoadOptions options_;
   std::atomic<bool> stopping_{false};

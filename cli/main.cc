@@ -84,6 +84,12 @@ int main(int argc, char** argv) {
   c_load->add_option("--workloads", load_workloads, "Comma-separated (default: all)");
   c_load->add_option("--history", load.history_path, "History file (default "
                                                      "<home>/history.jsonl)");
+  std::string load_resolve = "grpc";
+  c_load->add_option("--resolve", load_resolve,
+                     "How clients find their region: grpc (the Traffic Manager's Resolve RPC) "
+                     "or dns (a UDP query to its DNS server, cached for the answer's TTL)")
+      ->check(CLI::IsMember({"grpc", "dns"}))
+      ->capture_default_str();
 
   // inject / heal / failover / check
   std::string fault, region, reason = "operator request via drsim failover";
@@ -245,6 +251,7 @@ int main(int argc, char** argv) {
         start = comma + 1;
       }
     }
+    load.options.resolve = load_resolve == "dns" ? ResolveMode::kDns : ResolveMode::kGrpc;
     return cmd_load(home, load);
   }
   if (c_inject->parsed()) {

@@ -91,6 +91,11 @@ Result<ListEndpointsResponse> tm_endpoints(const std::string& address,
                                req);
 }
 
+Result<drsim::v1::ListProfilesResponse> tm_profiles(const std::string& address) {
+  return unary<TrafficManager>(address, "list profiles", &TrafficManager::Stub::ListProfiles,
+                               drsim::v1::ListProfilesRequest{});
+}
+
 Result<ResolveResponse> tm_resolve(const std::string& address, const std::string& profile) {
   ResolveRequest req;
   req.set_profile(profile);

@@ -31,6 +31,7 @@ Status region_set_peer(const std::string& address, const std::string& peer);
 Status region_set_clock_offset(const std::string& address, int64_t offset_ms);
 Result<drsim::v1::ListEndpointsResponse> tm_endpoints(const std::string& address,
                                                       const std::string& profile);
+Result<drsim::v1::ListProfilesResponse> tm_profiles(const std::string& address);
 Result<drsim::v1::ResolveResponse> tm_resolve(const std::string& address,
                                               const std::string& profile);
 

@@ -250,6 +250,7 @@ Status save_state(const TopologyState& state) {
   for (const auto& [name, p] : state.processes) {
     procs[name] = {{"pid", p.pid},   {"address", p.address},   {"argv", p.argv},
                    {"log", p.log},   {"data_dir", p.data_dir}};
+    for (const auto& [key, address] : p.more_addresses) procs[name][key] = address;
   }
   json links = json::object();
   for (const auto& [name, l] : state.links) {
@@ -287,6 +288,9 @@ Result<TopologyState> load_state(const std::string& home) {
       info.argv = p.at("argv").get<std::vector<std::string>>();
       info.log = p.at("log");
       info.data_dir = p.value("data_dir", "");
+      for (const char* key : {"dns_address", "dashboard_address", "http_address"}) {
+        if (p.contains(key)) info.more_addresses[key] = p.at(key).get<std::string>();
+      }
       state.processes[name] = info;
     }
     if (j.contains("links")) {
@@ -319,11 +323,20 @@ Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::strin
     stop_process(*pid, 500ms);
     return Status(info.status().code(), name + ": " + info.status().message());
   }
-  // Pin the bound port so a restart comes back at the same address.
+  // Pin the bound ports so a restart comes back at the same addresses.
+  const std::map<std::string, std::string> pinned = {{"--dns-listen", "dns_address"},
+                                                     {"--dashboard-listen", "dashboard_address"},
+                                                     {"--http-listen", "http_address"}};
   for (size_t i = 0; i + 1 < argv.size(); ++i) {
     if (argv[i] == "--listen") argv[i + 1] = info->address;
+    if (auto it = pinned.find(argv[i]); it != pinned.end()) {
+      if (auto bound = info->more_addresses.find(it->second);
+          bound != info->more_addresses.end()) {
+        argv[i + 1] = bound->second;
+      }
+    }
   }
-  return ProcessInfo{*pid, info->address, argv, log, data_dir};
+  return ProcessInfo{*pid, info->address, argv, log, data_dir, info->more_addresses};
 }
 
 }  // namespace
@@ -380,7 +393,8 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
 
   std::vector<std::string> sec = {bin + "/drsim-secondary", "--name", "secondary", "--peer-name",
                                   "primary", "--listen", config.secondary_listen, "--role",
-                                  "standby", "--data-dir", state.home + "/secondary/data"};
+                                  "standby", "--data-dir", state.home + "/secondary/data",
+                                  "--http-listen", "127.0.0.1:0"};
   sec.insert(sec.end(), common.begin(), common.end());
   auto s = start_daemon("secondary", sec, state.home + "/secondary", state.home + "/secondary/data");
   if (!s.is_ok()) return fail(s.status());
@@ -392,7 +406,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   std::vector<std::string> pri = {bin + "/drsim-primary", "--name", "primary", "--peer-name",
                                   "secondary", "--listen", config.primary_listen, "--role",
                                   "active", "--peer", *to_secondary, "--data-dir",
-                                  state.home + "/primary/data"};
+                                  state.home + "/primary/data", "--http-listen", "127.0.0.1:0"};
   pri.insert(pri.end(), common.begin(), common.end());
   auto p = start_daemon("primary", pri, state.home + "/primary", state.home + "/primary/data");
   if (!p.is_ok()) return fail(p.status());
@@ -412,7 +426,18 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
                                  "--probe-interval-ms", std::to_string(config.probe_interval_ms),
                                  "--probe-timeout-ms", std::to_string(config.probe_timeout_ms),
                                  "--tolerated-failures", std::to_string(config.tolerated_failures),
-                                 "--ttl-ms", std::to_string(config.ttl_ms)};
+                                 "--ttl-ms", std::to_string(config.ttl_ms),
+                                 // DNS and the dashboard on ephemeral loopback ports; each
+                                 // region's DNS answer is a loopback address of its own, so a
+                                 // dig tells them apart (every region listens on 127.0.0.1).
+                                 "--dns-listen", "127.0.0.1:0",
+                                 "--dns-name", config.profile + ".trafficmanager.test",
+                                 "--dns-address", "primary=" + std::string(kPrimaryDnsAddress),
+                                 "--dns-address",
+                                 "secondary=" + std::string(kSecondaryDnsAddress),
+                                 "--dashboard-listen", "127.0.0.1:0",
+                                 "--region-admin", "primary=" + p->address,
+                                 "--region-admin", "secondary=" + s->address};
   for (const auto* r : {&*p, &*s}) {
     std::string name = r == &*p ? "primary" : "secondary";
     auto clients = link("client." + name, "clients", name, r->address);
@@ -431,6 +456,8 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   state.processes["trafficmgr"] = *t;
   progress("traffic manager    pid " + std::to_string(t->pid) + "  " + t->address +
            "  (profile " + config.profile + ", priority routing)");
+  progress("  " + dns_line(state));
+  progress("  " + dashboard_line(state));
   if (Status st = save_state(state); !st.is_ok()) return fail(st);
 
   // Healthy = the Traffic Manager sees the primary Online and routes to it,
@@ -455,6 +482,22 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   }
   return fail(Status(StatusCode::kDeadlineExceeded,
                      "topology did not become healthy within 15 s (" + last + ")"));
+}
+
+std::string dns_line(const TopologyState& state) {
+  const ProcessInfo& tm = state.at("trafficmgr");
+  std::string dns = tm.more("dns_address");
+  if (dns.empty()) return "dns       (not serving)";
+  return "dns       " + dns + "  name " + state.config.profile + ".trafficmanager.test  (primary " +
+         kPrimaryDnsAddress + ", secondary " + kSecondaryDnsAddress + "; dig @" +
+         dns.substr(0, dns.rfind(':')) + " -p " + dns.substr(dns.rfind(':') + 1) + " " +
+         state.config.profile + ".trafficmanager.test)";
+}
+
+std::string dashboard_line(const TopologyState& state) {
+  std::string dashboard = state.at("trafficmgr").more("dashboard_address");
+  if (dashboard.empty()) return "dashboard (not serving)";
+  return "dashboard http://" + dashboard + "/";
 }
 
 std::string find_region(const TopologyState& state, drsim::v1::RegionRole role) {

@@ -18,6 +18,10 @@ class Node;
 #include "common/region/region_options.h"
 #include "drsim/v1/admin.pb.h"
 
+namespace drsim::net {
+class ConfigError;
+}
+
 namespace drsim::cli {
 
 struct TopologyConfig {
@@ -47,7 +51,7 @@ struct TopologyConfig {
   std::string workloads_flag() const;
 };
 
-class ConfigError;
+using net::ConfigError;
 // Parses YAML text; `source` names the file in errors ("file:field: reason").
 Result<TopologyConfig> parse_topology_config(const std::string& text, const std::string& source);
 Result<TopologyConfig> load_topology_config(const std::string& path);
@@ -65,6 +69,13 @@ struct ProcessInfo {
   std::vector<std::string> argv;
   std::string log;
   std::string data_dir;
+  // From the ready file: "dns_address" and "dashboard_address" (Traffic Manager),
+  // "http_address" (regions). Pinned in argv like `address`, so a restart keeps them.
+  std::map<std::string, std::string> more_addresses;
+  std::string more(const std::string& key) const {
+    auto it = more_addresses.find(key);
+    return it == more_addresses.end() ? "" : it->second;
+  }
 };
 
 // One fault-proxy link: `from` connects to `listen`, which forwards to `to` at `upstream`.
@@ -96,6 +107,14 @@ Status save_state(const TopologyState& state);
 // `progress` receives one line per step.
 Result<TopologyState> topology_up(const std::string& home, const TopologyConfig& config,
                                   const std::function<void(const std::string&)>& progress);
+// What the Traffic Manager's DNS answers for each region: every region listens on 127.0.0.1,
+// so each gets a loopback address of its own that a dig can tell apart.
+inline constexpr const char* kPrimaryDnsAddress = "127.0.0.11";
+inline constexpr const char* kSecondaryDnsAddress = "127.0.0.12";
+// "dns 127.0.0.1:PORT name drsim.trafficmanager.test (...)" and "dashboard http://…/", for
+// `drsim up` and `drsim status`.
+std::string dns_line(const TopologyState& state);
+std::string dashboard_line(const TopologyState& state);
 // The region that answers with `role` now (secondary checked first); "" when none does.
 std::string find_region(const TopologyState& state, drsim::v1::RegionRole role);
 std::string find_standby(const TopologyState& state);

@@ -30,16 +30,13 @@ const char* status_name(v1::EndpointStatus s) {
   }
 }
 
-model::TmEndpointMonitorStatus to_monitor_status(v1::EndpointStatus s) {
-  switch (s) {
-    case v1::ENDPOINT_ONLINE:
-      return model::TmEndpointMonitorStatus::kOnline;
-    case v1::ENDPOINT_DEGRADED:
-      return model::TmEndpointMonitorStatus::kDegraded;
-    default:
-      return model::TmEndpointMonitorStatus::kCheckingEndpoint;
-  }
-}
+using EMS = model::TmEndpointMonitorStatus;
+using PMS = model::TmProfileMonitorStatus;
+constexpr EMS kEndpointStatuses[] = {EMS::kCheckingEndpoint, EMS::kOnline,   EMS::kDegraded,
+                                     EMS::kStopped,          EMS::kDisabled, EMS::kInactive,
+                                     EMS::kAlwaysServe};
+constexpr PMS kProfileStatuses[] = {PMS::kCheckingEndpoints, PMS::kOnline, PMS::kDegraded,
+                                    PMS::kDisabled, PMS::kInactive};
 
 const char* role_name(v1::RegionRole role) {
   switch (role) {
@@ -62,12 +59,15 @@ json event_json(const v1::RoutingEvent& e) {
     j["reason"] = e.reason();
     j["text"] = "route " + e.old_route() + " \u2192 " + e.new_route() + " (" + e.reason() + ")";
   } else {
+    std::string from = e.old_monitor_status().empty() ? status_name(e.old_status())
+                                                      : e.old_monitor_status();
+    std::string to = e.new_monitor_status().empty() ? status_name(e.new_status())
+                                                    : e.new_monitor_status();
     j["kind"] = "status";
     j["endpoint"] = e.endpoint();
-    j["from"] = status_name(e.old_status());
-    j["to"] = status_name(e.new_status());
-    j["text"] =
-        e.endpoint() + " " + status_name(e.old_status()) + " \u2192 " + status_name(e.new_status());
+    j["from"] = from;
+    j["to"] = to;
+    j["text"] = e.endpoint() + " " + from + " \u2192 " + to;
   }
   return j;
 }
@@ -133,51 +133,53 @@ net::HttpRoutes Dashboard::routes() {
   return routes;
 }
 
-std::string Dashboard::state_json() const {
-  const TrafficManagerConfig& config = tm_.config();
-  const v1::ListEndpointsResponse table = tm_.state().table();
-  const auto answer = tm_.state().answer();
+namespace {
+
+// One profile as the page shows it: status, route, probe settings, failover figures, endpoints.
+json profile_json(const v1::ListEndpointsResponse& table, const model::TmProfile& profile) {
   json j;
-  j["profile"] = config.profile;
-  j["now_unix_ms"] = unix_ms(wall_now_unix_nanos());
-
-  std::vector<model::TmEndpointMonitorStatus> statuses;
-  for (const auto& e : table.endpoints()) statuses.push_back(to_monitor_status(e.status()));
-  j["profile_status"] = model::tm_profile_monitor_status_name(
-      model::profile_monitor_status(model::TmEnabled::kEnabled, statuses));
-
-  json routing{{"endpoint", answer ? answer->endpoint() : ""},
-               {"address", answer ? answer->address() : ""},
-               {"fail_open", answer && answer->fail_open()},
-               {"ttl_ms", table.ttl_ms()}};
-  j["routing"] = std::move(routing);
-
-  model::TmMonitorConfig probe = config.probe_config();
+  j["profile"] = table.profile();
+  j["dns_name"] = table.dns_name();
+  j["routing_method"] = table.routing_method();
+  j["profile_status"] = table.profile_status();
+  std::string first_address;
+  for (const auto& e : table.endpoints()) {
+    if (e.routed() && first_address.empty()) first_address = e.address();
+  }
+  j["routing"] = {{"endpoint", table.routing()},
+                  {"address", first_address},
+                  {"fail_open", table.fail_open()},
+                  {"ttl_ms", table.ttl_ms()}};
+  const model::TmMonitorConfig& probe = profile.monitor;
   json expected = json::array();
   for (const auto& r : probe.expected_status_codes) {
     expected.push_back(std::to_string(r.lo) + "-" + std::to_string(r.hi));
   }
   json headers = json::array();
   for (const auto& h : probe.custom_headers) headers.push_back(h.name);
-  auto estimate = model::estimate_failover(probe, config.ttl);
-  j["probe"] = {{"protocol", model::tm_probe_protocol_name(probe.protocol)},
-                {"path", probe.path},
+  j["probe"] = {{"protocol", table.probe_protocol()},
+                {"path", table.probe_path()},
                 {"headers", std::move(headers)},
                 {"expected_status", std::move(expected)},
                 {"interval_ms", as_ms(probe.interval)},
                 {"timeout_ms", as_ms(probe.timeout)},
                 {"tolerated_failures", probe.tolerated_failures},
-                {"failover_estimate_ms", as_ms(estimate.documented)},
-                {"failover_worst_case_ms", as_ms(estimate.worst_case)}};
-
+                {"success_threshold", probe.success_threshold},
+                {"failover_estimate_ms", table.failover_documented_ms()},
+                {"failover_worst_case_ms", table.failover_worst_case_ms()},
+                {"last_failover_ms", table.last_failover_ms()},
+                {"last_failover_endpoint", table.last_failover_endpoint()}};
   json endpoints = json::array();
   for (const auto& e : table.endpoints()) {
     endpoints.push_back({{"name", e.name()},
+                         {"kind", e.kind()},
                          {"address", e.address()},
                          {"probe_address", e.probe_address()},
+                         {"dns_address", e.dns_address()},
                          {"priority", e.priority()},
-                         {"status", status_name(e.status())},
-                         {"routed", answer && answer->endpoint() == e.name()},
+                         {"weight", e.weight()},
+                         {"status", e.monitor_status()},
+                         {"routed", e.routed()},
                          {"consecutive_failures", e.consecutive_failures()},
                          {"last_probe_ok", e.probes_succeeded() + e.probes_failed() > 0 &&
                                                e.last_probe_error().empty()},
@@ -188,11 +190,34 @@ std::string Dashboard::state_json() const {
                          {"status_changed_unix_ms", unix_ms(e.status_changed_unix_nanos())}});
   }
   j["endpoints"] = std::move(endpoints);
+  return j;
+}
+
+}  // namespace
+
+std::string Dashboard::state_json() const {
+  const std::vector<v1::ListEndpointsResponse> tables = tm_.state().tables();
+  const auto& profiles = tm_.profile_set().profiles();
+  json j;
+  json all = json::array();
+  for (size_t p = 0; p < tables.size() && p < profiles.size(); ++p) {
+    json one = profile_json(tables[p], profiles[p]);
+    one["route_changes"] = tm_.route_changes(p);
+    all.push_back(std::move(one));
+  }
+  // The default (first) profile at the top level, as the page reads it.
+  if (!all.empty()) {
+    for (const auto& [key, value] : all.front().items()) j[key] = value;
+  }
+  j["profiles"] = std::move(all);
+  j["now_unix_ms"] = unix_ms(wall_now_unix_nanos());
 
   std::vector<v1::RoutingEvent> events = tm_.state().events();
   json recent = json::array();
   for (auto it = events.rbegin(); it != events.rend() && recent.size() < kRecentEvents; ++it) {
-    recent.push_back(event_json(*it));
+    json e = event_json(*it);
+    e["profile"] = it->profile();
+    recent.push_back(std::move(e));
   }
   j["events"] = std::move(recent);
 
@@ -204,79 +229,119 @@ std::string Dashboard::state_json() const {
 
   json resolves = json::array();
   for (const auto& [key, count] : tm_.state().resolve_counts()) {
-    resolves.push_back({{"endpoint", key.first}, {"via", key.second}, {"count", count}});
+    const auto& [profile, endpoint, via] = key;
+    resolves.push_back(
+        {{"profile", profile}, {"endpoint", endpoint}, {"via", via}, {"count", count}});
   }
   j["resolves"] = std::move(resolves);
-  j["route_changes"] = tm_.route_changes();
   // Strings come from config, probes and regions: never let one bad byte fail the answer.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string Dashboard::metrics_text() const {
-  const TrafficManagerConfig& config = tm_.config();
-  const v1::ListEndpointsResponse table = tm_.state().table();
-  const auto answer = tm_.state().answer();
-  const std::string& profile = config.profile;
+  const std::vector<v1::ListEndpointsResponse> tables = tm_.state().tables();
   Prom m;
-  m.family("drsim_tm_info", Prom::Type::kGauge, "Always 1; labels name the profile and probe.");
-  m.sample("drsim_tm_info",
-           {{"profile", profile},
-            {"probe_protocol", table.probe_protocol()},
-            {"probe_path", table.probe_path()}},
-           1);
+  m.family("drsim_tm_info", Prom::Type::kGauge,
+           "Always 1; labels name the profile, its routing method and probe.");
+  for (const auto& t : tables) {
+    m.sample("drsim_tm_info",
+             {{"profile", t.profile()},
+              {"routing_method", t.routing_method()},
+              {"dns_name", t.dns_name()},
+              {"probe_protocol", t.probe_protocol()},
+              {"probe_path", t.probe_path()}},
+             1);
+  }
   m.family("drsim_tm_probes_total", Prom::Type::kCounter, "Probes finished, by result.");
-  for (const auto& e : table.endpoints()) {
-    m.sample("drsim_tm_probes_total",
-             {{"profile", profile}, {"endpoint", e.name()}, {"result", "success"}},
-             static_cast<double>(e.probes_succeeded()));
-    m.sample("drsim_tm_probes_total",
-             {{"profile", profile}, {"endpoint", e.name()}, {"result", "failure"}},
-             static_cast<double>(e.probes_failed()));
+  for (const auto& t : tables) {
+    for (const auto& e : t.endpoints()) {
+      m.sample("drsim_tm_probes_total",
+               {{"profile", t.profile()}, {"endpoint", e.name()}, {"result", "success"}},
+               static_cast<double>(e.probes_succeeded()));
+      m.sample("drsim_tm_probes_total",
+               {{"profile", t.profile()}, {"endpoint", e.name()}, {"result", "failure"}},
+               static_cast<double>(e.probes_failed()));
+    }
   }
   m.family("drsim_tm_probe_latency_ms", Prom::Type::kGauge, "Duration of the last probe.");
-  for (const auto& e : table.endpoints()) {
-    m.sample("drsim_tm_probe_latency_ms", {{"profile", profile}, {"endpoint", e.name()}},
-             e.last_probe_ms());
+  for (const auto& t : tables) {
+    for (const auto& e : t.endpoints()) {
+      m.sample("drsim_tm_probe_latency_ms", {{"profile", t.profile()}, {"endpoint", e.name()}},
+               e.last_probe_ms());
+    }
   }
   m.family("drsim_tm_endpoint_status", Prom::Type::kGauge,
            "1 for the endpoint's current monitor status.");
-  for (const auto& e : table.endpoints()) {
-    for (auto s : {v1::ENDPOINT_CHECKING, v1::ENDPOINT_ONLINE, v1::ENDPOINT_DEGRADED}) {
-      m.sample("drsim_tm_endpoint_status",
-               {{"profile", profile}, {"endpoint", e.name()}, {"status", status_name(s)}},
-               e.status() == s ? 1 : 0);
+  for (const auto& t : tables) {
+    for (const auto& e : t.endpoints()) {
+      for (auto s : kEndpointStatuses) {
+        const char* name = model::tm_endpoint_monitor_status_name(s);
+        m.sample("drsim_tm_endpoint_status",
+                 {{"profile", t.profile()}, {"endpoint", e.name()}, {"status", name}},
+                 e.monitor_status() == name ? 1 : 0);
+      }
+    }
+  }
+  m.family("drsim_tm_profile_status", Prom::Type::kGauge,
+           "1 for the profile's current monitor status.");
+  for (const auto& t : tables) {
+    for (auto s : kProfileStatuses) {
+      const char* name = model::tm_profile_monitor_status_name(s);
+      m.sample("drsim_tm_profile_status", {{"profile", t.profile()}, {"status", name}},
+               t.profile_status() == name ? 1 : 0);
     }
   }
   m.family("drsim_tm_endpoint_consecutive_failures", Prom::Type::kGauge,
            "Failed probes in a row (tolerated + 1 degrades).");
-  for (const auto& e : table.endpoints()) {
-    m.sample("drsim_tm_endpoint_consecutive_failures",
-             {{"profile", profile}, {"endpoint", e.name()}}, e.consecutive_failures());
+  for (const auto& t : tables) {
+    for (const auto& e : t.endpoints()) {
+      m.sample("drsim_tm_endpoint_consecutive_failures",
+               {{"profile", t.profile()}, {"endpoint", e.name()}}, e.consecutive_failures());
+    }
   }
   m.family("drsim_tm_endpoint_routed", Prom::Type::kGauge,
-           "1 for the endpoint Resolve and DNS answer now.");
-  for (const auto& e : table.endpoints()) {
-    m.sample("drsim_tm_endpoint_routed", {{"profile", profile}, {"endpoint", e.name()}},
-             answer && answer->endpoint() == e.name() ? 1 : 0);
+           "1 for the endpoints the profile's route holds now (what Resolve and DNS may answer).");
+  for (const auto& t : tables) {
+    for (const auto& e : t.endpoints()) {
+      m.sample("drsim_tm_endpoint_routed", {{"profile", t.profile()}, {"endpoint", e.name()}},
+               e.routed() ? 1 : 0);
+    }
   }
   m.family("drsim_tm_fail_open", Prom::Type::kGauge,
            "1 while every endpoint is Degraded and answers fail open.");
-  m.sample("drsim_tm_fail_open", {{"profile", profile}}, answer && answer->fail_open() ? 1 : 0);
+  for (const auto& t : tables) {
+    m.sample("drsim_tm_fail_open", {{"profile", t.profile()}}, t.fail_open() ? 1 : 0);
+  }
+  m.family("drsim_tm_failover_ms", Prom::Type::kGauge,
+           "Failover time: the documented estimate, the strict worst case, and the last measured "
+           "(first failed probe to route change; 0 = none yet).");
+  for (const auto& t : tables) {
+    m.sample("drsim_tm_failover_ms", {{"profile", t.profile()}, {"figure", "documented"}},
+             t.failover_documented_ms());
+    m.sample("drsim_tm_failover_ms", {{"profile", t.profile()}, {"figure", "worst_case"}},
+             t.failover_worst_case_ms());
+    m.sample("drsim_tm_failover_ms", {{"profile", t.profile()}, {"figure", "last_measured"}},
+             t.last_failover_ms());
+  }
   m.family("drsim_tm_resolves_total", Prom::Type::kCounter,
            "Answers given, by the endpoint answered and how (gRPC Resolve or DNS).");
   for (const auto& [key, count] : tm_.state().resolve_counts()) {
-    m.sample("drsim_tm_resolves_total",
-             {{"profile", profile}, {"answer", key.first}, {"via", key.second}},
+    const auto& [profile, endpoint, via] = key;
+    m.sample("drsim_tm_resolves_total", {{"profile", profile}, {"answer", endpoint}, {"via", via}},
              static_cast<double>(count));
   }
   m.family("drsim_tm_routing_changes_total", Prom::Type::kCounter,
-           "Times the answered endpoint (or its fail-open state) changed.");
-  m.sample("drsim_tm_routing_changes_total", {{"profile", profile}},
-           static_cast<double>(tm_.route_changes()));
+           "Times the profile's route (or its fail-open state) changed.");
+  for (size_t p = 0; p < tables.size(); ++p) {
+    m.sample("drsim_tm_routing_changes_total", {{"profile", tables[p].profile()}},
+             static_cast<double>(tm_.route_changes(p)));
+  }
   m.family("drsim_tm_endpoint_status_changes_total", Prom::Type::kCounter,
            "Endpoint monitor status changes.");
-  m.sample("drsim_tm_endpoint_status_changes_total", {{"profile", profile}},
-           static_cast<double>(tm_.status_changes()));
+  for (size_t p = 0; p < tables.size(); ++p) {
+    m.sample("drsim_tm_endpoint_status_changes_total", {{"profile", tables[p].profile()}},
+             static_cast<double>(tm_.status_changes(p)));
+  }
   if (regions_) {
     m.family("drsim_tm_region_status_failures_total", Prom::Type::kCounter,
              "RegionAdmin GetStatus calls of the dashboard that failed.");

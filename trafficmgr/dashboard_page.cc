@@ -65,8 +65,16 @@ constexpr const char kPage[] = R"HTML(<!DOCTYPE html>
   </section>
   <section>
     <h2>Resolves by answer</h2>
-    <table id="resolves"><thead><tr><th>answer</th><th>via</th><th>count</th></tr></thead>
+    <table id="resolves"><thead><tr><th>profile</th><th>answer</th><th>via</th><th>count</th></tr></thead>
       <tbody></tbody></table>
+  </section>
+  <section class="wide">
+    <h2>Profiles (the first is shown in detail)</h2>
+    <table id="profiles">
+      <thead><tr><th>profile</th><th>DNS name</th><th>method</th><th>status</th><th>route</th>
+        <th>TTL</th><th>failover documented / worst case / last measured</th></tr></thead>
+      <tbody></tbody>
+    </table>
   </section>
   <section class="wide">
     <h2>Endpoints</h2>
@@ -134,7 +142,8 @@ function render(s) {
       s.routing.fail_open ? "fail open: every endpoint is Degraded, answering as if Online" : "";
   document.getElementById("estimate").textContent =
       "failover estimate " + p.failover_estimate_ms + " ms (TTL + tolerated \u00d7 interval), " +
-      "worst case " + p.failover_worst_case_ms + " ms";
+      "worst case " + p.failover_worst_case_ms + " ms, last measured " +
+      (p.last_failover_ms > 0 ? fixed(p.last_failover_ms, 0) + " ms" : "none yet");
 
   replaceRows(document.querySelector("#endpoints tbody"), s.endpoints.map(e => {
     const name = el("span", e.name);
@@ -175,7 +184,22 @@ function render(s) {
       s.regions.length ? "" : "no --region-admin given: region roles and lag are not shown";
 
   replaceRows(document.querySelector("#resolves tbody"),
-              s.resolves.map(r => row([r.endpoint, r.via, r.count])));
+              s.resolves.map(r => row([r.profile, r.endpoint, r.via, r.count])));
+
+  replaceRows(document.querySelector("#profiles tbody"), s.profiles.map(q => {
+    const f = q.probe;
+    const last = f.last_failover_ms > 0
+        ? fixed(f.last_failover_ms, 0) + " ms (" + f.last_failover_endpoint + " out)" : "none yet";
+    const tr = row([q.profile, el("span", q.dns_name, "mono"), q.routing_method,
+                    badge(q.profile_status),
+                    (q.routing.endpoint || "(none)") + (q.routing.fail_open ? " (fail open)" : ""),
+                    q.routing.ttl_ms + " ms",
+                    fixed(f.failover_estimate_ms, 0) + " / " + fixed(f.failover_worst_case_ms, 0) +
+                        " ms / " + last]);
+    tr.id = "tm-profile-" + q.profile;
+    tr.dataset.status = q.profile_status;
+    return tr;
+  }));
 
   const events = document.getElementById("events");
   while (events.firstChild) events.removeChild(events.firstChild);

@@ -58,58 +58,52 @@ std::string peer_text(const asio::ip::address& ip, uint16_t port) {
 
 }  // namespace
 
-Result<DnsServerConfig> make_dns_server_config(const std::string& listen, const std::string& name,
-                                               const std::vector<std::string>& dns_address_flags,
-                                               const std::vector<EndpointSpec>& endpoints) {
-  DnsServerConfig config;
+Result<DnsServerConfig> make_dns_server_config(const std::string& listen,
+                                               const TrafficManagerConfig& config) {
+  DnsServerConfig out;
   if (Status s = net::validate_listen_address("--dns-listen", listen); !s.is_ok()) return s;
   auto listen_ip = parse_ip(host_of(listen));
   if (!listen_ip || !listen_ip->is_loopback()) {
     return invalid_argument("--dns-listen: '" + listen +
                             "': host must be a loopback IP address (127.0.0.0/8 or ::1)");
   }
-  config.listen = listen;
-  auto parsed_name = model::parse_dns_name_text(name);
-  if (!parsed_name.is_ok())
-    return invalid_argument("--dns-name: " + parsed_name.status().message());
-  config.name = std::move(parsed_name).value();
-
-  std::map<std::string, std::string> overrides;
-  for (const auto& flag : dns_address_flags) {
-    auto eq = flag.find('=');
-    if (eq == std::string::npos) {
-      return invalid_argument("--dns-address: '" + flag + "': expected NAME=IP");
+  out.listen = listen;
+  out.client_locations = config.client_locations;
+  const bool flags = config.source == "flags";
+  for (const ProfileSpec& spec : config.profiles) {
+    const std::string& profile = spec.profile.name;
+    auto parsed_name = model::parse_dns_name_text(spec.answered_dns_name());
+    if (!parsed_name.is_ok()) {
+      if (flags) return invalid_argument("--dns-name: " + parsed_name.status().message());
+      return invalid_argument(config.source + ": profile \"" + profile +
+                              "\": dns_name: " + parsed_name.status().message());
     }
-    std::string endpoint = flag.substr(0, eq);
-    bool known = false;
-    for (const auto& e : endpoints) known = known || e.name == endpoint;
-    if (!known) {
-      return invalid_argument("--dns-address: '" + flag + "': no --endpoint named '" + endpoint +
-                              "'");
-    }
-    if (!overrides.emplace(endpoint, flag.substr(eq + 1)).second) {
-      return invalid_argument("--dns-address: endpoint '" + endpoint + "' is given twice");
-    }
-  }
-  for (const auto& e : endpoints) {
-    // The answer carries only an IP: DNS has no place for the port of the endpoint's HOST:PORT
-    // (clients of the real service connect to a well-known port). --dns-address exists because
-    // every drsim region listens on 127.0.0.1, and a dig could not tell them apart.
-    auto it = overrides.find(e.name);
-    std::string text = it != overrides.end() ? it->second : host_of(e.address);
-    auto ip = parse_ip(text);
-    if (!ip) {
-      if (it != overrides.end()) {
-        return invalid_argument("--dns-address: " + e.name + ": '" + text +
-                                "' is not an IP address");
+    out.names.emplace_back(std::move(parsed_name).value(), profile);
+    std::string& text = out.endpoint_address_text[profile];
+    for (size_t i = 0; i < spec.profile.endpoints.size(); ++i) {
+      const model::TmEndpoint& e = spec.profile.endpoints[i];
+      if (e.kind == model::TmEndpointKind::kNested) continue;
+      // The answer carries only an IP: DNS has no place for the port of the endpoint's
+      // HOST:PORT (clients of the real service connect to a well-known port). dns_address
+      // exists because every drsim region listens on 127.0.0.1, and a dig could not tell them
+      // apart.
+      std::string answer = spec.dns_answer(i);
+      auto ip = parse_ip(answer);
+      if (!ip) {
+        std::string host = host_of_target(e.target);
+        if (flags) {
+          return invalid_argument("--dns-address: endpoint " + e.name + "'s host '" + host +
+                                  "' is not an IP address; give --dns-address " + e.name + "=IP");
+        }
+        return invalid_argument(config.source + ": profile \"" + profile + "\": endpoints[" +
+                                e.name + "].dns_address: the target's host '" + host +
+                                "' is not an IP address; give dns_address");
       }
-      return invalid_argument("--dns-address: endpoint " + e.name + "'s host '" + text +
-                              "' is not an IP address; give --dns-address " + e.name + "=IP");
+      out.endpoint_addresses[{profile, e.name}] = address_bytes(*ip);
+      text += (text.empty() ? "" : ", ") + e.name + "=" + ip->to_string();
     }
-    config.endpoint_addresses[e.name] = address_bytes(*ip);
-    config.endpoint_address_text[e.name] = ip->to_string();
   }
-  return config;
+  return out;
 }
 
 // One TCP connection: length-prefixed queries answered in order, one at a time (RFC 7766
@@ -121,6 +115,7 @@ class DnsServer::TcpSession : public std::enable_shared_from_this<TcpSession> {
     boost::system::error_code ec;
     auto remote = socket_.remote_endpoint(ec);
     peer_ = ec ? "?" : peer_text(remote.address(), remote.port());
+    if (!ec) peer_ip_ = remote.address();
   }
 
   void start() { read_length(); }
@@ -162,7 +157,7 @@ class DnsServer::TcpSession : public std::enable_shared_from_this<TcpSession> {
   }
 
   void answer() {
-    auto reply = server_->respond(body_, model::DnsTransport::kTcp, peer_);
+    auto reply = server_->respond(body_, model::DnsTransport::kTcp, peer_ip_, peer_);
     if (!reply) return close();  // a response sent to us: not a DNS client
     reply_.clear();
     reply_.push_back(static_cast<uint8_t>(reply->size() >> 8));
@@ -179,6 +174,7 @@ class DnsServer::TcpSession : public std::enable_shared_from_this<TcpSession> {
   tcp::socket socket_;
   asio::steady_timer idle_;
   std::string peer_;
+  asio::ip::address peer_ip_;
   std::array<uint8_t, 2> length_{};
   std::vector<uint8_t> body_;
   std::vector<uint8_t> reply_;  // the write in flight borrows it
@@ -257,7 +253,8 @@ void DnsServer::receive_udp() {
         } else {
           std::string peer = peer_text(self->udp_peer_.address(), self->udp_peer_.port());
           auto reply = self->respond(std::span<const uint8_t>(self->udp_buffer_.data(), n),
-                                     model::DnsTransport::kUdp, peer);
+                                     model::DnsTransport::kUdp, self->udp_peer_.address(),
+                                     peer);
           if (reply) {
             auto buffer = std::make_shared<std::vector<uint8_t>>(std::move(*reply));
             self->udp_.async_send_to(
@@ -295,21 +292,66 @@ void DnsServer::accept_tcp() {
       });
 }
 
+model::DnsLookup DnsServer::lookup(const model::DnsQuestion& question,
+                                   const asio::ip::address& peer_ip,
+                                   std::vector<std::pair<std::string, std::string>>* answered) {
+  model::DnsLookup found;
+  const std::string* profile = nullptr;
+  for (const auto& [name, p] : config_.names) {
+    if (model::dns_names_equal(name, question.name)) profile = &p;
+  }
+  if (!profile) {
+    found.rcode = model::DnsRcode::kNxDomain;
+    return found;
+  }
+  // DNS carries no client region: the source address stands for the client, as Azure's
+  // resolver address does, and the configured client locations say where it is.
+  std::optional<model::TmIpAddress> client_ip;
+  std::string client_region;
+  if (auto ip = model::parse_ip_address(peer_ip.to_string()); ip.is_ok()) {
+    client_ip = *ip;
+    for (const auto& location : config_.client_locations) {
+      if (location.range.contains(*ip)) {
+        client_region = location.region;
+        break;
+      }
+    }
+  }
+  Resolved resolved = state_.resolve(*profile, client_region, client_ip);
+  found.ttl_seconds = ttl_seconds(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(resolved.ttl).count()));
+  switch (resolved.resolution.kind) {
+    case model::TmResolutionKind::kNxDomain:
+      found.rcode = model::DnsRcode::kNxDomain;
+      break;
+    case model::TmResolutionKind::kNoData:
+      break;
+    case model::TmResolutionKind::kAnswers:
+      for (const auto& a : resolved.resolution.answers) {
+        auto it = config_.endpoint_addresses.find({a.profile, a.endpoint});
+        if (it == config_.endpoint_addresses.end()) continue;
+        found.addresses.push_back(it->second);
+        answered->emplace_back(resolved.profile, a.endpoint);
+      }
+      break;
+  }
+  return found;
+}
+
 std::optional<std::vector<uint8_t>> DnsServer::respond(std::span<const uint8_t> packet,
                                                        model::DnsTransport transport,
+                                                       const asio::ip::address& peer_ip,
                                                        const std::string& peer) {
-  model::DnsZone zone{config_.name, std::nullopt, 0};
-  // The route the loop published last; the same answer Resolve gives right now.
-  auto answer = state_.answer();
-  if (answer) {
-    auto it = config_.endpoint_addresses.find(answer->endpoint());
-    if (it != config_.endpoint_addresses.end()) zone.address = it->second;
-    zone.ttl_seconds = ttl_seconds(answer->ttl_ms());
-  }
-  auto reply = model::answer_dns_query(packet, zone, transport);
-  if (reply && answer) {
+  std::vector<std::pair<std::string, std::string>> answered;
+  auto reply = model::answer_dns_query(
+      packet,
+      [&](const model::DnsQuestion& q) { return lookup(q, peer_ip, &answered); },
+      transport);
+  if (reply && !answered.empty()) {
     if (auto header = model::parse_dns_header(*reply); header.is_ok() && header->ancount > 0) {
-      state_.count_resolve(answer->endpoint(), ResolveVia::kDns);
+      for (const auto& [profile, endpoint] : answered) {
+        state_.count_resolve(profile, endpoint, ResolveVia::kDns);
+      }
     }
   }
   if (log_->should_log(spdlog::level::debug)) {

@@ -1,6 +1,8 @@
 // DnsServer: the Traffic Manager's DNS front end, so `dig @127.0.0.1 -p PORT <name>` shows the
 // route change during a failover. Serves UDP and TCP (2-byte length prefix, RFC 1035 4.2.2) on
-// one loopback port on the loop's io_context; the answers are model::answer_dns_query's.
+// one loopback port on the loop's io_context. Each profile answers under its DNS name; every
+// query is routed on its own (RoutingState::resolve, with the source address as the client's
+// IP and its client location as the client's region) and encoded by model::answer_dns_query.
 #pragma once
 
 #include <array>
@@ -27,19 +29,21 @@ namespace drsim::trafficmgr {
 
 struct DnsServerConfig {
   std::string listen;  // loopback host:port; port 0 = ephemeral, shared by UDP and TCP
-  model::DnsName name;
-  // Endpoint name → the 4 (A) or 16 (AAAA) bytes its answer carries.
-  std::map<std::string, std::vector<uint8_t>> endpoint_addresses;
-  // For the start-up log: endpoint name → the address as text.
+  // Each profile's DNS name and the profile's own name.
+  std::vector<std::pair<model::DnsName, std::string>> names;
+  // (profile, endpoint) → the 4 (A) or 16 (AAAA) bytes its answer carries.
+  std::map<std::pair<std::string, std::string>, std::vector<uint8_t>> endpoint_addresses;
+  // For the start-up log: profile → "endpoint=IP, …".
   std::map<std::string, std::string> endpoint_address_text;
+  // Source address → client region (geographic codes, latency-table rows).
+  std::vector<ClientLocation> client_locations;
 };
 
-// From the flags: `--dns-listen` (must be a loopback IP: DNS is for drills on this machine),
-// `--dns-name`, and `--dns-address NAME=IP` (repeatable) overriding an endpoint's answer, which
-// defaults to the host part of its HOST:PORT. INVALID_ARGUMENT naming the flag.
-Result<DnsServerConfig> make_dns_server_config(const std::string& listen, const std::string& name,
-                                               const std::vector<std::string>& dns_address_flags,
-                                               const std::vector<EndpointSpec>& endpoints);
+// `--dns-listen` (must be a loopback IP: DNS is for drills on this machine) and every profile's
+// DNS name and endpoint addresses (each endpoint's dns_address, default the host of its
+// target, which must then be an IP). INVALID_ARGUMENT naming the flag or the file and field.
+Result<DnsServerConfig> make_dns_server_config(const std::string& listen,
+                                               const TrafficManagerConfig& config);
 
 class DnsServer : public std::enable_shared_from_this<DnsServer> {
  public:
@@ -71,7 +75,13 @@ class DnsServer : public std::enable_shared_from_this<DnsServer> {
   // The reply to one packet from `peer` (for the debug log), or nullopt to drop it.
   std::optional<std::vector<uint8_t>> respond(std::span<const uint8_t> packet,
                                               model::DnsTransport transport,
+                                              const boost::asio::ip::address& peer_ip,
                                               const std::string& peer);
+  // The routed answer for one question from `peer_ip`; `answered` gets (profile, endpoint)
+  // of every address in it.
+  model::DnsLookup lookup(const model::DnsQuestion& question,
+                          const boost::asio::ip::address& peer_ip,
+                          std::vector<std::pair<std::string, std::string>>* answered);
 
   boost::asio::io_context& io_;
   const DnsServerConfig config_;

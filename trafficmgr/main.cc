@@ -1,11 +1,13 @@
-// drsim-trafficmgr: probes the region endpoints and answers Resolve with the priority route.
-// main only parses flags, builds the objects, runs the loop and stops on SIGTERM.
+// drsim-trafficmgr: probes the endpoints of its profiles and answers Resolve and DNS with each
+// profile's routing method. The profiles come from --config FILE, or from flags (one priority
+// profile). main only parses options, builds the objects, runs the loop and stops on SIGTERM.
 #include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -22,6 +24,7 @@
 #include "trafficmgr/dns_server.h"
 #include "trafficmgr/region_status_poller.h"
 #include "trafficmgr/traffic_manager.h"
+#include "trafficmgr/traffic_manager_config_file.h"
 #include "trafficmgr/traffic_manager_service.h"
 
 namespace {
@@ -42,8 +45,10 @@ int bad_config(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace drsim;
-  CLI::App app{"drsim Traffic Manager: probes region endpoints, answers Resolve by priority"};
-  trafficmgr::TrafficManagerConfig config;
+  CLI::App app{"drsim Traffic Manager: probes endpoints, answers Resolve and DNS per profile"};
+  trafficmgr::FlagProfileConfig flag_profile;
+  std::string config_file;
+  uint64_t seed = 1;
   std::string listen = "127.0.0.1:0";
   std::vector<std::string> endpoint_flags, probe_address_flags;
   int64_t interval_ms = 100, timeout_ms = 50, tolerated = 2, ttl_ms = 500;
@@ -55,7 +60,13 @@ int main(int argc, char** argv) {
   std::string dashboard_listen;
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 = ephemeral)")
       ->capture_default_str();
-  app.add_option("--profile", config.profile, "Traffic Manager profile name")
+  app.add_option("--config", config_file,
+                 "YAML file of profiles (routing methods, monitors, endpoints, nesting), client "
+                 "locations and latency; replaces the single-profile flags (docs/trafficmgr.md)");
+  app.add_option("--seed", seed, "seed of weighted and performance draws (with --config the "
+                                 "file's seed: wins)")
+      ->capture_default_str();
+  app.add_option("--profile", flag_profile.profile, "Traffic Manager profile name")
       ->capture_default_str();
   app.add_option("--endpoint", endpoint_flags,
                  "NAME=HOST:PORT[@PRIORITY], repeatable; priority defaults to 1, 2, ... in order")
@@ -71,7 +82,7 @@ int main(int argc, char** argv) {
   app.add_option("--tolerated-failures", tolerated, "failures before Degraded (0..9)")
       ->capture_default_str();
   app.add_option("--ttl-ms", ttl_ms, "TTL of Resolve answers")->capture_default_str();
-  app.add_option("--health-service", config.health_service,
+  app.add_option("--health-service", flag_profile.health_service,
                  "grpc.health.v1 service name each probe checks (--probe-protocol grpc)")
       ->capture_default_str();
   app.add_option("--probe-protocol", probe_protocol,
@@ -122,42 +133,74 @@ int main(int argc, char** argv) {
   if (Status s = net::validate_listen_address("--listen", listen); !s.is_ok()) {
     return bad_config(s.message());
   }
-  for (size_t i = 0; i < endpoint_flags.size(); ++i) {
-    auto spec = trafficmgr::parse_endpoint_flag(endpoint_flags[i], static_cast<uint32_t>(i + 1));
-    if (!spec.is_ok()) return bad_config(spec.status().message());
-    config.endpoints.push_back(std::move(spec).value());
-  }
-  for (const auto& flag : probe_address_flags) {
-    if (Status s = trafficmgr::apply_probe_address_flag(flag, &config.endpoints); !s.is_ok()) {
+  // The one profile the flags describe, as `drsim up` starts it.
+  auto from_flags = [&]() -> std::variant<int, trafficmgr::TrafficManagerConfig> {
+    for (size_t i = 0; i < endpoint_flags.size(); ++i) {
+      auto spec = trafficmgr::parse_endpoint_flag(endpoint_flags[i], static_cast<uint32_t>(i + 1));
+      if (!spec.is_ok()) return bad_config(spec.status().message());
+      flag_profile.endpoints.push_back(std::move(spec).value());
+    }
+    for (const auto& flag : probe_address_flags) {
+      if (Status s = trafficmgr::apply_probe_address_flag(flag, &flag_profile.endpoints); !s.is_ok()) {
+        return bad_config(s.message());
+      }
+    }
+    if (tolerated < 0 || tolerated > model::kMaxToleratedFailures) {
+      return bad_config("--tolerated-failures: " + std::to_string(tolerated) +
+                        " is out of range 0.." + std::to_string(model::kMaxToleratedFailures));
+    }
+    flag_profile.monitor.probe_interval = std::chrono::milliseconds(interval_ms);
+    flag_profile.monitor.probe_timeout = std::chrono::milliseconds(timeout_ms);
+    flag_profile.monitor.tolerated_failures = static_cast<uint32_t>(tolerated);
+    flag_profile.ttl = std::chrono::milliseconds(ttl_ms);
+    auto protocol = trafficmgr::parse_probe_protocol_flag(probe_protocol);
+    if (!protocol.is_ok()) return bad_config(protocol.status().message());
+    flag_profile.probe.protocol = *protocol;
+    bool http_probe =
+        *protocol == model::TmProbeProtocol::kHttp || *protocol == model::TmProbeProtocol::kHttps;
+    // drsim's regions answer /health; Azure's default path "/" would only find a 404 there.
+    flag_profile.probe.path = !probe_path.empty() ? probe_path : (http_probe ? "/health" : "");
+    for (const auto& flag : probe_header_flags) {
+      auto header = trafficmgr::parse_probe_header_flag(flag);
+      if (!header.is_ok()) return bad_config(header.status().message());
+      flag_profile.probe.custom_headers.push_back(*header);
+    }
+    for (const auto& flag : expected_status_flags) {
+      auto range = trafficmgr::parse_expected_status_flag(flag);
+      if (!range.is_ok()) return bad_config(range.status().message());
+      flag_profile.probe.expected_status_codes.push_back(*range);
+    }
+    if (Status s = flag_profile.validate(); !s.is_ok()) return bad_config(s.message());
+    trafficmgr::TrafficManagerConfig config;
+    config.seed = seed;
+    config.profiles.push_back(flag_profile.to_profile_spec());
+    if (Status s = trafficmgr::apply_dns_flags(dns_name, dns_address_flags, &config.profiles[0]);
+        !s.is_ok()) {
       return bad_config(s.message());
     }
+    if (Status s = config.validate(); !s.is_ok()) return bad_config(s.message());
+    return config;
+  };
+  trafficmgr::TrafficManagerConfig config;
+  if (!config_file.empty()) {
+    for (const char* flag : {"--profile", "--endpoint", "--probe-address", "--probe-interval-ms",
+                             "--probe-timeout-ms", "--tolerated-failures", "--ttl-ms",
+                             "--health-service", "--probe-protocol", "--probe-path",
+                             "--probe-header", "--expected-status", "--dns-name",
+                             "--dns-address"}) {
+      if (app.count(flag) > 0) {
+        return bad_config(std::string("--config: ") + flag +
+                          " cannot be combined with it; give the setting in the file");
+      }
+    }
+    auto loaded = trafficmgr::load_traffic_manager_config(config_file);
+    if (!loaded.is_ok()) return bad_config(loaded.status().message());
+    config = std::move(loaded).value();
+  } else {
+    auto made = from_flags();
+    if (std::holds_alternative<int>(made)) return std::get<int>(made);
+    config = std::move(std::get<trafficmgr::TrafficManagerConfig>(made));
   }
-  if (tolerated < 0 || tolerated > model::kMaxToleratedFailures) {
-    return bad_config("--tolerated-failures: " + std::to_string(tolerated) +
-                      " is out of range 0.." + std::to_string(model::kMaxToleratedFailures));
-  }
-  config.monitor.probe_interval = std::chrono::milliseconds(interval_ms);
-  config.monitor.probe_timeout = std::chrono::milliseconds(timeout_ms);
-  config.monitor.tolerated_failures = static_cast<uint32_t>(tolerated);
-  config.ttl = std::chrono::milliseconds(ttl_ms);
-  auto protocol = trafficmgr::parse_probe_protocol_flag(probe_protocol);
-  if (!protocol.is_ok()) return bad_config(protocol.status().message());
-  config.probe.protocol = *protocol;
-  bool http_probe =
-      *protocol == model::TmProbeProtocol::kHttp || *protocol == model::TmProbeProtocol::kHttps;
-  // drsim's regions answer /health; Azure's default path "/" would only find a 404 there.
-  config.probe.path = !probe_path.empty() ? probe_path : (http_probe ? "/health" : "");
-  for (const auto& flag : probe_header_flags) {
-    auto header = trafficmgr::parse_probe_header_flag(flag);
-    if (!header.is_ok()) return bad_config(header.status().message());
-    config.probe.custom_headers.push_back(*header);
-  }
-  for (const auto& flag : expected_status_flags) {
-    auto range = trafficmgr::parse_expected_status_flag(flag);
-    if (!range.is_ok()) return bad_config(range.status().message());
-    config.probe.expected_status_codes.push_back(*range);
-  }
-  if (Status s = config.validate(); !s.is_ok()) return bad_config(s.message());
   std::vector<trafficmgr::RegionAdminSpec> region_admins;
   for (const auto& flag : region_admin_flags) {
     auto spec = trafficmgr::parse_region_admin_flag(flag);
@@ -182,9 +225,7 @@ int main(int argc, char** argv) {
   }
   std::optional<trafficmgr::DnsServerConfig> dns_config;
   if (!dns_listen.empty()) {
-    if (dns_name.empty()) dns_name = config.profile + ".trafficmanager.test";
-    auto made = trafficmgr::make_dns_server_config(dns_listen, dns_name, dns_address_flags,
-                                                   config.endpoints);
+    auto made = trafficmgr::make_dns_server_config(dns_listen, config);
     if (!made.is_ok()) return bad_config(made.status().message());
     dns_config = std::move(made).value();
   } else if (!dns_name.empty() || !dns_address_flags.empty()) {
@@ -208,20 +249,28 @@ int main(int argc, char** argv) {
     spdlog::error("{}", started.status().message());
     return 1;
   }
-  std::string probe_what = model::tm_probe_protocol_name(config.probe.protocol);
-  if (config.probe.protocol == model::TmProbeProtocol::kGrpcHealth) {
-    probe_what += " of '" + config.health_service + "'";
-  } else if (!config.probe.path.empty()) {
-    probe_what += " GET " + config.probe.path;
-  }
-  spdlog::info(
-      "profile {} serving on {}: {} endpoints, {} probe every {} ms (timeout {} ms, "
-      "tolerated failures {}), ttl {} ms",
-      config.profile, started->address, config.endpoints.size(), probe_what, interval_ms,
-      timeout_ms, tolerated, ttl_ms);
-  for (const auto& e : config.endpoints) {
-    spdlog::info("endpoint {} at {} priority {} (probed at {})", e.name, e.address, e.priority,
-                 e.probed());
+  for (const auto& spec : config.profiles) {
+    const model::TmProfile& profile = spec.profile;
+    const model::TmMonitorConfig& m = profile.monitor;
+    std::string probe_what = model::tm_probe_protocol_name(m.protocol);
+    if (m.protocol == model::TmProbeProtocol::kGrpcHealth) {
+      probe_what += " of '" + spec.health_service + "'";
+    } else if (!m.path.empty()) {
+      probe_what += " GET " + m.path;
+    }
+    spdlog::info(
+        "profile {} serving on {}: {} routing, {} endpoints, {} probe every {} ms (timeout {} "
+        "ms, tolerated failures {}), ttl {} ms{}",
+        profile.name, started->address, model::tm_routing_method_name(profile.routing),
+        profile.endpoints.size(), probe_what, to_ms(m.interval), to_ms(m.timeout),
+        m.tolerated_failures, profile.ttl.count(),
+        profile.enabled == model::TmEnabled::kDisabled ? " (disabled)" : "");
+    for (size_t i = 0; i < profile.endpoints.size(); ++i) {
+      const model::TmEndpoint& e = profile.endpoints[i];
+      spdlog::info("endpoint {}/{} at {} priority {} weight {} (probed at {})", profile.name,
+                   e.name, e.target, e.priority, e.weight,
+                   e.kind == model::TmEndpointKind::kNested ? "-" : spec.probe_target(i));
+    }
   }
   std::shared_ptr<trafficmgr::DnsServer> dns;
   std::string ready_extra;
@@ -233,12 +282,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     dns = std::move(dns_started).value();
-    std::string answers;
-    for (const auto& [name, ip] : dns_config->endpoint_address_text) {
-      answers += (answers.empty() ? "" : ", ") + name + "=" + ip;
+    for (const auto& [name, profile] : dns_config->names) {
+      spdlog::info("dns serving {} on {} (udp+tcp) for profile {}, answers {}", name.to_string(),
+                   dns->address(), profile, dns_config->endpoint_address_text[profile]);
     }
-    spdlog::info("dns serving {} on {} (udp+tcp), answers {}", dns_config->name.to_string(),
-                 dns->address(), answers);
     ready_extra = "\"dns_address\":\"" + dns->address() + "\"";
   }
   std::unique_ptr<trafficmgr::RegionStatusPoller> region_poller;

@@ -4,21 +4,49 @@ namespace drsim::trafficmgr {
 
 const char* resolve_via_name(ResolveVia via) { return via == ResolveVia::kGrpc ? "grpc" : "dns"; }
 
-void RoutingState::count_resolve(const std::string& endpoint, ResolveVia via) {
+RoutingState::RoutingState(std::shared_ptr<const model::TmProfileSet> set,
+                           model::TmLatencyTable latency, uint64_t seed)
+    : set_(std::move(set)), latency_(std::move(latency)), rng_(seed) {}
+
+void RoutingState::count_resolve(const std::string& profile, const std::string& endpoint,
+                                 ResolveVia via) {
   std::lock_guard lock(mu_);
-  ++resolves_[{endpoint, resolve_via_name(via)}];
+  ++resolves_[{profile, endpoint, resolve_via_name(via)}];
 }
 
-std::map<std::pair<std::string, std::string>, uint64_t> RoutingState::resolve_counts() const {
+std::map<ResolveKey, uint64_t> RoutingState::resolve_counts() const {
   std::lock_guard lock(mu_);
   return resolves_;
 }
 
-void RoutingState::publish(v1::ListEndpointsResponse table,
-                           std::optional<v1::ResolveResponse> answer) {
+void RoutingState::publish(std::vector<v1::ListEndpointsResponse> tables,
+                           model::TmStatusSnapshot statuses) {
   std::lock_guard lock(mu_);
-  table_ = std::move(table);
-  answer_ = std::move(answer);
+  tables_ = std::move(tables);
+  statuses_ = std::move(statuses);
+}
+
+Resolved RoutingState::resolve(std::string_view profile, std::string client_region,
+                               std::optional<model::TmIpAddress> client_ip) {
+  Resolved out;
+  std::optional<size_t> index = set_->index_of(profile);
+  std::lock_guard lock(mu_);
+  if (!index || !statuses_) {
+    out.resolution.kind = model::TmResolutionKind::kNxDomain;
+    return out;
+  }
+  const model::TmProfile& p = set_->profiles()[*index];
+  out.profile = p.name;
+  out.ttl = p.ttl;
+  model::TmQuery query{std::move(client_region), client_ip, rng_, &latency_};
+  out.resolution = model::resolve(*set_, *statuses_, p.name, query);
+  return out;
+}
+
+void RoutingState::set_latency(const std::string& client_region, const std::string& location,
+                               Duration latency) {
+  std::lock_guard lock(mu_);
+  latency_.set(client_region, location, latency);
 }
 
 void RoutingState::append(const v1::RoutingEvent& event) {
@@ -35,14 +63,16 @@ void RoutingState::close() {
   for (RoutingWatcher* w : watchers_) w->on_close();
 }
 
-v1::ListEndpointsResponse RoutingState::table() const {
+std::optional<v1::ListEndpointsResponse> RoutingState::table(std::string_view profile) const {
+  std::optional<size_t> index = set_->index_of(profile);
   std::lock_guard lock(mu_);
-  return table_;
+  if (!index || *index >= tables_.size()) return std::nullopt;
+  return tables_[*index];
 }
 
-std::optional<v1::ResolveResponse> RoutingState::answer() const {
+std::vector<v1::ListEndpointsResponse> RoutingState::tables() const {
   std::lock_guard lock(mu_);
-  return answer_;
+  return tables_;
 }
 
 std::vector<v1::RoutingEvent> RoutingState::events() const {

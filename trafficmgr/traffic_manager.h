@@ -1,7 +1,9 @@
-// TrafficManager: the driver of drsim-trafficmgr. On the one io_context thread it asks the
-// HealthMonitor which endpoints to probe, probes them through the configured Prober (gRPC
-// health, HTTP(S) or TCP), feeds the outcomes back, recomputes the priority route and
-// publishes table, answer and events.
+// TrafficManager: the driver of drsim-trafficmgr. On the one io_context thread it runs, per
+// profile, the HealthMonitor that schedules probes and the Prober that makes them (gRPC health,
+// HTTP(S) or TCP), feeds outcomes to the profile's TmHealthTracker, recomputes every status
+// with model::TmStatusSnapshot (nested profiles included) and each profile's route with
+// model::route_summary, and publishes tables, statuses and routing events to RoutingState,
+// which routes each query (model::resolve).
 #pragma once
 
 #include <memory>
@@ -13,7 +15,11 @@
 
 #include "common/core/task_queue.h"
 #include "common/model/health_monitor.h"
-#include "common/model/router.h"
+#include "common/model/tm_failover_meter.h"
+#include "common/model/tm_health_tracker.h"
+#include "common/model/tm_profile.h"
+#include "common/model/tm_routing.h"
+#include "common/model/tm_status.h"
 #include "common/net/asio_scheduler.h"
 #include "trafficmgr/prober.h"
 #include "trafficmgr/routing_state.h"
@@ -23,9 +29,10 @@ namespace drsim::trafficmgr {
 
 class TrafficManager {
  public:
-  // config must be valid (checked). Publishes the initial table (every endpoint
-  // CheckingEndpoint, routed to the highest priority) so Resolve answers before any probe.
+  // config must be valid (checked). Publishes the initial tables (every probed endpoint
+  // CheckingEndpoint, which is served) so Resolve answers before any probe.
   TrafficManager(TrafficManagerConfig config, net::AsioScheduler& scheduler);
+  ~TrafficManager();
 
   TrafficManager(const TrafficManager&) = delete;
   TrafficManager& operator=(const TrafficManager&) = delete;
@@ -35,14 +42,12 @@ class TrafficManager {
   void start();
   void stop();
 
-  RoutingState& state() { return state_; }
-  const model::HealthMonitor& monitor() const { return monitor_; }
+  RoutingState& state() { return *state_; }
   const TrafficManagerConfig& config() const { return config_; }
-  // Loop thread: counted since start, for /metrics.
-  uint64_t route_changes() const { return route_changes_; }
-  uint64_t status_changes() const { return status_changes_; }
-  // The route Resolve answers now (always set: the config has an endpoint).
-  const std::optional<model::RouteDecision>& route() const { return route_; }
+  const model::TmProfileSet& profile_set() const { return *set_; }
+  // Loop thread, per profile (index into the config), counted since start, for /metrics.
+  uint64_t route_changes(size_t profile) const;
+  uint64_t status_changes(size_t profile) const;
 
  private:
   struct EndpointDetail {
@@ -53,31 +58,30 @@ class TrafficManager {
     uint64_t probes_succeeded = 0;
     uint64_t probes_failed = 0;
   };
+  struct ProfileRuntime;
 
-  void probe_due();
-  void arm_timer();
-  void on_probe_result(const ProbeResult& result);
-  void on_status_changed(const model::EndpointStatusChanged& change);
-  void update_route();
+  void probe_due(size_t profile);
+  void arm_timer(size_t profile);
+  void on_probe_result(size_t profile, const ProbeResult& result);
+  // Recomputes every status and route from the trackers; logs and appends the changes.
+  void recompute();
   void publish();
-  std::string route_change_reason(const std::optional<model::RouteDecision>& from,
-                                  const model::RouteDecision& to) const;
-  v1::RoutingEvent new_event(v1::RoutingEvent::Kind kind) const;
+  std::string route_text(size_t profile, const model::TmRouteSummary& route) const;
+  std::string route_change_reason(size_t profile, const model::TmRouteSummary& from,
+                                  const model::TmRouteSummary& to) const;
+  v1::ListEndpointsResponse table(size_t profile) const;
+  v1::RoutingEvent new_event(size_t profile, v1::RoutingEvent::Kind kind) const;
 
   const TrafficManagerConfig config_;
+  const std::shared_ptr<const model::TmProfileSet> set_;
   net::AsioScheduler& scheduler_;
-  model::HealthMonitor monitor_;
-  RoutingState state_;
-  std::vector<EndpointDetail> details_;
-  std::optional<model::RouteDecision> route_;
-  std::optional<TimerId> timer_;
+  std::unique_ptr<RoutingState> state_;
+  model::TmStatusSnapshot statuses_;
   bool running_ = false;
-  uint64_t route_changes_ = 0;
-  uint64_t status_changes_ = 0;
   std::shared_ptr<spdlog::logger> probe_log_;
   std::shared_ptr<spdlog::logger> route_log_;
   // Last: destroyed first, so no probe callback outlives the state it reports into.
-  std::unique_ptr<Prober> prober_;
+  std::vector<std::unique_ptr<ProfileRuntime>> profiles_;
 };
 
 }  // namespace drsim::trafficmgr

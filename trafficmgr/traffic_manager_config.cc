@@ -1,7 +1,12 @@
 #include "trafficmgr/traffic_manager_config.h"
 
+#include <cctype>
+#include <map>
 #include <set>
 
+#include "common/model/tm_ip_range.h"
+
+#include "common/model/dns_message.h"
 #include "common/model/router.h"
 
 namespace drsim::trafficmgr {
@@ -57,9 +62,6 @@ std::string flag_for_monitor_field(const std::string& message) {
 
 }  // namespace
 
-namespace {
-
-// "" when `address` is HOST:PORT with a port in 1..65535, else why not.
 std::string host_port_problem(const std::string& address) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0) return "address is not HOST:PORT";
@@ -71,7 +73,16 @@ std::string host_port_problem(const std::string& address) {
   return "";
 }
 
-}  // namespace
+std::string host_of_target(const std::string& target) {
+  if (model::parse_ip_address(target).is_ok()) return target;  // a bare IPv4 / IPv6
+  auto colon = target.rfind(':');
+  if (colon == std::string::npos) return target;  // a host name
+  std::string host = target.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host;
+}
 
 Result<EndpointSpec> parse_endpoint_flag(const std::string& value, uint32_t default_priority) {
   auto bad = [&](const std::string& why) {
@@ -114,7 +125,7 @@ Status apply_probe_address_flag(const std::string& value, std::vector<EndpointSp
   return bad("no --endpoint is named '" + name + "'");
 }
 
-Status TrafficManagerConfig::validate() const {
+Status FlagProfileConfig::validate() const {
   if (Status s = validate_name("--profile: profile", profile); !s.is_ok()) return s;
   if (endpoints.empty()) {
     return invalid_argument("--endpoint: at least one NAME=HOST:PORT is required");
@@ -149,7 +160,7 @@ Status TrafficManagerConfig::validate() const {
   return Status::ok();
 }
 
-model::TmMonitorConfig TrafficManagerConfig::probe_config() const {
+model::TmMonitorConfig FlagProfileConfig::probe_config() const {
   model::TmMonitorConfig c = probe;
   c.interval = monitor.probe_interval;
   c.timeout = monitor.probe_timeout;
@@ -191,6 +202,172 @@ Result<model::TmStatusCodeRange> parse_expected_status_flag(const std::string& v
   }
   // The range itself (100..999, low <= high) is checked by validate(), naming the flag.
   return model::TmStatusCodeRange{static_cast<uint16_t>(l), static_cast<uint16_t>(h)};
+}
+
+ProfileSpec FlagProfileConfig::to_profile_spec() const {
+  ProfileSpec spec;
+  spec.profile.name = profile;
+  spec.profile.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(ttl);
+  spec.profile.routing = model::TmRoutingMethod::kPriority;
+  spec.profile.monitor = probe_config();
+  spec.health_service = health_service;
+  for (const auto& e : endpoints) {
+    model::TmEndpoint endpoint;
+    endpoint.name = e.name;
+    endpoint.kind = model::TmEndpointKind::kRegion;
+    endpoint.target = e.address;
+    endpoint.priority = e.priority;
+    spec.profile.endpoints.push_back(std::move(endpoint));
+    spec.io.push_back(EndpointIo{e.probe_address, ""});
+  }
+  return spec;
+}
+
+Status apply_dns_flags(const std::string& dns_name,
+                       const std::vector<std::string>& dns_address_flags, ProfileSpec* spec) {
+  if (!dns_name.empty()) {
+    if (auto parsed = model::parse_dns_name_text(dns_name); !parsed.is_ok()) {
+      return invalid_argument("--dns-name: " + parsed.status().message());
+    }
+  }
+  spec->dns_name = dns_name;
+  std::set<std::string> seen;
+  for (const auto& flag : dns_address_flags) {
+    auto eq = flag.find('=');
+    if (eq == std::string::npos) {
+      return invalid_argument("--dns-address: '" + flag + "': expected NAME=IP");
+    }
+    std::string endpoint = flag.substr(0, eq);
+    auto index = spec->profile.endpoint_index(endpoint);
+    if (!index) {
+      return invalid_argument("--dns-address: '" + flag + "': no --endpoint named '" + endpoint +
+                              "'");
+    }
+    if (!seen.insert(endpoint).second) {
+      return invalid_argument("--dns-address: endpoint '" + endpoint + "' is given twice");
+    }
+    std::string ip = flag.substr(eq + 1);
+    if (!model::parse_ip_address(ip).is_ok()) {
+      return invalid_argument("--dns-address: " + endpoint + ": '" + ip +
+                              "' is not an IP address");
+    }
+    spec->io[*index].dns_address = ip;
+  }
+  return Status::ok();
+}
+
+std::string ProfileSpec::probe_target(size_t endpoint) const {
+  const model::TmEndpoint& e = profile.endpoints.at(endpoint);
+  if (e.kind == model::TmEndpointKind::kNested) return "";
+  if (!io.at(endpoint).probe_address.empty()) return io[endpoint].probe_address;
+  std::string host = host_of_target(e.target);
+  std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (probe_port) return bracketed + ":" + std::to_string(*probe_port);
+  if (host != e.target) return e.target;  // HOST:PORT already
+  return bracketed + ":" + std::to_string(profile.monitor.port);
+}
+
+std::string ProfileSpec::answered_dns_name() const {
+  return dns_name.empty() ? profile.name + "." + kDefaultDnsSuffix : dns_name;
+}
+
+std::string ProfileSpec::dns_answer(size_t endpoint) const {
+  const model::TmEndpoint& e = profile.endpoints.at(endpoint);
+  if (e.kind == model::TmEndpointKind::kNested) return "";
+  if (!io.at(endpoint).dns_address.empty()) return io[endpoint].dns_address;
+  std::string host = host_of_target(e.target);
+  return model::parse_ip_address(host).is_ok() ? host : "";
+}
+
+std::vector<size_t> ProfileSpec::probed_endpoints() const {
+  std::vector<size_t> out;
+  if (profile.enabled == model::TmEnabled::kDisabled) return out;
+  for (size_t i = 0; i < profile.endpoints.size(); ++i) {
+    const model::TmEndpoint& e = profile.endpoints[i];
+    if (e.kind != model::TmEndpointKind::kNested && e.enabled == model::TmEnabled::kEnabled &&
+        e.serve == model::TmServeMode::kMonitored) {
+      out.push_back(i);
+    }
+  }
+  return out;
+}
+
+Result<model::TmProfileSet> TrafficManagerConfig::profile_set() const {
+  std::vector<model::TmProfile> profiles;
+  for (const auto& p : this->profiles) profiles.push_back(p.profile);
+  auto set = model::TmProfileSet::create(std::move(profiles), model::TmTimingRules::kScaled);
+  if (!set.is_ok()) return invalid_argument(source + ": " + set.status().message());
+  return set;
+}
+
+Status TrafficManagerConfig::validate() const {
+  auto fail = [&](const std::string& why) { return invalid_argument(source + ": " + why); };
+  if (profiles.empty()) return fail("profiles: at least one profile is required");
+  if (auto set = profile_set(); !set.is_ok()) return set.status();
+  std::map<std::string, std::string> dns_names;  // lower-case name → profile
+  for (const ProfileSpec& p : profiles) {
+    const std::string where = "profile \"" + p.profile.name + "\": ";
+    if (p.io.size() != p.profile.endpoints.size()) {
+      return fail(where + "endpoints: internal error, I/O settings do not match");
+    }
+    std::string dns = p.answered_dns_name();
+    if (auto name = model::parse_dns_name_text(dns); !name.is_ok()) {
+      return fail(where + "dns_name: " + name.status().message());
+    }
+    std::string lower = dns;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!lower.empty() && lower.back() == '.') lower.pop_back();
+    if (auto [it, fresh] = dns_names.emplace(lower, p.profile.name); !fresh) {
+      return fail(where + "dns_name: \"" + dns + "\" is already the name of profile \"" +
+                  it->second + "\"");
+    }
+    for (size_t i = 0; i < p.io.size(); ++i) {
+      const std::string field = where + "endpoints[" + p.profile.endpoints[i].name + "]";
+      const bool nested = p.profile.endpoints[i].kind == model::TmEndpointKind::kNested;
+      if (!p.io[i].probe_address.empty()) {
+        if (nested) return fail(field + ".probe_address: nested endpoints are not probed");
+        if (std::string why = host_port_problem(p.io[i].probe_address); !why.empty()) {
+          return fail(field + ".probe_address: '" + p.io[i].probe_address + "': " + why);
+        }
+      }
+      if (!p.io[i].dns_address.empty()) {
+        if (nested) return fail(field + ".dns_address: nested endpoints answer their child's");
+        if (!model::parse_ip_address(p.io[i].dns_address).is_ok()) {
+          return fail(field + ".dns_address: '" + p.io[i].dns_address + "' is not an IP address");
+        }
+      }
+      if (!nested) {
+        std::string target = p.probe_target(i);
+        if (std::string why = host_port_problem(target); !why.empty()) {
+          return fail(field + ".target: probes would go to '" + target + "': " + why +
+                      " (give probe_address or monitor.port)");
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < client_locations.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (client_locations[i].range.overlaps(client_locations[j].range)) {
+        return fail("client_locations[" + std::to_string(i) + "].range: " +
+                    client_locations[i].range.to_string() + " overlaps client_locations[" +
+                    std::to_string(j) + "] " + client_locations[j].range.to_string());
+      }
+    }
+  }
+  return Status::ok();
+}
+
+model::TmLatencyTable TrafficManagerConfig::latency_table() const {
+  model::TmLatencyTable table;
+  for (const auto& l : latency) table.set(l.client_region, l.location, l.latency);
+  return table;
+}
+
+std::string TrafficManagerConfig::client_region_of(const model::TmIpAddress& ip) const {
+  for (const auto& l : client_locations) {
+    if (l.range.contains(ip)) return l.region;
+  }
+  return "";
 }
 
 }  // namespace drsim::trafficmgr

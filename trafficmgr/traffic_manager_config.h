@@ -1,15 +1,21 @@
-// What one drsim-trafficmgr serves: a profile, its endpoints in priority order, the monitor
-// settings and the TTL, plus the parsing of `--endpoint NAME=HOST:PORT[@PRIORITY]` flags.
-// Built by main from flags; validate() ends the parsing, errors name the flag.
+// What one drsim-trafficmgr serves: its profiles (each a model::TmProfile plus where probes go
+// and what DNS answers), the client locations and latency table routing reads, and the parsing
+// of the single-profile flags (`--endpoint NAME=HOST:PORT[@PRIORITY]`, `--probe-*`). Built by
+// main from flags or from a --config file (traffic_manager_config_file.h); errors name the flag
+// or the file and field.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/core/status.h"
 #include "common/core/time.h"
 #include "common/model/health_monitor.h"
+#include "common/model/tm_ip_range.h"
 #include "common/model/tm_monitor_config.h"
+#include "common/model/tm_profile.h"
+#include "common/model/tm_routing.h"
 
 namespace drsim::trafficmgr {
 
@@ -35,7 +41,70 @@ inline model::TmMonitorConfig grpc_health_probe() {
   return c;
 }
 
+// The DNS zone profile names are answered under unless a profile names its own dns_name.
+inline constexpr const char* kDefaultDnsSuffix = "trafficmanager.test";
+
+// What only the daemon's I/O needs of one endpoint (the model has no use for it).
+struct EndpointIo {
+  // host:port probes go to; "" = derived (ProfileSpec::probe_target).
+  std::string probe_address;
+  // The IP DNS answers for the endpoint; "" = the host of its target, which must be an IP.
+  std::string dns_address;
+};
+
+// One profile as the daemon runs it.
+struct ProfileSpec {
+  model::TmProfile profile;
+  std::vector<EndpointIo> io;  // parallel to profile.endpoints
+  std::string dns_name;        // "" = <profile name>.trafficmanager.test
+  // The monitor port, when the config gave one: probes go to HOST-OF-TARGET:port.
+  std::optional<uint16_t> probe_port;
+  std::string health_service = "drsim.v1.Workload";  // grpc.health.v1 service probes check
+
+  // Where probes of endpoint e go: io.probe_address; else host-of-target:probe_port; else the
+  // target when it has a port; else host:monitor.port. Empty for nested endpoints.
+  std::string probe_target(size_t endpoint) const;
+  std::string answered_dns_name() const;
+  // The IP DNS answers for endpoint e: io.dns_address, else the host of its target when that
+  // is an IP; "" for nested endpoints and targets that are names.
+  std::string dns_answer(size_t endpoint) const;
+  // Region and external endpoints that are probed: enabled, monitored, in an enabled profile.
+  std::vector<size_t> probed_endpoints() const;
+};
+
+// DNS queries carry no region: a source address in `range` is a client of `region` (a
+// geographic code like "DE", or a latency-table row for performance routing).
+struct ClientLocation {
+  model::TmIpRange range;
+  std::string region;
+};
+
+struct LatencyEntry {
+  std::string client_region;
+  std::string location;
+  Duration latency;
+};
+
+// Everything one daemon serves. The first profile is the default one (`drsim up`'s "drsim").
 struct TrafficManagerConfig {
+  std::vector<ProfileSpec> profiles;
+  std::vector<ClientLocation> client_locations;
+  std::vector<LatencyEntry> latency;
+  uint64_t seed = 1;  // weighted and performance draws
+  // Names what the errors of validate() come from: "--profile" flags, or a config file.
+  std::string source = "flags";
+
+  // The profile set (every model rule), then the daemon's own: dns names unique, probe and DNS
+  // addresses well formed, client locations not overlapping. INVALID_ARGUMENT "source: why".
+  Status validate() const;
+  Result<model::TmProfileSet> profile_set() const;
+  model::TmLatencyTable latency_table() const;
+  // The client region of a DNS query from `ip` ("" when no location holds it).
+  std::string client_region_of(const model::TmIpAddress& ip) const;
+};
+
+// The single profile given by flags (--profile, --endpoint, --probe-*, --ttl-ms).
+struct FlagProfileConfig {
   std::string profile = "drsim";
   std::vector<EndpointSpec> endpoints;
   model::MonitorConfig monitor;
@@ -51,7 +120,19 @@ struct TrafficManagerConfig {
   Status validate() const;
   // `probe` with the timing of `monitor`: what the prober is built from.
   model::TmMonitorConfig probe_config() const;
+  // A priority profile of region endpoints, exactly what the flags say. validate() first.
+  ProfileSpec to_profile_spec() const;
 };
+
+// `--dns-name NAME` and `--dns-address ENDPOINT=IP` (repeatable) applied to the flag profile.
+// INVALID_ARGUMENT naming the flag.
+Status apply_dns_flags(const std::string& dns_name,
+                       const std::vector<std::string>& dns_address_flags, ProfileSpec* spec);
+
+// "" when `address` is HOST:PORT with a port in 1..65535, else why not.
+std::string host_port_problem(const std::string& address);
+// The host of "host:port", "[v6]:port", or a bare IP / name.
+std::string host_of_target(const std::string& target);
 
 // `--probe-protocol grpc|http|https|tcp`.
 Result<model::TmProbeProtocol> parse_probe_protocol_flag(const std::string& value);

@@ -9,6 +9,8 @@ namespace drsim::trafficmgr {
 namespace {
 
 constexpr size_t kMaxProfileBytes = 253;  // a DNS name
+constexpr size_t kMaxRegionBytes = 64;
+constexpr double kMaxLatencyMs = 60'000;
 
 // One WatchRouting stream. Events arrive from RoutingState (loop thread, or the subscribing
 // thread for replay) and are written one at a time; OnWriteDone starts the next. Finish is
@@ -16,7 +18,8 @@ constexpr size_t kMaxProfileBytes = 253;  // a DNS name
 class RoutingWatchReactor final : public grpc::ServerWriteReactor<v1::RoutingEvent>,
                                   public RoutingWatcher {
  public:
-  RoutingWatchReactor(RoutingState& state, ReplayMode replay) : state_(state) {
+  RoutingWatchReactor(RoutingState& state, std::string profile, ReplayMode replay)
+      : state_(state), profile_(std::move(profile)) {
     // Headers go out at once so a client can tell it is subscribed before any event. Started
     // before subscribing: gRPC forbids sending initial metadata after a write started.
     StartSendInitialMetadata();
@@ -30,6 +33,7 @@ class RoutingWatchReactor final : public grpc::ServerWriteReactor<v1::RoutingEve
 
   // RoutingWatcher
   void on_event(const v1::RoutingEvent& event) override {
+    if (event.profile() != profile_) return;  // the log holds every profile's events
     std::lock_guard lock(mu_);
     if (finish_status_) return;
     if (queue_.size() >= TrafficManagerService::kMaxQueuedEvents) {
@@ -95,6 +99,7 @@ class RoutingWatchReactor final : public grpc::ServerWriteReactor<v1::RoutingEve
   }
 
   RoutingState& state_;
+  const std::string profile_;
   bool subscribed_ = false;
   std::mutex mu_;
   std::deque<v1::RoutingEvent> queue_;
@@ -106,7 +111,8 @@ class RoutingWatchReactor final : public grpc::ServerWriteReactor<v1::RoutingEve
 
 }  // namespace
 
-grpc::Status TrafficManagerService::check_profile(const std::string& profile) const {
+grpc::Status TrafficManagerService::check_profile(const std::string& profile,
+                                                 std::string* canonical) const {
   if (profile.empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "profile: must not be empty");
   }
@@ -114,12 +120,18 @@ grpc::Status TrafficManagerService::check_profile(const std::string& profile) co
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "profile: longer than " + std::to_string(kMaxProfileBytes) + " bytes");
   }
-  if (profile != state_.profile()) {
+  const model::TmProfile* found = state_.profile_set().find(profile);
+  if (!found) {
+    std::string served;
+    for (const auto& p : state_.profile_set().profiles()) {
+      served += (served.empty() ? "'" : ", '") + p.name + "'";
+    }
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "profile '" + profile +
                                                          "' not found; this Traffic Manager "
-                                                         "serves '" +
-                                                         state_.profile() + "'");
+                                                         "serves " +
+                                                         served);
   }
+  *canonical = found->name;
   return grpc::Status::OK;
 }
 
@@ -127,14 +139,84 @@ grpc::ServerUnaryReactor* TrafficManagerService::Resolve(grpc::CallbackServerCon
                                                          const v1::ResolveRequest* request,
                                                          v1::ResolveResponse* response) {
   auto* reactor = ctx->DefaultReactor();
-  grpc::Status status = check_profile(request->profile());
-  if (status.ok()) {
-    if (auto answer = state_.answer()) {
-      state_.count_resolve(answer->endpoint(), ResolveVia::kGrpc);
-      *response = std::move(*answer);
+  std::string profile;
+  grpc::Status status = check_profile(request->profile(), &profile);
+  std::optional<model::TmIpAddress> client_ip;
+  if (status.ok() && request->client_region().size() > kMaxRegionBytes) {
+    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "client_region: longer than " + std::to_string(kMaxRegionBytes) +
+                              " bytes");
+  }
+  if (status.ok() && !request->client_ip().empty()) {
+    auto ip = model::parse_ip_address(request->client_ip());
+    if (ip.is_ok()) {
+      client_ip = *ip;
     } else {
-      status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no endpoint to answer yet");
+      status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "client_ip: " + ip.status().message());
     }
+  }
+  if (status.ok()) {
+    Resolved resolved = state_.resolve(profile, request->client_region(), client_ip);
+    switch (resolved.resolution.kind) {
+      case model::TmResolutionKind::kNxDomain:
+        status = grpc::Status(grpc::StatusCode::NOT_FOUND,
+                              "profile '" + profile +
+                                  "' answers NXDOMAIN: it is disabled, or none of its endpoints "
+                                  "is enabled");
+        break;
+      case model::TmResolutionKind::kNoData:
+        response->set_no_data(true);
+        response->set_ttl_ms(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(resolved.ttl).count()));
+        break;
+      case model::TmResolutionKind::kAnswers:
+        for (const auto& a : resolved.resolution.answers) {
+          v1::ResolvedEndpoint* e = response->add_answers();
+          e->set_profile(a.profile);
+          e->set_endpoint(a.endpoint);
+          e->set_address(a.address);
+          state_.count_resolve(profile, a.endpoint, ResolveVia::kGrpc);
+        }
+        response->set_endpoint(resolved.resolution.answers.front().endpoint);
+        response->set_address(resolved.resolution.answers.front().address);
+        response->set_ttl_ms(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(resolved.ttl).count()));
+        response->set_fail_open(resolved.resolution.fail_open);
+        break;
+    }
+  }
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* TrafficManagerService::ListProfiles(
+    grpc::CallbackServerContext* ctx, const v1::ListProfilesRequest*,
+    v1::ListProfilesResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  for (auto& table : state_.tables()) *response->add_profiles() = std::move(table);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* TrafficManagerService::SetLatency(grpc::CallbackServerContext* ctx,
+                                                            const v1::SetLatencyRequest* request,
+                                                            v1::SetLatencyResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  grpc::Status status;
+  auto bad = [](const std::string& why) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
+  };
+  if (request->client_region().empty() || request->client_region().size() > kMaxRegionBytes) {
+    status = bad("client_region: must have 1.." + std::to_string(kMaxRegionBytes) + " bytes");
+  } else if (request->location().empty() || request->location().size() > kMaxRegionBytes) {
+    status = bad("location: must have 1.." + std::to_string(kMaxRegionBytes) + " bytes");
+  } else if (!(request->latency_ms() >= 0 && request->latency_ms() <= kMaxLatencyMs)) {
+    status = bad("latency_ms: must be within 0..60000");
+  } else {
+    state_.set_latency(request->client_region(), request->location(),
+                       std::chrono::duration_cast<Duration>(
+                           std::chrono::duration<double, std::milli>(request->latency_ms())));
   }
   reactor->Finish(status);
   return reactor;
@@ -144,15 +226,23 @@ grpc::ServerUnaryReactor* TrafficManagerService::ListEndpoints(
     grpc::CallbackServerContext* ctx, const v1::ListEndpointsRequest* request,
     v1::ListEndpointsResponse* response) {
   auto* reactor = ctx->DefaultReactor();
-  grpc::Status status = check_profile(request->profile());
-  if (status.ok()) *response = state_.table();
+  std::string profile;
+  grpc::Status status = check_profile(request->profile(), &profile);
+  if (status.ok()) {
+    if (auto table = state_.table(profile)) {
+      *response = std::move(*table);
+    } else {
+      status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no table published yet");
+    }
+  }
   reactor->Finish(status);
   return reactor;
 }
 
 grpc::ServerWriteReactor<v1::RoutingEvent>* TrafficManagerService::WatchRouting(
     grpc::CallbackServerContext* ctx, const v1::WatchRoutingRequest* request) {
-  grpc::Status status = check_profile(request->profile());
+  std::string profile;
+  grpc::Status status = check_profile(request->profile(), &profile);
   if (!status.ok()) {
     // A stream that ends at once with the error.
     class Refused final : public grpc::ServerWriteReactor<v1::RoutingEvent> {
@@ -163,7 +253,7 @@ grpc::ServerWriteReactor<v1::RoutingEvent>* TrafficManagerService::WatchRouting(
     return new Refused(status);
   }
   return new RoutingWatchReactor(
-      state_, request->replay() ? ReplayMode::kReplayHistory : ReplayMode::kLiveOnly);
+      state_, profile, request->replay() ? ReplayMode::kReplayHistory : ReplayMode::kLiveOnly);
 }
 
 }  // namespace drsim::trafficmgr

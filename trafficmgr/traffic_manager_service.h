@@ -1,5 +1,5 @@
-// The drsim.v1.TrafficManager gRPC service: Resolve, ListEndpoints and the WatchRouting
-// event stream. Handlers read what the loop thread published in RoutingState and never wait on
+// The drsim.v1.TrafficManager gRPC service: Resolve (routed per query over the profile set),
+// ListEndpoints, ListProfiles, SetLatency and the WatchRouting event stream. Handlers read what the loop thread published in RoutingState and never wait on
 // the loop; each WatchRouting stream keeps its own queue with one write in flight.
 #pragma once
 
@@ -25,10 +25,17 @@ class TrafficManagerService final : public v1::TrafficManager::CallbackService {
                                           v1::ListEndpointsResponse* response) override;
   grpc::ServerWriteReactor<v1::RoutingEvent>* WatchRouting(
       grpc::CallbackServerContext* ctx, const v1::WatchRoutingRequest* request) override;
+  grpc::ServerUnaryReactor* ListProfiles(grpc::CallbackServerContext* ctx,
+                                         const v1::ListProfilesRequest* request,
+                                         v1::ListProfilesResponse* response) override;
+  grpc::ServerUnaryReactor* SetLatency(grpc::CallbackServerContext* ctx,
+                                       const v1::SetLatencyRequest* request,
+                                       v1::SetLatencyResponse* response) override;
 
  private:
-  // INVALID_ARGUMENT for an empty or oversized name, NOT_FOUND for another profile.
-  grpc::Status check_profile(const std::string& profile) const;
+  // INVALID_ARGUMENT for an empty or oversized name, NOT_FOUND for a profile not served. On
+  // success `canonical` is the profile's own spelling.
+  grpc::Status check_profile(const std::string& profile, std::string* canonical) const;
 
   RoutingState& state_;
 };

@@ -385,8 +385,8 @@ std::vector<uint8_t> encode_dns_response(const DnsMessage& message, size_t max_b
 }
 
 std::optional<std::vector<uint8_t>> answer_dns_query(std::span<const uint8_t> packet,
-                                                     const DnsZone& zone, DnsTransport transport) {
-  DRSIM_CHECK(!zone.address || zone.address->size() == 4 || zone.address->size() == 16);
+                                                     const DnsLookupFn& lookup,
+                                                     DnsTransport transport) {
   auto header = parse_dns_header(packet);
   if (!header.is_ok() || header->qr) return std::nullopt;
 
@@ -427,19 +427,41 @@ std::optional<std::vector<uint8_t>> answer_dns_query(std::span<const uint8_t> pa
   if (q.qclass != kDnsClassIn) return finish(DnsRcode::kRefused);
   // No SOA in the authority section of NXDOMAIN / NODATA: without one, resolvers do not cache
   // the negative answer (RFC 2308 5), which is what a failover drill wants.
-  if (!dns_names_equal(q.name, zone.name)) return finish(DnsRcode::kNxDomain);
-  if (!zone.address) return finish(DnsRcode::kServFail);
-  uint16_t type = zone.address->size() == 4 ? kDnsTypeA : kDnsTypeAaaa;
-  if (q.qtype == type || q.qtype == kDnsTypeAny) {
+  DnsLookup found = lookup(q);
+  if (found.rcode != DnsRcode::kNoError) return finish(found.rcode);
+  for (const auto& address : found.addresses) {
+    DRSIM_CHECK(address.size() == 4 || address.size() == 16);
+    uint16_t type = address.size() == 4 ? kDnsTypeA : kDnsTypeAaaa;
+    if (q.qtype != type && q.qtype != kDnsTypeAny) continue;
     DnsResourceRecord answer;
     answer.name = q.name;
     answer.type = type;
     answer.rclass = kDnsClassIn;
-    answer.ttl_seconds = zone.ttl_seconds;
-    answer.rdata = *zone.address;
+    answer.ttl_seconds = found.ttl_seconds;
+    answer.rdata = address;
     reply.answers.push_back(std::move(answer));
   }
   return finish(DnsRcode::kNoError);
+}
+
+std::optional<std::vector<uint8_t>> answer_dns_query(std::span<const uint8_t> packet,
+                                                     const DnsZone& zone, DnsTransport transport) {
+  DRSIM_CHECK(!zone.address || zone.address->size() == 4 || zone.address->size() == 16);
+  return answer_dns_query(
+      packet,
+      [&zone](const DnsQuestion& q) {
+        DnsLookup found;
+        if (!dns_names_equal(q.name, zone.name)) {
+          found.rcode = DnsRcode::kNxDomain;
+        } else if (!zone.address) {
+          found.rcode = DnsRcode::kServFail;
+        } else {
+          found.addresses = {*zone.address};
+          found.ttl_seconds = zone.ttl_seconds;
+        }
+        return found;
+      },
+      transport);
 }
 
 }  // namespace drsim::model

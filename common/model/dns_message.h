@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -153,5 +154,23 @@ enum class DnsTransport { kUdp, kTcp };
 // UDP replies are truncated (TC) beyond 512 bytes, or the client's EDNS0 size capped at 1232.
 std::optional<std::vector<uint8_t>> answer_dns_query(std::span<const uint8_t> packet,
                                                      const DnsZone& zone, DnsTransport transport);
+
+// What a server answers for one question, decided by its caller per query (the Traffic
+// Manager routes each query on its own: a weighted draw, the client's subnet).
+struct DnsLookup {
+  // kNoError with addresses (the records of the asked type among them are answered, none is
+  // NODATA), kNxDomain, or kServFail.
+  DnsRcode rcode = DnsRcode::kNoError;
+  std::vector<std::vector<uint8_t>> addresses;  // 4 bytes (A) or 16 (AAAA) each
+  uint32_t ttl_seconds = 0;
+};
+// Called once for each well-formed IN query, with its question.
+using DnsLookupFn = std::function<DnsLookup(const DnsQuestion& question)>;
+
+// The same rules as above with the answer for the name asked coming from `lookup`: every
+// address of the asked type (A or AAAA; ANY takes all) is an answer record.
+std::optional<std::vector<uint8_t>> answer_dns_query(std::span<const uint8_t> packet,
+                                                     const DnsLookupFn& lookup,
+                                                     DnsTransport transport);
 
 }  // namespace drsim::model

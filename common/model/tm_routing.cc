@@ -20,6 +20,31 @@ std::string upper(std::string_view s) {
 
 TmResolution no_data() { return TmResolution{TmResolutionKind::kNoData, {}, false}; }
 
+// Served endpoints of profile p, or when there are none the Degraded ones (fail open).
+struct Candidates {
+  std::vector<size_t> endpoints;
+  bool fail_open = false;
+};
+
+Candidates served_or_fail_open(const TmProfileHealth& health) {
+  Candidates c;
+  const size_t n = health.endpoints.size();
+  for (size_t e = 0; e < n; ++e) {
+    if (is_served(health.endpoints[e])) c.endpoints.push_back(e);
+  }
+  if (!c.endpoints.empty()) return c;
+  c.fail_open = true;
+  for (size_t e = 0; e < n; ++e) {
+    if (health.endpoints[e] == EMS::kDegraded) c.endpoints.push_back(e);
+  }
+  return c;
+}
+
+size_t lowest_priority(const TmProfile& profile, const std::vector<size_t>& among) {
+  return *std::ranges::min_element(among, {},
+                                   [&](size_t e) { return profile.endpoints[e].priority; });
+}
+
 class Resolver {
  public:
   Resolver(const TmProfileSet& set, const TmStatusSnapshot& statuses, TmQuery& query)
@@ -47,28 +72,10 @@ class Resolver {
   }
 
  private:
-  struct Candidates {
-    std::vector<size_t> endpoints;
-    bool fail_open = false;
-  };
-
   const TmProfile& profile(size_t i) const { return set_.profiles()[i]; }
   EMS status(size_t p, size_t e) const { return statuses_.profile(p).endpoints[e]; }
 
-  // Served endpoints, or when there are none the Degraded ones (fail open).
-  Candidates candidates(size_t p) const {
-    Candidates c;
-    const size_t n = profile(p).endpoints.size();
-    for (size_t e = 0; e < n; ++e) {
-      if (is_served(status(p, e))) c.endpoints.push_back(e);
-    }
-    if (!c.endpoints.empty()) return c;
-    c.fail_open = true;
-    for (size_t e = 0; e < n; ++e) {
-      if (status(p, e) == EMS::kDegraded) c.endpoints.push_back(e);
-    }
-    return c;
-  }
+  Candidates candidates(size_t p) const { return served_or_fail_open(statuses_.profile(p)); }
 
   // The answer for one chosen endpoint: itself, or its child profile's answer.
   TmResolution answer(size_t p, size_t e, bool fail_open) {
@@ -86,9 +93,7 @@ class Resolver {
   TmResolution priority(size_t p) {
     Candidates c = candidates(p);
     if (c.endpoints.empty()) return no_data();
-    size_t best = *std::ranges::min_element(
-        c.endpoints, {}, [&](size_t e) { return profile(p).endpoints[e].priority; });
-    return answer(p, best, c.fail_open);
+    return answer(p, lowest_priority(profile(p), c.endpoints), c.fail_open);
   }
 
   // Weighted draw over `among` with the profile's weights.
@@ -233,6 +238,47 @@ TmResolution resolve(const TmProfileSet& set, const TmStatusSnapshot& statuses,
     return TmResolution{TmResolutionKind::kNxDomain, {}, false};
   }
   return Resolver(set, statuses, query).resolve(*p);
+}
+
+TmRouteSummary route_summary(const TmProfileSet& set, const TmStatusSnapshot& statuses,
+                             size_t profile) {
+  const TmProfile& p = set.profiles()[profile];
+  const TmProfileHealth& health = statuses.profile(profile);
+  TmRouteSummary summary;
+  if (health.status == TmProfileMonitorStatus::kDisabled ||
+      health.status == TmProfileMonitorStatus::kInactive) {
+    return summary;
+  }
+  Candidates c = served_or_fail_open(health);
+  switch (p.routing) {
+    case TmRoutingMethod::kPriority:
+      if (!c.endpoints.empty()) summary.endpoints = {lowest_priority(p, c.endpoints)};
+      summary.fail_open = c.fail_open && !c.endpoints.empty();
+      break;
+    case TmRoutingMethod::kWeighted:
+    case TmRoutingMethod::kPerformance:
+      summary.endpoints = c.endpoints;
+      summary.fail_open = c.fail_open && !c.endpoints.empty();
+      break;
+    case TmRoutingMethod::kMultiValue:
+      summary.endpoints = c.endpoints;
+      if (summary.endpoints.size() > p.max_return) summary.endpoints.resize(p.max_return);
+      summary.fail_open = c.fail_open && !c.endpoints.empty();
+      break;
+    case TmRoutingMethod::kGeographic:
+      for (size_t e = 0; e < health.endpoints.size(); ++e) {
+        if (is_served(health.endpoints[e]) || health.endpoints[e] == EMS::kDegraded) {
+          summary.endpoints.push_back(e);
+        }
+      }
+      break;
+    case TmRoutingMethod::kSubnet:
+      for (size_t e = 0; e < health.endpoints.size(); ++e) {
+        if (is_served(health.endpoints[e])) summary.endpoints.push_back(e);
+      }
+      break;
+  }
+  return summary;
 }
 
 }  // namespace drsim::model

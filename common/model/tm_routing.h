@@ -85,4 +85,20 @@ struct TmResolution {
 TmResolution resolve(const TmProfileSet& set, const TmStatusSnapshot& statuses,
                      std::string_view profile_name, TmQuery& query);
 
+// What a profile may answer now, independent of any one query: the route that route-change
+// events, status and the dashboard report. Endpoint indexes into the profile, in profile order.
+//   priority     the one endpoint resolve() picks (its nested child is not followed).
+//   weighted, performance   every served endpoint; else the Degraded ones, fail_open.
+//   multivalue   the first max_return served endpoints; else Degraded ones, fail_open.
+//   geographic   every endpoint that can match: served or Degraded (it never fails over).
+//   subnet       every served endpoint (it never fails open).
+// Empty when the profile is Disabled or Inactive (resolve() answers NXDOMAIN).
+struct TmRouteSummary {
+  std::vector<size_t> endpoints;
+  bool fail_open = false;
+  bool operator==(const TmRouteSummary&) const = default;
+};
+TmRouteSummary route_summary(const TmProfileSet& set, const TmStatusSnapshot& statuses,
+                             size_t profile);
+
 }  // namespace drsim::model

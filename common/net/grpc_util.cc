@@ -17,10 +17,16 @@ std::shared_ptr<grpc::Channel> make_channel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
-  // Reconnect quickly after a region comes back: drills measure seconds.
+  // Reconnect quickly after a region comes back: drills measure seconds (gRPC clamps the
+  // initial backoff to at least 100 ms).
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
+  // But give each connection attempt time to finish: gRPC uses this as the *connect timeout*
+  // (TCP + HTTP/2 SETTINGS). At 50 (clamped to 100) ms a loaded machine failed attempts with
+  // "connection attempt timed out before receiving SETTINGS frame", and calls without
+  // wait-for-ready failed long before their deadline. A refused or reset connection still
+  // fails at once; a frozen or blackholed peer holds the attempt until this passes.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   // HTTP/2 pings notice a peer that went silent (a blackhole partition, a frozen process):
   // without them a replication stream to a partitioned standby looks connected forever.

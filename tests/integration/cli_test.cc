@@ -128,22 +128,28 @@ TEST(Cli, DaemonRejectsBadFlagsWithExit2) {
   std::filesystem::remove_all(dir);
 }
 
+// `drsim down` for `home` on scope exit, so a failing test never leaves a topology running.
+struct DownOnExit {
+  std::string home;
+  ~DownOnExit() { run_binary("drsim", {"down", "--home", home}, 30s); }
+};
+
+// `drsim status --home HOME --json`, parsed (discarded on a parse error).
+nlohmann::json status_json(const std::string& home) {
+  auto s = run_binary("drsim", {"status", "--home", home, "--json"}, 20s);
+  EXPECT_EQ(s.exit_code, 0) << s.output;
+  return nlohmann::json::parse(s.output, nullptr, false);
+}
+
 // `drsim up` puts every link behind the fault proxy; `drsim inject` faults one of them from the
 // shell and `drsim heal` clears it. A probe-only partition degrades the primary in the Traffic
 // Manager's eyes; latency on the client link slows every client operation by at least that much.
 TEST(Cli, LinkFaultsFromTheShell) {
   std::string home = make_temp_dir("drsim-links");
-  struct Down {
-    std::string home;
-    ~Down() { run_binary("drsim", {"down", "--home", home}, 30s); }
-  } down{home};
+  DownOnExit down{home};
   auto r = run_binary("drsim", {"up", "--home", home}, 60s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto status = [&] {
-    auto s = run_binary("drsim", {"status", "--home", home, "--json"}, 20s);
-    EXPECT_EQ(s.exit_code, 0) << s.output;
-    return nlohmann::json::parse(s.output, nullptr, false);
-  };
+  auto status = [&] { return status_json(home); };
   auto tm_status_of = [&](const std::string& region) {
     nlohmann::json st = status();  // keep it alive: the loop walks a reference into it
     for (const auto& reg : st["regions"]) {
@@ -200,6 +206,73 @@ TEST(Cli, LinkFaultsFromTheShell) {
                  20s);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("link 'client.nowhere' is not a link"), std::string::npos) << r.output;
+}
+
+// `drsim up` starts the Traffic Manager with DNS and the dashboard; `drsim status` names both
+// and the failover figures per profile; `drsim load --resolve dns` resolves through the real DNS
+// server and caches for the TTL; after an outage and a failover the measured failover shows.
+TEST(Cli, UpServesDnsAndDashboardAndLoadResolvesOverDns) {
+  std::string home = make_temp_dir("drsim-dns");
+  DownOnExit down{home};
+  auto r = run_binary("drsim", {"up", "--home", home}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("name drsim.trafficmanager.test"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("dashboard http://127.0.0.1:"), std::string::npos) << r.output;
+
+  auto text = run_binary("drsim", {"status", "--home", home}, 20s);
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("dns       127.0.0.1:"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("FAILOVER documented / worst case / last measured"),
+            std::string::npos)
+      << text.output;
+  // Defaults: TTL 500 ms, interval 100 ms, timeout 50 ms, 2 tolerated failures.
+  EXPECT_NE(text.output.find("700 ms / 950 ms / none yet"), std::string::npos) << text.output;
+  auto json_status = [&] { return status_json(home); };
+  nlohmann::json st = json_status();
+  std::string dns = st["traffic_manager"]["dns_address"];
+  ASSERT_EQ(dns.rfind("127.0.0.1:", 0), 0u) << st.dump(2);
+  ASSERT_EQ(st["profiles"].size(), 1u);
+  EXPECT_EQ(st["profiles"][0]["failover_documented_ms"], 700.0);
+  EXPECT_EQ(st["profiles"][0]["failover_worst_case_ms"], 950.0);
+  // Two clients for 2.5 s: a DNS answer lives 1 s (500 ms rounded up), so a handful of lookups.
+  std::string history = home + "/dns.jsonl";
+  r = run_binary("drsim", {"load", "--home", home, "--duration", "2.5", "--rate", "40",
+                           "--clients", "2", "--resolve", "dns", "--history", history},
+                 30s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto at = r.output.find(" DNS lookups");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  auto start = r.output.rfind(' ', at - 1) + 1;
+  int lookups = std::stoi(r.output.substr(start, at - start));
+  EXPECT_GE(lookups, 2) << r.output;
+  EXPECT_LE(lookups, 10) << r.output;
+  std::ifstream in(history);
+  std::string line;
+  int ok = 0;
+  while (std::getline(in, line)) {
+    auto op = nlohmann::json::parse(line);
+    if (op["outcome"] == "ok" && op["region"] == "primary") ++ok;
+  }
+  EXPECT_GT(ok, 20) << r.output;
+
+  // An outage, then the operator fails over: the daemon measures first failed probe → route.
+  ASSERT_EQ(run_binary("drsim", {"inject", "outage", "--home", home, "--region", "primary"}, 20s)
+                .exit_code,
+            0);
+  std::this_thread::sleep_for(500ms);
+  r = run_binary("drsim", {"failover", "--home", home}, 30s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  bool measured = false;
+  for (int i = 0; i < 50 && !measured; ++i) {  // bounded: 50 x (status + 100 ms)
+    st = json_status();
+    measured = st["profiles"][0]["last_failover_ms"].get<double>() > 0;
+    if (!measured) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(measured) << st.dump(2);
+  EXPECT_EQ(st["profiles"][0]["last_failover_endpoint"], "primary");
+  EXPECT_EQ(st["profiles"][0]["route"], "secondary");
+  // At least the 500 ms between the outage and the failover.
+  EXPECT_GE(st["profiles"][0]["last_failover_ms"].get<double>(), 500.0);
 }
 
 TEST(Demo, DefaultDrillPassesWithNoAcknowledgedWriteLost) {

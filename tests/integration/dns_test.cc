@@ -31,6 +31,7 @@
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "tests/integration/trafficmgr_fixture.h"
+#include "tests/integration/run_command.h"
 
 extern char** environ;
 
@@ -146,16 +147,7 @@ std::string ipv4_text(const Bytes& rdata) {
          std::to_string(rdata[2]) + "." + std::to_string(rdata[3]);
 }
 
-// Runs a command, returns its stdout (the command is built by the test, never from input).
-std::string run_command(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return out;
-  char buf[256];
-  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  ::pclose(pipe);
-  return out;
-}
+using inttest::run_command;
 
 std::string json_string_field(const std::string& json, const std::string& key) {
   auto at = json.find("\"" + key + "\":\"");

@@ -555,6 +555,9 @@ TEST_F(TrafficManagerWebTest, DashboardInHeadlessChromiumShowsTheOutageAndTheFai
   EXPECT_NE(after.find("id=\"endpoint-primary\" data-status=\"Degraded\""), std::string::npos);
   EXPECT_NE(after.find("id=\"region-secondary\" data-role=\"active\""), std::string::npos) << after;
   EXPECT_NE(after.find("route primary \u2192 secondary"), std::string::npos) << after;
+  // The profiles table: one row per profile, with the measured failover once there is one.
+  EXPECT_NE(after.find("id=\"tm-profile-drsim\" data-status="), std::string::npos) << after;
+  EXPECT_NE(after.find("(primary out)"), std::string::npos) << after;
 
   const fs::path png = out_dir / "trafficmgr-dashboard.png";
   fs::remove(png);

@@ -34,6 +34,7 @@
 
 #include "common/net/grpc_util.h"
 #include "drsim/v1/admin.grpc.pb.h"
+#include "tests/integration/run_command.h"
 
 extern char** environ;
 
@@ -378,6 +379,8 @@ class RegionPair {
 
   fs::path dir_;
 };
+
+using inttest::run_command;
 
 // ------------------------------------------------------------------ chromium
 

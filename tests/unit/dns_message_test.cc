@@ -427,6 +427,61 @@ TEST(DnsAnswer, TwoOptRecordsAreFormErr) {
   EXPECT_EQ(ask(encode_dns_message(m)).header.rcode, static_cast<uint8_t>(DnsRcode::kFormErr));
 }
 
+// The per-query lookup the Traffic Manager routes with.
+DnsMessage ask_lookup(const Bytes& query, const DnsLookupFn& lookup) {
+  auto reply = answer_dns_query(query, lookup, DnsTransport::kUdp);
+  EXPECT_TRUE(reply.has_value());
+  if (!reply) return {};
+  auto parsed = parse_dns_message(*reply);
+  EXPECT_TRUE(parsed.is_ok()) << parsed.status().message();
+  return parsed.is_ok() ? *parsed : DnsMessage{};
+}
+
+TEST(DnsLookupAnswer, EveryAddressOfTheAskedTypeIsAnAnswerWithTheLookupsTtl) {
+  int calls = 0;
+  auto lookup = [&](const DnsQuestion& q) {
+    ++calls;
+    EXPECT_EQ(q.name.to_string(), "multi.trafficmanager.test.");
+    return DnsLookup{DnsRcode::kNoError,
+                     {{127, 0, 0, 21}, Bytes(16, 1), {127, 0, 0, 22}},
+                     7};
+  };
+  DnsMessage a = ask_lookup(encode_dns_query(1, question("multi.trafficmanager.test")), lookup);
+  ASSERT_EQ(a.answers.size(), 2u);
+  EXPECT_EQ(a.answers[0].rdata, (Bytes{127, 0, 0, 21}));
+  EXPECT_EQ(a.answers[1].rdata, (Bytes{127, 0, 0, 22}));
+  EXPECT_EQ(a.answers[1].ttl_seconds, 7u);
+  DnsMessage aaaa = ask_lookup(
+      encode_dns_query(2, question("multi.trafficmanager.test", kDnsTypeAaaa)), lookup);
+  ASSERT_EQ(aaaa.answers.size(), 1u);
+  EXPECT_EQ(aaaa.answers[0].type, kDnsTypeAaaa);
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(DnsLookupAnswer, NoAddressesIsNoDataAndTheLookupsRcodeIsKept) {
+  auto nodata = [](const DnsQuestion&) { return DnsLookup{DnsRcode::kNoError, {}, 5}; };
+  DnsMessage r = ask_lookup(valid_query(), nodata);
+  EXPECT_EQ(r.header.rcode, 0);
+  EXPECT_TRUE(r.header.aa);
+  EXPECT_TRUE(r.answers.empty());
+  auto nx = [](const DnsQuestion&) { return DnsLookup{DnsRcode::kNxDomain, {}, 0}; };
+  EXPECT_EQ(ask_lookup(valid_query(), nx).header.rcode,
+            static_cast<uint8_t>(DnsRcode::kNxDomain));
+}
+
+TEST(DnsLookupAnswer, MalformedQueryNeverReachesTheLookup) {
+  bool called = false;
+  auto lookup = [&](const DnsQuestion&) {
+    called = true;
+    return DnsLookup{};
+  };
+  Bytes q = valid_query();
+  q.resize(q.size() - 2);  // cut the question's class
+  auto reply = answer_dns_query(q, lookup, DnsTransport::kUdp);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_FALSE(called);
+}
+
 TEST(DnsMessage, ResponseOver512BytesIsTruncatedForUdp) {
   DnsMessage m;
   m.header.qr = true;

@@ -135,6 +135,18 @@ class Tm {
     return counts;
   }
 
+  // route_summary of the profile: "a,b", "(none)", with " (fail open)" when so.
+  std::string route(std::string_view name) {
+    TmStatusSnapshot snap = TmStatusSnapshot::compute(set_, obs_);
+    TmRouteSummary r = route_summary(set_, snap, set_.index_of(name).value());
+    std::string out;
+    for (size_t e : r.endpoints) {
+      out += (out.empty() ? "" : ",") + set_.find(name)->endpoints[e].name;
+    }
+    if (out.empty()) out = "(none)";
+    return r.fail_open ? out + " (fail open)" : out;
+  }
+
   TmLatencyTable latency;
   const TmProfileSet& set() const { return set_; }
 
@@ -718,6 +730,56 @@ TEST(TmRouting, NestedChildThatAnswersNoDataGivesNoData) {
 TEST(TmRouting, ResolutionKindNames) {
   EXPECT_STREQ(tm_resolution_kind_name(kNoData), "NODATA");
   EXPECT_STREQ(tm_resolution_kind_name(kNxDomain), "NXDOMAIN");
+}
+
+// route_summary: what each method may answer, independent of one query.
+
+TEST(TmRouteSummary, PriorityIsTheOneEndpointResolveAnswersAndFollowsFailOpen) {
+  Tm tm({profile("app", TmRoutingMethod::kPriority, {region("east", 1), region("west", 2)})});
+  EXPECT_EQ(tm.route("app"), "east");  // both CheckingEndpoint: served
+  tm.observe("app", "east", kDegraded).observe("app", "west", kOnline);
+  EXPECT_EQ(tm.route("app"), "west");
+  tm.observe("app", "west", kDegraded);
+  EXPECT_EQ(tm.route("app"), "east (fail open)");
+}
+
+TEST(TmRouteSummary, WeightedAndMultivalueListTheServedEndpoints) {
+  Tm tm({profile("w", TmRoutingMethod::kWeighted, {region("a"), region("b"), region("c")}),
+         profile("m", TmRoutingMethod::kMultiValue,
+                 {ip_endpoint("x", "10.0.0.1"), ip_endpoint("y", "10.0.0.2"),
+                  ip_endpoint("z", "10.0.0.3")})});
+  tm.all_online().observe("w", "b", kDegraded).observe("m", "x", kDegraded);
+  EXPECT_EQ(tm.route("w"), "a,c");
+  EXPECT_EQ(tm.route("m"), "y,z");  // max_return 2
+  tm.observe("m", "y", kDegraded).observe("m", "z", kDegraded);
+  EXPECT_EQ(tm.route("m"), "x,y (fail open)");
+}
+
+TEST(TmRouteSummary, GeographicKeepsDegradedMatchesAndSubnetDropsThem) {
+  Tm tm({profile("g", TmRoutingMethod::kGeographic,
+                 {with_codes(region("eu"), {"DE"}), with_codes(region("us"), {"WORLD"})}),
+         profile("s", TmRoutingMethod::kSubnet,
+                 {with_subnets(region("lan"), {"10.0.0.0/8"}), region("rest")})});
+  tm.all_online().observe("g", "eu", kDegraded).observe("s", "lan", kDegraded);
+  EXPECT_EQ(tm.route("g"), "eu,us");  // geographic never fails over
+  EXPECT_EQ(tm.route("s"), "rest");
+}
+
+TEST(TmRouteSummary, DisabledProfileRoutesNothing) {
+  TmProfile p = profile("off", TmRoutingMethod::kPriority, {region("a")});
+  p.enabled = TmEnabled::kDisabled;
+  Tm tm({p});
+  EXPECT_EQ(tm.route("off"), "(none)");
+}
+
+TEST(TmRouteSummary, NestedEndpointLeavesThePriorityRouteWhenTheChildFallsBelowItsMinimum) {
+  Tm tm({profile("parent", TmRoutingMethod::kPriority,
+                 {nested("child-ep", "child", 1, 2), region("backup", 2)}),
+         profile("child", TmRoutingMethod::kWeighted, {region("c1"), region("c2")})});
+  tm.all_online();
+  EXPECT_EQ(tm.route("parent"), "child-ep");
+  tm.observe("child", "c1", kDegraded);  // 1 Online < min 2: the nested endpoint is Degraded
+  EXPECT_EQ(tm.route("parent"), "backup");
 }
 
 }  // namespace
