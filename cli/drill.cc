@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "cli/backup_commands.h"
 #include "cli/child_process.h"
 #include "cli/final_state.h"
 #include "cli/html_report.h"
@@ -52,6 +53,11 @@ std::string DrillStep::describe() const {
       }
       return fmt::format("wait until {} {} (timeout {:g} s)", condition, target, timeout_s);
     case Kind::kPause: return fmt::format("pause {:g} s for a manual action: {}", seconds, message);
+    case Kind::kDrsim: {
+      std::string text = "drsim";
+      for (const auto& a : args) text += " " + a;
+      return expect_error.empty() ? text : text + " (expect error " + expect_error + ")";
+    }
   }
   return "?";
 }
@@ -124,7 +130,7 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
   if (!node.IsMap() || node.size() != 1) {
     return err.at(field, node,
                   "a step is one of: wait, at, inject, heal, failover, reprotect, failback, "
-                  "wait_until, pause");
+                  "wait_until, pause, drsim");
   }
   auto kv = *node.begin();
   std::string verb = kv.first.Scalar();
@@ -249,11 +255,27 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     if (!t.is_ok()) return t.status();
     step.seconds = *t;
     step.message = body["message"] ? body["message"].Scalar() : "manual action";
+  } else if (verb == "drsim") {
+    // A Backup verb as a step: `drsim: backup now rsv vm-db`, or
+    // `drsim: {command: "...", expect_error: UserErrorGuestAgentStatusUnavailable}`.
+    step.kind = DrillStep::Kind::kDrsim;
+    if (body.IsMap()) {
+      if (Status s = check_keys(err, f, body, {"command", "expect_error"}); !s.is_ok()) return s;
+      if (body["expect_error"]) step.expect_error = body["expect_error"].Scalar();
+    }
+    // (A YAML::Node assigned to rebinds nothing: it overwrites the node it refers to.)
+    const YAML::Node command = body.IsMap() ? body["command"] : body;
+    if (!command || !command.IsScalar() || command.Scalar().empty()) {
+      return err.at(f, body, "needs a command like \"backup now rsv vm-db\"");
+    }
+    auto args = parse_backup_verb(command.Scalar());
+    if (!args.is_ok()) return err.at(f, command, args.status().message());
+    step.args = *args;
   } else {
     return err.at(field, node,
                   "unknown step '" + verb +
                       "' (one of: wait, at, inject, heal, failover, reprotect, failback, wait_until, "
-                      "pause)");
+                      "pause, drsim)");
   }
   return step;
 }

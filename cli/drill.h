@@ -17,7 +17,7 @@ namespace drsim::cli {
 
 struct DrillStep {
   enum class Kind { kWait, kAt, kInject, kHeal, kFailover, kReprotect, kFailback, kWaitUntil,
-                    kPause };
+                    kPause, kDrsim };
   Kind kind = Kind::kWait;
   int line = 0;                   // in the drill file, for messages
   double seconds = 0;             // wait / pause; at: seconds since the load started
@@ -33,6 +33,8 @@ struct DrillStep {
   uint64_t writes = 0;            // wait_until lag_above / lag_below: replication lag in writes
   double timeout_s = 10;          // wait_until
   std::string message;            // pause
+  std::vector<std::string> args;  // drsim: a vault / backup / vm verb and its arguments
+  std::string expect_error;       // drsim: the verb must fail with this in its message
   std::string describe() const;
 };
 

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/backup_commands.h"
 #include "cli/child_process.h"
 #include "cli/drill.h"
 #include "cli/faults.h"
@@ -460,6 +461,19 @@ void DrillRun::run_step(size_t i) {
     case DrillStep::Kind::kFailover: failover(step, label, &outcome); break;
     case DrillStep::Kind::kReprotect: reprotect(step, label, &outcome); break;
     case DrillStep::Kind::kFailback: failback(step, label, &outcome); break;
+    case DrillStep::Kind::kDrsim: {
+      say(label);
+      std::fflush(stdout);
+      Status s = run_backup_verb(home_, step.args);
+      if (step.expect_error.empty() ? !s.is_ok()
+                                    : s.message().find(step.expect_error) == std::string::npos) {
+        outcome = s.is_ok() ? "succeeded, expected error " + step.expect_error : s.message();
+        problems_.push_back(label + ": " + outcome);
+      } else if (!s.is_ok()) {
+        say("  failed as expected: " + s.message());
+      }
+      break;
+    }
     case DrillStep::Kind::kWaitUntil:
       say(label);
       wait_condition(step, label, started, &outcome);

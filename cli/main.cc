@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/backup_commands.h"
 #include "cli/commands.h"
 #include "cli/demo.h"
 #include "cli/drill.h"
@@ -200,6 +201,8 @@ int main(int argc, char** argv) {
                                                                "running it");
   c_drill_validate->add_option("file", drill_file, "Drill file (YAML)")->required();
 
+  BackupCommands backup(app, home);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -238,6 +241,7 @@ int main(int argc, char** argv) {
     }
     return run_drill(*drill, {drill_home, drill_json, drill_keep});
   }
+  if (backup.parsed()) return backup.run();
   if (c_up->parsed()) return cmd_up(home, up_config);
   if (c_down->parsed()) return cmd_down(home);
   if (c_status->parsed()) return cmd_status(home, status_json);

@@ -11,23 +11,12 @@ using namespace drsim::v1;
 
 namespace {
 
-// One unary call with the admin deadline; the error names the call and the
-// address it went to.
 template <typename Service, typename Request, typename Response>
 Result<Response> unary(const std::string& address, const std::string& what,
                        grpc::Status (Service::Stub::*method)(grpc::ClientContext*, const Request&,
                                                              Response*),
                        const Request& req, std::chrono::milliseconds deadline = kAdminDeadline) {
-  auto stub = Service::NewStub(net::make_channel(address));
-  grpc::ClientContext ctx;
-  net::set_deadline(ctx, deadline);
-  Response resp;
-  grpc::Status s = ((*stub).*method)(&ctx, req, &resp);
-  if (!s.ok()) {
-    return Status(static_cast<StatusCode>(s.error_code()),
-                  what + " at " + address + ": " + s.error_message());
-  }
-  return resp;
+  return unary_call<Service>(address, what, method, req, deadline);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/core/status.h"
+#include "common/net/grpc_util.h"
 #include "drsim/v1/admin.pb.h"
 #include "drsim/v1/faultproxy.pb.h"
 #include "drsim/v1/trafficmgr.pb.h"
@@ -12,6 +13,25 @@
 namespace drsim::cli {
 
 inline constexpr std::chrono::milliseconds kAdminDeadline{2000};
+
+// One blocking unary call with a deadline; the error names the call and the address it went to.
+template <typename Service, typename Request, typename Response>
+Result<Response> unary_call(const std::string& address, const std::string& what,
+                            grpc::Status (Service::Stub::*method)(grpc::ClientContext*,
+                                                                  const Request&, Response*),
+                            const Request& req,
+                            std::chrono::milliseconds deadline = kAdminDeadline) {
+  auto stub = Service::NewStub(net::make_channel(address));
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, deadline);
+  Response resp;
+  grpc::Status s = ((*stub).*method)(&ctx, req, &resp);
+  if (!s.ok()) {
+    return Status(static_cast<StatusCode>(s.error_code()),
+                  what + " at " + address + ": " + s.error_message());
+  }
+  return resp;
+}
 
 Result<drsim::v1::GetStatusResponse> region_status(const std::string& address,
                                                    bool reset_lag_stats = false);

@@ -7,8 +7,13 @@
 
 namespace drsim::model {
 
-ManagedDisk::ManagedDisk(std::string name, DiskRole role, uint64_t size_bytes, uint64_t used_bytes)
-    : name_(std::move(name)), role_(role), size_bytes_(size_bytes), used_bytes_(used_bytes) {
+ManagedDisk::ManagedDisk(std::string name, DiskRole role, uint64_t size_bytes, uint64_t used_bytes,
+                         uint64_t written_bytes)
+    : name_(std::move(name)),
+      role_(role),
+      size_bytes_(size_bytes),
+      used_bytes_(used_bytes),
+      written_bytes_(written_bytes) {
   DRSIM_CHECK(used_bytes_ <= size_bytes_);
 }
 

@@ -26,8 +26,10 @@ enum class DiskRole { kOs, kData };
 
 class ManagedDisk {
  public:
-  // used_bytes <= size_bytes (checked).
-  ManagedDisk(std::string name, DiskRole role, uint64_t size_bytes, uint64_t used_bytes = 0);
+  // used_bytes <= size_bytes (checked). `written_bytes`: what was written before this object
+  // (a driver that measures a real disk passes its count).
+  ManagedDisk(std::string name, DiskRole role, uint64_t size_bytes, uint64_t used_bytes = 0,
+              uint64_t written_bytes = 0);
 
   // New data in unused space: used grows. OUT_OF_RANGE past the provisioned size.
   Status append(uint64_t bytes);

@@ -14,6 +14,7 @@
 #include "common/net/process_runtime.h"
 #include "common/net/prometheus_text.h"
 #include "common/net/rpc_counters.h"
+#include "common/region/backup_service.h"
 #include "common/region/region_node.h"
 #include "common/region/region_services.h"
 #include "common/region/replication_streams.h"
@@ -147,6 +148,8 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   std::string log_level = "info";
   int64_t sync_ack_timeout_ms = opt.sync_ack_timeout.count();
   int64_t fence_check_timeout_ms = opt.fence_check_timeout.count();
+  BackupOptions backup_opt;
+  uint64_t vm_disk_gib = backup_opt.disk_size_bytes >> 30;
 
   CLI::App app{defaults.program + ": a drsim region daemon (" + defaults.name +
                " region). Hosts protected workloads, replicates them to its peer region, and "
@@ -192,6 +195,15 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
                  "Loopback host:port (port 0 = ephemeral) of an HTTP server with GET /health "
                  "(200 while serving writes, else 503 and why) and GET /metrics (Prometheus); "
                  "empty = none");
+  app.add_option("--backup-time-scale", backup_opt.time_scale,
+                 "Backup clock speed: simulated seconds per real second (1..10000000); backup "
+                 "schedules, retention and the 14-day soft delete run on it")
+      ->check(CLI::Range(model::kMinTimeScale, model::kMaxTimeScale))
+      ->capture_default_str();
+  app.add_option("--vm-disk-gib", vm_disk_gib,
+                 "Provisioned size of each hosted VM's OS disk (its keys are the used part)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{32767}))
+      ->capture_default_str();
   app.add_option("--ready-file", opt.ready_file,
                  "Write {pid, address[, http_address]} here once serving");
   app.add_option("--log-format", log_format, "text or json")
@@ -205,6 +217,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  backup_opt.disk_size_bytes = vm_disk_gib << 30;
   opt.sync_ack_timeout = std::chrono::milliseconds(sync_ack_timeout_ms);
   opt.fence_check_timeout = std::chrono::milliseconds(fence_check_timeout_ms);
   opt.initial_role = role == "active" ? model::Role::kActive : model::Role::kStandby;
@@ -243,6 +256,12 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     return 1;
   }
 
+  auto backup_store = storage::BackupStore::open(opt.data_dir + "/backup");
+  if (!backup_store.is_ok()) {
+    spdlog::error("{}", backup_store.status().message());
+    return 1;
+  }
+
   boost::asio::io_context io;
   auto guard = boost::asio::make_work_guard(io);
   net::HealthService health;
@@ -250,12 +269,15 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   WorkloadService workload(node);
   AdminService admin(node);
   ReplicationService replication(node);
+  BackupDriver backup(node, **store, **backup_store, backup_opt);
+  BackupService backup_service(io, backup);
 
   grpc::ServerBuilder builder;
   builder.RegisterService(&workload);
   builder.RegisterService(&admin);
   builder.RegisterService(&replication);
   builder.RegisterService(&health);
+  builder.RegisterService(&backup_service);
   // The ops counters of /metrics; without --http-listen nobody reads them, so no interceptor.
   net::RpcCounters rpc_counters;
   if (!opt.http_listen.empty()) {
@@ -270,6 +292,12 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   }
   if (Status s = node.start(server->address); !s.is_ok()) {
     spdlog::error("cannot start region: {}", s.to_string());
+    server->server->Shutdown();
+    return 1;
+  }
+  if (Status s = backup.start(); !s.is_ok()) {
+    spdlog::error("cannot start backups: {}", s.to_string());
+    node.stop();
     server->server->Shutdown();
     return 1;
   }
@@ -304,6 +332,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   std::thread stopper;
   net::StopSignals signals(io, [&] {
     if (http) http->stop();
+    backup.stop();
     node.stop();
     // Shutdown waits for in-flight RPCs, which finish on this loop: run it
     // off the loop, then stop the loop.

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/storage/rocks_codec.h"
+
 namespace drsim::storage {
 namespace {
 
@@ -19,14 +21,6 @@ namespace {
 //   l\0<workload>\0<seq8>  replication log entry (serialized Change)
 constexpr char kMetaKey[] = "m";
 
-void put_u64(std::string& s, uint64_t v) {
-  for (int i = 7; i >= 0; --i) s.push_back(static_cast<char>((v >> (i * 8)) & 0xff));
-}
-uint64_t get_u64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
 std::string cursor_key(const std::string& w) { return std::string("c\0", 2) + w; }
 // Present while a full copy into this workload is incomplete.
 std::string copy_mark_key(const std::string& w) { return std::string("f\0", 2) + w; }
@@ -44,12 +38,6 @@ std::string log_key(const std::string& w, uint64_t seq) {
   std::string k = std::string("l\0", 2) + w + '\0';
   put_u64(k, seq);
   return k;
-}
-
-Status from_rocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return Status::ok();
-  if (s.IsCorruption()) return Status(StatusCode::kDataLoss, what + ": " + s.ToString());
-  return internal_error(what + ": " + s.ToString());
 }
 
 }  // namespace
@@ -128,8 +116,20 @@ Status RegionStore::save_meta(const RegionMeta& meta) {
 }
 
 Result<WorkloadCursor> RegionStore::load_cursor(const std::string& workload) {
+  return read_cursor(workload, rocksdb::ReadOptions());
+}
+
+Result<WorkloadCursor> RegionStore::load_cursor(const std::string& workload,
+                                                const Snapshot& snapshot) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.snap_;
+  return read_cursor(workload, ro);
+}
+
+Result<WorkloadCursor> RegionStore::read_cursor(const std::string& workload,
+                                                const rocksdb::ReadOptions& ro) {
   std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cursor_key(workload), &v);
+  rocksdb::Status s = db_->Get(ro, cursor_key(workload), &v);
   if (s.IsNotFound()) return WorkloadCursor{};
   if (!s.ok()) return from_rocks(s, "read cursor of " + workload);
   if (v.size() != 16) return Status(StatusCode::kDataLoss, "cursor of " + workload + " is corrupt");
@@ -234,17 +234,10 @@ Result<std::optional<std::string>> RegionStore::get(const std::string& workload,
 Result<RegionStore::ScanPage> RegionStore::scan(const std::string& workload,
                                                 const std::string& start_key, size_t limit) {
   ScanPage page;
-  std::string prefix = data_prefix(workload);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-  for (it->Seek(prefix + start_key); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string key = it->key().ToString().substr(prefix.size());
-    if (page.items.size() == limit) {
-      page.next_key = std::move(key);
-      break;
-    }
-    page.items.emplace_back(std::move(key), it->value().ToString());
-  }
-  if (!it->status().ok()) return from_rocks(it->status(), "scan " + workload);
+  Status st = read_prefix_page(*it, data_prefix(workload), start_key, limit, &page.items,
+                               &page.next_key, "scan " + workload);
+  if (!st.is_ok()) return st;
   return page;
 }
 

@@ -18,6 +18,7 @@
 #include "drsim/v1/replication.pb.h"
 
 namespace rocksdb {
+struct ReadOptions;
 class DB;
 class ColumnFamilyHandle;
 class Snapshot;
@@ -84,6 +85,8 @@ class RegionStore {
     const rocksdb::Snapshot* snap_;
   };
   std::unique_ptr<Snapshot> snapshot();
+  // The cursor as of a snapshot: the seq its data is at (a backup's point in the log).
+  Result<WorkloadCursor> load_cursor(const std::string& workload, const Snapshot& snapshot);
   // A page of at most `limit` keys and about `max_bytes` (at least one key) from a snapshot.
   Result<ScanPage> scan(const std::string& workload, const std::string& start_key, size_t limit,
                         size_t max_bytes, const Snapshot& snapshot);
@@ -119,6 +122,7 @@ class RegionStore {
   RegionStore(std::string dir, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
               Durability durability, uint64_t log_retention);
   void maybe_trim_log(const std::string& workload, Seq newest);
+  Result<WorkloadCursor> read_cursor(const std::string& workload, const rocksdb::ReadOptions& ro);
 
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;

@@ -1,0 +1,582 @@
+#include "cli/backup_commands.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "cli/rpc_clients.h"
+#include "cli/topology.h"
+#include "common/net/grpc_util.h"
+#include "drsim/v1/backup.grpc.pb.h"
+
+namespace drsim::cli {
+
+namespace v1 = drsim::v1;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Backups and restores copy a workload: longer than an admin call.
+constexpr auto kBackupDeadline = 60s;
+constexpr int kMaxDiskPages = 100000;
+
+template <typename Request, typename Response>
+Result<Response> call(const std::string& address, const char* what,
+                      grpc::Status (v1::Backup::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                               Response*),
+                      const Request& req) {
+  return unary_call<v1::Backup>(
+      address, what, method, req,
+      std::chrono::duration_cast<std::chrono::milliseconds>(kBackupDeadline));
+}
+
+// The last failure a verb reported (drill steps read it).
+Status& last_failure() {
+  static Status last;
+  return last;
+}
+
+int fail(const Status& s) {
+  last_failure() = s;
+  std::fprintf(stderr, "drsim: %s\n", s.message().c_str());
+  return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size() && !text.empty()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+Result<uint32_t> parse_weekday(const std::string& text) {
+  static const char* kDays[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+  for (uint32_t i = 0; i < 7; ++i) {
+    if (text == kDays[i]) return i;
+  }
+  return invalid_argument("--weekly-on: '" + text +
+                          "' must be sun, mon, tue, wed, thu, fri or sat");
+}
+
+void print_vault(const v1::VaultInfo& v) {
+  std::string policies;
+  for (const auto& p : v.policies()) policies += (policies.empty() ? "" : ", ") + p;
+  std::printf(
+      "vault %s  region %s  %s%s  policies: %s\n", v.name().c_str(), v.region().c_str(),
+      v.redundancy().c_str(),
+      v.cross_region_restore() ? (", cross-region restore to " + v.paired_region()).c_str() : "",
+      policies.empty() ? "-" : policies.c_str());
+  for (const auto& item : v.items()) {
+    std::printf("  %-10s %-18s policy %-10s next backup %-12s%s%s\n", item.vm().c_str(),
+                item.state().c_str(), item.policy().empty() ? "-" : item.policy().c_str(),
+                item.next_backup().empty() ? "-" : item.next_backup().c_str(),
+                item.purge_at().empty() ? "" : "  purged at ", item.purge_at().c_str());
+    for (const auto& p : item.points()) {
+      std::printf("    point %-4llu %-12s %-22s %-9s keys %-6llu seq %-7llu expires %-12s%s%s\n",
+                  (unsigned long long)p.id(), p.created().c_str(), p.consistency().c_str(),
+                  p.on_demand() ? "on-demand" : "scheduled", (unsigned long long)p.keys(),
+                  (unsigned long long)p.source_seq(), p.expires().c_str(),
+                  p.instant_restore() ? "  snapshot" : "", p.in_paired_region() ? "  +paired" : "");
+    }
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- client
+
+#define DRSIM_BACKUP_CALL(name, Method, Request, Response, what)  \
+  Result<v1::Response> BackupClient::name(const v1::Request& r) { \
+    return call(address_, what, &v1::Backup::Stub::Method, r);    \
+  }
+DRSIM_BACKUP_CALL(create_vault, CreateVault, CreateVaultRequest, CreateVaultResponse,
+                  "create vault")
+DRSIM_BACKUP_CALL(delete_vault, DeleteVault, DeleteVaultRequest, DeleteVaultResponse,
+                  "delete vault")
+DRSIM_BACKUP_CALL(create_policy, CreatePolicy, CreatePolicyRequest, CreatePolicyResponse,
+                  "create policy")
+DRSIM_BACKUP_CALL(protect, Protect, ProtectRequest, ProtectResponse, "protect")
+DRSIM_BACKUP_CALL(backup_now, BackupNow, BackupNowRequest, BackupNowResponse, "backup now")
+DRSIM_BACKUP_CALL(stop_protection, StopProtection, StopProtectionRequest, StopProtectionResponse,
+                  "stop protection")
+DRSIM_BACKUP_CALL(undelete, Undelete, ItemRequest, ItemResponse, "undelete")
+DRSIM_BACKUP_CALL(resume_protection, ResumeProtection, ItemRequest, ItemResponse, "resume")
+DRSIM_BACKUP_CALL(restore, Restore, RestoreRequest, RestoreResponse, "restore")
+DRSIM_BACKUP_CALL(set_vm, SetVm, SetVmRequest, SetVmResponse, "set VM")
+DRSIM_BACKUP_CALL(set_clock, SetBackupClock, SetBackupClockRequest, SetBackupClockResponse,
+                  "set backup clock")
+#undef DRSIM_BACKUP_CALL
+
+Result<v1::ListVaultsResponse> BackupClient::list_vaults() {
+  return call(address_, "list vaults", &v1::Backup::Stub::ListVaults, v1::ListVaultsRequest());
+}
+
+Result<v1::ListVmsResponse> BackupClient::list_vms() {
+  return call(address_, "list VMs", &v1::Backup::Stub::ListVms, v1::ListVmsRequest());
+}
+
+Result<std::map<std::string, std::string>> BackupClient::read_disk(const std::string& disk) {
+  std::map<std::string, std::string> out;
+  v1::ReadDiskRequest req;
+  req.set_disk(disk);
+  req.set_limit(10000);
+  for (int page = 0; page < kMaxDiskPages; ++page) {
+    auto r = call(address_, "read disk", &v1::Backup::Stub::ReadDisk, req);
+    if (!r.is_ok()) return r.status();
+    for (const auto& kv : r->items()) out[kv.key()] = kv.value();
+    if (r->next_key().empty()) return out;
+    req.set_start_key(r->next_key());
+  }
+  return out_of_range("disk " + disk + " has more than " + std::to_string(kMaxDiskPages) +
+                      " pages");
+}
+
+Result<int64_t> parse_duration_nanos(const std::string& field, const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  const std::string unit = text.substr(digits);
+  int64_t per = 0;
+  if (unit == "d") per = 86400;
+  if (unit == "h") per = 3600;
+  if (unit == "m") per = 60;
+  if (unit == "s") per = 1;
+  if (digits == 0 || digits > 6 || per == 0) {
+    return invalid_argument(field + ": '" + text +
+                            "' must be a whole number and a unit: d, h, m or s (e.g. 15d)");
+  }
+  return std::stoll(text.substr(0, digits)) * per * 1'000'000'000;
+}
+
+// ---------------------------------------------------------------- verbs
+
+struct BackupCommands::Impl {
+  std::string& home;
+  std::string region = "primary";
+  bool json = false;
+  std::vector<std::pair<CLI::App*, std::function<int()>>> verbs;
+
+  v1::CreateVaultRequest vault_create;
+  std::string redundancy = "GRS";
+  v1::DeleteVaultRequest vault_delete;
+  v1::CreatePolicyRequest policy;
+  std::string times = "22:00";
+  std::string weekly_on = "sun";
+  v1::ProtectRequest protect;
+  v1::BackupNowRequest now;
+  std::string list_vault;
+  v1::RestoreRequest restore;
+  std::string restore_as;
+  v1::StopProtectionRequest stop;
+  v1::ItemRequest item;
+  double time_scale = 0;
+  std::string advance;
+  v1::SetVmRequest vm_set;
+  std::string agent, power, disk;
+
+  explicit Impl(std::string& h) : home(h) {}
+
+  Result<BackupClient> client() {
+    if (!is_region(region)) {
+      return invalid_argument("--region: '" + region + "' is not primary or secondary");
+    }
+    auto state = load_state(home);
+    if (!state.is_ok()) return state.status();
+    return BackupClient(state->at(region).address);
+  }
+
+  CLI::App* verb(CLI::App* parent, const char* name, const char* help, std::function<int()> run) {
+    CLI::App* cmd = parent->add_subcommand(name, help);
+    cmd->add_option("--home", home, "Directory of the local topology")->capture_default_str();
+    cmd->add_option("--region", region, "Region daemon: primary or secondary")
+        ->capture_default_str();
+    verbs.emplace_back(cmd, std::move(run));
+    return cmd;
+  }
+
+  // Runs `fn(client)` against the chosen region.
+  template <typename Fn>
+  int with_client(Fn fn) {
+    auto c = client();
+    if (!c.is_ok()) return fail(c.status());
+    return fn(*c);
+  }
+
+  void add(CLI::App& app) {
+    auto* vault = app.add_subcommand("vault", "Recovery Services vaults (docs/backup.md)");
+    vault->require_subcommand(1);
+    auto* c = verb(vault, "create", "Create a vault in the region", [this] {
+      return with_client([this](BackupClient& b) {
+        const std::map<std::string, v1::StorageRedundancy> kinds = {
+            {"GRS", v1::REDUNDANCY_GRS}, {"LRS", v1::REDUNDANCY_LRS}, {"ZRS", v1::REDUNDANCY_ZRS}};
+        vault_create.set_redundancy(kinds.at(redundancy));
+        auto r = b.create_vault(vault_create);
+        if (!r.is_ok()) return fail(r.status());
+        std::printf("vault %s created in %s: %s%s\n", r->vault().name().c_str(),
+                    r->vault().region().c_str(), r->vault().redundancy().c_str(),
+                    r->vault().cross_region_restore()
+                        ? (", cross-region restore to " + r->vault().paired_region()).c_str()
+                        : "");
+        return 0;
+      });
+    });
+    c->add_option("name", *vault_create.mutable_vault(), "Vault name")->required();
+    c->add_option("--redundancy", redundancy, "GRS (copy in the paired region), LRS or ZRS")
+        ->check(CLI::IsMember({"GRS", "LRS", "ZRS"}))
+        ->capture_default_str();
+    c->add_flag_function(
+        "--cross-region-restore", [this](int64_t) { vault_create.set_cross_region_restore(true); },
+        "Allow restores from the paired region's copy (GRS only)");
+    c = verb(vault, "list", "Vaults, protected VMs, recovery points, soft-deleted items",
+             [this] { return list(); });
+    c->add_flag("--json", json, "Machine-readable output");
+    c = verb(vault, "delete", "Delete a vault (refused while it holds items or data)", [this] {
+      return with_client([this](BackupClient& b) {
+        auto r = b.delete_vault(vault_delete);
+        if (!r.is_ok()) return fail(r.status());
+        std::printf("vault %s deleted\n", vault_delete.vault().c_str());
+        return 0;
+      });
+    });
+    c->add_option("name", *vault_delete.mutable_vault(), "Vault name")->required();
+
+    auto* backup = app.add_subcommand("backup", "Back up VMs into a vault and restore them");
+    backup->require_subcommand(1);
+    auto* pol = backup->add_subcommand("policy", "Backup policies of a vault");
+    pol->require_subcommand(1);
+    c = verb(pol, "create", "Define a backup policy: 1 to 5 backups a day and retention",
+             [this] { return create_policy(); });
+    c->add_option("vault", *policy.mutable_vault(), "Vault")->required();
+    c->add_option("name", *policy.mutable_policy(), "Policy name")->required();
+    c->add_option("--times", times, "Backup times of day, HH:MM,... (1 to 5)")
+        ->capture_default_str();
+    auto* spec = policy.mutable_spec();
+    c->add_option_function<uint32_t>(
+        "--instant-restore-days", [spec](uint32_t v) { spec->set_instant_restore_days(v); },
+        "Instant-restore snapshot days, 1..5 (default 2)");
+    c->add_option_function<uint32_t>(
+        "--daily-days", [spec](uint32_t v) { spec->set_daily_days(v); },
+        "Daily retention in days, 7..9999 (default 30)");
+    c->add_option_function<uint32_t>(
+        "--weekly-weeks", [spec](uint32_t v) { spec->set_weekly_weeks(v); },
+        "Weekly retention in weeks (0 = off)");
+    c->add_option("--weekly-on", weekly_on, "Day of the weekly point")->capture_default_str();
+    c->add_option_function<uint32_t>(
+        "--monthly-months", [spec](uint32_t v) { spec->set_monthly_months(v); },
+        "Monthly retention in months (0 = off)");
+    c->add_option_function<uint32_t>(
+        "--monthly-on-day", [spec](uint32_t v) { spec->set_monthly_on_day(v); },
+        "Day of the month of the monthly point, 1..28");
+    c->add_option_function<uint32_t>(
+        "--yearly-years", [spec](uint32_t v) { spec->set_yearly_years(v); },
+        "Yearly retention in years (0 = off)");
+
+    c = verb(backup, "protect", "Protect a VM with a policy", [this] {
+      return with_client([this](BackupClient& b) {
+        auto r = b.protect(protect);
+        if (!r.is_ok()) return fail(r.status());
+        std::printf("%s protected by vault %s (policy %s); next backup %s\n", protect.vm().c_str(),
+                    protect.vault().c_str(), protect.policy().c_str(), r->next_backup().c_str());
+        return 0;
+      });
+    });
+    c->add_option("vault", *protect.mutable_vault(), "Vault")->required();
+    c->add_option("vm", *protect.mutable_vm(), "VM (a workload of the region)")->required();
+    c->add_option("--policy", *protect.mutable_policy(), "Policy")->required();
+
+    c = verb(backup, "now", "On-demand backup: a recovery point with the VM's keys now", [this] {
+      return with_client([this](BackupClient& b) {
+        auto r = b.backup_now(now);
+        if (!r.is_ok()) return fail(r.status());
+        const auto& p = r->point();
+        std::printf(
+            "recovery point %llu of %s at %s: %s, %llu keys (%llu bytes) at seq %llu, "
+            "kept until %s%s\n",
+            (unsigned long long)p.id(), now.vm().c_str(), p.created().c_str(),
+            p.consistency().c_str(), (unsigned long long)p.keys(),
+            (unsigned long long)p.used_bytes(), (unsigned long long)p.source_seq(),
+            p.expires().c_str(), p.in_paired_region() ? "; copied to the paired region" : "");
+        return 0;
+      });
+    });
+    c->add_option("vault", *now.mutable_vault(), "Vault")->required();
+    c->add_option("vm", *now.mutable_vm(), "VM")->required();
+    c->add_option_function<uint32_t>(
+        "--retain-days", [this](uint32_t v) { now.set_retain_days(v); },
+        "Keep the point this many days (default 30)");
+
+    c = verb(backup, "list", "Protected VMs and their recovery points (= vault list)",
+             [this] { return list(); });
+    c->add_option("vault", list_vault, "Only this vault");
+    c->add_flag("--json", json, "Machine-readable output");
+
+    c = verb(backup, "restore", "Restore a recovery point: new VM, disks, or replace existing",
+             [this] { return do_restore(); });
+    c->add_option("vault", *restore.mutable_vault(), "Vault")->required();
+    c->add_option("vm", *restore.mutable_vm(), "VM")->required();
+    c->add_option_function<uint64_t>(
+        "--point", [this](uint64_t v) { restore.set_point(v); }, "Point id (default the latest)");
+    c->add_option("--as", restore_as, "new-vm, disks or replace")
+        ->check(CLI::IsMember({"new-vm", "disks", "replace"}))
+        ->required();
+    c->add_option("--target-vm", *restore.mutable_target_vm(), "Name of the new VM (new-vm)");
+    c->add_option("--from-region", *restore.mutable_source_region(),
+                  "Cross-region restore: the vault's region; --region names the paired region "
+                  "that restores from its GRS copy");
+
+    c = verb(
+        backup, "stop", "Stop protection and retain the data, or delete it (soft delete)", [this] {
+          return with_client([this](BackupClient& b) {
+            auto r = b.stop_protection(stop);
+            if (!r.is_ok()) return fail(r.status());
+            if (stop.delete_data()) {
+              std::printf(
+                  "protection of %s stopped; backup data soft-deleted, restorable "
+                  "by undelete until %s\n",
+                  stop.vm().c_str(), r->purge_at().c_str());
+            } else {
+              std::printf("protection of %s stopped; backup data retained\n", stop.vm().c_str());
+            }
+            return 0;
+          });
+        });
+    c->add_option("vault", *stop.mutable_vault(), "Vault")->required();
+    c->add_option("vm", *stop.mutable_vm(), "VM")->required();
+    c->add_flag_function(
+        "--delete-data", [this](int64_t) { stop.set_delete_data(true); },
+        "Delete the backup data (kept 14 days in soft delete)");
+
+    for (const char* name : {"undelete", "resume"}) {
+      const bool is_undelete = std::string(name) == "undelete";
+      c = verb(backup, name,
+               is_undelete ? "Bring soft-deleted backup data back (within 14 days)"
+                           : "Resume stopped protection",
+               [this, is_undelete] {
+                 return with_client([this, is_undelete](BackupClient& b) {
+                   auto r = is_undelete ? b.undelete(item) : b.resume_protection(item);
+                   if (!r.is_ok()) return fail(r.status());
+                   std::printf("%s: %s, %d recovery point(s)\n", item.vm().c_str(),
+                               r->item().state().c_str(), r->item().points_size());
+                   return 0;
+                 });
+               });
+      c->add_option("vault", *item.mutable_vault(), "Vault")->required();
+      c->add_option("vm", *item.mutable_vm(), "VM")->required();
+    }
+
+    c = verb(backup, "clock",
+             "Show or change the backup clock (a drill makes days pass in "
+             "seconds)",
+             [this] { return clock(); });
+    c->add_option("--time-scale", time_scale, "Simulated seconds per real second (1..10^7)");
+    c->add_option("--advance", advance, "Jump forward, e.g. 15d");
+
+    auto* vm = app.add_subcommand("vm", "VMs of a region: hosted workloads and restored VMs");
+    vm->require_subcommand(1);
+    verb(vm, "list", "VMs, their agent, power state and disks", [this] {
+      return with_client([](BackupClient& b) {
+        auto r = b.list_vms();
+        if (!r.is_ok()) return fail(r.status());
+        for (const auto& v : r->vms()) {
+          std::string disks;
+          for (const auto& d : v.disks()) disks += (disks.empty() ? "" : ",") + d;
+          std::printf("%-14s %-8s agent %-9s %-8s disks %s\n", v.name().c_str(),
+                      v.hosted() ? "hosted" : "restored",
+                      v.agent_installed() ? "installed" : "missing", v.power().c_str(),
+                      disks.c_str());
+        }
+        for (const auto& d : r->restored_disks()) std::printf("restored disk %s\n", d.c_str());
+        return 0;
+      });
+    });
+    c = verb(vm, "set", "Install / remove the VM agent, start / stop the VM",
+             [this] { return set_vm(); });
+    c->add_option("vm", *vm_set.mutable_vm(), "VM")->required();
+    c->add_option("--agent", agent, "installed or missing")
+        ->check(CLI::IsMember({"installed", "missing"}));
+    c->add_option("--power", power, "running or stopped")
+        ->check(CLI::IsMember({"running", "stopped"}));
+    c = verb(vm, "read-disk", "Print the keys of a disk (key=value, one a line)", [this] {
+      return with_client([this](BackupClient& b) {
+        auto r = b.read_disk(disk);
+        if (!r.is_ok()) return fail(r.status());
+        for (const auto& [k, v] : *r) std::printf("%s=%s\n", k.c_str(), v.c_str());
+        return 0;
+      });
+    });
+    c->add_option("disk", disk, "Disk name (<vm>-osdisk, or one a restore created)")->required();
+  }
+
+  int list() {
+    return with_client([this](BackupClient& b) {
+      auto r = b.list_vaults();
+      if (!r.is_ok()) return fail(r.status());
+      if (json) {
+        std::string text;
+        google::protobuf::util::JsonPrintOptions options;
+        options.add_whitespace = true;
+        (void)google::protobuf::util::MessageToJsonString(*r, &text, options);
+        std::printf("%s", text.c_str());
+        return 0;
+      }
+      std::printf("region %s, backup clock %s (x%g)\n", region.c_str(), r->now().c_str(),
+                  r->time_scale());
+      for (const auto& v : r->vaults()) {
+        if (list_vault.empty() || v.name() == list_vault) print_vault(v);
+      }
+      for (const auto& v : r->paired_copies()) {
+        if (!list_vault.empty() && v.name() != list_vault) continue;
+        std::printf("(paired-region copy) ");
+        print_vault(v);
+      }
+      return 0;
+    });
+  }
+
+  int create_policy() {
+    for (const auto& t : split_commas(times)) policy.mutable_spec()->add_backup_times(t);
+    auto day = parse_weekday(weekly_on);
+    if (!day.is_ok()) return fail(day.status());
+    policy.mutable_spec()->set_weekly_on(*day);
+    return with_client([this](BackupClient& b) {
+      auto r = b.create_policy(policy);
+      if (!r.is_ok()) return fail(r.status());
+      std::printf("policy %s of vault %s: backups at %s\n", policy.policy().c_str(),
+                  policy.vault().c_str(), times.c_str());
+      return 0;
+    });
+  }
+
+  int do_restore() {
+    restore.set_kind(restore_as == "new-vm"  ? v1::RESTORE_CREATE_VM
+                     : restore_as == "disks" ? v1::RESTORE_DISKS
+                                             : v1::RESTORE_REPLACE_EXISTING);
+    restore.set_cross_region(!restore.source_region().empty());
+    return with_client([this](BackupClient& b) {
+      auto r = b.restore(restore);
+      if (!r.is_ok()) return fail(r.status());
+      std::string disks;
+      for (const auto& d : r->disks()) disks += (disks.empty() ? "" : ", ") + d;
+      std::printf(
+          "restored point %llu of %s (%s, seq %llu) in %s from the %s: %llu keys, "
+          "%llu bytes%s%s; disks: %s\n",
+          (unsigned long long)r->point(), restore.vm().c_str(), r->consistency().c_str(),
+          (unsigned long long)r->source_seq(), r->region().c_str(), r->source().c_str(),
+          (unsigned long long)r->keys(), (unsigned long long)r->bytes(),
+          r->new_vm().empty() ? "" : "; new VM ", r->new_vm().c_str(), disks.c_str());
+      return 0;
+    });
+  }
+
+  int clock() {
+    v1::SetBackupClockRequest req;
+    req.set_time_scale(time_scale);
+    if (!advance.empty()) {
+      auto d = parse_duration_nanos("--advance", advance);
+      if (!d.is_ok()) return fail(d.status());
+      req.set_advance_nanos(*d);
+    }
+    return with_client([&req, this](BackupClient& b) {
+      auto r = b.set_clock(req);
+      if (!r.is_ok()) return fail(r.status());
+      std::printf("%s backup clock: %s (x%g)\n", region.c_str(), r->now().c_str(), r->time_scale());
+      return 0;
+    });
+  }
+
+  int set_vm() {
+    if (agent.empty() == power.empty()) {
+      return fail(invalid_argument("vm set: give one of --agent or --power"));
+    }
+    if (!agent.empty()) vm_set.set_agent_installed(agent == "installed");
+    if (!power.empty()) vm_set.set_running(power == "running");
+    return with_client([this](BackupClient& b) {
+      auto r = b.set_vm(vm_set);
+      if (!r.is_ok()) return fail(r.status());
+      std::printf("%s: %s\n", vm_set.vm().c_str(),
+                  !agent.empty() ? ("agent " + agent).c_str() : power.c_str());
+      return 0;
+    });
+  }
+};
+
+namespace {
+
+// Parses `args` with the verbs; returns the parsed commands (nullptr and the error otherwise).
+Result<std::unique_ptr<BackupCommands>> parse_verb(CLI::App& app, std::string& home,
+                                                   std::vector<std::string> args) {
+  auto cmds = std::make_unique<BackupCommands>(app, home);
+  app.require_subcommand(1);
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    return invalid_argument(std::string(e.what()));
+  }
+  if (!cmds->parsed()) {
+    return invalid_argument("not a vault, backup or vm verb");
+  }
+  return cmds;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> parse_backup_verb(const std::string& command) {
+  std::vector<std::string> args;
+  std::string word;
+  for (char c : command + " ") {
+    if (c == ' ' || c == '\t') {
+      if (!word.empty()) args.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  CLI::App app;
+  std::string home;
+  auto parsed = parse_verb(app, home, args);
+  if (!parsed.is_ok())
+    return Status(parsed.status().code(), "\"" + command + "\": " + parsed.status().message());
+  return args;
+}
+
+Status run_backup_verb(const std::string& home, const std::vector<std::string>& args) {
+  CLI::App app;
+  std::string h = home;
+  auto parsed = parse_verb(app, h, args);
+  if (!parsed.is_ok()) return parsed.status();
+  last_failure() = Status::ok();
+  int rc = (*parsed)->run();
+  if (rc == 0) return Status::ok();
+  return last_failure().is_ok() ? internal_error("exit code " + std::to_string(rc))
+                                : last_failure();
+}
+
+BackupCommands::BackupCommands(CLI::App& app, std::string& home)
+    : impl_(std::make_unique<Impl>(home)) {
+  impl_->add(app);
+}
+
+BackupCommands::~BackupCommands() = default;
+
+bool BackupCommands::parsed() const {
+  for (const auto& [cmd, run] : impl_->verbs) {
+    if (cmd->parsed()) return true;
+  }
+  return false;
+}
+
+int BackupCommands::run() {
+  for (const auto& [cmd, run] : impl_->verbs) {
+    if (cmd->parsed()) return run();
+  }
+  return 2;
+}
+
+}  // namespace drsim::cli
