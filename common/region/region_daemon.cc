@@ -17,6 +17,7 @@
 #include "common/region/region_node.h"
 #include "common/region/region_services.h"
 #include "common/region/replication_streams.h"
+#include "common/region/site_recovery_service.h"
 
 namespace drsim::region {
 
@@ -147,6 +148,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   std::string log_level = "info";
   int64_t sync_ack_timeout_ms = opt.sync_ack_timeout.count();
   int64_t fence_check_timeout_ms = opt.fence_check_timeout.count();
+  double time_scale = 1.0;
 
   CLI::App app{defaults.program + ": a drsim region daemon (" + defaults.name +
                " region). Hosts protected workloads, replicates them to its peer region, and "
@@ -192,6 +194,11 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
                  "Loopback host:port (port 0 = ephemeral) of an HTTP server with GET /health "
                  "(200 while serving writes, else 503 and why) and GET /metrics (Prometheus); "
                  "empty = none");
+  app.add_option("--time-scale", time_scale,
+                 "Site Recovery runs on drsim's clock, this many times faster than real time "
+                 "(300: a 5-minute crash-consistent point every second)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e6));
   app.add_option("--ready-file", opt.ready_file,
                  "Write {pid, address[, http_address]} here once serving");
   app.add_option("--log-format", log_format, "text or json")
@@ -250,11 +257,16 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   WorkloadService workload(node);
   AdminService admin(node);
   ReplicationService replication(node);
+  std::string data_dir = opt.data_dir;
+  while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
+  SiteRecoveryDriver site_recovery(node, data_dir + ".points", time_scale);
+  SiteRecoveryService site_recovery_service(io, site_recovery);
 
   grpc::ServerBuilder builder;
   builder.RegisterService(&workload);
   builder.RegisterService(&admin);
   builder.RegisterService(&replication);
+  builder.RegisterService(&site_recovery_service);
   builder.RegisterService(&health);
   // The ops counters of /metrics; without --http-listen nobody reads them, so no interceptor.
   net::RpcCounters rpc_counters;
@@ -270,6 +282,12 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   }
   if (Status s = node.start(server->address); !s.is_ok()) {
     spdlog::error("cannot start region: {}", s.to_string());
+    server->server->Shutdown();
+    return 1;
+  }
+  if (Status s = site_recovery.start(); !s.is_ok()) {
+    spdlog::error("cannot start the Site Recovery vault: {}", s.to_string());
+    node.stop();
     server->server->Shutdown();
     return 1;
   }
@@ -304,6 +322,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   std::thread stopper;
   net::StopSignals signals(io, [&] {
     if (http) http->stop();
+    site_recovery.stop();
     node.stop();
     // Shutdown waits for in-flight RPCs, which finish on this loop: run it
     // off the loop, then stop the loop.
