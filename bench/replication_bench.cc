@@ -2,6 +2,7 @@
 //   throughput  replicated writes per second (100-byte values), async and sync
 //   lag         write-to-standby-ack lag p50/p99 at half the measured async rate
 //   rto         demo-style failover RTO at probe 100 ms / tolerated 2 / TTL 500 ms
+//   reprotect   (only with --only reprotect) delta vs full re-protect time, bench/reprotect_bench.h
 // Prints a table and writes JSON. See docs/benchmarks.md for results.
 #include <signal.h>
 
@@ -15,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/reprotect_bench.h"
 #include "cli/child_process.h"
 #include "cli/load_generator.h"
 #include "cli/routing_watcher.h"
@@ -248,7 +250,17 @@ int main(int argc, char** argv) {
   app.add_option("--rto-runs", rto_runs, "Failover runs for the RTO figure")->capture_default_str();
   app.add_option("--lag-runs", lag_runs, "Runs of the lag measurement")->capture_default_str();
   app.add_option("--json", json_path, "Where to write results")->capture_default_str();
-  app.add_option("--only", only, "throughput | lag | rto (default: all)");
+  app.add_option("--only", only,
+                 "throughput | lag | rto (default: all three) | reprotect (only when named)");
+  uint64_t reprotect_mb = 64;
+  double changed = 0.01;
+  app.add_option("--reprotect-mb", reprotect_mb, "reprotect: data loaded before the failover, MB")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16384));
+  app.add_option("--reprotect-changed", changed,
+                 "reprotect: fraction of the keys rewritten after the failover")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0001, 1.0));
   CLI11_PARSE(app, argc, argv);
   ::setenv("DRSIM_BIN_DIR", drsim::cli::bin_dir().c_str(), 0);
 
@@ -300,6 +312,28 @@ int main(int argc, char** argv) {
     // Budget: detection ((tolerated + 1) probes, interval apart, + timeout) + TTL + 300 ms.
     results["rto_budget_ms"] = 3 * 100 + 50 + 500 + 300;
     std::printf("rto budget (detection 350 ms + TTL 500 ms + 300 ms): %d ms\n", 1150);
+  }
+  if (only == "reprotect") {
+    auto r = reprotect_delta_vs_full(reprotect_mb, changed);
+    auto line = [](const char* what, const nlohmann::json& k) {
+      if (k.is_null()) {
+        std::printf("reprotect %-5s failed (see stderr)\n", what);
+        return;
+      }
+      std::printf("reprotect %-5s %8.0f ms  %12llu bytes sent  %9llu changes  %9llu keys copied  "
+                  "(load %.1f s)\n",
+                  what, k["duration_ms"].get<double>(), k["bytes_sent"].get<unsigned long long>(),
+                  k["changes"].get<unsigned long long>(), k["keys_copied"].get<unsigned long long>(),
+                  k["load_seconds"].get<double>());
+    };
+    std::printf("reprotect: %llu MB of 1 KiB values, %.2f%% rewritten after the failover\n",
+                (unsigned long long)reprotect_mb, changed * 100);
+    line("delta", r["delta"]);
+    line("full", r["full"]);
+    if (r.contains("full_over_delta")) {
+      std::printf("reprotect full / delta: %.1fx\n", r["full_over_delta"].get<double>());
+    }
+    results["reprotect"] = r;
   }
   std::ofstream(json_path) << results.dump(2) << "\n";
   std::printf("results: %s\n", json_path.c_str());

@@ -39,6 +39,16 @@ std::string DrillStep::describe() const {
     case Kind::kInject: return "inject " + fault.describe();
     case Kind::kHeal: return region.empty() ? "heal all" : "heal " + region;
     case Kind::kFailover:
+      if (test) {
+        return "test failover of " + (point.items.empty() ? "the protected item" : point.items[0]) +
+               " to recovery point " +
+               (point.point == "custom" ? "custom " + std::to_string(point.point_id) : point.point);
+      }
+      if (to_point) {
+        return "unplanned failover of the protected items to recovery point " +
+               (point.point == "custom" ? "custom " + std::to_string(point.point_id)
+                                        : point.point);
+      }
       return std::string(planned ? "planned failover" : "failover") +
              (region.empty() ? " to the standby" : " to " + region) +
              (reprotect ? ", re-protecting at once" : "");
@@ -58,6 +68,9 @@ std::string DrillStep::describe() const {
       for (const auto& a : args) text += " " + a;
       return expect_error.empty() ? text : text + " (expect error " + expect_error + ")";
     }
+    case Kind::kProtect: return "protect " + protect.item + " (Site Recovery)";
+    case Kind::kCommit: return "commit the failed-over items";
+    case Kind::kTestCleanup: return "clean up the test failover";
   }
   return "?";
 }
@@ -129,8 +142,8 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
                              const YAML::Node& node) {
   if (!node.IsMap() || node.size() != 1) {
     return err.at(field, node,
-                  "a step is one of: wait, at, inject, heal, failover, reprotect, failback, "
-                  "wait_until, pause, drsim");
+                  "a step is one of: wait, at, inject, heal, protect, failover, cleanup, "
+                  "commit, reprotect, failback, wait_until, pause, drsim");
   }
   auto kv = *node.begin();
   std::string verb = kv.first.Scalar();
@@ -185,9 +198,44 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
   } else if (verb == "failover") {
     step.kind = DrillStep::Kind::kFailover;
     if (!body.IsNull()) {
-      if (Status s = check_keys(err, f, body, {"region", "planned", "drain_timeout", "reprotect"});
+      if (Status s = check_keys(err, f, body,
+                                {"region", "planned", "drain_timeout", "reprotect", "unplanned",
+                                 "test", "point", "point_id", "items"});
           !s.is_ok())
         return s;
+      if (Status s = read_bool(err, f + ".unplanned", body["unplanned"], &step.to_point);
+          !s.is_ok())
+        return s;
+      if (Status s = read_bool(err, f + ".test", body["test"], &step.test); !s.is_ok()) return s;
+      if (step.test && step.to_point) {
+        return err.at(f, body, "give unplanned: true or test: true, not both");
+      }
+      if (!step.to_point && !step.test && (body["point"] || body["point_id"] || body["items"])) {
+        return err.at(f, body, "point, point_id and items need unplanned: true or test: true");
+      }
+      if (step.to_point || step.test) {
+        if (body["planned"] || body["region"] || body["drain_timeout"] || body["reprotect"]) {
+          return err.at(f, body,
+                        "a failover to a recovery point runs in the vault's region; planned, "
+                        "region, drain_timeout and reprotect do not apply");
+        }
+        if (body["point"]) step.point.point = body["point"].Scalar();
+        if (Status s = read_uint(err, f + ".point_id", body["point_id"], 1, UINT64_MAX,
+                                 &step.point.point_id);
+            !s.is_ok())
+          return s;
+        if (auto c = parse_point_choice(step.point.point, step.point.point_id); !c.is_ok()) {
+          return err.at(f + ".point", body, c.status().message());
+        }
+        if (auto items = body["items"]) {
+          if (!items.IsSequence()) return err.at(f + ".items", items, "must be a list of items");
+          for (const auto& i : items) step.point.items.push_back(i.Scalar());
+          if (step.test && step.point.items.size() > 1) {
+            return err.at(f + ".items", items, "a test failover takes one item");
+          }
+        }
+        return step;
+      }
       if (body["region"]) {
         auto region = parse_choice(err, f + ".region", body["region"], {"primary", "secondary"});
         if (!region.is_ok()) return region.status();
@@ -205,6 +253,37 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
           !s.is_ok())
         return s;
     }
+  } else if (verb == "protect") {
+    step.kind = DrillStep::Kind::kProtect;
+    if (Status s = check_keys(err, f, body,
+                              {"item", "source", "target_kind", "retention", "app_consistent",
+                               "rpo_threshold", "os_disk", "wait"});
+        !s.is_ok())
+      return s;
+    if (!body["item"] || !body["item"].IsScalar()) return err.at(f + ".item", body, "is required");
+    auto& o = step.protect;
+    o.item = body["item"].Scalar();
+    const std::pair<const char*, std::string*> texts[] = {
+        {"source", &o.source},         {"target_kind", &o.target_kind},
+        {"retention", &o.retention},   {"app_consistent", &o.app_consistent},
+        {"rpo_threshold", &o.rpo_threshold}, {"os_disk", &o.os_disk}};
+    for (const auto& [key, out] : texts) {
+      if (body[key]) *out = body[key].Scalar();
+    }
+    if (body["wait"]) {
+      auto t = parse_seconds(err, f + ".wait", body["wait"]);
+      if (!t.is_ok()) return t.status();
+      o.wait_s = *t;
+    }
+    if (auto req = build_protect_request(o); !req.is_ok()) {
+      return err.at(f, body, req.status().message());
+    }
+  } else if (verb == "cleanup") {
+    step.kind = DrillStep::Kind::kTestCleanup;
+    if (!body.IsNull()) return err.at(f, body, "takes no fields (`- cleanup:`)");
+  } else if (verb == "commit") {
+    step.kind = DrillStep::Kind::kCommit;
+    if (!body.IsNull()) return err.at(f, body, "takes no fields (`- commit:`)");
   } else if (verb == "reprotect" || verb == "re-protect") {
     step.kind = DrillStep::Kind::kReprotect;
     if (!body.IsNull()) {
@@ -274,8 +353,8 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
   } else {
     return err.at(field, node,
                   "unknown step '" + verb +
-                      "' (one of: wait, at, inject, heal, failover, reprotect, failback, wait_until, "
-                      "pause, drsim)");
+                      "' (one of: wait, at, inject, heal, protect, failover, cleanup, commit, "
+                      "reprotect, failback, wait_until, pause, drsim)");
   }
   return step;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/faults.h"
+#include "cli/site_recovery.h"
 #include "cli/topology.h"
 #include "common/core/status.h"
 
@@ -17,7 +18,7 @@ namespace drsim::cli {
 
 struct DrillStep {
   enum class Kind { kWait, kAt, kInject, kHeal, kFailover, kReprotect, kFailback, kWaitUntil,
-                    kPause, kDrsim };
+                    kPause, kDrsim, kProtect, kCommit, kTestCleanup };
   Kind kind = Kind::kWait;
   int line = 0;                   // in the drill file, for messages
   double seconds = 0;             // wait / pause; at: seconds since the load started
@@ -26,6 +27,11 @@ struct DrillStep {
                                   // reprotect: the active region ("" = whichever is active)
   bool planned = false;           // failover: planned (drain, zero loss) instead of unplanned
   bool reprotect = false;         // planned failover: replicate back at once
+  // failover: {unplanned: true, point: ...}: Site Recovery failover to a recovery point.
+  bool to_point = false;
+  bool test = false;              // failover: {test: true, ...}: test failover of one item
+  PointFailoverOptions point;
+  ProtectOptions protect;         // protect
   double drain_timeout_s = 10;    // planned failover / failback
   // wait_until: degraded | online | routed_to | acked_by | lag_above | lag_below
   std::string condition;

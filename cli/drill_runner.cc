@@ -75,6 +75,11 @@ class DrillRun {
   void planned_failover(const DrillStep& step, const std::string& label, std::string* outcome);
   void reprotect(const DrillStep& step, const std::string& label, std::string* outcome);
   void failback(const DrillStep& step, const std::string& label, std::string* outcome);
+  void protect(const DrillStep& step, const std::string& label, std::string* outcome);
+  void point_failover(const DrillStep& step, const std::string& label, std::string* outcome);
+  void commit(const std::string& label, std::string* outcome);
+  void test_failover(const DrillStep& step, const std::string& label, std::string* outcome);
+  void test_cleanup(const std::string& label, std::string* outcome);
   void record_planned(const PlannedFailoverOutcome& fo, int64_t sent, int64_t received);
   void record_reprotect(const ReprotectOutcome& rp);
   // The promotion time a region reported, on this machine's clock (the region's may be skewed),
@@ -263,6 +268,14 @@ void DrillRun::failover(const DrillStep& step, const std::string& label, std::st
     planned_failover(step, label, outcome);
     return;
   }
+  if (step.to_point) {
+    point_failover(step, label, outcome);
+    return;
+  }
+  if (step.test) {
+    test_failover(step, label, outcome);
+    return;
+  }
   std::string target = step.region.empty() ? find_standby(state_) : step.region;
   if (target.empty()) {
     problems_.push_back(label + ": no reachable standby region to fail over to");
@@ -359,6 +372,109 @@ void DrillRun::failback(const DrillStep& step, const std::string& label, std::st
   }
   record_planned(fb->failover, sent, received);
   record_reprotect(fb->reprotect);
+}
+
+void DrillRun::protect(const DrillStep& step, const std::string& label, std::string* outcome) {
+  say(label);
+  auto req = build_protect_request(step.protect);
+  std::string standby = find_standby(state_);
+  Status s = !req.is_ok()       ? req.status()
+             : standby.empty() ? failed_precondition("no region answers as standby")
+                               : Status::ok();
+  if (s.is_ok()) {
+    auto r = sr_protect(state_.at(standby).address, *req);
+    s = r.status();
+    // Initial replication finishes once the standby is in step (bounded by the step's wait).
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(static_cast<int64_t>(step.protect.wait_s * 1000));
+    std::string state = r.is_ok() ? r->item().state() : "";
+    while (s.is_ok() && state != "Protected" && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+      auto items = sr_items(state_.at(standby).address);
+      if (!items.is_ok()) continue;
+      for (const auto& i : items->items()) {
+        if (i.item() == step.protect.item) state = i.state();
+      }
+    }
+    if (s.is_ok() && state != "Protected") {
+      s = Status(StatusCode::kDeadlineExceeded,
+                 step.protect.item + " is still " + state + " after " +
+                     fmt::format("{:g}", step.protect.wait_s) + " s");
+    }
+    if (s.is_ok()) say("  " + step.protect.item + " protected in " + standby + "'s vault");
+  }
+  if (!s.is_ok()) {
+    *outcome = s.message();
+    problems_.push_back(label + ": " + *outcome);
+  }
+}
+
+void DrillRun::point_failover(const DrillStep& step, const std::string& label,
+                              std::string* outcome) {
+  say(label + " — AUTOMATED BY THIS DRILL (Site Recovery never fails over by itself; an "
+              "operator would run `drsim failover --unplanned --point ...`)");
+  automated_failover_ = true;
+  PointFailoverOptions opts = step.point;
+  opts.reason = "drill " + drill_.name + ": " + label;
+  std::vector<std::string> lines;
+  std::string vault = find_vault(state_);
+  auto fo = run_point_failover(state_, opts, &lines);
+  int64_t received = wall_now_unix_nanos();
+  for (const auto& line : lines) say("  " + line);
+  if (!fo.is_ok()) {
+    *outcome = fo.status().message();
+    problems_.push_back(label + ": " + *outcome);
+    return;
+  }
+  old_active_ = other_region(vault);
+  marks_.promoted_ns = received;
+  marks_.new_region = vault;
+  new_epoch_ = fo->new_epoch();
+  promotions_.push_back({new_epoch_, marks_.promoted_ns});
+  active_ = vault;
+  // The RPO of this failover is the chosen point: what clients wrote past it is given up.
+  points_.clear();
+  for (const auto& item : fo->items()) {
+    for (const auto& g : item.given_up()) points_.push_back({g.workload(), 0, g.point_seq()});
+  }
+}
+
+void DrillRun::commit(const std::string& label, std::string* outcome) {
+  say(label);
+  std::vector<std::string> lines;
+  auto r = run_commit(state_, {}, &lines);
+  for (const auto& line : lines) say("  " + line);
+  if (!r.is_ok()) {
+    *outcome = r.status().message();
+    problems_.push_back(label + ": " + *outcome);
+  }
+}
+
+void DrillRun::test_failover(const DrillStep& step, const std::string& label,
+                             std::string* outcome) {
+  say(label);
+  TestFailoverOptions opts;
+  opts.item = step.point.items.empty() ? "" : step.point.items[0];
+  opts.point = step.point.point;
+  opts.point_id = step.point.point_id;
+  std::vector<std::string> lines;
+  auto r = run_test_failover(state_, opts, &lines);
+  for (const auto& line : lines) say("  " + line);
+  if (!r.is_ok()) {
+    *outcome = r.status().message();
+    problems_.push_back(label + ": " + *outcome);
+  }
+}
+
+void DrillRun::test_cleanup(const std::string& label, std::string* outcome) {
+  say(label);
+  std::vector<std::string> lines;
+  Status s = run_test_cleanup(state_, &lines);
+  for (const auto& line : lines) say("  " + line);
+  if (!s.is_ok()) {
+    *outcome = s.message();
+    problems_.push_back(label + ": " + *outcome);
+  }
 }
 
 void DrillRun::wait_condition(const DrillStep& step, const std::string& label, int64_t started,
@@ -474,6 +590,9 @@ void DrillRun::run_step(size_t i) {
       }
       break;
     }
+    case DrillStep::Kind::kProtect: protect(step, label, &outcome); break;
+    case DrillStep::Kind::kCommit: commit(label, &outcome); break;
+    case DrillStep::Kind::kTestCleanup: test_cleanup(label, &outcome); break;
     case DrillStep::Kind::kWaitUntil:
       say(label);
       wait_condition(step, label, started, &outcome);

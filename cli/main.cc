@@ -12,6 +12,7 @@
 #include "cli/demo.h"
 #include "cli/drill.h"
 #include "cli/protection.h"
+#include "cli/site_recovery.h"
 #include "cli/topology.h"
 
 int main(int argc, char** argv) {
@@ -153,6 +154,76 @@ int main(int argc, char** argv) {
   c_failover->add_flag("--reprotect", planned_reprotect,
                        "--planned: replicate back to the former active region at once (default: "
                        "leave the new active region unprotected until `drsim reprotect`)");
+  bool unplanned = false;
+  PointFailoverOptions point_failover;
+  c_failover->add_flag("--unplanned", unplanned,
+                       "Unplanned failover of the protected items to a recovery point: reports "
+                       "the writes given up, then rolls the items back to the point and promotes");
+  c_failover->add_option("--point", point_failover.point,
+                         "--unplanned: latest | latest-processed | latest-app-consistent | custom")
+      ->capture_default_str();
+  c_failover->add_option("--point-id", point_failover.point_id,
+                         "--point custom: the point's id (`drsim points`)");
+  c_failover->add_option("--item", point_failover.items,
+                         "--unplanned: protected item(s) (default: all; a region moves whole)");
+  c_failover->add_flag("--dry-run", point_failover.dry_run,
+                       "--unplanned: only report what the point gives up");
+  bool test_failover = false, test_cleanup = false;
+  c_failover->add_flag("--test", test_failover,
+                       "Test failover of one protected item (--item, --point): an isolated copy "
+                       "of the point serves on loopback; production replication continues");
+  c_failover->add_flag("--test-cleanup", test_cleanup,
+                       "End the test failover: stop the copy and delete it");
+  auto* c_cleanup = app.add_subcommand("cleanup", "Same as `drsim failover --test-cleanup`");
+  add_home(c_cleanup);
+
+  // Site Recovery: protect / items / points / commit / jobs
+  ProtectOptions protect;
+  auto* c_protect = app.add_subcommand(
+      "protect", "Enable Site Recovery replication of a workload (a simulated VM) to the "
+                 "standby region, with its replication policy; waits for initial replication");
+  add_home(c_protect);
+  c_protect->add_option("--item", protect.item, "Workload to protect")->required();
+  c_protect->add_option("--source", protect.source,
+                        "azure-vm | vmware-vm | hyperv-vm | physical-windows | physical-linux | "
+                        "azure-stack-vm | aws-windows")
+      ->capture_default_str();
+  c_protect->add_flag("--hyperv-vmm", protect.hyperv_vmm, "hyperv-vm: its host is managed by VMM");
+  c_protect->add_option("--target-kind", protect.target_kind, "azure-region | secondary-site")
+      ->capture_default_str();
+  c_protect->add_option("--os-disk", protect.os_disk,
+                        "NAME:CAPACITY:USED (default: 128G capacity, used = the workload's data)");
+  c_protect->add_option("--data-disk", protect.data_disks, "NAME:CAPACITY:USED, repeatable");
+  c_protect->add_flag("--no-vm-agent", protect.no_vm_agent, "The VM agent is not installed");
+  c_protect->add_option("--retention", protect.retention, "Recovery point retention (default 1d, "
+                                                          "at most 15d)");
+  c_protect->add_option("--app-consistent", protect.app_consistent,
+                        "App-consistent snapshot frequency: off (default) or 1h or more");
+  c_protect->add_option("--rpo-threshold", protect.rpo_threshold,
+                        "Health warns above this RPO (default 15m, at least 5m)");
+  c_protect->add_option("--wait", protect.wait_s, "Seconds to wait for initial replication")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 600.0));
+  bool sr_json = false;
+  auto* c_items = app.add_subcommand("items", "Protected items: state, health, points");
+  add_home(c_items);
+  c_items->add_flag("--json", sr_json, "Machine-readable output");
+  std::string points_item;
+  auto* c_points = app.add_subcommand("points", "Recovery points: time (drsim clock), seq, type");
+  add_home(c_points);
+  c_points->add_option("--item", points_item, "Only this item");
+  c_points->add_flag("--json", sr_json, "Machine-readable output");
+  std::vector<std::string> commit_items;
+  auto* c_commit = app.add_subcommand(
+      "commit", "Commit an unplanned failover to its recovery point (drops the other points); "
+                "re-protect follows");
+  add_home(c_commit);
+  c_commit->add_option("--item", commit_items,
+                       "Item(s) to commit (default: every failed-over one)");
+  auto* c_jobs = app.add_subcommand("jobs", "Site Recovery jobs of both regions' vaults");
+  add_home(c_jobs);
+  c_jobs->add_flag("--json", sr_json, "Machine-readable output");
+
   auto* c_reprotect = app.add_subcommand(
       "reprotect",
       "Reverse replication after a failover: the active region replicates to the other one. A "
@@ -279,9 +350,54 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "drsim: failover: --drain-timeout and --reprotect need --planned\n");
       return 2;
     }
+    bool point_flags = c_failover->count("--point") > 0 || c_failover->count("--point-id") > 0 ||
+                       c_failover->count("--item") > 0 || point_failover.dry_run;
+    if (int(planned) + int(unplanned) + int(test_failover) + int(test_cleanup) > 1) {
+      std::fprintf(stderr, "drsim: failover: give one of --planned, --unplanned, --test, "
+                           "--test-cleanup\n");
+      return 2;
+    }
+    if (test_cleanup) {
+      if (point_flags || !region.empty()) {
+        std::fprintf(stderr, "drsim: failover: --test-cleanup takes no other flag\n");
+        return 2;
+      }
+      return cmd_test_cleanup(home);
+    }
+    if (test_failover) {
+      if (point_failover.dry_run || !region.empty() || point_failover.items.size() > 1) {
+        std::fprintf(stderr, "drsim: failover: --test takes one --item and --point/--point-id\n");
+        return 2;
+      }
+      TestFailoverOptions t;
+      t.item = point_failover.items.empty() ? "" : point_failover.items[0];
+      t.point = point_failover.point;
+      t.point_id = point_failover.point_id;
+      return cmd_test_failover(home, t);
+    }
+    if (!unplanned && point_flags) {
+      std::fprintf(stderr, "drsim: failover: --point, --point-id, --item and --dry-run need "
+                           "--unplanned or --test\n");
+      return 2;
+    }
+    if (unplanned) {
+      if (!region.empty()) {
+        std::fprintf(stderr, "drsim: failover: --unplanned fails over to the region holding the "
+                             "protected items; drop --region\n");
+        return 2;
+      }
+      point_failover.reason = reason;
+      return cmd_point_failover(home, point_failover);
+    }
     if (planned) return cmd_planned_failover(home, region, reason, drain_ms, planned_reprotect);
     return cmd_failover(home, region, reason);
   }
+  if (c_cleanup->parsed()) return cmd_test_cleanup(home);
+  if (c_protect->parsed()) return cmd_protect(home, protect);
+  if (c_items->parsed()) return cmd_items(home, sr_json);
+  if (c_points->parsed()) return cmd_points(home, points_item, sr_json);
+  if (c_commit->parsed()) return cmd_commit(home, commit_items);
+  if (c_jobs->parsed()) return cmd_jobs(home, sr_json);
   if (c_reprotect->parsed()) return cmd_reprotect(home, region, reprotect_reason);
   if (c_failback->parsed()) return cmd_failback(home, failback_reason, drain_ms);
   if (c_check->parsed()) return cmd_check(home, history, check_json);

@@ -114,12 +114,29 @@ Result<ReprotectOutcome> run_reprotect(const TopologyState& state, std::string a
   ReprotectOutcome out;
   out.active = active;
   out.standby = other(active);
+  // Site Recovery guard rail: an item failed over to a recovery point must be committed first.
+  // Without protected items (the plain `drsim failover` flow) there is nothing to commit.
+  if (auto guard = sr_reprotect_items(state.at(active).address, false, true);
+      !guard.is_ok() && guard.status().code() == StatusCode::kFailedPrecondition) {
+    return guard.status();
+  }
   auto r = region_reprotect(state.at(active).address, reason, kReprotectDeadline);
   if (!r.is_ok()) return r.status();
   out.response = *r;
   auto resync = describe_resync(r->resync());
   out.lines.push_back(fmt::format("re-protect {} -> {}: {}", out.active, out.standby, resync[0]));
   for (size_t i = 1; i < resync.size(); ++i) out.lines.push_back(resync[i]);
+  auto items = sr_reprotect_items(state.at(active).address,
+                                  r->resync().kind() != RESYNC_KIND_FULL, false);
+  if (!items.is_ok()) {
+    out.lines.push_back("  protected items not moved on: " + items.status().message());
+  } else {
+    for (const auto& i : items->items()) {
+      out.lines.push_back(fmt::format("  {:<10} {} in {}, replicating to {} (job {})", i.item(),
+                                      i.state(), i.active_region(), i.replication_target(),
+                                      items->job_id()));
+    }
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include "common/net/grpc_util.h"
 #include "drsim/v1/admin.grpc.pb.h"
 #include "drsim/v1/faultproxy.grpc.pb.h"
+#include "drsim/v1/siterecovery.grpc.pb.h"
 #include "drsim/v1/trafficmgr.grpc.pb.h"
 
 namespace drsim::cli {
@@ -20,6 +21,61 @@ Result<Response> unary(const std::string& address, const std::string& what,
 }
 
 }  // namespace
+
+Result<ProtectItemResponse> sr_protect(const std::string& address, const ProtectItemRequest& req) {
+  return unary<SiteRecovery>(address, "protect", &SiteRecovery::Stub::Protect, req);
+}
+
+Result<ListItemsResponse> sr_items(const std::string& address) {
+  return unary<SiteRecovery>(address, "list protected items", &SiteRecovery::Stub::ListItems,
+                             ListItemsRequest());
+}
+
+Result<ListPointsResponse> sr_points(const std::string& address, const std::string& item) {
+  ListPointsRequest req;
+  req.set_item(item);
+  return unary<SiteRecovery>(address, "list recovery points", &SiteRecovery::Stub::ListPoints,
+                             req);
+}
+
+Result<UnplannedFailoverResponse> sr_unplanned_failover(const std::string& address,
+                                                        const UnplannedFailoverRequest& req) {
+  // Rolling back to a point reads the point's checkpoint: allow more than an admin call.
+  return unary<SiteRecovery>(address, "unplanned failover", &SiteRecovery::Stub::UnplannedFailover,
+                             req, std::chrono::milliseconds(30'000));
+}
+
+Result<TestFailoverResponse> sr_test_failover(const std::string& address,
+                                              const TestFailoverRequest& req) {
+  return unary<SiteRecovery>(address, "test failover", &SiteRecovery::Stub::TestFailover, req,
+                             std::chrono::milliseconds(30'000));
+}
+
+Result<CleanupTestFailoverResponse> sr_cleanup_test_failover(const std::string& address,
+                                                             const std::string& item) {
+  CleanupTestFailoverRequest req;
+  req.set_item(item);
+  return unary<SiteRecovery>(address, "clean up test failover",
+                             &SiteRecovery::Stub::CleanupTestFailover, req);
+}
+
+Result<CommitResponse> sr_commit(const std::string& address, const CommitRequest& req) {
+  return unary<SiteRecovery>(address, "commit", &SiteRecovery::Stub::Commit, req);
+}
+
+Result<ReprotectItemsResponse> sr_reprotect_items(const std::string& address, bool delta,
+                                                  bool check_only) {
+  ReprotectItemsRequest req;
+  req.set_delta(delta);
+  req.set_check_only(check_only);
+  return unary<SiteRecovery>(address, "re-protect items", &SiteRecovery::Stub::ReprotectItems,
+                             req);
+}
+
+Result<ListJobsResponse> sr_jobs(const std::string& address) {
+  return unary<SiteRecovery>(address, "list jobs", &SiteRecovery::Stub::ListJobs,
+                             ListJobsRequest());
+}
 
 Result<GetStatusResponse> region_status(const std::string& address, bool reset_lag_stats) {
   GetStatusRequest req;

@@ -8,6 +8,7 @@
 #include "common/net/grpc_util.h"
 #include "drsim/v1/admin.pb.h"
 #include "drsim/v1/faultproxy.pb.h"
+#include "drsim/v1/siterecovery.pb.h"
 #include "drsim/v1/trafficmgr.pb.h"
 
 namespace drsim::cli {
@@ -46,6 +47,24 @@ Result<drsim::v1::PlannedFailoverResponse> region_planned_failover(const std::st
                                                                    const std::string& reason,
                                                                    uint32_t drain_timeout_ms,
                                                                    bool reprotect);
+// Site Recovery vault of a region (proto/drsim/v1/siterecovery.proto).
+Result<drsim::v1::ProtectItemResponse> sr_protect(const std::string& address,
+                                              const drsim::v1::ProtectItemRequest& req);
+Result<drsim::v1::ListItemsResponse> sr_items(const std::string& address);
+Result<drsim::v1::ListPointsResponse> sr_points(const std::string& address,
+                                                const std::string& item);
+Result<drsim::v1::UnplannedFailoverResponse> sr_unplanned_failover(
+    const std::string& address, const drsim::v1::UnplannedFailoverRequest& req);
+Result<drsim::v1::TestFailoverResponse> sr_test_failover(
+    const std::string& address, const drsim::v1::TestFailoverRequest& req);
+Result<drsim::v1::CleanupTestFailoverResponse> sr_cleanup_test_failover(
+    const std::string& address, const std::string& item);
+Result<drsim::v1::CommitResponse> sr_commit(const std::string& address,
+                                            const drsim::v1::CommitRequest& req);
+Result<drsim::v1::ReprotectItemsResponse> sr_reprotect_items(const std::string& address,
+                                                             bool delta, bool check_only);
+Result<drsim::v1::ListJobsResponse> sr_jobs(const std::string& address);
+
 Status region_set_outage(const std::string& address, bool outage);
 Status region_set_peer(const std::string& address, const std::string& peer);
 Status region_set_clock_offset(const std::string& address, int64_t offset_ms);

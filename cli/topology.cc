@@ -73,7 +73,7 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
   if (!root || root.IsNull()) return cfg;
   if (Status s = check_keys(err, "", root,
                             {"regions", "workloads", "traffic_manager", "storage", "testing",
-                             "fault_proxy"});
+                             "fault_proxy", "site_recovery"});
       !s.is_ok()) {
     return s;
   }
@@ -142,6 +142,13 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
       }
       cfg.unsafe_ack_before_standby = f.Scalar() == "true";
     }
+  }
+  if (auto sr = root["site_recovery"]) {
+    if (Status s = check_keys(err, "site_recovery", sr, {"time_scale"}); !s.is_ok()) return s;
+    if (Status s = read_uint(err, "site_recovery.time_scale", sr["time_scale"], 1, 1'000'000,
+                             &cfg.time_scale);
+        !s.is_ok())
+      return s;
   }
   if (auto st = root["storage"]) {
     if (Status s = check_keys(err, "storage", st, {"fsync"}); !s.is_ok()) return s;
@@ -306,8 +313,6 @@ Result<TopologyState> load_state(const std::string& home) {
 
 // ---------------------------------------------------------------- up / down
 
-namespace {
-
 Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::string> argv,
                                  const std::string& dir, const std::string& data_dir) {
   fs::create_directories(dir);
@@ -339,7 +344,6 @@ Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::strin
   return ProcessInfo{*pid, info->address, argv, log, data_dir, info->more_addresses};
 }
 
-}  // namespace
 
 Result<TopologyState> topology_up(const std::string& home, const TopologyConfig& config,
                                   const std::function<void(const std::string&)>& progress) {
@@ -367,6 +371,10 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   std::vector<std::string> common = {"--workloads", config.workloads_flag()};
   if (config.fsync) common.push_back("--fsync");
   if (config.unsafe_ack_before_standby) common.push_back("--unsafe-ack-before-standby");
+  if (config.time_scale != 1) {
+    common.push_back("--time-scale");
+    common.push_back(std::to_string(config.time_scale));
+  }
 
   // The fault proxy comes first: every other process is reached through one of its links.
   std::string proxy;
@@ -515,6 +523,12 @@ std::string find_standby(const TopologyState& state) {
 Status topology_down(const std::string& home, std::chrono::milliseconds grace) {
   auto state = load_state(home);
   if (!state.is_ok()) return state.status();
+  // Processes started next to the topology (a test failover's isolated copy) go first.
+  for (const auto& [name, p] : state->processes) {
+    if (name != "trafficmgr" && name != "faultproxy" && !is_region(name)) {
+      stop_process(p.pid, grace);
+    }
+  }
   for (const char* name : {"trafficmgr", "primary", "secondary", "faultproxy"}) {
     auto it = state->processes.find(name);
     if (it != state->processes.end()) stop_process(it->second.pid, grace);

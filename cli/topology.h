@@ -41,6 +41,9 @@ struct TopologyConfig {
   // faulted (`fault_proxy.enabled: false` connects them directly: no link faults then).
   bool fault_proxy = true;
   uint64_t fault_seed = 1;  // jitter and stall windows of every link
+  // site_recovery.time_scale: the regions' Site Recovery clock runs this many times faster than
+  // real time (300: a 5-minute crash-consistent recovery point every second).
+  uint64_t time_scale = 1;
 
   // Documented failover estimate: TTL + tolerated × interval.
   uint64_t documented_failover_ms() const { return ttl_ms + tolerated_failures * probe_interval_ms; }
@@ -120,6 +123,10 @@ std::string find_region(const TopologyState& state, drsim::v1::RegionRole role);
 std::string find_standby(const TopologyState& state);
 // Stops every process of the topology (SIGTERM, then SIGKILL after grace).
 Status topology_down(const std::string& home, std::chrono::milliseconds grace);
+// Spawns a daemon (argv[0] = binary), logs in <dir>/<name>.log, waits for its ready file; the
+// returned argv pins the bound --listen port for restarts.
+Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::string> argv,
+                                 const std::string& dir, const std::string& data_dir);
 // Starts a stopped or killed daemon again with its original arguments.
 Status restart_process(TopologyState& state, const std::string& name);
 

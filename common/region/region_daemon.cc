@@ -18,6 +18,7 @@
 #include "common/region/region_node.h"
 #include "common/region/region_services.h"
 #include "common/region/replication_streams.h"
+#include "common/region/site_recovery_service.h"
 
 namespace drsim::region {
 
@@ -150,6 +151,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   int64_t fence_check_timeout_ms = opt.fence_check_timeout.count();
   BackupOptions backup_opt;
   uint64_t vm_disk_gib = backup_opt.disk_size_bytes >> 30;
+  double time_scale = 1.0;
 
   CLI::App app{defaults.program + ": a drsim region daemon (" + defaults.name +
                " region). Hosts protected workloads, replicates them to its peer region, and "
@@ -204,6 +206,11 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
                  "Provisioned size of each hosted VM's OS disk (its keys are the used part)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{32767}))
       ->capture_default_str();
+  app.add_option("--time-scale", time_scale,
+                 "Site Recovery runs on drsim's clock, this many times faster than real time "
+                 "(300: a 5-minute crash-consistent point every second)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e6));
   app.add_option("--ready-file", opt.ready_file,
                  "Write {pid, address[, http_address]} here once serving");
   app.add_option("--log-format", log_format, "text or json")
@@ -271,11 +278,16 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   ReplicationService replication(node);
   BackupDriver backup(node, **store, **backup_store, backup_opt);
   BackupService backup_service(io, backup);
+  std::string data_dir = opt.data_dir;
+  while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
+  SiteRecoveryDriver site_recovery(node, data_dir + ".points", time_scale);
+  SiteRecoveryService site_recovery_service(io, site_recovery);
 
   grpc::ServerBuilder builder;
   builder.RegisterService(&workload);
   builder.RegisterService(&admin);
   builder.RegisterService(&replication);
+  builder.RegisterService(&site_recovery_service);
   builder.RegisterService(&health);
   builder.RegisterService(&backup_service);
   // The ops counters of /metrics; without --http-listen nobody reads them, so no interceptor.
@@ -297,6 +309,13 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   }
   if (Status s = backup.start(); !s.is_ok()) {
     spdlog::error("cannot start backups: {}", s.to_string());
+    node.stop();
+    server->server->Shutdown();
+    return 1;
+  }
+  if (Status s = site_recovery.start(); !s.is_ok()) {
+    spdlog::error("cannot start the Site Recovery vault: {}", s.to_string());
+    backup.stop();
     node.stop();
     server->server->Shutdown();
     return 1;
@@ -333,6 +352,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   net::StopSignals signals(io, [&] {
     if (http) http->stop();
     backup.stop();
+    site_recovery.stop();
     node.stop();
     // Shutdown waits for in-flight RPCs, which finish on this loop: run it
     // off the loop, then stop the loop.

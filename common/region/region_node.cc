@@ -563,6 +563,17 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
 }
 
 Result<drsim::v1::FailoverResponse> RegionNode::failover(const std::string& reason) {
+  if (Status s = check_failover(); !s.is_ok()) return s;
+  if (planned_ && role_->role() == model::Role::kStandby) {
+    finish_planned(Status(StatusCode::kAborted,
+                          "superseded by an unplanned failover of region " + options_.name));
+  }
+  // The new active region serves unprotected until re-protect reverses replication (Site
+  // Recovery: failover → commit → re-protect).
+  return promote(reason, false, false);
+}
+
+Status RegionNode::check_failover() const {
   if (outage_) {
     return failed_precondition("region " + options_.name +
                                " is in an injected outage; end the outage before failing over "
@@ -578,13 +589,7 @@ Result<drsim::v1::FailoverResponse> RegionNode::failover(const std::string& reas
       }
     }
   }
-  if (planned_ && role_->role() == model::Role::kStandby) {
-    finish_planned(Status(StatusCode::kAborted,
-                          "superseded by an unplanned failover of region " + options_.name));
-  }
-  // The new active region serves unprotected until re-protect reverses replication (Site
-  // Recovery: failover → commit → re-protect).
-  return promote(reason, false, false);
+  return Status::ok();
 }
 
 Result<drsim::v1::FailoverResponse> RegionNode::promote(const std::string& reason, bool planned,

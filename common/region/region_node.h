@@ -84,6 +84,25 @@ class RegionNode {
   void on_source_write_done(SourceStream* stream);
   void on_source_closed(SourceStream* stream, const Status& status);
 
+  // ---- Site Recovery (common/region/site_recovery_driver.h), loop thread.
+  // Newest seq per workload: applied (standby) or written (active).
+  std::map<std::string, Seq> workload_seqs() const;
+  bool is_standby() const;
+  // The active region is streaming to this standby right now.
+  bool receiving_replication() const { return sink_ != nullptr; }
+  // Any workload holding an incomplete full copy (no usable recovery point).
+  bool copy_incomplete(const std::string& workload) const;
+  storage::RegionStore& store() { return store_; }
+  // Unplanned failover to recovery points: rolls each listed workload back to the state its
+  // point (a store checkpoint) holds at `seq`, then promotes this standby as failover() does.
+  // Nothing changes when a refusal or a read of a point fails.
+  struct PointRollback {
+    std::string checkpoint_dir;
+    Seq seq;
+  };
+  Result<drsim::v1::FailoverResponse> failover_to_points(
+      const std::string& reason, const std::map<std::string, PointRollback>& points);
+
   boost::asio::io_context& io() { return io_; }
   bool in_outage() const { return outage_; }
   const RegionOptions& options() const { return options_; }
@@ -140,6 +159,8 @@ class RegionNode {
   model::Protection protection() const;
   Result<drsim::v1::FailoverResponse> promote(const std::string& reason, bool planned,
                                               bool protect);
+  // Why this region may not be failed over to now (outage, incomplete copy), else OK.
+  Status check_failover() const;
 
   // Re-protect, active side.
   void add_resync_offer(drsim::v1::Hello* hello);

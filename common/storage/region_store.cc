@@ -4,6 +4,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <cstring>
@@ -19,6 +20,7 @@ namespace {
 //   c\0<workload>          cursor: seq(8) epoch(8), big-endian
 //   d\0<workload>\0<key>   data
 //   l\0<workload>\0<seq8>  replication log entry (serialized Change)
+//   sr\0<name>             Site Recovery vault record (a protected item's spec)
 constexpr char kMetaKey[] = "m";
 
 std::string cursor_key(const std::string& w) { return std::string("c\0", 2) + w; }
@@ -435,6 +437,67 @@ Result<bool> RegionStore::full_copy_incomplete(const std::string& workload) {
   if (s.IsNotFound()) return false;
   if (!s.ok()) return from_rocks(s, "read copy mark of " + workload);
   return true;
+}
+
+Status RegionStore::create_checkpoint(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  if (rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw); !s.ok()) {
+    return from_rocks(s, "create checkpoint object");
+  }
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  return from_rocks(checkpoint->CreateCheckpoint(dir), "checkpoint into " + dir);
+}
+
+Result<std::vector<model::KeyRestore>> RegionStore::read_checkpoint(
+    const std::string& dir, const std::string& workload, const std::vector<std::string>& keys) {
+  rocksdb::Options options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
+      {"log", rocksdb::ColumnFamilyOptions(options)}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, families, &handles, &raw);
+  if (!s.ok()) return from_rocks(s, "open recovery point " + dir);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::vector<model::KeyRestore> out;
+  Status result = Status::ok();
+  for (const auto& key : keys) {
+    std::string v;
+    rocksdb::Status g = db->Get(rocksdb::ReadOptions(), handles[0], data_key(workload, key), &v);
+    if (g.IsNotFound()) {
+      out.push_back({key, std::nullopt});
+    } else if (!g.ok()) {
+      result = from_rocks(g, "read recovery point " + dir);
+      break;
+    } else {
+      out.push_back({key, std::move(v)});
+    }
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  if (!result.is_ok()) return result;
+  return out;
+}
+
+namespace {
+std::string record_key(const std::string& name) { return std::string("sr\0", 3) + name; }
+}  // namespace
+
+Status RegionStore::put_record(const std::string& name, const std::string& value) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(db_->Put(wo, record_key(name), value), "write record " + name);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> RegionStore::records() {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  const std::string prefix = record_key("");
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    out.emplace_back(it->key().ToString().substr(prefix.size()), it->value().ToString());
+  }
+  if (Status s = from_rocks(it->status(), "read records"); !s.is_ok()) return s;
+  return out;
 }
 
 }  // namespace drsim::storage

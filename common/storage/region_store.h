@@ -116,6 +116,18 @@ class RegionStore {
   Status apply_snapshot_chunk(const drsim::v1::SnapshotChunk& chunk);
   Result<bool> full_copy_incomplete(const std::string& workload);
 
+  // ---- Site Recovery (common/region/site_recovery_service.h).
+
+  // A recovery point: an openable copy of the whole store as of now (RocksDB checkpoint: hard
+  // links to the immutable files plus the flushed memtables) in `dir`, which must not exist.
+  Status create_checkpoint(const std::string& dir);
+  // The values `keys` of `workload` had in the checkpoint at `dir` (nullopt: absent there).
+  static Result<std::vector<model::KeyRestore>> read_checkpoint(
+      const std::string& dir, const std::string& workload, const std::vector<std::string>& keys);
+  // Small durable records of the Site Recovery vault (protected item specs), by name.
+  Status put_record(const std::string& name, const std::string& value);
+  Result<std::vector<std::pair<std::string, std::string>>> records();
+
   const std::string& dir() const { return dir_; }
 
  private:

@@ -1,0 +1,576 @@
+#include "cli/site_recovery.h"
+
+#include <ctime>
+#include <thread>
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "cli/child_process.h"
+#include "cli/rpc_clients.h"
+
+namespace drsim::cli {
+
+using namespace drsim::v1;
+using namespace std::chrono_literals;
+
+namespace {
+
+int report_error(const Status& s) {
+  std::fprintf(stderr, "drsim: %s\n", s.message().c_str());
+  return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+void print_json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  std::printf("%s", out.c_str());
+}
+
+std::string duration_label(uint64_t ms) {
+  if (ms == 0) return "off";
+  if (ms % 86'400'000 == 0) return fmt::format("{}d", ms / 86'400'000);
+  if (ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
+  if (ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
+  return fmt::format("{}ms", ms);
+}
+
+std::string size_label(uint64_t b) {
+  if (b >= (1ull << 30)) return fmt::format("{:.1f} GiB", b / double(1ull << 30));
+  if (b >= (1ull << 20)) return fmt::format("{:.1f} MiB", b / double(1ull << 20));
+  if (b >= (1ull << 10)) return fmt::format("{:.1f} KiB", b / double(1ull << 10));
+  return fmt::format("{} B", b);
+}
+
+Result<SourceKind> parse_source(const std::string& s) {
+  static const std::pair<const char*, SourceKind> kinds[] = {
+      {"azure-vm", SOURCE_KIND_AZURE_VM},
+      {"vmware-vm", SOURCE_KIND_VMWARE_VM},
+      {"hyperv-vm", SOURCE_KIND_HYPERV_VM},
+      {"physical-windows", SOURCE_KIND_PHYSICAL_WINDOWS},
+      {"physical-linux", SOURCE_KIND_PHYSICAL_LINUX},
+      {"azure-stack-vm", SOURCE_KIND_AZURE_STACK_VM},
+      {"aws-windows", SOURCE_KIND_AWS_WINDOWS}};
+  for (const auto& [name, kind] : kinds) {
+    if (s == name) return kind;
+  }
+  return invalid_argument("--source: '" + s +
+                          "' is not one of azure-vm, vmware-vm, hyperv-vm, physical-windows, "
+                          "physical-linux, azure-stack-vm, aws-windows");
+}
+
+Result<DiskSpec> parse_disk(const std::string& flag, const std::string& text) {
+  auto c1 = text.find(':');
+  auto c2 = c1 == std::string::npos ? c1 : text.find(':', c1 + 1);
+  if (c2 == std::string::npos) {
+    return invalid_argument(flag + ": '" + text + "' must be NAME:CAPACITY:USED, e.g. os:128G:30G");
+  }
+  DiskSpec d;
+  d.set_name(text.substr(0, c1));
+  auto cap = parse_size_text(flag, text.substr(c1 + 1, c2 - c1 - 1));
+  if (!cap.is_ok()) return cap.status();
+  auto used = parse_size_text(flag, text.substr(c2 + 1));
+  if (!used.is_ok()) return used.status();
+  d.set_capacity_bytes(*cap);
+  d.set_used_bytes(*used);
+  return d;
+}
+
+// The vault region, or a refusal saying how to get one.
+Result<std::string> vault_region(const TopologyState& state) {
+  std::string vault = find_vault(state);
+  if (vault.empty()) {
+    return failed_precondition(
+        "no region holds a protected item; protect one first (`drsim "
+        "protect --item NAME`)");
+  }
+  return vault;
+}
+
+}  // namespace
+
+Result<Duration> parse_duration_text(const std::string& flag, const std::string& text) {
+  if (text.empty()) return invalid_argument(flag + ": empty duration (e.g. 5m, 1h30m, 15d)");
+  Duration total{0};
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    uint64_t n = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      if (n > 1'000'000'000) return invalid_argument(flag + ": '" + text + "' is too large");
+      n = n * 10 + static_cast<uint64_t>(text[i++] - '0');
+    }
+    if (i == start) {
+      return invalid_argument(flag + ": '" + text + "' is not a duration like 5m, 1h30m, 15d");
+    }
+    size_t u = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string unit = text.substr(u, i - u);
+    if (unit == "ms")
+      total += std::chrono::milliseconds(n);
+    else if (unit == "s")
+      total += std::chrono::seconds(n);
+    else if (unit == "m")
+      total += std::chrono::minutes(n);
+    else if (unit == "h")
+      total += std::chrono::hours(n);
+    else if (unit == "d")
+      total += std::chrono::hours(24 * n);
+    else {
+      return invalid_argument(flag + ": unit '" + unit + "' in '" + text +
+                              "' is not one of ms, s, m, h, d");
+    }
+  }
+  return total;
+}
+
+Result<uint64_t> parse_size_text(const std::string& flag, const std::string& text) {
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    if (n > (1ull << 40)) return invalid_argument(flag + ": '" + text + "' is too large");
+    n = n * 10 + static_cast<uint64_t>(text[i++] - '0');
+  }
+  if (i == 0) return invalid_argument(flag + ": '" + text + "' is not a size like 30G or 512M");
+  std::string unit = text.substr(i);
+  int shift = unit.empty() || unit == "B"    ? 0
+              : unit == "K" || unit == "KiB" ? 10
+              : unit == "M" || unit == "MiB" ? 20
+              : unit == "G" || unit == "GiB" ? 30
+              : unit == "T" || unit == "TiB" ? 40
+                                             : -1;
+  if (shift < 0) {
+    return invalid_argument(flag + ": unit '" + unit + "' in '" + text +
+                            "' is not one of B, K, M, G, T");
+  }
+  return n << shift;
+}
+
+Result<ProtectItemRequest> build_protect_request(const ProtectOptions& o) {
+  ProtectItemRequest req;
+  if (o.item.empty()) return invalid_argument("--item: name the workload to protect");
+  req.set_item(o.item);
+  auto source = parse_source(o.source);
+  if (!source.is_ok()) return source.status();
+  req.set_source(*source);
+  req.set_hyperv_managed_by_vmm(o.hyperv_vmm);
+  if (o.target_kind == "secondary-site") {
+    req.set_target_kind(TARGET_KIND_SECONDARY_SITE);
+  } else if (o.target_kind == "azure-region") {
+    req.set_target_kind(TARGET_KIND_AZURE_REGION);
+  } else {
+    return invalid_argument("--target-kind: '" + o.target_kind +
+                            "' is not azure-region or secondary-site");
+  }
+  if (!o.os_disk.empty()) {
+    auto d = parse_disk("--os-disk", o.os_disk);
+    if (!d.is_ok()) return d.status();
+    *req.mutable_os_disk() = *d;
+  }
+  for (const auto& text : o.data_disks) {
+    auto d = parse_disk("--data-disk", text);
+    if (!d.is_ok()) return d.status();
+    *req.add_data_disks() = *d;
+  }
+  req.set_vm_agent_missing(o.no_vm_agent);
+  auto ms = [](Duration d) {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  };
+  auto* policy = req.mutable_policy();
+  if (!o.retention.empty()) {
+    auto d = parse_duration_text("--retention", o.retention);
+    if (!d.is_ok()) return d.status();
+    if (ms(*d) == 0) return invalid_argument("--retention: must be positive (up to 15d)");
+    policy->set_retention_ms(ms(*d));
+  }
+  if (!o.app_consistent.empty() && o.app_consistent != "off") {
+    auto d = parse_duration_text("--app-consistent", o.app_consistent);
+    if (!d.is_ok()) return d.status();
+    if (ms(*d) == 0) return invalid_argument("--app-consistent: use off, or 1h or more");
+    policy->set_app_consistent_interval_ms(ms(*d));
+  }
+  if (!o.rpo_threshold.empty()) {
+    auto d = parse_duration_text("--rpo-threshold", o.rpo_threshold);
+    if (!d.is_ok()) return d.status();
+    if (ms(*d) == 0) return invalid_argument("--rpo-threshold: must be 5m or more");
+    policy->set_rpo_threshold_ms(ms(*d));
+  }
+  return req;
+}
+
+std::string find_vault(const TopologyState& state) {
+  for (const char* name : {"secondary", "primary"}) {
+    auto items = sr_items(state.at(name).address);
+    if (items.is_ok() && items->items_size() > 0) return name;
+  }
+  return "";
+}
+
+std::string format_wall(int64_t unix_nanos) {
+  std::time_t secs = static_cast<std::time_t>(unix_nanos / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return fmt::format("{}.{:03d}", buf, static_cast<int>((unix_nanos / 1'000'000) % 1000));
+}
+
+Result<PointChoice> parse_point_choice(const std::string& text, uint64_t point_id) {
+  PointChoice c;
+  if (text == "latest")
+    c = POINT_CHOICE_LATEST;
+  else if (text == "latest-processed")
+    c = POINT_CHOICE_LATEST_PROCESSED;
+  else if (text == "latest-app-consistent")
+    c = POINT_CHOICE_LATEST_APP_CONSISTENT;
+  else if (text == "custom")
+    c = POINT_CHOICE_CUSTOM;
+  else {
+    return invalid_argument("--point: '" + text +
+                            "' is not one of latest, latest-processed, latest-app-consistent, "
+                            "custom");
+  }
+  if (c == POINT_CHOICE_CUSTOM && point_id == 0) {
+    return invalid_argument("--point-id: --point custom needs the id of a point (`drsim points`)");
+  }
+  if (c != POINT_CHOICE_CUSTOM && point_id != 0) {
+    return invalid_argument("--point-id: only --point custom takes a point id");
+  }
+  return c;
+}
+
+Result<UnplannedFailoverResponse> run_point_failover(const TopologyState& state,
+                                                     const PointFailoverOptions& o,
+                                                     std::vector<std::string>* lines) {
+  auto choice = parse_point_choice(o.point, o.point_id);
+  if (!choice.is_ok()) return choice.status();
+  auto vault = vault_region(state);
+  if (!vault.is_ok()) return vault.status();
+  UnplannedFailoverRequest req;
+  for (const auto& i : o.items) req.add_items(i);
+  req.set_point(*choice);
+  req.set_point_id(o.point_id);
+  req.set_reason(o.reason);
+  // Report first: what this point gives up, before anything changes.
+  req.set_dry_run(true);
+  auto preview = sr_unplanned_failover(state.at(*vault).address, req);
+  if (!preview.is_ok()) return preview.status();
+  auto report = [&](const UnplannedFailoverResponse& r) {
+    for (const auto& item : r.items()) {
+      const auto& p = item.point();
+      lines->push_back(fmt::format("{}: recovery point {} ({}, {} on drsim's clock)", item.item(),
+                                   p.id(), p.type(), format_wall(p.time_unix_nanos())));
+      for (const auto& g : item.given_up()) {
+        std::string line = fmt::format(
+            "  {:<10} point holds seq {}; {} holds seq {}: {} write(s) rolled back", g.workload(),
+            g.point_seq(), *vault, g.standby_seq(), g.writes_vs_standby());
+        if (g.source_known()) {
+          line += fmt::format("; {} wrote seq {}: {} write(s) given up", r.source_region(),
+                              g.source_seq(), g.writes_vs_source());
+        } else {
+          line += fmt::format(
+              "; {} does not answer: writes it made past seq {} are unknown and "
+              "given up",
+              r.source_region(), g.standby_seq());
+        }
+        lines->push_back(line);
+      }
+    }
+  };
+  lines->push_back(
+      fmt::format("data given up by an unplanned failover to {} ({}):", *vault,
+                  o.point == "custom" ? fmt::format("custom point {}", o.point_id) : o.point));
+  report(*preview);
+  if (o.dry_run) {
+    lines->push_back("dry run: nothing changed");
+    return preview;
+  }
+  req.set_dry_run(false);
+  auto r = sr_unplanned_failover(state.at(*vault).address, req);
+  if (!r.is_ok()) return r.status();
+  lines->push_back(fmt::format("{} (job {})", r->message(), r->job_id()));
+  lines->push_back(
+      "  commit with `drsim commit` (drops the other recovery points), then "
+      "`drsim reprotect`");
+  return r;
+}
+
+Result<CommitResponse> run_commit(const TopologyState& state, const std::vector<std::string>& items,
+                                  std::vector<std::string>* lines) {
+  auto vault = vault_region(state);
+  if (!vault.is_ok()) return vault.status();
+  CommitRequest req;
+  for (const auto& i : items) req.add_items(i);
+  auto r = sr_commit(state.at(*vault).address, req);
+  if (!r.is_ok()) return r.status();
+  for (const auto& item : r->items()) {
+    lines->push_back(fmt::format("committed {} to recovery point {} ({})", item.item(),
+                                 item.failover_point_id(), item.state()));
+  }
+  lines->push_back(fmt::format("  {} other recovery point(s) dropped; next: `drsim reprotect`",
+                               r->points_dropped()));
+  return r;
+}
+
+Result<TestFailoverResponse> run_test_failover(TopologyState& state, const TestFailoverOptions& o,
+                                               std::vector<std::string>* lines) {
+  auto choice = parse_point_choice(o.point, o.point_id);
+  if (!choice.is_ok()) return choice.status();
+  if (auto it = state.processes.find(kTestFailoverProcess);
+      it != state.processes.end() && process_alive(it->second.pid)) {
+    return failed_precondition(
+        fmt::format("a test failover is running (pid {} at {}); clean it up first: `drsim failover "
+                    "--test-cleanup`",
+                    it->second.pid, it->second.address));
+  }
+  auto vault = vault_region(state);
+  if (!vault.is_ok()) return vault.status();
+  std::string item = o.item;
+  if (item.empty()) {
+    auto items = sr_items(state.at(*vault).address);
+    if (!items.is_ok()) return items.status();
+    if (items->items_size() != 1) {
+      return invalid_argument(
+          fmt::format("--item: {} items are protected; name the one to test", items->items_size()));
+    }
+    item = items->items(0).item();
+  }
+  TestFailoverRequest req;
+  req.set_item(item);
+  req.set_point(*choice);
+  req.set_point_id(o.point_id);
+  auto r = sr_test_failover(state.at(*vault).address, req);
+  if (!r.is_ok()) return r.status();
+  std::vector<std::string> argv = {bin_dir() + "/drsim-secondary",
+                                   "--name",
+                                   item + "-test",
+                                   "--peer-name",
+                                   "isolated",
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--data-dir",
+                                   r->copy_dir(),
+                                   "--role",
+                                   "active",
+                                   "--workloads",
+                                   state.config.workloads_flag()};
+  auto started = start_daemon(kTestFailoverProcess, argv, state.home + "/" + kTestFailoverProcess,
+                              r->copy_dir());
+  if (!started.is_ok()) {
+    (void)sr_cleanup_test_failover(state.at(*vault).address, item);
+    return Status(started.status().code(),
+                  "test failover copy could not start: " + started.status().message());
+  }
+  state.processes[kTestFailoverProcess] = *started;
+  if (Status s = save_state(state); !s.is_ok()) return s;
+  const auto& p = r->point();
+  lines->push_back(fmt::format(
+      "test failover of {} to recovery point {} ({}, {} on drsim's clock; seq {}): isolated copy "
+      "serving at {} (pid {}), no peer, not in the Traffic Manager (job {})",
+      item, p.id(), p.type(), format_wall(p.time_unix_nanos()),
+      p.seqs().count(item) ? p.seqs().at(item) : 0, started->address, started->pid, r->job_id()));
+  lines->push_back(
+      "  production replication continues; state: cleanup test failover pending "
+      "until `drsim failover --test-cleanup`");
+  return r;
+}
+
+Status run_test_cleanup(TopologyState& state, std::vector<std::string>* lines) {
+  bool stopped = false;
+  if (auto it = state.processes.find(kTestFailoverProcess); it != state.processes.end()) {
+    stop_process(it->second.pid, 2s);
+    lines->push_back(fmt::format("stopped the isolated test copy (pid {})", it->second.pid));
+    state.processes.erase(it);
+    if (Status s = save_state(state); !s.is_ok()) return s;
+    stopped = true;
+  }
+  std::string vault = find_vault(state);
+  std::vector<std::string> pending;
+  if (!vault.empty()) {
+    auto items = sr_items(state.at(vault).address);
+    if (!items.is_ok()) return items.status();
+    for (const auto& i : items->items()) {
+      if (i.state() == "TestFailoverCleanupPending") pending.push_back(i.item());
+    }
+  }
+  if (pending.empty() && !stopped) {
+    return failed_precondition("no test failover to clean up");
+  }
+  for (const auto& item : pending) {
+    auto r = sr_cleanup_test_failover(state.at(vault).address, item);
+    if (!r.is_ok()) return r.status();
+    lines->push_back(fmt::format("test failover of {} cleaned up: copy {} deleted; {} (job {})",
+                                 item, r->removed_dir(), r->item().state(), r->job_id()));
+  }
+  return Status::ok();
+}
+
+int cmd_test_failover(const std::string& home, const TestFailoverOptions& options) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return report_error(state.status());
+  std::vector<std::string> lines;
+  auto r = run_test_failover(*state, options, &lines);
+  if (!r.is_ok()) return report_error(r.status());
+  for (const auto& l : lines) std::printf("%s\n", l.c_str());
+  return 0;
+}
+
+int cmd_test_cleanup(const std::string& home) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return report_error(state.status());
+  std::vector<std::string> lines;
+  Status s = run_test_cleanup(*state, &lines);
+  for (const auto& l : lines) std::printf("%s\n", l.c_str());
+  if (!s.is_ok()) return report_error(s);
+  return 0;
+}
+
+int cmd_protect(const std::string& home, const ProtectOptions& options) {
+  auto req = build_protect_request(options);
+  if (!req.is_ok()) return report_error(req.status());
+  auto state = load_state(home);
+  if (!state.is_ok()) return report_error(state.status());
+  std::string standby = find_standby(*state);
+  if (standby.empty()) {
+    return report_error(failed_precondition(
+        "no region answers as standby: protection is set up in the replication target"));
+  }
+  auto r = sr_protect(state->at(standby).address, *req);
+  if (!r.is_ok()) return report_error(r.status());
+  const auto& i = r->item();
+  std::printf("protecting %s (%s, %s used) from %s to %s (job %llu)\n", i.item().c_str(),
+              i.source().c_str(), size_label(i.used_bytes()).c_str(), i.active_region().c_str(),
+              i.target().c_str(), (unsigned long long)r->job_id());
+  std::printf(
+      "  policy: retention %s, app-consistent %s, crash-consistent every 5m, RPO "
+      "threshold %s; drsim clock x%g\n",
+      duration_label(i.policy().retention_ms()).c_str(),
+      duration_label(i.policy().app_consistent_interval_ms()).c_str(),
+      duration_label(i.policy().rpo_threshold_ms()).c_str(), i.time_scale());
+  // Initial replication ends when the standby is in step; wait for it (bounded).
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(options.wait_s * 1000));
+  std::string last_state = i.state();
+  while (options.wait_s > 0 && last_state != "Protected" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+    auto items = sr_items(state->at(standby).address);
+    if (!items.is_ok()) break;
+    for (const auto& it : items->items()) {
+      if (it.item() == i.item()) last_state = it.state();
+    }
+  }
+  std::printf("  state: %s\n", last_state.c_str());
+  return 0;
+}
+
+int cmd_items(const std::string& home, bool as_json) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return report_error(state.status());
+  auto vault = vault_region(*state);
+  if (!vault.is_ok()) return report_error(vault.status());
+  auto r = sr_items(state->at(*vault).address);
+  if (!r.is_ok()) return report_error(r.status());
+  if (as_json) {
+    print_json(*r);
+    return 0;
+  }
+  std::printf("vault in %s, drsim clock %s (x%g)\n", r->region().c_str(),
+              format_wall(r->now_unix_nanos()).c_str(),
+              r->items_size() > 0 ? r->items(0).time_scale() : 1.0);
+  std::printf("%-10s %-20s %-10s %-10s %-7s %s\n", "ITEM", "STATE", "ACTIVE", "HEALTH", "POINTS",
+              "WHY");
+  for (const auto& i : r->items()) {
+    std::printf("%-10s %-20s %-10s %-10s %-7llu %s\n", i.item().c_str(), i.state().c_str(),
+                i.active_region().c_str(), i.health().c_str(), (unsigned long long)i.points(),
+                i.health_reason().c_str());
+  }
+  return 0;
+}
+
+int cmd_points(const std::string& home, const std::string& item, bool as_json) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return report_error(state.status());
+  auto vault = vault_region(*state);
+  if (!vault.is_ok()) return report_error(vault.status());
+  auto r = sr_points(state->at(*vault).address, item);
+  if (!r.is_ok()) return report_error(r.status());
+  if (as_json) {
+    print_json(*r);
+    return 0;
+  }
+  std::printf("recovery points in %s (drsim clock now %s)\n", vault->c_str(),
+              format_wall(r->now_unix_nanos()).c_str());
+  for (const auto& ip : r->items()) {
+    std::printf("%s: %d point(s)\n", ip.item().c_str(), ip.points_size());
+    std::printf("  %-5s %-23s %-17s %-10s %s\n", "ID", "TIME", "TYPE", "SEQ", "CHECKPOINT");
+    for (const auto& p : ip.points()) {
+      auto seq = p.seqs().find(ip.item());
+      std::printf("  %-5llu %-23s %-17s %-10llu %s\n", (unsigned long long)p.id(),
+                  format_wall(p.time_unix_nanos()).c_str(), p.type().c_str(),
+                  (unsigned long long)(seq == p.seqs().end() ? 0 : seq->second),
+                  size_label(p.data_bytes()).c_str());
+    }
+  }
+  return 0;
+}
+
+int cmd_point_failover(const std::string& home, const PointFailoverOptions& options) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return report_error(state.status());
+  std::vector<std::string> lines;
+  auto r = run_point_failover(*state, options, &lines);
+  for (const auto& l : lines) std::printf("%s\n", l.c_str());
+  if (!r.is_ok()) return report_error(r.status());
+  return 0;
+}
+
+int cmd_commit(const std::string& home, const std::vector<std::string>& items) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return report_error(state.status());
+  std::vector<std::string> lines;
+  auto r = run_commit(*state, items, &lines);
+  if (!r.is_ok()) return report_error(r.status());
+  for (const auto& l : lines) std::printf("%s\n", l.c_str());
+  return 0;
+}
+
+int cmd_jobs(const std::string& home, bool as_json) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return report_error(state.status());
+  std::vector<std::pair<std::string, ListJobsResponse>> by_region;
+  for (const char* region : {"primary", "secondary"}) {
+    auto r = sr_jobs(state->at(region).address);
+    if (r.is_ok()) by_region.emplace_back(region, std::move(*r));
+  }
+  if (as_json) {
+    std::printf("{");
+    for (size_t i = 0; i < by_region.size(); ++i) {
+      std::printf("%s\"%s\": ", i == 0 ? "" : ",", by_region[i].first.c_str());
+      print_json(by_region[i].second);
+    }
+    std::printf("}\n");
+    return 0;
+  }
+  std::printf("%-10s %-4s %-20s %-14s %-10s %-23s %-9s %s\n", "VAULT", "ID", "KIND", "TARGET",
+              "STATE", "CREATED (drsim clock)", "TOOK", "ERROR");
+  for (const auto& [region, jobs] : by_region) {
+    for (const auto& j : jobs.jobs()) {
+      std::string took = j.ended_unix_nanos() > 0 && j.started_unix_nanos() > 0
+                             ? duration_label(static_cast<uint64_t>(
+                                   (j.ended_unix_nanos() - j.started_unix_nanos()) / 1'000'000))
+                             : "-";
+      if (took == "off") took = "0ms";
+      std::printf("%-10s %-4llu %-20s %-14s %-10s %-23s %-9s %s\n", region.c_str(),
+                  (unsigned long long)j.id(), j.kind().c_str(), j.target().c_str(),
+                  j.state().c_str(), format_wall(j.created_unix_nanos()).c_str(), took.c_str(),
+                  j.error().c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace drsim::cli

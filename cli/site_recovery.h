@@ -1,0 +1,90 @@
+// Site Recovery from the command line and from drills: protect an item, list items, recovery
+// points and jobs, fail over unplanned to a chosen recovery point (reporting the data given up
+// first), commit. The vault lives in the region the items replicate to (the standby when they
+// were protected); these helpers find it. `drsim reprotect` checks the vault's guard rails in
+// cli/protection.cc.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/topology.h"
+#include "common/core/status.h"
+#include "common/core/time.h"
+#include "drsim/v1/siterecovery.pb.h"
+
+namespace drsim::cli {
+
+struct ProtectOptions {
+  std::string item;
+  std::string source = "azure-vm";  // azure-vm vmware-vm hyperv-vm physical-windows ...
+  bool hyperv_vmm = false;
+  std::string target_kind = "azure-region";  // or secondary-site
+  std::string os_disk;                       // NAME:CAPACITY:USED, e.g. os:128G:30G
+  std::vector<std::string> data_disks;       // the same, one per disk
+  bool no_vm_agent = false;
+  std::string retention;       // "24h", "15d" ("" = 1 day)
+  std::string app_consistent;  // "off", "1h", "4h" ("" = off)
+  std::string rpo_threshold;   // "15m" ("" = 15m)
+  double wait_s = 30;          // wait this long for initial replication (0 = don't wait)
+};
+
+// "1h30m", "15d", "250ms", "45s" → duration; INVALID_ARGUMENT naming `flag`.
+Result<Duration> parse_duration_text(const std::string& flag, const std::string& text);
+// "128G", "512M", "1T", "4096" (bytes; binary units) → bytes.
+Result<uint64_t> parse_size_text(const std::string& flag, const std::string& text);
+Result<drsim::v1::ProtectItemRequest> build_protect_request(const ProtectOptions& options);
+
+// The region whose vault holds protected items ("" when none does).
+std::string find_vault(const TopologyState& state);
+
+struct PointFailoverOptions {
+  std::string point = "latest-processed";  // latest | latest-processed | latest-app-consistent |
+                                           // custom
+  uint64_t point_id = 0;                   // custom
+  std::vector<std::string> items;          // empty = every protected item
+  bool dry_run = false;
+  std::string reason;
+};
+Result<drsim::v1::PointChoice> parse_point_choice(const std::string& text, uint64_t point_id);
+
+// Runs (or, dry, previews) an unplanned failover to a recovery point on the vault's region.
+// `lines` gets the report of the data given up, then what happened.
+Result<drsim::v1::UnplannedFailoverResponse> run_point_failover(const TopologyState& state,
+                                                                const PointFailoverOptions& opts,
+                                                                std::vector<std::string>* lines);
+Result<drsim::v1::CommitResponse> run_commit(const TopologyState& state,
+                                             const std::vector<std::string>& items,
+                                             std::vector<std::string>* lines);
+// The isolated region process of a test failover, in topology.json (one at a time).
+inline constexpr char kTestFailoverProcess[] = "test-failover";
+
+struct TestFailoverOptions {
+  std::string item;  // "" = the only protected item
+  std::string point = "latest-processed";
+  uint64_t point_id = 0;
+};
+// Test failover: the vault copies the point; an isolated region process (no peer, not in the
+// Traffic Manager) serves the copy on an ephemeral loopback port; production replication goes
+// on. Recorded in `state` (saved) as process "test-failover".
+Result<drsim::v1::TestFailoverResponse> run_test_failover(TopologyState& state,
+                                                          const TestFailoverOptions& opts,
+                                                          std::vector<std::string>* lines);
+// Stops the isolated process and has the vault delete the copy.
+Status run_test_cleanup(TopologyState& state, std::vector<std::string>* lines);
+
+// "2026-11-25 16:03:12.250" (UTC).
+std::string format_wall(int64_t unix_nanos);
+
+int cmd_protect(const std::string& home, const ProtectOptions& options);
+int cmd_items(const std::string& home, bool as_json);
+int cmd_points(const std::string& home, const std::string& item, bool as_json);
+int cmd_point_failover(const std::string& home, const PointFailoverOptions& options);
+int cmd_test_failover(const std::string& home, const TestFailoverOptions& options);
+int cmd_test_cleanup(const std::string& home);
+int cmd_commit(const std::string& home, const std::vector<std::string>& items);
+int cmd_jobs(const std::string& home, bool as_json);
+
+}  // namespace drsim::cli

@@ -1,0 +1,781 @@
+#include "common/region/site_recovery_driver.h"
+
+#include <filesystem>
+#include <set>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include "common/net/grpc_util.h"
+
+namespace drsim::region {
+
+namespace fs = std::filesystem;
+using namespace drsim::v1;
+
+namespace {
+
+constexpr std::chrono::milliseconds kTickEvery{100};
+constexpr std::chrono::milliseconds kSourceStatusDeadline{1000};
+constexpr size_t kMaxReasonBytes = 256;
+constexpr uint64_t kDefaultOsDiskBytes = 128ull << 30;  // a common Azure OS disk
+constexpr char kItemRecordPrefix[] = "item/";
+
+model::SourceKind to_model(drsim::v1::SourceKind k) {
+  switch (k) {
+    case SOURCE_KIND_VMWARE_VM:
+      return model::SourceKind::kVmwareVm;
+    case SOURCE_KIND_HYPERV_VM:
+      return model::SourceKind::kHyperVVm;
+    case SOURCE_KIND_PHYSICAL_WINDOWS:
+      return model::SourceKind::kPhysicalWindowsServer;
+    case SOURCE_KIND_PHYSICAL_LINUX:
+      return model::SourceKind::kPhysicalLinuxServer;
+    case SOURCE_KIND_AZURE_STACK_VM:
+      return model::SourceKind::kAzureStackVm;
+    case SOURCE_KIND_AWS_WINDOWS:
+      return model::SourceKind::kAwsWindowsInstance;
+    default:
+      return model::SourceKind::kAzureVm;
+  }
+}
+
+model::Disk to_model(const DiskSpec& d) { return {d.name(), d.capacity_bytes(), d.used_bytes()}; }
+
+Duration ms(uint64_t v) { return std::chrono::milliseconds(v); }
+
+model::ReplicationPolicy to_model(const ReplicationPolicySpec& p) {
+  model::ReplicationPolicy policy;
+  if (p.retention_ms() > 0) policy.retention = ms(p.retention_ms());
+  if (p.app_consistent_interval_ms() > 0) {
+    policy.app_consistent_interval = ms(p.app_consistent_interval_ms());
+  }
+  if (p.rpo_threshold_ms() > 0) policy.rpo_threshold = ms(p.rpo_threshold_ms());
+  return policy;
+}
+
+uint64_t to_ms_count(Duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+Result<model::RecoveryPointChoice> to_model(PointChoice c, uint64_t point_id) {
+  using K = model::RecoveryPointChoiceKind;
+  if (c == POINT_CHOICE_CUSTOM) {
+    if (point_id == 0) return invalid_argument("point_id: a custom recovery point needs its id");
+    return model::RecoveryPointChoice::custom_point(model::RecoveryPointId(point_id));
+  }
+  if (point_id != 0) {
+    return invalid_argument("point_id: only a custom recovery point takes an id");
+  }
+  switch (c) {
+    case POINT_CHOICE_LATEST:
+      return model::RecoveryPointChoice::of(K::kLatest);
+    case POINT_CHOICE_LATEST_APP_CONSISTENT:
+      return model::RecoveryPointChoice::of(K::kLatestAppConsistent);
+    case POINT_CHOICE_UNSPECIFIED:
+    case POINT_CHOICE_LATEST_PROCESSED:
+      return model::RecoveryPointChoice::of(K::kLatestProcessed);
+    default:
+      return invalid_argument("point: unknown recovery point choice " + std::to_string(c));
+  }
+}
+
+uint64_t dir_bytes(const std::string& dir) {
+  std::error_code ec;
+  uint64_t total = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec)) total += e.file_size(ec);
+  }
+  return total;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+}  // namespace
+
+SiteRecoveryDriver::SiteRecoveryDriver(RegionNode& node, std::string points_dir, double time_scale)
+    : node_(node),
+      points_dir_(std::move(points_dir)),
+      scheduler_(node.io()),
+      clock_(scheduler_.now(), time_scale),
+      wall_start_nanos_(wall_now_unix_nanos()) {}
+
+SiteRecoveryDriver::~SiteRecoveryDriver() = default;
+
+Time SiteRecoveryDriver::now() const { return clock_.at(scheduler_.now()); }
+
+int64_t SiteRecoveryDriver::wall_nanos(Time t) const {
+  return wall_start_nanos_ + (t - clock_.start()).count();
+}
+
+Status SiteRecoveryDriver::start() {
+  // Points of an earlier run belonged to lifecycles that lived in memory: start afresh.
+  std::error_code ec;
+  fs::remove_all(points_dir_, ec);
+  fs::create_directories(points_dir_, ec);
+  if (ec) return invalid_argument("points directory " + points_dir_ + ": " + ec.message());
+  auto records = node_.store().records();
+  if (!records.is_ok()) return records.status();
+  for (const auto& [name, value] : *records) {
+    if (name.rfind(kItemRecordPrefix, 0) != 0) continue;
+    ProtectItemRequest req;
+    if (!req.ParseFromString(value)) {
+      return Status(StatusCode::kDataLoss, "Site Recovery record " + name + " is corrupt");
+    }
+    if (!node_.is_standby()) {
+      spdlog::warn(
+          "site recovery: {} was protected here but region {} is active now; protect it "
+          "again from its new standby",
+          req.item(), node_.options().name);
+      continue;
+    }
+    auto r = protect_recorded(req, false);
+    if (!r.is_ok()) {
+      spdlog::warn("site recovery: cannot re-protect {}: {}", req.item(), r.status().message());
+    } else {
+      spdlog::info("site recovery: {} protected again after restart (recovery points start over)",
+                   req.item());
+    }
+  }
+  arm();
+  return Status::ok();
+}
+
+void SiteRecoveryDriver::stop() { stopped_ = true; }
+
+void SiteRecoveryDriver::arm() {
+  scheduler_.schedule_after(kTickEvery, [this] {
+    if (stopped_) return;
+    tick();
+    arm();
+  });
+}
+
+void SiteRecoveryDriver::feed(model::ProtectionLifecycle& lc, bool heartbeat) {
+  auto seqs = node_.workload_seqs();
+  Time t = now();
+  for (const auto& m : lc.members()) {
+    const auto& replicated = lc.points().replicated();
+    auto it = replicated.find(m);
+    Seq have = it == replicated.end() ? Seq(0) : it->second;
+    if (seqs[m] > have) {
+      if (Status s = lc.on_replicated(m, seqs[m], t); !s.is_ok()) {
+        spdlog::warn("site recovery: {}: {}", lc.name(), s.message());
+      }
+    }
+  }
+  if (heartbeat) (void)lc.on_heartbeat(t);
+}
+
+void SiteRecoveryDriver::tick() {
+  // Points hold what replication delivered: only a standby has any. (A region failed over
+  // without the lifecycle, `drsim failover` alone, stops cutting points here.)
+  if (!node_.is_standby()) return;
+  const std::string& me = node_.options().name;
+  const bool receiving = node_.receiving_replication();
+  Time t = now();
+  for (const auto& name : vault_.scope_names()) {
+    auto found = vault_.lifecycle(name);
+    if (!found.is_ok()) continue;
+    model::ProtectionLifecycle& lc = **found;
+    if (lc.peer_region() != me) continue;  // points in that direction are cut elsewhere
+    if (lc.state() == model::ProtectionState::kInitialReplication) {
+      bool complete = receiving;
+      for (const auto& m : lc.members()) complete = complete && !node_.copy_incomplete(m);
+      if (!complete) continue;
+      feed(lc, true);
+      auto ev = lc.on_sync_completed(t);
+      if (!ev.is_ok()) continue;
+      if (ev->point) (void)take_checkpoint(name, *ev->point);
+      auto& item = items_[name];
+      if (item.enable_job) {
+        (void)jobs_.transition(*item.enable_job, model::JobState::kSucceeded, t);
+        item.enable_job.reset();
+      }
+      spdlog::info("site recovery: {} protected (initial replication done)", name);
+      continue;
+    }
+    if (lc.state() != model::ProtectionState::kProtected &&
+        lc.state() != model::ProtectionState::kTestFailoverCleanupPending) {
+      continue;
+    }
+    feed(lc, receiving);
+    auto ticked = lc.tick(t);
+    if (ticked.cut) (void)take_checkpoint(name, *ticked.cut);
+    for (auto id : ticked.pruned) drop_checkpoint(name, id);
+  }
+}
+
+Status SiteRecoveryDriver::take_checkpoint(const std::string& item,
+                                           const model::RecoveryPoint& point) {
+  fs::path dir = fs::path(points_dir_) / item / std::to_string(point.id.value());
+  std::error_code ec;
+  fs::create_directories(dir.parent_path(), ec);
+  Status s =
+      ec ? invalid_argument("points directory " + dir.parent_path().string() + ": " + ec.message())
+         : node_.store().create_checkpoint(dir.string());
+  if (!s.is_ok()) {
+    spdlog::error("site recovery: recovery point {} of {} has no checkpoint: {}", point.id.value(),
+                  item, s.message());
+    return s;
+  }
+  items_[item].checkpoints[point.id] = dir.string();
+  spdlog::debug("site recovery: {} point {} ({}) at {}", item, point.id.value(),
+                model::recovery_point_type_name(point.type), dir.string());
+  return Status::ok();
+}
+
+void SiteRecoveryDriver::drop_checkpoint(const std::string& item, model::RecoveryPointId id) {
+  auto& cps = items_[item].checkpoints;
+  auto it = cps.find(id);
+  if (it == cps.end()) return;
+  std::error_code ec;
+  fs::remove_all(it->second, ec);
+  cps.erase(it);
+}
+
+Result<ProtectItemResponse> SiteRecoveryDriver::protect(const ProtectItemRequest& req) {
+  return protect_recorded(req, true);
+}
+
+Result<ProtectItemResponse> SiteRecoveryDriver::protect_recorded(const ProtectItemRequest& req,
+                                                             bool record) {
+  const auto& opt = node_.options();
+  bool hosted = false;
+  std::vector<std::string> names;
+  for (const auto& w : opt.workloads) {
+    hosted = hosted || w.name == req.item();
+    names.push_back(w.name);
+  }
+  if (!hosted) {
+    return invalid_argument("item: '" + req.item() + "' is not a workload of region " + opt.name +
+                            " (workloads: " + join(names) + ")");
+  }
+  if (!node_.is_standby()) {
+    return failed_precondition("protect " + req.item() + " refused: region " + opt.name +
+                               " is active; protection is set up in the replication target, "
+                               "the standby region " +
+                               opt.peer_name);
+  }
+  model::ProtectedItemSpec spec;
+  spec.name = req.item();
+  spec.source = to_model(req.source());
+  spec.location = opt.peer_name;
+  spec.hyperv_management = req.hyperv_managed_by_vmm() ? model::HyperVManagement::kVmm
+                                                       : model::HyperVManagement::kStandaloneHost;
+  if (req.has_os_disk()) {
+    spec.os_disk = to_model(req.os_disk());
+  } else {
+    uint64_t used = std::max<uint64_t>(1, node_.store().approximate_data_bytes(req.item()));
+    spec.os_disk = {"os", std::max(kDefaultOsDiskBytes, used), used};
+  }
+  for (const auto& d : req.data_disks()) spec.data_disks.push_back(to_model(d));
+  spec.vm_agent = req.vm_agent_missing() ? model::VmAgent::kMissing : model::VmAgent::kInstalled;
+  model::ReplicationTarget target{req.target_kind() == TARGET_KIND_SECONDARY_SITE
+                                      ? model::TargetKind::kSecondarySite
+                                      : model::TargetKind::kAzureRegion,
+                                  opt.name};
+  Time t = now();
+  auto job = jobs_.create(model::JobKind::kEnableReplication, req.item(), t);
+  if (!job.is_ok()) return job.status();
+  auto ev = vault_.protect_vm(spec, target, to_model(req.policy()), t);
+  if (!ev.is_ok()) {
+    (void)jobs_.transition(*job, model::JobState::kInProgress, t);
+    (void)jobs_.transition(*job, model::JobState::kFailed, t, ev.status().message());
+    return ev.status();
+  }
+  (void)jobs_.transition(*job, model::JobState::kInProgress, t);
+  items_[req.item()] = Item{req, {}, *job, {}};
+  if (record) {
+    if (Status s =
+            node_.store().put_record(kItemRecordPrefix + req.item(), req.SerializeAsString());
+        !s.is_ok()) {
+      spdlog::error("site recovery: cannot record {}: {}", req.item(), s.message());
+    }
+  }
+  spdlog::info("site recovery: protecting {} ({}) from {} to {} {}", spec.name,
+               model::source_kind_name(spec.source), spec.location,
+               model::target_kind_name(target.kind), target.name);
+  ProtectItemResponse resp;
+  info(**vault_.lifecycle(req.item()), resp.mutable_item());
+  resp.set_job_id(job->value());
+  return resp;
+}
+
+void SiteRecoveryDriver::info(const model::ProtectionLifecycle& lc, ProtectedItemInfo* out) const {
+  const model::ProtectedItemSpec* spec = vault_.vm(lc.name());
+  out->set_item(lc.name());
+  if (spec) {
+    out->set_source(model::source_kind_name(spec->source));
+    out->set_used_bytes(spec->used_bytes());
+  }
+  auto it = items_.find(lc.name());
+  bool site = it != items_.end() && it->second.request.target_kind() == TARGET_KIND_SECONDARY_SITE;
+  out->set_target(std::string(site ? "secondary site " : "Azure region ") + lc.recovery_region());
+  out->set_state(model::protection_state_name(lc.state()));
+  auto health = lc.health(now());
+  bool points_here = lc.peer_region() == node_.options().name;
+  bool replicating = lc.state() == model::ProtectionState::kInitialReplication ||
+                     lc.state() == model::ProtectionState::kProtected ||
+                     lc.state() == model::ProtectionState::kTestFailoverCleanupPending;
+  if (replicating && !points_here) {
+    out->set_health(model::replication_health_name(model::ReplicationHealth::kNotApplicable));
+    out->set_health_reason("replicating to " + lc.peer_region() +
+                           "; this vault cuts recovery points only for items that replicate to " +
+                           node_.options().name);
+  } else {
+    out->set_health(model::replication_health_name(health.health));
+    out->set_health_reason(health.reason);
+  }
+  out->set_active_region(lc.active_region());
+  if (replicating) out->set_replication_target(lc.peer_region());
+  out->set_points(lc.points().points().size());
+  auto* p = out->mutable_policy();
+  p->set_retention_ms(to_ms_count(lc.policy().retention));
+  if (lc.policy().app_consistent_interval) {
+    p->set_app_consistent_interval_ms(to_ms_count(*lc.policy().app_consistent_interval));
+  }
+  p->set_rpo_threshold_ms(to_ms_count(lc.policy().rpo_threshold));
+  if (lc.failover_point()) out->set_failover_point_id(lc.failover_point()->id.value());
+  out->set_time_scale(clock_.scale());
+}
+
+void SiteRecoveryDriver::point_info(const std::string& item, const model::RecoveryPoint& p,
+                                    ReplicationPointInfo* out) const {
+  out->set_id(p.id.value());
+  out->set_type(model::recovery_point_type_name(p.type));
+  out->set_time_unix_nanos(wall_nanos(p.time));
+  for (const auto& [w, seq] : p.seqs) (*out->mutable_seqs())[w] = seq.value();
+  auto it = items_.find(item);
+  if (it != items_.end()) {
+    auto cp = it->second.checkpoints.find(p.id);
+    if (cp != it->second.checkpoints.end()) out->set_data_bytes(dir_bytes(cp->second));
+  }
+}
+
+ListItemsResponse SiteRecoveryDriver::items() {
+  ListItemsResponse resp;
+  resp.set_region(node_.options().name);
+  resp.set_now_unix_nanos(wall_nanos(now()));
+  for (const auto& name : vault_.scope_names()) {
+    if (const auto* lc = vault_.find(name)) info(*lc, resp.add_items());
+  }
+  return resp;
+}
+
+Result<ListPointsResponse> SiteRecoveryDriver::points(const std::string& item) {
+  ListPointsResponse resp;
+  resp.set_now_unix_nanos(wall_nanos(now()));
+  for (const auto& name : vault_.scope_names()) {
+    if (!item.empty() && name != item) continue;
+    const auto* lc = vault_.find(name);
+    auto* ip = resp.add_items();
+    ip->set_item(name);
+    for (const auto& p : lc->points().points()) point_info(name, p, ip->add_points());
+  }
+  if (!item.empty() && resp.items_size() == 0) {
+    return not_found("item: '" + item + "' is not protected in region " + node_.options().name);
+  }
+  return resp;
+}
+
+model::JobId SiteRecoveryDriver::finished_job(model::JobKind kind, const std::string& target,
+                                              const Status& result) {
+  Time t = now();
+  auto job = jobs_.create(kind, target, t);
+  if (!job.is_ok()) return model::JobId(0);
+  (void)jobs_.transition(*job, model::JobState::kInProgress, t);
+  (void)jobs_.transition(*job,
+                         result.is_ok() ? model::JobState::kSucceeded : model::JobState::kFailed, t,
+                         result.is_ok() ? "" : result.message());
+  return *job;
+}
+
+void SiteRecoveryDriver::unplanned_failover(const UnplannedFailoverRequest& req,
+                                            FailoverDone done) {
+  if (req.reason().size() > kMaxReasonBytes) {
+    done(invalid_argument("reason: " + std::to_string(req.reason().size()) +
+                          " bytes exceeds the limit of 256"));
+    return;
+  }
+  if (auto c = to_model(req.point(), req.point_id()); !c.is_ok()) {
+    done(c.status());
+    return;
+  }
+  if (failover_running_) {
+    done(failed_precondition("a failover to a recovery point is already running in region " +
+                             node_.options().name));
+    return;
+  }
+  const std::string& peer = node_.options().peer_address;
+  if (peer.empty()) {
+    finish_failover(req, std::nullopt, std::move(done));
+    return;
+  }
+  if (!peer_admin_ || peer_admin_address_ != peer) {
+    peer_admin_ = RegionAdmin::NewStub(net::make_channel(peer));
+    peer_admin_address_ = peer;
+  }
+  failover_running_ = true;
+  // What the old active region wrote, when it answers: the writes a point gives up.
+  struct Call {
+    grpc::ClientContext ctx;
+    GetStatusRequest request;
+    GetStatusResponse response;
+  };
+  auto call = std::make_shared<Call>();
+  net::set_deadline(call->ctx, kSourceStatusDeadline);
+  peer_admin_->async()->GetStatus(
+      &call->ctx, &call->request, &call->response,
+      [this, call, req, done = std::move(done)](grpc::Status s) mutable {
+        boost::asio::post(node_.io(), [this, call, s, req, done = std::move(done)]() mutable {
+          failover_running_ = false;
+          if (stopped_) return;
+          std::optional<GetStatusResponse> source;
+          if (s.ok()) source = call->response;
+          finish_failover(req, std::move(source), std::move(done));
+        });
+      });
+}
+
+void SiteRecoveryDriver::finish_failover(const UnplannedFailoverRequest& req,
+                                         std::optional<GetStatusResponse> source,
+                                         FailoverDone done) {
+  const std::string& me = node_.options().name;
+  auto choice = *to_model(req.point(), req.point_id());
+  // A region fails over whole in drsim: every item replicating here goes, or none.
+  std::set<std::string> replicating_here;
+  for (const auto& name : vault_.scope_names()) {
+    const auto* lc = vault_.find(name);
+    if (lc->peer_region() == me && lc->state() != model::ProtectionState::kNotProtected &&
+        lc->state() != model::ProtectionState::kFailedOver &&
+        lc->state() != model::ProtectionState::kCommitted) {
+      replicating_here.insert(name);
+    }
+  }
+  std::vector<std::string> names(req.items().begin(), req.items().end());
+  if (names.empty()) names.assign(replicating_here.begin(), replicating_here.end());
+  if (names.empty()) {
+    done(failed_precondition("no protected item replicates to region " + me +
+                             "; protect one first (`drsim protect --item NAME`), or fail the "
+                             "region over without a recovery point (`drsim failover`)"));
+    return;
+  }
+  std::set<std::string> asked(names.begin(), names.end());
+  for (const auto& name : replicating_here) {
+    if (!asked.count(name)) {
+      done(failed_precondition("unplanned failover refused: " + name + " also replicates to " + me +
+                               ", and a region fails over whole in drsim; name every "
+                               "protected item or leave --item out"));
+      return;
+    }
+  }
+  model::RegionReachability reach;
+  reach.active = source ? model::Reachability::kReachable : model::Reachability::kUnreachable;
+  std::map<std::string, Seq> source_seqs;
+  if (source) {
+    for (const auto& w : source->workloads()) source_seqs[w.name()] = Seq(w.last_seq());
+  }
+  auto standby_seqs = node_.workload_seqs();
+  Time t = now();
+  UnplannedFailoverResponse resp;
+  resp.set_source_reachable(source.has_value());
+  resp.set_source_region(node_.options().peer_name);
+  // Preview on copies: the report comes before anything changes, and names exactly the points
+  // the real step picks (the lifecycle is deterministic).
+  std::map<std::string, model::RecoveryPoint> chosen;
+  for (const auto& name : names) {
+    auto found = vault_.lifecycle(name);
+    if (!found.is_ok()) {
+      done(found.status());
+      return;
+    }
+    if ((*found)->state() == model::ProtectionState::kProtected) feed(**found, false);
+    model::ProtectionLifecycle preview(**found);
+    auto ev = preview.unplanned_failover(choice, reach, t);
+    if (!ev.is_ok()) {
+      if (!req.dry_run()) finished_job(model::JobKind::kUnplannedFailover, name, ev.status());
+      done(ev.status());
+      return;
+    }
+    const model::RecoveryPoint& point = *ev->point;
+    chosen[name] = point;
+    auto* item = resp.add_items();
+    item->set_item(name);
+    point_info(name, point, item->mutable_point());
+    auto given = model::data_given_up(point, source_seqs);
+    for (const auto& g : given.workloads) {
+      if (std::find(preview.members().begin(), preview.members().end(), g.workload) ==
+          preview.members().end()) {
+        continue;
+      }
+      auto* w = item->add_given_up();
+      w->set_workload(g.workload);
+      w->set_point_seq(g.point_seq.value());
+      uint64_t standby = standby_seqs[g.workload].value();
+      w->set_standby_seq(standby);
+      w->set_writes_vs_standby(standby > g.point_seq.value() ? standby - g.point_seq.value() : 0);
+      w->set_source_known(g.writes.has_value());
+      if (g.source_last_written) w->set_source_seq(g.source_last_written->value());
+      if (g.writes) w->set_writes_vs_source(*g.writes);
+    }
+  }
+  if (req.dry_run()) {
+    resp.set_message("dry run: nothing changed");
+    done(std::move(resp));
+    return;
+  }
+  std::string target = join(names);
+  auto job = jobs_.create(model::JobKind::kUnplannedFailover, target, t);
+  if (!job.is_ok()) {
+    done(job.status());
+    return;
+  }
+  (void)jobs_.transition(*job, model::JobState::kInProgress, t);
+  resp.set_job_id(job->value());
+  std::map<std::string, RegionNode::PointRollback> rollbacks;
+  std::vector<std::pair<std::string, model::RecoveryPointId>> fresh;  // "latest" cuts a point
+  Status ready = Status::ok();
+  for (const auto& [name, point] : chosen) {
+    auto& cps = items_[name].checkpoints;
+    if (!cps.count(point.id)) {
+      bool current = true;
+      for (const auto& [w, seq] : point.seqs) current = current && seq == standby_seqs[w];
+      if (current && take_checkpoint(name, point).is_ok()) {
+        fresh.emplace_back(name, point.id);
+      } else if (!current) {
+        ready = failed_precondition("recovery point " + std::to_string(point.id.value()) + " of " +
+                                    name + " has no checkpoint on disk; choose another point");
+        break;
+      }
+    }
+    for (const auto& [w, seq] : point.seqs) {
+      rollbacks[w] = {cps.count(point.id) ? cps[point.id] : std::string(), seq};
+    }
+  }
+  Result<FailoverResponse> promoted =
+      ready.is_ok()
+          ? node_.failover_to_points(
+                req.reason().empty() ? "unplanned failover to a recovery point" : req.reason(),
+                rollbacks)
+          : Result<FailoverResponse>(ready);
+  if (!promoted.is_ok()) {
+    for (const auto& [name, id] : fresh) drop_checkpoint(name, id);
+    (void)jobs_.transition(*job, model::JobState::kFailed, now(), promoted.status().message());
+    done(promoted.status());
+    return;
+  }
+  for (const auto& name : names) {
+    auto ev = (*vault_.lifecycle(name))->unplanned_failover(choice, reach, t);
+    if (!ev.is_ok() || ev->point->id != chosen[name].id) {
+      spdlog::error("site recovery: {} failed over in the region but its lifecycle disagrees: {}",
+                    name, ev.is_ok() ? "another point" : ev.status().message());
+    }
+  }
+  (void)jobs_.transition(*job, model::JobState::kSucceeded, now());
+  resp.set_new_epoch(promoted->new_epoch());
+  resp.set_message(promoted->message());
+  spdlog::info("site recovery: unplanned failover of {} to {}: {}", target,
+               model::recovery_point_choice_name(choice.kind), promoted->message());
+  done(std::move(resp));
+}
+
+Status SiteRecoveryDriver::make_test_copy(const std::string& checkpoint, const std::string& copy) {
+  std::error_code ec;
+  fs::remove_all(copy, ec);
+  fs::create_directories(copy, ec);
+  for (const auto& e : fs::directory_iterator(checkpoint, ec)) {
+    fs::path to = fs::path(copy) / e.path().filename();
+    // Table files are immutable: link them; the rest (manifest, options, WAL) changes once the
+    // copy runs, so it is copied.
+    if (e.path().extension() == ".sst") {
+      fs::create_hard_link(e.path(), to, ec);
+    } else {
+      fs::copy_file(e.path(), to, ec);
+    }
+    if (ec) break;
+  }
+  if (ec) return invalid_argument("test failover copy " + copy + ": " + ec.message());
+  auto store = storage::RegionStore::open(copy, storage::Durability::kProcessCrash, 1'000'000);
+  if (!store.is_ok()) return store.status();
+  auto meta = (*store)->load_meta();
+  if (!meta.is_ok()) return meta.status();
+  storage::RegionMeta m = meta->value_or(storage::RegionMeta{});
+  // Isolated: active, no peer to replicate to, so it serves the point's state at once.
+  m.active = true;
+  m.protected_ = false;
+  return (*store)->save_meta(m);
+}
+
+Result<TestFailoverResponse> SiteRecoveryDriver::test_failover(const TestFailoverRequest& req) {
+  auto choice = to_model(req.point(), req.point_id());
+  if (!choice.is_ok()) return choice.status();
+  auto found = vault_.lifecycle(req.item());
+  if (!found.is_ok()) return found.status();
+  model::ProtectionLifecycle& lc = **found;
+  if (lc.peer_region() != node_.options().name) {
+    return failed_precondition("test failover of " + req.item() + " runs in its target region " +
+                               lc.peer_region() + ", not in " + node_.options().name);
+  }
+  Time t = now();
+  auto job = jobs_.create(model::JobKind::kTestFailover, req.item(), t);
+  if (!job.is_ok()) return job.status();
+  (void)jobs_.transition(*job, model::JobState::kInProgress, t);
+  auto fail = [&](const Status& why) {
+    (void)jobs_.transition(*job, model::JobState::kFailed, now(), why.message());
+    return why;
+  };
+  if (lc.state() == model::ProtectionState::kProtected) feed(lc, false);
+  auto ev = lc.test_failover(*choice, t);
+  if (!ev.is_ok()) return fail(ev.status());
+  const model::RecoveryPoint& point = *ev->point;
+  auto& item = items_[req.item()];
+  if (!item.checkpoints.count(point.id)) {
+    // "Latest" cut a point from the data replicated so far: checkpoint it now.
+    if (Status s = take_checkpoint(req.item(), point); !s.is_ok()) {
+      (void)lc.cleanup_test_failover(t);
+      return fail(s);
+    }
+  }
+  std::string copy = points_dir_ + "/test-failover-" + req.item();
+  if (Status s = make_test_copy(item.checkpoints[point.id], copy); !s.is_ok()) {
+    (void)lc.cleanup_test_failover(t);
+    std::error_code ec;
+    fs::remove_all(copy, ec);
+    return fail(s);
+  }
+  item.test_copy = copy;
+  (void)jobs_.transition(*job, model::JobState::kSucceeded, now());
+  spdlog::info("site recovery: test failover of {} to point {}: copy in {}", req.item(),
+               point.id.value(), copy);
+  TestFailoverResponse resp;
+  point_info(req.item(), point, resp.mutable_point());
+  resp.set_copy_dir(copy);
+  resp.set_job_id(job->value());
+  return resp;
+}
+
+Result<CleanupTestFailoverResponse> SiteRecoveryDriver::cleanup_test_failover(
+    const CleanupTestFailoverRequest& req) {
+  auto found = vault_.lifecycle(req.item());
+  if (!found.is_ok()) return found.status();
+  Time t = now();
+  auto ev = (*found)->cleanup_test_failover(t);
+  auto job = finished_job(model::JobKind::kTestFailoverCleanup, req.item(), ev.status());
+  if (!ev.is_ok()) return ev.status();
+  auto& item = items_[req.item()];
+  CleanupTestFailoverResponse resp;
+  std::error_code ec;
+  fs::remove_all(item.test_copy, ec);
+  fs::remove_all(item.test_copy + ".points", ec);  // the isolated region's own vault
+  resp.set_removed_dir(item.test_copy);
+  item.test_copy.clear();
+  resp.set_job_id(job.value());
+  info(**found, resp.mutable_item());
+  return resp;
+}
+
+Result<CommitResponse> SiteRecoveryDriver::commit(const CommitRequest& req) {
+  std::vector<std::string> names(req.items().begin(), req.items().end());
+  if (names.empty()) {
+    for (const auto& name : vault_.scope_names()) {
+      if (vault_.find(name)->state() == model::ProtectionState::kFailedOver) names.push_back(name);
+    }
+    if (names.empty()) {
+      return failed_precondition("nothing to commit: no protected item in region " +
+                                 node_.options().name + " is failed over");
+    }
+  }
+  // All or nothing: check every item before committing any.
+  for (const auto& name : names) {
+    auto lc = vault_.lifecycle(name);
+    if (!lc.is_ok()) return lc.status();
+    if (!model::protection_step_allowed((*lc)->state(), model::ProtectionStep::kCommit)) {
+      Status why = failed_precondition(
+          "commit of " + name + " refused: it is " + model::protection_state_name((*lc)->state()) +
+          "; commit follows a failover (`drsim failover --unplanned --point ...`)");
+      finished_job(model::JobKind::kCommit, name, why);
+      return why;
+    }
+  }
+  CommitResponse resp;
+  Time t = now();
+  for (const auto& name : names) {
+    auto* lc = *vault_.lifecycle(name);
+    auto ev = lc->commit(t);
+    Status result = ev.status();
+    auto job = finished_job(model::JobKind::kCommit, name, result);
+    resp.set_job_id(job.value());
+    if (!ev.is_ok()) return ev.status();
+    std::vector<model::RecoveryPointId> drop;
+    for (const auto& [id, dir] : items_[name].checkpoints) {
+      if (id != ev->point->id) drop.push_back(id);
+    }
+    for (auto id : drop) drop_checkpoint(name, id);
+    resp.set_points_dropped(resp.points_dropped() + drop.size());
+    info(*lc, resp.add_items());
+  }
+  return resp;
+}
+
+Result<ReprotectItemsResponse> SiteRecoveryDriver::reprotect_items(
+    const ReprotectItemsRequest& req) {
+  ReprotectItemsResponse resp;
+  for (const auto& name : vault_.scope_names()) {
+    const auto* lc = vault_.find(name);
+    if (lc->state() == model::ProtectionState::kFailedOver) {
+      return failed_precondition(
+          "re-protect refused: " + name + " is failed over to recovery point " +
+          std::to_string(lc->failover_point()->id.value()) +
+          " and not committed; run `drsim commit` first (it keeps that point and drops the "
+          "others), then `drsim reprotect`");
+    }
+  }
+  if (req.check_only()) return resp;
+  Time t = now();
+  for (const auto& name : vault_.scope_names()) {
+    auto* lc = *vault_.lifecycle(name);
+    if (lc->state() != model::ProtectionState::kCommitted) continue;
+    auto job = jobs_.create(model::JobKind::kReprotect, name, t);
+    if (!job.is_ok()) return job.status();
+    (void)jobs_.transition(*job, model::JobState::kInProgress, t);
+    auto ev = lc->reprotect(
+        req.delta() ? model::OriginalDisks::kPresent : model::OriginalDisks::kDeleted, t);
+    // The region pair already resynced (RegionAdmin.Reprotect answered): the sync is done.
+    if (ev.is_ok()) ev = lc->on_sync_completed(t);
+    (void)jobs_.transition(*job,
+                           ev.is_ok() ? model::JobState::kSucceeded : model::JobState::kFailed, t,
+                           ev.is_ok() ? "" : ev.status().message());
+    if (!ev.is_ok()) return ev.status();
+    // The committed point belongs to the old direction.
+    std::vector<model::RecoveryPointId> drop;
+    for (const auto& [id, dir] : items_[name].checkpoints) drop.push_back(id);
+    for (auto id : drop) drop_checkpoint(name, id);
+    resp.set_job_id(job->value());
+    info(*lc, resp.add_items());
+  }
+  return resp;
+}
+
+ListJobsResponse SiteRecoveryDriver::jobs() const {
+  ListJobsResponse resp;
+  auto stamp = [this](const std::optional<Time>& t) { return t ? wall_nanos(*t) : 0; };
+  for (const auto& j : jobs_.jobs()) {
+    auto* out = resp.add_jobs();
+    out->set_id(j.id.value());
+    out->set_kind(model::job_kind_name(j.kind));
+    out->set_target(j.target);
+    out->set_state(model::job_state_name(j.state));
+    out->set_created_unix_nanos(wall_nanos(j.created_at));
+    out->set_started_unix_nanos(stamp(j.started_at));
+    out->set_ended_unix_nanos(stamp(j.ended_at));
+    out->set_error(j.error);
+  }
+  return resp;
+}
+
+}  // namespace drsim::region

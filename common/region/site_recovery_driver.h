@@ -1,0 +1,109 @@
+// The Site Recovery vault of one region daemon: glues model::SiteRecoveryVault (protected items,
+// lifecycles, recovery point schedule and ladder) and model::JobTable to the region's store and
+// replication. Recovery points are real: each is a RocksDB checkpoint of the standby's store
+// taken when the model cuts the point, holding every workload at the seq the point lists.
+// Unplanned failover rolls the workloads back to the chosen point, then promotes the region.
+// Runs on the region's loop thread; the gRPC edge is site_recovery_service.h.
+//
+// Time: the vault runs on drsim's own clock, `time_scale` times faster than real time from the
+// daemon's start, so a drill sees a policy's 5-minute points and hours of pruning in seconds.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/model/site_recovery.h"
+#include "common/net/asio_scheduler.h"
+#include "common/region/region_node.h"
+#include "drsim/v1/admin.grpc.pb.h"
+#include "drsim/v1/siterecovery.pb.h"
+
+namespace drsim::region {
+
+// drsim's clock for Site Recovery: real steady time since `start`, times `scale`.
+class ScaledClock {
+ public:
+  ScaledClock(Time start, double scale) : start_(start), scale_(scale) {}
+  Time at(Time real) const {
+    return start_ + std::chrono::duration_cast<Duration>((real - start_) * scale_);
+  }
+  double scale() const { return scale_; }
+  Time start() const { return start_; }
+
+ private:
+  Time start_;
+  double scale_;
+};
+
+class SiteRecoveryDriver {
+ public:
+  using FailoverDone = std::function<void(Result<drsim::v1::UnplannedFailoverResponse>)>;
+
+  // `points_dir` holds one checkpoint directory per recovery point (<item>/<id>).
+  SiteRecoveryDriver(RegionNode& node, std::string points_dir, double time_scale);
+  ~SiteRecoveryDriver();
+
+  // Clears points left by an earlier run (their lifecycle lived in memory), re-protects the
+  // items recorded in the store when this region is still their standby, starts the ticker.
+  Status start();
+  void stop();
+
+  Result<drsim::v1::ProtectItemResponse> protect(const drsim::v1::ProtectItemRequest& req);
+  drsim::v1::ListItemsResponse items();
+  Result<drsim::v1::ListPointsResponse> points(const std::string& item);
+  void unplanned_failover(const drsim::v1::UnplannedFailoverRequest& req, FailoverDone done);
+  Result<drsim::v1::TestFailoverResponse> test_failover(const drsim::v1::TestFailoverRequest& req);
+  Result<drsim::v1::CleanupTestFailoverResponse> cleanup_test_failover(
+      const drsim::v1::CleanupTestFailoverRequest& req);
+  Result<drsim::v1::CommitResponse> commit(const drsim::v1::CommitRequest& req);
+  Result<drsim::v1::ReprotectItemsResponse> reprotect_items(
+      const drsim::v1::ReprotectItemsRequest& req);
+  drsim::v1::ListJobsResponse jobs() const;
+
+ private:
+  struct Item {
+    drsim::v1::ProtectItemRequest request;                          // as recorded
+    std::map<model::RecoveryPointId, std::string> checkpoints;  // point → directory
+    std::optional<model::JobId> enable_job;
+    std::string test_copy;  // the test failover's copy, while cleanup is pending
+  };
+
+  Time now() const;
+  int64_t wall_nanos(Time t) const;
+  void arm();
+  void tick();
+  // Feeds what replication delivered to the item's lifecycle (when this region is its target).
+  void feed(model::ProtectionLifecycle& lc, bool heartbeat);
+  Status take_checkpoint(const std::string& item, const model::RecoveryPoint& point);
+  // A writable copy of a checkpoint for a test failover (SST files hard-linked), marked active.
+  Status make_test_copy(const std::string& checkpoint, const std::string& copy);
+  void drop_checkpoint(const std::string& item, model::RecoveryPointId id);
+  Result<drsim::v1::ProtectItemResponse> protect_recorded(const drsim::v1::ProtectItemRequest& req,
+                                                      bool record);
+  void info(const model::ProtectionLifecycle& lc, drsim::v1::ProtectedItemInfo* out) const;
+  void point_info(const std::string& item, const model::RecoveryPoint& p,
+                  drsim::v1::ReplicationPointInfo* out) const;
+  // A job that ran to its end inside one call.
+  model::JobId finished_job(model::JobKind kind, const std::string& target, const Status& result);
+  // Second half of unplanned_failover, once the old active region answered (or not).
+  void finish_failover(const drsim::v1::UnplannedFailoverRequest& req,
+                       std::optional<drsim::v1::GetStatusResponse> source, FailoverDone done);
+
+  RegionNode& node_;
+  const std::string points_dir_;
+  net::AsioScheduler scheduler_;
+  ScaledClock clock_;
+  const int64_t wall_start_nanos_;
+  bool stopped_ = false;
+  model::SiteRecoveryVault vault_;
+  model::JobTable jobs_;
+  std::map<std::string, Item> items_;
+  std::unique_ptr<drsim::v1::RegionAdmin::Stub> peer_admin_;
+  std::string peer_admin_address_;
+  bool failover_running_ = false;
+};
+
+}  // namespace drsim::region

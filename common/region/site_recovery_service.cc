@@ -1,0 +1,137 @@
+#include "common/region/site_recovery_service.h"
+
+#include <boost/asio/post.hpp>
+
+#include "common/net/grpc_util.h"
+
+namespace drsim::region {
+
+using namespace drsim::v1;
+
+namespace {
+
+constexpr size_t kMaxNameBytes = 64;
+constexpr int kMaxItems = 100;  // a recovery plan holds at most 100 VMs
+
+// Runs `call` on the loop and finishes the reactor with its Result (copied into `resp`).
+template <typename Response, typename Call>
+grpc::ServerUnaryReactor* on_loop(grpc::CallbackServerContext* ctx, boost::asio::io_context& io,
+                                  Response* resp, Call call) {
+  auto* reactor = ctx->DefaultReactor();
+  boost::asio::post(io, [reactor, resp, call = std::move(call)]() mutable {
+    Result<Response> r = call();
+    if (r.is_ok()) *resp = std::move(r).value();
+    reactor->Finish(net::to_grpc(r.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* refuse(grpc::CallbackServerContext* ctx, const Status& why) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(net::to_grpc(why));
+  return reactor;
+}
+
+Status check_name(const std::string& field, const std::string& name, bool allow_empty) {
+  if (name.empty() && !allow_empty) return invalid_argument(field + ": must not be empty");
+  if (name.size() > kMaxNameBytes) {
+    return invalid_argument(field + ": " + std::to_string(name.size()) + " bytes exceeds 64");
+  }
+  return Status::ok();
+}
+
+Status check_names(const google::protobuf::RepeatedPtrField<std::string>& names) {
+  if (names.size() > kMaxItems) {
+    return invalid_argument("items: " + std::to_string(names.size()) + " exceed the limit of 100");
+  }
+  for (int i = 0; i < names.size(); ++i) {
+    if (Status s = check_name("items[" + std::to_string(i) + "]", names[i], false); !s.is_ok()) {
+      return s;
+    }
+  }
+  return Status::ok();
+}
+
+Status check_disk(const std::string& field, const DiskSpec& d) {
+  if (Status s = check_name(field + ".name", d.name(), false); !s.is_ok()) return s;
+  return Status::ok();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* SiteRecoveryService::Protect(grpc::CallbackServerContext* ctx,
+                                                       const ProtectItemRequest* req,
+                                                       ProtectItemResponse* resp) {
+  Status valid = check_name("item", req->item(), false);
+  if (valid.is_ok() && req->has_os_disk()) valid = check_disk("os_disk", req->os_disk());
+  if (valid.is_ok() && req->data_disks_size() > 64) {
+    valid = invalid_argument("data_disks: at most 64 data disks");
+  }
+  for (int i = 0; valid.is_ok() && i < req->data_disks_size(); ++i) {
+    valid = check_disk("data_disks[" + std::to_string(i) + "]", req->data_disks(i));
+  }
+  if (!valid.is_ok()) return refuse(ctx, valid);
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.protect(*req); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::ListItems(grpc::CallbackServerContext* ctx,
+                                                         const ListItemsRequest*,
+                                                         ListItemsResponse* resp) {
+  return on_loop(ctx, io_, resp, [this] { return Result<ListItemsResponse>(driver_.items()); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::ListPoints(grpc::CallbackServerContext* ctx,
+                                                          const ListPointsRequest* req,
+                                                          ListPointsResponse* resp) {
+  if (Status s = check_name("item", req->item(), true); !s.is_ok()) return refuse(ctx, s);
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.points(req->item()); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::UnplannedFailover(
+    grpc::CallbackServerContext* ctx, const UnplannedFailoverRequest* req,
+    UnplannedFailoverResponse* resp) {
+  if (Status s = check_names(req->items()); !s.is_ok()) return refuse(ctx, s);
+  auto* reactor = ctx->DefaultReactor();
+  boost::asio::post(io_, [this, reactor, req, resp] {
+    driver_.unplanned_failover(*req, [reactor, resp](Result<UnplannedFailoverResponse> r) {
+      if (r.is_ok()) *resp = std::move(r).value();
+      reactor->Finish(net::to_grpc(r.status()));
+    });
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::TestFailover(grpc::CallbackServerContext* ctx,
+                                                            const TestFailoverRequest* req,
+                                                            TestFailoverResponse* resp) {
+  if (Status s = check_name("item", req->item(), false); !s.is_ok()) return refuse(ctx, s);
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.test_failover(*req); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::CleanupTestFailover(
+    grpc::CallbackServerContext* ctx, const CleanupTestFailoverRequest* req,
+    CleanupTestFailoverResponse* resp) {
+  if (Status s = check_name("item", req->item(), false); !s.is_ok()) return refuse(ctx, s);
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.cleanup_test_failover(*req); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::Commit(grpc::CallbackServerContext* ctx,
+                                                      const CommitRequest* req,
+                                                      CommitResponse* resp) {
+  if (Status s = check_names(req->items()); !s.is_ok()) return refuse(ctx, s);
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.commit(*req); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::ReprotectItems(grpc::CallbackServerContext* ctx,
+                                                              const ReprotectItemsRequest* req,
+                                                              ReprotectItemsResponse* resp) {
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.reprotect_items(*req); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::ListJobs(grpc::CallbackServerContext* ctx,
+                                                        const ListJobsRequest*,
+                                                        ListJobsResponse* resp) {
+  return on_loop(ctx, io_, resp, [this] { return Result<ListJobsResponse>(driver_.jobs()); });
+}
+
+}  // namespace drsim::region

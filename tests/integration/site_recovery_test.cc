@@ -1,0 +1,314 @@
+// Site Recovery with real processes: protect an item in the standby's vault, recovery points as
+// store checkpoints on drsim's scaled clock, an unplanned failover to "latest processed" that
+// gives up exactly the writes its report names (judged by the history checker), the commit
+// guard rail before re-protect, and the refusals.
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "cli/child_process.h"
+#include "cli/final_state.h"
+#include "cli/protection.h"
+#include "cli/rpc_clients.h"
+#include "cli/site_recovery.h"
+#include "common/model/history_checker.h"
+#include "common/net/grpc_util.h"
+#include "tests/support/test_topology.h"
+
+namespace drsim::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// time_scale 30: a 5-minute crash-consistent point every 10 s of real time, so the test can
+// write past the newest point and fail over before the next one is cut. No fault proxy: an
+// injected outage then leaves the primary's admin API reachable, so the report knows what it
+// wrote.
+constexpr char kTopology[] = R"(
+workloads:
+  - { name: vm-web, mode: async }
+site_recovery: { time_scale: 30 }
+fault_proxy: { enabled: false }
+)";
+
+std::string item_state(const std::string& vault, const std::string& item) {
+  auto items = cli::sr_items(vault);
+  if (!items.is_ok()) return "";
+  for (const auto& i : items->items()) {
+    if (i.item() == item) return i.state();
+  }
+  return "";
+}
+
+// The newest point's seq of `workload`, 0 when there is none.
+uint64_t newest_point_seq(const std::string& vault, const std::string& item) {
+  auto points = cli::sr_points(vault, item);
+  if (!points.is_ok() || points->items_size() == 0 || points->items(0).points_size() == 0) {
+    return 0;
+  }
+  const auto& p = points->items(0).points(points->items(0).points_size() - 1);
+  auto it = p.seqs().find(item);
+  return it == p.seqs().end() ? 0 : it->second;
+}
+
+uint64_t applied_seq(TestTopology& topo, const std::string& region, const std::string& workload) {
+  auto st = topo.status(region);
+  for (const auto& w : st.workloads()) {
+    if (w.name() == workload) return w.last_seq();
+  }
+  return 0;
+}
+
+// Puts keys [first, first + n) one batch each, recording each acknowledged put as the
+// history checker expects it.
+void put_keys(drsim::v1::Workload::Stub& stub, int first, int n,
+              std::vector<model::OpRecord>* history) {
+  for (int k = first; k < first + n; ++k) {
+    drsim::v1::PutRequest req;
+    req.set_workload("vm-web");
+    req.set_key("key-" + std::to_string(k));
+    req.set_value("value-" + std::to_string(k));
+    model::OpRecord op;
+    op.id = history->size() + 1;
+    op.kind = model::OpKind::kPut;
+    op.workload = "vm-web";
+    op.key = req.key();
+    op.value = req.value();
+    op.invoke_ns = wall_now_unix_nanos();
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 10s);
+    drsim::v1::PutResponse resp;
+    grpc::Status s = stub.Put(&ctx, req, &resp);
+    op.complete_ns = wall_now_unix_nanos();
+    op.outcome = s.ok() ? model::Outcome::kOk : model::Outcome::kFail;
+    op.region = resp.result().region();
+    op.epoch = resp.result().epoch();
+    op.seq = resp.result().seq();
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    history->push_back(op);
+  }
+}
+
+drsim::v1::ProtectItemRequest protect_request(const std::string& item) {
+  cli::ProtectOptions o;
+  o.item = item;
+  auto req = cli::build_protect_request(o);
+  EXPECT_TRUE(req.is_ok());
+  return *req;
+}
+
+// Protects vm-web in the secondary's vault and waits for initial replication.
+void protect_web(TestTopology& topo) {
+  auto protect = cli::sr_protect(topo.address("secondary"), protect_request("vm-web"));
+  ASSERT_TRUE(protect.is_ok()) << protect.status().message();
+  ASSERT_TRUE(wait_until(
+      [&] { return item_state(topo.address("secondary"), "vm-web") == "Protected"; }, 20s))
+      << "vm-web did not finish initial replication";
+}
+
+// Writes keys [0, in_point), waits for a recovery point holding exactly them, then writes
+// `past` more keys the standby applies but no point holds yet.
+void write_past_a_point(TestTopology& topo, int in_point, int past,
+                        std::vector<model::OpRecord>* history) {
+  auto primary = topo.workload_stub("primary");
+  put_keys(*primary, 0, in_point, history);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return newest_point_seq(topo.address("secondary"), "vm-web") ==
+               static_cast<uint64_t>(in_point);
+      },
+      30s))
+      << "no recovery point holding seq " << in_point << " was cut";
+  put_keys(*primary, in_point, past, history);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return applied_seq(topo, "secondary", "vm-web") == static_cast<uint64_t>(in_point + past);
+      },
+      10s));
+}
+
+TEST(SiteRecovery, ProtectIsRefusedForBadTargetsAndOnTheActiveRegion) {
+  TestTopology topo(kTopology);
+  ASSERT_TRUE(topo.ok());
+  auto req = protect_request("vm-web");
+  auto active = cli::sr_protect(topo.address("primary"), req);
+  ASSERT_FALSE(active.is_ok());
+  EXPECT_EQ(active.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(active.status().message().find("standby"), std::string::npos)
+      << active.status().message();
+
+  req.set_target_kind(drsim::v1::TARGET_KIND_SECONDARY_SITE);  // an Azure VM cannot go there
+  auto site = cli::sr_protect(topo.address("secondary"), req);
+  ASSERT_FALSE(site.is_ok());
+  EXPECT_EQ(site.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(site.status().message().find("secondary site"), std::string::npos)
+      << site.status().message();
+
+  auto unknown = cli::sr_protect(topo.address("secondary"), protect_request("vm-nope"));
+  ASSERT_FALSE(unknown.is_ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+
+  auto policy = protect_request("vm-web");
+  policy.mutable_policy()->set_app_consistent_interval_ms(30 * 60 * 1000);  // under 1 h
+  auto bad_policy = cli::sr_protect(topo.address("secondary"), policy);
+  ASSERT_FALSE(bad_policy.is_ok());
+  EXPECT_NE(bad_policy.status().message().find("app_consistent_interval"), std::string::npos)
+      << bad_policy.status().message();
+  // A refused enable is still a job, failed with the reason.
+  auto jobs = cli::sr_jobs(topo.address("secondary"));
+  ASSERT_TRUE(jobs.is_ok());
+  ASSERT_GE(jobs->jobs_size(), 1);
+  EXPECT_EQ(jobs->jobs(jobs->jobs_size() - 1).state(), "Failed");
+}
+
+TEST(SiteRecovery, UnplannedFailoverToLatestProcessedLosesExactlyWhatTheReportSaid) {
+  TestTopology topo(kTopology);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  ASSERT_NO_FATAL_FAILURE(protect_web(topo));
+  std::vector<model::OpRecord> history;
+  // Past the newest point: 50 writes the standby applies but no point holds yet.
+  ASSERT_NO_FATAL_FAILURE(write_past_a_point(topo, 200, 50, &history));
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
+
+  std::vector<std::string> lines;
+  cli::PointFailoverOptions opts;
+  opts.point = "latest-processed";
+  auto fo = cli::run_point_failover(topo.state(), opts, &lines);
+  for (const auto& l : lines) std::cout << "[failover] " << l << "\n";
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  EXPECT_EQ(fo->new_epoch(), 2u);
+  ASSERT_EQ(fo->items_size(), 1);
+  ASSERT_EQ(fo->items(0).given_up_size(), 1);
+  const auto& given = fo->items(0).given_up(0);
+  // The preview reported the same point the failover used (it ran first and is echoed back).
+  EXPECT_EQ(given.point_seq(), 200u);
+  EXPECT_EQ(given.standby_seq(), 250u);
+  EXPECT_EQ(given.writes_vs_standby(), 50u);
+  EXPECT_TRUE(given.source_known());  // an outage still answers its admin API
+  EXPECT_EQ(given.source_seq(), 250u);
+  EXPECT_EQ(given.writes_vs_source(), 50u);
+
+  auto final_state = cli::read_final_state(topo.address("secondary"), {"vm-web"});
+  ASSERT_TRUE(final_state.is_ok()) << final_state.status().message();
+  auto check = model::check_history(history, *final_state);
+  EXPECT_EQ(check.lost_count, given.writes_vs_source());
+  for (const auto& lost : check.lost) EXPECT_GT(lost.seq, given.point_seq()) << lost.key;
+  EXPECT_EQ(final_state->size(), 200u);
+  // The promoted region continues after the point.
+  EXPECT_EQ(applied_seq(topo, "secondary", "vm-web"), 200u);
+
+  // Guard rail: re-protect before commit is refused, saying what to do.
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), false).is_ok());
+  auto early = cli::run_reprotect(topo.state(), "", "test");
+  ASSERT_FALSE(early.is_ok());
+  EXPECT_EQ(early.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(early.status().message().find("drsim commit"), std::string::npos)
+      << early.status().message();
+
+  std::vector<std::string> commit_lines;
+  auto commit = cli::run_commit(topo.state(), {}, &commit_lines);
+  ASSERT_TRUE(commit.is_ok()) << commit.status().message();
+  auto points = cli::sr_points(vault, "vm-web");
+  ASSERT_TRUE(points.is_ok());
+  ASSERT_EQ(points->items(0).points_size(), 1) << "commit keeps only the failover point";
+  EXPECT_EQ(points->items(0).points(0).id(), fo->items(0).point().id());
+
+  // Re-protect: the old primary's 50 writes past the point are rolled back (a delta).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto st = cli::region_status(topo.address("primary"));
+        return st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY;
+      },
+      10s));
+  auto rp = cli::run_reprotect(topo.state(), "", "test");
+  ASSERT_TRUE(rp.is_ok()) << rp.status().message();
+  for (const auto& l : rp->lines) std::cout << "[reprotect] " << l << "\n";
+  EXPECT_EQ(rp->response.resync().kind(), drsim::v1::RESYNC_KIND_DELTA);
+  EXPECT_EQ(rp->response.resync().rolled_back_entries(), 50u);
+  EXPECT_EQ(item_state(vault, "vm-web"), "Protected");
+
+  auto jobs = cli::sr_jobs(vault);
+  ASSERT_TRUE(jobs.is_ok());
+  std::vector<std::string> kinds;
+  for (const auto& j : jobs->jobs()) {
+    kinds.push_back(j.kind());
+    EXPECT_EQ(j.state(), "Succeeded") << j.kind() << ": " << j.error();
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"EnableReplication", "UnplannedFailover", "Commit",
+                                             "Reprotect"}));
+}
+
+TEST(SiteRecovery, TestFailoverServesThePointWhileReplicationContinuesAndCleanupRemovesIt) {
+  TestTopology topo(kTopology);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  ASSERT_NO_FATAL_FAILURE(protect_web(topo));
+  std::vector<model::OpRecord> history;
+  ASSERT_NO_FATAL_FAILURE(write_past_a_point(topo, 100, 50, &history));
+
+  std::vector<std::string> lines;
+  cli::TestFailoverOptions opts;
+  opts.item = "vm-web";
+  auto test = cli::run_test_failover(topo.state(), opts, &lines);
+  for (const auto& l : lines) std::cout << "[test failover] " << l << "\n";
+  ASSERT_TRUE(test.is_ok()) << test.status().message();
+  EXPECT_EQ(test->point().seqs().at("vm-web"), 100u);
+  const auto copy = topo.state().at(cli::kTestFailoverProcess);
+  EXPECT_TRUE(std::filesystem::exists(test->copy_dir()));
+  // The isolated copy serves the point's data: the first 100 keys, none written after.
+  auto copy_state = cli::read_final_state(copy.address, {"vm-web"});
+  ASSERT_TRUE(copy_state.is_ok()) << copy_state.status().message();
+  EXPECT_EQ(copy_state->size(), 100u);
+  EXPECT_EQ(copy_state->count({"vm-web", "key-99"}), 1u);
+  EXPECT_EQ(copy_state->count({"vm-web", "key-100"}), 0u);
+  EXPECT_EQ(item_state(vault, "vm-web"), "TestFailoverCleanupPending");
+
+  // Production replication goes on meanwhile.
+  put_keys(*topo.workload_stub("primary"), 150, 50, &history);
+  ASSERT_TRUE(wait_until([&] { return applied_seq(topo, "secondary", "vm-web") == 200; }, 10s))
+      << "replication stopped during the test failover";
+
+  std::vector<std::string> cleanup_lines;
+  ASSERT_TRUE(cli::run_test_cleanup(topo.state(), &cleanup_lines).is_ok());
+  EXPECT_FALSE(cli::process_alive(copy.pid));
+  EXPECT_FALSE(std::filesystem::exists(test->copy_dir()));
+  EXPECT_EQ(topo.state().processes.count(cli::kTestFailoverProcess), 0u);
+  EXPECT_EQ(item_state(vault, "vm-web"), "Protected");
+  std::vector<std::string> again;
+  EXPECT_EQ(cli::run_test_cleanup(topo.state(), &again).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(SiteRecovery, CustomPointMustExistAndDryRunChangesNothing) {
+  TestTopology topo(kTopology);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  ASSERT_NO_FATAL_FAILURE(protect_web(topo));
+
+  std::vector<std::string> lines;
+  cli::PointFailoverOptions opts;
+  opts.point = "custom";
+  opts.point_id = 999;
+  auto missing = cli::run_point_failover(topo.state(), opts, &lines);
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().message();
+
+  opts.point = "latest-app-consistent";  // the policy has app-consistent snapshots off
+  opts.point_id = 0;
+  auto app = cli::run_point_failover(topo.state(), opts, &lines);
+  ASSERT_FALSE(app.is_ok());
+  EXPECT_EQ(app.status().code(), StatusCode::kFailedPrecondition) << app.status().message();
+
+  opts.point = "latest";
+  opts.dry_run = true;
+  auto dry = cli::run_point_failover(topo.state(), opts, &lines);
+  ASSERT_TRUE(dry.is_ok()) << dry.status().message();
+  EXPECT_EQ(dry->new_epoch(), 0u);
+  EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_STANDBY);
+  EXPECT_EQ(item_state(vault, "vm-web"), "Protected");
+}
+
+}  // namespace
+}  // namespace drsim::testing
