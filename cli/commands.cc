@@ -242,6 +242,20 @@ int cmd_status(const std::string& home, bool as_json) {
   return 0;
 }
 
+Status resolve_by_dns(const TopologyState& state, LoadOptions* options) {
+  // The DNS answer is an IP; the Traffic Manager's table says which region each stands for.
+  const ProcessInfo& tm = state.at("trafficmgr");
+  options->resolve = ResolveMode::kDns;
+  options->dns_address = tm.more("dns_address");
+  auto table = tm_endpoints(tm.address, state.config.profile);
+  if (!table.is_ok()) return table.status();
+  options->dns_name = table->dns_name();
+  for (const auto& e : table->endpoints()) {
+    if (!e.dns_address().empty()) options->dns_targets[e.dns_address()] = {e.name(), e.address()};
+  }
+  return Status::ok();
+}
+
 int cmd_load(const std::string& home, LoadCommand cmd) {
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
@@ -249,15 +263,7 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
   cmd.options.profile = state->config.profile;
   if (cmd.options.workloads.empty()) cmd.options.workloads = workload_names(state->config);
   if (cmd.options.resolve == ResolveMode::kDns) {
-    // The DNS answer is an IP; the Traffic Manager's table says which region each stands for.
-    const ProcessInfo& tm = state->at("trafficmgr");
-    cmd.options.dns_address = tm.more("dns_address");
-    auto table = tm_endpoints(tm.address, state->config.profile);
-    if (!table.is_ok()) return fail(table.status());
-    cmd.options.dns_name = table->dns_name();
-    for (const auto& e : table->endpoints()) {
-      if (!e.dns_address().empty()) cmd.options.dns_targets[e.dns_address()] = {e.name(), e.address()};
-    }
+    if (Status s = resolve_by_dns(*state, &cmd.options); !s.is_ok()) return fail(s);
   }
   if (Status s = cmd.options.validate(); !s.is_ok()) return fail(s);
   if (!(cmd.duration_s > 0 && cmd.duration_s <= 86400)) {

@@ -382,7 +382,8 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
   }
   if (auto w = root["workload"]) {
     if (Status s = check_keys(err, "workload", w,
-                              {"rate", "clients", "keys", "value_bytes", "write_fraction", "seed"});
+                              {"rate", "clients", "keys", "value_bytes", "write_fraction", "seed",
+                               "resolve"});
         !s.is_ok()) {
       return s;
     }
@@ -405,6 +406,11 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
       auto v = parse_number(err, "workload.write_fraction", w["write_fraction"], 0, 1);
       if (!v.is_ok()) return v.status();
       d.workload.write_fraction = *v;
+    }
+    if (w["resolve"]) {
+      auto r = parse_choice(err, "workload.resolve", w["resolve"], {"grpc", "dns"});
+      if (!r.is_ok()) return r.status();
+      d.workload.resolve_dns = *r == "dns";
     }
     if (Status s = read_uint(err, "workload.seed", w["seed"], 0, UINT64_MAX, &d.workload.seed);
         !s.is_ok())

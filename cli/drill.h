@@ -51,6 +51,7 @@ struct DrillWorkload {
   uint32_t value_bytes = 100;
   double write_fraction = 0.9;
   uint64_t seed = 1;
+  bool resolve_dns = false;  // resolve the profile through the Traffic Manager's DNS server
 };
 
 struct DrillExpectations {

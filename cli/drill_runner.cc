@@ -14,6 +14,7 @@
 
 #include "cli/backup_commands.h"
 #include "cli/child_process.h"
+#include "cli/commands.h"
 #include "cli/drill.h"
 #include "cli/faults.h"
 #include "cli/final_state.h"
@@ -646,13 +647,27 @@ int DrillRun::run() {
   lo.value_bytes = drill_.workload.value_bytes;
   lo.write_fraction = drill_.workload.write_fraction;
   lo.seed = drill_.workload.seed;
+  Status workload_ok = drill_.workload.resolve_dns ? resolve_by_dns(state_, &lo) : Status::ok();
+  if (workload_ok.is_ok()) workload_ok = lo.validate();
+  if (!workload_ok.is_ok()) {
+    std::fprintf(stderr, "drsim: %s: workload: %s\n", drill_.source.c_str(),
+                 workload_ok.message().c_str());
+    watcher_->stop();
+    sampler_->stop();
+    if (Status down = topology_down(home_, 3s); !down.is_ok()) {
+      std::fprintf(stderr, "drsim: %s\n", down.message().c_str());
+    }
+    return 1;
+  }
   load_ = std::make_unique<LoadGenerator>(lo);
   load_->start();
   load_start_ns_ = wall_now_unix_nanos();
   last_progress_ = last_write_ack_ = std::chrono::steady_clock::now();
   say(fmt::format("load: {:.0f} ops/s from {} clients, {:.0f} % writes, {} keys per workload, "
-                  "{}-byte values, resolving through the Traffic Manager",
-                  lo.rate, lo.workers, lo.write_fraction * 100, lo.keys, lo.value_bytes));
+                  "{}-byte values, resolving through the Traffic Manager ({})",
+                  lo.rate, lo.workers, lo.write_fraction * 100, lo.keys, lo.value_bytes,
+                  lo.resolve == ResolveMode::kDns ? "DNS " + lo.dns_name + " at " + lo.dns_address
+                                                  : "gRPC Resolve"));
 
   for (size_t i = 0; i < drill_.steps.size() && problems_.empty() && aborted_.empty(); ++i) {
     run_step(i);
