@@ -59,6 +59,11 @@ class RegionRole {
   // Active region confirmed its epoch (peer answered, or the start-up timeout
   // passed with the peer unreachable).
   void confirm() { confirmation_ = Confirmation::kConfirmed; }
+  // An active region back from an outage (its processes were down or cut off, as after a
+  // restart) may have missed a failover: it refuses writes until it confirms its epoch again.
+  void unconfirm() {
+    if (role_ == Role::kActive) confirmation_ = Confirmation::kUnconfirmed;
+  }
 
   Role role() const { return role_; }
   Epoch epoch() const { return epoch_; }

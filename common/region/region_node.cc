@@ -145,16 +145,7 @@ Status RegionNode::start(const std::string& bound_address) {
         w->last_epoch.value(),
         w->copy_incomplete ? " (a full copy into it did not finish: re-protect redoes it)" : "");
   }
-  if (!role_->confirmed()) {
-    scheduler_.schedule_after(options_.fence_check_timeout, [this] {
-      if (role_->confirmed() || role_->role() != model::Role::kActive) return;
-      spdlog::warn("peer {} did not answer within {} ms; resuming as active at epoch {}",
-                   options_.peer_name, options_.fence_check_timeout.count(),
-                   role_->epoch().value());
-      role_->confirm();
-      update_health();
-    });
-  }
+  if (!role_->confirmed()) arm_confirmation_timeout();
   update_health();
   struct Ticker {
     static void arm(RegionNode* n) {
@@ -655,6 +646,21 @@ void RegionNode::on_role_change(const model::RoleChanged& change) {
   update_health();
 }
 
+void RegionNode::arm_confirmation_timeout() {
+  uint64_t generation = ++confirmation_generation_;
+  scheduler_.schedule_after(options_.fence_check_timeout, [this, generation] {
+    if (generation != confirmation_generation_ || role_->confirmed() ||
+        role_->role() != model::Role::kActive) {
+      return;
+    }
+    spdlog::warn("peer {} did not answer within {} ms; resuming as active at epoch {}",
+                 options_.peer_name, options_.fence_check_timeout.count(),
+                 role_->epoch().value());
+    role_->confirm();
+    update_health();
+  });
+}
+
 void RegionNode::set_outage(bool outage) {
   if (outage == outage_) return;
   outage_ = outage;
@@ -672,6 +678,15 @@ void RegionNode::set_outage(bool outage) {
       sink_->close(unavailable("region " + options_.name + " is in an injected outage"));
       sink_ = nullptr;
     }
+  }
+  if (!outage && role_->role() == model::Role::kActive && !options_.peer_address.empty() &&
+      options_.fence_check_timeout.count() > 0) {
+    // Back from an outage, as after a restart: the peer may have been promoted meanwhile.
+    // Refuse writes until it answers (or the fence-check timeout passes with it unreachable).
+    role_->unconfirm();
+    spdlog::info("region {} back from an outage: confirming epoch {} with {} before serving",
+                 options_.name, role_->epoch().value(), options_.peer_name);
+    arm_confirmation_timeout();
   }
   update_health();
   if (!outage) maybe_connect();

@@ -108,6 +108,8 @@ class RegionNode {
   const RegionOptions& options() const { return options_; }
 
  private:
+  // An unconfirmed active region confirms itself when its peer stays silent this long.
+  void arm_confirmation_timeout();
   struct PendingWrite {
     WriteDone done;
     int remaining = 0;  // sync workloads still waiting for the standby's ack
@@ -263,6 +265,7 @@ class RegionNode {
   // A control frame (handover abort) to send before anything else on the outgoing stream.
   std::optional<drsim::v1::ReplicationFrame> control_frame_;
   uint64_t planned_generation_ = 0;
+  uint64_t confirmation_generation_ = 0;  // the latest armed confirmation timeout
 };
 
 }  // namespace drsim::region

@@ -289,5 +289,24 @@ TEST(RegionRole, HandOverStepsDownToTheNewerEpochWithAPlannedReason) {
   EXPECT_EQ(same.role(), Role::kActive);
 }
 
+TEST(RegionRole, ActiveRegionBackFromAnOutageRefusesWritesUntilItConfirmsAgain) {
+  RegionRole r = active_east(1);
+  ASSERT_TRUE(r.admit_write().is_ok());
+  r.unconfirm();
+  EXPECT_EQ(r.admit_write().code(), StatusCode::kUnavailable);
+  // The peer answers with a newer epoch: the region steps down instead of serving.
+  auto change = r.on_peer_epoch(Epoch(2), Role::kActive);
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(r.role(), Role::kStandby);
+  EXPECT_EQ(r.admit_write().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(RegionRole, UnconfirmLeavesAStandbyAsItIs) {
+  RegionRole r = standby_west(2);
+  r.unconfirm();
+  EXPECT_TRUE(r.confirmed());
+  EXPECT_EQ(r.role(), Role::kStandby);
+}
+
 }  // namespace
 }  // namespace drsim::model
