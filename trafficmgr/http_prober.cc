@@ -244,18 +244,12 @@ HttpProber::~HttpProber() { cancel_all(); }
 
 void HttpProber::probe(size_t endpoint) {
   DRSIM_CHECK(endpoint < targets_.size());
-  calls_.remove_if([](const auto& weak) { return weak.expired(); });
-  auto call = std::make_shared<Call>(io_, monitor_, tls_, endpoint, targets_[endpoint], handler_);
-  calls_.push_back(call);
-  call->start();
+  calls_.start(std::make_shared<Call>(io_, monitor_, tls_, endpoint, targets_[endpoint], handler_));
 }
 
 void HttpProber::cancel_all() {
   handler_.reset();
-  for (auto& weak : calls_) {
-    if (auto call = weak.lock()) call->cancel();
-  }
-  calls_.clear();
+  calls_.cancel_all();
 }
 
 }  // namespace drsim::trafficmgr

@@ -5,7 +5,6 @@
 // io_context; the probe timeout bounds connect, handshake, request and response together.
 #pragma once
 
-#include <list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,7 +42,7 @@ class HttpProber final : public Prober {
   std::vector<HostPort> targets_;
   std::shared_ptr<boost::asio::ssl::context> tls_;  // HTTPS only
   std::shared_ptr<ResultHandler> handler_;
-  std::list<std::weak_ptr<Call>> calls_;
+  CallsInFlight<Call> calls_;
 };
 
 }  // namespace drsim::trafficmgr

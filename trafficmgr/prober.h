@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,29 @@ class Prober {
   virtual void probe(size_t endpoint) = 0;
   // Loop thread. Cancels probes in flight; their results are dropped.
   virtual void cancel_all() = 0;
+};
+
+// The probes an Asio prober has in flight. Each Call owns itself through its pending handlers;
+// the prober keeps weak references so that cancel_all() can reach the live ones.
+template <typename Call>
+class CallsInFlight {
+ public:
+  // Loop thread. Forgets finished calls, keeps `call` and starts it.
+  void start(std::shared_ptr<Call> call) {
+    calls_.remove_if([](const auto& weak) { return weak.expired(); });
+    calls_.push_back(call);
+    call->start();
+  }
+  // Loop thread. Cancels every call still alive.
+  void cancel_all() {
+    for (auto& weak : calls_) {
+      if (auto call = weak.lock()) call->cancel();
+    }
+    calls_.clear();
+  }
+
+ private:
+  std::list<std::weak_ptr<Call>> calls_;
 };
 
 // What every prober is built from.

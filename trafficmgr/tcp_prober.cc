@@ -119,18 +119,12 @@ TcpProber::~TcpProber() { cancel_all(); }
 
 void TcpProber::probe(size_t endpoint) {
   DRSIM_CHECK(endpoint < targets_.size());
-  calls_.remove_if([](const auto& weak) { return weak.expired(); });
-  auto call = std::make_shared<Call>(io_, endpoint, targets_[endpoint], timeout_, handler_);
-  calls_.push_back(call);
-  call->start();
+  calls_.start(std::make_shared<Call>(io_, endpoint, targets_[endpoint], timeout_, handler_));
 }
 
 void TcpProber::cancel_all() {
   handler_.reset();
-  for (auto& weak : calls_) {
-    if (auto call = weak.lock()) call->cancel();
-  }
-  calls_.clear();
+  calls_.cancel_all();
 }
 
 }  // namespace drsim::trafficmgr

@@ -3,7 +3,6 @@
 // Runs on the loop's io_context.
 #pragma once
 
-#include <list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,7 +34,7 @@ class TcpProber final : public Prober {
   std::vector<HostPort> targets_;
   const Duration timeout_;
   std::shared_ptr<ResultHandler> handler_;
-  std::list<std::weak_ptr<Call>> calls_;
+  CallsInFlight<Call> calls_;
 };
 
 }  // namespace drsim::trafficmgr
