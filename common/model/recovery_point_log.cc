@@ -70,4 +70,67 @@ void RecoveryPointLog::clear() {
   replicated_.clear();
 }
 
+Status RecoveryPointLog::drop(RecoveryPointId id) {
+  auto n = std::erase_if(points_, [&](const RecoveryPoint& p) { return p.id == id; });
+  if (n == 0) return not_found("recovery point " + std::to_string(id.value()) + " is not retained");
+  return Status::ok();
+}
+
+Status RecoveryPointLog::settle(RecoveryPointId id, const std::map<std::string, Seq>& seqs) {
+  auto it = std::find_if(points_.begin(), points_.end(),
+                         [&](const RecoveryPoint& p) { return p.id == id; });
+  if (it == points_.end()) {
+    return not_found("recovery point " + std::to_string(id.value()) + " is not retained");
+  }
+  for (const auto& [w, seq] : seqs) {
+    auto listed = it->seqs.find(w);
+    if (listed == it->seqs.end()) {
+      return out_of_range("recovery point " + std::to_string(id.value()) + ": workload '" + w +
+                          "' is not in the point");
+    }
+    if (seq < listed->second) {
+      return out_of_range("recovery point " + std::to_string(id.value()) + ": workload '" + w +
+                          "' at seq " + std::to_string(seq.value()) + " is behind the listed " +
+                          std::to_string(listed->second.value()));
+    }
+  }
+  for (const auto& [w, seq] : seqs) {
+    it->seqs[w] = seq;
+    Seq& have = replicated_[w];
+    if (have < seq) have = seq;
+  }
+  return Status::ok();
+}
+
+Result<RecoveryPointLog> RecoveryPointLog::restore(std::vector<RecoveryPoint> points,
+                                                   std::map<std::string, Seq> replicated,
+                                                   RecoveryPointId last_id) {
+  for (size_t i = 0; i < points.size(); ++i) {
+    const RecoveryPoint& p = points[i];
+    const std::string head =
+        "points[" + std::to_string(i) + "] (id " + std::to_string(p.id.value()) + "): ";
+    if (p.id.value() == 0 || p.id > last_id) {
+      return invalid_argument(head + "id must be between 1 and the last id " +
+                              std::to_string(last_id.value()));
+    }
+    if (i > 0 && (p.id <= points[i - 1].id || p.time < points[i - 1].time)) {
+      return invalid_argument(head + "points must be oldest first with increasing ids");
+    }
+  }
+  if (!points.empty()) {
+    for (const auto& [w, seq] : points.back().seqs) {
+      auto it = replicated.find(w);
+      if (it == replicated.end() || it->second < seq) {
+        return invalid_argument("replicated." + w + ": behind the newest point's seq " +
+                                std::to_string(seq.value()));
+      }
+    }
+  }
+  RecoveryPointLog log;
+  log.points_ = std::move(points);
+  log.replicated_ = std::move(replicated);
+  log.last_id_ = last_id;
+  return log;
+}
+
 }  // namespace drsim::model

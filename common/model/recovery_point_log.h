@@ -40,6 +40,22 @@ class RecoveryPointLog {
   // Replication stopped or reversed: the points and replicated seqs belong to the old stream.
   void clear();
 
+  // A point whose checkpoint could not be made (or is gone after a restart) leaves the log.
+  // NOT_FOUND when no such point is retained.
+  Status drop(RecoveryPointId id);
+  // The point's checkpoint holds `seqs` (at least what the point lists, when writes were applied
+  // between the cut and the checkpoint): the point lists those seqs from now on, and the
+  // replicated seqs catch up with them. NOT_FOUND for an unknown point, OUT_OF_RANGE when a seq
+  // is behind the one the point lists or a workload is not the point's.
+  Status settle(RecoveryPointId id, const std::map<std::string, Seq>& seqs);
+
+  // A log as persisted: points oldest first (time order, ids increasing and at most `last_id`),
+  // replicated seqs at least those of the newest point. INVALID_ARGUMENT names what is wrong.
+  static Result<RecoveryPointLog> restore(std::vector<RecoveryPoint> points,
+                                          std::map<std::string, Seq> replicated,
+                                          RecoveryPointId last_id);
+  RecoveryPointId last_id() const { return last_id_; }
+
   const std::vector<RecoveryPoint>& points() const { return points_; }  // oldest first
   const std::map<std::string, Seq>& replicated() const { return replicated_; }
 

@@ -75,6 +75,14 @@ RecoveryPointSchedule::RecoveryPointSchedule(std::optional<Duration> app_consist
   }
 }
 
+RecoveryPointSchedule RecoveryPointSchedule::resume(std::optional<Duration> app_consistent_interval,
+                                                    Time next_crash, Time next_app) {
+  RecoveryPointSchedule s(app_consistent_interval, kTimeZero);
+  s.next_crash_ = next_crash;
+  s.next_app_ = app_consistent_interval ? next_app : kNever;
+  return s;
+}
+
 std::optional<RecoveryPointType> RecoveryPointSchedule::take_due(Time now) {
   const bool crash_due = next_crash_ <= now;
   const bool app_due = app_interval_ && next_app_ <= now;

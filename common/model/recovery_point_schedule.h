@@ -65,6 +65,10 @@ class RecoveryPointSchedule {
   // behind gets one point, not a burst of catch-up points.
   std::optional<RecoveryPointType> take_due(Time now);
 
+  // A schedule as persisted: the next slots of both grids (next_app kNever when off).
+  static RecoveryPointSchedule resume(std::optional<Duration> app_consistent_interval,
+                                      Time next_crash, Time next_app);
+
   Time next_crash_consistent_due() const { return next_crash_; }
   Time next_app_consistent_due() const { return next_app_; }  // kNever when off
   Time next_deadline() const { return std::min(next_crash_, next_app_); }

@@ -113,6 +113,24 @@ Status JobTable::transition(JobId id, JobState to, Time now, std::string error) 
   return Status::ok();
 }
 
+Result<JobTable> JobTable::restore(std::vector<Job> jobs) {
+  JobTable table;
+  for (auto& job : jobs) {
+    const std::string head = "job " + std::to_string(job.id.value()) + ": ";
+    if (job.id.value() == 0) return invalid_argument("job id: must not be 0");
+    if (job.target.empty()) return invalid_argument(head + "target: must not be empty");
+    if (job.state == JobState::kFailed && job.error.empty()) {
+      return invalid_argument(head + "error: a failed job needs an error");
+    }
+    if (table.last_id_ < job.id) table.last_id_ = job.id;
+    JobId id = job.id;
+    if (!table.jobs_.emplace(id, std::move(job)).second) {
+      return invalid_argument(head + "id: appears twice");
+    }
+  }
+  return table;
+}
+
 const Job* JobTable::find(JobId id) const {
   auto it = jobs_.find(id);
   return it == jobs_.end() ? nullptr : &it->second;

@@ -59,6 +59,10 @@ class JobTable {
   // for an unknown id, INVALID_ARGUMENT for kFailed without an error (error is only kept then).
   Status transition(JobId id, JobState to, Time now, std::string error = {});
 
+  // A table as persisted (jobs in any order). INVALID_ARGUMENT for a duplicate or zero id, an
+  // empty target or a failed job without its error. Ids continue after the highest one.
+  static Result<JobTable> restore(std::vector<Job> jobs);
+
   const Job* find(JobId id) const;
   std::optional<JobId> unfinished_job(const std::string& target) const;
   std::vector<Job> jobs() const;  // in id order

@@ -451,6 +451,89 @@ Status ProtectionLifecycle::on_replication_error(std::string error) {
   return Status::ok();
 }
 
+ProtectionRecord ProtectionLifecycle::record() const {
+  ProtectionRecord r;
+  r.state = state_;
+  r.active_region = active_;
+  r.points = log_.points();
+  r.replicated = log_.replicated();
+  r.last_point_id = log_.last_id();
+  r.sync = sync_;
+  r.replicating_since = replicating_since_;
+  r.last_heard = last_heard_;
+  r.heard_since_cut = heard_since_cut_;
+  r.replication_error = replication_error_;
+  r.failover_point = failover_point_;
+  r.test_failover_point = test_point_;
+  if (schedule_) {
+    r.next_crash_consistent_due = schedule_->next_crash_consistent_due();
+    if (policy_.app_consistent_interval) {
+      r.next_app_consistent_due = schedule_->next_app_consistent_due();
+    }
+  }
+  return r;
+}
+
+Status ProtectionLifecycle::restore(const ProtectionRecord& r) {
+  using S = ProtectionState;
+  const std::string head = name_ + ": ";
+  if (r.active_region != primary_ && r.active_region != recovery_) {
+    return invalid_argument(head + "active_region: '" + r.active_region + "' is neither " +
+                            primary_ + " nor " + recovery_);
+  }
+  const bool scheduled = r.state == S::kProtected || r.state == S::kTestFailoverCleanupPending;
+  if (scheduled != r.next_crash_consistent_due.has_value()) {
+    return invalid_argument(head + "next_crash_consistent_due: a point schedule belongs to " +
+                            "Protected and TestFailoverCleanupPending, not " +
+                            protection_state_name(r.state));
+  }
+  if (r.next_app_consistent_due && !policy_.app_consistent_interval) {
+    return invalid_argument(head +
+                            "next_app_consistent_due: app-consistent snapshots are off in the "
+                            "policy");
+  }
+  if ((r.state == S::kFailedOver || r.state == S::kCommitted) && !r.failover_point) {
+    return invalid_argument(head + "failover_point: " + protection_state_name(r.state) +
+                            " needs the point failed over to");
+  }
+  if (r.state == S::kTestFailoverCleanupPending && !r.test_failover_point) {
+    return invalid_argument(head + "test_failover_point: a pending cleanup needs its point");
+  }
+  if (r.sync.has_value() != (r.state == S::kInitialReplication)) {
+    return invalid_argument(head + "sync: a sync kind belongs to InitialReplication only");
+  }
+  auto log = RecoveryPointLog::restore(r.points, r.replicated, r.last_point_id);
+  if (!log.is_ok()) return invalid_argument(head + log.status().message());
+  state_ = r.state;
+  active_ = r.active_region;
+  log_ = std::move(log).value();
+  sync_ = r.sync;
+  replicating_since_ = r.replicating_since;
+  last_heard_ = r.last_heard;
+  heard_since_cut_ = r.heard_since_cut;
+  replication_error_ = r.replication_error;
+  failover_point_ = r.failover_point;
+  test_point_ = r.test_failover_point;
+  schedule_.reset();
+  if (scheduled) {
+    schedule_ =
+        RecoveryPointSchedule::resume(policy_.app_consistent_interval, *r.next_crash_consistent_due,
+                                      r.next_app_consistent_due.value_or(kNever));
+  }
+  return Status::ok();
+}
+
+Status ProtectionLifecycle::drop_point(RecoveryPointId id) { return log_.drop(id); }
+
+Status ProtectionLifecycle::settle_point(RecoveryPointId id,
+                                         const std::map<std::string, Seq>& seqs) {
+  if (Status s = log_.settle(id, seqs); !s.is_ok()) return s;
+  const RecoveryPoint* settled = log_.find(id);
+  if (failover_point_ && failover_point_->id == id) failover_point_ = *settled;
+  if (test_point_ && test_point_->id == id) test_point_ = *settled;
+  return Status::ok();
+}
+
 RecoveryPointTick ProtectionLifecycle::tick(Time now) {
   RecoveryPointTick out;
   if (!schedule_) return out;  // only Protected and TestFailoverCleanupPending have one

@@ -114,6 +114,26 @@ struct RecoveryPointTick {
   std::vector<RecoveryPointId> pruned;
 };
 
+// Everything a lifecycle holds beyond its constructor arguments: what a driver persists after
+// every change and hands to restore() after a restart.
+struct ProtectionRecord {
+  ProtectionState state = ProtectionState::kNotProtected;
+  std::string active_region;
+  std::vector<RecoveryPoint> points;  // oldest first
+  std::map<std::string, Seq> replicated;
+  RecoveryPointId last_point_id{0};
+  std::optional<SyncKind> sync;
+  Time replicating_since = kTimeZero;
+  std::optional<Time> last_heard;
+  bool heard_since_cut = false;
+  std::optional<std::string> replication_error;
+  std::optional<RecoveryPoint> failover_point;
+  std::optional<RecoveryPoint> test_failover_point;
+  // The point schedule's next slots, while Protected or TestFailoverCleanupPending.
+  std::optional<Time> next_crash_consistent_due;
+  std::optional<Time> next_app_consistent_due;  // nullopt also when app-consistent is off
+};
+
 class ProtectionLifecycle {
  public:
   // `policy` must be valid (checked); `members` are the VM names (just `name` for a single VM).
@@ -149,6 +169,18 @@ class ProtectionLifecycle {
   Status on_heartbeat(Time now);
   // Replication is failing; health is Critical until data or a heartbeat arrives again.
   Status on_replication_error(std::string error);
+
+  // --- Persistence and the checkpoints behind the points.
+  ProtectionRecord record() const;
+  // Puts this lifecycle (built with the same name, members, regions and policy) in the state
+  // `r` describes. INVALID_ARGUMENT naming the field when `r` cannot be a state of this
+  // lifecycle (unknown active region, a failed-over state without its point, a schedule
+  // outside a replicating state, points out of order); a refused record changes nothing.
+  Status restore(const ProtectionRecord& r);
+  // The point's checkpoint failed or is gone: it leaves the log (NOT_FOUND if not retained).
+  Status drop_point(RecoveryPointId id);
+  // The point's checkpoint holds `seqs` (>= what it lists): see RecoveryPointLog::settle.
+  Status settle_point(RecoveryPointId id, const std::map<std::string, Seq>& seqs);
 
   // Cuts the point due at `now` — only when the source was heard from since the previous
   // point, so a stalled replication makes no points and its RPO grows — then prunes.

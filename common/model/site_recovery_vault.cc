@@ -122,4 +122,15 @@ Time SiteRecoveryVault::next_deadline() const {
   return next;
 }
 
+Status SiteRecoveryVault::release(const std::string& name) {
+  if (auto group = group_of(name)) {
+    return failed_precondition(name + " replicates in consistency group " + *group +
+                               "; a group moves as a whole");
+  }
+  if (!scopes_.count(name)) return not_found("'" + name + "' is not protected in this vault");
+  scopes_.erase(name);
+  vms_.erase(name);
+  return Status::ok();
+}
+
 }  // namespace drsim::model

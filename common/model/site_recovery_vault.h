@@ -36,6 +36,10 @@ class SiteRecoveryVault {
                                           const ReplicationTarget& target,
                                           const ReplicationPolicy& policy, Time now);
 
+  // The vault no longer holds the single VM `name` (its protection moved to another vault).
+  // NOT_FOUND for an unknown VM, FAILED_PRECONDITION for a VM inside a group.
+  Status release(const std::string& name);
+
   // The lifecycle that operator steps on `name` (a single VM or a group) go to.
   // FAILED_PRECONDITION for a VM inside a group, naming the group; NOT_FOUND otherwise.
   Result<ProtectionLifecycle*> lifecycle(const std::string& name);
