@@ -308,7 +308,7 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     }
     auto cond = parse_choice(err, f + ".condition", body["condition"],
                              {"degraded", "online", "routed_to", "acked_by", "lag_above",
-                              "lag_below"});
+                              "lag_below", "items_protected"});
     if (!cond.is_ok()) return cond.status();
     step.condition = *cond;
     bool lag = step.condition == "lag_above" || step.condition == "lag_below";

@@ -511,6 +511,18 @@ void DrillRun::wait_condition(const DrillStep& step, const std::string& label, i
     });
   } else if (c == "acked_by") {
     done = [&] { return (at = load_->first_ok_write_by(step.target, since)) != 0; };
+  } else if (c == "items_protected") {
+    // Site Recovery: the vault in the target (the replication target) holds every protected
+    // item Protected with at least one recovery point of its own.
+    done = [&] {
+      auto items = sr_items(state_.at(step.target).address);
+      if (!items.is_ok() || items->items_size() == 0) return false;
+      for (const auto& i : items->items()) {
+        if (i.state() != "Protected" || i.points() == 0) return false;
+      }
+      at = wall_now_unix_nanos();
+      return true;
+    };
   } else {  // lag_above / lag_below
     done = [&] {
       auto lag = sampler_->lag_writes(step.target);

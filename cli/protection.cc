@@ -33,6 +33,45 @@ Status check_region(const std::string& flag, const std::string& region) {
   return invalid_argument(flag + ": '" + region + "' is not primary or secondary");
 }
 
+// Site Recovery: the protected items that replicated into the new active region fail over with
+// the region pair, at a point holding every drained write; with `reprotect` they are committed
+// and re-protected at once (the region pair already replicates back).
+void follow_with_items(const TopologyState& state, PlannedFailoverOutcome& out,
+                       const std::string& reason, bool reprotect) {
+  PlannedFailoverItemsRequest req;
+  for (const auto& c : out.response.drained()) (*req.mutable_drained_seqs())[c.workload()] = c.seq();
+  req.set_reason(reason);
+  const std::string& address = state.at(out.to).address;
+  auto items = sr_planned_failover_items(address, req);
+  if (!items.is_ok()) {
+    out.lines.push_back("  protected items did not follow: " + items.status().message());
+    return;
+  }
+  for (const auto& i : items->items()) {
+    auto seq = i.point().seqs().find(i.item());
+    out.lines.push_back(fmt::format(
+        "  {:<10} FailedOver to recovery point {} (seq {}): nothing given up (job {})", i.item(),
+        i.point().id(), seq == i.point().seqs().end() ? 0 : seq->second, items->job_id()));
+  }
+  out.items_failed_over = items->items_size();
+  if (out.items_failed_over == 0) return;
+  if (!reprotect) {
+    out.lines.push_back("  commit with `drsim commit`, then `drsim reprotect`");
+    return;
+  }
+  auto committed = sr_commit(address, CommitRequest());
+  auto moved = committed.is_ok() ? sr_reprotect_items(address, true, false)
+                                 : Result<ReprotectItemsResponse>(committed.status());
+  if (!moved.is_ok()) {
+    out.lines.push_back("  protected items not re-protected: " + moved.status().message());
+    return;
+  }
+  for (const auto& i : moved->items()) {
+    out.lines.push_back(fmt::format("  {:<10} committed and re-protected: {}, replicating to {}",
+                                    i.item(), i.state(), i.replication_target()));
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> describe_resync(const ResyncStats& s) {
@@ -93,6 +132,7 @@ Result<PlannedFailoverOutcome> run_planned_failover(const TopologyState& state, 
     out.lines.push_back(fmt::format("  {:<10} drained through seq {} (epoch {}): nothing lost",
                                     c.workload(), c.seq(), c.epoch()));
   }
+  follow_with_items(state, out, reason, reprotect);
   out.lines.push_back(
       r->protection() == REGION_PROTECTION_UNPROTECTED
           ? fmt::format("  {} is not protected yet: run `drsim reprotect` to replicate it to {}",
@@ -165,6 +205,20 @@ Result<FailbackOutcome> run_failback(const TopologyState& state, const std::stri
   }
   out.failover = std::move(*fo);
   out.failover.lines.pop_back();  // "not protected yet": the re-protect below does it
+  if (out.failover.items_failed_over > 0) {
+    // The items follow the lifecycle: FailedOver (above), commit, then re-protect below.
+    out.failover.lines.pop_back();  // "commit with ...": done here
+    auto committed = sr_commit(state.at("primary").address, CommitRequest());
+    if (!committed.is_ok()) {
+      return Status(committed.status().code(),
+                    "failback reached the primary, but committing the protected items failed: " +
+                        committed.status().message() + " (run `drsim commit`, then `drsim "
+                        "reprotect`)");
+    }
+    for (const auto& i : committed->items()) {
+      out.failover.lines.push_back(fmt::format("  {:<10} committed ({})", i.item(), i.state()));
+    }
+  }
   auto rp = run_reprotect(state, "primary", reason);
   if (!rp.is_ok()) {
     return Status(rp.status().code(),

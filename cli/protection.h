@@ -22,6 +22,7 @@ struct PlannedFailoverOutcome {
   std::string from, to;  // former and new active region
   drsim::v1::PlannedFailoverResponse response;
   std::vector<std::string> lines;  // what happened, one line each
+  int items_failed_over = 0;       // protected items moved to FailedOver with the region pair
 };
 
 // Planned failover to `to` ("" = the standby): the active region stops accepting writes,

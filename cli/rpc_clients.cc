@@ -72,6 +72,12 @@ Result<ReprotectItemsResponse> sr_reprotect_items(const std::string& address, bo
                              req);
 }
 
+Result<PlannedFailoverItemsResponse> sr_planned_failover_items(
+    const std::string& address, const PlannedFailoverItemsRequest& req) {
+  return unary<SiteRecovery>(address, "planned failover of protected items",
+                             &SiteRecovery::Stub::PlannedFailoverItems, req);
+}
+
 Result<ListJobsResponse> sr_jobs(const std::string& address) {
   return unary<SiteRecovery>(address, "list jobs", &SiteRecovery::Stub::ListJobs,
                              ListJobsRequest());

@@ -64,6 +64,8 @@ Result<drsim::v1::CommitResponse> sr_commit(const std::string& address,
 Result<drsim::v1::ReprotectItemsResponse> sr_reprotect_items(const std::string& address,
                                                              bool delta, bool check_only);
 Result<drsim::v1::ListJobsResponse> sr_jobs(const std::string& address);
+Result<drsim::v1::PlannedFailoverItemsResponse> sr_planned_failover_items(
+    const std::string& address, const drsim::v1::PlannedFailoverItemsRequest& req);
 
 Status region_set_outage(const std::string& address, bool outage);
 Status region_set_peer(const std::string& address, const std::string& peer);

@@ -102,7 +102,11 @@ SiteRecoveryDriver::SiteRecoveryDriver(RegionNode& node, std::string points_dir,
       points_dir_(std::move(points_dir)),
       scheduler_(node.io()),
       clock_(scheduler_.now(), time_scale),
-      wall_start_nanos_(wall_now_unix_nanos()) {}
+      wall_start_nanos_(wall_now_unix_nanos()),
+      durable_(node.store()),
+      checkpoints_(std::make_unique<CheckpointWorker>(
+          node.store(), node.io(),
+          [this](CheckpointWorker::Made made) { on_checkpoint_made(std::move(made)); })) {}
 
 SiteRecoveryDriver::~SiteRecoveryDriver() = default;
 
@@ -113,11 +117,7 @@ int64_t SiteRecoveryDriver::wall_nanos(Time t) const {
 }
 
 Status SiteRecoveryDriver::start() {
-  // Points of an earlier run belonged to lifecycles that lived in memory: start afresh.
-  std::error_code ec;
-  fs::remove_all(points_dir_, ec);
-  fs::create_directories(points_dir_, ec);
-  if (ec) return invalid_argument("points directory " + points_dir_ + ": " + ec.message());
+  if (Status s = restore_state(); !s.is_ok()) return s;
   auto records = node_.store().records();
   if (!records.is_ok()) return records.status();
   for (const auto& [name, value] : *records) {
@@ -126,6 +126,7 @@ Status SiteRecoveryDriver::start() {
     if (!req.ParseFromString(value)) {
       return Status(StatusCode::kDataLoss, "Site Recovery record " + name + " is corrupt");
     }
+    if (items_.count(req.item())) continue;  // restored with its lifecycle
     if (!node_.is_standby()) {
       spdlog::warn(
           "site recovery: {} was protected here but region {} is active now; protect it "
@@ -137,7 +138,7 @@ Status SiteRecoveryDriver::start() {
     if (!r.is_ok()) {
       spdlog::warn("site recovery: cannot re-protect {}: {}", req.item(), r.status().message());
     } else {
-      spdlog::info("site recovery: {} protected again after restart (recovery points start over)",
+      spdlog::info("site recovery: {} protected again after restart (it had no lifecycle record)",
                    req.item());
     }
   }
@@ -172,9 +173,11 @@ void SiteRecoveryDriver::feed(model::ProtectionLifecycle& lc, bool heartbeat) {
 }
 
 void SiteRecoveryDriver::tick() {
+  hand_over_items();
   // Points hold what replication delivered: only a standby has any. (A region failed over
   // without the lifecycle, `drsim failover` alone, stops cutting points here.)
   if (!node_.is_standby()) return;
+  PersistOnReturn persist_after{*this};
   const std::string& me = node_.options().name;
   const bool receiving = node_.receiving_replication();
   Time t = now();
@@ -190,7 +193,7 @@ void SiteRecoveryDriver::tick() {
       feed(lc, true);
       auto ev = lc.on_sync_completed(t);
       if (!ev.is_ok()) continue;
-      if (ev->point) (void)take_checkpoint(name, *ev->point);
+      if (ev->point) queue_checkpoint(name, *ev->point);
       auto& item = items_[name];
       if (item.enable_job) {
         (void)jobs_.transition(*item.enable_job, model::JobState::kSucceeded, t);
@@ -205,14 +208,14 @@ void SiteRecoveryDriver::tick() {
     }
     feed(lc, receiving);
     auto ticked = lc.tick(t);
-    if (ticked.cut) (void)take_checkpoint(name, *ticked.cut);
+    if (ticked.cut) queue_checkpoint(name, *ticked.cut);
     for (auto id : ticked.pruned) drop_checkpoint(name, id);
   }
 }
 
 Status SiteRecoveryDriver::take_checkpoint(const std::string& item,
                                            const model::RecoveryPoint& point) {
-  fs::path dir = fs::path(points_dir_) / item / std::to_string(point.id.value());
+  fs::path dir = checkpoint_dir(item, point.id);
   std::error_code ec;
   fs::create_directories(dir.parent_path(), ec);
   Status s =
@@ -233,17 +236,18 @@ void SiteRecoveryDriver::drop_checkpoint(const std::string& item, model::Recover
   auto& cps = items_[item].checkpoints;
   auto it = cps.find(id);
   if (it == cps.end()) return;
-  std::error_code ec;
-  fs::remove_all(it->second, ec);
+  checkpoints_->remove(it->second);  // off the loop, after any checkpoint queued before
   cps.erase(it);
 }
 
 Result<ProtectItemResponse> SiteRecoveryDriver::protect(const ProtectItemRequest& req) {
+  PersistOnReturn persist_after{*this};
   return protect_recorded(req, true);
 }
 
 Result<ProtectItemResponse> SiteRecoveryDriver::protect_recorded(const ProtectItemRequest& req,
-                                                             bool record) {
+                                                                 bool record,
+                                                                 model::JobKind job_kind) {
   const auto& opt = node_.options();
   bool hosted = false;
   std::vector<std::string> names;
@@ -255,7 +259,7 @@ Result<ProtectItemResponse> SiteRecoveryDriver::protect_recorded(const ProtectIt
     return invalid_argument("item: '" + req.item() + "' is not a workload of region " + opt.name +
                             " (workloads: " + join(names) + ")");
   }
-  if (!node_.is_standby()) {
+  if (record && !node_.is_standby()) {  // a restored item may run here after its failover
     return failed_precondition("protect " + req.item() + " refused: region " + opt.name +
                                " is active; protection is set up in the replication target, "
                                "the standby region " +
@@ -280,7 +284,7 @@ Result<ProtectItemResponse> SiteRecoveryDriver::protect_recorded(const ProtectIt
                                       : model::TargetKind::kAzureRegion,
                                   opt.name};
   Time t = now();
-  auto job = jobs_.create(model::JobKind::kEnableReplication, req.item(), t);
+  auto job = jobs_.create(job_kind, req.item(), t);
   if (!job.is_ok()) return job.status();
   auto ev = vault_.protect_vm(spec, target, to_model(req.policy()), t);
   if (!ev.is_ok()) {
@@ -333,7 +337,7 @@ void SiteRecoveryDriver::info(const model::ProtectionLifecycle& lc, ProtectedIte
   }
   out->set_active_region(lc.active_region());
   if (replicating) out->set_replication_target(lc.peer_region());
-  out->set_points(lc.points().points().size());
+  out->set_points(it == items_.end() ? 0 : it->second.checkpoints.size());
   auto* p = out->mutable_policy();
   p->set_retention_ms(to_ms_count(lc.policy().retention));
   if (lc.policy().app_consistent_interval) {
@@ -375,7 +379,11 @@ Result<ListPointsResponse> SiteRecoveryDriver::points(const std::string& item) {
     const auto* lc = vault_.find(name);
     auto* ip = resp.add_items();
     ip->set_item(name);
-    for (const auto& p : lc->points().points()) point_info(name, p, ip->add_points());
+    const auto& cps = items_[name].checkpoints;
+    for (const auto& p : lc->points().points()) {
+      // Listed once its checkpoint exists (the worker may still be making it).
+      if (cps.count(p.id)) point_info(name, p, ip->add_points());
+    }
   }
   if (!item.empty() && resp.items_size() == 0) {
     return not_found("item: '" + item + "' is not protected in region " + node_.options().name);
@@ -397,6 +405,10 @@ model::JobId SiteRecoveryDriver::finished_job(model::JobKind kind, const std::st
 
 void SiteRecoveryDriver::unplanned_failover(const UnplannedFailoverRequest& req,
                                             FailoverDone done) {
+  done = [this, done = std::move(done)](Result<UnplannedFailoverResponse> r) {
+    persist();
+    done(std::move(r));
+  };
   if (req.reason().size() > kMaxReasonBytes) {
     done(invalid_argument("reason: " + std::to_string(req.reason().size()) +
                           " bytes exceeds the limit of 256"));
@@ -447,6 +459,7 @@ void SiteRecoveryDriver::finish_failover(const UnplannedFailoverRequest& req,
                                          FailoverDone done) {
   const std::string& me = node_.options().name;
   auto choice = *to_model(req.point(), req.point_id());
+  checkpoints_->drain();  // every point on its way is listed (or dropped) before choosing
   // A region fails over whole in drsim: every item replicating here goes, or none.
   std::set<std::string> replicating_here;
   for (const auto& name : vault_.scope_names()) {
@@ -614,6 +627,8 @@ Status SiteRecoveryDriver::make_test_copy(const std::string& checkpoint, const s
 Result<TestFailoverResponse> SiteRecoveryDriver::test_failover(const TestFailoverRequest& req) {
   auto choice = to_model(req.point(), req.point_id());
   if (!choice.is_ok()) return choice.status();
+  PersistOnReturn persist_after{*this};
+  checkpoints_->drain();
   auto found = vault_.lifecycle(req.item());
   if (!found.is_ok()) return found.status();
   model::ProtectionLifecycle& lc = **found;
@@ -661,6 +676,7 @@ Result<TestFailoverResponse> SiteRecoveryDriver::test_failover(const TestFailove
 
 Result<CleanupTestFailoverResponse> SiteRecoveryDriver::cleanup_test_failover(
     const CleanupTestFailoverRequest& req) {
+  PersistOnReturn persist_after{*this};
   auto found = vault_.lifecycle(req.item());
   if (!found.is_ok()) return found.status();
   Time t = now();
@@ -680,6 +696,8 @@ Result<CleanupTestFailoverResponse> SiteRecoveryDriver::cleanup_test_failover(
 }
 
 Result<CommitResponse> SiteRecoveryDriver::commit(const CommitRequest& req) {
+  PersistOnReturn persist_after{*this};
+  checkpoints_->drain();
   std::vector<std::string> names(req.items().begin(), req.items().end());
   if (names.empty()) {
     for (const auto& name : vault_.scope_names()) {
@@ -724,6 +742,7 @@ Result<CommitResponse> SiteRecoveryDriver::commit(const CommitRequest& req) {
 
 Result<ReprotectItemsResponse> SiteRecoveryDriver::reprotect_items(
     const ReprotectItemsRequest& req) {
+  PersistOnReturn persist_after{*this};
   ReprotectItemsResponse resp;
   for (const auto& name : vault_.scope_names()) {
     const auto* lc = vault_.find(name);
@@ -745,8 +764,8 @@ Result<ReprotectItemsResponse> SiteRecoveryDriver::reprotect_items(
     (void)jobs_.transition(*job, model::JobState::kInProgress, t);
     auto ev = lc->reprotect(
         req.delta() ? model::OriginalDisks::kPresent : model::OriginalDisks::kDeleted, t);
-    // The region pair already resynced (RegionAdmin.Reprotect answered): the sync is done.
-    if (ev.is_ok()) ev = lc->on_sync_completed(t);
+    // The sync completes in the new target's vault, once it receives the stream: this vault
+    // hands the item over (hand_over_items) and the target cuts its points.
     (void)jobs_.transition(*job,
                            ev.is_ok() ? model::JobState::kSucceeded : model::JobState::kFailed, t,
                            ev.is_ok() ? "" : ev.status().message());

@@ -18,8 +18,10 @@
 #include "common/model/site_recovery.h"
 #include "common/net/asio_scheduler.h"
 #include "common/region/region_node.h"
+#include "common/region/site_recovery_checkpoints.h"
+#include "common/region/site_recovery_store.h"
 #include "drsim/v1/admin.grpc.pb.h"
-#include "drsim/v1/siterecovery.pb.h"
+#include "drsim/v1/siterecovery.grpc.pb.h"
 
 namespace drsim::region {
 
@@ -46,8 +48,9 @@ class SiteRecoveryDriver {
   SiteRecoveryDriver(RegionNode& node, std::string points_dir, double time_scale);
   ~SiteRecoveryDriver();
 
-  // Clears points left by an earlier run (their lifecycle lived in memory), re-protects the
-  // items recorded in the store when this region is still their standby, starts the ticker.
+  // Restores the vault of an earlier run (site_recovery_restart.cc: lifecycles, points whose
+  // checkpoint is still on disk, jobs, drsim's clock), protects recorded items that have no
+  // lifecycle record yet when this region is their standby, starts the ticker.
   Status start();
   void stop();
 
@@ -63,9 +66,40 @@ class SiteRecoveryDriver {
       const drsim::v1::ReprotectItemsRequest& req);
   drsim::v1::ListJobsResponse jobs() const;
 
+  // Writes every lifecycle and the job table that changed since the last write (synced).
+  void persist();
+
+  // The vault follows the replication target (site_recovery_handover.cc): items handed over by
+  // the vault that held them before their replication reversed, and the planned failover of
+  // the items replicating here once the region pair failed over in a planned way.
+  Result<drsim::v1::AdoptItemsResponse> adopt_items(const drsim::v1::AdoptItemsRequest& req);
+  Result<drsim::v1::PlannedFailoverItemsResponse> planned_failover_items(
+      const drsim::v1::PlannedFailoverItemsRequest& req);
+
  private:
+  // Persists when a public step returns, whichever way it returns.
+  struct PersistOnReturn {
+    SiteRecoveryDriver& d;
+    ~PersistOnReturn() { d.persist(); }
+  };
+  // site_recovery_restart.cc
+  Status restore_state();
+  void restore_item(const drsim::v1::ProtectItemRequest& req,
+                    const drsim::v1::StoredLifecycle& stored);
+  DrsimWallMapping wall_mapping() const { return {clock_.start(), wall_start_nanos_}; }
+  // A checkpoint directory usable as a recovery point; else why not.
+  static Status checkpoint_usable(const std::string& dir);
+  // site_recovery_checkpoints.cc's worker: a point cut on the loop gets its checkpoint there.
+  void queue_checkpoint(const std::string& item, const model::RecoveryPoint& point);
+  void on_checkpoint_made(CheckpointWorker::Made made);
+  std::string checkpoint_dir(const std::string& item, model::RecoveryPointId id) const;
+  // Items of this vault that now replicate away from it go to their target's vault (retried
+  // until it answers); then this vault forgets them.
+  void hand_over_items();
+  void release_item(const std::string& name);
+
   struct Item {
-    drsim::v1::ProtectItemRequest request;                          // as recorded
+    drsim::v1::ProtectItemRequest request;                      // as recorded
     std::map<model::RecoveryPointId, std::string> checkpoints;  // point → directory
     std::optional<model::JobId> enable_job;
     std::string test_copy;  // the test failover's copy, while cleanup is pending
@@ -81,8 +115,9 @@ class SiteRecoveryDriver {
   // A writable copy of a checkpoint for a test failover (SST files hard-linked), marked active.
   Status make_test_copy(const std::string& checkpoint, const std::string& copy);
   void drop_checkpoint(const std::string& item, model::RecoveryPointId id);
-  Result<drsim::v1::ProtectItemResponse> protect_recorded(const drsim::v1::ProtectItemRequest& req,
-                                                      bool record);
+  Result<drsim::v1::ProtectItemResponse> protect_recorded(
+      const drsim::v1::ProtectItemRequest& req, bool record,
+      model::JobKind job_kind = model::JobKind::kEnableReplication);
   void info(const model::ProtectionLifecycle& lc, drsim::v1::ProtectedItemInfo* out) const;
   void point_info(const std::string& item, const model::RecoveryPoint& p,
                   drsim::v1::ReplicationPointInfo* out) const;
@@ -96,7 +131,7 @@ class SiteRecoveryDriver {
   const std::string points_dir_;
   net::AsioScheduler scheduler_;
   ScaledClock clock_;
-  const int64_t wall_start_nanos_;
+  int64_t wall_start_nanos_;  // drsim's clock at clock_.start(), continued across restarts
   bool stopped_ = false;
   model::SiteRecoveryVault vault_;
   model::JobTable jobs_;
@@ -104,6 +139,13 @@ class SiteRecoveryDriver {
   std::unique_ptr<drsim::v1::RegionAdmin::Stub> peer_admin_;
   std::string peer_admin_address_;
   bool failover_running_ = false;
+  SiteRecoveryStore durable_;
+  std::unique_ptr<drsim::v1::SiteRecovery::Stub> peer_vault_;
+  std::string peer_vault_address_;
+  bool hand_over_running_ = false;
+  Time next_hand_over_ = kTimeZero;  // real (scheduler) time
+  uint64_t checkpoint_failures_ = 0;
+  std::unique_ptr<CheckpointWorker> checkpoints_;  // last: joined before the rest goes
 };
 
 }  // namespace drsim::region

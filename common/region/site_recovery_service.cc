@@ -134,4 +134,42 @@ grpc::ServerUnaryReactor* SiteRecoveryService::ListJobs(grpc::CallbackServerCont
   return on_loop(ctx, io_, resp, [this] { return Result<ListJobsResponse>(driver_.jobs()); });
 }
 
+grpc::ServerUnaryReactor* SiteRecoveryService::AdoptItems(grpc::CallbackServerContext* ctx,
+                                                          const AdoptItemsRequest* req,
+                                                          AdoptItemsResponse* resp) {
+  if (req->items_size() > kMaxItems) {
+    return refuse(ctx, invalid_argument("items: " + std::to_string(req->items_size()) +
+                                        " exceed the limit of 100"));
+  }
+  for (int i = 0; i < req->items_size(); ++i) {
+    const std::string field = "items[" + std::to_string(i) + "]";
+    if (Status s = check_name(field + ".request.item", req->items(i).request().item(), false);
+        !s.is_ok()) {
+      return refuse(ctx, s);
+    }
+  }
+  if (Status s = check_name("from_region", req->from_region(), false); !s.is_ok()) {
+    return refuse(ctx, s);
+  }
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.adopt_items(*req); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::PlannedFailoverItems(
+    grpc::CallbackServerContext* ctx, const PlannedFailoverItemsRequest* req,
+    PlannedFailoverItemsResponse* resp) {
+  if (req->drained_seqs_size() > kMaxItems) {
+    return refuse(ctx, invalid_argument("drained_seqs: " +
+                                        std::to_string(req->drained_seqs_size()) +
+                                        " workloads exceed the limit of 100"));
+  }
+  for (const auto& [w, seq] : req->drained_seqs()) {
+    if (Status s = check_name("drained_seqs", w, false); !s.is_ok()) return refuse(ctx, s);
+  }
+  if (req->reason().size() > 256) {
+    return refuse(ctx, invalid_argument("reason: " + std::to_string(req->reason().size()) +
+                                        " bytes exceeds the limit of 256"));
+  }
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.planned_failover_items(*req); });
+}
+
 }  // namespace drsim::region

@@ -40,6 +40,12 @@ class SiteRecoveryService final : public drsim::v1::SiteRecovery::CallbackServic
   grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* ctx,
                                      const drsim::v1::ListJobsRequest* req,
                                      drsim::v1::ListJobsResponse* resp) override;
+  grpc::ServerUnaryReactor* AdoptItems(grpc::CallbackServerContext* ctx,
+                                       const drsim::v1::AdoptItemsRequest* req,
+                                       drsim::v1::AdoptItemsResponse* resp) override;
+  grpc::ServerUnaryReactor* PlannedFailoverItems(
+      grpc::CallbackServerContext* ctx, const drsim::v1::PlannedFailoverItemsRequest* req,
+      drsim::v1::PlannedFailoverItemsResponse* resp) override;
 
  private:
   boost::asio::io_context& io_;

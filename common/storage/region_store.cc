@@ -479,6 +479,40 @@ Result<std::vector<model::KeyRestore>> RegionStore::read_checkpoint(
   return out;
 }
 
+Result<std::map<std::string, Seq>> RegionStore::read_checkpoint_cursors(
+    const std::string& dir, const std::vector<std::string>& workloads) {
+  rocksdb::Options options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
+      {"log", rocksdb::ColumnFamilyOptions(options)}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, families, &handles, &raw);
+  if (!s.ok()) return from_rocks(s, "open recovery point " + dir);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::map<std::string, Seq> out;
+  Status result = Status::ok();
+  for (const auto& w : workloads) {
+    std::string v;
+    rocksdb::Status g = db->Get(rocksdb::ReadOptions(), handles[0], cursor_key(w), &v);
+    if (g.IsNotFound()) {
+      out[w] = Seq(0);
+    } else if (!g.ok()) {
+      result = from_rocks(g, "read recovery point " + dir);
+      break;
+    } else if (v.size() != 16) {
+      result = Status(StatusCode::kDataLoss, "cursor of " + w + " in " + dir + " is corrupt");
+      break;
+    } else {
+      out[w] = Seq(get_u64(v.data()));
+    }
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  if (!result.is_ok()) return result;
+  return out;
+}
+
 namespace {
 std::string record_key(const std::string& name) { return std::string("sr\0", 3) + name; }
 }  // namespace
@@ -487,6 +521,12 @@ Status RegionStore::put_record(const std::string& name, const std::string& value
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return from_rocks(db_->Put(wo, record_key(name), value), "write record " + name);
+}
+
+Status RegionStore::delete_record(const std::string& name) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(db_->Delete(wo, record_key(name)), "delete record " + name);
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> RegionStore::records() {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -124,8 +125,13 @@ class RegionStore {
   // The values `keys` of `workload` had in the checkpoint at `dir` (nullopt: absent there).
   static Result<std::vector<model::KeyRestore>> read_checkpoint(
       const std::string& dir, const std::string& workload, const std::vector<std::string>& keys);
+  // The cursors (last applied seq) of `workloads` in the checkpoint at `dir`: the seqs it holds
+  // (0 for a workload it has no cursor for).
+  static Result<std::map<std::string, Seq>> read_checkpoint_cursors(
+      const std::string& dir, const std::vector<std::string>& workloads);
   // Small durable records of the Site Recovery vault (protected item specs), by name.
   Status put_record(const std::string& name, const std::string& value);
+  Status delete_record(const std::string& name);  // synced; absent is fine
   Result<std::vector<std::pair<std::string, std::string>>> records();
 
   const std::string& dir() const { return dir_; }

@@ -4,6 +4,7 @@
 // guard rail before re-protect, and the refusals.
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -228,7 +229,6 @@ TEST(SiteRecovery, UnplannedFailoverToLatestProcessedLosesExactlyWhatTheReportSa
   for (const auto& l : rp->lines) std::cout << "[reprotect] " << l << "\n";
   EXPECT_EQ(rp->response.resync().kind(), drsim::v1::RESYNC_KIND_DELTA);
   EXPECT_EQ(rp->response.resync().rolled_back_entries(), 50u);
-  EXPECT_EQ(item_state(vault, "vm-web"), "Protected");
 
   auto jobs = cli::sr_jobs(vault);
   ASSERT_TRUE(jobs.is_ok());
@@ -239,6 +239,42 @@ TEST(SiteRecovery, UnplannedFailoverToLatestProcessedLosesExactlyWhatTheReportSa
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"EnableReplication", "UnplannedFailover", "Commit",
                                              "Reprotect"}));
+
+  // The reversed direction: the item's vault moves to the former primary, now the replication
+  // target, which cuts recovery points of its own store for it.
+  const std::string reversed_vault = topo.address("primary");
+  ASSERT_TRUE(wait_until([&] { return item_state(reversed_vault, "vm-web") == "Protected"; }, 20s))
+      << "the former primary did not take the item over";
+  EXPECT_EQ(item_state(vault, "vm-web"), "") << "the secondary's vault still holds the item";
+  put_keys(*topo.workload_stub("secondary"), 1000, 20, &history);
+  ASSERT_TRUE(wait_until([&] { return newest_point_seq(reversed_vault, "vm-web") >= 220; }, 30s))
+      << "the former primary cut no recovery point holding the writes made after re-protect";
+  auto reversed_items = cli::sr_items(reversed_vault);
+  ASSERT_TRUE(reversed_items.is_ok());
+  ASSERT_EQ(reversed_items->items_size(), 1);
+  EXPECT_EQ(reversed_items->items(0).active_region(), "secondary");
+  EXPECT_EQ(reversed_items->items(0).replication_target(), "primary");
+  EXPECT_NE(reversed_items->items(0).health(), "Not applicable");
+
+  // Failback follows the lifecycle: FailedOver at the drained seqs, committed, re-protected in
+  // the original direction, and the secondary's vault has the item again with new points.
+  auto fb = cli::run_failback(topo.state(), "test failback", 10'000);
+  ASSERT_TRUE(fb.is_ok()) << fb.status().message();
+  for (const auto& l : fb->failover.lines) std::cout << "[failback] " << l << "\n";
+  EXPECT_EQ(fb->failover.items_failed_over, 1);
+  auto reversed_jobs = cli::sr_jobs(reversed_vault);
+  ASSERT_TRUE(reversed_jobs.is_ok());
+  std::vector<std::string> reversed_kinds;
+  for (const auto& j : reversed_jobs->jobs()) reversed_kinds.push_back(j.kind());
+  EXPECT_EQ(reversed_kinds,
+            (std::vector<std::string>{"Reprotect", "PlannedFailover", "Commit", "Reprotect"}));
+  ASSERT_TRUE(wait_until([&] { return item_state(vault, "vm-web") == "Protected"; }, 20s))
+      << "the item was not re-protected in the original direction";
+  const uint64_t drained = applied_seq(topo, "primary", "vm-web");
+  put_keys(*topo.workload_stub("primary"), 2000, 5, &history);
+  ASSERT_TRUE(wait_until([&] { return newest_point_seq(vault, "vm-web") >= drained + 5; }, 30s))
+      << "no new recovery point in the secondary after failback";
+  EXPECT_EQ(item_state(reversed_vault, "vm-web"), "");
 }
 
 TEST(SiteRecovery, TestFailoverServesThePointWhileReplicationContinuesAndCleanupRemovesIt) {
@@ -308,6 +344,94 @@ TEST(SiteRecovery, CustomPointMustExistAndDryRunChangesNothing) {
   EXPECT_EQ(dry->new_epoch(), 0u);
   EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_STANDBY);
   EXPECT_EQ(item_state(vault, "vm-web"), "Protected");
+}
+
+// The recovery point `id` of vm-web as listed, if it is.
+std::optional<drsim::v1::ReplicationPointInfo> listed_point(const std::string& vault, uint64_t id) {
+  auto points = cli::sr_points(vault, "vm-web");
+  if (!points.is_ok() || points->items_size() == 0) return std::nullopt;
+  for (const auto& p : points->items(0).points()) {
+    if (p.id() == id) return p;
+  }
+  return std::nullopt;
+}
+
+TEST(SiteRecoveryRestart, PointsLifecycleAndJobsSurviveASigkillAndAPreRestartPointFailsOver) {
+  TestTopology topo(kTopology);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  ASSERT_NO_FATAL_FAILURE(protect_web(topo));
+  std::vector<model::OpRecord> history;
+  ASSERT_NO_FATAL_FAILURE(write_past_a_point(topo, 120, 30, &history));
+  auto before = cli::sr_points(vault, "vm-web");
+  ASSERT_TRUE(before.is_ok());
+  ASSERT_GE(before->items(0).points_size(), 2);
+  const auto first = before->items(0).points(0);
+  drsim::v1::ReplicationPointInfo newest;  // the point holding seq 120 (a later one may exist)
+  for (const auto& p : before->items(0).points()) {
+    auto seq = p.seqs().find("vm-web");  // the first point, cut at seq 0, lists none
+    if (seq != p.seqs().end() && seq->second == 120u) newest = p;
+  }
+  ASSERT_NE(newest.id(), 0u);
+  ASSERT_NE(newest.id(), first.id());
+
+  topo.kill("secondary");
+  // The first point's checkpoint goes missing while the daemon is down: dropped at start-up.
+  const std::string points_dir = topo.state().at("secondary").data_dir + ".points";
+  std::filesystem::remove_all(points_dir + "/vm-web/" + std::to_string(first.id()));
+  ASSERT_TRUE(topo.restart("secondary").is_ok());
+
+  EXPECT_EQ(item_state(vault, "vm-web"), "Protected");
+  auto kept = listed_point(vault, newest.id());
+  ASSERT_TRUE(kept.has_value()) << "point " << newest.id() << " is gone after the restart";
+  EXPECT_EQ(kept->seqs().at("vm-web"), 120u);
+  EXPECT_EQ(kept->type(), newest.type());
+  EXPECT_EQ(kept->time_unix_nanos(), newest.time_unix_nanos());
+  EXPECT_FALSE(listed_point(vault, first.id()).has_value())
+      << "a point whose checkpoint is missing must be dropped";
+  auto jobs = cli::sr_jobs(vault);
+  ASSERT_TRUE(jobs.is_ok());
+  ASSERT_GE(jobs->jobs_size(), 1);
+  EXPECT_EQ(jobs->jobs(0).kind(), "EnableReplication");
+  EXPECT_EQ(jobs->jobs(0).state(), "Succeeded");
+  // Replication resumes and new points continue the ids after the restart.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto p = cli::sr_points(vault, "vm-web");
+        return p.is_ok() && p->items(0).points_size() > 0 &&
+               p->items(0).points(p->items(0).points_size() - 1).id() > newest.id();
+      },
+      30s))
+      << "no recovery point was cut after the restart";
+
+  // Unplanned failover to the point cut before the restart.
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
+  std::vector<std::string> lines;
+  cli::PointFailoverOptions opts;
+  opts.point = "custom";
+  opts.point_id = newest.id();
+  auto fo = cli::run_point_failover(topo.state(), opts, &lines);
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  ASSERT_EQ(fo->items_size(), 1);
+  EXPECT_EQ(fo->items(0).point().id(), newest.id());
+  auto final_state = cli::read_final_state(vault, {"vm-web"});
+  ASSERT_TRUE(final_state.is_ok()) << final_state.status().message();
+  EXPECT_EQ(final_state->size(), 120u);
+  EXPECT_EQ(final_state->count({"vm-web", "key-119"}), 1u);
+  EXPECT_EQ(final_state->count({"vm-web", "key-120"}), 0u);
+
+  // FailedOver survives a restart too, and commit then keeps the point failed over to.
+  topo.kill("secondary");
+  ASSERT_TRUE(topo.restart("secondary").is_ok());
+  EXPECT_EQ(item_state(vault, "vm-web"), "FailedOver");
+  std::vector<std::string> commit_lines;
+  auto commit = cli::run_commit(topo.state(), {}, &commit_lines);
+  ASSERT_TRUE(commit.is_ok()) << commit.status().message();
+  EXPECT_EQ(item_state(vault, "vm-web"), "Committed");
+  auto points = cli::sr_points(vault, "vm-web");
+  ASSERT_TRUE(points.is_ok());
+  ASSERT_EQ(points->items(0).points_size(), 1);
+  EXPECT_EQ(points->items(0).points(0).id(), newest.id());
 }
 
 }  // namespace

@@ -1,0 +1,170 @@
+// SiteRecoveryDriver across daemon restarts: after every change the driver persists each
+// item's lifecycle and the job table (site_recovery_store.h); at start-up it puts them back,
+// keeps the recovery points whose checkpoint directory is still there and readable, drops the
+// others with a logged reason, fails the jobs a restart interrupted and removes checkpoint
+// directories that no retained point names.
+#include <filesystem>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "common/region/site_recovery_driver.h"
+
+namespace drsim::region {
+
+namespace fs = std::filesystem;
+using namespace drsim::v1;
+
+namespace {
+constexpr char kItemRecordPrefix[] = "item/";
+}  // namespace
+
+Status SiteRecoveryDriver::checkpoint_usable(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return not_found("checkpoint directory " + dir + " is missing");
+  auto cursors = storage::RegionStore::read_checkpoint_cursors(dir, {});
+  return cursors.status();
+}
+
+Status SiteRecoveryDriver::restore_state() {
+  std::error_code ec;
+  fs::create_directories(points_dir_, ec);
+  if (ec) return invalid_argument("points directory " + points_dir_ + ": " + ec.message());
+  auto drsim_now = durable_.resume_clock(wall_now_unix_nanos(), clock_.scale());
+  if (!drsim_now.is_ok()) return drsim_now.status();
+  wall_start_nanos_ = *drsim_now - (now() - clock_.start()).count();
+  const std::string& me = node_.options().name;
+  auto loaded = durable_.load();
+  if (!loaded.is_ok()) return loaded.status();
+  auto records = node_.store().records();
+  if (!records.is_ok()) return records.status();
+  std::map<std::string, ProtectItemRequest> requests;
+  for (const auto& [name, value] : *records) {
+    if (name.rfind(kItemRecordPrefix, 0) != 0) continue;
+    ProtectItemRequest req;
+    if (req.ParseFromString(value)) requests[req.item()] = std::move(req);
+  }
+  for (const auto& [name, stored] : loaded->lifecycles) {
+    if (stored.active_region() != me && stored.active_region() != node_.options().peer_name) {
+      // A test failover's isolated copy: the records came with the checkpoint, the vault did not.
+      spdlog::info("site recovery: lifecycle record of {} belongs to region {}, not {}; ignored",
+                   name, stored.active_region(), me);
+      continue;
+    }
+    auto it = requests.find(name);
+    if (it == requests.end()) {
+      spdlog::warn("site recovery: lifecycle record of {} has no protected item record; ignored",
+                   name);
+      continue;
+    }
+    restore_item(it->second, stored);
+  }
+  // Jobs: the table as it was; a job a restart cut short failed (an enable replication still
+  // running goes on: its item's sync resumes).
+  auto jobs = from_stored(loaded->jobs, wall_mapping());
+  auto table = jobs.is_ok() ? model::JobTable::restore(std::move(jobs).value())
+                            : Result<model::JobTable>(jobs.status());
+  if (table.is_ok()) {
+    jobs_ = std::move(table).value();
+  } else {
+    spdlog::warn("site recovery: jobs of an earlier run not restored: {}",
+                 table.status().message());
+    jobs_ = model::JobTable();
+  }
+  Time t = now();
+  for (const auto& j : jobs_.jobs()) {
+    if (model::job_state_final(j.state)) continue;
+    auto item = items_.find(j.target);
+    const auto* lc = vault_.find(j.target);
+    if (j.kind == model::JobKind::kEnableReplication && item != items_.end() && lc != nullptr &&
+        lc->state() == model::ProtectionState::kInitialReplication) {
+      item->second.enable_job = j.id;
+      continue;
+    }
+    if (j.state == model::JobState::kNotStarted) {
+      (void)jobs_.transition(j.id, model::JobState::kInProgress, t);
+    }
+    (void)jobs_.transition(j.id, model::JobState::kFailed, t,
+                           "interrupted: region " + me + " restarted while it ran");
+  }
+  // Directories no retained point (or pending test copy) names belong to nothing now.
+  std::set<std::string> keep;
+  for (const auto& [name, item] : items_) {
+    for (const auto& [id, dir] : item.checkpoints) keep.insert(fs::path(dir).lexically_normal());
+    if (!item.test_copy.empty()) {
+      keep.insert(fs::path(item.test_copy).lexically_normal());
+      keep.insert(fs::path(item.test_copy + ".points").lexically_normal());
+    }
+  }
+  for (const auto& top : fs::directory_iterator(points_dir_, ec)) {
+    const std::string p = top.path().lexically_normal();
+    if (keep.count(p)) continue;
+    const bool item_dir = items_.count(top.path().filename().string()) > 0;
+    if (item_dir && top.is_directory(ec)) {
+      for (const auto& sub : fs::directory_iterator(top.path(), ec)) {
+        if (keep.count(sub.path().lexically_normal())) continue;
+        spdlog::info("site recovery: removing {}: no retained recovery point uses it",
+                     sub.path().string());
+        fs::remove_all(sub.path(), ec);
+      }
+    } else {
+      spdlog::info("site recovery: removing {}: no protected item uses it", p);
+      fs::remove_all(top.path(), ec);
+    }
+  }
+  persist();
+  return Status::ok();
+}
+
+void SiteRecoveryDriver::restore_item(const ProtectItemRequest& req,
+                                      const StoredLifecycle& stored) {
+  const std::string& name = req.item();
+  if (auto r = protect_recorded(req, false); !r.is_ok()) {
+    spdlog::warn("site recovery: cannot restore {}: {}", name, r.status().message());
+    return;
+  }
+  model::ProtectionLifecycle& lc = **vault_.lifecycle(name);
+  auto record = from_stored(stored, wall_mapping());
+  Status restored = record.is_ok() ? lc.restore(*record) : record.status();
+  Item& item = items_[name];
+  item.enable_job.reset();  // the restored job table says which job runs
+  if (!restored.is_ok()) {
+    spdlog::warn("site recovery: {}: its record is refused ({}); it starts over in {}", name,
+                 restored.message(), model::protection_state_name(lc.state()));
+    return;
+  }
+  std::vector<model::RecoveryPointId> gone;
+  for (const auto& p : lc.points().points()) {
+    std::string dir = checkpoint_dir(name, p.id);
+    if (Status s = checkpoint_usable(dir); !s.is_ok()) {
+      spdlog::warn("site recovery: {} recovery point {} dropped at start-up: {}", name,
+                   p.id.value(), s.message());
+      gone.push_back(p.id);
+      continue;
+    }
+    item.checkpoints[p.id] = dir;
+  }
+  for (auto id : gone) (void)lc.drop_point(id);
+  item.test_copy = stored.test_copy();
+  spdlog::info("site recovery: {} restored: {}, {} recovery point(s){}", name,
+               model::protection_state_name(lc.state()), item.checkpoints.size(),
+               gone.empty() ? "" : " (" + std::to_string(gone.size()) + " dropped)");
+}
+
+void SiteRecoveryDriver::persist() {
+  const DrsimWallMapping m = wall_mapping();
+  for (const auto& name : vault_.scope_names()) {
+    const auto* lc = vault_.find(name);
+    if (lc == nullptr) continue;
+    StoredLifecycle stored = to_stored(name, lc->record(), m);
+    if (auto it = items_.find(name); it != items_.end()) stored.set_test_copy(it->second.test_copy);
+    if (Status s = durable_.save_lifecycle(stored); !s.is_ok()) {
+      spdlog::error("site recovery: cannot persist {}: {}", name, s.message());
+    }
+  }
+  if (Status s = durable_.save_jobs(to_stored(jobs_.jobs(), m)); !s.is_ok()) {
+    spdlog::error("site recovery: cannot persist the jobs: {}", s.message());
+  }
+}
+
+}  // namespace drsim::region
