@@ -23,6 +23,8 @@
 
 namespace drsim::region {
 
+class RecoveryPlanDriver;
+
 // drsim's clock for Site Recovery: real steady time since `start`, times `scale`.
 class ScaledClock {
  public:
@@ -63,6 +65,20 @@ class SiteRecoveryDriver {
       const drsim::v1::ReprotectItemsRequest& req);
   drsim::v1::ListJobsResponse jobs() const;
 
+  // Multi-VM consistency groups and change recovery point: site_recovery_groups.cc.
+  Result<drsim::v1::ProtectItemResponse> protect_group(const drsim::v1::ProtectGroupRequest& req);
+  Result<drsim::v1::ChangeRecoveryPointResponse> change_recovery_point(
+      const drsim::v1::ChangeRecoveryPointRequest& req);
+  // Recovery plans (recovery_plan_driver.h), which run their groups through this vault.
+  RecoveryPlanDriver& plans() { return *plans_; }
+  const model::SiteRecoveryVault& vault() const { return vault_; }
+  model::JobTable& job_table() { return jobs_; }
+  RegionNode& node() { return node_; }
+  Time now() const;
+  int64_t wall_nanos(Time t) const;
+  // Items (scopes) this region is the replication target of and that may fail over here.
+  std::vector<std::string> failover_candidates() const;
+
  private:
   struct Item {
     drsim::v1::ProtectItemRequest request;                          // as recorded
@@ -71,8 +87,6 @@ class SiteRecoveryDriver {
     std::string test_copy;  // the test failover's copy, while cleanup is pending
   };
 
-  Time now() const;
-  int64_t wall_nanos(Time t) const;
   void arm();
   void tick();
   // Feeds what replication delivered to the item's lifecycle (when this region is its target).
@@ -104,6 +118,7 @@ class SiteRecoveryDriver {
   std::unique_ptr<drsim::v1::RegionAdmin::Stub> peer_admin_;
   std::string peer_admin_address_;
   bool failover_running_ = false;
+  std::unique_ptr<RecoveryPlanDriver> plans_;
 };
 
 }  // namespace drsim::region
