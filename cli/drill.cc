@@ -68,7 +68,19 @@ std::string DrillStep::describe() const {
       for (const auto& a : args) text += " " + a;
       return expect_error.empty() ? text : text + " (expect error " + expect_error + ")";
     }
-    case Kind::kProtect: return "protect " + protect.item + " (Site Recovery)";
+    case Kind::kProtect:
+      return protect_group.empty() ? "protect " + protect.item + " (Site Recovery)"
+                                   : "protect consistency group " + protect_group;
+    case Kind::kPlan:
+      return plan_verb == "create" ? "create recovery plan " + plan.name()
+             : plan_verb == "run"
+                 ? "run recovery plan " + plan_run.name + " (" + plan_run.kind +
+                       " failover), expect " + expect_state
+                 : "resume recovery plan " + plan_run.name + ", expect " + expect_state;
+    case Kind::kChangePoint:
+      return "change the recovery point to " +
+             (change_point.point == "custom" ? "custom " + std::to_string(change_point.point_id)
+                                             : change_point.point);
     case Kind::kCommit: return "commit the failed-over items";
     case Kind::kTestCleanup: return "clean up the test failover";
   }
@@ -135,6 +147,95 @@ Status parse_drain_timeout(const ConfigError& err, const std::string& field,
   if (!t.is_ok()) return t.status();
   if (*t < 0.001 || *t > 600) return err.at(field, node, "must be between 1ms and 600s");
   step->drain_timeout_s = *t;
+  return Status::ok();
+}
+
+// plan: {create: NAME, groups: [{items: [..], before: [{script: CMD}], after: [{manual: TEXT}]}],
+// script_timeout: 30s} | {run: NAME, kind: test|planned|unplanned, point: ..., point_id: N,
+// expect: Suspended} | {resume: NAME, expect: Succeeded}.
+Status parse_plan_step(const ConfigError& err, const std::string& f, const YAML::Node& body,
+                       DrillStep* step) {
+  if (!body.IsMap()) return err.at(f, body, "must be a mapping like {run: NAME, kind: unplanned}");
+  int verbs = int(bool(body["create"])) + int(bool(body["run"])) + int(bool(body["resume"]));
+  if (verbs != 1) return err.at(f, body, "needs exactly one of create, run, resume");
+  step->expect_state = "Succeeded";
+  if (body["create"]) {
+    step->plan_verb = "create";
+    if (Status s = check_keys(err, f, body, {"create", "groups", "script_timeout"}); !s.is_ok()) {
+      return s;
+    }
+    PlanCreateOptions o;
+    o.name = body["create"].Scalar();
+    const YAML::Node groups = body["groups"];
+    if (!groups || !groups.IsSequence()) return err.at(f + ".groups", body, "is required");
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const std::string gf = f + ".groups[" + std::to_string(g) + "]";
+      if (Status s = check_keys(err, gf, groups[g], {"items", "before", "after"}); !s.is_ok()) {
+        return s;
+      }
+      const YAML::Node items = groups[g]["items"];
+      if (!items || !items.IsSequence()) return err.at(gf + ".items", groups[g], "is required");
+      std::string joined;
+      for (const auto& i : items) joined += (joined.empty() ? "" : ",") + i.Scalar();
+      o.groups.push_back(joined);
+      for (const char* phase : {"before", "after"}) {
+        const YAML::Node hooks = groups[g][phase];
+        if (!hooks) continue;
+        if (!hooks.IsSequence()) return err.at(gf + "." + phase, hooks, "must be a list");
+        for (size_t h = 0; h < hooks.size(); ++h) {
+          const std::string hf = gf + "." + phase + "[" + std::to_string(h) + "]";
+          if (Status s = check_keys(err, hf, hooks[h], {"script", "manual"}); !s.is_ok()) return s;
+          const char* kind = hooks[h]["script"] ? "script" : "manual";
+          if (!hooks[h][kind] || !hooks[h][kind].IsScalar()) {
+            return err.at(hf, hooks[h], "needs script: COMMAND or manual: INSTRUCTION");
+          }
+          std::string text = std::to_string(g + 1) + ":" + kind + ":" + hooks[h][kind].Scalar();
+          (std::string(phase) == "before" ? o.before : o.after).push_back(text);
+        }
+      }
+    }
+    if (body["script_timeout"]) o.script_timeout = body["script_timeout"].Scalar();
+    auto spec = build_plan_spec(o);
+    if (!spec.is_ok()) return err.at(f, body, spec.status().message());
+    step->plan = *spec;
+    return Status::ok();
+  }
+  if (Status s = check_keys(err, f, body,
+                            {"run", "resume", "kind", "point", "point_id", "expect", "wait"});
+      !s.is_ok()) {
+    return s;
+  }
+  auto& r = step->plan_run;
+  if (body["expect"]) {
+    auto e = parse_choice(err, f + ".expect", body["expect"], {"Succeeded", "Suspended", "Failed"});
+    if (!e.is_ok()) return e.status();
+    step->expect_state = *e;
+  }
+  if (body["wait"]) {
+    auto t = parse_seconds(err, f + ".wait", body["wait"]);
+    if (!t.is_ok()) return t.status();
+    r.wait_s = *t;
+  }
+  if (body["resume"]) {
+    step->plan_verb = "resume";
+    r.name = body["resume"].Scalar();
+    if (body["kind"] || body["point"] || body["point_id"]) {
+      return err.at(f, body, "resume takes only expect and wait");
+    }
+    return Status::ok();
+  }
+  step->plan_verb = "run";
+  r.name = body["run"].Scalar();
+  auto kind = parse_choice(err, f + ".kind", body["kind"], {"test", "planned", "unplanned"});
+  if (!kind.is_ok()) return kind.status();
+  r.kind = *kind;
+  if (body["point"]) r.point = body["point"].Scalar();
+  if (Status s = read_uint(err, f + ".point_id", body["point_id"], 1, UINT64_MAX, &r.point_id);
+      !s.is_ok())
+    return s;
+  if (auto c = parse_point_choice(r.point, r.point_id); !c.is_ok()) {
+    return err.at(f + ".point", body, c.status().message());
+  }
   return Status::ok();
 }
 
@@ -256,13 +357,30 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
   } else if (verb == "protect") {
     step.kind = DrillStep::Kind::kProtect;
     if (Status s = check_keys(err, f, body,
-                              {"item", "source", "target_kind", "retention", "app_consistent",
-                               "rpo_threshold", "os_disk", "wait"});
+                              {"item", "group", "items", "source", "target_kind", "retention",
+                               "app_consistent", "rpo_threshold", "os_disk", "wait"});
         !s.is_ok())
       return s;
-    if (!body["item"] || !body["item"].IsScalar()) return err.at(f + ".item", body, "is required");
     auto& o = step.protect;
-    o.item = body["item"].Scalar();
+    if (body["group"]) {
+      // A multi-VM consistency group: {group: app, items: [vm-a, vm-b], ...}.
+      if (!body["group"].IsScalar()) return err.at(f + ".group", body, "must be a name");
+      step.protect_group = body["group"].Scalar();
+      if (!body["items"] || !body["items"].IsSequence()) {
+        return err.at(f + ".items", body, "a group needs its items: [vm-a, vm-b]");
+      }
+      for (const auto& i : body["items"]) step.protect_items.push_back(i.Scalar());
+      if (step.protect_items.size() < 2 || step.protect_items.size() > 16) {
+        return err.at(f + ".items", body["items"], "a consistency group holds 2 to 16 items");
+      }
+      o.item = step.protect_items.front();
+    } else {
+      if (body["items"]) return err.at(f + ".items", body, "needs group: NAME");
+      if (!body["item"] || !body["item"].IsScalar()) {
+        return err.at(f + ".item", body, "is required");
+      }
+      o.item = body["item"].Scalar();
+    }
     const std::pair<const char*, std::string*> texts[] = {
         {"source", &o.source},         {"target_kind", &o.target_kind},
         {"retention", &o.retention},   {"app_consistent", &o.app_consistent},
@@ -277,6 +395,23 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     }
     if (auto req = build_protect_request(o); !req.is_ok()) {
       return err.at(f, body, req.status().message());
+    }
+  } else if (verb == "plan") {
+    step.kind = DrillStep::Kind::kPlan;
+    if (Status s = parse_plan_step(err, f, body, &step); !s.is_ok()) return s;
+  } else if (verb == "change_point") {
+    step.kind = DrillStep::Kind::kChangePoint;
+    if (Status s = check_keys(err, f, body, {"point", "point_id", "items"}); !s.is_ok()) return s;
+    auto& c = step.change_point;
+    if (body["point"]) c.point = body["point"].Scalar();
+    if (Status s = read_uint(err, f + ".point_id", body["point_id"], 1, UINT64_MAX, &c.point_id);
+        !s.is_ok())
+      return s;
+    if (auto choice = parse_point_choice(c.point, c.point_id); !choice.is_ok()) {
+      return err.at(f + ".point", body, choice.status().message());
+    }
+    if (body["items"]) {
+      for (const auto& i : body["items"]) c.items.push_back(i.Scalar());
     }
   } else if (verb == "cleanup") {
     step.kind = DrillStep::Kind::kTestCleanup;
@@ -354,7 +489,7 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     return err.at(field, node,
                   "unknown step '" + verb +
                       "' (one of: wait, at, inject, heal, protect, failover, cleanup, commit, "
-                      "reprotect, failback, wait_until, pause, drsim)");
+                      "reprotect, failback, wait_until, pause, drsim, plan, change_point)");
   }
   return step;
 }

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "cli/faults.h"
+#include "cli/plan_commands.h"
+#include "cli/recovery_commands.h"
 #include "cli/site_recovery.h"
 #include "cli/topology.h"
 #include "common/core/status.h"
@@ -17,8 +19,23 @@
 namespace drsim::cli {
 
 struct DrillStep {
-  enum class Kind { kWait, kAt, kInject, kHeal, kFailover, kReprotect, kFailback, kWaitUntil,
-                    kPause, kDrsim, kProtect, kCommit, kTestCleanup };
+  enum class Kind {
+    kWait,
+    kAt,
+    kInject,
+    kHeal,
+    kFailover,
+    kReprotect,
+    kFailback,
+    kWaitUntil,
+    kPause,
+    kDrsim,
+    kProtect,
+    kCommit,
+    kTestCleanup,
+    kPlan,
+    kChangePoint
+  };
   Kind kind = Kind::kWait;
   int line = 0;                   // in the drill file, for messages
   double seconds = 0;             // wait / pause; at: seconds since the load started
@@ -32,6 +49,15 @@ struct DrillStep {
   bool test = false;              // failover: {test: true, ...}: test failover of one item
   PointFailoverOptions point;
   ProtectOptions protect;         // protect
+  std::string protect_group;      // protect: {group: NAME, items: [...]}: a consistency group
+  std::vector<std::string> protect_items;
+  // plan: {create: NAME, groups: [...]} | {run: NAME, kind: ..., expect: STATE} |
+  // {resume: NAME, expect: STATE}
+  std::string plan_verb;             // create | run | resume
+  drsim::v1::RecoveryPlanSpec plan;  // create
+  PlanRunOptions plan_run;           // run (name also for resume)
+  std::string expect_state;          // run / resume: Succeeded (default), Suspended, Failed
+  ChangePointOptions change_point;   // change_point
   double drain_timeout_s = 10;    // planned failover / failback
   // wait_until: degraded | online | routed_to | acked_by | lag_above | lag_below
   std::string condition;

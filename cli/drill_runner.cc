@@ -78,6 +78,12 @@ class DrillRun {
   void failback(const DrillStep& step, const std::string& label, std::string* outcome);
   void protect(const DrillStep& step, const std::string& label, std::string* outcome);
   void point_failover(const DrillStep& step, const std::string& label, std::string* outcome);
+  // Recovery plans, consistency groups, change recovery point (cli/plan_commands.h).
+  void plan_step(const DrillStep& step, const std::string& label, std::string* outcome);
+  void protect_group(const DrillStep& step, const std::string& label, std::string* outcome);
+  void change_point(const DrillStep& step, const std::string& label, std::string* outcome);
+  // An unplanned plan run promoted the vault's region with group 1: the RPO is its points.
+  void record_plan_failover(const drsim::v1::PlanRunInfo& run);
   void commit(const std::string& label, std::string* outcome);
   void test_failover(const DrillStep& step, const std::string& label, std::string* outcome);
   void test_cleanup(const std::string& label, std::string* outcome);
@@ -451,6 +457,102 @@ void DrillRun::commit(const std::string& label, std::string* outcome) {
   }
 }
 
+void DrillRun::protect_group(const DrillStep& step, const std::string& label,
+                             std::string* outcome) {
+  say(label);
+  std::vector<std::string> lines;
+  auto r = run_protect_group(state_, step.protect_group, step.protect_items, step.protect, &lines);
+  for (const auto& line : lines) say("  " + line);
+  Status s = r.status();
+  if (s.is_ok() && lines.back() != "  state: Protected") {
+    s = Status(StatusCode::kDeadlineExceeded,
+               step.protect_group + " did not finish initial replication in time");
+  }
+  if (!s.is_ok()) {
+    *outcome = s.message();
+    problems_.push_back(label + ": " + *outcome);
+  }
+}
+
+void DrillRun::record_plan_failover(const drsim::v1::PlanRunInfo& run) {
+  if (!run.has_failover() || run.failover().new_epoch() == 0 ||
+      new_epoch_ == run.failover().new_epoch()) {
+    return;
+  }
+  const auto& fo = run.failover();
+  std::string vault = find_vault(state_);
+  old_active_ = other_region(vault);
+  // The region was promoted when group 1's failover action finished.
+  int64_t promoted = wall_now_unix_nanos();
+  for (const auto& a : run.actions()) {
+    if (a.group() == 1 && a.text().find("failover of") != std::string::npos) {
+      promoted = a.finished_unix_nanos();
+    }
+  }
+  marks_.promoted_ns = promoted;
+  marks_.new_region = vault;
+  new_epoch_ = fo.new_epoch();
+  promotions_.push_back({new_epoch_, marks_.promoted_ns});
+  active_ = vault;
+  points_.clear();
+  for (const auto& item : fo.items()) {
+    for (const auto& g : item.given_up()) points_.push_back({g.workload(), 0, g.point_seq()});
+  }
+}
+
+void DrillRun::plan_step(const DrillStep& step, const std::string& label, std::string* outcome) {
+  std::vector<std::string> lines;
+  Status result = Status::ok();
+  if (step.plan_verb == "create") {
+    say(label);
+    result = run_plan_create(state_, step.plan, &lines).status();
+  } else {
+    if (step.plan_verb == "run" && step.plan_run.kind != "test") {
+      say(label +
+          " — AUTOMATED BY THIS DRILL (Site Recovery never fails over by itself; an "
+          "operator would run `drsim plan run " +
+          step.plan_run.name + " --" + step.plan_run.kind + "`)");
+      automated_failover_ = true;
+    } else {
+      say(label);
+    }
+    PlanRunOptions o = step.plan_run;
+    if (o.reason.empty()) o.reason = "drill " + drill_.name + ": " + label;
+    auto r = step.plan_verb == "run" ? run_plan(state_, o, &lines)
+                                     : run_plan_resume(state_, o.name, o.wait_s, &lines);
+    std::string state = r.is_ok() ? r->run().state() : "Failed";
+    if (r.is_ok()) record_plan_failover(r->run());
+    if (state != step.expect_state) {
+      result =
+          r.is_ok()
+              ? failed_precondition("the plan run is " + state + ", expected " + step.expect_state)
+              : r.status();
+    }
+  }
+  for (const auto& line : lines) say("  " + line);
+  if (!result.is_ok()) {
+    *outcome = result.message();
+    problems_.push_back(label + ": " + *outcome);
+  }
+}
+
+void DrillRun::change_point(const DrillStep& step, const std::string& label, std::string* outcome) {
+  say(label);
+  std::vector<std::string> lines;
+  auto r = run_change_point(state_, step.change_point, &lines);
+  for (const auto& line : lines) say("  " + line);
+  if (!r.is_ok()) {
+    *outcome = r.status().message();
+    problems_.push_back(label + ": " + *outcome);
+    return;
+  }
+  // The RPO is now the new point's.
+  points_.clear();
+  for (const auto& item : r->items()) {
+    for (const auto& w : item.workloads()) points_.push_back({w.workload(), 0, w.to_point_seq()});
+  }
+}
+
 void DrillRun::test_failover(const DrillStep& step, const std::string& label,
                              std::string* outcome) {
   say(label);
@@ -603,7 +705,19 @@ void DrillRun::run_step(size_t i) {
       }
       break;
     }
-    case DrillStep::Kind::kProtect: protect(step, label, &outcome); break;
+    case DrillStep::Kind::kProtect:
+      if (step.protect_group.empty()) {
+        protect(step, label, &outcome);
+      } else {
+        protect_group(step, label, &outcome);
+      }
+      break;
+    case DrillStep::Kind::kPlan:
+      plan_step(step, label, &outcome);
+      break;
+    case DrillStep::Kind::kChangePoint:
+      change_point(step, label, &outcome);
+      break;
     case DrillStep::Kind::kCommit: commit(label, &outcome); break;
     case DrillStep::Kind::kTestCleanup: test_cleanup(label, &outcome); break;
     case DrillStep::Kind::kWaitUntil:

@@ -11,7 +11,9 @@
 #include "cli/commands.h"
 #include "cli/demo.h"
 #include "cli/drill.h"
+#include "cli/plan_commands.h"
 #include "cli/protection.h"
+#include "cli/recovery_commands.h"
 #include "cli/site_recovery.h"
 #include "cli/topology.h"
 
@@ -183,7 +185,16 @@ int main(int argc, char** argv) {
       "protect", "Enable Site Recovery replication of a workload (a simulated VM) to the "
                  "standby region, with its replication policy; waits for initial replication");
   add_home(c_protect);
-  c_protect->add_option("--item", protect.item, "Workload to protect")->required();
+  std::vector<std::string> protect_items;
+  std::string protect_group;
+  c_protect
+      ->add_option("--item", protect_items,
+                   "Workload to protect (repeat it with --group: 2 to 16 workloads)")
+      ->required();
+  c_protect->add_option("--group", protect_group,
+                        "Protect the --item workloads as one multi-VM consistency group of this "
+                        "name: one recovery point holds every member, and they fail over "
+                        "together");
   c_protect->add_option("--source", protect.source,
                         "azure-vm | vmware-vm | hyperv-vm | physical-windows | physical-linux | "
                         "azure-stack-vm | aws-windows")
@@ -223,6 +234,98 @@ int main(int argc, char** argv) {
   auto* c_jobs = app.add_subcommand("jobs", "Site Recovery jobs of both regions' vaults");
   add_home(c_jobs);
   c_jobs->add_flag("--json", sr_json, "Machine-readable output");
+
+  // Change recovery point (after an unplanned failover, before commit)
+  ChangePointOptions change_point;
+  auto* c_change_point = app.add_subcommand(
+      "change-point",
+      "After an unplanned failover and before commit: move the failed-over items to another "
+      "retained recovery point (the workloads roll to that point's checkpoint; writes made "
+      "since the failover are discarded). Reports what it discards, regains or gives up first");
+  add_home(c_change_point);
+  c_change_point
+      ->add_option("--point", change_point.point,
+                   "latest-processed | latest-app-consistent | custom | "
+                   "latest-multi-vm-processed | latest-multi-vm-app-consistent")
+      ->capture_default_str();
+  c_change_point->add_option("--point-id", change_point.point_id,
+                             "--point custom: the point's id (`drsim points`)");
+  c_change_point->add_option("--item", change_point.items,
+                             "Failed-over item(s) (default: every failed-over one)");
+  c_change_point->add_flag("--dry-run", change_point.dry_run,
+                           "Only report what the change discards, regains or gives up");
+
+  // Recovery plans
+  auto* c_plan = app.add_subcommand(
+      "plan",
+      "Recovery plans: up to 7 ordered groups of protected items (a group fails over in "
+      "parallel, groups in order), scripts and manual actions before/after a group");
+  c_plan->require_subcommand(1);
+  PlanCreateOptions plan_create;
+  auto* c_plan_create = c_plan->add_subcommand(
+      "create",
+      "Create a plan: `drsim plan create NAME --group vm-a,vm-b --group vm-c "
+      "--before-group 2:script:'curl -f ...' --after-group 1:manual:'check the DB'`");
+  add_home(c_plan_create);
+  c_plan_create->add_option("name", plan_create.name, "Plan name")->required();
+  c_plan_create
+      ->add_option("--group", plan_create.groups,
+                   "Items of the next group, comma-separated (repeat, in order; a "
+                   "consistency group by its name)")
+      ->required();
+  c_plan_create->add_option("--before-group", plan_create.before,
+                            "N:script:COMMAND or N:manual:INSTRUCTION before group N's failover "
+                            "(repeatable, runs in order)");
+  c_plan_create->add_option("--after-group", plan_create.after,
+                            "N:script:COMMAND or N:manual:INSTRUCTION after group N's failover");
+  c_plan_create->add_option("--script-timeout", plan_create.script_timeout,
+                            "A script running longer is killed and fails the run (default 60s, "
+                            "real time)");
+  bool plan_json = false;
+  auto* c_plan_list = c_plan->add_subcommand("list", "Plans in the vault and their last run");
+  add_home(c_plan_list);
+  c_plan_list->add_flag("--json", plan_json, "Machine-readable output");
+  std::string plan_name;
+  auto* c_plan_show =
+      c_plan->add_subcommand("show", "A plan's groups and hooks, and its last run's actions");
+  add_home(c_plan_show);
+  c_plan_show->add_option("name", plan_name, "Plan name")->required();
+  c_plan_show->add_flag("--json", plan_json, "Machine-readable output");
+  PlanRunOptions plan_run;
+  bool plan_test = false, plan_planned = false, plan_unplanned = false;
+  auto* c_plan_run = c_plan->add_subcommand(
+      "run",
+      "Run a plan as a test, planned or unplanned failover (a job); waits until it ends "
+      "or suspends on a manual action");
+  add_home(c_plan_run);
+  c_plan_run->add_option("name", plan_run.name, "Plan name")->required();
+  c_plan_run->add_flag("--test", plan_test, "Test failover: isolated copies, group by group");
+  c_plan_run->add_flag("--planned", plan_planned, "Planned failover (not built yet: refused)");
+  c_plan_run->add_flag("--unplanned", plan_unplanned,
+                       "Unplanned failover: the region is promoted at group 1; later groups' "
+                       "items refuse client ops until their group runs");
+  c_plan_run
+      ->add_option("--point", plan_run.point,
+                   "latest | latest-processed | latest-app-consistent | custom | "
+                   "latest-multi-vm-processed | latest-multi-vm-app-consistent")
+      ->capture_default_str();
+  c_plan_run->add_option("--point-id", plan_run.point_id, "--point custom: the point's id");
+  c_plan_run->add_option("--reason", plan_run.reason, "Recorded with the failover");
+  c_plan_run
+      ->add_option("--wait", plan_run.wait_s,
+                   "Seconds to wait for the run to end or suspend (0: do not wait)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  double resume_wait_s = 300;
+  auto* c_plan_resume = c_plan->add_subcommand(
+      "resume",
+      "Continue a run Suspended on a manual action (or, after a failed run, start the "
+      "items it left not started)");
+  add_home(c_plan_resume);
+  c_plan_resume->add_option("name", plan_name, "Plan name")->required();
+  c_plan_resume->add_option("--wait", resume_wait_s, "Seconds to wait for the run to settle")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
 
   auto* c_reprotect = app.add_subcommand(
       "reprotect",
@@ -393,7 +496,29 @@ int main(int argc, char** argv) {
     return cmd_failover(home, region, reason);
   }
   if (c_cleanup->parsed()) return cmd_test_cleanup(home);
-  if (c_protect->parsed()) return cmd_protect(home, protect);
+  if (c_protect->parsed()) {
+    if (!protect_group.empty())
+      return cmd_protect_group(home, protect_group, protect_items, protect);
+    if (protect_items.size() != 1) {
+      std::fprintf(stderr, "drsim: protect: give one --item, or --group NAME with 2 to 16\n");
+      return 2;
+    }
+    protect.item = protect_items[0];
+    return cmd_protect(home, protect);
+  }
+  if (c_change_point->parsed()) return cmd_change_point(home, change_point);
+  if (c_plan_create->parsed()) return cmd_plan_create(home, plan_create);
+  if (c_plan_list->parsed()) return cmd_plan_list(home, plan_json);
+  if (c_plan_show->parsed()) return cmd_plan_show(home, plan_name, plan_json);
+  if (c_plan_run->parsed()) {
+    if (int(plan_test) + int(plan_planned) + int(plan_unplanned) != 1) {
+      std::fprintf(stderr, "drsim: plan run: give one of --test, --planned, --unplanned\n");
+      return 2;
+    }
+    plan_run.kind = plan_test ? "test" : plan_planned ? "planned" : "unplanned";
+    return cmd_plan_run(home, plan_run);
+  }
+  if (c_plan_resume->parsed()) return cmd_plan_resume(home, plan_name, resume_wait_s);
   if (c_items->parsed()) return cmd_items(home, sr_json);
   if (c_points->parsed()) return cmd_points(home, points_item, sr_json);
   if (c_commit->parsed()) return cmd_commit(home, commit_items);

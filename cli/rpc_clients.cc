@@ -78,6 +78,44 @@ Result<PlannedFailoverItemsResponse> sr_planned_failover_items(
                              &SiteRecovery::Stub::PlannedFailoverItems, req);
 }
 
+Result<ProtectItemResponse> sr_protect_group(const std::string& address,
+                                             const ProtectGroupRequest& req) {
+  return unary<SiteRecovery>(address, "protect group", &SiteRecovery::Stub::ProtectGroup, req);
+}
+
+Result<ChangeRecoveryPointResponse> sr_change_point(const std::string& address,
+                                                    const ChangeRecoveryPointRequest& req) {
+  return unary<SiteRecovery>(address, "change recovery point",
+                             &SiteRecovery::Stub::ChangeRecoveryPoint, req);
+}
+
+Result<PlanInfo> sr_create_plan(const std::string& address, const RecoveryPlanSpec& plan) {
+  CreatePlanRequest req;
+  *req.mutable_plan() = plan;
+  return unary<SiteRecovery>(address, "create plan", &SiteRecovery::Stub::CreatePlan, req);
+}
+
+Result<ListPlansResponse> sr_list_plans(const std::string& address) {
+  return unary<SiteRecovery>(address, "list plans", &SiteRecovery::Stub::ListPlans,
+                             ListPlansRequest());
+}
+
+Result<PlanInfo> sr_get_plan(const std::string& address, const std::string& plan) {
+  GetPlanRequest req;
+  req.set_plan(plan);
+  return unary<SiteRecovery>(address, "show plan", &SiteRecovery::Stub::GetPlan, req);
+}
+
+Result<PlanInfo> sr_run_plan(const std::string& address, const RunPlanRequest& req) {
+  return unary<SiteRecovery>(address, "run plan", &SiteRecovery::Stub::RunPlan, req);
+}
+
+Result<PlanInfo> sr_resume_plan(const std::string& address, const std::string& plan) {
+  ResumePlanRequest req;
+  req.set_plan(plan);
+  return unary<SiteRecovery>(address, "resume plan", &SiteRecovery::Stub::ResumePlan, req);
+}
+
 Result<ListJobsResponse> sr_jobs(const std::string& address) {
   return unary<SiteRecovery>(address, "list jobs", &SiteRecovery::Stub::ListJobs,
                              ListJobsRequest());

@@ -66,6 +66,17 @@ Result<drsim::v1::ReprotectItemsResponse> sr_reprotect_items(const std::string& 
 Result<drsim::v1::ListJobsResponse> sr_jobs(const std::string& address);
 Result<drsim::v1::PlannedFailoverItemsResponse> sr_planned_failover_items(
     const std::string& address, const drsim::v1::PlannedFailoverItemsRequest& req);
+Result<drsim::v1::ProtectItemResponse> sr_protect_group(const std::string& address,
+                                                        const drsim::v1::ProtectGroupRequest& req);
+Result<drsim::v1::ChangeRecoveryPointResponse> sr_change_point(
+    const std::string& address, const drsim::v1::ChangeRecoveryPointRequest& req);
+Result<drsim::v1::PlanInfo> sr_create_plan(const std::string& address,
+                                           const drsim::v1::RecoveryPlanSpec& plan);
+Result<drsim::v1::ListPlansResponse> sr_list_plans(const std::string& address);
+Result<drsim::v1::PlanInfo> sr_get_plan(const std::string& address, const std::string& plan);
+Result<drsim::v1::PlanInfo> sr_run_plan(const std::string& address,
+                                        const drsim::v1::RunPlanRequest& req);
+Result<drsim::v1::PlanInfo> sr_resume_plan(const std::string& address, const std::string& plan);
 
 Status region_set_outage(const std::string& address, bool outage);
 Status region_set_peer(const std::string& address, const std::string& peer);

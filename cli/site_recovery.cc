@@ -1,6 +1,7 @@
 #include "cli/site_recovery.h"
 
 #include <ctime>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -13,8 +14,6 @@ namespace drsim::cli {
 
 using namespace drsim::v1;
 using namespace std::chrono_literals;
-
-namespace {
 
 int report_error(const Status& s) {
   std::fprintf(stderr, "drsim: %s\n", s.message().c_str());
@@ -29,6 +28,8 @@ void print_json(const google::protobuf::Message& m) {
   (void)google::protobuf::util::MessageToJsonString(m, &out, o);
   std::printf("%s", out.c_str());
 }
+
+namespace {
 
 std::string duration_label(uint64_t ms) {
   if (ms == 0) return "off";
@@ -79,7 +80,8 @@ Result<DiskSpec> parse_disk(const std::string& flag, const std::string& text) {
   return d;
 }
 
-// The vault region, or a refusal saying how to get one.
+}  // namespace
+
 Result<std::string> vault_region(const TopologyState& state) {
   std::string vault = find_vault(state);
   if (vault.empty()) {
@@ -89,8 +91,6 @@ Result<std::string> vault_region(const TopologyState& state) {
   }
   return vault;
 }
-
-}  // namespace
 
 Result<Duration> parse_duration_text(const std::string& flag, const std::string& text) {
   if (text.empty()) return invalid_argument(flag + ": empty duration (e.g. 5m, 1h30m, 15d)");
@@ -228,10 +228,14 @@ Result<PointChoice> parse_point_choice(const std::string& text, uint64_t point_i
     c = POINT_CHOICE_LATEST_APP_CONSISTENT;
   else if (text == "custom")
     c = POINT_CHOICE_CUSTOM;
+  else if (text == "latest-multi-vm-processed")
+    c = POINT_CHOICE_LATEST_MULTI_VM_PROCESSED;
+  else if (text == "latest-multi-vm-app-consistent")
+    c = POINT_CHOICE_LATEST_MULTI_VM_APP_CONSISTENT;
   else {
     return invalid_argument("--point: '" + text +
                             "' is not one of latest, latest-processed, latest-app-consistent, "
-                            "custom");
+                            "custom, latest-multi-vm-processed, latest-multi-vm-app-consistent");
   }
   if (c == POINT_CHOICE_CUSTOM && point_id == 0) {
     return invalid_argument("--point-id: --point custom needs the id of a point (`drsim points`)");
@@ -315,6 +319,31 @@ Result<CommitResponse> run_commit(const TopologyState& state, const std::vector<
   return r;
 }
 
+Result<ProcessInfo> start_test_copy(TopologyState& state, const std::string& process,
+                                    const std::string& item, const std::string& copy_dir) {
+  std::vector<std::string> argv = {bin_dir() + "/drsim-secondary",
+                                   "--name",
+                                   item + "-test",
+                                   "--peer-name",
+                                   "isolated",
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--data-dir",
+                                   copy_dir,
+                                   "--role",
+                                   "active",
+                                   "--workloads",
+                                   state.config.workloads_flag()};
+  auto started = start_daemon(process, argv, state.home + "/" + process, copy_dir);
+  if (!started.is_ok()) {
+    return Status(started.status().code(),
+                  "test failover copy could not start: " + started.status().message());
+  }
+  state.processes[process] = *started;
+  if (Status s = save_state(state); !s.is_ok()) return s;
+  return *started;
+}
+
 Result<TestFailoverResponse> run_test_failover(TopologyState& state, const TestFailoverOptions& o,
                                                std::vector<std::string>* lines) {
   auto choice = parse_point_choice(o.point, o.point_id);
@@ -344,28 +373,11 @@ Result<TestFailoverResponse> run_test_failover(TopologyState& state, const TestF
   req.set_point_id(o.point_id);
   auto r = sr_test_failover(state.at(*vault).address, req);
   if (!r.is_ok()) return r.status();
-  std::vector<std::string> argv = {bin_dir() + "/drsim-secondary",
-                                   "--name",
-                                   item + "-test",
-                                   "--peer-name",
-                                   "isolated",
-                                   "--listen",
-                                   "127.0.0.1:0",
-                                   "--data-dir",
-                                   r->copy_dir(),
-                                   "--role",
-                                   "active",
-                                   "--workloads",
-                                   state.config.workloads_flag()};
-  auto started = start_daemon(kTestFailoverProcess, argv, state.home + "/" + kTestFailoverProcess,
-                              r->copy_dir());
+  auto started = start_test_copy(state, kTestFailoverProcess, item, r->copy_dir());
   if (!started.is_ok()) {
     (void)sr_cleanup_test_failover(state.at(*vault).address, item);
-    return Status(started.status().code(),
-                  "test failover copy could not start: " + started.status().message());
+    return started.status();
   }
-  state.processes[kTestFailoverProcess] = *started;
-  if (Status s = save_state(state); !s.is_ok()) return s;
   const auto& p = r->point();
   lines->push_back(fmt::format(
       "test failover of {} to recovery point {} ({}, {} on drsim's clock; seq {}): isolated copy "
@@ -380,12 +392,20 @@ Result<TestFailoverResponse> run_test_failover(TopologyState& state, const TestF
 
 Status run_test_cleanup(TopologyState& state, std::vector<std::string>* lines) {
   bool stopped = false;
-  if (auto it = state.processes.find(kTestFailoverProcess); it != state.processes.end()) {
+  // `test-failover`, and a recovery plan's test run's `test-failover-<item>` copies.
+  for (auto it = state.processes.begin(); it != state.processes.end();) {
+    if (it->first.rfind(kTestFailoverProcess, 0) != 0) {
+      ++it;
+      continue;
+    }
     stop_process(it->second.pid, 2s);
-    lines->push_back(fmt::format("stopped the isolated test copy (pid {})", it->second.pid));
-    state.processes.erase(it);
-    if (Status s = save_state(state); !s.is_ok()) return s;
+    lines->push_back(
+        fmt::format("stopped the isolated test copy {} (pid {})", it->first, it->second.pid));
+    it = state.processes.erase(it);
     stopped = true;
+  }
+  if (stopped) {
+    if (Status s = save_state(state); !s.is_ok()) return s;
   }
   std::string vault = find_vault(state);
   std::vector<std::string> pending;
@@ -508,10 +528,16 @@ int cmd_points(const std::string& home, const std::string& item, bool as_json) {
     std::printf("%s: %d point(s)\n", ip.item().c_str(), ip.points_size());
     std::printf("  %-5s %-23s %-17s %-10s %s\n", "ID", "TIME", "TYPE", "SEQ", "CHECKPOINT");
     for (const auto& p : ip.points()) {
+      // A consistency group's point holds every member: "vm-a=12 vm-b=40".
       auto seq = p.seqs().find(ip.item());
-      std::printf("  %-5llu %-23s %-17s %-10llu %s\n", (unsigned long long)p.id(),
-                  format_wall(p.time_unix_nanos()).c_str(), p.type().c_str(),
-                  (unsigned long long)(seq == p.seqs().end() ? 0 : seq->second),
+      std::string seqs = seq == p.seqs().end() ? "" : std::to_string(seq->second);
+      if (seq == p.seqs().end()) {
+        std::map<std::string, uint64_t> sorted(p.seqs().begin(), p.seqs().end());
+        for (const auto& [w, v] : sorted)
+          seqs += (seqs.empty() ? "" : " ") + w + "=" + std::to_string(v);
+      }
+      std::printf("  %-5llu %-23s %-17s %-10s %s\n", (unsigned long long)p.id(),
+                  format_wall(p.time_unix_nanos()).c_str(), p.type().c_str(), seqs.c_str(),
                   size_label(p.data_bytes()).c_str());
     }
   }

@@ -39,6 +39,11 @@ Result<drsim::v1::ProtectItemRequest> build_protect_request(const ProtectOptions
 
 // The region whose vault holds protected items ("" when none does).
 std::string find_vault(const TopologyState& state);
+// The vault region, or a refusal saying how to get one.
+Result<std::string> vault_region(const TopologyState& state);
+// stderr "drsim: <message>"; exit code 2 for INVALID_ARGUMENT, else 1.
+int report_error(const Status& s);
+void print_json(const google::protobuf::Message& m);
 
 struct PointFailoverOptions {
   std::string point = "latest-processed";  // latest | latest-processed | latest-app-consistent |
@@ -74,6 +79,10 @@ Result<drsim::v1::TestFailoverResponse> run_test_failover(TopologyState& state,
                                                           std::vector<std::string>* lines);
 // Stops the isolated process and has the vault delete the copy.
 Status run_test_cleanup(TopologyState& state, std::vector<std::string>* lines);
+// Starts an isolated region process (no peer, not in the Traffic Manager) on a test failover
+// copy and records it in the topology as `process`.
+Result<ProcessInfo> start_test_copy(TopologyState& state, const std::string& process,
+                                    const std::string& item, const std::string& copy_dir);
 
 // "2026-11-25 16:03:12.250" (UTC).
 std::string format_wall(int64_t unix_nanos);

@@ -244,6 +244,7 @@ Status RegionNode::validate_op(const drsim::v1::WriteOp& op, Workload** w) {
   if (*w == nullptr) {
     return not_found("workload '" + *workload + "' is not hosted by region " + options_.name);
   }
+  if (Status s = check_held(*workload); !s.is_ok()) return s;
   if (key->empty()) return invalid_argument("key: must not be empty");
   if (key->size() > options_.max_key_bytes) {
     return invalid_argument("key: " + std::to_string(key->size()) + " bytes exceeds the limit of " +
@@ -442,6 +443,7 @@ Status RegionNode::get(const drsim::v1::GetRequest& req, drsim::v1::GetResponse*
   if (w == nullptr) {
     return not_found("workload '" + req.workload() + "' is not hosted by region " + options_.name);
   }
+  if (Status s = check_held(req.workload()); !s.is_ok()) return s;
   if (req.key().empty()) return invalid_argument("key: must not be empty");
   auto v = store_.get(req.workload(), req.key());
   if (!v.is_ok()) return v.status();
@@ -457,6 +459,7 @@ Status RegionNode::scan(const drsim::v1::ScanRequest& req, drsim::v1::ScanRespon
   if (find(req.workload()) == nullptr) {
     return not_found("workload '" + req.workload() + "' is not hosted by region " + options_.name);
   }
+  if (Status s = check_held(req.workload()); !s.is_ok()) return s;
   size_t limit = req.limit() == 0 ? 1000 : std::min<uint32_t>(req.limit(), 10000);
   auto page = store_.scan(req.workload(), req.start_key(), limit);
   if (!page.is_ok()) return page.status();

@@ -103,6 +103,23 @@ class RegionNode {
   Result<drsim::v1::FailoverResponse> failover_to_points(
       const std::string& reason, const std::map<std::string, PointRollback>& points);
 
+  // Change recovery point (this region is active after failover_to_points): rolls each listed
+  // workload to the state its new point's checkpoint holds (log kept through `keep_log_through`,
+  // the seq the current and the new point share), so writes made since the failover are gone
+  // and the workload continues after the new point. All read before anything changes.
+  struct PointChange {
+    std::string checkpoint_dir;
+    Seq seq;               // the new point's seq
+    Seq keep_log_through;  // min(old point seq, new point seq)
+  };
+  Status change_to_points(const std::map<std::string, PointChange>& points);
+  // Recovery plans: client ops on a held workload are refused UNAVAILABLE with `reason` (its
+  // plan group has not failed over yet), until released.
+  void hold_workload(const std::string& workload, const std::string& reason);
+  void release_workload(const std::string& workload);
+  // UNAVAILABLE naming why, when `workload` is held; else OK.
+  Status check_held(const std::string& workload) const;
+
   boost::asio::io_context& io() { return io_; }
   bool in_outage() const { return outage_; }
   const RegionOptions& options() const { return options_; }
@@ -216,6 +233,7 @@ class RegionNode {
   bool stopped_ = false;
   std::string address_;
   std::map<std::string, std::unique_ptr<Workload>> workloads_;
+  std::map<std::string, std::string> held_;  // workload → why (recovery plan group pending)
   std::vector<Workload*> order_;
 
   std::vector<QueuedOp> queued_;

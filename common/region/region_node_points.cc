@@ -97,4 +97,57 @@ Result<drsim::v1::FailoverResponse> RegionNode::failover_to_points(
   return promote(reason, false, false);
 }
 
+Status RegionNode::change_to_points(const std::map<std::string, PointChange>& points) {
+  if (role_->role() != model::Role::kActive) {
+    return failed_precondition("region " + options_.name +
+                               " is not active; a recovery point is changed after a failover");
+  }
+  for (const auto& [name, point] : points) {
+    if (find(name) == nullptr) {
+      return invalid_argument("recovery point names workload '" + name + "', which region " +
+                              options_.name + " does not host");
+    }
+    if (point.keep_log_through > point.seq) {
+      return invalid_argument("change of " + name + ": the common seq is past the new point");
+    }
+  }
+  // Writes admitted but not flushed yet would land after the change with stale seqs: flush
+  // them first (they are then discarded with the other writes since the failover).
+  if (!queued_.empty()) flush_writes();
+  for (const auto& [name, point] : points) {
+    Workload* w = find(name);
+    Seq before = w->source.last_written();
+    auto cursor = store_.restore_from_checkpoint(point.checkpoint_dir, name, point.keep_log_through,
+                                                 point.seq);
+    if (!cursor.is_ok()) {
+      if (points.size() == 1) return cursor.status();
+      // A later workload failed after earlier ones changed: store and memory would disagree.
+      spdlog::critical("cannot change {} to its recovery point: {}", name,
+                       cursor.status().to_string());
+      std::abort();
+    }
+    w->source = model::ReplicationSource(cursor->seq);
+    w->last_epoch = cursor->epoch;
+    w->sink = model::ReplicationSink(cursor->seq, cursor->epoch);
+    w->recent.clear();
+    w->recent_first = cursor->seq.next();
+    spdlog::info("change recovery point: {} moved from seq {} to the point at seq {} (epoch {})",
+                 name, before.value(), cursor->seq.value(), cursor->epoch.value());
+  }
+  return Status::ok();
+}
+
+void RegionNode::hold_workload(const std::string& workload, const std::string& reason) {
+  held_[workload] = reason;
+}
+
+void RegionNode::release_workload(const std::string& workload) { held_.erase(workload); }
+
+Status RegionNode::check_held(const std::string& workload) const {
+  auto it = held_.find(workload);
+  if (it == held_.end()) return Status::ok();
+  return unavailable("workload '" + workload + "' is not started yet in region " + options_.name +
+                     ": " + it->second);
+}
+
 }  // namespace drsim::region

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include "common/net/grpc_util.h"
+#include "common/region/recovery_plan_driver.h"
 
 namespace drsim::region {
 
@@ -72,6 +73,10 @@ Result<model::RecoveryPointChoice> to_model(PointChoice c, uint64_t point_id) {
       return model::RecoveryPointChoice::of(K::kLatest);
     case POINT_CHOICE_LATEST_APP_CONSISTENT:
       return model::RecoveryPointChoice::of(K::kLatestAppConsistent);
+    case POINT_CHOICE_LATEST_MULTI_VM_PROCESSED:
+      return model::RecoveryPointChoice::of(K::kLatestMultiVmProcessed);
+    case POINT_CHOICE_LATEST_MULTI_VM_APP_CONSISTENT:
+      return model::RecoveryPointChoice::of(K::kLatestMultiVmAppConsistent);
     case POINT_CHOICE_UNSPECIFIED:
     case POINT_CHOICE_LATEST_PROCESSED:
       return model::RecoveryPointChoice::of(K::kLatestProcessed);
@@ -104,6 +109,7 @@ SiteRecoveryDriver::SiteRecoveryDriver(RegionNode& node, std::string points_dir,
       clock_(scheduler_.now(), time_scale),
       wall_start_nanos_(wall_now_unix_nanos()),
       durable_(node.store()),
+      plans_(std::make_unique<RecoveryPlanDriver>(*this, points_dir_ + "/plan-runs")),
       checkpoints_(std::make_unique<CheckpointWorker>(
           node.store(), node.io(),
           [this](CheckpointWorker::Made made) { on_checkpoint_made(std::move(made)); })) {}
@@ -121,6 +127,13 @@ Status SiteRecoveryDriver::start() {
   auto records = node_.store().records();
   if (!records.is_ok()) return records.status();
   for (const auto& [name, value] : *records) {
+    if (name.rfind("group/", 0) == 0 && node_.is_standby()) {
+      ProtectGroupRequest group;
+      if (group.ParseFromString(value) && protect_group(group).is_ok()) {
+        spdlog::info("site recovery: group {} protected again after restart", group.group());
+      }
+      continue;
+    }
     if (name.rfind(kItemRecordPrefix, 0) != 0) continue;
     ProtectItemRequest req;
     if (!req.ParseFromString(value)) {
@@ -142,11 +155,15 @@ Status SiteRecoveryDriver::start() {
                    req.item());
     }
   }
+  if (Status s = plans_->load(); !s.is_ok()) return s;
   arm();
   return Status::ok();
 }
 
-void SiteRecoveryDriver::stop() { stopped_ = true; }
+void SiteRecoveryDriver::stop() {
+  stopped_ = true;
+  plans_->stop();
+}
 
 void SiteRecoveryDriver::arm() {
   scheduler_.schedule_after(kTickEvery, [this] {
@@ -346,6 +363,9 @@ void SiteRecoveryDriver::info(const model::ProtectionLifecycle& lc, ProtectedIte
   p->set_rpo_threshold_ms(to_ms_count(lc.policy().rpo_threshold));
   if (lc.failover_point()) out->set_failover_point_id(lc.failover_point()->id.value());
   out->set_time_scale(clock_.scale());
+  if (lc.scope() == model::ProtectionScope::kMultiVmGroup) {
+    for (const auto& m : lc.members()) out->add_members(m);
+  }
 }
 
 void SiteRecoveryDriver::point_info(const std::string& item, const model::RecoveryPoint& p,

@@ -25,6 +25,8 @@
 
 namespace drsim::region {
 
+class RecoveryPlanDriver;
+
 // drsim's clock for Site Recovery: real steady time since `start`, times `scale`.
 class ScaledClock {
  public:
@@ -75,6 +77,19 @@ class SiteRecoveryDriver {
   Result<drsim::v1::AdoptItemsResponse> adopt_items(const drsim::v1::AdoptItemsRequest& req);
   Result<drsim::v1::PlannedFailoverItemsResponse> planned_failover_items(
       const drsim::v1::PlannedFailoverItemsRequest& req);
+  // Multi-VM consistency groups and change recovery point: site_recovery_groups.cc.
+  Result<drsim::v1::ProtectItemResponse> protect_group(const drsim::v1::ProtectGroupRequest& req);
+  Result<drsim::v1::ChangeRecoveryPointResponse> change_recovery_point(
+      const drsim::v1::ChangeRecoveryPointRequest& req);
+  // Recovery plans (recovery_plan_driver.h), which run their groups through this vault.
+  RecoveryPlanDriver& plans() { return *plans_; }
+  const model::SiteRecoveryVault& vault() const { return vault_; }
+  model::JobTable& job_table() { return jobs_; }
+  RegionNode& node() { return node_; }
+  Time now() const;
+  int64_t wall_nanos(Time t) const;
+  // Items (scopes) this region is the replication target of and that may fail over here.
+  std::vector<std::string> failover_candidates() const;
 
  private:
   // Persists when a public step returns, whichever way it returns.
@@ -105,8 +120,6 @@ class SiteRecoveryDriver {
     std::string test_copy;  // the test failover's copy, while cleanup is pending
   };
 
-  Time now() const;
-  int64_t wall_nanos(Time t) const;
   void arm();
   void tick();
   // Feeds what replication delivered to the item's lifecycle (when this region is its target).
@@ -145,6 +158,7 @@ class SiteRecoveryDriver {
   bool hand_over_running_ = false;
   Time next_hand_over_ = kTimeZero;  // real (scheduler) time
   uint64_t checkpoint_failures_ = 0;
+  std::unique_ptr<RecoveryPlanDriver> plans_;
   std::unique_ptr<CheckpointWorker> checkpoints_;  // last: joined before the rest goes
 };
 

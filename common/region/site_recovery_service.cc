@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include "common/net/grpc_util.h"
+#include "common/region/recovery_plan_driver.h"
 
 namespace drsim::region {
 
@@ -170,6 +171,94 @@ grpc::ServerUnaryReactor* SiteRecoveryService::PlannedFailoverItems(
                                         " bytes exceeds the limit of 256"));
   }
   return on_loop(ctx, io_, resp, [this, req] { return driver_.planned_failover_items(*req); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::ProtectGroup(grpc::CallbackServerContext* ctx,
+                                                            const ProtectGroupRequest* req,
+                                                            ProtectItemResponse* resp) {
+  Status valid = check_name("group", req->group(), false);
+  if (valid.is_ok() && req->items_size() > 16) {
+    valid = invalid_argument("items: " + std::to_string(req->items_size()) +
+                             " exceed the limit of 16 per multi-VM consistency group");
+  }
+  if (valid.is_ok()) valid = check_names(req->items());
+  if (!valid.is_ok()) return refuse(ctx, valid);
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.protect_group(*req); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::ChangeRecoveryPoint(
+    grpc::CallbackServerContext* ctx, const ChangeRecoveryPointRequest* req,
+    ChangeRecoveryPointResponse* resp) {
+  if (Status s = check_names(req->items()); !s.is_ok()) return refuse(ctx, s);
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.change_recovery_point(*req); });
+}
+
+namespace {
+
+// Field sizes of a plan, before it reaches the loop (the driver checks the rest).
+Status check_plan_spec(const RecoveryPlanSpec& plan) {
+  if (Status s = check_name("plan.name", plan.name(), false); !s.is_ok()) return s;
+  if (plan.groups_size() > 7) {
+    return invalid_argument("plan.groups: " + std::to_string(plan.groups_size()) +
+                            " exceed the limit of 7 groups per recovery plan");
+  }
+  for (int g = 0; g < plan.groups_size(); ++g) {
+    const auto& group = plan.groups(g);
+    const std::string f = "plan.groups[" + std::to_string(g) + "]";
+    if (group.items_size() > kMaxItems) {
+      return invalid_argument(f + ".items: more than 100 items");
+    }
+    for (int i = 0; i < group.items_size(); ++i) {
+      if (Status s = check_name(f + ".items[" + std::to_string(i) + "]", group.items(i), false);
+          !s.is_ok()) {
+        return s;
+      }
+    }
+    if (group.before_size() + group.after_size() > 32) {
+      return invalid_argument(f + ": more than 32 scripts and manual actions");
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* SiteRecoveryService::CreatePlan(grpc::CallbackServerContext* ctx,
+                                                          const CreatePlanRequest* req,
+                                                          PlanInfo* resp) {
+  if (Status s = check_plan_spec(req->plan()); !s.is_ok()) return refuse(ctx, s);
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.plans().create(*req); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::ListPlans(grpc::CallbackServerContext* ctx,
+                                                         const ListPlansRequest*,
+                                                         ListPlansResponse* resp) {
+  return on_loop(ctx, io_, resp,
+                 [this] { return Result<ListPlansResponse>(driver_.plans().list()); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::GetPlan(grpc::CallbackServerContext* ctx,
+                                                       const GetPlanRequest* req, PlanInfo* resp) {
+  if (Status s = check_name("plan", req->plan(), false); !s.is_ok()) return refuse(ctx, s);
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.plans().get(req->plan()); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::RunPlan(grpc::CallbackServerContext* ctx,
+                                                       const RunPlanRequest* req, PlanInfo* resp) {
+  Status valid = check_name("plan", req->plan(), false);
+  if (valid.is_ok() && req->reason().size() > 256) {
+    valid =
+        invalid_argument("reason: " + std::to_string(req->reason().size()) + " bytes exceeds 256");
+  }
+  if (!valid.is_ok()) return refuse(ctx, valid);
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.plans().run(*req); });
+}
+
+grpc::ServerUnaryReactor* SiteRecoveryService::ResumePlan(grpc::CallbackServerContext* ctx,
+                                                          const ResumePlanRequest* req,
+                                                          PlanInfo* resp) {
+  if (Status s = check_name("plan", req->plan(), false); !s.is_ok()) return refuse(ctx, s);
+  return on_loop(ctx, io_, resp, [this, req] { return driver_.plans().resume(req->plan()); });
 }
 
 }  // namespace drsim::region

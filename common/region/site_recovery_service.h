@@ -46,6 +46,27 @@ class SiteRecoveryService final : public drsim::v1::SiteRecovery::CallbackServic
   grpc::ServerUnaryReactor* PlannedFailoverItems(
       grpc::CallbackServerContext* ctx, const drsim::v1::PlannedFailoverItemsRequest* req,
       drsim::v1::PlannedFailoverItemsResponse* resp) override;
+  grpc::ServerUnaryReactor* ProtectGroup(grpc::CallbackServerContext* ctx,
+                                         const drsim::v1::ProtectGroupRequest* req,
+                                         drsim::v1::ProtectItemResponse* resp) override;
+  grpc::ServerUnaryReactor* ChangeRecoveryPoint(
+      grpc::CallbackServerContext* ctx, const drsim::v1::ChangeRecoveryPointRequest* req,
+      drsim::v1::ChangeRecoveryPointResponse* resp) override;
+  grpc::ServerUnaryReactor* CreatePlan(grpc::CallbackServerContext* ctx,
+                                       const drsim::v1::CreatePlanRequest* req,
+                                       drsim::v1::PlanInfo* resp) override;
+  grpc::ServerUnaryReactor* ListPlans(grpc::CallbackServerContext* ctx,
+                                      const drsim::v1::ListPlansRequest* req,
+                                      drsim::v1::ListPlansResponse* resp) override;
+  grpc::ServerUnaryReactor* GetPlan(grpc::CallbackServerContext* ctx,
+                                    const drsim::v1::GetPlanRequest* req,
+                                    drsim::v1::PlanInfo* resp) override;
+  grpc::ServerUnaryReactor* RunPlan(grpc::CallbackServerContext* ctx,
+                                    const drsim::v1::RunPlanRequest* req,
+                                    drsim::v1::PlanInfo* resp) override;
+  grpc::ServerUnaryReactor* ResumePlan(grpc::CallbackServerContext* ctx,
+                                       const drsim::v1::ResumePlanRequest* req,
+                                       drsim::v1::PlanInfo* resp) override;
 
  private:
   boost::asio::io_context& io_;

@@ -540,4 +540,71 @@ Result<std::vector<std::pair<std::string, std::string>>> RegionStore::records() 
   return out;
 }
 
+Result<WorkloadCursor> RegionStore::restore_from_checkpoint(const std::string& dir,
+                                                            const std::string& workload,
+                                                            Seq keep_log_through, Seq seq) {
+  rocksdb::Options options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
+      {"log", rocksdb::ColumnFamilyOptions(options)}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, families, &handles, &raw);
+  if (!s.ok()) return from_rocks(s, "open recovery point " + dir);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  auto close = [&] {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  };
+  std::string v;
+  WorkloadCursor cursor;
+  rocksdb::Status g = db->Get(rocksdb::ReadOptions(), handles[0], cursor_key(workload), &v);
+  if (g.ok() && v.size() == 16) cursor = {Seq(get_u64(v.data())), Epoch(get_u64(v.data() + 8))};
+  if (!g.ok() && !g.IsNotFound()) {
+    close();
+    return from_rocks(g, "read recovery point " + dir);
+  }
+  if (cursor.seq != seq) {
+    close();
+    return failed_precondition("recovery point " + dir + " holds " + workload + " at seq " +
+                               std::to_string(cursor.seq.value()) + ", not at seq " +
+                               std::to_string(seq.value()));
+  }
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(data_cf_, data_prefix(workload), data_end(workload));
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[0]));
+  const std::string prefix = data_prefix(workload);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    batch.Put(data_cf_, it->key(), it->value());
+  }
+  Status result = from_rocks(it->status(), "read recovery point " + dir);
+  it.reset();
+  batch.DeleteRange(log_cf_, log_key(workload, keep_log_through.value() + 1),
+                    log_key(workload, std::numeric_limits<uint64_t>::max()));
+  uint64_t copied = 0;
+  if (result.is_ok() && seq > keep_log_through) {
+    std::unique_ptr<rocksdb::Iterator> log(db->NewIterator(rocksdb::ReadOptions(), handles[1]));
+    const std::string end = log_key(workload, seq.value() + 1);
+    for (log->Seek(log_key(workload, keep_log_through.value() + 1));
+         log->Valid() && log->key().compare(end) < 0; log->Next()) {
+      batch.Put(log_cf_, log->key(), log->value());
+      ++copied;
+    }
+    result = from_rocks(log->status(), "read recovery point log " + dir);
+    if (result.is_ok() && copied != seq.value() - keep_log_through.value()) {
+      result = failed_precondition(
+          "recovery point " + dir + " holds " + std::to_string(copied) + " of the " +
+          std::to_string(seq.value() - keep_log_through.value()) + " log entries of " + workload +
+          " after the common seq (trimmed by --log-retention)");
+    }
+  }
+  close();
+  if (!result.is_ok()) return result;
+  batch.Put(cursor_key(workload), cursor_value(cursor));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (Status w = from_rocks(db_->Write(wo, &batch), "restore " + workload); !w.is_ok()) return w;
+  return cursor;
+}
+
 }  // namespace drsim::storage

@@ -129,6 +129,14 @@ class RegionStore {
   // (0 for a workload it has no cursor for).
   static Result<std::map<std::string, Seq>> read_checkpoint_cursors(
       const std::string& dir, const std::vector<std::string>& workloads);
+  // Change recovery point: replaces `workload`'s data with what the checkpoint at `dir` holds,
+  // keeps this store's log through `keep_log_through` and takes the checkpoint's log entries
+  // after it up to `seq` (the point's seq, which must be the checkpoint's cursor), and sets the
+  // cursor there: one synced batch. Returns the cursor. FAILED_PRECONDITION when the checkpoint
+  // does not hold the workload at `seq` or its log misses entries.
+  Result<WorkloadCursor> restore_from_checkpoint(const std::string& dir,
+                                                 const std::string& workload, Seq keep_log_through,
+                                                 Seq seq);
   // Small durable records of the Site Recovery vault (protected item specs), by name.
   Status put_record(const std::string& name, const std::string& value);
   Status delete_record(const std::string& name);  // synced; absent is fine

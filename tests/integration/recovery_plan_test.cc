@@ -1,0 +1,544 @@
+// Recovery plans, multi-VM consistency groups and change recovery point with real processes:
+// a plan run's groups in order (scripts append timestamped lines to a file), a manual action
+// suspending the job until resume, a failing script failing the run with later groups not
+// started (their workloads refused by the new active region), consistency-group points holding
+// every member from one checkpoint, and a change of recovery point whose data equals the second
+// point's and whose lost writes (history checker) match the report.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "cli/child_process.h"
+#include "cli/final_state.h"
+#include "cli/plan_commands.h"
+#include "cli/recovery_commands.h"
+#include "cli/rpc_clients.h"
+#include "cli/site_recovery.h"
+#include "common/model/history_checker.h"
+#include "common/net/grpc_util.h"
+#include "tests/support/test_topology.h"
+
+namespace drsim::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// time_scale 30: a crash-consistent point every 10 s of real time. No fault proxy: an injected
+// outage leaves the primary's admin API reachable.
+constexpr char kThreeVms[] = R"(
+workloads:
+  - { name: vm-a, mode: async }
+  - { name: vm-b, mode: async }
+  - { name: vm-c, mode: async }
+site_recovery: { time_scale: 30 }
+fault_proxy: { enabled: false }
+)";
+
+constexpr char kOneVm[] = R"(
+workloads:
+  - { name: vm-web, mode: async }
+site_recovery: { time_scale: 30 }
+fault_proxy: { enabled: false }
+)";
+
+std::string item_state(const std::string& vault, const std::string& item) {
+  auto items = cli::sr_items(vault);
+  if (!items.is_ok()) return "";
+  for (const auto& i : items->items()) {
+    if (i.item() == item) return i.state();
+  }
+  return "";
+}
+
+uint64_t applied_seq(TestTopology& topo, const std::string& region, const std::string& workload) {
+  auto st = topo.status(region);  // kept: a range-for over a temporary's member dangles
+  for (const auto& w : st.workloads()) {
+    if (w.name() == workload) return w.last_seq();
+  }
+  return 0;
+}
+
+// One put; records it for the history checker when `history` is given. Returns the gRPC status.
+grpc::Status put(drsim::v1::Workload::Stub& stub, const std::string& workload,
+                 const std::string& key, std::vector<model::OpRecord>* history = nullptr) {
+  drsim::v1::PutRequest req;
+  req.set_workload(workload);
+  req.set_key(key);
+  req.set_value("value-of-" + key);
+  model::OpRecord op;
+  op.kind = model::OpKind::kPut;
+  op.workload = workload;
+  op.key = key;
+  op.value = req.value();
+  op.invoke_ns = wall_now_unix_nanos();
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, 10s);
+  drsim::v1::PutResponse resp;
+  grpc::Status s = stub.Put(&ctx, req, &resp);
+  op.complete_ns = wall_now_unix_nanos();
+  op.outcome = s.ok() ? model::Outcome::kOk : model::Outcome::kFail;
+  op.region = resp.result().region();
+  op.epoch = resp.result().epoch();
+  op.seq = resp.result().seq();
+  if (history) {
+    op.id = history->size() + 1;
+    history->push_back(op);
+  }
+  return s;
+}
+
+void put_keys(drsim::v1::Workload::Stub& stub, const std::string& workload,
+              const std::string& prefix, int first, int n,
+              std::vector<model::OpRecord>* history = nullptr) {
+  for (int k = first; k < first + n; ++k) {
+    grpc::Status s = put(stub, workload, prefix + std::to_string(k), history);
+    ASSERT_TRUE(s.ok()) << workload << ": " << s.error_message();
+  }
+}
+
+void protect(TestTopology& topo, const std::string& item) {
+  cli::ProtectOptions o;
+  o.item = item;
+  auto req = cli::build_protect_request(o);
+  ASSERT_TRUE(req.is_ok());
+  auto r = cli::sr_protect(topo.address("secondary"), *req);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  ASSERT_TRUE(
+      wait_until([&] { return item_state(topo.address("secondary"), item) == "Protected"; }, 30s))
+      << item << " did not finish initial replication";
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::string job_state(const std::string& vault, uint64_t id) {
+  auto jobs = cli::sr_jobs(vault);
+  if (!jobs.is_ok()) return "";
+  for (const auto& j : jobs->jobs()) {
+    if (j.id() == id) return j.state();
+  }
+  return "";
+}
+
+// "GROUP PHASE KIND NANOS" appended to `file` by a plan script.
+std::string stamp_script(const std::string& file, const std::string& tag) {
+  return "echo \"" + tag + " $DRSIM_GROUP $DRSIM_PHASE $DRSIM_FAILOVER_KIND $DRSIM_PLAN $(date " +
+         "+%s%N)\" >> " + file;
+}
+
+TEST(RecoveryPlan, UnplannedRunGoesGroupByGroupAndAManualActionSuspendsUntilResume) {
+  TestTopology topo(kThreeVms);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) ASSERT_NO_FATAL_FAILURE(protect(topo, vm));
+  auto primary = topo.workload_stub("primary");
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) put_keys(*primary, vm, "k", 0, 10);
+
+  const std::string file = topo.home() + "/plan-order.txt";
+  cli::PlanCreateOptions o;
+  o.name = "web-app";
+  o.groups = {"vm-a", "vm-b,vm-c"};
+  o.before = {"1:script:" + stamp_script(file, "db-before"),
+              "2:script:" + stamp_script(file, "app-before")};
+  o.after = {"1:manual:check the database answers", "2:script:" + stamp_script(file, "app-after")};
+  auto spec = cli::build_plan_spec(o);
+  ASSERT_TRUE(spec.is_ok()) << spec.status().message();
+  std::vector<std::string> lines;
+  auto created = cli::run_plan_create(topo.state(), *spec, &lines);
+  ASSERT_TRUE(created.is_ok()) << created.status().message();
+
+  ASSERT_TRUE(wait_until([&] { return applied_seq(topo, "secondary", "vm-c") == 10; }, 10s));
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
+  cli::PlanRunOptions run;
+  run.name = "web-app";
+  run.kind = "unplanned";
+  run.wait_s = 60;
+  auto suspended = cli::run_plan(topo.state(), run, &lines);
+  for (const auto& l : lines) std::cout << "[plan] " << l << "\n";
+  ASSERT_TRUE(suspended.is_ok()) << suspended.status().message();
+  ASSERT_EQ(suspended->run().state(), "Suspended");
+  EXPECT_EQ(suspended->run().waiting_for(), "check the database answers");
+  EXPECT_EQ(job_state(vault, suspended->run().job_id()), "Suspended");
+  // Group 1 ran; the region was promoted with it, group 2's workloads are not started yet.
+  EXPECT_EQ(read_lines(file).size(), 1u);
+  EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_ACTIVE);
+  auto secondary = topo.workload_stub("secondary");
+  EXPECT_TRUE(put(*secondary, "vm-a", "after-group-1").ok());
+  grpc::Status held = put(*secondary, "vm-b", "too-early");
+  EXPECT_EQ(held.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(held.error_message().find("group 2"), std::string::npos) << held.error_message();
+  EXPECT_EQ(suspended->run().not_started_size(), 2);
+  // Still suspended a while later: nothing moves without the operator.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(read_lines(file).size(), 1u);
+
+  std::vector<std::string> resume_lines;
+  auto done = cli::run_plan_resume(topo.state(), "web-app", 60, &resume_lines);
+  for (const auto& l : resume_lines) std::cout << "[resume] " << l << "\n";
+  ASSERT_TRUE(done.is_ok()) << done.status().message();
+  EXPECT_EQ(done->run().state(), "Succeeded");
+  EXPECT_EQ(job_state(vault, done->run().job_id()), "Succeeded");
+  EXPECT_EQ(done->run().not_started_size(), 0);
+  EXPECT_TRUE(put(*secondary, "vm-b", "after-group-2").ok());
+
+  // The scripts ran in plan order, each with its place in the plan in its environment.
+  auto order = read_lines(file);
+  ASSERT_EQ(order.size(), 3u);
+  std::vector<std::string> tags;
+  std::vector<uint64_t> stamps;
+  for (const auto& l : order) {
+    std::istringstream in(l);
+    std::string tag, group, phase, kind, plan;
+    uint64_t nanos = 0;
+    in >> tag >> group >> phase >> kind >> plan >> nanos;
+    tags.push_back(tag + " " + group + " " + phase + " " + kind + " " + plan);
+    stamps.push_back(nanos);
+  }
+  EXPECT_EQ(tags, (std::vector<std::string>{"db-before 1 before unplanned web-app",
+                                            "app-before 2 before unplanned web-app",
+                                            "app-after 2 after unplanned web-app"}));
+  EXPECT_LT(stamps[0], stamps[1]);
+  EXPECT_LT(stamps[1], stamps[2]);
+  // Every action is logged with its times, in run order.
+  const auto& actions = done->run().actions();
+  ASSERT_EQ(actions.size(), 6);
+  for (int i = 0; i < actions.size(); ++i) {
+    EXPECT_EQ(actions[i].state(), "Succeeded") << actions[i].text();
+    EXPECT_GE(actions[i].finished_unix_nanos(), actions[i].started_unix_nanos());
+    if (i > 0) {
+      EXPECT_GE(actions[i].started_unix_nanos(), actions[i - 1].finished_unix_nanos());
+    }
+  }
+  // The manual action lasted as long as the operator took.
+  EXPECT_GE(actions[2].finished_unix_nanos() - actions[2].started_unix_nanos(), 300'000'000);
+  EXPECT_EQ(item_state(vault, "vm-b"), "FailedOver");
+}
+
+TEST(RecoveryPlan, AFailingScriptFailsTheRunAndLaterGroupsDoNotStart) {
+  TestTopology topo(kThreeVms);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) ASSERT_NO_FATAL_FAILURE(protect(topo, vm));
+  const std::string file = topo.home() + "/plan-order.txt";
+  cli::PlanCreateOptions o;
+  o.name = "breaks";
+  o.groups = {"vm-a", "vm-b,vm-c"};
+  o.after = {"1:script:echo checking the database; exit 3"};
+  o.before = {"2:script:" + stamp_script(file, "app-before")};
+  auto spec = cli::build_plan_spec(o);
+  ASSERT_TRUE(spec.is_ok());
+  std::vector<std::string> lines;
+  ASSERT_TRUE(cli::run_plan_create(topo.state(), *spec, &lines).is_ok());
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
+
+  cli::PlanRunOptions run;
+  run.name = "breaks";
+  run.kind = "unplanned";
+  run.wait_s = 60;
+  auto failed = cli::run_plan(topo.state(), run, &lines);
+  for (const auto& l : lines) std::cout << "[plan] " << l << "\n";
+  ASSERT_FALSE(failed.is_ok());
+  EXPECT_NE(failed.status().message().find("exited with code 3"), std::string::npos)
+      << failed.status().message();
+  auto plan = cli::sr_get_plan(vault, "breaks");
+  ASSERT_TRUE(plan.is_ok());
+  EXPECT_EQ(plan->run().state(), "Failed");
+  EXPECT_EQ(job_state(vault, plan->run().job_id()), "Failed");
+  ASSERT_EQ(plan->run().actions_size(), 2) << "nothing after the failing script starts";
+  EXPECT_NE(plan->run().actions(1).output().find("checking the database"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(file)) << "group 2's script ran after a failure";
+  auto secondary = topo.workload_stub("secondary");
+  EXPECT_TRUE(put(*secondary, "vm-a", "group-1-runs").ok());
+  EXPECT_EQ(put(*secondary, "vm-c", "never-started").error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  // A second run while the region is already failed over is refused with the reason.
+  std::vector<std::string> again_lines;
+  auto again = cli::run_plan(topo.state(), run, &again_lines);
+  ASSERT_FALSE(again.is_ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+
+  // The operator fixed what failed and starts the rest by hand.
+  std::vector<std::string> resume_lines;
+  auto resumed = cli::run_plan_resume(topo.state(), "breaks", 10, &resume_lines);
+  ASSERT_TRUE(resumed.is_ok()) << resumed.status().message();
+  EXPECT_TRUE(put(*secondary, "vm-c", "started-by-hand").ok());
+}
+
+TEST(RecoveryPlan, TestRunBringsUpIsolatedCopiesGroupByGroupAndAScriptPastItsTimeoutIsKilled) {
+  TestTopology topo(kThreeVms);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) ASSERT_NO_FATAL_FAILURE(protect(topo, vm));
+  cli::PlanCreateOptions o;
+  o.name = "drill";
+  o.groups = {"vm-a", "vm-b,vm-c"};
+  auto spec = cli::build_plan_spec(o);
+  ASSERT_TRUE(spec.is_ok());
+  std::vector<std::string> lines;
+  ASSERT_TRUE(cli::run_plan_create(topo.state(), *spec, &lines).is_ok());
+  cli::PlanRunOptions run;
+  run.name = "drill";
+  run.kind = "test";
+  run.wait_s = 60;
+  auto r = cli::run_plan(topo.state(), run, &lines);
+  for (const auto& l : lines) std::cout << "[plan] " << l << "\n";
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  ASSERT_EQ(r->run().copies_size(), 3);
+  EXPECT_EQ(r->run().copies(0).item(), "vm-a");
+  EXPECT_EQ(r->run().copies(0).group(), 1u);
+  EXPECT_EQ(r->run().copies(1).group(), 2u);
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) {
+    EXPECT_EQ(item_state(vault, vm), "TestFailoverCleanupPending") << vm;
+    std::string process = std::string(cli::kTestFailoverProcess) + "-" + vm;
+    ASSERT_EQ(topo.state().processes.count(process), 1u) << process;
+    EXPECT_TRUE(cli::process_alive(topo.state().at(process).pid));
+  }
+  EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_STANDBY);
+  std::vector<std::string> cleanup;
+  ASSERT_TRUE(cli::run_test_cleanup(topo.state(), &cleanup).is_ok());
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) EXPECT_EQ(item_state(vault, vm), "Protected");
+
+  // A script past its timeout is killed and fails the run.
+  cli::PlanCreateOptions slow;
+  slow.name = "slow";
+  slow.groups = {"vm-a,vm-b,vm-c"};
+  slow.before = {"1:script:sleep 30"};
+  slow.script_timeout = "300ms";
+  auto slow_spec = cli::build_plan_spec(slow);
+  ASSERT_TRUE(slow_spec.is_ok());
+  ASSERT_TRUE(cli::run_plan_create(topo.state(), *slow_spec, &lines).is_ok());
+  run.name = "slow";
+  auto start = std::chrono::steady_clock::now();
+  auto timed_out = cli::run_plan(topo.state(), run, &lines);
+  ASSERT_FALSE(timed_out.is_ok());
+  EXPECT_NE(timed_out.status().message().find("timed out after 300 ms"), std::string::npos)
+      << timed_out.status().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_EQ(item_state(vault, "vm-a"), "Protected") << "no group failed over";
+}
+
+TEST(RecoveryPlan, PlansAreRefusedWithReasons) {
+  TestTopology topo(kThreeVms);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-a"));
+  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-b"));
+  std::vector<std::string> lines;
+  auto make = [&](cli::PlanCreateOptions o) {
+    auto spec = cli::build_plan_spec(o);
+    if (!spec.is_ok()) return spec.status();
+    return cli::run_plan_create(topo.state(), *spec, &lines).status();
+  };
+  cli::PlanCreateOptions unknown;
+  unknown.name = "unknown";
+  unknown.groups = {"vm-a", "vm-nope"};
+  EXPECT_EQ(make(unknown).code(), StatusCode::kNotFound);
+  cli::PlanCreateOptions eight;
+  eight.name = "eight";
+  eight.groups = {"vm-a", "vm-b", "vm-a", "vm-b", "vm-a", "vm-b", "vm-a", "vm-b"};
+  EXPECT_EQ(make(eight).code(), StatusCode::kInvalidArgument);
+  cli::PlanCreateOptions hook;
+  hook.name = "hook";
+  hook.groups = {"vm-a"};
+  hook.before = {"2:script:true"};
+  EXPECT_EQ(make(hook).code(), StatusCode::kInvalidArgument);
+  // vm-c is protected after the plan was made: an unplanned run would move it too.
+  cli::PlanCreateOptions partial;
+  partial.name = "partial";
+  partial.groups = {"vm-a", "vm-b"};
+  ASSERT_TRUE(make(partial).is_ok());
+  EXPECT_EQ(make(partial).code(), StatusCode::kAlreadyExists);
+  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-c"));
+  cli::PlanRunOptions run;
+  run.name = "partial";
+  run.kind = "unplanned";
+  auto refused = cli::run_plan(topo.state(), run, &lines);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("vm-c"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_STANDBY);
+  run.kind = "planned";
+  EXPECT_EQ(cli::run_plan(topo.state(), run, &lines).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(ConsistencyGroup, PointsHoldEveryMemberFromOneCheckpointAndMembersMoveOnlyTogether) {
+  TestTopology topo(kThreeVms);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  std::vector<std::string> lines;
+  cli::ProtectOptions spec;
+  auto one = cli::run_protect_group(topo.state(), "app", {"vm-a"}, spec, &lines);
+  EXPECT_EQ(one.status().code(), StatusCode::kInvalidArgument);
+  auto group = cli::run_protect_group(topo.state(), "app", {"vm-a", "vm-b"}, spec, &lines);
+  ASSERT_TRUE(group.is_ok()) << group.status().message();
+  ASSERT_TRUE(wait_until([&] { return item_state(vault, "app") == "Protected"; }, 30s));
+  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-c"));
+  // vm-a is taken by the group.
+  cli::ProtectOptions again;
+  again.item = "vm-a";
+  EXPECT_FALSE(cli::sr_protect(vault, *cli::build_protect_request(again)).is_ok());
+
+  auto primary = topo.workload_stub("primary");
+  put_keys(*primary, "vm-a", "a", 0, 70);
+  put_keys(*primary, "vm-b", "b", 0, 30);
+  // A point of the group holding both members' writes.
+  drsim::v1::ReplicationPointInfo point;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto pts = cli::sr_points(vault, "app");
+        if (!pts.is_ok() || pts->items_size() != 1) return false;
+        for (const auto& p : pts->items(0).points()) {
+          if (p.seqs().count("vm-a") && p.seqs().at("vm-a") == 70 && p.seqs().count("vm-b") &&
+              p.seqs().at("vm-b") == 30) {
+            point = p;
+            return true;
+          }
+        }
+        return false;
+      },
+      30s))
+      << "no group point holding vm-a at 70 and vm-b at 30";
+  EXPECT_EQ(point.seqs().size(), 2u) << "the group's point lists its members only";
+  EXPECT_GT(point.data_bytes(), 0u);
+
+  // A member alone cannot fail over, nor take a custom point as a group.
+  cli::TestFailoverOptions member;
+  member.item = "vm-a";
+  auto single = cli::run_test_failover(topo.state(), member, &lines);
+  ASSERT_FALSE(single.is_ok());
+  EXPECT_EQ(single.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(single.status().message().find("app"), std::string::npos) << single.status().message();
+  cli::PointFailoverOptions unplanned_member;
+  unplanned_member.items = {"vm-a", "vm-c"};
+  EXPECT_EQ(cli::run_point_failover(topo.state(), unplanned_member, &lines).status().code(),
+            StatusCode::kFailedPrecondition);
+
+  // The group's test failover copy holds both members at the point's seqs (one checkpoint).
+  put_keys(*primary, "vm-a", "a", 70, 5);  // past the point: not in the copy
+  cli::TestFailoverOptions whole;
+  whole.item = "app";
+  whole.point = "custom";
+  whole.point_id = point.id();
+  auto custom = cli::run_test_failover(topo.state(), whole, &lines);
+  EXPECT_EQ(custom.status().code(), StatusCode::kFailedPrecondition)
+      << "a custom point is for single VMs";
+  whole.point = "latest-multi-vm-processed";
+  whole.point_id = 0;
+  auto test = cli::run_test_failover(topo.state(), whole, &lines);
+  ASSERT_TRUE(test.is_ok()) << test.status().message();
+  const auto& tp = test->point();
+  auto copy =
+      cli::read_final_state(topo.state().at(cli::kTestFailoverProcess).address, {"vm-a", "vm-b"});
+  ASSERT_TRUE(copy.is_ok()) << copy.status().message();
+  size_t a = 0, b = 0;
+  for (const auto& [key, value] : *copy) (key.first == "vm-a" ? a : b)++;
+  EXPECT_EQ(a, tp.seqs().at("vm-a"));
+  EXPECT_EQ(b, tp.seqs().at("vm-b"));
+  ASSERT_TRUE(cli::run_test_cleanup(topo.state(), &lines).is_ok());
+
+  // Both move together with the multi-VM choice.
+  cli::PointFailoverOptions fo;
+  fo.point = "latest-multi-vm-processed";
+  fo.items = {"app", "vm-c"};
+  auto vm_choice = cli::run_point_failover(topo.state(), fo, &lines);
+  EXPECT_EQ(vm_choice.status().code(), StatusCode::kFailedPrecondition)
+      << "vm-c replicates alone: no multi-VM point";
+}
+
+TEST(ChangeRecoveryPoint, DataAfterChangingEqualsTheSecondPointAndLostWritesMatchTheReport) {
+  TestTopology topo(kOneVm);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-web"));
+  std::vector<model::OpRecord> history;
+  auto primary = topo.workload_stub("primary");
+  auto point_at = [&](uint64_t seq) -> uint64_t {
+    auto pts = cli::sr_points(vault, "vm-web");
+    if (!pts.is_ok() || pts->items_size() == 0) return 0;
+    for (const auto& p : pts->items(0).points()) {
+      if (p.seqs().count("vm-web") && p.seqs().at("vm-web") == seq) return p.id();
+    }
+    return 0;
+  };
+  put_keys(*primary, "vm-web", "key-", 0, 100, &history);
+  ASSERT_TRUE(wait_until([&] { return point_at(100) != 0; }, 30s)) << "no point at seq 100";
+  put_keys(*primary, "vm-web", "key-", 100, 100, &history);
+  ASSERT_TRUE(wait_until([&] { return point_at(200) != 0; }, 30s)) << "no point at seq 200";
+  const uint64_t first = point_at(100), second = point_at(200);
+  put_keys(*primary, "vm-web", "key-", 200, 30, &history);  // in no point
+  ASSERT_TRUE(wait_until([&] { return applied_seq(topo, "secondary", "vm-web") == 230; }, 10s));
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
+
+  std::vector<std::string> lines;
+  // Refused before any failover.
+  cli::ChangePointOptions change;
+  change.point = "custom";
+  change.point_id = second;
+  EXPECT_EQ(cli::run_change_point(topo.state(), change, &lines).status().code(),
+            StatusCode::kFailedPrecondition);
+
+  cli::PointFailoverOptions fo;
+  fo.point = "custom";
+  fo.point_id = first;
+  auto failed_over = cli::run_point_failover(topo.state(), fo, &lines);
+  ASSERT_TRUE(failed_over.is_ok()) << failed_over.status().message();
+  EXPECT_EQ(failed_over->items(0).given_up(0).writes_vs_source(), 130u);
+  // Clients write to the new active region from the first point on.
+  auto secondary = topo.workload_stub("secondary");
+  put_keys(*secondary, "vm-web", "new-", 0, 20, &history);
+
+  change.dry_run = true;
+  auto preview = cli::run_change_point(topo.state(), change, &lines);
+  ASSERT_TRUE(preview.is_ok()) << preview.status().message();
+  ASSERT_EQ(preview->items(0).workloads_size(), 1);
+  const auto& w = preview->items(0).workloads(0);
+  EXPECT_EQ(w.from_point_seq(), 100u);
+  EXPECT_EQ(w.to_point_seq(), 200u);
+  EXPECT_EQ(w.current_seq(), 120u);
+  EXPECT_EQ(w.writes_discarded(), 20u);
+  EXPECT_EQ(w.writes_regained(), 100u);
+  change.dry_run = false;
+  auto changed = cli::run_change_point(topo.state(), change, &lines);
+  for (const auto& l : lines) std::cout << "[change] " << l << "\n";
+  ASSERT_TRUE(changed.is_ok()) << changed.status().message();
+
+  // The data equals the second point's checkpoint: keys 0..199, nothing written since.
+  auto final_state = cli::read_final_state(vault, {"vm-web"});
+  ASSERT_TRUE(final_state.is_ok()) << final_state.status().message();
+  EXPECT_EQ(final_state->size(), 200u);
+  EXPECT_EQ(final_state->count({"vm-web", "key-199"}), 1u);
+  EXPECT_EQ(final_state->count({"vm-web", "key-200"}), 0u);
+  EXPECT_EQ(final_state->count({"vm-web", "new-0"}), 0u);
+  EXPECT_EQ(applied_seq(topo, "secondary", "vm-web"), 200u);
+  // Lost = what the first report gave up, less what the change regained, plus what it discarded.
+  auto check = model::check_history(history, *final_state);
+  EXPECT_EQ(check.lost_count, failed_over->items(0).given_up(0).writes_vs_source() -
+                                  w.writes_regained() + w.writes_discarded());
+  EXPECT_EQ(item_state(vault, "vm-web"), "FailedOver");
+  // Writes continue after the new point.
+  put_keys(*secondary, "vm-web", "after-", 0, 1);
+  EXPECT_EQ(applied_seq(topo, "secondary", "vm-web"), 201u);
+
+  std::vector<std::string> commit_lines;
+  auto commit = cli::run_commit(topo.state(), {}, &commit_lines);
+  ASSERT_TRUE(commit.is_ok()) << commit.status().message();
+  EXPECT_EQ(commit->items(0).failover_point_id(), second) << "commit keeps the changed point";
+  change.items = {"vm-web"};
+  auto after_commit = cli::run_change_point(topo.state(), change, &lines);
+  ASSERT_FALSE(after_commit.is_ok());
+  EXPECT_EQ(after_commit.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(after_commit.status().message().find("Committed"), std::string::npos)
+      << after_commit.status().message();
+}
+
+}  // namespace
+}  // namespace drsim::testing
