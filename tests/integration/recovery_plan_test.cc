@@ -172,6 +172,7 @@ TEST(RecoveryPlan, UnplannedRunGoesGroupByGroupAndAManualActionSuspendsUntilResu
   auto secondary = topo.workload_stub("secondary");
   EXPECT_TRUE(put(*secondary, "vm-a", "after-group-1").ok());
   grpc::Status held = put(*secondary, "vm-b", "too-early");
+  std::cout << "[held] " << held.error_message() << "\n";
   EXPECT_EQ(held.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_NE(held.error_message().find("group 2"), std::string::npos) << held.error_message();
   EXPECT_EQ(suspended->run().not_started_size(), 2);
