@@ -371,6 +371,41 @@ TEST(RecoveryPlan, PlansAreRefusedWithReasons) {
             StatusCode::kFailedPrecondition);
 }
 
+TEST(RecoveryPlan, PlannedRunDrainsReplicationFirstAndLosesNothing) {
+  TestTopology topo(kThreeVms);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) ASSERT_NO_FATAL_FAILURE(protect(topo, vm));
+  std::vector<model::OpRecord> history;
+  auto primary = topo.workload_stub("primary");
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) put_keys(*primary, vm, "k", 0, 40, &history);
+  cli::PlanCreateOptions o;
+  o.name = "move";
+  o.groups = {"vm-a", "vm-b,vm-c"};
+  o.before = {"2:script:test \"$DRSIM_FAILOVER_KIND\" = planned"};
+  auto spec = cli::build_plan_spec(o);
+  ASSERT_TRUE(spec.is_ok());
+  std::vector<std::string> lines;
+  ASSERT_TRUE(cli::run_plan_create(topo.state(), *spec, &lines).is_ok());
+  cli::PlanRunOptions run;
+  run.name = "move";
+  run.kind = "planned";
+  run.wait_s = 60;
+  auto r = cli::run_plan(topo.state(), run, &lines);
+  for (const auto& l : lines) std::cout << "[plan] " << l << "\n";
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r->run().state(), "Succeeded");
+  EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_ACTIVE);
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) EXPECT_EQ(item_state(vault, vm), "FailedOver");
+  // Zero loss: every write the primary acknowledged is in the new active region.
+  auto final_state = cli::read_final_state(vault, {"vm-a", "vm-b", "vm-c"});
+  ASSERT_TRUE(final_state.is_ok()) << final_state.status().message();
+  EXPECT_EQ(model::check_history(history, *final_state).lost_count, 0u);
+  EXPECT_EQ(final_state->size(), 120u);
+  std::vector<std::string> commit_lines;
+  ASSERT_TRUE(cli::run_commit(topo.state(), {}, &commit_lines).is_ok());
+}
+
 TEST(ConsistencyGroup, PointsHoldEveryMemberFromOneCheckpointAndMembersMoveOnlyTogether) {
   TestTopology topo(kThreeVms);
   ASSERT_TRUE(topo.ok());
