@@ -542,41 +542,39 @@ void RecoveryPlanDriver::start_failover(const std::string& plan, const model::Pl
     }
   }
   model::PlanActionId id = action.id;
+  std::string reason = req.reason().empty() ? "recovery plan " + plan : req.reason();
   if (action.failover == model::FailoverKind::kPlanned) {
-    std::string reason = req.reason().empty() ? "recovery plan " + plan : req.reason();
-    vault_.planned_failover_items(
-        scopes_of(all), reason, [this, plan, id](Result<PlannedFailoverResponse> result) {
-          auto it = plans_.find(plan);
-          if (it == plans_.end() || !it->second.run) return;
-          Run& run = *it->second.run;
-          if (!result.is_ok()) {
-            for (const auto& [w, why] : run.held) vault_.node().release_workload(w);
-            run.held.clear();
-            finish_action(plan, id, model::ActionOutcome::kFailed, result.status().message());
-            return;
-          }
-          finish_action(plan, id, model::ActionOutcome::kSucceeded, "");
-        });
+    vault_.planned_failover_items(scopes_of(all), reason,
+                                  [this, plan, id](Result<PlannedFailoverResponse> result) {
+                                    group_one_done(plan, id, result.status(), nullptr);
+                                  });
     return;
   }
   UnplannedFailoverRequest fo;
   for (const auto& scope : scopes_of(all)) fo.add_items(scope);
   fo.set_point(req.point());
   fo.set_point_id(req.point_id());
-  fo.set_reason(req.reason().empty() ? "recovery plan " + plan : req.reason());
+  fo.set_reason(reason);
   vault_.unplanned_failover(fo, [this, plan, id](Result<UnplannedFailoverResponse> result) {
-    auto it = plans_.find(plan);
-    if (it == plans_.end() || !it->second.run) return;
-    Run& run = *it->second.run;
-    if (!result.is_ok()) {
-      for (const auto& [w, why] : run.held) vault_.node().release_workload(w);
-      run.held.clear();
-      finish_action(plan, id, model::ActionOutcome::kFailed, result.status().message());
-      return;
-    }
-    *run.info.mutable_failover() = *result;
-    finish_action(plan, id, model::ActionOutcome::kSucceeded, "");
+    group_one_done(plan, id, result.status(), result.is_ok() ? &*result : nullptr);
   });
+}
+
+void RecoveryPlanDriver::group_one_done(const std::string& plan, model::PlanActionId id,
+                                        const Status& result,
+                                        const UnplannedFailoverResponse* failover) {
+  auto it = plans_.find(plan);
+  if (it == plans_.end() || !it->second.run) return;
+  Run& run = *it->second.run;
+  if (!result.is_ok()) {
+    // The region was not promoted: nothing is held back.
+    for (const auto& [w, why] : run.held) vault_.node().release_workload(w);
+    run.held.clear();
+    finish_action(plan, id, model::ActionOutcome::kFailed, result.message());
+    return;
+  }
+  if (failover) *run.info.mutable_failover() = *failover;
+  finish_action(plan, id, model::ActionOutcome::kSucceeded, "");
 }
 
 }  // namespace drsim::region
