@@ -300,7 +300,9 @@ int main(int argc, char** argv) {
   add_home(c_plan_run);
   c_plan_run->add_option("name", plan_run.name, "Plan name")->required();
   c_plan_run->add_flag("--test", plan_test, "Test failover: isolated copies, group by group");
-  c_plan_run->add_flag("--planned", plan_planned, "Planned failover (not built yet: refused)");
+  c_plan_run->add_flag("--planned", plan_planned,
+                       "Planned failover: at group 1 the active region stops writes, "
+                       "replication drains, the region is promoted with nothing lost");
   c_plan_run->add_flag("--unplanned", plan_unplanned,
                        "Unplanned failover: the region is promoted at group 1; later groups' "
                        "items refuse client ops until their group runs");

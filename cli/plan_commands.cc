@@ -284,13 +284,9 @@ Result<PlanInfo> run_plan_resume(TopologyState& state, const std::string& name, 
 int cmd_plan_create(const std::string& home, const PlanCreateOptions& options) {
   auto spec = build_plan_spec(options);
   if (!spec.is_ok()) return report_error(spec.status());
-  auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
-  std::vector<std::string> lines;
-  auto r = run_plan_create(*state, *spec, &lines);
-  if (!r.is_ok()) return report_error(r.status());
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  return 0;
+  return run_verb(home, [&](TopologyState& state, std::vector<std::string>* lines) {
+    return run_plan_create(state, *spec, lines);
+  });
 }
 
 int cmd_plan_list(const std::string& home, bool as_json) {
@@ -333,23 +329,15 @@ int cmd_plan_show(const std::string& home, const std::string& name, bool as_json
 }
 
 int cmd_plan_run(const std::string& home, const PlanRunOptions& options) {
-  auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
-  std::vector<std::string> lines;
-  auto r = run_plan(*state, options, &lines);
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  if (!r.is_ok()) return report_error(r.status());
-  return 0;
+  return run_verb(home, [&](TopologyState& state, std::vector<std::string>* lines) {
+    return run_plan(state, options, lines);
+  });
 }
 
 int cmd_plan_resume(const std::string& home, const std::string& name, double wait_s) {
-  auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
-  std::vector<std::string> lines;
-  auto r = run_plan_resume(*state, name, wait_s, &lines);
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  if (!r.is_ok()) return report_error(r.status());
-  return 0;
+  return run_verb(home, [&](TopologyState& state, std::vector<std::string>* lines) {
+    return run_plan_resume(state, name, wait_s, lines);
+  });
 }
 
 }  // namespace drsim::cli

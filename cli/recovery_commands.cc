@@ -61,13 +61,9 @@ Result<ProtectItemResponse> run_protect_group(const TopologyState& state, const 
 
 int cmd_protect_group(const std::string& home, const std::string& group,
                       const std::vector<std::string>& items, const ProtectOptions& spec) {
-  auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
-  std::vector<std::string> lines;
-  auto r = run_protect_group(*state, group, items, spec, &lines);
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  if (!r.is_ok()) return report_error(r.status());
-  return 0;
+  return run_verb(home, [&](TopologyState& state, std::vector<std::string>* lines) {
+    return run_protect_group(state, group, items, spec, lines);
+  });
 }
 
 Result<ChangeRecoveryPointResponse> run_change_point(const TopologyState& state,
@@ -115,13 +111,9 @@ Result<ChangeRecoveryPointResponse> run_change_point(const TopologyState& state,
 }
 
 int cmd_change_point(const std::string& home, const ChangePointOptions& options) {
-  auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
-  std::vector<std::string> lines;
-  auto r = run_change_point(*state, options, &lines);
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  if (!r.is_ok()) return report_error(r.status());
-  return 0;
+  return run_verb(home, [&](TopologyState& state, std::vector<std::string>* lines) {
+    return run_change_point(state, options, lines);
+  });
 }
 
 }  // namespace drsim::cli

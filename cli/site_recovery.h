@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,18 @@ Result<std::string> vault_region(const TopologyState& state);
 // stderr "drsim: <message>"; exit code 2 for INVALID_ARGUMENT, else 1.
 int report_error(const Status& s);
 void print_json(const google::protobuf::Message& m);
+// A verb: loads the topology in `home`, runs `step(state, &lines)` (returning a Result), prints
+// the lines (on failure too: they say what happened first) and reports a failure on stderr.
+template <typename Step>
+int run_verb(const std::string& home, Step step) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return report_error(state.status());
+  std::vector<std::string> lines;
+  auto r = step(*state, &lines);
+  for (const auto& l : lines) std::printf("%s\n", l.c_str());
+  if (!r.is_ok()) return report_error(r.status());
+  return 0;
+}
 
 struct PointFailoverOptions {
   std::string point = "latest-processed";  // latest | latest-processed | latest-app-consistent |

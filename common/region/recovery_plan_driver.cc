@@ -250,13 +250,6 @@ Result<PlanInfo> RecoveryPlanDriver::run(const RunPlanRequest& req) {
   if (!plan.is_ok()) return plan.status();
   if (Status s = model::check_recovery_plan(*plan, vault_.vault()); !s.is_ok()) return s;
   RegionNode& node = vault_.node();
-  if (kind == model::FailoverKind::kPlanned) {
-    return failed_precondition(
-        where +
-        "a planned failover by plan is not built in drsim yet; run the plan with "
-        "--unplanned (after `drsim failover --planned`-style shutdown of the source, if "
-        "you want no loss) or --test");
-  }
   if (kind != model::FailoverKind::kTest) {
     if (!node.is_standby()) {
       return failed_precondition(where + "region " + node.options().name +
@@ -548,25 +541,40 @@ void RecoveryPlanDriver::start_failover(const std::string& plan, const model::Pl
       r.held[vm] = why;
     }
   }
+  model::PlanActionId id = action.id;
+  std::string reason = req.reason().empty() ? "recovery plan " + plan : req.reason();
+  if (action.failover == model::FailoverKind::kPlanned) {
+    vault_.planned_failover_items(scopes_of(all), reason,
+                                  [this, plan, id](Result<PlannedFailoverResponse> result) {
+                                    group_one_done(plan, id, result.status(), nullptr);
+                                  });
+    return;
+  }
   UnplannedFailoverRequest fo;
   for (const auto& scope : scopes_of(all)) fo.add_items(scope);
   fo.set_point(req.point());
   fo.set_point_id(req.point_id());
-  fo.set_reason(req.reason().empty() ? "recovery plan " + plan : req.reason());
-  model::PlanActionId id = action.id;
+  fo.set_reason(reason);
   vault_.unplanned_failover(fo, [this, plan, id](Result<UnplannedFailoverResponse> result) {
-    auto it = plans_.find(plan);
-    if (it == plans_.end() || !it->second.run) return;
-    Run& run = *it->second.run;
-    if (!result.is_ok()) {
-      for (const auto& [w, why] : run.held) vault_.node().release_workload(w);
-      run.held.clear();
-      finish_action(plan, id, model::ActionOutcome::kFailed, result.status().message());
-      return;
-    }
-    *run.info.mutable_failover() = *result;
-    finish_action(plan, id, model::ActionOutcome::kSucceeded, "");
+    group_one_done(plan, id, result.status(), result.is_ok() ? &*result : nullptr);
   });
+}
+
+void RecoveryPlanDriver::group_one_done(const std::string& plan, model::PlanActionId id,
+                                        const Status& result,
+                                        const UnplannedFailoverResponse* failover) {
+  auto it = plans_.find(plan);
+  if (it == plans_.end() || !it->second.run) return;
+  Run& run = *it->second.run;
+  if (!result.is_ok()) {
+    // The region was not promoted: nothing is held back.
+    for (const auto& [w, why] : run.held) vault_.node().release_workload(w);
+    run.held.clear();
+    finish_action(plan, id, model::ActionOutcome::kFailed, result.message());
+    return;
+  }
+  if (failover) *run.info.mutable_failover() = *failover;
+  finish_action(plan, id, model::ActionOutcome::kSucceeded, "");
 }
 
 }  // namespace drsim::region

@@ -71,6 +71,9 @@ class RecoveryPlanDriver {
   void start_script(const std::string& plan, const model::PlanAction& action);
   void poll_script(uint64_t key);
   void start_failover(const std::string& plan, const model::PlanAction& action);
+  // Group 1's region failover answered (`failover`: an unplanned one's report).
+  void group_one_done(const std::string& plan, model::PlanActionId id, const Status& result,
+                      const drsim::v1::UnplannedFailoverResponse* failover);
   // Protection scopes (single VMs or consistency groups) of `vms`, each once.
   std::vector<std::string> scopes_of(const std::vector<std::string>& vms) const;
   std::vector<std::string> members_of(const std::string& scope) const;

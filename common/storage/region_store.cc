@@ -448,18 +448,39 @@ Status RegionStore::create_checkpoint(const std::string& dir) {
   return from_rocks(checkpoint->CreateCheckpoint(dir), "checkpoint into " + dir);
 }
 
-Result<std::vector<model::KeyRestore>> RegionStore::read_checkpoint(
-    const std::string& dir, const std::string& workload, const std::vector<std::string>& keys) {
+namespace {
+
+// A recovery point's checkpoint opened read-only: its data and log column families.
+struct OpenCheckpoint {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // data, log
+  ~OpenCheckpoint() {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  }
+};
+
+Result<std::unique_ptr<OpenCheckpoint>> open_checkpoint(const std::string& dir) {
   rocksdb::Options options;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
       {"log", rocksdb::ColumnFamilyOptions(options)}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  auto out = std::make_unique<OpenCheckpoint>();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
-      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, families, &handles, &raw);
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, families, &out->handles, &raw);
   if (!s.ok()) return from_rocks(s, "open recovery point " + dir);
-  std::unique_ptr<rocksdb::DB> db(raw);
+  out->db.reset(raw);
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<model::KeyRestore>> RegionStore::read_checkpoint(
+    const std::string& dir, const std::string& workload, const std::vector<std::string>& keys) {
+  auto cp = open_checkpoint(dir);
+  if (!cp.is_ok()) return cp.status();
+  rocksdb::DB* db = (*cp)->db.get();
+  const auto& handles = (*cp)->handles;
   std::vector<model::KeyRestore> out;
   Status result = Status::ok();
   for (const auto& key : keys) {
@@ -474,7 +495,6 @@ Result<std::vector<model::KeyRestore>> RegionStore::read_checkpoint(
       out.push_back({key, std::move(v)});
     }
   }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
   if (!result.is_ok()) return result;
   return out;
 }
@@ -543,29 +563,16 @@ Result<std::vector<std::pair<std::string, std::string>>> RegionStore::records() 
 Result<WorkloadCursor> RegionStore::restore_from_checkpoint(const std::string& dir,
                                                             const std::string& workload,
                                                             Seq keep_log_through, Seq seq) {
-  rocksdb::Options options;
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
-      {"log", rocksdb::ColumnFamilyOptions(options)}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, families, &handles, &raw);
-  if (!s.ok()) return from_rocks(s, "open recovery point " + dir);
-  std::unique_ptr<rocksdb::DB> db(raw);
-  auto close = [&] {
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  };
+  auto cp = open_checkpoint(dir);
+  if (!cp.is_ok()) return cp.status();
+  rocksdb::DB* db = (*cp)->db.get();
+  const auto& handles = (*cp)->handles;
   std::string v;
   WorkloadCursor cursor;
   rocksdb::Status g = db->Get(rocksdb::ReadOptions(), handles[0], cursor_key(workload), &v);
   if (g.ok() && v.size() == 16) cursor = {Seq(get_u64(v.data())), Epoch(get_u64(v.data() + 8))};
-  if (!g.ok() && !g.IsNotFound()) {
-    close();
-    return from_rocks(g, "read recovery point " + dir);
-  }
+  if (!g.ok() && !g.IsNotFound()) return from_rocks(g, "read recovery point " + dir);
   if (cursor.seq != seq) {
-    close();
     return failed_precondition("recovery point " + dir + " holds " + workload + " at seq " +
                                std::to_string(cursor.seq.value()) + ", not at seq " +
                                std::to_string(seq.value()));
@@ -598,7 +605,6 @@ Result<WorkloadCursor> RegionStore::restore_from_checkpoint(const std::string& d
           " after the common seq (trimmed by --log-retention)");
     }
   }
-  close();
   if (!result.is_ok()) return result;
   batch.Put(cursor_key(workload), cursor_value(cursor));
   rocksdb::WriteOptions wo;

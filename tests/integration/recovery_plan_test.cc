@@ -133,6 +133,28 @@ std::string stamp_script(const std::string& file, const std::string& tag) {
          "+%s%N)\" >> " + file;
 }
 
+// Creates the plan `o` in the vault (asserting it is accepted).
+void create_plan(TestTopology& topo, const cli::PlanCreateOptions& o) {
+  auto spec = cli::build_plan_spec(o);
+  ASSERT_TRUE(spec.is_ok()) << spec.status().message();
+  std::vector<std::string> lines;
+  auto created = cli::run_plan_create(topo.state(), *spec, &lines);
+  ASSERT_TRUE(created.is_ok()) << created.status().message();
+}
+
+// Runs plan `name` as `kind` and waits until it settles, printing what the CLI prints.
+Result<drsim::v1::PlanInfo> run_plan(TestTopology& topo, const std::string& name,
+                                     const std::string& kind) {
+  cli::PlanRunOptions run;
+  run.name = name;
+  run.kind = kind;
+  run.wait_s = 60;
+  std::vector<std::string> lines;
+  auto r = cli::run_plan(topo.state(), run, &lines);
+  for (const auto& l : lines) std::cout << "[plan " << name << "] " << l << "\n";
+  return r;
+}
+
 TEST(RecoveryPlan, UnplannedRunGoesGroupByGroupAndAManualActionSuspendsUntilResume) {
   TestTopology topo(kThreeVms);
   ASSERT_TRUE(topo.ok());
@@ -148,20 +170,11 @@ TEST(RecoveryPlan, UnplannedRunGoesGroupByGroupAndAManualActionSuspendsUntilResu
   o.before = {"1:script:" + stamp_script(file, "db-before"),
               "2:script:" + stamp_script(file, "app-before")};
   o.after = {"1:manual:check the database answers", "2:script:" + stamp_script(file, "app-after")};
-  auto spec = cli::build_plan_spec(o);
-  ASSERT_TRUE(spec.is_ok()) << spec.status().message();
-  std::vector<std::string> lines;
-  auto created = cli::run_plan_create(topo.state(), *spec, &lines);
-  ASSERT_TRUE(created.is_ok()) << created.status().message();
+  ASSERT_NO_FATAL_FAILURE(create_plan(topo, o));
 
   ASSERT_TRUE(wait_until([&] { return applied_seq(topo, "secondary", "vm-c") == 10; }, 10s));
   ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
-  cli::PlanRunOptions run;
-  run.name = "web-app";
-  run.kind = "unplanned";
-  run.wait_s = 60;
-  auto suspended = cli::run_plan(topo.state(), run, &lines);
-  for (const auto& l : lines) std::cout << "[plan] " << l << "\n";
+  auto suspended = run_plan(topo, "web-app", "unplanned");
   ASSERT_TRUE(suspended.is_ok()) << suspended.status().message();
   ASSERT_EQ(suspended->run().state(), "Suspended");
   EXPECT_EQ(suspended->run().waiting_for(), "check the database answers");
@@ -172,6 +185,7 @@ TEST(RecoveryPlan, UnplannedRunGoesGroupByGroupAndAManualActionSuspendsUntilResu
   auto secondary = topo.workload_stub("secondary");
   EXPECT_TRUE(put(*secondary, "vm-a", "after-group-1").ok());
   grpc::Status held = put(*secondary, "vm-b", "too-early");
+  std::cout << "[held] " << held.error_message() << "\n";
   EXPECT_EQ(held.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_NE(held.error_message().find("group 2"), std::string::npos) << held.error_message();
   EXPECT_EQ(suspended->run().not_started_size(), 2);
@@ -232,18 +246,10 @@ TEST(RecoveryPlan, AFailingScriptFailsTheRunAndLaterGroupsDoNotStart) {
   o.groups = {"vm-a", "vm-b,vm-c"};
   o.after = {"1:script:echo checking the database; exit 3"};
   o.before = {"2:script:" + stamp_script(file, "app-before")};
-  auto spec = cli::build_plan_spec(o);
-  ASSERT_TRUE(spec.is_ok());
-  std::vector<std::string> lines;
-  ASSERT_TRUE(cli::run_plan_create(topo.state(), *spec, &lines).is_ok());
+  ASSERT_NO_FATAL_FAILURE(create_plan(topo, o));
   ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
 
-  cli::PlanRunOptions run;
-  run.name = "breaks";
-  run.kind = "unplanned";
-  run.wait_s = 60;
-  auto failed = cli::run_plan(topo.state(), run, &lines);
-  for (const auto& l : lines) std::cout << "[plan] " << l << "\n";
+  auto failed = run_plan(topo, "breaks", "unplanned");
   ASSERT_FALSE(failed.is_ok());
   EXPECT_NE(failed.status().message().find("exited with code 3"), std::string::npos)
       << failed.status().message();
@@ -259,8 +265,7 @@ TEST(RecoveryPlan, AFailingScriptFailsTheRunAndLaterGroupsDoNotStart) {
   EXPECT_EQ(put(*secondary, "vm-c", "never-started").error_code(), grpc::StatusCode::UNAVAILABLE);
 
   // A second run while the region is already failed over is refused with the reason.
-  std::vector<std::string> again_lines;
-  auto again = cli::run_plan(topo.state(), run, &again_lines);
+  auto again = run_plan(topo, "breaks", "unplanned");
   ASSERT_FALSE(again.is_ok());
   EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
 
@@ -279,16 +284,8 @@ TEST(RecoveryPlan, TestRunBringsUpIsolatedCopiesGroupByGroupAndAScriptPastItsTim
   cli::PlanCreateOptions o;
   o.name = "drill";
   o.groups = {"vm-a", "vm-b,vm-c"};
-  auto spec = cli::build_plan_spec(o);
-  ASSERT_TRUE(spec.is_ok());
-  std::vector<std::string> lines;
-  ASSERT_TRUE(cli::run_plan_create(topo.state(), *spec, &lines).is_ok());
-  cli::PlanRunOptions run;
-  run.name = "drill";
-  run.kind = "test";
-  run.wait_s = 60;
-  auto r = cli::run_plan(topo.state(), run, &lines);
-  for (const auto& l : lines) std::cout << "[plan] " << l << "\n";
+  ASSERT_NO_FATAL_FAILURE(create_plan(topo, o));
+  auto r = run_plan(topo, "drill", "test");
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   ASSERT_EQ(r->run().copies_size(), 3);
   EXPECT_EQ(r->run().copies(0).item(), "vm-a");
@@ -311,12 +308,9 @@ TEST(RecoveryPlan, TestRunBringsUpIsolatedCopiesGroupByGroupAndAScriptPastItsTim
   slow.groups = {"vm-a,vm-b,vm-c"};
   slow.before = {"1:script:sleep 30"};
   slow.script_timeout = "300ms";
-  auto slow_spec = cli::build_plan_spec(slow);
-  ASSERT_TRUE(slow_spec.is_ok());
-  ASSERT_TRUE(cli::run_plan_create(topo.state(), *slow_spec, &lines).is_ok());
-  run.name = "slow";
+  ASSERT_NO_FATAL_FAILURE(create_plan(topo, slow));
   auto start = std::chrono::steady_clock::now();
-  auto timed_out = cli::run_plan(topo.state(), run, &lines);
+  auto timed_out = run_plan(topo, "slow", "test");
   ASSERT_FALSE(timed_out.is_ok());
   EXPECT_NE(timed_out.status().message().find("timed out after 300 ms"), std::string::npos)
       << timed_out.status().message();
@@ -368,6 +362,33 @@ TEST(RecoveryPlan, PlansAreRefusedWithReasons) {
   run.kind = "planned";
   EXPECT_EQ(cli::run_plan(topo.state(), run, &lines).status().code(),
             StatusCode::kFailedPrecondition);
+}
+
+TEST(RecoveryPlan, PlannedRunDrainsReplicationFirstAndLosesNothing) {
+  TestTopology topo(kThreeVms);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) ASSERT_NO_FATAL_FAILURE(protect(topo, vm));
+  std::vector<model::OpRecord> history;
+  auto primary = topo.workload_stub("primary");
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) put_keys(*primary, vm, "k", 0, 40, &history);
+  cli::PlanCreateOptions o;
+  o.name = "move";
+  o.groups = {"vm-a", "vm-b,vm-c"};
+  o.before = {"2:script:test \"$DRSIM_FAILOVER_KIND\" = planned"};
+  ASSERT_NO_FATAL_FAILURE(create_plan(topo, o));
+  auto r = run_plan(topo, "move", "planned");
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r->run().state(), "Succeeded");
+  EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_ACTIVE);
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) EXPECT_EQ(item_state(vault, vm), "FailedOver");
+  // Zero loss: every write the primary acknowledged is in the new active region.
+  auto final_state = cli::read_final_state(vault, {"vm-a", "vm-b", "vm-c"});
+  ASSERT_TRUE(final_state.is_ok()) << final_state.status().message();
+  EXPECT_EQ(model::check_history(history, *final_state).lost_count, 0u);
+  EXPECT_EQ(final_state->size(), 120u);
+  std::vector<std::string> commit_lines;
+  ASSERT_TRUE(cli::run_commit(topo.state(), {}, &commit_lines).is_ok());
 }
 
 TEST(ConsistencyGroup, PointsHoldEveryMemberFromOneCheckpointAndMembersMoveOnlyTogether) {
