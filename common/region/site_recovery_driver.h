@@ -66,8 +66,12 @@ class SiteRecoveryDriver {
       const drsim::v1::ReprotectItemsRequest& req);
   drsim::v1::ListJobsResponse jobs() const;
 
-  // Writes every lifecycle and the job table that changed since the last write (synced).
-  void persist();
+  // Writes every lifecycle and the job table that changed since the last write (synced, on the
+  // worker thread, in order). kBeforeReturning waits until they are on disk: an operator step
+  // answers only then. Points cut and settled by the ticker persist in the background (a point
+  // lost to a crash before its record is written had no checkpoint yet either).
+  enum class PersistWhen { kBeforeReturning, kInBackground };
+  void persist(PersistWhen when = PersistWhen::kBeforeReturning);
 
   // The vault follows the replication target (site_recovery_handover.cc): items handed over by
   // the vault that held them before their replication reversed, and the planned failover of
@@ -80,7 +84,8 @@ class SiteRecoveryDriver {
   // Persists when a public step returns, whichever way it returns.
   struct PersistOnReturn {
     SiteRecoveryDriver& d;
-    ~PersistOnReturn() { d.persist(); }
+    PersistWhen when = PersistWhen::kBeforeReturning;
+    ~PersistOnReturn() { d.persist(when); }
   };
   // site_recovery_restart.cc
   Status restore_state();
