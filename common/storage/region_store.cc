@@ -448,8 +448,12 @@ Status RegionStore::create_checkpoint(const std::string& dir) {
   return from_rocks(checkpoint->CreateCheckpoint(dir), "checkpoint into " + dir);
 }
 
-Result<std::vector<model::KeyRestore>> RegionStore::read_checkpoint(
-    const std::string& dir, const std::string& workload, const std::vector<std::string>& keys) {
+namespace {
+
+// Opens the checkpoint at `dir` read-only and runs `read` on its data column family.
+Status read_from_checkpoint(
+    const std::string& dir,
+    const std::function<Status(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& read) {
   rocksdb::Options options;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
@@ -460,56 +464,54 @@ Result<std::vector<model::KeyRestore>> RegionStore::read_checkpoint(
       rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, families, &handles, &raw);
   if (!s.ok()) return from_rocks(s, "open recovery point " + dir);
   std::unique_ptr<rocksdb::DB> db(raw);
-  std::vector<model::KeyRestore> out;
-  Status result = Status::ok();
-  for (const auto& key : keys) {
-    std::string v;
-    rocksdb::Status g = db->Get(rocksdb::ReadOptions(), handles[0], data_key(workload, key), &v);
-    if (g.IsNotFound()) {
-      out.push_back({key, std::nullopt});
-    } else if (!g.ok()) {
-      result = from_rocks(g, "read recovery point " + dir);
-      break;
-    } else {
-      out.push_back({key, std::move(v)});
-    }
-  }
+  Status result = read(*db, handles[0]);
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  if (!result.is_ok()) return result;
+  return result;
+}
+
+}  // namespace
+
+Result<std::vector<model::KeyRestore>> RegionStore::read_checkpoint(
+    const std::string& dir, const std::string& workload, const std::vector<std::string>& keys) {
+  std::vector<model::KeyRestore> out;
+  Status s = read_from_checkpoint(dir, [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* data) {
+    for (const auto& key : keys) {
+      std::string v;
+      rocksdb::Status g = db.Get(rocksdb::ReadOptions(), data, data_key(workload, key), &v);
+      if (g.IsNotFound()) {
+        out.push_back({key, std::nullopt});
+      } else if (!g.ok()) {
+        return from_rocks(g, "read recovery point " + dir);
+      } else {
+        out.push_back({key, std::move(v)});
+      }
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
   return out;
 }
 
 Result<std::map<std::string, Seq>> RegionStore::read_checkpoint_cursors(
     const std::string& dir, const std::vector<std::string>& workloads) {
-  rocksdb::Options options;
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
-      {"log", rocksdb::ColumnFamilyOptions(options)}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, families, &handles, &raw);
-  if (!s.ok()) return from_rocks(s, "open recovery point " + dir);
-  std::unique_ptr<rocksdb::DB> db(raw);
   std::map<std::string, Seq> out;
-  Status result = Status::ok();
-  for (const auto& w : workloads) {
-    std::string v;
-    rocksdb::Status g = db->Get(rocksdb::ReadOptions(), handles[0], cursor_key(w), &v);
-    if (g.IsNotFound()) {
-      out[w] = Seq(0);
-    } else if (!g.ok()) {
-      result = from_rocks(g, "read recovery point " + dir);
-      break;
-    } else if (v.size() != 16) {
-      result = Status(StatusCode::kDataLoss, "cursor of " + w + " in " + dir + " is corrupt");
-      break;
-    } else {
-      out[w] = Seq(get_u64(v.data()));
+  Status s = read_from_checkpoint(dir, [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* data) {
+    for (const auto& w : workloads) {
+      std::string v;
+      rocksdb::Status g = db.Get(rocksdb::ReadOptions(), data, cursor_key(w), &v);
+      if (g.IsNotFound()) {
+        out[w] = Seq(0);
+      } else if (!g.ok()) {
+        return from_rocks(g, "read recovery point " + dir);
+      } else if (v.size() != 16) {
+        return Status(StatusCode::kDataLoss, "cursor of " + w + " in " + dir + " is corrupt");
+      } else {
+        out[w] = Seq(get_u64(v.data()));
+      }
     }
-  }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  if (!result.is_ok()) return result;
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
   return out;
 }
 
