@@ -3,7 +3,9 @@
 // replication. Recovery points are real: each is a RocksDB checkpoint of the standby's store
 // taken when the model cuts the point, holding every workload at the seq the point lists.
 // Unplanned failover rolls the workloads back to the chosen point, then promotes the region.
-// Runs on the region's loop thread; the gRPC edge is site_recovery_service.h.
+// Runs on the region's loop thread; checkpoints and the vault's durable records are written by
+// its CheckpointWorker thread (site_recovery_checkpoints.h). The gRPC edge is
+// site_recovery_service.h.
 //
 // Time: the vault runs on drsim's own clock, `time_scale` times faster than real time from the
 // daemon's start, so a drill sees a policy's 5-minute points and hours of pruning in seconds.
