@@ -51,6 +51,17 @@ void CheckpointWorker::remove(std::string dir) {
   wake_.notify_one();
 }
 
+void CheckpointWorker::write(std::vector<SiteRecoveryStore::RecordWrite> records) {
+  if (records.empty()) return;
+  Task t;
+  t.records = std::move(records);
+  {
+    std::lock_guard lock(mu_);
+    tasks_.push_back(std::move(t));
+  }
+  wake_.notify_one();
+}
+
 size_t CheckpointWorker::queued() const {
   std::lock_guard lock(mu_);
   return tasks_.size() + (busy_ ? 1 : 0);
@@ -85,6 +96,10 @@ void CheckpointWorker::run() {
       }
       if (!t.made.status.is_ok()) fs::remove_all(t.made.dir, ec);
       t.made.took = std::chrono::steady_clock::now() - started;
+    } else if (!t.records.empty()) {
+      if (Status s = SiteRecoveryStore::write(store_, t.records); !s.is_ok()) {
+        spdlog::error("site recovery: cannot persist the vault's records: {}", s.message());
+      }
     } else {
       fs::remove_all(t.made.dir, ec);
     }
@@ -135,7 +150,7 @@ void SiteRecoveryDriver::queue_checkpoint(const std::string& item,
 
 void SiteRecoveryDriver::on_checkpoint_made(CheckpointWorker::Made made) {
   if (stopped_) return;
-  PersistOnReturn persist_after{*this};
+  PersistOnReturn persist_after{*this, PersistWhen::kInBackground};
   auto found = vault_.lifecycle(made.item);
   const bool retained = found.is_ok() && (*found)->points().find(made.id) != nullptr;
   const auto drop = [&](const std::string& why) {

@@ -22,6 +22,7 @@
 #include "common/core/status.h"
 #include "common/core/time.h"
 #include "common/model/recovery_point_schedule.h"
+#include "common/region/site_recovery_store.h"
 #include "common/storage/region_store.h"
 
 namespace drsim::region {
@@ -49,6 +50,8 @@ class CheckpointWorker {
               std::vector<std::string> workloads);
   // Queues deleting a checkpoint directory (after the creates queued before it).
   void remove(std::string dir);
+  // Queues writing the vault's records (synced, in order; a failure is logged).
+  void write(std::vector<SiteRecoveryStore::RecordWrite> records);
   // Loop thread: waits until every queued task ran, then delivers their results at once, so a
   // failover sees every point whose checkpoint was on its way.
   void drain();
@@ -58,6 +61,7 @@ class CheckpointWorker {
   struct Task {
     bool create = false;
     Made made;
+    std::vector<SiteRecoveryStore::RecordWrite> records;
     std::vector<std::string> workloads;
   };
   void run();

@@ -194,7 +194,7 @@ void SiteRecoveryDriver::tick() {
   // Points hold what replication delivered: only a standby has any. (A region failed over
   // without the lifecycle, `drsim failover` alone, stops cutting points here.)
   if (!node_.is_standby()) return;
-  PersistOnReturn persist_after{*this};
+  PersistOnReturn persist_after{*this, PersistWhen::kInBackground};
   const std::string& me = node_.options().name;
   const bool receiving = node_.receiving_replication();
   Time t = now();
@@ -311,13 +311,8 @@ Result<ProtectItemResponse> SiteRecoveryDriver::protect_recorded(const ProtectIt
   }
   (void)jobs_.transition(*job, model::JobState::kInProgress, t);
   items_[req.item()] = Item{req, {}, *job, {}};
-  if (record) {
-    if (Status s =
-            node_.store().put_record(kItemRecordPrefix + req.item(), req.SerializeAsString());
-        !s.is_ok()) {
-      spdlog::error("site recovery: cannot record {}: {}", req.item(), s.message());
-    }
-  }
+  // Written with the lifecycle, in order, before the step answers (persist()).
+  if (record) durable_.save_record(kItemRecordPrefix + req.item(), req.SerializeAsString());
   spdlog::info("site recovery: protecting {} ({}) from {} to {} {}", spec.name,
                model::source_kind_name(spec.source), spec.location,
                model::target_kind_name(target.kind), target.name);

@@ -3,7 +3,9 @@
 // replication. Recovery points are real: each is a RocksDB checkpoint of the standby's store
 // taken when the model cuts the point, holding every workload at the seq the point lists.
 // Unplanned failover rolls the workloads back to the chosen point, then promotes the region.
-// Runs on the region's loop thread; the gRPC edge is site_recovery_service.h.
+// Runs on the region's loop thread; checkpoints and the vault's durable records are written by
+// its CheckpointWorker thread (site_recovery_checkpoints.h). The gRPC edge is
+// site_recovery_service.h.
 //
 // Time: the vault runs on drsim's own clock, `time_scale` times faster than real time from the
 // daemon's start, so a drill sees a policy's 5-minute points and hours of pruning in seconds.
@@ -68,8 +70,12 @@ class SiteRecoveryDriver {
       const drsim::v1::ReprotectItemsRequest& req);
   drsim::v1::ListJobsResponse jobs() const;
 
-  // Writes every lifecycle and the job table that changed since the last write (synced).
-  void persist();
+  // Writes every lifecycle and the job table that changed since the last write (synced, on the
+  // worker thread, in order). kBeforeReturning waits until they are on disk: an operator step
+  // answers only then. Points cut and settled by the ticker persist in the background (a point
+  // lost to a crash before its record is written had no checkpoint yet either).
+  enum class PersistWhen { kBeforeReturning, kInBackground };
+  void persist(PersistWhen when = PersistWhen::kBeforeReturning);
 
   // The vault follows the replication target (site_recovery_handover.cc): items handed over by
   // the vault that held them before their replication reversed, and the planned failover of
@@ -101,7 +107,8 @@ class SiteRecoveryDriver {
   // Persists when a public step returns, whichever way it returns.
   struct PersistOnReturn {
     SiteRecoveryDriver& d;
-    ~PersistOnReturn() { d.persist(); }
+    PersistWhen when = PersistWhen::kBeforeReturning;
+    ~PersistOnReturn() { d.persist(when); }
   };
   // site_recovery_restart.cc
   Status restore_state();

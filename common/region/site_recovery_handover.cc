@@ -83,9 +83,7 @@ void SiteRecoveryDriver::release_item(const std::string& name) {
     return;
   }
   items_.erase(name);
-  if (Status s = durable_.forget(name, kItemRecordPrefix + name); !s.is_ok()) {
-    spdlog::error("site recovery: cannot forget the records of {}: {}", name, s.message());
-  }
+  durable_.forget(name, kItemRecordPrefix + name);
   spdlog::info("site recovery: {} handed over to the vault in {}, its replication target now", name,
                node_.options().peer_name);
 }

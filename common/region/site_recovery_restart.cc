@@ -151,20 +151,20 @@ void SiteRecoveryDriver::restore_item(const ProtectItemRequest& req,
                gone.empty() ? "" : " (" + std::to_string(gone.size()) + " dropped)");
 }
 
-void SiteRecoveryDriver::persist() {
+void SiteRecoveryDriver::persist(PersistWhen when) {
   const DrsimWallMapping m = wall_mapping();
   for (const auto& name : vault_.scope_names()) {
     const auto* lc = vault_.find(name);
     if (lc == nullptr) continue;
     StoredLifecycle stored = to_stored(name, lc->record(), m);
     if (auto it = items_.find(name); it != items_.end()) stored.set_test_copy(it->second.test_copy);
-    if (Status s = durable_.save_lifecycle(stored); !s.is_ok()) {
-      spdlog::error("site recovery: cannot persist {}: {}", name, s.message());
-    }
+    durable_.save_lifecycle(stored);
   }
-  if (Status s = durable_.save_jobs(to_stored(jobs_.jobs(), m)); !s.is_ok()) {
-    spdlog::error("site recovery: cannot persist the jobs: {}", s.message());
-  }
+  durable_.save_jobs(to_stored(jobs_.jobs(), m));
+  auto records = durable_.take_pending();
+  if (records.empty()) return;
+  checkpoints_->write(std::move(records));
+  if (when == PersistWhen::kBeforeReturning) checkpoints_->drain();
 }
 
 }  // namespace drsim::region

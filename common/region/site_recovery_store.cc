@@ -165,7 +165,9 @@ Result<int64_t> SiteRecoveryStore::resume_clock(int64_t real_now, double scale) 
   anchor.set_real_unix_nanos(real_now);
   anchor.set_drsim_unix_nanos(drsim_now);
   anchor.set_scale(scale);
-  if (Status s = put_if_changed(kClockRecord, anchor.SerializeAsString()); !s.is_ok()) return s;
+  if (Status s = store_.put_record(kClockRecord, anchor.SerializeAsString()); !s.is_ok()) {
+    return s;
+  }
   return drsim_now;
 }
 
@@ -192,26 +194,35 @@ Result<SiteRecoveryStore::Loaded> SiteRecoveryStore::load() {
   return out;
 }
 
-Status SiteRecoveryStore::save_lifecycle(const StoredLifecycle& lc) {
-  return put_if_changed(kLifecyclePrefix + lc.item(), lc.SerializeAsString());
+void SiteRecoveryStore::save_lifecycle(const StoredLifecycle& lc) {
+  queue_if_changed(kLifecyclePrefix + lc.item(), lc.SerializeAsString());
 }
 
-Status SiteRecoveryStore::save_jobs(const StoredJobs& jobs) {
-  return put_if_changed(kJobsRecord, jobs.SerializeAsString());
+void SiteRecoveryStore::save_jobs(const StoredJobs& jobs) {
+  queue_if_changed(kJobsRecord, jobs.SerializeAsString());
 }
 
-Status SiteRecoveryStore::forget(const std::string& item, const std::string& item_record) {
+void SiteRecoveryStore::forget(const std::string& item, const std::string& item_record) {
   const std::string life = kLifecyclePrefix + item;
   written_.erase(life);
-  if (Status s = store_.delete_record(life); !s.is_ok()) return s;
-  return store_.delete_record(item_record);
+  written_.erase(item_record);
+  pending_.emplace_back(life, std::nullopt);
+  pending_.emplace_back(item_record, std::nullopt);
 }
 
-Status SiteRecoveryStore::put_if_changed(const std::string& name, std::string value) {
+void SiteRecoveryStore::queue_if_changed(const std::string& name, std::string value) {
   auto it = written_.find(name);
-  if (it != written_.end() && it->second == value) return Status::ok();
-  if (Status s = store_.put_record(name, value); !s.is_ok()) return s;
+  if (it != written_.end() && it->second == value) return;
+  pending_.emplace_back(name, value);
   written_[name] = std::move(value);
+}
+
+Status SiteRecoveryStore::write(storage::RegionStore& store,
+                                const std::vector<RecordWrite>& records) {
+  for (const auto& [name, value] : records) {
+    Status s = value ? store.put_record(name, *value) : store.delete_record(name);
+    if (!s.is_ok()) return s;
+  }
   return Status::ok();
 }
 

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/core/status.h"
@@ -52,17 +54,26 @@ class SiteRecoveryStore {
   };
   Result<Loaded> load();
 
-  // Synced writes; each skips the write when the record is unchanged since the last one.
-  Status save_lifecycle(const drsim::v1::StoredLifecycle& lc);
-  Status save_jobs(const drsim::v1::StoredJobs& jobs);
+  // A record to write (nullopt: delete it). The driver hands them to its worker thread, which
+  // applies them in order with synced writes (write()).
+  using RecordWrite = std::pair<std::string, std::optional<std::string>>;
+  // Queue a record when it changed since the last one queued.
+  void save_lifecycle(const drsim::v1::StoredLifecycle& lc);
+  void save_jobs(const drsim::v1::StoredJobs& jobs);
+  void save_record(const std::string& name, std::string value) {
+    queue_if_changed(name, std::move(value));
+  }
   // The item left this vault: its lifecycle record and the protected item record go.
-  Status forget(const std::string& item, const std::string& item_record);
+  void forget(const std::string& item, const std::string& item_record);
+  std::vector<RecordWrite> take_pending() { return std::exchange(pending_, {}); }
+  static Status write(storage::RegionStore& store, const std::vector<RecordWrite>& records);
 
  private:
-  Status put_if_changed(const std::string& name, std::string value);
+  void queue_if_changed(const std::string& name, std::string value);
 
   storage::RegionStore& store_;
-  std::map<std::string, std::string> written_;  // record name → bytes last written
+  std::map<std::string, std::string> written_;  // record name → bytes last queued
+  std::vector<RecordWrite> pending_;
 };
 
 }  // namespace drsim::region

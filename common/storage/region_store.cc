@@ -501,16 +501,10 @@ Result<std::vector<model::KeyRestore>> RegionStore::read_checkpoint(
 
 Result<std::map<std::string, Seq>> RegionStore::read_checkpoint_cursors(
     const std::string& dir, const std::vector<std::string>& workloads) {
-  rocksdb::Options options;
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
-      {"log", rocksdb::ColumnFamilyOptions(options)}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, families, &handles, &raw);
-  if (!s.ok()) return from_rocks(s, "open recovery point " + dir);
-  std::unique_ptr<rocksdb::DB> db(raw);
+  auto cp = open_checkpoint(dir);
+  if (!cp.is_ok()) return cp.status();
+  rocksdb::DB* db = (*cp)->db.get();
+  const auto& handles = (*cp)->handles;
   std::map<std::string, Seq> out;
   Status result = Status::ok();
   for (const auto& w : workloads) {
@@ -528,7 +522,6 @@ Result<std::map<std::string, Seq>> RegionStore::read_checkpoint_cursors(
       out[w] = Seq(get_u64(v.data()));
     }
   }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
   if (!result.is_ok()) return result;
   return out;
 }

@@ -434,5 +434,51 @@ TEST(SiteRecoveryRestart, PointsLifecycleAndJobsSurviveASigkillAndAPreRestartPoi
   EXPECT_EQ(points->items(0).points(0).id(), newest.id());
 }
 
+TEST(SiteRecoveryPlanned,
+     PlannedFailoverMovesItemsToFailedOverAtTheDrainedSeqsThenReprotectMovesTheVault) {
+  TestTopology topo(kTopology);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  ASSERT_NO_FATAL_FAILURE(protect_web(topo));
+  std::vector<model::OpRecord> history;
+  put_keys(*topo.workload_stub("primary"), 0, 60, &history);
+
+  auto fo = cli::run_planned_failover(topo.state(), "", "test planned failover", 10'000, false);
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  for (const auto& l : fo->lines) std::cout << "[planned] " << l << "\n";
+  EXPECT_EQ(fo->items_failed_over, 1);
+  ASSERT_EQ(fo->response.drained_size(), 1);
+  EXPECT_EQ(fo->response.drained(0).seq(), 60u);
+  auto items = cli::sr_items(vault);
+  ASSERT_TRUE(items.is_ok());
+  ASSERT_EQ(items->items_size(), 1);
+  EXPECT_EQ(items->items(0).state(), "FailedOver");
+  // The point failed over to holds every drained write: nothing given up.
+  auto points = cli::sr_points(vault, "vm-web");
+  ASSERT_TRUE(points.is_ok());
+  bool found = false;
+  for (const auto& p : points->items(0).points()) {
+    if (p.id() != items->items(0).failover_point_id()) continue;
+    found = true;
+    EXPECT_GE(p.seqs().at("vm-web"), 60u);
+  }
+  EXPECT_TRUE(found) << "the failover point is not listed";
+  // Re-protect before commit is refused; after commit the item moves to the primary's vault.
+  auto early = cli::run_reprotect(topo.state(), "", "test");
+  ASSERT_FALSE(early.is_ok());
+  EXPECT_EQ(early.status().code(), StatusCode::kFailedPrecondition);
+  std::vector<std::string> commit_lines;
+  ASSERT_TRUE(cli::run_commit(topo.state(), {}, &commit_lines).is_ok());
+  auto rp = cli::run_reprotect(topo.state(), "", "test");
+  ASSERT_TRUE(rp.is_ok()) << rp.status().message();
+  EXPECT_EQ(rp->response.resync().rolled_back_entries(), 0u);
+  ASSERT_TRUE(
+      wait_until([&] { return item_state(topo.address("primary"), "vm-web") == "Protected"; }, 20s))
+      << "the primary's vault did not take the item over";
+  auto final_state = cli::read_final_state(vault, {"vm-web"});
+  ASSERT_TRUE(final_state.is_ok()) << final_state.status().message();
+  EXPECT_EQ(model::check_history(history, *final_state).lost_count, 0u);
+}
+
 }  // namespace
 }  // namespace drsim::testing
