@@ -5,10 +5,13 @@
 // generalizes the VM (no writes, no start) and a VM from the image has every disk; the cost
 // figures are the used sizes times the price list over the backup clock.
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/model/cost_meter.h"
 #include "tests/integration/backup_fixture.h"
 #include "tests/support/test_topology.h"
 
@@ -348,6 +351,78 @@ TEST(Cost, ReportIsUsedSizeTimesPriceOverTheBackupClock) {
   auto bad = after.cost(req);
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.status().message(), HasSubstr("prices.snapshot_per_gib_month"));
+}
+
+TEST(Cost, PricesComeFromAFileCheckedFieldByFieldAndEveryDiskVerbHasHelp) {
+  for (const std::vector<std::string> verb : {std::vector<std::string>{"snapshot", "create"},
+                                              {"snapshot", "list"},
+                                              {"snapshot", "delete"},
+                                              {"snapshot", "create-disk"},
+                                              {"image", "capture"},
+                                              {"image", "list"},
+                                              {"image", "create-vm"},
+                                              {"cost"}}) {
+    std::vector<std::string> args = verb;
+    args.push_back("--help");
+    auto r = run_binary("drsim", args, 10s);
+    EXPECT_EQ(r.exit_code, 0) << verb[0] << ": " << r.output;
+    EXPECT_NE(r.output.find("--region"), std::string::npos) << verb[0];
+  }
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  const std::string dir = make_temp_dir("drsim-prices");
+  const std::string path = dir + "/prices.yaml";
+  struct Case {
+    std::string text, want;
+  };
+  const std::vector<Case> cases = {
+      {"prices:\n  snapshot_per_gib_month: -1\n",
+       path + ":prices.snapshot_per_gib_month: -1.000000 must be a finite price >= 0 (line 2)"},
+      {"prices:\n  image_per_gib_month: cheap\n",
+       path + ":prices.image_per_gib_month: 'cheap' is not a number (line 2)"},
+      {"prices:\n  snapshot_per_gb: 1\n", path + ":prices.snapshot_per_gb: unknown field"},
+      {"snapshot_per_gib_month: 1\n", path + ":prices: required"},
+  };
+  for (const auto& c : cases) {
+    {
+      std::ofstream out(path, std::ios::trunc);
+      out << c.text;
+    }
+    auto r = run_binary("drsim", {"cost", "--prices", path, "--home", topo.home()}, 20s);
+    EXPECT_EQ(r.exit_code, 2) << c.text << r.output;
+    EXPECT_NE(r.output.find(c.want), std::string::npos)
+        << "want: " << c.want << "\ngot: " << r.output;
+  }
+  // A drill step's price file is next to the drill and checked before anything runs.
+  {
+    std::ofstream out(dir + "/drill.yaml");
+    out << "name: x\nsteps:\n  - drsim: cost --prices prices.yaml\n";
+  }
+  auto drill =
+      run_binary("drsim", {"drill", "run", dir + "/drill.yaml", "--home", dir + "/h"}, 20s);
+  EXPECT_EQ(drill.exit_code, 2) << drill.output;
+  EXPECT_NE(drill.output.find(dir + "/drill.yaml:3: steps[0].drsim: " + path + ":prices: required"),
+            std::string::npos)
+      << drill.output;
+
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << "prices:\n  small_instance_per_month: 3.5\n";
+  }
+  cli::BackupClient b(topo.address("primary"));
+  put(*topo.workload_stub("primary"), "vm-web", "page", "home");
+  protect(b, "rsv-file", "vm-web", v1::REDUNDANCY_ZRS);
+  ASSERT_TRUE(backup_now(b, "rsv-file", "vm-web").is_ok());
+  auto r = run_binary("drsim", {"cost", "--prices", path, "--home", topo.home(), "--json"}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"smallInstancePerMonth\": 3.5"), std::string::npos) << r.output;
+  // Fields left out keep the default list prices.
+  EXPECT_NE(r.output.find("\"snapshotPerGibMonth\": " +
+                          std::to_string(model::PriceList{}.snapshot_per_gib_month).substr(0, 4)),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("backup-storage-zrs"), std::string::npos) << r.output;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
