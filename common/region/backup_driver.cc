@@ -447,13 +447,9 @@ Status BackupDriver::set_vm(const v1::SetVmRequest& req) {
         model::VirtualMachine vm{.name = req.vm(), .power = model::PowerState::kGeneralized};
         Status refused = vm.start();
         auto image = generalized_.find(req.vm());
-        return Status(
-            refused.code(),
-            refused.message() + (image == generalized_.end()
-                                     ? std::string()
-                                     : " (captured into image " + image->second +
-                                           "; create a VM from it: drsim image create-vm " +
-                                           image->second + " NEW-VM)"));
+        if (image == generalized_.end()) return refused;
+        return Status(refused.code(), refused.message() + ": drsim image create-vm " +
+                                          image->second + " NEW-VM");
       }
       info->set_power(model::power_state_name(req.running() ? model::PowerState::kRunning
                                                             : model::PowerState::kStopped));
