@@ -619,14 +619,7 @@ struct BackupCommands::Impl {
     return with_client([this](BackupClient& b) {
       auto r = b.list_vaults();
       if (!r.is_ok()) return fail(r.status());
-      if (json) {
-        std::string text;
-        google::protobuf::util::JsonPrintOptions options;
-        options.add_whitespace = true;
-        (void)google::protobuf::util::MessageToJsonString(*r, &text, options);
-        std::printf("%s", text.c_str());
-        return 0;
-      }
+      if (json) return print_json(*r);
       std::printf("region %s, backup clock %s (x%g)\n", region.c_str(), r->now().c_str(),
                   r->time_scale());
       for (const auto& v : r->vaults()) {

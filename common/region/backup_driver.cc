@@ -38,15 +38,6 @@ int64_t to_nanos(Time t) { return t.time_since_epoch().count(); }
 
 std::string os_disk(const std::string& vm) { return vm + "-osdisk"; }
 
-Status check_name(const char* field, const std::string& name) {
-  if (name.empty()) return invalid_argument(std::string(field) + ": required");
-  if (name.size() > kMaxNameBytes) {
-    return invalid_argument(std::string(field) + ": " + std::to_string(name.size()) +
-                            " bytes exceeds the limit of " + std::to_string(kMaxNameBytes));
-  }
-  return validate_workload_name(field, name);
-}
-
 Result<Duration> parse_time_of_day(const std::string& field, const std::string& text) {
   // HH:MM or HH:MM:SS, two digits each.
   auto two = [&](size_t at) { return (text[at] - '0') * 10 + (text[at + 1] - '0'); };
@@ -135,6 +126,15 @@ BackupDriver::BackupDriver(RegionNode& node, storage::RegionStore& region_store,
       scheduler_(node.io()) {}
 
 BackupDriver::~BackupDriver() = default;
+
+Status BackupDriver::check_name(const char* field, const std::string& name) {
+  if (name.empty()) return invalid_argument(std::string(field) + ": required");
+  if (name.size() > kMaxNameBytes) {
+    return invalid_argument(std::string(field) + ": " + std::to_string(name.size()) +
+                            " bytes exceeds the limit of " + std::to_string(kMaxNameBytes));
+  }
+  return validate_workload_name(field, name);
+}
 
 Time BackupDriver::now() const { return clock_->now(scheduler_.now()); }
 
@@ -448,8 +448,8 @@ Status BackupDriver::set_vm(const v1::SetVmRequest& req) {
         Status refused = vm.start();
         auto image = generalized_.find(req.vm());
         if (image == generalized_.end()) return refused;
-        return Status(refused.code(), refused.message() + ": drsim image create-vm " +
-                                          image->second + " NEW-VM");
+        return Status(refused.code(),
+                      refused.message() + ": drsim image create-vm " + image->second + " NEW-VM");
       }
       info->set_power(model::power_state_name(req.running() ? model::PowerState::kRunning
                                                             : model::PowerState::kStopped));

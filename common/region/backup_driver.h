@@ -111,6 +111,9 @@ class BackupDriver {
 
   Time now() const;
   Status check_serving() const;
+  // A vault, policy, VM, disk, snapshot or image name: required, at most 64 bytes, the
+  // characters of a workload name. INVALID_ARGUMENT naming `field`.
+  static Status check_name(const char* field, const std::string& name);
   Result<Applied> apply(VaultSet& set, const drsim::v1::VaultOp& op);
   // Applies a new op of this region: model, log, clock record, paired region.
   Result<Applied> commit(drsim::v1::VaultOp op, std::optional<Time> at = std::nullopt);

@@ -21,7 +21,6 @@ namespace {
 
 constexpr size_t kPageKeys = 1000;
 constexpr size_t kPageBytes = 1 << 20;
-constexpr size_t kMaxNameBytes = 64;
 // A snapshot blob entry: a key's value, or that the key was deleted since the previous
 // snapshot of the chain.
 constexpr char kPut = '\x01';
@@ -30,15 +29,6 @@ constexpr char kVmRecord[] = "vm";
 
 Time from_nanos(int64_t n) { return Time(Duration(n)); }
 int64_t to_nanos(Time t) { return t.time_since_epoch().count(); }
-
-Status check_name(const char* field, const std::string& name) {
-  if (name.empty()) return invalid_argument(std::string(field) + ": required");
-  if (name.size() > kMaxNameBytes) {
-    return invalid_argument(std::string(field) + ": " + std::to_string(name.size()) +
-                            " bytes exceeds the limit of " + std::to_string(kMaxNameBytes));
-  }
-  return validate_workload_name(field, name);
-}
 
 model::DiskRole role_of(const v1::DiskContent& c) {
   return c.os() ? model::DiskRole::kOs : model::DiskRole::kData;

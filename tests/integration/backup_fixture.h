@@ -109,8 +109,8 @@ class Writer {
   std::map<uint64_t, v1::WriteOp> acked_;
 };
 
-inline void put(v1::Workload::Stub& stub, const std::string& workload, const std::string& key,
-                const std::string& value) {
+inline Status try_put(v1::Workload::Stub& stub, const std::string& workload, const std::string& key,
+                      const std::string& value) {
   grpc::ClientContext ctx;
   net::set_deadline(ctx, 5s);
   v1::PutRequest req;
@@ -118,7 +118,13 @@ inline void put(v1::Workload::Stub& stub, const std::string& workload, const std
   req.set_key(key);
   req.set_value(value);
   v1::PutResponse resp;
-  ASSERT_TRUE(stub.Put(&ctx, req, &resp).ok());
+  return net::from_grpc(stub.Put(&ctx, req, &resp));
+}
+
+inline void put(v1::Workload::Stub& stub, const std::string& workload, const std::string& key,
+                const std::string& value) {
+  Status s = try_put(stub, workload, key, value);
+  ASSERT_TRUE(s.is_ok()) << s.message();
 }
 
 inline void del(v1::Workload::Stub& stub, const std::string& workload, const std::string& key) {

@@ -56,18 +56,6 @@ const v1::SnapshotInfo* find_snapshot(const v1::ListSnapshotsResponse& l, const 
   return nullptr;
 }
 
-Status write_batch(v1::Workload::Stub& stub, const std::string& workload, const std::string& key,
-                   const std::string& value) {
-  grpc::ClientContext ctx;
-  net::set_deadline(ctx, 5s);
-  v1::PutRequest req;
-  req.set_workload(workload);
-  req.set_key(key);
-  req.set_value(value);
-  v1::PutResponse resp;
-  return net::from_grpc(stub.Put(&ctx, req, &resp));
-}
-
 TEST(DiskSnapshot, FullSnapshotUnderLoadIsTheDiskAtOneSeqByteForByte) {
   TestTopology topo;
   ASSERT_TRUE(topo.ok());
@@ -230,7 +218,7 @@ TEST(Image, CaptureGeneralizesTheSourceAndANewVmFromItHasEveryDisk) {
   EXPECT_EQ(image->image().billed_bytes(), used_bytes(os_keys) + used_bytes(*data));
 
   // Generalized: no client writes, no start, no second capture.
-  Status write = write_batch(*stub, "vm-web", "page-0", "after");
+  Status write = try_put(*stub, "vm-web", "page-0", "after");
   EXPECT_EQ(write.code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(write.message(), HasSubstr("generalized"));
   v1::SetVmRequest start = stop;
@@ -239,7 +227,7 @@ TEST(Image, CaptureGeneralizesTheSourceAndANewVmFromItHasEveryDisk) {
   EXPECT_EQ(started.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(started.status().message(), HasSubstr("cannot start again"));
   EXPECT_EQ(b.capture_image(cap).status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(write_batch(*stub, "vm-db", "row", "2").is_ok()) << "other VMs still take writes";
+  EXPECT_TRUE(try_put(*stub, "vm-db", "row", "2").is_ok()) << "other VMs still take writes";
 
   v1::CreateVmFromImageRequest create;
   create.set_image("img-web");
@@ -261,8 +249,7 @@ TEST(Image, CaptureGeneralizesTheSourceAndANewVmFromItHasEveryDisk) {
   topo.kill("primary");
   ASSERT_TRUE(topo.restart("primary").is_ok());
   auto stub2 = topo.workload_stub("primary");
-  EXPECT_EQ(write_batch(*stub2, "vm-web", "page-0", "after").code(),
-            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(try_put(*stub2, "vm-web", "page-0", "after").code(), StatusCode::kFailedPrecondition);
   cli::BackupClient after(topo.address("primary"));
   auto images = after.list_images();
   ASSERT_TRUE(images.is_ok());
