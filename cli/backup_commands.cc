@@ -6,9 +6,11 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "cli/price_file.h"
 #include "cli/rpc_clients.h"
 #include "cli/topology.h"
 #include "common/net/grpc_util.h"
+#include "common/region/price_list_proto.h"
 #include "drsim/v1/backup.grpc.pb.h"
 
 namespace drsim::cli {
@@ -110,12 +112,31 @@ DRSIM_BACKUP_CALL(undelete, Undelete, ItemRequest, ItemResponse, "undelete")
 DRSIM_BACKUP_CALL(resume_protection, ResumeProtection, ItemRequest, ItemResponse, "resume")
 DRSIM_BACKUP_CALL(restore, Restore, RestoreRequest, RestoreResponse, "restore")
 DRSIM_BACKUP_CALL(set_vm, SetVm, SetVmRequest, SetVmResponse, "set VM")
+DRSIM_BACKUP_CALL(create_snapshot, CreateSnapshot, CreateSnapshotRequest, CreateSnapshotResponse,
+                  "create snapshot")
+DRSIM_BACKUP_CALL(delete_snapshot, DeleteSnapshot, DeleteSnapshotRequest, DeleteSnapshotResponse,
+                  "delete snapshot")
+DRSIM_BACKUP_CALL(create_disk, CreateDisk, CreateDiskRequest, CreateDiskResponse, "create disk")
+DRSIM_BACKUP_CALL(capture_image, CaptureImage, CaptureImageRequest, CaptureImageResponse,
+                  "capture image")
+DRSIM_BACKUP_CALL(create_vm_from_image, CreateVmFromImage, CreateVmFromImageRequest,
+                  CreateVmFromImageResponse, "create VM from image")
+DRSIM_BACKUP_CALL(cost, GetCost, CostRequest, CostResponse, "cost report")
 DRSIM_BACKUP_CALL(set_clock, SetBackupClock, SetBackupClockRequest, SetBackupClockResponse,
                   "set backup clock")
 #undef DRSIM_BACKUP_CALL
 
 Result<v1::ListVaultsResponse> BackupClient::list_vaults() {
   return call(address_, "list vaults", &v1::Backup::Stub::ListVaults, v1::ListVaultsRequest());
+}
+
+Result<v1::ListSnapshotsResponse> BackupClient::list_snapshots() {
+  return call(address_, "list snapshots", &v1::Backup::Stub::ListSnapshots,
+              v1::ListSnapshotsRequest());
+}
+
+Result<v1::ListImagesResponse> BackupClient::list_images() {
+  return call(address_, "list images", &v1::Backup::Stub::ListImages, v1::ListImagesRequest());
 }
 
 Result<v1::ListVmsResponse> BackupClient::list_vms() {
@@ -179,6 +200,12 @@ struct BackupCommands::Impl {
   std::string advance;
   v1::SetVmRequest vm_set;
   std::string agent, power, disk;
+  v1::CreateSnapshotRequest snap_create;
+  v1::DeleteSnapshotRequest snap_delete;
+  v1::CreateDiskRequest disk_create;
+  v1::CaptureImageRequest image_capture;
+  v1::CreateVmFromImageRequest image_vm;
+  std::string prices_file;
 
   explicit Impl(std::string& h) : home(h) {}
 
@@ -411,20 +438,188 @@ struct BackupCommands::Impl {
       });
     });
     c->add_option("disk", disk, "Disk name (<vm>-osdisk, or one a restore created)")->required();
+    add_disk_verbs(app);
+  }
+
+  // snapshot ..., image ..., cost.
+  void add_disk_verbs(CLI::App& app) {
+    auto* snap = app.add_subcommand("snapshot", "Managed-disk snapshots: full or incremental");
+    snap->require_subcommand(1);
+    auto* c = verb(snap, "create", "Snapshot a disk: a read-only copy of its keys now", [this] {
+      return with_client([this](BackupClient& b) {
+        auto r = b.create_snapshot(snap_create);
+        if (!r.is_ok()) return fail(r.status());
+        const auto& s = r->snapshot();
+        std::printf(
+            "%s snapshot %s of disk %s: %llu keys, %llu of %llu bytes used%s%s%s at seq %llu; "
+            "stored %llu bytes, billed %llu\n",
+            s.kind().c_str(), s.name().c_str(), s.disk().c_str(), (unsigned long long)s.keys(),
+            (unsigned long long)s.used_bytes(), (unsigned long long)s.size_bytes(),
+            s.base().empty() ? "" : " (changes since ", s.base().c_str(),
+            s.base().empty() ? "" : ")", (unsigned long long)s.source_seq(),
+            (unsigned long long)s.stored_bytes(), (unsigned long long)s.billed_bytes());
+        return 0;
+      });
+    });
+    c->add_option("disk", *snap_create.mutable_disk(), "Disk (<vm>-osdisk, or a created disk)")
+        ->required();
+    c->add_option("name", *snap_create.mutable_snapshot(), "Snapshot name")->required();
+    c->add_flag_function(
+        "--incremental", [this](int64_t) { snap_create.set_incremental(true); },
+        "Incremental: the disk's first is full, later ones store only what changed");
+    c = verb(snap, "list", "Snapshots: kind, used, stored and billed bytes", [this] {
+      return with_client([this](BackupClient& b) {
+        auto r = b.list_snapshots();
+        if (!r.is_ok()) return fail(r.status());
+        if (json) return print_json(*r);
+        std::printf("%-16s %-11s %-20s %-12s %6s %10s %10s %10s  %s\n", "SNAPSHOT", "KIND", "DISK",
+                    "CREATED", "KEYS", "USED", "STORED", "BILLED", "BASE");
+        for (const auto& s : r->snapshots()) {
+          std::printf("%-16s %-11s %-20s %-12s %6llu %10llu %10llu %10llu  %s\n", s.name().c_str(),
+                      s.kind().c_str(), s.disk().c_str(), s.created().c_str(),
+                      (unsigned long long)s.keys(), (unsigned long long)s.used_bytes(),
+                      (unsigned long long)s.stored_bytes(), (unsigned long long)s.billed_bytes(),
+                      s.base().empty() ? "-" : s.base().c_str());
+        }
+        return 0;
+      });
+    });
+    c->add_flag("--json", json, "Machine-readable output");
+    c = verb(snap, "delete", "Delete a snapshot (an incremental one's changes move to the next)",
+             [this] {
+               return with_client([this](BackupClient& b) {
+                 auto r = b.delete_snapshot(snap_delete);
+                 if (!r.is_ok()) return fail(r.status());
+                 std::printf("snapshot %s deleted%s%s\n", snap_delete.snapshot().c_str(),
+                             r->merged_into().empty() ? "" : "; its changes moved into ",
+                             r->merged_into().c_str());
+                 return 0;
+               });
+             });
+    c->add_option("name", *snap_delete.mutable_snapshot(), "Snapshot")->required();
+    c = verb(snap, "create-disk", "A new disk with a snapshot's keys", [this] {
+      return with_client([this](BackupClient& b) {
+        auto r = b.create_disk(disk_create);
+        if (!r.is_ok()) return fail(r.status());
+        std::printf("disk %s created from snapshot %s: %llu keys, %llu bytes%s%s\n",
+                    r->disk().c_str(), disk_create.snapshot().c_str(),
+                    (unsigned long long)r->keys(), (unsigned long long)r->bytes(),
+                    disk_create.attach_to_vm().empty() ? "" : "; data disk of ",
+                    disk_create.attach_to_vm().c_str());
+        return 0;
+      });
+    });
+    c->add_option("snapshot", *disk_create.mutable_snapshot(), "Snapshot")->required();
+    c->add_option("disk", *disk_create.mutable_disk(), "Name of the new disk")->required();
+    c->add_option("--attach-to", *disk_create.mutable_attach_to_vm(),
+                  "Attach it to this VM as a data disk");
+
+    auto* image = app.add_subcommand("image", "Images: every disk of a VM, for new VMs");
+    image->require_subcommand(1);
+    c = verb(image, "capture", "Capture a stopped VM's disks into an image; generalizes the VM",
+             [this] {
+               return with_client([this](BackupClient& b) {
+                 auto r = b.capture_image(image_capture);
+                 if (!r.is_ok()) return fail(r.status());
+                 print_image(r->image());
+                 std::printf("%s is generalized: it cannot start or take writes again\n",
+                             image_capture.vm().c_str());
+                 return 0;
+               });
+             });
+    c->add_option("vm", *image_capture.mutable_vm(), "VM (stopped)")->required();
+    c->add_option("image", *image_capture.mutable_image(), "Image name")->required();
+    c = verb(image, "list", "Images and their disks", [this] {
+      return with_client([this](BackupClient& b) {
+        auto r = b.list_images();
+        if (!r.is_ok()) return fail(r.status());
+        if (json) return print_json(*r);
+        for (const auto& i : r->images()) print_image(i);
+        return 0;
+      });
+    });
+    c->add_flag("--json", json, "Machine-readable output");
+    c = verb(image, "create-vm", "A new running VM in the image's region with its disks", [this] {
+      return with_client([this](BackupClient& b) {
+        auto r = b.create_vm_from_image(image_vm);
+        if (!r.is_ok()) return fail(r.status());
+        std::string disks;
+        for (const auto& d : r->vm().disks()) disks += (disks.empty() ? "" : ", ") + d;
+        std::printf("VM %s created from image %s (%s): %llu keys, %llu bytes; disks: %s\n",
+                    r->vm().name().c_str(), image_vm.image().c_str(), r->vm().power().c_str(),
+                    (unsigned long long)r->keys(), (unsigned long long)r->bytes(), disks.c_str());
+        return 0;
+      });
+    });
+    c->add_option("image", *image_vm.mutable_image(), "Image")->required();
+    c->add_option("vm", *image_vm.mutable_vm(), "Name of the new VM")->required();
+
+    c = verb(&app, "cost",
+             "Usage and cost per item (snapshots, images, backup storage, protected instances) "
+             "over the backup clock",
+             [this] { return cost(); });
+    c->add_option("--prices", prices_file,
+                  "YAML file with a prices: map (default: the daemon's list prices)");
+    c->add_flag("--json", json, "Machine-readable output");
+  }
+
+  template <typename Message>
+  int print_json(const Message& m) {
+    std::string text;
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    (void)google::protobuf::util::MessageToJsonString(m, &text, options);
+    std::printf("%s", text.c_str());
+    return 0;
+  }
+
+  static void print_image(const v1::ImageInfo& i) {
+    std::printf("image %s of %s in %s, %s: %d disk(s), billed %llu bytes\n", i.name().c_str(),
+                i.source_vm().c_str(), i.region().c_str(), i.created().c_str(), i.disks_size(),
+                (unsigned long long)i.billed_bytes());
+    for (const auto& d : i.disks()) {
+      std::printf("  %-4s disk %-22s %6llu keys %10llu of %llu bytes used\n", d.kind().c_str(),
+                  d.disk().c_str(), (unsigned long long)d.keys(),
+                  (unsigned long long)d.used_bytes(), (unsigned long long)d.size_bytes());
+    }
+  }
+
+  int cost() {
+    v1::CostRequest req;
+    if (!prices_file.empty()) {
+      auto prices = load_price_file(prices_file);
+      if (!prices.is_ok()) return fail(prices.status());
+      region::prices_to_proto(*prices, req.mutable_prices());
+    }
+    return with_client([&req, this](BackupClient& b) {
+      auto r = b.cost(req);
+      if (!r.is_ok()) return fail(r.status());
+      if (json) return print_json(*r);
+      const auto& p = r->prices();
+      std::printf("cost in region %s over the backup clock %s .. %s\n", region.c_str(),
+                  r->from().c_str(), r->to().c_str());
+      std::printf(
+          "prices per GiB-month: snapshot %g, image %g, backup LRS %g / GRS %g / ZRS %g; "
+          "protected instance %g a month (<= 50 GiB), %g per started 500 GiB\n",
+          p.snapshot_per_gib_month(), p.image_per_gib_month(), p.backup_lrs_per_gib_month(),
+          p.backup_grs_per_gib_month(), p.backup_zrs_per_gib_month(), p.small_instance_per_month(),
+          p.instance_unit_per_month());
+      std::printf("%-30s %-20s %12s %14s %-15s %12s\n", "ITEM", "KIND", "BYTES NOW", "QUANTITY",
+                  "UNIT", "COST");
+      for (const auto& l : r->lines()) {
+        std::printf("%-30s %-20s %12llu %14.6g %-15s %12.6g\n", l.item().c_str(), l.kind().c_str(),
+                    (unsigned long long)l.bytes_now(), l.quantity(), l.unit().c_str(), l.cost());
+      }
+      std::printf("%-30s %-20s %12s %14s %-15s %12.6g\n", "total", "", "", "", "", r->total());
+      return 0;
+    });
   }
 
   int list() {
     return with_client([this](BackupClient& b) {
       auto r = b.list_vaults();
       if (!r.is_ok()) return fail(r.status());
-      if (json) {
-        std::string text;
-        google::protobuf::util::JsonPrintOptions options;
-        options.add_whitespace = true;
-        (void)google::protobuf::util::MessageToJsonString(*r, &text, options);
-        std::printf("%s", text.c_str());
-        return 0;
-      }
+      if (json) return print_json(*r);
       std::printf("region %s, backup clock %s (x%g)\n", region.c_str(), r->now().c_str(),
                   r->time_scale());
       for (const auto& v : r->vaults()) {
@@ -520,7 +715,7 @@ Result<std::unique_ptr<BackupCommands>> parse_verb(CLI::App& app, std::string& h
     return invalid_argument(std::string(e.what()));
   }
   if (!cmds->parsed()) {
-    return invalid_argument("not a vault, backup or vm verb");
+    return invalid_argument("not a vault, backup, vm, snapshot, image or cost verb");
   }
   return cmds;
 }

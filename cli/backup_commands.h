@@ -1,5 +1,6 @@
 // The Backup verbs of `drsim`: vault create / list / delete, backup policy create, backup
-// protect / now / list / restore / stop / undelete / resume / clock, vm list / set / read-disk.
+// protect / now / list / restore / stop / undelete / resume / clock, vm list / set / read-disk,
+// snapshot create / list / delete / create-disk, image capture / list / create-vm, and cost.
 // Each talks to one region daemon's Backup service (docs/backup.md).
 #pragma once
 
@@ -33,6 +34,17 @@ class BackupClient {
   Result<drsim::v1::SetVmResponse> set_vm(const drsim::v1::SetVmRequest& r);
   Result<drsim::v1::ListVmsResponse> list_vms();
   Result<drsim::v1::SetBackupClockResponse> set_clock(const drsim::v1::SetBackupClockRequest& r);
+  Result<drsim::v1::CreateSnapshotResponse> create_snapshot(
+      const drsim::v1::CreateSnapshotRequest& r);
+  Result<drsim::v1::ListSnapshotsResponse> list_snapshots();
+  Result<drsim::v1::DeleteSnapshotResponse> delete_snapshot(
+      const drsim::v1::DeleteSnapshotRequest& r);
+  Result<drsim::v1::CreateDiskResponse> create_disk(const drsim::v1::CreateDiskRequest& r);
+  Result<drsim::v1::CaptureImageResponse> capture_image(const drsim::v1::CaptureImageRequest& r);
+  Result<drsim::v1::ListImagesResponse> list_images();
+  Result<drsim::v1::CreateVmFromImageResponse> create_vm_from_image(
+      const drsim::v1::CreateVmFromImageRequest& r);
+  Result<drsim::v1::CostResponse> cost(const drsim::v1::CostRequest& r);
   // Every key of a disk, page by page.
   Result<std::map<std::string, std::string>> read_disk(const std::string& disk);
 

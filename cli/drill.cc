@@ -19,6 +19,7 @@
 #include "cli/final_state.h"
 #include "cli/html_report.h"
 #include "cli/load_generator.h"
+#include "cli/price_file.h"
 #include "cli/routing_watcher.h"
 #include "cli/rpc_clients.h"
 #include "cli/yaml_fields.h"
@@ -485,6 +486,16 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     auto args = parse_backup_verb(command.Scalar());
     if (!args.is_ok()) return err.at(f, command, args.status().message());
     step.args = *args;
+    // `cost --prices FILE`: a relative file is next to the drill, and is checked now.
+    for (size_t a = 0; a + 1 < step.args.size(); ++a) {
+      if (step.args[a] != "--prices") continue;
+      std::filesystem::path file(step.args[a + 1]);
+      if (file.is_relative()) file = std::filesystem::path(err.source()).parent_path() / file;
+      step.args[a + 1] = file.string();
+      if (auto prices = load_price_file(file.string()); !prices.is_ok()) {
+        return err.at(f, command, prices.status().message());
+      }
+    }
   } else {
     return err.at(field, node,
                   "unknown step '" + verb +

@@ -105,4 +105,14 @@ uint64_t IncrementalSnapshotChain::billed_bytes() const {
   return chain_billed_bytes(copies);
 }
 
+std::vector<uint64_t> IncrementalSnapshotChain::billed_bytes_each() const {
+  std::vector<uint64_t> each;
+  each.reserve(snapshots_.size());
+  for (size_t i = 0; i < snapshots_.size(); ++i) {
+    each.push_back(i == 0 ? snapshots_[0].content.used_bytes
+                          : changed_bytes(snapshots_[i - 1].content, snapshots_[i].content));
+  }
+  return each;
+}
+
 }  // namespace drsim::model

@@ -103,6 +103,9 @@ class IncrementalSnapshotChain {
 
   // What the remaining snapshots bill together (chain_billed_bytes).
   uint64_t billed_bytes() const;
+  // The same, per snapshot (oldest first; sums to billed_bytes()): the oldest its used size,
+  // each later one what changed since the one before it.
+  std::vector<uint64_t> billed_bytes_each() const;
   const std::vector<DiskSnapshot>& snapshots() const { return snapshots_; }
   const std::string& disk() const { return disk_; }
 

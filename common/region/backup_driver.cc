@@ -38,15 +38,6 @@ int64_t to_nanos(Time t) { return t.time_since_epoch().count(); }
 
 std::string os_disk(const std::string& vm) { return vm + "-osdisk"; }
 
-Status check_name(const char* field, const std::string& name) {
-  if (name.empty()) return invalid_argument(std::string(field) + ": required");
-  if (name.size() > kMaxNameBytes) {
-    return invalid_argument(std::string(field) + ": " + std::to_string(name.size()) +
-                            " bytes exceeds the limit of " + std::to_string(kMaxNameBytes));
-  }
-  return validate_workload_name(field, name);
-}
-
 Result<Duration> parse_time_of_day(const std::string& field, const std::string& text) {
   // HH:MM or HH:MM:SS, two digits each.
   auto two = [&](size_t at) { return (text[at] - '0') * 10 + (text[at + 1] - '0'); };
@@ -136,6 +127,15 @@ BackupDriver::BackupDriver(RegionNode& node, storage::RegionStore& region_store,
 
 BackupDriver::~BackupDriver() = default;
 
+Status BackupDriver::check_name(const char* field, const std::string& name) {
+  if (name.empty()) return invalid_argument(std::string(field) + ": required");
+  if (name.size() > kMaxNameBytes) {
+    return invalid_argument(std::string(field) + ": " + std::to_string(name.size()) +
+                            " bytes exceeds the limit of " + std::to_string(kMaxNameBytes));
+  }
+  return validate_workload_name(field, name);
+}
+
 Time BackupDriver::now() const { return clock_->now(scheduler_.now()); }
 
 Status BackupDriver::check_serving() const {
@@ -163,6 +163,7 @@ Status BackupDriver::start() {
   Status s = store_.for_each_op([&](const std::string& region, const v1::VaultOp& op) {
     VaultSet& set = region.empty() ? local_ : paired_[region];
     set.region = region;
+    if (region.empty()) catch_up_usage(from_nanos(op.at_nanos()));
     auto r = apply(set, op);
     // The same ops in the same order decide the same way; a refusal here is a bug.
     if (!r.is_ok() && bad.is_ok()) {
@@ -171,6 +172,7 @@ Status BackupDriver::start() {
     }
     set.applied_seq = op.seq();
     if (region.empty()) {
+      if (r.is_ok()) record_usage(from_nanos(op.at_nanos()));
       local_ops_.push_back(op);
       next_seq_ = op.seq() + 1;
     }
@@ -185,6 +187,7 @@ Status BackupDriver::start() {
   }
   spdlog::info("backup: {} vault op(s) replayed; backup clock at {} (x{})", replayed,
                model::format_drill_time(now()), clock_->scale());
+  node_.set_write_gate([this](const std::string& vm) { return admit_write(vm); });
   arm();
   ship_next();
   return Status::ok();
@@ -192,6 +195,7 @@ Status BackupDriver::start() {
 
 void BackupDriver::stop() {
   stopped_ = true;
+  node_.set_write_gate(nullptr);
   if (timer_) scheduler_.cancel(*timer_);
   timer_.reset();
   if (in_flight_) in_flight_->TryCancel();
@@ -323,6 +327,12 @@ Result<BackupDriver::Applied> BackupDriver::apply(VaultSet& set, const v1::Vault
       }
       return applied;
     }
+    case v1::VaultOp::kCreateSnapshot:
+    case v1::VaultOp::kDeleteSnapshot:
+    case v1::VaultOp::kCaptureImage:
+      // Snapshots and images are this region's (locally redundant); a paired copy skips them.
+      if (!set.region.empty()) return applied;
+      return apply_disk_op(op);
     case v1::VaultOp::KIND_NOT_SET:
       break;
   }
@@ -354,6 +364,7 @@ Result<BackupDriver::Applied> BackupDriver::commit(v1::VaultOp op, std::optional
   if (!local_ops_.empty()) when = std::max(when, from_nanos(local_ops_.back().at_nanos()));
   op.set_seq(next_seq_);
   op.set_at_nanos(to_nanos(when));
+  catch_up_usage(when);
   auto r = apply(local_, op);
   if (!r.is_ok()) return r;
   if (Status s = store_.append_op("", op); !s.is_ok()) {
@@ -362,6 +373,7 @@ Result<BackupDriver::Applied> BackupDriver::commit(v1::VaultOp op, std::optional
     std::abort();
   }
   local_.applied_seq = op.seq();
+  record_usage(when);
   local_ops_.push_back(std::move(op));
   ++next_seq_;
   save_clock();
@@ -429,6 +441,16 @@ Status BackupDriver::set_vm(const v1::SetVmRequest& req) {
       info->set_agent_installed(req.agent_installed());
       break;
     case v1::SetVmRequest::kRunning:
+      if (info->power() == model::power_state_name(model::PowerState::kGeneralized)) {
+        // Azure cannot start a VM captured into an image; stopping it changes nothing.
+        if (!req.running()) break;
+        model::VirtualMachine vm{.name = req.vm(), .power = model::PowerState::kGeneralized};
+        Status refused = vm.start();
+        auto image = generalized_.find(req.vm());
+        if (image == generalized_.end()) return refused;
+        return Status(refused.code(),
+                      refused.message() + ": drsim image create-vm " + image->second + " NEW-VM");
+      }
       info->set_power(model::power_state_name(req.running() ? model::PowerState::kRunning
                                                             : model::PowerState::kStopped));
       break;

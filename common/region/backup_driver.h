@@ -24,7 +24,10 @@
 
 #include "common/model/backup_clock.h"
 #include "common/model/backup_restore.h"
+#include "common/model/cost_meter.h"
+#include "common/model/disk_snapshot.h"
 #include "common/model/vault_registry.h"
+#include "common/model/vm_image.h"
 #include "common/net/asio_scheduler.h"
 #include "common/region/region_node.h"
 #include "common/storage/backup_store.h"
@@ -65,6 +68,21 @@ class BackupDriver {
   Result<drsim::v1::ListVmsResponse> list_vms();
   Result<drsim::v1::ReadDiskResponse> read_disk(const drsim::v1::ReadDiskRequest& req);
   Result<drsim::v1::SetBackupClockResponse> set_clock(const drsim::v1::SetBackupClockRequest& req);
+  // Disk snapshots, images and the cost report (backup_driver_disks.cc), on the loop.
+  Result<drsim::v1::CreateSnapshotResponse> create_snapshot(
+      const drsim::v1::CreateSnapshotRequest& req);
+  Result<drsim::v1::ListSnapshotsResponse> list_snapshots(const drsim::v1::ListSnapshotsRequest&);
+  Result<drsim::v1::DeleteSnapshotResponse> delete_snapshot(
+      const drsim::v1::DeleteSnapshotRequest& req);
+  Result<drsim::v1::CreateDiskResponse> create_disk(const drsim::v1::CreateDiskRequest& req);
+  Result<drsim::v1::CaptureImageResponse> capture_image(const drsim::v1::CaptureImageRequest& req);
+  Result<drsim::v1::ListImagesResponse> list_images(const drsim::v1::ListImagesRequest&);
+  Result<drsim::v1::CreateVmFromImageResponse> create_vm_from_image(
+      const drsim::v1::CreateVmFromImageRequest& req);
+  Result<drsim::v1::CostResponse> cost(const drsim::v1::CostRequest& req);
+  // The region's write gate: a generalized VM (captured into an image) takes no client writes.
+  Status admit_write(const std::string& vm) const;
+
   // From the paired region.
   Status geo_put_blob(const drsim::v1::GeoBlobChunk& chunk);
   Result<drsim::v1::GeoOpsResponse> geo_apply_ops(const drsim::v1::GeoOpsRequest& req);
@@ -93,6 +111,9 @@ class BackupDriver {
 
   Time now() const;
   Status check_serving() const;
+  // A vault, policy, VM, disk, snapshot or image name: required, at most 64 bytes, the
+  // characters of a workload name. INVALID_ARGUMENT naming `field`.
+  static Status check_name(const char* field, const std::string& name);
   Result<Applied> apply(VaultSet& set, const drsim::v1::VaultOp& op);
   // Applies a new op of this region: model, log, clock record, paired region.
   Result<Applied> commit(drsim::v1::VaultOp op, std::optional<Time> at = std::nullopt);
@@ -131,6 +152,51 @@ class BackupDriver {
     static void next(RegionNode& node, const std::shared_ptr<ReplaceJob>& job);
   };
 
+  // Disks, snapshots, images, cost (backup_driver_disks.cc).
+  struct SnapshotData {
+    model::DiskSnapshot snap;  // kind, created, the disk's size / used / written mark
+    std::string vm;
+    drsim::v1::DiskContent content;  // the blob
+    uint64_t source_seq = 0;
+  };
+  struct ImageData {
+    model::VmImage image;
+    std::vector<drsim::v1::DiskContent> disks;
+  };
+  using DiskKeys = std::map<std::string, std::string>;
+  struct CopiedDisk {
+    drsim::v1::DiskContent content;
+    uint64_t source_seq = 0;
+  };
+  Result<Applied> apply_disk_op(const drsim::v1::VaultOp& op);
+  // What every billed item holds at `at` (the state after the last op).
+  std::vector<model::BilledUsage> usage_at(Time at) const;
+  // Times in (after, until) where that usage changes without an op.
+  std::vector<Time> usage_changes(Time after, Time until) const;
+  // Into the cost meter: catch_up_usage before each op of this region (the changes since the
+  // last one), record_usage after it.
+  void catch_up_usage(Time at);
+  void record_usage(Time at);
+  // The VM a disk belongs to ("" = a standalone disk) and whether it is that VM's OS disk;
+  // NOT_FOUND for no such disk.
+  Result<std::pair<std::string, model::DiskRole>> disk_owner(const std::string& disk);
+  // Copies a disk into a new blob: every key, or (with `base`) only what differs from it
+  // (deleted keys as tombstones).
+  Result<CopiedDisk> copy_disk(const std::string& disk, model::DiskRole role, const DiskKeys* base,
+                               uint64_t base_written_mark);
+  // A blob's raw entries (0x01 + value, or 0x00).
+  Result<DiskKeys> blob_entries(uint64_t blob);
+  Result<uint64_t> write_blob(uint64_t blob, const DiskKeys& entries, uint64_t* stored_bytes);
+  // The disk's keys at a snapshot, resolving an incremental one through its chain.
+  Result<DiskKeys> snapshot_keys(const std::string& snapshot);
+  // Writes `keys` as a new disk.
+  Status write_new_disk(const std::string& disk, const DiskKeys& keys, uint64_t* bytes);
+  // ALREADY_EXISTS when a VM or disk of that name exists here.
+  Status check_new_vm(const std::string& field, const std::string& vm);
+  Status check_new_disk(const std::string& field, const std::string& disk);
+  void fill_snapshot(const SnapshotData& s, drsim::v1::SnapshotInfo* out) const;
+  void fill_image(const ImageData& i, drsim::v1::ImageInfo* out) const;
+
   // The schedule.
   void arm();
   void on_tick();
@@ -159,6 +225,12 @@ class BackupDriver {
   std::set<std::string> warned_;  // VMs whose scheduled backup could not run (logged once)
 
   VaultSet local_;
+  std::map<std::string, SnapshotData> snapshots_;                  // by name
+  std::map<std::string, model::IncrementalSnapshotChain> chains_;  // by disk
+  std::map<std::string, ImageData> images_;                        // by name
+  std::map<std::string, std::string> generalized_;                 // VM -> its image
+  model::CostMeter meter_;
+  Time last_usage_at_ = kTimeZero;
   std::map<std::string, VaultSet> paired_;  // by source region
   std::vector<drsim::v1::VaultOp> local_ops_;
   uint64_t next_seq_ = 1;

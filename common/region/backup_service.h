@@ -41,6 +41,22 @@ class BackupService final : public drsim::v1::Backup::CallbackService {
                     drsim::v1::ReadDiskResponse* resp) override;
   Reactor* SetBackupClock(Ctx* ctx, const drsim::v1::SetBackupClockRequest* req,
                           drsim::v1::SetBackupClockResponse* resp) override;
+  Reactor* CreateSnapshot(Ctx* ctx, const drsim::v1::CreateSnapshotRequest* req,
+                          drsim::v1::CreateSnapshotResponse* resp) override;
+  Reactor* ListSnapshots(Ctx* ctx, const drsim::v1::ListSnapshotsRequest* req,
+                         drsim::v1::ListSnapshotsResponse* resp) override;
+  Reactor* DeleteSnapshot(Ctx* ctx, const drsim::v1::DeleteSnapshotRequest* req,
+                          drsim::v1::DeleteSnapshotResponse* resp) override;
+  Reactor* CreateDisk(Ctx* ctx, const drsim::v1::CreateDiskRequest* req,
+                      drsim::v1::CreateDiskResponse* resp) override;
+  Reactor* CaptureImage(Ctx* ctx, const drsim::v1::CaptureImageRequest* req,
+                        drsim::v1::CaptureImageResponse* resp) override;
+  Reactor* ListImages(Ctx* ctx, const drsim::v1::ListImagesRequest* req,
+                      drsim::v1::ListImagesResponse* resp) override;
+  Reactor* CreateVmFromImage(Ctx* ctx, const drsim::v1::CreateVmFromImageRequest* req,
+                             drsim::v1::CreateVmFromImageResponse* resp) override;
+  Reactor* GetCost(Ctx* ctx, const drsim::v1::CostRequest* req,
+                   drsim::v1::CostResponse* resp) override;
   Reactor* GeoPutBlob(Ctx* ctx, const drsim::v1::GeoBlobChunk* req,
                       drsim::v1::GeoBlobChunkResponse* resp) override;
   Reactor* GeoApplyOps(Ctx* ctx, const drsim::v1::GeoOpsRequest* req,

@@ -245,6 +245,9 @@ Status RegionNode::validate_op(const drsim::v1::WriteOp& op, Workload** w) {
     return not_found("workload '" + *workload + "' is not hosted by region " + options_.name);
   }
   if (Status s = check_held(*workload); !s.is_ok()) return s;
+  if (write_gate_) {
+    if (Status s = write_gate_(*workload); !s.is_ok()) return s;
+  }
   if (key->empty()) return invalid_argument("key: must not be empty");
   if (key->size() > options_.max_key_bytes) {
     return invalid_argument("key: " + std::to_string(key->size()) + " bytes exceeds the limit of " +

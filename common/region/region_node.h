@@ -61,6 +61,10 @@ class RegionNode {
 
   // Client API (loop thread).
   void write(std::vector<drsim::v1::WriteOp> ops, WriteDone done);
+  // Another service's veto on client writes to one workload (Backup: a VM captured into an
+  // image is generalized and refuses writes). OK admits the write.
+  using WriteGate = std::function<Status(const std::string& workload)>;
+  void set_write_gate(WriteGate gate) { write_gate_ = std::move(gate); }
   Status get(const drsim::v1::GetRequest& req, drsim::v1::GetResponse* resp);
   Status scan(const drsim::v1::ScanRequest& req, drsim::v1::ScanResponse* resp);
 
@@ -125,6 +129,7 @@ class RegionNode {
   const RegionOptions& options() const { return options_; }
 
  private:
+  WriteGate write_gate_;
   // An unconfirmed active region confirms itself when its peer stays silent this long.
   void arm_confirmation_timeout();
   struct PendingWrite {

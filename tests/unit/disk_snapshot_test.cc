@@ -117,6 +117,24 @@ TEST(IncrementalSnapshotChain, DeletingAMiddleSnapshotMovesItsChangesToTheNext) 
   EXPECT_EQ(chain.billed_bytes(), 0u);
 }
 
+TEST(IncrementalSnapshotChain, EachSnapshotBillsItsOwnDeltaAndTheySumToTheChain) {
+  ManagedDisk d("data0", DiskRole::kData, 64 * kGiB, 10 * kGiB);
+  IncrementalSnapshotChain chain("data0");
+  EXPECT_TRUE(chain.billed_bytes_each().empty());
+  ASSERT_TRUE(chain.take(d, "s1", kNow).is_ok());
+  ASSERT_TRUE(d.append(2 * kGiB).is_ok());
+  ASSERT_TRUE(chain.take(d, "s2", kNow + 1h).is_ok());
+  ASSERT_TRUE(d.overwrite(1 * kGiB).is_ok());
+  ASSERT_TRUE(chain.take(d, "s3", kNow + 2h).is_ok());
+  EXPECT_EQ(chain.billed_bytes_each(), (std::vector<uint64_t>{10 * kGiB, 2 * kGiB, 1 * kGiB}));
+
+  ASSERT_TRUE(chain.remove("s1").is_ok());
+  // s2 is the oldest now: it bills its whole used size; s3 still its delta.
+  const auto each = chain.billed_bytes_each();
+  EXPECT_EQ(each, (std::vector<uint64_t>{12 * kGiB, 1 * kGiB}));
+  EXPECT_EQ(each[0] + each[1], chain.billed_bytes());
+}
+
 TEST(IncrementalSnapshotChain, RefusesAnotherDiskADuplicateNameAndAnUnknownSnapshot) {
   ManagedDisk d("data0", DiskRole::kData, 64 * kGiB, 10 * kGiB);
   ManagedDisk other("data1", DiskRole::kData, 64 * kGiB, 10 * kGiB);

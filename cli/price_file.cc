@@ -1,0 +1,61 @@
+#include "cli/price_file.h"
+
+#include <set>
+#include <utility>
+#include <vector>
+
+namespace drsim::cli {
+
+namespace {
+
+std::vector<std::pair<const char*, double model::PriceList::*>> price_fields() {
+  return {{"snapshot_per_gib_month", &model::PriceList::snapshot_per_gib_month},
+          {"backup_lrs_per_gib_month", &model::PriceList::backup_lrs_per_gib_month},
+          {"backup_grs_per_gib_month", &model::PriceList::backup_grs_per_gib_month},
+          {"backup_zrs_per_gib_month", &model::PriceList::backup_zrs_per_gib_month},
+          {"image_per_gib_month", &model::PriceList::image_per_gib_month},
+          {"small_instance_per_month", &model::PriceList::small_instance_per_month},
+          {"instance_unit_per_month", &model::PriceList::instance_unit_per_month}};
+}
+
+}  // namespace
+
+Result<model::PriceList> parse_prices(const YAML::Node& prices, const ConfigError& err) {
+  if (!prices.IsMap()) return err.at("", prices, "must be a map of prices");
+  std::set<std::string> names;
+  for (const auto& [name, member] : price_fields()) names.emplace(name);
+  if (Status s = check_keys(err, "", prices, names); !s.is_ok()) return s;
+  model::PriceList list;
+  for (const auto& [name, member] : price_fields()) {
+    const YAML::Node node = prices[name];
+    if (!node) continue;
+    try {
+      list.*member = node.as<double>();
+    } catch (const YAML::Exception&) {
+      return err.at(name, node, "'" + node.Scalar() + "' is not a number");
+    }
+    // One field at a time, so the error points at its line.
+    model::PriceList one;
+    one.*member = list.*member;
+    if (Status s = one.validate(); !s.is_ok()) {
+      const std::string& m = s.message();
+      return err.at(name, node, m.substr(m.find(": ") + 2));
+    }
+  }
+  return list;
+}
+
+Result<model::PriceList> load_price_file(const std::string& path) {
+  auto text = read_text_file(path, "price list");
+  if (!text.is_ok()) return text.status();
+  auto root = load_yaml(*text, path);
+  if (!root.is_ok()) return root.status();
+  ConfigError err(path);
+  if (!root->IsMap() || !(*root)["prices"]) {
+    return err.at("prices", *root, "required: a map of prices (docs/backup.md)");
+  }
+  if (Status s = check_keys(err, "", *root, {"prices"}); !s.is_ok()) return s;
+  return parse_prices((*root)["prices"], err.nested("prices"));
+}
+
+}  // namespace drsim::cli

@@ -1,0 +1,19 @@
+// Backup price lists from YAML, for `drsim cost --prices FILE` and the drill steps that run it:
+// a `prices:` map of the PriceList fields (per GiB-month, instance fees per month); fields left
+// out keep the default list prices. Errors name the file and the field.
+#pragma once
+
+#include <string>
+
+#include "cli/yaml_fields.h"
+#include "common/core/status.h"
+#include "common/model/cost_meter.h"
+
+namespace drsim::cli {
+
+// `prices` is the map node; INVALID_ARGUMENT "file:prices.field: reason (line N)".
+Result<model::PriceList> parse_prices(const YAML::Node& prices, const ConfigError& err);
+// A file whose top level holds `prices:`.
+Result<model::PriceList> load_price_file(const std::string& path);
+
+}  // namespace drsim::cli
