@@ -379,7 +379,7 @@ TEST(SiteRecoveryRestart, PointsLifecycleAndJobsSurviveASigkillAndAPreRestartPoi
   // The first point's checkpoint goes missing while the daemon is down: dropped at start-up.
   const std::string points_dir = topo.state().at("secondary").data_dir + ".points";
   std::filesystem::remove_all(points_dir + "/vm-web/" + std::to_string(first.id()));
-  ASSERT_TRUE(topo.restart("secondary").is_ok());
+  if (Status s = topo.restart("secondary"); !s.is_ok()) FAIL() << s.message();
 
   EXPECT_EQ(item_state(vault, "vm-web"), "Protected");
   auto kept = listed_point(vault, newest.id());
@@ -422,7 +422,7 @@ TEST(SiteRecoveryRestart, PointsLifecycleAndJobsSurviveASigkillAndAPreRestartPoi
 
   // FailedOver survives a restart too, and commit then keeps the point failed over to.
   topo.kill("secondary");
-  ASSERT_TRUE(topo.restart("secondary").is_ok());
+  if (Status s = topo.restart("secondary"); !s.is_ok()) FAIL() << s.message();
   EXPECT_EQ(item_state(vault, "vm-web"), "FailedOver");
   std::vector<std::string> commit_lines;
   auto commit = cli::run_commit(topo.state(), {}, &commit_lines);
