@@ -44,23 +44,6 @@ site_recovery: { time_scale: 30 }
 fault_proxy: { enabled: false }
 )";
 
-std::string item_state(const std::string& vault, const std::string& item) {
-  auto items = cli::sr_items(vault);
-  if (!items.is_ok()) return "";
-  for (const auto& i : items->items()) {
-    if (i.item() == item) return i.state();
-  }
-  return "";
-}
-
-uint64_t applied_seq(TestTopology& topo, const std::string& region, const std::string& workload) {
-  auto st = topo.status(region);  // kept: a range-for over a temporary's member dangles
-  for (const auto& w : st.workloads()) {
-    if (w.name() == workload) return w.last_seq();
-  }
-  return 0;
-}
-
 // One put; records it for the history checker when `history` is given. Returns the gRPC status.
 grpc::Status put(drsim::v1::Workload::Stub& stub, const std::string& workload,
                  const std::string& key, std::vector<model::OpRecord>* history = nullptr) {
@@ -107,7 +90,7 @@ void protect(TestTopology& topo, const std::string& item) {
   auto r = cli::sr_protect(topo.address("secondary"), *req);
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   ASSERT_TRUE(
-      wait_until([&] { return item_state(topo.address("secondary"), item) == "Protected"; }, 30s))
+      wait_until([&] { return sr_item_state(topo.address("secondary"), item) == "Protected"; }, 30s))
       << item << " did not finish initial replication";
 }
 
@@ -172,7 +155,7 @@ TEST(RecoveryPlan, UnplannedRunGoesGroupByGroupAndAManualActionSuspendsUntilResu
   o.after = {"1:manual:check the database answers", "2:script:" + stamp_script(file, "app-after")};
   ASSERT_NO_FATAL_FAILURE(create_plan(topo, o));
 
-  ASSERT_TRUE(wait_until([&] { return applied_seq(topo, "secondary", "vm-c") == 10; }, 10s));
+  ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-c") == 10; }, 10s));
   ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
   auto suspended = run_plan(topo, "web-app", "unplanned");
   ASSERT_TRUE(suspended.is_ok()) << suspended.status().message();
@@ -232,7 +215,7 @@ TEST(RecoveryPlan, UnplannedRunGoesGroupByGroupAndAManualActionSuspendsUntilResu
   }
   // The manual action lasted as long as the operator took.
   EXPECT_GE(actions[2].finished_unix_nanos() - actions[2].started_unix_nanos(), 300'000'000);
-  EXPECT_EQ(item_state(vault, "vm-b"), "FailedOver");
+  EXPECT_EQ(sr_item_state(vault, "vm-b"), "FailedOver");
 }
 
 TEST(RecoveryPlan, AFailingScriptFailsTheRunAndLaterGroupsDoNotStart) {
@@ -292,7 +275,7 @@ TEST(RecoveryPlan, TestRunBringsUpIsolatedCopiesGroupByGroupAndAScriptPastItsTim
   EXPECT_EQ(r->run().copies(0).group(), 1u);
   EXPECT_EQ(r->run().copies(1).group(), 2u);
   for (const char* vm : {"vm-a", "vm-b", "vm-c"}) {
-    EXPECT_EQ(item_state(vault, vm), "TestFailoverCleanupPending") << vm;
+    EXPECT_EQ(sr_item_state(vault, vm), "TestFailoverCleanupPending") << vm;
     std::string process = std::string(cli::kTestFailoverProcess) + "-" + vm;
     ASSERT_EQ(topo.state().processes.count(process), 1u) << process;
     EXPECT_TRUE(cli::process_alive(topo.state().at(process).pid));
@@ -300,7 +283,7 @@ TEST(RecoveryPlan, TestRunBringsUpIsolatedCopiesGroupByGroupAndAScriptPastItsTim
   EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_STANDBY);
   std::vector<std::string> cleanup;
   ASSERT_TRUE(cli::run_test_cleanup(topo.state(), &cleanup).is_ok());
-  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) EXPECT_EQ(item_state(vault, vm), "Protected");
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) EXPECT_EQ(sr_item_state(vault, vm), "Protected");
 
   // A script past its timeout is killed and fails the run.
   cli::PlanCreateOptions slow;
@@ -315,7 +298,7 @@ TEST(RecoveryPlan, TestRunBringsUpIsolatedCopiesGroupByGroupAndAScriptPastItsTim
   EXPECT_NE(timed_out.status().message().find("timed out after 300 ms"), std::string::npos)
       << timed_out.status().message();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
-  EXPECT_EQ(item_state(vault, "vm-a"), "Protected") << "no group failed over";
+  EXPECT_EQ(sr_item_state(vault, "vm-a"), "Protected") << "no group failed over";
 }
 
 TEST(RecoveryPlan, PlansAreRefusedWithReasons) {
@@ -381,7 +364,7 @@ TEST(RecoveryPlan, PlannedRunDrainsReplicationFirstAndLosesNothing) {
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   EXPECT_EQ(r->run().state(), "Succeeded");
   EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_ACTIVE);
-  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) EXPECT_EQ(item_state(vault, vm), "FailedOver");
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) EXPECT_EQ(sr_item_state(vault, vm), "FailedOver");
   // Zero loss: every write the primary acknowledged is in the new active region.
   auto final_state = cli::read_final_state(vault, {"vm-a", "vm-b", "vm-c"});
   ASSERT_TRUE(final_state.is_ok()) << final_state.status().message();
@@ -401,7 +384,7 @@ TEST(ConsistencyGroup, PointsHoldEveryMemberFromOneCheckpointAndMembersMoveOnlyT
   EXPECT_EQ(one.status().code(), StatusCode::kInvalidArgument);
   auto group = cli::run_protect_group(topo.state(), "app", {"vm-a", "vm-b"}, spec, &lines);
   ASSERT_TRUE(group.is_ok()) << group.status().message();
-  ASSERT_TRUE(wait_until([&] { return item_state(vault, "app") == "Protected"; }, 30s));
+  ASSERT_TRUE(wait_until([&] { return sr_item_state(vault, "app") == "Protected"; }, 30s));
   ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-c"));
   // vm-a is taken by the group.
   cli::ProtectOptions again;
@@ -496,7 +479,7 @@ TEST(ChangeRecoveryPoint, DataAfterChangingEqualsTheSecondPointAndLostWritesMatc
   ASSERT_TRUE(wait_until([&] { return point_at(200) != 0; }, 30s)) << "no point at seq 200";
   const uint64_t first = point_at(100), second = point_at(200);
   put_keys(*primary, "vm-web", "key-", 200, 30, &history);  // in no point
-  ASSERT_TRUE(wait_until([&] { return applied_seq(topo, "secondary", "vm-web") == 230; }, 10s));
+  ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") == 230; }, 10s));
   ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
 
   std::vector<std::string> lines;
@@ -539,15 +522,15 @@ TEST(ChangeRecoveryPoint, DataAfterChangingEqualsTheSecondPointAndLostWritesMatc
   EXPECT_EQ(final_state->count({"vm-web", "key-199"}), 1u);
   EXPECT_EQ(final_state->count({"vm-web", "key-200"}), 0u);
   EXPECT_EQ(final_state->count({"vm-web", "new-0"}), 0u);
-  EXPECT_EQ(applied_seq(topo, "secondary", "vm-web"), 200u);
+  EXPECT_EQ(topo.applied_seq("secondary", "vm-web"), 200u);
   // Lost = what the first report gave up, less what the change regained, plus what it discarded.
   auto check = model::check_history(history, *final_state);
   EXPECT_EQ(check.lost_count, failed_over->items(0).given_up(0).writes_vs_source() -
                                   w.writes_regained() + w.writes_discarded());
-  EXPECT_EQ(item_state(vault, "vm-web"), "FailedOver");
+  EXPECT_EQ(sr_item_state(vault, "vm-web"), "FailedOver");
   // Writes continue after the new point.
   put_keys(*secondary, "vm-web", "after-", 0, 1);
-  EXPECT_EQ(applied_seq(topo, "secondary", "vm-web"), 201u);
+  EXPECT_EQ(topo.applied_seq("secondary", "vm-web"), 201u);
 
   std::vector<std::string> commit_lines;
   auto commit = cli::run_commit(topo.state(), {}, &commit_lines);

@@ -34,15 +34,6 @@ site_recovery: { time_scale: 30 }
 fault_proxy: { enabled: false }
 )";
 
-std::string item_state(const std::string& vault, const std::string& item) {
-  auto items = cli::sr_items(vault);
-  if (!items.is_ok()) return "";
-  for (const auto& i : items->items()) {
-    if (i.item() == item) return i.state();
-  }
-  return "";
-}
-
 // The newest point's seq of `workload`, 0 when there is none.
 uint64_t newest_point_seq(const std::string& vault, const std::string& item) {
   auto points = cli::sr_points(vault, item);
@@ -52,14 +43,6 @@ uint64_t newest_point_seq(const std::string& vault, const std::string& item) {
   const auto& p = points->items(0).points(points->items(0).points_size() - 1);
   auto it = p.seqs().find(item);
   return it == p.seqs().end() ? 0 : it->second;
-}
-
-uint64_t applied_seq(TestTopology& topo, const std::string& region, const std::string& workload) {
-  auto st = topo.status(region);
-  for (const auto& w : st.workloads()) {
-    if (w.name() == workload) return w.last_seq();
-  }
-  return 0;
 }
 
 // Puts keys [first, first + n) one batch each, recording each acknowledged put as the
@@ -105,7 +88,7 @@ void protect_web(TestTopology& topo) {
   auto protect = cli::sr_protect(topo.address("secondary"), protect_request("vm-web"));
   ASSERT_TRUE(protect.is_ok()) << protect.status().message();
   ASSERT_TRUE(wait_until(
-      [&] { return item_state(topo.address("secondary"), "vm-web") == "Protected"; }, 20s))
+      [&] { return sr_item_state(topo.address("secondary"), "vm-web") == "Protected"; }, 20s))
       << "vm-web did not finish initial replication";
 }
 
@@ -125,7 +108,7 @@ void write_past_a_point(TestTopology& topo, int in_point, int past,
   put_keys(*primary, in_point, past, history);
   ASSERT_TRUE(wait_until(
       [&] {
-        return applied_seq(topo, "secondary", "vm-web") == static_cast<uint64_t>(in_point + past);
+        return topo.applied_seq("secondary", "vm-web") == static_cast<uint64_t>(in_point + past);
       },
       10s));
 }
@@ -199,7 +182,7 @@ TEST(SiteRecovery, UnplannedFailoverToLatestProcessedLosesExactlyWhatTheReportSa
   for (const auto& lost : check.lost) EXPECT_GT(lost.seq, given.point_seq()) << lost.key;
   EXPECT_EQ(final_state->size(), 200u);
   // The promoted region continues after the point.
-  EXPECT_EQ(applied_seq(topo, "secondary", "vm-web"), 200u);
+  EXPECT_EQ(topo.applied_seq("secondary", "vm-web"), 200u);
 
   // Guard rail: re-protect before commit is refused, saying what to do.
   ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), false).is_ok());
@@ -243,9 +226,9 @@ TEST(SiteRecovery, UnplannedFailoverToLatestProcessedLosesExactlyWhatTheReportSa
   // The reversed direction: the item's vault moves to the former primary, now the replication
   // target, which cuts recovery points of its own store for it.
   const std::string reversed_vault = topo.address("primary");
-  ASSERT_TRUE(wait_until([&] { return item_state(reversed_vault, "vm-web") == "Protected"; }, 20s))
+  ASSERT_TRUE(wait_until([&] { return sr_item_state(reversed_vault, "vm-web") == "Protected"; }, 20s))
       << "the former primary did not take the item over";
-  EXPECT_EQ(item_state(vault, "vm-web"), "") << "the secondary's vault still holds the item";
+  EXPECT_EQ(sr_item_state(vault, "vm-web"), "") << "the secondary's vault still holds the item";
   put_keys(*topo.workload_stub("secondary"), 1000, 20, &history);
   ASSERT_TRUE(wait_until([&] { return newest_point_seq(reversed_vault, "vm-web") >= 220; }, 30s))
       << "the former primary cut no recovery point holding the writes made after re-protect";
@@ -268,13 +251,13 @@ TEST(SiteRecovery, UnplannedFailoverToLatestProcessedLosesExactlyWhatTheReportSa
   for (const auto& j : reversed_jobs->jobs()) reversed_kinds.push_back(j.kind());
   EXPECT_EQ(reversed_kinds,
             (std::vector<std::string>{"Reprotect", "PlannedFailover", "Commit", "Reprotect"}));
-  ASSERT_TRUE(wait_until([&] { return item_state(vault, "vm-web") == "Protected"; }, 20s))
+  ASSERT_TRUE(wait_until([&] { return sr_item_state(vault, "vm-web") == "Protected"; }, 20s))
       << "the item was not re-protected in the original direction";
-  const uint64_t drained = applied_seq(topo, "primary", "vm-web");
+  const uint64_t drained = topo.applied_seq("primary", "vm-web");
   put_keys(*topo.workload_stub("primary"), 2000, 5, &history);
   ASSERT_TRUE(wait_until([&] { return newest_point_seq(vault, "vm-web") >= drained + 5; }, 30s))
       << "no new recovery point in the secondary after failback";
-  EXPECT_EQ(item_state(reversed_vault, "vm-web"), "");
+  EXPECT_EQ(sr_item_state(reversed_vault, "vm-web"), "");
 }
 
 TEST(SiteRecovery, TestFailoverServesThePointWhileReplicationContinuesAndCleanupRemovesIt) {
@@ -300,11 +283,11 @@ TEST(SiteRecovery, TestFailoverServesThePointWhileReplicationContinuesAndCleanup
   EXPECT_EQ(copy_state->size(), 100u);
   EXPECT_EQ(copy_state->count({"vm-web", "key-99"}), 1u);
   EXPECT_EQ(copy_state->count({"vm-web", "key-100"}), 0u);
-  EXPECT_EQ(item_state(vault, "vm-web"), "TestFailoverCleanupPending");
+  EXPECT_EQ(sr_item_state(vault, "vm-web"), "TestFailoverCleanupPending");
 
   // Production replication goes on meanwhile.
   put_keys(*topo.workload_stub("primary"), 150, 50, &history);
-  ASSERT_TRUE(wait_until([&] { return applied_seq(topo, "secondary", "vm-web") == 200; }, 10s))
+  ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") == 200; }, 10s))
       << "replication stopped during the test failover";
 
   std::vector<std::string> cleanup_lines;
@@ -312,7 +295,7 @@ TEST(SiteRecovery, TestFailoverServesThePointWhileReplicationContinuesAndCleanup
   EXPECT_FALSE(cli::process_alive(copy.pid));
   EXPECT_FALSE(std::filesystem::exists(test->copy_dir()));
   EXPECT_EQ(topo.state().processes.count(cli::kTestFailoverProcess), 0u);
-  EXPECT_EQ(item_state(vault, "vm-web"), "Protected");
+  EXPECT_EQ(sr_item_state(vault, "vm-web"), "Protected");
   std::vector<std::string> again;
   EXPECT_EQ(cli::run_test_cleanup(topo.state(), &again).code(), StatusCode::kFailedPrecondition);
 }
@@ -343,7 +326,7 @@ TEST(SiteRecovery, CustomPointMustExistAndDryRunChangesNothing) {
   ASSERT_TRUE(dry.is_ok()) << dry.status().message();
   EXPECT_EQ(dry->new_epoch(), 0u);
   EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_STANDBY);
-  EXPECT_EQ(item_state(vault, "vm-web"), "Protected");
+  EXPECT_EQ(sr_item_state(vault, "vm-web"), "Protected");
 }
 
 // The recovery point `id` of vm-web as listed, if it is.
@@ -381,7 +364,7 @@ TEST(SiteRecoveryRestart, PointsLifecycleAndJobsSurviveASigkillAndAPreRestartPoi
   std::filesystem::remove_all(points_dir + "/vm-web/" + std::to_string(first.id()));
   if (Status s = topo.restart("secondary"); !s.is_ok()) FAIL() << s.message();
 
-  EXPECT_EQ(item_state(vault, "vm-web"), "Protected");
+  EXPECT_EQ(sr_item_state(vault, "vm-web"), "Protected");
   auto kept = listed_point(vault, newest.id());
   ASSERT_TRUE(kept.has_value()) << "point " << newest.id() << " is gone after the restart";
   EXPECT_EQ(kept->seqs().at("vm-web"), 120u);
@@ -423,11 +406,11 @@ TEST(SiteRecoveryRestart, PointsLifecycleAndJobsSurviveASigkillAndAPreRestartPoi
   // FailedOver survives a restart too, and commit then keeps the point failed over to.
   topo.kill("secondary");
   if (Status s = topo.restart("secondary"); !s.is_ok()) FAIL() << s.message();
-  EXPECT_EQ(item_state(vault, "vm-web"), "FailedOver");
+  EXPECT_EQ(sr_item_state(vault, "vm-web"), "FailedOver");
   std::vector<std::string> commit_lines;
   auto commit = cli::run_commit(topo.state(), {}, &commit_lines);
   ASSERT_TRUE(commit.is_ok()) << commit.status().message();
-  EXPECT_EQ(item_state(vault, "vm-web"), "Committed");
+  EXPECT_EQ(sr_item_state(vault, "vm-web"), "Committed");
   auto points = cli::sr_points(vault, "vm-web");
   ASSERT_TRUE(points.is_ok());
   ASSERT_EQ(points->items(0).points_size(), 1);
@@ -473,7 +456,7 @@ TEST(SiteRecoveryPlanned,
   ASSERT_TRUE(rp.is_ok()) << rp.status().message();
   EXPECT_EQ(rp->response.resync().rolled_back_entries(), 0u);
   ASSERT_TRUE(
-      wait_until([&] { return item_state(topo.address("primary"), "vm-web") == "Protected"; }, 20s))
+      wait_until([&] { return sr_item_state(topo.address("primary"), "vm-web") == "Protected"; }, 20s))
       << "the primary's vault did not take the item over";
   auto final_state = cli::read_final_state(vault, {"vm-web"});
   ASSERT_TRUE(final_state.is_ok()) << final_state.status().message();

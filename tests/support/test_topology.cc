@@ -94,6 +94,23 @@ drsim::v1::GetStatusResponse TestTopology::status(const std::string& region) {
   return st.is_ok() ? *st : drsim::v1::GetStatusResponse();
 }
 
+uint64_t TestTopology::applied_seq(const std::string& region, const std::string& workload) {
+  auto st = status(region);  // kept: a range-for over a temporary's member dangles
+  for (const auto& w : st.workloads()) {
+    if (w.name() == workload) return w.last_seq();
+  }
+  return 0;
+}
+
+std::string sr_item_state(const std::string& vault, const std::string& item) {
+  auto items = cli::sr_items(vault);
+  if (!items.is_ok()) return "";
+  for (const auto& i : items->items()) {
+    if (i.item() == item) return i.state();
+  }
+  return "";
+}
+
 std::unique_ptr<drsim::v1::Workload::Stub> TestTopology::workload_stub(
     const std::string& region) const {
   return drsim::v1::Workload::NewStub(net::make_channel(address(region)));

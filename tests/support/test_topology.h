@@ -31,11 +31,13 @@ class TestTopology {
   std::string address(const std::string& process) const;
   pid_t pid(const std::string& process) const;
 
-  void kill(const std::string& process);               // SIGKILL, waits until gone
+  void kill(const std::string& process);  // SIGKILL, waits until gone
   void signal(const std::string& process, int sig);
   Status restart(const std::string& process);
 
   drsim::v1::GetStatusResponse status(const std::string& region);
+  // The last applied seq of `workload` in `region` (0 when it does not report it).
+  uint64_t applied_seq(const std::string& region, const std::string& workload);
   std::unique_ptr<drsim::v1::Workload::Stub> workload_stub(const std::string& region) const;
 
  private:
@@ -44,6 +46,9 @@ class TestTopology {
   bool ok_ = false;
   std::vector<pid_t> started_;
 };
+
+// The Site Recovery state of `item` in the vault at `vault` ("" when it is not listed).
+std::string sr_item_state(const std::string& vault, const std::string& item);
 
 // Polls `pred` every 10 ms until it holds or `timeout` passes. Returns
 // whether it held; the caller asserts with a message saying what it awaited.
