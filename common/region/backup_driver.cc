@@ -327,9 +327,19 @@ Result<BackupDriver::Applied> BackupDriver::apply(VaultSet& set, const v1::Vault
       }
       return applied;
     }
+    case v1::VaultOp::kCaptureImage:
+      // The image is the paired region's, but the VM it generalized is the same VM this region
+      // holds as its standby copy: after a failover it must not start here either.
+      if (!set.region.empty()) {
+        if (hosted(op.capture_image().vm())) {
+          generalized_in_peer_[op.capture_image().vm()] =
+              op.capture_image().image() + " in region " + set.region;
+        }
+        return applied;
+      }
+      return apply_disk_op(op);
     case v1::VaultOp::kCreateSnapshot:
     case v1::VaultOp::kDeleteSnapshot:
-    case v1::VaultOp::kCaptureImage:
       // Snapshots and images are this region's (locally redundant); a paired copy skips them.
       if (!set.region.empty()) return applied;
       return apply_disk_op(op);
@@ -441,6 +451,7 @@ Status BackupDriver::set_vm(const v1::SetVmRequest& req) {
       info->set_agent_installed(req.agent_installed());
       break;
     case v1::SetVmRequest::kRunning:
+      if (req.running() && generalized_in_peer_.contains(req.vm())) return admit_write(req.vm());
       if (info->power() == model::power_state_name(model::PowerState::kGeneralized)) {
         // Azure cannot start a VM captured into an image; stopping it changes nothing.
         if (!req.running()) break;

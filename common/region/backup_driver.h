@@ -229,6 +229,9 @@ class BackupDriver {
   std::map<std::string, model::IncrementalSnapshotChain> chains_;  // by disk
   std::map<std::string, ImageData> images_;                        // by name
   std::map<std::string, std::string> generalized_;                 // VM -> its image
+  // VMs this region hosts as the standby that the paired region captured into an image
+  // (VM -> "image in region"): generalized there, so they take no writes here after a failover.
+  std::map<std::string, std::string> generalized_in_peer_;
   model::CostMeter meter_;
   Time last_usage_at_ = kTimeZero;
   std::map<std::string, VaultSet> paired_;  // by source region

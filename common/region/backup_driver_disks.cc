@@ -410,6 +410,11 @@ Status BackupDriver::check_new_disk(const std::string& field, const std::string&
 }
 
 Status BackupDriver::admit_write(const std::string& vm) const {
+  if (auto peer = generalized_in_peer_.find(vm); peer != generalized_in_peer_.end()) {
+    return failed_precondition("VM " + vm + " is generalized (captured into image " + peer->second +
+                               ") and cannot start or take writes again; create a VM from the "
+                               "image in that region");
+  }
   auto it = generalized_.find(vm);
   if (it == generalized_.end()) return Status::ok();
   return failed_precondition("VM " + vm + " is generalized (captured into image " + it->second +

@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cli/rpc_clients.h"
 #include "common/model/cost_meter.h"
 #include "tests/integration/backup_fixture.h"
 #include "tests/support/test_topology.h"
@@ -19,6 +20,7 @@ namespace drsim::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using namespace std::chrono_literals;
 
 constexpr uint64_t kGiB = uint64_t{1} << 30;
 constexpr double kMonthNanos = 730.0 * 3600 * 1e9;
@@ -255,6 +257,25 @@ TEST(Image, CaptureGeneralizesTheSourceAndANewVmFromItHasEveryDisk) {
   ASSERT_TRUE(images.is_ok());
   ASSERT_EQ(images->images_size(), 1);
   EXPECT_EQ(images->images(0).source_vm(), "vm-web");
+
+  // The standby holds the same VM: after a failover it does not start there either.
+  topo.kill("primary");
+  auto fo = cli::region_failover(topo.address("secondary"), "test: primary killed");
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  auto standby = topo.workload_stub("secondary");
+  Status refused;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        refused = try_put(*standby, "vm-web", "page-0", "after failover");
+        return refused.code() == StatusCode::kFailedPrecondition;
+      },
+      10s))
+      << "the new active region took a write to the generalized VM: " << refused.message();
+  EXPECT_THAT(refused.message(),
+              HasSubstr("generalized (captured into image img-web in region primary)"));
+  EXPECT_TRUE(try_put(*standby, "vm-db", "row", "3").is_ok()) << "other VMs still take writes";
+  v1::SetVmRequest start_there = start;
+  EXPECT_EQ(secondary.set_vm(start_there).status().code(), StatusCode::kFailedPrecondition);
 }
 
 TEST(Cost, ReportIsUsedSizeTimesPriceOverTheBackupClock) {
