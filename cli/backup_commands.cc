@@ -561,6 +561,20 @@ struct BackupCommands::Impl {
     c->add_option("--prices", prices_file,
                   "YAML file with a prices: map (default: the daemon's list prices)");
     c->add_flag("--json", json, "Machine-readable output");
+    for (const char* group : {"vault", "backup", "vm", "snapshot", "image"}) {
+      accept_shared_options(app.get_subcommand(group));
+    }
+  }
+
+  // `drsim vault --home H list` works as `drsim vault list --home H` does: every level above a
+  // verb takes --home and --region too, into the same variables.
+  void accept_shared_options(CLI::App* group) {
+    group->add_option("--home", home, "Directory of the local topology")->capture_default_str();
+    group->add_option("--region", region, "Region daemon: primary or secondary")
+        ->capture_default_str();
+    for (CLI::App* sub : group->get_subcommands({})) {
+      if (!sub->get_subcommands({}).empty()) accept_shared_options(sub);
+    }
   }
 
   template <typename Message>

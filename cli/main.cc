@@ -261,6 +261,7 @@ int main(int argc, char** argv) {
       "Recovery plans: up to 7 ordered groups of protected items (a group fails over in "
       "parallel, groups in order), scripts and manual actions before/after a group");
   c_plan->require_subcommand(1);
+  add_home(c_plan);  // `drsim plan --home H run ...` as well as `drsim plan run ... --home H`
   PlanCreateOptions plan_create;
   auto* c_plan_create = c_plan->add_subcommand(
       "create",

@@ -1,7 +1,7 @@
 // The drsim binaries as a user runs them: --help, bad config, port in use,
 // and the demo drill end to end.
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -19,8 +19,8 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(Cli, EveryVerbHasHelp) {
-  for (const char* verb : {"demo", "up", "down", "status", "load", "inject", "heal", "failover",
-                           "check"}) {
+  for (const char* verb :
+       {"demo", "up", "down", "status", "load", "inject", "heal", "failover", "check"}) {
     auto r = run_binary("drsim", {verb, "--help"}, 10s);
     EXPECT_EQ(r.exit_code, 0) << verb << ": " << r.output;
     EXPECT_NE(r.output.find("--home"), std::string::npos) << verb;
@@ -28,6 +28,23 @@ TEST(Cli, EveryVerbHasHelp) {
   for (const char* daemon : {"drsim-primary", "drsim-secondary", "drsim-trafficmgr"}) {
     auto r = run_binary(daemon, {"--help"}, 10s);
     EXPECT_EQ(r.exit_code, 0) << daemon << ": " << r.output;
+  }
+}
+
+TEST(Cli, HomeMayStandBeforeOrAfterTheVerbOfAGroup) {
+  const std::string home = make_temp_dir("drsim-cli-home") + "/nothing-up";
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"vault", "--home", home, "list"},
+           {"vault", "list", "--home", home},
+           {"backup", "--home", home, "policy", "create", "v", "p", "--times", "06:00"},
+           {"backup", "policy", "--home", home, "create", "v", "p", "--times", "06:00"},
+           {"snapshot", "--home", home, "list"},
+           {"plan", "--home", home, "list"},
+           {"plan", "list", "--home", home}}) {
+    auto r = run_binary("drsim", args, 10s);
+    EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.output;
+    EXPECT_NE(r.output.find("no topology is up in " + home), std::string::npos)
+        << args[0] << ": " << r.output;
   }
 }
 
@@ -69,7 +86,8 @@ TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
   std::vector<Case> cases = {
       {"name: x\nsteps:\n  - wait: 2s\n  - inject: { fault: melt, region: primary }\n",
        path + ":4: steps[1].inject.fault: 'melt' is not a fault (one of: kill"},
-      {"name: x\nsteps:\n  - inject: { fault: latency, link: replication,\n      latency_ms: 9999999 }\n",
+      {"name: x\nsteps:\n  - inject: { fault: latency, link: replication,\n      latency_ms: "
+       "9999999 }\n",
        path + ":4: steps[0].inject.latency_ms: 9999999 is out of range 0..600000"},
       {"name: x\nsteps:\n  - inject: { fault: partition, region: primary }\n",
        path + ":3: steps[0].inject.region: does not apply to fault partition"},
@@ -90,8 +108,8 @@ TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
     }
     auto r = run_binary("drsim", {"drill", "run", path, "--home", dir + "/home"}, 20s);
     EXPECT_EQ(r.exit_code, 2) << c.text << r.output;
-    EXPECT_NE(r.output.find(c.want), std::string::npos) << "want: " << c.want << "\ngot: "
-                                                         << r.output;
+    EXPECT_NE(r.output.find(c.want), std::string::npos)
+        << "want: " << c.want << "\ngot: " << r.output;
   }
   std::filesystem::remove_all(dir);
 }
@@ -111,8 +129,7 @@ TEST(Cli, DaemonNamesThePortAlreadyInUse) {
                       {"--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", dir}, 20s);
   ::close(fd);
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("port " + std::to_string(port) + " is already in use"),
-            std::string::npos)
+  EXPECT_NE(r.output.find("port " + std::to_string(port) + " is already in use"), std::string::npos)
       << r.output;
   std::filesystem::remove_all(dir);
 }
@@ -179,13 +196,15 @@ TEST(Cli, LinkFaultsFromTheShell) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(wait_tm_status("primary", "Online")) << "heal did not bring the primary back";
 
-  r = run_binary("drsim", {"inject", "latency", "--home", home, "--link", "client.primary",
-                           "--direction", "up", "--latency-ms", "120"},
+  r = run_binary("drsim",
+                 {"inject", "latency", "--home", home, "--link", "client.primary", "--direction",
+                  "up", "--latency-ms", "120"},
                  20s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::string history = home + "/h.jsonl";
-  r = run_binary("drsim", {"load", "--home", home, "--duration", "1.5", "--rate", "20",
-                           "--clients", "2", "--history", history},
+  r = run_binary("drsim",
+                 {"load", "--home", home, "--duration", "1.5", "--rate", "20", "--clients", "2",
+                  "--history", history},
                  30s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(history);
@@ -201,9 +220,9 @@ TEST(Cli, LinkFaultsFromTheShell) {
   EXPECT_GT(ok, 5);
 
   // A fault that names what is wrong, exit 2.
-  r = run_binary("drsim", {"inject", "latency", "--home", home, "--link", "client.nowhere",
-                           "--latency-ms", "5"},
-                 20s);
+  r = run_binary(
+      "drsim",
+      {"inject", "latency", "--home", home, "--link", "client.nowhere", "--latency-ms", "5"}, 20s);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("link 'client.nowhere' is not a link"), std::string::npos) << r.output;
 }
@@ -222,8 +241,7 @@ TEST(Cli, UpServesDnsAndDashboardAndLoadResolvesOverDns) {
   auto text = run_binary("drsim", {"status", "--home", home}, 20s);
   ASSERT_EQ(text.exit_code, 0) << text.output;
   EXPECT_NE(text.output.find("dns       127.0.0.1:"), std::string::npos) << text.output;
-  EXPECT_NE(text.output.find("FAILOVER documented / worst case / last measured"),
-            std::string::npos)
+  EXPECT_NE(text.output.find("FAILOVER documented / worst case / last measured"), std::string::npos)
       << text.output;
   // Defaults: TTL 500 ms, interval 100 ms, timeout 50 ms, 2 tolerated failures.
   EXPECT_NE(text.output.find("700 ms / 950 ms / none yet"), std::string::npos) << text.output;
@@ -236,8 +254,9 @@ TEST(Cli, UpServesDnsAndDashboardAndLoadResolvesOverDns) {
   EXPECT_EQ(st["profiles"][0]["failover_worst_case_ms"], 950.0);
   // Two clients for 2.5 s: a DNS answer lives 1 s (500 ms rounded up), so a handful of lookups.
   std::string history = home + "/dns.jsonl";
-  r = run_binary("drsim", {"load", "--home", home, "--duration", "2.5", "--rate", "40",
-                           "--clients", "2", "--resolve", "dns", "--history", history},
+  r = run_binary("drsim",
+                 {"load", "--home", home, "--duration", "2.5", "--rate", "40", "--clients", "2",
+                  "--resolve", "dns", "--history", history},
                  30s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto at = r.output.find(" DNS lookups");
