@@ -633,6 +633,17 @@ TEST(ConsistencyGroup, ReprotectHandsTheGroupToTheFormerPrimaryAndFailbackHandsI
   ASSERT_TRUE(fb.is_ok()) << fb.status().message();
   for (const auto& l : fb->failover.lines) std::cout << "[failback] " << l << "\n";
   EXPECT_EQ(fb->failover.items_failed_over, 1);
+  // The group's line names every member's drained seq (a group's point lists its members).
+  const std::string drained_seqs =
+      "(seq vm-a=" + std::to_string(topo.applied_seq("primary", "vm-a")) +
+      " vm-b=" + std::to_string(topo.applied_seq("primary", "vm-b")) + ")";
+  bool listed = false;
+  for (const auto& l : fb->failover.lines) {
+    listed = listed || (l.find("app") != std::string::npos &&
+                        l.find("FailedOver to recovery point") != std::string::npos &&
+                        l.find(drained_seqs) != std::string::npos);
+  }
+  EXPECT_TRUE(listed) << "no line shows the group failing over at " << drained_seqs;
   auto reversed_jobs = cli::sr_jobs(reversed_vault);
   ASSERT_TRUE(reversed_jobs.is_ok());
   std::vector<std::string> kinds;
