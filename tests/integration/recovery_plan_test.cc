@@ -561,13 +561,7 @@ TEST(ConsistencyGroup, PointsAndStateSurviveASigkillAndAPreRestartPointFailsOver
 
   // FailedOver survives a restart of the now active region, where protect is refused; commit
   // then keeps the point failed over to.
-  topo.kill("secondary");
-  if (Status s = topo.restart("secondary"); !s.is_ok()) FAIL() << s.message();
-  EXPECT_EQ(sr_item_state(vault, "app"), "FailedOver");
-  std::vector<std::string> commit_lines;
-  auto commit = cli::run_commit(topo.state(), {}, &commit_lines);
-  ASSERT_TRUE(commit.is_ok()) << commit.status().message();
-  EXPECT_EQ(sr_item_state(vault, "app"), "Committed");
+  ASSERT_NO_FATAL_FAILURE(restart_secondary_then_commit(topo, "app"));
   auto kept = group_points(vault, "app");
   ASSERT_EQ(kept.size(), 1u);
   EXPECT_EQ(kept[0].id(), point.id());
@@ -620,41 +614,22 @@ TEST(ConsistencyGroup, ReprotectHandsTheGroupToTheFormerPrimaryAndFailbackHandsI
       wait_until([&] { return group_point_at(reversed_vault, "app", reversed).has_value(); }, 30s))
       << "the former primary cut no group point holding vm-a at " << reversed.at("vm-a")
       << " and vm-b at " << reversed.at("vm-b");
-  auto items = cli::sr_items(reversed_vault);
-  ASSERT_TRUE(items.is_ok());
-  ASSERT_EQ(items->items_size(), 1);
-  EXPECT_EQ(items->items(0).item(), "app");
-  EXPECT_EQ(items->items(0).active_region(), "secondary");
-  EXPECT_EQ(items->items(0).replication_target(), "primary");
 
   // Failback: the group fails over (planned), commits and re-protects in the original
   // direction; the secondary's vault holds it again and cuts its points.
-  auto fb = cli::run_failback(topo.state(), "test failback", 10'000);
-  ASSERT_TRUE(fb.is_ok()) << fb.status().message();
-  for (const auto& l : fb->failover.lines) std::cout << "[failback] " << l << "\n";
-  EXPECT_EQ(fb->failover.items_failed_over, 1);
+  std::vector<std::string> failback_lines;
+  ASSERT_NO_FATAL_FAILURE(fail_back_reversed_item(topo, "app", &failback_lines));
   // The group's line names every member's drained seq (a group's point lists its members).
   const std::string drained_seqs =
       "(seq vm-a=" + std::to_string(topo.applied_seq("primary", "vm-a")) +
       " vm-b=" + std::to_string(topo.applied_seq("primary", "vm-b")) + ")";
   bool listed = false;
-  for (const auto& l : fb->failover.lines) {
+  for (const auto& l : failback_lines) {
     listed = listed || (l.find("app") != std::string::npos &&
                         l.find("FailedOver to recovery point") != std::string::npos &&
                         l.find(drained_seqs) != std::string::npos);
   }
   EXPECT_TRUE(listed) << "no line shows the group failing over at " << drained_seqs;
-  auto reversed_jobs = cli::sr_jobs(reversed_vault);
-  ASSERT_TRUE(reversed_jobs.is_ok());
-  std::vector<std::string> kinds;
-  for (const auto& j : reversed_jobs->jobs()) {
-    kinds.push_back(j.kind());
-    EXPECT_EQ(j.target(), "app");
-  }
-  EXPECT_EQ(kinds,
-            (std::vector<std::string>{"Reprotect", "PlannedFailover", "Commit", "Reprotect"}));
-  ASSERT_TRUE(wait_until([&] { return sr_item_state(vault, "app") == "Protected"; }, 20s))
-      << "the group was not re-protected in the original direction";
   EXPECT_EQ(sr_item_state(reversed_vault, "app"), "");
   put_keys(*topo.workload_stub("primary"), "vm-a", "a3-", 0, 4);
   put_keys(*topo.workload_stub("primary"), "vm-b", "b3-", 0, 3);
