@@ -1,5 +1,6 @@
 // SiteRecoveryDriver across daemon restarts: after every change the driver persists each
-// item's lifecycle and the job table (site_recovery_store.h); at start-up it puts them back,
+// item's lifecycle (a single VM's or a consistency group's) and the job table
+// (site_recovery_store.h); at start-up it puts them back,
 // keeps the recovery points whose checkpoint directory is still there and readable, drops the
 // others with a logged reason, fails the jobs a restart interrupted and removes checkpoint
 // directories that no retained point names.
