@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/rpc_clients.h"
+#include "cli/site_recovery.h"
 
 namespace drsim::cli {
 
@@ -48,10 +49,9 @@ void follow_with_items(const TopologyState& state, PlannedFailoverOutcome& out,
     return;
   }
   for (const auto& i : items->items()) {
-    auto seq = i.point().seqs().find(i.item());
     out.lines.push_back(fmt::format(
         "  {:<10} FailedOver to recovery point {} (seq {}): nothing given up (job {})", i.item(),
-        i.point().id(), seq == i.point().seqs().end() ? 0 : seq->second, items->job_id()));
+        i.point().id(), point_seqs_text(i.item(), i.point()), items->job_id()));
   }
   out.items_failed_over = items->items_size();
   if (out.items_failed_over == 0) return;

@@ -209,6 +209,14 @@ std::string find_vault(const TopologyState& state) {
   return "";
 }
 
+std::string point_seqs_text(const std::string& item, const ReplicationPointInfo& p) {
+  if (auto seq = p.seqs().find(item); seq != p.seqs().end()) return std::to_string(seq->second);
+  std::string out;
+  std::map<std::string, uint64_t> sorted(p.seqs().begin(), p.seqs().end());
+  for (const auto& [w, v] : sorted) out += (out.empty() ? "" : " ") + w + "=" + std::to_string(v);
+  return out;
+}
+
 std::string format_wall(int64_t unix_nanos) {
   std::time_t secs = static_cast<std::time_t>(unix_nanos / 1'000'000'000);
   std::tm tm{};
@@ -382,8 +390,8 @@ Result<TestFailoverResponse> run_test_failover(TopologyState& state, const TestF
   lines->push_back(fmt::format(
       "test failover of {} to recovery point {} ({}, {} on drsim's clock; seq {}): isolated copy "
       "serving at {} (pid {}), no peer, not in the Traffic Manager (job {})",
-      item, p.id(), p.type(), format_wall(p.time_unix_nanos()),
-      p.seqs().count(item) ? p.seqs().at(item) : 0, started->address, started->pid, r->job_id()));
+      item, p.id(), p.type(), format_wall(p.time_unix_nanos()), point_seqs_text(item, p),
+      started->address, started->pid, r->job_id()));
   lines->push_back(
       "  production replication continues; state: cleanup test failover pending "
       "until `drsim failover --test-cleanup`");
@@ -528,14 +536,7 @@ int cmd_points(const std::string& home, const std::string& item, bool as_json) {
     std::printf("%s: %d point(s)\n", ip.item().c_str(), ip.points_size());
     std::printf("  %-5s %-23s %-17s %-10s %s\n", "ID", "TIME", "TYPE", "SEQ", "CHECKPOINT");
     for (const auto& p : ip.points()) {
-      // A consistency group's point holds every member: "vm-a=12 vm-b=40".
-      auto seq = p.seqs().find(ip.item());
-      std::string seqs = seq == p.seqs().end() ? "" : std::to_string(seq->second);
-      if (seq == p.seqs().end()) {
-        std::map<std::string, uint64_t> sorted(p.seqs().begin(), p.seqs().end());
-        for (const auto& [w, v] : sorted)
-          seqs += (seqs.empty() ? "" : " ") + w + "=" + std::to_string(v);
-      }
+      std::string seqs = point_seqs_text(ip.item(), p);
       std::printf("  %-5llu %-23s %-17s %-10s %s\n", (unsigned long long)p.id(),
                   format_wall(p.time_unix_nanos()).c_str(), p.type().c_str(), seqs.c_str(),
                   size_label(p.data_bytes()).c_str());

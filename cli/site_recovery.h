@@ -99,6 +99,9 @@ Result<ProcessInfo> start_test_copy(TopologyState& state, const std::string& pro
 
 // "2026-11-25 16:03:12.250" (UTC).
 std::string format_wall(int64_t unix_nanos);
+// The seqs a recovery point of `item` holds: "1343" for a single VM, "vm-a=12 vm-b=40" (sorted)
+// for a consistency group, whose point lists every member.
+std::string point_seqs_text(const std::string& item, const drsim::v1::ReplicationPointInfo& p);
 
 int cmd_protect(const std::string& home, const ProtectOptions& options);
 int cmd_items(const std::string& home, bool as_json);

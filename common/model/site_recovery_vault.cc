@@ -127,9 +127,17 @@ Status SiteRecoveryVault::release(const std::string& name) {
     return failed_precondition(name + " replicates in consistency group " + *group +
                                "; a group moves as a whole");
   }
-  if (!scopes_.count(name)) return not_found("'" + name + "' is not protected in this vault");
-  scopes_.erase(name);
-  vms_.erase(name);
+  auto it = scopes_.find(name);
+  if (it == scopes_.end()) return not_found("'" + name + "' is not protected in this vault");
+  if (it->second->scope() == ProtectionScope::kMultiVmGroup) {
+    for (const auto& m : it->second->members()) {
+      vms_.erase(m);
+      group_of_.erase(m);
+    }
+  } else {
+    vms_.erase(name);
+  }
+  scopes_.erase(it);
   return Status::ok();
 }
 

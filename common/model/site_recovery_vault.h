@@ -36,8 +36,9 @@ class SiteRecoveryVault {
                                           const ReplicationTarget& target,
                                           const ReplicationPolicy& policy, Time now);
 
-  // The vault no longer holds the single VM `name` (its protection moved to another vault).
-  // NOT_FOUND for an unknown VM, FAILED_PRECONDITION for a VM inside a group.
+  // The vault no longer holds the single VM or consistency group `name` (its protection moved
+  // to another vault); a group's VMs go with it. NOT_FOUND for an unknown name,
+  // FAILED_PRECONDITION for a VM inside a group (the group moves as a whole).
   Status release(const std::string& name);
 
   // The lifecycle that operator steps on `name` (a single VM or a group) go to.

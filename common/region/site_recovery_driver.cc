@@ -20,7 +20,6 @@ constexpr std::chrono::milliseconds kTickEvery{100};
 constexpr std::chrono::milliseconds kSourceStatusDeadline{1000};
 constexpr size_t kMaxReasonBytes = 256;
 constexpr uint64_t kDefaultOsDiskBytes = 128ull << 30;  // a common Azure OS disk
-constexpr char kItemRecordPrefix[] = "item/";
 
 model::SourceKind to_model(drsim::v1::SourceKind k) {
   switch (k) {
@@ -127,9 +126,11 @@ Status SiteRecoveryDriver::start() {
   auto records = node_.store().records();
   if (!records.is_ok()) return records.status();
   for (const auto& [name, value] : *records) {
-    if (name.rfind("group/", 0) == 0 && node_.is_standby()) {
+    if (name.rfind(kGroupRecordPrefix, 0) == 0) {
+      if (!node_.is_standby()) continue;  // a group restored with its lifecycle is in items_
       ProtectGroupRequest group;
-      if (group.ParseFromString(value) && protect_group(group).is_ok()) {
+      if (!group.ParseFromString(value) || items_.count(group.group())) continue;
+      if (protect_group(group).is_ok()) {
         spdlog::info("site recovery: group {} protected again after restart", group.group());
       }
       continue;
@@ -310,7 +311,7 @@ Result<ProtectItemResponse> SiteRecoveryDriver::protect_recorded(const ProtectIt
     return ev.status();
   }
   (void)jobs_.transition(*job, model::JobState::kInProgress, t);
-  items_[req.item()] = Item{req, {}, *job, {}};
+  items_[req.item()] = Item{req, {}, *job, {}, {}};
   // Written with the lifecycle, in order, before the step answers (persist()).
   if (record) durable_.save_record(kItemRecordPrefix + req.item(), req.SerializeAsString());
   spdlog::info("site recovery: protecting {} ({}) from {} to {} {}", spec.name,

@@ -114,6 +114,11 @@ class SiteRecoveryDriver {
   Status restore_state();
   void restore_item(const drsim::v1::ProtectItemRequest& req,
                     const drsim::v1::StoredLifecycle& stored);
+  void restore_group(const drsim::v1::ProtectGroupRequest& req,
+                     const drsim::v1::StoredLifecycle& stored);
+  // The scope `name` was just built again: its lifecycle takes `stored`, and the points whose
+  // checkpoint is still usable stay.
+  void restore_lifecycle(const std::string& name, const drsim::v1::StoredLifecycle& stored);
   DrsimWallMapping wall_mapping() const { return {clock_.start(), wall_start_nanos_}; }
   // A checkpoint directory usable as a recovery point; else why not.
   static Status checkpoint_usable(const std::string& dir);
@@ -131,7 +136,15 @@ class SiteRecoveryDriver {
     std::map<model::RecoveryPointId, std::string> checkpoints;  // point → directory
     std::optional<model::JobId> enable_job;
     std::string test_copy;  // the test failover's copy, while cleanup is pending
+    std::optional<drsim::v1::ProtectGroupRequest> group;  // set for a consistency group
   };
+
+  // Who builds a consistency group's vault entry (site_recovery_groups.cc): an operator's
+  // protect (refused on the active region), a restart restoring it (wherever it runs now; the
+  // record exists) or the vault adopting it from its peer after re-protect.
+  enum class GroupOrigin { kOperator, kRestored, kAdopted };
+  // Checks the members, builds the group's vault entry and its enable (or re-protect) job.
+  Result<model::JobId> add_group(const drsim::v1::ProtectGroupRequest& req, GroupOrigin origin);
 
   void arm();
   void tick();

@@ -13,8 +13,6 @@ using namespace drsim::v1;
 
 namespace {
 
-constexpr char kGroupRecordPrefix[] = "group/";
-
 std::string join_names(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
@@ -37,7 +35,8 @@ std::vector<std::string> SiteRecoveryDriver::failover_candidates() const {
   return out;
 }
 
-Result<ProtectItemResponse> SiteRecoveryDriver::protect_group(const ProtectGroupRequest& req) {
+Result<model::JobId> SiteRecoveryDriver::add_group(const ProtectGroupRequest& req,
+                                                   GroupOrigin origin) {
   const auto& opt = node_.options();
   std::vector<std::string> hosted;
   for (const auto& w : opt.workloads) hosted.push_back(w.name);
@@ -48,7 +47,7 @@ Result<ProtectItemResponse> SiteRecoveryDriver::protect_group(const ProtectGroup
                               " (workloads: " + join_names(hosted) + ")");
     }
   }
-  if (!node_.is_standby()) {
+  if (origin == GroupOrigin::kOperator && !node_.is_standby()) {
     return failed_precondition("protect group " + req.group() + " refused: region " + opt.name +
                                " is active; protection is set up in the replication target, "
                                "the standby region " +
@@ -81,7 +80,9 @@ Result<ProtectItemResponse> SiteRecoveryDriver::protect_group(const ProtectGroup
   if (p.rpo_threshold_ms() > 0)
     policy.rpo_threshold = std::chrono::milliseconds(p.rpo_threshold_ms());
   Time t = now();
-  auto job = jobs_.create(model::JobKind::kEnableReplication, req.group(), t);
+  auto job = jobs_.create(origin == GroupOrigin::kAdopted ? model::JobKind::kReprotect
+                                                          : model::JobKind::kEnableReplication,
+                          req.group(), t);
   if (!job.is_ok()) return job.status();
   (void)jobs_.transition(*job, model::JobState::kInProgress, t);
   auto ev = vault_.protect_group(req.group(), specs, target, policy, t);
@@ -91,12 +92,19 @@ Result<ProtectItemResponse> SiteRecoveryDriver::protect_group(const ProtectGroup
   }
   ProtectItemRequest recorded = req.spec();
   recorded.set_item(req.group());
-  items_[req.group()] = Item{recorded, {}, *job, {}};
-  if (Status s =
-          node_.store().put_record(kGroupRecordPrefix + req.group(), req.SerializeAsString());
-      !s.is_ok()) {
-    spdlog::error("site recovery: cannot record group {}: {}", req.group(), s.message());
+  items_[req.group()] = Item{recorded, {}, *job, {}, req};
+  // Written with the lifecycle, in order, before the step answers (persist()).
+  if (origin != GroupOrigin::kRestored) {
+    durable_.save_record(kGroupRecordPrefix + req.group(), req.SerializeAsString());
   }
+  return *job;
+}
+
+Result<ProtectItemResponse> SiteRecoveryDriver::protect_group(const ProtectGroupRequest& req) {
+  PersistOnReturn persist_after{*this};
+  auto job = add_group(req, GroupOrigin::kOperator);
+  if (!job.is_ok()) return job.status();
+  const auto& opt = node_.options();
   spdlog::info("site recovery: protecting consistency group {} ({}) from {} to {}", req.group(),
                join_names({req.items().begin(), req.items().end()}), opt.peer_name, opt.name);
   ProtectItemResponse resp;

@@ -1,7 +1,8 @@
 // The vault follows the replication target. drsim keeps a protected item's lifecycle in the
 // vault of the region its replication goes to, because that region's store is where the
 // recovery points (checkpoints) are. Re-protect reverses the replication; the vault that held
-// the item then hands it over — its request and its whole lifecycle record — to the new
+// the item then hands it over — its request (a consistency group's ProtectGroupRequest too: the
+// group moves as a whole) and its whole lifecycle record — to the new
 // target's vault over SiteRecovery.AdoptItems, retried until it answers, and forgets it. The
 // adopting vault finishes the re-protect sync once the stream arrives and cuts the points from
 // then on. A planned failover of the region pair moves the items replicating here to
@@ -20,7 +21,6 @@ namespace drsim::region {
 using namespace drsim::v1;
 
 namespace {
-constexpr char kItemRecordPrefix[] = "item/";
 constexpr std::chrono::milliseconds kAdoptDeadline{2000};
 constexpr std::chrono::milliseconds kHandOverRetry{1000};
 }  // namespace
@@ -39,7 +39,6 @@ void SiteRecoveryDriver::hand_over_items() {
     const auto* lc = vault_.find(name);
     auto item = items_.find(name);
     if (lc == nullptr || item == items_.end() || lc->peer_region() == me) continue;
-    if (lc->scope() != model::ProtectionScope::kSingleVm) continue;
     if (lc->state() != model::ProtectionState::kInitialReplication &&
         lc->state() != model::ProtectionState::kProtected) {
       continue;  // not replicating away (failed over, committed, a test copy pending here)
@@ -47,6 +46,7 @@ void SiteRecoveryDriver::hand_over_items() {
     auto* h = request.add_items();
     *h->mutable_request() = item->second.request;
     *h->mutable_lifecycle() = to_stored(name, lc->record(), wall_mapping());
+    if (item->second.group) *h->mutable_group() = *item->second.group;  // moves as a whole
     names.push_back(name);
   }
   if (names.empty()) return;
@@ -82,8 +82,9 @@ void SiteRecoveryDriver::release_item(const std::string& name) {
     spdlog::error("site recovery: cannot release {}: {}", name, s.message());
     return;
   }
+  const bool group = it->second.group.has_value();
   items_.erase(name);
-  durable_.forget(name, kItemRecordPrefix + name);
+  durable_.forget(name, (group ? kGroupRecordPrefix : kItemRecordPrefix) + name);
   spdlog::info("site recovery: {} handed over to the vault in {}, its replication target now", name,
                node_.options().peer_name);
 }
@@ -112,14 +113,22 @@ Result<AdoptItemsResponse> SiteRecoveryDriver::adopt_items(const AdoptItemsReque
     if (auto r = from_stored(h.lifecycle(), wall_mapping()); !r.is_ok()) {
       return invalid_argument(field + ".lifecycle: " + r.status().message());
     }
+    if (h.has_group() && h.group().group() != h.request().item()) {
+      return invalid_argument(field + ".group.group: '" + h.group().group() +
+                              "' is not the item of the request, '" + h.request().item() + "'");
+    }
   }
   AdoptItemsResponse resp;
   for (const auto& h : req.items()) {
     const std::string& name = h.request().item();
     // A retry whose first answer was lost: the sender's record is the newer one.
     if (vault_.find(name) != nullptr) release_item(name);
-    auto r = protect_recorded(h.request(), true, model::JobKind::kReprotect);
-    if (!r.is_ok()) return r.status();
+    if (h.has_group()) {
+      if (auto r = add_group(h.group(), GroupOrigin::kAdopted); !r.is_ok()) return r.status();
+    } else if (auto r = protect_recorded(h.request(), true, model::JobKind::kReprotect);
+               !r.is_ok()) {
+      return r.status();
+    }
     model::ProtectionLifecycle& lc = **vault_.lifecycle(name);
     Status restored = lc.restore(*from_stored(h.lifecycle(), wall_mapping()));
     if (restored.is_ok() && lc.peer_region() != me) {

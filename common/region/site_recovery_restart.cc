@@ -1,5 +1,6 @@
 // SiteRecoveryDriver across daemon restarts: after every change the driver persists each
-// item's lifecycle and the job table (site_recovery_store.h); at start-up it puts them back,
+// item's lifecycle (a single VM's or a consistency group's) and the job table
+// (site_recovery_store.h); at start-up it puts them back,
 // keeps the recovery points whose checkpoint directory is still there and readable, drops the
 // others with a logged reason, fails the jobs a restart interrupted and removes checkpoint
 // directories that no retained point names.
@@ -14,10 +15,6 @@ namespace drsim::region {
 
 namespace fs = std::filesystem;
 using namespace drsim::v1;
-
-namespace {
-constexpr char kItemRecordPrefix[] = "item/";
-}  // namespace
 
 Status SiteRecoveryDriver::checkpoint_usable(const std::string& dir) {
   std::error_code ec;
@@ -39,7 +36,13 @@ Status SiteRecoveryDriver::restore_state() {
   auto records = node_.store().records();
   if (!records.is_ok()) return records.status();
   std::map<std::string, ProtectItemRequest> requests;
+  std::map<std::string, ProtectGroupRequest> groups;
   for (const auto& [name, value] : *records) {
+    if (name.rfind(kGroupRecordPrefix, 0) == 0) {
+      ProtectGroupRequest req;
+      if (req.ParseFromString(value)) groups[req.group()] = std::move(req);
+      continue;
+    }
     if (name.rfind(kItemRecordPrefix, 0) != 0) continue;
     ProtectItemRequest req;
     if (req.ParseFromString(value)) requests[req.item()] = std::move(req);
@@ -51,10 +54,15 @@ Status SiteRecoveryDriver::restore_state() {
                    name, stored.active_region(), me);
       continue;
     }
+    if (auto g = groups.find(name); g != groups.end()) {
+      restore_group(g->second, stored);
+      continue;
+    }
     auto it = requests.find(name);
     if (it == requests.end()) {
-      spdlog::warn("site recovery: lifecycle record of {} has no protected item record; ignored",
-                   name);
+      spdlog::warn(
+          "site recovery: lifecycle record of {} has no protected item or group record; ignored",
+          name);
       continue;
     }
     restore_item(it->second, stored);
@@ -118,11 +126,26 @@ Status SiteRecoveryDriver::restore_state() {
 
 void SiteRecoveryDriver::restore_item(const ProtectItemRequest& req,
                                       const StoredLifecycle& stored) {
-  const std::string& name = req.item();
   if (auto r = protect_recorded(req, false); !r.is_ok()) {
-    spdlog::warn("site recovery: cannot restore {}: {}", name, r.status().message());
+    spdlog::warn("site recovery: cannot restore {}: {}", req.item(), r.status().message());
     return;
   }
+  restore_lifecycle(req.item(), stored);
+}
+
+void SiteRecoveryDriver::restore_group(const ProtectGroupRequest& req,
+                                       const StoredLifecycle& stored) {
+  // Not protect_group: the group may run here now (failed over), where an operator's protect
+  // is refused; its record exists already.
+  if (auto r = add_group(req, GroupOrigin::kRestored); !r.is_ok()) {
+    spdlog::warn("site recovery: cannot restore consistency group {}: {}", req.group(),
+                 r.status().message());
+    return;
+  }
+  restore_lifecycle(req.group(), stored);
+}
+
+void SiteRecoveryDriver::restore_lifecycle(const std::string& name, const StoredLifecycle& stored) {
   model::ProtectionLifecycle& lc = **vault_.lifecycle(name);
   auto record = from_stored(stored, wall_mapping());
   Status restored = record.is_ok() ? lc.restore(*record) : record.status();

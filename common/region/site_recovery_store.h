@@ -20,6 +20,12 @@
 
 namespace drsim::region {
 
+// The region store's records of what the operator protected: a single item's
+// ProtectItemRequest under item/<name>, a consistency group's ProtectGroupRequest under
+// group/<name>.
+inline constexpr char kItemRecordPrefix[] = "item/";
+inline constexpr char kGroupRecordPrefix[] = "group/";
+
 // In-process instants of drsim's clock and its wall time: `wall_at_start` is what the clock read
 // at the instant `start`.
 struct DrsimWallMapping {

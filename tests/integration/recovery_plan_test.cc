@@ -6,6 +6,8 @@
 // point's and whose lost writes (history checker) match the report.
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -14,6 +16,7 @@
 #include "cli/child_process.h"
 #include "cli/final_state.h"
 #include "cli/plan_commands.h"
+#include "cli/protection.h"
 #include "cli/recovery_commands.h"
 #include "cli/rpc_clients.h"
 #include "cli/site_recovery.h"
@@ -89,8 +92,8 @@ void protect(TestTopology& topo, const std::string& item) {
   ASSERT_TRUE(req.is_ok());
   auto r = cli::sr_protect(topo.address("secondary"), *req);
   ASSERT_TRUE(r.is_ok()) << r.status().message();
-  ASSERT_TRUE(
-      wait_until([&] { return sr_item_state(topo.address("secondary"), item) == "Protected"; }, 30s))
+  ASSERT_TRUE(wait_until(
+      [&] { return sr_item_state(topo.address("secondary"), item) == "Protected"; }, 30s))
       << item << " did not finish initial replication";
 }
 
@@ -456,6 +459,184 @@ TEST(ConsistencyGroup, PointsHoldEveryMemberFromOneCheckpointAndMembersMoveOnlyT
   auto vm_choice = cli::run_point_failover(topo.state(), fo, &lines);
   EXPECT_EQ(vm_choice.status().code(), StatusCode::kFailedPrecondition)
       << "vm-c replicates alone: no multi-VM point";
+}
+
+// The group's points listed by `vault` (empty when it lists none).
+std::vector<drsim::v1::ReplicationPointInfo> group_points(const std::string& vault,
+                                                          const std::string& group) {
+  auto pts = cli::sr_points(vault, group);
+  if (!pts.is_ok() || pts->items_size() != 1) return {};
+  return {pts->items(0).points().begin(), pts->items(0).points().end()};
+}
+
+// The group's newest point holding exactly `seqs`, if `vault` lists one.
+std::optional<drsim::v1::ReplicationPointInfo> group_point_at(
+    const std::string& vault, const std::string& group,
+    const std::map<std::string, uint64_t>& seqs) {
+  std::optional<drsim::v1::ReplicationPointInfo> found;
+  for (const auto& p : group_points(vault, group)) {
+    if (std::map<std::string, uint64_t>(p.seqs().begin(), p.seqs().end()) == seqs) found = p;
+  }
+  return found;
+}
+
+// Protects vm-a and vm-b as the consistency group "app" and waits until it is Protected.
+void protect_app_group(TestTopology& topo) {
+  std::vector<std::string> lines;
+  auto group = cli::run_protect_group(topo.state(), "app", {"vm-a", "vm-b"}, {}, &lines);
+  ASSERT_TRUE(group.is_ok()) << group.status().message();
+  ASSERT_TRUE(wait_until(
+      [&] { return sr_item_state(topo.address("secondary"), "app") == "Protected"; }, 30s))
+      << "the group did not finish initial replication";
+}
+
+TEST(ConsistencyGroup, PointsAndStateSurviveASigkillAndAPreRestartPointFailsOverEveryMember) {
+  TestTopology topo(kThreeVms);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  ASSERT_NO_FATAL_FAILURE(protect_app_group(topo));
+  auto primary = topo.workload_stub("primary");
+  put_keys(*primary, "vm-a", "a", 0, 40);
+  put_keys(*primary, "vm-b", "b", 0, 25);
+  const std::map<std::string, uint64_t> written{{"vm-a", 40}, {"vm-b", 25}};
+  ASSERT_TRUE(wait_until([&] { return group_point_at(vault, "app", written).has_value(); }, 30s))
+      << "no group point holding vm-a at 40 and vm-b at 25";
+  // The primary goes down: once a point interval (10 s) passes with no new point, nothing
+  // reaches the standby any more and every point it will have is cut before the restart.
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
+  auto before = group_points(vault, "app");
+  auto settled = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto now_points = group_points(vault, "app");
+        if (now_points.size() != before.size() || now_points.back().id() != before.back().id()) {
+          before = now_points;
+          settled = std::chrono::steady_clock::now();
+        }
+        return std::chrono::steady_clock::now() - settled > 11s;
+      },
+      45s))
+      << "the standby kept cutting points with the primary down";
+  ASSERT_GE(before.size(), 2u);
+
+  topo.kill("secondary");
+  if (Status s = topo.restart("secondary"); !s.is_ok()) FAIL() << s.message();
+  EXPECT_EQ(sr_item_state(vault, "app"), "Protected");
+  auto after = group_points(vault, "app");
+  ASSERT_EQ(after.size(), before.size()) << "the group's points did not survive the restart";
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].id(), before[i].id());
+    EXPECT_EQ(after[i].type(), before[i].type());
+    EXPECT_EQ(after[i].time_unix_nanos(), before[i].time_unix_nanos());
+    EXPECT_EQ(after[i].seqs().size(), before[i].seqs().size());
+    for (const auto& [w, seq] : before[i].seqs()) EXPECT_EQ(after[i].seqs().at(w), seq) << w;
+  }
+  auto jobs = cli::sr_jobs(vault);
+  ASSERT_TRUE(jobs.is_ok());
+  ASSERT_GE(jobs->jobs_size(), 1);
+  EXPECT_EQ(jobs->jobs(0).target(), "app");
+  EXPECT_EQ(jobs->jobs(0).state(), "Succeeded");
+
+  // Unplanned failover of the group to its latest multi-VM point: one cut before the restart,
+  // and each member's data is exactly that point's seqs (one checkpoint holds both).
+  std::vector<std::string> lines;
+  cli::PointFailoverOptions fo;
+  fo.point = "latest-multi-vm-processed";
+  fo.items = {"app"};
+  auto failed_over = cli::run_point_failover(topo.state(), fo, &lines);
+  for (const auto& l : lines) std::cout << "[failover] " << l << "\n";
+  ASSERT_TRUE(failed_over.is_ok()) << failed_over.status().message();
+  ASSERT_EQ(failed_over->items_size(), 1);
+  const auto& point = failed_over->items(0).point();
+  EXPECT_EQ(point.id(), before.back().id()) << "not the newest point cut before the restart";
+  ASSERT_EQ(point.seqs().size(), 2u);
+  auto data = cli::read_final_state(vault, {"vm-a", "vm-b"});
+  ASSERT_TRUE(data.is_ok()) << data.status().message();
+  std::map<std::string, uint64_t> keys;
+  for (const auto& [key, value] : *data) keys[key.first]++;
+  EXPECT_EQ(keys["vm-a"], point.seqs().at("vm-a"));
+  EXPECT_EQ(keys["vm-b"], point.seqs().at("vm-b"));
+  EXPECT_EQ(keys["vm-a"], 40u);
+  EXPECT_EQ(keys["vm-b"], 25u);
+
+  // FailedOver survives a restart of the now active region, where protect is refused; commit
+  // then keeps the point failed over to.
+  ASSERT_NO_FATAL_FAILURE(restart_secondary_then_commit(topo, "app"));
+  auto kept = group_points(vault, "app");
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].id(), point.id());
+}
+
+TEST(ConsistencyGroup, ReprotectHandsTheGroupToTheFormerPrimaryAndFailbackHandsItBack) {
+  TestTopology topo(kThreeVms);
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  const std::string reversed_vault = topo.address("primary");
+  ASSERT_NO_FATAL_FAILURE(protect_app_group(topo));
+  put_keys(*topo.workload_stub("primary"), "vm-a", "a", 0, 30);
+  put_keys(*topo.workload_stub("primary"), "vm-b", "b", 0, 20);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return group_point_at(vault, "app", {{"vm-a", 30}, {"vm-b", 20}}).has_value();
+      },
+      30s))
+      << "no group point holding vm-a at 30 and vm-b at 20";
+
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
+  std::vector<std::string> lines;
+  cli::PointFailoverOptions fo;
+  fo.point = "latest-multi-vm-processed";
+  fo.items = {"app"};
+  ASSERT_TRUE(cli::run_point_failover(topo.state(), fo, &lines).is_ok());
+  ASSERT_TRUE(cli::run_commit(topo.state(), {}, &lines).is_ok());
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), false).is_ok());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto st = cli::region_status(reversed_vault);
+        return st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY;
+      },
+      10s));
+  auto rp = cli::run_reprotect(topo.state(), "", "test");
+  ASSERT_TRUE(rp.is_ok()) << rp.status().message();
+
+  // The group moves to the former primary's vault, which cuts its points from its own store.
+  ASSERT_TRUE(wait_until([&] { return sr_item_state(reversed_vault, "app") == "Protected"; }, 20s))
+      << "the former primary did not take the group over";
+  EXPECT_EQ(sr_item_state(vault, "app"), "") << "the secondary's vault still holds the group";
+  EXPECT_EQ(sr_item_state(reversed_vault, "vm-a"), "")
+      << "a member is listed on its own, not inside the group";
+  auto secondary = topo.workload_stub("secondary");
+  put_keys(*secondary, "vm-a", "a2-", 0, 12);
+  put_keys(*secondary, "vm-b", "b2-", 0, 7);
+  const std::map<std::string, uint64_t> reversed{{"vm-a", topo.applied_seq("secondary", "vm-a")},
+                                                 {"vm-b", topo.applied_seq("secondary", "vm-b")}};
+  ASSERT_TRUE(
+      wait_until([&] { return group_point_at(reversed_vault, "app", reversed).has_value(); }, 30s))
+      << "the former primary cut no group point holding vm-a at " << reversed.at("vm-a")
+      << " and vm-b at " << reversed.at("vm-b");
+
+  // Failback: the group fails over (planned), commits and re-protects in the original
+  // direction; the secondary's vault holds it again and cuts its points.
+  std::vector<std::string> failback_lines;
+  ASSERT_NO_FATAL_FAILURE(fail_back_reversed_item(topo, "app", &failback_lines));
+  // The group's line names every member's drained seq (a group's point lists its members).
+  const std::string drained_seqs =
+      "(seq vm-a=" + std::to_string(topo.applied_seq("primary", "vm-a")) +
+      " vm-b=" + std::to_string(topo.applied_seq("primary", "vm-b")) + ")";
+  bool listed = false;
+  for (const auto& l : failback_lines) {
+    listed = listed || (l.find("app") != std::string::npos &&
+                        l.find("FailedOver to recovery point") != std::string::npos &&
+                        l.find(drained_seqs) != std::string::npos);
+  }
+  EXPECT_TRUE(listed) << "no line shows the group failing over at " << drained_seqs;
+  EXPECT_EQ(sr_item_state(reversed_vault, "app"), "");
+  put_keys(*topo.workload_stub("primary"), "vm-a", "a3-", 0, 4);
+  put_keys(*topo.workload_stub("primary"), "vm-b", "b3-", 0, 3);
+  const std::map<std::string, uint64_t> back{{"vm-a", topo.applied_seq("primary", "vm-a")},
+                                             {"vm-b", topo.applied_seq("primary", "vm-b")}};
+  ASSERT_TRUE(wait_until([&] { return group_point_at(vault, "app", back).has_value(); }, 30s))
+      << "no group point in the secondary after failback";
 }
 
 TEST(ChangeRecoveryPoint, DataAfterChangingEqualsTheSecondPointAndLostWritesMatchTheReport) {

@@ -232,27 +232,11 @@ TEST(SiteRecovery, UnplannedFailoverToLatestProcessedLosesExactlyWhatTheReportSa
   put_keys(*topo.workload_stub("secondary"), 1000, 20, &history);
   ASSERT_TRUE(wait_until([&] { return newest_point_seq(reversed_vault, "vm-web") >= 220; }, 30s))
       << "the former primary cut no recovery point holding the writes made after re-protect";
-  auto reversed_items = cli::sr_items(reversed_vault);
-  ASSERT_TRUE(reversed_items.is_ok());
-  ASSERT_EQ(reversed_items->items_size(), 1);
-  EXPECT_EQ(reversed_items->items(0).active_region(), "secondary");
-  EXPECT_EQ(reversed_items->items(0).replication_target(), "primary");
-  EXPECT_NE(reversed_items->items(0).health(), "Not applicable");
 
   // Failback follows the lifecycle: FailedOver at the drained seqs, committed, re-protected in
   // the original direction, and the secondary's vault has the item again with new points.
-  auto fb = cli::run_failback(topo.state(), "test failback", 10'000);
-  ASSERT_TRUE(fb.is_ok()) << fb.status().message();
-  for (const auto& l : fb->failover.lines) std::cout << "[failback] " << l << "\n";
-  EXPECT_EQ(fb->failover.items_failed_over, 1);
-  auto reversed_jobs = cli::sr_jobs(reversed_vault);
-  ASSERT_TRUE(reversed_jobs.is_ok());
-  std::vector<std::string> reversed_kinds;
-  for (const auto& j : reversed_jobs->jobs()) reversed_kinds.push_back(j.kind());
-  EXPECT_EQ(reversed_kinds,
-            (std::vector<std::string>{"Reprotect", "PlannedFailover", "Commit", "Reprotect"}));
-  ASSERT_TRUE(wait_until([&] { return sr_item_state(vault, "vm-web") == "Protected"; }, 20s))
-      << "the item was not re-protected in the original direction";
+  std::vector<std::string> failback_lines;
+  ASSERT_NO_FATAL_FAILURE(fail_back_reversed_item(topo, "vm-web", &failback_lines));
   const uint64_t drained = topo.applied_seq("primary", "vm-web");
   put_keys(*topo.workload_stub("primary"), 2000, 5, &history);
   ASSERT_TRUE(wait_until([&] { return newest_point_seq(vault, "vm-web") >= drained + 5; }, 30s))
@@ -404,13 +388,7 @@ TEST(SiteRecoveryRestart, PointsLifecycleAndJobsSurviveASigkillAndAPreRestartPoi
   EXPECT_EQ(final_state->count({"vm-web", "key-120"}), 0u);
 
   // FailedOver survives a restart too, and commit then keeps the point failed over to.
-  topo.kill("secondary");
-  if (Status s = topo.restart("secondary"); !s.is_ok()) FAIL() << s.message();
-  EXPECT_EQ(sr_item_state(vault, "vm-web"), "FailedOver");
-  std::vector<std::string> commit_lines;
-  auto commit = cli::run_commit(topo.state(), {}, &commit_lines);
-  ASSERT_TRUE(commit.is_ok()) << commit.status().message();
-  EXPECT_EQ(sr_item_state(vault, "vm-web"), "Committed");
+  ASSERT_NO_FATAL_FAILURE(restart_secondary_then_commit(topo, "vm-web"));
   auto points = cli::sr_points(vault, "vm-web");
   ASSERT_TRUE(points.is_ok());
   ASSERT_EQ(points->items(0).points_size(), 1);

@@ -7,13 +7,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "cli/child_process.h"
+#include "cli/protection.h"
 #include "cli/rpc_clients.h"
+#include "cli/site_recovery.h"
 #include "common/net/grpc_util.h"
 
 namespace drsim::testing {
@@ -109,6 +112,47 @@ std::string sr_item_state(const std::string& vault, const std::string& item) {
     if (i.item() == item) return i.state();
   }
   return "";
+}
+
+void restart_secondary_then_commit(TestTopology& topo, const std::string& item) {
+  const std::string vault = topo.address("secondary");
+  topo.kill("secondary");
+  if (Status s = topo.restart("secondary"); !s.is_ok()) FAIL() << s.message();
+  EXPECT_EQ(sr_item_state(vault, item), "FailedOver");
+  std::vector<std::string> lines;
+  auto commit = cli::run_commit(topo.state(), {}, &lines);
+  ASSERT_TRUE(commit.is_ok()) << commit.status().message();
+  EXPECT_EQ(sr_item_state(vault, item), "Committed");
+}
+
+void fail_back_reversed_item(TestTopology& topo, const std::string& item,
+                             std::vector<std::string>* lines) {
+  const std::string vault = topo.address("secondary");
+  const std::string reversed_vault = topo.address("primary");
+  auto items = cli::sr_items(reversed_vault);
+  ASSERT_TRUE(items.is_ok()) << items.status().message();
+  ASSERT_EQ(items->items_size(), 1);
+  EXPECT_EQ(items->items(0).item(), item);
+  EXPECT_EQ(items->items(0).active_region(), "secondary");
+  EXPECT_EQ(items->items(0).replication_target(), "primary");
+  EXPECT_NE(items->items(0).health(), "Not applicable");
+
+  auto fb = cli::run_failback(topo.state(), "test failback", 10'000);
+  ASSERT_TRUE(fb.is_ok()) << fb.status().message();
+  for (const auto& l : fb->failover.lines) std::cout << "[failback] " << l << "\n";
+  *lines = fb->failover.lines;
+  EXPECT_EQ(fb->failover.items_failed_over, 1);
+  auto jobs = cli::sr_jobs(reversed_vault);
+  ASSERT_TRUE(jobs.is_ok()) << jobs.status().message();
+  std::vector<std::string> kinds;
+  for (const auto& j : jobs->jobs()) {
+    kinds.push_back(j.kind());
+    EXPECT_EQ(j.target(), item) << j.kind();
+  }
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"Reprotect", "PlannedFailover", "Commit", "Reprotect"}));
+  ASSERT_TRUE(wait_until([&] { return sr_item_state(vault, item) == "Protected"; }, 20s))
+      << item << " was not re-protected in the original direction";
 }
 
 std::unique_ptr<drsim::v1::Workload::Stub> TestTopology::workload_stub(

@@ -50,6 +50,19 @@ class TestTopology {
 // The Site Recovery state of `item` in the vault at `vault` ("" when it is not listed).
 std::string sr_item_state(const std::string& vault, const std::string& item);
 
+// After a re-protect: `item` is the only item of the former primary's vault, replicating
+// secondary -> primary. Fails back (planned failover to the primary, commit, re-protect) and
+// checks the former primary's jobs on `item` (Reprotect, PlannedFailover, Commit, Reprotect) and
+// that the secondary's vault holds `item` Protected again. The failback's lines go to `lines`.
+// Fatal failures: call it inside ASSERT_NO_FATAL_FAILURE.
+void fail_back_reversed_item(TestTopology& topo, const std::string& item,
+                             std::vector<std::string>* lines);
+
+// SIGKILLs and restarts the secondary, the active region after a failover of `item`: `item` is
+// still FailedOver there, and `drsim commit` then moves it to Committed. Call it inside
+// ASSERT_NO_FATAL_FAILURE.
+void restart_secondary_then_commit(TestTopology& topo, const std::string& item);
+
 // Polls `pred` every 10 ms until it holds or `timeout` passes. Returns
 // whether it held; the caller asserts with a message saying what it awaited.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);

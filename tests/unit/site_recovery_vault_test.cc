@@ -120,6 +120,25 @@ TEST(SiteRecoveryVault, StepsOnOneVmOfAGroupAreRefusedNamingTheGroup) {
   EXPECT_EQ(vault.lifecycle("nope").status().code(), StatusCode::kNotFound);
 }
 
+TEST(SiteRecoveryVault, ReleasingAGroupReleasesItsVmsButOneVmOfAGroupIsNotReleased) {
+  SiteRecoveryVault vault;
+  ASSERT_TRUE(vault.protect_group("grp-app", {vm("vm-a"), vm("vm-b")}, kWestus, {}, kT0).is_ok());
+  Status one = vault.release("vm-a");
+  EXPECT_EQ(one.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(one.message(),
+            "vm-a replicates in consistency group grp-app; a group moves as a whole");
+  EXPECT_NE(vault.find("grp-app"), nullptr);
+
+  ASSERT_TRUE(vault.release("grp-app").is_ok());
+  EXPECT_EQ(vault.find("grp-app"), nullptr);
+  EXPECT_EQ(vault.group_of("vm-a"), std::nullopt);
+  EXPECT_EQ(vault.vm("vm-b"), nullptr);
+  EXPECT_TRUE(vault.scope_names().empty());
+  EXPECT_EQ(vault.release("grp-app").code(), StatusCode::kNotFound);
+  // The names are free again: the group can come back (as an adopted group does).
+  EXPECT_TRUE(vault.protect_group("grp-app", {vm("vm-a"), vm("vm-b")}, kWestus, {}, kT0).is_ok());
+}
+
 TEST(SiteRecoveryVault, NextDeadlineIsTheEarliestOverScopes) {
   SiteRecoveryVault vault;
   EXPECT_EQ(vault.next_deadline(), kNever);
