@@ -362,14 +362,14 @@ TEST(Cost, ReportIsUsedSizeTimesPriceOverTheBackupClock) {
 }
 
 TEST(Cost, PricesComeFromAFileCheckedFieldByFieldAndEveryDiskVerbHasHelp) {
-  for (const std::vector<std::string> verb : {std::vector<std::string>{"snapshot", "create"},
-                                              {"snapshot", "list"},
-                                              {"snapshot", "delete"},
-                                              {"snapshot", "create-disk"},
-                                              {"image", "capture"},
-                                              {"image", "list"},
-                                              {"image", "create-vm"},
-                                              {"cost"}}) {
+  for (const std::vector<std::string>& verb : {std::vector<std::string>{"snapshot", "create"},
+                                               {"snapshot", "list"},
+                                               {"snapshot", "delete"},
+                                               {"snapshot", "create-disk"},
+                                               {"image", "capture"},
+                                               {"image", "list"},
+                                               {"image", "create-vm"},
+                                               {"cost"}}) {
     std::vector<std::string> args = verb;
     args.push_back("--help");
     auto r = run_binary("drsim", args, 10s);
