@@ -47,33 +47,9 @@ site_recovery: { time_scale: 30 }
 fault_proxy: { enabled: false }
 )";
 
-// One put; records it for the history checker when `history` is given. Returns the gRPC status.
 grpc::Status put(drsim::v1::Workload::Stub& stub, const std::string& workload,
                  const std::string& key, std::vector<model::OpRecord>* history = nullptr) {
-  drsim::v1::PutRequest req;
-  req.set_workload(workload);
-  req.set_key(key);
-  req.set_value("value-of-" + key);
-  model::OpRecord op;
-  op.kind = model::OpKind::kPut;
-  op.workload = workload;
-  op.key = key;
-  op.value = req.value();
-  op.invoke_ns = wall_now_unix_nanos();
-  grpc::ClientContext ctx;
-  net::set_deadline(ctx, 10s);
-  drsim::v1::PutResponse resp;
-  grpc::Status s = stub.Put(&ctx, req, &resp);
-  op.complete_ns = wall_now_unix_nanos();
-  op.outcome = s.ok() ? model::Outcome::kOk : model::Outcome::kFail;
-  op.region = resp.result().region();
-  op.epoch = resp.result().epoch();
-  op.seq = resp.result().seq();
-  if (history) {
-    op.id = history->size() + 1;
-    history->push_back(op);
-  }
-  return s;
+  return recorded_put(stub, workload, key, "value-of-" + key, history);
 }
 
 void put_keys(drsim::v1::Workload::Stub& stub, const std::string& workload,

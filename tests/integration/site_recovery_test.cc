@@ -50,28 +50,9 @@ uint64_t newest_point_seq(const std::string& vault, const std::string& item) {
 void put_keys(drsim::v1::Workload::Stub& stub, int first, int n,
               std::vector<model::OpRecord>* history) {
   for (int k = first; k < first + n; ++k) {
-    drsim::v1::PutRequest req;
-    req.set_workload("vm-web");
-    req.set_key("key-" + std::to_string(k));
-    req.set_value("value-" + std::to_string(k));
-    model::OpRecord op;
-    op.id = history->size() + 1;
-    op.kind = model::OpKind::kPut;
-    op.workload = "vm-web";
-    op.key = req.key();
-    op.value = req.value();
-    op.invoke_ns = wall_now_unix_nanos();
-    grpc::ClientContext ctx;
-    net::set_deadline(ctx, 10s);
-    drsim::v1::PutResponse resp;
-    grpc::Status s = stub.Put(&ctx, req, &resp);
-    op.complete_ns = wall_now_unix_nanos();
-    op.outcome = s.ok() ? model::Outcome::kOk : model::Outcome::kFail;
-    op.region = resp.result().region();
-    op.epoch = resp.result().epoch();
-    op.seq = resp.result().seq();
+    grpc::Status s = recorded_put(stub, "vm-web", "key-" + std::to_string(k),
+                                  "value-" + std::to_string(k), history);
     ASSERT_TRUE(s.ok()) << s.error_message();
-    history->push_back(op);
   }
 }
 
@@ -226,7 +207,8 @@ TEST(SiteRecovery, UnplannedFailoverToLatestProcessedLosesExactlyWhatTheReportSa
   // The reversed direction: the item's vault moves to the former primary, now the replication
   // target, which cuts recovery points of its own store for it.
   const std::string reversed_vault = topo.address("primary");
-  ASSERT_TRUE(wait_until([&] { return sr_item_state(reversed_vault, "vm-web") == "Protected"; }, 20s))
+  ASSERT_TRUE(
+      wait_until([&] { return sr_item_state(reversed_vault, "vm-web") == "Protected"; }, 20s))
       << "the former primary did not take the item over";
   EXPECT_EQ(sr_item_state(vault, "vm-web"), "") << "the secondary's vault still holds the item";
   put_keys(*topo.workload_stub("secondary"), 1000, 20, &history);
@@ -433,8 +415,8 @@ TEST(SiteRecoveryPlanned,
   auto rp = cli::run_reprotect(topo.state(), "", "test");
   ASSERT_TRUE(rp.is_ok()) << rp.status().message();
   EXPECT_EQ(rp->response.resync().rolled_back_entries(), 0u);
-  ASSERT_TRUE(
-      wait_until([&] { return sr_item_state(topo.address("primary"), "vm-web") == "Protected"; }, 20s))
+  ASSERT_TRUE(wait_until(
+      [&] { return sr_item_state(topo.address("primary"), "vm-web") == "Protected"; }, 20s))
       << "the primary's vault did not take the item over";
   auto final_state = cli::read_final_state(vault, {"vm-web"});
   ASSERT_TRUE(final_state.is_ok()) << final_state.status().message();

@@ -155,6 +155,35 @@ void fail_back_reversed_item(TestTopology& topo, const std::string& item,
       << item << " was not re-protected in the original direction";
 }
 
+grpc::Status recorded_put(drsim::v1::Workload::Stub& stub, const std::string& workload,
+                          const std::string& key, const std::string& value,
+                          std::vector<model::OpRecord>* history) {
+  drsim::v1::PutRequest req;
+  req.set_workload(workload);
+  req.set_key(key);
+  req.set_value(value);
+  model::OpRecord op;
+  op.kind = model::OpKind::kPut;
+  op.workload = workload;
+  op.key = key;
+  op.value = value;
+  op.invoke_ns = wall_now_unix_nanos();
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, std::chrono::seconds(10));
+  drsim::v1::PutResponse resp;
+  grpc::Status s = stub.Put(&ctx, req, &resp);
+  op.complete_ns = wall_now_unix_nanos();
+  op.outcome = s.ok() ? model::Outcome::kOk : model::Outcome::kFail;
+  op.region = resp.result().region();
+  op.epoch = resp.result().epoch();
+  op.seq = resp.result().seq();
+  if (history) {
+    op.id = history->size() + 1;
+    history->push_back(op);
+  }
+  return s;
+}
+
 std::unique_ptr<drsim::v1::Workload::Stub> TestTopology::workload_stub(
     const std::string& region) const {
   return drsim::v1::Workload::NewStub(net::make_channel(address(region)));

@@ -11,6 +11,7 @@
 
 #include "cli/topology.h"
 #include "common/core/status.h"
+#include "common/model/history.h"
 #include "drsim/v1/admin.pb.h"
 #include "drsim/v1/workload.grpc.pb.h"
 
@@ -62,6 +63,13 @@ void fail_back_reversed_item(TestTopology& topo, const std::string& item,
 // still FailedOver there, and `drsim commit` then moves it to Committed. Call it inside
 // ASSERT_NO_FATAL_FAILURE.
 void restart_secondary_then_commit(TestTopology& topo, const std::string& item);
+
+// One Put of `key` = `value` through `stub` (10 s deadline), recorded in `history` when given,
+// with its invoke/complete times, outcome and the region/epoch/seq that acknowledged it, as the
+// history checker reads it. Returns the gRPC status.
+grpc::Status recorded_put(drsim::v1::Workload::Stub& stub, const std::string& workload,
+                          const std::string& key, const std::string& value,
+                          std::vector<model::OpRecord>* history);
 
 // Polls `pred` every 10 ms until it holds or `timeout` passes. Returns
 // whether it held; the caller asserts with a message saying what it awaited.
