@@ -544,7 +544,7 @@ void RecoveryPlanDriver::start_failover(const std::string& plan, const model::Pl
   model::PlanActionId id = action.id;
   std::string reason = req.reason().empty() ? "recovery plan " + plan : req.reason();
   if (action.failover == model::FailoverKind::kPlanned) {
-    vault_.planned_failover_items(scopes_of(all), reason,
+    vault_.planned_failover_region(scopes_of(all), reason,
                                   [this, plan, id](Result<PlannedFailoverResponse> result) {
                                     group_one_done(plan, id, result.status(), nullptr);
                                   });

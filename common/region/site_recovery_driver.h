@@ -97,11 +97,11 @@ class SiteRecoveryDriver {
   // Items (scopes) this region is the replication target of and that may fail over here.
   std::vector<std::string> failover_candidates() const;
   // Planned failover of `names` (a recovery plan's group 1): the region's planned failover
-  // (the active region stops writes, replication drains, this standby is promoted), then each
-  // item's lifecycle moves to FailedOver at a point cut from the drained data (checkpointed).
-  // `done` runs on the loop with the region's answer.
-  void planned_failover_items(const std::vector<std::string>& names, const std::string& reason,
-                              std::function<void(Result<drsim::v1::PlannedFailoverResponse>)> done);
+  // (the active region stops writes, replication drains, this standby is promoted), then the
+  // items move to FailedOver at the drained seqs through planned_failover_items, as after
+  // `drsim failover --planned`. `done` runs on the loop with the region's answer.
+  void planned_failover_region(const std::vector<std::string>& names, const std::string& reason,
+                               std::function<void(Result<drsim::v1::PlannedFailoverResponse>)> done);
 
  private:
   // Persists when a public step returns, whichever way it returns.

@@ -228,7 +228,7 @@ Result<ChangeRecoveryPointResponse> SiteRecoveryDriver::change_recovery_point(
   return resp;
 }
 
-void SiteRecoveryDriver::planned_failover_items(
+void SiteRecoveryDriver::planned_failover_region(
     const std::vector<std::string>& names, const std::string& reason,
     std::function<void(Result<PlannedFailoverResponse>)> done) {
   for (const auto& name : names) {
@@ -241,39 +241,23 @@ void SiteRecoveryDriver::planned_failover_items(
     }
   }
   constexpr Duration kDrainTimeout = std::chrono::seconds(10);
-  node_.planned_failover(
-      reason, kDrainTimeout, false,
-      [this, names, done = std::move(done)](Result<PlannedFailoverResponse> r) {
-        if (stopped_) return;
-        if (!r.is_ok()) return done(r.status());
-        std::map<std::string, Seq> drained;
-        for (const auto& c : r->drained()) drained[c.workload()] = Seq(c.seq());
-        Time t = now();
-        auto job = jobs_.create(model::JobKind::kPlannedFailover, join_names(names), t);
-        if (job.is_ok()) (void)jobs_.transition(*job, model::JobState::kInProgress, t);
-        std::string errors;
-        for (const auto& name : names) {
-          model::ProtectionLifecycle& lc = **vault_.lifecycle(name);
-          feed(lc, false);
-          std::map<std::string, Seq> mine;
-          for (const auto& m : lc.members()) mine[m] = drained[m];
-          auto ev = lc.planned_failover(mine, {}, t);
-          if (!ev.is_ok()) {
-            errors += (errors.empty() ? "" : "; ") + ev.status().message();
-            continue;
-          }
-          if (ev->point) (void)take_checkpoint(name, *ev->point);
-        }
-        if (job.is_ok()) {
-          (void)jobs_.transition(
-              *job, errors.empty() ? model::JobState::kSucceeded : model::JobState::kFailed, now(),
-              errors);
-        }
-        if (!errors.empty()) {
-          spdlog::error("site recovery: the region failed over (planned) but: {}", errors);
-        }
-        done(std::move(r));
-      });
+  node_.planned_failover(reason, kDrainTimeout, false,
+                         [this, reason, done = std::move(done)](Result<PlannedFailoverResponse> r) {
+                           if (stopped_) return;
+                           if (!r.is_ok()) return done(r.status());
+                           // The items follow the region exactly as after `drsim failover
+                           // --planned`.
+                           PlannedFailoverItemsRequest items;
+                           for (const auto& c : r->drained())
+                             (*items.mutable_drained_seqs())[c.workload()] = c.seq();
+                           items.set_reason(reason);
+                           if (auto moved = planned_failover_items(items); !moved.is_ok()) {
+                             spdlog::error(
+                                 "site recovery: the region failed over (planned) but: {}",
+                                 moved.status().message());
+                           }
+                           done(std::move(r));
+                         });
 }
 
 }  // namespace drsim::region
