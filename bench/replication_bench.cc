@@ -22,7 +22,7 @@
 #include "cli/routing_watcher.h"
 #include "cli/rpc_clients.h"
 #include "cli/topology.h"
-#include "common/model/history_checker.h"
+#include "common/model/drill/history_checker.h"
 #include "common/net/grpc_util.h"
 #include "drsim/v1/workload.grpc.pb.h"
 

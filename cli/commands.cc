@@ -16,7 +16,7 @@
 #include "cli/protection.h"
 #include "cli/rpc_clients.h"
 #include "cli/topology.h"
-#include "common/model/history_checker.h"
+#include "common/model/drill/history_checker.h"
 
 namespace drsim::cli {
 

@@ -24,7 +24,7 @@
 #include "cli/rpc_clients.h"
 #include "cli/yaml_fields.h"
 #include "common/core/time.h"
-#include "common/model/history_checker.h"
+#include "common/model/drill/history_checker.h"
 
 namespace drsim::cli {
 

@@ -25,7 +25,7 @@
 #include "cli/routing_watcher.h"
 #include "cli/rpc_clients.h"
 #include "common/core/time.h"
-#include "common/model/history_checker.h"
+#include "common/model/drill/history_checker.h"
 
 namespace drsim::cli {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/core/status.h"
-#include "common/model/history.h"
+#include "common/model/drill/history.h"
 
 namespace drsim::cli {
 

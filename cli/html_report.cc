@@ -18,7 +18,7 @@
 #include <fmt/format.h>
 
 #include "common/core/time.h"
-#include "common/model/history_checker.h"
+#include "common/model/drill/history_checker.h"
 
 namespace drsim::cli {
 

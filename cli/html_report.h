@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/status.h"
-#include "common/model/history.h"
+#include "common/model/drill/history.h"
 
 namespace drsim::cli {
 

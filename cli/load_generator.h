@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/core/status.h"
-#include "common/model/history.h"
+#include "common/model/drill/history.h"
 #include "drsim/v1/trafficmgr.grpc.pb.h"
 
 namespace drsim::cli {

@@ -7,7 +7,7 @@
 
 #include "cli/yaml_fields.h"
 #include "common/core/status.h"
-#include "common/model/cost_meter.h"
+#include "common/model/backup/cost_meter.h"
 
 namespace drsim::cli {
 

@@ -14,7 +14,6 @@
 #include "cli/child_process.h"
 #include "cli/yaml_fields.h"
 #include "cli/rpc_clients.h"
-#include "common/net/process_runtime.h"
 
 namespace drsim::cli {
 

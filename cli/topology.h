@@ -54,7 +54,7 @@ struct TopologyConfig {
   std::string workloads_flag() const;
 };
 
-using net::ConfigError;
+using config::ConfigError;
 // Parses YAML text; `source` names the file in errors ("file:field: reason").
 Result<TopologyConfig> parse_topology_config(const std::string& text, const std::string& source);
 Result<TopologyConfig> load_topology_config(const std::string& path);

@@ -1,18 +1,18 @@
-// The YAML field readers of common/net/yaml_fields.h, under the names the CLI's topology and
+// The YAML field readers of common/config/yaml_fields.h, under the names the CLI's topology and
 // drill parsers use.
 #pragma once
 
-#include "common/net/yaml_fields.h"
+#include "common/config/yaml_fields.h"
 
 namespace drsim::cli {
 
-using net::check_keys;
-using net::ConfigError;
-using net::ErrorStyle;
-using net::load_yaml;
-using net::read_bool;
-using net::read_listen;
-using net::read_text_file;
-using net::read_uint;
+using config::check_keys;
+using config::ConfigError;
+using config::ErrorStyle;
+using config::load_yaml;
+using config::read_bool;
+using config::read_listen;
+using config::read_text_file;
+using config::read_uint;
 
 }  // namespace drsim::cli

@@ -13,9 +13,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "common/config/listen_address.h"
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
-#include "common/net/process_runtime.h"
+#include "common/runtime/process_runtime.h"
 #include "faultproxy/fault_proxy_service.h"
 
 namespace {
@@ -49,12 +50,12 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);  // prints help, or the error naming the flag
     return rc == 0 ? 0 : kExitBadConfig;
   }
-  if (Status s = net::validate_listen_address("--listen", listen); !s.is_ok()) {
+  if (Status s = config::validate_listen_address("--listen", listen); !s.is_ok()) {
     std::cerr << "drsim-faultproxy: " << s.message() << "\n";
     return kExitBadConfig;
   }
 
-  net::setup_logging("faultproxy", log_format, log_level);
+  runtime::setup_logging("faultproxy", log_format, log_level);
   boost::asio::io_context io;
   faultproxy::FaultProxyService service(io, seed);
   net::HealthService health;
@@ -68,7 +69,7 @@ int main(int argc, char** argv) {
   auto work = boost::asio::make_work_guard(io);
   grpc::Server* server = nullptr;
   std::thread shutdown_thread;
-  net::StopSignals stop_signals(io, [&] {
+  runtime::StopSignals stop_signals(io, [&] {
     service.stop();
     health.set_status("", HealthCheckResponse::NOT_SERVING);
     shutdown_thread = std::thread([&] {
@@ -91,7 +92,7 @@ int main(int argc, char** argv) {
   server = started->server.get();
   spdlog::info("fault proxy serving on {} (seed {})", started->address, seed);
   if (!ready_file.empty()) {
-    if (Status s = net::write_ready_file(ready_file, started->address); !s.is_ok()) {
+    if (Status s = runtime::write_ready_file(ready_file, started->address); !s.is_ok()) {
       spdlog::error("{}", s.message());
       server->Shutdown(std::chrono::system_clock::now());
       return 1;

@@ -15,7 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/core/status.h"
-#include "common/model/link_fault.h"
+#include "common/model/faults/link_fault.h"
 
 namespace drsim::faultproxy {
 

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/model/tm_status.h"
+#include "common/model/trafficmgr/status.h"
 #include "common/net/prometheus_text.h"
 #include "trafficmgr/dashboard_page.h"
 

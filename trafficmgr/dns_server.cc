@@ -7,7 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
-#include "common/net/process_runtime.h"
+#include "common/config/listen_address.h"
 
 namespace drsim::trafficmgr {
 
@@ -61,7 +61,7 @@ std::string peer_text(const asio::ip::address& ip, uint16_t port) {
 Result<DnsServerConfig> make_dns_server_config(const std::string& listen,
                                                const TrafficManagerConfig& config) {
   DnsServerConfig out;
-  if (Status s = net::validate_listen_address("--dns-listen", listen); !s.is_ok()) return s;
+  if (Status s = config::validate_listen_address("--dns-listen", listen); !s.is_ok()) return s;
   auto listen_ip = parse_ip(host_of(listen));
   if (!listen_ip || !listen_ip->is_loopback()) {
     return invalid_argument("--dns-listen: '" + listen +

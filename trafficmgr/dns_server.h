@@ -21,7 +21,7 @@
 #include <boost/asio/ip/udp.hpp>
 
 #include "common/core/status.h"
-#include "common/model/dns_message.h"
+#include "common/model/dns/message.h"
 #include "trafficmgr/routing_state.h"
 #include "trafficmgr/traffic_manager_config.h"
 

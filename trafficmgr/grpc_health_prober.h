@@ -15,7 +15,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "common/core/time.h"
-#include "common/model/health_monitor.h"
+#include "common/model/trafficmgr/health_monitor.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "trafficmgr/prober.h"
 

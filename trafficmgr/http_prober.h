@@ -11,7 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "common/model/tm_monitor_config.h"
+#include "common/model/trafficmgr/monitor_config.h"
 #include "trafficmgr/prober.h"
 
 namespace boost::asio::ssl {

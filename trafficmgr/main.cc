@@ -15,11 +15,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "common/config/listen_address.h"
 #include "common/net/asio_scheduler.h"
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "common/net/http_server.h"
-#include "common/net/process_runtime.h"
+#include "common/runtime/process_runtime.h"
 #include "trafficmgr/dashboard.h"
 #include "trafficmgr/dns_server.h"
 #include "trafficmgr/region_status_poller.h"
@@ -130,7 +131,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kExitBadConfig;
   }
 
-  if (Status s = net::validate_listen_address("--listen", listen); !s.is_ok()) {
+  if (Status s = config::validate_listen_address("--listen", listen); !s.is_ok()) {
     return bad_config(s.message());
   }
   // The one profile the flags describe, as `drsim up` starts it.
@@ -232,7 +233,7 @@ int main(int argc, char** argv) {
     return bad_config("--dns-name and --dns-address need --dns-listen");
   }
 
-  net::setup_logging("trafficmgr", log_format, log_level);
+  runtime::setup_logging("trafficmgr", log_format, log_level);
   boost::asio::io_context io;
   net::AsioScheduler scheduler(io);
   trafficmgr::TrafficManager traffic_manager(config, scheduler);
@@ -311,7 +312,7 @@ int main(int argc, char** argv) {
                    dashboard_server->address() + "\"";
   }
   if (!ready_file.empty()) {
-    if (Status s = net::write_ready_file(ready_file, started->address, ready_extra); !s.is_ok()) {
+    if (Status s = runtime::write_ready_file(ready_file, started->address, ready_extra); !s.is_ok()) {
       spdlog::error("{}", s.message());
       started->server->Shutdown(std::chrono::system_clock::now());
       return 1;
@@ -322,7 +323,7 @@ int main(int argc, char** argv) {
     traffic_manager.start();
     if (region_poller) region_poller->start();
   });
-  net::StopSignals stop_signals(io, [&] {
+  runtime::StopSignals stop_signals(io, [&] {
     if (dns) dns->stop();
     if (dashboard_server) dashboard_server->stop();
     if (region_poller) region_poller->stop();

@@ -15,8 +15,8 @@
 
 #include "common/core/status.h"
 #include "common/core/time.h"
-#include "common/model/health_monitor.h"
-#include "common/model/tm_monitor_config.h"
+#include "common/model/trafficmgr/health_monitor.h"
+#include "common/model/trafficmgr/monitor_config.h"
 
 namespace drsim::trafficmgr {
 

@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "common/core/rng.h"
-#include "common/model/tm_profile.h"
-#include "common/model/tm_routing.h"
-#include "common/model/tm_status.h"
+#include "common/model/trafficmgr/profile.h"
+#include "common/model/trafficmgr/routing.h"
+#include "common/model/trafficmgr/status.h"
 #include "drsim/v1/trafficmgr.pb.h"
 
 namespace drsim::trafficmgr {

@@ -6,7 +6,7 @@
 
 #include "common/core/check.h"
 #include "common/core/clock.h"
-#include "common/model/tm_monitor_config.h"
+#include "common/model/trafficmgr/monitor_config.h"
 
 namespace drsim::trafficmgr {
 

@@ -14,12 +14,12 @@
 #include <spdlog/logger.h>
 
 #include "common/core/task_queue.h"
-#include "common/model/health_monitor.h"
-#include "common/model/tm_failover_meter.h"
-#include "common/model/tm_health_tracker.h"
-#include "common/model/tm_profile.h"
-#include "common/model/tm_routing.h"
-#include "common/model/tm_status.h"
+#include "common/model/trafficmgr/health_monitor.h"
+#include "common/model/trafficmgr/failover_meter.h"
+#include "common/model/trafficmgr/health_tracker.h"
+#include "common/model/trafficmgr/profile.h"
+#include "common/model/trafficmgr/routing.h"
+#include "common/model/trafficmgr/status.h"
 #include "common/net/asio_scheduler.h"
 #include "trafficmgr/prober.h"
 #include "trafficmgr/routing_state.h"

@@ -4,10 +4,10 @@
 #include <map>
 #include <set>
 
-#include "common/model/tm_ip_range.h"
+#include "common/model/trafficmgr/ip_range.h"
 
-#include "common/model/dns_message.h"
-#include "common/model/router.h"
+#include "common/model/dns/message.h"
+#include "common/model/trafficmgr/router.h"
 
 namespace drsim::trafficmgr {
 

@@ -11,11 +11,11 @@
 
 #include "common/core/status.h"
 #include "common/core/time.h"
-#include "common/model/health_monitor.h"
-#include "common/model/tm_ip_range.h"
-#include "common/model/tm_monitor_config.h"
-#include "common/model/tm_profile.h"
-#include "common/model/tm_routing.h"
+#include "common/model/trafficmgr/health_monitor.h"
+#include "common/model/trafficmgr/ip_range.h"
+#include "common/model/trafficmgr/monitor_config.h"
+#include "common/model/trafficmgr/profile.h"
+#include "common/model/trafficmgr/routing.h"
 
 namespace drsim::trafficmgr {
 

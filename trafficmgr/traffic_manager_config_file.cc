@@ -2,16 +2,16 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "common/net/yaml_fields.h"
+#include "common/config/yaml_fields.h"
 
 namespace drsim::trafficmgr {
 
 namespace {
 
-using net::check_keys;
-using net::ConfigError;
-using net::read_bool;
-using net::read_uint;
+using config::check_keys;
+using config::ConfigError;
+using config::read_bool;
+using config::read_uint;
 
 constexpr size_t kMaxRegionBytes = 64;
 constexpr uint64_t kMaxMs = 3'600'000;          // probe timing: an hour is plenty
@@ -357,7 +357,7 @@ Status parse_latency(const ConfigError& err, const YAML::Node& node,
 
 Result<TrafficManagerConfig> parse_traffic_manager_config(const std::string& text,
                                                           const std::string& source) {
-  auto root = net::load_yaml(text, source);
+  auto root = config::load_yaml(text, source);
   if (!root.is_ok()) return root.status();
   ConfigError err(source);
   if (!root->IsMap()) return err.at("", *root, "must be a mapping with a profiles: list");
@@ -392,7 +392,7 @@ Result<TrafficManagerConfig> parse_traffic_manager_config(const std::string& tex
 }
 
 Result<TrafficManagerConfig> load_traffic_manager_config(const std::string& path) {
-  auto text = net::read_text_file(path, "Traffic Manager config");
+  auto text = config::read_text_file(path, "Traffic Manager config");
   if (!text.is_ok()) return text.status();
   return parse_traffic_manager_config(*text, path);
 }

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/core/status.h"
-#include "common/model/dns_message.h"
+#include "common/model/dns/message.h"
 
 namespace drsim::net {
 

@@ -1,3 +1,4 @@
+#include "common/config/listen_address.h"
 #include "common/net/http_server.h"
 
 #include <array>
@@ -8,7 +9,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "common/net/process_runtime.h"
 
 namespace drsim::net {
 
@@ -55,7 +55,7 @@ HttpResponse HttpResponse::text(int status, std::string body) {
 }
 
 Status validate_loopback_listen_address(const std::string& flag, const std::string& address) {
-  if (Status s = validate_listen_address(flag, address); !s.is_ok()) return s;
+  if (Status s = config::validate_listen_address(flag, address); !s.is_ok()) return s;
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(host_of(address), ec);
   if (ec || !ip.is_loopback()) {

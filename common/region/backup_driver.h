@@ -22,12 +22,12 @@
 #include <string>
 #include <vector>
 
-#include "common/model/backup_clock.h"
-#include "common/model/backup_restore.h"
-#include "common/model/cost_meter.h"
-#include "common/model/disk_snapshot.h"
-#include "common/model/vault_registry.h"
-#include "common/model/vm_image.h"
+#include "common/model/backup/clock.h"
+#include "common/model/backup/restore.h"
+#include "common/model/backup/cost_meter.h"
+#include "common/model/backup/disk_snapshot.h"
+#include "common/model/backup/vault_registry.h"
+#include "common/model/backup/vm_image.h"
 #include "common/net/asio_scheduler.h"
 #include "common/region/region_node.h"
 #include "common/storage/backup_store.h"

@@ -2,7 +2,7 @@
 // a --prices file's list; the daemon answers with the list it used).
 #pragma once
 
-#include "common/model/cost_meter.h"
+#include "common/model/backup/cost_meter.h"
 #include "drsim/v1/backup.pb.h"
 
 namespace drsim::region {

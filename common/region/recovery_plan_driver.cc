@@ -13,7 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
-#include "common/model/site_recovery_vault.h"
+#include "common/model/siterecovery/vault.h"
 #include "common/region/site_recovery_driver.h"
 
 extern char** environ;

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "common/model/site_recovery_job.h"
-#include "common/model/site_recovery_plan.h"
+#include "common/model/siterecovery/job.h"
+#include "common/model/siterecovery/plan.h"
 #include "common/net/asio_scheduler.h"
 #include "drsim/v1/siterecovery.pb.h"
 

@@ -1,3 +1,4 @@
+#include "common/config/listen_address.h"
 #include "common/region/region_daemon.h"
 
 #include <filesystem>
@@ -11,7 +12,7 @@
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "common/net/http_server.h"
-#include "common/net/process_runtime.h"
+#include "common/runtime/process_runtime.h"
 #include "common/net/prometheus_text.h"
 #include "common/net/rpc_counters.h"
 #include "common/region/backup_service.h"
@@ -235,19 +236,19 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     opt.workloads = specs.value();
     valid = opt.validate();
   }
-  if (valid.is_ok()) valid = net::validate_listen_address("--listen", opt.listen);
+  if (valid.is_ok()) valid = config::validate_listen_address("--listen", opt.listen);
   if (valid.is_ok() && !opt.http_listen.empty()) {
     valid = net::validate_loopback_listen_address("--http-listen", opt.http_listen);
   }
   if (valid.is_ok() && !opt.peer_address.empty()) {
-    valid = net::validate_listen_address("--peer", opt.peer_address);
+    valid = config::validate_listen_address("--peer", opt.peer_address);
   }
   if (!valid.is_ok()) {
     std::fprintf(stderr, "%s: %s\n", defaults.program.c_str(), valid.message().c_str());
     return 2;
   }
 
-  net::setup_logging(opt.name, log_format, log_level);
+  runtime::setup_logging(opt.name, log_format, log_level);
   std::error_code ec;
   std::filesystem::create_directories(opt.data_dir, ec);
   if (ec) {
@@ -340,7 +341,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     spdlog::info("region {} http on {}: GET /health, /metrics", opt.name, http->address());
   }
   if (!opt.ready_file.empty()) {
-    if (Status s = net::write_ready_file(opt.ready_file, server->address, ready_extra);
+    if (Status s = runtime::write_ready_file(opt.ready_file, server->address, ready_extra);
         !s.is_ok()) {
       spdlog::error("{}", s.message());
       return 1;
@@ -349,7 +350,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   spdlog::info("region {} serving on {} (pid {})", opt.name, server->address, ::getpid());
 
   std::thread stopper;
-  net::StopSignals signals(io, [&] {
+  runtime::StopSignals signals(io, [&] {
     if (http) http->stop();
     backup.stop();
     site_recovery.stop();

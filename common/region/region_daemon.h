@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "common/model/region_role.h"
+#include "common/model/replication/region_role.h"
 
 namespace drsim::region {
 

@@ -15,12 +15,12 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "common/model/handover.h"
-#include "common/model/region_protection.h"
-#include "common/model/region_role.h"
-#include "common/model/replication_sink.h"
-#include "common/model/replication_source.h"
-#include "common/model/resync_progress.h"
+#include "common/model/replication/handover.h"
+#include "common/model/replication/region_protection.h"
+#include "common/model/replication/region_role.h"
+#include "common/model/replication/sink.h"
+#include "common/model/replication/source.h"
+#include "common/model/replication/resync_progress.h"
 #include "common/net/asio_scheduler.h"
 #include "common/net/health_service.h"
 #include "common/region/region_options.h"

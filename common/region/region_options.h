@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/core/status.h"
-#include "common/model/region_role.h"
+#include "common/model/replication/region_role.h"
 
 namespace drsim::region {
 

@@ -1,10 +1,10 @@
+#include "common/config/listen_address.h"
 #include "common/region/region_services.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
 #include "common/net/grpc_util.h"
-#include "common/net/process_runtime.h"
 
 namespace drsim::region {
 
@@ -127,7 +127,7 @@ grpc::ServerUnaryReactor* AdminService::SetOutage(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* AdminService::SetPeer(grpc::CallbackServerContext* ctx,
                                                 const SetPeerRequest* req, SetPeerResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
-  if (Status s = net::validate_listen_address("peer_address", req->peer_address()); !s.is_ok()) {
+  if (Status s = config::validate_listen_address("peer_address", req->peer_address()); !s.is_ok()) {
     reactor->Finish(net::to_grpc(s));
     return reactor;
   }

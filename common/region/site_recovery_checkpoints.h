@@ -21,7 +21,7 @@
 #include "common/core/ids.h"
 #include "common/core/status.h"
 #include "common/core/time.h"
-#include "common/model/recovery_point_schedule.h"
+#include "common/model/siterecovery/recovery_point_schedule.h"
 #include "common/region/site_recovery_store.h"
 #include "common/storage/region_store.h"
 

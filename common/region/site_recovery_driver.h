@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "common/model/site_recovery.h"
+#include "common/model/siterecovery/site_recovery.h"
 #include "common/net/asio_scheduler.h"
 #include "common/region/region_node.h"
 #include "common/region/site_recovery_checkpoints.h"

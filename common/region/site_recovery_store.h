@@ -13,8 +13,8 @@
 
 #include "common/core/status.h"
 #include "common/core/time.h"
-#include "common/model/site_recovery_job.h"
-#include "common/model/site_recovery_lifecycle.h"
+#include "common/model/siterecovery/job.h"
+#include "common/model/siterecovery/lifecycle.h"
 #include "common/storage/region_store.h"
 #include "drsim/v1/siterecovery.pb.h"
 

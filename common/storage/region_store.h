@@ -14,8 +14,8 @@
 
 #include "common/core/ids.h"
 #include "common/core/status.h"
-#include "common/model/resync_plan.h"
-#include "common/model/rollback_set.h"
+#include "common/model/replication/resync_plan.h"
+#include "common/model/replication/rollback_set.h"
 #include "drsim/v1/replication.pb.h"
 
 namespace rocksdb {

@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/rpc_clients.h"
-#include "common/model/cost_meter.h"
+#include "common/model/backup/cost_meter.h"
 #include "tests/integration/backup_fixture.h"
 #include "tests/support/test_topology.h"
 

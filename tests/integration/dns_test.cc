@@ -27,7 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/model/dns_message.h"
+#include "common/model/dns/message.h"
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "tests/integration/trafficmgr_fixture.h"

@@ -11,7 +11,7 @@
 #include "cli/final_state.h"
 #include "cli/load_generator.h"
 #include "cli/rpc_clients.h"
-#include "common/model/history_checker.h"
+#include "common/model/drill/history_checker.h"
 #include "common/net/grpc_util.h"
 #include "drsim/v1/admin.grpc.pb.h"
 #include "tests/support/test_topology.h"

@@ -9,7 +9,7 @@
 #include "cli/load_generator.h"
 #include "cli/routing_watcher.h"
 #include "cli/rpc_clients.h"
-#include "common/model/history_checker.h"
+#include "common/model/drill/history_checker.h"
 #include "common/net/grpc_util.h"
 #include "tests/support/test_topology.h"
 

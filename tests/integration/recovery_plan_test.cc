@@ -20,7 +20,7 @@
 #include "cli/recovery_commands.h"
 #include "cli/rpc_clients.h"
 #include "cli/site_recovery.h"
-#include "common/model/history_checker.h"
+#include "common/model/drill/history_checker.h"
 #include "common/net/grpc_util.h"
 #include "tests/support/test_topology.h"
 

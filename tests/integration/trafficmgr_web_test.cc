@@ -13,7 +13,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
-#include "common/model/dns_message.h"
+#include "common/model/dns/message.h"
 #include "common/net/http_server.h"
 #include "drsim/v1/trafficmgr.grpc.pb.h"
 #include "tests/integration/web_fixture.h"

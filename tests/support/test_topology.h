@@ -11,7 +11,7 @@
 
 #include "cli/topology.h"
 #include "common/core/status.h"
-#include "common/model/history.h"
+#include "common/model/drill/history.h"
 #include "drsim/v1/admin.pb.h"
 #include "drsim/v1/workload.grpc.pb.h"
 

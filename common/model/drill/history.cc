@@ -1,0 +1,29 @@
+#include "common/model/drill/history.h"
+
+namespace drsim::model {
+
+const char* op_kind_name(OpKind kind) {
+  switch (kind) {
+    case OpKind::kPut:
+      return "put";
+    case OpKind::kDelete:
+      return "delete";
+    case OpKind::kGet:
+      return "get";
+  }
+  return "unknown";
+}
+
+const char* outcome_name(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kOk:
+      return "ok";
+    case Outcome::kFail:
+      return "fail";
+    case Outcome::kIndeterminate:
+      return "indeterminate";
+  }
+  return "unknown";
+}
+
+}  // namespace drsim::model

@@ -1,0 +1,44 @@
+// Whether a region pair is protected (the active region replicates to its peer), and the checks
+// for the operator steps that change it: re-protect (run on the active region, reverses
+// replication toward the former active region) and planned failover (run on the standby, swaps
+// the roles with zero loss). Pure; the region driver fills RegionFacts from its state.
+#pragma once
+
+#include <string>
+
+#include "common/core/status.h"
+#include "common/model/replication/region_role.h"
+
+namespace drsim::model {
+
+enum class Protection {
+  kProtected,    // the active region replicates to its standby
+  kUnprotected,  // failed over: nothing replicates until re-protect
+  kResyncing,    // re-protect running: a delta or full resync toward the standby
+};
+const char* protection_name(Protection p);  // "protected", "unprotected", "resyncing"
+
+struct RegionFacts {
+  std::string region;
+  std::string peer;
+  Role role = Role::kStandby;
+  bool confirmed = true;
+  Protection protection = Protection::kProtected;
+  bool replication_stopped = false;  // protected, but the stream stopped (histories diverged)
+  bool outage = false;
+  bool peer_address_known = true;
+  bool handover = false;          // a planned failover is under way
+  bool copy_incomplete = false;   // a full copy into this region has not finished
+  bool source_streaming = false;  // standby: the active region's stream is connected
+};
+
+// Re-protect on this region. FAILED_PRECONDITION with what to do instead.
+Status check_reprotect(const RegionFacts& f);
+// Planned failover on this region (the standby, the target). FAILED_PRECONDITION when it makes
+// no sense here; UNAVAILABLE when the active region is not streaming to it (unreachable: that
+// is what an unplanned failover is for).
+Status check_planned_failover(const RegionFacts& f);
+// This region (the active one) was asked by its standby to hand over.
+Status check_hand_over(const RegionFacts& f);
+
+}  // namespace drsim::model

@@ -1,0 +1,104 @@
+// Re-protect and planned-failover checks on a region's facts.
+#include "common/model/replication/region_protection.h"
+
+#include <gtest/gtest.h>
+
+namespace drsim::model {
+namespace {
+
+RegionFacts failed_over_active() {
+  RegionFacts f;
+  f.region = "secondary";
+  f.peer = "primary";
+  f.role = Role::kActive;
+  f.protection = Protection::kUnprotected;
+  return f;
+}
+
+RegionFacts protected_standby() {
+  RegionFacts f;
+  f.region = "secondary";
+  f.peer = "primary";
+  f.role = Role::kStandby;
+  f.source_streaming = true;
+  return f;
+}
+
+bool contains(const Status& s, const std::string& needle) {
+  return s.message().find(needle) != std::string::npos;
+}
+
+TEST(RegionProtection, ReprotectRunsOnAFailedOverActiveRegion) {
+  EXPECT_TRUE(check_reprotect(failed_over_active()).is_ok());
+  RegionFacts stopped = failed_over_active();
+  stopped.protection = Protection::kProtected;
+  stopped.replication_stopped = true;  // protected but diverged: re-protect repairs it
+  EXPECT_TRUE(check_reprotect(stopped).is_ok());
+}
+
+TEST(RegionProtection, ReprotectRefusalsSayWhatToDoInstead) {
+  struct Case {
+    const char* what;
+    RegionFacts f;
+    const char* says;
+  };
+  RegionFacts standby = failed_over_active();
+  standby.role = Role::kStandby;
+  RegionFacts already = failed_over_active();
+  already.protection = Protection::kProtected;
+  RegionFacts running = failed_over_active();
+  running.protection = Protection::kResyncing;
+  RegionFacts outage = failed_over_active();
+  outage.outage = true;
+  RegionFacts unconfirmed = failed_over_active();
+  unconfirmed.confirmed = false;
+  RegionFacts no_peer = failed_over_active();
+  no_peer.peer_address_known = false;
+  RegionFacts handover = failed_over_active();
+  handover.handover = true;
+  for (const auto& c :
+       {Case{"standby", standby, "runs on the active region (primary)"},
+        Case{"already", already, "already protected"}, Case{"running", running, "already running"},
+        Case{"outage", outage, "outage"}, Case{"unconfirmed", unconfirmed, "confirming"},
+        Case{"no peer", no_peer, "SetPeer"}, Case{"handover", handover, "planned failover"}}) {
+    Status s = check_reprotect(c.f);
+    EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << c.what;
+    EXPECT_TRUE(contains(s, c.says)) << c.what << ": " << s.message();
+  }
+}
+
+TEST(RegionProtection, PlannedFailoverNeedsTheActiveRegionStreamingToThisStandby) {
+  EXPECT_TRUE(check_planned_failover(protected_standby()).is_ok());
+  RegionFacts unreachable = protected_standby();
+  unreachable.source_streaming = false;
+  Status s = check_planned_failover(unreachable);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(contains(s, "unplanned failover")) << s.message();
+  RegionFacts active = protected_standby();
+  active.role = Role::kActive;
+  EXPECT_EQ(check_planned_failover(active).code(), StatusCode::kFailedPrecondition);
+  RegionFacts copying = protected_standby();
+  copying.copy_incomplete = true;
+  EXPECT_TRUE(contains(check_planned_failover(copying), "full copy"));
+  RegionFacts busy = protected_standby();
+  busy.handover = true;
+  EXPECT_EQ(check_planned_failover(busy).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(RegionProtection, OnlyAProtectedConfirmedActiveRegionHandsOver) {
+  RegionFacts f = failed_over_active();
+  f.protection = Protection::kProtected;
+  EXPECT_TRUE(check_hand_over(f).is_ok());
+  RegionFacts unprotected = failed_over_active();
+  EXPECT_TRUE(contains(check_hand_over(unprotected), "re-protect first"));
+  RegionFacts resyncing = failed_over_active();
+  resyncing.protection = Protection::kResyncing;
+  EXPECT_EQ(check_hand_over(resyncing).code(), StatusCode::kFailedPrecondition);
+  RegionFacts standby = f;
+  standby.role = Role::kStandby;
+  EXPECT_EQ(check_hand_over(standby).code(), StatusCode::kFailedPrecondition);
+  EXPECT_STREQ(protection_name(Protection::kResyncing), "resyncing");
+}
+
+}  // namespace
+}  // namespace drsim::model
