@@ -143,6 +143,13 @@ struct RtoBreakdown {
   std::optional<Duration> promotion;  // promoted − detected
   std::optional<Duration> routing;    // routed − promoted
   std::optional<Duration> client;     // first ack by the new region − routed
+  // The client part split by cause, following the client call (same run, client and lane) that
+  // made the first ack by the new region back to the routing change: time it spent blocked in
+  // calls that ended at its own deadline (a frozen or black-holed server holds a request until
+  // the client gives up) is client_deadline; the rest (its cached answer had not expired yet,
+  // the round trip itself) is client_ttl. client_deadline + client_ttl == client.
+  std::optional<Duration> client_deadline;
+  std::optional<Duration> client_ttl;
   MissingMarks missing;
   bool clamped = false;  // some part was negative (marks out of order) and shown as zero
 
@@ -191,7 +198,9 @@ RpoEstimate rpo(const std::vector<OpRecord>& ops, const std::string& old_region,
 
 // How the client population moved to the new region after a fault: each client moves when its
 // first ok operation answered by new_region completes after the fault. With a long DNS TTL the
-// first client moves early (its cache happened to expire) and the last one a TTL later.
+// first client moves early (its cache happened to expire) and the last one a TTL later. Only
+// TTL-honouring clients are judged (a client is its run and number); stale clients keep their
+// address on purpose and may never move.
 struct ClientSwitch {
   uint32_t clients = 0;  // clients that ran an operation after the fault
   uint32_t moved = 0;    // of those, clients that got an ok answer from new_region
@@ -209,11 +218,19 @@ struct Promotion {
   int64_t promoted_ns = 0;
 };
 
-// Ok writes acknowledged at an epoch older than a promotion that completed before the write was
-// invoked: a region that had been superseded (and should have been fenced) still acknowledged
-// them — split brain. Ids in history order. Writes without an epoch are not judged.
-std::vector<uint64_t> writes_acked_after_fencing(const std::vector<OpRecord>& ops,
-                                                 const std::vector<Promotion>& promotions);
+// Ok writes acknowledged at an epoch older than a promotion that completed before the client
+// received the acknowledgement: a region that had been superseded (and should have been
+// fenced) still acknowledged them — split brain. That includes writes invoked before the
+// promotion and still in flight (a stale client's requests queued at a frozen primary and
+// acknowledged when it resumes). Writes without an epoch are not judged.
+struct FencedWrites {
+  std::vector<uint64_t> ids;           // in history order
+  uint64_t invoked_after_promotion = 0;  // of those, invoked after the promotion completed
+  uint64_t in_flight_across = 0;         // of those, invoked before it and acked after it
+  size_t count() const { return ids.size(); }
+};
+FencedWrites writes_acked_after_fencing(const std::vector<OpRecord>& ops,
+                                        const std::vector<Promotion>& promotions);
 
 // ---- Planned failover ---------------------------------------------------------------------
 
