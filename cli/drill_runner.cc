@@ -1027,7 +1027,7 @@ int DrillRun::finish() {
     std::printf("  routing          %s  (promoted -> Traffic Manager answers %s)\n",
                 ms(rto.routing).c_str(), marks_.new_region.c_str());
     std::printf("  client deadline  %s  (the first client to move was blocked on the old region "
-                "until its deadline)\n",
+                "until its deadline or keepalive gave up)\n",
                 ms(rto.client_deadline).c_str());
     std::printf("  client TTL       %s  (routing change -> first client write there, less that "
                 "wait)\n",

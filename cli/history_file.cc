@@ -71,6 +71,7 @@ OpRecord op_from_json(const json& j, const std::string& default_run) {
                                    : Outcome::kIndeterminate;
   std::string end = j.value("end", "answered");
   op.end = end == "deadline"    ? CallEnd::kDeadline
+           : end == "keepalive" ? CallEnd::kKeepalive
            : end == "cancelled" ? CallEnd::kCancelled
                                 : CallEnd::kAnswered;
   op.region = j.value("region", "");

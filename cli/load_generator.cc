@@ -215,6 +215,19 @@ std::vector<OpRecord> LoadGenerator::history() const {
 
 namespace {
 
+// The channel of a plain application client: gRPC's defaults (no keepalive pings, default
+// reconnect backoff) with drsim's message cap. drsim's own channels ping (net::make_channel), so
+// a frozen server fails their calls within about a second; an application's calls to a frozen
+// server wait for their deadline, and are answered if it resumes first.
+std::shared_ptr<grpc::Channel> application_channel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(net::kMaxMessageBytes);
+  args.SetMaxSendMessageSize(net::kMaxMessageBytes);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
 // A write the server refused before applying it carries drsim-applied: no;
 // one it applied but could not confirm carries "unknown". Without the marker,
 // a connection that never opened is a definite failure; anything else
@@ -241,6 +254,18 @@ Outcome classify(const grpc::Status& s, const grpc::ClientContext& ctx) {
     return Outcome::kFail;
   }
   return Outcome::kIndeterminate;
+}
+
+// How a call ended. gRPC reports the keepalive watchdog (pings to a silent server unanswered)
+// as UNAVAILABLE with that message: the client gave up, the server said nothing.
+model::CallEnd call_end(const grpc::Status& s, bool stopping) {
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return model::CallEnd::kDeadline;
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      s.error_message().find("keepalive watchdog timeout") != std::string::npos) {
+    return model::CallEnd::kKeepalive;
+  }
+  if (s.error_code() == grpc::StatusCode::CANCELLED && stopping) return model::CallEnd::kCancelled;
+  return model::CallEnd::kAnswered;
 }
 
 }  // namespace
@@ -323,7 +348,13 @@ void LoadGenerator::run_lane(Client& c, Lane& lane) {
     {
       std::lock_guard lock(c.mu);
       auto& s = c.stubs[address];
-      if (!s) s = drsim::v1::Workload::NewStub(net::make_channel(address));
+      // A stale client is a plain application client: no keepalive pings, so a frozen server
+      // holds its calls until their deadline (or until it resumes and answers them).
+      if (!s) {
+        s = drsim::v1::Workload::NewStub(c.kind == model::ClientKind::kStale
+                                             ? application_channel(address)
+                                             : net::make_channel(address));
+      }
       stub = s.get();
       route = c.route;
     }
@@ -383,10 +414,7 @@ void LoadGenerator::run_lane(Client& c, Lane& lane) {
     }
     // A read changes nothing, so a failed one is simply failed.
     op.outcome = is_write ? classify(s, ctx) : (s.ok() ? Outcome::kOk : Outcome::kFail);
-    op.end = s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ? model::CallEnd::kDeadline
-             : s.error_code() == grpc::StatusCode::CANCELLED && stopping_
-                 ? model::CallEnd::kCancelled
-                 : model::CallEnd::kAnswered;
+    op.end = call_end(s, stopping_);
     if (!s.ok()) {
       op.region = route;
       op.error = net::from_grpc(s).to_string();

@@ -32,6 +32,8 @@ const char* call_end_name(CallEnd end) {
       return "answered";
     case CallEnd::kDeadline:
       return "deadline";
+    case CallEnd::kKeepalive:
+      return "keepalive";
     case CallEnd::kCancelled:
       return "cancelled";
   }

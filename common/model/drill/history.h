@@ -16,9 +16,15 @@ enum class OpKind { kPut, kDelete, kGet };
 // dropped connection) means it may or may not have been applied, possibly after completion.
 enum class Outcome { kOk, kFail, kIndeterminate };
 
-// How the client's call ended: the server answered (ok or an error), the client's own deadline
-// expired while it waited, or the client cancelled it (the load was stopped).
-enum class CallEnd { kAnswered, kDeadline, kCancelled };
+// How the client's call ended: the server answered (ok or an error); the client gave up waiting
+// on a silent server — its own deadline expired, or its keepalive pings went unanswered (a
+// frozen or black-holed server); or the client cancelled it (the load was stopped).
+enum class CallEnd { kAnswered, kDeadline, kKeepalive, kCancelled };
+
+// The client waited until its own timeout (deadline or keepalive) on a server that said nothing.
+inline bool client_gave_up(CallEnd end) {
+  return end == CallEnd::kDeadline || end == CallEnd::kKeepalive;
+}
 
 // Which kind of client ran the operation: one that re-resolves when its cached answer's TTL
 // expires, or a stale one that keeps its cached address past a failover (re-resolving only after
@@ -29,7 +35,7 @@ enum class ClientKind { kTtl, kStale };
 const char* op_kind_name(OpKind kind);
 // "ok", "fail", "indeterminate".
 const char* outcome_name(Outcome outcome);
-// "answered", "deadline", "cancelled".
+// "answered", "deadline", "keepalive", "cancelled".
 const char* call_end_name(CallEnd end);
 // "ttl", "stale".
 const char* client_kind_name(ClientKind kind);

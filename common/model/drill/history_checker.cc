@@ -147,12 +147,12 @@ Duration clamped_part(int64_t from_ns, int64_t to_ns, bool& clamped) {
 }
 
 // How long the call lane that made `first` (same run, client, lane) spent, between `from_ns`
-// and invoking `first`, blocked in calls that ended at the client's deadline. A lane runs one
-// call at a time, so its calls do not overlap.
+// and invoking `first`, blocked in calls the client gave up on (its deadline or keepalive
+// expired). A lane runs one call at a time, so its calls do not overlap.
 Duration deadline_wait(const std::vector<OpRecord>& ops, const OpRecord& first, int64_t from_ns) {
   int64_t blocked = 0;
   for (const OpRecord& op : ops) {
-    if (op.end != CallEnd::kDeadline || op.client != first.client || op.lane != first.lane ||
+    if (!client_gave_up(op.end) || op.client != first.client || op.lane != first.lane ||
         op.run != first.run) {
       continue;
     }

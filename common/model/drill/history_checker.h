@@ -145,8 +145,8 @@ struct RtoBreakdown {
   std::optional<Duration> client;     // first ack by the new region − routed
   // The client part split by cause, following the client call (same run, client and lane) that
   // made the first ack by the new region back to the routing change: time it spent blocked in
-  // calls that ended at its own deadline (a frozen or black-holed server holds a request until
-  // the client gives up) is client_deadline; the rest (its cached answer had not expired yet,
+  // calls it gave up on at its own deadline or keepalive timeout (a frozen or black-holed
+  // server holds a request until the client gives up) is client_deadline; the rest (its cached answer had not expired yet,
   // the round trip itself) is client_ttl. client_deadline + client_ttl == client.
   std::optional<Duration> client_deadline;
   std::optional<Duration> client_ttl;

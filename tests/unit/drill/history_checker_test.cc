@@ -467,23 +467,26 @@ TEST(HistoryChecker, RtoPartsComputedFromMarksAndFirstAckInNewRegion) {
 }
 
 // `drsim demo --fault pause`: the client that moves first had a request blocked on the frozen
-// primary until its own 1 s deadline, well past the routing change; that wait is the client's
-// deadline, not its TTL.
+// primary until it gave up — its keepalive watchdog (about 1 s), or its deadline — well past the
+// routing change; that wait is the client's deadline, not its TTL.
 TEST(HistoryChecker, RtoClientTimeBlockedOnAFrozenServerIsClientDeadlineNotTtl) {
-  HistoryBuilder h;
-  h.put("a", 0, 10)
-      .put("b", 90, 1090, Outcome::kIndeterminate)  // held by the frozen primary: deadline
-      .put("c", 1100, 1105, Outcome::kOk, "west");  // then resolved and moved
-  std::vector<OpRecord> ops = h.ops();
-  ops[1].end = CallEnd::kDeadline;
-  RtoBreakdown rto = measure_rto(ops, marks_at(50, 350, 400, 450));
-  ASSERT_TRUE(rto.client && rto.client_deadline && rto.client_ttl);
-  EXPECT_EQ(*rto.client, 655ms);
-  EXPECT_EQ(*rto.client_deadline, 640ms);  // routed (450) -> the deadline expired (1090)
-  EXPECT_EQ(*rto.client_ttl, 15ms);        // then 10 ms to the next call and 5 ms round trip
-  EXPECT_EQ(*rto.detection + *rto.promotion + *rto.routing + *rto.client_deadline +
-                *rto.client_ttl,
-            *rto.total);
+  for (CallEnd gave_up : {CallEnd::kKeepalive, CallEnd::kDeadline}) {
+    SCOPED_TRACE(call_end_name(gave_up));
+    HistoryBuilder h;
+    h.put("a", 0, 10)
+        .put("b", 90, 1090, Outcome::kIndeterminate)  // held by the frozen primary
+        .put("c", 1100, 1105, Outcome::kOk, "west");  // then resolved and moved
+    std::vector<OpRecord> ops = h.ops();
+    ops[1].end = gave_up;
+    RtoBreakdown rto = measure_rto(ops, marks_at(50, 350, 400, 450));
+    ASSERT_TRUE(rto.client && rto.client_deadline && rto.client_ttl);
+    EXPECT_EQ(*rto.client, 655ms);
+    EXPECT_EQ(*rto.client_deadline, 640ms);  // routed (450) -> the client gave up (1090)
+    EXPECT_EQ(*rto.client_ttl, 15ms);        // then 10 ms to the next call and 5 ms round trip
+    EXPECT_EQ(*rto.detection + *rto.promotion + *rto.routing + *rto.client_deadline +
+                  *rto.client_ttl,
+              *rto.total);
+  }
 }
 
 // Calls of another client, another lane of the same client or another run did not hold up the
