@@ -878,7 +878,9 @@ std::string render_summary(const json& report) {
       {"detection", "fault \u2192 Traffic Manager marks " + old_name + " Degraded"},
       {"promotion", "Degraded \u2192 " + new_name + " promoted"},
       {"routing", "promoted \u2192 Traffic Manager answers " + new_name},
-      {"client_deadline", "the first client to move blocked on the old region until its deadline or keepalive gave up"},
+      {"client_deadline",
+       "the first client to move blocked on the old region until its deadline or keepalive gave "
+       "up"},
       {"client_ttl", "routing change \u2192 first client write there, less its deadline wait"}};
   for (size_t i = 0; i < std::size(kRtoParts); ++i) {
     row(h, kRtoParts[i].label, show_ms(number_at(report, {"rto_parts_ms", kRtoParts[i].key})),
