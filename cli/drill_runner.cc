@@ -777,28 +777,23 @@ int DrillRun::run() {
   lo.op_timeout = std::chrono::milliseconds(drill_.workload.deadline_ms);
   lo.stale = drill_.workload.stale;
   lo.run = "drill-" + new_run_id();
+  // Before the load starts: report why, stop what runs, bring the topology down.
+  auto give_up = [&](const std::string& why) {
+    std::fprintf(stderr, "drsim: %s\n", why.c_str());
+    watcher_->stop();
+    sampler_->stop();
+    if (Status down = topology_down(home_, 3s); !down.is_ok()) {
+      std::fprintf(stderr, "drsim: %s\n", down.message().c_str());
+    }
+    return 1;
+  };
   Status workload_ok = drill_.workload.resolve_dns ? resolve_by_dns(state_, &lo) : Status::ok();
   if (workload_ok.is_ok()) workload_ok = lo.validate();
   if (!workload_ok.is_ok()) {
-    std::fprintf(stderr, "drsim: %s: workload: %s\n", drill_.source.c_str(),
-                 workload_ok.message().c_str());
-    watcher_->stop();
-    sampler_->stop();
-    if (Status down = topology_down(home_, 3s); !down.is_ok()) {
-      std::fprintf(stderr, "drsim: %s\n", down.message().c_str());
-    }
-    return 1;
+    return give_up(drill_.source + ": workload: " + workload_ok.message());
   }
   auto history = HistoryWriter::open(home_ + "/history.jsonl", lo.run);
-  if (!history.is_ok()) {
-    std::fprintf(stderr, "drsim: %s\n", history.status().message().c_str());
-    watcher_->stop();
-    sampler_->stop();
-    if (Status down = topology_down(home_, 3s); !down.is_ok()) {
-      std::fprintf(stderr, "drsim: %s\n", down.message().c_str());
-    }
-    return 1;
-  }
+  if (!history.is_ok()) return give_up(history.status().message());
   history_ = std::move(*history);
   load_ = std::make_unique<LoadGenerator>(lo, history_.get());
   load_->start();
