@@ -4,6 +4,7 @@
 // SIGTERM stops the load with every completed operation in its file.
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/child_process.h"
+#include "cli/history_file.h"
 #include "tests/support/test_topology.h"
 
 namespace drsim::testing {
@@ -168,6 +170,73 @@ TEST(LoadHistory, SigintOrSigtermOfLoadKeepsEveryCompletedRecord) {
     r = run_binary("drsim", {"check", "--home", home, "--history", history, "--json"}, 30s);
     EXPECT_EQ(r.exit_code, 0) << r.output;
   }
+}
+
+// What `drsim check` reads from a home, without processes: finished runs merge (ordered by
+// invocation); a run whose writer died before its last line, the same run twice, or two runs
+// putting the same value into one key are refused with the file and the reason.
+TEST(LoadHistory, HomeHistoriesRefuseWhatCannotBeCheckedTogether) {
+  std::string home = make_temp_dir("drsim-home-histories");
+  auto put = [](const std::string& run, int64_t at, const std::string& value) {
+    model::OpRecord op;
+    op.run = run;
+    op.kind = model::OpKind::kPut;
+    op.workload = "vm-web";
+    op.key = "key-1";
+    op.value = value;
+    op.invoke_ns = at;
+    op.complete_ns = at + 1;
+    op.outcome = model::Outcome::kOk;
+    return op;
+  };
+  auto merged = cli::read_home_histories(home);
+  EXPECT_EQ(merged.status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(cli::write_history(home + "/history/load-a.jsonl", "a",
+                                 {put("a", 10, "a/1"), put("a", 30, "a/2")})
+                  .is_ok());
+  ASSERT_TRUE(cli::write_history(home + "/history/load-b.jsonl", "b", {put("b", 20, "b/1")})
+                  .is_ok());
+  merged = cli::read_home_histories(home);
+  ASSERT_TRUE(merged.is_ok()) << merged.status().message();
+  ASSERT_EQ(merged->ops.size(), 3u);
+  EXPECT_EQ(merged->paths.size(), 2u);
+  EXPECT_EQ(merged->ops[1].run, "b");  // by invocation across runs
+
+  // Two runs wrote the same value into one key: whose write survived cannot be told.
+  ASSERT_TRUE(cli::write_history(home + "/history/load-c.jsonl", "c", {put("c", 40, "a/1")})
+                  .is_ok());
+  merged = cli::read_home_histories(home);
+  EXPECT_EQ(merged.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(merged.status().message().find("runs a and c both put the same value into "
+                                           "vm-web/key-1"),
+            std::string::npos)
+      << merged.status().message();
+  std::filesystem::remove(home + "/history/load-c.jsonl");
+
+  // The same run in two files.
+  std::filesystem::copy_file(home + "/history/load-b.jsonl", home + "/history/load-b2.jsonl");
+  merged = cli::read_home_histories(home);
+  EXPECT_EQ(merged.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(merged.status().message().find("run b is also in"), std::string::npos)
+      << merged.status().message();
+  std::filesystem::remove(home + "/history/load-b2.jsonl");
+
+  // A writer that died before its last line (a reaped child: its pid is free).
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  {
+    std::ofstream out(home + "/history/load-d.jsonl");
+    out << nlohmann::json{{"run_started", {{"run", "d"}, {"pid", dead}}}}.dump() << "\n";
+  }
+  merged = cli::read_home_histories(home);
+  EXPECT_EQ(merged.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(merged.status().message().find("run d has no end record: its writer (pid " +
+                                           std::to_string(dead) + ") died"),
+            std::string::npos)
+      << merged.status().message();
+  std::filesystem::remove_all(home);
 }
 
 }  // namespace
