@@ -87,6 +87,8 @@ class DrillRun {
   void commit(const std::string& label, std::string* outcome);
   void test_failover(const DrillStep& step, const std::string& label, std::string* outcome);
   void test_cleanup(const std::string& label, std::string* outcome);
+  // The unplanned promotion just made (new_epoch_, marks_.promoted_ns), continuing from points_.
+  void record_promotion();
   void record_planned(const PlannedFailoverOutcome& fo, int64_t sent, int64_t received);
   void record_reprotect(const ReprotectOutcome& rp);
   // The promotion time a region reported, on this machine's clock (the region's may be skewed),
@@ -305,11 +307,17 @@ void DrillRun::failover(const DrillStep& step, const std::string& label, std::st
   marks_.promoted_ns = local_promotion_time(target, fo->promoted_unix_nanos(), sent, received);
   marks_.new_region = target;
   new_epoch_ = fo->new_epoch();
-  promotions_.push_back({new_epoch_, marks_.promoted_ns});
   active_ = target;
   points_.clear();
   for (const auto& r : fo->recovered()) points_.push_back({r.workload(), 0, r.seq()});
+  record_promotion();
   say(fmt::format("{} promoted to active at epoch {}", target, new_epoch_));
+}
+
+void DrillRun::record_promotion() {
+  model::Promotion p{new_epoch_, marks_.promoted_ns, {}};
+  for (const auto& point : points_) p.continued_from[point.workload] = point.recovered_seq;
+  promotions_.push_back(std::move(p));
 }
 
 void DrillRun::record_planned(const PlannedFailoverOutcome& fo, int64_t sent, int64_t received) {
@@ -317,8 +325,12 @@ void DrillRun::record_planned(const PlannedFailoverOutcome& fo, int64_t sent, in
   PlannedRecord r{fo.from, fo.to, fo.response.new_epoch(), 0, fo.response.writes_paused_ms(),
                   fo.response.duration_ms(), {}};
   r.promoted_ns = local_promotion_time(fo.to, fo.response.promoted_unix_nanos(), sent, received);
-  for (const auto& c : fo.response.drained()) r.drained.push_back({c.workload(), c.seq()});
-  promotions_.push_back({r.new_epoch, r.promoted_ns});
+  model::Promotion promotion{r.new_epoch, r.promoted_ns, {}};
+  for (const auto& c : fo.response.drained()) {
+    r.drained.push_back({c.workload(), c.seq()});
+    promotion.continued_from[c.workload()] = c.seq();
+  }
+  promotions_.push_back(std::move(promotion));
   new_epoch_ = r.new_epoch;
   active_ = fo.to;
   planned_.push_back(std::move(r));
@@ -438,13 +450,13 @@ void DrillRun::point_failover(const DrillStep& step, const std::string& label,
   marks_.promoted_ns = received;
   marks_.new_region = vault;
   new_epoch_ = fo->new_epoch();
-  promotions_.push_back({new_epoch_, marks_.promoted_ns});
   active_ = vault;
   // The RPO of this failover is the chosen point: what clients wrote past it is given up.
   points_.clear();
   for (const auto& item : fo->items()) {
     for (const auto& g : item.given_up()) points_.push_back({g.workload(), 0, g.point_seq()});
   }
+  record_promotion();
 }
 
 void DrillRun::commit(const std::string& label, std::string* outcome) {
@@ -493,12 +505,12 @@ void DrillRun::record_plan_failover(const drsim::v1::PlanRunInfo& run) {
   marks_.promoted_ns = promoted;
   marks_.new_region = vault;
   new_epoch_ = fo.new_epoch();
-  promotions_.push_back({new_epoch_, marks_.promoted_ns});
   active_ = vault;
   points_.clear();
   for (const auto& item : fo.items()) {
     for (const auto& g : item.given_up()) points_.push_back({g.workload(), 0, g.point_seq()});
   }
+  record_promotion();
 }
 
 void DrillRun::plan_step(const DrillStep& step, const std::string& label, std::string* outcome) {

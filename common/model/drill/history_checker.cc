@@ -408,11 +408,15 @@ FencedWrites writes_acked_after_fencing(const std::vector<OpRecord>& ops,
   for (const OpRecord& op : ops) {
     if (!is_write(op.kind) || op.outcome != Outcome::kOk || op.epoch == 0) continue;
     for (const Promotion& p : promotions) {
-      if (op.epoch < p.epoch && p.promoted_ns < op.complete_ns) {
-        out.ids.push_back(op.id);
-        ++(p.promoted_ns < op.invoke_ns ? out.invoked_after_promotion : out.in_flight_across);
-        break;
+      if (op.epoch >= p.epoch || op.complete_ns <= p.promoted_ns) continue;
+      const bool invoked_after = p.promoted_ns < op.invoke_ns;
+      if (!invoked_after) {
+        auto it = p.continued_from.find(op.workload);
+        if (it != p.continued_from.end() && op.seq > 0 && op.seq <= it->second) continue;
       }
+      out.ids.push_back(op.id);
+      ++(invoked_after ? out.invoked_after_promotion : out.in_flight_across);
+      break;
     }
   }
   return out;

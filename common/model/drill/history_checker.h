@@ -212,17 +212,20 @@ ClientSwitch measure_client_switch(const std::vector<OpRecord>& ops, const std::
 
 // ---- Writes acknowledged after fencing -----------------------------------------------------
 
-// A region promoted to `epoch` at promoted_ns (wall clock of the client machine).
+// A region promoted to `epoch` at promoted_ns (wall clock of the client machine), continuing
+// each workload from a seq (what it had replicated, the drained cursor, or the recovery point).
 struct Promotion {
   uint64_t epoch = 0;
   int64_t promoted_ns = 0;
+  std::map<std::string, uint64_t> continued_from;  // workload -> seq; absent: unknown
 };
 
-// Ok writes acknowledged at an epoch older than a promotion that completed before the client
-// received the acknowledgement: a region that had been superseded (and should have been
-// fenced) still acknowledged them — split brain. That includes writes invoked before the
-// promotion and still in flight (a stale client's requests queued at a frozen primary and
-// acknowledged when it resumes). Writes without an epoch are not judged.
+// Ok writes acknowledged at an older epoch by a region that had been superseded (and should have
+// been fenced) — split brain: writes invoked after a promotion completed, and writes in flight
+// across it (a stale client's requests queued at a frozen primary and acknowledged when it
+// resumes) whose seq lies past what the promoted region continued from. An in-flight write at
+// or below that seq was applied, and acknowledged, before the promotion: the client only heard
+// of it a little later. Writes without an epoch are not judged.
 struct FencedWrites {
   std::vector<uint64_t> ids;           // in history order
   uint64_t invoked_after_promotion = 0;  // of those, invoked after the promotion completed

@@ -706,17 +706,30 @@ TEST(FencedWrites, WriteAtOldEpochAcknowledgedAfterPromotionIsReported) {
 }
 
 // A stale client's requests queued at a frozen primary before the failover and acknowledged at
-// the old epoch when it resumes: the superseded region acknowledged them after the promotion.
+// the old epoch when it resumes: the superseded region acknowledged them after the promotion
+// (their seqs lie past what the promoted region continued from). A write in flight across the
+// promotion at or below that seq was applied and acknowledged before it (the drained cursor of
+// a planned failover): the client heard of it late, the region was not superseded yet.
 TEST(FencedWrites, WriteInFlightAcrossThePromotionAndAckedByTheOldEpochIsReported) {
   std::vector<OpRecord> ops = {
       client_op(0, 100, 1900, Outcome::kOk, "east", 1),  // sent while frozen, acked on resume
       client_op(1, 150, 1910, Outcome::kOk, "east", 1),
       client_op(2, 150, 1910, Outcome::kIndeterminate, "east", 1),  // never acked: not judged
+      client_op(3, 1499, 1501, Outcome::kOk, "east", 1),  // drained: in the promoted region
   };
-  auto fenced = writes_acked_after_fencing(ops, {{2, at_ms(1500)}});
+  ops[0].seq = 121;
+  ops[1].seq = 122;
+  ops[3].seq = 120;
+  Promotion promotion{2, at_ms(1500), {{kWorkload, 120}}};
+  auto fenced = writes_acked_after_fencing(ops, {promotion});
   ASSERT_EQ(fenced.count(), 2u);
+  EXPECT_EQ(fenced.ids[0], ops[0].id);
+  EXPECT_EQ(fenced.ids[1], ops[1].id);
   EXPECT_EQ(fenced.in_flight_across, 2u);
   EXPECT_EQ(fenced.invoked_after_promotion, 0u);
+  // Without the promoted region's cursor for the workload, every such ack counts.
+  promotion.continued_from.clear();
+  EXPECT_EQ(writes_acked_after_fencing(ops, {promotion}).count(), 3u);
 }
 
 
