@@ -190,7 +190,8 @@ std::string default_history_path(const std::string& home, const std::string& run
 Result<HomeHistories> read_home_histories(const std::string& home) {
   std::vector<std::string> paths;
   std::error_code ec;
-  if (std::filesystem::exists(home + "/history.jsonl", ec)) paths.push_back(home + "/history.jsonl");
+  if (std::filesystem::exists(home + "/history.jsonl", ec))
+    paths.push_back(home + "/history.jsonl");
   std::vector<std::string> loads;
   for (const auto& entry : std::filesystem::directory_iterator(home + "/history", ec)) {
     if (entry.path().extension() == ".jsonl") loads.push_back(entry.path().string());
@@ -198,7 +199,8 @@ Result<HomeHistories> read_home_histories(const std::string& home) {
   std::sort(loads.begin(), loads.end());
   paths.insert(paths.end(), loads.begin(), loads.end());
   if (paths.empty()) {
-    return not_found("no history in " + home + " (run `drsim load` first, or name a file with "
+    return not_found("no history in " + home +
+                     " (run `drsim load` first, or name a file with "
                      "--history)");
   }
 

@@ -59,9 +59,9 @@ Status write_history(const std::string& path, const std::string& run,
 
 struct HistoryFile {
   std::string path;
-  std::string run;       // from the first line; the file name for files without one
-  int64_t pid = 0;       // the writer's process id (0: unknown)
-  bool ended = false;    // the last line is there (files without a first line count as ended)
+  std::string run;     // from the first line; the file name for files without one
+  int64_t pid = 0;     // the writer's process id (0: unknown)
+  bool ended = false;  // the last line is there (files without a first line count as ended)
   std::vector<model::OpRecord> ops;
 };
 Result<HistoryFile> read_history_file(const std::string& path);

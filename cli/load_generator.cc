@@ -258,13 +258,14 @@ Outcome classify(const grpc::Status& s, const grpc::ClientContext& ctx) {
 
 // How a call ended. gRPC reports the keepalive watchdog (pings to a silent server unanswered)
 // as UNAVAILABLE with that message: the client gave up, the server said nothing.
-model::CallEnd call_end(const grpc::Status& s, bool stopping) {
+// Only stop() cancels a call, so CANCELLED is the client's own doing.
+model::CallEnd call_end(const grpc::Status& s) {
   if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return model::CallEnd::kDeadline;
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
       s.error_message().find("keepalive watchdog timeout") != std::string::npos) {
     return model::CallEnd::kKeepalive;
   }
-  if (s.error_code() == grpc::StatusCode::CANCELLED && stopping) return model::CallEnd::kCancelled;
+  if (s.error_code() == grpc::StatusCode::CANCELLED) return model::CallEnd::kCancelled;
   return model::CallEnd::kAnswered;
 }
 
@@ -414,7 +415,7 @@ void LoadGenerator::run_lane(Client& c, Lane& lane) {
     }
     // A read changes nothing, so a failed one is simply failed.
     op.outcome = is_write ? classify(s, ctx) : (s.ok() ? Outcome::kOk : Outcome::kFail);
-    op.end = call_end(s, stopping_);
+    op.end = call_end(s);
     if (!s.ok()) {
       op.region = route;
       op.error = net::from_grpc(s).to_string();

@@ -110,8 +110,8 @@ TEST(LoadHistory, TwoConcurrentLoadsOnOneHomeAreCheckedTogether) {
   auto r = run_binary("drsim", {"up", "--home", home}, 60s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // Few keys, so that both runs write and read the same keys all the time.
-  std::vector<std::string> args = {"--duration", "3", "--rate", "150", "--clients", "3", "--keys",
-                                   "20"};
+  std::vector<std::string> args = {"--duration", "3", "--rate", "150",
+                                   "--clients",  "3", "--keys", "20"};
   BackgroundLoad a = start_load(home, "a", args);
   args.insert(args.end(), {"--seed", "2"});  // a different user's load
   BackgroundLoad b = start_load(home, "b", args);
@@ -140,10 +140,10 @@ TEST(LoadHistory, SigintOrSigtermOfLoadKeepsEveryCompletedRecord) {
   for (int sig : {SIGINT, SIGTERM}) {
     SCOPED_TRACE(sig == SIGINT ? "SIGINT" : "SIGTERM");
     std::string history = home + "/h" + std::to_string(sig) + ".jsonl";
-    BackgroundLoad load = start_load(
-        home, "load" + std::to_string(sig),
-        {"--duration", "60", "--rate", "100", "--clients", "2", "--history", history,
-         "--stale-clients", "1", "--stale-in-flight", "2", "--stale-rate", "20"});
+    BackgroundLoad load =
+        start_load(home, "load" + std::to_string(sig),
+                   {"--duration", "60", "--rate", "100", "--clients", "2", "--history", history,
+                    "--stale-clients", "1", "--stale-in-flight", "2", "--stale-rate", "20"});
     ASSERT_TRUE(wait_until([&] { return read_lines(history).ops >= 50; }, 20s))
         << "the history is not written as the load goes: " << read_lines(history).ops
         << " records\n"
@@ -160,8 +160,7 @@ TEST(LoadHistory, SigintOrSigtermOfLoadKeepsEveryCompletedRecord) {
     FileLines f = read_lines(history);
     EXPECT_TRUE(f.started);
     ASSERT_FALSE(f.ended.is_null()) << "no end record";
-    EXPECT_EQ(f.ended["reason"],
-              sig == SIGINT ? "interrupted by SIGINT" : "stopped by SIGTERM");
+    EXPECT_EQ(f.ended["reason"], sig == SIGINT ? "interrupted by SIGINT" : "stopped by SIGTERM");
     EXPECT_EQ(f.ended["operations"].get<uint64_t>(), f.ops);
     // The summary counts the same operations the file holds.
     std::string out = load.output();
@@ -195,8 +194,8 @@ TEST(LoadHistory, HomeHistoriesRefuseWhatCannotBeCheckedTogether) {
   ASSERT_TRUE(cli::write_history(home + "/history/load-a.jsonl", "a",
                                  {put("a", 10, "a/1"), put("a", 30, "a/2")})
                   .is_ok());
-  ASSERT_TRUE(cli::write_history(home + "/history/load-b.jsonl", "b", {put("b", 20, "b/1")})
-                  .is_ok());
+  ASSERT_TRUE(
+      cli::write_history(home + "/history/load-b.jsonl", "b", {put("b", 20, "b/1")}).is_ok());
   merged = cli::read_home_histories(home);
   ASSERT_TRUE(merged.is_ok()) << merged.status().message();
   ASSERT_EQ(merged->ops.size(), 3u);
@@ -204,8 +203,8 @@ TEST(LoadHistory, HomeHistoriesRefuseWhatCannotBeCheckedTogether) {
   EXPECT_EQ(merged->ops[1].run, "b");  // by invocation across runs
 
   // Two runs wrote the same value into one key: whose write survived cannot be told.
-  ASSERT_TRUE(cli::write_history(home + "/history/load-c.jsonl", "c", {put("c", 40, "a/1")})
-                  .is_ok());
+  ASSERT_TRUE(
+      cli::write_history(home + "/history/load-c.jsonl", "c", {put("c", 40, "a/1")}).is_ok());
   merged = cli::read_home_histories(home);
   EXPECT_EQ(merged.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(merged.status().message().find("runs a and c both put the same value into "
