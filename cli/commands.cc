@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <thread>
@@ -256,6 +257,35 @@ Status resolve_by_dns(const TopologyState& state, LoadOptions* options) {
   return Status::ok();
 }
 
+namespace {
+
+// SIGINT / SIGTERM during `drsim load`: the signal number, read by the load's loop.
+volatile std::sig_atomic_t g_load_signal = 0;
+
+void on_load_signal(int sig) { g_load_signal = sig; }
+
+// Until destroyed, SIGINT and SIGTERM only set g_load_signal (the old handlers come back after).
+class LoadSignals {
+ public:
+  LoadSignals() {
+    g_load_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_load_signal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~LoadSignals() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+}  // namespace
+
 int cmd_load(const std::string& home, LoadCommand cmd) {
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
@@ -265,21 +295,40 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
   if (cmd.options.resolve == ResolveMode::kDns) {
     if (Status s = resolve_by_dns(*state, &cmd.options); !s.is_ok()) return fail(s);
   }
+  // Every run has its own id and file, so that concurrent loads on one home can be checked
+  // together (`drsim check` reads every run of the home).
+  cmd.options.run = new_run_id();
   if (Status s = cmd.options.validate(); !s.is_ok()) return fail(s);
   if (!(cmd.duration_s > 0 && cmd.duration_s <= 86400)) {
     return fail(invalid_argument("--duration: must be in (0, 86400] seconds"));
   }
-  std::string path = cmd.history_path.empty() ? state->home + "/history.jsonl" : cmd.history_path;
-  LoadGenerator load(cmd.options);
+  std::string path = cmd.history_path.empty() ? default_history_path(state->home, cmd.options.run)
+                                              : cmd.history_path;
+  auto writer = HistoryWriter::open(path, cmd.options.run);
+  if (!writer.is_ok()) return fail(writer.status());
+  if (cmd.options.stale.count > 0) {
+    std::printf("load: %u TTL-honouring clients (deadline %lld ms) and %s\n", cmd.options.workers,
+                (long long)cmd.options.op_timeout.count(),
+                describe_stale_clients(cmd.options.stale).c_str());
+  }
+  LoadSignals signals;
+  LoadGenerator load(cmd.options, writer->get());
   load.start();
   auto start = std::chrono::steady_clock::now();
   auto end = start + std::chrono::duration<double>(cmd.duration_s);
+  auto next_line = start + 1s;
   LoadStats prev{};
-  while (std::chrono::steady_clock::now() < end) {
+  while (std::chrono::steady_clock::now() < end && g_load_signal == 0) {
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             end - std::chrono::steady_clock::now()),
-        1s));
+        100ms));
+    (*writer)->flush();  // a killed load keeps what completed up to the last 100 ms
+    if (std::chrono::steady_clock::now() < next_line &&
+        std::chrono::steady_clock::now() < end) {
+      continue;
+    }
+    next_line += 1s;
     LoadStats now = load.stats();
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("[%6.1fs] %6llu ops  ok %llu  fail %llu  indeterminate %llu  route %s\n", t,
@@ -290,16 +339,22 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
     std::fflush(stdout);
     prev = now;
   }
+  const int sig = g_load_signal;
   load.stop();
-  auto history = load.history();
-  if (Status s = write_history(path, history); !s.is_ok()) return fail(s);
+  const std::string reason = sig == 0 ? "completed" : sig == SIGINT ? "interrupted by SIGINT"
+                                                                    : "stopped by SIGTERM";
+  if (Status s = (*writer)->finish(reason); !s.is_ok()) return fail(s);
   LoadStats total = load.stats();
-  std::printf("load done: %zu operations (ok %llu, fail %llu, indeterminate %llu); %llu %s "
-              "lookups; history %s\n",
-              history.size(), (unsigned long long)total.ok, (unsigned long long)total.fail,
+  std::printf("load %s: %llu operations (ok %llu, fail %llu, indeterminate %llu); %llu %s "
+              "lookups; run %s, history %s\n",
+              sig == 0 ? "done" : reason.c_str(),
+              (unsigned long long)(total.ok + total.fail + total.indeterminate),
+              (unsigned long long)total.ok, (unsigned long long)total.fail,
               (unsigned long long)total.indeterminate, (unsigned long long)total.resolves,
-              cmd.options.resolve == ResolveMode::kDns ? "DNS" : "gRPC Resolve", path.c_str());
-  return 0;
+              cmd.options.resolve == ResolveMode::kDns ? "DNS" : "gRPC Resolve",
+              cmd.options.run.c_str(), path.c_str());
+  std::fflush(stdout);
+  return sig == 0 ? 0 : 128 + sig;
 }
 
 int cmd_inject(const std::string& home, const std::string& fault,
@@ -393,9 +448,24 @@ int cmd_failback(const std::string& home, const std::string& reason, uint32_t dr
 int cmd_check(const std::string& home, const std::string& history_path, bool as_json) {
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
-  std::string path = history_path.empty() ? state->home + "/history.jsonl" : history_path;
-  auto history = read_history(path);
-  if (!history.is_ok()) return fail(history.status());
+  // One named file, or every run recorded in the home, checked together.
+  HomeHistories histories;
+  if (!history_path.empty()) {
+    auto file = read_history_file(history_path);
+    if (!file.is_ok()) return fail(file.status());
+    if (!file->ended && process_alive(static_cast<pid_t>(file->pid))) {
+      return fail(failed_precondition(history_path + ": run " + file->run +
+                                      " is still being written by drsim load (pid " +
+                                      std::to_string(file->pid) + "); check when it has finished"));
+    }
+    histories.paths = {history_path};
+    histories.ops = std::move(file->ops);
+  } else {
+    auto all = read_home_histories(state->home);
+    if (!all.is_ok()) return fail(all.status());
+    histories = std::move(*all);
+  }
+  const auto& history = histories.ops;
   // Judge against the region that is active now (the newest epoch, should two claim it).
   std::string active;
   uint64_t active_epoch = 0;
@@ -410,8 +480,8 @@ int cmd_check(const std::string& home, const std::string& history_path, bool as_
                                               "state"));
   auto final_state = read_final_state(state->at(active).address, workload_names(state->config));
   if (!final_state.is_ok()) return fail(final_state.status());
-  auto check = model::check_history(*history, *final_state);
-  json j = {{"history", path},
+  auto check = model::check_history(history, *final_state);
+  json j = {{"histories", histories.paths},
             {"active_region", active},
             {"writes", {{"attempted", check.writes.attempted}, {"acknowledged", check.writes.ok},
                         {"failed", check.writes.failed},
@@ -423,7 +493,9 @@ int cmd_check(const std::string& home, const std::string& history_path, bool as_
   if (as_json) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("history %s against the final state of %s\n", path.c_str(), active.c_str());
+    std::printf("%zu histor%s against the final state of %s\n", histories.paths.size(),
+                histories.paths.size() == 1 ? "y" : "ies", active.c_str());
+    for (const auto& p : histories.paths) std::printf("  %s\n", p.c_str());
     std::printf("writes: attempted %llu, acknowledged %llu, failed %llu, indeterminate %llu\n",
                 (unsigned long long)check.writes.attempted, (unsigned long long)check.writes.ok,
                 (unsigned long long)check.writes.failed,

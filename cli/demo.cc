@@ -23,10 +23,15 @@ const char* fault_name(FaultKind f) {
 
 std::string demo_drill_yaml(const DemoOptions& opt) {
   // The demo is the first drill of the library (deploy/drills/region-outage-kill.yaml is the
-  // same drill as a file); the flags of `drsim demo` fill in its numbers.
+  // same drill as a file); the flags of `drsim demo` fill in its numbers. Besides the
+  // TTL-honouring clients, two stale clients keep the primary's address (re-resolving after
+  // three failed calls) with four calls in flight each: a superseded primary that still
+  // acknowledged writes would show as "writes acked by a superseded region".
   return fmt::format(R"(name: demo
 description: primary region outage, failover automated by the drill, clients follow routing
-workload: {{ rate: {rate}, clients: {clients}, keys: {keys}, value_bytes: {value_bytes}, seed: {seed} }}
+workload:
+  {{ rate: {rate}, clients: {clients}, keys: {keys}, value_bytes: {value_bytes}, seed: {seed},
+    stale_clients: {{ count: 2, in_flight: 4, deadline_ms: 5000, rate: 50 }} }}
 steps:
   - wait: {warmup}s
   - inject: {{ fault: {fault}, region: primary }}
@@ -37,6 +42,7 @@ steps:
   - wait: {after}s
 expect:
   max_rto_ms: {max_rto}
+  max_writes_acked_after_fencing: 0
 {lost}  final_routing: secondary
 )",
                      fmt::arg("rate", opt.rate), fmt::arg("clients", opt.workers),

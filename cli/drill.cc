@@ -505,6 +505,50 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
   return step;
 }
 
+// stale_clients: {count: 4, in_flight: 8, deadline_ms: 10000, rate: 100,
+//                 reresolve_after_failures: 3 | never}
+Status parse_stale_clients(const ConfigError& err, const std::string& f, const YAML::Node& node,
+                           StaleClientOptions* out) {
+  if (Status s = check_keys(err, f, node,
+                            {"count", "in_flight", "deadline_ms", "rate",
+                             "reresolve_after_failures"});
+      !s.is_ok()) {
+    return s;
+  }
+  if (!node["count"]) return err.at(f + ".count", node, "is required (how many stale clients)");
+  if (Status s = read_uint(err, f + ".count", node["count"], 1, 256, &out->count); !s.is_ok()) {
+    return s;
+  }
+  if (Status s = read_uint(err, f + ".in_flight", node["in_flight"], 1, 64, &out->in_flight);
+      !s.is_ok()) {
+    return s;
+  }
+  uint32_t deadline_ms = static_cast<uint32_t>(out->deadline.count());
+  if (Status s = read_uint(err, f + ".deadline_ms", node["deadline_ms"], 1, 600'000, &deadline_ms);
+      !s.is_ok()) {
+    return s;
+  }
+  out->deadline = std::chrono::milliseconds(deadline_ms);
+  if (node["rate"]) {
+    auto v = parse_number(err, f + ".rate", node["rate"], 1, 100000);
+    if (!v.is_ok()) return v.status();
+    out->rate = *v;
+  }
+  if (const YAML::Node r = node["reresolve_after_failures"]) {
+    if (r.IsScalar() && r.Scalar() == "never") {
+      out->reresolve_after_failures.reset();
+    } else {
+      uint32_t n = 0;
+      if (Status s = read_uint(err, f + ".reresolve_after_failures", r, 1, 1000, &n); !s.is_ok()) {
+        return err.at(f + ".reresolve_after_failures", r,
+                      "must be a number of consecutive failures (1..1000) or never");
+      }
+      out->reresolve_after_failures = n;
+    }
+  }
+  return Status::ok();
+}
+
 Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source) {
   ConfigError err(source, "", ErrorStyle::kLineFirst);
   Drill d;
@@ -529,7 +573,7 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
   if (auto w = root["workload"]) {
     if (Status s = check_keys(err, "workload", w,
                               {"rate", "clients", "keys", "value_bytes", "write_fraction", "seed",
-                               "resolve"});
+                               "resolve", "deadline_ms", "stale_clients"});
         !s.is_ok()) {
       return s;
     }
@@ -561,6 +605,16 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
     if (Status s = read_uint(err, "workload.seed", w["seed"], 0, UINT64_MAX, &d.workload.seed);
         !s.is_ok())
       return s;
+    if (Status s = read_uint(err, "workload.deadline_ms", w["deadline_ms"], 1, 600'000,
+                             &d.workload.deadline_ms);
+        !s.is_ok())
+      return s;
+    if (w["stale_clients"]) {
+      if (Status s = parse_stale_clients(err, "workload.stale_clients", w["stale_clients"],
+                                         &d.workload.stale);
+          !s.is_ok())
+        return s;
+    }
   }
   auto steps = root["steps"];
   if (!steps || !steps.IsSequence() || steps.size() == 0) {
@@ -573,7 +627,8 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
   }
   if (auto e = root["expect"]) {
     if (Status s = check_keys(err, "expect", e,
-                              {"max_rto_ms", "max_lost_writes", "max_stale_reads", "final_routing",
+                              {"max_rto_ms", "max_lost_writes", "max_lost_sync_writes",
+                               "max_stale_reads", "final_routing",
                                "min_availability", "min_rpo_writes", "max_rpo_writes",
                                "max_all_clients_moved_ms", "min_all_clients_moved_ms",
                                "max_writes_acked_after_fencing", "lost_within_rpo"});
@@ -625,7 +680,8 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
       }
       d.expect.lost_within_rpo = w.Scalar() == "true";
     }
-    for (auto [key, out] : {std::pair{"min_rpo_writes", &d.expect.min_rpo_writes},
+    for (auto [key, out] : {std::pair{"max_lost_sync_writes", &d.expect.max_lost_sync_writes},
+                            std::pair{"min_rpo_writes", &d.expect.min_rpo_writes},
                             std::pair{"max_rpo_writes", &d.expect.max_rpo_writes},
                             std::pair{"max_writes_acked_after_fencing",
                                       &d.expect.max_writes_acked_after_fencing}}) {

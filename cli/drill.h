@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/faults.h"
+#include "cli/load_generator.h"
 #include "cli/plan_commands.h"
 #include "cli/recovery_commands.h"
 #include "cli/site_recovery.h"
@@ -78,11 +79,16 @@ struct DrillWorkload {
   double write_fraction = 0.9;
   uint64_t seed = 1;
   bool resolve_dns = false;  // resolve the profile through the Traffic Manager's DNS server
+  uint32_t deadline_ms = 1000;  // the TTL-honouring clients' deadline per call
+  // workload.stale_clients: {count, in_flight, deadline_ms, rate, reresolve_after_failures}
+  StaleClientOptions stale;
 };
 
 struct DrillExpectations {
   std::optional<double> max_rto_ms;
   std::optional<uint64_t> max_lost_writes;
+  // Lost acknowledged writes of the sync workloads only (an async workload may lose its RPO).
+  std::optional<uint64_t> max_lost_sync_writes;
   std::optional<uint64_t> max_stale_reads;
   std::optional<std::string> final_routing;
   std::optional<double> min_availability;  // ok operations / all operations

@@ -87,6 +87,8 @@ class DrillRun {
   void commit(const std::string& label, std::string* outcome);
   void test_failover(const DrillStep& step, const std::string& label, std::string* outcome);
   void test_cleanup(const std::string& label, std::string* outcome);
+  // The unplanned promotion just made (new_epoch_, marks_.promoted_ns), continuing from points_.
+  void record_promotion();
   void record_planned(const PlannedFailoverOutcome& fo, int64_t sent, int64_t received);
   void record_reprotect(const ReprotectOutcome& rp);
   // The promotion time a region reported, on this machine's clock (the region's may be skewed),
@@ -105,6 +107,7 @@ class DrillRun {
   std::string home_;
   TopologyState state_;
   std::unique_ptr<RoutingWatcher> watcher_;
+  std::unique_ptr<HistoryWriter> history_;  // <home>/history.jsonl, written as the load goes
   std::unique_ptr<LoadGenerator> load_;
   std::unique_ptr<RegionSampler> sampler_;
   LoadOptions load_options_;
@@ -304,11 +307,17 @@ void DrillRun::failover(const DrillStep& step, const std::string& label, std::st
   marks_.promoted_ns = local_promotion_time(target, fo->promoted_unix_nanos(), sent, received);
   marks_.new_region = target;
   new_epoch_ = fo->new_epoch();
-  promotions_.push_back({new_epoch_, marks_.promoted_ns});
   active_ = target;
   points_.clear();
   for (const auto& r : fo->recovered()) points_.push_back({r.workload(), 0, r.seq()});
+  record_promotion();
   say(fmt::format("{} promoted to active at epoch {}", target, new_epoch_));
+}
+
+void DrillRun::record_promotion() {
+  model::Promotion p{new_epoch_, marks_.promoted_ns, {}};
+  for (const auto& point : points_) p.continued_from[point.workload] = point.recovered_seq;
+  promotions_.push_back(std::move(p));
 }
 
 void DrillRun::record_planned(const PlannedFailoverOutcome& fo, int64_t sent, int64_t received) {
@@ -316,8 +325,12 @@ void DrillRun::record_planned(const PlannedFailoverOutcome& fo, int64_t sent, in
   PlannedRecord r{fo.from, fo.to, fo.response.new_epoch(), 0, fo.response.writes_paused_ms(),
                   fo.response.duration_ms(), {}};
   r.promoted_ns = local_promotion_time(fo.to, fo.response.promoted_unix_nanos(), sent, received);
-  for (const auto& c : fo.response.drained()) r.drained.push_back({c.workload(), c.seq()});
-  promotions_.push_back({r.new_epoch, r.promoted_ns});
+  model::Promotion promotion{r.new_epoch, r.promoted_ns, {}};
+  for (const auto& c : fo.response.drained()) {
+    r.drained.push_back({c.workload(), c.seq()});
+    promotion.continued_from[c.workload()] = c.seq();
+  }
+  promotions_.push_back(std::move(promotion));
   new_epoch_ = r.new_epoch;
   active_ = fo.to;
   planned_.push_back(std::move(r));
@@ -437,13 +450,13 @@ void DrillRun::point_failover(const DrillStep& step, const std::string& label,
   marks_.promoted_ns = received;
   marks_.new_region = vault;
   new_epoch_ = fo->new_epoch();
-  promotions_.push_back({new_epoch_, marks_.promoted_ns});
   active_ = vault;
   // The RPO of this failover is the chosen point: what clients wrote past it is given up.
   points_.clear();
   for (const auto& item : fo->items()) {
     for (const auto& g : item.given_up()) points_.push_back({g.workload(), 0, g.point_seq()});
   }
+  record_promotion();
 }
 
 void DrillRun::commit(const std::string& label, std::string* outcome) {
@@ -492,12 +505,12 @@ void DrillRun::record_plan_failover(const drsim::v1::PlanRunInfo& run) {
   marks_.promoted_ns = promoted;
   marks_.new_region = vault;
   new_epoch_ = fo.new_epoch();
-  promotions_.push_back({new_epoch_, marks_.promoted_ns});
   active_ = vault;
   points_.clear();
   for (const auto& item : fo.items()) {
     for (const auto& g : item.given_up()) points_.push_back({g.workload(), 0, g.point_seq()});
   }
+  record_promotion();
 }
 
 void DrillRun::plan_step(const DrillStep& step, const std::string& label, std::string* outcome) {
@@ -773,27 +786,38 @@ int DrillRun::run() {
   lo.value_bytes = drill_.workload.value_bytes;
   lo.write_fraction = drill_.workload.write_fraction;
   lo.seed = drill_.workload.seed;
-  Status workload_ok = drill_.workload.resolve_dns ? resolve_by_dns(state_, &lo) : Status::ok();
-  if (workload_ok.is_ok()) workload_ok = lo.validate();
-  if (!workload_ok.is_ok()) {
-    std::fprintf(stderr, "drsim: %s: workload: %s\n", drill_.source.c_str(),
-                 workload_ok.message().c_str());
+  lo.op_timeout = std::chrono::milliseconds(drill_.workload.deadline_ms);
+  lo.stale = drill_.workload.stale;
+  lo.run = "drill-" + new_run_id();
+  // Before the load starts: report why, stop what runs, bring the topology down.
+  auto give_up = [&](const std::string& why) {
+    std::fprintf(stderr, "drsim: %s\n", why.c_str());
     watcher_->stop();
     sampler_->stop();
     if (Status down = topology_down(home_, 3s); !down.is_ok()) {
       std::fprintf(stderr, "drsim: %s\n", down.message().c_str());
     }
     return 1;
+  };
+  Status workload_ok = drill_.workload.resolve_dns ? resolve_by_dns(state_, &lo) : Status::ok();
+  if (workload_ok.is_ok()) workload_ok = lo.validate();
+  if (!workload_ok.is_ok()) {
+    return give_up(drill_.source + ": workload: " + workload_ok.message());
   }
-  load_ = std::make_unique<LoadGenerator>(lo);
+  auto history = HistoryWriter::open(home_ + "/history.jsonl", lo.run);
+  if (!history.is_ok()) return give_up(history.status().message());
+  history_ = std::move(*history);
+  load_ = std::make_unique<LoadGenerator>(lo, history_.get());
   load_->start();
   load_start_ns_ = wall_now_unix_nanos();
   last_progress_ = last_write_ack_ = std::chrono::steady_clock::now();
-  say(fmt::format("load: {:.0f} ops/s from {} clients, {:.0f} % writes, {} keys per workload, "
-                  "{}-byte values, resolving through the Traffic Manager ({})",
-                  lo.rate, lo.workers, lo.write_fraction * 100, lo.keys, lo.value_bytes,
+  say(fmt::format("load: {:.0f} ops/s from {} clients (deadline {} ms), {:.0f} % writes, {} keys "
+                  "per workload, {}-byte values, resolving through the Traffic Manager ({})",
+                  lo.rate, lo.workers, lo.op_timeout.count(), lo.write_fraction * 100, lo.keys,
+                  lo.value_bytes,
                   lo.resolve == ResolveMode::kDns ? "DNS " + lo.dns_name + " at " + lo.dns_address
                                                   : "gRPC Resolve"));
+  if (lo.stale.count > 0) say("load: " + describe_stale_clients(lo.stale));
 
   for (size_t i = 0; i < drill_.steps.size() && problems_.empty() && aborted_.empty(); ++i) {
     run_step(i);
@@ -831,8 +855,8 @@ int DrillRun::finish() {
 
   // Judge the history against the final state of the region active now.
   auto history = load_->history();
-  std::string history_path = home_ + "/history.jsonl";
-  if (Status s = write_history(history_path, history); !s.is_ok()) {
+  std::string history_path = history_->path();
+  if (Status s = history_->finish(aborted_.empty() ? "completed" : "aborted"); !s.is_ok()) {
     problems_.push_back(s.message());
   }
   const std::string& active = active_;
@@ -888,6 +912,17 @@ int DrillRun::finish() {
                             std::to_string(check.lost_count),
                             check.lost_count <= *ex.max_lost_writes});
   }
+  if (ex.max_lost_sync_writes) {
+    uint64_t lost_sync = 0;
+    for (const auto& l : check.lost) {
+      for (const auto& w : cfg.workloads) {
+        if (w.name == l.workload && w.mode == region::ReplicationMode::kSync) ++lost_sync;
+      }
+    }
+    expectations.push_back({"acknowledged sync writes lost",
+                            fmt::format("<= {}", *ex.max_lost_sync_writes),
+                            std::to_string(lost_sync), lost_sync <= *ex.max_lost_sync_writes});
+  }
   if (ex.max_stale_reads) {
     expectations.push_back({"stale reads", fmt::format("<= {}", *ex.max_stale_reads),
                             std::to_string(check.stale_read_count),
@@ -928,8 +963,8 @@ int DrillRun::finish() {
   if (ex.max_writes_acked_after_fencing) {
     expectations.push_back({"writes acked by a superseded region",
                             fmt::format("<= {}", *ex.max_writes_acked_after_fencing),
-                            std::to_string(after_fencing.size()),
-                            after_fencing.size() <= *ex.max_writes_acked_after_fencing});
+                            std::to_string(after_fencing.count()),
+                            after_fencing.count() <= *ex.max_writes_acked_after_fencing});
   }
   if (ex.lost_within_rpo) {
     expectations.push_back({"lost writes within the RPO", "lost <= RPO",
@@ -998,8 +1033,12 @@ int DrillRun::finish() {
                 marks_.new_region.c_str());
     std::printf("  routing          %s  (promoted -> Traffic Manager answers %s)\n",
                 ms(rto.routing).c_str(), marks_.new_region.c_str());
-    std::printf("  client TTL       %s  (routing change -> first client write there)\n",
-                ms(rto.client).c_str());
+    std::printf("  client deadline  %s  (the first client to move was blocked on the old region "
+                "until its deadline or keepalive gave up)\n",
+                ms(rto.client_deadline).c_str());
+    std::printf("  client TTL       %s  (routing change -> first client write there, less that "
+                "wait)\n",
+                ms(rto.client_ttl).c_str());
     std::printf("clients moved      %u of %u; first %s, all %s after the fault\n", moved.moved,
                 moved.clients, ms(moved.first).c_str(), ms(moved.last).c_str());
   }
@@ -1014,8 +1053,9 @@ int DrillRun::finish() {
               (unsigned long long)check.recovered_count);
   std::printf("stale reads        %llu\n", (unsigned long long)check.stale_read_count);
   std::printf("after fencing      %zu writes acknowledged by a superseded region after the "
-              "failover\n",
-              after_fencing.size());
+              "failover (%llu invoked after it, %llu in flight across it)\n",
+              after_fencing.count(), (unsigned long long)after_fencing.invoked_after_promotion,
+              (unsigned long long)after_fencing.in_flight_across);
   if (!points_.empty()) {
     std::printf("RPO                %llu writes", (unsigned long long)rpo.total_writes);
     if (rpo.max_time) std::printf(", %s", ms(rpo.max_time).c_str());
@@ -1064,7 +1104,9 @@ int DrillRun::finish() {
                  {"ttl_ms", cfg.ttl_ms},
                  {"fault_proxy", cfg.fault_proxy},
                  {"rate", load_options_.rate},
-                 {"workers", load_options_.workers}};
+                 {"workers", load_options_.workers},
+                 {"deadline_ms", load_options_.op_timeout.count()},
+                 {"stale_clients", stale_clients_json(load_options_.stale)}};
   j["writes"] = {{"attempted", check.writes.attempted}, {"acknowledged", check.writes.ok},
                  {"failed", check.writes.failed},
                  {"indeterminate", check.writes.indeterminate}};
@@ -1076,7 +1118,8 @@ int DrillRun::finish() {
   j["rto_parts_ms"] = {{"detection", ms_json(rto.detection)},
                        {"promotion", ms_json(rto.promotion)},
                        {"routing", ms_json(rto.routing)},
-                       {"client_ttl", ms_json(rto.client)}};
+                       {"client_deadline", ms_json(rto.client_deadline)},
+                       {"client_ttl", ms_json(rto.client_ttl)}};
   j["failover_estimate_ms"] = {{"documented", cfg.documented_failover_ms()},
                                {"strict", cfg.strict_failover_ms()}};
   j["acknowledged_writes_lost"] = check.lost_count;
@@ -1088,7 +1131,8 @@ int DrillRun::finish() {
   j["lost"] = lost;
   j["clients_moved"] = {{"clients", moved.clients}, {"moved", moved.moved},
                         {"first_ms", ms_json(moved.first)}, {"all_ms", ms_json(moved.last)}};
-  j["writes_acked_after_fencing"] = after_fencing;
+  j["writes_acked_after_fencing"] = after_fencing.ids;
+  j["writes_acked_after_fencing_in_flight_across"] = after_fencing.in_flight_across;
   j["recovered_indeterminate"] = check.recovered_count;
   j["stale_reads"] = check.stale_read_count;
   json rpo_j = json::array();

@@ -125,6 +125,7 @@ struct RtoPart {
 constexpr RtoPart kRtoParts[] = {{"detection", "detection", "#d37295"},
                                  {"promotion", "promotion", "#8cd17d"},
                                  {"routing", "routing", "#499894"},
+                                 {"client_deadline", "client deadline", "#b6992d"},
                                  {"client_ttl", "client TTL", "#86bcb6"}};
 
 struct Marker {
@@ -877,7 +878,10 @@ std::string render_summary(const json& report) {
       {"detection", "fault \u2192 Traffic Manager marks " + old_name + " Degraded"},
       {"promotion", "Degraded \u2192 " + new_name + " promoted"},
       {"routing", "promoted \u2192 Traffic Manager answers " + new_name},
-      {"client_ttl", "routing change \u2192 first client write there"}};
+      {"client_deadline",
+       "the first client to move blocked on the old region until its deadline or keepalive gave "
+       "up"},
+      {"client_ttl", "routing change \u2192 first client write there, less its deadline wait"}};
   for (size_t i = 0; i < std::size(kRtoParts); ++i) {
     row(h, kRtoParts[i].label, show_ms(number_at(report, {"rto_parts_ms", kRtoParts[i].key})),
         notes[i].second, "sub");

@@ -1,10 +1,9 @@
 #include "cli/load_generator.h"
 
 #include <algorithm>
-#include <fstream>
 
+#include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
-#include <nlohmann/json.hpp>
 
 #include "common/core/rng.h"
 #include "common/core/time.h"
@@ -21,6 +20,31 @@ using model::OpRecord;
 using model::Outcome;
 using Clock = std::chrono::steady_clock;
 
+std::string describe_stale_clients(const StaleClientOptions& stale) {
+  return fmt::format(
+      "{} stale clients keeping their cached address, {} calls in flight each, deadline {} ms, "
+      "{:g} ops/s, {}",
+      stale.count, stale.in_flight, stale.deadline.count(), stale.rate,
+      stale.reresolve_after_failures
+          ? fmt::format("re-resolving after {} consecutive failures",
+                        *stale.reresolve_after_failures)
+          : std::string("never re-resolving"));
+}
+
+nlohmann::json stale_clients_json(const StaleClientOptions& stale) {
+  if (stale.count == 0) return nlohmann::json::object();
+  nlohmann::json j = {{"count", stale.count},
+                      {"in_flight", stale.in_flight},
+                      {"deadline_ms", stale.deadline.count()},
+                      {"rate", stale.rate}};
+  if (stale.reresolve_after_failures) {
+    j["reresolve_after_failures"] = *stale.reresolve_after_failures;
+  } else {
+    j["reresolve_after_failures"] = "never";
+  }
+  return j;
+}
+
 Status LoadOptions::validate() const {
   if (trafficmgr_address.empty()) return invalid_argument("--trafficmgr: required");
   if (workloads.empty()) return invalid_argument("--workloads: at least one workload");
@@ -33,7 +57,25 @@ Status LoadOptions::validate() const {
   if (write_fraction < 0 || write_fraction > 1) {
     return invalid_argument("--write-fraction: must be within 0..1");
   }
-  if (op_timeout.count() <= 0) return invalid_argument("--op-timeout-ms: must be > 0");
+  if (op_timeout.count() <= 0 || op_timeout > std::chrono::minutes(10)) {
+    return invalid_argument("--deadline-ms: must be 1..600000");
+  }
+  if (stale.count > 256) return invalid_argument("--stale-clients: must be 0..256");
+  if (stale.count > 0) {
+    if (stale.in_flight == 0 || stale.in_flight > 64) {
+      return invalid_argument("--stale-in-flight: must be 1..64");
+    }
+    if (stale.deadline.count() <= 0 || stale.deadline > std::chrono::minutes(10)) {
+      return invalid_argument("--stale-deadline-ms: must be 1..600000");
+    }
+    if (!(stale.rate > 0 && stale.rate <= 1e6)) {
+      return invalid_argument("--stale-rate: must be in (0, 1000000]");
+    }
+    if (stale.reresolve_after_failures && *stale.reresolve_after_failures == 0) {
+      return invalid_argument("--stale-reresolve-after: must be 1..1000 failures, or never");
+    }
+  }
+  if (run.empty()) return invalid_argument("run: a run needs an id");
   if (resolve == ResolveMode::kDns) {
     if (dns_address.empty()) {
       return invalid_argument("--resolve dns: the Traffic Manager serves no DNS (`drsim up` "
@@ -45,23 +87,100 @@ Status LoadOptions::validate() const {
   return Status::ok();
 }
 
-struct LoadGenerator::Worker {
-  std::vector<OpRecord> ops;
+// One client: its resolver cache, shared by its call lanes (a TTL-honouring client has one lane;
+// a stale client one per request it keeps in flight).
+struct LoadGenerator::Client {
+  uint32_t index = 0;
+  model::ClientKind kind = model::ClientKind::kTtl;
+  std::chrono::milliseconds deadline{1000};
+  std::vector<std::unique_ptr<Lane>> lanes;
+
+  std::mutex mu;  // the cache below
+  std::unique_ptr<drsim::v1::TrafficManager::Stub> tm;
+  std::map<std::string, std::unique_ptr<drsim::v1::Workload::Stub>> stubs;
+  std::string route, route_address;
+  Clock::time_point route_expires{};
+  bool first_resolve = true;
+  uint32_t consecutive_failures = 0;
+  Rng rng{0};  // the first answer's random life
 };
 
-LoadGenerator::LoadGenerator(LoadOptions options) : options_(std::move(options)) {}
+// One call lane: one request at a time, paced to its share of the rate.
+struct LoadGenerator::Lane {
+  uint32_t index = 0;
+  Clock::duration interval{};
+  Clock::duration offset{};
+  uint64_t seed = 0;
+  std::vector<OpRecord> ops;
+  std::mutex mu;                           // the call in flight, for stop()
+  grpc::ClientContext* in_flight = nullptr;
+};
+
+LoadGenerator::LoadGenerator(LoadOptions options, HistoryWriter* sink)
+    : options_(std::move(options)), sink_(sink) {}
 
 LoadGenerator::~LoadGenerator() { stop(); }
 
 void LoadGenerator::start() {
-  for (uint32_t i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>());
-  for (uint32_t i = 0; i < options_.workers; ++i) {
-    threads_.emplace_back([this, i] { run_worker(i); });
+  auto add_group = [&](uint32_t count, uint32_t lanes, double rate, model::ClientKind kind,
+                       std::chrono::milliseconds deadline) {
+    const uint32_t all_lanes = count * lanes;
+    auto interval = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(all_lanes / rate));
+    for (uint32_t c = 0; c < count; ++c) {
+      auto client = std::make_unique<Client>();
+      client->index = static_cast<uint32_t>(clients_.size());
+      client->kind = kind;
+      client->deadline = deadline;
+      client->rng = Rng(options_.seed * 7919 + client->index);
+      client->tm =
+          drsim::v1::TrafficManager::NewStub(net::make_channel(options_.trafficmgr_address));
+      for (uint32_t l = 0; l < lanes; ++l) {
+        auto lane = std::make_unique<Lane>();
+        lane->index = l;
+        lane->interval = interval;
+        // Spread the lanes' phases over one interval.
+        lane->offset = interval * (c * lanes + l) / all_lanes;
+        lane->seed = options_.seed * 1000003 + (uint64_t{client->index} << 8) + l;
+        client->lanes.push_back(std::move(lane));
+      }
+      clients_.push_back(std::move(client));
+    }
+  };
+  add_group(options_.workers, 1, options_.rate, model::ClientKind::kTtl, options_.op_timeout);
+  if (options_.stale.count > 0) {
+    add_group(options_.stale.count, options_.stale.in_flight, options_.stale.rate,
+              model::ClientKind::kStale, options_.stale.deadline);
+  }
+  for (auto& client : clients_) {
+    for (auto& lane : client->lanes) {
+      threads_.emplace_back([this, c = client.get(), l = lane.get()] { run_lane(*c, *l); });
+    }
   }
 }
 
 void LoadGenerator::stop() {
+  if (threads_.empty()) return;
   stopping_ = true;
+  auto idle = [&] {
+    for (auto& client : clients_) {
+      for (auto& lane : client->lanes) {
+        std::lock_guard lock(lane->mu);
+        if (lane->in_flight) return false;
+      }
+    }
+    return true;
+  };
+  // A short grace for calls about to complete, then cancel what a frozen or partitioned server
+  // still holds (a stale client's deadline may be many seconds away).
+  auto grace = Clock::now() + 250ms;
+  while (!idle() && Clock::now() < grace) std::this_thread::sleep_for(10ms);
+  for (auto& client : clients_) {
+    for (auto& lane : client->lanes) {
+      std::lock_guard lock(lane->mu);
+      if (lane->in_flight) lane->in_flight->TryCancel();
+    }
+  }
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -86,13 +205,28 @@ int64_t LoadGenerator::first_ok_write_by(const std::string& region, int64_t afte
 
 std::vector<OpRecord> LoadGenerator::history() const {
   std::vector<OpRecord> all;
-  for (const auto& w : workers_) all.insert(all.end(), w->ops.begin(), w->ops.end());
+  for (const auto& client : clients_) {
+    for (const auto& lane : client->lanes) all.insert(all.end(), lane->ops.begin(), lane->ops.end());
+  }
   std::sort(all.begin(), all.end(),
             [](const OpRecord& a, const OpRecord& b) { return a.invoke_ns < b.invoke_ns; });
   return all;
 }
 
 namespace {
+
+// The channel of a plain application client: gRPC's defaults (no keepalive pings, default
+// reconnect backoff) with drsim's message cap. drsim's own channels ping (net::make_channel), so
+// a frozen server fails their calls within about a second; an application's calls to a frozen
+// server wait for their deadline, and are answered if it resumes first.
+std::shared_ptr<grpc::Channel> application_channel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(net::kMaxMessageBytes);
+  args.SetMaxSendMessageSize(net::kMaxMessageBytes);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
 
 // A write the server refused before applying it carries drsim-applied: no;
 // one it applied but could not confirm carries "unknown". Without the marker,
@@ -120,6 +254,19 @@ Outcome classify(const grpc::Status& s, const grpc::ClientContext& ctx) {
     return Outcome::kFail;
   }
   return Outcome::kIndeterminate;
+}
+
+// How a call ended. gRPC reports the keepalive watchdog (pings to a silent server unanswered)
+// as UNAVAILABLE with that message: the client gave up, the server said nothing.
+// Only stop() cancels a call, so CANCELLED is the client's own doing.
+model::CallEnd call_end(const grpc::Status& s) {
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return model::CallEnd::kDeadline;
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      s.error_message().find("keepalive watchdog timeout") != std::string::npos) {
+    return model::CallEnd::kKeepalive;
+  }
+  if (s.error_code() == grpc::StatusCode::CANCELLED) return model::CallEnd::kCancelled;
+  return model::CallEnd::kAnswered;
 }
 
 }  // namespace
@@ -150,18 +297,41 @@ std::optional<LoadGenerator::ResolvedRoute> LoadGenerator::resolve_route(
   return ResolvedRoute{resp.endpoint(), resp.address(), std::chrono::milliseconds(resp.ttl_ms())};
 }
 
-void LoadGenerator::run_worker(uint32_t index) {
-  Rng rng(options_.seed * 1000003 + index);
-  auto tm = drsim::v1::TrafficManager::NewStub(net::make_channel(options_.trafficmgr_address));
-  std::map<std::string, std::unique_ptr<drsim::v1::Workload::Stub>> stubs;
-  std::string route, route_address;
-  Clock::time_point route_expires{};
-  auto interval = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(options_.workers / options_.rate));
-  Clock::time_point next = Clock::now() + interval * index / options_.workers;
+std::string LoadGenerator::route_for(Client& c) {
+  std::lock_guard lock(c.mu);
+  const auto now = Clock::now();
+  bool resolve = c.route.empty();
+  if (c.kind == model::ClientKind::kTtl) {
+    // Resolve like a DNS client: only when the cached answer's TTL expired.
+    resolve = resolve || now >= c.route_expires;
+  } else if (options_.stale.reresolve_after_failures) {
+    // A stale client ignores the TTL; its library re-resolves only after repeated errors.
+    resolve = resolve || c.consecutive_failures >= *options_.stale.reresolve_after_failures;
+  }
+  if (!resolve) return c.route_address;
+  auto resolved = resolve_route(*c.tm);
+  if (!resolved) return c.route_address;  // keep talking to what we had ("" at first)
+  c.route = resolved->region;
+  c.route_address = resolved->address;
+  c.consecutive_failures = 0;
+  auto ttl = resolved->ttl;
+  // Clients started together would otherwise expire their caches in lockstep: the first
+  // answer lives a random part of the TTL, which spreads the clients' phases as in a real
+  // population of resolvers.
+  if (c.first_resolve) {
+    ttl = std::chrono::duration_cast<std::chrono::milliseconds>(ttl * c.rng.unit());
+    c.first_resolve = false;
+  }
+  c.route_expires = Clock::now() + ttl;
+  std::lock_guard stats_lock(mu_);
+  stats_.route = c.route;
+  return c.route_address;
+}
+
+void LoadGenerator::run_lane(Client& c, Lane& lane) {
+  Rng rng(lane.seed);
+  Clock::time_point next = Clock::now() + lane.offset;
   uint64_t counter = 0;
-  bool first_resolve = true;
-  auto& ops = workers_[index]->ops;
 
   while (!stopping_) {
     auto now = Clock::now();
@@ -169,46 +339,49 @@ void LoadGenerator::run_worker(uint32_t index) {
       std::this_thread::sleep_for(std::min<Clock::duration>(next - now, 50ms));
       continue;
     }
-    next += interval;
+    next += lane.interval;
     if (now - next > 1s) next = now;  // do not burst to catch up after a stall
 
-    // Resolve like a DNS client: only when the cached answer's TTL expired.
-    if (route.empty() || now >= route_expires) {
-      auto resolved = resolve_route(*tm);
-      if (resolved) {
-        route = resolved->region;
-        route_address = resolved->address;
-        auto ttl = resolved->ttl;
-        // Clients started together would otherwise expire their caches in
-        // lockstep: the first answer lives a random part of the TTL, which
-        // spreads the clients' phases as in a real population of resolvers.
-        if (first_resolve) {
-          ttl = std::chrono::duration_cast<std::chrono::milliseconds>(ttl * rng.unit());
-          first_resolve = false;
-        }
-        route_expires = Clock::now() + ttl;
-        std::lock_guard lock(mu_);
-        stats_.route = route;
-      } else if (route.empty()) {
-        continue;  // nothing to talk to yet
+    const std::string address = route_for(c);
+    if (address.empty()) continue;  // nothing to talk to yet
+    drsim::v1::Workload::Stub* stub = nullptr;
+    std::string route;
+    {
+      std::lock_guard lock(c.mu);
+      auto& s = c.stubs[address];
+      // A stale client is a plain application client: no keepalive pings, so a frozen server
+      // holds its calls until their deadline (or until it resumes and answers them).
+      if (!s) {
+        s = drsim::v1::Workload::NewStub(c.kind == model::ClientKind::kStale
+                                             ? application_channel(address)
+                                             : net::make_channel(address));
       }
+      stub = s.get();
+      route = c.route;
     }
-    auto& stub = stubs[route_address];
-    if (!stub) stub = drsim::v1::Workload::NewStub(net::make_channel(route_address));
 
     OpRecord op;
-    op.id = (static_cast<uint64_t>(index) << 40) | counter++;
-    op.client = index;
+    op.id = (uint64_t{c.index} << 40) | (uint64_t{lane.index} << 32) | (counter++ & 0xffffffffu);
+    op.run = options_.run;
+    op.client = c.index;
+    op.lane = lane.index;
+    op.client_kind = c.kind;
     op.workload = options_.workloads[rng.below(options_.workloads.size())];
     op.key = "key-" + std::to_string(rng.below(options_.keys));
     bool is_write = rng.unit() < options_.write_fraction;
     grpc::ClientContext ctx;
-    net::set_deadline(ctx, options_.op_timeout);
+    net::set_deadline(ctx, c.deadline);
+    {
+      std::lock_guard lock(lane.mu);
+      if (stopping_) break;
+      lane.in_flight = &ctx;
+    }
     grpc::Status s;
     op.invoke_ns = wall_now_unix_nanos();
     if (is_write) {
       op.kind = OpKind::kPut;
-      op.value = "w" + std::to_string(index) + "-" + std::to_string(counter) + "-";
+      // Unique across runs too: two loads on one home never write the same value.
+      op.value = fmt::format("{}/w{}.{}-{}-", options_.run, c.index, lane.index, counter);
       op.value.resize(std::max<size_t>(options_.value_bytes, op.value.size()), 'x');
       drsim::v1::PutRequest req;
       req.set_workload(op.workload);
@@ -236,94 +409,43 @@ void LoadGenerator::run_worker(uint32_t index) {
       }
     }
     op.complete_ns = wall_now_unix_nanos();
+    {
+      std::lock_guard lock(lane.mu);
+      lane.in_flight = nullptr;
+    }
     // A read changes nothing, so a failed one is simply failed.
     op.outcome = is_write ? classify(s, ctx) : (s.ok() ? Outcome::kOk : Outcome::kFail);
+    op.end = call_end(s);
     if (!s.ok()) {
       op.region = route;
       op.error = net::from_grpc(s).to_string();
     }
     {
-      std::lock_guard lock(mu_);
-      switch (op.outcome) {
-        case Outcome::kOk:
-          ++stats_.ok;
-          ++stats_.ok_by_region[op.region];
-          if (is_write) {
-            ++stats_.writes_ok;
-            ok_write_times_[op.region].push_back(op.complete_ns);
-          }
-          break;
-        case Outcome::kFail: ++stats_.fail; break;
-        case Outcome::kIndeterminate: ++stats_.indeterminate; break;
-      }
+      std::lock_guard lock(c.mu);
+      c.consecutive_failures = s.ok() ? 0 : c.consecutive_failures + 1;
     }
-    ops.push_back(std::move(op));
+    record(lane, std::move(op));
   }
 }
 
-// ---------------------------------------------------------------- history files
-
-Status write_history(const std::string& path, const std::vector<OpRecord>& ops) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) return unavailable("cannot write history " + path);
-  for (const auto& op : ops) {
-    nlohmann::json j = {{"id", op.id},
-                        {"op", model::op_kind_name(op.kind)},
-                        {"workload", op.workload},
-                        {"key", op.key},
-                        {"value", op.value},
-                        {"invoke_ns", op.invoke_ns},
-                        {"complete_ns", op.complete_ns},
-                        {"outcome", model::outcome_name(op.outcome)},
-                        {"region", op.region},
-                        {"epoch", op.epoch},
-                        {"seq", op.seq},
-                        {"client", op.client}};
-    if (op.kind == OpKind::kGet) j["found"] = op.found;
-    if (!op.error.empty()) j["error"] = op.error;
-    out << j.dump() << "\n";
-  }
-  if (!out.flush()) return unavailable("cannot write history " + path);
-  return Status::ok();
-}
-
-Result<std::vector<OpRecord>> read_history(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return invalid_argument(path + ": cannot read the history file");
-  std::vector<OpRecord> ops;
-  std::string line;
-  size_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.empty()) continue;
-    try {
-      auto j = nlohmann::json::parse(line);
-      OpRecord op;
-      op.id = j.at("id");
-      std::string kind = j.at("op");
-      op.kind = kind == "put" ? OpKind::kPut : kind == "delete" ? OpKind::kDelete : OpKind::kGet;
-      op.workload = j.at("workload");
-      op.key = j.at("key");
-      op.value = j.value("value", "");
-      op.found = j.value("found", false);
-      op.invoke_ns = j.at("invoke_ns");
-      op.complete_ns = j.at("complete_ns");
-      std::string outcome = j.at("outcome");
-      op.outcome = outcome == "ok" ? Outcome::kOk
-                   : outcome == "fail" ? Outcome::kFail
-                                       : Outcome::kIndeterminate;
-      op.region = j.value("region", "");
-      op.epoch = j.value("epoch", 0);
-      op.seq = j.value("seq", 0);
-      // Older files have no client; the load generator puts it in the id's high bits.
-      op.client = j.value("client", static_cast<uint32_t>(op.id >> 40));
-      op.error = j.value("error", "");
-      ops.push_back(std::move(op));
-    } catch (const std::exception& e) {
-      return invalid_argument(path + ":" + std::to_string(n) + ": bad history line: " + e.what());
+void LoadGenerator::record(Lane& lane, OpRecord op) {
+  {
+    std::lock_guard lock(mu_);
+    switch (op.outcome) {
+      case Outcome::kOk:
+        ++stats_.ok;
+        ++stats_.ok_by_region[op.region];
+        if (model::is_write(op.kind)) {
+          ++stats_.writes_ok;
+          ok_write_times_[op.region].push_back(op.complete_ns);
+        }
+        break;
+      case Outcome::kFail: ++stats_.fail; break;
+      case Outcome::kIndeterminate: ++stats_.indeterminate; break;
     }
   }
-  return ops;
+  if (sink_) sink_->append(op);
+  lane.ops.push_back(std::move(op));
 }
 
 }  // namespace drsim::cli

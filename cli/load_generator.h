@@ -1,7 +1,7 @@
 // Client load through the Traffic Manager, as an application would drive it:
-// resolve the profile (cached for the TTL, as a DNS client does), send
-// Put / Get to the answered region with a deadline, and record every
-// operation (invoke, completion, outcome, region) into a history.
+// resolve the profile (cached for the TTL, as a DNS client does — or, for stale clients, kept
+// past a failover), send Put / Get to the answered region with a deadline, and record every
+// operation (invoke, completion, outcome, how the call ended, region, epoch) into a history.
 #pragma once
 
 #include <atomic>
@@ -13,7 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/core/status.h"
+#include "cli/history_file.h"
 #include "common/model/drill/history.h"
 #include "drsim/v1/trafficmgr.grpc.pb.h"
 
@@ -29,6 +32,25 @@ struct DnsTarget {
   std::string address;  // host:port
 };
 
+// Clients that keep their cached address past a failover, as real applications do (a
+// connection pool, a cached DNS answer, a client library that re-resolves only on errors), each
+// with several requests in flight and a long deadline. They are what sees a superseded region's
+// acknowledgements: a frozen primary holds their requests and answers them when it resumes.
+struct StaleClientOptions {
+  uint32_t count = 0;      // stale clients (0: none)
+  uint32_t in_flight = 4;  // requests each keeps in flight (one call lane each)
+  std::chrono::milliseconds deadline{10000};
+  double rate = 100;       // operations per second, all stale clients together
+  // Re-resolve after this many consecutive failed calls; nullopt: never (keep the address).
+  std::optional<uint32_t> reresolve_after_failures = 3;
+};
+
+// "4 stale clients, 8 calls in flight each, deadline 10000 ms, 100 ops/s, re-resolving after 3
+// consecutive failures" — for progress lines.
+std::string describe_stale_clients(const StaleClientOptions& stale);
+// The same facts for the JSON report ({} when there are none).
+nlohmann::json stale_clients_json(const StaleClientOptions& stale);
+
 struct LoadOptions {
   std::string trafficmgr_address;
   std::string profile = "drsim";
@@ -37,13 +59,17 @@ struct LoadOptions {
   std::string dns_name;                        // kDns: the name resolved
   std::map<std::string, DnsTarget> dns_targets;  // kDns: answered IP → region
   std::vector<std::string> workloads;
-  double rate = 500;                 // operations per second, all workers together
-  uint32_t workers = 8;              // concurrent clients, each with its own resolver cache
+  double rate = 500;                 // operations per second, all TTL-honouring clients together
+  uint32_t workers = 8;              // TTL-honouring clients, each with its own resolver cache
   uint64_t keys = 1000;              // key space per workload
   uint32_t value_bytes = 100;
   double write_fraction = 0.9;       // the rest are reads
-  std::chrono::milliseconds op_timeout{1000};
+  std::chrono::milliseconds op_timeout{1000};  // TTL-honouring clients' deadline per call
+  StaleClientOptions stale;
   uint64_t seed = 1;
+  // Names the run in every record and in every value it writes, so that the histories of two
+  // runs on one home can be checked together.
+  std::string run = "run";
 
   Status validate() const;
 };
@@ -59,11 +85,15 @@ struct LoadStats {
 
 class LoadGenerator {
  public:
-  explicit LoadGenerator(LoadOptions options);
+  // `sink`, when given, receives every completed operation as it completes (it must outlive
+  // the generator).
+  explicit LoadGenerator(LoadOptions options, HistoryWriter* sink = nullptr);
   ~LoadGenerator();
 
   void start();
-  void stop();  // joins the workers
+  // Lets calls in flight finish for a short grace, cancels the rest (recorded as cancelled:
+  // indeterminate writes, failed reads) and joins the clients.
+  void stop();
   LoadStats stats() const;
   // Completion time of the first acknowledged write by `region` that completed
   // at or after `after_ns` (0 = none yet).
@@ -72,27 +102,28 @@ class LoadGenerator {
   std::vector<model::OpRecord> history() const;
 
  private:
-  struct Worker;
+  struct Client;
+  struct Lane;
   struct ResolvedRoute {
     std::string region;
     std::string address;
     std::chrono::milliseconds ttl;
   };
-  void run_worker(uint32_t index);
+  void run_lane(Client& client, Lane& lane);
   // One lookup of the route (gRPC Resolve or DNS); nullopt when none was answered.
   std::optional<ResolvedRoute> resolve_route(drsim::v1::TrafficManager::Stub& tm);
+  // The address `client` should call now, resolving when its policy says so; "" when none.
+  std::string route_for(Client& client);
+  void record(Lane& lane, model::OpRecord op);
 
   LoadOptions options_;
+  HistoryWriter* sink_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<Client>> clients_;
   mutable std::mutex mu_;
   LoadStats stats_;
   std::map<std::string, std::vector<int64_t>> ok_write_times_;  // by region, in completion order
 };
-
-// History files are JSON lines, one operation each.
-Status write_history(const std::string& path, const std::vector<model::OpRecord>& ops);
-Result<std::vector<model::OpRecord>> read_history(const std::string& path);
 
 }  // namespace drsim::cli

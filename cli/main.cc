@@ -1,6 +1,7 @@
 // drsim: the command line people type. Parses the verb and its flags, then
 // hands over to cli/commands.cc or cli/demo.cc.
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -86,8 +87,28 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   c_load->add_option("--seed", load.options.seed, "Seed")->capture_default_str();
   c_load->add_option("--workloads", load_workloads, "Comma-separated (default: all)");
-  c_load->add_option("--history", load.history_path, "History file (default "
-                                                     "<home>/history.jsonl)");
+  c_load->add_option("--history", load.history_path, "History file, written as the load goes "
+                                                     "(default <home>/history/load-RUN.jsonl)");
+  uint32_t load_deadline_ms = 1000, stale_deadline_ms = 10000;
+  std::string stale_reresolve = "3";
+  c_load->add_option("--deadline-ms", load_deadline_ms,
+                     "Deadline of each call of the TTL-honouring clients")
+      ->capture_default_str();
+  c_load->add_option("--stale-clients", load.options.stale.count,
+                     "Stale clients: keep their cached address past a failover, several calls in "
+                     "flight each")
+      ->capture_default_str();
+  c_load->add_option("--stale-in-flight", load.options.stale.in_flight,
+                     "Calls each stale client keeps in flight")
+      ->capture_default_str();
+  c_load->add_option("--stale-deadline-ms", stale_deadline_ms, "Stale clients' call deadline")
+      ->capture_default_str();
+  c_load->add_option("--stale-rate", load.options.stale.rate,
+                     "Operations per second, all stale clients together")
+      ->capture_default_str();
+  c_load->add_option("--stale-reresolve-after", stale_reresolve,
+                     "Stale clients re-resolve after this many consecutive failed calls, or never")
+      ->capture_default_str();
   std::string load_resolve = "grpc";
   c_load->add_option("--resolve", load_resolve,
                      "How clients find their region: grpc (the Traffic Manager's Resolve RPC) "
@@ -355,7 +376,8 @@ int main(int argc, char** argv) {
   auto* c_check = app.add_subcommand("check", "Check a recorded history against the final state "
                                               "of the active region");
   add_home(c_check);
-  c_check->add_option("--history", history, "History file (default <home>/history.jsonl)");
+  c_check->add_option("--history", history, "One history file (default: every run recorded in "
+                                            "the home, checked together)");
   c_check->add_flag("--json", check_json, "Machine-readable output");
 
   // drill run / validate
@@ -433,6 +455,20 @@ int main(int argc, char** argv) {
       }
     }
     load.options.resolve = load_resolve == "dns" ? ResolveMode::kDns : ResolveMode::kGrpc;
+    load.options.op_timeout = std::chrono::milliseconds(load_deadline_ms);
+    load.options.stale.deadline = std::chrono::milliseconds(stale_deadline_ms);
+    if (stale_reresolve == "never") {
+      load.options.stale.reresolve_after_failures.reset();
+    } else {
+      char* end = nullptr;
+      unsigned long n = std::strtoul(stale_reresolve.c_str(), &end, 10);
+      if (stale_reresolve.empty() || *end != '\0' || n < 1 || n > 1000) {
+        std::fprintf(stderr, "drsim: --stale-reresolve-after: '%s' is not 1..1000 or never\n",
+                     stale_reresolve.c_str());
+        return 2;
+      }
+      load.options.stale.reresolve_after_failures = static_cast<uint32_t>(n);
+    }
     return cmd_load(home, load);
   }
   if (c_inject->parsed()) {

@@ -16,6 +16,9 @@
 namespace YAML {
 class Node;
 }
+namespace drsim::config {
+class ConfigError;  // common/config/yaml_fields.h
+}
 #include "common/region/region_options.h"
 #include "drsim/v1/admin.pb.h"
 

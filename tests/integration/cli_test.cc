@@ -99,6 +99,16 @@ TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
        path + ":3: topology.traffic_manager.tolerated_failures: 10 is out of range 0..9"},
       {"name: x\nsteps: [ {wait: 1s} ]\nexpect: { max_lost: 0 }\n",
        path + ":3: expect.max_lost: unknown field"},
+      {"name: x\nworkload:\n  stale_clients: { count: 2, in_flight: 100 }\nsteps: [ {wait: 1s} ]\n",
+       path + ":3: workload.stale_clients.in_flight: 100 is out of range 1..64"},
+      {"name: x\nworkload:\n  stale_clients: { in_flight: 4 }\nsteps: [ {wait: 1s} ]\n",
+       path + ":3: workload.stale_clients.count: is required"},
+      {"name: x\nworkload:\n  stale_clients: { count: 1, reresolve_after_failures: sometimes }\n"
+       "steps: [ {wait: 1s} ]\n",
+       path + ":3: workload.stale_clients.reresolve_after_failures: must be a number of "
+              "consecutive failures (1..1000) or never"},
+      {"name: x\nworkload: { deadline_ms: 0 }\nsteps: [ {wait: 1s} ]\n",
+       path + ":2: workload.deadline_ms: 0 is out of range 1..600000"},
       {"name: [unclosed\n", path + ":"},
   };
   for (const auto& c : cases) {

@@ -148,7 +148,8 @@ json synthetic_report() {
   j["acknowledged_by_region"] = {{"primary", 1080}, {kNewRegion, 900}};
   j["rto_ms"] = 461.0;
   j["rto_parts_ms"] = {
-      {"detection", 278.0}, {"promotion", 3.0}, {"routing", 97.0}, {"client_ttl", 83.0}};
+      {"detection", 278.0}, {"promotion", 3.0}, {"routing", 97.0}, {"client_deadline", 40.0},
+      {"client_ttl", 83.0}};
   j["failover_estimate_ms"] = {{"documented", 700}, {"strict", 950}};
   j["acknowledged_writes_lost"] = 0;
   j["lost"] = json::array();
@@ -262,6 +263,7 @@ TEST(HtmlReport, SelfContainedEscapedWithTimelineAndExpectations) {
             std::string::npos);
   // The RTO parts are labelled along the timeline.
   EXPECT_NE(html.find("detection 278 ms"), std::string::npos);
+  EXPECT_NE(html.find("client deadline 40 ms"), std::string::npos);
   EXPECT_NE(html.find("client TTL 83 ms"), std::string::npos);
   // Escaped: the region name and the "want" value never appear as markup.
   EXPECT_EQ(html.find("<b>"), std::string::npos);

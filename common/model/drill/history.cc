@@ -26,4 +26,28 @@ const char* outcome_name(Outcome outcome) {
   return "unknown";
 }
 
+const char* call_end_name(CallEnd end) {
+  switch (end) {
+    case CallEnd::kAnswered:
+      return "answered";
+    case CallEnd::kDeadline:
+      return "deadline";
+    case CallEnd::kKeepalive:
+      return "keepalive";
+    case CallEnd::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+const char* client_kind_name(ClientKind kind) {
+  switch (kind) {
+    case ClientKind::kTtl:
+      return "ttl";
+    case ClientKind::kStale:
+      return "stale";
+  }
+  return "unknown";
+}
+
 }  // namespace drsim::model

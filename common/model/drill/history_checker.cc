@@ -146,6 +146,23 @@ Duration clamped_part(int64_t from_ns, int64_t to_ns, bool& clamped) {
   return Duration(to_ns - from_ns);
 }
 
+// How long the call lane that made `first` (same run, client, lane) spent, between `from_ns`
+// and invoking `first`, blocked in calls the client gave up on (its deadline or keepalive
+// expired). A lane runs one call at a time, so its calls do not overlap.
+Duration deadline_wait(const std::vector<OpRecord>& ops, const OpRecord& first, int64_t from_ns) {
+  int64_t blocked = 0;
+  for (const OpRecord& op : ops) {
+    if (!client_gave_up(op.end) || op.client != first.client || op.lane != first.lane ||
+        op.run != first.run) {
+      continue;
+    }
+    const int64_t start = std::max(op.invoke_ns, from_ns);
+    const int64_t end = std::min(op.complete_ns, first.invoke_ns);
+    if (end > start) blocked += end - start;
+  }
+  return Duration(blocked);
+}
+
 }  // namespace
 
 CheckResult check_history(const std::vector<OpRecord>& ops, const FinalState& final_state,
@@ -231,6 +248,7 @@ RtoBreakdown measure_rto(const std::vector<OpRecord>& ops, const OutageMarks& ma
   std::vector<int64_t> ok_write_completions;
   int64_t span_start = kMaxNs;
   int64_t span_end = kMinNs;
+  const OpRecord* first_ack_new = nullptr;
   for (const OpRecord& op : ops) {
     span_start = std::min(span_start, op.invoke_ns);
     span_end = std::max(span_end, op.complete_ns);
@@ -246,6 +264,7 @@ RtoBreakdown measure_rto(const std::vector<OpRecord>& ops, const OutageMarks& ma
                (!rto.first_ack_new_ns || op.complete_ns < *rto.first_ack_new_ns)) {
       rto.first_ack_new_ns = op.complete_ns;
       rto.first_ack_new_id = op.id;
+      first_ack_new = &op;
     }
   }
 
@@ -261,6 +280,9 @@ RtoBreakdown measure_rto(const std::vector<OpRecord>& ops, const OutageMarks& ma
   }
   if (!rto.missing.routed && rto.first_ack_new_ns) {
     rto.client = clamped_part(marks.routed_ns, *rto.first_ack_new_ns, rto.clamped);
+    const Duration blocked = deadline_wait(ops, *first_ack_new, marks.routed_ns);
+    rto.client_deadline = std::min(blocked, *rto.client);
+    rto.client_ttl = *rto.client - *rto.client_deadline;
   }
 
   if (!ops.empty()) {
@@ -355,10 +377,12 @@ std::vector<Bucket> availability(const std::vector<OpRecord>& ops, int64_t start
 
 ClientSwitch measure_client_switch(const std::vector<OpRecord>& ops, const std::string& new_region,
                                    int64_t fault_ns) {
-  std::map<uint32_t, std::optional<int64_t>> moved_at;  // client -> first ok at new_region
+  // (run, client) -> first ok at new_region
+  std::map<std::pair<std::string, uint32_t>, std::optional<int64_t>> moved_at;
   for (const OpRecord& op : ops) {
+    if (op.client_kind != ClientKind::kTtl) continue;
     if (op.invoke_ns < fault_ns && op.complete_ns < fault_ns) continue;
-    auto& at = moved_at[op.client];
+    auto& at = moved_at[{op.run, op.client}];
     if (op.outcome == Outcome::kOk && op.region == new_region && op.complete_ns >= fault_ns &&
         (!at || op.complete_ns < *at)) {
       at = op.complete_ns;
@@ -378,16 +402,21 @@ ClientSwitch measure_client_switch(const std::vector<OpRecord>& ops, const std::
   return out;
 }
 
-std::vector<uint64_t> writes_acked_after_fencing(const std::vector<OpRecord>& ops,
-                                                 const std::vector<Promotion>& promotions) {
-  std::vector<uint64_t> out;
+FencedWrites writes_acked_after_fencing(const std::vector<OpRecord>& ops,
+                                        const std::vector<Promotion>& promotions) {
+  FencedWrites out;
   for (const OpRecord& op : ops) {
     if (!is_write(op.kind) || op.outcome != Outcome::kOk || op.epoch == 0) continue;
     for (const Promotion& p : promotions) {
-      if (op.epoch < p.epoch && p.promoted_ns < op.invoke_ns) {
-        out.push_back(op.id);
-        break;
+      if (op.epoch >= p.epoch || op.complete_ns <= p.promoted_ns) continue;
+      const bool invoked_after = p.promoted_ns < op.invoke_ns;
+      if (!invoked_after) {
+        auto it = p.continued_from.find(op.workload);
+        if (it != p.continued_from.end() && op.seq > 0 && op.seq <= it->second) continue;
       }
+      out.ids.push_back(op.id);
+      ++(invoked_after ? out.invoked_after_promotion : out.in_flight_across);
+      break;
     }
   }
   return out;

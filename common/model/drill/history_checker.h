@@ -143,6 +143,13 @@ struct RtoBreakdown {
   std::optional<Duration> promotion;  // promoted − detected
   std::optional<Duration> routing;    // routed − promoted
   std::optional<Duration> client;     // first ack by the new region − routed
+  // The client part split by cause, following the client call (same run, client and lane) that
+  // made the first ack by the new region back to the routing change: time it spent blocked in
+  // calls it gave up on at its own deadline or keepalive timeout (a frozen or black-holed
+  // server holds a request until the client gives up) is client_deadline; the rest (its cached answer had not expired yet,
+  // the round trip itself) is client_ttl. client_deadline + client_ttl == client.
+  std::optional<Duration> client_deadline;
+  std::optional<Duration> client_ttl;
   MissingMarks missing;
   bool clamped = false;  // some part was negative (marks out of order) and shown as zero
 
@@ -191,7 +198,9 @@ RpoEstimate rpo(const std::vector<OpRecord>& ops, const std::string& old_region,
 
 // How the client population moved to the new region after a fault: each client moves when its
 // first ok operation answered by new_region completes after the fault. With a long DNS TTL the
-// first client moves early (its cache happened to expire) and the last one a TTL later.
+// first client moves early (its cache happened to expire) and the last one a TTL later. Only
+// TTL-honouring clients are judged (a client is its run and number); stale clients keep their
+// address on purpose and may never move.
 struct ClientSwitch {
   uint32_t clients = 0;  // clients that ran an operation after the fault
   uint32_t moved = 0;    // of those, clients that got an ok answer from new_region
@@ -203,17 +212,28 @@ ClientSwitch measure_client_switch(const std::vector<OpRecord>& ops, const std::
 
 // ---- Writes acknowledged after fencing -----------------------------------------------------
 
-// A region promoted to `epoch` at promoted_ns (wall clock of the client machine).
+// A region promoted to `epoch` at promoted_ns (wall clock of the client machine), continuing
+// each workload from a seq (what it had replicated, the drained cursor, or the recovery point).
 struct Promotion {
   uint64_t epoch = 0;
   int64_t promoted_ns = 0;
+  std::map<std::string, uint64_t> continued_from;  // workload -> seq; absent: unknown
 };
 
-// Ok writes acknowledged at an epoch older than a promotion that completed before the write was
-// invoked: a region that had been superseded (and should have been fenced) still acknowledged
-// them — split brain. Ids in history order. Writes without an epoch are not judged.
-std::vector<uint64_t> writes_acked_after_fencing(const std::vector<OpRecord>& ops,
-                                                 const std::vector<Promotion>& promotions);
+// Ok writes acknowledged at an older epoch by a region that had been superseded (and should have
+// been fenced) — split brain: writes invoked after a promotion completed, and writes in flight
+// across it (a stale client's requests queued at a frozen primary and acknowledged when it
+// resumes) whose seq lies past what the promoted region continued from. An in-flight write at
+// or below that seq was applied, and acknowledged, before the promotion: the client only heard
+// of it a little later. Writes without an epoch are not judged.
+struct FencedWrites {
+  std::vector<uint64_t> ids;           // in history order
+  uint64_t invoked_after_promotion = 0;  // of those, invoked after the promotion completed
+  uint64_t in_flight_across = 0;         // of those, invoked before it and acked after it
+  size_t count() const { return ids.size(); }
+};
+FencedWrites writes_acked_after_fencing(const std::vector<OpRecord>& ops,
+                                        const std::vector<Promotion>& promotions);
 
 // ---- Planned failover ---------------------------------------------------------------------
 

@@ -466,6 +466,50 @@ TEST(HistoryChecker, RtoPartsComputedFromMarksAndFirstAckInNewRegion) {
   EXPECT_EQ(rto.longest_write_gap->length(), 1305ms);
 }
 
+// `drsim demo --fault pause`: the client that moves first had a request blocked on the frozen
+// primary until it gave up — its keepalive watchdog (about 1 s), or its deadline — well past the
+// routing change; that wait is the client's deadline, not its TTL.
+TEST(HistoryChecker, RtoClientTimeBlockedOnAFrozenServerIsClientDeadlineNotTtl) {
+  for (CallEnd gave_up : {CallEnd::kKeepalive, CallEnd::kDeadline}) {
+    SCOPED_TRACE(call_end_name(gave_up));
+    HistoryBuilder h;
+    h.put("a", 0, 10)
+        .put("b", 90, 1090, Outcome::kIndeterminate)  // held by the frozen primary
+        .put("c", 1100, 1105, Outcome::kOk, "west");  // then resolved and moved
+    std::vector<OpRecord> ops = h.ops();
+    ops[1].end = gave_up;
+    RtoBreakdown rto = measure_rto(ops, marks_at(50, 350, 400, 450));
+    ASSERT_TRUE(rto.client && rto.client_deadline && rto.client_ttl);
+    EXPECT_EQ(*rto.client, 655ms);
+    EXPECT_EQ(*rto.client_deadline, 640ms);  // routed (450) -> the client gave up (1090)
+    EXPECT_EQ(*rto.client_ttl, 15ms);        // then 10 ms to the next call and 5 ms round trip
+    EXPECT_EQ(*rto.detection + *rto.promotion + *rto.routing + *rto.client_deadline +
+                  *rto.client_ttl,
+              *rto.total);
+  }
+}
+
+// Calls of another client, another lane of the same client or another run did not hold up the
+// client that moved first; neither did a call that failed fast (answered, not at a deadline).
+TEST(HistoryChecker, RtoClientDeadlineCountsOnlyTheMovingLanesOwnDeadlines) {
+  HistoryBuilder h;
+  h.put("a", 0, 10)
+      .put("b", 90, 1090, Outcome::kIndeterminate)   // client 1: deadline
+      .put("c", 100, 1100, Outcome::kIndeterminate)  // client 0, lane 1: deadline
+      .put("d", 100, 1100, Outcome::kIndeterminate)  // client 0 of another run: deadline
+      .put("e", 460, 470, Outcome::kFail)            // client 0 lane 0: refused fast
+      .put("f", 800, 805, Outcome::kOk, "west");     // client 0 lane 0 moves
+  std::vector<OpRecord> ops = h.ops();
+  for (size_t i : {1, 2, 3}) ops[i].end = CallEnd::kDeadline;
+  ops[1].client = 1;
+  ops[2].lane = 1;
+  ops[3].run = "other-run";
+  RtoBreakdown rto = measure_rto(ops, marks_at(50, 350, 400, 450));
+  EXPECT_EQ(rto.client, 355ms);
+  EXPECT_EQ(rto.client_deadline, 0ms);
+  EXPECT_EQ(rto.client_ttl, 355ms);
+}
+
 TEST(HistoryChecker, RtoPartsClampedAtZeroWhenMarksOutOfOrder) {
   // Traffic Manager started answering west before the promotion finished.
   HistoryBuilder h;
@@ -613,6 +657,26 @@ TEST(ClientSwitch, FirstAndLastClientToReachTheNewRegion) {
   EXPECT_EQ(*s.last, 1110ms);
 }
 
+// Stale clients keep their address on purpose: they do not hold back "all clients moved". Two
+// runs' clients 0 are two clients.
+TEST(ClientSwitch, StaleClientsAreNotJudgedAndRunsAreDistinctClients) {
+  std::vector<OpRecord> ops = {
+      client_op(0, 110, 120, Outcome::kOk, "west"),
+      client_op(0, 110, 1110, Outcome::kFail, "east"),  // client 0 of run b: never moved
+      client_op(1, 110, 1110, Outcome::kFail, "east"),  // stale: never moved, not judged
+  };
+  ops[1].run = "b";
+  ops[2].client_kind = ClientKind::kStale;
+  ClientSwitch s = measure_client_switch(ops, "west", at_ms(100));
+  EXPECT_EQ(s.clients, 2u);
+  EXPECT_EQ(s.moved, 1u);
+  EXPECT_FALSE(s.last.has_value());
+  ops.erase(ops.begin() + 1);
+  s = measure_client_switch(ops, "west", at_ms(100));
+  EXPECT_EQ(s.clients, 1u);
+  EXPECT_EQ(s.last, 20ms);
+}
+
 TEST(ClientSwitch, NoLastWhileSomeClientNeverMoved) {
   std::vector<OpRecord> ops = {
       client_op(0, 110, 120, Outcome::kOk, "west"),
@@ -625,18 +689,47 @@ TEST(ClientSwitch, NoLastWhileSomeClientNeverMoved) {
   EXPECT_FALSE(s.last.has_value());
 }
 
-TEST(FencedWrites, WriteAtOldEpochInvokedAfterPromotionIsReported) {
+TEST(FencedWrites, WriteAtOldEpochAcknowledgedAfterPromotionIsReported) {
   std::vector<OpRecord> ops = {
       client_op(0, 50, 60, Outcome::kOk, "east", 1),     // before the promotion: fine
-      client_op(1, 190, 260, Outcome::kOk, "east", 1),   // invoked before it completed: fine
+      client_op(1, 190, 199, Outcome::kOk, "east", 1),   // acked before it completed: fine
       client_op(2, 250, 255, Outcome::kOk, "east", 1),   // old epoch after promotion: split brain
       client_op(3, 250, 255, Outcome::kFail, "east", 1), // refused: fine
       client_op(4, 260, 270, Outcome::kOk, "west", 2),   // new epoch: fine
   };
   auto fenced = writes_acked_after_fencing(ops, {{2, at_ms(200)}});
-  ASSERT_EQ(fenced.size(), 1u);
-  EXPECT_EQ(fenced[0], ops[2].id);
-  EXPECT_TRUE(writes_acked_after_fencing(ops, {}).empty());
+  ASSERT_EQ(fenced.count(), 1u);
+  EXPECT_EQ(fenced.ids[0], ops[2].id);
+  EXPECT_EQ(fenced.invoked_after_promotion, 1u);
+  EXPECT_EQ(fenced.in_flight_across, 0u);
+  EXPECT_EQ(writes_acked_after_fencing(ops, {}).count(), 0u);
+}
+
+// A stale client's requests queued at a frozen primary before the failover and acknowledged at
+// the old epoch when it resumes: the superseded region acknowledged them after the promotion
+// (their seqs lie past what the promoted region continued from). A write in flight across the
+// promotion at or below that seq was applied and acknowledged before it (the drained cursor of
+// a planned failover): the client heard of it late, the region was not superseded yet.
+TEST(FencedWrites, WriteInFlightAcrossThePromotionAndAckedByTheOldEpochIsReported) {
+  std::vector<OpRecord> ops = {
+      client_op(0, 100, 1900, Outcome::kOk, "east", 1),  // sent while frozen, acked on resume
+      client_op(1, 150, 1910, Outcome::kOk, "east", 1),
+      client_op(2, 150, 1910, Outcome::kIndeterminate, "east", 1),  // never acked: not judged
+      client_op(3, 1499, 1501, Outcome::kOk, "east", 1),  // drained: in the promoted region
+  };
+  ops[0].seq = 121;
+  ops[1].seq = 122;
+  ops[3].seq = 120;
+  Promotion promotion{2, at_ms(1500), {{kWorkload, 120}}};
+  auto fenced = writes_acked_after_fencing(ops, {promotion});
+  ASSERT_EQ(fenced.count(), 2u);
+  EXPECT_EQ(fenced.ids[0], ops[0].id);
+  EXPECT_EQ(fenced.ids[1], ops[1].id);
+  EXPECT_EQ(fenced.in_flight_across, 2u);
+  EXPECT_EQ(fenced.invoked_after_promotion, 0u);
+  // Without the promoted region's cursor for the workload, every such ack counts.
+  promotion.continued_from.clear();
+  EXPECT_EQ(writes_acked_after_fencing(ops, {promotion}).count(), 3u);
 }
 
 
