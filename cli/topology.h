@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/yaml_fields.h"
 #include "common/core/status.h"
 
 namespace YAML {
