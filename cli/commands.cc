@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include "cli/interrupt.h"
+
 #include <signal.h>
 
 #include <algorithm>
@@ -50,6 +52,7 @@ int cmd_up(const std::string& home, const std::string& config_path) {
     std::fflush(stdout);
   });
   if (!state.is_ok()) return fail(state.status());
+  release_all_processes();  // up: the daemons outlive this command (`drsim down` stops them)
   std::printf("topology is up in %s (state: %s)\n", state->home.c_str(),
               state->state_file().c_str());
   return 0;
@@ -57,6 +60,11 @@ int cmd_up(const std::string& home, const std::string& config_path) {
 
 int cmd_down(const std::string& home) {
   auto state = load_state(home);
+  if (!state.is_ok() && state.status().code() == StatusCode::kNotFound) {
+    // Idempotent, so `trap 'drsim down' EXIT` is safe: nothing up is not an error.
+    std::printf("down: nothing is up in %s\n", home.c_str());
+    return 0;
+  }
   if (!state.is_ok()) return fail(state.status());
   for (const auto& [name, p] : state->processes) {
     std::printf("stopping %-10s pid %d%s\n", name.c_str(), p.pid,
