@@ -155,6 +155,26 @@ TEST(Interrupt, DownWithNothingUpIsNotAnError) {
   EXPECT_NE(r.output.find("nothing is up in"), std::string::npos) << r.output;
 }
 
+TEST(UpDown, AHomeWhoseSecondaryIsActiveComesUpAgainRoutedToIt) {
+  std::string home = make_temp_dir("drsim-up-reversed") + "/home";
+  ASSERT_EQ(run_binary("drsim", {"up", "--home", home}, 60s).exit_code, 0);
+  auto failover = run_binary("drsim", {"failover", "--home", home}, 60s);
+  ASSERT_EQ(failover.exit_code, 0) << failover.output;
+  auto reprotect = run_binary("drsim", {"reprotect", "--home", home}, 60s);
+  ASSERT_EQ(reprotect.exit_code, 0) << reprotect.output;
+  ASSERT_EQ(run_binary("drsim", {"down", "--home", home}, 60s).exit_code, 0);
+  // Before: fixed labels "(standby)/(active)", then 15 s and "did not become healthy".
+  auto up = run_binary("drsim", {"up", "--home", home}, 60s);
+  EXPECT_EQ(up.exit_code, 0) << up.output;
+  EXPECT_NE(up.output.find("(active, epoch 2)"), std::string::npos) << up.output;
+  EXPECT_NE(up.output.find("routes to secondary; replication secondary -> primary connected"),
+            std::string::npos)
+      << up.output;
+  EXPECT_EQ(run_binary("drsim", {"down", "--home", home}, 60s).exit_code, 0);
+  kill_leftovers(home);
+  fs::remove_all(fs::path(home).parent_path());
+}
+
 TEST(Interrupt, VersionFlagPrintsTheVersion) {
   auto r = run_binary("drsim", {"--version"}, 10s);
   EXPECT_EQ(r.exit_code, 0) << r.output;
