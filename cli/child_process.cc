@@ -1,7 +1,10 @@
 #include "cli/child_process.h"
 
+#include "cli/interrupt.h"
+
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +17,8 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+
+extern char** environ;
 
 namespace drsim::cli {
 
@@ -30,22 +35,37 @@ Result<pid_t> spawn_process(const std::vector<std::string>& argv, const std::str
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) {
+  // posix_spawn, not fork: the CLI is multithreaded (gRPC). The child gets its own process
+  // group (a Ctrl-C on the CLI does not hit it: the CLI stops it, cli/interrupt.h), an empty
+  // signal mask and default dispositions (the CLI blocks SIGINT/SIGTERM/SIGHUP for its own
+  // waiting thread), stdin from /dev/null and the log as stdout and stderr.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t empty;
+  sigemptyset(&empty);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
     ::close(log_fd);
-    return unavailable(std::string("fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    ::execv(args[0], args.data());
-    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
-    ::_exit(127);
+    return unavailable("cannot start " + argv[0] + ": " + std::strerror(rc));
   }
   ::close(log_fd);
+  own_process(pid, std::filesystem::path(argv[0]).filename().string());
   return pid;
 }
 
@@ -70,6 +90,7 @@ bool process_alive(pid_t pid) {
 }
 
 void stop_process(pid_t pid, std::chrono::milliseconds grace) {
+  release_process(pid);
   if (!process_alive(pid)) return;
   ::kill(pid, SIGCONT);  // a paused process cannot handle SIGTERM
   ::kill(pid, SIGTERM);

@@ -14,7 +14,9 @@
 namespace drsim::cli {
 
 // Starts argv[0] with the given arguments, stdout and stderr appended to
-// log_path, in its own process group (so a Ctrl-C on the CLI does not hit it).
+// log_path, in its own process group (so a Ctrl-C on the CLI does not hit it). The process is
+// owned by this CLI invocation (stopped if it is interrupted, cli/interrupt.h) until
+// stop_process or release_process.
 Result<pid_t> spawn_process(const std::vector<std::string>& argv, const std::string& log_path);
 
 // True while the process exists and is not a zombie.

@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include "cli/interrupt.h"
+
 #include <signal.h>
 
 #include <algorithm>
@@ -51,6 +53,7 @@ int cmd_up(const std::string& home, const std::string& config_path) {
     std::fflush(stdout);
   });
   if (!state.is_ok()) return fail(state.status());
+  release_all_processes();  // up: the daemons outlive this command (`drsim down` stops them)
   std::printf("topology is up in %s (state: %s)\n", state->home.c_str(),
               state->state_file().c_str());
   return 0;
@@ -58,6 +61,11 @@ int cmd_up(const std::string& home, const std::string& config_path) {
 
 int cmd_down(const std::string& home) {
   auto state = load_state(home);
+  if (!state.is_ok() && state.status().code() == StatusCode::kNotFound) {
+    // Idempotent, so `trap 'drsim down' EXIT` is safe: nothing up is not an error.
+    std::printf("down: nothing is up in %s\n", home.c_str());
+    return 0;
+  }
   if (!state.is_ok()) return fail(state.status());
   for (const auto& [name, p] : state->processes) {
     std::printf("stopping %-10s pid %d%s\n", name.c_str(), p.pid,
@@ -257,35 +265,6 @@ Status resolve_by_dns(const TopologyState& state, LoadOptions* options) {
   return Status::ok();
 }
 
-namespace {
-
-// SIGINT / SIGTERM during `drsim load`: the signal number, read by the load's loop.
-volatile std::sig_atomic_t g_load_signal = 0;
-
-void on_load_signal(int sig) { g_load_signal = sig; }
-
-// Until destroyed, SIGINT and SIGTERM only set g_load_signal (the old handlers come back after).
-class LoadSignals {
- public:
-  LoadSignals() {
-    g_load_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_load_signal;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, &old_int_);
-    ::sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~LoadSignals() {
-    ::sigaction(SIGINT, &old_int_, nullptr);
-    ::sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
- private:
-  struct sigaction old_int_ {}, old_term_ {};
-};
-
-}  // namespace
-
 int cmd_load(const std::string& home, LoadCommand cmd) {
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
@@ -311,14 +290,16 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
                 (long long)cmd.options.op_timeout.count(),
                 describe_stale_clients(cmd.options.stale).c_str());
   }
-  LoadSignals signals;
+  // SIGINT / SIGTERM: stop the clients and finish the history file (a second signal stops at
+  // once, cli/interrupt.h).
+  InterruptHandledByCaller graceful;
   LoadGenerator load(cmd.options, writer->get());
   load.start();
   auto start = std::chrono::steady_clock::now();
   auto end = start + std::chrono::duration<double>(cmd.duration_s);
   auto next_line = start + 1s;
   LoadStats prev{};
-  while (std::chrono::steady_clock::now() < end && g_load_signal == 0) {
+  while (std::chrono::steady_clock::now() < end && interrupted_by() == 0) {
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             end - std::chrono::steady_clock::now()),
@@ -339,10 +320,12 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
     std::fflush(stdout);
     prev = now;
   }
-  const int sig = g_load_signal;
+  const int sig = interrupted_by();
   load.stop();
-  const std::string reason = sig == 0 ? "completed" : sig == SIGINT ? "interrupted by SIGINT"
-                                                                    : "stopped by SIGTERM";
+  const std::string reason = sig == 0         ? "completed"
+                             : sig == SIGINT  ? "interrupted by SIGINT"
+                             : sig == SIGTERM ? "stopped by SIGTERM"
+                                              : "stopped by SIGHUP";
   if (Status s = (*writer)->finish(reason); !s.is_ok()) return fail(s);
   LoadStats total = load.stats();
   std::printf("load %s: %llu operations (ok %llu, fail %llu, indeterminate %llu); %llu %s "

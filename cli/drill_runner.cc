@@ -19,6 +19,7 @@
 #include "cli/faults.h"
 #include "cli/final_state.h"
 #include "cli/html_report.h"
+#include "cli/interrupt.h"
 #include "cli/load_generator.h"
 #include "cli/protection.h"
 #include "cli/region_sampler.h"
@@ -108,6 +109,8 @@ class DrillRun {
   TopologyState state_;
   std::unique_ptr<RoutingWatcher> watcher_;
   std::unique_ptr<HistoryWriter> history_;  // <home>/history.jsonl, written as the load goes
+  // Ctrl-C / SIGTERM mid-drill: the history recorded so far is finished before the daemons stop.
+  std::unique_ptr<InterruptCleanup> finish_history_on_interrupt_;
   std::unique_ptr<LoadGenerator> load_;
   std::unique_ptr<RegionSampler> sampler_;
   LoadOptions load_options_;
@@ -807,6 +810,8 @@ int DrillRun::run() {
   auto history = HistoryWriter::open(home_ + "/history.jsonl", lo.run);
   if (!history.is_ok()) return give_up(history.status().message());
   history_ = std::move(*history);
+  finish_history_on_interrupt_ = std::make_unique<InterruptCleanup>(
+      [writer = history_.get()] { writer->finish("interrupted"); });
   load_ = std::make_unique<LoadGenerator>(lo, history_.get());
   load_->start();
   load_start_ns_ = wall_now_unix_nanos();
@@ -856,6 +861,7 @@ int DrillRun::finish() {
   // Judge the history against the final state of the region active now.
   auto history = load_->history();
   std::string history_path = history_->path();
+  finish_history_on_interrupt_.reset();  // finished here, not by an interrupt
   if (Status s = history_->finish(aborted_.empty() ? "completed" : "aborted"); !s.is_ok()) {
     problems_.push_back(s.message());
   }

@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/demo.h"
 #include "cli/drill.h"
+#include "cli/interrupt.h"
 #include "cli/plan_commands.h"
 #include "cli/protection.h"
 #include "cli/recovery_commands.h"
@@ -20,11 +21,14 @@
 
 int main(int argc, char** argv) {
   using namespace drsim::cli;
+  // Before any thread exists: Ctrl-C / SIGTERM / SIGHUP stop what this command started.
+  install_interrupt_handling();
   CLI::App app{"drsim: disaster-recovery drill simulator. Runs a primary region, a secondary "
                "region and a Traffic Manager on loopback, drives client load, injects outages, "
                "and measures RTO, RPO and acknowledged writes lost.\n"
                "Start with `drsim demo`."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("drsim ") + DRSIM_VERSION);
   std::string home = ".drsim";
   auto add_home = [&](CLI::App* cmd) {
     cmd->add_option("--home", home, "Directory of the local topology (state, data, logs)")

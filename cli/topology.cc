@@ -281,7 +281,7 @@ Result<TopologyState> load_state(const std::string& home) {
   state.home = fs::absolute(home).lexically_normal().string();
   std::ifstream in(state.state_file());
   if (!in) {
-    return failed_precondition("no topology is up in " + state.home +
+    return not_found("no topology is up in " + state.home +
                                " (run `drsim up --home " + home + "` first)");
   }
   try {
@@ -343,6 +343,17 @@ Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::strin
   return ProcessInfo{*pid, info->address, argv, log, data_dir, info->more_addresses};
 }
 
+
+namespace {
+// "active" / "standby" as the daemon itself reports it (its durable role), for `up`'s lines.
+std::string role_label(const std::string& address) {
+  auto st = region_status(address);
+  if (!st.is_ok()) return "role unknown: " + st.status().message();
+  std::string role = st->role() == drsim::v1::ROLE_ACTIVE ? "active" : "standby";
+  if (st->epoch() > 1) role += ", epoch " + std::to_string(st->epoch());
+  return role;
+}
+}  // namespace
 
 Result<TopologyState> topology_up(const std::string& home, const TopologyConfig& config,
                                   const std::function<void(const std::string&)>& progress) {
@@ -406,7 +417,8 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   auto s = start_daemon("secondary", sec, state.home + "/secondary", state.home + "/secondary/data");
   if (!s.is_ok()) return fail(s.status());
   state.processes["secondary"] = *s;
-  progress("secondary region   pid " + std::to_string(s->pid) + "  " + s->address + "  (standby)");
+  progress("secondary region   pid " + std::to_string(s->pid) + "  " + s->address + "  (" +
+           role_label(s->address) + ")");
 
   auto to_secondary = link("repl.primary-secondary", "primary", "secondary", s->address);
   if (!to_secondary.is_ok()) return fail(to_secondary.status());
@@ -418,7 +430,8 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   auto p = start_daemon("primary", pri, state.home + "/primary", state.home + "/primary/data");
   if (!p.is_ok()) return fail(p.status());
   state.processes["primary"] = *p;
-  progress("primary region     pid " + std::to_string(p->pid) + "  " + p->address + "  (active)");
+  progress("primary region     pid " + std::to_string(p->pid) + "  " + p->address + "  (" +
+           role_label(p->address) + ")");
 
   // The secondary learns where the primary is (for status, and re-protect).
   auto to_primary = link("repl.secondary-primary", "secondary", "primary", p->address);
@@ -467,24 +480,38 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   progress("  " + dashboard_line(state));
   if (Status st = save_state(state); !st.is_ok()) return fail(st);
 
-  // Healthy = the Traffic Manager sees the primary Online and routes to it,
-  // and the primary's replication stream to the secondary is connected.
+  // Healthy = the Traffic Manager routes to the active region and, when that region protects
+  // its peer, its replication stream is connected. The active region is whichever the daemons'
+  // durable state says (after a failover and re-protect, the secondary), not always the primary.
   auto deadline = std::chrono::steady_clock::now() + 15s;
   std::string last;
   while (std::chrono::steady_clock::now() < deadline) {
+    std::string active;
+    bool replicating = false;
+    bool protects = false;
+    for (const auto* r : {&*p, &*s}) {
+      auto st = region_status(r->address);
+      if (!st.is_ok() || st->role() != drsim::v1::ROLE_ACTIVE) continue;
+      active = st->region();
+      protects = st->protection() == drsim::v1::REGION_PROTECTION_PROTECTED ||
+                 st->protection() == drsim::v1::REGION_PROTECTION_RESYNCING;
+      replicating = st->replication_connected();
+    }
     auto r = tm_resolve(t->address, config.profile);
-    auto ps = region_status(p->address);
-    if (r.is_ok() && !r->fail_open() && r->endpoint() == "primary" && ps.is_ok() &&
-        ps->replication_connected()) {
-      progress("healthy: Traffic Manager routes to primary; replication primary -> secondary "
-               "connected");
+    if (r.is_ok() && !r->fail_open() && !active.empty() && r->endpoint() == active &&
+        (replicating || !protects)) {
+      std::string peer = active == "primary" ? "secondary" : "primary";
+      progress("healthy: Traffic Manager routes to " + active + "; " +
+               (replicating ? "replication " + active + " -> " + peer + " connected"
+                            : active + " does not replicate to " + peer +
+                                  " (failed over; run `drsim reprotect`)"));
       return state;
     }
-    last = !r.is_ok() ? r.status().message()
-           : !ps.is_ok() ? ps.status().message()
-                         : "routing=" + r->endpoint() + (r->fail_open() ? " (fail open)" : "") +
-                               " replication_connected=" +
-                               (ps->replication_connected() ? "yes" : "no");
+    last = !r.is_ok()       ? r.status().message()
+           : active.empty() ? std::string("no region is active yet")
+                            : "routing=" + r->endpoint() + (r->fail_open() ? " (fail open)" : "") +
+                                  " active=" + active +
+                                  " replication_connected=" + (replicating ? "yes" : "no");
     std::this_thread::sleep_for(20ms);
   }
   return fail(Status(StatusCode::kDeadlineExceeded,

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages drsim builds and tests with, if missing.
 # (bind9-dnsutils gives the tests `dig`; chromium renders the HTML report in
-# a headless test.)
+# a headless test; openssl makes the HTTPS probe test's certificate; a test fails,
+# never skips, when one is missing.)
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libboost-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   librocksdb-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
-  bind9-dnsutils chromium
+  bind9-dnsutils chromium openssl
 )
 
 missing=()

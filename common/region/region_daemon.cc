@@ -366,6 +366,9 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     });
   });
   io.run();
+  // The loop has stopped for good: replication reactors gRPC finishes from now on clean up
+  // without posting to it (the io_context is destroyed when this function returns).
+  node.close_loop_gate();
   if (stopper.joinable()) stopper.join();
   spdlog::info("region {} stopped", opt.name);
   return 0;

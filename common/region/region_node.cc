@@ -80,9 +80,14 @@ Status deadline_exceeded(std::string m) {
 
 RegionNode::RegionNode(RegionOptions options, boost::asio::io_context& io,
                        storage::RegionStore& store, net::HealthService& health)
-    : options_(std::move(options)), io_(io), scheduler_(io), store_(store), health_(health) {}
+    : options_(std::move(options)),
+      io_(io),
+      gate_(std::make_shared<net::LoopGate>(io)),
+      scheduler_(io),
+      store_(store),
+      health_(health) {}
 
-RegionNode::~RegionNode() = default;
+RegionNode::~RegionNode() { gate_->close(); }
 
 Status RegionNode::start(const std::string& bound_address) {
   address_ = bound_address;

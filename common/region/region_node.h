@@ -23,6 +23,7 @@
 #include "common/model/replication/resync_progress.h"
 #include "common/net/asio_scheduler.h"
 #include "common/net/health_service.h"
+#include "common/net/loop_gate.h"
 #include "common/region/region_options.h"
 #include "common/storage/region_store.h"
 #include "drsim/v1/admin.pb.h"
@@ -125,6 +126,10 @@ class RegionNode {
   Status check_held(const std::string& workload) const;
 
   boost::asio::io_context& io() { return io_; }
+  // What the replication reactors post through; closed (close_loop_gate) once the loop has
+  // stopped for good, so a reactor gRPC finishes later does not post into a freed loop.
+  const std::shared_ptr<net::LoopGate>& loop_gate() const { return gate_; }
+  void close_loop_gate() { gate_->close(); }
   bool in_outage() const { return outage_; }
   const RegionOptions& options() const { return options_; }
 
@@ -229,6 +234,7 @@ class RegionNode {
 
   RegionOptions options_;
   boost::asio::io_context& io_;
+  std::shared_ptr<net::LoopGate> gate_;
   net::AsioScheduler scheduler_;
   storage::RegionStore& store_;
   net::HealthService& health_;

@@ -1,7 +1,5 @@
 #include "common/region/replication_streams.h"
 
-#include <boost/asio/post.hpp>
-
 #include "common/net/grpc_util.h"
 #include "common/region/region_node.h"
 
@@ -10,20 +8,21 @@ namespace drsim::region {
 using drsim::v1::ReplicationFrame;
 using drsim::v1::ReplicationReply;
 
-SinkStream::SinkStream(RegionNode& node, std::string peer) : node_(node), peer_(std::move(peer)) {
+SinkStream::SinkStream(RegionNode& node, std::string peer)
+    : node_(node), gate_(node.loop_gate()), peer_(std::move(peer)) {
   StartRead(&incoming_);
 }
 
 void SinkStream::OnReadDone(bool ok) {
   if (!ok) {
-    boost::asio::post(node_.io(), [this] { node_.on_sink_closed(this); });
+    gate_->post([this] { node_.on_sink_closed(this); });
     return;
   }
   auto frame = std::make_shared<ReplicationFrame>(std::move(incoming_));
   incoming_.Clear();
   // Post before the next read: the next OnReadDone may run on another gRPC
   // thread at once, and frames must reach the loop in stream order.
-  boost::asio::post(node_.io(), [this, frame] {
+  gate_->post([this, frame] {
     if (!closing_) node_.on_sink_frame(this, *frame);
   });
   StartRead(&incoming_);
@@ -44,7 +43,7 @@ void SinkStream::write_next() {
 }
 
 void SinkStream::OnWriteDone(bool ok) {
-  boost::asio::post(node_.io(), [this, ok] {
+  gate_->post([this, ok] {
     write_in_flight_ = false;
     if (!ok) {
       closing_ = true;
@@ -71,10 +70,11 @@ void SinkStream::finish_if_ready() {
 }
 
 void SinkStream::OnDone() {
-  boost::asio::post(node_.io(), [this] {
+  bool posted = gate_->post([this] {
     node_.on_sink_closed(this);
     delete this;
   });
+  if (!posted) delete this;  // the loop is gone: nobody else refers to this stream
 }
 
 grpc::ServerBidiReactor<ReplicationFrame, ReplicationReply>* ReplicationService::Stream(
@@ -82,7 +82,8 @@ grpc::ServerBidiReactor<ReplicationFrame, ReplicationReply>* ReplicationService:
   return new SinkStream(node_, ctx->peer());
 }
 
-SourceStream::SourceStream(RegionNode& node, drsim::v1::Replication::Stub& stub) : node_(node) {
+SourceStream::SourceStream(RegionNode& node, drsim::v1::Replication::Stub& stub)
+    : node_(node), gate_(node.loop_gate()) {
   stub.async()->Stream(&ctx_, this);
   AddHold();
   StartRead(&incoming_);
@@ -105,7 +106,7 @@ void SourceStream::OnReadDone(bool ok) {
   if (!ok) {
     // Read side over: the stream is finishing; OnDone carries the status
     // once the loop releases its hold (no more writes after this).
-    boost::asio::post(node_.io(), [this] {
+    gate_->post([this] {
       read_ended_ = true;
       release();
     });
@@ -114,12 +115,12 @@ void SourceStream::OnReadDone(bool ok) {
   auto reply = std::make_shared<ReplicationReply>(std::move(incoming_));
   incoming_.Clear();
   // Post before the next read, so replies reach the loop in stream order.
-  boost::asio::post(node_.io(), [this, reply] { node_.on_source_reply(this, *reply); });
+  gate_->post([this, reply] { node_.on_source_reply(this, *reply); });
   StartRead(&incoming_);
 }
 
 void SourceStream::OnWriteDone(bool ok) {
-  boost::asio::post(node_.io(), [this, ok] {
+  gate_->post([this, ok] {
     write_in_flight_ = false;
     if (!ok) {
       cancel();
@@ -131,10 +132,11 @@ void SourceStream::OnWriteDone(bool ok) {
 
 void SourceStream::OnDone(const grpc::Status& status) {
   Status st = net::from_grpc(status);
-  boost::asio::post(node_.io(), [this, st] {
+  bool posted = gate_->post([this, st] {
     node_.on_source_closed(this, st);
     delete this;
   });
+  if (!posted) delete this;  // the loop is gone: nobody else refers to this stream
 }
 
 }  // namespace drsim::region

@@ -1,7 +1,8 @@
 // gRPC reactors of the replication stream. They never touch region state:
-// every callback copies what arrived and posts it to the RegionNode's loop.
-// Deletion also happens on the loop, so the loop never calls into a reactor
-// that gRPC has finished with.
+// every callback copies what arrived and posts it to the RegionNode's loop
+// through its LoopGate. Deletion also happens on the loop, so the loop never
+// calls into a reactor that gRPC has finished with — unless the loop is gone
+// (gate closed at shutdown), when OnDone deletes the reactor itself.
 #pragma once
 
 #include <deque>
@@ -10,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/core/status.h"
+#include "common/net/loop_gate.h"
 #include "drsim/v1/replication.grpc.pb.h"
 
 namespace drsim::region {
@@ -37,6 +39,7 @@ class SinkStream final
   void finish_if_ready();
 
   RegionNode& node_;
+  std::shared_ptr<net::LoopGate> gate_;
   std::string peer_;
   drsim::v1::ReplicationFrame incoming_;
   // Loop-thread state.
@@ -79,6 +82,7 @@ class SourceStream final
 
  private:
   RegionNode& node_;
+  std::shared_ptr<net::LoopGate> gate_;
   grpc::ClientContext ctx_;
   drsim::v1::ReplicationReply incoming_;
   drsim::v1::ReplicationFrame writing_;

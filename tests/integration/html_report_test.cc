@@ -506,7 +506,8 @@ int run_bounded(const std::vector<std::string>& args, const std::filesystem::pat
 
 TEST(HtmlReport, RendersInHeadlessChromium) {
   const std::filesystem::path chromium = "/usr/bin/chromium";
-  if (!std::filesystem::exists(chromium)) GTEST_SKIP() << "chromium is not installed";
+  if (!std::filesystem::exists(chromium)) FAIL() << "chromium is not installed"
+    << " (scripts/install-deps.sh installs it; a skip would pass silently)";
   const std::filesystem::path out_dir = DRSIM_TEST_OUTPUT_DIR;
   const auto html = out_dir / "report-screenshot.html";
   const auto png = out_dir / "report-screenshot.png";

@@ -220,7 +220,8 @@ TEST_F(TrafficManagerProfilesTest, MultivalueAnswersTheHealthyEndpointsOverDnsAn
   ASSERT_EQ(r.answers_size(), 2);
   EXPECT_EQ(r.answers(0).endpoint(), "m2");
   EXPECT_EQ(r.answers(1).endpoint(), "m3");
-  if (!fs::exists(kDig)) GTEST_SKIP() << kDig << " not installed (bind9-dnsutils)";
+  if (!fs::exists(kDig)) FAIL() << kDig << " not installed (bind9-dnsutils)"
+    << " (scripts/install-deps.sh installs it; a skip would pass silently)";
   std::string out = dig("multi.trafficmanager.test +short");
   EXPECT_EQ(out, "127.0.0.22\n127.0.0.23\n");
 }
@@ -239,7 +240,8 @@ TEST_F(TrafficManagerProfilesTest, GeographicAndSubnetGiveNoDataToUnmappedClient
   EXPECT_TRUE(r.no_data());
   EXPECT_EQ(resolve("lan", &r, "", "not-an-ip").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(dns("nosuch"), "NXDOMAIN");
-  if (!fs::exists(kDig)) GTEST_SKIP() << kDig << " not installed (bind9-dnsutils)";
+  if (!fs::exists(kDig)) FAIL() << kDig << " not installed (bind9-dnsutils)"
+    << " (scripts/install-deps.sh installs it; a skip would pass silently)";
   std::string nodata = dig("-b 127.0.0.3 geo.trafficmanager.test");
   EXPECT_NE(nodata.find("status: NOERROR"), std::string::npos) << nodata;
   EXPECT_NE(nodata.find("ANSWER: 0"), std::string::npos) << nodata;
@@ -296,7 +298,8 @@ TEST_F(TrafficManagerProfilesTest, NestedProfileFailsOverWhenItsChildrenFallBelo
   v1::ListEndpointsResponse pool = table("pool");
   EXPECT_GT(pool.last_failover_ms(), 0);
   EXPECT_EQ(pool.last_failover_endpoint(), "pool-primary");
-  if (!fs::exists(kDig)) GTEST_SKIP() << kDig << " not installed (bind9-dnsutils)";
+  if (!fs::exists(kDig)) FAIL() << kDig << " not installed (bind9-dnsutils)"
+    << " (scripts/install-deps.sh installs it; a skip would pass silently)";
   EXPECT_EQ(dig("app.trafficmanager.test +short"), "127.0.0.12\n");
 }
 

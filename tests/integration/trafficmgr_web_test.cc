@@ -322,7 +322,8 @@ TEST_F(TrafficManagerWebTest, TcpProbeOfARealRegionsHttpPort) {
 
 TEST_F(TrafficManagerWebTest, HttpsProbeDoesNotValidateTheCertificate) {
   const fs::path openssl = "/usr/bin/openssl";
-  if (!fs::exists(openssl)) GTEST_SKIP() << "openssl is not installed";
+  if (!fs::exists(openssl)) FAIL() << "openssl is not installed"
+    << " (scripts/install-deps.sh installs it; a skip would pass silently)";
   // A self-signed certificate for a name nobody asked for: validation would refuse it.
   int rc = run_bounded(
       {openssl.string(), "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -491,7 +492,8 @@ TEST_F(TrafficManagerWebTest, DashboardServesStatePageAndMetricsCountingResolves
 
 TEST_F(TrafficManagerWebTest, DashboardInHeadlessChromiumShowsTheOutageAndTheFailover) {
   const fs::path chromium = "/usr/bin/chromium";
-  if (!fs::exists(chromium)) GTEST_SKIP() << "chromium is not installed";
+  if (!fs::exists(chromium)) FAIL() << "chromium is not installed"
+    << " (scripts/install-deps.sh installs it; a skip would pass silently)";
   ASSERT_NO_FATAL_FAILURE(start_regions());
   ASSERT_NO_FATAL_FAILURE(start_tm_on_regions());
   ASSERT_TRUE(wait_until([&] { return status_of("primary") == "Online"; }));

@@ -291,7 +291,9 @@ TEST(TmStatusSnapshot, CountsOnlineIpv4AndIpv6ExternalEndpoints) {
   TmObservations obs;
   obs.set("mv", "v4a", probe(EndpointStatus::kOnline));
   obs.set("mv", "v6", probe(EndpointStatus::kOnline));
-  const TmChildHealth& c = TmStatusSnapshot::compute(set, obs).profile(0).as_child;
+  // Keep the snapshot: a reference into a temporary's member would dangle (ASan saw it).
+  TmStatusSnapshot snap = TmStatusSnapshot::compute(set, obs);
+  const TmChildHealth& c = snap.profile(0).as_child;
   EXPECT_EQ(c.online, 2u);
   EXPECT_EQ(c.online_ipv4, 1u);
   EXPECT_EQ(c.checking_ipv4, 1u);
