@@ -94,9 +94,9 @@ TEST(Interrupt, CtrlCInTheMiddleOfTheDemoStopsEveryDaemon) {
   std::string dir = make_temp_dir("drsim-interrupt-demo");
   std::string home = dir + "/home";
   auto cli = start_drsim({"demo", "--home", home, "--warmup", "30"}, dir);
-  // Interrupt once the load runs (the whole topology is up).
+  // Interrupt once the load has run a while (its first progress line, about 1 s in).
   bool loading = wait_until(
-      [&] { return read_file(cli.output_path).find("load:") != std::string::npos; }, 60s);
+      [&] { return read_file(cli.output_path).find("step 1/") != std::string::npos; }, 60s);
   ASSERT_TRUE(loading) << read_file(cli.output_path);
   ASSERT_GE(processes_under(home, cli.pid).size(), 4u);
   ::kill(cli.pid, SIGINT);
@@ -105,6 +105,11 @@ TEST(Interrupt, CtrlCInTheMiddleOfTheDemoStopsEveryDaemon) {
   EXPECT_EQ(code, 130) << out;
   EXPECT_NE(out.find("interrupted by SIGINT"), std::string::npos) << out;
   EXPECT_TRUE(processes_under(home, cli.pid).empty()) << out;
+  // What the load recorded so far is kept, and the file says how the run ended.
+  std::string history = read_file(home + "/history.jsonl");
+  EXPECT_NE(history.find("\"invoke_ns\""), std::string::npos) << history.substr(0, 500);
+  EXPECT_NE(history.find("interrupted"), std::string::npos)
+      << history.substr(history.size() > 500 ? history.size() - 500 : 0);
   kill_leftovers(home);
   fs::remove_all(dir);
 }
