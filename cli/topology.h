@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/yaml_fields.h"
 #include "common/core/status.h"
 
 namespace YAML {
@@ -19,7 +20,7 @@ class Node;
 #include "common/runtime/process_identity.h"
 #include "drsim/v1/admin.pb.h"
 
-namespace drsim::config {
+namespace drsim::net {
 class ConfigError;
 }
 

@@ -118,7 +118,7 @@ Status apply_probe_address_flag(const std::string& value, std::vector<EndpointSp
 }
 
 Status FlagProfileConfig::validate() const {
-  if (Status s = validate_name("--profile: profile", profile); !s.is_ok()) return s;
+  if (Status s = validate_name("--profile", profile); !s.is_ok()) return s;
   if (endpoints.empty()) {
     return invalid_argument("--endpoint: at least one NAME=HOST:PORT is required");
   }

@@ -275,6 +275,14 @@ TEST(Security, ScriptsOfAKilledDaemonDieAtItsRestartAndPlanRunLogsSurvive) {
   auto started = cli::run_plan(topo.state(), run, &lines);
   ASSERT_TRUE(started.is_ok()) << started.status().message();
   pid_t shell = 0, sleeper = 0;
+  struct KillOnExit {  // whatever the test asserts, no script outlives it
+    pid_t* pids[2];
+    ~KillOnExit() {
+      for (pid_t* p : pids) {
+        if (*p > 0 && cli::process_alive(*p)) ::kill(*p, SIGKILL);
+      }
+    }
+  } kill_on_exit{{&shell, &sleeper}};
   ASSERT_TRUE(wait_until(
       [&] {
         std::ifstream in(pids);
@@ -295,7 +303,7 @@ TEST(Security, ScriptsOfAKilledDaemonDieAtItsRestartAndPlanRunLogsSurvive) {
   EXPECT_TRUE(cli::process_alive(shell)) << "the script died with the daemon (nothing to test)";
   auto restarted = run_binary(
       "drsim", {"inject", "restart", "--region", "secondary", "--home", topo.home()}, 60s);
-  ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+  EXPECT_EQ(restarted.exit_code, 0) << restarted.output;
   // The CLI recorded the new PID in topology.json: the fixture stops it.
   auto state = cli::load_state(topo.home());
   ASSERT_TRUE(state.is_ok());
@@ -305,8 +313,6 @@ TEST(Security, ScriptsOfAKilledDaemonDieAtItsRestartAndPlanRunLogsSurvive) {
       << "script session still running after the restart (shell " << shell << ", sleep "
       << sleeper << ")";
   for (const auto& log : logs) EXPECT_TRUE(fs::exists(log)) << log << " was swept at restart";
-  if (cli::process_alive(sleeper)) ::kill(sleeper, SIGKILL);
-  if (cli::process_alive(shell)) ::kill(shell, SIGKILL);
 }
 
 // topology.json names a PID that now belongs to another program (a `sleep` here, recorded with
