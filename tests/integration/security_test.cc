@@ -117,6 +117,34 @@ TEST(Security, TraversalGroupNameIsRefusedAndNothingOutsideTheDataDirIsTouched) 
   fs::remove_all(victim);
 }
 
+// The drill and topology loaders refuse such names before anything starts, with file:line.
+TEST(Security, DrillAndTopologyFilesRefuseTraversalNames) {
+  const std::string dir = make_temp_dir("drsim-drill-names");
+  const std::string path = dir + "/bad.yaml";
+  struct Case {
+    std::string text, want;
+  };
+  const std::vector<Case> cases = {
+      {"name: x\nsteps:\n  - protect: { group: ../../victim, items: [vm-a, vm-b] }\n",
+       path + ":3: steps[0].protect.group: '../../victim' may use only letters, digits"},
+      {"name: x\nsteps:\n  - protect: { item: .. }\n",
+       path + ":3: steps[0].protect.item: '..' is not a name"},
+      {"name: x\nsteps:\n  - failover: { test: true, items: [/etc] }\n",
+       path + ":3: steps[0].failover.items[0]: '/etc' may use only letters, digits"},
+      {"name: x\nsteps:\n  - plan: { run: ../p, kind: test }\n",
+       path + ":3: steps[0].plan.run: '../p' may use only letters, digits"},
+      {"name: x\ntopology:\n  workloads: [ { name: '..', mode: sync } ]\nsteps: [ {wait: 1s} ]\n",
+       path + ":3: topology.workloads[0].name: '..' is not a name"},
+  };
+  for (const auto& c : cases) {
+    { std::ofstream(path, std::ios::trunc) << c.text; }
+    auto r = run_binary("drsim", {"drill", "run", path, "--home", dir + "/home"}, 20s);
+    EXPECT_EQ(r.exit_code, 2) << c.text << r.output;
+    EXPECT_NE(r.output.find(c.want), std::string::npos) << "want: " << c.want << "\ngot: " << r.output;
+  }
+  fs::remove_all(dir);
+}
+
 // Each region service refuses a traversal name with INVALID_ARGUMENT naming the field.
 TEST(Security, EveryRegionServiceRefusesTraversalNames) {
   TestTopology topo(kTwoVms);
