@@ -143,8 +143,10 @@ int cmd_status(const std::string& home, bool as_json) {
   }
   j["regions"] = regions;
   j["routing"] = route_name;
-  j["traffic_manager"] = {{"pid", tm_info.pid}, {"address", tm_info.address},
-                          {"alive", recorded_alive(tm_info.identity())}, {"profile", cfg.profile},
+  j["traffic_manager"] = {{"pid", tm_info.pid},
+                          {"address", tm_info.address},
+                          {"alive", recorded_alive(tm_info.identity())},
+                          {"profile", cfg.profile},
                           {"probe_interval_ms", cfg.probe_interval_ms},
                           {"probe_timeout_ms", cfg.probe_timeout_ms},
                           {"tolerated_failures", cfg.tolerated_failures},

@@ -254,8 +254,9 @@ TopologyConfig config_from_json(const json& j) {
 Status save_state(const TopologyState& state) {
   json procs = json::object();
   for (const auto& [name, p] : state.processes) {
-    procs[name] = {{"pid", p.pid},          {"start_ticks", p.start_ticks}, {"address", p.address},
-                   {"argv", p.argv},        {"log", p.log},                 {"data_dir", p.data_dir}};
+    procs[name] = {{"pid", p.pid},         {"start_ticks", p.start_ticks},
+                   {"address", p.address}, {"argv", p.argv},
+                   {"log", p.log},         {"data_dir", p.data_dir}};
     for (const auto& [key, address] : p.more_addresses) procs[name][key] = address;
   }
   json links = json::object();
@@ -343,8 +344,13 @@ Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::strin
       }
     }
   }
-  return ProcessInfo{*pid,     start_ticks.is_ok() ? *start_ticks : 0, info->address, argv, log,
-                     data_dir, info->more_addresses};
+  return ProcessInfo{*pid,
+                     start_ticks.is_ok() ? *start_ticks : 0,
+                     info->address,
+                     argv,
+                     log,
+                     data_dir,
+                     info->more_addresses};
 }
 
 

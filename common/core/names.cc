@@ -37,7 +37,8 @@ Status validate_name(std::string_view field, std::string_view name) {
                             " bytes; a name is at most " + std::to_string(kMaxNameBytes));
   }
   if (name == "." || name == "..") {
-    return invalid_argument(f + ": '" + std::string(name) + "' is not a name (it names a directory)");
+    return invalid_argument(f + ": '" + std::string(name) +
+                            "' is not a name (it names a directory)");
   }
   for (char c : name) {
     if (!is_name_char(c)) {

@@ -17,9 +17,10 @@ namespace pb = google::protobuf;
 // Fields whose value names a resource that can reach a storage key or a path.
 bool is_name_field(const std::string& field) {
   static const std::set<std::string> kNames = {
-      "vault",  "policy",       "vm",          "disk",          "snapshot",   "image",
-      "item",   "items",        "group",       "plan",          "workload",   "target_vm",
-      "attach_to_vm", "merged_into", "source_region", "from_region", "name",  "base"};
+      "vault",       "policy",    "vm",           "disk",        "snapshot",
+      "image",       "item",      "items",        "group",       "plan",
+      "workload",    "target_vm", "attach_to_vm", "merged_into", "source_region",
+      "from_region", "name",      "base"};
   return kNames.count(field) > 0;
 }
 
@@ -34,8 +35,8 @@ Status walk(const pb::Message& m, const std::string& prefix, int depth) {
       if (f->is_map()) continue;  // map keys are checked by their handlers (drained_seqs)
       if (f->is_repeated()) {
         for (int i = 0; i < r->FieldSize(m, f); ++i) {
-          Status s = walk(r->GetRepeatedMessage(m, f, i),
-                          path + "[" + std::to_string(i) + "].", depth + 1);
+          Status s = walk(r->GetRepeatedMessage(m, f, i), path + "[" + std::to_string(i) + "].",
+                          depth + 1);
           if (!s.is_ok()) return s;
         }
       } else if (Status s = walk(r->GetMessage(m, f), path + ".", depth + 1); !s.is_ok()) {
@@ -43,8 +44,8 @@ Status walk(const pb::Message& m, const std::string& prefix, int depth) {
       }
       continue;
     }
-    if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_STRING || f->type() == pb::FieldDescriptor::TYPE_BYTES ||
-        !is_name_field(f->name())) {
+    if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_STRING ||
+        f->type() == pb::FieldDescriptor::TYPE_BYTES || !is_name_field(f->name())) {
       continue;
     }
     if (f->is_repeated()) {

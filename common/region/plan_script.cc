@@ -74,8 +74,8 @@ Result<PlanScript> PlanScript::start(const ScriptSpec& spec) {
   sigfillset(&all);
   posix_spawnattr_setsigmask(&s.attr, &none);
   posix_spawnattr_setsigdefault(&s.attr, &all);
-  posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&s.attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
   int rc = posix_spawn(&pid, sh.c_str(), &s.files, &s.attr, argv, envp.data());
   if (rc != 0) return unavailable(std::string("cannot start /bin/sh: ") + std::strerror(rc));

@@ -22,9 +22,9 @@ namespace drsim::region {
 inline constexpr char kScriptPath[] = "/usr/local/bin:/usr/bin:/bin";
 
 struct ScriptSpec {
-  std::string text;                           // for /bin/sh -c
-  std::string runs_dir;                       // cwd; holds running/
-  std::string log;                            // stdout and stderr
+  std::string text;                              // for /bin/sh -c
+  std::string runs_dir;                          // cwd; holds running/
+  std::string log;                               // stdout and stderr
   std::map<std::string, std::string> drsim_env;  // names must start with DRSIM_
 };
 

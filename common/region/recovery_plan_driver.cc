@@ -74,7 +74,8 @@ void RecoveryPlanDriver::stop() {
 
 Status RecoveryPlanDriver::load() {
   // Scripts a killed daemon left running are not this run's: they go before any new one starts.
-  for (const auto& line : kill_leftover_scripts(runs_dir_)) spdlog::warn("recovery plans: {}", line);
+  for (const auto& line : kill_leftover_scripts(runs_dir_))
+    spdlog::warn("recovery plans: {}", line);
   auto records = vault_.node().store().records();
   if (!records.is_ok()) return records.status();
   for (const auto& [name, value] : *records) {

@@ -42,10 +42,10 @@ Status check_free_space(const std::string& dir, uint64_t min_bytes) {
   }
   const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
   if (free_bytes < min_bytes) {
-    return Status(StatusCode::kResourceExhausted,
-                  "disk full: " + std::to_string(free_bytes) + " bytes free under " + dir +
-                      " (at least " + std::to_string(min_bytes) +
-                      " needed to start; --min-free-bytes)");
+    return Status(StatusCode::kResourceExhausted, "disk full: " + std::to_string(free_bytes) +
+                                                      " bytes free under " + dir + " (at least " +
+                                                      std::to_string(min_bytes) +
+                                                      " needed to start; --min-free-bytes)");
   }
   return Status::ok();
 }

@@ -9,7 +9,6 @@
 #include "common/core/confined_path.h"
 #include "common/region/site_recovery_driver.h"
 
-
 namespace drsim::region {
 
 namespace fs = std::filesystem;
@@ -140,8 +139,8 @@ namespace drsim::region {
 
 Result<std::string> SiteRecoveryDriver::checkpoint_dir(const std::string& item,
                                                        model::RecoveryPointId id) const {
-  auto dir = confined_path(points_dir_, item + "/" + std::to_string(id.value()),
-                           "checkpoint of " + item);
+  auto dir =
+      confined_path(points_dir_, item + "/" + std::to_string(id.value()), "checkpoint of " + item);
   if (!dir.is_ok()) return dir.status();
   return dir->string();
 }

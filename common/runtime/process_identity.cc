@@ -15,7 +15,8 @@ Result<uint64_t> process_start_ticks(pid_t pid) {
   // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields count from the
   // last ')'. starttime is field 22, the 20th after the ')'.
   auto close = stat.rfind(')');
-  if (close == std::string::npos) return internal_error("/proc/" + std::to_string(pid) + "/stat: no ')'");
+  if (close == std::string::npos)
+    return internal_error("/proc/" + std::to_string(pid) + "/stat: no ')'");
   std::istringstream fields(stat.substr(close + 1));
   std::string field;
   for (int i = 3; i <= 22; ++i) {

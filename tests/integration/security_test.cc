@@ -37,26 +37,6 @@ site_recovery: { time_scale: 30 }
 fault_proxy: { enabled: false }
 )";
 
-void protect(TestTopology& topo, const std::string& item) {
-  cli::ProtectOptions o;
-  o.item = item;
-  auto req = cli::build_protect_request(o);
-  ASSERT_TRUE(req.is_ok());
-  auto r = cli::sr_protect(topo.address("secondary"), *req);
-  ASSERT_TRUE(r.is_ok()) << r.status().message();
-  ASSERT_TRUE(wait_until(
-      [&] { return sr_item_state(topo.address("secondary"), item) == "Protected"; }, 30s))
-      << item << " did not finish initial replication";
-}
-
-void create_plan(TestTopology& topo, const cli::PlanCreateOptions& o) {
-  auto spec = cli::build_plan_spec(o);
-  ASSERT_TRUE(spec.is_ok()) << spec.status().message();
-  std::vector<std::string> lines;
-  auto created = cli::run_plan_create(topo.state(), *spec, &lines);
-  ASSERT_TRUE(created.is_ok()) << created.status().message();
-}
-
 // Every file and directory under `dir` (relative names), to tell that nothing changed.
 std::set<std::string> listing(const std::string& dir) {
   std::set<std::string> out;
@@ -86,8 +66,8 @@ TEST(Security, TraversalGroupNameIsRefusedAndNothingOutsideTheDataDirIsTouched) 
   const std::string group = "/../../../.." + victim;
 
   auto protect = run_binary(
-      "drsim", {"protect", "--home", topo.home(), "--group", group, "--item", "vm-web", "--item",
-                "vm-db"},
+      "drsim",
+      {"protect", "--home", topo.home(), "--group", group, "--item", "vm-web", "--item", "vm-db"},
       30s);
   EXPECT_NE(protect.exit_code, 0) << protect.output;
   EXPECT_NE(protect.output.find("group: '" + group + "' may use only letters, digits"),
@@ -102,8 +82,8 @@ TEST(Security, TraversalGroupNameIsRefusedAndNothingOutsideTheDataDirIsTouched) 
                sr_item_state(topo.address("secondary"), group) == "Protected";
       },
       30s);
-  auto test = run_binary("drsim", {"failover", "--home", topo.home(), "--test", "--item", group},
-                         30s);
+  auto test =
+      run_binary("drsim", {"failover", "--home", topo.home(), "--test", "--item", group}, 30s);
   EXPECT_NE(test.exit_code, 0) << test.output;
   EXPECT_NE(test.output.find("item: '" + group + "' may use only letters, digits"),
             std::string::npos)
@@ -140,7 +120,8 @@ TEST(Security, DrillAndTopologyFilesRefuseTraversalNames) {
     { std::ofstream(path, std::ios::trunc) << c.text; }
     auto r = run_binary("drsim", {"drill", "run", path, "--home", dir + "/home"}, 20s);
     EXPECT_EQ(r.exit_code, 2) << c.text << r.output;
-    EXPECT_NE(r.output.find(c.want), std::string::npos) << "want: " << c.want << "\ngot: " << r.output;
+    EXPECT_NE(r.output.find(c.want), std::string::npos)
+        << "want: " << c.want << "\ngot: " << r.output;
   }
   fs::remove_all(dir);
 }
@@ -154,7 +135,8 @@ TEST(Security, EveryRegionServiceRefusesTraversalNames) {
   auto backup = drsim::v1::Backup::NewStub(net::make_channel(topo.address("primary")));
   auto workload = topo.workload_stub("primary");
   auto expect_refused = [](const grpc::Status& s, const std::string& field, const char* rpc) {
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << rpc << ": " << s.error_message();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << rpc << ": " << s.error_message();
     EXPECT_EQ(s.error_message().rfind(field + ": ", 0), 0u) << rpc << ": " << s.error_message();
   };
 
@@ -228,14 +210,15 @@ TEST(Security, PlanScriptsSeeOnlyAllowedEnvironmentFixedCwdAndDescriptorsZeroToT
   TestTopology topo(kTwoVms);
   ::unsetenv("SECRET_OF_THE_DAEMON");
   ASSERT_TRUE(topo.ok());
-  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-web"));
+  ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, "vm-web"));
   cli::PlanCreateOptions o;
   o.name = "inspect";
   o.groups = {"vm-web"};
   // $$ is the script's shell: ls runs as its child, so the listing is the shell's descriptors.
-  o.before = {"1:script:echo '== env'; env; echo '== cwd'; pwd; echo '== fds'; ls /proc/$$/fd; "
-              "echo '== session'; cut -d' ' -f6 /proc/$$/stat; echo $$"};
-  ASSERT_NO_FATAL_FAILURE(create_plan(topo, o));
+  o.before = {
+      "1:script:echo '== env'; env; echo '== cwd'; pwd; echo '== fds'; ls /proc/$$/fd; "
+      "echo '== session'; cut -d' ' -f6 /proc/$$/stat; echo $$"};
+  ASSERT_NO_FATAL_FAILURE(create_recovery_plan(topo, o));
   cli::PlanRunOptions run;
   run.name = "inspect";
   run.kind = "test";
@@ -260,9 +243,9 @@ TEST(Security, PlanScriptsSeeOnlyAllowedEnvironmentFixedCwdAndDescriptorsZeroToT
   EXPECT_EQ(names.count("SECRET_OF_THE_DAEMON"), 0u);
   EXPECT_EQ(names.count("HOME"), 0u);
   EXPECT_NE(output.find("\nPATH=/usr/local/bin:/usr/bin:/bin\n"), std::string::npos);
-  for (const char* v : {"DRSIM_PLAN=inspect", "DRSIM_GROUP=1", "DRSIM_PHASE=before",
-                        "DRSIM_FAILOVER_KIND=test", "DRSIM_GROUP_ITEMS=vm-web",
-                        "DRSIM_REGION=secondary"}) {
+  for (const char* v :
+       {"DRSIM_PLAN=inspect", "DRSIM_GROUP=1", "DRSIM_PHASE=before", "DRSIM_FAILOVER_KIND=test",
+        "DRSIM_GROUP_ITEMS=vm-web", "DRSIM_REGION=secondary"}) {
     EXPECT_NE(output.find(std::string("\n") + v + "\n"), std::string::npos) << v;
   }
   // cwd: the plan-runs directory of the vault, beside the region's data dir.
@@ -287,14 +270,14 @@ TEST(Security, PlanScriptsSeeOnlyAllowedEnvironmentFixedCwdAndDescriptorsZeroToT
 TEST(Security, ScriptsOfAKilledDaemonDieAtItsRestartAndPlanRunLogsSurvive) {
   TestTopology topo(kTwoVms);
   ASSERT_TRUE(topo.ok());
-  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-web"));
+  ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, "vm-web"));
   const std::string pids = topo.home() + "/script-pids.txt";
   cli::PlanCreateOptions o;
   o.name = "stuck";
   o.groups = {"vm-web"};
   o.before = {"1:script:echo started; sleep 300 & echo $$ $! > " + pids + "; wait"};
   o.script_timeout = "10m";
-  ASSERT_NO_FATAL_FAILURE(create_plan(topo, o));
+  ASSERT_NO_FATAL_FAILURE(create_recovery_plan(topo, o));
   cli::PlanRunOptions run;
   run.name = "stuck";
   run.kind = "test";
@@ -336,10 +319,10 @@ TEST(Security, ScriptsOfAKilledDaemonDieAtItsRestartAndPlanRunLogsSurvive) {
   auto state = cli::load_state(topo.home());
   ASSERT_TRUE(state.is_ok());
   topo.state() = *state;
-  EXPECT_TRUE(wait_until([&] { return !cli::process_alive(shell) && !cli::process_alive(sleeper); },
-                         10s))
-      << "script session still running after the restart (shell " << shell << ", sleep "
-      << sleeper << ")";
+  EXPECT_TRUE(
+      wait_until([&] { return !cli::process_alive(shell) && !cli::process_alive(sleeper); }, 10s))
+      << "script session still running after the restart (shell " << shell << ", sleep " << sleeper
+      << ")";
   for (const auto& log : logs) EXPECT_TRUE(fs::exists(log)) << log << " was swept at restart";
 }
 
@@ -369,9 +352,8 @@ TEST(Security, DownAndInjectDoNotSignalAPidThatNowBelongsToAnotherProcess) {
 
   auto down = run_binary("drsim", {"down", "--home", home}, 20s);
   EXPECT_NE(down.exit_code, 0) << down.output;
-  EXPECT_NE(down.output.find("primary (pid " + std::to_string(*sleeper) +
-                             ") is gone: pid " + std::to_string(*sleeper) +
-                             " now belongs to another process"),
+  EXPECT_NE(down.output.find("primary (pid " + std::to_string(*sleeper) + ") is gone: pid " +
+                             std::to_string(*sleeper) + " now belongs to another process"),
             std::string::npos)
       << down.output;
   std::this_thread::sleep_for(200ms);
