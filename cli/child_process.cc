@@ -103,14 +103,29 @@ void stop_process(pid_t pid, std::chrono::milliseconds grace) {
   for (int i = 0; i < 200 && process_alive(pid); ++i) std::this_thread::sleep_for(10ms);
 }
 
-Status signal_process(pid_t pid, int sig, const std::string& what) {
-  if (!process_alive(pid)) {
-    return failed_precondition(what + " (pid " + std::to_string(pid) + ") is not running");
+bool recorded_alive(const runtime::ProcessIdentity& id) {
+  return runtime::check_identity(id, "").is_ok() && process_alive(id.pid);
+}
+
+Status signal_process(const runtime::ProcessIdentity& id, int sig, const std::string& what) {
+  Status same = runtime::check_identity(id, what);
+  if (same.code() == StatusCode::kNotFound || (same.is_ok() && !process_alive(id.pid))) {
+    return failed_precondition(what + " (pid " + std::to_string(id.pid) + ") is not running");
   }
-  if (::kill(pid, sig) != 0) {
-    return unavailable("cannot signal " + what + " (pid " + std::to_string(pid) +
+  if (!same.is_ok()) return same;
+  if (::kill(id.pid, sig) != 0) {
+    return unavailable("cannot signal " + what + " (pid " + std::to_string(id.pid) +
                        "): " + std::strerror(errno));
   }
+  return Status::ok();
+}
+
+Status stop_recorded(const runtime::ProcessIdentity& id, std::chrono::milliseconds grace,
+                     const std::string& what) {
+  Status same = runtime::check_identity(id, what);
+  if (same.code() == StatusCode::kNotFound) return Status::ok();
+  if (!same.is_ok()) return same;
+  stop_process(id.pid, grace);
   return Status::ok();
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/core/status.h"
+#include "common/runtime/process_identity.h"
 
 namespace drsim::cli {
 
@@ -25,8 +26,17 @@ bool process_alive(pid_t pid);
 // SIGTERM, wait up to `grace`, then SIGKILL; reaps it when it is our child.
 void stop_process(pid_t pid, std::chrono::milliseconds grace);
 
-// Sends a signal; error names the pid and why.
-Status signal_process(pid_t pid, int sig, const std::string& what);
+// Processes recorded in topology.json are signalled only while their PID still belongs to them
+// (same start time): after a reboot or a long time the PID may be another program's.
+// True while the recorded process runs.
+bool recorded_alive(const runtime::ProcessIdentity& id);
+// Sends a signal; FAILED_PRECONDITION naming the pid and why when it is not running or now
+// belongs to another process (then nothing is signalled).
+Status signal_process(const runtime::ProcessIdentity& id, int sig, const std::string& what);
+// stop_process on the recorded process. OK when it is stopped or was not running; a PID that now
+// belongs to another process is not signalled: FAILED_PRECONDITION saying so.
+Status stop_recorded(const runtime::ProcessIdentity& id, std::chrono::milliseconds grace,
+                     const std::string& what);
 
 // Reaps a child that exited (non-blocking); no-op for non-children.
 void reap(pid_t pid);

@@ -69,7 +69,7 @@ int cmd_down(const std::string& home) {
   if (!state.is_ok()) return fail(state.status());
   for (const auto& [name, p] : state->processes) {
     std::printf("stopping %-10s pid %d%s\n", name.c_str(), p.pid,
-                process_alive(p.pid) ? "" : " (not running)");
+                recorded_alive(p.identity()) ? "" : " (not running)");
   }
   if (Status s = topology_down(home, 3s); !s.is_ok()) return fail(s);
   std::printf("down: every process of %s stopped (data kept under it)\n", state->home.c_str());
@@ -95,7 +95,7 @@ int cmd_status(const std::string& home, bool as_json) {
   for (const char* name : {"primary", "secondary"}) {
     if (!state->processes.count(name)) continue;
     const auto& p = state->at(name);
-    bool alive = process_alive(p.pid);
+    bool alive = recorded_alive(p.identity());
     std::string tm_status = "?";
     if (endpoints.is_ok()) {
       for (const auto& e : endpoints->endpoints()) {
@@ -152,8 +152,10 @@ int cmd_status(const std::string& home, bool as_json) {
   }
   j["regions"] = regions;
   j["routing"] = route_name;
-  j["traffic_manager"] = {{"pid", tm_info.pid}, {"address", tm_info.address},
-                          {"alive", process_alive(tm_info.pid)}, {"profile", cfg.profile},
+  j["traffic_manager"] = {{"pid", tm_info.pid},
+                          {"address", tm_info.address},
+                          {"alive", recorded_alive(tm_info.identity())},
+                          {"profile", cfg.profile},
                           {"probe_interval_ms", cfg.probe_interval_ms},
                           {"probe_timeout_ms", cfg.probe_timeout_ms},
                           {"tolerated_failures", cfg.tolerated_failures},
@@ -222,7 +224,7 @@ int cmd_status(const std::string& home, bool as_json) {
                 (unsigned long long)cfg.documented_failover_ms(),
                 (unsigned long long)cfg.strict_failover_ms());
     std::printf("traffic manager pid %d at %s%s\n", tm_info.pid, tm_info.address.c_str(),
-                process_alive(tm_info.pid) ? "" : " (not running)");
+                recorded_alive(tm_info.identity()) ? "" : " (not running)");
     std::printf("  %s\n  %s\n", dns_line(*state).c_str(), dashboard_line(*state).c_str());
     if (!profiles.is_ok()) {
       std::printf("profiles: unknown (%s)\n", profiles.status().message().c_str());

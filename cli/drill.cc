@@ -23,6 +23,7 @@
 #include "cli/routing_watcher.h"
 #include "cli/rpc_clients.h"
 #include "cli/yaml_fields.h"
+#include "common/core/names.h"
 #include "common/core/time.h"
 #include "common/model/drill/history_checker.h"
 
@@ -141,6 +142,28 @@ Result<std::string> parse_choice(const ConfigError& err, const std::string& fiel
   return node.Scalar();
 }
 
+// A resource name (common/core/names.h): these reach the vault's directories and keys.
+Result<std::string> parse_name(const ConfigError& err, const std::string& field,
+                               const YAML::Node& node) {
+  if (!node || !node.IsScalar()) return err.at(field, node, "must be a name");
+  if (Status s = validate_name(field, node.Scalar()); !s.is_ok()) {
+    return err.at(field, node, s.message().substr(field.size() + 2));
+  }
+  return node.Scalar();
+}
+
+// Appends each name of the list `node` to `out`.
+Status parse_names(const ConfigError& err, const std::string& field, const YAML::Node& node,
+                   std::vector<std::string>* out) {
+  if (!node || !node.IsSequence()) return err.at(field, node, "must be a list of names");
+  for (size_t i = 0; i < node.size(); ++i) {
+    auto name = parse_name(err, field + "[" + std::to_string(i) + "]", node[i]);
+    if (!name.is_ok()) return name.status();
+    out->push_back(*name);
+  }
+  return Status::ok();
+}
+
 Status parse_drain_timeout(const ConfigError& err, const std::string& field,
                            const YAML::Node& node, DrillStep* step) {
   if (!node) return Status::ok();
@@ -166,7 +189,9 @@ Status parse_plan_step(const ConfigError& err, const std::string& f, const YAML:
       return s;
     }
     PlanCreateOptions o;
-    o.name = body["create"].Scalar();
+    auto name = parse_name(err, f + ".create", body["create"]);
+    if (!name.is_ok()) return name.status();
+    o.name = *name;
     const YAML::Node groups = body["groups"];
     if (!groups || !groups.IsSequence()) return err.at(f + ".groups", body, "is required");
     for (size_t g = 0; g < groups.size(); ++g) {
@@ -176,8 +201,10 @@ Status parse_plan_step(const ConfigError& err, const std::string& f, const YAML:
       }
       const YAML::Node items = groups[g]["items"];
       if (!items || !items.IsSequence()) return err.at(gf + ".items", groups[g], "is required");
+      std::vector<std::string> names;
+      if (Status s = parse_names(err, gf + ".items", items, &names); !s.is_ok()) return s;
       std::string joined;
-      for (const auto& i : items) joined += (joined.empty() ? "" : ",") + i.Scalar();
+      for (const auto& i : names) joined += (joined.empty() ? "" : ",") + i;
       o.groups.push_back(joined);
       for (const char* phase : {"before", "after"}) {
         const YAML::Node hooks = groups[g][phase];
@@ -219,14 +246,18 @@ Status parse_plan_step(const ConfigError& err, const std::string& f, const YAML:
   }
   if (body["resume"]) {
     step->plan_verb = "resume";
-    r.name = body["resume"].Scalar();
+    auto name = parse_name(err, f + ".resume", body["resume"]);
+    if (!name.is_ok()) return name.status();
+    r.name = *name;
     if (body["kind"] || body["point"] || body["point_id"]) {
       return err.at(f, body, "resume takes only expect and wait");
     }
     return Status::ok();
   }
   step->plan_verb = "run";
-  r.name = body["run"].Scalar();
+  auto name = parse_name(err, f + ".run", body["run"]);
+  if (!name.is_ok()) return name.status();
+  r.name = *name;
   auto kind = parse_choice(err, f + ".kind", body["kind"], {"test", "planned", "unplanned"});
   if (!kind.is_ok()) return kind.status();
   r.kind = *kind;
@@ -330,8 +361,9 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
           return err.at(f + ".point", body, c.status().message());
         }
         if (auto items = body["items"]) {
-          if (!items.IsSequence()) return err.at(f + ".items", items, "must be a list of items");
-          for (const auto& i : items) step.point.items.push_back(i.Scalar());
+          if (Status s = parse_names(err, f + ".items", items, &step.point.items); !s.is_ok()) {
+            return s;
+          }
           if (step.test && step.point.items.size() > 1) {
             return err.at(f + ".items", items, "a test failover takes one item");
           }
@@ -365,12 +397,16 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     auto& o = step.protect;
     if (body["group"]) {
       // A multi-VM consistency group: {group: app, items: [vm-a, vm-b], ...}.
-      if (!body["group"].IsScalar()) return err.at(f + ".group", body, "must be a name");
-      step.protect_group = body["group"].Scalar();
+      auto group = parse_name(err, f + ".group", body["group"]);
+      if (!group.is_ok()) return group.status();
+      step.protect_group = *group;
       if (!body["items"] || !body["items"].IsSequence()) {
         return err.at(f + ".items", body, "a group needs its items: [vm-a, vm-b]");
       }
-      for (const auto& i : body["items"]) step.protect_items.push_back(i.Scalar());
+      if (Status s = parse_names(err, f + ".items", body["items"], &step.protect_items);
+          !s.is_ok()) {
+        return s;
+      }
       if (step.protect_items.size() < 2 || step.protect_items.size() > 16) {
         return err.at(f + ".items", body["items"], "a consistency group holds 2 to 16 items");
       }
@@ -380,7 +416,9 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
       if (!body["item"] || !body["item"].IsScalar()) {
         return err.at(f + ".item", body, "is required");
       }
-      o.item = body["item"].Scalar();
+      auto item = parse_name(err, f + ".item", body["item"]);
+      if (!item.is_ok()) return item.status();
+      o.item = *item;
     }
     const std::pair<const char*, std::string*> texts[] = {
         {"source", &o.source},         {"target_kind", &o.target_kind},

@@ -1197,7 +1197,7 @@ int DrillRun::finish() {
               history_path.c_str());
 
   // Resume anything paused, so `down` (SIGTERM) can stop it and a kept topology answers.
-  for (const auto& [name, p] : state_.processes) ::kill(p.pid, SIGCONT);
+  for (const auto& [name, p] : state_.processes) (void)signal_process(p.identity(), SIGCONT, name);
   if (opt_.keep) {
     std::printf("topology left up: drsim status --home %s ; drsim down --home %s\n",
                 home_.c_str(), home_.c_str());

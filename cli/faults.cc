@@ -333,15 +333,15 @@ Result<std::string> inject_fault(TopologyState& state, const FaultSpec& f) {
   const ProcessInfo& p = state.at(f.target);
   switch (f.kind) {
     case Kind::kKill: {
-      if (Status s = signal_process(p.pid, SIGKILL, f.target); !s.is_ok()) return s;
+      if (Status s = signal_process(p.identity(), SIGKILL, f.target); !s.is_ok()) return s;
       for (int i = 0; i < 100 && process_alive(p.pid); ++i) std::this_thread::sleep_for(10ms);
       return fmt::format("killed {} (SIGKILL, pid {})", f.target, p.pid);
     }
     case Kind::kPause:
-      if (Status s = signal_process(p.pid, SIGSTOP, f.target); !s.is_ok()) return s;
+      if (Status s = signal_process(p.identity(), SIGSTOP, f.target); !s.is_ok()) return s;
       return fmt::format("paused {} (SIGSTOP, pid {})", f.target, p.pid);
     case Kind::kResume:
-      if (Status s = signal_process(p.pid, SIGCONT, f.target); !s.is_ok()) return s;
+      if (Status s = signal_process(p.identity(), SIGCONT, f.target); !s.is_ok()) return s;
       return fmt::format("resumed {} (SIGCONT, pid {})", f.target, p.pid);
     case Kind::kRestart:
       if (Status s = restart_process(state, f.target); !s.is_ok()) return s;
@@ -383,12 +383,11 @@ Result<std::vector<std::string>> heal_faults(TopologyState& state, const std::st
   if (any_process) {
     for (const auto& [name, p] : state.processes) {
       if ((!target.empty() && name != target) || name == "faultproxy") continue;
-      if (!process_alive(p.pid)) {
-        lines.push_back(name + ": not running (killed?): `drsim inject restart --region " + name +
-                        "`");
+      if (Status s = signal_process(p.identity(), SIGCONT, name); !s.is_ok()) {
+        // Not running, or its PID is another process's now: nothing to heal there.
+        lines.push_back(s.message() + ": `drsim inject restart --region " + name + "`");
         continue;
-      }
-      ::kill(p.pid, SIGCONT);  // harmless when not paused
+      }  // SIGCONT is harmless when not paused
       std::string what = "resumed";
       if (is_region(name)) {
         if (Status s = region_set_outage(p.address, false); !s.is_ok()) {

@@ -357,7 +357,7 @@ Result<TestFailoverResponse> run_test_failover(TopologyState& state, const TestF
   auto choice = parse_point_choice(o.point, o.point_id);
   if (!choice.is_ok()) return choice.status();
   if (auto it = state.processes.find(kTestFailoverProcess);
-      it != state.processes.end() && process_alive(it->second.pid)) {
+      it != state.processes.end() && recorded_alive(it->second.identity())) {
     return failed_precondition(
         fmt::format("a test failover is running (pid {} at {}); clean it up first: `drsim failover "
                     "--test-cleanup`",
@@ -406,7 +406,7 @@ Status run_test_cleanup(TopologyState& state, std::vector<std::string>* lines) {
       ++it;
       continue;
     }
-    stop_process(it->second.pid, 2s);
+    if (Status s = stop_recorded(it->second.identity(), 2s, it->first); !s.is_ok()) return s;
     lines->push_back(
         fmt::format("stopped the isolated test copy {} (pid {})", it->first, it->second.pid));
     it = state.processes.erase(it);

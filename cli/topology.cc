@@ -170,7 +170,7 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
       return s;
     if (auto p = tm["profile"]) {
       if (Status s = region::validate_workload_name(f + ".profile", p.Scalar()); !s.is_ok()) {
-        return err.at(f + ".profile", p, "must be 1 to 64 letters, digits, '-', '_' or '.'");
+        return err.at(f + ".profile", p, s.message().substr(f.size() + 10));
       }
       cfg.profile = p.Scalar();
     }
@@ -254,8 +254,9 @@ TopologyConfig config_from_json(const json& j) {
 Status save_state(const TopologyState& state) {
   json procs = json::object();
   for (const auto& [name, p] : state.processes) {
-    procs[name] = {{"pid", p.pid},   {"address", p.address},   {"argv", p.argv},
-                   {"log", p.log},   {"data_dir", p.data_dir}};
+    procs[name] = {{"pid", p.pid},         {"start_ticks", p.start_ticks},
+                   {"address", p.address}, {"argv", p.argv},
+                   {"log", p.log},         {"data_dir", p.data_dir}};
     for (const auto& [key, address] : p.more_addresses) procs[name][key] = address;
   }
   json links = json::object();
@@ -290,6 +291,7 @@ Result<TopologyState> load_state(const std::string& home) {
     for (const auto& [name, p] : j.at("processes").items()) {
       ProcessInfo info;
       info.pid = p.at("pid");
+      info.start_ticks = p.value("start_ticks", uint64_t{0});
       info.address = p.at("address");
       info.argv = p.at("argv").get<std::vector<std::string>>();
       info.log = p.at("log");
@@ -322,6 +324,8 @@ Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::strin
   argv.push_back(ready);
   auto pid = spawn_process(argv, log);
   if (!pid.is_ok()) return pid.status();
+  // Read now, while the child cannot have been reaped: `down` and `inject` check it.
+  auto start_ticks = runtime::process_start_ticks(*pid);
   auto info = wait_ready(ready, *pid, log, 15s);
   if (!info.is_ok()) {
     stop_process(*pid, 500ms);
@@ -340,7 +344,13 @@ Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::strin
       }
     }
   }
-  return ProcessInfo{*pid, info->address, argv, log, data_dir, info->more_addresses};
+  return ProcessInfo{*pid,
+                     start_ticks.is_ok() ? *start_ticks : 0,
+                     info->address,
+                     argv,
+                     log,
+                     data_dir,
+                     info->more_addresses};
 }
 
 
@@ -362,7 +372,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   state.config = config;
   if (auto existing = load_state(home); existing.is_ok()) {
     for (const auto& [name, p] : existing->processes) {
-      if (process_alive(p.pid)) {
+      if (recorded_alive(p.identity())) {
         return failed_precondition("a topology is already up in " + state.home + " (" + name +
                                    " pid " + std::to_string(p.pid) + "); run `drsim down --home " +
                                    home + "` first");
@@ -549,15 +559,25 @@ std::string find_standby(const TopologyState& state) {
 Status topology_down(const std::string& home, std::chrono::milliseconds grace) {
   auto state = load_state(home);
   if (!state.is_ok()) return state.status();
+  std::vector<std::string> refused;
+  auto stop = [&](const std::string& name, const ProcessInfo& p) {
+    if (Status s = stop_recorded(p.identity(), grace, name); !s.is_ok()) {
+      refused.push_back(s.message());
+    }
+  };
   // Processes started next to the topology (a test failover's isolated copy) go first.
   for (const auto& [name, p] : state->processes) {
-    if (name != "trafficmgr" && name != "faultproxy" && !is_region(name)) {
-      stop_process(p.pid, grace);
-    }
+    if (name != "trafficmgr" && name != "faultproxy" && !is_region(name)) stop(name, p);
   }
   for (const char* name : {"trafficmgr", "primary", "secondary", "faultproxy"}) {
     auto it = state->processes.find(name);
-    if (it != state->processes.end()) stop_process(it->second.pid, grace);
+    if (it != state->processes.end()) stop(name, it->second);
+  }
+  if (!refused.empty()) {
+    // The state file stays: it is the only record of what may still run.
+    std::string all;
+    for (const auto& r : refused) all += (all.empty() ? "" : "; ") + r;
+    return failed_precondition(all);
   }
   fs::remove(state->state_file());
   return Status::ok();
@@ -566,7 +586,7 @@ Status topology_down(const std::string& home, std::chrono::milliseconds grace) {
 Status restart_process(TopologyState& state, const std::string& name) {
   auto it = state.processes.find(name);
   if (it == state.processes.end()) return not_found("no process named " + name);
-  if (process_alive(it->second.pid)) {
+  if (recorded_alive(it->second.identity())) {
     return failed_precondition(name + " (pid " + std::to_string(it->second.pid) +
                                ") is still running; kill it first");
   }

@@ -20,6 +20,7 @@ namespace drsim::config {
 class ConfigError;  // common/config/yaml_fields.h
 }
 #include "common/region/region_options.h"
+#include "common/runtime/process_identity.h"
 #include "drsim/v1/admin.pb.h"
 
 namespace drsim::net {
@@ -72,6 +73,7 @@ inline bool is_region(const std::string& name) { return name == "primary" || nam
 
 struct ProcessInfo {
   pid_t pid = 0;
+  uint64_t start_ticks = 0;  // the PID's start time (runtime/process_identity.h); 0 = unknown
   std::string address;
   std::vector<std::string> argv;
   std::string log;
@@ -79,6 +81,7 @@ struct ProcessInfo {
   // From the ready file: "dns_address" and "dashboard_address" (Traffic Manager),
   // "http_address" (regions). Pinned in argv like `address`, so a restart keeps them.
   std::map<std::string, std::string> more_addresses;
+  runtime::ProcessIdentity identity() const { return {pid, start_ticks}; }
   std::string more(const std::string& key) const {
     auto it = more_addresses.find(key);
     return it == more_addresses.end() ? "" : it->second;

@@ -8,6 +8,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/net/close_on_exec.h"
+
 namespace drsim::faultproxy {
 
 namespace asio = boost::asio;
@@ -292,6 +294,7 @@ Result<std::shared_ptr<TcpLink>> TcpLink::open(asio::io_context& io, std::string
   error_code ec;
   tcp::endpoint local(asio::ip::make_address_v4("127.0.0.1"), 0);
   link->acceptor_.open(local.protocol(), ec);
+  if (!ec) net::set_close_on_exec(link->acceptor_.native_handle());
   if (!ec) link->acceptor_.bind(local, ec);
   if (!ec) link->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {

@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/config/listen_address.h"
+#include "common/net/close_on_exec.h"
 
 namespace drsim::trafficmgr {
 
@@ -215,6 +216,7 @@ Status DnsServer::bind(const asio::ip::address& host, uint16_t port) {
   };
   udp_.open(host.is_v4() ? udp::v4() : udp::v6(), ec);
   if (ec) return fail("open UDP socket for");
+  net::set_close_on_exec(udp_.native_handle());
   udp_.bind(udp::endpoint(host, port), ec);
   if (ec) return fail("bind UDP");
   uint16_t bound_port = udp_.local_endpoint(ec).port();
@@ -222,6 +224,7 @@ Status DnsServer::bind(const asio::ip::address& host, uint16_t port) {
   tcp::endpoint tcp_endpoint(host, bound_port);
   acceptor_.open(tcp_endpoint.protocol(), ec);
   if (ec) return fail("open TCP socket for");
+  net::set_close_on_exec(acceptor_.native_handle());
   acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   acceptor_.bind(tcp_endpoint, ec);
   if (ec) return fail("bind TCP");

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include "common/core/check.h"
+#include "common/core/names.h"
 #include "common/net/grpc_util.h"
 #include "trafficmgr/prober.h"
 
@@ -15,12 +16,7 @@ Result<RegionAdminSpec> parse_region_admin_flag(const std::string& value) {
   auto eq = value.find('=');
   if (eq == std::string::npos || eq == 0) return bad("expected NAME=HOST:PORT");
   RegionAdminSpec spec{value.substr(0, eq), value.substr(eq + 1)};
-  if (spec.name.size() > 63) return bad("name is longer than 63 bytes");
-  for (char c : spec.name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.';
-    if (!ok) return bad("name may use only letters, digits, '-', '_', '.'");
-  }
+  if (Status s = validate_name("name", spec.name); !s.is_ok()) return bad(s.message());
   if (auto split = split_host_port(spec.address); !split.is_ok()) {
     return bad(split.status().message());
   }

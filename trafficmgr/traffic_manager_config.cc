@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "common/core/names.h"
 #include "common/model/trafficmgr/ip_range.h"
 
 #include "common/model/dns/message.h"
@@ -13,23 +14,14 @@ namespace drsim::trafficmgr {
 
 namespace {
 
-constexpr size_t kMaxNameBytes = 63;  // a DNS label
+constexpr size_t kMaxLabelBytes = 63;  // a profile or endpoint name is a DNS label
 
-bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.';
-}
-
+// The one name rule (common/core/names.h), and a DNS label's length.
 Status validate_name(const std::string& what, const std::string& name) {
-  if (name.empty()) return invalid_argument(what + " must not be empty");
-  if (name.size() > kMaxNameBytes) {
-    return invalid_argument(what + " '" + name + "' is longer than " +
-                            std::to_string(kMaxNameBytes) + " bytes");
-  }
-  for (char c : name) {
-    if (!is_name_char(c)) {
-      return invalid_argument(what + " '" + name + "' may use only letters, digits, '-', '_', '.'");
-    }
+  if (Status s = drsim::validate_name(what, name); !s.is_ok()) return s;
+  if (name.size() > kMaxLabelBytes) {
+    return invalid_argument(what + ": '" + name + "' is longer than " +
+                            std::to_string(kMaxLabelBytes) + " bytes (a DNS label)");
   }
   return Status::ok();
 }
@@ -126,7 +118,7 @@ Status apply_probe_address_flag(const std::string& value, std::vector<EndpointSp
 }
 
 Status FlagProfileConfig::validate() const {
-  if (Status s = validate_name("--profile: profile", profile); !s.is_ok()) return s;
+  if (Status s = validate_name("--profile", profile); !s.is_ok()) return s;
   if (endpoints.empty()) {
     return invalid_argument("--endpoint: at least one NAME=HOST:PORT is required");
   }

@@ -1,5 +1,6 @@
 #include "common/config/listen_address.h"
 #include "common/net/http_server.h"
+#include "common/net/close_on_exec.h"
 
 #include <array>
 #include <optional>
@@ -243,6 +244,7 @@ Result<std::shared_ptr<HttpServer>> HttpServer::start(asio::io_context& io, cons
   };
   server->acceptor_.open(endpoint.protocol(), ec);
   if (ec) return fail("open a socket for");
+  set_close_on_exec(server->acceptor_.native_handle());
   server->acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   server->acceptor_.bind(endpoint, ec);
   if (ec) return fail("bind");
@@ -282,6 +284,7 @@ void HttpServer::accept() {
         socket.close(ignored);
       } else {
         ++self->stats_.connections;
+        set_close_on_exec(socket.native_handle());
         auto session = std::make_shared<Session>(self, std::move(socket));
         self->sessions_.push_back(session);
         session->start();

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "common/core/names.h"
 #include "common/net/grpc_util.h"
 #include "common/region/region_options.h"
 
@@ -22,7 +23,6 @@ constexpr size_t kCopyPageKeys = 1000;
 constexpr size_t kCopyPageBytes = 1 << 20;
 constexpr size_t kReplaceBatchOps = 500;
 constexpr size_t kMaxReadLimit = 10000;
-constexpr size_t kMaxNameBytes = 64;
 constexpr uint32_t kDefaultOnDemandRetainDays = 30;
 constexpr uint32_t kMaxOnDemandRetainDays = 99 * 365;
 // The schedule wakes at least this often (to persist the clock) and never spins faster.
@@ -128,12 +128,7 @@ BackupDriver::BackupDriver(RegionNode& node, storage::RegionStore& region_store,
 BackupDriver::~BackupDriver() = default;
 
 Status BackupDriver::check_name(const char* field, const std::string& name) {
-  if (name.empty()) return invalid_argument(std::string(field) + ": required");
-  if (name.size() > kMaxNameBytes) {
-    return invalid_argument(std::string(field) + ": " + std::to_string(name.size()) +
-                            " bytes exceeds the limit of " + std::to_string(kMaxNameBytes));
-  }
-  return validate_workload_name(field, name);
+  return validate_name(field, name);
 }
 
 Time BackupDriver::now() const { return clock_->now(scheduler_.now()); }

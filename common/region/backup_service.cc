@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include "common/net/grpc_util.h"
+#include "common/net/request_names.h"
 
 namespace drsim::region {
 
@@ -27,6 +28,10 @@ template <typename Request, typename Response, typename Fn>
 grpc::ServerUnaryReactor* BackupService::on_loop(Ctx* ctx, const Request* req, Response* resp,
                                                  Fn fn) {
   auto* reactor = ctx->DefaultReactor();
+  if (Status s = net::validate_request_names(*req); !s.is_ok()) {
+    reactor->Finish(net::to_grpc(s));
+    return reactor;
+  }
   boost::asio::post(io_, [reactor, req, resp, fn] { reactor->Finish(answer(fn(*req), resp)); });
   return reactor;
 }
@@ -76,6 +81,10 @@ grpc::ServerUnaryReactor* BackupService::ListVms(Ctx* ctx, const v1::ListVmsRequ
 grpc::ServerUnaryReactor* BackupService::Restore(Ctx* ctx, const v1::RestoreRequest* req,
                                                  v1::RestoreResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (Status s = net::validate_request_names(*req); !s.is_ok()) {
+    reactor->Finish(net::to_grpc(s));
+    return reactor;
+  }
   boost::asio::post(io_, [this, reactor, req, resp] {
     driver_.restore(*req, [reactor, resp](Result<v1::RestoreResponse> r) {
       reactor->Finish(answer(std::move(r), resp));

@@ -1,11 +1,8 @@
 #include "common/region/recovery_plan_driver.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -13,10 +10,11 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "common/core/confined_path.h"
+#include "common/core/names.h"
 #include "common/model/siterecovery/vault.h"
+#include "common/region/plan_script.h"
 #include "common/region/site_recovery_driver.h"
-
-extern char** environ;
 
 namespace drsim::region {
 
@@ -27,7 +25,6 @@ namespace {
 
 constexpr char kPlanRecordPrefix[] = "plan/";
 constexpr std::chrono::milliseconds kScriptPollEvery{20};
-constexpr size_t kMaxPlanNameBytes = 64;
 constexpr size_t kMaxHookTextBytes = 1024;
 constexpr size_t kOutputTailBytes = 2048;
 
@@ -49,27 +46,15 @@ std::string tail_of(const std::string& path) {
   return all.size() > kOutputTailBytes ? all.substr(all.size() - kOutputTailBytes) : all;
 }
 
-Status check_plan_name(const std::string& name) {
-  if (name.empty()) return invalid_argument("plan.name: must not be empty");
-  if (name.size() > kMaxPlanNameBytes) {
-    return invalid_argument("plan.name: " + std::to_string(name.size()) + " bytes exceeds 64");
-  }
-  for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
-      return invalid_argument("plan.name: '" + name +
-                              "' may hold only letters, digits, '-' and '_'");
-    }
-  }
-  return Status::ok();
-}
+Status check_plan_name(const std::string& name) { return validate_name("plan.name", name); }
 
 }  // namespace
 
-// A running hook script: /bin/sh -c TEXT in its own process group, output into a file.
+// A running hook script (plan_script.h), output into a file.
 struct RecoveryPlanDriver::Script {
   std::string plan;
   model::PlanActionId action;
-  pid_t pid = -1;
+  std::optional<PlanScript> process;
   std::string log;
   Time deadline;
   std::chrono::milliseconds timeout;
@@ -83,15 +68,14 @@ RecoveryPlanDriver::~RecoveryPlanDriver() { stop(); }
 
 void RecoveryPlanDriver::stop() {
   stopped_ = true;
-  for (auto& [key, s] : scripts_) {
-    ::kill(-s->pid, SIGKILL);
-    int st = 0;
-    ::waitpid(s->pid, &st, 0);
-  }
+  for (auto& [key, s] : scripts_) s->process->kill_and_wait();
   scripts_.clear();
 }
 
 Status RecoveryPlanDriver::load() {
+  // Scripts a killed daemon left running are not this run's: they go before any new one starts.
+  for (const auto& line : kill_leftover_scripts(runs_dir_))
+    spdlog::warn("recovery plans: {}", line);
   auto records = vault_.node().store().records();
   if (!records.is_ok()) return records.status();
   for (const auto& [name, value] : *records) {
@@ -388,58 +372,41 @@ void RecoveryPlanDriver::finish_action(const std::string& plan, model::PlanActio
 
 void RecoveryPlanDriver::start_script(const std::string& plan, const model::PlanAction& action) {
   Run& r = *plans_.at(plan).run;
-  std::error_code ec;
-  fs::create_directories(runs_dir_, ec);
   auto script = std::make_unique<Script>();
   script->plan = plan;
   script->action = action.id;
-  script->log = runs_dir_ + "/" + plan + "-job" + std::to_string(r.job.value()) + "-action" +
-                std::to_string(action.id.value()) + ".log";
+  auto log = confined_path(runs_dir_,
+                           plan + "-job" + std::to_string(r.job.value()) + "-action" +
+                               std::to_string(action.id.value()) + ".log",
+                           "plan-run log of " + plan);
+  if (!log.is_ok()) {
+    finish_action(plan, action.id, model::ActionOutcome::kFailed, log.status().message());
+    return;
+  }
+  script->log = log->string();
   uint64_t timeout_ms = plans_.at(plan).spec.script_timeout_ms();
   script->timeout = timeout_ms == 0 ? kDefaultScriptTimeout : std::chrono::milliseconds(timeout_ms);
-  // The environment the script sees: the daemon's, plus where it runs in the plan.
+  // What the script sees of its place in the plan; nothing of the daemon's own environment.
   std::string items;
   for (const auto& vm : plans_.at(plan).model.groups.at(action.group - 1).vms) {
     items += (items.empty() ? "" : ",") + vm;
   }
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string_view(*e).rfind("DRSIM_", 0) != 0) env.emplace_back(*e);
-  }
-  env.push_back("DRSIM_PLAN=" + plan);
-  env.push_back("DRSIM_GROUP=" + std::to_string(action.group));
-  env.push_back(std::string("DRSIM_PHASE=") +
-                (action.phase == model::PlanHookPhase::kBeforeGroup ? "before" : "after"));
-  env.push_back(std::string("DRSIM_FAILOVER_KIND=") + kind_word(action.failover));
-  env.push_back("DRSIM_GROUP_ITEMS=" + items);
-  env.push_back("DRSIM_REGION=" + vault_.node().options().name);
-  env.push_back("DRSIM_JOB=" + std::to_string(r.job.value()));
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string sh = "/bin/sh", dash_c = "-c", text = action.text;
-  char* argv[] = {sh.data(), dash_c.data(), text.data(), nullptr};
-
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&files, 1, script->log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&files, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);  // its own group, so a timeout kills its children too
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, sh.c_str(), &files, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&files);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    finish_action(plan, action.id, model::ActionOutcome::kFailed,
-                  std::string("cannot start /bin/sh: ") + std::strerror(rc));
+  ScriptSpec spec{.text = action.text, .runs_dir = runs_dir_, .log = script->log, .drsim_env = {}};
+  spec.drsim_env = {
+      {"DRSIM_PLAN", plan},
+      {"DRSIM_GROUP", std::to_string(action.group)},
+      {"DRSIM_PHASE", action.phase == model::PlanHookPhase::kBeforeGroup ? "before" : "after"},
+      {"DRSIM_FAILOVER_KIND", kind_word(action.failover)},
+      {"DRSIM_GROUP_ITEMS", items},
+      {"DRSIM_REGION", vault_.node().options().name},
+      {"DRSIM_JOB", std::to_string(r.job.value())},
+  };
+  auto started = PlanScript::start(spec);
+  if (!started.is_ok()) {
+    finish_action(plan, action.id, model::ActionOutcome::kFailed, started.status().message());
     return;
   }
-  script->pid = pid;
+  script->process.emplace(std::move(started).value());
   script->deadline = scheduler_.now() + script->timeout;
   uint64_t key = next_script_++;
   scripts_[key] = std::move(script);
@@ -451,22 +418,22 @@ void RecoveryPlanDriver::poll_script(uint64_t key) {
   auto it = scripts_.find(key);
   if (it == scripts_.end()) return;
   Script& s = *it->second;
-  int st = 0;
-  pid_t done = ::waitpid(s.pid, &st, WNOHANG);
-  if (done == 0) {
+  std::optional<PlanScript::Exit> done = s.process->poll();
+  if (!done) {
     if (!s.timed_out && scheduler_.now() >= s.deadline) {
       s.timed_out = true;
-      ::kill(-s.pid, SIGKILL);
+      s.process->kill_session();
     }
     scheduler_.schedule_after(kScriptPollEvery, [this, key] { poll_script(key); });
     return;
   }
   std::string output = tail_of(s.log);
   std::string error;
+  const int st = done->wait_status;
   if (s.timed_out) {
     error = "timed out after " + std::to_string(s.timeout.count()) + " ms (killed)";
-  } else if (done < 0) {
-    error = std::string("lost the script process: ") + std::strerror(errno);
+  } else if (done->lost_errno != 0) {
+    error = std::string("lost the script process: ") + std::strerror(done->lost_errno);
   } else if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
     error = "exited with code " + std::to_string(WEXITSTATUS(st));
   } else if (WIFSIGNALED(st)) {

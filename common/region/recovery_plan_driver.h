@@ -27,6 +27,8 @@ namespace drsim::region {
 class SiteRecoveryDriver;
 
 inline constexpr std::chrono::milliseconds kDefaultScriptTimeout{60'000};
+// Under the vault's points directory: the scripts' logs and working directory.
+inline constexpr char kPlanRunsDir[] = "plan-runs";
 inline constexpr std::chrono::milliseconds kMaxScriptTimeout{3'600'000};
 
 class RecoveryPlanDriver {

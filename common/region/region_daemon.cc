@@ -1,6 +1,10 @@
 #include "common/config/listen_address.h"
 #include "common/region/region_daemon.h"
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -24,6 +28,27 @@
 namespace drsim::region {
 
 namespace {
+
+// Below this, RocksDB may not even open (a restart on a full disk died in its assertion).
+constexpr uint64_t kDefaultMinFreeBytes = 16ull << 20;
+
+// RESOURCE_EXHAUSTED "disk full: N bytes free under DIR" when the file system holding `dir` has
+// less than `min_bytes` available to this user.
+Status check_free_space(const std::string& dir, uint64_t min_bytes) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) {
+    return unavailable("--data-dir: cannot stat the file system of " + dir + ": " +
+                       std::strerror(errno));
+  }
+  const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
+  if (free_bytes < min_bytes) {
+    return Status(StatusCode::kResourceExhausted, "disk full: " + std::to_string(free_bytes) +
+                                                      " bytes free under " + dir + " (at least " +
+                                                      std::to_string(min_bytes) +
+                                                      " needed to start; --min-free-bytes)");
+  }
+  return Status::ok();
+}
 
 using grpc::health::v1::HealthCheckResponse;
 using Prom = net::PrometheusText;
@@ -153,6 +178,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   BackupOptions backup_opt;
   uint64_t vm_disk_gib = backup_opt.disk_size_bytes >> 30;
   double time_scale = 1.0;
+  uint64_t min_free_bytes = kDefaultMinFreeBytes;
 
   CLI::App app{defaults.program + ": a drsim region daemon (" + defaults.name +
                " region). Hosts protected workloads, replicates them to its peer region, and "
@@ -212,6 +238,10 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
                  "(300: a 5-minute crash-consistent point every second)")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1e6));
+  app.add_option("--min-free-bytes", min_free_bytes,
+                 "Refuse to start when the data dir's file system has less free space than this "
+                 "(RocksDB cannot open on a full disk)")
+      ->capture_default_str();
   app.add_option("--ready-file", opt.ready_file,
                  "Write {pid, address[, http_address]} here once serving");
   app.add_option("--log-format", log_format, "text or json")
@@ -254,6 +284,10 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   if (ec) {
     spdlog::error("--data-dir: cannot create {}: {}", opt.data_dir, ec.message());
     return 2;
+  }
+  if (Status s = check_free_space(opt.data_dir, min_free_bytes); !s.is_ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
   }
   auto store = storage::RegionStore::open(
       opt.data_dir,

@@ -1,5 +1,7 @@
 #include "common/region/region_options.h"
 
+#include "common/core/names.h"
+
 #include <set>
 #include <sstream>
 
@@ -10,18 +12,7 @@ const char* replication_mode_name(ReplicationMode m) {
 }
 
 Status validate_workload_name(const std::string& where, const std::string& name) {
-  if (name.empty() || name.size() > 64) {
-    return invalid_argument(where + ": workload name must be 1 to 64 characters");
-  }
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.';
-    if (!ok) {
-      return invalid_argument(where + ": workload name '" + name +
-                              "' may only use letters, digits, '-', '_' and '.'");
-    }
-  }
-  return Status::ok();
+  return validate_name(where, name);
 }
 
 Result<std::vector<WorkloadSpec>> parse_workloads(const std::string& flag, const std::string& text,

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "common/core/names.h"
 #include "common/net/grpc_util.h"
 
 namespace drsim::region {
@@ -26,6 +27,27 @@ RegionNode::WriteDone finisher(grpc::CallbackServerContext* ctx, grpc::ServerUna
   };
 }
 
+// Refused before the loop: certainly not applied.
+grpc::ServerUnaryReactor* refuse(grpc::CallbackServerContext* ctx, const Status& why) {
+  auto* reactor = ctx->DefaultReactor();
+  ctx->AddTrailingMetadata(kAppliedMetadataKey, "no");
+  reactor->Finish(net::to_grpc(why));
+  return reactor;
+}
+
+// A workload name keys the region's store: the one name rule, before it reaches the loop.
+Status check_ops(const WriteBatchRequest& req) {
+  for (int i = 0; i < req.ops_size(); ++i) {
+    const WriteOp& op = req.ops(i);
+    if (!op.has_put() && !op.has_delete_()) continue;  // the node says what is wrong with it
+    const bool put = op.has_put();
+    const std::string& w = put ? op.put().workload() : op.delete_().workload();
+    std::string field = "ops[" + std::to_string(i) + "]." + (put ? "put" : "delete") + ".workload";
+    if (Status s = validate_name(field, w); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 // Put and Delete are one-op batches answered with that op's result.
@@ -45,6 +67,7 @@ grpc::ServerUnaryReactor* single_write(RegionNode& node, grpc::CallbackServerCon
 
 grpc::ServerUnaryReactor* WorkloadService::Put(grpc::CallbackServerContext* ctx,
                                                const PutRequest* req, PutResponse* resp) {
+  if (Status s = validate_name("workload", req->workload()); !s.is_ok()) return refuse(ctx, s);
   WriteOp op;
   *op.mutable_put() = *req;
   return single_write(node_, ctx, std::move(op), resp);
@@ -52,6 +75,7 @@ grpc::ServerUnaryReactor* WorkloadService::Put(grpc::CallbackServerContext* ctx,
 
 grpc::ServerUnaryReactor* WorkloadService::Delete(grpc::CallbackServerContext* ctx,
                                                   const DeleteRequest* req, DeleteResponse* resp) {
+  if (Status s = validate_name("workload", req->workload()); !s.is_ok()) return refuse(ctx, s);
   WriteOp op;
   *op.mutable_delete_() = *req;
   return single_write(node_, ctx, std::move(op), resp);
@@ -60,6 +84,7 @@ grpc::ServerUnaryReactor* WorkloadService::Delete(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* WorkloadService::WriteBatch(grpc::CallbackServerContext* ctx,
                                                       const WriteBatchRequest* req,
                                                       WriteBatchResponse* resp) {
+  if (Status s = check_ops(*req); !s.is_ok()) return refuse(ctx, s);
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, ctx, reactor, req, resp] {
     std::vector<WriteOp> ops(req->ops().begin(), req->ops().end());
@@ -72,6 +97,7 @@ grpc::ServerUnaryReactor* WorkloadService::WriteBatch(grpc::CallbackServerContex
 
 grpc::ServerUnaryReactor* WorkloadService::Get(grpc::CallbackServerContext* ctx,
                                                const GetRequest* req, GetResponse* resp) {
+  if (Status s = validate_name("workload", req->workload()); !s.is_ok()) return refuse(ctx, s);
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
     reactor->Finish(net::to_grpc(node_.get(*req, resp)));
@@ -81,6 +107,7 @@ grpc::ServerUnaryReactor* WorkloadService::Get(grpc::CallbackServerContext* ctx,
 
 grpc::ServerUnaryReactor* WorkloadService::Scan(grpc::CallbackServerContext* ctx,
                                                 const ScanRequest* req, ScanResponse* resp) {
+  if (Status s = validate_name("workload", req->workload()); !s.is_ok()) return refuse(ctx, s);
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
     reactor->Finish(net::to_grpc(node_.scan(*req, resp)));

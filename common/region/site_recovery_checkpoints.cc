@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "common/core/confined_path.h"
 #include "common/region/site_recovery_driver.h"
 
 namespace drsim::region {
@@ -136,16 +137,32 @@ void CheckpointWorker::drain() {
 
 namespace drsim::region {
 
-std::string SiteRecoveryDriver::checkpoint_dir(const std::string& item,
-                                               model::RecoveryPointId id) const {
-  return (fs::path(points_dir_) / item / std::to_string(id.value())).string();
+Result<std::string> SiteRecoveryDriver::checkpoint_dir(const std::string& item,
+                                                       model::RecoveryPointId id) const {
+  auto dir =
+      confined_path(points_dir_, item + "/" + std::to_string(id.value()), "checkpoint of " + item);
+  if (!dir.is_ok()) return dir.status();
+  return dir->string();
+}
+
+Result<std::string> SiteRecoveryDriver::test_copy_dir(const std::string& item) const {
+  auto dir = confined_path(points_dir_, "test-failover-" + item, "test failover copy of " + item);
+  if (!dir.is_ok()) return dir.status();
+  return dir->string();
 }
 
 void SiteRecoveryDriver::queue_checkpoint(const std::string& item,
                                           const model::RecoveryPoint& point) {
+  auto dir = checkpoint_dir(item, point.id);
+  if (!dir.is_ok()) {  // names are validated where they enter: a bug
+    DRSIM_BUG("checkpoint directory outside the points directory");
+    spdlog::error("site recovery: recovery point {} of {} has no checkpoint: {}", point.id.value(),
+                  item, dir.status().message());
+    return;
+  }
   std::vector<std::string> workloads;
   for (const auto& [w, seq] : point.seqs) workloads.push_back(w);
-  checkpoints_->create(item, point.id, checkpoint_dir(item, point.id), std::move(workloads));
+  checkpoints_->create(item, point.id, *dir, std::move(workloads));
 }
 
 void SiteRecoveryDriver::on_checkpoint_made(CheckpointWorker::Made made) {

@@ -108,7 +108,7 @@ SiteRecoveryDriver::SiteRecoveryDriver(RegionNode& node, std::string points_dir,
       clock_(scheduler_.now(), time_scale),
       wall_start_nanos_(wall_now_unix_nanos()),
       durable_(node.store()),
-      plans_(std::make_unique<RecoveryPlanDriver>(*this, points_dir_ + "/plan-runs")),
+      plans_(std::make_unique<RecoveryPlanDriver>(*this, points_dir_ + "/" + kPlanRunsDir)),
       checkpoints_(std::make_unique<CheckpointWorker>(
           node.store(), node.io(),
           [this](CheckpointWorker::Made made) { on_checkpoint_made(std::move(made)); })) {}
@@ -233,7 +233,9 @@ void SiteRecoveryDriver::tick() {
 
 Status SiteRecoveryDriver::take_checkpoint(const std::string& item,
                                            const model::RecoveryPoint& point) {
-  fs::path dir = checkpoint_dir(item, point.id);
+  auto confined = checkpoint_dir(item, point.id);
+  if (!confined.is_ok()) return confined.status();
+  fs::path dir = *confined;
   std::error_code ec;
   fs::create_directories(dir.parent_path(), ec);
   Status s =
@@ -672,7 +674,12 @@ Result<TestFailoverResponse> SiteRecoveryDriver::test_failover(const TestFailove
       return fail(s);
     }
   }
-  std::string copy = points_dir_ + "/test-failover-" + req.item();
+  auto confined = test_copy_dir(req.item());
+  if (!confined.is_ok()) {
+    (void)lc.cleanup_test_failover(t);
+    return fail(confined.status());
+  }
+  const std::string copy = *confined;
   if (Status s = make_test_copy(item.checkpoints[point.id], copy); !s.is_ok()) {
     (void)lc.cleanup_test_failover(t);
     std::error_code ec;

@@ -125,7 +125,9 @@ class SiteRecoveryDriver {
   // site_recovery_checkpoints.cc's worker: a point cut on the loop gets its checkpoint there.
   void queue_checkpoint(const std::string& item, const model::RecoveryPoint& point);
   void on_checkpoint_made(CheckpointWorker::Made made);
-  std::string checkpoint_dir(const std::string& item, model::RecoveryPointId id) const;
+  // <points>/<item>/<id> and <points>/test-failover-<item>, refused unless inside <points>.
+  Result<std::string> checkpoint_dir(const std::string& item, model::RecoveryPointId id) const;
+  Result<std::string> test_copy_dir(const std::string& item) const;
   // Items of this vault that now replicate away from it go to their target's vault (retried
   // until it answers); then this vault forgets them.
   void hand_over_items();

@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/core/names.h"
+#include "common/region/recovery_plan_driver.h"
 #include "common/region/site_recovery_driver.h"
 
 namespace drsim::region {
@@ -48,6 +50,11 @@ Status SiteRecoveryDriver::restore_state() {
     if (req.ParseFromString(value)) requests[req.item()] = std::move(req);
   }
   for (const auto& [name, stored] : loaded->lifecycles) {
+    if (Status s = validate_name("item", name); !s.is_ok()) {
+      // Written before names were checked: it would reach paths outside the points directory.
+      spdlog::warn("site recovery: lifecycle record refused: {}", s.message());
+      continue;
+    }
     if (stored.active_region() != me && stored.active_region() != node_.options().peer_name) {
       // A test failover's isolated copy: the records came with the checkpoint, the vault did not.
       spdlog::info("site recovery: lifecycle record of {} belongs to region {}, not {}; ignored",
@@ -116,6 +123,7 @@ Status SiteRecoveryDriver::restore_state() {
         fs::remove_all(sub.path(), ec);
       }
     } else {
+      if (top.path().filename() == kPlanRunsDir) continue;  // plan-run logs outlive a restart
       spdlog::info("site recovery: removing {}: no protected item uses it", p);
       fs::remove_all(top.path(), ec);
     }
@@ -158,8 +166,9 @@ void SiteRecoveryDriver::restore_lifecycle(const std::string& name, const Stored
   }
   std::vector<model::RecoveryPointId> gone;
   for (const auto& p : lc.points().points()) {
-    std::string dir = checkpoint_dir(name, p.id);
-    if (Status s = checkpoint_usable(dir); !s.is_ok()) {
+    auto confined = checkpoint_dir(name, p.id);
+    const std::string dir = confined.is_ok() ? *confined : "";
+    if (Status s = confined.is_ok() ? checkpoint_usable(dir) : confined.status(); !s.is_ok()) {
       spdlog::warn("site recovery: {} recovery point {} dropped at start-up: {}", name,
                    p.id.value(), s.message());
       gone.push_back(p.id);
@@ -168,7 +177,13 @@ void SiteRecoveryDriver::restore_lifecycle(const std::string& name, const Stored
     item.checkpoints[p.id] = dir;
   }
   for (auto id : gone) (void)lc.drop_point(id);
-  item.test_copy = stored.test_copy();
+  // Only the copy this item's name makes: cleanup removes it recursively.
+  if (auto copy = test_copy_dir(name); copy.is_ok() && stored.test_copy() == *copy) {
+    item.test_copy = stored.test_copy();
+  } else if (!stored.test_copy().empty()) {
+    spdlog::warn("site recovery: {}: test failover copy {} is not {}; not restored", name,
+                 stored.test_copy(), copy.is_ok() ? *copy : copy.status().message());
+  }
   spdlog::info("site recovery: {} restored: {}, {} recovery point(s){}", name,
                model::protection_state_name(lc.state()), item.checkpoints.size(),
                gone.empty() ? "" : " (" + std::to_string(gone.size()) + " dropped)");

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "common/core/names.h"
 #include "common/net/grpc_util.h"
 #include "common/region/recovery_plan_driver.h"
 
@@ -11,7 +12,6 @@ using namespace drsim::v1;
 
 namespace {
 
-constexpr size_t kMaxNameBytes = 64;
 constexpr int kMaxItems = 100;  // a recovery plan holds at most 100 VMs
 
 // Runs `call` on the loop and finishes the reactor with its Result (copied into `resp`).
@@ -33,12 +33,10 @@ grpc::ServerUnaryReactor* refuse(grpc::CallbackServerContext* ctx, const Status&
   return reactor;
 }
 
+// Names reach checkpoint and copy directories and store keys: the one rule (common/core/names.h).
 Status check_name(const std::string& field, const std::string& name, bool allow_empty) {
-  if (name.empty() && !allow_empty) return invalid_argument(field + ": must not be empty");
-  if (name.size() > kMaxNameBytes) {
-    return invalid_argument(field + ": " + std::to_string(name.size()) + " bytes exceeds 64");
-  }
-  return Status::ok();
+  if (name.empty() && allow_empty) return Status::ok();
+  return validate_name(field, name);
 }
 
 Status check_names(const google::protobuf::RepeatedPtrField<std::string>& names) {

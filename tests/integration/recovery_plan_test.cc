@@ -61,18 +61,6 @@ void put_keys(drsim::v1::Workload::Stub& stub, const std::string& workload,
   }
 }
 
-void protect(TestTopology& topo, const std::string& item) {
-  cli::ProtectOptions o;
-  o.item = item;
-  auto req = cli::build_protect_request(o);
-  ASSERT_TRUE(req.is_ok());
-  auto r = cli::sr_protect(topo.address("secondary"), *req);
-  ASSERT_TRUE(r.is_ok()) << r.status().message();
-  ASSERT_TRUE(wait_until(
-      [&] { return sr_item_state(topo.address("secondary"), item) == "Protected"; }, 30s))
-      << item << " did not finish initial replication";
-}
-
 std::vector<std::string> read_lines(const std::string& path) {
   std::ifstream in(path);
   std::vector<std::string> out;
@@ -95,15 +83,6 @@ std::string stamp_script(const std::string& file, const std::string& tag) {
          "+%s%N)\" >> " + file;
 }
 
-// Creates the plan `o` in the vault (asserting it is accepted).
-void create_plan(TestTopology& topo, const cli::PlanCreateOptions& o) {
-  auto spec = cli::build_plan_spec(o);
-  ASSERT_TRUE(spec.is_ok()) << spec.status().message();
-  std::vector<std::string> lines;
-  auto created = cli::run_plan_create(topo.state(), *spec, &lines);
-  ASSERT_TRUE(created.is_ok()) << created.status().message();
-}
-
 // Runs plan `name` as `kind` and waits until it settles, printing what the CLI prints.
 Result<drsim::v1::PlanInfo> run_plan(TestTopology& topo, const std::string& name,
                                      const std::string& kind) {
@@ -121,7 +100,8 @@ TEST(RecoveryPlan, UnplannedRunGoesGroupByGroupAndAManualActionSuspendsUntilResu
   TestTopology topo(kThreeVms);
   ASSERT_TRUE(topo.ok());
   const std::string vault = topo.address("secondary");
-  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) ASSERT_NO_FATAL_FAILURE(protect(topo, vm));
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"})
+    ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, vm));
   auto primary = topo.workload_stub("primary");
   for (const char* vm : {"vm-a", "vm-b", "vm-c"}) put_keys(*primary, vm, "k", 0, 10);
 
@@ -132,7 +112,7 @@ TEST(RecoveryPlan, UnplannedRunGoesGroupByGroupAndAManualActionSuspendsUntilResu
   o.before = {"1:script:" + stamp_script(file, "db-before"),
               "2:script:" + stamp_script(file, "app-before")};
   o.after = {"1:manual:check the database answers", "2:script:" + stamp_script(file, "app-after")};
-  ASSERT_NO_FATAL_FAILURE(create_plan(topo, o));
+  ASSERT_NO_FATAL_FAILURE(create_recovery_plan(topo, o));
 
   ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-c") == 10; }, 10s));
   ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
@@ -201,14 +181,15 @@ TEST(RecoveryPlan, AFailingScriptFailsTheRunAndLaterGroupsDoNotStart) {
   TestTopology topo(kThreeVms);
   ASSERT_TRUE(topo.ok());
   const std::string vault = topo.address("secondary");
-  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) ASSERT_NO_FATAL_FAILURE(protect(topo, vm));
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"})
+    ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, vm));
   const std::string file = topo.home() + "/plan-order.txt";
   cli::PlanCreateOptions o;
   o.name = "breaks";
   o.groups = {"vm-a", "vm-b,vm-c"};
   o.after = {"1:script:echo checking the database; exit 3"};
   o.before = {"2:script:" + stamp_script(file, "app-before")};
-  ASSERT_NO_FATAL_FAILURE(create_plan(topo, o));
+  ASSERT_NO_FATAL_FAILURE(create_recovery_plan(topo, o));
   ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
 
   auto failed = run_plan(topo, "breaks", "unplanned");
@@ -242,11 +223,12 @@ TEST(RecoveryPlan, TestRunBringsUpIsolatedCopiesGroupByGroupAndAScriptPastItsTim
   TestTopology topo(kThreeVms);
   ASSERT_TRUE(topo.ok());
   const std::string vault = topo.address("secondary");
-  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) ASSERT_NO_FATAL_FAILURE(protect(topo, vm));
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"})
+    ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, vm));
   cli::PlanCreateOptions o;
   o.name = "drill";
   o.groups = {"vm-a", "vm-b,vm-c"};
-  ASSERT_NO_FATAL_FAILURE(create_plan(topo, o));
+  ASSERT_NO_FATAL_FAILURE(create_recovery_plan(topo, o));
   auto r = run_plan(topo, "drill", "test");
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   ASSERT_EQ(r->run().copies_size(), 3);
@@ -270,7 +252,7 @@ TEST(RecoveryPlan, TestRunBringsUpIsolatedCopiesGroupByGroupAndAScriptPastItsTim
   slow.groups = {"vm-a,vm-b,vm-c"};
   slow.before = {"1:script:sleep 30"};
   slow.script_timeout = "300ms";
-  ASSERT_NO_FATAL_FAILURE(create_plan(topo, slow));
+  ASSERT_NO_FATAL_FAILURE(create_recovery_plan(topo, slow));
   auto start = std::chrono::steady_clock::now();
   auto timed_out = run_plan(topo, "slow", "test");
   ASSERT_FALSE(timed_out.is_ok());
@@ -284,8 +266,8 @@ TEST(RecoveryPlan, PlansAreRefusedWithReasons) {
   TestTopology topo(kThreeVms);
   ASSERT_TRUE(topo.ok());
   const std::string vault = topo.address("secondary");
-  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-a"));
-  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-b"));
+  ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, "vm-a"));
+  ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, "vm-b"));
   std::vector<std::string> lines;
   auto make = [&](cli::PlanCreateOptions o) {
     auto spec = cli::build_plan_spec(o);
@@ -311,7 +293,7 @@ TEST(RecoveryPlan, PlansAreRefusedWithReasons) {
   partial.groups = {"vm-a", "vm-b"};
   ASSERT_TRUE(make(partial).is_ok());
   EXPECT_EQ(make(partial).code(), StatusCode::kAlreadyExists);
-  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-c"));
+  ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, "vm-c"));
   cli::PlanRunOptions run;
   run.name = "partial";
   run.kind = "unplanned";
@@ -330,7 +312,8 @@ TEST(RecoveryPlan, PlannedRunDrainsReplicationFirstAndLosesNothing) {
   TestTopology topo(kThreeVms);
   ASSERT_TRUE(topo.ok());
   const std::string vault = topo.address("secondary");
-  for (const char* vm : {"vm-a", "vm-b", "vm-c"}) ASSERT_NO_FATAL_FAILURE(protect(topo, vm));
+  for (const char* vm : {"vm-a", "vm-b", "vm-c"})
+    ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, vm));
   std::vector<model::OpRecord> history;
   auto primary = topo.workload_stub("primary");
   for (const char* vm : {"vm-a", "vm-b", "vm-c"}) put_keys(*primary, vm, "k", 0, 40, &history);
@@ -338,7 +321,7 @@ TEST(RecoveryPlan, PlannedRunDrainsReplicationFirstAndLosesNothing) {
   o.name = "move";
   o.groups = {"vm-a", "vm-b,vm-c"};
   o.before = {"2:script:test \"$DRSIM_FAILOVER_KIND\" = planned"};
-  ASSERT_NO_FATAL_FAILURE(create_plan(topo, o));
+  ASSERT_NO_FATAL_FAILURE(create_recovery_plan(topo, o));
   auto r = run_plan(topo, "move", "planned");
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   EXPECT_EQ(r->run().state(), "Succeeded");
@@ -364,7 +347,7 @@ TEST(ConsistencyGroup, PointsHoldEveryMemberFromOneCheckpointAndMembersMoveOnlyT
   auto group = cli::run_protect_group(topo.state(), "app", {"vm-a", "vm-b"}, spec, &lines);
   ASSERT_TRUE(group.is_ok()) << group.status().message();
   ASSERT_TRUE(wait_until([&] { return sr_item_state(vault, "app") == "Protected"; }, 30s));
-  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-c"));
+  ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, "vm-c"));
   // vm-a is taken by the group.
   cli::ProtectOptions again;
   again.item = "vm-a";
@@ -619,7 +602,7 @@ TEST(ChangeRecoveryPoint, DataAfterChangingEqualsTheSecondPointAndLostWritesMatc
   TestTopology topo(kOneVm);
   ASSERT_TRUE(topo.ok());
   const std::string vault = topo.address("secondary");
-  ASSERT_NO_FATAL_FAILURE(protect(topo, "vm-web"));
+  ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, "vm-web"));
   std::vector<model::OpRecord> history;
   auto primary = topo.workload_stub("primary");
   auto point_at = [&](uint64_t seq) -> uint64_t {

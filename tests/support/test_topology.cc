@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/child_process.h"
+#include "cli/plan_commands.h"
 #include "cli/protection.h"
 #include "cli/rpc_clients.h"
 #include "cli/site_recovery.h"
@@ -112,6 +113,26 @@ std::string sr_item_state(const std::string& vault, const std::string& item) {
     if (i.item() == item) return i.state();
   }
   return "";
+}
+
+void protect_and_wait(TestTopology& topo, const std::string& item) {
+  cli::ProtectOptions o;
+  o.item = item;
+  auto req = cli::build_protect_request(o);
+  ASSERT_TRUE(req.is_ok());
+  auto r = cli::sr_protect(topo.address("secondary"), *req);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  ASSERT_TRUE(wait_until(
+      [&] { return sr_item_state(topo.address("secondary"), item) == "Protected"; }, 30s))
+      << item << " did not finish initial replication";
+}
+
+void create_recovery_plan(TestTopology& topo, const cli::PlanCreateOptions& o) {
+  auto spec = cli::build_plan_spec(o);
+  ASSERT_TRUE(spec.is_ok()) << spec.status().message();
+  std::vector<std::string> lines;
+  auto created = cli::run_plan_create(topo.state(), *spec, &lines);
+  ASSERT_TRUE(created.is_ok()) << created.status().message();
 }
 
 void restart_secondary_then_commit(TestTopology& topo, const std::string& item) {

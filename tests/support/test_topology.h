@@ -15,6 +15,10 @@
 #include "drsim/v1/admin.pb.h"
 #include "drsim/v1/workload.grpc.pb.h"
 
+namespace drsim::cli {
+struct PlanCreateOptions;
+}
+
 namespace drsim::testing {
 
 class TestTopology {
@@ -50,6 +54,13 @@ class TestTopology {
 
 // The Site Recovery state of `item` in the vault at `vault` ("" when it is not listed).
 std::string sr_item_state(const std::string& vault, const std::string& item);
+
+// Protects `item` (default options) in the secondary's vault and waits until it is Protected.
+// Fatal failures: call it inside ASSERT_NO_FATAL_FAILURE.
+void protect_and_wait(TestTopology& topo, const std::string& item);
+
+// Creates the recovery plan `o` in the vault, asserting it is accepted.
+void create_recovery_plan(TestTopology& topo, const cli::PlanCreateOptions& o);
 
 // After a re-protect: `item` is the only item of the former primary's vault, replicating
 // secondary -> primary. Fails back (planned failover to the primary, commit, re-protect) and
