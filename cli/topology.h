@@ -18,7 +18,7 @@ class Node;
 #include "common/region/region_options.h"
 #include "drsim/v1/admin.pb.h"
 
-namespace drsim::net {
+namespace drsim::config {
 class ConfigError;
 }
 
