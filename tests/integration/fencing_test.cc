@@ -50,12 +50,7 @@ int active_regions(TestTopology& topo) {
 TEST(NeverTwoActives, FailoverThenFailoverBackAtOnceUnderLoadLeavesOneActiveRegion) {
   TestTopology topo;  // sync replication, probe 100 ms, tolerated 2, TTL 500 ms
   ASSERT_TRUE(topo.ok());
-  cli::LoadOptions lo;
-  lo.trafficmgr_address = topo.address("trafficmgr");
-  lo.workloads = {"vm-web", "vm-db"};
-  lo.rate = 300;
-  lo.workers = 6;
-  lo.keys = 200;
+  cli::LoadOptions lo = standard_load(topo);
   cli::LoadGenerator load(lo);
   load.start();
   ASSERT_TRUE(wait_until([&] { return load.stats().writes_ok > 100; }, 10s));
