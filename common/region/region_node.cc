@@ -575,8 +575,17 @@ void RegionNode::failover(const std::string& reason, FailoverDone done) {
   // The new active region serves unprotected until re-protect reverses replication (Site
   // Recovery: failover → commit → re-protect).
   auto promoted = promote(reason, false, false);
-  if (!promoted.is_ok() || role_->confirmed()) return done(std::move(promoted));
-  fence_waiters_.push_back({std::move(promoted).value(), reason, std::move(done)});
+  if (!promoted.is_ok()) return done(std::move(promoted));
+  when_serving(std::move(promoted).value(), reason, std::move(done));
+}
+
+void RegionNode::when_serving(drsim::v1::FailoverResponse promoted, std::string reason,
+                              FailoverDone done) {
+  if (role_->role() != model::Role::kActive) {
+    return done(failed_precondition("region " + options_.name + " stepped down before serving"));
+  }
+  if (role_->confirmed()) return done(std::move(promoted));
+  fence_waiters_.push_back({std::move(promoted), std::move(reason), std::move(done)});
 }
 
 void RegionNode::answer_fence_waiters(const Status& failed, const std::string& how) {
@@ -1257,6 +1266,7 @@ void RegionNode::sink_hello(SinkStream* stream, const drsim::v1::Hello& hello) {
   }
   sink_ = stream;
   sink_source_ = hello.region();
+  update_health();  // the epoch admit_source may have raised is in every health answer
   std::vector<drsim::v1::ResyncDecision> decisions;
   if (hello.has_resync()) {
     if (Status s = plan_incoming_resync(hello.resync(), &decisions); !s.is_ok()) {

@@ -112,6 +112,9 @@ class RegionNode {
   };
   Result<drsim::v1::FailoverResponse> failover_to_points(
       const std::string& reason, const std::map<std::string, PointRollback>& points);
+  // After an unplanned promotion (failover_to_points): `done` gets `promoted` once this region
+  // serves (its peer was fenced or did not answer; promoted_unix_nanos: then), or the refusal.
+  void when_serving(drsim::v1::FailoverResponse promoted, std::string reason, FailoverDone done);
 
   // Change recovery point (this region is active after failover_to_points): rolls each listed
   // workload to the state its new point's checkpoint holds (log kept through `keep_log_through`,
