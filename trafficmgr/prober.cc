@@ -34,11 +34,11 @@ std::optional<model::RegionClaim> parse_region_claim(std::string_view epoch,
     if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
     value = value * 10 + digit;
   }
-  model::ClaimedRole r;
+  model::Role r;
   if (role == "active") {
-    r = model::ClaimedRole::kActive;
+    r = model::Role::kActive;
   } else if (role == "standby") {
-    r = model::ClaimedRole::kStandby;
+    r = model::Role::kStandby;
   } else {
     return std::nullopt;
   }

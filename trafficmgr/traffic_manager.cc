@@ -372,7 +372,7 @@ v1::ListEndpointsResponse TrafficManager::table(size_t p) const {
     if (probe) {
       if (const auto& claim = r.epochs.claim(*probe)) {
         e->set_region_epoch(claim->epoch.value());
-        e->set_region_role(model::claimed_role_name(claim->role));
+        e->set_region_role(model::role_name(claim->role));
       }
       e->set_superseded(r.epochs.superseded(*probe));
     }

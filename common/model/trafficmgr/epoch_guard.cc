@@ -6,10 +6,6 @@
 
 namespace drsim::model {
 
-const char* claimed_role_name(ClaimedRole role) {
-  return role == ClaimedRole::kActive ? "active" : "standby";
-}
-
 TmEpochGuard::TmEpochGuard(std::vector<std::string> names)
     : names_(std::move(names)), endpoints_(names_.size()) {}
 
@@ -28,7 +24,7 @@ EpochJudgement TmEpochGuard::on_probe_result(size_t endpoint, ProbeOutcome outco
   if (outcome == ProbeOutcome::kSuccess && claim && claim->epoch < newest_) {
     judged.outcome = ProbeOutcome::kFailure;
     judged.superseded = "superseded: answered SERVING as " +
-                        std::string(claimed_role_name(claim->role)) + " at epoch " +
+                        std::string(role_name(claim->role)) + " at epoch " +
                         std::to_string(claim->epoch.value()) + ", but " + names_[newest_from_] +
                         " reported epoch " + std::to_string(newest_.value());
   }

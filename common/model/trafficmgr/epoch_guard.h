@@ -12,17 +12,15 @@
 #include <vector>
 
 #include "common/core/ids.h"
+#include "common/model/replication/region_role.h"
 #include "common/model/trafficmgr/health_monitor.h"
 
 namespace drsim::model {
 
-enum class ClaimedRole { kActive, kStandby };
-const char* claimed_role_name(ClaimedRole role);
-
-// What one health answer said about the region behind it.
+// What one health answer said about the region behind it (its RegionRole's epoch and role).
 struct RegionClaim {
   Epoch epoch;
-  ClaimedRole role = ClaimedRole::kStandby;
+  Role role = Role::kStandby;
 };
 
 struct EpochJudgement {

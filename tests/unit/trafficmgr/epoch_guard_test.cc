@@ -18,8 +18,8 @@ using namespace std::chrono_literals;
 constexpr auto kFail = ProbeOutcome::kFailure;
 constexpr auto kOk = ProbeOutcome::kSuccess;
 
-RegionClaim active_at(uint64_t epoch) { return {Epoch(epoch), ClaimedRole::kActive}; }
-RegionClaim standby_at(uint64_t epoch) { return {Epoch(epoch), ClaimedRole::kStandby}; }
+RegionClaim active_at(uint64_t epoch) { return {Epoch(epoch), Role::kActive}; }
+RegionClaim standby_at(uint64_t epoch) { return {Epoch(epoch), Role::kStandby}; }
 
 TmEpochGuard pair() { return TmEpochGuard({"primary", "secondary"}); }
 
