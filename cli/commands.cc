@@ -97,15 +97,21 @@ int cmd_status(const std::string& home, bool as_json) {
     const auto& p = state->at(name);
     bool alive = recorded_alive(p.identity());
     std::string tm_status = "?";
+    std::string superseded;
     if (endpoints.is_ok()) {
       for (const auto& e : endpoints->endpoints()) {
-        if (e.name() == name) tm_status = endpoint_status_label(e.status());
+        if (e.name() != name) continue;
+        tm_status = endpoint_status_label(e.status());
+        // Epoch-aware routing: a region answering SERVING at a superseded epoch is not routed.
+        if (!e.superseded().empty()) tm_status += " (superseded)";
+        superseded = e.superseded();
       }
     }
     auto st = alive ? region_status(p.address) : Result<drsim::v1::GetStatusResponse>(
                                                      unavailable("process not running"));
     json r = {{"region", name}, {"pid", p.pid}, {"address", p.address}, {"alive", alive},
               {"traffic_manager_status", tm_status}};
+    if (!superseded.empty()) r["traffic_manager_superseded"] = superseded;
     std::string role = "-", epoch = "-", proc = alive ? "running" : "stopped", repl;
     if (st.is_ok()) {
       role = role_label(st->role());

@@ -23,7 +23,7 @@ class ConfigError;  // common/config/yaml_fields.h
 #include "common/runtime/process_identity.h"
 #include "drsim/v1/admin.pb.h"
 
-namespace drsim::net {
+namespace drsim::config {
 class ConfigError;
 }
 

@@ -187,6 +187,9 @@ json profile_json(const v1::ListEndpointsResponse& table, const model::TmProfile
                          {"last_probe_ms", e.last_probe_ms()},
                          {"probes_succeeded", e.probes_succeeded()},
                          {"probes_failed", e.probes_failed()},
+                         {"region_epoch", e.region_epoch()},
+                         {"region_role", e.region_role()},
+                         {"superseded", e.superseded()},
                          {"status_changed_unix_ms", unix_ms(e.status_changed_unix_nanos())}});
   }
   j["endpoints"] = std::move(endpoints);

@@ -148,7 +148,14 @@ function render(s) {
   replaceRows(document.querySelector("#endpoints tbody"), s.endpoints.map(e => {
     const name = el("span", e.name);
     if (e.routed) name.appendChild(el("span", "\u2190 routed", "routed-tag"));
-    const tr = row([name, e.priority, badge(e.status), e.consecutive_failures,
+    let status = badge(e.status);
+    if (e.superseded) {  // epoch-aware routing: SERVING at a superseded epoch is not routed
+      status = el("span", "");
+      status.appendChild(badge(e.status));
+      status.appendChild(el("span", " superseded (epoch " + e.region_epoch + ")", "err"));
+      status.title = e.superseded;
+    }
+    const tr = row([name, e.priority, status, e.consecutive_failures,
                     el("span", e.last_probe_result || "(none yet)", e.last_probe_ok ? "" : "err"),
                     fixed(e.last_probe_ms, 1) + " ms", e.probes_succeeded + " / " + e.probes_failed,
                     el("span", e.probe_address, "mono")]);

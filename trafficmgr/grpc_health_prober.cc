@@ -7,6 +7,7 @@
 #include "common/core/clock.h"
 #include "common/core/status.h"
 #include "common/net/grpc_util.h"
+#include "common/net/health_service.h"
 
 namespace drsim::trafficmgr {
 
@@ -71,6 +72,16 @@ void GrpcHealthProber::cancel_all() {
 void GrpcHealthProber::on_call_done(Call* call, const grpc::Status& status) {
   ProbeResult result{call->endpoint, model::ProbeOutcome::kFailure, "",
                      RealClock().now() - call->started, ""};
+  {
+    const auto& md = call->context.GetServerInitialMetadata();
+    auto epoch = md.find(net::kEpochMetadataKey);
+    auto role = md.find(net::kRoleMetadataKey);
+    if (epoch != md.end() && role != md.end()) {
+      result.claim =
+          parse_region_claim(std::string_view(epoch->second.data(), epoch->second.size()),
+                             std::string_view(role->second.data(), role->second.size()));
+    }
+  }
   if (!status.ok()) {
     result.error = std::string(status_code_name(static_cast<StatusCode>(status.error_code()))) +
                    ": " + status.error_message();

@@ -11,6 +11,7 @@
 
 #include "common/core/check.h"
 #include "common/core/clock.h"
+#include "common/net/health_service.h"
 
 namespace drsim::trafficmgr {
 
@@ -177,6 +178,12 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
     int code = static_cast<int>(response.result_int());
     std::string status_line = "HTTP " + std::to_string(code);
     if (!response.reason().empty()) status_line += " " + std::string(response.reason());
+    auto epoch = response.find(net::kEpochHeader);
+    auto role = response.find(net::kRoleHeader);
+    if (epoch != response.end() && role != response.end()) {
+      claim_ = parse_region_claim(std::string_view(epoch->value().data(), epoch->value().size()),
+                                  std::string_view(role->value().data(), role->value().size()));
+    }
     if (model::is_expected_status_code(*monitor_, code)) {
       return finish(model::ProbeOutcome::kSuccess, "", status_line);
     }
@@ -193,7 +200,7 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
     finished_ = true;
     close();
     ProbeResult result{endpoint_, outcome, std::move(error), RealClock().now() - started_,
-                       std::move(detail)};
+                       std::move(detail), claim_};
     if (auto handler = handler_.lock()) (*handler)(result);
   }
 
@@ -218,6 +225,7 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
   http::response_parser<http::string_body> parser_;
   Time started_;
   bool finished_ = false;
+  std::optional<model::RegionClaim> claim_;  // from the response headers, if any
 };
 
 HttpProber::HttpProber(asio::io_context& io, const model::TmMonitorConfig& monitor,

@@ -24,6 +24,27 @@ std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const ProberCon
   return nullptr;
 }
 
+std::optional<model::RegionClaim> parse_region_claim(std::string_view epoch,
+                                                     std::string_view role) {
+  if (epoch.empty() || epoch.size() > 20) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : epoch) {
+    if (c < '0' || c > '9') return std::nullopt;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  model::Role r;
+  if (role == "active") {
+    r = model::Role::kActive;
+  } else if (role == "standby") {
+    r = model::Role::kStandby;
+  } else {
+    return std::nullopt;
+  }
+  return model::RegionClaim{Epoch(value), r};
+}
+
 Result<HostPort> split_host_port(const std::string& address) {
   auto bad = [&](const std::string& why) { return invalid_argument("'" + address + "': " + why); };
   auto colon = address.rfind(':');

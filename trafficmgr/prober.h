@@ -8,13 +8,16 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 
 #include "common/core/status.h"
 #include "common/core/time.h"
+#include "common/model/trafficmgr/epoch_guard.h"
 #include "common/model/trafficmgr/health_monitor.h"
 #include "common/model/trafficmgr/monitor_config.h"
 
@@ -29,7 +32,14 @@ struct ProbeResult {
   Duration latency;
   // What the probe saw on success: "SERVING", "HTTP 200 OK", "connected".
   std::string detail;
+  // The region's epoch and role, when the answer carried them (gRPC metadata drsim-epoch /
+  // drsim-role, HTTP X-Drsim-Epoch / X-Drsim-Role; never for TCP).
+  std::optional<model::RegionClaim> claim;
 };
+
+// A claim from the two values a region sends ("7", "active"); none when either is missing or
+// malformed (a decimal uint64; "active" or "standby").
+std::optional<model::RegionClaim> parse_region_claim(std::string_view epoch, std::string_view role);
 
 class Prober {
  public:

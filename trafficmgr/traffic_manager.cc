@@ -55,6 +55,12 @@ const char* kind_name(model::TmEndpointKind kind) {
   return "unknown";
 }
 
+std::vector<std::string> probed_names(const ProfileSpec& spec, const std::vector<size_t>& probed) {
+  std::vector<std::string> names;
+  for (size_t e : probed) names.push_back(spec.profile.endpoints[e].name);
+  return names;
+}
+
 }  // namespace
 
 // One profile's probing: the monitored endpoints (probe index → endpoint index), their probe
@@ -64,6 +70,7 @@ struct TrafficManager::ProfileRuntime {
       : probed(spec.probed_endpoints()),
         monitor(model::to_monitor_config(spec.profile.monitor), probed.size(), now),
         tracker(spec.profile.monitor, probed.size()),
+        epochs(probed_names(spec, probed)),
         failover(spec.profile.endpoints.size()),
         details(spec.profile.endpoints.size()) {}
 
@@ -77,6 +84,7 @@ struct TrafficManager::ProfileRuntime {
   std::vector<size_t> probed;
   model::HealthMonitor monitor;
   model::TmHealthTracker tracker;
+  model::TmEpochGuard epochs;  // by probe index
   model::TmFailoverMeter failover;
   std::vector<EndpointDetail> details;
   model::TmRouteSummary route;
@@ -154,9 +162,23 @@ void TrafficManager::arm_timer(size_t profile) {
   r.timer = scheduler_.schedule_at(next, [this, profile] { probe_due(profile); });
 }
 
-void TrafficManager::on_probe_result(size_t profile, const ProbeResult& result) {
+void TrafficManager::on_probe_result(size_t profile, const ProbeResult& probed) {
   if (!running_) return;
   ProfileRuntime& r = *profiles_[profile];
+  // Never route to a superseded region: a SERVING answer at an epoch older than the newest the
+  // profile has seen counts as a failed probe, with the reason as its error.
+  ProbeResult result = probed;
+  const bool superseded_before = !r.epochs.superseded(result.endpoint).empty();
+  auto judged = r.epochs.on_probe_result(result.endpoint, result.outcome, result.claim);
+  if (!judged.superseded.empty()) {
+    result.outcome = judged.outcome;
+    result.error = judged.superseded;
+    if (!superseded_before) {
+      probe_log_->info("probe {}/{} not routable: {}", config_.profiles[profile].profile.name,
+                       config_.profiles[profile].profile.endpoints[r.probed.at(result.endpoint)].name,
+                       judged.superseded);
+    }
+  }
   const size_t endpoint = r.probed.at(result.endpoint);
   const ProfileSpec& spec = config_.profiles[profile];
   const std::string& name = spec.profile.endpoints[endpoint].name;
@@ -347,7 +369,15 @@ v1::ListEndpointsResponse TrafficManager::table(size_t p) const {
     e->set_routed(std::find(r.route.endpoints.begin(), r.route.endpoints.end(), i) !=
                   r.route.endpoints.end());
     e->set_dns_address(spec.dns_answer(i));
+    if (probe) {
+      if (const auto& claim = r.epochs.claim(*probe)) {
+        e->set_region_epoch(claim->epoch.value());
+        e->set_region_role(model::role_name(claim->role));
+      }
+      e->set_superseded(r.epochs.superseded(*probe));
+    }
   }
+  table.set_newest_epoch(r.epochs.newest().value());
   const model::TmMonitorConfig& monitor = profile.monitor;
   table.set_probe_protocol(model::tm_probe_protocol_name(monitor.protocol));
   table.set_probe_path(monitor.path);

@@ -14,6 +14,7 @@
 #include <spdlog/logger.h>
 
 #include "common/core/task_queue.h"
+#include "common/model/trafficmgr/epoch_guard.h"
 #include "common/model/trafficmgr/health_monitor.h"
 #include "common/model/trafficmgr/failover_meter.h"
 #include "common/model/trafficmgr/health_tracker.h"

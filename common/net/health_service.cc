@@ -25,11 +25,25 @@ bool HealthService::outage() {
   return outage_;
 }
 
+void HealthService::set_region(RegionEpochRole region) {
+  std::lock_guard lock(mu_);
+  region_ = std::move(region);
+}
+
+std::optional<RegionEpochRole> HealthService::region() {
+  std::lock_guard lock(mu_);
+  return region_;
+}
+
 grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* ctx,
                                                const grpc::health::v1::HealthCheckRequest* request,
                                                HealthCheckResponse* response) {
   auto* reactor = ctx->DefaultReactor();
   std::lock_guard lock(mu_);
+  if (region_) {
+    ctx->AddInitialMetadata(kEpochMetadataKey, std::to_string(region_->epoch));
+    ctx->AddInitialMetadata(kRoleMetadataKey, region_->role);
+  }
   if (outage_) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "region is in an injected outage"));
     return reactor;

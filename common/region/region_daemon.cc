@@ -56,7 +56,7 @@ using Prom = net::PrometheusText;
 // GET /health: 200 "active" exactly when the gRPC health service says drsim.v1.Workload is
 // SERVING (the region serves writes), else 503 with the reason — so an HTTP probe of Traffic
 // Manager sees what its gRPC probe sees.
-net::HttpResponse health_response(RegionNode& node, net::HealthService& health) {
+net::HttpResponse health_answer(RegionNode& node, net::HealthService& health) {
   v1::GetStatusResponse st;
   node.status(false, &st);
   if (st.outage() || health.outage()) {
@@ -78,6 +78,17 @@ net::HttpResponse health_response(RegionNode& node, net::HealthService& health) 
                                         : st.fenced_reason());
   }
   return net::HttpResponse::text(503, why);
+}
+
+// GET /health as above, with the region's epoch and role in X-Drsim-Epoch / X-Drsim-Role (the
+// Traffic Manager refuses a 200 at a superseded epoch, like a gRPC SERVING).
+net::HttpResponse health_response(RegionNode& node, net::HealthService& health) {
+  net::HttpResponse response = health_answer(node, health);
+  if (auto region = health.region()) {
+    response.headers.emplace_back(net::kEpochHeader, std::to_string(region->epoch));
+    response.headers.emplace_back(net::kRoleHeader, region->role);
+  }
+  return response;
 }
 
 // GET /metrics: the GetStatus facts and the RPC counters in Prometheus text format.
@@ -175,6 +186,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   std::string log_level = "info";
   int64_t sync_ack_timeout_ms = opt.sync_ack_timeout.count();
   int64_t fence_check_timeout_ms = opt.fence_check_timeout.count();
+  int64_t peer_fence_timeout_ms = opt.peer_fence_timeout.count();
   BackupOptions backup_opt;
   uint64_t vm_disk_gib = backup_opt.disk_size_bytes >> 30;
   double time_scale = 1.0;
@@ -220,6 +232,10 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
                  "An active region restarted from disk waits this long for its peer to confirm "
                  "no failover happened before serving")
       ->capture_default_str();
+  app.add_option("--peer-fence-timeout-ms", peer_fence_timeout_ms,
+                 "A region promoted by an unplanned failover serves once its peer stepped down, "
+                 "or after this long without an answer (0: serve at once, no fencing)")
+      ->capture_default_str();
   app.add_option("--http-listen", opt.http_listen,
                  "Loopback host:port (port 0 = ephemeral) of an HTTP server with GET /health "
                  "(200 while serving writes, else 503 and why) and GET /metrics (Prometheus); "
@@ -258,6 +274,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   backup_opt.disk_size_bytes = vm_disk_gib << 30;
   opt.sync_ack_timeout = std::chrono::milliseconds(sync_ack_timeout_ms);
   opt.fence_check_timeout = std::chrono::milliseconds(fence_check_timeout_ms);
+  opt.peer_fence_timeout = std::chrono::milliseconds(peer_fence_timeout_ms);
   opt.initial_role = role == "active" ? model::Role::kActive : model::Role::kStandby;
   auto specs = parse_workloads("--workloads", workloads,
                                mode == "sync" ? ReplicationMode::kSync : ReplicationMode::kAsync);

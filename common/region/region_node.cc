@@ -168,6 +168,8 @@ Status RegionNode::start(const std::string& bound_address) {
 
 void RegionNode::stop() {
   stopped_ = true;
+  if (fence_call_) fence_call_->TryCancel();
+  answer_fence_waiters(unavailable("region " + options_.name + " is shutting down"), "");
   if (link_) link_->cancel();
   if (sink_) sink_->close(unavailable("region " + options_.name + " is shutting down"));
   fail_waiters(unavailable("region " + options_.name + " is shutting down"), Applied::kUnknown);
@@ -214,6 +216,7 @@ model::RegionFacts RegionNode::facts() const {
 void RegionNode::update_health() {
   using S = grpc::health::v1::HealthCheckResponse;
   health_.set_outage(outage_);
+  health_.set_region({role_->epoch().value(), model::role_name(role_->role())});
   health_.set_status("", S::SERVING);
   health_.set_status("drsim.v1.Workload", role_->serving_writes() ? S::SERVING : S::NOT_SERVING);
   health_.set_status("drsim.v1.Replication", S::SERVING);
@@ -507,10 +510,14 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
   } else if (handover_.pausing_writes()) {
     add_note(std::string("planned failover to ") + options_.peer_name + ": " +
              model::handover_phase_name(handover_.phase()) + ", writes paused");
-  } else if (role_->role() == model::Role::kActive && !role_->confirmed()) {
+  } else if (role_->role() == model::Role::kActive && !role_->confirmed() &&
+             fence_note_.empty()) {
     note += std::string(note.empty() ? "" : "; ") + "unconfirmed: checking the peer's epoch";
   } else if (!link_error_.empty() && replicating() && !link_welcomed_) {
     note += std::string(note.empty() ? "" : "; ") + "replication: " + link_error_;
+  }
+  if (role_->role() == model::Role::kActive && !role_->confirmed() && !fence_note_.empty()) {
+    add_note(fence_note_);
   }
   out->set_fenced_reason(note);
   out->set_now_unix_nanos(wall_now_unix_nanos());
@@ -564,15 +571,41 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
   }
 }
 
-Result<drsim::v1::FailoverResponse> RegionNode::failover(const std::string& reason) {
-  if (Status s = check_failover(); !s.is_ok()) return s;
+void RegionNode::failover(const std::string& reason, FailoverDone done) {
+  if (Status s = check_failover(); !s.is_ok()) return done(s);
   if (planned_ && role_->role() == model::Role::kStandby) {
     finish_planned(Status(StatusCode::kAborted,
                           "superseded by an unplanned failover of region " + options_.name));
   }
   // The new active region serves unprotected until re-protect reverses replication (Site
   // Recovery: failover → commit → re-protect).
-  return promote(reason, false, false);
+  auto promoted = promote(reason, false, false);
+  if (!promoted.is_ok()) return done(std::move(promoted));
+  when_serving(std::move(promoted).value(), reason, std::move(done));
+}
+
+void RegionNode::when_serving(drsim::v1::FailoverResponse promoted, std::string reason,
+                              FailoverDone done) {
+  if (role_->role() != model::Role::kActive) {
+    return done(failed_precondition("region " + options_.name + " stepped down before serving"));
+  }
+  if (role_->confirmed()) return done(std::move(promoted));
+  fence_waiters_.push_back({std::move(promoted), std::move(reason), std::move(done)});
+}
+
+void RegionNode::answer_fence_waiters(const Status& failed, const std::string& how) {
+  auto waiters = std::exchange(fence_waiters_, {});
+  for (auto& w : waiters) {
+    if (!failed.is_ok()) {
+      w.done(failed);
+      continue;
+    }
+    w.response.set_promoted_unix_nanos(wall_now_unix_nanos());
+    w.response.set_message("region " + options_.name + " promoted to active at epoch " +
+                           std::to_string(role_->epoch().value()) + " (" + w.reason +
+                           "); serving: " + how);
+    w.done(std::move(w.response));
+  }
 }
 
 Status RegionNode::check_failover() const {
@@ -598,6 +631,12 @@ Result<drsim::v1::FailoverResponse> RegionNode::promote(const std::string& reaso
                                                         bool protect) {
   auto change = role_->failover(reason);
   if (!change.is_ok()) return change.status();
+  // Never two actives: after an unplanned failover the peer may still be active (alive, only
+  // not replicating here). This region serves once the peer stepped down or proved unreachable
+  // (fence_peer). A planned failover needs no fence: the peer handed over and admits nothing.
+  const bool fence = !planned && options_.peer_fence_timeout.count() > 0 &&
+                     !options_.peer_address.empty();
+  if (fence) role_->unconfirm();
   protected_ = protect;
   diverged_.clear();
   resync_error_.clear();
@@ -626,15 +665,145 @@ Result<drsim::v1::FailoverResponse> RegionNode::promote(const std::string& reaso
     r->set_epoch(w->sink.applied_epoch().value());
   }
   resp.set_message("region " + options_.name + " promoted to active at epoch " +
-                   std::to_string(role_->epoch().value()) + " (" + reason + ")");
+                   std::to_string(role_->epoch().value()) + " (" + reason + ")" +
+                   (fence ? "; it serves once " + options_.peer_name +
+                                " has stepped down (or has not answered within " +
+                                std::to_string(options_.peer_fence_timeout.count()) + " ms)"
+                          : ""));
+  if (fence) fence_peer();
   if (protect) maybe_connect();
   return resp;
+}
+
+void RegionNode::fence_peer() {
+  if (stopped_ || role_->role() != model::Role::kActive || role_->confirmed()) return;
+  ++confirmation_generation_;  // a restart's confirmation timeout must not confirm this
+  if (!peer_stub_) {
+    peer_stub_ = drsim::v1::Replication::NewStub(net::make_channel(options_.peer_address));
+  }
+  struct FenceCall {
+    grpc::ClientContext ctx;
+    drsim::v1::FenceRequest req;
+    drsim::v1::FenceReply reply;
+  };
+  auto call = std::make_shared<FenceCall>();
+  call->req.set_region(options_.name);
+  call->req.set_epoch(role_->epoch().value());
+  net::set_deadline(call->ctx, options_.peer_fence_timeout);
+  const uint64_t generation = ++fence_generation_;
+  fence_call_ = std::shared_ptr<grpc::ClientContext>(call, &call->ctx);
+  fence_note_ = "promoted at epoch " + std::to_string(role_->epoch().value()) +
+                ": not serving until " + options_.peer_name + " has stepped down";
+  spdlog::info("fencing {}: telling it epoch {} before serving", options_.peer_name,
+               role_->epoch().value());
+  peer_stub_->async()->Fence(&call->ctx, &call->req, &call->reply,
+                             [this, call, generation](grpc::Status status) {
+                               boost::asio::post(io_, [this, call, generation, status] {
+                                 on_fence_reply(generation, status, call->reply);
+                               });
+                             });
+}
+
+void RegionNode::on_fence_reply(uint64_t generation, const grpc::Status& status,
+                                const drsim::v1::FenceReply& reply) {
+  if (generation != fence_generation_) return;
+  fence_call_.reset();
+  if (stopped_ || role_->role() != model::Role::kActive || role_->confirmed()) return;
+  const std::string ours = std::to_string(role_->epoch().value());
+  std::string how;
+  if (status.ok() && !reply.active()) {
+    how = options_.peer_name + " answered the fence: " + reply.message();
+    spdlog::info("{}; serving as active at epoch {}", how, ours);
+  } else if (status.ok() && Epoch(reply.epoch()) > role_->epoch()) {
+    // The peer is active at a newer epoch than this promotion: this region is the stale one.
+    fence_note_.clear();
+    Status refused = failed_precondition(
+        "region " + options_.name + " was promoted at epoch " + ours + " but " +
+        options_.peer_name + " is active at epoch " + std::to_string(reply.epoch()) +
+        ": stepped down again, nothing changed");
+    answer_fence_waiters(refused, "");
+    if (auto change = role_->on_peer_epoch(Epoch(reply.epoch()), model::Role::kActive)) {
+      on_role_change(*change);
+    }
+    return;
+  } else if (!status.ok() && (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                              status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)) {
+    // Killed, frozen, cut off or in an outage: it cannot acknowledge through this region, and it
+    // learns epoch `ours` from the first replication frame or fence it reads.
+    how = options_.peer_name + " did not answer the fence (" +
+          status_code_name(static_cast<StatusCode>(status.error_code())) + ": " +
+          status.error_message() + ")";
+    spdlog::warn("{}; serving as active at epoch {}", how, ours);
+  } else {
+    // The peer answered but did not step down (it refused the fence, or it is active at our
+    // epoch): serving now could make two actives. Stay unconfirmed and ask again.
+    fence_note_ = "promoted at epoch " + ours + ": not serving, " + options_.peer_name +
+                  " did not step down: " +
+                  (status.ok() ? reply.message()
+                               : std::string(status_code_name(
+                                     static_cast<StatusCode>(status.error_code()))) +
+                                     ": " + status.error_message());
+    spdlog::error("{}; asking again in {} ms", fence_note_, options_.reconnect_backoff.count());
+    answer_fence_waiters(failed_precondition(fence_note_ + " (asking again every " +
+                                             std::to_string(options_.reconnect_backoff.count()) +
+                                             " ms)"),
+                         "");
+    scheduler_.schedule_after(options_.reconnect_backoff, [this] { fence_peer(); });
+    return;
+  }
+  fence_note_.clear();
+  role_->confirm();
+  update_health();
+  answer_fence_waiters(Status::ok(), how);
+}
+
+Result<drsim::v1::FenceReply> RegionNode::on_fence(const drsim::v1::FenceRequest& req) {
+  if (outage_) return unavailable("region " + options_.name + " is in an injected outage");
+  if (req.region() != options_.peer_name) {
+    return failed_precondition("fence.region: '" + req.region() + "' is not the peer of region " +
+                               options_.name + " (" + options_.peer_name + ")");
+  }
+  const Epoch claimed(req.epoch());
+  if (Status s = role_->check_peer_claim(req.region(), claimed); !s.is_ok()) {
+    spdlog::warn("refused fence from {}: {}", req.region(), s.message());
+    return s;
+  }
+  const bool was_active = role_->role() == model::Role::kActive;
+  on_peer_active(claimed);
+  drsim::v1::FenceReply reply;
+  reply.set_region(options_.name);
+  reply.set_active(role_->role() == model::Role::kActive);
+  reply.set_epoch(std::max(role_->epoch(), role_->highest_seen()).value());
+  if (reply.active()) {
+    reply.set_message("region " + options_.name + " is active at epoch " +
+                      std::to_string(role_->epoch().value()) + ", not older than " +
+                      req.region() + "'s epoch " + std::to_string(req.epoch()));
+  } else {
+    reply.set_message(std::string(was_active ? "stepped down: " : "") + "region " +
+                      options_.name + " is the standby at epoch " +
+                      std::to_string(reply.epoch()));
+  }
+  return reply;
+}
+
+void RegionNode::on_peer_active(Epoch peer_epoch) {
+  if (role_->role() == model::Role::kActive && peer_epoch > role_->epoch() &&
+      handover_.phase() == model::HandoverPhase::kHandedOver) {
+    auto change = role_->hand_over(peer_epoch);
+    if (change.is_ok()) on_role_change(*change);
+    return;
+  }
+  if (auto change = role_->on_peer_epoch(peer_epoch, model::Role::kActive)) on_role_change(*change);
 }
 
 void RegionNode::on_role_change(const model::RoleChanged& change) {
   spdlog::info("role {} -> {} at epoch {}: {}", model::role_name(change.from),
                model::role_name(change.to), change.epoch.value(), change.reason);
   if (change.to == model::Role::kStandby) {
+    answer_fence_waiters(
+        failed_precondition("region " + options_.name + " stepped down before serving: " +
+                            change.reason),
+        "");
     persist_meta();
     fail_waiters(failed_precondition("region " + options_.name + " was fenced: " + change.reason),
                  Applied::kUnknown);
@@ -1075,16 +1244,18 @@ void RegionNode::sink_hello(SinkStream* stream, const drsim::v1::Hello& hello) {
     sink_reject(stream, s);
     return;
   }
+  // An epoch more than one past the highest seen is forged or corrupt: refused before it moves
+  // anything (highest seen, role), so it can neither stop replication nor make a failover wrap.
+  if (Status s = role_->check_peer_claim(hello.region(), Epoch(hello.epoch())); !s.is_ok()) {
+    spdlog::warn("refused replication from {}: {}", hello.region(), s.message());
+    sink_reject(stream, s);
+    return;
+  }
   if (role_->role() == model::Role::kActive && hello.region() == options_.peer_name &&
       Epoch(hello.epoch()) > role_->epoch()) {
     // Only an active region sends a hello: the peer is active at a newer epoch, so this region
     // was failed over (or handed over) and missed the news. Step down, then take its stream.
-    if (handover_.phase() == model::HandoverPhase::kHandedOver) {
-      auto change = role_->hand_over(Epoch(hello.epoch()));
-      if (change.is_ok()) on_role_change(*change);
-    } else if (auto change = role_->on_peer_epoch(Epoch(hello.epoch()), model::Role::kActive)) {
-      on_role_change(*change);
-    }
+    on_peer_active(Epoch(hello.epoch()));
   }
   if (Status s = role_->admit_source(hello.region(), Epoch(hello.epoch())); !s.is_ok()) {
     spdlog::warn("refused replication from {}: {}", hello.region(), s.message());
@@ -1100,6 +1271,7 @@ void RegionNode::sink_hello(SinkStream* stream, const drsim::v1::Hello& hello) {
   }
   sink_ = stream;
   sink_source_ = hello.region();
+  update_health();  // the epoch admit_source may have raised is in every health answer
   std::vector<drsim::v1::ResyncDecision> decisions;
   if (hello.has_resync()) {
     if (Status s = plan_incoming_resync(hello.resync(), &decisions); !s.is_ok()) {

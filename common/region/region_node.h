@@ -71,7 +71,10 @@ class RegionNode {
 
   // Admin API (loop thread).
   void status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out);
-  Result<drsim::v1::FailoverResponse> failover(const std::string& reason);
+  // Unplanned failover on this standby: promotes it, fences the peer (Replication.Fence) and
+  // answers once this region serves (promoted_unix_nanos: then), or with the refusal.
+  using FailoverDone = std::function<void(Result<drsim::v1::FailoverResponse>)>;
+  void failover(const std::string& reason, FailoverDone done);
   void set_outage(bool outage);
   void set_peer(const std::string& address);
   // Re-protect (on the active region after a failover): reverse replication toward the peer,
@@ -88,6 +91,9 @@ class RegionNode {
   void on_source_reply(SourceStream* stream, const drsim::v1::ReplicationReply& reply);
   void on_source_write_done(SourceStream* stream);
   void on_source_closed(SourceStream* stream, const Status& status);
+  // Replication.Fence from the peer (loop thread): it was promoted at req.epoch. Steps down when
+  // this region is active at an older epoch; answers this region's role and epoch.
+  Result<drsim::v1::FenceReply> on_fence(const drsim::v1::FenceRequest& req);
 
   // ---- Site Recovery (common/region/site_recovery_driver.h), loop thread.
   // Newest seq per workload: applied (standby) or written (active).
@@ -107,6 +113,9 @@ class RegionNode {
   };
   Result<drsim::v1::FailoverResponse> failover_to_points(
       const std::string& reason, const std::map<std::string, PointRollback>& points);
+  // After an unplanned promotion (failover_to_points): `done` gets `promoted` once this region
+  // serves (its peer was fenced or did not answer; promoted_unix_nanos: then), or the refusal.
+  void when_serving(drsim::v1::FailoverResponse promoted, std::string reason, FailoverDone done);
 
   // Change recovery point (this region is active after failover_to_points): rolls each listed
   // workload to the state its new point's checkpoint holds (log kept through `keep_log_through`,
@@ -190,6 +199,14 @@ class RegionNode {
                                               bool protect);
   // Why this region may not be failed over to now (outage, incomplete copy), else OK.
   Status check_failover() const;
+  // The peer is active at `peer_epoch` (its hello or fence): step down when that is newer than
+  // ours (a hand-over when this region handed over; fenced otherwise), else record the epoch.
+  void on_peer_active(Epoch peer_epoch);
+  // Unplanned promotion: tell the peer our epoch and confirm (serve) only once it answered that
+  // it is the standby, or did not answer within peer_fence_timeout (unreachable).
+  void fence_peer();
+  void on_fence_reply(uint64_t generation, const grpc::Status& status,
+                      const drsim::v1::FenceReply& reply);
 
   // Re-protect, active side.
   void add_resync_offer(drsim::v1::Hello* hello);
@@ -295,6 +312,17 @@ class RegionNode {
   std::optional<drsim::v1::ReplicationFrame> control_frame_;
   uint64_t planned_generation_ = 0;
   uint64_t confirmation_generation_ = 0;  // the latest armed confirmation timeout
+  uint64_t fence_generation_ = 0;         // the latest fence sent to the peer
+  std::shared_ptr<grpc::ClientContext> fence_call_;  // in flight, cancelled by stop()
+  std::string fence_note_;  // while promoted but not serving: what the fence waits for
+  struct FenceWaiter {
+    drsim::v1::FailoverResponse response;
+    std::string reason;
+    FailoverDone done;
+  };
+  std::vector<FenceWaiter> fence_waiters_;  // failovers answered once the fence is settled
+  // Answers the waiting failovers: served (`failed` OK, with `how` appended) or failed.
+  void answer_fence_waiters(const Status& failed, const std::string& how);
 };
 
 }  // namespace drsim::region

@@ -69,6 +69,9 @@ Status RegionOptions::validate() const {
   if (fence_check_timeout.count() < 0) {
     return invalid_argument("--fence-check-timeout-ms: must be >= 0");
   }
+  if (peer_fence_timeout.count() < 0 || peer_fence_timeout.count() > 60'000) {
+    return invalid_argument("--peer-fence-timeout-ms: must be 0..60000");
+  }
   return Status::ok();
 }
 

@@ -40,6 +40,10 @@ struct RegionOptions {
   uint32_t max_value_bytes = 1 << 20;
   std::chrono::milliseconds sync_ack_timeout{5000};
   std::chrono::milliseconds fence_check_timeout{2000};
+  // An unplanned failover tells the peer the new epoch (Replication.Fence) and serves only once
+  // the peer answered that it stepped down, or did not answer within this (unreachable: killed,
+  // frozen, cut off). 0 = serve at once without fencing (the old behaviour; tests only).
+  std::chrono::milliseconds peer_fence_timeout{300};
   std::chrono::milliseconds reconnect_backoff{100};
   std::string ready_file;
   // Loopback host:port of the HTTP server with GET /health and /metrics (port 0 = ephemeral);

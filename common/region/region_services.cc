@@ -131,9 +131,11 @@ grpc::ServerUnaryReactor* AdminService::Failover(grpc::CallbackServerContext* ct
                                                  FailoverResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
-    auto r = node_.failover(req->reason().empty() ? "operator request" : req->reason());
-    if (r.is_ok()) *resp = std::move(r.value());
-    reactor->Finish(net::to_grpc(r.status()));
+    node_.failover(req->reason().empty() ? "operator request" : req->reason(),
+                   [reactor, resp](Result<FailoverResponse> r) {
+                     if (r.is_ok()) *resp = std::move(r.value());
+                     reactor->Finish(net::to_grpc(r.status()));
+                   });
   });
   return reactor;
 }

@@ -82,6 +82,18 @@ grpc::ServerBidiReactor<ReplicationFrame, ReplicationReply>* ReplicationService:
   return new SinkStream(node_, ctx->peer());
 }
 
+grpc::ServerUnaryReactor* ReplicationService::Fence(grpc::CallbackServerContext* ctx,
+                                                   const drsim::v1::FenceRequest* req,
+                                                   drsim::v1::FenceReply* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  boost::asio::post(node_.io(), [this, reactor, req, resp] {
+    auto r = node_.on_fence(*req);
+    if (r.is_ok()) *resp = std::move(r.value());
+    reactor->Finish(net::to_grpc(r.status()));
+  });
+  return reactor;
+}
+
 SourceStream::SourceStream(RegionNode& node, drsim::v1::Replication::Stub& stub)
     : node_(node), gate_(node.loop_gate()) {
   stub.async()->Stream(&ctx_, this);

@@ -56,6 +56,9 @@ class ReplicationService final : public drsim::v1::Replication::CallbackService 
   explicit ReplicationService(RegionNode& node) : node_(node) {}
   grpc::ServerBidiReactor<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply>* Stream(
       grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* Fence(grpc::CallbackServerContext* ctx,
+                                  const drsim::v1::FenceRequest* req,
+                                  drsim::v1::FenceReply* resp) override;
 
  private:
   RegionNode& node_;

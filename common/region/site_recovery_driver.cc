@@ -588,31 +588,37 @@ void SiteRecoveryDriver::finish_failover(const UnplannedFailoverRequest& req,
       rollbacks[w] = {cps.count(point.id) ? cps[point.id] : std::string(), seq};
     }
   }
+  const std::string reason =
+      req.reason().empty() ? "unplanned failover to a recovery point" : req.reason();
   Result<FailoverResponse> promoted =
-      ready.is_ok()
-          ? node_.failover_to_points(
-                req.reason().empty() ? "unplanned failover to a recovery point" : req.reason(),
-                rollbacks)
-          : Result<FailoverResponse>(ready);
-  if (!promoted.is_ok()) {
+      ready.is_ok() ? node_.failover_to_points(reason, rollbacks) : Result<FailoverResponse>(ready);
+  auto failed = [this, fresh, job = *job, done](const Status& why) {
     for (const auto& [name, id] : fresh) drop_checkpoint(name, id);
-    (void)jobs_.transition(*job, model::JobState::kFailed, now(), promoted.status().message());
-    done(promoted.status());
-    return;
-  }
-  for (const auto& name : names) {
-    auto ev = (*vault_.lifecycle(name))->unplanned_failover(choice, reach, t);
-    if (!ev.is_ok() || ev->point->id != chosen[name].id) {
-      spdlog::error("site recovery: {} failed over in the region but its lifecycle disagrees: {}",
-                    name, ev.is_ok() ? "another point" : ev.status().message());
-    }
-  }
-  (void)jobs_.transition(*job, model::JobState::kSucceeded, now());
-  resp.set_new_epoch(promoted->new_epoch());
-  resp.set_message(promoted->message());
-  spdlog::info("site recovery: unplanned failover of {} to {}: {}", target,
-               model::recovery_point_choice_name(choice.kind), promoted->message());
-  done(std::move(resp));
+    (void)jobs_.transition(job, model::JobState::kFailed, now(), why.message());
+    done(why);
+  };
+  if (!promoted.is_ok()) return failed(promoted.status());
+  // Never two actives: the job succeeds once the promoted region serves (its peer fenced).
+  node_.when_serving(
+      std::move(promoted).value(), reason,
+      [this, failed, names, chosen, choice, reach, t, resp, job = *job, target,
+       done](Result<FailoverResponse> served) mutable {
+        if (!served.is_ok()) return failed(served.status());
+        for (const auto& name : names) {
+          auto ev = (*vault_.lifecycle(name))->unplanned_failover(choice, reach, t);
+          if (!ev.is_ok() || ev->point->id != chosen[name].id) {
+            spdlog::error(
+                "site recovery: {} failed over in the region but its lifecycle disagrees: {}",
+                name, ev.is_ok() ? "another point" : ev.status().message());
+          }
+        }
+        (void)jobs_.transition(job, model::JobState::kSucceeded, now());
+        resp.set_new_epoch(served->new_epoch());
+        resp.set_message(served->message());
+        spdlog::info("site recovery: unplanned failover of {} to {}: {}", target,
+                     model::recovery_point_choice_name(choice.kind), served->message());
+        done(std::move(resp));
+      });
 }
 
 Status SiteRecoveryDriver::make_test_copy(const std::string& checkpoint, const std::string& copy) {

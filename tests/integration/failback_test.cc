@@ -168,12 +168,7 @@ workloads:
   - { name: vm-db, mode: sync }
 )");
   ASSERT_TRUE(topo.ok());
-  cli::LoadOptions lo;
-  lo.trafficmgr_address = topo.address("trafficmgr");
-  lo.workloads = {"vm-web", "vm-db"};
-  lo.rate = 300;
-  lo.workers = 6;
-  lo.keys = 200;
+  cli::LoadOptions lo = standard_load(topo);
   cli::LoadGenerator load(lo);
   load.start();
   ASSERT_TRUE(wait_until([&] { return load.stats().writes_ok > 200; }, 10s));

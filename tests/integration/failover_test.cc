@@ -33,12 +33,7 @@ TEST(Failover, SigkillOfPrimaryUnderLoadRoutesClientsToSecondaryWithNoAckedSyncW
   TestTopology topo;  // default: sync replication, probe 100 ms, tolerated 2, TTL 500 ms
   ASSERT_TRUE(topo.ok());
   cli::RoutingWatcher watcher(topo.address("trafficmgr"), "drsim");
-  cli::LoadOptions lo;
-  lo.trafficmgr_address = topo.address("trafficmgr");
-  lo.workloads = {"vm-web", "vm-db"};
-  lo.rate = 300;
-  lo.workers = 6;
-  lo.keys = 200;
+  cli::LoadOptions lo = standard_load(topo);
   cli::LoadGenerator load(lo);
   load.start();
   ASSERT_TRUE(wait_until([&] { return load.stats().writes_ok > 200; }, 10s));
@@ -168,12 +163,7 @@ TEST_P(BrokenVariant, CheckerReportsLostWritesOnlyWhenSyncAcksBeforeTheStandby) 
   bool broken = GetParam();
   TestTopology topo(broken ? "testing: { ack_sync_writes_before_standby: true }\n" : "");
   ASSERT_TRUE(topo.ok());
-  cli::LoadOptions lo;
-  lo.trafficmgr_address = topo.address("trafficmgr");
-  lo.workloads = {"vm-web", "vm-db"};
-  lo.rate = 300;
-  lo.workers = 6;
-  lo.keys = 200;
+  cli::LoadOptions lo = standard_load(topo);
   lo.op_timeout = std::chrono::milliseconds(500);
   cli::LoadGenerator load(lo);
   load.start();

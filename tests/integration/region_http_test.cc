@@ -47,6 +47,19 @@ TEST_F(RegionHttpTest, HealthIsActiveOnTheActiveRegionAnd503OnTheStandby) {
   EXPECT_NE(standby.body.find("the active region is primary"), std::string::npos) << standby.body;
 }
 
+// Epoch-aware routing over HTTP probes: every /health answer names the region's epoch and role.
+TEST_F(RegionHttpTest, HealthAnswersCarryTheRegionsEpochAndRole) {
+  HttpReply active = get("primary", "/health");
+  EXPECT_EQ(active.headers["x-drsim-epoch"], "1");
+  EXPECT_EQ(active.headers["x-drsim-role"], "active");
+  // A fresh standby follows epoch 1 once the primary's stream reached it.
+  ASSERT_TRUE(wait_until([&] { return get("secondary", "/health").headers["x-drsim-epoch"] == "1"; }))
+      << get("secondary", "/health").headers["x-drsim-epoch"];
+  HttpReply standby = get("secondary", "/health");
+  EXPECT_EQ(standby.status, 503);
+  EXPECT_EQ(standby.headers["x-drsim-role"], "standby");
+}
+
 TEST_F(RegionHttpTest, HealthIs503DuringAnOutageAndActiveAfterIt) {
   ASSERT_TRUE(wait_until([&] { return get("primary", "/health").status == 200; }));
   ASSERT_TRUE(regions_->set_outage("primary", true).ok());

@@ -32,6 +32,16 @@ std::string make_temp_dir(const std::string& prefix) {
   return buf.data();
 }
 
+cli::LoadOptions standard_load(const TestTopology& topo) {
+  cli::LoadOptions lo;
+  lo.trafficmgr_address = topo.address("trafficmgr");
+  lo.workloads = {"vm-web", "vm-db"};
+  lo.rate = 300;
+  lo.workers = 6;
+  lo.keys = 200;
+  return lo;
+}
+
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

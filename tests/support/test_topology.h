@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/load_generator.h"
 #include "cli/topology.h"
 #include "common/core/status.h"
 #include "common/model/drill/history.h"
@@ -81,6 +82,10 @@ void restart_secondary_then_commit(TestTopology& topo, const std::string& item);
 grpc::Status recorded_put(drsim::v1::Workload::Stub& stub, const std::string& workload,
                           const std::string& key, const std::string& value,
                           std::vector<model::OpRecord>* history);
+
+// The client load the failover tests drive: through `topo`'s Traffic Manager, 300 ops/s from 6
+// clients over 200 keys of each of vm-web and vm-db.
+cli::LoadOptions standard_load(const TestTopology& topo);
 
 // Polls `pred` every 10 ms until it holds or `timeout` passes. Returns
 // whether it held; the caller asserts with a message saying what it awaited.

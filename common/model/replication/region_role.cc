@@ -1,6 +1,7 @@
 #include "common/model/replication/region_role.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace drsim::model {
 
@@ -21,19 +22,28 @@ Status RegionRole::admit_write() const {
                                peer_ + " (epoch " + std::to_string(highest_seen_.value()) + ")");
   }
   if (!confirmed()) {
-    return unavailable("region " + region_ + " restarted as active at epoch " +
+    return unavailable("region " + region_ + " is active at epoch " +
                        std::to_string(epoch_.value()) +
-                       " and is confirming with its peer that no failover happened");
+                       " but unconfirmed: it is confirming with its peer " + peer_ +
+                       " that no other region is active");
   }
   return Status::ok();
 }
 
 Result<RoleChanged> RegionRole::failover(const std::string& reason) {
   if (role_ == Role::kActive) {
-    return failed_precondition("region " + region_ + " is already the active region (epoch " +
-                               std::to_string(epoch_.value()) + "); fail over on the standby");
+    return failed_precondition("region " + region_ + " is already active at epoch " +
+                               std::to_string(epoch_.value()) +
+                               "; a failover promotes a standby: fail over to " + peer_ +
+                               " only if it is the standby");
   }
-  Epoch next = std::max(epoch_, highest_seen_).next();
+  const Epoch current = std::max(epoch_, highest_seen_);
+  if (current.value() == std::numeric_limits<uint64_t>::max()) {
+    return failed_precondition("region " + region_ + " cannot fail over: epoch " +
+                               std::to_string(current.value()) +
+                               " is the largest there is and the next would wrap to 0");
+  }
+  Epoch next = current.next();
   RoleChanged change{Role::kStandby, Role::kActive, next, reason};
   role_ = Role::kActive;
   epoch_ = next;
@@ -78,7 +88,20 @@ Result<RoleChanged> RegionRole::hand_over(Epoch peer_epoch) {
   return change;
 }
 
+Status RegionRole::check_peer_claim(const std::string& who, Epoch claimed) const {
+  // highest_seen_ + 1 without overflow: a claim above the largest epoch can never be made.
+  if (claimed > highest_seen_ && claimed.value() - highest_seen_.value() > 1) {
+    return failed_precondition(
+        "epoch " + std::to_string(claimed.value()) + " claimed by " + who +
+        " is more than one past the highest epoch region " + region_ + " has seen (" +
+        std::to_string(highest_seen_.value()) + "): a failover only ever moves to the next "
+        "epoch, so this claim is refused and changes nothing");
+  }
+  return Status::ok();
+}
+
 Status RegionRole::admit_source(const std::string& source_region, Epoch source_epoch) {
+  if (Status s = check_peer_claim(source_region, source_epoch); !s.is_ok()) return s;
   if (role_ == Role::kActive) {
     return failed_precondition("region " + region_ + " is active at epoch " +
                                std::to_string(epoch_.value()) + "; " + source_region + " (epoch " +

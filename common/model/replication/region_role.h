@@ -8,6 +8,11 @@
 // so a former primary that comes back cannot acknowledge writes that would be
 // lost. An active region restarted from disk is unconfirmed until its peer
 // answers (or a start-up timeout passes with the peer unreachable).
+//
+// Epoch bounds: a failover that would need an epoch past the largest uint64 is refused (never
+// wraps to 0), and an epoch a peer claims (replication hello, fence) may be at most one past the
+// highest this region has seen: epoch e + 1 is only ever made by a region that knew e, so a
+// bigger jump is a forged or corrupt claim and must not move this region's state.
 #pragma once
 
 #include <optional>
@@ -53,8 +58,14 @@ class RegionRole {
   Result<RoleChanged> hand_over(Epoch peer_epoch);
 
   // Sink side: a source at `source_epoch` wants to stream to us. Refused when
-  // we are active, or know a newer epoch (the sender is a fenced primary).
+  // we are active, or know a newer epoch (the sender is a fenced primary), or when the epoch is
+  // out of bounds (check_peer_claim).
   Status admit_source(const std::string& source_region, Epoch source_epoch);
+
+  // OK when `claimed`, an epoch `who` says it holds, is at most highest_seen() + 1; else
+  // FAILED_PRECONDITION naming both epochs. Changes nothing: callers check before they feed
+  // the claim to admit_source / on_peer_epoch / hand_over.
+  Status check_peer_claim(const std::string& who, Epoch claimed) const;
 
   // Active region confirmed its epoch (peer answered, or the start-up timeout
   // passed with the peer unreachable).
@@ -67,6 +78,7 @@ class RegionRole {
 
   Role role() const { return role_; }
   Epoch epoch() const { return epoch_; }
+  Epoch highest_seen() const { return highest_seen_; }
   bool confirmed() const { return confirmation_ == Confirmation::kConfirmed; }
   const std::string& region() const { return region_; }
   const std::string& active_region() const { return role_ == Role::kActive ? region_ : peer_; }

@@ -122,7 +122,7 @@ TEST(RegionRole, FailoverOnTheActiveRegionIsRefused) {
   auto change = r.failover("operator typo");
   ASSERT_FALSE(change.is_ok());
   EXPECT_EQ(change.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(contains(change.status().message(), "already the active region"))
+  EXPECT_TRUE(contains(change.status().message(), "eastus is already active at epoch 4"))
       << change.status().message();
   EXPECT_EQ(r.role(), Role::kActive);
   EXPECT_EQ(r.epoch().value(), 4u);
@@ -232,7 +232,7 @@ TEST(RegionRole, AdmitSourceAcceptsTheCurrentEpoch) {
 }
 
 TEST(RegionRole, AdmitSourceAcceptsANewerEpochAndRaisesOurs) {
-  RegionRole r = standby_west(1);
+  RegionRole r = standby_west(4);
   EXPECT_TRUE(r.admit_source("eastus", Epoch(5)).is_ok());
   EXPECT_EQ(r.epoch().value(), 5u);
   EXPECT_EQ(r.role(), Role::kStandby);
@@ -241,6 +241,55 @@ TEST(RegionRole, AdmitSourceAcceptsANewerEpochAndRaisesOurs) {
   auto change = r.failover("drill");
   ASSERT_TRUE(change.is_ok());
   EXPECT_EQ(change->epoch.value(), 6u);
+}
+
+// --- epoch bounds (issue 17) ------------------------------------------------------------------
+
+TEST(RegionRole, AdmitSourceRefusesAnEpochMoreThanOnePastTheHighestSeenAndChangesNothing) {
+  RegionRole r = standby_west(1);
+  const Epoch forged(UINT64_MAX);
+  Status st = r.admit_source("eastus", forged);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(contains(st.message(), "epoch 18446744073709551615 claimed by eastus"))
+      << st.message();
+  EXPECT_TRUE(contains(st.message(), "highest epoch region westus has seen (1)")) << st.message();
+  EXPECT_EQ(r.epoch().value(), 1u);
+  EXPECT_EQ(r.highest_seen().value(), 1u);
+  EXPECT_EQ(r.role(), Role::kStandby);
+  // The real source at the current epoch is still admitted, and a failover goes to 2.
+  EXPECT_TRUE(r.admit_source("eastus", Epoch(1)).is_ok());
+  auto change = r.failover("drill");
+  ASSERT_TRUE(change.is_ok());
+  EXPECT_EQ(change->epoch.value(), 2u);
+}
+
+TEST(RegionRole, PeerClaimOfTheNextEpochIsAcceptedAndTwoPastIsRefused) {
+  RegionRole r = active_east(3);
+  EXPECT_TRUE(r.check_peer_claim("westus", Epoch(4)).is_ok());
+  EXPECT_TRUE(r.check_peer_claim("westus", Epoch(3)).is_ok());
+  EXPECT_TRUE(r.check_peer_claim("westus", Epoch(1)).is_ok());  // stale, judged elsewhere
+  Status st = r.check_peer_claim("westus", Epoch(5));
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(contains(st.message(), "epoch 5 claimed by westus")) << st.message();
+  EXPECT_TRUE(contains(st.message(), "(3)")) << st.message();
+}
+
+TEST(RegionRole, FailoverAtTheLargestEpochIsRefusedInsteadOfWrappingToZero) {
+  RegionRole r = standby_west(UINT64_MAX - 1);
+  ASSERT_TRUE(r.admit_source("eastus", Epoch(UINT64_MAX)).is_ok());  // one past: allowed
+  auto change = r.failover("drill");
+  ASSERT_FALSE(change.is_ok());
+  EXPECT_EQ(change.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(contains(change.status().message(), "wrap to 0")) << change.status().message();
+  EXPECT_EQ(r.role(), Role::kStandby);
+  EXPECT_EQ(r.epoch().value(), UINT64_MAX);
+}
+
+TEST(RegionRole, FailoverJustBelowTheLargestEpochStillWorks) {
+  RegionRole r = standby_west(UINT64_MAX - 1);
+  auto change = r.failover("drill");
+  ASSERT_TRUE(change.is_ok()) << change.status().message();
+  EXPECT_EQ(change->epoch.value(), UINT64_MAX);
 }
 
 // The whole fencing story in two regions: the old primary comes back after a failover.

@@ -1,0 +1,244 @@
+// Never two actives (issue 13) and epoch hygiene (issue 17), with real processes: two failovers
+// in a row leave one active region; the Traffic Manager never answers a region that serves at a
+// superseded epoch; a forged replication Hello or Fence at an out-of-bounds epoch is refused and
+// changes nothing.
+#include <signal.h>
+
+#include <cstdint>
+
+#include <gtest/gtest.h>
+
+#include "cli/load_generator.h"
+#include "cli/routing_watcher.h"
+#include "cli/rpc_clients.h"
+#include "common/model/drill/history_checker.h"
+#include "common/net/grpc_util.h"
+#include "drsim/v1/replication.grpc.pb.h"
+#include "tests/support/test_topology.h"
+
+namespace drsim::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr char kAsyncWeb[] = R"(
+workloads:
+  - { name: vm-web, mode: async }
+)";
+
+grpc::Status put(drsim::v1::Workload::Stub& stub, const std::string& key,
+                 drsim::v1::PutResponse* resp) {
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, 2s);
+  drsim::v1::PutRequest req;
+  req.set_workload("vm-web");
+  req.set_key(key);
+  req.set_value("value-of-" + key);
+  return stub.Put(&ctx, req, resp);
+}
+
+int active_regions(TestTopology& topo) {
+  int active = 0;
+  for (const char* region : {"primary", "secondary"}) {
+    if (topo.status(region).role() == drsim::v1::ROLE_ACTIVE) ++active;
+  }
+  return active;
+}
+
+// The operator sequence of issue 13: `drsim failover`, then at once `drsim failover --region
+// primary`, under load. The old code left both regions active (epoch 3 and 2), both taking writes.
+TEST(NeverTwoActives, FailoverThenFailoverBackAtOnceUnderLoadLeavesOneActiveRegion) {
+  TestTopology topo;  // sync replication, probe 100 ms, tolerated 2, TTL 500 ms
+  ASSERT_TRUE(topo.ok());
+  cli::LoadOptions lo = standard_load(topo);
+  cli::LoadGenerator load(lo);
+  load.start();
+  ASSERT_TRUE(wait_until([&] { return load.stats().writes_ok > 100; }, 10s));
+
+  auto fo1 = cli::region_failover(topo.address("secondary"), "test: first failover");
+  ASSERT_TRUE(fo1.is_ok()) << fo1.status().message();
+  EXPECT_EQ(fo1->new_epoch(), 2u);
+  // The failover answers once the secondary serves: the primary was fenced before that.
+  auto primary = topo.status("primary");
+  EXPECT_EQ(primary.role(), drsim::v1::ROLE_STANDBY) << primary.fenced_reason();
+  EXPECT_EQ(primary.epoch(), 2u);
+
+  auto fo2 = cli::region_failover(topo.address("primary"), "test: failover back at once");
+  ASSERT_TRUE(fo2.is_ok()) << fo2.status().message();
+  EXPECT_EQ(fo2->new_epoch(), 3u);
+  EXPECT_NE(fo2->message().find("secondary answered the fence"), std::string::npos)
+      << fo2->message();
+  // The secondary learned epoch 3 and stepped down before the primary served.
+  auto secondary = topo.status("secondary");
+  EXPECT_EQ(secondary.role(), drsim::v1::ROLE_STANDBY) << secondary.fenced_reason();
+  EXPECT_EQ(secondary.epoch(), 3u);
+  auto secondary_stub = topo.workload_stub("secondary");
+  drsim::v1::PutResponse resp;
+  grpc::Status refused = put(*secondary_stub, "to-the-fenced-secondary", &resp);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << "fenced secondary acknowledged a write at epoch " << resp.result().epoch();
+  EXPECT_NE(refused.error_message().find("active region is primary"), std::string::npos)
+      << refused.error_message();
+
+  // One active region at every sample while the load goes on.
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ(active_regions(topo), 1) << "two active regions at sample " << i;
+    std::this_thread::sleep_for(30ms);
+  }
+  ASSERT_TRUE(wait_until([&] { return load.first_ok_write_by("primary", fo2->promoted_unix_nanos()) != 0; },
+                         10s))
+      << "no client write acknowledged by primary after the second failover";
+  load.stop();
+
+  // A failover towards the region that is already active is refused, with what is current.
+  auto fo3 = cli::region_failover(topo.address("primary"), "test: third failover");
+  ASSERT_FALSE(fo3.is_ok());
+  EXPECT_EQ(fo3.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(fo3.status().message().find("primary is already active at epoch 3"),
+            std::string::npos)
+      << fo3.status().message();
+
+  auto history = load.history();
+  std::vector<model::Promotion> promotions{{2, fo1->promoted_unix_nanos()},
+                                           {3, fo2->promoted_unix_nanos()}};
+  auto after_fencing = model::writes_acked_after_fencing(history, promotions);
+  EXPECT_TRUE(after_fencing.empty()) << after_fencing.size()
+                                     << " writes acknowledged by a superseded region";
+  uint64_t by_primary_after = 0;
+  for (const auto& op : history) {
+    if (op.outcome != model::Outcome::kOk || !model::is_write(op.kind) ||
+        op.invoke_ns <= fo2->promoted_unix_nanos()) {
+      continue;
+    }
+    EXPECT_EQ(op.region, "primary") << "write " << op.id << " acknowledged at epoch " << op.epoch;
+    EXPECT_EQ(op.epoch, 3u);
+    ++by_primary_after;
+  }
+  EXPECT_GT(by_primary_after, 0u);
+}
+
+// Issue 13: after SIGCONT the old primary answers SERVING at its old epoch; the Traffic Manager
+// must not route to it (nor count the blip as a new failover). The peers are pointed at dead
+// addresses so the resumed primary cannot learn the new epoch: it serves at epoch 1 for good,
+// the worst case of "before it learns it is fenced".
+TEST(EpochAwareRouting, ResumedSupersededPrimaryIsNeverAnsweredByTheTrafficManager) {
+  TestTopology topo(kAsyncWeb);
+  ASSERT_TRUE(topo.ok());
+  const std::string tm = topo.address("trafficmgr");
+  cli::RoutingWatcher watcher(tm, "drsim");
+  ASSERT_TRUE(cli::region_set_peer(topo.address("primary"), "127.0.0.1:1").is_ok());
+  ASSERT_TRUE(cli::region_set_peer(topo.address("secondary"), "127.0.0.1:1").is_ok());
+
+  int64_t fault_ns = wall_now_unix_nanos();
+  topo.signal("primary", SIGSTOP);
+  ASSERT_NE(watcher.wait_endpoint_status("primary", drsim::v1::ENDPOINT_DEGRADED, fault_ns, 10s),
+            0)
+      << "Traffic Manager never marked the frozen primary Degraded";
+  auto fo = cli::region_failover(topo.address("secondary"), "test: primary frozen");
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  EXPECT_EQ(fo->new_epoch(), 2u);
+  ASSERT_NE(watcher.wait_route("secondary", fault_ns, 10s), 0) << "never routed to secondary";
+  auto before = cli::tm_endpoints(tm, "drsim");
+  ASSERT_TRUE(before.is_ok()) << before.status().message();
+  ASSERT_GT(before->last_failover_unix_nanos(), 0);
+
+  int64_t resume_ns = wall_now_unix_nanos();
+  topo.signal("primary", SIGCONT);
+  ASSERT_TRUE(wait_until([&] {
+    auto st = cli::region_status(topo.address("primary"));
+    return st.is_ok() && st->role() == drsim::v1::ROLE_ACTIVE && st->epoch() == 1u;
+  }, 5s)) << "the resumed primary is not answering as active at epoch 1";
+  int answered_primary = 0;
+  for (auto end = std::chrono::steady_clock::now() + 2s; std::chrono::steady_clock::now() < end;) {
+    auto route = cli::tm_resolve(tm, "drsim");
+    ASSERT_TRUE(route.is_ok()) << route.status().message();
+    if (route->endpoint() == "primary") ++answered_primary;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(answered_primary, 0) << "Resolve answered the superseded primary";
+  for (const auto& e : watcher.events()) {
+    if (e.unix_nanos() < resume_ns) continue;
+    EXPECT_FALSE(e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED &&
+                 e.new_route().find("primary") != std::string::npos)
+        << "route changed to " << e.new_route() << " (" << e.reason() << ")";
+    EXPECT_FALSE(e.kind() == drsim::v1::RoutingEvent::ENDPOINT_STATUS &&
+                 e.endpoint() == "primary" && e.new_status() == drsim::v1::ENDPOINT_ONLINE)
+        << "primary came back Online at epoch 1";
+  }
+  auto after = cli::tm_endpoints(tm, "drsim");
+  ASSERT_TRUE(after.is_ok()) << after.status().message();
+  EXPECT_EQ(after->newest_epoch(), 2u);
+  EXPECT_EQ(after->last_failover_unix_nanos(), before->last_failover_unix_nanos())
+      << "a flap was recorded as a new failover";
+  EXPECT_EQ(after->routing(), "secondary");
+  for (const auto& e : after->endpoints()) {
+    if (e.name() != "primary") continue;
+    EXPECT_EQ(e.region_epoch(), 1u);
+    EXPECT_EQ(e.region_role(), "active");
+    EXPECT_EQ(e.superseded(),
+              "superseded: answered SERVING as active at epoch 1, but secondary reported epoch 2");
+    EXPECT_FALSE(e.routed());
+  }
+}
+
+// Issue 17's reproducer: one Hello claiming the peer's name with epoch 2^64-1. It must be refused
+// with both epochs named, leave the standby's epoch alone, not stop replication, and not make the
+// next failover wrap to 0. A Fence with the same claim is refused the same way.
+TEST(EpochBounds, ForgedHelloAtTheLargestEpochIsRefusedAndChangesNothing) {
+  TestTopology topo(kAsyncWeb);
+  ASSERT_TRUE(topo.ok());
+  auto primary = topo.workload_stub("primary");
+  drsim::v1::PutResponse resp;
+  ASSERT_TRUE(put(*primary, "before", &resp).ok());
+  ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") >= 1; }, 10s));
+
+  auto stub = drsim::v1::Replication::NewStub(net::make_channel(topo.address("secondary")));
+  {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    auto stream = stub->Stream(&ctx);
+    drsim::v1::ReplicationFrame frame;
+    frame.mutable_hello()->set_region("primary");
+    frame.mutable_hello()->set_epoch(UINT64_MAX);
+    ASSERT_TRUE(stream->Write(frame));
+    drsim::v1::ReplicationReply reply;
+    ASSERT_TRUE(stream->Read(&reply)) << "no answer to the forged hello";
+    ASSERT_TRUE(reply.has_reject()) << "forged hello at epoch 2^64-1 was accepted";
+    EXPECT_EQ(reply.reject().code(), static_cast<int>(StatusCode::kFailedPrecondition));
+    EXPECT_NE(reply.reject().message().find("epoch 18446744073709551615 claimed by primary"),
+              std::string::npos)
+        << reply.reject().message();
+    EXPECT_NE(reply.reject().message().find("has seen (1)"), std::string::npos)
+        << reply.reject().message();
+    stream->WritesDone();
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    drsim::v1::FenceRequest req;
+    req.set_region("primary");
+    req.set_epoch(UINT64_MAX);
+    drsim::v1::FenceReply reply;
+    grpc::Status s = stub->Fence(&ctx, req, &reply);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+    EXPECT_NE(s.error_message().find("has seen (1)"), std::string::npos) << s.error_message();
+  }
+  auto st = topo.status("secondary");
+  EXPECT_EQ(st.epoch(), 1u);
+  EXPECT_EQ(st.role(), drsim::v1::ROLE_STANDBY);
+
+  // Replication goes on from the real primary.
+  ASSERT_TRUE(put(*primary, "after", &resp).ok());
+  ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") >= 2; }, 10s))
+      << "replication stopped after the forged hello";
+  EXPECT_TRUE(topo.status("primary").replication_connected());
+
+  // And the next failover moves to epoch 2, not past the largest epoch to 0.
+  auto fo = cli::region_failover(topo.address("secondary"), "test: after a forged hello");
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  EXPECT_EQ(fo->new_epoch(), 2u);
+}
+
+}  // namespace
+}  // namespace drsim::testing
