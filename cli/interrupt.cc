@@ -23,6 +23,13 @@ using namespace std::chrono_literals;
 
 std::atomic<int> g_interrupted{0};
 std::atomic<int> g_handled_by_caller{0};
+// Set once the waiting thread has decided to stop everything: from then on nothing else may
+// end the process or free what a clean-up uses; the waiting thread ends it with 128+signal.
+std::atomic<bool> g_tearing_down{false};
+
+[[noreturn]] void wait_for_tear_down() {
+  while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
 
 struct Registry {
   std::mutex mu;
@@ -58,6 +65,7 @@ void tear_down(int sig) {
   std::map<pid_t, std::string> owned;
   {
     std::lock_guard lock(registry().mu);
+    g_tearing_down = true;  // under the lock: a clean-up copied here is not freed under it
     for (auto& [id, fn] : registry().cleanups) cleanups.push_back(fn);
     owned = registry().owned;
   }
@@ -99,6 +107,12 @@ void install_interrupt_handling() {
   std::call_once(once, [] {
     sigset_t set = interrupt_signals();
     ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // A command that finishes (e.g. fails because its daemons were just stopped) while the
+    // waiting thread stops everything must not exit first with its own code: registered first,
+    // this runs last at exit and waits for the waiting thread's _Exit(128+signal).
+    std::atexit([] {
+      if (g_tearing_down) wait_for_tear_down();
+    });
     std::thread([set] {
       int sig = 0;
       while (true) {
@@ -140,8 +154,14 @@ InterruptCleanup::InterruptCleanup(std::function<void()> fn) {
 }
 
 InterruptCleanup::~InterruptCleanup() {
-  std::lock_guard lock(registry().mu);
-  registry().cleanups.erase(id_);
+  {
+    std::lock_guard lock(registry().mu);
+    if (!g_tearing_down) {
+      registry().cleanups.erase(id_);
+      return;
+    }
+  }
+  wait_for_tear_down();  // the clean-up may be running on what the caller is about to free
 }
 
 }  // namespace drsim::cli
