@@ -78,6 +78,10 @@ Status RegionOptions::validate() const {
   if (fence_check_timeout.count() < 0) {
     return invalid_argument("--fence-check-timeout-ms: must be >= 0");
   }
+  if (Status s = lease.validate("flags (--lease-ms, --lease-renew-interval-ms, --lease-drift)");
+      !s.is_ok()) {
+    return s;
+  }
   return Status::ok();
 }
 

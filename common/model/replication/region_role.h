@@ -10,6 +10,7 @@
 // answers (or a start-up timeout passes with the peer unreachable).
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -65,6 +66,8 @@ class RegionRole {
     if (role_ == Role::kActive) confirmation_ = Confirmation::kUnconfirmed;
   }
 
+  // The epoch failover() would promote this region to.
+  Epoch promotion_epoch() const { return std::max(epoch_, highest_seen_).next(); }
   Role role() const { return role_; }
   Epoch epoch() const { return epoch_; }
   bool confirmed() const { return confirmation_ == Confirmation::kConfirmed; }
