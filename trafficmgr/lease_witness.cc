@@ -28,6 +28,17 @@ Result<model::LeaseTimes> times_of(uint32_t lease_ms, double drift) {
   return t;
 }
 
+// Both RPCs name a pair, an epoch and the holder's lease parameters.
+Result<model::LeaseTimes> check_request(const std::string& region, const std::string& peer,
+                                        const char* epoch_field, uint64_t epoch,
+                                        uint32_t lease_ms, double drift) {
+  if (Status s = check_region("region", region); !s.is_ok()) return s;
+  if (Status s = check_region("peer", peer); !s.is_ok()) return s;
+  if (region == peer) return invalid_argument("peer: must differ from region");
+  if (epoch == 0) return invalid_argument(std::string(epoch_field) + ": must be > 0");
+  return times_of(lease_ms, drift);
+}
+
 }  // namespace
 
 model::LeaseGrantor& LeaseWitness::grantor(const std::string& a, const std::string& b,
@@ -45,11 +56,8 @@ model::LeaseGrantor& LeaseWitness::grantor(const std::string& a, const std::stri
 }
 
 Result<v1::RenewLeaseResponse> LeaseWitness::renew(const v1::RenewLeaseRequest& req) {
-  if (Status s = check_region("region", req.region()); !s.is_ok()) return s;
-  if (Status s = check_region("peer", req.peer()); !s.is_ok()) return s;
-  if (req.region() == req.peer()) return invalid_argument("peer: must differ from region");
-  if (req.epoch() == 0) return invalid_argument("epoch: must be > 0");
-  auto times = times_of(req.lease_ms(), req.lease_drift());
+  auto times = check_request(req.region(), req.peer(), "epoch", req.epoch(), req.lease_ms(),
+                             req.lease_drift());
   if (!times.is_ok()) return times.status();
   std::lock_guard lock(mu_);
   Time now = clock_.now();
@@ -62,11 +70,8 @@ Result<v1::RenewLeaseResponse> LeaseWitness::renew(const v1::RenewLeaseRequest& 
 }
 
 Result<v1::FenceLeaseResponse> LeaseWitness::fence(const v1::FenceLeaseRequest& req) {
-  if (Status s = check_region("region", req.region()); !s.is_ok()) return s;
-  if (Status s = check_region("peer", req.peer()); !s.is_ok()) return s;
-  if (req.region() == req.peer()) return invalid_argument("peer: must differ from region");
-  if (req.new_epoch() == 0) return invalid_argument("new_epoch: must be > 0");
-  auto times = times_of(req.lease_ms(), req.lease_drift());
+  auto times = check_request(req.region(), req.peer(), "new_epoch", req.new_epoch(),
+                             req.lease_ms(), req.lease_drift());
   if (!times.is_ok()) return times.status();
   std::lock_guard lock(mu_);
   Time now = clock_.now();

@@ -31,6 +31,17 @@ std::string make_temp_dir(const std::string& prefix) {
   return buf.data();
 }
 
+grpc::Status put_key(drsim::v1::Workload::Stub& stub, const std::string& key,
+                     drsim::v1::PutResponse* resp, std::chrono::milliseconds deadline) {
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, deadline);
+  drsim::v1::PutRequest req;
+  req.set_workload("vm-web");
+  req.set_key(key);
+  req.set_value("value-of-" + key);
+  return stub.Put(&ctx, req, resp);
+}
+
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -71,6 +71,11 @@ grpc::Status recorded_put(drsim::v1::Workload::Stub& stub, const std::string& wo
                           const std::string& key, const std::string& value,
                           std::vector<model::OpRecord>* history);
 
+// One Put of `key` = "value-of-<key>" into vm-web through `stub`, with `deadline`.
+grpc::Status put_key(drsim::v1::Workload::Stub& stub, const std::string& key,
+                     drsim::v1::PutResponse* resp,
+                     std::chrono::milliseconds deadline = std::chrono::seconds(2));
+
 // Polls `pred` every 10 ms until it holds or `timeout` passes. Returns
 // whether it held; the caller asserts with a message saying what it awaited.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
