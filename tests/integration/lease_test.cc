@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/rpc_clients.h"
+#include "cli/topology.h"
 #include "common/net/grpc_util.h"
 #include "tests/support/test_topology.h"
 
@@ -198,6 +199,35 @@ TEST(Lease, FailoverIsRefusedWhileTheWitnessIsUnreachableUnlessForced) {
   EXPECT_NE(forced.output.find("for the old lease to expire"), std::string::npos)
       << forced.output;
   EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_ACTIVE);
+}
+
+TEST(Lease, TopologyValidatesTheLeaseAndCountsItsWaitInTheFailoverEstimates) {
+  auto def = cli::parse_topology_config("", "t.yaml");
+  ASSERT_TRUE(def.is_ok());
+  EXPECT_EQ(def->lease_ms, 1000u);
+  EXPECT_EQ(def->lease_renew_interval_ms, 250u);
+  EXPECT_EQ(def->lease_wait_ms(), 1050u);
+  // max((100 + 50) x 3, 1050) + 500, and 500 + max(2 x 100, 1050).
+  EXPECT_EQ(def->strict_failover_ms(), 1550u);
+  EXPECT_EQ(def->documented_failover_ms(), 1550u);
+
+  auto longer = cli::parse_topology_config("replication: { lease_ms: 2000 }\n", "t.yaml");
+  ASSERT_TRUE(longer.is_ok()) << longer.status().message();
+  EXPECT_EQ(longer->lease_renew_interval_ms, 500u);  // lease / 4 unless given
+
+  auto tiny = cli::parse_topology_config("replication: { lease_ms: 5 }\n", "t.yaml");
+  ASSERT_FALSE(tiny.is_ok());
+  EXPECT_EQ(tiny.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(tiny.status().message().find("replication.lease_ms"), std::string::npos)
+      << tiny.status().message();
+
+  auto slow = cli::parse_topology_config(
+      "replication: { lease_ms: 1000, lease_renew_interval_ms: 600 }\n", "t.yaml");
+  ASSERT_FALSE(slow.is_ok());
+  EXPECT_NE(slow.status().message().find("lease_renew_interval_ms: 600 must be > 0 and at most "
+                                         "half the lease"),
+            std::string::npos)
+      << slow.status().message();
 }
 
 }  // namespace
