@@ -86,6 +86,8 @@ class RegionNode {
   void failover_after_lease(const std::string& reason, WitnessOverride override_witness,
                             std::function<void(Result<drsim::v1::FailoverResponse>)> done);
   void set_witness(const std::string& address);
+  // A promotion that waited out the old lease was then refused: this standby grants again.
+  void lift_promotion_fence();
   void set_outage(bool outage);
   void set_peer(const std::string& address);
   // Re-protect (on the active region after a failover): reverse replication toward the peer,

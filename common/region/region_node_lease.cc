@@ -316,6 +316,10 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, LeaseWaitD
       });
 }
 
+void RegionNode::lift_promotion_fence() {
+  if (grantor_ && role_->role() == model::Role::kStandby) grantor_->lift_fence();
+}
+
 void RegionNode::failover_after_lease(
     const std::string& reason, WitnessOverride override_witness,
     std::function<void(Result<drsim::v1::FailoverResponse>)> done) {
@@ -326,7 +330,7 @@ void RegionNode::failover_after_lease(
     }
     auto r = failover(reason);
     if (!r.is_ok()) {
-      if (role_->role() == model::Role::kStandby) grantor_->lift_fence();
+      lift_promotion_fence();
       done(r.status());
       return;
     }

@@ -129,15 +129,18 @@ LeaseAnswer LeaseGrantor::on_request(const std::string& region, Epoch epoch, Tim
 void LeaseGrantor::observe(Epoch epoch) { highest_ = std::max(highest_, epoch); }
 
 Result<Duration> LeaseGrantor::fence(Epoch new_epoch, Time now) {
-  if (new_epoch <= highest_) {
-    return failed_precondition("cannot fence for epoch " + std::to_string(new_epoch.value()) +
-                               ": epoch " + std::to_string(highest_.value()) +
-                               " is already known");
+  if (fenced_epoch_ != new_epoch) {
+    if (new_epoch <= highest_) {
+      return failed_precondition("cannot fence for epoch " + std::to_string(new_epoch.value()) +
+                                 ": epoch " + std::to_string(highest_.value()) +
+                                 " is already known");
+    }
+    fence_ = Fence{highest_};
+    highest_ = new_epoch;
+    fenced_epoch_ = new_epoch;
+    older_grant_ = last_grant_;  // every grant so far went to an epoch older than new_epoch
   }
-  fence_ = Fence{highest_};
-  highest_ = new_epoch;
-  // Every grant so far went to an epoch older than new_epoch.
-  Time believed_until = last_grant_ + times_.grantor_belief();
+  Time believed_until = older_grant_ + times_.grantor_belief();
   return believed_until > now ? believed_until - now : Duration::zero();
 }
 
@@ -145,6 +148,7 @@ void LeaseGrantor::lift_fence() {
   if (!fence_) return;
   highest_ = fence_->before_fence;
   fence_.reset();
+  fenced_epoch_.reset();
 }
 
 }  // namespace drsim::model

@@ -102,6 +102,7 @@ class LeaseGrantor {
   void observe(Epoch epoch);
   // A promotion to `new_epoch` begins: stop granting to older epochs. Returns how long the last
   // grant to an older epoch may still be believed (0 when none can), measured from `now`.
+  // Asking again for the epoch already fenced answers again (a retried promotion).
   // FAILED_PRECONDITION when `new_epoch` is not newer than every epoch already seen.
   Result<Duration> fence(Epoch new_epoch, Time now);
   // The promotion was refused before anything changed: grant to the old epoch again.
@@ -110,6 +111,7 @@ class LeaseGrantor {
   void keep_fence() { fence_.reset(); }
 
   Epoch highest() const { return highest_; }
+  // Promoting: grants to the old epoch stopped, the promotion not done yet.
   bool fenced() const { return fence_.has_value(); }
   Time last_grant_given() const { return last_grant_; }
   // The grantor's lease (a witness follows the lease its holders ask for).
@@ -124,6 +126,9 @@ class LeaseGrantor {
     Epoch before_fence;  // highest_ before the fence, restored by lift_fence()
   };
   std::optional<Fence> fence_;
+  // The last epoch fenced, and the last grant to an older one then (for a repeated fence).
+  std::optional<Epoch> fenced_epoch_;
+  Time older_grant_ = kTimeZero;
 };
 
 }  // namespace drsim::model

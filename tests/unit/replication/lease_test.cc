@@ -132,6 +132,19 @@ TEST(LeaseGrantor, TheHolderStopsBeforeTheGrantorStopsBelieving) {
   EXPECT_FALSE(h.valid(at(100) + holder_elapsed));
 }
 
+TEST(LeaseGrantor, ARetriedPromotionFencesTheSameEpochAgain) {
+  LeaseGrantor g(times_1s(), at(-5000));
+  g.on_request("primary", Epoch(1), at(0));
+  ASSERT_EQ(*g.fence(Epoch(2), at(100)), milliseconds(950));
+  g.keep_fence();
+  // The new active region renews at epoch 2; a retry of the fence still answers for epoch 1.
+  EXPECT_TRUE(g.on_request("secondary", Epoch(2), at(200)).granted);
+  auto again = g.fence(Epoch(2), at(300));
+  ASSERT_TRUE(again.is_ok()) << again.status().message();
+  EXPECT_EQ(*again, milliseconds(750));
+  EXPECT_FALSE(g.fence(Epoch(1), at(300)).is_ok());
+}
+
 TEST(LeaseGrantor, RestartedGrantorAssumesItJustGranted) {
   LeaseGrantor g(times_1s(), at(500));
   EXPECT_EQ(*g.fence(Epoch(2), at(500)), milliseconds(1050));
