@@ -77,7 +77,13 @@ Result<v1::FenceLeaseResponse> LeaseWitness::fence(const v1::FenceLeaseRequest& 
   Time now = clock_.now();
   auto& g = grantor(req.region(), req.peer(), *times, now);
   auto remaining = g.fence(Epoch(req.new_epoch()), now);
-  if (!remaining.is_ok()) return remaining.status();
+  if (!remaining.is_ok()) {
+    v1::FenceLeaseResponse refused;
+    refused.set_refused(true);
+    refused.set_reason(remaining.status().message());
+    refused.set_highest_epoch(g.highest().value());
+    return refused;
+  }
   g.keep_fence();  // the witness never lifts it: only a newer epoch asks again
   spdlog::info("lease witness: {} promotes to epoch {}; {}'s lease may last {:.0f} ms more",
                req.region(), req.new_epoch(), req.peer(), to_ms(*remaining));

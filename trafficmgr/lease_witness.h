@@ -24,7 +24,8 @@ class LeaseWitness {
 
   // INVALID_ARGUMENT naming the field for bad names, epochs or lease parameters.
   Result<v1::RenewLeaseResponse> renew(const v1::RenewLeaseRequest& req);
-  // FAILED_PRECONDITION when new_epoch is not newer than every epoch the pair has seen.
+  // `refused` (with the pair's highest epoch) when new_epoch is not newer than every epoch the
+  // pair has seen.
   Result<v1::FenceLeaseResponse> fence(const v1::FenceLeaseRequest& req);
 
  private:

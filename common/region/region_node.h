@@ -240,6 +240,8 @@ class RegionNode {
 
   // Lease (region_node_lease.cc).
   void start_lease();
+  enum class EpochRetry { kAllowed, kUsed };
+  void wait_out_old_lease(WitnessOverride override_witness, EpochRetry retry, LeaseWaitDone done);
   // OK while this active region holds a valid lease (or --unsafe-no-lease); else UNAVAILABLE
   // naming why.
   Status admit_lease() const;

@@ -215,6 +215,11 @@ void RegionNode::sink_lease_request(SinkStream* stream, const drsim::v1::LeaseRe
 }
 
 void RegionNode::wait_out_old_lease(WitnessOverride override_witness, LeaseWaitDone done) {
+  wait_out_old_lease(override_witness, EpochRetry::kAllowed, std::move(done));
+}
+
+void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry retry,
+                                    LeaseWaitDone done) {
   if (role_->role() != model::Role::kStandby) {
     done(Duration::zero());  // failover() answers why an active region is not promoted
     return;
@@ -274,12 +279,28 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, LeaseWaitD
   net::set_deadline(call->ctx, kWitnessFenceDeadline);
   witness_stub_->async()->FenceLease(
       &call->ctx, &call->request, &call->response,
-      [this, alive = alive_, call, own_until, override_witness, wait_until,
+      [this, alive = alive_, call, own_until, override_witness, retry, wait_until,
        done](grpc::Status s) {
-        boost::asio::post(io_, [this, alive, call, own_until, override_witness, wait_until, done,
-                                s] {
+        boost::asio::post(io_, [this, alive, call, own_until, override_witness, retry, wait_until,
+                                done, s] {
           if (!*alive) return;
           Time now = scheduler_.now();
+          if (s.ok() && call->response.refused()) {
+            // The witness knows a newer epoch than this standby (it restarted and forgot it):
+            // learn it and promote beyond it, once.
+            grantor_->lift_fence();
+            lease_wait_running_ = false;
+            Epoch highest(call->response.highest_epoch());
+            if (retry == EpochRetry::kAllowed && highest >= role_->promotion_epoch()) {
+              spdlog::info("lease witness knows epoch {}: promoting beyond it", highest.value());
+              role_->on_peer_epoch(highest, model::Role::kActive);  // a standby only learns it
+              wait_out_old_lease(override_witness, EpochRetry::kUsed, done);
+              return;
+            }
+            done(failed_precondition("the lease witness trafficmgr refused the failover: " +
+                                     call->response.reason()));
+            return;
+          }
           if (s.ok()) {
             auto witness = std::chrono::duration_cast<Duration>(
                 std::chrono::duration<double, std::milli>(call->response.remaining_ms()));
