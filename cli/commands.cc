@@ -33,6 +33,22 @@ int fail(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
 }
 
+// "held, expires in 812 ms (lease 1000 ms, renewed every 250 ms via secondary or witness at …)"
+std::string describe_lease(const drsim::v1::LeaseStatus& l) {
+  std::string grantors =
+      l.witness().empty() ? "the peer" : "the peer or the witness at " + l.witness();
+  std::string how = fmt::format("lease {} ms, renewed every {} ms via {}", l.lease_ms(),
+                                l.renew_interval_ms(), grantors);
+  if (!l.last_witness_error().empty()) how += "; witness unreachable: " + l.last_witness_error();
+  if (l.state() == "held") {
+    return fmt::format("held, expires in {:.0f} ms ({})", l.expires_in_ms(), how);
+  }
+  if (l.state() == "lost") return "LOST: " + l.reason() + " (" + how + ")";
+  if (l.state() == "disabled") return "DISABLED (test hook --unsafe-no-lease): " + l.reason();
+  return "none (standby" + std::string(l.grantor_fenced() ? ", promoting: grants stopped" : "") +
+         "; " + how + ")";
+}
+
 std::vector<std::string> workload_names(const TopologyConfig& cfg) {
   std::vector<std::string> out;
   for (const auto& w : cfg.workloads) out.push_back(w.name);
@@ -122,6 +138,13 @@ int cmd_status(const std::string& home, bool as_json) {
       r["outage"] = st->outage();
       r["replication_connected"] = st->replication_connected();
       r["note"] = st->fenced_reason();
+      r["lease"] = {{"state", st->lease().state()},
+                    {"expires_in_ms", st->lease().expires_in_ms()},
+                    {"reason", st->lease().reason()},
+                    {"lease_ms", st->lease().lease_ms()},
+                    {"renew_interval_ms", st->lease().renew_interval_ms()},
+                    {"witness", st->lease().witness()},
+                    {"last_witness_error", st->lease().last_witness_error()}};
       json wl = json::array();
       for (const auto& w : st->workloads()) {
         bool active = st->role() == drsim::v1::ROLE_ACTIVE;
@@ -153,6 +176,7 @@ int cmd_status(const std::string& home, bool as_json) {
     if (!as_json) {
       std::printf("%-10s %-8d %-7s %-6s %-9s %-18s %s\n", name, p.pid, role.c_str(), epoch.c_str(),
                   proc.c_str(), tm_status.c_str(), repl.c_str());
+      if (st.is_ok()) std::printf("%-10s lease: %s\n", "", describe_lease(st->lease()).c_str());
     }
     regions.push_back(r);
   }
@@ -167,7 +191,9 @@ int cmd_status(const std::string& home, bool as_json) {
                           {"tolerated_failures", cfg.tolerated_failures},
                           {"ttl_ms", cfg.ttl_ms},
                           {"failover_estimate_documented_ms", cfg.documented_failover_ms()},
-                          {"failover_estimate_strict_ms", cfg.strict_failover_ms()}};
+                          {"failover_estimate_strict_ms", cfg.strict_failover_ms()},
+                          {"lease_ms", cfg.lease_ms},
+                          {"lease_wait_max_ms", cfg.lease_wait_ms()}};
   // Links through the fault proxy, with what is injected on them now.
   json links = json::array();
   if (!state->links.empty()) {
@@ -225,10 +251,11 @@ int cmd_status(const std::string& home, bool as_json) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("\nrouting: profile %s -> %s  (TTL %llu ms; failover estimate %llu ms "
-                "documented, %llu ms strict)\n",
+                "documented, %llu ms strict, both counting the lease wait of up to %llu ms)\n",
                 cfg.profile.c_str(), route_name.c_str(), (unsigned long long)cfg.ttl_ms,
                 (unsigned long long)cfg.documented_failover_ms(),
-                (unsigned long long)cfg.strict_failover_ms());
+                (unsigned long long)cfg.strict_failover_ms(),
+                (unsigned long long)cfg.lease_wait_ms());
     std::printf("traffic manager pid %d at %s%s\n", tm_info.pid, tm_info.address.c_str(),
                 recorded_alive(tm_info.identity()) ? "" : " (not running)");
     std::printf("  %s\n  %s\n", dns_line(*state).c_str(), dashboard_line(*state).c_str());
@@ -378,7 +405,8 @@ int cmd_heal(const std::string& home, const std::string& target) {
   return lines->empty() ? 1 : 0;
 }
 
-int cmd_failover(const std::string& home, const std::string& region, const std::string& reason) {
+int cmd_failover(const std::string& home, const std::string& region, const std::string& reason,
+                 WitnessCheck witness) {
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
   std::string target = region;
@@ -391,7 +419,7 @@ int cmd_failover(const std::string& home, const std::string& region, const std::
   } else if (!is_region(target)) {
     return fail(invalid_argument("--region: '" + target + "' is not primary or secondary"));
   }
-  auto r = region_failover(state->at(target).address, reason);
+  auto r = region_failover(state->at(target).address, reason, witness);
   if (!r.is_ok()) return fail(r.status());
   std::printf("%s\n", r->message().c_str());
   for (const auto& c : r->recovered()) {

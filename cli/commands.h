@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/load_generator.h"
+#include "cli/rpc_clients.h"
 #include "cli/topology.h"
 
 namespace drsim::cli {
@@ -31,7 +32,8 @@ int cmd_heal(const std::string& home, const std::string& target);
 // Points `options` at the Traffic Manager's DNS server (the client resolves the profile's name
 // over UDP and caches each answer for its TTL) and maps the answered addresses to regions.
 Status resolve_by_dns(const TopologyState& state, LoadOptions* options);
-int cmd_failover(const std::string& home, const std::string& region, const std::string& reason);
+int cmd_failover(const std::string& home, const std::string& region, const std::string& reason,
+                 WitnessCheck witness = WitnessCheck::kRequire);
 int cmd_planned_failover(const std::string& home, const std::string& region,
                          const std::string& reason, uint32_t drain_timeout_ms, bool reprotect);
 int cmd_reprotect(const std::string& home, const std::string& region, const std::string& reason);

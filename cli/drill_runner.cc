@@ -123,6 +123,7 @@ class DrillRun {
   std::string fault_kind_;
   std::string old_active_ = "primary";
   uint64_t new_epoch_ = 0;
+  double lease_wait_ms_ = 0;  // how long the promotion waited out the old active region's lease
   bool automated_failover_ = false;
   std::vector<model::WorkloadRecoveryPoint> points_;
   int64_t last_action_ns_ = 0;  // start of the latest inject / heal / failover / ... step
@@ -310,6 +311,7 @@ void DrillRun::failover(const DrillStep& step, const std::string& label, std::st
   marks_.promoted_ns = local_promotion_time(target, fo->promoted_unix_nanos(), sent, received);
   marks_.new_region = target;
   new_epoch_ = fo->new_epoch();
+  lease_wait_ms_ = fo->lease_wait_ms();
   active_ = target;
   points_.clear();
   for (const auto& r : fo->recovered()) points_.push_back({r.workload(), 0, r.seq()});
@@ -1035,8 +1037,9 @@ int DrillRun::finish() {
                 ms(rto.total).c_str(), marks_.new_region.c_str());
     std::printf("  detection        %s  (fault -> Traffic Manager marks %s Degraded)\n",
                 ms(rto.detection).c_str(), faulted_.c_str());
-    std::printf("  promotion        %s  (Degraded -> %s promoted)\n", ms(rto.promotion).c_str(),
-                marks_.new_region.c_str());
+    std::printf("  promotion        %s  (Degraded -> %s promoted; %.0f ms of it waiting out the "
+                "old lease)\n",
+                ms(rto.promotion).c_str(), marks_.new_region.c_str(), lease_wait_ms_);
     std::printf("  routing          %s  (promoted -> Traffic Manager answers %s)\n",
                 ms(rto.routing).c_str(), marks_.new_region.c_str());
     std::printf("  client deadline  %s  (the first client to move was blocked on the old region "
@@ -1048,10 +1051,12 @@ int DrillRun::finish() {
     std::printf("clients moved      %u of %u; first %s, all %s after the fault\n", moved.moved,
                 moved.clients, ms(moved.first).c_str(), ms(moved.last).c_str());
   }
-  std::printf("  estimates        documented %llu ms (TTL + tolerated x interval), strict %llu ms "
-              "((interval + timeout) x (tolerated + 1) + TTL)\n",
+  std::printf("  estimates        documented %llu ms (TTL + max(tolerated x interval, lease "
+              "wait)), strict %llu ms (max((interval + timeout) x (tolerated + 1), lease wait) + "
+              "TTL); lease wait = lease x (1 + drift) = %llu ms\n",
               (unsigned long long)cfg.documented_failover_ms(),
-              (unsigned long long)cfg.strict_failover_ms());
+              (unsigned long long)cfg.strict_failover_ms(),
+              (unsigned long long)cfg.lease_wait_ms());
   std::printf("acked writes lost  %llu  (every acknowledged write checked against the final "
               "state of %s)\n",
               (unsigned long long)check.lost_count, active.c_str());
@@ -1127,7 +1132,9 @@ int DrillRun::finish() {
                        {"client_deadline", ms_json(rto.client_deadline)},
                        {"client_ttl", ms_json(rto.client_ttl)}};
   j["failover_estimate_ms"] = {{"documented", cfg.documented_failover_ms()},
-                               {"strict", cfg.strict_failover_ms()}};
+                               {"strict", cfg.strict_failover_ms()},
+                               {"lease_wait", cfg.lease_wait_ms()}};
+  j["lease_wait_ms"] = lease_wait_ms_;
   j["acknowledged_writes_lost"] = check.lost_count;
   json lost = json::array();
   for (const auto& l : check.lost) {

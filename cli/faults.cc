@@ -255,7 +255,8 @@ Result<std::vector<std::string>> resolve_links(const TopologyState& state,
   for (const auto& [name, l] : state.links) {
     bool match = selector == "all" || selector == name ||
                  (selector == "clients" && l.from == "clients") ||
-                 (selector == "probes" && l.from == "trafficmgr") ||
+                 // The Traffic Manager's links: its probes, and the regions' lease witness.
+                 (selector == "probes" && (l.from == "trafficmgr" || l.to == "trafficmgr")) ||
                  (selector == "replication" && name.starts_with("repl.")) ||
                  (is_region(selector) && (l.from == selector || l.to == selector));
     if (match) out.push_back(name);

@@ -169,6 +169,10 @@ int main(int argc, char** argv) {
   add_home(c_failover);
   c_failover->add_option("--region", region, "Region to promote (default: the standby)");
   c_failover->add_option("--reason", reason, "Recorded with the failover");
+  bool force_without_witness = false;
+  c_failover->add_flag("--force-without-witness", force_without_witness,
+                       "The lease witness (Traffic Manager) is unreachable: promote anyway after "
+                       "waiting a full lease from now (without it such a failover is refused)");
   bool planned = false, planned_reprotect = false;
   double drain_timeout_s = kDefaultDrainTimeoutMs / 1000.0;
   c_failover->add_flag("--planned", planned, "Planned failover: zero data loss, needs both "
@@ -536,7 +540,9 @@ int main(int argc, char** argv) {
       return cmd_point_failover(home, point_failover);
     }
     if (planned) return cmd_planned_failover(home, region, reason, drain_ms, planned_reprotect);
-    return cmd_failover(home, region, reason);
+    return cmd_failover(home, region, reason,
+                        force_without_witness ? WitnessCheck::kForceWithout
+                                              : WitnessCheck::kRequire);
   }
   if (c_cleanup->parsed()) return cmd_test_cleanup(home);
   if (c_protect->parsed()) {

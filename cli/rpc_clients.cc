@@ -127,10 +127,14 @@ Result<GetStatusResponse> region_status(const std::string& address, bool reset_l
   return unary<RegionAdmin>(address, "status", &RegionAdmin::Stub::GetStatus, req);
 }
 
-Result<FailoverResponse> region_failover(const std::string& address, const std::string& reason) {
+Result<FailoverResponse> region_failover(const std::string& address, const std::string& reason,
+                                         WitnessCheck witness) {
   FailoverRequest req;
   req.set_reason(reason);
-  return unary<RegionAdmin>(address, "failover", &RegionAdmin::Stub::Failover, req);
+  req.set_force_without_witness(witness == WitnessCheck::kForceWithout);
+  // The region waits out the old lease (at most a lease × (1 + drift), 60 s at the most) first.
+  return unary<RegionAdmin>(address, "failover", &RegionAdmin::Stub::Failover, req,
+                            kAdminDeadline + std::chrono::milliseconds(63'000));
 }
 
 Result<ReprotectResponse> region_reprotect(const std::string& address, const std::string& reason,
@@ -163,6 +167,12 @@ Status region_set_peer(const std::string& address, const std::string& peer) {
   SetPeerRequest req;
   req.set_peer_address(peer);
   return unary<RegionAdmin>(address, "set peer", &RegionAdmin::Stub::SetPeer, req).status();
+}
+
+Status region_set_witness(const std::string& address, const std::string& witness) {
+  SetWitnessRequest req;
+  req.set_witness_address(witness);
+  return unary<RegionAdmin>(address, "set witness", &RegionAdmin::Stub::SetWitness, req).status();
 }
 
 Status region_set_clock_offset(const std::string& address, int64_t offset_ms) {

@@ -36,8 +36,12 @@ Result<Response> unary_call(const std::string& address, const std::string& what,
 
 Result<drsim::v1::GetStatusResponse> region_status(const std::string& address,
                                                    bool reset_lag_stats = false);
-Result<drsim::v1::FailoverResponse> region_failover(const std::string& address,
-                                                    const std::string& reason);
+// Whether a failover may promote without the lease witness's answer (waiting a full lease).
+enum class WitnessCheck { kRequire, kForceWithout };
+// Answers once the old active region's lease has expired and the region is promoted.
+Result<drsim::v1::FailoverResponse> region_failover(
+    const std::string& address, const std::string& reason,
+    WitnessCheck witness = WitnessCheck::kRequire);
 // Re-protect on the active region: answers when the standby holds the active region's state.
 Result<drsim::v1::ReprotectResponse> region_reprotect(const std::string& address,
                                                       const std::string& reason,
@@ -80,6 +84,8 @@ Result<drsim::v1::PlanInfo> sr_resume_plan(const std::string& address, const std
 
 Status region_set_outage(const std::string& address, bool outage);
 Status region_set_peer(const std::string& address, const std::string& peer);
+// Where the region's lease witness (the Traffic Manager) listens.
+Status region_set_witness(const std::string& address, const std::string& witness);
 Status region_set_clock_offset(const std::string& address, int64_t offset_ms);
 Result<drsim::v1::ListEndpointsResponse> tm_endpoints(const std::string& address,
                                                       const std::string& profile);

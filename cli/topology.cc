@@ -39,6 +39,18 @@ traffic_manager:
 )";
 }
 
+model::LeaseTimes TopologyConfig::lease_times() const {
+  model::LeaseTimes t;
+  t.lease = std::chrono::milliseconds(lease_ms);
+  t.renew_interval = std::chrono::milliseconds(lease_renew_interval_ms);
+  return t;
+}
+
+uint64_t TopologyConfig::lease_wait_ms() const {
+  return static_cast<uint64_t>(
+      std::chrono::ceil<std::chrono::milliseconds>(lease_times().grantor_belief()).count());
+}
+
 std::string TopologyConfig::workloads_flag() const {
   std::string out;
   for (const auto& w : workloads) {
@@ -72,7 +84,7 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
   if (!root || root.IsNull()) return cfg;
   if (Status s = check_keys(err, "", root,
                             {"regions", "workloads", "traffic_manager", "storage", "testing",
-                             "fault_proxy", "site_recovery"});
+                             "fault_proxy", "site_recovery", "replication"});
       !s.is_ok()) {
     return s;
   }
@@ -132,14 +144,42 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
   if (auto t = root["testing"]) {
     // Deliberately broken variants, for proving that drills and the checker
     // catch what they break. Never set in a real drill.
-    if (Status s = check_keys(err, "testing", t, {"ack_sync_writes_before_standby"}); !s.is_ok()) {
+    if (Status s = check_keys(err, "testing", t,
+                              {"ack_sync_writes_before_standby", "ack_writes_without_lease"});
+        !s.is_ok()) {
       return s;
+    }
+    if (auto f = t["ack_writes_without_lease"]) {
+      if (f.Scalar() != "true" && f.Scalar() != "false") {
+        return err.at("testing.ack_writes_without_lease", f, "must be true or false");
+      }
+      cfg.unsafe_no_lease = f.Scalar() == "true";
     }
     if (auto f = t["ack_sync_writes_before_standby"]) {
       if (f.Scalar() != "true" && f.Scalar() != "false") {
         return err.at("testing.ack_sync_writes_before_standby", f, "must be true or false");
       }
       cfg.unsafe_ack_before_standby = f.Scalar() == "true";
+    }
+  }
+  if (auto rep = root["replication"]) {
+    if (Status s = check_keys(err, "replication", rep, {"lease_ms", "lease_renew_interval_ms"});
+        !s.is_ok()) {
+      return s;
+    }
+    if (Status s = read_uint(err, "replication.lease_ms", rep["lease_ms"], 10, 60'000,
+                             &cfg.lease_ms);
+        !s.is_ok())
+      return s;
+    cfg.lease_renew_interval_ms = rep["lease_renew_interval_ms"] ? cfg.lease_renew_interval_ms
+                                                                 : std::max<uint64_t>(1, cfg.lease_ms / 4);
+    if (Status s = read_uint(err, "replication.lease_renew_interval_ms",
+                             rep["lease_renew_interval_ms"], 1, 30'000,
+                             &cfg.lease_renew_interval_ms);
+        !s.is_ok())
+      return s;
+    if (Status s = cfg.lease_times().validate("replication"); !s.is_ok()) {
+      return err.at("replication", rep, s.message().substr(std::string("replication.").size()));
     }
   }
   if (auto sr = root["site_recovery"]) {
@@ -225,7 +265,10 @@ json config_to_json(const TopologyConfig& c) {
           {"fsync", c.fsync},
           {"fault_proxy", c.fault_proxy},
           {"fault_seed", c.fault_seed},
-          {"unsafe_ack_before_standby", c.unsafe_ack_before_standby}};
+          {"unsafe_ack_before_standby", c.unsafe_ack_before_standby},
+          {"lease_ms", c.lease_ms},
+          {"lease_renew_interval_ms", c.lease_renew_interval_ms},
+          {"unsafe_no_lease", c.unsafe_no_lease}};
 }
 
 TopologyConfig config_from_json(const json& j) {
@@ -246,6 +289,9 @@ TopologyConfig config_from_json(const json& j) {
   c.unsafe_ack_before_standby = j.value("unsafe_ack_before_standby", false);
   c.fault_proxy = j.value("fault_proxy", false);
   c.fault_seed = j.value("fault_seed", uint64_t{1});
+  c.lease_ms = j.value("lease_ms", uint64_t{1000});
+  c.lease_renew_interval_ms = j.value("lease_renew_interval_ms", uint64_t{250});
+  c.unsafe_no_lease = j.value("unsafe_no_lease", false);
   return c;
 }
 
@@ -391,6 +437,10 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   std::vector<std::string> common = {"--workloads", config.workloads_flag()};
   if (config.fsync) common.push_back("--fsync");
   if (config.unsafe_ack_before_standby) common.push_back("--unsafe-ack-before-standby");
+  if (config.unsafe_no_lease) common.push_back("--unsafe-no-lease");
+  common.insert(common.end(), {"--lease-ms", std::to_string(config.lease_ms),
+                               "--lease-renew-interval-ms",
+                               std::to_string(config.lease_renew_interval_ms)});
   if (config.time_scale != 1) {
     common.push_back("--time-scale");
     common.push_back(std::to_string(config.time_scale));
@@ -486,6 +536,20 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   state.processes["trafficmgr"] = *t;
   progress("traffic manager    pid " + std::to_string(t->pid) + "  " + t->address +
            "  (profile " + config.profile + ", priority routing)");
+  // The Traffic Manager is also the lease witness of the pair: each region reaches it on a
+  // link of its own (witness.<region>), so a partition can cut a region off from it.
+  for (const char* name : {"primary", "secondary"}) {
+    auto witness = link(std::string("witness.") + name, name, "trafficmgr", t->address);
+    if (!witness.is_ok()) return fail(witness.status());
+    if (Status st = region_set_witness(state.processes[name].address, *witness); !st.is_ok()) {
+      return fail(st);
+    }
+    state.processes[name].argv.push_back("--witness");
+    state.processes[name].argv.push_back(*witness);
+  }
+  progress("lease              " + std::to_string(config.lease_ms) + " ms, renewed every " +
+           std::to_string(config.lease_renew_interval_ms) +
+           " ms through the peer or the Traffic Manager (witness)");
   progress("  " + dns_line(state));
   progress("  " + dashboard_line(state));
   if (Status st = save_state(state); !st.is_ok()) return fail(st);

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <string>
@@ -50,11 +51,25 @@ struct TopologyConfig {
   // real time (300: a 5-minute crash-consistent recovery point every second).
   uint64_t time_scale = 1;
 
-  // Documented failover estimate: TTL + tolerated × interval.
-  uint64_t documented_failover_ms() const { return ttl_ms + tolerated_failures * probe_interval_ms; }
-  // Stricter worst case: (interval + timeout) × (tolerated + 1) + TTL.
+  // replication.lease_ms / lease_renew_interval_ms: the lease on being active (docs/replication.md);
+  // the drift bound ε is model::LeaseTimes' default (5 %).
+  uint64_t lease_ms = 1000;
+  uint64_t lease_renew_interval_ms = 250;
+  bool unsafe_no_lease = false;  // testing.ack_writes_without_lease
+  model::LeaseTimes lease_times() const;
+  // An unplanned failover promotes no earlier than lease × (1 + ε) after the old active region's
+  // last renewal, which is at most the fault's instant.
+  uint64_t lease_wait_ms() const;
+
+  // Documented failover estimate: TTL + max(tolerated × interval, lease wait).
+  uint64_t documented_failover_ms() const {
+    return ttl_ms + std::max<uint64_t>(tolerated_failures * probe_interval_ms, lease_wait_ms());
+  }
+  // Stricter worst case: max((interval + timeout) × (tolerated + 1), lease wait) + TTL.
   uint64_t strict_failover_ms() const {
-    return (probe_interval_ms + probe_timeout_ms) * (tolerated_failures + 1) + ttl_ms;
+    return std::max<uint64_t>((probe_interval_ms + probe_timeout_ms) * (tolerated_failures + 1),
+                              lease_wait_ms()) +
+           ttl_ms;
   }
   std::string workloads_flag() const;
 };

@@ -87,6 +87,16 @@ json region_json(const RegionSnapshot& r) {
   j["active_region"] = st.active_region();
   j["replication_connected"] = st.replication_connected();
   j["note"] = st.fenced_reason();
+  // The active region's lease: "held (expires in 812 ms)" or "LOST: why"; "" on a standby.
+  const auto& lease = st.lease();
+  if (lease.state() == "held") {
+    j["lease"] = "held (expires in " + std::to_string(static_cast<int64_t>(lease.expires_in_ms())) +
+                 " ms)";
+  } else if (lease.state() == "lost" || lease.state() == "disabled") {
+    j["lease"] = (lease.state() == "lost" ? "LOST: " : "DISABLED: ") + lease.reason();
+  } else {
+    j["lease"] = "";
+  }
   json workloads = json::array();
   for (const auto& w : st.workloads()) {
     workloads.push_back({{"name", w.name()},

@@ -179,7 +179,10 @@ function render(s) {
                                        ? w.lag_writes + " writes / " + fixed(w.lag_ms, 1) + " ms"
                                        : "applied seq " + w.last_seq), "mono"));
       }
-      const note = el("span", r.reachable ? r.note : "stale: " + r.error, r.reachable ? "" : "err");
+      // The lease on being active (held / expires in / lost and why) leads the note.
+      const noted = (r.lease ? "lease " + r.lease + (r.note ? "; " : "") : "") + r.note;
+      const note = el("span", r.reachable ? noted : "stale: " + r.error,
+                      r.reachable && !(r.lease || "").startsWith("LOST") ? "" : "err");
       tr = row([r.name, badge(r.role), r.epoch, r.outage ? badge("outage") : "no",
                 r.replication_connected ? "connected" : "not connected", lag, note]);
       tr.id = "region-" + r.name;

@@ -26,6 +26,7 @@
 #include "trafficmgr/region_status_poller.h"
 #include "trafficmgr/traffic_manager.h"
 #include "trafficmgr/traffic_manager_config_file.h"
+#include "trafficmgr/lease_witness.h"
 #include "trafficmgr/traffic_manager_service.h"
 
 namespace {
@@ -237,7 +238,9 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   net::AsioScheduler scheduler(io);
   trafficmgr::TrafficManager traffic_manager(config, scheduler);
-  trafficmgr::TrafficManagerService service(traffic_manager.state());
+  RealClock witness_clock;  // monotonic: `drsim inject clock-skew` does not move it
+  trafficmgr::LeaseWitness witness(witness_clock);
+  trafficmgr::TrafficManagerService service(traffic_manager.state(), witness);
   net::HealthService health;
   health.set_status("", grpc::health::v1::HealthCheckResponse::SERVING);
   health.set_status("drsim.v1.TrafficManager", grpc::health::v1::HealthCheckResponse::SERVING);

@@ -1,5 +1,7 @@
 #include "trafficmgr/traffic_manager_service.h"
 
+#include "common/net/grpc_util.h"
+
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -219,6 +221,26 @@ grpc::ServerUnaryReactor* TrafficManagerService::SetLatency(grpc::CallbackServer
                            std::chrono::duration<double, std::milli>(request->latency_ms())));
   }
   reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* TrafficManagerService::RenewLease(grpc::CallbackServerContext* ctx,
+                                                            const v1::RenewLeaseRequest* request,
+                                                            v1::RenewLeaseResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  auto r = witness_.renew(*request);
+  if (r.is_ok()) *response = std::move(r.value());
+  reactor->Finish(net::to_grpc(r.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* TrafficManagerService::FenceLease(grpc::CallbackServerContext* ctx,
+                                                            const v1::FenceLeaseRequest* request,
+                                                            v1::FenceLeaseResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  auto r = witness_.fence(*request);
+  if (r.is_ok()) *response = std::move(r.value());
+  reactor->Finish(net::to_grpc(r.status()));
   return reactor;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "drsim/v1/trafficmgr.grpc.pb.h"
+#include "trafficmgr/lease_witness.h"
 #include "trafficmgr/routing_state.h"
 
 namespace drsim::trafficmgr {
@@ -14,7 +15,8 @@ class TrafficManagerService final : public v1::TrafficManager::CallbackService {
   // buffering without bound.
   static constexpr size_t kMaxQueuedEvents = 10000;
 
-  explicit TrafficManagerService(RoutingState& state) : state_(state) {}
+  TrafficManagerService(RoutingState& state, LeaseWitness& witness)
+      : state_(state), witness_(witness) {}
 
   // drsim::v1::TrafficManager
   grpc::ServerUnaryReactor* Resolve(grpc::CallbackServerContext* ctx,
@@ -31,6 +33,13 @@ class TrafficManagerService final : public v1::TrafficManager::CallbackService {
   grpc::ServerUnaryReactor* SetLatency(grpc::CallbackServerContext* ctx,
                                        const v1::SetLatencyRequest* request,
                                        v1::SetLatencyResponse* response) override;
+  // The lease witness (lease_witness.h).
+  grpc::ServerUnaryReactor* RenewLease(grpc::CallbackServerContext* ctx,
+                                       const v1::RenewLeaseRequest* request,
+                                       v1::RenewLeaseResponse* response) override;
+  grpc::ServerUnaryReactor* FenceLease(grpc::CallbackServerContext* ctx,
+                                       const v1::FenceLeaseRequest* request,
+                                       v1::FenceLeaseResponse* response) override;
 
  private:
   // INVALID_ARGUMENT for an empty or oversized name, NOT_FOUND for a profile not served. On
@@ -38,6 +47,7 @@ class TrafficManagerService final : public v1::TrafficManager::CallbackService {
   grpc::Status check_profile(const std::string& profile, std::string* canonical) const;
 
   RoutingState& state_;
+  LeaseWitness& witness_;
 };
 
 }  // namespace drsim::trafficmgr

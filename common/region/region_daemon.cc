@@ -216,6 +216,25 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   app.add_flag("--unsafe-ack-before-standby", opt.unsafe_ack_before_standby,
                "TEST HOOK: acknowledge sync writes before the standby has them (breaks RPO 0; "
                "exists so tests can prove the checker reports the loss)");
+  app.add_flag("--unsafe-no-lease", opt.unsafe_no_lease,
+               "TEST HOOK: acknowledge writes without a valid lease (a frozen or partitioned "
+               "former primary then acks writes that are lost; exists so tests can prove the "
+               "checker reports them)");
+  int64_t lease_ms = std::chrono::duration_cast<std::chrono::milliseconds>(opt.lease.lease).count();
+  int64_t lease_renew_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(opt.lease.renew_interval).count();
+  app.add_option("--lease-ms", lease_ms,
+                 "Lease on being active: writes are acknowledged only while a renewal from the "
+                 "peer or the witness is younger than this (x (1 - drift))")
+      ->capture_default_str();
+  app.add_option("--lease-renew-interval-ms", lease_renew_ms, "How often the lease is renewed")
+      ->capture_default_str();
+  app.add_option("--lease-drift", opt.lease.drift,
+                 "Bound on the rate difference of two hosts' monotonic clocks (0.05 = 5 %)")
+      ->capture_default_str();
+  app.add_option("--witness", opt.witness_address,
+                 "host:port of the Traffic Manager acting as lease witness (can be set later "
+                 "with the SetWitness admin RPC); none = the peer alone grants the lease");
   app.add_option("--max-batch-changes", opt.max_batch_changes, "Changes per replication frame")
       ->capture_default_str();
   app.add_option("--max-unacked-changes", opt.max_unacked_changes,
@@ -275,6 +294,8 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   opt.sync_ack_timeout = std::chrono::milliseconds(sync_ack_timeout_ms);
   opt.fence_check_timeout = std::chrono::milliseconds(fence_check_timeout_ms);
   opt.peer_fence_timeout = std::chrono::milliseconds(peer_fence_timeout_ms);
+  opt.lease.lease = std::chrono::milliseconds(lease_ms);
+  opt.lease.renew_interval = std::chrono::milliseconds(lease_renew_ms);
   opt.initial_role = role == "active" ? model::Role::kActive : model::Role::kStandby;
   auto specs = parse_workloads("--workloads", workloads,
                                mode == "sync" ? ReplicationMode::kSync : ReplicationMode::kAsync);
@@ -289,6 +310,9 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   }
   if (valid.is_ok() && !opt.peer_address.empty()) {
     valid = config::validate_listen_address("--peer", opt.peer_address);
+  }
+  if (valid.is_ok() && !opt.witness_address.empty()) {
+    valid = config::validate_listen_address("--witness", opt.witness_address);
   }
   if (!valid.is_ok()) {
     std::fprintf(stderr, "%s: %s\n", defaults.program.c_str(), valid.message().c_str());

@@ -85,9 +85,13 @@ RegionNode::RegionNode(RegionOptions options, boost::asio::io_context& io,
       gate_(std::make_shared<net::LoopGate>(io)),
       scheduler_(io),
       store_(store),
-      health_(health) {}
+      health_(health),
+      lease_(options_.lease, options_.peer_name) {}
 
-RegionNode::~RegionNode() { gate_->close(); }
+RegionNode::~RegionNode() {
+  gate_->close();
+  *alive_ = false;
+}
 
 Status RegionNode::start(const std::string& bound_address) {
   address_ = bound_address;
@@ -151,6 +155,7 @@ Status RegionNode::start(const std::string& bound_address) {
         w->copy_incomplete ? " (a full copy into it did not finish: re-protect redoes it)" : "");
   }
   if (!role_->confirmed()) arm_confirmation_timeout();
+  start_lease();
   update_health();
   struct Ticker {
     static void arm(RegionNode* n) {
@@ -218,7 +223,9 @@ void RegionNode::update_health() {
   health_.set_outage(outage_);
   health_.set_region({role_->epoch().value(), model::role_name(role_->role())});
   health_.set_status("", S::SERVING);
-  health_.set_status("drsim.v1.Workload", role_->serving_writes() ? S::SERVING : S::NOT_SERVING);
+  // Serving = may acknowledge a write now: active, confirmed, and holding the lease.
+  bool serving = role_->serving_writes() && (!grantor_ || admit_lease().is_ok());
+  health_.set_status("drsim.v1.Workload", serving ? S::SERVING : S::NOT_SERVING);
   health_.set_status("drsim.v1.Replication", S::SERVING);
   health_.set_status("drsim.v1.RegionAdmin", S::SERVING);
 }
@@ -278,6 +285,10 @@ void RegionNode::write(std::vector<drsim::v1::WriteOp> ops, WriteDone done) {
     done({s, Applied::kNo, {}});
     return;
   }
+  if (Status s = admit_lease(); !s.is_ok()) {
+    done({s, Applied::kNo, {}});
+    return;
+  }
   if (handover_.pausing_writes()) {
     done({failed_precondition("planned failover in progress: region " + options_.name +
                               " stopped admitting writes while it hands over to " +
@@ -321,6 +332,9 @@ void RegionNode::flush_writes() {
   // outage posted in between): re-check before anything becomes durable.
   Status admit = outage_ ? unavailable("region " + options_.name + " is in an injected outage")
                          : role_->admit_write();
+  // The lease is checked here, on the loop, right before the writes are applied and the async
+  // ones acknowledged: a region frozen past its lease refuses what queued up meanwhile.
+  if (admit.is_ok()) admit = admit_lease();
   if (admit.is_ok() && handover_.pausing_writes()) {
     admit = failed_precondition("planned failover in progress: region " + options_.name +
                                 " stopped admitting writes while it hands over to " +
@@ -519,6 +533,8 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
   if (role_->role() == model::Role::kActive && !role_->confirmed() && !fence_note_.empty()) {
     add_note(fence_note_);
   }
+  fill_lease_status(out);
+  if (out->lease().state() == "lost") add_note("lease lost: " + out->lease().reason());
   out->set_fenced_reason(note);
   out->set_now_unix_nanos(wall_now_unix_nanos());
   out->set_clock_offset_ms(wall_clock_offset_nanos().load(std::memory_order_relaxed) / 1'000'000);
@@ -824,6 +840,7 @@ void RegionNode::on_role_change(const model::RoleChanged& change) {
     incoming_.finish(scheduler_.now());
   }
   update_health();
+  reset_lease();  // a new epoch needs a new lease (an active region asks at once)
 }
 
 void RegionNode::arm_confirmation_timeout() {
@@ -988,6 +1005,15 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
     pump();
     return;
   }
+  if (reply.has_lease_grant()) {
+    const auto& g = reply.lease_grant();
+    if (g.granted()) {
+      on_lease_granted(g.request_id(), Epoch(g.epoch()));
+    } else {
+      on_lease_refused(Epoch(g.highest_epoch()), options_.peer_name, g.reason());
+    }
+    return;
+  }
   if (reply.has_ack()) {
     for (const auto& cursor : reply.ack().durable()) {
       Workload* w = find(cursor.workload());
@@ -1042,6 +1068,7 @@ void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& r
 }
 
 void RegionNode::on_standby_durable(Workload& w) {
+  check_lease();  // an expired lease fails the waiting writes instead of acknowledging them
   Seq acked = w.source.acked();
   while (!w.recent.empty() && Seq(w.recent.front().seq()) <= acked) {
     w.recent.pop_front();
@@ -1069,6 +1096,7 @@ void RegionNode::on_source_closed(SourceStream* stream, const Status& status) {
     w->copy.reset();  // a full copy cut short starts over (the standby's mark says so)
   }
   control_frame_.reset();
+  lease_frame_.reset();
   if (was_welcomed) {
     spdlog::warn("replication to {} disconnected: {}", options_.peer_name, status.to_string());
   }
@@ -1102,6 +1130,12 @@ void RegionNode::pump() {
   if (control_frame_) {
     ReplicationFrame frame = std::move(*control_frame_);
     control_frame_.reset();
+    link_->send(std::move(frame));
+    return;
+  }
+  if (lease_frame_) {
+    ReplicationFrame frame = std::move(*lease_frame_);
+    lease_frame_.reset();
     link_->send(std::move(frame));
     return;
   }
@@ -1227,6 +1261,12 @@ void RegionNode::on_sink_frame(SinkStream* stream, const ReplicationFrame& frame
       return;
     }
     sink_snapshot(stream, frame.snapshot());
+  } else if (frame.has_lease_request()) {
+    if (stream != sink_) {
+      sink_reject(stream, failed_precondition("lease request before hello, or stream superseded"));
+      return;
+    }
+    sink_lease_request(stream, frame.lease_request());
   } else if (frame.has_handover()) {
     if (stream != sink_) {
       // A superseded stream's handover: never promote on it (the source already gave it up).

@@ -16,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "common/model/replication/handover.h"
+#include "common/model/replication/lease.h"
 #include "common/model/replication/region_protection.h"
 #include "common/model/replication/region_role.h"
 #include "common/model/replication/sink.h"
@@ -28,6 +29,7 @@
 #include "common/storage/region_store.h"
 #include "drsim/v1/admin.pb.h"
 #include "drsim/v1/replication.grpc.pb.h"
+#include "drsim/v1/trafficmgr.grpc.pb.h"
 #include "drsim/v1/workload.pb.h"
 
 namespace drsim::region {
@@ -75,6 +77,22 @@ class RegionNode {
   // answers once this region serves (promoted_unix_nanos: then), or with the refusal.
   using FailoverDone = std::function<void(Result<drsim::v1::FailoverResponse>)>;
   void failover(const std::string& reason, FailoverDone done);
+  // ---- Lease on being active (region_node_lease.cc), loop thread.
+  // Whether a promotion may go ahead without the witness's word on the old lease.
+  enum class WitnessOverride { kRequireWitness, kForceWithoutWitness };
+  using LeaseWaitDone = std::function<void(Result<Duration>)>;
+  // Before an unplanned promotion of this standby: stop granting to the old epoch, fence the
+  // witness, then wait (a timer, on this region's monotonic clock) until no grant to the old
+  // epoch can still be believed. `done` gets the time waited, or why the promotion must not
+  // happen (witness unreachable without the override: UNAVAILABLE naming it).
+  void wait_out_old_lease(WitnessOverride override_witness, LeaseWaitDone done);
+  // The operator's failover: wait_out_old_lease, then failover(reason, done) (which fences
+  // the peer and answers once this region serves).
+  void failover_after_lease(const std::string& reason, WitnessOverride override_witness,
+                            std::function<void(Result<drsim::v1::FailoverResponse>)> done);
+  void set_witness(const std::string& address);
+  // A promotion that waited out the old lease was then refused: this standby grants again.
+  void lift_promotion_fence();
   void set_outage(bool outage);
   void set_peer(const std::string& address);
   // Re-protect (on the active region after a failover): reverse replication toward the peer,
@@ -243,6 +261,25 @@ class RegionNode {
   // changes from the send cache and release the sync writes waiting on them.
   void on_standby_durable(Workload& w);
 
+  // Lease (region_node_lease.cc).
+  void start_lease();
+  enum class EpochRetry { kAllowed, kUsed };
+  void wait_out_old_lease(WitnessOverride override_witness, EpochRetry retry, LeaseWaitDone done);
+  // OK while this active region holds a valid lease (or --unsafe-no-lease); else UNAVAILABLE
+  // naming why.
+  Status admit_lease() const;
+  void renew_lease();
+  void renew_with_witness();
+  void on_lease_granted(uint64_t id, Epoch epoch);
+  // A grantor knows a newer epoch: step down.
+  void on_lease_refused(Epoch highest, const std::string& from, const std::string& reason);
+  // After a lease change: health, and sync writes waiting past expiry.
+  void check_lease();
+  void reset_lease();
+  void sink_lease_request(SinkStream* stream, const drsim::v1::LeaseRequest& req);
+  std::string lease_grantors() const;
+  void fill_lease_status(drsim::v1::GetStatusResponse* out) const;
+
   // Sink side.
   void sink_hello(SinkStream* stream, const drsim::v1::Hello& hello);
   void sink_batch(SinkStream* stream, const drsim::v1::ChangeBatch& batch);
@@ -323,6 +360,17 @@ class RegionNode {
   std::vector<FenceWaiter> fence_waiters_;  // failovers answered once the fence is settled
   // Answers the waiting failovers: served (`failed` OK, with `how` appended) or failed.
   void answer_fence_waiters(const Status& failed, const std::string& how);
+
+  // Lease: held while active, granted while standby (to the peer's stream).
+  model::LeaseHolder lease_;
+  std::optional<model::LeaseGrantor> grantor_;
+  bool lease_was_valid_ = false;
+  std::optional<drsim::v1::ReplicationFrame> lease_frame_;  // a renewal to send on the stream
+  std::unique_ptr<drsim::v1::TrafficManager::Stub> witness_stub_;
+  bool witness_call_in_flight_ = false;
+  std::string witness_error_;
+  bool lease_wait_running_ = false;  // a promotion is waiting out the old lease
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // gRPC callbacks after stop
 };
 
 }  // namespace drsim::region

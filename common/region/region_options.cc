@@ -72,6 +72,10 @@ Status RegionOptions::validate() const {
   if (peer_fence_timeout.count() < 0 || peer_fence_timeout.count() > 60'000) {
     return invalid_argument("--peer-fence-timeout-ms: must be 0..60000");
   }
+  if (Status s = lease.validate("flags (--lease-ms, --lease-renew-interval-ms, --lease-drift)");
+      !s.is_ok()) {
+    return s;
+  }
   return Status::ok();
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/core/status.h"
+#include "common/model/replication/lease.h"
 #include "common/model/replication/region_role.h"
 
 namespace drsim::region {
@@ -33,6 +34,13 @@ struct RegionOptions {
   // standby (a deliberately broken build of the replication contract), so the
   // test suite can prove that the checker catches the writes this loses.
   bool unsafe_ack_before_standby = false;
+  // The lease on being active (common/model/replication/lease.h): renewed through the peer and,
+  // when set, the Traffic Manager witness at `witness_address`.
+  model::LeaseTimes lease;
+  std::string witness_address;
+  // Test hook, off by default: acknowledge writes without a valid lease (the split-brain window
+  // the lease closes), so tests can prove the checker sees acks by a superseded region.
+  bool unsafe_no_lease = false;
   uint64_t log_retention = 1'000'000;
   uint32_t max_batch_changes = 1024;     // per replication frame
   uint64_t max_unacked_changes = 65536;  // per workload, in flight to the standby

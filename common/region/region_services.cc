@@ -131,11 +131,15 @@ grpc::ServerUnaryReactor* AdminService::Failover(grpc::CallbackServerContext* ct
                                                  FailoverResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
-    node_.failover(req->reason().empty() ? "operator request" : req->reason(),
-                   [reactor, resp](Result<FailoverResponse> r) {
-                     if (r.is_ok()) *resp = std::move(r.value());
-                     reactor->Finish(net::to_grpc(r.status()));
-                   });
+    // Answered once the old active region's lease has provably expired and this one promoted.
+    node_.failover_after_lease(
+        req->reason().empty() ? "operator request" : req->reason(),
+        req->force_without_witness() ? RegionNode::WitnessOverride::kForceWithoutWitness
+                                     : RegionNode::WitnessOverride::kRequireWitness,
+        [reactor, resp](Result<FailoverResponse> r) {
+          if (r.is_ok()) *resp = std::move(r.value());
+          reactor->Finish(net::to_grpc(r.status()));
+        });
   });
   return reactor;
 }
@@ -162,6 +166,24 @@ grpc::ServerUnaryReactor* AdminService::SetPeer(grpc::CallbackServerContext* ctx
   }
   boost::asio::post(node_.io(), [this, reactor, req] {
     node_.set_peer(req->peer_address());
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::SetWitness(grpc::CallbackServerContext* ctx,
+                                                   const SetWitnessRequest* req,
+                                                   SetWitnessResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  if (!req->witness_address().empty()) {
+    if (Status s = config::validate_listen_address("witness_address", req->witness_address());
+        !s.is_ok()) {
+      reactor->Finish(net::to_grpc(s));
+      return reactor;
+    }
+  }
+  boost::asio::post(node_.io(), [this, reactor, req] {
+    node_.set_witness(req->witness_address());
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;

@@ -51,6 +51,9 @@ class AdminService final : public drsim::v1::RegionAdmin::CallbackService {
   grpc::ServerUnaryReactor* SetPeer(grpc::CallbackServerContext* ctx,
                                     const drsim::v1::SetPeerRequest* req,
                                     drsim::v1::SetPeerResponse* resp) override;
+  grpc::ServerUnaryReactor* SetWitness(grpc::CallbackServerContext* ctx,
+                                       const drsim::v1::SetWitnessRequest* req,
+                                       drsim::v1::SetWitnessResponse* resp) override;
   grpc::ServerUnaryReactor* SetClockOffset(grpc::CallbackServerContext* ctx,
                                            const drsim::v1::SetClockOffsetRequest* req,
                                            drsim::v1::SetClockOffsetResponse* resp) override;

@@ -441,6 +441,30 @@ void SiteRecoveryDriver::unplanned_failover(const UnplannedFailoverRequest& req,
                              node_.options().name));
     return;
   }
+  if (req.dry_run()) {  // changes nothing: no lease to wait out
+    unplanned_failover_after_lease(req, std::move(done));
+    return;
+  }
+  // Like the operator's failover, a failover to a recovery point first waits out the old active
+  // region's lease (region_node_lease.cc); a refusal there (witness unreachable) ends it here,
+  // and one after it lets this standby grant the old epoch again.
+  node_.wait_out_old_lease(
+      RegionNode::WitnessOverride::kRequireWitness,
+      [this, req, done = std::move(done)](Result<Duration> waited) mutable {
+        if (!waited.is_ok()) {
+          done(waited.status());
+          return;
+        }
+        unplanned_failover_after_lease(
+            req, [this, done = std::move(done)](Result<UnplannedFailoverResponse> r) {
+              if (!r.is_ok()) node_.lift_promotion_fence();
+              done(std::move(r));
+            });
+      });
+}
+
+void SiteRecoveryDriver::unplanned_failover_after_lease(const UnplannedFailoverRequest& req,
+                                                        FailoverDone done) {
   const std::string& peer = node_.options().peer_address;
   if (peer.empty()) {
     finish_failover(req, std::nullopt, std::move(done));

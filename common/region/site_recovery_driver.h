@@ -164,6 +164,9 @@ class SiteRecoveryDriver {
                   drsim::v1::ReplicationPointInfo* out) const;
   // A job that ran to its end inside one call.
   model::JobId finished_job(model::JobKind kind, const std::string& target, const Status& result);
+  // unplanned_failover once the old active region's lease expired: asks it what it wrote.
+  void unplanned_failover_after_lease(const drsim::v1::UnplannedFailoverRequest& req,
+                                      FailoverDone done);
   // Second half of unplanned_failover, once the old active region answered (or not).
   void finish_failover(const drsim::v1::UnplannedFailoverRequest& req,
                        std::optional<drsim::v1::GetStatusResponse> source, FailoverDone done);

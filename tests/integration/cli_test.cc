@@ -191,7 +191,7 @@ TEST(Cli, LinkFaultsFromTheShell) {
     }
     return false;
   };
-  ASSERT_EQ(status()["links"].size(), 6u);
+  ASSERT_EQ(status()["links"].size(), 8u);  // client, probe, witness per region; repl both ways
 
   r = run_binary("drsim", {"inject", "partition", "--home", home, "--link", "probe.primary"}, 20s);
   ASSERT_EQ(r.exit_code, 0) << r.output;

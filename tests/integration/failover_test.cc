@@ -18,15 +18,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-grpc::Status put(drsim::v1::Workload::Stub& stub, const std::string& key, drsim::v1::PutResponse* resp,
-                 std::chrono::milliseconds deadline = 2s) {
-  grpc::ClientContext ctx;
-  net::set_deadline(ctx, deadline);
-  drsim::v1::PutRequest req;
-  req.set_workload("vm-web");
-  req.set_key(key);
-  req.set_value("value-of-" + key);
-  return stub.Put(&ctx, req, resp);
+grpc::Status put(drsim::v1::Workload::Stub& stub, const std::string& key,
+                 drsim::v1::PutResponse* resp, std::chrono::milliseconds deadline = 2s) {
+  return put_key(stub, key, resp, deadline);
 }
 
 TEST(Failover, SigkillOfPrimaryUnderLoadRoutesClientsToSecondaryWithNoAckedSyncWriteLost) {

@@ -150,6 +150,11 @@ class TrafficManagerWebTest : public ::testing::Test {
         "--region-admin",   "secondary=" + regions_->secondary.address};
     args.insert(args.end(), extra.begin(), extra.end());
     start_tm(args);
+    // As `drsim up` does: the Traffic Manager is the regions' lease witness, so a region
+    // promoted while its peer is in an outage can hold a lease (docs/replication.md).
+    for (const char* name : {"primary", "secondary"}) {
+      ASSERT_TRUE(regions_->set_witness(name, address_).ok()) << name;
+    }
   }
 
   json state() {

@@ -331,6 +331,17 @@ class RegionPair {
     return stub->SetOutage(&ctx, request, &response);
   }
 
+  // Where the region's lease witness (a Traffic Manager) listens.
+  grpc::Status set_witness(const std::string& name, const std::string& witness) {
+    auto stub = v1::RegionAdmin::NewStub(net::make_channel(region(name).address));
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 2s);
+    v1::SetWitnessRequest request;
+    request.set_witness_address(witness);
+    v1::SetWitnessResponse response;
+    return stub->SetWitness(&ctx, request, &response);
+  }
+
   std::string logs() const {
     std::string out;
     for (const auto* r : {&primary, &secondary}) {

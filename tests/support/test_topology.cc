@@ -42,6 +42,17 @@ cli::LoadOptions standard_load(const TestTopology& topo) {
   return lo;
 }
 
+grpc::Status put_key(drsim::v1::Workload::Stub& stub, const std::string& key,
+                     drsim::v1::PutResponse* resp, std::chrono::milliseconds deadline) {
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, deadline);
+  drsim::v1::PutRequest req;
+  req.set_workload("vm-web");
+  req.set_key(key);
+  req.set_value("value-of-" + key);
+  return stub.Put(&ctx, req, resp);
+}
+
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

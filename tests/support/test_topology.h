@@ -87,6 +87,11 @@ grpc::Status recorded_put(drsim::v1::Workload::Stub& stub, const std::string& wo
 // clients over 200 keys of each of vm-web and vm-db.
 cli::LoadOptions standard_load(const TestTopology& topo);
 
+// One Put of `key` = "value-of-<key>" into vm-web through `stub`, with `deadline`.
+grpc::Status put_key(drsim::v1::Workload::Stub& stub, const std::string& key,
+                     drsim::v1::PutResponse* resp,
+                     std::chrono::milliseconds deadline = std::chrono::seconds(2));
+
 // Polls `pred` every 10 ms until it holds or `timeout` passes. Returns
 // whether it held; the caller asserts with a message saying what it awaited.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);

@@ -15,6 +15,7 @@
 // bigger jump is a forged or corrupt claim and must not move this region's state.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -76,6 +77,8 @@ class RegionRole {
     if (role_ == Role::kActive) confirmation_ = Confirmation::kUnconfirmed;
   }
 
+  // The epoch failover() would promote this region to.
+  Epoch promotion_epoch() const { return std::max(epoch_, highest_seen_).next(); }
   Role role() const { return role_; }
   Epoch epoch() const { return epoch_; }
   Epoch highest_seen() const { return highest_seen_; }

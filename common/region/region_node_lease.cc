@@ -1,0 +1,389 @@
+// RegionNode's lease on being active (common/model/replication/lease.h). The active region
+// renews through its standby (LeaseRequest / LeaseGrant on the replication stream) and through
+// the Traffic Manager witness (RenewLease); it admits a client write only while the lease is
+// valid on its own monotonic clock. A standby about to be promoted stops granting, fences the
+// witness, and waits until no grant to the old epoch can still be believed.
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include "common/net/grpc_util.h"
+#include "common/region/region_node.h"
+#include "common/region/replication_streams.h"
+
+namespace drsim::region {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// A FenceLease that gets no answer within this: the witness counts as unreachable.
+constexpr auto kWitnessFenceDeadline = milliseconds(1000);
+
+int64_t whole_ms(Duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
+
+uint32_t lease_ms(const model::LeaseTimes& t) { return static_cast<uint32_t>(whole_ms(t.lease)); }
+
+}  // namespace
+
+std::string RegionNode::lease_grantors() const {
+  return options_.peer_name + (options_.witness_address.empty() ? "" : " or trafficmgr");
+}
+
+void RegionNode::start_lease() {
+  Time now = scheduler_.now();
+  grantor_.emplace(options_.lease, now);
+  grantor_->observe(role_->epoch());
+  lease_.set_grantors(lease_grantors());
+  lease_.reset(role_->epoch(), now);
+  if (!options_.witness_address.empty()) set_witness(options_.witness_address);
+  if (options_.unsafe_no_lease) {
+    spdlog::warn(
+        "TEST HOOK --unsafe-no-lease: writes are acknowledged without a valid lease; a frozen or "
+        "partitioned former primary acknowledges writes that are lost");
+  }
+  struct Ticker {
+    static void arm(RegionNode* n) {
+      n->scheduler_.schedule_after(n->options_.lease.renew_interval, [n] {
+        if (n->stopped_) return;
+        n->renew_lease();
+        arm(n);
+      });
+    }
+  };
+  Ticker::arm(this);
+  renew_lease();
+}
+
+void RegionNode::set_witness(const std::string& address) {
+  options_.witness_address = address;
+  witness_stub_.reset();
+  witness_error_.clear();
+  if (!address.empty()) {
+    witness_stub_ = drsim::v1::TrafficManager::NewStub(net::make_channel(address));
+  }
+  lease_.set_grantors(lease_grantors());
+  spdlog::info("lease witness: {}", address.empty() ? "none (the peer alone grants)" : address);
+  if (grantor_) renew_lease();
+}
+
+Status RegionNode::admit_lease() const {
+  if (options_.unsafe_no_lease) return Status::ok();
+  Time now = scheduler_.now();
+  if (lease_.valid(now)) return Status::ok();
+  return unavailable("region " + options_.name + " does not acknowledge writes at epoch " +
+                     std::to_string(role_->epoch().value()) + ": " + lease_.lost_reason(now));
+}
+
+void RegionNode::reset_lease() {
+  Time now = scheduler_.now();
+  lease_.reset(role_->epoch(), now);
+  lease_frame_.reset();
+  if (grantor_) {
+    if (role_->role() == model::Role::kActive) grantor_->keep_fence();
+    grantor_->observe(role_->epoch());
+  }
+  check_lease();
+  renew_lease();
+}
+
+void RegionNode::renew_lease() {
+  check_lease();
+  if (stopped_ || outage_ || role_->role() != model::Role::kActive) return;
+  if (link_ != nullptr && link_welcomed_) {
+    drsim::v1::ReplicationFrame frame;
+    auto* r = frame.mutable_lease_request();
+    r->set_request_id(lease_.on_request_sent(scheduler_.now()));
+    r->set_epoch(role_->epoch().value());
+    lease_frame_ = std::move(frame);  // a newer request replaces one still waiting to be sent
+    pump();
+  }
+  renew_with_witness();
+}
+
+void RegionNode::renew_with_witness() {
+  if (!witness_stub_ || witness_call_in_flight_) return;
+  struct Call {
+    grpc::ClientContext ctx;
+    drsim::v1::RenewLeaseRequest request;
+    drsim::v1::RenewLeaseResponse response;
+  };
+  auto call = std::make_shared<Call>();
+  call->request.set_region(options_.name);
+  call->request.set_peer(options_.peer_name);
+  call->request.set_epoch(role_->epoch().value());
+  call->request.set_lease_ms(lease_ms(options_.lease));
+  call->request.set_lease_drift(options_.lease.drift);
+  net::set_deadline(call->ctx, std::chrono::duration_cast<milliseconds>(options_.lease.lease / 2));
+  uint64_t id = lease_.on_request_sent(scheduler_.now());
+  Epoch epoch = role_->epoch();
+  witness_call_in_flight_ = true;
+  witness_stub_->async()->RenewLease(
+      &call->ctx, &call->request, &call->response,
+      [this, alive = alive_, call, id, epoch](grpc::Status s) {
+        boost::asio::post(io_, [this, alive, call, id, epoch, s] {
+          if (!*alive || stopped_) return;
+          witness_call_in_flight_ = false;
+          if (!s.ok()) {
+            std::string why = "witness " + options_.witness_address + ": " + s.error_message();
+            if (why != witness_error_) spdlog::warn("lease renewal failed: {}", why);
+            witness_error_ = why;
+            return;
+          }
+          witness_error_.clear();
+          if (call->response.granted()) {
+            on_lease_granted(id, epoch);
+          } else {
+            on_lease_refused(Epoch(call->response.highest_epoch()), "trafficmgr",
+                             call->response.reason());
+          }
+        });
+      });
+}
+
+void RegionNode::on_lease_granted(uint64_t id, Epoch epoch) {
+  if (role_->role() != model::Role::kActive || epoch != role_->epoch()) return;
+  Time now = scheduler_.now();
+  lease_.on_granted(id, epoch, now);
+  if (lease_.valid(now)) {
+    // Check again the moment it would run out, so health and waiting writes follow at once.
+    scheduler_.schedule_at(lease_.valid_until(), [this, alive = alive_] {
+      if (*alive && !stopped_) check_lease();
+    });
+  }
+  check_lease();
+}
+
+void RegionNode::on_lease_refused(Epoch highest, const std::string& from,
+                                  const std::string& reason) {
+  if (role_->role() != model::Role::kActive) return;
+  spdlog::warn("lease refused by {}: {}", from, reason);
+  if (highest <= role_->epoch()) return;
+  if (handover_.phase() == model::HandoverPhase::kHandedOver) {
+    // The planned failover completed (the witness heard from the promoted peer first).
+    auto change = role_->hand_over(highest);
+    if (change.is_ok()) on_role_change(*change);
+    return;
+  }
+  if (auto change = role_->on_peer_epoch(highest, model::Role::kActive)) on_role_change(*change);
+}
+
+void RegionNode::check_lease() {
+  Time now = scheduler_.now();
+  bool active = role_->role() == model::Role::kActive;
+  bool valid = active && lease_.valid(now);
+  if (valid != lease_was_valid_) {
+    lease_was_valid_ = valid;
+    if (valid) {
+      spdlog::info("lease held at epoch {} (expires in {} ms)", role_->epoch().value(),
+                   whole_ms(lease_.expires_in(now)));
+    } else if (active) {
+      spdlog::warn("{}{}", lease_.lost_reason(now),
+                   options_.unsafe_no_lease ? " (TEST HOOK --unsafe-no-lease: still acking)"
+                                            : "; writes refused until it is renewed");
+    }
+    update_health();
+  }
+  // Sync writes that were waiting for the standby when the lease ran out: applied here, but
+  // this region may no longer be the one whose writes count. Never acknowledge them now.
+  if (active && !valid && !options_.unsafe_no_lease) {
+    fail_waiters(unavailable("region " + options_.name + " lost its lease before the standby "
+                             "acknowledged the write (" + lease_.lost_reason(now) +
+                             "); outcome unknown"),
+                 Applied::kUnknown);
+  }
+}
+
+void RegionNode::sink_lease_request(SinkStream* stream, const drsim::v1::LeaseRequest& req) {
+  drsim::v1::ReplicationReply reply;
+  auto* g = reply.mutable_lease_grant();
+  g->set_request_id(req.request_id());
+  g->set_epoch(req.epoch());
+  g->set_highest_epoch(role_->epoch().value());
+  if (role_->role() != model::Role::kStandby) {
+    g->set_reason("region " + options_.name + " is active at epoch " +
+                  std::to_string(role_->epoch().value()));
+  } else {
+    auto a = grantor_->on_request(sink_source_, Epoch(req.epoch()), scheduler_.now());
+    g->set_granted(a.granted);
+    g->set_reason(a.reason);
+    // A fenced grantor's highest is the epoch being promoted to, which does not exist yet: the
+    // holder steps down only on an epoch that does (the role's).
+  }
+  stream->send(std::move(reply));
+}
+
+void RegionNode::wait_out_old_lease(WitnessOverride override_witness, LeaseWaitDone done) {
+  wait_out_old_lease(override_witness, EpochRetry::kAllowed, std::move(done));
+}
+
+void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry retry,
+                                    LeaseWaitDone done) {
+  if (role_->role() != model::Role::kStandby) {
+    done(Duration::zero());  // failover() answers why an active region is not promoted
+    return;
+  }
+  if (Status s = check_failover(); !s.is_ok()) {
+    done(s);
+    return;
+  }
+  if (lease_wait_running_) {
+    done(failed_precondition("a failover of region " + options_.name +
+                             " is already waiting out the old lease"));
+    return;
+  }
+  Time started = scheduler_.now();
+  Epoch next = role_->promotion_epoch();
+  auto own = grantor_->fence(next, started);
+  if (!own.is_ok()) {
+    done(own.status());
+    return;
+  }
+  lease_wait_running_ = true;
+  // Waits until `until` on this region's clock, then answers.
+  auto wait_until = [this, done, started](Time until) {
+    Time now = scheduler_.now();
+    if (until <= now) {
+      lease_wait_running_ = false;
+      done(now - started);
+      return;
+    }
+    spdlog::info("failover: waiting {} ms for the old lease to expire", whole_ms(until - now));
+    scheduler_.schedule_at(until, [this, alive = alive_, done, started] {
+      if (!*alive) return;
+      lease_wait_running_ = false;
+      if (stopped_) {
+        done(unavailable("region " + options_.name + " is shutting down"));
+        return;
+      }
+      done(scheduler_.now() - started);
+    });
+  };
+  Time own_until = started + *own;
+  if (!witness_stub_) {
+    wait_until(own_until);
+    return;
+  }
+  struct Call {
+    grpc::ClientContext ctx;
+    drsim::v1::FenceLeaseRequest request;
+    drsim::v1::FenceLeaseResponse response;
+  };
+  auto call = std::make_shared<Call>();
+  call->request.set_region(options_.name);
+  call->request.set_peer(options_.peer_name);
+  call->request.set_new_epoch(next.value());
+  call->request.set_lease_ms(lease_ms(options_.lease));
+  call->request.set_lease_drift(options_.lease.drift);
+  net::set_deadline(call->ctx, kWitnessFenceDeadline);
+  witness_stub_->async()->FenceLease(
+      &call->ctx, &call->request, &call->response,
+      [this, alive = alive_, call, own_until, override_witness, retry, wait_until,
+       done](grpc::Status s) {
+        boost::asio::post(io_, [this, alive, call, own_until, override_witness, retry, wait_until,
+                                done, s] {
+          if (!*alive) return;
+          Time now = scheduler_.now();
+          if (s.ok() && call->response.refused()) {
+            // The witness knows a newer epoch than this standby (it restarted and forgot it):
+            // learn it and promote beyond it, once.
+            grantor_->lift_fence();
+            lease_wait_running_ = false;
+            Epoch highest(call->response.highest_epoch());
+            if (retry == EpochRetry::kAllowed && highest >= role_->promotion_epoch()) {
+              spdlog::info("lease witness knows epoch {}: promoting beyond it", highest.value());
+              role_->on_peer_epoch(highest, model::Role::kActive);  // a standby only learns it
+              wait_out_old_lease(override_witness, EpochRetry::kUsed, done);
+              return;
+            }
+            done(failed_precondition("the lease witness trafficmgr refused the failover: " +
+                                     call->response.reason()));
+            return;
+          }
+          if (s.ok()) {
+            auto witness = std::chrono::duration_cast<Duration>(
+                std::chrono::duration<double, std::milli>(call->response.remaining_ms()));
+            wait_until(std::max(own_until, now + witness));
+            return;
+          }
+          bool unreachable = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                             s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+          if (unreachable && override_witness == WitnessOverride::kForceWithoutWitness) {
+            spdlog::warn(
+                "failover without the witness ({} unreachable: {}): waiting a full lease ({} ms)",
+                options_.witness_address, s.error_message(),
+                whole_ms(options_.lease.grantor_belief()));
+            wait_until(std::max(own_until, now + options_.lease.grantor_belief()));
+            return;
+          }
+          grantor_->lift_fence();
+          lease_wait_running_ = false;
+          if (unreachable) {
+            done(unavailable(
+                "the lease witness trafficmgr at " + options_.witness_address +
+                " is unreachable (" + s.error_message() + "): region " + options_.name +
+                " cannot prove that " + options_.peer_name +
+                "'s lease expired (it may still renew there), so it was not promoted; retry "
+                "when the witness answers, or pass --force-without-witness to wait a full "
+                "lease (" +
+                std::to_string(whole_ms(options_.lease.grantor_belief())) +
+                " ms) and promote anyway"));
+          } else {
+            done(failed_precondition("the lease witness trafficmgr refused the failover: " +
+                                     s.error_message()));
+          }
+        });
+      });
+}
+
+void RegionNode::lift_promotion_fence() {
+  if (grantor_ && role_->role() == model::Role::kStandby) grantor_->lift_fence();
+}
+
+void RegionNode::failover_after_lease(
+    const std::string& reason, WitnessOverride override_witness,
+    std::function<void(Result<drsim::v1::FailoverResponse>)> done) {
+  wait_out_old_lease(override_witness, [this, reason, done](Result<Duration> waited) {
+    if (!waited.is_ok()) {
+      done(waited.status());
+      return;
+    }
+    // Then promote: failover() fences the peer and answers once this region serves.
+    failover(reason, [this, waited, done](Result<drsim::v1::FailoverResponse> r) {
+      if (!r.is_ok()) {
+        lift_promotion_fence();
+        done(r.status());
+        return;
+      }
+      r->set_lease_wait_ms(to_ms(*waited));
+      if (*waited > Duration::zero()) {
+        r->set_message(r->message() + "; waited " + std::to_string(whole_ms(*waited)) +
+                       " ms for the old lease to expire");
+      }
+      done(std::move(r));
+    });
+  });
+}
+
+void RegionNode::fill_lease_status(drsim::v1::GetStatusResponse* out) const {
+  Time now = scheduler_.now();
+  auto* l = out->mutable_lease();
+  l->set_lease_ms(lease_ms(options_.lease));
+  l->set_renew_interval_ms(static_cast<uint32_t>(whole_ms(options_.lease.renew_interval)));
+  l->set_drift(options_.lease.drift);
+  l->set_witness(options_.witness_address);
+  l->set_last_witness_error(witness_error_);
+  l->set_grantor_fenced(grantor_ && grantor_->fenced());
+  if (role_->role() != model::Role::kActive) {
+    l->set_state("none");
+  } else if (lease_.valid(now)) {
+    l->set_state("held");
+    l->set_expires_in_ms(to_ms(lease_.expires_in(now)));
+  } else {
+    l->set_state(options_.unsafe_no_lease ? "disabled" : "lost");
+    l->set_reason(lease_.lost_reason(now));
+  }
+}
+
+}  // namespace drsim::region
