@@ -350,15 +350,16 @@ void RegionNode::failover_after_lease(
       return;
     }
     // Then promote: failover() fences the peer and answers once this region serves.
-    failover(reason, [this, waited, done](Result<drsim::v1::FailoverResponse> r) {
+    const Duration lease_wait = *waited;
+    failover(reason, [this, lease_wait, done](Result<drsim::v1::FailoverResponse> r) {
       if (!r.is_ok()) {
         lift_promotion_fence();
         done(r.status());
         return;
       }
-      r->set_lease_wait_ms(to_ms(*waited));
-      if (*waited > Duration::zero()) {
-        r->set_message(r->message() + "; waited " + std::to_string(whole_ms(*waited)) +
+      r->set_lease_wait_ms(to_ms(lease_wait));
+      if (lease_wait > Duration::zero()) {
+        r->set_message(r->message() + "; waited " + std::to_string(whole_ms(lease_wait)) +
                        " ms for the old lease to expire");
       }
       done(std::move(r));
