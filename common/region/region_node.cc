@@ -173,6 +173,7 @@ Status RegionNode::start(const std::string& bound_address) {
 
 void RegionNode::stop() {
   stopped_ = true;
+  run_lease_held_answers();
   if (fence_call_) fence_call_->TryCancel();
   answer_fence_waiters(unavailable("region " + options_.name + " is shutting down"), "");
   if (link_) link_->cancel();
@@ -1873,7 +1874,14 @@ void RegionNode::finish_planned(Result<drsim::v1::PlannedFailoverResponse> resul
   PlannedWait p = std::move(*planned_);
   planned_.reset();
   if (!result.is_ok()) spdlog::warn("planned failover failed: {}", result.status().to_string());
-  p.done(std::move(result));
+  if (!result.is_ok() || role_->role() != model::Role::kActive || stopped_) {
+    p.done(std::move(result));
+    return;
+  }
+  // Promoted here: answer once this region holds its first lease and so takes writes.
+  auto done = std::make_shared<PlannedFailoverDone>(std::move(p.done));
+  auto response = std::make_shared<Result<drsim::v1::PlannedFailoverResponse>>(std::move(result));
+  answer_when_lease_held([done, response] { (*done)(std::move(*response)); });
 }
 
 void RegionNode::on_handover_request(const drsim::v1::HandoverRequest& req) {

@@ -370,6 +370,11 @@ class RegionNode {
   bool witness_call_in_flight_ = false;
   std::string witness_error_;
   bool lease_wait_running_ = false;  // a promotion is waiting out the old lease
+  // Answers held until this region, just promoted by a planned failover, holds its first lease
+  // (so "failed over" means "takes writes"), or a lease duration passed; run by check_lease.
+  std::vector<std::function<void()>> until_lease_held_;
+  void answer_when_lease_held(std::function<void()> answer);
+  void run_lease_held_answers();
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // gRPC callbacks after stop
 };
 

@@ -88,6 +88,21 @@ void RegionNode::reset_lease() {
   renew_lease();
 }
 
+void RegionNode::answer_when_lease_held(std::function<void()> answer) {
+  if (options_.unsafe_no_lease || lease_.valid(scheduler_.now())) return answer();
+  until_lease_held_.push_back(std::move(answer));
+  // Bounded: without a grant within one lease the answer goes anyway (`drsim status` shows why
+  // the lease is not held).
+  scheduler_.schedule_after(options_.lease.lease, [this, alive = alive_] {
+    if (*alive) run_lease_held_answers();
+  });
+}
+
+void RegionNode::run_lease_held_answers() {
+  auto answers = std::exchange(until_lease_held_, {});
+  for (auto& a : answers) a();
+}
+
 void RegionNode::renew_lease() {
   check_lease();
   if (stopped_ || outage_ || role_->role() != model::Role::kActive) return;
@@ -173,6 +188,7 @@ void RegionNode::check_lease() {
   Time now = scheduler_.now();
   bool active = role_->role() == model::Role::kActive;
   bool valid = active && lease_.valid(now);
+  if (valid && !until_lease_held_.empty()) run_lease_held_answers();
   if (valid != lease_was_valid_) {
     lease_was_valid_ = valid;
     if (valid) {

@@ -117,16 +117,26 @@ TEST(NeverTwoActives, FailoverThenFailoverBackAtOnceUnderLoadLeavesOneActiveRegi
 }
 
 // Issue 13: after SIGCONT the old primary answers SERVING at its old epoch; the Traffic Manager
-// must not route to it (nor count the blip as a new failover). The peers are pointed at dead
-// addresses so the resumed primary cannot learn the new epoch: it serves at epoch 1 for good,
-// the worst case of "before it learns it is fenced".
+// must not route to it (nor count the blip as a new failover). The peers (and the primary's
+// lease witness) are pointed at dead addresses so the resumed primary cannot learn the new
+// epoch, and its lease check is off (the broken variant): with the lease it would stop serving
+// by itself, and this test is about the Traffic Manager's own guard, the second line of defence.
+// It serves at epoch 1 for good, the worst case of "before it learns it is fenced".
+constexpr char kAsyncWebWithoutLease[] = R"(
+workloads:
+  - { name: vm-web, mode: async }
+testing:
+  ack_writes_without_lease: true
+)";
+
 TEST(EpochAwareRouting, ResumedSupersededPrimaryIsNeverAnsweredByTheTrafficManager) {
-  TestTopology topo(kAsyncWeb);
+  TestTopology topo(kAsyncWebWithoutLease);
   ASSERT_TRUE(topo.ok());
   const std::string tm = topo.address("trafficmgr");
   cli::RoutingWatcher watcher(tm, "drsim");
   ASSERT_TRUE(cli::region_set_peer(topo.address("primary"), "127.0.0.1:1").is_ok());
   ASSERT_TRUE(cli::region_set_peer(topo.address("secondary"), "127.0.0.1:1").is_ok());
+  ASSERT_TRUE(cli::region_set_witness(topo.address("primary"), "127.0.0.1:1").is_ok());
 
   int64_t fault_ns = wall_now_unix_nanos();
   topo.signal("primary", SIGSTOP);
