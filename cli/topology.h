@@ -14,12 +14,6 @@
 #include "common/config/yaml_fields.h"
 #include "common/core/status.h"
 
-namespace YAML {
-class Node;
-}
-namespace drsim::config {
-class ConfigError;  // common/config/yaml_fields.h
-}
 #include "common/region/region_options.h"
 #include "common/runtime/process_identity.h"
 #include "drsim/v1/admin.pb.h"
