@@ -119,6 +119,7 @@ Result<std::unique_ptr<HistoryWriter>> HistoryWriter::open(const std::string& pa
 
 void HistoryWriter::append(const OpRecord& op) {
   std::lock_guard lock(mu_);
+  if (finished_) return;  // the end line is the last line (records of calls cut by an interrupt)
   out_ << op_to_json(op).dump() << "\n";
   ++written_;
   if (std::chrono::steady_clock::now() - last_flush_ >= kFlushInterval) flush_locked();
@@ -136,6 +137,8 @@ void HistoryWriter::flush_locked() {
 
 Status HistoryWriter::finish(const std::string& reason) {
   std::lock_guard lock(mu_);
+  if (finished_) return Status::ok();  // once: an interrupt and the normal end may both ask
+  finished_ = true;
   out_ << ended_line(written_, reason).dump() << "\n";
   flush_locked();
   if (!out_) return unavailable("cannot write history " + path_);

@@ -48,6 +48,7 @@ class HistoryWriter {
   std::string path_;
   std::string run_;
   std::mutex mu_;
+  bool finished_ = false;  // the end line is written: nothing more is
   std::ofstream out_;
   uint64_t written_ = 0;
   std::chrono::steady_clock::time_point last_flush_;

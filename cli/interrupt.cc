@@ -131,6 +131,11 @@ int interrupted_by() { return g_interrupted.load(); }
 
 void own_process(pid_t pid, const std::string& what) {
   std::lock_guard lock(registry().mu);
+  if (g_tearing_down) {
+    // Started after the waiting thread took its list of processes to stop: stop it here.
+    ::kill(pid, SIGKILL);
+    return;
+  }
   registry().owned[pid] = what;
 }
 
