@@ -1,7 +1,8 @@
 #include "cli/interrupt.h"
 
+#include "cli/child_process.h"
+
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -52,11 +53,7 @@ sigset_t interrupt_signals() {
   return set;
 }
 
-bool gone(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, WNOHANG);  // reaps our own children; no-op for others
-  return ::kill(pid, 0) != 0;
-}
+bool gone(pid_t pid) { return !process_alive(pid); }  // reaps our own children
 
 // Runs the clean-ups (bounded: a stuck one must not keep the daemons alive), then stops every
 // owned process: SIGCONT (a paused one cannot act on SIGTERM), SIGTERM, SIGKILL after a grace.
