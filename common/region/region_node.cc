@@ -1869,19 +1869,27 @@ void RegionNode::planned_failover(const std::string& reason, Duration drain_time
   });
 }
 
-void RegionNode::finish_planned(Result<drsim::v1::PlannedFailoverResponse> result) {
+void RegionNode::finish_planned(const Status& why) {
   if (!planned_) return;
   PlannedWait p = std::move(*planned_);
   planned_.reset();
-  if (!result.is_ok()) spdlog::warn("planned failover failed: {}", result.status().to_string());
-  if (!result.is_ok() || role_->role() != model::Role::kActive || stopped_) {
-    p.done(std::move(result));
-    return;
-  }
-  // Promoted here: answer once this region holds its first lease and so takes writes.
-  auto done = std::make_shared<PlannedFailoverDone>(std::move(p.done));
-  auto response = std::make_shared<Result<drsim::v1::PlannedFailoverResponse>>(std::move(result));
-  answer_when_lease_held([done, response] { (*done)(std::move(*response)); });
+  spdlog::warn("planned failover failed: {}", why.to_string());
+  p.done(why);
+}
+
+void RegionNode::answer_planned_when_serving(PlannedFailoverDone done,
+                                             drsim::v1::PlannedFailoverResponse resp,
+                                             Time started) {
+  // Promoted here: answer once this region holds its first lease and so takes writes — a
+  // caller that writes as soon as the failover returns must not be refused "no lease yet".
+  auto d = std::make_shared<PlannedFailoverDone>(std::move(done));
+  auto r = std::make_shared<drsim::v1::PlannedFailoverResponse>(std::move(resp));
+  answer_when_lease_held([this, d, r, started] {
+    r->set_duration_ms(to_ms(scheduler_.now() - started));
+    spdlog::info("{} (writes paused {:.1f} ms, answered after {:.1f} ms)", r->message(),
+                 r->writes_paused_ms(), r->duration_ms());
+    (*d)(std::move(*r));
+  });
 }
 
 void RegionNode::on_handover_request(const drsim::v1::HandoverRequest& req) {
@@ -1970,7 +1978,6 @@ void RegionNode::sink_handover(SinkStream* stream, const drsim::v1::Handover& ha
     p.done(promoted.status());
     return;
   }
-  Time now = scheduler_.now();
   drsim::v1::PlannedFailoverResponse resp;
   resp.set_new_epoch(promoted->new_epoch());
   resp.set_promoted_unix_nanos(promoted->promoted_unix_nanos());
@@ -1979,15 +1986,13 @@ void RegionNode::sink_handover(SinkStream* stream, const drsim::v1::Handover& ha
     resp.set_writes_paused_ms(std::max<double>(
         0.0, (promoted->promoted_unix_nanos() - handover.writes_paused_unix_nanos()) / 1e6));
   }
-  resp.set_duration_ms(to_ms(now - p.started));
   resp.set_protection(p.reprotect ? drsim::v1::REGION_PROTECTION_PROTECTED
                                   : drsim::v1::REGION_PROTECTION_UNPROTECTED);
   resp.set_message("planned failover: region " + options_.name + " active at epoch " +
                    std::to_string(promoted->new_epoch()) + ", " + options_.peer_name +
                    " is its standby" +
                    (p.reprotect ? " (protected)" : "; re-protect to replicate back"));
-  spdlog::info("{} (writes paused {:.1f} ms)", resp.message(), resp.writes_paused_ms());
-  p.done(std::move(resp));
+  answer_planned_when_serving(std::move(p.done), std::move(resp), p.started);
 }
 
 }  // namespace drsim::region

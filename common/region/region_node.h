@@ -249,7 +249,11 @@ class RegionNode {
   void on_handover_request(const drsim::v1::HandoverRequest& req);
   void send_handover_abort(const std::string& why);
   void sink_handover(SinkStream* stream, const drsim::v1::Handover& handover);
-  void finish_planned(Result<drsim::v1::PlannedFailoverResponse> result);
+  // The pending planned failover failed: answer it with `why`.
+  void finish_planned(const Status& why);
+  // The planned failover promoted this region: answer once it holds its first lease.
+  void answer_planned_when_serving(PlannedFailoverDone done,
+                                   drsim::v1::PlannedFailoverResponse resp, Time started);
 
   // Source side.
   void maybe_connect();

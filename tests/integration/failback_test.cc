@@ -74,7 +74,9 @@ int write_keys(drsim::v1::Workload::Stub& stub, const std::string& workload, int
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 10s);
     drsim::v1::WriteBatchResponse resp;
-    if (stub.WriteBatch(&ctx, req, &resp).ok()) acked += resp.results_size();
+    grpc::Status st = stub.WriteBatch(&ctx, req, &resp);
+    if (st.ok()) acked += resp.results_size();
+    else std::cout << "[write_keys] batch at " << i << " refused: " << st.error_message() << "\n";
   }
   return acked;
 }
