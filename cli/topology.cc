@@ -1,6 +1,7 @@
 #include "cli/topology.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -409,6 +410,23 @@ std::string role_label(const std::string& address) {
   if (st->epoch() > 1) role += ", epoch " + std::to_string(st->epoch());
   return role;
 }
+// The region daemon to start for `role`: the production binary, or — when the topology sets a
+// `testing:` key — the test build's drsim-<role>-testhooks, the only binaries that carry the
+// deliberately unsafe flags (built with the tests, never installed).
+Result<std::string> region_binary(const std::string& bin, const std::string& role,
+                                  const TopologyConfig& config) {
+  if (!config.unsafe_ack_before_standby && !config.unsafe_no_lease) {
+    return bin + "/drsim-" + role;
+  }
+  std::string path = bin + "/drsim-" + role + "-testhooks";
+  if (::access(path.c_str(), X_OK) != 0) {
+    return failed_precondition(
+        "testing: the deliberately unsafe variants need the test build's drsim-" + role +
+        "-testhooks beside drsim (" + path + " is missing: build with the tests, "
+        "scripts/build.sh); production binaries carry no test hook");
+  }
+  return path;
+}
 }  // namespace
 
 Result<TopologyState> topology_up(const std::string& home, const TopologyConfig& config,
@@ -429,6 +447,10 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   fs::create_directories(state.home, ec);
   if (ec) return invalid_argument("--home: cannot create " + state.home + ": " + ec.message());
   std::string bin = bin_dir();
+  auto sec_bin = region_binary(bin, "secondary", config);
+  if (!sec_bin.is_ok()) return sec_bin.status();
+  auto pri_bin = region_binary(bin, "primary", config);
+  if (!pri_bin.is_ok()) return pri_bin.status();
   auto fail = [&](const Status& s) -> Result<TopologyState> {
     for (auto& [n, p] : state.processes) stop_process(p.pid, 2s);
     return s;
@@ -469,7 +491,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
     return *listen;
   };
 
-  std::vector<std::string> sec = {bin + "/drsim-secondary", "--name", "secondary", "--peer-name",
+  std::vector<std::string> sec = {*sec_bin, "--name", "secondary", "--peer-name",
                                   "primary", "--listen", config.secondary_listen, "--role",
                                   "standby", "--data-dir", state.home + "/secondary/data",
                                   "--http-listen", "127.0.0.1:0"};
@@ -482,7 +504,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
 
   auto to_secondary = link("repl.primary-secondary", "primary", "secondary", s->address);
   if (!to_secondary.is_ok()) return fail(to_secondary.status());
-  std::vector<std::string> pri = {bin + "/drsim-primary", "--name", "primary", "--peer-name",
+  std::vector<std::string> pri = {*pri_bin, "--name", "primary", "--peer-name",
                                   "secondary", "--listen", config.primary_listen, "--role",
                                   "active", "--peer", *to_secondary, "--data-dir",
                                   state.home + "/primary/data", "--http-listen", "127.0.0.1:0"};

@@ -213,6 +213,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
       ->check(CLI::IsMember({"sync", "async"}))
       ->capture_default_str();
   app.add_flag("--fsync", opt.fsync, "Sync the WAL on every write (survive power loss, slower)");
+#if DRSIM_TEST_HOOKS
   app.add_flag("--unsafe-ack-before-standby", opt.unsafe_ack_before_standby,
                "TEST HOOK: acknowledge sync writes before the standby has them (breaks RPO 0; "
                "exists so tests can prove the checker reports the loss)");
@@ -220,6 +221,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
                "TEST HOOK: acknowledge writes without a valid lease (a frozen or partitioned "
                "former primary then acks writes that are lost; exists so tests can prove the "
                "checker reports them)");
+#endif
   int64_t lease_ms = std::chrono::duration_cast<std::chrono::milliseconds>(opt.lease.lease).count();
   int64_t lease_renew_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(opt.lease.renew_interval).count();

@@ -387,5 +387,51 @@ TEST(Security, StartOnAFullDiskExitsWithDiskFullBeforeOpeningTheStore) {
   fs::remove_all(fs::path(dir).parent_path());
 }
 
+// The --unsafe-* test hooks exist only in the test build's drsim-*-testhooks daemons: the
+// production binaries refuse the flags, and a topology that asks for a hook without the test
+// build beside drsim is refused naming the missing binary.
+TEST(Security, ProductionDaemonsCarryNoTestHook) {
+  for (const std::string daemon : {"drsim-primary", "drsim-secondary"}) {
+    auto help = run_binary(daemon, {"--help"}, 20s);
+    EXPECT_EQ(help.exit_code, 0) << help.output;
+    EXPECT_EQ(help.output.find("unsafe"), std::string::npos) << daemon << ":\n" << help.output;
+    const std::string dir = make_temp_dir("drsim-hooks") + "/data";
+    for (const std::string hook : {"--unsafe-no-lease", "--unsafe-ack-before-standby"}) {
+      auto r = run_binary(daemon, {"--data-dir", dir, "--listen", "127.0.0.1:0", hook}, 20s);
+      EXPECT_NE(r.exit_code, 0) << daemon << " " << hook << " was accepted:\n" << r.output;
+      EXPECT_NE(r.output.find(hook), std::string::npos) << r.output;
+      EXPECT_FALSE(fs::exists(dir + "/CURRENT")) << daemon << " " << hook << " opened its store";
+    }
+    fs::remove_all(fs::path(dir).parent_path());
+    auto hooked = run_binary(daemon + "-testhooks", {"--help"}, 20s);
+    EXPECT_EQ(hooked.exit_code, 0) << hooked.output;
+    EXPECT_NE(hooked.output.find("--unsafe-no-lease"), std::string::npos) << hooked.output;
+  }
+}
+
+TEST(Security, ATestingTopologyWithoutTheTestBuildIsRefused) {
+  // A bin directory with the production binaries only, as an installation has.
+  const std::string root = make_temp_dir("drsim-prodbin");
+  const std::string bin = root + "/bin";
+  fs::create_directories(bin);
+  for (const char* b : {"drsim", "drsim-primary", "drsim-secondary", "drsim-trafficmgr",
+                        "drsim-faultproxy"}) {
+    fs::create_symlink(std::string(DRSIM_TEST_BIN_DIR) + "/" + b, bin + "/" + b);
+  }
+  const std::string config = root + "/topology.yaml";
+  std::ofstream(config) << "testing: { ack_writes_without_lease: true }\n";
+  const char* old = std::getenv("DRSIM_BIN_DIR");
+  std::string saved = old ? old : "";
+  ::setenv("DRSIM_BIN_DIR", bin.c_str(), 1);
+  auto r = run_binary("drsim", {"up", "--config", config, "--home", root + "/home"}, 60s);
+  if (old) ::setenv("DRSIM_BIN_DIR", saved.c_str(), 1); else ::unsetenv("DRSIM_BIN_DIR");
+  run_binary("drsim", {"down", "--home", root + "/home"}, 30s);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("drsim-secondary-testhooks"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("production binaries carry no test hook"), std::string::npos)
+      << r.output;
+  fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace drsim::testing
