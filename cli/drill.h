@@ -130,6 +130,7 @@ struct DrillRunOptions {
   std::string home;       // empty = a fresh /tmp/drsim-drill-* directory
   std::string json_path;  // empty = <home>/report.json
   bool keep = false;      // leave the topology up
+  std::string junit_path;  // non-empty: also write JUnit XML there (even when the drill cannot start)
 };
 
 // Runs the drill end to end. Returns 0 when every expectation held, 1 when

@@ -20,6 +20,7 @@
 #include "cli/final_state.h"
 #include "cli/html_report.h"
 #include "cli/interrupt.h"
+#include "cli/junit_report.h"
 #include "cli/load_generator.h"
 #include "cli/protection.h"
 #include "cli/region_sampler.h"
@@ -105,6 +106,11 @@ class DrillRun {
   DrillRunOptions opt_;
   int64_t start_ns_ = wall_now_unix_nanos();
   int64_t load_start_ns_ = 0;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  // Writes the JUnit file when asked (--junit); a failure to write it is reported, not fatal.
+  void write_junit(const json& report) const;
+  // The drill could not start: say why, and still leave a JUnit file that says so.
+  int fail_to_start(const std::string& why) const;
   std::string home_;
   TopologyState state_;
   std::unique_ptr<RoutingWatcher> watcher_;
@@ -752,10 +758,7 @@ int DrillRun::run() {
   home_ = opt_.home;
   if (home_.empty()) {
     char tmpl[] = "/tmp/drsim-drill-XXXXXX";
-    if (!::mkdtemp(tmpl)) {
-      std::fprintf(stderr, "drsim: cannot create a temporary directory\n");
-      return 1;
-    }
+    if (!::mkdtemp(tmpl)) return fail_to_start("cannot create a temporary directory");
     home_ = tmpl;
   }
   const TopologyConfig& cfg = drill_.topology;
@@ -770,10 +773,7 @@ int DrillRun::run() {
               static_cast<unsigned long long>(cfg.ttl_ms), drill_.steps.size());
 
   auto up = topology_up(home_, cfg, [&](const std::string& line) { say("up: " + line); });
-  if (!up.is_ok()) {
-    std::fprintf(stderr, "drsim: %s\n", up.status().message().c_str());
-    return 1;
-  }
+  if (!up.is_ok()) return fail_to_start(up.status().message());
   state_ = *up;
   const std::string tm_address = state_.at("trafficmgr").address;
   watcher_ = std::make_unique<RoutingWatcher>(tm_address, cfg.profile);
@@ -796,13 +796,12 @@ int DrillRun::run() {
   lo.run = "drill-" + new_run_id();
   // Before the load starts: report why, stop what runs, bring the topology down.
   auto give_up = [&](const std::string& why) {
-    std::fprintf(stderr, "drsim: %s\n", why.c_str());
     watcher_->stop();
     sampler_->stop();
     if (Status down = topology_down(home_, 3s); !down.is_ok()) {
       std::fprintf(stderr, "drsim: %s\n", down.message().c_str());
     }
-    return 1;
+    return fail_to_start(why);
   };
   Status workload_ok = drill_.workload.resolve_dns ? resolve_by_dns(state_, &lo) : Status::ok();
   if (workload_ok.is_ok()) workload_ok = lo.validate();
@@ -1191,6 +1190,8 @@ int DrillRun::finish() {
   j["problems"] = problems_;
   j["passed"] = passed;
   j["history_file"] = history_path;
+  j["duration_s"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   std::string json_path = opt_.json_path.empty() ? home_ + "/report.json" : opt_.json_path;
   {
     std::ofstream out(json_path, std::ios::trunc);
@@ -1202,6 +1203,7 @@ int DrillRun::finish() {
   }
   std::printf("\nreport  %s\n        %s\nhistory %s\n", json_path.c_str(), html_path.c_str(),
               history_path.c_str());
+  write_junit(j);
 
   // Resume anything paused, so `down` (SIGTERM) can stop it and a kept topology answers.
   for (const auto& [name, p] : state_.processes) (void)signal_process(p.identity(), SIGCONT, name);
@@ -1216,6 +1218,29 @@ int DrillRun::finish() {
                         : !aborted_.empty() ? "ABORTED: see the abort condition above"
                                             : "FAILED: see the expectations and problems above");
   return passed ? 0 : 1;
+}
+
+void DrillRun::write_junit(const json& report) const {
+  if (opt_.junit_path.empty()) return;
+  if (Status s = write_junit_file(opt_.junit_path, report); !s.is_ok()) {
+    std::fprintf(stderr, "drsim: %s\n", s.message().c_str());
+    return;
+  }
+  std::printf("junit   %s\n", opt_.junit_path.c_str());
+}
+
+int DrillRun::fail_to_start(const std::string& why) const {
+  std::fprintf(stderr, "drsim: %s\n", why.c_str());
+  json j;
+  j["drill"] = drill_.name;
+  j["source"] = drill_.source;
+  j["expectations"] = json::array();
+  j["problems"] = json::array({"the drill could not start: " + why});
+  j["passed"] = false;
+  j["duration_s"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  write_junit(j);
+  return 1;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // hands over to cli/commands.cc or cli/demo.cc.
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "cli/demo.h"
 #include "cli/drill.h"
 #include "cli/interrupt.h"
+#include "cli/junit_report.h"
 #include "cli/plan_commands.h"
 #include "cli/protection.h"
 #include "cli/recovery_commands.h"
@@ -389,7 +391,7 @@ int main(int argc, char** argv) {
   c_check->add_flag("--json", check_json, "Machine-readable output");
 
   // drill run / validate
-  std::string drill_file, drill_home, drill_json;
+  std::string drill_file, drill_home, drill_json, drill_junit;
   bool drill_keep = false;
   auto* c_drill = app.add_subcommand("drill", "Drills as code: YAML files with topology, "
                                               "workload, timed steps and expectations "
@@ -404,6 +406,8 @@ int main(int argc, char** argv) {
   c_drill_run->add_option("--json", drill_json, "Where to write the JSON report "
                                                 "(default <home>/report.json)");
   c_drill_run->add_flag("--keep", drill_keep, "Leave the topology up afterwards");
+  c_drill_run->add_option("--junit", drill_junit, "Also write JUnit XML there: one test case per "
+                                                  "expectation, for CI test reports");
   auto* c_drill_validate = c_drill->add_subcommand("validate", "Check a drill file without "
                                                                "running it");
   c_drill_validate->add_option("file", drill_file, "Drill file (YAML)")->required();
@@ -435,6 +439,13 @@ int main(int argc, char** argv) {
     auto drill = load_drill(drill_file);
     if (!drill.is_ok()) {
       std::fprintf(stderr, "drsim: %s\n", drill.status().message().c_str());
+      if (c_drill_run->parsed() && !drill_junit.empty()) {
+        // CI shows a bad drill file as a failed test, not a missing report.
+        (void)write_junit_file(drill_junit,
+                               {{"drill", std::filesystem::path(drill_file).stem().string()},
+                                {"source", drill_file},
+                                {"problems", {"bad drill file: " + drill.status().message()}}});
+      }
       return 2;
     }
     if (c_drill_validate->parsed()) {
@@ -446,7 +457,7 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
-    return run_drill(*drill, {drill_home, drill_json, drill_keep});
+    return run_drill(*drill, {drill_home, drill_json, drill_keep, drill_junit});
   }
   if (backup.parsed()) return backup.run();
   if (c_up->parsed()) return cmd_up(home, up_config);

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -116,10 +117,21 @@ TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
       std::ofstream out(path, std::ios::trunc);
       out << c.text;
     }
-    auto r = run_binary("drsim", {"drill", "run", path, "--home", dir + "/home"}, 20s);
+    std::filesystem::remove(dir + "/junit.xml");
+    auto r = run_binary(
+        "drsim", {"drill", "run", path, "--home", dir + "/home", "--junit", dir + "/junit.xml"},
+        20s);
     EXPECT_EQ(r.exit_code, 2) << c.text << r.output;
     EXPECT_NE(r.output.find(c.want), std::string::npos)
         << "want: " << c.want << "\ngot: " << r.output;
+    // CI sees a bad drill file as a failed test case that says why.
+    std::ifstream junit(dir + "/junit.xml");
+    std::stringstream xml;
+    xml << junit.rdbuf();
+    EXPECT_NE(xml.str().find("failures=\"1\""), std::string::npos) << xml.str();
+    EXPECT_NE(xml.str().find("<failure message=\"bad drill file: " + path + ":"),
+              std::string::npos)
+        << xml.str();
   }
   std::filesystem::remove_all(dir);
 }
