@@ -305,7 +305,16 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
   if (!state.is_ok()) return fail(state.status());
   cmd.options.trafficmgr_address = state->at("trafficmgr").address;
   cmd.options.profile = state->config.profile;
-  if (cmd.options.workloads.empty()) cmd.options.workloads = workload_names(state->config);
+  const auto known = workload_names(state->config);
+  if (cmd.options.workloads.empty()) cmd.options.workloads = known;
+  for (const auto& w : cmd.options.workloads) {
+    if (std::find(known.begin(), known.end(), w) == known.end()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      return fail(invalid_argument("--workloads: '" + w + "' is not a workload of the topology in " +
+                                   state->home + " (" + list + ")"));
+    }
+  }
   if (cmd.options.resolve == ResolveMode::kDns) {
     if (Status s = resolve_by_dns(*state, &cmd.options); !s.is_ok()) return fail(s);
   }
@@ -372,7 +381,15 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
               cmd.options.resolve == ResolveMode::kDns ? "DNS" : "gRPC Resolve",
               cmd.options.run.c_str(), path.c_str());
   std::fflush(stdout);
-  return sig == 0 ? 0 : 128 + sig;
+  if (sig != 0) return 128 + sig;
+  if (total.ok == 0 && total.fail + total.indeterminate > 0) {
+    // Nothing got through: a load that measured only failures must not look like a success.
+    std::fprintf(stderr, "drsim: load: none of %llu operations succeeded; the last error: %s\n",
+                 (unsigned long long)(total.fail + total.indeterminate),
+                 total.last_error.c_str());
+    return 1;
+  }
+  return 0;
 }
 
 int cmd_inject(const std::string& home, const std::string& fault,

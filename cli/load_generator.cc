@@ -443,6 +443,7 @@ void LoadGenerator::record(Lane& lane, OpRecord op) {
       case Outcome::kFail: ++stats_.fail; break;
       case Outcome::kIndeterminate: ++stats_.indeterminate; break;
     }
+    if (op.outcome != Outcome::kOk && !op.error.empty()) stats_.last_error = op.error;
   }
   if (sink_) sink_->append(op);
   lane.ops.push_back(std::move(op));

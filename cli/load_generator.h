@@ -80,6 +80,7 @@ struct LoadStats {
   uint64_t writes_ok = 0;
   std::map<std::string, uint64_t> ok_by_region;
   std::string route;              // region the latest resolve answered
+  std::string last_error;         // why the latest failed or indeterminate operation did not succeed
   int64_t first_ok_by_route_ns = 0;
 };
 

@@ -238,5 +238,33 @@ TEST(LoadHistory, HomeHistoriesRefuseWhatCannotBeCheckedTogether) {
   std::filesystem::remove_all(home);
 }
 
+// A load that cannot do what it was asked says so: an unknown workload is refused before any
+// operation (exit 2, naming the workloads there are); a load in which no operation succeeded
+// (every region in an outage) exits 1 with the last error instead of 0.
+TEST(LoadHistory, UnknownWorkloadIsRefusedAndALoadWithNothingSucceededExits1) {
+  std::string home = make_temp_dir("drsim-load-fails");
+  DownOnExit down{home};
+  auto r = run_binary("drsim", {"up", "--home", home}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_binary("drsim", {"load", "--home", home, "--duration", "1", "--workloads", "nosuch"},
+                 30s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--workloads: 'nosuch' is not a workload of the topology in "),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("(vm-web, vm-db)"), std::string::npos) << r.output;
+  EXPECT_TRUE(load_files(home).empty()) << "a refused load wrote a history";
+
+  for (const char* region : {"primary", "secondary"}) {
+    r = run_binary("drsim", {"inject", "outage", "--region", region, "--home", home}, 30s);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  r = run_binary("drsim", {"load", "--home", home, "--duration", "1", "--rate", "50"}, 30s);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("load: none of "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("operations succeeded; the last error: "), std::string::npos)
+      << r.output;
+}
+
 }  // namespace
 }  // namespace drsim::testing
