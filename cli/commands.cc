@@ -20,6 +20,7 @@
 #include "cli/rpc_clients.h"
 #include "cli/topology.h"
 #include "common/model/drill/history_checker.h"
+#include "common/model/replication/region_protection.h"
 
 namespace drsim::cli {
 
@@ -422,8 +423,32 @@ int cmd_heal(const std::string& home, const std::string& target) {
   return lines->empty() ? 1 : 0;
 }
 
+namespace {
+// The facts the healthy-region guard needs, from the active region's status (not answering =
+// not healthy: that is what an unplanned failover is for).
+model::UnplannedFailoverFacts unplanned_failover_facts(const TopologyState& state,
+                                                       const std::string& target) {
+  model::UnplannedFailoverFacts f;
+  f.target = target;
+  f.active = target == "primary" ? "secondary" : "primary";
+  // A region that cannot answer its status within half a second is not the healthy case.
+  auto st = region_status(state.at(f.active).address, false, std::chrono::milliseconds(500));
+  if (!st.is_ok()) return f;
+  f.active_answers = true;
+  f.active_serving = st->role() == drsim::v1::ROLE_ACTIVE && !st->outage() &&
+                     (st->lease().state() == "held" || st->lease().state() == "disabled");
+  f.replicating = st->replication_connected() &&
+                  st->protection() == drsim::v1::REGION_PROTECTION_PROTECTED;
+  for (const auto& w : st->workloads()) {
+    f.unreplicated_writes += w.lag_writes();
+    if (w.mode() == drsim::v1::MODE_ASYNC) ++f.async_workloads;
+  }
+  return f;
+}
+}  // namespace
+
 int cmd_failover(const std::string& home, const std::string& region, const std::string& reason,
-                 WitnessCheck witness) {
+                 WitnessCheck witness, HealthyActive healthy) {
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
   std::string target = region;
@@ -435,6 +460,13 @@ int cmd_failover(const std::string& home, const std::string& region, const std::
     }
   } else if (!is_region(target)) {
     return fail(invalid_argument("--region: '" + target + "' is not primary or secondary"));
+  }
+  if (healthy == HealthyActive::kRefuse) {
+    if (Status s = model::check_unplanned_failover_of_healthy_region(
+            unplanned_failover_facts(*state, target));
+        !s.is_ok()) {
+      return fail(s);
+    }
   }
   auto r = region_failover(state->at(target).address, reason, witness);
   if (!r.is_ok()) return fail(r.status());

@@ -32,8 +32,12 @@ int cmd_heal(const std::string& home, const std::string& target);
 // Points `options` at the Traffic Manager's DNS server (the client resolves the profile's name
 // over UDP and caches each answer for its TTL) and maps the answered addresses to regions.
 Status resolve_by_dns(const TopologyState& state, LoadOptions* options);
+// `healthy` kRefuse: an unplanned failover of an active region that is healthy and replicating
+// is refused (model::check_unplanned_failover_of_healthy_region) unless kForce.
+enum class HealthyActive { kRefuse, kForce };
 int cmd_failover(const std::string& home, const std::string& region, const std::string& reason,
-                 WitnessCheck witness = WitnessCheck::kRequire);
+                 WitnessCheck witness = WitnessCheck::kRequire,
+                 HealthyActive healthy = HealthyActive::kRefuse);
 int cmd_planned_failover(const std::string& home, const std::string& region,
                          const std::string& reason, uint32_t drain_timeout_ms, bool reprotect);
 int cmd_reprotect(const std::string& home, const std::string& region, const std::string& reason);

@@ -175,6 +175,11 @@ int main(int argc, char** argv) {
   c_failover->add_flag("--force-without-witness", force_without_witness,
                        "The lease witness (Traffic Manager) is unreachable: promote anyway after "
                        "waiting a full lease from now (without it such a failover is refused)");
+  bool force_healthy = false;
+  c_failover->add_flag("--force", force_healthy,
+                       "Unplanned failover even though the active region is healthy and "
+                       "replicating (without it that is refused: it fences a working region and "
+                       "loses its unreplicated async writes; --planned loses nothing)");
   bool planned = false, planned_reprotect = false;
   double drain_timeout_s = kDefaultDrainTimeoutMs / 1000.0;
   c_failover->add_flag("--planned", planned, "Planned failover: zero data loss, needs both "
@@ -553,7 +558,8 @@ int main(int argc, char** argv) {
     if (planned) return cmd_planned_failover(home, region, reason, drain_ms, planned_reprotect);
     return cmd_failover(home, region, reason,
                         force_without_witness ? WitnessCheck::kForceWithout
-                                              : WitnessCheck::kRequire);
+                                              : WitnessCheck::kRequire,
+                        force_healthy ? HealthyActive::kForce : HealthyActive::kRefuse);
   }
   if (c_cleanup->parsed()) return cmd_test_cleanup(home);
   if (c_protect->parsed()) {

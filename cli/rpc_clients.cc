@@ -121,10 +121,11 @@ Result<ListJobsResponse> sr_jobs(const std::string& address) {
                              ListJobsRequest());
 }
 
-Result<GetStatusResponse> region_status(const std::string& address, bool reset_lag_stats) {
+Result<GetStatusResponse> region_status(const std::string& address, bool reset_lag_stats,
+                                        std::chrono::milliseconds deadline) {
   GetStatusRequest req;
   req.set_reset_lag_stats(reset_lag_stats);
-  return unary<RegionAdmin>(address, "status", &RegionAdmin::Stub::GetStatus, req);
+  return unary<RegionAdmin>(address, "status", &RegionAdmin::Stub::GetStatus, req, deadline);
 }
 
 Result<FailoverResponse> region_failover(const std::string& address, const std::string& reason,

@@ -34,8 +34,9 @@ Result<Response> unary_call(const std::string& address, const std::string& what,
   return resp;
 }
 
-Result<drsim::v1::GetStatusResponse> region_status(const std::string& address,
-                                                   bool reset_lag_stats = false);
+Result<drsim::v1::GetStatusResponse> region_status(
+    const std::string& address, bool reset_lag_stats = false,
+    std::chrono::milliseconds deadline = kAdminDeadline);
 // Whether a failover may promote without the lease witness's answer (waiting a full lease).
 enum class WitnessCheck { kRequire, kForceWithout };
 // Answers once the old active region's lease has expired and the region is promoted.

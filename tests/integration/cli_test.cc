@@ -331,5 +331,43 @@ TEST(Demo, DefaultDrillPassesWithNoAcknowledgedWriteLost) {
   std::filesystem::remove_all(home);
 }
 
+// An unplanned failover of a healthy, replicating pair fences a working region: refused unless
+// --force, saying what would be lost and offering --planned. With the primary in an outage (what
+// an unplanned failover is for) no --force is needed.
+TEST(Cli, UnplannedFailoverOfAHealthyActiveRegionNeedsForce) {
+  std::string home = make_temp_dir("drsim-force") + "/home";
+  ASSERT_EQ(run_binary("drsim", {"up", "--home", home}, 60s).exit_code, 0);
+  auto refused = run_binary("drsim", {"failover", "--home", home}, 30s);
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("region primary is active, healthy and replicating to secondary"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_NE(refused.output.find("--planned"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("add --force"), std::string::npos) << refused.output;
+  auto status = run_binary("drsim", {"status", "--home", home, "--json"}, 30s);
+  EXPECT_NE(status.output.find("\"epoch\": 1"), std::string::npos)
+      << "the refused failover changed the epoch:\n" << status.output;
+
+  auto forced = run_binary("drsim", {"failover", "--force", "--home", home}, 30s);
+  EXPECT_EQ(forced.exit_code, 0) << forced.output;
+  EXPECT_NE(forced.output.find("region secondary promoted to active at epoch 2"),
+            std::string::npos)
+      << forced.output;
+  // Failed over: nothing replicates until re-protect, so failing back is not the healthy case.
+  auto back = run_binary("drsim", {"failover", "--region", "primary", "--home", home}, 30s);
+  EXPECT_EQ(back.exit_code, 0) << back.output;
+  run_binary("drsim", {"down", "--home", home}, 30s);
+
+  std::string home2 = make_temp_dir("drsim-force-outage") + "/home";
+  ASSERT_EQ(run_binary("drsim", {"up", "--home", home2}, 60s).exit_code, 0);
+  ASSERT_EQ(
+      run_binary("drsim", {"inject", "outage", "--region", "primary", "--home", home2}, 30s)
+          .exit_code,
+      0);
+  auto outage = run_binary("drsim", {"failover", "--home", home2}, 30s);
+  EXPECT_EQ(outage.exit_code, 0) << outage.output;
+  run_binary("drsim", {"down", "--home", home2}, 30s);
+}
+
 }  // namespace
 }  // namespace drsim::testing

@@ -167,7 +167,7 @@ TEST(Interrupt, DownWithNothingUpIsNotAnError) {
 TEST(UpDown, AHomeWhoseSecondaryIsActiveComesUpAgainRoutedToIt) {
   std::string home = make_temp_dir("drsim-up-reversed") + "/home";
   ASSERT_EQ(run_binary("drsim", {"up", "--home", home}, 60s).exit_code, 0);
-  auto failover = run_binary("drsim", {"failover", "--home", home}, 60s);
+  auto failover = run_binary("drsim", {"failover", "--force", "--home", home}, 60s);
   ASSERT_EQ(failover.exit_code, 0) << failover.output;
   auto reprotect = run_binary("drsim", {"reprotect", "--home", home}, 60s);
   ASSERT_EQ(reprotect.exit_code, 0) << reprotect.output;

@@ -180,7 +180,8 @@ TEST(Lease, FailoverIsRefusedWhileTheWitnessIsUnreachableUnlessForced) {
   TestTopology topo(kAsync);
   ASSERT_TRUE(topo.ok());
   drsim_cli(topo, {"inject", "partition", "--link", "witness.secondary"});
-  auto refused = run_binary("drsim", {"failover", "--home", topo.home()}, 30s);
+  // --force: the primary is healthy and replicating; what is tested is the witness check.
+  auto refused = run_binary("drsim", {"failover", "--force", "--home", topo.home()}, 30s);
   EXPECT_NE(refused.exit_code, 0) << refused.output;
   EXPECT_NE(refused.output.find("the lease witness trafficmgr at"), std::string::npos)
       << refused.output;
@@ -193,8 +194,8 @@ TEST(Lease, FailoverIsRefusedWhileTheWitnessIsUnreachableUnlessForced) {
   EXPECT_TRUE(wait_until([&] { return put(*primary, "still", &resp).ok(); }, 5s));
   EXPECT_EQ(topo.status("primary").lease().state(), "held");
 
-  auto forced = run_binary("drsim", {"failover", "--force-without-witness", "--home", topo.home()},
-                           30s);
+  auto forced = run_binary(
+      "drsim", {"failover", "--force", "--force-without-witness", "--home", topo.home()}, 30s);
   ASSERT_EQ(forced.exit_code, 0) << forced.output;
   EXPECT_NE(forced.output.find("for the old lease to expire"), std::string::npos)
       << forced.output;

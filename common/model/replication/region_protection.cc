@@ -89,4 +89,21 @@ Status check_hand_over(const RegionFacts& f) {
   return Status::ok();
 }
 
+Status check_unplanned_failover_of_healthy_region(const UnplannedFailoverFacts& f) {
+  if (!f.active_answers || !f.active_serving || !f.replicating) return Status::ok();
+  std::string loss =
+      f.async_workloads == 0
+          ? "every workload is sync, so no acknowledged write is lost, but the switch fails "
+            "writes in flight and leaves " + f.target + " unprotected until re-protect"
+          : std::to_string(f.unreplicated_writes) + " acknowledged write(s) of its " +
+                std::to_string(f.async_workloads) +
+                " async workload(s) not yet at " + f.target + " would be lost, and more if "
+                "clients keep writing until the switch";
+  return failed_precondition(
+      "region " + f.active + " is active, healthy and replicating to " + f.target +
+      ": an unplanned failover would fence a working region (" + loss +
+      "). For a switch with nothing lost run `drsim failover --planned`; to fail over anyway "
+      "(rehearsing an operator's decision), add --force");
+}
+
 }  // namespace drsim::model

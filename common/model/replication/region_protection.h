@@ -41,4 +41,21 @@ Status check_planned_failover(const RegionFacts& f);
 // This region (the active one) was asked by its standby to hand over.
 Status check_hand_over(const RegionFacts& f);
 
+// What an operator's unplanned failover would throw away, seen from outside (the CLI fills it
+// from both regions' status before `drsim failover`).
+struct UnplannedFailoverFacts {
+  std::string target;  // the standby to promote
+  std::string active;  // the region active now
+  bool active_answers = false;          // the active region answered its status at all
+  bool active_serving = false;          // active role, no outage, holds its lease
+  bool replicating = false;             // protected, and its stream to the target is connected
+  uint64_t unreplicated_writes = 0;     // acknowledged writes the target does not hold yet
+  uint32_t async_workloads = 0;         // workloads whose acknowledged writes may be lost
+};
+// An unplanned failover is for an active region that is down, cut off or broken. When it is
+// healthy and replicating, one fences a working region (and, with async workloads, loses what it
+// acknowledged and had not replicated): FAILED_PRECONDITION saying so, offering the planned
+// failover (nothing lost) and `--force`. OK otherwise.
+Status check_unplanned_failover_of_healthy_region(const UnplannedFailoverFacts& f);
+
 }  // namespace drsim::model

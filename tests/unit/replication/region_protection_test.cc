@@ -100,5 +100,47 @@ TEST(RegionProtection, OnlyAProtectedConfirmedActiveRegionHandsOver) {
   EXPECT_STREQ(protection_name(Protection::kResyncing), "resyncing");
 }
 
+UnplannedFailoverFacts healthy_pair() {
+  UnplannedFailoverFacts f;
+  f.target = "secondary";
+  f.active = "primary";
+  f.active_answers = true;
+  f.active_serving = true;
+  f.replicating = true;
+  f.unreplicated_writes = 12;
+  f.async_workloads = 1;
+  return f;
+}
+
+TEST(RegionProtection, UnplannedFailoverOfAHealthyReplicatingRegionNeedsForce) {
+  Status s = check_unplanned_failover_of_healthy_region(healthy_pair());
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("region primary is active, healthy and replicating to secondary"),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("12 acknowledged write(s) of its 1 async workload(s)"),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("drsim failover --planned"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("--force"), std::string::npos) << s.message();
+  auto sync_only = healthy_pair();
+  sync_only.async_workloads = 0;
+  s = check_unplanned_failover_of_healthy_region(sync_only);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("no acknowledged write is lost"), std::string::npos) << s.message();
+}
+
+TEST(RegionProtection, UnplannedFailoverIsWhatAnUnhealthyOrCutOffRegionNeeds) {
+  auto down = healthy_pair();
+  down.active_answers = false;  // killed, frozen, unreachable
+  EXPECT_TRUE(check_unplanned_failover_of_healthy_region(down).is_ok());
+  auto outage = healthy_pair();
+  outage.active_serving = false;  // outage, lease lost, already fenced
+  EXPECT_TRUE(check_unplanned_failover_of_healthy_region(outage).is_ok());
+  auto cut = healthy_pair();
+  cut.replicating = false;  // replication partitioned, or not protected (after a failover)
+  EXPECT_TRUE(check_unplanned_failover_of_healthy_region(cut).is_ok());
+}
+
 }  // namespace
 }  // namespace drsim::model
