@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -587,8 +589,10 @@ Status parse_stale_clients(const ConfigError& err, const std::string& f, const Y
   return Status::ok();
 }
 
+Status check_steps_together(const Drill& d, const YAML::Node& steps, const ConfigError& err);
+
 Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source) {
-  ConfigError err(source, "", ErrorStyle::kLineFirst);
+  ConfigError err(source);
   Drill d;
   d.source = source;
   if (!root.IsMap()) return err.at("", root, "a drill file is a mapping with name, steps, expect");
@@ -663,6 +667,7 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
     if (!step.is_ok()) return step.status();
     d.steps.push_back(*step);
   }
+  if (Status s = check_steps_together(d, steps, err); !s.is_ok()) return s;
   if (auto e = root["expect"]) {
     if (Status s = check_keys(err, "expect", e,
                               {"max_rto_ms", "max_lost_writes", "max_lost_sync_writes",
@@ -750,6 +755,53 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
     }
   }
   return d;
+}
+
+// What no single step can see: `at:` times count from the start of the load, so they never go
+// back; an item a step protects or fails over is a workload of the drill's topology (a VM that
+// does not exist would only fail mid-drill, after the load started).
+Status check_steps_together(const Drill& d, const YAML::Node& steps, const ConfigError& err) {
+  std::set<std::string> workloads;
+  std::string listed;
+  for (const auto& w : d.topology.workloads) {
+    workloads.insert(w.name);
+    listed += (listed.empty() ? "" : ", ") + w.name;
+  }
+  std::optional<size_t> last_at;
+  for (size_t i = 0; i < d.steps.size(); ++i) {
+    const DrillStep& step = d.steps[i];
+    const std::string f = "steps[" + std::to_string(i) + "]";
+    if (step.kind == DrillStep::Kind::kAt) {
+      if (last_at && step.seconds < d.steps[*last_at].seconds) {
+        return err.at(f + ".at", steps[i],
+                      fmt::format("{:g} s is earlier than the at: {:g} s of step {} (line {}); "
+                                  "at: times count from the start of the load and cannot go back",
+                                  step.seconds, d.steps[*last_at].seconds, *last_at + 1,
+                                  d.steps[*last_at].line));
+      }
+      last_at = i;
+    }
+    std::vector<std::pair<std::string, std::string>> items;  // field, item
+    if (step.kind == DrillStep::Kind::kProtect) {
+      if (step.protect_items.empty()) items.push_back({f + ".protect.item", step.protect.item});
+      for (const auto& it : step.protect_items) items.push_back({f + ".protect.items", it});
+    }
+    if (step.kind == DrillStep::Kind::kFailover && (step.to_point || step.test)) {
+      for (const auto& it : step.point.items) items.push_back({f + ".failover.items", it});
+    }
+    if (step.kind == DrillStep::Kind::kChangePoint) {
+      for (const auto& it : step.change_point.items) {
+        items.push_back({f + ".change_point.items", it});
+      }
+    }
+    for (const auto& [field, item] : items) {
+      if (!item.empty() && !workloads.count(item)) {
+        return err.at(field, steps[i],
+                      "'" + item + "' is not a workload of the drill's topology (" + listed + ")");
+      }
+    }
+  }
+  return Status::ok();
 }
 
 }  // namespace

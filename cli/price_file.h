@@ -11,7 +11,7 @@
 
 namespace drsim::cli {
 
-// `prices` is the map node; INVALID_ARGUMENT "file:prices.field: reason (line N)".
+// `prices` is the map node; INVALID_ARGUMENT "file:N: prices.field: reason".
 Result<model::PriceList> parse_prices(const YAML::Node& prices, const ConfigError& err);
 // A file whose top level holds `prices:`.
 Result<model::PriceList> load_price_file(const std::string& path);

@@ -1,5 +1,5 @@
 // A local drsim topology: its configuration (YAML, validated with
-// file:field: reason errors), and its running state (topology.json in the
+// file:line: field: reason errors), and its running state (topology.json in the
 // home directory: PIDs, addresses, argv for restarts). `drsim up` / `down`.
 #pragma once
 
@@ -69,7 +69,7 @@ struct TopologyConfig {
 };
 
 using config::ConfigError;
-// Parses YAML text; `source` names the file in errors ("file:field: reason").
+// Parses YAML text; `source` names the file in errors ("file:line: field: reason").
 Result<TopologyConfig> parse_topology_config(const std::string& text, const std::string& source);
 Result<TopologyConfig> load_topology_config(const std::string& path);
 // The same from a parsed node (a drill file's `topology:` section).

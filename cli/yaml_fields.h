@@ -8,7 +8,6 @@ namespace drsim::cli {
 
 using config::check_keys;
 using config::ConfigError;
-using config::ErrorStyle;
 using config::load_yaml;
 using config::read_bool;
 using config::read_listen;

@@ -1,7 +1,7 @@
 // The Traffic Manager's --config file: several profiles, each with its routing method, monitor
 // settings and endpoints (region, external or nested), plus the client locations and latency
 // table routing reads. YAML; every error names the file, the field and why
-// ("tm.yaml:profiles[1].endpoints[0].weight: 0 is out of range 1..1000 (line 14)").
+// ("tm.yaml:14: profiles[1].endpoints[0].weight: 0 is out of range 1..1000").
 // Format: docs/trafficmgr.md, "Configuration file".
 #pragma once
 

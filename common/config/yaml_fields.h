@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -26,56 +27,74 @@ inline Result<std::string> read_text_file(const std::string& path, const std::st
   return ss.str();
 }
 
-// Parses YAML text; a syntax error is "source:line: invalid YAML: why".
+// yaml-cpp keeps both entries of a repeated map key and every lookup silently answers the
+// first: "source:N: field: key 'k' appears twice (first at line M)" for the first repeat found
+// anywhere under `node`, so a file never means something other than what it says.
+inline Status check_unique_keys(const std::string& source, const YAML::Node& node,
+                                const std::string& field = "") {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (Status s = check_unique_keys(source, node[i], field + "[" + std::to_string(i) + "]");
+          !s.is_ok()) {
+        return s;
+      }
+    }
+    return Status::ok();
+  }
+  if (!node.IsMap()) return Status::ok();
+  std::map<std::string, int> first_line;
+  for (const auto& kv : node) {
+    std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    int line = kv.first.Mark().line + 1;
+    std::string here = field.empty() ? key : field + "." + key;
+    if (auto [it, fresh] = first_line.emplace(key, line); !fresh) {
+      return invalid_argument(source + ":" + std::to_string(line) + ": " + here + ": key '" +
+                              key + "' appears twice (first at line " +
+                              std::to_string(it->second) + "); remove one");
+    }
+    if (Status s = check_unique_keys(source, kv.second, here); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+// Parses YAML text; a syntax error is "source:line: invalid YAML: why", a repeated key as
+// check_unique_keys says.
 inline Result<YAML::Node> load_yaml(const std::string& text, const std::string& source) {
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     return invalid_argument(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " +
                             e.msg);
   }
+  if (Status s = check_unique_keys(source, root); !s.is_ok()) return s;
+  return root;
 }
-
-enum class ErrorStyle {
-  kFieldFirst,  // "file:field: reason (line N)"   (topology files)
-  kLineFirst,   // "file:N: field: reason"          (drill files)
-};
 
 class ConfigError {
  public:
-  explicit ConfigError(std::string source, std::string prefix = "",
-                       ErrorStyle style = ErrorStyle::kFieldFirst)
-      : source_(std::move(source)), prefix_(std::move(prefix)), style_(style) {}
+  // One format for every file drsim reads (topology, drill, Traffic Manager config, prices):
+  // "file:N: field: reason", N the line of the offending node (left out when unknown).
+  explicit ConfigError(std::string source, std::string prefix = "")
+      : source_(std::move(source)), prefix_(std::move(prefix)) {}
 
   Status at(const std::string& field, const YAML::Node& node, const std::string& reason) const {
-    std::string name = prefix_.empty() ? field : field.empty() ? prefix_ : prefix_ + "." + field;
-    int line = node && node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-    if (style_ == ErrorStyle::kLineFirst) {
-      return invalid_argument(source_ + ":" + (line ? std::to_string(line) + ":" : "") + " " +
-                              (name.empty() ? "" : name + ": ") + reason);
-    }
-    std::string where = source_ + ":" + name + ": " + reason;
-    if (line) where += " (line " + std::to_string(line) + ")";
-    return invalid_argument(where);
+    return invalid_argument(locate(field, node) + ": " + reason);
   }
-  // Where a field is, for messages built elsewhere: "file:N: field" or "file:field (line N)".
+  // Where a field is, for messages built elsewhere: "file:N: field".
   std::string locate(const std::string& field, const YAML::Node& node) const {
     std::string name = prefix_.empty() ? field : field.empty() ? prefix_ : prefix_ + "." + field;
     int line = node && node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-    if (style_ == ErrorStyle::kLineFirst) {
-      return source_ + ":" + (line ? std::to_string(line) + ":" : "") + " " + name;
-    }
-    return source_ + ":" + name + (line ? " (line " + std::to_string(line) + ")" : "");
+    return source_ + ":" + (line ? std::to_string(line) + ":" : "") + (name.empty() ? "" : " " + name);
   }
   ConfigError nested(const std::string& prefix) const {
-    return ConfigError(source_, prefix_.empty() ? prefix : prefix_ + "." + prefix, style_);
+    return ConfigError(source_, prefix_.empty() ? prefix : prefix_ + "." + prefix);
   }
   const std::string& source() const { return source_; }
 
  private:
   std::string source_;
   std::string prefix_;
-  ErrorStyle style_;
 };
 
 inline Status check_keys(const ConfigError& err, const std::string& field, const YAML::Node& node,

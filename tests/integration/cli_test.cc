@@ -58,7 +58,7 @@ TEST(Cli, BadConfigValueExits2NamingFileAndField) {
   }
   auto r = run_binary("drsim", {"up", "--home", dir + "/home", "--config", path}, 20s);
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find(path + ":traffic_manager.tolerated_failures: 12 is out of range 0..9"),
+  EXPECT_NE(r.output.find(path + ":3: traffic_manager.tolerated_failures: 12 is out of range 0..9"),
             std::string::npos)
       << r.output;
   {
@@ -75,6 +75,16 @@ TEST(Cli, BadConfigValueExits2NamingFileAndField) {
   r = run_binary("drsim", {"up", "--home", dir + "/home", "--config", path}, 20s);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("probe_intervall_ms: unknown field"), std::string::npos) << r.output;
+  {
+    std::ofstream out(path);
+    out << "traffic_manager: { ttl_ms: 100 }\nworkloads: [ {name: a} ]\ntraffic_manager: {}\n";
+  }
+  r = run_binary("drsim", {"up", "--home", dir + "/home", "--config", path}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(path + ":3: traffic_manager: key 'traffic_manager' appears twice "
+                                 "(first at line 1)"),
+            std::string::npos)
+      << r.output;
   std::filesystem::remove_all(dir);
 }
 
@@ -111,6 +121,17 @@ TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
       {"name: x\nworkload: { deadline_ms: 0 }\nsteps: [ {wait: 1s} ]\n",
        path + ":2: workload.deadline_ms: 0 is out of range 1..600000"},
       {"name: [unclosed\n", path + ":"},
+      {"name: x\nsteps:\n  - at: 10s\n  - wait: 1s\n  - at: 5s\n",
+       path + ":5: steps[2].at: 5 s is earlier than the at: 10 s of step 1 (line 3)"},
+      {"name: x\nsteps:\n  - protect: { item: nosuch }\n",
+       path + ":3: steps[0].protect.item: 'nosuch' is not a workload of the drill's topology "
+              "(vm-web, vm-db)"},
+      {"name: x\nsteps:\n  - protect: { group: g, items: [vm-web, vm-nope] }\n",
+       path + ":3: steps[0].protect.items: 'vm-nope' is not a workload"},
+      {"name: x\nworkload: { rate: 10 }\nsteps: [ {wait: 1s} ]\nworkload: { rate: 20 }\n",
+       path + ":4: workload: key 'workload' appears twice (first at line 2)"},
+      {"name: x\nsteps:\n  - inject: { fault: kill, region: primary, region: secondary }\n",
+       path + ":3: steps[0].inject.region: key 'region' appears twice (first at line 3)"},
   };
   for (const auto& c : cases) {
     {

@@ -385,11 +385,11 @@ TEST(Cost, PricesComeFromAFileCheckedFieldByFieldAndEveryDiskVerbHasHelp) {
   };
   const std::vector<Case> cases = {
       {"prices:\n  snapshot_per_gib_month: -1\n",
-       path + ":prices.snapshot_per_gib_month: -1.000000 must be a finite price >= 0 (line 2)"},
+       path + ":2: prices.snapshot_per_gib_month: -1.000000 must be a finite price >= 0"},
       {"prices:\n  image_per_gib_month: cheap\n",
-       path + ":prices.image_per_gib_month: 'cheap' is not a number (line 2)"},
-      {"prices:\n  snapshot_per_gb: 1\n", path + ":prices.snapshot_per_gb: unknown field"},
-      {"snapshot_per_gib_month: 1\n", path + ":prices: required"},
+       path + ":2: prices.image_per_gib_month: 'cheap' is not a number"},
+      {"prices:\n  snapshot_per_gb: 1\n", path + ":2: prices.snapshot_per_gb: unknown field"},
+      {"snapshot_per_gib_month: 1\n", path + ":1: prices: required"},
   };
   for (const auto& c : cases) {
     {
@@ -409,7 +409,7 @@ TEST(Cost, PricesComeFromAFileCheckedFieldByFieldAndEveryDiskVerbHasHelp) {
   auto drill =
       run_binary("drsim", {"drill", "run", dir + "/drill.yaml", "--home", dir + "/h"}, 20s);
   EXPECT_EQ(drill.exit_code, 2) << drill.output;
-  EXPECT_NE(drill.output.find(dir + "/drill.yaml:3: steps[0].drsim: " + path + ":prices: required"),
+  EXPECT_NE(drill.output.find(dir + "/drill.yaml:3: steps[0].drsim: " + path + ":1: prices: required"),
             std::string::npos)
       << drill.output;
 

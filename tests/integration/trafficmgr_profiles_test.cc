@@ -330,18 +330,18 @@ TEST_F(TrafficManagerProfilesTest, BadConfigFileExitsTwoNamingTheFileAndField) {
   const std::vector<Case> cases{
       {"profiles:\n  - name: a\n    endpoints:\n      - {name: x, target: \"127.0.0.1:1\", "
        "weight: 0}\n",
-       "tm.yaml:profiles[0].endpoints[0].weight: 0 is out of range 1..1000"},
+       "tm.yaml:4: profiles[0].endpoints[0].weight: 0 is out of range 1..1000"},
       {"profiles:\n  - name: a\n    routing: fastest\n    endpoints: []\n",
-       "tm.yaml:profiles[0].routing: 'fastest' is not priority"},
+       "tm.yaml:3: profiles[0].routing: 'fastest' is not priority"},
       {"profiles:\n  - name: a\n    monitor: {protocol: tcp, path: /x}\n    endpoints:\n"
        "      - {name: x, target: \"127.0.0.1:1\"}\n",
-       "tm.yaml:profiles[0].monitor.path"},
+       "tm.yaml:3: profiles[0].monitor.path"},
       {"profiles:\n  - name: a\n    endpoints:\n      - {name: n, type: nested, target: b}\n"
        "  - name: b\n    endpoints:\n      - {name: n, type: nested, target: a}\n",
        "tm.yaml: "},
       {"profiles:\n  - name: a\n    endpoints:\n      - {name: x, target: \"127.0.0.1:1\", "
        "colour: red}\n",
-       "tm.yaml:profiles[0].endpoints[0].colour: unknown field"},
+       "tm.yaml:4: profiles[0].endpoints[0].colour: unknown field"},
       {"profiles: [\n", "tm.yaml:"},
   };
   for (const auto& c : cases) {
