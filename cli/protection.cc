@@ -187,11 +187,26 @@ Result<FailbackOutcome> run_failback(const TopologyState& state, const std::stri
     return failed_precondition("cannot fail back: the primary region does not answer (" +
                                st.status().message() + ")");
   }
-  if (st->role() == ROLE_ACTIVE) {
+  auto sec = region_status(state.at("secondary").address);
+  const bool failed_over =
+      sec.is_ok() && sec->role() == ROLE_ACTIVE && sec->epoch() > st->epoch();
+  if (st->outage()) {
+    // In an outage the primary may not have learned of the failover: the secondary says.
+    if (!failed_over && st->role() == ROLE_ACTIVE) {
+      return failed_precondition(
+          "cannot fail back: nothing failed over — the primary region is still the active "
+          "region, in an injected outage. To move clients off it, fail over to the secondary "
+          "(`drsim failover`); fail back once the primary is healed (`drsim heal --region "
+          "primary`) and re-protected (`drsim reprotect`)");
+    }
+    return failed_precondition(
+        "cannot fail back: the primary region is in an injected outage; end it first (`drsim "
+        "heal --region primary`), re-protect (`drsim reprotect`), then `drsim failback`");
+  }
+  if (st->role() == ROLE_ACTIVE && !failed_over) {
     return failed_precondition("nothing to fail back: the primary region is already active");
   }
-  if (auto sec = region_status(state.at("secondary").address);
-      sec.is_ok() && sec->role() == ROLE_ACTIVE &&
+  if (sec.is_ok() && sec->role() == ROLE_ACTIVE &&
       sec->protection() == REGION_PROTECTION_UNPROTECTED) {
     return failed_precondition("cannot fail back yet: the secondary is active but does not "
                                "replicate to the primary; run `drsim reprotect` first, then "

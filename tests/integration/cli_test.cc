@@ -385,8 +385,21 @@ TEST(Cli, UnplannedFailoverOfAHealthyActiveRegionNeedsForce) {
       run_binary("drsim", {"inject", "outage", "--region", "primary", "--home", home2}, 30s)
           .exit_code,
       0);
+  // Failback before anything failed over says what is really wrong (not "already active").
+  auto failback = run_binary("drsim", {"failback", "--home", home2}, 30s);
+  EXPECT_EQ(failback.exit_code, 1) << failback.output;
+  EXPECT_NE(failback.output.find("cannot fail back: nothing failed over — the primary region is "
+                                 "still the active region, in an injected outage"),
+            std::string::npos)
+      << failback.output;
   auto outage = run_binary("drsim", {"failover", "--home", home2}, 30s);
   EXPECT_EQ(outage.exit_code, 0) << outage.output;
+  // Failed over, primary still in its outage: failback names the outage.
+  failback = run_binary("drsim", {"failback", "--home", home2}, 30s);
+  EXPECT_EQ(failback.exit_code, 1) << failback.output;
+  EXPECT_NE(failback.output.find("the primary region is in an injected outage; end it first"),
+            std::string::npos)
+      << failback.output;
   run_binary("drsim", {"down", "--home", home2}, 30s);
 }
 
