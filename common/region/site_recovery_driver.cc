@@ -529,6 +529,18 @@ void SiteRecoveryDriver::finish_failover(const UnplannedFailoverRequest& req,
       return;
     }
   }
+  if (choice.kind == model::RecoveryPointChoiceKind::kCustom && names.size() > 1) {
+    // Point ids are per item: one id applied to every item would pick unrelated points (an
+    // app-consistent one for one VM, crash-consistent ones for the others).
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    done(failed_precondition(
+        "point_id: recovery point ids are per item, and " + std::to_string(names.size()) +
+        " items fail over together to region " + me + " (" + list +
+        "); a custom point fits one item only: choose a point type for all of them (latest, "
+        "latest-processed or latest-app-consistent)"));
+    return;
+  }
   model::RegionReachability reach;
   reach.active = source ? model::Reachability::kReachable : model::Reachability::kUnreachable;
   std::map<std::string, Seq> source_seqs;

@@ -423,5 +423,42 @@ TEST(SiteRecoveryPlanned,
   EXPECT_EQ(model::check_history(history, *final_state).lost_count, 0u);
 }
 
+// Recovery point ids are per item: a custom id on a failover of several items would apply one
+// item's id to every item (picking unrelated points), so it is refused naming the items.
+TEST(SiteRecovery, CustomPointIdIsRefusedWhenSeveralItemsFailOverTogether) {
+  TestTopology topo(R"(
+workloads:
+  - { name: vm-web, mode: async }
+  - { name: vm-db, mode: async }
+site_recovery: { time_scale: 30 }
+fault_proxy: { enabled: false }
+)");
+  ASSERT_TRUE(topo.ok());
+  const std::string vault = topo.address("secondary");
+  for (const char* item : {"vm-web", "vm-db"}) {
+    auto protect = cli::sr_protect(vault, protect_request(item));
+    ASSERT_TRUE(protect.is_ok()) << protect.status().message();
+  }
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return sr_item_state(vault, "vm-web") == "Protected" &&
+               sr_item_state(vault, "vm-db") == "Protected";
+      },
+      20s));
+  std::vector<std::string> lines;
+  cli::PointFailoverOptions opts;
+  opts.point = "custom";
+  opts.point_id = 1;
+  opts.dry_run = true;
+  auto refused = cli::run_point_failover(topo.state(), opts, &lines);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("recovery point ids are per item, and 2 items fail "
+                                            "over together to region secondary (vm-db, vm-web)"),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(sr_item_state(vault, "vm-web"), "Protected") << "the refusal changed something";
+}
+
 }  // namespace
 }  // namespace drsim::testing
