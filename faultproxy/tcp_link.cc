@@ -271,8 +271,8 @@ class TcpLink::Connection : public std::enable_shared_from_this<TcpLink::Connect
   bool closed_ = false;
 };
 
-TcpLink::TcpLink(asio::io_context& io, const Clock& clock, std::string name,
-                 tcp::endpoint upstream, std::string upstream_text, uint64_t seed)
+TcpLink::TcpLink(asio::io_context& io, const Clock& clock, std::string name, tcp::endpoint upstream,
+                 std::string upstream_text, uint64_t seed)
     : io_(io),
       clock_(clock),
       name_(std::move(name)),
@@ -289,8 +289,8 @@ TcpLink::~TcpLink() = default;
 Result<std::shared_ptr<TcpLink>> TcpLink::open(asio::io_context& io, const Clock& clock,
                                                std::string name, tcp::endpoint upstream,
                                                std::string upstream_text, uint64_t seed) {
-  std::shared_ptr<TcpLink> link(new TcpLink(io, clock, std::move(name), std::move(upstream),
-                                            std::move(upstream_text), seed));
+  std::shared_ptr<TcpLink> link(
+      new TcpLink(io, clock, std::move(name), std::move(upstream), std::move(upstream_text), seed));
   error_code ec;
   tcp::endpoint local(asio::ip::make_address_v4("127.0.0.1"), 0);
   link->acceptor_.open(local.protocol(), ec);

@@ -200,7 +200,7 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
     if (finished_) return;
     finished_ = true;
     close();
-    ProbeResult result{endpoint_, outcome, std::move(error), clock_.now() - started_,
+    ProbeResult result{endpoint_,         outcome, std::move(error), clock_.now() - started_,
                        std::move(detail), claim_};
     if (auto handler = handler_.lock()) (*handler)(result);
   }
@@ -256,8 +256,8 @@ HttpProber::~HttpProber() { cancel_all(); }
 
 void HttpProber::probe(size_t endpoint) {
   DRSIM_CHECK(endpoint < targets_.size());
-  calls_.start(std::make_shared<Call>(io_, clock_, monitor_, tls_, endpoint, targets_[endpoint],
-                                      handler_));
+  calls_.start(
+      std::make_shared<Call>(io_, clock_, monitor_, tls_, endpoint, targets_[endpoint], handler_));
 }
 
 void HttpProber::cancel_all() {

@@ -30,9 +30,8 @@ struct RegionStatusPoller::Call {
   v1::GetStatusResponse response;
 };
 
-RegionStatusPoller::RegionStatusPoller(Scheduler& scheduler,
-                                       std::vector<RegionAdminSpec> regions, Duration interval,
-                                       Duration timeout)
+RegionStatusPoller::RegionStatusPoller(Scheduler& scheduler, std::vector<RegionAdminSpec> regions,
+                                       Duration interval, Duration timeout)
     : scheduler_(scheduler),
       in_flight_(regions.size(), false),
       interval_(interval),

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "common/core/scheduler.h"
 #include "common/core/status.h"
 #include "common/core/task_queue.h"
-#include "common/core/scheduler.h"
 #include "drsim/v1/admin.grpc.pb.h"
 
 namespace drsim::trafficmgr {
@@ -39,8 +39,8 @@ class RegionStatusPoller {
  public:
   // `scheduler` is the process's: its timer polls, its executor takes the answers (posted from
   // gRPC threads) to the loop, its clock stamps them.
-  RegionStatusPoller(Scheduler& scheduler, std::vector<RegionAdminSpec> regions,
-                     Duration interval, Duration timeout);
+  RegionStatusPoller(Scheduler& scheduler, std::vector<RegionAdminSpec> regions, Duration interval,
+                     Duration timeout);
   // Cancels calls in flight and waits for their callbacks (each bounded by its deadline).
   ~RegionStatusPoller();
 

@@ -17,8 +17,8 @@ using asio::ip::tcp;
 // handler; finishes exactly once, by the connection, an error or the deadline.
 class TcpProber::Call : public std::enable_shared_from_this<Call> {
  public:
-  Call(asio::io_context& io, const Clock& clock, size_t endpoint, HostPort target,
-       Duration timeout, std::weak_ptr<ResultHandler> handler)
+  Call(asio::io_context& io, const Clock& clock, size_t endpoint, HostPort target, Duration timeout,
+       std::weak_ptr<ResultHandler> handler)
       : clock_(clock),
         endpoint_(endpoint),
         target_(std::move(target)),
@@ -109,7 +109,10 @@ class TcpProber::Call : public std::enable_shared_from_this<Call> {
 TcpProber::TcpProber(asio::io_context& io, const Clock& clock,
                      const std::vector<std::string>& targets, Duration timeout,
                      ResultHandler on_result)
-    : io_(io), clock_(clock), timeout_(timeout), handler_(std::make_shared<ResultHandler>(std::move(on_result))) {
+    : io_(io),
+      clock_(clock),
+      timeout_(timeout),
+      handler_(std::make_shared<ResultHandler>(std::move(on_result))) {
   DRSIM_CHECK(timeout > Duration::zero());
   for (const auto& t : targets) {
     auto split = split_host_port(t);
@@ -122,7 +125,8 @@ TcpProber::~TcpProber() { cancel_all(); }
 
 void TcpProber::probe(size_t endpoint) {
   DRSIM_CHECK(endpoint < targets_.size());
-  calls_.start(std::make_shared<Call>(io_, clock_, endpoint, targets_[endpoint], timeout_, handler_));
+  calls_.start(
+      std::make_shared<Call>(io_, clock_, endpoint, targets_[endpoint], timeout_, handler_));
 }
 
 void TcpProber::cancel_all() {

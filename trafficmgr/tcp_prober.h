@@ -19,8 +19,7 @@ class TcpProber final : public Prober {
   // targets are host:port (checked), one per endpoint.
   // `clock` (the process's) times each probe.
   TcpProber(boost::asio::io_context& io, const Clock& clock,
-            const std::vector<std::string>& targets, Duration timeout,
-            ResultHandler on_result);
+            const std::vector<std::string>& targets, Duration timeout, ResultHandler on_result);
   ~TcpProber() override;
 
   TcpProber(const TcpProber&) = delete;

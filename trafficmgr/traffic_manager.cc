@@ -112,9 +112,9 @@ TrafficManager::TrafficManager(TrafficManagerConfig config, Scheduler& scheduler
     for (auto& d : runtime->details) d.status_changed_unix_nanos = now;
     std::vector<std::string> targets;
     for (size_t e : runtime->probed) targets.push_back(spec.probe_target(e));
-    runtime->prober = make_prober(
-        ProberConfig{spec.profile.monitor, targets, spec.health_service},
-        [this, p](const ProbeResult& result) { on_probe_result(p, result); });
+    runtime->prober =
+        make_prober(ProberConfig{spec.profile.monitor, targets, spec.health_service},
+                    [this, p](const ProbeResult& result) { on_probe_result(p, result); });
     profiles_.push_back(std::move(runtime));
   }
   recompute();  // the first routes are not changes: nothing was answered before them

@@ -13,15 +13,15 @@
 
 #include <spdlog/logger.h>
 
+#include "common/core/scheduler.h"
 #include "common/core/task_queue.h"
 #include "common/model/trafficmgr/epoch_guard.h"
-#include "common/model/trafficmgr/health_monitor.h"
 #include "common/model/trafficmgr/failover_meter.h"
+#include "common/model/trafficmgr/health_monitor.h"
 #include "common/model/trafficmgr/health_tracker.h"
 #include "common/model/trafficmgr/profile.h"
 #include "common/model/trafficmgr/routing.h"
 #include "common/model/trafficmgr/status.h"
-#include "common/core/scheduler.h"
 #include "trafficmgr/prober.h"
 #include "trafficmgr/routing_state.h"
 #include "trafficmgr/traffic_manager_config.h"

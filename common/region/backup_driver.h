@@ -22,13 +22,13 @@
 #include <string>
 #include <vector>
 
+#include "common/core/scheduler.h"
 #include "common/model/backup/clock.h"
-#include "common/model/backup/restore.h"
 #include "common/model/backup/cost_meter.h"
 #include "common/model/backup/disk_snapshot.h"
+#include "common/model/backup/restore.h"
 #include "common/model/backup/vault_registry.h"
 #include "common/model/backup/vm_image.h"
-#include "common/core/scheduler.h"
 #include "common/region/region_node.h"
 #include "common/storage/backup_store.h"
 #include "common/storage/region_store.h"

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "common/core/scheduler.h"
 #include "common/model/siterecovery/job.h"
 #include "common/model/siterecovery/plan.h"
-#include "common/core/scheduler.h"
 #include "drsim/v1/siterecovery.pb.h"
 
 namespace drsim::region {

@@ -79,8 +79,7 @@ Status deadline_exceeded(std::string m) {
 }  // namespace
 
 RegionNode::RegionNode(RegionOptions options, boost::asio::io_context& io, Scheduler& scheduler,
-                       SkewedClock& clock, storage::RegionStore& store,
-                       net::HealthService& health)
+                       SkewedClock& clock, storage::RegionStore& store, net::HealthService& health)
     : options_(std::move(options)),
       io_(io),
       gate_(std::make_shared<net::LoopGate>(io)),

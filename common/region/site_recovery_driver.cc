@@ -111,7 +111,8 @@ SiteRecoveryDriver::SiteRecoveryDriver(RegionNode& node, Scheduler& scheduler, c
       clock_(clock, drsim_start_, time_scale),
       wall_start_nanos_(clock.wall_unix_nanos()),
       durable_(node.store()),
-      plans_(std::make_unique<RecoveryPlanDriver>(*this, scheduler, points_dir_ + "/" + kPlanRunsDir)),
+      plans_(
+          std::make_unique<RecoveryPlanDriver>(*this, scheduler, points_dir_ + "/" + kPlanRunsDir)),
       checkpoints_(std::make_unique<CheckpointWorker>(
           node.store(), node.io(),
           [this](CheckpointWorker::Made made) { on_checkpoint_made(std::move(made)); })) {}

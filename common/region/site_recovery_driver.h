@@ -18,8 +18,8 @@
 #include <optional>
 #include <string>
 
-#include "common/model/siterecovery/site_recovery.h"
 #include "common/core/scheduler.h"
+#include "common/model/siterecovery/site_recovery.h"
 #include "common/region/region_node.h"
 #include "common/region/site_recovery_checkpoints.h"
 #include "common/region/site_recovery_store.h"
