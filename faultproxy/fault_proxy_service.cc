@@ -94,8 +94,6 @@ void to_proto(const DirectionCounters& c, v1::LinkDirectionState* out) {
   out->set_queued_bytes(c.queued_bytes);
 }
 
-Time now() { return std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now()); }
-
 }  // namespace
 
 Status validate_link_name(const std::string& field, const std::string& name) {
@@ -112,7 +110,8 @@ Status validate_link_name(const std::string& field, const std::string& name) {
   return Status::ok();
 }
 
-FaultProxyService::FaultProxyService(asio::io_context& io, uint64_t seed) : io_(io), seed_(seed) {}
+FaultProxyService::FaultProxyService(asio::io_context& io, const Clock& clock, uint64_t seed)
+    : io_(io), clock_(clock), seed_(seed) {}
 
 void FaultProxyService::stop() {
   stopped_ = true;
@@ -181,7 +180,7 @@ Status FaultProxyService::add_link(const v1::AddLinkRequest& request,
     return Status(StatusCode::kResourceExhausted,
                   "already " + std::to_string(kMaxLinks) + " links; remove one first");
   }
-  auto link = TcpLink::open(io_, request.name(), *upstream, request.upstream(), seed_);
+  auto link = TcpLink::open(io_, clock_, request.name(), *upstream, request.upstream(), seed_);
   if (!link.is_ok()) return link.status();
   response->set_listen_address((*link)->listen_address());
   links_.emplace(request.name(), std::move(link).value());
@@ -233,14 +232,14 @@ Status FaultProxyService::set_fault(const v1::SetFaultRequest& request) {
       uint64_t burst = fault.bandwidth().burst_bytes();
       model::BandwidthFault f{rate, burst == 0 ? model::default_burst_bytes(rate) : burst};
       if (Status s = model::validate(f, "fault.bandwidth"); !s.is_ok()) return s;
-      Time t = now();
+      Time t = clock_.now();
       for (Direction d : *directions) link->fault(d).set_bandwidth(f, t);
       break;
     }
     case v1::Fault::kStall: {
       model::StallFault f{ms(fault.stall().stall_ms()), ms(fault.stall().interval_ms())};
       if (Status s = model::validate(f, "fault.stall"); !s.is_ok()) return s;
-      Time t = now();
+      Time t = clock_.now();
       for (Direction d : *directions) link->fault(d).set_stall(f, t);
       break;
     }

@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/core/clock.h"
 #include "common/core/status.h"
 #include "drsim/v1/faultproxy.grpc.pb.h"
 #include "faultproxy/tcp_link.h"
@@ -21,8 +22,9 @@ class FaultProxyService final : public v1::FaultProxy::CallbackService {
   static constexpr size_t kMaxLinks = 1000;
   static constexpr size_t kMaxLinkNameBytes = 64;
 
-  // `seed` feeds every link's jitter and stall generators (mixed with the link name).
-  FaultProxyService(boost::asio::io_context& io, uint64_t seed);
+  // `seed` feeds every link's jitter and stall generators (mixed with the link name); `clock`
+  // is the process's.
+  FaultProxyService(boost::asio::io_context& io, const Clock& clock, uint64_t seed);
 
   // On the loop: closes every link; later requests get UNAVAILABLE.
   void stop();
@@ -58,6 +60,7 @@ class FaultProxyService final : public v1::FaultProxy::CallbackService {
   grpc::ServerUnaryReactor* on_loop(grpc::CallbackServerContext* ctx, Op op);
 
   boost::asio::io_context& io_;
+  const Clock& clock_;
   uint64_t seed_;
   std::map<std::string, std::shared_ptr<TcpLink>> links_;
   bool stopped_ = false;

@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
 
   runtime::setup_logging("faultproxy", log_format, log_level);
   boost::asio::io_context io;
-  faultproxy::FaultProxyService service(io, seed);
+  RealClock clock;  // the process clock, injected (the links' Asio timers run on real time)
+  faultproxy::FaultProxyService service(io, clock, seed);
   net::HealthService health;
   health.set_status("", HealthCheckResponse::SERVING);
   health.set_status("drsim.v1.FaultProxy", HealthCheckResponse::SERVING);

@@ -20,8 +20,6 @@ namespace {
 
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 
-Time now() { return std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now()); }
-
 // FNV-1a: a stable hash, so a link's generators depend on the seed and its name only.
 uint64_t stable_hash(const std::string& s) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -163,6 +161,7 @@ class TcpLink::Connection : public std::enable_shared_from_this<TcpLink::Connect
     };
 
     model::LinkFault& fault() { return conn_.link_->fault(dir_); }
+    Time now() const { return conn_.link_->clock_.now(); }
     DirectionCounters& counters() {
       return dir_ == Direction::kUp ? conn_.link_->counters_.up : conn_.link_->counters_.down;
     }
@@ -272,9 +271,10 @@ class TcpLink::Connection : public std::enable_shared_from_this<TcpLink::Connect
   bool closed_ = false;
 };
 
-TcpLink::TcpLink(asio::io_context& io, std::string name, tcp::endpoint upstream,
+TcpLink::TcpLink(asio::io_context& io, const Clock& clock, std::string name, tcp::endpoint upstream,
                  std::string upstream_text, uint64_t seed)
     : io_(io),
+      clock_(clock),
       name_(std::move(name)),
       upstream_(std::move(upstream)),
       upstream_text_(std::move(upstream_text)),
@@ -286,11 +286,11 @@ TcpLink::TcpLink(asio::io_context& io, std::string name, tcp::endpoint upstream,
 
 TcpLink::~TcpLink() = default;
 
-Result<std::shared_ptr<TcpLink>> TcpLink::open(asio::io_context& io, std::string name,
-                                               tcp::endpoint upstream, std::string upstream_text,
-                                               uint64_t seed) {
+Result<std::shared_ptr<TcpLink>> TcpLink::open(asio::io_context& io, const Clock& clock,
+                                               std::string name, tcp::endpoint upstream,
+                                               std::string upstream_text, uint64_t seed) {
   std::shared_ptr<TcpLink> link(
-      new TcpLink(io, std::move(name), std::move(upstream), std::move(upstream_text), seed));
+      new TcpLink(io, clock, std::move(name), std::move(upstream), std::move(upstream_text), seed));
   error_code ec;
   tcp::endpoint local(asio::ip::make_address_v4("127.0.0.1"), 0);
   link->acceptor_.open(local.protocol(), ec);

@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/core/clock.h"
 #include "common/core/status.h"
 #include "common/model/faults/link_fault.h"
 
@@ -48,8 +49,10 @@ class TcpLink : public std::enable_shared_from_this<TcpLink> {
   static constexpr size_t kReadChunkBytes = 16 * 1024;
 
   // Listens on 127.0.0.1:0. `upstream` must be a resolved address (no DNS on the loop); the
-  // error names the link when the socket cannot be bound.
-  static Result<std::shared_ptr<TcpLink>> open(boost::asio::io_context& io, std::string name,
+  // error names the link when the socket cannot be bound. Release times are read from `clock`
+  // (the process's; real time, as the link's Asio timers wait on it).
+  static Result<std::shared_ptr<TcpLink>> open(boost::asio::io_context& io, const Clock& clock,
+                                               std::string name,
                                                boost::asio::ip::tcp::endpoint upstream,
                                                std::string upstream_text, uint64_t seed);
   ~TcpLink();
@@ -74,12 +77,13 @@ class TcpLink : public std::enable_shared_from_this<TcpLink> {
   class Connection;
   friend class Connection;
 
-  TcpLink(boost::asio::io_context& io, std::string name, boost::asio::ip::tcp::endpoint upstream,
-          std::string upstream_text, uint64_t seed);
+  TcpLink(boost::asio::io_context& io, const Clock& clock, std::string name,
+          boost::asio::ip::tcp::endpoint upstream, std::string upstream_text, uint64_t seed);
   void accept_next();
   void on_connection_closed(uint64_t id);
 
   boost::asio::io_context& io_;
+  const Clock& clock_;
   std::string name_;
   boost::asio::ip::tcp::endpoint upstream_;
   std::string upstream_text_;

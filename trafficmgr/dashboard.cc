@@ -223,7 +223,7 @@ std::string Dashboard::state_json() const {
     for (const auto& [key, value] : all.front().items()) j[key] = value;
   }
   j["profiles"] = std::move(all);
-  j["now_unix_ms"] = unix_ms(wall_now_unix_nanos());
+  j["now_unix_ms"] = unix_ms(tm_.clock().wall_unix_nanos());
 
   std::vector<v1::RoutingEvent> events = tm_.state().events();
   json recent = json::array();

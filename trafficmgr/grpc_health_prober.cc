@@ -23,11 +23,12 @@ struct GrpcHealthProber::Call {
   Time started;
 };
 
-GrpcHealthProber::GrpcHealthProber(boost::asio::io_context& io,
+GrpcHealthProber::GrpcHealthProber(boost::asio::io_context& io, const Clock& clock,
                                    const std::vector<std::string>& addresses,
                                    std::string health_service, Duration timeout,
                                    ResultHandler on_result)
     : io_(io),
+      clock_(clock),
       health_service_(std::move(health_service)),
       timeout_(timeout),
       handler_(std::make_shared<ResultHandler>(std::move(on_result))),
@@ -53,7 +54,7 @@ void GrpcHealthProber::probe(size_t endpoint) {
   call->context.set_deadline(
       std::chrono::system_clock::now() +
       std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout_));
-  call->started = RealClock().now();
+  call->started = clock_.now();
   {
     std::lock_guard lock(mu_);
     outstanding_.insert(call);
@@ -71,7 +72,7 @@ void GrpcHealthProber::cancel_all() {
 
 void GrpcHealthProber::on_call_done(Call* call, const grpc::Status& status) {
   ProbeResult result{call->endpoint, model::ProbeOutcome::kFailure, "",
-                     RealClock().now() - call->started, ""};
+                     clock_.now() - call->started, ""};
   {
     const auto& md = call->context.GetServerInitialMetadata();
     auto epoch = md.find(net::kEpochMetadataKey);

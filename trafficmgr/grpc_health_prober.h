@@ -23,8 +23,10 @@ namespace drsim::trafficmgr {
 
 class GrpcHealthProber final : public Prober {
  public:
-  GrpcHealthProber(boost::asio::io_context& io, const std::vector<std::string>& addresses,
-                   std::string health_service, Duration timeout, ResultHandler on_result);
+  // `clock` (the process's, read on gRPC threads too) times each probe.
+  GrpcHealthProber(boost::asio::io_context& io, const Clock& clock,
+                   const std::vector<std::string>& addresses, std::string health_service,
+                   Duration timeout, ResultHandler on_result);
   // Cancels probes in flight and waits for their gRPC callbacks (each is bounded by its
   // deadline), so no callback outlives this object.
   ~GrpcHealthProber() override;
@@ -41,6 +43,7 @@ class GrpcHealthProber final : public Prober {
   void on_call_done(Call* call, const grpc::Status& status);
 
   boost::asio::io_context& io_;
+  const Clock& clock_;
   std::vector<std::unique_ptr<grpc::health::v1::Health::Stub>> stubs_;
   const std::string health_service_;
   const Duration timeout_;

@@ -52,10 +52,11 @@ std::string host_header(const HostPort& target) {
 // by the response, an error or the deadline.
 class HttpProber::Call : public std::enable_shared_from_this<Call> {
  public:
-  Call(asio::io_context& io, std::shared_ptr<const model::TmMonitorConfig> monitor,
-       std::shared_ptr<ssl::context> tls, size_t endpoint, HostPort target,
-       std::weak_ptr<ResultHandler> handler)
-      : monitor_(std::move(monitor)),
+  Call(asio::io_context& io, const Clock& clock,
+       std::shared_ptr<const model::TmMonitorConfig> monitor, std::shared_ptr<ssl::context> tls,
+       size_t endpoint, HostPort target, std::weak_ptr<ResultHandler> handler)
+      : clock_(clock),
+        monitor_(std::move(monitor)),
         tls_context_(std::move(tls)),
         endpoint_(endpoint),
         target_(std::move(target)),
@@ -67,7 +68,7 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
   }
 
   void start() {
-    started_ = RealClock().now();
+    started_ = clock_.now();
     deadline_.expires_after(monitor_->timeout);
     deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
       if (!ec) {
@@ -199,7 +200,7 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
     if (finished_) return;
     finished_ = true;
     close();
-    ProbeResult result{endpoint_, outcome, std::move(error), RealClock().now() - started_,
+    ProbeResult result{endpoint_,         outcome, std::move(error), clock_.now() - started_,
                        std::move(detail), claim_};
     if (auto handler = handler_.lock()) (*handler)(result);
   }
@@ -211,6 +212,7 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
     lowest().close(ignored);
   }
 
+  const Clock& clock_;
   std::shared_ptr<const model::TmMonitorConfig> monitor_;
   std::shared_ptr<ssl::context> tls_context_;
   const size_t endpoint_;
@@ -228,9 +230,11 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
   std::optional<model::RegionClaim> claim_;  // from the response headers, if any
 };
 
-HttpProber::HttpProber(asio::io_context& io, const model::TmMonitorConfig& monitor,
+HttpProber::HttpProber(asio::io_context& io, const Clock& clock,
+                       const model::TmMonitorConfig& monitor,
                        const std::vector<std::string>& targets, ResultHandler on_result)
     : io_(io),
+      clock_(clock),
       monitor_(std::make_shared<const model::TmMonitorConfig>(monitor)),
       handler_(std::make_shared<ResultHandler>(std::move(on_result))) {
   DRSIM_CHECK(monitor.protocol == model::TmProbeProtocol::kHttp ||
@@ -252,7 +256,8 @@ HttpProber::~HttpProber() { cancel_all(); }
 
 void HttpProber::probe(size_t endpoint) {
   DRSIM_CHECK(endpoint < targets_.size());
-  calls_.start(std::make_shared<Call>(io_, monitor_, tls_, endpoint, targets_[endpoint], handler_));
+  calls_.start(
+      std::make_shared<Call>(io_, clock_, monitor_, tls_, endpoint, targets_[endpoint], handler_));
 }
 
 void HttpProber::cancel_all() {

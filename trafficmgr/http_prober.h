@@ -24,7 +24,8 @@ class HttpProber final : public Prober {
  public:
   // monitor.protocol is kHttp or kHttps and monitor is valid (checked); targets are host:port
   // (checked), one per endpoint.
-  HttpProber(boost::asio::io_context& io, const model::TmMonitorConfig& monitor,
+  // `clock` (the process's) times each probe.
+  HttpProber(boost::asio::io_context& io, const Clock& clock, const model::TmMonitorConfig& monitor,
              const std::vector<std::string>& targets, ResultHandler on_result);
   ~HttpProber() override;
 
@@ -38,6 +39,7 @@ class HttpProber final : public Prober {
   class Call;
 
   boost::asio::io_context& io_;
+  const Clock& clock_;
   std::shared_ptr<const model::TmMonitorConfig> monitor_;
   std::vector<HostPort> targets_;
   std::shared_ptr<boost::asio::ssl::context> tls_;  // HTTPS only

@@ -236,10 +236,15 @@ int main(int argc, char** argv) {
 
   runtime::setup_logging("trafficmgr", log_format, log_level);
   boost::asio::io_context io;
+  // One scheduler for the process, which is its clock too, injected into every driver.
   net::AsioScheduler scheduler(io);
-  trafficmgr::TrafficManager traffic_manager(config, scheduler);
-  RealClock witness_clock;  // monotonic: `drsim inject clock-skew` does not move it
-  trafficmgr::LeaseWitness witness(witness_clock);
+  const Clock& clock = scheduler;
+  trafficmgr::TrafficManager traffic_manager(
+      config, scheduler, clock,
+      [&io, &clock](const trafficmgr::ProberConfig& prober, trafficmgr::Prober::ResultHandler on) {
+        return trafficmgr::make_prober(io, clock, prober, std::move(on));
+      });
+  trafficmgr::LeaseWitness witness(clock);  // monotonic: clock skew moves wall time only
   trafficmgr::TrafficManagerService service(traffic_manager.state(), witness);
   net::HealthService health;
   health.set_status("", grpc::health::v1::HealthCheckResponse::SERVING);

@@ -7,17 +7,18 @@
 
 namespace drsim::trafficmgr {
 
-std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const ProberConfig& config,
-                                    Prober::ResultHandler on_result) {
+std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const Clock& clock,
+                                    const ProberConfig& config, Prober::ResultHandler on_result) {
   switch (config.monitor.protocol) {
     case model::TmProbeProtocol::kGrpcHealth:
-      return std::make_unique<GrpcHealthProber>(io, config.targets, config.health_service,
+      return std::make_unique<GrpcHealthProber>(io, clock, config.targets, config.health_service,
                                                 config.monitor.timeout, std::move(on_result));
     case model::TmProbeProtocol::kHttp:
     case model::TmProbeProtocol::kHttps:
-      return std::make_unique<HttpProber>(io, config.monitor, config.targets, std::move(on_result));
+      return std::make_unique<HttpProber>(io, clock, config.monitor, config.targets,
+                                          std::move(on_result));
     case model::TmProbeProtocol::kTcp:
-      return std::make_unique<TcpProber>(io, config.targets, config.monitor.timeout,
+      return std::make_unique<TcpProber>(io, clock, config.targets, config.monitor.timeout,
                                          std::move(on_result));
   }
   DRSIM_CHECK(false);

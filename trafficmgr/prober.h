@@ -15,6 +15,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/core/clock.h"
 #include "common/core/status.h"
 #include "common/core/time.h"
 #include "common/model/trafficmgr/epoch_guard.h"
@@ -83,9 +84,14 @@ struct ProberConfig {
   std::string health_service;        // gRPC health only: the service name checked
 };
 
-// The prober for config.monitor.protocol. `monitor` must be valid.
-std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const ProberConfig& config,
-                                    Prober::ResultHandler on_result);
+// The prober for config.monitor.protocol, timing its probes on `clock`. `monitor` must be valid.
+std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const Clock& clock,
+                                    const ProberConfig& config, Prober::ResultHandler on_result);
+
+// What builds a TrafficManager's probers: make_prober in the daemon, an in-memory prober in a
+// simulation.
+using ProberFactory =
+    std::function<std::unique_ptr<Prober>(const ProberConfig& config, Prober::ResultHandler)>;
 
 // Splits "host:port" / "[v6]:port"; the port must be 1..65535. INVALID_ARGUMENT otherwise.
 struct HostPort {

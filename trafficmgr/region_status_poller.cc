@@ -30,9 +30,8 @@ struct RegionStatusPoller::Call {
   v1::GetStatusResponse response;
 };
 
-RegionStatusPoller::RegionStatusPoller(net::AsioScheduler& scheduler,
-                                       std::vector<RegionAdminSpec> regions, Duration interval,
-                                       Duration timeout)
+RegionStatusPoller::RegionStatusPoller(Scheduler& scheduler, std::vector<RegionAdminSpec> regions,
+                                       Duration interval, Duration timeout)
     : scheduler_(scheduler),
       in_flight_(regions.size(), false),
       interval_(interval),
@@ -89,8 +88,8 @@ void RegionStatusPoller::poll() {
 }
 
 void RegionStatusPoller::on_call_done(Call* call, const grpc::Status& status) {
-  boost::asio::post(scheduler_.io(), [weak = weak_alive_, region = call->region, status,
-                                      response = std::move(call->response)]() mutable {
+  scheduler_.post([weak = weak_alive_, region = call->region, status,
+                   response = std::move(call->response)]() mutable {
     if (auto self = weak.lock()) (*self)->on_answer(region, status, std::move(response));
   });
   std::lock_guard lock(mu_);
@@ -106,7 +105,7 @@ void RegionStatusPoller::on_answer(size_t region, const grpc::Status& status,
   if (status.ok()) {
     snapshot.status = std::move(response);
     snapshot.error.clear();
-    snapshot.answered_unix_nanos = wall_now_unix_nanos();
+    snapshot.answered_unix_nanos = scheduler_.wall_unix_nanos();
   } else {
     ++snapshot.calls_failed;
     snapshot.error = std::string(status_code_name(static_cast<StatusCode>(status.error_code()))) +

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "common/core/scheduler.h"
 #include "common/core/status.h"
 #include "common/core/task_queue.h"
-#include "common/net/asio_scheduler.h"
 #include "drsim/v1/admin.grpc.pb.h"
 
 namespace drsim::trafficmgr {
@@ -37,8 +37,10 @@ struct RegionSnapshot {
 
 class RegionStatusPoller {
  public:
-  RegionStatusPoller(net::AsioScheduler& scheduler, std::vector<RegionAdminSpec> regions,
-                     Duration interval, Duration timeout);
+  // `scheduler` is the process's: its timer polls, its executor takes the answers (posted from
+  // gRPC threads) to the loop, its clock stamps them.
+  RegionStatusPoller(Scheduler& scheduler, std::vector<RegionAdminSpec> regions, Duration interval,
+                     Duration timeout);
   // Cancels calls in flight and waits for their callbacks (each bounded by its deadline).
   ~RegionStatusPoller();
 
@@ -57,7 +59,7 @@ class RegionStatusPoller {
   void on_call_done(Call* call, const grpc::Status& status);
   void on_answer(size_t region, const grpc::Status& status, v1::GetStatusResponse response);
 
-  net::AsioScheduler& scheduler_;
+  Scheduler& scheduler_;
   std::vector<RegionSnapshot> snapshots_;
   std::vector<std::unique_ptr<v1::RegionAdmin::Stub>> stubs_;
   std::vector<bool> in_flight_;

@@ -17,9 +17,10 @@ using asio::ip::tcp;
 // handler; finishes exactly once, by the connection, an error or the deadline.
 class TcpProber::Call : public std::enable_shared_from_this<Call> {
  public:
-  Call(asio::io_context& io, size_t endpoint, HostPort target, Duration timeout,
+  Call(asio::io_context& io, const Clock& clock, size_t endpoint, HostPort target, Duration timeout,
        std::weak_ptr<ResultHandler> handler)
-      : endpoint_(endpoint),
+      : clock_(clock),
+        endpoint_(endpoint),
         target_(std::move(target)),
         timeout_(timeout),
         handler_(std::move(handler)),
@@ -28,7 +29,7 @@ class TcpProber::Call : public std::enable_shared_from_this<Call> {
         socket_(io) {}
 
   void start() {
-    started_ = RealClock().now();
+    started_ = clock_.now();
     deadline_.expires_after(timeout_);
     deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
       if (!ec) {
@@ -81,7 +82,7 @@ class TcpProber::Call : public std::enable_shared_from_this<Call> {
     if (finished_) return;
     finished_ = true;
     close();
-    ProbeResult result{endpoint_, outcome, std::move(error), RealClock().now() - started_,
+    ProbeResult result{endpoint_, outcome, std::move(error), clock_.now() - started_,
                        outcome == model::ProbeOutcome::kSuccess ? "connected" : ""};
     if (auto handler = handler_.lock()) (*handler)(result);
   }
@@ -93,6 +94,7 @@ class TcpProber::Call : public std::enable_shared_from_this<Call> {
     socket_.close(ignored);
   }
 
+  const Clock& clock_;
   const size_t endpoint_;
   const HostPort target_;
   const Duration timeout_;
@@ -104,9 +106,13 @@ class TcpProber::Call : public std::enable_shared_from_this<Call> {
   bool finished_ = false;
 };
 
-TcpProber::TcpProber(asio::io_context& io, const std::vector<std::string>& targets,
-                     Duration timeout, ResultHandler on_result)
-    : io_(io), timeout_(timeout), handler_(std::make_shared<ResultHandler>(std::move(on_result))) {
+TcpProber::TcpProber(asio::io_context& io, const Clock& clock,
+                     const std::vector<std::string>& targets, Duration timeout,
+                     ResultHandler on_result)
+    : io_(io),
+      clock_(clock),
+      timeout_(timeout),
+      handler_(std::make_shared<ResultHandler>(std::move(on_result))) {
   DRSIM_CHECK(timeout > Duration::zero());
   for (const auto& t : targets) {
     auto split = split_host_port(t);
@@ -119,7 +125,8 @@ TcpProber::~TcpProber() { cancel_all(); }
 
 void TcpProber::probe(size_t endpoint) {
   DRSIM_CHECK(endpoint < targets_.size());
-  calls_.start(std::make_shared<Call>(io_, endpoint, targets_[endpoint], timeout_, handler_));
+  calls_.start(
+      std::make_shared<Call>(io_, clock_, endpoint, targets_[endpoint], timeout_, handler_));
 }
 
 void TcpProber::cancel_all() {

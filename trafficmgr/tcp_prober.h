@@ -17,8 +17,9 @@ namespace drsim::trafficmgr {
 class TcpProber final : public Prober {
  public:
   // targets are host:port (checked), one per endpoint.
-  TcpProber(boost::asio::io_context& io, const std::vector<std::string>& targets, Duration timeout,
-            ResultHandler on_result);
+  // `clock` (the process's) times each probe.
+  TcpProber(boost::asio::io_context& io, const Clock& clock,
+            const std::vector<std::string>& targets, Duration timeout, ResultHandler on_result);
   ~TcpProber() override;
 
   TcpProber(const TcpProber&) = delete;
@@ -31,6 +32,7 @@ class TcpProber final : public Prober {
   class Call;
 
   boost::asio::io_context& io_;
+  const Clock& clock_;
   std::vector<HostPort> targets_;
   const Duration timeout_;
   std::shared_ptr<ResultHandler> handler_;

@@ -95,24 +95,26 @@ struct TrafficManager::ProfileRuntime {
   std::unique_ptr<Prober> prober;
 };
 
-TrafficManager::TrafficManager(TrafficManagerConfig config, net::AsioScheduler& scheduler)
+TrafficManager::TrafficManager(TrafficManagerConfig config, Scheduler& scheduler,
+                               const Clock& clock, const ProberFactory& make_prober)
     : config_(std::move(config)),
       set_(make_set(config_)),
       scheduler_(scheduler),
+      clock_(clock),
       state_(std::make_unique<RoutingState>(set_, config_.latency_table(), config_.seed)),
       probe_log_(component_logger("probe")),
       route_log_(component_logger("route")) {
   DRSIM_CHECK(config_.validate().is_ok());
-  const int64_t now = wall_now_unix_nanos();
+  const int64_t now = clock_.wall_unix_nanos();
   for (size_t p = 0; p < config_.profiles.size(); ++p) {
     const ProfileSpec& spec = config_.profiles[p];
-    auto runtime = std::make_unique<ProfileRuntime>(spec, scheduler.now());
+    auto runtime = std::make_unique<ProfileRuntime>(spec, clock_.now());
     for (auto& d : runtime->details) d.status_changed_unix_nanos = now;
     std::vector<std::string> targets;
     for (size_t e : runtime->probed) targets.push_back(spec.probe_target(e));
-    runtime->prober = make_prober(
-        scheduler.io(), ProberConfig{spec.profile.monitor, targets, spec.health_service},
-        [this, p](const ProbeResult& result) { on_probe_result(p, result); });
+    runtime->prober =
+        make_prober(ProberConfig{spec.profile.monitor, targets, spec.health_service},
+                    [this, p](const ProbeResult& result) { on_probe_result(p, result); });
     profiles_.push_back(std::move(runtime));
   }
   recompute();  // the first routes are not changes: nothing was answered before them
@@ -147,7 +149,7 @@ void TrafficManager::probe_due(size_t profile) {
   ProfileRuntime& r = *profiles_[profile];
   r.timer.reset();
   if (!running_) return;
-  for (size_t i : r.monitor.due_probes(scheduler_.now())) r.prober->probe(i);
+  for (size_t i : r.monitor.due_probes(clock_.now())) r.prober->probe(i);
   arm_timer(profile);
 }
 
@@ -196,7 +198,7 @@ void TrafficManager::on_probe_result(size_t profile, const ProbeResult& probed) 
     probe_log_->debug("probe {}/{} failed in {:.1f} ms: {}", spec.profile.name, name,
                       detail.last_probe_ms, result.error);
   }
-  const Time now = scheduler_.now();
+  const Time now = clock_.now();
   r.monitor.on_probe_result(result.endpoint, result.outcome, now);  // the schedule only
   // The probe started `latency` ago (a timeout: the whole timeout): failover is measured from
   // the start of the first failed probe.
@@ -218,7 +220,7 @@ void TrafficManager::recompute() {
   }
   const bool first = statuses_.size() == 0;
   model::TmStatusSnapshot next = model::TmStatusSnapshot::compute(*set_, observations);
-  const Time now = scheduler_.now();
+  const Time now = clock_.now();
   // Children before parents (depth ascending), so a nested endpoint's change is logged after
   // the child's change that caused it.
   std::vector<size_t> order(profiles_.size());
@@ -278,7 +280,7 @@ void TrafficManager::recompute() {
       }
     }
     if (auto measured = r.failover.on_route_change(left, now)) {
-      r.last_failover_unix_nanos = wall_now_unix_nanos();
+      r.last_failover_unix_nanos = clock_.wall_unix_nanos();
       route_log_->info("profile {}: failover took {:.1f} ms from the start of the first failed "
                        "probe of {}",
                        name, to_ms(measured->took()),
@@ -333,7 +335,7 @@ std::string TrafficManager::route_change_reason(size_t profile, const model::TmR
 
 v1::RoutingEvent TrafficManager::new_event(size_t profile, v1::RoutingEvent::Kind kind) const {
   v1::RoutingEvent event;
-  event.set_unix_nanos(wall_now_unix_nanos());
+  event.set_unix_nanos(clock_.wall_unix_nanos());
   event.set_profile(config_.profiles[profile].profile.name);
   event.set_kind(kind);
   return event;

@@ -13,15 +13,15 @@
 
 #include <spdlog/logger.h>
 
+#include "common/core/scheduler.h"
 #include "common/core/task_queue.h"
 #include "common/model/trafficmgr/epoch_guard.h"
-#include "common/model/trafficmgr/health_monitor.h"
 #include "common/model/trafficmgr/failover_meter.h"
+#include "common/model/trafficmgr/health_monitor.h"
 #include "common/model/trafficmgr/health_tracker.h"
 #include "common/model/trafficmgr/profile.h"
 #include "common/model/trafficmgr/routing.h"
 #include "common/model/trafficmgr/status.h"
-#include "common/net/asio_scheduler.h"
 #include "trafficmgr/prober.h"
 #include "trafficmgr/routing_state.h"
 #include "trafficmgr/traffic_manager_config.h"
@@ -32,7 +32,10 @@ class TrafficManager {
  public:
   // config must be valid (checked). Publishes the initial tables (every probed endpoint
   // CheckingEndpoint, which is served) so Resolve answers before any probe.
-  TrafficManager(TrafficManagerConfig config, net::AsioScheduler& scheduler);
+  // `scheduler` and `clock` are the process's; `make_prober` builds each profile's prober
+  // (make_prober over the loop in the daemon, an in-memory one in a simulation).
+  TrafficManager(TrafficManagerConfig config, Scheduler& scheduler, const Clock& clock,
+                 const ProberFactory& make_prober);
   ~TrafficManager();
 
   TrafficManager(const TrafficManager&) = delete;
@@ -44,6 +47,7 @@ class TrafficManager {
   void stop();
 
   RoutingState& state() { return *state_; }
+  const Clock& clock() const { return clock_; }
   const TrafficManagerConfig& config() const { return config_; }
   const model::TmProfileSet& profile_set() const { return *set_; }
   // Loop thread, per profile (index into the config), counted since start, for /metrics.
@@ -75,7 +79,8 @@ class TrafficManager {
 
   const TrafficManagerConfig config_;
   const std::shared_ptr<const model::TmProfileSet> set_;
-  net::AsioScheduler& scheduler_;
+  Scheduler& scheduler_;
+  const Clock& clock_;
   std::unique_ptr<RoutingState> state_;
   model::TmStatusSnapshot statuses_;
   bool running_ = false;

@@ -1,5 +1,7 @@
 #include "common/net/asio_scheduler.h"
 
+#include <boost/asio/post.hpp>
+
 namespace drsim::net {
 
 TimerId AsioScheduler::schedule_at(Time at, Task task) {
@@ -9,6 +11,8 @@ TimerId AsioScheduler::schedule_at(Time at, Task task) {
 }
 
 bool AsioScheduler::cancel(TimerId id) { return queue_.cancel(id); }
+
+void AsioScheduler::post(Task task) { boost::asio::post(io_, std::move(task)); }
 
 void AsioScheduler::rearm() {
   armed_for_ = queue_.next_deadline();

@@ -117,13 +117,15 @@ const char* restore_source_name(model::RestoreSource s) {
 
 }  // namespace
 
-BackupDriver::BackupDriver(RegionNode& node, storage::RegionStore& region_store,
-                           storage::BackupStore& store, BackupOptions options)
+BackupDriver::BackupDriver(RegionNode& node, Scheduler& scheduler, const Clock& clock,
+                           storage::RegionStore& region_store, storage::BackupStore& store,
+                           BackupOptions options)
     : node_(node),
       region_store_(region_store),
       store_(store),
       options_(options),
-      scheduler_(node.io()) {}
+      scheduler_(scheduler),
+      process_clock_(clock) {}
 
 BackupDriver::~BackupDriver() = default;
 
@@ -131,7 +133,7 @@ Status BackupDriver::check_name(const char* field, const std::string& name) {
   return validate_name(field, name);
 }
 
-Time BackupDriver::now() const { return clock_->now(scheduler_.now()); }
+Time BackupDriver::now() const { return clock_->now(); }
 
 Status BackupDriver::check_serving() const {
   if (node_.in_outage()) {
@@ -152,7 +154,7 @@ Status BackupDriver::start() {
     }
     sim_start = from_nanos(nanos);
   }
-  clock_ = std::make_unique<model::BackupClock>(sim_start, scheduler_.now(), options_.time_scale);
+  clock_ = std::make_unique<ScaledClock>(process_clock_, sim_start, options_.time_scale);
   size_t replayed = 0;
   Status bad;
   Status s = store_.for_each_op([&](const std::string& region, const v1::VaultOp& op) {
@@ -177,8 +179,7 @@ Status BackupDriver::start() {
   if (!bad.is_ok()) return bad;
   // The clock never runs behind an op it already applied.
   if (!local_ops_.empty() && from_nanos(local_ops_.back().at_nanos()) > now()) {
-    clock_ = std::make_unique<model::BackupClock>(from_nanos(local_ops_.back().at_nanos()),
-                                                  scheduler_.now(), options_.time_scale);
+    clock_->restart_at(from_nanos(local_ops_.back().at_nanos()));
   }
   spdlog::info("backup: {} vault op(s) replayed; backup clock at {} (x{})", replayed,
                model::format_drill_time(now()), clock_->scale());
@@ -1041,10 +1042,10 @@ void BackupDriver::ReplaceJob::next(RegionNode& node, const std::shared_ptr<Repl
 Result<v1::SetBackupClockResponse> BackupDriver::set_clock(const v1::SetBackupClockRequest& req) {
   if (Status s = check_serving(); !s.is_ok()) return s;
   if (req.time_scale() != 0) {
-    if (Status s = clock_->set_scale(req.time_scale(), scheduler_.now()); !s.is_ok()) return s;
+    if (Status s = clock_->set_scale(req.time_scale()); !s.is_ok()) return s;
   }
   if (req.advance_nanos() != 0) {
-    if (Status s = clock_->advance(Duration(req.advance_nanos()), scheduler_.now()); !s.is_ok()) {
+    if (Status s = clock_->advance(Duration(req.advance_nanos())); !s.is_ok()) {
       return s;
     }
   }
@@ -1071,7 +1072,7 @@ void BackupDriver::arm() {
   for (const auto* v : local_.registry.list(node_.options().name)) {
     next = std::min(next, v->next_deadline());
   }
-  Duration wait = clock_->real_delay_until(next, scheduler_.now());
+  Duration wait = clock_->base_delay_until(next);
   wait = std::clamp<Duration>(wait, kMinTimerWait, kMaxTimerWait);
   timer_ = scheduler_.schedule_after(wait, [this] {
     timer_.reset();

@@ -6,8 +6,8 @@
 //   - a recovery point is a real copy of the workload's keys from a RocksDB snapshot (a "blob");
 //     restore writes it back: a new VM's disk, restored disks, or the live workload's keys
 //     (through the replicated write path, so the standby gets the restore too);
-//   - scheduled backups, retention and the soft-delete purge run on BackupClock, which a drill
-//     speeds up (SetBackupClock).
+//   - scheduled backups, retention and the soft-delete purge run on the backup clock, a
+//     ScaledClock over the process clock, which a drill speeds up (SetBackupClock).
 // A VM is a workload the daemon hosts (one OS disk "<vm>-osdisk" holding its keys), or one a
 // restore created here.
 #pragma once
@@ -22,13 +22,13 @@
 #include <string>
 #include <vector>
 
+#include "common/core/scheduler.h"
 #include "common/model/backup/clock.h"
-#include "common/model/backup/restore.h"
 #include "common/model/backup/cost_meter.h"
 #include "common/model/backup/disk_snapshot.h"
+#include "common/model/backup/restore.h"
 #include "common/model/backup/vault_registry.h"
 #include "common/model/backup/vm_image.h"
-#include "common/net/asio_scheduler.h"
 #include "common/region/region_node.h"
 #include "common/storage/backup_store.h"
 #include "common/storage/region_store.h"
@@ -43,7 +43,9 @@ struct BackupOptions {
 
 class BackupDriver {
  public:
-  BackupDriver(RegionNode& node, storage::RegionStore& region_store, storage::BackupStore& store,
+  // `scheduler` and `clock` are the process's; the backup clock is a ScaledClock over `clock`.
+  BackupDriver(RegionNode& node, Scheduler& scheduler, const Clock& clock,
+               storage::RegionStore& region_store, storage::BackupStore& store,
                BackupOptions options);
   ~BackupDriver();
 
@@ -218,8 +220,9 @@ class BackupDriver {
   storage::RegionStore& region_store_;
   storage::BackupStore& store_;
   BackupOptions options_;
-  net::AsioScheduler scheduler_;
-  std::unique_ptr<model::BackupClock> clock_;
+  Scheduler& scheduler_;
+  const Clock& process_clock_;
+  std::unique_ptr<ScaledClock> clock_;  // the backup clock, from start()
   bool stopped_ = false;
   std::optional<TimerId> timer_;
   std::set<std::string> warned_;  // VMs whose scheduled backup could not run (logged once)

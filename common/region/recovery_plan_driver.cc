@@ -8,7 +8,6 @@
 #include <set>
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/post.hpp>
 
 #include "common/core/confined_path.h"
 #include "common/core/names.h"
@@ -61,8 +60,9 @@ struct RecoveryPlanDriver::Script {
   bool timed_out = false;
 };
 
-RecoveryPlanDriver::RecoveryPlanDriver(SiteRecoveryDriver& vault, std::string runs_dir)
-    : vault_(vault), runs_dir_(std::move(runs_dir)), scheduler_(vault.node().io()) {}
+RecoveryPlanDriver::RecoveryPlanDriver(SiteRecoveryDriver& vault, Scheduler& scheduler,
+                                       std::string runs_dir)
+    : vault_(vault), runs_dir_(std::move(runs_dir)), scheduler_(scheduler) {}
 
 RecoveryPlanDriver::~RecoveryPlanDriver() { stop(); }
 
@@ -263,11 +263,11 @@ Result<PlanInfo> RecoveryPlanDriver::run(const RunPlanRequest& req) {
   p.run.emplace(Run{std::move(*executor), *job, req, {}, {}, {}});
   p.run->info.set_kind(model::failover_kind_name(kind));
   p.run->info.set_job_id(job->value());
-  p.run->info.set_started_unix_nanos(wall_now_unix_nanos());
+  p.run->info.set_started_unix_nanos(vault_.process_clock().wall_unix_nanos());
   spdlog::info("recovery plan {}: {} started (job {})", req.plan(), model::failover_kind_name(kind),
                job->value());
   std::string name = req.plan();
-  boost::asio::post(node.io(), [this, name] { advance(name); });
+  scheduler_.post([this, name] { advance(name); });
   return info(p);
 }
 
@@ -317,7 +317,7 @@ void RecoveryPlanDriver::advance(const std::string& plan) {
   if (r.info.ended_unix_nanos() != 0) return;
   Time t = vault_.now();
   bool ok = r.executor.state() == model::PlanRunState::kSucceeded;
-  r.info.set_ended_unix_nanos(wall_now_unix_nanos());
+  r.info.set_ended_unix_nanos(vault_.process_clock().wall_unix_nanos());
   r.info.set_error(r.executor.error());
   (void)vault_.job_table().transition(
       r.job, ok ? model::JobState::kSucceeded : model::JobState::kFailed, t, r.executor.error());
@@ -332,7 +332,7 @@ void RecoveryPlanDriver::start_action(const std::string& plan, const model::Plan
   a->set_group(static_cast<uint32_t>(action.group));
   a->set_text(model::plan_action_text(action));
   a->set_state("InProgress");
-  a->set_started_unix_nanos(wall_now_unix_nanos());
+  a->set_started_unix_nanos(vault_.process_clock().wall_unix_nanos());
   r.action_index[action.id.value()] = r.info.actions_size() - 1;
   spdlog::info("recovery plan {}: {}", plan, a->text());
   switch (action.kind) {
@@ -360,14 +360,14 @@ void RecoveryPlanDriver::finish_action(const std::string& plan, model::PlanActio
     auto* a = r.info.mutable_actions(idx->second);
     a->set_state(outcome == model::ActionOutcome::kSucceeded ? "Succeeded" : "Failed");
     a->set_error(error);
-    a->set_finished_unix_nanos(wall_now_unix_nanos());
+    a->set_finished_unix_nanos(vault_.process_clock().wall_unix_nanos());
   }
   if (Status s = r.executor.on_action_finished(id, outcome, std::move(error), vault_.now());
       !s.is_ok()) {
     spdlog::error("recovery plan {}: {}", plan, s.message());
     return;
   }
-  boost::asio::post(vault_.node().io(), [this, plan] { advance(plan); });
+  scheduler_.post([this, plan] { advance(plan); });
 }
 
 void RecoveryPlanDriver::start_script(const std::string& plan, const model::PlanAction& action) {

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "common/core/scheduler.h"
 #include "common/model/siterecovery/job.h"
 #include "common/model/siterecovery/plan.h"
-#include "common/net/asio_scheduler.h"
 #include "drsim/v1/siterecovery.pb.h"
 
 namespace drsim::region {
@@ -33,8 +33,9 @@ inline constexpr std::chrono::milliseconds kMaxScriptTimeout{3'600'000};
 
 class RecoveryPlanDriver {
  public:
-  // `runs_dir` receives each script's output (<plan>-job<id>-action<id>.log).
-  RecoveryPlanDriver(SiteRecoveryDriver& vault, std::string runs_dir);
+  // `runs_dir` receives each script's output (<plan>-job<id>-action<id>.log). `scheduler` is
+  // the process's; plan times come from the vault's clocks.
+  RecoveryPlanDriver(SiteRecoveryDriver& vault, Scheduler& scheduler, std::string runs_dir);
   ~RecoveryPlanDriver();
 
   Status load();  // the plans recorded in the region's store
@@ -82,7 +83,7 @@ class RecoveryPlanDriver {
 
   SiteRecoveryDriver& vault_;
   const std::string runs_dir_;
-  net::AsioScheduler scheduler_;
+  Scheduler& scheduler_;
   std::map<std::string, Plan> plans_;
   std::map<uint64_t, std::unique_ptr<Script>> scripts_;  // running, by key
   uint64_t next_script_ = 1;

@@ -13,6 +13,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include "common/net/asio_scheduler.h"
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "common/net/http_server.h"
@@ -349,16 +350,20 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
 
   boost::asio::io_context io;
   auto guard = boost::asio::make_work_guard(io);
+  // One scheduler and one clock for the process, injected into every driver; a drill's
+  // clock skew (SetClockOffset) decorates the clock.
+  net::AsioScheduler scheduler(io);
+  SkewedClock clock(scheduler);
   net::HealthService health;
-  RegionNode node(opt, io, **store, health);
+  RegionNode node(opt, io, scheduler, clock, **store, health);
   WorkloadService workload(node);
   AdminService admin(node);
   ReplicationService replication(node);
-  BackupDriver backup(node, **store, **backup_store, backup_opt);
+  BackupDriver backup(node, scheduler, clock, **store, **backup_store, backup_opt);
   BackupService backup_service(io, backup);
   std::string data_dir = opt.data_dir;
   while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
-  SiteRecoveryDriver site_recovery(node, data_dir + ".points", time_scale);
+  SiteRecoveryDriver site_recovery(node, scheduler, clock, data_dir + ".points", time_scale);
   SiteRecoveryService site_recovery_service(io, site_recovery);
 
   grpc::ServerBuilder builder;

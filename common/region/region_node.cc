@@ -78,12 +78,13 @@ Status deadline_exceeded(std::string m) {
 }
 }  // namespace
 
-RegionNode::RegionNode(RegionOptions options, boost::asio::io_context& io,
-                       storage::RegionStore& store, net::HealthService& health)
+RegionNode::RegionNode(RegionOptions options, boost::asio::io_context& io, Scheduler& scheduler,
+                       SkewedClock& clock, storage::RegionStore& store, net::HealthService& health)
     : options_(std::move(options)),
       io_(io),
       gate_(std::make_shared<net::LoopGate>(io)),
-      scheduler_(io),
+      scheduler_(scheduler),
+      clock_(clock),
       store_(store),
       health_(health),
       lease_(options_.lease, options_.peer_name) {}
@@ -320,7 +321,7 @@ void RegionNode::write(std::vector<drsim::v1::WriteOp> ops, WriteDone done) {
   // durable WriteBatch.
   if (!flush_posted_) {
     flush_posted_ = true;
-    boost::asio::post(io_, [this] { flush_writes(); });
+    scheduler_.post([this] { flush_writes(); });
   }
 }
 
@@ -347,7 +348,7 @@ void RegionNode::flush_writes() {
     return;
   }
   Time now = scheduler_.now();
-  int64_t wall = wall_now_unix_nanos();
+  int64_t wall = clock_.wall_unix_nanos();
   Epoch epoch = role_->epoch();
   std::vector<Change> changes;
   changes.reserve(ops.size());
@@ -537,8 +538,9 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
   fill_lease_status(out);
   if (out->lease().state() == "lost") add_note("lease lost: " + out->lease().reason());
   out->set_fenced_reason(note);
-  out->set_now_unix_nanos(wall_now_unix_nanos());
-  out->set_clock_offset_ms(wall_clock_offset_nanos().load(std::memory_order_relaxed) / 1'000'000);
+  out->set_now_unix_nanos(clock_.wall_unix_nanos());
+  out->set_clock_offset_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.offset()).count());
   out->set_replication_refusals(refusals_);
   out->set_replication_reconnects(connects_ > 0 ? connects_ - 1 : 0);
   if (role_->role() == model::Role::kActive) {
@@ -617,7 +619,7 @@ void RegionNode::answer_fence_waiters(const Status& failed, const std::string& h
       w.done(failed);
       continue;
     }
-    w.response.set_promoted_unix_nanos(wall_now_unix_nanos());
+    w.response.set_promoted_unix_nanos(clock_.wall_unix_nanos());
     w.response.set_message("region " + options_.name + " promoted to active at epoch " +
                            std::to_string(role_->epoch().value()) + " (" + w.reason +
                            "); serving: " + how);
@@ -668,7 +670,7 @@ Result<drsim::v1::FailoverResponse> RegionNode::promote(const std::string& reaso
   on_role_change(*change);
   drsim::v1::FailoverResponse resp;
   resp.set_new_epoch(role_->epoch().value());
-  resp.set_promoted_unix_nanos(wall_now_unix_nanos());
+  resp.set_promoted_unix_nanos(clock_.wall_unix_nanos());
   for (auto* w : order_) {
     // The new active region continues each workload's sequence from what it
     // applied; the old primary's unreplicated tail (async) is given up.
@@ -694,7 +696,7 @@ Result<drsim::v1::FailoverResponse> RegionNode::promote(const std::string& reaso
 
 void RegionNode::fence_peer() {
   if (stopped_ || role_->role() != model::Role::kActive || role_->confirmed()) return;
-  ++confirmation_generation_;  // a restart's confirmation timeout must not confirm this
+  cancel_timer(confirmation_timer_);  // a restart's confirmation timeout must not confirm this
   if (!peer_stub_) {
     peer_stub_ = drsim::v1::Replication::NewStub(net::make_channel(options_.peer_address));
   }
@@ -844,13 +846,16 @@ void RegionNode::on_role_change(const model::RoleChanged& change) {
   reset_lease();  // a new epoch needs a new lease (an active region asks at once)
 }
 
+void RegionNode::cancel_timer(std::optional<TimerId>& timer) {
+  if (timer) scheduler_.cancel(*timer);
+  timer.reset();
+}
+
 void RegionNode::arm_confirmation_timeout() {
-  uint64_t generation = ++confirmation_generation_;
-  scheduler_.schedule_after(options_.fence_check_timeout, [this, generation] {
-    if (generation != confirmation_generation_ || role_->confirmed() ||
-        role_->role() != model::Role::kActive) {
-      return;
-    }
+  cancel_timer(confirmation_timer_);
+  confirmation_timer_ = scheduler_.schedule_after(options_.fence_check_timeout, [this] {
+    confirmation_timer_.reset();
+    if (role_->confirmed() || role_->role() != model::Role::kActive) return;
     spdlog::warn("peer {} did not answer within {} ms; resuming as active at epoch {}",
                  options_.peer_name, options_.fence_check_timeout.count(),
                  role_->epoch().value());
@@ -1430,7 +1435,7 @@ void RegionNode::reprotect(const std::string& reason, bool no_wait, ReprotectDon
     return;
   }
   resync_ = model::ResyncProgress(scheduler_.now());
-  resync_started_wall_ = wall_now_unix_nanos();
+  resync_started_wall_ = clock_.wall_unix_nanos();
   resync_welcomed_ = false;
   resync_error_.clear();
   diverged_.clear();
@@ -1442,9 +1447,10 @@ void RegionNode::reprotect(const std::string& reason, bool no_wait, ReprotectDon
   }
   for (auto* w : order_) w->copy.reset();
   reprotect_waiters_.push_back({std::move(done), no_wait});
-  uint64_t generation = ++resync_generation_;
-  scheduler_.schedule_after(kReprotectConnectTimeout, [this, generation] {
-    if (resync_generation_ != generation || !resync_.running() || resync_welcomed_) return;
+  cancel_timer(resync_connect_timer_);
+  resync_connect_timer_ = scheduler_.schedule_after(kReprotectConnectTimeout, [this] {
+    resync_connect_timer_.reset();
+    if (!resync_.running() || resync_welcomed_) return;
     end_resync(unavailable("peer " + options_.peer_name + " is unreachable at " +
                            options_.peer_address + " (no answer within " +
                            std::to_string(kReprotectConnectTimeout.count()) + " s" +
@@ -1680,7 +1686,7 @@ Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
   }
   if (!incoming_.running()) {
     incoming_ = model::ResyncProgress(scheduler_.now());
-    incoming_started_wall_ = wall_now_unix_nanos();
+    incoming_started_wall_ = clock_.wall_unix_nanos();
   }
   for (auto* w : order_) {
     const model::LogSummary& theirs = peer.at(w->spec.name);
@@ -1904,7 +1910,7 @@ void RegionNode::on_handover_request(const drsim::v1::HandoverRequest& req) {
     send_handover_abort(s.message());
     return;
   }
-  handover_paused_wall_ = wall_now_unix_nanos();
+  handover_paused_wall_ = clock_.wall_unix_nanos();
   uint64_t unacked = 0;
   for (auto* w : order_) unacked += w->source.lag_writes();
   spdlog::info("planned failover to {} ({}): writes paused; draining {} unacknowledged write(s)",

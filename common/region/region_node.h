@@ -22,7 +22,7 @@
 #include "common/model/replication/sink.h"
 #include "common/model/replication/source.h"
 #include "common/model/replication/resync_progress.h"
-#include "common/net/asio_scheduler.h"
+#include "common/core/scheduler.h"
 #include "common/net/health_service.h"
 #include "common/net/loop_gate.h"
 #include "common/region/region_options.h"
@@ -54,8 +54,10 @@ class RegionNode {
   using ReprotectDone = std::function<void(Result<drsim::v1::ReprotectResponse>)>;
   using PlannedFailoverDone = std::function<void(Result<drsim::v1::PlannedFailoverResponse>)>;
 
-  RegionNode(RegionOptions options, boost::asio::io_context& io, storage::RegionStore& store,
-             net::HealthService& health);
+  // `scheduler` and `clock` are the process's (built in main, shared with the other drivers);
+  // `io` is the loop the gRPC edge posts to. The admin RPC SetClockOffset skews `clock`.
+  RegionNode(RegionOptions options, boost::asio::io_context& io, Scheduler& scheduler,
+             SkewedClock& clock, storage::RegionStore& store, net::HealthService& health);
   ~RegionNode();
 
   // Loads durable state and starts replication. Call on the loop.
@@ -153,6 +155,11 @@ class RegionNode {
   Status check_held(const std::string& workload) const;
 
   boost::asio::io_context& io() { return io_; }
+  Scheduler& scheduler() { return scheduler_; }
+  // The process clock (wall time skewed by `drsim inject clock-skew`).
+  const Clock& clock() const { return clock_; }
+  // Skews this process's wall clock (SetClockOffset); returns the skew it replaced.
+  Duration set_clock_skew(Duration offset) { return clock_.set_offset(offset); }
   // What the replication reactors post through; closed (close_loop_gate) once the loop has
   // stopped for good, so a reactor gRPC finishes later does not post into a freed loop.
   const std::shared_ptr<net::LoopGate>& loop_gate() const { return gate_; }
@@ -164,6 +171,8 @@ class RegionNode {
   WriteGate write_gate_;
   // An unconfirmed active region confirms itself when its peer stays silent this long.
   void arm_confirmation_timeout();
+  // Cancels `timer` (Scheduler::cancel) if armed and forgets it.
+  void cancel_timer(std::optional<TimerId>& timer);
   struct PendingWrite {
     WriteDone done;
     int remaining = 0;  // sync workloads still waiting for the standby's ack
@@ -293,7 +302,8 @@ class RegionNode {
   RegionOptions options_;
   boost::asio::io_context& io_;
   std::shared_ptr<net::LoopGate> gate_;
-  net::AsioScheduler scheduler_;
+  Scheduler& scheduler_;
+  SkewedClock& clock_;
   storage::RegionStore& store_;
   net::HealthService& health_;
   std::unique_ptr<model::RegionRole> role_;
@@ -329,7 +339,7 @@ class RegionNode {
   model::ResyncProgress resync_;
   int64_t resync_started_wall_ = 0;
   bool resync_welcomed_ = false;    // the peer answered the re-protect at least once
-  uint64_t resync_generation_ = 0;  // bumped per re-protect (its connect timer)
+  std::optional<TimerId> resync_connect_timer_;  // the latest re-protect's connect timeout
   std::string resync_error_;        // why the last re-protect failed
   std::vector<ReprotectWaiter> reprotect_waiters_;
   // Re-protect, standby side: the running or last resync into this region.
@@ -352,7 +362,7 @@ class RegionNode {
   // A control frame (handover abort) to send before anything else on the outgoing stream.
   std::optional<drsim::v1::ReplicationFrame> control_frame_;
   uint64_t planned_generation_ = 0;
-  uint64_t confirmation_generation_ = 0;  // the latest armed confirmation timeout
+  std::optional<TimerId> confirmation_timer_;  // the latest armed confirmation timeout
   uint64_t fence_generation_ = 0;         // the latest fence sent to the peer
   std::shared_ptr<grpc::ClientContext> fence_call_;  // in flight, cancelled by stop()
   std::string fence_note_;  // while promoted but not serving: what the fence waits for

@@ -151,7 +151,7 @@ grpc::ServerUnaryReactor* AdminService::SetOutage(grpc::CallbackServerContext* c
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
     node_.set_outage(req->outage());
     resp->set_outage(node_.in_outage());
-    resp->set_changed_unix_nanos(wall_now_unix_nanos());
+    resp->set_changed_unix_nanos(node_.clock().wall_unix_nanos());
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
@@ -199,12 +199,12 @@ grpc::ServerUnaryReactor* AdminService::SetClockOffset(grpc::CallbackServerConte
                                                   " is out of range -86400000..86400000")));
     return reactor;
   }
-  boost::asio::post(node_.io(), [reactor, req, resp] {
-    int64_t before = wall_clock_offset_nanos().exchange(req->offset_ms() * 1'000'000);
-    if (before != req->offset_ms() * 1'000'000) {
+  boost::asio::post(node_.io(), [this, reactor, req, resp] {
+    const Duration offset = std::chrono::milliseconds(req->offset_ms());
+    if (node_.set_clock_skew(offset) != offset) {
       spdlog::warn("clock skew: wall clock offset now {} ms", req->offset_ms());
     }
-    resp->set_now_unix_nanos(wall_now_unix_nanos());
+    resp->set_now_unix_nanos(node_.clock().wall_unix_nanos());
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;

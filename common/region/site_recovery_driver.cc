@@ -101,24 +101,28 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-SiteRecoveryDriver::SiteRecoveryDriver(RegionNode& node, std::string points_dir, double time_scale)
+SiteRecoveryDriver::SiteRecoveryDriver(RegionNode& node, Scheduler& scheduler, const Clock& clock,
+                                       std::string points_dir, double time_scale)
     : node_(node),
       points_dir_(std::move(points_dir)),
-      scheduler_(node.io()),
-      clock_(scheduler_.now(), time_scale),
-      wall_start_nanos_(wall_now_unix_nanos()),
+      scheduler_(scheduler),
+      process_clock_(clock),
+      drsim_start_(clock.now()),
+      clock_(clock, drsim_start_, time_scale),
+      wall_start_nanos_(clock.wall_unix_nanos()),
       durable_(node.store()),
-      plans_(std::make_unique<RecoveryPlanDriver>(*this, points_dir_ + "/" + kPlanRunsDir)),
+      plans_(
+          std::make_unique<RecoveryPlanDriver>(*this, scheduler, points_dir_ + "/" + kPlanRunsDir)),
       checkpoints_(std::make_unique<CheckpointWorker>(
           node.store(), node.io(),
           [this](CheckpointWorker::Made made) { on_checkpoint_made(std::move(made)); })) {}
 
 SiteRecoveryDriver::~SiteRecoveryDriver() = default;
 
-Time SiteRecoveryDriver::now() const { return clock_.at(scheduler_.now()); }
+Time SiteRecoveryDriver::now() const { return clock_.now(); }
 
 int64_t SiteRecoveryDriver::wall_nanos(Time t) const {
-  return wall_start_nanos_ + (t - clock_.start()).count();
+  return wall_start_nanos_ + (t - drsim_start_).count();
 }
 
 Status SiteRecoveryDriver::start() {

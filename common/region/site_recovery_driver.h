@@ -7,8 +7,9 @@
 // its CheckpointWorker thread (site_recovery_checkpoints.h). The gRPC edge is
 // site_recovery_service.h.
 //
-// Time: the vault runs on drsim's own clock, `time_scale` times faster than real time from the
-// daemon's start, so a drill sees a policy's 5-minute points and hours of pruning in seconds.
+// Time: the vault runs on drsim's scaled clock (a ScaledClock over the process Clock),
+// `time_scale` times faster than real time from the daemon's start, so a drill sees a policy's
+// 5-minute points and hours of pruning in seconds.
 #pragma once
 
 #include <functional>
@@ -17,8 +18,8 @@
 #include <optional>
 #include <string>
 
+#include "common/core/scheduler.h"
 #include "common/model/siterecovery/site_recovery.h"
-#include "common/net/asio_scheduler.h"
 #include "common/region/region_node.h"
 #include "common/region/site_recovery_checkpoints.h"
 #include "common/region/site_recovery_store.h"
@@ -29,27 +30,14 @@ namespace drsim::region {
 
 class RecoveryPlanDriver;
 
-// drsim's clock for Site Recovery: real steady time since `start`, times `scale`.
-class ScaledClock {
- public:
-  ScaledClock(Time start, double scale) : start_(start), scale_(scale) {}
-  Time at(Time real) const {
-    return start_ + std::chrono::duration_cast<Duration>((real - start_) * scale_);
-  }
-  double scale() const { return scale_; }
-  Time start() const { return start_; }
-
- private:
-  Time start_;
-  double scale_;
-};
-
 class SiteRecoveryDriver {
  public:
   using FailoverDone = std::function<void(Result<drsim::v1::UnplannedFailoverResponse>)>;
 
   // `points_dir` holds one checkpoint directory per recovery point (<item>/<id>).
-  SiteRecoveryDriver(RegionNode& node, std::string points_dir, double time_scale);
+  // `scheduler` and `clock` are the process's (the recovery plans run on them too).
+  SiteRecoveryDriver(RegionNode& node, Scheduler& scheduler, const Clock& clock,
+                     std::string points_dir, double time_scale);
   ~SiteRecoveryDriver();
 
   // Restores the vault of an earlier run (site_recovery_restart.cc: lifecycles, points whose
@@ -92,6 +80,8 @@ class SiteRecoveryDriver {
   const model::SiteRecoveryVault& vault() const { return vault_; }
   model::JobTable& job_table() { return jobs_; }
   RegionNode& node() { return node_; }
+  Scheduler& scheduler() { return scheduler_; }
+  const Clock& process_clock() const { return process_clock_; }
   Time now() const;
   int64_t wall_nanos(Time t) const;
   // Items (scopes) this region is the replication target of and that may fail over here.
@@ -119,7 +109,7 @@ class SiteRecoveryDriver {
   // The scope `name` was just built again: its lifecycle takes `stored`, and the points whose
   // checkpoint is still usable stay.
   void restore_lifecycle(const std::string& name, const drsim::v1::StoredLifecycle& stored);
-  DrsimWallMapping wall_mapping() const { return {clock_.start(), wall_start_nanos_}; }
+  DrsimWallMapping wall_mapping() const { return {drsim_start_, wall_start_nanos_}; }
   // A checkpoint directory usable as a recovery point; else why not.
   static Status checkpoint_usable(const std::string& dir);
   // site_recovery_checkpoints.cc's worker: a point cut on the loop gets its checkpoint there.
@@ -173,9 +163,11 @@ class SiteRecoveryDriver {
 
   RegionNode& node_;
   const std::string points_dir_;
-  net::AsioScheduler scheduler_;
-  ScaledClock clock_;
-  int64_t wall_start_nanos_;  // drsim's clock at clock_.start(), continued across restarts
+  Scheduler& scheduler_;
+  const Clock& process_clock_;
+  const Time drsim_start_;    // the process clock's now() when the vault was built
+  ScaledClock clock_;         // drsim's clock: drsim_start_ then, `time_scale` times faster
+  int64_t wall_start_nanos_;  // drsim's clock at drsim_start_, continued across restarts
   bool stopped_ = false;
   model::SiteRecoveryVault vault_;
   model::JobTable jobs_;

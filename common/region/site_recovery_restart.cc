@@ -29,9 +29,9 @@ Status SiteRecoveryDriver::restore_state() {
   std::error_code ec;
   fs::create_directories(points_dir_, ec);
   if (ec) return invalid_argument("points directory " + points_dir_ + ": " + ec.message());
-  auto drsim_now = durable_.resume_clock(wall_now_unix_nanos(), clock_.scale());
+  auto drsim_now = durable_.resume_clock(process_clock_.wall_unix_nanos(), clock_.scale());
   if (!drsim_now.is_ok()) return drsim_now.status();
-  wall_start_nanos_ = *drsim_now - (now() - clock_.start()).count();
+  wall_start_nanos_ = *drsim_now - (now() - drsim_start_).count();
   const std::string& me = node_.options().name;
   auto loaded = durable_.load();
   if (!loaded.is_ok()) return loaded.status();

@@ -1,38 +1,15 @@
-// BackupClock: the simulated clock of a region's backups. It runs `scale` simulated seconds per
-// real second from an anchor, so a drill lets days of schedules, retention and the 14-day soft
-// delete pass in seconds. Pure: real time is passed in; the backup driver owns the timer.
+// BackupClock: the simulated clock of a region's backups — drsim's ScaledTime
+// (common/core/scaled_time.h), the same arithmetic Site Recovery's recovery points run on.
+// The backup driver reads it through a ScaledClock over the process Clock.
 #pragma once
 
-#include "common/core/status.h"
-#include "common/core/time.h"
+#include "common/core/scaled_time.h"
 
 namespace drsim::model {
 
-inline constexpr double kMinTimeScale = 1;
-inline constexpr double kMaxTimeScale = 1e7;  // ~116 simulated days per real second
-inline constexpr Duration kMaxClockAdvance = std::chrono::hours(24 * 3653);
-
-class BackupClock {
- public:
-  // Simulated `sim_start` at real `real_now`, running `scale` times real time (checked valid).
-  BackupClock(Time sim_start, Time real_now, double scale = 1);
-
-  Time now(Time real_now) const;
-  double scale() const { return scale_; }
-
-  // INVALID_ARGUMENT naming the field when out of range; the simulated time so far is kept.
-  Status set_scale(double scale, Time real_now);
-  // Jumps the simulated clock forward. INVALID_ARGUMENT when negative or above 10 years.
-  Status advance(Duration by, Time real_now);
-
-  // Real time from `real_now` until the simulated clock reaches `sim_deadline` (zero when it
-  // has, Duration::max() for kNever).
-  Duration real_delay_until(Time sim_deadline, Time real_now) const;
-
- private:
-  Time sim_anchor_;
-  Time real_anchor_;
-  double scale_;
-};
+using BackupClock = drsim::ScaledTime;
+using drsim::kMaxClockAdvance;
+using drsim::kMaxTimeScale;
+using drsim::kMinTimeScale;
 
 }  // namespace drsim::model

@@ -1,11 +1,11 @@
-#include "common/model/backup/clock.h"
+#include "common/core/scaled_time.h"
 
 #include <cmath>
 #include <string>
 
 #include "common/core/check.h"
 
-namespace drsim::model {
+namespace drsim {
 
 namespace {
 Status check_scale(double scale) {
@@ -17,17 +17,17 @@ Status check_scale(double scale) {
 }
 }  // namespace
 
-BackupClock::BackupClock(Time sim_start, Time real_now, double scale)
+ScaledTime::ScaledTime(Time sim_start, Time real_now, double scale)
     : sim_anchor_(sim_start), real_anchor_(real_now), scale_(scale) {
   DRSIM_CHECK(check_scale(scale).is_ok());
 }
 
-Time BackupClock::now(Time real_now) const {
+Time ScaledTime::now(Time real_now) const {
   const double elapsed = static_cast<double>((real_now - real_anchor_).count()) * scale_;
   return sim_anchor_ + Duration(static_cast<Duration::rep>(elapsed));
 }
 
-Status BackupClock::set_scale(double scale, Time real_now) {
+Status ScaledTime::set_scale(double scale, Time real_now) {
   if (Status s = check_scale(scale); !s.is_ok()) return s;
   sim_anchor_ = now(real_now);
   real_anchor_ = real_now;
@@ -35,7 +35,7 @@ Status BackupClock::set_scale(double scale, Time real_now) {
   return Status::ok();
 }
 
-Status BackupClock::advance(Duration by, Time real_now) {
+Status ScaledTime::advance(Duration by, Time real_now) {
   if (by < Duration::zero() || by > kMaxClockAdvance) {
     return invalid_argument("advance: " + std::to_string(by.count()) +
                             " ns must be 0 to 10 years; the backup clock never goes back");
@@ -45,7 +45,7 @@ Status BackupClock::advance(Duration by, Time real_now) {
   return Status::ok();
 }
 
-Duration BackupClock::real_delay_until(Time sim_deadline, Time real_now) const {
+Duration ScaledTime::real_delay_until(Time sim_deadline, Time real_now) const {
   if (sim_deadline == kNever) return Duration::max();
   const Time sim_now = now(real_now);
   if (sim_deadline <= sim_now) return Duration::zero();
@@ -54,4 +54,4 @@ Duration BackupClock::real_delay_until(Time sim_deadline, Time real_now) const {
   return Duration(static_cast<Duration::rep>(std::ceil(real)));
 }
 
-}  // namespace drsim::model
+}  // namespace drsim
