@@ -23,7 +23,7 @@ struct GrpcHealthProber::Call {
   Time started;
 };
 
-GrpcHealthProber::GrpcHealthProber(boost::asio::io_context& io,
+GrpcHealthProber::GrpcHealthProber(boost::asio::io_context& io, const net::Transport& transport,
                                    const std::vector<std::string>& addresses,
                                    std::string health_service, Duration timeout,
                                    ResultHandler on_result)
@@ -34,7 +34,7 @@ GrpcHealthProber::GrpcHealthProber(boost::asio::io_context& io,
       weak_handler_(handler_) {
   // One channel per endpoint, so one region's connection trouble never delays another's probe.
   for (const auto& address : addresses) {
-    stubs_.push_back(grpc::health::v1::Health::NewStub(net::make_channel(address)));
+    stubs_.push_back(grpc::health::v1::Health::NewStub(transport.channel(address)));
   }
 }
 

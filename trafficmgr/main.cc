@@ -20,6 +20,7 @@
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "common/net/http_server.h"
+#include "common/net/transport_flags.h"
 #include "common/runtime/process_runtime.h"
 #include "trafficmgr/dashboard.h"
 #include "trafficmgr/dns_server.h"
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   std::string probe_protocol = "grpc", probe_path;
   std::vector<std::string> probe_header_flags, expected_status_flags, region_admin_flags;
   std::string dashboard_listen;
+  net::TransportFlags transport_flags;
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 = ephemeral)")
       ->capture_default_str();
   app.add_option("--config", config_file,
@@ -125,6 +127,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "spdlog level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
+  net::add_transport_flags(app, transport_flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -135,6 +138,8 @@ int main(int argc, char** argv) {
   if (Status s = config::validate_listen_address("--listen", listen); !s.is_ok()) {
     return bad_config(s.message());
   }
+  auto transport = net::make_transport(transport_flags, "trafficmgr", listen);
+  if (!transport.is_ok()) return bad_config(transport.status().message());
   // The one profile the flags describe, as `drsim up` starts it.
   auto from_flags = [&]() -> std::variant<int, trafficmgr::TrafficManagerConfig> {
     for (size_t i = 0; i < endpoint_flags.size(); ++i) {
@@ -237,7 +242,7 @@ int main(int argc, char** argv) {
   runtime::setup_logging("trafficmgr", log_format, log_level);
   boost::asio::io_context io;
   net::AsioScheduler scheduler(io);
-  trafficmgr::TrafficManager traffic_manager(config, scheduler);
+  trafficmgr::TrafficManager traffic_manager(config, scheduler, *transport);
   RealClock witness_clock;  // monotonic: `drsim inject clock-skew` does not move it
   trafficmgr::LeaseWitness witness(witness_clock);
   trafficmgr::TrafficManagerService service(traffic_manager.state(), witness);
@@ -248,7 +253,8 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
   builder.RegisterService(&health);
-  auto started = net::start_server(builder, listen);
+  auto started = net::start_server(builder, listen, transport->server_credentials(
+                                                       {"", {"primary", "secondary"}}));
   if (!started.is_ok()) {
     spdlog::error("{}", started.status().message());
     return 1;
@@ -295,7 +301,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<trafficmgr::RegionStatusPoller> region_poller;
   if (!region_admins.empty()) {
     region_poller = std::make_unique<trafficmgr::RegionStatusPoller>(
-        scheduler, region_admins, kRegionStatusInterval, kRegionStatusTimeout);
+        scheduler, *transport, region_admins, kRegionStatusInterval, kRegionStatusTimeout);
   }
   trafficmgr::Dashboard dashboard(traffic_manager, region_poller.get());
   std::shared_ptr<net::HttpServer> dashboard_server;

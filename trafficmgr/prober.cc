@@ -11,7 +11,8 @@ std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const ProberCon
                                     Prober::ResultHandler on_result) {
   switch (config.monitor.protocol) {
     case model::TmProbeProtocol::kGrpcHealth:
-      return std::make_unique<GrpcHealthProber>(io, config.targets, config.health_service,
+      return std::make_unique<GrpcHealthProber>(io, config.transport, config.targets,
+                                                config.health_service,
                                                 config.monitor.timeout, std::move(on_result));
     case model::TmProbeProtocol::kHttp:
     case model::TmProbeProtocol::kHttps:

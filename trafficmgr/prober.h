@@ -20,6 +20,7 @@
 #include "common/model/trafficmgr/epoch_guard.h"
 #include "common/model/trafficmgr/health_monitor.h"
 #include "common/model/trafficmgr/monitor_config.h"
+#include "common/net/transport.h"
 
 namespace drsim::trafficmgr {
 
@@ -81,6 +82,7 @@ struct ProberConfig {
   model::TmMonitorConfig monitor;    // protocol, path, headers, expected status codes, timeout
   std::vector<std::string> targets;  // host:port probed for each endpoint
   std::string health_service;        // gRPC health only: the service name checked
+  net::Transport transport;          // gRPC health only: how it dials
 };
 
 // The prober for config.monitor.protocol. `monitor` must be valid.

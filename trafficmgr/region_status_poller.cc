@@ -31,6 +31,7 @@ struct RegionStatusPoller::Call {
 };
 
 RegionStatusPoller::RegionStatusPoller(net::AsioScheduler& scheduler,
+                                       const net::Transport& transport,
                                        std::vector<RegionAdminSpec> regions, Duration interval,
                                        Duration timeout)
     : scheduler_(scheduler),
@@ -41,7 +42,7 @@ RegionStatusPoller::RegionStatusPoller(net::AsioScheduler& scheduler,
       weak_alive_(alive_) {
   DRSIM_CHECK(interval > Duration::zero() && timeout > Duration::zero());
   for (auto& spec : regions) {
-    stubs_.push_back(v1::RegionAdmin::NewStub(net::make_channel(spec.address)));
+    stubs_.push_back(v1::RegionAdmin::NewStub(transport.channel(spec.address)));
     snapshots_.push_back(RegionSnapshot{std::move(spec), std::nullopt, "not asked yet", 0, 0});
   }
 }

@@ -15,6 +15,7 @@
 #include "common/core/status.h"
 #include "common/core/task_queue.h"
 #include "common/net/asio_scheduler.h"
+#include "common/net/transport.h"
 #include "drsim/v1/admin.grpc.pb.h"
 
 namespace drsim::trafficmgr {
@@ -37,7 +38,8 @@ struct RegionSnapshot {
 
 class RegionStatusPoller {
  public:
-  RegionStatusPoller(net::AsioScheduler& scheduler, std::vector<RegionAdminSpec> regions,
+  RegionStatusPoller(net::AsioScheduler& scheduler, const net::Transport& transport,
+                     std::vector<RegionAdminSpec> regions,
                      Duration interval, Duration timeout);
   // Cancels calls in flight and waits for their callbacks (each bounded by its deadline).
   ~RegionStatusPoller();

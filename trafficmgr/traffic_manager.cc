@@ -95,7 +95,8 @@ struct TrafficManager::ProfileRuntime {
   std::unique_ptr<Prober> prober;
 };
 
-TrafficManager::TrafficManager(TrafficManagerConfig config, net::AsioScheduler& scheduler)
+TrafficManager::TrafficManager(TrafficManagerConfig config, net::AsioScheduler& scheduler,
+                               net::Transport transport)
     : config_(std::move(config)),
       set_(make_set(config_)),
       scheduler_(scheduler),
@@ -111,7 +112,7 @@ TrafficManager::TrafficManager(TrafficManagerConfig config, net::AsioScheduler& 
     std::vector<std::string> targets;
     for (size_t e : runtime->probed) targets.push_back(spec.probe_target(e));
     runtime->prober = make_prober(
-        scheduler.io(), ProberConfig{spec.profile.monitor, targets, spec.health_service},
+        scheduler.io(), ProberConfig{spec.profile.monitor, targets, spec.health_service, transport},
         [this, p](const ProbeResult& result) { on_probe_result(p, result); });
     profiles_.push_back(std::move(runtime));
   }

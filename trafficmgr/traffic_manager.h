@@ -22,6 +22,7 @@
 #include "common/model/trafficmgr/routing.h"
 #include "common/model/trafficmgr/status.h"
 #include "common/net/asio_scheduler.h"
+#include "common/net/transport.h"
 #include "trafficmgr/prober.h"
 #include "trafficmgr/routing_state.h"
 #include "trafficmgr/traffic_manager_config.h"
@@ -32,7 +33,9 @@ class TrafficManager {
  public:
   // config must be valid (checked). Publishes the initial tables (every probed endpoint
   // CheckingEndpoint, which is served) so Resolve answers before any probe.
-  TrafficManager(TrafficManagerConfig config, net::AsioScheduler& scheduler);
+  // `transport` dials the gRPC health probes.
+  TrafficManager(TrafficManagerConfig config, net::AsioScheduler& scheduler,
+                 net::Transport transport);
   ~TrafficManager();
 
   TrafficManager(const TrafficManager&) = delete;

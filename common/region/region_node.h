@@ -25,6 +25,7 @@
 #include "common/net/asio_scheduler.h"
 #include "common/net/health_service.h"
 #include "common/net/loop_gate.h"
+#include "common/net/transport.h"
 #include "common/region/region_options.h"
 #include "common/storage/region_store.h"
 #include "drsim/v1/admin.pb.h"
@@ -54,7 +55,8 @@ class RegionNode {
   using ReprotectDone = std::function<void(Result<drsim::v1::ReprotectResponse>)>;
   using PlannedFailoverDone = std::function<void(Result<drsim::v1::PlannedFailoverResponse>)>;
 
-  RegionNode(RegionOptions options, boost::asio::io_context& io, storage::RegionStore& store,
+  RegionNode(RegionOptions options, net::Transport transport, boost::asio::io_context& io,
+             storage::RegionStore& store,
              net::HealthService& health);
   ~RegionNode();
 
@@ -159,6 +161,10 @@ class RegionNode {
   void close_loop_gate() { gate_->close(); }
   bool in_outage() const { return outage_; }
   const RegionOptions& options() const { return options_; }
+  // A channel to the peer region at `address` (the peer's identity checked with mTLS).
+  std::shared_ptr<grpc::Channel> peer_channel(const std::string& address) const {
+    return transport_.channel(address, options_.peer_name);
+  }
 
  private:
   WriteGate write_gate_;
@@ -291,6 +297,7 @@ class RegionNode {
   drsim::v1::Welcome welcome() const;
 
   RegionOptions options_;
+  net::Transport transport_;
   boost::asio::io_context& io_;
   std::shared_ptr<net::LoopGate> gate_;
   net::AsioScheduler scheduler_;

@@ -60,7 +60,7 @@ struct StaleClients {
 
   bool connect(const std::string& address) {
     stub = drsim::v1::Workload::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+        cli::operator_channel(address));
     drsim::v1::PutResponse resp;
     return wait_until([&] { return put(*stub, "connect", &resp).ok(); }, 10s);
   }

@@ -1,0 +1,30 @@
+// How the `drsim` CLI dials the daemons of the topology it works on: as the `operator` identity
+// over mTLS (<home>/tls/operator.crt), or plain TCP when the topology says
+// `security: { transport: insecure }`. The CLI is one operator process acting on one topology at
+// a time, so this is set once where the topology becomes known (topology_up, load_state) instead
+// of being threaded through every one of its RPC helpers.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/core/status.h"
+#include "common/net/transport.h"
+
+namespace drsim::cli {
+
+// The transport of the last topology loaded or started in this process (insecure before any).
+net::Transport operator_transport();
+void use_operator_transport(net::Transport transport);
+
+// <home>/tls
+std::string tls_dir_of(const std::string& home);
+// Loads the operator's certificate from <home>/tls (mTLS) and makes it the CLI's transport.
+Status use_topology_transport(const std::string& home, net::TransportSecurity security);
+
+// A channel to `address` as the operator.
+std::shared_ptr<grpc::Channel> operator_channel(const std::string& address);
+
+}  // namespace drsim::cli
