@@ -1,26 +1,44 @@
 #include "cli/operator_transport.h"
 
 #include <chrono>
+#include <cstdio>
 #include <mutex>
+#include <optional>
 
 namespace drsim::cli {
 
 namespace {
 std::mutex mu;
-net::Transport& current() {
-  static net::Transport transport = net::Transport::insecure();
-  return transport;
-}
+net::Transport current = net::Transport::insecure();
+// The topology whose operator certificate is loaded on the first call that needs it: a command
+// that only signals processes (`drsim down`) works without <home>/tls.
+struct Pending {
+  std::string home;
+};
+std::optional<Pending> pending;
 }  // namespace
 
 net::Transport operator_transport() {
   std::lock_guard lock(mu);
-  return current();
+  if (pending) {
+    auto identity = tls::load_identity(tls_dir_of(pending->home), "operator",
+                                       std::chrono::system_clock::now());
+    if (identity.is_ok()) {
+      current = net::Transport::mutual_tls(std::move(*identity));
+    } else {
+      // Calls then fail their TLS handshake (UNAVAILABLE); this says why, once.
+      std::fprintf(stderr, "drsim: %s\n", identity.status().message().c_str());
+      current = net::Transport::insecure();
+    }
+    pending.reset();
+  }
+  return current;
 }
 
 void use_operator_transport(net::Transport transport) {
   std::lock_guard lock(mu);
-  current() = std::move(transport);
+  pending.reset();
+  current = std::move(transport);
 }
 
 std::string tls_dir_of(const std::string& home) { return home + "/tls"; }
@@ -30,10 +48,8 @@ Status use_topology_transport(const std::string& home, net::TransportSecurity se
     use_operator_transport(net::Transport::insecure());
     return Status::ok();
   }
-  auto identity =
-      tls::load_identity(tls_dir_of(home), "operator", std::chrono::system_clock::now());
-  if (!identity.is_ok()) return identity.status();
-  use_operator_transport(net::Transport::mutual_tls(std::move(*identity)));
+  std::lock_guard lock(mu);
+  pending = Pending{home};
   return Status::ok();
 }
 

@@ -21,7 +21,9 @@ void use_operator_transport(net::Transport transport);
 
 // <home>/tls
 std::string tls_dir_of(const std::string& home);
-// Loads the operator's certificate from <home>/tls (mTLS) and makes it the CLI's transport.
+// Makes <home>'s operator the CLI's transport: with mTLS its certificate is loaded from
+// <home>/tls by the first call that dials (a command that only signals processes, `drsim down`,
+// needs no certificate); when it does not load, the error is printed once and the calls fail.
 Status use_topology_transport(const std::string& home, net::TransportSecurity security);
 
 // A channel to `address` as the operator.

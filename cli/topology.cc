@@ -470,6 +470,9 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
       return Status(s.code(), "certificates: " + s.message());
     }
     transport_flags = {"--tls-dir", tls_dir};
+    // Checked now, so an operator certificate that does not load stops `up` with its reason.
+    auto op = tls::load_identity(tls_dir, "operator", std::chrono::system_clock::now());
+    if (!op.is_ok()) return Status(op.status().code(), "certificates: " + op.status().message());
   }
   if (Status s = use_topology_transport(state.home, config.transport); !s.is_ok()) return s;
   std::string bin = bin_dir();

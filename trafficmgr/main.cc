@@ -138,8 +138,6 @@ int main(int argc, char** argv) {
   if (Status s = config::validate_listen_address("--listen", listen); !s.is_ok()) {
     return bad_config(s.message());
   }
-  auto transport = net::make_transport(transport_flags, "trafficmgr", listen);
-  if (!transport.is_ok()) return bad_config(transport.status().message());
   // The one profile the flags describe, as `drsim up` starts it.
   auto from_flags = [&]() -> std::variant<int, trafficmgr::TrafficManagerConfig> {
     for (size_t i = 0; i < endpoint_flags.size(); ++i) {
@@ -239,6 +237,9 @@ int main(int argc, char** argv) {
     return bad_config("--dns-name and --dns-address need --dns-listen");
   }
 
+  // Last of the flags: a bad profile flag is named first, whatever the transport.
+  auto transport = net::make_transport(transport_flags, "trafficmgr", listen);
+  if (!transport.is_ok()) return bad_config(transport.status().message());
   runtime::setup_logging("trafficmgr", log_format, log_level);
   boost::asio::io_context io;
   net::AsioScheduler scheduler(io);

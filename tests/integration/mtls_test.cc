@@ -189,9 +189,14 @@ TEST(Mtls, AValidCertificateOfTheWrongIdentityIsPermissionDeniedNamingRpcCallerA
 
 TEST(Mtls, PlainTcpIsLoopbackOnlyAndADaemonNeedsTlsDirOrInsecure) {
   const std::string dir = make_temp_dir("drsim-insecure") + "/data";
+  // What each daemon needs besides the transport (the transport is checked after its flags).
+  auto add_required = [&](const std::string& binary, std::vector<std::string>& args) {
+    if (binary == "drsim-primary") args.insert(args.end(), {"--data-dir", dir});
+    if (binary == "drsim-trafficmgr") args.insert(args.end(), {"--endpoint", "primary=127.0.0.1:1"});
+  };
   for (const std::string binary : {"drsim-primary", "drsim-trafficmgr", "drsim-faultproxy"}) {
     std::vector<std::string> args = {"--listen", "0.0.0.0:0", "--insecure"};
-    if (binary == "drsim-primary") args.insert(args.end(), {"--data-dir", dir});
+    add_required(binary, args);
     auto r = run_binary(binary, args, 20s);
     EXPECT_EQ(r.exit_code, 2) << binary << ": " << r.output;
     EXPECT_NE(r.output.find("--listen 0.0.0.0:0: plain TCP is allowed on loopback only; use "
@@ -199,12 +204,12 @@ TEST(Mtls, PlainTcpIsLoopbackOnlyAndADaemonNeedsTlsDirOrInsecure) {
               std::string::npos)
         << binary << ": " << r.output;
     args = {"--listen", "127.0.0.1:0"};
-    if (binary == "drsim-primary") args.insert(args.end(), {"--data-dir", dir});
+    add_required(binary, args);
     r = run_binary(binary, args, 20s);
     EXPECT_EQ(r.exit_code, 2) << binary << ": " << r.output;
     EXPECT_NE(r.output.find("--tls-dir: required"), std::string::npos) << binary << ": " << r.output;
     args = {"--listen", "127.0.0.1:0", "--tls-dir", dir + "/no-such-dir"};
-    if (binary == "drsim-primary") args.insert(args.end(), {"--data-dir", dir});
+    add_required(binary, args);
     r = run_binary(binary, args, 20s);
     EXPECT_EQ(r.exit_code, 2) << binary << ": " << r.output;
     EXPECT_NE(r.output.find("cannot read " + dir + "/no-such-dir/ca.crt"), std::string::npos)
@@ -248,6 +253,26 @@ TEST(Mtls, AnInsecureTopologySaysSo) {
   EXPECT_TRUE(call(net::make_insecure_channel(topo.address("primary")),
                    "/drsim.v1.RegionAdmin/GetStatus")
                   .ok());
+}
+
+}  // namespace
+}  // namespace drsim::testing
+
+namespace drsim::testing {
+namespace {
+
+TEST(Mtls, TopologyFileTransportMustBeMtlsOrInsecure) {
+  auto parsed = cli::parse_topology_config("security: { transport: plain }\n", "t.yaml");
+  ASSERT_FALSE(parsed.is_ok());
+  EXPECT_NE(parsed.status().message().find("security.transport: 'plain' must be mtls or insecure"),
+            std::string::npos)
+      << parsed.status().message();
+  auto fallback = cli::parse_topology_config("", "t.yaml");
+  ASSERT_TRUE(fallback.is_ok());
+  EXPECT_EQ(fallback->transport, net::TransportSecurity::kMutualTls);
+  auto embedded = cli::parse_topology_config(cli::default_topology_yaml(), "default");
+  ASSERT_TRUE(embedded.is_ok()) << embedded.status().message();
+  EXPECT_EQ(embedded->transport, net::TransportSecurity::kMutualTls);
 }
 
 }  // namespace
