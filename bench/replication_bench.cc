@@ -99,7 +99,7 @@ WriteRun drive_writes(const Topo& t, const cli::TopologyConfig& cfg, int clients
   auto start = Clock::now();
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      auto stub = drsim::v1::Workload::NewStub(net::make_channel(address));
+      auto stub = drsim::v1::Workload::NewStub(cli::operator_channel(address));
       uint64_t n = 0;
       auto next = Clock::now();
       auto interval = rate > 0 ? std::chrono::duration_cast<Clock::duration>(

@@ -38,7 +38,7 @@ uint64_t put_range(const std::string& address, uint64_t first, uint64_t last, ch
   std::vector<std::thread> threads;
   for (int c = 0; c < kWriters; ++c) {
     threads.emplace_back([&, c] {
-      auto stub = drsim::v1::Workload::NewStub(net::make_channel(address));
+      auto stub = drsim::v1::Workload::NewStub(cli::operator_channel(address));
       std::string value(kValueBytes, tag);
       for (uint64_t i = first + static_cast<uint64_t>(c) * kBatch; i < last;
            i += static_cast<uint64_t>(kWriters) * kBatch) {

@@ -248,6 +248,7 @@ int cmd_status(const std::string& home, bool as_json) {
   j["traffic_manager"]["dns_name"] = cfg.profile + ".trafficmanager.test";
   j["traffic_manager"]["dashboard_address"] = tm_info.more("dashboard_address");
   j["profiles"] = jprofiles;
+  j["transport"] = transport_line(*state);
   if (as_json) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
@@ -260,6 +261,7 @@ int cmd_status(const std::string& home, bool as_json) {
     std::printf("traffic manager pid %d at %s%s\n", tm_info.pid, tm_info.address.c_str(),
                 recorded_alive(tm_info.identity()) ? "" : " (not running)");
     std::printf("  %s\n  %s\n", dns_line(*state).c_str(), dashboard_line(*state).c_str());
+    std::printf("transport: %s\n", transport_line(*state).c_str());
     if (!profiles.is_ok()) {
       std::printf("profiles: unknown (%s)\n", profiles.status().message().c_str());
     } else {

@@ -1,5 +1,6 @@
 #include "cli/final_state.h"
 
+#include "cli/operator_transport.h"
 #include "common/net/grpc_util.h"
 #include "drsim/v1/workload.grpc.pb.h"
 
@@ -7,7 +8,7 @@ namespace drsim::cli {
 
 Result<model::FinalState> read_final_state(const std::string& region_address,
                                            const std::vector<std::string>& workloads) {
-  auto stub = drsim::v1::Workload::NewStub(net::make_channel(region_address));
+  auto stub = drsim::v1::Workload::NewStub(operator_channel(region_address));
   model::FinalState state;
   for (const auto& w : workloads) {
     std::string start;

@@ -7,6 +7,7 @@
 
 #include "common/core/rng.h"
 #include "common/core/time.h"
+#include "cli/operator_transport.h"
 #include "common/net/dns_client.h"
 #include "common/net/grpc_util.h"
 #include "drsim/v1/trafficmgr.grpc.pb.h"
@@ -134,7 +135,7 @@ void LoadGenerator::start() {
       client->deadline = deadline;
       client->rng = Rng(options_.seed * 7919 + client->index);
       client->tm =
-          drsim::v1::TrafficManager::NewStub(net::make_channel(options_.trafficmgr_address));
+          drsim::v1::TrafficManager::NewStub(operator_channel(options_.trafficmgr_address));
       for (uint32_t l = 0; l < lanes; ++l) {
         auto lane = std::make_unique<Lane>();
         lane->index = l;
@@ -216,7 +217,7 @@ std::vector<OpRecord> LoadGenerator::history() const {
 namespace {
 
 // The channel of a plain application client: gRPC's defaults (no keepalive pings, default
-// reconnect backoff) with drsim's message cap. drsim's own channels ping (net::make_channel), so
+// reconnect backoff) with drsim's message cap. drsim's own channels ping (net::channel_arguments), so
 // a frozen server fails their calls within about a second; an application's calls to a frozen
 // server wait for their deadline, and are answered if it resumes first.
 std::shared_ptr<grpc::Channel> application_channel(const std::string& address) {
@@ -225,7 +226,7 @@ std::shared_ptr<grpc::Channel> application_channel(const std::string& address) {
   args.SetMaxSendMessageSize(net::kMaxMessageBytes);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return operator_transport().channel_with(address, net::kAnyPeer, std::move(args));
 }
 
 // A write the server refused before applying it carries drsim-applied: no;
@@ -354,7 +355,7 @@ void LoadGenerator::run_lane(Client& c, Lane& lane) {
       if (!s) {
         s = drsim::v1::Workload::NewStub(c.kind == model::ClientKind::kStale
                                              ? application_channel(address)
-                                             : net::make_channel(address));
+                                             : operator_channel(address));
       }
       stub = s.get();
       route = c.route;

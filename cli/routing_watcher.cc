@@ -1,12 +1,13 @@
 #include "cli/routing_watcher.h"
 
+#include "cli/operator_transport.h"
 #include "common/net/grpc_util.h"
 
 namespace drsim::cli {
 
 RoutingWatcher::RoutingWatcher(const std::string& trafficmgr_address, const std::string& profile)
     : profile_(profile),
-      stub_(drsim::v1::TrafficManager::NewStub(net::make_channel(trafficmgr_address))) {
+      stub_(drsim::v1::TrafficManager::NewStub(operator_channel(trafficmgr_address))) {
   thread_ = std::thread([this] { run(); });
 }
 

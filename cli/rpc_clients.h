@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/core/status.h"
+#include "cli/operator_transport.h"
 #include "common/net/grpc_util.h"
 #include "drsim/v1/admin.pb.h"
 #include "drsim/v1/faultproxy.pb.h"
@@ -22,7 +23,7 @@ Result<Response> unary_call(const std::string& address, const std::string& what,
                                                                   const Request&, Response*),
                             const Request& req,
                             std::chrono::milliseconds deadline = kAdminDeadline) {
-  auto stub = Service::NewStub(net::make_channel(address));
+  auto stub = Service::NewStub(operator_channel(address));
   grpc::ClientContext ctx;
   net::set_deadline(ctx, deadline);
   Response resp;

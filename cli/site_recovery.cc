@@ -342,6 +342,12 @@ Result<ProcessInfo> start_test_copy(TopologyState& state, const std::string& pro
                                    "active",
                                    "--workloads",
                                    state.config.workloads_flag()};
+  if (state.config.transport == net::TransportSecurity::kMutualTls) {
+    argv.insert(argv.end(), {"--tls-dir", tls_dir_of(state.home), "--tls-identity",
+                             "test-failover"});
+  } else {
+    argv.push_back("--insecure");
+  }
   auto started = start_daemon(process, argv, state.home + "/" + process, copy_dir);
   if (!started.is_ok()) {
     return Status(started.status().code(),

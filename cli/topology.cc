@@ -37,6 +37,9 @@ traffic_manager:
   probe_timeout_ms: 50
   tolerated_failures: 2
   ttl_ms: 500
+# Every gRPC link is mutual TLS with the certificates `drsim up` makes under <home>/tls
+# (docs/security.md); `insecure` is plain TCP on loopback, for tests.
+security: { transport: mtls }
 )";
 }
 
@@ -85,7 +88,7 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
   if (!root || root.IsNull()) return cfg;
   if (Status s = check_keys(err, "", root,
                             {"regions", "workloads", "traffic_manager", "storage", "testing",
-                             "fault_proxy", "site_recovery", "replication"});
+                             "fault_proxy", "site_recovery", "replication", "security"});
       !s.is_ok()) {
     return s;
   }
@@ -97,6 +100,18 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
     if (Status s = read_uint(err, "fault_proxy.seed", fp["seed"], 0, UINT64_MAX, &cfg.fault_seed);
         !s.is_ok())
       return s;
+  }
+  if (auto sec = root["security"]) {
+    if (Status s = check_keys(err, "security", sec, {"transport"}); !s.is_ok()) return s;
+    if (auto t = sec["transport"]) {
+      if (t.Scalar() == "mtls") {
+        cfg.transport = net::TransportSecurity::kMutualTls;
+      } else if (t.Scalar() == "insecure") {
+        cfg.transport = net::TransportSecurity::kInsecure;
+      } else {
+        return err.at("security.transport", t, "'" + t.Scalar() + "' must be mtls or insecure");
+      }
+    }
   }
   if (auto regions = root["regions"]) {
     if (Status s = check_keys(err, "regions", regions, {"primary", "secondary"}); !s.is_ok()) return s;
@@ -269,7 +284,8 @@ json config_to_json(const TopologyConfig& c) {
           {"unsafe_ack_before_standby", c.unsafe_ack_before_standby},
           {"lease_ms", c.lease_ms},
           {"lease_renew_interval_ms", c.lease_renew_interval_ms},
-          {"unsafe_no_lease", c.unsafe_no_lease}};
+          {"unsafe_no_lease", c.unsafe_no_lease},
+          {"transport", net::transport_security_name(c.transport)}};
 }
 
 TopologyConfig config_from_json(const json& j) {
@@ -293,6 +309,9 @@ TopologyConfig config_from_json(const json& j) {
   c.lease_ms = j.value("lease_ms", uint64_t{1000});
   c.lease_renew_interval_ms = j.value("lease_renew_interval_ms", uint64_t{250});
   c.unsafe_no_lease = j.value("unsafe_no_lease", false);
+  // A topology.json written before mTLS started its daemons without it.
+  c.transport = j.value("transport", "insecure") == "mtls" ? net::TransportSecurity::kMutualTls
+                                                            : net::TransportSecurity::kInsecure;
   return c;
 }
 
@@ -356,6 +375,10 @@ Result<TopologyState> load_state(const std::string& home) {
   } catch (const std::exception& e) {
     return invalid_argument(state.state_file() + ": corrupt topology state: " + e.what());
   }
+  // Every command that works on this topology dials its daemons as its operator.
+  if (Status s = use_topology_transport(state.home, state.config.transport); !s.is_ok()) {
+    return s;
+  }
   return state;
 }
 
@@ -402,6 +425,13 @@ Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::strin
 
 
 namespace {
+// `argv` followed by `flags`.
+std::vector<std::string> with(const std::vector<std::string>& flags,
+                              std::vector<std::string> argv) {
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return argv;
+}
+
 // "active" / "standby" as the daemon itself reports it (its durable role), for `up`'s lines.
 std::string role_label(const std::string& address) {
   auto st = region_status(address);
@@ -446,6 +476,23 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   std::error_code ec;
   fs::create_directories(state.home, ec);
   if (ec) return invalid_argument("--home: cannot create " + state.home + ": " + ec.message());
+  // mTLS: the topology's CA and one certificate per process and for the operator, made on the
+  // first `up` of this home and re-used after; the CLI dials as the operator.
+  std::vector<std::string> transport_flags = {"--insecure"};
+  if (config.transport == net::TransportSecurity::kMutualTls) {
+    const std::string tls_dir = tls_dir_of(state.home);
+    std::vector<std::string> identities(tls::kTopologyIdentities.begin(),
+                                        tls::kTopologyIdentities.end());
+    if (Status s = tls::ensure_certificates(tls_dir, identities, std::chrono::system_clock::now());
+        !s.is_ok()) {
+      return Status(s.code(), "certificates: " + s.message());
+    }
+    transport_flags = {"--tls-dir", tls_dir};
+    // Checked now, so an operator certificate that does not load stops `up` with its reason.
+    auto op = tls::load_identity(tls_dir, "operator", std::chrono::system_clock::now());
+    if (!op.is_ok()) return Status(op.status().code(), "certificates: " + op.status().message());
+  }
+  if (Status s = use_topology_transport(state.home, config.transport); !s.is_ok()) return s;
   std::string bin = bin_dir();
   auto sec_bin = region_binary(bin, "secondary", config);
   if (!sec_bin.is_ok()) return sec_bin.status();
@@ -457,6 +504,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   };
 
   std::vector<std::string> common = {"--workloads", config.workloads_flag()};
+  common.insert(common.end(), transport_flags.begin(), transport_flags.end());
   if (config.fsync) common.push_back("--fsync");
   if (config.unsafe_ack_before_standby) common.push_back("--unsafe-ack-before-standby");
   if (config.unsafe_no_lease) common.push_back("--unsafe-no-lease");
@@ -472,8 +520,9 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   std::string proxy;
   if (config.fault_proxy) {
     auto f = start_daemon("faultproxy",
-                          {bin + "/drsim-faultproxy", "--listen", "127.0.0.1:0", "--seed",
-                           std::to_string(config.fault_seed)},
+                          with(transport_flags, {bin + "/drsim-faultproxy", "--listen",
+                                                 "127.0.0.1:0", "--seed",
+                                                 std::to_string(config.fault_seed)}),
                           state.home + "/faultproxy", "");
     if (!f.is_ok()) return fail(f.status());
     state.processes["faultproxy"] = *f;
@@ -540,6 +589,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
                                  "--dashboard-listen", "127.0.0.1:0",
                                  "--region-admin", "primary=" + p->address,
                                  "--region-admin", "secondary=" + s->address};
+  tm.insert(tm.end(), transport_flags.begin(), transport_flags.end());
   for (const auto* r : {&*p, &*s}) {
     std::string name = r == &*p ? "primary" : "secondary";
     auto clients = link("client." + name, "clients", name, r->address);
@@ -574,6 +624,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
            " ms through the peer or the Traffic Manager (witness)");
   progress("  " + dns_line(state));
   progress("  " + dashboard_line(state));
+  progress("transport          " + transport_line(state));
   if (Status st = save_state(state); !st.is_ok()) return fail(st);
 
   // Healthy = the Traffic Manager routes to the active region and, when that region protects
@@ -612,6 +663,12 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   }
   return fail(Status(StatusCode::kDeadlineExceeded,
                      "topology did not become healthy within 15 s (" + last + ")"));
+}
+
+std::string transport_line(const TopologyState& state) {
+  return state.config.transport == net::TransportSecurity::kMutualTls
+             ? "mTLS (CA " + tls_dir_of(state.home) + "/ca.crt)"
+             : "plain TCP (--insecure)";
 }
 
 std::string dns_line(const TopologyState& state) {

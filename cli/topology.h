@@ -13,6 +13,7 @@
 
 #include "common/config/yaml_fields.h"
 #include "common/core/status.h"
+#include "common/net/transport.h"
 
 #include "common/region/region_options.h"
 #include "common/runtime/process_identity.h"
@@ -44,6 +45,9 @@ struct TopologyConfig {
   // site_recovery.time_scale: the regions' Site Recovery clock runs this many times faster than
   // real time (300: a 5-minute crash-consistent recovery point every second).
   uint64_t time_scale = 1;
+  // security.transport: every gRPC link is mutual TLS with the certificates `drsim up` makes
+  // under <home>/tls (default), or plain TCP (`insecure`, loopback only; for tests).
+  net::TransportSecurity transport = net::TransportSecurity::kMutualTls;
 
   // replication.lease_ms / lease_renew_interval_ms: the lease on being active (docs/replication.md);
   // the drift bound ε is model::LeaseTimes' default (5 %).
@@ -134,6 +138,8 @@ inline constexpr const char* kSecondaryDnsAddress = "127.0.0.12";
 // `drsim up` and `drsim status`.
 std::string dns_line(const TopologyState& state);
 std::string dashboard_line(const TopologyState& state);
+// "mTLS (CA <home>/tls/ca.crt)" or "plain TCP (--insecure)", for `drsim up` and `drsim status`.
+std::string transport_line(const TopologyState& state);
 // The region that answers with `role` now (secondary checked first); "" when none does.
 std::string find_region(const TopologyState& state, drsim::v1::RegionRole role);
 std::string find_standby(const TopologyState& state);

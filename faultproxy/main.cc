@@ -16,6 +16,7 @@
 #include "common/config/listen_address.h"
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
+#include "common/net/transport_flags.h"
 #include "common/runtime/process_runtime.h"
 #include "faultproxy/fault_proxy_service.h"
 
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of every link's jitter and stall windows")
       ->capture_default_str();
   app.add_option("--ready-file", ready_file, "write {pid, address} here once serving");
+  net::TransportFlags transport_flags;
+  net::add_transport_flags(app, transport_flags);
   app.add_option("--log-format", log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -52,6 +55,12 @@ int main(int argc, char** argv) {
   }
   if (Status s = config::validate_listen_address("--listen", listen); !s.is_ok()) {
     std::cerr << "drsim-faultproxy: " << s.message() << "\n";
+    return kExitBadConfig;
+  }
+  // Its links forward bytes: the TLS of the processes it connects passes through end to end.
+  auto transport = net::make_transport(transport_flags, "faultproxy", listen);
+  if (!transport.is_ok()) {
+    std::cerr << "drsim-faultproxy: " << transport.status().message() << "\n";
     return kExitBadConfig;
   }
 
@@ -85,7 +94,7 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
   builder.RegisterService(&health);
-  auto started = net::start_server(builder, listen);
+  auto started = net::start_server(builder, listen, transport->server_credentials({}));
   if (!started.is_ok()) {
     spdlog::error("{}", started.status().message());
     return 1;

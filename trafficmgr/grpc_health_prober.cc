@@ -24,6 +24,7 @@ struct GrpcHealthProber::Call {
 };
 
 GrpcHealthProber::GrpcHealthProber(boost::asio::io_context& io, const Clock& clock,
+                                   const net::Transport& transport,
                                    const std::vector<std::string>& addresses,
                                    std::string health_service, Duration timeout,
                                    ResultHandler on_result)
@@ -35,7 +36,7 @@ GrpcHealthProber::GrpcHealthProber(boost::asio::io_context& io, const Clock& clo
       weak_handler_(handler_) {
   // One channel per endpoint, so one region's connection trouble never delays another's probe.
   for (const auto& address : addresses) {
-    stubs_.push_back(grpc::health::v1::Health::NewStub(net::make_channel(address)));
+    stubs_.push_back(grpc::health::v1::Health::NewStub(transport.channel(address)));
   }
 }
 

@@ -20,6 +20,7 @@
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "common/net/http_server.h"
+#include "common/net/transport_flags.h"
 #include "common/runtime/process_runtime.h"
 #include "trafficmgr/dashboard.h"
 #include "trafficmgr/dns_server.h"
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   std::string probe_protocol = "grpc", probe_path;
   std::vector<std::string> probe_header_flags, expected_status_flags, region_admin_flags;
   std::string dashboard_listen;
+  net::TransportFlags transport_flags;
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 = ephemeral)")
       ->capture_default_str();
   app.add_option("--config", config_file,
@@ -125,6 +127,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "spdlog level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
+  net::add_transport_flags(app, transport_flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -234,6 +237,9 @@ int main(int argc, char** argv) {
     return bad_config("--dns-name and --dns-address need --dns-listen");
   }
 
+  // Last of the flags: a bad profile flag is named first, whatever the transport.
+  auto transport = net::make_transport(transport_flags, "trafficmgr", listen);
+  if (!transport.is_ok()) return bad_config(transport.status().message());
   runtime::setup_logging("trafficmgr", log_format, log_level);
   boost::asio::io_context io;
   // One scheduler for the process, which is its clock too, injected into every driver.
@@ -241,8 +247,9 @@ int main(int argc, char** argv) {
   const Clock& clock = scheduler;
   trafficmgr::TrafficManager traffic_manager(
       config, scheduler, clock,
-      [&io, &clock](const trafficmgr::ProberConfig& prober, trafficmgr::Prober::ResultHandler on) {
-        return trafficmgr::make_prober(io, clock, prober, std::move(on));
+      [&io, &clock, &transport](const trafficmgr::ProberConfig& prober,
+                                trafficmgr::Prober::ResultHandler on) {
+        return trafficmgr::make_prober(io, clock, *transport, prober, std::move(on));
       });
   trafficmgr::LeaseWitness witness(clock);  // monotonic: clock skew moves wall time only
   trafficmgr::TrafficManagerService service(traffic_manager.state(), witness);
@@ -253,7 +260,8 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
   builder.RegisterService(&health);
-  auto started = net::start_server(builder, listen);
+  auto started = net::start_server(builder, listen, transport->server_credentials(
+                                                       {"", {"primary", "secondary"}}));
   if (!started.is_ok()) {
     spdlog::error("{}", started.status().message());
     return 1;
@@ -300,7 +308,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<trafficmgr::RegionStatusPoller> region_poller;
   if (!region_admins.empty()) {
     region_poller = std::make_unique<trafficmgr::RegionStatusPoller>(
-        scheduler, region_admins, kRegionStatusInterval, kRegionStatusTimeout);
+        scheduler, *transport, region_admins, kRegionStatusInterval, kRegionStatusTimeout);
   }
   trafficmgr::Dashboard dashboard(traffic_manager, region_poller.get());
   std::shared_ptr<net::HttpServer> dashboard_server;

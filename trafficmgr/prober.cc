@@ -8,10 +8,12 @@
 namespace drsim::trafficmgr {
 
 std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const Clock& clock,
-                                    const ProberConfig& config, Prober::ResultHandler on_result) {
+                                    const net::Transport& transport, const ProberConfig& config,
+                                    Prober::ResultHandler on_result) {
   switch (config.monitor.protocol) {
     case model::TmProbeProtocol::kGrpcHealth:
-      return std::make_unique<GrpcHealthProber>(io, clock, config.targets, config.health_service,
+      return std::make_unique<GrpcHealthProber>(io, clock, transport, config.targets,
+                                                config.health_service,
                                                 config.monitor.timeout, std::move(on_result));
     case model::TmProbeProtocol::kHttp:
     case model::TmProbeProtocol::kHttps:

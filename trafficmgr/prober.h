@@ -21,6 +21,7 @@
 #include "common/model/trafficmgr/epoch_guard.h"
 #include "common/model/trafficmgr/health_monitor.h"
 #include "common/model/trafficmgr/monitor_config.h"
+#include "common/net/transport.h"
 
 namespace drsim::trafficmgr {
 
@@ -84,9 +85,11 @@ struct ProberConfig {
   std::string health_service;        // gRPC health only: the service name checked
 };
 
-// The prober for config.monitor.protocol, timing its probes on `clock`. `monitor` must be valid.
+// The prober for config.monitor.protocol, timing its probes on `clock`; gRPC health probes dial
+// with `transport`. `monitor` must be valid.
 std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const Clock& clock,
-                                    const ProberConfig& config, Prober::ResultHandler on_result);
+                                    const net::Transport& transport, const ProberConfig& config,
+                                    Prober::ResultHandler on_result);
 
 // What builds a TrafficManager's probers: make_prober in the daemon, an in-memory prober in a
 // simulation.

@@ -30,8 +30,9 @@ struct RegionStatusPoller::Call {
   v1::GetStatusResponse response;
 };
 
-RegionStatusPoller::RegionStatusPoller(Scheduler& scheduler, std::vector<RegionAdminSpec> regions,
-                                       Duration interval, Duration timeout)
+RegionStatusPoller::RegionStatusPoller(Scheduler& scheduler, const net::Transport& transport,
+                                       std::vector<RegionAdminSpec> regions, Duration interval,
+                                       Duration timeout)
     : scheduler_(scheduler),
       in_flight_(regions.size(), false),
       interval_(interval),
@@ -40,7 +41,7 @@ RegionStatusPoller::RegionStatusPoller(Scheduler& scheduler, std::vector<RegionA
       weak_alive_(alive_) {
   DRSIM_CHECK(interval > Duration::zero() && timeout > Duration::zero());
   for (auto& spec : regions) {
-    stubs_.push_back(v1::RegionAdmin::NewStub(net::make_channel(spec.address)));
+    stubs_.push_back(v1::RegionAdmin::NewStub(transport.channel(spec.address)));
     snapshots_.push_back(RegionSnapshot{std::move(spec), std::nullopt, "not asked yet", 0, 0});
   }
 }

@@ -15,6 +15,7 @@
 #include "common/core/scheduler.h"
 #include "common/core/status.h"
 #include "common/core/task_queue.h"
+#include "common/net/transport.h"
 #include "drsim/v1/admin.grpc.pb.h"
 
 namespace drsim::trafficmgr {
@@ -38,9 +39,9 @@ struct RegionSnapshot {
 class RegionStatusPoller {
  public:
   // `scheduler` is the process's: its timer polls, its executor takes the answers (posted from
-  // gRPC threads) to the loop, its clock stamps them.
-  RegionStatusPoller(Scheduler& scheduler, std::vector<RegionAdminSpec> regions, Duration interval,
-                     Duration timeout);
+  // gRPC threads) to the loop, its clock stamps them. `transport` dials the regions' admin APIs.
+  RegionStatusPoller(Scheduler& scheduler, const net::Transport& transport,
+                     std::vector<RegionAdminSpec> regions, Duration interval, Duration timeout);
   // Cancels calls in flight and waits for their callbacks (each bounded by its deadline).
   ~RegionStatusPoller();
 

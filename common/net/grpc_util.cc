@@ -13,7 +13,7 @@ constexpr int kKeepaliveTimeMs = 500;
 constexpr int kKeepaliveTimeoutMs = 500;
 }  // namespace
 
-std::shared_ptr<grpc::Channel> make_channel(const std::string& address) {
+grpc::ChannelArguments channel_arguments() {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -36,7 +36,12 @@ std::shared_ptr<grpc::Channel> make_channel(const std::string& address) {
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // Each channel gets its own connection (no sharing between subchannels).
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return args;
+}
+
+std::shared_ptr<grpc::Channel> make_insecure_channel(const std::string& address) {
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                   channel_arguments());
 }
 
 void configure_server(grpc::ServerBuilder& builder) {
@@ -77,9 +82,10 @@ std::string bind_probe(const std::string& address) {
 }
 }  // namespace
 
-Result<StartedServer> start_server(grpc::ServerBuilder& builder, const std::string& address) {
+Result<StartedServer> start_server(grpc::ServerBuilder& builder, const std::string& address,
+                                   const std::shared_ptr<grpc::ServerCredentials>& credentials) {
   int selected_port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
+  builder.AddListeningPort(address, credentials, &selected_port);
   configure_server(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || selected_port == 0) {

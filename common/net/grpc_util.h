@@ -27,18 +27,25 @@ inline void set_deadline(grpc::ClientContext& ctx, std::chrono::milliseconds d) 
   ctx.set_deadline(std::chrono::system_clock::now() + d);
 }
 
-// Insecure loopback channel with capped message sizes and fast reconnects.
-std::shared_ptr<grpc::Channel> make_channel(const std::string& address);
+// drsim's channel arguments: capped message sizes, fast reconnects, keepalive pings. Every
+// channel is made with them (Transport::channel, transport.h).
+grpc::ChannelArguments channel_arguments();
+
+// A plain-TCP channel with channel_arguments(): for tests and tools that talk to daemons started
+// with --insecure (loopback only). Daemons and the CLI dial through a net::Transport.
+std::shared_ptr<grpc::Channel> make_insecure_channel(const std::string& address);
 
 // Applies drsim's limits to a server builder (message size caps).
 void configure_server(grpc::ServerBuilder& builder);
 
-// Builds and starts a server listening on `address` (port 0 = ephemeral).
+// Builds and starts a server listening on `address` (port 0 = ephemeral) with `credentials`
+// (Transport::server_credentials()).
 // On failure (port in use, bad address) returns an error naming the address.
 struct StartedServer {
   std::unique_ptr<grpc::Server> server;
   std::string address;  // with the bound port
 };
-Result<StartedServer> start_server(grpc::ServerBuilder& builder, const std::string& address);
+Result<StartedServer> start_server(grpc::ServerBuilder& builder, const std::string& address,
+                                   const std::shared_ptr<grpc::ServerCredentials>& credentials);
 
 }  // namespace drsim::net

@@ -1119,7 +1119,7 @@ v1::Backup::Stub* BackupDriver::peer() {
   const std::string& address = node_.options().peer_address;
   if (address.empty()) return nullptr;
   if (address != peer_address_ || !peer_stub_) {
-    peer_stub_ = v1::Backup::NewStub(net::make_channel(address));
+    peer_stub_ = v1::Backup::NewStub(node_.peer_channel(address));
     peer_address_ = address;
     peer_applied_known_ = false;
   }

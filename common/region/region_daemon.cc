@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -17,6 +18,7 @@
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "common/net/http_server.h"
+#include "common/net/transport_flags.h"
 #include "common/runtime/process_runtime.h"
 #include "common/net/prometheus_text.h"
 #include "common/net/rpc_counters.h"
@@ -192,6 +194,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   uint64_t vm_disk_gib = backup_opt.disk_size_bytes >> 30;
   double time_scale = 1.0;
   uint64_t min_free_bytes = kDefaultMinFreeBytes;
+  net::TransportFlags transport_flags;
 
   CLI::App app{defaults.program + ": a drsim region daemon (" + defaults.name +
                " region). Hosts protected workloads, replicates them to its peer region, and "
@@ -282,6 +285,11 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
       ->capture_default_str();
   app.add_option("--ready-file", opt.ready_file,
                  "Write {pid, address[, http_address]} here once serving");
+  net::add_transport_flags(app, transport_flags);
+  std::string tls_identity;
+  app.add_option("--tls-identity", tls_identity,
+                 "with --tls-dir: the certificate to present (default: --name); a test failover "
+                 "copy is `test-failover`");
   app.add_option("--log-format", log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -316,6 +324,14 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   }
   if (valid.is_ok() && !opt.witness_address.empty()) {
     valid = config::validate_listen_address("--witness", opt.witness_address);
+  }
+  std::optional<net::Transport> transport;
+  if (valid.is_ok()) {
+    // The region's identity is its name: its certificate is <tls-dir>/<name>.crt.
+    auto made = net::make_transport(transport_flags,
+                                    tls_identity.empty() ? opt.name : tls_identity, opt.listen);
+    valid = made.status();
+    if (made.is_ok()) transport = std::move(*made);
   }
   if (!valid.is_ok()) {
     std::fprintf(stderr, "%s: %s\n", defaults.program.c_str(), valid.message().c_str());
@@ -355,7 +371,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   net::AsioScheduler scheduler(io);
   SkewedClock clock(scheduler);
   net::HealthService health;
-  RegionNode node(opt, io, scheduler, clock, **store, health);
+  RegionNode node(opt, *transport, io, scheduler, clock, **store, health);
   WorkloadService workload(node);
   AdminService admin(node);
   ReplicationService replication(node);
@@ -380,7 +396,8 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     creators.push_back(net::make_rpc_counting_interceptor(&rpc_counters));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
-  auto server = net::start_server(builder, opt.listen);
+  auto server = net::start_server(builder, opt.listen, transport->server_credentials(
+                                                  {opt.peer_name, {opt.name, opt.peer_name}}));
   if (!server.is_ok()) {
     spdlog::error("--listen: {}", server.status().message());
     return 1;

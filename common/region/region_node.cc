@@ -78,9 +78,11 @@ Status deadline_exceeded(std::string m) {
 }
 }  // namespace
 
-RegionNode::RegionNode(RegionOptions options, boost::asio::io_context& io, Scheduler& scheduler,
-                       SkewedClock& clock, storage::RegionStore& store, net::HealthService& health)
+RegionNode::RegionNode(RegionOptions options, net::Transport transport,
+                       boost::asio::io_context& io, Scheduler& scheduler, SkewedClock& clock,
+                       storage::RegionStore& store, net::HealthService& health)
     : options_(std::move(options)),
+      transport_(std::move(transport)),
       io_(io),
       gate_(std::make_shared<net::LoopGate>(io)),
       scheduler_(scheduler),
@@ -698,7 +700,7 @@ void RegionNode::fence_peer() {
   if (stopped_ || role_->role() != model::Role::kActive || role_->confirmed()) return;
   cancel_timer(confirmation_timer_);  // a restart's confirmation timeout must not confirm this
   if (!peer_stub_) {
-    peer_stub_ = drsim::v1::Replication::NewStub(net::make_channel(options_.peer_address));
+    peer_stub_ = drsim::v1::Replication::NewStub(peer_channel(options_.peer_address));
   }
   struct FenceCall {
     grpc::ClientContext ctx;
@@ -909,7 +911,7 @@ void RegionNode::set_peer(const std::string& address) {
 void RegionNode::maybe_connect() {
   if (stopped_ || link_ != nullptr || !replicating() || options_.peer_address.empty()) return;
   if (!peer_stub_) {
-    peer_stub_ = drsim::v1::Replication::NewStub(net::make_channel(options_.peer_address));
+    peer_stub_ = drsim::v1::Replication::NewStub(peer_channel(options_.peer_address));
   }
   link_ = new SourceStream(*this, *peer_stub_);
   ++connects_;

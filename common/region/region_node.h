@@ -25,6 +25,7 @@
 #include "common/core/scheduler.h"
 #include "common/net/health_service.h"
 #include "common/net/loop_gate.h"
+#include "common/net/transport.h"
 #include "common/region/region_options.h"
 #include "common/storage/region_store.h"
 #include "drsim/v1/admin.pb.h"
@@ -54,10 +55,12 @@ class RegionNode {
   using ReprotectDone = std::function<void(Result<drsim::v1::ReprotectResponse>)>;
   using PlannedFailoverDone = std::function<void(Result<drsim::v1::PlannedFailoverResponse>)>;
 
-  // `scheduler` and `clock` are the process's (built in main, shared with the other drivers);
-  // `io` is the loop the gRPC edge posts to. The admin RPC SetClockOffset skews `clock`.
-  RegionNode(RegionOptions options, boost::asio::io_context& io, Scheduler& scheduler,
-             SkewedClock& clock, storage::RegionStore& store, net::HealthService& health);
+  // `transport` dials the peer, the witness and the vaults; `scheduler` and `clock` are the
+  // process's (built in main, shared with the other drivers); `io` is the loop the gRPC edge
+  // posts to. The admin RPC SetClockOffset skews `clock`.
+  RegionNode(RegionOptions options, net::Transport transport, boost::asio::io_context& io,
+             Scheduler& scheduler, SkewedClock& clock, storage::RegionStore& store,
+             net::HealthService& health);
   ~RegionNode();
 
   // Loads durable state and starts replication. Call on the loop.
@@ -166,6 +169,10 @@ class RegionNode {
   void close_loop_gate() { gate_->close(); }
   bool in_outage() const { return outage_; }
   const RegionOptions& options() const { return options_; }
+  // A channel to the peer region at `address` (the peer's identity checked with mTLS).
+  std::shared_ptr<grpc::Channel> peer_channel(const std::string& address) const {
+    return transport_.channel(address, options_.peer_name);
+  }
 
  private:
   WriteGate write_gate_;
@@ -300,6 +307,7 @@ class RegionNode {
   drsim::v1::Welcome welcome() const;
 
   RegionOptions options_;
+  net::Transport transport_;
   boost::asio::io_context& io_;
   std::shared_ptr<net::LoopGate> gate_;
   Scheduler& scheduler_;

@@ -61,7 +61,7 @@ void RegionNode::set_witness(const std::string& address) {
   witness_stub_.reset();
   witness_error_.clear();
   if (!address.empty()) {
-    witness_stub_ = drsim::v1::TrafficManager::NewStub(net::make_channel(address));
+    witness_stub_ = drsim::v1::TrafficManager::NewStub(transport_.channel(address, "trafficmgr"));
   }
   lease_.set_grantors(lease_grantors());
   spdlog::info("lease witness: {}", address.empty() ? "none (the peer alone grants)" : address);

@@ -475,7 +475,7 @@ void SiteRecoveryDriver::unplanned_failover_after_lease(const UnplannedFailoverR
     return;
   }
   if (!peer_admin_ || peer_admin_address_ != peer) {
-    peer_admin_ = RegionAdmin::NewStub(net::make_channel(peer));
+    peer_admin_ = RegionAdmin::NewStub(node_.peer_channel(peer));
     peer_admin_address_ = peer;
   }
   failover_running_ = true;

@@ -51,7 +51,7 @@ void SiteRecoveryDriver::hand_over_items() {
   }
   if (names.empty()) return;
   if (!peer_vault_ || peer_vault_address_ != peer) {
-    peer_vault_ = SiteRecovery::NewStub(net::make_channel(peer));
+    peer_vault_ = SiteRecovery::NewStub(node_.peer_channel(peer));
     peer_vault_address_ = peer;
   }
   hand_over_running_ = true;

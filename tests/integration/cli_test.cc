@@ -169,7 +169,8 @@ TEST(Cli, DaemonNamesThePortAlreadyInUse) {
   int port = ntohs(sa.sin_port);
   std::string dir = make_temp_dir("drsim-port");
   auto r = run_binary("drsim-primary",
-                      {"--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", dir}, 20s);
+                      {"--listen", "127.0.0.1:" + std::to_string(port), "--insecure", "--data-dir", dir},
+                      20s);
   ::close(fd);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("port " + std::to_string(port) + " is already in use"), std::string::npos)

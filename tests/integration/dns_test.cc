@@ -166,6 +166,7 @@ class DnsServerTest : public TrafficManagerFixture {
     // clang-format off
     std::vector<std::string> args{
         "--listen", "127.0.0.1:0",
+        "--insecure",
         "--endpoint", "primary=" + primary_.address(),
         "--endpoint", "secondary=" + secondary_.address(),
         "--dns-listen", "127.0.0.1:0",

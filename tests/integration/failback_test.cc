@@ -36,7 +36,7 @@ workloads:
 grpc::Status reprotect(const std::string& address, drsim::v1::ReprotectResponse* resp,
                        const std::string& reason = "test",
                        std::chrono::milliseconds deadline = 60s) {
-  auto stub = drsim::v1::RegionAdmin::NewStub(net::make_channel(address));
+  auto stub = drsim::v1::RegionAdmin::NewStub(cli::operator_channel(address));
   grpc::ClientContext ctx;
   net::set_deadline(ctx, deadline);
   drsim::v1::ReprotectRequest req;
@@ -46,7 +46,7 @@ grpc::Status reprotect(const std::string& address, drsim::v1::ReprotectResponse*
 
 grpc::Status planned_failover(const std::string& address, drsim::v1::PlannedFailoverResponse* resp,
                               bool and_reprotect = false, uint32_t drain_timeout_ms = 0) {
-  auto stub = drsim::v1::RegionAdmin::NewStub(net::make_channel(address));
+  auto stub = drsim::v1::RegionAdmin::NewStub(cli::operator_channel(address));
   grpc::ClientContext ctx;
   net::set_deadline(ctx, 30s);
   drsim::v1::PlannedFailoverRequest req;
@@ -453,7 +453,7 @@ TEST(Reprotect, FullCopyCutShortByAStandbyCrashIsRedoneAndEndsIdentical) {
   slow.mutable_fault()->mutable_bandwidth()->set_bytes_per_second(1 << 20);
   ASSERT_TRUE(cli::fp_set_fault(topo.address("faultproxy"), slow).is_ok());
 
-  auto stub = drsim::v1::RegionAdmin::NewStub(net::make_channel(topo.address("secondary")));
+  auto stub = drsim::v1::RegionAdmin::NewStub(cli::operator_channel(topo.address("secondary")));
   grpc::ClientContext ctx;
   net::set_deadline(ctx, 10s);
   drsim::v1::ReprotectRequest req;

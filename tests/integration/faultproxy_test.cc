@@ -228,7 +228,7 @@ class FaultProxyTest : public ::testing::Test {
     dir_ = pattern;
     fs::path ready = dir_ / "ready.json";
     process_ = std::make_unique<FaultProxyProcess>(
-        std::vector<std::string>{"--listen", "127.0.0.1:0", "--ready-file", ready.string(),
+        std::vector<std::string>{"--listen", "127.0.0.1:0", "--insecure", "--ready-file", ready.string(),
                                  "--seed", "7", "--log-level", "debug"},
         dir_);
     ASSERT_GT(process_->pid(), 0) << "cannot spawn " << DRSIM_FAULTPROXY_BIN;
@@ -240,7 +240,7 @@ class FaultProxyTest : public ::testing::Test {
     ASSERT_NE(key, std::string::npos) << json;
     auto begin = key + 11;
     std::string address = json.substr(begin, json.find('"', begin) - begin);
-    stub_ = v1::FaultProxy::NewStub(net::make_channel(address));
+    stub_ = v1::FaultProxy::NewStub(net::make_insecure_channel(address));
   }
   void TearDown() override {
     if (HasFailure() && process_) std::cerr << "--- drsim-faultproxy log ---\n" << process_->log();

@@ -201,7 +201,8 @@ TEST(EpochBounds, ForgedHelloAtTheLargestEpochIsRefusedAndChangesNothing) {
   ASSERT_TRUE(put(*primary, "before", &resp).ok());
   ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") >= 1; }, 10s));
 
-  auto stub = drsim::v1::Replication::NewStub(net::make_channel(topo.address("secondary")));
+  // The forger holds the primary's certificate (only the peer may call Replication at all).
+  auto stub = drsim::v1::Replication::NewStub(topo.channel_as("primary", topo.address("secondary")));
   {
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 5s);

@@ -59,8 +59,9 @@ struct StaleClients {
   std::vector<std::thread> threads;
 
   bool connect(const std::string& address) {
+    // gRPC's default arguments (no keepalive), over the topology's mTLS as the operator.
     stub = drsim::v1::Workload::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+        cli::operator_transport().channel_with(address, net::kAnyPeer, grpc::ChannelArguments()));
     drsim::v1::PutResponse resp;
     return wait_until([&] { return put(*stub, "connect", &resp).ok(); }, 10s);
   }

@@ -77,7 +77,7 @@ TEST_F(RegionHttpTest, HealthIs503DuringAnOutageAndActiveAfterIt) {
 }
 
 TEST_F(RegionHttpTest, MetricsReportRoleEpochReplicationAndRpcCounts) {
-  auto stub = v1::Workload::NewStub(net::make_channel(regions_->primary.address));
+  auto stub = v1::Workload::NewStub(net::make_insecure_channel(regions_->primary.address));
   ASSERT_TRUE(wait_until([&] { return get("primary", "/health").status == 200; }));
   constexpr int kPuts = 5;
   for (int i = 0; i < kPuts; ++i) {

@@ -180,7 +180,7 @@ TEST(Standby, RefusesClientWritesNamingTheActiveRegionAndReportsNotServing) {
   EXPECT_NE(s.error_message().find("active region is primary"), std::string::npos)
       << s.error_message();
 
-  auto health = grpc::health::v1::Health::NewStub(net::make_channel(topo.address("secondary")));
+  auto health = grpc::health::v1::Health::NewStub(cli::operator_channel(topo.address("secondary")));
   grpc::ClientContext hctx;
   net::set_deadline(hctx, 2s);
   grpc::health::v1::HealthCheckRequest hreq;
@@ -254,11 +254,12 @@ TEST(BadInput, WriteRpcsGetTheFittingStatusAndChangeNothing) {
 namespace drsim::testing {
 namespace {
 
-// A hand-driven replication stream to a region, for frames no real source sends.
+// A hand-driven replication stream to a region, for frames no real source sends (over a
+// channel presenting the peer region's certificate: only the peer may open one).
 class RawStream {
  public:
-  explicit RawStream(const std::string& address)
-      : stub_(drsim::v1::Replication::NewStub(net::make_channel(address))) {
+  explicit RawStream(std::shared_ptr<grpc::Channel> channel)
+      : stub_(drsim::v1::Replication::NewStub(std::move(channel))) {
     net::set_deadline(ctx_, 5s);
     stream_ = stub_->Stream(&ctx_);
   }
@@ -318,7 +319,7 @@ TEST(Replication, MalformedAndOutOfOrderFramesAreRefusedAndChangeNothing) {
       {"stale epoch", {hello("rogue", 0)}, grpc::StatusCode::FAILED_PRECONDITION},
   };
   for (const auto& c : cases) {
-    RawStream s(standby);
+    RawStream s(topo.channel_as("primary", standby));
     for (const auto& f : c.frames) s.send(f);
     grpc::Status st = s.finish();
     EXPECT_EQ(st.error_code(), c.want) << c.what << ": " << st.error_message();

@@ -131,8 +131,8 @@ TEST(Security, EveryRegionServiceRefusesTraversalNames) {
   TestTopology topo(kTwoVms);
   ASSERT_TRUE(topo.ok());
   const std::string vault = topo.address("secondary");
-  auto sr = drsim::v1::SiteRecovery::NewStub(net::make_channel(vault));
-  auto backup = drsim::v1::Backup::NewStub(net::make_channel(topo.address("primary")));
+  auto sr = drsim::v1::SiteRecovery::NewStub(cli::operator_channel(vault));
+  auto backup = drsim::v1::Backup::NewStub(cli::operator_channel(topo.address("primary")));
   auto workload = topo.workload_stub("primary");
   auto expect_refused = [](const grpc::Status& s, const std::string& field, const char* rpc) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
@@ -377,7 +377,7 @@ TEST(Security, DownAndInjectDoNotSignalAPidThatNowBelongsToAnotherProcess) {
 TEST(Security, StartOnAFullDiskExitsWithDiskFullBeforeOpeningTheStore) {
   const std::string dir = make_temp_dir("drsim-full") + "/data";
   auto r = run_binary("drsim-primary",
-                      {"--data-dir", dir, "--listen", "127.0.0.1:0", "--workloads", "vm-web",
+                      {"--data-dir", dir, "--listen", "127.0.0.1:0", "--insecure", "--workloads", "vm-web",
                        "--min-free-bytes", "18446744073709551615"},
                       20s);
   EXPECT_EQ(r.exit_code, 1) << r.output;

@@ -63,7 +63,8 @@ class FakeRegion {
     set_serving(HealthCheckResponse::SERVING);
     grpc::ServerBuilder builder;
     builder.RegisterService(&health_);
-    auto started = net::start_server(builder, "127.0.0.1:0");
+    auto started =
+        net::start_server(builder, "127.0.0.1:0", grpc::InsecureServerCredentials());
     if (!started.is_ok()) std::abort();
     server_ = std::move(started->server);
     address_ = started->address;

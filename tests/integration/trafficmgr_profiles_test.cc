@@ -116,7 +116,7 @@ profiles:
     fs::path ready = dir_ / "tm.ready.json";
     tm_ = std::make_unique<Process>(
         std::vector<std::string>{DRSIM_TRAFFICMGR_BIN, "--config", config.string(), "--listen",
-                                 "127.0.0.1:0", "--dns-listen", "127.0.0.1:0",
+                                 "127.0.0.1:0", "--insecure", "--dns-listen", "127.0.0.1:0",
                                  "--dashboard-listen", "127.0.0.1:0", "--ready-file",
                                  ready.string()},
         dir_ / "tm.log");
@@ -125,7 +125,7 @@ profiles:
     dns_ = fields["dns_address"];
     dashboard_ = fields["dashboard_address"];
     ASSERT_FALSE(address_.empty() || dns_.empty() || dashboard_.empty()) << tm_->log();
-    stub_ = v1::TrafficManager::NewStub(net::make_channel(address_));
+    stub_ = v1::TrafficManager::NewStub(net::make_insecure_channel(address_));
   }
 
   v1::ListEndpointsResponse table(const std::string& profile) {

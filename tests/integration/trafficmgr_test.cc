@@ -47,6 +47,7 @@ class TrafficManagerTest : public TrafficManagerFixture {
     // clang-format off: flag / value pairs
     std::vector<std::string> args{"--listen",
                                   "127.0.0.1:0",
+                                  "--insecure",
                                   "--endpoint",
                                   "primary=" + primary_.address(),
                                   "--endpoint",
@@ -76,7 +77,7 @@ class TrafficManagerTest : public TrafficManagerFixture {
     auto begin = key + 11;
     address_ = json.substr(begin, json.find('"', begin) - begin);
     ASSERT_EQ(address_.rfind("127.0.0.1:", 0), 0u) << address_;
-    stub_ = v1::TrafficManager::NewStub(net::make_channel(address_));
+    stub_ = v1::TrafficManager::NewStub(net::make_insecure_channel(address_));
   }
 
   grpc::Status resolve(const std::string& profile, v1::ResolveResponse* response) {
@@ -234,7 +235,7 @@ TEST_F(TrafficManagerTest, UnknownProfileIsNotFoundAndEmptyProfileIsInvalid) {
 
 TEST_F(TrafficManagerTest, ServesItsOwnHealth) {
   start_daemon();
-  auto health = grpc::health::v1::Health::NewStub(net::make_channel(address_));
+  auto health = grpc::health::v1::Health::NewStub(net::make_insecure_channel(address_));
   for (const char* service : {"", "drsim.v1.TrafficManager"}) {
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 2s);

@@ -114,6 +114,7 @@ class TrafficManagerWebTest : public ::testing::Test {
     std::vector<std::string> argv{DRSIM_TRAFFICMGR_BIN,
                                   "--listen",
                                   "127.0.0.1:0",
+                                  "--insecure",
                                   "--dashboard-listen",
                                   "127.0.0.1:0",
                                   "--probe-interval-ms",
@@ -179,7 +180,7 @@ class TrafficManagerWebTest : public ::testing::Test {
   }
 
   grpc::Status failover(const std::string& region) {
-    auto stub = v1::RegionAdmin::NewStub(net::make_channel(regions_->region(region).address));
+    auto stub = v1::RegionAdmin::NewStub(net::make_insecure_channel(regions_->region(region).address));
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 5s);
     v1::FailoverRequest request;
@@ -436,7 +437,7 @@ TEST_F(TrafficManagerWebTest, DashboardServesStatePageAndMetricsCountingResolves
   EXPECT_EQ(s["probe"]["path"], "/health");
 
   // Two gRPC resolves and one DNS answer, counted by the endpoint answered.
-  auto stub = v1::TrafficManager::NewStub(net::make_channel(address_));
+  auto stub = v1::TrafficManager::NewStub(net::make_insecure_channel(address_));
   for (int i = 0; i < 2; ++i) {
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 2s);

@@ -322,7 +322,7 @@ class RegionPair {
   Region& region(const std::string& name) { return name == "primary" ? primary : secondary; }
 
   grpc::Status set_outage(const std::string& name, bool outage) {
-    auto stub = v1::RegionAdmin::NewStub(net::make_channel(region(name).address));
+    auto stub = v1::RegionAdmin::NewStub(net::make_insecure_channel(region(name).address));
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 2s);
     v1::SetOutageRequest request;
@@ -333,7 +333,7 @@ class RegionPair {
 
   // Where the region's lease witness (a Traffic Manager) listens.
   grpc::Status set_witness(const std::string& name, const std::string& witness) {
-    auto stub = v1::RegionAdmin::NewStub(net::make_channel(region(name).address));
+    auto stub = v1::RegionAdmin::NewStub(net::make_insecure_channel(region(name).address));
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 2s);
     v1::SetWitnessRequest request;
@@ -366,6 +366,7 @@ class RegionPair {
                                   name == "primary" ? "secondary" : "primary",
                                   "--listen",
                                   "127.0.0.1:0",
+                                  "--insecure",
                                   "--http-listen",
                                   "127.0.0.1:0",
                                   "--data-dir",

@@ -228,7 +228,16 @@ grpc::Status recorded_put(drsim::v1::Workload::Stub& stub, const std::string& wo
 
 std::unique_ptr<drsim::v1::Workload::Stub> TestTopology::workload_stub(
     const std::string& region) const {
-  return drsim::v1::Workload::NewStub(net::make_channel(address(region)));
+  return drsim::v1::Workload::NewStub(cli::operator_channel(address(region)));
+}
+
+std::shared_ptr<grpc::Channel> TestTopology::channel_as(const std::string& identity,
+                                                       const std::string& address) const {
+  auto loaded = tls::load_identity(cli::tls_dir_of(home_), identity,
+                                   std::chrono::system_clock::now());
+  EXPECT_TRUE(loaded.is_ok()) << loaded.status().message();
+  if (!loaded.is_ok()) return nullptr;
+  return net::Transport::mutual_tls(std::move(*loaded)).channel(address);
 }
 
 RunResult run_binary(const std::string& binary, const std::vector<std::string>& args,

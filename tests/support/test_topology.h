@@ -45,6 +45,10 @@ class TestTopology {
   // The last applied seq of `workload` in `region` (0 when it does not report it).
   uint64_t applied_seq(const std::string& region, const std::string& workload);
   std::unique_ptr<drsim::v1::Workload::Stub> workload_stub(const std::string& region) const;
+  // A channel to `address` presenting `identity`'s certificate from this topology's <home>/tls
+  // (the operator's is what the cli:: helpers use): for calls a test makes as another daemon.
+  std::shared_ptr<grpc::Channel> channel_as(const std::string& identity,
+                                            const std::string& address) const;
 
  private:
   std::string home_;

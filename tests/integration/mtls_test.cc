@@ -1,0 +1,279 @@
+// mTLS and identities on every gRPC link (docs/security.md): a topology `drsim up` starts speaks
+// mutual TLS with its own CA; a connection without a client certificate, or with one of another
+// CA, is refused by every daemon; a valid certificate of the wrong identity gets
+// PERMISSION_DENIED naming the RPC, the caller and who may call it; plain TCP is loopback only.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <string>
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "cli/operator_transport.h"
+#include "cli/rpc_clients.h"
+#include "common/core/rpc_access.h"
+#include "common/net/grpc_util.h"
+#include "common/net/transport.h"
+#include "common/tls/certificates.h"
+#include "drsim/v1/replication.grpc.pb.h"
+#include "tests/support/test_topology.h"
+
+namespace drsim::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+// One call of `method` with an empty request message (every request parses from no bytes),
+// through gRPC's generic stub: the whole table can be tried without a stub per service.
+grpc::Status call(const std::shared_ptr<grpc::Channel>& channel, const std::string& method) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, 5s);
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+    std::lock_guard lock(mu);
+    status = std::move(s);
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  return status;
+}
+
+// The process of the topology that serves `method`.
+std::string server_of(std::string_view method) {
+  if (method.starts_with("/drsim.v1.TrafficManager/")) return "trafficmgr";
+  if (method.starts_with("/drsim.v1.FaultProxy/")) return "faultproxy";
+  return "primary";
+}
+
+// A read-only call of each daemon's every service.
+const std::vector<std::pair<std::string, std::string>> kOnePerService = {
+    {"primary", "/drsim.v1.Workload/Get"},
+    {"primary", "/drsim.v1.RegionAdmin/GetStatus"},
+    {"primary", "/drsim.v1.Replication/Fence"},
+    {"primary", "/drsim.v1.SiteRecovery/ListItems"},
+    {"primary", "/drsim.v1.Backup/ListVaults"},
+    {"primary", "/grpc.health.v1.Health/Check"},
+    {"secondary", "/drsim.v1.RegionAdmin/GetStatus"},
+    {"trafficmgr", "/drsim.v1.TrafficManager/ListProfiles"},
+    {"trafficmgr", "/grpc.health.v1.Health/Check"},
+    {"faultproxy", "/drsim.v1.FaultProxy/ListLinks"},
+    {"faultproxy", "/grpc.health.v1.Health/Check"},
+};
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(Mtls, EveryDaemonRefusesConnectionsWithoutAValidClientCertificate) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  const std::string ca = read_text(cli::tls_dir_of(topo.home()) + "/ca.crt");
+  ASSERT_FALSE(ca.empty());
+  // A certificate of another CA, for the same identity name.
+  const std::string foreign_dir = make_temp_dir("drsim-foreign-ca");
+  ASSERT_TRUE(tls::ensure_certificates(foreign_dir, {"operator"}, std::chrono::system_clock::now())
+                  .is_ok());
+  auto foreign = tls::load_identity(foreign_dir, "operator", std::chrono::system_clock::now());
+  ASSERT_TRUE(foreign.is_ok()) << foreign.status().message();
+
+  for (const auto& [process, method] : kOnePerService) {
+    const std::string address = topo.address(process);
+    SCOPED_TRACE(process + " " + method + " at " + address);
+    // The operator's certificate connects (the call may still be refused, e.g. Fence).
+    grpc::Status as_operator = call(cli::operator_channel(address), method);
+    EXPECT_NE(as_operator.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << as_operator.error_message();
+    grpc::Status plain = call(net::make_insecure_channel(address), method);
+    EXPECT_EQ(plain.error_code(), grpc::StatusCode::UNAVAILABLE) << plain.error_message();
+
+    grpc::SslCredentialsOptions no_cert;
+    no_cert.pem_root_certs = ca;  // trusts the server, presents nothing
+    grpc::Status anonymous = call(
+        grpc::CreateCustomChannel(address, grpc::SslCredentials(no_cert), net::channel_arguments()),
+        method);
+    EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAVAILABLE) << anonymous.error_message();
+
+    grpc::SslCredentialsOptions other_ca;
+    other_ca.pem_root_certs = ca;  // trusts the server, presents another CA's certificate
+    other_ca.pem_private_key = foreign->key_pem;
+    other_ca.pem_cert_chain = foreign->cert_pem;
+    grpc::Status forged = call(
+        grpc::CreateCustomChannel(address, grpc::SslCredentials(other_ca), net::channel_arguments()),
+        method);
+    EXPECT_EQ(forged.error_code(), grpc::StatusCode::UNAVAILABLE) << forged.error_message();
+  }
+  fs::remove_all(foreign_dir);
+}
+
+TEST(Mtls, AValidCertificateOfTheWrongIdentityIsPermissionDeniedNamingRpcCallerAndAllowed) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  // Every operator-only and peer-only RPC, from an identity that is neither: the secondary is
+  // the primary's peer, so the operator-only ones are asked of the primary as `secondary`, and
+  // the peer-only ones as `trafficmgr`. Refused before any handler runs (the requests are empty).
+  int tried = 0;
+  for (const RpcRule& rule : rpc_rules()) {
+    const std::string method(rule.method);
+    std::string caller;
+    std::string allowed;
+    if (rule.callers == RpcCallers::kOperator) {
+      caller = server_of(method) == "primary" ? "secondary" : "primary";
+      allowed = "operator";
+    } else if (rule.callers == RpcCallers::kPeerRegion) {
+      caller = "trafficmgr";
+      allowed = "secondary (the peer region)";
+    } else if (rule.callers == RpcCallers::kRegion) {
+      caller = "operator";
+      allowed = "primary, secondary (the regions)";
+    } else {
+      continue;
+    }
+    if (method == "/drsim.v1.Replication/Stream") continue;  // a stream: below
+    SCOPED_TRACE(method + " as " + caller);
+    grpc::Status s = call(topo.channel_as(caller, topo.address(server_of(method))), method);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_EQ(s.error_message(),
+              method + ": caller '" + caller + "' may not call it (allowed: " + allowed + ")");
+    ++tried;
+  }
+  EXPECT_GE(tried, 40);
+
+  // The cases by name: the secondary cannot fail the primary over...
+  grpc::Status failover =
+      call(topo.channel_as("secondary", topo.address("primary")), "/drsim.v1.RegionAdmin/Failover");
+  EXPECT_EQ(failover.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(topo.status("primary").role(), drsim::v1::ROLE_ACTIVE);
+  // ...and a Hello claiming `primary` from the Traffic Manager's certificate opens no stream.
+  auto stub =
+      drsim::v1::Replication::NewStub(topo.channel_as("trafficmgr", topo.address("secondary")));
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, 5s);
+  auto stream = stub->Stream(&ctx);
+  drsim::v1::ReplicationFrame hello;
+  hello.mutable_hello()->set_region("primary");
+  hello.mutable_hello()->set_epoch(UINT64_MAX);
+  stream->Write(hello);
+  stream->WritesDone();
+  drsim::v1::ReplicationReply reply;
+  EXPECT_FALSE(stream->Read(&reply));
+  grpc::Status hs = stream->Finish();
+  EXPECT_EQ(hs.error_code(), grpc::StatusCode::PERMISSION_DENIED) << hs.error_message();
+  EXPECT_EQ(hs.error_message(),
+            "/drsim.v1.Replication/Stream: caller 'trafficmgr' may not call it (allowed: primary "
+            "(the peer region))");
+  EXPECT_EQ(topo.status("secondary").epoch(), 1u);
+  // The operator's read-only calls and the regions' own links still work.
+  auto st = cli::region_status(topo.address("secondary"));
+  ASSERT_TRUE(st.is_ok()) << st.status().message();
+  EXPECT_TRUE(st->replication_connected() ||
+              wait_until([&] { return topo.status("secondary").replication_connected() ||
+                                      topo.status("primary").replication_connected(); },
+                         10s));
+}
+
+TEST(Mtls, PlainTcpIsLoopbackOnlyAndADaemonNeedsTlsDirOrInsecure) {
+  const std::string dir = make_temp_dir("drsim-insecure") + "/data";
+  // What each daemon needs besides the transport (the transport is checked after its flags).
+  auto add_required = [&](const std::string& binary, std::vector<std::string>& args) {
+    if (binary == "drsim-primary") args.insert(args.end(), {"--data-dir", dir});
+    if (binary == "drsim-trafficmgr") args.insert(args.end(), {"--endpoint", "primary=127.0.0.1:1"});
+  };
+  for (const std::string binary : {"drsim-primary", "drsim-trafficmgr", "drsim-faultproxy"}) {
+    std::vector<std::string> args = {"--listen", "0.0.0.0:0", "--insecure"};
+    add_required(binary, args);
+    auto r = run_binary(binary, args, 20s);
+    EXPECT_EQ(r.exit_code, 2) << binary << ": " << r.output;
+    EXPECT_NE(r.output.find("--listen 0.0.0.0:0: plain TCP is allowed on loopback only; use "
+                            "--tls-dir"),
+              std::string::npos)
+        << binary << ": " << r.output;
+    args = {"--listen", "127.0.0.1:0"};
+    add_required(binary, args);
+    r = run_binary(binary, args, 20s);
+    EXPECT_EQ(r.exit_code, 2) << binary << ": " << r.output;
+    EXPECT_NE(r.output.find("--tls-dir: required"), std::string::npos) << binary << ": " << r.output;
+    args = {"--listen", "127.0.0.1:0", "--tls-dir", dir + "/no-such-dir"};
+    add_required(binary, args);
+    r = run_binary(binary, args, 20s);
+    EXPECT_EQ(r.exit_code, 2) << binary << ": " << r.output;
+    EXPECT_NE(r.output.find("cannot read " + dir + "/no-such-dir/ca.crt"), std::string::npos)
+        << binary << ": " << r.output;
+  }
+  fs::remove_all(fs::path(dir).parent_path());
+}
+
+TEST(Mtls, StatusShowsTheTransportAndUpReusesTheCa) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  const std::string tls_dir = cli::tls_dir_of(topo.home());
+  auto r = run_binary("drsim", {"status", "--home", topo.home()}, 30s);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("transport: mTLS (CA " + tls_dir + "/ca.crt)"), std::string::npos)
+      << r.output;
+  struct stat st {};
+  ASSERT_EQ(::stat(tls_dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  for (std::string_view id : tls::kTopologyIdentities) {
+    ASSERT_EQ(::stat((tls_dir + "/" + std::string(id) + ".key").c_str(), &st), 0) << id;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << id;
+  }
+  // A second `up` of the same home (after `down`) keeps the CA.
+  const std::string ca = read_text(tls_dir + "/ca.crt");
+  ASSERT_EQ(run_binary("drsim", {"down", "--home", topo.home()}, 30s).exit_code, 0);
+  r = run_binary("drsim", {"up", "--home", topo.home()}, 60s);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_text(tls_dir + "/ca.crt"), ca);
+  EXPECT_EQ(run_binary("drsim", {"down", "--home", topo.home()}, 30s).exit_code, 0);
+}
+
+TEST(Mtls, AnInsecureTopologySaysSo) {
+  TestTopology topo("security: { transport: insecure }\n");
+  ASSERT_TRUE(topo.ok());
+  EXPECT_FALSE(fs::exists(cli::tls_dir_of(topo.home())));
+  auto r = run_binary("drsim", {"status", "--home", topo.home()}, 30s);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("transport: plain TCP (--insecure)"), std::string::npos) << r.output;
+  // Plain TCP: the regions' stream works, nobody is judged.
+  EXPECT_TRUE(call(net::make_insecure_channel(topo.address("primary")),
+                   "/drsim.v1.RegionAdmin/GetStatus")
+                  .ok());
+}
+
+}  // namespace
+}  // namespace drsim::testing
+
+namespace drsim::testing {
+namespace {
+
+TEST(Mtls, TopologyFileTransportMustBeMtlsOrInsecure) {
+  auto parsed = cli::parse_topology_config("security: { transport: plain }\n", "t.yaml");
+  ASSERT_FALSE(parsed.is_ok());
+  EXPECT_NE(parsed.status().message().find("security.transport: 'plain' must be mtls or insecure"),
+            std::string::npos)
+      << parsed.status().message();
+  auto fallback = cli::parse_topology_config("", "t.yaml");
+  ASSERT_TRUE(fallback.is_ok());
+  EXPECT_EQ(fallback->transport, net::TransportSecurity::kMutualTls);
+  auto embedded = cli::parse_topology_config(cli::default_topology_yaml(), "default");
+  ASSERT_TRUE(embedded.is_ok()) << embedded.status().message();
+  EXPECT_EQ(embedded->transport, net::TransportSecurity::kMutualTls);
+}
+
+}  // namespace
+}  // namespace drsim::testing
