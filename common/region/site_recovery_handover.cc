@@ -56,8 +56,8 @@ void SiteRecoveryDriver::hand_over_items() {
   }
   hand_over_running_ = true;
   net::set_deadline(ctx, kAdoptDeadline);
-  peer_vault_->async()->AdoptItems(&ctx, &request, &response, [this, call, names](grpc::Status s) {
-    boost::asio::post(node_.io(), [this, call, names, s] {
+  peer_vault_->async()->AdoptItems(&ctx, &request, &response, [this, gate = node_.loop_gate(), call, names](grpc::Status s) {
+    gate->post([this, call, names, s] {
       hand_over_running_ = false;
       if (stopped_) return;
       if (!s.ok()) {
