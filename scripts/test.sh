@@ -32,36 +32,39 @@ configure() {
   fi
 }
 
-# run_sanitized MODE TARGETS CTEST_ARGS...: MODE is address or thread; TARGETS a space-separated
-# list of build targets ("" = all).
-run_sanitized() {
-  local mode="$1" targets="$2"
-  shift 2
-  local dir flag
+# sanitized_build MODE [TARGET...]: configures and builds build-asan/ (MODE address) or
+# build-tsan/ (MODE thread); every target when none is named. Sets DIR.
+sanitized_build() {
+  local mode="$1" flag
+  shift
   case "$mode" in
-    address) dir=build-asan flag="address,undefined" ;;
-    thread) dir=build-tsan flag=thread ;;
+    address) DIR=build-asan flag="address,undefined" ;;
+    thread) DIR=build-tsan flag=thread ;;
     *) echo "scripts/test.sh: --sanitize takes address or thread, not '$mode'" >&2; exit 2 ;;
   esac
-  configure "$dir" -DDRSIM_SANITIZE="$flag" || return 1
-  if [ -n "$targets" ]; then
-    # shellcheck disable=SC2086
-    cmake --build "$dir" --parallel "$(nproc)" --target $targets || return 1
+  configure "$DIR" -DDRSIM_SANITIZE="$flag" || return 1
+  if [ $# -gt 0 ]; then
+    cmake --build "$DIR" --parallel "$(nproc)" --target "$@" || return 1
   else
-    cmake --build "$dir" --parallel "$(nproc)" || return 1
+    cmake --build "$DIR" --parallel "$(nproc)" || return 1
   fi
-  local reports="$ROOT/$dir/sanitizer-reports"
+}
+
+# run_sanitized COMMAND...: runs COMMAND (in $DIR) with the sanitizers' options; fails when it
+# fails or when any process, a daemon a test started included, wrote a sanitizer report.
+run_sanitized() {
+  local reports="$ROOT/$DIR/sanitizer-reports"
   rm -rf "$reports"
   mkdir -p "$reports"
   local supp="$ROOT/tests/sanitizers"
   # Children (the daemons the integration tests start) inherit these and write their reports
   # under $reports as <tool>.<pid>, which is checked below.
-  export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=0:strict_string_checks=1:check_initialization_order=1:log_path=$reports/asan"
+  export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:strict_string_checks=1:check_initialization_order=1:log_path=$reports/asan"
   export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
   export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:suppressions=$supp/tsan.supp:log_path=$reports/tsan"
   local status=0
-  (cd "$dir" && ctest --output-on-failure --timeout 600 -j 2 "$@") || status=$?
+  (cd "$DIR" && "$@") || status=$?
   if compgen -G "$reports/*" >/dev/null; then
     echo "scripts/test.sh: sanitizer reports in $reports:" >&2
     for f in "$reports"/*; do
@@ -70,6 +73,7 @@ run_sanitized() {
     done
     status=1
   fi
+  unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS
   return "$status"
 }
 
@@ -89,7 +93,8 @@ case "${1:-}" in
     mode="${2:-}"
     shift 2 || { echo "scripts/test.sh: --sanitize takes address or thread" >&2; exit 2; }
     [ $# -gt 0 ] || set -- -L 'unit|integration'
-    run_sanitized "$mode" "" "$@"
+    sanitized_build "$mode"
+    run_sanitized ctest --output-on-failure --timeout 600 -j 2 "$@"
     ;;
   --fuzz)
     shift
@@ -100,7 +105,8 @@ case "${1:-}" in
     scripts/build.sh
     status=0
     (cd "${DRSIM_BUILD_DIR:-build}" && ctest --output-on-failure --timeout 300 -j 2) || status=1
-    run_sanitized address drsim_unit_tests -L unit || status=1
+    # The unit test binary in one process: 8 s, where one process per test under CTest is 4 min.
+    { sanitized_build address drsim_unit_tests && run_sanitized bin/drsim_unit_tests; } || status=1
     run_fuzz || status=1
     exit "$status"
     ;;
