@@ -80,11 +80,13 @@ HttpReadOutcome read_http_request(std::string_view bytes, const HttpServerLimits
   size_t used = 0;
   while (!ec && !parser.is_done() && used < bytes.size()) {
     size_t n = parser.put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
-    if (ec == http::error::need_more) {
-      ec = {};
-      if (n == 0) break;  // incomplete: wait for bytes that never come
-    }
     used += n;
+    if (ec == http::error::need_more) {
+      // Beast's parser wants the unconsumed bytes again only with more after them (it remembers
+      // how far it scanned), as http::read does: all bytes are here, so the client has closed.
+      ec = {};
+      break;
+    }
   }
   if (!ec && !parser.is_done()) {
     // The client closed: Beast's read gives end_of_stream before any byte, else what put_eof
