@@ -36,8 +36,8 @@ HttpReadOutcome interpret_http_read(const beast::error_code& ec,
                              std::to_string(limits.max_header_bytes) + " bytes)");
     }
     if (ec == http::error::body_limit) {
-      return reject(413, "request body too large (limit " +
-                             std::to_string(limits.max_body_bytes) + " bytes)");
+      return reject(413, "request body too large (limit " + std::to_string(limits.max_body_bytes) +
+                             " bytes)");
     }
     // The client closed (cleanly or mid-request), reset, or went silent: nobody to answer.
     if (ec == http::error::end_of_stream || ec == http::error::partial_message ||

@@ -1336,12 +1336,11 @@ void RegionNode::sink_batch(SinkStream* stream, const drsim::v1::ChangeBatch& ba
   incoming.reserve(batch.changes_size());
   for (const Change& c : batch.changes()) {
     Workload* w = find(c.workload());
-    bool well_formed = !c.key().empty() &&
-                       (c.op() == drsim::v1::OP_PUT || c.op() == drsim::v1::OP_DELETE);
-    incoming.push_back({c.workload(), w != nullptr ? &w->sink : nullptr, Epoch(c.epoch()),
-                        Seq(c.seq()),
-                        well_formed ? model::ChangeShape::kWellFormed
-                                    : model::ChangeShape::kMalformed});
+    bool well_formed =
+        !c.key().empty() && (c.op() == drsim::v1::OP_PUT || c.op() == drsim::v1::OP_DELETE);
+    incoming.push_back(
+        {c.workload(), w != nullptr ? &w->sink : nullptr, Epoch(c.epoch()), Seq(c.seq()),
+         well_formed ? model::ChangeShape::kWellFormed : model::ChangeShape::kMalformed});
   }
   model::BatchAdmission admitted =
       model::admit_change_batch(Epoch(batch.epoch()), role_->epoch(), incoming);

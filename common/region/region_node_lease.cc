@@ -297,8 +297,7 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
       &call->ctx, &call->request, &call->response,
       [this, gate = gate_, alive = alive_, call, own_until, override_witness, retry, wait_until,
        done](grpc::Status s) {
-        gate->post([this, alive, call, own_until, override_witness, retry, wait_until, done,
-                     s] {
+        gate->post([this, alive, call, own_until, override_witness, retry, wait_until, done, s] {
           if (!*alive) return;
           Time now = scheduler_.now();
           if (s.ok() && call->response.refused()) {

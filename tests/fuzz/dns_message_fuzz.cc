@@ -35,8 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (DnsTransport transport : {DnsTransport::kUdp, DnsTransport::kTcp}) {
     auto reply = answer_dns_query(packet, zone, transport);
     if (!reply) continue;
-    FUZZ_CHECK(reply->size() <= (transport == DnsTransport::kUdp ? kDnsEdnsUdpBytes
-                                                                 : kMaxDnsTcpBytes));
+    FUZZ_CHECK(reply->size() <=
+               (transport == DnsTransport::kUdp ? kDnsEdnsUdpBytes : kMaxDnsTcpBytes));
     auto parsed = parse_dns_message(*reply);
     FUZZ_CHECK(parsed.is_ok());
     FUZZ_CHECK(parsed->header.qr);

@@ -30,12 +30,18 @@ const char* const kNames[] = {"vm-web", "vm-db", "vm-unknown"};
 // often than anywhere else.
 uint64_t near(FuzzedDataProvider& in, uint64_t base) {
   switch (in.ConsumeIntegralInRange<int>(0, 5)) {
-    case 0: return base;
-    case 1: return base + 1;
-    case 2: return base == 0 ? 0 : base - 1;
-    case 3: return base + in.ConsumeIntegralInRange<uint64_t>(0, 4);
-    case 4: return UINT64_MAX - in.ConsumeIntegralInRange<uint64_t>(0, 2);
-    default: return in.ConsumeIntegral<uint64_t>();
+    case 0:
+      return base;
+    case 1:
+      return base + 1;
+    case 2:
+      return base == 0 ? 0 : base - 1;
+    case 3:
+      return base + in.ConsumeIntegralInRange<uint64_t>(0, 4);
+    case 4:
+      return UINT64_MAX - in.ConsumeIntegralInRange<uint64_t>(0, 2);
+    default:
+      return in.ConsumeIntegral<uint64_t>();
   }
 }
 
@@ -91,8 +97,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       size_t w = static_cast<size_t>(c.sink - sinks);
       FUZZ_CHECK(c.sink != nullptr && w < kWorkloads);
       FUZZ_CHECK(c.shape == ChangeShape::kWellFormed);
-      FUZZ_CHECK(c.seq == shadow_seq[w].next());      // in order, no gap
-      FUZZ_CHECK(c.epoch >= shadow_epoch[w]);         // never a stale epoch
+      FUZZ_CHECK(c.seq == shadow_seq[w].next());  // in order, no gap
+      FUZZ_CHECK(c.epoch >= shadow_epoch[w]);     // never a stale epoch
       FUZZ_CHECK(c.epoch <= batch_epoch && batch_epoch >= current);
       shadow_seq[w] = c.seq;
       shadow_epoch[w] = c.epoch;

@@ -366,8 +366,8 @@ TEST(HttpRequestRead, GivesTheServersVerdictWithoutASocket) {
   limits.max_body_bytes = 1024;
   auto big_header = "GET /hello HTTP/1.1\r\nHost: t\r\nX: " + std::string(2000, 'a') + "\r\n\r\n";
   EXPECT_EQ(net::read_http_request(big_header, limits).status, 431);
-  auto big_body = "GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n" +
-                  std::string(2000, 'b');
+  auto big_body =
+      "GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'b');
   EXPECT_EQ(net::read_http_request(big_body, limits).status, 413);
 
   net::HttpReadOutcome good =

@@ -8,9 +8,9 @@ BatchAdmission admit_change_batch(Epoch batch_epoch, Epoch current,
                                   std::span<const IncomingChange> changes) {
   BatchAdmission out;
   if (batch_epoch < current) {
-    out.refusal = failed_precondition("batch epoch " + std::to_string(batch_epoch.value()) +
-                                      " is older than current epoch " +
-                                      std::to_string(current.value()));
+    out.refusal =
+        failed_precondition("batch epoch " + std::to_string(batch_epoch.value()) +
+                            " is older than current epoch " + std::to_string(current.value()));
     out.scope = BatchRefusal::kWholeBatch;
     return out;
   }
@@ -18,8 +18,8 @@ BatchAdmission admit_change_batch(Epoch batch_epoch, Epoch current,
   for (size_t i = 0; i < changes.size(); ++i) {
     const IncomingChange& c = changes[i];
     if (c.sink == nullptr) {
-      out.refusal = invalid_argument("change for unknown workload '" + std::string(c.workload) +
-                                     "'");
+      out.refusal =
+          invalid_argument("change for unknown workload '" + std::string(c.workload) + "'");
       break;
     }
     if (c.shape == ChangeShape::kMalformed) {

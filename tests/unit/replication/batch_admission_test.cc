@@ -42,10 +42,10 @@ TEST(BatchAdmission, FirstRefusedChangeStopsTheBatchAndKeepsWhatCameBefore) {
     IncomingChange bad;
     StatusCode code;
   } cases[] = {
-      {change(&sink, 1, 3), StatusCode::kOutOfRange},                        // gap
-      {change(nullptr, 1, 2), StatusCode::kInvalidArgument},                 // unknown workload
+      {change(&sink, 1, 3), StatusCode::kOutOfRange},         // gap
+      {change(nullptr, 1, 2), StatusCode::kInvalidArgument},  // unknown workload
       {change(&sink, 1, 2, ChangeShape::kMalformed), StatusCode::kInvalidArgument},
-      {change(&sink, 3, 2), StatusCode::kInvalidArgument},                   // newer than batch
+      {change(&sink, 3, 2), StatusCode::kInvalidArgument},  // newer than batch
   };
   for (const Case& c : cases) {
     sink = ReplicationSink();
