@@ -45,17 +45,21 @@ Result<model::PriceList> parse_prices(const YAML::Node& prices, const ConfigErro
   return list;
 }
 
-Result<model::PriceList> load_price_file(const std::string& path) {
-  auto text = read_text_file(path, "price list");
-  if (!text.is_ok()) return text.status();
-  auto root = load_yaml(*text, path);
+Result<model::PriceList> parse_price_file(const std::string& text, const std::string& source) {
+  auto root = load_yaml(text, source);
   if (!root.is_ok()) return root.status();
-  ConfigError err(path);
+  ConfigError err(source);
   if (!root->IsMap() || !(*root)["prices"]) {
     return err.at("prices", *root, "required: a map of prices (docs/backup.md)");
   }
   if (Status s = check_keys(err, "", *root, {"prices"}); !s.is_ok()) return s;
   return parse_prices((*root)["prices"], err.nested("prices"));
+}
+
+Result<model::PriceList> load_price_file(const std::string& path) {
+  auto text = read_text_file(path, "price list");
+  if (!text.is_ok()) return text.status();
+  return parse_price_file(*text, path);
 }
 
 }  // namespace drsim::cli

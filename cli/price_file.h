@@ -13,7 +13,8 @@ namespace drsim::cli {
 
 // `prices` is the map node; INVALID_ARGUMENT "file:N: prices.field: reason".
 Result<model::PriceList> parse_prices(const YAML::Node& prices, const ConfigError& err);
-// A file whose top level holds `prices:`.
-Result<model::PriceList> load_price_file(const std::string& path);
+// A file whose top level holds `prices:`; `source` names it in errors.
+Result<model::PriceList> parse_price_file(const std::string& text, const std::string& source);
+Result<model::PriceList> load_price_file(const std::string& path);  // the same, from a file
 
 }  // namespace drsim::cli

@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages drsim builds and tests with, if missing.
 # (bind9-dnsutils gives the tests `dig`; chromium renders the HTML report in
 # a headless test; openssl makes the HTTPS probe test's certificate; a test fails,
-# never skips, when one is missing.)
+# never skips, when one is missing; clang and its runtime libraries, libFuzzer among them,
+# build the fuzz targets in tests/fuzz.)
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   librocksdb-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   bind9-dnsutils chromium openssl
+  clang libclang-rt-14-dev
 )
 
 missing=()

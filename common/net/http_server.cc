@@ -1,6 +1,7 @@
 #include "common/config/listen_address.h"
 #include "common/net/http_server.h"
 #include "common/net/close_on_exec.h"
+#include "common/net/http_request.h"
 
 #include <array>
 #include <optional>
@@ -36,9 +37,6 @@ std::string host_of(const std::string& address) {
 enum class Body { kSend, kOmit };  // kOmit: HEAD
 enum class Connection { kKeepAlive, kClose };
 
-bool is_http_parse_error(const beast::error_code& ec) {
-  return ec.category() == http::make_error_code(http::error::bad_method).category();
-}
 
 const char* reason_or_empty(int status) {
   auto text = http::obsolete_reason(static_cast<http::status>(status));
@@ -102,45 +100,12 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
 
   void on_read(const beast::error_code& ec) {
     if (server_->stopped_) return close();
-    if (ec) {
-      // Beast reports an over-long header as header_limit, or as buffer_overflow when the
-      // connection's buffer filled first.
-      if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-        return reject(431, "request header fields too large (limit " +
-                               std::to_string(limits().max_header_bytes) + " bytes)");
-      }
-      if (ec == http::error::body_limit) {
-        return reject(413, "request body too large (limit " +
-                               std::to_string(limits().max_body_bytes) + " bytes)");
-      }
-      // The client closed (cleanly or mid-request), reset, or went silent: nobody to answer.
-      if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
-          !is_http_parse_error(ec)) {
-        return close();
-      }
-      return reject(400, "malformed request: " + ec.message());
-    }
     const auto& req = parser_->get();
-    HttpRequest request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
-    auto q = request.target.find('?');
-    request.path = request.target.substr(0, q);
-    if (q != std::string::npos) request.query = request.target.substr(q + 1);
-    for (const auto& field : req) {
-      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    // Beast's parser refuses every version but 1.0 and 1.1 (bad_version: 400 above).
-    version_ = req.version();
-    // RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
-    if (version_ == 11 && req.find(http::field::host) == req.end()) {
-      return reject(400, "malformed request: HTTP/1.1 request without a Host header");
-    }
-    // Origin form only: this is not a proxy (absolute form) and has no OPTIONS * (asterisk).
-    if (request.target.empty() || request.target.front() != '/') {
-      return reject(400, "malformed request: target '" + request.target.substr(0, 64) +
-                             "' is not a path starting with '/'");
-    }
+    HttpReadOutcome read = interpret_http_read(ec, req, limits());
+    if (read.kind == HttpReadOutcome::Kind::kClose) return close();
+    if (read.kind == HttpReadOutcome::Kind::kReject) return reject(read.status, read.why);
+    const HttpRequest& request = read.request;
+    version_ = read.version;
     Body body = req.method() == http::verb::head ? Body::kOmit : Body::kSend;
     HttpResponse response;
     if (req.method() != http::verb::get && body == Body::kSend) {

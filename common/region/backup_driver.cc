@@ -1139,10 +1139,10 @@ void BackupDriver::call_peer(Method method, Request req, Then then) {
                     std::chrono::duration_cast<std::chrono::milliseconds>(kShipDeadline));
   in_flight_ = std::shared_ptr<grpc::ClientContext>(call, &call->ctx);
   shipping_ = true;
-  boost::asio::io_context& io = node_.io();
+  // Through the loop gate: the answer may come after the daemon's loop has gone.
   method(peer()->async(), &call->ctx, &call->req, &call->resp,
-         [this, &io, call, then](grpc::Status s) {
-           boost::asio::post(io, [this, call, then, s] {
+         [this, gate = node_.loop_gate(), call, then](grpc::Status s) {
+           gate->post([this, call, then, s] {
              if (stopped_) return;
              in_flight_.reset();
              shipping_ = false;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "common/model/replication/batch_admission.h"
 #include "common/net/grpc_util.h"
 #include "common/region/replication_streams.h"
 
@@ -718,8 +719,8 @@ void RegionNode::fence_peer() {
   spdlog::info("fencing {}: telling it epoch {} before serving", options_.peer_name,
                role_->epoch().value());
   peer_stub_->async()->Fence(&call->ctx, &call->req, &call->reply,
-                             [this, call, generation](grpc::Status status) {
-                               boost::asio::post(io_, [this, call, generation, status] {
+                             [this, gate = gate_, call, generation](grpc::Status status) {
+                               gate->post([this, call, generation, status] {
                                  on_fence_reply(generation, status, call->reply);
                                });
                              });
@@ -1338,42 +1339,33 @@ void RegionNode::sink_hello(SinkStream* stream, const drsim::v1::Hello& hello) {
 }
 
 void RegionNode::sink_batch(SinkStream* stream, const drsim::v1::ChangeBatch& batch) {
-  if (Epoch(batch.epoch()) < role_->epoch()) {
-    sink_reject(stream, failed_precondition("batch epoch " + std::to_string(batch.epoch()) +
-                                            " is older than current epoch " +
-                                            std::to_string(role_->epoch().value())));
+  std::vector<model::IncomingChange> incoming;
+  incoming.reserve(batch.changes_size());
+  for (const Change& c : batch.changes()) {
+    Workload* w = find(c.workload());
+    bool well_formed =
+        !c.key().empty() && (c.op() == drsim::v1::OP_PUT || c.op() == drsim::v1::OP_DELETE);
+    incoming.push_back(
+        {c.workload(), w != nullptr ? &w->sink : nullptr, Epoch(c.epoch()), Seq(c.seq()),
+         well_formed ? model::ChangeShape::kWellFormed : model::ChangeShape::kMalformed});
+  }
+  model::BatchAdmission admitted =
+      model::admit_change_batch(Epoch(batch.epoch()), role_->epoch(), incoming);
+  if (admitted.scope == model::BatchRefusal::kWholeBatch) {
+    sink_reject(stream, admitted.refusal);
     return;
   }
   std::vector<const Change*> apply;
-  apply.reserve(batch.changes_size());
+  apply.reserve(admitted.apply.size());
   std::vector<Workload*> touched;
-  Status refusal;
-  for (const Change& c : batch.changes()) {
+  for (size_t i : admitted.apply) {
+    const Change& c = batch.changes(static_cast<int>(i));
     Workload* w = find(c.workload());
-    if (w == nullptr) {
-      refusal = invalid_argument("change for unknown workload '" + c.workload() + "'");
-      break;
-    }
-    if (c.key().empty() || (c.op() != drsim::v1::OP_PUT && c.op() != drsim::v1::OP_DELETE)) {
-      refusal = invalid_argument("change " + std::to_string(c.seq()) + " of " + c.workload() +
-                                 " has an empty key or no op");
-      break;
-    }
-    if (Epoch(c.epoch()) > Epoch(batch.epoch())) {
-      refusal = invalid_argument("change epoch is newer than its batch's epoch");
-      break;
-    }
-    auto decision = w->sink.classify(Epoch(c.epoch()), Seq(c.seq()));
-    if (decision == model::ApplyDecision::kDuplicate) continue;
-    if (decision != model::ApplyDecision::kApply) {
-      refusal = w->sink.refusal(decision, Epoch(c.epoch()), Seq(c.seq()));
-      break;
-    }
-    w->sink.on_applied(Epoch(c.epoch()), Seq(c.seq()));
     w->last_epoch = Epoch(c.epoch());
     apply.push_back(&c);
     if (std::find(touched.begin(), touched.end(), w) == touched.end()) touched.push_back(w);
   }
+  const Status& refusal = admitted.refusal;
   Time apply_start = scheduler_.now();
   if (Status s = store_.apply(apply); !s.is_ok()) {
     spdlog::critical("durable apply failed: {}", s.to_string());

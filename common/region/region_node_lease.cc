@@ -136,8 +136,8 @@ void RegionNode::renew_with_witness() {
   witness_call_in_flight_ = true;
   witness_stub_->async()->RenewLease(
       &call->ctx, &call->request, &call->response,
-      [this, alive = alive_, call, id, epoch](grpc::Status s) {
-        boost::asio::post(io_, [this, alive, call, id, epoch, s] {
+      [this, gate = gate_, alive = alive_, call, id, epoch](grpc::Status s) {
+        gate->post([this, alive, call, id, epoch, s] {
           if (!*alive || stopped_) return;
           witness_call_in_flight_ = false;
           if (!s.ok()) {
@@ -295,10 +295,9 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
   net::set_deadline(call->ctx, kWitnessFenceDeadline);
   witness_stub_->async()->FenceLease(
       &call->ctx, &call->request, &call->response,
-      [this, alive = alive_, call, own_until, override_witness, retry, wait_until,
+      [this, gate = gate_, alive = alive_, call, own_until, override_witness, retry, wait_until,
        done](grpc::Status s) {
-        boost::asio::post(io_, [this, alive, call, own_until, override_witness, retry, wait_until,
-                                done, s] {
+        gate->post([this, alive, call, own_until, override_witness, retry, wait_until, done, s] {
           if (!*alive) return;
           Time now = scheduler_.now();
           if (s.ok() && call->response.refused()) {

@@ -489,8 +489,8 @@ void SiteRecoveryDriver::unplanned_failover_after_lease(const UnplannedFailoverR
   net::set_deadline(call->ctx, kSourceStatusDeadline);
   peer_admin_->async()->GetStatus(
       &call->ctx, &call->request, &call->response,
-      [this, call, req, done = std::move(done)](grpc::Status s) mutable {
-        boost::asio::post(node_.io(), [this, call, s, req, done = std::move(done)]() mutable {
+      [this, gate = node_.loop_gate(), call, req, done = std::move(done)](grpc::Status s) mutable {
+        gate->post([this, call, s, req, done = std::move(done)]() mutable {
           failover_running_ = false;
           if (stopped_) return;
           std::optional<GetStatusResponse> source;

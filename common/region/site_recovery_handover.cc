@@ -56,8 +56,8 @@ void SiteRecoveryDriver::hand_over_items() {
   }
   hand_over_running_ = true;
   net::set_deadline(ctx, kAdoptDeadline);
-  peer_vault_->async()->AdoptItems(&ctx, &request, &response, [this, call, names](grpc::Status s) {
-    boost::asio::post(node_.io(), [this, call, names, s] {
+  auto on_done = [this, gate = node_.loop_gate(), call, names](grpc::Status s) {
+    gate->post([this, call, names, s] {
       hand_over_running_ = false;
       if (stopped_) return;
       if (!s.ok()) {
@@ -69,7 +69,9 @@ void SiteRecoveryDriver::hand_over_items() {
       PersistOnReturn persist_after{*this};
       for (const auto& name : names) release_item(name);
     });
-  });
+  };
+  // Through the loop gate: the answer may come after the loop has gone.
+  peer_vault_->async()->AdoptItems(&ctx, &request, &response, std::move(on_done));
 }
 
 void SiteRecoveryDriver::release_item(const std::string& name) {

@@ -11,6 +11,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include "common/net/http_request.h"
 #include "common/net/http_server.h"
 #include "tests/integration/web_fixture.h"
 
@@ -192,8 +193,8 @@ struct BadRequest {
   int status;
 };
 
-TEST_F(HttpServerTest, MalformedRequestsAreAnsweredWithAnErrorAndTheConnectionCloses) {
-  const std::vector<BadRequest> cases{
+std::vector<BadRequest> malformed_requests() {
+  return {
       {"garbage line", "hello there\r\n\r\n", 400},
       {"empty method", " /hello HTTP/1.1\r\nHost: t\r\n\r\n", 400},
       {"no version", "GET /hello\r\nHost: t\r\n\r\n", 400},
@@ -219,6 +220,10 @@ TEST_F(HttpServerTest, MalformedRequestsAreAnsweredWithAnErrorAndTheConnectionCl
       {"bad chunk size",
        "GET /hello HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
   };
+}
+
+TEST_F(HttpServerTest, MalformedRequestsAreAnsweredWithAnErrorAndTheConnectionCloses) {
+  const std::vector<BadRequest> cases = malformed_requests();
   for (const auto& c : cases) {
     RawConnection conn(address_);
     ASSERT_TRUE(conn.connected()) << c.name;
@@ -345,6 +350,37 @@ TEST_F(HttpServerTest, StopClosesOpenConnections) {
   shutdown();
   c.read_until_close(3s);
   EXPECT_TRUE(c.closed());
+}
+
+// read_http_request (what the fuzz target drives) gives the verdict a server session gives
+// for the same bytes: the malformed requests above, oversized ones, and good ones.
+TEST(HttpRequestRead, GivesTheServersVerdictWithoutASocket) {
+  using Kind = net::HttpReadOutcome::Kind;
+  net::HttpServerLimits limits;
+  for (const auto& c : malformed_requests()) {
+    net::HttpReadOutcome out = net::read_http_request(c.bytes, limits);
+    EXPECT_EQ(out.kind, Kind::kReject) << c.name;
+    EXPECT_EQ(out.status, c.status) << c.name << ": " << out.why;
+  }
+  limits.max_header_bytes = 1024;
+  limits.max_body_bytes = 1024;
+  auto big_header = "GET /hello HTTP/1.1\r\nHost: t\r\nX: " + std::string(2000, 'a') + "\r\n\r\n";
+  EXPECT_EQ(net::read_http_request(big_header, limits).status, 431);
+  auto big_body =
+      "GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'b');
+  EXPECT_EQ(net::read_http_request(big_body, limits).status, 413);
+
+  net::HttpReadOutcome good =
+      net::read_http_request("HEAD /metrics?x=1 HTTP/1.0\r\nAccept: */*\r\n\r\n", limits);
+  ASSERT_EQ(good.kind, Kind::kRequest) << good.why;
+  EXPECT_EQ(good.request.method, "HEAD");
+  EXPECT_EQ(good.request.path, "/metrics");
+  EXPECT_EQ(good.request.query, "x=1");
+  EXPECT_EQ(good.version, 10u);
+  ASSERT_EQ(good.request.headers.size(), 1u);
+  // A client that hangs up before or in the middle of a request gets no answer.
+  EXPECT_EQ(net::read_http_request("", limits).kind, Kind::kClose);
+  EXPECT_EQ(net::read_http_request("GET /hello HTTP/1.1\r\nHo", limits).kind, Kind::kClose);
 }
 
 TEST(HttpServerAddress, ListenAddressMustBeALoopbackIpAndPort) {

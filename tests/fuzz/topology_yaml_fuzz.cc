@@ -1,0 +1,15 @@
+// `drsim up --topology FILE` on arbitrary text: an error value naming the file, never a crash
+// or an escaping exception.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "cli/topology.h"
+#include "tests/fuzz/fuzz_check.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string text(reinterpret_cast<const char*>(data), size);
+  auto config = drsim::cli::parse_topology_config(text, "fuzz.yaml");
+  if (!config.is_ok()) FUZZ_CHECK(config.status().message().find("fuzz.yaml") == 0);
+  return 0;
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Reproducer for the shutdown use-after-free of issue 17, run in the sanitized builds
+# (CTest sanitizers.region_shutdown_with_calls_in_flight): an active region whose peer and lease
+# witness are frozen (SIGSTOP: connections are accepted by the kernel, never answered) has its
+# replication stream, peer and witness calls in flight when it is told to stop. gRPC completes
+# them after the region's loop and io_context are gone; before they went through the loop gate,
+# ASan saw those completions post into the freed io_context. Every stop must exit 0 (an ASan or
+# UBSan report makes the daemon exit 1) with "region primary stopped" logged.
+#
+#   region_shutdown_with_calls_in_flight.sh BIN_DIR WORK_DIR [ROUNDS]
+# Only 127.0.0.1, ephemeral ports; every process it starts is stopped by PID on exit.
+set -uo pipefail
+BIN="$1"
+WORK="$2"
+ROUNDS="${3:-8}"
+rm -rf "$WORK"
+mkdir -p "$WORK"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do
+    kill -CONT "$p" 2>/dev/null
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+}
+trap cleanup EXIT
+
+# wait_serving PID READY_FILE: until the ready file exists and SIGTERM is caught (at most 60 s).
+wait_serving() {
+  local pid="$1" ready="$2"
+  for _ in $(seq 600); do
+    if [ -s "$ready" ] && [ -r "/proc/$pid/status" ]; then
+      local cgt
+      cgt=$(awk '/^SigCgt/ {print $2}' "/proc/$pid/status")
+      if (( (16#$cgt >> 14) & 1 )); then return 0; fi
+    fi
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+"$BIN/drsim-secondary" --data-dir "$WORK/secondary" --role standby \
+  --ready-file "$WORK/secondary.ready" >"$WORK/secondary.log" 2>&1 &
+SECONDARY=$!
+PIDS+=("$SECONDARY")
+wait_serving "$SECONDARY" "$WORK/secondary.ready" || { echo "secondary did not start"; cat "$WORK/secondary.log"; exit 1; }
+PEER=$(grep -o '"address":"[^"]*"' "$WORK/secondary.ready" | cut -d'"' -f4)
+kill -STOP "$SECONDARY"
+
+failures=0
+for round in $(seq "$ROUNDS"); do
+  log="$WORK/primary-$round.log"
+  "$BIN/drsim-primary" --data-dir "$WORK/primary-$round" --peer "$PEER" --witness "$PEER" \
+    --lease-renew-interval-ms 20 --peer-fence-timeout-ms 100 \
+    --ready-file "$WORK/primary-$round.ready" >"$log" 2>&1 &
+  primary=$!
+  PIDS+=("$primary")
+  if ! wait_serving "$primary" "$WORK/primary-$round.ready"; then
+    echo "round $round: primary did not start"; cat "$log"; failures=$((failures + 1)); continue
+  fi
+  # Stop at a different point of the calls' lives each round (0 to 0.45 s after start).
+  sleep "0.$(( (round * 7) % 10 ))"
+  kill -TERM "$primary"
+  rc=0
+  wait "$primary" || rc=$?
+  if [ "$rc" -ne 0 ] || ! grep -q "region primary stopped" "$log"; then
+    echo "round $round: drsim-primary exited $rc after SIGTERM"
+    tail -n 40 "$log"
+    failures=$((failures + 1))
+  fi
+done
+kill -CONT "$SECONDARY"
+echo "$((ROUNDS - failures)) of $ROUNDS stops clean"
+[ "$failures" -eq 0 ]
