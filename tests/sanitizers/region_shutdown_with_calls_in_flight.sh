@@ -4,7 +4,8 @@
 # witness are frozen (SIGSTOP: connections are accepted by the kernel, never answered) has its
 # replication stream, peer and witness calls in flight when it is told to stop. gRPC completes
 # them after the region's loop and io_context are gone; before they went through the loop gate,
-# ASan saw those completions post into the freed io_context. Every stop must exit 0 (an ASan or
+# ASan saw those completions post into the freed io_context. Plain TCP (--insecure, loopback):
+# the lifetimes tested do not depend on the transport. Every stop must exit 0 (an ASan or
 # UBSan report makes the daemon exit 1) with "region primary stopped" logged.
 #
 #   region_shutdown_with_calls_in_flight.sh BIN_DIR WORK_DIR [ROUNDS]
@@ -40,7 +41,7 @@ wait_serving() {
   return 1
 }
 
-"$BIN/drsim-secondary" --data-dir "$WORK/secondary" --role standby \
+"$BIN/drsim-secondary" --insecure --data-dir "$WORK/secondary" --role standby \
   --ready-file "$WORK/secondary.ready" >"$WORK/secondary.log" 2>&1 &
 SECONDARY=$!
 PIDS+=("$SECONDARY")
@@ -51,7 +52,7 @@ kill -STOP "$SECONDARY"
 failures=0
 for round in $(seq "$ROUNDS"); do
   log="$WORK/primary-$round.log"
-  "$BIN/drsim-primary" --data-dir "$WORK/primary-$round" --peer "$PEER" --witness "$PEER" \
+  "$BIN/drsim-primary" --insecure --data-dir "$WORK/primary-$round" --peer "$PEER" --witness "$PEER" \
     --lease-renew-interval-ms 20 --peer-fence-timeout-ms 100 \
     --ready-file "$WORK/primary-$round.ready" >"$log" 2>&1 &
   primary=$!
