@@ -270,9 +270,17 @@ int64_t DrillRun::local_promotion_time(const std::string& region, int64_t report
                                       int64_t received) {
   // The region stamps the promotion with its own clock, which a drill may have skewed: bring
   // it onto the local clock with the region's measured offset, and never outside the call.
+  // The offset is measured on the status call alone (its own send and receipt; the first call
+  // on a new channel includes the TLS handshake), and an estimate within that call's half round
+  // trip is measurement noise, not skew: it counts as none. (Measuring from the failover's
+  // receipt instead moved promotions milliseconds early, so writes the drained old region
+  // acknowledged looked "invoked after the promotion".)
   int64_t offset = 0;
+  const int64_t status_sent = wall_now_unix_nanos();
   if (auto st = region_status(state_.at(region).address); st.is_ok()) {
-    offset = estimate_clock_offset_ns(received, wall_now_unix_nanos(), st->now_unix_nanos());
+    const int64_t status_received = wall_now_unix_nanos();
+    offset = model::significant_clock_offset_ns(status_sent, status_received,
+                                                st->now_unix_nanos());
   }
   if (std::llabs(offset) > 50'000'000) {
     clock_notes_.push_back(fmt::format(

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/model/drill/clock_offset.h"
+
 namespace drsim::cli {
 
 struct LagSample {
@@ -27,11 +29,8 @@ struct LagSample {
   bool replication_connected = false;
 };
 
-// A remote clock's offset from ours, from one call sent at `sent` and answered at `received`
-// (local clock) carrying the remote's `remote_now`: NTP's midpoint estimate.
-inline int64_t estimate_clock_offset_ns(int64_t sent, int64_t received, int64_t remote_now) {
-  return remote_now - (sent + (received - sent) / 2);
-}
+// A remote clock's offset from ours (common/model/drill/clock_offset.h).
+using model::estimate_clock_offset_ns;
 
 class RegionSampler {
  public:
