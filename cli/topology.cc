@@ -587,6 +587,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
                                  "--dns-address",
                                  "secondary=" + std::string(kSecondaryDnsAddress),
                                  "--dashboard-listen", "127.0.0.1:0",
+                                 "--state-dir", state.home + "/trafficmgr",
                                  "--region-admin", "primary=" + p->address,
                                  "--region-admin", "secondary=" + s->address};
   tm.insert(tm.end(), transport_flags.begin(), transport_flags.end());
@@ -598,10 +599,6 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
     if (!probes.is_ok()) return fail(probes.status());
     tm.insert(tm.end(), {"--endpoint", name + "=" + *clients, "--probe-address",
                          name + "=" + *probes});
-  }
-  if (!proxy.empty()) {
-    progress("links              " + std::to_string(state.links.size()) +
-             " (client.*, probe.*, repl.*): `drsim status` lists them");
   }
   auto t = start_daemon("trafficmgr", tm, state.home + "/trafficmgr", "");
   if (!t.is_ok()) return fail(t.status());
@@ -618,6 +615,10 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
     }
     state.processes[name].argv.push_back("--witness");
     state.processes[name].argv.push_back(*witness);
+  }
+  if (!proxy.empty()) {
+    progress("links              " + std::to_string(state.links.size()) +
+             " (client.*, probe.*, repl.*, witness.*): `drsim status` lists them");
   }
   progress("lease              " + std::to_string(config.lease_ms) + " ms, renewed every " +
            std::to_string(config.lease_renew_interval_ms) +

@@ -60,10 +60,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> dns_address_flags;
   std::string probe_protocol = "grpc", probe_path;
   std::vector<std::string> probe_header_flags, expected_status_flags, region_admin_flags;
-  std::string dashboard_listen;
+  std::string dashboard_listen, state_dir;
   net::TransportFlags transport_flags;
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 = ephemeral)")
       ->capture_default_str();
+  app.add_option("--state-dir", state_dir,
+                 "Directory where the lease witness records the highest epoch of each region "
+                 "pair (witness.json), so a restart does not forget a promotion; without it the "
+                 "witness remembers nothing across restarts")
+      ->check(CLI::ExistingDirectory);
   app.add_option("--config", config_file,
                  "YAML file of profiles (routing methods, monitors, endpoints, nesting), client "
                  "locations and latency; replaces the single-profile flags (docs/trafficmgr.md)");
@@ -251,7 +256,15 @@ int main(int argc, char** argv) {
                                 trafficmgr::Prober::ResultHandler on) {
         return trafficmgr::make_prober(io, clock, *transport, prober, std::move(on));
       });
-  trafficmgr::LeaseWitness witness(clock);  // monotonic: clock skew moves wall time only
+  // Monotonic: clock skew moves wall time only.
+  trafficmgr::LeaseWitness witness(clock, state_dir.empty() ? "" : state_dir + "/witness.json");
+  if (Status s = witness.restore(); !s.is_ok()) {
+    spdlog::error("{}", s.message());
+    return 2;
+  }
+  if (state_dir.empty()) {
+    spdlog::warn("lease witness: no --state-dir, so a restart forgets every epoch it has seen");
+  }
   trafficmgr::TrafficManagerService service(traffic_manager.state(), witness);
   net::HealthService health;
   health.set_status("", grpc::health::v1::HealthCheckResponse::SERVING);

@@ -1,6 +1,5 @@
 #include "common/tls/certificates.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/core/names.h"
+#include "common/runtime/durable_file.h"
 
 namespace drsim::tls {
 
@@ -56,34 +56,6 @@ Result<std::string> read_file(const fs::path& file) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
-}
-
-// Writes through a temporary file renamed into place, created with `mode`.
-Status write_file(const fs::path& file, const std::string& text, mode_t mode) {
-  fs::path tmp = file;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return failed_precondition("cannot create " + tmp.string() + ": " + std::strerror(errno));
-  ::fchmod(fd, mode);  // whatever the umask
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      std::string why = std::strerror(errno);
-      ::close(fd);
-      return failed_precondition("cannot write " + tmp.string() + ": " + why);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    return failed_precondition("cannot write " + tmp.string() + ": " + std::strerror(errno));
-  }
-  if (::rename(tmp.c_str(), file.c_str()) != 0) {
-    return failed_precondition("cannot rename " + tmp.string() + " to " + file.string() + ": " +
-                               std::strerror(errno));
-  }
-  return Status::ok();
 }
 
 Result<Owned<X509>> parse_certificate(const fs::path& file, const std::string& pem) {
@@ -242,8 +214,9 @@ std::string to_pem(EVP_PKEY* key) {
 
 Status write_issued(const Issued& issued, const fs::path& cert, const fs::path& key) {
   // The key first: a certificate without its key would block the next `drsim up`.
-  Status s = write_file(key, to_pem(issued.key.get()), 0600);
-  return s.is_ok() ? write_file(cert, to_pem(issued.cert.get()), 0644) : s;
+  Status s = runtime::replace_file_durably(key.string(), to_pem(issued.key.get()), 0600);
+  return s.is_ok() ? runtime::replace_file_durably(cert.string(), to_pem(issued.cert.get()), 0644)
+                    : s;
 }
 
 bool file_exists(const fs::path& p) {

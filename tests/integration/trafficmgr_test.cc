@@ -247,6 +247,67 @@ TEST_F(TrafficManagerTest, ServesItsOwnHealth) {
   }
 }
 
+// The lease witness must not forget a promotion: restarted (SIGKILL, no clean shutdown) after
+// the secondary fenced at epoch 2, it still refuses the superseded primary's epoch 1. Without
+// the state file it granted that renewal (a stale primary that asks before the new one renews
+// would get a lease: two active regions).
+TEST_F(TrafficManagerTest, LeaseWitnessRemembersTheNewestEpochAcrossARestart) {
+  auto renew = [&](uint64_t epoch) {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 2s);
+    v1::RenewLeaseRequest req;
+    req.set_region("primary");
+    req.set_peer("secondary");
+    req.set_epoch(epoch);
+    req.set_lease_ms(1000);
+    req.set_lease_drift(0.05);
+    v1::RenewLeaseResponse resp;
+    grpc::Status s = stub_->RenewLease(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  };
+  const std::vector<std::string> state = {"--state-dir", dir_.string()};
+  start_daemon(state);
+  ASSERT_TRUE(renew(1).granted());
+  {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 2s);
+    v1::FenceLeaseRequest req;
+    req.set_region("secondary");
+    req.set_peer("primary");
+    req.set_new_epoch(2);
+    req.set_lease_ms(1000);
+    req.set_lease_drift(0.05);
+    v1::FenceLeaseResponse resp;
+    ASSERT_TRUE(stub_->FenceLease(&ctx, req, &resp).ok());
+    ASSERT_FALSE(resp.refused()) << resp.reason();
+  }
+  ::kill(process_->pid(), SIGKILL);
+  ASSERT_TRUE(process_->wait_exit(5s));
+  fs::remove(dir_ / "ready.json");
+  start_daemon(state);
+  auto stale = renew(1);
+  EXPECT_FALSE(stale.granted());
+  EXPECT_EQ(stale.highest_epoch(), 2u);
+  EXPECT_NE(stale.reason().find("epoch 2"), std::string::npos) << stale.reason();
+
+  // A state file it cannot trust stops the witness from starting (exit 2, the file named)
+  // rather than letting it start forgetting.
+  process_->stop();
+  fs::remove(dir_ / "ready.json");
+  {
+    std::ofstream(dir_ / "witness.json", std::ios::trunc) << "{\"schema_version\": 1, \"pairs\": [";
+  }
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--insecure", "--endpoint",
+                                "primary=" + primary_.address(), "--state-dir", dir_.string()};
+  process_ = std::make_unique<TrafficManagerProcess>(args, dir_);
+  EXPECT_EQ(process_->wait_exit(10s), std::optional<int>(2));
+  EXPECT_NE(process_->log().find((dir_ / "witness.json").string() +
+                                 ": corrupt lease witness state"),
+            std::string::npos)
+      << process_->log();
+}
+
 TEST_F(TrafficManagerTest, BadFlagExitsTwoNamingTheFlag) {
   struct Case {
     std::vector<std::string> args;
