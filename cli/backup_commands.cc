@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <functional>
 
-#include <google/protobuf/util/json_util.h>
 
+#include "cli/json_output.h"
 #include "cli/price_file.h"
 #include "cli/rpc_clients.h"
 #include "cli/topology.h"
@@ -231,7 +231,7 @@ struct BackupCommands::Impl {
   template <typename Fn>
   int with_client(Fn fn) {
     auto c = client();
-    if (!c.is_ok()) return fail(c.status());
+    if (!c.is_ok()) return json ? print_json_error(c.status()) : fail(c.status());
     return fn(*c);
   }
 
@@ -406,10 +406,11 @@ struct BackupCommands::Impl {
 
     auto* vm = app.add_subcommand("vm", "VMs of a region: hosted workloads and restored VMs");
     vm->require_subcommand(1);
-    verb(vm, "list", "VMs, their agent, power state and disks", [this] {
-      return with_client([](BackupClient& b) {
+    c = verb(vm, "list", "VMs, their agent, power state and disks", [this] {
+      return with_client([this](BackupClient& b) {
         auto r = b.list_vms();
-        if (!r.is_ok()) return fail(r.status());
+        if (!r.is_ok()) return json ? print_json_error(r.status()) : fail(r.status());
+        if (json) return print_json(*r);
         for (const auto& v : r->vms()) {
           std::string disks;
           for (const auto& d : v.disks()) disks += (disks.empty() ? "" : ",") + d;
@@ -422,6 +423,7 @@ struct BackupCommands::Impl {
         return 0;
       });
     });
+    c->add_flag("--json", json, "Machine-readable output");
     c = verb(vm, "set", "Install / remove the VM agent, start / stop the VM",
              [this] { return set_vm(); });
     c->add_option("vm", *vm_set.mutable_vm(), "VM")->required();
@@ -577,13 +579,8 @@ struct BackupCommands::Impl {
     }
   }
 
-  template <typename Message>
-  int print_json(const Message& m) {
-    std::string text;
-    google::protobuf::util::JsonPrintOptions options;
-    options.add_whitespace = true;
-    (void)google::protobuf::util::MessageToJsonString(m, &text, options);
-    std::printf("%s", text.c_str());
+  static int print_json(const google::protobuf::Message& m) {
+    print_json_document(m);
     return 0;
   }
 

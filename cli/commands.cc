@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 #include "cli/child_process.h"
 #include "cli/faults.h"
 #include "cli/final_state.h"
+#include "cli/json_output.h"
 #include "cli/protection.h"
 #include "cli/rpc_clients.h"
 #include "cli/topology.h"
@@ -109,6 +111,22 @@ int cmd_status(const std::string& home, bool as_json) {
     std::printf("%-10s %-8s %-7s %-6s %-9s %-18s %s\n", "REGION", "PID", "ROLE", "EPOCH",
                 "PROCESS", "TRAFFIC MANAGER", "REPLICATION");
   }
+  // Both regions' answers first: a region reporting itself active at an older epoch than the
+  // other's is a superseded active region that has not learned it yet, not a second active one.
+  std::map<std::string, Result<drsim::v1::GetStatusResponse>> statuses;
+  uint64_t newest_active_epoch = 0;
+  for (const char* name : {"primary", "secondary"}) {
+    if (!state->processes.count(name)) continue;
+    const auto& p = state->at(name);
+    auto st = recorded_alive(p.identity())
+                  ? region_status(p.address)
+                  : Result<drsim::v1::GetStatusResponse>(unavailable("process not running"));
+    if (st.is_ok() && st->role() == drsim::v1::ROLE_ACTIVE) {
+      newest_active_epoch = std::max<uint64_t>(newest_active_epoch, st->epoch());
+    }
+    statuses.emplace(name, std::move(st));
+  }
+  bool standby_note = false;
   for (const char* name : {"primary", "secondary"}) {
     if (!state->processes.count(name)) continue;
     const auto& p = state->at(name);
@@ -124,17 +142,28 @@ int cmd_status(const std::string& home, bool as_json) {
         superseded = e.superseded();
       }
     }
-    auto st = alive ? region_status(p.address) : Result<drsim::v1::GetStatusResponse>(
-                                                     unavailable("process not running"));
+    const auto& st = statuses.at(name);
     json r = {{"region", name}, {"pid", p.pid}, {"address", p.address}, {"alive", alive},
               {"traffic_manager_status", tm_status}};
+    // A healthy standby answers NOT_SERVING to the Traffic Manager's probes by design (it must
+    // never be routed to), which the Traffic Manager counts as degraded.
+    if (st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY && !st->outage() &&
+        (tm_status == "Degraded" || tm_status == "CheckingEndpoint")) {
+      r["traffic_manager_note"] = "standby: not serving by design";
+      tm_status = "not serving*";
+      standby_note = true;
+    }
     if (!superseded.empty()) r["traffic_manager_superseded"] = superseded;
     std::string role = "-", epoch = "-", proc = alive ? "running" : "stopped", repl;
     if (st.is_ok()) {
       role = role_label(st->role());
+      if (st->role() == drsim::v1::ROLE_ACTIVE && st->epoch() < newest_active_epoch) {
+        role = "fenced?";  // it still believes it is active at a superseded epoch
+        r["superseded_by_epoch"] = newest_active_epoch;
+      }
       epoch = std::to_string(st->epoch());
       if (st->outage()) proc = "OUTAGE";
-      r["role"] = role;
+      r["role"] = role_label(st->role());
       r["epoch"] = st->epoch();
       r["outage"] = st->outage();
       r["replication_connected"] = st->replication_connected();
@@ -146,6 +175,8 @@ int cmd_status(const std::string& home, bool as_json) {
                     {"renew_interval_ms", st->lease().renew_interval_ms()},
                     {"witness", st->lease().witness()},
                     {"last_witness_error", st->lease().last_witness_error()}};
+      r["clock_offset_ms"] = st->clock_offset_ms();
+      r["clock_drift_ppm"] = st->clock_drift_ppm();
       json wl = json::array();
       for (const auto& w : st->workloads()) {
         bool active = st->role() == drsim::v1::ROLE_ACTIVE;
@@ -177,9 +208,22 @@ int cmd_status(const std::string& home, bool as_json) {
     if (!as_json) {
       std::printf("%-10s %-8d %-7s %-6s %-9s %-18s %s\n", name, p.pid, role.c_str(), epoch.c_str(),
                   proc.c_str(), tm_status.c_str(), repl.c_str());
-      if (st.is_ok()) std::printf("%-10s lease: %s\n", "", describe_lease(st->lease()).c_str());
+      if (st.is_ok()) {
+        std::string clock;
+        if (st->clock_offset_ms() != 0) clock += fmt::format("offset {:+} ms", st->clock_offset_ms());
+        if (st->clock_drift_ppm() != 0) {
+          clock += fmt::format("{}drift {:+} ppm", clock.empty() ? "" : ", ", st->clock_drift_ppm());
+        }
+        std::printf("%-10s lease: %s%s\n", "", describe_lease(st->lease()).c_str(),
+                    clock.empty() ? "" : (" · injected clock " + clock).c_str());
+      }
     }
     regions.push_back(r);
+  }
+  if (standby_note && !as_json) {
+    std::printf("* a healthy standby answers NOT_SERVING to the Traffic Manager's health probes by "
+                "design, so clients are never routed to it; the profile counts it as degraded "
+                "(Degraded*)\n");
   }
   j["regions"] = regions;
   j["routing"] = route_name;
@@ -250,7 +294,7 @@ int cmd_status(const std::string& home, bool as_json) {
   j["profiles"] = jprofiles;
   j["transport"] = transport_line(*state);
   if (as_json) {
-    std::printf("%s\n", j.dump(2).c_str());
+    print_json_document(j);
   } else {
     std::printf("\nrouting: profile %s -> %s  (TTL %llu ms; failover estimate %llu ms "
                 "documented, %llu ms strict, both counting the lease wait of up to %llu ms)\n",
@@ -277,8 +321,14 @@ int cmd_status(const std::string& home, bool as_json) {
                                : "none yet";
         std::string route = p.routing().empty() ? "(none)" : p.routing();
         if (p.fail_open()) route += " (fail open)";
+        // The default profile is Degraded only because the healthy standby does not serve: the
+        // footnote above says why.
+        std::string status = p.profile_status();
+        if (standby_note && p.profile() == cfg.profile && status == "Degraded" && !p.fail_open()) {
+          status += "*";
+        }
         std::printf("%-12s %-11s %-17s %-22s %-8s %s\n", p.profile().c_str(),
-                    p.routing_method().c_str(), p.profile_status().c_str(), route.c_str(),
+                    p.routing_method().c_str(), status.c_str(), route.c_str(),
                     fmt::format("{} ms", p.ttl_ms()).c_str(),
                     fmt::format("{:.0f} ms / {:.0f} ms / {}", p.failover_documented_ms(),
                                 p.failover_worst_case_ms(), last)
@@ -449,8 +499,31 @@ model::UnplannedFailoverFacts unplanned_failover_facts(const TopologyState& stat
 }
 }  // namespace
 
+namespace {
+// A failure, as the command's output asks.
+int fail_as(Output output, const Status& s) {
+  return output == Output::kJson ? print_json_error(s) : fail(s);
+}
+
+JsonObject planned_json(const PlannedFailoverOutcome& o) {
+  return {{"from", o.from},
+          {"to", o.to},
+          {"items_failed_over", o.items_failed_over},
+          {"response", proto_to_json(o.response)},
+          {"messages", o.lines}};
+}
+
+JsonObject reprotect_json(const ReprotectOutcome& o) {
+  return {{"active", o.active},
+          {"standby", o.standby},
+          {"response", proto_to_json(o.response)},
+          {"messages", o.lines}};
+}
+}  // namespace
+
 int cmd_failover(const std::string& home, const std::string& region, const std::string& reason,
-                 WitnessCheck witness, HealthyActive healthy) {
+                 WitnessCheck witness, HealthyActive healthy, Output output) {
+  auto fail = [output](const Status& s) { return fail_as(output, s); };
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
   std::string target = region;
@@ -472,6 +545,10 @@ int cmd_failover(const std::string& home, const std::string& region, const std::
   }
   auto r = region_failover(state->at(target).address, reason, witness);
   if (!r.is_ok()) return fail(r.status());
+  if (output == Output::kJson) {
+    print_json_document(json_ok({{"region", target}, {"response", proto_to_json(*r)}}));
+    return 0;
+  }
   std::printf("%s\n", r->message().c_str());
   for (const auto& c : r->recovered()) {
     std::printf("  %-10s continues from seq %llu (epoch %llu)\n", c.workload().c_str(),
@@ -487,31 +564,47 @@ void print_lines(const std::vector<std::string>& lines) {
 }  // namespace
 
 int cmd_planned_failover(const std::string& home, const std::string& region,
-                         const std::string& reason, uint32_t drain_timeout_ms, bool reprotect) {
+                         const std::string& reason, uint32_t drain_timeout_ms, bool reprotect,
+                         Output output) {
   auto state = load_state(home);
-  if (!state.is_ok()) return fail(state.status());
+  if (!state.is_ok()) return fail_as(output, state.status());
   auto r = run_planned_failover(*state, region, reason, drain_timeout_ms, reprotect);
-  if (!r.is_ok()) return fail(r.status());
-  print_lines(r->lines);
+  if (!r.is_ok()) return fail_as(output, r.status());
+  if (output == Output::kJson) {
+    print_json_document(json_ok(planned_json(*r)));
+  } else {
+    print_lines(r->lines);
+  }
   return 0;
 }
 
-int cmd_reprotect(const std::string& home, const std::string& region, const std::string& reason) {
+int cmd_reprotect(const std::string& home, const std::string& region, const std::string& reason,
+                  Output output) {
   auto state = load_state(home);
-  if (!state.is_ok()) return fail(state.status());
+  if (!state.is_ok()) return fail_as(output, state.status());
   auto r = run_reprotect(*state, region, reason);
-  if (!r.is_ok()) return fail(r.status());
-  print_lines(r->lines);
+  if (!r.is_ok()) return fail_as(output, r.status());
+  if (output == Output::kJson) {
+    print_json_document(json_ok(reprotect_json(*r)));
+  } else {
+    print_lines(r->lines);
+  }
   return 0;
 }
 
-int cmd_failback(const std::string& home, const std::string& reason, uint32_t drain_timeout_ms) {
+int cmd_failback(const std::string& home, const std::string& reason, uint32_t drain_timeout_ms,
+                 Output output) {
   auto state = load_state(home);
-  if (!state.is_ok()) return fail(state.status());
+  if (!state.is_ok()) return fail_as(output, state.status());
   auto r = run_failback(*state, reason, drain_timeout_ms);
-  if (!r.is_ok()) return fail(r.status());
-  print_lines(r->failover.lines);
-  print_lines(r->reprotect.lines);
+  if (!r.is_ok()) return fail_as(output, r.status());
+  if (output == Output::kJson) {
+    print_json_document(json_ok(
+        {{"failover", planned_json(r->failover)}, {"reprotect", reprotect_json(r->reprotect)}}));
+  } else {
+    print_lines(r->failover.lines);
+    print_lines(r->reprotect.lines);
+  }
   return 0;
 }
 
@@ -561,7 +654,7 @@ int cmd_check(const std::string& home, const std::string& history_path, bool as_
             {"stale_reads", check.stale_read_count},
             {"valid", check.valid()}};
   if (as_json) {
-    std::printf("%s\n", j.dump(2).c_str());
+    print_json_document(j);
   } else {
     std::printf("%zu histor%s against the final state of %s\n", histories.paths.size(),
                 histories.paths.size() == 1 ? "y" : "ies", active.c_str());

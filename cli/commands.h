@@ -35,13 +35,19 @@ Status resolve_by_dns(const TopologyState& state, LoadOptions* options);
 // `healthy` kRefuse: an unplanned failover of an active region that is healthy and replicating
 // is refused (model::check_unplanned_failover_of_healthy_region) unless kForce.
 enum class HealthyActive { kRefuse, kForce };
+// What a command prints: lines for people, or one JSON document (cli/json_output.h) — its
+// result, or {"ok": false, "error": ...} — for scripts.
+enum class Output { kText, kJson };
 int cmd_failover(const std::string& home, const std::string& region, const std::string& reason,
                  WitnessCheck witness = WitnessCheck::kRequire,
-                 HealthyActive healthy = HealthyActive::kRefuse);
+                 HealthyActive healthy = HealthyActive::kRefuse, Output output = Output::kText);
 int cmd_planned_failover(const std::string& home, const std::string& region,
-                         const std::string& reason, uint32_t drain_timeout_ms, bool reprotect);
-int cmd_reprotect(const std::string& home, const std::string& region, const std::string& reason);
-int cmd_failback(const std::string& home, const std::string& reason, uint32_t drain_timeout_ms);
+                         const std::string& reason, uint32_t drain_timeout_ms, bool reprotect,
+                         Output output = Output::kText);
+int cmd_reprotect(const std::string& home, const std::string& region, const std::string& reason,
+                  Output output = Output::kText);
+int cmd_failback(const std::string& home, const std::string& reason, uint32_t drain_timeout_ms,
+                 Output output = Output::kText);
 int cmd_check(const std::string& home, const std::string& history_path, bool as_json);
 
 }  // namespace drsim::cli

@@ -28,6 +28,7 @@
 #include "common/core/names.h"
 #include "common/core/time.h"
 #include "common/model/drill/history_checker.h"
+#include "common/model/replication/lease.h"
 
 namespace drsim::cli {
 
@@ -768,9 +769,25 @@ Status check_steps_together(const Drill& d, const YAML::Node& steps, const Confi
     listed += (listed.empty() ? "" : ", ") + w.name;
   }
   std::optional<size_t> last_at;
+  // Each region's clock drift as the steps so far left it (a heal resets it); the Traffic
+  // Manager's clock is never drifted.
+  std::map<std::string, double> drift = {{"primary", 0.0}, {"secondary", 0.0}, {"trafficmgr", 0.0}};
   for (size_t i = 0; i < d.steps.size(); ++i) {
     const DrillStep& step = d.steps[i];
     const std::string f = "steps[" + std::to_string(i) + "]";
+    if (step.kind == DrillStep::Kind::kHeal && (step.region.empty() || drift.count(step.region))) {
+      for (auto& [region, rate] : drift) {
+        if (step.region.empty() || region == step.region) rate = 0.0;
+      }
+    }
+    if (step.kind == DrillStep::Kind::kInject && step.fault.kind == FaultSpec::Kind::kClockDrift) {
+      drift[step.fault.target] = step.fault.drift_ppm / 1e6;
+      Status bound = model::check_clock_drift(d.topology.lease_times(), drift);
+      if (!bound.is_ok() && !step.fault.beyond_bound) {
+        return err.at(f + ".inject.drift_ppm", steps[i],
+                      bound.message() + " (add beyond_bound: true to inject it anyway)");
+      }
+    }
     if (step.kind == DrillStep::Kind::kAt) {
       if (last_at && step.seconds < d.steps[*last_at].seconds) {
         return err.at(f + ".at", steps[i],

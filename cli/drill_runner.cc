@@ -148,6 +148,9 @@ class DrillRun {
   json steps_json_ = json::array();
   std::vector<FaultWindow> faults_;
   std::vector<std::string> clock_notes_;
+  // Clock drift injected beyond the lease's bound (beyond_bound: true): the lease no longer
+  // guarantees one active region, so the report names it as the cause of acks after fencing.
+  std::vector<std::string> beyond_bound_drifts_;
 
   // Progress and abort bookkeeping.
   LoadStats last_stats_{};
@@ -246,6 +249,9 @@ void DrillRun::inject(const DrillStep& step, const std::string& label, std::stri
     return;
   }
   say("FAULT " + label + ": " + *done);
+  if (f.kind == Kind::kClockDrift && done->find(kBeyondLeaseBound) != std::string::npos) {
+    beyond_bound_drifts_.push_back(label);
+  }
   if (f.kind == Kind::kResume) {
     for (auto& w : faults_) {
       if (w.target == f.target && w.end_ns == 0 && w.description.starts_with("pause")) {
@@ -1074,6 +1080,11 @@ int DrillRun::finish() {
               "failover (%llu invoked after it, %llu in flight across it)\n",
               after_fencing.count(), (unsigned long long)after_fencing.invoked_after_promotion,
               (unsigned long long)after_fencing.in_flight_across);
+  for (const auto& d : beyond_bound_drifts_) {
+    std::printf("  %s: clock drift beyond the lease's bound (beyond_bound: true), so the lease "
+                "cannot keep the superseded region from acknowledging — %s\n",
+                after_fencing.count() > 0 ? "cause" : "note", d.c_str());
+  }
   if (!points_.empty()) {
     std::printf("RPO                %llu writes", (unsigned long long)rpo.total_writes);
     if (rpo.max_time) std::printf(", %s", ms(rpo.max_time).c_str());
@@ -1177,6 +1188,7 @@ int DrillRun::finish() {
   }
   j["replication_lag"] = lag_series;
   j["clock_notes"] = clock_notes_;
+  j["clock_drift_beyond_lease_bound"] = beyond_bound_drifts_;
   json ev = json::array();
   for (const auto& e : events) {
     ev.push_back({{"unix_nanos", e.unix_nanos()},

@@ -10,6 +10,7 @@
 
 #include "cli/child_process.h"
 #include "cli/rpc_clients.h"
+#include "common/model/replication/lease.h"
 
 namespace drsim::cli {
 
@@ -39,6 +40,7 @@ const std::vector<FaultInfo>& fault_table() {
       {Kind::kReset, "reset", "link", {"keep"}},
       {Kind::kStall, "stall", "link", {"direction", "stall_ms", "interval_ms"}},
       {Kind::kClockSkew, "clock-skew", "region", {"offset_ms"}},
+      {Kind::kClockDrift, "clock-drift", "region", {"drift_ppm", "beyond_bound"}},
   };
   return table;
 }
@@ -80,6 +82,19 @@ Status read_u32(const FaultParam& p, uint32_t min, uint32_t max, uint32_t* out) 
   return Status::ok();
 }
 
+// A signed whole number in -limit..limit ("-200", "+200", "200"), named `unit` in errors.
+Status read_signed(const FaultParam& p, uint64_t limit, const char* unit, int64_t* out) {
+  const std::string& t = p.value;
+  bool negative = !t.empty() && t[0] == '-';
+  FaultParam magnitude{negative || (!t.empty() && t[0] == '+') ? t.substr(1) : t, p.where};
+  uint64_t v = 0;
+  if (Status s = read_u64(magnitude, 0, limit, &v); !s.is_ok()) {
+    return bad(p, fmt::format("'{}' is not a number of {} in -{}..{}", t, unit, limit, limit));
+  }
+  *out = negative ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+  return Status::ok();
+}
+
 }  // namespace
 
 bool FaultSpec::is_link_fault() const { return std::string(info(kind).target_key) == "link"; }
@@ -96,6 +111,7 @@ std::string FaultSpec::describe() const {
     case Kind::kReset: what = reset_keep ? "reset (keep resetting)" : "reset"; break;
     case Kind::kStall: what = fmt::format("stall {} ms every ~{} ms", stall_ms, interval_ms); break;
     case Kind::kClockSkew: what = fmt::format("clock-skew {:+} ms", offset_ms); break;
+    case Kind::kClockDrift: what = fmt::format("clock-drift {:+} ppm", drift_ppm); break;
     default: what = info(kind).name;
   }
   std::string out = what + " on " + target;
@@ -143,7 +159,8 @@ Result<FaultSpec> make_fault(const std::string& name, const std::map<std::string
                                  ? " (a link name, clients, probes, replication, a region or all)"
                                  : " (primary, secondary" +
                                        std::string(fi->kind == Kind::kOutage ||
-                                                           fi->kind == Kind::kClockSkew
+                                                           fi->kind == Kind::kClockSkew ||
+                                                           fi->kind == Kind::kClockDrift
                                                        ? ")"
                                                        : ", trafficmgr)")));
   }
@@ -154,7 +171,9 @@ Result<FaultSpec> make_fault(const std::string& name, const std::map<std::string
   };
   if (!f.is_link_fault()) {
     std::set<std::string> allowed = {"primary", "secondary"};
-    if (f.kind != Kind::kOutage && f.kind != Kind::kClockSkew) allowed.insert("trafficmgr");
+    if (f.kind != Kind::kOutage && f.kind != Kind::kClockSkew && f.kind != Kind::kClockDrift) {
+      allowed.insert("trafficmgr");
+    }
     if (!allowed.count(f.target)) {
       return bad(target->second,
                  "'" + f.target + "' is not " +
@@ -229,15 +248,19 @@ Result<FaultSpec> make_fault(const std::string& name, const std::map<std::string
     case Kind::kClockSkew: {
       auto o = required("offset_ms");
       if (!o.is_ok()) return o.status();
-      const std::string& t = (*o)->value;
-      bool negative = !t.empty() && t[0] == '-';
-      FaultParam magnitude{negative || (!t.empty() && t[0] == '+') ? t.substr(1) : t,
-                           (*o)->where};
-      uint64_t v = 0;
-      if (Status s = read_u64(magnitude, 0, 86'400'000, &v); !s.is_ok()) {
-        return bad(**o, "'" + t + "' is not a number of milliseconds in -86400000..86400000");
+      if (Status s = read_signed(**o, 86'400'000, "milliseconds", &f.offset_ms); !s.is_ok()) {
+        return s;
       }
-      f.offset_ms = negative ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+      break;
+    }
+    case Kind::kClockDrift: {
+      auto d = required("drift_ppm");
+      if (!d.is_ok()) return d.status();
+      if (Status s = read_signed(**d, 400'000, "ppm", &f.drift_ppm); !s.is_ok()) return s;
+      if (const auto* b = get("beyond_bound")) {
+        if (b->value != "true" && b->value != "false") return bad(*b, "must be true or false");
+        f.beyond_bound = b->value == "true";
+      }
       break;
     }
     default: break;
@@ -369,6 +392,36 @@ Result<std::string> inject_fault(TopologyState& state, const FaultSpec& f) {
     case Kind::kClockSkew:
       if (Status s = region_set_clock_offset(p.address, f.offset_ms); !s.is_ok()) return s;
       return fmt::format("{}'s wall clock now runs {:+} ms off", f.target, f.offset_ms);
+    case Kind::kClockDrift: {
+      // The lease holds while no two processes' clock rates differ by more than its bound ε:
+      // check the new rate against the other region's (as it reports it) and the Traffic
+      // Manager's (never drifted).
+      std::map<std::string, double> rates = {{f.target, f.drift_ppm / 1e6}, {"trafficmgr", 0.0}};
+      std::string other_note;
+      for (const auto& [name, other] : state.processes) {
+        if (!is_region(name) || name == f.target) continue;
+        auto st = region_status(other.address);
+        if (st.is_ok()) {
+          rates[name] = st->clock_drift_ppm() / 1e6;
+        } else {
+          other_note = fmt::format(" ({}'s drift unknown: {})", name, st.status().message());
+        }
+      }
+      Status bound = model::check_clock_drift(state.config.lease_times(), rates);
+      if (!bound.is_ok() && !f.beyond_bound) {
+        return failed_precondition(bound.message() + other_note +
+                                   "; not injected (pass --beyond-bound, in a drill "
+                                   "beyond_bound: true, to inject it anyway and see what the "
+                                   "lease then fails to prevent)");
+      }
+      if (Status s = region_set_clock_drift(p.address, f.drift_ppm); !s.is_ok()) return s;
+      std::string line = fmt::format("{}'s clock now runs at {:+} ppm", f.target, f.drift_ppm);
+      if (!bound.is_ok()) {
+        line += std::string(" — ") + kBeyondLeaseBound +
+                ", so two regions may both acknowledge writes: " + bound.message();
+      }
+      return line;
+    }
     default: break;
   }
   return internal_error("unhandled fault " + f.describe());
@@ -399,7 +452,11 @@ Result<std::vector<std::string>> heal_faults(TopologyState& state, const std::st
           lines.push_back(name + ": " + s.message());
           continue;
         }
-        what += ", outage ended, clock offset 0";
+        if (Status s = region_set_clock_drift(p.address, 0); !s.is_ok()) {
+          lines.push_back(name + ": " + s.message());
+          continue;
+        }
+        what += ", outage ended, clock offset 0, drift 0";
       }
       lines.push_back(name + ": " + what);
     }

@@ -29,6 +29,7 @@ struct FaultSpec {
     kReset,      // link: reset open connections (once, or keep resetting new ones)
     kStall,      // link: forward nothing for stall_ms every ~interval_ms
     kClockSkew,  // daemon: wall clock offset
+    kClockDrift, // region: monotonic clock rate (its lease, timers, wall clock)
   };
   Kind kind = Kind::kKill;
   std::string target;  // process or region name, or a link selector (see resolve_links)
@@ -39,6 +40,10 @@ struct FaultSpec {
   bool reset_keep = false;
   uint32_t stall_ms = 0, interval_ms = 0;
   int64_t offset_ms = 0;
+  int64_t drift_ppm = 0;
+  // clock-drift: inject a drift beyond the lease's bound ε anyway (else refused), to see what
+  // the lease then fails to prevent.
+  bool beyond_bound = false;
 
   bool is_link_fault() const;
   // "latency 200±20 ms on repl.primary-secondary (up)".
@@ -58,7 +63,7 @@ struct FaultParam {
 enum class ParamStyle { kDrillKey, kFlag };
 // Builds and validates a fault from its name and parameters (keys as in drill files: region,
 // link, direction, mode, latency_ms, jitter_ms, bytes_per_second, burst_bytes, keep, stall_ms,
-// interval_ms, offset_ms). A parameter that does not apply to the fault is an error.
+// interval_ms, offset_ms, drift_ppm, beyond_bound). A parameter that does not apply to the fault is an error.
 // `fault_where` names the fault itself in errors.
 Result<FaultSpec> make_fault(const std::string& name, const std::map<std::string, FaultParam>& params,
                              const std::string& fault_where, ParamStyle style);
@@ -67,6 +72,9 @@ Result<FaultSpec> make_fault(const std::string& name, const std::map<std::string
 // `probes`, `replication`, a region name (every link touching it) or `all`.
 Result<std::vector<std::string>> resolve_links(const TopologyState& state,
                                                const std::string& selector);
+
+// In inject_fault's line for a clock drift injected beyond the lease's bound (beyond_bound).
+inline constexpr const char* kBeyondLeaseBound = "BEYOND the lease's drift bound";
 
 // Injects the fault; returns one line saying what was done. INVALID_ARGUMENT for a target the
 // topology does not have, FAILED_PRECONDITION when the topology runs without the fault proxy.

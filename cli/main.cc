@@ -128,14 +128,15 @@ int main(int argc, char** argv) {
       "inject",
       "Inject a fault. On a daemon (--region primary|secondary|trafficmgr): kill (SIGKILL), "
       "pause (SIGSTOP), resume (SIGCONT), restart; outage (the region's daemon answers only its "
-      "admin API and every link touching it drops); clock-skew --offset-ms N. On links "
+      "admin API and every link touching it drops); clock-skew --offset-ms N; clock-drift --drift-ppm N "
+      "[--beyond-bound true] (refused beyond the lease's drift bound without it). On links "
       "(--link NAME or group): partition [--mode drop|blackhole], latency --latency-ms N "
       "[--jitter-ms N], bandwidth --bytes-per-second N [--burst-bytes N], reset [--keep], stall "
       "--stall-ms N [--interval-ms N]; --direction up|down|both (default both). "
       "`drsim status` lists the links; docs/faults.md has every fault.");
   add_home(c_inject);
   c_inject->add_option("fault", fault, "One of: kill pause resume restart outage partition "
-                                       "latency bandwidth reset stall clock-skew")
+                                       "latency bandwidth reset stall clock-skew clock-drift")
       ->required();
   // Link-fault parameters, passed on as given and validated in one place (cli/faults.cc).
   std::map<std::string, std::string> inject_params;
@@ -151,14 +152,16 @@ int main(int argc, char** argv) {
       {"--stall-ms", "stall: length of each stall"},
       {"--interval-ms", "stall: mean gap between stalls (default 1000)"},
       {"--offset-ms", "clock-skew: offset, negative = behind"},
+      {"--drift-ppm", "clock-drift: rate in ppm, negative = slow (-20000 = 2 % slow)"},
+      {"--beyond-bound", "clock-drift: true = inject a drift beyond the lease's bound anyway"},
   };
   for (const auto& [flag, help] : inject_flags) {
     c_inject->add_option(flag, inject_params[flag], help);
   }
   c_inject->add_option("--region", region, "The daemon: primary | secondary | trafficmgr");
   auto* c_heal = app.add_subcommand(
-      "heal", "End faults: resume paused daemons, end outages, reset clock offsets, clear link "
-              "faults (all, or one daemon / region / link)");
+      "heal", "End faults: resume paused daemons, end outages, reset clock offsets and drift, "
+              "clear link faults (all, or one daemon / region / link)");
   add_home(c_heal);
   c_heal->add_option("--region", region, "Only this daemon or region (and its links)");
   std::string heal_link;
@@ -180,7 +183,9 @@ int main(int argc, char** argv) {
                        "Unplanned failover even though the active region is healthy and "
                        "replicating (without it that is refused: it fences a working region and "
                        "loses its unreplicated async writes; --planned loses nothing)");
-  bool planned = false, planned_reprotect = false;
+  bool planned = false, planned_reprotect = false, failover_json = false;
+  c_failover->add_flag("--json", failover_json,
+                       "Machine-readable output (docs/cli.md, JSON); unplanned and --planned");
   double drain_timeout_s = kDefaultDrainTimeoutMs / 1000.0;
   c_failover->add_flag("--planned", planned, "Planned failover: zero data loss, needs both "
                                              "regions up and replicating");
@@ -375,6 +380,8 @@ int main(int argc, char** argv) {
   std::string reprotect_reason = "operator request via drsim reprotect";
   c_reprotect->add_option("--region", region, "The active region (default: whichever is active)");
   c_reprotect->add_option("--reason", reprotect_reason, "Recorded with the re-protect");
+  bool action_json = false;
+  c_reprotect->add_flag("--json", action_json, "Machine-readable output (docs/cli.md, JSON)");
   auto* c_failback = app.add_subcommand(
       "failback",
       "Return to the primary region: planned failover to the primary (zero loss), then "
@@ -382,6 +389,7 @@ int main(int argc, char** argv) {
   add_home(c_failback);
   std::string failback_reason = "operator request via drsim failback";
   c_failback->add_option("--reason", failback_reason, "Recorded with the failback");
+  c_failback->add_flag("--json", action_json, "Machine-readable output (docs/cli.md, JSON)");
   c_failback->add_option("--drain-timeout", drain_timeout_s,
                          "Seconds to wait for replication to drain")
       ->capture_default_str()
@@ -523,6 +531,11 @@ int main(int argc, char** argv) {
                            "--test-cleanup\n");
       return 2;
     }
+    if (failover_json && (unplanned || test_failover || test_cleanup)) {
+      std::fprintf(stderr, "drsim: failover: --json is for unplanned (default) and --planned "
+                           "failovers\n");
+      return 2;
+    }
     if (test_cleanup) {
       if (point_flags || !region.empty()) {
         std::fprintf(stderr, "drsim: failover: --test-cleanup takes no other flag\n");
@@ -555,11 +568,14 @@ int main(int argc, char** argv) {
       point_failover.reason = reason;
       return cmd_point_failover(home, point_failover);
     }
-    if (planned) return cmd_planned_failover(home, region, reason, drain_ms, planned_reprotect);
+    const Output output = failover_json ? Output::kJson : Output::kText;
+    if (planned) {
+      return cmd_planned_failover(home, region, reason, drain_ms, planned_reprotect, output);
+    }
     return cmd_failover(home, region, reason,
                         force_without_witness ? WitnessCheck::kForceWithout
                                               : WitnessCheck::kRequire,
-                        force_healthy ? HealthyActive::kForce : HealthyActive::kRefuse);
+                        force_healthy ? HealthyActive::kForce : HealthyActive::kRefuse, output);
   }
   if (c_cleanup->parsed()) return cmd_test_cleanup(home);
   if (c_protect->parsed()) {
@@ -589,8 +605,9 @@ int main(int argc, char** argv) {
   if (c_points->parsed()) return cmd_points(home, points_item, sr_json);
   if (c_commit->parsed()) return cmd_commit(home, commit_items);
   if (c_jobs->parsed()) return cmd_jobs(home, sr_json);
-  if (c_reprotect->parsed()) return cmd_reprotect(home, region, reprotect_reason);
-  if (c_failback->parsed()) return cmd_failback(home, failback_reason, drain_ms);
+  const Output action_output = action_json ? Output::kJson : Output::kText;
+  if (c_reprotect->parsed()) return cmd_reprotect(home, region, reprotect_reason, action_output);
+  if (c_failback->parsed()) return cmd_failback(home, failback_reason, drain_ms, action_output);
   if (c_check->parsed()) return cmd_check(home, history, check_json);
   return 2;
 }

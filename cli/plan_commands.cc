@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "cli/json_output.h"
 #include "cli/rpc_clients.h"
+#include "cli/units.h"
 
 namespace drsim::cli {
 
@@ -67,7 +69,8 @@ std::string clock_label(int64_t unix_nanos) {
 std::string action_line(const PlanActionInfo& a) {
   std::string took =
       a.finished_unix_nanos() > 0
-          ? fmt::format(" ({} ms)", (a.finished_unix_nanos() - a.started_unix_nanos()) / 1'000'000)
+          ? fmt::format(" ({})", human_duration_ms(static_cast<uint64_t>(
+                                     (a.finished_unix_nanos() - a.started_unix_nanos()) / 1'000'000)))
           : "";
   std::string line =
       fmt::format("  {}  {}: {}{}", clock_label(a.started_unix_nanos()), a.text(), a.state(), took);
@@ -297,7 +300,7 @@ int cmd_plan_list(const std::string& home, bool as_json) {
   auto r = sr_list_plans(state->at(*vault).address);
   if (!r.is_ok()) return report_error(r.status());
   if (as_json) {
-    print_json(*r);
+    print_json_document(*r);
     return 0;
   }
   std::printf("%-16s %-7s %-6s %-20s %-6s %s\n", "PLAN", "GROUPS", "ITEMS", "LAST RUN", "JOB",
@@ -321,7 +324,7 @@ int cmd_plan_show(const std::string& home, const std::string& name, bool as_json
   auto r = sr_get_plan(state->at(*vault).address, name);
   if (!r.is_ok()) return report_error(r.status());
   if (as_json) {
-    print_json(*r);
+    print_json_document(*r);
     return 0;
   }
   for (const auto& l : describe_plan(*r)) std::printf("%s\n", l.c_str());

@@ -4,6 +4,7 @@
 
 #include "cli/rpc_clients.h"
 #include "cli/site_recovery.h"
+#include "cli/units.h"
 
 namespace drsim::cli {
 
@@ -13,12 +14,6 @@ namespace {
 
 std::string other(const std::string& region) {
   return region == "primary" ? "secondary" : "primary";
-}
-
-std::string bytes_label(uint64_t b) {
-  if (b < 10'000) return fmt::format("{} B", b);
-  if (b < 10'000'000) return fmt::format("{:.1f} KB", b / 1e3);
-  return fmt::format("{:.1f} MB", b / 1e6);
 }
 
 const char* kind_label(ResyncKind k) {
@@ -76,9 +71,10 @@ void follow_with_items(const TopologyState& state, PlannedFailoverOutcome& out,
 
 std::vector<std::string> describe_resync(const ResyncStats& s) {
   std::vector<std::string> lines;
-  std::string head = fmt::format("{}, {} change(s), {} key(s) copied, {} in {:.0f} ms",
+  std::string head = fmt::format("{}, {} change(s), {} key(s) copied, {} in {}",
                                  kind_label(s.kind()), s.changes(), s.keys_copied(),
-                                 bytes_label(s.bytes()), s.duration_ms());
+                                 human_bytes(s.bytes()),
+                                 human_duration_ms(static_cast<uint64_t>(s.duration_ms())));
   if (s.rolled_back_entries() > 0) {
     head += fmt::format("; {} unreplicated entr{} of the former active region rolled back "
                         "({} key(s) restored)",
@@ -91,10 +87,10 @@ std::vector<std::string> describe_resync(const ResyncStats& s) {
         w.kind() == RESYNC_KIND_DELTA
             ? fmt::format("  {:<10} delta from seq {} (epoch {}) to {}: {} change(s), {}",
                           w.workload(), w.common_seq(), w.common_epoch(), w.target_seq(),
-                          w.changes(), bytes_label(w.bytes()))
+                          w.changes(), human_bytes(w.bytes()))
             : fmt::format("  {:<10} {} to seq {}: {} key(s), {} change(s), {}", w.workload(),
                           kind_label(w.kind()), w.target_seq(), w.keys_copied(), w.changes(),
-                          bytes_label(w.bytes()));
+                          human_bytes(w.bytes()));
     if (w.kind() != RESYNC_KIND_DELTA && !w.reason().empty()) line += " (" + w.reason() + ")";
     lines.push_back(line);
   }

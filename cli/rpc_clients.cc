@@ -183,6 +183,13 @@ Status region_set_clock_offset(const std::string& address, int64_t offset_ms) {
       .status();
 }
 
+Status region_set_clock_drift(const std::string& address, int64_t drift_ppm) {
+  SetClockDriftRequest req;
+  req.set_drift_ppm(drift_ppm);
+  return unary<RegionAdmin>(address, "set clock drift", &RegionAdmin::Stub::SetClockDrift, req)
+      .status();
+}
+
 Result<ListEndpointsResponse> tm_endpoints(const std::string& address,
                                            const std::string& profile) {
   ListEndpointsRequest req;

@@ -89,6 +89,7 @@ Status region_set_peer(const std::string& address, const std::string& peer);
 // Where the region's lease witness (the Traffic Manager) listens.
 Status region_set_witness(const std::string& address, const std::string& witness);
 Status region_set_clock_offset(const std::string& address, int64_t offset_ms);
+Status region_set_clock_drift(const std::string& address, int64_t drift_ppm);
 Result<drsim::v1::ListEndpointsResponse> tm_endpoints(const std::string& address,
                                                       const std::string& profile);
 Result<drsim::v1::ListProfilesResponse> tm_profiles(const std::string& address);

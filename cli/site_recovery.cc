@@ -5,10 +5,11 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <google/protobuf/util/json_util.h>
 
 #include "cli/child_process.h"
+#include "cli/json_output.h"
 #include "cli/rpc_clients.h"
+#include "cli/units.h"
 
 namespace drsim::cli {
 
@@ -20,14 +21,6 @@ int report_error(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
 }
 
-void print_json(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = true;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  std::printf("%s", out.c_str());
-}
 
 namespace {
 
@@ -37,13 +30,6 @@ std::string duration_label(uint64_t ms) {
   if (ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
   if (ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
   return fmt::format("{}ms", ms);
-}
-
-std::string size_label(uint64_t b) {
-  if (b >= (1ull << 30)) return fmt::format("{:.1f} GiB", b / double(1ull << 30));
-  if (b >= (1ull << 20)) return fmt::format("{:.1f} MiB", b / double(1ull << 20));
-  if (b >= (1ull << 10)) return fmt::format("{:.1f} KiB", b / double(1ull << 10));
-  return fmt::format("{} B", b);
 }
 
 Result<SourceKind> parse_source(const std::string& s) {
@@ -476,7 +462,7 @@ int cmd_protect(const std::string& home, const ProtectOptions& options) {
   if (!r.is_ok()) return report_error(r.status());
   const auto& i = r->item();
   std::printf("protecting %s (%s, %s used) from %s to %s (job %llu)\n", i.item().c_str(),
-              i.source().c_str(), size_label(i.used_bytes()).c_str(), i.active_region().c_str(),
+              i.source().c_str(), human_bytes(i.used_bytes()).c_str(), i.active_region().c_str(),
               i.target().c_str(), (unsigned long long)r->job_id());
   std::printf(
       "  policy: retention %s, app-consistent %s, crash-consistent every 5m, RPO "
@@ -502,14 +488,24 @@ int cmd_protect(const std::string& home, const ProtectOptions& options) {
 }
 
 int cmd_items(const std::string& home, bool as_json) {
+  auto fail = [as_json](const Status& s) { return as_json ? print_json_error(s) : report_error(s); };
   auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
+  if (!state.is_ok()) return fail(state.status());
+  if (find_vault(*state).empty()) {
+    // Nothing protected is an empty list, not an error.
+    if (as_json) {
+      print_json_document(proto_to_json(ListItemsResponse()));
+    } else {
+      std::printf("no protected items (protect one with `drsim protect --item NAME`)\n");
+    }
+    return 0;
+  }
   auto vault = vault_region(*state);
-  if (!vault.is_ok()) return report_error(vault.status());
+  if (!vault.is_ok()) return fail(vault.status());
   auto r = sr_items(state->at(*vault).address);
-  if (!r.is_ok()) return report_error(r.status());
+  if (!r.is_ok()) return fail(r.status());
   if (as_json) {
-    print_json(*r);
+    print_json_document(*r);
     return 0;
   }
   std::printf("vault in %s, drsim clock %s (x%g)\n", r->region().c_str(),
@@ -526,14 +522,15 @@ int cmd_items(const std::string& home, bool as_json) {
 }
 
 int cmd_points(const std::string& home, const std::string& item, bool as_json) {
+  auto fail = [as_json](const Status& s) { return as_json ? print_json_error(s) : report_error(s); };
   auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
+  if (!state.is_ok()) return fail(state.status());
   auto vault = vault_region(*state);
-  if (!vault.is_ok()) return report_error(vault.status());
+  if (!vault.is_ok()) return fail(vault.status());
   auto r = sr_points(state->at(*vault).address, item);
-  if (!r.is_ok()) return report_error(r.status());
+  if (!r.is_ok()) return fail(r.status());
   if (as_json) {
-    print_json(*r);
+    print_json_document(*r);
     return 0;
   }
   std::printf("recovery points in %s (drsim clock now %s)\n", vault->c_str(),
@@ -545,7 +542,7 @@ int cmd_points(const std::string& home, const std::string& item, bool as_json) {
       std::string seqs = point_seqs_text(ip.item(), p);
       std::printf("  %-5llu %-23s %-17s %-10s %s\n", (unsigned long long)p.id(),
                   format_wall(p.time_unix_nanos()).c_str(), p.type().c_str(), seqs.c_str(),
-                  size_label(p.data_bytes()).c_str());
+                  human_bytes(p.data_bytes()).c_str());
     }
   }
   return 0;
@@ -580,12 +577,9 @@ int cmd_jobs(const std::string& home, bool as_json) {
     if (r.is_ok()) by_region.emplace_back(region, std::move(*r));
   }
   if (as_json) {
-    std::printf("{");
-    for (size_t i = 0; i < by_region.size(); ++i) {
-      std::printf("%s\"%s\": ", i == 0 ? "" : ",", by_region[i].first.c_str());
-      print_json(by_region[i].second);
-    }
-    std::printf("}\n");
+    JsonObject out = JsonObject::object();
+    for (const auto& [region, jobs] : by_region) out[region] = proto_to_json(jobs);
+    print_json_document(out);
     return 0;
   }
   std::printf("%-10s %-4s %-20s %-14s %-10s %-23s %-9s %s\n", "VAULT", "ID", "KIND", "TARGET",
@@ -593,10 +587,9 @@ int cmd_jobs(const std::string& home, bool as_json) {
   for (const auto& [region, jobs] : by_region) {
     for (const auto& j : jobs.jobs()) {
       std::string took = j.ended_unix_nanos() > 0 && j.started_unix_nanos() > 0
-                             ? duration_label(static_cast<uint64_t>(
+                             ? human_duration_ms(static_cast<uint64_t>(
                                    (j.ended_unix_nanos() - j.started_unix_nanos()) / 1'000'000))
                              : "-";
-      if (took == "off") took = "0ms";
       std::printf("%-10s %-4llu %-20s %-14s %-10s %-23s %-9s %s\n", region.c_str(),
                   (unsigned long long)j.id(), j.kind().c_str(), j.target().c_str(),
                   j.state().c_str(), format_wall(j.created_unix_nanos()).c_str(), took.c_str(),

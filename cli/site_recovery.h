@@ -44,7 +44,6 @@ std::string find_vault(const TopologyState& state);
 Result<std::string> vault_region(const TopologyState& state);
 // stderr "drsim: <message>"; exit code 2 for INVALID_ARGUMENT, else 1.
 int report_error(const Status& s);
-void print_json(const google::protobuf::Message& m);
 // A verb: loads the topology in `home`, runs `step(state, &lines)` (returning a Result), prints
 // the lines (on failure too: they say what happened first) and reports a failure on stderr.
 template <typename Step>

@@ -21,6 +21,7 @@ const std::vector<RpcRule>& rpc_rules() {
       {"/drsim.v1.RegionAdmin/SetPeer", kOperator},
       {"/drsim.v1.RegionAdmin/SetWitness", kOperator},
       {"/drsim.v1.RegionAdmin/SetClockOffset", kOperator},
+      {"/drsim.v1.RegionAdmin/SetClockDrift", kOperator},
       {"/drsim.v1.RegionAdmin/Reprotect", kOperator},
       {"/drsim.v1.RegionAdmin/PlannedFailover", kOperator},
 

@@ -14,6 +14,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include "common/core/drifting_scheduler.h"
 #include "common/net/asio_scheduler.h"
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
@@ -366,14 +367,15 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
 
   boost::asio::io_context io;
   auto guard = boost::asio::make_work_guard(io);
-  // One scheduler and one clock for the process, injected into every driver; a drill's
-  // clock skew (SetClockOffset) decorates the clock.
-  net::AsioScheduler scheduler(io);
+  // One scheduler and one clock for the process, injected into every driver; a drill's clock
+  // drift (SetClockDrift) decorates the scheduler, its clock skew (SetClockOffset) the clock.
+  net::AsioScheduler real_time(io);
+  DriftingScheduler scheduler(real_time);
   SkewedClock clock(scheduler);
   net::HealthService health;
   RegionNode node(opt, *transport, io, scheduler, clock, **store, health);
   WorkloadService workload(node);
-  AdminService admin(node);
+  AdminService admin(node, scheduler);
   ReplicationService replication(node);
   BackupDriver backup(node, scheduler, clock, **store, **backup_store, backup_opt);
   BackupService backup_service(io, backup);

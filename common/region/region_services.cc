@@ -1,6 +1,8 @@
 #include "common/config/listen_address.h"
 #include "common/region/region_services.h"
 
+#include <cmath>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
@@ -121,6 +123,7 @@ grpc::ServerUnaryReactor* AdminService::GetStatus(grpc::CallbackServerContext* c
   auto* reactor = ctx->DefaultReactor();
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
     node_.status(req->reset_lag_stats(), resp);
+    resp->set_clock_drift_ppm(std::llround(clock_rate_.rate() * 1e6));
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
@@ -204,6 +207,28 @@ grpc::ServerUnaryReactor* AdminService::SetClockOffset(grpc::CallbackServerConte
     if (node_.set_clock_skew(offset) != offset) {
       spdlog::warn("clock skew: wall clock offset now {} ms", req->offset_ms());
     }
+    resp->set_now_unix_nanos(node_.clock().wall_unix_nanos());
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::SetClockDrift(grpc::CallbackServerContext* ctx,
+                                                      const SetClockDriftRequest* req,
+                                                      SetClockDriftResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  constexpr int64_t kMaxDriftPpm = 400'000;
+  if (req->drift_ppm() < -kMaxDriftPpm || req->drift_ppm() > kMaxDriftPpm) {
+    reactor->Finish(net::to_grpc(invalid_argument("drift_ppm: " + std::to_string(req->drift_ppm()) +
+                                                  " is out of range -400000..400000")));
+    return reactor;
+  }
+  boost::asio::post(node_.io(), [this, reactor, req, resp] {
+    const double rate = static_cast<double>(req->drift_ppm()) / 1e6;
+    if (clock_rate_.rate() != rate) {
+      spdlog::warn("clock drift: monotonic clock now runs at {:+} ppm", req->drift_ppm());
+    }
+    clock_rate_.set_rate(rate);
     resp->set_now_unix_nanos(node_.clock().wall_unix_nanos());
     reactor->Finish(grpc::Status::OK);
   });

@@ -3,6 +3,7 @@
 // RegionNode's loop and finish the reactor from there.
 #pragma once
 
+#include "common/core/drifting_scheduler.h"
 #include "common/region/region_node.h"
 #include "drsim/v1/admin.grpc.pb.h"
 #include "drsim/v1/workload.grpc.pb.h"
@@ -37,7 +38,9 @@ class WorkloadService final : public drsim::v1::Workload::CallbackService {
 
 class AdminService final : public drsim::v1::RegionAdmin::CallbackService {
  public:
-  explicit AdminService(RegionNode& node) : node_(node) {}
+  // `clock_rate` is the process's scheduler that `drsim inject clock-drift` drifts.
+  AdminService(RegionNode& node, DriftingScheduler& clock_rate)
+      : node_(node), clock_rate_(clock_rate) {}
 
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* ctx,
                                       const drsim::v1::GetStatusRequest* req,
@@ -57,6 +60,9 @@ class AdminService final : public drsim::v1::RegionAdmin::CallbackService {
   grpc::ServerUnaryReactor* SetClockOffset(grpc::CallbackServerContext* ctx,
                                            const drsim::v1::SetClockOffsetRequest* req,
                                            drsim::v1::SetClockOffsetResponse* resp) override;
+  grpc::ServerUnaryReactor* SetClockDrift(grpc::CallbackServerContext* ctx,
+                                          const drsim::v1::SetClockDriftRequest* req,
+                                          drsim::v1::SetClockDriftResponse* resp) override;
   grpc::ServerUnaryReactor* Reprotect(grpc::CallbackServerContext* ctx,
                                       const drsim::v1::ReprotectRequest* req,
                                       drsim::v1::ReprotectResponse* resp) override;
@@ -66,6 +72,7 @@ class AdminService final : public drsim::v1::RegionAdmin::CallbackService {
 
  private:
   RegionNode& node_;
+  DriftingScheduler& clock_rate_;
 };
 
 }  // namespace drsim::region

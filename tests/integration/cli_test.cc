@@ -49,6 +49,28 @@ TEST(Cli, HomeMayStandBeforeOrAfterTheVerbOfAGroup) {
   }
 }
 
+// --json answers with one JSON document whatever happened: a failure is {"ok": false, "error":
+// {code, message}} on stdout with the same exit code as the text form (it was a text error).
+TEST(Cli, JsonOutputOfAFailedCommandIsAJsonErrorWithTheSameExitCode) {
+  std::string home = make_temp_dir("drsim-json") + "/nothing-up";
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"failover", "--json"}, {"failover", "--planned", "--json"},
+        {"reprotect", "--json"}, {"failback", "--json"}, {"items", "--json"},
+        {"vm", "list", "--json"}}) {
+    args.insert(args.end(), {"--home", home});
+    auto r = run_binary("drsim", args, 10s);
+    EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.output;
+    auto j = nlohmann::json::parse(r.output, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << args[0] << ": not JSON: " << r.output;
+    EXPECT_EQ(j["schema_version"], 1) << r.output;
+    EXPECT_EQ(j["ok"], false) << r.output;
+    EXPECT_EQ(j["error"]["code"], "NOT_FOUND") << r.output;
+    EXPECT_NE(j["error"]["message"].get<std::string>().find("no topology is up in " + home),
+              std::string::npos)
+        << r.output;
+  }
+}
+
 TEST(Cli, BadConfigValueExits2NamingFileAndField) {
   std::string dir = make_temp_dir("drsim-cfg");
   std::string path = dir + "/bad.yaml";
@@ -132,6 +154,17 @@ TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
        path + ":4: workload: key 'workload' appears twice (first at line 2)"},
       {"name: x\nsteps:\n  - inject: { fault: kill, region: primary, region: secondary }\n",
        path + ":3: steps[0].inject.region: key 'region' appears twice (first at line 3)"},
+      // Clock drift beyond the lease's bound ε (0.05): each side alone is inside it, together
+      // (primary 6 % slow, secondary 6 % fast) a lease could outlast its grantor's belief.
+      {"name: x\nsteps:\n  - inject: { fault: clock-drift, region: primary, drift_ppm: -60000 }\n"
+       "  - inject: { fault: clock-drift, region: secondary, drift_ppm: +60000 }\n",
+       path + ":4: steps[1].inject.drift_ppm: clock drift: primary runs at -60000 ppm and "
+              "secondary at 60000 ppm, so a lease primary holds could outlast secondary's belief "
+              "in it"},
+      {"name: x\nsteps:\n  - inject: { fault: clock-drift, region: primary, drift_ppm: 500000 }\n",
+       path + ":3: steps[0].inject.drift_ppm: '500000' is not a number of ppm in -400000..400000"},
+      {"name: x\nsteps:\n  - inject: { fault: clock-drift, region: trafficmgr, drift_ppm: 1 }\n",
+       path + ":3: steps[0].inject.region: 'trafficmgr' is not a region (primary, secondary)"},
   };
   for (const auto& c : cases) {
     {
@@ -200,6 +233,96 @@ nlohmann::json status_json(const std::string& home) {
   auto s = run_binary("drsim", {"status", "--home", home, "--json"}, 20s);
   EXPECT_EQ(s.exit_code, 0) << s.output;
   return nlohmann::json::parse(s.output, nullptr, false);
+}
+
+// Clock drift (`drsim inject clock-drift`): inside the lease's bound it is injected and shown by
+// `drsim status`; a drift that, with the other region's, could break the lease is refused naming
+// both clocks unless forced; heal resets it. The healthy standby's NOT_SERVING is explained.
+TEST(Cli, ClockDriftInsideTheLeaseBoundIsInjectedBeyondItRefusedUnlessForced) {
+  std::string home = make_temp_dir("drsim-drift");
+  DownOnExit down{home};
+  auto r = run_binary("drsim", {"up", "--home", home}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto drift_of = [&](const std::string& region) {
+    nlohmann::json st = status_json(home);
+    for (const auto& reg : st["regions"]) {
+      if (reg["region"] == region) return reg.value("clock_drift_ppm", int64_t{-1});
+    }
+    return int64_t{-1};
+  };
+  auto inject = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"inject", "clock-drift", "--home", home};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_binary("drsim", args, 20s);
+  };
+
+  r = inject({"--region", "primary", "--drift-ppm", "-40000"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("primary's clock now runs at -40000 ppm"), std::string::npos) << r.output;
+  EXPECT_EQ(drift_of("primary"), -40000);
+  auto text = run_binary("drsim", {"status", "--home", home}, 20s);
+  EXPECT_NE(text.output.find("injected clock drift -40000 ppm"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("not serving*"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("a healthy standby answers NOT_SERVING"), std::string::npos)
+      << text.output;
+
+  // 8 % fast against the primary's 4 % slow: a lease the primary holds could outlast the
+  // secondary's belief in it.
+  r = inject({"--region", "secondary", "--drift-ppm", "80000"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("clock drift: primary runs at -40000 ppm and secondary at 80000 ppm"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("not injected (pass --beyond-bound"), std::string::npos) << r.output;
+  EXPECT_EQ(drift_of("secondary"), 0);
+
+  r = inject({"--region", "secondary", "--drift-ppm", "80000", "--beyond-bound", "true"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("BEYOND the lease's drift bound"), std::string::npos) << r.output;
+  EXPECT_EQ(drift_of("secondary"), 80000);
+
+  r = run_binary("drsim", {"heal", "--home", home}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(drift_of("primary"), 0);
+  EXPECT_EQ(drift_of("secondary"), 0);
+}
+
+// The action verbs answer one JSON document with --json: a refusal as an error object, a planned
+// failover and a failback with what happened.
+TEST(Cli, FailoverAndFailbackAnswerJson) {
+  std::string home = make_temp_dir("drsim-actjson");
+  DownOnExit down{home};
+  auto r = run_binary("drsim", {"up", "--home", home}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto json_of = [](const RunResult& run) {
+    auto j = nlohmann::json::parse(run.output, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "not JSON: " << run.output;
+    return j;
+  };
+  // Unplanned failover of the healthy pair: refused (--force), as JSON.
+  r = run_binary("drsim", {"failover", "--home", home, "--json"}, 30s);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto refused = json_of(r);
+  EXPECT_EQ(refused["ok"], false);
+  EXPECT_EQ(refused["error"]["code"], "FAILED_PRECONDITION");
+
+  r = run_binary("drsim", {"failover", "--planned", "--reprotect", "--home", home, "--json"}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto planned = json_of(r);
+  EXPECT_EQ(planned["schema_version"], 1);
+  EXPECT_EQ(planned["ok"], true);
+  EXPECT_EQ(planned["from"], "primary");
+  EXPECT_EQ(planned["to"], "secondary");
+  EXPECT_TRUE(planned["response"].is_object()) << r.output;
+  EXPECT_FALSE(planned["messages"].empty()) << r.output;
+
+  r = run_binary("drsim", {"failback", "--home", home, "--json"}, 90s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto back = json_of(r);
+  EXPECT_EQ(back["ok"], true);
+  EXPECT_EQ(back["failover"]["to"], "primary");
+  EXPECT_EQ(back["reprotect"]["active"], "primary");
+  EXPECT_EQ(back["reprotect"]["standby"], "secondary");
 }
 
 // `drsim up` puts every link behind the fault proxy; `drsim inject` faults one of them from the

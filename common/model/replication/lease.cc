@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace drsim::model {
 
@@ -35,6 +36,31 @@ Status LeaseTimes::validate(const std::string& where) const {
   if (!(drift >= 0 && drift < 0.5)) {
     return invalid_argument(where + ".lease_drift: " + std::to_string(drift) +
                             " is outside [0, 0.5)");
+  }
+  return Status::ok();
+}
+
+bool drift_within_bound(const LeaseTimes& times, double holder_rate, double grantor_rate) {
+  // Cross-multiplied, so a rate of exactly the bound is inside it.
+  return (1.0 + grantor_rate) * (1.0 - times.drift) <= (1.0 + times.drift) * (1.0 + holder_rate);
+}
+
+Status check_clock_drift(const LeaseTimes& times, const std::map<std::string, double>& rates) {
+  auto ppm = [](double rate) { return std::llround(rate * 1e6); };
+  for (const auto& [holder, holder_rate] : rates) {
+    for (const auto& [grantor, grantor_rate] : rates) {
+      if (holder == grantor || drift_within_bound(times, holder_rate, grantor_rate)) continue;
+      char ratios[96];
+      std::snprintf(ratios, sizeof ratios, "%.4f between two clocks, these two are at %.4f",
+                    (1.0 + times.drift) / (1.0 - times.drift),
+                    (1.0 + grantor_rate) / (1.0 + holder_rate));
+      return invalid_argument(
+          "clock drift: " + holder + " runs at " + std::to_string(ppm(holder_rate)) + " ppm and " +
+          grantor + " at " + std::to_string(ppm(grantor_rate)) + " ppm, so a lease " + holder +
+          " holds could outlast " + grantor + "'s belief in it (two active regions): the lease's " +
+          "drift bound ε = " + std::to_string(ppm(times.drift)) +
+          " ppm allows a rate ratio of at most " + ratios);
+    }
   }
   return Status::ok();
 }

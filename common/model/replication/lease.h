@@ -39,6 +39,18 @@ struct LeaseTimes {
   Duration grantor_belief() const;
 };
 
+// Clock drift between the lease's holder and a grantor (`drsim inject clock-drift`): a holder
+// whose monotonic clock runs at (1 + holder_rate) of real time stops, in real time, at
+// lease × (1 − ε) / (1 + holder_rate) after its request; a grantor at (1 + grantor_rate) believes
+// its grant for lease × (1 + ε) / (1 + grantor_rate). The first must not outlast the second:
+// (1 + grantor_rate) / (1 + holder_rate) ≤ (1 + ε) / (1 − ε). Rates are fractions (0.02 = 2 %
+// fast), each in (−0.5, 0.5).
+bool drift_within_bound(const LeaseTimes& times, double holder_rate, double grantor_rate);
+// Every ordered pair of `rates` (process name → rate; either region may hold the lease after a
+// failover, and any process grants it) within the bound, else INVALID_ARGUMENT naming the two
+// processes, their rates in ppm and the bound.
+Status check_clock_drift(const LeaseTimes& times, const std::map<std::string, double>& rates);
+
 // Holder side (the active region). Each renewal request gets an id and remembers when it was
 // sent; a grant for it extends the lease to sent + lease × (1 − ε) — measured from the sending,
 // not the receipt, so time the request and the grant spent in flight is never counted twice.

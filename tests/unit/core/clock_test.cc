@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/core/clock.h"
+#include "common/core/drifting_scheduler.h"
 #include "common/core/scheduler.h"
 
 namespace drsim {
@@ -79,6 +80,41 @@ TEST(ScaledClock, RunsFromTheBaseClockAndKeepsItsTimeAcrossScaleChanges) {
   clock.restart_at(kTimeZero + 100h);
   process.advance(1s);
   EXPECT_EQ(clock.now(), kTimeZero + 101h);
+}
+
+TEST(DriftingScheduler, TimeAndTimersRunAtTheDriftedRateAndStayContinuousAcrossChanges) {
+  SimScheduler base;
+  DriftingScheduler clock(base);
+  base.run_for(1s);
+  EXPECT_EQ(clock.now(), base.now());  // no drift yet: the base's time
+
+  clock.set_rate(-0.25);  // a quarter slow
+  Time start = clock.now();
+  int64_t wall_start = clock.wall_unix_nanos();
+  base.run_for(4s);
+  EXPECT_EQ(clock.now() - start, 3s);
+  EXPECT_EQ(clock.wall_unix_nanos() - wall_start, std::chrono::nanoseconds(3s).count());
+
+  // A timer 3 s ahead on the drifted clock fires 4 s later in real time, when the drifted clock
+  // reads its deadline.
+  Time fired_real = kNever, fired_drifted = kNever;
+  Time deadline = clock.now() + 3s;
+  Time real_armed = base.now();
+  clock.schedule_at(deadline, [&] {
+    fired_real = base.now();
+    fired_drifted = clock.now();
+  });
+  base.run_until_idle();
+  EXPECT_EQ(fired_real - real_armed, 4s);
+  EXPECT_EQ(fired_drifted, deadline);
+
+  // A new rate continues from where the clock is: no jump.
+  Time before = clock.now();
+  clock.set_rate(0.5);
+  EXPECT_EQ(clock.now(), before);
+  base.run_for(2s);
+  EXPECT_EQ(clock.now() - before, 3s);
+  EXPECT_DOUBLE_EQ(clock.rate(), 0.5);
 }
 
 TEST(ManualClock, WallTimeRunsWithMonotonicTime) {

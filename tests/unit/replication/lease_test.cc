@@ -132,6 +132,46 @@ TEST(LeaseGrantor, TheHolderStopsBeforeTheGrantorStopsBelieving) {
   EXPECT_FALSE(h.valid(at(100) + holder_elapsed));
 }
 
+// The same worst ordering with drifted clocks, in real time: the holder's lease lasts
+// holder_validity / (1 + holder_rate), the grantor's belief grantor_belief / (1 + grantor_rate).
+TEST(LeaseDrift, InsideTheBoundTheHolderStopsFirstBeyondItTwoRegionsOverlap) {
+  LeaseTimes t = times_1s();  // ε = 0.05
+  auto overlap_ms = [&](double holder_rate, double grantor_rate) {
+    using ms = std::chrono::duration<double, std::milli>;
+    double holder_stops = ms(t.holder_validity()).count() / (1 + holder_rate);
+    double grantor_stops = ms(t.grantor_belief()).count() / (1 + grantor_rate);
+    return holder_stops - grantor_stops;
+  };
+  // 2 % slow holder, 2 % fast grantor: inside the bound, and the holder stops first.
+  EXPECT_TRUE(drift_within_bound(t, -0.02, 0.02));
+  EXPECT_LT(overlap_ms(-0.02, 0.02), 0);
+  // 4 % either way is still inside (the bound is on the ratio: about 2ε between two clocks).
+  EXPECT_TRUE(drift_within_bound(t, -0.04, 0.04));
+  EXPECT_LT(overlap_ms(-0.04, 0.04), 0);
+  // 6 % either way: beyond it, and the holder acknowledges after the successor may start.
+  EXPECT_FALSE(drift_within_bound(t, -0.06, 0.06));
+  EXPECT_GT(overlap_ms(-0.06, 0.06), 0);
+  // A fast holder or a slow grantor is always safe, however large.
+  EXPECT_TRUE(drift_within_bound(t, 0.4, -0.4));
+  // The boundary agrees with the overlap: the largest safe symmetric drift is ε exactly:
+  // (1 + r)(1 − ε) ≤ (1 + ε)(1 − r) ⇔ r ≤ ε.
+  EXPECT_TRUE(drift_within_bound(t, -0.05, 0.05));
+  EXPECT_FALSE(drift_within_bound(t, -0.0501, 0.0501));
+}
+
+TEST(LeaseDrift, CheckNamesTheTwoProcessesAndIsSymmetricInWhoHolds) {
+  LeaseTimes t = times_1s();
+  EXPECT_TRUE(check_clock_drift(t, {{"primary", -0.02}, {"secondary", 0.02}, {"trafficmgr", 0}})
+                  .is_ok());
+  // Fast primary: safe while it holds, not once the secondary holds and it grants.
+  Status s = check_clock_drift(t, {{"primary", 0.2}, {"secondary", 0.0}, {"trafficmgr", 0.0}});
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("a lease secondary holds could outlast primary's belief"),
+            std::string::npos)
+      << s.message();
+}
+
 TEST(LeaseGrantor, ARetriedPromotionFencesTheSameEpochAgain) {
   LeaseGrantor g(times_1s(), at(-5000));
   g.on_request("primary", Epoch(1), at(0));
