@@ -167,31 +167,33 @@ class SimNetwork::Links final : public region::ReplicationTransport,
 
   CancelCall renew(const std::string& witness_address, const drsim::v1::RenewLeaseRequest& request,
                    Duration deadline, RenewDone done) override {
-    SimNetwork* net = &net_;
-    return net_.call<drsim::v1::RenewLeaseResponse>(
-        name_, witness_address, deadline,
-        [net, witness_address, request]() -> Result<drsim::v1::RenewLeaseResponse> {
-          auto it = net->witnesses_.find(witness_address);
-          if (it == net->witnesses_.end()) return unavailable("no witness at " + witness_address);
-          return it->second->renew(request);
-        },
-        std::move(done));
+    return witness_call(witness_address, request, deadline, &trafficmgr::LeaseWitness::renew,
+                        std::move(done));
   }
 
   CancelCall fence(const std::string& witness_address, const drsim::v1::FenceLeaseRequest& request,
                    Duration deadline, LeaseWitnessClient::FenceDone done) override {
+    return witness_call(witness_address, request, deadline, &trafficmgr::LeaseWitness::fence,
+                        std::move(done));
+  }
+
+ private:
+  // The witness at `address` answers with `method` (the Traffic Manager's own handler).
+  template <typename Request, typename Reply, typename Done>
+  CancelCall witness_call(const std::string& address, const Request& request, Duration deadline,
+                          Result<Reply> (trafficmgr::LeaseWitness::*method)(const Request&),
+                          Done done) {
     SimNetwork* net = &net_;
-    return net_.call<drsim::v1::FenceLeaseResponse>(
-        name_, witness_address, deadline,
-        [net, witness_address, request]() -> Result<drsim::v1::FenceLeaseResponse> {
-          auto it = net->witnesses_.find(witness_address);
-          if (it == net->witnesses_.end()) return unavailable("no witness at " + witness_address);
-          return it->second->fence(request);
+    return net_.call<Reply>(
+        name_, address, deadline,
+        [net, address, request, method]() -> Result<Reply> {
+          auto it = net->witnesses_.find(address);
+          if (it == net->witnesses_.end()) return unavailable("no witness at " + address);
+          return (it->second->*method)(request);
         },
         std::move(done));
   }
 
- private:
   SimNetwork& net_;
   std::string name_;
 };
