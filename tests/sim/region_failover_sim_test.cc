@@ -61,6 +61,7 @@ struct Verdict {
   size_t acked = 0;
   size_t acked_sync = 0;
   size_t refused_after_partition = 0;
+  size_t resets = 0;  // replication stream resets before the partition
   Duration lease_wait{};
   Duration failover_after_partition{};
   Duration simulated{};  // virtual time the run covered
@@ -185,6 +186,16 @@ Verdict run_seed(uint64_t seed, LeaseCheck lease_check) {
   };
   client();
 
+  // Up to two connection resets of the replication stream while it replicates: the primary
+  // reconnects and resends what the standby has not acknowledged.
+  for (uint64_t i = 0, resets = rng.below(3); i < resets; ++i) {
+    scheduler.schedule_after(ms(50 + rng.below(1200)), [&] {
+      if (partitioned_at) return;
+      net.reset(kPrimary, kSecondary);
+      ++v.resets;
+    });
+  }
+
   // Replicate a while, then cut the primary off from the secondary and the witness (clients
   // still reach it).
   scheduler.run_for(ms(300 + rng.below(1200)));
@@ -265,7 +276,7 @@ TEST_F(RegionFailoverSim, PartitionThenFailoverNeverTwoActivesAndLosesNoSyncAck)
   // DRSIM_SIM_UNSAFE_NO_LEASE=1 runs the broken variant through this same test (to see it fail).
   const LeaseCheck check =
       std::getenv("DRSIM_SIM_UNSAFE_NO_LEASE") ? LeaseCheck::kBypassed : LeaseCheck::kEnforced;
-  size_t failed = 0, acked = 0, acked_sync = 0, refused = 0;
+  size_t failed = 0, acked = 0, acked_sync = 0, refused = 0, resets = 0;
   Duration max_lease_wait{}, max_failover{}, simulated{};
   const auto run = seeds(200);
   for (uint64_t seed : run) {
@@ -273,6 +284,7 @@ TEST_F(RegionFailoverSim, PartitionThenFailoverNeverTwoActivesAndLosesNoSyncAck)
     acked += v.acked;
     acked_sync += v.acked_sync;
     refused += v.refused_after_partition;
+    resets += v.resets;
     max_lease_wait = std::max(max_lease_wait, v.lease_wait);
     max_failover = std::max(max_failover, v.failover_after_partition);
     simulated += v.simulated;
@@ -283,9 +295,9 @@ TEST_F(RegionFailoverSim, PartitionThenFailoverNeverTwoActivesAndLosesNoSyncAck)
   }
   std::printf(
       "[sim] %zu seed(s), %zu failed, %.0f s of virtual time; %zu acknowledged writes checked "
-      "(%zu sync), %zu refused after the partition; longest lease wait %.0f ms, longest "
-      "partition-to-failover %.0f ms\n",
-      run.size(), failed, to_ms(simulated) / 1000, acked, acked_sync, refused,
+      "(%zu sync), %zu refused after the partition; %zu stream resets; longest lease wait %.0f "
+      "ms, longest partition-to-failover %.0f ms\n",
+      run.size(), failed, to_ms(simulated) / 1000, acked, acked_sync, refused, resets,
       to_ms(max_lease_wait), to_ms(max_failover));
   // Not vacuous: the client was acknowledged and refused many times.
   EXPECT_GT(acked_sync, run.size() * 10);

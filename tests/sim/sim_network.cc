@@ -160,7 +160,7 @@ class SimNetwork::Links final : public region::ReplicationTransport,
         [net, peer_address, request]() -> Result<drsim::v1::FenceReply> {
           auto it = net->regions_.find(peer_address);
           if (it == net->regions_.end()) return unavailable("no region at " + peer_address);
-          return it->second->on_fence(request);
+          return it->second.on_fence(request);
         },
         std::move(done));
   }
@@ -210,7 +210,13 @@ region::RegionLinks SimNetwork::links_for(const std::string& name) {
 }
 
 void SimNetwork::attach_region(const std::string& name, region::RegionNode& node) {
-  regions_[name] = &node;
+  attach_region(name, node,
+                [&node](const drsim::v1::FenceRequest& req) { return node.on_fence(req); });
+}
+
+void SimNetwork::attach_region(const std::string& name, region::SinkEvents& sink,
+                               FenceHandler on_fence) {
+  regions_[name] = Member{&sink, std::move(on_fence)};
 }
 
 void SimNetwork::attach_witness(const std::string& name, trafficmgr::LeaseWitness& witness) {
@@ -269,7 +275,7 @@ region::SourceLink* SimNetwork::open_stream(const std::string& from, const std::
   if (it == regions_.end()) {
     cut(s, unavailable("no region at " + to));
   } else {
-    s->sink_events = it->second;
+    s->sink_events = it->second.sink;
     if (partitioned(from, to)) cut(s, unavailable("partitioned: " + from + " cannot reach " + to));
   }
   return &s->source_end;

@@ -6,6 +6,7 @@
 // the simulated clock. Test-only: production binaries never link this (tests/sim).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -32,6 +33,9 @@ class SimNetwork {
   region::RegionLinks links_for(const std::string& name);
   // Region `name` answers incoming streams and fences from now on.
   void attach_region(const std::string& name, region::RegionNode& node);
+  // The same for any sink (tests of the network itself).
+  using FenceHandler = std::function<Result<drsim::v1::FenceReply>(const drsim::v1::FenceRequest&)>;
+  void attach_region(const std::string& name, region::SinkEvents& sink, FenceHandler on_fence);
   // `name` answers RenewLease / FenceLease with `witness`.
   void attach_witness(const std::string& name, trafficmgr::LeaseWitness& witness);
 
@@ -73,7 +77,11 @@ class SimNetwork {
   std::map<std::pair<std::string, std::string>, Duration> delays_;
   std::set<std::pair<std::string, std::string>> partitions_;  // sorted pairs
   std::map<std::string, std::unique_ptr<Links>> links_;
-  std::map<std::string, region::RegionNode*> regions_;
+  struct Member {
+    region::SinkEvents* sink;
+    FenceHandler on_fence;
+  };
+  std::map<std::string, Member> regions_;
   std::map<std::string, trafficmgr::LeaseWitness*> witnesses_;
   std::vector<std::shared_ptr<Stream>> streams_;
   size_t streams_opened_ = 0;
