@@ -32,8 +32,8 @@
 #include "common/region/region_options.h"
 #include "common/storage/region_store.h"
 #include "drsim/v1/admin.pb.h"
-#include "drsim/v1/replication.grpc.pb.h"
-#include "drsim/v1/trafficmgr.grpc.pb.h"
+#include "drsim/v1/replication.pb.h"
+#include "drsim/v1/trafficmgr.pb.h"
 #include "drsim/v1/workload.pb.h"
 
 namespace drsim::region {
