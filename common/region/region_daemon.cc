@@ -24,6 +24,7 @@
 #include "common/net/prometheus_text.h"
 #include "common/net/rpc_counters.h"
 #include "common/region/backup_service.h"
+#include "common/region/grpc_region_links.h"
 #include "common/region/region_node.h"
 #include "common/region/region_services.h"
 #include "common/region/replication_streams.h"
@@ -373,10 +374,12 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   DriftingScheduler scheduler(real_time);
   SkewedClock clock(scheduler);
   net::HealthService health;
-  RegionNode node(opt, *transport, io, scheduler, clock, **store, health);
+  // The region's links to its peer and the lease witness, over gRPC.
+  GrpcRegionLinks links(*transport, opt.peer_name, io);
+  RegionNode node(opt, links.links(), *transport, io, scheduler, clock, **store, health);
   WorkloadService workload(node);
   AdminService admin(node, scheduler);
-  ReplicationService replication(node);
+  ReplicationService replication(node, links.gate());
   BackupDriver backup(node, scheduler, clock, **store, **backup_store, backup_opt);
   BackupService backup_service(io, backup);
   std::string data_dir = opt.data_dir;
@@ -470,6 +473,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   // The loop has stopped for good: replication reactors gRPC finishes from now on clean up
   // without posting to it (the io_context is destroyed when this function returns).
   node.close_loop_gate();
+  links.close_loop_gate();
   if (stopper.joinable()) stopper.join();
   spdlog::info("region {} stopped", opt.name);
   return 0;

@@ -5,11 +5,8 @@
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/post.hpp>
 
 #include "common/model/replication/batch_admission.h"
-#include "common/net/grpc_util.h"
-#include "common/region/replication_streams.h"
 
 namespace drsim::region {
 
@@ -79,10 +76,11 @@ Status deadline_exceeded(std::string m) {
 }
 }  // namespace
 
-RegionNode::RegionNode(RegionOptions options, net::Transport transport,
+RegionNode::RegionNode(RegionOptions options, RegionLinks links, net::Transport transport,
                        boost::asio::io_context& io, Scheduler& scheduler, SkewedClock& clock,
                        storage::RegionStore& store, net::HealthService& health)
     : options_(std::move(options)),
+      links_(links),
       transport_(std::move(transport)),
       io_(io),
       gate_(std::make_shared<net::LoopGate>(io)),
@@ -178,7 +176,7 @@ Status RegionNode::start(const std::string& bound_address) {
 void RegionNode::stop() {
   stopped_ = true;
   run_lease_held_answers();
-  if (fence_call_) fence_call_->TryCancel();
+  if (fence_call_) fence_call_();
   answer_fence_waiters(unavailable("region " + options_.name + " is shutting down"), "");
   if (link_) link_->cancel();
   if (sink_) sink_->close(unavailable("region " + options_.name + " is shutting down"));
@@ -700,43 +698,32 @@ Result<drsim::v1::FailoverResponse> RegionNode::promote(const std::string& reaso
 void RegionNode::fence_peer() {
   if (stopped_ || role_->role() != model::Role::kActive || role_->confirmed()) return;
   cancel_timer(confirmation_timer_);  // a restart's confirmation timeout must not confirm this
-  if (!peer_stub_) {
-    peer_stub_ = drsim::v1::Replication::NewStub(peer_channel(options_.peer_address));
-  }
-  struct FenceCall {
-    grpc::ClientContext ctx;
-    drsim::v1::FenceRequest req;
-    drsim::v1::FenceReply reply;
-  };
-  auto call = std::make_shared<FenceCall>();
-  call->req.set_region(options_.name);
-  call->req.set_epoch(role_->epoch().value());
-  net::set_deadline(call->ctx, options_.peer_fence_timeout);
+  drsim::v1::FenceRequest req;
+  req.set_region(options_.name);
+  req.set_epoch(role_->epoch().value());
   const uint64_t generation = ++fence_generation_;
-  fence_call_ = std::shared_ptr<grpc::ClientContext>(call, &call->ctx);
   fence_note_ = "promoted at epoch " + std::to_string(role_->epoch().value()) +
                 ": not serving until " + options_.peer_name + " has stepped down";
   spdlog::info("fencing {}: telling it epoch {} before serving", options_.peer_name,
                role_->epoch().value());
-  peer_stub_->async()->Fence(&call->ctx, &call->req, &call->reply,
-                             [this, gate = gate_, call, generation](grpc::Status status) {
-                               gate->post([this, call, generation, status] {
-                                 on_fence_reply(generation, status, call->reply);
-                               });
-                             });
+  fence_call_ = links_.peer.fence(
+      options_.peer_address, req, options_.peer_fence_timeout,
+      [this, alive = alive_, generation](const Status& status, const drsim::v1::FenceReply& reply) {
+        if (*alive) on_fence_reply(generation, status, reply);
+      });
 }
 
-void RegionNode::on_fence_reply(uint64_t generation, const grpc::Status& status,
+void RegionNode::on_fence_reply(uint64_t generation, const Status& status,
                                 const drsim::v1::FenceReply& reply) {
   if (generation != fence_generation_) return;
-  fence_call_.reset();
+  fence_call_ = nullptr;
   if (stopped_ || role_->role() != model::Role::kActive || role_->confirmed()) return;
   const std::string ours = std::to_string(role_->epoch().value());
   std::string how;
-  if (status.ok() && !reply.active()) {
+  if (status.is_ok() && !reply.active()) {
     how = options_.peer_name + " answered the fence: " + reply.message();
     spdlog::info("{}; serving as active at epoch {}", how, ours);
-  } else if (status.ok() && Epoch(reply.epoch()) > role_->epoch()) {
+  } else if (status.is_ok() && Epoch(reply.epoch()) > role_->epoch()) {
     // The peer is active at a newer epoch than this promotion: this region is the stale one.
     fence_note_.clear();
     Status refused = failed_precondition(
@@ -748,23 +735,21 @@ void RegionNode::on_fence_reply(uint64_t generation, const grpc::Status& status,
       on_role_change(*change);
     }
     return;
-  } else if (!status.ok() && (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                              status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)) {
+  } else if (status.code() == StatusCode::kUnavailable ||
+             status.code() == StatusCode::kDeadlineExceeded) {
     // Killed, frozen, cut off or in an outage: it cannot acknowledge through this region, and it
     // learns epoch `ours` from the first replication frame or fence it reads.
-    how = options_.peer_name + " did not answer the fence (" +
-          status_code_name(static_cast<StatusCode>(status.error_code())) + ": " +
-          status.error_message() + ")";
+    how = options_.peer_name + " did not answer the fence (" + status_code_name(status.code()) +
+          ": " + status.message() + ")";
     spdlog::warn("{}; serving as active at epoch {}", how, ours);
   } else {
     // The peer answered but did not step down (it refused the fence, or it is active at our
     // epoch): serving now could make two actives. Stay unconfirmed and ask again.
     fence_note_ = "promoted at epoch " + ours + ": not serving, " + options_.peer_name +
                   " did not step down: " +
-                  (status.ok() ? reply.message()
-                               : std::string(status_code_name(
-                                     static_cast<StatusCode>(status.error_code()))) +
-                                     ": " + status.error_message());
+                  (status.is_ok() ? reply.message()
+                                  : std::string(status_code_name(status.code())) + ": " +
+                                        status.message());
     spdlog::error("{}; asking again in {} ms", fence_note_, options_.reconnect_backoff.count());
     answer_fence_waiters(failed_precondition(fence_note_ + " (asking again every " +
                                              std::to_string(options_.reconnect_backoff.count()) +
@@ -901,7 +886,6 @@ void RegionNode::set_outage(bool outage) {
 void RegionNode::set_peer(const std::string& address) {
   if (address == options_.peer_address) return;
   options_.peer_address = address;
-  peer_stub_.reset();
   if (link_) link_->cancel();
   spdlog::info("peer {} is at {}", options_.peer_name, address);
   maybe_connect();
@@ -911,10 +895,7 @@ void RegionNode::set_peer(const std::string& address) {
 
 void RegionNode::maybe_connect() {
   if (stopped_ || link_ != nullptr || !replicating() || options_.peer_address.empty()) return;
-  if (!peer_stub_) {
-    peer_stub_ = drsim::v1::Replication::NewStub(peer_channel(options_.peer_address));
-  }
-  link_ = new SourceStream(*this, *peer_stub_);
+  link_ = links_.replication.connect(options_.peer_address, *this);
   ++connects_;
   link_welcomed_ = false;
   ReplicationFrame hello;
@@ -945,7 +926,7 @@ void RegionNode::drop_link(const std::string& why) {
   if (link_) link_->cancel();
 }
 
-void RegionNode::on_source_reply(SourceStream* stream, const ReplicationReply& reply) {
+void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& reply) {
   if (stream != link_) return;
   Time now = scheduler_.now();
   if (reply.has_welcome()) {
@@ -1090,11 +1071,11 @@ void RegionNode::on_standby_durable(Workload& w) {
   }
 }
 
-void RegionNode::on_source_write_done(SourceStream* stream) {
+void RegionNode::on_source_write_done(SourceLink* stream) {
   if (stream == link_) pump();
 }
 
-void RegionNode::on_source_closed(SourceStream* stream, const Status& status) {
+void RegionNode::on_source_closed(SourceLink* stream, const Status& status) {
   if (stream != link_) return;
   link_ = nullptr;
   bool was_welcomed = link_welcomed_;
@@ -1239,7 +1220,7 @@ drsim::v1::Welcome RegionNode::welcome() const {
   return w;
 }
 
-void RegionNode::sink_reject(SinkStream* stream, const Status& why) {
+void RegionNode::sink_reject(SinkLink* stream, const Status& why) {
   ReplicationReply reply;
   auto* r = reply.mutable_reject();
   r->set_code(static_cast<int>(why.code()));
@@ -1251,7 +1232,7 @@ void RegionNode::sink_reject(SinkStream* stream, const Status& why) {
   if (sink_ == stream) sink_ = nullptr;
 }
 
-void RegionNode::on_sink_frame(SinkStream* stream, const ReplicationFrame& frame) {
+void RegionNode::on_sink_frame(SinkLink* stream, const ReplicationFrame& frame) {
   if (outage_) {
     stream->close(unavailable("region " + options_.name + " is in an injected outage"));
     return;
@@ -1288,7 +1269,7 @@ void RegionNode::on_sink_frame(SinkStream* stream, const ReplicationFrame& frame
   }
 }
 
-void RegionNode::sink_hello(SinkStream* stream, const drsim::v1::Hello& hello) {
+void RegionNode::sink_hello(SinkLink* stream, const drsim::v1::Hello& hello) {
   if (Status s = validate_workload_name("hello.region", hello.region()); !s.is_ok()) {
     sink_reject(stream, s);
     return;
@@ -1338,7 +1319,7 @@ void RegionNode::sink_hello(SinkStream* stream, const drsim::v1::Hello& hello) {
                hello.has_resync() ? "re-protect " : "", hello.region(), hello.epoch());
 }
 
-void RegionNode::sink_batch(SinkStream* stream, const drsim::v1::ChangeBatch& batch) {
+void RegionNode::sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batch) {
   std::vector<model::IncomingChange> incoming;
   incoming.reserve(batch.changes_size());
   for (const Change& c : batch.changes()) {
@@ -1398,7 +1379,7 @@ void RegionNode::sink_batch(SinkStream* stream, const drsim::v1::ChangeBatch& ba
   }
 }
 
-void RegionNode::send_ack(SinkStream* stream) {
+void RegionNode::send_ack(SinkLink* stream) {
   ReplicationReply reply;
   for (auto* w : order_) {
     auto* c = reply.mutable_ack()->add_durable();
@@ -1409,7 +1390,7 @@ void RegionNode::send_ack(SinkStream* stream) {
   stream->send(std::move(reply));
 }
 
-void RegionNode::on_sink_closed(SinkStream* stream) {
+void RegionNode::on_sink_closed(SinkLink* stream) {
   if (sink_ == stream) {
     sink_ = nullptr;
     spdlog::info("replication stream from {} closed", sink_source_);
@@ -1764,7 +1745,7 @@ Result<std::vector<model::KeyRestore>> RegionNode::rollback_restores(
                                                       : model::LogStart::kTrimmed);
 }
 
-void RegionNode::sink_snapshot(SinkStream* stream, const drsim::v1::SnapshotChunk& chunk) {
+void RegionNode::sink_snapshot(SinkLink* stream, const drsim::v1::SnapshotChunk& chunk) {
   Workload* w = find(chunk.workload());
   Status bad;
   if (w == nullptr) {
@@ -1928,7 +1909,7 @@ void RegionNode::send_handover_abort(const std::string& why) {
   pump();
 }
 
-void RegionNode::sink_handover(SinkStream* stream, const drsim::v1::Handover& handover) {
+void RegionNode::sink_handover(SinkLink* stream, const drsim::v1::Handover& handover) {
   if (!handover.aborted().empty()) {
     if (planned_ && planned_->stream == stream) {
       finish_planned(failed_precondition("the active region " + options_.peer_name +

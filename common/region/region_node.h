@@ -1,7 +1,9 @@
 // RegionNode: the driver of one region daemon. Lives on the process's single
-// io_context thread and owns the region's models (RegionRole, one
+// loop thread and owns the region's models (RegionRole, one
 // ReplicationSource and ReplicationSink per workload), its RegionStore and the
-// replication streams. gRPC handlers post work to it; it answers through
+// replication streams. It reaches its peer and the lease witness only through the injected
+// RegionLinks (gRPC in the daemon, in-memory in tests/sim) and its timers only through the
+// injected Scheduler. gRPC handlers post work to it; it answers through
 // completion callbacks run on the loop.
 #pragma once
 
@@ -26,17 +28,15 @@
 #include "common/net/health_service.h"
 #include "common/net/loop_gate.h"
 #include "common/net/transport.h"
+#include "common/region/region_links.h"
 #include "common/region/region_options.h"
 #include "common/storage/region_store.h"
 #include "drsim/v1/admin.pb.h"
-#include "drsim/v1/replication.grpc.pb.h"
-#include "drsim/v1/trafficmgr.grpc.pb.h"
+#include "drsim/v1/replication.pb.h"
+#include "drsim/v1/trafficmgr.pb.h"
 #include "drsim/v1/workload.pb.h"
 
 namespace drsim::region {
-
-class SinkStream;
-class SourceStream;
 
 // How a refused or failed client write ended, for the client's history: a
 // write refused before it was applied is a definite failure; one that was
@@ -49,19 +49,20 @@ struct WriteOutcome {
   std::vector<drsim::v1::WriteResult> results;
 };
 
-class RegionNode {
+class RegionNode final : public SourceEvents, public SinkEvents {
  public:
   using WriteDone = std::function<void(WriteOutcome)>;
   using ReprotectDone = std::function<void(Result<drsim::v1::ReprotectResponse>)>;
   using PlannedFailoverDone = std::function<void(Result<drsim::v1::PlannedFailoverResponse>)>;
 
-  // `transport` dials the peer, the witness and the vaults; `scheduler` and `clock` are the
-  // process's (built in main, shared with the other drivers); `io` is the loop the gRPC edge
-  // posts to. The admin RPC SetClockOffset skews `clock`.
-  RegionNode(RegionOptions options, net::Transport transport, boost::asio::io_context& io,
-             Scheduler& scheduler, SkewedClock& clock, storage::RegionStore& store,
-             net::HealthService& health);
-  ~RegionNode();
+  // `links` reach the peer region and the lease witness; `transport` dials the peer's vaults for
+  // the other drivers (peer_channel); `scheduler` and `clock` are the process's (built in main,
+  // shared with the other drivers); `io` is the loop the gRPC services post to. The admin RPC
+  // SetClockOffset skews `clock`.
+  RegionNode(RegionOptions options, RegionLinks links, net::Transport transport,
+             boost::asio::io_context& io, Scheduler& scheduler, SkewedClock& clock,
+             storage::RegionStore& store, net::HealthService& health);
+  ~RegionNode() override;
 
   // Loads durable state and starts replication. Call on the loop.
   Status start(const std::string& bound_address);
@@ -107,13 +108,13 @@ class RegionNode {
   void planned_failover(const std::string& reason, Duration drain_timeout, bool reprotect,
                         PlannedFailoverDone done);
 
-  // Replication sink (server streams), called by SinkStream on the loop.
-  void on_sink_frame(SinkStream* stream, const drsim::v1::ReplicationFrame& frame);
-  void on_sink_closed(SinkStream* stream);
-  // Replication source (client stream), called by SourceStream on the loop.
-  void on_source_reply(SourceStream* stream, const drsim::v1::ReplicationReply& reply);
-  void on_source_write_done(SourceStream* stream);
-  void on_source_closed(SourceStream* stream, const Status& status);
+  // Replication sink (incoming streams), called by the transport on the loop.
+  void on_sink_frame(SinkLink* stream, const drsim::v1::ReplicationFrame& frame) override;
+  void on_sink_closed(SinkLink* stream) override;
+  // Replication source (the outgoing stream), called by the transport on the loop.
+  void on_source_reply(SourceLink* stream, const drsim::v1::ReplicationReply& reply) override;
+  void on_source_write_done(SourceLink* stream) override;
+  void on_source_closed(SourceLink* stream, const Status& status) override;
   // Replication.Fence from the peer (loop thread): it was promoted at req.epoch. Steps down when
   // this region is active at an older epoch; answers this region's role and epoch.
   Result<drsim::v1::FenceReply> on_fence(const drsim::v1::FenceRequest& req);
@@ -239,7 +240,7 @@ class RegionNode {
   // Unplanned promotion: tell the peer our epoch and confirm (serve) only once it answered that
   // it is the standby, or did not answer within peer_fence_timeout (unreachable).
   void fence_peer();
-  void on_fence_reply(uint64_t generation, const grpc::Status& status,
+  void on_fence_reply(uint64_t generation, const Status& status,
                       const drsim::v1::FenceReply& reply);
 
   // Re-protect, active side.
@@ -257,14 +258,14 @@ class RegionNode {
                               std::vector<drsim::v1::ResyncDecision>* decisions);
   Result<std::vector<model::KeyRestore>> rollback_restores(Workload& w, Seq common,
                                                            const model::LogSummary& local);
-  void sink_snapshot(SinkStream* stream, const drsim::v1::SnapshotChunk& chunk);
+  void sink_snapshot(SinkLink* stream, const drsim::v1::SnapshotChunk& chunk);
   void check_incoming_done();
-  void send_ack(SinkStream* stream);
+  void send_ack(SinkLink* stream);
 
   // Planned failover: source side (this region is active) and target side (standby).
   void on_handover_request(const drsim::v1::HandoverRequest& req);
   void send_handover_abort(const std::string& why);
-  void sink_handover(SinkStream* stream, const drsim::v1::Handover& handover);
+  void sink_handover(SinkLink* stream, const drsim::v1::Handover& handover);
   // The pending planned failover failed: answer it with `why`.
   void finish_planned(const Status& why);
   // The planned failover promoted this region: answer once it holds its first lease.
@@ -296,17 +297,18 @@ class RegionNode {
   // After a lease change: health, and sync writes waiting past expiry.
   void check_lease();
   void reset_lease();
-  void sink_lease_request(SinkStream* stream, const drsim::v1::LeaseRequest& req);
+  void sink_lease_request(SinkLink* stream, const drsim::v1::LeaseRequest& req);
   std::string lease_grantors() const;
   void fill_lease_status(drsim::v1::GetStatusResponse* out) const;
 
   // Sink side.
-  void sink_hello(SinkStream* stream, const drsim::v1::Hello& hello);
-  void sink_batch(SinkStream* stream, const drsim::v1::ChangeBatch& batch);
-  void sink_reject(SinkStream* stream, const Status& why);
+  void sink_hello(SinkLink* stream, const drsim::v1::Hello& hello);
+  void sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batch);
+  void sink_reject(SinkLink* stream, const Status& why);
   drsim::v1::Welcome welcome() const;
 
   RegionOptions options_;
+  RegionLinks links_;
   net::Transport transport_;
   boost::asio::io_context& io_;
   std::shared_ptr<net::LoopGate> gate_;
@@ -326,8 +328,7 @@ class RegionNode {
   std::vector<QueuedOp> queued_;
   bool flush_posted_ = false;
 
-  std::unique_ptr<drsim::v1::Replication::Stub> peer_stub_;
-  SourceStream* link_ = nullptr;
+  SourceLink* link_ = nullptr;
   bool link_welcomed_ = false;
   bool reconnect_scheduled_ = false;
   std::string link_error_;
@@ -336,7 +337,7 @@ class RegionNode {
   std::string diverged_;
   size_t pump_cursor_ = 0;
 
-  SinkStream* sink_ = nullptr;
+  SinkLink* sink_ = nullptr;
   std::string sink_source_;
 
   // Re-protect, active side: the running or last resync toward the peer.
@@ -360,7 +361,7 @@ class RegionNode {
   // Planned failover, target side: the pending request.
   struct PlannedWait {
     PlannedFailoverDone done;
-    SinkStream* stream = nullptr;
+    SinkLink* stream = nullptr;
     std::string reason;
     bool reprotect = false;
     Time started;
@@ -372,7 +373,7 @@ class RegionNode {
   uint64_t planned_generation_ = 0;
   std::optional<TimerId> confirmation_timer_;  // the latest armed confirmation timeout
   uint64_t fence_generation_ = 0;         // the latest fence sent to the peer
-  std::shared_ptr<grpc::ClientContext> fence_call_;  // in flight, cancelled by stop()
+  CancelCall fence_call_;  // in flight, cancelled by stop()
   std::string fence_note_;  // while promoted but not serving: what the fence waits for
   struct FenceWaiter {
     drsim::v1::FailoverResponse response;
@@ -388,7 +389,6 @@ class RegionNode {
   std::optional<model::LeaseGrantor> grantor_;
   bool lease_was_valid_ = false;
   std::optional<drsim::v1::ReplicationFrame> lease_frame_;  // a renewal to send on the stream
-  std::unique_ptr<drsim::v1::TrafficManager::Stub> witness_stub_;
   bool witness_call_in_flight_ = false;
   std::string witness_error_;
   bool lease_wait_running_ = false;  // a promotion is waiting out the old lease

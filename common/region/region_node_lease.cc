@@ -6,11 +6,8 @@
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/post.hpp>
 
-#include "common/net/grpc_util.h"
 #include "common/region/region_node.h"
-#include "common/region/replication_streams.h"
 
 namespace drsim::region {
 
@@ -58,11 +55,7 @@ void RegionNode::start_lease() {
 
 void RegionNode::set_witness(const std::string& address) {
   options_.witness_address = address;
-  witness_stub_.reset();
   witness_error_.clear();
-  if (!address.empty()) {
-    witness_stub_ = drsim::v1::TrafficManager::NewStub(transport_.channel(address, "trafficmgr"));
-  }
   lease_.set_grantors(lease_grantors());
   spdlog::info("lease witness: {}", address.empty() ? "none (the peer alone grants)" : address);
   if (grantor_) renew_lease();
@@ -118,42 +111,35 @@ void RegionNode::renew_lease() {
 }
 
 void RegionNode::renew_with_witness() {
-  if (!witness_stub_ || witness_call_in_flight_) return;
-  struct Call {
-    grpc::ClientContext ctx;
-    drsim::v1::RenewLeaseRequest request;
-    drsim::v1::RenewLeaseResponse response;
-  };
-  auto call = std::make_shared<Call>();
-  call->request.set_region(options_.name);
-  call->request.set_peer(options_.peer_name);
-  call->request.set_epoch(role_->epoch().value());
-  call->request.set_lease_ms(lease_ms(options_.lease));
-  call->request.set_lease_drift(options_.lease.drift);
-  net::set_deadline(call->ctx, std::chrono::duration_cast<milliseconds>(options_.lease.lease / 2));
+  if (options_.witness_address.empty() || witness_call_in_flight_) return;
+  drsim::v1::RenewLeaseRequest request;
+  request.set_region(options_.name);
+  request.set_peer(options_.peer_name);
+  request.set_epoch(role_->epoch().value());
+  request.set_lease_ms(lease_ms(options_.lease));
+  request.set_lease_drift(options_.lease.drift);
   uint64_t id = lease_.on_request_sent(scheduler_.now());
   Epoch epoch = role_->epoch();
   witness_call_in_flight_ = true;
-  witness_stub_->async()->RenewLease(
-      &call->ctx, &call->request, &call->response,
-      [this, gate = gate_, alive = alive_, call, id, epoch](grpc::Status s) {
-        gate->post([this, alive, call, id, epoch, s] {
-          if (!*alive || stopped_) return;
-          witness_call_in_flight_ = false;
-          if (!s.ok()) {
-            std::string why = "witness " + options_.witness_address + ": " + s.error_message();
-            if (why != witness_error_) spdlog::warn("lease renewal failed: {}", why);
-            witness_error_ = why;
-            return;
-          }
-          witness_error_.clear();
-          if (call->response.granted()) {
-            on_lease_granted(id, epoch);
-          } else {
-            on_lease_refused(Epoch(call->response.highest_epoch()), "trafficmgr",
-                             call->response.reason());
-          }
-        });
+  links_.witness.renew(
+      options_.witness_address, request,
+      std::chrono::duration_cast<milliseconds>(options_.lease.lease / 2),
+      [this, alive = alive_, id, epoch](const Status& s,
+                                        const drsim::v1::RenewLeaseResponse& response) {
+        if (!*alive || stopped_) return;
+        witness_call_in_flight_ = false;
+        if (!s.is_ok()) {
+          std::string why = "witness " + options_.witness_address + ": " + s.message();
+          if (why != witness_error_) spdlog::warn("lease renewal failed: {}", why);
+          witness_error_ = why;
+          return;
+        }
+        witness_error_.clear();
+        if (response.granted()) {
+          on_lease_granted(id, epoch);
+        } else {
+          on_lease_refused(Epoch(response.highest_epoch()), "trafficmgr", response.reason());
+        }
       });
 }
 
@@ -211,7 +197,7 @@ void RegionNode::check_lease() {
   }
 }
 
-void RegionNode::sink_lease_request(SinkStream* stream, const drsim::v1::LeaseRequest& req) {
+void RegionNode::sink_lease_request(SinkLink* stream, const drsim::v1::LeaseRequest& req) {
   drsim::v1::ReplicationReply reply;
   auto* g = reply.mutable_lease_grant();
   g->set_request_id(req.request_id());
@@ -277,78 +263,69 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
     });
   };
   Time own_until = started + *own;
-  if (!witness_stub_) {
+  if (options_.witness_address.empty()) {
     wait_until(own_until);
     return;
   }
-  struct Call {
-    grpc::ClientContext ctx;
-    drsim::v1::FenceLeaseRequest request;
-    drsim::v1::FenceLeaseResponse response;
-  };
-  auto call = std::make_shared<Call>();
-  call->request.set_region(options_.name);
-  call->request.set_peer(options_.peer_name);
-  call->request.set_new_epoch(next.value());
-  call->request.set_lease_ms(lease_ms(options_.lease));
-  call->request.set_lease_drift(options_.lease.drift);
-  net::set_deadline(call->ctx, kWitnessFenceDeadline);
-  witness_stub_->async()->FenceLease(
-      &call->ctx, &call->request, &call->response,
-      [this, gate = gate_, alive = alive_, call, own_until, override_witness, retry, wait_until,
-       done](grpc::Status s) {
-        gate->post([this, alive, call, own_until, override_witness, retry, wait_until, done, s] {
-          if (!*alive) return;
-          Time now = scheduler_.now();
-          if (s.ok() && call->response.refused()) {
-            // The witness knows a newer epoch than this standby (it restarted and forgot it):
-            // learn it and promote beyond it, once.
-            grantor_->lift_fence();
-            lease_wait_running_ = false;
-            Epoch highest(call->response.highest_epoch());
-            if (retry == EpochRetry::kAllowed && highest >= role_->promotion_epoch()) {
-              spdlog::info("lease witness knows epoch {}: promoting beyond it", highest.value());
-              role_->on_peer_epoch(highest, model::Role::kActive);  // a standby only learns it
-              wait_out_old_lease(override_witness, EpochRetry::kUsed, done);
-              return;
-            }
-            done(failed_precondition("the lease witness trafficmgr refused the failover: " +
-                                     call->response.reason()));
-            return;
-          }
-          if (s.ok()) {
-            auto witness = std::chrono::duration_cast<Duration>(
-                std::chrono::duration<double, std::milli>(call->response.remaining_ms()));
-            wait_until(std::max(own_until, now + witness));
-            return;
-          }
-          bool unreachable = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                             s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
-          if (unreachable && override_witness == WitnessOverride::kForceWithoutWitness) {
-            spdlog::warn(
-                "failover without the witness ({} unreachable: {}): waiting a full lease ({} ms)",
-                options_.witness_address, s.error_message(),
-                whole_ms(options_.lease.grantor_belief()));
-            wait_until(std::max(own_until, now + options_.lease.grantor_belief()));
-            return;
-          }
+  drsim::v1::FenceLeaseRequest request;
+  request.set_region(options_.name);
+  request.set_peer(options_.peer_name);
+  request.set_new_epoch(next.value());
+  request.set_lease_ms(lease_ms(options_.lease));
+  request.set_lease_drift(options_.lease.drift);
+  links_.witness.fence(
+      options_.witness_address, request, kWitnessFenceDeadline,
+      [this, alive = alive_, own_until, override_witness, retry, wait_until, done](
+          const Status& s, const drsim::v1::FenceLeaseResponse& response) {
+        if (!*alive) return;
+        Time now = scheduler_.now();
+        if (s.is_ok() && response.refused()) {
+          // The witness knows a newer epoch than this standby (it restarted and forgot it):
+          // learn it and promote beyond it, once.
           grantor_->lift_fence();
           lease_wait_running_ = false;
-          if (unreachable) {
-            done(unavailable(
-                "the lease witness trafficmgr at " + options_.witness_address +
-                " is unreachable (" + s.error_message() + "): region " + options_.name +
-                " cannot prove that " + options_.peer_name +
-                "'s lease expired (it may still renew there), so it was not promoted; retry "
-                "when the witness answers, or pass --force-without-witness to wait a full "
-                "lease (" +
-                std::to_string(whole_ms(options_.lease.grantor_belief())) +
-                " ms) and promote anyway"));
-          } else {
-            done(failed_precondition("the lease witness trafficmgr refused the failover: " +
-                                     s.error_message()));
+          Epoch highest(response.highest_epoch());
+          if (retry == EpochRetry::kAllowed && highest >= role_->promotion_epoch()) {
+            spdlog::info("lease witness knows epoch {}: promoting beyond it", highest.value());
+            role_->on_peer_epoch(highest, model::Role::kActive);  // a standby only learns it
+            wait_out_old_lease(override_witness, EpochRetry::kUsed, done);
+            return;
           }
-        });
+          done(failed_precondition("the lease witness trafficmgr refused the failover: " +
+                                   response.reason()));
+          return;
+        }
+        if (s.is_ok()) {
+          auto witness = std::chrono::duration_cast<Duration>(
+              std::chrono::duration<double, std::milli>(response.remaining_ms()));
+          wait_until(std::max(own_until, now + witness));
+          return;
+        }
+        bool unreachable =
+            s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded;
+        if (unreachable && override_witness == WitnessOverride::kForceWithoutWitness) {
+          spdlog::warn(
+              "failover without the witness ({} unreachable: {}): waiting a full lease ({} ms)",
+              options_.witness_address, s.message(), whole_ms(options_.lease.grantor_belief()));
+          wait_until(std::max(own_until, now + options_.lease.grantor_belief()));
+          return;
+        }
+        grantor_->lift_fence();
+        lease_wait_running_ = false;
+        if (unreachable) {
+          done(unavailable(
+              "the lease witness trafficmgr at " + options_.witness_address +
+              " is unreachable (" + s.message() + "): region " + options_.name +
+              " cannot prove that " + options_.peer_name +
+              "'s lease expired (it may still renew there), so it was not promoted; retry "
+              "when the witness answers, or pass --force-without-witness to wait a full "
+              "lease (" +
+              std::to_string(whole_ms(options_.lease.grantor_belief())) +
+              " ms) and promote anyway"));
+        } else {
+          done(failed_precondition("the lease witness trafficmgr refused the failover: " +
+                                   s.message()));
+        }
       });
 }
 

@@ -8,8 +8,8 @@ namespace drsim::region {
 using drsim::v1::ReplicationFrame;
 using drsim::v1::ReplicationReply;
 
-SinkStream::SinkStream(RegionNode& node, std::string peer)
-    : node_(node), gate_(node.loop_gate()), peer_(std::move(peer)) {
+SinkStream::SinkStream(SinkEvents& node, std::shared_ptr<net::LoopGate> gate, std::string peer)
+    : node_(node), gate_(std::move(gate)), peer_(std::move(peer)) {
   StartRead(&incoming_);
 }
 
@@ -79,7 +79,7 @@ void SinkStream::OnDone() {
 
 grpc::ServerBidiReactor<ReplicationFrame, ReplicationReply>* ReplicationService::Stream(
     grpc::CallbackServerContext* ctx) {
-  return new SinkStream(node_, ctx->peer());
+  return new SinkStream(node_, gate_, ctx->peer());
 }
 
 grpc::ServerUnaryReactor* ReplicationService::Fence(grpc::CallbackServerContext* ctx,
@@ -94,8 +94,9 @@ grpc::ServerUnaryReactor* ReplicationService::Fence(grpc::CallbackServerContext*
   return reactor;
 }
 
-SourceStream::SourceStream(RegionNode& node, drsim::v1::Replication::Stub& stub)
-    : node_(node), gate_(node.loop_gate()) {
+SourceStream::SourceStream(SourceEvents& node, std::shared_ptr<net::LoopGate> gate,
+                           drsim::v1::Replication::Stub& stub)
+    : node_(node), gate_(std::move(gate)) {
   stub.async()->Stream(&ctx_, this);
   AddHold();
   StartRead(&incoming_);

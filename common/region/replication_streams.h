@@ -1,6 +1,7 @@
-// gRPC reactors of the replication stream. They never touch region state:
-// every callback copies what arrived and posts it to the RegionNode's loop
-// through its LoopGate. Deletion also happens on the loop, so the loop never
+// gRPC reactors of the replication stream: the daemon's implementation of the replication
+// transport (replication_transport.h). They never touch region state:
+// every callback copies what arrived and posts it to the loop
+// through a LoopGate. Deletion also happens on the loop, so the loop never
 // calls into a reactor that gRPC has finished with — unless the loop is gone
 // (gate closed at shutdown), when OnDone deletes the reactor itself.
 #pragma once
@@ -12,6 +13,7 @@
 
 #include "common/core/status.h"
 #include "common/net/loop_gate.h"
+#include "common/region/replication_transport.h"
 #include "drsim/v1/replication.grpc.pb.h"
 
 namespace drsim::region {
@@ -20,14 +22,15 @@ class RegionNode;
 
 // Sink side: one per incoming stream from a source region.
 class SinkStream final
-    : public grpc::ServerBidiReactor<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply> {
+    : public grpc::ServerBidiReactor<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply>,
+      public SinkLink {
  public:
-  SinkStream(RegionNode& node, std::string peer);
+  SinkStream(SinkEvents& node, std::shared_ptr<net::LoopGate> gate, std::string peer);
 
   // Loop thread only.
-  void send(drsim::v1::ReplicationReply reply);
-  void close(const Status& status);
-  const std::string& peer() const { return peer_; }
+  void send(drsim::v1::ReplicationReply reply) override;
+  void close(const Status& status) override;
+  const std::string& peer() const override { return peer_; }
 
   // grpc::ServerBidiReactor
   void OnReadDone(bool ok) override;
@@ -38,7 +41,7 @@ class SinkStream final
   void write_next();
   void finish_if_ready();
 
-  RegionNode& node_;
+  SinkEvents& node_;
   std::shared_ptr<net::LoopGate> gate_;
   std::string peer_;
   drsim::v1::ReplicationFrame incoming_;
@@ -53,7 +56,9 @@ class SinkStream final
 
 class ReplicationService final : public drsim::v1::Replication::CallbackService {
  public:
-  explicit ReplicationService(RegionNode& node) : node_(node) {}
+  // Incoming streams post to the loop through `gate`.
+  ReplicationService(RegionNode& node, std::shared_ptr<net::LoopGate> gate)
+      : node_(node), gate_(std::move(gate)) {}
   grpc::ServerBidiReactor<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply>* Stream(
       grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* Fence(grpc::CallbackServerContext* ctx,
@@ -62,19 +67,22 @@ class ReplicationService final : public drsim::v1::Replication::CallbackService 
 
  private:
   RegionNode& node_;
+  std::shared_ptr<net::LoopGate> gate_;
 };
 
 // Source side: the stream this region (when active) opens to its peer.
 class SourceStream final
-    : public grpc::ClientBidiReactor<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply> {
+    : public grpc::ClientBidiReactor<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply>,
+      public SourceLink {
  public:
-  SourceStream(RegionNode& node, drsim::v1::Replication::Stub& stub);
+  SourceStream(SourceEvents& node, std::shared_ptr<net::LoopGate> gate,
+               drsim::v1::Replication::Stub& stub);
 
   // Loop thread only.
-  void send(drsim::v1::ReplicationFrame frame);
-  bool write_in_flight() const { return write_in_flight_; }
-  bool open() const { return !read_ended_; }
-  void cancel() { ctx_.TryCancel(); }
+  void send(drsim::v1::ReplicationFrame frame) override;
+  bool write_in_flight() const override { return write_in_flight_; }
+  bool open() const override { return !read_ended_; }
+  void cancel() override { ctx_.TryCancel(); }
   // The loop saw the read side end; lets gRPC call OnDone.
   void release();
 
@@ -84,7 +92,7 @@ class SourceStream final
   void OnDone(const grpc::Status& status) override;
 
  private:
-  RegionNode& node_;
+  SourceEvents& node_;
   std::shared_ptr<net::LoopGate> gate_;
   grpc::ClientContext ctx_;
   drsim::v1::ReplicationReply incoming_;

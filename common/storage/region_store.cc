@@ -65,8 +65,10 @@ RegionStore::~RegionStore() {
 
 Result<std::unique_ptr<RegionStore>> RegionStore::open(const std::string& dir,
                                                        Durability durability,
-                                                       uint64_t log_retention) {
+                                                       uint64_t log_retention,
+                                                       rocksdb::Env* env) {
   rocksdb::Options options;
+  if (env != nullptr) options.env = env;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);

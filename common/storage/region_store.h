@@ -19,6 +19,7 @@
 #include "drsim/v1/replication.pb.h"
 
 namespace rocksdb {
+class Env;
 struct ReadOptions;
 class DB;
 class ColumnFamilyHandle;
@@ -42,8 +43,11 @@ enum class Durability { kProcessCrash, kPowerLoss };
 
 class RegionStore {
  public:
+  // `env`: RocksDB's file system and threads; nullptr = the default (disk). Simulation passes
+  // rocksdb::NewMemEnv so a region's store lives in memory. Must outlive the store.
   static Result<std::unique_ptr<RegionStore>> open(const std::string& dir, Durability durability,
-                                                   uint64_t log_retention);
+                                                   uint64_t log_retention,
+                                                   rocksdb::Env* env = nullptr);
   ~RegionStore();
 
   Result<std::optional<RegionMeta>> load_meta();

@@ -1,0 +1,92 @@
+// In-memory RegionLinks for simulation: the replication streams, the peer's Fence and the lease
+// witness between regions living in one process on one SimScheduler. Every delivery is a task
+// the scheduler times (a fixed delay per direction, FIFO per stream); a test partitions a pair
+// of members (open streams between them are cut, calls across them get no answer), heals it,
+// or resets their streams. The witness is the Traffic Manager's own trafficmgr::LeaseWitness on
+// the simulated clock. Test-only: production binaries never link this (tests/sim).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/core/scheduler.h"
+#include "common/region/region_links.h"
+#include "common/region/region_node.h"
+#include "trafficmgr/lease_witness.h"
+
+namespace drsim::sim {
+
+class SimNetwork {
+ public:
+  // Members are named; a region's peer_address and witness_address are members' names.
+  explicit SimNetwork(SimScheduler& scheduler, Duration default_delay);
+  ~SimNetwork();
+  SimNetwork(const SimNetwork&) = delete;
+  SimNetwork& operator=(const SimNetwork&) = delete;
+
+  // The links region `name` dials with (give them to its RegionNode). Owned by the network.
+  region::RegionLinks links_for(const std::string& name);
+  // Region `name` answers incoming streams and fences from now on.
+  void attach_region(const std::string& name, region::RegionNode& node);
+  // The same for any sink (tests of the network itself).
+  using FenceHandler = std::function<Result<drsim::v1::FenceReply>(const drsim::v1::FenceRequest&)>;
+  void attach_region(const std::string& name, region::SinkEvents& sink, FenceHandler on_fence);
+  // `name` answers RenewLease / FenceLease with `witness`.
+  void attach_witness(const std::string& name, trafficmgr::LeaseWitness& witness);
+
+  void set_delay(const std::string& from, const std::string& to, Duration delay);
+  // Nothing gets through between a and b (both directions) until heal; streams between them
+  // are cut (each end sees UNAVAILABLE once its incoming delay passed).
+  void partition(const std::string& a, const std::string& b);
+  void heal(const std::string& a, const std::string& b);
+  bool partitioned(const std::string& a, const std::string& b) const;
+  // Cuts the streams between a and b now; new ones may open at once.
+  void reset(const std::string& a, const std::string& b);
+
+  // Counters a test can assert on.
+  size_t streams_opened() const { return streams_opened_; }
+  size_t frames_delivered() const { return frames_delivered_; }
+  size_t calls_lost() const { return calls_lost_; }
+
+ private:
+  class Links;
+  struct Stream;
+  friend class Links;
+
+  Duration delay(const std::string& from, const std::string& to) const;
+  region::SourceLink* open_stream(const std::string& from, const std::string& to,
+                                  region::SourceEvents& events);
+  void cut(const std::shared_ptr<Stream>& stream, const Status& why);
+  void cut_between(const std::string& a, const std::string& b, const Status& why);
+  // Both ends have seen on_*_closed: forget the stream.
+  void retire(Stream* stream);
+  // A unary call from `from` to `to`: `handle` runs at `to` after the delay there; its answer
+  // reaches `done` after the delay back, unless a partition drops either (then the deadline).
+  template <typename Reply>
+  region::CancelCall call(const std::string& from, const std::string& to, Duration deadline,
+                          std::function<Result<Reply>()> handle,
+                          std::function<void(const Status&, const Reply&)> done);
+
+  SimScheduler& scheduler_;
+  Duration default_delay_;
+  std::map<std::pair<std::string, std::string>, Duration> delays_;
+  std::set<std::pair<std::string, std::string>> partitions_;  // sorted pairs
+  std::map<std::string, std::unique_ptr<Links>> links_;
+  struct Member {
+    region::SinkEvents* sink;
+    FenceHandler on_fence;
+  };
+  std::map<std::string, Member> regions_;
+  std::map<std::string, trafficmgr::LeaseWitness*> witnesses_;
+  std::vector<std::shared_ptr<Stream>> streams_;
+  size_t streams_opened_ = 0;
+  size_t frames_delivered_ = 0;
+  size_t calls_lost_ = 0;
+};
+
+}  // namespace drsim::sim

@@ -1,0 +1,161 @@
+// SimNetwork, the in-memory RegionLinks of the simulation, on its own: a stream delivers in
+// order after the link delay, a partition cuts it (frames in flight lost, each end told
+// UNAVAILABLE) and refuses new ones until healed, and a unary call across a partition ends at
+// its deadline. Recording events stand in for the two RegionNodes.
+#include "tests/sim/sim_network.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace drsim::sim {
+namespace {
+
+using namespace std::chrono_literals;
+
+v1::ReplicationFrame batch_frame(uint64_t seq) {
+  v1::ReplicationFrame f;
+  f.mutable_batch()->add_changes()->set_seq(seq);
+  return f;
+}
+
+// The standby's side: records frames (with their virtual arrival) and answers each with an ack.
+struct RecordingSink final : region::SinkEvents {
+  explicit RecordingSink(SimScheduler& s) : scheduler(s) {}
+  void on_sink_frame(region::SinkLink* link, const v1::ReplicationFrame& frame) override {
+    seqs.push_back(frame.batch().changes(0).seq());
+    arrivals.push_back(scheduler.now());
+    v1::ReplicationReply reply;
+    reply.mutable_ack()->add_durable()->set_seq(frame.batch().changes(0).seq());
+    link->send(std::move(reply));
+  }
+  void on_sink_closed(region::SinkLink*) override { ++closed; }
+  SimScheduler& scheduler;
+  std::vector<uint64_t> seqs;
+  std::vector<Time> arrivals;
+  int closed = 0;
+};
+
+// The active side: sends the next queued frame whenever the link allows one.
+struct RecordingSource final : region::SourceEvents {
+  void on_source_reply(region::SourceLink*, const v1::ReplicationReply& reply) override {
+    acked.push_back(reply.ack().durable(0).seq());
+  }
+  void on_source_write_done(region::SourceLink* link) override { pump(link); }
+  void on_source_closed(region::SourceLink*, const Status& why) override { closed.push_back(why); }
+  void pump(region::SourceLink* link) {
+    if (queue.empty() || link->write_in_flight() || !link->open()) return;
+    link->send(batch_frame(queue.front()));
+    queue.erase(queue.begin());
+  }
+  std::vector<uint64_t> queue;
+  std::vector<uint64_t> acked;
+  std::vector<Status> closed;
+};
+
+struct Pair {
+  Pair() : net(scheduler, 5ms), sink(scheduler) {
+    net.set_delay("primary", "secondary", 10ms);
+    net.set_delay("secondary", "primary", 3ms);
+    net.attach_region("secondary", sink, [](const v1::FenceRequest& req) {
+      v1::FenceReply r;
+      r.set_epoch(req.epoch());
+      return Result<v1::FenceReply>(r);
+    });
+  }
+  region::SourceLink* connect() {
+    return net.links_for("primary").replication.connect("secondary", source);
+  }
+  SimScheduler scheduler;
+  SimNetwork net;
+  RecordingSink sink;
+  RecordingSource source;
+};
+
+TEST(SimNetwork, StreamDeliversInOrderAfterTheDelayOfEachDirection) {
+  Pair p;
+  p.source.queue = {1, 2, 3};
+  region::SourceLink* link = p.connect();
+  p.source.pump(link);
+  p.scheduler.run_for(1s);
+  EXPECT_EQ(p.sink.seqs, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(p.source.acked, (std::vector<uint64_t>{1, 2, 3}));
+  ASSERT_FALSE(p.sink.arrivals.empty());
+  EXPECT_EQ(p.sink.arrivals.front() - kTimeZero, 10ms);  // primary → secondary
+  EXPECT_TRUE(p.source.closed.empty());
+  EXPECT_EQ(p.net.frames_delivered(), 3u);
+}
+
+TEST(SimNetwork, PartitionCutsTheStreamLosesFramesInFlightAndRefusesNewOnesUntilHealed) {
+  Pair p;
+  p.source.queue = {1};
+  region::SourceLink* link = p.connect();
+  p.source.pump(link);
+  p.scheduler.run_for(5ms);  // the frame is halfway
+  p.net.partition("primary", "secondary");
+  EXPECT_FALSE(link->open());
+  p.scheduler.run_for(1s);
+  EXPECT_TRUE(p.sink.seqs.empty()) << "a frame in flight crossed the partition";
+  ASSERT_EQ(p.source.closed.size(), 1u);
+  EXPECT_EQ(p.source.closed[0].code(), StatusCode::kUnavailable);
+  EXPECT_EQ(p.sink.closed, 0);  // the sink never saw the stream
+
+  p.connect();  // across the partition: closed without reaching the sink
+  p.scheduler.run_for(1s);
+  ASSERT_EQ(p.source.closed.size(), 2u);
+  EXPECT_EQ(p.source.closed[1].code(), StatusCode::kUnavailable);
+
+  p.net.heal("primary", "secondary");
+  p.source.queue = {7};
+  p.source.pump(p.connect());
+  p.scheduler.run_for(1s);
+  EXPECT_EQ(p.sink.seqs, (std::vector<uint64_t>{7}));
+  EXPECT_EQ(p.source.acked, (std::vector<uint64_t>{7}));
+}
+
+TEST(SimNetwork, ResetTellsBothEndsAndANewStreamOpensAtOnce) {
+  Pair p;
+  p.source.queue = {1};
+  p.source.pump(p.connect());
+  p.scheduler.run_for(100ms);
+  ASSERT_EQ(p.sink.seqs.size(), 1u);
+  p.net.reset("primary", "secondary");
+  p.scheduler.run_for(100ms);
+  ASSERT_EQ(p.source.closed.size(), 1u);
+  EXPECT_EQ(p.sink.closed, 1);
+  p.source.queue = {2};
+  p.source.pump(p.connect());
+  p.scheduler.run_for(100ms);
+  EXPECT_EQ(p.sink.seqs, (std::vector<uint64_t>{1, 2}));
+}
+
+TEST(SimNetwork, UnaryCallAnswersAfterTheRoundTripOrEndsAtItsDeadlineAcrossAPartition) {
+  Pair p;
+  region::PeerControl& peer = p.net.links_for("primary").peer;
+  v1::FenceRequest req;
+  req.set_epoch(2);
+  std::optional<Status> answer;
+  Time answered_at{};
+  auto done = [&](const Status& s, const v1::FenceReply&) {
+    answer = s;
+    answered_at = p.scheduler.now();
+  };
+  peer.fence("secondary", req, 300ms, done);
+  p.scheduler.run_until([&] { return answer.has_value(); });
+  ASSERT_TRUE(answer && answer->is_ok());
+  EXPECT_EQ(answered_at - kTimeZero, 13ms);  // 10 ms there, 3 ms back
+
+  answer.reset();
+  p.net.partition("primary", "secondary");
+  const Time sent = p.scheduler.now();
+  peer.fence("secondary", req, 300ms, done);
+  p.scheduler.run_until([&] { return answer.has_value(); });
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(answered_at - sent, 300ms);
+  EXPECT_EQ(p.net.calls_lost(), 1u);
+}
+
+}  // namespace
+}  // namespace drsim::sim
