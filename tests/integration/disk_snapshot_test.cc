@@ -423,9 +423,9 @@ TEST(Cost, PricesComeFromAFileCheckedFieldByFieldAndEveryDiskVerbHasHelp) {
   ASSERT_TRUE(backup_now(b, "rsv-file", "vm-web").is_ok());
   auto r = run_binary("drsim", {"cost", "--prices", path, "--home", topo.home(), "--json"}, 20s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("\"smallInstancePerMonth\": 3.5"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"small_instance_per_month\": 3.5"), std::string::npos) << r.output;
   // Fields left out keep the default list prices.
-  EXPECT_NE(r.output.find("\"snapshotPerGibMonth\": " +
+  EXPECT_NE(r.output.find("\"snapshot_per_gib_month\": " +
                           std::to_string(model::PriceList{}.snapshot_per_gib_month).substr(0, 4)),
             std::string::npos)
       << r.output;
