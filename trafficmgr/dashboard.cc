@@ -276,11 +276,11 @@ std::string Dashboard::metrics_text() const {
                static_cast<double>(e.probes_failed()));
     }
   }
-  m.family("drsim_tm_probe_latency_ms", Prom::Type::kGauge, "Duration of the last probe.");
+  m.family("drsim_tm_probe_latency_seconds", Prom::Type::kGauge, "Duration of the last probe.");
   for (const auto& t : tables) {
     for (const auto& e : t.endpoints()) {
-      m.sample("drsim_tm_probe_latency_ms", {{"profile", t.profile()}, {"endpoint", e.name()}},
-               e.last_probe_ms());
+      m.sample("drsim_tm_probe_latency_seconds",
+               {{"profile", t.profile()}, {"endpoint", e.name()}}, e.last_probe_ms() / 1000.0);
     }
   }
   m.family("drsim_tm_endpoint_status", Prom::Type::kGauge,
@@ -325,16 +325,16 @@ std::string Dashboard::metrics_text() const {
   for (const auto& t : tables) {
     m.sample("drsim_tm_fail_open", {{"profile", t.profile()}}, t.fail_open() ? 1 : 0);
   }
-  m.family("drsim_tm_failover_ms", Prom::Type::kGauge,
+  m.family("drsim_tm_failover_seconds", Prom::Type::kGauge,
            "Failover time: the documented estimate, the strict worst case, and the last measured "
            "(first failed probe to route change; 0 = none yet).");
   for (const auto& t : tables) {
-    m.sample("drsim_tm_failover_ms", {{"profile", t.profile()}, {"figure", "documented"}},
-             t.failover_documented_ms());
-    m.sample("drsim_tm_failover_ms", {{"profile", t.profile()}, {"figure", "worst_case"}},
-             t.failover_worst_case_ms());
-    m.sample("drsim_tm_failover_ms", {{"profile", t.profile()}, {"figure", "last_measured"}},
-             t.last_failover_ms());
+    m.sample("drsim_tm_failover_seconds", {{"profile", t.profile()}, {"figure", "documented"}},
+             t.failover_documented_ms() / 1000.0);
+    m.sample("drsim_tm_failover_seconds", {{"profile", t.profile()}, {"figure", "worst_case"}},
+             t.failover_worst_case_ms() / 1000.0);
+    m.sample("drsim_tm_failover_seconds", {{"profile", t.profile()}, {"figure", "last_measured"}},
+             t.last_failover_ms() / 1000.0);
   }
   m.family("drsim_tm_resolves_total", Prom::Type::kCounter,
            "Answers given, by the endpoint answered and how (gRPC Resolve or DNS).");

@@ -122,9 +122,16 @@ net::HttpResponse metrics_response(RegionNode& node, net::HealthService& health,
            "1 while this region's outgoing replication stream is connected and welcomed.");
   m.sample("drsim_region_replication_connected", {{"region", region}},
            st.replication_connected() ? 1 : 0);
-  m.family("drsim_region_clock_offset_ms", Prom::Type::kGauge, "Injected wall-clock skew.");
-  m.sample("drsim_region_clock_offset_ms", {{"region", region}},
-           static_cast<double>(st.clock_offset_ms()));
+  m.family("drsim_region_clock_offset_seconds", Prom::Type::kGauge, "Injected wall-clock skew.");
+  m.sample("drsim_region_clock_offset_seconds", {{"region", region}},
+           static_cast<double>(st.clock_offset_ms()) / 1000.0);
+  m.family("drsim_region_lease_held", Prom::Type::kGauge,
+           "1 while the active region holds its lease on being active (it may acknowledge writes).");
+  m.sample("drsim_region_lease_held", {{"region", region}}, st.lease().state() == "held" ? 1 : 0);
+  m.family("drsim_region_lease_expires_in_seconds", Prom::Type::kGauge,
+           "How long the lease lasts without another renewal (0 when not held).");
+  m.sample("drsim_region_lease_expires_in_seconds", {{"region", region}},
+           st.lease().state() == "held" ? st.lease().expires_in_ms() / 1000.0 : 0.0);
 
   struct PerWorkload {
     const char* name;
@@ -135,12 +142,12 @@ net::HttpResponse metrics_response(RegionNode& node, net::HealthService& health,
       {"drsim_region_replication_lag_writes",
        "Active region: writes not yet durable on the standby.",
        [](const v1::WorkloadStatus& w) { return static_cast<double>(w.lag_writes()); }},
-      {"drsim_region_replication_lag_ms",
+      {"drsim_region_replication_lag_seconds",
        "Active region: age of the oldest write the standby has not acknowledged.",
-       [](const v1::WorkloadStatus& w) { return w.lag_ms(); }},
-      {"drsim_region_replication_lag_p99_ms",
-       "Active region: 99th percentile of write-to-ack lag since start.",
-       [](const v1::WorkloadStatus& w) { return w.lag().p99_ms(); }},
+       [](const v1::WorkloadStatus& w) { return w.lag_ms() / 1000.0; }},
+      {"drsim_region_write_to_ack_p99_seconds",
+       "Active region: 99th percentile of write-to-standby-ack lag since start.",
+       [](const v1::WorkloadStatus& w) { return w.lag().p99_ms() / 1000.0; }},
       {"drsim_region_last_seq", "Newest seq written (active) or applied (standby).",
        [](const v1::WorkloadStatus& w) { return static_cast<double>(w.last_seq()); }},
       {"drsim_region_acked_seq", "Active region: newest seq the standby made durable.",

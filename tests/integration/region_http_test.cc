@@ -110,9 +110,24 @@ TEST_F(RegionHttpTest, MetricsReportRoleEpochReplicationAndRpcCounts) {
                          "\"vm-web\",mode=\"sync\"}"),
             0.0);
   EXPECT_TRUE(metric_value(m,
-                           "drsim_region_replication_lag_ms{region=\"primary\",workload="
+                           "drsim_region_replication_lag_seconds{region=\"primary\",workload="
                            "\"vm-db\",mode=\"sync\"}")
                   .has_value());
+  // Base units (seconds) and the lease the active region holds.
+  EXPECT_EQ(metric_value(m, "drsim_region_lease_held{region=\"primary\"}"), 1.0) << m;
+  auto expires = metric_value(m, "drsim_region_lease_expires_in_seconds{region=\"primary\"}");
+  ASSERT_TRUE(expires.has_value()) << m;
+  EXPECT_GT(*expires, 0.0);
+  EXPECT_LE(*expires, 1.0);  // a 1 s lease, in seconds
+  EXPECT_EQ(m.find("_ms{"), std::string::npos) << "a metric not in base units:\n" << m;
+  // The Grafana dashboard queries only region metrics this daemon exports.
+  auto exported = exported_metrics(m);
+  auto queried = dashboard_metrics("drsim_region_");
+  EXPECT_GE(queried.size(), 10u) << DRSIM_GRAFANA_DASHBOARD;
+  for (const auto& name : queried) {
+    EXPECT_TRUE(exported.count(name)) << "deploy/grafana/drsim.json queries " << name
+                                      << ", which a region does not export";
+  }
   EXPECT_EQ(metric_value(m,
                          "drsim_region_rpcs_total{region=\"primary\",method=\"/drsim.v1."
                          "Workload/Put\",code=\"OK\"}"),

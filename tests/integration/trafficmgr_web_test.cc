@@ -484,6 +484,20 @@ TEST_F(TrafficManagerWebTest, DashboardServesStatePageAndMetricsCountingResolves
                 .value_or(0),
             0.0);
   EXPECT_TRUE(metric_value(m, "drsim_tm_routing_changes_total{profile=\"drsim\"}").has_value());
+  // Base units: seconds, not milliseconds.
+  EXPECT_TRUE(
+      metric_value(m, "drsim_tm_failover_seconds{profile=\"drsim\",figure=\"documented\"}")
+          .has_value())
+      << m;
+  EXPECT_EQ(m.find("_ms{"), std::string::npos) << "a metric not in base units:\n" << m;
+  // The Grafana dashboard queries only Traffic Manager metrics this daemon exports.
+  auto exported = exported_metrics(m);
+  auto queried = dashboard_metrics("drsim_tm_");
+  EXPECT_GE(queried.size(), 7u) << DRSIM_GRAFANA_DASHBOARD;
+  for (const auto& name : queried) {
+    EXPECT_TRUE(exported.count(name)) << "deploy/grafana/drsim.json queries " << name
+                                      << ", which the Traffic Manager does not export";
+  }
 
   HttpReply page = http_get(dashboard_, "/");
   ASSERT_EQ(page.status, 200);

@@ -25,6 +25,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -61,6 +63,36 @@ inline std::string read_file(const fs::path& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Every metric name starting with `prefix` that the Grafana dashboard (deploy/grafana/drsim.json)
+// queries in its panels' expressions; empty when the file does not parse.
+inline std::set<std::string> dashboard_metrics(const std::string& prefix) {
+  std::ifstream in(DRSIM_GRAFANA_DASHBOARD);
+  auto dash = nlohmann::json::parse(in, nullptr, false);
+  std::set<std::string> names;
+  if (dash.is_discarded()) return names;
+  const std::regex name(prefix + "[a-z0-9_]+");
+  for (const auto& panel : dash["panels"]) {
+    for (const auto& target : panel["targets"]) {
+      std::string expr = target.value("expr", "");
+      for (std::sregex_iterator it(expr.begin(), expr.end(), name), end; it != end; ++it) {
+        names.insert(it->str());
+      }
+    }
+  }
+  return names;
+}
+
+// The names of the metric families a Prometheus text exposition declares (# TYPE lines).
+inline std::set<std::string> exported_metrics(const std::string& text) {
+  std::set<std::string> names;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# TYPE ", 0) != 0) continue;
+    names.insert(line.substr(7, line.find(' ', 7) - 7));
+  }
+  return names;
 }
 
 inline fs::path make_temp_dir(const std::string& prefix) {
