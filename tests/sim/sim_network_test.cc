@@ -2,7 +2,7 @@
 // order after the link delay, a partition cuts it (frames in flight lost, each end told
 // UNAVAILABLE) and refuses new ones until healed, and a unary call across a partition ends at
 // its deadline. Recording events stand in for the two RegionNodes.
-#include "tests/sim/sim_network.h"
+#include "common/sim/sim_network.h"
 
 #include <gtest/gtest.h>
 
