@@ -58,9 +58,10 @@ struct SimCommand::Impl {
 
   void add(CLI::App& app) {
     cmd = app.add_subcommand(
-        "sim", "The region simulator: two real region drivers and the Traffic Manager's lease "
-               "witness on virtual time, seeded runs under a nemesis, every ack checked; exit 0 "
-               "with no violation, 1 with any");
+        "sim",
+        "The region simulator: two real region drivers and the Traffic Manager's lease "
+        "witness on virtual time, seeded runs under a nemesis, every ack checked; exit 0 "
+        "with no violation, 1 with any");
     cmd->add_option("--seeds", seeds, "Seeds to run, 1..N (default 200)")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
     cmd->add_option("--seed", seed, "Replay one seed, printing its event history");
@@ -97,8 +98,9 @@ struct SimCommand::Impl {
     bool has_drift = false;
     for (Nemesis n : *kinds) has_drift = has_drift || n == Nemesis::kDrift;
     if (drift_beyond_bound && !has_drift) {
-      Status s = invalid_argument("--drift-beyond-bound: needs the drift nemesis (--nemesis "
-                                  "drift or all)");
+      Status s = invalid_argument(
+          "--drift-beyond-bound: needs the drift nemesis (--nemesis "
+          "drift or all)");
       if (json) return print_json_error(s);
       std::fprintf(stderr, "drsim sim: %s\n", s.message().c_str());
       return 2;
@@ -114,14 +116,14 @@ struct SimCommand::Impl {
       for (uint64_t s = 1; s <= seeds; ++s) run_seeds.push_back(s);
     }
     std::string kind_names;
-    for (Nemesis n : *kinds) kind_names += (kind_names.empty() ? "" : ", ") +
-                                           std::string(sim::nemesis_name(n));
+    for (Nemesis n : *kinds)
+      kind_names += (kind_names.empty() ? "" : ", ") + std::string(sim::nemesis_name(n));
     if (!json) {
-      std::printf("drsim sim: %zu seed(s), nemesis %s, lease check %s%s\n", run_seeds.size(),
-                  kind_names.c_str(),
-                  base.lease_check == LeaseCheck::kEnforced ? "enforced"
-                                                            : "BYPASSED (broken variant)",
-                  drift_beyond_bound ? ", drift BEYOND the lease's bound" : "");
+      std::printf(
+          "drsim sim: %zu seed(s), nemesis %s, lease check %s%s\n", run_seeds.size(),
+          kind_names.c_str(),
+          base.lease_check == LeaseCheck::kEnforced ? "enforced" : "BYPASSED (broken variant)",
+          drift_beyond_bound ? ", drift BEYOND the lease's bound" : "");
     }
 
     spdlog::level::level_enum level = spdlog::get_level();
@@ -167,8 +169,9 @@ struct SimCommand::Impl {
       std::printf("  replay: %s\n", replay_command(v).c_str());
     }
     if (!failing.empty() && drift_beyond_bound) {
-      std::printf("\n(expected: --drift-beyond-bound drew clock rates the lease's bound does not "
-                  "cover, so the superseded region may acknowledge writes)\n");
+      std::printf(
+          "\n(expected: --drift-beyond-bound drew clock rates the lease's bound does not "
+          "cover, so the superseded region may acknowledge writes)\n");
     }
     return failing.empty() ? 0 : 1;
   }
@@ -185,7 +188,7 @@ struct SimCommand::Impl {
                 wall_s > 0 ? virtual_s / wall_s : 0.0);
     std::printf("  acks checked       %zu (%zu sync, %zu async)\n", t.acked, t.acked_sync,
                 t.acked - t.acked_sync);
-    std::printf("  refused after fault %zu\n", t.refused);
+    std::printf("  refused            %zu (after the fault)\n", t.refused);
     std::printf("  failovers          %zu, longest lease wait %.0f ms\n", t.failovers,
                 to_ms(t.longest_lease_wait));
     std::printf("  violations         %zu in %zu seed(s)\n", t.violations, t.failing);

@@ -311,8 +311,10 @@ class Run {
     }
     ++v_.failovers;
     v_.lease_wait = std::max(v_.lease_wait, ms((*answer)->lease_wait_ms()));
+    char wait[32];
+    std::snprintf(wait, sizeof wait, "%.0f", (*answer)->lease_wait_ms());
     event("failover to " + to.name + " done: epoch " + std::to_string(to.status().epoch()) +
-          ", lease wait " + std::to_string((*answer)->lease_wait_ms()) + " ms");
+          ", lease wait " + wait + " ms");
     return true;
   }
 
@@ -331,8 +333,8 @@ class Run {
     net_.partition(kPrimary, kSecondary);
     net_.partition(kPrimary, kWitness);
     event("nemesis: partition primary | secondary, trafficmgr");
-    const bool early = options_.nemesis == Nemesis::kDrift &&
-                       options_.drift_range == DriftRange::kBeyondBound;
+    const bool early =
+        options_.nemesis == Nemesis::kDrift && options_.drift_range == DriftRange::kBeyondBound;
     sim_.run_for(ms(rng_.below(early ? 100 : 1500)));
     if (!failover(*secondary_)) {
       fail("failover refused or unanswered after a partition");

@@ -57,8 +57,8 @@ struct Verdict {
   size_t refused_after_fault = 0;
   size_t resets = 0;  // replication stream resets before the fault
   size_t failovers = 0;
-  Duration lease_wait{};  // longest wait of a failover
-  Duration simulated{};   // virtual time the run covered
+  Duration lease_wait{};                      // longest wait of a failover
+  Duration simulated{};                       // virtual time the run covered
   std::map<std::string, double> drift_rates;  // drift only: region → rate
   // Every step and every write's outcome with its virtual instant, in order: equal for equal
   // seeds (the replay determinism `drsim sim --seed` and the tests rely on).

@@ -337,6 +337,9 @@ CancelCall SimNetwork::call(const std::string& from, const std::string& to, Dura
       return;
     }
     deliver(to, [this, st, from, to, handle, finish] {
+      // Held by a frozen callee past the caller's deadline: gRPC cancels the call, the handler
+      // never runs.
+      if (st->finished) return;
       Result<Reply> r = handle();
       Status status = r.status();
       Reply reply = r.is_ok() ? r.value() : Reply{};

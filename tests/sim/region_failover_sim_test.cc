@@ -18,13 +18,14 @@
 namespace drsim::sim {
 namespace {
 
-std::string describe(const Verdict& v) {
+std::string describe(const Verdict& v, bool bypassed) {
   std::ostringstream out;
   out << "seed " << v.seed << " (" << nemesis_name(v.nemesis) << "): " << v.violations.size()
       << " violation(s)";
   for (size_t i = 0; i < v.violations.size() && i < 5; ++i) out << "\n  " << v.violations[i];
-  out << "\n  replay: build/bin/drsim sim --seed " << v.seed << " --nemesis "
-      << nemesis_name(v.nemesis);
+  out << "\n  replay: build/bin/"
+      << (bypassed ? "drsim-testhooks sim --broken-variant lease" : "drsim sim") << " --seed "
+      << v.seed << " --nemesis " << nemesis_name(v.nemesis);
   return out.str();
 }
 
@@ -60,7 +61,7 @@ TEST_F(RegionFailoverSim, PartitionThenFailoverNeverTwoActivesAndLosesNoSyncAck)
     simulated += v.simulated;
     if (!v.violations.empty()) {
       ++failed;
-      ADD_FAILURE() << describe(v);
+      ADD_FAILURE() << describe(v, options.lease_check == LeaseCheck::kBypassed);
     }
   }
   std::printf(
@@ -99,7 +100,8 @@ TEST_F(RegionFailoverSim, CheckerCatchesAcksByTheOldPrimaryWhenTheLeaseCheckIsBy
     if (seen) {
       ++caught;
     } else {
-      ADD_FAILURE() << "seed " << seed << ": the broken variant went unnoticed\n" << describe(v);
+      ADD_FAILURE() << "seed " << seed << ": the broken variant went unnoticed\n"
+                    << describe(v, true);
     }
   }
   std::printf("[sim] lease check bypassed: caught in %zu of %zu seed(s)\n", caught, run.size());

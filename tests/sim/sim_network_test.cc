@@ -168,8 +168,9 @@ TEST(SimNetwork, AFrozenMembersDeliveriesAndCallsWaitUntilItResumesInOrder) {
   p.source.pump(link);
   secondary.freeze();
   std::optional<Status> fenced;
-  p.net.links_for("primary").peer.fence("secondary", v1::FenceRequest{}, 300ms,
-                                        [&](const Status& s, const v1::FenceReply&) { fenced = s; });
+  p.net.links_for("primary").peer.fence(
+      "secondary", v1::FenceRequest{}, 300ms,
+      [&](const Status& s, const v1::FenceReply&) { fenced = s; });
   p.scheduler.run_for(200ms);
   EXPECT_TRUE(p.sink.seqs.empty()) << "a frozen member received a frame";
   EXPECT_FALSE(fenced) << "a frozen member answered a call";
