@@ -50,7 +50,9 @@ case "$what" in
         || fail "$k: no replay command"
     done
     ;;
-  no-hook-in-production)  # the production CLI has no broken variant
+  no-hook-in-production)  # the production CLI runs the verb but has no broken variant
+    run "$bin/drsim" sim --seeds 1; rc=$?
+    [ "$rc" -eq 0 ] || fail "the production drsim sim --seeds 1: exit $rc, expected 0"
     run "$bin/drsim" sim --seeds 1 --broken-variant lease; rc=$?
     [ "$rc" -ne 0 ] || fail "the production drsim accepted --broken-variant"
     grep -q 'broken-variant' "$out" || fail "the refusal does not name --broken-variant"
