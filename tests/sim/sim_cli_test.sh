@@ -63,6 +63,20 @@ case "$what" in
     grep -q 'acknowledged by a superseded region' "$out" || fail "no ack by a superseded region"
     grep -q '(expected: --drift-beyond-bound' "$out" || fail "the output does not say it is expected"
     ;;
+  json-and-bad-input)  # --json is one document; an unknown kind is refused naming it (exit 2)
+    run "$bin/drsim" sim --seeds 3 --nemesis partition --json; rc=$?
+    [ "$rc" -eq 0 ] || fail "--json: exit $rc, expected 0"
+    grep -q '"schema_version": 1' "$out" || fail "--json: no schema_version"
+    grep -q '"seeds": 3,' "$out" || fail "--json: not 3 seeds"
+    grep -q '"violations": 0,' "$out" || fail "--json: violations not 0"
+    run "$bin/drsim" sim --nemesis pause; rc=$?
+    [ "$rc" -eq 2 ] || fail "unknown kind: exit $rc, expected 2"
+    grep -q "unknown kind 'pause' (known: partition, freeze, double-failover, drift, all)" "$out" \
+      || fail "unknown kind: the refusal does not name it"
+    run "$bin/drsim" sim --nemesis partition --drift-beyond-bound; rc=$?
+    [ "$rc" -eq 2 ] || fail "--drift-beyond-bound without drift: exit $rc, expected 2"
+    echo "ok: $what"; exit 0
+    ;;
   *) echo "unknown case $what"; exit 2 ;;
 esac
 echo "ok: $what"; grep -E '^  (seeds|virtual|wall|acks|violations)' "$out"
