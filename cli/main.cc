@@ -18,6 +18,7 @@
 #include "cli/plan_commands.h"
 #include "cli/protection.h"
 #include "cli/recovery_commands.h"
+#include "cli/sim_command.h"
 #include "cli/site_recovery.h"
 #include "cli/topology.h"
 
@@ -426,6 +427,7 @@ int main(int argc, char** argv) {
   c_drill_validate->add_option("file", drill_file, "Drill file (YAML)")->required();
 
   BackupCommands backup(app, home);
+  SimCommand sim(app);
 
   try {
     app.parse(argc, argv);
@@ -473,6 +475,7 @@ int main(int argc, char** argv) {
     return run_drill(*drill, {drill_home, drill_json, drill_keep, drill_junit});
   }
   if (backup.parsed()) return backup.run();
+  if (sim.parsed()) return sim.run();
   if (c_up->parsed()) return cmd_up(home, up_config);
   if (c_down->parsed()) return cmd_down(home);
   if (c_status->parsed()) return cmd_status(home, status_json);

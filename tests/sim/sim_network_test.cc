@@ -2,9 +2,11 @@
 // order after the link delay, a partition cuts it (frames in flight lost, each end told
 // UNAVAILABLE) and refuses new ones until healed, and a unary call across a partition ends at
 // its deadline. Recording events stand in for the two RegionNodes.
-#include "tests/sim/sim_network.h"
+#include "common/sim/sim_network.h"
 
 #include <gtest/gtest.h>
+
+#include "common/sim/freezer.h"
 
 #include <string>
 #include <vector>
@@ -155,6 +157,53 @@ TEST(SimNetwork, UnaryCallAnswersAfterTheRoundTripOrEndsAtItsDeadlineAcrossAPart
   EXPECT_EQ(answer->code(), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(answered_at - sent, 300ms);
   EXPECT_EQ(p.net.calls_lost(), 1u);
+}
+
+TEST(SimNetwork, AFrozenMembersDeliveriesAndCallsWaitUntilItResumesInOrder) {
+  Pair p;
+  Freezer secondary;
+  p.net.set_gate("secondary", [&](Task task) { secondary.run(std::move(task)); });
+  p.source.queue = {1, 2};
+  region::SourceLink* link = p.connect();
+  p.source.pump(link);
+  secondary.freeze();
+  std::optional<Status> fenced;
+  p.net.links_for("primary").peer.fence(
+      "secondary", v1::FenceRequest{}, 300ms,
+      [&](const Status& s, const v1::FenceReply&) { fenced = s; });
+  p.scheduler.run_for(200ms);
+  EXPECT_TRUE(p.sink.seqs.empty()) << "a frozen member received a frame";
+  EXPECT_FALSE(fenced) << "a frozen member answered a call";
+  EXPECT_GE(secondary.held(), 2u);
+
+  secondary.thaw();  // what it held runs at once, in order; its answers take the link back
+  EXPECT_EQ(p.sink.seqs, (std::vector<uint64_t>{1, 2}));
+  p.scheduler.run_for(200ms);
+  EXPECT_EQ(p.source.acked, (std::vector<uint64_t>{1, 2}));
+  ASSERT_TRUE(fenced);  // answered after the thaw, before its 300 ms deadline
+  EXPECT_TRUE(fenced->is_ok()) << fenced->to_string();
+}
+
+TEST(Freezer, HoldsTimersWhileFrozenRunsThemInOrderOnThawAndDropsACancelledOne) {
+  SimScheduler base;
+  Freezer freezer;
+  FreezableScheduler process(base, freezer);
+  std::vector<std::string> ran;
+  process.schedule_after(10ms, [&] { ran.push_back("a"); });
+  TimerId b = process.schedule_after(20ms, [&] { ran.push_back("b"); });
+  process.schedule_after(30ms, [&] { ran.push_back("c"); });
+  freezer.freeze();
+  base.run_for(100ms);
+  EXPECT_TRUE(ran.empty());
+  EXPECT_EQ(freezer.held(), 3u);
+  EXPECT_EQ(process.now() - kTimeZero, 100ms);  // a frozen process's clock keeps running
+  EXPECT_TRUE(process.cancel(b));               // held, not yet run: dropped
+  freezer.thaw();
+  EXPECT_EQ(ran, (std::vector<std::string>{"a", "c"}));
+  process.post([&] { ran.push_back("d"); });  // running again: nothing held
+  base.run_for(1ms);
+  EXPECT_EQ(ran, (std::vector<std::string>{"a", "c", "d"}));
+  EXPECT_EQ(freezer.held(), 0u);
 }
 
 }  // namespace

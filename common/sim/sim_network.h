@@ -3,7 +3,9 @@
 // the scheduler times (a fixed delay per direction, FIFO per stream); a test partitions a pair
 // of members (open streams between them are cut, calls across them get no answer), heals it,
 // or resets their streams. The witness is the Traffic Manager's own trafficmgr::LeaseWitness on
-// the simulated clock. Test-only: production binaries never link this (tests/sim).
+// the simulated clock. A member may be given a gate (a frozen process: its deliveries are held
+// until it resumes). Part of the simulator (drsim_sim: `drsim sim` and tests/sim); the daemons
+// never link it.
 #pragma once
 
 #include <functional>
@@ -39,6 +41,11 @@ class SimNetwork {
   // `name` answers RenewLease / FenceLease with `witness`.
   void attach_witness(const std::string& name, trafficmgr::LeaseWitness& witness);
 
+  // Every delivery to `name` (frames, replies, stream ends, calls it answers, answers it gets)
+  // runs through `gate`, which may run it at once or hold it (common/sim/freezer.h).
+  using Gate = std::function<void(std::function<void()>)>;
+  void set_gate(const std::string& name, Gate gate);
+
   void set_delay(const std::string& from, const std::string& to, Duration delay);
   // Nothing gets through between a and b (both directions) until heal; streams between them
   // are cut (each end sees UNAVAILABLE once its incoming delay passed).
@@ -59,6 +66,8 @@ class SimNetwork {
   friend class Links;
 
   Duration delay(const std::string& from, const std::string& to) const;
+  // Runs `task` at `to`: through its gate if it has one.
+  void deliver(const std::string& to, std::function<void()> task);
   region::SourceLink* open_stream(const std::string& from, const std::string& to,
                                   region::SourceEvents& events);
   void cut(const std::shared_ptr<Stream>& stream, const Status& why);
@@ -83,6 +92,7 @@ class SimNetwork {
   };
   std::map<std::string, Member> regions_;
   std::map<std::string, trafficmgr::LeaseWitness*> witnesses_;
+  std::map<std::string, Gate> gates_;
   std::vector<std::shared_ptr<Stream>> streams_;
   size_t streams_opened_ = 0;
   size_t frames_delivered_ = 0;

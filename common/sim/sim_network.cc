@@ -1,4 +1,4 @@
-#include "tests/sim/sim_network.h"
+#include "common/sim/sim_network.h"
 
 #include <algorithm>
 #include <optional>
@@ -80,16 +80,20 @@ struct SimNetwork::Stream {
     write_in_flight = true;
     auto keep = self.lock();
     scheduler().schedule_at(slot_to_sink(), [keep, frame = std::move(frame)] {
-      if (keep->cut || keep->sink_closing || keep->sink_closed) return;
-      keep->sink_seen = true;
-      ++keep->net.frames_delivered_;
-      keep->sink_events->on_sink_frame(&keep->sink_end, frame);
+      keep->net.deliver(keep->sink, [keep, frame] {
+        if (keep->cut || keep->sink_closing || keep->sink_closed) return;
+        keep->sink_seen = true;
+        ++keep->net.frames_delivered_;
+        keep->sink_events->on_sink_frame(&keep->sink_end, frame);
+      });
     });
     // The write leaves this process at once (gRPC: OnWriteDone once the transport took it).
     scheduler().post([keep] {
-      if (keep->source_closed) return;
-      keep->write_in_flight = false;
-      keep->source_events.on_source_write_done(&keep->source_end);
+      keep->net.deliver(keep->source, [keep] {
+        if (keep->source_closed) return;
+        keep->write_in_flight = false;
+        keep->source_events.on_source_write_done(&keep->source_end);
+      });
     });
   }
 
@@ -97,8 +101,10 @@ struct SimNetwork::Stream {
     if (sink_closing || sink_closed) return;
     auto keep = self.lock();
     scheduler().schedule_at(slot_to_source(), [keep, reply = std::move(reply)] {
-      if (keep->cut || keep->source_closed) return;
-      keep->source_events.on_source_reply(&keep->source_end, reply);
+      keep->net.deliver(keep->source, [keep, reply] {
+        if (keep->cut || keep->source_closed) return;
+        keep->source_events.on_source_reply(&keep->source_end, reply);
+      });
     });
   }
 
@@ -108,9 +114,11 @@ struct SimNetwork::Stream {
     source_close_scheduled = true;
     auto keep = self.lock();
     scheduler().schedule_at(at, [keep, why = std::move(why)] {
-      keep->source_closed = true;
-      keep->source_events.on_source_closed(&keep->source_end, why);
-      keep->net.retire(keep.get());
+      keep->net.deliver(keep->source, [keep, why] {
+        keep->source_closed = true;
+        keep->source_events.on_source_closed(&keep->source_end, why);
+        keep->net.retire(keep.get());
+      });
     });
   }
 
@@ -119,10 +127,12 @@ struct SimNetwork::Stream {
     sink_close_scheduled = true;
     auto keep = self.lock();
     scheduler().schedule_at(at, [keep] {
-      keep->sink_closed = true;
-      // A sink that never saw a frame never knew this stream.
-      if (keep->sink_seen) keep->sink_events->on_sink_closed(&keep->sink_end);
-      keep->net.retire(keep.get());
+      keep->net.deliver(keep->sink, [keep] {
+        keep->sink_closed = true;
+        // A sink that never saw a frame never knew this stream.
+        if (keep->sink_seen) keep->sink_events->on_sink_closed(&keep->sink_end);
+        keep->net.retire(keep.get());
+      });
     });
   }
 
@@ -227,6 +237,17 @@ void SimNetwork::set_delay(const std::string& from, const std::string& to, Durat
   delays_[{from, to}] = delay;
 }
 
+void SimNetwork::set_gate(const std::string& name, Gate gate) { gates_[name] = std::move(gate); }
+
+void SimNetwork::deliver(const std::string& to, std::function<void()> task) {
+  auto it = gates_.find(to);
+  if (it == gates_.end()) {
+    task();
+  } else {
+    it->second(std::move(task));
+  }
+}
+
 Duration SimNetwork::delay(const std::string& from, const std::string& to) const {
   auto it = delays_.find({from, to});
   return it == delays_.end() ? default_delay_ : it->second;
@@ -303,9 +324,11 @@ CancelCall SimNetwork::call(const std::string& from, const std::string& to, Dura
     if (st->deadline_timer) scheduler_.cancel(*st->deadline_timer);
     done(s, reply);
   };
-  st->deadline_timer = scheduler_.schedule_after(deadline, [st, finish] {
+  st->deadline_timer = scheduler_.schedule_after(deadline, [this, st, from, finish] {
     st->deadline_timer.reset();
-    finish(Status(StatusCode::kDeadlineExceeded, "Deadline Exceeded"), Reply{});
+    deliver(from, [finish] {
+      finish(Status(StatusCode::kDeadlineExceeded, "Deadline Exceeded"), Reply{});
+    });
   });
   scheduler_.schedule_after(delay(from, to), [this, st, from, to, handle, finish] {
     if (st->finished) return;
@@ -313,15 +336,20 @@ CancelCall SimNetwork::call(const std::string& from, const std::string& to, Dura
       ++calls_lost_;  // the request never arrives: the deadline answers
       return;
     }
-    Result<Reply> r = handle();
-    Status status = r.status();
-    Reply reply = r.is_ok() ? r.value() : Reply{};
-    scheduler_.schedule_after(delay(to, from), [this, from, to, finish, status, reply] {
-      if (partitioned(from, to)) {
-        ++calls_lost_;  // handled there, but the answer never comes back
-        return;
-      }
-      finish(status, reply);
+    deliver(to, [this, st, from, to, handle, finish] {
+      // Held by a frozen callee past the caller's deadline: gRPC cancels the call, the handler
+      // never runs.
+      if (st->finished) return;
+      Result<Reply> r = handle();
+      Status status = r.status();
+      Reply reply = r.is_ok() ? r.value() : Reply{};
+      scheduler_.schedule_after(delay(to, from), [this, from, to, finish, status, reply] {
+        if (partitioned(from, to)) {
+          ++calls_lost_;  // handled there, but the answer never comes back
+          return;
+        }
+        deliver(from, [finish, status, reply] { finish(status, reply); });
+      });
     });
   });
   return [this, st] {

@@ -1,0 +1,236 @@
+#include "cli/sim_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/json_output.h"
+#include "common/sim/region_pair_sim.h"
+
+namespace drsim::cli {
+
+using sim::DriftRange;
+using sim::LeaseCheck;
+using sim::Nemesis;
+using sim::Verdict;
+
+struct SimCommand::Impl {
+  CLI::App* cmd = nullptr;
+  uint64_t seeds = 200;
+  std::optional<uint64_t> seed;
+  std::string nemesis = "all";
+  bool json = false;
+  bool drift_beyond_bound = false;
+  std::string broken_variant;  // test builds only (DRSIM_TEST_HOOKS)
+
+  // Totals over the seeds run.
+  struct Totals {
+    size_t seeds = 0;
+    size_t failing = 0;
+    size_t violations = 0;
+    size_t acked = 0;
+    size_t acked_sync = 0;
+    size_t refused = 0;
+    size_t failovers = 0;
+    Duration simulated{};
+    Duration longest_lease_wait{};
+    std::map<std::string, std::pair<size_t, size_t>> by_nemesis;  // name → seeds, failing
+    void add(const Verdict& v) {
+      ++seeds;
+      failing += v.violations.empty() ? 0 : 1;
+      violations += v.violations.size();
+      acked += v.acked;
+      acked_sync += v.acked_sync;
+      refused += v.refused_after_fault;
+      failovers += v.failovers;
+      simulated += v.simulated;
+      longest_lease_wait = std::max(longest_lease_wait, v.lease_wait);
+      auto& n = by_nemesis[std::string(sim::nemesis_name(v.nemesis))];
+      ++n.first;
+      n.second += v.violations.empty() ? 0 : 1;
+    }
+  };
+
+  void add(CLI::App& app) {
+    cmd = app.add_subcommand(
+        "sim",
+        "The region simulator: two real region drivers and the Traffic Manager's lease "
+        "witness on virtual time, seeded runs under a nemesis, every ack checked; exit 0 "
+        "with no violation, 1 with any");
+    cmd->add_option("--seeds", seeds, "Seeds to run, 1..N (default 200)")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+    cmd->add_option("--seed", seed, "Replay one seed, printing its event history");
+    cmd->add_option("--nemesis", nemesis,
+                    "KIND[,KIND...]: partition, freeze, double-failover, drift, or all (default: "
+                    "each seed draws one)");
+    cmd->add_flag("--drift-beyond-bound", drift_beyond_bound,
+                  "drift: draw clock rates beyond the lease's bound (the checker is expected to "
+                  "find acks by the superseded region)");
+    cmd->add_flag("--json", json, "One JSON document instead of the human output");
+#if DRSIM_TEST_HOOKS
+    cmd->add_option("--broken-variant", broken_variant,
+                    "TEST BUILD: run a deliberately broken variant (lease: regions ack without "
+                    "a valid lease)")
+        ->check(CLI::IsMember({"lease"}));
+#endif
+  }
+
+  std::string replay_command(const Verdict& v) const {
+    std::string c = "drsim sim --seed " + std::to_string(v.seed) + " --nemesis " +
+                    std::string(sim::nemesis_name(v.nemesis));
+    if (drift_beyond_bound) c += " --drift-beyond-bound";
+    if (!broken_variant.empty()) c += " --broken-variant " + broken_variant;
+    return c;
+  }
+
+  int run() {
+    auto kinds = sim::parse_nemeses(nemesis);
+    if (!kinds.is_ok()) {
+      if (json) return print_json_error(kinds.status());
+      std::fprintf(stderr, "drsim sim: %s\n", kinds.status().message().c_str());
+      return 2;
+    }
+    bool has_drift = false;
+    for (Nemesis n : *kinds) has_drift = has_drift || n == Nemesis::kDrift;
+    if (drift_beyond_bound && !has_drift) {
+      Status s = invalid_argument(
+          "--drift-beyond-bound: needs the drift nemesis (--nemesis "
+          "drift or all)");
+      if (json) return print_json_error(s);
+      std::fprintf(stderr, "drsim sim: %s\n", s.message().c_str());
+      return 2;
+    }
+    sim::SeedOptions base;
+    base.lease_check = broken_variant == "lease" ? LeaseCheck::kBypassed : LeaseCheck::kEnforced;
+    base.drift_range = drift_beyond_bound ? DriftRange::kBeyondBound : DriftRange::kWithinBound;
+
+    std::vector<uint64_t> run_seeds;
+    if (seed) {
+      run_seeds.push_back(*seed);
+    } else {
+      for (uint64_t s = 1; s <= seeds; ++s) run_seeds.push_back(s);
+    }
+    std::string kind_names;
+    for (Nemesis n : *kinds)
+      kind_names += (kind_names.empty() ? "" : ", ") + std::string(sim::nemesis_name(n));
+    if (!json) {
+      std::printf(
+          "drsim sim: %zu seed(s), nemesis %s, lease check %s%s\n", run_seeds.size(),
+          kind_names.c_str(),
+          base.lease_check == LeaseCheck::kEnforced ? "enforced" : "BYPASSED (broken variant)",
+          drift_beyond_bound ? ", drift BEYOND the lease's bound" : "");
+    }
+
+    spdlog::level::level_enum level = spdlog::get_level();
+    spdlog::set_level(spdlog::level::off);  // the drivers' logs: the events say what happened
+    const auto wall_start = std::chrono::steady_clock::now();
+    Totals t;
+    std::vector<Verdict> failing;
+    std::optional<Verdict> replayed;
+    size_t next_progress = 1;
+    for (size_t i = 0; i < run_seeds.size(); ++i) {
+      sim::SeedOptions o = base;
+      o.nemesis = sim::draw_nemesis(run_seeds[i], *kinds);
+      Verdict v = sim::run_seed(run_seeds[i], o);
+      t.add(v);
+      if (!v.violations.empty()) failing.push_back(v);
+      if (seed) replayed = std::move(v);
+      // One line per ~10 % of the seeds.
+      if (!json && !seed && (i + 1) * 10 >= next_progress * run_seeds.size()) {
+        while ((i + 1) * 10 >= next_progress * run_seeds.size()) ++next_progress;
+        std::printf("  %zu/%zu seeds, %zu failing, %.1f s virtual\n", i + 1, run_seeds.size(),
+                    t.failing, to_ms(t.simulated) / 1000);
+        std::fflush(stdout);
+      }
+    }
+    const double wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    spdlog::set_level(level);
+
+    if (json) return print_json(t, failing, replayed, wall_s);
+    if (replayed) {
+      std::printf("seed %llu, nemesis %s: events\n",
+                  static_cast<unsigned long long>(replayed->seed),
+                  std::string(sim::nemesis_name(replayed->nemesis)).c_str());
+      for (const auto& e : replayed->events) std::printf("  %s\n", e.c_str());
+    }
+    print_summary(t, wall_s);
+    for (const Verdict& v : failing) {
+      std::printf("\nseed %llu (%s): %zu violation(s)\n", static_cast<unsigned long long>(v.seed),
+                  std::string(sim::nemesis_name(v.nemesis)).c_str(), v.violations.size());
+      for (size_t i = 0; i < v.violations.size() && i < 5; ++i)
+        std::printf("  %s\n", v.violations[i].c_str());
+      if (v.violations.size() > 5) std::printf("  ... %zu more\n", v.violations.size() - 5);
+      std::printf("  replay: %s\n", replay_command(v).c_str());
+    }
+    if (!failing.empty() && drift_beyond_bound) {
+      std::printf(
+          "\n(expected: --drift-beyond-bound drew clock rates the lease's bound does not "
+          "cover, so the superseded region may acknowledge writes)\n");
+    }
+    return failing.empty() ? 0 : 1;
+  }
+
+  void print_summary(const Totals& t, double wall_s) const {
+    std::string by;
+    for (const auto& [name, n] : t.by_nemesis)
+      by += (by.empty() ? "" : ", ") + name + " " + std::to_string(n.first);
+    const double virtual_s = to_ms(t.simulated) / 1000;
+    std::printf("summary\n");
+    std::printf("  seeds              %zu (%s)\n", t.seeds, by.c_str());
+    std::printf("  virtual time       %.1f s\n", virtual_s);
+    std::printf("  wall time          %.2f s (%.0fx real time)\n", wall_s,
+                wall_s > 0 ? virtual_s / wall_s : 0.0);
+    std::printf("  acks checked       %zu (%zu sync, %zu async)\n", t.acked, t.acked_sync,
+                t.acked - t.acked_sync);
+    std::printf("  refused            %zu (after the fault)\n", t.refused);
+    std::printf("  failovers          %zu, longest lease wait %.0f ms\n", t.failovers,
+                to_ms(t.longest_lease_wait));
+    std::printf("  violations         %zu in %zu seed(s)\n", t.violations, t.failing);
+  }
+
+  int print_json(const Totals& t, const std::vector<Verdict>& failing,
+                 const std::optional<Verdict>& replayed, double wall_s) const {
+    JsonObject body;
+    body["seeds"] = t.seeds;
+    body["nemesis"] = nemesis;
+    body["lease_check"] = broken_variant == "lease" ? "bypassed" : "enforced";
+    body["drift_range"] = drift_beyond_bound ? "beyond_bound" : "within_bound";
+    body["virtual_time_s"] = to_ms(t.simulated) / 1000;
+    body["wall_time_s"] = wall_s;
+    body["acks_checked"] = t.acked;
+    body["acks_sync"] = t.acked_sync;
+    body["acks_async"] = t.acked - t.acked_sync;
+    body["refused_after_fault"] = t.refused;
+    body["failovers"] = t.failovers;
+    body["longest_lease_wait_ms"] = to_ms(t.longest_lease_wait);
+    body["violations"] = t.violations;
+    JsonObject by = JsonObject::object();
+    for (const auto& [name, n] : t.by_nemesis)
+      by[name] = JsonObject{{"seeds", n.first}, {"failing", n.second}};
+    body["by_nemesis"] = by;
+    JsonObject fails = JsonObject::array();
+    for (const Verdict& v : failing) {
+      fails.push_back(JsonObject{{"seed", v.seed},
+                                 {"nemesis", sim::nemesis_name(v.nemesis)},
+                                 {"violations", v.violations},
+                                 {"replay", replay_command(v)}});
+    }
+    body["failing_seeds"] = fails;
+    body["events"] = replayed ? JsonObject(replayed->events) : JsonObject::array();
+    print_json_document(body);
+    return failing.empty() ? 0 : 1;
+  }
+};
+
+SimCommand::SimCommand(CLI::App& app) : impl_(std::make_unique<Impl>()) { impl_->add(app); }
+SimCommand::~SimCommand() = default;
+bool SimCommand::parsed() const { return impl_->cmd->parsed(); }
+int SimCommand::run() { return impl_->run(); }
+
+}  // namespace drsim::cli

@@ -1,0 +1,480 @@
+#include "common/sim/region_pair_sim.h"
+
+#include <rocksdb/env.h>
+
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "common/core/drifting_scheduler.h"
+#include "common/core/rng.h"
+#include "common/core/scheduler.h"
+#include "common/model/replication/lease.h"
+#include "common/net/health_service.h"
+#include "common/region/region_node.h"
+#include "common/sim/freezer.h"
+#include "common/sim/sim_network.h"
+#include "common/storage/region_store.h"
+#include "trafficmgr/lease_witness.h"
+
+namespace drsim::sim {
+
+using namespace std::chrono_literals;
+using region::RegionNode;
+using region::RegionOptions;
+using region::ReplicationMode;
+
+namespace {
+
+constexpr const char* kPrimary = "primary";
+constexpr const char* kSecondary = "secondary";
+constexpr const char* kWitness = "trafficmgr";
+constexpr const char* kSyncWorkload = "vm-sync";
+constexpr const char* kAsyncWorkload = "vm-async";
+
+Duration ms(uint64_t n) { return std::chrono::milliseconds(n); }
+
+// One region process: its freezer, its scheduler (the simulation's, through the freezer and a
+// drift), its store on the in-memory Env, and the daemon's driver.
+struct Region {
+  Region(SimScheduler& sim, rocksdb::Env* env, RegionOptions options, SimNetwork& net)
+      : frozen_scheduler(sim, freezer), scheduler(frozen_scheduler), clock(scheduler) {
+    auto opened = storage::RegionStore::open(
+        "/sim/" + options.name, storage::Durability::kProcessCrash, options.log_retention, env);
+    DRSIM_CHECK(opened.is_ok());
+    store = std::move(opened).value();
+    name = options.name;
+    node = std::make_unique<RegionNode>(std::move(options), net.links_for(name),
+                                        net::Transport::insecure(), io, scheduler, clock, *store,
+                                        health);
+    net.attach_region(name, *node);
+    net.set_gate(name, [this](Task task) { freezer.run(std::move(task)); });
+  }
+  ~Region() { node->stop(); }
+
+  std::optional<std::string> value_of(const std::string& workload, const std::string& key) {
+    auto v = store->get(workload, key);
+    DRSIM_CHECK(v.is_ok());
+    return *v;
+  }
+  bool serving() {
+    return health.status("drsim.v1.Workload") == grpc::health::v1::HealthCheckResponse::SERVING;
+  }
+  v1::GetStatusResponse status() {
+    v1::GetStatusResponse s;
+    node->status(false, &s);
+    return s;
+  }
+  bool active() { return !node->is_standby(); }
+
+  std::string name;
+  Freezer freezer;
+  FreezableScheduler frozen_scheduler;
+  DriftingScheduler scheduler;
+  boost::asio::io_context io;  // never run: only the gRPC services would post to it
+  SkewedClock clock;
+  std::unique_ptr<storage::RegionStore> store;
+  net::HealthService health;
+  std::unique_ptr<RegionNode> node;
+};
+
+RegionOptions region_options(const std::string& name, const std::string& peer, model::Role role,
+                             LeaseCheck lease_check) {
+  RegionOptions o;
+  o.name = name;
+  o.peer_name = peer;
+  o.peer_address = peer;
+  o.data_dir = "/sim/" + name;
+  o.initial_role = role;
+  o.workloads = {{kSyncWorkload, ReplicationMode::kSync},
+                 {kAsyncWorkload, ReplicationMode::kAsync}};
+  o.witness_address = kWitness;
+  o.unsafe_no_lease = lease_check == LeaseCheck::kBypassed;
+  return o;
+}
+
+// Rates for the two regions' clocks (the witness runs at 0): inside the lease's bound, the
+// checker must find nothing; beyond it, the primary runs slow (holds its lease longer in real
+// time) and the secondary fast (waits it out sooner).
+std::map<std::string, double> draw_drift(Rng& rng, DriftRange range) {
+  const model::LeaseTimes times;
+  if (range == DriftRange::kBeyondBound) {
+    std::map<std::string, double> rates{{kPrimary, -(0.15 + rng.unit() * 0.15)},
+                                        {kSecondary, 0.15 + rng.unit() * 0.15},
+                                        {kWitness, 0.0}};
+    DRSIM_CHECK(!model::check_clock_drift(times, rates).is_ok());
+    return rates;
+  }
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::map<std::string, double> rates{{kPrimary, (rng.unit() * 2 - 1) * times.drift},
+                                        {kSecondary, (rng.unit() * 2 - 1) * times.drift},
+                                        {kWitness, 0.0}};
+    if (model::check_clock_drift(times, rates).is_ok()) return rates;
+  }
+  return {{kPrimary, 0.0}, {kSecondary, 0.0}, {kWitness, 0.0}};
+}
+
+// One run: the pair, its clients, the nemesis and the checker. Members are declared in the
+// order they must outlive each other (the Env first, the regions last).
+class Run {
+ public:
+  Run(uint64_t seed, const SeedOptions& options)
+      : options_(options),
+        env_(rocksdb::NewMemEnv(rocksdb::Env::Default())),
+        rng_(seed),
+        net_(sim_, ms(1 + rng_.below(10))),
+        witness_(sim_) {
+    v_.seed = seed;
+    v_.nemesis = options.nemesis;
+    for (const char* a : {kPrimary, kSecondary, kWitness}) {
+      for (const char* b : {kPrimary, kSecondary, kWitness}) {
+        if (std::string(a) != b) net_.set_delay(a, b, ms(1 + rng_.below(20)));
+      }
+    }
+    net_.attach_witness(kWitness, witness_);
+    primary_ = std::make_unique<Region>(
+        sim_, env_.get(),
+        region_options(kPrimary, kSecondary, model::Role::kActive, options.lease_check), net_);
+    secondary_ = std::make_unique<Region>(
+        sim_, env_.get(),
+        region_options(kSecondary, kPrimary, model::Role::kStandby, options.lease_check), net_);
+  }
+  ~Run() {
+    // Nothing the clients or the nemesis left on the scheduler may run after this.
+    clients_running_ = false;
+    primary_->freezer.thaw();
+    secondary_->freezer.thaw();
+  }
+
+  Verdict run() {
+    if (options_.nemesis == Nemesis::kDrift) {
+      v_.drift_rates = draw_drift(rng_, options_.drift_range);
+      primary_->scheduler.set_rate(v_.drift_rates[kPrimary]);
+      secondary_->scheduler.set_rate(v_.drift_rates[kSecondary]);
+      v_.drift_rates.erase(kWitness);
+      char line[160];
+      std::snprintf(line, sizeof line, "clock drift: primary %+.0f ppm, secondary %+.0f ppm (%s)",
+                    v_.drift_rates[kPrimary] * 1e6, v_.drift_rates[kSecondary] * 1e6,
+                    options_.drift_range == DriftRange::kWithinBound
+                        ? "within the lease's bound"
+                        : "BEYOND the lease's bound: acks by the superseded region expected");
+      event(line);
+    }
+    DRSIM_CHECK(secondary_->node->start(kSecondary).is_ok());
+    DRSIM_CHECK(primary_->node->start(kPrimary).is_ok());
+    if (!sim_.run_until([&] { return primary_->serving(); }, sim_.now() + 10s)) {
+      fail("the primary never served writes (no lease from the secondary or the witness)");
+      return finish();
+    }
+    event("primary serves");
+    start_client(*primary_);
+    if (options_.nemesis == Nemesis::kDoubleFailover) start_client(*secondary_);
+    schedule_resets();
+    schedule_lease_sampler();
+
+    // Replicate a while, then the fault.
+    sim_.run_for(ms(300 + rng_.below(1200)));
+    switch (options_.nemesis) {
+      case Nemesis::kPartition:
+      case Nemesis::kDrift:
+        partition_then_failover();
+        break;
+      case Nemesis::kFreeze:
+        freeze_then_failover();
+        break;
+      case Nemesis::kDoubleFailover:
+        double_failover();
+        break;
+    }
+    clients_running_ = false;
+    sim_.run_for(1s);
+    check_end_state();
+    return finish();
+  }
+
+ private:
+  void event(const std::string& what) {
+    char at[32];
+    std::snprintf(at, sizeof at, "%10.3f ms  ", to_ms(sim_.now() - kTimeZero));
+    v_.events.push_back(at + what);
+  }
+  void fail(std::string what) {
+    event("VIOLATION: " + what);
+    v_.violations.push_back(std::move(what));
+  }
+  Verdict finish() {
+    v_.simulated = sim_.now() - kTimeZero;
+    return std::move(v_);
+  }
+  Region& other(Region& r) { return &r == primary_.get() ? *secondary_ : *primary_; }
+
+  // A stale client: keeps `target`'s address for the whole run and writes every 2–9 ms, not
+  // waiting for answers (a frozen region piles up requests in flight).
+  void start_client(Region& target) {
+    auto write = std::make_shared<std::function<void()>>();
+    *write = [this, &target, write] {
+      if (!clients_running_) return;
+      const std::string key = "k" + std::to_string(next_key_++);
+      const std::string workload = rng_.below(2) == 0 ? kSyncWorkload : kAsyncWorkload;
+      const std::string value = key + "-" + std::to_string(v_.seed);
+      v1::WriteOp op;
+      op.mutable_put()->set_workload(workload);
+      op.mutable_put()->set_key(key);
+      op.mutable_put()->set_value(value);
+      target.freezer.run([this, &target, op, key, workload, value] {
+        target.node->write({op}, [this, &target, key, workload, value](region::WriteOutcome o) {
+          on_answer(target, key, workload, value, o);
+        });
+      });
+      sim_.schedule_after(ms(2 + rng_.below(8)), [write] { (*write)(); });
+    };
+    (*write)();
+  }
+
+  // The checker, at the instant of each answer.
+  void on_answer(Region& by, const std::string& key, const std::string& workload,
+                 const std::string& value, const region::WriteOutcome& o) {
+    if (!o.status.is_ok()) {
+      if (fault_at_) ++v_.refused_after_fault;
+      event(by.name + " refused " + key + " (" + workload + "): " + o.status.message());
+      return;
+    }
+    const uint64_t epoch = o.results.empty() ? 0 : o.results.front().epoch();
+    // A region failed over serves unprotected until re-protect (docs/replication.md): its sync
+    // writes have no standby to wait for, and the sync guarantees do not cover them.
+    const bool protected_ack = by.status().protection() == v1::REGION_PROTECTION_PROTECTED;
+    event(by.name + " acked " + key + " (" + workload + ") at epoch " + std::to_string(epoch) +
+          (protected_ack ? "" : " unprotected"));
+    ++v_.acked;
+    if (workload == kSyncWorkload) ++v_.acked_sync;
+    acked_.push_back({workload, key, value, protected_ack});
+    Region& peer = other(by);
+    v1::GetStatusResponse ps = peer.status();
+    // One active region at a time: nobody acknowledges once a newer epoch is active.
+    if (ps.role() == v1::ROLE_ACTIVE && ps.epoch() > epoch) {
+      fail("write " + key + " (" + workload + ") " + kAckBySupersededRegion + ": " + by.name +
+           " at epoch " + std::to_string(epoch) + " while " + peer.name +
+           " was already active at epoch " + std::to_string(ps.epoch()));
+    }
+    // Sync: acknowledged only once the standby has it durably.
+    if (workload == kSyncWorkload && protected_ack && peer.value_of(workload, key) != value) {
+      fail("sync write " + key + " acknowledged by " + by.name + " but not on " + peer.name);
+    }
+  }
+
+  // Up to two connection resets of the replication stream before the fault: the primary
+  // reconnects and resends what the standby has not acknowledged.
+  void schedule_resets() {
+    for (uint64_t i = 0, n = rng_.below(3); i < n; ++i) {
+      sim_.schedule_after(ms(50 + rng_.below(1200)), [this] {
+        if (fault_at_) return;
+        net_.reset(kPrimary, kSecondary);
+        ++v_.resets;
+        event("replication stream reset");
+      });
+    }
+  }
+
+  // Every 10 ms: never two regions active with a lease each believes valid.
+  void schedule_lease_sampler() {
+    sim_.schedule_after(10ms, [this] {
+      if (!clients_running_) return;
+      auto p = primary_->status();
+      auto s = secondary_->status();
+      if (p.role() == v1::ROLE_ACTIVE && s.role() == v1::ROLE_ACTIVE &&
+          p.lease().state() == "held" && s.lease().state() == "held" && !two_leases_seen_) {
+        two_leases_seen_ = true;
+        fail("two regions hold a valid lease at once: primary at epoch " +
+             std::to_string(p.epoch()) + ", secondary at epoch " + std::to_string(s.epoch()));
+      }
+      schedule_lease_sampler();
+    });
+  }
+
+  // The operator's `drsim failover` toward `to`, as the admin RPC calls it; false when it
+  // refused or did not answer within 10 s.
+  bool failover(Region& to) {
+    event("operator: failover to " + to.name);
+    std::optional<Result<v1::FailoverResponse>> answer;
+    to.node->failover_after_lease("simulated " + std::string(nemesis_name(options_.nemesis)),
+                                  RegionNode::WitnessOverride::kRequireWitness,
+                                  [&](Result<v1::FailoverResponse> r) { answer = std::move(r); });
+    if (!sim_.run_until([&] { return answer.has_value(); }, sim_.now() + 10s)) {
+      fail("the failover to " + to.name + " did not answer within 10 s of virtual time");
+      return false;
+    }
+    if (!answer->is_ok()) {
+      event("failover to " + to.name + " refused: " + answer->status().to_string());
+      return false;
+    }
+    ++v_.failovers;
+    v_.lease_wait = std::max(v_.lease_wait, ms((*answer)->lease_wait_ms()));
+    char wait[32];
+    std::snprintf(wait, sizeof wait, "%.0f", (*answer)->lease_wait_ms());
+    event("failover to " + to.name + " done: epoch " + std::to_string(to.status().epoch()) +
+          ", lease wait " + wait + " ms");
+    return true;
+  }
+
+  void wait_step_down(Region& old, const char* after) {
+    if (!sim_.run_until([&] { return !old.active(); }, sim_.now() + 5s)) {
+      fail("the old " + old.name + " did not step down within 5 s of the " + after);
+    } else {
+      event(old.name + " stepped down");
+    }
+  }
+
+  // The replication link and the primary's witness link cut (clients still reach it),
+  // failover, heal.
+  void partition_then_failover() {
+    fault_at_ = sim_.now();
+    net_.partition(kPrimary, kSecondary);
+    net_.partition(kPrimary, kWitness);
+    event("nemesis: partition primary | secondary, trafficmgr");
+    const bool early =
+        options_.nemesis == Nemesis::kDrift && options_.drift_range == DriftRange::kBeyondBound;
+    sim_.run_for(ms(rng_.below(early ? 100 : 1500)));
+    if (!failover(*secondary_)) {
+      fail("failover refused or unanswered after a partition");
+      return;
+    }
+    sim_.run_for(ms(rng_.below(1000)));
+    net_.heal(kPrimary, kSecondary);
+    net_.heal(kPrimary, kWitness);
+    event("nemesis: heal");
+    wait_step_down(*primary_, "heal");
+  }
+
+  // The primary's process stops (its tasks held, its clients' requests pile up), the
+  // secondary is failed over past the lease, then the primary resumes with them in flight.
+  void freeze_then_failover() {
+    fault_at_ = sim_.now();
+    primary_->freezer.freeze();
+    event("nemesis: freeze primary");
+    sim_.run_for(ms(rng_.below(1500)));
+    if (!failover(*secondary_)) {
+      fail("failover refused or unanswered while the primary was frozen");
+      return;
+    }
+    sim_.run_for(ms(rng_.below(1000)));
+    event("nemesis: resume primary with " + std::to_string(primary_->freezer.held()) +
+          " held tasks");
+    primary_->freezer.thaw();
+    wait_step_down(*primary_, "resume");
+  }
+
+  // Failover, then at once failover back, under load on both regions.
+  void double_failover() {
+    fault_at_ = sim_.now();
+    if (!failover(*secondary_)) {
+      fail("the first failover (to the secondary) was refused or unanswered");
+      return;
+    }
+    failover(*primary_);  // may be refused: it must never leave two actives
+    sim_.run_for(3s);
+    const int actives = (primary_->active() ? 1 : 0) + (secondary_->active() ? 1 : 0);
+    if (actives != 1) {
+      fail(std::to_string(actives) + " regions active 3 s after the second failover");
+    }
+  }
+
+  // After the run settles: one region serves, and it has every sync write acknowledged while
+  // protected.
+  void check_end_state() {
+    Region* serving = nullptr;
+    for (Region* r : {primary_.get(), secondary_.get()}) {
+      if (r->serving()) {
+        if (serving) fail("both regions serve writes at the end");
+        serving = r;
+      }
+    }
+    if (!serving) {
+      fail("no region serves writes at the end");
+      return;
+    }
+    event(serving->name + " serves at the end");
+    for (const auto& w : acked_) {
+      if (w.workload == kSyncWorkload && w.protected_ack &&
+          serving->value_of(w.workload, w.key) != w.value) {
+        fail("acknowledged sync write " + w.key + " is lost on " + serving->name);
+      }
+    }
+  }
+
+  struct Acked {
+    std::string workload, key, value;
+    bool protected_ack;
+  };
+
+  SeedOptions options_;
+  std::unique_ptr<rocksdb::Env> env_;  // outlives the stores
+  Rng rng_;
+  SimScheduler sim_;
+  SimNetwork net_;
+  trafficmgr::LeaseWitness witness_;
+  std::unique_ptr<Region> primary_;
+  std::unique_ptr<Region> secondary_;
+  Verdict v_;
+  bool clients_running_ = true;
+  bool two_leases_seen_ = false;
+  uint64_t next_key_ = 0;
+  std::optional<Time> fault_at_;
+  std::vector<Acked> acked_;
+};
+
+}  // namespace
+
+std::string_view nemesis_name(Nemesis n) {
+  switch (n) {
+    case Nemesis::kPartition:
+      return "partition";
+    case Nemesis::kFreeze:
+      return "freeze";
+    case Nemesis::kDoubleFailover:
+      return "double-failover";
+    case Nemesis::kDrift:
+      return "drift";
+  }
+  return "?";
+}
+
+Result<std::vector<Nemesis>> parse_nemeses(const std::string& list) {
+  std::vector<Nemesis> out;
+  std::stringstream in(list);
+  std::string word;
+  while (std::getline(in, word, ',')) {
+    if (word == "all") {
+      out.assign(std::begin(kAllNemeses), std::end(kAllNemeses));
+      continue;
+    }
+    bool known = false;
+    for (Nemesis n : kAllNemeses) {
+      if (word != nemesis_name(n)) continue;
+      known = true;
+      bool dup = false;
+      for (Nemesis seen : out) dup = dup || seen == n;
+      if (!dup) out.push_back(n);
+    }
+    if (!known) {
+      return invalid_argument("--nemesis: unknown kind '" + word +
+                              "' (known: partition, freeze, double-failover, drift, all)");
+    }
+  }
+  if (out.empty()) return invalid_argument("--nemesis: no kind given");
+  return out;
+}
+
+Nemesis draw_nemesis(uint64_t seed, const std::vector<Nemesis>& kinds) {
+  DRSIM_CHECK(!kinds.empty());
+  Rng rng(seed ^ 0x6e656d65736973ULL);  // its own stream: the run's draws stay the same
+  return kinds[rng.below(kinds.size())];
+}
+
+Verdict run_seed(uint64_t seed, const SeedOptions& options) {
+  Run run(seed, options);
+  return run.run();
+}
+
+}  // namespace drsim::sim

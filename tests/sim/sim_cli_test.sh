@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `drsim sim` end to end (CTest label sim). Every run is bounded in wall time.
+# Usage: sim_cli_test.sh BIN_DIR CASE
+set -u
+bin=$1
+what=$2
+out=$(mktemp)
+trap 'rm -f "$out" "$out.2"' EXIT
+run() { timeout 50 "$@" >"$out" 2>&1; }
+fail() { echo "FAIL: $*"; echo "--- output"; cat "$out"; exit 1; }
+
+case "$what" in
+  all)  # 50 seeds, each draws a kind: exit 0 and a summary with no violation
+    run "$bin/drsim" sim --seeds 50 --nemesis all; rc=$?
+    [ "$rc" -eq 0 ] || fail "exit $rc, expected 0"
+    grep -q '^  seeds              50 (' "$out" || fail "no 'seeds 50' in the summary"
+    for k in partition freeze double-failover drift; do
+      grep -q "^  seeds .*$k [1-9]" "$out" || fail "no seed drew $k"
+    done
+    grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "violations not 0"
+    grep -Eq '^  acks checked       [1-9][0-9]{3,} \(' "$out" || fail "fewer than 1000 acks checked"
+    [ "$(grep -c '^  [0-9]*/50 seeds' "$out")" -ge 9 ] || fail "fewer than 9 progress lines"
+    ;;
+  each)  # every kind alone, a few seeds
+    for k in partition freeze double-failover drift; do
+      run "$bin/drsim" sim --seeds 6 --nemesis "$k"; rc=$?
+      [ "$rc" -eq 0 ] || fail "$k: exit $rc, expected 0"
+      grep -q "^  seeds              6 ($k 6)" "$out" || fail "$k: not 6 seeds of $k"
+      grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "$k: violations"
+    done
+    ;;
+  replay)  # one seed twice: the same output but the wall time
+    for s in 4 9; do
+      run "$bin/drsim" sim --seed "$s"; rc=$?
+      [ "$rc" -eq 0 ] || fail "seed $s: exit $rc"
+      grep -v 'wall time' "$out" >"$out.2"
+      run "$bin/drsim" sim --seed "$s"
+      grep -v 'wall time' "$out" | diff "$out.2" - >/dev/null || fail "seed $s: two runs differ"
+      [ "$(grep -c ' acked k' "$out")" -ge 50 ] || fail "seed $s: fewer than 50 acks in the events"
+      grep -q 'operator: failover to' "$out" || fail "seed $s: no failover in the events"
+    done
+    ;;
+  broken)  # the lease bypass (test build): caught in the freeze and partition kinds
+    for k in freeze partition; do
+      run "$bin/drsim-testhooks" sim --seeds 5 --nemesis "$k" --broken-variant lease; rc=$?
+      [ "$rc" -eq 1 ] || fail "$k: exit $rc, expected 1"
+      grep -q '^  violations         [1-9][0-9]* in 5 seed(s)$' "$out" || fail "$k: not caught in 5 of 5 seeds"
+      grep -q 'acknowledged by a superseded region' "$out" || fail "$k: no ack by a superseded region"
+      grep -q "replay: drsim sim --seed 1 --nemesis $k --broken-variant lease" "$out" \
+        || fail "$k: no replay command"
+    done
+    ;;
+  no-hook-in-production)  # the production CLI runs the verb but has no broken variant
+    run "$bin/drsim" sim --seeds 1; rc=$?
+    [ "$rc" -eq 0 ] || fail "the production drsim sim --seeds 1: exit $rc, expected 0"
+    run "$bin/drsim" sim --seeds 1 --broken-variant lease; rc=$?
+    [ "$rc" -ne 0 ] || fail "the production drsim accepted --broken-variant"
+    grep -q 'broken-variant' "$out" || fail "the refusal does not name --broken-variant"
+    ;;
+  drift-beyond)  # rates beyond the lease's bound: the checker finds acks by the old primary
+    run "$bin/drsim" sim --seeds 10 --nemesis drift --drift-beyond-bound; rc=$?
+    [ "$rc" -eq 1 ] || fail "exit $rc, expected 1"
+    grep -q 'acknowledged by a superseded region' "$out" || fail "no ack by a superseded region"
+    grep -q '(expected: --drift-beyond-bound' "$out" || fail "the output does not say it is expected"
+    ;;
+  json-and-bad-input)  # --json is one document; an unknown kind is refused naming it (exit 2)
+    run "$bin/drsim" sim --seeds 3 --nemesis partition --json; rc=$?
+    [ "$rc" -eq 0 ] || fail "--json: exit $rc, expected 0"
+    grep -q '"schema_version": 1' "$out" || fail "--json: no schema_version"
+    grep -q '"seeds": 3,' "$out" || fail "--json: not 3 seeds"
+    grep -q '"violations": 0,' "$out" || fail "--json: violations not 0"
+    run "$bin/drsim" sim --nemesis pause; rc=$?
+    [ "$rc" -eq 2 ] || fail "unknown kind: exit $rc, expected 2"
+    grep -q "unknown kind 'pause' (known: partition, freeze, double-failover, drift, all)" "$out" \
+      || fail "unknown kind: the refusal does not name it"
+    run "$bin/drsim" sim --nemesis partition --drift-beyond-bound; rc=$?
+    [ "$rc" -eq 2 ] || fail "--drift-beyond-bound without drift: exit $rc, expected 2"
+    echo "ok: $what"; exit 0
+    ;;
+  *) echo "unknown case $what"; exit 2 ;;
+esac
+echo "ok: $what"; grep -E '^  (seeds|virtual|wall|acks|violations)' "$out"
+exit 0
