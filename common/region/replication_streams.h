@@ -22,7 +22,8 @@ class RegionNode;
 class SinkStream final
     : public grpc::ServerBidiReactor<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply> {
  public:
-  SinkStream(RegionNode& node, std::string peer);
+  // `caller`: the CN of the caller's certificate ("" over plain TCP); a Hello must claim it.
+  SinkStream(RegionNode& node, std::string peer, std::string caller);
 
   // Loop thread only.
   void send(drsim::v1::ReplicationReply reply);
@@ -41,6 +42,7 @@ class SinkStream final
   RegionNode& node_;
   std::shared_ptr<net::LoopGate> gate_;
   std::string peer_;
+  const std::string caller_;
   drsim::v1::ReplicationFrame incoming_;
   // Loop-thread state.
   std::deque<drsim::v1::ReplicationReply> outbox_;
