@@ -215,7 +215,8 @@ TEST(EpochBounds, ForgedHelloAtTheLargestEpochIsRefusedAndChangesNothing) {
         << reply.reject().message();
     EXPECT_EQ(forged.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   }
-  auto stub = drsim::v1::Replication::NewStub(topo.channel_as("primary", topo.address("secondary")));
+  auto stub =
+      drsim::v1::Replication::NewStub(topo.channel_as("primary", topo.address("secondary")));
   {
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 5s);

@@ -404,46 +404,40 @@ TEST(Security, StartOnAFullDiskExitsWithDiskFullBeforeOpeningTheStore) {
 TEST(Security, OversizedGrpcMessagesAreRefusedResourceExhaustedAndTheDaemonsGoOn) {
   TestTopology topo;
   ASSERT_TRUE(topo.ok());
-  // A client that may send more than drsim's channels do.
-  auto big_channel = [&](const std::string& process) {
+  auto expect_exhausted = [](const Status& s, int limit) {
+    EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.message();
+    EXPECT_NE(s.message().find(std::to_string(limit)), std::string::npos) << s.message();
+  };
+  const int control = net::kControlServerLimits.max_receive_message_bytes;
+  drsim::v1::ResolveRequest resolve;
+  resolve.set_profile(std::string(control + 1, 'x'));
+  expect_exhausted(cli::unary_call<drsim::v1::TrafficManager>(
+                       topo.address("trafficmgr"), "resolve",
+                       &drsim::v1::TrafficManager::Stub::Resolve, resolve)
+                       .status(),
+                   control);
+  drsim::v1::SetFaultRequest fault;
+  fault.set_link(std::string(control + 1, 'x'));
+  expect_exhausted(cli::unary_call<drsim::v1::FaultProxy>(topo.address("faultproxy"), "set fault",
+                                                          &drsim::v1::FaultProxy::Stub::SetFault,
+                                                          fault)
+                       .status(),
+                   control);
+  {
+    // A region's limit is the channels' own: a client that may send more than drsim's do.
     grpc::ChannelArguments args;
     args.SetMaxSendMessageSize(64 << 20);
-    return cli::operator_channel_with(topo.address(process), args);
-  };
-  auto expect_exhausted = [](const grpc::Status& s, const std::string& limit) {
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
-    EXPECT_NE(s.error_message().find(limit), std::string::npos) << s.error_message();
-  };
-  const std::string over_control(net::kControlServerLimits.max_receive_message_bytes + 1, 'x');
-  {
-    auto tm = drsim::v1::TrafficManager::NewStub(big_channel("trafficmgr"));
-    grpc::ClientContext ctx;
-    net::set_deadline(ctx, 10s);
-    drsim::v1::ResolveRequest req;
-    req.set_profile(over_control);
-    drsim::v1::ResolveResponse resp;
-    expect_exhausted(tm->Resolve(&ctx, req, &resp), "65536");
-  }
-  {
-    auto fp = drsim::v1::FaultProxy::NewStub(big_channel("faultproxy"));
-    grpc::ClientContext ctx;
-    net::set_deadline(ctx, 10s);
-    drsim::v1::SetFaultRequest req;
-    req.set_link(over_control);
-    drsim::v1::SetFaultResponse resp;
-    expect_exhausted(fp->SetFault(&ctx, req, &resp), "65536");
-  }
-  {
-    auto region = drsim::v1::Workload::NewStub(big_channel("primary"));
+    auto region =
+        drsim::v1::Workload::NewStub(cli::operator_channel_with(topo.address("primary"), args));
+    const int limit = net::kRegionServerLimits.max_receive_message_bytes;
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 20s);
     drsim::v1::PutRequest req;
     req.set_workload("vm-web");
     req.set_key("big");
-    req.set_value(std::string(net::kRegionServerLimits.max_receive_message_bytes + 1, 'x'));
+    req.set_value(std::string(limit + 1, 'x'));
     drsim::v1::PutResponse resp;
-    expect_exhausted(region->Put(&ctx, req, &resp),
-                     std::to_string(net::kRegionServerLimits.max_receive_message_bytes));
+    expect_exhausted(net::from_grpc(region->Put(&ctx, req, &resp)), limit);
   }
   // Each daemon still answers, and the topology still routes and replicates.
   auto resolved = cli::tm_resolve(topo.address("trafficmgr"), topo.state().config.profile);
