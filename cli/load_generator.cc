@@ -226,7 +226,7 @@ std::shared_ptr<grpc::Channel> application_channel(const std::string& address) {
   args.SetMaxSendMessageSize(net::kMaxMessageBytes);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return operator_transport().channel_with(address, net::kAnyPeer, std::move(args));
+  return operator_channel_with(address, std::move(args));
 }
 
 // A write the server refused before applying it carries drsim-applied: no;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <optional>
 
@@ -16,6 +17,7 @@ struct Pending {
   std::string home;
 };
 std::optional<Pending> pending;
+std::map<std::string, std::string> identity_at;  // address -> who answers there
 }  // namespace
 
 net::Transport operator_transport() {
@@ -53,8 +55,33 @@ Status use_topology_transport(const std::string& home, net::TransportSecurity se
   return Status::ok();
 }
 
+void expect_identity_at(const std::string& address, const std::string& identity) {
+  std::lock_guard lock(mu);
+  identity_at[address] = identity;
+}
+
+std::string expected_identity_at(const std::string& address) {
+  std::lock_guard lock(mu);
+  auto it = identity_at.find(address);
+  return it == identity_at.end() ? std::string(net::kAnyPeer) : it->second;
+}
+
+std::string expected_server_note(const std::string& address) {
+  std::string identity = expected_identity_at(address);
+  if (identity.empty() || operator_transport().security() != net::TransportSecurity::kMutualTls) {
+    return "";
+  }
+  return " (the server must present the certificate of '" + identity + "')";
+}
+
 std::shared_ptr<grpc::Channel> operator_channel(const std::string& address) {
-  return operator_transport().channel(address);
+  return operator_transport().channel(address, expected_identity_at(address));
+}
+
+std::shared_ptr<grpc::Channel> operator_channel_with(const std::string& address,
+                                                     grpc::ChannelArguments args) {
+  return operator_transport().channel_with(address, expected_identity_at(address),
+                                           std::move(args));
 }
 
 }  // namespace drsim::cli

@@ -26,7 +26,24 @@ std::string tls_dir_of(const std::string& home);
 // needs no certificate); when it does not load, the error is printed once and the calls fail.
 Status use_topology_transport(const std::string& home, net::TransportSecurity security);
 
-// A channel to `address` as the operator.
+// Which daemon answers at `address`: the identity its certificate must name. The topology says
+// which daemon listens where (topology.json: each process's --listen, and each fault-proxy
+// link's address stands for the daemon behind it, since the proxy forwards the TLS bytes end to
+// end); set as the topology becomes known (load_state, start_daemon, each link `up` adds).
+void expect_identity_at(const std::string& address, const std::string& identity);
+// The identity expected at `address`; "" (net::kAnyPeer) for an address the topology does not
+// name.
+std::string expected_identity_at(const std::string& address);
+
+// " (the server must present the certificate of 'primary')" when the operator's transport is
+// mTLS and the topology names who answers at `address`; else "". Appended to a call's
+// UNAVAILABLE: a daemon of the wrong identity fails the TLS handshake like an absent one.
+std::string expected_server_note(const std::string& address);
+
+// A channel to `address` as the operator, accepting only the server expected there.
 std::shared_ptr<grpc::Channel> operator_channel(const std::string& address);
+// The same with other channel arguments (an application client's).
+std::shared_ptr<grpc::Channel> operator_channel_with(const std::string& address,
+                                                     grpc::ChannelArguments args);
 
 }  // namespace drsim::cli

@@ -30,7 +30,10 @@ Result<Response> unary_call(const std::string& address, const std::string& what,
   grpc::Status s = ((*stub).*method)(&ctx, req, &resp);
   if (!s.ok()) {
     return Status(static_cast<StatusCode>(s.error_code()),
-                  what + " at " + address + ": " + s.error_message());
+                  what + " at " + address + ": " + s.error_message() +
+                      (s.error_code() == grpc::StatusCode::UNAVAILABLE
+                           ? expected_server_note(address)
+                           : ""));
   }
   return resp;
 }

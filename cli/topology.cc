@@ -343,6 +343,13 @@ Status save_state(const TopologyState& state) {
   return Status::ok();
 }
 
+std::string process_identity(const std::string& name, const std::vector<std::string>& argv) {
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == "--tls-identity") return argv[i + 1];
+  }
+  return name;
+}
+
 Result<TopologyState> load_state(const std::string& home) {
   TopologyState state;
   state.home = fs::absolute(home).lexically_normal().string();
@@ -375,10 +382,15 @@ Result<TopologyState> load_state(const std::string& home) {
   } catch (const std::exception& e) {
     return invalid_argument(state.state_file() + ": corrupt topology state: " + e.what());
   }
-  // Every command that works on this topology dials its daemons as its operator.
+  // Every command that works on this topology dials its daemons as its operator, and each
+  // address as the daemon that listens there.
   if (Status s = use_topology_transport(state.home, state.config.transport); !s.is_ok()) {
     return s;
   }
+  for (const auto& [name, p] : state.processes) {
+    expect_identity_at(p.address, process_identity(name, p.argv));
+  }
+  for (const auto& [name, l] : state.links) expect_identity_at(l.listen, l.to);
   return state;
 }
 
@@ -401,6 +413,7 @@ Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::strin
     stop_process(*pid, 500ms);
     return Status(info.status().code(), name + ": " + info.status().message());
   }
+  expect_identity_at(info->address, process_identity(name, argv));
   // Pin the bound ports so a restart comes back at the same addresses.
   const std::map<std::string, std::string> pinned = {{"--dns-listen", "dns_address"},
                                                      {"--dashboard-listen", "dashboard_address"},
@@ -537,6 +550,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
     auto listen = fp_add_link(proxy, name, upstream);
     if (!listen.is_ok()) return listen.status();
     state.links[name] = {from, to, *listen, upstream};
+    expect_identity_at(*listen, to);
     return *listen;
   };
 

@@ -122,6 +122,10 @@ struct TopologyState {
   std::string state_file() const { return home + "/topology.json"; }
 };
 
+// The identity process `name` presents: its --tls-identity (a test failover copy's
+// `test-failover`), else its name.
+std::string process_identity(const std::string& name, const std::vector<std::string>& argv);
+
 Result<TopologyState> load_state(const std::string& home);
 Status save_state(const TopologyState& state);
 

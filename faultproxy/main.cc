@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
   builder.RegisterService(&health);
-  auto started = net::start_server(builder, listen, transport->server_credentials({}));
+  auto started = net::start_server(builder, listen, transport->server_credentials({}),
+                                   net::kControlServerLimits);
   if (!started.is_ok()) {
     spdlog::error("{}", started.status().message());
     return 1;

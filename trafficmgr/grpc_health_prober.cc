@@ -26,6 +26,7 @@ struct GrpcHealthProber::Call {
 GrpcHealthProber::GrpcHealthProber(boost::asio::io_context& io, const Clock& clock,
                                    const net::Transport& transport,
                                    const std::vector<std::string>& addresses,
+                                   const std::vector<std::string>& peers,
                                    std::string health_service, Duration timeout,
                                    ResultHandler on_result)
     : io_(io),
@@ -35,8 +36,9 @@ GrpcHealthProber::GrpcHealthProber(boost::asio::io_context& io, const Clock& clo
       handler_(std::make_shared<ResultHandler>(std::move(on_result))),
       weak_handler_(handler_) {
   // One channel per endpoint, so one region's connection trouble never delays another's probe.
-  for (const auto& address : addresses) {
-    stubs_.push_back(grpc::health::v1::Health::NewStub(transport.channel(address)));
+  DRSIM_CHECK(peers.size() == addresses.size());
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    stubs_.push_back(grpc::health::v1::Health::NewStub(transport.channel(addresses[i], peers[i])));
   }
 }
 

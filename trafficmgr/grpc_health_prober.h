@@ -24,11 +24,12 @@ namespace drsim::trafficmgr {
 class GrpcHealthProber final : public Prober {
  public:
   // `clock` (the process's, read on gRPC threads too) times each probe. Dials each address with
-  // `transport`, accepting any identity of the CA (what listens behind an endpoint's address is
-  // the operator's configuration).
+  // `transport`, requiring the server there to be `peers[i]` (net::kAnyPeer: any identity of
+  // the CA; probe_peers, prober.h).
   GrpcHealthProber(boost::asio::io_context& io, const Clock& clock,
                    const net::Transport& transport, const std::vector<std::string>& addresses,
-                   std::string health_service, Duration timeout, ResultHandler on_result);
+                   const std::vector<std::string>& peers, std::string health_service,
+                   Duration timeout, ResultHandler on_result);
   // Cancels probes in flight and waits for their gRPC callbacks (each is bounded by its
   // deadline), so no callback outlives this object.
   ~GrpcHealthProber() override;

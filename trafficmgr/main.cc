@@ -38,6 +38,9 @@ constexpr auto kShutdownGrace = std::chrono::seconds(2);
 constexpr auto kRegionStatusInterval = std::chrono::milliseconds(250);
 constexpr auto kRegionStatusTimeout = std::chrono::milliseconds(1000);
 constexpr size_t kMaxRegionAdmins = 16;
+// The region daemons of a drsim topology: who may renew and fence a lease here, and the names a
+// gRPC health probe requires of the server it reaches (prober.h, probe_peers).
+const std::vector<std::string> kRegions = {"primary", "secondary"};
 
 int bad_config(const std::string& message) {
   std::cerr << "drsim-trafficmgr: " << message << "\n";
@@ -254,7 +257,7 @@ int main(int argc, char** argv) {
       config, scheduler, clock,
       [&io, &clock, &transport](const trafficmgr::ProberConfig& prober,
                                 trafficmgr::Prober::ResultHandler on) {
-        return trafficmgr::make_prober(io, clock, *transport, prober, std::move(on));
+        return trafficmgr::make_prober(io, clock, *transport, prober, kRegions, std::move(on));
       });
   // Monotonic: clock skew moves wall time only.
   trafficmgr::LeaseWitness witness(clock, state_dir.empty() ? "" : state_dir + "/witness.json");
@@ -273,8 +276,9 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
   builder.RegisterService(&health);
-  auto started = net::start_server(builder, listen, transport->server_credentials(
-                                                       {"", {"primary", "secondary"}}));
+  auto started =
+      net::start_server(builder, listen, transport->server_credentials({"", kRegions}),
+                        net::kControlServerLimits);
   if (!started.is_ok()) {
     spdlog::error("{}", started.status().message());
     return 1;

@@ -1,5 +1,7 @@
 #include "trafficmgr/prober.h"
 
+#include <algorithm>
+
 #include "common/core/check.h"
 #include "trafficmgr/grpc_health_prober.h"
 #include "trafficmgr/http_prober.h"
@@ -7,12 +9,25 @@
 
 namespace drsim::trafficmgr {
 
+std::vector<std::string> probe_peers(const ProberConfig& config,
+                                     const std::vector<std::string>& regions) {
+  std::vector<std::string> peers;
+  for (size_t i = 0; i < config.targets.size(); ++i) {
+    const std::string name = i < config.names.size() ? config.names[i] : "";
+    bool region = std::find(regions.begin(), regions.end(), name) != regions.end();
+    peers.push_back(region ? name : std::string(net::kAnyPeer));
+  }
+  return peers;
+}
+
 std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const Clock& clock,
                                     const net::Transport& transport, const ProberConfig& config,
+                                    const std::vector<std::string>& regions,
                                     Prober::ResultHandler on_result) {
   switch (config.monitor.protocol) {
     case model::TmProbeProtocol::kGrpcHealth:
       return std::make_unique<GrpcHealthProber>(io, clock, transport, config.targets,
+                                                probe_peers(config, regions),
                                                 config.health_service,
                                                 config.monitor.timeout, std::move(on_result));
     case model::TmProbeProtocol::kHttp:

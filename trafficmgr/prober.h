@@ -83,12 +83,20 @@ struct ProberConfig {
   model::TmMonitorConfig monitor;    // protocol, path, headers, expected status codes, timeout
   std::vector<std::string> targets;  // host:port probed for each endpoint
   std::string health_service;        // gRPC health only: the service name checked
+  std::vector<std::string> names;    // the endpoint's name, parallel to targets
 };
 
+// The identity a gRPC health probe requires of each target: the endpoint's name when it is one
+// of `regions` (the topology's region daemons, whose certificates carry those names), else any
+// identity of the CA (an endpoint named for a place, e.g. `weu`, says nothing of who listens).
+std::vector<std::string> probe_peers(const ProberConfig& config,
+                                     const std::vector<std::string>& regions);
+
 // The prober for config.monitor.protocol, timing its probes on `clock`; gRPC health probes dial
-// with `transport`. `monitor` must be valid.
+// with `transport`, requiring probe_peers(config, regions). `monitor` must be valid.
 std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const Clock& clock,
                                     const net::Transport& transport, const ProberConfig& config,
+                                    const std::vector<std::string>& regions,
                                     Prober::ResultHandler on_result);
 
 // What builds a TrafficManager's probers: make_prober in the daemon, an in-memory prober in a

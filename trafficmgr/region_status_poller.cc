@@ -41,7 +41,8 @@ RegionStatusPoller::RegionStatusPoller(Scheduler& scheduler, const net::Transpor
       weak_alive_(alive_) {
   DRSIM_CHECK(interval > Duration::zero() && timeout > Duration::zero());
   for (auto& spec : regions) {
-    stubs_.push_back(v1::RegionAdmin::NewStub(transport.channel(spec.address)));
+    // The region named by --region-admin must be the one answering there.
+    stubs_.push_back(v1::RegionAdmin::NewStub(transport.channel(spec.address, spec.name)));
     snapshots_.push_back(RegionSnapshot{std::move(spec), std::nullopt, "not asked yet", 0, 0});
   }
 }

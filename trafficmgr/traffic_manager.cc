@@ -113,7 +113,8 @@ TrafficManager::TrafficManager(TrafficManagerConfig config, Scheduler& scheduler
     std::vector<std::string> targets;
     for (size_t e : runtime->probed) targets.push_back(spec.probe_target(e));
     runtime->prober =
-        make_prober(ProberConfig{spec.profile.monitor, targets, spec.health_service},
+        make_prober(ProberConfig{spec.profile.monitor, targets, spec.health_service,
+                                 probed_names(spec, runtime->probed)},
                     [this, p](const ProbeResult& result) { on_probe_result(p, result); });
     profiles_.push_back(std::move(runtime));
   }

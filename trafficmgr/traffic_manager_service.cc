@@ -1,6 +1,7 @@
 #include "trafficmgr/traffic_manager_service.h"
 
 #include "common/net/grpc_util.h"
+#include "common/net/rpc_authorizer.h"
 
 #include <deque>
 #include <mutex>
@@ -228,6 +229,10 @@ grpc::ServerUnaryReactor* TrafficManagerService::RenewLease(grpc::CallbackServer
                                                             const v1::RenewLeaseRequest* request,
                                                             v1::RenewLeaseResponse* response) {
   auto* reactor = ctx->DefaultReactor();
+  if (Status s = net::check_caller_claim(*ctx, "region", request->region()); !s.is_ok()) {
+    reactor->Finish(net::to_grpc(s));
+    return reactor;
+  }
   auto r = witness_.renew(*request);
   if (r.is_ok()) *response = std::move(r.value());
   reactor->Finish(net::to_grpc(r.status()));
@@ -238,6 +243,10 @@ grpc::ServerUnaryReactor* TrafficManagerService::FenceLease(grpc::CallbackServer
                                                             const v1::FenceLeaseRequest* request,
                                                             v1::FenceLeaseResponse* response) {
   auto* reactor = ctx->DefaultReactor();
+  if (Status s = net::check_caller_claim(*ctx, "region", request->region()); !s.is_ok()) {
+    reactor->Finish(net::to_grpc(s));
+    return reactor;
+  }
   auto r = witness_.fence(*request);
   if (r.is_ok()) *response = std::move(r.value());
   reactor->Finish(net::to_grpc(r.status()));

@@ -145,4 +145,12 @@ Status check_rpc_access(std::string_view method, std::string_view caller,
                     "' may not call it (allowed: " + allowed_text(*callers, context) + ")");
 }
 
+Status check_claimed_region(std::string_view field, std::string_view claimed,
+                            std::string_view caller) {
+  if (caller.empty() || claimed == caller) return Status::ok();
+  return Status(StatusCode::kPermissionDenied,
+                std::string(field) + ": claims region '" + std::string(claimed) +
+                    "' but the caller's certificate is '" + std::string(caller) + "'");
+}
+
 }  // namespace drsim

@@ -40,4 +40,12 @@ struct RpcAccessContext {
 Status check_rpc_access(std::string_view method, std::string_view caller,
                         const RpcAccessContext& context);
 
+// A request that names its sender's region in its body (a replication Hello, a peer fence, a
+// Site Recovery hand-over, a lease renewal or fence at the witness) must name the region of the
+// caller's certificate: else PERMISSION_DENIED "<field>: claims region '<claimed>' but the
+// caller's certificate is '<caller>'". An empty `caller` is plain TCP (--insecure, loopback
+// tests): nobody is identified and the claim is taken as it is.
+Status check_claimed_region(std::string_view field, std::string_view claimed,
+                            std::string_view caller);
+
 }  // namespace drsim

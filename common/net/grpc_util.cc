@@ -11,6 +11,13 @@ namespace {
 // A silent peer is noticed within time + timeout (about 1 s): drills measure seconds.
 constexpr int kKeepaliveTimeMs = 500;
 constexpr int kKeepaliveTimeoutMs = 500;
+// Servers: pings closer than this without data are strikes (drsim's clients ping every 500 ms,
+// so only a misbehaving client gets near it); this many strikes and the connection gets GOAWAY.
+constexpr int kMinRecvPingIntervalMs = 100;
+constexpr int kMaxPingStrikes = 2;
+// A connection without a call for this long is closed (GOAWAY); its client reconnects on its
+// next call. Every drsim channel in use calls more often (probes, lease renewals, streams).
+constexpr int kMaxConnectionIdleMs = 5 * 60 * 1000;
 }  // namespace
 
 grpc::ChannelArguments channel_arguments() {
@@ -44,16 +51,21 @@ std::shared_ptr<grpc::Channel> make_insecure_channel(const std::string& address)
                                    channel_arguments());
 }
 
-void configure_server(grpc::ServerBuilder& builder) {
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+void configure_server(grpc::ServerBuilder& builder, const GrpcServerLimits& limits) {
+  // A larger message is refused with RESOURCE_EXHAUSTED before it is parsed.
+  builder.SetMaxReceiveMessageSize(limits.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams);
   // SO_REUSEPORT would let two daemons share a port silently.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // Accept our clients' frequent keepalive pings instead of answering GOAWAY too_many_pings.
+  // Accept our clients' keepalive pings (every kKeepaliveTimeMs, also without calls), and
+  // enforce it: a client that floods pings gets GOAWAY too_many_pings.
+  static_assert(kMinRecvPingIntervalMs < kKeepaliveTimeMs / 2);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                             kKeepaliveTimeMs / 2);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+                             kMinRecvPingIntervalMs);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, kMaxPingStrikes);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxConnectionIdleMs);
 }
 
 namespace {
@@ -83,10 +95,11 @@ std::string bind_probe(const std::string& address) {
 }  // namespace
 
 Result<StartedServer> start_server(grpc::ServerBuilder& builder, const std::string& address,
-                                   const std::shared_ptr<grpc::ServerCredentials>& credentials) {
+                                   const std::shared_ptr<grpc::ServerCredentials>& credentials,
+                                   const GrpcServerLimits& limits) {
   int selected_port = 0;
   builder.AddListeningPort(address, credentials, &selected_port);
-  configure_server(builder);
+  configure_server(builder, limits);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || selected_port == 0) {
     std::string why = bind_probe(address);

@@ -88,14 +88,29 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
  private:
   const HttpServerLimits& limits() const { return server_->limits_; }
 
+  // The header first, within header_timeout; then the body, if any, within io_timeout.
   void read_request() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(limits().max_header_bytes));
     parser_->body_limit(limits().max_body_bytes);
-    stream_.expires_after(limits().io_timeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    stream_.expires_after(limits().header_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec == beast::error::timeout) return self->on_header_timeout();
+          if (ec || self->parser_->is_done()) return self->on_read(ec);
+          self->stream_.expires_after(self->limits().io_timeout);
+          http::async_read(
+              self->stream_, self->buffer_, *self->parser_,
+              [self](beast::error_code ec, size_t) { self->on_read(ec); });
+        });
+  }
+
+  void on_header_timeout() {
+    if (server_->stopped_) return close();
+    ++server_->stats_.header_timeouts;
+    server_->log_->warn("closing the connection from {}: no whole request header within {} ms",
+                        peer_, limits().header_timeout.count());
+    close();
   }
 
   void on_read(const beast::error_code& ec) {
@@ -123,7 +138,7 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
   // error there is no telling where the next request would start.
   void reject(int status, const std::string& why) {
     ++server_->stats_.bad_requests;
-    server_->log_request("-", "-", status, peer_ + " (" + why + ")");
+    server_->log_->warn("refusing a request from {}: {} {}", peer_, status, why);
     send(HttpResponse::text(status, why), Body::kSend, Connection::kClose);
   }
 
@@ -244,7 +259,12 @@ void HttpServer::accept() {
       self->sessions_.remove_if([](const auto& weak) { return weak.expired(); });
       if (self->sessions_.size() >= self->limits_.max_connections) {
         ++self->stats_.connections_refused;
-        self->log_->debug("{} connections open, refusing one more", self->limits_.max_connections);
+        boost::system::error_code peer_ec;
+        auto peer = socket.remote_endpoint(peer_ec);
+        self->log_->warn("refusing a connection from {}: {} connections open (the limit)",
+                         peer_ec ? "?" : peer.address().to_string() + ":" +
+                                             std::to_string(peer.port()),
+                         self->limits_.max_connections);
         boost::system::error_code ignored;
         socket.close(ignored);
       } else {

@@ -51,14 +51,19 @@ struct HttpServerLimits {
   // Beyond this, new connections are closed at once, so a client that opens connections and
   // never writes cannot exhaust descriptors.
   size_t max_connections = 64;
-  // To receive one whole request (or the next one on a kept-alive connection), and to send one
-  // response; a slow or silent client is disconnected after it.
+  // To receive the request line and headers of a request, counted from the moment the server
+  // waits for it (the connection was accepted, or the previous answer sent on a kept-alive
+  // one): a client that trickles its header (slowloris) or holds an idle connection is
+  // disconnected after it, so connections free up in seconds.
+  std::chrono::milliseconds header_timeout{2000};
+  // To receive the rest of a request (its body) and to send one response.
   std::chrono::milliseconds io_timeout{10000};
 };
 
 struct HttpServerStats {
   uint64_t connections = 0;
   uint64_t connections_refused = 0;  // over max_connections
+  uint64_t header_timeouts = 0;      // closed: no whole request header within header_timeout
   uint64_t requests = 0;             // answered, whatever the status
   uint64_t bad_requests = 0;         // answered 4xx/5xx because the request was malformed
 };

@@ -11,6 +11,18 @@ std::string caller_identity(const grpc::AuthContext& auth) {
   return names.empty() ? "" : std::string(names.front().data(), names.front().size());
 }
 
+std::string caller_identity(const grpc::ServerContextBase& ctx) {
+  auto auth = ctx.auth_context();
+  return auth ? caller_identity(*auth) : "";
+}
+
+Status check_caller_claim(const grpc::ServerContextBase& ctx, std::string_view field,
+                          std::string_view claimed) {
+  Status s = check_claimed_region(field, claimed, caller_identity(ctx));
+  if (!s.is_ok()) spdlog::warn("refused: {}", s.message());
+  return s;
+}
+
 grpc::Status RpcAuthorizer::Process(const InputMetadata& auth_metadata,
                                     grpc::AuthContext* context, OutputMetadata*,
                                     OutputMetadata*) {

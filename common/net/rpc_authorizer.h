@@ -6,6 +6,7 @@
 
 #include <grpcpp/security/auth_context.h>
 #include <grpcpp/security/auth_metadata_processor.h>
+#include <grpcpp/server_context.h>
 
 #include "common/core/rpc_access.h"
 
@@ -14,6 +15,12 @@ namespace drsim::net {
 // The identity of the caller of a call: the CN of its client certificate ("" when it has none,
 // e.g. over plain TCP).
 std::string caller_identity(const grpc::AuthContext& auth);
+// The same for a call being served.
+std::string caller_identity(const grpc::ServerContextBase& ctx);
+// check_claimed_region (common/core/rpc_access.h) for the caller of `ctx`: a request body that
+// names its sender's region must name the caller's certificate.
+Status check_caller_claim(const grpc::ServerContextBase& ctx, std::string_view field,
+                          std::string_view claimed);
 
 class RpcAuthorizer final : public grpc::AuthMetadataProcessor {
  public:

@@ -19,8 +19,8 @@ namespace drsim::net {
 enum class TransportSecurity { kMutualTls, kInsecure };
 const char* transport_security_name(TransportSecurity s);  // "mtls" / "insecure"
 
-// Any identity the CA signed (the callee checks who may call what, common/core/rpc_access.h);
-// used where the caller does not know which daemon listens at an address (the CLI).
+// Any identity the CA signed (the callee checks who may call what, common/core/rpc_access.h); only
+// where the caller cannot know who listens (an endpoint not named for a region, unknown addresses).
 inline constexpr std::string_view kAnyPeer{};
 
 class Transport {

@@ -4,6 +4,7 @@
 
 #include "common/net/grpc_util.h"
 #include "common/net/request_names.h"
+#include "common/net/rpc_authorizer.h"
 
 namespace drsim::region {
 
@@ -22,14 +23,27 @@ grpc::Status answer(const Status& s, Response*) {
   return net::to_grpc(s);
 }
 
+// The geo-redundant copy (GeoPutBlob, GeoApplyOps) names the region that sends it: it must be
+// the caller's certificate.
+template <typename Request>
+Status check_sender(const grpc::CallbackServerContext& ctx, const Request& req) {
+  if constexpr (requires { req.source_region(); }) {
+    return net::check_caller_claim(ctx, "source_region", req.source_region());
+  } else {
+    return Status::ok();
+  }
+}
+
 }  // namespace
 
 template <typename Request, typename Response, typename Fn>
 grpc::ServerUnaryReactor* BackupService::on_loop(Ctx* ctx, const Request* req, Response* resp,
                                                  Fn fn) {
   auto* reactor = ctx->DefaultReactor();
-  if (Status s = net::validate_request_names(*req); !s.is_ok()) {
-    reactor->Finish(net::to_grpc(s));
+  Status valid = net::validate_request_names(*req);
+  if (valid.is_ok()) valid = check_sender(*ctx, *req);
+  if (!valid.is_ok()) {
+    reactor->Finish(net::to_grpc(valid));
     return reactor;
   }
   boost::asio::post(io_, [reactor, req, resp, fn] { reactor->Finish(answer(fn(*req), resp)); });

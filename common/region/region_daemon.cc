@@ -408,8 +408,10 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     creators.push_back(net::make_rpc_counting_interceptor(&rpc_counters));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
-  auto server = net::start_server(builder, opt.listen, transport->server_credentials(
-                                                  {opt.peer_name, {opt.name, opt.peer_name}}));
+  auto server = net::start_server(
+      builder, opt.listen,
+      transport->server_credentials({opt.peer_name, {opt.name, opt.peer_name}}),
+      net::kRegionServerLimits);
   if (!server.is_ok()) {
     spdlog::error("--listen: {}", server.status().message());
     return 1;

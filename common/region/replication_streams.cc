@@ -1,6 +1,9 @@
 #include "common/region/replication_streams.h"
 
+#include <spdlog/spdlog.h>
+
 #include "common/net/grpc_util.h"
+#include "common/net/rpc_authorizer.h"
 #include "common/region/region_node.h"
 
 namespace drsim::region {
@@ -8,8 +11,9 @@ namespace drsim::region {
 using drsim::v1::ReplicationFrame;
 using drsim::v1::ReplicationReply;
 
-SinkStream::SinkStream(SinkEvents& node, std::shared_ptr<net::LoopGate> gate, std::string peer)
-    : node_(node), gate_(std::move(gate)), peer_(std::move(peer)) {
+SinkStream::SinkStream(SinkEvents& node, std::shared_ptr<net::LoopGate> gate, std::string peer,
+                       std::string caller)
+    : node_(node), gate_(std::move(gate)), peer_(std::move(peer)), caller_(std::move(caller)) {
   StartRead(&incoming_);
 }
 
@@ -23,7 +27,15 @@ void SinkStream::OnReadDone(bool ok) {
   // Post before the next read: the next OnReadDone may run on another gRPC
   // thread at once, and frames must reach the loop in stream order.
   gate_->post([this, frame] {
-    if (!closing_) node_.on_sink_frame(this, *frame);
+    if (closing_) return;
+    if (frame->has_hello()) {
+      Status claim = check_claimed_region("hello.region", frame->hello().region(), caller_);
+      if (!claim.is_ok()) {  // the node never sees a forged hello
+        spdlog::warn("refused replication: {}", claim.message());
+        return close(claim);
+      }
+    }
+    node_.on_sink_frame(this, *frame);
   });
   StartRead(&incoming_);
 }
@@ -79,13 +91,17 @@ void SinkStream::OnDone() {
 
 grpc::ServerBidiReactor<ReplicationFrame, ReplicationReply>* ReplicationService::Stream(
     grpc::CallbackServerContext* ctx) {
-  return new SinkStream(node_, gate_, ctx->peer());
+  return new SinkStream(node_, gate_, ctx->peer(), net::caller_identity(*ctx));
 }
 
 grpc::ServerUnaryReactor* ReplicationService::Fence(grpc::CallbackServerContext* ctx,
                                                    const drsim::v1::FenceRequest* req,
                                                    drsim::v1::FenceReply* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (Status s = net::check_caller_claim(*ctx, "region", req->region()); !s.is_ok()) {
+    reactor->Finish(net::to_grpc(s));
+    return reactor;
+  }
   boost::asio::post(node_.io(), [this, reactor, req, resp] {
     auto r = node_.on_fence(*req);
     if (r.is_ok()) *resp = std::move(r.value());

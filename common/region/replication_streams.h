@@ -25,7 +25,9 @@ class SinkStream final
     : public grpc::ServerBidiReactor<drsim::v1::ReplicationFrame, drsim::v1::ReplicationReply>,
       public SinkLink {
  public:
-  SinkStream(SinkEvents& node, std::shared_ptr<net::LoopGate> gate, std::string peer);
+  // `caller`: the CN of the caller's certificate ("" over plain TCP); a Hello must claim it.
+  SinkStream(SinkEvents& node, std::shared_ptr<net::LoopGate> gate, std::string peer,
+             std::string caller);
 
   // Loop thread only.
   void send(drsim::v1::ReplicationReply reply) override;
@@ -44,6 +46,7 @@ class SinkStream final
   SinkEvents& node_;
   std::shared_ptr<net::LoopGate> gate_;
   std::string peer_;
+  const std::string caller_;
   drsim::v1::ReplicationFrame incoming_;
   // Loop-thread state.
   std::deque<drsim::v1::ReplicationReply> outbox_;

@@ -4,6 +4,7 @@
 
 #include "common/core/names.h"
 #include "common/net/grpc_util.h"
+#include "common/net/rpc_authorizer.h"
 #include "common/region/recovery_plan_driver.h"
 
 namespace drsim::region {
@@ -148,6 +149,9 @@ grpc::ServerUnaryReactor* SiteRecoveryService::AdoptItems(grpc::CallbackServerCo
     }
   }
   if (Status s = check_name("from_region", req->from_region(), false); !s.is_ok()) {
+    return refuse(ctx, s);
+  }
+  if (Status s = net::check_caller_claim(*ctx, "from_region", req->from_region()); !s.is_ok()) {
     return refuse(ctx, s);
   }
   return on_loop(ctx, io_, resp, [this, req] { return driver_.adopt_items(*req); });

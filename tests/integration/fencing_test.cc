@@ -202,17 +202,10 @@ TEST(EpochBounds, ForgedHelloAtTheLargestEpochIsRefusedAndChangesNothing) {
   ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") >= 1; }, 10s));
 
   // The forger holds the primary's certificate (only the peer may call Replication at all).
-  auto stub = drsim::v1::Replication::NewStub(topo.channel_as("primary", topo.address("secondary")));
   {
-    grpc::ClientContext ctx;
-    net::set_deadline(ctx, 5s);
-    auto stream = stub->Stream(&ctx);
-    drsim::v1::ReplicationFrame frame;
-    frame.mutable_hello()->set_region("primary");
-    frame.mutable_hello()->set_epoch(UINT64_MAX);
-    ASSERT_TRUE(stream->Write(frame));
-    drsim::v1::ReplicationReply reply;
-    ASSERT_TRUE(stream->Read(&reply)) << "no answer to the forged hello";
+    HelloAnswer forged = forge_hello(topo, "primary", "secondary", "primary", UINT64_MAX);
+    ASSERT_TRUE(forged.reply) << "no answer to the forged hello";
+    const drsim::v1::ReplicationReply& reply = *forged.reply;
     ASSERT_TRUE(reply.has_reject()) << "forged hello at epoch 2^64-1 was accepted";
     EXPECT_EQ(reply.reject().code(), static_cast<int>(StatusCode::kFailedPrecondition));
     EXPECT_NE(reply.reject().message().find("epoch 18446744073709551615 claimed by primary"),
@@ -220,9 +213,10 @@ TEST(EpochBounds, ForgedHelloAtTheLargestEpochIsRefusedAndChangesNothing) {
         << reply.reject().message();
     EXPECT_NE(reply.reject().message().find("has seen (1)"), std::string::npos)
         << reply.reject().message();
-    stream->WritesDone();
-    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(forged.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   }
+  auto stub =
+      drsim::v1::Replication::NewStub(topo.channel_as("primary", topo.address("secondary")));
   {
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 5s);

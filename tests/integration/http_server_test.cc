@@ -269,10 +269,10 @@ TEST_F(HttpServerTest, OversizedHeaderIs431AndOversizedBodyIs413) {
   expect_still_serving();
 }
 
-TEST_F(HttpServerTest, SlowOrSilentClientsAreDisconnectedAfterTheIoTimeout) {
+TEST_F(HttpServerTest, SlowOrSilentClientsAreDisconnectedAfterTheHeaderTimeout) {
   shutdown();
   net::HttpServerLimits limits;
-  limits.io_timeout = std::chrono::milliseconds(300);
+  limits.header_timeout = std::chrono::milliseconds(300);
   start(limits);
 
   RawConnection silent(address_);
@@ -284,6 +284,43 @@ TEST_F(HttpServerTest, SlowOrSilentClientsAreDisconnectedAfterTheIoTimeout) {
   EXPECT_TRUE(silent.closed());
   EXPECT_TRUE(partial.closed());
   EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
+  expect_still_serving();
+}
+
+// Slowloris with the daemons' limits (the defaults): a client that sends its header one byte a
+// second is cut off once the header timeout (2 s) passes, while other clients are served all
+// along; and a kept-alive connection left idle is closed after the same time.
+TEST_F(HttpServerTest, ASlowlorisClientIsCutOffAtTheHeaderTimeoutWhileOthersAreServed) {
+  const auto timeout = net::HttpServerLimits{}.header_timeout;
+  ASSERT_LE(timeout, 2s);
+  RawConnection slow(address_);
+  ASSERT_TRUE(slow.connected());
+  const std::string header = "GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: 0123456789\r\n\r\n";
+  const auto begin = std::chrono::steady_clock::now();
+  bool cut_off = false;
+  int served_meanwhile = 0;
+  // One byte a second for at most 10 s (the old 10 s I/O timeout would let it go on that long).
+  for (size_t i = 0; i < 10 && !cut_off; ++i) {
+    slow.send(header.substr(i, 1));
+    HttpReply other = http_get(address_, "/hello");
+    if (other.status == 200) ++served_meanwhile;
+    slow.read_until_close(1s);  // the server answers nothing to half a header: closes or waits
+    cut_off = slow.closed();
+  }
+  const auto took = std::chrono::steady_clock::now() - begin;
+  EXPECT_TRUE(cut_off) << "a client trickling its header was still connected after 10 s";
+  EXPECT_LT(took, timeout + 3s) << "cut off only after "
+                                << std::chrono::duration_cast<std::chrono::milliseconds>(took)
+                                       .count()
+                                << " ms";
+  EXPECT_GE(served_meanwhile, 1);
+  EXPECT_TRUE(wait_until([&] { return stats().header_timeouts >= 1; }));
+
+  // An idle kept-alive connection: answered once, then closed when no next request comes.
+  RawConnection idle(address_);
+  ASSERT_TRUE(idle.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  idle.read_until_close(timeout + 3s);
+  EXPECT_TRUE(idle.closed()) << "an idle kept-alive connection outlived the header timeout";
   expect_still_serving();
 }
 

@@ -61,7 +61,7 @@ struct StaleClients {
   bool connect(const std::string& address) {
     // gRPC's default arguments (no keepalive), over the topology's mTLS as the operator.
     stub = drsim::v1::Workload::NewStub(
-        cli::operator_transport().channel_with(address, net::kAnyPeer, grpc::ChannelArguments()));
+        cli::operator_channel_with(address, grpc::ChannelArguments()));
     drsim::v1::PutResponse resp;
     return wait_until([&] { return put(*stub, "connect", &resp).ok(); }, 10s);
   }

@@ -14,6 +14,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "cli/child_process.h"
 #include "cli/operator_transport.h"
 #include "cli/rpc_clients.h"
 #include "common/core/rpc_access.h"
@@ -21,6 +22,8 @@
 #include "common/net/transport.h"
 #include "common/tls/certificates.h"
 #include "drsim/v1/replication.grpc.pb.h"
+#include "drsim/v1/siterecovery.grpc.pb.h"
+#include "drsim/v1/trafficmgr.grpc.pb.h"
 #include "tests/support/test_topology.h"
 
 namespace drsim::testing {
@@ -160,19 +163,9 @@ TEST(Mtls, AValidCertificateOfTheWrongIdentityIsPermissionDeniedNamingRpcCallerA
   EXPECT_EQ(failover.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(topo.status("primary").role(), drsim::v1::ROLE_ACTIVE);
   // ...and a Hello claiming `primary` from the Traffic Manager's certificate opens no stream.
-  auto stub =
-      drsim::v1::Replication::NewStub(topo.channel_as("trafficmgr", topo.address("secondary")));
-  grpc::ClientContext ctx;
-  net::set_deadline(ctx, 5s);
-  auto stream = stub->Stream(&ctx);
-  drsim::v1::ReplicationFrame hello;
-  hello.mutable_hello()->set_region("primary");
-  hello.mutable_hello()->set_epoch(UINT64_MAX);
-  stream->Write(hello);
-  stream->WritesDone();
-  drsim::v1::ReplicationReply reply;
-  EXPECT_FALSE(stream->Read(&reply));
-  grpc::Status hs = stream->Finish();
+  HelloAnswer forged = forge_hello(topo, "trafficmgr", "secondary", "primary", UINT64_MAX);
+  EXPECT_FALSE(forged.reply);
+  const grpc::Status& hs = forged.status;
   EXPECT_EQ(hs.error_code(), grpc::StatusCode::PERMISSION_DENIED) << hs.error_message();
   EXPECT_EQ(hs.error_message(),
             "/drsim.v1.Replication/Stream: caller 'trafficmgr' may not call it (allowed: primary "
@@ -185,6 +178,174 @@ TEST(Mtls, AValidCertificateOfTheWrongIdentityIsPermissionDeniedNamingRpcCallerA
               wait_until([&] { return topo.status("secondary").replication_connected() ||
                                       topo.status("primary").replication_connected(); },
                          10s));
+}
+
+// A request body that names its sender's region must name the caller's certificate: the peer's
+// certificate may open a replication stream, but not claim to be someone else in it; a region
+// may renew and fence only its own lease at the witness.
+TEST(Mtls, ARegionNamedInARequestMustBeTheCallersCertificate) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  auto expect_denied = [](const grpc::Status& s, const std::string& field,
+                          const std::string& claimed, const std::string& caller) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_EQ(s.error_message(), field + ": claims region '" + claimed +
+                                     "' but the caller's certificate is '" + caller + "'");
+  };
+  // The primary (the secondary's configured peer) claiming to be another region in its Hello.
+  HelloAnswer forged = forge_hello(topo, "primary", "secondary", "secondary", 2);
+  EXPECT_FALSE(forged.reply) << forged.reply->DebugString();
+  expect_denied(forged.status, "hello.region", "secondary", "primary");
+  {
+    auto stub =
+        drsim::v1::Replication::NewStub(topo.channel_as("primary", topo.address("secondary")));
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    drsim::v1::FenceRequest req;
+    req.set_region("trafficmgr");
+    req.set_epoch(2);
+    drsim::v1::FenceReply reply;
+    expect_denied(stub->Fence(&ctx, req, &reply), "region", "trafficmgr", "primary");
+  }
+  {
+    auto stub =
+        drsim::v1::SiteRecovery::NewStub(topo.channel_as("primary", topo.address("secondary")));
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    drsim::v1::AdoptItemsRequest req;
+    req.set_from_region("trafficmgr");
+    drsim::v1::AdoptItemsResponse resp;
+    expect_denied(stub->AdoptItems(&ctx, req, &resp), "from_region", "trafficmgr", "primary");
+  }
+  // At the witness: the primary renewing, then fencing, the secondary's lease.
+  auto tm = drsim::v1::TrafficManager::NewStub(
+      topo.channel_as("primary", topo.address("trafficmgr")));
+  {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    drsim::v1::RenewLeaseRequest req;
+    req.set_region("secondary");
+    req.set_peer("primary");
+    req.set_epoch(1);
+    req.set_lease_ms(1000);
+    drsim::v1::RenewLeaseResponse resp;
+    expect_denied(tm->RenewLease(&ctx, req, &resp), "region", "secondary", "primary");
+  }
+  {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    drsim::v1::FenceLeaseRequest req;
+    req.set_region("secondary");
+    req.set_peer("primary");
+    req.set_new_epoch(2);
+    req.set_lease_ms(1000);
+    drsim::v1::FenceLeaseResponse resp;
+    expect_denied(tm->FenceLease(&ctx, req, &resp), "region", "secondary", "primary");
+  }
+  // Nothing moved: the primary is active at epoch 1 and still renews its lease and replicates.
+  auto primary = topo.status("primary");
+  EXPECT_EQ(primary.role(), drsim::v1::ROLE_ACTIVE);
+  EXPECT_EQ(primary.epoch(), 1u);
+  EXPECT_EQ(topo.status("secondary").epoch(), 1u);
+  auto workload = topo.workload_stub("primary");
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, 5s);
+  drsim::v1::PutRequest put;
+  put.set_workload("vm-web");
+  put.set_key("after-forged-claims");
+  put.set_value("v");
+  drsim::v1::PutResponse put_resp;
+  grpc::Status put_status = workload->Put(&ctx, put, &put_resp);
+  EXPECT_TRUE(put_status.ok()) << put_status.error_message();
+}
+
+// Every client names the daemon it dials: the CLI the one topology.json says listens at the
+// address (through a fault-proxy link, the daemon behind it), the Traffic Manager's probes the
+// region an endpoint is named for. A daemon answering with another identity of the same CA fails
+// the call (UNAVAILABLE) instead of being believed.
+TEST(Mtls, ClientsRequireTheIdentityTheyDialAndAnotherOneFailsNamingIt) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  const std::string primary = topo.address("primary");
+  const std::string secondary = topo.address("secondary");
+  // Healthy through the fault proxy's links: the identities behind them are the daemons'.
+  EXPECT_FALSE(topo.state().links.empty());
+
+  // topology.json with the two regions' addresses swapped, as the CLI loads it.
+  const std::string state_file = topo.state().state_file();
+  const std::string original = read_text(state_file);
+  {
+    auto replace_all = [](std::string text, const std::string& from, const std::string& to) {
+      for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
+        text.replace(at, from.size(), to);
+      }
+      return text;
+    };
+    const std::string a = "\"" + primary + "\"", b = "\"" + secondary + "\"";
+    std::string swapped =
+        replace_all(replace_all(replace_all(original, a, "\"@@\""), b, a), "\"@@\"", b);
+    std::ofstream(state_file, std::ios::trunc) << swapped;
+  }
+  auto loaded = cli::load_state(topo.home());
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->at("primary").address, secondary);
+  for (const char* region : {"primary", "secondary"}) {
+    SCOPED_TRACE(region);
+    auto st = cli::region_status(loaded->at(region).address);
+    ASSERT_FALSE(st.is_ok()) << "the " << st->region() << " daemon answered as " << region;
+    EXPECT_EQ(st.status().code(), StatusCode::kUnavailable) << st.status().message();
+    EXPECT_NE(st.status().message().find(std::string("(the server must present the certificate "
+                                                     "of '") +
+                                         region + "')"),
+              std::string::npos)
+        << st.status().message();
+  }
+  std::ofstream(state_file, std::ios::trunc) << original;
+  loaded = cli::load_state(topo.home());
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
+  auto st = cli::region_status(loaded->at("primary").address);
+  ASSERT_TRUE(st.is_ok()) << st.status().message();
+  EXPECT_EQ(st->region(), "primary");
+
+  // A Traffic Manager whose endpoint `secondary` is, by mistake, the primary's address: that
+  // probe fails (the primary's certificate is not the secondary's), the `primary` one passes.
+  // (Started as `trafficmgr`: the CLI expects the identity a process is named for.)
+  auto tm = cli::start_daemon(
+      "trafficmgr",
+      {cli::bin_dir() + "/drsim-trafficmgr", "--listen", "127.0.0.1:0", "--tls-dir",
+       cli::tls_dir_of(topo.home()), "--profile", "wrong", "--probe-interval-ms", "1000",
+       "--probe-timeout-ms", "1000", "--endpoint", "primary=" + primary, "--endpoint",
+       "secondary=" + primary},
+      topo.home() + "/tm-misconfigured", "");
+  ASSERT_TRUE(tm.is_ok()) << tm.status().message();
+  drsim::v1::ListEndpointsResponse endpoints;
+  std::string last_error;
+  auto settled = [&] {
+    auto r = cli::tm_endpoints(tm->address, "wrong");
+    if (!r.is_ok()) {
+      last_error = r.status().message();
+      return false;
+    }
+    endpoints = *r;
+    int decided = 0;
+    for (const auto& e : endpoints.endpoints()) {
+      decided += e.status() == drsim::v1::ENDPOINT_ONLINE ||
+                 e.status() == drsim::v1::ENDPOINT_DEGRADED;
+    }
+    return decided == 2;
+  };
+  bool both_decided = wait_until(settled, 20s);
+  cli::stop_process(tm->pid, 2s);
+  ASSERT_TRUE(both_decided) << last_error << "\n" << endpoints.DebugString();
+  for (const auto& e : endpoints.endpoints()) {
+    SCOPED_TRACE(e.DebugString());
+    if (e.name() == "primary") {
+      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_ONLINE);
+    } else {
+      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_DEGRADED);
+      EXPECT_NE(e.last_probe_error().find("UNAVAILABLE"), std::string::npos);
+    }
+  }
 }
 
 TEST(Mtls, PlainTcpIsLoopbackOnlyAndADaemonNeedsTlsDirOrInsecure) {

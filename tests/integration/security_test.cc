@@ -20,7 +20,9 @@
 #include "cli/rpc_clients.h"
 #include "common/net/grpc_util.h"
 #include "drsim/v1/backup.grpc.pb.h"
+#include "drsim/v1/faultproxy.grpc.pb.h"
 #include "drsim/v1/siterecovery.grpc.pb.h"
+#include "drsim/v1/trafficmgr.grpc.pb.h"
 #include "tests/support/test_topology.h"
 
 namespace drsim::testing {
@@ -396,6 +398,66 @@ TEST(Security, StartOnAFullDiskExitsWithDiskFullBeforeOpeningTheStore) {
 // The --unsafe-* test hooks exist only in the test build's drsim-*-testhooks daemons: the
 // production binaries refuse the flags, and a topology that asks for a hook without the test
 // build beside drsim is refused naming the missing binary.
+// Every gRPC server has an explicit receive limit (common/net/grpc_util.h): 64 KiB for the
+// Traffic Manager and the fault proxy, 16 MiB for a region (replication). A larger message is
+// refused RESOURCE_EXHAUSTED before it is parsed, and the daemon goes on serving.
+TEST(Security, OversizedGrpcMessagesAreRefusedResourceExhaustedAndTheDaemonsGoOn) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  auto expect_exhausted = [](const Status& s, int limit) {
+    EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.message();
+    EXPECT_NE(s.message().find(std::to_string(limit)), std::string::npos) << s.message();
+  };
+  const int control = net::kControlServerLimits.max_receive_message_bytes;
+  drsim::v1::ResolveRequest resolve;
+  resolve.set_profile(std::string(control + 1, 'x'));
+  expect_exhausted(cli::unary_call<drsim::v1::TrafficManager>(
+                       topo.address("trafficmgr"), "resolve",
+                       &drsim::v1::TrafficManager::Stub::Resolve, resolve)
+                       .status(),
+                   control);
+  drsim::v1::SetFaultRequest fault;
+  fault.set_link(std::string(control + 1, 'x'));
+  expect_exhausted(cli::unary_call<drsim::v1::FaultProxy>(topo.address("faultproxy"), "set fault",
+                                                          &drsim::v1::FaultProxy::Stub::SetFault,
+                                                          fault)
+                       .status(),
+                   control);
+  {
+    // A region's limit is the channels' own: a client that may send more than drsim's do.
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(64 << 20);
+    auto region =
+        drsim::v1::Workload::NewStub(cli::operator_channel_with(topo.address("primary"), args));
+    const int limit = net::kRegionServerLimits.max_receive_message_bytes;
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 20s);
+    drsim::v1::PutRequest req;
+    req.set_workload("vm-web");
+    req.set_key("big");
+    req.set_value(std::string(limit + 1, 'x'));
+    drsim::v1::PutResponse resp;
+    expect_exhausted(net::from_grpc(region->Put(&ctx, req, &resp)), limit);
+  }
+  // Each daemon still answers, and the topology still routes and replicates.
+  auto resolved = cli::tm_resolve(topo.address("trafficmgr"), topo.state().config.profile);
+  ASSERT_TRUE(resolved.is_ok()) << resolved.status().message();
+  EXPECT_EQ(resolved->endpoint(), "primary");
+  auto links = cli::fp_list_links(topo.address("faultproxy"));
+  ASSERT_TRUE(links.is_ok()) << links.status().message();
+  EXPECT_GT(links->links_size(), 0);
+  auto workload = topo.workload_stub("primary");
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, 5s);
+  drsim::v1::PutRequest put;
+  put.set_workload("vm-web");
+  put.set_key("after-oversized");
+  put.set_value("v");
+  drsim::v1::PutResponse put_resp;
+  grpc::Status put_status = workload->Put(&ctx, put, &put_resp);
+  EXPECT_TRUE(put_status.ok()) << put_status.error_message();
+}
+
 TEST(Security, ProductionDaemonsCarryNoTestHook) {
   for (const std::string daemon : {"drsim-primary", "drsim-secondary"}) {
     auto help = run_binary(daemon, {"--help"}, 20s);

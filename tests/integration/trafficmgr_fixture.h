@@ -64,7 +64,8 @@ class FakeRegion {
     grpc::ServerBuilder builder;
     builder.RegisterService(&health_);
     auto started =
-        net::start_server(builder, "127.0.0.1:0", grpc::InsecureServerCredentials());
+        net::start_server(builder, "127.0.0.1:0", grpc::InsecureServerCredentials(),
+                          net::kRegionServerLimits);
     if (!started.is_ok()) std::abort();
     server_ = std::move(started->server);
     address_ = started->address;

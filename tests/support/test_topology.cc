@@ -19,6 +19,7 @@
 #include "cli/rpc_clients.h"
 #include "cli/site_recovery.h"
 #include "common/net/grpc_util.h"
+#include "drsim/v1/replication.grpc.pb.h"
 
 namespace drsim::testing {
 
@@ -238,6 +239,25 @@ std::shared_ptr<grpc::Channel> TestTopology::channel_as(const std::string& ident
   EXPECT_TRUE(loaded.is_ok()) << loaded.status().message();
   if (!loaded.is_ok()) return nullptr;
   return net::Transport::mutual_tls(std::move(*loaded)).channel(address);
+}
+
+HelloAnswer forge_hello(const TestTopology& topo, const std::string& identity,
+                        const std::string& process, const std::string& region, uint64_t epoch) {
+  auto stub =
+      drsim::v1::Replication::NewStub(topo.channel_as(identity, topo.address(process)));
+  grpc::ClientContext ctx;
+  net::set_deadline(ctx, std::chrono::seconds(5));
+  auto stream = stub->Stream(&ctx);
+  drsim::v1::ReplicationFrame frame;
+  frame.mutable_hello()->set_region(region);
+  frame.mutable_hello()->set_epoch(epoch);
+  HelloAnswer answer;
+  stream->Write(frame);
+  drsim::v1::ReplicationReply reply;
+  if (stream->Read(&reply)) answer.reply = std::move(reply);
+  stream->WritesDone();
+  answer.status = stream->Finish();
+  return answer;
 }
 
 RunResult run_binary(const std::string& binary, const std::vector<std::string>& args,

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "common/core/status.h"
 #include "common/model/drill/history.h"
 #include "drsim/v1/admin.pb.h"
+#include "drsim/v1/replication.pb.h"
 #include "drsim/v1/workload.grpc.pb.h"
 
 namespace drsim::cli {
@@ -56,6 +58,16 @@ class TestTopology {
   bool ok_ = false;
   std::vector<pid_t> started_;
 };
+
+// What a forged replication Hello got: the first reply, if any, and the stream's status.
+struct HelloAnswer {
+  std::optional<drsim::v1::ReplicationReply> reply;
+  grpc::Status status;
+};
+// Opens Replication.Stream to `process` of `topo` as `identity` (its certificate) and sends one
+// Hello claiming `region` at `epoch`; reads one reply, then ends the stream (5 s deadline).
+HelloAnswer forge_hello(const TestTopology& topo, const std::string& identity,
+                        const std::string& process, const std::string& region, uint64_t epoch);
 
 // The Site Recovery state of `item` in the vault at `vault` ("" when it is not listed).
 std::string sr_item_state(const std::string& vault, const std::string& item);

@@ -100,5 +100,16 @@ TEST(RpcAccess, LeaseWitnessCallsFromEitherRegionReadsFromAnyone) {
   EXPECT_EQ(s.message(), "/drsim.v1.Nope/Nothing: not a drsim RPC; nobody may call it");
 }
 
+TEST(RpcAccess, ARegionNamedInTheRequestMustBeTheCallersCertificate) {
+  EXPECT_TRUE(check_claimed_region("hello.region", "primary", "primary").is_ok());
+  Status s = check_claimed_region("hello.region", "primary", "secondary");
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(s.message(),
+            "hello.region: claims region 'primary' but the caller's certificate is 'secondary'");
+  EXPECT_EQ(check_claimed_region("region", "", "primary").code(), StatusCode::kPermissionDenied);
+  // Plain TCP (--insecure): no certificate, nobody identified; the claim stands as it is.
+  EXPECT_TRUE(check_claimed_region("region", "secondary", "").is_ok());
+}
+
 }  // namespace
 }  // namespace drsim
