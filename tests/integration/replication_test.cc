@@ -312,11 +312,14 @@ TEST(Replication, MalformedAndOutOfOrderFramesAreRefusedAndChangeNothing) {
   std::vector<Case> cases = {
       {"batch before hello", {batch(1, "vm-web", 1)}, grpc::StatusCode::FAILED_PRECONDITION},
       {"empty frame", {drsim::v1::ReplicationFrame()}, grpc::StatusCode::INVALID_ARGUMENT},
-      {"bad region name", {hello("no such/region", 1)}, grpc::StatusCode::INVALID_ARGUMENT},
-      {"gap", {hello("rogue", 1), batch(1, "vm-web", 7)}, grpc::StatusCode::OUT_OF_RANGE},
-      {"unknown workload", {hello("rogue", 1), batch(1, "vm-nope", 1)},
+      // A Hello must claim the region of the caller's certificate (docs/security.md), so a
+      // name that is not it — malformed or not — is refused before anything else.
+      {"bad region name", {hello("no such/region", 1)}, grpc::StatusCode::PERMISSION_DENIED},
+      {"another region's name", {hello("rogue", 1)}, grpc::StatusCode::PERMISSION_DENIED},
+      {"gap", {hello("primary", 1), batch(1, "vm-web", 7)}, grpc::StatusCode::OUT_OF_RANGE},
+      {"unknown workload", {hello("primary", 1), batch(1, "vm-nope", 1)},
        grpc::StatusCode::INVALID_ARGUMENT},
-      {"stale epoch", {hello("rogue", 0)}, grpc::StatusCode::FAILED_PRECONDITION},
+      {"stale epoch", {hello("primary", 0)}, grpc::StatusCode::FAILED_PRECONDITION},
   };
   for (const auto& c : cases) {
     RawStream s(topo.channel_as("primary", standby));
