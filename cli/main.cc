@@ -233,6 +233,8 @@ int main(int argc, char** argv) {
       ->add_option("--item", protect_items,
                    "Workload to protect (repeat it with --group: 2 to 16 workloads)")
       ->required();
+  bool protect_json = false;
+  c_protect->add_flag("--json", protect_json, "Machine-readable output (docs/cli.md, JSON)");
   c_protect->add_option("--group", protect_group,
                         "Protect the --item workloads as one multi-VM consistency group of this "
                         "name: one recovery point holds every member, and they fail over "
@@ -582,14 +584,19 @@ int main(int argc, char** argv) {
   }
   if (c_cleanup->parsed()) return cmd_test_cleanup(home);
   if (c_protect->parsed()) {
-    if (!protect_group.empty())
+    if (!protect_group.empty()) {
+      if (protect_json) {
+        std::fprintf(stderr, "drsim: protect: --json is for one --item (not --group) for now\n");
+        return 2;
+      }
       return cmd_protect_group(home, protect_group, protect_items, protect);
+    }
     if (protect_items.size() != 1) {
       std::fprintf(stderr, "drsim: protect: give one --item, or --group NAME with 2 to 16\n");
       return 2;
     }
     protect.item = protect_items[0];
-    return cmd_protect(home, protect);
+    return cmd_protect(home, protect, protect_json);
   }
   if (c_change_point->parsed()) return cmd_change_point(home, change_point);
   if (c_plan_create->parsed()) return cmd_plan_create(home, plan_create);

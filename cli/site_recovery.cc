@@ -448,23 +448,24 @@ int cmd_test_cleanup(const std::string& home) {
   return 0;
 }
 
-int cmd_protect(const std::string& home, const ProtectOptions& options) {
+int cmd_protect(const std::string& home, const ProtectOptions& options, bool as_json) {
+  auto fail = [as_json](const Status& s) { return as_json ? print_json_error(s) : report_error(s); };
   auto req = build_protect_request(options);
-  if (!req.is_ok()) return report_error(req.status());
+  if (!req.is_ok()) return fail(req.status());
   auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
+  if (!state.is_ok()) return fail(state.status());
   std::string standby = find_standby(*state);
   if (standby.empty()) {
-    return report_error(failed_precondition(
+    return fail(failed_precondition(
         "no region answers as standby: protection is set up in the replication target"));
   }
   auto r = sr_protect(state->at(standby).address, *req);
-  if (!r.is_ok()) return report_error(r.status());
+  if (!r.is_ok()) return fail(r.status());
   const auto& i = r->item();
-  std::printf("protecting %s (%s, %s used) from %s to %s (job %llu)\n", i.item().c_str(),
+  if (!as_json) std::printf("protecting %s (%s, %s used) from %s to %s (job %llu)\n", i.item().c_str(),
               i.source().c_str(), human_bytes(i.used_bytes()).c_str(), i.active_region().c_str(),
               i.target().c_str(), (unsigned long long)r->job_id());
-  std::printf(
+  if (!as_json) std::printf(
       "  policy: retention %s, app-consistent %s, crash-consistent every 5m, RPO "
       "threshold %s; drsim clock x%g\n",
       duration_label(i.policy().retention_ms()).c_str(),
@@ -483,7 +484,11 @@ int cmd_protect(const std::string& home, const ProtectOptions& options) {
       if (it.item() == i.item()) last_state = it.state();
     }
   }
-  std::printf("  state: %s\n", last_state.c_str());
+  if (as_json) {
+    print_json_document(json_ok({{"response", proto_to_json(*r)}, {"state", last_state}}));
+  } else {
+    std::printf("  state: %s\n", last_state.c_str());
+  }
   return 0;
 }
 

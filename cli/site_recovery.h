@@ -102,7 +102,8 @@ std::string format_wall(int64_t unix_nanos);
 // for a consistency group, whose point lists every member.
 std::string point_seqs_text(const std::string& item, const drsim::v1::ReplicationPointInfo& p);
 
-int cmd_protect(const std::string& home, const ProtectOptions& options);
+// `as_json`: one JSON document (the Protect answer and the state reached), errors included.
+int cmd_protect(const std::string& home, const ProtectOptions& options, bool as_json = false);
 int cmd_items(const std::string& home, bool as_json);
 int cmd_points(const std::string& home, const std::string& item, bool as_json);
 int cmd_point_failover(const std::string& home, const PointFailoverOptions& options);
