@@ -458,6 +458,14 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     // off the loop, then stop the loop.
     stopper = std::thread([&] {
       server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      // Outgoing calls still in flight (a frozen peer or witness) answer on gRPC threads: from
+      // now on they drop their state there, while the stubs still hold the channels, and the
+      // answers already queued run on the loop. The channels go only once no call is left
+      // (LoopGate: a channel destroyed on a gRPC thread makes gRPC free its queue twice).
+      node.close_loop_gate();
+      if (auto left = node.loop_gate()->wait_for_calls(std::chrono::seconds(5)); !left.empty()) {
+        spdlog::warn("outgoing calls still alive 5 s after shutdown: {}", left);
+      }
       boost::asio::post(io, [&] {
         guard.reset();
         io.stop();

@@ -179,6 +179,7 @@ void RegionNode::stop() {
   stopped_ = true;
   run_lease_held_answers();
   if (fence_call_) fence_call_->TryCancel();
+  fence_call_.reset();  // the call's state is the callback's: the shutdown waits for it to go
   answer_fence_waiters(unavailable("region " + options_.name + " is shutting down"), "");
   if (link_) link_->cancel();
   if (sink_) sink_->close(unavailable("region " + options_.name + " is shutting down"));
@@ -708,7 +709,7 @@ void RegionNode::fence_peer() {
     drsim::v1::FenceRequest req;
     drsim::v1::FenceReply reply;
   };
-  auto call = std::make_shared<FenceCall>();
+  auto call = gate_->make_call<FenceCall>("peer fence");
   call->req.set_region(options_.name);
   call->req.set_epoch(role_->epoch().value());
   net::set_deadline(call->ctx, options_.peer_fence_timeout);

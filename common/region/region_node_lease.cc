@@ -124,7 +124,7 @@ void RegionNode::renew_with_witness() {
     drsim::v1::RenewLeaseRequest request;
     drsim::v1::RenewLeaseResponse response;
   };
-  auto call = std::make_shared<Call>();
+  auto call = gate_->make_call<Call>("lease renewal");
   call->request.set_region(options_.name);
   call->request.set_peer(options_.peer_name);
   call->request.set_epoch(role_->epoch().value());
@@ -286,7 +286,7 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
     drsim::v1::FenceLeaseRequest request;
     drsim::v1::FenceLeaseResponse response;
   };
-  auto call = std::make_shared<Call>();
+  auto call = gate_->make_call<Call>("witness fence");
   call->request.set_region(options_.name);
   call->request.set_peer(options_.peer_name);
   call->request.set_new_epoch(next.value());

@@ -95,7 +95,7 @@ grpc::ServerUnaryReactor* ReplicationService::Fence(grpc::CallbackServerContext*
 }
 
 SourceStream::SourceStream(RegionNode& node, drsim::v1::Replication::Stub& stub)
-    : node_(node), gate_(node.loop_gate()) {
+    : node_(node), gate_(node.loop_gate()), call_token_(gate_->track_call("replication stream")) {
   stub.async()->Stream(&ctx_, this);
   AddHold();
   StartRead(&incoming_);
@@ -118,10 +118,13 @@ void SourceStream::OnReadDone(bool ok) {
   if (!ok) {
     // Read side over: the stream is finishing; OnDone carries the status
     // once the loop releases its hold (no more writes after this).
-    gate_->post([this] {
+    bool posted = gate_->post([this] {
       read_ended_ = true;
       release();
     });
+    // The loop is gone and will never release it: without OnDone the call (and its token)
+    // would stay alive for good.
+    if (!posted) release();
     return;
   }
   auto reply = std::make_shared<ReplicationReply>(std::move(incoming_));
