@@ -8,8 +8,9 @@
 // ClientContext holds a reference to its channel, so the state of a call that completes after
 // the process dropped its stubs is what destroys the channel — on a gRPC callback thread, where
 // gRPC 1.51 then joins that thread from itself and frees its callback completion queue twice
-// (ASan, issue 17). A process closes the gate and waits for the count to reach zero
-// (wait_for_calls) before it destroys its stubs, so the last reference is always its own.
+// (ASan, issue 17). A stopping process waits for the count to reach zero (wait_for_calls) while
+// its loop still runs, then stops the loop, closes the gate and destroys its stubs, so the last
+// reference is always its own.
 #pragma once
 
 #include <chrono>

@@ -458,11 +458,11 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     // off the loop, then stop the loop.
     stopper = std::thread([&] {
       server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-      // Outgoing calls still in flight (a frozen peer or witness) answer on gRPC threads: from
-      // now on they drop their state there, while the stubs still hold the channels, and the
-      // answers already queued run on the loop. The channels go only once no call is left
-      // (LoopGate: a channel destroyed on a gRPC thread makes gRPC free its queue twice).
-      node.close_loop_gate();
+      // Outgoing calls still in flight (cancelled by stop(), or a frozen peer's or witness's
+      // deadline) answer through the loop, which still runs; the channels go only once no
+      // call's state is left (LoopGate: a channel whose last reference goes on a gRPC thread
+      // makes gRPC free its callback queue twice). The gate stays open: the loop may still
+      // touch a stream that a refused OnDone would delete.
       if (auto left = node.loop_gate()->wait_for_calls(std::chrono::seconds(5)); !left.empty()) {
         spdlog::warn("outgoing calls still alive 5 s after shutdown: {}", left);
       }
