@@ -195,6 +195,7 @@ void BackupDriver::stop() {
   if (timer_) scheduler_.cancel(*timer_);
   timer_.reset();
   if (in_flight_) in_flight_->TryCancel();
+  in_flight_.reset();  // the call's state is the callback's: the shutdown waits for it to go
 }
 
 // ---------------------------------------------------------------- ops
@@ -1133,7 +1134,7 @@ void BackupDriver::call_peer(Method method, Request req, Then then) {
     Request req;
     Response resp;
   };
-  auto call = std::make_shared<Call>();
+  auto call = node_.loop_gate()->make_call<Call>("backup shipping");
   call->req = std::move(req);
   net::set_deadline(call->ctx,
                     std::chrono::duration_cast<std::chrono::milliseconds>(kShipDeadline));

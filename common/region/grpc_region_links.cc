@@ -15,11 +15,13 @@ struct UnaryCall {
   Reply reply;
 };
 
-// Starts `call` (through `start`) and posts its answer to the loop through `gate`.
+// Starts `call` (through `start`) and posts its answer to the loop through `gate`, which counts
+// the call's state (`what`) until it is gone (LoopGate::make_call: the daemon's shutdown waits
+// for it, so the last reference to a channel is never dropped on a gRPC thread).
 template <typename Request, typename Reply, typename Start, typename Done>
-CancelCall start_unary(const std::shared_ptr<net::LoopGate>& gate, const Request& request,
-                       Duration deadline, Start start, Done done) {
-  auto call = std::make_shared<UnaryCall<Request, Reply>>();
+CancelCall start_unary(const std::shared_ptr<net::LoopGate>& gate, const char* what,
+                       const Request& request, Duration deadline, Start start, Done done) {
+  auto call = gate->make_call<UnaryCall<Request, Reply>>(what);
   call->request = request;
   net::set_deadline(call->ctx, std::chrono::duration_cast<std::chrono::milliseconds>(deadline));
   start(&call->ctx, &call->request, &call->reply, [gate, call, done](grpc::Status s) {
@@ -63,7 +65,7 @@ CancelCall GrpcRegionLinks::fence(const std::string& peer_address,
                                   PeerControl::FenceDone done) {
   auto* stub = peer_stub(peer_address).async();
   return start_unary<drsim::v1::FenceRequest, drsim::v1::FenceReply>(
-      gate_, request, deadline,
+      gate_, "peer fence", request, deadline,
       [stub](auto* ctx, auto* req, auto* reply, auto cb) { stub->Fence(ctx, req, reply, cb); },
       std::move(done));
 }
@@ -73,7 +75,7 @@ CancelCall GrpcRegionLinks::renew(const std::string& witness_address,
                                   RenewDone done) {
   auto* stub = witness_stub(witness_address).async();
   return start_unary<drsim::v1::RenewLeaseRequest, drsim::v1::RenewLeaseResponse>(
-      gate_, request, deadline,
+      gate_, "lease renewal", request, deadline,
       [stub](auto* ctx, auto* req, auto* reply, auto cb) { stub->RenewLease(ctx, req, reply, cb); },
       std::move(done));
 }
@@ -83,7 +85,7 @@ CancelCall GrpcRegionLinks::fence(const std::string& witness_address,
                                   LeaseWitnessClient::FenceDone done) {
   auto* stub = witness_stub(witness_address).async();
   return start_unary<drsim::v1::FenceLeaseRequest, drsim::v1::FenceLeaseResponse>(
-      gate_, request, deadline,
+      gate_, "witness fence", request, deadline,
       [stub](auto* ctx, auto* req, auto* reply, auto cb) { stub->FenceLease(ctx, req, reply, cb); },
       std::move(done));
 }

@@ -472,6 +472,18 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     // off the loop, then stop the loop.
     stopper = std::thread([&] {
       server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      // Outgoing calls still in flight (cancelled by stop(), or a frozen peer's or witness's
+      // deadline) answer through the loop, which still runs; the channels go only once no
+      // call's state is left (LoopGate: a channel whose last reference goes on a gRPC thread
+      // makes gRPC free its callback queue twice). The gate stays open: the loop may still
+      // touch a stream that a refused OnDone would delete.
+      // Two gates: the region links' (replication stream, peer fence, witness calls) and the
+      // node's (Backup, Site Recovery and hand-over calls); 5 s in all.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      for (const auto* gate : {&links.gate(), &node.loop_gate()}) {
+        auto left = (*gate)->wait_for_calls(until - std::chrono::steady_clock::now());
+        if (!left.empty()) spdlog::warn("outgoing calls still alive 5 s after shutdown: {}", left);
+      }
       boost::asio::post(io, [&] {
         guard.reset();
         io.stop();

@@ -177,6 +177,7 @@ void RegionNode::stop() {
   stopped_ = true;
   run_lease_held_answers();
   if (fence_call_) fence_call_();
+  fence_call_ = nullptr;  // its state: the shutdown waits for every call's state to go
   answer_fence_waiters(unavailable("region " + options_.name + " is shutting down"), "");
   if (link_) link_->cancel();
   if (sink_) sink_->close(unavailable("region " + options_.name + " is shutting down"));

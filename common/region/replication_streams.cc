@@ -112,7 +112,7 @@ grpc::ServerUnaryReactor* ReplicationService::Fence(grpc::CallbackServerContext*
 
 SourceStream::SourceStream(SourceEvents& node, std::shared_ptr<net::LoopGate> gate,
                            drsim::v1::Replication::Stub& stub)
-    : node_(node), gate_(std::move(gate)) {
+    : node_(node), gate_(std::move(gate)), call_token_(gate_->track_call("replication stream")) {
   stub.async()->Stream(&ctx_, this);
   AddHold();
   StartRead(&incoming_);
@@ -135,10 +135,13 @@ void SourceStream::OnReadDone(bool ok) {
   if (!ok) {
     // Read side over: the stream is finishing; OnDone carries the status
     // once the loop releases its hold (no more writes after this).
-    gate_->post([this] {
+    bool posted = gate_->post([this] {
       read_ended_ = true;
       release();
     });
+    // The loop is gone and will never release it: without OnDone the call (and its token)
+    // would stay alive for good.
+    if (!posted) release();
     return;
   }
   auto reply = std::make_shared<ReplicationReply>(std::move(incoming_));

@@ -97,6 +97,7 @@ class SourceStream final
  private:
   SourceEvents& node_;
   std::shared_ptr<net::LoopGate> gate_;
+  std::shared_ptr<void> call_token_;  // before ctx_: released once the context (channel) is gone
   grpc::ClientContext ctx_;
   drsim::v1::ReplicationReply incoming_;
   drsim::v1::ReplicationFrame writing_;

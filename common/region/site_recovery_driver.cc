@@ -485,7 +485,7 @@ void SiteRecoveryDriver::unplanned_failover_after_lease(const UnplannedFailoverR
     GetStatusRequest request;
     GetStatusResponse response;
   };
-  auto call = std::make_shared<Call>();
+  auto call = node_.loop_gate()->make_call<Call>("source status");
   net::set_deadline(call->ctx, kSourceStatusDeadline);
   peer_admin_->async()->GetStatus(
       &call->ctx, &call->request, &call->response,

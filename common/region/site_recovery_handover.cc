@@ -30,8 +30,8 @@ void SiteRecoveryDriver::hand_over_items() {
   const std::string& me = node_.options().name;
   const std::string& peer = node_.options().peer_address;
   if (peer.empty()) return;
-  auto call =
-      std::make_shared<std::tuple<grpc::ClientContext, AdoptItemsRequest, AdoptItemsResponse>>();
+  using AdoptCall = std::tuple<grpc::ClientContext, AdoptItemsRequest, AdoptItemsResponse>;
+  auto call = node_.loop_gate()->make_call<AdoptCall>("vault hand-over");
   auto& [ctx, request, response] = *call;
   request.set_from_region(me);
   std::vector<std::string> names;
