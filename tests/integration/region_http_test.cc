@@ -119,15 +119,8 @@ TEST_F(RegionHttpTest, MetricsReportRoleEpochReplicationAndRpcCounts) {
   ASSERT_TRUE(expires.has_value()) << m;
   EXPECT_GT(*expires, 0.0);
   EXPECT_LE(*expires, 1.0);  // a 1 s lease, in seconds
-  EXPECT_EQ(m.find("_ms{"), std::string::npos) << "a metric not in base units:\n" << m;
-  // The Grafana dashboard queries only region metrics this daemon exports.
-  auto exported = exported_metrics(m);
-  auto queried = dashboard_metrics("drsim_region_");
-  EXPECT_GE(queried.size(), 10u) << DRSIM_GRAFANA_DASHBOARD;
-  for (const auto& name : queried) {
-    EXPECT_TRUE(exported.count(name)) << "deploy/grafana/drsim.json queries " << name
-                                      << ", which a region does not export";
-  }
+  // Base units, and the Grafana dashboard queries only names this daemon exports.
+  expect_base_units_and_dashboard_names(m, "drsim_region_", 10);
   EXPECT_EQ(metric_value(m,
                          "drsim_region_rpcs_total{region=\"primary\",method=\"/drsim.v1."
                          "Workload/Put\",code=\"OK\"}"),

@@ -95,6 +95,20 @@ inline std::set<std::string> exported_metrics(const std::string& text) {
   return names;
 }
 
+// Checks a daemon's /metrics (`metrics`): every sample in base units (no `_ms`), and every name
+// with `prefix` the Grafana dashboard queries — at least `at_least` of them — exported.
+inline void expect_base_units_and_dashboard_names(const std::string& metrics,
+                                                  const std::string& prefix, size_t at_least) {
+  EXPECT_EQ(metrics.find("_ms{"), std::string::npos) << "a metric not in base units:\n" << metrics;
+  auto exported = exported_metrics(metrics);
+  auto queried = dashboard_metrics(prefix);
+  EXPECT_GE(queried.size(), at_least) << DRSIM_GRAFANA_DASHBOARD;
+  for (const auto& name : queried) {
+    EXPECT_TRUE(exported.count(name))
+        << "deploy/grafana/drsim.json queries " << name << ", which the daemon does not export";
+  }
+}
+
 inline fs::path make_temp_dir(const std::string& prefix) {
   std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
   if (::mkdtemp(pattern.data()) == nullptr) return {};
