@@ -36,6 +36,11 @@ int fail(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
 }
 
+// A failure, as the command's output asks.
+int fail_as(Output output, const Status& s) {
+  return output == Output::kJson ? print_json_error(s) : fail(s);
+}
+
 // "held, expires in 812 ms (lease 1000 ms, renewed every 250 ms via secondary or witness at …)"
 std::string describe_lease(const drsim::v1::LeaseStatus& l) {
   std::string grantors =
@@ -354,6 +359,10 @@ Status resolve_by_dns(const TopologyState& state, LoadOptions* options) {
 }
 
 int cmd_load(const std::string& home, LoadCommand cmd) {
+  const Output output = cmd.json ? Output::kJson : Output::kText;
+  auto fail = [output](const Status& s) { return fail_as(output, s); };
+  // Progress is for people: with --json it goes to stderr, stdout keeps one document.
+  FILE* progress = cmd.json ? stderr : stdout;
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
   cmd.options.trafficmgr_address = state->at("trafficmgr").address;
@@ -383,7 +392,8 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
   auto writer = HistoryWriter::open(path, cmd.options.run);
   if (!writer.is_ok()) return fail(writer.status());
   if (cmd.options.stale.count > 0) {
-    std::printf("load: %u TTL-honouring clients (deadline %lld ms) and %s\n", cmd.options.workers,
+    std::fprintf(progress, "load: %u TTL-honouring clients (deadline %lld ms) and %s\n",
+                 cmd.options.workers,
                 (long long)cmd.options.op_timeout.count(),
                 describe_stale_clients(cmd.options.stale).c_str());
   }
@@ -409,12 +419,12 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
     next_line += 1s;
     LoadStats now = load.stats();
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("[%6.1fs] %6llu ops  ok %llu  fail %llu  indeterminate %llu  route %s\n", t,
+    std::fprintf(progress, "[%6.1fs] %6llu ops  ok %llu  fail %llu  indeterminate %llu  route %s\n", t,
                 (unsigned long long)((now.ok + now.fail + now.indeterminate) -
                                      (prev.ok + prev.fail + prev.indeterminate)),
                 (unsigned long long)now.ok, (unsigned long long)now.fail,
                 (unsigned long long)now.indeterminate, now.route.c_str());
-    std::fflush(stdout);
+    std::fflush(progress);
     prev = now;
   }
   const int sig = interrupted_by();
@@ -425,6 +435,24 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
                                               : "stopped by SIGHUP";
   if (Status s = (*writer)->finish(reason); !s.is_ok()) return fail(s);
   LoadStats total = load.stats();
+  const bool nothing_succeeded = total.ok == 0 && total.fail + total.indeterminate > 0;
+  if (cmd.json) {
+    print_json_document(json_ok(
+        {{"outcome", sig == 0 ? "completed" : reason},
+         {"run", cmd.options.run},
+         {"history", path},
+         {"operations", total.ok + total.fail + total.indeterminate},
+         {"ok", sig == 0 && !nothing_succeeded},
+         {"succeeded", total.ok},
+         {"failed", total.fail},
+         {"indeterminate", total.indeterminate},
+         {"lookups", total.resolves},
+         {"resolve", cmd.options.resolve == ResolveMode::kDns ? "dns" : "grpc"},
+         {"last_error", total.last_error}}));
+    std::fflush(stdout);
+    if (sig != 0) return 128 + sig;
+    return nothing_succeeded ? 1 : 0;
+  }
   std::printf("load %s: %llu operations (ok %llu, fail %llu, indeterminate %llu); %llu %s "
               "lookups; run %s, history %s\n",
               sig == 0 ? "done" : reason.c_str(),
@@ -435,7 +463,7 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
               cmd.options.run.c_str(), path.c_str());
   std::fflush(stdout);
   if (sig != 0) return 128 + sig;
-  if (total.ok == 0 && total.fail + total.indeterminate > 0) {
+  if (nothing_succeeded) {
     // Nothing got through: a load that measured only failures must not look like a success.
     std::fprintf(stderr, "drsim: load: none of %llu operations succeeded; the last error: %s\n",
                  (unsigned long long)(total.fail + total.indeterminate),
@@ -500,11 +528,6 @@ model::UnplannedFailoverFacts unplanned_failover_facts(const TopologyState& stat
 }  // namespace
 
 namespace {
-// A failure, as the command's output asks.
-int fail_as(Output output, const Status& s) {
-  return output == Output::kJson ? print_json_error(s) : fail(s);
-}
-
 JsonObject planned_json(const PlannedFailoverOutcome& o) {
   return {{"from", o.from},
           {"to", o.to},

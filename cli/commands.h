@@ -21,6 +21,9 @@ struct LoadCommand {
   LoadOptions options;
   double duration_s = 10;
   std::string history_path;  // empty = <home>/history.jsonl
+  // --json: progress lines go to stderr, and stdout gets one JSON document at the end (or the
+  // error) instead of the summary line.
+  bool json = false;
 };
 int cmd_load(const std::string& home, LoadCommand cmd);
 

@@ -94,6 +94,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   c_load->add_option("--seed", load.options.seed, "Seed")->capture_default_str();
   c_load->add_option("--workloads", load_workloads, "Comma-separated (default: all)");
+  c_load->add_flag("--json", load.json,
+                   "One JSON document at the end (docs/cli.md, JSON); progress goes to stderr");
   c_load->add_option("--history", load.history_path, "History file, written as the load goes "
                                                      "(default <home>/history/load-RUN.jsonl)");
   uint32_t load_deadline_ms = 1000, stale_deadline_ms = 10000;

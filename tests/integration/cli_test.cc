@@ -56,7 +56,8 @@ TEST(Cli, JsonOutputOfAFailedCommandIsAJsonErrorWithTheSameExitCode) {
   for (std::vector<std::string> args :
        {std::vector<std::string>{"failover", "--json"}, {"failover", "--planned", "--json"},
         {"reprotect", "--json"}, {"failback", "--json"}, {"items", "--json"},
-        {"vm", "list", "--json"}, {"protect", "--item", "vm-web", "--json"}}) {
+        {"vm", "list", "--json"}, {"protect", "--item", "vm-web", "--json"},
+        {"load", "--json", "--duration", "1"}}) {
     args.insert(args.end(), {"--home", home});
     auto r = run_binary("drsim", args, 10s);
     EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.output;
