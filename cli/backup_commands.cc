@@ -42,8 +42,7 @@ Status& last_failure() {
 
 int fail(const Status& s) {
   last_failure() = s;
-  std::fprintf(stderr, "drsim: %s\n", s.message().c_str());
-  return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+  return print_error(s);
 }
 
 std::vector<std::string> split_commas(const std::string& text) {

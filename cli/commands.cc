@@ -31,15 +31,10 @@ using nlohmann::json;
 
 namespace {
 
-int fail(const Status& s) {
-  std::fprintf(stderr, "drsim: %s\n", s.message().c_str());
-  return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
-}
+int fail(const Status& s) { return print_error(s); }
 
 // A failure, as the command's output asks.
-int fail_as(Output output, const Status& s) {
-  return output == Output::kJson ? print_json_error(s) : fail(s);
-}
+int fail_as(Output output, const Status& s) { return print_failure(s, output == Output::kJson); }
 
 // "held, expires in 812 ms (lease 1000 ms, renewed every 250 ms via secondary or witness at …)"
 std::string describe_lease(const drsim::v1::LeaseStatus& l) {
@@ -119,11 +114,13 @@ int cmd_status(const std::string& home, bool as_json) {
   // Both regions' answers first: a region reporting itself active at an older epoch than the
   // other's is a superseded active region that has not learned it yet, not a second active one.
   std::map<std::string, Result<drsim::v1::GetStatusResponse>> statuses;
+  std::map<std::string, bool> alive_at;  // read once per region: a /proc read each
   uint64_t newest_active_epoch = 0;
   for (const char* name : {"primary", "secondary"}) {
     if (!state->processes.count(name)) continue;
     const auto& p = state->at(name);
-    auto st = recorded_alive(p.identity())
+    alive_at[name] = recorded_alive(p.identity());
+    auto st = alive_at[name]
                   ? region_status(p.address)
                   : Result<drsim::v1::GetStatusResponse>(unavailable("process not running"));
     if (st.is_ok() && st->role() == drsim::v1::ROLE_ACTIVE) {
@@ -135,7 +132,7 @@ int cmd_status(const std::string& home, bool as_json) {
   for (const char* name : {"primary", "secondary"}) {
     if (!state->processes.count(name)) continue;
     const auto& p = state->at(name);
-    bool alive = recorded_alive(p.identity());
+    const bool alive = alive_at.at(name);
     std::string tm_status = "?";
     std::string superseded;
     if (endpoints.is_ok()) {

@@ -121,6 +121,15 @@ JsonObject json_ok(const JsonObject& body) {
   return out;
 }
 
+int print_error(const Status& s) {
+  std::fprintf(stderr, "drsim: %s\n", s.message().c_str());
+  return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+int print_failure(const Status& s, bool as_json) {
+  return as_json ? print_json_error(s) : print_error(s);
+}
+
 int print_json_error(const Status& s) {
   print_json_document(JsonObject{
       {"ok", false},

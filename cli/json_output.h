@@ -26,6 +26,12 @@ JsonObject json_document(const JsonObject& body);
 // A command that changed something: {"schema_version": 1, "ok": true, ...body}.
 JsonObject json_ok(const JsonObject& body = JsonObject::object());
 
+// A command that failed, for people: "drsim: <message>" on stderr; returns the exit code, 2 for
+// bad input (INVALID_ARGUMENT), else 1 (docs/cli.md).
+int print_error(const Status& s);
+// A command that failed, as its output asks: print_json_error with --json, else print_error.
+int print_failure(const Status& s, bool as_json);
+
 // A command that failed, with --json: prints {"schema_version": 1, "ok": false, "error":
 // {"code": "FAILED_PRECONDITION", "message": ...}} on stdout (a script reads one document
 // whatever happened) and returns the exit code: 2 for bad input, else 1 (docs/cli.md).

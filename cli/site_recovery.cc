@@ -16,10 +16,7 @@ namespace drsim::cli {
 using namespace drsim::v1;
 using namespace std::chrono_literals;
 
-int report_error(const Status& s) {
-  std::fprintf(stderr, "drsim: %s\n", s.message().c_str());
-  return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
-}
+int report_error(const Status& s) { return print_error(s); }
 
 
 namespace {
@@ -449,7 +446,7 @@ int cmd_test_cleanup(const std::string& home) {
 }
 
 int cmd_protect(const std::string& home, const ProtectOptions& options, bool as_json) {
-  auto fail = [as_json](const Status& s) { return as_json ? print_json_error(s) : report_error(s); };
+  auto fail = [as_json](const Status& s) { return print_failure(s, as_json); };
   auto req = build_protect_request(options);
   if (!req.is_ok()) return fail(req.status());
   auto state = load_state(home);
@@ -493,7 +490,7 @@ int cmd_protect(const std::string& home, const ProtectOptions& options, bool as_
 }
 
 int cmd_items(const std::string& home, bool as_json) {
-  auto fail = [as_json](const Status& s) { return as_json ? print_json_error(s) : report_error(s); };
+  auto fail = [as_json](const Status& s) { return print_failure(s, as_json); };
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
   if (find_vault(*state).empty()) {
@@ -527,7 +524,7 @@ int cmd_items(const std::string& home, bool as_json) {
 }
 
 int cmd_points(const std::string& home, const std::string& item, bool as_json) {
-  auto fail = [as_json](const Status& s) { return as_json ? print_json_error(s) : report_error(s); };
+  auto fail = [as_json](const Status& s) { return print_failure(s, as_json); };
   auto state = load_state(home);
   if (!state.is_ok()) return fail(state.status());
   auto vault = vault_region(*state);
