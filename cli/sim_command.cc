@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -66,7 +68,7 @@ struct SimCommand::Impl {
         ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
     cmd->add_option("--seed", seed, "Replay one seed, printing its event history");
     cmd->add_option("--nemesis", nemesis,
-                    "KIND[,KIND...]: partition, freeze, double-failover, drift, or all (default: "
+                    "KIND[,KIND...]: partition, freeze, double-failover, drift, disk-full, or all (default: "
                     "each seed draws one)");
     cmd->add_flag("--drift-beyond-bound", drift_beyond_bound,
                   "drift: draw clock rates beyond the lease's bound (the checker is expected to "
@@ -127,7 +129,9 @@ struct SimCommand::Impl {
     }
 
     spdlog::level::level_enum level = spdlog::get_level();
-    spdlog::set_level(spdlog::level::off);  // the drivers' logs: the events say what happened
+    // The drivers' logs are off: the events say what happened. DRSIM_SIM_LOG=1 keeps them (their
+    // time stamps are the wall clock's, not the run's).
+    if (std::getenv("DRSIM_SIM_LOG") == nullptr) spdlog::set_level(spdlog::level::off);
     const auto wall_start = std::chrono::steady_clock::now();
     Totals t;
     std::vector<Verdict> failing;

@@ -17,6 +17,8 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr size_t kMaxRecentChanges = 1 << 20;  // older unacked changes are read from the log
+// A change batch is cut here (model::frame_takes): with values of at most 8 MiB
+// (--max-value-bytes) every frame stays under the 16 MiB a region receives.
 constexpr size_t kMaxFrameBytes = 4 << 20;
 constexpr auto kSyncTimeoutTick = 100ms;
 // Re-protect: epochs listed per workload in a LogSummary (more: only the cursor is offered),
@@ -1100,11 +1102,19 @@ void RegionNode::on_source_closed(SourceLink* stream, const Status& status) {
   schedule_reconnect();
 }
 
-Status RegionNode::collect(Workload& w, model::SeqRange range, drsim::v1::ChangeBatch* batch) {
+Status RegionNode::collect(Workload& w, model::SeqRange range, drsim::v1::ChangeBatch* batch,
+                           size_t* frame_bytes) {
+  auto take = [&](Change c) {
+    size_t n = c.ByteSizeLong();
+    if (!model::frame_takes(*frame_bytes, n, kMaxFrameBytes)) return false;
+    *frame_bytes += n;
+    *batch->add_changes() = std::move(c);
+    return true;
+  };
   if (range.first >= w.recent_first && !w.recent.empty()) {
     size_t start = range.first.value() - w.recent_first.value();
     for (uint64_t i = 0; i < range.count() && start + i < w.recent.size(); ++i) {
-      *batch->add_changes() = w.recent[start + i];
+      if (!take(w.recent[start + i])) break;
     }
     return Status::ok();
   }
@@ -1112,7 +1122,9 @@ Status RegionNode::collect(Workload& w, model::SeqRange range, drsim::v1::Change
   if (Status s = store_.read_log(w.spec.name, range.first, range.last, &from_log); !s.is_ok()) {
     return s;
   }
-  for (auto& c : from_log) *batch->add_changes() = std::move(c);
+  for (auto& c : from_log) {
+    if (!take(std::move(c))) break;
+  }
   return Status::ok();
 }
 
@@ -1168,7 +1180,8 @@ void RegionNode::pump() {
     auto range = w.source.next_range(budget, options_.max_unacked_changes);
     if (!range) continue;
     int before = batch->changes_size();
-    if (Status s = collect(w, *range, batch); !s.is_ok()) {
+    size_t bytes_before = bytes;
+    if (Status s = collect(w, *range, batch, &bytes); !s.is_ok()) {
       spdlog::error("cannot send {} seq {}..{}: {}", w.spec.name, range->first.value(),
                     range->last.value(), s.to_string());
       // Re-protecting, the next hello offers the log as it is now and the standby re-plans
@@ -1192,11 +1205,7 @@ void RegionNode::pump() {
     }
     w.source.on_sent({range->first, Seq(range->first.value() + added - 1)});
     budget -= static_cast<size_t>(added);
-    size_t workload_bytes = 0;
-    for (int i = before; i < batch->changes_size(); ++i) {
-      workload_bytes += batch->changes(i).ByteSizeLong();
-    }
-    bytes += workload_bytes;
+    size_t workload_bytes = bytes - bytes_before;
     if (resync_.running()) {
       resync_.on_changes(w.spec.name, static_cast<uint64_t>(added), workload_bytes);
     }
@@ -1321,10 +1330,25 @@ void RegionNode::sink_hello(SinkLink* stream, const drsim::v1::Hello& hello) {
 }
 
 void RegionNode::sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batch) {
+  if (Status room = store_.check_room(batch.ByteSizeLong()); !room.is_ok()) {
+    refuse_undurable(stream, batch.changes_size(), room);
+    return;
+  }
   std::vector<model::IncomingChange> incoming;
   incoming.reserve(batch.changes_size());
+  // What admission advances before the changes are durable, restored if they cannot be made so.
+  struct Before {
+    Workload* w;
+    model::ReplicationSink sink;
+    Epoch last_epoch;
+  };
+  std::vector<Before> before;
   for (const Change& c : batch.changes()) {
     Workload* w = find(c.workload());
+    if (w != nullptr && std::none_of(before.begin(), before.end(),
+                                     [w](const Before& b) { return b.w == w; })) {
+      before.push_back({w, w->sink, w->last_epoch});
+    }
     bool well_formed =
         !c.key().empty() && (c.op() == drsim::v1::OP_PUT || c.op() == drsim::v1::OP_DELETE);
     incoming.push_back(
@@ -1350,8 +1374,15 @@ void RegionNode::sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batc
   const Status& refusal = admitted.refusal;
   Time apply_start = scheduler_.now();
   if (Status s = store_.apply(apply); !s.is_ok()) {
-    spdlog::critical("durable apply failed: {}", s.to_string());
-    std::abort();
+    // Disk full: none of the batch is durable. Refuse it (a NACK) instead of stopping: the
+    // source keeps it, reconnects and sends it again from what this region acknowledged, and
+    // sync writes wait for it (or fail as indeterminate) meanwhile.
+    for (const auto& b : before) {
+      b.w->sink = b.sink;
+      b.w->last_epoch = b.last_epoch;
+    }
+    refuse_undurable(stream, static_cast<int>(apply.size()), s);
+    return;
   }
   if (auto took = scheduler_.now() - apply_start; took > std::chrono::milliseconds(20)) {
     spdlog::warn("slow durable apply of {} replicated changes: {:.1f} ms", apply.size(),
@@ -1378,6 +1409,18 @@ void RegionNode::sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batc
     spdlog::warn("replication batch refused: {}", refusal.to_string());
     sink_reject(stream, refusal);
   }
+}
+
+void RegionNode::refuse_undurable(SinkLink* stream, int changes, const Status& why) {
+  if (why.code() != StatusCode::kResourceExhausted) {
+    spdlog::critical("durable apply failed: {}", why.to_string());
+    std::abort();  // fail-stop: what the store holds is not known
+  }
+  spdlog::error("cannot make {} replicated changes durable, refusing them: {}", changes,
+                why.message());
+  sink_reject(stream, Status(StatusCode::kResourceExhausted,
+                             "region " + options_.name + " cannot make " +
+                                 std::to_string(changes) + " changes durable: " + why.message()));
 }
 
 void RegionNode::send_ack(SinkLink* stream) {

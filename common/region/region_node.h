@@ -276,7 +276,10 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   void maybe_connect();
   void schedule_reconnect();
   void pump();
-  Status collect(Workload& w, model::SeqRange range, drsim::v1::ChangeBatch* batch);
+  // Appends `range`'s changes to `batch` while the frame, `*frame_bytes` so far, stays within
+  // kMaxFrameBytes (model::frame_takes): a range may be cut short; `*frame_bytes` grows.
+  Status collect(Workload& w, model::SeqRange range, drsim::v1::ChangeBatch* batch,
+                 size_t* frame_bytes);
   void drop_link(const std::string& why);
   // The standby made everything up to w.source.acked() durable: drop those
   // changes from the send cache and release the sync writes waiting on them.
@@ -304,6 +307,9 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   // Sink side.
   void sink_hello(SinkLink* stream, const drsim::v1::Hello& hello);
   void sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batch);
+  // Rejects a replicated batch of `changes` this region cannot make durable: a NACK for a full
+  // disk (RESOURCE_EXHAUSTED), a fail-stop for anything else.
+  void refuse_undurable(SinkLink* stream, int changes, const Status& why);
   void sink_reject(SinkLink* stream, const Status& why);
   drsim::v1::Welcome welcome() const;
 

@@ -14,6 +14,7 @@
 #include "common/model/replication/lease.h"
 #include "common/net/health_service.h"
 #include "common/region/region_node.h"
+#include "common/sim/disk_full_fs.h"
 #include "common/sim/freezer.h"
 #include "common/sim/sim_network.h"
 #include "common/storage/region_store.h"
@@ -122,7 +123,9 @@ class Run {
  public:
   Run(uint64_t seed, const SeedOptions& options)
       : options_(options),
-        env_(rocksdb::NewMemEnv(rocksdb::Env::Default())),
+        mem_env_(rocksdb::NewMemEnv(rocksdb::Env::Default())),
+        disk_(std::make_shared<DiskFullFs>(mem_env_->GetFileSystem())),
+        env_(env_on(disk_)),
         rng_(seed),
         net_(sim_, ms(1 + rng_.below(10))),
         witness_(sim_) {
@@ -186,6 +189,9 @@ class Run {
         break;
       case Nemesis::kDoubleFailover:
         double_failover();
+        break;
+      case Nemesis::kDiskFull:
+        disk_full_then_free();
         break;
     }
     clients_running_ = false;
@@ -380,6 +386,42 @@ class Run {
     }
   }
 
+  // The standby's disk fills under load (every write there fails ENOSPC), then has room
+  // again: the standby refuses what it cannot make durable instead of stopping, no sync write
+  // is acknowledged meanwhile without being on it (on_answer checks), and once there is room
+  // it catches up with every write the primary made.
+  void disk_full_then_free() {
+    fault_at_ = sim_.now();
+    disk_->fill("/sim/" + std::string(kSecondary));
+    event("nemesis: the secondary's disk is full");
+    sim_.run_for(ms(200 + rng_.below(1300)));
+    disk_->free_space();
+    event("nemesis: the secondary's disk has room again");
+    sim_.run_for(ms(rng_.below(500)));
+    clients_running_ = false;
+    auto caught_up = [&] {
+      auto p = primary_->status();
+      auto s = secondary_->status();
+      for (const auto& pw : p.workloads()) {
+        bool found = false;
+        for (const auto& sw : s.workloads()) {
+          if (sw.name() != pw.name()) continue;
+          found = true;
+          if (sw.last_seq() != pw.last_seq()) return false;
+        }
+        if (!found) return false;
+      }
+      return true;
+    };
+    const bool done = sim_.run_until(caught_up, sim_.now() + 10s);
+    v_.standby_refusals = primary_->status().replication_refusals();
+    if (!done) {
+      fail("the secondary did not catch up within 10 s of its disk having room again");
+    } else {
+      event("the secondary caught up");
+    }
+  }
+
   // After the run settles: one region serves, and it has every sync write acknowledged while
   // protected.
   void check_end_state() {
@@ -409,7 +451,9 @@ class Run {
   };
 
   SeedOptions options_;
-  std::unique_ptr<rocksdb::Env> env_;  // outlives the stores
+  std::unique_ptr<rocksdb::Env> mem_env_;  // the in-memory files, under disk_
+  std::shared_ptr<DiskFullFs> disk_;
+  std::unique_ptr<rocksdb::Env> env_;  // on disk_; outlives the stores
   Rng rng_;
   SimScheduler sim_;
   SimNetwork net_;
@@ -436,6 +480,8 @@ std::string_view nemesis_name(Nemesis n) {
       return "double-failover";
     case Nemesis::kDrift:
       return "drift";
+    case Nemesis::kDiskFull:
+      return "disk-full";
   }
   return "?";
 }
@@ -459,7 +505,7 @@ Result<std::vector<Nemesis>> parse_nemeses(const std::string& list) {
     }
     if (!known) {
       return invalid_argument("--nemesis: unknown kind '" + word +
-                              "' (known: partition, freeze, double-failover, drift, all)");
+                              "' (known: partition, freeze, double-failover, drift, disk-full, all)");
     }
   }
   if (out.empty()) return invalid_argument("--nemesis: no kind given");

@@ -3,7 +3,7 @@
 // process on one SimScheduler: their stores on RocksDB's in-memory Env, their links in memory
 // (SimNetwork), the Traffic Manager's real LeaseWitness as the witness. Stale clients keep a
 // region's address for the whole run (several requests in flight when it is frozen); the
-// nemesis (partition, freeze, double failover, clock drift) and the operator's failovers are
+// nemesis (partition, freeze, double failover, clock drift, a standby's full disk) and the operator's failovers are
 // drawn from the seed. Every acknowledgement is judged the moment it is given, and the end
 // state once the run settles. The same seed gives the same events (docs/simulation.md).
 //
@@ -21,9 +21,10 @@
 
 namespace drsim::sim {
 
-enum class Nemesis { kPartition, kFreeze, kDoubleFailover, kDrift };
+enum class Nemesis { kPartition, kFreeze, kDoubleFailover, kDrift, kDiskFull };
 inline constexpr Nemesis kAllNemeses[] = {Nemesis::kPartition, Nemesis::kFreeze,
-                                          Nemesis::kDoubleFailover, Nemesis::kDrift};
+                                          Nemesis::kDoubleFailover, Nemesis::kDrift,
+                                          Nemesis::kDiskFull};
 std::string_view nemesis_name(Nemesis n);
 // "partition,freeze" or "all"; INVALID_ARGUMENT naming the unknown kind and the known ones.
 Result<std::vector<Nemesis>> parse_nemeses(const std::string& list);
@@ -56,6 +57,7 @@ struct Verdict {
   size_t acked_sync = 0;
   size_t refused_after_fault = 0;
   size_t resets = 0;  // replication stream resets before the fault
+  size_t standby_refusals = 0;  // disk-full: batches the standby refused (the primary's count)
   size_t failovers = 0;
   Duration lease_wait{};                      // longest wait of a failover
   Duration simulated{};                       // virtual time the run covered

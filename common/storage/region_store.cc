@@ -186,13 +186,62 @@ Status RegionStore::apply(const std::vector<const drsim::v1::Change*>& changes) 
     put_u64(v, c->epoch());
     batch.Put(cursor_key(c->workload()), v);
   }
+  if (writes_stopped_) {
+    if (Status resumed = resume_writes(); !resumed.is_ok()) return resumed;
+  }
   rocksdb::WriteOptions wo;
   wo.sync = durability_ == Durability::kPowerLoss;
   Status st = from_rocks(db_->Write(wo, &batch), "apply batch");
   if (st.is_ok()) {
     for (const auto* c : newest) maybe_trim_log(c->workload(), Seq(c->seq()));
+  } else {
+    writes_stopped_ = true;
   }
   return st;
+}
+
+namespace {
+// Room a store keeps free: below it a standby refuses replicated batches (check_room) and a
+// store stopped by a failed write does not try to resume.
+constexpr uint64_t kReserveBytes = 16u << 20;
+}  // namespace
+
+Status RegionStore::check_room(uint64_t bytes) {
+  if (writes_stopped_) return resume_writes();
+  uint64_t free_bytes = 0;
+  if (db_->GetEnv()->GetFreeSpace(dir_, &free_bytes).ok() &&
+      free_bytes < bytes + kReserveBytes) {
+    return Status(StatusCode::kResourceExhausted,
+                  "disk full: " + std::to_string(free_bytes) + " bytes free under " + dir_ +
+                      " (needs " + std::to_string(bytes) + " + a reserve of " +
+                      std::to_string(kReserveBytes) + ")");
+  }
+  return Status::ok();
+}
+
+Status RegionStore::resume_writes() {
+  // RocksDB stops writing after a failed write until it is resumed: by DB::Resume(), or by its
+  // SstFileManager, which polls for free space every 5 s after a NoSpace error (Resume answers
+  // Busy meanwhile). A resume that fails for want of space escalates the store's error to fatal
+  // (no resume ever again), so it is tried only once the file system has room; a file system
+  // that cannot tell is tried.
+  uint64_t free_bytes = 0;
+  if (db_->GetEnv()->GetFreeSpace(dir_, &free_bytes).ok() && free_bytes < kReserveBytes) {
+    return Status(StatusCode::kResourceExhausted,
+                  "disk full: " + std::to_string(free_bytes) + " bytes free under " + dir_ +
+                      " (writes resume at " + std::to_string(kReserveBytes) + ")");
+  }
+  rocksdb::Status r = db_->Resume();
+  if (r.IsBusy()) {
+    return Status(StatusCode::kResourceExhausted,
+                  "disk full: the store under " + dir_ + " is recovering from a write error");
+  }
+  if (!r.ok() && r.severity() >= rocksdb::Status::Severity::kFatalError) {
+    return internal_error("the store under " + dir_ + " cannot resume writing: " + r.ToString());
+  }
+  if (Status st = from_rocks(r, "resume writes"); !st.is_ok()) return st;
+  writes_stopped_ = false;
+  return Status::ok();
 }
 
 void RegionStore::maybe_trim_log(const std::string& workload, Seq newest) {
@@ -250,12 +299,29 @@ Result<std::optional<std::string>> RegionStore::get(const std::string& workload,
 }
 
 Result<RegionStore::ScanPage> RegionStore::scan(const std::string& workload,
-                                                const std::string& start_key, size_t limit) {
+                                                const std::string& start_key, size_t limit,
+                                                size_t max_bytes) {
+  return scan_page(rocksdb::ReadOptions(), workload, start_key, limit, max_bytes, "scan ");
+}
+
+Result<RegionStore::ScanPage> RegionStore::scan_page(const rocksdb::ReadOptions& ro,
+                                                     const std::string& workload,
+                                                     const std::string& start_key, size_t limit,
+                                                     size_t max_bytes, const char* what) {
   ScanPage page;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-  Status st = read_prefix_page(*it, data_prefix(workload), start_key, limit, &page.items,
-                               &page.next_key, "scan " + workload);
-  if (!st.is_ok()) return st;
+  std::string prefix = data_prefix(workload);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  size_t bytes = 0;
+  for (it->Seek(prefix + start_key); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string key = it->key().ToString().substr(prefix.size());
+    if (page.items.size() == limit || (!page.items.empty() && bytes >= max_bytes)) {
+      page.next_key = std::move(key);
+      break;
+    }
+    bytes += key.size() + it->value().size();
+    page.items.emplace_back(std::move(key), it->value().ToString());
+  }
+  if (!it->status().ok()) return from_rocks(it->status(), what + workload);
   return page;
 }
 
@@ -270,24 +336,10 @@ std::unique_ptr<RegionStore::Snapshot> RegionStore::snapshot() {
 Result<RegionStore::ScanPage> RegionStore::scan(const std::string& workload,
                                                 const std::string& start_key, size_t limit,
                                                 size_t max_bytes, const Snapshot& snapshot) {
-  ScanPage page;
-  std::string prefix = data_prefix(workload);
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot.snap_;
   ro.fill_cache = false;  // a one-off sweep must not evict the working set
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-  size_t bytes = 0;
-  for (it->Seek(prefix + start_key); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string key = it->key().ToString().substr(prefix.size());
-    if (page.items.size() == limit || (!page.items.empty() && bytes >= max_bytes)) {
-      page.next_key = std::move(key);
-      break;
-    }
-    bytes += key.size() + it->value().size();
-    page.items.emplace_back(std::move(key), it->value().ToString());
-  }
-  if (!it->status().ok()) return from_rocks(it->status(), "snapshot scan of " + workload);
-  return page;
+  return scan_page(ro, workload, start_key, limit, max_bytes, "snapshot scan of ");
 }
 
 uint64_t RegionStore::approximate_data_bytes(const std::string& workload) {

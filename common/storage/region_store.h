@@ -57,7 +57,15 @@ class RegionStore {
 
   // Applies changes (already carrying epoch and seq, in seq order per
   // workload) atomically: data, log entries, and each workload's cursor.
+  // RESOURCE_EXHAUSTED "disk full: ..." when the file system has no room: nothing of the batch
+  // is durable, and the next apply first resumes the store (RocksDB stops writing after such an
+  // error until resumed), so a caller may refuse the batch and take it again later.
   Status apply(const std::vector<const drsim::v1::Change*>& changes);
+  // OK when `bytes` more fit: RESOURCE_EXHAUSTED "disk full: ..." when the file system has less
+  // than them plus a reserve (16 MiB) free, or the store's writes are stopped by an earlier
+  // failure and cannot resume yet. OK when the file system cannot tell. The standby asks before
+  // each replicated batch, so a full disk refuses the batch before RocksDB fails a write.
+  Status check_room(uint64_t bytes);
 
   // Log entries [first, last] of one workload, in order. OUT_OF_RANGE when an
   // entry has been trimmed away.
@@ -72,7 +80,11 @@ class RegionStore {
     std::vector<std::pair<std::string, std::string>> items;
     std::string next_key;  // empty when done
   };
-  Result<ScanPage> scan(const std::string& workload, const std::string& start_key, size_t limit);
+  // A page of at most `limit` keys and about `max_bytes` (at least one key; default 2 MiB, so a
+  // page of large values still fits a gRPC client's default 4 MiB receive limit).
+  static constexpr size_t kScanPageBytes = 2u << 20;
+  Result<ScanPage> scan(const std::string& workload, const std::string& start_key, size_t limit,
+                        size_t max_bytes = kScanPageBytes);
 
   // ---- Re-protect.
 
@@ -152,6 +164,10 @@ class RegionStore {
   RegionStore(std::string dir, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
               Durability durability, uint64_t log_retention);
   void maybe_trim_log(const std::string& workload, Seq newest);
+  Status resume_writes();
+  Result<ScanPage> scan_page(const rocksdb::ReadOptions& ro, const std::string& workload,
+                             const std::string& start_key, size_t limit, size_t max_bytes,
+                             const char* what);
   Result<WorkloadCursor> read_cursor(const std::string& workload, const rocksdb::ReadOptions& ro);
 
   std::string dir_;
@@ -163,6 +179,7 @@ class RegionStore {
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
   Durability durability_;
   uint64_t log_retention_;
+  bool writes_stopped_ = false;  // the last apply failed: resume before the next
 };
 
 }  // namespace drsim::storage

@@ -28,6 +28,9 @@ inline uint64_t get_u64(const char* p) {
 inline Status from_rocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::ok();
   if (s.IsCorruption()) return Status(StatusCode::kDataLoss, what + ": " + s.ToString());
+  if (s.IsNoSpace()) {
+    return Status(StatusCode::kResourceExhausted, "disk full: " + what + ": " + s.ToString());
+  }
   return internal_error(what + ": " + s.ToString());
 }
 

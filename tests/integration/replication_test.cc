@@ -147,6 +147,38 @@ TEST(Replication, StandbyKilledAndRestartedResumesWithoutGapOrDuplicate) {
   EXPECT_EQ(scan_all(*primary, "vm-web"), scan_all(*secondary, "vm-web"));
 }
 
+TEST(Replication, ABacklogOfLargeValuesReachesTheStandbyInFramesItAccepts) {
+  // Regression: the source cut a change batch by bytes only between workloads, so one
+  // workload's backlog of 1 MiB values made a frame of up to --max-batch-changes MiB; beyond
+  // the standby's 16 MiB receive limit the stream failed on every reconnect and replication
+  // never caught up. Now a frame is cut inside a workload's range at 4 MiB. (And a Scan page of
+  // 1 MiB values exceeded the client's 4 MiB receive limit: pages are cut at 2 MiB.)
+  TestTopology topo(kAsyncTopology);
+  ASSERT_TRUE(topo.ok());
+  topo.kill("secondary");
+  auto primary = topo.workload_stub("primary");
+  const std::string big((1u << 20) - 64, 'v');
+  constexpr int kWrites = 24;  // 24 MiB of backlog: more than one 16 MiB message
+  for (int i = 0; i < kWrites; ++i) {
+    drsim::v1::WriteBatchRequest req;
+    auto* put = req.add_ops()->mutable_put();
+    put->set_workload("vm-web");
+    put->set_key("big-" + std::to_string(i));
+    put->set_value(big);
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    drsim::v1::WriteBatchResponse resp;
+    ASSERT_TRUE(primary->WriteBatch(&ctx, req, &resp).ok()) << "write " << i;
+  }
+  ASSERT_TRUE(topo.restart("secondary").is_ok());
+  ASSERT_TRUE(wait_until(
+      [&] { return last_seq(topo.status("secondary"), "vm-web") == kWrites; }, 20s))
+      << "the standby applied seq " << last_seq(topo.status("secondary"), "vm-web") << " of "
+      << kWrites << "; reconnects " << topo.status("primary").replication_reconnects();
+  auto secondary = topo.workload_stub("secondary");
+  EXPECT_EQ(scan_all(*primary, "vm-web"), scan_all(*secondary, "vm-web"));
+}
+
 TEST(Replication, ActiveKilledAndRestartedKeepsEveryAcknowledgedWrite) {
   TestTopology topo(kAsyncTopology);
   ASSERT_TRUE(topo.ok());

@@ -107,5 +107,25 @@ TEST_F(RegionFailoverSim, CheckerCatchesAcksByTheOldPrimaryWhenTheLeaseCheckIsBy
   std::printf("[sim] lease check bypassed: caught in %zu of %zu seed(s)\n", caught, run.size());
 }
 
+TEST_F(RegionFailoverSim, AStandbyOnAFullDiskRefusesBatchesThenCatchesUpLosingNoSyncAck) {
+  // Regression: a standby whose disk filled aborted the process (fail-stop) on the first batch
+  // it could not make durable. Now it refuses the batch (RESOURCE_EXHAUSTED) and catches up.
+  SeedOptions options;
+  options.nemesis = Nemesis::kDiskFull;
+  size_t refusals = 0, acked_sync = 0;
+  const auto run = seeds(30);
+  for (uint64_t seed : run) {
+    Verdict v = run_seed(seed, options);
+    refusals += v.standby_refusals;
+    acked_sync += v.acked_sync;
+    if (!v.violations.empty()) ADD_FAILURE() << describe(v, false);
+  }
+  std::printf("[sim] disk-full: %zu seed(s), %zu batches refused by the standby, %zu sync acks\n",
+              run.size(), refusals, acked_sync);
+  // Not vacuous: the standby refused in every seed, and sync writes were acknowledged.
+  EXPECT_GE(refusals, run.size());
+  EXPECT_GT(acked_sync, run.size() * 10);
+}
+
 }  // namespace
 }  // namespace drsim::sim

@@ -68,4 +68,12 @@ class ReplicationSource {
   LatencyHistogram lag_;
 };
 
+// Whether a replication frame already holding `frame_bytes` takes one more change of
+// `change_bytes`: while it stays within `max_frame_bytes`, and always its first change, so every
+// frame makes progress. A frame is therefore at most max_frame_bytes + one change; the driver
+// keeps that under the peer's receive limit (4 MiB + a value of at most 8 MiB < 16 MiB).
+constexpr bool frame_takes(uint64_t frame_bytes, uint64_t change_bytes, uint64_t max_frame_bytes) {
+  return frame_bytes == 0 || frame_bytes + change_bytes <= max_frame_bytes;
+}
+
 }  // namespace drsim::model

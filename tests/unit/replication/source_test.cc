@@ -591,3 +591,26 @@ INSTANTIATE_TEST_SUITE_P(BatchWindowSeed, ReplicationSourceStream,
 
 }  // namespace
 }  // namespace drsim::model
+
+namespace drsim::model {
+namespace {
+
+TEST(FrameTakes, AFrameTakesItsFirstChangeWhateverItsSize) {
+  EXPECT_TRUE(frame_takes(0, 9u << 20, 4u << 20));
+}
+
+TEST(FrameTakes, LaterChangesOnlyWhileTheFrameStaysWithinItsBound) {
+  constexpr uint64_t kMax = 4u << 20;
+  EXPECT_TRUE(frame_takes(1, kMax - 1, kMax));
+  EXPECT_FALSE(frame_takes(1, kMax, kMax));
+  EXPECT_FALSE(frame_takes(3u << 20, 1u << 20 | 1, kMax));
+  EXPECT_TRUE(frame_takes(3u << 20, 1u << 20, kMax));
+  // So a frame of 1 MiB changes holds at most four of them.
+  uint64_t bytes = 0;
+  int taken = 0;
+  for (int i = 0; i < 1024 && frame_takes(bytes, 1u << 20, kMax); ++i, ++taken) bytes += 1u << 20;
+  EXPECT_EQ(taken, 4);
+}
+
+}  // namespace
+}  // namespace drsim::model
