@@ -119,19 +119,21 @@ void network_chaos(const FaultSpec& f, const ChaosMeshWindow& window, const std:
         spec["action"] = "delay";
         spec["delay"]["latency"] = fmt::format("{}ms", f.latency_ms);
         spec["delay"]["jitter"] = fmt::format("{}ms", f.jitter_ms);
-        spec["delay"]["correlation"] = "0";
         break;
       case Kind::kBandwidth: {
         spec["action"] = "bandwidth";
         // Chaos Mesh's "bps" is bytes per second, as drsim's bytes_per_second.
         spec["bandwidth"]["rate"] = fmt::format("{}bps", f.bytes_per_second);
-        const uint64_t burst = f.burst_bytes > 0 ? f.burst_bytes
+        uint64_t burst = f.burst_bytes > 0 ? f.burst_bytes
                                                  : model::default_burst_bytes(f.bytes_per_second);
         const uint64_t kMaxU32 = 0xffffffffull;
-        spec["bandwidth"]["buffer"] = std::min(std::max<uint64_t>(burst, 1), kMaxU32);
+        // tc's token bucket drops a packet bigger than its bucket: at least one Ethernet frame.
+        constexpr uint64_t kMinBucketBytes = 1600;
+        burst = std::max(burst, kMinBucketBytes);
+        spec["bandwidth"]["buffer"] = std::min(burst, kMaxU32);
         // Bytes queued before tc drops: one second's worth, never below the burst.
         spec["bandwidth"]["limit"] =
-            std::min(std::max(f.bytes_per_second, std::max<uint64_t>(burst, 1)), kMaxU32);
+            std::min(std::max(f.bytes_per_second, burst), kMaxU32);
         break;
       }
       default: break;
@@ -348,8 +350,10 @@ ChaosMeshExport chaos_mesh_export(const Drill& drill, const ChaosMeshPlacement& 
     name = fmt::format("{}-{}-{}", name, o.step + 1, kind_name(o.fault.kind));
     ChaosMeshFault mapped = chaos_mesh_fault(o.fault, window, name, placement);
     for (auto& obj : mapped.objects) {
+      // Annotation values must stay strings (the API server refuses a number): no bare "2".
       obj["metadata"]["annotations"]["drsim.io/drill"] = drill.name;
-      obj["metadata"]["annotations"]["drsim.io/step"] = std::to_string(o.step + 1);
+      obj["metadata"]["annotations"]["drsim.io/fault"] =
+          fmt::format("step {}: {}", o.step + 1, o.fault.describe());
       out.objects.push_back(std::move(obj));
     }
     for (auto& u : mapped.unsupported) {
@@ -359,7 +363,8 @@ ChaosMeshExport chaos_mesh_export(const Drill& drill, const ChaosMeshPlacement& 
   return out;
 }
 
-std::string chaos_mesh_yaml(const Drill& drill, const ChaosMeshExport& exported) {
+std::string chaos_mesh_yaml(const Drill& drill, const ChaosMeshExport& exported,
+                            ChaosMeshDocuments documents) {
   std::string out = fmt::format(
       "# Chaos Mesh objects for drill '{}' ({}), made by `drsim drill export --chaos-mesh`.\n"
       "# Apply each object at its drsim.io/start-after (seconds after the client load started);\n"
@@ -370,6 +375,7 @@ std::string chaos_mesh_yaml(const Drill& drill, const ChaosMeshExport& exported)
     out += "# Not exported (no Chaos Mesh equivalent):\n";
     for (const auto& u : exported.unsupported) out += "#   " + u + "\n";
   }
+  if (documents == ChaosMeshDocuments::kHeaderOnly) return out;
   for (const auto& o : exported.objects) {
     YAML::Emitter e;
     e << o;

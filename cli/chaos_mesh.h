@@ -78,8 +78,10 @@ struct ChaosMeshExport {
 ChaosMeshExport chaos_mesh_export(const Drill& drill, const ChaosMeshPlacement& placement);
 
 // The export as a multi-document YAML stream, starting with a comment naming the drill and every
-// unsupported fault.
-std::string chaos_mesh_yaml(const Drill& drill, const ChaosMeshExport& exported);
+// unsupported fault; kHeaderOnly: the comment alone (atop a kustomization listing the objects).
+enum class ChaosMeshDocuments { kAll, kHeaderOnly };
+std::string chaos_mesh_yaml(const Drill& drill, const ChaosMeshExport& exported,
+                            ChaosMeshDocuments documents = ChaosMeshDocuments::kAll);
 
 // "a-b_c" -> "a-b-c": lower case, [a-z0-9-], no leading/trailing '-', at most 63 characters.
 std::string dns_label(const std::string& text);

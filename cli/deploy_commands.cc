@@ -72,9 +72,7 @@ int cmd_drill_export_chaos_mesh(const Drill& drill, const std::string& out,
     std::filesystem::create_directories(out, ec);
     if (ec) return fail("--out: cannot create " + out + ": " + ec.message(), 2);
     // One file per object and a kustomization listing them: `kubectl apply -k DIR`.
-    ChaosMeshExport none = exported;
-    none.objects.clear();
-    std::string kustomization = chaos_mesh_yaml(drill, none);
+    std::string kustomization = chaos_mesh_yaml(drill, exported, ChaosMeshDocuments::kHeaderOnly);
     kustomization += "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
     if (!exported.objects.empty()) kustomization += "resources:\n";
     for (const auto& o : exported.objects) {
@@ -107,14 +105,13 @@ int cmd_certs_make(const std::string& dir, const std::vector<std::string>& ident
       !s.is_ok()) {
     return fail("certs make: " + s.message(), s.code() == StatusCode::kInvalidArgument ? 2 : 1);
   }
-  std::printf("CA and certificates in %s (the CA key ca.key stays here; copy nothing else of "
-              "it):\n",
+  std::printf("%s: the CA (ca.crt, and ca.key, which signs: keep it here, copy it nowhere) and\n"
+              "one certificate and key per identity; each host gets ca.crt and its own two:\n",
               dir.c_str());
   for (const auto& id : ids) {
     auto files = tls::identity_files(dir, id);
-    std::printf("  %-13s %s %s %s  (--tls-dir on the host of %s)\n", id.c_str(),
-                files.ca_cert.filename().c_str(), files.cert.filename().c_str(),
-                files.key.filename().c_str(), id.c_str());
+    std::printf("  %-13s %s %s %s\n", id.c_str(), files.ca_cert.filename().c_str(),
+                files.cert.filename().c_str(), files.key.filename().c_str());
   }
   return 0;
 }

@@ -151,6 +151,8 @@ TEST(ChaosMesh, LinkDirectionsBecomeSourceAndTargetPods) {
   EXPECT_EQ(labels(down.objects[0]["spec"]["selector"]), pod("trafficmgr"));
   EXPECT_EQ(labels(down.objects[0]["spec"]["target"]["selector"]), pod("secondary"));
   EXPECT_EQ(down.objects[0]["spec"]["bandwidth"]["rate"].as<std::string>(), "5000bps");
+  // 5000 B/s gets drsim's 20 ms burst (100 bytes), raised to one Ethernet frame for tc.
+  EXPECT_EQ(down.objects[0]["spec"]["bandwidth"]["buffer"].as<uint64_t>(), 1600u);
   EXPECT_GE(down.objects[0]["spec"]["bandwidth"]["limit"].as<uint64_t>(),
             down.objects[0]["spec"]["bandwidth"]["buffer"].as<uint64_t>());
 }
@@ -245,6 +247,17 @@ TEST(ChaosMesh, ExportTakesWindowsFromTheDrillSteps) {
   auto docs = YAML::LoadAll(text);
   ASSERT_EQ(docs.size(), exported.objects.size());
   EXPECT_EQ(docs[1]["spec"]["action"].as<std::string>(), "pod-failure");
+  EXPECT_EQ(docs[1]["metadata"]["annotations"]["drsim.io/fault"].as<std::string>(),
+            "step 5: kill on primary");
+  // Kubernetes takes only strings as annotations: none may read back as a number or a bool.
+  for (const auto& d : docs) {
+    for (const auto& kv : d["metadata"]["annotations"]) {
+      const std::string v = kv.second.Scalar();
+      EXPECT_FALSE(v.empty() || v.find_first_not_of("0123456789.-+") == std::string::npos ||
+                   v == "true" || v == "false")
+          << kv.first.Scalar() << ": " << v;
+    }
+  }
 }
 
 TEST(ChaosMesh, DnsLabels) {

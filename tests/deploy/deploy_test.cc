@@ -627,6 +627,9 @@ TEST(ChaosMeshExport, OutDirectoryHoldsOneFilePerObjectAndAKustomization) {
   EXPECT_EQ(r.status, 0) << r.out;
   YAML::Node k = YAML::LoadFile((out / "kustomization.yaml").string());
   ASSERT_GT(k["resources"].size(), 0u);
+  EXPECT_NE(read_file(out / "kustomization.yaml")
+                .find("# " + std::to_string(k["resources"].size()) + " object(s) from "),
+            std::string::npos);
   for (const auto& res : k["resources"]) {
     YAML::Node o = YAML::LoadFile((out / res.as<std::string>()).string());
     EXPECT_EQ(o["metadata"]["name"].as<std::string>() + ".yaml", res.as<std::string>());
@@ -640,6 +643,38 @@ TEST(ChaosMeshExport, BadNamespaceIsExit2NamingTheFlag) {
               " --namespace bogus=x 2>&1");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("--namespace bogus=x: 'bogus' is not a daemon"), std::string::npos) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+// ------------------------------------------------------------------------------------ certs
+
+// `drsim certs make`: the CA and certificates for hosts `drsim up` does not start, re-used on a
+// second run (the same CA), keys readable by their owner only; a bad name is exit 2.
+TEST(CertsMake, MakesThenReusesACaAndOneCertificatePerIdentity) {
+  const fs::path dir = fs::temp_directory_path() / ("drsim-certs-" + std::to_string(::getpid()));
+  const std::string make = (kBin / "drsim").string() + " certs make --out " + dir.string();
+  CommandResult first = run(make + " --names primary,secondary,trafficmgr 2>&1");
+  ASSERT_EQ(first.status, 0) << first.out;
+  for (const char* f : {"ca.crt", "ca.key", "primary.crt", "primary.key", "secondary.crt",
+                        "secondary.key", "trafficmgr.crt", "trafficmgr.key"}) {
+    EXPECT_TRUE(fs::exists(dir / f)) << f;
+  }
+  EXPECT_FALSE(fs::exists(dir / "operator.crt"));
+  EXPECT_EQ(fs::status(dir / "primary.key").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_NE(first.out.find("  trafficmgr    ca.crt trafficmgr.crt trafficmgr.key"), std::string::npos)
+      << first.out;
+  const std::string ca = read_file(dir / "ca.crt");
+  CommandResult again = run(make + " --names primary,operator 2>&1");
+  ASSERT_EQ(again.status, 0) << again.out;
+  EXPECT_EQ(read_file(dir / "ca.crt"), ca);  // the same CA signs the new identity
+  EXPECT_TRUE(fs::exists(dir / "operator.crt"));
+  CommandResult bad = run(make + " --names primary,../x 2>&1");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.out.find("--names: '../x'"), std::string::npos) << bad.out;
+  fs::remove_all(dir);
 }
 
 }  // namespace
