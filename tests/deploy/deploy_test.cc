@@ -58,10 +58,14 @@ const std::set<std::string>& help_flags(const std::string& binary) {
   if (it != cache.end()) return it->second;
   CommandResult r = run((kBin / binary).string() + " --help 2>&1");
   EXPECT_EQ(r.status, 0) << binary << " --help failed: " << r.out;
+  // Option lines only ("  --listen TEXT ...", "  -h,--help ..."): a flag merely named in another
+  // flag's description does not count.
   std::set<std::string> flags;
-  std::regex flag(R"((--[a-z0-9][a-z0-9-]*))");
-  for (std::sregex_iterator i(r.out.begin(), r.out.end(), flag), end; i != end; ++i) {
-    flags.insert((*i)[1]);
+  std::regex option(R"(^\s+(?:-[a-zA-Z],)?(--[a-z0-9][a-z0-9-]*))");
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, option)) flags.insert(m[1]);
   }
   EXPECT_TRUE(flags.count("--listen")) << binary << " --help lists no --listen:\n" << r.out;
   return cache[binary] = flags;
