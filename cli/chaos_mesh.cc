@@ -20,18 +20,30 @@ using Kind = FaultSpec::Kind;
 // so a new kind is a compiler warning here as well as a failing test.
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::kKill: return "kill";
-    case Kind::kPause: return "pause";
-    case Kind::kResume: return "resume";
-    case Kind::kRestart: return "restart";
-    case Kind::kOutage: return "outage";
-    case Kind::kPartition: return "partition";
-    case Kind::kLatency: return "latency";
-    case Kind::kBandwidth: return "bandwidth";
-    case Kind::kReset: return "reset";
-    case Kind::kStall: return "stall";
-    case Kind::kClockSkew: return "clock-skew";
-    case Kind::kClockDrift: return "clock-drift";
+    case Kind::kKill:
+      return "kill";
+    case Kind::kPause:
+      return "pause";
+    case Kind::kResume:
+      return "resume";
+    case Kind::kRestart:
+      return "restart";
+    case Kind::kOutage:
+      return "outage";
+    case Kind::kPartition:
+      return "partition";
+    case Kind::kLatency:
+      return "latency";
+    case Kind::kBandwidth:
+      return "bandwidth";
+    case Kind::kReset:
+      return "reset";
+    case Kind::kStall:
+      return "stall";
+    case Kind::kClockSkew:
+      return "clock-skew";
+    case Kind::kClockDrift:
+      return "clock-drift";
   }
   return "fault";
 }
@@ -100,8 +112,8 @@ void network_chaos(const FaultSpec& f, const ChaosMeshWindow& window, const std:
     const bool both = packets.count({dst, src}) > 0;
     done.insert({src, dst});
     done.insert({dst, src});
-    YAML::Node o = chaos_object("NetworkChaos", name + "-" + src + "-" + dst, src, f, window,
-                                placement);
+    YAML::Node o =
+        chaos_object("NetworkChaos", name + "-" + src + "-" + dst, src, f, window, placement);
     YAML::Node spec = o["spec"];  // a handle: writes go to o
     spec["direction"] = both ? "both" : "to";
     spec["target"]["mode"] = "all";
@@ -124,19 +136,19 @@ void network_chaos(const FaultSpec& f, const ChaosMeshWindow& window, const std:
         spec["action"] = "bandwidth";
         // Chaos Mesh's "bps" is bytes per second, as drsim's bytes_per_second.
         spec["bandwidth"]["rate"] = fmt::format("{}bps", f.bytes_per_second);
-        uint64_t burst = f.burst_bytes > 0 ? f.burst_bytes
-                                                 : model::default_burst_bytes(f.bytes_per_second);
+        uint64_t burst =
+            f.burst_bytes > 0 ? f.burst_bytes : model::default_burst_bytes(f.bytes_per_second);
         const uint64_t kMaxU32 = 0xffffffffull;
         // tc's token bucket drops a packet bigger than its bucket: at least one Ethernet frame.
         constexpr uint64_t kMinBucketBytes = 1600;
         burst = std::max(burst, kMinBucketBytes);
         spec["bandwidth"]["buffer"] = std::min(burst, kMaxU32);
         // Bytes queued before tc drops: one second's worth, never below the burst.
-        spec["bandwidth"]["limit"] =
-            std::min(std::max(f.bytes_per_second, burst), kMaxU32);
+        spec["bandwidth"]["limit"] = std::min(std::max(f.bytes_per_second, burst), kMaxU32);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     out->objects.push_back(std::move(o));
   }
@@ -248,8 +260,8 @@ ChaosMeshFault chaos_mesh_fault(const FaultSpec& f, const ChaosMeshWindow& windo
       return out;
     case Kind::kClockSkew: {
       YAML::Node o = chaos_object("TimeChaos", name, f.target, f, window, placement);
-      o["spec"]["timeOffset"] = fmt::format("{}{}ms", f.offset_ms < 0 ? "-" : "",
-                                            std::llabs(f.offset_ms));
+      o["spec"]["timeOffset"] =
+          fmt::format("{}{}ms", f.offset_ms < 0 ? "-" : "", std::llabs(f.offset_ms));
       // drsim's skew moves the wall clock only; the monotonic clock (leases, timers) keeps time.
       o["spec"]["clockIds"].push_back("CLOCK_REALTIME");
       o["spec"]["containerNames"].push_back(f.target);
@@ -309,8 +321,12 @@ ChaosMeshExport chaos_mesh_export(const Drill& drill, const ChaosMeshPlacement& 
     const DrillStep& step = drill.steps[i];
     switch (step.kind) {
       case DrillStep::Kind::kWait:
-      case DrillStep::Kind::kPause: t += step.seconds; break;
-      case DrillStep::Kind::kAt: t = std::max(t, step.seconds); break;
+      case DrillStep::Kind::kPause:
+        t += step.seconds;
+        break;
+      case DrillStep::Kind::kAt:
+        t = std::max(t, step.seconds);
+        break;
       case DrillStep::Kind::kWaitUntil:
         t += step.timeout_s;
         approximate = true;

@@ -101,13 +101,13 @@ int cmd_certs_make(const std::string& dir, const std::vector<std::string>& ident
   for (const auto& id : ids) {
     if (Status s = validate_name("--names", id); !s.is_ok()) return fail(s.message(), 2);
   }
-  if (Status s = tls::ensure_certificates(dir, ids, std::chrono::system_clock::now());
-      !s.is_ok()) {
+  if (Status s = tls::ensure_certificates(dir, ids, std::chrono::system_clock::now()); !s.is_ok()) {
     return fail("certs make: " + s.message(), s.code() == StatusCode::kInvalidArgument ? 2 : 1);
   }
-  std::printf("%s: the CA (ca.crt, and ca.key, which signs: keep it here, copy it nowhere) and\n"
-              "one certificate and key per identity; each host gets ca.crt and its own two:\n",
-              dir.c_str());
+  std::printf(
+      "%s: the CA (ca.crt, and ca.key, which signs: keep it here, copy it nowhere) and\n"
+      "one certificate and key per identity; each host gets ca.crt and its own two:\n",
+      dir.c_str());
   for (const auto& id : ids) {
     auto files = tls::identity_files(dir, id);
     std::printf("  %-13s %s %s %s\n", id.c_str(), files.ca_cert.filename().c_str(),

@@ -450,7 +450,7 @@ int main(int argc, char** argv) {
                              "NS (every daemon) or DAEMON=NS, repeatable: where the pods run "
                              "(default drsim; the two-namespace overlay: primary=drsim-primary "
                              "trafficmgr=drsim-primary secondary=drsim-secondary)")
-      ->take_all();
+      ->allow_extra_args(false);
 
   // certs make
   std::string certs_out;

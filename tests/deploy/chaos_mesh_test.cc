@@ -36,7 +36,8 @@ const std::map<std::string, Expected>& expected_mappings() {
         {"NetworkChaos"},
         "delay"}},
       {"bandwidth",
-       {{{"link", "probe.primary"}, {"bytes_per_second", "1000000"}}, {"NetworkChaos"},
+       {{{"link", "probe.primary"}, {"bytes_per_second", "1000000"}},
+        {"NetworkChaos"},
         "bandwidth"}},
       {"reset", {{{"link", "replication"}}, {}, "", true}},
       {"stall", {{{"link", "replication"}, {"stall_ms", "200"}}, {}, "", true}},
@@ -103,9 +104,8 @@ TEST(ChaosMesh, EveryFaultKindHasAnExpectedMapping) {
 }
 
 TEST(ChaosMesh, KillNeverRestartedIsAPodKillWithoutDuration) {
-  ChaosMeshFault got =
-      chaos_mesh_fault(fault("kill", {{"region", "secondary"}}), {5.0, std::nullopt, false}, "k",
-                       {});
+  ChaosMeshFault got = chaos_mesh_fault(fault("kill", {{"region", "secondary"}}),
+                                        {5.0, std::nullopt, false}, "k", {});
   ASSERT_EQ(got.objects.size(), 1u);
   EXPECT_EQ(got.objects[0]["spec"]["action"].as<std::string>(), "pod-kill");
   EXPECT_FALSE(got.objects[0]["spec"]["duration"]);
@@ -115,8 +115,8 @@ TEST(ChaosMesh, KillNeverRestartedIsAPodKillWithoutDuration) {
 TEST(ChaosMesh, PodSelectorsUseTheDeployLabelsAndNamespaces) {
   ChaosMeshPlacement placement;
   placement.namespace_of["secondary"] = "drsim-secondary";
-  ChaosMeshFault got = chaos_mesh_fault(fault("partition", {{"link", "replication"}}), kWindow,
-                                        "p", placement);
+  ChaosMeshFault got =
+      chaos_mesh_fault(fault("partition", {{"link", "replication"}}), kWindow, "p", placement);
   // Both replication links join the same two pods: one object, both directions.
   ASSERT_EQ(got.objects.size(), 1u);
   const YAML::Node& o = got.objects[0];
@@ -172,8 +172,8 @@ TEST(ChaosMesh, ClientLinksHaveNoPodAndAreListed) {
     pairs.insert({labels(o["spec"]["selector"])[kK8sComponentLabel],
                   labels(o["spec"]["target"]["selector"])[kK8sComponentLabel]});
   }
-  EXPECT_EQ(pairs, (std::set<std::set<std::string>>{{"primary", "secondary"},
-                                                     {"primary", "trafficmgr"}}));
+  EXPECT_EQ(pairs,
+            (std::set<std::set<std::string>>{{"primary", "secondary"}, {"primary", "trafficmgr"}}));
   ASSERT_EQ(region.unsupported.size(), 1u);
   EXPECT_NE(region.unsupported[0].find("client.primary"), std::string::npos);
 }

@@ -208,8 +208,8 @@ Objects objects_of(const Layout& layout) {
     o.rendered = true;
     return o;
   }
-  std::cout << "NOTE: kubectl is not on PATH (it is not a Debian 12 package), so "
-            << layout.dir << " was NOT rendered with `kubectl kustomize`; its kustomization "
+  std::cout << "NOTE: kubectl is not on PATH (it is not a Debian 12 package), so " << layout.dir
+            << " was NOT rendered with `kubectl kustomize`; its kustomization "
             << "files were parsed directly and the checks below ran on the base manifests "
                "without the overlay's patches and namespaces.\n";
   Parsed parsed;
@@ -218,7 +218,8 @@ Objects objects_of(const Layout& layout) {
   for (const auto& e : parsed.env_files) {
     for (const auto& [key, value] : read_env_file(e)) o.config[key] = value;
   }
-  if (!parsed.topology_files.empty()) o.config["topology.yaml"] = read_file(parsed.topology_files[0]);
+  if (!parsed.topology_files.empty())
+    o.config["topology.yaml"] = read_file(parsed.topology_files[0]);
   return o;
 }
 
@@ -233,8 +234,9 @@ const YAML::Node* find(const std::vector<YAML::Node>& objects, const std::string
 }
 
 std::string component_label(const YAML::Node& labels) {
-  return labels["app.kubernetes.io/component"] ? labels["app.kubernetes.io/component"].as<std::string>()
-                                               : "";
+  return labels["app.kubernetes.io/component"]
+             ? labels["app.kubernetes.io/component"].as<std::string>()
+             : "";
 }
 
 // $(VAR) -> the ConfigMap's value (as the kubelet expands args from envFrom).
@@ -315,7 +317,8 @@ void check_daemon(const Objects& objects, const Layout& layout, const std::strin
   const std::string http_listen = one(args, region ? "--http-listen" : "--dashboard-listen");
   ASSERT_TRUE(http_listen.starts_with("127.0.0.1:")) << http_listen;
   std::string liveness;
-  for (const auto& part : c["livenessProbe"]["exec"]["command"]) liveness += part.as<std::string>() + " ";
+  for (const auto& part : c["livenessProbe"]["exec"]["command"])
+    liveness += part.as<std::string>() + " ";
   EXPECT_NE(liveness.find("/dev/tcp/127.0.0.1/" + std::to_string(port_of(http_listen)) + " "),
             std::string::npos)
       << liveness;
@@ -353,12 +356,14 @@ void check_daemon(const Objects& objects, const Layout& layout, const std::strin
   EXPECT_EQ(volume_at(tls_dir), "tls");
   std::string secret;
   for (const auto& v : tmpl["spec"]["volumes"]) {
-    if (v["name"].as<std::string>() == "tls-secret") secret = v["secret"]["secretName"].as<std::string>();
+    if (v["name"].as<std::string>() == "tls-secret")
+      secret = v["secret"]["secretName"].as<std::string>();
   }
   EXPECT_EQ(secret, "drsim-tls-" + daemon);
   ASSERT_EQ(tmpl["spec"]["initContainers"].size(), 1u);
   std::string copy;
-  for (const auto& part : tmpl["spec"]["initContainers"][0]["command"]) copy += part.as<std::string>() + " ";
+  for (const auto& part : tmpl["spec"]["initContainers"][0]["command"])
+    copy += part.as<std::string>() + " ";
   EXPECT_NE(copy.find("install -m 0600 /secret/" + daemon + ".key " + tls_dir), std::string::npos)
       << copy;
 }
@@ -375,7 +380,8 @@ void check_config(const Objects& objects) {
   EXPECT_EQ(objects.config.at("DRSIM_WORKLOADS"), workloads);
   const YAML::Node tm = topology["traffic_manager"];
   EXPECT_EQ(objects.config.at("DRSIM_PROFILE"), tm["profile"].as<std::string>());
-  EXPECT_EQ(objects.config.at("DRSIM_PROBE_INTERVAL_MS"), tm["probe_interval_ms"].as<std::string>());
+  EXPECT_EQ(objects.config.at("DRSIM_PROBE_INTERVAL_MS"),
+            tm["probe_interval_ms"].as<std::string>());
   EXPECT_EQ(objects.config.at("DRSIM_PROBE_TIMEOUT_MS"), tm["probe_timeout_ms"].as<std::string>());
   EXPECT_EQ(objects.config.at("DRSIM_TOLERATED_FAILURES"),
             tm["tolerated_failures"].as<std::string>());
@@ -386,7 +392,8 @@ void check_config(const Objects& objects) {
     if (kind != "StatefulSet" && kind != "Deployment") continue;
     const std::string daemon = component_label(o["metadata"]["labels"]);
     std::vector<std::string> raw;
-    for (const auto& a : o["spec"]["template"]["spec"]["containers"][0]["args"]) raw.push_back(a.as<std::string>());
+    for (const auto& a : o["spec"]["template"]["spec"]["containers"][0]["args"])
+      raw.push_back(a.as<std::string>());
     const std::string listen = daemon == "trafficmgr"
                                    ? tm["listen"].as<std::string>()
                                    : topology["regions"][daemon]["listen"].as<std::string>();
@@ -428,14 +435,13 @@ TEST_P(K8sLayout, ObjectsAgreeWithTheDaemonsFlagsAndTheTopology) {
   check_config(objects);
 }
 
-INSTANTIATE_TEST_SUITE_P(Deploy, K8sLayout, ::testing::ValuesIn(layouts()),
-                         [](const auto& info) {
-                           std::string name = info.param.dir;
-                           for (char& ch : name) {
-                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           }
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Deploy, K8sLayout, ::testing::ValuesIn(layouts()), [](const auto& info) {
+  std::string name = info.param.dir;
+  for (char& ch : name) {
+    if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return name;
+});
 
 // Without kubectl the rendered checks fall back to these; with it, they run as well, so the
 // fallback itself stays tested.
@@ -589,7 +595,8 @@ TEST(ChaosMeshExport, EveryDrillExportsWithSelectorsOfTheManifestsPods) {
   Parsed base;
   parse_kustomization(kK8s / "base", &base);
   for (const auto& o : base.objects) {
-    if (o["kind"].as<std::string>() == "StatefulSet" || o["kind"].as<std::string>() == "Deployment") {
+    if (o["kind"].as<std::string>() == "StatefulSet" ||
+        o["kind"].as<std::string>() == "Deployment") {
       components.insert(component_label(o["spec"]["template"]["metadata"]["labels"]));
     }
   }
@@ -598,9 +605,11 @@ TEST(ChaosMeshExport, EveryDrillExportsWithSelectorsOfTheManifestsPods) {
   for (const auto& entry : fs::directory_iterator(kSource / "deploy/drills")) {
     if (entry.path().extension() != ".yaml") continue;
     SCOPED_TRACE(entry.path().filename().string());
-    CommandResult r = run((kBin / "drsim").string() + " drill export --chaos-mesh " +
-                entry.path().string() +
-                " --namespace drsim-primary --namespace secondary=drsim-secondary 2>/dev/null");
+    // The file after the repeated --namespace: each takes one value.
+    CommandResult r = run((kBin / "drsim").string() +
+                          " drill export --chaos-mesh --namespace drsim-primary --namespace "
+                          "secondary=drsim-secondary " +
+                          entry.path().string() + " 2>/dev/null");
     std::vector<YAML::Node> docs;
     ASSERT_NO_THROW(docs = YAML::LoadAll(r.out)) << r.out;
     // 0: something mapped (or nothing to map); 1: faults, none mapped (stderr says which).
@@ -626,8 +635,8 @@ TEST(ChaosMeshExport, EveryDrillExportsWithSelectorsOfTheManifestsPods) {
 TEST(ChaosMeshExport, OutDirectoryHoldsOneFilePerObjectAndAKustomization) {
   const fs::path out = fs::temp_directory_path() / ("drsim-chaos-" + std::to_string(::getpid()));
   CommandResult r = run((kBin / "drsim").string() + " drill export --chaos-mesh " +
-              (kSource / "deploy/drills/split-brain-partition.yaml").string() + " --out " +
-              out.string() + " 2>&1");
+                        (kSource / "deploy/drills/split-brain-partition.yaml").string() +
+                        " --out " + out.string() + " 2>&1");
   EXPECT_EQ(r.status, 0) << r.out;
   YAML::Node k = YAML::LoadFile((out / "kustomization.yaml").string());
   ASSERT_GT(k["resources"].size(), 0u);
@@ -643,8 +652,8 @@ TEST(ChaosMeshExport, OutDirectoryHoldsOneFilePerObjectAndAKustomization) {
 
 TEST(ChaosMeshExport, BadNamespaceIsExit2NamingTheFlag) {
   CommandResult r = run((kBin / "drsim").string() + " drill export --chaos-mesh " +
-              (kSource / "deploy/drills/region-outage-kill.yaml").string() +
-              " --namespace bogus=x 2>&1");
+                        (kSource / "deploy/drills/region-outage-kill.yaml").string() +
+                        " --namespace bogus=x 2>&1");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("--namespace bogus=x: 'bogus' is not a daemon"), std::string::npos) << r.out;
 }
@@ -667,8 +676,10 @@ TEST(CertsMake, MakesThenReusesACaAndOneCertificatePerIdentity) {
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   }
   EXPECT_FALSE(fs::exists(dir / "operator.crt"));
-  EXPECT_EQ(fs::status(dir / "primary.key").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
-  EXPECT_NE(first.out.find("  trafficmgr    ca.crt trafficmgr.crt trafficmgr.key"), std::string::npos)
+  EXPECT_EQ(fs::status(dir / "primary.key").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_NE(first.out.find("  trafficmgr    ca.crt trafficmgr.crt trafficmgr.key"),
+            std::string::npos)
       << first.out;
   const std::string ca = read_file(dir / "ca.crt");
   CommandResult again = run(make + " --names primary,operator 2>&1");
