@@ -4,7 +4,16 @@
 // rendered with `kubectl kustomize` when kubectl is installed (it is not a Debian package); without
 // it the same checks run on the manifests parsed directly, and the test says so. Also the
 // Chaos Mesh export of every drill, whose selectors must match the manifests' pods.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cstdio>
 #include <filesystem>
@@ -689,6 +698,189 @@ TEST(CertsMake, MakesThenReusesACaAndOneCertificatePerIdentity) {
   CommandResult bad = run(make + " --names primary,../x 2>&1");
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.out.find("--names: '../x'"), std::string::npos) << bad.out;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+
+// ------------------------------------------------------------------------------------ systemd, run
+
+// A loopback port free now (bound and released; the daemon binds it a moment later).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// GET `path` from 127.0.0.1:port, the whole answer ("" when nothing answers within 2 s).
+std::string http_get(int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, n);
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+// The daemons a test started, stopped (SIGTERM, then SIGKILL after 10 s) by PID when it ends.
+struct Daemons {
+  std::vector<pid_t> pids;
+  ~Daemons() { stop(); }
+  void stop() {
+    for (pid_t p : pids) ::kill(p, SIGTERM);
+    for (pid_t p : pids) {
+      for (int i = 0; i < 100 && ::waitpid(p, nullptr, WNOHANG) == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (::waitpid(p, nullptr, WNOHANG) == 0) {
+        ::kill(p, SIGKILL);
+        ::waitpid(p, nullptr, 0);
+      }
+    }
+    pids.clear();
+  }
+  // Runs argv with stdout and stderr into `log`.
+  pid_t start(const std::vector<std::string>& argv, const fs::path& log) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    if (pid > 0) pids.push_back(pid);
+    return pid;
+  }
+};
+
+// The three units' ExecStart lines as systemd runs them — the example .env files with every
+// address moved to a free loopback port, ${STATE_DIRECTORY} and ${CREDENTIALS_DIRECTORY} as
+// systemd sets them (credentials mode 0400), certificates from `drsim certs make` — make a
+// working topology: replication over mTLS, the lease held, the Traffic Manager routing to the
+// primary. So the units' flags are not only names the daemons know but values they accept.
+TEST(Systemd, UnitsCommandLinesStartAWorkingTopology) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("drsim-units-run-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  CommandResult certs = run((kBin / "drsim").string() + " certs make --out " +
+                            (dir / "tls").string() + " --names primary,secondary,trafficmgr 2>&1");
+  ASSERT_EQ(certs.status, 0) << certs.out;
+  std::map<std::string, int> grpc, http;
+  for (const char* id : {"primary", "secondary", "trafficmgr"}) {
+    grpc[id] = free_port();
+    http[id] = free_port();
+    ASSERT_GT(grpc[id], 0);
+    ASSERT_GT(http[id], 0);
+  }
+  auto at = [](int port) { return "127.0.0.1:" + std::to_string(port); };
+  // Each example variable that is an address -> the loopback address of the same role.
+  const std::map<std::string, std::map<std::string, std::string>> addresses = {
+      {"primary",
+       {{"DRSIM_LISTEN", at(grpc["primary"])},
+        {"DRSIM_PEER", at(grpc["secondary"])},
+        {"DRSIM_WITNESS", at(grpc["trafficmgr"])},
+        {"DRSIM_HTTP_LISTEN", at(http["primary"])}}},
+      {"secondary",
+       {{"DRSIM_LISTEN", at(grpc["secondary"])},
+        {"DRSIM_PEER", at(grpc["primary"])},
+        {"DRSIM_WITNESS", at(grpc["trafficmgr"])},
+        {"DRSIM_HTTP_LISTEN", at(http["secondary"])}}},
+      {"trafficmgr",
+       {{"DRSIM_LISTEN", at(grpc["trafficmgr"])},
+        {"DRSIM_PRIMARY_ENDPOINT", at(grpc["primary"])},
+        {"DRSIM_SECONDARY_ENDPOINT", at(grpc["secondary"])},
+        {"DRSIM_DASHBOARD_LISTEN", at(http["trafficmgr"])}}},
+  };
+  Daemons daemons;
+  for (const char* id : {"secondary", "primary", "trafficmgr"}) {
+    SCOPED_TRACE(id);
+    auto env = read_env_file(kSource / "deploy/systemd" / (std::string(id) + ".env"));
+    for (const auto& [key, value] : addresses.at(id)) {
+      ASSERT_TRUE(env.count(key)) << key << " is not in " << id << ".env";
+      env[key] = value;
+    }
+    for (const auto& [key, value] : env) {
+      EXPECT_TRUE(addresses.at(id).count(key) || port_of(value) < 0)
+          << key << "=" << value << " looks like an address this test does not move to loopback";
+    }
+    const fs::path creds = dir / ("creds-" + std::string(id));
+    fs::create_directories(creds);
+    for (const std::string& f :
+         std::vector<std::string>{"ca.crt", std::string(id) + ".crt", std::string(id) + ".key"}) {
+      fs::copy_file(dir / "tls" / f, creds / f);
+      fs::permissions(creds / f, fs::perms::owner_read);
+    }
+    env["STATE_DIRECTORY"] = (dir / ("state-" + std::string(id))).string();
+    env["CREDENTIALS_DIRECTORY"] = creds.string();
+    fs::create_directories(env["STATE_DIRECTORY"]);
+    const std::string unit = "drsim-" + std::string(id);
+    Unit u = parse_unit(kSource / "deploy/systemd" / (unit + ".service"));
+    std::vector<std::string> argv;
+    for (std::string word : split_words(u.service["ExecStart"].back())) {
+      std::smatch m;
+      std::regex var(R"(\$\{([A-Z0-9_]+)\})");
+      while (std::regex_search(word, m, var))
+        word = m.prefix().str() + env[m[1]] + m.suffix().str();
+      argv.push_back(word);
+    }
+    argv[0] = (kBin / unit).string();
+    ASSERT_GT(daemons.start(argv, dir / (std::string(id) + ".log")), 0);
+  }
+  // Bounded: 60 s on a loaded machine; each check says what it last saw.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::string primary_health, secondary_health, state;
+  bool ok = false;
+  while (!ok && std::chrono::steady_clock::now() < deadline) {
+    primary_health = http_get(http["primary"], "/health");
+    secondary_health = http_get(http["secondary"], "/health");
+    state = http_get(http["trafficmgr"], "/api/state");
+    const std::string metrics = http_get(http["primary"], "/metrics");
+    ok = primary_health.starts_with("HTTP/1.1 200") &&
+         secondary_health.starts_with("HTTP/1.1 503") &&
+         metrics.find("drsim_region_replication_connected{region=\"primary\"} 1") !=
+             std::string::npos &&
+         std::regex_search(state, std::regex(R"re("name":"primary"[^}]*"routed":true)re"));
+    if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(ok) << "after 60 s:\nprimary /health: " << primary_health
+                  << "\nsecondary /health: " << secondary_health
+                  << "\ntrafficmgr /api/state: " << state << "\nprimary log:\n"
+                  << read_file(dir / "primary.log");
+  // The liveness probe of deploy/k8s, as the kubelet runs it, on the primary's HTTP port.
+  CommandResult probe =
+      run("bash -c \"exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(http["primary"]) +
+          " && printf 'GET /metrics HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: "
+          "close\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '\"");
+  EXPECT_EQ(probe.status, 0);
+  daemons.stop();
   fs::remove_all(dir);
 }
 
