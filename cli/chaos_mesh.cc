@@ -362,8 +362,13 @@ ChaosMeshExport chaos_mesh_export(const Drill& drill, const ChaosMeshPlacement& 
     const double end = o.end_s.value_or(t);
     if (o.end_s || o.fault.kind != Kind::kKill) window.duration_s = end - o.start_s;
     std::string name = dns_label(drill.name);
-    name.resize(std::min<size_t>(name.size(), 30));
-    name = fmt::format("{}-{}-{}", name, o.step + 1, kind_name(o.fault.kind));
+    // The drill's name shortened so "-<step>-<fault>" and a NetworkChaos's "-<pod>-<pod>"
+    // (at most "-trafficmgr-secondary") fit the 63 characters of a Kubernetes name.
+    const std::string suffix = fmt::format("-{}-{}", o.step + 1, kind_name(o.fault.kind));
+    constexpr size_t kMaxName = 63, kMaxPodPair = 21;
+    name.resize(std::min(name.size(), kMaxName - kMaxPodPair - suffix.size()));
+    while (!name.empty() && name.back() == '-') name.pop_back();
+    name += suffix;
     ChaosMeshFault mapped = chaos_mesh_fault(o.fault, window, name, placement);
     for (auto& obj : mapped.objects) {
       // Annotation values must stay strings (the API server refuses a number): no bare "2".

@@ -260,6 +260,22 @@ TEST(ChaosMesh, ExportTakesWindowsFromTheDrillSteps) {
   }
 }
 
+TEST(ChaosMesh, LongDrillNamesLeaveRoomForTheStepAndPods) {
+  auto drill = parse_drill(kDrill, "timeline.yaml");
+  ASSERT_TRUE(drill.is_ok()) << drill.status().message();
+  drill->name = std::string(70, 'x');
+  ChaosMeshExport exported = chaos_mesh_export(*drill, {});
+  std::set<std::string> names;
+  for (const auto& o : exported.objects) {
+    const std::string name = o["metadata"]["name"].as<std::string>();
+    EXPECT_LE(name.size(), 63u) << name;
+    names.insert(name);
+  }
+  EXPECT_EQ(names.size(), exported.objects.size());  // unique
+  EXPECT_TRUE(names.count(std::string(63 - 21 - 12, 'x') + "-2-partition-primary-secondary"))
+      << *names.begin();
+}
+
 TEST(ChaosMesh, DnsLabels) {
   EXPECT_EQ(dns_label("Region_Outage kill"), "region-outage-kill");
   EXPECT_EQ(dns_label("--x--"), "x");
