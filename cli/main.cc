@@ -12,6 +12,7 @@
 #include "cli/backup_commands.h"
 #include "cli/commands.h"
 #include "cli/demo.h"
+#include "cli/deploy_commands.h"
 #include "cli/drill.h"
 #include "cli/interrupt.h"
 #include "cli/junit_report.h"
@@ -429,6 +430,43 @@ int main(int argc, char** argv) {
   auto* c_drill_validate = c_drill->add_subcommand("validate", "Check a drill file without "
                                                                "running it");
   c_drill_validate->add_option("file", drill_file, "Drill file (YAML)")->required();
+  std::string export_out = "-";
+  std::vector<std::string> export_namespaces;
+  bool export_chaos_mesh = false;
+  auto* c_drill_export = c_drill->add_subcommand(
+      "export", "Write a drill's faults as objects of another tool, to run them on a cluster "
+                "(docs/deploy.md#chaos-mesh)");
+  c_drill_export->add_option("file", drill_file, "Drill file (YAML)")->required();
+  c_drill_export->add_flag("--chaos-mesh", export_chaos_mesh,
+                           "Chaos Mesh objects (PodChaos, NetworkChaos, TimeChaos) whose "
+                           "selectors match deploy/k8s's pods; faults with no equivalent are "
+                           "listed on stderr and in a comment")
+      ->required();
+  c_drill_export->add_option("--out", export_out,
+                             "- for stdout, or a directory: one file per object and a "
+                             "kustomization.yaml (kubectl apply -k DIR)")
+      ->capture_default_str();
+  c_drill_export->add_option("--namespace", export_namespaces,
+                             "NS (every daemon) or DAEMON=NS, repeatable: where the pods run "
+                             "(default drsim; the two-namespace overlay: primary=drsim-primary "
+                             "trafficmgr=drsim-primary secondary=drsim-secondary)")
+      ->allow_extra_args(false);
+
+  // certs make
+  std::string certs_out;
+  std::vector<std::string> certs_names;
+  auto* c_certs = app.add_subcommand("certs", "Certificates for daemons that `drsim up` does not "
+                                              "start (systemd, Kubernetes)");
+  c_certs->require_subcommand(1);
+  auto* c_certs_make = c_certs->add_subcommand(
+      "make", "Make (or re-use) a topology CA and one certificate per identity in --out, as "
+              "`drsim up` does under <home>/tls");
+  c_certs_make->add_option("--out", certs_out, "Directory (made with mode 0700)")->required();
+  c_certs_make->add_option("--names", certs_names,
+                           "Identities (default: primary secondary trafficmgr faultproxy "
+                           "operator test-failover)")
+      ->delimiter(',')
+      ->take_all();
 
   BackupCommands backup(app, home);
   SimCommand sim(app);
@@ -454,6 +492,7 @@ int main(int argc, char** argv) {
                                           : FaultKind::kPause;
     return run_demo(demo);
   }
+  if (c_certs_make->parsed()) return cmd_certs_make(certs_out, certs_names);
   if (c_drill->parsed()) {
     auto drill = load_drill(drill_file);
     if (!drill.is_ok()) {
@@ -466,6 +505,9 @@ int main(int argc, char** argv) {
                                 {"problems", {"bad drill file: " + drill.status().message()}}});
       }
       return 2;
+    }
+    if (c_drill_export->parsed()) {
+      return cmd_drill_export_chaos_mesh(*drill, export_out, export_namespaces);
     }
     if (c_drill_validate->parsed()) {
       std::printf("%s: drill '%s' is valid (%zu steps)\n", drill_file.c_str(),

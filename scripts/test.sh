@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build, and run the tests with CTest.
 #
-#   scripts/test.sh                      every test (unit, integration, drills) in build/, then
+#   scripts/test.sh                      every test (unit, integration, drills, deploy) in build/, then
 #                                        the unit tests under ASan + UBSan (build-asan/) and the
 #                                        DNS, HTTP and replication fuzz targets for
 #                                        DRSIM_FUZZ_SECONDS (build-fuzz/, clang). This is what CI
