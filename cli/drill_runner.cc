@@ -787,7 +787,12 @@ int DrillRun::run() {
               static_cast<unsigned long long>(cfg.ttl_ms), drill_.steps.size());
 
   auto up = topology_up(home_, cfg, [&](const std::string& line) { say("up: " + line); });
-  if (!up.is_ok()) return fail_to_start(up.status().message());
+  if (!up.is_ok()) {
+    int rc = fail_to_start(up.status().message());
+    // A topology this host cannot run as given (placement: netns without root, a subnet the
+    // host routes) is bad input, like a bad drill file: exit 2.
+    return up.status().code() == StatusCode::kInvalidArgument ? 2 : rc;
+  }
   state_ = *up;
   const std::string tm_address = state_.at("trafficmgr").address;
   watcher_ = std::make_unique<RoutingWatcher>(tm_address, cfg.profile);
