@@ -151,6 +151,7 @@ Result<std::vector<std::string>> host_routes(const std::string& log_path) {
   std::istringstream in(r->output);
   std::string line;
   while (std::getline(in, line)) {
+    while (!line.empty() && line.back() == ' ') line.pop_back();
     if (!line.empty()) lines.push_back(line);
   }
   return lines;

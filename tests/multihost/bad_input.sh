@@ -70,15 +70,17 @@ write_topology "$work/interrupt.yaml" "placement: { kind: netns, subnet: 10.213.
 tag=$(netns_tag "$home")
 timeout 60 "$drsim" up --config "$work/interrupt.yaml" --home "$home" > "$work/interrupt/out.txt" 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do
-  [ -e "/run/netns/drsim-$tag-secondary" ] && break
+# Once the secondary runs in its namespace (the fault proxy before it).
+for _ in $(seq 1 300); do
+  [ -s "$home/secondary/ready.json" ] && break
   sleep 0.05
 done
-[ -e "/run/netns/drsim-$tag-secondary" ] || fail "up did not create its namespaces within 10 s"
+[ -s "$home/secondary/ready.json" ] || fail "up did not start the secondary within 15 s"
 kill -INT "$pid"
 wait "$pid"
 rc=$?
 cat "$work/interrupt/out.txt"
 [ "$rc" -eq 130 ] || fail "interrupted up exited $rc, expected 130"
+grep -q "stopping [1-9] process(es)" "$work/interrupt/out.txt" || fail "the interrupt stopped no daemon"
 expect_nothing_left "$home" "Ctrl-C during up" || exit 1
 echo "ok: every bad input was refused with exit 2 and left nothing behind"

@@ -68,7 +68,7 @@ else
   rc=$?
   echo "$out"
   [ "$rc" -eq 2 ] || fail "latency without netem exited $rc, expected 2"
-  echo "$out" | grep -q "latency 50±0 ms on repl.primary-secondary .*: tc netem is not available on this kernel" ||
+  echo "$out" | grep -qF "latency 50±0 ms (kernel: tc) on repl.primary-secondary (both ways): tc netem is not available on this kernel" ||
     fail "the error does not name the fault and netem"
 fi
 
