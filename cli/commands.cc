@@ -354,6 +354,13 @@ int cmd_status(const std::string& home, bool as_json) {
 }
 
 Status resolve_by_dns(const TopologyState& state, LoadOptions* options) {
+  if (state.netns) {
+    // Its DNS server listens on loopback inside its namespace (docs/deploy.md).
+    return invalid_argument(
+        "resolve dns: the Traffic Manager's DNS listens on 127.0.0.1 inside its namespace (" +
+        state.netns->layout.find("trafficmgr")->netns +
+        ", placement: netns) and is not reachable from this host; resolve with grpc");
+  }
   // The DNS answer is an IP; the Traffic Manager's table says which region each stands for.
   const ProcessInfo& tm = state.at("trafficmgr");
   options->resolve = ResolveMode::kDns;

@@ -1,8 +1,6 @@
 #include "cli/netns.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,9 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/child_process.h"
 #include "cli/interrupt.h"
-
-extern char** environ;
 
 namespace drsim::cli {
 
@@ -57,31 +54,15 @@ Result<ToolResult> run_tool(const model::Command& cmd, const std::string& log_pa
   char out_template[] = "/tmp/drsim-netns-XXXXXX";
   int out_fd = ::mkstemp(out_template);
   if (out_fd < 0) return unavailable(std::string("cannot make a temporary file: ") + std::strerror(errno));
-  std::vector<char*> args;
+  ::close(out_fd);
   std::vector<std::string> argv = cmd;
   argv[0] = path;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
-  posix_spawn_file_actions_adddup2(&actions, out_fd, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t empty;
-  sigemptyset(&empty);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  ::close(out_fd);
-  if (rc != 0) {
+  auto spawned = spawn_unowned(argv, out_template);
+  if (!spawned.is_ok()) {
     ::unlink(out_template);
-    return unavailable("cannot run " + path + ": " + std::strerror(rc));
+    return spawned.status();
   }
+  const pid_t pid = *spawned;
   int status = 0;
   auto deadline = std::chrono::steady_clock::now() + 20s;
   while (::waitpid(pid, &status, WNOHANG) == 0) {

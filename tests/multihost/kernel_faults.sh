@@ -10,12 +10,7 @@ set -u
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/netns_lib.sh"
 drsim="$1" work="$2" subnet="$3"
-require_netns
-rm -rf "$work"
-mkdir -p "$work"
-home="$work/home"
-trap 'netns_cleanup "$drsim" "$home"' EXIT
-tag=$(netns_tag "$home")
+start_netns_test "$drsim" "$work"
 proxy_ns="drsim-$tag-faultproxy"
 fail() { echo "FAIL: $*"; exit 1; }
 run() { timeout 60 "$drsim" "$@" --home "$home"; }

@@ -59,6 +59,18 @@ netns_cleanup() {
   return 0
 }
 
+# start_netns_test DRSIM WORK: checks root and netns, makes WORK afresh, sets `home` (WORK/home)
+# and `tag`, and removes that home's topology by name on any exit.
+start_netns_test() {
+  require_netns
+  rm -rf "$2"
+  mkdir -p "$2"
+  home="$2/home"
+  tag=$(netns_tag "$home")
+  NETNS_TEST_DRSIM="$1"
+  trap 'netns_cleanup "$NETNS_TEST_DRSIM" "$home"' EXIT
+}
+
 # Fails when anything of HOME's network is left.
 expect_nothing_left() {
   local left

@@ -8,12 +8,7 @@ set -u
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/netns_lib.sh"
 drsim="$1" file="$2" work="$3" subnet="$4" mode="${5:-drill}"
-require_netns
-rm -rf "$work"
-mkdir -p "$work"
-home="$work/home"
-trap 'netns_cleanup "$drsim" "$home"' EXIT
-tag=$(netns_tag "$home")
+start_netns_test "$drsim" "$work"
 if [ "$mode" = demo ]; then
   timeout 200 "$drsim" demo --config "$file" --home "$home" --warmup 2 --after 2 2>&1 |
     tee "$work/output.txt"
