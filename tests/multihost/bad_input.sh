@@ -62,6 +62,22 @@ expect_error malformed "malformed.yaml:1: placement.subnet: '10.213.300.0/24' is
 expect_error subnet-without-netns "--subnet: applies to --placement netns only" \
   "$drsim" drill run "$here/../../deploy/drills/region-outage-kill.yaml" --subnet 10.213.22.0/24
 
+# An `up` that fails after its namespaces exist (here: no daemon binaries where it looks) removes
+# them again and keeps no topology.json.
+home="$work/failed-up/home"
+homes+=("$home")
+mkdir -p "$work/failed-up"
+write_topology "$work/failed-up.yaml" "placement: { kind: netns, subnet: 10.213.24.0/24 }"
+DRSIM_BIN_DIR="$work/no-binaries-here" timeout 60 "$drsim" up --config "$work/failed-up.yaml" \
+  --home "$home" > "$work/failed-up/out.txt" 2>&1
+rc=$?
+cat "$work/failed-up/out.txt"
+[ "$rc" -ne 0 ] || fail "up without daemon binaries succeeded"
+grep -q "network namespaces 4 on bridge" "$work/failed-up/out.txt" ||
+  fail "the failed up did not get as far as creating its namespaces"
+expect_nothing_left "$home" "a failed up" || exit 1
+[ ! -f "$home/topology.json" ] || fail "the failed up left $home/topology.json"
+
 # Ctrl-C while `up` runs: the interrupt removes the namespaces it had made.
 home="$work/interrupt/home"
 homes+=("$home")

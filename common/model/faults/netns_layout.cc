@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <sstream>
 
 namespace drsim::model {
 
@@ -54,15 +53,28 @@ Result<Ipv4Net> parse_ipv4_net(const std::string& text, const std::string& field
   return net;
 }
 
+namespace {
+// The next space-separated word of `line` from `*pos` ("" at the end).
+std::string next_word(const std::string& line, size_t* pos) {
+  size_t begin = line.find_first_not_of(' ', *pos);
+  if (begin == std::string::npos) return "";
+  size_t end = line.find(' ', begin);
+  if (end == std::string::npos) end = line.size();
+  *pos = end;
+  return line.substr(begin, end - begin);
+}
+}  // namespace
+
 std::optional<Ipv4Net> route_network(const std::string& route_line) {
-  std::istringstream in(route_line);
-  std::string word;
-  if (!(in >> word)) return std::nullopt;
+  size_t pos = 0;
+  std::string word = next_word(route_line, &pos);
+  if (word.empty()) return std::nullopt;
   // Route types first: `ip route` prints them for everything but unicast.
   for (const char* type : {"unicast", "local", "broadcast", "multicast", "throw", "unreachable",
                            "prohibit", "blackhole", "nat", "anycast"}) {
     if (word == type) {
-      if (!(in >> word)) return std::nullopt;
+      word = next_word(route_line, &pos);
+      if (word.empty()) return std::nullopt;
       break;
     }
   }
