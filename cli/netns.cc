@@ -53,7 +53,8 @@ Result<ToolResult> run_tool(const model::Command& cmd, const std::string& log_pa
   }
   char out_template[] = "/tmp/drsim-netns-XXXXXX";
   int out_fd = ::mkstemp(out_template);
-  if (out_fd < 0) return unavailable(std::string("cannot make a temporary file: ") + std::strerror(errno));
+  if (out_fd < 0)
+    return unavailable(std::string("cannot make a temporary file: ") + std::strerror(errno));
   ::close(out_fd);
   std::vector<std::string> argv = cmd;
   argv[0] = path;
@@ -112,14 +113,16 @@ std::string netns_ip_path() { return tool_path("ip"); }
 
 Status check_netns_privileges(const std::string& field) {
   if (::geteuid() != 0) {
-    return invalid_argument(field + ": netns needs root (CAP_NET_ADMIN, to create network "
-                                    "namespaces, veth pairs and a bridge); this user is uid " +
+    return invalid_argument(field +
+                            ": netns needs root (CAP_NET_ADMIN, to create network "
+                            "namespaces, veth pairs and a bridge); this user is uid " +
                             std::to_string(::geteuid()) +
                             ": run as root, or use placement: loopback");
   }
   if (tool_path("ip").empty()) {
-    return invalid_argument(field + ": netns needs the `ip` tool (iproute2); "
-                                    "scripts/install-deps.sh installs it");
+    return invalid_argument(field +
+                            ": netns needs the `ip` tool (iproute2); "
+                            "scripts/install-deps.sh installs it");
   }
   return Status::ok();
 }
@@ -220,10 +223,10 @@ Status apply_kernel_faults(NetnsState& state, const std::vector<model::KernelLin
     cmd.insert(cmd.end(), {"nft", "-f", nft_file});
     if (Status s = run_checked(cmd, log_path); !s.is_ok()) return s;
   } else {
-    auto listed = run_tool({"ip", "netns", "exec", proxy->netns, "nft", "list", "tables"},
-                           log_path);
-    if (listed.is_ok() && listed->output.find(std::string("inet ") + model::kNftTable) !=
-                              std::string::npos) {
+    auto listed =
+        run_tool({"ip", "netns", "exec", proxy->netns, "nft", "list", "tables"}, log_path);
+    if (listed.is_ok() &&
+        listed->output.find(std::string("inet ") + model::kNftTable) != std::string::npos) {
       if (Status s = run_checked({"ip", "netns", "exec", proxy->netns, "nft", "delete", "table",
                                   "inet", model::kNftTable},
                                  log_path);

@@ -25,8 +25,8 @@ struct NetnsState {
 // The absolute path of `ip` (daemons start as `ip netns exec NS daemon ...`).
 std::string netns_ip_path();
 
-// The checks of `placement: netns` that depend on this host, INVALID_ARGUMENT naming `field` (exit 2):
-// root (CAP_NET_ADMIN) and the `ip` tool.
+// The checks of `placement: netns` that depend on this host, INVALID_ARGUMENT naming `field` (exit
+// 2): root (CAP_NET_ADMIN) and the `ip` tool.
 Status check_netns_privileges(const std::string& field);
 // The host's IPv4 routes, one `ip -4 -o route show table all` line each.
 Result<std::vector<std::string>> host_routes(const std::string& log_path);

@@ -32,8 +32,8 @@ void add_rules(std::string* out, const std::string& match, const KernelDirection
             (*d.partition == PartitionMode::kDrop ? " reject with tcp reset\n" : " drop\n");
   }
   if (d.loss_percent > 0) {
-    *out += "    " + match + " numgen random mod 100 < " + std::to_string(d.loss_percent) +
-            " drop\n";
+    *out +=
+        "    " + match + " numgen random mod 100 < " + std::to_string(d.loss_percent) + " drop\n";
   }
 }
 
@@ -80,8 +80,8 @@ std::vector<Command> tc_commands(const std::string& netns, const std::vector<Ker
   if (had_root) out.push_back(in_netns(netns, {"tc", "qdisc", "del", "dev", "eth0", "root"}));
   if (!shapes_in(netns, links)) return out;
   // htb's default class 0: unclassified traffic goes out directly, unshaped.
-  out.push_back(in_netns(netns, {"tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:",
-                                 "htb"}));
+  out.push_back(
+      in_netns(netns, {"tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb"}));
   for (const auto& l : links) {
     const KernelDirectionFaults* d = shaping_in(netns, l);
     if (!d) continue;
@@ -94,8 +94,7 @@ std::vector<Command> tc_commands(const std::string& netns, const std::vector<Ker
       burst = std::to_string(std::max<uint64_t>(b, 3000)) + "b";
     }
     out.push_back(in_netns(netns, {"tc", "class", "add", "dev", "eth0", "parent", "1:", "classid",
-                                   "1:" + cls, "htb", "rate", rate, "ceil", rate, "burst",
-                                   burst}));
+                                   "1:" + cls, "htb", "rate", rate, "ceil", rate, "burst", burst}));
     if (d->delay) {
       Command c = in_netns(netns, {"tc", "qdisc", "add", "dev", "eth0", "parent", "1:" + cls,
                                    "handle", cls + ":", "netem", "delay", ms(d->delay->latency)});
@@ -103,9 +102,9 @@ std::vector<Command> tc_commands(const std::string& netns, const std::vector<Ker
       out.push_back(c);
     }
     const std::string port = std::to_string(l.place.proxy_port);
-    Command filter = in_netns(netns, {"tc", "filter", "add", "dev", "eth0", "parent", "1:",
-                                      "protocol", "ip", "prio", std::to_string(10 + l.place.index),
-                                      "u32"});
+    Command filter =
+        in_netns(netns, {"tc", "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip",
+                         "prio", std::to_string(10 + l.place.index), "u32"});
     if (d == &l.faults.down) {
       filter.insert(filter.end(), {"match", "ip", "sport", port, "0xffff"});
     } else {
@@ -125,9 +124,9 @@ Command netem_probe_command(const std::string& netns) {
 Status netem_unavailable(const std::string& where) {
   return invalid_argument(where +
                           ": tc netem is not available on this kernel (\"Specified qdisc kind "
-                             "is unknown\": no sch_netem), so kernel delay, jitter, reordering and "
-                             "duplication cannot be applied; use the fault proxy for latency "
-                             "(mechanism proxy) on this host");
+                          "is unknown\": no sch_netem), so kernel delay, jitter, reordering and "
+                          "duplication cannot be applied; use the fault proxy for latency "
+                          "(mechanism proxy) on this host");
 }
 
 }  // namespace drsim::model

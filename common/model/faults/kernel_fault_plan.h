@@ -41,12 +41,12 @@ struct KernelLinkFaults {
 
 // Where a link's packets can be caught.
 struct KernelLinkPlace {
-  std::string link;          // "repl.primary-secondary"
-  int index = 0;             // 1..99, stable per link: its tc class 1:(10+index) and filter prio
-  uint16_t proxy_port = 0;   // the link's listen port on the fault proxy
-  std::string proxy_address; // the fault proxy's address on the bridge
+  std::string link;           // "repl.primary-secondary"
+  int index = 0;              // 1..99, stable per link: its tc class 1:(10+index) and filter prio
+  uint16_t proxy_port = 0;    // the link's listen port on the fault proxy
+  std::string proxy_address;  // the fault proxy's address on the bridge
   std::string proxy_netns;
-  std::string from_netns;    // "" when `from` runs in the host's namespace (the clients)
+  std::string from_netns;  // "" when `from` runs in the host's namespace (the clients)
 };
 
 struct KernelLink {

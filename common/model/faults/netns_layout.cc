@@ -89,8 +89,8 @@ Status check_subnet_free(const Ipv4Net& subnet, const std::vector<std::string>& 
   for (const auto& line : route_lines) {
     auto net = route_network(line);
     if (net && net->overlaps(subnet)) {
-      return invalid_argument(field + ": " + subnet.text() + " overlaps the host's route '" +
-                              line + "'; pick a subnet the host does not use (default " +
+      return invalid_argument(field + ": " + subnet.text() + " overlaps the host's route '" + line +
+                              "'; pick a subnet the host does not use (default " +
                               kDefaultNetnsSubnet + ")");
     }
   }

@@ -95,8 +95,7 @@ TEST(TcCommands, HealingTheLastShapedLinkOnlyRemovesTheRoot) {
   KernelLink l{repl(), {}};
   auto cmds = tc_commands("drsim-abc123-faultproxy", {l}, true);
   ASSERT_EQ(cmds.size(), 1u);
-  EXPECT_EQ(joined(cmds[0]),
-            "ip netns exec drsim-abc123-faultproxy tc qdisc del dev eth0 root");
+  EXPECT_EQ(joined(cmds[0]), "ip netns exec drsim-abc123-faultproxy tc qdisc del dev eth0 root");
   EXPECT_TRUE(tc_commands("drsim-abc123-faultproxy", {l}, false).empty());
 }
 

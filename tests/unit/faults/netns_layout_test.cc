@@ -46,8 +46,7 @@ TEST(RouteNetwork, ReadsIpRouteLinesAndIgnoresTheDefaultRoute) {
             "192.0.2.0/24");
   EXPECT_EQ(route_network("local 127.0.0.0/8 dev lo table local proto kernel")->text(),
             "127.0.0.0/8");
-  EXPECT_EQ(route_network("broadcast 192.0.2.255 dev eth0 table local")->text(),
-            "192.0.2.255/32");
+  EXPECT_EQ(route_network("broadcast 192.0.2.255 dev eth0 table local")->text(), "192.0.2.255/32");
   EXPECT_FALSE(route_network("").has_value());
 }
 
