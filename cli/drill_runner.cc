@@ -827,6 +827,17 @@ int DrillRun::run() {
   if (!workload_ok.is_ok()) {
     return give_up(drill_.source + ": workload: " + workload_ok.message());
   }
+  // A kernel fault this topology or host cannot do is bad input: said before the load, exit 2.
+  for (size_t i = 0; i < drill_.steps.size(); ++i) {
+    const DrillStep& step = drill_.steps[i];
+    if (step.kind != DrillStep::Kind::kInject) continue;
+    const std::string where = drill_.source + ":" + std::to_string(step.line) + ": steps[" +
+                              std::to_string(i) + "].inject.mechanism";
+    if (Status s = check_kernel_mechanism(state_, step.fault, where); !s.is_ok()) {
+      give_up(s.message());
+      return 2;
+    }
+  }
   auto history = HistoryWriter::open(home_ + "/history.jsonl", lo.run);
   if (!history.is_ok()) return give_up(history.status().message());
   history_ = std::move(*history);

@@ -429,13 +429,15 @@ Status apply_and_record(TopologyState& state, NetnsState next) {
   return save_state(state);
 }
 
+Status kernel_needs_netns(const std::string& where) {
+  return invalid_argument(where +
+                          ": kernel faults are applied only inside drsim's network namespaces "
+                          "(placement: netns), never on the host's interfaces; this topology runs "
+                          "on loopback: use mechanism proxy");
+}
+
 Result<std::string> inject_kernel_fault(TopologyState& state, const FaultSpec& f) {
-  if (!state.netns) {
-    return invalid_argument(
-        f.describe() + ": kernel faults are applied only inside drsim's network namespaces "
-                       "(placement: netns), never on the host's interfaces; this topology runs on "
-                       "loopback: use mechanism proxy");
-  }
+  if (!state.netns) return kernel_needs_netns(f.describe());
   auto links = resolve_links(state, f.target);
   if (!links.is_ok()) return links.status();
   NetnsState next = *state.netns;
@@ -478,6 +480,17 @@ Result<std::string> heal_kernel_faults(TopologyState& state, const std::vector<s
 }
 
 }  // namespace
+
+Status check_kernel_mechanism(const TopologyState& state, const FaultSpec& f,
+                              const std::string& where) {
+  if (!f.is_link_fault() || f.mechanism != FaultSpec::Mechanism::kKernel) return Status::ok();
+  if (!state.netns) return kernel_needs_netns(where);
+  if (f.kind == Kind::kLatency) {
+    return check_netem(state.netns->layout.find("faultproxy")->netns, where + " (" + f.describe() + ")",
+                       netns_log(state));
+  }
+  return Status::ok();
+}
 
 Result<std::string> inject_fault(TopologyState& state, const FaultSpec& requested) {
   FaultSpec f = requested;

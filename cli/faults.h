@@ -89,6 +89,12 @@ inline constexpr const char* kBeyondLeaseBound = "BEYOND the lease's drift bound
 // topology does not have, FAILED_PRECONDITION when the topology runs without the fault proxy.
 Result<std::string> inject_fault(TopologyState& state, const FaultSpec& fault);
 
+// Before a drill's load starts: INVALID_ARGUMENT naming `where` when the fault asks the kernel for
+// what this topology or host cannot do (mechanism kernel without placement: netns; kernel latency
+// without tc netem). OK for every other fault.
+Status check_kernel_mechanism(const TopologyState& state, const FaultSpec& fault,
+                              const std::string& where);
+
 // Heals `target` (a process, a region, a link selector) or everything when empty: resumes
 // paused daemons, ends region outages, clears link faults (the proxy's and the kernel rules drsim
 // added) and clock offsets. Returns one line per thing healed.

@@ -62,6 +62,33 @@ expect_error malformed "malformed.yaml:1: placement.subnet: '10.213.300.0/24' is
 expect_error subnet-without-netns "--subnet: applies to --placement netns only" \
   "$drsim" drill run "$here/../../deploy/drills/region-outage-kill.yaml" --subnet 10.213.22.0/24
 
+# A drill asking the kernel for what the topology or host cannot do: refused before its load,
+# exit 2, and its topology brought down. Kernel faults on a loopback topology never can; kernel
+# latency needs tc netem (this machine has none; where the kernel has it the drill runs).
+write_drill() {  # FILE PLACEMENT-LINE FAULT-LINE
+  printf 'name: kernel\ntopology:\n  %s\n  workloads: [{name: vm-db, mode: async}]\nworkload: { rate: 50, clients: 2 }\nsteps:\n  - wait: 1s\n  - inject: %s\nexpect: { final_routing: primary }\n' \
+    "$2" "$3" > "$1"
+}
+write_drill "$work/loopback-kernel.yaml" "placement: loopback" \
+  "{ fault: partition, link: replication, mechanism: kernel }"
+expect_error loopback-kernel "loopback-kernel.yaml:8: steps[1].inject.mechanism: kernel faults are applied only inside drsim's network namespaces" \
+  "$drsim" drill run "$work/loopback-kernel.yaml"
+write_drill "$work/netem.yaml" "placement: { kind: netns, subnet: 10.213.25.0/24 }" \
+  "{ fault: latency, link: replication, latency_ms: 50, mechanism: kernel }"
+probe="drsim-netem-$$"
+ip netns add "$probe"
+if ip netns exec "$probe" tc qdisc add dev lo root netem delay 1ms 2>/dev/null; then
+  ip netns del "$probe"
+  timeout 120 "$drsim" drill run "$work/netem.yaml" --home "$work/netem-home" ||
+    fail "kernel latency with tc netem present"
+  homes+=("$work/netem-home")
+  expect_nothing_left "$work/netem-home" "the netem drill" || exit 1
+else
+  ip netns del "$probe"
+  expect_error netem "netem.yaml:8: steps[1].inject.mechanism (latency 50±0 ms (kernel: tc) on replication (both ways)): tc netem is not available on this kernel" \
+    "$drsim" drill run "$work/netem.yaml"
+fi
+
 # An `up` that fails after its namespaces exist (here: no daemon binaries where it looks) removes
 # them again and keeps no topology.json.
 home="$work/failed-up/home"
