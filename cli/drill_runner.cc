@@ -1124,6 +1124,8 @@ int DrillRun::finish() {
   j["drill"] = drill_.name;
   j["description"] = drill_.description;
   j["source"] = drill_.source;
+  // Where each daemon ran: loopback, or its network namespace and address (docs/deploy.md).
+  j["placement"] = placement_lines(state_);
   j["steps"] = steps_json_;
   j["fault"] = {{"region", faulted_}, {"description", faulted_ + " region " + fault_kind_},
                 {"unix_nanos", marks_.fault_ns}};

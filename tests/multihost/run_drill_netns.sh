@@ -32,5 +32,9 @@ if ! grep -qE "network namespaces 4 on bridge drs${tag}br" "$work/output.txt"; t
   echo "FAIL: the output does not name the bridge drs${tag}br"
   exit 1
 fi
+if [ "$mode" != demo ] && ! grep -q "\"  primary     netns drsim-$tag-primary " "$home/report.json"; then
+  echo "FAIL: report.json does not say where the primary ran"
+  exit 1
+fi
 expect_nothing_left "$home" "the run" || exit 1
 echo "ok: $file passed across namespaces"
