@@ -51,18 +51,19 @@ Result<ToolResult> run_tool(const model::Command& cmd, const std::string& log_pa
     return invalid_argument("placement: netns needs the `" + cmd[0] +
                             "` tool (scripts/install-deps.sh installs iproute2, nftables)");
   }
-  char out_template[] = "/tmp/drsim-netns-XXXXXX";
-  int out_fd = ::mkstemp(out_template);
-  if (out_fd < 0)
-    return unavailable(std::string("cannot make a temporary file: ") + std::strerror(errno));
-  ::close(out_fd);
+  // The command line, then its output, go to the log; the output is read back from there (no
+  // temporary file to leak when an interrupt ends the CLI in the middle).
+  {
+    std::ofstream log(log_path, std::ios::app);
+    log << "$ " << joined(cmd) << "\n";
+    if (!log.flush()) return unavailable("cannot write " + log_path);
+  }
+  std::error_code ec;
+  const auto output_at = fs::file_size(log_path, ec);
   std::vector<std::string> argv = cmd;
   argv[0] = path;
-  auto spawned = spawn_unowned(argv, out_template);
-  if (!spawned.is_ok()) {
-    ::unlink(out_template);
-    return spawned.status();
-  }
+  auto spawned = spawn_unowned(argv, log_path);
+  if (!spawned.is_ok()) return spawned.status();
   const pid_t pid = *spawned;
   int status = 0;
   auto deadline = std::chrono::steady_clock::now() + 20s;
@@ -70,7 +71,6 @@ Result<ToolResult> run_tool(const model::Command& cmd, const std::string& log_pa
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
-      ::unlink(out_template);
       return Status(StatusCode::kDeadlineExceeded, joined(cmd) + ": no answer within 20 s");
     }
     std::this_thread::sleep_for(2ms);
@@ -78,16 +78,13 @@ Result<ToolResult> run_tool(const model::Command& cmd, const std::string& log_pa
   ToolResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   {
-    std::ifstream in(out_template);
+    std::ifstream in(log_path);
+    in.seekg(static_cast<std::streamoff>(ec ? 0 : output_at));
     std::stringstream ss;
     ss << in.rdbuf();
     r.output = ss.str();
   }
-  ::unlink(out_template);
-  if (!log_path.empty()) {
-    std::ofstream log(log_path, std::ios::app);
-    log << "$ " << joined(cmd) << "   # exit " << r.exit_code << "\n" << r.output;
-  }
+  std::ofstream(log_path, std::ios::app) << "# exit " << r.exit_code << "\n";
   return r;
 }
 
