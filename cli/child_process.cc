@@ -25,6 +25,18 @@ namespace drsim::cli {
 using namespace std::chrono_literals;
 
 Result<pid_t> spawn_process(const std::vector<std::string>& argv, const std::string& log_path) {
+  auto pid = spawn_unowned(argv, log_path);
+  if (!pid.is_ok()) return pid;
+  // A daemon started in a network namespace is `ip netns exec NS daemon ...` (ip execs it).
+  std::string what = std::filesystem::path(argv[0]).filename().string();
+  if (what == "ip" && argv.size() > 4 && argv[1] == "netns" && argv[2] == "exec") {
+    what = std::filesystem::path(argv[4]).filename().string() + " (netns " + argv[3] + ")";
+  }
+  own_process(*pid, what);
+  return pid;
+}
+
+Result<pid_t> spawn_unowned(const std::vector<std::string>& argv, const std::string& log_path) {
   if (argv.empty()) return invalid_argument("spawn: empty argv");
   if (::access(argv[0].c_str(), X_OK) != 0) {
     return not_found("cannot execute " + argv[0] + ": " + std::strerror(errno) +
@@ -65,7 +77,6 @@ Result<pid_t> spawn_process(const std::vector<std::string>& argv, const std::str
     return unavailable("cannot start " + argv[0] + ": " + std::strerror(rc));
   }
   ::close(log_fd);
-  own_process(pid, std::filesystem::path(argv[0]).filename().string());
   return pid;
 }
 

@@ -19,6 +19,9 @@ namespace drsim::cli {
 // owned by this CLI invocation (stopped if it is interrupted, cli/interrupt.h) until
 // stop_process or release_process.
 Result<pid_t> spawn_process(const std::vector<std::string>& argv, const std::string& log_path);
+// The same without handing it to the interrupt handling: for short commands the caller waits for
+// (`ip`, `nft`, `tc`: cli/netns.cc), which also run from an interrupt's clean-up.
+Result<pid_t> spawn_unowned(const std::vector<std::string>& argv, const std::string& log_path);
 
 // True while the process exists and is not a zombie.
 bool process_alive(pid_t pid);

@@ -73,6 +73,7 @@ int cmd_up(const std::string& home, const std::string& config_path) {
   });
   if (!state.is_ok()) return fail(state.status());
   release_all_processes();  // up: the daemons outlive this command (`drsim down` stops them)
+  if (state->netns) release_netns(state->netns->layout);  // and so do their namespaces
   std::printf("topology is up in %s (state: %s)\n", state->home.c_str(),
               state->state_file().c_str());
   return 0;
@@ -246,7 +247,8 @@ int cmd_status(const std::string& home, bool as_json) {
   if (!state->links.empty()) {
     auto listed = fp_list_links(state->at("faultproxy").address);
     if (!as_json) {
-      std::printf("\n%-24s %-22s %-16s %s\n", "LINK", "FROM -> TO", "LISTEN", "FAULTS");
+      std::printf("\n%-24s %-22s %-20s %-15s %s\n", "LINK", "FROM -> TO", "LISTEN", "MECHANISM",
+                  "FAULTS");
     }
     for (const auto& [name, l] : state->links) {
       std::string faults;
@@ -264,9 +266,17 @@ int cmd_status(const std::string& home, bool as_json) {
       } else {
         faults = "? (" + listed.status().message() + ")";
       }
+      // Proxy faults and the kernel rules drsim added (placement: netns), and who does them.
+      const std::string mechanism = link_mechanisms(*state, name, !faults.empty());
+      jl["mechanism"] = mechanism;
+      if (state->netns && state->netns->kernel_faults.count(name)) {
+        std::string kernel = describe_kernel_faults(state->netns->kernel_faults.at(name));
+        jl["kernel_faults"] = kernel;
+        faults += (faults.empty() ? "" : "; ") + kernel;
+      }
       if (!as_json) {
-        std::printf("%-24s %-24s %-16s %s\n", name.c_str(), (l.from + " -> " + l.to).c_str(),
-                    l.listen.c_str(), faults.empty() ? "-" : faults.c_str());
+        std::printf("%-24s %-22s %-20s %-15s %s\n", name.c_str(), (l.from + " -> " + l.to).c_str(),
+                    l.listen.c_str(), mechanism.c_str(), faults.empty() ? "-" : faults.c_str());
       }
       links.push_back(jl);
     }
@@ -295,6 +305,7 @@ int cmd_status(const std::string& home, bool as_json) {
   j["traffic_manager"]["dashboard_address"] = tm_info.more("dashboard_address");
   j["profiles"] = jprofiles;
   j["transport"] = transport_line(*state);
+  j["placement"] = placement_lines(*state);
   if (as_json) {
     print_json_document(j);
   } else {
@@ -308,6 +319,7 @@ int cmd_status(const std::string& home, bool as_json) {
                 recorded_alive(tm_info.identity()) ? "" : " (not running)");
     std::printf("  %s\n  %s\n", dns_line(*state).c_str(), dashboard_line(*state).c_str());
     std::printf("transport: %s\n", transport_line(*state).c_str());
+    for (const auto& line : placement_lines(*state)) std::printf("%s\n", line.c_str());
     if (!profiles.is_ok()) {
       std::printf("profiles: unknown (%s)\n", profiles.status().message().c_str());
     } else {
@@ -342,6 +354,13 @@ int cmd_status(const std::string& home, bool as_json) {
 }
 
 Status resolve_by_dns(const TopologyState& state, LoadOptions* options) {
+  if (state.netns) {
+    // Its DNS server listens on loopback inside its namespace (docs/deploy.md).
+    return invalid_argument(
+        "resolve dns: the Traffic Manager's DNS listens on 127.0.0.1 inside its namespace (" +
+        state.netns->layout.find("trafficmgr")->netns +
+        ", placement: netns) and is not reachable from this host; resolve with grpc");
+  }
   // The DNS answer is an IP; the Traffic Manager's table says which region each stands for.
   const ProcessInfo& tm = state.at("trafficmgr");
   options->resolve = ResolveMode::kDns;

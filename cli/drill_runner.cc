@@ -787,7 +787,12 @@ int DrillRun::run() {
               static_cast<unsigned long long>(cfg.ttl_ms), drill_.steps.size());
 
   auto up = topology_up(home_, cfg, [&](const std::string& line) { say("up: " + line); });
-  if (!up.is_ok()) return fail_to_start(up.status().message());
+  if (!up.is_ok()) {
+    int rc = fail_to_start(up.status().message());
+    // A topology this host cannot run as given (placement: netns without root, a subnet the
+    // host routes) is bad input, like a bad drill file: exit 2.
+    return up.status().code() == StatusCode::kInvalidArgument ? 2 : rc;
+  }
   state_ = *up;
   const std::string tm_address = state_.at("trafficmgr").address;
   watcher_ = std::make_unique<RoutingWatcher>(tm_address, cfg.profile);
@@ -821,6 +826,17 @@ int DrillRun::run() {
   if (workload_ok.is_ok()) workload_ok = lo.validate();
   if (!workload_ok.is_ok()) {
     return give_up(drill_.source + ": workload: " + workload_ok.message());
+  }
+  // A kernel fault this topology or host cannot do is bad input: said before the load, exit 2.
+  for (size_t i = 0; i < drill_.steps.size(); ++i) {
+    const DrillStep& step = drill_.steps[i];
+    if (step.kind != DrillStep::Kind::kInject) continue;
+    const std::string where = drill_.source + ":" + std::to_string(step.line) + ": steps[" +
+                              std::to_string(i) + "].inject.mechanism";
+    if (Status s = check_kernel_mechanism(state_, step.fault, where); !s.is_ok()) {
+      give_up(s.message());
+      return 2;
+    }
   }
   auto history = HistoryWriter::open(home_ + "/history.jsonl", lo.run);
   if (!history.is_ok()) return give_up(history.status().message());
@@ -1108,6 +1124,8 @@ int DrillRun::finish() {
   j["drill"] = drill_.name;
   j["description"] = drill_.description;
   j["source"] = drill_.source;
+  // Where each daemon ran: loopback, or its network namespace and address (docs/deploy.md).
+  j["placement"] = placement_lines(state_);
   j["steps"] = steps_json_;
   j["fault"] = {{"region", faulted_}, {"description", faulted_ + " region " + fault_kind_},
                 {"unix_nanos", marks_.fault_ns}};

@@ -34,9 +34,11 @@ const std::vector<FaultInfo>& fault_table() {
       {Kind::kResume, "resume", "region", {}},
       {Kind::kRestart, "restart", "region", {}},
       {Kind::kOutage, "outage", "region", {}},
-      {Kind::kPartition, "partition", "link", {"direction", "mode"}},
-      {Kind::kLatency, "latency", "link", {"direction", "latency_ms", "jitter_ms"}},
-      {Kind::kBandwidth, "bandwidth", "link", {"direction", "bytes_per_second", "burst_bytes"}},
+      {Kind::kPartition, "partition", "link", {"direction", "mode", "mechanism"}},
+      {Kind::kLoss, "loss", "link", {"direction", "percent", "mechanism"}},
+      {Kind::kLatency, "latency", "link", {"direction", "latency_ms", "jitter_ms", "mechanism"}},
+      {Kind::kBandwidth, "bandwidth", "link",
+       {"direction", "bytes_per_second", "burst_bytes", "mechanism"}},
       {Kind::kReset, "reset", "link", {"keep"}},
       {Kind::kStall, "stall", "link", {"direction", "stall_ms", "interval_ms"}},
       {Kind::kClockSkew, "clock-skew", "region", {"offset_ms"}},
@@ -112,7 +114,13 @@ std::string FaultSpec::describe() const {
     case Kind::kStall: what = fmt::format("stall {} ms every ~{} ms", stall_ms, interval_ms); break;
     case Kind::kClockSkew: what = fmt::format("clock-skew {:+} ms", offset_ms); break;
     case Kind::kClockDrift: what = fmt::format("clock-drift {:+} ppm", drift_ppm); break;
+    case Kind::kLoss: what = fmt::format("loss {} %", loss_percent); break;
     default: what = info(kind).name;
+  }
+  if (mechanism == Mechanism::kAuto) what += " (mechanism auto)";
+  if (mechanism == Mechanism::kKernel) {
+    what += kind == Kind::kPartition || kind == Kind::kLoss ? " (kernel: nftables)"
+                                                            : " (kernel: tc)";
   }
   std::string out = what + " on " + target;
   if (is_link_fault() && kind != Kind::kReset) out += fmt::format(" ({})", direction_name(direction));
@@ -201,6 +209,23 @@ Result<FaultSpec> make_fault(const std::string& name, const std::map<std::string
       return bad(*m, "'" + m->value + "' is not drop or blackhole");
     }
   }
+  if (const auto* m = get("mechanism")) {
+    if (m->value == "proxy") {
+      f.mechanism = FaultSpec::Mechanism::kProxy;
+    } else if (m->value == "kernel") {
+      f.mechanism = FaultSpec::Mechanism::kKernel;
+    } else if (m->value == "auto") {
+      f.mechanism = FaultSpec::Mechanism::kAuto;
+    } else {
+      return bad(*m, "'" + m->value + "' is not proxy, kernel or auto");
+    }
+    if (f.kind == Kind::kLoss && f.mechanism == FaultSpec::Mechanism::kProxy) {
+      return bad(*m, "loss needs mechanism kernel: the fault proxy relays a TCP stream and has no "
+                     "packets to drop");
+    }
+  } else if (f.kind == Kind::kLoss) {
+    f.mechanism = FaultSpec::Mechanism::kKernel;
+  }
   auto required = [&](const char* key) -> Result<const FaultParam*> {
     const FaultParam* p = get(key);
     if (!p) return invalid_argument(fault_where + ": fault " + name + " needs " + key_name(key));
@@ -227,6 +252,12 @@ Result<FaultSpec> make_fault(const std::string& name, const std::map<std::string
           return s;
         }
       }
+      break;
+    }
+    case Kind::kLoss: {
+      auto pct = required("percent");
+      if (!pct.is_ok()) return pct.status();
+      if (Status s = read_u32(**pct, 1, 100, &f.loss_percent); !s.is_ok()) return s;
       break;
     }
     case Kind::kReset:
@@ -340,16 +371,158 @@ std::string joined(const std::vector<std::string>& v) {
   return out;
 }
 
+// ------------------------------------------------------------ kernel link faults (netns)
+
+std::string netns_log(const TopologyState& state) { return state.home + "/netns/commands.log"; }
+
+// Where the kernel can catch a link's packets: its port on the fault proxy, the proxy's
+// namespace, and the sender's namespace ("" for the clients, which run on the host).
+model::KernelLinkPlace kernel_place(const TopologyState& state, const std::string& link) {
+  const LinkInfo& l = state.links.at(link);
+  const auto& layout = state.netns->layout;
+  model::KernelLinkPlace place;
+  place.link = link;
+  place.index = 1 + static_cast<int>(std::distance(state.links.begin(), state.links.find(link)));
+  place.proxy_port = static_cast<uint16_t>(std::stoul(l.listen.substr(l.listen.rfind(':') + 1)));
+  place.proxy_address = layout.find("faultproxy")->address;
+  place.proxy_netns = layout.find("faultproxy")->netns;
+  if (const auto* from = layout.find(l.from)) place.from_netns = from->netns;
+  return place;
+}
+
+std::vector<model::KernelLink> kernel_links(const TopologyState& state, const NetnsState& netns) {
+  std::vector<model::KernelLink> out;
+  for (const auto& [link, faults] : netns.kernel_faults) {
+    if (!faults.empty()) out.push_back({kernel_place(state, link), faults});
+  }
+  return out;
+}
+
+void set_kernel_direction(model::KernelDirectionFaults& d, const FaultSpec& f) {
+  switch (f.kind) {
+    case Kind::kPartition:
+      d.partition = f.partition_mode == drsim::v1::PARTITION_BLACKHOLE
+                        ? model::PartitionMode::kBlackhole
+                        : model::PartitionMode::kDrop;
+      break;
+    case Kind::kLoss: d.loss_percent = f.loss_percent; break;
+    case Kind::kBandwidth: d.rate = model::BandwidthFault{f.bytes_per_second, f.burst_bytes}; break;
+    case Kind::kLatency:
+      d.delay = model::LatencyFault{std::chrono::milliseconds(f.latency_ms),
+                                    std::chrono::milliseconds(f.jitter_ms)};
+      break;
+    default: break;
+  }
+}
+
+// Applies `next` (the kernel faults of every link) and records it in topology.json.
+Status apply_and_record(TopologyState& state, NetnsState next) {
+  if (Status s = apply_kernel_faults(next, kernel_links(state, next), state.home + "/netns",
+                                     netns_log(state));
+      !s.is_ok()) {
+    return s;
+  }
+  for (auto it = next.kernel_faults.begin(); it != next.kernel_faults.end();) {
+    it = it->second.empty() ? next.kernel_faults.erase(it) : std::next(it);
+  }
+  state.netns = std::move(next);
+  return save_state(state);
+}
+
+Status kernel_needs_netns(const std::string& where) {
+  return invalid_argument(where +
+                          ": kernel faults are applied only inside drsim's network namespaces "
+                          "(placement: netns), never on the host's interfaces; this topology runs "
+                          "on loopback: use mechanism proxy");
+}
+
+Result<std::string> inject_kernel_fault(TopologyState& state, const FaultSpec& f) {
+  if (!state.netns) return kernel_needs_netns(f.describe());
+  auto links = resolve_links(state, f.target);
+  if (!links.is_ok()) return links.status();
+  NetnsState next = *state.netns;
+  for (const auto& link : *links) {
+    auto& faults = next.kernel_faults[link];
+    if (f.direction != drsim::v1::DIRECTION_DOWN) set_kernel_direction(faults.up, f);
+    if (f.direction != drsim::v1::DIRECTION_UP) set_kernel_direction(faults.down, f);
+    if (Status s = model::check_kernel_fault(kernel_place(state, link), faults, f.describe());
+        !s.is_ok()) {
+      return s;
+    }
+  }
+  if (f.kind == Kind::kLatency) {
+    if (Status s = check_netem(state.netns->layout.find("faultproxy")->netns, f.describe(),
+                               netns_log(state));
+        !s.is_ok()) {
+      return s;
+    }
+  }
+  if (Status s = apply_and_record(state, std::move(next)); !s.is_ok()) return s;
+  return f.describe() + (links->size() > 1 || (*links)[0] != f.target
+                             ? " [" + joined(*links) + "]"
+                             : "");
+}
+
+// Removes the kernel rules of `links`; "" when none had any.
+Result<std::string> heal_kernel_faults(TopologyState& state, const std::vector<std::string>& links) {
+  if (!state.netns) return std::string();
+  NetnsState next = *state.netns;
+  std::vector<std::string> healed;
+  for (const auto& link : links) {
+    auto it = next.kernel_faults.find(link);
+    if (it == next.kernel_faults.end() || it->second.empty()) continue;
+    it->second = {};
+    healed.push_back(link);
+  }
+  if (healed.empty()) return std::string();
+  if (Status s = apply_and_record(state, std::move(next)); !s.is_ok()) return s;
+  return "kernel rules removed: " + joined(healed);
+}
+
 }  // namespace
 
-Result<std::string> inject_fault(TopologyState& state, const FaultSpec& f) {
+Status check_kernel_mechanism(const TopologyState& state, const FaultSpec& f,
+                              const std::string& where) {
+  if (!f.is_link_fault() || f.mechanism != FaultSpec::Mechanism::kKernel) return Status::ok();
+  if (!state.netns) return kernel_needs_netns(where);
+  if (f.kind == Kind::kLatency) {
+    return check_netem(state.netns->layout.find("faultproxy")->netns, where + " (" + f.describe() + ")",
+                       netns_log(state));
+  }
+  return Status::ok();
+}
+
+Result<std::string> inject_fault(TopologyState& state, const FaultSpec& requested) {
+  FaultSpec f = requested;
+  std::string auto_note;
+  if (f.is_link_fault() && f.mechanism == FaultSpec::Mechanism::kAuto) {
+    f.mechanism = FaultSpec::Mechanism::kKernel;
+    if (!state.netns && f.kind != Kind::kLoss) {
+      f.mechanism = FaultSpec::Mechanism::kProxy;
+      auto_note = " (mechanism auto: fault proxy, the topology runs on loopback)";
+    } else if (state.netns && f.kind == Kind::kLatency &&
+               !check_netem(state.netns->layout.find("faultproxy")->netns, f.describe(),
+                            netns_log(state))
+                    .is_ok()) {
+      f.mechanism = FaultSpec::Mechanism::kProxy;
+      auto_note = " (mechanism auto: fault proxy, tc netem is not available on this kernel)";
+    } else {
+      auto_note = " (mechanism auto)";
+    }
+  }
+  if (f.is_link_fault() && f.mechanism == FaultSpec::Mechanism::kKernel) {
+    auto done = inject_kernel_fault(state, f);
+    if (!done.is_ok()) return done.status();
+    return *done + auto_note;
+  }
   if (f.is_link_fault()) {
     auto links = resolve_links(state, f.target);
     if (!links.is_ok()) return links.status();
     if (Status s = set_link_fault(state, *links, to_proto(f), f.direction); !s.is_ok()) return s;
     return f.describe() + (links->size() > 1 || (*links)[0] != f.target
                                ? " [" + joined(*links) + "]"
-                               : "");
+                               : "") +
+           auto_note;
   }
   if (!state.processes.count(f.target)) {
     return invalid_argument("'" + f.target + "' is not part of this topology");
@@ -477,6 +650,9 @@ Result<std::vector<std::string>> heal_faults(TopologyState& state, const std::st
       if (!healed.is_ok()) return healed.status();
     }
     if (!links.empty()) lines.push_back("links healed: " + joined(links));
+    auto kernel = heal_kernel_faults(state, links);
+    if (!kernel.is_ok()) return kernel.status();
+    if (!kernel->empty()) lines.push_back(*kernel);
   }
   return lines;
 }
@@ -506,6 +682,49 @@ std::string describe_link_faults(const drsim::v1::LinkInfo& link) {
   std::string up = side("up", link.up()), down = side("down", link.down());
   if (!up.empty() && !down.empty() && up.substr(4) == down.substr(6)) return "both: " + up.substr(4);
   return up + (!up.empty() && !down.empty() ? "; " : "") + down;
+}
+
+std::string describe_kernel_faults(const model::KernelLinkFaults& faults) {
+  auto side = [](const char* name, const model::KernelDirectionFaults& d, bool nft) {
+    std::vector<std::string> parts;
+    if (nft && d.partition) {
+      parts.push_back(*d.partition == model::PartitionMode::kDrop ? "partition (drop: tcp reset)"
+                                                                  : "partition (blackhole)");
+    }
+    if (nft && d.loss_percent) parts.push_back(fmt::format("loss {} %", d.loss_percent));
+    if (!nft && d.rate) parts.push_back(fmt::format("rate {} B/s", d.rate->bytes_per_second));
+    if (!nft && d.delay) {
+      parts.push_back(fmt::format(
+          "delay {}±{} ms",
+          std::chrono::duration_cast<std::chrono::milliseconds>(d.delay->latency).count(),
+          std::chrono::duration_cast<std::chrono::milliseconds>(d.delay->jitter).count()));
+    }
+    return parts.empty() ? std::string() : std::string(name) + ": " + joined(parts);
+  };
+  std::vector<std::string> out;
+  for (bool nft : {true, false}) {
+    std::string up = side("up", faults.up, nft), down = side("down", faults.down, nft);
+    std::string both = up + (!up.empty() && !down.empty() ? "; " : "") + down;
+    if (!both.empty()) out.push_back(std::string(nft ? "nftables " : "tc ") + both);
+  }
+  return joined(out);
+}
+
+std::string link_mechanisms(const TopologyState& state, const std::string& link,
+                            bool proxy_faults) {
+  std::vector<std::string> used;
+  if (proxy_faults) used.push_back("proxy");
+  if (state.netns) {
+    auto it = state.netns->kernel_faults.find(link);
+    if (it != state.netns->kernel_faults.end()) {
+      if (it->second.uses_nftables()) used.push_back("nftables");
+      if (it->second.uses_tc()) used.push_back("tc");
+    }
+  }
+  if (used.empty()) return "proxy";  // a clean link: what would fault it by default
+  std::string out;
+  for (const auto& u : used) out += (out.empty() ? "" : "+") + u;
+  return out;
 }
 
 }  // namespace drsim::cli

@@ -1,7 +1,9 @@
 // The faults drsim injects into a running topology, one vocabulary for `drsim inject` /
 // `drsim heal` and for drill steps: process faults (kill, pause, resume, restart), a region
 // outage (the region's daemon and every link touching it), link faults through the fault
-// proxy (partition, latency, bandwidth, reset, stall) and a daemon's clock offset.
+// proxy (partition, latency, bandwidth, reset, stall) or, with `mechanism: kernel` in a
+// `placement: netns` topology, by the kernel (partition and loss with nftables, bandwidth and
+// latency with tc), and a daemon's clock offset.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +32,12 @@ struct FaultSpec {
     kStall,      // link: forward nothing for stall_ms every ~interval_ms
     kClockSkew,  // daemon: wall clock offset
     kClockDrift, // region: monotonic clock rate (its lease, timers, wall clock)
+    kLoss,       // link: drop this share of packets (kernel only: nftables)
   };
+  // Who does a link fault: drsim-faultproxy, the kernel inside the topology's namespaces, or
+  // (auto) the kernel where this topology and host can (netns; tc netem for latency), else the
+  // proxy — the inject line says which.
+  enum class Mechanism { kProxy, kKernel, kAuto };
   Kind kind = Kind::kKill;
   std::string target;  // process or region name, or a link selector (see resolve_links)
   drsim::v1::Direction direction = drsim::v1::DIRECTION_BOTH;
@@ -44,6 +51,8 @@ struct FaultSpec {
   // clock-drift: inject a drift beyond the lease's bound ε anyway (else refused), to see what
   // the lease then fails to prevent.
   bool beyond_bound = false;
+  Mechanism mechanism = Mechanism::kProxy;
+  uint32_t loss_percent = 0;  // loss: 1..100
 
   bool is_link_fault() const;
   // "latency 200±20 ms on repl.primary-secondary (up)".
@@ -63,7 +72,7 @@ struct FaultParam {
 enum class ParamStyle { kDrillKey, kFlag };
 // Builds and validates a fault from its name and parameters (keys as in drill files: region,
 // link, direction, mode, latency_ms, jitter_ms, bytes_per_second, burst_bytes, keep, stall_ms,
-// interval_ms, offset_ms, drift_ppm, beyond_bound). A parameter that does not apply to the fault is an error.
+// interval_ms, offset_ms, drift_ppm, beyond_bound, percent, mechanism). A parameter that does not apply to the fault is an error.
 // `fault_where` names the fault itself in errors.
 Result<FaultSpec> make_fault(const std::string& name, const std::map<std::string, FaultParam>& params,
                              const std::string& fault_where, ParamStyle style);
@@ -80,13 +89,27 @@ inline constexpr const char* kBeyondLeaseBound = "BEYOND the lease's drift bound
 // topology does not have, FAILED_PRECONDITION when the topology runs without the fault proxy.
 Result<std::string> inject_fault(TopologyState& state, const FaultSpec& fault);
 
+// Before a drill's load starts: INVALID_ARGUMENT naming `where` when the fault asks the kernel for
+// what this topology or host cannot do (mechanism kernel without placement: netns; kernel latency
+// without tc netem). OK for every other fault.
+Status check_kernel_mechanism(const TopologyState& state, const FaultSpec& fault,
+                              const std::string& where);
+
 // Heals `target` (a process, a region, a link selector) or everything when empty: resumes
-// paused daemons, ends region outages, clears link faults and clock offsets. Returns one line
-// per thing healed.
+// paused daemons, ends region outages, clears link faults (the proxy's and the kernel rules drsim
+// added) and clock offsets. Returns one line per thing healed.
 Result<std::vector<std::string>> heal_faults(TopologyState& state, const std::string& target);
 
 // "up: latency 200±20 ms; down: partition (drop)" for one link as the proxy reports it; "" when
 // the link is clean.
 std::string describe_link_faults(const drsim::v1::LinkInfo& link);
+
+// "nftables: up: loss 5 %; tc: down: rate 125000 B/s" for the kernel faults set on one link; ""
+// when none.
+std::string describe_kernel_faults(const model::KernelLinkFaults& faults);
+// Which mechanisms act on a link now: "proxy", "nftables", "tc" or several ("proxy+nftables"),
+// given whether the proxy reports faults on it.
+std::string link_mechanisms(const TopologyState& state, const std::string& link,
+                            bool proxy_faults);
 
 }  // namespace drsim::cli

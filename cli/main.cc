@@ -136,11 +136,13 @@ int main(int argc, char** argv) {
       "[--beyond-bound true] (refused beyond the lease's drift bound without it). On links "
       "(--link NAME or group): partition [--mode drop|blackhole], latency --latency-ms N "
       "[--jitter-ms N], bandwidth --bytes-per-second N [--burst-bytes N], reset [--keep], stall "
-      "--stall-ms N [--interval-ms N]; --direction up|down|both (default both). "
+      "--stall-ms N [--interval-ms N], loss --percent N (kernel only); --direction up|down|both "
+      "(default both); --mechanism kernel (placement: netns) has the kernel do partition and "
+      "loss (nftables), bandwidth and latency (tc) inside drsim's namespaces. "
       "`drsim status` lists the links; docs/faults.md has every fault.");
   add_home(c_inject);
   c_inject->add_option("fault", fault, "One of: kill pause resume restart outage partition "
-                                       "latency bandwidth reset stall clock-skew clock-drift")
+                                       "latency bandwidth reset stall loss clock-skew clock-drift")
       ->required();
   // Link-fault parameters, passed on as given and validated in one place (cli/faults.cc).
   std::map<std::string, std::string> inject_params;
@@ -158,6 +160,9 @@ int main(int argc, char** argv) {
       {"--offset-ms", "clock-skew: offset, negative = behind"},
       {"--drift-ppm", "clock-drift: rate in ppm, negative = slow (-20000 = 2 % slow)"},
       {"--beyond-bound", "clock-drift: true = inject a drift beyond the lease's bound anyway"},
+      {"--percent", "loss: share of packets dropped, 1..100"},
+      {"--mechanism", "link faults: proxy (drsim-faultproxy, default) or kernel (nftables / tc "
+                      "inside the namespaces of a placement: netns topology)"},
   };
   for (const auto& [flag, help] : inject_flags) {
     c_inject->add_option(flag, inject_params[flag], help);
@@ -427,6 +432,14 @@ int main(int argc, char** argv) {
   c_drill_run->add_flag("--keep", drill_keep, "Leave the topology up afterwards");
   c_drill_run->add_option("--junit", drill_junit, "Also write JUnit XML there: one test case per "
                                                   "expectation, for CI test reports");
+  std::string drill_placement, drill_subnet;
+  c_drill_run->add_option("--placement", drill_placement,
+                          "Run the drill's topology with this placement instead of its own: "
+                          "loopback or netns (root; docs/deploy.md)")
+      ->check(CLI::IsMember({"loopback", "netns"}));
+  c_drill_run->add_option("--subnet", drill_subnet,
+                          "With --placement netns: the namespaces' subnet (default the drill's, "
+                          "else 10.213.0.0/24)");
   auto* c_drill_validate = c_drill->add_subcommand("validate", "Check a drill file without "
                                                                "running it");
   c_drill_validate->add_option("file", drill_file, "Drill file (YAML)")->required();
@@ -517,6 +530,13 @@ int main(int argc, char** argv) {
                     drill->steps[i].describe().c_str());
       }
       return 0;
+    }
+    if (!drill_placement.empty() || !drill_subnet.empty()) {
+      if (drsim::Status s = override_placement(drill->topology, drill_placement, drill_subnet);
+          !s.is_ok()) {
+        std::fprintf(stderr, "drsim: %s\n", s.message().c_str());
+        return 2;
+      }
     }
     return run_drill(*drill, {drill_home, drill_json, drill_keep, drill_junit});
   }

@@ -88,7 +88,8 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
   if (!root || root.IsNull()) return cfg;
   if (Status s = check_keys(err, "", root,
                             {"regions", "workloads", "traffic_manager", "storage", "testing",
-                             "fault_proxy", "site_recovery", "replication", "security"});
+                             "fault_proxy", "site_recovery", "replication", "security",
+                             "placement"});
       !s.is_ok()) {
     return s;
   }
@@ -112,6 +113,30 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
         return err.at("security.transport", t, "'" + t.Scalar() + "' must be mtls or insecure");
       }
     }
+  }
+  if (auto pl = root["placement"]) {
+    // `placement: netns`, or `placement: {kind: netns, subnet: 10.213.0.0/24}`.
+    const YAML::Node kind = pl.IsMap() ? pl["kind"] : pl;
+    if (pl.IsMap()) {
+      if (Status s = check_keys(err, "placement", pl, {"kind", "subnet"}); !s.is_ok()) return s;
+      if (auto sn = pl["subnet"]) {
+        if (!sn.IsScalar()) return err.at("placement.subnet", sn, "must be a.b.c.d/n");
+        auto net = model::parse_ipv4_net(sn.Scalar(), "placement.subnet");
+        if (!net.is_ok()) {
+          return err.at("placement.subnet", sn,
+                        net.status().message().substr(std::string("placement.subnet: ").size()));
+        }
+        cfg.netns_subnet = net->text();
+      }
+    }
+    cfg.subnet_where =
+        err.locate("placement.subnet", pl.IsMap() && pl["subnet"] ? pl["subnet"] : pl);
+    if (!kind || !kind.IsScalar() || (kind.Scalar() != "netns" && kind.Scalar() != "loopback")) {
+      return err.at(pl.IsMap() ? "placement.kind" : "placement", kind ? kind : pl,
+                    "must be loopback or netns");
+    }
+    cfg.placement = kind.Scalar() == "netns" ? Placement::kNetns : Placement::kLoopback;
+    cfg.placement_where = err.locate("placement", pl);
   }
   if (auto regions = root["regions"]) {
     if (Status s = check_keys(err, "regions", regions, {"primary", "secondary"}); !s.is_ok()) return s;
@@ -252,10 +277,44 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
                         std::to_string(cfg.probe_interval_ms));
     }
   }
+  if (Status s = check_placement_transport(cfg, err.locate("security.transport", root["security"]));
+      !s.is_ok()) {
+    return s;
+  }
   return cfg;
 }
 
 }  // namespace
+
+Status override_placement(TopologyConfig& config, const std::string& placement,
+                          const std::string& subnet) {
+  if (placement == "netns") config.placement = Placement::kNetns;
+  if (placement == "loopback") config.placement = Placement::kLoopback;
+  if (!placement.empty()) {
+    config.placement_where = "--placement";
+    config.subnet_where = "--placement netns: subnet " + config.netns_subnet;
+  }
+  if (!subnet.empty()) {
+    if (config.placement != Placement::kNetns) {
+      return invalid_argument("--subnet: applies to --placement netns only");
+    }
+    auto net = model::parse_ipv4_net(subnet, "--subnet");
+    if (!net.is_ok()) return net.status();
+    config.netns_subnet = net->text();
+    config.subnet_where = "--subnet";
+  }
+  return check_placement_transport(config, "--placement");
+}
+
+Status check_placement_transport(const TopologyConfig& config, const std::string& field) {
+  if (config.placement == Placement::kNetns &&
+      config.transport == net::TransportSecurity::kInsecure) {
+    return invalid_argument(field +
+                            ": insecure (plain TCP) is loopback only, and placement: netns "
+                            "listens on a bridge: use transport mtls (the default)");
+  }
+  return Status::ok();
+}
 
 Result<TopologyConfig> load_topology_config(const std::string& path) {
   auto text = read_text_file(path, "topology file");
@@ -285,7 +344,80 @@ json config_to_json(const TopologyConfig& c) {
           {"lease_ms", c.lease_ms},
           {"lease_renew_interval_ms", c.lease_renew_interval_ms},
           {"unsafe_no_lease", c.unsafe_no_lease},
-          {"transport", net::transport_security_name(c.transport)}};
+          {"transport", net::transport_security_name(c.transport)},
+          {"placement", c.placement == Placement::kNetns ? "netns" : "loopback"},
+          {"netns_subnet", c.netns_subnet}};
+}
+
+json direction_to_json(const model::KernelDirectionFaults& d) {
+  json j = json::object();
+  if (d.partition) j["partition"] = *d.partition == model::PartitionMode::kDrop ? "drop" : "blackhole";
+  if (d.loss_percent) j["loss_percent"] = d.loss_percent;
+  if (d.rate) j["rate"] = {{"bytes_per_second", d.rate->bytes_per_second},
+                           {"burst_bytes", d.rate->burst_bytes}};
+  if (d.delay) {
+    j["delay"] = {{"latency_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     d.delay->latency).count()},
+                  {"jitter_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    d.delay->jitter).count()}};
+  }
+  return j;
+}
+
+model::KernelDirectionFaults direction_from_json(const json& j) {
+  model::KernelDirectionFaults d;
+  if (j.contains("partition")) {
+    d.partition = j.at("partition") == "drop" ? model::PartitionMode::kDrop
+                                              : model::PartitionMode::kBlackhole;
+  }
+  d.loss_percent = j.value("loss_percent", 0u);
+  if (j.contains("rate")) {
+    d.rate = model::BandwidthFault{j.at("rate").at("bytes_per_second"),
+                                   j.at("rate").at("burst_bytes")};
+  }
+  if (j.contains("delay")) {
+    d.delay = model::LatencyFault{
+        std::chrono::milliseconds(j.at("delay").at("latency_ms").get<int64_t>()),
+        std::chrono::milliseconds(j.at("delay").at("jitter_ms").get<int64_t>())};
+  }
+  return d;
+}
+
+json netns_to_json(const NetnsState& n) {
+  json members = json::array();
+  for (const auto& m : n.layout.members) {
+    members.push_back({{"name", m.name}, {"netns", m.netns}, {"host_veth", m.host_veth},
+                       {"address", m.address}});
+  }
+  json faults = json::object();
+  for (const auto& [link, f] : n.kernel_faults) {
+    faults[link] = {{"up", direction_to_json(f.up)}, {"down", direction_to_json(f.down)}};
+  }
+  return {{"tag", n.layout.tag},
+          {"subnet", n.layout.subnet.text()},
+          {"bridge", n.layout.bridge},
+          {"host_address", n.layout.host_address},
+          {"members", members},
+          {"kernel_faults", faults},
+          {"tc_roots", n.tc_roots}};
+}
+
+NetnsState netns_from_json(const json& j) {
+  NetnsState n;
+  n.layout.tag = j.at("tag");
+  auto subnet = model::parse_ipv4_net(j.at("subnet").get<std::string>(), "netns.subnet");
+  if (subnet.is_ok()) n.layout.subnet = *subnet;
+  n.layout.bridge = j.at("bridge");
+  n.layout.host_address = j.at("host_address");
+  for (const auto& m : j.at("members")) {
+    n.layout.members.push_back({m.at("name"), m.at("netns"), m.at("host_veth"), m.at("address")});
+  }
+  const json faults = j.value("kernel_faults", json::object());
+  for (const auto& [link, f] : faults.items()) {
+    n.kernel_faults[link] = {direction_from_json(f.at("up")), direction_from_json(f.at("down"))};
+  }
+  n.tc_roots = j.value("tc_roots", std::set<std::string>{});
+  return n;
 }
 
 TopologyConfig config_from_json(const json& j) {
@@ -312,6 +444,9 @@ TopologyConfig config_from_json(const json& j) {
   // A topology.json written before mTLS started its daemons without it.
   c.transport = j.value("transport", "insecure") == "mtls" ? net::TransportSecurity::kMutualTls
                                                             : net::TransportSecurity::kInsecure;
+  c.placement = j.value("placement", "loopback") == "netns" ? Placement::kNetns
+                                                            : Placement::kLoopback;
+  c.netns_subnet = j.value("netns_subnet", std::string(model::kDefaultNetnsSubnet));
   return c;
 }
 
@@ -333,6 +468,7 @@ Status save_state(const TopologyState& state) {
             {"config", config_to_json(state.config)},
             {"processes", procs},
             {"links", links}};
+  if (state.netns) j["netns"] = netns_to_json(*state.netns);
   std::string tmp = state.state_file() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -374,6 +510,7 @@ Result<TopologyState> load_state(const std::string& home) {
       }
       state.processes[name] = info;
     }
+    if (j.contains("netns")) state.netns = netns_from_json(j.at("netns"));
     if (j.contains("links")) {
       for (const auto& [name, l] : j.at("links").items()) {
         state.links[name] = {l.at("from"), l.at("to"), l.at("listen"), l.at("upstream")};
@@ -477,7 +614,8 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   TopologyState state;
   state.home = fs::absolute(home).lexically_normal().string();
   state.config = config;
-  if (auto existing = load_state(home); existing.is_ok()) {
+  auto existing = load_state(home);
+  if (existing.is_ok()) {
     for (const auto& [name, p] : existing->processes) {
       if (recorded_alive(p.identity())) {
         return failed_precondition("a topology is already up in " + state.home + " (" + name +
@@ -486,9 +624,41 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
       }
     }
   }
+  // placement: netns is checked before anything is made: root, mTLS, a subnet the host does not
+  // route. Its namespaces are recorded in topology.json before they exist, so `down` (or the
+  // next `up`) can remove them by name whatever happens in between.
+  const std::string netns_log = state.home + "/netns/commands.log";
+  std::optional<model::NetnsLayout> layout;
+  if (config.placement == Placement::kNetns) {
+    if (Status s = check_placement_transport(config, "security.transport"); !s.is_ok()) return s;
+    if (Status s = check_netns_privileges(config.placement_where); !s.is_ok()) return s;
+    const std::string& subnet_field = config.subnet_where;
+    auto subnet = model::parse_ipv4_net(config.netns_subnet, subnet_field);
+    if (!subnet.is_ok()) return subnet.status();
+    auto planned = model::plan_netns_layout(state.home, *subnet, subnet_field);
+    if (!planned.is_ok()) return planned.status();
+    layout = *planned;
+  }
   std::error_code ec;
   fs::create_directories(state.home, ec);
   if (ec) return invalid_argument("--home: cannot create " + state.home + ": " + ec.message());
+  if (layout) {
+    fs::create_directories(state.home + "/netns", ec);
+    if (existing.is_ok() && existing->netns) {
+      // Left by an earlier run that did not come down (a crash, a kill -9 of the CLI).
+      auto left = remove_netns(existing->netns->layout, netns_log);
+      if (!left.empty()) {
+        return failed_precondition("cannot remove what an earlier run left: " + left.front() +
+                                   " (see " + netns_log + ")");
+      }
+    }
+    auto routes = host_routes(netns_log);
+    if (!routes.is_ok()) return routes.status();
+    if (Status s = model::check_subnet_free(layout->subnet, *routes, config.subnet_where);
+        !s.is_ok()) {
+      return s;
+    }
+  }
   // mTLS: the topology's CA and one certificate per process and for the operator, made on the
   // first `up` of this home and re-used after; the CLI dials as the operator.
   std::vector<std::string> transport_flags = {"--insecure"};
@@ -513,7 +683,38 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   if (!pri_bin.is_ok()) return pri_bin.status();
   auto fail = [&](const Status& s) -> Result<TopologyState> {
     for (auto& [n, p] : state.processes) stop_process(p.pid, 2s);
+    if (state.netns) {
+      auto left = remove_netns(state.netns->layout, netns_log);
+      release_netns(state.netns->layout);
+      if (left.empty()) fs::remove(state.state_file());
+    }
     return s;
+  };
+  if (layout) {
+    state.netns = NetnsState{*layout, {}, {}};
+    if (Status s = save_state(state); !s.is_ok()) return s;
+    own_netns(*layout, netns_log);
+    if (Status s = create_netns(*layout, netns_log); !s.is_ok()) return fail(s);
+    progress("network namespaces " + std::to_string(layout->members.size()) + " on bridge " +
+             layout->bridge + " " + layout->subnet.text() + " (this host " +
+             layout->host_address + ")");
+  }
+  // Where `name` listens and how it is started: inside its namespace with placement: netns.
+  auto listen_host = [&](const std::string& name) -> std::string {
+    return layout ? layout->find(name)->address : "127.0.0.1";
+  };
+  auto listen_at = [&](const std::string& name, const std::string& configured) {
+    return listen_host(name) + configured.substr(configured.rfind(':'));
+  };
+  auto placed = [&](const std::string& name, std::vector<std::string> argv) {
+    if (!layout) return argv;
+    std::vector<std::string> out = model::netns_exec(layout->find(name)->netns);
+    out[0] = netns_ip_path();
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
+  };
+  auto where = [&](const std::string& name) -> std::string {
+    return layout ? "  netns " + layout->find(name)->netns : "";
   };
 
   std::vector<std::string> common = {"--workloads", config.workloads_flag()};
@@ -533,15 +734,17 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   std::string proxy;
   if (config.fault_proxy) {
     auto f = start_daemon("faultproxy",
-                          with(transport_flags, {bin + "/drsim-faultproxy", "--listen",
-                                                 "127.0.0.1:0", "--seed",
-                                                 std::to_string(config.fault_seed)}),
+                          placed("faultproxy",
+                                 with(transport_flags,
+                                      {bin + "/drsim-faultproxy", "--listen",
+                                       listen_host("faultproxy") + ":0", "--seed",
+                                       std::to_string(config.fault_seed)})),
                           state.home + "/faultproxy", "");
     if (!f.is_ok()) return fail(f.status());
     state.processes["faultproxy"] = *f;
     proxy = f->address;
     progress("fault proxy        pid " + std::to_string(f->pid) + "  " + proxy +
-             "  (every link below goes through it)");
+             "  (every link below goes through it)" + where("faultproxy"));
   }
   // A link from -> to in front of `upstream`; without the proxy, the upstream itself.
   auto link = [&](const std::string& name, const std::string& from, const std::string& to,
@@ -555,28 +758,32 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   };
 
   std::vector<std::string> sec = {*sec_bin, "--name", "secondary", "--peer-name",
-                                  "primary", "--listen", config.secondary_listen, "--role",
+                                  "primary", "--listen",
+                                  listen_at("secondary", config.secondary_listen), "--role",
                                   "standby", "--data-dir", state.home + "/secondary/data",
                                   "--http-listen", "127.0.0.1:0"};
   sec.insert(sec.end(), common.begin(), common.end());
-  auto s = start_daemon("secondary", sec, state.home + "/secondary", state.home + "/secondary/data");
+  auto s = start_daemon("secondary", placed("secondary", sec), state.home + "/secondary",
+                        state.home + "/secondary/data");
   if (!s.is_ok()) return fail(s.status());
   state.processes["secondary"] = *s;
   progress("secondary region   pid " + std::to_string(s->pid) + "  " + s->address + "  (" +
-           role_label(s->address) + ")");
+           role_label(s->address) + ")" + where("secondary"));
 
   auto to_secondary = link("repl.primary-secondary", "primary", "secondary", s->address);
   if (!to_secondary.is_ok()) return fail(to_secondary.status());
   std::vector<std::string> pri = {*pri_bin, "--name", "primary", "--peer-name",
-                                  "secondary", "--listen", config.primary_listen, "--role",
+                                  "secondary", "--listen",
+                                  listen_at("primary", config.primary_listen), "--role",
                                   "active", "--peer", *to_secondary, "--data-dir",
                                   state.home + "/primary/data", "--http-listen", "127.0.0.1:0"};
   pri.insert(pri.end(), common.begin(), common.end());
-  auto p = start_daemon("primary", pri, state.home + "/primary", state.home + "/primary/data");
+  auto p = start_daemon("primary", placed("primary", pri), state.home + "/primary",
+                        state.home + "/primary/data");
   if (!p.is_ok()) return fail(p.status());
   state.processes["primary"] = *p;
   progress("primary region     pid " + std::to_string(p->pid) + "  " + p->address + "  (" +
-           role_label(p->address) + ")");
+           role_label(p->address) + ")" + where("primary"));
 
   // The secondary learns where the primary is (for status, and re-protect).
   auto to_primary = link("repl.secondary-primary", "secondary", "primary", p->address);
@@ -586,7 +793,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   state.processes["secondary"].argv.push_back(*to_primary);
 
   std::vector<std::string> tm = {bin + "/drsim-trafficmgr",
-                                 "--listen", config.trafficmgr_listen,
+                                 "--listen", listen_at("trafficmgr", config.trafficmgr_listen),
                                  "--profile", config.profile,
                                  "--probe-interval-ms", std::to_string(config.probe_interval_ms),
                                  "--probe-timeout-ms", std::to_string(config.probe_timeout_ms),
@@ -614,11 +821,11 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
     tm.insert(tm.end(), {"--endpoint", name + "=" + *clients, "--probe-address",
                          name + "=" + *probes});
   }
-  auto t = start_daemon("trafficmgr", tm, state.home + "/trafficmgr", "");
+  auto t = start_daemon("trafficmgr", placed("trafficmgr", tm), state.home + "/trafficmgr", "");
   if (!t.is_ok()) return fail(t.status());
   state.processes["trafficmgr"] = *t;
   progress("traffic manager    pid " + std::to_string(t->pid) + "  " + t->address +
-           "  (profile " + config.profile + ", priority routing)");
+           "  (profile " + config.profile + ", priority routing)" + where("trafficmgr"));
   // The Traffic Manager is also the lease witness of the pair: each region reaches it on a
   // link of its own (witness.<region>), so a partition can cut a region off from it.
   for (const char* name : {"primary", "secondary"}) {
@@ -640,6 +847,10 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   progress("  " + dns_line(state));
   progress("  " + dashboard_line(state));
   progress("transport          " + transport_line(state));
+  if (layout) {
+    progress("  (DNS, dashboard and the regions' HTTP listen on 127.0.0.1 inside their "
+             "namespace: `ip netns exec <netns> ...` reaches them)");
+  }
   if (Status st = save_state(state); !st.is_ok()) return fail(st);
 
   // Healthy = the Traffic Manager routes to the active region and, when that region protects
@@ -684,6 +895,22 @@ std::string transport_line(const TopologyState& state) {
   return state.config.transport == net::TransportSecurity::kMutualTls
              ? "mTLS (CA " + tls_dir_of(state.home) + "/ca.crt)"
              : "plain TCP (--insecure)";
+}
+
+std::vector<std::string> placement_lines(const TopologyState& state) {
+  if (!state.netns) return {"placement: loopback (127.0.0.1)"};
+  const auto& l = state.netns->layout;
+  std::vector<std::string> out = {"placement: netns, bridge " + l.bridge + " " + l.subnet.text() +
+                                  " (this host " + l.host_address + ")"};
+  for (const auto& m : l.members) {
+    auto p = state.processes.find(m.name);
+    std::string address = p == state.processes.end() ? m.address : p->second.address;
+    char line[160];
+    std::snprintf(line, sizeof line, "  %-11s netns %-28s %s", m.name.c_str(), m.netns.c_str(),
+                  address.c_str());
+    out.push_back(line);
+  }
+  return out;
 }
 
 std::string dns_line(const TopologyState& state) {
@@ -736,6 +963,16 @@ Status topology_down(const std::string& home, std::chrono::milliseconds grace) {
     std::string all;
     for (const auto& r : refused) all += (all.empty() ? "" : "; ") + r;
     return failed_precondition(all);
+  }
+  if (state->netns) {
+    auto left = remove_netns(state->netns->layout, state->home + "/netns/commands.log");
+    release_netns(state->netns->layout);
+    if (!left.empty()) {
+      std::string all;
+      for (const auto& l : left) all += (all.empty() ? "" : ", ") + l;
+      return unavailable("could not remove " + all + " (see " + state->home +
+                         "/netns/commands.log); topology.json keeps the record");
+    }
   }
   fs::remove(state->state_file());
   return Status::ok();

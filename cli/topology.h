@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cli/netns.h"
 #include "common/config/yaml_fields.h"
 #include "common/core/status.h"
 #include "common/net/transport.h"
@@ -25,7 +27,16 @@ class ConfigError;
 
 namespace drsim::cli {
 
+// Where the daemons run: on the host's loopback, or each in a Linux network namespace of its own
+// on a bridge (`placement: netns`, root only; docs/deploy.md).
+enum class Placement { kLoopback, kNetns };
+
 struct TopologyConfig {
+  Placement placement = Placement::kLoopback;
+  std::string netns_subnet = model::kDefaultNetnsSubnet;  // placement.subnet
+  // How errors found at `up` (not root, subnet in use) name the field: "file:N: placement".
+  std::string placement_where = "placement";
+  std::string subnet_where = "placement.subnet";
   std::string primary_listen = "127.0.0.1:0";
   std::string secondary_listen = "127.0.0.1:0";
   std::string trafficmgr_listen = "127.0.0.1:0";
@@ -72,6 +83,14 @@ struct TopologyConfig {
   std::string workloads_flag() const;
 };
 
+// `drsim drill run --placement P --subnet S`: runs a drill's topology elsewhere. INVALID_ARGUMENT
+// naming the flag (a subnet without netns, plain TCP with netns).
+Status override_placement(TopologyConfig& config, const std::string& placement,
+                          const std::string& subnet);
+// `placement: netns` with plain TCP: INVALID_ARGUMENT naming `field` (nothing listens beyond
+// loopback without mTLS).
+Status check_placement_transport(const TopologyConfig& config, const std::string& field);
+
 using config::ConfigError;
 // Parses YAML text; `source` names the file in errors ("file:line: field: reason").
 Result<TopologyConfig> parse_topology_config(const std::string& text, const std::string& source);
@@ -117,6 +136,8 @@ struct TopologyState {
   // client.primary, client.secondary, probe.primary, probe.secondary, repl.primary-secondary
   // (the primary's outgoing stream), repl.secondary-primary. Empty without the fault proxy.
   std::map<std::string, LinkInfo> links;
+  // placement: netns: every name drsim created, and the kernel faults set on links.
+  std::optional<NetnsState> netns;
 
   const ProcessInfo& at(const std::string& name) const { return processes.at(name); }
   std::string state_file() const { return home + "/topology.json"; }
@@ -144,6 +165,9 @@ std::string dns_line(const TopologyState& state);
 std::string dashboard_line(const TopologyState& state);
 // "mTLS (CA <home>/tls/ca.crt)" or "plain TCP (--insecure)", for `drsim up` and `drsim status`.
 std::string transport_line(const TopologyState& state);
+// Where each daemon runs: "placement: loopback (127.0.0.1)", or for netns the bridge line and
+// one "  primary     netns drsim-1a2b3c-primary  10.213.0.2:41234" line per daemon.
+std::vector<std::string> placement_lines(const TopologyState& state);
 // The region that answers with `role` now (secondary checked first); "" when none does.
 std::string find_region(const TopologyState& state, drsim::v1::RegionRole role);
 std::string find_standby(const TopologyState& state);

@@ -110,8 +110,9 @@ Status validate_link_name(const std::string& field, const std::string& name) {
   return Status::ok();
 }
 
-FaultProxyService::FaultProxyService(asio::io_context& io, const Clock& clock, uint64_t seed)
-    : io_(io), clock_(clock), seed_(seed) {}
+FaultProxyService::FaultProxyService(asio::io_context& io, const Clock& clock, uint64_t seed,
+                                     asio::ip::address link_host)
+    : io_(io), clock_(clock), seed_(seed), link_host_(std::move(link_host)) {}
 
 void FaultProxyService::stop() {
   stopped_ = true;
@@ -180,7 +181,8 @@ Status FaultProxyService::add_link(const v1::AddLinkRequest& request,
     return Status(StatusCode::kResourceExhausted,
                   "already " + std::to_string(kMaxLinks) + " links; remove one first");
   }
-  auto link = TcpLink::open(io_, clock_, request.name(), *upstream, request.upstream(), seed_);
+  auto link = TcpLink::open(io_, clock_, request.name(), *upstream, request.upstream(), seed_,
+                            link_host_);
   if (!link.is_ok()) return link.status();
   response->set_listen_address((*link)->listen_address());
   links_.emplace(request.name(), std::move(link).value());

@@ -23,8 +23,9 @@ class FaultProxyService final : public v1::FaultProxy::CallbackService {
   static constexpr size_t kMaxLinkNameBytes = 64;
 
   // `seed` feeds every link's jitter and stall generators (mixed with the link name); `clock`
-  // is the process's.
-  FaultProxyService(boost::asio::io_context& io, const Clock& clock, uint64_t seed);
+  // is the process's; links listen on `link_host` (the host of the proxy's --listen).
+  FaultProxyService(boost::asio::io_context& io, const Clock& clock, uint64_t seed,
+                    boost::asio::ip::address link_host);
 
   // On the loop: closes every link; later requests get UNAVAILABLE.
   void stop();
@@ -62,6 +63,7 @@ class FaultProxyService final : public v1::FaultProxy::CallbackService {
   boost::asio::io_context& io_;
   const Clock& clock_;
   uint64_t seed_;
+  boost::asio::ip::address link_host_;
   std::map<std::string, std::shared_ptr<TcpLink>> links_;
   bool stopped_ = false;
 };

@@ -1,4 +1,5 @@
-// drsim-faultproxy: hosts named TCP links on 127.0.0.1 and faults them per direction on request
+// drsim-faultproxy: hosts named TCP links on the host of its --listen (127.0.0.1, or its netns
+// address) and faults them per direction on request
 // (drsim.v1.FaultProxy). main only parses flags, builds the objects, runs the loop and stops on
 // SIGTERM.
 #include <chrono>
@@ -30,7 +31,8 @@ constexpr auto kShutdownGrace = std::chrono::seconds(2);
 int main(int argc, char** argv) {
   using namespace drsim;
   using grpc::health::v1::HealthCheckResponse;
-  CLI::App app{"drsim fault proxy: named TCP links on 127.0.0.1 with per-direction faults"};
+  CLI::App app{"drsim fault proxy: named TCP links (on the host of --listen) with per-direction "
+               "faults"};
   std::string listen = "127.0.0.1:0";
   uint64_t seed = 1;
   std::string ready_file, log_format = "text", log_level = "info";
@@ -64,10 +66,23 @@ int main(int argc, char** argv) {
     return kExitBadConfig;
   }
 
+  // The links listen where the control service does: 127.0.0.1, or the proxy's own address in
+  // a netns topology (plain TCP is refused beyond loopback above; the links carry the TLS of
+  // the processes they connect).
+  std::string link_host = listen.substr(0, listen.rfind(':'));
+  if (link_host == "localhost") link_host = "127.0.0.1";
+  boost::system::error_code host_ec;
+  auto link_address = boost::asio::ip::make_address(link_host, host_ec);
+  if (host_ec) {
+    std::cerr << "drsim-faultproxy: --listen: '" << listen
+              << "': host must be an IP address (the links listen there)\n";
+    return kExitBadConfig;
+  }
+
   runtime::setup_logging("faultproxy", log_format, log_level);
   boost::asio::io_context io;
   RealClock clock;  // the process clock, injected (the links' Asio timers run on real time)
-  faultproxy::FaultProxyService service(io, clock, seed);
+  faultproxy::FaultProxyService service(io, clock, seed, link_address);
   net::HealthService health;
   health.set_status("", HealthCheckResponse::SERVING);
   health.set_status("drsim.v1.FaultProxy", HealthCheckResponse::SERVING);

@@ -288,22 +288,24 @@ TcpLink::~TcpLink() = default;
 
 Result<std::shared_ptr<TcpLink>> TcpLink::open(asio::io_context& io, const Clock& clock,
                                                std::string name, tcp::endpoint upstream,
-                                               std::string upstream_text, uint64_t seed) {
+                                               std::string upstream_text, uint64_t seed,
+                                               const asio::ip::address& listen_host) {
   std::shared_ptr<TcpLink> link(
       new TcpLink(io, clock, std::move(name), std::move(upstream), std::move(upstream_text), seed));
   error_code ec;
-  tcp::endpoint local(asio::ip::make_address_v4("127.0.0.1"), 0);
+  tcp::endpoint local(listen_host, 0);
   link->acceptor_.open(local.protocol(), ec);
   if (!ec) net::set_close_on_exec(link->acceptor_.native_handle());
   if (!ec) link->acceptor_.bind(local, ec);
   if (!ec) link->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     return Status(StatusCode::kUnavailable,
-                  "link " + link->name_ + ": cannot listen on 127.0.0.1:0: " + ec.message());
+                  "link " + link->name_ + ": cannot listen on " + listen_host.to_string() +
+                      ":0: " + ec.message());
   }
   auto bound = link->acceptor_.local_endpoint(ec);
   if (ec) return Status(StatusCode::kUnavailable, "link " + link->name_ + ": " + ec.message());
-  link->listen_address_ = "127.0.0.1:" + std::to_string(bound.port());
+  link->listen_address_ = listen_host.to_string() + ":" + std::to_string(bound.port());
   link->accept_next();
   link->log_->info("link {} listening on {}, forwarding to {}", link->name_, link->listen_address_,
                    link->upstream_text_);

@@ -48,13 +48,15 @@ class TcpLink : public std::enable_shared_from_this<TcpLink> {
   static constexpr size_t kMaxQueuedBytes = 4 * 1024 * 1024;
   static constexpr size_t kReadChunkBytes = 16 * 1024;
 
-  // Listens on 127.0.0.1:0. `upstream` must be a resolved address (no DNS on the loop); the
+  // Listens on `listen_host`:0 (127.0.0.1, or the fault proxy's own address in a netns
+  // topology). `upstream` must be a resolved address (no DNS on the loop); the
   // error names the link when the socket cannot be bound. Release times are read from `clock`
   // (the process's; real time, as the link's Asio timers wait on it).
   static Result<std::shared_ptr<TcpLink>> open(boost::asio::io_context& io, const Clock& clock,
                                                std::string name,
                                                boost::asio::ip::tcp::endpoint upstream,
-                                               std::string upstream_text, uint64_t seed);
+                                               std::string upstream_text, uint64_t seed,
+                                               const boost::asio::ip::address& listen_host);
   ~TcpLink();
 
   const std::string& name() const { return name_; }

@@ -3,7 +3,8 @@
 # (bind9-dnsutils gives the tests `dig`; chromium renders the HTML report in
 # a headless test; openssl makes the HTTPS probe test's certificate; a test fails,
 # never skips, when one is missing; clang and its runtime libraries, libFuzzer among them,
-# build the fuzz targets in tests/fuzz.)
+# build the fuzz targets in tests/fuzz; iproute2, nftables and iptables run the `multihost`
+# tests: network namespaces, nftables rules and tc qdiscs.)
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   librocksdb-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   bind9-dnsutils chromium openssl
+  iproute2 nftables iptables
   clang libclang-rt-14-dev
 )
 

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -434,6 +436,64 @@ TEST(Mtls, TopologyFileTransportMustBeMtlsOrInsecure) {
   auto embedded = cli::parse_topology_config(cli::default_topology_yaml(), "default");
   ASSERT_TRUE(embedded.is_ok()) << embedded.status().message();
   EXPECT_EQ(embedded->transport, net::TransportSecurity::kMutualTls);
+}
+
+// placement: netns listens on a bridge, so it needs mTLS; the file and the drill flags say so
+// naming the field (docs/deploy.md). Creating namespaces needs root: tests/multihost.
+TEST(Mtls, NetnsPlacementRefusesPlainTcp) {
+  auto parsed = cli::parse_topology_config(
+      "placement: netns\nsecurity: { transport: insecure }\n", "t.yaml");
+  ASSERT_FALSE(parsed.is_ok());
+  EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(parsed.status().message().rfind(
+                "t.yaml:2: security.transport: insecure (plain TCP) is loopback only", 0),
+            0u)
+      << parsed.status().message();
+  auto drill_topology = cli::parse_topology_config("security: { transport: insecure }\n", "d");
+  ASSERT_TRUE(drill_topology.is_ok());
+  Status s = cli::override_placement(*drill_topology, "netns", "");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("--placement: insecure (plain TCP) is loopback only", 0), 0u);
+}
+
+TEST(TopologyPlacement, ScalarOrMapWithSubnetDefaultLoopback) {
+  auto plain = cli::parse_topology_config("", "t.yaml");
+  ASSERT_TRUE(plain.is_ok());
+  EXPECT_EQ(plain->placement, cli::Placement::kLoopback);
+  auto scalar = cli::parse_topology_config("placement: netns\n", "t.yaml");
+  ASSERT_TRUE(scalar.is_ok()) << scalar.status().message();
+  EXPECT_EQ(scalar->placement, cli::Placement::kNetns);
+  EXPECT_EQ(scalar->netns_subnet, "10.213.0.0/24");
+  EXPECT_EQ(scalar->placement_where, "t.yaml:1: placement");
+  auto map = cli::parse_topology_config(
+      "workloads: [{name: vm-a}]\nplacement: { kind: netns, subnet: 10.9.8.7/16 }\n", "t.yaml");
+  ASSERT_TRUE(map.is_ok()) << map.status().message();
+  EXPECT_EQ(map->placement, cli::Placement::kNetns);
+  EXPECT_EQ(map->netns_subnet, "10.9.0.0/16");
+  EXPECT_EQ(map->subnet_where, "t.yaml:2: placement.subnet");
+}
+
+TEST(TopologyPlacement, BadPlacementNamesTheFieldAndLine) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"placement: vm\n", "t.yaml:1: placement: must be loopback or netns"},
+      {"placement: { kind: pod }\n", "t.yaml:1: placement.kind: must be loopback or netns"},
+      {"placement: { kind: netns, subnet: 10.213.0/24 }\n",
+       "t.yaml:1: placement.subnet: '10.213.0/24' is not an IPv4 network like 10.213.0.0/24"},
+      {"placement: { kind: netns, hosts: 2 }\n", "t.yaml:1: placement"},
+  };
+  for (const auto& [text, want] : cases) {
+    auto parsed = cli::parse_topology_config(text, "t.yaml");
+    ASSERT_FALSE(parsed.is_ok()) << text;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(parsed.status().message().rfind(want, 0), 0u) << parsed.status().message();
+  }
+  auto loopback = cli::parse_topology_config("", "t.yaml");
+  ASSERT_TRUE(loopback.is_ok());
+  Status s = cli::override_placement(*loopback, "", "10.1.2.0/24");
+  EXPECT_EQ(s.message(), "--subnet: applies to --placement netns only");
+  EXPECT_TRUE(cli::override_placement(*loopback, "netns", "10.1.2.0/24").is_ok());
+  EXPECT_EQ(loopback->netns_subnet, "10.1.2.0/24");
+  EXPECT_EQ(loopback->subnet_where, "--subnet");
 }
 
 }  // namespace
