@@ -36,6 +36,8 @@ const char* kind_name(Kind k) {
       return "latency";
     case Kind::kBandwidth:
       return "bandwidth";
+    case Kind::kLoss:
+      return "loss";
     case Kind::kReset:
       return "reset";
     case Kind::kStall:
@@ -131,6 +133,16 @@ void network_chaos(const FaultSpec& f, const ChaosMeshWindow& window, const std:
         spec["action"] = "delay";
         spec["delay"]["latency"] = fmt::format("{}ms", f.latency_ms);
         spec["delay"]["jitter"] = fmt::format("{}ms", f.jitter_ms);
+        break;
+      case Kind::kLoss:
+        // Chaos Mesh drops this share of packets with netem, as drsim's nftables rule does
+        // (drsim's drops are independent: no correlation).
+        spec["action"] = "loss";
+        // Both are strings in Chaos Mesh's schema: tagged, so "5" is not read back as a number.
+        spec["loss"]["loss"] = std::to_string(f.loss_percent);
+        spec["loss"]["loss"].SetTag("tag:yaml.org,2002:str");
+        spec["loss"]["correlation"] = "0";
+        spec["loss"]["correlation"].SetTag("tag:yaml.org,2002:str");
         break;
       case Kind::kBandwidth: {
         spec["action"] = "bandwidth";
@@ -245,6 +257,7 @@ ChaosMeshFault chaos_mesh_fault(const FaultSpec& f, const ChaosMeshWindow& windo
     case Kind::kPartition:
     case Kind::kLatency:
     case Kind::kBandwidth:
+    case Kind::kLoss:
       network_chaos(f, window, name, placement, &out);
       return out;
     case Kind::kReset:

@@ -39,6 +39,10 @@ const std::map<std::string, Expected>& expected_mappings() {
        {{{"link", "probe.primary"}, {"bytes_per_second", "1000000"}},
         {"NetworkChaos"},
         "bandwidth"}},
+      {"loss",
+       {{{"link", "repl.primary-secondary"}, {"percent", "5"}, {"mechanism", "kernel"}},
+        {"NetworkChaos"},
+        "loss"}},
       {"reset", {{{"link", "replication"}}, {}, "", true}},
       {"stall", {{{"link", "replication"}, {"stall_ms", "200"}}, {}, "", true}},
       {"clock-skew", {{{"region", "primary"}, {"offset_ms", "-1500"}}, {"TimeChaos"}, ""}},
@@ -258,6 +262,22 @@ TEST(ChaosMesh, ExportTakesWindowsFromTheDrillSteps) {
           << kv.first.Scalar() << ": " << v;
     }
   }
+}
+
+TEST(ChaosMesh, KernelLossBecomesNetworkChaosLossWithItsPercentAsAString) {
+  auto exported = chaos_mesh_fault(fault("loss", {{"link", "repl.primary-secondary"},
+                                                  {"percent", "5"},
+                                                  {"mechanism", "kernel"}}),
+                                   kWindow, "d-1-loss", ChaosMeshPlacement{});
+  ASSERT_EQ(exported.objects.size(), 1u);
+  YAML::Emitter e;
+  e << exported.objects[0];
+  auto back = YAML::Load(e.c_str());
+  EXPECT_EQ(back["spec"]["action"].as<std::string>(), "loss");
+  // Chaos Mesh's LossSpec.loss is a string: the emitted 5 carries the str tag.
+  EXPECT_EQ(back["spec"]["loss"]["loss"].as<std::string>(), "5");
+  EXPECT_EQ(back["spec"]["loss"]["loss"].Tag(), "tag:yaml.org,2002:str") << e.c_str();
+  EXPECT_EQ(back["spec"]["loss"]["correlation"].Tag(), "tag:yaml.org,2002:str");
 }
 
 TEST(ChaosMesh, LongDrillNamesLeaveRoomForTheStepAndPods) {
