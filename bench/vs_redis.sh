@@ -29,7 +29,30 @@ survives a process kill): appendonly yes, appendfsync no, no RDB saves; `none` t
   --build DIR           drsim build dir (default build)
   --out FILE            raw results, one TSV line per measurement (default /tmp/vs_redis.tsv)
   --redis-durability    aof (default) | none
+  --summarize FILE      only print the table of an earlier run's --out file
   --help                this text
+EOF
+}
+
+summarize() {  # the table from a results file
+  python3 - "$1" <<'EOF'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    rnd, system, mode, batch, writes, secs, rate = line.rstrip("\n").split("\t")
+    rows.setdefault((mode, int(batch)), {}).setdefault(system, {})[rnd] = float(rate)
+print("| what | drsim writes/s (median) | Redis writes/s (median) | ratio of medians "
+      "| median of per-round ratios |")
+print("|---|---|---|---|---|")
+for (mode, batch) in sorted(rows, key=lambda k: (k[0], -k[1])):
+    r = rows[(mode, batch)]
+    d, x = r.get("drsim", {}), r.get("redis", {})
+    dm = statistics.median(d.values()) if d else 0
+    xm = statistics.median(x.values()) if x else 0
+    same = [d[k] / x[k] for k in d if x.get(k)]
+    what = f"{mode}, batch {batch} ({len(same)} rounds)"
+    print(f"| {what} | {dm:,.0f} | {xm:,.0f} | {dm / xm if xm else 0:.2f} "
+          f"| {statistics.median(same) if same else 0:.2f} |")
 EOF
 }
 
@@ -43,6 +66,7 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --redis-durability) durability=$2; shift 2 ;;
+    --summarize) summarize "$2"; exit 0 ;;
     --help|-h) usage; exit 0 ;;
     *) echo "vs_redis.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -160,17 +184,4 @@ for r in json.load(open(sys.argv[1]))["throughput"]:
 done
 
 echo
-python3 - "$out" <<'EOF'
-import statistics, sys
-rows = {}
-for line in open(sys.argv[1]):
-    rnd, system, mode, batch, writes, secs, rate = line.split("\t")
-    rows.setdefault((mode, int(batch)), {}).setdefault(system, []).append(float(rate))
-print("| what | drsim writes/s (median) | Redis writes/s (median) | drsim / Redis |")
-print("|---|---|---|---|")
-for (mode, batch) in sorted(rows, key=lambda k: (k[0], -k[1])):
-    r = rows[(mode, batch)]
-    d, x = statistics.median(r.get("drsim", [0])), statistics.median(r.get("redis", [0]))
-    what = f"{mode}, {len(r.get('drsim', []))} rounds, batch {batch}"
-    print(f"| {what} | {d:,.0f} | {x:,.0f} | {d / x if x else 0:.2f} |")
-EOF
+summarize "$out"
