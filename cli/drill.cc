@@ -616,7 +616,7 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
   if (auto w = root["workload"]) {
     if (Status s = check_keys(err, "workload", w,
                               {"rate", "clients", "keys", "value_bytes", "write_fraction", "seed",
-                               "resolve", "deadline_ms", "stale_clients"});
+                               "resolve", "deadline_ms", "in_flight", "stale_clients"});
         !s.is_ok()) {
       return s;
     }
@@ -650,6 +650,10 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
       return s;
     if (Status s = read_uint(err, "workload.deadline_ms", w["deadline_ms"], 1, 600'000,
                              &d.workload.deadline_ms);
+        !s.is_ok())
+      return s;
+    if (Status s = read_uint(err, "workload.in_flight", w["in_flight"], 1, 64,
+                             &d.workload.in_flight);
         !s.is_ok())
       return s;
     if (w["stale_clients"]) {

@@ -80,6 +80,7 @@ struct DrillWorkload {
   uint64_t seed = 1;
   bool resolve_dns = false;  // resolve the profile through the Traffic Manager's DNS server
   uint32_t deadline_ms = 1000;  // the TTL-honouring clients' deadline per call
+  uint32_t in_flight = 1;       // calls each TTL-honouring client keeps in flight
   // workload.stale_clients: {count, in_flight, deadline_ms, rate, reresolve_after_failures}
   StaleClientOptions stale;
 };

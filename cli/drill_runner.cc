@@ -36,6 +36,15 @@ using nlohmann::json;
 
 namespace {
 
+// The topology's workloads for the header: all of them when few, else the first and the last.
+std::string workloads_summary(const TopologyConfig& cfg) {
+  if (cfg.workloads.size() <= kWorkloadsOnArgv) return cfg.workloads_flag();
+  auto one = [](const region::WorkloadSpec& w) {
+    return w.name + ":" + region::replication_mode_name(w.mode);
+  };
+  return one(cfg.workloads.front()) + " ... " + one(cfg.workloads.back());
+}
+
 std::string other_region(const std::string& r) { return r == "primary" ? "secondary" : "primary"; }
 
 std::string ms(std::optional<Duration> d) {
@@ -782,7 +791,7 @@ int DrillRun::run() {
               drill_.description.c_str());
   std::printf("  home %s\n  %zu workload(s) (%s), probe every %u ms (timeout %u ms, tolerated "
               "failures %u), TTL %llu ms, %zu step(s)\n\n",
-              home_.c_str(), workloads.size(), cfg.workloads_flag().c_str(), cfg.probe_interval_ms,
+              home_.c_str(), workloads.size(), workloads_summary(cfg).c_str(), cfg.probe_interval_ms,
               cfg.probe_timeout_ms, cfg.tolerated_failures,
               static_cast<unsigned long long>(cfg.ttl_ms), drill_.steps.size());
 
@@ -811,6 +820,7 @@ int DrillRun::run() {
   lo.write_fraction = drill_.workload.write_fraction;
   lo.seed = drill_.workload.seed;
   lo.op_timeout = std::chrono::milliseconds(drill_.workload.deadline_ms);
+  lo.in_flight = drill_.workload.in_flight;
   lo.stale = drill_.workload.stale;
   lo.run = "drill-" + new_run_id();
   // Before the load starts: report why, stop what runs, bring the topology down.
@@ -847,9 +857,10 @@ int DrillRun::run() {
   load_->start();
   load_start_ns_ = wall_now_unix_nanos();
   last_progress_ = last_write_ack_ = std::chrono::steady_clock::now();
-  say(fmt::format("load: {:.0f} ops/s from {} clients (deadline {} ms), {:.0f} % writes, {} keys "
-                  "per workload, {}-byte values, resolving through the Traffic Manager ({})",
-                  lo.rate, lo.workers, lo.op_timeout.count(), lo.write_fraction * 100, lo.keys,
+  say(fmt::format("load: {:.0f} ops/s from {} clients ({} call(s) in flight each, deadline {} "
+                  "ms), {:.0f} % writes, {} keys per workload, {}-byte values, resolving through "
+                  "the Traffic Manager ({})",
+                  lo.rate, lo.workers, lo.in_flight, lo.op_timeout.count(), lo.write_fraction * 100, lo.keys,
                   lo.value_bytes,
                   lo.resolve == ResolveMode::kDns ? "DNS " + lo.dns_name + " at " + lo.dns_address
                                                   : "gRPC Resolve"));
@@ -1153,6 +1164,7 @@ int DrillRun::finish() {
                  {"rate", load_options_.rate},
                  {"workers", load_options_.workers},
                  {"deadline_ms", load_options_.op_timeout.count()},
+                 {"in_flight", load_options_.in_flight},
                  {"stale_clients", stale_clients_json(load_options_.stale)}};
   j["writes"] = {{"attempted", check.writes.attempted}, {"acknowledged", check.writes.ok},
                  {"failed", check.writes.failed},

@@ -61,6 +61,7 @@ Status LoadOptions::validate() const {
   if (op_timeout.count() <= 0 || op_timeout > std::chrono::minutes(10)) {
     return invalid_argument("--deadline-ms: must be 1..600000");
   }
+  if (in_flight == 0 || in_flight > 64) return invalid_argument("--in-flight: must be 1..64");
   if (stale.count > 256) return invalid_argument("--stale-clients: must be 0..256");
   if (stale.count > 0) {
     if (stale.in_flight == 0 || stale.in_flight > 64) {
@@ -148,7 +149,7 @@ void LoadGenerator::start() {
       clients_.push_back(std::move(client));
     }
   };
-  add_group(options_.workers, 1, options_.rate, model::ClientKind::kTtl, options_.op_timeout);
+  add_group(options_.workers, options_.in_flight, options_.rate, model::ClientKind::kTtl, options_.op_timeout);
   if (options_.stale.count > 0) {
     add_group(options_.stale.count, options_.stale.in_flight, options_.stale.rate,
               model::ClientKind::kStale, options_.stale.deadline);

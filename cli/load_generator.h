@@ -65,6 +65,7 @@ struct LoadOptions {
   uint32_t value_bytes = 100;
   double write_fraction = 0.9;       // the rest are reads
   std::chrono::milliseconds op_timeout{1000};  // TTL-honouring clients' deadline per call
+  uint32_t in_flight = 1;  // calls each TTL-honouring client keeps in flight (one lane each)
   StaleClientOptions stale;
   uint64_t seed = 1;
   // Names the run in every record and in every value it writes, so that the histories of two

@@ -104,6 +104,9 @@ int main(int argc, char** argv) {
   c_load->add_option("--deadline-ms", load_deadline_ms,
                      "Deadline of each call of the TTL-honouring clients")
       ->capture_default_str();
+  c_load->add_option("--in-flight", load.options.in_flight,
+                     "Calls each TTL-honouring client keeps in flight")
+      ->capture_default_str();
   c_load->add_option("--stale-clients", load.options.stale.count,
                      "Stale clients: keep their cached address past a failover, several calls in "
                      "flight each")

@@ -322,9 +322,10 @@ Result<ProcessInfo> start_test_copy(TopologyState& state, const std::string& pro
                                    "--data-dir",
                                    copy_dir,
                                    "--role",
-                                   "active",
-                                   "--workloads",
-                                   state.config.workloads_flag()};
+                                   "active"};
+  auto workloads = workloads_args(state.config, state.home);
+  if (!workloads.is_ok()) return workloads.status();
+  argv.insert(argv.end(), workloads->begin(), workloads->end());
   if (state.config.transport == net::TransportSecurity::kMutualTls) {
     argv.insert(argv.end(), {"--tls-dir", tls_dir_of(state.home), "--tls-identity",
                              "test-failover"});

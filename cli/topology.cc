@@ -64,6 +64,21 @@ std::string TopologyConfig::workloads_flag() const {
   return out;
 }
 
+Result<std::vector<std::string>> workloads_args(const TopologyConfig& config,
+                                                const std::string& home) {
+  if (config.workloads.size() <= kWorkloadsOnArgv) return {{"--workloads", config.workloads_flag()}};
+  std::string path = home + "/workloads.txt";
+  std::string text;
+  for (const auto& w : config.workloads) {
+    text += w.name + ":" + region::replication_mode_name(w.mode) + "\n";
+  }
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return unavailable("cannot write the workload list " + path);
+  return {{"--workloads-file", path}};
+}
+
 namespace {
 Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const ConfigError& err);
 }  // namespace
@@ -180,7 +195,10 @@ Result<TopologyConfig> parse_topology_fields(const YAML::Node& root, const Confi
       }
       cfg.workloads.push_back(spec);
     }
-    if (cfg.workloads.size() > 64) return err.at("workloads", wl, "at most 64 workloads");
+    if (cfg.workloads.size() > kMaxTopologyWorkloads) {
+      return err.at("workloads", wl,
+                    "at most " + std::to_string(kMaxTopologyWorkloads) + " workloads");
+    }
   }
   if (auto t = root["testing"]) {
     // Deliberately broken variants, for proving that drills and the checker
@@ -717,7 +735,9 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
     return layout ? "  netns " + layout->find(name)->netns : "";
   };
 
-  std::vector<std::string> common = {"--workloads", config.workloads_flag()};
+  auto workloads = workloads_args(config, state.home);
+  if (!workloads.is_ok()) return workloads.status();
+  std::vector<std::string> common = *workloads;
   common.insert(common.end(), transport_flags.begin(), transport_flags.end());
   if (config.fsync) common.push_back("--fsync");
   if (config.unsafe_ack_before_standby) common.push_back("--unsafe-ack-before-standby");

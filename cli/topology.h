@@ -180,4 +180,14 @@ Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::strin
 // Starts a stopped or killed daemon again with its original arguments.
 Status restart_process(TopologyState& state, const std::string& name);
 
+// The region daemons' workload list argument: `--workloads name:mode,...` for up to
+// kWorkloadsOnArgv workloads, else `--workloads-file <home>/workloads.txt` (written here, one
+// workload a line), since a long list passes Linux's 128 KiB limit on one argument.
+inline constexpr size_t kWorkloadsOnArgv = 64;
+// The most workloads a topology file may list: measured on one 2-core pair in
+// docs/benchmarks.md (start time, RSS per region, status time, failover).
+inline constexpr size_t kMaxTopologyWorkloads = 100'000;
+Result<std::vector<std::string>> workloads_args(const TopologyConfig& config,
+                                                const std::string& home);
+
 }  // namespace drsim::cli

@@ -268,7 +268,16 @@ int main(int argc, char** argv) {
   if (state_dir.empty()) {
     spdlog::warn("lease witness: no --state-dir, so a restart forgets every epoch it has seen");
   }
-  trafficmgr::TrafficManagerService service(traffic_manager.state(), witness);
+  // A region that has just begun serving (a promotion) is probed at once, not at the next
+  // interval: routing follows the promotion without waiting out a probe interval.
+  trafficmgr::TrafficManagerService service(
+      traffic_manager.state(), witness, [&io, &traffic_manager](const std::string& region,
+                                                                 uint64_t epoch) {
+        boost::asio::post(io, [&traffic_manager, region, epoch] {
+          spdlog::info("region {} serves at epoch {}: probing every endpoint now", region, epoch);
+          traffic_manager.probe_now();
+        });
+      });
   net::HealthService health;
   health.set_status("", grpc::health::v1::HealthCheckResponse::SERVING);
   health.set_status("drsim.v1.TrafficManager", grpc::health::v1::HealthCheckResponse::SERVING);

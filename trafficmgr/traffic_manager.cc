@@ -154,6 +154,15 @@ void TrafficManager::probe_due(size_t profile) {
   arm_timer(profile);
 }
 
+void TrafficManager::probe_now() {
+  if (!running_) return;
+  Time now = clock_.now();
+  for (size_t p = 0; p < profiles_.size(); ++p) {
+    profiles_[p]->monitor.request_probe_now(now);
+    probe_due(p);
+  }
+}
+
 // One timer per profile, always at its monitor's next deadline.
 void TrafficManager::arm_timer(size_t profile) {
   ProfileRuntime& r = *profiles_[profile];

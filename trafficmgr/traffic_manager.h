@@ -46,6 +46,10 @@ class TrafficManager {
   void start();
   void stop();
 
+  // Loop thread. A region reported it has begun serving (RenewLease NOW_SERVING, after a
+  // promotion): probe every endpoint of every profile now rather than at the next interval.
+  void probe_now();
+
   RoutingState& state() { return *state_; }
   const Clock& clock() const { return clock_; }
   const TrafficManagerConfig& config() const { return config_; }

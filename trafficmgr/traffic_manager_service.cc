@@ -234,6 +234,10 @@ grpc::ServerUnaryReactor* TrafficManagerService::RenewLease(grpc::CallbackServer
     return reactor;
   }
   auto r = witness_.renew(*request);
+  if (r.is_ok() && r->granted() && request->kind() == v1::RENEWAL_KIND_NOW_SERVING &&
+      now_serving_) {
+    now_serving_(request->region(), request->epoch());  // before Finish: the request dies then
+  }
   if (r.is_ok()) *response = std::move(r.value());
   reactor->Finish(net::to_grpc(r.status()));
   return reactor;

@@ -3,6 +3,8 @@
 // the loop; each WatchRouting stream keeps its own queue with one write in flight.
 #pragma once
 
+#include <functional>
+
 #include "drsim/v1/trafficmgr.grpc.pb.h"
 #include "trafficmgr/lease_witness.h"
 #include "trafficmgr/routing_state.h"
@@ -15,8 +17,12 @@ class TrafficManagerService final : public v1::TrafficManager::CallbackService {
   // buffering without bound.
   static constexpr size_t kMaxQueuedEvents = 10000;
 
-  TrafficManagerService(RoutingState& state, LeaseWitness& witness)
-      : state_(state), witness_(witness) {}
+  // Called on a gRPC thread when a region's granted renewal says it has just begun serving
+  // writes (RENEWAL_KIND_NOW_SERVING); it must not block (post to the loop).
+  using NowServing = std::function<void(const std::string& region, uint64_t epoch)>;
+
+  TrafficManagerService(RoutingState& state, LeaseWitness& witness, NowServing now_serving = {})
+      : state_(state), witness_(witness), now_serving_(std::move(now_serving)) {}
 
   // drsim::v1::TrafficManager
   grpc::ServerUnaryReactor* Resolve(grpc::CallbackServerContext* ctx,
@@ -48,6 +54,7 @@ class TrafficManagerService final : public v1::TrafficManager::CallbackService {
 
   RoutingState& state_;
   LeaseWitness& witness_;
+  NowServing now_serving_;
 };
 
 }  // namespace drsim::trafficmgr

@@ -219,9 +219,14 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   app.add_option("--role", role, "Role on first start (kept on disk afterwards)")
       ->check(CLI::IsMember({"active", "standby"}))
       ->capture_default_str();
-  app.add_option("--workloads", workloads,
-                 "Protected workloads: name[:sync|async],... (simulated VMs)")
-      ->capture_default_str();
+  auto* workloads_opt = app.add_option("--workloads", workloads,
+                                       "Protected workloads: name[:sync|async],... (simulated VMs)")
+                           ->capture_default_str();
+  std::string workloads_file;
+  app.add_option("--workloads-file", workloads_file,
+                 "Read the workloads from this file instead: one name[:sync|async] a line (for "
+                 "lists longer than a command line takes)")
+      ->excludes(workloads_opt);
   app.add_option("--mode", mode, "Default replication mode")
       ->check(CLI::IsMember({"sync", "async"}))
       ->capture_default_str();
@@ -317,8 +322,9 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   opt.lease.lease = std::chrono::milliseconds(lease_ms);
   opt.lease.renew_interval = std::chrono::milliseconds(lease_renew_ms);
   opt.initial_role = role == "active" ? model::Role::kActive : model::Role::kStandby;
-  auto specs = parse_workloads("--workloads", workloads,
-                               mode == "sync" ? ReplicationMode::kSync : ReplicationMode::kAsync);
+  ReplicationMode default_mode = mode == "sync" ? ReplicationMode::kSync : ReplicationMode::kAsync;
+  auto specs = workloads_file.empty() ? parse_workloads("--workloads", workloads, default_mode)
+                                      : read_workloads_file(workloads_file, default_mode);
   Status valid = specs.is_ok() ? Status::ok() : specs.status();
   if (valid.is_ok()) {
     opt.workloads = specs.value();

@@ -20,6 +20,8 @@ constexpr size_t kMaxRecentChanges = 1 << 20;  // older unacked changes are read
 // A change batch is cut here (model::frame_takes): with values of at most 8 MiB
 // (--max-value-bytes) every frame stays under the 16 MiB a region receives.
 constexpr size_t kMaxFrameBytes = 4 << 20;
+// Above this many workloads the start-up logs a count instead of one line per workload.
+constexpr size_t kWorkloadsLoggedOneByOne = 64;
 constexpr auto kSyncTimeoutTick = 100ms;
 // Re-protect: epochs listed per workload in a LogSummary (more: only the cursor is offered),
 // and the size of one full-copy frame.
@@ -139,6 +141,7 @@ Status RegionNode::start(const std::string& bound_address) {
     auto incomplete = store_.full_copy_incomplete(spec.name);
     if (!incomplete.is_ok()) return incomplete.status();
     w->copy_incomplete = *incomplete;
+    w->index = order_.size();
     order_.push_back(w.get());
     workloads_.emplace(spec.name, std::move(w));
   }
@@ -151,7 +154,10 @@ Status RegionNode::start(const std::string& bound_address) {
                model::role_name(role_->role()), role_->epoch().value(),
                role_->confirmed() ? "" : " (unconfirmed: checking the peer for a failover)",
                order_.size(), address_);
+  send_queue_ = model::SendQueue(order_.size());
+  // One line per workload helps with a few; with thousands it is the start-up's cost.
   for (auto* w : order_) {
+    if (order_.size() > kWorkloadsLoggedOneByOne) break;
     spdlog::info(
         "workload {} ({}) resumes at seq {} epoch {}{}", w->spec.name,
         replication_mode_name(w->spec.mode), w->source.last_written().value(),
@@ -232,6 +238,13 @@ void RegionNode::update_health() {
   // Serving = may acknowledge a write now: active, confirmed, and holding the lease.
   bool serving = role_->serving_writes() && (!grantor_ || admit_lease().is_ok());
   health_.set_status("drsim.v1.Workload", serving ? S::SERVING : S::NOT_SERVING);
+  if (serving && !serving_) {
+    // Health says SERVING from here on: tell the Traffic Manager now, so it probes (and
+    // routes) at once rather than at its next probe interval.
+    announce_serving_ = true;
+    if (!stopped_ && !outage_) renew_with_witness();
+  }
+  serving_ = serving;
   health_.set_status("drsim.v1.Replication", S::SERVING);
   health_.set_status("drsim.v1.RegionAdmin", S::SERVING);
 }
@@ -361,6 +374,7 @@ void RegionNode::flush_writes() {
     c.set_workload(q.workload->spec.name);
     c.set_epoch(epoch.value());
     c.set_seq(q.workload->source.assign(now).value());
+    send_queue_.mark(q.workload->index);
     c.set_written_unix_nanos(wall);
     if (q.op.has_put()) {
       c.set_op(drsim::v1::OP_PUT);
@@ -993,7 +1007,9 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
     }
     spdlog::info("replication to {} connected", options_.peer_name);
     // What the standby already had needs neither caching nor waiting for.
+    check_lease();  // an expired lease fails the waiting writes instead of acknowledging them
     for (auto* w : order_) on_standby_durable(*w);
+    send_queue_.mark_all();  // every cursor was reset to the standby's
     check_resync_done();
     pump();
     return;
@@ -1008,6 +1024,7 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
     return;
   }
   if (reply.has_ack()) {
+    check_lease();  // an expired lease fails the waiting writes instead of acknowledging them
     for (const auto& cursor : reply.ack().durable()) {
       Workload* w = find(cursor.workload());
       if (w == nullptr) continue;
@@ -1020,6 +1037,7 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
       }
       if (resync_.running()) resync_.on_reached(w->spec.name, Seq(cursor.seq()));
       on_standby_durable(*w);
+      send_queue_.mark(w->index);  // the ack may have opened its window
     }
     check_resync_done();
     pump();
@@ -1060,8 +1078,9 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
   }
 }
 
+// The caller runs check_lease() first, once per reply (it may fail every waiting write, an
+// O(workloads) walk: once per workload it was O(workloads²), minutes with 100,000 workloads).
 void RegionNode::on_standby_durable(Workload& w) {
-  check_lease();  // an expired lease fails the waiting writes instead of acknowledging them
   Seq acked = w.source.acked();
   while (!w.recent.empty() && Seq(w.recent.front().seq()) <= acked) {
     w.recent.pop_front();
@@ -1104,17 +1123,17 @@ void RegionNode::on_source_closed(SourceLink* stream, const Status& status) {
 
 Status RegionNode::collect(Workload& w, model::SeqRange range, drsim::v1::ChangeBatch* batch,
                            size_t* frame_bytes) {
-  auto take = [&](Change c) {
+  auto fits = [&](const Change& c) {
     size_t n = c.ByteSizeLong();
     if (!model::frame_takes(*frame_bytes, n, kMaxFrameBytes)) return false;
     *frame_bytes += n;
-    *batch->add_changes() = std::move(c);
     return true;
   };
   if (range.first >= w.recent_first && !w.recent.empty()) {
     size_t start = range.first.value() - w.recent_first.value();
     for (uint64_t i = 0; i < range.count() && start + i < w.recent.size(); ++i) {
-      if (!take(w.recent[start + i])) break;
+      if (!fits(w.recent[start + i])) break;
+      *batch->add_changes() = w.recent[start + i];
     }
     return Status::ok();
   }
@@ -1123,7 +1142,8 @@ Status RegionNode::collect(Workload& w, model::SeqRange range, drsim::v1::Change
     return s;
   }
   for (auto& c : from_log) {
-    if (!take(std::move(c))) break;
+    if (!fits(c)) break;
+    *batch->add_changes() = std::move(c);
   }
   return Status::ok();
 }
@@ -1164,10 +1184,12 @@ void RegionNode::pump() {
       return;
     }
   }
-  for (auto* w : order_) {
-    if (w->copy) {
-      send_copy_chunk(*w);
-      return;
+  if (resync_.running()) {  // full copies exist only while re-protecting
+    for (auto* w : order_) {
+      if (w->copy) {
+        send_copy_chunk(*w);
+        return;
+      }
     }
   }
   ReplicationFrame frame;
@@ -1175,10 +1197,13 @@ void RegionNode::pump() {
   batch->set_epoch(role_->epoch().value());
   size_t budget = options_.max_batch_changes;
   size_t bytes = 0;
-  for (size_t n = 0; n < order_.size() && budget > 0 && bytes < kMaxFrameBytes; ++n) {
-    Workload& w = *order_[(pump_cursor_ + n) % order_.size()];
+  // Each marked workload at most once per frame (as many as were marked when it started);
+  // one with writes left over is marked again, behind the others.
+  for (size_t n = 0, marked = send_queue_.size(); n < marked && budget > 0 && bytes < kMaxFrameBytes;
+       ++n) {
+    Workload& w = *order_[*send_queue_.take()];
     auto range = w.source.next_range(budget, options_.max_unacked_changes);
-    if (!range) continue;
+    if (!range) continue;  // nothing unsent, or its window is full: an ack marks it again
     int before = batch->changes_size();
     size_t bytes_before = bytes;
     if (Status s = collect(w, *range, batch, &bytes); !s.is_ok()) {
@@ -1191,7 +1216,11 @@ void RegionNode::pump() {
       return;
     }
     int added = batch->changes_size() - before;
-    if (added == 0) continue;
+    if (added == 0) {
+      send_queue_.mark(w.index);  // nothing read this time: look again at the next pump
+      if (bytes > 0) break;       // the frame is full (model::frame_takes)
+      continue;
+    }
     for (int i = before; i < batch->changes_size(); ++i) {
       if (batch->changes(i).seq() != range->first.value() + (i - before)) {
         spdlog::critical(
@@ -1204,13 +1233,14 @@ void RegionNode::pump() {
       }
     }
     w.source.on_sent({range->first, Seq(range->first.value() + added - 1)});
+    if (w.source.sent() < w.source.last_written()) send_queue_.mark(w.index);
     budget -= static_cast<size_t>(added);
     size_t workload_bytes = bytes - bytes_before;
     if (resync_.running()) {
       resync_.on_changes(w.spec.name, static_cast<uint64_t>(added), workload_bytes);
     }
+    if (static_cast<uint64_t>(added) < range->count()) break;  // cut short: the frame is full
   }
-  pump_cursor_++;
   if (batch->changes_size() == 0) return;
   link_->send(std::move(frame));
 }
@@ -1402,8 +1432,14 @@ void RegionNode::sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batc
       incoming_.on_reached(w->spec.name, w->sink.applied());
     }
   }
-  // Ack what is durable now (also on refusal, so the source resumes right).
-  send_ack(stream);
+  // Ack what is durable now (also on refusal, so the source resumes right): the cursors of the
+  // workloads this batch named, the only ones it can have moved.
+  std::vector<Workload*> named;
+  named.reserve(admitted.acknowledge.size());
+  for (size_t i : admitted.acknowledge) {
+    named.push_back(find(batch.changes(static_cast<int>(i)).workload()));
+  }
+  send_ack(stream, named);
   check_incoming_done();
   if (!refusal.is_ok()) {
     spdlog::warn("replication batch refused: {}", refusal.to_string());
@@ -1423,10 +1459,11 @@ void RegionNode::refuse_undurable(SinkLink* stream, int changes, const Status& w
                                  std::to_string(changes) + " changes durable: " + why.message()));
 }
 
-void RegionNode::send_ack(SinkLink* stream) {
+void RegionNode::send_ack(SinkLink* stream, const std::vector<Workload*>& named) {
   ReplicationReply reply;
-  for (auto* w : order_) {
-    auto* c = reply.mutable_ack()->add_durable();
+  auto* ack = reply.mutable_ack();
+  for (auto* w : named) {
+    auto* c = ack->add_durable();
     c->set_workload(w->spec.name);
     c->set_seq(w->sink.applied().value());
     c->set_epoch(w->sink.applied_epoch().value());
@@ -1591,6 +1628,7 @@ void RegionNode::send_copy_chunk(Workload& w) {
     if (Status s = w.source.on_connected(seq, scheduler_.now()); !s.is_ok()) {
       DRSIM_BUG("full copy cursor beyond the log");
     }
+    send_queue_.mark(w.index);  // the log after the snapshot
     spdlog::info("re-protect {}: full copy sent up to seq {}", w.spec.name, seq.value());
   }
   link_->send(std::move(frame));
@@ -1851,7 +1889,7 @@ void RegionNode::sink_snapshot(SinkLink* stream, const drsim::v1::SnapshotChunk&
     spdlog::info("re-protect {}: full copy applied at seq {} epoch {}", w->spec.name, chunk.seq(),
                  chunk.epoch());
   }
-  send_ack(stream);
+  send_ack(stream, {w});
   check_incoming_done();
 }
 

@@ -24,6 +24,7 @@
 #include "common/model/replication/sink.h"
 #include "common/model/replication/source.h"
 #include "common/model/replication/resync_progress.h"
+#include "common/model/replication/send_queue.h"
 #include "common/core/scheduler.h"
 #include "common/net/health_service.h"
 #include "common/net/loop_gate.h"
@@ -194,6 +195,7 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   };
   struct Workload {
     WorkloadSpec spec;
+    size_t index = 0;  // in order_ (and send_queue_)
     model::ReplicationSource source;
     model::ReplicationSink sink;
     Epoch last_epoch{0};
@@ -260,7 +262,8 @@ class RegionNode final : public SourceEvents, public SinkEvents {
                                                            const model::LogSummary& local);
   void sink_snapshot(SinkLink* stream, const drsim::v1::SnapshotChunk& chunk);
   void check_incoming_done();
-  void send_ack(SinkLink* stream);
+  // An ack with the durable cursors of `named` (the workloads a frame touched).
+  void send_ack(SinkLink* stream, const std::vector<Workload*>& named);
 
   // Planned failover: source side (this region is active) and target side (standby).
   void on_handover_request(const drsim::v1::HandoverRequest& req);
@@ -341,7 +344,8 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   uint64_t refusals_ = 0;
   uint64_t connects_ = 0;
   std::string diverged_;
-  size_t pump_cursor_ = 0;
+  // Workloads that may have changes to send; pump() takes from it (never scans order_).
+  model::SendQueue send_queue_;
 
   SinkLink* sink_ = nullptr;
   std::string sink_source_;
@@ -396,6 +400,10 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   bool lease_was_valid_ = false;
   std::optional<drsim::v1::ReplicationFrame> lease_frame_;  // a renewal to send on the stream
   bool witness_call_in_flight_ = false;
+  // Whether the last health update said this region serves writes, and whether the witness
+  // (the Traffic Manager) still has to hear that it has begun to (RENEWAL_KIND_NOW_SERVING).
+  bool serving_ = false;
+  bool announce_serving_ = false;
   std::string witness_error_;
   bool lease_wait_running_ = false;  // a promotion is waiting out the old lease
   // Answers held until this region, just promoted by a planned failover, holds its first lease

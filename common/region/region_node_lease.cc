@@ -4,6 +4,7 @@
 // valid on its own monotonic clock. A standby about to be promoted stops granting, fences the
 // witness, and waits until no grant to the old epoch can still be believed.
 #include <algorithm>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -118,16 +119,19 @@ void RegionNode::renew_with_witness() {
   request.set_epoch(role_->epoch().value());
   request.set_lease_ms(lease_ms(options_.lease));
   request.set_lease_drift(options_.lease.drift);
+  const bool announce = std::exchange(announce_serving_, false);
+  if (announce) request.set_kind(drsim::v1::RENEWAL_KIND_NOW_SERVING);
   uint64_t id = lease_.on_request_sent(scheduler_.now());
   Epoch epoch = role_->epoch();
   witness_call_in_flight_ = true;
   links_.witness.renew(
       options_.witness_address, request,
       std::chrono::duration_cast<milliseconds>(options_.lease.lease / 2),
-      [this, alive = alive_, id, epoch](const Status& s,
-                                        const drsim::v1::RenewLeaseResponse& response) {
+      [this, alive = alive_, id, epoch, announce](const Status& s,
+                                                  const drsim::v1::RenewLeaseResponse& response) {
         if (!*alive || stopped_) return;
         witness_call_in_flight_ = false;
+        if (announce && (!s.is_ok() || !response.granted())) announce_serving_ = true;
         if (!s.is_ok()) {
           std::string why = "witness " + options_.witness_address + ": " + s.message();
           if (why != witness_error_) spdlog::warn("lease renewal failed: {}", why);

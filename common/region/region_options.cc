@@ -2,6 +2,7 @@
 
 #include "common/core/names.h"
 
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -41,6 +42,22 @@ Result<std::vector<WorkloadSpec>> parse_workloads(const std::string& flag, const
   }
   if (out.empty()) return invalid_argument(flag + ": at least one workload is required");
   return out;
+}
+
+Result<std::vector<WorkloadSpec>> read_workloads_file(const std::string& path,
+                                                      ReplicationMode default_mode) {
+  std::ifstream in(path);
+  if (!in) return invalid_argument("--workloads-file: cannot read '" + path + "'");
+  std::string text;
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    if (!text.empty()) text += ',';
+    text += line;
+  }
+  if (in.bad()) return invalid_argument("--workloads-file: cannot read '" + path + "'");
+  return parse_workloads("--workloads-file " + path, text, default_mode);
 }
 
 Status RegionOptions::validate() const {

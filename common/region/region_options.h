@@ -64,6 +64,11 @@ struct RegionOptions {
 // Parses "vm-web:sync,vm-db:async" (mode optional, default_mode otherwise).
 Result<std::vector<WorkloadSpec>> parse_workloads(const std::string& flag, const std::string& text,
                                                   ReplicationMode default_mode);
+// The same list read from a file (--workloads-file): one `name[:sync|async]` a line (commas
+// also separate), blank lines and lines starting with '#' ignored. For lists too long for the
+// command line (Linux caps one argument at 128 KiB: ~9,000 workloads).
+Result<std::vector<WorkloadSpec>> read_workloads_file(const std::string& path,
+                                                      ReplicationMode default_mode);
 Status validate_workload_name(const std::string& where, const std::string& name);
 
 }  // namespace drsim::region

@@ -143,6 +143,8 @@ TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
               "consecutive failures (1..1000) or never"},
       {"name: x\nworkload: { deadline_ms: 0 }\nsteps: [ {wait: 1s} ]\n",
        path + ":2: workload.deadline_ms: 0 is out of range 1..600000"},
+      {"name: x\nworkload: { in_flight: 65 }\nsteps: [ {wait: 1s} ]\n",
+       path + ":2: workload.in_flight: 65 is out of range 1..64"},
       {"name: [unclosed\n", path + ":"},
       {"name: x\nsteps:\n  - at: 10s\n  - wait: 1s\n  - at: 5s\n",
        path + ":5: steps[2].at: 5 s is earlier than the at: 10 s of step 1 (line 3)"},

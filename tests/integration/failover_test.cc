@@ -3,6 +3,9 @@
 // primary that comes back is fenced and cannot acknowledge a write.
 #include <signal.h>
 
+#include <map>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "cli/final_state.h"
@@ -63,6 +66,66 @@ TEST(Failover, SigkillOfPrimaryUnderLoadRoutesClientsToSecondaryWithNoAckedSyncW
   auto route = cli::tm_resolve(topo.address("trafficmgr"), "drsim");
   ASSERT_TRUE(route.is_ok());
   EXPECT_EQ(route->endpoint(), "secondary");
+}
+
+// `in_flight` gives each TTL-honouring client that many call lanes (drsim load --in-flight,
+// drill workload.in_flight): every lane of every client runs calls.
+TEST(Load, InFlightGivesEachClientThatManyCallLanes) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  cli::LoadOptions lo = standard_load(topo);
+  lo.workers = 2;
+  lo.in_flight = 3;
+  lo.rate = 300;
+  cli::LoadGenerator load(lo);
+  load.start();
+  ASSERT_TRUE(wait_until([&] { return load.stats().ok > 120; }, 20s)) << "load made no progress";
+  load.stop();
+  std::map<uint32_t, std::set<uint32_t>> lanes;
+  for (const auto& op : load.history()) {
+    if (op.client_kind == model::ClientKind::kTtl) lanes[op.client].insert(op.lane);
+  }
+  ASSERT_EQ(lanes.size(), 2u);
+  for (const auto& [client, used] : lanes) {
+    EXPECT_EQ(used, (std::set<uint32_t>{0, 1, 2})) << "client " << client;
+  }
+}
+
+// The promoted region tells the Traffic Manager it has begun serving (RenewLease NOW_SERVING)
+// and the Traffic Manager probes at once: with probes 5 s apart, routing follows the promotion
+// well before the next probe would have (bounded generously; no tight timing).
+TEST(Failover, TrafficManagerRoutesToThePromotedRegionWithoutWaitingForItsNextProbe) {
+  TestTopology topo(R"(
+traffic_manager:
+  listen: "127.0.0.1:0"
+  profile: drsim
+  probe_interval_ms: 5000
+  probe_timeout_ms: 1000
+  tolerated_failures: 0
+  ttl_ms: 500
+)");
+  ASSERT_TRUE(topo.ok());
+  cli::RoutingWatcher watcher(topo.address("trafficmgr"), "drsim");
+  int64_t fault_ns = wall_now_unix_nanos();
+  topo.kill("primary");
+  // The next probe (at most 5 s away) finds it gone: Degraded at the first failure.
+  ASSERT_NE(watcher.wait_endpoint_status("primary", drsim::v1::ENDPOINT_DEGRADED, fault_ns, 15s),
+            0)
+      << "Traffic Manager never marked primary Degraded";
+  auto fo = cli::region_failover(topo.address("secondary"), "test: primary killed");
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  int64_t promoted_ns = fo->promoted_unix_nanos();
+  ASSERT_GT(promoted_ns, 0);
+  int64_t routed_ns = watcher.wait_route("secondary", fault_ns, 15s);
+  ASSERT_NE(routed_ns, 0) << "Traffic Manager never routed to secondary";
+  // Without the notice the route changes at the next probe: ~5 s after the one that saw the
+  // primary gone, minus the promotion (about one lease, 1 s) — over 3.5 s after promoted_ns.
+  // The region stamps promoted_unix_nanos when it answers the Failover call, which can be a
+  // moment after it began serving (and the route followed); a route from before the promotion
+  // began would be at least the lease wait (~1 s) earlier.
+  EXPECT_GT(routed_ns, promoted_ns - 250'000'000) << "routed before the region could serve";
+  EXPECT_LT(routed_ns - promoted_ns, 2'500'000'000)
+      << "routed " << (routed_ns - promoted_ns) / 1'000'000 << " ms after the promotion";
 }
 
 TEST(Fencing, FormerPrimaryRestartedAfterFailoverStepsDownAndRefusesWrites) {

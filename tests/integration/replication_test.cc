@@ -370,5 +370,50 @@ TEST(Replication, MalformedAndOutOfOrderFramesAreRefusedAndChangeNothing) {
   EXPECT_EQ(data, scan_all(*primary, "vm-web"));
 }
 
+// 10,000 workloads with long names: their list (~390 KB) is past Linux's 128 KiB limit on one
+// argument and the old 64-workload cap, so the daemons get it by file (--workloads-file). An ack
+// answers the workloads a batch named — one here — not all 10,000.
+TEST(Scale, TenThousandWorkloadsComeUpByFileAndAnAckListsOnlyTheWorkloadTouched) {
+  constexpr int kWorkloads = 10000;
+  auto name = [](int i) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "a-workload-with-a-rather-long-name-%05d", i);
+    return std::string(buf);
+  };
+  std::string yaml = "workloads:\n";
+  size_t list_bytes = 0;
+  for (int i = 0; i < kWorkloads; ++i) {
+    yaml += "  - { name: " + name(i) + ", mode: async }\n";
+    list_bytes += name(i).size() + 7;  // "name:async,"
+  }
+  ASSERT_GT(list_bytes, 200'000u);
+  TestTopology topo(yaml);
+  ASSERT_TRUE(topo.ok());
+  EXPECT_EQ(topo.status("secondary").workloads_size(), kWorkloads);
+  EXPECT_EQ(topo.status("primary").workloads_size(), kWorkloads);
+  // Replication works across them: a write to the last one reaches the standby.
+  auto primary = topo.workload_stub("primary");
+  ASSERT_EQ(write_batches(*primary, name(kWorkloads - 1), 0, 100), 100);
+  ASSERT_TRUE(wait_until(
+      [&] { return last_seq(topo.status("secondary"), name(kWorkloads - 1)) == 100; }, 20s));
+
+  // The real primary gone, a hand-driven stream speaks for it without being superseded.
+  topo.kill("primary");
+  std::string standby = topo.address("secondary");
+  drsim::v1::ReplicationReply reply;
+  RawStream s(topo.channel_as("primary", standby));
+  ASSERT_TRUE(s.send(hello("primary", 1)));
+  ASSERT_TRUE(s.read(&reply));
+  ASSERT_TRUE(reply.has_welcome()) << reply.DebugString().substr(0, 200);
+  EXPECT_EQ(reply.welcome().durable_size(), kWorkloads);  // a hello still lists them all
+  ASSERT_TRUE(s.send(batch(1, name(7), 1)));
+  ASSERT_TRUE(s.read(&reply));
+  ASSERT_TRUE(reply.has_ack()) << reply.DebugString().substr(0, 200);
+  ASSERT_EQ(reply.ack().durable_size(), 1);
+  EXPECT_EQ(reply.ack().durable(0).workload(), name(7));
+  EXPECT_EQ(reply.ack().durable(0).seq(), 1u);
+  s.finish();
+}
+
 }  // namespace
 }  // namespace drsim::testing

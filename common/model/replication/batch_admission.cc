@@ -1,6 +1,7 @@
 #include "common/model/replication/batch_admission.h"
 
 #include <string>
+#include <unordered_set>
 
 namespace drsim::model {
 
@@ -41,6 +42,14 @@ BatchAdmission admit_change_batch(Epoch batch_epoch, Epoch current,
     out.apply.push_back(i);
   }
   if (!out.refusal.is_ok()) out.scope = BatchRefusal::kFromChange;
+  std::unordered_set<const ReplicationSink*> named;
+  const ReplicationSink* last = nullptr;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const ReplicationSink* sink = changes[i].sink;
+    if (sink == nullptr || sink == last) continue;  // runs of one workload are the common case
+    last = sink;
+    if (named.insert(sink).second) out.acknowledge.push_back(i);
+  }
   return out;
 }
 

@@ -40,6 +40,12 @@ struct BatchAdmission {
   // OUT_OF_RANGE for a gap, INVALID_ARGUMENT for an unknown workload or malformed change.
   Status refusal;
   BatchRefusal scope = BatchRefusal::kNone;
+  // What the ack after this batch lists: the index of the first change of each workload the
+  // batch names that this region has (applied, duplicate or refused alike), in batch order.
+  // Only these cursors can have moved, so an ack costs O(workloads in the batch), not
+  // O(workloads on the region); the source keeps the others as last acked. Empty when the
+  // whole batch is refused (no ack then).
+  std::vector<size_t> acknowledge;
 };
 
 // `current` is the region's epoch. Duplicates (seq already applied) are skipped; the first

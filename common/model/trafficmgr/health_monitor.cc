@@ -57,9 +57,12 @@ std::vector<size_t> HealthMonitor::due_probes(Time now) {
   std::vector<size_t> due;
   for (size_t i = 0; i < endpoints_.size(); ++i) {
     EndpointState& e = endpoints_[i];
-    if (e.in_flight || e.next_due > now) continue;
+    bool early = e.early && *e.early <= now;
+    if (e.in_flight || (e.next_due > now && !early)) continue;
     due.push_back(i);
     e.in_flight = true;
+    e.early.reset();  // a grid probe due now serves an early request too
+    if (e.next_due > now) continue;  // an early probe: the grid stays
     // Next slot on the grid, not now + interval: a late timer must not shift every later probe.
     e.next_due += config_.probe_interval;
     if (e.next_due <= now) {
@@ -90,10 +93,16 @@ std::optional<EndpointStatusChanged> HealthMonitor::on_probe_result(size_t endpo
   return EndpointStatusChanged{endpoint, from, e.status, now, e.consecutive_failures};
 }
 
+void HealthMonitor::request_probe_now(Time now) {
+  for (auto& e : endpoints_) e.early = now;
+}
+
 Time HealthMonitor::next_deadline() const {
   Time next = kNever;
   for (const auto& e : endpoints_) {
-    if (!e.in_flight && e.next_due < next) next = e.next_due;
+    if (e.in_flight) continue;
+    if (e.next_due < next) next = e.next_due;
+    if (e.early && *e.early < next) next = *e.early;
   }
   return next;
 }

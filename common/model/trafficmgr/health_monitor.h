@@ -67,6 +67,11 @@ class HealthMonitor {
   std::optional<EndpointStatusChanged> on_probe_result(size_t endpoint, ProbeOutcome outcome,
                                                        Time now);
 
+  // One probe of every endpoint as soon as possible, off the grid (the grid stays): due now
+  // for an endpoint without a probe in flight, and right after its result for one with. The
+  // Traffic Manager asks when a region reports it has begun serving (a promotion), so routing
+  // follows at once instead of at the next interval.
+  void request_probe_now(Time now);
   // When due_probes next has work: the earliest due time of an endpoint not in flight, or
   // kNever when every endpoint is in flight (a result arriving changes that; re-ask then).
   Time next_deadline() const;
@@ -84,6 +89,7 @@ class HealthMonitor {
     uint32_t consecutive_failures = 0;
     Time next_due;
     bool in_flight = false;
+    std::optional<Time> early;  // request_probe_now: one extra probe due at this time
   };
   const EndpointState& at(size_t endpoint) const;
 

@@ -68,5 +68,34 @@ TEST(BatchAdmission, ChangeFromAnEpochOlderThanTheAppliedOneIsRefused) {
   EXPECT_EQ(sink.applied(), Seq(5));
 }
 
+TEST(BatchAdmission, AckListsOnlyTheWorkloadsTheBatchNames) {
+  // 10,000 workloads on the region; the batch touches one of them (three changes) and one
+  // unknown workload. The ack lists that one workload once, not the other 9,999.
+  std::vector<ReplicationSink> sinks(10000);
+  std::vector<IncomingChange> batch = {change(&sinks[7], 1, 1), change(&sinks[7], 1, 2),
+                                       change(&sinks[7], 1, 3)};
+  BatchAdmission a = admit_change_batch(Epoch(1), Epoch(1), batch);
+  EXPECT_EQ(a.apply.size(), 3u);
+  EXPECT_EQ(a.acknowledge, (std::vector<size_t>{0}));
+}
+
+TEST(BatchAdmission, AckNamesEachWorkloadOnceIncludingDuplicatesAndTheRefusedOne) {
+  ReplicationSink web(Seq(1), Epoch(1)), db, app;
+  // Interleaved: web (a duplicate, already applied), db, web again, then app with a gap.
+  std::vector<IncomingChange> batch = {change(&web, 1, 1), change(&db, 1, 1), change(&web, 1, 2),
+                                       change(nullptr, 1, 1), change(&app, 1, 5)};
+  BatchAdmission a = admit_change_batch(Epoch(1), Epoch(1), batch);
+  EXPECT_EQ(a.scope, BatchRefusal::kFromChange);
+  EXPECT_EQ(a.apply, (std::vector<size_t>{1, 2}));
+  // The source learns web's and db's cursors; app's (unchanged) costs nothing to repeat.
+  EXPECT_EQ(a.acknowledge, (std::vector<size_t>{0, 1, 4}));
+}
+
+TEST(BatchAdmission, WholeBatchRefusedAcksNothing) {
+  ReplicationSink sink;
+  std::vector<IncomingChange> batch = {change(&sink, 1, 1)};
+  EXPECT_TRUE(admit_change_batch(Epoch(1), Epoch(2), batch).acknowledge.empty());
+}
+
 }  // namespace
 }  // namespace drsim::model

@@ -246,6 +246,40 @@ TEST(HealthMonitor, ExactlyOnABoundaryStillMovesToTheNextOne) {
   EXPECT_EQ(m.next_probe_due(0), kStart + 400ms);
 }
 
+TEST(HealthMonitor, ProbeRequestedNowIsDueAtOnceAndTheGridStays) {
+  // A 5 s interval: a region that starts serving mid-interval is probed now, not 5 s later.
+  HealthMonitor m(MonitorConfig{.probe_interval = 5s, .probe_timeout = 1s}, 2, kStart);
+  ASSERT_EQ(m.due_probes(kStart).size(), 2u);
+  m.on_probe_result(0, ProbeOutcome::kSuccess, kStart + 10ms);
+  m.on_probe_result(1, ProbeOutcome::kFailure, kStart + 10ms);
+  EXPECT_EQ(m.next_deadline(), kStart + 5s);
+  m.request_probe_now(kStart + 1200ms);
+  EXPECT_EQ(m.next_deadline(), kStart + 1200ms);
+  EXPECT_EQ(m.due_probes(kStart + 1200ms), (std::vector<size_t>{0, 1}));
+  auto change = m.on_probe_result(1, ProbeOutcome::kSuccess, kStart + 1210ms);
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->to, EndpointStatus::kOnline);
+  m.on_probe_result(0, ProbeOutcome::kSuccess, kStart + 1210ms);
+  // One extra probe each, then the old grid.
+  EXPECT_TRUE(m.due_probes(kStart + 1300ms).empty());
+  EXPECT_EQ(m.next_deadline(), kStart + 5s);
+  EXPECT_EQ(m.next_probe_due(1), kStart + 5s);
+}
+
+TEST(HealthMonitor, ProbeRequestedWhileOneIsInFlightFollowsItsResult) {
+  HealthMonitor m(MonitorConfig{.probe_interval = 5s, .probe_timeout = 1s}, 1, kStart);
+  ASSERT_EQ(m.due_probes(kStart).size(), 1u);
+  // The answer in flight may predate what the request is about: probe once more after it.
+  m.request_probe_now(kStart + 100ms);
+  EXPECT_TRUE(m.due_probes(kStart + 100ms).empty());
+  EXPECT_EQ(m.next_deadline(), kNever);
+  m.on_probe_result(0, ProbeOutcome::kFailure, kStart + 150ms);
+  EXPECT_EQ(m.next_deadline(), kStart + 100ms);  // already due
+  EXPECT_EQ(m.due_probes(kStart + 150ms), (std::vector<size_t>{0}));
+  m.on_probe_result(0, ProbeOutcome::kSuccess, kStart + 160ms);
+  EXPECT_EQ(m.next_deadline(), kStart + 5s);
+}
+
 // --- Config validation ---
 
 TEST(MonitorConfig, DefaultsAreValid) { EXPECT_TRUE(MonitorConfig{}.validate().is_ok()); }
