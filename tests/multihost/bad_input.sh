@@ -38,10 +38,19 @@ write_topology() {  # FILE PLACEMENT-LINE [TRANSPORT]
   chmod 644 "$1"
 }
 
-write_topology "$work/ok.yaml" "placement: { kind: netns, subnet: 10.213.21.0/24 }"
+# The non-root user needs to reach the binary, the file and the home: the build tree may sit
+# under a directory only root can enter (a clone in a mktemp -d), so they go to one of their own.
+nonroot="$(mktemp -d /tmp/drsim-nonroot.XXXXXX)"
+trap 'for h in "${homes[@]}"; do netns_cleanup "$drsim" "$h"; done; rm -rf "$nonroot"' EXIT
+chmod 755 "$nonroot"
+cp "$drsim" "$nonroot/drsim"
+write_topology "$nonroot/ok.yaml" "placement: { kind: netns, subnet: 10.213.21.0/24 }"
 if command -v setpriv >/dev/null 2>&1; then
+  saved_work="$work" work="$nonroot"
   expect_error not-root "ok.yaml:1: placement: netns needs root" \
-    setpriv --reuid=65534 --regid=65534 --clear-groups "$drsim" up --config "$work/ok.yaml"
+    setpriv --reuid=65534 --regid=65534 --clear-groups env -C "$nonroot" "$nonroot/drsim" up \
+    --config "$nonroot/ok.yaml"
+  work="$saved_work"
 else
   fail "setpriv (util-linux) is needed to check the non-root error"
 fi
