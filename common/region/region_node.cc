@@ -183,6 +183,9 @@ Status RegionNode::start(const std::string& bound_address) {
 
 void RegionNode::stop() {
   stopped_ = true;
+  // A stopping region acts on no timer: a restart's confirmation timeout would otherwise make it
+  // resume as active (and report itself serving) while it shuts down.
+  cancel_timer(confirmation_timer_);
   run_lease_held_answers();
   if (fence_call_) fence_call_();
   fence_call_ = nullptr;  // its state: the shutdown waits for every call's state to go
@@ -860,7 +863,7 @@ void RegionNode::arm_confirmation_timeout() {
   cancel_timer(confirmation_timer_);
   confirmation_timer_ = scheduler_.schedule_after(options_.fence_check_timeout, [this] {
     confirmation_timer_.reset();
-    if (role_->confirmed() || role_->role() != model::Role::kActive) return;
+    if (stopped_ || role_->confirmed() || role_->role() != model::Role::kActive) return;
     spdlog::warn("peer {} did not answer within {} ms; resuming as active at epoch {}",
                  options_.peer_name, options_.fence_check_timeout.count(),
                  role_->epoch().value());
