@@ -1,8 +1,15 @@
 // Replication between real region daemons on loopback: catch-up, resume after
 // a standby restart with no gap and no duplicate, and what the standby refuses.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -175,6 +182,75 @@ TEST(Replication, ABacklogOfLargeValuesReachesTheStandbyInFramesItAccepts) {
       [&] { return last_seq(topo.status("secondary"), "vm-web") == kWrites; }, 20s))
       << "the standby applied seq " << last_seq(topo.status("secondary"), "vm-web") << " of "
       << kWrites << "; reconnects " << topo.status("primary").replication_reconnects();
+  auto secondary = topo.workload_stub("secondary");
+  EXPECT_EQ(scan_all(*primary, "vm-web"), scan_all(*secondary, "vm-web"));
+}
+
+TEST(Replication, AStandbyOnAFullDiskRefusesBatchesAndCatchesUpOnceThereIsRoom) {
+  // The real daemon on a real file system: the standby's data dir moves onto a tmpfs (root, as
+  // the test command runs) that a filler leaves with less than the 16 MiB reserve free. The
+  // standby refuses the batches (the primary counts the rejects; before, nothing refused and a
+  // write RocksDB could not make durable aborted the standby), stays up, and applies them once
+  // the filler is gone.
+  namespace fs = std::filesystem;
+  TestTopology topo(kAsyncTopology);
+  ASSERT_TRUE(topo.ok());
+  auto primary = topo.workload_stub("primary");
+  ASSERT_EQ(write_batches(*primary, "vm-web", 0, 200), 200);
+  ASSERT_TRUE(wait_until([&] { return last_seq(topo.status("secondary"), "vm-web") == 200; }, 10s));
+  topo.kill("secondary");
+  const fs::path data = fs::path(topo.home()) / "secondary" / "data";
+  const fs::path saved = fs::path(topo.home()) / "secondary" / "data-before-tmpfs";
+  fs::rename(data, saved);
+  fs::create_directory(data);
+  ASSERT_EQ(mount("drsim-test", data.c_str(), "tmpfs", 0, "size=256m,mode=0700"), 0)
+      << "mounting a tmpfs on " << data << " (the test command runs as root): "
+      << std::strerror(errno);
+  struct Unmount {  // lazily: the filesystem goes once the standby (stopped last) closes it
+    fs::path dir;
+    ~Unmount() { umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{data};
+  fs::copy(saved, data, fs::copy_options::recursive);
+  ASSERT_TRUE(topo.restart("secondary").is_ok());
+  ASSERT_TRUE(wait_until([&] { return topo.status("primary").replication_connected(); }, 10s));
+
+  // Leave 1 MiB free: below the reserve. (RocksDB itself would still take these writes into the
+  // WAL space it preallocated; the store refuses before it is that full.)
+  struct statvfs st {};
+  ASSERT_EQ(statvfs(data.c_str(), &st), 0);
+  const uint64_t free_bytes = uint64_t{st.f_bavail} * st.f_frsize;
+  const fs::path filler = data / "filler";
+  int fd = ::open(filler.c_str(), O_CREAT | O_WRONLY, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(posix_fallocate(fd, 0, static_cast<off_t>(free_bytes - (1u << 20))), 0);
+  ::close(fd);
+  const uint64_t refusals_before = topo.status("primary").replication_refusals();
+
+  const std::string big((1u << 20) - 64, 'v');
+  constexpr int kBig = 3;
+  for (int i = 0; i < kBig; ++i) {  // async: acknowledged by the primary alone
+    drsim::v1::WriteBatchRequest req;
+    auto* put = req.add_ops()->mutable_put();
+    put->set_workload("vm-web");
+    put->set_key("big-" + std::to_string(i));
+    put->set_value(big);
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    drsim::v1::WriteBatchResponse resp;
+    ASSERT_TRUE(primary->WriteBatch(&ctx, req, &resp).ok()) << "write " << i;
+  }
+  const pid_t standby = topo.pid("secondary");
+  auto refused = [&] { return topo.status("primary").replication_refusals() > refusals_before; };
+  wait_until([&] { return refused() || ::kill(standby, 0) != 0; }, 10s);
+  ASSERT_EQ(::kill(standby, 0), 0) << "the standby stopped on a full disk";
+  ASSERT_TRUE(refused()) << "the standby never refused a batch on its full disk";
+  EXPECT_EQ(last_seq(topo.status("secondary"), "vm-web"), 200u);
+
+  fs::remove(filler);
+  ASSERT_TRUE(
+      wait_until([&] { return last_seq(topo.status("secondary"), "vm-web") == 200 + kBig; }, 30s))
+      << "the standby applied seq " << last_seq(topo.status("secondary"), "vm-web") << " of "
+      << 200 + kBig << " after its disk had room again";
   auto secondary = topo.workload_stub("secondary");
   EXPECT_EQ(scan_all(*primary, "vm-web"), scan_all(*secondary, "vm-web"));
 }
