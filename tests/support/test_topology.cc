@@ -5,9 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -25,11 +27,41 @@ namespace drsim::testing {
 
 using namespace std::chrono_literals;
 
+namespace {
+// Every directory make_temp_dir made in this test process, removed when the process exits — by
+// then each test has stopped what it started in them — so test runs leave nothing under the
+// temp directory. DRSIM_KEEP_TEST_DIRS=1 keeps them (to look at a failure's logs).
+class TempDirs {
+ public:
+  ~TempDirs() {
+    if (std::getenv("DRSIM_KEEP_TEST_DIRS") != nullptr) return;
+    for (const auto& d : dirs_) {
+      std::error_code ec;
+      std::filesystem::remove_all(d, ec);
+    }
+  }
+  void add(std::string dir) {
+    std::lock_guard<std::mutex> lock(mu_);
+    dirs_.push_back(std::move(dir));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> dirs_;
+};
+
+TempDirs& temp_dirs() {
+  static TempDirs dirs;
+  return dirs;
+}
+}  // namespace
+
 std::string make_temp_dir(const std::string& prefix) {
   std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   if (!::mkdtemp(buf.data())) return "";
+  temp_dirs().add(buf.data());
   return buf.data();
 }
 

@@ -120,6 +120,8 @@ struct RunResult {
 RunResult run_binary(const std::string& binary, const std::vector<std::string>& args,
                      std::chrono::seconds timeout);
 
+// A new directory under the temp directory, removed when the test process exits (kept with
+// DRSIM_KEEP_TEST_DIRS=1).
 std::string make_temp_dir(const std::string& prefix);
 
 }  // namespace drsim::testing
