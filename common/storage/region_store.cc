@@ -309,19 +309,10 @@ Result<RegionStore::ScanPage> RegionStore::scan_page(const rocksdb::ReadOptions&
                                                      const std::string& start_key, size_t limit,
                                                      size_t max_bytes, const char* what) {
   ScanPage page;
-  std::string prefix = data_prefix(workload);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-  size_t bytes = 0;
-  for (it->Seek(prefix + start_key); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string key = it->key().ToString().substr(prefix.size());
-    if (page.items.size() == limit || (!page.items.empty() && bytes >= max_bytes)) {
-      page.next_key = std::move(key);
-      break;
-    }
-    bytes += key.size() + it->value().size();
-    page.items.emplace_back(std::move(key), it->value().ToString());
-  }
-  if (!it->status().ok()) return from_rocks(it->status(), what + workload);
+  Status st = read_prefix_page(*it, data_prefix(workload), start_key, limit, &page.items,
+                               &page.next_key, what + workload, max_bytes);
+  if (!st.is_ok()) return st;
   return page;
 }
 

@@ -35,17 +35,21 @@ inline Status from_rocks(const rocksdb::Status& s, const std::string& what) {
 }
 
 // Reads a page of at most `limit` keys under `prefix` from `prefix + start_key` into `items`
-// (keys without the prefix); `next_key` is where the next page starts, empty when done.
+// (keys without the prefix), and no further once the page holds `max_bytes` of keys and values
+// (it always holds one key); `next_key` is where the next page starts, empty when done.
 inline Status read_prefix_page(rocksdb::Iterator& it, const std::string& prefix,
                                const std::string& start_key, size_t limit,
                                std::vector<std::pair<std::string, std::string>>* items,
-                               std::string* next_key, const std::string& what) {
+                               std::string* next_key, const std::string& what,
+                               size_t max_bytes = SIZE_MAX) {
+  size_t bytes = 0;
   for (it.Seek(prefix + start_key); it.Valid() && it.key().starts_with(prefix); it.Next()) {
     std::string key = it.key().ToString().substr(prefix.size());
-    if (items->size() == limit) {
+    if (items->size() == limit || (!items->empty() && bytes >= max_bytes)) {
       *next_key = std::move(key);
       break;
     }
+    bytes += key.size() + it.value().size();
     items->emplace_back(std::move(key), it.value().ToString());
   }
   return from_rocks(it.status(), what);
