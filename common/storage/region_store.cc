@@ -208,6 +208,10 @@ constexpr uint64_t kReserveBytes = 16u << 20;
 
 Status RegionStore::check_room(uint64_t bytes) {
   if (writes_stopped_) return resume_writes();
+  return free_space_for(bytes);
+}
+
+Status RegionStore::free_space_for(uint64_t bytes) {
   uint64_t free_bytes = 0;
   if (db_->GetEnv()->GetFreeSpace(dir_, &free_bytes).ok() &&
       free_bytes < bytes + kReserveBytes) {
@@ -225,12 +229,7 @@ Status RegionStore::resume_writes() {
   // Busy meanwhile). A resume that fails for want of space escalates the store's error to fatal
   // (no resume ever again), so it is tried only once the file system has room; a file system
   // that cannot tell is tried.
-  uint64_t free_bytes = 0;
-  if (db_->GetEnv()->GetFreeSpace(dir_, &free_bytes).ok() && free_bytes < kReserveBytes) {
-    return Status(StatusCode::kResourceExhausted,
-                  "disk full: " + std::to_string(free_bytes) + " bytes free under " + dir_ +
-                      " (writes resume at " + std::to_string(kReserveBytes) + ")");
-  }
+  if (Status room = free_space_for(0); !room.is_ok()) return room;
   rocksdb::Status r = db_->Resume();
   if (r.IsBusy()) {
     return Status(StatusCode::kResourceExhausted,

@@ -165,6 +165,9 @@ class RegionStore {
               Durability durability, uint64_t log_retention);
   void maybe_trim_log(const std::string& workload, Seq newest);
   Status resume_writes();
+  // RESOURCE_EXHAUSTED "disk full: ..." unless `bytes` plus the reserve are free (OK when the file
+  // system cannot tell).
+  Status free_space_for(uint64_t bytes);
   Result<ScanPage> scan_page(const rocksdb::ReadOptions& ro, const std::string& workload,
                              const std::string& start_key, size_t limit, size_t max_bytes,
                              const char* what);
