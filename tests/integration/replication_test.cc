@@ -52,6 +52,25 @@ int write_batches(drsim::v1::Workload::Stub& stub, const std::string& workload, 
   return acked;
 }
 
+// Writes `n` values of almost 1 MiB to `workload` (keys big-0..), one per WriteBatch; returns
+// how many were acknowledged.
+int write_big_values(drsim::v1::Workload::Stub& stub, const std::string& workload, int n) {
+  const std::string big((1u << 20) - 64, 'v');
+  int acked = 0;
+  for (int i = 0; i < n; ++i) {
+    drsim::v1::WriteBatchRequest req;
+    auto* put = req.add_ops()->mutable_put();
+    put->set_workload(workload);
+    put->set_key("big-" + std::to_string(i));
+    put->set_value(big);
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    drsim::v1::WriteBatchResponse resp;
+    if (stub.WriteBatch(&ctx, req, &resp).ok()) ++acked;
+  }
+  return acked;
+}
+
 std::map<std::string, std::string> scan_all(drsim::v1::Workload::Stub& stub,
                                             const std::string& workload) {
   std::map<std::string, std::string> out;
@@ -164,19 +183,8 @@ TEST(Replication, ABacklogOfLargeValuesReachesTheStandbyInFramesItAccepts) {
   ASSERT_TRUE(topo.ok());
   topo.kill("secondary");
   auto primary = topo.workload_stub("primary");
-  const std::string big((1u << 20) - 64, 'v');
   constexpr int kWrites = 24;  // 24 MiB of backlog: more than one 16 MiB message
-  for (int i = 0; i < kWrites; ++i) {
-    drsim::v1::WriteBatchRequest req;
-    auto* put = req.add_ops()->mutable_put();
-    put->set_workload("vm-web");
-    put->set_key("big-" + std::to_string(i));
-    put->set_value(big);
-    grpc::ClientContext ctx;
-    net::set_deadline(ctx, 5s);
-    drsim::v1::WriteBatchResponse resp;
-    ASSERT_TRUE(primary->WriteBatch(&ctx, req, &resp).ok()) << "write " << i;
-  }
+  ASSERT_EQ(write_big_values(*primary, "vm-web", kWrites), kWrites);
   ASSERT_TRUE(topo.restart("secondary").is_ok());
   ASSERT_TRUE(wait_until(
       [&] { return last_seq(topo.status("secondary"), "vm-web") == kWrites; }, 20s))
@@ -226,19 +234,8 @@ TEST(Replication, AStandbyOnAFullDiskRefusesBatchesAndCatchesUpOnceThereIsRoom) 
   ::close(fd);
   const uint64_t refusals_before = topo.status("primary").replication_refusals();
 
-  const std::string big((1u << 20) - 64, 'v');
-  constexpr int kBig = 3;
-  for (int i = 0; i < kBig; ++i) {  // async: acknowledged by the primary alone
-    drsim::v1::WriteBatchRequest req;
-    auto* put = req.add_ops()->mutable_put();
-    put->set_workload("vm-web");
-    put->set_key("big-" + std::to_string(i));
-    put->set_value(big);
-    grpc::ClientContext ctx;
-    net::set_deadline(ctx, 5s);
-    drsim::v1::WriteBatchResponse resp;
-    ASSERT_TRUE(primary->WriteBatch(&ctx, req, &resp).ok()) << "write " << i;
-  }
+  constexpr int kBig = 3;  // async: acknowledged by the primary alone
+  ASSERT_EQ(write_big_values(*primary, "vm-web", kBig), kBig);
   const pid_t standby = topo.pid("secondary");
   auto refused = [&] { return topo.status("primary").replication_refusals() > refusals_before; };
   wait_until([&] { return refused() || ::kill(standby, 0) != 0; }, 10s);
