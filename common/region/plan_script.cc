@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "common/core/check.h"
 
@@ -41,10 +43,13 @@ struct SpawnSetup {
 
 }  // namespace
 
-Result<PlanScript> PlanScript::start(const ScriptSpec& spec) {
-  std::error_code ec;
-  fs::create_directories(spec.runs_dir + "/" + kRunningDir, ec);
-  if (ec) return unavailable("plan-runs directory " + spec.runs_dir + ": " + ec.message());
+// The shell the child starts as: one line on stdin (the gate) and it becomes the script's shell
+// with stdin /dev/null; end of file instead (the gate closed unreleased) and it exits 125. exec
+// keeps the PID, so the session recorded is the script's.
+constexpr char kGateShell[] =
+    "IFS= read -r _ || exit 125; exec /bin/sh -c \"$1\" sh </dev/null";
+
+Result<HeldScript> HeldScript::spawn(const ScriptSpec& spec) {
   std::vector<std::string> env = {std::string("PATH=") + kScriptPath};
   for (const auto& [name, value] : spec.drsim_env) {
     DRSIM_CHECK(name.rfind("DRSIM_", 0) == 0);
@@ -53,14 +58,22 @@ Result<PlanScript> PlanScript::start(const ScriptSpec& spec) {
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
-  std::string sh = "/bin/sh", dash_c = "-c", text = spec.text;
-  char* argv[] = {sh.data(), dash_c.data(), text.data(), nullptr};
+  std::string sh = "/bin/sh", dash_c = "-c", gate_shell = kGateShell, name = "drsim-plan-script",
+              text = spec.text;
+  char* argv[] = {sh.data(), dash_c.data(), gate_shell.data(), name.data(), text.data(), nullptr};
 
+  // A socket rather than a pipe: send() with MSG_NOSIGNAL cannot raise SIGPIPE in a process that
+  // did not ignore it (a test) when the shell is already gone.
+  int gate[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) != 0) {
+    return unavailable(std::string("cannot start /bin/sh: socketpair: ") + std::strerror(errno));
+  }
   SpawnSetup s;
-  // In order, in the child: stdin, stdout+stderr into the log (opened before the chdir, as the
-  // paths may be relative), the cwd, then every other descriptor closed — the daemon's listening
-  // sockets, RocksDB files and gRPC pipes stay the daemon's even where they lack O_CLOEXEC.
-  posix_spawn_file_actions_addopen(&s.files, 0, "/dev/null", O_RDONLY, 0);
+  // In order, in the child: stdin the gate, stdout+stderr into the log (opened before the chdir,
+  // as the paths may be relative), the cwd, then every other descriptor closed — the daemon's
+  // listening sockets, RocksDB files and gRPC pipes stay the daemon's even where they lack
+  // O_CLOEXEC.
+  posix_spawn_file_actions_adddup2(&s.files, gate[1], 0);
   posix_spawn_file_actions_addopen(&s.files, 1, spec.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0640);
   posix_spawn_file_actions_adddup2(&s.files, 1, 2);
@@ -78,15 +91,53 @@ Result<PlanScript> PlanScript::start(const ScriptSpec& spec) {
                            POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
   int rc = posix_spawn(&pid, sh.c_str(), &s.files, &s.attr, argv, envp.data());
-  if (rc != 0) return unavailable(std::string("cannot start /bin/sh: ") + std::strerror(rc));
+  ::close(gate[1]);
+  if (rc != 0) {
+    ::close(gate[0]);
+    return unavailable(std::string("cannot start /bin/sh: ") + std::strerror(rc));
+  }
   runtime::ProcessIdentity id{pid, 0};
   if (auto ticks = runtime::process_start_ticks(pid); ticks.is_ok()) id.start_ticks = *ticks;
-  const std::string record = record_path(spec.runs_dir, pid);
+  return HeldScript(id, gate[0]);
+}
+
+HeldScript::HeldScript(HeldScript&& other) noexcept
+    : id_(other.id_), gate_(std::exchange(other.gate_, -1)) {}
+
+HeldScript::~HeldScript() {
+  if (gate_ < 0) return;
+  ::close(gate_);  // the shell reads end of file and exits without running the script
+  int st = 0;
+  ::waitpid(id_.pid, &st, 0);
+}
+
+PlanScript HeldScript::release(std::string record) && {
+  // A shell that died already (a failed exec) makes this fail: poll() then reports its exit.
+  (void)::send(gate_, "\n", 1, MSG_NOSIGNAL);
+  ::close(std::exchange(gate_, -1));
+  return PlanScript(id_, std::move(record));
+}
+
+Result<PlanScript> PlanScript::start(const ScriptSpec& spec) {
+  std::error_code ec;
+  fs::create_directories(spec.runs_dir + "/" + kRunningDir, ec);
+  if (ec) return unavailable("plan-runs directory " + spec.runs_dir + ": " + ec.message());
+  auto held = HeldScript::spawn(spec);
+  if (!held.is_ok()) return held.status();
+  const runtime::ProcessIdentity& id = held->identity();
+  const std::string record = record_path(spec.runs_dir, id.pid);
   {
     std::ofstream out(record, std::ios::trunc);
-    out << pid << " " << id.start_ticks << "\n";
+    out << id.pid << " " << id.start_ticks << "\n";
+    out.flush();
+    if (!out) {
+      // `held` goes out of scope unreleased: its shell exits without running the script.
+      fs::remove(record, ec);
+      return unavailable("cannot record the plan script's session in " + record + ": " +
+                         std::strerror(errno));
+    }
   }
-  return PlanScript(id, record);
+  return std::move(*held).release(record);
 }
 
 std::optional<PlanScript::Exit> PlanScript::poll() {

@@ -19,6 +19,7 @@
 #include "cli/protection.h"
 #include "cli/rpc_clients.h"
 #include "common/net/grpc_util.h"
+#include "common/region/plan_script.h"
 #include "drsim/v1/backup.grpc.pb.h"
 #include "drsim/v1/faultproxy.grpc.pb.h"
 #include "drsim/v1/siterecovery.grpc.pb.h"
@@ -306,12 +307,9 @@ TEST(Security, ScriptsOfAKilledDaemonDieAtItsRestartAndPlanRunLogsSurvive) {
   ASSERT_TRUE(cli::process_alive(shell));
   ASSERT_TRUE(cli::process_alive(sleeper));
   const std::string runs = topo.state().at("secondary").data_dir + ".points/plan-runs";
-  // The daemon records the script's session right after spawning it; on a loaded machine the
-  // script can write its pids first. Kill only once the record exists (a daemon killed in that
-  // window leaves an unrecorded script: a known gap, docs/security.md).
-  ASSERT_TRUE(wait_until(
-      [&] { return fs::exists(runs + "/running/" + std::to_string(shell)); }, 20s))
-      << "the daemon did not record the script's session " << shell;
+  // The script runs only once its session is recorded (HeldScript): the record is there.
+  ASSERT_TRUE(fs::exists(runs + "/running/" + std::to_string(shell)))
+      << "the script ran before its session " << shell << " was recorded";
   std::vector<std::string> logs;
   for (const auto& e : fs::directory_iterator(runs)) {
     if (e.path().extension() == ".log") logs.push_back(e.path().string());
@@ -332,6 +330,52 @@ TEST(Security, ScriptsOfAKilledDaemonDieAtItsRestartAndPlanRunLogsSurvive) {
       << "script session still running after the restart (shell " << shell << ", sleep " << sleeper
       << ")";
   for (const auto& log : logs) EXPECT_TRUE(fs::exists(log)) << log << " was swept at restart";
+}
+
+// The script's shell waits for its session's record: a daemon killed between the spawn and the
+// record (HeldScript's gate closed unreleased) leaves a shell that exits without running the
+// script, where it used to leave a script no restart knew to kill.
+region::ScriptSpec script_in(const std::string& runs, const std::string& text) {
+  region::ScriptSpec spec;
+  spec.text = text;
+  spec.runs_dir = runs;
+  spec.log = runs + "/script.log";
+  return spec;
+}
+
+TEST(Security, AHeldPlanScriptNeverReleasedExitsWithoutRunning) {
+  const std::string runs = make_temp_dir("drsim-held");
+  const region::ScriptSpec spec = script_in(runs, "echo ran > ran.txt; sleep 300");
+  pid_t pid = 0;
+  {
+    auto held = region::HeldScript::spawn(spec);
+    ASSERT_TRUE(held.is_ok()) << held.status().message();
+    pid = held->identity().pid;
+    std::this_thread::sleep_for(300ms);  // time enough to run, had it not waited
+    EXPECT_TRUE(cli::process_alive(pid)) << "the held shell did not wait";
+  }  // closed unreleased: the shell exits 125 and is reaped
+  EXPECT_FALSE(cli::process_alive(pid)) << "the held shell outlived its gate";
+  EXPECT_FALSE(fs::exists(runs + "/ran.txt")) << "the script ran before it was released";
+}
+
+// Started the daemon's way, the script sees its own session's record from its first instruction.
+TEST(Security, APlanScriptRunsOnlyOnceItsSessionIsRecorded) {
+  const std::string runs = make_temp_dir("drsim-recorded");
+  const region::ScriptSpec spec =
+      script_in(runs, "if test -f running/$$; then echo recorded; else echo not-recorded; fi");
+  for (int i = 0; i < 20; ++i) {
+    auto script = region::PlanScript::start(spec);
+    ASSERT_TRUE(script.is_ok()) << script.status().message();
+    std::optional<region::PlanScript::Exit> done;
+    ASSERT_TRUE(wait_until([&] { return (done = script->poll()).has_value(); }, 10s));
+    ASSERT_TRUE(WIFEXITED(done->wait_status)) << done->wait_status;
+    EXPECT_EQ(WEXITSTATUS(done->wait_status), 0);
+    std::ifstream in(spec.log);
+    std::string said;
+    in >> said;
+    ASSERT_EQ(said, "recorded") << "run " << i;
+    EXPECT_FALSE(fs::exists(runs + "/running/" + std::to_string(script->pid())));
+  }
 }
 
 // topology.json names a PID that now belongs to another program (a `sleep` here, recorded with
