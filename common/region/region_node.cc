@@ -362,9 +362,11 @@ void RegionNode::flush_writes() {
                                 " stopped admitting writes while it hands over to " +
                                 options_.peer_name);
   }
+  // A full disk refuses the group commit before any seq is handed out (RESOURCE_EXHAUSTED
+  // "disk full: …"): the region stays up and serves again once there is room.
+  if (admit.is_ok()) admit = store_.check_room(bytes_to_store(ops));
   if (!admit.is_ok()) {
-    for (auto& q : ops) finish(q.write, {admit, Applied::kNo, {}});
-    pump();  // a planned failover's drain may have waited for these to be refused
+    refuse_writes(ops, admit);
     return;
   }
   Time now = scheduler_.now();
@@ -372,7 +374,11 @@ void RegionNode::flush_writes() {
   Epoch epoch = role_->epoch();
   std::vector<Change> changes;
   changes.reserve(ops.size());
+  // Each workload's last seq before this commit, to take back should the store refuse it.
+  std::vector<std::pair<Workload*, Seq>> before;
   for (auto& q : ops) {
+    if (std::none_of(before.begin(), before.end(), [&](auto& b) { return b.first == q.workload; }))
+      before.emplace_back(q.workload, q.workload->source.last_written());
     Change c;
     c.set_workload(q.workload->spec.name);
     c.set_epoch(epoch.value());
@@ -394,9 +400,16 @@ void RegionNode::flush_writes() {
   for (const auto& c : changes) ptrs.push_back(&c);
   Time apply_start = scheduler_.now();
   if (Status s = store_.apply(ptrs); !s.is_ok()) {
-    // Seqs were handed out but nothing is durable: state and disk disagree.
-    spdlog::critical("durable write failed: {}", s.to_string());
-    std::abort();
+    if (s.code() != StatusCode::kResourceExhausted) {
+      // Nothing is known of what the store holds: fail-stop.
+      spdlog::critical("durable write failed: {}", s.to_string());
+      std::abort();
+    }
+    // The disk filled after the check: RocksDB refused the whole batch, so nothing of it is
+    // durable and nothing was sent (pump runs after this). The seqs go back for the next commit.
+    for (auto& [w, last] : before) w->source.take_back(last);
+    refuse_writes(ops, s);
+    return;
   }
   if (auto took = scheduler_.now() - apply_start; took > std::chrono::milliseconds(20)) {
     spdlog::warn("slow durable write of {} client changes: {:.1f} ms", ptrs.size(), to_ms(took));
@@ -451,6 +464,28 @@ void RegionNode::flush_writes() {
     }
   }
   pump();
+}
+
+uint64_t RegionNode::bytes_to_store(const std::vector<QueuedOp>& ops) {
+  // Each change is written twice, as data and as a log entry.
+  uint64_t bytes = 0;
+  for (const auto& q : ops) bytes += 2 * (q.op.ByteSizeLong() + q.workload->spec.name.size());
+  return bytes;
+}
+
+void RegionNode::refuse_writes(const std::vector<QueuedOp>& ops, const Status& why) {
+  if (why.code() == StatusCode::kResourceExhausted) {
+    disk_full_refused_ += ops.size();
+    Time now = scheduler_.now();
+    if (!disk_full_logged_ || now - *disk_full_logged_ >= std::chrono::seconds(5)) {
+      spdlog::warn("refused {} client change(s) since the last report: {}", disk_full_refused_,
+                   why.message());
+      disk_full_refused_ = 0;
+      disk_full_logged_ = now;
+    }
+  }
+  for (const auto& q : ops) finish(q.write, {why, Applied::kNo, {}});
+  pump();  // a planned failover's drain may have waited for these to be refused
 }
 
 void RegionNode::finish(const std::shared_ptr<PendingWrite>& w, WriteOutcome outcome) {

@@ -223,6 +223,9 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   Workload* find(const std::string& name);
   Status validate_op(const drsim::v1::WriteOp& op, Workload** w);
   void flush_writes();
+  static uint64_t bytes_to_store(const std::vector<QueuedOp>& ops);
+  // Refuses a group commit's writes (nothing of them durable), then pumps.
+  void refuse_writes(const std::vector<QueuedOp>& ops, const Status& why);
   void finish(const std::shared_ptr<PendingWrite>& w, WriteOutcome outcome);
   void fail_waiters(const Status& why, Applied applied);
   void check_sync_timeouts();
@@ -336,6 +339,9 @@ class RegionNode final : public SourceEvents, public SinkEvents {
 
   std::vector<QueuedOp> queued_;
   bool flush_posted_ = false;
+  // Client changes refused for a full disk: logged the first time, then at most every 5 s.
+  uint64_t disk_full_refused_ = 0;
+  std::optional<Time> disk_full_logged_;
 
   SourceLink* link_ = nullptr;
   bool link_welcomed_ = false;

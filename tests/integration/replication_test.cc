@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -194,44 +196,76 @@ TEST(Replication, ABacklogOfLargeValuesReachesTheStandbyInFramesItAccepts) {
   EXPECT_EQ(scan_all(*primary, "vm-web"), scan_all(*secondary, "vm-web"));
 }
 
-TEST(Replication, AStandbyOnAFullDiskRefusesBatchesAndCatchesUpOnceThereIsRoom) {
-  // The real daemon on a real file system: the standby's data dir moves onto a tmpfs (root, as
-  // the test command runs) that a filler leaves with less than the 16 MiB reserve free. The
-  // standby refuses the batches (the primary counts the rejects; before, nothing refused and a
-  // write RocksDB could not make durable aborted the standby), stays up, and applies them once
-  // the filler is gone.
+// Unmounts a tmpfs lazily: the file system goes once the daemon (stopped last) closes it. Not
+// copyable: a copy's destructor would unmount it early.
+struct Unmount {
+  explicit Unmount(std::filesystem::path d) : dir(std::move(d)) {}
+  Unmount(const Unmount&) = delete;
+  Unmount& operator=(const Unmount&) = delete;
+  ~Unmount() { umount2(dir.c_str(), MNT_DETACH); }
+  std::filesystem::path dir;
+};
+
+// Stops `region`, moves its data dir onto a fresh 256 MiB tmpfs (root, as the test command
+// runs) and starts it again there. Returns the guard that unmounts it.
+std::unique_ptr<Unmount> restart_on_tmpfs(TestTopology& topo, const std::string& region) {
   namespace fs = std::filesystem;
+  topo.kill(region);
+  const fs::path data = fs::path(topo.home()) / region / "data";
+  const fs::path saved = fs::path(topo.home()) / region / "data-before-tmpfs";
+  fs::rename(data, saved);
+  fs::create_directory(data);
+  if (mount("drsim-test", data.c_str(), "tmpfs", 0, "size=256m,mode=0700") != 0) {
+    ADD_FAILURE() << "mounting a tmpfs on " << data << " (the test command runs as root): "
+                  << std::strerror(errno);
+    return nullptr;
+  }
+  auto unmount = std::make_unique<Unmount>(data);
+  fs::copy(saved, data, fs::copy_options::recursive);
+  if (Status s = topo.restart(region); !s.is_ok()) {
+    ADD_FAILURE() << "restarting " << region << " on its tmpfs: " << s.message();
+    return nullptr;
+  }
+  return unmount;
+}
+
+// Fills the file system under `dir` until `leave` bytes are free; returns the filler's path, or
+// an empty one (and a test failure) when `dir` is not a tmpfs: never the machine's own disk.
+std::filesystem::path fill_leaving(const std::filesystem::path& dir, uint64_t leave) {
+  struct statfs fs_type {};
+  if (statfs(dir.c_str(), &fs_type) != 0 || fs_type.f_type != TMPFS_MAGIC) {
+    ADD_FAILURE() << dir << " is not on a tmpfs: not filling it";
+    return {};
+  }
+  struct statvfs st {};
+  EXPECT_EQ(statvfs(dir.c_str(), &st), 0);
+  const uint64_t free_bytes = uint64_t{st.f_bavail} * st.f_frsize;
+  const std::filesystem::path filler = dir / "filler";
+  int fd = ::open(filler.c_str(), O_CREAT | O_WRONLY, 0600);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(posix_fallocate(fd, 0, static_cast<off_t>(free_bytes - leave)), 0);
+  ::close(fd);
+  return filler;
+}
+
+TEST(Replication, AStandbyOnAFullDiskRefusesBatchesAndCatchesUpOnceThereIsRoom) {
+  // The real daemon on a real file system: the standby's data dir moves onto a tmpfs that a
+  // filler leaves with less than the 16 MiB reserve free. The standby refuses the batches (the
+  // primary counts the rejects; before, nothing refused and a write RocksDB could not make
+  // durable aborted the standby), stays up, and applies them once the filler is gone.
   TestTopology topo(kAsyncTopology);
   ASSERT_TRUE(topo.ok());
   auto primary = topo.workload_stub("primary");
   ASSERT_EQ(write_batches(*primary, "vm-web", 0, 200), 200);
   ASSERT_TRUE(wait_until([&] { return last_seq(topo.status("secondary"), "vm-web") == 200; }, 10s));
-  topo.kill("secondary");
-  const fs::path data = fs::path(topo.home()) / "secondary" / "data";
-  const fs::path saved = fs::path(topo.home()) / "secondary" / "data-before-tmpfs";
-  fs::rename(data, saved);
-  fs::create_directory(data);
-  ASSERT_EQ(mount("drsim-test", data.c_str(), "tmpfs", 0, "size=256m,mode=0700"), 0)
-      << "mounting a tmpfs on " << data << " (the test command runs as root): "
-      << std::strerror(errno);
-  struct Unmount {  // lazily: the filesystem goes once the standby (stopped last) closes it
-    fs::path dir;
-    ~Unmount() { umount2(dir.c_str(), MNT_DETACH); }
-  } unmount{data};
-  fs::copy(saved, data, fs::copy_options::recursive);
-  ASSERT_TRUE(topo.restart("secondary").is_ok());
+  auto unmount = restart_on_tmpfs(topo, "secondary");
+  ASSERT_TRUE(unmount);
   ASSERT_TRUE(wait_until([&] { return topo.status("primary").replication_connected(); }, 10s));
 
   // Leave 1 MiB free: below the reserve. (RocksDB itself would still take these writes into the
   // WAL space it preallocated; the store refuses before it is that full.)
-  struct statvfs st {};
-  ASSERT_EQ(statvfs(data.c_str(), &st), 0);
-  const uint64_t free_bytes = uint64_t{st.f_bavail} * st.f_frsize;
-  const fs::path filler = data / "filler";
-  int fd = ::open(filler.c_str(), O_CREAT | O_WRONLY, 0600);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(posix_fallocate(fd, 0, static_cast<off_t>(free_bytes - (1u << 20))), 0);
-  ::close(fd);
+  const auto filler = fill_leaving(unmount->dir, 1u << 20);
+  ASSERT_FALSE(filler.empty());
   const uint64_t refusals_before = topo.status("primary").replication_refusals();
 
   constexpr int kBig = 3;  // async: acknowledged by the primary alone
@@ -243,13 +277,93 @@ TEST(Replication, AStandbyOnAFullDiskRefusesBatchesAndCatchesUpOnceThereIsRoom) 
   ASSERT_TRUE(refused()) << "the standby never refused a batch on its full disk";
   EXPECT_EQ(last_seq(topo.status("secondary"), "vm-web"), 200u);
 
-  fs::remove(filler);
+  std::filesystem::remove(filler);
   ASSERT_TRUE(
       wait_until([&] { return last_seq(topo.status("secondary"), "vm-web") == 200 + kBig; }, 30s))
       << "the standby applied seq " << last_seq(topo.status("secondary"), "vm-web") << " of "
       << 200 + kBig << " after its disk had room again";
   auto secondary = topo.workload_stub("secondary");
   EXPECT_EQ(scan_all(*primary, "vm-web"), scan_all(*secondary, "vm-web"));
+}
+
+TEST(Replication, AnActiveRegionOnAFullDiskRefusesWritesAndServesAgainOnceThereIsRoom) {
+  // The active region's data dir on a tmpfs left with 1 MiB free: a client write is refused
+  // RESOURCE_EXHAUSTED "disk full" and the region stays up (before, the failed RocksDB write
+  // aborted it: "durable write failed"); no seq is used by the refused writes, so once there is
+  // room the next writes continue the log without a gap and the standby catches up.
+  TestTopology topo(kAsyncTopology);
+  ASSERT_TRUE(topo.ok());
+  ASSERT_EQ(write_batches(*topo.workload_stub("primary"), "vm-web", 0, 200), 200);
+  ASSERT_TRUE(wait_until([&] { return last_seq(topo.status("secondary"), "vm-web") == 200; }, 10s));
+  auto unmount = restart_on_tmpfs(topo, "primary");
+  ASSERT_TRUE(unmount);
+  ASSERT_TRUE(wait_until([&] { return topo.status("primary").replication_connected(); }, 10s));
+  auto primary = topo.workload_stub("primary");
+  ASSERT_EQ(write_batches(*primary, "vm-web", 200, 100), 100) << "the restarted primary does not serve";
+
+  const auto filler = fill_leaving(unmount->dir, 1u << 20);
+  ASSERT_FALSE(filler.empty());
+  for (int i = 0; i < 3; ++i) {
+    drsim::v1::WriteBatchRequest req;
+    auto* put = req.add_ops()->mutable_put();
+    put->set_workload("vm-web");
+    put->set_key("full-" + std::to_string(i));
+    put->set_value(std::string(64 << 10, 'f'));
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    drsim::v1::WriteBatchResponse resp;
+    grpc::Status s = primary->WriteBatch(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+    EXPECT_NE(s.error_message().find("disk full: "), std::string::npos) << s.error_message();
+  }
+  ASSERT_EQ(::kill(topo.pid("primary"), 0), 0) << "the active region stopped on a full disk";
+  EXPECT_EQ(last_seq(topo.status("primary"), "vm-web"), 300u);
+
+  std::filesystem::remove(filler);
+  ASSERT_TRUE(wait_until([&] { return write_batches(*primary, "vm-web", 300, 1) == 1; }, 10s))
+      << "the active region did not take writes once its disk had room";
+  EXPECT_EQ(last_seq(topo.status("primary"), "vm-web"), 301u) << "the refused writes used seqs";
+  ASSERT_TRUE(wait_until([&] { return last_seq(topo.status("secondary"), "vm-web") == 301; }, 10s));
+  EXPECT_EQ(scan_all(*primary, "vm-web"), scan_all(*topo.workload_stub("secondary"), "vm-web"));
+}
+
+// Nearly full rather than full: 40 MiB free, more than a write needs but less than RocksDB
+// needs besides it (a new write-ahead log is preallocated at 1.1 x the write buffer, flushes and
+// compactions write whole files). Writes of 1 MiB go on until the region refuses them; it must
+// refuse before RocksDB runs out of room, as a failed RocksDB write is not something drsim can
+// recover from (Debian's RocksDB even asserts on the next use of a log that failed to write).
+TEST(Replication, AnActiveRegionFillingItsDiskRefusesWritesBeforeRocksDbRunsOutOfRoom) {
+  TestTopology topo(kAsyncTopology);
+  ASSERT_TRUE(topo.ok());
+  auto unmount = restart_on_tmpfs(topo, "primary");
+  ASSERT_TRUE(unmount);
+  ASSERT_TRUE(wait_until([&] { return topo.status("primary").replication_connected(); }, 10s));
+  const auto filler = fill_leaving(unmount->dir, 40u << 20);
+  ASSERT_FALSE(filler.empty());
+  auto primary = topo.workload_stub("primary");
+  const std::string value((1u << 20) - 64, 'v');
+  grpc::Status last;
+  int acked = 0;
+  for (int i = 0; i < 80 && last.ok(); ++i) {  // 80 MiB: twice what is free
+    drsim::v1::WriteBatchRequest req;
+    auto* put = req.add_ops()->mutable_put();
+    put->set_workload("vm-web");
+    put->set_key("fill-" + std::to_string(i));
+    put->set_value(value);
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 10s);
+    drsim::v1::WriteBatchResponse resp;
+    last = primary->WriteBatch(&ctx, req, &resp);
+    if (last.ok()) ++acked;
+  }
+  EXPECT_EQ(last.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << "after " << acked << " writes of 1 MiB: " << last.error_message();
+  EXPECT_NE(last.error_message().find("disk full: "), std::string::npos) << last.error_message();
+  ASSERT_EQ(::kill(topo.pid("primary"), 0), 0)
+      << "the active region stopped after " << acked << " writes of 1 MiB";
+  EXPECT_EQ(last_seq(topo.status("primary"), "vm-web"), static_cast<uint64_t>(acked));
+  std::filesystem::remove(filler);
+  EXPECT_TRUE(wait_until([&] { return write_batches(*primary, "vm-web", 0, 1) == 1; }, 10s));
 }
 
 TEST(Replication, ActiveKilledAndRestartedKeepsEveryAcknowledgedWrite) {

@@ -12,6 +12,14 @@ Seq ReplicationSource::assign(Time now) {
   return last_written_;
 }
 
+void ReplicationSource::take_back(Seq last_kept) {
+  DRSIM_CHECK(sent_ <= last_kept && last_kept <= last_written_);
+  while (last_written_ > last_kept) {
+    if (!write_times_.empty()) write_times_.pop_back();
+    last_written_ = Seq(last_written_.value() - 1);
+  }
+}
+
 Status ReplicationSource::on_connected(Seq standby_durable, Time now) {
   if (standby_durable > last_written_) {
     return failed_precondition("standby has seq " + std::to_string(standby_durable.value()) +

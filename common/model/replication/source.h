@@ -32,6 +32,9 @@ class ReplicationSource {
 
   // Assigns the next seq to a write that is being made durable at `now`.
   Seq assign(Time now);
+  // The writes after `last_kept` did not become durable (the store refused them): their seqs are
+  // handed out again. Only seqs not yet sent can be taken back.
+  void take_back(Seq last_kept);
   // Resets the send cursor to what the standby reports durable. Refused when
   // the standby is ahead of us (its history diverged: re-protect needed).
   Status on_connected(Seq standby_durable, Time now);

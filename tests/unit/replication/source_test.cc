@@ -67,6 +67,35 @@ TEST(ReplicationSource, AssignContinuesDenselyFromTheRestoredSeq) {
   EXPECT_EQ(s.last_written().value(), 44u);
 }
 
+// A store that refused a group commit (disk full): its seqs are handed out again, so the log
+// has no gap, and the lag of what is left is measured from the writes' own times.
+TEST(ReplicationSource, SeqsTakenBackAreAssignedAgainWithoutAGap) {
+  ReplicationSource s;
+  write(s, 3, at(0ms));
+  ASSERT_TRUE(s.on_connected(Seq(0), at(0ms)).is_ok());
+  send_all(s, kNoLimit, kNoLimit);
+  write(s, 4, at(1ms));  // 4..7, refused by the store
+  s.take_back(Seq(3));
+  EXPECT_EQ(s.last_written().value(), 3u);
+  EXPECT_EQ(s.lag_writes(), 3u);
+  EXPECT_FALSE(s.next_range(kNoLimit, kNoLimit).has_value());
+  EXPECT_EQ(s.assign(at(2ms)).value(), 4u);
+  expect_range(s.next_range(kNoLimit, kNoLimit), 4, 4);
+  ASSERT_TRUE(s.on_ack(Seq(4), at(7ms)).is_ok());
+  // 1..3 written at 0 ms, 4 at 2 ms: nothing measured from the 1 ms of the writes taken back.
+  EXPECT_EQ(s.lag_histogram().count(), 4u);
+  EXPECT_EQ(s.lag_histogram().max(), 7ms);
+  expect_near_ms(s.lag_histogram().quantile(0.0), 5);
+}
+
+TEST(ReplicationSourceDeathTest, OnlyUnsentSeqsCanBeTakenBack) {
+  ReplicationSource s;
+  write(s, 3);
+  ASSERT_TRUE(s.on_connected(Seq(0), kTimeZero).is_ok());
+  send_all(s, kNoLimit, kNoLimit);
+  EXPECT_DEATH(s.take_back(Seq(2)), "");
+}
+
 TEST(ReplicationSource, RestoredSourceStartsDisconnectedWithNothingAcked) {
   ReplicationSource s(Seq(41));
   EXPECT_FALSE(s.connected());
