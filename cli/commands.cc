@@ -8,12 +8,14 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <map>
 #include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/attach.h"
 #include "cli/child_process.h"
 #include "cli/faults.h"
 #include "cli/final_state.h"
@@ -79,6 +81,19 @@ int cmd_up(const std::string& home, const std::string& config_path) {
   return 0;
 }
 
+int cmd_attach(const std::string& home, const std::string& config_path) {
+  auto cfg = load_attach_config(config_path);
+  if (!cfg.is_ok()) return fail(cfg.status());
+  auto state = attach_topology(home, *cfg, [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  });
+  if (!state.is_ok()) return fail(state.status());
+  std::printf("attached %s to the daemons of %s (state: %s); `drsim down` detaches\n",
+              state->home.c_str(), config_path.c_str(), state->state_file().c_str());
+  return 0;
+}
+
 int cmd_down(const std::string& home) {
   auto state = load_state(home);
   if (!state.is_ok() && state.status().code() == StatusCode::kNotFound) {
@@ -87,6 +102,16 @@ int cmd_down(const std::string& home) {
     return 0;
   }
   if (!state.is_ok()) return fail(state.status());
+  if (!state->attached_from.empty()) {
+    // Attached: the daemons are not drsim's to stop. Forget them.
+    std::error_code ec;
+    std::filesystem::remove(state->state_file(), ec);
+    if (ec) return fail(unavailable("cannot remove " + state->state_file() + ": " + ec.message()));
+    std::printf("down: detached %s from the daemons of %s; they keep running (drsim did not "
+                "start them)\n",
+                state->home.c_str(), state->attached_from.c_str());
+    return 0;
+  }
   for (const auto& [name, p] : state->processes) {
     std::printf("stopping %-10s pid %d%s\n", name.c_str(), p.pid,
                 recorded_alive(p.identity()) ? "" : " (not running)");
@@ -120,10 +145,13 @@ int cmd_status(const std::string& home, bool as_json) {
   for (const char* name : {"primary", "secondary"}) {
     if (!state->processes.count(name)) continue;
     const auto& p = state->at(name);
-    alive_at[name] = recorded_alive(p.identity());
+    const bool attached = !state->attached_from.empty();
+    alive_at[name] = attached || recorded_alive(p.identity());
     auto st = alive_at[name]
                   ? region_status(p.address)
                   : Result<drsim::v1::GetStatusResponse>(unavailable("process not running"));
+    // Attached, there is no process to look at: a daemon is up when it answers.
+    if (attached) alive_at[name] = st.is_ok();
     if (st.is_ok() && st->role() == drsim::v1::ROLE_ACTIVE) {
       newest_active_epoch = std::max<uint64_t>(newest_active_epoch, st->epoch());
     }
@@ -227,8 +255,9 @@ int cmd_status(const std::string& home, bool as_json) {
       r["error"] = repl;
     }
     if (!as_json) {
-      std::printf("%-10s %-8d %-7s %-6s %-9s %-18s %s\n", name, p.pid, role.c_str(), epoch.c_str(),
-                  proc.c_str(), tm_status.c_str(), repl.c_str());
+      std::printf("%-10s %-8s %-7s %-6s %-9s %-18s %s\n", name,
+                  state->attached_from.empty() ? std::to_string(p.pid).c_str() : "remote",
+                  role.c_str(), epoch.c_str(), proc.c_str(), tm_status.c_str(), repl.c_str());
       if (st.is_ok()) {
         std::string clock;
         if (st->clock_offset_ms() != 0) clock += fmt::format("offset {:+} ms", st->clock_offset_ms());
@@ -250,7 +279,9 @@ int cmd_status(const std::string& home, bool as_json) {
   j["routing"] = route_name;
   j["traffic_manager"] = {{"pid", tm_info.pid},
                           {"address", tm_info.address},
-                          {"alive", recorded_alive(tm_info.identity())},
+                          {"alive", state->attached_from.empty()
+                                        ? recorded_alive(tm_info.identity())
+                                        : endpoints.is_ok()},
                           {"profile", cfg.profile},
                           {"probe_interval_ms", cfg.probe_interval_ms},
                           {"probe_timeout_ms", cfg.probe_timeout_ms},
@@ -333,8 +364,13 @@ int cmd_status(const std::string& home, bool as_json) {
                 (unsigned long long)cfg.documented_failover_ms(),
                 (unsigned long long)cfg.strict_failover_ms(),
                 (unsigned long long)cfg.lease_wait_ms());
-    std::printf("traffic manager pid %d at %s%s\n", tm_info.pid, tm_info.address.c_str(),
-                recorded_alive(tm_info.identity()) ? "" : " (not running)");
+    if (state->attached_from.empty()) {
+      std::printf("traffic manager pid %d at %s%s\n", tm_info.pid, tm_info.address.c_str(),
+                  recorded_alive(tm_info.identity()) ? "" : " (not running)");
+    } else {
+      std::printf("traffic manager at %s%s\n", tm_info.address.c_str(),
+                  endpoints.is_ok() ? "" : " (not answering)");
+    }
     std::printf("  %s\n  %s\n", dns_line(*state).c_str(), dashboard_line(*state).c_str());
     std::printf("transport: %s\n", transport_line(*state).c_str());
     for (const auto& line : placement_lines(*state)) std::printf("%s\n", line.c_str());

@@ -15,6 +15,8 @@ namespace drsim::cli {
 
 int cmd_up(const std::string& home, const std::string& config_path);
 int cmd_down(const std::string& home);
+// `drsim attach --config FILE`: drive daemons that run elsewhere (cli/attach.h).
+int cmd_attach(const std::string& home, const std::string& config_path);
 int cmd_status(const std::string& home, bool as_json);
 
 struct LoadCommand {

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/attach.h"
 #include "cli/child_process.h"
 #include "cli/rpc_clients.h"
 #include "common/model/replication/lease.h"
@@ -528,6 +529,10 @@ Result<std::string> inject_fault(TopologyState& state, const FaultSpec& requeste
     return invalid_argument("'" + f.target + "' is not part of this topology");
   }
   const ProcessInfo& p = state.at(f.target);
+  if (f.kind == Kind::kKill || f.kind == Kind::kPause || f.kind == Kind::kResume ||
+      f.kind == Kind::kRestart) {
+    if (Status s = check_local(state, f.describe()); !s.is_ok()) return s;
+  }
   switch (f.kind) {
     case Kind::kKill: {
       if (Status s = signal_process(p.identity(), SIGKILL, f.target); !s.is_ok()) return s;
@@ -610,12 +615,15 @@ Result<std::vector<std::string>> heal_faults(TopologyState& state, const std::st
   if (any_process) {
     for (const auto& [name, p] : state.processes) {
       if ((!target.empty() && name != target) || name == "faultproxy") continue;
-      if (Status s = signal_process(p.identity(), SIGCONT, name); !s.is_ok()) {
+      if (!state.attached_from.empty()) {
+        // Nothing of drsim's runs there to resume: a region's outage and clock are healed.
+        if (!is_region(name)) continue;
+      } else if (Status s = signal_process(p.identity(), SIGCONT, name); !s.is_ok()) {
         // Not running, or its PID is another process's now: nothing to heal there.
         lines.push_back(s.message() + ": `drsim inject restart --region " + name + "`");
         continue;
       }  // SIGCONT is harmless when not paused
-      std::string what = "resumed";
+      std::string what = state.attached_from.empty() ? "resumed" : "healed";
       if (is_region(name)) {
         if (Status s = region_set_outage(p.address, false); !s.is_ok()) {
           lines.push_back(name + ": " + s.message());

@@ -70,8 +70,18 @@ int main(int argc, char** argv) {
   add_home(c_up);
   c_up->add_option("--config", up_config, "Topology YAML (default: the embedded one, see "
                                           "docs/cli.md)");
-  auto* c_down = app.add_subcommand("down", "Stop every process `up` started");
+  auto* c_down = app.add_subcommand("down", "Stop every process `up` started (or detach what "
+                                            "`attach` attached)");
   add_home(c_down);
+  std::string attach_config;
+  auto* c_attach = app.add_subcommand(
+      "attach", "Drive daemons already running elsewhere (systemd, Kubernetes): status, load, "
+                "failover, inject outage and the rest over RPC; starts nothing");
+  add_home(c_attach);
+  c_attach->add_option("--config", attach_config,
+                       "Attach file: a topology file with an attach: section (addresses, "
+                       "tls_dir); docs/deploy.md")
+      ->required();
   bool status_json = false;
   auto* c_status = app.add_subcommand("status", "Regions, roles, epochs, health, routing and "
                                                 "replication lag");
@@ -547,6 +557,7 @@ int main(int argc, char** argv) {
   if (sim.parsed()) return sim.run();
   if (c_up->parsed()) return cmd_up(home, up_config);
   if (c_down->parsed()) return cmd_down(home);
+  if (c_attach->parsed()) return cmd_attach(home, attach_config);
   if (c_status->parsed()) return cmd_status(home, status_json);
   if (c_load->parsed()) {
     if (!load_workloads.empty()) {

@@ -487,6 +487,7 @@ Status save_state(const TopologyState& state) {
             {"processes", procs},
             {"links", links}};
   if (state.netns) j["netns"] = netns_to_json(*state.netns);
+  if (!state.attached_from.empty()) j["attached_from"] = state.attached_from;
   std::string tmp = state.state_file() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -529,6 +530,7 @@ Result<TopologyState> load_state(const std::string& home) {
       state.processes[name] = info;
     }
     if (j.contains("netns")) state.netns = netns_from_json(j.at("netns"));
+    state.attached_from = j.value("attached_from", "");
     if (j.contains("links")) {
       for (const auto& [name, l] : j.at("links").items()) {
         state.links[name] = {l.at("from"), l.at("to"), l.at("listen"), l.at("upstream")};
@@ -633,6 +635,11 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   state.home = fs::absolute(home).lexically_normal().string();
   state.config = config;
   auto existing = load_state(home);
+  if (existing.is_ok() && !existing->attached_from.empty()) {
+    return failed_precondition(state.home + " is attached to daemons that run elsewhere (" +
+                               existing->attached_from + "); `drsim down --home " + home +
+                               "` detaches it first");
+  }
   if (existing.is_ok()) {
     for (const auto& [name, p] : existing->processes) {
       if (recorded_alive(p.identity())) {
@@ -918,6 +925,10 @@ std::string transport_line(const TopologyState& state) {
 }
 
 std::vector<std::string> placement_lines(const TopologyState& state) {
+  if (!state.attached_from.empty()) {
+    return {"placement: attached (" + state.attached_from +
+            "): the daemons run elsewhere, drsim started none"};
+  }
   if (!state.netns) return {"placement: loopback (127.0.0.1)"};
   const auto& l = state.netns->layout;
   std::vector<std::string> out = {"placement: netns, bridge " + l.bridge + " " + l.subnet.text() +

@@ -138,6 +138,8 @@ struct TopologyState {
   std::map<std::string, LinkInfo> links;
   // placement: netns: every name drsim created, and the kernel faults set on links.
   std::optional<NetnsState> netns;
+  // `drsim attach`: the attach file; the processes run elsewhere (pid 0), drsim started none.
+  std::string attached_from;
 
   const ProcessInfo& at(const std::string& name) const { return processes.at(name); }
   std::string state_file() const { return home + "/topology.json"; }

@@ -1,0 +1,272 @@
+#include "cli/attach.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <set>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "cli/operator_transport.h"
+#include "cli/rpc_clients.h"
+#include "cli/yaml_fields.h"
+#include "common/config/listen_address.h"
+
+namespace drsim::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The daemons an attach file names, in the order they are checked.
+const char* const kDaemons[] = {"primary", "secondary", "trafficmgr"};
+// The files of a `drsim certs make` directory the CLI needs: the operator's own and the CA.
+const char* const kOperatorFiles[] = {"ca.crt", "operator.crt", "operator.key"};
+
+// host:port to dial: what a listen address may be, but not port 0.
+Status read_dial_address(const ConfigError& err, const std::string& field, const YAML::Node& node,
+                         std::string* out) {
+  if (!node) return err.at(field, node, "missing: give host:port");
+  if (!node.IsScalar()) return err.at(field, node, "must be host:port");
+  const std::string& value = node.Scalar();
+  if (Status s = config::validate_listen_address(field, value); !s.is_ok()) {
+    return err.at(field, node, s.message().substr(field.size() + 2));
+  }
+  if (value.substr(value.rfind(':') + 1) == "0") {
+    return err.at(field, node, "port 0 cannot be dialled: give the port the daemon listens on");
+  }
+  *out = value;
+  return Status::ok();
+}
+
+Status parse_daemon(const ConfigError& err, const std::string& name, const YAML::Node& node,
+                    AttachedDaemon* out) {
+  const std::string field = "attach." + name;
+  if (!node) return err.at(field, node, "missing: where " + name + " answers ({ address: host:port })");
+  const std::set<std::string> keys = name == "trafficmgr"
+                                         ? std::set<std::string>{"address", "dns", "dashboard"}
+                                         : std::set<std::string>{"address", "http"};
+  if (Status s = check_keys(err, field, node, keys); !s.is_ok()) return s;
+  if (Status s = read_dial_address(err, field + ".address", node["address"], &out->address);
+      !s.is_ok()) {
+    return s;
+  }
+  const std::pair<const char*, const char*> more[] = {
+      {"http", "http_address"}, {"dns", "dns_address"}, {"dashboard", "dashboard_address"}};
+  for (const auto& [key, state_key] : more) {
+    if (!node[key]) continue;
+    std::string address;
+    if (Status s = read_dial_address(err, field + "." + key, node[key], &address); !s.is_ok()) {
+      return s;
+    }
+    out->more_addresses[state_key] = address;
+  }
+  return Status::ok();
+}
+
+Result<AttachConfig> parse_attach_fields(YAML::Node root, const std::string& source) {
+  const ConfigError err(source);
+  if (!root || !root.IsMap()) return err.at("", root, "must be a mapping with an attach: section");
+  YAML::Node attach = root["attach"];
+  if (!attach) {
+    return err.at("attach", root,
+                  "missing: say where the daemons answer (attach: { primary: …, secondary: …, "
+                  "trafficmgr: …, tls_dir: … })");
+  }
+  if (Status s = check_keys(err, "attach", attach,
+                            {"primary", "secondary", "trafficmgr", "tls_dir", "timeout_ms"});
+      !s.is_ok()) {
+    return s;
+  }
+  // What only a topology drsim starts has: refused rather than silently ignored.
+  for (const char* key : {"regions", "placement", "fault_proxy", "testing", "storage"}) {
+    if (root[key]) {
+      return err.at(key, root[key],
+                    "not used when attaching: the daemons run already (their addresses are under "
+                    "attach:, their own settings are theirs)");
+    }
+  }
+  AttachConfig cfg;
+  cfg.source = source;
+  for (const char* name : kDaemons) {
+    if (Status s = parse_daemon(err, name, attach[name], &cfg.daemons[name]); !s.is_ok()) return s;
+  }
+  if (Status s = read_uint(err, "attach.timeout_ms", attach["timeout_ms"], 100, 600000,
+                           &cfg.timeout_ms);
+      !s.is_ok()) {
+    return s;
+  }
+  const bool workloads_given = bool(root["workloads"]);
+  YAML::Node topology = YAML::Clone(root);
+  topology.remove("attach");
+  auto parsed = parse_topology_node(topology, err);
+  if (!parsed.is_ok()) return parsed.status();
+  cfg.topology = *parsed;
+  cfg.topology.fault_proxy = false;  // the links are direct: no link faults
+  if (!workloads_given) cfg.topology.workloads.clear();  // taken from the primary at attach
+  const bool tls = cfg.topology.transport == net::TransportSecurity::kMutualTls;
+  if (YAML::Node dir = attach["tls_dir"]; dir) {
+    if (!dir.IsScalar() || dir.Scalar().empty()) return err.at("attach.tls_dir", dir, "must be a directory");
+    if (!tls) {
+      return err.at("attach.tls_dir", dir, "given with security.transport: insecure; drop one");
+    }
+    std::error_code ec;
+    for (const char* file : kOperatorFiles) {
+      if (!fs::is_regular_file(fs::path(dir.Scalar()) / file, ec)) {
+        return err.at("attach.tls_dir", dir,
+                      dir.Scalar() + " has no " + file +
+                          " (a directory `drsim certs make --out DIR` made: the CA and the "
+                          "operator's certificate and key)");
+      }
+    }
+    cfg.tls_dir = dir.Scalar();
+  } else if (tls) {
+    return err.at("attach.tls_dir", attach,
+                  "missing: the operator's certificate, key and the CA (`drsim certs make`); "
+                  "plain TCP needs security.transport: insecure, loopback only");
+  }
+  if (!tls) {
+    for (const auto& [name, d] : cfg.daemons) {
+      const std::string host = d.address.substr(0, d.address.rfind(':'));
+      if (host != "127.0.0.1" && host != "localhost") {
+        return err.at("attach." + name + ".address", attach[name]["address"],
+                      "plain TCP (security.transport: insecure) is loopback only: use mTLS "
+                      "(attach.tls_dir)");
+      }
+    }
+  }
+  return cfg;
+}
+
+Status copy_operator_files(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  if (ec) return unavailable("cannot create " + to + ": " + ec.message());
+  fs::permissions(to, fs::perms::owner_all, ec);
+  for (const char* file : kOperatorFiles) {
+    const fs::path dst = fs::path(to) / file;
+    fs::copy_file(fs::path(from) / file, dst, fs::copy_options::overwrite_existing, ec);
+    if (ec) return unavailable("cannot copy " + from + "/" + file + " to " + to + ": " + ec.message());
+    fs::permissions(dst, fs::perms::owner_read | fs::perms::owner_write, ec);
+  }
+  return Status::ok();
+}
+
+// Whether `home` holds a topology (started or attached).
+bool has_state(const std::string& home) {
+  std::error_code ec;
+  return fs::exists(fs::path(home) / "topology.json", ec);
+}
+
+}  // namespace
+
+Result<AttachConfig> parse_attach_config(const std::string& text, const std::string& source) {
+  auto root = load_yaml(text, source);
+  if (!root.is_ok()) return root.status();
+  try {
+    return parse_attach_fields(*root, source);
+  } catch (const YAML::Exception& e) {
+    return ConfigError(source).at("", *root, std::string("unreadable value: ") + e.what());
+  }
+}
+
+Result<AttachConfig> load_attach_config(const std::string& path) {
+  auto text = read_text_file(path, "attach file");
+  if (!text.is_ok()) return text.status();
+  return parse_attach_config(*text, path);
+}
+
+Result<TopologyState> attach_topology(const std::string& home, const AttachConfig& config,
+                                      const std::function<void(const std::string&)>& progress) {
+  TopologyState state;
+  state.home = fs::absolute(home).lexically_normal().string();
+  if (has_state(state.home)) {
+    return failed_precondition("a topology is already up or attached in " + state.home +
+                               ": `drsim down --home " + home + "` first");
+  }
+  std::error_code ec;
+  const bool made_home = !fs::exists(state.home, ec);
+  const std::string tls = tls_dir_of(state.home);
+  const bool made_tls = !fs::exists(tls, ec);
+  // Nothing of a failed attach stays: what it created goes.
+  auto undo = [&](Status why) {
+    if (made_home) {
+      fs::remove_all(state.home, ec);
+    } else if (made_tls) {
+      fs::remove_all(tls, ec);
+    }
+    return why;
+  };
+  fs::create_directories(state.home, ec);
+  if (ec) return unavailable("cannot create " + state.home + ": " + ec.message());
+  if (!config.tls_dir.empty()) {
+    if (Status s = copy_operator_files(config.tls_dir, tls); !s.is_ok()) return undo(s);
+  }
+  if (Status s = use_topology_transport(state.home, config.topology.transport); !s.is_ok()) {
+    return undo(s);
+  }
+  const auto deadline = std::chrono::milliseconds(config.timeout_ms);
+  auto refused = [&](const std::string& name, const std::string& why) {
+    return undo(invalid_argument(config.source + ": attach." + name + ".address: " +
+                                 config.daemons.at(name).address + " " + why));
+  };
+  state.config = config.topology;
+  for (const char* name : kDaemons) expect_identity_at(config.daemons.at(name).address, name);
+  for (const char* name : {"primary", "secondary"}) {
+    const std::string& address = config.daemons.at(name).address;
+    auto st = region_status(address, false, deadline);
+    if (!st.is_ok()) {
+      return refused(name, "did not answer as region '" + std::string(name) + "' within " +
+                               std::to_string(config.timeout_ms) + " ms: " + st.status().message());
+    }
+    if (st->region() != name) {
+      return refused(name, "is region '" + st->region() + "', not " + name);
+    }
+    if (std::string(name) == "primary" && state.config.workloads.empty()) {
+      for (const auto& w : st->workloads()) {
+        state.config.workloads.push_back(
+            {w.name(), w.mode() == drsim::v1::MODE_SYNC ? region::ReplicationMode::kSync
+                                                        : region::ReplicationMode::kAsync});
+      }
+    }
+    std::set<std::string> hosted;
+    for (const auto& w : st->workloads()) hosted.insert(w.name());
+    for (const auto& w : state.config.workloads) {
+      if (!hosted.contains(w.name)) {
+        return undo(invalid_argument(config.source + ": workloads: region " + std::string(name) +
+                                     " at " + address + " does not host " + w.name));
+      }
+    }
+    progress(std::string(name) + " answers at " + address + ": " +
+             (st->role() == drsim::v1::ROLE_ACTIVE ? "active" : "standby") + " at epoch " +
+             std::to_string(st->epoch()));
+  }
+  const std::string& tm = config.daemons.at("trafficmgr").address;
+  auto endpoints = tm_endpoints(tm, state.config.profile);
+  if (!endpoints.is_ok()) {
+    return refused("trafficmgr", "did not list profile '" + state.config.profile +
+                                     "': " + endpoints.status().message());
+  }
+  progress("trafficmgr answers at " + tm + ": profile " + state.config.profile + ", " +
+           std::to_string(endpoints->endpoints_size()) + " endpoint(s)");
+  for (const char* name : kDaemons) {
+    ProcessInfo p;
+    p.address = config.daemons.at(name).address;
+    p.more_addresses = config.daemons.at(name).more_addresses;
+    state.processes[name] = p;
+  }
+  state.attached_from = fs::absolute(config.source).lexically_normal().string();
+  if (Status s = save_state(state); !s.is_ok()) return undo(s);
+  return state;
+}
+
+Status check_local(const TopologyState& state, const std::string& what) {
+  if (state.attached_from.empty()) return Status::ok();
+  return failed_precondition(what + ": the daemons of " + state.home +
+                             " run elsewhere (attached by " + state.attached_from +
+                             "): drsim has no process of theirs to signal and no fault proxy "
+                             "on their links; `drsim inject outage` works over RPC");
+}
+
+}  // namespace drsim::cli
