@@ -41,6 +41,12 @@ class SimNetwork {
   // `name` answers RenewLease / FenceLease with `witness`.
   void attach_witness(const std::string& name, trafficmgr::LeaseWitness& witness);
 
+  // Region `name`'s process died (the kill nemesis): its streams are cut (the peer sees
+  // UNAVAILABLE after the link delay, as a reset connection), nothing in flight to it or
+  // addressed to this incarnation of it is ever delivered, even after a restart, and until
+  // attach_region again nothing answers at its address.
+  void crash(const std::string& name);
+
   // Every delivery to `name` (frames, replies, stream ends, calls it answers, answers it gets)
   // runs through `gate`, which may run it at once or hold it (common/sim/freezer.h).
   using Gate = std::function<void(std::function<void()>)>;
@@ -66,8 +72,10 @@ class SimNetwork {
   friend class Links;
 
   Duration delay(const std::string& from, const std::string& to) const;
-  // Runs `task` at `to`: through its gate if it has one.
-  void deliver(const std::string& to, std::function<void()> task);
+  // Runs `task` at `to`: through its gate if it has one; never when `to` crashed since
+  // `incarnation` was taken (the process it was meant for is gone).
+  void deliver(const std::string& to, uint64_t incarnation, std::function<void()> task);
+  uint64_t incarnation(const std::string& name) const;
   region::SourceLink* open_stream(const std::string& from, const std::string& to,
                                   region::SourceEvents& events);
   void cut(const std::shared_ptr<Stream>& stream, const Status& why);
@@ -93,6 +101,7 @@ class SimNetwork {
   std::map<std::string, Member> regions_;
   std::map<std::string, trafficmgr::LeaseWitness*> witnesses_;
   std::map<std::string, Gate> gates_;
+  std::map<std::string, uint64_t> incarnations_;  // crashes per member
   std::vector<std::shared_ptr<Stream>> streams_;
   size_t streams_opened_ = 0;
   size_t frames_delivered_ = 0;
