@@ -19,20 +19,9 @@
 
 #include "common/core/status.h"
 #include "common/core/time.h"
+#include "common/sim/nemesis.h"
 
 namespace drsim::sim {
-
-enum class Nemesis { kPartition, kFreeze, kDoubleFailover, kDrift, kDiskFull, kKill };
-inline constexpr Nemesis kAllNemeses[] = {Nemesis::kPartition, Nemesis::kFreeze,
-                                          Nemesis::kDoubleFailover, Nemesis::kDrift,
-                                          Nemesis::kDiskFull, Nemesis::kKill};
-std::string_view nemesis_name(Nemesis n);
-// "partition, freeze, ..., all": the kinds --nemesis takes.
-std::string known_nemeses();
-// "partition,freeze" or "all"; INVALID_ARGUMENT naming the unknown kind and the known ones.
-Result<std::vector<Nemesis>> parse_nemeses(const std::string& list);
-// The nemesis seed `seed` runs when it may draw one of `kinds` (deterministic).
-Nemesis draw_nemesis(uint64_t seed, const std::vector<Nemesis>& kinds);
 
 // The broken variant: the regions acknowledge without a valid lease (RegionOptions::
 // unsafe_no_lease, the test-build daemon's --unsafe-no-lease).
