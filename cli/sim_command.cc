@@ -74,9 +74,9 @@ struct SimCommand::Impl {
     cmd->add_option("--seeds", seeds, "Seeds to run, 1..N (default 200)")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
     cmd->add_option("--seed", seed, "Replay one seed, printing its event history");
-    cmd->add_option("--nemesis", nemesis,
-                    "KIND[,KIND...]: " + sim::known_nemeses() +
-                        " (default all: each seed draws one)");
+    cmd->add_option(
+        "--nemesis", nemesis,
+        "KIND[,KIND...]: " + sim::known_nemeses() + " (default all: each seed draws one)");
     cmd->add_flag("--drift-beyond-bound", drift_beyond_bound,
                   "drift: draw clock rates beyond the lease's bound (the checker is expected to "
                   "find acks by the superseded region)");
@@ -116,7 +116,8 @@ struct SimCommand::Impl {
     }
     std::optional<Status> bad;
     if (drift_beyond_bound && !has_drift) {
-      bad = invalid_argument("--drift-beyond-bound: needs the drift nemesis (--nemesis drift or all)");
+      bad = invalid_argument(
+          "--drift-beyond-bound: needs the drift nemesis (--nemesis drift or all)");
     } else if (without_fsync && !has_kill) {
       bad = invalid_argument("--without-fsync: needs the kill nemesis (--nemesis kill or all)");
     }

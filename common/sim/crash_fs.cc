@@ -70,14 +70,11 @@ class CrashableFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
   rocksdb::IOStatus Truncate(uint64_t size, const rocksdb::IOOptions& o,
                              rocksdb::IODebugContext* dbg) override {
-    if (state_->is_dead(path_)) return crashed(path_);
-    rocksdb::IOStatus s = FSWritableFileOwnerWrapper::Truncate(size, o, dbg);
-    if (s.ok()) {
-      std::lock_guard lock(state_->mu);
-      lengths_->written = size;
-      if (lengths_->synced > size) lengths_->synced = size;
-    }
-    return s;
+    return then([&] { return FSWritableFileOwnerWrapper::Truncate(size, o, dbg); },
+                [size](CrashFs::Lengths& l) {
+                  l.written = size;
+                  l.synced = std::min(l.synced, size);
+                });
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
     return synced(UINT64_MAX, [&] { return FSWritableFileOwnerWrapper::Sync(o, dbg); });
@@ -101,36 +98,31 @@ class CrashableFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
 
  private:
-  template <typename Op>
-  rocksdb::IOStatus appended(uint64_t bytes, Op op) {
+  // Nothing reaches a dead host; what reached the disk updates the file's lengths.
+  template <typename Op, typename Update>
+  rocksdb::IOStatus then(Op op, Update update) {
     if (state_->is_dead(path_)) return crashed(path_);
     rocksdb::IOStatus s = op();
     if (s.ok()) {
       std::lock_guard lock(state_->mu);
-      lengths_->written += bytes;
+      update(*lengths_);
     }
     return s;
+  }
+  template <typename Op>
+  rocksdb::IOStatus appended(uint64_t bytes, Op op) {
+    return then(op, [bytes](CrashFs::Lengths& l) { l.written += bytes; });
   }
   template <typename Op>
   rocksdb::IOStatus positioned(uint64_t end, Op op) {
-    if (state_->is_dead(path_)) return crashed(path_);
-    rocksdb::IOStatus s = op();
-    if (s.ok()) {
-      std::lock_guard lock(state_->mu);
-      if (end > lengths_->written) lengths_->written = end;
-    }
-    return s;
+    return then(op, [end](CrashFs::Lengths& l) { l.written = std::max(l.written, end); });
   }
   template <typename Op>
   rocksdb::IOStatus synced(uint64_t through, Op op) {
-    if (state_->is_dead(path_)) return crashed(path_);
-    rocksdb::IOStatus s = op();
-    if (s.ok()) {
-      std::lock_guard lock(state_->mu);
-      lengths_->synced = std::max(lengths_->synced, std::min(through, lengths_->written));
-      lengths_->ever_synced = true;
-    }
-    return s;
+    return then(op, [through](CrashFs::Lengths& l) {
+      l.synced = std::max(l.synced, std::min(through, l.written));
+      l.ever_synced = true;
+    });
   }
 
   std::string path_;
@@ -212,8 +204,7 @@ uint64_t CrashFs::unsynced_bytes(const std::string& path) const {
   return it == state_->files.end() ? 0 : it->second->written - it->second->synced;
 }
 
-rocksdb::IOStatus CrashFs::track(const std::string& f, rocksdb::IOStatus s,
-                                 uint64_t existing_bytes,
+rocksdb::IOStatus CrashFs::track(const std::string& f, rocksdb::IOStatus s, uint64_t existing_bytes,
                                  std::unique_ptr<rocksdb::FSWritableFile>* r) {
   if (!s.ok()) return s;
   std::shared_ptr<Lengths> lengths;

@@ -50,8 +50,8 @@ Result<std::vector<Nemesis>> parse_nemeses(const std::string& list) {
       if (!dup) out.push_back(n);
     }
     if (!known) {
-      return invalid_argument("--nemesis: unknown kind '" + word +
-                              "' (known: " + known_nemeses() + ")");
+      return invalid_argument("--nemesis: unknown kind '" + word + "' (known: " + known_nemeses() +
+                              ")");
     }
   }
   if (out.empty()) return invalid_argument("--nemesis: no kind given");

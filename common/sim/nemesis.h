@@ -12,9 +12,9 @@
 namespace drsim::sim {
 
 enum class Nemesis { kPartition, kFreeze, kDoubleFailover, kDrift, kDiskFull, kKill };
-inline constexpr Nemesis kAllNemeses[] = {Nemesis::kPartition, Nemesis::kFreeze,
+inline constexpr Nemesis kAllNemeses[] = {Nemesis::kPartition,      Nemesis::kFreeze,
                                           Nemesis::kDoubleFailover, Nemesis::kDrift,
-                                          Nemesis::kDiskFull, Nemesis::kKill};
+                                          Nemesis::kDiskFull,       Nemesis::kKill};
 std::string_view nemesis_name(Nemesis n);
 // "partition, freeze, ..., all": the kinds --nemesis takes.
 std::string known_nemeses();

@@ -107,9 +107,9 @@ class Run {
   // after a crash), the same options. nullptr (and a violation) when the store does not open.
   std::unique_ptr<SimRegion> make_region(const std::string& name) {
     const bool primary = name == kPrimary;
-    RegionOptions o =
-        region_options(name, primary ? kSecondary : kPrimary,
-                       primary ? model::Role::kActive : model::Role::kStandby, options_.lease_check);
+    RegionOptions o = region_options(name, primary ? kSecondary : kPrimary,
+                                     primary ? model::Role::kActive : model::Role::kStandby,
+                                     options_.lease_check);
     auto opened = storage::RegionStore::open(o.data_dir,
                                              options_.fsync == Fsync::kEveryWrite
                                                  ? storage::Durability::kPowerLoss
@@ -506,21 +506,20 @@ class Run {
       DRSIM_CHECK(cursor.is_ok());
       uint64_t next = 1;
       std::string problem;
-      Status st = r.store->scan_log(
-          workload, Seq(1), Seq(~uint64_t{0}), [&](const v1::Change& c) {
-            if (c.seq() != next) {
-              problem = "a seq gap: " + std::to_string(c.seq()) + " follows " +
-                        std::to_string(next - 1);
-              return false;
-            }
-            if (r.value_of(workload, c.key()) != c.value()) {
-              problem = "seq " + std::to_string(c.seq()) + " (" + c.key() +
-                        ") is logged but not in the data (half-applied)";
-              return false;
-            }
-            ++next;
-            return true;
-          });
+      Status st = r.store->scan_log(workload, Seq(1), Seq(~uint64_t{0}), [&](const v1::Change& c) {
+        if (c.seq() != next) {
+          problem =
+              "a seq gap: " + std::to_string(c.seq()) + " follows " + std::to_string(next - 1);
+          return false;
+        }
+        if (r.value_of(workload, c.key()) != c.value()) {
+          problem = "seq " + std::to_string(c.seq()) + " (" + c.key() +
+                    ") is logged but not in the data (half-applied)";
+          return false;
+        }
+        ++next;
+        return true;
+      });
       DRSIM_CHECK(st.is_ok());
       if (problem.empty() && next - 1 != cursor->seq.value()) {
         problem = "the log ends at seq " + std::to_string(next - 1) + " but the cursor is at " +

@@ -58,8 +58,8 @@ struct Verdict {
   size_t resets = 0;  // replication stream resets before the fault
   size_t standby_refusals = 0;  // disk-full: batches the standby refused (the primary's count)
   size_t failovers = 0;
-  size_t kills = 0;     // kill: regions killed (their unsynced writes lost)
-  size_t restarts = 0;  // kill: regions restarted on their crashed files
+  size_t kills = 0;                           // kill: regions killed (their unsynced writes lost)
+  size_t restarts = 0;                        // kill: regions restarted on their crashed files
   Duration lease_wait{};                      // longest wait of a failover
   Duration simulated{};                       // virtual time the run covered
   std::map<std::string, double> drift_rates;  // drift only: region → rate

@@ -265,8 +265,7 @@ void SimNetwork::crash(const std::string& name) {
   }
 }
 
-void SimNetwork::deliver(const std::string& to, uint64_t incarnation,
-                         std::function<void()> task) {
+void SimNetwork::deliver(const std::string& to, uint64_t incarnation, std::function<void()> task) {
   if (incarnation != this->incarnation(to)) return;
   auto it = gates_.find(to);
   if (it == gates_.end()) {

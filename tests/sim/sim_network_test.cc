@@ -240,8 +240,9 @@ TEST(SimNetwork, ACrashedSinkGetsNothingMoreEvenAfterItRestartsAndTheSourceSeesT
 TEST(SimNetwork, ACrashedCallerNeverHearsTheAnswerToItsCall) {
   Pair p;
   std::optional<Status> answer;
-  p.net.links_for("primary").peer.fence("secondary", v1::FenceRequest{}, 300ms,
-                                        [&](const Status& s, const v1::FenceReply&) { answer = s; });
+  p.net.links_for("primary").peer.fence(
+      "secondary", v1::FenceRequest{}, 300ms,
+      [&](const Status& s, const v1::FenceReply&) { answer = s; });
   p.scheduler.run_for(5ms);  // the request is on its way
   p.net.crash("primary");
   p.scheduler.run_for(1s);  // answered, and the deadline passed: neither reaches the dead caller
