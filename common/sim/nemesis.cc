@@ -22,6 +22,8 @@ std::string_view nemesis_name(Nemesis n) {
       return "disk-full";
     case Nemesis::kKill:
       return "kill";
+    case Nemesis::kPartitionOneWay:
+      return "partition-one-way";
   }
   return "?";
 }

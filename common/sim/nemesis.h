@@ -11,10 +11,19 @@
 
 namespace drsim::sim {
 
-enum class Nemesis { kPartition, kFreeze, kDoubleFailover, kDrift, kDiskFull, kKill };
+enum class Nemesis {
+  kPartition,
+  kFreeze,
+  kDoubleFailover,
+  kDrift,
+  kDiskFull,
+  kKill,
+  kPartitionOneWay
+};
 inline constexpr Nemesis kAllNemeses[] = {Nemesis::kPartition,      Nemesis::kFreeze,
                                           Nemesis::kDoubleFailover, Nemesis::kDrift,
-                                          Nemesis::kDiskFull,       Nemesis::kKill};
+                                          Nemesis::kDiskFull,       Nemesis::kKill,
+                                          Nemesis::kPartitionOneWay};
 std::string_view nemesis_name(Nemesis n);
 // "partition, freeze, ..., all": the kinds --nemesis takes.
 std::string known_nemeses();

@@ -62,6 +62,10 @@ struct SimNetwork::Stream {
   SourceEnd source_end{*this};
   SinkEnd sink_end{*this};
   bool cut = false;
+  // A one-way cut: what goes this way is stuck (TCP retransmits in vain) until the keepalive
+  // breaks the stream, even if the cut heals meanwhile.
+  bool stalled_to_sink = false;
+  bool stalled_to_source = false;
   bool write_in_flight = false;
   bool source_closing = false;  // no more writes: cancelled, cut or finished by the sink
   bool source_close_scheduled = false;
@@ -88,6 +92,7 @@ struct SimNetwork::Stream {
     write_in_flight = true;
     auto keep = self.lock();
     scheduler().schedule_at(slot_to_sink(), [keep, frame = std::move(frame)] {
+      if (keep->stalled_to_sink) return;  // never arrives: the stream dies of it
       keep->net.deliver(keep->sink, keep->sink_incarnation, [keep, frame] {
         if (keep->cut || keep->sink_closing || keep->sink_closed) return;
         keep->sink_seen = true;
@@ -109,6 +114,7 @@ struct SimNetwork::Stream {
     if (sink_closing || sink_closed) return;
     auto keep = self.lock();
     scheduler().schedule_at(slot_to_source(), [keep, reply = std::move(reply)] {
+      if (keep->stalled_to_source) return;
       keep->net.deliver(keep->source, keep->source_incarnation, [keep, reply] {
         if (keep->cut || keep->source_closed) return;
         keep->source_events.on_source_reply(&keep->source_end, reply);
@@ -293,6 +299,30 @@ bool SimNetwork::partitioned(const std::string& a, const std::string& b) const {
   return partitions_.count(pair_of(a, b)) > 0;
 }
 
+bool SimNetwork::blocked(const std::string& from, const std::string& to) const {
+  return partitioned(from, to) || one_way_.count({from, to}) > 0;
+}
+
+void SimNetwork::cut_one_way(const std::string& from, const std::string& to) {
+  one_way_.insert({from, to});
+  // The streams between them break when the keepalive pings go unanswered.
+  std::vector<std::shared_ptr<Stream>> doomed;
+  for (auto& s : streams_) {
+    if (s->source == from && s->sink == to) s->stalled_to_sink = true;
+    if (s->source == to && s->sink == from) s->stalled_to_source = true;
+    if (pair_of(s->source, s->sink) == pair_of(from, to)) doomed.push_back(s);
+  }
+  scheduler_.schedule_after(kKeepaliveLoss, [this, doomed, from, to] {
+    for (const auto& s : doomed) {
+      cut(s, unavailable("keepalive timeout: " + from + " cannot reach " + to));
+    }
+  });
+}
+
+void SimNetwork::heal_one_way(const std::string& from, const std::string& to) {
+  one_way_.erase({from, to});
+}
+
 void SimNetwork::reset(const std::string& a, const std::string& b) {
   cut_between(a, b, unavailable("connection reset between " + a + " and " + b));
 }
@@ -324,7 +354,9 @@ region::SourceLink* SimNetwork::open_stream(const std::string& from, const std::
     cut(s, unavailable("no region at " + to));
   } else {
     s->sink_events = it->second.sink;
-    if (partitioned(from, to)) cut(s, unavailable("partitioned: " + from + " cannot reach " + to));
+    if (blocked(from, to) || blocked(to, from)) {
+      cut(s, unavailable("partitioned: " + from + " and " + to + " cannot reach each other"));
+    }
   }
   return &s->source_end;
 }
@@ -362,7 +394,7 @@ CancelCall SimNetwork::call(const std::string& from, const std::string& to, Dura
   });
   scheduler_.schedule_after(delay(from, to), [=, this] {
     if (st->finished) return;
-    if (partitioned(from, to)) {
+    if (blocked(from, to)) {
       ++calls_lost_;  // the request never arrives: the deadline answers
       return;
     }
@@ -374,7 +406,7 @@ CancelCall SimNetwork::call(const std::string& from, const std::string& to, Dura
       Status status = r.status();
       Reply reply = r.is_ok() ? r.value() : Reply{};
       scheduler_.schedule_after(delay(to, from), [=, this] {
-        if (partitioned(from, to)) {
+        if (blocked(to, from)) {
           ++calls_lost_;  // handled there, but the answer never comes back
           return;
         }

@@ -58,6 +58,15 @@ class SimNetwork {
   void partition(const std::string& a, const std::string& b);
   void heal(const std::string& a, const std::string& b);
   bool partitioned(const std::string& a, const std::string& b) const;
+  // Only `from` → `to` is cut (a one-way partition): what `from` sends to `to` is lost, the other
+  // way still works. A stream between them breaks once gRPC's keepalive notices (kKeepaliveLoss
+  // later, both ends told UNAVAILABLE); one opened meanwhile breaks at once (its handshake needs
+  // both ways); a call's request or answer in the cut direction is lost (its deadline answers).
+  static constexpr Duration kKeepaliveLoss = std::chrono::milliseconds(1000);
+  void cut_one_way(const std::string& from, const std::string& to);
+  void heal_one_way(const std::string& from, const std::string& to);
+  // Nothing `from` sends reaches `to` (a partition or a one-way cut).
+  bool blocked(const std::string& from, const std::string& to) const;
   // Cuts the streams between a and b now; new ones may open at once.
   void reset(const std::string& a, const std::string& b);
 
@@ -93,6 +102,7 @@ class SimNetwork {
   Duration default_delay_;
   std::map<std::pair<std::string, std::string>, Duration> delays_;
   std::set<std::pair<std::string, std::string>> partitions_;  // sorted pairs
+  std::set<std::pair<std::string, std::string>> one_way_;     // (from, to) cut
   std::map<std::string, std::unique_ptr<Links>> links_;
   struct Member {
     region::SinkEvents* sink;

@@ -249,6 +249,61 @@ TEST(SimNetwork, ACrashedCallerNeverHearsTheAnswerToItsCall) {
   EXPECT_FALSE(answer.has_value());
 }
 
+TEST(SimNetwork, AOneWayCutLosesOneDirectionThenTheKeepaliveBreaksTheStream) {
+  Pair p;
+  region::SourceLink* link = p.connect();
+  p.source.queue = {1};
+  p.source.pump(link);
+  p.scheduler.run_for(50ms);
+  ASSERT_EQ(p.source.acked, (std::vector<uint64_t>{1}));
+  // The acks' way (secondary → primary) is cut: frames still arrive, their acks do not.
+  p.net.cut_one_way("secondary", "primary");
+  p.source.queue = {2};
+  p.source.pump(link);
+  p.scheduler.run_for(100ms);
+  EXPECT_EQ(p.sink.seqs, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(p.source.acked, (std::vector<uint64_t>{1})) << "an ack crossed the cut";
+  EXPECT_TRUE(p.source.closed.empty());
+  // gRPC's keepalive notices: both ends hear the stream end.
+  p.scheduler.run_for(SimNetwork::kKeepaliveLoss);
+  ASSERT_EQ(p.source.closed.size(), 1u);
+  EXPECT_EQ(p.source.closed[0].code(), StatusCode::kUnavailable);
+  EXPECT_EQ(p.sink.closed, 1);
+  // A new stream needs both ways: refused until the heal.
+  p.connect();
+  p.scheduler.run_for(100ms);
+  EXPECT_EQ(p.source.closed.size(), 2u);
+  // A call whose answer would cross the cut ends at its deadline.
+  std::optional<Status> answer;
+  p.net.links_for("primary").peer.fence("secondary", v1::FenceRequest{}, 300ms,
+                                        [&](const Status& s, const v1::FenceReply&) { answer = s; });
+  p.scheduler.run_for(1s);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->code(), StatusCode::kDeadlineExceeded);
+
+  p.net.heal_one_way("secondary", "primary");
+  p.source.queue = {3};
+  p.source.pump(p.connect());
+  p.scheduler.run_for(100ms);
+  EXPECT_EQ(p.source.acked, (std::vector<uint64_t>{1, 3}));
+}
+
+TEST(SimNetwork, AOneWayCutOfTheFramesLosesThemEvenIfItHealsBeforeTheKeepalive) {
+  Pair p;
+  region::SourceLink* link = p.connect();
+  p.net.cut_one_way("primary", "secondary");
+  p.source.queue = {1};
+  p.source.pump(link);
+  p.scheduler.run_for(100ms);
+  p.net.heal_one_way("primary", "secondary");
+  // The stream stays stuck that way (its bytes are never retransmitted in time) until it breaks.
+  p.source.queue = {2};
+  p.source.pump(link);
+  p.scheduler.run_for(SimNetwork::kKeepaliveLoss);
+  EXPECT_TRUE(p.sink.seqs.empty());
+  ASSERT_EQ(p.source.closed.size(), 1u);
+}
+
 TEST(Freezer, AKilledProcessDropsWhatItHeldAndEverythingLater) {
   SimScheduler base;
   Freezer freezer;
