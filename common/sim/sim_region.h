@@ -68,6 +68,10 @@ struct SimRegion {
     return s;
   }
   bool active() { return alive() && !node->is_standby(); }
+  // "" when `workload`'s log holds seqs 1..cursor without a gap, nothing beyond the cursor (a
+  // change "from the future") and every logged change is in the data (none half-applied);
+  // else what is wrong. The region must be alive.
+  std::string log_problem(const std::string& workload);
 
   std::string name;
   Freezer freezer;
