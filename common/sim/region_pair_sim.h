@@ -4,9 +4,9 @@
 // (SimNetwork), the Traffic Manager's real LeaseWitness as the witness. Stale clients keep a
 // region's address for the whole run (several requests in flight when it is frozen); the
 // nemesis (partition, freeze, double failover, clock drift, a standby's full disk, a killed and
-// restarted region whose unsynced writes are lost) and the operator's failovers are
-// drawn from the seed. Every acknowledgement is judged the moment it is given, and the end
-// state once the run settles. The same seed gives the same events (docs/simulation.md).
+// restarted region whose unsynced writes are lost, a one-way cut of the replication link) and
+// the operator's failovers are drawn from the seed. Every acknowledgement is judged the moment
+// it is given, and the end state once the run settles. The same seed gives the same events (docs/simulation.md).
 //
 // Used by `drsim sim` (cli/sim_command.cc) and tests/sim. The daemons never link it.
 #pragma once
