@@ -28,6 +28,7 @@ struct SimCommand::Impl {
   std::string nemesis = "all";
   bool json = false;
   bool drift_beyond_bound = false;
+  bool without_fsync = false;
   std::string broken_variant;  // test builds only (DRSIM_TEST_HOOKS)
 
   // Totals over the seeds run.
@@ -39,6 +40,9 @@ struct SimCommand::Impl {
     size_t acked_sync = 0;
     size_t refused = 0;
     size_t failovers = 0;
+    size_t kills = 0;
+    size_t restarts = 0;
+    size_t standby_refusals = 0;
     Duration simulated{};
     Duration longest_lease_wait{};
     std::map<std::string, std::pair<size_t, size_t>> by_nemesis;  // name → seeds, failing
@@ -50,6 +54,9 @@ struct SimCommand::Impl {
       acked_sync += v.acked_sync;
       refused += v.refused_after_fault;
       failovers += v.failovers;
+      kills += v.kills;
+      restarts += v.restarts;
+      standby_refusals += v.standby_refusals;
       simulated += v.simulated;
       longest_lease_wait = std::max(longest_lease_wait, v.lease_wait);
       auto& n = by_nemesis[std::string(sim::nemesis_name(v.nemesis))];
@@ -67,12 +74,15 @@ struct SimCommand::Impl {
     cmd->add_option("--seeds", seeds, "Seeds to run, 1..N (default 200)")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
     cmd->add_option("--seed", seed, "Replay one seed, printing its event history");
-    cmd->add_option("--nemesis", nemesis,
-                    "KIND[,KIND...]: partition, freeze, double-failover, drift, disk-full, or all (default: "
-                    "each seed draws one)");
+    cmd->add_option(
+        "--nemesis", nemesis,
+        "KIND[,KIND...]: " + sim::known_nemeses() + " (default all: each seed draws one)");
     cmd->add_flag("--drift-beyond-bound", drift_beyond_bound,
                   "drift: draw clock rates beyond the lease's bound (the checker is expected to "
                   "find acks by the superseded region)");
+    cmd->add_flag("--without-fsync", without_fsync,
+                  "kill: the stores do not sync each write (the daemon without --fsync: durable "
+                  "across SIGKILL, not a host crash); the crash is expected to lose acked writes");
     cmd->add_flag("--json", json, "One JSON document instead of the human output");
 #if DRSIM_TEST_HOOKS
     cmd->add_option("--broken-variant", broken_variant,
@@ -86,6 +96,7 @@ struct SimCommand::Impl {
     std::string c = "drsim sim --seed " + std::to_string(v.seed) + " --nemesis " +
                     std::string(sim::nemesis_name(v.nemesis));
     if (drift_beyond_bound) c += " --drift-beyond-bound";
+    if (without_fsync) c += " --without-fsync";
     if (!broken_variant.empty()) c += " --broken-variant " + broken_variant;
     return c;
   }
@@ -98,18 +109,27 @@ struct SimCommand::Impl {
       return 2;
     }
     bool has_drift = false;
-    for (Nemesis n : *kinds) has_drift = has_drift || n == Nemesis::kDrift;
+    bool has_kill = false;
+    for (Nemesis n : *kinds) {
+      has_drift = has_drift || n == Nemesis::kDrift;
+      has_kill = has_kill || n == Nemesis::kKill;
+    }
+    std::optional<Status> bad;
     if (drift_beyond_bound && !has_drift) {
-      Status s = invalid_argument(
-          "--drift-beyond-bound: needs the drift nemesis (--nemesis "
-          "drift or all)");
-      if (json) return print_json_error(s);
-      std::fprintf(stderr, "drsim sim: %s\n", s.message().c_str());
+      bad = invalid_argument(
+          "--drift-beyond-bound: needs the drift nemesis (--nemesis drift or all)");
+    } else if (without_fsync && !has_kill) {
+      bad = invalid_argument("--without-fsync: needs the kill nemesis (--nemesis kill or all)");
+    }
+    if (bad) {
+      if (json) return print_json_error(*bad);
+      std::fprintf(stderr, "drsim sim: %s\n", bad->message().c_str());
       return 2;
     }
     sim::SeedOptions base;
     base.lease_check = broken_variant == "lease" ? LeaseCheck::kBypassed : LeaseCheck::kEnforced;
     base.drift_range = drift_beyond_bound ? DriftRange::kBeyondBound : DriftRange::kWithinBound;
+    base.fsync = without_fsync ? sim::Fsync::kOff : sim::Fsync::kEveryWrite;
 
     std::vector<uint64_t> run_seeds;
     if (seed) {
@@ -122,10 +142,11 @@ struct SimCommand::Impl {
       kind_names += (kind_names.empty() ? "" : ", ") + std::string(sim::nemesis_name(n));
     if (!json) {
       std::printf(
-          "drsim sim: %zu seed(s), nemesis %s, lease check %s%s\n", run_seeds.size(),
+          "drsim sim: %zu seed(s), nemesis %s, lease check %s%s%s\n", run_seeds.size(),
           kind_names.c_str(),
           base.lease_check == LeaseCheck::kEnforced ? "enforced" : "BYPASSED (broken variant)",
-          drift_beyond_bound ? ", drift BEYOND the lease's bound" : "");
+          drift_beyond_bound ? ", drift BEYOND the lease's bound" : "",
+          without_fsync ? ", stores WITHOUT fsync" : "");
     }
 
     spdlog::level::level_enum level = spdlog::get_level();
@@ -177,6 +198,11 @@ struct SimCommand::Impl {
           "\n(expected: --drift-beyond-bound drew clock rates the lease's bound does not "
           "cover, so the superseded region may acknowledge writes)\n");
     }
+    if (!failing.empty() && without_fsync) {
+      std::printf(
+          "\n(expected: with --without-fsync the stores leave writes in the OS's cache, which a "
+          "host crash loses; drsim promises that only with storage.fsync: true)\n");
+    }
     return failing.empty() ? 0 : 1;
   }
 
@@ -195,6 +221,9 @@ struct SimCommand::Impl {
     std::printf("  refused            %zu (after the fault)\n", t.refused);
     std::printf("  failovers          %zu, longest lease wait %.0f ms\n", t.failovers,
                 to_ms(t.longest_lease_wait));
+    std::printf("  kills / restarts   %zu / %zu\n", t.kills, t.restarts);
+    std::printf("  standby refusals   %zu (batches the standby refused: disk full, gaps)\n",
+                t.standby_refusals);
     std::printf("  violations         %zu in %zu seed(s)\n", t.violations, t.failing);
   }
 
@@ -212,6 +241,10 @@ struct SimCommand::Impl {
     body["acks_async"] = t.acked - t.acked_sync;
     body["refused_after_fault"] = t.refused;
     body["failovers"] = t.failovers;
+    body["kills"] = t.kills;
+    body["restarts"] = t.restarts;
+    body["standby_refusals"] = t.standby_refusals;
+    body["fsync"] = without_fsync ? "off" : "every_write";
     body["longest_lease_wait_ms"] = to_ms(t.longest_lease_wait);
     body["violations"] = t.violations;
     JsonObject by = JsonObject::object();

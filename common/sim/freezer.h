@@ -3,7 +3,9 @@
 // network delivers to it, the calls a client makes on it) is held; `thaw` runs the held tasks
 // in the order they came due, as a resumed process works through its expired timers and the
 // bytes queued on its sockets. `FreezableScheduler` is the process's Scheduler: the base's
-// time (a frozen process's clock keeps running), tasks through the freezer.
+// time (a frozen process's clock keeps running), tasks through the freezer. `kill` (SIGKILL):
+// the held tasks and every later one are dropped unrun, so nothing of the dead process runs
+// again; a restarted process is a new Freezer.
 #pragma once
 
 #include <deque>
@@ -14,7 +16,7 @@
 
 namespace drsim::sim {
 
-enum class Frozen { kNo, kYes };
+enum class Frozen { kNo, kYes, kDead };
 
 class Freezer {
  public:
@@ -26,12 +28,19 @@ class Freezer {
       task();
       return;
     }
+    if (state_ == Frozen::kDead) return;
     held_.push_back({id, std::move(task)});
   }
   void freeze() { state_ = Frozen::kYes; }
+  // The process is gone: what it held and everything that comes due for it later is dropped.
+  void kill() {
+    state_ = Frozen::kDead;
+    held_.clear();
+  }
   // Runs what was held, oldest first (including what those tasks hold or post meanwhile: the
   // process is running again, so nothing new is held).
   void thaw() {
+    if (state_ == Frozen::kDead) return;
     state_ = Frozen::kNo;
     while (!held_.empty()) {
       Task task = std::move(held_.front().task);

@@ -6,17 +6,15 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <sstream>
 
-#include "common/core/drifting_scheduler.h"
 #include "common/core/rng.h"
 #include "common/core/scheduler.h"
 #include "common/model/replication/lease.h"
-#include "common/net/health_service.h"
 #include "common/region/region_node.h"
+#include "common/sim/crash_fs.h"
 #include "common/sim/disk_full_fs.h"
-#include "common/sim/freezer.h"
 #include "common/sim/sim_network.h"
+#include "common/sim/sim_region.h"
 #include "common/storage/region_store.h"
 #include "trafficmgr/lease_witness.h"
 
@@ -36,50 +34,6 @@ constexpr const char* kSyncWorkload = "vm-sync";
 constexpr const char* kAsyncWorkload = "vm-async";
 
 Duration ms(uint64_t n) { return std::chrono::milliseconds(n); }
-
-// One region process: its freezer, its scheduler (the simulation's, through the freezer and a
-// drift), its store on the in-memory Env, and the daemon's driver.
-struct Region {
-  Region(SimScheduler& sim, rocksdb::Env* env, RegionOptions options, SimNetwork& net)
-      : frozen_scheduler(sim, freezer), scheduler(frozen_scheduler), clock(scheduler) {
-    auto opened = storage::RegionStore::open(
-        "/sim/" + options.name, storage::Durability::kProcessCrash, options.log_retention, env);
-    DRSIM_CHECK(opened.is_ok());
-    store = std::move(opened).value();
-    name = options.name;
-    node = std::make_unique<RegionNode>(std::move(options), net.links_for(name),
-                                        net::Transport::insecure(), io, scheduler, clock, *store,
-                                        health);
-    net.attach_region(name, *node);
-    net.set_gate(name, [this](Task task) { freezer.run(std::move(task)); });
-  }
-  ~Region() { node->stop(); }
-
-  std::optional<std::string> value_of(const std::string& workload, const std::string& key) {
-    auto v = store->get(workload, key);
-    DRSIM_CHECK(v.is_ok());
-    return *v;
-  }
-  bool serving() {
-    return health.status("drsim.v1.Workload") == grpc::health::v1::HealthCheckResponse::SERVING;
-  }
-  v1::GetStatusResponse status() {
-    v1::GetStatusResponse s;
-    node->status(false, &s);
-    return s;
-  }
-  bool active() { return !node->is_standby(); }
-
-  std::string name;
-  Freezer freezer;
-  FreezableScheduler frozen_scheduler;
-  DriftingScheduler scheduler;
-  boost::asio::io_context io;  // never run: only the gRPC services would post to it
-  SkewedClock clock;
-  std::unique_ptr<storage::RegionStore> store;
-  net::HealthService health;
-  std::unique_ptr<RegionNode> node;
-};
 
 RegionOptions region_options(const std::string& name, const std::string& peer, model::Role role,
                              LeaseCheck lease_check) {
@@ -125,7 +79,8 @@ class Run {
       : options_(options),
         mem_env_(rocksdb::NewMemEnv(rocksdb::Env::Default())),
         disk_(std::make_shared<DiskFullFs>(mem_env_->GetFileSystem())),
-        env_(env_on(disk_)),
+        crash_(std::make_shared<CrashFs>(disk_)),
+        env_(env_on(crash_)),
         rng_(seed),
         net_(sim_, ms(1 + rng_.below(10))),
         witness_(sim_) {
@@ -137,18 +92,34 @@ class Run {
       }
     }
     net_.attach_witness(kWitness, witness_);
-    primary_ = std::make_unique<Region>(
-        sim_, env_.get(),
-        region_options(kPrimary, kSecondary, model::Role::kActive, options.lease_check), net_);
-    secondary_ = std::make_unique<Region>(
-        sim_, env_.get(),
-        region_options(kSecondary, kPrimary, model::Role::kStandby, options.lease_check), net_);
+    primary_ = make_region(kPrimary);
+    secondary_ = make_region(kSecondary);
+    DRSIM_CHECK(primary_ && secondary_);
   }
   ~Run() {
     // Nothing the clients or the nemesis left on the scheduler may run after this.
     clients_running_ = false;
     primary_->freezer.thaw();
     secondary_->freezer.thaw();
+  }
+
+  // The region `name` as the daemon starts it: its store opened on its files (the same ones
+  // after a crash), the same options. nullptr (and a violation) when the store does not open.
+  std::unique_ptr<SimRegion> make_region(const std::string& name) {
+    const bool primary = name == kPrimary;
+    RegionOptions o = region_options(name, primary ? kSecondary : kPrimary,
+                                     primary ? model::Role::kActive : model::Role::kStandby,
+                                     options_.lease_check);
+    auto opened = storage::RegionStore::open(o.data_dir,
+                                             options_.fsync == Fsync::kEveryWrite
+                                                 ? storage::Durability::kPowerLoss
+                                                 : storage::Durability::kProcessCrash,
+                                             o.log_retention, env_.get());
+    if (!opened.is_ok()) {
+      fail("the " + name + "'s store did not open: " + opened.status().to_string());
+      return nullptr;
+    }
+    return std::make_unique<SimRegion>(sim_, std::move(opened).value(), std::move(o), net_);
   }
 
   Verdict run() {
@@ -172,8 +143,8 @@ class Run {
       return finish();
     }
     event("primary serves");
-    start_client(*primary_);
-    if (options_.nemesis == Nemesis::kDoubleFailover) start_client(*secondary_);
+    start_client(primary_);
+    if (options_.nemesis == Nemesis::kDoubleFailover) start_client(secondary_);
     schedule_resets();
     schedule_lease_sampler();
 
@@ -192,6 +163,12 @@ class Run {
         break;
       case Nemesis::kDiskFull:
         disk_full_then_free();
+        break;
+      case Nemesis::kKill:
+        kill_then_restart();
+        break;
+      case Nemesis::kPartitionOneWay:
+        partition_one_way_then_heal();
         break;
     }
     clients_running_ = false;
@@ -214,14 +191,19 @@ class Run {
     v_.simulated = sim_.now() - kTimeZero;
     return std::move(v_);
   }
-  Region& other(Region& r) { return &r == primary_.get() ? *secondary_ : *primary_; }
+  SimRegion& other(SimRegion& r) { return &r == primary_.get() ? *secondary_ : *primary_; }
+  std::unique_ptr<SimRegion>& slot(const std::string& name) {
+    return name == kPrimary ? primary_ : secondary_;
+  }
 
   // A stale client: keeps `target`'s address for the whole run and writes every 2–9 ms, not
-  // waiting for answers (a frozen region piles up requests in flight).
-  void start_client(Region& target) {
+  // waiting for answers (a frozen region piles up requests in flight; a dead one never answers,
+  // a restarted one answers at the same address).
+  void start_client(std::unique_ptr<SimRegion>& target_slot) {
     auto write = std::make_shared<std::function<void()>>();
-    *write = [this, &target, write] {
+    *write = [this, &target_slot, write] {
       if (!clients_running_) return;
+      SimRegion& target = *target_slot;
       const std::string key = "k" + std::to_string(next_key_++);
       const std::string workload = rng_.below(2) == 0 ? kSyncWorkload : kAsyncWorkload;
       const std::string value = key + "-" + std::to_string(v_.seed);
@@ -240,7 +222,7 @@ class Run {
   }
 
   // The checker, at the instant of each answer.
-  void on_answer(Region& by, const std::string& key, const std::string& workload,
+  void on_answer(SimRegion& by, const std::string& key, const std::string& workload,
                  const std::string& value, const region::WriteOutcome& o) {
     if (!o.status.is_ok()) {
       if (fault_at_) ++v_.refused_after_fault;
@@ -251,12 +233,12 @@ class Run {
     // A region failed over serves unprotected until re-protect (docs/replication.md): its sync
     // writes have no standby to wait for, and the sync guarantees do not cover them.
     const bool protected_ack = by.status().protection() == v1::REGION_PROTECTION_PROTECTED;
+    acked_.push_back({workload, key, value, by.name, protected_ack});
     event(by.name + " acked " + key + " (" + workload + ") at epoch " + std::to_string(epoch) +
           (protected_ack ? "" : " unprotected"));
     ++v_.acked;
     if (workload == kSyncWorkload) ++v_.acked_sync;
-    acked_.push_back({workload, key, value, protected_ack});
-    Region& peer = other(by);
+    SimRegion& peer = other(by);
     v1::GetStatusResponse ps = peer.status();
     // One active region at a time: nobody acknowledges once a newer epoch is active.
     if (ps.role() == v1::ROLE_ACTIVE && ps.epoch() > epoch) {
@@ -264,8 +246,17 @@ class Run {
            " at epoch " + std::to_string(epoch) + " while " + peer.name +
            " was already active at epoch " + std::to_string(ps.epoch()));
     }
-    // Sync: acknowledged only once the standby has it durably.
-    if (workload == kSyncWorkload && protected_ack && peer.value_of(workload, key) != value) {
+    // A restarted region resumes at what its store holds, and that is never behind a newer
+    // epoch it acknowledges under.
+    if (by.restarted && epoch < ps.epoch()) {
+      fail("write " + key + " (" + workload + ") acknowledged by the restarted " + by.name +
+           " at epoch " + std::to_string(epoch) + " below " + peer.name + "'s epoch " +
+           std::to_string(ps.epoch()));
+    }
+    // Sync: acknowledged only once the standby has it durably. A dead standby's store is judged
+    // when it restarts (check_restarted_store).
+    if (workload == kSyncWorkload && protected_ack && peer.alive() &&
+        peer.value_of(workload, key) != value) {
       fail("sync write " + key + " acknowledged by " + by.name + " but not on " + peer.name);
     }
   }
@@ -301,7 +292,7 @@ class Run {
 
   // The operator's `drsim failover` toward `to`, as the admin RPC calls it; false when it
   // refused or did not answer within 10 s.
-  bool failover(Region& to) {
+  bool failover(SimRegion& to) {
     event("operator: failover to " + to.name);
     std::optional<Result<v1::FailoverResponse>> answer;
     to.node->failover_after_lease("simulated " + std::string(nemesis_name(options_.nemesis)),
@@ -324,7 +315,7 @@ class Run {
     return true;
   }
 
-  void wait_step_down(Region& old, const char* after) {
+  void wait_step_down(SimRegion& old, const char* after) {
     if (!sim_.run_until([&] { return !old.active(); }, sim_.now() + 5s)) {
       fail("the old " + old.name + " did not step down within 5 s of the " + after);
     } else {
@@ -399,34 +390,157 @@ class Run {
     event("nemesis: the secondary's disk has room again");
     sim_.run_for(ms(rng_.below(500)));
     clients_running_ = false;
-    auto caught_up = [&] {
-      auto p = primary_->status();
-      auto s = secondary_->status();
-      for (const auto& pw : p.workloads()) {
-        bool found = false;
-        for (const auto& sw : s.workloads()) {
-          if (sw.name() != pw.name()) continue;
-          found = true;
-          if (sw.last_seq() != pw.last_seq()) return false;
-        }
-        if (!found) return false;
-      }
-      return true;
-    };
-    const bool done = sim_.run_until(caught_up, sim_.now() + 10s);
+    expect_catch_up("of its disk having room again");
     v_.standby_refusals = primary_->status().replication_refusals();
-    if (!done) {
-      fail("the secondary did not catch up within 10 s of its disk having room again");
+  }
+
+  // Only one direction of the replication link is cut for 0.3–1.5 s, drawn: primary →
+  // secondary (the frames are lost) or secondary → primary (the acks are lost, the standby has
+  // the writes). No failover. The streams break when gRPC's keepalive notices; new ones are
+  // refused until the heal. Then the standby catches up within 10 s, and no sync write is
+  // acknowledged that the standby lacks (on_answer).
+  void partition_one_way_then_heal() {
+    fault_at_ = sim_.now();
+    const bool frames_lost = rng_.below(2) == 0;
+    const std::string from = frames_lost ? kPrimary : kSecondary;
+    const std::string to = frames_lost ? kSecondary : kPrimary;
+    net_.cut_one_way(from, to);
+    event("nemesis: one-way partition " + from + " -> " + to + " (" +
+          (frames_lost ? "the frames" : "the acks") + " lost)");
+    sim_.run_for(ms(300 + rng_.below(1200)));
+    net_.heal_one_way(from, to);
+    event("nemesis: heal");
+    sim_.run_for(ms(rng_.below(500)));
+    clients_running_ = false;
+    expect_catch_up("of the heal");
+    v_.standby_refusals = primary_->status().replication_refusals();
+  }
+
+  // With the clients stopped, the standby holds every write of the active region within 10 s.
+  void expect_catch_up(const std::string& after) {
+    if (!sim_.run_until([&] { return caught_up(); }, sim_.now() + 10s)) {
+      fail("the secondary did not catch up within 10 s " + after);
     } else {
       event("the secondary caught up");
+    }
+  }
+
+  // Both regions hold the same last seq of every workload.
+  bool caught_up() {
+    auto p = primary_->status();
+    auto s = secondary_->status();
+    for (const auto& pw : p.workloads()) {
+      bool found = false;
+      for (const auto& sw : s.workloads()) {
+        if (sw.name() != pw.name()) continue;
+        found = true;
+        if (sw.last_seq() != pw.last_seq()) return false;
+      }
+      if (!found) return false;
+    }
+    return true;
+  }
+
+  // A region's host crashes: the process gets SIGKILL (no orderly shutdown, nothing of it runs
+  // again) and what its store had not synced is lost (CrashFs). 0.2–3 s later it restarts on
+  // the same files with the same options. A killed primary is failed over to the secondary in
+  // half of the seeds (the operator does not wait for it), and then must stay down as a
+  // standby when it comes back; otherwise it resumes as active after its fence check with the
+  // peer. Without a failover the standby (restarted or not) must catch up within 10 s.
+  void kill_then_restart() {
+    fault_at_ = sim_.now();
+    const std::string victim = rng_.below(2) == 0 ? kPrimary : kSecondary;
+    const Duration down = ms(200 + rng_.below(2800));
+    const bool fail_over = victim == kPrimary && rng_.below(2) == 0;
+    kill(victim);
+    bool back = false;
+    sim_.schedule_after(down, [this, victim, &back] {
+      restart(victim);
+      back = true;
+    });
+    bool failed_over = false;
+    if (fail_over) {
+      sim_.run_for(ms(rng_.below(1000)));
+      // May be refused: a primary back before the lease ran out renews it.
+      failed_over = failover(*secondary_);
+    }
+    sim_.run_until([&] { return back; }, *fault_at_ + down + 1ms);
+    sim_.run_for(ms(500 + rng_.below(1000)));
+    clients_running_ = false;
+    if (failed_over) {
+      wait_step_down(*primary_, "restart");
+    } else {
+      expect_catch_up("after the " + victim + "'s restart");
+    }
+    v_.standby_refusals =
+        primary_->status().replication_refusals() + secondary_->status().replication_refusals();
+  }
+
+  void kill(const std::string& name) {
+    const std::string dir = "/sim/" + name + "/";
+    crash_->kill(dir);  // from this instant nothing of it reaches the disk
+    net_.crash(name);
+    slot(name)->kill();
+    crash_->drop_unsynced(dir);
+    ++v_.kills;
+    event("nemesis: kill " + name + " (its host crashes: what its store had not synced is lost)");
+  }
+
+  void restart(const std::string& name) {
+    std::unique_ptr<SimRegion> fresh = make_region(name);
+    if (!fresh) return;
+    fresh->restarted = true;
+    check_restarted_store(*fresh);
+    dead_.push_back(std::move(slot(name)));
+    slot(name) = std::move(fresh);
+    SimRegion& r = *slot(name);
+    ++v_.restarts;
+    if (Status st = r.node->start(name); !st.is_ok()) {
+      fail("the restarted " + name + " did not start: " + st.to_string());
+      return;
+    }
+    auto st = r.status();
+    std::string what = "nemesis: restart " + name + ": " +
+                       (st.role() == v1::ROLE_ACTIVE ? "active" : "standby") + " at epoch " +
+                       std::to_string(st.epoch());
+    for (const auto& w : st.workloads()) {
+      what += ", " + w.name() + " at seq " + std::to_string(w.last_seq());
+    }
+    event(what);
+  }
+
+  // What the crash must have kept (the stores sync every write): every write the region
+  // acknowledged itself, and every sync write its peer acknowledged while protected (this
+  // region, its standby, had confirmed it durable).
+  void check_restarted_store(SimRegion& r) {
+    for (const auto& w : acked_) {
+      const bool own = w.by == r.name;
+      if (!own && !(w.workload == kSyncWorkload && w.protected_ack)) continue;
+      if (r.value_of(w.workload, w.key) == w.value) continue;
+      fail(own ? "write " + w.key + " (" + w.workload + ") acknowledged by " + r.name +
+                     " before its crash is not in its store after the restart"
+               : "sync write " + w.key + " acknowledged by " + w.by +
+                     " while protected is not in the restarted " + r.name +
+                     "'s store: its crash lost a write it had confirmed");
+    }
+  }
+
+  void check_log(SimRegion& r) {
+    for (const char* workload : {kSyncWorkload, kAsyncWorkload}) {
+      if (std::string problem = r.log_problem(workload); !problem.empty()) {
+        fail(r.name + "'s log of " + workload + ": " + problem);
+      }
     }
   }
 
   // After the run settles: one region serves, and it has every sync write acknowledged while
   // protected.
   void check_end_state() {
-    Region* serving = nullptr;
-    for (Region* r : {primary_.get(), secondary_.get()}) {
+    for (SimRegion* r : {primary_.get(), secondary_.get()}) {
+      if (r->alive()) check_log(*r);
+    }
+    SimRegion* serving = nullptr;
+    for (SimRegion* r : {primary_.get(), secondary_.get()}) {
       if (r->serving()) {
         if (serving) fail("both regions serve writes at the end");
         serving = r;
@@ -447,19 +561,23 @@ class Run {
 
   struct Acked {
     std::string workload, key, value;
+    std::string by;  // the region that acknowledged it
     bool protected_ack;
   };
 
   SeedOptions options_;
   std::unique_ptr<rocksdb::Env> mem_env_;  // the in-memory files, under disk_
   std::shared_ptr<DiskFullFs> disk_;
-  std::unique_ptr<rocksdb::Env> env_;  // on disk_; outlives the stores
+  std::shared_ptr<CrashFs> crash_;     // over disk_
+  std::unique_ptr<rocksdb::Env> env_;  // on crash_; outlives the stores
   Rng rng_;
   SimScheduler sim_;
   SimNetwork net_;
   trafficmgr::LeaseWitness witness_;
-  std::unique_ptr<Region> primary_;
-  std::unique_ptr<Region> secondary_;
+  std::unique_ptr<SimRegion> primary_;
+  std::unique_ptr<SimRegion> secondary_;
+  // Killed incarnations: their freezers drop what the scheduler still holds for them.
+  std::vector<std::unique_ptr<SimRegion>> dead_;
   Verdict v_;
   bool clients_running_ = true;
   bool two_leases_seen_ = false;
@@ -469,54 +587,6 @@ class Run {
 };
 
 }  // namespace
-
-std::string_view nemesis_name(Nemesis n) {
-  switch (n) {
-    case Nemesis::kPartition:
-      return "partition";
-    case Nemesis::kFreeze:
-      return "freeze";
-    case Nemesis::kDoubleFailover:
-      return "double-failover";
-    case Nemesis::kDrift:
-      return "drift";
-    case Nemesis::kDiskFull:
-      return "disk-full";
-  }
-  return "?";
-}
-
-Result<std::vector<Nemesis>> parse_nemeses(const std::string& list) {
-  std::vector<Nemesis> out;
-  std::stringstream in(list);
-  std::string word;
-  while (std::getline(in, word, ',')) {
-    if (word == "all") {
-      out.assign(std::begin(kAllNemeses), std::end(kAllNemeses));
-      continue;
-    }
-    bool known = false;
-    for (Nemesis n : kAllNemeses) {
-      if (word != nemesis_name(n)) continue;
-      known = true;
-      bool dup = false;
-      for (Nemesis seen : out) dup = dup || seen == n;
-      if (!dup) out.push_back(n);
-    }
-    if (!known) {
-      return invalid_argument("--nemesis: unknown kind '" + word +
-                              "' (known: partition, freeze, double-failover, drift, disk-full, all)");
-    }
-  }
-  if (out.empty()) return invalid_argument("--nemesis: no kind given");
-  return out;
-}
-
-Nemesis draw_nemesis(uint64_t seed, const std::vector<Nemesis>& kinds) {
-  DRSIM_CHECK(!kinds.empty());
-  Rng rng(seed ^ 0x6e656d65736973ULL);  // its own stream: the run's draws stay the same
-  return kinds[rng.below(kinds.size())];
-}
 
 Verdict run_seed(uint64_t seed, const SeedOptions& options) {
   Run run(seed, options);

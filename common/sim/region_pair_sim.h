@@ -3,9 +3,10 @@
 // process on one SimScheduler: their stores on RocksDB's in-memory Env, their links in memory
 // (SimNetwork), the Traffic Manager's real LeaseWitness as the witness. Stale clients keep a
 // region's address for the whole run (several requests in flight when it is frozen); the
-// nemesis (partition, freeze, double failover, clock drift, a standby's full disk) and the operator's failovers are
-// drawn from the seed. Every acknowledgement is judged the moment it is given, and the end
-// state once the run settles. The same seed gives the same events (docs/simulation.md).
+// nemesis (partition, freeze, double failover, clock drift, a standby's full disk, a killed and
+// restarted region whose unsynced writes are lost, a one-way cut of the replication link) and
+// the operator's failovers are drawn from the seed. Every acknowledgement is judged the moment
+// it is given, and the end state once the run settles. The same seed gives the same events (docs/simulation.md).
 //
 // Used by `drsim sim` (cli/sim_command.cc) and tests/sim. The daemons never link it.
 #pragma once
@@ -18,18 +19,9 @@
 
 #include "common/core/status.h"
 #include "common/core/time.h"
+#include "common/sim/nemesis.h"
 
 namespace drsim::sim {
-
-enum class Nemesis { kPartition, kFreeze, kDoubleFailover, kDrift, kDiskFull };
-inline constexpr Nemesis kAllNemeses[] = {Nemesis::kPartition, Nemesis::kFreeze,
-                                          Nemesis::kDoubleFailover, Nemesis::kDrift,
-                                          Nemesis::kDiskFull};
-std::string_view nemesis_name(Nemesis n);
-// "partition,freeze" or "all"; INVALID_ARGUMENT naming the unknown kind and the known ones.
-Result<std::vector<Nemesis>> parse_nemeses(const std::string& list);
-// The nemesis seed `seed` runs when it may draw one of `kinds` (deterministic).
-Nemesis draw_nemesis(uint64_t seed, const std::vector<Nemesis>& kinds);
 
 // The broken variant: the regions acknowledge without a valid lease (RegionOptions::
 // unsafe_no_lease, the test-build daemon's --unsafe-no-lease).
@@ -39,10 +31,17 @@ enum class LeaseCheck { kEnforced, kBypassed };
 // superseded region).
 enum class DriftRange { kWithinBound, kBeyondBound };
 
+// The regions' stores: every write synced (the daemon's --fsync, storage.fsync: true; durable
+// across power loss) or left in the OS's cache (the default; durable across SIGKILL only). The
+// kill nemesis's crash loses what was not synced, so only kEveryWrite is expected to keep every
+// acknowledged write (docs/replication.md).
+enum class Fsync { kEveryWrite, kOff };
+
 struct SeedOptions {
   Nemesis nemesis = Nemesis::kPartition;
   LeaseCheck lease_check = LeaseCheck::kEnforced;
   DriftRange drift_range = DriftRange::kWithinBound;
+  Fsync fsync = Fsync::kEveryWrite;
 };
 
 // The phrase every "acknowledged by a superseded region" violation carries.
@@ -59,6 +58,8 @@ struct Verdict {
   size_t resets = 0;  // replication stream resets before the fault
   size_t standby_refusals = 0;  // disk-full: batches the standby refused (the primary's count)
   size_t failovers = 0;
+  size_t kills = 0;                           // kill: regions killed (their unsynced writes lost)
+  size_t restarts = 0;                        // kill: regions restarted on their crashed files
   Duration lease_wait{};                      // longest wait of a failover
   Duration simulated{};                       // virtual time the run covered
   std::map<std::string, double> drift_rates;  // drift only: region → rate

@@ -43,17 +43,29 @@ struct SimNetwork::Stream {
   };
 
   Stream(SimNetwork& network, std::string from, std::string to, SourceEvents& on_source)
-      : net(network), source(std::move(from)), sink(std::move(to)), source_events(on_source) {}
+      : net(network),
+        source(std::move(from)),
+        sink(std::move(to)),
+        source_incarnation(net.incarnation(source)),
+        sink_incarnation(net.incarnation(sink)),
+        source_events(on_source) {}
 
   SimNetwork& net;
   const std::string source;
   const std::string sink;
+  // The processes at the ends: a stream never outlives either (SimNetwork::crash).
+  const uint64_t source_incarnation;
+  const uint64_t sink_incarnation;
   SourceEvents& source_events;
   SinkEvents* sink_events = nullptr;
   std::weak_ptr<Stream> self;
   SourceEnd source_end{*this};
   SinkEnd sink_end{*this};
   bool cut = false;
+  // A one-way cut: what goes this way is stuck (TCP retransmits in vain) until the keepalive
+  // breaks the stream, even if the cut heals meanwhile.
+  bool stalled_to_sink = false;
+  bool stalled_to_source = false;
   bool write_in_flight = false;
   bool source_closing = false;  // no more writes: cancelled, cut or finished by the sink
   bool source_close_scheduled = false;
@@ -80,7 +92,8 @@ struct SimNetwork::Stream {
     write_in_flight = true;
     auto keep = self.lock();
     scheduler().schedule_at(slot_to_sink(), [keep, frame = std::move(frame)] {
-      keep->net.deliver(keep->sink, [keep, frame] {
+      if (keep->stalled_to_sink) return;  // never arrives: the stream dies of it
+      keep->net.deliver(keep->sink, keep->sink_incarnation, [keep, frame] {
         if (keep->cut || keep->sink_closing || keep->sink_closed) return;
         keep->sink_seen = true;
         ++keep->net.frames_delivered_;
@@ -89,7 +102,7 @@ struct SimNetwork::Stream {
     });
     // The write leaves this process at once (gRPC: OnWriteDone once the transport took it).
     scheduler().post([keep] {
-      keep->net.deliver(keep->source, [keep] {
+      keep->net.deliver(keep->source, keep->source_incarnation, [keep] {
         if (keep->source_closed) return;
         keep->write_in_flight = false;
         keep->source_events.on_source_write_done(&keep->source_end);
@@ -101,7 +114,8 @@ struct SimNetwork::Stream {
     if (sink_closing || sink_closed) return;
     auto keep = self.lock();
     scheduler().schedule_at(slot_to_source(), [keep, reply = std::move(reply)] {
-      keep->net.deliver(keep->source, [keep, reply] {
+      if (keep->stalled_to_source) return;
+      keep->net.deliver(keep->source, keep->source_incarnation, [keep, reply] {
         if (keep->cut || keep->source_closed) return;
         keep->source_events.on_source_reply(&keep->source_end, reply);
       });
@@ -114,7 +128,7 @@ struct SimNetwork::Stream {
     source_close_scheduled = true;
     auto keep = self.lock();
     scheduler().schedule_at(at, [keep, why = std::move(why)] {
-      keep->net.deliver(keep->source, [keep, why] {
+      keep->net.deliver(keep->source, keep->source_incarnation, [keep, why] {
         keep->source_closed = true;
         keep->source_events.on_source_closed(&keep->source_end, why);
         keep->net.retire(keep.get());
@@ -127,7 +141,7 @@ struct SimNetwork::Stream {
     sink_close_scheduled = true;
     auto keep = self.lock();
     scheduler().schedule_at(at, [keep] {
-      keep->net.deliver(keep->sink, [keep] {
+      keep->net.deliver(keep->sink, keep->sink_incarnation, [keep] {
         keep->sink_closed = true;
         // A sink that never saw a frame never knew this stream.
         if (keep->sink_seen) keep->sink_events->on_sink_closed(&keep->sink_end);
@@ -239,7 +253,26 @@ void SimNetwork::set_delay(const std::string& from, const std::string& to, Durat
 
 void SimNetwork::set_gate(const std::string& name, Gate gate) { gates_[name] = std::move(gate); }
 
-void SimNetwork::deliver(const std::string& to, std::function<void()> task) {
+uint64_t SimNetwork::incarnation(const std::string& name) const {
+  auto it = incarnations_.find(name);
+  return it == incarnations_.end() ? 0 : it->second;
+}
+
+void SimNetwork::crash(const std::string& name) {
+  ++incarnations_[name];
+  regions_.erase(name);
+  auto streams = streams_;
+  for (auto& s : streams) {
+    if (s->source != name && s->sink != name) continue;
+    cut(s, unavailable("connection reset: " + name + " is down"));
+    // The dead end never hears of it: count its side closed so the stream can be retired.
+    if (s->source == name) s->source_closed = true;
+    if (s->sink == name) s->sink_closed = true;
+  }
+}
+
+void SimNetwork::deliver(const std::string& to, uint64_t incarnation, std::function<void()> task) {
+  if (incarnation != this->incarnation(to)) return;
   auto it = gates_.find(to);
   if (it == gates_.end()) {
     task();
@@ -264,6 +297,30 @@ void SimNetwork::heal(const std::string& a, const std::string& b) {
 
 bool SimNetwork::partitioned(const std::string& a, const std::string& b) const {
   return partitions_.count(pair_of(a, b)) > 0;
+}
+
+bool SimNetwork::blocked(const std::string& from, const std::string& to) const {
+  return partitioned(from, to) || one_way_.count({from, to}) > 0;
+}
+
+void SimNetwork::cut_one_way(const std::string& from, const std::string& to) {
+  one_way_.insert({from, to});
+  // The streams between them break when the keepalive pings go unanswered.
+  std::vector<std::shared_ptr<Stream>> doomed;
+  for (auto& s : streams_) {
+    if (s->source == from && s->sink == to) s->stalled_to_sink = true;
+    if (s->source == to && s->sink == from) s->stalled_to_source = true;
+    if (pair_of(s->source, s->sink) == pair_of(from, to)) doomed.push_back(s);
+  }
+  scheduler_.schedule_after(kKeepaliveLoss, [this, doomed, from, to] {
+    for (const auto& s : doomed) {
+      cut(s, unavailable("keepalive timeout: " + from + " cannot reach " + to));
+    }
+  });
+}
+
+void SimNetwork::heal_one_way(const std::string& from, const std::string& to) {
+  one_way_.erase({from, to});
 }
 
 void SimNetwork::reset(const std::string& a, const std::string& b) {
@@ -297,7 +354,9 @@ region::SourceLink* SimNetwork::open_stream(const std::string& from, const std::
     cut(s, unavailable("no region at " + to));
   } else {
     s->sink_events = it->second.sink;
-    if (partitioned(from, to)) cut(s, unavailable("partitioned: " + from + " cannot reach " + to));
+    if (blocked(from, to) || blocked(to, from)) {
+      cut(s, unavailable("partitioned: " + from + " and " + to + " cannot reach each other"));
+    }
   }
   return &s->source_end;
 }
@@ -318,37 +377,40 @@ CancelCall SimNetwork::call(const std::string& from, const std::string& to, Dura
     std::optional<TimerId> deadline_timer;
   };
   auto st = std::make_shared<State>();
+  // A restarted caller or callee is another process: the call belonged to the dead one.
+  const uint64_t from_inc = incarnation(from);
+  const uint64_t to_inc = incarnation(to);
   auto finish = [this, st, done = std::move(done)](const Status& s, const Reply& reply) {
     if (st->finished) return;
     st->finished = true;
     if (st->deadline_timer) scheduler_.cancel(*st->deadline_timer);
     done(s, reply);
   };
-  st->deadline_timer = scheduler_.schedule_after(deadline, [this, st, from, finish] {
+  st->deadline_timer = scheduler_.schedule_after(deadline, [this, st, from, from_inc, finish] {
     st->deadline_timer.reset();
-    deliver(from, [finish] {
+    deliver(from, from_inc, [finish] {
       finish(Status(StatusCode::kDeadlineExceeded, "Deadline Exceeded"), Reply{});
     });
   });
-  scheduler_.schedule_after(delay(from, to), [this, st, from, to, handle, finish] {
+  scheduler_.schedule_after(delay(from, to), [=, this] {
     if (st->finished) return;
-    if (partitioned(from, to)) {
+    if (blocked(from, to)) {
       ++calls_lost_;  // the request never arrives: the deadline answers
       return;
     }
-    deliver(to, [this, st, from, to, handle, finish] {
+    deliver(to, to_inc, [=, this] {
       // Held by a frozen callee past the caller's deadline: gRPC cancels the call, the handler
       // never runs.
       if (st->finished) return;
       Result<Reply> r = handle();
       Status status = r.status();
       Reply reply = r.is_ok() ? r.value() : Reply{};
-      scheduler_.schedule_after(delay(to, from), [this, from, to, finish, status, reply] {
-        if (partitioned(from, to)) {
+      scheduler_.schedule_after(delay(to, from), [=, this] {
+        if (blocked(to, from)) {
           ++calls_lost_;  // handled there, but the answer never comes back
           return;
         }
-        deliver(from, [finish, status, reply] { finish(status, reply); });
+        deliver(from, from_inc, [finish, status, reply] { finish(status, reply); });
       });
     });
   });

@@ -41,6 +41,12 @@ class SimNetwork {
   // `name` answers RenewLease / FenceLease with `witness`.
   void attach_witness(const std::string& name, trafficmgr::LeaseWitness& witness);
 
+  // Region `name`'s process died (the kill nemesis): its streams are cut (the peer sees
+  // UNAVAILABLE after the link delay, as a reset connection), nothing in flight to it or
+  // addressed to this incarnation of it is ever delivered, even after a restart, and until
+  // attach_region again nothing answers at its address.
+  void crash(const std::string& name);
+
   // Every delivery to `name` (frames, replies, stream ends, calls it answers, answers it gets)
   // runs through `gate`, which may run it at once or hold it (common/sim/freezer.h).
   using Gate = std::function<void(std::function<void()>)>;
@@ -52,6 +58,15 @@ class SimNetwork {
   void partition(const std::string& a, const std::string& b);
   void heal(const std::string& a, const std::string& b);
   bool partitioned(const std::string& a, const std::string& b) const;
+  // Only `from` → `to` is cut (a one-way partition): what `from` sends to `to` is lost, the other
+  // way still works. A stream between them breaks once gRPC's keepalive notices (kKeepaliveLoss
+  // later, both ends told UNAVAILABLE); one opened meanwhile breaks at once (its handshake needs
+  // both ways); a call's request or answer in the cut direction is lost (its deadline answers).
+  static constexpr Duration kKeepaliveLoss = std::chrono::milliseconds(1000);
+  void cut_one_way(const std::string& from, const std::string& to);
+  void heal_one_way(const std::string& from, const std::string& to);
+  // Nothing `from` sends reaches `to` (a partition or a one-way cut).
+  bool blocked(const std::string& from, const std::string& to) const;
   // Cuts the streams between a and b now; new ones may open at once.
   void reset(const std::string& a, const std::string& b);
 
@@ -66,8 +81,10 @@ class SimNetwork {
   friend class Links;
 
   Duration delay(const std::string& from, const std::string& to) const;
-  // Runs `task` at `to`: through its gate if it has one.
-  void deliver(const std::string& to, std::function<void()> task);
+  // Runs `task` at `to`: through its gate if it has one; never when `to` crashed since
+  // `incarnation` was taken (the process it was meant for is gone).
+  void deliver(const std::string& to, uint64_t incarnation, std::function<void()> task);
+  uint64_t incarnation(const std::string& name) const;
   region::SourceLink* open_stream(const std::string& from, const std::string& to,
                                   region::SourceEvents& events);
   void cut(const std::shared_ptr<Stream>& stream, const Status& why);
@@ -85,6 +102,7 @@ class SimNetwork {
   Duration default_delay_;
   std::map<std::pair<std::string, std::string>, Duration> delays_;
   std::set<std::pair<std::string, std::string>> partitions_;  // sorted pairs
+  std::set<std::pair<std::string, std::string>> one_way_;     // (from, to) cut
   std::map<std::string, std::unique_ptr<Links>> links_;
   struct Member {
     region::SinkEvents* sink;
@@ -93,6 +111,7 @@ class SimNetwork {
   std::map<std::string, Member> regions_;
   std::map<std::string, trafficmgr::LeaseWitness*> witnesses_;
   std::map<std::string, Gate> gates_;
+  std::map<std::string, uint64_t> incarnations_;  // crashes per member
   std::vector<std::shared_ptr<Stream>> streams_;
   size_t streams_opened_ = 0;
   size_t frames_delivered_ = 0;

@@ -14,23 +14,25 @@ case "$what" in
     run "$bin/drsim" sim --seeds 50 --nemesis all; rc=$?
     [ "$rc" -eq 0 ] || fail "exit $rc, expected 0"
     grep -q '^  seeds              50 (' "$out" || fail "no 'seeds 50' in the summary"
-    for k in partition freeze double-failover drift disk-full; do
+    for k in partition freeze double-failover drift disk-full kill partition-one-way; do
       grep -q "^  seeds .*$k [1-9]" "$out" || fail "no seed drew $k"
     done
+    grep -Eq '^  kills / restarts   [1-9][0-9]* / [1-9]' "$out" || fail "no kill and restart counted"
     grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "violations not 0"
     grep -Eq '^  acks checked       [1-9][0-9]{3,} \(' "$out" || fail "fewer than 1000 acks checked"
     [ "$(grep -c '^  [0-9]*/50 seeds' "$out")" -ge 9 ] || fail "fewer than 9 progress lines"
     ;;
   each)  # every kind alone, a few seeds
-    for k in partition freeze double-failover drift disk-full; do
+    for k in partition freeze double-failover drift disk-full kill partition-one-way; do
       run "$bin/drsim" sim --seeds 6 --nemesis "$k"; rc=$?
       [ "$rc" -eq 0 ] || fail "$k: exit $rc, expected 0"
       grep -q "^  seeds              6 ($k 6)" "$out" || fail "$k: not 6 seeds of $k"
       grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "$k: violations"
     done
     ;;
-  replay)  # one seed twice: the same output but the wall time
-    for s in 4 9; do
+  replay)  # one seed twice: the same output but the wall time (12 and 17 draw kill: the secondary
+           # killed, and the primary killed and failed over)
+    for s in 4 9 12 17; do
       run "$bin/drsim" sim --seed "$s"; rc=$?
       [ "$rc" -eq 0 ] || fail "seed $s: exit $rc"
       grep -v 'wall time' "$out" >"$out.2"
@@ -57,6 +59,15 @@ case "$what" in
     [ "$rc" -ne 0 ] || fail "the production drsim accepted --broken-variant"
     grep -q 'broken-variant' "$out" || fail "the refusal does not name --broken-variant"
     ;;
+  without-fsync)  # stores without fsync: the crash loses acked writes, and the checker says so
+    run "$bin/drsim" sim --seeds 6 --nemesis kill --without-fsync; rc=$?
+    [ "$rc" -eq 1 ] || fail "exit $rc, expected 1"
+    grep -q '^  violations         [1-9][0-9]* in 6 seed(s)$' "$out" || fail "not caught in 6 of 6 seeds"
+    grep -Eq 'is not in its store after the restart|its crash lost a write it had confirmed' "$out" \
+      || fail "no acknowledged write lost by the crash"
+    grep -q 'replay: drsim sim --seed 1 --nemesis kill --without-fsync' "$out" || fail "no replay command"
+    grep -q '(expected: with --without-fsync' "$out" || fail "the output does not say it is expected"
+    ;;
   drift-beyond)  # rates beyond the lease's bound: the checker finds acks by the old primary
     run "$bin/drsim" sim --seeds 10 --nemesis drift --drift-beyond-bound; rc=$?
     [ "$rc" -eq 1 ] || fail "exit $rc, expected 1"
@@ -71,13 +82,20 @@ case "$what" in
     grep -q '"violations": 0,' "$out" || fail "--json: violations not 0"
     run "$bin/drsim" sim --nemesis pause; rc=$?
     [ "$rc" -eq 2 ] || fail "unknown kind: exit $rc, expected 2"
-    grep -q "unknown kind 'pause' (known: partition, freeze, double-failover, drift, disk-full, all)" "$out" \
+    grep -q "unknown kind 'pause' (known: partition, freeze, double-failover, drift, disk-full, kill, partition-one-way, all)" "$out" \
       || fail "unknown kind: the refusal does not name it"
     run "$bin/drsim" sim --nemesis partition --drift-beyond-bound; rc=$?
     [ "$rc" -eq 2 ] || fail "--drift-beyond-bound without drift: exit $rc, expected 2"
+    run "$bin/drsim" sim --nemesis partition --without-fsync; rc=$?
+    [ "$rc" -eq 2 ] || fail "--without-fsync without kill: exit $rc, expected 2"
+    run "$bin/drsim" sim --seeds 3 --nemesis kill --json; rc=$?
+    [ "$rc" -eq 0 ] || fail "--json kill: exit $rc, expected 0"
+    grep -q '"kills": 3,' "$out" || fail "--json: not 3 kills"
+    grep -q '"restarts": 3,' "$out" || fail "--json: not 3 restarts"
+    grep -q '"standby_refusals": ' "$out" || fail "--json: no standby_refusals"
     echo "ok: $what"; exit 0
     ;;
   *) echo "unknown case $what"; exit 2 ;;
 esac
-echo "ok: $what"; grep -E '^  (seeds|virtual|wall|acks|violations)' "$out"
+echo "ok: $what"; grep -E '^  (seeds|virtual|wall|acks|kills|violations)' "$out"
 exit 0

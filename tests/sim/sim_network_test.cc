@@ -8,6 +8,7 @@
 
 #include "common/sim/freezer.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -204,6 +205,123 @@ TEST(Freezer, HoldsTimersWhileFrozenRunsThemInOrderOnThawAndDropsACancelledOne) 
   base.run_for(1ms);
   EXPECT_EQ(ran, (std::vector<std::string>{"a", "c", "d"}));
   EXPECT_EQ(freezer.held(), 0u);
+}
+
+TEST(SimNetwork, ACrashedSinkGetsNothingMoreEvenAfterItRestartsAndTheSourceSeesTheReset) {
+  Pair p;
+  p.source.queue = {1};
+  region::SourceLink* link = p.connect();
+  p.source.pump(link);
+  p.scheduler.run_for(15ms);  // frame 1 arrived: the sink knows the stream
+  p.source.queue = {2};
+  p.source.pump(link);
+  p.scheduler.run_for(5ms);  // frame 2 is halfway to the sink
+  p.net.crash("secondary");
+  // The restarted process answers at the same address at once.
+  RecordingSink restarted(p.scheduler);
+  p.net.attach_region("secondary", restarted, [](const v1::FenceRequest&) {
+    return Result<v1::FenceReply>(v1::FenceReply{});
+  });
+  p.scheduler.run_for(1s);
+  EXPECT_EQ(p.sink.seqs, (std::vector<uint64_t>{1})) << "the dead process got a frame";
+  EXPECT_TRUE(restarted.seqs.empty()) << "a frame sent to the dead process reached its successor";
+  EXPECT_EQ(p.sink.closed, 0) << "the dead process heard its stream end";
+  EXPECT_EQ(restarted.closed, 0);
+  ASSERT_EQ(p.source.closed.size(), 1u);
+  EXPECT_EQ(p.source.closed[0].code(), StatusCode::kUnavailable);
+  // A new stream reaches the restarted process.
+  p.source.queue = {3};
+  p.source.pump(p.connect());
+  p.scheduler.run_for(1s);
+  EXPECT_EQ(restarted.seqs, (std::vector<uint64_t>{3}));
+  EXPECT_EQ(p.source.acked, (std::vector<uint64_t>{1, 3}));
+}
+
+TEST(SimNetwork, ACrashedCallerNeverHearsTheAnswerToItsCall) {
+  Pair p;
+  std::optional<Status> answer;
+  p.net.links_for("primary").peer.fence(
+      "secondary", v1::FenceRequest{}, 300ms,
+      [&](const Status& s, const v1::FenceReply&) { answer = s; });
+  p.scheduler.run_for(5ms);  // the request is on its way
+  p.net.crash("primary");
+  p.scheduler.run_for(1s);  // answered, and the deadline passed: neither reaches the dead caller
+  EXPECT_FALSE(answer.has_value());
+}
+
+TEST(SimNetwork, AOneWayCutLosesOneDirectionThenTheKeepaliveBreaksTheStream) {
+  Pair p;
+  region::SourceLink* link = p.connect();
+  p.source.queue = {1};
+  p.source.pump(link);
+  p.scheduler.run_for(50ms);
+  ASSERT_EQ(p.source.acked, (std::vector<uint64_t>{1}));
+  // The acks' way (secondary → primary) is cut: frames still arrive, their acks do not.
+  p.net.cut_one_way("secondary", "primary");
+  p.source.queue = {2};
+  p.source.pump(link);
+  p.scheduler.run_for(100ms);
+  EXPECT_EQ(p.sink.seqs, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(p.source.acked, (std::vector<uint64_t>{1})) << "an ack crossed the cut";
+  EXPECT_TRUE(p.source.closed.empty());
+  // gRPC's keepalive notices: both ends hear the stream end.
+  p.scheduler.run_for(SimNetwork::kKeepaliveLoss);
+  ASSERT_EQ(p.source.closed.size(), 1u);
+  EXPECT_EQ(p.source.closed[0].code(), StatusCode::kUnavailable);
+  EXPECT_EQ(p.sink.closed, 1);
+  // A new stream needs both ways: refused until the heal.
+  p.connect();
+  p.scheduler.run_for(100ms);
+  EXPECT_EQ(p.source.closed.size(), 2u);
+  // A call whose answer would cross the cut ends at its deadline.
+  std::optional<Status> answer;
+  p.net.links_for("primary").peer.fence("secondary", v1::FenceRequest{}, 300ms,
+                                        [&](const Status& s, const v1::FenceReply&) { answer = s; });
+  p.scheduler.run_for(1s);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->code(), StatusCode::kDeadlineExceeded);
+
+  p.net.heal_one_way("secondary", "primary");
+  p.source.queue = {3};
+  p.source.pump(p.connect());
+  p.scheduler.run_for(100ms);
+  EXPECT_EQ(p.source.acked, (std::vector<uint64_t>{1, 3}));
+}
+
+TEST(SimNetwork, AOneWayCutOfTheFramesLosesThemEvenIfItHealsBeforeTheKeepalive) {
+  Pair p;
+  region::SourceLink* link = p.connect();
+  p.net.cut_one_way("primary", "secondary");
+  p.source.queue = {1};
+  p.source.pump(link);
+  p.scheduler.run_for(100ms);
+  p.net.heal_one_way("primary", "secondary");
+  // The stream stays stuck that way (its bytes are never retransmitted in time) until it breaks.
+  p.source.queue = {2};
+  p.source.pump(link);
+  p.scheduler.run_for(SimNetwork::kKeepaliveLoss);
+  EXPECT_TRUE(p.sink.seqs.empty());
+  ASSERT_EQ(p.source.closed.size(), 1u);
+}
+
+TEST(Freezer, AKilledProcessDropsWhatItHeldAndEverythingLater) {
+  SimScheduler base;
+  Freezer freezer;
+  FreezableScheduler process(base, freezer);
+  std::vector<std::string> ran;
+  process.schedule_after(10ms, [&] { ran.push_back("held"); });
+  freezer.freeze();
+  base.run_for(20ms);
+  EXPECT_EQ(freezer.held(), 1u);
+  process.schedule_after(10ms, [&] { ran.push_back("later"); });
+  freezer.kill();
+  EXPECT_EQ(freezer.held(), 0u);
+  base.run_for(100ms);
+  freezer.thaw();  // a dead process does not come back
+  process.post([&] { ran.push_back("posted"); });
+  base.run_for(1ms);
+  EXPECT_TRUE(ran.empty());
+  EXPECT_EQ(freezer.state(), Frozen::kDead);
 }
 
 }  // namespace

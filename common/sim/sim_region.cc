@@ -1,0 +1,33 @@
+#include "common/sim/sim_region.h"
+
+namespace drsim::sim {
+
+std::string SimRegion::log_problem(const std::string& workload) {
+  auto cursor = store->load_cursor(workload);
+  DRSIM_CHECK(cursor.is_ok());
+  uint64_t next = 1;
+  std::string problem;
+  Status st = store->scan_log(workload, Seq(1), Seq(~uint64_t{0}), [&](const v1::Change& c) {
+    if (c.seq() != next) {
+      problem = "a seq gap: " + std::to_string(c.seq()) + " follows " + std::to_string(next - 1);
+      return false;
+    }
+    if (value_of(workload, c.key()) != c.value()) {
+      problem = "seq " + std::to_string(c.seq()) + " (" + c.key() +
+                ") is logged but not in the data (half-applied)";
+      return false;
+    }
+    ++next;
+    return true;
+  });
+  DRSIM_CHECK(st.is_ok());
+  const uint64_t last = next - 1;
+  if (problem.empty() && last != cursor->seq.value()) {
+    problem = "the log ends at seq " + std::to_string(last) + " but the cursor is at " +
+              std::to_string(cursor->seq.value()) +
+              (last > cursor->seq.value() ? " (changes from the future)" : "");
+  }
+  return problem;
+}
+
+}  // namespace drsim::sim
