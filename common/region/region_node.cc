@@ -230,6 +230,7 @@ model::RegionFacts RegionNode::facts() const {
   f.copy_incomplete = std::any_of(order_.begin(), order_.end(),
                                   [](const Workload* w) { return w->copy_incomplete; });
   f.source_streaming = sink_ != nullptr && sink_source_ == options_.peer_name;
+  f.behind_standby = behind_standby_;
   return f;
 }
 
@@ -239,7 +240,8 @@ void RegionNode::update_health() {
   health_.set_region({role_->epoch().value(), model::role_name(role_->role())});
   health_.set_status("", S::SERVING);
   // Serving = may acknowledge a write now: active, confirmed, and holding the lease.
-  bool serving = role_->serving_writes() && (!grantor_ || admit_lease().is_ok());
+  bool serving = role_->serving_writes() && behind_standby_.empty() &&
+                 (!grantor_ || admit_lease().is_ok());
   health_.set_status("drsim.v1.Workload", serving ? S::SERVING : S::NOT_SERVING);
   if (serving && !serving_) {
     // Health says SERVING from here on: tell the Traffic Manager now, so it probes (and
@@ -307,6 +309,10 @@ void RegionNode::write(std::vector<drsim::v1::WriteOp> ops, WriteDone done) {
     done({s, Applied::kNo, {}});
     return;
   }
+  if (!behind_standby_.empty()) {
+    done({failed_precondition(behind_standby_), Applied::kNo, {}});
+    return;
+  }
   if (Status s = admit_lease(); !s.is_ok()) {
     done({s, Applied::kNo, {}});
     return;
@@ -356,6 +362,7 @@ void RegionNode::flush_writes() {
                          : role_->admit_write();
   // The lease is checked here, on the loop, right before the writes are applied and the async
   // ones acknowledged: a region frozen past its lease refuses what queued up meanwhile.
+  if (admit.is_ok() && !behind_standby_.empty()) admit = failed_precondition(behind_standby_);
   if (admit.is_ok()) admit = admit_lease();
   if (admit.is_ok() && handover_.pausing_writes()) {
     admit = failed_precondition("planned failover in progress: region " + options_.name +
@@ -862,6 +869,7 @@ void RegionNode::on_role_change(const model::RoleChanged& change) {
   spdlog::info("role {} -> {} at epoch {}: {}", model::role_name(change.from),
                model::role_name(change.to), change.epoch.value(), change.reason);
   if (change.to == model::Role::kStandby) {
+    behind_standby_.clear();  // a standby holds what it holds; re-protect brings the rest
     answer_fence_waiters(
         failed_precondition("region " + options_.name + " stepped down before serving: " +
                             change.reason),
@@ -1023,6 +1031,24 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
           drop_link(diverged_);
           return;
         }
+      }
+      if (cursor.seq() > w->source.last_written().value()) {
+        // The standby made durable what this region no longer has: acknowledged writes this
+        // region lost (its host crashed without --fsync; an older data dir was put back).
+        // Serving on would hand out their seqs again and a re-protect from here would erase
+        // them on the standby: stop, and let the operator fail over to the region that has them.
+        behind_standby_ = "the standby " + options_.peer_name + " holds " + w->spec.name +
+                          " up to seq " + std::to_string(cursor.seq()) + " (epoch " +
+                          std::to_string(cursor.epoch()) + ") and region " + options_.name +
+                          " only up to seq " + std::to_string(w->source.last_written().value()) +
+                          ": it lost acknowledged writes; fail over to " + options_.peer_name +
+                          " (drsim failover), which has them, then re-protect";
+        spdlog::error("refusing writes: {}", behind_standby_);
+        fail_waiters(failed_precondition(behind_standby_), Applied::kUnknown);
+        diverged_ = behind_standby_;  // replication stops with it
+        update_health();
+        drop_link(diverged_);
+        return;
       }
       if (Status s = w->source.on_connected(Seq(cursor.seq()), now); !s.is_ok()) {
         diverged_ = w->spec.name + ": " + s.message();

@@ -350,6 +350,9 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   uint64_t refusals_ = 0;
   uint64_t connects_ = 0;
   std::string diverged_;
+  // Active: the standby holds writes this region lost (RegionFacts::behind_standby). Writes are
+  // refused and health says NOT_SERVING until this region steps down.
+  std::string behind_standby_;
   // Workloads that may have changes to send; pump() takes from it (never scans order_).
   model::SendQueue send_queue_;
 

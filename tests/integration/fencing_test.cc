@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cstdint>
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
@@ -242,6 +243,75 @@ TEST(EpochBounds, ForgedHelloAtTheLargestEpochIsRefusedAndChangesNothing) {
   auto fo = cli::region_failover(topo.address("secondary"), "test: after a forged hello");
   ASSERT_TRUE(fo.is_ok()) << fo.status().message();
   EXPECT_EQ(fo->new_epoch(), 2u);
+}
+
+// A primary whose store lost acknowledged writes its standby holds — its host crashed without
+// --fsync, or an older copy of its data dir was put back (done here) — must not serve: it would
+// hand out the lost writes' seqs again, and a re-protect from it would erase them on the standby.
+// It refuses writes and re-protect naming what to do, health says NOT_SERVING, and the
+// operator's failover to the standby keeps every acknowledged write. The old code served on,
+// writing seq 101.. at epoch 1 over a history the standby already had.
+TEST(LostWrites, APrimaryRestartedBehindItsStandbyRefusesWritesUntilTheOperatorFailsOverToIt) {
+  namespace fs = std::filesystem;
+  TestTopology topo;  // sync: every write acknowledged is on the standby
+  ASSERT_TRUE(topo.ok());
+  auto write_keys = [&](int first, int n) {
+    auto stub = topo.workload_stub("primary");
+    int acked = 0;
+    for (int i = first; i < first + n; ++i) {
+      drsim::v1::PutResponse resp;
+      if (put(*stub, "k" + std::to_string(i), &resp).ok()) ++acked;
+    }
+    return acked;
+  };
+  ASSERT_EQ(write_keys(0, 50), 50);
+  // The primary's data dir as it is at seq 50, kept aside.
+  topo.kill("primary");
+  const fs::path data = fs::path(topo.state().at("primary").data_dir);
+  const fs::path older = data.string() + "-at-50";
+  fs::copy(data, older, fs::copy_options::recursive);
+  ASSERT_TRUE(topo.restart("primary").is_ok());
+  ASSERT_TRUE(wait_until([&] { return topo.status("primary").replication_connected(); }, 10s));
+  ASSERT_EQ(write_keys(50, 50), 50);  // seq 51..100, acknowledged: on the standby
+  // The older data dir put back: the primary has lost seq 51..100.
+  topo.kill("primary");
+  fs::remove_all(data);
+  fs::rename(older, data);
+  ASSERT_TRUE(topo.restart("primary").is_ok());
+
+  auto stub = topo.workload_stub("primary");
+  drsim::v1::PutResponse resp;
+  grpc::Status refused;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        refused = put(*stub, "after-restart", &resp);
+        return refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+               refused.error_message().find("lost acknowledged writes") != std::string::npos;
+      },
+      15s))
+      << "the primary behind its standby took a write: " << refused.error_message() << " seq "
+      << resp.result().seq();
+  EXPECT_NE(refused.error_message().find("fail over to secondary"), std::string::npos)
+      << refused.error_message();
+  EXPECT_EQ(topo.status("primary").workloads(0).last_seq(), 50u);
+  auto reprotect = cli::region_reprotect(topo.address("primary"), "test: re-protect from behind", 10s);
+  EXPECT_EQ(reprotect.status().code(), StatusCode::kFailedPrecondition)
+      << reprotect.status().message();
+
+  auto fo = cli::region_failover(topo.address("secondary"), "test: fail over to what has them");
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  auto secondary = topo.workload_stub("secondary");
+  for (int i = 0; i < 100; ++i) {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 2s);
+    drsim::v1::GetRequest req;
+    req.set_workload("vm-web");
+    req.set_key("k" + std::to_string(i));
+    drsim::v1::GetResponse got;
+    ASSERT_TRUE(secondary->Get(&ctx, req, &got).ok()) << "k" << i;
+    EXPECT_EQ(got.value(), "value-of-k" + std::to_string(i)) << "acknowledged write k" << i << " lost";
+  }
+  EXPECT_EQ(topo.status("primary").role(), drsim::v1::ROLE_STANDBY);
 }
 
 }  // namespace

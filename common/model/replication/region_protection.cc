@@ -32,6 +32,11 @@ Status check_reprotect(const RegionFacts& f) {
   if (f.handover) {
     return failed_precondition("a planned failover of region " + f.region + " is under way");
   }
+  if (!f.behind_standby.empty()) {
+    // Re-protecting from here would copy this region's older history over the standby's.
+    return failed_precondition("region " + f.region + " must not re-protect: " +
+                               f.behind_standby);
+  }
   if (f.protection == Protection::kResyncing) {
     return failed_precondition("re-protect of region " + f.region +
                                " is already running; GetStatus shows its progress");

@@ -30,6 +30,9 @@ struct RegionFacts {
   bool handover = false;          // a planned failover is under way
   bool copy_incomplete = false;   // a full copy into this region has not finished
   bool source_streaming = false;  // standby: the active region's stream is connected
+  // Active: why its standby holds writes this region does not (it lost them: a host crash
+  // without --fsync, an older data dir put back); empty when not so.
+  std::string behind_standby;
 };
 
 // Re-protect on this region. FAILED_PRECONDITION with what to do instead.

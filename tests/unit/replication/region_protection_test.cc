@@ -56,11 +56,16 @@ TEST(RegionProtection, ReprotectRefusalsSayWhatToDoInstead) {
   no_peer.peer_address_known = false;
   RegionFacts handover = failed_over_active();
   handover.handover = true;
+  RegionFacts behind = failed_over_active();
+  behind.protection = Protection::kProtected;
+  behind.replication_stopped = true;
+  behind.behind_standby = "the standby primary holds vm-web up to seq 100: fail over to primary";
   for (const auto& c :
        {Case{"standby", standby, "runs on the active region (primary)"},
         Case{"already", already, "already protected"}, Case{"running", running, "already running"},
         Case{"outage", outage, "outage"}, Case{"unconfirmed", unconfirmed, "confirming"},
-        Case{"no peer", no_peer, "SetPeer"}, Case{"handover", handover, "planned failover"}}) {
+        Case{"no peer", no_peer, "SetPeer"}, Case{"handover", handover, "planned failover"},
+        Case{"behind its standby", behind, "must not re-protect: the standby primary holds"}}) {
     Status s = check_reprotect(c.f);
     EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << c.what;
     EXPECT_TRUE(contains(s, c.says)) << c.what << ": " << s.message();
