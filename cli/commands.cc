@@ -81,43 +81,79 @@ int cmd_up(const std::string& home, const std::string& config_path) {
   return 0;
 }
 
-int cmd_attach(const std::string& home, const std::string& config_path) {
+int cmd_attach(const std::string& home, const std::string& config_path, Output output) {
+  const bool as_json = output == Output::kJson;
   auto cfg = load_attach_config(config_path);
-  if (!cfg.is_ok()) return fail(cfg.status());
-  auto state = attach_topology(home, *cfg, [](const std::string& line) {
+  if (!cfg.is_ok()) return print_failure(cfg.status(), as_json);
+  std::vector<std::string> lines;
+  auto state = attach_topology(home, *cfg, [&](const std::string& line) {
+    lines.push_back(line);
+    if (as_json) return;
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   });
-  if (!state.is_ok()) return fail(state.status());
+  if (!state.is_ok()) return print_failure(state.status(), as_json);
+  if (as_json) {
+    JsonObject daemons = JsonObject::object();
+    for (const auto& [name, p] : state->processes) daemons[name] = p.address;
+    print_json_document(json_ok({{"home", state->home},
+                                 {"attached_from", state->attached_from},
+                                 {"daemons", daemons},
+                                 {"checked", lines}}));
+    return 0;
+  }
   std::printf("attached %s to the daemons of %s (state: %s); `drsim down` detaches\n",
               state->home.c_str(), config_path.c_str(), state->state_file().c_str());
   return 0;
 }
 
-int cmd_down(const std::string& home) {
+int cmd_down(const std::string& home, Output output) {
+  const bool as_json = output == Output::kJson;
   auto state = load_state(home);
   if (!state.is_ok() && state.status().code() == StatusCode::kNotFound) {
     // Idempotent, so `trap 'drsim down' EXIT` is safe: nothing up is not an error.
-    std::printf("down: nothing is up in %s\n", home.c_str());
+    if (as_json) {
+      print_json_document(json_ok({{"home", home}, {"stopped", JsonObject::array()},
+                                   {"detached", false}, {"nothing_up", true}}));
+    } else {
+      std::printf("down: nothing is up in %s\n", home.c_str());
+    }
     return 0;
   }
-  if (!state.is_ok()) return fail(state.status());
+  if (!state.is_ok()) return print_failure(state.status(), as_json);
   if (!state->attached_from.empty()) {
     // Attached: the daemons are not drsim's to stop. Forget them.
     std::error_code ec;
     std::filesystem::remove(state->state_file(), ec);
-    if (ec) return fail(unavailable("cannot remove " + state->state_file() + ": " + ec.message()));
-    std::printf("down: detached %s from the daemons of %s; they keep running (drsim did not "
-                "start them)\n",
-                state->home.c_str(), state->attached_from.c_str());
+    if (ec) {
+      return print_failure(
+          unavailable("cannot remove " + state->state_file() + ": " + ec.message()), as_json);
+    }
+    if (as_json) {
+      print_json_document(json_ok({{"home", state->home}, {"stopped", JsonObject::array()},
+                                   {"detached", true}, {"nothing_up", false}}));
+    } else {
+      std::printf("down: detached %s from the daemons of %s; they keep running (drsim did not "
+                  "start them)\n",
+                  state->home.c_str(), state->attached_from.c_str());
+    }
     return 0;
   }
+  JsonObject stopped = JsonObject::array();
   for (const auto& [name, p] : state->processes) {
-    std::printf("stopping %-10s pid %d%s\n", name.c_str(), p.pid,
-                recorded_alive(p.identity()) ? "" : " (not running)");
+    const bool alive = recorded_alive(p.identity());
+    stopped.push_back({{"name", name}, {"pid", p.pid}, {"was_running", alive}});
+    if (!as_json) {
+      std::printf("stopping %-10s pid %d%s\n", name.c_str(), p.pid, alive ? "" : " (not running)");
+    }
   }
-  if (Status s = topology_down(home, 3s); !s.is_ok()) return fail(s);
-  std::printf("down: every process of %s stopped (data kept under it)\n", state->home.c_str());
+  if (Status s = topology_down(home, 3s); !s.is_ok()) return print_failure(s, as_json);
+  if (as_json) {
+    print_json_document(json_ok({{"home", state->home}, {"stopped", stopped},
+                                 {"detached", false}, {"nothing_up", false}}));
+  } else {
+    std::printf("down: every process of %s stopped (data kept under it)\n", state->home.c_str());
+  }
   return 0;
 }
 
@@ -544,9 +580,10 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
 }
 
 int cmd_inject(const std::string& home, const std::string& fault,
-               const std::map<std::string, std::string>& params) {
+               const std::map<std::string, std::string>& params, Output output) {
+  const bool as_json = output == Output::kJson;
   auto state = load_state(home);
-  if (!state.is_ok()) return fail(state.status());
+  if (!state.is_ok()) return print_failure(state.status(), as_json);
   std::map<std::string, FaultParam> named;
   for (const auto& [flag, value] : params) {
     std::string key = flag.substr(2);
@@ -554,22 +591,36 @@ int cmd_inject(const std::string& home, const std::string& fault,
     named[key] = {value, flag};
   }
   auto spec = make_fault(fault, named, "inject", ParamStyle::kFlag);
-  if (!spec.is_ok()) return fail(spec.status());
+  if (!spec.is_ok()) return print_failure(spec.status(), as_json);
   auto done = inject_fault(*state, *spec);
-  if (!done.is_ok()) return fail(done.status());
+  if (!done.is_ok()) return print_failure(done.status(), as_json);
   std::time_t now = std::time(nullptr);
+  if (as_json) {
+    print_json_document(json_ok({{"fault", fault},
+                                 {"target", spec->target},
+                                 {"injected", *done},
+                                 {"at_unix_seconds", static_cast<int64_t>(now)}}));
+    return 0;
+  }
   char when[32];
   std::strftime(when, sizeof when, "%H:%M:%S UTC", std::gmtime(&now));
   std::printf("injected %s at %s\n", done->c_str(), when);
   return 0;
 }
 
-int cmd_heal(const std::string& home, const std::string& target) {
+int cmd_heal(const std::string& home, const std::string& target, Output output) {
+  const bool as_json = output == Output::kJson;
   auto state = load_state(home);
-  if (!state.is_ok()) return fail(state.status());
+  if (!state.is_ok()) return print_failure(state.status(), as_json);
   auto lines = heal_faults(*state, target);
-  if (!lines.is_ok()) return fail(lines.status());
-  for (const auto& line : *lines) std::printf("%s\n", line.c_str());
+  if (!lines.is_ok()) return print_failure(lines.status(), as_json);
+  if (as_json) {
+    JsonObject body = {{"ok", !lines->empty()}, {"target", target.empty() ? "all" : target},
+                       {"healed", *lines}};
+    print_json_document(body);
+  } else {
+    for (const auto& line : *lines) std::printf("%s\n", line.c_str());
+  }
   return lines->empty() ? 1 : 0;
 }
 

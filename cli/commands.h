@@ -13,10 +13,14 @@
 
 namespace drsim::cli {
 
+// How a command prints what it did: lines for people, or one JSON document (docs/cli.md).
+enum class Output { kText, kJson };
+
 int cmd_up(const std::string& home, const std::string& config_path);
-int cmd_down(const std::string& home);
+int cmd_down(const std::string& home, Output output = Output::kText);
 // `drsim attach --config FILE`: drive daemons that run elsewhere (cli/attach.h).
-int cmd_attach(const std::string& home, const std::string& config_path);
+int cmd_attach(const std::string& home, const std::string& config_path,
+               Output output = Output::kText);
 int cmd_status(const std::string& home, bool as_json);
 
 struct LoadCommand {
@@ -31,9 +35,9 @@ int cmd_load(const std::string& home, LoadCommand cmd);
 
 // `params` maps the flags given (--region, --link, --latency-ms, ...) to their text.
 int cmd_inject(const std::string& home, const std::string& fault,
-               const std::map<std::string, std::string>& params);
+               const std::map<std::string, std::string>& params, Output output = Output::kText);
 // Heals everything, or one daemon / region / link selector.
-int cmd_heal(const std::string& home, const std::string& target);
+int cmd_heal(const std::string& home, const std::string& target, Output output = Output::kText);
 // Points `options` at the Traffic Manager's DNS server (the client resolves the profile's name
 // over UDP and caches each answer for its TTL) and maps the answered addresses to regions.
 Status resolve_by_dns(const TopologyState& state, LoadOptions* options);
@@ -42,7 +46,6 @@ Status resolve_by_dns(const TopologyState& state, LoadOptions* options);
 enum class HealthyActive { kRefuse, kForce };
 // What a command prints: lines for people, or one JSON document (cli/json_output.h) — its
 // result, or {"ok": false, "error": ...} — for scripts.
-enum class Output { kText, kJson };
 int cmd_failover(const std::string& home, const std::string& region, const std::string& reason,
                  WitnessCheck witness = WitnessCheck::kRequire,
                  HealthyActive healthy = HealthyActive::kRefuse, Output output = Output::kText);

@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
   auto* c_down = app.add_subcommand("down", "Stop every process `up` started (or detach what "
                                             "`attach` attached)");
   add_home(c_down);
+  bool down_json = false;
+  c_down->add_flag("--json", down_json, "One JSON document: what was stopped or detached");
   std::string attach_config;
   auto* c_attach = app.add_subcommand(
       "attach", "Drive daemons already running elsewhere (systemd, Kubernetes): status, load, "
@@ -82,6 +84,8 @@ int main(int argc, char** argv) {
                        "Attach file: a topology file with an attach: section (addresses, "
                        "tls_dir); docs/deploy.md")
       ->required();
+  bool attach_json = false;
+  c_attach->add_flag("--json", attach_json, "One JSON document: the daemons attached");
   bool status_json = false;
   auto* c_status = app.add_subcommand("status", "Regions, roles, epochs, health, routing and "
                                                 "replication lag");
@@ -181,6 +185,8 @@ int main(int argc, char** argv) {
     c_inject->add_option(flag, inject_params[flag], help);
   }
   c_inject->add_option("--region", region, "The daemon: primary | secondary | trafficmgr");
+  bool inject_json = false;
+  c_inject->add_flag("--json", inject_json, "One JSON document: what was injected");
   auto* c_heal = app.add_subcommand(
       "heal", "End faults: resume paused daemons, end outages, reset clock offsets and drift, "
               "clear link faults (all, or one daemon / region / link)");
@@ -188,6 +194,8 @@ int main(int argc, char** argv) {
   c_heal->add_option("--region", region, "Only this daemon or region (and its links)");
   std::string heal_link;
   c_heal->add_option("--link", heal_link, "Only this link or link group");
+  bool heal_json = false;
+  c_heal->add_flag("--json", heal_json, "One JSON document: what was healed");
   auto* c_failover = app.add_subcommand(
       "failover",
       "Promote the standby region. Unplanned (default): promote now, with what the standby "
@@ -556,8 +564,9 @@ int main(int argc, char** argv) {
   if (backup.parsed()) return backup.run();
   if (sim.parsed()) return sim.run();
   if (c_up->parsed()) return cmd_up(home, up_config);
-  if (c_down->parsed()) return cmd_down(home);
-  if (c_attach->parsed()) return cmd_attach(home, attach_config);
+  auto output_of = [](bool json) { return json ? Output::kJson : Output::kText; };
+  if (c_down->parsed()) return cmd_down(home, output_of(down_json));
+  if (c_attach->parsed()) return cmd_attach(home, attach_config, output_of(attach_json));
   if (c_status->parsed()) return cmd_status(home, status_json);
   if (c_load->parsed()) {
     if (!load_workloads.empty()) {
@@ -592,14 +601,14 @@ int main(int argc, char** argv) {
       if (c_inject->count(flag) > 0) params[flag] = value;
     }
     if (c_inject->count("--region") > 0) params["--region"] = region;
-    return cmd_inject(home, fault, params);
+    return cmd_inject(home, fault, params, output_of(inject_json));
   }
   if (c_heal->parsed()) {
     if (!region.empty() && !heal_link.empty()) {
       std::fprintf(stderr, "drsim: heal: give --region or --link, not both\n");
       return 2;
     }
-    return cmd_heal(home, region.empty() ? heal_link : region);
+    return cmd_heal(home, region.empty() ? heal_link : region, output_of(heal_json));
   }
   uint32_t drain_ms = static_cast<uint32_t>(drain_timeout_s * 1000.0);
   if (c_failover->parsed()) {

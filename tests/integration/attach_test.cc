@@ -119,5 +119,58 @@ TEST(Attach, UnreachableOrMisplacedDaemonsAndBadFilesAreExitTwoNamingTheFieldLea
   }
 }
 
+// inject, heal, attach and down with --json: one document each on stdout, schema_version first,
+// "ok" saying whether it worked, and on a refusal the error's code and message in it.
+TEST(AttachJson, InjectHealAttachAndDownEachPrintOneJsonDocument) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  const std::string home = make_temp_dir("drsim-attach-json") + "/attached";
+  auto doc = [](const RunResult& r) {
+    auto j = nlohmann::ordered_json::parse(r.output, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(j.is_discarded()) << "not one JSON document: " << r.output;
+    if (!j.is_discarded()) EXPECT_EQ(j.begin().key(), "schema_version") << r.output;
+    return j;
+  };
+  const std::string file = attach_file(topo, topo.state().at("primary").address);
+  auto attach = run_binary("drsim", {"attach", "--json", "--config", file, "--home", home}, 30s);
+  ASSERT_EQ(attach.exit_code, 0) << attach.output;
+  auto a = doc(attach);
+  EXPECT_EQ(a["ok"], true);
+  EXPECT_EQ(a["daemons"]["primary"], topo.state().at("primary").address);
+  EXPECT_EQ(a["checked"].size(), 3u) << attach.output;
+
+  auto outage = run_binary(
+      "drsim", {"inject", "outage", "--region", "secondary", "--json", "--home", home}, 30s);
+  EXPECT_EQ(outage.exit_code, 0) << outage.output;
+  auto o = doc(outage);
+  EXPECT_EQ(o["ok"], true);
+  EXPECT_EQ(o["fault"], "outage");
+  EXPECT_EQ(o["target"], "secondary");
+  EXPECT_TRUE(o["at_unix_seconds"].is_number_integer()) << outage.output;
+
+  auto refused =
+      run_binary("drsim", {"inject", "pause", "--region", "primary", "--json", "--home", home}, 30s);
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  auto r = doc(refused);
+  EXPECT_EQ(r["ok"], false);
+  EXPECT_EQ(r["error"]["code"], "FAILED_PRECONDITION") << refused.output;
+
+  auto heal = run_binary("drsim", {"heal", "--json", "--home", home}, 30s);
+  EXPECT_EQ(heal.exit_code, 0) << heal.output;
+  auto h = doc(heal);
+  EXPECT_EQ(h["ok"], true);
+  EXPECT_EQ(h["target"], "all");
+  EXPECT_EQ(h["healed"].size(), 2u) << heal.output;  // the two regions
+  EXPECT_FALSE(topo.status("secondary").outage());
+
+  auto down = run_binary("drsim", {"down", "--json", "--home", home}, 30s);
+  EXPECT_EQ(down.exit_code, 0) << down.output;
+  auto d = doc(down);
+  EXPECT_EQ(d["detached"], true);
+  auto again = run_binary("drsim", {"down", "--json", "--home", home}, 30s);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(doc(again)["nothing_up"], true);
+}
+
 }  // namespace
 }  // namespace drsim::testing
