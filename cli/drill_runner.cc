@@ -138,6 +138,9 @@ class DrillRun {
   std::string fault_kind_;
   std::string old_active_ = "primary";
   uint64_t new_epoch_ = 0;
+  // The epoch of the unplanned failover marks_.new_region names: later planned failovers (a
+  // failback) move new_epoch_ on, not this.
+  uint64_t failover_epoch_ = 0;
   double lease_wait_ms_ = 0;  // how long the promotion waited out the old active region's lease
   bool automated_failover_ = false;
   std::vector<model::WorkloadRecoveryPoint> points_;
@@ -340,6 +343,7 @@ void DrillRun::failover(const DrillStep& step, const std::string& label, std::st
   marks_.promoted_ns = local_promotion_time(target, fo->promoted_unix_nanos(), sent, received);
   marks_.new_region = target;
   new_epoch_ = fo->new_epoch();
+  failover_epoch_ = new_epoch_;
   lease_wait_ms_ = fo->lease_wait_ms();
   active_ = target;
   points_.clear();
@@ -484,6 +488,7 @@ void DrillRun::point_failover(const DrillStep& step, const std::string& label,
   marks_.promoted_ns = received;
   marks_.new_region = vault;
   new_epoch_ = fo->new_epoch();
+  failover_epoch_ = new_epoch_;
   active_ = vault;
   // The RPO of this failover is the chosen point: what clients wrote past it is given up.
   points_.clear();
@@ -539,6 +544,7 @@ void DrillRun::record_plan_failover(const drsim::v1::PlanRunInfo& run) {
   marks_.promoted_ns = promoted;
   marks_.new_region = vault;
   new_epoch_ = fo.new_epoch();
+  failover_epoch_ = new_epoch_;
   active_ = vault;
   points_.clear();
   for (const auto& item : fo.items()) {
@@ -1041,7 +1047,7 @@ int DrillRun::finish() {
   }
   if (automated_failover_) {
     std::printf("failover           automated by the drill; %s active at epoch %llu\n",
-                marks_.new_region.c_str(), (unsigned long long)new_epoch_);
+                marks_.new_region.c_str(), (unsigned long long)failover_epoch_);
   }
   for (const auto& p : planned_) {
     std::printf("planned failover   %s -> %s at epoch %llu: writes paused %.1f ms, drained %zu "
@@ -1150,7 +1156,7 @@ int DrillRun::finish() {
   j["faults"] = faults;
   j["failover"] = {{"automated_by_drill", automated_failover_},
                    {"new_active", marks_.new_region},
-                   {"new_epoch", new_epoch_},
+                   {"new_epoch", failover_epoch_},
                    {"promoted_unix_nanos", marks_.promoted_ns}};
   j["planned_failovers"] = planned_j;
   j["reprotects"] = reprotects_;

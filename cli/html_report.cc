@@ -894,8 +894,10 @@ std::string render_summary(const json& report) {
   group(h, "Data");
   const json* lost = at(report, {"acknowledged_writes_lost"});
   bool any_lost = lost && lost->is_number() && lost->get<double>() > 0;
+  // Checked against the region active at the end (after a failback, not the failover's).
+  const std::string final_name = string_at(report, {"final_active"}).value_or(new_name);
   row(h, "acknowledged writes lost", show(lost),
-      "every acknowledged write checked against the final state of " + new_name,
+      "every acknowledged write checked against the final state of " + final_name,
       any_lost ? "bad strong" : "strong");
   row(h, "recovered", show(at(report, {"recovered_indeterminate"})),
       "indeterminate writes found applied");

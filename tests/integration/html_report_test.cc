@@ -387,6 +387,17 @@ TEST(HtmlReport, WithoutLagSamplesOrFaultsTheReportSaysSo) {
   }
 }
 
+// After a failback the writes are checked against the region active at the end, which the
+// text report says; the HTML said the failover's region (issue 18).
+TEST(HtmlReport, AfterAFailbackWritesAreCheckedAgainstTheFinalActiveRegion) {
+  json report = synthetic_report();
+  report["final_active"] = "primary";  // failed over to kNewRegion, then back
+  Result<std::string> html = render_html_report(report, synthetic_history());
+  ASSERT_TRUE(html.is_ok()) << html.status().to_string();
+  EXPECT_NE(html->find("checked against the final state of primary"), std::string::npos);
+  EXPECT_EQ(html->find("checked against the final state of second"), std::string::npos);
+}
+
 TEST(HtmlReport, ManyOverlappingFaultsNeverOverlapTheirLabels) {
   json report = synthetic_report();
   json faults = json::array();
