@@ -249,6 +249,10 @@ int main(int argc, char** argv) {
                        "End the test failover: stop the copy and delete it");
   auto* c_cleanup = app.add_subcommand("cleanup", "Same as `drsim failover --test-cleanup`");
   add_home(c_cleanup);
+  // One --json for the Site Recovery action verbs (cleanup, protect --group, commit,
+  // change-point, plan run / resume): one document, docs/cli.md "JSON".
+  bool verb_json = false;
+  c_cleanup->add_flag("--json", verb_json, "Machine-readable output (docs/cli.md, JSON)");
 
   // Site Recovery: protect / items / points / commit / jobs
   ProtectOptions protect;
@@ -304,6 +308,7 @@ int main(int argc, char** argv) {
   add_home(c_commit);
   c_commit->add_option("--item", commit_items,
                        "Item(s) to commit (default: every failed-over one)");
+  c_commit->add_flag("--json", verb_json, "Machine-readable output (docs/cli.md, JSON)");
   auto* c_jobs = app.add_subcommand("jobs", "Site Recovery jobs of both regions' vaults");
   add_home(c_jobs);
   c_jobs->add_flag("--json", sr_json, "Machine-readable output");
@@ -327,6 +332,7 @@ int main(int argc, char** argv) {
                              "Failed-over item(s) (default: every failed-over one)");
   c_change_point->add_flag("--dry-run", change_point.dry_run,
                            "Only report what the change discards, regains or gives up");
+  c_change_point->add_flag("--json", verb_json, "Machine-readable output (docs/cli.md, JSON)");
 
   // Recovery plans
   auto* c_plan = app.add_subcommand(
@@ -392,6 +398,7 @@ int main(int argc, char** argv) {
                    "Seconds to wait for the run to end or suspend (0: do not wait)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
+  c_plan_run->add_flag("--json", verb_json, "Machine-readable output (docs/cli.md, JSON)");
   double resume_wait_s = 300;
   auto* c_plan_resume = c_plan->add_subcommand(
       "resume",
@@ -402,6 +409,7 @@ int main(int argc, char** argv) {
   c_plan_resume->add_option("--wait", resume_wait_s, "Seconds to wait for the run to settle")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
+  c_plan_resume->add_flag("--json", verb_json, "Machine-readable output (docs/cli.md, JSON)");
 
   auto* c_reprotect = app.add_subcommand(
       "reprotect",
@@ -623,9 +631,9 @@ int main(int argc, char** argv) {
                            "--test-cleanup\n");
       return 2;
     }
-    if (failover_json && (unplanned || test_failover || test_cleanup)) {
-      std::fprintf(stderr, "drsim: failover: --json is for unplanned (default) and --planned "
-                           "failovers\n");
+    if (failover_json && (unplanned || test_failover)) {
+      std::fprintf(stderr, "drsim: failover: --json is for unplanned (default), --planned and "
+                           "--test-cleanup\n");
       return 2;
     }
     if (test_cleanup) {
@@ -633,7 +641,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "drsim: failover: --test-cleanup takes no other flag\n");
         return 2;
       }
-      return cmd_test_cleanup(home);
+      return cmd_test_cleanup(home, failover_json);
     }
     if (test_failover) {
       if (point_failover.dry_run || !region.empty() || point_failover.items.size() > 1) {
@@ -669,14 +677,10 @@ int main(int argc, char** argv) {
                                               : WitnessCheck::kRequire,
                         force_healthy ? HealthyActive::kForce : HealthyActive::kRefuse, output);
   }
-  if (c_cleanup->parsed()) return cmd_test_cleanup(home);
+  if (c_cleanup->parsed()) return cmd_test_cleanup(home, verb_json);
   if (c_protect->parsed()) {
     if (!protect_group.empty()) {
-      if (protect_json) {
-        std::fprintf(stderr, "drsim: protect: --json is for one --item (not --group) for now\n");
-        return 2;
-      }
-      return cmd_protect_group(home, protect_group, protect_items, protect);
+      return cmd_protect_group(home, protect_group, protect_items, protect, protect_json);
     }
     if (protect_items.size() != 1) {
       std::fprintf(stderr, "drsim: protect: give one --item, or --group NAME with 2 to 16\n");
@@ -685,7 +689,7 @@ int main(int argc, char** argv) {
     protect.item = protect_items[0];
     return cmd_protect(home, protect, protect_json);
   }
-  if (c_change_point->parsed()) return cmd_change_point(home, change_point);
+  if (c_change_point->parsed()) return cmd_change_point(home, change_point, verb_json);
   if (c_plan_create->parsed()) return cmd_plan_create(home, plan_create);
   if (c_plan_list->parsed()) return cmd_plan_list(home, plan_json);
   if (c_plan_show->parsed()) return cmd_plan_show(home, plan_name, plan_json);
@@ -695,12 +699,12 @@ int main(int argc, char** argv) {
       return 2;
     }
     plan_run.kind = plan_test ? "test" : plan_planned ? "planned" : "unplanned";
-    return cmd_plan_run(home, plan_run);
+    return cmd_plan_run(home, plan_run, verb_json);
   }
-  if (c_plan_resume->parsed()) return cmd_plan_resume(home, plan_name, resume_wait_s);
+  if (c_plan_resume->parsed()) return cmd_plan_resume(home, plan_name, resume_wait_s, verb_json);
   if (c_items->parsed()) return cmd_items(home, sr_json);
   if (c_points->parsed()) return cmd_points(home, points_item, sr_json);
-  if (c_commit->parsed()) return cmd_commit(home, commit_items);
+  if (c_commit->parsed()) return cmd_commit(home, commit_items, verb_json);
   if (c_jobs->parsed()) return cmd_jobs(home, sr_json);
   const Output action_output = action_json ? Output::kJson : Output::kText;
   if (c_reprotect->parsed()) return cmd_reprotect(home, region, reprotect_reason, action_output);

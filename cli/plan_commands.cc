@@ -331,16 +331,23 @@ int cmd_plan_show(const std::string& home, const std::string& name, bool as_json
   return 0;
 }
 
-int cmd_plan_run(const std::string& home, const PlanRunOptions& options) {
-  return run_verb(home, [&](TopologyState& state, std::vector<std::string>* lines) {
-    return run_plan(state, options, lines);
-  });
+int cmd_plan_run(const std::string& home, const PlanRunOptions& options, bool as_json) {
+  return run_verb(
+      home,
+      [&](TopologyState& state, std::vector<std::string>* lines) {
+        return run_plan(state, options, lines);
+      },
+      as_json);
 }
 
-int cmd_plan_resume(const std::string& home, const std::string& name, double wait_s) {
-  return run_verb(home, [&](TopologyState& state, std::vector<std::string>* lines) {
-    return run_plan_resume(state, name, wait_s, lines);
-  });
+int cmd_plan_resume(const std::string& home, const std::string& name, double wait_s,
+                    bool as_json) {
+  return run_verb(
+      home,
+      [&](TopologyState& state, std::vector<std::string>* lines) {
+        return run_plan_resume(state, name, wait_s, lines);
+      },
+      as_json);
 }
 
 }  // namespace drsim::cli

@@ -43,7 +43,8 @@ std::vector<std::string> describe_plan(const drsim::v1::PlanInfo& plan);
 int cmd_plan_create(const std::string& home, const PlanCreateOptions& options);
 int cmd_plan_list(const std::string& home, bool as_json);
 int cmd_plan_show(const std::string& home, const std::string& name, bool as_json);
-int cmd_plan_run(const std::string& home, const PlanRunOptions& options);
-int cmd_plan_resume(const std::string& home, const std::string& name, double wait_s);
+int cmd_plan_run(const std::string& home, const PlanRunOptions& options, bool as_json = false);
+int cmd_plan_resume(const std::string& home, const std::string& name, double wait_s,
+                    bool as_json = false);
 
 }  // namespace drsim::cli

@@ -60,10 +60,14 @@ Result<ProtectItemResponse> run_protect_group(const TopologyState& state, const 
 }
 
 int cmd_protect_group(const std::string& home, const std::string& group,
-                      const std::vector<std::string>& items, const ProtectOptions& spec) {
-  return run_verb(home, [&](TopologyState& state, std::vector<std::string>* lines) {
-    return run_protect_group(state, group, items, spec, lines);
-  });
+                      const std::vector<std::string>& items, const ProtectOptions& spec,
+                      bool as_json) {
+  return run_verb(
+      home,
+      [&](TopologyState& state, std::vector<std::string>* lines) {
+        return run_protect_group(state, group, items, spec, lines);
+      },
+      as_json);
 }
 
 Result<ChangeRecoveryPointResponse> run_change_point(const TopologyState& state,
@@ -110,10 +114,13 @@ Result<ChangeRecoveryPointResponse> run_change_point(const TopologyState& state,
   return r;
 }
 
-int cmd_change_point(const std::string& home, const ChangePointOptions& options) {
-  return run_verb(home, [&](TopologyState& state, std::vector<std::string>* lines) {
-    return run_change_point(state, options, lines);
-  });
+int cmd_change_point(const std::string& home, const ChangePointOptions& options, bool as_json) {
+  return run_verb(
+      home,
+      [&](TopologyState& state, std::vector<std::string>* lines) {
+        return run_change_point(state, options, lines);
+      },
+      as_json);
 }
 
 }  // namespace drsim::cli

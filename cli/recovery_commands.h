@@ -19,7 +19,8 @@ Result<drsim::v1::ProtectItemResponse> run_protect_group(const TopologyState& st
                                                          const ProtectOptions& spec,
                                                          std::vector<std::string>* lines);
 int cmd_protect_group(const std::string& home, const std::string& group,
-                      const std::vector<std::string>& items, const ProtectOptions& spec);
+                      const std::vector<std::string>& items, const ProtectOptions& spec,
+                      bool as_json = false);
 
 struct ChangePointOptions {
   std::string point = "latest-processed";  // not latest: that data was rolled back
@@ -31,6 +32,7 @@ struct ChangePointOptions {
 Result<drsim::v1::ChangeRecoveryPointResponse> run_change_point(const TopologyState& state,
                                                                 const ChangePointOptions& o,
                                                                 std::vector<std::string>* lines);
-int cmd_change_point(const std::string& home, const ChangePointOptions& options);
+int cmd_change_point(const std::string& home, const ChangePointOptions& options,
+                     bool as_json = false);
 
 }  // namespace drsim::cli

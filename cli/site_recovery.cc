@@ -436,14 +436,14 @@ int cmd_test_failover(const std::string& home, const TestFailoverOptions& option
   return 0;
 }
 
-int cmd_test_cleanup(const std::string& home) {
-  auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
-  std::vector<std::string> lines;
-  Status s = run_test_cleanup(*state, &lines);
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  if (!s.is_ok()) return report_error(s);
-  return 0;
+int cmd_test_cleanup(const std::string& home, bool as_json) {
+  return run_verb(
+      home,
+      [](TopologyState& state, std::vector<std::string>* lines) -> Result<bool> {
+        if (Status s = run_test_cleanup(state, lines); !s.is_ok()) return s;
+        return true;
+      },
+      as_json);
 }
 
 int cmd_protect(const std::string& home, const ProtectOptions& options, bool as_json) {
@@ -561,14 +561,13 @@ int cmd_point_failover(const std::string& home, const PointFailoverOptions& opti
   return 0;
 }
 
-int cmd_commit(const std::string& home, const std::vector<std::string>& items) {
-  auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
-  std::vector<std::string> lines;
-  auto r = run_commit(*state, items, &lines);
-  if (!r.is_ok()) return report_error(r.status());
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  return 0;
+int cmd_commit(const std::string& home, const std::vector<std::string>& items, bool as_json) {
+  return run_verb(
+      home,
+      [&](TopologyState& state, std::vector<std::string>* lines) {
+        return run_commit(state, items, lines);
+      },
+      as_json);
 }
 
 int cmd_jobs(const std::string& home, bool as_json) {

@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "cli/json_output.h"
 #include "cli/topology.h"
 #include "common/core/status.h"
 #include "common/core/time.h"
@@ -46,12 +48,24 @@ Result<std::string> vault_region(const TopologyState& state);
 int report_error(const Status& s);
 // A verb: loads the topology in `home`, runs `step(state, &lines)` (returning a Result), prints
 // the lines (on failure too: they say what happened first) and reports a failure on stderr.
+// `as_json`: one document instead (docs/cli.md, JSON): "ok", the lines as "messages", the
+// answer as "response" when it is a message, or the error.
 template <typename Step>
-int run_verb(const std::string& home, Step step) {
+int run_verb(const std::string& home, Step step, bool as_json = false) {
   auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
+  if (!state.is_ok()) return print_failure(state.status(), as_json);
   std::vector<std::string> lines;
   auto r = step(*state, &lines);
+  if (as_json) {
+    if (!r.is_ok()) return print_json_error(r.status());
+    JsonObject body = {{"messages", lines}};
+    using Value = std::decay_t<decltype(*r)>;
+    if constexpr (std::is_base_of_v<google::protobuf::Message, Value>) {
+      body["response"] = proto_to_json(*r);
+    }
+    print_json_document(json_ok(body));
+    return 0;
+  }
   for (const auto& l : lines) std::printf("%s\n", l.c_str());
   if (!r.is_ok()) return report_error(r.status());
   return 0;
@@ -108,8 +122,9 @@ int cmd_items(const std::string& home, bool as_json);
 int cmd_points(const std::string& home, const std::string& item, bool as_json);
 int cmd_point_failover(const std::string& home, const PointFailoverOptions& options);
 int cmd_test_failover(const std::string& home, const TestFailoverOptions& options);
-int cmd_test_cleanup(const std::string& home);
-int cmd_commit(const std::string& home, const std::vector<std::string>& items);
+int cmd_test_cleanup(const std::string& home, bool as_json = false);
+int cmd_commit(const std::string& home, const std::vector<std::string>& items,
+               bool as_json = false);
 int cmd_jobs(const std::string& home, bool as_json);
 
 }  // namespace drsim::cli

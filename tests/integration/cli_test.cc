@@ -57,7 +57,12 @@ TEST(Cli, JsonOutputOfAFailedCommandIsAJsonErrorWithTheSameExitCode) {
        {std::vector<std::string>{"failover", "--json"}, {"failover", "--planned", "--json"},
         {"reprotect", "--json"}, {"failback", "--json"}, {"items", "--json"},
         {"vm", "list", "--json"}, {"protect", "--item", "vm-web", "--json"},
-        {"load", "--json", "--duration", "1"}}) {
+        {"load", "--json", "--duration", "1"},
+        {"inject", "outage", "--region", "primary", "--json"}, {"heal", "--json"},
+        {"commit", "--json"}, {"cleanup", "--json"}, {"failover", "--test-cleanup", "--json"},
+        {"change-point", "--json"}, {"plan", "run", "p", "--test", "--json"},
+        {"plan", "resume", "p", "--json"},
+        {"protect", "--group", "g", "--item", "vm-web", "--item", "vm-db", "--json"}}) {
     args.insert(args.end(), {"--home", home});
     auto r = run_binary("drsim", args, 10s);
     EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.output;
