@@ -24,7 +24,7 @@ std::string escape_help(const std::string& help) {
   return out;
 }
 
-// A bucket bound: shortest form ("0.001", "2.5", "10"), as the Prometheus client libraries write it.
+// A bucket bound in its shortest form ("0.001", "2.5", "10"), as Prometheus clients write it.
 std::string format_bound(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[32];

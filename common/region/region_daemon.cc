@@ -357,7 +357,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     net::HttpRoutes routes;
     routes["/health"] = [&](const net::HttpRequest&) { return health_response(node, health); };
     routes["/metrics"] = [&](const net::HttpRequest&) {
-      return metrics_response(node, health, rpc_counters);
+      return metrics_response(node, health, rpc_counters, site_recovery, backup);
     };
     auto started = net::HttpServer::start(io, "--http-listen", opt.http_listen, std::move(routes));
     if (!started.is_ok()) {
