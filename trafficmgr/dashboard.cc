@@ -283,6 +283,16 @@ std::string Dashboard::metrics_text() const {
                {{"profile", t.profile()}, {"endpoint", e.name()}}, e.last_probe_ms() / 1000.0);
     }
   }
+  m.family("drsim_tm_probe_duration_seconds", Prom::Type::kHistogram,
+           "Duration of every probe since start, failed ones included (a timeout counts as the "
+           "whole timeout).");
+  for (size_t p = 0; p < tables.size(); ++p) {
+    for (int i = 0; i < tables[p].endpoints_size(); ++i) {
+      m.histogram("drsim_tm_probe_duration_seconds",
+                  {{"profile", tables[p].profile()}, {"endpoint", tables[p].endpoints(i).name()}},
+                  net::latency_seconds(tm_.probe_durations(p, static_cast<size_t>(i))));
+    }
+  }
   m.family("drsim_tm_endpoint_status", Prom::Type::kGauge,
            "1 for the endpoint's current monitor status.");
   for (const auto& t : tables) {

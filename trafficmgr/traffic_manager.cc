@@ -132,6 +132,11 @@ uint64_t TrafficManager::status_changes(size_t profile) const {
   return profiles_.at(profile)->status_changes;
 }
 
+const model::LatencyHistogram& TrafficManager::probe_durations(size_t profile,
+                                                               size_t endpoint) const {
+  return profiles_.at(profile)->details.at(endpoint).probe_durations;
+}
+
 void TrafficManager::start() {
   running_ = true;
   for (size_t p = 0; p < profiles_.size(); ++p) probe_due(p);
@@ -197,6 +202,7 @@ void TrafficManager::on_probe_result(size_t profile, const ProbeResult& probed) 
   EndpointDetail& detail = r.details[endpoint];
   detail.last_probe_error = result.error;
   detail.last_probe_ms = to_ms(result.latency);
+  detail.probe_durations.record(result.latency);
   if (result.outcome == model::ProbeOutcome::kSuccess) {
     ++detail.probes_succeeded;
     detail.last_probe_result = result.detail;

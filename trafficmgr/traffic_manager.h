@@ -15,6 +15,7 @@
 
 #include "common/core/scheduler.h"
 #include "common/core/task_queue.h"
+#include "common/model/metrics/latency_histogram.h"
 #include "common/model/trafficmgr/epoch_guard.h"
 #include "common/model/trafficmgr/failover_meter.h"
 #include "common/model/trafficmgr/health_monitor.h"
@@ -57,6 +58,9 @@ class TrafficManager {
   // Loop thread, per profile (index into the config), counted since start, for /metrics.
   uint64_t route_changes(size_t profile) const;
   uint64_t status_changes(size_t profile) const;
+  // Loop thread: how long the probes of `endpoint` (index into the profile's endpoints) took,
+  // failed ones included (a timeout counts as the whole timeout), since start.
+  const model::LatencyHistogram& probe_durations(size_t profile, size_t endpoint) const;
 
  private:
   struct EndpointDetail {
@@ -66,6 +70,7 @@ class TrafficManager {
     int64_t status_changed_unix_nanos = 0;
     uint64_t probes_succeeded = 0;
     uint64_t probes_failed = 0;
+    model::LatencyHistogram probe_durations;
   };
   struct ProfileRuntime;
 

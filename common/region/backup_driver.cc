@@ -672,6 +672,8 @@ Result<model::BackupJob> BackupDriver::run_backup(const std::string& vault, cons
     return r.status();
   }
   const model::BackupJob& job = *r->job;
+  ++job_results_[{vault, job.trigger,
+                  job.status.is_ok() ? JobResult::kCompleted : JobResult::kFailed}];
   if (job.status.is_ok()) {
     spdlog::info("backup: {} backup of {} in vault {}: point {} at {}",
                  on_demand ? "on-demand" : "scheduled", vm, vault, job.point->value(),
@@ -681,6 +683,22 @@ Result<model::BackupJob> BackupDriver::run_backup(const std::string& vault, cons
                  on_demand ? "on-demand" : "scheduled", vm, vault, job.status.message());
   }
   return job;
+}
+
+BackupDriver::Figures BackupDriver::figures() const {
+  Figures out;
+  for (const auto* v : local_.registry.list(node_.options().name)) {
+    VaultFigures& f = out.vaults.emplace_back();
+    f.vault = v->name();
+    for (auto state : {model::BackupProtectionState::kProtected,
+                       model::BackupProtectionState::kProtectionStopped,
+                       model::BackupProtectionState::kSoftDeleted}) {
+      f.items[state] = 0;
+    }
+    for (const auto* item : v->items()) ++f.items[item->state()];
+  }
+  out.jobs = job_results_;
+  return out;
 }
 
 Result<v1::BackupNowResponse> BackupDriver::backup_now(const v1::BackupNowRequest& req) {

@@ -85,6 +85,25 @@ class BackupDriver {
   // The region's write gate: a generalized VM (captured into an image) takes no client writes.
   Status admit_write(const std::string& vm) const;
 
+  // GET /metrics (region_metrics.cc): this region's vaults with their items by protection
+  // state, and the backup jobs this process ran (scheduled and on-demand) by how they ended.
+  enum class JobResult { kCompleted, kFailed };
+  struct JobKey {
+    std::string vault;
+    model::BackupTrigger trigger;
+    JobResult result;
+    auto operator<=>(const JobKey&) const = default;
+  };
+  struct VaultFigures {
+    std::string vault;
+    std::map<model::BackupProtectionState, uint64_t> items;  // every state, 0 included
+  };
+  struct Figures {
+    std::vector<VaultFigures> vaults;
+    std::map<JobKey, uint64_t> jobs;
+  };
+  Figures figures() const;
+
   // From the paired region.
   Status geo_put_blob(const drsim::v1::GeoBlobChunk& chunk);
   Result<drsim::v1::GeoOpsResponse> geo_apply_ops(const drsim::v1::GeoOpsRequest& req);
@@ -226,6 +245,7 @@ class BackupDriver {
   bool stopped_ = false;
   std::optional<TimerId> timer_;
   std::set<std::string> warned_;  // VMs whose scheduled backup could not run (logged once)
+  std::map<JobKey, uint64_t> job_results_;  // since start, for /metrics
 
   VaultSet local_;
   std::map<std::string, SnapshotData> snapshots_;                  // by name

@@ -653,6 +653,13 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
   }
 }
 
+std::vector<RegionNode::WriteToAck> RegionNode::write_to_ack() const {
+  std::vector<WriteToAck> out;
+  if (role_->role() != model::Role::kActive || !replicating()) return out;
+  for (const auto* w : order_) out.push_back({&w->spec, &w->source.lag_histogram()});
+  return out;
+}
+
 void RegionNode::failover(const std::string& reason, FailoverDone done) {
   if (Status s = check_failover(); !s.is_ok()) return done(s);
   if (planned_ && role_->role() == model::Role::kStandby) {

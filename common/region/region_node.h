@@ -80,6 +80,14 @@ class RegionNode final : public SourceEvents, public SinkEvents {
 
   // Admin API (loop thread).
   void status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out);
+  // GET /metrics: each workload's write-to-standby-ack histogram (the one status() summarizes;
+  // a reset_lag_stats status resets it), while this region replicates to a standby as the
+  // active region; empty otherwise. Valid until the loop runs again.
+  struct WriteToAck {
+    const WorkloadSpec* workload;
+    const model::LatencyHistogram* lag;
+  };
+  std::vector<WriteToAck> write_to_ack() const;
   // Unplanned failover on this standby: promotes it, fences the peer (Replication.Fence) and
   // answers once this region serves (promoted_unix_nanos: then), or with the refusal.
   using FailoverDone = std::function<void(Result<drsim::v1::FailoverResponse>)>;

@@ -329,6 +329,42 @@ Result<ProtectItemResponse> SiteRecoveryDriver::protect_recorded(const ProtectIt
   return resp;
 }
 
+model::HealthAssessment SiteRecoveryDriver::health_here(
+    const model::ProtectionLifecycle& lc) const {
+  if (lc.replicating() && lc.peer_region() != node_.options().name) {
+    model::HealthAssessment away;
+    away.reason = "replicating to " + lc.peer_region() +
+                  "; this vault cuts recovery points only for items that replicate to " +
+                  node_.options().name;
+    return away;  // Not applicable
+  }
+  return lc.health(now());
+}
+
+SiteRecoveryDriver::Figures SiteRecoveryDriver::figures() const {
+  Figures out;
+  out.time_scale = clock_.scale();
+  out.checkpoint_failures = checkpoint_failures_;
+  const Time t = now();
+  for (const auto& name : vault_.scope_names()) {
+    const model::ProtectionLifecycle* lc = vault_.find(name);
+    if (lc == nullptr) continue;
+    ItemFigures& f = out.items.emplace_back();
+    f.item = name;
+    f.state = lc->state();
+    const model::HealthAssessment health = health_here(*lc);
+    f.health = health.health;
+    if (health.health != model::ReplicationHealth::kNotApplicable) f.rpo = health.lag;
+    if (const auto* p = lc->points().latest()) f.latest_point_age = t - p->time;
+    if (const auto* p = lc->points().latest_app_consistent()) {
+      f.latest_app_consistent_point_age = t - p->time;
+    }
+    auto it = items_.find(name);
+    f.points = it == items_.end() ? 0 : it->second.checkpoints.size();
+  }
+  return out;
+}
+
 void SiteRecoveryDriver::info(const model::ProtectionLifecycle& lc, ProtectedItemInfo* out) const {
   const model::ProtectedItemSpec* spec = vault_.vm(lc.name());
   out->set_item(lc.name());
@@ -340,20 +376,10 @@ void SiteRecoveryDriver::info(const model::ProtectionLifecycle& lc, ProtectedIte
   bool site = it != items_.end() && it->second.request.target_kind() == TARGET_KIND_SECONDARY_SITE;
   out->set_target(std::string(site ? "secondary site " : "Azure region ") + lc.recovery_region());
   out->set_state(model::protection_state_name(lc.state()));
-  auto health = lc.health(now());
-  bool points_here = lc.peer_region() == node_.options().name;
-  bool replicating = lc.state() == model::ProtectionState::kInitialReplication ||
-                     lc.state() == model::ProtectionState::kProtected ||
-                     lc.state() == model::ProtectionState::kTestFailoverCleanupPending;
-  if (replicating && !points_here) {
-    out->set_health(model::replication_health_name(model::ReplicationHealth::kNotApplicable));
-    out->set_health_reason("replicating to " + lc.peer_region() +
-                           "; this vault cuts recovery points only for items that replicate to " +
-                           node_.options().name);
-  } else {
-    out->set_health(model::replication_health_name(health.health));
-    out->set_health_reason(health.reason);
-  }
+  const model::HealthAssessment health = health_here(lc);
+  out->set_health(model::replication_health_name(health.health));
+  out->set_health_reason(health.reason);
+  const bool replicating = lc.replicating();
   out->set_active_region(lc.active_region());
   if (replicating) out->set_replication_target(lc.peer_region());
   out->set_points(it == items_.end() ? 0 : it->second.checkpoints.size());

@@ -57,6 +57,25 @@ class SiteRecoveryDriver {
   Result<drsim::v1::ReprotectItemsResponse> reprotect_items(
       const drsim::v1::ReprotectItemsRequest& req);
   drsim::v1::ListJobsResponse jobs() const;
+  // GET /metrics (region_metrics.cc): each item of this vault as items() reports it, with the
+  // ages ListItems leaves out. Durations are on drsim's clock (time_scale times real time).
+  struct ItemFigures {
+    std::string item;
+    model::ProtectionState state = model::ProtectionState::kNotProtected;
+    model::ReplicationHealth health = model::ReplicationHealth::kNotApplicable;
+    // The RPO a failover would get now (the health rule's lag: the newest point's age, or
+    // during a sync the time since data last arrived); nullopt while health is Not applicable.
+    std::optional<Duration> rpo;
+    std::optional<Duration> latest_point_age;  // "latest processed"; nullopt: no point
+    std::optional<Duration> latest_app_consistent_point_age;
+    uint64_t points = 0;  // with a checkpoint
+  };
+  struct Figures {
+    std::vector<ItemFigures> items;
+    double time_scale = 1;
+    uint64_t checkpoint_failures = 0;
+  };
+  Figures figures() const;
 
   // Writes every lifecycle and the job table that changed since the last write (synced, on the
   // worker thread, in order). kBeforeReturning waits until they are on disk: an operator step
@@ -150,6 +169,9 @@ class SiteRecoveryDriver {
       const drsim::v1::ProtectItemRequest& req, bool record,
       model::JobKind job_kind = model::JobKind::kEnableReplication);
   void info(const model::ProtectionLifecycle& lc, drsim::v1::ProtectedItemInfo* out) const;
+  // The item's health as this vault reports it: Not applicable (with the reason) while it
+  // replicates to another region's vault, which cuts its points.
+  model::HealthAssessment health_here(const model::ProtectionLifecycle& lc) const;
   void point_info(const std::string& item, const model::RecoveryPoint& p,
                   drsim::v1::ReplicationPointInfo* out) const;
   // A job that ran to its end inside one call.

@@ -3,6 +3,7 @@
 // writes (active, standby, outage) and GET /metrics reporting role, epoch, lag and RPC counts.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <regex>
 #include <set>
 
@@ -143,23 +144,44 @@ TEST_F(RegionHttpTest, MetricsIsWellFormedPrometheusText) {
   ASSERT_EQ(r.status, 200);
   const std::regex sample(
       R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.e+]+|NaN|[+-]Inf)$)");
-  std::set<std::string> typed, helped;
+  std::set<std::string> helped;
+  std::map<std::string, std::string> typed;  // family -> type
   std::istringstream in(r.body);
   std::string line;
   int samples = 0;
+  // A histogram's series are <family>_bucket (with an `le` label), _sum and _count.
+  auto family_of = [&](const std::string& name) -> std::string {
+    if (typed.count(name)) return name;
+    for (const std::string suffix : {"_bucket", "_sum", "_count"}) {
+      if (name.size() > suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        std::string base = name.substr(0, name.size() - suffix.size());
+        if (typed.count(base) && typed[base] == "histogram") return base;
+      }
+    }
+    return "";
+  };
   while (std::getline(in, line)) {
     if (line.rfind("# HELP ", 0) == 0) {
       helped.insert(line.substr(7, line.find(' ', 7) - 7));
     } else if (line.rfind("# TYPE ", 0) == 0) {
-      typed.insert(line.substr(7, line.find(' ', 7) - 7));
+      auto end = line.find(' ', 7);
+      typed[line.substr(7, end - 7)] = line.substr(end + 1);
     } else {
       std::smatch match;
       ASSERT_TRUE(std::regex_match(line, match, sample)) << "not a sample line: " << line;
-      EXPECT_TRUE(typed.count(match[1])) << "sample before its TYPE: " << line;
+      const std::string name = match[1];
+      EXPECT_FALSE(family_of(name).empty()) << "sample before its TYPE: " << line;
+      if (name.size() > 7 && name.compare(name.size() - 7, 7, "_bucket") == 0) {
+        EXPECT_NE(line.find("le=\""), std::string::npos) << "a bucket without le: " << line;
+      }
       ++samples;
     }
   }
-  EXPECT_EQ(typed, helped);
+  std::set<std::string> typed_names;
+  for (const auto& [name, type] : typed) typed_names.insert(name);
+  EXPECT_EQ(typed_names, helped);
+  EXPECT_EQ(typed["drsim_region_write_to_ack_seconds"], "histogram");
   EXPECT_GT(samples, 10);
 }
 

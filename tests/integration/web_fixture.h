@@ -84,13 +84,18 @@ inline std::set<std::string> dashboard_metrics(const std::string& prefix) {
   return names;
 }
 
-// The names of the metric families a Prometheus text exposition declares (# TYPE lines).
+// The names of the metric families a Prometheus text exposition declares (# TYPE lines), and
+// of a histogram family's _bucket, _sum and _count series.
 inline std::set<std::string> exported_metrics(const std::string& text) {
   std::set<std::string> names;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("# TYPE ", 0) != 0) continue;
-    names.insert(line.substr(7, line.find(' ', 7) - 7));
+    const std::string name = line.substr(7, line.find(' ', 7) - 7);
+    names.insert(name);
+    if (line.substr(7 + name.size()) == " histogram") {
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) names.insert(name + suffix);
+    }
   }
   return names;
 }

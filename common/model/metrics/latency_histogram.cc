@@ -28,6 +28,17 @@ void LatencyHistogram::record(Duration d) {
   ++buckets_[bucket_of(ns)];
   ++count_;
   max_ = std::max(max_, Duration(static_cast<int64_t>(ns)));
+  sum_ += Duration(static_cast<int64_t>(ns));
+}
+
+uint64_t LatencyHistogram::count_at_most(Duration d) const {
+  if (d.count() < 0) return 0;
+  if (d >= max_) return count_;
+  // Buckets below d's hold only smaller samples; d's own bucket is counted whole.
+  const int last = bucket_of(static_cast<uint64_t>(d.count()));
+  uint64_t n = 0;
+  for (int b = 0; b <= last; ++b) n += buckets_[b];
+  return n;
 }
 
 Duration LatencyHistogram::quantile(double q) const {

@@ -188,6 +188,8 @@ class ProtectionLifecycle {
   // Next point due while replicating (Protected or TestFailoverCleanupPending); else kNever.
   Time next_deadline() const;
   HealthAssessment health(Time now) const;
+  // InitialReplication, Protected or TestFailoverCleanupPending: data flows to the target.
+  bool replicating() const;
 
   const std::string& name() const { return name_; }
   ProtectionScope scope() const { return scope_; }
@@ -204,7 +206,6 @@ class ProtectionLifecycle {
   const std::optional<RecoveryPoint>& test_failover_point() const { return test_point_; }
 
  private:
-  bool replicating() const;
   Status refusal(ProtectionStep step) const;
   Status check(ProtectionStep step) const;
   // Checks `choice` against this scope and the log without changing anything.

@@ -1,4 +1,5 @@
-// LatencyHistogram: quantile accuracy on uniform and skewed data, exact max, empty and reset.
+// LatencyHistogram: quantile accuracy on uniform and skewed data, exact max, empty and reset, and
+// the figures a Prometheus histogram is made of (count at most d, sum).
 #include "common/model/metrics/latency_histogram.h"
 
 #include <gtest/gtest.h>
@@ -111,6 +112,43 @@ TEST(LatencyHistogram, SamplesBeyondTheTopBucketDoNotReportLessThanTheyAre) {
   EXPECT_EQ(h.quantile(0.5), 5h);
 }
 
+TEST(LatencyHistogram, CountAtMostCountsSamplesAtOrBelowTheBoundAtTheBucketResolution) {
+  LatencyHistogram h;
+  EXPECT_EQ(h.count_at_most(1s), 0u);
+  for (auto d : {1ms, 2ms, 2ms, 5ms, 10ms}) h.record(d);
+  EXPECT_EQ(h.count_at_most(-1ns), 0u);
+  EXPECT_EQ(h.count_at_most(0ns), 0u);
+  EXPECT_EQ(h.count_at_most(900us), 0u);
+  EXPECT_EQ(h.count_at_most(1ms), 1u);
+  // 999 us shares 1 ms's bucket (6.25 % wide): the 1 ms sample counts as at most 999 us.
+  EXPECT_EQ(h.count_at_most(999us), 1u);
+  EXPECT_EQ(h.count_at_most(2ms), 3u);
+  EXPECT_EQ(h.count_at_most(4ms), 3u);
+  EXPECT_EQ(h.count_at_most(10ms), 5u);
+  EXPECT_EQ(h.count_at_most(10h), 5u);
+}
+
+TEST(LatencyHistogram, SumIsExactAndNegativeSamplesAddNothing) {
+  LatencyHistogram h;
+  EXPECT_EQ(h.sum(), Duration(0));
+  h.record(1500us);
+  h.record(-3ms);
+  h.record(2h);
+  EXPECT_EQ(h.sum(), 2h + 1500us);
+  EXPECT_EQ(h.count_at_most(0ns), 1u);  // the negative one, recorded as 0
+  h.reset();
+  EXPECT_EQ(h.sum(), Duration(0));
+  EXPECT_EQ(h.count_at_most(10h), 0u);
+}
+
+TEST(LatencyHistogram, CountAtMostBeyondTheTopBucketIsExactAtTheMax) {
+  LatencyHistogram h;
+  h.record(3h);
+  h.record(5h);
+  EXPECT_EQ(h.count_at_most(5h), 2u);
+  EXPECT_EQ(h.count_at_most(1s), 0u);
+}
+
 // --- accuracy against exact quantiles -------------------------------------------------------
 
 struct Distribution {
@@ -138,6 +176,37 @@ TEST_P(LatencyHistogramAccuracy, QuantilesAreWithinSevenPercentOfExact) {
     EXPECT_NEAR(got, exact, exact * kTolerance) << "q " << q;
     // Reported as the bucket's upper bound: never below the exact value.
     EXPECT_GE(got, exact) << "q " << q;
+  }
+}
+
+// Between the exact count at d and the exact count at d + 6.25 %, monotone in d; sum exact.
+TEST_P(LatencyHistogramAccuracy, CountAtMostIsWithinOneBucketOfExact) {
+  Rng rng(7);
+  LatencyHistogram h;
+  std::vector<Duration> samples;
+  Duration sum{0};
+  for (int i = 0; i < 20'000; ++i) {
+    Duration d = GetParam().draw(rng);
+    samples.push_back(d);
+    sum += d;
+    h.record(d);
+  }
+  std::sort(samples.begin(), samples.end());
+  EXPECT_EQ(h.sum(), sum);
+  auto exact_at_most = [&](Duration d) {
+    return static_cast<uint64_t>(std::upper_bound(samples.begin(), samples.end(), d) -
+                                 samples.begin());
+  };
+  uint64_t previous = 0;
+  for (double q : kQuantiles) {
+    const Duration d = exact_quantile(samples, q);
+    for (Duration bound : {d, d - d / 20, d + d / 20}) {
+      const uint64_t got = h.count_at_most(bound);
+      EXPECT_GE(got, exact_at_most(bound)) << "bound " << bound.count() << " ns";
+      EXPECT_LE(got, exact_at_most(bound + bound / 16 + Duration(1))) << bound.count() << " ns";
+    }
+    EXPECT_GE(h.count_at_most(d), previous);
+    previous = h.count_at_most(d);
   }
 }
 
