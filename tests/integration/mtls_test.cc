@@ -26,6 +26,7 @@
 #include "drsim/v1/replication.grpc.pb.h"
 #include "drsim/v1/siterecovery.grpc.pb.h"
 #include "drsim/v1/trafficmgr.grpc.pb.h"
+#include "tests/integration/https_client.h"
 #include "tests/support/test_topology.h"
 
 namespace drsim::testing {
@@ -83,6 +84,30 @@ const std::vector<std::pair<std::string, std::string>> kOnePerService = {
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Waits (20 s at most) until every endpoint of `profile` at the Traffic Manager `address` is
+// Online or Degraded; false with the last error otherwise.
+bool wait_for_decided_endpoints(const std::string& address, const std::string& profile,
+                                drsim::v1::ListEndpointsResponse* endpoints,
+                                std::string* last_error) {
+  return wait_until(
+      [&] {
+        auto r = cli::tm_endpoints(address, profile);
+        if (!r.is_ok()) {
+          *last_error = r.status().message();
+          return false;
+        }
+        *endpoints = *r;
+        for (const auto& e : endpoints->endpoints()) {
+          if (e.status() != drsim::v1::ENDPOINT_ONLINE &&
+              e.status() != drsim::v1::ENDPOINT_DEGRADED) {
+            return false;
+          }
+        }
+        return endpoints->endpoints_size() > 0;
+      },
+      20s);
 }
 
 TEST(Mtls, EveryDaemonRefusesConnectionsWithoutAValidClientCertificate) {
@@ -322,21 +347,7 @@ TEST(Mtls, ClientsRequireTheIdentityTheyDialAndAnotherOneFailsNamingIt) {
   ASSERT_TRUE(tm.is_ok()) << tm.status().message();
   drsim::v1::ListEndpointsResponse endpoints;
   std::string last_error;
-  auto settled = [&] {
-    auto r = cli::tm_endpoints(tm->address, "wrong");
-    if (!r.is_ok()) {
-      last_error = r.status().message();
-      return false;
-    }
-    endpoints = *r;
-    int decided = 0;
-    for (const auto& e : endpoints.endpoints()) {
-      decided += e.status() == drsim::v1::ENDPOINT_ONLINE ||
-                 e.status() == drsim::v1::ENDPOINT_DEGRADED;
-    }
-    return decided == 2;
-  };
-  bool both_decided = wait_until(settled, 20s);
+  bool both_decided = wait_for_decided_endpoints(tm->address, "wrong", &endpoints, &last_error);
   cli::stop_process(tm->pid, 2s);
   ASSERT_TRUE(both_decided) << last_error << "\n" << endpoints.DebugString();
   for (const auto& e : endpoints.endpoints()) {
@@ -379,6 +390,89 @@ TEST(Mtls, PlainTcpIsLoopbackOnlyAndADaemonNeedsTlsDirOrInsecure) {
         << binary << ": " << r.output;
   }
   fs::remove_all(fs::path(dir).parent_path());
+}
+
+// With mTLS the HTTP endpoints serve HTTPS with each daemon's certificate: `drsim status` prints
+// the dashboard's https URL, which answers a client that verifies it against the topology's CA
+// and requires the Traffic Manager's identity; the regions' /health and /metrics the same with
+// theirs; a plain HTTP request to any of them is answered nothing.
+TEST(Mtls, StatusPrintsHttpsUrlsAndEveryHttpEndpointServesHttpsVerifiedByTheTopologyCa) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  const std::string ca = read_text(cli::tls_dir_of(topo.home()) + "/ca.crt");
+  auto r = run_binary("drsim", {"status", "--home", topo.home()}, 30s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string dashboard = topo.state().at("trafficmgr").more("dashboard_address");
+  ASSERT_FALSE(dashboard.empty());
+  EXPECT_NE(r.output.find("dashboard https://" + dashboard + "/"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("http://"), std::string::npos) << r.output;
+  r = run_binary("drsim", {"status", "--home", topo.home(), "--json"}, 30s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"dashboard_url\": \"https://" + dashboard + "/\""), std::string::npos)
+      << r.output;
+
+  // The dashboard page, its state and its metrics, as a browser given the CA would fetch them.
+  webtest::HttpsReply page = webtest::https_get(dashboard, "/", ca, "trafficmgr");
+  EXPECT_EQ(page.status, 200) << page.error;
+  EXPECT_NE(page.body.find("<html"), std::string::npos);
+  webtest::HttpsReply state = webtest::https_get(dashboard, "/api/state", ca, "trafficmgr");
+  EXPECT_EQ(state.status, 200) << state.error;
+  EXPECT_NE(state.body.find("\"primary\""), std::string::npos) << state.body;
+  EXPECT_EQ(webtest::https_get(dashboard, "/metrics", ca, "trafficmgr").status, 200);
+  // The primary is active: its /health is 200; the standby's is 503 (not serving writes).
+  const std::string primary_http = topo.state().at("primary").more("http_address");
+  const std::string secondary_http = topo.state().at("secondary").more("http_address");
+  webtest::HttpsReply health = webtest::https_get(primary_http, "/health", ca, "primary");
+  EXPECT_EQ(health.status, 200) << health.error << health.body;
+  EXPECT_EQ(webtest::https_get(secondary_http, "/health", ca, "secondary").status, 503);
+  webtest::HttpsReply metrics = webtest::https_get(secondary_http, "/metrics", ca, "secondary");
+  EXPECT_EQ(metrics.status, 200) << metrics.error;
+  EXPECT_NE(metrics.body.find("drsim_"), std::string::npos);
+  // Whom the client dialled matters: the primary's listener is not the secondary.
+  webtest::HttpsReply swapped = webtest::https_get(primary_http, "/health", ca, "secondary");
+  EXPECT_EQ(swapped.status, 0);
+  EXPECT_NE(swapped.error.find("certificate verify failed"), std::string::npos) << swapped.error;
+
+  for (const std::string& address : {dashboard, primary_http, secondary_http}) {
+    SCOPED_TRACE(address);
+    std::string data = webtest::plain_exchange(
+        address, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(data.find("HTTP/1."), std::string::npos) << "answered over plain HTTP: " << data;
+  }
+}
+
+// A Traffic Manager with mTLS and HTTP probes of the topology's regions probes their HTTPS
+// /health requiring each region's certificate: the primary's passes, the same address probed
+// as `secondary` fails the handshake (the primary's certificate is not the secondary's).
+TEST(Mtls, HttpProbesOfTheRegionsSpeakHttpsAndRequireTheRegionsCertificate) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  const std::string primary_http = topo.state().at("primary").more("http_address");
+  auto tm = cli::start_daemon(
+      "trafficmgr",
+      {cli::bin_dir() + "/drsim-trafficmgr", "--listen", "127.0.0.1:0", "--tls-dir",
+       cli::tls_dir_of(topo.home()), "--profile", "web", "--probe-protocol", "http",
+       "--probe-interval-ms", "1000", "--probe-timeout-ms", "1000", "--endpoint",
+       "primary=" + topo.address("primary"), "--probe-address", "primary=" + primary_http,
+       "--endpoint", "secondary=" + topo.address("secondary"), "--probe-address",
+       "secondary=" + primary_http},
+      topo.home() + "/tm-http-probes", "");
+  ASSERT_TRUE(tm.is_ok()) << tm.status().message();
+  drsim::v1::ListEndpointsResponse endpoints;
+  std::string last_error;
+  bool decided = wait_for_decided_endpoints(tm->address, "web", &endpoints, &last_error);
+  cli::stop_process(tm->pid, 2s);
+  ASSERT_TRUE(decided) << last_error << "\n" << endpoints.DebugString();
+  ASSERT_EQ(endpoints.endpoints_size(), 2);
+  for (const auto& e : endpoints.endpoints()) {
+    SCOPED_TRACE(e.DebugString());
+    if (e.name() == "primary") {
+      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_ONLINE);
+    } else {
+      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_DEGRADED);
+      EXPECT_NE(e.last_probe_error().find("UNAVAILABLE: TLS handshake"), std::string::npos);
+    }
+  }
 }
 
 TEST(Mtls, StatusShowsTheTransportAndUpReusesTheCa) {
