@@ -328,7 +328,14 @@ void check_daemon(const Objects& objects, const Layout& layout, const std::strin
   std::string liveness;
   for (const auto& part : c["livenessProbe"]["exec"]["command"])
     liveness += part.as<std::string>() + " ";
-  EXPECT_NE(liveness.find("/dev/tcp/127.0.0.1/" + std::to_string(port_of(http_listen)) + " "),
+  // The daemon serves HTTPS there with its certificate (--tls-dir): the probe speaks TLS and
+  // verifies the server against the CA and the daemon's identity.
+  EXPECT_NE(liveness.find("openssl s_client "), std::string::npos) << liveness;
+  EXPECT_NE(liveness.find(" -connect 127.0.0.1:" + std::to_string(port_of(http_listen)) + " "),
+            std::string::npos)
+      << liveness;
+  EXPECT_NE(liveness.find(" -verify_return_error -CAfile " + one(args, "--tls-dir") +
+                          "/ca.crt -verify_hostname " + daemon + ".drsim "),
             std::string::npos)
       << liveness;
   EXPECT_NE(liveness.find("GET /metrics"), std::string::npos) << liveness;
