@@ -101,7 +101,9 @@ int main(int argc, char** argv) {
   app.add_option("--probe-protocol", probe_protocol,
                  "grpc (grpc.health.v1 Check), http, https (certificate not validated) or tcp "
                  "(connect); http/https/tcp probe each endpoint's --probe-address, e.g. a "
-                 "region's --http-listen address")
+                 "region's --http-listen address. With --tls-dir, http and https probes of an "
+                 "endpoint named primary or secondary speak HTTPS and require that region's "
+                 "certificate of the CA")
       ->capture_default_str();
   app.add_option("--probe-path", probe_path,
                  "HTTP(S) only: the path probes GET (default /health, a region's health page)");
