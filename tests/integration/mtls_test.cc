@@ -86,28 +86,50 @@ std::string read_text(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Waits (20 s at most) until every endpoint of `profile` at the Traffic Manager `address` is
-// Online or Degraded; false with the last error otherwise.
-bool wait_for_decided_endpoints(const std::string& address, const std::string& profile,
-                                drsim::v1::ListEndpointsResponse* endpoints,
-                                std::string* last_error) {
-  return wait_until(
+// Starts a Traffic Manager as `trafficmgr` of `topo` (its --tls-dir) with profile `profile` and
+// `args`, waits (20 s at most) until both its endpoints are Online or Degraded, and stops it:
+// `primary` must be Online, `secondary` Degraded with `secondary_error` in its last probe error.
+void expect_primary_online_and_secondary_degraded(const TestTopology& topo,
+                                                  const std::string& profile,
+                                                  const std::vector<std::string>& args,
+                                                  const std::string& secondary_error) {
+  std::vector<std::string> argv = {cli::bin_dir() + "/drsim-trafficmgr", "--listen",
+                                   "127.0.0.1:0", "--tls-dir", cli::tls_dir_of(topo.home()),
+                                   "--profile", profile, "--probe-interval-ms", "1000",
+                                   "--probe-timeout-ms", "1000"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto tm = cli::start_daemon("trafficmgr", argv, topo.home() + "/tm-" + profile, "");
+  ASSERT_TRUE(tm.is_ok()) << tm.status().message();
+  drsim::v1::ListEndpointsResponse endpoints;
+  std::string last_error;
+  bool decided = wait_until(
       [&] {
-        auto r = cli::tm_endpoints(address, profile);
+        auto r = cli::tm_endpoints(tm->address, profile);
         if (!r.is_ok()) {
-          *last_error = r.status().message();
+          last_error = r.status().message();
           return false;
         }
-        *endpoints = *r;
-        for (const auto& e : endpoints->endpoints()) {
-          if (e.status() != drsim::v1::ENDPOINT_ONLINE &&
-              e.status() != drsim::v1::ENDPOINT_DEGRADED) {
-            return false;
-          }
+        endpoints = *r;
+        int n = 0;
+        for (const auto& e : endpoints.endpoints()) {
+          n += e.status() == drsim::v1::ENDPOINT_ONLINE ||
+               e.status() == drsim::v1::ENDPOINT_DEGRADED;
         }
-        return endpoints->endpoints_size() > 0;
+        return n == 2;
       },
       20s);
+  cli::stop_process(tm->pid, 2s);
+  ASSERT_TRUE(decided) << last_error << "\n" << endpoints.DebugString();
+  ASSERT_EQ(endpoints.endpoints_size(), 2);
+  for (const auto& e : endpoints.endpoints()) {
+    SCOPED_TRACE(e.DebugString());
+    if (e.name() == "primary") {
+      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_ONLINE);
+    } else {
+      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_DEGRADED);
+      EXPECT_NE(e.last_probe_error().find(secondary_error), std::string::npos);
+    }
+  }
 }
 
 TEST(Mtls, EveryDaemonRefusesConnectionsWithoutAValidClientCertificate) {
@@ -337,28 +359,9 @@ TEST(Mtls, ClientsRequireTheIdentityTheyDialAndAnotherOneFailsNamingIt) {
   // A Traffic Manager whose endpoint `secondary` is, by mistake, the primary's address: that
   // probe fails (the primary's certificate is not the secondary's), the `primary` one passes.
   // (Started as `trafficmgr`: the CLI expects the identity a process is named for.)
-  auto tm = cli::start_daemon(
-      "trafficmgr",
-      {cli::bin_dir() + "/drsim-trafficmgr", "--listen", "127.0.0.1:0", "--tls-dir",
-       cli::tls_dir_of(topo.home()), "--profile", "wrong", "--probe-interval-ms", "1000",
-       "--probe-timeout-ms", "1000", "--endpoint", "primary=" + primary, "--endpoint",
-       "secondary=" + primary},
-      topo.home() + "/tm-misconfigured", "");
-  ASSERT_TRUE(tm.is_ok()) << tm.status().message();
-  drsim::v1::ListEndpointsResponse endpoints;
-  std::string last_error;
-  bool both_decided = wait_for_decided_endpoints(tm->address, "wrong", &endpoints, &last_error);
-  cli::stop_process(tm->pid, 2s);
-  ASSERT_TRUE(both_decided) << last_error << "\n" << endpoints.DebugString();
-  for (const auto& e : endpoints.endpoints()) {
-    SCOPED_TRACE(e.DebugString());
-    if (e.name() == "primary") {
-      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_ONLINE);
-    } else {
-      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_DEGRADED);
-      EXPECT_NE(e.last_probe_error().find("UNAVAILABLE"), std::string::npos);
-    }
-  }
+  expect_primary_online_and_secondary_degraded(
+      topo, "wrong", {"--endpoint", "primary=" + primary, "--endpoint", "secondary=" + primary},
+      "UNAVAILABLE");
 }
 
 TEST(Mtls, PlainTcpIsLoopbackOnlyAndADaemonNeedsTlsDirOrInsecure) {
@@ -448,31 +451,12 @@ TEST(Mtls, HttpProbesOfTheRegionsSpeakHttpsAndRequireTheRegionsCertificate) {
   TestTopology topo;
   ASSERT_TRUE(topo.ok());
   const std::string primary_http = topo.state().at("primary").more("http_address");
-  auto tm = cli::start_daemon(
-      "trafficmgr",
-      {cli::bin_dir() + "/drsim-trafficmgr", "--listen", "127.0.0.1:0", "--tls-dir",
-       cli::tls_dir_of(topo.home()), "--profile", "web", "--probe-protocol", "http",
-       "--probe-interval-ms", "1000", "--probe-timeout-ms", "1000", "--endpoint",
-       "primary=" + topo.address("primary"), "--probe-address", "primary=" + primary_http,
-       "--endpoint", "secondary=" + topo.address("secondary"), "--probe-address",
-       "secondary=" + primary_http},
-      topo.home() + "/tm-http-probes", "");
-  ASSERT_TRUE(tm.is_ok()) << tm.status().message();
-  drsim::v1::ListEndpointsResponse endpoints;
-  std::string last_error;
-  bool decided = wait_for_decided_endpoints(tm->address, "web", &endpoints, &last_error);
-  cli::stop_process(tm->pid, 2s);
-  ASSERT_TRUE(decided) << last_error << "\n" << endpoints.DebugString();
-  ASSERT_EQ(endpoints.endpoints_size(), 2);
-  for (const auto& e : endpoints.endpoints()) {
-    SCOPED_TRACE(e.DebugString());
-    if (e.name() == "primary") {
-      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_ONLINE);
-    } else {
-      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_DEGRADED);
-      EXPECT_NE(e.last_probe_error().find("UNAVAILABLE: TLS handshake"), std::string::npos);
-    }
-  }
+  expect_primary_online_and_secondary_degraded(
+      topo, "web",
+      {"--probe-protocol", "http", "--endpoint", "primary=" + topo.address("primary"),
+       "--probe-address", "primary=" + primary_http, "--endpoint",
+       "secondary=" + topo.address("secondary"), "--probe-address", "secondary=" + primary_http},
+      "UNAVAILABLE: TLS handshake: certificate verify failed");
 }
 
 TEST(Mtls, StatusShowsTheTransportAndUpReusesTheCa) {
