@@ -260,7 +260,8 @@ HttpProber::HttpProber(asio::io_context& io, const Clock& clock, const net::Tran
     unverified->set_verify_mode(ssl::verify_none);
   }
   if (transport.security() == net::TransportSecurity::kMutualTls) {
-    auto made = net::https_client_context(transport.identity_pem().ca_pem, &transport.identity_pem());
+    const tls::IdentityPem& identity = transport.identity_pem();
+    auto made = net::https_client_context(identity.ca_pem, &identity);
     DRSIM_CHECK(made.is_ok());  // the PEM text gRPC's credentials were made of
     verified = std::move(made).value();
   }

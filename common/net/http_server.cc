@@ -211,7 +211,8 @@ class HttpServer::Session : public HttpServer::Connection,
       response = server_->dispatch(request);
     }
     server_->log_request(request.method, request.path, response.status, peer_);
-    send(std::move(response), body, req.keep_alive() ? AfterAnswer::kKeepAlive : AfterAnswer::kClose);
+    send(std::move(response), body,
+         req.keep_alive() ? AfterAnswer::kKeepAlive : AfterAnswer::kClose);
   }
 
   // Answers a request that could not be handled and closes the connection: after a framing

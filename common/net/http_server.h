@@ -81,7 +81,7 @@ struct HttpServerStats {
   uint64_t connections = 0;
   uint64_t connections_refused = 0;  // over max_connections or max_connections_per_source
   uint64_t idle_closed = 0;          // kept-alive idle connections closed to make room
-  uint64_t header_timeouts = 0;      // closed: no handshake and request header within header_timeout
+  uint64_t header_timeouts = 0;      // closed: no handshake + request header in header_timeout
   uint64_t tls_handshake_failures = 0;  // closed: not TLS, or the handshake failed (HTTPS only)
   uint64_t requests = 0;             // answered, whatever the status
   uint64_t bad_requests = 0;         // answered 4xx/5xx because the request was malformed

@@ -59,7 +59,8 @@ Result<std::shared_ptr<SslContext>> https_client_context(const std::string& ca_p
   if (ec) return invalid_argument("https: the CA certificate: " + ec.message());
   if (identity != nullptr) {
     context->use_certificate_chain(boost::asio::buffer(identity->cert_pem), ec);
-    if (!ec) context->use_private_key(boost::asio::buffer(identity->key_pem), ssl::context::pem, ec);
+    if (!ec)
+      context->use_private_key(boost::asio::buffer(identity->key_pem), ssl::context::pem, ec);
     if (ec) {
       return invalid_argument("https: the certificate of '" + identity->identity +
                               "': " + ec.message());

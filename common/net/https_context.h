@@ -31,8 +31,8 @@ Result<std::shared_ptr<SslContext>> https_server_context_for(const Transport& tr
 // A TLS 1.2+ client context that trusts only `ca_pem` and fails the handshake on any other
 // server certificate. Presents `identity`'s certificate when one is given (the servers do not
 // ask for it today).
-Result<std::shared_ptr<SslContext>> https_client_context(const std::string& ca_pem,
-                                                         const tls::IdentityPem* identity = nullptr);
+Result<std::shared_ptr<SslContext>> https_client_context(
+    const std::string& ca_pem, const tls::IdentityPem* identity = nullptr);
 
 // Before a client handshake on `ssl`: the server certificate must name `peer` ("<peer>.drsim")
 // in its subjectAltName; with kAnyPeer any certificate of the context's CA is accepted.

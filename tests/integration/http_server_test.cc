@@ -430,7 +430,9 @@ TEST_F(HttpServerTest, OneSourceAddressCannotHoldEverySlot) {
   start(limits);
 
   std::vector<std::unique_ptr<RawConnection>> silent;
-  for (int i = 0; i < 3; ++i) silent.push_back(std::make_unique<RawConnection>(address_, "127.0.0.1"));
+  for (int i = 0; i < 3; ++i) {
+    silent.push_back(std::make_unique<RawConnection>(address_, "127.0.0.1"));
+  }
   ASSERT_TRUE(wait_until([&] { return stats().connections == 3; }));
   RawConnection fourth(address_, "127.0.0.1");
   ASSERT_TRUE(fourth.connected());

@@ -12,9 +12,9 @@
 #include <string_view>
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -103,14 +103,13 @@ inline std::string plain_exchange(const std::string& address, const std::string&
     });
   };
   stream.expires_after(limit);
-  stream.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address(host), port),
-                       [&](beast::error_code ec) {
-                         if (ec) return;
-                         asio::async_write(stream, asio::buffer(request),
-                                           [&](beast::error_code ec, size_t) {
-                                             if (!ec) read_more();
-                                           });
-                       });
+  stream.async_connect(
+      asio::ip::tcp::endpoint(asio::ip::make_address(host), port), [&](beast::error_code ec) {
+        if (ec) return;
+        asio::async_write(stream, asio::buffer(request), [&](beast::error_code ec, size_t) {
+          if (!ec) read_more();
+        });
+      });
   io.run();
   return received;
 }
