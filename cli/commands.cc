@@ -388,6 +388,7 @@ int cmd_status(const std::string& home, bool as_json) {
   j["traffic_manager"]["dns_address"] = tm_info.more("dns_address");
   j["traffic_manager"]["dns_name"] = cfg.profile + ".trafficmanager.test";
   j["traffic_manager"]["dashboard_address"] = tm_info.more("dashboard_address");
+  j["traffic_manager"]["dashboard_url"] = http_url(*state, tm_info.more("dashboard_address"));
   j["profiles"] = jprofiles;
   j["transport"] = transport_line(*state);
   j["placement"] = placement_lines(*state);

@@ -954,10 +954,18 @@ std::string dns_line(const TopologyState& state) {
          state.config.profile + ".trafficmanager.test)";
 }
 
+std::string http_url(const TopologyState& state, const std::string& address) {
+  if (address.empty()) return "";
+  // The daemons serve their HTTP endpoints with the certificate they use for gRPC.
+  const char* scheme =
+      state.config.transport == net::TransportSecurity::kMutualTls ? "https" : "http";
+  return std::string(scheme) + "://" + address + "/";
+}
+
 std::string dashboard_line(const TopologyState& state) {
-  std::string dashboard = state.at("trafficmgr").more("dashboard_address");
-  if (dashboard.empty()) return "dashboard (not serving)";
-  return "dashboard http://" + dashboard + "/";
+  std::string url = http_url(state, state.at("trafficmgr").more("dashboard_address"));
+  if (url.empty()) return "dashboard (not serving)";
+  return "dashboard " + url;
 }
 
 std::string find_region(const TopologyState& state, drsim::v1::RegionRole role) {

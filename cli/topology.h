@@ -161,10 +161,13 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
 // so each gets a loopback address of its own that a dig can tell apart.
 inline constexpr const char* kPrimaryDnsAddress = "127.0.0.11";
 inline constexpr const char* kSecondaryDnsAddress = "127.0.0.12";
-// "dns 127.0.0.1:PORT name drsim.trafficmanager.test (...)" and "dashboard http://…/", for
+// "dns 127.0.0.1:PORT name drsim.trafficmanager.test (...)" and "dashboard https://…/", for
 // `drsim up` and `drsim status`.
 std::string dns_line(const TopologyState& state);
 std::string dashboard_line(const TopologyState& state);
+// "https://ADDRESS/" with mTLS (the daemons' HTTP listeners serve HTTPS with their certificate,
+// verified against <home>/tls/ca.crt), "http://ADDRESS/" with --insecure; "" for "".
+std::string http_url(const TopologyState& state, const std::string& address);
 // "mTLS (CA <home>/tls/ca.crt)" or "plain TCP (--insecure)", for `drsim up` and `drsim status`.
 std::string transport_line(const TopologyState& state);
 // Where each daemon runs: "placement: loopback (127.0.0.1)", or for netns the bridge line and

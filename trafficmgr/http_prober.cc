@@ -12,6 +12,7 @@
 #include "common/core/check.h"
 #include "common/core/clock.h"
 #include "common/net/health_service.h"
+#include "common/net/https_context.h"
 
 namespace drsim::trafficmgr {
 
@@ -53,11 +54,12 @@ std::string host_header(const HostPort& target) {
 class HttpProber::Call : public std::enable_shared_from_this<Call> {
  public:
   Call(asio::io_context& io, const Clock& clock,
-       std::shared_ptr<const model::TmMonitorConfig> monitor, std::shared_ptr<ssl::context> tls,
-       size_t endpoint, HostPort target, std::weak_ptr<ResultHandler> handler)
+       std::shared_ptr<const model::TmMonitorConfig> monitor, EndpointTls tls, size_t endpoint,
+       HostPort target, std::weak_ptr<ResultHandler> handler)
       : clock_(clock),
         monitor_(std::move(monitor)),
-        tls_context_(std::move(tls)),
+        tls_context_(std::move(tls.context)),
+        expected_peer_(std::move(tls.peer)),
         endpoint_(endpoint),
         target_(std::move(target)),
         handler_(std::move(handler)),
@@ -131,11 +133,13 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
   }
 
   void handshake() {
-    // SNI names the host unless it is an IP literal (RFC 6066 3). The certificate is not
-    // checked: the context verifies nothing.
-    boost::system::error_code ec;
-    asio::ip::make_address(target_.host, ec);
-    if (ec) SSL_set_tlsext_host_name(tls_->native_handle(), target_.host.c_str());
+    // A region of the topology must present its own certificate of the CA; other endpoints'
+    // certificates are not checked (their context verifies nothing). SNI names the host.
+    if (!net::expect_https_peer(tls_->native_handle(), expected_peer_, target_.host)) {
+      return finish(model::ProbeOutcome::kFailure,
+                    "UNAVAILABLE: TLS: cannot require the certificate of '" + expected_peer_ + "'",
+                    "");
+    }
     tls_->async_handshake(ssl::stream_base::client,
                           [self = shared_from_this()](const boost::system::error_code& ec) {
                             if (self->finished_) return;
@@ -215,6 +219,7 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
   const Clock& clock_;
   std::shared_ptr<const model::TmMonitorConfig> monitor_;
   std::shared_ptr<ssl::context> tls_context_;
+  const std::string expected_peer_;  // the identity the server must be ("": any, or unchecked)
   const size_t endpoint_;
   const HostPort target_;
   std::weak_ptr<ResultHandler> handler_;
@@ -230,9 +235,10 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
   std::optional<model::RegionClaim> claim_;  // from the response headers, if any
 };
 
-HttpProber::HttpProber(asio::io_context& io, const Clock& clock,
+HttpProber::HttpProber(asio::io_context& io, const Clock& clock, const net::Transport& transport,
                        const model::TmMonitorConfig& monitor,
-                       const std::vector<std::string>& targets, ResultHandler on_result)
+                       const std::vector<std::string>& targets,
+                       const std::vector<std::string>& peers, ResultHandler on_result)
     : io_(io),
       clock_(clock),
       monitor_(std::make_shared<const model::TmMonitorConfig>(monitor)),
@@ -245,10 +251,28 @@ HttpProber::HttpProber(asio::io_context& io, const Clock& clock,
     DRSIM_CHECK(split.is_ok());
     targets_.push_back(std::move(split).value());
   }
+  DRSIM_CHECK(peers.size() == targets_.size());
+  std::shared_ptr<ssl::context> unverified, verified;
   if (monitor.protocol == model::TmProbeProtocol::kHttps) {
-    tls_ = std::make_shared<ssl::context>(ssl::context::tls_client);
-    // Azure's HTTPS probes do not validate the certificate; neither does drsim.
-    tls_->set_verify_mode(ssl::verify_none);
+    unverified = std::make_shared<ssl::context>(ssl::context::tls_client);
+    // Azure's HTTPS probes do not validate the certificate; neither does drsim, for an endpoint
+    // that is not one of the topology's regions.
+    unverified->set_verify_mode(ssl::verify_none);
+  }
+  if (transport.security() == net::TransportSecurity::kMutualTls) {
+    const tls::IdentityPem& identity = transport.identity_pem();
+    auto made = net::https_client_context(identity.ca_pem, &identity);
+    DRSIM_CHECK(made.is_ok());  // the PEM text gRPC's credentials were made of
+    verified = std::move(made).value();
+  }
+  for (const auto& peer : peers) {
+    // With mTLS a region serves HTTPS only (its --http-listen): an http or https probe of an
+    // endpoint named for a region speaks HTTPS and requires that region's certificate.
+    if (verified && !peer.empty()) {
+      tls_.push_back({verified, peer});
+    } else {
+      tls_.push_back({unverified, ""});
+    }
   }
 }
 
@@ -256,8 +280,8 @@ HttpProber::~HttpProber() { cancel_all(); }
 
 void HttpProber::probe(size_t endpoint) {
   DRSIM_CHECK(endpoint < targets_.size());
-  calls_.start(
-      std::make_shared<Call>(io_, clock_, monitor_, tls_, endpoint, targets_[endpoint], handler_));
+  calls_.start(std::make_shared<Call>(io_, clock_, monitor_, tls_[endpoint], endpoint,
+                                      targets_[endpoint], handler_));
 }
 
 void HttpProber::cancel_all() {

@@ -20,6 +20,7 @@
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "common/net/http_server.h"
+#include "common/net/https_context.h"
 #include "common/net/transport_flags.h"
 #include "common/runtime/process_runtime.h"
 #include "trafficmgr/dashboard.h"
@@ -100,7 +101,9 @@ int main(int argc, char** argv) {
   app.add_option("--probe-protocol", probe_protocol,
                  "grpc (grpc.health.v1 Check), http, https (certificate not validated) or tcp "
                  "(connect); http/https/tcp probe each endpoint's --probe-address, e.g. a "
-                 "region's --http-listen address")
+                 "region's --http-listen address. With --tls-dir, http and https probes of an "
+                 "endpoint named primary or secondary speak HTTPS and require that region's "
+                 "certificate of the CA")
       ->capture_default_str();
   app.add_option("--probe-path", probe_path,
                  "HTTP(S) only: the path probes GET (default /health, a region's health page)");
@@ -113,7 +116,8 @@ int main(int argc, char** argv) {
       ->take_all();
   app.add_option("--dashboard-listen", dashboard_listen,
                  "serve the dashboard (GET /, /api/state, /metrics) on this loopback host:port "
-                 "(port 0 = ephemeral); empty = no dashboard");
+                 "(port 0 = ephemeral); HTTPS with the trafficmgr certificate under --tls-dir, "
+                 "plain HTTP with --insecure; empty = no dashboard");
   app.add_option("--region-admin", region_admin_flags,
                  "NAME=HOST:PORT, repeatable: a region's gRPC address; the dashboard shows its "
                  "role, epoch and replication lag (GetStatus). Needs --dashboard-listen")
@@ -339,8 +343,11 @@ int main(int argc, char** argv) {
   trafficmgr::Dashboard dashboard(traffic_manager, region_poller.get());
   std::shared_ptr<net::HttpServer> dashboard_server;
   if (!dashboard_listen.empty()) {
-    auto http_started =
-        net::HttpServer::start(io, "--dashboard-listen", dashboard_listen, dashboard.routes());
+    auto https = net::https_server_context_for(*transport);
+    auto http_started = https.is_ok() ? net::HttpServer::start(io, "--dashboard-listen",
+                                                               dashboard_listen, dashboard.routes(),
+                                                               {}, *https)
+                                      : Result<std::shared_ptr<net::HttpServer>>(https.status());
     if (!http_started.is_ok()) {
       spdlog::error("{}", http_started.status().message());
       if (dns) dns->stop();
@@ -348,8 +355,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     dashboard_server = std::move(http_started).value();
-    spdlog::info("dashboard on http://{}/ (GET /, /api/state, /metrics), {} region(s) watched",
-                 dashboard_server->address(), region_admins.size());
+    spdlog::info("dashboard on {} (GET /, /api/state, /metrics), {} region(s) watched",
+                 dashboard_server->url(), region_admins.size());
     ready_extra += std::string(ready_extra.empty() ? "" : ",") + "\"dashboard_address\":\"" +
                    dashboard_server->address() + "\"";
   }

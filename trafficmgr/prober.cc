@@ -32,8 +32,8 @@ std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const Clock& cl
                                                 config.monitor.timeout, std::move(on_result));
     case model::TmProbeProtocol::kHttp:
     case model::TmProbeProtocol::kHttps:
-      return std::make_unique<HttpProber>(io, clock, config.monitor, config.targets,
-                                          std::move(on_result));
+      return std::make_unique<HttpProber>(io, clock, transport, config.monitor, config.targets,
+                                          probe_peers(config, regions), std::move(on_result));
     case model::TmProbeProtocol::kTcp:
       return std::make_unique<TcpProber>(io, clock, config.targets, config.monitor.timeout,
                                          std::move(on_result));

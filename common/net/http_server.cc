@@ -8,8 +8,10 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 
 namespace drsim::net {
@@ -35,7 +37,7 @@ std::string host_of(const std::string& address) {
 }
 
 enum class Body { kSend, kOmit };  // kOmit: HEAD
-enum class Connection { kKeepAlive, kClose };
+enum class AfterAnswer { kKeepAlive, kClose };
 
 
 const char* reason_or_empty(int status) {
@@ -64,44 +66,122 @@ Status validate_loopback_listen_address(const std::string& flag, const std::stri
   return Status::ok();
 }
 
-// One connection: requests read and answered one at a time, in order (pipelined requests wait
-// in the buffer). Owned by its pending operation's handler; the server keeps a weak pointer.
-class HttpServer::Session : public std::enable_shared_from_this<Session> {
+// What the server keeps of every session, whatever its stream: to close it, and to choose
+// which one gives up its slot at the connection caps.
+class HttpServer::Connection {
  public:
-  Session(std::shared_ptr<HttpServer> server, tcp::socket socket)
-      : server_(std::move(server)),
-        stream_(std::move(socket)),
-        buffer_(server_->limits_.max_header_bytes + server_->limits_.max_body_bytes) {
-    beast::error_code ec;
-    auto remote = stream_.socket().remote_endpoint(ec);
-    peer_ = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
-  }
+  Connection(uint64_t id, std::string source) : id_(id), source_(std::move(source)) {}
+  virtual ~Connection() = default;
+  virtual void close() = 0;
 
-  void start() { read_request(); }
+  model::HttpConnectionView view() const { return {id_, source_, state_, idle_order_}; }
+  uint64_t id() const { return id_; }
 
-  void close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+ protected:
+  void set_busy() { state_ = model::HttpConnectionState::kBusy; }
+  void set_idle(uint64_t order) {
+    state_ = model::HttpConnectionState::kIdle;
+    idle_order_ = order;
   }
 
  private:
+  const uint64_t id_;
+  const std::string source_;
+  model::HttpConnectionState state_ = model::HttpConnectionState::kBusy;
+  uint64_t idle_order_ = 0;
+};
+
+namespace {
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+beast::tcp_stream& lowest(beast::tcp_stream& s) { return s; }
+beast::tcp_stream& lowest(TlsStream& s) { return s.next_layer(); }
+
+// HTTPS: the handshake before the first request, close_notify before the close.
+template <typename Handler>
+void handshake(beast::tcp_stream&, Handler&& done) {
+  done(beast::error_code());
+}
+template <typename Handler>
+void handshake(TlsStream& s, Handler&& done) {
+  s.async_handshake(asio::ssl::stream_base::server, std::forward<Handler>(done));
+}
+template <typename Handler>
+void close_notify(beast::tcp_stream&, Handler&& done) {
+  done(beast::error_code());
+}
+template <typename Handler>
+void close_notify(TlsStream& s, Handler&& done) {
+  s.async_shutdown(std::forward<Handler>(done));
+}
+
+}  // namespace
+
+// One connection: requests read and answered one at a time, in order (pipelined requests wait
+// in the buffer). Owned by its pending operation's handler; the server keeps a weak pointer.
+// `Stream` is beast::tcp_stream (HTTP) or an SSL stream over one (HTTPS); only the handshake and
+// the close differ.
+template <typename Stream>
+class HttpServer::Session : public HttpServer::Connection,
+                            public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  template <typename... TlsContext>
+  Session(std::shared_ptr<HttpServer> server, uint64_t id, std::string source, tcp::socket socket,
+          TlsContext&... tls)
+      : Connection(id, std::move(source)),
+        server_(std::move(server)),
+        stream_(std::move(socket), tls...),
+        buffer_(server_->limits_.max_header_bytes + server_->limits_.max_body_bytes) {
+    beast::error_code ec;
+    auto remote = lowest(stream_).socket().remote_endpoint(ec);
+    peer_ = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  }
+
+  // The handshake and the first request header share one header_timeout from the accept.
+  void start() {
+    lowest(stream_).expires_after(limits().header_timeout);
+    handshake(stream_, [self = this->shared_from_this()](beast::error_code ec) {
+      if (self->server_->stopped_) return self->close();
+      if (ec == beast::error::timeout) return self->on_header_timeout();
+      if (ec) return self->on_handshake_failed(ec);
+      self->read_request(Deadline::kArmed);
+    });
+  }
+
+  void close() override {
+    beast::error_code ignored;
+    lowest(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest(stream_).close();
+  }
+
+ private:
+  enum class Deadline { kArmed, kFromNow };
+
   const HttpServerLimits& limits() const { return server_->limits_; }
 
+  void on_handshake_failed(const beast::error_code& ec) {
+    ++server_->stats_.tls_handshake_failures;
+    server_->log_->warn("closing the connection from {}: TLS handshake failed: {}", peer_,
+                        ec.message());
+    close();
+  }
+
   // The header first, within header_timeout; then the body, if any, within io_timeout.
-  void read_request() {
+  void read_request(Deadline deadline) {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(limits().max_header_bytes));
     parser_->body_limit(limits().max_body_bytes);
-    stream_.expires_after(limits().header_timeout);
+    if (deadline == Deadline::kFromNow) lowest(stream_).expires_after(limits().header_timeout);
     http::async_read_header(
-        stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) {
+          self->set_busy();
           if (ec == beast::error::timeout) return self->on_header_timeout();
           if (ec || self->parser_->is_done()) return self->on_read(ec);
-          self->stream_.expires_after(self->limits().io_timeout);
-          http::async_read(
-              self->stream_, self->buffer_, *self->parser_,
-              [self](beast::error_code ec, size_t) { self->on_read(ec); });
+          lowest(self->stream_).expires_after(self->limits().io_timeout);
+          http::async_read(self->stream_, self->buffer_, *self->parser_,
+                           [self](beast::error_code ec, size_t) { self->on_read(ec); });
         });
   }
 
@@ -131,7 +211,8 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
       response = server_->dispatch(request);
     }
     server_->log_request(request.method, request.path, response.status, peer_);
-    send(std::move(response), body, req.keep_alive() ? Connection::kKeepAlive : Connection::kClose);
+    send(std::move(response), body,
+         req.keep_alive() ? AfterAnswer::kKeepAlive : AfterAnswer::kClose);
   }
 
   // Answers a request that could not be handled and closes the connection: after a framing
@@ -139,10 +220,10 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
   void reject(int status, const std::string& why) {
     ++server_->stats_.bad_requests;
     server_->log_->warn("refusing a request from {}: {} {}", peer_, status, why);
-    send(HttpResponse::text(status, why), Body::kSend, Connection::kClose);
+    send(HttpResponse::text(status, why), Body::kSend, AfterAnswer::kClose);
   }
 
-  void send(HttpResponse r, Body body, Connection connection) {
+  void send(HttpResponse r, Body body, AfterAnswer after) {
     ++server_->stats_.requests;
     // Beast throws on a status outside 100..999 and on a body with 1xx, 204 or 304, and a 1xx
     // is never a final answer: a handler's mistake must not take the loop down.
@@ -151,7 +232,7 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
       r = HttpResponse::text(500, "internal error: handler answered an invalid status");
     }
     if (r.status == 204 || r.status == 304) r.body.clear();
-    keep_alive_ = connection == Connection::kKeepAlive;
+    keep_alive_ = after == AfterAnswer::kKeepAlive;
     response_ = {};
     response_.version(version_ == 10 ? 10 : 11);
     response_.result(static_cast<unsigned>(r.status));
@@ -168,32 +249,41 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
     response_.prepare_payload();
     // HEAD: the length a GET would have, no body.
     if (body == Body::kOmit) response_.body().clear();
-    stream_.expires_after(limits().io_timeout);
+    lowest(stream_).expires_after(limits().io_timeout);
     http::async_write(stream_, response_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         if (ec || self->server_->stopped_) return self->close();
-                        if (self->keep_alive_) return self->read_request();
-                        self->linger();
+                        if (!self->keep_alive_) return self->linger();
+                        // Waiting for the next request: idle, the first to give up its slot
+                        // at the cap, unless a pipelined request is already in the buffer.
+                        if (self->buffer_.size() == 0) {
+                          self->set_idle(++self->server_->idle_order_);
+                        }
+                        self->read_request(Deadline::kFromNow);
                       });
   }
 
+  // HTTPS says close_notify first; then the TCP half-close and the drain, bounded together.
   void linger() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(kLingerTimeout);
-    drain();
+    lowest(stream_).expires_after(kLingerTimeout);
+    close_notify(stream_, [self = this->shared_from_this()](beast::error_code) {
+      beast::error_code ignored;
+      lowest(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+      self->drain();
+    });
   }
 
   void drain() {
-    stream_.async_read_some(asio::buffer(scratch_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              if (ec || self->server_->stopped_) return self->close();
-                              self->drain();
-                            });
+    lowest(stream_).async_read_some(asio::buffer(scratch_),
+                                    [self = this->shared_from_this()](beast::error_code ec,
+                                                                      size_t) {
+                                      if (ec || self->server_->stopped_) return self->close();
+                                      self->drain();
+                                    });
   }
 
   std::shared_ptr<HttpServer> server_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;  // the write in flight borrows it
@@ -203,20 +293,23 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
 };
 
-HttpServer::HttpServer(asio::io_context& io, HttpRoutes routes, HttpServerLimits limits)
+HttpServer::HttpServer(asio::io_context& io, HttpRoutes routes, HttpServerLimits limits,
+                       std::shared_ptr<asio::ssl::context> tls)
     : io_(io),
       routes_(std::move(routes)),
       limits_(limits),
+      tls_(std::move(tls)),
       acceptor_(io),
       log_(spdlog::default_logger()->clone("http")) {}
 
 Result<std::shared_ptr<HttpServer>> HttpServer::start(asio::io_context& io, const std::string& flag,
                                                       const std::string& listen, HttpRoutes routes,
-                                                      HttpServerLimits limits) {
+                                                      HttpServerLimits limits,
+                                                      std::shared_ptr<asio::ssl::context> tls) {
   if (Status s = validate_loopback_listen_address(flag, listen); !s.is_ok()) return s;
   auto host = asio::ip::make_address(host_of(listen));
   auto port = static_cast<uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
-  std::shared_ptr<HttpServer> server(new HttpServer(io, std::move(routes), limits));
+  std::shared_ptr<HttpServer> server(new HttpServer(io, std::move(routes), limits, std::move(tls)));
   tcp::endpoint endpoint(host, port);
   boost::system::error_code ec;
   auto fail = [&](const char* what) {
@@ -256,27 +349,61 @@ void HttpServer::accept() {
       // E.g. EMFILE: keep serving the connections there are; a later accept may succeed.
       self->log_->debug("accept: {}", ec.message());
     } else {
-      self->sessions_.remove_if([](const auto& weak) { return weak.expired(); });
-      if (self->sessions_.size() >= self->limits_.max_connections) {
-        ++self->stats_.connections_refused;
-        boost::system::error_code peer_ec;
-        auto peer = socket.remote_endpoint(peer_ec);
-        self->log_->warn("refusing a connection from {}: {} connections open (the limit)",
-                         peer_ec ? "?" : peer.address().to_string() + ":" +
-                                             std::to_string(peer.port()),
-                         self->limits_.max_connections);
-        boost::system::error_code ignored;
-        socket.close(ignored);
-      } else {
-        ++self->stats_.connections;
-        set_close_on_exec(socket.native_handle());
-        auto session = std::make_shared<Session>(self, std::move(socket));
-        self->sessions_.push_back(session);
-        session->start();
-      }
+      boost::system::error_code peer_ec;
+      auto peer = socket.remote_endpoint(peer_ec);
+      std::string source = peer_ec ? "?" : peer.address().to_string();
+      if (self->admit(socket, source)) self->start_session(std::move(socket), std::move(source));
     }
     self->accept();
   });
+}
+
+bool HttpServer::admit(tcp::socket& socket, const std::string& source) {
+  sessions_.remove_if([](const auto& weak) { return weak.expired(); });
+  std::vector<model::HttpConnectionView> open;
+  for (const auto& weak : sessions_) {
+    if (auto session = weak.lock()) open.push_back(session->view());
+  }
+  model::HttpAdmission admission = model::admit_http_connection(
+      open, source, {limits_.max_connections, limits_.max_connections_per_source});
+  switch (admission.kind) {
+    case model::HttpAdmission::Kind::kAdmit:
+      return true;
+    case model::HttpAdmission::Kind::kAdmitAfterClosing:
+      ++stats_.idle_closed;
+      log_->info("a new connection from {}: {}", source, admission.why);
+      sessions_.remove_if([&](const auto& weak) {
+        auto session = weak.lock();
+        if (!session || session->id() != admission.close_id) return false;
+        session->close();
+        return true;
+      });
+      return true;
+    case model::HttpAdmission::Kind::kRefuse:
+      break;
+  }
+  ++stats_.connections_refused;
+  log_->warn("refusing a connection from {}: {}", source, admission.why);
+  boost::system::error_code ignored;
+  socket.close(ignored);
+  return false;
+}
+
+void HttpServer::start_session(tcp::socket socket, std::string source) {
+  ++stats_.connections;
+  set_close_on_exec(socket.native_handle());
+  const uint64_t id = next_session_id_++;
+  auto launch = [this](auto session) {
+    sessions_.push_back(session);
+    session->start();
+  };
+  if (tls_) {
+    launch(std::make_shared<Session<TlsStream>>(shared_from_this(), id, std::move(source),
+                                                std::move(socket), *tls_));
+  } else {
+    launch(std::make_shared<Session<beast::tcp_stream>>(shared_from_this(), id, std::move(source),
+                                                        std::move(socket)));
+  }
 }
 
 HttpResponse HttpServer::dispatch(const HttpRequest& request) {

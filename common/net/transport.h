@@ -31,6 +31,9 @@ class Transport {
   TransportSecurity security() const { return security_; }
   // The identity this process presents ("" when insecure).
   const std::string& identity() const { return identity_.identity; }
+  // Its CA, certificate and key (empty when insecure): the HTTPS listeners present the same
+  // certificate (https_context.h).
+  const tls::IdentityPem& identity_pem() const { return identity_; }
 
   // Server credentials: with mTLS the client must present a certificate of the CA, and each call
   // is judged by rpc_authorizer.h against `access` before its handler runs. Plain TCP judges

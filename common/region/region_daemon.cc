@@ -19,6 +19,7 @@
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "common/net/http_server.h"
+#include "common/net/https_context.h"
 #include "common/net/transport_flags.h"
 #include "common/runtime/process_runtime.h"
 #include "common/net/rpc_counters.h"
@@ -189,7 +190,8 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   app.add_option("--http-listen", opt.http_listen,
                  "Loopback host:port (port 0 = ephemeral) of an HTTP server with GET /health "
                  "(200 while serving writes, else 503 and why) and GET /metrics (Prometheus); "
-                 "empty = none");
+                 "HTTPS with this region's certificate under --tls-dir, plain HTTP with "
+                 "--insecure; empty = none");
   app.add_option("--backup-time-scale", backup_opt.time_scale,
                  "Backup clock speed: simulated seconds per real second (1..10000000); backup "
                  "schedules, retention and the 14-day soft delete run on it")
@@ -359,7 +361,10 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     routes["/metrics"] = [&](const net::HttpRequest&) {
       return metrics_response(node, health, rpc_counters, site_recovery, backup);
     };
-    auto started = net::HttpServer::start(io, "--http-listen", opt.http_listen, std::move(routes));
+    auto https = net::https_server_context_for(*transport);
+    auto started = https.is_ok() ? net::HttpServer::start(io, "--http-listen", opt.http_listen,
+                                                          std::move(routes), {}, *https)
+                                 : Result<std::shared_ptr<net::HttpServer>>(https.status());
     if (!started.is_ok()) {
       spdlog::error("{}", started.status().message());
       node.stop();
@@ -368,7 +373,8 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     }
     http = std::move(started).value();
     ready_extra = "\"http_address\":\"" + http->address() + "\"";
-    spdlog::info("region {} http on {}: GET /health, /metrics", opt.name, http->address());
+    spdlog::info("region {} {} on {}: GET /health, /metrics", opt.name, http->scheme(),
+                 http->address());
   }
   if (!opt.ready_file.empty()) {
     if (Status s = runtime::write_ready_file(opt.ready_file, server->address, ready_extra);

@@ -328,7 +328,14 @@ void check_daemon(const Objects& objects, const Layout& layout, const std::strin
   std::string liveness;
   for (const auto& part : c["livenessProbe"]["exec"]["command"])
     liveness += part.as<std::string>() + " ";
-  EXPECT_NE(liveness.find("/dev/tcp/127.0.0.1/" + std::to_string(port_of(http_listen)) + " "),
+  // The daemon serves HTTPS there with its certificate (--tls-dir): the probe speaks TLS and
+  // verifies the server against the CA and the daemon's identity.
+  EXPECT_NE(liveness.find("openssl s_client "), std::string::npos) << liveness;
+  EXPECT_NE(liveness.find(" -connect 127.0.0.1:" + std::to_string(port_of(http_listen)) + " "),
+            std::string::npos)
+      << liveness;
+  EXPECT_NE(liveness.find(" -verify_return_error -CAfile " + one(args, "--tls-dir") +
+                          "/ca.crt -verify_hostname " + daemon + ".drsim "),
             std::string::npos)
       << liveness;
   EXPECT_NE(liveness.find("GET /metrics"), std::string::npos) << liveness;
@@ -723,27 +730,18 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
-// GET `path` from 127.0.0.1:port, the whole answer ("" when nothing answers within 2 s).
-std::string http_get(int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return "";
-  timeval tv{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, n);
-    }
-  }
-  ::close(fd);
-  return out;
+// GET `path` from 127.0.0.1:port over HTTPS — the daemons serve their HTTP endpoints with their
+// certificate — verifying the server against `ca` as `identity` (openssl s_client, as the
+// Kubernetes liveness probe does); the whole answer ("" when nothing answers within 5 s).
+std::string https_get(int port, const std::string& path, const fs::path& ca,
+                      const std::string& identity) {
+  const std::string command =
+      "printf 'GET " + path +
+      " HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' | timeout 5 "
+      "openssl s_client -quiet -verify_return_error -CAfile '" +
+      ca.string() + "' -verify_hostname " + identity + ".drsim -connect 127.0.0.1:" +
+      std::to_string(port) + " 2>/dev/null";
+  return run(command).out;
 }
 
 // The daemons a test started, stopped (SIGTERM, then SIGKILL after 10 s) by PID when it ends.
@@ -859,10 +857,11 @@ TEST(Systemd, UnitsCommandLinesStartAWorkingTopology) {
   std::string primary_health, secondary_health, state;
   bool ok = false;
   while (!ok && std::chrono::steady_clock::now() < deadline) {
-    primary_health = http_get(http["primary"], "/health");
-    secondary_health = http_get(http["secondary"], "/health");
-    state = http_get(http["trafficmgr"], "/api/state");
-    const std::string metrics = http_get(http["primary"], "/metrics");
+    const fs::path ca = dir / "tls" / "ca.crt";
+    primary_health = https_get(http["primary"], "/health", ca, "primary");
+    secondary_health = https_get(http["secondary"], "/health", ca, "secondary");
+    state = https_get(http["trafficmgr"], "/api/state", ca, "trafficmgr");
+    const std::string metrics = https_get(http["primary"], "/metrics", ca, "primary");
     ok = primary_health.starts_with("HTTP/1.1 200") &&
          secondary_health.starts_with("HTTP/1.1 503") &&
          metrics.find("drsim_region_replication_connected{region=\"primary\"} 1") !=
@@ -874,12 +873,24 @@ TEST(Systemd, UnitsCommandLinesStartAWorkingTopology) {
                   << "\nsecondary /health: " << secondary_health
                   << "\ntrafficmgr /api/state: " << state << "\nprimary log:\n"
                   << read_file(dir / "primary.log");
-  // The liveness probe of deploy/k8s, as the kubelet runs it, on the primary's HTTP port.
-  CommandResult probe =
-      run("bash -c \"exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(http["primary"]) +
-          " && printf 'GET /metrics HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: "
-          "close\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '\"");
-  EXPECT_EQ(probe.status, 0);
+  // The liveness probe of deploy/k8s's primary, as the kubelet runs it (bash -c), with the
+  // pod's certificate directory and HTTP port replaced by this run's.
+  YAML::Node statefulset = YAML::LoadFile((kK8s / "base/primary/statefulset.yaml").string());
+  std::string liveness = statefulset["spec"]["template"]["spec"]["containers"][0]
+                                    ["livenessProbe"]["exec"]["command"][2]
+                                        .as<std::string>();
+  for (const auto& [from, to] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"/run/drsim/tls/", (dir / "tls").string() + "/"},
+           {"127.0.0.1:9090", "127.0.0.1:" + std::to_string(http["primary"])}}) {
+    auto at = liveness.find(from);
+    ASSERT_NE(at, std::string::npos) << from << " not in " << liveness;
+    liveness.replace(at, from.size(), to);
+  }
+  const fs::path probe_script = dir / "liveness.sh";
+  std::ofstream(probe_script) << liveness;
+  CommandResult probe = run("bash " + probe_script.string());
+  EXPECT_EQ(probe.status, 0) << liveness;
   daemons.stop();
   fs::remove_all(dir);
 }

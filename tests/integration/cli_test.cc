@@ -411,7 +411,7 @@ TEST(Cli, UpServesDnsAndDashboardAndLoadResolvesOverDns) {
   auto r = run_binary("drsim", {"up", "--home", home}, 60s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("name drsim.trafficmanager.test"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("dashboard http://127.0.0.1:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("dashboard https://127.0.0.1:"), std::string::npos) << r.output;
 
   auto text = run_binary("drsim", {"status", "--home", home}, 20s);
   ASSERT_EQ(text.exit_code, 0) << text.output;

@@ -13,6 +13,9 @@
 
 #include "common/net/http_request.h"
 #include "common/net/http_server.h"
+#include "common/net/https_context.h"
+#include "common/tls/certificates.h"
+#include "tests/integration/https_client.h"
 #include "tests/integration/web_fixture.h"
 
 namespace drsim {
@@ -25,9 +28,32 @@ namespace asio = boost::asio;
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override { start({}); }
-  void TearDown() override { shutdown(); }
+  void TearDown() override {
+    shutdown();
+    for (const auto& dir : tls_dirs_) fs::remove_all(dir);
+  }
 
-  void start(net::HttpServerLimits limits) {
+  // A CA of its own and the certificate of `identity` (as `drsim up` makes them).
+  tls::IdentityPem make_identity(const std::string& identity) {
+    fs::path dir = make_temp_dir("drsim-http-tls");
+    tls_dirs_.push_back(dir);
+    auto now = std::chrono::system_clock::now();
+    EXPECT_TRUE(tls::ensure_certificates(dir / "tls", {identity}, now).is_ok());
+    auto loaded = tls::load_identity(dir / "tls", identity, now);
+    EXPECT_TRUE(loaded.is_ok()) << loaded.status().message();
+    return loaded.is_ok() ? *loaded : tls::IdentityPem{};
+  }
+
+  // Restarts the server as HTTPS with `identity`'s certificate.
+  void start_tls(const tls::IdentityPem& identity, net::HttpServerLimits limits = {}) {
+    shutdown();
+    auto context = net::https_server_context(identity);
+    ASSERT_TRUE(context.is_ok()) << context.status().message();
+    start(limits, *context);
+  }
+
+  void start(net::HttpServerLimits limits,
+             std::shared_ptr<asio::ssl::context> tls = nullptr) {
     net::HttpRoutes routes;
     routes["/hello"] = [](const net::HttpRequest& r) {
       return net::HttpResponse::text(200, "hello" + (r.query.empty() ? "" : " " + r.query));
@@ -43,7 +69,8 @@ class HttpServerTest : public ::testing::Test {
     routes["/throw"] = [](const net::HttpRequest&) -> net::HttpResponse {
       throw std::runtime_error("boom");
     };
-    auto started = net::HttpServer::start(io_, "--test-listen", "127.0.0.1:0", routes, limits);
+    auto started =
+        net::HttpServer::start(io_, "--test-listen", "127.0.0.1:0", routes, limits, tls);
     ASSERT_TRUE(started.is_ok()) << started.status().message();
     server_ = *started;
     address_ = server_->address();
@@ -75,6 +102,7 @@ class HttpServerTest : public ::testing::Test {
     EXPECT_EQ(r.body, "hello\n");
   }
 
+  std::vector<fs::path> tls_dirs_;
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::shared_ptr<net::HttpServer> server_;
@@ -356,6 +384,145 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheCapAreClosedAtOnce) {
 
   idle.pop_back();  // a slot frees once the server sees the close
   EXPECT_TRUE(wait_until([&] { return http_get(address_, "/hello").status == 200; }));
+}
+
+// At the cap, a new connection takes the slot of the kept-alive connection idle the longest
+// (answered once, waiting for its next request) instead of being refused.
+TEST_F(HttpServerTest, AtTheCapTheLongestIdleKeptAliveConnectionGivesUpItsSlot) {
+  shutdown();
+  net::HttpServerLimits limits;
+  limits.max_connections = 4;
+  limits.header_timeout = 20s;  // nothing here is cut by the timeout
+  start(limits);
+
+  std::vector<std::unique_ptr<RawConnection>> kept;
+  for (int i = 0; i < 4; ++i) {
+    kept.push_back(std::make_unique<RawConnection>(address_));
+    ASSERT_TRUE(kept.back()->send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+    std::string got = kept.back()->read_while(
+        [](const std::string& data) { return parse_reply(data).status == 0; }, 5s);
+    ASSERT_EQ(parse_reply(got).status, 200) << "connection " << i;
+  }
+  // All four idle, the first the longest: the new one is served, the first is closed.
+  HttpReply fresh = http_get(address_, "/hello");
+  EXPECT_EQ(fresh.status, 200) << "a new connection was refused while idle ones held the slots";
+  kept[0]->read_until_close(3s);
+  EXPECT_TRUE(kept[0]->closed()) << "the longest-idle connection was not closed";
+  for (int i = 1; i < 4; ++i) {
+    ASSERT_TRUE(kept[i]->send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")) << i;
+    std::string got = kept[i]->read_while(
+        [](const std::string& data) { return parse_reply(data).status == 0; }, 5s);
+    EXPECT_EQ(parse_reply(got).status, 200) << "connection " << i << " lost its slot";
+  }
+  auto s = stats();
+  EXPECT_EQ(s.idle_closed, 1u);
+  EXPECT_EQ(s.connections_refused, 0u);
+}
+
+// One address cannot hold every slot: at its cap its own longest-idle connection makes room, or
+// the new one is refused when none of its connections is idle; another address still gets in.
+TEST_F(HttpServerTest, OneSourceAddressCannotHoldEverySlot) {
+  shutdown();
+  net::HttpServerLimits limits;
+  limits.max_connections = 8;
+  limits.max_connections_per_source = 3;
+  limits.header_timeout = 20s;
+  start(limits);
+
+  std::vector<std::unique_ptr<RawConnection>> silent;
+  for (int i = 0; i < 3; ++i) {
+    silent.push_back(std::make_unique<RawConnection>(address_, "127.0.0.1"));
+  }
+  ASSERT_TRUE(wait_until([&] { return stats().connections == 3; }));
+  RawConnection fourth(address_, "127.0.0.1");
+  ASSERT_TRUE(fourth.connected());
+  EXPECT_TRUE(fourth.read_until_close(3s).empty());
+  EXPECT_TRUE(fourth.closed()) << "a fourth connection from 127.0.0.1 was let in";
+  EXPECT_TRUE(wait_until([&] { return stats().connections_refused == 1; }));
+  // Another address is served meanwhile (5 of the 8 slots are free).
+  EXPECT_EQ(http_get(address_, "/hello", 5s, "127.0.0.2").status, 200);
+
+  // One of 127.0.0.1's connections answered and kept alive: it gives up its slot.
+  ASSERT_TRUE(silent[1]->send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_EQ(parse_reply(silent[1]->read_while(
+                            [](const std::string& d) { return parse_reply(d).status == 0; }, 5s))
+                .status,
+            200);
+  EXPECT_EQ(http_get(address_, "/hello", 5s, "127.0.0.1").status, 200);
+  silent[1]->read_until_close(3s);
+  EXPECT_TRUE(silent[1]->closed());
+  EXPECT_EQ(stats().idle_closed, 1u);
+}
+
+// With a certificate the server speaks HTTPS only: a plain HTTP request fails the handshake and
+// is answered nothing; a client that verifies against the CA and requires the identity gets
+// the answer.
+TEST_F(HttpServerTest, WithTlsAPlainHttpRequestIsAnsweredNothingAndHttpsIsServed) {
+  const tls::IdentityPem primary = make_identity("primary");
+  start_tls(primary);
+  RawConnection plain(address_);
+  ASSERT_TRUE(plain.send("GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+  std::string data = plain.read_until_close(5s);
+  EXPECT_TRUE(plain.closed());
+  EXPECT_EQ(data.find("HTTP/1."), std::string::npos) << "answered over plain HTTP: " << data;
+  EXPECT_EQ(data.find("hello"), std::string::npos) << data;
+  EXPECT_TRUE(wait_until([&] { return stats().tls_handshake_failures >= 1; }));
+  EXPECT_EQ(stats().requests, 0u);
+
+  HttpsReply r = https_get(address_, "/hello?x=1", primary.ca_pem, "primary");
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, "hello x=1\n");
+  EXPECT_EQ(r.headers["cache-control"], "no-store");
+  EXPECT_EQ(stats().requests, 1u);
+}
+
+// The client verifies the server: a certificate of another CA, or of another identity of the
+// same CA, fails the handshake on the client's side.
+TEST_F(HttpServerTest, WithTlsAClientOfAnotherCaOrExpectingAnotherIdentityRefusesTheServer) {
+  const tls::IdentityPem primary = make_identity("primary");
+  const tls::IdentityPem foreign = make_identity("primary");  // same name, another CA
+  start_tls(primary);
+  HttpsReply other_ca = https_get(address_, "/hello", foreign.ca_pem, "primary");
+  EXPECT_EQ(other_ca.status, 0);
+  EXPECT_NE(other_ca.error.find("handshake: certificate verify failed"), std::string::npos)
+      << other_ca.error;
+  HttpsReply other_name = https_get(address_, "/hello", primary.ca_pem, "secondary");
+  EXPECT_EQ(other_name.status, 0);
+  EXPECT_NE(other_name.error.find("handshake: certificate verify failed"), std::string::npos)
+      << other_name.error;
+  EXPECT_EQ(stats().requests, 0u);
+  EXPECT_EQ(https_get(address_, "/hello", primary.ca_pem, "primary").status, 200);
+}
+
+// The header timeout counts from the accept and covers the TLS handshake: a client that opens
+// TCP and never sends its ClientHello is cut at it; the cap counts TLS connections.
+TEST_F(HttpServerTest, WithTlsASilentClientIsCutAtTheHeaderTimeoutDuringTheHandshake) {
+  const tls::IdentityPem primary = make_identity("primary");
+  net::HttpServerLimits limits;
+  limits.header_timeout = 500ms;
+  limits.max_connections = 2;
+  start_tls(primary, limits);
+  const auto begin = std::chrono::steady_clock::now();
+  RawConnection silent(address_);
+  ASSERT_TRUE(silent.connected());
+  silent.read_until_close(5s);
+  const auto took = std::chrono::steady_clock::now() - begin;
+  EXPECT_TRUE(silent.closed()) << "a client that never sent a ClientHello was still connected";
+  EXPECT_LT(took, 500ms + 2s);
+  EXPECT_TRUE(wait_until([&] { return stats().header_timeouts == 1; }));
+  EXPECT_EQ(stats().tls_handshake_failures, 0u);
+
+  // Two silent TLS connections fill the cap of two: a third is closed at once.
+  RawConnection a(address_), b(address_);
+  ASSERT_TRUE(wait_until([&] { return stats().connections == 3; }));
+  RawConnection c(address_);
+  c.read_until_close(3s);
+  EXPECT_TRUE(c.closed());
+  EXPECT_TRUE(wait_until([&] { return stats().connections_refused == 1; }));
+  a.read_until_close(5s);
+  b.read_until_close(5s);
+  EXPECT_TRUE(a.closed() && b.closed());
+  EXPECT_EQ(https_get(address_, "/hello", primary.ca_pem, "primary").status, 200);
 }
 
 TEST_F(HttpServerTest, RandomBytesNeverCrashTheServer) {

@@ -26,6 +26,7 @@
 #include "drsim/v1/replication.grpc.pb.h"
 #include "drsim/v1/siterecovery.grpc.pb.h"
 #include "drsim/v1/trafficmgr.grpc.pb.h"
+#include "tests/integration/https_client.h"
 #include "tests/support/test_topology.h"
 
 namespace drsim::testing {
@@ -83,6 +84,52 @@ const std::vector<std::pair<std::string, std::string>> kOnePerService = {
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Starts a Traffic Manager as `trafficmgr` of `topo` (its --tls-dir) with profile `profile` and
+// `args`, waits (20 s at most) until both its endpoints are Online or Degraded, and stops it:
+// `primary` must be Online, `secondary` Degraded with `secondary_error` in its last probe error.
+void expect_primary_online_and_secondary_degraded(const TestTopology& topo,
+                                                  const std::string& profile,
+                                                  const std::vector<std::string>& args,
+                                                  const std::string& secondary_error) {
+  std::vector<std::string> argv = {cli::bin_dir() + "/drsim-trafficmgr", "--listen",
+                                   "127.0.0.1:0", "--tls-dir", cli::tls_dir_of(topo.home()),
+                                   "--profile", profile, "--probe-interval-ms", "1000",
+                                   "--probe-timeout-ms", "1000"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto tm = cli::start_daemon("trafficmgr", argv, topo.home() + "/tm-" + profile, "");
+  ASSERT_TRUE(tm.is_ok()) << tm.status().message();
+  drsim::v1::ListEndpointsResponse endpoints;
+  std::string last_error;
+  bool decided = wait_until(
+      [&] {
+        auto r = cli::tm_endpoints(tm->address, profile);
+        if (!r.is_ok()) {
+          last_error = r.status().message();
+          return false;
+        }
+        endpoints = *r;
+        int n = 0;
+        for (const auto& e : endpoints.endpoints()) {
+          n += e.status() == drsim::v1::ENDPOINT_ONLINE ||
+               e.status() == drsim::v1::ENDPOINT_DEGRADED;
+        }
+        return n == 2;
+      },
+      20s);
+  cli::stop_process(tm->pid, 2s);
+  ASSERT_TRUE(decided) << last_error << "\n" << endpoints.DebugString();
+  ASSERT_EQ(endpoints.endpoints_size(), 2);
+  for (const auto& e : endpoints.endpoints()) {
+    SCOPED_TRACE(e.DebugString());
+    if (e.name() == "primary") {
+      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_ONLINE);
+    } else {
+      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_DEGRADED);
+      EXPECT_NE(e.last_probe_error().find(secondary_error), std::string::npos);
+    }
+  }
 }
 
 TEST(Mtls, EveryDaemonRefusesConnectionsWithoutAValidClientCertificate) {
@@ -312,42 +359,9 @@ TEST(Mtls, ClientsRequireTheIdentityTheyDialAndAnotherOneFailsNamingIt) {
   // A Traffic Manager whose endpoint `secondary` is, by mistake, the primary's address: that
   // probe fails (the primary's certificate is not the secondary's), the `primary` one passes.
   // (Started as `trafficmgr`: the CLI expects the identity a process is named for.)
-  auto tm = cli::start_daemon(
-      "trafficmgr",
-      {cli::bin_dir() + "/drsim-trafficmgr", "--listen", "127.0.0.1:0", "--tls-dir",
-       cli::tls_dir_of(topo.home()), "--profile", "wrong", "--probe-interval-ms", "1000",
-       "--probe-timeout-ms", "1000", "--endpoint", "primary=" + primary, "--endpoint",
-       "secondary=" + primary},
-      topo.home() + "/tm-misconfigured", "");
-  ASSERT_TRUE(tm.is_ok()) << tm.status().message();
-  drsim::v1::ListEndpointsResponse endpoints;
-  std::string last_error;
-  auto settled = [&] {
-    auto r = cli::tm_endpoints(tm->address, "wrong");
-    if (!r.is_ok()) {
-      last_error = r.status().message();
-      return false;
-    }
-    endpoints = *r;
-    int decided = 0;
-    for (const auto& e : endpoints.endpoints()) {
-      decided += e.status() == drsim::v1::ENDPOINT_ONLINE ||
-                 e.status() == drsim::v1::ENDPOINT_DEGRADED;
-    }
-    return decided == 2;
-  };
-  bool both_decided = wait_until(settled, 20s);
-  cli::stop_process(tm->pid, 2s);
-  ASSERT_TRUE(both_decided) << last_error << "\n" << endpoints.DebugString();
-  for (const auto& e : endpoints.endpoints()) {
-    SCOPED_TRACE(e.DebugString());
-    if (e.name() == "primary") {
-      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_ONLINE);
-    } else {
-      EXPECT_EQ(e.status(), drsim::v1::ENDPOINT_DEGRADED);
-      EXPECT_NE(e.last_probe_error().find("UNAVAILABLE"), std::string::npos);
-    }
-  }
+  expect_primary_online_and_secondary_degraded(
+      topo, "wrong", {"--endpoint", "primary=" + primary, "--endpoint", "secondary=" + primary},
+      "UNAVAILABLE");
 }
 
 TEST(Mtls, PlainTcpIsLoopbackOnlyAndADaemonNeedsTlsDirOrInsecure) {
@@ -379,6 +393,70 @@ TEST(Mtls, PlainTcpIsLoopbackOnlyAndADaemonNeedsTlsDirOrInsecure) {
         << binary << ": " << r.output;
   }
   fs::remove_all(fs::path(dir).parent_path());
+}
+
+// With mTLS the HTTP endpoints serve HTTPS with each daemon's certificate: `drsim status` prints
+// the dashboard's https URL, which answers a client that verifies it against the topology's CA
+// and requires the Traffic Manager's identity; the regions' /health and /metrics the same with
+// theirs; a plain HTTP request to any of them is answered nothing.
+TEST(Mtls, StatusPrintsHttpsUrlsAndEveryHttpEndpointServesHttpsVerifiedByTheTopologyCa) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  const std::string ca = read_text(cli::tls_dir_of(topo.home()) + "/ca.crt");
+  auto r = run_binary("drsim", {"status", "--home", topo.home()}, 30s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string dashboard = topo.state().at("trafficmgr").more("dashboard_address");
+  ASSERT_FALSE(dashboard.empty());
+  EXPECT_NE(r.output.find("dashboard https://" + dashboard + "/"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("http://"), std::string::npos) << r.output;
+  r = run_binary("drsim", {"status", "--home", topo.home(), "--json"}, 30s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"dashboard_url\": \"https://" + dashboard + "/\""), std::string::npos)
+      << r.output;
+
+  // The dashboard page, its state and its metrics, as a browser given the CA would fetch them.
+  webtest::HttpsReply page = webtest::https_get(dashboard, "/", ca, "trafficmgr");
+  EXPECT_EQ(page.status, 200) << page.error;
+  EXPECT_NE(page.body.find("<html"), std::string::npos);
+  webtest::HttpsReply state = webtest::https_get(dashboard, "/api/state", ca, "trafficmgr");
+  EXPECT_EQ(state.status, 200) << state.error;
+  EXPECT_NE(state.body.find("\"primary\""), std::string::npos) << state.body;
+  EXPECT_EQ(webtest::https_get(dashboard, "/metrics", ca, "trafficmgr").status, 200);
+  // The primary is active: its /health is 200; the standby's is 503 (not serving writes).
+  const std::string primary_http = topo.state().at("primary").more("http_address");
+  const std::string secondary_http = topo.state().at("secondary").more("http_address");
+  webtest::HttpsReply health = webtest::https_get(primary_http, "/health", ca, "primary");
+  EXPECT_EQ(health.status, 200) << health.error << health.body;
+  EXPECT_EQ(webtest::https_get(secondary_http, "/health", ca, "secondary").status, 503);
+  webtest::HttpsReply metrics = webtest::https_get(secondary_http, "/metrics", ca, "secondary");
+  EXPECT_EQ(metrics.status, 200) << metrics.error;
+  EXPECT_NE(metrics.body.find("drsim_"), std::string::npos);
+  // Whom the client dialled matters: the primary's listener is not the secondary.
+  webtest::HttpsReply swapped = webtest::https_get(primary_http, "/health", ca, "secondary");
+  EXPECT_EQ(swapped.status, 0);
+  EXPECT_NE(swapped.error.find("certificate verify failed"), std::string::npos) << swapped.error;
+
+  for (const std::string& address : {dashboard, primary_http, secondary_http}) {
+    SCOPED_TRACE(address);
+    std::string data = webtest::plain_exchange(
+        address, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(data.find("HTTP/1."), std::string::npos) << "answered over plain HTTP: " << data;
+  }
+}
+
+// A Traffic Manager with mTLS and HTTP probes of the topology's regions probes their HTTPS
+// /health requiring each region's certificate: the primary's passes, the same address probed
+// as `secondary` fails the handshake (the primary's certificate is not the secondary's).
+TEST(Mtls, HttpProbesOfTheRegionsSpeakHttpsAndRequireTheRegionsCertificate) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  const std::string primary_http = topo.state().at("primary").more("http_address");
+  expect_primary_online_and_secondary_degraded(
+      topo, "web",
+      {"--probe-protocol", "http", "--endpoint", "primary=" + topo.address("primary"),
+       "--probe-address", "primary=" + primary_http, "--endpoint",
+       "secondary=" + topo.address("secondary"), "--probe-address", "secondary=" + primary_http},
+      "UNAVAILABLE: TLS handshake: certificate verify failed");
 }
 
 TEST(Mtls, StatusShowsTheTransportAndUpReusesTheCa) {

@@ -125,7 +125,8 @@ inline fs::path make_temp_dir(const std::string& prefix) {
 // A connected TCP socket to "127.0.0.1:PORT"; closed on destruction.
 class RawConnection {
  public:
-  explicit RawConnection(const std::string& address) {
+  // `source`: the local IPv4 address to connect from (e.g. "127.0.0.2"); "" = the kernel's pick.
+  explicit RawConnection(const std::string& address, const std::string& source = "") {
     auto colon = address.rfind(':');
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -133,6 +134,14 @@ class RawConnection {
     if (::inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr) != 1) return;
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return;
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (!source.empty() && (::inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+                            ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)) {
+      ::close(fd_);
+      fd_ = -1;
+      return;
+    }
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       ::close(fd_);
       fd_ = -1;
@@ -245,8 +254,8 @@ inline std::vector<HttpReply> parse_replies(std::string data) {
 
 // GET `path` on a fresh connection (Connection: close). status 0 when nothing parsable came.
 inline HttpReply http_get(const std::string& address, const std::string& path,
-                          std::chrono::milliseconds limit = 5s) {
-  RawConnection c(address);
+                          std::chrono::milliseconds limit = 5s, const std::string& source = "") {
+  RawConnection c(address, source);
   if (!c.connected()) return {};
   c.send("GET " + path + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n\r\n");
   return parse_reply(c.read_until_close(limit));
