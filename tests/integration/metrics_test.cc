@@ -3,10 +3,15 @@
 // an item is protected, the Backup figures after an on-demand backup and a soft delete, and the
 // Traffic Manager's probe-duration histogram — each family checked as Prometheus text and
 // against the Grafana dashboard's queries.
+#include <fstream>
+#include <iterator>
+
 #include <gtest/gtest.h>
 
 #include "cli/backup_commands.h"
+#include "cli/operator_transport.h"
 #include "tests/integration/backup_fixture.h"
+#include "tests/integration/https_client.h"
 #include "tests/integration/web_fixture.h"
 #include "tests/support/test_topology.h"
 
@@ -14,7 +19,6 @@ namespace drsim::testing {
 namespace {
 
 using webtest::expect_base_units_and_dashboard_names;
-using webtest::http_get;
 using webtest::metric_value;
 
 // time_scale 30: the vault's ages run 30 times faster than real time, so they are well above 0
@@ -26,11 +30,15 @@ workloads:
 site_recovery: { time_scale: 30 }
 )";
 
+// GET /metrics of `process` over HTTPS (the topology runs with mTLS), verified against the
+// topology's CA as that process.
 std::string metrics_of(TestTopology& topo, const std::string& process, const char* key) {
   const std::string address = topo.state().at(process).more(key);
   EXPECT_FALSE(address.empty()) << process << " has no " << key;
-  webtest::HttpReply r = http_get(address, "/metrics");
-  EXPECT_EQ(r.status, 200) << process << " " << address;
+  std::ifstream in(cli::tls_dir_of(topo.home()) + "/ca.crt");
+  const std::string ca((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  webtest::HttpsReply r = webtest::https_get(address, "/metrics", ca, process);
+  EXPECT_EQ(r.status, 200) << process << " " << address << ": " << r.error;
   return r.body;
 }
 
