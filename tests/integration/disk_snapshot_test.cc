@@ -251,7 +251,17 @@ TEST(Image, CaptureGeneralizesTheSourceAndANewVmFromItHasEveryDisk) {
   topo.kill("primary");
   ASSERT_TRUE(topo.restart("primary").is_ok());
   auto stub2 = topo.workload_stub("primary");
-  EXPECT_EQ(try_put(*stub2, "vm-web", "page-0", "after").code(), StatusCode::kFailedPrecondition);
+  // Restarted, the primary first confirms its epoch and takes its lease (UNAVAILABLE until
+  // then); once it serves, the generalized VM's writes are refused.
+  Status put_after;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        put_after = try_put(*stub2, "vm-web", "page-0", "after");
+        return put_after.code() != StatusCode::kUnavailable;
+      },
+      10s))
+      << put_after.message();
+  EXPECT_EQ(put_after.code(), StatusCode::kFailedPrecondition) << put_after.message();
   cli::BackupClient after(topo.address("primary"));
   auto images = after.list_images();
   ASSERT_TRUE(images.is_ok());
