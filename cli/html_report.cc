@@ -896,9 +896,14 @@ std::string render_summary(const json& report) {
   bool any_lost = lost && lost->is_number() && lost->get<double>() > 0;
   // Checked against the region active at the end (after a failback, not the failover's).
   const std::string final_name = string_at(report, {"final_active"}).value_or(new_name);
+  // A failover to a recovery point gives up what was written after it: shown, not as a fault.
+  const bool by_design = bool_at(report, {"lost_writes_given_up_by_recovery_point"}).value_or(false);
   row(h, "acknowledged writes lost", show(lost),
-      "every acknowledged write checked against the final state of " + final_name,
-      any_lost ? "bad strong" : "strong");
+      "every acknowledged write checked against the final state of " + final_name +
+          (by_design ? "; written after the recovery point failed over to: given up by design, "
+                       "within the RPO"
+                     : ""),
+      any_lost && !by_design ? "bad strong" : "strong");
   row(h, "recovered", show(at(report, {"recovered_indeterminate"})),
       "indeterminate writes found applied");
   const json* stale = at(report, {"stale_reads"});

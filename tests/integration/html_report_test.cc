@@ -398,6 +398,24 @@ TEST(HtmlReport, AfterAFailbackWritesAreCheckedAgainstTheFinalActiveRegion) {
   EXPECT_EQ(html->find("checked against the final state of second"), std::string::npos);
 }
 
+// Writes a failover to a recovery point gives up on purpose are shown with why, not as a fault
+// (issue 18: a PASSED Site Recovery drill showed them in red, unexplained).
+TEST(HtmlReport, WritesGivenUpByARecoveryPointFailoverAreExplainedNotFlagged) {
+  json report = synthetic_report();
+  report["acknowledged_writes_lost"] = 22;
+  json flagged = report;
+  report["lost_writes_given_up_by_recovery_point"] = true;
+  Result<std::string> html = render_html_report(report, synthetic_history());
+  ASSERT_TRUE(html.is_ok()) << html.status().to_string();
+  EXPECT_NE(html->find("given up by design"), std::string::npos);
+  EXPECT_EQ(html->find("<tr class=\"bad strong\"><th scope=\"row\">acknowledged writes lost"),
+            std::string::npos);
+  Result<std::string> bad = render_html_report(flagged, synthetic_history());
+  ASSERT_TRUE(bad.is_ok());
+  EXPECT_NE(bad->find("<tr class=\"bad strong\"><th scope=\"row\">acknowledged writes lost"),
+            std::string::npos);
+}
+
 TEST(HtmlReport, ManyOverlappingFaultsNeverOverlapTheirLabels) {
   json report = synthetic_report();
   json faults = json::array();
