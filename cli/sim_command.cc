@@ -87,8 +87,9 @@ struct SimCommand::Impl {
 #if DRSIM_TEST_HOOKS
     cmd->add_option("--broken-variant", broken_variant,
                     "TEST BUILD: run a deliberately broken variant (lease: regions ack without "
-                    "a valid lease)")
-        ->check(CLI::IsMember({"lease"}));
+                    "a valid lease; ack-before-standby: sync writes acknowledged before the "
+                    "standby has them)")
+        ->check(CLI::IsMember({"lease", "ack-before-standby"}));
 #endif
   }
 
@@ -128,6 +129,8 @@ struct SimCommand::Impl {
     }
     sim::SeedOptions base;
     base.lease_check = broken_variant == "lease" ? LeaseCheck::kBypassed : LeaseCheck::kEnforced;
+    base.sync_ack = broken_variant == "ack-before-standby" ? sim::SyncAck::kBeforeStandby
+                                                           : sim::SyncAck::kAfterStandby;
     base.drift_range = drift_beyond_bound ? DriftRange::kBeyondBound : DriftRange::kWithinBound;
     base.fsync = without_fsync ? sim::Fsync::kOff : sim::Fsync::kEveryWrite;
 
@@ -142,9 +145,12 @@ struct SimCommand::Impl {
       kind_names += (kind_names.empty() ? "" : ", ") + std::string(sim::nemesis_name(n));
     if (!json) {
       std::printf(
-          "drsim sim: %zu seed(s), nemesis %s, lease check %s%s%s\n", run_seeds.size(),
+          "drsim sim: %zu seed(s), nemesis %s, lease check %s%s%s%s\n", run_seeds.size(),
           kind_names.c_str(),
           base.lease_check == LeaseCheck::kEnforced ? "enforced" : "BYPASSED (broken variant)",
+          base.sync_ack == sim::SyncAck::kAfterStandby
+              ? ""
+              : ", sync writes acknowledged BEFORE the standby has them (broken variant)",
           drift_beyond_bound ? ", drift BEYOND the lease's bound" : "",
           without_fsync ? ", stores WITHOUT fsync" : "");
     }
@@ -233,6 +239,7 @@ struct SimCommand::Impl {
     body["seeds"] = t.seeds;
     body["nemesis"] = nemesis;
     body["lease_check"] = broken_variant == "lease" ? "bypassed" : "enforced";
+    body["broken_variant"] = broken_variant;
     body["drift_range"] = drift_beyond_bound ? "beyond_bound" : "within_bound";
     body["virtual_time_s"] = to_ms(t.simulated) / 1000;
     body["wall_time_s"] = wall_s;

@@ -36,7 +36,7 @@ constexpr const char* kAsyncWorkload = "vm-async";
 Duration ms(uint64_t n) { return std::chrono::milliseconds(n); }
 
 RegionOptions region_options(const std::string& name, const std::string& peer, model::Role role,
-                             LeaseCheck lease_check) {
+                             LeaseCheck lease_check, SyncAck sync_ack) {
   RegionOptions o;
   o.name = name;
   o.peer_name = peer;
@@ -47,6 +47,7 @@ RegionOptions region_options(const std::string& name, const std::string& peer, m
                  {kAsyncWorkload, ReplicationMode::kAsync}};
   o.witness_address = kWitness;
   o.unsafe_no_lease = lease_check == LeaseCheck::kBypassed;
+  o.unsafe_ack_before_standby = sync_ack == SyncAck::kBeforeStandby;
   return o;
 }
 
@@ -109,7 +110,7 @@ class Run {
     const bool primary = name == kPrimary;
     RegionOptions o = region_options(name, primary ? kSecondary : kPrimary,
                                      primary ? model::Role::kActive : model::Role::kStandby,
-                                     options_.lease_check);
+                                     options_.lease_check, options_.sync_ack);
     auto opened = storage::RegionStore::open(o.data_dir,
                                              options_.fsync == Fsync::kEveryWrite
                                                  ? storage::Durability::kPowerLoss

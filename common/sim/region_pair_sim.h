@@ -26,6 +26,10 @@ namespace drsim::sim {
 // The broken variant: the regions acknowledge without a valid lease (RegionOptions::
 // unsafe_no_lease, the test-build daemon's --unsafe-no-lease).
 enum class LeaseCheck { kEnforced, kBypassed };
+// The other broken variant: the active region acknowledges sync writes before the standby made
+// them durable (RegionOptions::unsafe_ack_before_standby, the daemon's
+// --unsafe-ack-before-standby); the checker's "sync means on the standby" must catch it.
+enum class SyncAck { kAfterStandby, kBeforeStandby };
 // Drift nemesis: rates inside the lease's bound (model::check_clock_drift accepts them; the
 // checker must find nothing) or beyond it (the checker is expected to find acks by the
 // superseded region).
@@ -40,12 +44,15 @@ enum class Fsync { kEveryWrite, kOff };
 struct SeedOptions {
   Nemesis nemesis = Nemesis::kPartition;
   LeaseCheck lease_check = LeaseCheck::kEnforced;
+  SyncAck sync_ack = SyncAck::kAfterStandby;
   DriftRange drift_range = DriftRange::kWithinBound;
   Fsync fsync = Fsync::kEveryWrite;
 };
 
 // The phrase every "acknowledged by a superseded region" violation carries.
 inline constexpr const char* kAckBySupersededRegion = "acknowledged by a superseded region";
+// The phrase of a sync write acknowledged while the standby did not have it.
+inline constexpr const char* kSyncAckNotOnStandby = "but not on";
 
 // What one run did and what the checker found.
 struct Verdict {

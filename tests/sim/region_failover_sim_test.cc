@@ -122,6 +122,27 @@ TEST_F(RegionFailoverSim, CheckerCatchesAcksByTheOldPrimaryWhenTheLeaseCheckIsBy
   std::printf("[sim] lease check bypassed: caught in %zu of %zu seed(s)\n", caught, run.size());
 }
 
+TEST_F(RegionFailoverSim, CheckerCatchesSyncAcksMadeBeforeTheStandbyHasTheWrite) {
+  // The mutant of the sync path: the active region acknowledges a sync write as soon as it is
+  // durable locally (RegionOptions::unsafe_ack_before_standby). The checker's "sync means on
+  // the standby" must say so in every seed.
+  SeedOptions options;
+  options.sync_ack = SyncAck::kBeforeStandby;
+  size_t caught = 0;
+  const auto run = seeds(20);
+  for (uint64_t seed : run) {
+    Verdict v = run_seed(seed, options);
+    if (any_violation_says(v, {kSyncAckNotOnStandby})) {
+      ++caught;
+    } else {
+      ADD_FAILURE() << "seed " << seed << ": the broken variant went unnoticed\n"
+                    << describe(v, false);
+    }
+  }
+  std::printf("[sim] sync acks before the standby: caught in %zu of %zu seed(s)\n", caught,
+              run.size());
+}
+
 TEST_F(RegionFailoverSim, AStandbyOnAFullDiskRefusesBatchesThenCatchesUpLosingNoSyncAck) {
   // Regression: a standby whose disk filled aborted the process (fail-stop) on the first batch
   // it could not make durable. Now it refuses the batch (RESOURCE_EXHAUSTED) and catches up.

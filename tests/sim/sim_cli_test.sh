@@ -42,7 +42,8 @@ case "$what" in
       grep -Eq 'operator: failover to|nemesis: ' "$out" || fail "seed $s: no nemesis or failover in the events"
     done
     ;;
-  broken)  # the lease bypass (test build): caught in the freeze and partition kinds
+  broken)  # the broken variants (test build): the lease bypass, caught in the freeze and
+           # partition kinds; sync acks before the standby, caught in every kind
     for k in freeze partition; do
       run "$bin/drsim-testhooks" sim --seeds 5 --nemesis "$k" --broken-variant lease; rc=$?
       [ "$rc" -eq 1 ] || fail "$k: exit $rc, expected 1"
@@ -51,6 +52,13 @@ case "$what" in
       grep -q "replay: drsim sim --seed 1 --nemesis $k --broken-variant lease" "$out" \
         || fail "$k: no replay command"
     done
+    # Sync writes acknowledged before the standby has them: caught with every kind.
+    run "$bin/drsim-testhooks" sim --seeds 5 --broken-variant ack-before-standby; rc=$?
+    [ "$rc" -eq 1 ] || fail "ack-before-standby: exit $rc, expected 1"
+    grep -q '^  violations         [1-9][0-9]* in 5 seed(s)$' "$out" \
+      || fail "ack-before-standby: not caught in 5 of 5 seeds"
+    grep -q 'acknowledged by primary but not on secondary' "$out" \
+      || fail "ack-before-standby: no sync ack missing on the standby"
     ;;
   no-hook-in-production)  # the production CLI runs the verb but has no broken variant
     run "$bin/drsim" sim --seeds 1; rc=$?
