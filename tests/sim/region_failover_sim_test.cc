@@ -103,23 +103,29 @@ TEST_F(RegionFailoverSim, TheSameSeedReplaysTheSameHistory) {
   }
 }
 
+// Runs 20 seeds of a broken variant: each must have a violation saying `phrase`.
+void expect_caught_in_every_seed(const SeedOptions& options, const char* phrase,
+                                 const char* variant) {
+  size_t caught = 0;
+  const auto run = seeds(20);
+  for (uint64_t seed : run) {
+    Verdict v = run_seed(seed, options);
+    if (any_violation_says(v, {phrase})) {
+      ++caught;
+    } else {
+      ADD_FAILURE() << "seed " << seed << ": the broken variant went unnoticed\n"
+                    << describe(v, options.lease_check == LeaseCheck::kBypassed);
+    }
+  }
+  std::printf("[sim] %s: caught in %zu of %zu seed(s)\n", variant, caught, run.size());
+}
+
 TEST_F(RegionFailoverSim, CheckerCatchesAcksByTheOldPrimaryWhenTheLeaseCheckIsBypassed) {
   // The same runs with the lease check bypassed: the partitioned old primary keeps acknowledging
   // async writes after the secondary was promoted, and the checker must say so in every seed.
   SeedOptions options;
   options.lease_check = LeaseCheck::kBypassed;
-  size_t caught = 0;
-  const auto run = seeds(20);
-  for (uint64_t seed : run) {
-    Verdict v = run_seed(seed, options);
-    if (any_violation_says(v, {kAckBySupersededRegion})) {
-      ++caught;
-    } else {
-      ADD_FAILURE() << "seed " << seed << ": the broken variant went unnoticed\n"
-                    << describe(v, true);
-    }
-  }
-  std::printf("[sim] lease check bypassed: caught in %zu of %zu seed(s)\n", caught, run.size());
+  expect_caught_in_every_seed(options, kAckBySupersededRegion, "lease check bypassed");
 }
 
 TEST_F(RegionFailoverSim, CheckerCatchesSyncAcksMadeBeforeTheStandbyHasTheWrite) {
@@ -128,19 +134,7 @@ TEST_F(RegionFailoverSim, CheckerCatchesSyncAcksMadeBeforeTheStandbyHasTheWrite)
   // the standby" must say so in every seed.
   SeedOptions options;
   options.sync_ack = SyncAck::kBeforeStandby;
-  size_t caught = 0;
-  const auto run = seeds(20);
-  for (uint64_t seed : run) {
-    Verdict v = run_seed(seed, options);
-    if (any_violation_says(v, {kSyncAckNotOnStandby})) {
-      ++caught;
-    } else {
-      ADD_FAILURE() << "seed " << seed << ": the broken variant went unnoticed\n"
-                    << describe(v, false);
-    }
-  }
-  std::printf("[sim] sync acks before the standby: caught in %zu of %zu seed(s)\n", caught,
-              run.size());
+  expect_caught_in_every_seed(options, kSyncAckNotOnStandby, "sync acks before the standby");
 }
 
 TEST_F(RegionFailoverSim, AStandbyOnAFullDiskRefusesBatchesThenCatchesUpLosingNoSyncAck) {
