@@ -300,29 +300,22 @@ Status RegionNode::validate_op(const drsim::v1::WriteOp& op, Workload** w) {
   return Status::ok();
 }
 
-void RegionNode::write(std::vector<drsim::v1::WriteOp> ops, WriteDone done) {
-  if (outage_) {
-    done({unavailable("region " + options_.name + " is in an injected outage"), Applied::kNo, {}});
-    return;
-  }
-  if (Status s = role_->admit_write(); !s.is_ok()) {
-    done({s, Applied::kNo, {}});
-    return;
-  }
-  if (!behind_standby_.empty()) {
-    done({failed_precondition(behind_standby_), Applied::kNo, {}});
-    return;
-  }
-  if (Status s = admit_lease(); !s.is_ok()) {
-    done({s, Applied::kNo, {}});
-    return;
-  }
+Status RegionNode::admit_client_writes() const {
+  if (outage_) return unavailable("region " + options_.name + " is in an injected outage");
+  if (Status s = role_->admit_write(); !s.is_ok()) return s;
+  if (!behind_standby_.empty()) return failed_precondition(behind_standby_);
+  if (Status s = admit_lease(); !s.is_ok()) return s;
   if (handover_.pausing_writes()) {
-    done({failed_precondition("planned failover in progress: region " + options_.name +
-                              " stopped admitting writes while it hands over to " +
-                              options_.peer_name),
-          Applied::kNo,
-          {}});
+    return failed_precondition("planned failover in progress: region " + options_.name +
+                               " stopped admitting writes while it hands over to " +
+                               options_.peer_name);
+  }
+  return Status::ok();
+}
+
+void RegionNode::write(std::vector<drsim::v1::WriteOp> ops, WriteDone done) {
+  if (Status s = admit_client_writes(); !s.is_ok()) {
+    done({s, Applied::kNo, {}});
     return;
   }
   if (ops.empty()) {
@@ -358,17 +351,9 @@ void RegionNode::flush_writes() {
   ops.swap(queued_);
   // State may have changed since the writes were admitted (a step-down or an
   // outage posted in between): re-check before anything becomes durable.
-  Status admit = outage_ ? unavailable("region " + options_.name + " is in an injected outage")
-                         : role_->admit_write();
   // The lease is checked here, on the loop, right before the writes are applied and the async
   // ones acknowledged: a region frozen past its lease refuses what queued up meanwhile.
-  if (admit.is_ok() && !behind_standby_.empty()) admit = failed_precondition(behind_standby_);
-  if (admit.is_ok()) admit = admit_lease();
-  if (admit.is_ok() && handover_.pausing_writes()) {
-    admit = failed_precondition("planned failover in progress: region " + options_.name +
-                                " stopped admitting writes while it hands over to " +
-                                options_.peer_name);
-  }
+  Status admit = admit_client_writes();
   // A full disk refuses the group commit before any seq is handed out (RESOURCE_EXHAUSTED
   // "disk full: …"): the region stays up and serves again once there is room.
   if (admit.is_ok()) admit = store_.check_room(bytes_to_store(ops));
@@ -381,11 +366,7 @@ void RegionNode::flush_writes() {
   Epoch epoch = role_->epoch();
   std::vector<Change> changes;
   changes.reserve(ops.size());
-  // Each workload's last seq before this commit, to take back should the store refuse it.
-  std::vector<std::pair<Workload*, Seq>> before;
   for (auto& q : ops) {
-    if (std::none_of(before.begin(), before.end(), [&](auto& b) { return b.first == q.workload; }))
-      before.emplace_back(q.workload, q.workload->source.last_written());
     Change c;
     c.set_workload(q.workload->spec.name);
     c.set_epoch(epoch.value());
@@ -413,8 +394,11 @@ void RegionNode::flush_writes() {
       std::abort();
     }
     // The disk filled after the check: RocksDB refused the whole batch, so nothing of it is
-    // durable and nothing was sent (pump runs after this). The seqs go back for the next commit.
-    for (auto& [w, last] : before) w->source.take_back(last);
+    // durable and nothing was sent (pump runs after this). The seqs go back for the next commit,
+    // newest first: each change's seq is its workload's newest when its turn comes.
+    for (size_t i = changes.size(); i-- > 0;) {
+      ops[i].workload->source.take_back(Seq(changes[i].seq() - 1));
+    }
     refuse_writes(ops, s);
     return;
   }

@@ -230,6 +230,10 @@ class RegionNode final : public SourceEvents, public SinkEvents {
 
   Workload* find(const std::string& name);
   Status validate_op(const drsim::v1::WriteOp& op, Workload** w);
+  // Whether client writes may be admitted now (outage, role, lost writes, lease, hand-over),
+  // with the refusal naming why; write() asks at admission and flush_writes() again before the
+  // group commit.
+  Status admit_client_writes() const;
   void flush_writes();
   static uint64_t bytes_to_store(const std::vector<QueuedOp>& ops);
   // Refuses a group commit's writes (nothing of them durable), then pumps.
