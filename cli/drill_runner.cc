@@ -98,8 +98,13 @@ class DrillRun {
   void commit(const std::string& label, std::string* outcome);
   void test_failover(const DrillStep& step, const std::string& label, std::string* outcome);
   void test_cleanup(const std::string& label, std::string* outcome);
-  // The unplanned promotion just made (new_epoch_, marks_.promoted_ns), continuing from points_.
+  // The unplanned promotion just made (new_epoch_, marks_.promoted_ns), continuing from points_;
+  // its epoch is the one the report's failover line names (failover_epoch_).
   void record_promotion();
+  // An unplanned failover of the vault's items to a recovery point (a `failover --point` step or
+  // a plan's group 1), promoted at `promoted_ns`: its given-up writes are the RPO.
+  void record_point_failover(const drsim::v1::UnplannedFailoverResponse& fo,
+                             const std::string& vault, int64_t promoted_ns);
   void record_planned(const PlannedFailoverOutcome& fo, int64_t sent, int64_t received);
   void record_reprotect(const ReprotectOutcome& rp);
   // The promotion time a region reported, on this machine's clock (the region's may be skewed),
@@ -345,16 +350,17 @@ void DrillRun::failover(const DrillStep& step, const std::string& label, std::st
   marks_.promoted_ns = local_promotion_time(target, fo->promoted_unix_nanos(), sent, received);
   marks_.new_region = target;
   new_epoch_ = fo->new_epoch();
-  failover_epoch_ = new_epoch_;
   lease_wait_ms_ = fo->lease_wait_ms();
   active_ = target;
   points_.clear();
+  to_recovery_point_ = false;  // promoted with what the standby holds
   for (const auto& r : fo->recovered()) points_.push_back({r.workload(), 0, r.seq()});
   record_promotion();
   say(fmt::format("{} promoted to active at epoch {}", target, new_epoch_));
 }
 
 void DrillRun::record_promotion() {
+  failover_epoch_ = new_epoch_;
   model::Promotion p{new_epoch_, marks_.promoted_ns, {}};
   for (const auto& point : points_) p.continued_from[point.workload] = point.recovered_seq;
   promotions_.push_back(std::move(p));
@@ -486,16 +492,20 @@ void DrillRun::point_failover(const DrillStep& step, const std::string& label,
     problems_.push_back(label + ": " + *outcome);
     return;
   }
+  record_point_failover(*fo, vault, received);
+}
+
+void DrillRun::record_point_failover(const drsim::v1::UnplannedFailoverResponse& fo,
+                                     const std::string& vault, int64_t promoted_ns) {
   old_active_ = other_region(vault);
-  marks_.promoted_ns = received;
+  marks_.promoted_ns = promoted_ns;
   marks_.new_region = vault;
-  new_epoch_ = fo->new_epoch();
-  failover_epoch_ = new_epoch_;
+  new_epoch_ = fo.new_epoch();
   active_ = vault;
   // The RPO of this failover is the chosen point: what clients wrote past it is given up.
   points_.clear();
   to_recovery_point_ = true;
-  for (const auto& item : fo->items()) {
+  for (const auto& item : fo.items()) {
     for (const auto& g : item.given_up()) points_.push_back({g.workload(), 0, g.point_seq()});
   }
   record_promotion();
@@ -534,9 +544,6 @@ void DrillRun::record_plan_failover(const drsim::v1::PlanRunInfo& run) {
       new_epoch_ == run.failover().new_epoch()) {
     return;
   }
-  const auto& fo = run.failover();
-  std::string vault = find_vault(state_);
-  old_active_ = other_region(vault);
   // The region was promoted when group 1's failover action finished.
   int64_t promoted = wall_now_unix_nanos();
   for (const auto& a : run.actions()) {
@@ -544,17 +551,7 @@ void DrillRun::record_plan_failover(const drsim::v1::PlanRunInfo& run) {
       promoted = a.finished_unix_nanos();
     }
   }
-  marks_.promoted_ns = promoted;
-  marks_.new_region = vault;
-  new_epoch_ = fo.new_epoch();
-  failover_epoch_ = new_epoch_;
-  active_ = vault;
-  points_.clear();
-  to_recovery_point_ = true;
-  for (const auto& item : fo.items()) {
-    for (const auto& g : item.given_up()) points_.push_back({g.workload(), 0, g.point_seq()});
-  }
-  record_promotion();
+  record_point_failover(run.failover(), find_vault(state_), promoted);
 }
 
 void DrillRun::plan_step(const DrillStep& step, const std::string& label, std::string* outcome) {
