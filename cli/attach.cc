@@ -12,6 +12,7 @@
 #include "cli/rpc_clients.h"
 #include "cli/yaml_fields.h"
 #include "common/config/listen_address.h"
+#include "common/tls/certificates.h"
 
 namespace drsim::cli {
 
@@ -21,8 +22,11 @@ namespace {
 
 // The daemons an attach file names, in the order they are checked.
 const char* const kDaemons[] = {"primary", "secondary", "trafficmgr"};
-// The files of a `drsim certs make` directory the CLI needs: the operator's own and the CA.
-const char* const kOperatorFiles[] = {"ca.crt", "operator.crt", "operator.key"};
+// The files of a `drsim certs make` directory the CLI needs: the CA and the operator's own.
+std::vector<fs::path> operator_files(const fs::path& dir) {
+  const tls::IdentityFiles f = tls::identity_files(dir, "operator");
+  return {f.ca_cert, f.cert, f.key};
+}
 
 // host:port to dial: what a listen address may be, but not port 0.
 Status read_dial_address(const ConfigError& err, const std::string& field, const YAML::Node& node,
@@ -112,10 +116,10 @@ Result<AttachConfig> parse_attach_fields(YAML::Node root, const std::string& sou
       return err.at("attach.tls_dir", dir, "given with security.transport: insecure; drop one");
     }
     std::error_code ec;
-    for (const char* file : kOperatorFiles) {
-      if (!fs::is_regular_file(fs::path(dir.Scalar()) / file, ec)) {
+    for (const fs::path& file : operator_files(dir.Scalar())) {
+      if (!fs::is_regular_file(file, ec)) {
         return err.at("attach.tls_dir", dir,
-                      dir.Scalar() + " has no " + file +
+                      dir.Scalar() + " has no " + file.filename().string() +
                           " (a directory `drsim certs make --out DIR` made: the CA and the "
                           "operator's certificate and key)");
       }
@@ -144,10 +148,10 @@ Status copy_operator_files(const std::string& from, const std::string& to) {
   fs::create_directories(to, ec);
   if (ec) return unavailable("cannot create " + to + ": " + ec.message());
   fs::permissions(to, fs::perms::owner_all, ec);
-  for (const char* file : kOperatorFiles) {
-    const fs::path dst = fs::path(to) / file;
-    fs::copy_file(fs::path(from) / file, dst, fs::copy_options::overwrite_existing, ec);
-    if (ec) return unavailable("cannot copy " + from + "/" + file + " to " + to + ": " + ec.message());
+  for (const fs::path& file : operator_files(from)) {
+    const fs::path dst = fs::path(to) / file.filename();
+    fs::copy_file(file, dst, fs::copy_options::overwrite_existing, ec);
+    if (ec) return unavailable("cannot copy " + file.string() + " to " + to + ": " + ec.message());
     fs::permissions(dst, fs::perms::owner_read | fs::perms::owner_write, ec);
   }
   return Status::ok();
