@@ -141,6 +141,9 @@ Status RegionNode::start(const std::string& bound_address) {
     auto incomplete = store_.full_copy_incomplete(spec.name);
     if (!incomplete.is_ok()) return incomplete.status();
     w->copy_incomplete = *incomplete;
+    auto unverified = store_.unverified_after(spec.name);
+    if (!unverified.is_ok()) return unverified.status();
+    w->unverified_after = *unverified;
     w->index = order_.size();
     order_.push_back(w.get());
     workloads_.emplace(spec.name, std::move(w));
@@ -898,12 +901,51 @@ void RegionNode::arm_confirmation_timeout() {
   confirmation_timer_ = scheduler_.schedule_after(options_.fence_check_timeout, [this] {
     confirmation_timer_.reset();
     if (stopped_ || role_->confirmed() || role_->role() != model::Role::kActive) return;
+    // Serving without the standby's cursor: had this region lost writes the standby holds, what
+    // it writes now would reuse their (epoch, seq). Mark where that would begin, durably, before
+    // the first such write is acknowledged.
+    if (Status s = mark_unverified(); !s.is_ok()) {
+      spdlog::error("peer {} did not answer within {} ms, and marking the writes to come failed "
+                    "({}): not serving; trying again in {} ms",
+                    options_.peer_name, options_.fence_check_timeout.count(), s.to_string(),
+                    options_.fence_check_timeout.count());
+      arm_confirmation_timeout();
+      return;
+    }
     spdlog::warn("peer {} did not answer within {} ms; resuming as active at epoch {}",
                  options_.peer_name, options_.fence_check_timeout.count(),
                  role_->epoch().value());
     role_->confirm();
     update_health();
   });
+}
+
+Status RegionNode::mark_unverified() {
+  std::vector<std::pair<std::string, Seq>> marks;
+  for (auto* w : order_) {
+    if (!w->unverified_after) marks.emplace_back(w->spec.name, w->source.last_written());
+  }
+  if (Status s = store_.mark_unverified(marks); !s.is_ok()) return s;
+  for (auto* w : order_) {
+    if (!w->unverified_after) w->unverified_after = w->source.last_written();
+  }
+  return Status::ok();
+}
+
+void RegionNode::clear_unverified() {
+  std::vector<std::string> names;
+  for (auto* w : order_) {
+    if (w->unverified_after) names.push_back(w->spec.name);
+  }
+  if (names.empty()) return;
+  // Kept when this fails: a mark only makes a later re-protect roll back (and copy) more.
+  if (Status s = store_.clear_unverified(names); !s.is_ok()) {
+    spdlog::warn("could not clear the unverified-writes marks: {}", s.to_string());
+    return;
+  }
+  for (auto* w : order_) w->unverified_after.reset();
+  spdlog::info("{} confirms it lost no writes: {} workload(s) verified", options_.peer_name,
+               names.size());
 }
 
 void RegionNode::set_outage(bool outage) {
@@ -1023,17 +1065,33 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
           return;
         }
       }
-      if (cursor.seq() > w->source.last_written().value()) {
+      const Seq last = w->source.last_written();
+      if (cursor.seq() > last.value() ||
+          (w->unverified_after && cursor.seq() > w->unverified_after->value())) {
         // The standby made durable what this region no longer has: acknowledged writes this
         // region lost (its host crashed without --fsync; an older data dir was put back).
         // Serving on would hand out their seqs again and a re-protect from here would erase
         // them on the standby: stop, and let the operator fail over to the region that has them.
-        behind_standby_ = "the standby " + options_.peer_name + " holds " + w->spec.name +
-                          " up to seq " + std::to_string(cursor.seq()) + " (epoch " +
-                          std::to_string(cursor.epoch()) + ") and region " + options_.name +
-                          " only up to seq " + std::to_string(w->source.last_written().value()) +
-                          ": it lost acknowledged writes; fail over to " + options_.peer_name +
-                          " (drsim failover), which has them, then re-protect";
+        // With a mark, the standby's entries after it cannot be this region's (nothing after it
+        // was sent before this welcome): the same (epoch, seq) on both sides are other writes.
+        const std::string held = "the standby " + options_.peer_name + " holds " +
+                                 w->spec.name + " up to seq " + std::to_string(cursor.seq()) +
+                                 " (epoch " + std::to_string(cursor.epoch()) + ") and region " +
+                                 options_.name;
+        behind_standby_ =
+            cursor.seq() > last.value()
+                ? held + " only up to seq " + std::to_string(last.value()) +
+                      ": it lost acknowledged writes; fail over to " + options_.peer_name +
+                      " (drsim failover), which has them, then re-protect"
+                : held + " restarted at seq " + std::to_string(w->unverified_after->value()) +
+                      " and, not hearing from " + options_.peer_name + ", wrote seq " +
+                      std::to_string(w->unverified_after->value() + 1) + ".." +
+                      std::to_string(last.value()) +
+                      " under the same seqs: it lost acknowledged writes, and the writes it made "
+                      "since are not on " + options_.peer_name + "; fail over to " +
+                      options_.peer_name + " (drsim failover), which has the lost ones, then "
+                      "re-protect (it rolls back what " + options_.name + " wrote after seq " +
+                      std::to_string(w->unverified_after->value()) + ")";
         spdlog::error("refusing writes: {}", behind_standby_);
         fail_waiters(failed_precondition(behind_standby_), Applied::kUnknown);
         diverged_ = behind_standby_;  // replication stops with it
@@ -1050,6 +1108,7 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
     }
     link_welcomed_ = true;
     link_error_.clear();
+    clear_unverified();  // the standby holds nothing after any mark: this region lost nothing
     if (resync_.running()) {
       resync_welcomed_ = true;
       answer_reprotect(true);
@@ -1386,6 +1445,22 @@ void RegionNode::sink_hello(SinkLink* stream, const drsim::v1::Hello& hello) {
     spdlog::warn("refused replication from {}: {}", hello.region(), s.message());
     sink_reject(stream, s);
     return;
+  }
+  if (!hello.has_resync()) {
+    for (auto* w : order_) {
+      if (w->unverified_after && w->sink.applied() > *w->unverified_after) {
+        // Its entries after the mark may be a branch the peer's log matches by (epoch, seq)
+        // only: a plain stream would build on them. A re-protect plans around them.
+        Status s = failed_precondition(
+            "region " + options_.name + " wrote " + w->spec.name + " seq " +
+            std::to_string(w->unverified_after->value() + 1) + ".." +
+            std::to_string(w->sink.applied().value()) + " without hearing from " +
+            hello.region() + ": re-protect needed (drsim reprotect)");
+        spdlog::warn("refused replication from {}: {}", hello.region(), s.message());
+        sink_reject(stream, s);
+        return;
+      }
+    }
   }
   if (sink_ && sink_ != stream) {
     sink_->close(Status(StatusCode::kAborted, "superseded by a newer replication stream"));
@@ -1805,7 +1880,8 @@ Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
     storage::WorkloadCursor cursor{w->sink.applied(), w->sink.applied_epoch()};
     auto ours = store_.log_summary(w->spec.name, cursor, kMaxEpochSpans);
     model::LogSummary local = ours.is_ok() ? *ours : cursor_only(cursor.seq, cursor.epoch);
-    model::ResyncPlan plan = model::plan_resync(local, theirs, w->copy_incomplete);
+    model::ResyncPlan plan =
+        model::plan_resync(local, theirs, w->copy_incomplete, w->unverified_after);
     uint64_t restored = 0;
     if (plan.kind == model::ResyncKind::kDelta && plan.rollback_entries > 0) {
       auto restores = rollback_restores(*w, plan.common, local);
@@ -1828,6 +1904,7 @@ Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
         w->sink = model::ReplicationSink(plan.common, plan.common_epoch);
         w->source = model::ReplicationSource(plan.common);
         w->last_epoch = plan.common_epoch;
+        w->unverified_after.reset();  // roll_back cleared the mark with the entries after it
       }
     }
     if (plan.kind == model::ResyncKind::kFull) {
@@ -1836,6 +1913,7 @@ Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
         std::abort();
       }
       w->copy_incomplete = true;
+      w->unverified_after.reset();  // begin_full_copy cleared it
       w->sink = model::ReplicationSink();
       w->source = model::ReplicationSource();
       w->last_epoch = Epoch(0);

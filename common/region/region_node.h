@@ -221,6 +221,11 @@ class RegionNode final : public SourceEvents, public SinkEvents {
     std::unique_ptr<FullCopy> copy;
     // Re-protect, standby side: a full copy into this region has not finished (durable mark).
     bool copy_incomplete = false;
+    // This region wrote after this seq without having heard its standby's cursor (a restart or
+    // outage whose confirmation timed out): entries after it may be a branch of its own
+    // (RegionStore::mark_unverified). Durable; cleared once a standby's cursor shows nothing
+    // was lost, or by a re-protect into this region.
+    std::optional<Seq> unverified_after;
   };
   struct QueuedOp {
     drsim::v1::WriteOp op;
@@ -234,6 +239,10 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   // with the refusal naming why; write() asks at admission and flush_writes() again before the
   // group commit.
   Status admit_client_writes() const;
+  // A confirmation by timeout: marks every workload at its newest seq (durably) as where writes
+  // made without the standby's word begin. clear_unverified: a welcome showed nothing was lost.
+  Status mark_unverified();
+  void clear_unverified();
   void flush_writes();
   static uint64_t bytes_to_store(const std::vector<QueuedOp>& ops);
   // Refuses a group commit's writes (nothing of them durable), then pumps.

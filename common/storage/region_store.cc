@@ -23,11 +23,14 @@ namespace {
 //   d\0<workload>\0<key>   data
 //   l\0<workload>\0<seq8>  replication log entry (serialized Change)
 //   sr\0<name>             Site Recovery vault record (a protected item's spec)
+//   u\0<workload>          seq(8): entries after it may be a branch of this region's own
+//                          (RegionStore::mark_unverified)
 constexpr char kMetaKey[] = "m";
 
 std::string cursor_key(const std::string& w) { return std::string("c\0", 2) + w; }
 // Present while a full copy into this workload is incomplete.
 std::string copy_mark_key(const std::string& w) { return std::string("f\0", 2) + w; }
+std::string unverified_key(const std::string& w) { return std::string("u\0", 2) + w; }
 std::string data_end(const std::string& w) { return std::string("d\0", 2) + w + '\x01'; }
 std::string log_prefix(const std::string& w) { return std::string("l\0", 2) + w + '\0'; }
 std::string cursor_value(const WorkloadCursor& c) {
@@ -455,6 +458,9 @@ Status RegionStore::roll_back(const std::string& workload, const WorkloadCursor&
     }
   }
   batch.Put(cursor_key(workload), cursor_value(common));
+  // What came after `common` is gone, the branch a mark warned of with it (the caller rolls
+  // back to at most the mark).
+  batch.Delete(unverified_key(workload));
   rocksdb::WriteOptions wo;
   wo.sync = true;  // rare, and the cursor must never run ahead of the data
   return from_rocks(db_->Write(wo, &batch), "roll back " + workload);
@@ -465,6 +471,7 @@ Status RegionStore::begin_full_copy(const std::string& workload) {
   batch.DeleteRange(log_cf_, log_key(workload, 0),
                     log_key(workload, std::numeric_limits<uint64_t>::max()));
   batch.Delete(cursor_key(workload));
+  batch.Delete(unverified_key(workload));
   batch.Put(copy_mark_key(workload), "");
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -487,6 +494,39 @@ Status RegionStore::apply_snapshot_chunk(const drsim::v1::SnapshotChunk& chunk) 
   rocksdb::WriteOptions wo;
   wo.sync = chunk.last() || durability_ == Durability::kPowerLoss;
   return from_rocks(db_->Write(wo, &batch), "apply snapshot chunk of " + w);
+}
+
+Status RegionStore::mark_unverified(const std::vector<std::pair<std::string, Seq>>& marks) {
+  if (marks.empty()) return Status::ok();
+  rocksdb::WriteBatch batch;
+  for (const auto& [workload, after] : marks) {
+    std::string v;
+    put_u64(v, after.value());
+    batch.Put(unverified_key(workload), v);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // the mark must be durable before a write it covers is acknowledged
+  return from_rocks(db_->Write(wo, &batch), "mark unverified writes");
+}
+
+Result<std::optional<Seq>> RegionStore::unverified_after(const std::string& workload) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), unverified_key(workload), &v);
+  if (s.IsNotFound()) return std::optional<Seq>();
+  if (!s.ok()) return from_rocks(s, "read unverified mark of " + workload);
+  if (v.size() != 8) {
+    return Status(StatusCode::kDataLoss, "unverified mark of " + workload + " is corrupt");
+  }
+  return std::optional<Seq>(Seq(get_u64(v.data())));
+}
+
+Status RegionStore::clear_unverified(const std::vector<std::string>& workloads) {
+  if (workloads.empty()) return Status::ok();
+  rocksdb::WriteBatch batch;
+  for (const auto& w : workloads) batch.Delete(unverified_key(w));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(db_->Write(wo, &batch), "clear unverified marks");
 }
 
 Result<bool> RegionStore::full_copy_incomplete(const std::string& workload) {

@@ -133,6 +133,19 @@ class RegionStore {
   Status apply_snapshot_chunk(const drsim::v1::SnapshotChunk& chunk);
   Result<bool> full_copy_incomplete(const std::string& workload);
 
+  // ---- Writes made without the standby's word.
+  // An active region restarted from this store may have lost acknowledged writes its standby
+  // holds (its host crashed without --fsync; an older data dir was put back). When it serves
+  // before hearing the standby's cursor (the restart's confirmation timed out), it marks each
+  // workload at the seq it restarted from: its entries after the mark may reuse the lost
+  // writes' (epoch, seq) and are a branch of its own, which log matching by (epoch, seq) cannot
+  // tell apart. Synced; kept across restarts and step-downs until the standby's cursor shows it
+  // lost nothing (clear_unverified) or a re-protect rolls back to at most the mark or copies in
+  // full (roll_back / begin_full_copy clear it).
+  Status mark_unverified(const std::vector<std::pair<std::string, Seq>>& marks);
+  Result<std::optional<Seq>> unverified_after(const std::string& workload);
+  Status clear_unverified(const std::vector<std::string>& workloads);
+
   // ---- Site Recovery (common/region/site_recovery_service.h).
 
   // A recovery point: an openable copy of the whole store as of now (RocksDB checkpoint: hard

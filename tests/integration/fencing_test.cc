@@ -38,6 +38,24 @@ grpc::Status put(drsim::v1::Workload::Stub& stub, const std::string& key,
   return stub.Put(&ctx, req, resp);
 }
 
+// Puts `key` until the primary refuses it for lost writes (at most 15 s); the refusal, or the
+// last answer with the seq it took when it never refused.
+::testing::AssertionResult refuses_for_lost_writes(drsim::v1::Workload::Stub& stub,
+                                                   const std::string& key, grpc::Status* refused) {
+  drsim::v1::PutResponse resp;
+  if (wait_until(
+          [&] {
+            *refused = put(stub, key, &resp);
+            return refused->error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+                   refused->error_message().find("lost acknowledged writes") != std::string::npos;
+          },
+          15s)) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "the primary took a write: " << refused->error_message()
+                                       << " seq " << resp.result().seq();
+}
+
 int active_regions(TestTopology& topo) {
   int active = 0;
   for (const char* region : {"primary", "secondary"}) {
@@ -280,17 +298,8 @@ TEST(LostWrites, APrimaryRestartedBehindItsStandbyRefusesWritesUntilTheOperatorF
   ASSERT_TRUE(topo.restart("primary").is_ok());
 
   auto stub = topo.workload_stub("primary");
-  drsim::v1::PutResponse resp;
   grpc::Status refused;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        refused = put(*stub, "after-restart", &resp);
-        return refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
-               refused.error_message().find("lost acknowledged writes") != std::string::npos;
-      },
-      15s))
-      << "the primary behind its standby took a write: " << refused.error_message() << " seq "
-      << resp.result().seq();
+  ASSERT_TRUE(refuses_for_lost_writes(*stub, "after-restart", &refused));
   EXPECT_NE(refused.error_message().find("fail over to secondary"), std::string::npos)
       << refused.error_message();
   EXPECT_EQ(topo.status("primary").workloads(0).last_seq(), 50u);
@@ -312,6 +321,91 @@ TEST(LostWrites, APrimaryRestartedBehindItsStandbyRefusesWritesUntilTheOperatorF
     EXPECT_EQ(got.value(), "value-of-k" + std::to_string(i)) << "acknowledged write k" << i << " lost";
   }
   EXPECT_EQ(topo.status("primary").role(), drsim::v1::ROLE_STANDBY);
+}
+
+// The same loss, but the restarted primary cannot reach its standby within its restart check
+// (the replication link is cut): it serves on after the timeout, at epoch 1, and its writes take
+// the lost writes' seqs — by (epoch, seq) both logs then look alike up to the standby's newest.
+// Once the link heals it must stop (the old code served on and shipped seq 101.. on top of a
+// standby whose 51..100 are other writes), and the operator's failover and re-protect must leave
+// both regions with the lost writes, the restarted primary's own writes after seq 50 rolled
+// back (the old planner took seq 100 as common and kept them on the primary).
+TEST(LostWrites, APrimaryThatWroteOverLostSeqsWhileCutOffStopsAndReprotectRollsItsWritesBack) {
+  namespace fs = std::filesystem;
+  TestTopology topo(kAsyncWeb);
+  ASSERT_TRUE(topo.ok());
+  auto write_keys = [&](const std::string& prefix, int first, int n) {
+    auto stub = topo.workload_stub("primary");
+    int acked = 0;
+    for (int i = first; i < first + n; ++i) {
+      drsim::v1::PutResponse resp;
+      if (put(*stub, prefix + std::to_string(i), &resp).ok()) ++acked;
+    }
+    return acked;
+  };
+  auto cli = [&](std::vector<std::string> args) {
+    args.push_back("--home");
+    args.push_back(topo.home());
+    auto r = run_binary("drsim", args, 30s);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+  };
+  ASSERT_EQ(write_keys("k", 0, 50), 50);
+  topo.kill("primary");
+  const fs::path data = fs::path(topo.state().at("primary").data_dir);
+  const fs::path older = data.string() + "-at-50";
+  fs::copy(data, older, fs::copy_options::recursive);
+  ASSERT_TRUE(topo.restart("primary").is_ok());
+  ASSERT_TRUE(wait_until([&] { return topo.status("primary").replication_connected(); }, 10s));
+  ASSERT_EQ(write_keys("k", 50, 50), 50);  // seq 51..100
+  ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") >= 100; }, 10s));
+  topo.kill("primary");
+  fs::remove_all(data);
+  fs::rename(older, data);
+  cli({"inject", "partition", "--link", "replication"});
+  ASSERT_TRUE(topo.restart("primary").is_ok());
+
+  // Its restart check times out (2 s) with the standby unreachable: it serves again.
+  auto stub = topo.workload_stub("primary");
+  drsim::v1::PutResponse resp;
+  ASSERT_TRUE(wait_until([&] { return put(*stub, "n0", &resp).ok(); }, 20s));
+  ASSERT_EQ(resp.result().seq(), 51u);
+  ASSERT_EQ(write_keys("n", 1, 59), 59);  // seq 52..110, acknowledged (async)
+  EXPECT_EQ(topo.status("primary").workloads(0).last_seq(), 110u);
+
+  cli({"heal"});
+  grpc::Status refused;
+  ASSERT_TRUE(refuses_for_lost_writes(*stub, "after-heal", &refused));
+  EXPECT_NE(refused.error_message().find("wrote seq 51.."), std::string::npos)
+      << refused.error_message();
+  EXPECT_EQ(topo.applied_seq("secondary", "vm-web"), 100u) << "seq 101.. shipped over other writes";
+
+  auto fo = cli::region_failover(topo.address("secondary"), "test: fail over to what has them");
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  auto rp = cli::region_reprotect(topo.address("secondary"), "test: re-protect the primary", 20s);
+  ASSERT_TRUE(rp.is_ok()) << rp.status().message();
+  ASSERT_TRUE(wait_until([&] { return topo.applied_seq("primary", "vm-web") >= 100; }, 15s));
+
+  for (const char* region : {"secondary", "primary"}) {
+    auto reader = topo.workload_stub(region);
+    auto get = [&](const std::string& key) {
+      grpc::ClientContext ctx;
+      net::set_deadline(ctx, 2s);
+      drsim::v1::GetRequest req;
+      req.set_workload("vm-web");
+      req.set_key(key);
+      drsim::v1::GetResponse got;
+      EXPECT_TRUE(reader->Get(&ctx, req, &got).ok()) << region << " " << key;
+      return got;
+    };
+    for (int i = 0; i < 100; ++i) {
+      EXPECT_EQ(get("k" + std::to_string(i)).value(), "value-of-k" + std::to_string(i))
+          << region << ": acknowledged write k" << i << " lost";
+    }
+    for (int i = 0; i < 60; ++i) {
+      EXPECT_FALSE(get("n" + std::to_string(i)).found())
+          << region << " kept n" << i << ", a write of the primary's own branch";
+    }
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "common/model/replication/resync_plan.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace drsim::model {
 namespace {
@@ -74,7 +75,7 @@ EpochLookup epoch_at(const LogSummary& s, Seq seq) {
 }
 
 ResyncPlan plan_resync(const LogSummary& standby, const LogSummary& active,
-                       bool standby_incomplete) {
+                       bool standby_incomplete, std::optional<Seq> standby_own_after) {
   ResyncPlan plan;
   if (standby_incomplete) {
     plan.reason = "an earlier full copy into the standby did not finish";
@@ -89,7 +90,9 @@ ResyncPlan plan_resync(const LogSummary& standby, const LogSummary& active,
     plan.reason = "the standby has no data for this workload (new or wiped data directory)";
     return plan;
   }
-  // Newest seq at which both logs hold an entry of the same epoch.
+  // Newest seq at which both logs hold an entry of the same epoch — on the standby's side no
+  // later than where its own branch may begin.
+  const Seq cap = standby_own_after.value_or(Seq(std::numeric_limits<uint64_t>::max()));
   bool found = false;
   Seq common{0};
   Epoch common_epoch{0};
@@ -97,7 +100,7 @@ ResyncPlan plan_resync(const LogSummary& standby, const LogSummary& active,
     for (const auto& b : known_points(active)) {
       if (a.epoch != b.epoch) continue;
       Seq lo = std::max(a.first, b.first);
-      Seq hi = std::min(a.last, b.last);
+      Seq hi = std::min({a.last, b.last, cap});
       if (lo <= hi && (!found || hi > common)) {
         found = true;
         common = hi;
@@ -136,6 +139,10 @@ ResyncPlan plan_resync(const LogSummary& standby, const LogSummary& active,
                 std::to_string(common_epoch.value()) + "): roll back " +
                 std::to_string(plan.rollback_entries) + ", send " +
                 std::to_string(plan.changes_to_send);
+  if (standby_own_after && *standby_own_after < standby.last) {
+    plan.reason += " (the standby wrote after seq " + seq_str(*standby_own_after) +
+                   " without its peer's word: those entries are its own)";
+  }
   return plan;
 }
 

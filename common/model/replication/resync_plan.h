@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,8 +57,13 @@ struct ResyncPlan {
 // Plans the resync of one workload. `standby` is the region being re-protected (the former
 // active), `active` the region that will replicate to it. `standby_incomplete` = the standby's
 // data is not a consistent copy (a full copy into it was interrupted): always full.
+// `standby_own_after`: the standby's entries after this seq may be a branch of its own — it
+// restarted having lost writes and wrote on at the same epoch before hearing its peer
+// (RegionStore::mark_unverified) — so the same (epoch, seq) on both sides does not prove the
+// same write there: the common point is at most this seq.
 ResyncPlan plan_resync(const LogSummary& standby, const LogSummary& active,
-                       bool standby_incomplete);
+                       bool standby_incomplete,
+                       std::optional<Seq> standby_own_after = std::nullopt);
 
 // Epoch of entry `seq` according to a summary (the cursor counts even when its entry is gone);
 // Epoch(0) with found = false when the summary does not hold it.

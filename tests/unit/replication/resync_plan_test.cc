@@ -44,6 +44,32 @@ TEST(ResyncPlan, FormerPrimaryWithUnreplicatedTailRollsBackToWhatTheNewActiveApp
   EXPECT_EQ(p.changes_to_send, 30u);
 }
 
+// The former primary lost seq 51..100 (host crash without --fsync), restarted at seq 50, was cut
+// off from its standby, timed out and wrote 51..110 at epoch 1 — the same (epoch, seq) as the
+// lost writes the standby holds. The new active region has the lost writes at epoch 1 and its
+// own from 101 at epoch 2. By (epoch, seq) alone both logs share 1..100; only 1..50 is shared.
+TEST(ResyncPlan, AStandbysOwnBranchAfterItsMarkIsRolledBackThoughItsEpochsMatch) {
+  LogSummary standby = log_of({span(1, 1, 110)});
+  LogSummary active = log_of({span(1, 1, 100), span(2, 101, 130)});
+  ResyncPlan unmarked = plan_resync(standby, active, false);
+  EXPECT_EQ(unmarked.common, Seq(100));  // what (epoch, seq) says
+  ResyncPlan p = plan_resync(standby, active, false, Seq(50));
+  EXPECT_EQ(p.kind, ResyncKind::kDelta);
+  EXPECT_EQ(p.common, Seq(50));
+  EXPECT_EQ(p.common_epoch, Epoch(1));
+  EXPECT_EQ(p.rollback_entries, 60u);
+  EXPECT_EQ(p.changes_to_send, 80u);
+  EXPECT_TRUE(contains(p.reason, "without its peer's word")) << p.reason;
+  // A mark at or beyond the standby's newest entry changes nothing.
+  EXPECT_EQ(plan_resync(standby, active, false, Seq(110)).common, Seq(100));
+  // A mark before what the standby's log still holds: no common entry to roll back to.
+  LogSummary trimmed = standby;
+  trimmed.first_retained = Seq(60);
+  trimmed.spans = {span(1, 60, 110)};
+  ResyncPlan full = plan_resync(trimmed, active, false, Seq(50));
+  EXPECT_EQ(full.kind, ResyncKind::kFull) << full.reason;
+}
+
 TEST(ResyncPlan, StandbyWhoseLogIsAPrefixOnlyCatchesUp) {
   LogSummary standby = log_of({span(1, 1, 100)});
   LogSummary active = log_of({span(1, 1, 100), span(2, 101, 130)});
