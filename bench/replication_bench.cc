@@ -327,7 +327,7 @@ int main(int argc, char** argv) {
                   k["load_seconds"].get<double>());
     };
     std::printf("reprotect: %llu MB of 1 KiB values, %.2f%% rewritten after the failover\n",
-                (unsigned long long)reprotect_mb, changed * 100);
+                static_cast<unsigned long long>(reprotect_mb), changed * 100);
     line("delta", r["delta"]);
     line("full", r["full"]);
     if (r.contains("full_over_delta")) {

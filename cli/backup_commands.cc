@@ -81,9 +81,10 @@ void print_vault(const v1::VaultInfo& v) {
                 item.purge_at().empty() ? "" : "  purged at ", item.purge_at().c_str());
     for (const auto& p : item.points()) {
       std::printf("    point %-4llu %-12s %-22s %-9s keys %-6llu seq %-7llu expires %-12s%s%s\n",
-                  (unsigned long long)p.id(), p.created().c_str(), p.consistency().c_str(),
-                  p.on_demand() ? "on-demand" : "scheduled", (unsigned long long)p.keys(),
-                  (unsigned long long)p.source_seq(), p.expires().c_str(),
+                  static_cast<unsigned long long>(p.id()), p.created().c_str(),
+                  p.consistency().c_str(), p.on_demand() ? "on-demand" : "scheduled",
+                  static_cast<unsigned long long>(p.keys()),
+                  static_cast<unsigned long long>(p.source_seq()), p.expires().c_str(),
                   p.instant_restore() ? "  snapshot" : "", p.in_paired_region() ? "  +paired" : "");
     }
   }
@@ -324,10 +325,11 @@ struct BackupCommands::Impl {
         std::printf(
             "recovery point %llu of %s at %s: %s, %llu keys (%llu bytes) at seq %llu, "
             "kept until %s%s\n",
-            (unsigned long long)p.id(), now.vm().c_str(), p.created().c_str(),
-            p.consistency().c_str(), (unsigned long long)p.keys(),
-            (unsigned long long)p.used_bytes(), (unsigned long long)p.source_seq(),
-            p.expires().c_str(), p.in_paired_region() ? "; copied to the paired region" : "");
+            static_cast<unsigned long long>(p.id()), now.vm().c_str(), p.created().c_str(),
+            p.consistency().c_str(), static_cast<unsigned long long>(p.keys()),
+            static_cast<unsigned long long>(p.used_bytes()),
+            static_cast<unsigned long long>(p.source_seq()), p.expires().c_str(),
+            p.in_paired_region() ? "; copied to the paired region" : "");
         return 0;
       });
     });
@@ -454,11 +456,14 @@ struct BackupCommands::Impl {
         std::printf(
             "%s snapshot %s of disk %s: %llu keys, %llu of %llu bytes used%s%s%s at seq %llu; "
             "stored %llu bytes, billed %llu\n",
-            s.kind().c_str(), s.name().c_str(), s.disk().c_str(), (unsigned long long)s.keys(),
-            (unsigned long long)s.used_bytes(), (unsigned long long)s.size_bytes(),
+            s.kind().c_str(), s.name().c_str(), s.disk().c_str(),
+            static_cast<unsigned long long>(s.keys()),
+            static_cast<unsigned long long>(s.used_bytes()),
+            static_cast<unsigned long long>(s.size_bytes()),
             s.base().empty() ? "" : " (changes since ", s.base().c_str(),
-            s.base().empty() ? "" : ")", (unsigned long long)s.source_seq(),
-            (unsigned long long)s.stored_bytes(), (unsigned long long)s.billed_bytes());
+            s.base().empty() ? "" : ")", static_cast<unsigned long long>(s.source_seq()),
+            static_cast<unsigned long long>(s.stored_bytes()),
+            static_cast<unsigned long long>(s.billed_bytes()));
         return 0;
       });
     });
@@ -478,8 +483,10 @@ struct BackupCommands::Impl {
         for (const auto& s : r->snapshots()) {
           std::printf("%-16s %-11s %-20s %-12s %6llu %10llu %10llu %10llu  %s\n", s.name().c_str(),
                       s.kind().c_str(), s.disk().c_str(), s.created().c_str(),
-                      (unsigned long long)s.keys(), (unsigned long long)s.used_bytes(),
-                      (unsigned long long)s.stored_bytes(), (unsigned long long)s.billed_bytes(),
+                      static_cast<unsigned long long>(s.keys()),
+                      static_cast<unsigned long long>(s.used_bytes()),
+                      static_cast<unsigned long long>(s.stored_bytes()),
+                      static_cast<unsigned long long>(s.billed_bytes()),
                       s.base().empty() ? "-" : s.base().c_str());
         }
         return 0;
@@ -504,7 +511,8 @@ struct BackupCommands::Impl {
         if (!r.is_ok()) return fail(r.status());
         std::printf("disk %s created from snapshot %s: %llu keys, %llu bytes%s%s\n",
                     r->disk().c_str(), disk_create.snapshot().c_str(),
-                    (unsigned long long)r->keys(), (unsigned long long)r->bytes(),
+                    static_cast<unsigned long long>(r->keys()),
+                    static_cast<unsigned long long>(r->bytes()),
                     disk_create.attach_to_vm().empty() ? "" : "; data disk of ",
                     disk_create.attach_to_vm().c_str());
         return 0;
@@ -548,7 +556,8 @@ struct BackupCommands::Impl {
         for (const auto& d : r->vm().disks()) disks += (disks.empty() ? "" : ", ") + d;
         std::printf("VM %s created from image %s (%s): %llu keys, %llu bytes; disks: %s\n",
                     r->vm().name().c_str(), image_vm.image().c_str(), r->vm().power().c_str(),
-                    (unsigned long long)r->keys(), (unsigned long long)r->bytes(), disks.c_str());
+                    static_cast<unsigned long long>(r->keys()),
+                    static_cast<unsigned long long>(r->bytes()), disks.c_str());
         return 0;
       });
     });
@@ -586,11 +595,12 @@ struct BackupCommands::Impl {
   static void print_image(const v1::ImageInfo& i) {
     std::printf("image %s of %s in %s, %s: %d disk(s), billed %llu bytes\n", i.name().c_str(),
                 i.source_vm().c_str(), i.region().c_str(), i.created().c_str(), i.disks_size(),
-                (unsigned long long)i.billed_bytes());
+                static_cast<unsigned long long>(i.billed_bytes()));
     for (const auto& d : i.disks()) {
       std::printf("  %-4s disk %-22s %6llu keys %10llu of %llu bytes used\n", d.kind().c_str(),
-                  d.disk().c_str(), (unsigned long long)d.keys(),
-                  (unsigned long long)d.used_bytes(), (unsigned long long)d.size_bytes());
+                  d.disk().c_str(), static_cast<unsigned long long>(d.keys()),
+                  static_cast<unsigned long long>(d.used_bytes()),
+                  static_cast<unsigned long long>(d.size_bytes()));
     }
   }
 
@@ -618,7 +628,8 @@ struct BackupCommands::Impl {
                   "UNIT", "COST");
       for (const auto& l : r->lines()) {
         std::printf("%-30s %-20s %12llu %14.6g %-15s %12.6g\n", l.item().c_str(), l.kind().c_str(),
-                    (unsigned long long)l.bytes_now(), l.quantity(), l.unit().c_str(), l.cost());
+                    static_cast<unsigned long long>(l.bytes_now()), l.quantity(), l.unit().c_str(),
+                    l.cost());
       }
       std::printf("%-30s %-20s %12s %14s %-15s %12.6g\n", "total", "", "", "", "", r->total());
       return 0;
@@ -671,10 +682,11 @@ struct BackupCommands::Impl {
       std::printf(
           "restored point %llu of %s (%s, seq %llu) in %s from the %s: %llu keys, "
           "%llu bytes%s%s; disks: %s\n",
-          (unsigned long long)r->point(), restore.vm().c_str(), r->consistency().c_str(),
-          (unsigned long long)r->source_seq(), r->region().c_str(), r->source().c_str(),
-          (unsigned long long)r->keys(), (unsigned long long)r->bytes(),
-          r->new_vm().empty() ? "" : "; new VM ", r->new_vm().c_str(), disks.c_str());
+          static_cast<unsigned long long>(r->point()), restore.vm().c_str(),
+          r->consistency().c_str(), static_cast<unsigned long long>(r->source_seq()),
+          r->region().c_str(), r->source().c_str(), static_cast<unsigned long long>(r->keys()),
+          static_cast<unsigned long long>(r->bytes()), r->new_vm().empty() ? "" : "; new VM ",
+          r->new_vm().c_str(), disks.c_str());
       return 0;
     });
   }

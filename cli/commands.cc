@@ -395,12 +395,13 @@ int cmd_status(const std::string& home, bool as_json) {
   if (as_json) {
     print_json_document(j);
   } else {
-    std::printf("\nrouting: profile %s -> %s  (TTL %llu ms; failover estimate %llu ms "
-                "documented, %llu ms strict, both counting the lease wait of up to %llu ms)\n",
-                cfg.profile.c_str(), route_name.c_str(), (unsigned long long)cfg.ttl_ms,
-                (unsigned long long)cfg.documented_failover_ms(),
-                (unsigned long long)cfg.strict_failover_ms(),
-                (unsigned long long)cfg.lease_wait_ms());
+    std::printf(
+        "\nrouting: profile %s -> %s  (TTL %llu ms; failover estimate %llu ms "
+        "documented, %llu ms strict, both counting the lease wait of up to %llu ms)\n",
+        cfg.profile.c_str(), route_name.c_str(), static_cast<unsigned long long>(cfg.ttl_ms),
+        static_cast<unsigned long long>(cfg.documented_failover_ms()),
+        static_cast<unsigned long long>(cfg.strict_failover_ms()),
+        static_cast<unsigned long long>(cfg.lease_wait_ms()));
     if (state->attached_from.empty()) {
       std::printf("traffic manager pid %d at %s%s\n", tm_info.pid, tm_info.address.c_str(),
                   recorded_alive(tm_info.identity()) ? "" : " (not running)");
@@ -424,8 +425,8 @@ int cmd_status(const std::string& home, bool as_json) {
                                ? fmt::format("{:.0f} ms ({} out)", p.last_failover_ms(),
                                              p.last_failover_endpoint())
                                : "none yet";
-        std::string route = p.routing().empty() ? "(none)" : p.routing();
-        if (p.fail_open()) route += " (fail open)";
+        std::string routed_to = p.routing().empty() ? "(none)" : p.routing();
+        if (p.fail_open()) routed_to += " (fail open)";
         // The default profile is Degraded only because the healthy standby does not serve: the
         // footnote above says why.
         std::string status = p.profile_status();
@@ -433,7 +434,7 @@ int cmd_status(const std::string& home, bool as_json) {
           status += "*";
         }
         std::printf("%-12s %-11s %-17s %-22s %-8s %s\n", p.profile().c_str(),
-                    p.routing_method().c_str(), status.c_str(), route.c_str(),
+                    p.routing_method().c_str(), status.c_str(), routed_to.c_str(),
                     fmt::format("{} ms", p.ttl_ms()).c_str(),
                     fmt::format("{:.0f} ms / {:.0f} ms / {}", p.failover_documented_ms(),
                                 p.failover_worst_case_ms(), last)
@@ -500,9 +501,8 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
   if (!writer.is_ok()) return fail(writer.status());
   if (cmd.options.stale.count > 0) {
     std::fprintf(progress, "load: %u TTL-honouring clients (deadline %lld ms) and %s\n",
-                 cmd.options.workers,
-                (long long)cmd.options.op_timeout.count(),
-                describe_stale_clients(cmd.options.stale).c_str());
+                 cmd.options.workers, static_cast<long long>(cmd.options.op_timeout.count()),
+                 describe_stale_clients(cmd.options.stale).c_str());
   }
   // SIGINT / SIGTERM: stop the clients and finish the history file (a second signal stops at
   // once, cli/interrupt.h).
@@ -526,11 +526,12 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
     next_line += 1s;
     LoadStats now = load.stats();
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(progress, "[%6.1fs] %6llu ops  ok %llu  fail %llu  indeterminate %llu  route %s\n", t,
-                (unsigned long long)((now.ok + now.fail + now.indeterminate) -
-                                     (prev.ok + prev.fail + prev.indeterminate)),
-                (unsigned long long)now.ok, (unsigned long long)now.fail,
-                (unsigned long long)now.indeterminate, now.route.c_str());
+    std::fprintf(progress, "[%6.1fs] %6llu ops  ok %llu  fail %llu  indeterminate %llu  route %s\n",
+                 t,
+                 static_cast<unsigned long long>((now.ok + now.fail + now.indeterminate) -
+                                                 (prev.ok + prev.fail + prev.indeterminate)),
+                 static_cast<unsigned long long>(now.ok), static_cast<unsigned long long>(now.fail),
+                 static_cast<unsigned long long>(now.indeterminate), now.route.c_str());
     std::fflush(progress);
     prev = now;
   }
@@ -560,20 +561,22 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
     if (sig != 0) return 128 + sig;
     return nothing_succeeded ? 1 : 0;
   }
-  std::printf("load %s: %llu operations (ok %llu, fail %llu, indeterminate %llu); %llu %s "
-              "lookups; run %s, history %s\n",
-              sig == 0 ? "done" : reason.c_str(),
-              (unsigned long long)(total.ok + total.fail + total.indeterminate),
-              (unsigned long long)total.ok, (unsigned long long)total.fail,
-              (unsigned long long)total.indeterminate, (unsigned long long)total.resolves,
-              cmd.options.resolve == ResolveMode::kDns ? "DNS" : "gRPC Resolve",
-              cmd.options.run.c_str(), path.c_str());
+  std::printf(
+      "load %s: %llu operations (ok %llu, fail %llu, indeterminate %llu); %llu %s "
+      "lookups; run %s, history %s\n",
+      sig == 0 ? "done" : reason.c_str(),
+      static_cast<unsigned long long>(total.ok + total.fail + total.indeterminate),
+      static_cast<unsigned long long>(total.ok), static_cast<unsigned long long>(total.fail),
+      static_cast<unsigned long long>(total.indeterminate),
+      static_cast<unsigned long long>(total.resolves),
+      cmd.options.resolve == ResolveMode::kDns ? "DNS" : "gRPC Resolve", cmd.options.run.c_str(),
+      path.c_str());
   std::fflush(stdout);
   if (sig != 0) return 128 + sig;
   if (nothing_succeeded) {
     // Nothing got through: a load that measured only failures must not look like a success.
     std::fprintf(stderr, "drsim: load: none of %llu operations succeeded; the last error: %s\n",
-                 (unsigned long long)(total.fail + total.indeterminate),
+                 static_cast<unsigned long long>(total.fail + total.indeterminate),
                  total.last_error.c_str());
     return 1;
   }
@@ -697,7 +700,8 @@ int cmd_failover(const std::string& home, const std::string& region, const std::
   std::printf("%s\n", r->message().c_str());
   for (const auto& c : r->recovered()) {
     std::printf("  %-10s continues from seq %llu (epoch %llu)\n", c.workload().c_str(),
-                (unsigned long long)c.seq(), (unsigned long long)c.epoch());
+                static_cast<unsigned long long>(c.seq()),
+                static_cast<unsigned long long>(c.epoch()));
   }
   return 0;
 }
@@ -805,16 +809,18 @@ int cmd_check(const std::string& home, const std::string& history_path, bool as_
                 histories.paths.size() == 1 ? "y" : "ies", active.c_str());
     for (const auto& p : histories.paths) std::printf("  %s\n", p.c_str());
     std::printf("writes: attempted %llu, acknowledged %llu, failed %llu, indeterminate %llu\n",
-                (unsigned long long)check.writes.attempted, (unsigned long long)check.writes.ok,
-                (unsigned long long)check.writes.failed,
-                (unsigned long long)check.writes.indeterminate);
+                static_cast<unsigned long long>(check.writes.attempted),
+                static_cast<unsigned long long>(check.writes.ok),
+                static_cast<unsigned long long>(check.writes.failed),
+                static_cast<unsigned long long>(check.writes.indeterminate));
     std::printf("acknowledged writes lost: %llu; recovered: %llu; stale reads: %llu\n",
-                (unsigned long long)check.lost_count, (unsigned long long)check.recovered_count,
-                (unsigned long long)check.stale_read_count);
+                static_cast<unsigned long long>(check.lost_count),
+                static_cast<unsigned long long>(check.recovered_count),
+                static_cast<unsigned long long>(check.stale_read_count));
     for (size_t i = 0; i < check.lost.size() && i < 10; ++i) {
       const auto& l = check.lost[i];
       std::printf("  LOST %s/%s acked by %s seq %llu\n", l.workload.c_str(), l.key.c_str(),
-                  l.region.c_str(), (unsigned long long)l.seq);
+                  l.region.c_str(), static_cast<unsigned long long>(l.seq));
     }
   }
   return check.valid() ? 0 : 1;

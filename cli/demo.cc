@@ -67,7 +67,8 @@ int run_demo(const DemoOptions& opt) {
     return 2;
   }
   drill->topology = opt.config;
-  return run_drill(*drill, {opt.home, opt.json_path, opt.keep});
+  return run_drill(
+      *drill, {.home = opt.home, .json_path = opt.json_path, .keep = opt.keep, .junit_path = ""});
 }
 
 }  // namespace drsim::cli

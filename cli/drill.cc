@@ -302,11 +302,13 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     if (!body.IsMap()) return err.at(f, body, "must be a mapping like {fault: kill, region: primary}");
     if (!body["fault"] || !body["fault"].IsScalar()) return err.at(f + ".fault", body, "is required");
     std::map<std::string, FaultParam> params;
-    for (const auto& kv : body) {
-      std::string key = kv.first.as<std::string>();
+    for (const auto& param : body) {
+      std::string key = param.first.as<std::string>();
       if (key == "fault") continue;
-      if (!kv.second.IsScalar()) return err.at(f + "." + key, kv.second, "must be a single value");
-      params[key] = {kv.second.Scalar(), err.locate(f + "." + key, kv.first)};
+      if (!param.second.IsScalar()) {
+        return err.at(f + "." + key, param.second, "must be a single value");
+      }
+      params[key] = {param.second.Scalar(), err.locate(f + "." + key, param.first)};
     }
     auto fault = make_fault(body["fault"].Scalar(), params, err.locate(f + ".fault", body["fault"]),
                             ParamStyle::kDrillKey);

@@ -859,8 +859,12 @@ int DrillRun::run() {
   auto history = HistoryWriter::open(home_ + "/history.jsonl", lo.run);
   if (!history.is_ok()) return give_up(history.status().message());
   history_ = std::move(*history);
-  finish_history_on_interrupt_ = std::make_unique<InterruptCleanup>(
-      [writer = history_.get()] { writer->finish("interrupted"); });
+  finish_history_on_interrupt_ = std::make_unique<InterruptCleanup>([writer = history_.get()] {
+    // The process is about to exit: a history that cannot be finished can only be reported.
+    if (Status s = writer->finish("interrupted"); !s.is_ok()) {
+      std::fprintf(stderr, "drsim drill: %s\n", s.message().c_str());
+    }
+  });
   load_ = std::make_unique<LoadGenerator>(lo, history_.get());
   load_->start();
   load_start_ns_ = wall_now_unix_nanos();
@@ -959,7 +963,8 @@ int DrillRun::finish() {
   auto final_route = tm_resolve(tm_address, cfg.profile);
   uint64_t all_ops = check.writes.attempted + check.reads.attempted;
   double availability =
-      all_ops ? double(check.writes.ok + check.reads.ok) / double(all_ops) : 0.0;
+      all_ops ? static_cast<double>(check.writes.ok + check.reads.ok) / static_cast<double>(all_ops)
+              : 0.0;
 
   std::vector<Expectation> expectations;
   const auto& ex = drill_.expect;
@@ -1053,35 +1058,42 @@ int DrillRun::finish() {
   }
   if (automated_failover_) {
     std::printf("failover           automated by the drill; %s active at epoch %llu\n",
-                marks_.new_region.c_str(), (unsigned long long)failover_epoch_);
+                marks_.new_region.c_str(), static_cast<unsigned long long>(failover_epoch_));
   }
   for (const auto& p : planned_) {
-    std::printf("planned failover   %s -> %s at epoch %llu: writes paused %.1f ms, drained %zu "
-                "workload(s)\n",
-                p.from.c_str(), p.to.c_str(), (unsigned long long)p.new_epoch, p.writes_paused_ms,
-                p.drained.size());
+    std::printf(
+        "planned failover   %s -> %s at epoch %llu: writes paused %.1f ms, drained %zu "
+        "workload(s)\n",
+        p.from.c_str(), p.to.c_str(), static_cast<unsigned long long>(p.new_epoch),
+        p.writes_paused_ms, p.drained.size());
   }
   for (const auto& r : reprotects_) {
-    std::printf("re-protect         %s -> %s: %s, %llu bytes in %.0f ms (%llu changes, %llu keys "
-                "copied, %llu entries rolled back)\n",
-                r["active"].get<std::string>().c_str(), r["standby"].get<std::string>().c_str(),
-                r["kind"].get<std::string>().c_str(), (unsigned long long)r["bytes"].get<uint64_t>(),
-                r["duration_ms"].get<double>(), (unsigned long long)r["changes"].get<uint64_t>(),
-                (unsigned long long)r["keys_copied"].get<uint64_t>(),
-                (unsigned long long)r["rolled_back_entries"].get<uint64_t>());
+    std::printf(
+        "re-protect         %s -> %s: %s, %llu bytes in %.0f ms (%llu changes, %llu keys "
+        "copied, %llu entries rolled back)\n",
+        r["active"].get<std::string>().c_str(), r["standby"].get<std::string>().c_str(),
+        r["kind"].get<std::string>().c_str(),
+        static_cast<unsigned long long>(r["bytes"].get<uint64_t>()), r["duration_ms"].get<double>(),
+        static_cast<unsigned long long>(r["changes"].get<uint64_t>()),
+        static_cast<unsigned long long>(r["keys_copied"].get<uint64_t>()),
+        static_cast<unsigned long long>(r["rolled_back_entries"].get<uint64_t>()));
   }
   for (const auto& note : clock_notes_) std::printf("clock              %s\n", note.c_str());
-  std::printf("writes             attempted %llu   acknowledged %llu   failed %llu   "
-              "indeterminate %llu\n",
-              (unsigned long long)check.writes.attempted, (unsigned long long)check.writes.ok,
-              (unsigned long long)check.writes.failed,
-              (unsigned long long)check.writes.indeterminate);
+  std::printf(
+      "writes             attempted %llu   acknowledged %llu   failed %llu   "
+      "indeterminate %llu\n",
+      static_cast<unsigned long long>(check.writes.attempted),
+      static_cast<unsigned long long>(check.writes.ok),
+      static_cast<unsigned long long>(check.writes.failed),
+      static_cast<unsigned long long>(check.writes.indeterminate));
   std::printf("reads              attempted %llu   ok %llu   failed %llu   indeterminate %llu\n",
-              (unsigned long long)check.reads.attempted, (unsigned long long)check.reads.ok,
-              (unsigned long long)check.reads.failed,
-              (unsigned long long)check.reads.indeterminate);
+              static_cast<unsigned long long>(check.reads.attempted),
+              static_cast<unsigned long long>(check.reads.ok),
+              static_cast<unsigned long long>(check.reads.failed),
+              static_cast<unsigned long long>(check.reads.indeterminate));
   for (const auto& [region, n] : check.ok_writes_by_region) {
-    std::printf("  acknowledged by %-10s %llu\n", region.c_str(), (unsigned long long)n);
+    std::printf("  acknowledged by %-10s %llu\n", region.c_str(),
+                static_cast<unsigned long long>(n));
   }
   std::printf("availability       %.1f %% of operations ok\n", availability * 100);
   if (has_rto) {
@@ -1103,40 +1115,44 @@ int DrillRun::finish() {
     std::printf("clients moved      %u of %u; first %s, all %s after the fault\n", moved.moved,
                 moved.clients, ms(moved.first).c_str(), ms(moved.last).c_str());
   }
-  std::printf("  estimates        documented %llu ms (TTL + max(tolerated x interval, lease "
-              "wait)), strict %llu ms (max((interval + timeout) x (tolerated + 1), lease wait) + "
-              "TTL); lease wait = lease x (1 + drift) = %llu ms\n",
-              (unsigned long long)cfg.documented_failover_ms(),
-              (unsigned long long)cfg.strict_failover_ms(),
-              (unsigned long long)cfg.lease_wait_ms());
-  std::printf("acked writes lost  %llu  (every acknowledged write checked against the final "
-              "state of %s)\n",
-              (unsigned long long)check.lost_count, active.c_str());
+  std::printf(
+      "  estimates        documented %llu ms (TTL + max(tolerated x interval, lease "
+      "wait)), strict %llu ms (max((interval + timeout) x (tolerated + 1), lease wait) + "
+      "TTL); lease wait = lease x (1 + drift) = %llu ms\n",
+      static_cast<unsigned long long>(cfg.documented_failover_ms()),
+      static_cast<unsigned long long>(cfg.strict_failover_ms()),
+      static_cast<unsigned long long>(cfg.lease_wait_ms()));
+  std::printf(
+      "acked writes lost  %llu  (every acknowledged write checked against the final "
+      "state of %s)\n",
+      static_cast<unsigned long long>(check.lost_count), active.c_str());
   if (given_up_by_design) {
     std::printf("                   (acknowledged after the recovery point the drill failed over "
                 "to: given up by design, within the RPO below; not a fault of replication)\n");
   }
   std::printf("recovered          %llu indeterminate writes found applied\n",
-              (unsigned long long)check.recovered_count);
-  std::printf("stale reads        %llu\n", (unsigned long long)check.stale_read_count);
-  std::printf("after fencing      %zu writes acknowledged by a superseded region after the "
-              "failover (%llu invoked after it, %llu in flight across it)\n",
-              after_fencing.count(), (unsigned long long)after_fencing.invoked_after_promotion,
-              (unsigned long long)after_fencing.in_flight_across);
+              static_cast<unsigned long long>(check.recovered_count));
+  std::printf("stale reads        %llu\n", static_cast<unsigned long long>(check.stale_read_count));
+  std::printf(
+      "after fencing      %zu writes acknowledged by a superseded region after the "
+      "failover (%llu invoked after it, %llu in flight across it)\n",
+      after_fencing.count(), static_cast<unsigned long long>(after_fencing.invoked_after_promotion),
+      static_cast<unsigned long long>(after_fencing.in_flight_across));
   for (const auto& d : beyond_bound_drifts_) {
     std::printf("  %s: clock drift beyond the lease's bound (beyond_bound: true), so the lease "
                 "cannot keep the superseded region from acknowledging — %s\n",
                 after_fencing.count() > 0 ? "cause" : "note", d.c_str());
   }
   if (!points_.empty()) {
-    std::printf("RPO                %llu writes", (unsigned long long)rpo.total_writes);
+    std::printf("RPO                %llu writes",
+                static_cast<unsigned long long>(rpo.total_writes));
     if (rpo.max_time) std::printf(", %s", ms(rpo.max_time).c_str());
     std::printf("\n");
   }
   for (size_t i = 0; i < check.lost.size() && i < 5; ++i) {
     const auto& l = check.lost[i];
     std::printf("  LOST %s/%s acked by %s seq %llu\n", l.workload.c_str(), l.key.c_str(),
-                l.region.c_str(), (unsigned long long)l.seq);
+                l.region.c_str(), static_cast<unsigned long long>(l.seq));
   }
   std::printf("\nexpectations\n");
   for (const auto& e : expectations) {

@@ -460,9 +460,10 @@ int cmd_protect(const std::string& home, const ProtectOptions& options, bool as_
   auto r = sr_protect(state->at(standby).address, *req);
   if (!r.is_ok()) return fail(r.status());
   const auto& i = r->item();
-  if (!as_json) std::printf("protecting %s (%s, %s used) from %s to %s (job %llu)\n", i.item().c_str(),
-              i.source().c_str(), human_bytes(i.used_bytes()).c_str(), i.active_region().c_str(),
-              i.target().c_str(), (unsigned long long)r->job_id());
+  if (!as_json)
+    std::printf("protecting %s (%s, %s used) from %s to %s (job %llu)\n", i.item().c_str(),
+                i.source().c_str(), human_bytes(i.used_bytes()).c_str(), i.active_region().c_str(),
+                i.target().c_str(), static_cast<unsigned long long>(r->job_id()));
   if (!as_json) std::printf(
       "  policy: retention %s, app-consistent %s, crash-consistent every 5m, RPO "
       "threshold %s; drsim clock x%g\n",
@@ -518,8 +519,8 @@ int cmd_items(const std::string& home, bool as_json) {
               "WHY");
   for (const auto& i : r->items()) {
     std::printf("%-10s %-20s %-10s %-10s %-7llu %s\n", i.item().c_str(), i.state().c_str(),
-                i.active_region().c_str(), i.health().c_str(), (unsigned long long)i.points(),
-                i.health_reason().c_str());
+                i.active_region().c_str(), i.health().c_str(),
+                static_cast<unsigned long long>(i.points()), i.health_reason().c_str());
   }
   return 0;
 }
@@ -543,7 +544,7 @@ int cmd_points(const std::string& home, const std::string& item, bool as_json) {
     std::printf("  %-5s %-23s %-17s %-10s %s\n", "ID", "TIME", "TYPE", "SEQ", "CHECKPOINT");
     for (const auto& p : ip.points()) {
       std::string seqs = point_seqs_text(ip.item(), p);
-      std::printf("  %-5llu %-23s %-17s %-10s %s\n", (unsigned long long)p.id(),
+      std::printf("  %-5llu %-23s %-17s %-10s %s\n", static_cast<unsigned long long>(p.id()),
                   format_wall(p.time_unix_nanos()).c_str(), p.type().c_str(), seqs.c_str(),
                   human_bytes(p.data_bytes()).c_str());
     }
@@ -593,7 +594,7 @@ int cmd_jobs(const std::string& home, bool as_json) {
                                    (j.ended_unix_nanos() - j.started_unix_nanos()) / 1'000'000))
                              : "-";
       std::printf("%-10s %-4llu %-20s %-14s %-10s %-23s %-9s %s\n", region.c_str(),
-                  (unsigned long long)j.id(), j.kind().c_str(), j.target().c_str(),
+                  static_cast<unsigned long long>(j.id()), j.kind().c_str(), j.target().c_str(),
                   j.state().c_str(), format_wall(j.created_unix_nanos()).c_str(), took.c_str(),
                   j.error().c_str());
     }

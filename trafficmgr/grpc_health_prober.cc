@@ -74,8 +74,9 @@ void GrpcHealthProber::cancel_all() {
 }
 
 void GrpcHealthProber::on_call_done(Call* call, const grpc::Status& status) {
-  ProbeResult result{call->endpoint, model::ProbeOutcome::kFailure, "",
-                     clock_.now() - call->started, ""};
+  ProbeResult result{
+      call->endpoint, model::ProbeOutcome::kFailure, "", clock_.now() - call->started, "",
+      std::nullopt};
   {
     const auto& md = call->context.GetServerInitialMetadata();
     auto epoch = md.find(net::kEpochMetadataKey);

@@ -81,9 +81,9 @@ class HttpProber::Call : public std::enable_shared_from_this<Call> {
       }
     });
     build_request();
-    boost::system::error_code ec;
-    auto ip = asio::ip::make_address(target_.host, ec);
-    if (!ec) {
+    boost::system::error_code not_an_ip;
+    auto ip = asio::ip::make_address(target_.host, not_an_ip);
+    if (!not_an_ip) {
       std::vector<tcp::endpoint> endpoints{tcp::endpoint(ip, target_.port)};
       connect(endpoints);
       return;

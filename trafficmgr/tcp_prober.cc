@@ -37,9 +37,9 @@ class TcpProber::Call : public std::enable_shared_from_this<Call> {
                                                         model::tm_format_ms(self->timeout_));
       }
     });
-    boost::system::error_code ec;
-    auto ip = asio::ip::make_address(target_.host, ec);
-    if (!ec) {
+    boost::system::error_code not_an_ip;
+    auto ip = asio::ip::make_address(target_.host, not_an_ip);
+    if (!not_an_ip) {
       std::vector<tcp::endpoint> endpoints{tcp::endpoint(ip, target_.port)};
       connect(endpoints);
       return;
@@ -82,8 +82,13 @@ class TcpProber::Call : public std::enable_shared_from_this<Call> {
     if (finished_) return;
     finished_ = true;
     close();
-    ProbeResult result{endpoint_, outcome, std::move(error), clock_.now() - started_,
-                       outcome == model::ProbeOutcome::kSuccess ? "connected" : ""};
+    // A TCP connect carries no claim of the region's epoch or role.
+    ProbeResult result{endpoint_,
+                       outcome,
+                       std::move(error),
+                       clock_.now() - started_,
+                       outcome == model::ProbeOutcome::kSuccess ? "connected" : "",
+                       std::nullopt};
     if (auto handler = handler_.lock()) (*handler)(result);
   }
 

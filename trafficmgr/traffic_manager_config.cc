@@ -285,9 +285,9 @@ std::vector<size_t> ProfileSpec::probed_endpoints() const {
 }
 
 Result<model::TmProfileSet> TrafficManagerConfig::profile_set() const {
-  std::vector<model::TmProfile> profiles;
-  for (const auto& p : this->profiles) profiles.push_back(p.profile);
-  auto set = model::TmProfileSet::create(std::move(profiles), model::TmTimingRules::kScaled);
+  std::vector<model::TmProfile> models;
+  for (const auto& p : profiles) models.push_back(p.profile);
+  auto set = model::TmProfileSet::create(std::move(models), model::TmTimingRules::kScaled);
   if (!set.is_ok()) return invalid_argument(source + ": " + set.status().message());
   return set;
 }

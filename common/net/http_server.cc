@@ -181,7 +181,7 @@ class HttpServer::Session : public HttpServer::Connection,
           if (ec || self->parser_->is_done()) return self->on_read(ec);
           lowest(self->stream_).expires_after(self->limits().io_timeout);
           http::async_read(self->stream_, self->buffer_, *self->parser_,
-                           [self](beast::error_code ec, size_t) { self->on_read(ec); });
+                           [self](beast::error_code read_ec, size_t) { self->on_read(read_ec); });
         });
   }
 

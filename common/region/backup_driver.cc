@@ -452,7 +452,9 @@ Status BackupDriver::set_vm(const v1::SetVmRequest& req) {
       if (info->power() == model::power_state_name(model::PowerState::kGeneralized)) {
         // Azure cannot start a VM captured into an image; stopping it changes nothing.
         if (!req.running()) break;
-        model::VirtualMachine vm{.name = req.vm(), .power = model::PowerState::kGeneralized};
+        model::VirtualMachine vm;
+        vm.name = req.vm();
+        vm.power = model::PowerState::kGeneralized;
         Status refused = vm.start();
         auto image = generalized_.find(req.vm());
         if (image == generalized_.end()) return refused;

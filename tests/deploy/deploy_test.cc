@@ -451,13 +451,14 @@ TEST_P(K8sLayout, ObjectsAgreeWithTheDaemonsFlagsAndTheTopology) {
   check_config(objects);
 }
 
-INSTANTIATE_TEST_SUITE_P(Deploy, K8sLayout, ::testing::ValuesIn(layouts()), [](const auto& info) {
-  std::string name = info.param.dir;
-  for (char& ch : name) {
-    if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  }
-  return name;
-});
+INSTANTIATE_TEST_SUITE_P(Deploy, K8sLayout, ::testing::ValuesIn(layouts()),
+                         [](const auto& param_info) {
+                           std::string name = param_info.param.dir;
+                           for (char& ch : name) {
+                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name;
+                         });
 
 // Without kubectl the rendered checks fall back to these; with it, they run as well, so the
 // fallback itself stays tested.
@@ -883,9 +884,9 @@ TEST(Systemd, UnitsCommandLinesStartAWorkingTopology) {
        std::vector<std::pair<std::string, std::string>>{
            {"/run/drsim/tls/", (dir / "tls").string() + "/"},
            {"127.0.0.1:9090", "127.0.0.1:" + std::to_string(http["primary"])}}) {
-    auto at = liveness.find(from);
-    ASSERT_NE(at, std::string::npos) << from << " not in " << liveness;
-    liveness.replace(at, from.size(), to);
+    auto found = liveness.find(from);
+    ASSERT_NE(found, std::string::npos) << from << " not in " << liveness;
+    liveness.replace(found, from.size(), to);
   }
   const fs::path probe_script = dir / "liveness.sh";
   std::ofstream(probe_script) << liveness;

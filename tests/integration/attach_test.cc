@@ -128,7 +128,9 @@ TEST(AttachJson, InjectHealAttachAndDownEachPrintOneJsonDocument) {
   auto doc = [](const RunResult& r) {
     auto j = nlohmann::ordered_json::parse(r.output, nullptr, /*allow_exceptions=*/false);
     EXPECT_FALSE(j.is_discarded()) << "not one JSON document: " << r.output;
-    if (!j.is_discarded()) EXPECT_EQ(j.begin().key(), "schema_version") << r.output;
+    if (!j.is_discarded()) {
+      EXPECT_EQ(j.begin().key(), "schema_version") << r.output;
+    }
     return j;
   };
   const std::string file = attach_file(topo, topo.state().at("primary").address);

@@ -250,7 +250,9 @@ TEST_P(BrokenVariant, CheckerReportsLostWritesOnlyWhenSyncAcksBeforeTheStandby) 
 }
 
 INSTANTIATE_TEST_SUITE_P(Checker, BrokenVariant, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "Broken" : "Correct"; });
+                         [](const auto& param_info) {
+                           return param_info.param ? "Broken" : "Correct";
+                         });
 
 }  // namespace
 }  // namespace drsim::testing

@@ -61,14 +61,14 @@ inline HttpsReply https_get(const std::string& address, const std::string& path,
     out.error = std::string(step) + ": " + ec.message();
   };
   beast::get_lowest_layer(stream).expires_after(limit);
-  beast::get_lowest_layer(stream).async_connect(endpoint, [&](beast::error_code ec) {
-    if (ec) return fail("connect", ec);
-    stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec) {
-      if (ec) return fail("handshake", ec);
-      http::async_write(stream, request, [&](beast::error_code ec, size_t) {
-        if (ec) return fail("write", ec);
-        http::async_read(stream, buffer, response, [&](beast::error_code ec, size_t) {
-          if (ec) return fail("read", ec);
+  beast::get_lowest_layer(stream).async_connect(endpoint, [&](beast::error_code connect_ec) {
+    if (connect_ec) return fail("connect", connect_ec);
+    stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code handshake_ec) {
+      if (handshake_ec) return fail("handshake", handshake_ec);
+      http::async_write(stream, request, [&](beast::error_code write_ec, size_t) {
+        if (write_ec) return fail("write", write_ec);
+        http::async_read(stream, buffer, response, [&](beast::error_code read_ec, size_t) {
+          if (read_ec) return fail("read", read_ec);
           out.status = static_cast<int>(response.result_int());
           for (const auto& field : response) {
             std::string name(field.name_string());
@@ -103,13 +103,14 @@ inline std::string plain_exchange(const std::string& address, const std::string&
     });
   };
   stream.expires_after(limit);
-  stream.async_connect(
-      asio::ip::tcp::endpoint(asio::ip::make_address(host), port), [&](beast::error_code ec) {
-        if (ec) return;
-        asio::async_write(stream, asio::buffer(request), [&](beast::error_code ec, size_t) {
-          if (!ec) read_more();
-        });
-      });
+  stream.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address(host), port),
+                       [&](beast::error_code connect_ec) {
+                         if (connect_ec) return;
+                         asio::async_write(stream, asio::buffer(request),
+                                           [&](beast::error_code write_ec, size_t) {
+                                             if (!write_ec) read_more();
+                                           });
+                       });
   io.run();
   return received;
 }

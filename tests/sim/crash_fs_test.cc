@@ -26,7 +26,9 @@ struct Fs {
     std::unique_ptr<rocksdb::FSWritableFile> f;
     ASSERT_TRUE(crash->ReopenWritableFile(path, {}, &f, nullptr).ok());
     ASSERT_TRUE(f->Append(data, {}, nullptr).ok());
-    if (sync_after) ASSERT_TRUE(f->Sync({}, nullptr).ok());
+    if (sync_after) {
+      ASSERT_TRUE(f->Sync({}, nullptr).ok());
+    }
     ASSERT_TRUE(f->Close({}, nullptr).ok());
   }
   std::optional<std::string> read(const std::string& path) {

@@ -99,7 +99,9 @@ TEST_F(RegionFailoverSim, TheSameSeedReplaysTheSameHistory) {
     EXPECT_EQ(first.events, again.events)
         << "seed " << seed << " (" << nemesis_name(options.nemesis) << ") did not replay";
     EXPECT_EQ(first.lease_wait, again.lease_wait) << "seed " << seed;
-    if (options.nemesis == Nemesis::kKill) EXPECT_EQ(first.restarts, 1u) << "seed " << seed;
+    if (options.nemesis == Nemesis::kKill) {
+      EXPECT_EQ(first.restarts, 1u) << "seed " << seed;
+    }
   }
 }
 

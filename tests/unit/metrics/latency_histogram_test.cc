@@ -230,7 +230,7 @@ INSTANTIATE_TEST_SUITE_P(
                        return r.below(100) < 95 ? from_seconds(0.002 + 0.001 * r.unit())
                                                 : from_seconds(30 + r.unit());
                      }}),
-    [](const ::testing::TestParamInfo<Distribution>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<Distribution>& param_info) { return param_info.param.name; });
 
 }  // namespace
 }  // namespace drsim::model

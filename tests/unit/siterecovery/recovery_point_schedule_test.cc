@@ -252,8 +252,9 @@ TEST_P(RecoveryPointLadderSimulation, KeptPointsSatisfyTheLadderAtEveryStep) {
 INSTANTIATE_TEST_SUITE_P(Retentions, RecoveryPointLadderSimulation,
                          ::testing::Values(LadderCase{24h, 45, 49}, LadderCase{3 * kDay, 58, 62},
                                            LadderCase{15 * kDay, 153, 159}),
-                         [](const auto& info) {
-                           return "retention" + std::to_string(info.param.retention / 1h) + "h";
+                         [](const auto& param_info) {
+                           return "retention" + std::to_string(param_info.param.retention / 1h) +
+                                  "h";
                          });
 
 // --- Schedule ---

@@ -124,7 +124,9 @@ TEST_P(HealthMonitorTolerated, SuccessResetsTheFailureCount) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ZeroToNine, HealthMonitorTolerated, ::testing::Range(0u, 10u),
-                         [](const auto& info) { return "tolerated" + std::to_string(info.param); });
+                         [](const auto& param_info) {
+                           return "tolerated" + std::to_string(param_info.param);
+                         });
 
 TEST(HealthMonitor, ToleratedZeroDegradesOnTheFirstFailure) {
   HealthMonitor m(config_with(0), 1, kStart);

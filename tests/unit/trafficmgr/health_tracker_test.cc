@@ -75,7 +75,9 @@ TEST_P(TmHealthTrackerTolerated, CheckingEndpointDegradesWithoutBeingOnline) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ZeroToNine, TmHealthTrackerTolerated, ::testing::Range(0u, 10u),
-                         [](const auto& info) { return "tolerated" + std::to_string(info.param); });
+                         [](const auto& param_info) {
+                           return "tolerated" + std::to_string(param_info.param);
+                         });
 
 TEST(TmHealthTracker, ThresholdOneReturnsOnTheFirstSuccessLikeAzure) {
   TmHealthTracker t(0, 1, 1);
