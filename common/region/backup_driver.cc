@@ -1242,6 +1242,25 @@ Status BackupDriver::geo_put_blob(const v1::GeoBlobChunk& chunk) {
   if (chunk.source_region() == node_.options().name) {
     return invalid_argument("source_region: " + chunk.source_region() + " is this region");
   }
+  // The source ships a point's data before the op that names it, and never again: data an
+  // applied op names is a recovery point, immutable here as in the source's vault. A chunk for
+  // it would change a backup after the fact (a resend of a chunk comes before its op).
+  if (auto set = paired_.find(chunk.source_region()); set != paired_.end()) {
+    for (const auto& [item, points] : set->second.points) {
+      for (const auto& [id, data] : points) {
+        if (data.blob != chunk.blob()) continue;
+        return failed_precondition(
+            "blob: " + std::to_string(chunk.blob()) + " holds recovery point " +
+            std::to_string(id) + " of " + item.second + " in vault " + item.first + " of " +
+            chunk.source_region() + "'s paired copy; a recovery point's data does not change");
+      }
+    }
+  }
+  for (int i = 0; i < chunk.items_size(); ++i) {
+    if (chunk.items(i).key().empty()) {
+      return invalid_argument("items[" + std::to_string(i) + "].key: must not be empty");
+    }
+  }
   return store_.put_blob({chunk.source_region(), chunk.blob()}, [&] {
     storage::KeyValues items;
     for (const auto& kv : chunk.items()) items.emplace_back(kv.key(), kv.value());

@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "drsim/v1/backup.grpc.pb.h"
 #include "tests/integration/backup_fixture.h"
 #include "tests/support/test_topology.h"
 
@@ -232,6 +233,34 @@ TEST(Backup, CrossRegionRestoreDuringAPrimaryOutageNeedsGrs) {
   EXPECT_EQ(r->region(), "secondary");
   EXPECT_EQ(r->source(), "paired-region copy");
   EXPECT_EQ(*secondary.read_disk("vm-web-dr-vm-web-osdisk"), expected);
+
+  // The paired copy's data cannot be rewritten afterwards, even by the primary's own identity
+  // (the one GeoPutBlob admits): every blob id a point names is refused, and a restore still
+  // gives the data backed up. The old code stored any chunk, and the restore gave it back.
+  auto geo = v1::Backup::NewStub(topo.channel_as("primary", topo.address("secondary")));
+  int refused_chunks = 0;
+  for (uint64_t blob = 1; blob <= 16; ++blob) {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 5s);
+    v1::GeoBlobChunk chunk;
+    chunk.set_source_region("primary");
+    chunk.set_blob(blob);
+    auto* item = chunk.add_items();
+    item->set_key("page-1");
+    item->set_value("tampered");
+    chunk.set_last(true);
+    v1::GeoBlobChunkResponse resp;
+    grpc::Status s = geo->GeoPutBlob(&ctx, chunk, &resp);
+    if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+      EXPECT_THAT(s.error_message(), HasSubstr("a recovery point's data does not change"));
+      ++refused_chunks;
+    }
+  }
+  EXPECT_GE(refused_chunks, 1) << "the GRS point's blob was taken";
+  crr.set_target_vm("vm-web-dr2");
+  auto again = secondary.restore(crr);
+  ASSERT_TRUE(again.is_ok()) << again.status().message();
+  EXPECT_EQ(*secondary.read_disk("vm-web-dr2-vm-web-osdisk"), expected);
 
   crr.set_vault("rsv-lrs");
   crr.set_vm("vm-db");
