@@ -40,10 +40,6 @@ Status& last_failure() {
   return last;
 }
 
-int fail(const Status& s) {
-  last_failure() = s;
-  return print_error(s);
-}
 
 std::vector<std::string> split_commas(const std::string& text) {
   std::vector<std::string> out;
@@ -111,6 +107,7 @@ DRSIM_BACKUP_CALL(undelete, Undelete, ItemRequest, ItemResponse, "undelete")
 DRSIM_BACKUP_CALL(resume_protection, ResumeProtection, ItemRequest, ItemResponse, "resume")
 DRSIM_BACKUP_CALL(restore, Restore, RestoreRequest, RestoreResponse, "restore")
 DRSIM_BACKUP_CALL(set_vm, SetVm, SetVmRequest, SetVmResponse, "set VM")
+DRSIM_BACKUP_CALL(delete_vm, DeleteVm, DeleteVmRequest, DeleteVmResponse, "delete VM")
 DRSIM_BACKUP_CALL(create_snapshot, CreateSnapshot, CreateSnapshotRequest, CreateSnapshotResponse,
                   "create snapshot")
 DRSIM_BACKUP_CALL(delete_snapshot, DeleteSnapshot, DeleteSnapshotRequest, DeleteSnapshotResponse,
@@ -198,6 +195,8 @@ struct BackupCommands::Impl {
   double time_scale = 0;
   std::string advance;
   v1::SetVmRequest vm_set;
+  v1::DeleteVmRequest vm_delete;
+  bool delete_confirmed = false;
   std::string agent, power, disk;
   v1::CreateSnapshotRequest snap_create;
   v1::DeleteSnapshotRequest snap_delete;
@@ -222,15 +221,30 @@ struct BackupCommands::Impl {
     cmd->add_option("--home", home, "Directory of the local topology")->capture_default_str();
     cmd->add_option("--region", region, "Region daemon: primary or secondary")
         ->capture_default_str();
+    cmd->add_flag("--json", json, "Machine-readable output (docs/cli.md, JSON)");
     verbs.emplace_back(cmd, std::move(run));
     return cmd;
+  }
+
+  // A verb failed: "drsim: <why>" on stderr, or the JSON error document with --json.
+  int fail(const Status& s) {
+    last_failure() = s;
+    return print_failure(s, json);
+  }
+
+  // A verb that changed something, with --json: {"ok": true, "region", "request", "response"}.
+  int done(const google::protobuf::Message& request, const google::protobuf::Message& response) {
+    print_json_document(json_ok({{"region", region},
+                                 {"request", proto_to_json(request)},
+                                 {"response", proto_to_json(response)}}));
+    return 0;
   }
 
   // Runs `fn(client)` against the chosen region.
   template <typename Fn>
   int with_client(Fn fn) {
     auto c = client();
-    if (!c.is_ok()) return json ? print_json_error(c.status()) : fail(c.status());
+    if (!c.is_ok()) return fail(c.status());
     return fn(*c);
   }
 
@@ -244,6 +258,7 @@ struct BackupCommands::Impl {
         vault_create.set_redundancy(kinds.at(redundancy));
         auto r = b.create_vault(vault_create);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(vault_create, *r);
         std::printf("vault %s created in %s: %s%s\n", r->vault().name().c_str(),
                     r->vault().region().c_str(), r->vault().redundancy().c_str(),
                     r->vault().cross_region_restore()
@@ -261,11 +276,11 @@ struct BackupCommands::Impl {
         "Allow restores from the paired region's copy (GRS only)");
     c = verb(vault, "list", "Vaults, protected VMs, recovery points, soft-deleted items",
              [this] { return list(); });
-    c->add_flag("--json", json, "Machine-readable output");
     c = verb(vault, "delete", "Delete a vault (refused while it holds items or data)", [this] {
       return with_client([this](BackupClient& b) {
         auto r = b.delete_vault(vault_delete);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(vault_delete, *r);
         std::printf("vault %s deleted\n", vault_delete.vault().c_str());
         return 0;
       });
@@ -307,6 +322,7 @@ struct BackupCommands::Impl {
       return with_client([this](BackupClient& b) {
         auto r = b.protect(protect);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(protect, *r);
         std::printf("%s protected by vault %s (policy %s); next backup %s\n", protect.vm().c_str(),
                     protect.vault().c_str(), protect.policy().c_str(), r->next_backup().c_str());
         return 0;
@@ -320,6 +336,7 @@ struct BackupCommands::Impl {
       return with_client([this](BackupClient& b) {
         auto r = b.backup_now(now);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(now, *r);
         const auto& p = r->point();
         std::printf(
             "recovery point %llu of %s at %s: %s, %llu keys (%llu bytes) at seq %llu, "
@@ -340,7 +357,6 @@ struct BackupCommands::Impl {
     c = verb(backup, "list", "Protected VMs and their recovery points (= vault list)",
              [this] { return list(); });
     c->add_option("vault", list_vault, "Only this vault");
-    c->add_flag("--json", json, "Machine-readable output");
 
     c = verb(backup, "restore", "Restore a recovery point: new VM, disks, or replace existing",
              [this] { return do_restore(); });
@@ -361,6 +377,7 @@ struct BackupCommands::Impl {
           return with_client([this](BackupClient& b) {
             auto r = b.stop_protection(stop);
             if (!r.is_ok()) return fail(r.status());
+            if (json) return done(stop, *r);
             if (stop.delete_data()) {
               std::printf(
                   "protection of %s stopped; backup data soft-deleted, restorable "
@@ -387,6 +404,7 @@ struct BackupCommands::Impl {
                  return with_client([this, is_undelete](BackupClient& b) {
                    auto r = is_undelete ? b.undelete(item) : b.resume_protection(item);
                    if (!r.is_ok()) return fail(r.status());
+                   if (json) return done(item, *r);
                    std::printf("%s: %s, %d recovery point(s)\n", item.vm().c_str(),
                                r->item().state().c_str(), r->item().points_size());
                    return 0;
@@ -408,7 +426,7 @@ struct BackupCommands::Impl {
     c = verb(vm, "list", "VMs, their agent, power state and disks", [this] {
       return with_client([this](BackupClient& b) {
         auto r = b.list_vms();
-        if (!r.is_ok()) return json ? print_json_error(r.status()) : fail(r.status());
+        if (!r.is_ok()) return fail(r.status());
         if (json) return print_json(*r);
         for (const auto& v : r->vms()) {
           std::string disks;
@@ -422,7 +440,6 @@ struct BackupCommands::Impl {
         return 0;
       });
     });
-    c->add_flag("--json", json, "Machine-readable output");
     c = verb(vm, "set", "Install / remove the VM agent, start / stop the VM",
              [this] { return set_vm(); });
     c->add_option("vm", *vm_set.mutable_vm(), "VM")->required();
@@ -430,10 +447,22 @@ struct BackupCommands::Impl {
         ->check(CLI::IsMember({"installed", "missing"}));
     c->add_option("--power", power, "running or stopped")
         ->check(CLI::IsMember({"running", "stopped"}));
+    c = verb(vm, "delete",
+             "Delete a VM (not undoable; needs --yes): its backups stay restorable, a VM "
+             "never backed up is gone for good",
+             [this] { return delete_vm(); });
+    c->add_option("vm", *vm_delete.mutable_vm(), "VM")->required();
+    c->add_flag("--yes", delete_confirmed, "Really delete it");
     c = verb(vm, "read-disk", "Print the keys of a disk (key=value, one a line)", [this] {
       return with_client([this](BackupClient& b) {
         auto r = b.read_disk(disk);
         if (!r.is_ok()) return fail(r.status());
+        if (json) {
+          JsonObject keys = JsonObject::object();
+          for (const auto& [k, v] : *r) keys[k] = v;
+          print_json_document(JsonObject{{"region", region}, {"disk", disk}, {"keys", keys}});
+          return 0;
+        }
         for (const auto& [k, v] : *r) std::printf("%s=%s\n", k.c_str(), v.c_str());
         return 0;
       });
@@ -450,6 +479,7 @@ struct BackupCommands::Impl {
       return with_client([this](BackupClient& b) {
         auto r = b.create_snapshot(snap_create);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(snap_create, *r);
         const auto& s = r->snapshot();
         std::printf(
             "%s snapshot %s of disk %s: %llu keys, %llu of %llu bytes used%s%s%s at seq %llu; "
@@ -485,12 +515,12 @@ struct BackupCommands::Impl {
         return 0;
       });
     });
-    c->add_flag("--json", json, "Machine-readable output");
     c = verb(snap, "delete", "Delete a snapshot (an incremental one's changes move to the next)",
              [this] {
                return with_client([this](BackupClient& b) {
                  auto r = b.delete_snapshot(snap_delete);
                  if (!r.is_ok()) return fail(r.status());
+                 if (json) return done(snap_delete, *r);
                  std::printf("snapshot %s deleted%s%s\n", snap_delete.snapshot().c_str(),
                              r->merged_into().empty() ? "" : "; its changes moved into ",
                              r->merged_into().c_str());
@@ -502,6 +532,7 @@ struct BackupCommands::Impl {
       return with_client([this](BackupClient& b) {
         auto r = b.create_disk(disk_create);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(disk_create, *r);
         std::printf("disk %s created from snapshot %s: %llu keys, %llu bytes%s%s\n",
                     r->disk().c_str(), disk_create.snapshot().c_str(),
                     (unsigned long long)r->keys(), (unsigned long long)r->bytes(),
@@ -522,6 +553,7 @@ struct BackupCommands::Impl {
                return with_client([this](BackupClient& b) {
                  auto r = b.capture_image(image_capture);
                  if (!r.is_ok()) return fail(r.status());
+                 if (json) return done(image_capture, *r);
                  print_image(r->image());
                  std::printf("%s is generalized: it cannot start or take writes again\n",
                              image_capture.vm().c_str());
@@ -539,11 +571,11 @@ struct BackupCommands::Impl {
         return 0;
       });
     });
-    c->add_flag("--json", json, "Machine-readable output");
     c = verb(image, "create-vm", "A new running VM in the image's region with its disks", [this] {
       return with_client([this](BackupClient& b) {
         auto r = b.create_vm_from_image(image_vm);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(image_vm, *r);
         std::string disks;
         for (const auto& d : r->vm().disks()) disks += (disks.empty() ? "" : ", ") + d;
         std::printf("VM %s created from image %s (%s): %llu keys, %llu bytes; disks: %s\n",
@@ -561,7 +593,6 @@ struct BackupCommands::Impl {
              [this] { return cost(); });
     c->add_option("--prices", prices_file,
                   "YAML file with a prices: map (default: the daemon's list prices)");
-    c->add_flag("--json", json, "Machine-readable output");
     for (const char* group : {"vault", "backup", "vm", "snapshot", "image"}) {
       accept_shared_options(app.get_subcommand(group));
     }
@@ -652,6 +683,7 @@ struct BackupCommands::Impl {
     return with_client([this](BackupClient& b) {
       auto r = b.create_policy(policy);
       if (!r.is_ok()) return fail(r.status());
+      if (json) return done(policy, *r);
       std::printf("policy %s of vault %s: backups at %s\n", policy.policy().c_str(),
                   policy.vault().c_str(), times.c_str());
       return 0;
@@ -666,6 +698,7 @@ struct BackupCommands::Impl {
     return with_client([this](BackupClient& b) {
       auto r = b.restore(restore);
       if (!r.is_ok()) return fail(r.status());
+      if (json) return done(restore, *r);
       std::string disks;
       for (const auto& d : r->disks()) disks += (disks.empty() ? "" : ", ") + d;
       std::printf(
@@ -690,7 +723,34 @@ struct BackupCommands::Impl {
     return with_client([&req, this](BackupClient& b) {
       auto r = b.set_clock(req);
       if (!r.is_ok()) return fail(r.status());
+      if (json) return done(req, *r);
       std::printf("%s backup clock: %s (x%g)\n", region.c_str(), r->now().c_str(), r->time_scale());
+      return 0;
+    });
+  }
+
+  // Without --yes the region answers what deleting would mean and nothing changes: refused as
+  // bad input (exit 2) with that answer.
+  int delete_vm() {
+    vm_delete.set_confirmed(delete_confirmed);
+    return with_client([this](BackupClient& b) {
+      auto r = b.delete_vm(vm_delete);
+      if (!delete_confirmed) {
+        Status why = r.is_ok() ? internal_error("the region deleted VM " + vm_delete.vm() +
+                                                " without confirmation")
+                               : r.status();
+        if (why.code() != StatusCode::kFailedPrecondition) return fail(why);
+        return fail(invalid_argument("vm delete: refused without --yes: " + why.message()));
+      }
+      if (!r.is_ok()) return fail(r.status());
+      if (json) return done(vm_delete, *r);
+      std::printf("VM %s deleted from %s. %s%s\n", vm_delete.vm().c_str(), region.c_str(),
+                  r->restorable() ? "Its backups stay: " : "It is gone for good: ",
+                  r->outcome().c_str());
+      if (r->restorable()) {
+        std::printf("restore it with: drsim backup restore %s %s --as new-vm --target-vm NAME\n",
+                    r->vault().c_str(), vm_delete.vm().c_str());
+      }
       return 0;
     });
   }
@@ -704,6 +764,7 @@ struct BackupCommands::Impl {
     return with_client([this](BackupClient& b) {
       auto r = b.set_vm(vm_set);
       if (!r.is_ok()) return fail(r.status());
+      if (json) return done(vm_set, *r);
       std::printf("%s: %s\n", vm_set.vm().c_str(),
                   !agent.empty() ? ("agent " + agent).c_str() : power.c_str());
       return 0;

@@ -88,6 +88,8 @@ std::string DrillStep::describe() const {
                                              : change_point.point);
     case Kind::kCommit: return "commit the failed-over items";
     case Kind::kTestCleanup: return "clean up the test failover";
+    case Kind::kVmDelete:
+      return "delete VM " + vm + " in " + region + (expect_vm.empty() ? "" : " (expect " + expect_vm + ")");
   }
   return "?";
 }
@@ -455,6 +457,24 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     if (body["items"]) {
       for (const auto& i : body["items"]) c.items.push_back(i.Scalar());
     }
+  } else if (verb == "vm_delete" || verb == "vm-delete") {
+    step.kind = DrillStep::Kind::kVmDelete;
+    if (Status s = check_keys(err, f, body, {"vm", "region", "expect"}); !s.is_ok()) return s;
+    if (!body["vm"] || !body["vm"].IsScalar()) return err.at(f + ".vm", body, "is required");
+    auto vm = parse_name(err, f + ".vm", body["vm"]);
+    if (!vm.is_ok()) return vm.status();
+    step.vm = *vm;
+    step.region = "primary";
+    if (body["region"]) {
+      auto region = parse_choice(err, f + ".region", body["region"], {"primary", "secondary"});
+      if (!region.is_ok()) return region.status();
+      step.region = *region;
+    }
+    if (body["expect"]) {
+      auto expect = parse_choice(err, f + ".expect", body["expect"], {"gone", "restorable"});
+      if (!expect.is_ok()) return expect.status();
+      step.expect_vm = *expect;
+    }
   } else if (verb == "cleanup") {
     step.kind = DrillStep::Kind::kTestCleanup;
     if (!body.IsNull()) return err.at(f, body, "takes no fields (`- cleanup:`)");
@@ -541,7 +561,7 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     return err.at(field, node,
                   "unknown step '" + verb +
                       "' (one of: wait, at, inject, heal, protect, failover, cleanup, commit, "
-                      "reprotect, failback, wait_until, pause, drsim, plan, change_point)");
+                      "reprotect, failback, wait_until, pause, drsim, plan, change_point, vm_delete)");
   }
   return step;
 }

@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
   add_home(c_up);
   c_up->add_option("--config", up_config, "Topology YAML (default: the embedded one, see "
                                           "docs/cli.md)");
+  bool up_json = false;
+  c_up->add_flag("--json", up_json, "One JSON document: the daemons started, their addresses");
   auto* c_down = app.add_subcommand("down", "Stop every process `up` started (or detach what "
                                             "`attach` attached)");
   add_home(c_down);
@@ -361,6 +363,9 @@ int main(int argc, char** argv) {
   c_plan_create->add_option("--script-timeout", plan_create.script_timeout,
                             "A script running longer is killed and fails the run (default 60s, "
                             "real time)");
+  bool plan_create_json = false;
+  c_plan_create->add_flag("--json", plan_create_json,
+                          "Machine-readable output (docs/cli.md, JSON)");
   bool plan_json = false;
   auto* c_plan_list = c_plan->add_subcommand("list", "Plans in the vault and their last run");
   add_home(c_plan_list);
@@ -571,8 +576,8 @@ int main(int argc, char** argv) {
   }
   if (backup.parsed()) return backup.run();
   if (sim.parsed()) return sim.run();
-  if (c_up->parsed()) return cmd_up(home, up_config);
   auto output_of = [](bool json) { return json ? Output::kJson : Output::kText; };
+  if (c_up->parsed()) return cmd_up(home, up_config, output_of(up_json));
   if (c_down->parsed()) return cmd_down(home, output_of(down_json));
   if (c_attach->parsed()) return cmd_attach(home, attach_config, output_of(attach_json));
   if (c_status->parsed()) return cmd_status(home, status_json);
@@ -690,7 +695,7 @@ int main(int argc, char** argv) {
     return cmd_protect(home, protect, protect_json);
   }
   if (c_change_point->parsed()) return cmd_change_point(home, change_point, verb_json);
-  if (c_plan_create->parsed()) return cmd_plan_create(home, plan_create);
+  if (c_plan_create->parsed()) return cmd_plan_create(home, plan_create, plan_create_json);
   if (c_plan_list->parsed()) return cmd_plan_list(home, plan_json);
   if (c_plan_show->parsed()) return cmd_plan_show(home, plan_name, plan_json);
   if (c_plan_run->parsed()) {

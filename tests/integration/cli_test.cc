@@ -300,13 +300,26 @@ TEST(Cli, ClockDriftInsideTheLeaseBoundIsInjectedBeyondItRefusedUnlessForced) {
 TEST(Cli, FailoverAndFailbackAnswerJson) {
   std::string home = make_temp_dir("drsim-actjson");
   DownOnExit down{home};
-  auto r = run_binary("drsim", {"up", "--home", home}, 60s);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
   auto json_of = [](const RunResult& run) {
     auto j = nlohmann::json::parse(run.output, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << "not JSON: " << run.output;
     return j;
   };
+  // `up --json`: the daemons it started, where they listen, and the progress lines.
+  auto r = run_binary("drsim", {"up", "--home", home, "--json"}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto up = json_of(r);
+  EXPECT_EQ(up["schema_version"], 1);
+  EXPECT_EQ(up["ok"], true);
+  EXPECT_EQ(up["home"], home);
+  EXPECT_EQ(up["state_file"], home + "/topology.json");
+  for (const char* daemon : {"primary", "secondary", "trafficmgr"}) {
+    EXPECT_TRUE(up["daemons"][daemon]["pid"].is_number_integer()) << daemon << ": " << r.output;
+    EXPECT_GT(up["daemons"][daemon]["pid"].get<int64_t>(), 0) << daemon;
+    EXPECT_EQ(up["daemons"][daemon]["address"].get<std::string>().rfind("127.0.0.1:", 0), 0u)
+        << daemon << ": " << r.output;
+  }
+  EXPECT_FALSE(up["progress"].empty()) << r.output;
   // Unplanned failover of the healthy pair: refused (--force), as JSON.
   r = run_binary("drsim", {"failover", "--home", home, "--json"}, 30s);
   EXPECT_EQ(r.exit_code, 1) << r.output;
