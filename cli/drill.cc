@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -92,6 +93,40 @@ std::string DrillStep::describe() const {
       return "delete VM " + vm + " in " + region + (expect_vm.empty() ? "" : " (expect " + expect_vm + ")");
   }
   return "?";
+}
+
+std::string DrillStep::timeline_label() const {
+  switch (kind) {
+    case Kind::kProtect:
+      return protect_group.empty() ? "protect " + protect.item : "protect group " + protect_group;
+    case Kind::kFailover:
+      if (test) return "test failover " + (point.items.empty() ? "" : point.items[0]);
+      if (to_point) return "failover to " + point.point;
+      return "";  // the promotion is marked as the epoch change
+    case Kind::kCommit: return "commit";
+    case Kind::kTestCleanup: return "test failover cleanup";
+    case Kind::kReprotect: return "re-protect";
+    case Kind::kFailback: return "failback";
+    case Kind::kPlan: return plan_verb == "run" ? "recovery plan " + plan_run.name : "";
+    case Kind::kChangePoint: return "change recovery point";
+    case Kind::kVmDelete: return "delete VM " + vm;
+    case Kind::kDrsim: {
+      // backup now|restore|stop|undelete|resume VAULT VM ...
+      if (!expect_error.empty() || args.size() < 4 || args[0] != "backup") return "";
+      const std::string& verb = args[1];
+      const std::string& vm = args[3];
+      const bool delete_data =
+          std::find(args.begin(), args.end(), "--delete-data") != args.end();
+      if (verb == "now") return "backup " + vm;
+      if (verb == "restore") return "restore " + vm;
+      if (verb == "stop") return (delete_data ? "soft delete " : "stop protection ") + vm;
+      if (verb == "undelete") return "undelete " + vm;
+      if (verb == "resume") return "resume protection " + vm;
+      if (verb == "protect") return "backup protect " + vm;
+      return "";
+    }
+    default: return "";
+  }
 }
 
 namespace {

@@ -74,6 +74,10 @@ struct DrillStep {
   std::string vm;
   std::string expect_vm;          // "" = either; gone | restorable
   std::string describe() const;
+  // A Site Recovery or Backup step that done changes what the drill protects (protect, test
+  // failover, commit, re-protect, failback, backup, soft delete, restore, VM delete, ...): its
+  // short label for the report's timeline. Empty for the others (waits, faults, list verbs).
+  std::string timeline_label() const;
 };
 
 struct DrillWorkload {

@@ -809,6 +809,10 @@ void DrillRun::run_step(size_t i) {
   if (!aborted_.empty()) outcome = "aborted: " + aborted_;
   steps_json_.push_back({{"step", i + 1}, {"line", step.line}, {"action", step.describe()},
                          {"started_unix_nanos", started}, {"outcome", outcome}});
+  // A Site Recovery or Backup step that did what it said is a marker on the HTML timeline.
+  if (std::string mark = step.timeline_label(); !mark.empty() && outcome == "ok") {
+    steps_json_.back()["timeline"] = mark;
+  }
 }
 
 int DrillRun::run() {
