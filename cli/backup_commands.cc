@@ -437,6 +437,9 @@ struct BackupCommands::Impl {
                       disks.c_str());
         }
         for (const auto& d : r->restored_disks()) std::printf("restored disk %s\n", d.c_str());
+        if (r->vms().empty() && r->restored_disks().empty()) {
+          std::printf("no VMs in region %s\n", region.c_str());
+        }
         return 0;
       });
     });
@@ -744,13 +747,16 @@ struct BackupCommands::Impl {
       }
       if (!r.is_ok()) return fail(r.status());
       if (json) return done(vm_delete, *r);
-      std::printf("VM %s deleted from %s. %s%s\n", vm_delete.vm().c_str(), region.c_str(),
-                  r->restorable() ? "Its backups stay: " : "It is gone for good: ",
-                  r->outcome().c_str());
-      if (r->restorable()) {
-        std::printf("restore it with: drsim backup restore %s %s --as new-vm --target-vm NAME\n",
-                    r->vault().c_str(), vm_delete.vm().c_str());
+      if (!r->restorable()) {
+        std::printf("VM %s deleted from %s: gone for good, it had no backup data in any vault (soft "
+                    "delete keeps deleted backups, not VMs deleted without one)\n",
+                    vm_delete.vm().c_str(), region.c_str());
+        return 0;
       }
+      std::printf("VM %s deleted from %s; its backups stay: %s\n", vm_delete.vm().c_str(),
+                  region.c_str(), r->outcome().c_str());
+      std::printf("restore it with: drsim backup restore %s %s --as new-vm --target-vm NAME\n",
+                  r->vault().c_str(), vm_delete.vm().c_str());
       return 0;
     });
   }

@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
                        "loses its unreplicated async writes; --planned loses nothing)");
   bool planned = false, planned_reprotect = false, failover_json = false;
   c_failover->add_flag("--json", failover_json,
-                       "Machine-readable output (docs/cli.md, JSON); unplanned and --planned");
+                       "Machine-readable output (docs/cli.md, JSON)");
   double drain_timeout_s = kDefaultDrainTimeoutMs / 1000.0;
   c_failover->add_flag("--planned", planned, "Planned failover: zero data loss, needs both "
                                              "regions up and replicating");
@@ -636,11 +636,6 @@ int main(int argc, char** argv) {
                            "--test-cleanup\n");
       return 2;
     }
-    if (failover_json && (unplanned || test_failover)) {
-      std::fprintf(stderr, "drsim: failover: --json is for unplanned (default), --planned and "
-                           "--test-cleanup\n");
-      return 2;
-    }
     if (test_cleanup) {
       if (point_flags || !region.empty()) {
         std::fprintf(stderr, "drsim: failover: --test-cleanup takes no other flag\n");
@@ -657,7 +652,7 @@ int main(int argc, char** argv) {
       t.item = point_failover.items.empty() ? "" : point_failover.items[0];
       t.point = point_failover.point;
       t.point_id = point_failover.point_id;
-      return cmd_test_failover(home, t);
+      return cmd_test_failover(home, t, failover_json);
     }
     if (!unplanned && point_flags) {
       std::fprintf(stderr, "drsim: failover: --point, --point-id, --item and --dry-run need "
@@ -671,7 +666,7 @@ int main(int argc, char** argv) {
         return 2;
       }
       point_failover.reason = reason;
-      return cmd_point_failover(home, point_failover);
+      return cmd_point_failover(home, point_failover, failover_json);
     }
     const Output output = failover_json ? Output::kJson : Output::kText;
     if (planned) {

@@ -426,14 +426,13 @@ Status run_test_cleanup(TopologyState& state, std::vector<std::string>* lines) {
   return Status::ok();
 }
 
-int cmd_test_failover(const std::string& home, const TestFailoverOptions& options) {
-  auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
-  std::vector<std::string> lines;
-  auto r = run_test_failover(*state, options, &lines);
-  if (!r.is_ok()) return report_error(r.status());
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  return 0;
+int cmd_test_failover(const std::string& home, const TestFailoverOptions& options, bool as_json) {
+  return run_verb(
+      home,
+      [&](TopologyState& state, std::vector<std::string>* lines) {
+        return run_test_failover(state, options, lines);
+      },
+      as_json);
 }
 
 int cmd_test_cleanup(const std::string& home, bool as_json) {
@@ -551,14 +550,14 @@ int cmd_points(const std::string& home, const std::string& item, bool as_json) {
   return 0;
 }
 
-int cmd_point_failover(const std::string& home, const PointFailoverOptions& options) {
-  auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
-  std::vector<std::string> lines;
-  auto r = run_point_failover(*state, options, &lines);
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  if (!r.is_ok()) return report_error(r.status());
-  return 0;
+int cmd_point_failover(const std::string& home, const PointFailoverOptions& options,
+                       bool as_json) {
+  return run_verb(
+      home,
+      [&](TopologyState& state, std::vector<std::string>* lines) {
+        return run_point_failover(state, options, lines);
+      },
+      as_json);
 }
 
 int cmd_commit(const std::string& home, const std::vector<std::string>& items, bool as_json) {

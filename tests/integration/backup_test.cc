@@ -226,7 +226,8 @@ TEST(Backup, VmDeleteNeedsYesKeepsTheBackedUpVmRestorableAndTheOtherGoneForGood)
   EXPECT_EQ(j["response"]["points"], 1);
   r = run_binary("drsim", {"vm", "delete", "vm-web", "--yes", "--home", home}, 20s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("VM vm-web deleted from primary. It is gone for good"));
+  EXPECT_THAT(r.output, HasSubstr("VM vm-web deleted from primary: gone for good, it had no backup "
+                                 "data in any vault"));
 
   auto check_deleted = [](cli::BackupClient& client, v1::Workload::Stub& workload) {
     auto vms = client.list_vms();

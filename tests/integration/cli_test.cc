@@ -62,7 +62,10 @@ TEST(Cli, JsonOutputOfAFailedCommandIsAJsonErrorWithTheSameExitCode) {
         {"commit", "--json"}, {"cleanup", "--json"}, {"failover", "--test-cleanup", "--json"},
         {"change-point", "--json"}, {"plan", "run", "p", "--test", "--json"},
         {"plan", "resume", "p", "--json"},
-        {"protect", "--group", "g", "--item", "vm-web", "--item", "vm-db", "--json"}}) {
+        {"protect", "--group", "g", "--item", "vm-web", "--item", "vm-db", "--json"},
+        {"failover", "--unplanned", "--json"}, {"failover", "--test", "--item", "vm-web", "--json"},
+        {"vm", "delete", "vm-web", "--yes", "--json"}, {"backup", "now", "v", "vm-web", "--json"},
+        {"plan", "create", "p", "--group", "vm-web", "--json"}}) {
     args.insert(args.end(), {"--home", home});
     auto r = run_binary("drsim", args, 10s);
     EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.output;
