@@ -106,10 +106,7 @@ TEST(Backup, SoftDeletedDataUndeletesWithin14DaysAndIsPurgedAfter) {
   protect(b, "rsv-soft", "vm-web");
   ASSERT_TRUE(backup_now(b, "rsv-soft", "vm-web").is_ok());
 
-  v1::StopProtectionRequest stop;
-  stop.set_vault("rsv-soft");
-  stop.set_vm("vm-web");
-  stop.set_delete_data(true);
+  const v1::StopProtectionRequest stop = stop_deleting_data("rsv-soft", "vm-web");
   auto deleted = b.stop_protection(stop);
   ASSERT_TRUE(deleted.is_ok()) << deleted.status().message();
   auto listed = b.list_vaults();
@@ -270,11 +267,7 @@ TEST(Backup, VmDeleteNeedsYesKeepsTheBackedUpVmRestorableAndTheOtherGoneForGood)
   ASSERT_TRUE(vm.is_ok()) << vm.status().message();
   EXPECT_EQ(*after.read_disk("vm-db-back-vm-db-osdisk"), (KeyMap{{"row", "kept"}}));
   // Stopped with delete, the kept points are soft-deleted like any backup data.
-  v1::StopProtectionRequest stop;
-  stop.set_vault("rsv-del");
-  stop.set_vm("vm-db");
-  stop.set_delete_data(true);
-  auto stopped = after.stop_protection(stop);
+  auto stopped = after.stop_protection(stop_deleting_data("rsv-del", "vm-db"));
   ASSERT_TRUE(stopped.is_ok()) << stopped.status().message();
   auto listed = after.list_vaults();
   ASSERT_TRUE(listed.is_ok());
