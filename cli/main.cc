@@ -15,6 +15,7 @@
 #include "cli/deploy_commands.h"
 #include "cli/drill.h"
 #include "cli/interrupt.h"
+#include "cli/json_output.h"
 #include "cli/junit_report.h"
 #include "cli/plan_commands.h"
 #include "cli/protection.h"
@@ -477,6 +478,9 @@ int main(int argc, char** argv) {
   auto* c_drill_validate = c_drill->add_subcommand("validate", "Check a drill file without "
                                                                "running it");
   c_drill_validate->add_option("file", drill_file, "Drill file (YAML)")->required();
+  bool validate_json = false;
+  c_drill_validate->add_flag("--json", validate_json,
+                             "One JSON document: the drill's name and steps, or why it is bad");
   std::string export_out = "-";
   std::vector<std::string> export_namespaces;
   bool export_chaos_mesh = false;
@@ -542,6 +546,9 @@ int main(int argc, char** argv) {
   if (c_certs_make->parsed()) return cmd_certs_make(certs_out, certs_names);
   if (c_drill->parsed()) {
     auto drill = load_drill(drill_file);
+    if (!drill.is_ok() && c_drill_validate->parsed() && validate_json) {
+      return print_json_error(drill.status());
+    }
     if (!drill.is_ok()) {
       std::fprintf(stderr, "drsim: %s\n", drill.status().message().c_str());
       if (c_drill_run->parsed() && !drill_junit.empty()) {
@@ -555,6 +562,21 @@ int main(int argc, char** argv) {
     }
     if (c_drill_export->parsed()) {
       return cmd_drill_export_chaos_mesh(*drill, export_out, export_namespaces);
+    }
+    if (c_drill_validate->parsed() && validate_json) {
+      JsonObject steps = JsonObject::array();
+      for (size_t i = 0; i < drill->steps.size(); ++i) {
+        const DrillStep& step = drill->steps[i];
+        steps.push_back({{"step", i + 1},
+                         {"line", step.line},
+                         {"action", step.describe()},
+                         {"timeline", step.timeline_label()}});
+      }
+      print_json_document(json_ok({{"file", drill_file},
+                                   {"name", drill->name},
+                                   {"description", drill->description},
+                                   {"steps", steps}}));
+      return 0;
     }
     if (c_drill_validate->parsed()) {
       std::printf("%s: drill '%s' is valid (%zu steps)\n", drill_file.c_str(),
