@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <functional>
 
+#include <fmt/format.h>
+
 
 #include "cli/json_output.h"
 #include "cli/price_file.h"
 #include "cli/rpc_clients.h"
+#include "cli/text_table.h"
 #include "cli/topology.h"
 #include "common/net/grpc_util.h"
 #include "common/region/price_list_proto.h"
@@ -70,18 +73,34 @@ void print_vault(const v1::VaultInfo& v) {
       v.redundancy().c_str(),
       v.cross_region_restore() ? (", cross-region restore to " + v.paired_region()).c_str() : "",
       policies.empty() ? "-" : policies.c_str());
+  if (v.items().empty()) return;
+  TextTable items({{"VM"}, {"STATE"}, {"POLICY"}, {"NEXT BACKUP"}, {"PURGED AT"}}, "  ");
   for (const auto& item : v.items()) {
-    std::printf("  %-10s %-18s policy %-10s next backup %-12s%s%s\n", item.vm().c_str(),
-                item.state().c_str(), item.policy().empty() ? "-" : item.policy().c_str(),
-                item.next_backup().empty() ? "-" : item.next_backup().c_str(),
-                item.purge_at().empty() ? "" : "  purged at ", item.purge_at().c_str());
+    items.add_row({item.vm(), item.state(), item.policy().empty() ? "-" : item.policy(),
+                   item.next_backup().empty() ? "-" : item.next_backup(), item.purge_at()});
+  }
+  items.print();
+  using A = TextTable::Align;
+  for (const auto& item : v.items()) {
+    if (item.points().empty()) continue;
+    std::printf("  recovery points of %s:\n", item.vm().c_str());
+    TextTable points({{"ID", A::kRight},
+                      {"CREATED"},
+                      {"CONSISTENCY"},
+                      {"TRIGGER"},
+                      {"KEYS", A::kRight},
+                      {"SEQ", A::kRight},
+                      {"EXPIRES"},
+                      {"COPIES"}},
+                     "    ");
     for (const auto& p : item.points()) {
-      std::printf("    point %-4llu %-12s %-22s %-9s keys %-6llu seq %-7llu expires %-12s%s%s\n",
-                  (unsigned long long)p.id(), p.created().c_str(), p.consistency().c_str(),
-                  p.on_demand() ? "on-demand" : "scheduled", (unsigned long long)p.keys(),
-                  (unsigned long long)p.source_seq(), p.expires().c_str(),
-                  p.instant_restore() ? "  snapshot" : "", p.in_paired_region() ? "  +paired" : "");
+      std::string copies = p.instant_restore() ? "snapshot, vault" : "vault";
+      if (p.in_paired_region()) copies += ", paired region";
+      points.add_row({std::to_string(p.id()), p.created(), p.consistency(),
+                      p.on_demand() ? "on-demand" : "scheduled", std::to_string(p.keys()),
+                      std::to_string(p.source_seq()), p.expires(), copies});
     }
+    points.print();
   }
 }
 
@@ -428,14 +447,15 @@ struct BackupCommands::Impl {
         auto r = b.list_vms();
         if (!r.is_ok()) return fail(r.status());
         if (json) return print_json(*r);
+        TextTable table({{}, {}, {}, {}, {}, {}, {}}, "", 1);
         for (const auto& v : r->vms()) {
           std::string disks;
           for (const auto& d : v.disks()) disks += (disks.empty() ? "" : ",") + d;
-          std::printf("%-14s %-8s agent %-9s %-8s disks %s\n", v.name().c_str(),
-                      v.hosted() ? "hosted" : "restored",
-                      v.agent_installed() ? "installed" : "missing", v.power().c_str(),
-                      disks.c_str());
+          table.add_row({v.name(), v.hosted() ? "hosted" : "restored", "agent",
+                         v.agent_installed() ? "installed" : "missing", v.power(), "disks",
+                         disks});
         }
+        table.print();
         for (const auto& d : r->restored_disks()) std::printf("restored disk %s\n", d.c_str());
         if (r->vms().empty() && r->restored_disks().empty()) {
           std::printf("no VMs in region %s\n", region.c_str());
@@ -506,15 +526,22 @@ struct BackupCommands::Impl {
         auto r = b.list_snapshots();
         if (!r.is_ok()) return fail(r.status());
         if (json) return print_json(*r);
-        std::printf("%-16s %-11s %-20s %-12s %6s %10s %10s %10s  %s\n", "SNAPSHOT", "KIND", "DISK",
-                    "CREATED", "KEYS", "USED", "STORED", "BILLED", "BASE");
+        using A = TextTable::Align;
+        TextTable table({{"SNAPSHOT"},
+                         {"KIND"},
+                         {"DISK"},
+                         {"CREATED"},
+                         {"KEYS", A::kRight},
+                         {"USED", A::kRight},
+                         {"STORED", A::kRight},
+                         {"BILLED", A::kRight},
+                         {"BASE"}});
         for (const auto& s : r->snapshots()) {
-          std::printf("%-16s %-11s %-20s %-12s %6llu %10llu %10llu %10llu  %s\n", s.name().c_str(),
-                      s.kind().c_str(), s.disk().c_str(), s.created().c_str(),
-                      (unsigned long long)s.keys(), (unsigned long long)s.used_bytes(),
-                      (unsigned long long)s.stored_bytes(), (unsigned long long)s.billed_bytes(),
-                      s.base().empty() ? "-" : s.base().c_str());
+          table.add_row({s.name(), s.kind(), s.disk(), s.created(), std::to_string(s.keys()),
+                         std::to_string(s.used_bytes()), std::to_string(s.stored_bytes()),
+                         std::to_string(s.billed_bytes()), s.base().empty() ? "-" : s.base()});
         }
+        table.print();
         return 0;
       });
     });
@@ -648,13 +675,20 @@ struct BackupCommands::Impl {
           p.snapshot_per_gib_month(), p.image_per_gib_month(), p.backup_lrs_per_gib_month(),
           p.backup_grs_per_gib_month(), p.backup_zrs_per_gib_month(), p.small_instance_per_month(),
           p.instance_unit_per_month());
-      std::printf("%-30s %-20s %12s %14s %-15s %12s\n", "ITEM", "KIND", "BYTES NOW", "QUANTITY",
-                  "UNIT", "COST");
+      using A = TextTable::Align;
+      TextTable table({{"ITEM"},
+                       {"KIND"},
+                       {"BYTES NOW", A::kRight},
+                       {"QUANTITY", A::kRight},
+                       {"UNIT"},
+                       {"COST", A::kRight}});
       for (const auto& l : r->lines()) {
-        std::printf("%-30s %-20s %12llu %14.6g %-15s %12.6g\n", l.item().c_str(), l.kind().c_str(),
-                    (unsigned long long)l.bytes_now(), l.quantity(), l.unit().c_str(), l.cost());
+        table.add_row({l.item(), l.kind(), std::to_string(l.bytes_now()),
+                       fmt::format("{:.6g}", l.quantity()), l.unit(),
+                       fmt::format("{:.6g}", l.cost())});
       }
-      std::printf("%-30s %-20s %12s %14s %-15s %12.6g\n", "total", "", "", "", "", r->total());
+      table.add_row({"total", "", "", "", "", fmt::format("{:.6g}", r->total())});
+      table.print();
       return 0;
     });
   }

@@ -8,6 +8,7 @@
 
 #include "cli/child_process.h"
 #include "cli/json_output.h"
+#include "cli/text_table.h"
 #include "cli/rpc_clients.h"
 #include "cli/units.h"
 
@@ -513,13 +514,12 @@ int cmd_items(const std::string& home, bool as_json) {
   std::printf("vault in %s, drsim clock %s (x%g)\n", r->region().c_str(),
               format_wall(r->now_unix_nanos()).c_str(),
               r->items_size() > 0 ? r->items(0).time_scale() : 1.0);
-  std::printf("%-10s %-20s %-10s %-10s %-7s %s\n", "ITEM", "STATE", "ACTIVE", "HEALTH", "POINTS",
-              "WHY");
+  TextTable table({{"ITEM"}, {"STATE"}, {"ACTIVE"}, {"HEALTH"}, {"POINTS"}, {"WHY"}});
   for (const auto& i : r->items()) {
-    std::printf("%-10s %-20s %-10s %-10s %-7llu %s\n", i.item().c_str(), i.state().c_str(),
-                i.active_region().c_str(), i.health().c_str(), (unsigned long long)i.points(),
-                i.health_reason().c_str());
+    table.add_row({i.item(), i.state(), i.active_region(), i.health(), std::to_string(i.points()),
+                   i.health_reason()});
   }
+  table.print();
   return 0;
 }
 
@@ -539,13 +539,12 @@ int cmd_points(const std::string& home, const std::string& item, bool as_json) {
               format_wall(r->now_unix_nanos()).c_str());
   for (const auto& ip : r->items()) {
     std::printf("%s: %d point(s)\n", ip.item().c_str(), ip.points_size());
-    std::printf("  %-5s %-23s %-17s %-10s %s\n", "ID", "TIME", "TYPE", "SEQ", "CHECKPOINT");
+    TextTable table({{"ID"}, {"TIME"}, {"TYPE"}, {"SEQ"}, {"CHECKPOINT"}}, "  ");
     for (const auto& p : ip.points()) {
-      std::string seqs = point_seqs_text(ip.item(), p);
-      std::printf("  %-5llu %-23s %-17s %-10s %s\n", (unsigned long long)p.id(),
-                  format_wall(p.time_unix_nanos()).c_str(), p.type().c_str(), seqs.c_str(),
-                  human_bytes(p.data_bytes()).c_str());
+      table.add_row({std::to_string(p.id()), format_wall(p.time_unix_nanos()), p.type(),
+                     point_seqs_text(ip.item(), p), human_bytes(p.data_bytes())});
     }
+    table.print();
   }
   return 0;
 }
@@ -583,20 +582,19 @@ int cmd_jobs(const std::string& home, bool as_json) {
     print_json_document(out);
     return 0;
   }
-  std::printf("%-10s %-4s %-20s %-14s %-10s %-23s %-9s %s\n", "VAULT", "ID", "KIND", "TARGET",
-              "STATE", "CREATED (drsim clock)", "TOOK", "ERROR");
+  TextTable table({{"VAULT"}, {"ID"}, {"KIND"}, {"TARGET"}, {"STATE"}, {"CREATED (drsim clock)"},
+                   {"TOOK"}, {"ERROR"}});
   for (const auto& [region, jobs] : by_region) {
     for (const auto& j : jobs.jobs()) {
       std::string took = j.ended_unix_nanos() > 0 && j.started_unix_nanos() > 0
                              ? human_duration_ms(static_cast<uint64_t>(
                                    (j.ended_unix_nanos() - j.started_unix_nanos()) / 1'000'000))
                              : "-";
-      std::printf("%-10s %-4llu %-20s %-14s %-10s %-23s %-9s %s\n", region.c_str(),
-                  (unsigned long long)j.id(), j.kind().c_str(), j.target().c_str(),
-                  j.state().c_str(), format_wall(j.created_unix_nanos()).c_str(), took.c_str(),
-                  j.error().c_str());
+      table.add_row({region, std::to_string(j.id()), j.kind(), j.target(), j.state(),
+                     format_wall(j.created_unix_nanos()), took, j.error()});
     }
   }
+  table.print();
   return 0;
 }
 

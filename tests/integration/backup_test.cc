@@ -335,6 +335,58 @@ TEST(Backup, MutatingVerbsAnswerOneJsonDocument) {
   EXPECT_TRUE(j["response"]["snapshot"]["used_bytes"].is_number_integer()) << j.dump();
 }
 
+// `drsim backup list` and `vm list` with a long VM name: every column starts at the same place
+// on every row (the long name widens its column instead of shifting the rest of its row).
+TEST(Backup, ListsKeepTheirColumnsInLineWithLongVmNames) {
+  const std::string long_vm = "vm-with-a-rather-long-name-for-tables";
+  TestTopology topo("workloads:\n  - { name: vm-a, mode: sync }\n  - { name: " + long_vm +
+                    ", mode: sync }\nfault_proxy: { enabled: false }\n");
+  ASSERT_TRUE(topo.ok());
+  cli::BackupClient b(topo.address("primary"));
+  protect(b, "rsv-cols", "vm-a");
+  v1::ProtectRequest p;
+  p.set_vault("rsv-cols");
+  p.set_vm(long_vm);
+  p.set_policy("daily");
+  ASSERT_TRUE(b.protect(p).is_ok());
+  ASSERT_TRUE(backup_now(b, "rsv-cols", "vm-a").is_ok());
+  ASSERT_TRUE(backup_now(b, "rsv-cols", long_vm).is_ok());
+
+  auto lines_of = [](const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
+      out.push_back(text.substr(start, nl - start));
+      start = nl + 1;
+    }
+    return out;
+  };
+  // Where `word` starts on the first line holding `row`.
+  auto column = [&](const std::vector<std::string>& lines, const std::string& row,
+                    const std::string& word) -> size_t {
+    for (const auto& l : lines) {
+      if (l.find(row) != std::string::npos) return l.find(word);
+    }
+    return std::string::npos;
+  };
+  auto r = run_binary("drsim", {"backup", "list", "--home", topo.home()}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto lines = lines_of(r.output);
+  const size_t state = column(lines, "  VM ", "STATE");
+  ASSERT_NE(state, std::string::npos) << r.output;
+  EXPECT_EQ(column(lines, "  vm-a ", "Protected"), state) << r.output;
+  EXPECT_EQ(column(lines, "  " + long_vm + " ", "Protected"), state) << r.output;
+  EXPECT_EQ(column(lines, "  vm-a ", "daily"), column(lines, "  " + long_vm + " ", "daily"))
+      << r.output;
+
+  r = run_binary("drsim", {"vm", "list", "--home", topo.home()}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  lines = lines_of(r.output);
+  EXPECT_NE(column(lines, "vm-a ", "hosted"), std::string::npos) << r.output;
+  EXPECT_EQ(column(lines, "vm-a ", "hosted"), column(lines, long_vm + " ", "hosted")) << r.output;
+  EXPECT_EQ(column(lines, "vm-a ", "disks"), column(lines, long_vm + " ", "disks")) << r.output;
+}
+
 TEST(Backup, CrossRegionRestoreDuringAPrimaryOutageNeedsGrs) {
   TestTopology topo;
   ASSERT_TRUE(topo.ok());
