@@ -114,15 +114,15 @@ std::string DrillStep::timeline_label() const {
       // backup now|restore|stop|undelete|resume VAULT VM ...
       if (!expect_error.empty() || args.size() < 4 || args[0] != "backup") return "";
       const std::string& verb = args[1];
-      const std::string& vm = args[3];
+      const std::string& item = args[3];
       const bool delete_data =
           std::find(args.begin(), args.end(), "--delete-data") != args.end();
-      if (verb == "now") return "backup " + vm;
-      if (verb == "restore") return "restore " + vm;
-      if (verb == "stop") return (delete_data ? "soft delete " : "stop protection ") + vm;
-      if (verb == "undelete") return "undelete " + vm;
-      if (verb == "resume") return "resume protection " + vm;
-      if (verb == "protect") return "backup protect " + vm;
+      if (verb == "now") return "backup " + item;
+      if (verb == "restore") return "restore " + item;
+      if (verb == "stop") return (delete_data ? "soft delete " : "stop protection ") + item;
+      if (verb == "undelete") return "undelete " + item;
+      if (verb == "resume") return "resume protection " + item;
+      if (verb == "protect") return "backup protect " + item;
       return "";
     }
     default: return "";
