@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <functional>
 
+#include <fmt/format.h>
+
 
 #include "cli/json_output.h"
 #include "cli/price_file.h"
 #include "cli/rpc_clients.h"
+#include "cli/text_table.h"
 #include "cli/topology.h"
 #include "common/net/grpc_util.h"
 #include "common/region/price_list_proto.h"
@@ -40,10 +43,6 @@ Status& last_failure() {
   return last;
 }
 
-int fail(const Status& s) {
-  last_failure() = s;
-  return print_error(s);
-}
 
 std::vector<std::string> split_commas(const std::string& text) {
   std::vector<std::string> out;
@@ -74,19 +73,34 @@ void print_vault(const v1::VaultInfo& v) {
       v.redundancy().c_str(),
       v.cross_region_restore() ? (", cross-region restore to " + v.paired_region()).c_str() : "",
       policies.empty() ? "-" : policies.c_str());
+  if (v.items().empty()) return;
+  TextTable items({{"VM"}, {"STATE"}, {"POLICY"}, {"NEXT BACKUP"}, {"PURGED AT"}}, "  ");
   for (const auto& item : v.items()) {
-    std::printf("  %-10s %-18s policy %-10s next backup %-12s%s%s\n", item.vm().c_str(),
-                item.state().c_str(), item.policy().empty() ? "-" : item.policy().c_str(),
-                item.next_backup().empty() ? "-" : item.next_backup().c_str(),
-                item.purge_at().empty() ? "" : "  purged at ", item.purge_at().c_str());
+    items.add_row({item.vm(), item.state(), item.policy().empty() ? "-" : item.policy(),
+                   item.next_backup().empty() ? "-" : item.next_backup(), item.purge_at()});
+  }
+  items.print();
+  using A = TextTable::Align;
+  for (const auto& item : v.items()) {
+    if (item.points().empty()) continue;
+    std::printf("  recovery points of %s:\n", item.vm().c_str());
+    TextTable points({{"ID", A::kRight},
+                      {"CREATED"},
+                      {"CONSISTENCY"},
+                      {"TRIGGER"},
+                      {"KEYS", A::kRight},
+                      {"SEQ", A::kRight},
+                      {"EXPIRES"},
+                      {"COPIES"}},
+                     "    ");
     for (const auto& p : item.points()) {
-      std::printf("    point %-4llu %-12s %-22s %-9s keys %-6llu seq %-7llu expires %-12s%s%s\n",
-                  static_cast<unsigned long long>(p.id()), p.created().c_str(),
-                  p.consistency().c_str(), p.on_demand() ? "on-demand" : "scheduled",
-                  static_cast<unsigned long long>(p.keys()),
-                  static_cast<unsigned long long>(p.source_seq()), p.expires().c_str(),
-                  p.instant_restore() ? "  snapshot" : "", p.in_paired_region() ? "  +paired" : "");
+      std::string copies = p.instant_restore() ? "snapshot, vault" : "vault";
+      if (p.in_paired_region()) copies += ", paired region";
+      points.add_row({std::to_string(p.id()), p.created(), p.consistency(),
+                      p.on_demand() ? "on-demand" : "scheduled", std::to_string(p.keys()),
+                      std::to_string(p.source_seq()), p.expires(), copies});
     }
+    points.print();
   }
 }
 
@@ -112,6 +126,7 @@ DRSIM_BACKUP_CALL(undelete, Undelete, ItemRequest, ItemResponse, "undelete")
 DRSIM_BACKUP_CALL(resume_protection, ResumeProtection, ItemRequest, ItemResponse, "resume")
 DRSIM_BACKUP_CALL(restore, Restore, RestoreRequest, RestoreResponse, "restore")
 DRSIM_BACKUP_CALL(set_vm, SetVm, SetVmRequest, SetVmResponse, "set VM")
+DRSIM_BACKUP_CALL(delete_vm, DeleteVm, DeleteVmRequest, DeleteVmResponse, "delete VM")
 DRSIM_BACKUP_CALL(create_snapshot, CreateSnapshot, CreateSnapshotRequest, CreateSnapshotResponse,
                   "create snapshot")
 DRSIM_BACKUP_CALL(delete_snapshot, DeleteSnapshot, DeleteSnapshotRequest, DeleteSnapshotResponse,
@@ -199,6 +214,8 @@ struct BackupCommands::Impl {
   double time_scale = 0;
   std::string advance;
   v1::SetVmRequest vm_set;
+  v1::DeleteVmRequest vm_delete;
+  bool delete_confirmed = false;
   std::string agent, power, disk;
   v1::CreateSnapshotRequest snap_create;
   v1::DeleteSnapshotRequest snap_delete;
@@ -223,15 +240,30 @@ struct BackupCommands::Impl {
     cmd->add_option("--home", home, "Directory of the local topology")->capture_default_str();
     cmd->add_option("--region", region, "Region daemon: primary or secondary")
         ->capture_default_str();
+    cmd->add_flag("--json", json, "Machine-readable output (docs/cli.md, JSON)");
     verbs.emplace_back(cmd, std::move(run));
     return cmd;
+  }
+
+  // A verb failed: "drsim: <why>" on stderr, or the JSON error document with --json.
+  int fail(const Status& s) {
+    last_failure() = s;
+    return print_failure(s, json);
+  }
+
+  // A verb that changed something, with --json: {"ok": true, "region", "request", "response"}.
+  int done(const google::protobuf::Message& request, const google::protobuf::Message& response) {
+    print_json_document(json_ok({{"region", region},
+                                 {"request", proto_to_json(request)},
+                                 {"response", proto_to_json(response)}}));
+    return 0;
   }
 
   // Runs `fn(client)` against the chosen region.
   template <typename Fn>
   int with_client(Fn fn) {
     auto c = client();
-    if (!c.is_ok()) return json ? print_json_error(c.status()) : fail(c.status());
+    if (!c.is_ok()) return fail(c.status());
     return fn(*c);
   }
 
@@ -245,6 +277,7 @@ struct BackupCommands::Impl {
         vault_create.set_redundancy(kinds.at(redundancy));
         auto r = b.create_vault(vault_create);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(vault_create, *r);
         std::printf("vault %s created in %s: %s%s\n", r->vault().name().c_str(),
                     r->vault().region().c_str(), r->vault().redundancy().c_str(),
                     r->vault().cross_region_restore()
@@ -262,11 +295,11 @@ struct BackupCommands::Impl {
         "Allow restores from the paired region's copy (GRS only)");
     c = verb(vault, "list", "Vaults, protected VMs, recovery points, soft-deleted items",
              [this] { return list(); });
-    c->add_flag("--json", json, "Machine-readable output");
     c = verb(vault, "delete", "Delete a vault (refused while it holds items or data)", [this] {
       return with_client([this](BackupClient& b) {
         auto r = b.delete_vault(vault_delete);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(vault_delete, *r);
         std::printf("vault %s deleted\n", vault_delete.vault().c_str());
         return 0;
       });
@@ -308,6 +341,7 @@ struct BackupCommands::Impl {
       return with_client([this](BackupClient& b) {
         auto r = b.protect(protect);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(protect, *r);
         std::printf("%s protected by vault %s (policy %s); next backup %s\n", protect.vm().c_str(),
                     protect.vault().c_str(), protect.policy().c_str(), r->next_backup().c_str());
         return 0;
@@ -321,6 +355,7 @@ struct BackupCommands::Impl {
       return with_client([this](BackupClient& b) {
         auto r = b.backup_now(now);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(now, *r);
         const auto& p = r->point();
         std::printf(
             "recovery point %llu of %s at %s: %s, %llu keys (%llu bytes) at seq %llu, "
@@ -342,7 +377,6 @@ struct BackupCommands::Impl {
     c = verb(backup, "list", "Protected VMs and their recovery points (= vault list)",
              [this] { return list(); });
     c->add_option("vault", list_vault, "Only this vault");
-    c->add_flag("--json", json, "Machine-readable output");
 
     c = verb(backup, "restore", "Restore a recovery point: new VM, disks, or replace existing",
              [this] { return do_restore(); });
@@ -363,6 +397,7 @@ struct BackupCommands::Impl {
           return with_client([this](BackupClient& b) {
             auto r = b.stop_protection(stop);
             if (!r.is_ok()) return fail(r.status());
+            if (json) return done(stop, *r);
             if (stop.delete_data()) {
               std::printf(
                   "protection of %s stopped; backup data soft-deleted, restorable "
@@ -389,6 +424,7 @@ struct BackupCommands::Impl {
                  return with_client([this, is_undelete](BackupClient& b) {
                    auto r = is_undelete ? b.undelete(item) : b.resume_protection(item);
                    if (!r.is_ok()) return fail(r.status());
+                   if (json) return done(item, *r);
                    std::printf("%s: %s, %d recovery point(s)\n", item.vm().c_str(),
                                r->item().state().c_str(), r->item().points_size());
                    return 0;
@@ -410,21 +446,24 @@ struct BackupCommands::Impl {
     c = verb(vm, "list", "VMs, their agent, power state and disks", [this] {
       return with_client([this](BackupClient& b) {
         auto r = b.list_vms();
-        if (!r.is_ok()) return json ? print_json_error(r.status()) : fail(r.status());
+        if (!r.is_ok()) return fail(r.status());
         if (json) return print_json(*r);
+        TextTable table({{}, {}, {}, {}, {}, {}, {}}, "", 1);
         for (const auto& v : r->vms()) {
           std::string disks;
           for (const auto& d : v.disks()) disks += (disks.empty() ? "" : ",") + d;
-          std::printf("%-14s %-8s agent %-9s %-8s disks %s\n", v.name().c_str(),
-                      v.hosted() ? "hosted" : "restored",
-                      v.agent_installed() ? "installed" : "missing", v.power().c_str(),
-                      disks.c_str());
+          table.add_row({v.name(), v.hosted() ? "hosted" : "restored", "agent",
+                         v.agent_installed() ? "installed" : "missing", v.power(), "disks",
+                         disks});
         }
+        table.print();
         for (const auto& d : r->restored_disks()) std::printf("restored disk %s\n", d.c_str());
+        if (r->vms().empty() && r->restored_disks().empty()) {
+          std::printf("no VMs in region %s\n", region.c_str());
+        }
         return 0;
       });
     });
-    c->add_flag("--json", json, "Machine-readable output");
     c = verb(vm, "set", "Install / remove the VM agent, start / stop the VM",
              [this] { return set_vm(); });
     c->add_option("vm", *vm_set.mutable_vm(), "VM")->required();
@@ -432,10 +471,22 @@ struct BackupCommands::Impl {
         ->check(CLI::IsMember({"installed", "missing"}));
     c->add_option("--power", power, "running or stopped")
         ->check(CLI::IsMember({"running", "stopped"}));
+    c = verb(vm, "delete",
+             "Delete a VM (not undoable; needs --yes): its backups stay restorable, a VM "
+             "never backed up is gone for good",
+             [this] { return delete_vm(); });
+    c->add_option("vm", *vm_delete.mutable_vm(), "VM")->required();
+    c->add_flag("--yes", delete_confirmed, "Really delete it");
     c = verb(vm, "read-disk", "Print the keys of a disk (key=value, one a line)", [this] {
       return with_client([this](BackupClient& b) {
         auto r = b.read_disk(disk);
         if (!r.is_ok()) return fail(r.status());
+        if (json) {
+          JsonObject keys = JsonObject::object();
+          for (const auto& [k, v] : *r) keys[k] = v;
+          print_json_document(JsonObject{{"region", region}, {"disk", disk}, {"keys", keys}});
+          return 0;
+        }
         for (const auto& [k, v] : *r) std::printf("%s=%s\n", k.c_str(), v.c_str());
         return 0;
       });
@@ -452,6 +503,7 @@ struct BackupCommands::Impl {
       return with_client([this](BackupClient& b) {
         auto r = b.create_snapshot(snap_create);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(snap_create, *r);
         const auto& s = r->snapshot();
         std::printf(
             "%s snapshot %s of disk %s: %llu keys, %llu of %llu bytes used%s%s%s at seq %llu; "
@@ -478,26 +530,31 @@ struct BackupCommands::Impl {
         auto r = b.list_snapshots();
         if (!r.is_ok()) return fail(r.status());
         if (json) return print_json(*r);
-        std::printf("%-16s %-11s %-20s %-12s %6s %10s %10s %10s  %s\n", "SNAPSHOT", "KIND", "DISK",
-                    "CREATED", "KEYS", "USED", "STORED", "BILLED", "BASE");
+        using A = TextTable::Align;
+        TextTable table({{"SNAPSHOT"},
+                         {"KIND"},
+                         {"DISK"},
+                         {"CREATED"},
+                         {"KEYS", A::kRight},
+                         {"USED", A::kRight},
+                         {"STORED", A::kRight},
+                         {"BILLED", A::kRight},
+                         {"BASE"}});
         for (const auto& s : r->snapshots()) {
-          std::printf("%-16s %-11s %-20s %-12s %6llu %10llu %10llu %10llu  %s\n", s.name().c_str(),
-                      s.kind().c_str(), s.disk().c_str(), s.created().c_str(),
-                      static_cast<unsigned long long>(s.keys()),
-                      static_cast<unsigned long long>(s.used_bytes()),
-                      static_cast<unsigned long long>(s.stored_bytes()),
-                      static_cast<unsigned long long>(s.billed_bytes()),
-                      s.base().empty() ? "-" : s.base().c_str());
+          table.add_row({s.name(), s.kind(), s.disk(), s.created(), std::to_string(s.keys()),
+                         std::to_string(s.used_bytes()), std::to_string(s.stored_bytes()),
+                         std::to_string(s.billed_bytes()), s.base().empty() ? "-" : s.base()});
         }
+        table.print();
         return 0;
       });
     });
-    c->add_flag("--json", json, "Machine-readable output");
     c = verb(snap, "delete", "Delete a snapshot (an incremental one's changes move to the next)",
              [this] {
                return with_client([this](BackupClient& b) {
                  auto r = b.delete_snapshot(snap_delete);
                  if (!r.is_ok()) return fail(r.status());
+                 if (json) return done(snap_delete, *r);
                  std::printf("snapshot %s deleted%s%s\n", snap_delete.snapshot().c_str(),
                              r->merged_into().empty() ? "" : "; its changes moved into ",
                              r->merged_into().c_str());
@@ -509,6 +566,7 @@ struct BackupCommands::Impl {
       return with_client([this](BackupClient& b) {
         auto r = b.create_disk(disk_create);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(disk_create, *r);
         std::printf("disk %s created from snapshot %s: %llu keys, %llu bytes%s%s\n",
                     r->disk().c_str(), disk_create.snapshot().c_str(),
                     static_cast<unsigned long long>(r->keys()),
@@ -530,6 +588,7 @@ struct BackupCommands::Impl {
                return with_client([this](BackupClient& b) {
                  auto r = b.capture_image(image_capture);
                  if (!r.is_ok()) return fail(r.status());
+                 if (json) return done(image_capture, *r);
                  print_image(r->image());
                  std::printf("%s is generalized: it cannot start or take writes again\n",
                              image_capture.vm().c_str());
@@ -547,11 +606,11 @@ struct BackupCommands::Impl {
         return 0;
       });
     });
-    c->add_flag("--json", json, "Machine-readable output");
     c = verb(image, "create-vm", "A new running VM in the image's region with its disks", [this] {
       return with_client([this](BackupClient& b) {
         auto r = b.create_vm_from_image(image_vm);
         if (!r.is_ok()) return fail(r.status());
+        if (json) return done(image_vm, *r);
         std::string disks;
         for (const auto& d : r->vm().disks()) disks += (disks.empty() ? "" : ", ") + d;
         std::printf("VM %s created from image %s (%s): %llu keys, %llu bytes; disks: %s\n",
@@ -570,7 +629,6 @@ struct BackupCommands::Impl {
              [this] { return cost(); });
     c->add_option("--prices", prices_file,
                   "YAML file with a prices: map (default: the daemon's list prices)");
-    c->add_flag("--json", json, "Machine-readable output");
     for (const char* group : {"vault", "backup", "vm", "snapshot", "image"}) {
       accept_shared_options(app.get_subcommand(group));
     }
@@ -624,14 +682,20 @@ struct BackupCommands::Impl {
           p.snapshot_per_gib_month(), p.image_per_gib_month(), p.backup_lrs_per_gib_month(),
           p.backup_grs_per_gib_month(), p.backup_zrs_per_gib_month(), p.small_instance_per_month(),
           p.instance_unit_per_month());
-      std::printf("%-30s %-20s %12s %14s %-15s %12s\n", "ITEM", "KIND", "BYTES NOW", "QUANTITY",
-                  "UNIT", "COST");
+      using A = TextTable::Align;
+      TextTable table({{"ITEM"},
+                       {"KIND"},
+                       {"BYTES NOW", A::kRight},
+                       {"QUANTITY", A::kRight},
+                       {"UNIT"},
+                       {"COST", A::kRight}});
       for (const auto& l : r->lines()) {
-        std::printf("%-30s %-20s %12llu %14.6g %-15s %12.6g\n", l.item().c_str(), l.kind().c_str(),
-                    static_cast<unsigned long long>(l.bytes_now()), l.quantity(), l.unit().c_str(),
-                    l.cost());
+        table.add_row({l.item(), l.kind(), std::to_string(l.bytes_now()),
+                       fmt::format("{:.6g}", l.quantity()), l.unit(),
+                       fmt::format("{:.6g}", l.cost())});
       }
-      std::printf("%-30s %-20s %12s %14s %-15s %12.6g\n", "total", "", "", "", "", r->total());
+      table.add_row({"total", "", "", "", "", fmt::format("{:.6g}", r->total())});
+      table.print();
       return 0;
     });
   }
@@ -663,6 +727,7 @@ struct BackupCommands::Impl {
     return with_client([this](BackupClient& b) {
       auto r = b.create_policy(policy);
       if (!r.is_ok()) return fail(r.status());
+      if (json) return done(policy, *r);
       std::printf("policy %s of vault %s: backups at %s\n", policy.policy().c_str(),
                   policy.vault().c_str(), times.c_str());
       return 0;
@@ -677,6 +742,7 @@ struct BackupCommands::Impl {
     return with_client([this](BackupClient& b) {
       auto r = b.restore(restore);
       if (!r.is_ok()) return fail(r.status());
+      if (json) return done(restore, *r);
       std::string disks;
       for (const auto& d : r->disks()) disks += (disks.empty() ? "" : ", ") + d;
       std::printf(
@@ -702,7 +768,37 @@ struct BackupCommands::Impl {
     return with_client([&req, this](BackupClient& b) {
       auto r = b.set_clock(req);
       if (!r.is_ok()) return fail(r.status());
+      if (json) return done(req, *r);
       std::printf("%s backup clock: %s (x%g)\n", region.c_str(), r->now().c_str(), r->time_scale());
+      return 0;
+    });
+  }
+
+  // Without --yes the region answers what deleting would mean and nothing changes: refused as
+  // bad input (exit 2) with that answer.
+  int delete_vm() {
+    vm_delete.set_confirmed(delete_confirmed);
+    return with_client([this](BackupClient& b) {
+      auto r = b.delete_vm(vm_delete);
+      if (!delete_confirmed) {
+        Status why = r.is_ok() ? internal_error("the region deleted VM " + vm_delete.vm() +
+                                                " without confirmation")
+                               : r.status();
+        if (why.code() != StatusCode::kFailedPrecondition) return fail(why);
+        return fail(invalid_argument("vm delete: refused without --yes: " + why.message()));
+      }
+      if (!r.is_ok()) return fail(r.status());
+      if (json) return done(vm_delete, *r);
+      if (!r->restorable()) {
+        std::printf("VM %s deleted from %s: gone for good, it had no backup data in any vault (soft "
+                    "delete keeps deleted backups, not VMs deleted without one)\n",
+                    vm_delete.vm().c_str(), region.c_str());
+        return 0;
+      }
+      std::printf("VM %s deleted from %s; its backups stay: %s\n", vm_delete.vm().c_str(),
+                  region.c_str(), r->outcome().c_str());
+      std::printf("restore it with: drsim backup restore %s %s --as new-vm --target-vm NAME\n",
+                  r->vault().c_str(), vm_delete.vm().c_str());
       return 0;
     });
   }
@@ -716,6 +812,7 @@ struct BackupCommands::Impl {
     return with_client([this](BackupClient& b) {
       auto r = b.set_vm(vm_set);
       if (!r.is_ok()) return fail(r.status());
+      if (json) return done(vm_set, *r);
       std::printf("%s: %s\n", vm_set.vm().c_str(),
                   !agent.empty() ? ("agent " + agent).c_str() : power.c_str());
       return 0;

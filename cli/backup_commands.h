@@ -1,6 +1,7 @@
 // The Backup verbs of `drsim`: vault create / list / delete, backup policy create, backup
-// protect / now / list / restore / stop / undelete / resume / clock, vm list / set / read-disk,
-// snapshot create / list / delete / create-disk, image capture / list / create-vm, and cost.
+// protect / now / list / restore / stop / undelete / resume / clock, vm list / set / delete /
+// read-disk, snapshot create / list / delete / create-disk, image capture / list / create-vm, and
+// cost.
 // Each talks to one region daemon's Backup service (docs/backup.md).
 #pragma once
 
@@ -33,6 +34,7 @@ class BackupClient {
   Result<drsim::v1::RestoreResponse> restore(const drsim::v1::RestoreRequest& r);
   Result<drsim::v1::SetVmResponse> set_vm(const drsim::v1::SetVmRequest& r);
   Result<drsim::v1::ListVmsResponse> list_vms();
+  Result<drsim::v1::DeleteVmResponse> delete_vm(const drsim::v1::DeleteVmRequest& r);
   Result<drsim::v1::SetBackupClockResponse> set_clock(const drsim::v1::SetBackupClockRequest& r);
   Result<drsim::v1::CreateSnapshotResponse> create_snapshot(
       const drsim::v1::CreateSnapshotRequest& r);

@@ -62,20 +62,37 @@ std::vector<std::string> workload_names(const TopologyConfig& cfg) {
 
 }  // namespace
 
-int cmd_up(const std::string& home, const std::string& config_path) {
+int cmd_up(const std::string& home, const std::string& config_path, Output output) {
+  const bool as_json = output == Output::kJson;
   TopologyConfig cfg;
   if (!config_path.empty()) {
     auto loaded = load_topology_config(config_path);
-    if (!loaded.is_ok()) return fail(loaded.status());
+    if (!loaded.is_ok()) return print_failure(loaded.status(), as_json);
     cfg = *loaded;
   }
-  auto state = topology_up(home, cfg, [](const std::string& line) {
+  std::vector<std::string> lines;
+  auto state = topology_up(home, cfg, [&](const std::string& line) {
+    lines.push_back(line);
+    if (as_json) return;
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   });
-  if (!state.is_ok()) return fail(state.status());
+  if (!state.is_ok()) return print_failure(state.status(), as_json);
   release_all_processes();  // up: the daemons outlive this command (`drsim down` stops them)
   if (state->netns) release_netns(state->netns->layout);  // and so do their namespaces
+  if (as_json) {
+    JsonObject daemons = JsonObject::object();
+    for (const auto& [name, p] : state->processes) {
+      JsonObject d = {{"pid", p.pid}, {"address", p.address}, {"log", p.log}};
+      for (const auto& [key, address] : p.more_addresses) d[key] = address;
+      daemons[name] = d;
+    }
+    print_json_document(json_ok({{"home", state->home},
+                                 {"state_file", state->state_file()},
+                                 {"daemons", daemons},
+                                 {"progress", lines}}));
+    return 0;
+  }
   std::printf("topology is up in %s (state: %s)\n", state->home.c_str(),
               state->state_file().c_str());
   return 0;

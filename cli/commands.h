@@ -16,7 +16,8 @@ namespace drsim::cli {
 // How a command prints what it did: lines for people, or one JSON document (docs/cli.md).
 enum class Output { kText, kJson };
 
-int cmd_up(const std::string& home, const std::string& config_path);
+int cmd_up(const std::string& home, const std::string& config_path,
+           Output output = Output::kText);
 int cmd_down(const std::string& home, Output output = Output::kText);
 // `drsim attach --config FILE`: drive daemons that run elsewhere (cli/attach.h).
 int cmd_attach(const std::string& home, const std::string& config_path,

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -88,8 +89,44 @@ std::string DrillStep::describe() const {
                                              : change_point.point);
     case Kind::kCommit: return "commit the failed-over items";
     case Kind::kTestCleanup: return "clean up the test failover";
+    case Kind::kVmDelete:
+      return "delete VM " + vm + " in " + region + (expect_vm.empty() ? "" : " (expect " + expect_vm + ")");
   }
   return "?";
+}
+
+std::string DrillStep::timeline_label() const {
+  switch (kind) {
+    case Kind::kProtect:
+      return protect_group.empty() ? "protect " + protect.item : "protect group " + protect_group;
+    case Kind::kFailover:
+      if (test) return "test failover " + (point.items.empty() ? "" : point.items[0]);
+      if (to_point) return "failover to " + point.point;
+      return "";  // the promotion is marked as the epoch change
+    case Kind::kCommit: return "commit";
+    case Kind::kTestCleanup: return "test failover cleanup";
+    case Kind::kReprotect: return "re-protect";
+    case Kind::kFailback: return "failback";
+    case Kind::kPlan: return plan_verb == "run" ? "recovery plan " + plan_run.name : "";
+    case Kind::kChangePoint: return "change recovery point";
+    case Kind::kVmDelete: return "delete VM " + vm;
+    case Kind::kDrsim: {
+      // backup now|restore|stop|undelete|resume VAULT VM ...
+      if (!expect_error.empty() || args.size() < 4 || args[0] != "backup") return "";
+      const std::string& verb = args[1];
+      const std::string& item = args[3];
+      const bool delete_data =
+          std::find(args.begin(), args.end(), "--delete-data") != args.end();
+      if (verb == "now") return "backup " + item;
+      if (verb == "restore") return "restore " + item;
+      if (verb == "stop") return (delete_data ? "soft delete " : "stop protection ") + item;
+      if (verb == "undelete") return "undelete " + item;
+      if (verb == "resume") return "resume protection " + item;
+      if (verb == "protect") return "backup protect " + item;
+      return "";
+    }
+    default: return "";
+  }
 }
 
 namespace {
@@ -457,6 +494,24 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     if (body["items"]) {
       for (const auto& i : body["items"]) c.items.push_back(i.Scalar());
     }
+  } else if (verb == "vm_delete" || verb == "vm-delete") {
+    step.kind = DrillStep::Kind::kVmDelete;
+    if (Status s = check_keys(err, f, body, {"vm", "region", "expect"}); !s.is_ok()) return s;
+    if (!body["vm"] || !body["vm"].IsScalar()) return err.at(f + ".vm", body, "is required");
+    auto vm = parse_name(err, f + ".vm", body["vm"]);
+    if (!vm.is_ok()) return vm.status();
+    step.vm = *vm;
+    step.region = "primary";
+    if (body["region"]) {
+      auto region = parse_choice(err, f + ".region", body["region"], {"primary", "secondary"});
+      if (!region.is_ok()) return region.status();
+      step.region = *region;
+    }
+    if (body["expect"]) {
+      auto expect = parse_choice(err, f + ".expect", body["expect"], {"gone", "restorable"});
+      if (!expect.is_ok()) return expect.status();
+      step.expect_vm = *expect;
+    }
   } else if (verb == "cleanup") {
     step.kind = DrillStep::Kind::kTestCleanup;
     if (!body.IsNull()) return err.at(f, body, "takes no fields (`- cleanup:`)");
@@ -543,7 +598,7 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     return err.at(field, node,
                   "unknown step '" + verb +
                       "' (one of: wait, at, inject, heal, protect, failover, cleanup, commit, "
-                      "reprotect, failback, wait_until, pause, drsim, plan, change_point)");
+                      "reprotect, failback, wait_until, pause, drsim, plan, change_point, vm_delete)");
   }
   return step;
 }

@@ -1,5 +1,6 @@
 // Drills as code: a YAML file naming the topology, the client workload, timed
-// steps (wait, at, inject, heal, failover, reprotect, failback, wait_until, pause) and
+// steps (wait, at, inject, heal, failover, reprotect, failback, wait_until, pause, vm_delete,
+// ...) and
 // expectations.
 // `drsim drill run FILE` and `drsim demo` (an embedded drill) both run here:
 // up → load → steps → check the history → report (JSON) → down.
@@ -35,7 +36,8 @@ struct DrillStep {
     kCommit,
     kTestCleanup,
     kPlan,
-    kChangePoint
+    kChangePoint,
+    kVmDelete
   };
   Kind kind = Kind::kWait;
   int line = 0;                   // in the drill file, for messages
@@ -68,7 +70,14 @@ struct DrillStep {
   std::string message;            // pause
   std::vector<std::string> args;  // drsim: a vault / backup / vm verb and its arguments
   std::string expect_error;       // drsim: the verb must fail with this in its message
+  // vm_delete: {vm: NAME, region: primary, expect: gone | restorable}: the YAML is the --yes.
+  std::string vm;
+  std::string expect_vm;          // "" = either; gone | restorable
   std::string describe() const;
+  // A Site Recovery or Backup step that done changes what the drill protects (protect, test
+  // failover, commit, re-protect, failback, backup, soft delete, restore, VM delete, ...): its
+  // short label for the report's timeline. Empty for the others (waits, faults, list verbs).
+  std::string timeline_label() const;
 };
 
 struct DrillWorkload {

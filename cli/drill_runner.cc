@@ -96,6 +96,7 @@ class DrillRun {
   // An unplanned plan run promoted the vault's region with group 1: the RPO is its points.
   void record_plan_failover(const drsim::v1::PlanRunInfo& run);
   void commit(const std::string& label, std::string* outcome);
+  void vm_delete(const DrillStep& step, const std::string& label, std::string* outcome);
   void test_failover(const DrillStep& step, const std::string& label, std::string* outcome);
   void test_cleanup(const std::string& label, std::string* outcome);
   // The unplanned promotion just made (new_epoch_, marks_.promoted_ns), continuing from points_;
@@ -522,6 +523,30 @@ void DrillRun::commit(const std::string& label, std::string* outcome) {
   }
 }
 
+// The drill file is the confirmation: the VM is deleted, and what it meant for its backups is
+// checked against `expect` (gone for good, or restorable from a vault's recovery points).
+void DrillRun::vm_delete(const DrillStep& step, const std::string& label, std::string* outcome) {
+  say(label);
+  drsim::v1::DeleteVmRequest req;
+  req.set_vm(step.vm);
+  req.set_confirmed(true);
+  auto r = BackupClient(state_.at(step.region).address).delete_vm(req);
+  Status s = r.status();
+  if (s.is_ok()) {
+    say(std::string("  ") + (r->restorable() ? "its backups stay: " : "gone for good: ") +
+        r->outcome());
+    const std::string got = r->restorable() ? "restorable" : "gone";
+    if (!step.expect_vm.empty() && got != step.expect_vm) {
+      s = failed_precondition("VM " + step.vm + " is " + got + " after its deletion, not " +
+                              step.expect_vm);
+    }
+  }
+  if (!s.is_ok()) {
+    *outcome = s.message();
+    problems_.push_back(label + ": " + *outcome);
+  }
+}
+
 void DrillRun::protect_group(const DrillStep& step, const std::string& label,
                              std::string* outcome) {
   say(label);
@@ -774,6 +799,7 @@ void DrillRun::run_step(size_t i) {
       change_point(step, label, &outcome);
       break;
     case DrillStep::Kind::kCommit: commit(label, &outcome); break;
+    case DrillStep::Kind::kVmDelete: vm_delete(step, label, &outcome); break;
     case DrillStep::Kind::kTestCleanup: test_cleanup(label, &outcome); break;
     case DrillStep::Kind::kWaitUntil:
       say(label);
@@ -783,6 +809,10 @@ void DrillRun::run_step(size_t i) {
   if (!aborted_.empty()) outcome = "aborted: " + aborted_;
   steps_json_.push_back({{"step", i + 1}, {"line", step.line}, {"action", step.describe()},
                          {"started_unix_nanos", started}, {"outcome", outcome}});
+  // A Site Recovery or Backup step that did what it said is a marker on the HTML timeline.
+  if (std::string mark = step.timeline_label(); !mark.empty() && outcome == "ok") {
+    steps_json_.back()["timeline"] = mark;
+  }
 }
 
 int DrillRun::run() {

@@ -94,6 +94,7 @@ constexpr double kPlotRight = kSvgWidth - 24;
 constexpr double kLaneTop = 8;  // RTO parts lane: one label row per part, then the bar
 constexpr double kLaneRowHeight = 15;
 constexpr double kPlotHeight = 300;
+constexpr double kMarkerLabelGap = 14;  // between rotated marker labels: one text height
 constexpr double kCharWidth = 6.6;  // 12 px sans-serif, an estimate for label placement
 // Injected faults: a labelled bar each in rows above the plot, stacked so that no two overlap;
 // labels are cut at kMaxFaultLabelChars (the full text is in a <title> tooltip), and faults
@@ -255,6 +256,29 @@ std::optional<int64_t> first_ack_by(const std::vector<model::OpRecord>& history,
   return best;
 }
 
+// The x of each marker's (rotated) label, markers sorted by time: beside its line, at least
+// kMarkerLabelGap after the previous label, and never past the plot's right edge — labels that
+// would be pushed past it are laid out leftwards from it. Only more labels than the plot has
+// room for (its width / kMarkerLabelGap, about 86) can overlap.
+template <typename XOf>
+std::vector<double> marker_label_xs(const std::vector<Marker>& markers, XOf x_of) {
+  std::vector<double> xs;
+  for (const auto& m : markers) {
+    double x = x_of(m.ns) + 13;  // the text's baseline; glyphs sit to its left, beside the line
+    if (!xs.empty()) x = std::max(x, xs.back() + kMarkerLabelGap);
+    xs.push_back(x);
+  }
+  double limit = kPlotRight - 2;
+  for (size_t i = xs.size(); i-- > 0;) {
+    xs[i] = std::min(xs[i], limit);
+    limit = xs[i] - kMarkerLabelGap;
+  }
+  for (size_t i = 0; i < xs.size(); ++i) {
+    xs[i] = std::max(xs[i], i == 0 ? kPlotLeft + 12 : xs[i - 1] + kMarkerLabelGap);
+  }
+  return xs;
+}
+
 std::string render_timeline(const json& report, const std::vector<model::OpRecord>& history) {
   const std::optional<int64_t> fault_ns = nanos_at(report, {"fault", "unix_nanos"});
   const std::optional<std::string> new_region = string_at(report, {"failover", "new_active"});
@@ -295,6 +319,19 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
         label += " (" + reason.substr(0, reason.find(':')) + ")";
       }
       markers.push_back({*ns, label, "mk-route"});
+    }
+  }
+
+  // Site Recovery and Backup steps of the drill (protect, test failover, commit, re-protect,
+  // failback, backups, soft delete, restore, ...): the runner names the ones that did something.
+  bool any_step_marker = false;
+  if (const json* steps = at(report, {"steps"}); steps && steps->is_array()) {
+    for (const json& step : *steps) {
+      std::optional<std::string> mark = string_at(step, {"timeline"});
+      std::optional<int64_t> ns = nanos_at(step, {"started_unix_nanos"});
+      if (!mark || mark->empty() || !ns) continue;
+      markers.push_back({*ns, *mark, "mk-step"});
+      any_step_marker = true;
     }
   }
 
@@ -474,6 +511,7 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
   legend.push_back({"mk-fault", "", "fault"});
   legend.push_back({"mk-epoch", "", "epoch change (promotion)"});
   legend.push_back({"mk-route", "", "routing change"});
+  if (any_step_marker) legend.push_back({"mk-step", "", "Site Recovery / Backup step"});
   if (!lag.empty()) {
     legend.push_back({"lag", "", "replication lag (line in the active region\u2019s colour)"});
   }
@@ -770,18 +808,17 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
   }
 
   // Markers over the bars. Labels run down beside their line, in the line's colour; marks a few
-  // ms apart (promotion, then routing) would put labels on top of each other, so a label that
-  // would overlap the previous one moves right by one text height instead.
+  // ms apart (promotion, then routing; a run of drill steps) would put labels on top of each
+  // other, so a label that would overlap the previous one moves right by one text height. Near
+  // the end of the run the labels pile up against the right edge instead: there they are laid
+  // out from the edge leftwards, still one text height apart.
   std::sort(markers.begin(), markers.end(),
             [](const Marker& a, const Marker& b) { return a.ns < b.ns; });
-  std::optional<double> last_label_x;
+  const std::vector<double> label_xs = marker_label_xs(markers, x_of);
   std::string labels;  // drawn after every line, so that no line crosses a label's halo
-  for (const auto& m : markers) {
+  for (size_t i = 0; i < markers.size(); ++i) {
+    const Marker& m = markers[i];
     double x = x_of(m.ns);
-    double label_x = x + 13;  // the text's baseline; glyphs sit to its left, beside the line
-    if (last_label_x && label_x < *last_label_x + 14) label_x = *last_label_x + 14;
-    label_x = std::min(label_x, kPlotRight - 2);
-    last_label_x = label_x;
     append(svg,
            "<line class=\"{}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\">"
            "<title>{}</title></line>",
@@ -789,7 +826,7 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
     append(labels,
            "<text class=\"mk-label {}\" transform=\"translate({:.1f} {:.1f}) "
            "rotate(-90)\" text-anchor=\"end\">{}</text>",
-           m.css, label_x, plot_top + 6, esc(m.label));
+           m.css, label_xs[i], plot_top + 6, esc(m.label));
   }
   svg += labels;
   append(svg, "<line class=\"axis\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
@@ -1063,6 +1100,8 @@ svg .mk-route { stroke: #0969da; stroke-width: 2; stroke-dasharray: 6 3; }
 svg text.mk-fault { fill: #a40e26; stroke: #fff; stroke-dasharray: none; }
 svg text.mk-epoch { fill: #6639ba; stroke: #fff; }
 svg text.mk-route { fill: #0550ae; stroke: #fff; stroke-dasharray: none; }
+svg .mk-step { stroke: #1b7c83; stroke-width: 1.5; stroke-dasharray: 2 3; }
+svg text.mk-step { fill: #1b7c83; stroke: #fff; stroke-dasharray: none; }
 svg .mk-label { paint-order: stroke; stroke-width: 3px; font-weight: 600;
                 stroke-linejoin: round; }
 svg .lane-label { fill: #1f2328; }

@@ -15,6 +15,7 @@
 #include "cli/deploy_commands.h"
 #include "cli/drill.h"
 #include "cli/interrupt.h"
+#include "cli/json_output.h"
 #include "cli/junit_report.h"
 #include "cli/plan_commands.h"
 #include "cli/protection.h"
@@ -70,6 +71,8 @@ int main(int argc, char** argv) {
   add_home(c_up);
   c_up->add_option("--config", up_config, "Topology YAML (default: the embedded one, see "
                                           "docs/cli.md)");
+  bool up_json = false;
+  c_up->add_flag("--json", up_json, "One JSON document: the daemons started, their addresses");
   auto* c_down = app.add_subcommand("down", "Stop every process `up` started (or detach what "
                                             "`attach` attached)");
   add_home(c_down);
@@ -215,7 +218,7 @@ int main(int argc, char** argv) {
                        "loses its unreplicated async writes; --planned loses nothing)");
   bool planned = false, planned_reprotect = false, failover_json = false;
   c_failover->add_flag("--json", failover_json,
-                       "Machine-readable output (docs/cli.md, JSON); unplanned and --planned");
+                       "Machine-readable output (docs/cli.md, JSON)");
   double drain_timeout_s = kDefaultDrainTimeoutMs / 1000.0;
   c_failover->add_flag("--planned", planned, "Planned failover: zero data loss, needs both "
                                              "regions up and replicating");
@@ -361,6 +364,9 @@ int main(int argc, char** argv) {
   c_plan_create->add_option("--script-timeout", plan_create.script_timeout,
                             "A script running longer is killed and fails the run (default 60s, "
                             "real time)");
+  bool plan_create_json = false;
+  c_plan_create->add_flag("--json", plan_create_json,
+                          "Machine-readable output (docs/cli.md, JSON)");
   bool plan_json = false;
   auto* c_plan_list = c_plan->add_subcommand("list", "Plans in the vault and their last run");
   add_home(c_plan_list);
@@ -472,6 +478,9 @@ int main(int argc, char** argv) {
   auto* c_drill_validate = c_drill->add_subcommand("validate", "Check a drill file without "
                                                                "running it");
   c_drill_validate->add_option("file", drill_file, "Drill file (YAML)")->required();
+  bool validate_json = false;
+  c_drill_validate->add_flag("--json", validate_json,
+                             "One JSON document: the drill's name and steps, or why it is bad");
   std::string export_out = "-";
   std::vector<std::string> export_namespaces;
   bool export_chaos_mesh = false;
@@ -537,6 +546,9 @@ int main(int argc, char** argv) {
   if (c_certs_make->parsed()) return cmd_certs_make(certs_out, certs_names);
   if (c_drill->parsed()) {
     auto drill = load_drill(drill_file);
+    if (!drill.is_ok() && c_drill_validate->parsed() && validate_json) {
+      return print_json_error(drill.status());
+    }
     if (!drill.is_ok()) {
       std::fprintf(stderr, "drsim: %s\n", drill.status().message().c_str());
       if (c_drill_run->parsed() && !drill_junit.empty()) {
@@ -550,6 +562,21 @@ int main(int argc, char** argv) {
     }
     if (c_drill_export->parsed()) {
       return cmd_drill_export_chaos_mesh(*drill, export_out, export_namespaces);
+    }
+    if (c_drill_validate->parsed() && validate_json) {
+      JsonObject steps = JsonObject::array();
+      for (size_t i = 0; i < drill->steps.size(); ++i) {
+        const DrillStep& step = drill->steps[i];
+        steps.push_back({{"step", i + 1},
+                         {"line", step.line},
+                         {"action", step.describe()},
+                         {"timeline", step.timeline_label()}});
+      }
+      print_json_document(json_ok({{"file", drill_file},
+                                   {"name", drill->name},
+                                   {"description", drill->description},
+                                   {"steps", steps}}));
+      return 0;
     }
     if (c_drill_validate->parsed()) {
       std::printf("%s: drill '%s' is valid (%zu steps)\n", drill_file.c_str(),
@@ -571,8 +598,8 @@ int main(int argc, char** argv) {
   }
   if (backup.parsed()) return backup.run();
   if (sim.parsed()) return sim.run();
-  if (c_up->parsed()) return cmd_up(home, up_config);
   auto output_of = [](bool json) { return json ? Output::kJson : Output::kText; };
+  if (c_up->parsed()) return cmd_up(home, up_config, output_of(up_json));
   if (c_down->parsed()) return cmd_down(home, output_of(down_json));
   if (c_attach->parsed()) return cmd_attach(home, attach_config, output_of(attach_json));
   if (c_status->parsed()) return cmd_status(home, status_json);
@@ -631,11 +658,6 @@ int main(int argc, char** argv) {
                            "--test-cleanup\n");
       return 2;
     }
-    if (failover_json && (unplanned || test_failover)) {
-      std::fprintf(stderr, "drsim: failover: --json is for unplanned (default), --planned and "
-                           "--test-cleanup\n");
-      return 2;
-    }
     if (test_cleanup) {
       if (point_flags || !region.empty()) {
         std::fprintf(stderr, "drsim: failover: --test-cleanup takes no other flag\n");
@@ -652,7 +674,7 @@ int main(int argc, char** argv) {
       t.item = point_failover.items.empty() ? "" : point_failover.items[0];
       t.point = point_failover.point;
       t.point_id = point_failover.point_id;
-      return cmd_test_failover(home, t);
+      return cmd_test_failover(home, t, failover_json);
     }
     if (!unplanned && point_flags) {
       std::fprintf(stderr, "drsim: failover: --point, --point-id, --item and --dry-run need "
@@ -666,7 +688,7 @@ int main(int argc, char** argv) {
         return 2;
       }
       point_failover.reason = reason;
-      return cmd_point_failover(home, point_failover);
+      return cmd_point_failover(home, point_failover, failover_json);
     }
     const Output output = failover_json ? Output::kJson : Output::kText;
     if (planned) {
@@ -690,7 +712,7 @@ int main(int argc, char** argv) {
     return cmd_protect(home, protect, protect_json);
   }
   if (c_change_point->parsed()) return cmd_change_point(home, change_point, verb_json);
-  if (c_plan_create->parsed()) return cmd_plan_create(home, plan_create);
+  if (c_plan_create->parsed()) return cmd_plan_create(home, plan_create, plan_create_json);
   if (c_plan_list->parsed()) return cmd_plan_list(home, plan_json);
   if (c_plan_show->parsed()) return cmd_plan_show(home, plan_name, plan_json);
   if (c_plan_run->parsed()) {

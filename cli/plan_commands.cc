@@ -284,12 +284,15 @@ Result<PlanInfo> run_plan_resume(TopologyState& state, const std::string& name, 
   return p;
 }
 
-int cmd_plan_create(const std::string& home, const PlanCreateOptions& options) {
+int cmd_plan_create(const std::string& home, const PlanCreateOptions& options, bool as_json) {
   auto spec = build_plan_spec(options);
-  if (!spec.is_ok()) return report_error(spec.status());
-  return run_verb(home, [&](TopologyState& state, std::vector<std::string>* lines) {
-    return run_plan_create(state, *spec, lines);
-  });
+  if (!spec.is_ok()) return print_failure(spec.status(), as_json);
+  return run_verb(
+      home,
+      [&](TopologyState& state, std::vector<std::string>* lines) {
+        return run_plan_create(state, *spec, lines);
+      },
+      as_json);
 }
 
 int cmd_plan_list(const std::string& home, bool as_json) {

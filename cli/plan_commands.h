@@ -40,7 +40,8 @@ Result<drsim::v1::PlanInfo> run_plan_resume(TopologyState& state, const std::str
 // The plan's groups and its last run, as `drsim plan show` prints them.
 std::vector<std::string> describe_plan(const drsim::v1::PlanInfo& plan);
 
-int cmd_plan_create(const std::string& home, const PlanCreateOptions& options);
+int cmd_plan_create(const std::string& home, const PlanCreateOptions& options,
+                    bool as_json = false);
 int cmd_plan_list(const std::string& home, bool as_json);
 int cmd_plan_show(const std::string& home, const std::string& name, bool as_json);
 int cmd_plan_run(const std::string& home, const PlanRunOptions& options, bool as_json = false);

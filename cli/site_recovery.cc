@@ -8,6 +8,7 @@
 
 #include "cli/child_process.h"
 #include "cli/json_output.h"
+#include "cli/text_table.h"
 #include "cli/rpc_clients.h"
 #include "cli/units.h"
 
@@ -426,14 +427,13 @@ Status run_test_cleanup(TopologyState& state, std::vector<std::string>* lines) {
   return Status::ok();
 }
 
-int cmd_test_failover(const std::string& home, const TestFailoverOptions& options) {
-  auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
-  std::vector<std::string> lines;
-  auto r = run_test_failover(*state, options, &lines);
-  if (!r.is_ok()) return report_error(r.status());
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  return 0;
+int cmd_test_failover(const std::string& home, const TestFailoverOptions& options, bool as_json) {
+  return run_verb(
+      home,
+      [&](TopologyState& state, std::vector<std::string>* lines) {
+        return run_test_failover(state, options, lines);
+      },
+      as_json);
 }
 
 int cmd_test_cleanup(const std::string& home, bool as_json) {
@@ -515,13 +515,12 @@ int cmd_items(const std::string& home, bool as_json) {
   std::printf("vault in %s, drsim clock %s (x%g)\n", r->region().c_str(),
               format_wall(r->now_unix_nanos()).c_str(),
               r->items_size() > 0 ? r->items(0).time_scale() : 1.0);
-  std::printf("%-10s %-20s %-10s %-10s %-7s %s\n", "ITEM", "STATE", "ACTIVE", "HEALTH", "POINTS",
-              "WHY");
+  TextTable table({{"ITEM"}, {"STATE"}, {"ACTIVE"}, {"HEALTH"}, {"POINTS"}, {"WHY"}});
   for (const auto& i : r->items()) {
-    std::printf("%-10s %-20s %-10s %-10s %-7llu %s\n", i.item().c_str(), i.state().c_str(),
-                i.active_region().c_str(), i.health().c_str(),
-                static_cast<unsigned long long>(i.points()), i.health_reason().c_str());
+    table.add_row({i.item(), i.state(), i.active_region(), i.health(), std::to_string(i.points()),
+                   i.health_reason()});
   }
+  table.print();
   return 0;
 }
 
@@ -541,25 +540,24 @@ int cmd_points(const std::string& home, const std::string& item, bool as_json) {
               format_wall(r->now_unix_nanos()).c_str());
   for (const auto& ip : r->items()) {
     std::printf("%s: %d point(s)\n", ip.item().c_str(), ip.points_size());
-    std::printf("  %-5s %-23s %-17s %-10s %s\n", "ID", "TIME", "TYPE", "SEQ", "CHECKPOINT");
+    TextTable table({{"ID"}, {"TIME"}, {"TYPE"}, {"SEQ"}, {"CHECKPOINT"}}, "  ");
     for (const auto& p : ip.points()) {
-      std::string seqs = point_seqs_text(ip.item(), p);
-      std::printf("  %-5llu %-23s %-17s %-10s %s\n", static_cast<unsigned long long>(p.id()),
-                  format_wall(p.time_unix_nanos()).c_str(), p.type().c_str(), seqs.c_str(),
-                  human_bytes(p.data_bytes()).c_str());
+      table.add_row({std::to_string(p.id()), format_wall(p.time_unix_nanos()), p.type(),
+                     point_seqs_text(ip.item(), p), human_bytes(p.data_bytes())});
     }
+    table.print();
   }
   return 0;
 }
 
-int cmd_point_failover(const std::string& home, const PointFailoverOptions& options) {
-  auto state = load_state(home);
-  if (!state.is_ok()) return report_error(state.status());
-  std::vector<std::string> lines;
-  auto r = run_point_failover(*state, options, &lines);
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  if (!r.is_ok()) return report_error(r.status());
-  return 0;
+int cmd_point_failover(const std::string& home, const PointFailoverOptions& options,
+                       bool as_json) {
+  return run_verb(
+      home,
+      [&](TopologyState& state, std::vector<std::string>* lines) {
+        return run_point_failover(state, options, lines);
+      },
+      as_json);
 }
 
 int cmd_commit(const std::string& home, const std::vector<std::string>& items, bool as_json) {
@@ -585,20 +583,19 @@ int cmd_jobs(const std::string& home, bool as_json) {
     print_json_document(out);
     return 0;
   }
-  std::printf("%-10s %-4s %-20s %-14s %-10s %-23s %-9s %s\n", "VAULT", "ID", "KIND", "TARGET",
-              "STATE", "CREATED (drsim clock)", "TOOK", "ERROR");
+  TextTable table({{"VAULT"}, {"ID"}, {"KIND"}, {"TARGET"}, {"STATE"}, {"CREATED (drsim clock)"},
+                   {"TOOK"}, {"ERROR"}});
   for (const auto& [region, jobs] : by_region) {
     for (const auto& j : jobs.jobs()) {
       std::string took = j.ended_unix_nanos() > 0 && j.started_unix_nanos() > 0
                              ? human_duration_ms(static_cast<uint64_t>(
                                    (j.ended_unix_nanos() - j.started_unix_nanos()) / 1'000'000))
                              : "-";
-      std::printf("%-10s %-4llu %-20s %-14s %-10s %-23s %-9s %s\n", region.c_str(),
-                  static_cast<unsigned long long>(j.id()), j.kind().c_str(), j.target().c_str(),
-                  j.state().c_str(), format_wall(j.created_unix_nanos()).c_str(), took.c_str(),
-                  j.error().c_str());
+      table.add_row({region, std::to_string(j.id()), j.kind(), j.target(), j.state(),
+                     format_wall(j.created_unix_nanos()), took, j.error()});
     }
   }
+  table.print();
   return 0;
 }
 

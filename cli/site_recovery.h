@@ -120,8 +120,10 @@ std::string point_seqs_text(const std::string& item, const drsim::v1::Replicatio
 int cmd_protect(const std::string& home, const ProtectOptions& options, bool as_json = false);
 int cmd_items(const std::string& home, bool as_json);
 int cmd_points(const std::string& home, const std::string& item, bool as_json);
-int cmd_point_failover(const std::string& home, const PointFailoverOptions& options);
-int cmd_test_failover(const std::string& home, const TestFailoverOptions& options);
+int cmd_point_failover(const std::string& home, const PointFailoverOptions& options,
+                       bool as_json = false);
+int cmd_test_failover(const std::string& home, const TestFailoverOptions& options,
+                      bool as_json = false);
 int cmd_test_cleanup(const std::string& home, bool as_json = false);
 int cmd_commit(const std::string& home, const std::vector<std::string>& items,
                bool as_json = false);

@@ -60,6 +60,7 @@ const std::vector<RpcRule>& rpc_rules() {
       {"/drsim.v1.Backup/Restore", kOperator},
       {"/drsim.v1.Backup/SetVm", kOperator},
       {"/drsim.v1.Backup/ListVms", kAnyIdentity},
+      {"/drsim.v1.Backup/DeleteVm", kOperator},  // not undoable
       {"/drsim.v1.Backup/ReadDisk", kAnyIdentity},
       {"/drsim.v1.Backup/SetBackupClock", kOperator},
       {"/drsim.v1.Backup/CreateSnapshot", kOperator},

@@ -324,6 +324,15 @@ Result<BackupDriver::Applied> BackupDriver::apply(VaultSet& set, const v1::Vault
       }
       return applied;
     }
+    case v1::VaultOp::kDeleteVm: {
+      const std::string& vm = op.delete_vm().vm();
+      auto deleted = set.registry.delete_vm(vm, model::DeleteConfirmation::kConfirmed);
+      if (!deleted.is_ok()) return deleted.status();
+      // This region's hosted VM, or (from the paired region) the same VM as its standby copy.
+      if (hosted(vm)) (set.region.empty() ? deleted_vms_ : deleted_in_peer_).insert(vm);
+      applied.vm_deleted = *deleted;
+      return applied;
+    }
     case v1::VaultOp::kCaptureImage:
       // The image is the paired region's, but the VM it generalized is the same VM this region
       // holds as its standby copy: after a failover it must not start here either.
@@ -408,6 +417,13 @@ Result<v1::VmInfo> BackupDriver::vm_info(const std::string& vm) {
     }
     return info;
   }
+  if (deleted_vms_.contains(vm)) {
+    return not_found("VM " + vm + " was deleted from region " + node_.options().name);
+  }
+  if (deleted_in_peer_.contains(vm)) {
+    return not_found("VM " + vm + " was deleted in the paired region " +
+                     node_.options().peer_name + " (this region held its standby copy)");
+  }
   if (!hosted(vm)) {
     return not_found("no VM named " + vm + " in region " + node_.options().name +
                      " (hosted workloads and VMs restores created)");
@@ -478,9 +494,10 @@ Result<v1::ListVmsResponse> BackupDriver::list_vms() {
   std::set<std::string> vm_disks;
   std::set<std::string> listed;
   for (const auto& w : node_.options().workloads) {
+    listed.insert(w.name);
+    if (deleted_vms_.contains(w.name) || deleted_in_peer_.contains(w.name)) continue;
     auto info = vm_info(w.name);
     if (!info.is_ok()) return info.status();
-    listed.insert(w.name);
     *resp.add_vms() = *info;
   }
   Status bad;
@@ -501,6 +518,37 @@ Result<v1::ListVmsResponse> BackupDriver::list_vms() {
   for (const auto& d : *disks) {
     if (!vm_disks.contains(d)) resp.add_restored_disks(d);
   }
+  return resp;
+}
+
+Result<v1::DeleteVmResponse> BackupDriver::delete_vm(const v1::DeleteVmRequest& req) {
+  if (Status s = check_serving(); !s.is_ok()) return s;
+  if (Status s = check_name("vm", req.vm()); !s.is_ok()) return s;
+  auto info = vm_info(req.vm());
+  if (!info.is_ok()) return info.status();
+  if (!req.confirmed()) {
+    // Changes nothing: the refusal says what deleting would mean.
+    return local_.registry.delete_vm(req.vm(), model::DeleteConfirmation::kNotConfirmed)
+        .status();
+  }
+  v1::VaultOp op;
+  op.mutable_delete_vm()->set_vm(req.vm());
+  auto applied = commit(std::move(op));
+  if (!applied.is_ok()) return applied.status();
+  // A restored VM's settings go (its name can be used again); its disks stay, as Azure keeps
+  // a deleted VM's disks unless told otherwise.
+  if (!info->hosted()) {
+    if (Status s = store_.delete_record(kVmRecord, req.vm()); !s.is_ok()) return s;
+  }
+  const model::SourceVmDeleted& d = *applied->vm_deleted;
+  spdlog::info("backup: VM {} deleted: {}", req.vm(), d.reason);
+  v1::DeleteVmResponse resp;
+  resp.set_vm(req.vm());
+  resp.set_hosted(info->hosted());
+  resp.set_restorable(d.recovery == model::VmRecovery::kRestorableFromBackup);
+  resp.set_vault(d.vault);
+  resp.set_points(d.points);
+  resp.set_outcome(d.reason);
   return resp;
 }
 

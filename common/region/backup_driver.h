@@ -68,6 +68,10 @@ class BackupDriver {
   void restore(const drsim::v1::RestoreRequest& req, RestoreDone done);
   Status set_vm(const drsim::v1::SetVmRequest& req);
   Result<drsim::v1::ListVmsResponse> list_vms();
+  // The VM goes (a hosted workload then refuses writes; a restored VM's settings go, its disks
+  // stay); its backups hear of it through a logged, shipped vault op. Unconfirmed: nothing
+  // changes, FAILED_PRECONDITION saying what would (model::VaultRegistry::delete_vm).
+  Result<drsim::v1::DeleteVmResponse> delete_vm(const drsim::v1::DeleteVmRequest& req);
   Result<drsim::v1::ReadDiskResponse> read_disk(const drsim::v1::ReadDiskRequest& req);
   Result<drsim::v1::SetBackupClockResponse> set_clock(const drsim::v1::SetBackupClockRequest& req);
   // Disk snapshots, images and the cost report (backup_driver_disks.cc), on the loop.
@@ -128,6 +132,7 @@ class BackupDriver {
   struct Applied {
     std::optional<model::BackupJob> job;
     std::optional<model::BackupDataDeleted> deleted;
+    std::optional<model::SourceVmDeleted> vm_deleted;
   };
 
   Time now() const;
@@ -255,6 +260,10 @@ class BackupDriver {
   // VMs this region hosts as the standby that the paired region captured into an image
   // (VM -> "image in region"): generalized there, so they take no writes here after a failover.
   std::map<std::string, std::string> generalized_in_peer_;
+  // Hosted VMs deleted here, and ones the paired region deleted (the same VM as this region's
+  // standby copy): they take no writes here, even after a failover.
+  std::set<std::string> deleted_vms_;
+  std::set<std::string> deleted_in_peer_;
   model::CostMeter meter_;
   Time last_usage_at_ = kTimeZero;
   std::map<std::string, VaultSet> paired_;  // by source region

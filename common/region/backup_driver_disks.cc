@@ -410,6 +410,12 @@ Status BackupDriver::check_new_disk(const std::string& field, const std::string&
 }
 
 Status BackupDriver::admit_write(const std::string& vm) const {
+  if (deleted_vms_.contains(vm) || deleted_in_peer_.contains(vm)) {
+    return failed_precondition("VM " + vm + " was deleted" +
+                               (deleted_vms_.contains(vm) ? "" : " in the paired region") +
+                               " and takes no writes; restore it from a recovery point as a new "
+                               "VM (drsim backup restore VAULT " + vm + " --as new-vm)");
+  }
   if (auto peer = generalized_in_peer_.find(vm); peer != generalized_in_peer_.end()) {
     return failed_precondition("VM " + vm + " is generalized (captured into image " + peer->second +
                                ") and cannot start or take writes again; create a VM from the "

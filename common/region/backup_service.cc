@@ -65,6 +65,7 @@ DRSIM_BACKUP_RPC(StopProtection, StopProtectionRequest, StopProtectionResponse, 
 DRSIM_BACKUP_RPC(Undelete, ItemRequest, ItemResponse, undelete)
 DRSIM_BACKUP_RPC(ResumeProtection, ItemRequest, ItemResponse, resume_protection)
 DRSIM_BACKUP_RPC(SetVm, SetVmRequest, SetVmResponse, set_vm)
+DRSIM_BACKUP_RPC(DeleteVm, DeleteVmRequest, DeleteVmResponse, delete_vm)
 DRSIM_BACKUP_RPC(ReadDisk, ReadDiskRequest, ReadDiskResponse, read_disk)
 DRSIM_BACKUP_RPC(SetBackupClock, SetBackupClockRequest, SetBackupClockResponse, set_clock)
 DRSIM_BACKUP_RPC(CreateSnapshot, CreateSnapshotRequest, CreateSnapshotResponse, create_snapshot)

@@ -37,6 +37,8 @@ class BackupService final : public drsim::v1::Backup::CallbackService {
                  drsim::v1::SetVmResponse* resp) override;
   Reactor* ListVms(Ctx* ctx, const drsim::v1::ListVmsRequest* req,
                    drsim::v1::ListVmsResponse* resp) override;
+  Reactor* DeleteVm(Ctx* ctx, const drsim::v1::DeleteVmRequest* req,
+                    drsim::v1::DeleteVmResponse* resp) override;
   Reactor* ReadDisk(Ctx* ctx, const drsim::v1::ReadDiskRequest* req,
                     drsim::v1::ReadDiskResponse* resp) override;
   Reactor* SetBackupClock(Ctx* ctx, const drsim::v1::SetBackupClockRequest* req,

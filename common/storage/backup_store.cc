@@ -171,6 +171,12 @@ Result<std::optional<std::string>> BackupStore::get_record(const std::string& ki
   return std::optional<std::string>(std::move(v));
 }
 
+Status BackupStore::delete_record(const std::string& kind, const std::string& name) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(db_->Delete(wo, record_key(kind, name)), "delete " + kind + " record");
+}
+
 Status BackupStore::for_each_record(
     const std::string& kind,
     const std::function<void(const std::string&, const std::string&)>& fn) {

@@ -59,6 +59,7 @@ class BackupStore {
   // Small named records (VM settings, restored VMs, the clock).
   Status put_record(const std::string& kind, const std::string& name, const std::string& value);
   Result<std::optional<std::string>> get_record(const std::string& kind, const std::string& name);
+  Status delete_record(const std::string& kind, const std::string& name);  // OK when absent
   Status for_each_record(
       const std::string& kind,
       const std::function<void(const std::string& name, const std::string& value)>& fn);

@@ -180,6 +180,16 @@ inline Result<v1::RestoreResponse> restore(cli::BackupClient& b, const std::stri
   return b.restore(req);
 }
 
+// Stop protection of `vm` in `vault` and delete its backup data (soft delete).
+inline v1::StopProtectionRequest stop_deleting_data(const std::string& vault,
+                                                    const std::string& vm) {
+  v1::StopProtectionRequest stop;
+  stop.set_vault(vault);
+  stop.set_vm(vm);
+  stop.set_delete_data(true);
+  return stop;
+}
+
 inline const v1::BackupItemInfo* find_item(const v1::ListVaultsResponse& l,
                                            const std::string& vault, const std::string& vm) {
   for (const auto& v : l.vaults()) {

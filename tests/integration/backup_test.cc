@@ -8,6 +8,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "drsim/v1/backup.grpc.pb.h"
 #include "tests/integration/backup_fixture.h"
@@ -106,10 +107,7 @@ TEST(Backup, SoftDeletedDataUndeletesWithin14DaysAndIsPurgedAfter) {
   protect(b, "rsv-soft", "vm-web");
   ASSERT_TRUE(backup_now(b, "rsv-soft", "vm-web").is_ok());
 
-  v1::StopProtectionRequest stop;
-  stop.set_vault("rsv-soft");
-  stop.set_vm("vm-web");
-  stop.set_delete_data(true);
+  const v1::StopProtectionRequest stop = stop_deleting_data("rsv-soft", "vm-web");
   auto deleted = b.stop_protection(stop);
   ASSERT_TRUE(deleted.is_ok()) << deleted.status().message();
   auto listed = b.list_vaults();
@@ -186,6 +184,208 @@ TEST(Backup, ScheduledBackupsRunOnTheScaledClockAndSurviveARestart) {
       restore(after, "rsv-sched", "vm-db", v1::RESTORE_CREATE_VM, "vm-db-2", item2->points(0).id());
   ASSERT_TRUE(vm.is_ok()) << vm.status().message();
   EXPECT_EQ(*after.read_disk("vm-db-2-vm-db-osdisk"), (KeyMap{{"row", "1"}}));
+}
+
+// `drsim vm delete`: refused without --yes (exit 2) saying what would happen; a VM with backups
+// keeps its recovery points (restorable as a new VM, soft-deleted like any backup data once
+// protection stops with delete), a VM never backed up is gone for good; a deleted workload takes
+// no writes, and all of it survives a restart of the region.
+TEST(Backup, VmDeleteNeedsYesKeepsTheBackedUpVmRestorableAndTheOtherGoneForGood) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  cli::BackupClient b(topo.address("primary"));
+  auto stub = topo.workload_stub("primary");
+  put(*stub, "vm-db", "row", "kept");
+  protect(b, "rsv-del", "vm-db");
+  ASSERT_TRUE(backup_now(b, "rsv-del", "vm-db").is_ok());
+  const std::string& home = topo.home();
+
+  auto r = run_binary("drsim", {"vm", "delete", "vm-db", "--home", home}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("drsim: vm delete: refused without --yes: "));
+  EXPECT_THAT(r.output, HasSubstr("deleting VM vm-db cannot be undone and needs confirmation"));
+  EXPECT_THAT(r.output, HasSubstr("1 recovery point(s) in vault rsv-del can restore VM vm-db"));
+  r = run_binary("drsim", {"vm", "delete", "vm-web", "--home", home}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("so once deleted it is gone for good"));
+  EXPECT_TRUE(try_put(*stub, "vm-db", "row", "still here").is_ok());  // nothing changed
+
+  r = run_binary("drsim", {"vm", "delete", "vm-db", "--yes", "--json", "--home", home}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << r.output;
+  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["region"], "primary");
+  EXPECT_EQ(j["response"]["vm"], "vm-db");
+  EXPECT_EQ(j["response"]["hosted"], true);
+  EXPECT_EQ(j["response"]["restorable"], true);
+  EXPECT_EQ(j["response"]["vault"], "rsv-del");
+  EXPECT_EQ(j["response"]["points"], 1);
+  r = run_binary("drsim", {"vm", "delete", "vm-web", "--yes", "--home", home}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("VM vm-web deleted from primary: gone for good, it had no backup "
+                                 "data in any vault"));
+
+  auto check_deleted = [](cli::BackupClient& client, v1::Workload::Stub& workload) {
+    auto vms = client.list_vms();
+    ASSERT_TRUE(vms.is_ok()) << vms.status().message();
+    for (const auto& vm : vms->vms()) EXPECT_NE(vm.name(), "vm-db");
+    for (const auto& vm : vms->vms()) EXPECT_NE(vm.name(), "vm-web");
+    Status write = try_put(workload, "vm-db", "row", "after");
+    EXPECT_EQ(write.code(), StatusCode::kFailedPrecondition) << write.message();
+    EXPECT_THAT(write.message(), HasSubstr("VM vm-db was deleted"));
+    EXPECT_THAT(backup_now(client, "rsv-del", "vm-db").status().message(),
+                HasSubstr("VM vm-db was deleted from region primary"));
+  };
+  ASSERT_NO_FATAL_FAILURE(check_deleted(b, *stub));
+  // The paired region hears of it with the vault ops: its standby copy of vm-db goes too.
+  cli::BackupClient secondary(topo.address("secondary"));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto vms = secondary.list_vms();
+        if (!vms.is_ok()) return false;
+        for (const auto& vm : vms->vms()) {
+          if (vm.name() == "vm-db") return false;
+        }
+        return true;
+      },
+      10s))
+      << "the secondary still lists vm-db 10 s after the primary deleted it";
+  r = run_binary("drsim", {"vm", "delete", "vm-db", "--yes", "--home", home}, 20s);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("VM vm-db was deleted from region primary"));
+
+  topo.kill("primary");
+  Status restarted = topo.restart("primary");
+  ASSERT_TRUE(restarted.is_ok()) << restarted.message();
+  cli::BackupClient after(topo.address("primary"));
+  auto stub2 = topo.workload_stub("primary");
+  ASSERT_NO_FATAL_FAILURE(check_deleted(after, *stub2));
+
+  // Its recovery point restores it, as a new VM.
+  auto vm = restore(after, "rsv-del", "vm-db", v1::RESTORE_CREATE_VM, "vm-db-back");
+  ASSERT_TRUE(vm.is_ok()) << vm.status().message();
+  EXPECT_EQ(*after.read_disk("vm-db-back-vm-db-osdisk"), (KeyMap{{"row", "kept"}}));
+  // Stopped with delete, the kept points are soft-deleted like any backup data.
+  auto stopped = after.stop_protection(stop_deleting_data("rsv-del", "vm-db"));
+  ASSERT_TRUE(stopped.is_ok()) << stopped.status().message();
+  auto listed = after.list_vaults();
+  ASSERT_TRUE(listed.is_ok());
+  const auto* item = find_item(*listed, "rsv-del", "vm-db");
+  ASSERT_NE(item, nullptr);
+  EXPECT_EQ(item->state(), "SoftDeleted");
+  EXPECT_EQ(item->points_size(), 1);
+}
+
+// Every mutating backup verb answers --json with one document (docs/cli.md, JSON): "ok", the
+// region, the request and the region's response, numbers as numbers; a refusal as an error.
+TEST(Backup, MutatingVerbsAnswerOneJsonDocument) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  auto stub = topo.workload_stub("primary");
+  put(*stub, "vm-web", "page", "home");
+  auto drsim_json = [&](std::vector<std::string> args, int want_exit = 0) {
+    args.insert(args.end(), {"--json", "--home", topo.home()});
+    auto r = run_binary("drsim", args, 30s);
+    EXPECT_EQ(r.exit_code, want_exit) << args[0] << " " << args[1] << ": " << r.output;
+    auto j = nlohmann::json::parse(r.output, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << args[0] << " " << args[1] << ": not JSON: " << r.output;
+    if (!j.is_discarded()) {
+      EXPECT_EQ(j["schema_version"], 1) << r.output;
+      EXPECT_EQ(j["ok"], want_exit == 0) << r.output;
+    }
+    return j;
+  };
+  auto j = drsim_json({"vault", "create", "rsv-json", "--redundancy", "LRS"});
+  EXPECT_EQ(j["region"], "primary");
+  EXPECT_EQ(j["request"]["vault"], "rsv-json");
+  EXPECT_EQ(j["response"]["vault"]["redundancy"], "LRS");
+  j = drsim_json({"backup", "policy", "create", "rsv-json", "daily", "--times", "22:00"});
+  EXPECT_EQ(j["request"]["spec"]["backup_times"][0], "22:00");
+  j = drsim_json({"backup", "protect", "rsv-json", "vm-web", "--policy", "daily"});
+  EXPECT_FALSE(j["response"]["next_backup"].get<std::string>().empty()) << j.dump();
+  j = drsim_json({"vm", "set", "vm-web", "--agent", "missing"});
+  EXPECT_EQ(j["request"]["agent_installed"], false);
+  j = drsim_json({"backup", "now", "rsv-json", "vm-web"}, 1);
+  EXPECT_EQ(j["error"]["code"], "FAILED_PRECONDITION") << j.dump();
+  EXPECT_THAT(j["error"]["message"].get<std::string>(),
+              HasSubstr("UserErrorGuestAgentStatusUnavailable"));
+  drsim_json({"vm", "set", "vm-web", "--agent", "installed"});
+  j = drsim_json({"backup", "now", "rsv-json", "vm-web"});
+  ASSERT_TRUE(j["response"]["point"]["id"].is_number_integer()) << j.dump();
+  EXPECT_EQ(j["response"]["point"]["keys"], 1);
+  const int64_t point = j["response"]["point"]["id"].get<int64_t>();
+  j = drsim_json({"backup", "restore", "rsv-json", "vm-web", "--as", "new-vm", "--target-vm",
+                  "vm-web-json"});
+  EXPECT_EQ(j["response"]["point"], point);
+  EXPECT_EQ(j["response"]["new_vm"], "vm-web-json");
+  EXPECT_EQ(j["response"]["keys"], 1);
+  j = drsim_json({"backup", "stop", "rsv-json", "vm-web", "--delete-data"});
+  EXPECT_EQ(j["request"]["delete_data"], true);
+  EXPECT_FALSE(j["response"]["purge_at"].get<std::string>().empty()) << j.dump();
+  j = drsim_json({"backup", "undelete", "rsv-json", "vm-web"});
+  EXPECT_EQ(j["response"]["item"]["state"], "ProtectionStopped");
+  j = drsim_json({"backup", "resume", "rsv-json", "vm-web"});
+  EXPECT_EQ(j["response"]["item"]["state"], "Protected");
+  EXPECT_EQ(j["response"]["item"]["points"].size(), 1u) << j.dump();
+  j = drsim_json({"backup", "clock", "--advance", "1d"});
+  EXPECT_TRUE(j["response"]["time_scale"].is_number()) << j.dump();
+  j = drsim_json({"snapshot", "create", "vm-web-osdisk", "snap-json"});
+  EXPECT_EQ(j["response"]["snapshot"]["kind"], "full");
+  EXPECT_TRUE(j["response"]["snapshot"]["used_bytes"].is_number_integer()) << j.dump();
+}
+
+// `drsim backup list` and `vm list` with a long VM name: every column starts at the same place
+// on every row (the long name widens its column instead of shifting the rest of its row).
+TEST(Backup, ListsKeepTheirColumnsInLineWithLongVmNames) {
+  const std::string long_vm = "vm-with-a-rather-long-name-for-tables";
+  TestTopology topo("workloads:\n  - { name: vm-a, mode: sync }\n  - { name: " + long_vm +
+                    ", mode: sync }\nfault_proxy: { enabled: false }\n");
+  ASSERT_TRUE(topo.ok());
+  cli::BackupClient b(topo.address("primary"));
+  protect(b, "rsv-cols", "vm-a");
+  v1::ProtectRequest p;
+  p.set_vault("rsv-cols");
+  p.set_vm(long_vm);
+  p.set_policy("daily");
+  ASSERT_TRUE(b.protect(p).is_ok());
+  ASSERT_TRUE(backup_now(b, "rsv-cols", "vm-a").is_ok());
+  ASSERT_TRUE(backup_now(b, "rsv-cols", long_vm).is_ok());
+
+  auto lines_of = [](const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
+      out.push_back(text.substr(start, nl - start));
+      start = nl + 1;
+    }
+    return out;
+  };
+  // Where `word` starts on the first line holding `row`.
+  auto column = [&](const std::vector<std::string>& lines, const std::string& row,
+                    const std::string& word) -> size_t {
+    for (const auto& l : lines) {
+      if (l.find(row) != std::string::npos) return l.find(word);
+    }
+    return std::string::npos;
+  };
+  auto r = run_binary("drsim", {"backup", "list", "--home", topo.home()}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto lines = lines_of(r.output);
+  const size_t state = column(lines, "  VM ", "STATE");
+  ASSERT_NE(state, std::string::npos) << r.output;
+  EXPECT_EQ(column(lines, "  vm-a ", "Protected"), state) << r.output;
+  EXPECT_EQ(column(lines, "  " + long_vm + " ", "Protected"), state) << r.output;
+  EXPECT_EQ(column(lines, "  vm-a ", "daily"), column(lines, "  " + long_vm + " ", "daily"))
+      << r.output;
+
+  r = run_binary("drsim", {"vm", "list", "--home", topo.home()}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  lines = lines_of(r.output);
+  EXPECT_NE(column(lines, "vm-a ", "hosted"), std::string::npos) << r.output;
+  EXPECT_EQ(column(lines, "vm-a ", "hosted"), column(lines, long_vm + " ", "hosted")) << r.output;
+  EXPECT_EQ(column(lines, "vm-a ", "disks"), column(lines, long_vm + " ", "disks")) << r.output;
 }
 
 TEST(Backup, CrossRegionRestoreDuringAPrimaryOutageNeedsGrs) {

@@ -62,7 +62,10 @@ TEST(Cli, JsonOutputOfAFailedCommandIsAJsonErrorWithTheSameExitCode) {
         {"commit", "--json"}, {"cleanup", "--json"}, {"failover", "--test-cleanup", "--json"},
         {"change-point", "--json"}, {"plan", "run", "p", "--test", "--json"},
         {"plan", "resume", "p", "--json"},
-        {"protect", "--group", "g", "--item", "vm-web", "--item", "vm-db", "--json"}}) {
+        {"protect", "--group", "g", "--item", "vm-web", "--item", "vm-db", "--json"},
+        {"failover", "--unplanned", "--json"}, {"failover", "--test", "--item", "vm-web", "--json"},
+        {"vm", "delete", "vm-web", "--yes", "--json"}, {"backup", "now", "v", "vm-web", "--json"},
+        {"plan", "create", "p", "--group", "vm-web", "--json"}}) {
     args.insert(args.end(), {"--home", home});
     auto r = run_binary("drsim", args, 10s);
     EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.output;
@@ -198,6 +201,44 @@ TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
   std::filesystem::remove_all(dir);
 }
 
+// `drill validate --json`: the drill's steps (each with its timeline label, if it has one), or a
+// bad file's "file:line: field: reason" as the JSON error with exit 2.
+TEST(Cli, DrillValidateAnswersJson) {
+  std::string dir = make_temp_dir("drsim-validate");
+  const std::string good = dir + "/good.yaml", bad = dir + "/bad.yaml";
+  {
+    std::ofstream out(good);
+    out << "name: vm-drill\nsteps:\n  - wait: 1s\n  - vm_delete: { vm: vm-db, expect: gone }\n"
+           "  - drsim: backup now rsv vm-web\n";
+    std::ofstream out_bad(bad);
+    out_bad << "name: x\nsteps:\n  - vm_delete: { vm: vm-db, expect: maybe }\n";
+  }
+  auto r = run_binary("drsim", {"drill", "validate", good, "--json"}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << r.output;
+  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["name"], "vm-drill");
+  ASSERT_EQ(j["steps"].size(), 3u) << r.output;
+  EXPECT_EQ(j["steps"][1]["line"], 4);
+  EXPECT_EQ(j["steps"][1]["action"], "delete VM vm-db in primary (expect gone)");
+  EXPECT_EQ(j["steps"][1]["timeline"], "delete VM vm-db");
+  EXPECT_EQ(j["steps"][2]["timeline"], "backup vm-web");
+  EXPECT_EQ(j["steps"][0]["timeline"], "");
+
+  r = run_binary("drsim", {"drill", "validate", bad, "--json"}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  j = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << r.output;
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["error"]["code"], "INVALID_ARGUMENT");
+  EXPECT_EQ(j["error"]["message"].get<std::string>().rfind(bad + ":3: steps[0].vm_delete.expect", 0),
+            0u)
+      << r.output;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, DaemonNamesThePortAlreadyInUse) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in sa{};
@@ -300,13 +341,26 @@ TEST(Cli, ClockDriftInsideTheLeaseBoundIsInjectedBeyondItRefusedUnlessForced) {
 TEST(Cli, FailoverAndFailbackAnswerJson) {
   std::string home = make_temp_dir("drsim-actjson");
   DownOnExit down{home};
-  auto r = run_binary("drsim", {"up", "--home", home}, 60s);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
   auto json_of = [](const RunResult& run) {
     auto j = nlohmann::json::parse(run.output, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << "not JSON: " << run.output;
     return j;
   };
+  // `up --json`: the daemons it started, where they listen, and the progress lines.
+  auto r = run_binary("drsim", {"up", "--home", home, "--json"}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto up = json_of(r);
+  EXPECT_EQ(up["schema_version"], 1);
+  EXPECT_EQ(up["ok"], true);
+  EXPECT_EQ(up["home"], home);
+  EXPECT_EQ(up["state_file"], home + "/topology.json");
+  for (const char* daemon : {"primary", "secondary", "trafficmgr"}) {
+    EXPECT_TRUE(up["daemons"][daemon]["pid"].is_number_integer()) << daemon << ": " << r.output;
+    EXPECT_GT(up["daemons"][daemon]["pid"].get<int64_t>(), 0) << daemon;
+    EXPECT_EQ(up["daemons"][daemon]["address"].get<std::string>().rfind("127.0.0.1:", 0), 0u)
+        << daemon << ": " << r.output;
+  }
+  EXPECT_FALSE(up["progress"].empty()) << r.output;
   // Unplanned failover of the healthy pair: refused (--force), as JSON.
   r = run_binary("drsim", {"failover", "--home", home, "--json"}, 30s);
   EXPECT_EQ(r.exit_code, 1) << r.output;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -126,6 +127,37 @@ json synthetic_lag() {
   for (int ms = 5600; ms <= 5800; ms += 200) sample(ms, kNewRegion, 2, 1);
   sample(7000, kNewRegion, 2, 1);
   return lag;
+}
+
+// Drill steps as cli/drill_runner.cc writes them: the Site Recovery and Backup steps that did
+// something carry a "timeline" label. Eight spread over the run, then five in the last 50 ms
+// (the end of a run, where labels used to pile up against the right edge); a wait and a failed
+// restore have none.
+const std::vector<std::pair<int64_t, std::string>> kTimelineSteps = {
+    {500, "protect vm-web"},       {1000, "test failover vm-web"}, {1300, "test failover cleanup"},
+    {2000, "backup vm-db"},        {2100, "soft delete vm-db"},    {2200, "undelete vm-db"},
+    {2300, "restore vm-db"},       {2400, "delete VM vm-db"},      {5950, "commit"},
+    {5960, "re-protect"},          {5970, "failback"},             {5980, "backup vm-web"},
+    {5990, "restore vm-web"}};
+json synthetic_steps() {
+  json steps = json::array();
+  int n = 0;
+  for (const auto& [ms, label] : kTimelineSteps) {
+    steps.push_back({{"step", ++n},
+                     {"action", "the step of " + label},
+                     {"started_unix_nanos", kStartNs + ms * kMs},
+                     {"outcome", "ok"},
+                     {"timeline", label}});
+  }
+  steps.push_back({{"step", ++n},
+                   {"action", "wait 1 s"},
+                   {"started_unix_nanos", kStartNs + 2600 * kMs},
+                   {"outcome", "ok"}});
+  steps.push_back({{"step", ++n},
+                   {"action", "drsim backup restore rsv vm-x --as new-vm"},
+                   {"started_unix_nanos", kStartNs + 2700 * kMs},
+                   {"outcome", "no recovery point"}});
+  return steps;
 }
 
 json synthetic_report() {
@@ -455,6 +487,53 @@ TEST(HtmlReport, ManyOverlappingFaultsNeverOverlapTheirLabels) {
   }
 }
 
+// The x of every marker label (rotated text, translate(x y)), by its css class and text.
+struct MarkerLabel {
+  double x;
+  std::string css, text;
+};
+std::vector<MarkerLabel> marker_labels(const std::string& html) {
+  std::vector<MarkerLabel> out;
+  for (const auto& g : matches(html, "<text class=\"mk-label (mk-[a-z]+)\" transform=\"translate\\("
+                                     "([-0-9.]+) [-0-9.]+\\) rotate\\(-90\\)\" "
+                                     "text-anchor=\"end\">([^<]*)</text>")) {
+    out.push_back({std::stod(g[1]), g[0], g[2]});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const MarkerLabel& a, const MarkerLabel& b) { return a.x < b.x; });
+  return out;
+}
+
+TEST(HtmlReport, SiteRecoveryAndBackupStepsAreMarkersAndNoTwoMarkerLabelsOverlap) {
+  json report = synthetic_report();
+  report["steps"] = synthetic_steps();
+  Result<std::string> html = render_html_report(report, synthetic_history());
+  ASSERT_TRUE(html.is_ok()) << html.status().to_string();
+  EXPECT_EQ(matches(*html, "<line class=\"mk-step\"[^>]*><title>").size(), kTimelineSteps.size());
+  for (const auto& [ms, label] : kTimelineSteps) {
+    EXPECT_NE(html->find("<title>" + label + "</title></line>"), std::string::npos) << label;
+  }
+  EXPECT_EQ(html->find("<title>wait 1 s</title></line>"), std::string::npos);
+  // Fault, epoch, route and the steps that did something: not the failed restore.
+  EXPECT_EQ(matches(*html, "<line class=\"mk-[a-z]+\"[^>]*><title>").size(),
+            kTimelineSteps.size() + 3);
+  EXPECT_NE(html->find("Site Recovery / Backup step</text>"), std::string::npos);
+
+  // Fault, epoch, route and the 13 steps: every label inside the plot, one text height (14 px)
+  // from the next, the five at the very end of the run included.
+  const auto labels = marker_labels(*html);
+  ASSERT_EQ(labels.size(), kTimelineSteps.size() + 3);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    EXPECT_GE(labels[i].x, kPlotLeft) << labels[i].text;
+    EXPECT_LE(labels[i].x, kPlotRight) << labels[i].text;
+    if (i > 0) {
+      EXPECT_GE(labels[i].x, labels[i - 1].x + 14 - 0.05)
+          << labels[i - 1].text << " and " << labels[i].text << " overlap";
+    }
+  }
+  EXPECT_EQ(labels.back().text, "restore vm-web");
+}
+
 TEST(HtmlReport, MissingFieldsStillProduceAFile) {
   auto dir = temp_dir();
   const std::vector<json> reports = {
@@ -560,6 +639,92 @@ TEST(HtmlReport, RendersInHeadlessChromium) {
       << "chromium exited " << rc << " without " << png << "; its output:\n"
       << read_file(log);
   EXPECT_GT(std::filesystem::file_size(png), 10u * 1024) << png;
+}
+
+// The page as chromium lays it out (`--dump-dom` after a script measured it): every marker label
+// is drawn, inside the SVG, and no two of them overlap — the Site Recovery and Backup steps at
+// the end of the run included.
+TEST(HtmlReport, RenderedMarkerLabelsDoNotOverlapInHeadlessChromium) {
+  const std::filesystem::path chromium = "/usr/bin/chromium";
+  if (!std::filesystem::exists(chromium)) FAIL() << "chromium is not installed"
+    << " (scripts/install-deps.sh installs it; a skip would pass silently)";
+  auto dir = temp_dir();
+  const auto page = dir / "report.html";
+  json report = synthetic_report();
+  report["steps"] = synthetic_steps();
+  Result<std::string> html = render_html_report(report, synthetic_history());
+  ASSERT_TRUE(html.is_ok()) << html.status().to_string();
+  // The measuring script goes in the test's copy only; the report itself has no script.
+  std::string measured = *html;
+  const size_t body_end = measured.rfind("</body>");
+  ASSERT_NE(body_end, std::string::npos);
+  measured.insert(body_end, R"(<script>
+const svg = document.querySelector('svg').getBoundingClientRect();
+const rows = [];
+for (const t of document.querySelectorAll('text.mk-label:not(.lag-label)')) {
+  const r = t.getBoundingClientRect();
+  rows.push([r.left, r.top, r.right, r.bottom, t.textContent].join('|'));
+}
+const pre = document.createElement('pre');
+pre.id = 'measured';
+pre.textContent = [svg.left, svg.top, svg.right, svg.bottom].join('|') + '\n' + rows.join('\n');
+document.body.appendChild(pre);
+</script>)");
+  {
+    std::ofstream out(page, std::ios::binary);
+    out << measured;
+  }
+  auto profile = temp_dir();
+  const auto dom = dir / "dom.txt";
+  int rc = run_bounded(
+      {chromium.string(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+       "--no-first-run", "--disable-background-networking", "--disable-component-update",
+       "--disable-sync", "--user-data-dir=" + profile.string(), "--window-size=1400,1800",
+       "--dump-dom", "file://" + page.string()},
+      dom, std::chrono::seconds(60));
+  std::filesystem::remove_all(profile);
+  ASSERT_NE(rc, -1) << "chromium did not finish within 60 s";
+  const std::string text = read_file(dom);
+  const auto block = matches(text, "<pre id=\"measured\">([^<]*)</pre>");
+  ASSERT_EQ(block.size(), 1u) << "chromium exited " << rc << "; its output:\n" << text;
+  struct Box {
+    double left, top, right, bottom;
+    std::string text;
+  };
+  std::vector<Box> boxes;
+  std::istringstream lines(block[0][0]);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string part; std::getline(fields, part, '|');) f.push_back(part);
+    ASSERT_GE(f.size(), 4u) << line;
+    boxes.push_back({std::stod(f[0]), std::stod(f[1]), std::stod(f[2]), std::stod(f[3]),
+                     f.size() > 4 ? f[4] : ""});
+  }
+  ASSERT_FALSE(boxes.empty());
+  const Box svg = boxes.front();
+  boxes.erase(boxes.begin());
+  ASSERT_EQ(boxes.size(), kTimelineSteps.size() + 3);  // fault, epoch, route and the steps
+  for (const auto& [ms, label] : kTimelineSteps) {
+    EXPECT_TRUE(std::any_of(boxes.begin(), boxes.end(), [&](const Box& b) { return b.text == label; }))
+        << label << " was not drawn";
+  }
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    const Box& a = boxes[i];
+    EXPECT_GT(a.right - a.left, 1.0) << a.text;
+    EXPECT_GT(a.bottom - a.top, 10.0) << a.text;
+    EXPECT_GE(a.left, svg.left) << a.text;
+    EXPECT_LE(a.right, svg.right) << a.text;
+    for (size_t k = i + 1; k < boxes.size(); ++k) {
+      const Box& b = boxes[k];
+      const bool apart = a.right <= b.left + 0.5 || b.right <= a.left + 0.5 ||
+                         a.bottom <= b.top + 0.5 || b.bottom <= a.top + 0.5;
+      EXPECT_TRUE(apart) << "\"" << a.text << "\" [" << a.left << ", " << a.right << "] and \""
+                         << b.text << "\" [" << b.left << ", " << b.right << "] overlap";
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

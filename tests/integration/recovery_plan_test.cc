@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/child_process.h"
 #include "cli/final_state.h"
@@ -287,12 +288,26 @@ TEST(RecoveryPlan, PlansAreRefusedWithReasons) {
   hook.groups = {"vm-a"};
   hook.before = {"2:script:true"};
   EXPECT_EQ(make(hook).code(), StatusCode::kInvalidArgument);
-  // vm-c is protected after the plan was made: an unplanned run would move it too.
-  cli::PlanCreateOptions partial;
-  partial.name = "partial";
-  partial.groups = {"vm-a", "vm-b"};
-  ASSERT_TRUE(make(partial).is_ok());
-  EXPECT_EQ(make(partial).code(), StatusCode::kAlreadyExists);
+  // vm-c is protected after the plan was made: an unplanned run would move it too. The plan is
+  // made as a user makes it, `drsim plan create --json`: one JSON document, created or refused.
+  const std::vector<std::string> create_partial = {"plan",    "create", "partial", "--group",
+                                                   "vm-a",    "--group", "vm-b",   "--json",
+                                                   "--home", topo.home()};
+  auto created = run_binary("drsim", create_partial, 30s);
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  auto j = nlohmann::json::parse(created.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << created.output;
+  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["response"]["plan"]["name"], "partial") << created.output;
+  ASSERT_EQ(j["response"]["plan"]["groups"].size(), 2u) << created.output;
+  EXPECT_EQ(j["response"]["plan"]["groups"][1]["items"][0], "vm-b") << created.output;
+  auto again = run_binary("drsim", create_partial, 30s);
+  EXPECT_EQ(again.exit_code, 1) << again.output;
+  j = nlohmann::json::parse(again.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << again.output;
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["error"]["code"], "ALREADY_EXISTS") << again.output;
   ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, "vm-c"));
   cli::PlanRunOptions run;
   run.name = "partial";

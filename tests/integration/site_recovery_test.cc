@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/child_process.h"
 #include "cli/final_state.h"
@@ -286,11 +287,22 @@ TEST(SiteRecovery, CustomPointMustExistAndDryRunChangesNothing) {
   ASSERT_FALSE(app.is_ok());
   EXPECT_EQ(app.status().code(), StatusCode::kFailedPrecondition) << app.status().message();
 
-  opts.point = "latest";
-  opts.dry_run = true;
-  auto dry = cli::run_point_failover(topo.state(), opts, &lines);
-  ASSERT_TRUE(dry.is_ok()) << dry.status().message();
-  EXPECT_EQ(dry->new_epoch(), 0u);
+  // The dry run as a script runs it: `drsim failover --unplanned --dry-run --json`.
+  auto dry = run_binary("drsim",
+                        {"failover", "--unplanned", "--point", "latest", "--dry-run", "--json",
+                         "--home", topo.home()},
+                        30s);
+  ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  auto j = nlohmann::json::parse(dry.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << dry.output;
+  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["response"]["new_epoch"], 0) << dry.output;
+  EXPECT_EQ(j["response"]["source_region"], "primary") << dry.output;
+  ASSERT_EQ(j["response"]["items"].size(), 1u) << dry.output;
+  EXPECT_EQ(j["response"]["items"][0]["item"], "vm-web");
+  EXPECT_TRUE(j["response"]["items"][0]["point"]["id"].is_number_integer()) << dry.output;
+  EXPECT_FALSE(j["messages"].empty()) << dry.output;
   EXPECT_EQ(topo.status("secondary").role(), drsim::v1::ROLE_STANDBY);
   EXPECT_EQ(sr_item_state(vault, "vm-web"), "Protected");
 }

@@ -205,17 +205,22 @@ Status RecoveryServicesVault::resume_protection(std::string_view vm, Time now) {
 }
 
 SourceVmDeleted RecoveryServicesVault::on_source_vm_deleted(std::string_view vm) {
-  SourceVmDeleted out{std::string(vm), VmRecovery::kGone, {}};
+  if (auto it = items_.find(vm); it != items_.end()) it->second.on_source_vm_deleted();
+  return source_vm_deletion(vm);
+}
+
+SourceVmDeleted RecoveryServicesVault::source_vm_deletion(std::string_view vm) const {
+  SourceVmDeleted out{std::string(vm), VmRecovery::kGone, {}, {}, 0};
   auto it = items_.find(vm);
   if (it == items_.end() || it->second.points().empty()) {
     out.reason = "VM " + out.vm + " had no backup data in vault " + name() +
                  ", so it is gone: soft delete keeps deleted backups, not VMs deleted without one";
-    if (it != items_.end()) it->second.on_source_vm_deleted();
     return out;
   }
-  BackupItem& item = it->second;
-  item.on_source_vm_deleted();
+  const BackupItem& item = it->second;
   out.recovery = VmRecovery::kRestorableFromBackup;
+  out.vault = name();
+  out.points = item.points().size();
   out.reason = std::to_string(item.points().size()) + " recovery point(s) in vault " + name() +
                " can restore VM " + out.vm + ", the latest from " +
                format_drill_time(item.points().back().created);

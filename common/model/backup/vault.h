@@ -62,6 +62,8 @@ struct SourceVmDeleted {
   std::string vm;
   VmRecovery recovery = VmRecovery::kGone;
   std::string reason;
+  std::string vault;  // the vault whose points can restore it ("" when gone)
+  size_t points = 0;  // recovery points there
 };
 
 class RecoveryServicesVault {
@@ -101,6 +103,8 @@ class RecoveryServicesVault {
   // The VM itself was deleted. Its backup data, if any, stays and can restore it; without
   // backup data it is gone — soft delete protects deleted backups, not deleted VMs.
   SourceVmDeleted on_source_vm_deleted(std::string_view vm);
+  // What on_source_vm_deleted would answer, changing nothing.
+  SourceVmDeleted source_vm_deletion(std::string_view vm) const;
 
   // OK when the vault may be deleted; otherwise FAILED_PRECONDITION saying what still holds it
   // and what to do: no protected items and no backup data, soft-deleted data included.

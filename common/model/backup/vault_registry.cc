@@ -1,6 +1,5 @@
 #include "common/model/backup/vault_registry.h"
 
-#include <optional>
 #include <utility>
 
 namespace drsim::model {
@@ -42,18 +41,33 @@ Status VaultRegistry::remove(std::string_view name) {
 }
 
 SourceVmDeleted VaultRegistry::on_vm_deleted(std::string_view vm) {
-  // Every vault hears of it (each marks its item's source deleted); the first that can
-  // restore the VM answers.
-  std::optional<SourceVmDeleted> restorable;
-  for (auto& [name, vault] : vaults_) {
-    SourceVmDeleted r = vault.on_source_vm_deleted(vm);
-    if (r.recovery == VmRecovery::kRestorableFromBackup && !restorable) restorable = r;
+  for (auto& [name, vault] : vaults_) vault.on_source_vm_deleted(vm);
+  return vm_deletion(vm);
+}
+
+SourceVmDeleted VaultRegistry::vm_deletion(std::string_view vm) const {
+  // The first vault that can restore the VM answers.
+  for (const auto& [name, vault] : vaults_) {
+    SourceVmDeleted r = vault.source_vm_deletion(vm);
+    if (r.recovery == VmRecovery::kRestorableFromBackup) return r;
   }
-  if (restorable) return *restorable;
   return SourceVmDeleted{std::string(vm), VmRecovery::kGone,
                          "VM " + std::string(vm) +
-                             " had no backup data in any vault, so it is gone: soft delete keeps "
-                             "deleted backups, not VMs deleted without one"};
+                             " has no backup data in any vault, so once deleted it is gone for "
+                             "good: soft delete keeps deleted backups, not VMs deleted without one",
+                         {}, 0};
+}
+
+Result<SourceVmDeleted> VaultRegistry::delete_vm(std::string_view vm,
+                                                 DeleteConfirmation confirmation) {
+  if (confirmation == DeleteConfirmation::kNotConfirmed) {
+    const SourceVmDeleted would = vm_deletion(vm);
+    return failed_precondition(
+        "deleting VM " + std::string(vm) + " cannot be undone and needs confirmation: " +
+        (would.recovery == VmRecovery::kGone ? would.reason
+                                             : would.reason + " (as a new VM); the VM itself goes"));
+  }
+  return on_vm_deleted(vm);
 }
 
 }  // namespace drsim::model

@@ -94,10 +94,63 @@ TEST(VaultRegistry, DeletedVmIsRestorableWhenAnyVaultHoldsItsBackup) {
     SourceVmDeleted gone = reg.on_vm_deleted(vm);
     EXPECT_EQ(gone.recovery, VmRecovery::kGone) << vm;
     EXPECT_EQ(gone.reason, std::string("VM ") + vm +
-                               " had no backup data in any vault, so it is gone: soft delete "
-                               "keeps deleted backups, not VMs deleted without one");
+                               " has no backup data in any vault, so once deleted it is gone for "
+                               "good: soft delete keeps deleted backups, not VMs deleted without "
+                               "one");
+    EXPECT_EQ(gone.points, 0u);
   }
   EXPECT_EQ(a->item("vm1")->source(), SourceVm::kDeleted);
+}
+
+TEST(VaultRegistry, DeleteVmUnconfirmedSaysWhatWouldHappenAndChangesNothing) {
+  VaultRegistry reg;
+  RecoveryServicesVault* v = *reg.create(spec("rsv-a", "eastus", "westus"));
+  ASSERT_TRUE(v->protect(make_vm("vm-kept"), BackupPolicy{}, at(0)).is_ok());
+  ASSERT_TRUE(v->run_scheduled_backup(make_vm("vm-kept"), at(0, 22h))->status.is_ok());
+
+  auto kept = reg.delete_vm("vm-kept", DeleteConfirmation::kNotConfirmed);
+  EXPECT_EQ(kept.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(kept.status().message(),
+            "deleting VM vm-kept cannot be undone and needs confirmation: 1 recovery point(s) in "
+            "vault rsv-a can restore VM vm-kept, the latest from day 0 22:00 (as a new VM); the "
+            "VM itself goes");
+  EXPECT_EQ(v->item("vm-kept")->source(), SourceVm::kExists);
+  EXPECT_EQ(v->next_deadline(), v->item("vm-kept")->next_deadline());
+
+  auto gone = reg.delete_vm("vm-bare", DeleteConfirmation::kNotConfirmed);
+  EXPECT_EQ(gone.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(gone.status().message(), HasSubstr("no backup data in any vault, so once deleted "
+                                                 "it is gone for good"));
+}
+
+TEST(VaultRegistry, ConfirmedDeleteKeepsThePointsWhichFollowSoftDeleteOnceProtectionStops) {
+  VaultRegistry reg;
+  RecoveryServicesVault* v = *reg.create(spec("rsv-a", "eastus", "westus"));
+  ASSERT_TRUE(v->protect(make_vm("vm-kept"), BackupPolicy{}, at(0)).is_ok());
+  ASSERT_TRUE(v->run_scheduled_backup(make_vm("vm-kept"), at(0, 22h))->status.is_ok());
+  ASSERT_TRUE(v->run_scheduled_backup(make_vm("vm-kept"), at(1, 22h))->status.is_ok());
+
+  auto deleted = reg.delete_vm("vm-kept", DeleteConfirmation::kConfirmed);
+  ASSERT_TRUE(deleted.is_ok()) << deleted.status().to_string();
+  EXPECT_EQ(deleted->recovery, VmRecovery::kRestorableFromBackup);
+  EXPECT_EQ(deleted->vault, "rsv-a");
+  EXPECT_EQ(deleted->points, 2u);
+  const BackupItem* item = v->item("vm-kept");
+  EXPECT_EQ(item->source(), SourceVm::kDeleted);
+  EXPECT_EQ(item->next_backup_due(), kNever);  // no VM, no more scheduled backups
+  EXPECT_THAT(v->run_on_demand_backup(make_vm("vm-kept"), at(40), at(2)).status().message(),
+              HasSubstr("was deleted"));
+
+  // Stopping protection with delete: the kept points are soft-deleted like any backup data.
+  ASSERT_TRUE(v->stop_protection("vm-kept").is_ok());
+  auto data = v->delete_backup_data("vm-kept", at(3));
+  ASSERT_TRUE(data.is_ok()) << data.status().to_string();
+  EXPECT_EQ(data->points, 2u);
+  EXPECT_EQ(data->purge_at, at(17));
+  EXPECT_EQ(item->state(), BackupProtectionState::kSoftDeleted);
+  EXPECT_THAT(reg.vm_deletion("vm-kept").reason, HasSubstr("once undeleted (before day 17"));
+  EXPECT_TRUE(v->expire(at(17)).purged.size() == 1);
+  EXPECT_EQ(reg.vm_deletion("vm-kept").recovery, VmRecovery::kGone);
 }
 
 }  // namespace
