@@ -295,8 +295,7 @@ class HttpServer::Session : public HttpServer::Connection,
 
 HttpServer::HttpServer(asio::io_context& io, HttpRoutes routes, HttpServerLimits limits,
                        std::shared_ptr<asio::ssl::context> tls)
-    : io_(io),
-      routes_(std::move(routes)),
+    : routes_(std::move(routes)),
       limits_(limits),
       tls_(std::move(tls)),
       acceptor_(io),

@@ -130,7 +130,6 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
   void log_request(const std::string& method, const std::string& path, int status,
                    const std::string& peer);
 
-  boost::asio::io_context& io_;
   const HttpRoutes routes_;
   const HttpServerLimits limits_;
   const std::shared_ptr<boost::asio::ssl::context> tls_;  // null: plain HTTP

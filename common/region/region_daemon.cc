@@ -1,16 +1,13 @@
 #include "common/config/listen_address.h"
 #include "common/region/region_daemon.h"
 
-#include <sys/statvfs.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <rocksdb/env.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
@@ -30,6 +27,7 @@
 #include "common/region/region_services.h"
 #include "common/region/replication_streams.h"
 #include "common/region/site_recovery_service.h"
+#include "common/storage/free_space.h"
 
 namespace drsim::region {
 
@@ -37,24 +35,6 @@ namespace {
 
 // Below this, RocksDB may not even open (a restart on a full disk died in its assertion).
 constexpr uint64_t kDefaultMinFreeBytes = 16ull << 20;
-
-// RESOURCE_EXHAUSTED "disk full: N bytes free under DIR" when the file system holding `dir` has
-// less than `min_bytes` available to this user.
-Status check_free_space(const std::string& dir, uint64_t min_bytes) {
-  struct statvfs fs {};
-  if (::statvfs(dir.c_str(), &fs) != 0) {
-    return unavailable("--data-dir: cannot stat the file system of " + dir + ": " +
-                       std::strerror(errno));
-  }
-  const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
-  if (free_bytes < min_bytes) {
-    return Status(StatusCode::kResourceExhausted, "disk full: " + std::to_string(free_bytes) +
-                                                      " bytes free under " + dir + " (at least " +
-                                                      std::to_string(min_bytes) +
-                                                      " needed to start; --min-free-bytes)");
-  }
-  return Status::ok();
-}
 
 using grpc::health::v1::HealthCheckResponse;
 
@@ -273,7 +253,11 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     spdlog::error("--data-dir: cannot create {}: {}", opt.data_dir, ec.message());
     return 2;
   }
-  if (Status s = check_free_space(opt.data_dir, min_free_bytes); !s.is_ok()) {
+  // The same measure of room as the store's own refusal of writes (RocksDB's Env).
+  if (Status s = storage::require_free_bytes(*rocksdb::Env::Default(), opt.data_dir,
+                                             min_free_bytes, "to start; --min-free-bytes",
+                                             storage::UnknownRoom::kRefuse);
+      !s.is_ok()) {
     spdlog::error("{}", s.message());
     return 1;
   }

@@ -12,6 +12,7 @@
 #include <limits>
 #include <thread>
 
+#include "common/storage/free_space.h"
 #include "common/storage/rocks_codec.h"
 
 namespace drsim::storage {
@@ -215,15 +216,10 @@ Status RegionStore::check_room(uint64_t bytes) {
 }
 
 Status RegionStore::free_space_for(uint64_t bytes) {
-  uint64_t free_bytes = 0;
-  if (db_->GetEnv()->GetFreeSpace(dir_, &free_bytes).ok() &&
-      free_bytes < bytes + kReserveBytes) {
-    return Status(StatusCode::kResourceExhausted,
-                  "disk full: " + std::to_string(free_bytes) + " bytes free under " + dir_ +
-                      " (needs " + std::to_string(bytes) + " + a reserve of " +
-                      std::to_string(kReserveBytes) + ")");
-  }
-  return Status::ok();
+  return require_free_bytes(*db_->GetEnv(), dir_, bytes + kReserveBytes,
+                            "to write " + std::to_string(bytes) + " bytes and keep a reserve of " +
+                                std::to_string(kReserveBytes),
+                            UnknownRoom::kAdmit);
 }
 
 Status RegionStore::resume_writes() {

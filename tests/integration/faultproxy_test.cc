@@ -33,6 +33,7 @@
 
 #include "common/net/grpc_util.h"
 #include "drsim/v1/faultproxy.grpc.pb.h"
+#include "tests/support/temp_dir.h"
 
 extern char** environ;
 
@@ -223,9 +224,8 @@ class FaultProxyProcess {
 class FaultProxyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "drsim-fp-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    dir_ = testing::make_temp_dir("drsim-fp-test");
+    ASSERT_FALSE(dir_.empty()) << "cannot make a directory under " << fs::temp_directory_path();
     fs::path ready = dir_ / "ready.json";
     process_ = std::make_unique<FaultProxyProcess>(
         std::vector<std::string>{"--listen", "127.0.0.1:0", "--insecure", "--ready-file", ready.string(),
@@ -250,8 +250,7 @@ class FaultProxyTest : public ::testing::Test {
       EXPECT_EQ(process_->stop(), std::optional<int>(0)) << "daemon did not exit 0 on SIGTERM";
     }
     process_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
+    testing::remove_test_dir(dir_);
   }
 
   grpc::Status add_link(const std::string& name, const std::string& upstream,

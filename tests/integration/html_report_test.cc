@@ -22,6 +22,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/temp_dir.h"
+
 namespace drsim::cli {
 namespace {
 
@@ -46,10 +48,12 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
+// Removed when the test process exits, or kept (and printed) when a test failed.
 std::filesystem::path temp_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "drsim-html-XXXXXX").string();
-  EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
-  return tmpl;
+  std::string dir = testing::make_temp_dir("drsim-html");
+  EXPECT_FALSE(dir.empty()) << "cannot make a directory under "
+                            << std::filesystem::temp_directory_path();
+  return dir;
 }
 
 // 6 s of load at 400 ops/s: primary until the fault at 3 s, failures until the new region

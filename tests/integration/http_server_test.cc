@@ -30,7 +30,7 @@ class HttpServerTest : public ::testing::Test {
   void SetUp() override { start({}); }
   void TearDown() override {
     shutdown();
-    for (const auto& dir : tls_dirs_) fs::remove_all(dir);
+    for (const auto& dir : tls_dirs_) remove_test_dir(dir);
   }
 
   // A CA of its own and the certificate of `identity` (as `drsim up` makes them).

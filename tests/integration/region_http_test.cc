@@ -26,8 +26,7 @@ class RegionHttpTest : public ::testing::Test {
   void TearDown() override {
     if (HasFailure() && regions_) std::cerr << "--- region logs ---\n" << regions_->logs();
     regions_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
+    remove_test_dir(dir_);
   }
 
   HttpReply get(const std::string& region, const std::string& path) {

@@ -26,6 +26,7 @@
 
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
+#include "tests/support/temp_dir.h"
 
 extern char** environ;
 
@@ -148,15 +149,14 @@ class TrafficManagerFixture : public ::testing::Test {
   explicit TrafficManagerFixture(std::string dir_prefix) : dir_prefix_(std::move(dir_prefix)) {}
 
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / (dir_prefix_ + "-XXXXXX")).string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    dir_ = testing::make_temp_dir(dir_prefix_);
+    ASSERT_FALSE(dir_.empty()) << "cannot make a directory " << dir_prefix_ << "-* under "
+                               << fs::temp_directory_path();
   }
   void TearDown() override {
     if (HasFailure() && process_) std::cerr << "--- drsim-trafficmgr log ---\n" << process_->log();
     process_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
+    testing::remove_test_dir(dir_);
   }
 
   std::string dir_prefix_;

@@ -37,8 +37,7 @@ class TrafficManagerProfilesTest : public ::testing::Test {
     if (HasFailure() && tm_) std::cerr << "--- drsim-trafficmgr log ---\n" << tm_->log();
     tm_.reset();
     regions_.reset();
-    std::error_code ec;
-    if (!::getenv("DRSIM_KEEP_TEST_DIRS")) fs::remove_all(dir_, ec);
+    remove_test_dir(dir_);
   }
 
   // The config of every test: the regions' addresses filled in.

@@ -99,8 +99,7 @@ class TrafficManagerWebTest : public ::testing::Test {
     }
     tm_.reset();
     regions_.reset();
-    std::error_code ec;
-    if (!::getenv("DRSIM_KEEP_TEST_DIRS")) fs::remove_all(dir_, ec);
+    remove_test_dir(dir_);
   }
 
   void start_regions() {

@@ -37,6 +37,7 @@
 #include "common/net/grpc_util.h"
 #include "drsim/v1/admin.grpc.pb.h"
 #include "tests/integration/run_command.h"
+#include "tests/support/temp_dir.h"
 
 extern char** environ;
 
@@ -114,11 +115,8 @@ inline void expect_base_units_and_dashboard_names(const std::string& metrics,
   }
 }
 
-inline fs::path make_temp_dir(const std::string& prefix) {
-  std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
-  if (::mkdtemp(pattern.data()) == nullptr) return {};
-  return pattern;
-}
+using drsim::testing::make_temp_dir;
+using drsim::testing::remove_test_dir;
 
 // ------------------------------------------------------------------ raw loopback client
 

@@ -27,44 +27,6 @@ namespace drsim::testing {
 
 using namespace std::chrono_literals;
 
-namespace {
-// Every directory make_temp_dir made in this test process, removed when the process exits — by
-// then each test has stopped what it started in them — so test runs leave nothing under the
-// temp directory. DRSIM_KEEP_TEST_DIRS=1 keeps them (to look at a failure's logs).
-class TempDirs {
- public:
-  ~TempDirs() {
-    if (std::getenv("DRSIM_KEEP_TEST_DIRS") != nullptr) return;
-    for (const auto& d : dirs_) {
-      std::error_code ec;
-      std::filesystem::remove_all(d, ec);
-    }
-  }
-  void add(std::string dir) {
-    std::lock_guard<std::mutex> lock(mu_);
-    dirs_.push_back(std::move(dir));
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> dirs_;
-};
-
-TempDirs& temp_dirs() {
-  static TempDirs dirs;
-  return dirs;
-}
-}  // namespace
-
-std::string make_temp_dir(const std::string& prefix) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (!::mkdtemp(buf.data())) return "";
-  temp_dirs().add(buf.data());
-  return buf.data();
-}
-
 cli::LoadOptions standard_load(const TestTopology& topo) {
   cli::LoadOptions lo;
   lo.trafficmgr_address = topo.address("trafficmgr");
@@ -120,10 +82,7 @@ TestTopology::TestTopology(const std::string& yaml) {
 TestTopology::~TestTopology() {
   for (const auto& [name, p] : state_.processes) started_.push_back(p.pid);
   for (pid_t pid : started_) cli::stop_process(pid, 2s);
-  if (!home_.empty() && !::getenv("DRSIM_KEEP_TEST_DIRS")) {
-    std::error_code ec;
-    std::filesystem::remove_all(home_, ec);
-  }
+  remove_test_dir(home_);
 }
 
 std::string TestTopology::address(const std::string& process) const {

@@ -17,6 +17,7 @@
 #include "drsim/v1/admin.pb.h"
 #include "drsim/v1/replication.pb.h"
 #include "drsim/v1/workload.grpc.pb.h"
+#include "tests/support/temp_dir.h"
 
 namespace drsim::cli {
 struct PlanCreateOptions;
@@ -119,9 +120,5 @@ struct RunResult {
 };
 RunResult run_binary(const std::string& binary, const std::vector<std::string>& args,
                      std::chrono::seconds timeout);
-
-// A new directory under the temp directory, removed when the test process exits (kept with
-// DRSIM_KEEP_TEST_DIRS=1).
-std::string make_temp_dir(const std::string& prefix);
 
 }  // namespace drsim::testing
