@@ -129,6 +129,8 @@ Status RegionNode::start(const std::string& bound_address) {
       options_.name, options_.peer_name, m.active ? model::Role::kActive : model::Role::kStandby,
       Epoch(m.epoch), confirmation);
 
+  auto marks = store_.unverified_marks();
+  if (!marks.is_ok()) return marks.status();
   for (const auto& spec : options_.workloads) {
     auto cursor = store_.load_cursor(spec.name);
     if (!cursor.is_ok()) return cursor.status();
@@ -141,9 +143,9 @@ Status RegionNode::start(const std::string& bound_address) {
     auto incomplete = store_.full_copy_incomplete(spec.name);
     if (!incomplete.is_ok()) return incomplete.status();
     w->copy_incomplete = *incomplete;
-    auto unverified = store_.unverified_after(spec.name);
-    if (!unverified.is_ok()) return unverified.status();
-    w->unverified_after = *unverified;
+    if (auto mark = marks->find(spec.name); mark != marks->end()) {
+      w->unverified_after = mark->second;
+    }
     w->index = order_.size();
     order_.push_back(w.get());
     workloads_.emplace(spec.name, std::move(w));

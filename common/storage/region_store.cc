@@ -505,15 +505,21 @@ Status RegionStore::mark_unverified(const std::vector<std::pair<std::string, Seq
   return from_rocks(db_->Write(wo, &batch), "mark unverified writes");
 }
 
-Result<std::optional<Seq>> RegionStore::unverified_after(const std::string& workload) {
-  std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), unverified_key(workload), &v);
-  if (s.IsNotFound()) return std::optional<Seq>();
-  if (!s.ok()) return from_rocks(s, "read unverified mark of " + workload);
-  if (v.size() != 8) {
-    return Status(StatusCode::kDataLoss, "unverified mark of " + workload + " is corrupt");
+Result<std::map<std::string, Seq>> RegionStore::unverified_marks() {
+  const std::string prefix = unverified_key("");
+  std::vector<std::pair<std::string, std::string>> items;
+  std::string next;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  Status s = read_prefix_page(*it, prefix, "", SIZE_MAX, &items, &next, "read unverified marks");
+  if (!s.is_ok()) return s;
+  std::map<std::string, Seq> marks;
+  for (const auto& [workload, v] : items) {
+    if (v.size() != 8) {
+      return Status(StatusCode::kDataLoss, "unverified mark of " + workload + " is corrupt");
+    }
+    marks.emplace(workload, Seq(get_u64(v.data())));
   }
-  return std::optional<Seq>(Seq(get_u64(v.data())));
+  return marks;
 }
 
 Status RegionStore::clear_unverified(const std::vector<std::string>& workloads) {

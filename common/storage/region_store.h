@@ -143,7 +143,8 @@ class RegionStore {
   // lost nothing (clear_unverified) or a re-protect rolls back to at most the mark or copies in
   // full (roll_back / begin_full_copy clear it).
   Status mark_unverified(const std::vector<std::pair<std::string, Seq>>& marks);
-  Result<std::optional<Seq>> unverified_after(const std::string& workload);
+  // Every workload's mark, in one scan (a region reads them once, at start).
+  Result<std::map<std::string, Seq>> unverified_marks();
   Status clear_unverified(const std::vector<std::string>& workloads);
 
   // ---- Site Recovery (common/region/site_recovery_service.h).
