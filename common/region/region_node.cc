@@ -1068,8 +1068,9 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
         }
       }
       const Seq last = w->source.last_written();
-      if (cursor.seq() > last.value() ||
-          (w->unverified_after && cursor.seq() > w->unverified_after->value())) {
+      // Without a mark this region vouches for its whole log; with one, only up to the mark
+      // (a mark is never beyond the newest write).
+      if (cursor.seq() > w->unverified_after.value_or(last).value()) {
         // The standby made durable what this region no longer has: acknowledged writes this
         // region lost (its host crashed without --fsync; an older data dir was put back).
         // Serving on would hand out their seqs again and a re-protect from here would erase
