@@ -56,6 +56,37 @@ grpc::Status put(drsim::v1::Workload::Stub& stub, const std::string& key,
                                        << " seq " << resp.result().seq();
 }
 
+// Puts prefix<first>..prefix<first + n - 1> to the primary; how many were acknowledged.
+int put_keys(TestTopology& topo, const std::string& prefix, int first, int n) {
+  auto stub = topo.workload_stub("primary");
+  int acked = 0;
+  for (int i = first; i < first + n; ++i) {
+    drsim::v1::PutResponse resp;
+    if (put(*stub, prefix + std::to_string(i), &resp).ok()) ++acked;
+  }
+  return acked;
+}
+
+// k0..k49 acknowledged; the primary's data dir kept aside as it is at seq 50 (stopped for the
+// copy, restarted); k50..k99 acknowledged and on the standby; then the primary stopped and the
+// older data dir put back — as after a host crash without --fsync: the primary has lost seq
+// 51..100. It is left stopped.
+void primary_loses_seq_51_to_100(TestTopology& topo) {
+  namespace fs = std::filesystem;
+  ASSERT_EQ(put_keys(topo, "k", 0, 50), 50);
+  topo.kill("primary");
+  const fs::path data = fs::path(topo.state().at("primary").data_dir);
+  const fs::path older = data.string() + "-at-50";
+  fs::copy(data, older, fs::copy_options::recursive);
+  ASSERT_TRUE(topo.restart("primary").is_ok());
+  ASSERT_TRUE(wait_until([&] { return topo.status("primary").replication_connected(); }, 10s));
+  ASSERT_EQ(put_keys(topo, "k", 50, 50), 50);  // seq 51..100
+  ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") >= 100; }, 10s));
+  topo.kill("primary");
+  fs::remove_all(data);
+  fs::rename(older, data);
+}
+
 int active_regions(TestTopology& topo) {
   int active = 0;
   for (const char* region : {"primary", "secondary"}) {
@@ -270,31 +301,9 @@ TEST(EpochBounds, ForgedHelloAtTheLargestEpochIsRefusedAndChangesNothing) {
 // operator's failover to the standby keeps every acknowledged write. The old code served on,
 // writing seq 101.. at epoch 1 over a history the standby already had.
 TEST(LostWrites, APrimaryRestartedBehindItsStandbyRefusesWritesUntilTheOperatorFailsOverToIt) {
-  namespace fs = std::filesystem;
   TestTopology topo;  // sync: every write acknowledged is on the standby
   ASSERT_TRUE(topo.ok());
-  auto write_keys = [&](int first, int n) {
-    auto stub = topo.workload_stub("primary");
-    int acked = 0;
-    for (int i = first; i < first + n; ++i) {
-      drsim::v1::PutResponse resp;
-      if (put(*stub, "k" + std::to_string(i), &resp).ok()) ++acked;
-    }
-    return acked;
-  };
-  ASSERT_EQ(write_keys(0, 50), 50);
-  // The primary's data dir as it is at seq 50, kept aside.
-  topo.kill("primary");
-  const fs::path data = fs::path(topo.state().at("primary").data_dir);
-  const fs::path older = data.string() + "-at-50";
-  fs::copy(data, older, fs::copy_options::recursive);
-  ASSERT_TRUE(topo.restart("primary").is_ok());
-  ASSERT_TRUE(wait_until([&] { return topo.status("primary").replication_connected(); }, 10s));
-  ASSERT_EQ(write_keys(50, 50), 50);  // seq 51..100, acknowledged: on the standby
-  // The older data dir put back: the primary has lost seq 51..100.
-  topo.kill("primary");
-  fs::remove_all(data);
-  fs::rename(older, data);
+  ASSERT_NO_FATAL_FAILURE(primary_loses_seq_51_to_100(topo));
   ASSERT_TRUE(topo.restart("primary").is_ok());
 
   auto stub = topo.workload_stub("primary");
@@ -331,36 +340,15 @@ TEST(LostWrites, APrimaryRestartedBehindItsStandbyRefusesWritesUntilTheOperatorF
 // both regions with the lost writes, the restarted primary's own writes after seq 50 rolled
 // back (the old planner took seq 100 as common and kept them on the primary).
 TEST(LostWrites, APrimaryThatWroteOverLostSeqsWhileCutOffStopsAndReprotectRollsItsWritesBack) {
-  namespace fs = std::filesystem;
   TestTopology topo(kAsyncWeb);
   ASSERT_TRUE(topo.ok());
-  auto write_keys = [&](const std::string& prefix, int first, int n) {
-    auto stub = topo.workload_stub("primary");
-    int acked = 0;
-    for (int i = first; i < first + n; ++i) {
-      drsim::v1::PutResponse resp;
-      if (put(*stub, prefix + std::to_string(i), &resp).ok()) ++acked;
-    }
-    return acked;
-  };
   auto cli = [&](std::vector<std::string> args) {
     args.push_back("--home");
     args.push_back(topo.home());
     auto r = run_binary("drsim", args, 30s);
     EXPECT_EQ(r.exit_code, 0) << r.output;
   };
-  ASSERT_EQ(write_keys("k", 0, 50), 50);
-  topo.kill("primary");
-  const fs::path data = fs::path(topo.state().at("primary").data_dir);
-  const fs::path older = data.string() + "-at-50";
-  fs::copy(data, older, fs::copy_options::recursive);
-  ASSERT_TRUE(topo.restart("primary").is_ok());
-  ASSERT_TRUE(wait_until([&] { return topo.status("primary").replication_connected(); }, 10s));
-  ASSERT_EQ(write_keys("k", 50, 50), 50);  // seq 51..100
-  ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") >= 100; }, 10s));
-  topo.kill("primary");
-  fs::remove_all(data);
-  fs::rename(older, data);
+  ASSERT_NO_FATAL_FAILURE(primary_loses_seq_51_to_100(topo));
   cli({"inject", "partition", "--link", "replication"});
   ASSERT_TRUE(topo.restart("primary").is_ok());
 
@@ -369,7 +357,7 @@ TEST(LostWrites, APrimaryThatWroteOverLostSeqsWhileCutOffStopsAndReprotectRollsI
   drsim::v1::PutResponse resp;
   ASSERT_TRUE(wait_until([&] { return put(*stub, "n0", &resp).ok(); }, 20s));
   ASSERT_EQ(resp.result().seq(), 51u);
-  ASSERT_EQ(write_keys("n", 1, 59), 59);  // seq 52..110, acknowledged (async)
+  ASSERT_EQ(put_keys(topo, "n", 1, 59), 59);  // seq 52..110, acknowledged (async)
   EXPECT_EQ(topo.status("primary").workloads(0).last_seq(), 110u);
 
   cli({"heal"});
