@@ -1,15 +1,9 @@
 // Replication between real region daemons on loopback: catch-up, resume after
 // a standby restart with no gap and no duplicate, and what the standby refuses.
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/mount.h>
-#include <linux/magic.h>
-#include <sys/statfs.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -21,6 +15,7 @@
 #include "drsim/v1/replication.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/test_topology.h"
+#include "tests/support/tmpfs.h"
 
 namespace drsim::testing {
 namespace {
@@ -194,58 +189,6 @@ TEST(Replication, ABacklogOfLargeValuesReachesTheStandbyInFramesItAccepts) {
       << kWrites << "; reconnects " << topo.status("primary").replication_reconnects();
   auto secondary = topo.workload_stub("secondary");
   EXPECT_EQ(scan_all(*primary, "vm-web"), scan_all(*secondary, "vm-web"));
-}
-
-// Unmounts a tmpfs lazily: the file system goes once the daemon (stopped last) closes it. Not
-// copyable: a copy's destructor would unmount it early.
-struct Unmount {
-  explicit Unmount(std::filesystem::path d) : dir(std::move(d)) {}
-  Unmount(const Unmount&) = delete;
-  Unmount& operator=(const Unmount&) = delete;
-  ~Unmount() { umount2(dir.c_str(), MNT_DETACH); }
-  std::filesystem::path dir;
-};
-
-// Stops `region`, moves its data dir onto a fresh 256 MiB tmpfs (root, as the test command
-// runs) and starts it again there. Returns the guard that unmounts it.
-std::unique_ptr<Unmount> restart_on_tmpfs(TestTopology& topo, const std::string& region) {
-  namespace fs = std::filesystem;
-  topo.kill(region);
-  const fs::path data = fs::path(topo.home()) / region / "data";
-  const fs::path saved = fs::path(topo.home()) / region / "data-before-tmpfs";
-  fs::rename(data, saved);
-  fs::create_directory(data);
-  if (mount("drsim-test", data.c_str(), "tmpfs", 0, "size=256m,mode=0700") != 0) {
-    ADD_FAILURE() << "mounting a tmpfs on " << data << " (the test command runs as root): "
-                  << std::strerror(errno);
-    return nullptr;
-  }
-  auto unmount = std::make_unique<Unmount>(data);
-  fs::copy(saved, data, fs::copy_options::recursive);
-  if (Status s = topo.restart(region); !s.is_ok()) {
-    ADD_FAILURE() << "restarting " << region << " on its tmpfs: " << s.message();
-    return nullptr;
-  }
-  return unmount;
-}
-
-// Fills the file system under `dir` until `leave` bytes are free; returns the filler's path, or
-// an empty one (and a test failure) when `dir` is not a tmpfs: never the machine's own disk.
-std::filesystem::path fill_leaving(const std::filesystem::path& dir, uint64_t leave) {
-  struct statfs fs_type {};
-  if (statfs(dir.c_str(), &fs_type) != 0 || fs_type.f_type != TMPFS_MAGIC) {
-    ADD_FAILURE() << dir << " is not on a tmpfs: not filling it";
-    return {};
-  }
-  struct statvfs st {};
-  EXPECT_EQ(statvfs(dir.c_str(), &st), 0);
-  const uint64_t free_bytes = uint64_t{st.f_bavail} * st.f_frsize;
-  const std::filesystem::path filler = dir / "filler";
-  int fd = ::open(filler.c_str(), O_CREAT | O_WRONLY, 0600);
-  EXPECT_GE(fd, 0);
-  EXPECT_EQ(posix_fallocate(fd, 0, static_cast<off_t>(free_bytes - leave)), 0);
-  ::close(fd);
-  return filler;
 }
 
 TEST(Replication, AStandbyOnAFullDiskRefusesBatchesAndCatchesUpOnceThereIsRoom) {
