@@ -94,8 +94,19 @@ bool process_alive(pid_t pid) {
   std::string content;
   std::getline(stat, content);
   auto close_paren = content.rfind(')');
-  if (close_paren != std::string::npos && close_paren + 2 < content.size()) {
-    return content[close_paren + 2] != 'Z';
+  if (close_paren != std::string::npos && close_paren + 2 < content.size() &&
+      content[close_paren + 2] == 'Z') {
+    // The thread group's leader is a zombie as soon as it exits, while its other threads may
+    // still be exiting and holding the process's files (a RocksDB LOCK, a listening socket): it
+    // is gone once /proc/PID/task lists the leader alone.
+    std::error_code ec;
+    size_t threads = 0;
+    for (auto it = std::filesystem::directory_iterator(
+             "/proc/" + std::to_string(pid) + "/task", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      ++threads;
+    }
+    return threads > 1;
   }
   return true;
 }
