@@ -12,7 +12,8 @@ RegionSampler::RegionSampler(std::map<std::string, std::string> addresses,
                              std::chrono::milliseconds period)
     : addresses_(std::move(addresses)), period_(period) {
   for (const auto& [region, address] : addresses_) {
-    threads_.emplace_back([this, region, address] { run(region, address); });
+    // Init-captures: clang 14 (the fuzz build's) cannot capture structured bindings by name.
+    threads_.emplace_back([this, r = region, a = address] { run(r, a); });
   }
 }
 
