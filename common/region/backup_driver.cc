@@ -177,6 +177,7 @@ Status BackupDriver::start() {
   });
   if (!s.is_ok()) return s;
   if (!bad.is_ok()) return bad;
+  if (Status dropped = drop_unnamed_geo_blobs(); !dropped.is_ok()) return dropped;
   // The clock never runs behind an op it already applied.
   if (!local_ops_.empty() && from_nanos(local_ops_.back().at_nanos()) > now()) {
     clock_->restart_at(from_nanos(local_ops_.back().at_nanos()));
@@ -1284,32 +1285,71 @@ void BackupDriver::ship_failed(const Status& why) {
   });
 }
 
+std::optional<std::pair<std::pair<std::string, std::string>, uint64_t>>
+BackupDriver::point_naming(const VaultSet& set, uint64_t blob) {
+  for (const auto& [item, points] : set.points) {
+    for (const auto& [id, data] : points) {
+      if (data.blob == blob) return std::make_pair(item, id);
+    }
+  }
+  return std::nullopt;
+}
+
+Status BackupDriver::drop_unnamed_geo_blobs() {
+  auto stored = store_.list_blobs();
+  if (!stored.is_ok()) return stored.status();
+  std::map<std::string, std::vector<uint64_t>> by_source;
+  for (const auto& b : *stored) {
+    if (!b.region.empty()) by_source[b.region].push_back(b.id);
+  }
+  static const VaultSet kNoCopy;
+  for (const auto& [source, blobs] : by_source) {
+    auto set = paired_.find(source);
+    const VaultSet& copy = set == paired_.end() ? kNoCopy : set->second;
+    auto drop = model::unnamed_geo_blobs(
+        blobs, [&](uint64_t b) { return point_naming(copy, b).has_value(); });
+    for (uint64_t b : drop) {
+      if (Status s = store_.delete_blob({source, b}); !s.is_ok()) return s;
+    }
+    if (!drop.empty()) {
+      spdlog::info("backup: dropped {} blob(s) of {}'s paired copy that no recovery point names",
+                   drop.size(), source);
+    }
+  }
+  return Status::ok();
+}
+
 Status BackupDriver::geo_put_blob(const v1::GeoBlobChunk& chunk) {
   if (Status s = check_serving(); !s.is_ok()) return s;
-  if (Status s = check_name("source_region", chunk.source_region()); !s.is_ok()) return s;
-  if (chunk.source_region() == node_.options().name) {
-    return invalid_argument("source_region: " + chunk.source_region() + " is this region");
-  }
-  // The source ships a point's data before the op that names it, and never again: data an
-  // applied op names is a recovery point, immutable here as in the source's vault. A chunk for
-  // it would change a backup after the fact (a resend of a chunk comes before its op).
-  if (auto set = paired_.find(chunk.source_region()); set != paired_.end()) {
-    for (const auto& [item, points] : set->second.points) {
-      for (const auto& [id, data] : points) {
-        if (data.blob != chunk.blob()) continue;
-        return failed_precondition(
-            "blob: " + std::to_string(chunk.blob()) + " holds recovery point " +
-            std::to_string(id) + " of " + item.second + " in vault " + item.first + " of " +
-            chunk.source_region() + "'s paired copy; a recovery point's data does not change");
-      }
-    }
+  const std::string& src = chunk.source_region();
+  if (Status s = check_name("source_region", src); !s.is_ok()) return s;
+  if (src == node_.options().name) {
+    return invalid_argument("source_region: " + src + " is this region");
   }
   for (int i = 0; i < chunk.items_size(); ++i) {
     if (chunk.items(i).key().empty()) {
       return invalid_argument("items[" + std::to_string(i) + "].key: must not be empty");
     }
   }
-  return store_.put_blob({chunk.source_region(), chunk.blob()}, [&] {
+  static const VaultSet kNoCopy;
+  auto set = paired_.find(src);
+  const VaultSet& copy = set == paired_.end() ? kNoCopy : set->second;
+  const auto decision = geo_intake_[src].on_chunk(
+      chunk.blob(), [&](uint64_t b) { return point_naming(copy, b).has_value(); });
+  if (decision.kind == model::GeoChunkDecision::Kind::kRefuseNamed) {
+    // The source ships a point's data before the op that names it, and never again: data an
+    // applied op names is a recovery point, immutable here as in the source's vault.
+    const auto named = *point_naming(copy, chunk.blob());
+    return failed_precondition(
+        "blob: " + std::to_string(chunk.blob()) + " holds recovery point " +
+        std::to_string(named.second) + " of " + named.first.second + " in vault " +
+        named.first.first + " of " + src +
+        "'s paired copy; a recovery point's data does not change");
+  }
+  if (decision.drop_blob) {
+    if (Status s = store_.delete_blob({src, *decision.drop_blob}); !s.is_ok()) return s;
+  }
+  return store_.put_blob({src, chunk.blob()}, [&] {
     storage::KeyValues items;
     for (const auto& kv : chunk.items()) items.emplace_back(kv.key(), kv.value());
     return items;

@@ -26,6 +26,7 @@
 #include "common/model/backup/clock.h"
 #include "common/model/backup/cost_meter.h"
 #include "common/model/backup/disk_snapshot.h"
+#include "common/model/backup/geo_copy_intake.h"
 #include "common/model/backup/restore.h"
 #include "common/model/backup/vault_registry.h"
 #include "common/model/backup/vm_image.h"
@@ -129,6 +130,11 @@ class BackupDriver {
     uint64_t applied_seq = 0;
   };
   // What applying an op did, beyond its status.
+  // The (vault, VM) and point of `set` whose data is blob `blob`, if one names it.
+  static std::optional<std::pair<std::pair<std::string, std::string>, uint64_t>> point_naming(
+      const VaultSet& set, uint64_t blob);
+  // Drops the paired copies' blobs no applied op names (at start: see unnamed_geo_blobs).
+  Status drop_unnamed_geo_blobs();
   struct Applied {
     std::optional<model::BackupJob> job;
     std::optional<model::BackupDataDeleted> deleted;
@@ -267,6 +273,8 @@ class BackupDriver {
   model::CostMeter meter_;
   Time last_usage_at_ = kTimeZero;
   std::map<std::string, VaultSet> paired_;  // by source region
+  // What the paired copies keep of blobs no applied op names yet: one each (geo_copy_intake.h).
+  std::map<std::string, model::GeoCopyIntake> geo_intake_;  // by source region
   std::vector<drsim::v1::VaultOp> local_ops_;
   uint64_t next_seq_ = 1;
 

@@ -4,6 +4,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include "common/storage/free_space.h"
 #include "common/storage/rocks_codec.h"
 
 namespace drsim::storage {
@@ -34,7 +35,7 @@ std::string prefix_end(std::string prefix) {
 
 }  // namespace
 
-BackupStore::BackupStore(rocksdb::DB* db) : db_(db) {}
+BackupStore::BackupStore(rocksdb::DB* db, std::string dir) : db_(db), dir_(std::move(dir)) {}
 
 BackupStore::~BackupStore() = default;
 
@@ -45,7 +46,7 @@ Result<std::unique_ptr<BackupStore>> BackupStore::open(const std::string& dir) {
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
   if (!s.ok()) return unavailable("cannot open backup store " + dir + ": " + s.ToString());
-  return std::unique_ptr<BackupStore>(new BackupStore(db));
+  return std::unique_ptr<BackupStore>(new BackupStore(db, dir));
 }
 
 Status BackupStore::append_op(const std::string& region, const drsim::v1::VaultOp& op) {
@@ -77,7 +78,19 @@ Status BackupStore::for_each_op(
 
 Status BackupStore::put_range(const std::string& prefix, const KeyValues& items) {
   rocksdb::WriteBatch batch;
-  for (const auto& [k, v] : items) batch.Put(prefix + k, v);
+  uint64_t bytes = 0;
+  for (const auto& [k, v] : items) {
+    batch.Put(prefix + k, v);
+    bytes += prefix.size() + k.size() + v.size();
+  }
+  if (Status s = require_free_bytes(*db_->GetEnv(), dir_, bytes + kStoreReserveBytes,
+                                    "to write " + std::to_string(bytes) +
+                                        " bytes of backup data and keep a reserve of " +
+                                        std::to_string(kStoreReserveBytes),
+                                    UnknownRoom::kAdmit);
+      !s.is_ok()) {
+    return s;
+  }
   return from_rocks(db_->Write(rocksdb::WriteOptions(), &batch), "write backup data");
 }
 
@@ -122,6 +135,23 @@ Result<uint64_t> BackupStore::next_blob_id() {
   wo.sync = true;
   if (Status st = from_rocks(db_->Put(wo, "n", nv), "write blob counter"); !st.is_ok()) return st;
   return next;
+}
+
+Result<std::vector<BlobRef>> BackupStore::list_blobs() {
+  std::vector<BlobRef> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek("b"); it->Valid() && it->key().starts_with("b");) {
+    const std::string key = it->key().ToString();
+    const size_t nul = key.find('\0', 1);
+    if (nul == std::string::npos || key.size() < nul + 10 || key[nul + 9] != '\0') {
+      return Status(StatusCode::kDataLoss, "recovery point data key is malformed");
+    }
+    BlobRef blob{key.substr(1, nul - 1), get_u64(&key[nul + 1])};
+    it->Seek(prefix_end(blob_prefix(blob)));  // past every key of this blob
+    out.push_back(std::move(blob));
+  }
+  if (!it->status().ok()) return from_rocks(it->status(), "list recovery point data");
+  return out;
 }
 
 Status BackupStore::put_disk(const std::string& disk, const KeyValues& items) {

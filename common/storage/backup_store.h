@@ -44,11 +44,15 @@ class BackupStore {
   Status for_each_op(
       const std::function<void(const std::string& region, const drsim::v1::VaultOp&)>& fn);
 
-  // Recovery point data. Chunks of one blob are written in key order.
+  // Recovery point data. Chunks of one blob are written in key order. Data (blobs, disks) is
+  // refused with RESOURCE_EXHAUSTED "disk full: …" when writing it would leave less than
+  // kStoreReserveBytes free (free_space.h), before RocksDB fails the write itself.
   Status put_blob(const BlobRef& blob, const KeyValues& items);
   Status delete_blob(const BlobRef& blob);
   Result<KeyPage> read_blob(const BlobRef& blob, const std::string& start_key, size_t limit);
   Result<uint64_t> next_blob_id();  // durable counter
+  // Every stored blob, this region's and the paired regions' (one seek per blob).
+  Result<std::vector<BlobRef>> list_blobs();
 
   // Disks a restore created ("<vm>-<disk>" or "<disk>-restored-<point>").
   Status put_disk(const std::string& disk, const KeyValues& items);
@@ -65,11 +69,12 @@ class BackupStore {
       const std::function<void(const std::string& name, const std::string& value)>& fn);
 
  private:
-  explicit BackupStore(rocksdb::DB* db);
+  BackupStore(rocksdb::DB* db, std::string dir);
   Status put_range(const std::string& prefix, const KeyValues& items);
   Result<KeyPage> read_range(const std::string& prefix, const std::string& start_key, size_t limit);
 
   std::unique_ptr<rocksdb::DB> db_;
+  std::string dir_;
 };
 
 }  // namespace drsim::storage

@@ -16,6 +16,11 @@ class Env;
 
 namespace drsim::storage {
 
+// Room a store keeps free: below it a region store refuses replicated batches (a standby NACKs
+// them) and a stopped store does not try to resume; the backup store refuses recovery point data,
+// restored disks and the paired region's copy.
+inline constexpr uint64_t kStoreReserveBytes = 16u << 20;
+
 // What require_free_bytes answers when the file system cannot tell how much room it has.
 enum class UnknownRoom {
   kRefuse,  // UNAVAILABLE: a daemon starting up cannot know it will be able to write

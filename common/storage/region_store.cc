@@ -204,21 +204,15 @@ Status RegionStore::apply(const std::vector<const drsim::v1::Change*>& changes) 
   return st;
 }
 
-namespace {
-// Room a store keeps free: below it a standby refuses replicated batches (check_room) and a
-// store stopped by a failed write does not try to resume.
-constexpr uint64_t kReserveBytes = 16u << 20;
-}  // namespace
-
 Status RegionStore::check_room(uint64_t bytes) {
   if (writes_stopped_) return resume_writes();
   return free_space_for(bytes);
 }
 
 Status RegionStore::free_space_for(uint64_t bytes) {
-  return require_free_bytes(*db_->GetEnv(), dir_, bytes + kReserveBytes,
+  return require_free_bytes(*db_->GetEnv(), dir_, bytes + kStoreReserveBytes,
                             "to write " + std::to_string(bytes) + " bytes and keep a reserve of " +
-                                std::to_string(kReserveBytes),
+                                std::to_string(kStoreReserveBytes),
                             UnknownRoom::kAdmit);
 }
 

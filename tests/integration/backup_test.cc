@@ -3,6 +3,7 @@
 // the corrupted live state), the VM-agent error, soft delete on the scaled backup clock,
 // scheduled backups, restart durability, and cross-region restore from the GRS copy while the
 // primary is down (refused for LRS).
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/storage/backup_store.h"
 #include "drsim/v1/backup.grpc.pb.h"
 #include "tests/integration/backup_fixture.h"
 #include "tests/support/test_topology.h"
@@ -439,6 +441,7 @@ TEST(Backup, CrossRegionRestoreDuringAPrimaryOutageNeedsGrs) {
   // gives the data backed up. The old code stored any chunk, and the restore gave it back.
   auto geo = v1::Backup::NewStub(topo.channel_as("primary", topo.address("secondary")));
   int refused_chunks = 0;
+  uint64_t last_stored = 0;
   for (uint64_t blob = 1; blob <= 16; ++blob) {
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 5s);
@@ -454,6 +457,9 @@ TEST(Backup, CrossRegionRestoreDuringAPrimaryOutageNeedsGrs) {
     if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
       EXPECT_THAT(s.error_message(), HasSubstr("a recovery point's data does not change"));
       ++refused_chunks;
+    } else {
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      last_stored = blob;
     }
   }
   EXPECT_GE(refused_chunks, 1) << "the GRS point's blob was taken";
@@ -462,10 +468,43 @@ TEST(Backup, CrossRegionRestoreDuringAPrimaryOutageNeedsGrs) {
   ASSERT_TRUE(again.is_ok()) << again.status().message();
   EXPECT_EQ(*secondary.read_disk("vm-web-dr2-vm-web-osdisk"), expected);
 
+  // Nor can it fill the paired region's disk with blobs no recovery point names: of the unnamed
+  // blob ids sent above (all but the two points' blobs) only the last is kept (the one a source
+  // could still be filling), and a restart drops that one too (the source ships a point's blob
+  // again from its first chunk). The old code kept all 14.
+  const std::string backup_dir = topo.state().at("secondary").data_dir + "/backup";
+  auto primary_blobs = [&]() -> std::vector<uint64_t> {
+    topo.kill("secondary");
+    auto store = storage::BackupStore::open(backup_dir);
+    EXPECT_TRUE(store.is_ok()) << store.status().message();
+    if (!store.is_ok()) return {};
+    auto blobs = (*store)->list_blobs();
+    EXPECT_TRUE(blobs.is_ok()) << blobs.status().message();
+    std::vector<uint64_t> ids;
+    if (blobs.is_ok()) {
+      for (const auto& b : *blobs) {
+        if (b.region == "primary") ids.push_back(b.id);
+      }
+    }
+    return ids;
+  };
+  const auto kept = primary_blobs();
+  EXPECT_EQ(kept.size(), 2u) << "the GRS point's blob (the LRS point's is not copied) and the "
+                                "last unnamed one sent";
+  EXPECT_NE(std::find(kept.begin(), kept.end(), last_stored), kept.end());
+  ASSERT_TRUE(topo.restart("secondary").is_ok());
+  EXPECT_EQ(primary_blobs().size(), 1u) << "only the GRS point's blob survives a restart";
+  ASSERT_TRUE(topo.restart("secondary").is_ok());
+  cli::BackupClient restarted(topo.address("secondary"));
+  crr.set_target_vm("vm-web-dr3");
+  auto after_restart = restarted.restore(crr);
+  ASSERT_TRUE(after_restart.is_ok()) << after_restart.status().message();
+  EXPECT_EQ(*restarted.read_disk("vm-web-dr3-vm-web-osdisk"), expected);
+
   crr.set_vault("rsv-lrs");
   crr.set_vm("vm-db");
   crr.set_target_vm("vm-db-dr");
-  auto refused = secondary.restore(crr);
+  auto refused = restarted.restore(crr);
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(refused.status().message(), HasSubstr("LRS"));
   EXPECT_THAT(refused.status().message(), HasSubstr("cross-region restore needs a GRS vault"));
