@@ -1874,6 +1874,13 @@ Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
                             " workload(s) offered; region " + options_.name + " hosts " +
                             std::to_string(order_.size()));
   }
+  // A re-protect writes (roll backs, full copies): on a full disk the hello is refused before
+  // any of it, and the source's re-protect ends with the reason. A workload whose roll back or
+  // copy start still fails for want of room refuses it likewise; the ones planned before it
+  // are in a state the next hello re-plans from (a copy begun is a copy to redo).
+  if (Status room = store_.check_room(0); !room.is_ok()) {
+    return Status(room.code(), "region " + options_.name + " cannot re-protect: " + room.message());
+  }
   if (!incoming_.running()) {
     incoming_ = model::ResyncProgress(scheduler_.now());
     incoming_started_wall_ = clock_.wall_unix_nanos();
@@ -1894,6 +1901,7 @@ Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
                       restores.status().message();
       } else {
         Status s = store_.roll_back(w->spec.name, {plan.common, plan.common_epoch}, *restores);
+        if (s.code() == StatusCode::kResourceExhausted) return s;  // nothing of it is written
         if (!s.is_ok()) {
           spdlog::critical("roll back of {} failed: {}", w->spec.name, s.to_string());
           std::abort();  // memory and disk would disagree
@@ -1912,6 +1920,7 @@ Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
     }
     if (plan.kind == model::ResyncKind::kFull) {
       if (Status s = store_.begin_full_copy(w->spec.name); !s.is_ok()) {
+        if (s.code() == StatusCode::kResourceExhausted) return s;  // nothing of it is written
         spdlog::critical("cannot start a full copy of {}: {}", w->spec.name, s.to_string());
         std::abort();
       }
@@ -2005,9 +2014,13 @@ void RegionNode::sink_snapshot(SinkLink* stream, const drsim::v1::SnapshotChunk&
     sink_reject(stream, bad);
     return;
   }
-  if (Status s = store_.apply_snapshot_chunk(chunk); !s.is_ok()) {
-    spdlog::critical("durable apply of a snapshot chunk failed: {}", s.to_string());
-    std::abort();
+  // A full disk refuses the chunk (the source's next hello re-plans the copy) instead of
+  // stopping the region; any other failed write still does (refuse_undurable).
+  Status durable = store_.check_room(chunk.ByteSizeLong());
+  if (durable.is_ok()) durable = store_.apply_snapshot_chunk(chunk);
+  if (!durable.is_ok()) {
+    refuse_undurable(stream, chunk.items_size(), durable);
+    return;
   }
   if (incoming_.running()) {
     incoming_.on_copy_chunk(w->spec.name, static_cast<uint64_t>(chunk.items_size()),

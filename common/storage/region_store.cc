@@ -190,17 +190,22 @@ Status RegionStore::apply(const std::vector<const drsim::v1::Change*>& changes) 
     put_u64(v, c->epoch());
     batch.Put(cursor_key(c->workload()), v);
   }
+  Status st = write_resumable(batch, durability_ == Durability::kPowerLoss, "apply batch");
+  if (st.is_ok()) {
+    for (const auto* c : newest) maybe_trim_log(c->workload(), Seq(c->seq()));
+  }
+  return st;
+}
+
+Status RegionStore::write_resumable(rocksdb::WriteBatch& batch, bool sync,
+                                    const std::string& what) {
   if (writes_stopped_) {
     if (Status resumed = resume_writes(); !resumed.is_ok()) return resumed;
   }
   rocksdb::WriteOptions wo;
-  wo.sync = durability_ == Durability::kPowerLoss;
-  Status st = from_rocks(db_->Write(wo, &batch), "apply batch");
-  if (st.is_ok()) {
-    for (const auto* c : newest) maybe_trim_log(c->workload(), Seq(c->seq()));
-  } else {
-    writes_stopped_ = true;
-  }
+  wo.sync = sync;
+  Status st = from_rocks(db_->Write(wo, &batch), what);
+  if (!st.is_ok()) writes_stopped_ = true;
   return st;
 }
 
@@ -451,9 +456,8 @@ Status RegionStore::roll_back(const std::string& workload, const WorkloadCursor&
   // What came after `common` is gone, the branch a mark warned of with it (the caller rolls
   // back to at most the mark).
   batch.Delete(unverified_key(workload));
-  rocksdb::WriteOptions wo;
-  wo.sync = true;  // rare, and the cursor must never run ahead of the data
-  return from_rocks(db_->Write(wo, &batch), "roll back " + workload);
+  // Synced: rare, and the cursor must never run ahead of the data.
+  return write_resumable(batch, true, "roll back " + workload);
 }
 
 Status RegionStore::begin_full_copy(const std::string& workload) {
@@ -463,9 +467,7 @@ Status RegionStore::begin_full_copy(const std::string& workload) {
   batch.Delete(cursor_key(workload));
   batch.Delete(unverified_key(workload));
   batch.Put(copy_mark_key(workload), "");
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return from_rocks(db_->Write(wo, &batch), "begin full copy of " + workload);
+  return write_resumable(batch, true, "begin full copy of " + workload);
 }
 
 Status RegionStore::apply_snapshot_chunk(const drsim::v1::SnapshotChunk& chunk) {
@@ -481,9 +483,8 @@ Status RegionStore::apply_snapshot_chunk(const drsim::v1::SnapshotChunk& chunk) 
     batch.Put(cursor_key(w), cursor_value({Seq(chunk.seq()), Epoch(chunk.epoch())}));
     batch.Delete(copy_mark_key(w));
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = chunk.last() || durability_ == Durability::kPowerLoss;
-  return from_rocks(db_->Write(wo, &batch), "apply snapshot chunk of " + w);
+  return write_resumable(batch, chunk.last() || durability_ == Durability::kPowerLoss,
+                         "apply snapshot chunk of " + w);
 }
 
 Status RegionStore::mark_unverified(const std::vector<std::pair<std::string, Seq>>& marks) {

@@ -24,6 +24,7 @@ struct ReadOptions;
 class DB;
 class ColumnFamilyHandle;
 class Snapshot;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace drsim::storage {
@@ -179,6 +180,11 @@ class RegionStore {
               Durability durability, uint64_t log_retention);
   void maybe_trim_log(const std::string& workload, Seq newest);
   Status resume_writes();
+  // Writes `batch` after resuming a store stopped by an earlier failed write; a failure stops it
+  // (the next write resumes first). Every write of replicated data, a re-protect's roll back and
+  // full copy included, goes through here, so a full disk is an error to refuse, not a store
+  // that stays stopped.
+  Status write_resumable(rocksdb::WriteBatch& batch, bool sync, const std::string& what);
   // RESOURCE_EXHAUSTED "disk full: ..." unless `bytes` plus the reserve are free (OK when the file
   // system cannot tell).
   Status free_space_for(uint64_t bytes);
@@ -196,7 +202,7 @@ class RegionStore {
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
   Durability durability_;
   uint64_t log_retention_;
-  bool writes_stopped_ = false;  // the last apply failed: resume before the next
+  bool writes_stopped_ = false;  // the last write failed: resume before the next
 };
 
 }  // namespace drsim::storage

@@ -1,7 +1,10 @@
 // Fail back with zero loss, with real processes: planned failover (drain, then swap roles),
 // re-protect after an unplanned failover (the former primary's unreplicated writes are rolled
 // back, then a delta), full resync when its data is gone, and the refusals.
+#include <signal.h>
+
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -15,6 +18,7 @@
 #include "common/net/grpc_util.h"
 #include "drsim/v1/admin.grpc.pb.h"
 #include "tests/support/test_topology.h"
+#include "tests/support/tmpfs.h"
 
 namespace drsim::testing {
 namespace {
@@ -497,6 +501,91 @@ TEST(Reprotect, FullCopyCutShortByAStandbyCrashIsRedoneAndEndsIdentical) {
   auto secondary = topo.workload_stub("secondary");
   auto old = topo.workload_stub("primary");
   EXPECT_EQ(scan_all(*old, "vm-web"), scan_all(*secondary, "vm-web"));
+}
+
+TEST(Reprotect, OntoAFullDiskIsRefusedWithoutStoppingTheStandbyAndDoneOnceThereIsRoom) {
+  // The former primary's data is gone and its new data dir is a 256 MiB tmpfs. With 1 MiB free
+  // the re-protect's hello is refused ("cannot re-protect: disk full"); with the 16 MiB reserve
+  // and 512 KiB free, room for the hello but not for a 1 MiB chunk of the 12 MB full copy, the
+  // copy's chunks are refused. The standby stays up through
+  // both (before, the first snapshot chunk RocksDB could not write aborted it) and, once the
+  // filler is gone, the re-protect completes with the active region's data.
+  TestTopology topo(kAsyncWeb);
+  ASSERT_TRUE(topo.ok());
+  auto primary = topo.workload_stub("primary");
+  constexpr int kKeys = 3000;
+  ASSERT_EQ(write_keys(*primary, "vm-web", 0, kKeys, "v1-", 8 << 10), kKeys);
+  ASSERT_TRUE(
+      wait_until([&] { return last_seq(topo.status("secondary"), "vm-web") == kKeys; }, 30s));
+  ASSERT_NO_FATAL_FAILURE(kill_primary_and_fail_over(topo));
+  const std::filesystem::path data = topo.state().at("primary").data_dir;
+  std::filesystem::remove_all(data);
+  std::filesystem::create_directory(data);
+  auto unmount = mount_tmpfs(data);
+  ASSERT_TRUE(unmount);
+  ASSERT_NO_FATAL_FAILURE(restart_primary_as_standby(topo));
+  const pid_t standby = topo.pid("primary");
+
+  auto filler = fill_leaving(unmount->dir, 1u << 20);
+  ASSERT_FALSE(filler.empty());
+  drsim::v1::ReprotectResponse rp;
+  grpc::Status s = reprotect(topo.address("secondary"), &rp, "test: full disk", 30s);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.error_message().find("cannot re-protect: disk full"), std::string::npos)
+      << s.error_message();
+  ASSERT_EQ(::kill(standby, 0), 0) << "the standby stopped on a full disk";
+
+  std::filesystem::remove(filler);
+  filler = fill_leaving(unmount->dir, (16u << 20) + (512u << 10));
+  ASSERT_FALSE(filler.empty());
+  const uint64_t refusals_before = topo.status("secondary").replication_refusals();
+  {
+    auto stub = drsim::v1::RegionAdmin::NewStub(cli::operator_channel(topo.address("secondary")));
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 10s);
+    drsim::v1::ReprotectRequest req;
+    req.set_no_wait(true);
+    s = stub->Reprotect(&ctx, req, &rp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  auto refused = [&] { return topo.status("secondary").replication_refusals() > refusals_before; };
+  wait_until([&] { return refused() || ::kill(standby, 0) != 0; }, 30s);
+  ASSERT_EQ(::kill(standby, 0), 0) << "the standby stopped on a full disk during the copy";
+  ASSERT_TRUE(refused()) << "the copy was never refused: "
+                         << topo.status("secondary").fenced_reason();
+  EXPECT_NE(topo.status("secondary").protection(), drsim::v1::REGION_PROTECTION_PROTECTED);
+  // A chunk of the copy was refused, not only a hello (the standby's log says which).
+  {
+    std::ifstream log(std::filesystem::path(topo.home()) / "primary" / "primary.log");
+    std::string line, chunk_refusal;
+    while (std::getline(log, line)) {
+      if (line.find("replicated changes durable, refusing them: disk full") != std::string::npos) {
+        chunk_refusal = line;
+      }
+    }
+    EXPECT_FALSE(chunk_refusal.empty()) << "no chunk of the full copy was refused";
+    std::cout << "[full disk] " << chunk_refusal << "\n";
+  }
+
+  // Room again: the re-protect running goes on (a refused hello ended it: then it is asked again).
+  std::filesystem::remove(filler);
+  auto protected_now = [&] {
+    return topo.status("secondary").protection() == drsim::v1::REGION_PROTECTION_PROTECTED;
+  };
+  wait_until(
+      [&] {
+        return protected_now() ||
+               topo.status("secondary").protection() != drsim::v1::REGION_PROTECTION_RESYNCING;
+      },
+      30s);
+  if (!protected_now()) {
+    s = reprotect(topo.address("secondary"), &rp, "test: room again", 60s);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  ASSERT_TRUE(wait_until(protected_now, 30s));
+  auto secondary = topo.workload_stub("secondary");
+  EXPECT_EQ(scan_all(*topo.workload_stub("primary"), "vm-web"), scan_all(*secondary, "vm-web"));
+  EXPECT_EQ(scan_all(*secondary, "vm-web").size(), static_cast<size_t>(kKeys));
 }
 
 TEST(Reprotect, RefusedBeforeFailoverOnTheStandbyAndWhileThePeerIsDown) {
