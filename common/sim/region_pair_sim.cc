@@ -201,8 +201,11 @@ class Run {
   // waiting for answers (a frozen region piles up requests in flight; a dead one never answers,
   // a restarted one answers at the same address).
   void start_client(std::unique_ptr<SimRegion>& target_slot) {
+    // The next write is the scheduled task's (a strong reference); the function itself holds a
+    // weak one, else it would own itself and never be freed (LeakSanitizer, every seed).
     auto write = std::make_shared<std::function<void()>>();
-    *write = [this, &target_slot, write] {
+    std::weak_ptr<std::function<void()>> self = write;
+    *write = [this, &target_slot, self] {
       if (!clients_running_) return;
       SimRegion& target = *target_slot;
       const std::string key = "k" + std::to_string(next_key_++);
@@ -217,7 +220,9 @@ class Run {
           on_answer(target, key, workload, value, o);
         });
       });
-      sim_.schedule_after(ms(2 + rng_.below(8)), [write] { (*write)(); });
+      if (auto next = self.lock()) {
+        sim_.schedule_after(ms(2 + rng_.below(8)), [next] { (*next)(); });
+      }
     };
     (*write)();
   }
