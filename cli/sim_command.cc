@@ -43,6 +43,9 @@ struct SimCommand::Impl {
     size_t kills = 0;
     size_t restarts = 0;
     size_t standby_refusals = 0;
+    size_t lost_write_stops = 0;
+    size_t reprotects = 0;
+    size_t rolled_back_acks = 0;
     Duration simulated{};
     Duration longest_lease_wait{};
     std::map<std::string, std::pair<size_t, size_t>> by_nemesis;  // name → seeds, failing
@@ -57,6 +60,9 @@ struct SimCommand::Impl {
       kills += v.kills;
       restarts += v.restarts;
       standby_refusals += v.standby_refusals;
+      lost_write_stops += v.lost_write_stops;
+      reprotects += v.reprotects;
+      rolled_back_acks += v.rolled_back_acks;
       simulated += v.simulated;
       longest_lease_wait = std::max(longest_lease_wait, v.lease_wait);
       auto& n = by_nemesis[std::string(sim::nemesis_name(v.nemesis))];
@@ -88,8 +94,9 @@ struct SimCommand::Impl {
     cmd->add_option("--broken-variant", broken_variant,
                     "TEST BUILD: run a deliberately broken variant (lease: regions ack without "
                     "a valid lease; ack-before-standby: sync writes acknowledged before the "
-                    "standby has them)")
-        ->check(CLI::IsMember({"lease", "ack-before-standby"}));
+                    "standby has them; unverified-marks: a restarted primary serving on by "
+                    "fence-check timeout does not mark where its unverified writes begin)")
+        ->check(CLI::IsMember({"lease", "ack-before-standby", "unverified-marks"}));
 #endif
   }
 
@@ -131,6 +138,8 @@ struct SimCommand::Impl {
     base.lease_check = broken_variant == "lease" ? LeaseCheck::kBypassed : LeaseCheck::kEnforced;
     base.sync_ack = broken_variant == "ack-before-standby" ? sim::SyncAck::kBeforeStandby
                                                            : sim::SyncAck::kAfterStandby;
+    base.marks = broken_variant == "unverified-marks" ? sim::UnverifiedMarks::kSkipped
+                                                      : sim::UnverifiedMarks::kKept;
     base.drift_range = drift_beyond_bound ? DriftRange::kBeyondBound : DriftRange::kWithinBound;
     base.fsync = without_fsync ? sim::Fsync::kOff : sim::Fsync::kEveryWrite;
 
@@ -145,12 +154,15 @@ struct SimCommand::Impl {
       kind_names += (kind_names.empty() ? "" : ", ") + std::string(sim::nemesis_name(n));
     if (!json) {
       std::printf(
-          "drsim sim: %zu seed(s), nemesis %s, lease check %s%s%s%s\n", run_seeds.size(),
+          "drsim sim: %zu seed(s), nemesis %s, lease check %s%s%s%s%s\n", run_seeds.size(),
           kind_names.c_str(),
           base.lease_check == LeaseCheck::kEnforced ? "enforced" : "BYPASSED (broken variant)",
           base.sync_ack == sim::SyncAck::kAfterStandby
               ? ""
               : ", sync writes acknowledged BEFORE the standby has them (broken variant)",
+          base.marks == sim::UnverifiedMarks::kKept
+              ? ""
+              : ", NO unverified-writes marks (broken variant)",
           drift_beyond_bound ? ", drift BEYOND the lease's bound" : "",
           without_fsync ? ", stores WITHOUT fsync" : "");
     }
@@ -230,6 +242,14 @@ struct SimCommand::Impl {
     std::printf("  kills / restarts   %zu / %zu\n", t.kills, t.restarts);
     std::printf("  standby refusals   %zu (batches the standby refused: disk full, gaps)\n",
                 t.standby_refusals);
+    if (t.by_nemesis.count("kill-cut-off") > 0) {
+      std::printf("  lost-write stops   %zu (kill-cut-off: the restarted primary found the standby "
+                  "holds writes it lost), %zu re-protect(s)\n",
+                  t.lost_write_stops, t.reprotects);
+      std::printf("  async acks lost    %zu (kill-cut-off: a store without fsync keeps none of "
+                  "them across a crash)\n",
+                  t.rolled_back_acks);
+    }
     std::printf("  violations         %zu in %zu seed(s)\n", t.violations, t.failing);
   }
 
@@ -251,6 +271,9 @@ struct SimCommand::Impl {
     body["kills"] = t.kills;
     body["restarts"] = t.restarts;
     body["standby_refusals"] = t.standby_refusals;
+    body["lost_write_stops"] = t.lost_write_stops;
+    body["reprotects"] = t.reprotects;
+    body["async_acks_lost"] = t.rolled_back_acks;
     body["fsync"] = without_fsync ? "off" : "every_write";
     body["longest_lease_wait_ms"] = to_ms(t.longest_lease_wait);
     body["violations"] = t.violations;

@@ -41,6 +41,11 @@ struct RegionOptions {
   // Test hook, off by default: acknowledge writes without a valid lease (the split-brain window
   // the lease closes), so tests can prove the checker sees acks by a superseded region.
   bool unsafe_no_lease = false;
+  // Test hook, off by default: a restarted active region that serves on by fence-check timeout
+  // does not mark where its unverified writes begin (RegionStore::mark_unverified), so the
+  // simulator can prove its checker sees two regions holding different writes at the same seqs
+  // (drsim-testhooks sim --broken-variant unverified-marks). No daemon flag sets it.
+  bool unsafe_no_unverified_marks = false;
   uint64_t log_retention = 1'000'000;
   uint32_t max_batch_changes = 1024;     // per replication frame
   uint64_t max_unacked_changes = 65536;  // per workload, in flight to the standby

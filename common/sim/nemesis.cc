@@ -24,6 +24,8 @@ std::string_view nemesis_name(Nemesis n) {
       return "kill";
     case Nemesis::kPartitionOneWay:
       return "partition-one-way";
+    case Nemesis::kKillCutOff:
+      return "kill-cut-off";
   }
   return "?";
 }

@@ -18,12 +18,13 @@ enum class Nemesis {
   kDrift,
   kDiskFull,
   kKill,
-  kPartitionOneWay
+  kPartitionOneWay,
+  kKillCutOff,
 };
-inline constexpr Nemesis kAllNemeses[] = {Nemesis::kPartition,      Nemesis::kFreeze,
-                                          Nemesis::kDoubleFailover, Nemesis::kDrift,
-                                          Nemesis::kDiskFull,       Nemesis::kKill,
-                                          Nemesis::kPartitionOneWay};
+inline constexpr Nemesis kAllNemeses[] = {
+    Nemesis::kPartition, Nemesis::kFreeze,          Nemesis::kDoubleFailover, Nemesis::kDrift,
+    Nemesis::kDiskFull,  Nemesis::kKill,            Nemesis::kPartitionOneWay,
+    Nemesis::kKillCutOff};
 std::string_view nemesis_name(Nemesis n);
 // "partition, freeze, ..., all": the kinds --nemesis takes.
 std::string known_nemeses();

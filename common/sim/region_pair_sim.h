@@ -4,7 +4,8 @@
 // (SimNetwork), the Traffic Manager's real LeaseWitness as the witness. Stale clients keep a
 // region's address for the whole run (several requests in flight when it is frozen); the
 // nemesis (partition, freeze, double failover, clock drift, a standby's full disk, a killed and
-// restarted region whose unsynced writes are lost, a one-way cut of the replication link) and
+// restarted region whose unsynced writes are lost, a one-way cut of the replication link, a
+// primary crashed without fsync and restarted cut off from its standby) and
 // the operator's failovers are drawn from the seed. Every acknowledgement is judged the moment
 // it is given, and the end state once the run settles. The same seed gives the same events (docs/simulation.md).
 //
@@ -30,6 +31,10 @@ enum class LeaseCheck { kEnforced, kBypassed };
 // them durable (RegionOptions::unsafe_ack_before_standby, the daemon's
 // --unsafe-ack-before-standby); the checker's "sync means on the standby" must catch it.
 enum class SyncAck { kAfterStandby, kBeforeStandby };
+// The third: a restarted active region that serves on by fence-check timeout does not mark
+// where its unverified writes begin (RegionOptions::unsafe_no_unverified_marks); the
+// kill-cut-off nemesis's "same data" check must catch the two regions disagreeing.
+enum class UnverifiedMarks { kKept, kSkipped };
 // Drift nemesis: rates inside the lease's bound (model::check_clock_drift accepts them; the
 // checker must find nothing) or beyond it (the checker is expected to find acks by the
 // superseded region).
@@ -46,7 +51,8 @@ struct SeedOptions {
   LeaseCheck lease_check = LeaseCheck::kEnforced;
   SyncAck sync_ack = SyncAck::kAfterStandby;
   DriftRange drift_range = DriftRange::kWithinBound;
-  Fsync fsync = Fsync::kEveryWrite;
+  Fsync fsync = Fsync::kEveryWrite;  // kill-cut-off always runs without (its premise)
+  UnverifiedMarks marks = UnverifiedMarks::kKept;
 };
 
 // The phrase every "acknowledged by a superseded region" violation carries.
@@ -67,6 +73,12 @@ struct Verdict {
   size_t failovers = 0;
   size_t kills = 0;                           // kill: regions killed (their unsynced writes lost)
   size_t restarts = 0;                        // kill: regions restarted on their crashed files
+  // kill-cut-off: the restarted primary stopped on finding the standby holds writes it lost
+  // (then the operator failed over and re-protected), and the async writes it acknowledged
+  // while cut off that the re-protect rolled back (a store without fsync does not keep them).
+  size_t lost_write_stops = 0;
+  size_t reprotects = 0;
+  size_t rolled_back_acks = 0;
   Duration lease_wait{};                      // longest wait of a failover
   Duration simulated{};                       // virtual time the run covered
   std::map<std::string, double> drift_rates;  // drift only: region → rate

@@ -30,4 +30,16 @@ std::string SimRegion::log_problem(const std::string& workload) {
   return problem;
 }
 
+std::map<std::string, std::string> SimRegion::contents(const std::string& workload) {
+  std::map<std::string, std::string> out;
+  std::string start;
+  for (;;) {
+    auto page = store->scan(workload, start, 10000);
+    DRSIM_CHECK(page.is_ok());
+    for (auto& [k, v] : page->items) out.emplace(std::move(k), std::move(v));
+    if (page->next_key.empty()) return out;
+    start = page->next_key;
+  }
+}
+
 }  // namespace drsim::sim

@@ -6,6 +6,7 @@
 // same files with the same options, as a supervisor restarts the daemon.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,8 @@ struct SimRegion {
     DRSIM_CHECK(v.is_ok());
     return *v;
   }
+  // Every key and value of `workload` (the region must be alive).
+  std::map<std::string, std::string> contents(const std::string& workload);
   bool serving() {
     return alive() &&
            health.status("drsim.v1.Workload") == grpc::health::v1::HealthCheckResponse::SERVING;

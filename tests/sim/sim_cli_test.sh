@@ -14,7 +14,7 @@ case "$what" in
     run "$bin/drsim" sim --seeds 50 --nemesis all; rc=$?
     [ "$rc" -eq 0 ] || fail "exit $rc, expected 0"
     grep -q '^  seeds              50 (' "$out" || fail "no 'seeds 50' in the summary"
-    for k in partition freeze double-failover drift disk-full kill partition-one-way; do
+    for k in partition freeze double-failover drift disk-full kill partition-one-way kill-cut-off; do
       grep -q "^  seeds .*$k [1-9]" "$out" || fail "no seed drew $k"
     done
     grep -Eq '^  kills / restarts   [1-9][0-9]* / [1-9]' "$out" || fail "no kill and restart counted"
@@ -23,16 +23,16 @@ case "$what" in
     [ "$(grep -c '^  [0-9]*/50 seeds' "$out")" -ge 9 ] || fail "fewer than 9 progress lines"
     ;;
   each)  # every kind alone, a few seeds
-    for k in partition freeze double-failover drift disk-full kill partition-one-way; do
+    for k in partition freeze double-failover drift disk-full kill partition-one-way kill-cut-off; do
       run "$bin/drsim" sim --seeds 6 --nemesis "$k"; rc=$?
       [ "$rc" -eq 0 ] || fail "$k: exit $rc, expected 0"
       grep -q "^  seeds              6 ($k 6)" "$out" || fail "$k: not 6 seeds of $k"
       grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "$k: violations"
     done
     ;;
-  replay)  # one seed twice: the same output but the wall time (12 and 17 draw kill: the secondary
-           # killed, and the primary killed and failed over)
-    for s in 4 9 12 17; do
+  replay)  # one seed twice: the same output but the wall time (4 draws kill-cut-off; 26 and 41
+           # draw kill: the secondary killed, and the primary killed and failed over)
+    for s in 4 9 26 41; do
       run "$bin/drsim" sim --seed "$s"; rc=$?
       [ "$rc" -eq 0 ] || fail "seed $s: exit $rc"
       grep -v 'wall time' "$out" >"$out.2"
@@ -59,6 +59,14 @@ case "$what" in
       || fail "ack-before-standby: not caught in 5 of 5 seeds"
     grep -q 'acknowledged by primary but not on secondary' "$out" \
       || fail "ack-before-standby: no sync ack missing on the standby"
+    # A restarted primary that does not mark its unverified writes: two histories at the same
+    # seqs, found by kill-cut-off's same-data check.
+    run "$bin/drsim-testhooks" sim --seeds 20 --nemesis kill-cut-off --broken-variant unverified-marks; rc=$?
+    [ "$rc" -eq 1 ] || fail "unverified-marks: exit $rc, expected 1"
+    grep -q 'the regions hold different data for' "$out" \
+      || fail "unverified-marks: no two histories found"
+    grep -q 'NO unverified-writes marks (broken variant)' "$out" \
+      || fail "unverified-marks: the header does not say it is the broken variant"
     ;;
   no-hook-in-production)  # the production CLI runs the verb but has no broken variant
     run "$bin/drsim" sim --seeds 1; rc=$?
@@ -90,7 +98,7 @@ case "$what" in
     grep -q '"violations": 0,' "$out" || fail "--json: violations not 0"
     run "$bin/drsim" sim --nemesis pause; rc=$?
     [ "$rc" -eq 2 ] || fail "unknown kind: exit $rc, expected 2"
-    grep -q "unknown kind 'pause' (known: partition, freeze, double-failover, drift, disk-full, kill, partition-one-way, all)" "$out" \
+    grep -q "unknown kind 'pause' (known: partition, freeze, double-failover, drift, disk-full, kill, partition-one-way, kill-cut-off, all)" "$out" \
       || fail "unknown kind: the refusal does not name it"
     run "$bin/drsim" sim --nemesis partition --drift-beyond-bound; rc=$?
     [ "$rc" -eq 2 ] || fail "--drift-beyond-bound without drift: exit $rc, expected 2"
