@@ -11,6 +11,7 @@
 #include "cli/price_file.h"
 #include "cli/rpc_clients.h"
 #include "cli/text_table.h"
+#include "cli/units.h"
 #include "cli/topology.h"
 #include "common/net/grpc_util.h"
 #include "common/region/price_list_proto.h"
@@ -676,25 +677,28 @@ struct BackupCommands::Impl {
       const auto& p = r->prices();
       std::printf("cost in region %s over the backup clock %s .. %s\n", region.c_str(),
                   r->from().c_str(), r->to().c_str());
+      const std::string currency = p.currency().empty() ? "USD" : p.currency();
       std::printf(
-          "prices per GiB-month: snapshot %g, image %g, backup LRS %g / GRS %g / ZRS %g; "
+          "prices in %s per GiB-month: snapshot %g, image %g, backup LRS %g / GRS %g / ZRS %g; "
           "protected instance %g a month (<= 50 GiB), %g per started 500 GiB\n",
-          p.snapshot_per_gib_month(), p.image_per_gib_month(), p.backup_lrs_per_gib_month(),
+          currency.c_str(), p.snapshot_per_gib_month(), p.image_per_gib_month(),
+          p.backup_lrs_per_gib_month(),
           p.backup_grs_per_gib_month(), p.backup_zrs_per_gib_month(), p.small_instance_per_month(),
           p.instance_unit_per_month());
       using A = TextTable::Align;
       TextTable table({{"ITEM"},
                        {"KIND"},
-                       {"BYTES NOW", A::kRight},
+                       {"SIZE NOW", A::kRight},
                        {"QUANTITY", A::kRight},
                        {"UNIT"},
-                       {"COST", A::kRight}});
+                       {"COST " + currency, A::kRight}});
+      // Two decimals for people (a cent is the smallest amount that matters); the exact values
+      // are in --json.
       for (const auto& l : r->lines()) {
-        table.add_row({l.item(), l.kind(), std::to_string(l.bytes_now()),
-                       fmt::format("{:.6g}", l.quantity()), l.unit(),
-                       fmt::format("{:.6g}", l.cost())});
+        table.add_row({l.item(), l.kind(), human_bytes(l.bytes_now()), human_amount(l.quantity()),
+                       l.unit(), human_amount(l.cost())});
       }
-      table.add_row({"total", "", "", "", "", fmt::format("{:.6g}", r->total())});
+      table.add_row({"total", "", "", "", "", human_amount(r->total())});
       table.print();
       return 0;
     });

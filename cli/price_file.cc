@@ -22,10 +22,20 @@ std::vector<std::pair<const char*, double model::PriceList::*>> price_fields() {
 
 Result<model::PriceList> parse_prices(const YAML::Node& prices, const ConfigError& err) {
   if (!prices.IsMap()) return err.at("", prices, "must be a map of prices");
-  std::set<std::string> names;
+  std::set<std::string> names{"currency"};
   for (const auto& [name, member] : price_fields()) names.emplace(name);
   if (Status s = check_keys(err, "", prices, names); !s.is_ok()) return s;
   model::PriceList list;
+  if (const YAML::Node node = prices["currency"]) {
+    if (!node.IsScalar()) return err.at("currency", node, "must be a currency code (USD, EUR)");
+    model::PriceList one;
+    one.currency = node.Scalar();
+    if (Status s = one.validate(); !s.is_ok()) {
+      const std::string& m = s.message();
+      return err.at("currency", node, m.substr(m.find(": ") + 2));
+    }
+    list.currency = one.currency;
+  }
   for (const auto& [name, member] : price_fields()) {
     const YAML::Node node = prices[name];
     if (!node) continue;

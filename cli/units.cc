@@ -21,4 +21,9 @@ std::string human_duration_ms(uint64_t ms) {
   return fmt::format("{} d {} h", ms / kDay, (ms % kDay) / kHour);
 }
 
+std::string human_amount(double v) {
+  if (v > 0 && v < 0.005) return "<0.01";
+  return fmt::format("{:.2f}", v);
+}
+
 }  // namespace drsim::cli

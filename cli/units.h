@@ -11,5 +11,8 @@ namespace drsim::cli {
 std::string human_bytes(uint64_t bytes);
 // 340 ms, 1.2 s, 11 min 22 s, 3 h 05 min, 2 d 4 h.
 std::string human_duration_ms(uint64_t ms);
+// A money amount or a billed quantity to two decimals: 0.00, <0.01 (more than 0, less than half a
+// cent), 0.62, 1234.50.
+std::string human_amount(double v);
 
 }  // namespace drsim::cli

@@ -399,7 +399,10 @@ TEST(Cost, PricesComeFromAFileCheckedFieldByFieldAndEveryDiskVerbHasHelp) {
       {"prices:\n  image_per_gib_month: cheap\n",
        path + ":2: prices.image_per_gib_month: 'cheap' is not a number"},
       {"prices:\n  snapshot_per_gb: 1\n", path + ":2: prices.snapshot_per_gb: unknown field"},
-      {"snapshot_per_gib_month: 1\n", path + ":1: prices: required"},
+      {"prices:\n  currency: usd\n",
+       path + ":2: prices.currency: 'usd' must be an ISO 4217 code, three capital letters (USD, "
+              "EUR)"},
+      {"snapshot_per_gib_month: 1\n", path + ":1: prices: required"},  // last: the drill below
   };
   for (const auto& c : cases) {
     {
@@ -425,7 +428,7 @@ TEST(Cost, PricesComeFromAFileCheckedFieldByFieldAndEveryDiskVerbHasHelp) {
 
   {
     std::ofstream out(path, std::ios::trunc);
-    out << "prices:\n  small_instance_per_month: 3.5\n";
+    out << "prices:\n  currency: EUR\n  small_instance_per_month: 3.5\n";
   }
   cli::BackupClient b(topo.address("primary"));
   put(*topo.workload_stub("primary"), "vm-web", "page", "home");
@@ -440,6 +443,16 @@ TEST(Cost, PricesComeFromAFileCheckedFieldByFieldAndEveryDiskVerbHasHelp) {
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("backup-storage-zrs"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"currency\": \"EUR\""), std::string::npos) << r.output;
+  // The text report: the currency named, sizes in binary units, amounts to the cent (the exact
+  // figures are the JSON's), never a bare exponent.
+  r = run_binary("drsim", {"cost", "--prices", path, "--home", topo.home()}, 20s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("prices in EUR per GiB-month:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("COST EUR"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" B "), std::string::npos) << "no size in bytes: " << r.output;
+  EXPECT_NE(r.output.find("<0.01"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("e-0"), std::string::npos) << "an exponent: " << r.output;
   std::filesystem::remove_all(dir);
 }
 

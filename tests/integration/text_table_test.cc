@@ -1,6 +1,7 @@
 // TextTable (cli/text_table.h): the text output's tables widen a column to its widest cell, so
 // long names never push a row out of line.
 #include "cli/text_table.h"
+#include "cli/units.h"
 
 #include <string>
 
@@ -29,6 +30,15 @@ TEST(TextTable, IndentGapMissingCellsAndUtf8WidthsKeepTheColumnsInLine) {
             "  route \u2192 secondary x\n"
             "  a" + std::string(17, ' ') + "bb c\n");
   EXPECT_EQ(display_width("\u2192\u00b7ab"), 4u);
+}
+
+TEST(HumanAmount, TwoDecimalsAndLessThanACentSaysSo) {
+  EXPECT_EQ(human_amount(0), "0.00");
+  EXPECT_EQ(human_amount(5.78712e-08), "<0.01");
+  EXPECT_EQ(human_amount(0.004999), "<0.01");
+  EXPECT_EQ(human_amount(0.005), "0.01");
+  EXPECT_EQ(human_amount(0.617376), "0.62");
+  EXPECT_EQ(human_amount(1234.5), "1234.50");
 }
 
 }  // namespace

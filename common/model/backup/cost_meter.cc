@@ -65,6 +65,11 @@ Status PriceList::validate() const {
                               " must be a finite price >= 0");
     }
   }
+  if (currency.size() != 3 ||
+      !std::all_of(currency.begin(), currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    return invalid_argument("currency: '" + currency +
+                            "' must be an ISO 4217 code, three capital letters (USD, EUR)");
+  }
   return Status::ok();
 }
 

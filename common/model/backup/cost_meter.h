@@ -38,9 +38,10 @@ struct BilledUsage {
   uint64_t bytes = 0;
 };
 
-// Prices in currency units (USD by default) per GiB-month, instance fees per month. The
-// defaults are illustrative list prices; drills set their own.
+// Prices in `currency` per GiB-month, instance fees per month. The defaults are illustrative
+// list prices; drills set their own.
 struct PriceList {
+  std::string currency = "USD";  // ISO 4217 code: three capital letters
   double snapshot_per_gib_month = 0.05;
   double backup_lrs_per_gib_month = 0.0224;
   double backup_grs_per_gib_month = 0.0448;
@@ -49,7 +50,8 @@ struct PriceList {
   double small_instance_per_month = 5.0;  // instance up to 50 GiB
   double instance_unit_per_month = 10.0;  // per started 500 GiB above that
 
-  // INVALID_ARGUMENT naming the field: every price finite and >= 0.
+  // INVALID_ARGUMENT naming the field: every price finite and >= 0, the currency three capital
+  // letters.
   Status validate() const;
   // Monthly protected-instance fee for an instance of `bytes`.
   double instance_fee_per_month(uint64_t bytes) const;

@@ -28,6 +28,19 @@ TEST(PriceList, NegativeOrNonFinitePriceNamesTheField) {
   EXPECT_EQ(p.validate().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(PriceList, TheCurrencyIsAnIso4217Code) {
+  PriceList p;
+  EXPECT_EQ(p.currency, "USD");
+  p.currency = "EUR";
+  EXPECT_TRUE(p.validate().is_ok());
+  for (const char* bad : {"", "usd", "EURO", "U$D"}) {
+    p.currency = bad;
+    EXPECT_EQ(p.validate().message(), "currency: '" + std::string(bad) +
+                                          "' must be an ISO 4217 code, three capital letters "
+                                          "(USD, EUR)");
+  }
+}
+
 TEST(PriceList, ProtectedInstanceFeeFollowsTheSizeTiers) {
   PriceList p;  // 5 up to 50 GiB, then 10 per started 500 GiB
   EXPECT_DOUBLE_EQ(p.instance_fee_per_month(0), 5);
