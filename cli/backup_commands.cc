@@ -789,7 +789,11 @@ struct BackupCommands::Impl {
                                                 " without confirmation")
                                : r.status();
         if (why.code() != StatusCode::kFailedPrecondition) return fail(why);
-        return fail(invalid_argument("vm delete: refused without --yes: " + why.message()));
+        // The region's answer is the message; the call's "delete VM at ADDRESS: " is not news.
+        std::string answer = why.message();
+        const std::string call = "delete VM at " + b.address() + ": ";
+        if (answer.rfind(call, 0) == 0) answer.erase(0, call.size());
+        return fail(invalid_argument("vm delete: refused without --yes: " + answer));
       }
       if (!r.is_ok()) return fail(r.status());
       if (json) return done(vm_delete, *r);

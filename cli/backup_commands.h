@@ -21,6 +21,7 @@ namespace drsim::cli {
 class BackupClient {
  public:
   explicit BackupClient(std::string address) : address_(std::move(address)) {}
+  const std::string& address() const { return address_; }
   Result<drsim::v1::CreateVaultResponse> create_vault(const drsim::v1::CreateVaultRequest& r);
   Result<drsim::v1::DeleteVaultResponse> delete_vault(const drsim::v1::DeleteVaultRequest& r);
   Result<drsim::v1::ListVaultsResponse> list_vaults();

@@ -20,6 +20,7 @@ namespace drsim::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(Backup, RecoveryPointTakenUnderLoadRestoresByteForByte) {
   TestTopology topo;
@@ -204,7 +205,8 @@ TEST(Backup, VmDeleteNeedsYesKeepsTheBackedUpVmRestorableAndTheOtherGoneForGood)
 
   auto r = run_binary("drsim", {"vm", "delete", "vm-db", "--home", home}, 20s);
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("drsim: vm delete: refused without --yes: "));
+  EXPECT_THAT(r.output, HasSubstr("drsim: vm delete: refused without --yes: deleting VM "));
+  EXPECT_THAT(r.output, Not(HasSubstr(" at 127.0.0.1:"))) << "the call's address prefix";
   EXPECT_THAT(r.output, HasSubstr("deleting VM vm-db cannot be undone and needs confirmation"));
   EXPECT_THAT(r.output, HasSubstr("1 recovery point(s) in vault rsv-del can restore VM vm-db"));
   r = run_binary("drsim", {"vm", "delete", "vm-web", "--home", home}, 20s);
