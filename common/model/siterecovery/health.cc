@@ -32,7 +32,12 @@ HealthAssessment assess_replication_health(const ReplicationSignals& signals,
   const Time base = std::max(signals.replicating_since, mark.value_or(kTimeZero));
   out.lag = std::max(now - base, Duration::zero());
   const std::string what = syncing ? "no data from the source for " : "newest recovery point is ";
-  const std::string lag_text = recovery_duration_text(*out.lag) + (syncing ? "" : " old");
+  // Whole seconds once it is a second or more ("11m21s old", not "681761ms old"); the exact lag
+  // is `out.lag`.
+  const Duration shown = *out.lag >= std::chrono::seconds(1)
+                             ? Duration(std::chrono::floor<std::chrono::seconds>(*out.lag))
+                             : *out.lag;
+  const std::string lag_text = recovery_duration_text(shown) + (syncing ? "" : " old");
 
   if (signals.error) {
     out.health = ReplicationHealth::kCritical;

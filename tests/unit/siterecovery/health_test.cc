@@ -70,6 +70,12 @@ TEST(ReplicationHealth, ReasonNamesTheLagAndTheThreshold) {
   EXPECT_EQ(h.reason, "newest recovery point is 20m old, over the RPO threshold 15m");
   h = assess_replication_health(replicating(kT0), kThreshold, kT0 + 31min);
   EXPECT_EQ(h.reason, "newest recovery point is 31m old, over twice the RPO threshold 15m");
+  // A lag of a second or more in whole seconds, not milliseconds; under a second, as it is.
+  h = assess_replication_health(replicating(kT0), kThreshold, kT0 + 681761ms);
+  EXPECT_EQ(h.reason, "newest recovery point is 11m21s old, within the RPO threshold 15m");
+  EXPECT_EQ(*h.lag, 681761ms);
+  h = assess_replication_health(replicating(kT0), kThreshold, kT0 + 250ms);
+  EXPECT_EQ(h.reason, "newest recovery point is 250ms old, within the RPO threshold 15m");
 }
 
 TEST(ReplicationHealth, ReplicationErrorIsCriticalEvenWithAFreshPoint) {
