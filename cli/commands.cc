@@ -50,6 +50,7 @@ std::string describe_lease(const drsim::v1::LeaseStatus& l) {
   }
   if (l.state() == "lost") return "LOST: " + l.reason() + " (" + how + ")";
   if (l.state() == "disabled") return "DISABLED (test hook --unsafe-no-lease): " + l.reason();
+  if (l.state() == "handed over") return "handed over: " + l.reason();
   return "none (standby" + std::string(l.grantor_fenced() ? ", promoting: grants stopped" : "") +
          "; " + how + ")";
 }

@@ -46,6 +46,7 @@ struct SimCommand::Impl {
     size_t lost_write_stops = 0;
     size_t reprotects = 0;
     size_t rolled_back_acks = 0;
+    size_t planned_failovers = 0;
     Duration simulated{};
     Duration longest_lease_wait{};
     std::map<std::string, std::pair<size_t, size_t>> by_nemesis;  // name → seeds, failing
@@ -63,6 +64,7 @@ struct SimCommand::Impl {
       lost_write_stops += v.lost_write_stops;
       reprotects += v.reprotects;
       rolled_back_acks += v.rolled_back_acks;
+      planned_failovers += v.planned_failovers;
       simulated += v.simulated;
       longest_lease_wait = std::max(longest_lease_wait, v.lease_wait);
       auto& n = by_nemesis[std::string(sim::nemesis_name(v.nemesis))];
@@ -237,8 +239,8 @@ struct SimCommand::Impl {
     std::printf("  acks checked       %zu (%zu sync, %zu async)\n", t.acked, t.acked_sync,
                 t.acked - t.acked_sync);
     std::printf("  refused            %zu (after the fault)\n", t.refused);
-    std::printf("  failovers          %zu, longest lease wait %.0f ms\n", t.failovers,
-                to_ms(t.longest_lease_wait));
+    std::printf("  failovers          %zu (%zu planned), longest lease wait %.0f ms\n", t.failovers,
+                t.planned_failovers, to_ms(t.longest_lease_wait));
     std::printf("  kills / restarts   %zu / %zu\n", t.kills, t.restarts);
     std::printf("  standby refusals   %zu (batches the standby refused: disk full, gaps)\n",
                 t.standby_refusals);
@@ -274,6 +276,7 @@ struct SimCommand::Impl {
     body["lost_write_stops"] = t.lost_write_stops;
     body["reprotects"] = t.reprotects;
     body["async_acks_lost"] = t.rolled_back_acks;
+    body["planned_failovers"] = t.planned_failovers;
     body["fsync"] = without_fsync ? "off" : "every_write";
     body["longest_lease_wait_ms"] = to_ms(t.longest_lease_wait);
     body["violations"] = t.violations;

@@ -374,6 +374,13 @@ void RegionNode::fill_lease_status(drsim::v1::GetStatusResponse* out) const {
   l->set_grantor_fenced(grantor_ && grantor_->fenced());
   if (role_->role() != model::Role::kActive) {
     l->set_state("none");
+  } else if (handover_.phase() == model::HandoverPhase::kHandedOver) {
+    // Handed over in a planned failover: the peer may already be active at the next epoch, and
+    // this region admits no write and never resumes on its own (replication.md). The lease it
+    // still renews is for the case the handover is refused; it acknowledges nothing under it.
+    l->set_state("handed over");
+    l->set_reason("planned failover: handed over to " + options_.peer_name +
+                  "; no write is admitted under the lease until the handover is refused");
   } else if (lease_.valid(now)) {
     l->set_state("held");
     l->set_expires_in_ms(to_ms(lease_.expires_in(now)));

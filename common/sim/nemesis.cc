@@ -26,6 +26,8 @@ std::string_view nemesis_name(Nemesis n) {
       return "partition-one-way";
     case Nemesis::kKillCutOff:
       return "kill-cut-off";
+    case Nemesis::kFailback:
+      return "failback";
   }
   return "?";
 }

@@ -20,11 +20,12 @@ enum class Nemesis {
   kKill,
   kPartitionOneWay,
   kKillCutOff,
+  kFailback,
 };
 inline constexpr Nemesis kAllNemeses[] = {
     Nemesis::kPartition, Nemesis::kFreeze,          Nemesis::kDoubleFailover, Nemesis::kDrift,
     Nemesis::kDiskFull,  Nemesis::kKill,            Nemesis::kPartitionOneWay,
-    Nemesis::kKillCutOff};
+    Nemesis::kKillCutOff, Nemesis::kFailback};
 std::string_view nemesis_name(Nemesis n);
 // "partition, freeze, ..., all": the kinds --nemesis takes.
 std::string known_nemeses();

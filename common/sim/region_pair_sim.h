@@ -79,6 +79,7 @@ struct Verdict {
   size_t lost_write_stops = 0;
   size_t reprotects = 0;
   size_t rolled_back_acks = 0;
+  size_t planned_failovers = 0;  // failback: the operator's planned failovers that completed
   Duration lease_wait{};                      // longest wait of a failover
   Duration simulated{};                       // virtual time the run covered
   std::map<std::string, double> drift_rates;  // drift only: region → rate
