@@ -340,7 +340,10 @@ Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
     if (!body["fault"] || !body["fault"].IsScalar()) return err.at(f + ".fault", body, "is required");
     std::map<std::string, FaultParam> params;
     for (const auto& param : body) {
-      std::string key = param.first.as<std::string>();
+      if (!param.first.IsScalar()) {
+        return err.at(f, param.first, "a key must be a plain name, not a list or a mapping");
+      }
+      const std::string& key = param.first.Scalar();
       if (key == "fault") continue;
       if (!param.second.IsScalar()) {
         return err.at(f + "." + key, param.second, "must be a single value");

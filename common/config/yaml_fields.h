@@ -85,7 +85,10 @@ class ConfigError {
   std::string locate(const std::string& field, const YAML::Node& node) const {
     std::string name = prefix_.empty() ? field : field.empty() ? prefix_ : prefix_ + "." + field;
     int line = node && node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-    return source_ + ":" + (line ? std::to_string(line) + ":" : "") + (name.empty() ? "" : " " + name);
+    std::string out = source_;
+    if (line) out += ":" + std::to_string(line);
+    if (!name.empty()) out += ": " + name;
+    return out;  // "file:N: field", "file: field", "file:N" (the top level), "file"
   }
   ConfigError nested(const std::string& prefix) const {
     return ConfigError(source_, prefix_.empty() ? prefix : prefix_ + "." + prefix);
@@ -101,7 +104,12 @@ inline Status check_keys(const ConfigError& err, const std::string& field, const
                   const std::set<std::string>& allowed) {
   if (!node.IsMap()) return err.at(field, node, "must be a mapping");
   for (const auto& kv : node) {
-    std::string key = kv.first.as<std::string>();
+    // YAML allows any node as a key ("? [a, b]: 1"); drsim's files have names only. as<string>()
+    // of a list or a mapping throws (the price-file fuzz target found it ending the process).
+    if (!kv.first.IsScalar()) {
+      return err.at(field, kv.first, "a key must be a plain name, not a list or a mapping");
+    }
+    const std::string& key = kv.first.Scalar();
     if (!allowed.count(key)) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;

@@ -107,6 +107,18 @@ TEST(Cli, BadConfigValueExits2NamingFileAndField) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("probe_intervall_ms: unknown field"), std::string::npos) << r.output;
   {
+    // A YAML key that is a list: refused naming it (the price-file fuzz target found it ending
+    // the process with an uncaught yaml-cpp exception, in every loader's key check).
+    std::ofstream out(path);
+    out << "traffic_manager:\n  ? [ttl_ms]\n  : 100\n";
+  }
+  r = run_binary("drsim", {"up", "--home", dir + "/home", "--config", path}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(path + ":2: traffic_manager: a key must be a plain name, not a list or a "
+                          "mapping"),
+            std::string::npos)
+      << r.output;
+  {
     std::ofstream out(path);
     out << "traffic_manager: { ttl_ms: 100 }\nworkloads: [ {name: a} ]\ntraffic_manager: {}\n";
   }
@@ -141,6 +153,10 @@ TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
        path + ":3: topology.traffic_manager.tolerated_failures: 10 is out of range 0..9"},
       {"name: x\nsteps: [ {wait: 1s} ]\nexpect: { max_lost: 0 }\n",
        path + ":3: expect.max_lost: unknown field"},
+      {"name: x\nsteps:\n  - inject: { fault: kill, ? [region]: primary }\n",
+       path + ":3: steps[0].inject: a key must be a plain name, not a list or a mapping"},
+      {"name: x\n? { steps: 1 }\n: [ {wait: 1s} ]\n",
+       path + ":2: a key must be a plain name, not a list or a mapping"},
       {"name: x\nworkload:\n  stale_clients: { count: 2, in_flight: 100 }\nsteps: [ {wait: 1s} ]\n",
        path + ":3: workload.stale_clients.in_flight: 100 is out of range 1..64"},
       {"name: x\nworkload:\n  stale_clients: { in_flight: 4 }\nsteps: [ {wait: 1s} ]\n",
