@@ -586,30 +586,43 @@ class Run {
   // The operator's `drsim failover --planned --reprotect` to `to` (the standby), as the admin RPC
   // calls it; false (and a violation) when it failed or did not answer within 20 s.
   bool planned_failover(SimRegion& to) {
-    // As an operator would, first check the active region replicates to `to` (a planned
-    // failover needs it to drain there; a stream reset may have just cut it).
-    sim_.run_until([&] { return other(to).status().replication_connected(); }, sim_.now() + 5s);
-    event("operator: planned failover to " + to.name + " (re-protect at once)");
-    std::optional<Result<v1::PlannedFailoverResponse>> answer;
-    to.node->planned_failover("simulated failback", 5s, /*reprotect=*/true,
-                              [&](Result<v1::PlannedFailoverResponse> r) {
-                                answer = std::move(r);
-                              });
-    if (!sim_.run_until([&] { return answer.has_value(); }, sim_.now() + 20s)) {
-      fail("the planned failover to " + to.name + " did not answer within 20 s of virtual time");
-      return false;
+    // A planned failover the replication stream's reset cuts short is refused with "nothing
+    // changed"; the operator asks again (at most 3 times). A refusal must leave `to` standby.
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      // As an operator would, first check the active region replicates to `to` (a planned
+      // failover needs it to drain there; a stream reset may have just cut it).
+      sim_.run_until([&] { return other(to).status().replication_connected(); },
+                     sim_.now() + 5s);
+      event("operator: planned failover to " + to.name + " (re-protect at once)");
+      std::optional<Result<v1::PlannedFailoverResponse>> answer;
+      to.node->planned_failover("simulated failback", 5s, /*reprotect=*/true,
+                                [&](Result<v1::PlannedFailoverResponse> r) {
+                                  answer = std::move(r);
+                                });
+      if (!sim_.run_until([&] { return answer.has_value(); }, sim_.now() + 20s)) {
+        fail("the planned failover to " + to.name +
+             " did not answer within 20 s of virtual time");
+        return false;
+      }
+      if (answer->is_ok()) {
+        ++v_.planned_failovers;
+        ++v_.failovers;
+        char paused[32];
+        std::snprintf(paused, sizeof paused, "%.0f", (*answer)->writes_paused_ms());
+        event("planned failover to " + to.name + " done: epoch " +
+              std::to_string(to.status().epoch()) + ", writes paused " + paused + " ms");
+        return true;
+      }
+      event("planned failover to " + to.name + " refused: " + answer->status().to_string());
+      if (to.active()) {
+        fail("the planned failover to " + to.name + " was refused (" +
+             answer->status().message() + ") but " + to.name + " is active");
+        return false;
+      }
+      sim_.run_for(ms(100 + rng_.below(400)));
     }
-    if (!answer->is_ok()) {
-      fail("the planned failover to " + to.name + " failed: " + answer->status().to_string());
-      return false;
-    }
-    ++v_.planned_failovers;
-    ++v_.failovers;
-    char paused[32];
-    std::snprintf(paused, sizeof paused, "%.0f", (*answer)->writes_paused_ms());
-    event("planned failover to " + to.name + " done: epoch " + std::to_string(to.status().epoch()) +
-          ", writes paused " + paused + " ms");
-    return true;
+    fail("the planned failover to " + to.name + " was refused 3 times");
+    return false;
   }
 
   // The operator's `drsim reprotect` on `from` (the active region), waited for; false (and a
