@@ -318,10 +318,7 @@ class Run {
     to.node->failover_after_lease("simulated " + std::string(nemesis_name(options_.nemesis)),
                                   RegionNode::WitnessOverride::kRequireWitness,
                                   [&](Result<v1::FailoverResponse> r) { answer = std::move(r); });
-    if (!sim_.run_until([&] { return answer.has_value(); }, sim_.now() + 10s)) {
-      fail("the failover to " + to.name + " did not answer within 10 s of virtual time");
-      return false;
-    }
+    if (!await_answer(answer, "the failover to " + to.name, 10s)) return false;
     if (!answer->is_ok()) {
       event("failover to " + to.name + " refused: " + answer->status().to_string());
       return false;
@@ -333,6 +330,17 @@ class Run {
     event("failover to " + to.name + " done: epoch " + std::to_string(to.status().epoch()) +
           ", lease wait " + wait + " ms");
     return true;
+  }
+
+  // Runs the simulation until an operator call's `answer` is set; false, and a violation naming
+  // `what`, when it is not within `within` of virtual time.
+  template <typename T>
+  bool await_answer(const std::optional<T>& answer, const std::string& what, Duration within) {
+    if (sim_.run_until([&] { return answer.has_value(); }, sim_.now() + within)) return true;
+    fail(what + " did not answer within " +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(within).count()) +
+         " s of virtual time");
+    return false;
   }
 
   void wait_step_down(SimRegion& old, const char* after) {
@@ -599,11 +607,7 @@ class Run {
                                 [&](Result<v1::PlannedFailoverResponse> r) {
                                   answer = std::move(r);
                                 });
-      if (!sim_.run_until([&] { return answer.has_value(); }, sim_.now() + 20s)) {
-        fail("the planned failover to " + to.name +
-             " did not answer within 20 s of virtual time");
-        return false;
-      }
+      if (!await_answer(answer, "the planned failover to " + to.name, 20s)) return false;
       if (answer->is_ok()) {
         ++v_.planned_failovers;
         ++v_.failovers;
@@ -633,10 +637,7 @@ class Run {
     from.node->reprotect("simulated " + std::string(nemesis_name(options_.nemesis)),
                          /*no_wait=*/false,
                          [&](Result<v1::ReprotectResponse> r) { answer = std::move(r); });
-    if (!sim_.run_until([&] { return answer.has_value(); }, sim_.now() + 30s)) {
-      fail("the re-protect from " + from.name + " did not answer within 30 s of virtual time");
-      return false;
-    }
+    if (!await_answer(answer, "the re-protect from " + from.name, 30s)) return false;
     if (!answer->is_ok()) {
       fail("the re-protect from " + from.name + " failed: " + answer->status().to_string());
       return false;
