@@ -216,8 +216,8 @@ TEST(Backup, VmDeleteNeedsYesKeepsTheBackedUpVmRestorableAndTheOtherGoneForGood)
 
   r = run_binary("drsim", {"vm", "delete", "vm-db", "--yes", "--json", "--home", home}, 20s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto j = nlohmann::json::parse(r.output, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << r.output;
+  auto j = parse_json_output(r);
+  ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j["schema_version"], 1);
   EXPECT_EQ(j["ok"], true);
   EXPECT_EQ(j["region"], "primary");

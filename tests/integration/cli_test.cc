@@ -231,8 +231,8 @@ TEST(Cli, DrillValidateAnswersJson) {
   }
   auto r = run_binary("drsim", {"drill", "validate", good, "--json"}, 20s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto j = nlohmann::json::parse(r.output, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << r.output;
+  auto j = parse_json_output(r);
+  ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j["schema_version"], 1);
   EXPECT_EQ(j["ok"], true);
   EXPECT_EQ(j["name"], "vm-drill");
@@ -245,8 +245,8 @@ TEST(Cli, DrillValidateAnswersJson) {
 
   r = run_binary("drsim", {"drill", "validate", bad, "--json"}, 20s);
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  j = nlohmann::json::parse(r.output, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << r.output;
+  j = parse_json_output(r);
+  ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j["ok"], false);
   EXPECT_EQ(j["error"]["code"], "INVALID_ARGUMENT");
   EXPECT_EQ(j["error"]["message"].get<std::string>().rfind(bad + ":3: steps[0].vm_delete.expect", 0),
@@ -297,7 +297,7 @@ struct DownOnExit {
 nlohmann::json status_json(const std::string& home) {
   auto s = run_binary("drsim", {"status", "--home", home, "--json"}, 20s);
   EXPECT_EQ(s.exit_code, 0) << s.output;
-  return nlohmann::json::parse(s.output, nullptr, false);
+  return parse_json_output(s);
 }
 
 // Clock drift (`drsim inject clock-drift`): inside the lease's bound it is injected and shown by
@@ -357,15 +357,10 @@ TEST(Cli, ClockDriftInsideTheLeaseBoundIsInjectedBeyondItRefusedUnlessForced) {
 TEST(Cli, FailoverAndFailbackAnswerJson) {
   std::string home = make_temp_dir("drsim-actjson");
   DownOnExit down{home};
-  auto json_of = [](const RunResult& run) {
-    auto j = nlohmann::json::parse(run.output, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << "not JSON: " << run.output;
-    return j;
-  };
   // `up --json`: the daemons it started, where they listen, and the progress lines.
   auto r = run_binary("drsim", {"up", "--home", home, "--json"}, 60s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto up = json_of(r);
+  auto up = parse_json_output(r);
   EXPECT_EQ(up["schema_version"], 1);
   EXPECT_EQ(up["ok"], true);
   EXPECT_EQ(up["home"], home);
@@ -380,13 +375,13 @@ TEST(Cli, FailoverAndFailbackAnswerJson) {
   // Unplanned failover of the healthy pair: refused (--force), as JSON.
   r = run_binary("drsim", {"failover", "--home", home, "--json"}, 30s);
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  auto refused = json_of(r);
+  auto refused = parse_json_output(r);
   EXPECT_EQ(refused["ok"], false);
   EXPECT_EQ(refused["error"]["code"], "FAILED_PRECONDITION");
 
   r = run_binary("drsim", {"failover", "--planned", "--reprotect", "--home", home, "--json"}, 60s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto planned = json_of(r);
+  auto planned = parse_json_output(r);
   EXPECT_EQ(planned["schema_version"], 1);
   EXPECT_EQ(planned["ok"], true);
   EXPECT_EQ(planned["from"], "primary");
@@ -396,7 +391,7 @@ TEST(Cli, FailoverAndFailbackAnswerJson) {
 
   r = run_binary("drsim", {"failback", "--home", home, "--json"}, 90s);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto back = json_of(r);
+  auto back = parse_json_output(r);
   EXPECT_EQ(back["ok"], true);
   EXPECT_EQ(back["failover"]["to"], "primary");
   EXPECT_EQ(back["reprotect"]["active"], "primary");

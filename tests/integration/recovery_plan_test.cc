@@ -295,8 +295,8 @@ TEST(RecoveryPlan, PlansAreRefusedWithReasons) {
                                                    "--home", topo.home()};
   auto created = run_binary("drsim", create_partial, 30s);
   ASSERT_EQ(created.exit_code, 0) << created.output;
-  auto j = nlohmann::json::parse(created.output, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << created.output;
+  auto j = parse_json_output(created);
+  ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j["schema_version"], 1);
   EXPECT_EQ(j["ok"], true);
   EXPECT_EQ(j["response"]["plan"]["name"], "partial") << created.output;
@@ -304,8 +304,8 @@ TEST(RecoveryPlan, PlansAreRefusedWithReasons) {
   EXPECT_EQ(j["response"]["plan"]["groups"][1]["items"][0], "vm-b") << created.output;
   auto again = run_binary("drsim", create_partial, 30s);
   EXPECT_EQ(again.exit_code, 1) << again.output;
-  j = nlohmann::json::parse(again.output, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << again.output;
+  j = parse_json_output(again);
+  ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j["ok"], false);
   EXPECT_EQ(j["error"]["code"], "ALREADY_EXISTS") << again.output;
   ASSERT_NO_FATAL_FAILURE(protect_and_wait(topo, "vm-c"));

@@ -293,8 +293,8 @@ TEST(SiteRecovery, CustomPointMustExistAndDryRunChangesNothing) {
                          "--home", topo.home()},
                         30s);
   ASSERT_EQ(dry.exit_code, 0) << dry.output;
-  auto j = nlohmann::json::parse(dry.output, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << dry.output;
+  auto j = parse_json_output(dry);
+  ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j["schema_version"], 1);
   EXPECT_EQ(j["ok"], true);
   EXPECT_EQ(j["response"]["new_epoch"], 0) << dry.output;

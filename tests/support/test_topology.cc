@@ -285,4 +285,10 @@ RunResult run_binary(const std::string& binary, const std::vector<std::string>& 
   return result;
 }
 
+nlohmann::json parse_json_output(const RunResult& run) {
+  auto j = nlohmann::json::parse(run.output, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << run.output;
+  return j;
+}
+
 }  // namespace drsim::testing

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/load_generator.h"
 #include "cli/topology.h"
 #include "common/core/status.h"
@@ -120,5 +122,9 @@ struct RunResult {
 };
 RunResult run_binary(const std::string& binary, const std::vector<std::string>& args,
                      std::chrono::seconds timeout);
+
+// A verb's --json output, parsed. When it is not one JSON document: a test failure showing the
+// output, and a discarded value (is_discarded(); it compares equal to nothing).
+nlohmann::json parse_json_output(const RunResult& run);
 
 }  // namespace drsim::testing
