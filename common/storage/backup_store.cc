@@ -83,14 +83,7 @@ Status BackupStore::put_range(const std::string& prefix, const KeyValues& items)
     batch.Put(prefix + k, v);
     bytes += prefix.size() + k.size() + v.size();
   }
-  if (Status s = require_free_bytes(*db_->GetEnv(), dir_, bytes + kStoreReserveBytes,
-                                    "to write " + std::to_string(bytes) +
-                                        " bytes of backup data and keep a reserve of " +
-                                        std::to_string(kStoreReserveBytes),
-                                    UnknownRoom::kAdmit);
-      !s.is_ok()) {
-    return s;
-  }
+  if (Status s = require_room_to_write(*db_->GetEnv(), dir_, bytes); !s.is_ok()) return s;
   return from_rocks(db_->Write(rocksdb::WriteOptions(), &batch), "write backup data");
 }
 

@@ -18,4 +18,11 @@ Status require_free_bytes(rocksdb::Env& env, const std::string& dir, uint64_t ne
                     std::string(needed_for) + ")");
 }
 
+Status require_room_to_write(rocksdb::Env& env, const std::string& dir, uint64_t bytes) {
+  return require_free_bytes(env, dir, bytes + kStoreReserveBytes,
+                            "to write " + std::to_string(bytes) + " bytes and keep a reserve of " +
+                                std::to_string(kStoreReserveBytes),
+                            UnknownRoom::kAdmit);
+}
+
 }  // namespace drsim::storage

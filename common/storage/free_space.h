@@ -34,4 +34,9 @@ enum class UnknownRoom {
 Status require_free_bytes(rocksdb::Env& env, const std::string& dir, uint64_t needed_bytes,
                           std::string_view needed_for, UnknownRoom unknown);
 
+// A store's check before it writes `bytes` under `dir`: they and kStoreReserveBytes must be free
+// ("disk full: F bytes free under DIR (at least N needed to write B bytes and keep a reserve of
+// R)"); OK when the file system cannot tell (the write is tried). RegionStore and BackupStore.
+Status require_room_to_write(rocksdb::Env& env, const std::string& dir, uint64_t bytes);
+
 }  // namespace drsim::storage

@@ -211,14 +211,7 @@ Status RegionStore::write_resumable(rocksdb::WriteBatch& batch, bool sync,
 
 Status RegionStore::check_room(uint64_t bytes) {
   if (writes_stopped_) return resume_writes();
-  return free_space_for(bytes);
-}
-
-Status RegionStore::free_space_for(uint64_t bytes) {
-  return require_free_bytes(*db_->GetEnv(), dir_, bytes + kStoreReserveBytes,
-                            "to write " + std::to_string(bytes) + " bytes and keep a reserve of " +
-                                std::to_string(kStoreReserveBytes),
-                            UnknownRoom::kAdmit);
+  return require_room_to_write(*db_->GetEnv(), dir_, bytes);
 }
 
 Status RegionStore::resume_writes() {
@@ -227,7 +220,7 @@ Status RegionStore::resume_writes() {
   // Busy meanwhile). A resume that fails for want of space escalates the store's error to fatal
   // (no resume ever again), so it is tried only once the file system has room; a file system
   // that cannot tell is tried.
-  if (Status room = free_space_for(0); !room.is_ok()) return room;
+  if (Status room = require_room_to_write(*db_->GetEnv(), dir_, 0); !room.is_ok()) return room;
   rocksdb::Status r = db_->Resume();
   if (r.IsBusy()) {
     return Status(StatusCode::kResourceExhausted,

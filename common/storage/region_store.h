@@ -185,9 +185,6 @@ class RegionStore {
   // full copy included, goes through here, so a full disk is an error to refuse, not a store
   // that stays stopped.
   Status write_resumable(rocksdb::WriteBatch& batch, bool sync, const std::string& what);
-  // RESOURCE_EXHAUSTED "disk full: ..." unless `bytes` plus the reserve are free (OK when the file
-  // system cannot tell).
-  Status free_space_for(uint64_t bytes);
   Result<ScanPage> scan_page(const rocksdb::ReadOptions& ro, const std::string& workload,
                              const std::string& start_key, size_t limit, size_t max_bytes,
                              const char* what);
