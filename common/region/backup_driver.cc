@@ -1295,6 +1295,12 @@ BackupDriver::point_naming(const VaultSet& set, uint64_t blob) {
   return std::nullopt;
 }
 
+const BackupDriver::VaultSet& BackupDriver::paired_copy(const std::string& source) const {
+  static const VaultSet kNoCopy;
+  auto set = paired_.find(source);
+  return set == paired_.end() ? kNoCopy : set->second;
+}
+
 Status BackupDriver::drop_unnamed_geo_blobs() {
   auto stored = store_.list_blobs();
   if (!stored.is_ok()) return stored.status();
@@ -1302,10 +1308,8 @@ Status BackupDriver::drop_unnamed_geo_blobs() {
   for (const auto& b : *stored) {
     if (!b.region.empty()) by_source[b.region].push_back(b.id);
   }
-  static const VaultSet kNoCopy;
   for (const auto& [source, blobs] : by_source) {
-    auto set = paired_.find(source);
-    const VaultSet& copy = set == paired_.end() ? kNoCopy : set->second;
+    const VaultSet& copy = paired_copy(source);
     auto drop = model::unnamed_geo_blobs(
         blobs, [&](uint64_t b) { return point_naming(copy, b).has_value(); });
     for (uint64_t b : drop) {
@@ -1331,9 +1335,7 @@ Status BackupDriver::geo_put_blob(const v1::GeoBlobChunk& chunk) {
       return invalid_argument("items[" + std::to_string(i) + "].key: must not be empty");
     }
   }
-  static const VaultSet kNoCopy;
-  auto set = paired_.find(src);
-  const VaultSet& copy = set == paired_.end() ? kNoCopy : set->second;
+  const VaultSet& copy = paired_copy(src);
   const auto decision = geo_intake_[src].on_chunk(
       chunk.blob(), [&](uint64_t b) { return point_naming(copy, b).has_value(); });
   if (decision.kind == model::GeoChunkDecision::Kind::kRefuseNamed) {

@@ -133,6 +133,8 @@ class BackupDriver {
   // The (vault, VM) and point of `set` whose data is blob `blob`, if one names it.
   static std::optional<std::pair<std::pair<std::string, std::string>, uint64_t>> point_naming(
       const VaultSet& set, uint64_t blob);
+  // `source`'s paired copy, or an empty one when no op of it has been applied.
+  const VaultSet& paired_copy(const std::string& source) const;
   // Drops the paired copies' blobs no applied op names (at start: see unnamed_geo_blobs).
   Status drop_unnamed_geo_blobs();
   struct Applied {
