@@ -25,15 +25,20 @@ Result<model::PriceList> parse_prices(const YAML::Node& prices, const ConfigErro
   std::set<std::string> names{"currency"};
   for (const auto& [name, member] : price_fields()) names.emplace(name);
   if (Status s = check_keys(err, "", prices, names); !s.is_ok()) return s;
+  // One field at a time (the defaults and that one field), so the error points at its line:
+  // "file:N: prices.field: reason" without validate()'s own "field: " prefix.
+  auto check_one = [&](const model::PriceList& one, const char* name, const YAML::Node& node) {
+    Status s = one.validate();
+    if (s.is_ok()) return s;
+    const std::string& m = s.message();
+    return err.at(name, node, m.substr(m.find(": ") + 2));
+  };
   model::PriceList list;
   if (const YAML::Node node = prices["currency"]) {
     if (!node.IsScalar()) return err.at("currency", node, "must be a currency code (USD, EUR)");
     model::PriceList one;
     one.currency = node.Scalar();
-    if (Status s = one.validate(); !s.is_ok()) {
-      const std::string& m = s.message();
-      return err.at("currency", node, m.substr(m.find(": ") + 2));
-    }
+    if (Status s = check_one(one, "currency", node); !s.is_ok()) return s;
     list.currency = one.currency;
   }
   for (const auto& [name, member] : price_fields()) {
@@ -44,13 +49,9 @@ Result<model::PriceList> parse_prices(const YAML::Node& prices, const ConfigErro
     } catch (const YAML::Exception&) {
       return err.at(name, node, "'" + node.Scalar() + "' is not a number");
     }
-    // One field at a time, so the error points at its line.
     model::PriceList one;
     one.*member = list.*member;
-    if (Status s = one.validate(); !s.is_ok()) {
-      const std::string& m = s.message();
-      return err.at(name, node, m.substr(m.find(": ") + 2));
-    }
+    if (Status s = check_one(one, name, node); !s.is_ok()) return s;
   }
   return list;
 }
