@@ -327,6 +327,11 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   // After a lease change: health, and sync writes waiting past expiry.
   void check_lease();
   void reset_lease();
+  // Planned failover, active side: the lease ends when this region hands over (renewals go on,
+  // so a grantor that knows the promoted peer's epoch answers with it, but no grant makes the
+  // lease valid again); a handover the standby refuses or never acts on takes it again.
+  void release_lease_at_handover();
+  void retake_lease_after_handover();
   void sink_lease_request(SinkLink* stream, const drsim::v1::LeaseRequest& req);
   std::string lease_grantors() const;
   void fill_lease_status(drsim::v1::GetStatusResponse* out) const;

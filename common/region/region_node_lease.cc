@@ -82,6 +82,20 @@ void RegionNode::reset_lease() {
   renew_lease();
 }
 
+void RegionNode::release_lease_at_handover() {
+  lease_.relinquish(scheduler_.now());
+  lease_was_valid_ = false;
+  spdlog::info("lease released at epoch {}: handed over to {}", role_->epoch().value(),
+               options_.peer_name);
+  update_health();
+}
+
+void RegionNode::retake_lease_after_handover() {
+  // The same epoch: a grant from the (still standby) peer or the witness makes it valid again.
+  lease_.reset(role_->epoch(), scheduler_.now());
+  renew_lease();
+}
+
 void RegionNode::answer_when_lease_held(std::function<void()> answer) {
   if (options_.unsafe_no_lease || lease_.valid(scheduler_.now())) return answer();
   until_lease_held_.push_back(std::move(answer));
@@ -376,11 +390,11 @@ void RegionNode::fill_lease_status(drsim::v1::GetStatusResponse* out) const {
     l->set_state("none");
   } else if (handover_.phase() == model::HandoverPhase::kHandedOver) {
     // Handed over in a planned failover: the peer may already be active at the next epoch, and
-    // this region admits no write and never resumes on its own (replication.md). The lease it
-    // still renews is for the case the handover is refused; it acknowledges nothing under it.
+    // this region admits no write and never resumes on its own (replication.md). Its lease
+    // ended at the handover; it is taken again only if the handover is refused.
     l->set_state("handed over");
     l->set_reason("planned failover: handed over to " + options_.peer_name +
-                  "; no write is admitted under the lease until the handover is refused");
+                  "; lease released until the handover is refused");
   } else if (lease_.valid(now)) {
     l->set_state("held");
     l->set_expires_in_ms(to_ms(lease_.expires_in(now)));

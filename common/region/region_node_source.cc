@@ -61,6 +61,7 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
       spdlog::warn("planned failover: {} answered a new stream as standby; resuming writes",
                    options_.peer_name);
       handover_.abort();
+      retake_lease_after_handover();
     }
     std::map<std::string, const drsim::v1::ResyncDecision*> decisions;
     if (resync_.running()) {
@@ -194,7 +195,9 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
     if (handover_.pausing_writes()) {
       spdlog::warn("planned failover refused by {}: {}; resuming writes", options_.peer_name,
                    reply.handover_refused().message());
+      const bool handed_over = handover_.phase() == model::HandoverPhase::kHandedOver;
       handover_.abort();
+      if (handed_over) retake_lease_after_handover();
     }
     return;
   }
@@ -323,6 +326,7 @@ void RegionNode::pump() {
       handover_.on_handed_over(scheduler_.now());
       spdlog::info("planned failover: drained in {:.1f} ms; handing over to {}",
                    to_ms(handover_.paused(scheduler_.now())), options_.peer_name);
+      release_lease_at_handover();
       link_->send(std::move(frame));
       return;
     }

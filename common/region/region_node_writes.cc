@@ -54,13 +54,14 @@ Status RegionNode::admit_client_writes() const {
   if (outage_) return unavailable("region " + options_.name + " is in an injected outage");
   if (Status s = role_->admit_write(); !s.is_ok()) return s;
   if (!behind_standby_.empty()) return failed_precondition(behind_standby_);
-  if (Status s = admit_lease(); !s.is_ok()) return s;
+  // The hand-over first: its lease is released once handed over, and "planned failover in
+  // progress" is what a client should read then.
   if (handover_.pausing_writes()) {
     return failed_precondition("planned failover in progress: region " + options_.name +
                                " stopped admitting writes while it hands over to " +
                                options_.peer_name);
   }
-  return Status::ok();
+  return admit_lease();
 }
 
 void RegionNode::write(std::vector<drsim::v1::WriteOp> ops, WriteDone done) {

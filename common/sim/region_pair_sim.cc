@@ -306,6 +306,17 @@ class Run {
         fail("two regions hold a valid lease at once: primary at epoch " +
              std::to_string(p.epoch()) + ", secondary at epoch " + std::to_string(s.epoch()));
       }
+      // A region that handed over (planned failover) released its lease and says so in its
+      // health: the promoted peer may hold one already.
+      for (auto* r : {primary_.get(), secondary_.get()}) {
+        const auto& st = r == primary_.get() ? p : s;
+        if (st.planned_failover() == "handed over" && !handed_over_serving_seen_ &&
+            (st.lease().state() != "handed over" || r->serving())) {
+          handed_over_serving_seen_ = true;
+          fail(r->name + " handed over but its lease says \"" + st.lease().state() +
+               "\" and its health " + (r->serving() ? "SERVING" : "NOT_SERVING"));
+        }
+      }
       schedule_lease_sampler();
     });
   }
@@ -602,6 +613,18 @@ class Run {
       sim_.run_until([&] { return other(to).status().replication_connected(); },
                      sim_.now() + 5s);
       event("operator: planned failover to " + to.name + " (re-protect at once)");
+      if (attempt == 1 && rng_.below(2) == 0) {
+        // Half the first attempts lose the stream 0-29 ms in: while the active region drains,
+        // after it handed over (its lease released) or after the standby promoted. Each must
+        // end with one active region, every ack kept, and writes resumed or moved.
+        sim_.schedule_after(ms(rng_.below(30)), [this, from = &other(to)] {
+          std::string phase = from->alive() ? from->status().planned_failover() : "";
+          net_.reset(kPrimary, kSecondary);
+          ++v_.resets;
+          event("replication stream reset during the planned failover (" + from->name + ": " +
+                (phase.empty() ? "not handing over" : phase) + ")");
+        });
+      }
       std::optional<Result<v1::PlannedFailoverResponse>> answer;
       to.node->planned_failover("simulated failback", 5s, /*reprotect=*/true,
                                 [&](Result<v1::PlannedFailoverResponse> r) {
@@ -808,6 +831,7 @@ class Run {
   std::vector<std::unique_ptr<SimRegion>> dead_;
   Verdict v_;
   bool clients_running_ = true;
+  bool handed_over_serving_seen_ = false;
   bool two_leases_seen_ = false;
   uint64_t next_key_ = 0;
   std::optional<Time> fault_at_;

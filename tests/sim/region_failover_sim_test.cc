@@ -299,9 +299,9 @@ TEST_F(RegionFailoverSim, CheckerCatchesTwoHistoriesWhenTheRestartedPrimaryDoesN
 TEST_F(RegionFailoverSim, APlannedFailoverAndFailbackUnderLoadLoseNoAcknowledgedWrite) {
   // failback: `drsim failover --planned --reprotect` to the secondary and back, a client on each
   // region. Every write either region acknowledged, async ones too, is on the primary at the
-  // end; both regions hold the same data; never two regions with a lease that admits writes (a
-  // region that handed over reports its lease "handed over": before, it said "held" while the
-  // promoted peer held one, and the sampler found that in 2 of 30 seeds).
+  // end; both regions hold the same data; never two regions with a lease that admits writes, and
+  // a region that handed over has released its lease and is NOT_SERVING (half the seeds reset
+  // the stream mid-hand-over; before the release, the sampler found "held" in 2 of 30 seeds).
   SeedOptions options;
   options.nemesis = Nemesis::kFailback;
   size_t planned = 0, acked = 0;
