@@ -13,7 +13,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libboost-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  librocksdb-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
+  librocksdb-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libjemalloc-dev
   bind9-dnsutils chromium openssl
   iproute2 nftables iptables
   clang libclang-rt-14-dev
