@@ -198,8 +198,22 @@ json lag_at(double rate, int clients, int batch, double seconds) {
           {"samples", samples}};
 }
 
-json rto_once(int index) {
-  cli::TopologyConfig cfg;  // probe 100 ms, timeout 50 ms, tolerated 2, TTL 500 ms, sync
+// How an RTO run is set up: the Traffic Manager's probing and TTL, and the fault.
+struct RtoSetup {
+  uint32_t probe_ms = 100;  // the defaults are the topology's: probe 100 ms, timeout 50 ms,
+  uint32_t timeout_ms = 50;  // tolerated 2, TTL 500 ms
+  uint32_t tolerated = 2;
+  uint64_t ttl_ms = 500;
+  uint32_t client_deadline_ms = 1000;  // the load's deadline per call (drsim load's default)
+  bool freeze = false;  // SIGSTOP instead of SIGKILL (the primary is resumed and stopped after)
+};
+
+json rto_once(int index, const RtoSetup& setup) {
+  cli::TopologyConfig cfg;  // sync workloads
+  cfg.probe_interval_ms = setup.probe_ms;
+  cfg.probe_timeout_ms = setup.timeout_ms;
+  cfg.tolerated_failures = setup.tolerated;
+  cfg.ttl_ms = setup.ttl_ms;
   Topo t;
   if (!up(t, "rto", cfg)) return nullptr;
   cli::RoutingWatcher watcher(t.state.at("trafficmgr").address, cfg.profile);
@@ -208,13 +222,15 @@ json rto_once(int index) {
   lo.workloads = {"vm-web", "vm-db"};
   lo.rate = 400;
   lo.seed = index + 1;
+  lo.op_timeout = std::chrono::milliseconds(setup.client_deadline_ms);
   cli::LoadGenerator load(lo);
   load.start();
   std::this_thread::sleep_for(1500ms);
   model::OutageMarks marks;
   marks.new_region = "secondary";
   marks.fault_ns = wall_now_unix_nanos();
-  ::kill(t.state.at("primary").pid, SIGKILL);
+  const pid_t primary = t.state.at("primary").pid;
+  ::kill(primary, setup.freeze ? SIGSTOP : SIGKILL);
   marks.detected_ns = watcher.wait_endpoint_status("primary", drsim::v1::ENDPOINT_DEGRADED,
                                                    marks.fault_ns, 10s);
   auto fo = cli::region_failover(t.state.at("secondary").address, "bench");
@@ -225,6 +241,7 @@ json rto_once(int index) {
   }
   std::this_thread::sleep_for(200ms);
   load.stop();
+  if (setup.freeze) ::kill(primary, SIGCONT);  // so the topology's teardown can stop it
   auto r = model::measure_rto(load.history(), marks);
   auto ms = [](std::optional<Duration> d) { return d ? json(to_ms(*d)) : json(nullptr); };
   return {{"rto_ms", ms(r.total)},   {"detection_ms", ms(r.detection)},
@@ -261,7 +278,30 @@ int main(int argc, char** argv) {
                  "reprotect: fraction of the keys rewritten after the failover")
       ->capture_default_str()
       ->check(CLI::Range(0.0001, 1.0));
+  RtoSetup rto;
+  std::string fault = "kill";
+  app.add_option("--rto-probe-ms", rto.probe_ms, "rto: the Traffic Manager's probe interval, ms")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 60000));
+  app.add_option("--rto-probe-timeout-ms", rto.timeout_ms, "rto: probe timeout, ms")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 60000));
+  app.add_option("--rto-tolerated", rto.tolerated,
+                 "rto: failed probes tolerated before the region is Degraded")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 9));
+  app.add_option("--rto-ttl-ms", rto.ttl_ms, "rto: the answer's TTL clients cache, ms")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000));
+  app.add_option("--rto-client-deadline-ms", rto.client_deadline_ms,
+                 "rto: the clients' deadline per call, ms")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 60000));
+  app.add_option("--rto-fault", fault, "rto: kill (SIGKILL the primary) or freeze (SIGSTOP)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"kill", "freeze"}));
   CLI11_PARSE(app, argc, argv);
+  rto.freeze = fault == "freeze";
   ::setenv("DRSIM_BIN_DIR", drsim::cli::bin_dir().c_str(), 0);
 
   json results;
@@ -298,8 +338,10 @@ int main(int argc, char** argv) {
   }
   if (only.empty() || only == "rto") {
     for (int i = 0; i < rto_runs; ++i) {
-      auto r = rto_once(i);
-      if (!r.is_null()) {
+      auto r = rto_once(i, rto);
+      if (r.is_null()) {
+        std::printf("rto run %d failed (see stderr)\n", i + 1);
+      } else {
         auto v = [&](const char* k) { return r[k].is_null() ? -1.0 : r[k].get<double>(); };
         std::printf("rto run %d: %.0f ms = detection %.0f + promotion %.0f + routing %.0f + "
                     "client TTL %.0f\n",
@@ -310,8 +352,13 @@ int main(int argc, char** argv) {
       results["rto"].push_back(r);
     }
     // Budget: detection ((tolerated + 1) probes, interval apart, + timeout) + TTL + 300 ms.
-    results["rto_budget_ms"] = 3 * 100 + 50 + 500 + 300;
-    std::printf("rto budget (detection 350 ms + TTL 500 ms + 300 ms): %d ms\n", 1150);
+    const uint64_t detection = uint64_t{rto.tolerated + 1u} * rto.probe_ms + rto.timeout_ms;
+    const uint64_t budget = detection + rto.ttl_ms + 300;
+    results["rto_fault"] = fault;
+    results["rto_budget_ms"] = budget;
+    std::printf("rto budget (%s; detection %llu ms + TTL %llu ms + 300 ms): %llu ms\n",
+                fault.c_str(), static_cast<unsigned long long>(detection),
+                static_cast<unsigned long long>(rto.ttl_ms), static_cast<unsigned long long>(budget));
   }
   if (only == "reprotect") {
     auto r = reprotect_delta_vs_full(reprotect_mb, changed);
