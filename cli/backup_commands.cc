@@ -359,11 +359,11 @@ struct BackupCommands::Impl {
         if (json) return done(now, *r);
         const auto& p = r->point();
         std::printf(
-            "recovery point %llu of %s at %s: %s, %llu keys (%llu bytes) at seq %llu, "
+            "recovery point %llu of %s at %s: %s, %llu keys (%s) at seq %llu, "
             "kept until %s%s\n",
             static_cast<unsigned long long>(p.id()), now.vm().c_str(), p.created().c_str(),
             p.consistency().c_str(), static_cast<unsigned long long>(p.keys()),
-            static_cast<unsigned long long>(p.used_bytes()),
+            human_bytes(p.used_bytes()).c_str(),
             static_cast<unsigned long long>(p.source_seq()), p.expires().c_str(),
             p.in_paired_region() ? "; copied to the paired region" : "");
         return 0;
@@ -507,16 +507,14 @@ struct BackupCommands::Impl {
         if (json) return done(snap_create, *r);
         const auto& s = r->snapshot();
         std::printf(
-            "%s snapshot %s of disk %s: %llu keys, %llu of %llu bytes used%s%s%s at seq %llu; "
-            "stored %llu bytes, billed %llu\n",
+            "%s snapshot %s of disk %s: %llu keys, %s of %s used%s%s%s at seq %llu; "
+            "stored %s, billed %s\n",
             s.kind().c_str(), s.name().c_str(), s.disk().c_str(),
-            static_cast<unsigned long long>(s.keys()),
-            static_cast<unsigned long long>(s.used_bytes()),
-            static_cast<unsigned long long>(s.size_bytes()),
-            s.base().empty() ? "" : " (changes since ", s.base().c_str(),
-            s.base().empty() ? "" : ")", static_cast<unsigned long long>(s.source_seq()),
-            static_cast<unsigned long long>(s.stored_bytes()),
-            static_cast<unsigned long long>(s.billed_bytes()));
+            static_cast<unsigned long long>(s.keys()), human_bytes(s.used_bytes()).c_str(),
+            human_bytes(s.size_bytes()).c_str(), s.base().empty() ? "" : " (changes since ",
+            s.base().c_str(), s.base().empty() ? "" : ")",
+            static_cast<unsigned long long>(s.source_seq()), human_bytes(s.stored_bytes()).c_str(),
+            human_bytes(s.billed_bytes()).c_str());
         return 0;
       });
     });
@@ -526,7 +524,7 @@ struct BackupCommands::Impl {
     c->add_flag_function(
         "--incremental", [this](int64_t) { snap_create.set_incremental(true); },
         "Incremental: the disk's first is full, later ones store only what changed");
-    c = verb(snap, "list", "Snapshots: kind, used, stored and billed bytes", [this] {
+    c = verb(snap, "list", "Snapshots: kind, used, stored and billed sizes", [this] {
       return with_client([this](BackupClient& b) {
         auto r = b.list_snapshots();
         if (!r.is_ok()) return fail(r.status());
@@ -543,8 +541,8 @@ struct BackupCommands::Impl {
                          {"BASE"}});
         for (const auto& s : r->snapshots()) {
           table.add_row({s.name(), s.kind(), s.disk(), s.created(), std::to_string(s.keys()),
-                         std::to_string(s.used_bytes()), std::to_string(s.stored_bytes()),
-                         std::to_string(s.billed_bytes()), s.base().empty() ? "-" : s.base()});
+                         human_bytes(s.used_bytes()), human_bytes(s.stored_bytes()),
+                         human_bytes(s.billed_bytes()), s.base().empty() ? "-" : s.base()});
         }
         table.print();
         return 0;
@@ -568,10 +566,9 @@ struct BackupCommands::Impl {
         auto r = b.create_disk(disk_create);
         if (!r.is_ok()) return fail(r.status());
         if (json) return done(disk_create, *r);
-        std::printf("disk %s created from snapshot %s: %llu keys, %llu bytes%s%s\n",
+        std::printf("disk %s created from snapshot %s: %llu keys, %s%s%s\n",
                     r->disk().c_str(), disk_create.snapshot().c_str(),
-                    static_cast<unsigned long long>(r->keys()),
-                    static_cast<unsigned long long>(r->bytes()),
+                    static_cast<unsigned long long>(r->keys()), human_bytes(r->bytes()).c_str(),
                     disk_create.attach_to_vm().empty() ? "" : "; data disk of ",
                     disk_create.attach_to_vm().c_str());
         return 0;
@@ -614,10 +611,10 @@ struct BackupCommands::Impl {
         if (json) return done(image_vm, *r);
         std::string disks;
         for (const auto& d : r->vm().disks()) disks += (disks.empty() ? "" : ", ") + d;
-        std::printf("VM %s created from image %s (%s): %llu keys, %llu bytes; disks: %s\n",
+        std::printf("VM %s created from image %s (%s): %llu keys, %s; disks: %s\n",
                     r->vm().name().c_str(), image_vm.image().c_str(), r->vm().power().c_str(),
-                    static_cast<unsigned long long>(r->keys()),
-                    static_cast<unsigned long long>(r->bytes()), disks.c_str());
+                    static_cast<unsigned long long>(r->keys()), human_bytes(r->bytes()).c_str(),
+                    disks.c_str());
         return 0;
       });
     });
@@ -652,14 +649,13 @@ struct BackupCommands::Impl {
   }
 
   static void print_image(const v1::ImageInfo& i) {
-    std::printf("image %s of %s in %s, %s: %d disk(s), billed %llu bytes\n", i.name().c_str(),
+    std::printf("image %s of %s in %s, %s: %d disk(s), billed %s\n", i.name().c_str(),
                 i.source_vm().c_str(), i.region().c_str(), i.created().c_str(), i.disks_size(),
-                static_cast<unsigned long long>(i.billed_bytes()));
+                human_bytes(i.billed_bytes()).c_str());
     for (const auto& d : i.disks()) {
-      std::printf("  %-4s disk %-22s %6llu keys %10llu of %llu bytes used\n", d.kind().c_str(),
+      std::printf("  %-4s disk %-22s %6llu keys %10s of %s used\n", d.kind().c_str(),
                   d.disk().c_str(), static_cast<unsigned long long>(d.keys()),
-                  static_cast<unsigned long long>(d.used_bytes()),
-                  static_cast<unsigned long long>(d.size_bytes()));
+                  human_bytes(d.used_bytes()).c_str(), human_bytes(d.size_bytes()).c_str());
     }
   }
 
@@ -751,11 +747,11 @@ struct BackupCommands::Impl {
       for (const auto& d : r->disks()) disks += (disks.empty() ? "" : ", ") + d;
       std::printf(
           "restored point %llu of %s (%s, seq %llu) in %s from the %s: %llu keys, "
-          "%llu bytes%s%s; disks: %s\n",
+          "%s%s%s; disks: %s\n",
           static_cast<unsigned long long>(r->point()), restore.vm().c_str(),
           r->consistency().c_str(), static_cast<unsigned long long>(r->source_seq()),
           r->region().c_str(), r->source().c_str(), static_cast<unsigned long long>(r->keys()),
-          static_cast<unsigned long long>(r->bytes()), r->new_vm().empty() ? "" : "; new VM ",
+          human_bytes(r->bytes()).c_str(), r->new_vm().empty() ? "" : "; new VM ",
           r->new_vm().c_str(), disks.c_str());
       return 0;
     });
