@@ -24,6 +24,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The delete VM call's name in its errors (vm delete reads the server's words out of them).
+constexpr char kDeleteVmCall[] = "delete VM";
+
 // Backups and restores copy a workload: longer than an admin call.
 constexpr auto kBackupDeadline = 60s;
 constexpr int kMaxDiskPages = 100000;
@@ -127,7 +130,7 @@ DRSIM_BACKUP_CALL(undelete, Undelete, ItemRequest, ItemResponse, "undelete")
 DRSIM_BACKUP_CALL(resume_protection, ResumeProtection, ItemRequest, ItemResponse, "resume")
 DRSIM_BACKUP_CALL(restore, Restore, RestoreRequest, RestoreResponse, "restore")
 DRSIM_BACKUP_CALL(set_vm, SetVm, SetVmRequest, SetVmResponse, "set VM")
-DRSIM_BACKUP_CALL(delete_vm, DeleteVm, DeleteVmRequest, DeleteVmResponse, "delete VM")
+DRSIM_BACKUP_CALL(delete_vm, DeleteVm, DeleteVmRequest, DeleteVmResponse, kDeleteVmCall)
 DRSIM_BACKUP_CALL(create_snapshot, CreateSnapshot, CreateSnapshotRequest, CreateSnapshotResponse,
                   "create snapshot")
 DRSIM_BACKUP_CALL(delete_snapshot, DeleteSnapshot, DeleteSnapshotRequest, DeleteSnapshotResponse,
@@ -786,10 +789,8 @@ struct BackupCommands::Impl {
                                : r.status();
         if (why.code() != StatusCode::kFailedPrecondition) return fail(why);
         // The region's answer is the message; the call's "delete VM at ADDRESS: " is not news.
-        std::string answer = why.message();
-        const std::string call = "delete VM at " + b.address() + ": ";
-        if (answer.rfind(call, 0) == 0) answer.erase(0, call.size());
-        return fail(invalid_argument("vm delete: refused without --yes: " + answer));
+        return fail(invalid_argument("vm delete: refused without --yes: " +
+                                     server_words(why, kDeleteVmCall, b.address())));
       }
       if (!r.is_ok()) return fail(r.status());
       if (json) return done(vm_delete, *r);

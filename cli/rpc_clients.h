@@ -16,6 +16,19 @@ namespace drsim::cli {
 
 inline constexpr std::chrono::milliseconds kAdminDeadline{2000};
 
+// What a unary_call failure's message starts with: "WHAT at ADDRESS: ", then the server's words.
+inline std::string call_prefix(const std::string& what, const std::string& address) {
+  return what + " at " + address + ": ";
+}
+// A unary_call failure's message without call_prefix: the server's own words (all of the message
+// when it does not start with the prefix).
+inline std::string server_words(const Status& failed, const std::string& what,
+                                const std::string& address) {
+  const std::string prefix = call_prefix(what, address);
+  const std::string& m = failed.message();
+  return m.rfind(prefix, 0) == 0 ? m.substr(prefix.size()) : m;
+}
+
 // One blocking unary call with a deadline; the error names the call and the address it went to.
 template <typename Service, typename Request, typename Response>
 Result<Response> unary_call(const std::string& address, const std::string& what,
@@ -30,7 +43,7 @@ Result<Response> unary_call(const std::string& address, const std::string& what,
   grpc::Status s = ((*stub).*method)(&ctx, req, &resp);
   if (!s.ok()) {
     return Status(static_cast<StatusCode>(s.error_code()),
-                  what + " at " + address + ": " + s.error_message() +
+                  call_prefix(what, address) + s.error_message() +
                       (s.error_code() == grpc::StatusCode::UNAVAILABLE
                            ? expected_server_note(address)
                            : ""));
