@@ -40,8 +40,12 @@ std::string temp_home(const std::string& what) {
   return ::mkdtemp(buf.data()) ? buf.data() : "/tmp";
 }
 
+// mTLS (the default) or plain TCP (--insecure) on every link of the topologies the bench starts.
+net::TransportSecurity g_transport = net::TransportSecurity::kMutualTls;
+
 cli::TopologyConfig config_for(region::ReplicationMode mode, int workloads) {
   cli::TopologyConfig cfg;
+  cfg.transport = g_transport;
   cfg.workloads.clear();
   for (int i = 0; i < workloads; ++i) cfg.workloads.push_back({"vm-" + std::to_string(i), mode});
   return cfg;
@@ -210,6 +214,7 @@ struct RtoSetup {
 
 json rto_once(int index, const RtoSetup& setup) {
   cli::TopologyConfig cfg;  // sync workloads
+  cfg.transport = g_transport;
   cfg.probe_interval_ms = setup.probe_ms;
   cfg.probe_timeout_ms = setup.timeout_ms;
   cfg.tolerated_failures = setup.tolerated;
@@ -300,7 +305,11 @@ int main(int argc, char** argv) {
   app.add_option("--rto-fault", fault, "rto: kill (SIGKILL the primary) or freeze (SIGSTOP)")
       ->capture_default_str()
       ->check(CLI::IsMember({"kill", "freeze"}));
+  bool insecure = false;
+  app.add_flag("--insecure", insecure,
+               "Plain TCP on every link instead of mTLS (to measure what TLS costs)");
   CLI11_PARSE(app, argc, argv);
+  if (insecure) g_transport = drsim::net::TransportSecurity::kInsecure;
   rto.freeze = fault == "freeze";
   ::setenv("DRSIM_BIN_DIR", drsim::cli::bin_dir().c_str(), 0);
 
