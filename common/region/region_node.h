@@ -226,6 +226,19 @@ class RegionNode final : public SourceEvents, public SinkEvents {
     // (RegionStore::mark_unverified). Durable; cleared once a standby's cursor shows nothing
     // was lost, or by a re-protect into this region.
     std::optional<Seq> unverified_after;
+
+    // The cursors replication exchanges for this workload: the newest write it made as a source
+    // (hello, handover) and the newest change it applied as a sink (welcome, ack, failover).
+    void written_cursor(drsim::v1::WorkloadCursor* out) const {
+      out->set_workload(spec.name);
+      out->set_seq(source.last_written().value());
+      out->set_epoch(last_epoch.value());
+    }
+    void applied_cursor(drsim::v1::WorkloadCursor* out) const {
+      out->set_workload(spec.name);
+      out->set_seq(sink.applied().value());
+      out->set_epoch(sink.applied_epoch().value());
+    }
   };
   struct QueuedOp {
     drsim::v1::WriteOp op;
@@ -329,9 +342,11 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   void reset_lease();
   // Planned failover, active side: the lease ends when this region hands over (renewals go on,
   // so a grantor that knows the promoted peer's epoch answers with it, but no grant makes the
-  // lease valid again); a handover the standby refuses or never acts on takes it again.
+  // lease valid again).
   void release_lease_at_handover();
-  void retake_lease_after_handover();
+  // A planned failover that will not happen (refused, its stream lost or superseded): writes
+  // resume, and a lease released at the handover is taken again.
+  void abort_handover();
   void sink_lease_request(SinkLink* stream, const drsim::v1::LeaseRequest& req);
   std::string lease_grantors() const;
   void fill_lease_status(drsim::v1::GetStatusResponse* out) const;

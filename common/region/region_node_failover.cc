@@ -96,10 +96,7 @@ Result<drsim::v1::FailoverResponse> RegionNode::promote(const std::string& reaso
     w->last_epoch = w->sink.applied_epoch();
     w->recent.clear();
     w->recent_first = w->sink.applied().next();
-    auto* r = resp.add_recovered();
-    r->set_workload(w->spec.name);
-    r->set_seq(w->sink.applied().value());
-    r->set_epoch(w->sink.applied_epoch().value());
+    w->applied_cursor(resp.add_recovered());
   }
   resp.set_message("region " + options_.name + " promoted to active at epoch " +
                    std::to_string(role_->epoch().value()) + " (" + reason + ")" +

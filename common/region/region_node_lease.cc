@@ -90,7 +90,10 @@ void RegionNode::release_lease_at_handover() {
   update_health();
 }
 
-void RegionNode::retake_lease_after_handover() {
+void RegionNode::abort_handover() {
+  const bool released = handover_.phase() == model::HandoverPhase::kHandedOver;
+  handover_.abort();
+  if (!released) return;
   // The same epoch: a grant from the (still standby) peer or the witness makes it valid again.
   lease_.reset(role_->epoch(), scheduler_.now());
   renew_lease();

@@ -18,12 +18,7 @@ drsim::v1::Welcome RegionNode::welcome() const {
   drsim::v1::Welcome w;
   w.set_region(options_.name);
   w.set_epoch(role_->epoch().value());
-  for (auto* wl : order_) {
-    auto* c = w.add_durable();
-    c->set_workload(wl->spec.name);
-    c->set_seq(wl->sink.applied().value());
-    c->set_epoch(wl->sink.applied_epoch().value());
-  }
+  for (auto* wl : order_) wl->applied_cursor(w.add_durable());
   return w;
 }
 
@@ -246,10 +241,7 @@ void RegionNode::send_ack(SinkLink* stream, const std::vector<Workload*>& named)
   ReplicationReply reply;
   auto* ack = reply.mutable_ack();
   for (auto* w : named) {
-    auto* c = ack->add_durable();
-    c->set_workload(w->spec.name);
-    c->set_seq(w->sink.applied().value());
-    c->set_epoch(w->sink.applied_epoch().value());
+    w->applied_cursor(ack->add_durable());
   }
   stream->send(std::move(reply));
 }

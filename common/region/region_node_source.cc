@@ -26,12 +26,7 @@ void RegionNode::maybe_connect() {
   auto* h = hello.mutable_hello();
   h->set_region(options_.name);
   h->set_epoch(role_->epoch().value());
-  for (auto* w : order_) {
-    auto* c = h->add_last_written();
-    c->set_workload(w->spec.name);
-    c->set_seq(w->source.last_written().value());
-    c->set_epoch(w->last_epoch.value());
-  }
+  for (auto* w : order_) w->written_cursor(h->add_last_written());
   if (resync_.running()) add_resync_offer(h);
   link_->send(std::move(hello));
 }
@@ -60,8 +55,7 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
       // of the previous stream (and now never will: that stream is superseded). Resume.
       spdlog::warn("planned failover: {} answered a new stream as standby; resuming writes",
                    options_.peer_name);
-      handover_.abort();
-      retake_lease_after_handover();
+      abort_handover();
     }
     std::map<std::string, const drsim::v1::ResyncDecision*> decisions;
     if (resync_.running()) {
@@ -195,9 +189,7 @@ void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& rep
     if (handover_.pausing_writes()) {
       spdlog::warn("planned failover refused by {}: {}; resuming writes", options_.peer_name,
                    reply.handover_refused().message());
-      const bool handed_over = handover_.phase() == model::HandoverPhase::kHandedOver;
-      handover_.abort();
-      if (handed_over) retake_lease_after_handover();
+      abort_handover();
     }
     return;
   }
@@ -262,7 +254,7 @@ void RegionNode::on_source_closed(SourceLink* stream, const Status& status) {
     // The standby's request died with the stream: it will not promote. Resume.
     spdlog::warn("planned failover: stream to {} lost while draining; resuming writes",
                  options_.peer_name);
-    handover_.abort();
+    abort_handover();
   }
   schedule_reconnect();
 }
@@ -316,12 +308,7 @@ void RegionNode::pump() {
       // Every write this region admitted is durable on the standby, and it admits no more.
       ReplicationFrame frame;
       auto* h = frame.mutable_handover();
-      for (auto* w : order_) {
-        auto* c = h->add_through();
-        c->set_workload(w->spec.name);
-        c->set_seq(w->source.last_written().value());
-        c->set_epoch(w->last_epoch.value());
-      }
+      for (auto* w : order_) w->written_cursor(h->add_through());
       h->set_writes_paused_unix_nanos(handover_paused_wall_);
       handover_.on_handed_over(scheduler_.now());
       spdlog::info("planned failover: drained in {:.1f} ms; handing over to {}",
