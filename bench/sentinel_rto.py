@@ -155,9 +155,8 @@ def main():
     ap.add_argument("--client-timeout-ms", type=int, default=1000,
                     help="the client's timeout per SET (default 1000, drsim load's deadline)")
     a = ap.parse_args()
-    for tool in ("redis-server",):
-        if shutil.which(tool) is None:
-            sys.exit(f"sentinel_rto.py: {tool} not found (apt-get install redis-server)")
+    if shutil.which("redis-server") is None:
+        sys.exit("sentinel_rto.py: redis-server not found (apt-get install redis-server)")
     for _ in range(a.runs):
         print(json.dumps(one_run(a.fault, a.down_after_ms, a.failover_timeout_ms,
                                  a.client_timeout_ms / 1000)), flush=True)

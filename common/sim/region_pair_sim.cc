@@ -286,12 +286,15 @@ class Run {
   void schedule_resets() {
     for (uint64_t i = 0, n = rng_.below(3); i < n; ++i) {
       sim_.schedule_after(ms(50 + rng_.below(1200)), [this] {
-        if (fault_at_) return;
-        net_.reset(kPrimary, kSecondary);
-        ++v_.resets;
-        event("replication stream reset");
+        if (!fault_at_) reset_stream("replication stream reset");
       });
     }
+  }
+
+  void reset_stream(const std::string& what) {
+    net_.reset(kPrimary, kSecondary);
+    ++v_.resets;
+    event(what);
   }
 
   // Every 10 ms: never two regions active with a lease each believes valid.
@@ -308,12 +311,11 @@ class Run {
       }
       // A region that handed over (planned failover) released its lease and says so in its
       // health: the promoted peer may hold one already.
-      for (auto* r : {primary_.get(), secondary_.get()}) {
-        const auto& st = r == primary_.get() ? p : s;
-        if (st.planned_failover() == "handed over" && !handed_over_serving_seen_ &&
-            (st.lease().state() != "handed over" || r->serving())) {
+      for (auto [r, st] : {std::pair{primary_.get(), &p}, std::pair{secondary_.get(), &s}}) {
+        if (st->planned_failover() == "handed over" && !handed_over_serving_seen_ &&
+            (st->lease().state() != "handed over" || r->serving())) {
           handed_over_serving_seen_ = true;
-          fail(r->name + " handed over but its lease says \"" + st.lease().state() +
+          fail(r->name + " handed over but its lease says \"" + st->lease().state() +
                "\" and its health " + (r->serving() ? "SERVING" : "NOT_SERVING"));
         }
       }
@@ -619,10 +621,8 @@ class Run {
         // end with one active region, every ack kept, and writes resumed or moved.
         sim_.schedule_after(ms(rng_.below(30)), [this, from = &other(to)] {
           std::string phase = from->alive() ? from->status().planned_failover() : "";
-          net_.reset(kPrimary, kSecondary);
-          ++v_.resets;
-          event("replication stream reset during the planned failover (" + from->name + ": " +
-                (phase.empty() ? "not handing over" : phase) + ")");
+          reset_stream("replication stream reset during the planned failover (" + from->name +
+                       ": " + (phase.empty() ? "not handing over" : phase) + ")");
         });
       }
       std::optional<Result<v1::PlannedFailoverResponse>> answer;
