@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <vector>
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "cli/operator_transport.h"
@@ -109,6 +111,15 @@ Result<AttachConfig> parse_attach_fields(YAML::Node root, const std::string& sou
   cfg.topology = *parsed;
   cfg.topology.fault_proxy = false;  // the links are direct: no link faults
   if (!workloads_given) cfg.topology.workloads.clear();  // taken from the primary at attach
+  for (const auto& [section, keys] :
+       {std::pair<const char*, std::vector<const char*>>{
+            "traffic_manager",
+            {"probe_interval_ms", "probe_timeout_ms", "tolerated_failures", "ttl_ms"}},
+        {"replication", {"lease_ms", "lease_renew_interval_ms"}}}) {
+    for (const char* key : keys) {
+      if (root[section] && root[section][key]) cfg.stated.insert(std::string(section) + "." + key);
+    }
+  }
   const bool tls = cfg.topology.transport == net::TransportSecurity::kMutualTls;
   if (YAML::Node dir = attach["tls_dir"]; dir) {
     if (!dir.IsScalar() || dir.Scalar().empty()) return err.at("attach.tls_dir", dir, "must be a directory");
@@ -252,8 +263,49 @@ Result<TopologyState> attach_topology(const std::string& home, const AttachConfi
     return refused("trafficmgr", "did not list profile '" + state.config.profile +
                                      "': " + endpoints.status().message());
   }
-  progress("trafficmgr answers at " + tm + ": profile " + state.config.profile + ", " +
-           std::to_string(endpoints->endpoints_size()) + " endpoint(s)");
+  // The timings the daemons run, not the file's defaults: the failover estimate and a drill's
+  // RTO expectations are judged by them. One the file states and they do not run is refused.
+  TopologyConfig& cfg = state.config;
+  const std::string lease_from = config.daemons.at("primary").address;
+  auto primary = region_status(lease_from, false, deadline);
+  if (!primary.is_ok()) return refused("primary", "stopped answering: " + primary.status().message());
+  const struct {
+    const char* field;
+    uint64_t runs;
+    const std::string& daemon;
+    std::function<void(uint64_t)> record;
+    uint64_t stated;
+  } timings[] = {
+      {"traffic_manager.probe_interval_ms", endpoints->probe_interval_ms(), tm,
+       [&](uint64_t v) { cfg.probe_interval_ms = static_cast<uint32_t>(v); }, cfg.probe_interval_ms},
+      {"traffic_manager.probe_timeout_ms", endpoints->probe_timeout_ms(), tm,
+       [&](uint64_t v) { cfg.probe_timeout_ms = static_cast<uint32_t>(v); }, cfg.probe_timeout_ms},
+      {"traffic_manager.tolerated_failures", endpoints->tolerated_failures(), tm,
+       [&](uint64_t v) { cfg.tolerated_failures = static_cast<uint32_t>(v); },
+       cfg.tolerated_failures},
+      {"traffic_manager.ttl_ms", endpoints->ttl_ms(), tm, [&](uint64_t v) { cfg.ttl_ms = v; },
+       cfg.ttl_ms},
+      {"replication.lease_ms", primary->lease().lease_ms(), lease_from,
+       [&](uint64_t v) { cfg.lease_ms = v; }, cfg.lease_ms},
+      {"replication.lease_renew_interval_ms", primary->lease().renew_interval_ms(), lease_from,
+       [&](uint64_t v) { cfg.lease_renew_interval_ms = v; }, cfg.lease_renew_interval_ms},
+  };
+  for (const auto& t : timings) {
+    if (config.stated.contains(t.field) && t.stated != t.runs) {
+      return undo(invalid_argument(config.source + ": " + t.field + ": the file says " +
+                                   std::to_string(t.stated) + ", the daemon at " + t.daemon +
+                                   " runs " + std::to_string(t.runs) +
+                                   " (leave it out to take the daemon's)"));
+    }
+    // A daemon that reports none (an older one) keeps the file's value.
+    if (t.runs != 0) t.record(t.runs);
+  }
+  progress(fmt::format("trafficmgr answers at {}: profile {}, {} endpoint(s); probe every {} ms "
+                       "(timeout {} ms, tolerated failures {}), TTL {} ms; lease {} ms renewed "
+                       "every {} ms",
+                       tm, cfg.profile, endpoints->endpoints_size(), cfg.probe_interval_ms,
+                       cfg.probe_timeout_ms, cfg.tolerated_failures, cfg.ttl_ms, cfg.lease_ms,
+                       cfg.lease_renew_interval_ms));
   for (const char* name : kDaemons) {
     ProcessInfo p;
     p.address = config.daemons.at(name).address;

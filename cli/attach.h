@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 
 #include "cli/topology.h"
@@ -38,13 +39,18 @@ struct AttachConfig {
   std::string tls_dir;                            // empty with security.transport: insecure
   uint64_t timeout_ms = 5000;
   std::string source;  // the file, for messages
+  // The timings the file states (traffic_manager.probe_interval_ms, replication.lease_ms, ...):
+  // the daemons' own are read at attach and recorded; a stated one they do not run is refused.
+  std::set<std::string> stated;
 };
 
 // Parses an attach file; INVALID_ARGUMENT as "file:line: field: reason".
 Result<AttachConfig> parse_attach_config(const std::string& text, const std::string& source);
 Result<AttachConfig> load_attach_config(const std::string& path);
 
-// Checks every daemon answers as configured, then writes <home>/topology.json (attached) and
+// Checks every daemon answers as configured, reads the timings they run (the Traffic Manager's
+// probe interval, timeout, tolerated failures and TTL; the regions' lease and renewal) into the
+// recorded topology, so that failover estimates and drills judge by them, then writes <home>/topology.json (attached) and
 // <home>/tls (the operator's certificate and the CA, copied). INVALID_ARGUMENT naming the field
 // of a daemon that does not answer or answers as another; nothing is left in `home` then.
 // FAILED_PRECONDITION when a topology is up or attached in `home` already.

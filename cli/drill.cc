@@ -667,6 +667,10 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
     return err.at("name", root, "is required");
   }
   d.name = root["name"].Scalar();
+  // It names the drill's report directory in an attached home (drills/<name>-<run>).
+  if (Status s = validate_name("name", d.name); !s.is_ok()) {
+    return err.at("name", root["name"], s.message().substr(std::string("name: ").size()));
+  }
   if (root["description"]) d.description = root["description"].Scalar();
   if (root["topology"]) {
     auto topo = parse_topology_node(root["topology"], err.nested("topology"));

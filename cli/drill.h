@@ -3,7 +3,8 @@
 // ...) and
 // expectations.
 // `drsim drill run FILE` and `drsim demo` (an embedded drill) both run here:
-// up → load → steps → check the history → report (JSON) → down.
+// up → load → steps → check the history → report (JSON) → down; with --attached, the daemons
+// of an attached home instead of up and down.
 #pragma once
 
 #include <optional>
@@ -141,6 +142,10 @@ struct DrillRunOptions {
   std::string json_path;  // empty = <home>/report.json
   bool keep = false;      // leave the topology up
   std::string junit_path;  // non-empty: also write JUnit XML there (even when the drill cannot start)
+  // `--attached`: drive the daemons attached in `home` (`drsim attach`) instead of starting a
+  // topology: the drill's workloads must be theirs, its timings are theirs, steps that need a
+  // process or link drsim started are refused before the load, nothing is stopped at the end.
+  bool attached = false;
 };
 
 // Runs the drill end to end. Returns 0 when every expectation held, 1 when

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -115,6 +116,9 @@ class DrillRun {
   void wait_condition(const DrillStep& step, const std::string& label, int64_t started,
                       std::string* outcome);
   void record_lag_before_fault(const std::string& region);
+  // --attached: the daemons of the attached home_ (state_, cfg_) instead of topology_up.
+  // INVALID_ARGUMENT naming the drill's field or step that those daemons cannot take.
+  Status use_attached();
   int finish();
 
   const Drill& drill_;
@@ -127,11 +131,20 @@ class DrillRun {
   // The drill could not start: say why, and still leave a JUnit file that says so.
   int fail_to_start(const std::string& why) const;
   std::string home_;
+  // Where the history and the reports go: home_, or (--attached, a home many drills share)
+  // home_/drills/<drill>-<run id>.
+  std::string out_dir_;
   TopologyState state_;
+  // The topology the drill judges by: the drill's own, or (--attached) the attached daemons'
+  // timings with the drill's workloads.
+  TopologyConfig cfg_;
   std::unique_ptr<RoutingWatcher> watcher_;
   std::unique_ptr<HistoryWriter> history_;  // <home>/history.jsonl, written as the load goes
   // Ctrl-C / SIGTERM mid-drill: the history recorded so far is finished before the daemons stop.
   std::unique_ptr<InterruptCleanup> finish_history_on_interrupt_;
+  // --attached: Ctrl-C / SIGTERM mid-drill heals what the drill injected (outages, clocks) in
+  // daemons drsim does not stop.
+  std::unique_ptr<InterruptCleanup> heal_attached_on_interrupt_;
   std::unique_ptr<LoadGenerator> load_;
   std::unique_ptr<RegionSampler> sampler_;
   LoadOptions load_options_;
@@ -815,32 +828,119 @@ void DrillRun::run_step(size_t i) {
   }
 }
 
+Status DrillRun::use_attached() {
+  auto st = load_state(home_);
+  if (!st.is_ok()) {
+    return invalid_argument("--attached: " + st.status().message() +
+                            "; attach it first: drsim attach --config FILE --home " + home_);
+  }
+  if (st->attached_from.empty()) {
+    return invalid_argument("--attached: " + home_ +
+                            " holds a topology drsim started, not attached daemons: drop "
+                            "--attached to drill a topology of the drill's own");
+  }
+  state_ = std::move(*st);
+  // The attached daemons' timings (read from them at attach), the drill's workloads.
+  cfg_ = state_.config;
+  cfg_.workloads = drill_.topology.workloads;
+  std::string hosted;
+  for (const auto& w : state_.config.workloads) {
+    hosted += (hosted.empty() ? "" : ", ") + w.name + " (" +
+              region::replication_mode_name(w.mode) + ")";
+  }
+  for (const auto& w : drill_.topology.workloads) {
+    auto it = std::find_if(state_.config.workloads.begin(), state_.config.workloads.end(),
+                           [&](const auto& a) { return a.name == w.name; });
+    if (it == state_.config.workloads.end() || it->mode != w.mode) {
+      return invalid_argument(
+          drill_.source + ": topology.workloads: " + w.name + " (" +
+          region::replication_mode_name(w.mode) + ") is not a workload of the daemons attached by " +
+          state_.attached_from + " (they host " + hosted +
+          "); name theirs in the drill's topology.workloads");
+    }
+  }
+  for (size_t i = 0; i < drill_.steps.size(); ++i) {
+    const DrillStep& step = drill_.steps[i];
+    if (step.kind != DrillStep::Kind::kInject) continue;
+    if (Status s = check_fault_is_local(state_, step.fault); !s.is_ok()) {
+      return invalid_argument(drill_.source + ":" + std::to_string(step.line) + ": steps[" +
+                              std::to_string(i) + "].inject: " + s.message());
+    }
+  }
+  // The drill's steps and expectations start from the primary active, the secondary its
+  // standby (as a topology it starts does).
+  for (const char* region : {"primary", "secondary"}) {
+    auto status = region_status(state_.at(region).address);
+    if (!status.is_ok()) {
+      return unavailable("--attached: " + std::string(region) + " at " +
+                         state_.at(region).address + ": " + status.status().message());
+    }
+    const bool want_active = std::string(region) == "primary";
+    if ((status->role() == drsim::v1::ROLE_ACTIVE) != want_active) {
+      return failed_precondition(
+          "--attached: a drill starts from the primary active and the secondary its standby; " +
+          std::string(region) + " is " +
+          (status->role() == drsim::v1::ROLE_ACTIVE ? "active" : "the standby") + " at epoch " +
+          std::to_string(status->epoch()) + " (`drsim reprotect --home " + home_ +
+          "`, then `drsim failback --home " + home_ + "`, bring the primary back)");
+    }
+  }
+  heal_attached_on_interrupt_ = std::make_unique<InterruptCleanup>([state = state_]() mutable {
+    auto healed = heal_faults(state, "");
+    if (!healed.is_ok()) {
+      std::fprintf(stderr, "drsim drill: heal: %s\n", healed.status().message().c_str());
+    } else {
+      for (const auto& line : *healed) std::fprintf(stderr, "drsim drill: healed %s\n", line.c_str());
+    }
+    std::fprintf(stderr,
+                 "drsim drill: the attached daemons keep running as the drill left them: "
+                 "drsim status --home %s\n",
+                 state.home.c_str());
+  });
+  return Status::ok();
+}
+
 int DrillRun::run() {
   home_ = opt_.home;
+  if (opt_.attached && home_.empty()) {
+    fail_to_start("--attached needs --home: the home `drsim attach` wrote");
+    return 2;
+  }
   if (home_.empty()) {
     char tmpl[] = "/tmp/drsim-drill-XXXXXX";
     if (!::mkdtemp(tmpl)) return fail_to_start("cannot create a temporary directory");
     home_ = tmpl;
   }
-  const TopologyConfig& cfg = drill_.topology;
+  cfg_ = drill_.topology;
+  const TopologyConfig& cfg = cfg_;
   std::vector<std::string> workloads;
   for (const auto& w : cfg.workloads) workloads.push_back(w.name);
   std::printf("drsim drill %s%s%s\n", drill_.name.c_str(), drill_.description.empty() ? "" : ": ",
               drill_.description.c_str());
+  // Attached: the daemons' timings (cfg_ becomes theirs) are the ones the header gives.
+  Status attached = opt_.attached ? use_attached() : Status::ok();
   std::printf("  home %s\n  %zu workload(s) (%s), probe every %u ms (timeout %u ms, tolerated "
               "failures %u), TTL %llu ms, %zu step(s)\n\n",
               home_.c_str(), workloads.size(), workloads_summary(cfg).c_str(), cfg.probe_interval_ms,
               cfg.probe_timeout_ms, cfg.tolerated_failures,
               static_cast<unsigned long long>(cfg.ttl_ms), drill_.steps.size());
 
-  auto up = topology_up(home_, cfg, [&](const std::string& line) { say("up: " + line); });
-  if (!up.is_ok()) {
-    int rc = fail_to_start(up.status().message());
-    // A topology this host cannot run as given (placement: netns without root, a subnet the
-    // host routes) is bad input, like a bad drill file: exit 2.
-    return up.status().code() == StatusCode::kInvalidArgument ? 2 : rc;
+  if (opt_.attached) {
+    if (!attached.is_ok()) {
+      int rc = fail_to_start(attached.message());
+      return attached.code() == StatusCode::kInvalidArgument ? 2 : rc;
+    }
+    say("attached: the daemons of " + state_.attached_from + " (drsim starts and stops none)");
+  } else {
+    auto up = topology_up(home_, cfg, [&](const std::string& line) { say("up: " + line); });
+    if (!up.is_ok()) {
+      int rc = fail_to_start(up.status().message());
+      // A topology this host cannot run as given (placement: netns without root, a subnet the
+      // host routes) is bad input, like a bad drill file: exit 2.
+      return up.status().code() == StatusCode::kInvalidArgument ? 2 : rc;
+    }
+    state_ = *up;
   }
-  state_ = *up;
   const std::string tm_address = state_.at("trafficmgr").address;
   watcher_ = std::make_unique<RoutingWatcher>(tm_address, cfg.profile);
   sampler_ = std::make_unique<RegionSampler>(
@@ -865,6 +965,7 @@ int DrillRun::run() {
   auto give_up = [&](const std::string& why) {
     watcher_->stop();
     sampler_->stop();
+    if (opt_.attached) return fail_to_start(why);  // not drsim's to stop
     if (Status down = topology_down(home_, 3s); !down.is_ok()) {
       std::fprintf(stderr, "drsim: %s\n", down.message().c_str());
     }
@@ -886,7 +987,14 @@ int DrillRun::run() {
       return 2;
     }
   }
-  auto history = HistoryWriter::open(home_ + "/history.jsonl", lo.run);
+  out_dir_ = home_;
+  if (opt_.attached) {
+    out_dir_ = home_ + "/drills/" + drill_.name + "-" + lo.run.substr(std::string("drill-").size());
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir_, ec);
+    if (ec) return give_up("cannot create " + out_dir_ + ": " + ec.message());
+  }
+  auto history = HistoryWriter::open(out_dir_ + "/history.jsonl", lo.run);
   if (!history.is_ok()) return give_up(history.status().message());
   history_ = std::move(*history);
   finish_history_on_interrupt_ = std::make_unique<InterruptCleanup>([writer = history_.get()] {
@@ -916,7 +1024,7 @@ int DrillRun::run() {
 }
 
 int DrillRun::finish() {
-  const TopologyConfig& cfg = drill_.topology;
+  const TopologyConfig& cfg = cfg_;
   const std::string tm_address = state_.at("trafficmgr").address;
   std::vector<std::string> workloads;
   for (const auto& w : cfg.workloads) workloads.push_back(w.name);
@@ -963,7 +1071,10 @@ int DrillRun::finish() {
   if (has_rto) rto = model::measure_rto(history, marks_);
   for (auto& p : points_) {
     for (const auto& op : history) {
-      if (op.outcome == model::Outcome::kOk && op.region == old_active_ &&
+      // Writes the old region acknowledged before the failover: once it is active again (a
+      // failback, at a newer epoch) its writes are not ones the failover could give up.
+      const bool before_failover = failover_epoch_ == 0 || op.epoch < failover_epoch_;
+      if (op.outcome == model::Outcome::kOk && op.region == old_active_ && before_failover &&
           op.workload == p.workload && model::is_write(op.kind)) {
         p.acked_seq_at_old = std::max(p.acked_seq_at_old, op.seq);
       }
@@ -1305,7 +1416,7 @@ int DrillRun::finish() {
   j["history_file"] = history_path;
   j["duration_s"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  std::string json_path = opt_.json_path.empty() ? home_ + "/report.json" : opt_.json_path;
+  std::string json_path = opt_.json_path.empty() ? out_dir_ + "/report.json" : opt_.json_path;
   {
     std::ofstream out(json_path, std::ios::trunc);
     out << j.dump(2) << "\n";
@@ -1319,11 +1430,42 @@ int DrillRun::finish() {
   write_junit(j);
 
   // Resume anything paused, so `down` (SIGTERM) can stop it and a kept topology answers.
-  for (const auto& [name, p] : state_.processes) (void)signal_process(p.identity(), SIGCONT, name);
-  if (opt_.keep) {
+  auto resume_paused = [&] {
+    for (const auto& [name, p] : state_.processes) {
+      (void)signal_process(p.identity(), SIGCONT, name);
+    }
+  };
+  if (opt_.attached) {
+    // Not drsim's to resume or stop: heal what the drill injected, say what it left, so the
+    // next one can start.
+    heal_attached_on_interrupt_.reset();
+    auto healed = heal_faults(state_, "");
+    if (!healed.is_ok()) {
+      say("heal: " + healed.status().message());
+    } else {
+      for (const auto& line : *healed) say("heal: " + line);
+    }
+    std::string roles;
+    for (const char* region : {"primary", "secondary"}) {
+      auto st = region_status(state_.at(region).address);
+      roles += std::string(roles.empty() ? "" : ", ") + region + " " +
+               (!st.is_ok()                                 ? "unreachable"
+                : st->role() == drsim::v1::ROLE_ACTIVE ? "active at epoch " + std::to_string(st->epoch())
+                                                            : "standby at epoch " + std::to_string(st->epoch()));
+    }
+    std::printf("attached daemons keep running: %s%s\n", roles.c_str(),
+                active_ == "primary" ? ""
+                                     : fmt::format(" (the next drill starts from the primary "
+                                                   "active: drsim reprotect --home {0}, then "
+                                                   "drsim failback --home {0})",
+                                                   home_)
+                                           .c_str());
+  } else if (opt_.keep) {
+    resume_paused();
     std::printf("topology left up: drsim status --home %s ; drsim down --home %s\n",
                 home_.c_str(), home_.c_str());
   } else {
+    resume_paused();
     Status down = topology_down(home_, 3s);
     say(down.is_ok() ? "down: every process stopped" : "down: " + down.message());
   }

@@ -493,7 +493,17 @@ Status check_kernel_mechanism(const TopologyState& state, const FaultSpec& f,
   return Status::ok();
 }
 
+bool needs_local_topology(const FaultSpec& f) {
+  return f.is_link_fault() || f.kind == Kind::kKill || f.kind == Kind::kPause ||
+         f.kind == Kind::kResume || f.kind == Kind::kRestart;
+}
+
+Status check_fault_is_local(const TopologyState& state, const FaultSpec& f) {
+  return needs_local_topology(f) ? check_local(state, f.describe()) : Status::ok();
+}
+
 Result<std::string> inject_fault(TopologyState& state, const FaultSpec& requested) {
+  if (Status s = check_fault_is_local(state, requested); !s.is_ok()) return s;
   FaultSpec f = requested;
   std::string auto_note;
   if (f.is_link_fault() && f.mechanism == FaultSpec::Mechanism::kAuto) {
@@ -529,10 +539,6 @@ Result<std::string> inject_fault(TopologyState& state, const FaultSpec& requeste
     return invalid_argument("'" + f.target + "' is not part of this topology");
   }
   const ProcessInfo& p = state.at(f.target);
-  if (f.kind == Kind::kKill || f.kind == Kind::kPause || f.kind == Kind::kResume ||
-      f.kind == Kind::kRestart) {
-    if (Status s = check_local(state, f.describe()); !s.is_ok()) return s;
-  }
   switch (f.kind) {
     case Kind::kKill: {
       if (Status s = signal_process(p.identity(), SIGKILL, f.target); !s.is_ok()) return s;

@@ -89,6 +89,12 @@ inline constexpr const char* kBeyondLeaseBound = "BEYOND the lease's drift bound
 // topology does not have, FAILED_PRECONDITION when the topology runs without the fault proxy.
 Result<std::string> inject_fault(TopologyState& state, const FaultSpec& fault);
 
+// Faults only a topology drsim started can take: a signal to its process (kill, pause, resume,
+// restart) or a link fault (the fault proxy or drsim's namespaces sit on its links). An attached
+// topology (`drsim attach`) refuses them: FAILED_PRECONDITION saying why (check_local).
+bool needs_local_topology(const FaultSpec& fault);
+Status check_fault_is_local(const TopologyState& state, const FaultSpec& fault);
+
 // Before a drill's load starts: INVALID_ARGUMENT naming `where` when the fault asks the kernel for
 // what this topology or host cannot do (mechanism kernel without placement: netns; kernel latency
 // without tc netem). OK for every other fault.

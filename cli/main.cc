@@ -451,7 +451,7 @@ int main(int argc, char** argv) {
 
   // drill run / validate
   std::string drill_file, drill_home, drill_json, drill_junit;
-  bool drill_keep = false;
+  bool drill_keep = false, drill_attached = false;
   auto* c_drill = app.add_subcommand("drill", "Drills as code: YAML files with topology, "
                                               "workload, timed steps and expectations "
                                               "(docs/drills.md)");
@@ -467,6 +467,10 @@ int main(int argc, char** argv) {
   c_drill_run->add_flag("--keep", drill_keep, "Leave the topology up afterwards");
   c_drill_run->add_option("--junit", drill_junit, "Also write JUnit XML there: one test case per "
                                                   "expectation, for CI test reports");
+  c_drill_run->add_flag("--attached", drill_attached,
+                        "Drill the daemons attached in --home (drsim attach) instead of starting "
+                        "a topology: their timings, the drill's workloads; kill, pause, restart "
+                        "and link faults are refused; nothing is stopped (docs/deploy.md)");
   std::string drill_placement, drill_subnet;
   c_drill_run->add_option("--placement", drill_placement,
                           "Run the drill's topology with this placement instead of its own: "
@@ -587,6 +591,11 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
+    if (drill_attached && (drill_keep || !drill_placement.empty() || !drill_subnet.empty())) {
+      std::fprintf(stderr, "drsim: --attached drills daemons that run already: --keep, "
+                           "--placement and --subnet do not apply\n");
+      return 2;
+    }
     if (!drill_placement.empty() || !drill_subnet.empty()) {
       if (drsim::Status s = override_placement(drill->topology, drill_placement, drill_subnet);
           !s.is_ok()) {
@@ -594,7 +603,7 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    return run_drill(*drill, {drill_home, drill_json, drill_keep, drill_junit});
+    return run_drill(*drill, {drill_home, drill_json, drill_keep, drill_junit, drill_attached});
   }
   if (backup.parsed()) return backup.run();
   if (sim.parsed()) return sim.run();

@@ -638,7 +638,8 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   if (existing.is_ok() && !existing->attached_from.empty()) {
     return failed_precondition(state.home + " is attached to daemons that run elsewhere (" +
                                existing->attached_from + "); `drsim down --home " + home +
-                               "` detaches it first");
+                               "` detaches it first (`drsim drill run FILE --attached --home " +
+                               home + "` drills those daemons)");
   }
   if (existing.is_ok()) {
     for (const auto& [name, p] : existing->processes) {
