@@ -65,6 +65,7 @@ void follow_with_items(const TopologyState& state, PlannedFailoverOutcome& out,
     out.lines.push_back(fmt::format("  {:<10} committed and re-protected: {}, replicating to {}",
                                     i.item(), i.state(), i.replication_target()));
   }
+  for (const auto& note : moved->notes()) out.lines.push_back("  " + note);
 }
 
 }  // namespace
@@ -172,6 +173,7 @@ Result<ReprotectOutcome> run_reprotect(const TopologyState& state, std::string a
                                       i.state(), i.active_region(), i.replication_target(),
                                       items->job_id()));
     }
+    for (const auto& note : items->notes()) out.lines.push_back("  " + note);
   }
   return out;
 }

@@ -441,6 +441,30 @@ Result<ReprotectItemsResponse> SiteRecoveryDriver::reprotect_items(
                            ev.is_ok() ? model::JobState::kSucceeded : model::JobState::kFailed, t,
                            ev.is_ok() ? "" : ev.status().message());
     if (!ev.is_ok()) return ev.status();
+    // Physical servers, Azure Stack VMs and AWS instances come back from Azure as VMware VMs:
+    // the reverse replication targets one, and the item is one from now on (also in the vault
+    // it is handed over to, which rebuilds it from the request).
+    if (auto item = items_.find(name); item != items_.end() && !item->second.group) {
+      v1::ProtectItemRequest& request = item->second.request;
+      const model::SourceKind was = to_model(request.source());
+      const model::SourceKind back = model::failback_kind(
+          was, request.target_kind() == TARGET_KIND_SECONDARY_SITE
+                   ? model::TargetKind::kSecondarySite
+                   : model::TargetKind::kAzureRegion);
+      if (back != was) {
+        request.set_source(to_proto(back));
+        durable_.save_record(kItemRecordPrefix + name, request.SerializeAsString());
+        (void)vault_.set_source_kind(name, back);
+        const std::string note =
+            name + " (" + model::source_kind_with_article(was) + ") fails back as " +
+            model::source_kind_with_article(back) + ": Site Recovery fails " +
+            model::source_kind_name(was) +
+            "s back from Azure to on-premises VMware VMs only, so the reverse replication "
+            "targets one and the item is protected as one from now on";
+        spdlog::info("site recovery: {}", note);
+        resp.add_notes(note);
+      }
+    }
     // The committed point belongs to the old direction.
     std::vector<model::RecoveryPointId> drop;
     for (const auto& [id, dir] : items_[name].checkpoints) drop.push_back(id);

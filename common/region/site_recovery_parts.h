@@ -39,6 +39,26 @@ inline model::SourceKind to_model(drsim::v1::SourceKind k) {
   }
 }
 
+inline drsim::v1::SourceKind to_proto(model::SourceKind k) {
+  switch (k) {
+    case model::SourceKind::kVmwareVm:
+      return SOURCE_KIND_VMWARE_VM;
+    case model::SourceKind::kHyperVVm:
+      return SOURCE_KIND_HYPERV_VM;
+    case model::SourceKind::kPhysicalWindowsServer:
+      return SOURCE_KIND_PHYSICAL_WINDOWS;
+    case model::SourceKind::kPhysicalLinuxServer:
+      return SOURCE_KIND_PHYSICAL_LINUX;
+    case model::SourceKind::kAzureStackVm:
+      return SOURCE_KIND_AZURE_STACK_VM;
+    case model::SourceKind::kAwsWindowsInstance:
+      return SOURCE_KIND_AWS_WINDOWS;
+    case model::SourceKind::kAzureVm:
+      return SOURCE_KIND_AZURE_VM;
+  }
+  return SOURCE_KIND_AZURE_VM;
+}
+
 inline model::Disk to_model(const DiskSpec& d) { return {d.name(), d.capacity_bytes(), d.used_bytes()}; }
 
 inline Duration ms(uint64_t v) { return std::chrono::milliseconds(v); }

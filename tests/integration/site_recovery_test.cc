@@ -435,6 +435,61 @@ TEST(SiteRecoveryPlanned,
   EXPECT_EQ(model::check_history(history, *final_state).lost_count, 0u);
 }
 
+// Site Recovery fails physical servers back from Azure to VMware VMs only (facts.md): the
+// re-protect after the failover says so, and from then on the item is a VMware VM, in the vault
+// it was handed to and after the failback.
+TEST(SiteRecoveryPlanned, APhysicalServerIsReprotectedAndFailsBackAsAVmwareVm) {
+  TestTopology topo(kTopology);
+  ASSERT_TRUE(topo.ok());
+  cli::ProtectOptions o;
+  o.item = "vm-web";
+  o.source = "physical-windows";
+  auto req = cli::build_protect_request(o);
+  ASSERT_TRUE(req.is_ok()) << req.status().message();
+  auto protect = cli::sr_protect(topo.address("secondary"), *req);
+  ASSERT_TRUE(protect.is_ok()) << protect.status().message();
+  EXPECT_EQ(protect->item().source(), "physical Windows server");
+  ASSERT_TRUE(wait_until(
+      [&] { return sr_item_state(topo.address("secondary"), "vm-web") == "Protected"; }, 20s));
+  put_keys(*topo.workload_stub("primary"), 0, 10, nullptr);
+
+  auto fo = cli::run_planned_failover(topo.state(), "", "to Azure", 10'000, false);
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  std::vector<std::string> commit_lines;
+  ASSERT_TRUE(cli::run_commit(topo.state(), {}, &commit_lines).is_ok());
+  auto rp = cli::run_reprotect(topo.state(), "", "back towards the datacenter");
+  ASSERT_TRUE(rp.is_ok()) << rp.status().message();
+  std::string lines;
+  for (const auto& l : rp->lines) lines += l + "\n";
+  EXPECT_NE(lines.find("vm-web (a physical Windows server) fails back as a VMware VM: Site "
+                       "Recovery fails physical Windows servers back from Azure to on-premises "
+                       "VMware VMs only"),
+            std::string::npos)
+      << lines;
+  // The primary's vault takes the item over as a VMware VM.
+  ASSERT_TRUE(wait_until(
+      [&] { return sr_item_state(topo.address("primary"), "vm-web") == "Protected"; }, 20s))
+      << "the primary's vault did not take the item over";
+  auto items = cli::sr_items(topo.address("primary"));
+  ASSERT_TRUE(items.is_ok());
+  ASSERT_EQ(items->items_size(), 1);
+  EXPECT_EQ(items->items(0).source(), "VMware VM");
+
+  // Failback and the re-protect after it: still a VMware VM, and nothing more to say.
+  auto back = cli::run_planned_failover(topo.state(), "", "failback", 10'000, false);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  ASSERT_TRUE(cli::run_commit(topo.state(), {}, &commit_lines).is_ok());
+  auto again = cli::run_reprotect(topo.state(), "", "to Azure again");
+  ASSERT_TRUE(again.is_ok()) << again.status().message();
+  for (const auto& l : again->lines) EXPECT_EQ(l.find("fails back as"), std::string::npos) << l;
+  ASSERT_TRUE(wait_until(
+      [&] { return sr_item_state(topo.address("secondary"), "vm-web") == "Protected"; }, 20s));
+  items = cli::sr_items(topo.address("secondary"));
+  ASSERT_TRUE(items.is_ok());
+  ASSERT_EQ(items->items_size(), 1);
+  EXPECT_EQ(items->items(0).source(), "VMware VM");
+}
+
 // Recovery point ids are per item: a custom id on a failover of several items would apply one
 // item's id to every item (picking unrelated points), so it is refused naming the items.
 TEST(SiteRecovery, CustomPointIdIsRefusedWhenSeveralItemsFailOverTogether) {

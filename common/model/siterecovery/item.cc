@@ -24,6 +24,28 @@ const char* source_kind_name(SourceKind kind) {
   return "unknown source";
 }
 
+std::string source_kind_with_article(SourceKind kind) {
+  const std::string name = source_kind_name(kind);
+  // "an Azure VM", "an AWS Windows instance": by the sound of the first letter.
+  return (name.front() == 'A' ? "an " : "a ") + name;
+}
+
+SourceKind failback_kind(SourceKind kind, TargetKind replicated_to) {
+  if (replicated_to == TargetKind::kSecondarySite) return kind;
+  switch (kind) {
+    case SourceKind::kPhysicalWindowsServer:
+    case SourceKind::kPhysicalLinuxServer:
+    case SourceKind::kAzureStackVm:
+    case SourceKind::kAwsWindowsInstance:
+      return SourceKind::kVmwareVm;
+    case SourceKind::kAzureVm:
+    case SourceKind::kVmwareVm:
+    case SourceKind::kHyperVVm:
+      return kind;
+  }
+  return kind;
+}
+
 const char* target_kind_name(TargetKind kind) {
   switch (kind) {
     case TargetKind::kAzureRegion:
@@ -105,10 +127,10 @@ Status check_replication_target(const ProtectedItemSpec& item, const Replication
                             " already runs; replicate to a different region or site");
   }
   if (target.kind == TargetKind::kSecondarySite && !site_accepts(item)) {
-    std::string what = source_kind_name(item.source);
+    std::string what = source_kind_with_article(item.source);
     if (item.source == SourceKind::kHyperVVm) what += " on a standalone Hyper-V host";
     return invalid_argument(
-        where + "a " + what + " cannot replicate to secondary site '" + target.name +
+        where + what + " cannot replicate to secondary site '" + target.name +
         "': a secondary site accepts only VMware VMs, Hyper-V VMs managed by System Center VMM and "
         "physical servers; target an Azure region instead");
   }

@@ -24,6 +24,9 @@ enum class SourceKind {
 // "Azure VM", "VMware VM", "Hyper-V VM", ... — the words of the facts sheet.
 const char* source_kind_name(SourceKind kind);
 
+// "a VMware VM", "an Azure VM": the name with its article, for messages.
+std::string source_kind_with_article(SourceKind kind);
+
 // Only meaningful for Hyper-V VMs: a secondary site accepts them only when System Center VMM
 // manages their host.
 enum class HyperVManagement { kStandaloneHost, kVmm };
@@ -57,6 +60,13 @@ struct ProtectedItemSpec {
 
 enum class TargetKind { kAzureRegion, kSecondarySite };
 const char* target_kind_name(TargetKind kind);  // "Azure region" / "secondary site"
+
+// What a source comes back as when it fails back from an Azure region: physical servers
+// (Windows or Linux), Azure Stack VMs and AWS Windows instances fail back to on-premises VMware
+// VMs only (there is no failback to a physical server, nor to Azure Stack or AWS); Azure,
+// VMware and Hyper-V VMs come back as themselves. From a secondary site an item comes back as
+// itself. Applied at re-protect, when the reverse replication picks its target.
+SourceKind failback_kind(SourceKind kind, TargetKind replicated_to);
 
 struct ReplicationTarget {
   TargetKind kind = TargetKind::kAzureRegion;

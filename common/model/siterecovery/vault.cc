@@ -110,6 +110,13 @@ const ProtectedItemSpec* SiteRecoveryVault::vm(const std::string& name) const {
   return it == vms_.end() ? nullptr : &it->second;
 }
 
+Status SiteRecoveryVault::set_source_kind(const std::string& name, SourceKind kind) {
+  auto it = vms_.find(name);
+  if (it == vms_.end()) return not_found("no protected VM named " + name);
+  it->second.source = kind;
+  return Status::ok();
+}
+
 std::vector<std::string> SiteRecoveryVault::scope_names() const {
   std::vector<std::string> names;
   for (const auto& [name, scope] : scopes_) names.push_back(name);

@@ -48,6 +48,9 @@ class SiteRecoveryVault {
 
   std::optional<std::string> group_of(const std::string& vm) const;
   const ProtectedItemSpec* vm(const std::string& name) const;
+  // Re-protect of `name` picked the kind it fails back as (failback_kind): NOT_FOUND for an
+  // unknown VM.
+  Status set_source_kind(const std::string& name, SourceKind kind);
   std::vector<std::string> scope_names() const;  // sorted
   // Earliest next_deadline() over every scope.
   Time next_deadline() const;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/model/siterecovery/item.h"
@@ -71,6 +72,41 @@ TEST(SiteRecoveryItem, SecondarySiteAcceptsOnlyVmwareVmmHyperVAndPhysical) {
                 std::string::npos);
       EXPECT_NE(s.message().find("target an Azure region instead"), std::string::npos);
     }
+  }
+}
+
+TEST(SiteRecoveryItem, RefusalsUseTheRightArticle) {
+  ProtectedItemSpec azure = vm(SourceKind::kAzureVm);
+  azure.location = "dc-west";
+  EXPECT_EQ(check_replication_target(azure, {TargetKind::kSecondarySite, "dc-east"})
+                .message()
+                .find("vm-web.target: an Azure VM cannot replicate"),
+            0u);
+  EXPECT_EQ(source_kind_with_article(SourceKind::kAwsWindowsInstance), "an AWS Windows instance");
+  EXPECT_EQ(source_kind_with_article(SourceKind::kAzureStackVm), "an Azure Stack VM");
+  EXPECT_EQ(source_kind_with_article(SourceKind::kVmwareVm), "a VMware VM");
+  EXPECT_EQ(source_kind_with_article(SourceKind::kPhysicalLinuxServer), "a physical Linux server");
+}
+
+// Facts (Site Recovery, failback): from Azure, physical servers, Azure Stack VMs and AWS
+// instances come back as VMware VMs only; the VM kinds as themselves; from a secondary site
+// every kind as itself.
+TEST(SiteRecoveryItem, FailbackFromAzureTurnsPhysicalAzureStackAndAwsIntoVmwareVms) {
+  const std::vector<std::pair<SourceKind, SourceKind>> from_azure = {
+      {SourceKind::kAzureVm, SourceKind::kAzureVm},
+      {SourceKind::kVmwareVm, SourceKind::kVmwareVm},
+      {SourceKind::kHyperVVm, SourceKind::kHyperVVm},
+      {SourceKind::kPhysicalWindowsServer, SourceKind::kVmwareVm},
+      {SourceKind::kPhysicalLinuxServer, SourceKind::kVmwareVm},
+      {SourceKind::kAzureStackVm, SourceKind::kVmwareVm},
+      {SourceKind::kAwsWindowsInstance, SourceKind::kVmwareVm},
+  };
+  ASSERT_EQ(from_azure.size(), kAllSources.size());
+  for (const auto& [kind, back] : from_azure) {
+    EXPECT_EQ(failback_kind(kind, TargetKind::kAzureRegion), back) << source_kind_name(kind);
+    EXPECT_EQ(failback_kind(kind, TargetKind::kSecondarySite), kind) << source_kind_name(kind);
+    // Once a VMware VM, it stays one: a second re-protect changes nothing.
+    EXPECT_EQ(failback_kind(back, TargetKind::kAzureRegion), back) << source_kind_name(kind);
   }
 }
 
