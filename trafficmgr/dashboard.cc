@@ -1,5 +1,8 @@
 #include "trafficmgr/dashboard.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "common/model/trafficmgr/status.h"
@@ -72,13 +75,100 @@ json event_json(const v1::RoutingEvent& e) {
   return j;
 }
 
+// The region's Site Recovery items (state, health, latest point and its age: the RPO now) and
+// its newest jobs, as it last answered.
+json site_recovery_json(const RegionSnapshot& r) {
+  json j{{"error", !r.sr_items.error.empty() ? r.sr_items.error : r.sr_jobs.error}};
+  json items = json::array();
+  if (r.sr_items.answer) {
+    const v1::ListItemsResponse& list = *r.sr_items.answer;
+    for (const auto& i : list.items()) {
+      json one{{"item", i.item()},
+               {"source", i.source()},
+               {"state", i.state()},
+               {"health", i.health()},
+               {"health_reason", i.health_reason()},
+               {"active_region", i.active_region()},
+               {"replicating_to", i.replication_target()},
+               {"points", i.points()},
+               {"rpo_threshold_ms", i.policy().rpo_threshold_ms()}};
+      if (i.latest_point_unix_nanos() != 0) {
+        one["latest_point_type"] = i.latest_point_type();
+        // On drsim's clock, which may run faster than real time (site_recovery.time_scale).
+        one["latest_point_age_ms"] =
+            std::max<int64_t>(0, list.now_unix_nanos() - i.latest_point_unix_nanos()) / 1'000'000;
+      }
+      items.push_back(std::move(one));
+    }
+    j["time_scale"] = list.items_size() ? list.items(0).time_scale() : 1.0;
+  }
+  j["items"] = std::move(items);
+  json jobs = json::array();
+  if (r.sr_jobs.answer) {
+    std::vector<const v1::JobInfo*> newest;
+    for (const auto& job : r.sr_jobs.answer->jobs()) newest.push_back(&job);
+    std::sort(newest.begin(), newest.end(),
+              [](const v1::JobInfo* a, const v1::JobInfo* b) { return a->id() > b->id(); });
+    if (newest.size() > Dashboard::kRecentJobs) newest.resize(Dashboard::kRecentJobs);
+    for (const v1::JobInfo* job : newest) {
+      jobs.push_back({{"id", job->id()},
+                      {"kind", job->kind()},
+                      {"target", job->target()},
+                      {"state", job->state()},
+                      {"error", job->error()}});
+    }
+  }
+  j["jobs"] = std::move(jobs);
+  return j;
+}
+
+// The region's Backup vaults (its own and the paired copies it keeps) and their items.
+json backup_json(const RegionSnapshot& r) {
+  json j{{"error", r.vaults.error}};
+  json vaults = json::array();
+  if (r.vaults.answer) {
+    const v1::ListVaultsResponse& list = *r.vaults.answer;
+    j["now"] = list.now();
+    for (const auto* group : {&list.vaults(), &list.paired_copies()}) {
+      for (const auto& v : *group) {
+        json items = json::array();
+        for (const auto& i : v.items()) {
+          json one{{"vm", i.vm()},
+                   {"state", i.state()},
+                   {"policy", i.policy()},
+                   {"points", i.points_size()},
+                   {"next_backup", i.next_backup()},
+                   {"purge_at", i.purge_at()},
+                   {"source_deleted", i.source_deleted()}};
+          if (i.points_size() > 0) {
+            const auto& latest = *std::max_element(
+                i.points().begin(), i.points().end(),
+                [](const auto& a, const auto& b) { return a.created_nanos() < b.created_nanos(); });
+            one["latest_point"] = latest.created() + " (" + latest.consistency() + ")";
+          }
+          items.push_back(std::move(one));
+        }
+        vaults.push_back({{"name", v.name()},
+                          {"redundancy", v.redundancy()},
+                          {"paired_copy", v.paired_copy()},
+                          {"cross_region_restore", v.cross_region_restore()},
+                          {"items", std::move(items)}});
+      }
+    }
+  }
+  j["vaults"] = std::move(vaults);
+  return j;
+}
+
 json region_json(const RegionSnapshot& r) {
   json j{{"name", r.spec.name},
          {"admin_address", r.spec.address},
          {"reachable", r.error.empty() && r.status.has_value()},
          {"error", r.error},
          {"calls_failed", r.calls_failed},
-         {"answered_unix_ms", unix_ms(r.answered_unix_nanos)}};
+         {"answered_unix_ms", unix_ms(r.answered_unix_nanos)},
+         {"site_recovery", site_recovery_json(r)},
+         {"backup", backup_json(r)}};
   if (!r.status) return j;
   const v1::GetStatusResponse& st = *r.status;
   j["role"] = role_name(st.role());
@@ -208,6 +298,43 @@ json profile_json(const v1::ListEndpointsResponse& table, const model::TmProfile
 
 }  // namespace
 
+namespace {
+
+// A healthy standby answers NOT_SERVING to the probes by design (it must never be routed to),
+// which the Traffic Manager counts as Degraded: such endpoints are marked (the role from the
+// probes' epoch claim, else from the region's own status), and a profile Degraded only because
+// of them gets a note, as `drsim status` does ("not serving*", "Degraded*").
+void mark_standby_by_design(json& profile, const RegionStatusPoller* regions) {
+  auto standby_region = [&](const std::string& name) {
+    if (!regions) return false;
+    for (const auto& r : regions->regions()) {
+      if (r.spec.name == name && r.status) {
+        return r.status->role() == v1::ROLE_STANDBY && !r.status->outage();
+      }
+    }
+    return false;
+  };
+  bool only_by_design = true;
+  for (auto& e : profile["endpoints"]) {
+    const std::string status = e["status"];
+    if (status == "Online" || status == "Disabled") continue;
+    const std::string role = e["region_role"];
+    const bool by_design = (status == "Degraded" || status == "CheckingEndpoint") &&
+                           e["superseded"].get<std::string>().empty() &&
+                           (role == "standby" || (role.empty() && standby_region(e["name"])));
+    e["standby_by_design"] = by_design;
+    if (by_design) e["note"] = "standby: not serving by design";
+    only_by_design = only_by_design && by_design;
+  }
+  if (profile["profile_status"] == "Degraded" && only_by_design) {
+    profile["profile_status_note"] =
+        "Degraded*: a healthy standby answers NOT_SERVING to the health probes by design, so "
+        "clients are never routed to it; the profile counts it as degraded";
+  }
+}
+
+}  // namespace
+
 std::string Dashboard::state_json() const {
   const std::vector<v1::ListEndpointsResponse> tables = tm_.state().tables();
   const auto& profiles = tm_.profile_set().profiles();
@@ -216,6 +343,7 @@ std::string Dashboard::state_json() const {
   for (size_t p = 0; p < tables.size() && p < profiles.size(); ++p) {
     json one = profile_json(tables[p], profiles[p]);
     one["route_changes"] = tm_.route_changes(p);
+    mark_standby_by_design(one, regions_);
     all.push_back(std::move(one));
   }
   // The default (first) profile at the top level, as the page reads it.
@@ -237,6 +365,17 @@ std::string Dashboard::state_json() const {
   json regions = json::array();
   if (regions_) {
     for (const auto& r : regions_->regions()) regions.push_back(region_json(r));
+  }
+  // Two regions that both say active (the old one frozen, partitioned or not yet told): the one
+  // at the older epoch is fenced by the newer, whatever it believes — never a second "active".
+  uint64_t newest_active = 0;
+  for (const auto& r : regions) {
+    if (r.value("role", "") == "active") newest_active = std::max(newest_active, r.value("epoch", uint64_t{0}));
+  }
+  for (auto& r : regions) {
+    if (r.value("role", "") == "active" && r.value("epoch", uint64_t{0}) < newest_active) {
+      r["superseded_by_epoch"] = newest_active;
+    }
   }
   j["regions"] = std::move(regions);
 

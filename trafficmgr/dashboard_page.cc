@@ -25,6 +25,7 @@ constexpr const char kPage[] = R"HTML(<!DOCTYPE html>
   section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; }
   section.wide { grid-column: 1 / -1; }
   h2 { font-size: 15px; margin: 0 0 8px; }
+  h2.sub { margin-top: 12px; }
   table { border-collapse: collapse; width: 100%; }
   th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line);
            vertical-align: top; }
@@ -35,7 +36,10 @@ constexpr const char kPage[] = R"HTML(<!DOCTYPE html>
   .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px;
            font-weight: 600; color: #fff; background: var(--muted); }
   .Online, .active, .yes { background: var(--ok); }
-  .Degraded, .outage, .no { background: var(--bad); }
+  .Degraded, .outage, .no, .Critical, .Failed, .SoftDeleted { background: var(--bad); }
+  .Healthy, .Protected, .Succeeded { background: var(--ok); }
+  .by-design { background: #8c959f; }
+  .Warning, .InProgress, .ProtectionStopped { background: var(--warn); }
   .CheckingEndpoint, .CheckingEndpoints, .standby { background: var(--warn); }
   .route { font-size: 28px; font-weight: 700; }
   .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
@@ -62,6 +66,7 @@ constexpr const char kPage[] = R"HTML(<!DOCTYPE html>
     <div class="mono" id="routing-address"></div>
     <div id="fail-open" class="err"></div>
     <div class="muted" id="estimate"></div>
+    <div class="muted" id="profile-note"></div>
   </section>
   <section>
     <h2>Resolves by answer</h2>
@@ -94,6 +99,31 @@ constexpr const char kPage[] = R"HTML(<!DOCTYPE html>
     <div class="muted" id="regions-none"></div>
   </section>
   <section class="wide">
+    <h2>Site Recovery (protected items per region)</h2>
+    <table id="sr-items">
+      <thead><tr><th>region</th><th>item</th><th>state</th><th>health</th><th>active in</th>
+        <th>replicating to</th><th>points</th><th>latest point (age = RPO now)</th>
+        <th>RPO threshold</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <div class="muted" id="sr-none"></div>
+    <h2 class="sub">Site Recovery jobs (newest first)</h2>
+    <table id="sr-jobs">
+      <thead><tr><th>region</th><th>job</th><th>kind</th><th>target</th><th>state</th>
+        <th>error</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
+  <section class="wide">
+    <h2>Backup (vaults and their items per region)</h2>
+    <table id="backup-items">
+      <thead><tr><th>region</th><th>vault</th><th>VM</th><th>state</th><th>policy</th>
+        <th>points</th><th>latest point</th><th>next backup / purge</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <div class="muted" id="backup-none"></div>
+  </section>
+  <section class="wide">
     <h2>Routing events (newest first)</h2>
     <ol id="events"></ol>
   </section>
@@ -124,12 +154,77 @@ function replaceRows(tbody, rows) {
 }
 function time(ms) { return ms ? new Date(ms).toISOString().substring(11, 23) : ""; }
 function fixed(x, digits) { return typeof x === "number" ? x.toFixed(digits) : ""; }
+// 850 ms, 12 s, 4m 10s, 2h 3m, 1d 2h.
+function dur(ms) {
+  if (typeof ms !== "number") return "";
+  if (ms < 1000) return ms + " ms";
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return s + " s";
+  if (s < 3600) return Math.floor(s / 60) + "m " + (s % 60) + "s";
+  if (s < 86400) return Math.floor(s / 3600) + "h " + Math.floor(s % 3600 / 60) + "m";
+  return Math.floor(s / 86400) + "d " + Math.floor(s % 86400 / 3600) + "h";
+}
+// Site Recovery and Backup: one row per item of every region that answered its lists.
+function renderProtection(regions) {
+  const sr = [], jobs = [], backup = [];
+  const errors = {sr: [], backup: []};
+  for (const r of regions) {
+    const s = r.site_recovery || {items: [], jobs: []}, b = r.backup || {vaults: []};
+    if (s.error) errors.sr.push(r.name + ": " + s.error);
+    if (b.error) errors.backup.push(r.name + ": " + b.error);
+    for (const i of s.items) {
+      const latest = i.latest_point_type
+          ? i.latest_point_type + ", " + dur(i.latest_point_age_ms) + " old" : "none yet";
+      const health = el("span", "");
+      health.appendChild(badge(i.health));
+      if (i.health_reason) health.appendChild(el("div", i.health_reason, "muted"));
+      const tr = row([r.name, i.item, badge(i.state, i.state.replace(/ /g, "")), health,
+                      i.active_region, i.replicating_to || "(not replicating)", i.points, latest,
+                      dur(i.rpo_threshold_ms)]);
+      tr.id = "sr-" + r.name + "-" + i.item;
+      tr.dataset.health = i.health;
+      tr.dataset.state = i.state;
+      sr.push(tr);
+    }
+    for (const j of s.jobs) {
+      const tr = row([r.name, "#" + j.id, j.kind, j.target, badge(j.state),
+                      el("span", j.error, "err")]);
+      tr.id = "sr-job-" + r.name + "-" + j.id;
+      jobs.push(tr);
+    }
+    for (const v of b.vaults) {
+      const vault = v.name + " (" + v.redundancy + (v.paired_copy ? ", paired copy" : "") + ")";
+      for (const i of v.items) {
+        const when = i.purge_at ? "purged " + i.purge_at : i.next_backup || "(none scheduled)";
+        const vm = i.vm + (i.source_deleted ? " (VM deleted)" : "");
+        const tr = row([r.name, vault, vm, badge(i.state), i.policy, i.points,
+                        i.latest_point || "none yet", when]);
+        tr.id = "backup-" + r.name + "-" + v.name + "-" + i.vm;
+        tr.dataset.state = i.state;
+        backup.push(tr);
+      }
+    }
+  }
+  replaceRows(document.querySelector("#sr-items tbody"), sr);
+  replaceRows(document.querySelector("#sr-jobs tbody"), jobs);
+  replaceRows(document.querySelector("#backup-items tbody"), backup);
+  const none = (rows, errs, what, empty) => !regions.length
+      ? "no --region-admin given: " + what + " are not shown"
+      : errs.length ? "not answered: " + errs.join("; ") : rows.length ? "" : empty;
+  document.getElementById("sr-none").textContent =
+      none(sr, errors.sr, "protected items", "nothing protected by Site Recovery yet");
+  document.getElementById("backup-none").textContent =
+      none(backup, errors.backup, "backup items", "no VM protected by a vault yet");
+}
 
 function render(s) {
   document.getElementById("profile").textContent = s.profile;
+  // Degraded only because the standby does not serve, by design: "Degraded*", grey, explained.
   const ps = document.getElementById("profile-status");
-  ps.textContent = s.profile_status;
-  ps.className = "badge " + s.profile_status;
+  ps.textContent = s.profile_status_note ? s.profile_status + "*" : s.profile_status;
+  ps.className = "badge " + (s.profile_status_note ? "by-design" : s.profile_status);
+  if (s.profile_status_note) ps.title = s.profile_status_note; else ps.removeAttribute("title");
+  document.getElementById("profile-note").textContent = s.profile_status_note || "";
   const p = s.probe;
   document.getElementById("probe").textContent =
       p.protocol + (p.path ? " " + p.path : "") + " every " + p.interval_ms + " ms, timeout " +
@@ -148,7 +243,8 @@ function render(s) {
   replaceRows(document.querySelector("#endpoints tbody"), s.endpoints.map(e => {
     const name = el("span", e.name);
     if (e.routed) name.appendChild(el("span", "\u2190 routed", "routed-tag"));
-    let status = badge(e.status);
+    let status = e.standby_by_design ? badge("not serving*", "by-design") : badge(e.status);
+    if (e.standby_by_design) status.title = e.note + " (the Traffic Manager counts it " + e.status + ")";
     if (e.superseded) {  // epoch-aware routing: SERVING at a superseded epoch is not routed
       status = el("span", "");
       status.appendChild(badge(e.status));
@@ -156,7 +252,8 @@ function render(s) {
       status.title = e.superseded;
     }
     const tr = row([name, e.priority, status, e.consecutive_failures,
-                    el("span", e.last_probe_result || "(none yet)", e.last_probe_ok ? "" : "err"),
+                    el("span", e.last_probe_result || "(none yet)",
+                       e.last_probe_ok || e.standby_by_design ? "" : "err"),
                     fixed(e.last_probe_ms, 1) + " ms", e.probes_succeeded + " / " + e.probes_failed,
                     el("span", e.probe_address, "mono")]);
     tr.id = "endpoint-" + e.name;
@@ -183,13 +280,18 @@ function render(s) {
       const noted = (r.lease ? "lease " + r.lease + (r.note ? "; " : "") : "") + r.note;
       const note = el("span", r.reachable ? noted : "stale: " + r.error,
                       r.reachable && !(r.lease || "").startsWith("LOST") ? "" : "err");
-      tr = row([r.name, badge(r.role), r.epoch, r.outage ? badge("outage") : "no",
+      // It still believes it is active, at an epoch a newer active region superseded: fenced.
+      const role = r.superseded_by_epoch
+          ? badge("fenced? (superseded by epoch " + r.superseded_by_epoch + ")", "outage")
+          : badge(r.role);
+      tr = row([r.name, role, r.epoch, r.outage ? badge("outage") : "no",
                 r.replication_connected ? "connected" : "not connected", lag, note]);
       tr.id = "region-" + r.name;
       tr.dataset.role = r.role;
     }
     return tr;
   }));
+  renderProtection(s.regions);
   document.getElementById("regions-none").textContent =
       s.regions.length ? "" : "no --region-admin given: region roles and lag are not shown";
 
@@ -201,7 +303,8 @@ function render(s) {
     const last = f.last_failover_ms > 0
         ? fixed(f.last_failover_ms, 0) + " ms (" + f.last_failover_endpoint + " out)" : "none yet";
     const tr = row([q.profile, el("span", q.dns_name, "mono"), q.routing_method,
-                    badge(q.profile_status),
+                    q.profile_status_note ? badge(q.profile_status + "*", "by-design")
+                                          : badge(q.profile_status),
                     (q.routing.endpoint || "(none)") + (q.routing.fail_open ? " (fail open)" : ""),
                     q.routing.ttl_ms + " ms",
                     fixed(f.failover_estimate_ms, 0) + " / " + fixed(f.failover_worst_case_ms, 0) +

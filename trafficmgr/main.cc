@@ -38,6 +38,8 @@ constexpr auto kShutdownGrace = std::chrono::seconds(2);
 // The dashboard page polls every 250 ms; region status is fetched as often, each call bounded.
 constexpr auto kRegionStatusInterval = std::chrono::milliseconds(250);
 constexpr auto kRegionStatusTimeout = std::chrono::milliseconds(1000);
+// The dashboard's Site Recovery and Backup panels: items, jobs and vaults change at human pace.
+constexpr auto kRegionListsInterval = std::chrono::milliseconds(1000);
 constexpr size_t kMaxRegionAdmins = 16;
 // The region daemons of a drsim topology: who may renew and fence a lease here, and the names a
 // gRPC health probe requires of the server it reaches (prober.h, probe_peers).
@@ -338,7 +340,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<trafficmgr::RegionStatusPoller> region_poller;
   if (!region_admins.empty()) {
     region_poller = std::make_unique<trafficmgr::RegionStatusPoller>(
-        scheduler, *transport, region_admins, kRegionStatusInterval, kRegionStatusTimeout);
+        scheduler, *transport, region_admins, kRegionStatusInterval, kRegionStatusTimeout,
+        kRegionListsInterval);
   }
   trafficmgr::Dashboard dashboard(traffic_manager, region_poller.get());
   std::shared_ptr<net::HttpServer> dashboard_server;

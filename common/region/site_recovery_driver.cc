@@ -305,6 +305,10 @@ void SiteRecoveryDriver::info(const model::ProtectionLifecycle& lc, ProtectedIte
   }
   p->set_rpo_threshold_ms(to_ms_count(lc.policy().rpo_threshold));
   if (lc.failover_point()) out->set_failover_point_id(lc.failover_point()->id.value());
+  if (const model::RecoveryPoint* latest = lc.points().latest()) {
+    out->set_latest_point_unix_nanos(wall_nanos(latest->time));
+    out->set_latest_point_type(model::recovery_point_type_name(latest->type));
+  }
   out->set_time_scale(clock_.scale());
   if (lc.scope() == model::ProtectionScope::kMultiVmGroup) {
     for (const auto& m : lc.members()) out->add_members(m);

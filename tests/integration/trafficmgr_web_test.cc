@@ -15,6 +15,8 @@
 
 #include "common/model/dns/message.h"
 #include "common/net/http_server.h"
+#include "drsim/v1/backup.grpc.pb.h"
+#include "drsim/v1/siterecovery.grpc.pb.h"
 #include "drsim/v1/trafficmgr.grpc.pb.h"
 #include "tests/integration/web_fixture.h"
 
@@ -86,6 +88,8 @@ std::string closed_port_address() {
   return "127.0.0.1:" + std::to_string(a.local_endpoint().port());
 }
 
+constexpr const char* kChromium = "/usr/bin/chromium";
+
 class TrafficManagerWebTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -155,6 +159,31 @@ class TrafficManagerWebTest : public ::testing::Test {
     for (const char* name : {"primary", "secondary"}) {
       ASSERT_TRUE(regions_->set_witness(name, address_).ok()) << name;
     }
+  }
+
+  // Headless chromium on the dashboard. The page fetches /api/state after it loads; the virtual
+  // time budget lets its first polls finish before the DOM is dumped or the screenshot taken.
+  std::vector<std::string> chromium_args(const std::string& what) {
+    return std::vector<std::string>{kChromium,
+                                    "--headless",
+                                    "--no-sandbox",
+                                    "--disable-gpu",
+                                    "--disable-dev-shm-usage",
+                                    "--no-first-run",
+                                    "--disable-background-networking",
+                                    "--disable-component-update",
+                                    "--disable-sync",
+                                    "--user-data-dir=" + (dir_ / "chromium-profile").string(),
+                                    "--virtual-time-budget=3000",
+                                    "--window-size=1400,1100",
+                                    what,
+                                    "http://" + dashboard_ + "/"};
+  }
+  std::string dump_dom(const std::string& name) {
+    fs::path out = dir_ / (name + ".dom.html");
+    int rc = run_bounded(chromium_args("--dump-dom"), out, 90s);
+    EXPECT_EQ(rc, 0) << "chromium --dump-dom " << name << " (-1: timed out after 90 s)";
+    return read_file(out);
   }
 
   json state() {
@@ -432,6 +461,11 @@ TEST_F(TrafficManagerWebTest, DashboardServesStatePageAndMetricsCountingResolves
   EXPECT_EQ(s["regions"][0]["workloads"].size(), 2u);
   EXPECT_TRUE(s["regions"][0]["workloads"][0].contains("lag_writes"));
   EXPECT_EQ(s["regions"][1]["role"], "standby");
+  // Degraded only because the standby does not serve, by design: marked and explained.
+  EXPECT_EQ(s["endpoints"][1]["standby_by_design"], true) << s["endpoints"].dump(2);
+  EXPECT_EQ(s["endpoints"][0]["standby_by_design"], nullptr) << s["endpoints"].dump(2);
+  EXPECT_NE(s.value("profile_status_note", "").find("by design"), std::string::npos) << s.dump(2);
+  EXPECT_EQ(s["profile_status"], "Degraded");  // the Traffic Manager's own status, unchanged
   EXPECT_EQ(s["probe"]["protocol"], "HTTP");
   EXPECT_EQ(s["probe"]["path"], "/health");
 
@@ -503,8 +537,7 @@ TEST_F(TrafficManagerWebTest, DashboardServesStatePageAndMetricsCountingResolves
 }
 
 TEST_F(TrafficManagerWebTest, DashboardInHeadlessChromiumShowsTheOutageAndTheFailover) {
-  const fs::path chromium = "/usr/bin/chromium";
-  if (!fs::exists(chromium)) FAIL() << "chromium is not installed"
+  if (!fs::exists(kChromium)) FAIL() << "chromium is not installed"
     << " (scripts/install-deps.sh installs it; a skip would pass silently)";
   ASSERT_NO_FATAL_FAILURE(start_regions());
   ASSERT_NO_FATAL_FAILURE(start_tm_on_regions());
@@ -512,38 +545,23 @@ TEST_F(TrafficManagerWebTest, DashboardInHeadlessChromiumShowsTheOutageAndTheFai
   ASSERT_TRUE(wait_until([&] { return state()["regions"][1].contains("role"); }));
 
   const fs::path out_dir = DRSIM_TEST_OUTPUT_DIR;
-  const fs::path profile = dir_ / "chromium-profile";
-  // The page fetches /api/state after it loads; the virtual time budget lets its first polls
-  // finish before the DOM is dumped or the screenshot taken.
-  auto chromium_args = [&](const std::string& what) {
-    return std::vector<std::string>{chromium.string(),
-                                    "--headless",
-                                    "--no-sandbox",
-                                    "--disable-gpu",
-                                    "--disable-dev-shm-usage",
-                                    "--no-first-run",
-                                    "--disable-background-networking",
-                                    "--disable-component-update",
-                                    "--disable-sync",
-                                    "--user-data-dir=" + profile.string(),
-                                    "--virtual-time-budget=3000",
-                                    "--window-size=1400,1100",
-                                    what,
-                                    "http://" + dashboard_ + "/"};
-  };
-  auto dump_dom = [&](const std::string& name) {
-    fs::path out = dir_ / (name + ".dom.html");
-    int rc = run_bounded(chromium_args("--dump-dom"), out, 90s);
-    EXPECT_EQ(rc, 0) << "chromium --dump-dom " << name << " (-1: timed out after 90 s)";
-    return read_file(out);
-  };
-
   std::string before = dump_dom("before");
   EXPECT_NE(before.find("id=\"routing\">primary<"), std::string::npos) << before;
   EXPECT_NE(before.find("id=\"endpoint-primary\" data-status=\"Online\" class=\"routed\""),
             std::string::npos)
       << before;
   EXPECT_NE(before.find("id=\"region-primary\" data-role=\"active\""), std::string::npos) << before;
+  // The healthy steady state: the standby does not serve by design, which is said, not red.
+  EXPECT_NE(before.find("id=\"profile-status\" class=\"badge by-design\" title=\"Degraded*: a "
+                        "healthy standby answers NOT_SERVING"),
+            std::string::npos)
+      << before;
+  EXPECT_NE(before.find("<span class=\"badge by-design\" title=\"standby: not serving by design "
+                        "(the Traffic Manager counts it Degraded)\">not serving*</span>"),
+            std::string::npos)
+      << before;
+  EXPECT_NE(before.find("id=\"profile-note\">Degraded*: a healthy standby"), std::string::npos)
+      << before;
 
   ASSERT_TRUE(regions_->set_outage("primary", true).ok());
   ASSERT_TRUE(wait_until([&] { return status_of("primary") == "Degraded"; })) << state().dump(2);
@@ -568,6 +586,12 @@ TEST_F(TrafficManagerWebTest, DashboardInHeadlessChromiumShowsTheOutageAndTheFai
       << after;
   EXPECT_NE(after.find("id=\"endpoint-primary\" data-status=\"Degraded\""), std::string::npos);
   EXPECT_NE(after.find("id=\"region-secondary\" data-role=\"active\""), std::string::npos) << after;
+  // The old primary, in its outage, still believes it is active at epoch 1: shown fenced, not
+  // as a second green "active".
+  EXPECT_EQ(state()["regions"][0].value("superseded_by_epoch", 0), 2) << state()["regions"].dump(2);
+  EXPECT_NE(after.find("<span class=\"badge outage\">fenced? (superseded by epoch 2)</span>"),
+            std::string::npos)
+      << after;
   EXPECT_NE(after.find("route primary \u2192 secondary"), std::string::npos) << after;
   // The profiles table: one row per profile, with the measured failover once there is one.
   EXPECT_NE(after.find("id=\"tm-profile-drsim\" data-status="), std::string::npos) << after;
@@ -581,6 +605,114 @@ TEST_F(TrafficManagerWebTest, DashboardInHeadlessChromiumShowsTheOutageAndTheFai
   ASSERT_TRUE(fs::exists(png)) << read_file(out_dir / "trafficmgr-dashboard.chromium.log");
   EXPECT_GT(fs::file_size(png), 10u * 1024) << png;
   std::cout << "dashboard screenshot: " << png.string() << "\n";
+}
+
+// The dashboard's Site Recovery and Backup panels: a protected item (state, health, its latest
+// recovery point and age), the job that protected it, and a vault's backup item with its point,
+// in /api/state and in the page as chromium renders it.
+TEST_F(TrafficManagerWebTest, DashboardShowsSiteRecoveryItemsJobsAndBackupItems) {
+  if (!fs::exists(kChromium)) FAIL() << "chromium is not installed"
+    << " (scripts/install-deps.sh installs it; a skip would pass silently)";
+  ASSERT_NO_FATAL_FAILURE(start_regions());
+  ASSERT_NO_FATAL_FAILURE(start_tm_on_regions());
+  ASSERT_TRUE(wait_until([&] { return status_of("primary") == "Online"; }));
+  // Nothing protected yet: the panels say so.
+  ASSERT_TRUE(wait_until([&] {
+    json s = state();
+    return s["regions"].size() == 2 && s["regions"][1]["site_recovery"]["error"] == "" &&
+           s["regions"][1]["backup"]["error"] == "";
+  })) << state().dump(2);
+  std::string empty = dump_dom("protection-empty");
+  // (The words are in the page's script too: match them as the panels' text.)
+  EXPECT_NE(empty.find("id=\"sr-none\">nothing protected by Site Recovery yet<"),
+            std::string::npos)
+      << empty;
+  EXPECT_NE(empty.find("id=\"backup-none\">no VM protected by a vault yet<"), std::string::npos)
+      << empty;
+
+  auto call = [](auto&& rpc) {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 10s);
+    return rpc(ctx);
+  };
+  // Site Recovery protects vm-web to the secondary (the vault's region).
+  auto sr = v1::SiteRecovery::NewStub(net::make_insecure_channel(regions_->secondary.address));
+  v1::ProtectItemRequest protect;
+  protect.set_item("vm-web");
+  v1::ProtectItemResponse protected_item;
+  grpc::Status st = call([&](grpc::ClientContext& ctx) {
+    return sr->Protect(&ctx, protect, &protected_item);
+  });
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  // A vault in the primary backs vm-db up once, on demand.
+  auto backup = v1::Backup::NewStub(net::make_insecure_channel(regions_->primary.address));
+  v1::CreateVaultRequest vault;
+  vault.set_vault("rsv-a");
+  v1::CreateVaultResponse vault_made;
+  st = call([&](grpc::ClientContext& ctx) { return backup->CreateVault(&ctx, vault, &vault_made); });
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  v1::CreatePolicyRequest policy;
+  policy.set_vault("rsv-a");
+  policy.set_policy("daily");
+  policy.mutable_spec()->add_backup_times("22:00");
+  v1::CreatePolicyResponse policy_made;
+  st = call([&](grpc::ClientContext& ctx) { return backup->CreatePolicy(&ctx, policy, &policy_made); });
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  v1::ProtectRequest vm;
+  vm.set_vault("rsv-a");
+  vm.set_vm("vm-db");
+  vm.set_policy("daily");
+  v1::ProtectResponse vm_protected;
+  st = call([&](grpc::ClientContext& ctx) { return backup->Protect(&ctx, vm, &vm_protected); });
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  v1::BackupNowRequest now;
+  now.set_vault("rsv-a");
+  now.set_vm("vm-db");
+  v1::BackupNowResponse point;
+  st = call([&](grpc::ClientContext& ctx) { return backup->BackupNow(&ctx, now, &point); });
+  ASSERT_TRUE(st.ok()) << st.error_message();
+
+  // The secondary lists the item once it has a recovery point; the primary its backup item.
+  auto item_of = [](const json& s) -> json {
+    for (const auto& i : s["regions"][1]["site_recovery"]["items"]) {
+      if (i["item"] == "vm-web" && i.contains("latest_point_age_ms")) return i;
+    }
+    return nullptr;
+  };
+  ASSERT_TRUE(wait_until([&] { return !item_of(state()).is_null(); }, 20s)) << state().dump(2);
+  json s = state();
+  json item = item_of(s);
+  EXPECT_EQ(item["state"], "Protected") << item.dump();
+  EXPECT_FALSE(item["health"].get<std::string>().empty()) << item.dump();
+  EXPECT_GE(item["points"].get<int>(), 1) << item.dump();
+  EXPECT_GE(item["latest_point_age_ms"].get<int64_t>(), 0) << item.dump();
+  bool protect_job = false;
+  for (const auto& j : s["regions"][1]["site_recovery"]["jobs"]) {
+    protect_job |= j["target"] == "vm-web";
+  }
+  EXPECT_TRUE(protect_job) << s["regions"][1]["site_recovery"].dump(2);
+  ASSERT_TRUE(wait_until([&] {
+    return !state()["regions"][0]["backup"]["vaults"].empty();
+  })) << state().dump(2);
+  json vaults = state()["regions"][0]["backup"]["vaults"];
+  ASSERT_EQ(vaults[0]["name"], "rsv-a") << vaults.dump(2);
+  ASSERT_EQ(vaults[0]["items"].size(), 1u) << vaults.dump(2);
+  EXPECT_EQ(vaults[0]["items"][0]["vm"], "vm-db");
+  EXPECT_EQ(vaults[0]["items"][0]["state"], "Protected");
+  EXPECT_EQ(vaults[0]["items"][0]["points"], 1);
+  EXPECT_NE(vaults[0]["items"][0]["latest_point"].get<std::string>().find("day "),
+            std::string::npos)
+      << vaults.dump(2);
+
+  std::string page = dump_dom("protection");
+  EXPECT_NE(page.find("id=\"sr-secondary-vm-web\" data-health="), std::string::npos) << page;
+  EXPECT_NE(page.find(" old</td>"), std::string::npos) << page;  // the latest point's age
+  EXPECT_NE(page.find("id=\"sr-job-secondary-"), std::string::npos) << page;
+  EXPECT_NE(page.find("id=\"backup-primary-rsv-a-vm-db\" data-state=\"Protected\""),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("id=\"sr-none\"></div>"), std::string::npos) << page;
+  EXPECT_NE(page.find("id=\"backup-none\"></div>"), std::string::npos) << page;
 }
 
 }  // namespace
