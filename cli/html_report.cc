@@ -256,10 +256,38 @@ std::optional<int64_t> first_ack_by(const std::vector<model::OpRecord>& history,
   return best;
 }
 
+// How many rotated marker labels fit side by side in the plot (one text height each: ~86).
+constexpr size_t kMarkerLabelRoom =
+    static_cast<size_t>((kPlotRight - kPlotLeft - 12) / kMarkerLabelGap) + 1;
+
+// Which markers (sorted by time) get a label when there are more than kMarkerLabelRoom: every
+// fault, promotion and route change first (what the RTO is read from), then drill steps spread
+// evenly over the run; the others keep their line and its tooltip.
+std::vector<bool> labelled_markers(const std::vector<Marker>& markers) {
+  std::vector<bool> labelled(markers.size(), markers.size() <= kMarkerLabelRoom);
+  if (markers.size() <= kMarkerLabelRoom) return labelled;
+  std::vector<size_t> steps;
+  size_t room = kMarkerLabelRoom;
+  for (size_t i = 0; i < markers.size(); ++i) {
+    if (markers[i].css == "mk-step") {
+      steps.push_back(i);
+    } else if (room > 0) {
+      labelled[i] = true;
+      --room;
+    }
+  }
+  for (size_t k = 0; k < room && k < steps.size(); ++k) {
+    // The k-th of `room` picks evenly spaced over the steps, the first and the last included.
+    const size_t at = room == 1 ? 0 : k * (steps.size() - 1) / (room - 1);
+    labelled[steps[at]] = true;
+  }
+  return labelled;
+}
+
 // The x of each marker's (rotated) label, markers sorted by time: beside its line, at least
 // kMarkerLabelGap after the previous label, and never past the plot's right edge — labels that
-// would be pushed past it are laid out leftwards from it. Only more labels than the plot has
-// room for (its width / kMarkerLabelGap, about 86) can overlap.
+// would be pushed past it are laid out leftwards from it. Given at most kMarkerLabelRoom
+// markers (labelled_markers chooses), no two labels overlap.
 template <typename XOf>
 std::vector<double> marker_label_xs(const std::vector<Marker>& markers, XOf x_of) {
   std::vector<double> xs;
@@ -511,7 +539,18 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
   legend.push_back({"mk-fault", "", "fault"});
   legend.push_back({"mk-epoch", "", "epoch change (promotion)"});
   legend.push_back({"mk-route", "", "routing change"});
-  if (any_step_marker) legend.push_back({"mk-step", "", "Site Recovery / Backup step"});
+  if (any_step_marker) {
+    // Markers are sorted and chosen below; the count of those left without a label is known
+    // from the markers alone.
+    size_t unlabelled = 0;
+    for (bool l : labelled_markers(markers)) unlabelled += l ? 0 : 1;
+    legend.push_back({"mk-step", "",
+                      unlabelled == 0
+                          ? "Site Recovery / Backup step"
+                          : fmt::format("Site Recovery / Backup step ({} unlabelled: more than fit; "
+                                        "hover a line for its step)",
+                                        unlabelled)});
+  }
   if (!lag.empty()) {
     legend.push_back({"lag", "", "replication lag (line in the active region\u2019s colour)"});
   }
@@ -814,8 +853,15 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
   // out from the edge leftwards, still one text height apart.
   std::sort(markers.begin(), markers.end(),
             [](const Marker& a, const Marker& b) { return a.ns < b.ns; });
-  const std::vector<double> label_xs = marker_label_xs(markers, x_of);
+  // More markers than labels fit (a long drill of many steps): some keep only their line.
+  const std::vector<bool> labelled = labelled_markers(markers);
+  std::vector<Marker> with_label;
+  for (size_t i = 0; i < markers.size(); ++i) {
+    if (labelled[i]) with_label.push_back(markers[i]);
+  }
+  const std::vector<double> label_xs = marker_label_xs(with_label, x_of);
   std::string labels;  // drawn after every line, so that no line crosses a label's halo
+  size_t next_label = 0;
   for (size_t i = 0; i < markers.size(); ++i) {
     const Marker& m = markers[i];
     double x = x_of(m.ns);
@@ -823,10 +869,11 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
            "<line class=\"{}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\">"
            "<title>{}</title></line>",
            m.css, x, plot_top, x, plot_bottom, esc(m.label));
+    if (!labelled[i]) continue;
     append(labels,
            "<text class=\"mk-label {}\" transform=\"translate({:.1f} {:.1f}) "
            "rotate(-90)\" text-anchor=\"end\">{}</text>",
-           m.css, label_xs[i], plot_top + 6, esc(m.label));
+           m.css, label_xs[next_label++], plot_top + 6, esc(m.label));
   }
   svg += labels;
   append(svg, "<line class=\"axis\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -536,6 +537,51 @@ TEST(HtmlReport, SiteRecoveryAndBackupStepsAreMarkersAndNoTwoMarkerLabelsOverlap
     }
   }
   EXPECT_EQ(labels.back().text, "restore vm-web");
+}
+
+// More step markers than labels fit in the plot (one text height each: 86): every marker keeps
+// its line and tooltip; the fault, promotion and route change keep their labels, the steps share
+// the rest spread evenly (first and last included); no two labels overlap; the legend counts the
+// unlabelled ones.
+TEST(HtmlReport, MoreMarkersThanFitKeepEveryLineAndLabelOnlyWhatFits) {
+  json report = synthetic_report();
+  json steps = json::array();
+  constexpr int kSteps = 150;
+  for (int i = 0; i < kSteps; ++i) {
+    steps.push_back({{"step", i + 1},
+                     {"action", "backup now step " + std::to_string(i)},
+                     {"started_unix_nanos", kStartNs + (100 + 38 * i) * kMs},
+                     {"outcome", "ok"},
+                     {"timeline", "backup " + std::to_string(i)}});
+  }
+  report["steps"] = steps;
+  Result<std::string> html = render_html_report(report, synthetic_history());
+  ASSERT_TRUE(html.is_ok()) << html.status().to_string();
+  EXPECT_EQ(matches(*html, "<line class=\"mk-step\"[^>]*><title>").size(),
+            static_cast<size_t>(kSteps));
+  const auto labels = marker_labels(*html);
+  constexpr size_t kRoom = 86;  // (kPlotRight - kPlotLeft - 12) / 14 + 1
+  ASSERT_EQ(labels.size(), kRoom);
+  std::set<std::string> classes;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    classes.insert(labels[i].css);
+    EXPECT_GE(labels[i].x, kPlotLeft) << labels[i].text;
+    EXPECT_LE(labels[i].x, kPlotRight) << labels[i].text;
+    if (i > 0) {
+      EXPECT_GE(labels[i].x, labels[i - 1].x + 14 - 0.05)
+          << labels[i - 1].text << " and " << labels[i].text << " overlap";
+    }
+  }
+  EXPECT_EQ(classes, (std::set<std::string>{"mk-fault", "mk-epoch", "mk-route", "mk-step"}));
+  bool first = false, last = false;
+  for (const auto& l : labels) {
+    first |= l.text == "backup 0";
+    last |= l.text == "backup " + std::to_string(kSteps - 1);
+  }
+  EXPECT_TRUE(first && last);
+  EXPECT_NE(html->find("Site Recovery / Backup step (" + std::to_string(kSteps - (kRoom - 3)) +
+                       " unlabelled: more than fit; hover a line for its step)"),
+            std::string::npos);
 }
 
 TEST(HtmlReport, MissingFieldsStillProduceAFile) {
