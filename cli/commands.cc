@@ -630,10 +630,19 @@ int cmd_inject(const std::string& home, const std::string& fault,
   return 0;
 }
 
-int cmd_heal(const std::string& home, const std::string& target, Output output) {
+int cmd_heal(const std::string& home, const std::string& target, bool target_is_region,
+             Output output) {
   const bool as_json = output == Output::kJson;
   auto state = load_state(home);
   if (!state.is_ok()) return print_failure(state.status(), as_json);
+  if (target_is_region && !state->processes.count(target)) {
+    std::string names;
+    for (const auto& [name, p] : state->processes) names += (names.empty() ? "" : ", ") + name;
+    return print_failure(invalid_argument("--region: '" + target +
+                                          "' is not a region or daemon of this topology (" +
+                                          names + "); links are healed with --link"),
+                         as_json);
+  }
   auto lines = heal_faults(*state, target);
   if (!lines.is_ok()) return print_failure(lines.status(), as_json);
   if (as_json) {

@@ -38,7 +38,9 @@ int cmd_load(const std::string& home, LoadCommand cmd);
 int cmd_inject(const std::string& home, const std::string& fault,
                const std::map<std::string, std::string>& params, Output output = Output::kText);
 // Heals everything, or one daemon / region / link selector.
-int cmd_heal(const std::string& home, const std::string& target, Output output = Output::kText);
+// `target_is_region`: given as --region (a daemon or region), else --link (a link or group).
+int cmd_heal(const std::string& home, const std::string& target, bool target_is_region,
+             Output output = Output::kText);
 // Points `options` at the Traffic Manager's DNS server (the client resolves the profile's name
 // over UDP and caches each answer for its TTL) and maps the answered addresses to regions.
 Status resolve_by_dns(const TopologyState& state, LoadOptions* options);

@@ -50,7 +50,7 @@ Status LoadOptions::validate() const {
   if (trafficmgr_address.empty()) return invalid_argument("--trafficmgr: required");
   if (workloads.empty()) return invalid_argument("--workloads: at least one workload");
   if (!(rate > 0 && rate <= 1e6)) return invalid_argument("--rate: must be in (0, 1000000]");
-  if (workers == 0 || workers > 256) return invalid_argument("--workers: must be 1..256");
+  if (workers == 0 || workers > 256) return invalid_argument("--clients: must be 1..256");
   if (keys == 0) return invalid_argument("--keys: must be > 0");
   if (value_bytes < 16 || value_bytes > (1u << 20)) {
     return invalid_argument("--value-bytes: must be 16..1048576 (values carry a unique id)");

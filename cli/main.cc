@@ -652,7 +652,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "drsim: heal: give --region or --link, not both\n");
       return 2;
     }
-    return cmd_heal(home, region.empty() ? heal_link : region, output_of(heal_json));
+    return cmd_heal(home, region.empty() ? heal_link : region, !region.empty(),
+                    output_of(heal_json));
   }
   uint32_t drain_ms = static_cast<uint32_t>(drain_timeout_s * 1000.0);
   if (c_failover->parsed()) {

@@ -446,6 +446,17 @@ TEST(Cli, LinkFaultsFromTheShell) {
       {"inject", "latency", "--home", home, "--link", "client.nowhere", "--latency-ms", "5"}, 20s);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("link 'client.nowhere' is not a link"), std::string::npos) << r.output;
+  // heal --region names regions and daemons, not links; load names its own flag.
+  r = run_binary("drsim", {"heal", "--home", home, "--region", "tertiary"}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--region: 'tertiary' is not a region or daemon of this topology "
+                          "(faultproxy, primary, secondary, trafficmgr); links are healed with "
+                          "--link"),
+            std::string::npos)
+      << r.output;
+  r = run_binary("drsim", {"load", "--home", home, "--duration", "1", "--clients", "0"}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--clients: must be 1..256"), std::string::npos) << r.output;
 }
 
 // `drsim up` starts the Traffic Manager with DNS and the dashboard; `drsim status` names both
