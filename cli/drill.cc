@@ -743,6 +743,7 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
                                "max_stale_reads", "final_routing",
                                "min_availability", "min_rpo_writes", "max_rpo_writes",
                                "max_all_clients_moved_ms", "min_all_clients_moved_ms",
+                               "max_all_clients_moved_after_routing_ms",
                                "max_writes_acked_after_fencing", "lost_within_rpo"});
         !s.is_ok()) {
       return s;
@@ -780,7 +781,9 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
     }
     for (auto [key, out] :
          {std::pair{"max_all_clients_moved_ms", &d.expect.max_all_clients_moved_ms},
-          std::pair{"min_all_clients_moved_ms", &d.expect.min_all_clients_moved_ms}}) {
+          std::pair{"min_all_clients_moved_ms", &d.expect.min_all_clients_moved_ms},
+          std::pair{"max_all_clients_moved_after_routing_ms",
+                    &d.expect.max_all_clients_moved_after_routing_ms}}) {
       if (!e[key]) continue;
       auto v = parse_number(err, std::string("expect.") + key, e[key], 0, 86'400'000);
       if (!v.is_ok()) return v.status();

@@ -1166,6 +1166,18 @@ int DrillRun::finish() {
                             moved_got,
                             moved.last && to_ms(*moved.last) >= *ex.min_all_clients_moved_ms});
   }
+  if (ex.max_all_clients_moved_after_routing_ms) {
+    // From the route change to the new region: the TTL's part of the switch alone.
+    std::optional<Duration> after_routing;
+    if (moved.last && marks_.routed_ns) {
+      after_routing = *moved.last - Duration(marks_.routed_ns - marks_.fault_ns);
+    }
+    expectations.push_back(
+        {"all clients moved after the route change",
+         fmt::format("<= {:g} ms", *ex.max_all_clients_moved_after_routing_ms),
+         after_routing ? ms(after_routing) : !marks_.routed_ns ? "n/a (no route change)" : moved_got,
+         after_routing && to_ms(*after_routing) <= *ex.max_all_clients_moved_after_routing_ms});
+  }
   if (ex.max_writes_acked_after_fencing) {
     expectations.push_back({"writes acked by a superseded region",
                             fmt::format("<= {}", *ex.max_writes_acked_after_fencing),
