@@ -1,0 +1,197 @@
+// The drill runner's parts (internal to cli/: drill_runner.cc runs, drill_steps.cc does the
+// steps, drill_finish.cc judges and reports): the DrillRun that `run_drill` (drill.h) drives.
+#pragma once
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/backup_commands.h"
+#include "cli/child_process.h"
+#include "cli/commands.h"
+#include "cli/drill.h"
+#include "cli/faults.h"
+#include "cli/final_state.h"
+#include "cli/html_report.h"
+#include "cli/interrupt.h"
+#include "cli/junit_report.h"
+#include "cli/load_generator.h"
+#include "cli/protection.h"
+#include "cli/region_sampler.h"
+#include "cli/routing_watcher.h"
+#include "cli/rpc_clients.h"
+#include "common/core/time.h"
+#include "common/model/drill/history_checker.h"
+
+namespace drsim::cli::drill_run {
+
+using nlohmann::json;
+
+// The topology's workloads for the header: all of them when few, else the first and the last.
+inline std::string workloads_summary(const TopologyConfig& cfg) {
+  if (cfg.workloads.size() <= kWorkloadsOnArgv) return cfg.workloads_flag();
+  auto one = [](const region::WorkloadSpec& w) {
+    return w.name + ":" + region::replication_mode_name(w.mode);
+  };
+  return one(cfg.workloads.front()) + " ... " + one(cfg.workloads.back());
+}
+
+inline std::string other_region(const std::string& r) {
+  return r == "primary" ? "secondary" : "primary";
+}
+
+inline std::string ms(std::optional<Duration> d) {
+  return d ? fmt::format("{:.0f} ms", to_ms(*d)) : "n/a";
+}
+inline json ms_json(std::optional<Duration> d) { return d ? json(to_ms(*d)) : json(nullptr); }
+
+struct Expectation {
+  std::string name, want, got;
+  bool pass;
+};
+
+// A fault as it happened, for the report's shaded bands.
+struct FaultWindow {
+  std::string description;
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;  // 0 = until the end of the drill
+  std::string target;
+};
+
+class DrillRun {
+ public:
+  DrillRun(const Drill& drill, DrillRunOptions opt) : drill_(drill), opt_(std::move(opt)) {}
+  int run();
+
+ private:
+  void say(const std::string& what) const {
+    std::printf("[%6.2fs] %s\n", (wall_now_unix_nanos() - start_ns_) / 1e9, what.c_str());
+    std::fflush(stdout);
+  }
+  // Waits until `done` holds or `deadline`, printing progress every second and checking the
+  // abort conditions. False on timeout or abort.
+  bool wait_until(std::chrono::steady_clock::time_point deadline,
+                  const std::function<bool()>& done);
+  void progress_line();
+  bool check_abort();
+  void run_step(size_t index);
+  void inject(const DrillStep& step, const std::string& label, std::string* outcome);
+  void failover(const DrillStep& step, const std::string& label, std::string* outcome);
+  void planned_failover(const DrillStep& step, const std::string& label, std::string* outcome);
+  void reprotect(const DrillStep& step, const std::string& label, std::string* outcome);
+  void failback(const DrillStep& step, const std::string& label, std::string* outcome);
+  void protect(const DrillStep& step, const std::string& label, std::string* outcome);
+  void point_failover(const DrillStep& step, const std::string& label, std::string* outcome);
+  // Recovery plans, consistency groups, change recovery point (cli/plan_commands.h).
+  void plan_step(const DrillStep& step, const std::string& label, std::string* outcome);
+  void protect_group(const DrillStep& step, const std::string& label, std::string* outcome);
+  void change_point(const DrillStep& step, const std::string& label, std::string* outcome);
+  // An unplanned plan run promoted the vault's region with group 1: the RPO is its points.
+  void record_plan_failover(const drsim::v1::PlanRunInfo& run);
+  void commit(const std::string& label, std::string* outcome);
+  void vm_delete(const DrillStep& step, const std::string& label, std::string* outcome);
+  void test_failover(const DrillStep& step, const std::string& label, std::string* outcome);
+  void test_cleanup(const std::string& label, std::string* outcome);
+  // The unplanned promotion just made (new_epoch_, marks_.promoted_ns), continuing from points_;
+  // its epoch is the one the report's failover line names (failover_epoch_).
+  void record_promotion();
+  // An unplanned failover of the vault's items to a recovery point (a `failover --point` step or
+  // a plan's group 1), promoted at `promoted_ns`: its given-up writes are the RPO.
+  void record_point_failover(const drsim::v1::UnplannedFailoverResponse& fo,
+                             const std::string& vault, int64_t promoted_ns);
+  void record_planned(const PlannedFailoverOutcome& fo, int64_t sent, int64_t received);
+  void record_reprotect(const ReprotectOutcome& rp);
+  // The promotion time a region reported, on this machine's clock (the region's may be skewed),
+  // never outside the call that caused it.
+  int64_t local_promotion_time(const std::string& region, int64_t reported, int64_t sent,
+                               int64_t received);
+  void wait_condition(const DrillStep& step, const std::string& label, int64_t started,
+                      std::string* outcome);
+  void record_lag_before_fault(const std::string& region);
+  // --attached: the daemons of the attached home_ (state_, cfg_) instead of topology_up.
+  // INVALID_ARGUMENT naming the drill's field or step that those daemons cannot take.
+  Status use_attached();
+  int finish();
+
+  const Drill& drill_;
+  DrillRunOptions opt_;
+  int64_t start_ns_ = wall_now_unix_nanos();
+  int64_t load_start_ns_ = 0;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  // Writes the JUnit file when asked (--junit); a failure to write it is reported, not fatal.
+  void write_junit(const json& report) const;
+  // The drill could not start: say why, and still leave a JUnit file that says so.
+  int fail_to_start(const std::string& why) const;
+  std::string home_;
+  // Where the history and the reports go: home_, or (--attached, a home many drills share)
+  // home_/drills/<drill>-<run id>.
+  std::string out_dir_;
+  TopologyState state_;
+  // The topology the drill judges by: the drill's own, or (--attached) the attached daemons'
+  // timings with the drill's workloads.
+  TopologyConfig cfg_;
+  std::unique_ptr<RoutingWatcher> watcher_;
+  std::unique_ptr<HistoryWriter> history_;  // <home>/history.jsonl, written as the load goes
+  // Ctrl-C / SIGTERM mid-drill: the history recorded so far is finished before the daemons stop.
+  std::unique_ptr<InterruptCleanup> finish_history_on_interrupt_;
+  // --attached: Ctrl-C / SIGTERM mid-drill heals what the drill injected (outages, clocks) in
+  // daemons drsim does not stop.
+  std::unique_ptr<InterruptCleanup> heal_attached_on_interrupt_;
+  std::unique_ptr<LoadGenerator> load_;
+  std::unique_ptr<RegionSampler> sampler_;
+  LoadOptions load_options_;
+
+  std::string phase_ = "starting";
+  std::vector<std::string> problems_;
+  std::string aborted_;
+  model::OutageMarks marks_;
+  std::string faulted_;  // region the first outage hit
+  std::string fault_kind_;
+  std::string old_active_ = "primary";
+  uint64_t new_epoch_ = 0;
+  // The epoch of the unplanned failover marks_.new_region names: later planned failovers (a
+  // failback) move new_epoch_ on, not this.
+  uint64_t failover_epoch_ = 0;
+  double lease_wait_ms_ = 0;  // how long the promotion waited out the old active region's lease
+  bool automated_failover_ = false;
+  std::vector<model::WorkloadRecoveryPoint> points_;
+  // The last failover went to a Site Recovery recovery point: writes after it are given up.
+  bool to_recovery_point_ = false;
+  int64_t last_action_ns_ = 0;  // start of the latest inject / heal / failover / ... step
+  std::string active_ = "primary";  // the region active now, as the drill's steps left it
+  std::vector<model::Promotion> promotions_;
+  struct PlannedRecord {
+    std::string from, to;
+    uint64_t new_epoch = 0;
+    int64_t promoted_ns = 0;
+    double writes_paused_ms = 0, duration_ms = 0;
+    std::vector<model::DrainedCursor> drained;
+  };
+  std::vector<PlannedRecord> planned_;
+  json reprotects_ = json::array();
+  json lag_before_ = json::object();
+  json steps_json_ = json::array();
+  std::vector<FaultWindow> faults_;
+  std::vector<std::string> clock_notes_;
+  // Clock drift injected beyond the lease's bound (beyond_bound: true): the lease no longer
+  // guarantees one active region, so the report names it as the cause of acks after fencing.
+  std::vector<std::string> beyond_bound_drifts_;
+
+  // Progress and abort bookkeeping.
+  LoadStats last_stats_{};
+  std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
+  uint64_t last_writes_ok_ = 0;
+  std::chrono::steady_clock::time_point last_write_ack_ = std::chrono::steady_clock::now();
+};
+
+
+}  // namespace drsim::cli::drill_run
