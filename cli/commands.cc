@@ -675,6 +675,19 @@ model::UnplannedFailoverFacts unplanned_failover_facts(const TopologyState& stat
     f.unreplicated_writes += w.lag_writes();
     if (w.mode() == drsim::v1::MODE_ASYNC) ++f.async_workloads;
   }
+  f.unprotected = st->protection() == drsim::v1::REGION_PROTECTION_UNPROTECTED;
+  if (f.unprotected) {
+    // The target's seqs, where it answers: the active region's seqs past them are on it alone.
+    auto target_st = region_status(state.at(target).address, false, std::chrono::milliseconds(500));
+    std::map<std::string, uint64_t> there;
+    if (target_st.is_ok()) {
+      for (const auto& w : target_st->workloads()) there[w.name()] = w.last_seq();
+    }
+    for (const auto& w : st->workloads()) {
+      const uint64_t theirs = there.count(w.name()) ? there[w.name()] : w.last_seq();
+      if (w.last_seq() > theirs) f.writes_only_here += w.last_seq() - theirs;
+    }
+  }
   return f;
 }
 }  // namespace

@@ -563,8 +563,18 @@ TEST(Cli, UnplannedFailoverOfAHealthyActiveRegionNeedsForce) {
   EXPECT_NE(forced.output.find("region secondary promoted to active at epoch 2"),
             std::string::npos)
       << forced.output;
-  // Failed over: nothing replicates until re-protect, so failing back is not the healthy case.
+  // Failed over, not re-protected: failing back at once (unplanned) would give up what the
+  // secondary acknowledged since, which is on no other region: refused, offering re-protect and
+  // failback; --force does it.
   auto back = run_binary("drsim", {"failover", "--region", "primary", "--home", home}, 30s);
+  EXPECT_EQ(back.exit_code, 1) << back.output;
+  EXPECT_NE(back.output.find("region secondary is active, healthy and unprotected (failed over, "
+                             "re-protect pending)"),
+            std::string::npos)
+      << back.output;
+  EXPECT_NE(back.output.find("`drsim reprotect`, then `drsim failback`"), std::string::npos)
+      << back.output;
+  back = run_binary("drsim", {"failover", "--region", "primary", "--force", "--home", home}, 30s);
   EXPECT_EQ(back.exit_code, 0) << back.output;
   run_binary("drsim", {"down", "--home", home}, 30s);
 

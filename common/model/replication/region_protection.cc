@@ -95,7 +95,17 @@ Status check_hand_over(const RegionFacts& f) {
 }
 
 Status check_unplanned_failover_of_healthy_region(const UnplannedFailoverFacts& f) {
-  if (!f.active_answers || !f.active_serving || !f.replicating) return Status::ok();
+  if (!f.active_answers || !f.active_serving) return Status::ok();
+  if (f.unprotected) {
+    return failed_precondition(
+        "region " + f.active + " is active, healthy and unprotected (failed over, re-protect "
+        "pending): the writes it acknowledged since it became active" +
+        (f.writes_only_here > 0 ? " (" + std::to_string(f.writes_only_here) + " at least)" : "") +
+        " are on no other region, sync ones too, and an unplanned failover to " + f.target +
+        " gives them up. To go back with nothing lost: `drsim reprotect`, then `drsim "
+        "failback`; to fail over anyway (rehearsing an operator's decision), add --force");
+  }
+  if (!f.replicating) return Status::ok();
   std::string loss =
       f.async_workloads == 0
           ? "every workload is sync, so no acknowledged write is lost, but the switch fails "

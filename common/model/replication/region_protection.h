@@ -54,11 +54,16 @@ struct UnplannedFailoverFacts {
   bool replicating = false;             // protected, and its stream to the target is connected
   uint64_t unreplicated_writes = 0;     // acknowledged writes the target does not hold yet
   uint32_t async_workloads = 0;         // workloads whose acknowledged writes may be lost
+  // Failed over and not yet re-protected: what it acknowledged since is on no other region.
+  bool unprotected = false;
+  uint64_t writes_only_here = 0;  // its seqs past the target's, summed over workloads (a floor)
 };
 // An unplanned failover is for an active region that is down, cut off or broken. When it is
 // healthy and replicating, one fences a working region (and, with async workloads, loses what it
-// acknowledged and had not replicated): FAILED_PRECONDITION saying so, offering the planned
-// failover (nothing lost) and `--force`. OK otherwise.
+// acknowledged and had not replicated); when it is healthy and unprotected (failed over,
+// re-protect pending), one gives up every write it acknowledged since, sync ones too (failing
+// over back at once, the operator mistake of issue 13): FAILED_PRECONDITION saying so, offering
+// the loss-free way (a planned failover; re-protect, then failback) and `--force`. OK otherwise.
 Status check_unplanned_failover_of_healthy_region(const UnplannedFailoverFacts& f);
 
 }  // namespace drsim::model

@@ -135,6 +135,27 @@ TEST(RegionProtection, UnplannedFailoverOfAHealthyReplicatingRegionNeedsForce) {
   EXPECT_NE(s.message().find("no acknowledged write is lost"), std::string::npos) << s.message();
 }
 
+// Failing over back at once, before re-protect: the writes the unprotected region acknowledged
+// (sync ones too) are on no other region.
+TEST(RegionProtection, UnplannedFailoverAwayFromAHealthyUnprotectedRegionNeedsForce) {
+  auto after_failover = healthy_pair();
+  after_failover.replicating = false;
+  after_failover.unprotected = true;
+  after_failover.async_workloads = 0;
+  after_failover.writes_only_here = 14;
+  Status s = check_unplanned_failover_of_healthy_region(after_failover);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("region primary is active, healthy and unprotected (failed over, "
+                             "re-protect pending): the writes it acknowledged since it became "
+                             "active (14 at least) are on no other region, sync ones too"),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("`drsim reprotect`, then `drsim failback`"), std::string::npos);
+  EXPECT_NE(s.message().find("--force"), std::string::npos);
+  after_failover.active_serving = false;  // its outage: what the failover is for
+  EXPECT_TRUE(check_unplanned_failover_of_healthy_region(after_failover).is_ok());
+}
+
 TEST(RegionProtection, UnplannedFailoverIsWhatAnUnhealthyOrCutOffRegionNeeds) {
   auto down = healthy_pair();
   down.active_answers = false;  // killed, frozen, unreachable
