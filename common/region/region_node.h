@@ -276,8 +276,11 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   // The peer is active at `peer_epoch` (its hello or fence): step down when that is newer than
   // ours (a hand-over when this region handed over; fenced otherwise), else record the epoch.
   void on_peer_active(Epoch peer_epoch);
-  // Unplanned promotion: tell the peer our epoch and confirm (serve) only once it answered that
-  // it is the standby, or did not answer within peer_fence_timeout (unreachable).
+  // Unplanned promotion: tell the peer our epoch. Gating (fence_gates_serving_): confirm (serve)
+  // only once it answered that it is the standby, or did not answer within peer_fence_timeout
+  // (unreachable). In the background (the lease wait was proven): this region serves already;
+  // the fence makes a live old primary step down, and one active at a newer epoch steps this
+  // region down.
   void fence_peer();
   void on_fence_reply(uint64_t generation, const Status& status,
                       const drsim::v1::FenceReply& reply);
@@ -456,6 +459,12 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   bool announce_serving_ = false;
   std::string witness_error_;
   bool lease_wait_running_ = false;  // a promotion is waiting out the old lease
+  // The epoch whose promotion waited out the old lease with the witness's answer: the witness
+  // and this region's grantor both refused the old epoch, so the old active region can renew
+  // nowhere and acknowledges nothing once the wait is over. Such a promotion serves at once and
+  // fences the peer in the background (fence_peer), instead of waiting for its answer.
+  std::optional<Epoch> lease_proven_epoch_;
+  bool fence_gates_serving_ = false;  // the fence in flight holds serving back (else background)
   // Answers held until this region, just promoted by a planned failover, holds its first lease
   // (so "failed over" means "takes writes"), or a lease duration passed; run by check_lease.
   std::vector<std::function<void()>> until_lease_held_;

@@ -69,11 +69,19 @@ Result<drsim::v1::FailoverResponse> RegionNode::promote(const std::string& reaso
   auto change = role_->failover(reason);
   if (!change.is_ok()) return change.status();
   // Never two actives: after an unplanned failover the peer may still be active (alive, only
-  // not replicating here). This region serves once the peer stepped down or proved unreachable
-  // (fence_peer). A planned failover needs no fence: the peer handed over and admits nothing.
+  // not replicating here), so it is told the new epoch (fence_peer). A planned failover needs
+  // no fence: the peer handed over and admits nothing. Whether serving waits for the fence's
+  // answer: not when the promotion waited out the old lease with the witness's answer (the old
+  // active region can renew nowhere: it acknowledges nothing now, whatever it believes), so a
+  // frozen old primary costs no fence timeout; yes otherwise (no witness answer, or the lease
+  // disabled by a test hook), until the peer stepped down or proved unreachable.
   const bool fence = !planned && options_.peer_fence_timeout.count() > 0 &&
                      !options_.peer_address.empty();
-  if (fence) role_->unconfirm();
+  const bool lease_proven = !options_.unsafe_no_lease && lease_proven_epoch_ &&
+                            *lease_proven_epoch_ == role_->epoch();
+  lease_proven_epoch_.reset();
+  fence_gates_serving_ = fence && !lease_proven;
+  if (fence_gates_serving_) role_->unconfirm();
   protected_ = protect;
   diverged_.clear();
   resync_error_.clear();
@@ -100,24 +108,32 @@ Result<drsim::v1::FailoverResponse> RegionNode::promote(const std::string& reaso
   }
   resp.set_message("region " + options_.name + " promoted to active at epoch " +
                    std::to_string(role_->epoch().value()) + " (" + reason + ")" +
-                   (fence ? "; it serves once " + options_.peer_name +
-                                " has stepped down (or has not answered within " +
-                                std::to_string(options_.peer_fence_timeout.count()) + " ms)"
-                          : ""));
+                   (fence_gates_serving_
+                        ? "; it serves once " + options_.peer_name +
+                              " has stepped down (or has not answered within " +
+                              std::to_string(options_.peer_fence_timeout.count()) + " ms)"
+                    : fence ? "; serving at once: the lease witness and this region both "
+                              "refused " + options_.peer_name +
+                              "'s old epoch, whose lease has run out (" + options_.peer_name +
+                              " is told the new epoch in the background)"
+                            : ""));
   if (fence) fence_peer();
   if (protect) maybe_connect();
   return resp;
 }
 
 void RegionNode::fence_peer() {
-  if (stopped_ || role_->role() != model::Role::kActive || role_->confirmed()) return;
-  cancel_timer(confirmation_timer_);  // a restart's confirmation timeout must not confirm this
+  if (stopped_ || role_->role() != model::Role::kActive) return;
+  if (fence_gates_serving_ && role_->confirmed()) return;
   drsim::v1::FenceRequest req;
   req.set_region(options_.name);
   req.set_epoch(role_->epoch().value());
   const uint64_t generation = ++fence_generation_;
-  fence_note_ = "promoted at epoch " + std::to_string(role_->epoch().value()) +
-                ": not serving until " + options_.peer_name + " has stepped down";
+  if (fence_gates_serving_) {
+    cancel_timer(confirmation_timer_);  // a restart's confirmation timeout must not confirm this
+    fence_note_ = "promoted at epoch " + std::to_string(role_->epoch().value()) +
+                  ": not serving until " + options_.peer_name + " has stepped down";
+  }
   spdlog::info("fencing {}: telling it epoch {} before serving", options_.peer_name,
                role_->epoch().value());
   fence_call_ = links_.peer.fence(
@@ -131,12 +147,15 @@ void RegionNode::on_fence_reply(uint64_t generation, const Status& status,
                                 const drsim::v1::FenceReply& reply) {
   if (generation != fence_generation_) return;
   fence_call_ = nullptr;
-  if (stopped_ || role_->role() != model::Role::kActive || role_->confirmed()) return;
+  if (stopped_ || role_->role() != model::Role::kActive) return;
+  // Background (the lease proved the old epoch over): this region serves already.
+  const bool gating = fence_gates_serving_;
+  if (gating && role_->confirmed()) return;
   const std::string ours = std::to_string(role_->epoch().value());
   std::string how;
   if (status.is_ok() && !reply.active()) {
     how = options_.peer_name + " answered the fence: " + reply.message();
-    spdlog::info("{}; serving as active at epoch {}", how, ours);
+    spdlog::info("{}; {} as active at epoch {}", how, gating ? "serving" : "serves", ours);
   } else if (status.is_ok() && Epoch(reply.epoch()) > role_->epoch()) {
     // The peer is active at a newer epoch than this promotion: this region is the stale one.
     fence_note_.clear();
@@ -155,7 +174,18 @@ void RegionNode::on_fence_reply(uint64_t generation, const Status& status,
     // learns epoch `ours` from the first replication frame or fence it reads.
     how = options_.peer_name + " did not answer the fence (" + status_code_name(status.code()) +
           ": " + status.message() + ")";
-    spdlog::warn("{}; serving as active at epoch {}", how, ours);
+    spdlog::warn("{}; {} as active at epoch {}", how, gating ? "serving" : "serves", ours);
+  } else if (!gating) {
+    // It answered but did not step down; its lease is over, so it acknowledges nothing. Tell
+    // it again until it does, so that it answers clients that it is not the active region.
+    spdlog::warn("{} did not step down when fenced ({}); asking again in {} ms",
+                 options_.peer_name,
+                 status.is_ok() ? reply.message()
+                                : std::string(status_code_name(status.code())) + ": " +
+                                      status.message(),
+                 options_.reconnect_backoff.count());
+    scheduler_.schedule_after(options_.reconnect_backoff, [this] { fence_peer(); });
+    return;
   } else {
     // The peer answered but did not step down (it refused the fence, or it is active at our
     // epoch): serving now could make two actives. Stay unconfirmed and ask again.
@@ -172,6 +202,7 @@ void RegionNode::on_fence_reply(uint64_t generation, const Status& status,
     scheduler_.schedule_after(options_.reconnect_backoff, [this] { fence_peer(); });
     return;
   }
+  if (!gating) return;
   fence_note_.clear();
   role_->confirm();
   update_health();

@@ -258,6 +258,7 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
   }
   Time started = scheduler_.now();
   Epoch next = role_->promotion_epoch();
+  lease_proven_epoch_.reset();  // until the witness answers this wait
   auto own = grantor_->fence(next, started);
   if (!own.is_ok()) {
     done(own.status());
@@ -319,6 +320,8 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
         if (s.is_ok()) {
           auto witness = std::chrono::duration_cast<Duration>(
               std::chrono::duration<double, std::milli>(response.remaining_ms()));
+          // Proven: neither grantor will renew the old epoch, and the wait covers both leases.
+          lease_proven_epoch_ = role_->promotion_epoch();
           wait_until(std::max(own_until, now + witness));
           return;
         }
