@@ -134,8 +134,9 @@ void RegionNode::fence_peer() {
     fence_note_ = "promoted at epoch " + std::to_string(role_->epoch().value()) +
                   ": not serving until " + options_.peer_name + " has stepped down";
   }
-  spdlog::info("fencing {}: telling it epoch {} before serving", options_.peer_name,
-               role_->epoch().value());
+  spdlog::info("fencing {}: telling it epoch {} {}", options_.peer_name, role_->epoch().value(),
+               fence_gates_serving_ ? "before serving" : "(serving already: the lease wait proved "
+                                                         "its epoch over)");
   fence_call_ = links_.peer.fence(
       options_.peer_address, req, options_.peer_fence_timeout,
       [this, alive = alive_, generation](const Status& status, const drsim::v1::FenceReply& reply) {

@@ -297,7 +297,7 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
   request.set_lease_drift(options_.lease.drift);
   links_.witness.fence(
       options_.witness_address, request, kWitnessFenceDeadline,
-      [this, alive = alive_, own_until, override_witness, retry, wait_until, done](
+      [this, alive = alive_, next, own_until, override_witness, retry, wait_until, done](
           const Status& s, const drsim::v1::FenceLeaseResponse& response) {
         if (!*alive) return;
         Time now = scheduler_.now();
@@ -320,8 +320,10 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
         if (s.is_ok()) {
           auto witness = std::chrono::duration_cast<Duration>(
               std::chrono::duration<double, std::milli>(response.remaining_ms()));
-          // Proven: neither grantor will renew the old epoch, and the wait covers both leases.
-          lease_proven_epoch_ = role_->promotion_epoch();
+          // Proven for `next`, the epoch the witness fenced below: neither grantor will renew
+          // an older one, and the wait covers both leases. A promotion to any other epoch (this
+          // standby learned a newer one meanwhile) is not covered and waits for the fence.
+          lease_proven_epoch_ = next;
           wait_until(std::max(own_until, now + witness));
           return;
         }
