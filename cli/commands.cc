@@ -25,6 +25,7 @@
 #include "cli/topology.h"
 #include "common/model/drill/history_checker.h"
 #include "common/model/replication/region_protection.h"
+#include "common/model/trafficmgr/status.h"
 
 namespace drsim::cli {
 
@@ -217,11 +218,12 @@ int cmd_status(const std::string& home, bool as_json) {
     const auto& p = state->at(name);
     const bool alive = alive_at.at(name);
     std::string tm_status = "?";
+    std::string endpoint_status;
     std::string superseded;
     if (endpoints.is_ok()) {
       for (const auto& e : endpoints->endpoints()) {
         if (e.name() != name) continue;
-        tm_status = endpoint_status_label(e.status());
+        endpoint_status = tm_status = endpoint_status_label(e.status());
         // Epoch-aware routing: a region answering SERVING at a superseded epoch is not routed.
         if (!e.superseded().empty()) tm_status += " (superseded)";
         superseded = e.superseded();
@@ -230,11 +232,9 @@ int cmd_status(const std::string& home, bool as_json) {
     const auto& st = statuses.at(name);
     json r = {{"region", name}, {"pid", p.pid}, {"address", p.address}, {"alive", alive},
               {"traffic_manager_status", tm_status}};
-    // A healthy standby answers NOT_SERVING to the Traffic Manager's probes by design (it must
-    // never be routed to), which the Traffic Manager counts as degraded.
-    if (st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY && !st->outage() &&
-        (tm_status == "Degraded" || tm_status == "CheckingEndpoint")) {
-      r["traffic_manager_note"] = "standby: not serving by design";
+    const bool standby = st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY && !st->outage();
+    if (model::standby_not_serving_by_design(endpoint_status, standby, superseded)) {
+      r["traffic_manager_note"] = model::kStandbyByDesignNote;
       tm_status = "not serving*";
       standby_note = true;
     }
@@ -325,9 +325,7 @@ int cmd_status(const std::string& home, bool as_json) {
     regions.push_back(r);
   }
   if (standby_note && !as_json) {
-    std::printf("* a healthy standby answers NOT_SERVING to the Traffic Manager's health probes by "
-                "design, so clients are never routed to it; the profile counts it as degraded "
-                "(Degraded*)\n");
+    std::printf("* %s (Degraded*)\n", model::kStandbyByDesignWhy);
   }
   j["regions"] = regions;
   j["routing"] = route_name;

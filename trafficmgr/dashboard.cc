@@ -300,10 +300,10 @@ json profile_json(const v1::ListEndpointsResponse& table, const model::TmProfile
 
 namespace {
 
-// A healthy standby answers NOT_SERVING to the probes by design (it must never be routed to),
-// which the Traffic Manager counts as Degraded: such endpoints are marked (the role from the
-// probes' epoch claim, else from the region's own status), and a profile Degraded only because
-// of them gets a note, as `drsim status` does ("not serving*", "Degraded*").
+// Endpoints that are a standby not serving by design (model::standby_not_serving_by_design; the
+// role from the probes' epoch claim, else from the region's own status) are marked, and a
+// profile Degraded only because of them gets a note, as `drsim status` does ("not serving*",
+// "Degraded*").
 void mark_standby_by_design(json& profile, const RegionStatusPoller* regions) {
   auto standby_region = [&](const std::string& name) {
     if (!regions) return false;
@@ -319,17 +319,15 @@ void mark_standby_by_design(json& profile, const RegionStatusPoller* regions) {
     const std::string status = e["status"];
     if (status == "Online" || status == "Disabled") continue;
     const std::string role = e["region_role"];
-    const bool by_design = (status == "Degraded" || status == "CheckingEndpoint") &&
-                           e["superseded"].get<std::string>().empty() &&
-                           (role == "standby" || (role.empty() && standby_region(e["name"])));
+    const bool by_design = model::standby_not_serving_by_design(
+        status, role == "standby" || (role.empty() && standby_region(e["name"])),
+        e["superseded"].get<std::string>());
     e["standby_by_design"] = by_design;
-    if (by_design) e["note"] = "standby: not serving by design";
+    if (by_design) e["note"] = model::kStandbyByDesignNote;
     only_by_design = only_by_design && by_design;
   }
   if (profile["profile_status"] == "Degraded" && only_by_design) {
-    profile["profile_status_note"] =
-        "Degraded*: a healthy standby answers NOT_SERVING to the health probes by design, so "
-        "clients are never routed to it; the profile counts it as degraded";
+    profile["profile_status_note"] = std::string("Degraded*: ") + model::kStandbyByDesignWhy;
   }
 }
 

@@ -87,6 +87,13 @@ bool is_served(TmEndpointMonitorStatus status) {
   return status == EMS::kOnline || status == EMS::kCheckingEndpoint || status == EMS::kAlwaysServe;
 }
 
+bool standby_not_serving_by_design(std::string_view endpoint_status, bool standby,
+                                   std::string_view superseded) {
+  return standby && superseded.empty() &&
+         (endpoint_status == tm_endpoint_monitor_status_name(EMS::kDegraded) ||
+          endpoint_status == tm_endpoint_monitor_status_name(EMS::kCheckingEndpoint));
+}
+
 void TmObservations::set(std::string_view profile, std::string_view endpoint,
                          TmObservation observation) {
   by_endpoint_[key(profile, endpoint)] = observation;

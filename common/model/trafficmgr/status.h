@@ -36,6 +36,19 @@ const char* tm_profile_monitor_status_name(TmProfileMonitorStatus status);
 // AlwaysServe.
 bool is_served(TmEndpointMonitorStatus status);
 
+// A healthy standby answers NOT_SERVING to the health probes by design (it must never be routed
+// to), which the Traffic Manager counts as Degraded (CheckingEndpoint before its first answer):
+// nothing is wrong then. `endpoint_status` in Azure's words; `standby`: the region says it is
+// the standby and is not in an outage; `superseded`: epoch-aware routing's reason for not
+// routing it ("" when none). `drsim status` and the dashboard show such an endpoint with
+// kStandbyByDesignNote, and a profile Degraded only by them as "Degraded*", kStandbyByDesignWhy.
+bool standby_not_serving_by_design(std::string_view endpoint_status, bool standby,
+                                   std::string_view superseded);
+inline constexpr const char* kStandbyByDesignNote = "standby: not serving by design";
+inline constexpr const char* kStandbyByDesignWhy =
+    "a healthy standby answers NOT_SERVING to the Traffic Manager's health probes by design, so "
+    "clients are never routed to it; the profile counts it as degraded";
+
 // The running state of a region or external endpoint's target, as the driver knows it (the
 // operator stopped the region). Not a probe result.
 enum class TmTargetState { kRunning, kStopped };

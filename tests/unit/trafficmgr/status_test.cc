@@ -320,5 +320,17 @@ TEST(TmStatusSnapshot, DisabledChildProfileStopsTheParentsEndpoint) {
   EXPECT_EQ(snap.profile(0).status, PMS::kInactive);
 }
 
+
+// `drsim status` and the dashboard share one rule: a standby outside an outage, Degraded (or not
+// probed yet) and not superseded, is not serving by design; anything else is shown as it is.
+TEST(TmStatus, AStandbyNotServingIsByDesignOnlyWhenHealthyAndNotSuperseded) {
+  EXPECT_TRUE(standby_not_serving_by_design("Degraded", true, ""));
+  EXPECT_TRUE(standby_not_serving_by_design("CheckingEndpoint", true, ""));
+  EXPECT_FALSE(standby_not_serving_by_design("Online", true, ""));
+  EXPECT_FALSE(standby_not_serving_by_design("Degraded", false, ""));  // active, or in an outage
+  EXPECT_FALSE(standby_not_serving_by_design("Degraded", true, "epoch 1 < 2"));
+  EXPECT_FALSE(standby_not_serving_by_design("Degraded (superseded)", true, ""));
+}
+
 }  // namespace
 }  // namespace drsim::model
