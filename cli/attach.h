@@ -50,8 +50,9 @@ Result<AttachConfig> load_attach_config(const std::string& path);
 
 // Checks every daemon answers as configured, reads the timings they run (the Traffic Manager's
 // probe interval, timeout, tolerated failures and TTL; the regions' lease and renewal) into the
-// recorded topology, so that failover estimates and drills judge by them, then writes <home>/topology.json (attached) and
-// <home>/tls (the operator's certificate and the CA, copied). INVALID_ARGUMENT naming the field
+// recorded topology, so that failover estimates and drills judge by them, then writes
+// <home>/topology.json (attached) and <home>/tls (the operator's certificate and the CA,
+// copied). INVALID_ARGUMENT naming the field
 // of a daemon that does not answer or answers as another; nothing is left in `home` then.
 // FAILED_PRECONDITION when a topology is up or attached in `home` already.
 Result<TopologyState> attach_topology(const std::string& home, const AttachConfig& config,

@@ -443,10 +443,12 @@ int DrillRun::finish() {
     std::string roles;
     for (const char* region : {"primary", "secondary"}) {
       auto st = region_status(state_.at(region).address);
-      roles += std::string(roles.empty() ? "" : ", ") + region + " " +
-               (!st.is_ok()                                 ? "unreachable"
-                : st->role() == drsim::v1::ROLE_ACTIVE ? "active at epoch " + std::to_string(st->epoch())
-                                                            : "standby at epoch " + std::to_string(st->epoch()));
+      const std::string role =
+          !st.is_ok() ? "unreachable"
+                      : fmt::format("{} at epoch {}",
+                                    st->role() == drsim::v1::ROLE_ACTIVE ? "active" : "standby",
+                                    st->epoch());
+      roles += std::string(roles.empty() ? "" : ", ") + region + " " + role;
     }
     std::printf("attached daemons keep running: %s%s\n", roles.c_str(),
                 active_ == "primary" ? ""
@@ -469,6 +471,5 @@ int DrillRun::finish() {
                                             : "FAILED: see the expectations and problems above");
   return passed ? 0 : 1;
 }
-
 
 }  // namespace drsim::cli::drill_run

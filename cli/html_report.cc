@@ -362,6 +362,12 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
       any_step_marker = true;
     }
   }
+  // By time; more markers than labels fit (a long drill of many steps): some keep only their
+  // line, and the legend counts them.
+  std::sort(markers.begin(), markers.end(),
+            [](const Marker& a, const Marker& b) { return a.ns < b.ns; });
+  const std::vector<bool> labelled = labelled_markers(markers);
+  const auto unlabelled_markers = std::count(labelled.begin(), labelled.end(), false);
 
   // RTO parts laid end to end from the fault. They are clamped at zero in the report, so
   // their sum is the RTO; a missing part leaves the later ones without a start and unshown.
@@ -540,16 +546,12 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
   legend.push_back({"mk-epoch", "", "epoch change (promotion)"});
   legend.push_back({"mk-route", "", "routing change"});
   if (any_step_marker) {
-    // Markers are sorted and chosen below; the count of those left without a label is known
-    // from the markers alone.
-    size_t unlabelled = 0;
-    for (bool l : labelled_markers(markers)) unlabelled += l ? 0 : 1;
     legend.push_back({"mk-step", "",
-                      unlabelled == 0
+                      unlabelled_markers == 0
                           ? "Site Recovery / Backup step"
                           : fmt::format("Site Recovery / Backup step ({} unlabelled: more than fit; "
                                         "hover a line for its step)",
-                                        unlabelled)});
+                                        unlabelled_markers)});
   }
   if (!lag.empty()) {
     legend.push_back({"lag", "", "replication lag (line in the active region\u2019s colour)"});
@@ -851,10 +853,6 @@ std::string render_timeline(const json& report, const std::vector<model::OpRecor
   // other, so a label that would overlap the previous one moves right by one text height. Near
   // the end of the run the labels pile up against the right edge instead: there they are laid
   // out from the edge leftwards, still one text height apart.
-  std::sort(markers.begin(), markers.end(),
-            [](const Marker& a, const Marker& b) { return a.ns < b.ns; });
-  // More markers than labels fit (a long drill of many steps): some keep only their line.
-  const std::vector<bool> labelled = labelled_markers(markers);
   std::vector<Marker> with_label;
   for (size_t i = 0; i < markers.size(); ++i) {
     if (labelled[i]) with_label.push_back(markers[i]);
