@@ -274,8 +274,7 @@ SiteRecoveryDriver::Figures SiteRecoveryDriver::figures() const {
     if (const auto* p = lc->points().latest_app_consistent()) {
       f.latest_app_consistent_point_age = t - p->time;
     }
-    auto it = items_.find(name);
-    f.points = it == items_.end() ? 0 : it->second.checkpoints.size();
+    f.points = lc->points().points().size();  // listed ones, checkpoint made or on its way
   }
   return out;
 }
@@ -297,7 +296,9 @@ void SiteRecoveryDriver::info(const model::ProtectionLifecycle& lc, ProtectedIte
   const bool replicating = lc.replicating();
   out->set_active_region(lc.active_region());
   if (replicating) out->set_replication_target(lc.peer_region());
-  out->set_points(it == items_.end() ? 0 : it->second.checkpoints.size());
+  // The points the item lists (what ListPoints returns and latest_point is one of), checkpoint
+  // made or on its way: counting only checkpoints made could say 0 beside a latest point.
+  out->set_points(lc.points().points().size());
   auto* p = out->mutable_policy();
   p->set_retention_ms(to_ms_count(lc.policy().retention));
   if (lc.policy().app_consistent_interval) {
