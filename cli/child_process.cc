@@ -24,8 +24,24 @@ namespace drsim::cli {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+// Which signals the child starts with blocked (the mask survives exec).
+enum class ChildMask {
+  kEmpty,
+  // SIGINT, SIGTERM and SIGHUP blocked: a Ctrl-C sent to the CLI's process group the instant
+  // the child is spawned (before it is in its own group; `timeout` and terminals signal the
+  // whole group) stays pending instead of killing a short command of a clean-up.
+  kInterruptsBlocked,
+};
+
+Result<pid_t> spawn(const std::vector<std::string>& argv, const std::string& log_path,
+                    ChildMask mask);
+
+}  // namespace
+
 Result<pid_t> spawn_process(const std::vector<std::string>& argv, const std::string& log_path) {
-  auto pid = spawn_unowned(argv, log_path);
+  auto pid = spawn(argv, log_path, ChildMask::kEmpty);
   if (!pid.is_ok()) return pid;
   // A daemon started in a network namespace is `ip netns exec NS daemon ...` (ip execs it).
   std::string what = std::filesystem::path(argv[0]).filename().string();
@@ -37,6 +53,13 @@ Result<pid_t> spawn_process(const std::vector<std::string>& argv, const std::str
 }
 
 Result<pid_t> spawn_unowned(const std::vector<std::string>& argv, const std::string& log_path) {
+  return spawn(argv, log_path, ChildMask::kInterruptsBlocked);
+}
+
+namespace {
+
+Result<pid_t> spawn(const std::vector<std::string>& argv, const std::string& log_path,
+                    ChildMask mask) {
   if (argv.empty()) return invalid_argument("spawn: empty argv");
   if (::access(argv[0].c_str(), X_OK) != 0) {
     return not_found("cannot execute " + argv[0] + ": " + std::strerror(errno) +
@@ -48,8 +71,8 @@ Result<pid_t> spawn_unowned(const std::vector<std::string>& argv, const std::str
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   // posix_spawn, not fork: the CLI is multithreaded (gRPC). The child gets its own process
-  // group (a Ctrl-C on the CLI does not hit it: the CLI stops it, cli/interrupt.h), an empty
-  // signal mask and default dispositions (the CLI blocks SIGINT/SIGTERM/SIGHUP for its own
+  // group (a Ctrl-C on the CLI does not hit it: the CLI stops it, cli/interrupt.h), the signal
+  // mask `mask` says and default dispositions (the CLI blocks SIGINT/SIGTERM/SIGHUP for its own
   // waiting thread), stdin from /dev/null and the log as stdout and stderr.
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -61,9 +84,12 @@ Result<pid_t> spawn_unowned(const std::vector<std::string>& argv, const std::str
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t empty;
-  sigemptyset(&empty);
-  posix_spawnattr_setsigmask(&attr, &empty);
+  sigset_t child_mask;
+  sigemptyset(&child_mask);
+  if (mask == ChildMask::kInterruptsBlocked) {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&child_mask, sig);
+  }
+  posix_spawnattr_setsigmask(&attr, &child_mask);
   sigset_t defaults;
   sigemptyset(&defaults);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&defaults, sig);
@@ -79,6 +105,8 @@ Result<pid_t> spawn_unowned(const std::vector<std::string>& argv, const std::str
   ::close(log_fd);
   return pid;
 }
+
+}  // namespace
 
 void reap(pid_t pid) {
   int status = 0;

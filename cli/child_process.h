@@ -20,7 +20,9 @@ namespace drsim::cli {
 // stop_process or release_process.
 Result<pid_t> spawn_process(const std::vector<std::string>& argv, const std::string& log_path);
 // The same without handing it to the interrupt handling: for short commands the caller waits for
-// (`ip`, `nft`, `tc`: cli/netns.cc), which also run from an interrupt's clean-up.
+// (`ip`, `nft`, `tc`: cli/netns.cc), which also run from an interrupt's clean-up. They start
+// with SIGINT, SIGTERM and SIGHUP blocked: a Ctrl-C to the terminal's process group that lands
+// while one is being spawned must not cut it short (the caller bounds how long it waits).
 Result<pid_t> spawn_unowned(const std::vector<std::string>& argv, const std::string& log_path);
 
 // True while the process exists and is not a zombie.

@@ -55,8 +55,9 @@ sigset_t interrupt_signals() {
 
 bool gone(pid_t pid) { return !process_alive(pid); }  // reaps our own children
 
-// Runs the clean-ups (bounded: a stuck one must not keep the daemons alive), then stops every
-// owned process: SIGCONT (a paused one cannot act on SIGTERM), SIGTERM, SIGKILL after a grace.
+// Stops every owned process (SIGCONT: a paused one cannot act on SIGTERM; SIGTERM; SIGKILL
+// after a grace), then runs the clean-ups, bounded (a stuck one must not keep the CLI alive).
+// In that order: a clean-up removes what the processes ran in (their network namespaces).
 void tear_down(int sig) {
   std::vector<std::function<void()>> cleanups;
   std::map<pid_t, std::string> owned;
@@ -68,16 +69,6 @@ void tear_down(int sig) {
   }
   std::fprintf(stderr, "\ndrsim: interrupted by %s: stopping %zu process(es) this command started\n",
                sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP", owned.size());
-  if (!cleanups.empty()) {
-    auto done = std::async(std::launch::async, [&cleanups] {
-      for (auto& fn : cleanups) fn();
-    });
-    if (done.wait_for(5s) != std::future_status::ready) {
-      std::fprintf(stderr, "drsim: clean-up did not finish within 5 s; stopping anyway\n");
-      // Leak the future's thread: the process exits below.
-      new std::future<void>(std::move(done));
-    }
-  }
   for (const auto& [pid, what] : owned) {
     ::kill(pid, SIGCONT);
     ::kill(pid, SIGTERM);
@@ -92,6 +83,16 @@ void tear_down(int sig) {
       for (int i = 0; i < 100 && !gone(pid); ++i) std::this_thread::sleep_for(10ms);
     }
     std::fprintf(stderr, "drsim: stopped %s (pid %d)\n", what.c_str(), pid);
+  }
+  if (!cleanups.empty()) {
+    auto done = std::async(std::launch::async, [&cleanups] {
+      for (auto& fn : cleanups) fn();
+    });
+    if (done.wait_for(5s) != std::future_status::ready) {
+      std::fprintf(stderr, "drsim: clean-up did not finish within 5 s; exiting anyway\n");
+      // Leak the future's thread: the process exits below.
+      new std::future<void>(std::move(done));
+    }
   }
   std::fflush(stderr);
   std::fflush(stdout);
