@@ -47,6 +47,9 @@ struct SimCommand::Impl {
     size_t reprotects = 0;
     size_t rolled_back_acks = 0;
     size_t planned_failovers = 0;
+    size_t refused_failovers = 0;
+    size_t superseded_during_wait = 0;
+    size_t gated_after_lease_wait = 0;
     Duration simulated{};
     Duration longest_lease_wait{};
     std::map<std::string, std::pair<size_t, size_t>> by_nemesis;  // name → seeds, failing
@@ -65,6 +68,9 @@ struct SimCommand::Impl {
       reprotects += v.reprotects;
       rolled_back_acks += v.rolled_back_acks;
       planned_failovers += v.planned_failovers;
+      refused_failovers += v.refused_failovers;
+      superseded_during_wait += v.superseded_during_wait;
+      gated_after_lease_wait += v.gated_after_lease_wait;
       simulated += v.simulated;
       longest_lease_wait = std::max(longest_lease_wait, v.lease_wait);
       auto& n = by_nemesis[std::string(sim::nemesis_name(v.nemesis))];
@@ -248,8 +254,16 @@ struct SimCommand::Impl {
       std::printf("  lost-write stops   %zu (kill-cut-off: the restarted primary found the standby "
                   "holds writes it lost), %zu re-protect(s)\n",
                   t.lost_write_stops, t.reprotects);
+    }
+    if (t.by_nemesis.count("racing-failovers") > 0) {
+      std::printf("  racing failovers   %zu refused (%zu of them: a newer epoch learned during the "
+                  "lease wait), %zu promoted past the epoch their wait proved\n",
+                  t.refused_failovers, t.superseded_during_wait, t.gated_after_lease_wait);
+    }
+    if (t.by_nemesis.count("kill-cut-off") > 0 || t.by_nemesis.count("racing-failovers") > 0) {
       std::printf("  async acks lost    %zu (kill-cut-off: a store without fsync keeps none of "
-                  "them across a crash)\n",
+                  "them across a crash; racing-failovers: the async tail an unplanned failover "
+                  "gives up)\n",
                   t.rolled_back_acks);
     }
     std::printf("  violations         %zu in %zu seed(s)\n", t.violations, t.failing);
@@ -277,6 +291,9 @@ struct SimCommand::Impl {
     body["reprotects"] = t.reprotects;
     body["async_acks_lost"] = t.rolled_back_acks;
     body["planned_failovers"] = t.planned_failovers;
+    body["refused_failovers"] = t.refused_failovers;
+    body["superseded_during_wait"] = t.superseded_during_wait;
+    body["gated_after_lease_wait"] = t.gated_after_lease_wait;
     body["fsync"] = without_fsync ? "off" : "every_write";
     body["longest_lease_wait_ms"] = to_ms(t.longest_lease_wait);
     body["violations"] = t.violations;

@@ -265,23 +265,43 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
     return;
   }
   lease_wait_running_ = true;
+  // The wait is over: answer. A standby that learned a newer epoch meanwhile (another failover
+  // promoted, or is promoting, a region past `next`) would promote beyond what this wait
+  // proved, overriding a failover that began after this one; it is refused instead, and its
+  // fence stays (it only refuses epochs below `next`, all superseded).
+  auto over = [this, done, started, next] {
+    lease_wait_running_ = false;
+    if (stopped_) {
+      done(unavailable("region " + options_.name + " is shutting down"));
+      return;
+    }
+    const Epoch learned = std::max(role_->epoch(), role_->highest_seen());
+    if (role_->role() == model::Role::kStandby && role_->promotion_epoch() != next) {
+      lease_proven_epoch_.reset();
+      spdlog::warn("failover refused: region {} learned epoch {} while it waited out the lease "
+                   "for epoch {}",
+                   options_.name, learned.value(), next.value());
+      done(Status(StatusCode::kAborted,
+                  "while region " + options_.name + " waited out the old lease to become "
+                   "active at epoch " + std::to_string(next.value()) + ", it learned epoch " +
+                   std::to_string(learned.value()) +
+                   ": another failover is under way or done, so this one would override it; "
+                   "nothing changed here (see drsim status, and fail over again if this region "
+                   "should still be the active one)"));
+      return;
+    }
+    done(scheduler_.now() - started);
+  };
   // Waits until `until` on this region's clock, then answers.
-  auto wait_until = [this, done, started](Time until) {
+  auto wait_until = [this, over](Time until) {
     Time now = scheduler_.now();
     if (until <= now) {
-      lease_wait_running_ = false;
-      done(now - started);
+      over();
       return;
     }
     spdlog::info("failover: waiting {} ms for the old lease to expire", whole_ms(until - now));
-    scheduler_.schedule_at(until, [this, alive = alive_, done, started] {
-      if (!*alive) return;
-      lease_wait_running_ = false;
-      if (stopped_) {
-        done(unavailable("region " + options_.name + " is shutting down"));
-        return;
-      }
-      done(scheduler_.now() - started);
+    scheduler_.schedule_at(until, [alive = alive_, over] {
+      if (*alive) over();
     });
   };
   Time own_until = started + *own;

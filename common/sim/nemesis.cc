@@ -28,6 +28,8 @@ std::string_view nemesis_name(Nemesis n) {
       return "kill-cut-off";
     case Nemesis::kFailback:
       return "failback";
+    case Nemesis::kRacingFailovers:
+      return "racing-failovers";
   }
   return "?";
 }

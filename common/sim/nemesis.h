@@ -21,11 +21,12 @@ enum class Nemesis {
   kPartitionOneWay,
   kKillCutOff,
   kFailback,
+  kRacingFailovers,
 };
 inline constexpr Nemesis kAllNemeses[] = {
     Nemesis::kPartition, Nemesis::kFreeze,          Nemesis::kDoubleFailover, Nemesis::kDrift,
     Nemesis::kDiskFull,  Nemesis::kKill,            Nemesis::kPartitionOneWay,
-    Nemesis::kKillCutOff, Nemesis::kFailback};
+    Nemesis::kKillCutOff, Nemesis::kFailback,       Nemesis::kRacingFailovers};
 std::string_view nemesis_name(Nemesis n);
 // "partition, freeze, ..., all": the kinds --nemesis takes.
 std::string known_nemeses();

@@ -145,7 +145,8 @@ class Run {
     }
     event("primary serves");
     start_client(primary_);
-    if (options_.nemesis == Nemesis::kDoubleFailover || options_.nemesis == Nemesis::kFailback) {
+    if (options_.nemesis == Nemesis::kDoubleFailover || options_.nemesis == Nemesis::kFailback ||
+        options_.nemesis == Nemesis::kRacingFailovers) {
       start_client(secondary_);
     }
     schedule_resets();
@@ -178,6 +179,9 @@ class Run {
         break;
       case Nemesis::kFailback:
         planned_failover_and_back();
+        break;
+      case Nemesis::kRacingFailovers:
+        racing_failovers();
         break;
     }
     clients_running_ = false;
@@ -604,6 +608,106 @@ class Run {
     }
   }
 
+  // Operators who do not see each other (docs/simulation.md, racing-failovers): one starts the
+  // planned failover to the secondary (`drsim failover --planned --reprotect`); over the next
+  // 0-1.2 s, 2-4 unplanned `drsim failover`s to a region drawn each time, not waiting for each
+  // other's answers. Any may be refused; none may go unanswered. Among them: an unplanned
+  // failover of the secondary while its planned one drains, one of the primary as it hands
+  // over, and failovers of a region that is still waiting out the lease of a promotion made
+  // meanwhile (it learns a newer epoch during its wait, so its wait proved the wrong epoch and
+  // it must serve only once the peer stepped down). 3 s after the last answer exactly one
+  // region is active; it is re-protected if an unplanned failover left it unprotected, and both
+  // regions end with the same data. The checker's rules hold throughout.
+  void racing_failovers() {
+    fault_at_ = sim_.now();
+    sim_.run_until([&] { return primary_->status().replication_connected(); }, sim_.now() + 5s);
+    auto pending = std::make_shared<size_t>(0);
+    ++*pending;
+    event("operator 1: planned failover to secondary (re-protect at once)");
+    secondary_->node->planned_failover(
+        "simulated race", 5s, /*reprotect=*/true,
+        [this, pending](Result<v1::PlannedFailoverResponse> r) {
+          --*pending;
+          if (!r.is_ok()) {
+            ++v_.refused_failovers;
+            event("operator 1's planned failover refused: " + r.status().to_string());
+            return;
+          }
+          ++v_.planned_failovers;
+          ++v_.failovers;
+          if (r->new_epoch() > won_->first) *won_ = {r->new_epoch(), kSecondary};
+          event("operator 1's planned failover done: secondary active at epoch " +
+                std::to_string(r->new_epoch()));
+        });
+    const uint64_t unplanned = 2 + rng_.below(3);
+    auto launched = std::make_shared<uint64_t>(0);
+    Duration at{};
+    for (uint64_t i = 0; i < unplanned; ++i) {
+      at += ms(rng_.below(400));
+      const std::string to = rng_.below(2) == 0 ? kPrimary : kSecondary;
+      const std::string who = "operator " + std::to_string(i + 2);
+      sim_.schedule_after(at, [this, pending, launched, to, who] {
+        ++*launched;
+        ++*pending;
+        event(who + ": failover to " + to);
+        slot(to)->node->failover_after_lease(
+            "simulated race", RegionNode::WitnessOverride::kRequireWitness,
+            [this, pending, to, who](Result<v1::FailoverResponse> r) {
+              --*pending;
+              if (!r.is_ok()) {
+                ++v_.refused_failovers;
+                if (r.status().message().find("waited out the old lease to become active") !=
+                    std::string::npos) {
+                  ++v_.superseded_during_wait;
+                }
+                event(who + "'s failover to " + to + " refused: " + r.status().to_string());
+                return;
+              }
+              ++v_.failovers;
+              if (r->new_epoch() > won_->first) *won_ = {r->new_epoch(), to};
+              v_.lease_wait = std::max(v_.lease_wait, ms(r->lease_wait_ms()));
+              // Answered at promotion (the wait proved this epoch; serving still needs a
+              // lease) or once the peer stepped down (answer_fence_waiters: "; serving: <how>").
+              const bool gated = r->message().find("; serving: ") != std::string::npos;
+              if (gated && r->lease_wait_ms() > 0) ++v_.gated_after_lease_wait;
+              char wait[32];
+              std::snprintf(wait, sizeof wait, "%.0f", r->lease_wait_ms());
+              event(who + "'s failover to " + to + " done: epoch " +
+                    std::to_string(r->new_epoch()) + ", lease wait " + wait + " ms, " +
+                    (gated ? "answered once the peer stepped down" : "answered at promotion"));
+            });
+      });
+    }
+    if (!sim_.run_until([&] { return *launched == unplanned && *pending == 0; },
+                        sim_.now() + at + 30s)) {
+      fail(std::to_string(*pending) + " of the racing failovers did not answer within 30 s");
+      return;
+    }
+    sim_.run_for(3s);
+    const int actives = (primary_->active() ? 1 : 0) + (secondary_->active() ? 1 : 0);
+    if (actives != 1) {
+      fail(std::to_string(actives) + " regions active 3 s after the racing failovers answered");
+      return;
+    }
+    clients_running_ = false;
+    SimRegion& active = primary_->active() ? *primary_ : *secondary_;
+    // What the operators were told holds: the region active now is the one the successful
+    // failover with the newest epoch made active (or the primary, if none succeeded). Of two
+    // that succeeded the newer epoch wins, whichever answered last; a failover its operator was
+    // told was refused must not take effect later and override them.
+    const std::string expected = won_->second.empty() ? kPrimary : won_->second;
+    if (active.name != expected) {
+      fail(active.name + " is active, but the successful failover with the newest epoch (" +
+           std::to_string(won_->first) + ") made " + expected +
+           " active: a failover its operator was told was refused took effect");
+    }
+    if (active.status().protection() != v1::REGION_PROTECTION_PROTECTED && !reprotect(active)) {
+      return;
+    }
+    expect_same_data();
+    count_rolled_back_acks();
+  }
+
   // The operator's `drsim failover --planned --reprotect` to `to` (the standby), as the admin RPC
   // calls it; false (and a violation) when it failed or did not answer within 20 s.
   bool planned_failover(SimRegion& to) {
@@ -836,6 +940,10 @@ class Run {
   uint64_t next_key_ = 0;
   std::optional<Time> fault_at_;
   std::vector<Acked> acked_;
+  // racing-failovers: the newest epoch a successful failover answered and the region it made
+  // active (shared with the operators' callbacks).
+  std::shared_ptr<std::pair<uint64_t, std::string>> won_ =
+      std::make_shared<std::pair<uint64_t, std::string>>();
 };
 
 }  // namespace

@@ -5,7 +5,8 @@
 // region's address for the whole run (several requests in flight when it is frozen); the
 // nemesis (partition, freeze, double failover, clock drift, a standby's full disk, a killed and
 // restarted region whose unsynced writes are lost, a one-way cut of the replication link, a
-// primary crashed without fsync and restarted cut off from its standby) and
+// primary crashed without fsync and restarted cut off from its standby, operators whose
+// planned and unplanned failovers race) and
 // the operator's failovers are drawn from the seed. Every acknowledgement is judged the moment
 // it is given, and the end state once the run settles. The same seed gives the same events (docs/simulation.md).
 //
@@ -80,6 +81,14 @@ struct Verdict {
   size_t reprotects = 0;
   size_t rolled_back_acks = 0;
   size_t planned_failovers = 0;  // failback: the operator's planned failovers that completed
+  // racing-failovers: the operators' failovers that were refused (the race's losers); among
+  // them those refused because the standby learned a newer epoch while it waited out the old
+  // lease (another failover under way: promoting would override it); and the promotions that
+  // waited out the old lease yet had to wait for the peer's fence too (the wait proved another
+  // epoch than the one promoted to: none since those are refused).
+  size_t refused_failovers = 0;
+  size_t superseded_during_wait = 0;
+  size_t gated_after_lease_wait = 0;
   Duration lease_wait{};                      // longest wait of a failover
   Duration simulated{};                       // virtual time the run covered
   std::map<std::string, double> drift_rates;  // drift only: region → rate

@@ -319,5 +319,45 @@ TEST_F(RegionFailoverSim, APlannedFailoverAndFailbackUnderLoadLoseNoAcknowledged
   EXPECT_GT(acked, run.size() * 50);
 }
 
+TEST_F(RegionFailoverSim, RacingOperatorsNeverLeaveTwoActivesNorLoseASyncAck) {
+  // racing-failovers: a planned failover to the secondary and 2-4 unplanned ones to regions
+  // drawn, 0-1.2 s apart, none waiting for another's answer. Every one answers; the losers are
+  // refused; one region is active 3 s later; after a re-protect both hold the same data; and
+  // the checker's rules (no ack by a superseded region, no two valid leases, sync acks on the
+  // standby) hold throughout, and the region active at the end is the one the successful
+  // failover with the newest epoch made active.
+  SeedOptions options;
+  options.nemesis = Nemesis::kRacingFailovers;
+  size_t planned = 0, failovers = 0, refused = 0, superseded = 0, acked = 0;
+  const auto run = seeds(40);
+  for (uint64_t seed : run) {
+    Verdict v = run_seed(seed, options);
+    planned += v.planned_failovers;
+    failovers += v.failovers;
+    refused += v.refused_failovers;
+    superseded += v.superseded_during_wait;
+    // A promotion past the epoch its lease wait proved would override a newer failover.
+    EXPECT_EQ(v.gated_after_lease_wait, 0u) << describe(v, false);
+    acked += v.acked;
+    EXPECT_EQ(events_with(v, "both regions hold the same data"), 1u) << describe(v, false);
+    if (!v.violations.empty()) ADD_FAILURE() << describe(v, false);
+  }
+  std::printf(
+      "[sim] racing-failovers: %zu seed(s), %zu failovers (%zu planned), %zu refused (%zu: a "
+      "newer epoch learned during the lease wait)\n",
+      run.size(), failovers, planned, refused, superseded);
+  if (run.size() > 1) {  // a replay of one seed need not show every outcome
+    EXPECT_GT(planned, 0u);
+    EXPECT_GT(failovers, planned);  // unplanned ones won too
+    EXPECT_GT(refused, 0u);         // and lost
+    // Seed 4 among them: the secondary's unplanned failover waits while the planned one makes
+    // it active at 2 and the primary's failover fences 3 (it steps down, learning 3); promoting
+    // it at 4 when its wait ends would override the primary's newer failover. Refused instead
+    // (without that, the check above finds the secondary active in 58 of 2000 seeds).
+    EXPECT_GT(superseded, 0u);
+  }
+  EXPECT_GT(acked, run.size() * 50);
+}
+
 }  // namespace
 }  // namespace drsim::sim
