@@ -347,9 +347,14 @@ int cmd_status(const std::string& home, bool as_json) {
   json links = json::array();
   if (!state->links.empty()) {
     auto listed = fp_list_links(state->at("faultproxy").address);
+    // FROM -> TO as wide as its widest ("trafficmgr -> secondary" is one past the usual 22).
+    int from_to_width = 22;
+    for (const auto& [name, l] : state->links) {
+      from_to_width = std::max(from_to_width, static_cast<int>((l.from + " -> " + l.to).size()));
+    }
     if (!as_json) {
-      std::printf("\n%-24s %-22s %-20s %-15s %s\n", "LINK", "FROM -> TO", "LISTEN", "MECHANISM",
-                  "FAULTS");
+      std::printf("\n%-24s %-*s %-20s %-15s %s\n", "LINK", from_to_width, "FROM -> TO", "LISTEN",
+                  "MECHANISM", "FAULTS");
     }
     for (const auto& [name, l] : state->links) {
       std::string faults;
@@ -376,8 +381,9 @@ int cmd_status(const std::string& home, bool as_json) {
         faults += (faults.empty() ? "" : "; ") + kernel;
       }
       if (!as_json) {
-        std::printf("%-24s %-22s %-20s %-15s %s\n", name.c_str(), (l.from + " -> " + l.to).c_str(),
-                    l.listen.c_str(), mechanism.c_str(), faults.empty() ? "-" : faults.c_str());
+        std::printf("%-24s %-*s %-20s %-15s %s\n", name.c_str(), from_to_width,
+                    (l.from + " -> " + l.to).c_str(), l.listen.c_str(), mechanism.c_str(),
+                    faults.empty() ? "-" : faults.c_str());
       }
       links.push_back(jl);
     }
@@ -413,7 +419,8 @@ int cmd_status(const std::string& home, bool as_json) {
   } else {
     std::printf(
         "\nrouting: profile %s -> %s  (TTL %llu ms; failover estimate %llu ms "
-        "documented, %llu ms strict, both counting the lease wait of up to %llu ms)\n",
+        "documented, %llu ms strict: the longer of the Traffic Manager's detection and the "
+        "lease wait of up to %llu ms, plus the TTL)\n",
         cfg.profile.c_str(), route_name.c_str(), static_cast<unsigned long long>(cfg.ttl_ms),
         static_cast<unsigned long long>(cfg.documented_failover_ms()),
         static_cast<unsigned long long>(cfg.strict_failover_ms()),
@@ -431,11 +438,12 @@ int cmd_status(const std::string& home, bool as_json) {
     if (!profiles.is_ok()) {
       std::printf("profiles: unknown (%s)\n", profiles.status().message().c_str());
     } else {
-      // Failover: documented TTL + tolerated x interval, the strict worst case
+      // Failover as the Traffic Manager sees it (no lease wait: the routing line above counts
+      // it): documented TTL + tolerated x interval, the strict worst case
       // (interval + timeout) x (tolerated + 1) + TTL, and the last one the Traffic Manager
       // measured (first failed probe to route change; resolvers' caches add up to a TTL).
       std::printf("\n%-12s %-11s %-17s %-22s %-8s %s\n", "PROFILE", "METHOD", "STATUS", "ROUTE",
-                  "TTL", "FAILOVER documented / worst case / last measured");
+                  "TTL", "FAILOVER (probes + TTL) documented / worst case / last measured");
       for (const auto& p : profiles->profiles()) {
         std::string last = p.last_failover_ms() > 0
                                ? fmt::format("{:.0f} ms ({} out)", p.last_failover_ms(),

@@ -473,7 +473,7 @@ TEST(Cli, UpServesDnsAndDashboardAndLoadResolvesOverDns) {
   auto text = run_binary("drsim", {"status", "--home", home}, 20s);
   ASSERT_EQ(text.exit_code, 0) << text.output;
   EXPECT_NE(text.output.find("dns       127.0.0.1:"), std::string::npos) << text.output;
-  EXPECT_NE(text.output.find("FAILOVER documented / worst case / last measured"), std::string::npos)
+  EXPECT_NE(text.output.find("FAILOVER (probes + TTL) documented / worst case / last measured"), std::string::npos)
       << text.output;
   // Defaults: TTL 500 ms, interval 100 ms, timeout 50 ms, 2 tolerated failures.
   EXPECT_NE(text.output.find("700 ms / 950 ms / none yet"), std::string::npos) << text.output;

@@ -58,7 +58,7 @@ std::optional<RoleChanged> RegionRole::on_peer_epoch(Epoch peer_epoch, Role peer
   if (role_ == Role::kActive && peer_role == Role::kActive && peer_epoch > epoch_) {
     std::string why = "peer " + peer_ + " is active at epoch " +
                       std::to_string(peer_epoch.value()) + " > ours " +
-                      std::to_string(epoch_.value()) + ": fenced, stepping down to standby";
+                      std::to_string(epoch_.value()) + ": fenced, stepped down to standby";
     RoleChanged change{Role::kActive, Role::kStandby, peer_epoch, why};
     role_ = Role::kStandby;
     epoch_ = peer_epoch;
