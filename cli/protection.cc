@@ -168,10 +168,12 @@ Result<ReprotectOutcome> run_reprotect(const TopologyState& state, std::string a
   if (!items.is_ok()) {
     out.lines.push_back("  protected items not moved on: " + items.status().message());
   } else {
-    for (const auto& i : items->items()) {
+    for (int k = 0; k < items->items_size(); ++k) {
+      const auto& i = items->items(k);
+      // Each item has its own Reprotect job (a daemon from before job_ids answers the last).
+      const uint64_t job = k < items->job_ids_size() ? items->job_ids(k) : items->job_id();
       out.lines.push_back(fmt::format("  {:<10} {} in {}, replicating to {} (job {})", i.item(),
-                                      i.state(), i.active_region(), i.replication_target(),
-                                      items->job_id()));
+                                      i.state(), i.active_region(), i.replication_target(), job));
     }
     for (const auto& note : items->notes()) out.lines.push_back("  " + note);
   }

@@ -470,6 +470,7 @@ Result<ReprotectItemsResponse> SiteRecoveryDriver::reprotect_items(
     for (const auto& [id, dir] : items_[name].checkpoints) drop.push_back(id);
     for (auto id : drop) drop_checkpoint(name, id);
     resp.set_job_id(job->value());
+    resp.add_job_ids(job->value());
     info(*lc, resp.add_items());
   }
   return resp;

@@ -525,6 +525,47 @@ fault_proxy: { enabled: false }
             std::string::npos)
       << refused.status().message();
   EXPECT_EQ(sr_item_state(vault, "vm-web"), "Protected") << "the refusal changed something";
+
+  // Both fail over to their latest processed point, are committed and re-protected: each item's
+  // line names its own Reprotect job (it named the last one's for every item).
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), true).is_ok());
+  opts.point = "latest-processed";
+  opts.point_id = 0;
+  opts.dry_run = false;
+  lines.clear();
+  auto fo = cli::run_point_failover(topo.state(), opts, &lines);
+  ASSERT_TRUE(fo.is_ok()) << fo.status().message();
+  ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), false).is_ok());
+  std::vector<std::string> commit_lines;
+  ASSERT_TRUE(cli::run_commit(topo.state(), {}, &commit_lines).is_ok());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto st = cli::region_status(topo.address("primary"));
+        return st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY;
+      },
+      10s));
+  auto rp = cli::run_reprotect(topo.state(), "", "test");
+  ASSERT_TRUE(rp.is_ok()) << rp.status().message();
+  auto jobs = cli::sr_jobs(vault);
+  ASSERT_TRUE(jobs.is_ok());
+  std::map<std::string, uint64_t> reprotect_job;  // item -> its Reprotect job in this vault
+  for (const auto& j : jobs->jobs()) {
+    if (j.kind() == "Reprotect") reprotect_job[j.target()] = j.id();
+  }
+  ASSERT_EQ(reprotect_job.size(), 2u) << jobs->DebugString();
+  for (const auto& [item, id] : reprotect_job) {
+    bool found = false;
+    for (const auto& l : rp->lines) {
+      found |= l.find("  " + item + " ") == 0 &&
+               l.find("(job " + std::to_string(id) + ")") != std::string::npos;
+    }
+    EXPECT_TRUE(found) << item << " job " << id << " not on its line:\n"
+                       << [&] {
+                            std::string all;
+                            for (const auto& l : rp->lines) all += l + "\n";
+                            return all;
+                          }();
+  }
 }
 
 }  // namespace
