@@ -260,10 +260,11 @@ struct SimCommand::Impl {
                   "lease wait), %zu promoted past the epoch their wait proved\n",
                   t.refused_failovers, t.superseded_during_wait, t.gated_after_lease_wait);
     }
-    if (t.by_nemesis.count("kill-cut-off") > 0 || t.by_nemesis.count("racing-failovers") > 0) {
+    if (t.by_nemesis.count("kill-cut-off") > 0 || t.by_nemesis.count("racing-failovers") > 0 ||
+        t.by_nemesis.count("slow-link") > 0) {
       std::printf("  async acks lost    %zu (kill-cut-off: a store without fsync keeps none of "
-                  "them across a crash; racing-failovers: the async tail an unplanned failover "
-                  "gives up)\n",
+                  "them across a crash; racing-failovers, slow-link: the async tail an unplanned "
+                  "failover gives up)\n",
                   t.rolled_back_acks);
     }
     std::printf("  violations         %zu in %zu seed(s)\n", t.violations, t.failing);

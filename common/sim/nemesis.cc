@@ -30,6 +30,8 @@ std::string_view nemesis_name(Nemesis n) {
       return "failback";
     case Nemesis::kRacingFailovers:
       return "racing-failovers";
+    case Nemesis::kSlowLink:
+      return "slow-link";
   }
   return "?";
 }

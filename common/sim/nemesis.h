@@ -22,11 +22,13 @@ enum class Nemesis {
   kKillCutOff,
   kFailback,
   kRacingFailovers,
+  kSlowLink,
 };
 inline constexpr Nemesis kAllNemeses[] = {
     Nemesis::kPartition, Nemesis::kFreeze,          Nemesis::kDoubleFailover, Nemesis::kDrift,
     Nemesis::kDiskFull,  Nemesis::kKill,            Nemesis::kPartitionOneWay,
-    Nemesis::kKillCutOff, Nemesis::kFailback,       Nemesis::kRacingFailovers};
+    Nemesis::kKillCutOff, Nemesis::kFailback,       Nemesis::kRacingFailovers,
+    Nemesis::kSlowLink};
 std::string_view nemesis_name(Nemesis n);
 // "partition, freeze, ..., all": the kinds --nemesis takes.
 std::string known_nemeses();

@@ -183,6 +183,9 @@ class Run {
       case Nemesis::kRacingFailovers:
         racing_failovers();
         break;
+      case Nemesis::kSlowLink:
+        slow_link();
+        break;
     }
     clients_running_ = false;
     sim_.run_for(1s);
@@ -606,6 +609,56 @@ class Run {
              " is not on the primary after the failback: a planned failover lost it");
       }
     }
+  }
+
+  // The replication link turns slow, both ways, and in half the seeds the primary's link to
+  // the witness too: a one-way delay of 20-200 ms drawn (a round trip under gRPC's 500 ms
+  // keepalive timeout, so the streams stay up, as they would), for 0.5-2 s, then back to what
+  // it was. In half the seeds the operator fails over to the secondary while it is slow (a
+  // region that looks sick). Sync acks must be on the standby when given (on_answer), one
+  // lease at a time (the sampler); without a failover the standby catches up, with one the old
+  // primary steps down and, re-protected, both end with the same data.
+  void slow_link() {
+    fault_at_ = sim_.now();
+    const uint64_t slow_ms = 20 + rng_.below(181);
+    const Duration slow = ms(slow_ms);
+    const bool witness_too = rng_.below(2) == 0;
+    const bool fail_over = rng_.below(2) == 0;
+    std::vector<std::pair<std::string, std::string>> links{{kPrimary, kSecondary},
+                                                           {kSecondary, kPrimary}};
+    if (witness_too) {
+      links.push_back({kPrimary, kWitness});
+      links.push_back({kWitness, kPrimary});
+    }
+    std::vector<Duration> before;
+    for (const auto& [from, to] : links) {
+      before.push_back(net_.delay(from, to));
+      net_.set_delay(from, to, slow);
+    }
+    event("nemesis: slow link: " + std::to_string(slow_ms) +
+          " ms one way on primary <-> secondary" +
+          (witness_too ? " and primary <-> trafficmgr" : ""));
+    const uint64_t lasts_ms = 500 + rng_.below(1501);
+    bool failed_over = false;
+    if (fail_over) {
+      sim_.run_for(ms(rng_.below(lasts_ms)));
+      failed_over = failover(*secondary_);
+    }
+    if (const Time end = *fault_at_ + ms(lasts_ms); sim_.now() < end) sim_.run_for(end - sim_.now());
+    for (size_t i = 0; i < links.size(); ++i) {
+      net_.set_delay(links[i].first, links[i].second, before[i]);
+    }
+    event("nemesis: the links are fast again");
+    sim_.run_for(ms(rng_.below(500)));
+    clients_running_ = false;
+    if (!failed_over) {
+      expect_catch_up("of the links being fast again");
+      return;
+    }
+    wait_step_down(*primary_, "links being fast again");
+    if (!reprotect(*secondary_)) return;
+    expect_same_data();
+    count_rolled_back_acks();
   }
 
   // Operators who do not see each other (docs/simulation.md, racing-failovers): one starts the

@@ -53,6 +53,8 @@ class SimNetwork {
   void set_gate(const std::string& name, Gate gate);
 
   void set_delay(const std::string& from, const std::string& to, Duration delay);
+  // What a delivery from `from` to `to` takes now.
+  Duration delay(const std::string& from, const std::string& to) const;
   // Nothing gets through between a and b (both directions) until heal; streams between them
   // are cut (each end sees UNAVAILABLE once its incoming delay passed).
   void partition(const std::string& a, const std::string& b);
@@ -80,7 +82,6 @@ class SimNetwork {
   struct Stream;
   friend class Links;
 
-  Duration delay(const std::string& from, const std::string& to) const;
   // Runs `task` at `to`: through its gate if it has one; never when `to` crashed since
   // `incarnation` was taken (the process it was meant for is gone).
   void deliver(const std::string& to, uint64_t incarnation, std::function<void()> task);

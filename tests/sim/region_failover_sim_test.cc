@@ -359,5 +359,33 @@ TEST_F(RegionFailoverSim, RacingOperatorsNeverLeaveTwoActivesNorLoseASyncAck) {
   EXPECT_GT(acked, run.size() * 50);
 }
 
+TEST_F(RegionFailoverSim, ASlowLinkKeepsSyncAcksOnTheStandbyWithOrWithoutAFailover) {
+  // slow-link: the replication link (and in half the seeds the primary's witness link) turns
+  // slow, 20-200 ms one way, for 0.5-2 s; half the seeds fail over during it. No sync ack the
+  // standby lacks, one lease at a time; the standby catches up, or, failed over and
+  // re-protected, both regions hold the same data.
+  SeedOptions options;
+  options.nemesis = Nemesis::kSlowLink;
+  size_t failovers = 0, caught_up = 0, same_data = 0, acked_sync = 0;
+  const auto run = seeds(30);
+  for (uint64_t seed : run) {
+    Verdict v = run_seed(seed, options);
+    failovers += v.failovers;
+    caught_up += events_with(v, "the secondary caught up");
+    same_data += events_with(v, "both regions hold the same data");
+    acked_sync += v.acked_sync;
+    EXPECT_EQ(events_with(v, "the secondary caught up") + events_with(v, "both regions hold the same data"), 1u)
+        << describe(v, false);
+    if (!v.violations.empty()) ADD_FAILURE() << describe(v, false);
+  }
+  std::printf("[sim] slow-link: %zu seed(s), %zu failovers, %zu caught up, %zu re-protected\n",
+              run.size(), failovers, caught_up, same_data);
+  if (run.size() > 1) {
+    EXPECT_GT(failovers, 0u);
+    EXPECT_GT(caught_up, 0u);
+  }
+  EXPECT_GT(acked_sync, run.size() * 10);
+}
+
 }  // namespace
 }  // namespace drsim::sim
