@@ -1,0 +1,179 @@
+// One seeded run of the region pair simulator (common/sim/region_pair_sim.h): the pair, its
+// clients, the operator's calls and the checker (region_pair_sim.cc), and the nemeses
+// (region_pair_nemeses.cc). Internal to common/sim: run_seed() is the interface.
+#pragma once
+
+#include <rocksdb/env.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/core/rng.h"
+#include "common/core/scheduler.h"
+#include "common/region/region_node.h"
+#include "common/sim/crash_fs.h"
+#include "common/sim/disk_full_fs.h"
+#include "common/sim/region_pair_sim.h"
+#include "common/sim/sim_network.h"
+#include "common/sim/sim_region.h"
+#include "trafficmgr/lease_witness.h"
+
+namespace drsim::sim {
+
+inline constexpr const char* kPrimary = "primary";
+inline constexpr const char* kSecondary = "secondary";
+inline constexpr const char* kWitness = "trafficmgr";
+inline constexpr const char* kSyncWorkload = "vm-sync";
+inline constexpr const char* kAsyncWorkload = "vm-async";
+
+inline Duration ms(uint64_t n) { return std::chrono::milliseconds(n); }
+
+// Members are declared in the order they must outlive each other (the Env first, the regions
+// last).
+class PairRun {
+ public:
+  PairRun(uint64_t seed, const SeedOptions& options);
+  ~PairRun();
+
+  // The region `name` as the daemon starts it: its store opened on its files (the same ones
+  // after a crash), the same options. nullptr (and a violation) when the store does not open.
+  std::unique_ptr<SimRegion> make_region(const std::string& name);
+
+  Verdict run();
+
+ private:
+  // Whether the stores sync every write. kill-cut-off's premise is a store without fsync, whose
+  // crash loses acknowledged writes.
+  bool synced() const;
+
+  void event(const std::string& what);
+  void fail(std::string what);
+  Verdict finish();
+  SimRegion& other(SimRegion& r) { return &r == primary_.get() ? *secondary_ : *primary_; }
+  std::unique_ptr<SimRegion>& slot(const std::string& name);
+
+  // A stale client: keeps `target`'s address for the whole run and writes every 2–9 ms, not
+  // waiting for answers (a frozen region piles up requests in flight; a dead one never answers,
+  // a restarted one answers at the same address).
+  void start_client(std::unique_ptr<SimRegion>& target_slot);
+
+  // The checker, at the instant of each answer.
+  void on_answer(SimRegion& by, const std::string& key, const std::string& workload,
+                 const std::string& value, const region::WriteOutcome& o);
+
+  // Up to two connection resets of the replication stream before the fault: the primary
+  // reconnects and resends what the standby has not acknowledged.
+  void schedule_resets();
+
+  void reset_stream(const std::string& what);
+
+  // Every 10 ms: never two regions active with a lease each believes valid.
+  void schedule_lease_sampler();
+
+  // The operator's `drsim failover` toward `to`, as the admin RPC calls it; false when it
+  // refused or did not answer within 10 s.
+  bool failover(SimRegion& to);
+
+  // Runs the simulation until an operator call's `answer` is set; false, and a violation naming
+  // `what`, when it is not within `within` of virtual time.
+  template <typename T>
+  bool await_answer(const std::optional<T>& answer, const std::string& what, Duration within) {
+    if (sim_.run_until([&] { return answer.has_value(); }, sim_.now() + within)) return true;
+    fail(what + " did not answer within " +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(within).count()) +
+         " s of virtual time");
+    return false;
+  }
+
+  void wait_step_down(SimRegion& old, const char* after);
+
+  // The nemeses (region_pair_nemeses.cc; docs/simulation.md, the nemesis table).
+  void partition_then_failover();
+  void freeze_then_failover();
+  void double_failover();
+  void disk_full_then_free();
+  void partition_one_way_then_heal();
+  void kill_then_restart();
+  void kill_cut_off_then_heal();
+  void planned_failover_and_back();
+  void slow_link();
+  void racing_failovers();
+
+  // With the clients stopped, the standby holds every write of the active region within 10 s.
+  void expect_catch_up(const std::string& after);
+
+  // Both regions hold the same last seq of every workload.
+  bool caught_up();
+
+  // The operator's `drsim failover --planned --reprotect` to `to` (the standby), as the admin RPC
+  // calls it; false (and a violation) when it failed or did not answer within 20 s.
+  bool planned_failover(SimRegion& to);
+
+  // The operator's `drsim reprotect` on `from` (the active region), waited for; false (and a
+  // violation) when it failed or did not answer within 30 s of virtual time.
+  bool reprotect(SimRegion& from);
+
+  // Both regions alive and holding, for every workload, the same last seq and the same keys
+  // and values: two regions never go on with different writes under the same seqs.
+  void expect_same_data();
+
+  static uint64_t last_seq_of(SimRegion& r, const std::string& workload);
+
+  // The async writes acknowledged that the region serving at the end does not have: the ones a
+  // crash without fsync lost, and the ones the restarted primary wrote under lost seqs, which
+  // the re-protect rolled back. Counted, not violations: without fsync nothing promises them.
+  void count_rolled_back_acks();
+
+  void kill(const std::string& name);
+
+  void restart(const std::string& name);
+
+  // What the crash must have kept (the stores sync every write): every write the region
+  // acknowledged itself, and every sync write its peer acknowledged while protected (this
+  // region, its standby, had confirmed it durable).
+  void check_restarted_store(SimRegion& r);
+
+  void check_log(SimRegion& r);
+
+  // After the run settles: one region serves, and it has every sync write acknowledged while
+  // protected.
+  void check_end_state();
+
+  struct Acked {
+    std::string workload, key, value;
+    std::string by;  // the region that acknowledged it
+    bool protected_ack;
+  };
+
+  SeedOptions options_;
+  std::unique_ptr<rocksdb::Env> mem_env_;  // the in-memory files, under disk_
+  std::shared_ptr<DiskFullFs> disk_;
+  std::shared_ptr<CrashFs> crash_;     // over disk_
+  std::unique_ptr<rocksdb::Env> env_;  // on crash_; outlives the stores
+  Rng rng_;
+  SimScheduler sim_;
+  SimNetwork net_;
+  trafficmgr::LeaseWitness witness_;
+  std::unique_ptr<SimRegion> primary_;
+  std::unique_ptr<SimRegion> secondary_;
+  // Killed incarnations: their freezers drop what the scheduler still holds for them.
+  std::vector<std::unique_ptr<SimRegion>> dead_;
+  Verdict v_;
+  bool clients_running_ = true;
+  bool handed_over_serving_seen_ = false;
+  bool two_leases_seen_ = false;
+  uint64_t next_key_ = 0;
+  std::optional<Time> fault_at_;
+  std::vector<Acked> acked_;
+  // racing-failovers: the newest epoch a successful failover answered and the region it made
+  // active (shared with the operators' callbacks).
+  std::shared_ptr<std::pair<uint64_t, std::string>> won_ =
+      std::make_shared<std::pair<uint64_t, std::string>>();
+};
+
+}  // namespace drsim::sim
