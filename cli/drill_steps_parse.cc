@@ -1,0 +1,576 @@
+// The drill file's steps and fields (cli/drill_parse.h): each step kind's keys, the plan
+// steps, the stale clients, and the field readers (durations, numbers, choices, names).
+#include "cli/drill_parse.h"
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "cli/backup_commands.h"
+#include "cli/child_process.h"
+#include "cli/final_state.h"
+#include "cli/html_report.h"
+#include "cli/load_generator.h"
+#include "cli/price_file.h"
+#include "cli/routing_watcher.h"
+#include "cli/rpc_clients.h"
+#include "cli/yaml_fields.h"
+#include "common/core/names.h"
+#include "common/core/time.h"
+#include "common/model/drill/history_checker.h"
+#include "common/model/replication/lease.h"
+
+namespace drsim::cli::drill_parse {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// "2s", "500ms", "1.5s", "1m", or a bare number of seconds.
+Result<double> parse_seconds(const ConfigError& err, const std::string& field,
+                             const YAML::Node& node) {
+  if (!node || !node.IsScalar()) return err.at(field, node, "must be a duration like 2s or 500ms");
+  std::string text = node.Scalar();
+  double scale = 1;
+  std::string number = text;
+  if (text.size() > 2 && text.ends_with("ms")) {
+    scale = 0.001;
+    number = text.substr(0, text.size() - 2);
+  } else if (text.size() > 1 && text.ends_with("s")) {
+    number = text.substr(0, text.size() - 1);
+  } else if (text.size() > 1 && text.ends_with("m")) {
+    scale = 60;
+    number = text.substr(0, text.size() - 1);
+  }
+  char* end = nullptr;
+  double v = std::strtod(number.c_str(), &end);
+  if (number.empty() || end == nullptr || *end != '\0' || !std::isfinite(v) || v < 0) {
+    return err.at(field, node, "'" + text + "' is not a duration like 2s or 500ms");
+  }
+  v *= scale;
+  if (v > 3600) return err.at(field, node, "'" + text + "' is longer than an hour");
+  return v;
+}
+
+Result<double> parse_number(const ConfigError& err, const std::string& field,
+                            const YAML::Node& node, double min, double max) {
+  if (!node.IsScalar()) return err.at(field, node, "must be a number");
+  char* end = nullptr;
+  double v = std::strtod(node.Scalar().c_str(), &end);
+  if (node.Scalar().empty() || *end != '\0' || !std::isfinite(v)) {
+    return err.at(field, node, "'" + node.Scalar() + "' is not a number");
+  }
+  if (v < min || v > max) {
+    return err.at(field, node, fmt::format("{:g} is out of range {:g}..{:g}", v, min, max));
+  }
+  return v;
+}
+
+Result<std::string> parse_choice(const ConfigError& err, const std::string& field,
+                                 const YAML::Node& node, const std::set<std::string>& allowed) {
+  if (!node || !node.IsScalar()) return err.at(field, node, "is required");
+  if (!allowed.count(node.Scalar())) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return err.at(field, node, "'" + node.Scalar() + "' is not one of: " + list);
+  }
+  return node.Scalar();
+}
+
+namespace {
+
+// A resource name (common/core/names.h): these reach the vault's directories and keys.
+Result<std::string> parse_name(const ConfigError& err, const std::string& field,
+                               const YAML::Node& node) {
+  if (!node || !node.IsScalar()) return err.at(field, node, "must be a name");
+  if (Status s = validate_name(field, node.Scalar()); !s.is_ok()) {
+    return err.at(field, node, s.message().substr(field.size() + 2));
+  }
+  return node.Scalar();
+}
+
+}  // namespace
+
+namespace {
+
+// Appends each name of the list `node` to `out`.
+Status parse_names(const ConfigError& err, const std::string& field, const YAML::Node& node,
+                   std::vector<std::string>* out) {
+  if (!node || !node.IsSequence()) return err.at(field, node, "must be a list of names");
+  for (size_t i = 0; i < node.size(); ++i) {
+    auto name = parse_name(err, field + "[" + std::to_string(i) + "]", node[i]);
+    if (!name.is_ok()) return name.status();
+    out->push_back(*name);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+namespace {
+
+Status parse_drain_timeout(const ConfigError& err, const std::string& field,
+                           const YAML::Node& node, DrillStep* step) {
+  if (!node) return Status::ok();
+  auto t = parse_seconds(err, field, node);
+  if (!t.is_ok()) return t.status();
+  if (*t < 0.001 || *t > 600) return err.at(field, node, "must be between 1ms and 600s");
+  step->drain_timeout_s = *t;
+  return Status::ok();
+}
+
+}  // namespace
+
+namespace {
+
+// plan: {create: NAME, groups: [{items: [..], before: [{script: CMD}], after: [{manual: TEXT}]}],
+// script_timeout: 30s} | {run: NAME, kind: test|planned|unplanned, point: ..., point_id: N,
+// expect: Suspended} | {resume: NAME, expect: Succeeded}.
+Status parse_plan_step(const ConfigError& err, const std::string& f, const YAML::Node& body,
+                       DrillStep* step) {
+  if (!body.IsMap()) return err.at(f, body, "must be a mapping like {run: NAME, kind: unplanned}");
+  int verbs = int(bool(body["create"])) + int(bool(body["run"])) + int(bool(body["resume"]));
+  if (verbs != 1) return err.at(f, body, "needs exactly one of create, run, resume");
+  step->expect_state = "Succeeded";
+  if (body["create"]) {
+    step->plan_verb = "create";
+    if (Status s = check_keys(err, f, body, {"create", "groups", "script_timeout"}); !s.is_ok()) {
+      return s;
+    }
+    PlanCreateOptions o;
+    auto name = parse_name(err, f + ".create", body["create"]);
+    if (!name.is_ok()) return name.status();
+    o.name = *name;
+    const YAML::Node groups = body["groups"];
+    if (!groups || !groups.IsSequence()) return err.at(f + ".groups", body, "is required");
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const std::string gf = f + ".groups[" + std::to_string(g) + "]";
+      if (Status s = check_keys(err, gf, groups[g], {"items", "before", "after"}); !s.is_ok()) {
+        return s;
+      }
+      const YAML::Node items = groups[g]["items"];
+      if (!items || !items.IsSequence()) return err.at(gf + ".items", groups[g], "is required");
+      std::vector<std::string> names;
+      if (Status s = parse_names(err, gf + ".items", items, &names); !s.is_ok()) return s;
+      std::string joined;
+      for (const auto& i : names) joined += (joined.empty() ? "" : ",") + i;
+      o.groups.push_back(joined);
+      for (const char* phase : {"before", "after"}) {
+        const YAML::Node hooks = groups[g][phase];
+        if (!hooks) continue;
+        if (!hooks.IsSequence()) return err.at(gf + "." + phase, hooks, "must be a list");
+        for (size_t h = 0; h < hooks.size(); ++h) {
+          const std::string hf = gf + "." + phase + "[" + std::to_string(h) + "]";
+          if (Status s = check_keys(err, hf, hooks[h], {"script", "manual"}); !s.is_ok()) return s;
+          const char* kind = hooks[h]["script"] ? "script" : "manual";
+          if (!hooks[h][kind] || !hooks[h][kind].IsScalar()) {
+            return err.at(hf, hooks[h], "needs script: COMMAND or manual: INSTRUCTION");
+          }
+          std::string text = std::to_string(g + 1) + ":" + kind + ":" + hooks[h][kind].Scalar();
+          (std::string(phase) == "before" ? o.before : o.after).push_back(text);
+        }
+      }
+    }
+    if (body["script_timeout"]) o.script_timeout = body["script_timeout"].Scalar();
+    auto spec = build_plan_spec(o);
+    if (!spec.is_ok()) return err.at(f, body, spec.status().message());
+    step->plan = *spec;
+    return Status::ok();
+  }
+  if (Status s = check_keys(err, f, body,
+                            {"run", "resume", "kind", "point", "point_id", "expect", "wait"});
+      !s.is_ok()) {
+    return s;
+  }
+  auto& r = step->plan_run;
+  if (body["expect"]) {
+    auto e = parse_choice(err, f + ".expect", body["expect"], {"Succeeded", "Suspended", "Failed"});
+    if (!e.is_ok()) return e.status();
+    step->expect_state = *e;
+  }
+  if (body["wait"]) {
+    auto t = parse_seconds(err, f + ".wait", body["wait"]);
+    if (!t.is_ok()) return t.status();
+    r.wait_s = *t;
+  }
+  if (body["resume"]) {
+    step->plan_verb = "resume";
+    auto name = parse_name(err, f + ".resume", body["resume"]);
+    if (!name.is_ok()) return name.status();
+    r.name = *name;
+    if (body["kind"] || body["point"] || body["point_id"]) {
+      return err.at(f, body, "resume takes only expect and wait");
+    }
+    return Status::ok();
+  }
+  step->plan_verb = "run";
+  auto name = parse_name(err, f + ".run", body["run"]);
+  if (!name.is_ok()) return name.status();
+  r.name = *name;
+  auto kind = parse_choice(err, f + ".kind", body["kind"], {"test", "planned", "unplanned"});
+  if (!kind.is_ok()) return kind.status();
+  r.kind = *kind;
+  if (body["point"]) r.point = body["point"].Scalar();
+  if (Status s = read_uint(err, f + ".point_id", body["point_id"], 1, UINT64_MAX, &r.point_id);
+      !s.is_ok())
+    return s;
+  if (auto c = parse_point_choice(r.point, r.point_id); !c.is_ok()) {
+    return err.at(f + ".point", body, c.status().message());
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<DrillStep> parse_step(const ConfigError& err, const std::string& field,
+                             const YAML::Node& node) {
+  if (!node.IsMap() || node.size() != 1) {
+    return err.at(field, node,
+                  "a step is one of: wait, at, inject, heal, protect, failover, cleanup, "
+                  "commit, reprotect, failback, wait_until, pause, drsim");
+  }
+  auto kv = *node.begin();
+  std::string verb = kv.first.Scalar();
+  const YAML::Node& body = kv.second;
+  DrillStep step;
+  step.line = node.Mark().line + 1;
+  std::string f = field + "." + verb;
+  if (verb == "wait") {
+    step.kind = DrillStep::Kind::kWait;
+    auto s = parse_seconds(err, f, body);
+    if (!s.is_ok()) return s.status();
+    step.seconds = *s;
+  } else if (verb == "at") {
+    step.kind = DrillStep::Kind::kAt;
+    auto s = parse_seconds(err, f, body);
+    if (!s.is_ok()) return s.status();
+    step.seconds = *s;
+  } else if (verb == "inject") {
+    step.kind = DrillStep::Kind::kInject;
+    if (!body.IsMap()) return err.at(f, body, "must be a mapping like {fault: kill, region: primary}");
+    if (!body["fault"] || !body["fault"].IsScalar()) return err.at(f + ".fault", body, "is required");
+    std::map<std::string, FaultParam> params;
+    for (const auto& param : body) {
+      if (!param.first.IsScalar()) {
+        return err.at(f, param.first, "a key must be a plain name, not a list or a mapping");
+      }
+      const std::string& key = param.first.Scalar();
+      if (key == "fault") continue;
+      if (!param.second.IsScalar()) {
+        return err.at(f + "." + key, param.second, "must be a single value");
+      }
+      params[key] = {param.second.Scalar(), err.locate(f + "." + key, param.first)};
+    }
+    auto fault = make_fault(body["fault"].Scalar(), params, err.locate(f + ".fault", body["fault"]),
+                            ParamStyle::kDrillKey);
+    if (!fault.is_ok()) return fault.status();
+    step.fault = *fault;
+  } else if (verb == "heal") {
+    step.kind = DrillStep::Kind::kHeal;
+    if (body.IsScalar() && body.Scalar() == "all") {
+      step.region = "";
+    } else {
+      if (Status s = check_keys(err, f, body, {"region", "link"}); !s.is_ok()) return s;
+      if (body["region"] && body["link"]) return err.at(f, body, "give region or link, not both");
+      if (body["region"]) {
+        auto region = parse_choice(err, f + ".region", body["region"],
+                                   {"primary", "secondary", "trafficmgr"});
+        if (!region.is_ok()) return region.status();
+        step.region = *region;
+      } else if (body["link"] && body["link"].IsScalar() && !body["link"].Scalar().empty()) {
+        // Checked against the running topology's links when the step runs.
+        step.region = body["link"].Scalar();
+      } else {
+        return err.at(f, body, "needs region or link (or write `heal: all`)");
+      }
+    }
+  } else if (verb == "failover") {
+    step.kind = DrillStep::Kind::kFailover;
+    if (!body.IsNull()) {
+      if (Status s = check_keys(err, f, body,
+                                {"region", "planned", "drain_timeout", "reprotect", "unplanned",
+                                 "test", "point", "point_id", "items"});
+          !s.is_ok())
+        return s;
+      if (Status s = read_bool(err, f + ".unplanned", body["unplanned"], &step.to_point);
+          !s.is_ok())
+        return s;
+      if (Status s = read_bool(err, f + ".test", body["test"], &step.test); !s.is_ok()) return s;
+      if (step.test && step.to_point) {
+        return err.at(f, body, "give unplanned: true or test: true, not both");
+      }
+      if (!step.to_point && !step.test && (body["point"] || body["point_id"] || body["items"])) {
+        return err.at(f, body, "point, point_id and items need unplanned: true or test: true");
+      }
+      if (step.to_point || step.test) {
+        if (body["planned"] || body["region"] || body["drain_timeout"] || body["reprotect"]) {
+          return err.at(f, body,
+                        "a failover to a recovery point runs in the vault's region; planned, "
+                        "region, drain_timeout and reprotect do not apply");
+        }
+        if (body["point"]) step.point.point = body["point"].Scalar();
+        if (Status s = read_uint(err, f + ".point_id", body["point_id"], 1, UINT64_MAX,
+                                 &step.point.point_id);
+            !s.is_ok())
+          return s;
+        if (auto c = parse_point_choice(step.point.point, step.point.point_id); !c.is_ok()) {
+          return err.at(f + ".point", body, c.status().message());
+        }
+        if (auto items = body["items"]) {
+          if (Status s = parse_names(err, f + ".items", items, &step.point.items); !s.is_ok()) {
+            return s;
+          }
+          if (step.test && step.point.items.size() > 1) {
+            return err.at(f + ".items", items, "a test failover takes one item");
+          }
+        }
+        return step;
+      }
+      if (body["region"]) {
+        auto region = parse_choice(err, f + ".region", body["region"], {"primary", "secondary"});
+        if (!region.is_ok()) return region.status();
+        step.region = *region;
+      }
+      if (Status s = read_bool(err, f + ".planned", body["planned"], &step.planned); !s.is_ok())
+        return s;
+      if (Status s = read_bool(err, f + ".reprotect", body["reprotect"], &step.reprotect);
+          !s.is_ok())
+        return s;
+      if (!step.planned && (body["drain_timeout"] || body["reprotect"])) {
+        return err.at(f, body, "drain_timeout and reprotect need planned: true");
+      }
+      if (Status s = parse_drain_timeout(err, f + ".drain_timeout", body["drain_timeout"], &step);
+          !s.is_ok())
+        return s;
+    }
+  } else if (verb == "protect") {
+    step.kind = DrillStep::Kind::kProtect;
+    if (Status s = check_keys(err, f, body,
+                              {"item", "group", "items", "source", "target_kind", "retention",
+                               "app_consistent", "rpo_threshold", "os_disk", "wait"});
+        !s.is_ok())
+      return s;
+    auto& o = step.protect;
+    if (body["group"]) {
+      // A multi-VM consistency group: {group: app, items: [vm-a, vm-b], ...}.
+      auto group = parse_name(err, f + ".group", body["group"]);
+      if (!group.is_ok()) return group.status();
+      step.protect_group = *group;
+      if (!body["items"] || !body["items"].IsSequence()) {
+        return err.at(f + ".items", body, "a group needs its items: [vm-a, vm-b]");
+      }
+      if (Status s = parse_names(err, f + ".items", body["items"], &step.protect_items);
+          !s.is_ok()) {
+        return s;
+      }
+      if (step.protect_items.size() < 2 || step.protect_items.size() > 16) {
+        return err.at(f + ".items", body["items"], "a consistency group holds 2 to 16 items");
+      }
+      o.item = step.protect_items.front();
+    } else {
+      if (body["items"]) return err.at(f + ".items", body, "needs group: NAME");
+      if (!body["item"] || !body["item"].IsScalar()) {
+        return err.at(f + ".item", body, "is required");
+      }
+      auto item = parse_name(err, f + ".item", body["item"]);
+      if (!item.is_ok()) return item.status();
+      o.item = *item;
+    }
+    const std::pair<const char*, std::string*> texts[] = {
+        {"source", &o.source},         {"target_kind", &o.target_kind},
+        {"retention", &o.retention},   {"app_consistent", &o.app_consistent},
+        {"rpo_threshold", &o.rpo_threshold}, {"os_disk", &o.os_disk}};
+    for (const auto& [key, out] : texts) {
+      if (body[key]) *out = body[key].Scalar();
+    }
+    if (body["wait"]) {
+      auto t = parse_seconds(err, f + ".wait", body["wait"]);
+      if (!t.is_ok()) return t.status();
+      o.wait_s = *t;
+    }
+    if (auto req = build_protect_request(o); !req.is_ok()) {
+      return err.at(f, body, req.status().message());
+    }
+  } else if (verb == "plan") {
+    step.kind = DrillStep::Kind::kPlan;
+    if (Status s = parse_plan_step(err, f, body, &step); !s.is_ok()) return s;
+  } else if (verb == "change_point") {
+    step.kind = DrillStep::Kind::kChangePoint;
+    if (Status s = check_keys(err, f, body, {"point", "point_id", "items"}); !s.is_ok()) return s;
+    auto& c = step.change_point;
+    if (body["point"]) c.point = body["point"].Scalar();
+    if (Status s = read_uint(err, f + ".point_id", body["point_id"], 1, UINT64_MAX, &c.point_id);
+        !s.is_ok())
+      return s;
+    if (auto choice = parse_point_choice(c.point, c.point_id); !choice.is_ok()) {
+      return err.at(f + ".point", body, choice.status().message());
+    }
+    if (body["items"]) {
+      for (const auto& i : body["items"]) c.items.push_back(i.Scalar());
+    }
+  } else if (verb == "vm_delete" || verb == "vm-delete") {
+    step.kind = DrillStep::Kind::kVmDelete;
+    if (Status s = check_keys(err, f, body, {"vm", "region", "expect"}); !s.is_ok()) return s;
+    if (!body["vm"] || !body["vm"].IsScalar()) return err.at(f + ".vm", body, "is required");
+    auto vm = parse_name(err, f + ".vm", body["vm"]);
+    if (!vm.is_ok()) return vm.status();
+    step.vm = *vm;
+    step.region = "primary";
+    if (body["region"]) {
+      auto region = parse_choice(err, f + ".region", body["region"], {"primary", "secondary"});
+      if (!region.is_ok()) return region.status();
+      step.region = *region;
+    }
+    if (body["expect"]) {
+      auto expect = parse_choice(err, f + ".expect", body["expect"], {"gone", "restorable"});
+      if (!expect.is_ok()) return expect.status();
+      step.expect_vm = *expect;
+    }
+  } else if (verb == "cleanup") {
+    step.kind = DrillStep::Kind::kTestCleanup;
+    if (!body.IsNull()) return err.at(f, body, "takes no fields (`- cleanup:`)");
+  } else if (verb == "commit") {
+    step.kind = DrillStep::Kind::kCommit;
+    if (!body.IsNull()) return err.at(f, body, "takes no fields (`- commit:`)");
+  } else if (verb == "reprotect" || verb == "re-protect") {
+    step.kind = DrillStep::Kind::kReprotect;
+    if (!body.IsNull()) {
+      if (Status s = check_keys(err, f, body, {"region"}); !s.is_ok()) return s;
+      auto region = parse_choice(err, f + ".region", body["region"], {"primary", "secondary"});
+      if (!region.is_ok()) return region.status();
+      step.region = *region;
+    }
+  } else if (verb == "failback") {
+    step.kind = DrillStep::Kind::kFailback;
+    if (!body.IsNull()) {
+      if (Status s = check_keys(err, f, body, {"drain_timeout"}); !s.is_ok()) return s;
+      if (Status s = parse_drain_timeout(err, f + ".drain_timeout", body["drain_timeout"], &step);
+          !s.is_ok())
+        return s;
+    }
+  } else if (verb == "wait_until") {
+    step.kind = DrillStep::Kind::kWaitUntil;
+    if (Status s = check_keys(err, f, body, {"condition", "target", "timeout", "writes"});
+        !s.is_ok()) {
+      return s;
+    }
+    auto cond = parse_choice(err, f + ".condition", body["condition"],
+                             {"degraded", "online", "routed_to", "acked_by", "lag_above",
+                              "lag_below", "items_protected"});
+    if (!cond.is_ok()) return cond.status();
+    step.condition = *cond;
+    bool lag = step.condition == "lag_above" || step.condition == "lag_below";
+    if (lag && !body["writes"]) return err.at(f + ".writes", body, "is required for " + *cond);
+    if (!lag && body["writes"]) {
+      return err.at(f + ".writes", body["writes"], "only applies to lag_above and lag_below");
+    }
+    if (Status s = read_uint(err, f + ".writes", body["writes"], 0, 1'000'000'000, &step.writes);
+        !s.is_ok())
+      return s;
+    auto target = parse_choice(err, f + ".target", body["target"], {"primary", "secondary"});
+    if (!target.is_ok()) return target.status();
+    step.target = *target;
+    if (body["timeout"]) {
+      auto t = parse_seconds(err, f + ".timeout", body["timeout"]);
+      if (!t.is_ok()) return t.status();
+      step.timeout_s = *t;
+    }
+  } else if (verb == "pause") {
+    step.kind = DrillStep::Kind::kPause;
+    if (Status s = check_keys(err, f, body, {"for", "message"}); !s.is_ok()) return s;
+    auto t = parse_seconds(err, f + ".for", body["for"]);
+    if (!t.is_ok()) return t.status();
+    step.seconds = *t;
+    step.message = body["message"] ? body["message"].Scalar() : "manual action";
+  } else if (verb == "drsim") {
+    // A Backup verb as a step: `drsim: backup now rsv vm-db`, or
+    // `drsim: {command: "...", expect_error: UserErrorGuestAgentStatusUnavailable}`.
+    step.kind = DrillStep::Kind::kDrsim;
+    if (body.IsMap()) {
+      if (Status s = check_keys(err, f, body, {"command", "expect_error"}); !s.is_ok()) return s;
+      if (body["expect_error"]) step.expect_error = body["expect_error"].Scalar();
+    }
+    // (A YAML::Node assigned to rebinds nothing: it overwrites the node it refers to.)
+    const YAML::Node command = body.IsMap() ? body["command"] : body;
+    if (!command || !command.IsScalar() || command.Scalar().empty()) {
+      return err.at(f, body, "needs a command like \"backup now rsv vm-db\"");
+    }
+    auto args = parse_backup_verb(command.Scalar());
+    if (!args.is_ok()) return err.at(f, command, args.status().message());
+    step.args = *args;
+    // `cost --prices FILE`: a relative file is next to the drill, and is checked now.
+    for (size_t a = 0; a + 1 < step.args.size(); ++a) {
+      if (step.args[a] != "--prices") continue;
+      std::filesystem::path file(step.args[a + 1]);
+      if (file.is_relative()) file = std::filesystem::path(err.source()).parent_path() / file;
+      step.args[a + 1] = file.string();
+      if (auto prices = load_price_file(file.string()); !prices.is_ok()) {
+        return err.at(f, command, prices.status().message());
+      }
+    }
+  } else {
+    return err.at(field, node,
+                  "unknown step '" + verb +
+                      "' (one of: wait, at, inject, heal, protect, failover, cleanup, commit, "
+                      "reprotect, failback, wait_until, pause, drsim, plan, change_point, vm_delete)");
+  }
+  return step;
+}
+
+// stale_clients: {count: 4, in_flight: 8, deadline_ms: 10000, rate: 100,
+//                 reresolve_after_failures: 3 | never}
+Status parse_stale_clients(const ConfigError& err, const std::string& f, const YAML::Node& node,
+                           StaleClientOptions* out) {
+  if (Status s = check_keys(err, f, node,
+                            {"count", "in_flight", "deadline_ms", "rate",
+                             "reresolve_after_failures"});
+      !s.is_ok()) {
+    return s;
+  }
+  if (!node["count"]) return err.at(f + ".count", node, "is required (how many stale clients)");
+  if (Status s = read_uint(err, f + ".count", node["count"], 1, 256, &out->count); !s.is_ok()) {
+    return s;
+  }
+  if (Status s = read_uint(err, f + ".in_flight", node["in_flight"], 1, 64, &out->in_flight);
+      !s.is_ok()) {
+    return s;
+  }
+  uint32_t deadline_ms = static_cast<uint32_t>(out->deadline.count());
+  if (Status s = read_uint(err, f + ".deadline_ms", node["deadline_ms"], 1, 600'000, &deadline_ms);
+      !s.is_ok()) {
+    return s;
+  }
+  out->deadline = std::chrono::milliseconds(deadline_ms);
+  if (node["rate"]) {
+    auto v = parse_number(err, f + ".rate", node["rate"], 1, 100000);
+    if (!v.is_ok()) return v.status();
+    out->rate = *v;
+  }
+  if (const YAML::Node r = node["reresolve_after_failures"]) {
+    if (r.IsScalar() && r.Scalar() == "never") {
+      out->reresolve_after_failures.reset();
+    } else {
+      uint32_t n = 0;
+      if (Status s = read_uint(err, f + ".reresolve_after_failures", r, 1, 1000, &n); !s.is_ok()) {
+        return err.at(f + ".reresolve_after_failures", r,
+                      "must be a number of consecutive failures (1..1000) or never");
+      }
+      out->reresolve_after_failures = n;
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace drsim::cli::drill_parse
