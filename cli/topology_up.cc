@@ -353,9 +353,11 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
   }
   if (Status st = save_state(state); !st.is_ok()) return fail(st);
 
-  // Healthy = the Traffic Manager routes to the active region and, when that region protects
-  // its peer, its replication stream is connected. The active region is whichever the daemons'
-  // durable state says (after a failover and re-protect, the secondary), not always the primary.
+  // Healthy = the Traffic Manager routes to the active region, has probed it Online (not only
+  // routing to it by priority while every endpoint is still being checked: the first `drsim
+  // status` would say CheckingEndpoint), and, when that region protects its peer, its
+  // replication stream is connected. The active region is whichever the daemons' durable state
+  // says (after a failover and re-protect, the secondary), not always the primary.
   auto deadline = std::chrono::steady_clock::now() + 15s;
   std::string last;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -371,7 +373,13 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
       replicating = st->replication_connected();
     }
     auto r = tm_resolve(t->address, config.profile);
-    if (r.is_ok() && !r->fail_open() && !active.empty() && r->endpoint() == active &&
+    bool online = false;
+    if (auto eps = tm_endpoints(t->address, config.profile); eps.is_ok()) {
+      for (const auto& e : eps->endpoints()) {
+        online |= e.name() == active && e.status() == drsim::v1::ENDPOINT_ONLINE;
+      }
+    }
+    if (r.is_ok() && !r->fail_open() && !active.empty() && r->endpoint() == active && online &&
         (replicating || !protects)) {
       std::string peer = active == "primary" ? "secondary" : "primary";
       progress("healthy: Traffic Manager routes to " + active + "; " +
@@ -383,7 +391,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
     last = !r.is_ok()       ? r.status().message()
            : active.empty() ? std::string("no region is active yet")
                             : "routing=" + r->endpoint() + (r->fail_open() ? " (fail open)" : "") +
-                                  " active=" + active +
+                                  " active=" + active + " online=" + (online ? "yes" : "no") +
                                   " replication_connected=" + (replicating ? "yes" : "no");
     std::this_thread::sleep_for(20ms);
   }
