@@ -43,6 +43,77 @@ std::string describe_lease(const drsim::v1::LeaseStatus& l) {
          "; " + how + ")";
 }
 
+// The links through the fault proxy, with what is injected on them now (proxy faults and the
+// kernel rules drsim added, and which mechanism does them): printed as the LINK table unless
+// `as_json`; their JSON rows either way.
+json link_rows(const TopologyState& state, bool as_json) {
+  json links = json::array();
+  if (!state.links.empty()) {
+    auto listed = fp_list_links(state.at("faultproxy").address);
+    // FROM -> TO as wide as its widest ("trafficmgr -> secondary" is one past the usual 22).
+    int from_to_width = 22;
+    for (const auto& [name, l] : state.links) {
+      from_to_width = std::max(from_to_width, static_cast<int>((l.from + " -> " + l.to).size()));
+    }
+    if (!as_json) {
+      std::printf("\n%-24s %-*s %-20s %-15s %s\n", "LINK", from_to_width, "FROM -> TO", "LISTEN",
+                  "MECHANISM", "FAULTS");
+    }
+    for (const auto& [name, l] : state.links) {
+      std::string faults;
+      json jl = {{"name", name}, {"from", l.from}, {"to", l.to}, {"listen", l.listen},
+                 {"upstream", l.upstream}};
+      if (listed.is_ok()) {
+        for (const auto& info : listed->links()) {
+          if (info.name() != name) continue;
+          faults = describe_link_faults(info);
+          jl["faults"] = faults;
+          jl["bytes_up"] = info.up().bytes();
+          jl["bytes_down"] = info.down().bytes();
+          jl["connections_open"] = info.connections_open();
+        }
+      } else {
+        faults = "? (" + listed.status().message() + ")";
+      }
+      // Proxy faults and the kernel rules drsim added (placement: netns), and who does them.
+      const std::string mechanism = link_mechanisms(state, name, !faults.empty());
+      jl["mechanism"] = mechanism;
+      if (state.netns && state.netns->kernel_faults.count(name)) {
+        std::string kernel = describe_kernel_faults(state.netns->kernel_faults.at(name));
+        jl["kernel_faults"] = kernel;
+        faults += (faults.empty() ? "" : "; ") + kernel;
+      }
+      if (!as_json) {
+        std::printf("%-24s %-*s %-20s %-15s %s\n", name.c_str(), from_to_width,
+                    (l.from + " -> " + l.to).c_str(), l.listen.c_str(), mechanism.c_str(),
+                    faults.empty() ? "-" : faults.c_str());
+      }
+      links.push_back(jl);
+    }
+  }
+  return links;
+}
+
+// Every profile of the Traffic Manager, with the failover figures it reports (JSON rows).
+json profile_rows(const Result<drsim::v1::ListProfilesResponse>& profiles) {
+  json jprofiles = json::array();
+  if (!profiles.is_ok()) return jprofiles;
+  for (const auto& p : profiles->profiles()) {
+    jprofiles.push_back({{"profile", p.profile()},
+                         {"dns_name", p.dns_name()},
+                         {"routing_method", p.routing_method()},
+                         {"status", p.profile_status()},
+                         {"route", p.routing()},
+                         {"fail_open", p.fail_open()},
+                         {"ttl_ms", p.ttl_ms()},
+                         {"failover_documented_ms", p.failover_documented_ms()},
+                         {"failover_worst_case_ms", p.failover_worst_case_ms()},
+                         {"last_failover_ms", p.last_failover_ms()},
+                         {"last_failover_endpoint", p.last_failover_endpoint()}});
+  }
+  return jprofiles;
+}
+
 }  // namespace
 
 int cmd_status(const std::string& home, bool as_json) {
@@ -212,75 +283,13 @@ int cmd_status(const std::string& home, bool as_json) {
                           {"failover_estimate_strict_ms", cfg.strict_failover_ms()},
                           {"lease_ms", cfg.lease_ms},
                           {"lease_wait_max_ms", cfg.lease_wait_ms()}};
-  // Links through the fault proxy, with what is injected on them now.
-  json links = json::array();
-  if (!state->links.empty()) {
-    auto listed = fp_list_links(state->at("faultproxy").address);
-    // FROM -> TO as wide as its widest ("trafficmgr -> secondary" is one past the usual 22).
-    int from_to_width = 22;
-    for (const auto& [name, l] : state->links) {
-      from_to_width = std::max(from_to_width, static_cast<int>((l.from + " -> " + l.to).size()));
-    }
-    if (!as_json) {
-      std::printf("\n%-24s %-*s %-20s %-15s %s\n", "LINK", from_to_width, "FROM -> TO", "LISTEN",
-                  "MECHANISM", "FAULTS");
-    }
-    for (const auto& [name, l] : state->links) {
-      std::string faults;
-      json jl = {{"name", name}, {"from", l.from}, {"to", l.to}, {"listen", l.listen},
-                 {"upstream", l.upstream}};
-      if (listed.is_ok()) {
-        for (const auto& info : listed->links()) {
-          if (info.name() != name) continue;
-          faults = describe_link_faults(info);
-          jl["faults"] = faults;
-          jl["bytes_up"] = info.up().bytes();
-          jl["bytes_down"] = info.down().bytes();
-          jl["connections_open"] = info.connections_open();
-        }
-      } else {
-        faults = "? (" + listed.status().message() + ")";
-      }
-      // Proxy faults and the kernel rules drsim added (placement: netns), and who does them.
-      const std::string mechanism = link_mechanisms(*state, name, !faults.empty());
-      jl["mechanism"] = mechanism;
-      if (state->netns && state->netns->kernel_faults.count(name)) {
-        std::string kernel = describe_kernel_faults(state->netns->kernel_faults.at(name));
-        jl["kernel_faults"] = kernel;
-        faults += (faults.empty() ? "" : "; ") + kernel;
-      }
-      if (!as_json) {
-        std::printf("%-24s %-*s %-20s %-15s %s\n", name.c_str(), from_to_width,
-                    (l.from + " -> " + l.to).c_str(), l.listen.c_str(), mechanism.c_str(),
-                    faults.empty() ? "-" : faults.c_str());
-      }
-      links.push_back(jl);
-    }
-  }
-  j["links"] = links;
-  // Every profile of the Traffic Manager, with the failover figures it reports.
+  j["links"] = link_rows(*state, as_json);
   auto profiles = tm_profiles(tm_info.address);
-  json jprofiles = json::array();
-  if (profiles.is_ok()) {
-    for (const auto& p : profiles->profiles()) {
-      jprofiles.push_back({{"profile", p.profile()},
-                           {"dns_name", p.dns_name()},
-                           {"routing_method", p.routing_method()},
-                           {"status", p.profile_status()},
-                           {"route", p.routing()},
-                           {"fail_open", p.fail_open()},
-                           {"ttl_ms", p.ttl_ms()},
-                           {"failover_documented_ms", p.failover_documented_ms()},
-                           {"failover_worst_case_ms", p.failover_worst_case_ms()},
-                           {"last_failover_ms", p.last_failover_ms()},
-                           {"last_failover_endpoint", p.last_failover_endpoint()}});
-    }
-  }
   j["traffic_manager"]["dns_address"] = tm_info.more("dns_address");
   j["traffic_manager"]["dns_name"] = cfg.profile + ".trafficmanager.test";
   j["traffic_manager"]["dashboard_address"] = tm_info.more("dashboard_address");
   j["traffic_manager"]["dashboard_url"] = http_url(*state, tm_info.more("dashboard_address"));
-  j["profiles"] = jprofiles;
+  j["profiles"] = profile_rows(profiles);
   j["transport"] = transport_line(*state);
   j["placement"] = placement_lines(*state);
   if (as_json) {
