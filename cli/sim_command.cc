@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@ struct SimCommand::Impl {
   std::optional<uint64_t> seed;
   std::string nemesis = "all";
   bool json = false;
+  std::string trace;  // --trace FILE: the replayed seed's events as JSON lines
   bool drift_beyond_bound = false;
   bool without_fsync = false;
   std::string broken_variant;  // test builds only (DRSIM_TEST_HOOKS)
@@ -98,6 +100,9 @@ struct SimCommand::Impl {
                   "kill: the stores do not sync each write (the daemon without --fsync: durable "
                   "across SIGKILL, not a host crash); the crash is expected to lose acked writes");
     cmd->add_flag("--json", json, "One JSON document instead of the human output");
+    cmd->add_option("--trace", trace,
+                    "With --seed: also write the seed's events to FILE as JSON lines (a header "
+                    "line, then one line per event: t_ms, kind, text)");
 #if DRSIM_TEST_HOOKS
     cmd->add_option("--broken-variant", broken_variant,
                     "TEST BUILD: run a deliberately broken variant (lease: regions ack without "
@@ -115,6 +120,41 @@ struct SimCommand::Impl {
     if (without_fsync) c += " --without-fsync";
     if (!broken_variant.empty()) c += " --broken-variant " + broken_variant;
     return c;
+  }
+
+  // What kind of event a line of the history is, from how RegionPairSim words it.
+  static const char* event_kind(const std::string& text) {
+    if (text.rfind("VIOLATION: ", 0) == 0) return "violation";
+    if (text.rfind("nemesis: ", 0) == 0) return "nemesis";
+    if (text.rfind("operator", 0) == 0) return "operator";
+    if (text.find(" acked k") != std::string::npos) return "ack";
+    if (text.find(" refused k") != std::string::npos) return "refusal";
+    return "state";
+  }
+
+  // --trace FILE: a header line (seed, nemesis, the replay command, violations), then one line
+  // per event, {"t_ms", "kind", "text"}, in order. INVALID_ARGUMENT naming the file when it
+  // cannot be written.
+  Status write_trace(const Verdict& v) const {
+    std::ofstream out(trace, std::ios::trunc);
+    if (!out) return invalid_argument("--trace: cannot write " + trace);
+    JsonObject head{{"schema_version", 1},
+                    {"seed", v.seed},
+                    {"nemesis", sim::nemesis_name(v.nemesis)},
+                    {"replay", replay_command(v)},
+                    {"events", v.events.size()},
+                    {"violations", v.violations}};
+    out << head.dump() << "\n";
+    for (const auto& e : v.events) {
+      // "  1234.000 ms  text": the virtual instant, then what happened.
+      const size_t ms_at = e.find(" ms  ");
+      const double t_ms = ms_at == std::string::npos ? 0.0 : std::strtod(e.c_str(), nullptr);
+      const std::string text = ms_at == std::string::npos ? e : e.substr(ms_at + 5);
+      out << JsonObject{{"t_ms", t_ms}, {"kind", event_kind(text)}, {"text", text}}.dump()
+          << "\n";
+    }
+    if (!out.flush()) return invalid_argument("--trace: cannot write " + trace);
+    return Status::ok();
   }
 
   int run() {
@@ -136,6 +176,10 @@ struct SimCommand::Impl {
           "--drift-beyond-bound: needs the drift nemesis (--nemesis drift or all)");
     } else if (without_fsync && !has_kill) {
       bad = invalid_argument("--without-fsync: needs the kill nemesis (--nemesis kill or all)");
+    } else if (!trace.empty() && !seed) {
+      bad = invalid_argument("--trace: needs --seed S (the trace is one seed's events)");
+    } else if (!trace.empty() && !std::ofstream(trace, std::ios::trunc)) {
+      bad = invalid_argument("--trace: cannot write " + trace);  // before running anything
     }
     if (bad) {
       if (json) return print_json_error(*bad);
@@ -202,6 +246,13 @@ struct SimCommand::Impl {
     const double wall_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     spdlog::set_level(level);
+    if (!trace.empty() && replayed) {
+      if (Status s = write_trace(*replayed); !s.is_ok()) {
+        if (json) return print_json_error(s);
+        std::fprintf(stderr, "drsim sim: %s\n", s.message().c_str());
+        return 2;
+      }
+    }
 
     if (json) return print_json(t, failing, replayed, wall_s);
     if (replayed) {

@@ -50,6 +50,36 @@ case "$what" in
     run "$bin/drsim" sim --seed 7
     grep -v 'wall time' "$out" | diff "$out.2" - >/dev/null || fail "seed 7: two runs differ"
     ;;
+  trace)  # --trace FILE: the replayed seed's events as JSON lines; refused without --seed or
+           # when the file cannot be written (exit 2, before running anything)
+    tr=$(mktemp)
+    run "$bin/drsim" sim --seed 4 --nemesis racing-failovers --trace "$tr"; rc=$?
+    [ "$rc" -eq 0 ] || fail "exit $rc, expected 0"
+    python3 - "$tr" <<'PY' || fail "the trace is not one JSON header and one JSON event per line"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+head = json.loads(lines[0])
+assert head["seed"] == 4 and head["nemesis"] == "racing-failovers", head
+assert head["events"] == len(lines) - 1, (head["events"], len(lines))
+kinds = set()
+last = 0.0
+for l in lines[1:]:
+    e = json.loads(l)
+    assert e["t_ms"] >= last, e
+    last = e["t_ms"]
+    kinds.add(e["kind"])
+assert {"ack", "refusal", "operator", "state"} <= kinds, kinds
+PY
+    grep -q '"replay":"drsim sim --seed 4 --nemesis racing-failovers"' "$tr" || fail "no replay command in the header"
+    rm -f "$tr"
+    run "$bin/drsim" sim --seeds 3 --trace /tmp/drsim-trace-unused.jsonl; rc=$?
+    [ "$rc" -eq 2 ] || fail "--trace without --seed: exit $rc, expected 2"
+    grep -q -- '--trace: needs --seed' "$out" || fail "--trace without --seed: no reason"
+    run "$bin/drsim" sim --seed 4 --trace /nonexistent-dir/x.jsonl; rc=$?
+    [ "$rc" -eq 2 ] || fail "--trace to an unwritable file: exit $rc, expected 2"
+    grep -q -- '--trace: cannot write /nonexistent-dir/x.jsonl' "$out" || fail "unwritable: no reason"
+    ! grep -q 'seed(s), nemesis' "$out" || fail "unwritable --trace: it ran the seed first"
+    ;;
   broken)  # the broken variants (test build): the lease bypass, caught in the freeze,
            # partition and racing-failovers kinds; sync acks before the standby, in every kind
     for k in freeze partition racing-failovers; do
