@@ -176,30 +176,26 @@ void RegionNode::on_fence_reply(uint64_t generation, const Status& status,
     how = options_.peer_name + " did not answer the fence (" + status_code_name(status.code()) +
           ": " + status.message() + ")";
     spdlog::warn("{}; {} as active at epoch {}", how, gating ? "serving" : "serves", ours);
-  } else if (!gating) {
-    // It answered but did not step down; its lease is over, so it acknowledges nothing. Tell
-    // it again until it does, so that it answers clients that it is not the active region.
-    spdlog::warn("{} did not step down when fenced ({}); asking again in {} ms",
-                 options_.peer_name,
-                 status.is_ok() ? reply.message()
-                                : std::string(status_code_name(status.code())) + ": " +
-                                      status.message(),
-                 options_.reconnect_backoff.count());
-    scheduler_.schedule_after(options_.reconnect_backoff, [this] { fence_peer(); });
-    return;
   } else {
-    // The peer answered but did not step down (it refused the fence, or it is active at our
-    // epoch): serving now could make two actives. Stay unconfirmed and ask again.
-    fence_note_ = "promoted at epoch " + ours + ": not serving, " + options_.peer_name +
-                  " did not step down: " +
-                  (status.is_ok() ? reply.message()
-                                  : std::string(status_code_name(status.code())) + ": " +
-                                        status.message());
-    spdlog::error("{}; asking again in {} ms", fence_note_, options_.reconnect_backoff.count());
-    answer_fence_waiters(failed_precondition(fence_note_ + " (asking again every " +
-                                             std::to_string(options_.reconnect_backoff.count()) +
-                                             " ms)"),
-                         "");
+    // It answered but did not step down (it refused the fence, or it is active at our epoch).
+    // Gating: serving now could make two actives, so stay unconfirmed. In the background its
+    // lease is over, so it acknowledges nothing, but it should answer clients that it is not the
+    // active region. Either way, ask again.
+    const std::string why = status.is_ok() ? reply.message()
+                                           : std::string(status_code_name(status.code())) + ": " +
+                                                 status.message();
+    if (gating) {
+      fence_note_ = "promoted at epoch " + ours + ": not serving, " + options_.peer_name +
+                    " did not step down: " + why;
+      spdlog::error("{}; asking again in {} ms", fence_note_, options_.reconnect_backoff.count());
+      answer_fence_waiters(failed_precondition(fence_note_ + " (asking again every " +
+                                               std::to_string(options_.reconnect_backoff.count()) +
+                                               " ms)"),
+                           "");
+    } else {
+      spdlog::warn("{} did not step down when fenced ({}); asking again in {} ms",
+                   options_.peer_name, why, options_.reconnect_backoff.count());
+    }
     scheduler_.schedule_after(options_.reconnect_backoff, [this] { fence_peer(); });
     return;
   }

@@ -275,8 +275,8 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
       done(unavailable("region " + options_.name + " is shutting down"));
       return;
     }
-    const Epoch learned = std::max(role_->epoch(), role_->highest_seen());
     if (role_->role() == model::Role::kStandby && role_->promotion_epoch() != next) {
+      const Epoch learned = std::max(role_->epoch(), role_->highest_seen());
       lease_proven_epoch_.reset();
       spdlog::warn("failover refused: region {} learned epoch {} while it waited out the lease "
                    "for epoch {}",
@@ -341,8 +341,10 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
           auto witness = std::chrono::duration_cast<Duration>(
               std::chrono::duration<double, std::milli>(response.remaining_ms()));
           // Proven for `next`, the epoch the witness fenced below: neither grantor will renew
-          // an older one, and the wait covers both leases. A promotion to any other epoch (this
-          // standby learned a newer one meanwhile) is not covered and waits for the fence.
+          // an older one, and the wait covers both leases. A standby that learns a newer epoch
+          // before the wait ends is refused (above); one that learns it after, before promote()
+          // runs (Site Recovery asks the old primary first), promotes to an epoch this does not
+          // cover and waits for the fence.
           lease_proven_epoch_ = next;
           wait_until(std::max(own_until, now + witness));
           return;
