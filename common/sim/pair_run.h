@@ -171,9 +171,8 @@ class PairRun {
   std::optional<Time> fault_at_;
   std::vector<Acked> acked_;
   // racing-failovers: the newest epoch a successful failover answered and the region it made
-  // active (shared with the operators' callbacks).
-  std::shared_ptr<std::pair<uint64_t, std::string>> won_ =
-      std::make_shared<std::pair<uint64_t, std::string>>();
+  // active.
+  std::pair<uint64_t, std::string> won_;
 };
 
 }  // namespace drsim::sim

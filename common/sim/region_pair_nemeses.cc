@@ -307,7 +307,7 @@ void PairRun::racing_failovers() {
         }
         ++v_.planned_failovers;
         ++v_.failovers;
-        if (r->new_epoch() > won_->first) *won_ = {r->new_epoch(), kSecondary};
+        if (r->new_epoch() > won_.first) won_ = {r->new_epoch(), kSecondary};
         event("operator 1's planned failover done: secondary active at epoch " +
               std::to_string(r->new_epoch()));
       });
@@ -336,7 +336,7 @@ void PairRun::racing_failovers() {
               return;
             }
             ++v_.failovers;
-            if (r->new_epoch() > won_->first) *won_ = {r->new_epoch(), to};
+            if (r->new_epoch() > won_.first) won_ = {r->new_epoch(), to};
             v_.lease_wait = std::max(v_.lease_wait, ms(r->lease_wait_ms()));
             // Answered at promotion (the wait proved this epoch; serving still needs a
             // lease) or once the peer stepped down (answer_fence_waiters: "; serving: <how>").
@@ -367,10 +367,10 @@ void PairRun::racing_failovers() {
   // failover with the newest epoch made active (or the primary, if none succeeded). Of two
   // that succeeded the newer epoch wins, whichever answered last; a failover its operator was
   // told was refused must not take effect later and override them.
-  const std::string expected = won_->second.empty() ? kPrimary : won_->second;
+  const std::string expected = won_.second.empty() ? kPrimary : won_.second;
   if (active.name != expected) {
     fail(active.name + " is active, but the successful failover with the newest epoch (" +
-         std::to_string(won_->first) + ") made " + expected +
+         std::to_string(won_.first) + ") made " + expected +
          " active: a failover its operator was told was refused took effect");
   }
   if (active.status().protection() != v1::REGION_PROTECTION_PROTECTED && !reprotect(active)) {
