@@ -132,12 +132,10 @@ struct SimCommand::Impl {
     return "state";
   }
 
-  // --trace FILE: a header line (seed, nemesis, the replay command, violations), then one line
-  // per event, {"t_ms", "kind", "text"}, in order. INVALID_ARGUMENT naming the file when it
-  // cannot be written.
-  Status write_trace(const Verdict& v) const {
-    std::ofstream out(trace, std::ios::trunc);
-    if (!out) return invalid_argument("--trace: cannot write " + trace);
+  // --trace FILE (opened as `out`): a header line (seed, nemesis, the replay command,
+  // violations), then one line per event, {"t_ms", "kind", "text"}, in order. INVALID_ARGUMENT
+  // naming the file when the writes fail.
+  Status write_trace(const Verdict& v, std::ofstream& out) const {
     JsonObject head{{"schema_version", 1},
                     {"seed", v.seed},
                     {"nemesis", sim::nemesis_name(v.nemesis)},
@@ -178,8 +176,12 @@ struct SimCommand::Impl {
       bad = invalid_argument("--without-fsync: needs the kill nemesis (--nemesis kill or all)");
     } else if (!trace.empty() && !seed) {
       bad = invalid_argument("--trace: needs --seed S (the trace is one seed's events)");
-    } else if (!trace.empty() && !std::ofstream(trace, std::ios::trunc)) {
-      bad = invalid_argument("--trace: cannot write " + trace);  // before running anything
+    }
+    // Opened before running anything: a path that cannot be written is bad input, not a run.
+    std::ofstream trace_out;
+    if (!bad && !trace.empty()) {
+      trace_out.open(trace, std::ios::trunc);
+      if (!trace_out) bad = invalid_argument("--trace: cannot write " + trace);
     }
     if (bad) {
       if (json) return print_json_error(*bad);
@@ -247,7 +249,7 @@ struct SimCommand::Impl {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     spdlog::set_level(level);
     if (!trace.empty() && replayed) {
-      if (Status s = write_trace(*replayed); !s.is_ok()) {
+      if (Status s = write_trace(*replayed, trace_out); !s.is_ok()) {
         if (json) return print_json_error(s);
         std::fprintf(stderr, "drsim sim: %s\n", s.message().c_str());
         return 2;
