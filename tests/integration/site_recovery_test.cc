@@ -57,6 +57,17 @@ void put_keys(drsim::v1::Workload::Stub& stub, int first, int n,
   }
 }
 
+// The old primary, its outage over, has learned the new epoch and is the standby (within 10 s):
+// a re-protect needs it so.
+bool primary_stepped_down(TestTopology& topo) {
+  return wait_until(
+      [&] {
+        auto st = cli::region_status(topo.address("primary"));
+        return st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY;
+      },
+      10s);
+}
+
 drsim::v1::ProtectItemRequest protect_request(const std::string& item) {
   cli::ProtectOptions o;
   o.item = item;
@@ -183,12 +194,7 @@ TEST(SiteRecovery, UnplannedFailoverToLatestProcessedLosesExactlyWhatTheReportSa
   EXPECT_EQ(points->items(0).points(0).id(), fo->items(0).point().id());
 
   // Re-protect: the old primary's 50 writes past the point are rolled back (a delta).
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto st = cli::region_status(topo.address("primary"));
-        return st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY;
-      },
-      10s));
+  ASSERT_TRUE(primary_stepped_down(topo)) << "the healed primary did not step down within 10 s";
   auto rp = cli::run_reprotect(topo.state(), "", "test");
   ASSERT_TRUE(rp.is_ok()) << rp.status().message();
   for (const auto& l : rp->lines) std::cout << "[reprotect] " << l << "\n";
@@ -538,12 +544,7 @@ fault_proxy: { enabled: false }
   ASSERT_TRUE(cli::region_set_outage(topo.address("primary"), false).is_ok());
   std::vector<std::string> commit_lines;
   ASSERT_TRUE(cli::run_commit(topo.state(), {}, &commit_lines).is_ok());
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto st = cli::region_status(topo.address("primary"));
-        return st.is_ok() && st->role() == drsim::v1::ROLE_STANDBY;
-      },
-      10s));
+  ASSERT_TRUE(primary_stepped_down(topo)) << "the healed primary did not step down within 10 s";
   auto rp = cli::run_reprotect(topo.state(), "", "test");
   ASSERT_TRUE(rp.is_ok()) << rp.status().message();
   auto jobs = cli::sr_jobs(vault);
