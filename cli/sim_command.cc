@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/json_output.h"
+#include "cli/site_recovery.h"  // parse_duration_text
 #include "common/sim/region_pair_sim.h"
 
 namespace drsim::cli {
@@ -26,6 +27,10 @@ struct SimCommand::Impl {
   CLI::App* cmd = nullptr;
   uint64_t seeds = 200;
   std::optional<uint64_t> seed;
+  std::optional<uint64_t> runs;  // --runs N: seeds --seed (1 by default) .. +N-1
+  uint32_t clients = 0;          // --clients N: routed clients per run
+  std::string duration;          // --duration D: each run at least this long ("" = as the nemesis)
+  Duration run_duration{};
   std::string nemesis = "all";
   bool json = false;
   std::string trace;  // --trace FILE: the replayed seed's events as JSON lines
@@ -52,6 +57,14 @@ struct SimCommand::Impl {
     size_t refused_failovers = 0;
     size_t superseded_during_wait = 0;
     size_t gated_after_lease_wait = 0;
+    size_t routed_ops = 0;
+    size_t routed_ok = 0;
+    size_t routed_reads = 0;
+    size_t reads_of_given_up_writes = 0;
+    size_t reads_of_crash_lost_writes = 0;
+    size_t route_changes = 0;
+    Duration longest_write_gap{};
+    uint64_t longest_write_gap_seed = 0;
     Duration simulated{};
     Duration longest_lease_wait{};
     std::map<std::string, std::pair<size_t, size_t>> by_nemesis;  // name → seeds, failing
@@ -73,6 +86,16 @@ struct SimCommand::Impl {
       refused_failovers += v.refused_failovers;
       superseded_during_wait += v.superseded_during_wait;
       gated_after_lease_wait += v.gated_after_lease_wait;
+      routed_ops += v.routed_ops;
+      routed_ok += v.routed_ok;
+      routed_reads += v.routed_reads;
+      reads_of_given_up_writes += v.reads_of_given_up_writes;
+      reads_of_crash_lost_writes += v.reads_of_crash_lost_writes;
+      route_changes += v.route_changes;
+      if (v.longest_write_gap > longest_write_gap) {
+        longest_write_gap = v.longest_write_gap;
+        longest_write_gap_seed = v.seed;
+      }
       simulated += v.simulated;
       longest_lease_wait = std::max(longest_lease_wait, v.lease_wait);
       auto& n = by_nemesis[std::string(sim::nemesis_name(v.nemesis))];
@@ -89,7 +112,21 @@ struct SimCommand::Impl {
         "with no violation, 1 with any");
     cmd->add_option("--seeds", seeds, "Seeds to run, 1..N (default 200)")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
-    cmd->add_option("--seed", seed, "Replay one seed, printing its event history");
+    cmd->add_option("--seed", seed,
+                    "Replay one seed, printing its event history; with --runs, the first seed "
+                    "of the runs");
+    cmd->add_option("--runs", runs,
+                    "Run N seeds from --seed (default 1): seeds S..S+N-1, summary only")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+    cmd->add_option("--clients", clients,
+                    "Clients that follow the Traffic Manager's routing (resolve, keep the answer "
+                    "for its TTL, one put or get at a time, 1 s deadline), beside the stale ones; "
+                    "their history is judged by the drill checker (lost writes, stale reads)")
+        ->check(CLI::Range(0u, 64u));
+    cmd->add_option("--duration", duration,
+                    "Each run lasts at least this long in virtual time (e.g. 60s): the fault "
+                    "comes within its first half, the clients write on after the nemesis "
+                    "(default: the run ends with the nemesis, a few seconds)");
     cmd->add_option(
         "--nemesis", nemesis,
         "KIND[,KIND...]: " + sim::known_nemeses() + " (default all: each seed draws one)");
@@ -116,6 +153,8 @@ struct SimCommand::Impl {
   std::string replay_command(const Verdict& v) const {
     std::string c = "drsim sim --seed " + std::to_string(v.seed) + " --nemesis " +
                     std::string(sim::nemesis_name(v.nemesis));
+    if (clients > 0) c += " --clients " + std::to_string(clients);
+    if (!duration.empty()) c += " --duration " + duration;
     if (drift_beyond_bound) c += " --drift-beyond-bound";
     if (without_fsync) c += " --without-fsync";
     if (!broken_variant.empty()) c += " --broken-variant " + broken_variant;
@@ -129,6 +168,9 @@ struct SimCommand::Impl {
     if (text.rfind("operator", 0) == 0) return "operator";
     if (text.find(" acked k") != std::string::npos) return "ack";
     if (text.find(" refused k") != std::string::npos) return "refusal";
+    if (text.find(" read k") != std::string::npos) return "read";
+    if (text.find(" refused the read of k") != std::string::npos) return "refusal";
+    if (text.rfind("trafficmgr: route ", 0) == 0) return "routing";
     return "state";
   }
 
@@ -174,8 +216,21 @@ struct SimCommand::Impl {
           "--drift-beyond-bound: needs the drift nemesis (--nemesis drift or all)");
     } else if (without_fsync && !has_kill) {
       bad = invalid_argument("--without-fsync: needs the kill nemesis (--nemesis kill or all)");
-    } else if (!trace.empty() && !seed) {
-      bad = invalid_argument("--trace: needs --seed S (the trace is one seed's events)");
+    } else if (!trace.empty() && (!seed || runs.value_or(1) > 1)) {
+      bad = invalid_argument(
+          "--trace: needs --seed S without --runs (the trace is one seed's events)");
+    } else if (runs && cmd->count("--seeds") > 0) {
+      bad = invalid_argument("--runs: give either --seeds N (1..N) or --seed S --runs N");
+    }
+    if (!bad && !duration.empty()) {
+      auto d = parse_duration_text("--duration", duration);
+      if (!d.is_ok()) {
+        bad = d.status();
+      } else if (*d > std::chrono::hours(1)) {
+        bad = invalid_argument("--duration: " + duration + " is longer than 1h of virtual time");
+      } else {
+        run_duration = *d;
+      }
     }
     // Opened before running anything: a path that cannot be written is bad input, not a run.
     std::ofstream trace_out;
@@ -196,9 +251,15 @@ struct SimCommand::Impl {
                                                       : sim::UnverifiedMarks::kKept;
     base.drift_range = drift_beyond_bound ? DriftRange::kBeyondBound : DriftRange::kWithinBound;
     base.fsync = without_fsync ? sim::Fsync::kOff : sim::Fsync::kEveryWrite;
+    base.clients = clients;
+    base.duration = run_duration;
 
+    // One seed replayed (its events printed): --seed alone, or --seed S --runs 1.
+    const bool replay = seed && runs.value_or(1) == 1;
     std::vector<uint64_t> run_seeds;
-    if (seed) {
+    if (runs) {
+      for (uint64_t s = seed.value_or(1); s < seed.value_or(1) + *runs; ++s) run_seeds.push_back(s);
+    } else if (seed) {
       run_seeds.push_back(*seed);
     } else {
       for (uint64_t s = 1; s <= seeds; ++s) run_seeds.push_back(s);
@@ -208,8 +269,8 @@ struct SimCommand::Impl {
       kind_names += (kind_names.empty() ? "" : ", ") + std::string(sim::nemesis_name(n));
     if (!json) {
       std::printf(
-          "drsim sim: %zu seed(s), nemesis %s, lease check %s%s%s%s%s\n", run_seeds.size(),
-          kind_names.c_str(),
+          "drsim sim: %zu seed(s)%s, nemesis %s, lease check %s%s%s%s%s\n", run_seeds.size(),
+          run_shape().c_str(), kind_names.c_str(),
           base.lease_check == LeaseCheck::kEnforced ? "enforced" : "BYPASSED (broken variant)",
           base.sync_ack == sim::SyncAck::kAfterStandby
               ? ""
@@ -236,9 +297,9 @@ struct SimCommand::Impl {
       Verdict v = sim::run_seed(run_seeds[i], o);
       t.add(v);
       if (!v.violations.empty()) failing.push_back(v);
-      if (seed) replayed = std::move(v);
+      if (replay) replayed = std::move(v);
       // One line per ~10 % of the seeds.
-      if (!json && !seed && (i + 1) * 10 >= next_progress * run_seeds.size()) {
+      if (!json && !replay && (i + 1) * 10 >= next_progress * run_seeds.size()) {
         while ((i + 1) * 10 >= next_progress * run_seeds.size()) ++next_progress;
         std::printf("  %zu/%zu seeds, %zu failing, %.1f s virtual\n", i + 1, run_seeds.size(),
                     t.failing, to_ms(t.simulated) / 1000);
@@ -285,6 +346,14 @@ struct SimCommand::Impl {
     return failing.empty() ? 0 : 1;
   }
 
+  // ", 8 routed clients, at least 60s each" (or "").
+  std::string run_shape() const {
+    std::string shape;
+    if (clients > 0) shape += ", " + std::to_string(clients) + " routed client(s)";
+    if (!duration.empty()) shape += ", at least " + duration + " each";
+    return shape;
+  }
+
   void print_summary(const Totals& t, double wall_s) const {
     std::string by;
     for (const auto& [name, n] : t.by_nemesis)
@@ -298,6 +367,18 @@ struct SimCommand::Impl {
     std::printf("  acks checked       %zu (%zu sync, %zu async)\n", t.acked, t.acked_sync,
                 t.acked - t.acked_sync);
     std::printf("  refused            %zu (after the fault)\n", t.refused);
+    std::printf("  routing changes    %zu (the Traffic Manager's)\n", t.route_changes);
+    if (clients > 0) {
+      std::printf("  routed clients     %zu operations at %.0f/s virtual, %zu ok (%zu gets); "
+                  "longest time without an acknowledged put %.0f ms (seed %llu)\n",
+                  t.routed_ops, virtual_s > 0 ? t.routed_ops / virtual_s : 0.0,
+                  t.routed_ok, t.routed_reads, to_ms(t.longest_write_gap),
+                  static_cast<unsigned long long>(t.longest_write_gap_seed));
+      std::printf("  history check      model::check_history over every routed operation; "
+                  "gets that missed a write nothing promised: %zu an async write a failover "
+                  "gave up, %zu a write a crash without fsync lost (kill-cut-off)\n",
+                  t.reads_of_given_up_writes, t.reads_of_crash_lost_writes);
+    }
     std::printf("  failovers          %zu (%zu planned), longest lease wait %.0f ms\n", t.failovers,
                 t.planned_failovers, to_ms(t.longest_lease_wait));
     std::printf("  kills / restarts   %zu / %zu\n", t.kills, t.restarts);
@@ -350,6 +431,15 @@ struct SimCommand::Impl {
     body["gated_after_lease_wait"] = t.gated_after_lease_wait;
     body["fsync"] = without_fsync ? "off" : "every_write";
     body["longest_lease_wait_ms"] = to_ms(t.longest_lease_wait);
+    body["clients"] = clients;
+    body["duration"] = duration;
+    body["route_changes"] = t.route_changes;
+    body["routed_ops"] = t.routed_ops;
+    body["routed_ok"] = t.routed_ok;
+    body["routed_reads"] = t.routed_reads;
+    body["reads_of_given_up_writes"] = t.reads_of_given_up_writes;
+    body["reads_of_crash_lost_writes"] = t.reads_of_crash_lost_writes;
+    body["longest_write_gap_ms"] = to_ms(t.longest_write_gap);
     body["violations"] = t.violations;
     JsonObject by = JsonObject::object();
     for (const auto& [name, n] : t.by_nemesis)

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/core/rng.h"
+#include "common/model/drill/history.h"
 #include "common/core/scheduler.h"
 #include "common/region/region_node.h"
 #include "common/sim/crash_fs.h"
@@ -22,6 +23,7 @@
 #include "common/sim/sim_network.h"
 #include "common/sim/sim_region.h"
 #include "trafficmgr/lease_witness.h"
+#include "trafficmgr/traffic_manager.h"
 
 namespace drsim::sim {
 
@@ -65,6 +67,29 @@ class PairRun {
   // The checker, at the instant of each answer.
   void on_answer(SimRegion& by, const std::string& key, const std::string& workload,
                  const std::string& value, const region::WriteOutcome& o);
+
+  // Every client of the run: the stale ones on their regions, the routed ones.
+  void start_clients();
+
+  // A client that follows the Traffic Manager (SeedOptions::clients): resolves when its cached
+  // answer's TTL has run out, then one operation at a time at the answered region — 3 puts in
+  // 4, else a get of a key an earlier routed put wrote — given up after kClientDeadline
+  // (indeterminate, as `drsim load`'s TTL clients), the next 10–30 ms after the last ended.
+  // Every operation goes into history_.
+  struct RoutedClient;
+  static constexpr Duration kClientDeadline = std::chrono::milliseconds(1000);
+  void start_routed_client(uint32_t id);
+  void routed_step(const std::shared_ptr<RoutedClient>& c);
+  void routed_put(const std::shared_ptr<RoutedClient>& c, SimRegion& target, size_t index);
+  void routed_get(const std::shared_ptr<RoutedClient>& c, SimRegion& target, size_t index);
+  // Ends operation `index` (once: its answer or its deadline) and schedules the client's next.
+  bool end_op(const std::shared_ptr<RoutedClient>& c, size_t index);
+
+  // The Traffic Manager routes to the region that serves at the end.
+  void check_routing_at_end(SimRegion& serving);
+  // The routed clients' history, judged by the drill's checker (model::check_history) against
+  // what `serving` holds at the end: no acknowledged sync write lost, no stale read.
+  void check_history_at_end(SimRegion& serving);
 
   // Up to two connection resets of the replication stream before the fault: the primary
   // reconnects and resends what the standby has not acknowledged.
@@ -159,6 +184,12 @@ class PairRun {
   SimScheduler sim_;
   SimNetwork net_;
   trafficmgr::LeaseWitness witness_;
+  // The Traffic Manager driver as the daemon runs it (drsim up's defaults: priority routing,
+  // probes every 100 ms, 50 ms timeout, 2 tolerated failures, TTL 500 ms), probing through
+  // net_ (SimProber); its routing changes are events of the run.
+  class RouteEvents;
+  std::unique_ptr<RouteEvents> route_events_;
+  std::unique_ptr<trafficmgr::TrafficManager> tm_;
   std::unique_ptr<SimRegion> primary_;
   std::unique_ptr<SimRegion> secondary_;
   // Killed incarnations: their freezers drop what the scheduler still holds for them.
@@ -170,6 +201,17 @@ class PairRun {
   uint64_t next_key_ = 0;
   std::optional<Time> fault_at_;
   std::vector<Acked> acked_;
+  std::vector<std::unique_ptr<SimRegion>*> stale_targets_;
+  // The routed clients' operations (model::check_history's input), and per operation whether
+  // the region acknowledged it protected (a sync write the standby confirmed).
+  std::vector<model::OpRecord> history_;
+  std::vector<bool> protected_op_;
+  std::vector<size_t> routed_puts_;  // indexes of history_'s puts, for the gets to read
+  // When the routed clients were stopped and started again (wall unix nanos of the run).
+  std::optional<int64_t> paused_since_;
+  std::vector<std::pair<int64_t, int64_t>> pauses_;
+  // Regions killed and when (wall unix nanos of the run).
+  std::vector<std::pair<std::string, int64_t>> crashes_;
   // racing-failovers: the newest epoch a successful failover answered and the region it made
   // active.
   std::pair<uint64_t, std::string> won_;

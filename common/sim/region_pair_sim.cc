@@ -5,13 +5,16 @@
 
 #include <rocksdb/env.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
 
+#include "common/model/drill/history_checker.h"
 #include "common/model/replication/lease.h"
 #include "common/sim/pair_run.h"
+#include "common/sim/sim_prober.h"
 #include "common/storage/region_store.h"
 
 namespace drsim::sim {
@@ -61,7 +64,38 @@ std::map<std::string, double> draw_drift(Rng& rng, DriftRange range) {
   return {{kPrimary, 0.0}, {kSecondary, 0.0}, {kWitness, 0.0}};
 }
 
+// drsim up's Traffic Manager (cli/topology.h's defaults): one priority profile, the primary
+// first; the addresses are never dialled (SimProber probes the members named for the
+// endpoints).
+trafficmgr::TrafficManagerConfig traffic_manager_config() {
+  trafficmgr::FlagProfileConfig flags;
+  flags.endpoints = {{kPrimary, "127.0.0.1:1", 1, ""}, {kSecondary, "127.0.0.1:2", 2, ""}};
+  flags.monitor.probe_interval = 100ms;
+  flags.monitor.probe_timeout = 50ms;
+  flags.monitor.tolerated_failures = 2;
+  flags.ttl = 500ms;
+  DRSIM_CHECK(flags.validate().is_ok());
+  trafficmgr::TrafficManagerConfig config;
+  config.profiles.push_back(flags.to_profile_spec());
+  return config;
+}
+
 }  // namespace
+
+// The Traffic Manager's routing changes, as events of the run.
+class PairRun::RouteEvents final : public trafficmgr::RoutingWatcher {
+ public:
+  explicit RouteEvents(PairRun& run) : run_(run) {}
+  void on_event(const v1::RoutingEvent& e) override {
+    if (e.kind() != v1::RoutingEvent::ROUTE_CHANGED) return;
+    ++run_.v_.route_changes;
+    run_.event("trafficmgr: route " + e.old_route() + " -> " + e.new_route() + ": " + e.reason());
+  }
+  void on_close() override {}
+
+ private:
+  PairRun& run_;
+};
 
 PairRun::PairRun(uint64_t seed, const SeedOptions& options)
     : options_(options),
@@ -80,6 +114,14 @@ PairRun::PairRun(uint64_t seed, const SeedOptions& options)
     }
   }
   net_.attach_witness(kWitness, witness_);
+  tm_ = std::make_unique<trafficmgr::TrafficManager>(
+      traffic_manager_config(), sim_, sim_,
+      [this](const trafficmgr::ProberConfig& config, trafficmgr::Prober::ResultHandler done) {
+        return std::make_unique<SimProber>(net_, sim_, kWitness, config, std::move(done));
+      });
+  route_events_ = std::make_unique<RouteEvents>(*this);
+  tm_->state().subscribe(route_events_.get(), trafficmgr::ReplayMode::kLiveOnly);
+  net_.on_now_serving([this](const std::string&, uint64_t) { tm_->probe_now(); });
   primary_ = make_region(kPrimary);
   secondary_ = make_region(kSecondary);
   DRSIM_CHECK(primary_ && secondary_);
@@ -88,6 +130,7 @@ PairRun::PairRun(uint64_t seed, const SeedOptions& options)
 PairRun::~PairRun() {
   // Nothing the clients or the nemesis left on the scheduler may run after this.
   clients_running_ = false;
+  tm_->stop();
   primary_->freezer.thaw();
   secondary_->freezer.thaw();
 }
@@ -129,16 +172,20 @@ Verdict PairRun::run() {
     return finish();
   }
   event("primary serves");
-  start_client(primary_);
+  tm_->start();
+  stale_targets_.push_back(&primary_);
   if (options_.nemesis == Nemesis::kDoubleFailover || options_.nemesis == Nemesis::kFailback ||
       options_.nemesis == Nemesis::kRacingFailovers) {
-    start_client(secondary_);
+    stale_targets_.push_back(&secondary_);
   }
+  start_clients();
   schedule_resets();
   schedule_lease_sampler();
 
-  // Replicate a while, then the fault.
-  sim_.run_for(ms(300 + rng_.below(1200)));
+  // Replicate a while, then the fault (within the first half of a --duration).
+  const uint64_t half_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.duration).count() / 2;
+  sim_.run_for(ms(300 + rng_.below(std::max<uint64_t>(1200, half_ms))));
   switch (options_.nemesis) {
     case Nemesis::kPartition:
     case Nemesis::kDrift:
@@ -172,6 +219,19 @@ Verdict PairRun::run() {
       slow_link();
       break;
   }
+  // A --duration run goes on with its clients once the nemesis is done.
+  if (sim_.now() - kTimeZero < options_.duration) {
+    if (!clients_running_) {
+      clients_running_ = true;
+      event("the clients write on until " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.duration)
+                               .count()) +
+            " s");
+      start_clients();
+      schedule_lease_sampler();
+    }
+    sim_.run_until([] { return false; }, kTimeZero + options_.duration);
+  }
   clients_running_ = false;
   sim_.run_for(1s);
   check_end_state();
@@ -200,6 +260,15 @@ Verdict PairRun::finish() {
 
 std::unique_ptr<SimRegion>& PairRun::slot(const std::string& name) {
   return name == kPrimary ? primary_ : secondary_;
+}
+
+void PairRun::start_clients() {
+  if (paused_since_) {
+    pauses_.emplace_back(*paused_since_, sim_.wall_unix_nanos());
+    paused_since_.reset();
+  }
+  for (auto* target : stale_targets_) start_client(*target);
+  for (uint32_t i = 0; i < options_.clients; ++i) start_routed_client(i);
 }
 
 void PairRun::start_client(std::unique_ptr<SimRegion>& target_slot) {
@@ -436,6 +505,7 @@ void PairRun::kill(const std::string& name) {
   net_.crash(name);
   slot(name)->kill();
   crash_->drop_unsynced(dir);
+  crashes_.emplace_back(name, sim_.wall_unix_nanos());
   ++v_.kills;
   event("nemesis: kill " + name + " (its host crashes: what its store had not synced is lost)");
 }
@@ -503,6 +573,8 @@ void PairRun::check_end_state() {
     return;
   }
   event(serving->name + " serves at the end");
+  check_routing_at_end(*serving);
+  check_history_at_end(*serving);
   for (const auto& w : acked_) {
     if (w.workload == kSyncWorkload && w.protected_ack &&
         serving->value_of(w.workload, w.key) != w.value) {

@@ -54,6 +54,15 @@ struct SeedOptions {
   DriftRange drift_range = DriftRange::kWithinBound;
   Fsync fsync = Fsync::kEveryWrite;  // kill-cut-off always runs without (its premise)
   UnverifiedMarks marks = UnverifiedMarks::kKept;
+  // Clients that follow the Traffic Manager's routing (`drsim sim --clients N`), beside the
+  // stale ones: each resolves, keeps the answer for its TTL and runs one put or get at a time
+  // there with a 1 s deadline; their history is judged by model::check_history. 0: none (the
+  // seed's history is then what it was before routed clients existed).
+  uint32_t clients = 0;
+  // How long a run lasts at least (`--duration`): the fault comes within its first half, and
+  // once the nemesis is done the clients write on until it has passed. 0: the run ends with
+  // the nemesis (a few virtual seconds).
+  Duration duration{};
 };
 
 // The phrase every "acknowledged by a superseded region" violation carries.
@@ -89,6 +98,16 @@ struct Verdict {
   size_t refused_failovers = 0;
   size_t superseded_during_wait = 0;
   size_t gated_after_lease_wait = 0;
+  // Routed clients: their operations (puts and gets), those acknowledged, the gets, the gets
+  // that missed an async write a failover gave up (counted, not violations), and the longest
+  // time with no put acknowledged to any of them (from their first ack to the end of the load).
+  size_t routed_ops = 0;
+  size_t routed_ok = 0;
+  size_t routed_reads = 0;
+  size_t reads_of_given_up_writes = 0;
+  size_t reads_of_crash_lost_writes = 0;  // kill-cut-off: what the crash without fsync lost
+  Duration longest_write_gap{};
+  size_t route_changes = 0;  // the Traffic Manager's routing changes
   Duration lease_wait{};                      // longest wait of a failover
   Duration simulated{};                       // virtual time the run covered
   std::map<std::string, double> drift_rates;  // drift only: region → rate

@@ -191,8 +191,21 @@ class SimNetwork::Links final : public region::ReplicationTransport,
 
   CancelCall renew(const std::string& witness_address, const drsim::v1::RenewLeaseRequest& request,
                    Duration deadline, RenewDone done) override {
-    return witness_call(witness_address, request, deadline, &trafficmgr::LeaseWitness::renew,
-                        std::move(done));
+    SimNetwork* net = &net_;
+    return net_.call<drsim::v1::RenewLeaseResponse>(
+        name_, witness_address, deadline,
+        [net, witness_address, request]() -> Result<drsim::v1::RenewLeaseResponse> {
+          auto it = net->witnesses_.find(witness_address);
+          if (it == net->witnesses_.end()) return unavailable("no witness at " + witness_address);
+          auto r = it->second->renew(request);
+          // As TrafficManagerService::RenewLease: a region that begins serving is probed now.
+          if (r.is_ok() && r->granted() &&
+              request.kind() == drsim::v1::RENEWAL_KIND_NOW_SERVING && net->now_serving_) {
+            net->now_serving_(request.region(), request.epoch());
+          }
+          return r;
+        },
+        std::move(done));
   }
 
   CancelCall fence(const std::string& witness_address, const drsim::v1::FenceLeaseRequest& request,
@@ -243,6 +256,23 @@ void SimNetwork::attach_region(const std::string& name, region::SinkEvents& sink
   regions_[name] = Member{&sink, std::move(on_fence)};
 }
 
+void SimNetwork::attach_health(const std::string& name, HealthHandler health) {
+  health_[name] = std::move(health);
+}
+
+CancelCall SimNetwork::check_health(const std::string& from, const std::string& to,
+                                    Duration deadline,
+                                    std::function<void(const Status&, const HealthAnswer&)> done) {
+  return call<HealthAnswer>(
+      from, to, deadline,
+      [this, to]() -> Result<HealthAnswer> {
+        auto it = health_.find(to);
+        if (it == health_.end()) return unavailable("connection refused: nothing listens at " + to);
+        return it->second();
+      },
+      std::move(done));
+}
+
 void SimNetwork::attach_witness(const std::string& name, trafficmgr::LeaseWitness& witness) {
   witnesses_[name] = &witness;
 }
@@ -261,6 +291,7 @@ uint64_t SimNetwork::incarnation(const std::string& name) const {
 void SimNetwork::crash(const std::string& name) {
   ++incarnations_[name];
   regions_.erase(name);
+  health_.erase(name);
   auto streams = streams_;
   for (auto& s : streams) {
     if (s->source != name && s->sink != name) continue;

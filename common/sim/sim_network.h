@@ -40,6 +40,27 @@ class SimNetwork {
   void attach_region(const std::string& name, region::SinkEvents& sink, FenceHandler on_fence);
   // `name` answers RenewLease / FenceLease with `witness`.
   void attach_witness(const std::string& name, trafficmgr::LeaseWitness& witness);
+  // Runs when a witness grants a RENEWAL_KIND_NOW_SERVING renewal (a promoted region begins
+  // serving), as the Traffic Manager's service calls TrafficManager::probe_now.
+  using NowServing = std::function<void(const std::string& region, uint64_t epoch)>;
+  void on_now_serving(NowServing now_serving) { now_serving_ = std::move(now_serving); }
+
+  // What a region's grpc.health.v1 Check answers the Traffic Manager's probe: SERVING or not,
+  // with the drsim-epoch / drsim-role metadata the daemon attaches.
+  struct HealthAnswer {
+    bool serving = false;
+    uint64_t epoch = 0;
+    bool active = false;
+  };
+  using HealthHandler = std::function<HealthAnswer()>;
+  // Region `name` answers health probes with `health` until it crashes.
+  void attach_health(const std::string& name, HealthHandler health);
+  // A probe from `from` of region `to`, answered at `to` (through its gate): `done` gets the
+  // answer after the round trip; UNAVAILABLE when nothing answers at `to`; DEADLINE_EXCEEDED at
+  // `deadline` when a partition, a frozen or a crashed `to` keeps the answer from coming.
+  region::CancelCall check_health(const std::string& from, const std::string& to,
+                                  Duration deadline,
+                                  std::function<void(const Status&, const HealthAnswer&)> done);
 
   // Region `name`'s process died (the kill nemesis): its streams are cut (the peer sees
   // UNAVAILABLE after the link delay, as a reset connection), nothing in flight to it or
@@ -111,6 +132,8 @@ class SimNetwork {
   };
   std::map<std::string, Member> regions_;
   std::map<std::string, trafficmgr::LeaseWitness*> witnesses_;
+  NowServing now_serving_;
+  std::map<std::string, HealthHandler> health_;
   std::map<std::string, Gate> gates_;
   std::map<std::string, uint64_t> incarnations_;  // crashes per member
   std::vector<std::shared_ptr<Stream>> streams_;

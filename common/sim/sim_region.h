@@ -37,6 +37,17 @@ struct SimRegion {
                                                 *store, health);
     net.attach_region(name, *node);
     net.set_gate(name, [this](Task task) { freezer.run(std::move(task)); });
+    // The Traffic Manager's probe: what the daemon's HealthService answers (Check of the
+    // workload service, with the epoch and role the driver set on it).
+    net.attach_health(name, [this] {
+      SimNetwork::HealthAnswer a;
+      a.serving = serving();
+      if (auto r = health.region()) {
+        a.epoch = r->epoch;
+        a.active = r->role == "active";
+      }
+      return a;
+    });
   }
   ~SimRegion() {
     if (node) node->stop();

@@ -1,0 +1,233 @@
+// The region pair simulator's routed clients (common/sim/pair_run.h): clients that follow the
+// Traffic Manager's answers as `drsim load`'s TTL clients do, their history, and its judgement
+// by the drill's own checker (model::check_history) at the end of the run.
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "common/model/drill/history_checker.h"
+#include "common/sim/pair_run.h"
+
+namespace drsim::sim {
+
+using namespace std::chrono_literals;
+
+struct PairRun::RoutedClient {
+  uint32_t id = 0;
+  std::string cached;  // the region the last answer named ("" before the first)
+  Time expires = kTimeZero;
+  // The operation in flight, and whether it has ended (answered or given up).
+  size_t op = 0;
+  bool ended = true;
+};
+
+void PairRun::start_routed_client(uint32_t id) {
+  auto c = std::make_shared<RoutedClient>();
+  c->id = id;
+  routed_step(c);
+}
+
+void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
+  if (!clients_running_) {
+    if (!paused_since_) paused_since_ = sim_.wall_unix_nanos();
+    return;
+  }
+  if (sim_.now() >= c->expires) {
+    trafficmgr::Resolved r = tm_->state().resolve("drsim", "", std::nullopt);
+    if (r.resolution.answers.empty()) {
+      // No answer (NXDOMAIN-like): ask again a little later.
+      c->cached.clear();
+      sim_.schedule_after(100ms, [this, c] { routed_step(c); });
+      return;
+    }
+    c->cached = r.resolution.answers.front().endpoint;
+    c->expires = sim_.now() + r.ttl;
+  }
+  SimRegion& target = *slot(c->cached);
+  model::OpRecord op;
+  op.id = history_.size();
+  op.client = c->id;
+  op.run = "sim";
+  op.client_kind = model::ClientKind::kTtl;
+  op.invoke_ns = sim_.wall_unix_nanos();
+  op.outcome = model::Outcome::kIndeterminate;
+  const bool get = !routed_puts_.empty() && rng_.below(4) == 0;
+  if (get) {
+    const model::OpRecord& put = history_[routed_puts_[rng_.below(routed_puts_.size())]];
+    op.kind = model::OpKind::kGet;
+    op.workload = put.workload;
+    op.key = put.key;
+  } else {
+    op.kind = model::OpKind::kPut;
+    op.workload = rng_.below(2) == 0 ? kSyncWorkload : kAsyncWorkload;
+    op.key = "k" + std::to_string(next_key_++);
+    op.value = op.key + "-" + std::to_string(v_.seed);
+    routed_puts_.push_back(history_.size());
+  }
+  const size_t index = history_.size();
+  history_.push_back(std::move(op));
+  protected_op_.push_back(false);
+  ++v_.routed_ops;
+  c->op = index;
+  c->ended = false;
+  sim_.schedule_after(kClientDeadline, [this, c, index] {
+    if (!end_op(c, index)) return;
+    history_[index].end = model::CallEnd::kDeadline;
+    history_[index].error = "DEADLINE_EXCEEDED: no answer from " + c->cached + " within 1 s";
+  });
+  if (get) {
+    routed_get(c, target, index);
+  } else {
+    routed_put(c, target, index);
+  }
+}
+
+void PairRun::routed_put(const std::shared_ptr<RoutedClient>& c, SimRegion& target,
+                         size_t index) {
+  v1::WriteOp w;
+  w.mutable_put()->set_workload(history_[index].workload);
+  w.mutable_put()->set_key(history_[index].key);
+  w.mutable_put()->set_value(history_[index].value);
+  target.freezer.run([this, c, &target, w, index] {
+    target.node->write({w}, [this, c, &target, index](region::WriteOutcome o) {
+      const model::OpRecord& op = history_[index];
+      // The region's answer is judged even when the client gave up on it already.
+      on_answer(target, op.key, op.workload, op.value, o);
+      if (o.status.is_ok()) {
+        protected_op_[index] = !acked_.empty() && acked_.back().key == op.key &&
+                               acked_.back().protected_ack;
+      }
+      if (!end_op(c, index)) return;
+      model::OpRecord& rec = history_[index];
+      rec.region = target.name;
+      if (o.status.is_ok()) {
+        rec.outcome = model::Outcome::kOk;
+        if (!o.results.empty()) {
+          rec.epoch = o.results.front().epoch();
+          rec.seq = o.results.front().seq();
+        }
+      } else {
+        rec.outcome = o.applied == region::Applied::kNo ? model::Outcome::kFail
+                                                         : model::Outcome::kIndeterminate;
+        rec.error = o.status.to_string();
+      }
+    });
+  });
+}
+
+void PairRun::routed_get(const std::shared_ptr<RoutedClient>& c, SimRegion& target,
+                         size_t index) {
+  ++v_.routed_reads;
+  target.freezer.run([this, c, &target, index] {
+    v1::GetRequest req;
+    req.set_workload(history_[index].workload);
+    req.set_key(history_[index].key);
+    v1::GetResponse resp;
+    Status s = target.node->get(req, &resp);
+    if (!end_op(c, index)) return;
+    model::OpRecord& rec = history_[index];
+    rec.region = target.name;
+    if (!s.is_ok()) {
+      rec.outcome = model::Outcome::kFail;
+      rec.error = s.to_string();
+      event(target.name + " refused the read of " + rec.key + " (" + rec.workload +
+            "): " + s.message());
+      return;
+    }
+    event(target.name + " read " + rec.key + " (" + rec.workload + ") at epoch " +
+          std::to_string(resp.epoch()) + ": " + (resp.found() ? "found" : "not found"));
+    rec.outcome = model::Outcome::kOk;
+    rec.found = resp.found();
+    rec.value = resp.found() ? resp.value() : "";
+    rec.epoch = resp.epoch();
+  });
+}
+
+bool PairRun::end_op(const std::shared_ptr<RoutedClient>& c, size_t index) {
+  if (c->ended || c->op != index) return false;
+  c->ended = true;
+  history_[index].complete_ns = sim_.wall_unix_nanos();
+  sim_.schedule_after(ms(10 + rng_.below(21)), [this, c] { routed_step(c); });
+  return true;
+}
+
+void PairRun::check_routing_at_end(SimRegion& serving) {
+  trafficmgr::Resolved r = tm_->state().resolve("drsim", "", std::nullopt);
+  const std::string routed =
+      r.resolution.answers.empty() ? "nothing" : r.resolution.answers.front().endpoint;
+  if (routed != serving.name) {
+    fail("the Traffic Manager routes to " + routed + " at the end, but " + serving.name +
+         " serves");
+  }
+}
+
+void PairRun::check_history_at_end(SimRegion& serving) {
+  if (history_.empty()) return;
+  // What the clients never heard back about stays indeterminate, ended now.
+  for (auto& op : history_) {
+    if (op.complete_ns == 0) op.complete_ns = sim_.wall_unix_nanos();
+  }
+  model::FinalState final_state;
+  for (const char* workload : {kSyncWorkload, kAsyncWorkload}) {
+    for (auto& [k, v] : serving.contents(workload)) final_state[{workload, k}] = std::move(v);
+  }
+  model::CheckOptions opts;
+  opts.max_stale_read_examples = history_.size();
+  const model::CheckResult check = model::check_history(history_, final_state, opts);
+  v_.routed_ok += check.writes.ok + check.reads.ok;
+  for (const auto& l : check.lost) {
+    if (l.workload == kSyncWorkload && protected_op_[l.id]) {
+      fail("routed client: acknowledged sync write " + l.key + " (" + l.region + ", epoch " +
+           std::to_string(l.epoch) + ") is lost on " + serving.name);
+    }
+  }
+  // A get that missed a write it should have seen: a violation when that write was a sync
+  // write the standby had confirmed, or when a region answered at an older epoch than the
+  // write's (a superseded region served the read). Otherwise the write was an async one a
+  // failover gave up (not promised): counted.
+  for (const auto& st : check.stale_read_examples) {
+    const model::OpRecord& w = history_[st.newer_write_id];
+    const model::OpRecord& r = history_[st.read_id];
+    // kill-cut-off's premise: a crash without fsync loses what its region acknowledged, and
+    // the restarted region serves without it until it learns so (docs/replication.md).
+    const bool lost_by_crash = !synced() && std::any_of(crashes_.begin(), crashes_.end(),
+                                                        [&](const auto& c) {
+                                                          return c.first == w.region &&
+                                                                 w.complete_ns <= c.second &&
+                                                                 r.region == w.region;
+                                                        });
+    const bool promised = w.workload == kSyncWorkload && protected_op_[w.id];
+    if (lost_by_crash) {
+      ++v_.reads_of_crash_lost_writes;
+    } else if (promised || r.epoch < w.epoch) {
+      fail("routed client: stale read of " + st.key + " (" + st.workload + ") from " + r.region +
+           " at epoch " + std::to_string(r.epoch) + ": " +
+           (st.seen_found ? "saw " + st.seen_value : "found nothing") + ", but " + w.key +
+           " was acknowledged by " + w.region + " at epoch " + std::to_string(w.epoch) +
+           " before the read began");
+    } else {
+      ++v_.reads_of_given_up_writes;
+    }
+  }
+  // The longest time no routed put was acknowledged while the clients were writing (a gap
+  // across a pause, while a nemesis checked the regions with the clients stopped, is not one).
+  std::vector<int64_t> acks;
+  for (const auto& op : history_) {
+    if (op.kind == model::OpKind::kPut && op.outcome == model::Outcome::kOk) {
+      acks.push_back(op.complete_ns);
+    }
+  }
+  std::sort(acks.begin(), acks.end());
+  for (size_t i = 1; i < acks.size(); ++i) {
+    const bool paused = std::any_of(pauses_.begin(), pauses_.end(), [&](const auto& p) {
+      return p.first < acks[i] && p.second > acks[i - 1];
+    });
+    if (!paused) {
+      v_.longest_write_gap = std::max(v_.longest_write_gap, Duration(acks[i] - acks[i - 1]));
+    }
+  }
+}
+
+}  // namespace drsim::sim
