@@ -19,6 +19,7 @@ Result<model::FinalState> read_final_state(const std::string& region_address,
       req.set_workload(w);
       req.set_start_key(start);
       req.set_limit(5000);
+      req.set_allow_stale(true);  // what this region holds, whatever its role
       drsim::v1::ScanResponse resp;
       grpc::Status s = stub->Scan(&ctx, req, &resp);
       if (!s.ok()) {

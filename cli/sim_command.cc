@@ -145,8 +145,10 @@ struct SimCommand::Impl {
                     "TEST BUILD: run a deliberately broken variant (lease: regions ack without "
                     "a valid lease; ack-before-standby: sync writes acknowledged before the "
                     "standby has them; unverified-marks: a restarted primary serving on by "
-                    "fence-check timeout does not mark where its unverified writes begin)")
-        ->check(CLI::IsMember({"lease", "ack-before-standby", "unverified-marks"}));
+                    "fence-check timeout does not mark where its unverified writes begin; "
+                    "unfenced-reads: Get and Scan answered whatever the role and lease, to run "
+                    "with --clients)")
+        ->check(CLI::IsMember({"lease", "ack-before-standby", "unverified-marks", "unfenced-reads"}));
 #endif
   }
 
@@ -219,6 +221,9 @@ struct SimCommand::Impl {
     } else if (!trace.empty() && (!seed || runs.value_or(1) > 1)) {
       bad = invalid_argument(
           "--trace: needs --seed S without --runs (the trace is one seed's events)");
+    } else if (broken_variant == "unfenced-reads" && clients == 0) {
+      bad = invalid_argument(
+          "--broken-variant unfenced-reads: needs --clients N (only the routed clients read)");
     } else if (runs && cmd->count("--seeds") > 0) {
       bad = invalid_argument("--runs: give either --seeds N (1..N) or --seed S --runs N");
     }
@@ -249,6 +254,8 @@ struct SimCommand::Impl {
                                                            : sim::SyncAck::kAfterStandby;
     base.marks = broken_variant == "unverified-marks" ? sim::UnverifiedMarks::kSkipped
                                                       : sim::UnverifiedMarks::kKept;
+    base.reads = broken_variant == "unfenced-reads" ? sim::ReadFence::kSkipped
+                                                    : sim::ReadFence::kEnforced;
     base.drift_range = drift_beyond_bound ? DriftRange::kBeyondBound : DriftRange::kWithinBound;
     base.fsync = without_fsync ? sim::Fsync::kOff : sim::Fsync::kEveryWrite;
     base.clients = clients;
@@ -269,7 +276,7 @@ struct SimCommand::Impl {
       kind_names += (kind_names.empty() ? "" : ", ") + std::string(sim::nemesis_name(n));
     if (!json) {
       std::printf(
-          "drsim sim: %zu seed(s)%s, nemesis %s, lease check %s%s%s%s%s\n", run_seeds.size(),
+          "drsim sim: %zu seed(s)%s, nemesis %s, lease check %s%s%s%s%s%s\n", run_seeds.size(),
           run_shape().c_str(), kind_names.c_str(),
           base.lease_check == LeaseCheck::kEnforced ? "enforced" : "BYPASSED (broken variant)",
           base.sync_ack == sim::SyncAck::kAfterStandby
@@ -278,6 +285,9 @@ struct SimCommand::Impl {
           base.marks == sim::UnverifiedMarks::kKept
               ? ""
               : ", NO unverified-writes marks (broken variant)",
+          base.reads == sim::ReadFence::kEnforced
+              ? ""
+              : ", reads NOT fenced by role and lease (broken variant)",
           drift_beyond_bound ? ", drift BEYOND the lease's bound" : "",
           without_fsync ? ", stores WITHOUT fsync" : "");
     }

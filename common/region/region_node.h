@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -252,6 +253,9 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   // with the refusal naming why; write() asks at admission and flush_writes() again before the
   // group commit.
   Status admit_client_writes() const;
+  // Get and Scan without allow_stale: the active region, confirmed, holding its lease, not
+  // behind its standby (the reads a client relies on see every acknowledged write).
+  Status admit_client_reads() const;
   // A confirmation by timeout: marks every workload at its newest seq (durably) as where writes
   // made without the standby's word begin. clear_unverified: a welcome showed nothing was lost.
   Status mark_unverified();
@@ -334,7 +338,8 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   void wait_out_old_lease(WitnessOverride override_witness, EpochRetry retry, LeaseWaitDone done);
   // OK while this active region holds a valid lease (or --unsafe-no-lease); else UNAVAILABLE
   // naming why.
-  Status admit_lease() const;
+  // OK while the lease is valid; else UNAVAILABLE: "region R does not <what> at epoch N: why".
+  Status admit_lease(std::string_view what = "acknowledge writes") const;
   void renew_lease();
   void renew_with_witness();
   void on_lease_granted(uint64_t id, Epoch epoch);

@@ -62,11 +62,11 @@ void RegionNode::set_witness(const std::string& address) {
   if (grantor_) renew_lease();
 }
 
-Status RegionNode::admit_lease() const {
+Status RegionNode::admit_lease(std::string_view what) const {
   if (options_.unsafe_no_lease) return Status::ok();
   Time now = scheduler_.now();
   if (lease_.valid(now)) return Status::ok();
-  return unavailable("region " + options_.name + " does not acknowledge writes at epoch " +
+  return unavailable("region " + options_.name + " does not " + std::string(what) + " at epoch " +
                      std::to_string(role_->epoch().value()) + ": " + lease_.lost_reason(now));
 }
 

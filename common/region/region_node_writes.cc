@@ -1,6 +1,6 @@
 // RegionNode's client write path: admission (role, lease, hand-over, disk room), the group
 // commit that makes a batch durable and hands out seqs, sync writes waiting for the standby, and
-// reads (Get, Scan).
+// reads (Get, Scan), admitted as writes are (role and lease) unless they allow stale data.
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
@@ -262,8 +262,21 @@ void RegionNode::check_sync_timeouts() {
   }
 }
 
+// ---------------------------------------------------------------- reads
+
+Status RegionNode::admit_client_reads() const {
+  if (options_.unsafe_unfenced_reads) return Status::ok();
+  if (Status s = role_->admit_write(); !s.is_ok()) return s;
+  // A restarted region that found the standby holds writes it lost has not got them.
+  if (!behind_standby_.empty()) return failed_precondition(behind_standby_);
+  return admit_lease("serve reads");
+}
+
 Status RegionNode::get(const drsim::v1::GetRequest& req, drsim::v1::GetResponse* resp) {
   if (outage_) return unavailable("region " + options_.name + " is in an injected outage");
+  if (!req.allow_stale()) {
+    if (Status s = admit_client_reads(); !s.is_ok()) return s;
+  }
   Workload* w = find(req.workload());
   if (w == nullptr) {
     return not_found("workload '" + req.workload() + "' is not hosted by region " + options_.name);
@@ -281,6 +294,9 @@ Status RegionNode::get(const drsim::v1::GetRequest& req, drsim::v1::GetResponse*
 
 Status RegionNode::scan(const drsim::v1::ScanRequest& req, drsim::v1::ScanResponse* resp) {
   if (outage_) return unavailable("region " + options_.name + " is in an injected outage");
+  if (!req.allow_stale()) {
+    if (Status s = admit_client_reads(); !s.is_ok()) return s;
+  }
   if (find(req.workload()) == nullptr) {
     return not_found("workload '" + req.workload() + "' is not hosted by region " + options_.name);
   }

@@ -46,6 +46,11 @@ struct RegionOptions {
   // simulator can prove its checker sees two regions holding different writes at the same seqs
   // (drsim-testhooks sim --broken-variant unverified-marks). No daemon flag sets it.
   bool unsafe_no_unverified_marks = false;
+  // Test hook, off by default: answer Get and Scan whatever the role and lease (as drsim did
+  // before reads were fenced), so the simulator can prove its history check sees a superseded
+  // region's stale reads (drsim-testhooks sim --broken-variant unfenced-reads). No daemon flag
+  // sets it.
+  bool unsafe_unfenced_reads = false;
   uint64_t log_retention = 1'000'000;
   uint32_t max_batch_changes = 1024;     // per replication frame
   uint64_t max_unacked_changes = 65536;  // per workload, in flight to the standby

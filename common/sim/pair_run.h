@@ -72,8 +72,10 @@ class PairRun {
   void start_clients();
 
   // A client that follows the Traffic Manager (SeedOptions::clients): resolves when its cached
-  // answer's TTL has run out, then one operation at a time at the answered region — 3 puts in
-  // 4, else a get of a key an earlier routed put wrote — given up after kClientDeadline
+  // answer's TTL has run out (every fourth client, a stale one, only once: it keeps its first
+  // answer), then one operation at a time at the answered region — 3 puts in
+  // 4, else a get of a key an earlier routed put wrote (half the time one of the 16 newest) —
+  // given up after kClientDeadline
   // (indeterminate, as `drsim load`'s TTL clients), the next 10–30 ms after the last ended.
   // Every operation goes into history_.
   struct RoutedClient;

@@ -40,6 +40,7 @@ RegionOptions region_options(const std::string& name, const std::string& peer, m
   o.unsafe_no_lease = seed.lease_check == LeaseCheck::kBypassed;
   o.unsafe_ack_before_standby = seed.sync_ack == SyncAck::kBeforeStandby;
   o.unsafe_no_unverified_marks = seed.marks == UnverifiedMarks::kSkipped;
+  o.unsafe_unfenced_reads = seed.reads == ReadFence::kSkipped;
   return o;
 }
 

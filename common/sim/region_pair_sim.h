@@ -36,6 +36,10 @@ enum class SyncAck { kAfterStandby, kBeforeStandby };
 // where its unverified writes begin (RegionOptions::unsafe_no_unverified_marks); the
 // kill-cut-off nemesis's "same data" check must catch the two regions disagreeing.
 enum class UnverifiedMarks { kKept, kSkipped };
+// The fourth: Get and Scan answered whatever the role and lease (RegionOptions::
+// unsafe_unfenced_reads); the routed clients' history check must find a superseded region's
+// stale reads.
+enum class ReadFence { kEnforced, kSkipped };
 // Drift nemesis: rates inside the lease's bound (model::check_clock_drift accepts them; the
 // checker must find nothing) or beyond it (the checker is expected to find acks by the
 // superseded region).
@@ -54,10 +58,12 @@ struct SeedOptions {
   DriftRange drift_range = DriftRange::kWithinBound;
   Fsync fsync = Fsync::kEveryWrite;  // kill-cut-off always runs without (its premise)
   UnverifiedMarks marks = UnverifiedMarks::kKept;
-  // Clients that follow the Traffic Manager's routing (`drsim sim --clients N`), beside the
-  // stale ones: each resolves, keeps the answer for its TTL and runs one put or get at a time
-  // there with a 1 s deadline; their history is judged by model::check_history. 0: none (the
-  // seed's history is then what it was before routed clients existed).
+  ReadFence reads = ReadFence::kEnforced;
+  // Clients that ask the Traffic Manager where to go (`drsim sim --clients N`), beside the
+  // stale writers: each resolves, keeps the answer for its TTL (every fourth for the whole run)
+  // and runs one put or get at a time there with a 1 s deadline; their history is judged by
+  // model::check_history. 0: none (the seed's history is then what it was before routed
+  // clients existed).
   uint32_t clients = 0;
   // How long a run lasts at least (`--duration`): the fault comes within its first half, and
   // once the nemesis is done the clients write on until it has passed. 0: the run ends with

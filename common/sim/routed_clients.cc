@@ -16,6 +16,9 @@ using namespace std::chrono_literals;
 
 struct PairRun::RoutedClient {
   uint32_t id = 0;
+  // A stale client keeps its first answer for the whole run (`drsim load --stale-clients`):
+  // after a failover it still asks the old region, where a superseded region shows.
+  bool stale = false;
   std::string cached;  // the region the last answer named ("" before the first)
   Time expires = kTimeZero;
   // The operation in flight, and whether it has ended (answered or given up).
@@ -26,6 +29,7 @@ struct PairRun::RoutedClient {
 void PairRun::start_routed_client(uint32_t id) {
   auto c = std::make_shared<RoutedClient>();
   c->id = id;
+  c->stale = id % 4 == 3;
   routed_step(c);
 }
 
@@ -34,7 +38,7 @@ void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
     if (!paused_since_) paused_since_ = sim_.wall_unix_nanos();
     return;
   }
-  if (sim_.now() >= c->expires) {
+  if (c->cached.empty() || (!c->stale && sim_.now() >= c->expires)) {
     trafficmgr::Resolved r = tm_->state().resolve("drsim", "", std::nullopt);
     if (r.resolution.answers.empty()) {
       // No answer (NXDOMAIN-like): ask again a little later.
@@ -50,12 +54,17 @@ void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
   op.id = history_.size();
   op.client = c->id;
   op.run = "sim";
-  op.client_kind = model::ClientKind::kTtl;
+  op.client_kind = c->stale ? model::ClientKind::kStale : model::ClientKind::kTtl;
   op.invoke_ns = sim_.wall_unix_nanos();
   op.outcome = model::Outcome::kIndeterminate;
   const bool get = !routed_puts_.empty() && rng_.below(4) == 0;
   if (get) {
-    const model::OpRecord& put = history_[routed_puts_[rng_.below(routed_puts_.size())]];
+    // Half the gets read one of the 16 newest puts (what a client reads back soon after it was
+    // written: where a stale region shows), the others any put.
+    const size_t n = routed_puts_.size();
+    const size_t pick = rng_.below(2) == 0 ? n - 1 - rng_.below(std::min<size_t>(n, 16))
+                                           : rng_.below(n);
+    const model::OpRecord& put = history_[routed_puts_[pick]];
     op.kind = model::OpKind::kGet;
     op.workload = put.workload;
     op.key = put.key;

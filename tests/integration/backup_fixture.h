@@ -32,6 +32,7 @@ inline KeyMap scan_all(v1::Workload::Stub& stub, const std::string& workload) {
     req.set_workload(workload);
     req.set_start_key(start);
     req.set_limit(10000);
+    req.set_allow_stale(true);  // what this region holds, whatever its role
     v1::ScanResponse resp;
     EXPECT_TRUE(stub.Scan(&ctx, req, &resp).ok());
     for (const auto& kv : resp.items()) out[kv.key()] = kv.value();

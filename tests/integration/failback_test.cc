@@ -103,6 +103,7 @@ std::map<std::string, std::string> scan_all(drsim::v1::Workload::Stub& stub,
     req.set_workload(workload);
     req.set_start_key(start);
     req.set_limit(10000);
+    req.set_allow_stale(true);  // what this region holds, whatever its role
     drsim::v1::ScanResponse resp;
     grpc::Status s = stub.Scan(&ctx, req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();

@@ -396,6 +396,7 @@ TEST(LostWrites, APrimaryThatWroteOverLostSeqsWhileCutOffStopsAndReprotectRollsI
       drsim::v1::GetRequest req;
       req.set_workload("vm-web");
       req.set_key(key);
+      req.set_allow_stale(true);  // the primary is the standby here
       drsim::v1::GetResponse got;
       EXPECT_TRUE(reader->Get(&ctx, req, &got).ok()) << region << " " << key;
       return got;

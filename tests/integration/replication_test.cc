@@ -78,6 +78,7 @@ std::map<std::string, std::string> scan_all(drsim::v1::Workload::Stub& stub,
     drsim::v1::ScanRequest req;
     req.set_workload(workload);
     req.set_start_key(start);
+    req.set_allow_stale(true);  // what this region holds, whatever its role
     drsim::v1::ScanResponse resp;
     EXPECT_TRUE(stub.Scan(&ctx, req, &resp).ok());
     for (const auto& kv : resp.items()) out[kv.key()] = kv.value();
@@ -350,6 +351,57 @@ TEST(Standby, RefusesClientWritesNamingTheActiveRegionAndReportsNotServing) {
   grpc::health::v1::HealthCheckResponse hresp;
   ASSERT_TRUE(health->Check(&hctx, hreq, &hresp).ok());
   EXPECT_EQ(hresp.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+}
+
+// Reads are fenced as writes are: a standby's copy lags, so a client's Get or Scan there is
+// refused naming the active region; allow_stale (an operator's inspection) reads what it holds.
+TEST(Standby, RefusesReadsNamingTheActiveRegionUnlessTheyAllowStaleData) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  auto primary = topo.workload_stub("primary");
+  {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 2s);
+    drsim::v1::PutRequest req;
+    req.set_workload("vm-web");
+    req.set_key("k");
+    req.set_value("v");
+    drsim::v1::PutResponse resp;
+    ASSERT_TRUE(primary->Put(&ctx, req, &resp).ok());
+  }
+  ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") >= 1; }, 10s));
+  auto get = [&](drsim::v1::Workload::Stub& stub, bool allow_stale, drsim::v1::GetResponse* got) {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 2s);
+    drsim::v1::GetRequest req;
+    req.set_workload("vm-web");
+    req.set_key("k");
+    req.set_allow_stale(allow_stale);
+    return stub.Get(&ctx, req, got);
+  };
+  auto secondary = topo.workload_stub("secondary");
+  drsim::v1::GetResponse got;
+  grpc::Status s = get(*secondary, false, &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("region secondary is the standby; the active region is primary"),
+            std::string::npos)
+      << s.error_message();
+  {
+    grpc::ClientContext ctx;
+    net::set_deadline(ctx, 2s);
+    drsim::v1::ScanRequest req;
+    req.set_workload("vm-web");
+    drsim::v1::ScanResponse resp;
+    EXPECT_EQ(secondary->Scan(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  ASSERT_TRUE(get(*secondary, true, &got).ok());
+  EXPECT_TRUE(got.found());
+  EXPECT_EQ(got.value(), "v");
+  EXPECT_EQ(got.region(), "secondary");
+  ASSERT_TRUE(get(*primary, false, &got).ok());
+  EXPECT_EQ(got.value(), "v");
+  EXPECT_EQ(got.region(), "primary");
 }
 
 TEST(BadInput, WriteRpcsGetTheFittingStatusAndChangeNothing) {

@@ -50,6 +50,43 @@ case "$what" in
     run "$bin/drsim" sim --seed 7
     grep -v 'wall time' "$out" | diff "$out.2" - >/dev/null || fail "seed 7: two runs differ"
     ;;
+  routed)  # routed clients (the Traffic Manager's answers, TTL, puts and gets) judged by the
+           # drill's history checker; --duration runs; the same seed replays alike; bad input
+    run "$bin/drsim" sim --seeds 60 --clients 8; rc=$?
+    [ "$rc" -eq 0 ] || fail "--clients 8: exit $rc, expected 0"
+    grep -q '^drsim sim: 60 seed(s), 8 routed client(s), nemesis' "$out" || fail "no routed clients in the header"
+    grep -Eq '^  routed clients     [1-9][0-9]{4,} operations at [0-9]+/s virtual, [1-9][0-9]* ok \([1-9][0-9]* gets\)' "$out" \
+      || fail "fewer than 10000 routed operations, or no gets"
+    grep -Eq '^  routing changes    [1-9]' "$out" || fail "the Traffic Manager never changed its route"
+    grep -q '^  history check      model::check_history over every routed operation' "$out" || fail "no history check line"
+    grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "violations not 0"
+    run "$bin/drsim" sim --seed 11 --runs 4 --clients 8 --duration 20s; rc=$?
+    [ "$rc" -eq 0 ] || fail "--duration 20s: exit $rc, expected 0"
+    grep -q '^drsim sim: 4 seed(s), 8 routed client(s), at least 20s each' "$out" || fail "--duration: header"
+    python3 - "$out" <<'PY' || fail "--duration 20s: less than 80 s of virtual time over 4 runs"
+import re, sys
+t = float(re.search(r"^  virtual time\s+([0-9.]+) s", open(sys.argv[1]).read(), re.M).group(1))
+assert t >= 80.0, t
+PY
+    for spec in "99 drift" "4 racing-failovers"; do
+      set -- $spec
+      run "$bin/drsim" sim --seed "$1" --nemesis "$2" --clients 4; rc=$?
+      [ "$rc" -eq 0 ] || fail "seed $1 ($2) --clients 4: exit $rc"
+      grep -q ' read k' "$out" || fail "seed $1 ($2): no read in the events"
+      grep -q 'trafficmgr: route ' "$out" || fail "seed $1 ($2): no routing change in the events"
+      grep -v 'wall time' "$out" >"$out.2"
+      run "$bin/drsim" sim --seed "$1" --nemesis "$2" --clients 4
+      grep -v 'wall time' "$out" | diff "$out.2" - >/dev/null || fail "seed $1 ($2) --clients 4: two runs differ"
+    done
+    run "$bin/drsim" sim --duration 2h; rc=$?
+    [ "$rc" -eq 2 ] || fail "--duration 2h: exit $rc, expected 2"
+    grep -q -- '--duration: 2h is longer than 1h of virtual time' "$out" || fail "--duration 2h: no reason"
+    run "$bin/drsim" sim --duration 5x; rc=$?
+    [ "$rc" -eq 2 ] || fail "--duration 5x: exit $rc, expected 2"
+    grep -q -- "--duration: unit 'x' in '5x' is not one of ms, s, m, h, d" "$out" || fail "--duration 5x: no reason"
+    run "$bin/drsim" sim --seeds 3 --runs 3; rc=$?
+    [ "$rc" -eq 2 ] || fail "--seeds with --runs: exit $rc, expected 2"
+    ;;
   trace)  # --trace FILE: the replayed seed's events as JSON lines; refused without --seed or
            # when the file cannot be written (exit 2, before running anything)
     tr=$(mktemp)
@@ -105,6 +142,15 @@ PY
       || fail "unverified-marks: no two histories found"
     grep -q 'NO unverified-writes marks (broken variant)' "$out" \
       || fail "unverified-marks: the header does not say it is the broken variant"
+    # Reads answered whatever the role and lease: the routed clients' history check finds a
+    # superseded region's stale reads (partitions: 64 of 100 seeds; 10 asked).
+    run "$bin/drsim-testhooks" sim --seeds 10 --nemesis partition --clients 8 --broken-variant unfenced-reads; rc=$?
+    [ "$rc" -eq 1 ] || fail "unfenced-reads: exit $rc, expected 1"
+    grep -q 'routed client: stale read of ' "$out" || fail "unfenced-reads: no stale read found"
+    grep -q 'reads NOT fenced by role and lease (broken variant)' "$out" \
+      || fail "unfenced-reads: the header does not say it is the broken variant"
+    run "$bin/drsim-testhooks" sim --seeds 1 --broken-variant unfenced-reads; rc=$?
+    [ "$rc" -eq 2 ] || fail "unfenced-reads without --clients: exit $rc, expected 2"
     ;;
   no-hook-in-production)  # the production CLI runs the verb but has no broken variant
     run "$bin/drsim" sim --seeds 1; rc=$?
