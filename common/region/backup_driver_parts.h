@@ -30,6 +30,10 @@ inline constexpr auto kShipRetry = 1s;
 inline constexpr auto kShipDeadline = 10s;
 inline constexpr char kClockRecord[] = "clock";
 inline constexpr char kVmRecord[] = "vm";
+// A snapshot blob entry: a key's value, or that the key was deleted since the previous
+// snapshot of the chain.
+inline constexpr char kPut = '\x01';
+inline constexpr char kTombstone = '\x00';
 
 inline Time from_nanos(int64_t n) { return Time(Duration(n)); }
 inline int64_t to_nanos(Time t) { return t.time_since_epoch().count(); }
