@@ -60,6 +60,7 @@ struct SimCommand::Impl {
     size_t routed_ops = 0;
     size_t routed_ok = 0;
     size_t routed_reads = 0;
+    size_t routed_deletes = 0;
     size_t reads_of_given_up_writes = 0;
     size_t reads_of_crash_lost_writes = 0;
     size_t route_changes = 0;
@@ -89,6 +90,7 @@ struct SimCommand::Impl {
       routed_ops += v.routed_ops;
       routed_ok += v.routed_ok;
       routed_reads += v.routed_reads;
+      routed_deletes += v.routed_deletes;
       reads_of_given_up_writes += v.reads_of_given_up_writes;
       reads_of_crash_lost_writes += v.reads_of_crash_lost_writes;
       route_changes += v.route_changes;
@@ -172,6 +174,8 @@ struct SimCommand::Impl {
     if (text.find(" refused k") != std::string::npos) return "refusal";
     if (text.find(" read k") != std::string::npos) return "read";
     if (text.find(" refused the read of k") != std::string::npos) return "refusal";
+    if (text.find(" acked the delete of k") != std::string::npos) return "ack";
+    if (text.find(" refused the delete of k") != std::string::npos) return "refusal";
     if (text.rfind("trafficmgr: route ", 0) == 0) return "routing";
     return "state";
   }
@@ -379,10 +383,10 @@ struct SimCommand::Impl {
     std::printf("  refused            %zu (after the fault)\n", t.refused);
     std::printf("  routing changes    %zu (the Traffic Manager's)\n", t.route_changes);
     if (clients > 0) {
-      std::printf("  routed clients     %zu operations at %.0f/s virtual, %zu ok (%zu gets); "
-                  "longest time without an acknowledged put %.0f ms (seed %llu)\n",
+      std::printf("  routed clients     %zu operations at %.0f/s virtual, %zu ok (%zu gets, %zu "
+                  "deletes); longest time without an acknowledged put %.0f ms (seed %llu)\n",
                   t.routed_ops, virtual_s > 0 ? t.routed_ops / virtual_s : 0.0,
-                  t.routed_ok, t.routed_reads, to_ms(t.longest_write_gap),
+                  t.routed_ok, t.routed_reads, t.routed_deletes, to_ms(t.longest_write_gap),
                   static_cast<unsigned long long>(t.longest_write_gap_seed));
       std::printf("  history check      model::check_history over every routed operation; "
                   "gets that missed a write nothing promised: %zu an async write a failover "
@@ -447,6 +451,7 @@ struct SimCommand::Impl {
     body["routed_ops"] = t.routed_ops;
     body["routed_ok"] = t.routed_ok;
     body["routed_reads"] = t.routed_reads;
+    body["routed_deletes"] = t.routed_deletes;
     body["reads_of_given_up_writes"] = t.reads_of_given_up_writes;
     body["reads_of_crash_lost_writes"] = t.reads_of_crash_lost_writes;
     body["longest_write_gap_ms"] = to_ms(t.longest_write_gap);

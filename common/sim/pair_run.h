@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,16 +74,20 @@ class PairRun {
 
   // A client that follows the Traffic Manager (SeedOptions::clients): resolves when its cached
   // answer's TTL has run out (every fourth client, a stale one, only once: it keeps its first
-  // answer), then one operation at a time at the answered region — 3 puts in
-  // 4, else a get of a key an earlier routed put wrote (half the time one of the 16 newest) —
-  // given up after kClientDeadline
-  // (indeterminate, as `drsim load`'s TTL clients), the next 10–30 ms after the last ended.
-  // Every operation goes into history_.
+  // answer), then one operation at a time at the answered region: 2 in 8 a get of a key an
+  // earlier routed put wrote (half the time one of the 16 newest), 1 in 8 a delete of a key an
+  // acknowledged put wrote (each once), the rest puts of new keys. A call is given up after
+  // kClientDeadline (indeterminate, as `drsim load`'s TTL clients); the next starts 10–30 ms
+  // after the last ended. Every operation goes into history_.
   struct RoutedClient;
   static constexpr Duration kClientDeadline = std::chrono::milliseconds(1000);
   void start_routed_client(uint32_t id);
   void routed_step(const std::shared_ptr<RoutedClient>& c);
-  void routed_put(const std::shared_ptr<RoutedClient>& c, SimRegion& target, size_t index);
+  void routed_write(const std::shared_ptr<RoutedClient>& c, SimRegion& target, size_t index);
+  // The checker at a delete's answer: no ack by a superseded region, and a sync delete
+  // acknowledged while protected is applied on the standby. Returns whether it was protected.
+  bool on_delete_answer(SimRegion& by, const std::string& key, const std::string& workload,
+                        const region::WriteOutcome& o);
   void routed_get(const std::shared_ptr<RoutedClient>& c, SimRegion& target, size_t index);
   // Ends operation `index` (once: its answer or its deadline) and schedules the client's next.
   bool end_op(const std::shared_ptr<RoutedClient>& c, size_t index);
@@ -209,6 +214,9 @@ class PairRun {
   std::vector<model::OpRecord> history_;
   std::vector<bool> protected_op_;
   std::vector<size_t> routed_puts_;  // indexes of history_'s puts, for the gets to read
+  std::vector<size_t> deletable_;    // acknowledged puts no delete has asked for yet
+  // Keys a delete was asked for: the end checks of their puts' acks leave them out.
+  std::set<std::string> deleted_keys_;
   // When the routed clients were stopped and started again (wall unix nanos of the run).
   std::optional<int64_t> paused_since_;
   std::vector<std::pair<int64_t, int64_t>> pauses_;

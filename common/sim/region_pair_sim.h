@@ -110,6 +110,7 @@ struct Verdict {
   size_t routed_ops = 0;
   size_t routed_ok = 0;
   size_t routed_reads = 0;
+  size_t routed_deletes = 0;
   size_t reads_of_given_up_writes = 0;
   size_t reads_of_crash_lost_writes = 0;  // kill-cut-off: what the crash without fsync lost
   Duration longest_write_gap{};

@@ -57,8 +57,22 @@ void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
   op.client_kind = c->stale ? model::ClientKind::kStale : model::ClientKind::kTtl;
   op.invoke_ns = sim_.wall_unix_nanos();
   op.outcome = model::Outcome::kIndeterminate;
-  const bool get = !routed_puts_.empty() && rng_.below(4) == 0;
-  if (get) {
+  // 2 in 8 gets, 1 in 8 deletes (of a key an acknowledged put wrote, once), the rest puts.
+  const uint64_t draw = rng_.below(8);
+  const bool get = !routed_puts_.empty() && draw < 2;
+  const bool del = !get && draw == 2 && !deletable_.empty();
+  if (del) {
+    const size_t pick = rng_.below(deletable_.size());
+    const model::OpRecord& put = history_[deletable_[pick]];
+    deletable_.erase(deletable_.begin() + static_cast<std::ptrdiff_t>(pick));
+    op.kind = model::OpKind::kDelete;
+    op.workload = put.workload;
+    op.key = put.key;
+    // From now on the key may be gone: the checks of the put's ack at the end leave it out
+    // (the history check judges it, delete included).
+    deleted_keys_.insert(put.key);
+    ++v_.routed_deletes;
+  } else if (get) {
     // Half the gets read one of the 16 newest puts (what a client reads back soon after it was
     // written: where a stale region shows), the others any put.
     const size_t n = routed_puts_.size();
@@ -89,24 +103,35 @@ void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
   if (get) {
     routed_get(c, target, index);
   } else {
-    routed_put(c, target, index);
+    routed_write(c, target, index);
   }
 }
 
-void PairRun::routed_put(const std::shared_ptr<RoutedClient>& c, SimRegion& target,
-                         size_t index) {
+void PairRun::routed_write(const std::shared_ptr<RoutedClient>& c, SimRegion& target,
+                           size_t index) {
+  const model::OpRecord& asked = history_[index];
   v1::WriteOp w;
-  w.mutable_put()->set_workload(history_[index].workload);
-  w.mutable_put()->set_key(history_[index].key);
-  w.mutable_put()->set_value(history_[index].value);
+  if (asked.kind == model::OpKind::kDelete) {
+    w.mutable_delete_()->set_workload(asked.workload);
+    w.mutable_delete_()->set_key(asked.key);
+  } else {
+    w.mutable_put()->set_workload(asked.workload);
+    w.mutable_put()->set_key(asked.key);
+    w.mutable_put()->set_value(asked.value);
+  }
   target.freezer.run([this, c, &target, w, index] {
     target.node->write({w}, [this, c, &target, index](region::WriteOutcome o) {
       const model::OpRecord& op = history_[index];
       // The region's answer is judged even when the client gave up on it already.
-      on_answer(target, op.key, op.workload, op.value, o);
-      if (o.status.is_ok()) {
-        protected_op_[index] = !acked_.empty() && acked_.back().key == op.key &&
-                               acked_.back().protected_ack;
+      if (op.kind == model::OpKind::kDelete) {
+        protected_op_[index] = on_delete_answer(target, op.key, op.workload, o);
+      } else {
+        on_answer(target, op.key, op.workload, op.value, o);
+        if (o.status.is_ok()) {
+          protected_op_[index] = !acked_.empty() && acked_.back().key == op.key &&
+                                 acked_.back().protected_ack;
+          if (deleted_keys_.count(op.key) == 0) deletable_.push_back(index);
+        }
       }
       if (!end_op(c, index)) return;
       model::OpRecord& rec = history_[index];
@@ -154,6 +179,33 @@ void PairRun::routed_get(const std::shared_ptr<RoutedClient>& c, SimRegion& targ
   });
 }
 
+bool PairRun::on_delete_answer(SimRegion& by, const std::string& key,
+                               const std::string& workload, const region::WriteOutcome& o) {
+  if (!o.status.is_ok()) {
+    event(by.name + " refused the delete of " + key + " (" + workload +
+          "): " + o.status.message());
+    return false;
+  }
+  const uint64_t epoch = o.results.empty() ? 0 : o.results.front().epoch();
+  const bool protected_ack = by.status().protection() == v1::REGION_PROTECTION_PROTECTED;
+  event(by.name + " acked the delete of " + key + " (" + workload + ") at epoch " +
+        std::to_string(epoch) + (protected_ack ? "" : " unprotected"));
+  SimRegion& peer = other(by);
+  v1::GetStatusResponse ps = peer.status();
+  if (ps.role() == v1::ROLE_ACTIVE && ps.epoch() > epoch) {
+    fail("delete of " + key + " (" + workload + ") " + kAckBySupersededRegion + ": " + by.name +
+         " at epoch " + std::to_string(epoch) + " while " + peer.name +
+         " was already active at epoch " + std::to_string(ps.epoch()));
+  }
+  // Sync: the standby has applied the delete before it is acknowledged.
+  if (workload == kSyncWorkload && protected_ack && peer.alive() &&
+      peer.value_of(workload, key).has_value()) {
+    fail("sync delete of " + key + " acknowledged by " + by.name + " but " + key +
+         " is still on " + peer.name);
+  }
+  return protected_ack;
+}
+
 bool PairRun::end_op(const std::shared_ptr<RoutedClient>& c, size_t index) {
   if (c->ended || c->op != index) return false;
   c->ended = true;
@@ -188,8 +240,10 @@ void PairRun::check_history_at_end(SimRegion& serving) {
   v_.routed_ok += check.writes.ok + check.reads.ok;
   for (const auto& l : check.lost) {
     if (l.workload == kSyncWorkload && protected_op_[l.id]) {
-      fail("routed client: acknowledged sync write " + l.key + " (" + l.region + ", epoch " +
-           std::to_string(l.epoch) + ") is lost on " + serving.name);
+      fail("routed client: acknowledged sync " +
+           std::string(l.kind == model::OpKind::kDelete ? "delete of " : "write ") + l.key +
+           " (" + l.region + ", epoch " + std::to_string(l.epoch) + ") is lost on " +
+           serving.name);
     }
   }
   // A get that missed a write it should have seen: a violation when that write was a sync

@@ -1,5 +1,8 @@
 #include "common/sim/sim_region.h"
 
+#include <map>
+#include <optional>
+
 namespace drsim::sim {
 
 std::string SimRegion::log_problem(const std::string& workload) {
@@ -7,20 +10,27 @@ std::string SimRegion::log_problem(const std::string& workload) {
   DRSIM_CHECK(cursor.is_ok());
   uint64_t next = 1;
   std::string problem;
+  // Each key's newest logged change: what the data must show (a put's value, a delete's absence).
+  std::map<std::string, v1::Change> newest;
   Status st = store->scan_log(workload, Seq(1), Seq(~uint64_t{0}), [&](const v1::Change& c) {
     if (c.seq() != next) {
       problem = "a seq gap: " + std::to_string(c.seq()) + " follows " + std::to_string(next - 1);
       return false;
     }
-    if (value_of(workload, c.key()) != c.value()) {
-      problem = "seq " + std::to_string(c.seq()) + " (" + c.key() +
-                ") is logged but not in the data (half-applied)";
-      return false;
-    }
+    newest[c.key()] = c;
     ++next;
     return true;
   });
   DRSIM_CHECK(st.is_ok());
+  for (const auto& [key, c] : newest) {
+    if (!problem.empty()) break;
+    const std::optional<std::string> want =
+        c.op() == v1::OP_DELETE ? std::nullopt : std::optional<std::string>(c.value());
+    if (value_of(workload, key) != want) {
+      problem = "seq " + std::to_string(c.seq()) + " (" + (want ? "put " : "delete of ") + key +
+                ") is logged but not in the data (half-applied)";
+    }
+  }
   const uint64_t last = next - 1;
   if (problem.empty() && last != cursor->seq.value()) {
     problem = "the log ends at seq " + std::to_string(last) + " but the cursor is at " +

@@ -83,7 +83,8 @@ struct SimRegion {
   }
   bool active() { return alive() && !node->is_standby(); }
   // "" when `workload`'s log holds seqs 1..cursor without a gap, nothing beyond the cursor (a
-  // change "from the future") and every logged change is in the data (none half-applied);
+  // change "from the future") and each key's newest logged change is what the data shows (a
+  // put's value, a delete's absence: none half-applied);
   // else what is wrong. The region must be alive.
   std::string log_problem(const std::string& workload);
 

@@ -55,8 +55,8 @@ case "$what" in
     run "$bin/drsim" sim --seeds 60 --clients 8; rc=$?
     [ "$rc" -eq 0 ] || fail "--clients 8: exit $rc, expected 0"
     grep -q '^drsim sim: 60 seed(s), 8 routed client(s), nemesis' "$out" || fail "no routed clients in the header"
-    grep -Eq '^  routed clients     [1-9][0-9]{4,} operations at [0-9]+/s virtual, [1-9][0-9]* ok \([1-9][0-9]* gets\)' "$out" \
-      || fail "fewer than 10000 routed operations, or no gets"
+    grep -Eq '^  routed clients     [1-9][0-9]{4,} operations at [0-9]+/s virtual, [1-9][0-9]* ok \([1-9][0-9]* gets, [1-9][0-9]* deletes\)' "$out" \
+      || fail "fewer than 10000 routed operations, or no gets or deletes"
     grep -Eq '^  routing changes    [1-9]' "$out" || fail "the Traffic Manager never changed its route"
     grep -q '^  history check      model::check_history over every routed operation' "$out" || fail "no history check line"
     grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "violations not 0"
@@ -134,6 +134,11 @@ PY
       || fail "ack-before-standby: not caught in 5 of 5 seeds"
     grep -q 'acknowledged by primary but not on secondary' "$out" \
       || fail "ack-before-standby: no sync ack missing on the standby"
+    # ... and the routed clients' sync deletes acknowledged before the standby applied them.
+    run "$bin/drsim-testhooks" sim --seeds 5 --clients 8 --broken-variant ack-before-standby; rc=$?
+    [ "$rc" -eq 1 ] || fail "ack-before-standby --clients 8: exit $rc, expected 1"
+    grep -Eq 'sync delete of k[0-9]+ acknowledged by primary but k[0-9]+ is still on secondary' "$out" \
+      || fail "ack-before-standby --clients 8: no sync delete found unapplied on the standby"
     # A restarted primary that does not mark its unverified writes: two histories at the same
     # seqs, found by kill-cut-off's same-data check.
     run "$bin/drsim-testhooks" sim --seeds 20 --nemesis kill-cut-off --broken-variant unverified-marks; rc=$?
