@@ -65,6 +65,10 @@ class PairRun {
   // a restarted one answers at the same address).
   void start_client(std::unique_ptr<SimRegion>& target_slot);
 
+  // The checker of an acknowledgement's epoch (`what` names the write): none by a superseded
+  // region, none by a restarted region below its peer's epoch.
+  void check_ack_epoch(SimRegion& by, const std::string& what, uint64_t epoch);
+
   // The checker, at the instant of each answer.
   void on_answer(SimRegion& by, const std::string& key, const std::string& workload,
                  const std::string& value, const region::WriteOutcome& o);

@@ -587,6 +587,24 @@ void PairRun::check_end_state() {
   }
 }
 
+void PairRun::check_ack_epoch(SimRegion& by, const std::string& what, uint64_t epoch) {
+  SimRegion& peer = other(by);
+  v1::GetStatusResponse ps = peer.status();
+  // One active region at a time: nobody acknowledges once a newer epoch is active.
+  if (ps.role() == v1::ROLE_ACTIVE && ps.epoch() > epoch) {
+    fail(what + " " + kAckBySupersededRegion + ": " + by.name + " at epoch " +
+         std::to_string(epoch) + " while " + peer.name + " was already active at epoch " +
+         std::to_string(ps.epoch()));
+  }
+  // A restarted region resumes at what its store holds, and that is never behind a newer
+  // epoch it acknowledges under.
+  if (by.restarted && epoch < ps.epoch()) {
+    fail(what + " acknowledged by the restarted " + by.name + " at epoch " +
+         std::to_string(epoch) + " below " + peer.name + "'s epoch " +
+         std::to_string(ps.epoch()));
+  }
+}
+
 // The checker, at the instant of each answer.
 void PairRun::on_answer(SimRegion& by, const std::string& key, const std::string& workload,
                         const std::string& value, const region::WriteOutcome& o) {
@@ -604,21 +622,8 @@ void PairRun::on_answer(SimRegion& by, const std::string& key, const std::string
         (protected_ack ? "" : " unprotected"));
   ++v_.acked;
   if (workload == kSyncWorkload) ++v_.acked_sync;
+  check_ack_epoch(by, "write " + key + " (" + workload + ")", epoch);
   SimRegion& peer = other(by);
-  v1::GetStatusResponse ps = peer.status();
-  // One active region at a time: nobody acknowledges once a newer epoch is active.
-  if (ps.role() == v1::ROLE_ACTIVE && ps.epoch() > epoch) {
-    fail("write " + key + " (" + workload + ") " + kAckBySupersededRegion + ": " + by.name +
-         " at epoch " + std::to_string(epoch) + " while " + peer.name +
-         " was already active at epoch " + std::to_string(ps.epoch()));
-  }
-  // A restarted region resumes at what its store holds, and that is never behind a newer
-  // epoch it acknowledges under.
-  if (by.restarted && epoch < ps.epoch()) {
-    fail("write " + key + " (" + workload + ") acknowledged by the restarted " + by.name +
-         " at epoch " + std::to_string(epoch) + " below " + peer.name + "'s epoch " +
-         std::to_string(ps.epoch()));
-  }
   // Sync: acknowledged only once the standby has it durably. A dead standby's store is judged
   // when it restarts (check_restarted_store).
   if (workload == kSyncWorkload && protected_ack && peer.alive() &&

@@ -190,13 +190,8 @@ bool PairRun::on_delete_answer(SimRegion& by, const std::string& key,
   const bool protected_ack = by.status().protection() == v1::REGION_PROTECTION_PROTECTED;
   event(by.name + " acked the delete of " + key + " (" + workload + ") at epoch " +
         std::to_string(epoch) + (protected_ack ? "" : " unprotected"));
+  check_ack_epoch(by, "delete of " + key + " (" + workload + ")", epoch);
   SimRegion& peer = other(by);
-  v1::GetStatusResponse ps = peer.status();
-  if (ps.role() == v1::ROLE_ACTIVE && ps.epoch() > epoch) {
-    fail("delete of " + key + " (" + workload + ") " + kAckBySupersededRegion + ": " + by.name +
-         " at epoch " + std::to_string(epoch) + " while " + peer.name +
-         " was already active at epoch " + std::to_string(ps.epoch()));
-  }
   // Sync: the standby has applied the delete before it is acknowledged.
   if (workload == kSyncWorkload && protected_ack && peer.alive() &&
       peer.value_of(workload, key).has_value()) {
