@@ -18,6 +18,7 @@
 #include "common/net/grpc_util.h"
 #include "common/net/health_service.h"
 #include "common/net/transport_flags.h"
+#include "common/runtime/daemon_flags.h"
 #include "common/runtime/process_runtime.h"
 #include "faultproxy/fault_proxy_service.h"
 
@@ -35,20 +36,14 @@ int main(int argc, char** argv) {
                "faults"};
   std::string listen = "127.0.0.1:0";
   uint64_t seed = 1;
-  std::string ready_file, log_format = "text", log_level = "info";
+  runtime::DaemonFlags daemon_flags;
   app.add_option("--listen", listen, "control gRPC address host:port (port 0 = ephemeral)")
       ->capture_default_str();
   app.add_option("--seed", seed, "seed of every link's jitter and stall windows")
       ->capture_default_str();
-  app.add_option("--ready-file", ready_file, "write {pid, address} here once serving");
+  daemon_flags.add_to(app, "write {pid, address} here once serving");
   net::TransportFlags transport_flags;
   net::add_transport_flags(app, transport_flags);
-  app.add_option("--log-format", log_format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
-  app.add_option("--log-level", log_level, "spdlog level")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
-      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -79,7 +74,7 @@ int main(int argc, char** argv) {
     return kExitBadConfig;
   }
 
-  runtime::setup_logging("faultproxy", log_format, log_level);
+  daemon_flags.start_logging("faultproxy");
   boost::asio::io_context io;
   RealClock clock;  // the process clock, injected (the links' Asio timers run on real time)
   faultproxy::FaultProxyService service(io, clock, seed, link_address);
@@ -117,8 +112,9 @@ int main(int argc, char** argv) {
   }
   server = started->server.get();
   spdlog::info("fault proxy serving on {} (seed {})", started->address, seed);
-  if (!ready_file.empty()) {
-    if (Status s = runtime::write_ready_file(ready_file, started->address); !s.is_ok()) {
+  if (!daemon_flags.ready_file.empty()) {
+    if (Status s = runtime::write_ready_file(daemon_flags.ready_file, started->address);
+        !s.is_ok()) {
       spdlog::error("{}", s.message());
       server->Shutdown(std::chrono::system_clock::now());
       return 1;

@@ -22,6 +22,7 @@
 #include "common/net/http_server.h"
 #include "common/net/https_context.h"
 #include "common/net/transport_flags.h"
+#include "common/runtime/daemon_flags.h"
 #include "common/runtime/process_runtime.h"
 #include "trafficmgr/dashboard.h"
 #include "trafficmgr/dns_server.h"
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:0";
   std::vector<std::string> endpoint_flags, probe_address_flags;
   int64_t interval_ms = 100, timeout_ms = 50, tolerated = 2, ttl_ms = 500;
-  std::string ready_file, log_format = "text", log_level = "info";
+  runtime::DaemonFlags daemon_flags;
   std::string dns_listen, dns_name;
   std::vector<std::string> dns_address_flags;
   std::string probe_protocol = "grpc", probe_path;
@@ -133,14 +134,8 @@ int main(int argc, char** argv) {
                  "NAME=IP, repeatable: the A/AAAA answer while endpoint NAME is routed (default: "
                  "the HOST of its --endpoint; DNS carries no port). E.g. primary=127.0.0.11")
       ->take_all();
-  app.add_option("--ready-file", ready_file,
-                 "write {pid, address[, dns_address][, dashboard_address]} here once serving");
-  app.add_option("--log-format", log_format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
-  app.add_option("--log-level", log_level, "spdlog level")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
-      ->capture_default_str();
+  daemon_flags.add_to(app,
+                "write {pid, address[, dns_address][, dashboard_address]} here once serving");
   net::add_transport_flags(app, transport_flags);
   try {
     app.parse(argc, argv);
@@ -254,7 +249,7 @@ int main(int argc, char** argv) {
   // Last of the flags: a bad profile flag is named first, whatever the transport.
   auto transport = net::make_transport(transport_flags, "trafficmgr", listen);
   if (!transport.is_ok()) return bad_config(transport.status().message());
-  runtime::setup_logging("trafficmgr", log_format, log_level);
+  daemon_flags.start_logging("trafficmgr");
   boost::asio::io_context io;
   // One scheduler for the process, which is its clock too, injected into every driver.
   net::AsioScheduler scheduler(io);
@@ -363,8 +358,10 @@ int main(int argc, char** argv) {
     ready_extra += std::string(ready_extra.empty() ? "" : ",") + "\"dashboard_address\":\"" +
                    dashboard_server->address() + "\"";
   }
-  if (!ready_file.empty()) {
-    if (Status s = runtime::write_ready_file(ready_file, started->address, ready_extra); !s.is_ok()) {
+  if (!daemon_flags.ready_file.empty()) {
+    if (Status s =
+            runtime::write_ready_file(daemon_flags.ready_file, started->address, ready_extra);
+        !s.is_ok()) {
       spdlog::error("{}", s.message());
       started->server->Shutdown(std::chrono::system_clock::now());
       return 1;

@@ -18,6 +18,7 @@
 #include "common/net/http_server.h"
 #include "common/net/https_context.h"
 #include "common/net/transport_flags.h"
+#include "common/runtime/daemon_flags.h"
 #include "common/runtime/process_runtime.h"
 #include "common/net/rpc_counters.h"
 #include "common/region/backup_service.h"
@@ -76,9 +77,20 @@ net::HttpResponse health_response(RegionNode& node, net::HealthService& health) 
   return response;
 }
 
-}  // namespace
+// What the flags say, checked: everything serve() needs.
+struct RegionDaemonConfig {
+  RegionOptions opt;
+  BackupOptions backup;
+  double time_scale = 1.0;
+  uint64_t min_free_bytes = kDefaultMinFreeBytes;
+  runtime::DaemonFlags daemon_flags;
+  std::optional<net::Transport> transport;
+};
 
-int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
+// Parses and checks the flags into `c`; an exit code when the daemon must not go on (0 after
+// --help, 2 for bad flags, with the reason on stderr).
+std::optional<int> parse_flags(int argc, char** argv, const DaemonDefaults& defaults,
+                               RegionDaemonConfig& c) {
   RegionOptions opt;
   opt.name = defaults.name;
   opt.peer_name = defaults.peer_name;
@@ -86,8 +98,6 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   std::string workloads = "vm-web,vm-db";
   std::string mode = "sync";
   std::string role = defaults.initial_role == model::Role::kActive ? "active" : "standby";
-  std::string log_format = "text";
-  std::string log_level = "info";
   int64_t sync_ack_timeout_ms = opt.sync_ack_timeout.count();
   int64_t fence_check_timeout_ms = opt.fence_check_timeout.count();
   int64_t peer_fence_timeout_ms = opt.peer_fence_timeout.count();
@@ -190,18 +200,12 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
                  "Refuse to start when the data dir's file system has less free space than this "
                  "(RocksDB cannot open on a full disk)")
       ->capture_default_str();
-  app.add_option("--ready-file", opt.ready_file,
-                 "Write {pid, address[, http_address]} here once serving");
+  c.daemon_flags.add_to(app, "Write {pid, address[, http_address]} here once serving");
   net::add_transport_flags(app, transport_flags);
   std::string tls_identity;
   app.add_option("--tls-identity", tls_identity,
                  "with --tls-dir: the certificate to present (default: --name); a test failover "
                  "copy is `test-failover`");
-  app.add_option("--log-format", log_format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -245,8 +249,21 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
     std::fprintf(stderr, "%s: %s\n", defaults.program.c_str(), valid.message().c_str());
     return 2;
   }
+  opt.ready_file = c.daemon_flags.ready_file;
+  c.opt = std::move(opt);
+  c.backup = backup_opt;
+  c.time_scale = time_scale;
+  c.min_free_bytes = min_free_bytes;
+  c.transport = std::move(transport);
+  return std::nullopt;
+}
 
-  runtime::setup_logging(opt.name, log_format, log_level);
+// Opens the stores, builds the drivers and serves until SIGTERM / SIGINT; the exit code.
+int serve(RegionDaemonConfig& c) {
+  RegionOptions& opt = c.opt;
+  const BackupOptions& backup_opt = c.backup;
+  std::optional<net::Transport>& transport = c.transport;
+  c.daemon_flags.start_logging(opt.name);
   std::error_code ec;
   std::filesystem::create_directories(opt.data_dir, ec);
   if (ec) {
@@ -255,7 +272,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   }
   // The same measure of room as the store's own refusal of writes (RocksDB's Env).
   if (Status s = storage::require_free_bytes(*rocksdb::Env::Default(), opt.data_dir,
-                                             min_free_bytes, "to start; --min-free-bytes",
+                                             c.min_free_bytes, "to start; --min-free-bytes",
                                              storage::UnknownRoom::kRefuse);
       !s.is_ok()) {
     spdlog::error("{}", s.message());
@@ -294,7 +311,7 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   BackupService backup_service(io, backup);
   std::string data_dir = opt.data_dir;
   while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
-  SiteRecoveryDriver site_recovery(node, scheduler, clock, data_dir + ".points", time_scale);
+  SiteRecoveryDriver site_recovery(node, scheduler, clock, data_dir + ".points", c.time_scale);
   SiteRecoveryService site_recovery_service(io, site_recovery);
 
   grpc::ServerBuilder builder;
@@ -405,6 +422,14 @@ int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   if (stopper.joinable()) stopper.join();
   spdlog::info("region {} stopped", opt.name);
   return 0;
+}
+
+}  // namespace
+
+int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
+  RegionDaemonConfig c;
+  if (std::optional<int> done = parse_flags(argc, argv, defaults, c)) return *done;
+  return serve(c);
 }
 
 }  // namespace drsim::region

@@ -265,6 +265,17 @@ TEST(Cli, DaemonRejectsBadFlagsWithExit2) {
   r = run_binary("drsim-secondary", {"--data-dir", dir, "--listen", "127.0.0.1:99999"}, 10s);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--listen"), std::string::npos) << r.output;
+  // The flags every daemon shares (runtime::DaemonFlags) are checked alike: an unknown log
+  // level was taken as "off" by the region daemons before.
+  for (const std::string daemon : {"drsim-secondary", "drsim-trafficmgr", "drsim-faultproxy"}) {
+    std::vector<std::string> args = {"--log-level", "loud"};
+    if (daemon == "drsim-secondary") args.insert(args.end(), {"--data-dir", dir});
+    r = run_binary(daemon, args, 10s);
+    EXPECT_EQ(r.exit_code, 2) << daemon << ": " << r.output;
+    EXPECT_NE(r.output.find("--log-level: loud not in {trace,debug,info,warn,error,critical,off}"),
+              std::string::npos)
+        << daemon << ": " << r.output;
+  }
   std::filesystem::remove_all(dir);
 }
 
