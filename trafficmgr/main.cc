@@ -32,6 +32,8 @@
 #include "trafficmgr/lease_witness.h"
 #include "trafficmgr/traffic_manager_service.h"
 
+using namespace drsim;
+
 namespace {
 
 constexpr int kExitBadConfig = 2;
@@ -51,23 +53,62 @@ int bad_config(const std::string& message) {
   return kExitBadConfig;
 }
 
-}  // namespace
+// What the flags say, checked: everything serve() needs.
+struct TmDaemonConfig {
+  trafficmgr::TrafficManagerConfig config;
+  std::vector<trafficmgr::RegionAdminSpec> region_admins;
+  std::optional<trafficmgr::DnsServerConfig> dns_config;
+  std::optional<net::Transport> transport;
+  runtime::DaemonFlags daemon_flags;
+  std::string listen = "127.0.0.1:0";
+  std::string dashboard_listen;
+  std::string state_dir;
+};
 
-int main(int argc, char** argv) {
-  using namespace drsim;
+// One line per profile and per endpoint: what this Traffic Manager serves and probes.
+void log_profiles(const trafficmgr::TrafficManagerConfig& config, const std::string& address) {
+  for (const auto& spec : config.profiles) {
+    const model::TmProfile& profile = spec.profile;
+    const model::TmMonitorConfig& m = profile.monitor;
+    std::string probe_what = model::tm_probe_protocol_name(m.protocol);
+    if (m.protocol == model::TmProbeProtocol::kGrpcHealth) {
+      probe_what += " of '" + spec.health_service + "'";
+    } else if (!m.path.empty()) {
+      probe_what += " GET " + m.path;
+    }
+    spdlog::info(
+        "profile {} serving on {}: {} routing, {} endpoints, {} probe every {} ms (timeout {} "
+        "ms, tolerated failures {}), ttl {} ms{}",
+        profile.name, address, model::tm_routing_method_name(profile.routing),
+        profile.endpoints.size(), probe_what, to_ms(m.interval), to_ms(m.timeout),
+        m.tolerated_failures, profile.ttl.count(),
+        profile.enabled == model::TmEnabled::kDisabled ? " (disabled)" : "");
+    for (size_t i = 0; i < profile.endpoints.size(); ++i) {
+      const model::TmEndpoint& e = profile.endpoints[i];
+      spdlog::info("endpoint {}/{} at {} priority {} weight {} (probed at {})", profile.name,
+                   e.name, e.target, e.priority, e.weight,
+                   e.kind == model::TmEndpointKind::kNested ? "-" : spec.probe_target(i));
+    }
+  }
+}
+
+// Parses and checks the flags into `c`; an exit code when the daemon must not go on (0 after
+// --help, 2 for bad flags, with the reason on stderr).
+std::optional<int> parse_flags(int argc, char** argv, TmDaemonConfig& c) {
   CLI::App app{"drsim Traffic Manager: probes endpoints, answers Resolve and DNS per profile"};
   trafficmgr::FlagProfileConfig flag_profile;
   std::string config_file;
   uint64_t seed = 1;
-  std::string listen = "127.0.0.1:0";
+  std::string& listen = c.listen;
   std::vector<std::string> endpoint_flags, probe_address_flags;
   int64_t interval_ms = 100, timeout_ms = 50, tolerated = 2, ttl_ms = 500;
-  runtime::DaemonFlags daemon_flags;
+  runtime::DaemonFlags& daemon_flags = c.daemon_flags;
   std::string dns_listen, dns_name;
   std::vector<std::string> dns_address_flags;
   std::string probe_protocol = "grpc", probe_path;
   std::vector<std::string> probe_header_flags, expected_status_flags, region_admin_flags;
-  std::string dashboard_listen, state_dir;
+  std::string& dashboard_listen = c.dashboard_listen;
+  std::string& state_dir = c.state_dir;
   net::TransportFlags transport_flags;
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 = ephemeral)")
       ->capture_default_str();
@@ -195,7 +236,7 @@ int main(int argc, char** argv) {
     if (Status s = config.validate(); !s.is_ok()) return bad_config(s.message());
     return config;
   };
-  trafficmgr::TrafficManagerConfig config;
+  trafficmgr::TrafficManagerConfig& config = c.config;
   if (!config_file.empty()) {
     for (const char* flag : {"--profile", "--endpoint", "--probe-address", "--probe-interval-ms",
                              "--probe-timeout-ms", "--tolerated-failures", "--ttl-ms",
@@ -215,7 +256,7 @@ int main(int argc, char** argv) {
     if (std::holds_alternative<int>(made)) return std::get<int>(made);
     config = std::move(std::get<trafficmgr::TrafficManagerConfig>(made));
   }
-  std::vector<trafficmgr::RegionAdminSpec> region_admins;
+  std::vector<trafficmgr::RegionAdminSpec>& region_admins = c.region_admins;
   for (const auto& flag : region_admin_flags) {
     auto spec = trafficmgr::parse_region_admin_flag(flag);
     if (!spec.is_ok()) return bad_config(spec.status().message());
@@ -237,7 +278,7 @@ int main(int argc, char** argv) {
   } else if (!region_admins.empty()) {
     return bad_config("--region-admin needs --dashboard-listen (only the dashboard shows it)");
   }
-  std::optional<trafficmgr::DnsServerConfig> dns_config;
+  std::optional<trafficmgr::DnsServerConfig>& dns_config = c.dns_config;
   if (!dns_listen.empty()) {
     auto made = trafficmgr::make_dns_server_config(dns_listen, config);
     if (!made.is_ok()) return bad_config(made.status().message());
@@ -249,6 +290,21 @@ int main(int argc, char** argv) {
   // Last of the flags: a bad profile flag is named first, whatever the transport.
   auto transport = net::make_transport(transport_flags, "trafficmgr", listen);
   if (!transport.is_ok()) return bad_config(transport.status().message());
+  c.transport = std::move(transport).value();
+  return std::nullopt;
+}
+
+// Starts the Traffic Manager, its witness, DNS and dashboard, and serves until SIGTERM /
+// SIGINT; the exit code.
+int serve(TmDaemonConfig& c) {
+  const trafficmgr::TrafficManagerConfig& config = c.config;
+  std::optional<net::Transport>& transport = c.transport;
+  const std::string& listen = c.listen;
+  const std::string& state_dir = c.state_dir;
+  const std::string& dashboard_listen = c.dashboard_listen;
+  const std::vector<trafficmgr::RegionAdminSpec>& region_admins = c.region_admins;
+  std::optional<trafficmgr::DnsServerConfig>& dns_config = c.dns_config;
+  const runtime::DaemonFlags& daemon_flags = c.daemon_flags;
   daemon_flags.start_logging("trafficmgr");
   boost::asio::io_context io;
   // One scheduler for the process, which is its clock too, injected into every driver.
@@ -293,29 +349,7 @@ int main(int argc, char** argv) {
     spdlog::error("{}", started.status().message());
     return 1;
   }
-  for (const auto& spec : config.profiles) {
-    const model::TmProfile& profile = spec.profile;
-    const model::TmMonitorConfig& m = profile.monitor;
-    std::string probe_what = model::tm_probe_protocol_name(m.protocol);
-    if (m.protocol == model::TmProbeProtocol::kGrpcHealth) {
-      probe_what += " of '" + spec.health_service + "'";
-    } else if (!m.path.empty()) {
-      probe_what += " GET " + m.path;
-    }
-    spdlog::info(
-        "profile {} serving on {}: {} routing, {} endpoints, {} probe every {} ms (timeout {} "
-        "ms, tolerated failures {}), ttl {} ms{}",
-        profile.name, started->address, model::tm_routing_method_name(profile.routing),
-        profile.endpoints.size(), probe_what, to_ms(m.interval), to_ms(m.timeout),
-        m.tolerated_failures, profile.ttl.count(),
-        profile.enabled == model::TmEnabled::kDisabled ? " (disabled)" : "");
-    for (size_t i = 0; i < profile.endpoints.size(); ++i) {
-      const model::TmEndpoint& e = profile.endpoints[i];
-      spdlog::info("endpoint {}/{} at {} priority {} weight {} (probed at {})", profile.name,
-                   e.name, e.target, e.priority, e.weight,
-                   e.kind == model::TmEndpointKind::kNested ? "-" : spec.probe_target(i));
-    }
-  }
+  log_profiles(config, started->address);
   std::shared_ptr<trafficmgr::DnsServer> dns;
   std::string ready_extra;
   if (dns_config) {
@@ -387,4 +421,12 @@ int main(int argc, char** argv) {
   started->server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   spdlog::info("stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  TmDaemonConfig c;
+  if (std::optional<int> done = parse_flags(argc, argv, c)) return *done;
+  return serve(c);
 }
