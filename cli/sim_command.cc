@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/html_report.h"
 #include "cli/json_output.h"
 #include "cli/site_recovery.h"  // parse_duration_text
 #include "common/sim/region_pair_sim.h"
@@ -34,6 +35,7 @@ struct SimCommand::Impl {
   std::string nemesis = "all";
   bool json = false;
   std::string trace;  // --trace FILE: the replayed seed's events as JSON lines
+  std::string html;   // --html FILE: the replayed seed as the drill's HTML report
   bool drift_beyond_bound = false;
   bool without_fsync = false;
   std::string broken_variant;  // test builds only (DRSIM_TEST_HOOKS)
@@ -142,6 +144,10 @@ struct SimCommand::Impl {
     cmd->add_option("--trace", trace,
                     "With --seed: also write the seed's events to FILE as JSON lines (a header "
                     "line, then one line per event: t_ms, kind, text)");
+    cmd->add_option("--html", html,
+                    "With --seed: also write the seed as the drill's HTML report (summary, "
+                    "timeline of the routed clients' operations, nemesis and operator steps, "
+                    "routing changes, promotions; RTO with --clients)");
 #if DRSIM_TEST_HOOKS
     cmd->add_option("--broken-variant", broken_variant,
                     "TEST BUILD: run a deliberately broken variant (lease: regions ack without "
@@ -225,6 +231,9 @@ struct SimCommand::Impl {
     } else if (!trace.empty() && (!seed || runs.value_or(1) > 1)) {
       bad = invalid_argument(
           "--trace: needs --seed S without --runs (the trace is one seed's events)");
+    } else if (!html.empty() && (!seed || runs.value_or(1) > 1)) {
+      bad = invalid_argument(
+          "--html: needs --seed S without --runs (the report is one seed's run)");
     } else if (broken_variant == "unfenced-reads" && clients == 0) {
       bad = invalid_argument(
           "--broken-variant unfenced-reads: needs --clients N (only the routed clients read)");
@@ -264,6 +273,7 @@ struct SimCommand::Impl {
     base.fsync = without_fsync ? sim::Fsync::kOff : sim::Fsync::kEveryWrite;
     base.clients = clients;
     base.duration = run_duration;
+    base.record = !html.empty();
 
     // One seed replayed (its events printed): --seed alone, or --seed S --runs 1.
     const bool replay = seed && runs.value_or(1) == 1;
@@ -331,6 +341,14 @@ struct SimCommand::Impl {
       }
     }
 
+    if (!html.empty() && replayed) {
+      if (Status s = write_html_report(html_report(*replayed), replayed->record.history, html);
+          !s.is_ok()) {
+        if (json) return print_json_error(s);
+        std::fprintf(stderr, "drsim sim: --html: %s\n", s.message().c_str());
+        return 2;
+      }
+    }
     if (json) return print_json(t, failing, replayed, wall_s);
     if (replayed) {
       std::printf("seed %llu, nemesis %s: events\n",
@@ -358,6 +376,90 @@ struct SimCommand::Impl {
           "host crash loses; drsim promises that only with storage.fsync: true)\n");
     }
     return failing.empty() ? 0 : 1;
+  }
+
+  // A step's label on the timeline: "kill primary (its host crashes: ...)" -> "kill primary",
+  // "operator 2: failover to primary" -> "failover to primary".
+  static std::string timeline_label(const std::string& text) {
+    std::string t = text;
+    if (t.rfind("operator", 0) == 0 && t.find(": ") != std::string::npos) {
+      t = t.substr(t.find(": ") + 2);
+    }
+    return t.substr(0, std::min(t.find(" ("), t.find(": ")));
+  }
+
+  // The drill report's JSON (cli/html_report.h: every field optional) for one replayed seed:
+  // the nemesis as the fault, the first promotion as the failover, the Traffic Manager's
+  // routing changes, the nemesis and operator steps, the routed clients' counts and, with a
+  // promotion and routed clients, the RTO measured as a drill measures it (model::measure_rto).
+  JsonObject html_report(const Verdict& v) const {
+    const Verdict::Record& r = v.record;
+    JsonObject j;
+    j["drill"] = "sim seed " + std::to_string(v.seed) + ", " +
+                 std::string(sim::nemesis_name(v.nemesis));
+    j["description"] = replay_command(v);
+    j["passed"] = v.violations.empty();
+    j["problems"] = v.violations;
+    j["final_active"] = r.final_active;
+    model::OutageMarks marks;
+    JsonObject steps = JsonObject::array();
+    JsonObject routes = JsonObject::array();
+    for (const auto& m : r.marks) {
+      if (m.kind == "nemesis" || m.kind == "operator") {
+        if (m.kind == "nemesis" && marks.fault_ns == 0) {
+          marks.fault_ns = m.unix_nanos;
+          j["fault"] = {{"unix_nanos", m.unix_nanos},
+                        {"kind", sim::nemesis_name(v.nemesis)},
+                        {"description", m.text}};
+        }
+        steps.push_back({{"step", steps.size() + 1},
+                         {"action", m.text},
+                         {"outcome", "ok"},
+                         {"timeline", timeline_label(m.text)},
+                         {"started_unix_nanos", m.unix_nanos}});
+      } else if (m.kind == "promoted" && marks.promoted_ns == 0) {
+        marks.promoted_ns = m.unix_nanos;
+        marks.new_region = m.region;
+        j["failover"] = {{"promoted_unix_nanos", m.unix_nanos},
+                         {"new_active", m.region},
+                         {"new_epoch", m.epoch}};
+      } else if (m.kind == "route") {
+        routes.push_back({{"kind", "route_changed"},
+                          {"unix_nanos", m.unix_nanos},
+                          {"old_route", m.old_route},
+                          {"new_route", m.region},
+                          {"reason", m.text}});
+        if (marks.fault_ns != 0 && marks.detected_ns == 0 && m.unix_nanos >= marks.fault_ns) {
+          marks.detected_ns = m.unix_nanos;
+        }
+        if (marks.promoted_ns != 0 && marks.routed_ns == 0 && m.region == marks.new_region) {
+          marks.routed_ns = m.unix_nanos;
+        }
+      }
+    }
+    j["steps"] = steps;
+    j["routing_events"] = routes;
+    if (!r.history.empty()) {
+      const model::CheckResult& c = r.check;
+      j["writes"] = {{"attempted", c.writes.attempted}, {"acknowledged", c.writes.ok},
+                     {"failed", c.writes.failed}, {"indeterminate", c.writes.indeterminate}};
+      j["reads"] = {{"attempted", c.reads.attempted}, {"ok", c.reads.ok},
+                    {"failed", c.reads.failed}, {"indeterminate", c.reads.indeterminate}};
+      j["acknowledged_by_region"] = c.ok_writes_by_region;
+      j["acknowledged_writes_lost"] = c.lost_count;
+      j["stale_reads"] = c.stale_read_count;
+      if (marks.fault_ns != 0 && !marks.new_region.empty()) {
+        const model::RtoBreakdown rto = model::measure_rto(r.history, marks);
+        auto ms = [](std::optional<Duration> d) { return d ? JsonObject(to_ms(*d)) : JsonObject(); };
+        j["rto_ms"] = ms(rto.total);
+        j["rto_parts_ms"] = {{"detection", ms(rto.detection)},
+                             {"promotion", ms(rto.promotion)},
+                             {"routing", ms(rto.routing)},
+                             {"client_deadline", ms(rto.client_deadline)},
+                             {"client_ttl", ms(rto.client_ttl)}};
+      }
+    }
+    return j;
   }
 
   // ", 8 routed clients, at least 60s each" (or "").

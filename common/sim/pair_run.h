@@ -55,6 +55,8 @@ class PairRun {
   bool synced() const;
 
   void event(const std::string& what);
+  // With SeedOptions::record: a mark for the HTML report, stamped now.
+  void mark(Verdict::Mark m);
   void fail(std::string what);
   Verdict finish();
   SimRegion& other(SimRegion& r) { return &r == primary_.get() ? *secondary_ : *primary_; }

@@ -348,6 +348,7 @@ void PairRun::racing_failovers() {
             event(who + "'s failover to " + to + " done: epoch " +
                   std::to_string(r->new_epoch()) + ", lease wait " + wait + " ms, " +
                   (gated ? "answered once the peer stepped down" : "answered at promotion"));
+            mark({0, "promoted", "", to, r->new_epoch(), ""});
           });
     });
   }

@@ -91,6 +91,7 @@ class PairRun::RouteEvents final : public trafficmgr::RoutingWatcher {
     if (e.kind() != v1::RoutingEvent::ROUTE_CHANGED) return;
     ++run_.v_.route_changes;
     run_.event("trafficmgr: route " + e.old_route() + " -> " + e.new_route() + ": " + e.reason());
+    run_.mark({0, "route", e.reason(), e.new_route(), 0, e.old_route()});
   }
   void on_close() override {}
 
@@ -247,6 +248,18 @@ void PairRun::event(const std::string& what) {
   char at[32];
   std::snprintf(at, sizeof at, "%10.3f ms  ", to_ms(sim_.now() - kTimeZero));
   v_.events.push_back(at + what);
+  if (!options_.record) return;
+  if (what.rfind("nemesis: ", 0) == 0) {
+    mark({0, "nemesis", what.substr(9), "", 0, ""});
+  } else if (what.rfind("operator", 0) == 0) {
+    mark({0, "operator", what, "", 0, ""});
+  }
+}
+
+void PairRun::mark(Verdict::Mark m) {
+  if (!options_.record) return;
+  m.unix_nanos = sim_.wall_unix_nanos();
+  v_.record.marks.push_back(std::move(m));
 }
 
 void PairRun::fail(std::string what) {
@@ -256,6 +269,7 @@ void PairRun::fail(std::string what) {
 
 Verdict PairRun::finish() {
   v_.simulated = sim_.now() - kTimeZero;
+  if (options_.record) v_.record.history = history_;
   return std::move(v_);
 }
 
@@ -355,6 +369,7 @@ bool PairRun::failover(SimRegion& to) {
   std::snprintf(wait, sizeof wait, "%.0f", (*answer)->lease_wait_ms());
   event("failover to " + to.name + " done: epoch " + std::to_string(to.status().epoch()) +
         ", lease wait " + wait + " ms");
+  mark({0, "promoted", "", to.name, to.status().epoch(), ""});
   return true;
 }
 
@@ -421,6 +436,7 @@ bool PairRun::planned_failover(SimRegion& to) {
       std::snprintf(paused, sizeof paused, "%.0f", (*answer)->writes_paused_ms());
       event("planned failover to " + to.name + " done: epoch " +
             std::to_string(to.status().epoch()) + ", writes paused " + paused + " ms");
+      mark({0, "promoted", "", to.name, to.status().epoch(), ""});
       return true;
     }
     event("planned failover to " + to.name + " refused: " + answer->status().to_string());
@@ -576,6 +592,7 @@ void PairRun::check_end_state() {
     return;
   }
   event(serving->name + " serves at the end");
+  v_.record.final_active = serving->name;
   check_routing_at_end(*serving);
   check_history_at_end(*serving);
   for (const auto& w : acked_) {

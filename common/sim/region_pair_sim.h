@@ -21,6 +21,7 @@
 
 #include "common/core/status.h"
 #include "common/core/time.h"
+#include "common/model/drill/history_checker.h"
 #include "common/sim/nemesis.h"
 
 namespace drsim::sim {
@@ -69,6 +70,8 @@ struct SeedOptions {
   // once the nemesis is done the clients write on until it has passed. 0: the run ends with
   // the nemesis (a few virtual seconds).
   Duration duration{};
+  // Keep what `drsim sim --seed S --html FILE` draws (Verdict::record): a replayed seed only.
+  bool record = false;
 };
 
 // The phrase every "acknowledged by a superseded region" violation carries.
@@ -121,6 +124,23 @@ struct Verdict {
   // Every step and every write's outcome with its virtual instant, in order: equal for equal
   // seeds (the replay determinism `drsim sim --seed` and the tests rely on).
   std::vector<std::string> events;
+
+  // With SeedOptions::record: what the drill report draws, at the run's virtual wall instants.
+  struct Mark {
+    int64_t unix_nanos = 0;
+    std::string kind;  // "nemesis", "operator", "promoted", "route"
+    std::string text;
+    std::string region;  // promoted: the region; route: the new route
+    uint64_t epoch = 0;  // promoted
+    std::string old_route;
+  };
+  struct Record {
+    std::vector<Mark> marks;
+    std::vector<model::OpRecord> history;  // the routed clients' operations
+    model::CheckResult check;              // model::check_history's verdict on them
+    std::string final_active;              // the region serving at the end
+  };
+  Record record;
 };
 
 Verdict run_seed(uint64_t seed, const SeedOptions& options);

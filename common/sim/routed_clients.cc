@@ -232,6 +232,7 @@ void PairRun::check_history_at_end(SimRegion& serving) {
   model::CheckOptions opts;
   opts.max_stale_read_examples = history_.size();
   const model::CheckResult check = model::check_history(history_, final_state, opts);
+  if (options_.record) v_.record.check = check;
   v_.routed_ok += check.writes.ok + check.reads.ok;
   for (const auto& l : check.lost) {
     if (l.workload == kSyncWorkload && protected_op_[l.id]) {

@@ -87,6 +87,20 @@ PY
     run "$bin/drsim" sim --seeds 3 --runs 3; rc=$?
     [ "$rc" -eq 2 ] || fail "--seeds with --runs: exit $rc, expected 2"
     ;;
+  html)  # --html FILE: the seed as the drill's HTML report; refused without --seed (exit 2)
+    h=$(mktemp --suffix=.html)
+    run "$bin/drsim" sim --seed 17 --nemesis kill --clients 8 --html "$h"; rc=$?
+    [ "$rc" -eq 0 ] || fail "--html: exit $rc, expected 0"
+    for want in '<svg' 'PASSED' 'sim seed 17, kill' 'kill primary' 'failover to secondary' \
+                'route → secondary' 'epoch 2: secondary promoted' '>RTO<' 'acknowledged by secondary'; do
+      grep -q -- "$want" "$h" || { cp "$h" "$out"; fail "--html: no '$want' in the report"; }
+    done
+    rm -f "$h"
+    run "$bin/drsim" sim --seeds 3 --html /tmp/drsim-html-unused.html; rc=$?
+    [ "$rc" -eq 2 ] || fail "--html without --seed: exit $rc, expected 2"
+    grep -q -- '--html: needs --seed S' "$out" || fail "--html without --seed: no reason"
+    [ ! -e /tmp/drsim-html-unused.html ] || fail "--html without --seed wrote a file"
+    ;;
   trace)  # --trace FILE: the replayed seed's events as JSON lines; refused without --seed or
            # when the file cannot be written (exit 2, before running anything)
     tr=$(mktemp)
