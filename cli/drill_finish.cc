@@ -341,12 +341,7 @@ int DrillRun::finish() {
                 {"failed", check.reads.failed}, {"indeterminate", check.reads.indeterminate}};
   j["acknowledged_by_region"] = check.ok_writes_by_region;
   j["availability"] = availability;
-  j["rto_ms"] = ms_json(rto.total);
-  j["rto_parts_ms"] = {{"detection", ms_json(rto.detection)},
-                       {"promotion", ms_json(rto.promotion)},
-                       {"routing", ms_json(rto.routing)},
-                       {"client_deadline", ms_json(rto.client_deadline)},
-                       {"client_ttl", ms_json(rto.client_ttl)}};
+  put_rto(rto, &j);
   j["failover_estimate_ms"] = {{"documented", cfg.documented_failover_ms()},
                                {"strict", cfg.strict_failover_ms()},
                                {"lease_wait", cfg.lease_wait_ms()}};

@@ -382,4 +382,14 @@ Status write_html_report(const json& report, const std::vector<model::OpRecord>&
   return Status::ok();
 }
 
+void put_rto(const drsim::model::RtoBreakdown& rto, nlohmann::json* report) {
+  auto ms = [](std::optional<Duration> d) { return d ? json(to_ms(*d)) : json(nullptr); };
+  (*report)["rto_ms"] = ms(rto.total);
+  (*report)["rto_parts_ms"] = {{"detection", ms(rto.detection)},
+                               {"promotion", ms(rto.promotion)},
+                               {"routing", ms(rto.routing)},
+                               {"client_deadline", ms(rto.client_deadline)},
+                               {"client_ttl", ms(rto.client_ttl)}};
+}
+
 }  // namespace drsim::cli

@@ -10,6 +10,7 @@
 
 #include "common/core/status.h"
 #include "common/model/drill/history.h"
+#include "common/model/drill/history_checker.h"
 
 namespace drsim::cli {
 
@@ -23,6 +24,10 @@ Status write_html_report(const nlohmann::json& report,
 // The report as a string (what write_html_report writes); exposed for tests.
 Result<std::string> render_html_report(const nlohmann::json& report,
                                        const std::vector<drsim::model::OpRecord>& history);
+
+// report["rto_ms"] and report["rto_parts_ms"] (detection, promotion, routing, client_deadline,
+// client_ttl) from `rto`, as the report reads them; a part not measured is null.
+void put_rto(const drsim::model::RtoBreakdown& rto, nlohmann::json* report);
 
 // `text` with & < > " ' replaced by entities, safe in HTML text, attributes and inline SVG.
 std::string html_escape(const std::string& text);

@@ -392,9 +392,9 @@ struct SimCommand::Impl {
   // the nemesis as the fault, the first promotion as the failover, the Traffic Manager's
   // routing changes, the nemesis and operator steps, the routed clients' counts and, with a
   // promotion and routed clients, the RTO measured as a drill measures it (model::measure_rto).
-  JsonObject html_report(const Verdict& v) const {
+  nlohmann::json html_report(const Verdict& v) const {
     const Verdict::Record& r = v.record;
-    JsonObject j;
+    nlohmann::json j;
     j["drill"] = "sim seed " + std::to_string(v.seed) + ", " +
                  std::string(sim::nemesis_name(v.nemesis));
     j["description"] = replay_command(v);
@@ -402,8 +402,8 @@ struct SimCommand::Impl {
     j["problems"] = v.violations;
     j["final_active"] = r.final_active;
     model::OutageMarks marks;
-    JsonObject steps = JsonObject::array();
-    JsonObject routes = JsonObject::array();
+    nlohmann::json steps = nlohmann::json::array();
+    nlohmann::json routes = nlohmann::json::array();
     for (const auto& m : r.marks) {
       if (m.kind == "nemesis" || m.kind == "operator") {
         if (m.kind == "nemesis" && marks.fault_ns == 0) {
@@ -449,14 +449,7 @@ struct SimCommand::Impl {
       j["acknowledged_writes_lost"] = c.lost_count;
       j["stale_reads"] = c.stale_read_count;
       if (marks.fault_ns != 0 && !marks.new_region.empty()) {
-        const model::RtoBreakdown rto = model::measure_rto(r.history, marks);
-        auto ms = [](std::optional<Duration> d) { return d ? JsonObject(to_ms(*d)) : JsonObject(); };
-        j["rto_ms"] = ms(rto.total);
-        j["rto_parts_ms"] = {{"detection", ms(rto.detection)},
-                             {"promotion", ms(rto.promotion)},
-                             {"routing", ms(rto.routing)},
-                             {"client_deadline", ms(rto.client_deadline)},
-                             {"client_ttl", ms(rto.client_ttl)}};
+        put_rto(model::measure_rto(r.history, marks), &j);
       }
     }
     return j;
