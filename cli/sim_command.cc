@@ -111,9 +111,9 @@ struct SimCommand::Impl {
   void add(CLI::App& app) {
     cmd = app.add_subcommand(
         "sim",
-        "The region simulator: two real region drivers and the Traffic Manager's lease "
-        "witness on virtual time, seeded runs under a nemesis, every ack checked; exit 0 "
-        "with no violation, 1 with any");
+        "The region simulator: two real region drivers and the Traffic Manager (its driver "
+        "and lease witness) on virtual time, seeded runs under a nemesis, every ack checked; "
+        "exit 0 with no violation, 1 with any");
     cmd->add_option("--seeds", seeds, "Seeds to run, 1..N (default 200)")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
     cmd->add_option("--seed", seed,
@@ -124,8 +124,9 @@ struct SimCommand::Impl {
         ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
     cmd->add_option("--clients", clients,
                     "Clients that follow the Traffic Manager's routing (resolve, keep the answer "
-                    "for its TTL, one put or get at a time, 1 s deadline), beside the stale ones; "
-                    "their history is judged by the drill checker (lost writes, stale reads)")
+                    "for its TTL, every fourth for the whole run; one put, get or delete at a "
+                    "time, 1 s deadline), beside the stale writers; their history is judged by "
+                    "the drill checker (lost writes, stale reads)")
         ->check(CLI::Range(0u, 64u));
     cmd->add_option("--duration", duration,
                     "Each run lasts at least this long in virtual time (e.g. 60s): the fault "
