@@ -6,20 +6,47 @@ namespace drsim::cli::drill_run {
 
 using namespace std::chrono_literals;
 
-int DrillRun::finish() {
+// Stops the load, the routing watcher and the lag sampler; the outcome's first facts.
+DrillRun::FinishOutcome DrillRun::stop_load() {
+  FinishOutcome o;
   const TopologyConfig& cfg = cfg_;
-  const std::string tm_address = state_.at("trafficmgr").address;
-  std::vector<std::string> workloads;
+  auto& tm_address = o.tm_address;
+  auto& workloads = o.workloads;
+  auto& end_ns = o.end_ns;
+  tm_address = state_.at("trafficmgr").address;
   for (const auto& w : cfg.workloads) workloads.push_back(w.name);
   load_->stop();
   watcher_->stop();
   sampler_->stop();
   say("load stopped");
-  int64_t end_ns = wall_now_unix_nanos();
+  end_ns = wall_now_unix_nanos();
   if (!aborted_.empty()) problems_.push_back("ABORTED: " + aborted_);
+  return o;
+}
 
+// The marks, the history judged against the final state, RTO, RPO, clients, fencing, planned
+// failovers and the final route.
+void DrillRun::measure(FinishOutcome& o) {
+  const TopologyConfig& cfg = cfg_;
+  auto& tm_address = o.tm_address;
+  auto& workloads = o.workloads;
+  auto& events = o.events;
+  auto& history = o.history;
+  auto& history_path = o.history_path;
+  auto& check = o.check;
+  auto& rto = o.rto;
+  auto& has_rto = o.has_rto;
+  auto& rpo = o.rpo;
+  auto& given_up_by_design = o.given_up_by_design;
+  auto& moved = o.moved;
+  auto& after_fencing = o.after_fencing;
+  auto& planned_j = o.planned_j;
+  auto& planned_given_up = o.planned_given_up;
+  auto& final_route = o.final_route;
+  auto& all_ops = o.all_ops;
+  auto& availability = o.availability;
   // Marks the Traffic Manager recorded on its own, even without wait_until steps.
-  auto events = watcher_->events();
+  events = watcher_->events();
   for (const auto& e : events) {
     if (!marks_.fault_ns || e.unix_nanos() < marks_.fault_ns) continue;
     if (!marks_.detected_ns && e.kind() == drsim::v1::RoutingEvent::ENDPOINT_STATUS &&
@@ -34,23 +61,21 @@ int DrillRun::finish() {
   }
 
   // Judge the history against the final state of the region active now.
-  auto history = load_->history();
-  std::string history_path = history_->path();
+  history = load_->history();
+  history_path = history_->path();
   finish_history_on_interrupt_.reset();  // finished here, not by an interrupt
   if (Status s = history_->finish(aborted_.empty() ? "completed" : "aborted"); !s.is_ok()) {
     problems_.push_back(s.message());
   }
   const std::string& active = active_;
-  model::CheckResult check;
   auto final_state = read_final_state(state_.at(active).address, workloads);
   if (final_state.is_ok()) {
-    check = model::check_history(history, *final_state);
+  check = model::check_history(history, *final_state);
   } else {
     problems_.push_back("cannot read the final state of " + active + ": " +
                         final_state.status().message());
   }
-  model::RtoBreakdown rto;
-  bool has_rto = marks_.fault_ns && !marks_.new_region.empty();
+  has_rto = marks_.fault_ns && !marks_.new_region.empty();
   if (has_rto) rto = model::measure_rto(history, marks_);
   for (auto& p : points_) {
     for (const auto& op : history) {
@@ -63,16 +88,15 @@ int DrillRun::finish() {
       }
     }
   }
-  model::RpoEstimate rpo = model::rpo(history, old_active_, marks_.fault_ns, points_);
+  rpo = model::rpo(history, old_active_, marks_.fault_ns, points_);
   // Lost writes a failover to a recovery point gives up on purpose (the point is older than the
   // last write), as long as they are within that failover's RPO.
-  const bool given_up_by_design =
+  given_up_by_design = 
       to_recovery_point_ && check.lost_count > 0 && check.lost_count <= rpo.total_writes;
-  model::ClientSwitch moved;
   if (has_rto) moved = model::measure_client_switch(history, marks_.new_region, marks_.fault_ns);
-  auto after_fencing = model::writes_acked_after_fencing(history, promotions_);
-  json planned_j = json::array();
-  uint64_t planned_given_up = 0;
+  after_fencing = model::writes_acked_after_fencing(history, promotions_);
+  planned_j = json::array();
+  planned_given_up = 0;
   for (const auto& p : planned_) {
     auto given_up = model::acked_beyond_drain(history, p.from, p.new_epoch, p.drained);
     planned_given_up += given_up.size();
@@ -84,13 +108,29 @@ int DrillRun::finish() {
                          {"duration_ms", p.duration_ms}, {"drained", drained},
                          {"acked_beyond_drain", given_up}});
   }
-  auto final_route = tm_resolve(tm_address, cfg.profile);
-  uint64_t all_ops = check.writes.attempted + check.reads.attempted;
-  double availability =
+  final_route = tm_resolve(tm_address, cfg.profile);
+  all_ops = check.writes.attempted + check.reads.attempted;
+  availability = 
       all_ops ? static_cast<double>(check.writes.ok + check.reads.ok) / static_cast<double>(all_ops)
               : 0.0;
+}
 
-  std::vector<Expectation> expectations;
+// The drill's expectations against the outcome.
+void DrillRun::judge(FinishOutcome& o) {
+  const TopologyConfig& cfg = cfg_;
+  auto& check = o.check;
+  auto& rto = o.rto;
+  auto& has_rto = o.has_rto;
+  auto& rpo = o.rpo;
+  auto& moved = o.moved;
+  auto& after_fencing = o.after_fencing;
+  auto& planned_given_up = o.planned_given_up;
+  auto& final_route = o.final_route;
+  auto& availability = o.availability;
+  auto& expectations = o.expectations;
+  auto& rpo_got = o.rpo_got;
+  auto& moved_got = o.moved_got;
+  auto& passed = o.passed;
   const auto& ex = drill_.expect;
   if (ex.max_rto_ms) {
     expectations.push_back({"RTO", fmt::format("<= {:g} ms", *ex.max_rto_ms), ms(rto.total),
@@ -127,7 +167,7 @@ int DrillRun::finish() {
                             fmt::format("{:.3f}", availability),
                             availability >= *ex.min_availability});
   }
-  std::string rpo_got = points_.empty() ? "n/a (no failover)" : std::to_string(rpo.total_writes);
+  rpo_got = points_.empty() ? "n/a (no failover)" : std::to_string(rpo.total_writes);
   if (ex.min_rpo_writes) {
     expectations.push_back({"RPO (writes given up)", fmt::format(">= {}", *ex.min_rpo_writes),
                             rpo_got, !points_.empty() && rpo.total_writes >= *ex.min_rpo_writes});
@@ -136,7 +176,7 @@ int DrillRun::finish() {
     expectations.push_back({"RPO (writes given up)", fmt::format("<= {}", *ex.max_rpo_writes),
                             rpo_got, !points_.empty() && rpo.total_writes <= *ex.max_rpo_writes});
   }
-  std::string moved_got = moved.last ? ms(moved.last)
+  moved_got = moved.last ? ms(moved.last)
                           : has_rto ? fmt::format("{} of {} clients moved", moved.moved, moved.clients)
                                     : "n/a (no failover)";
   if (ex.max_all_clients_moved_ms) {
@@ -178,9 +218,21 @@ int DrillRun::finish() {
     expectations.push_back({"writes lost by planned failover (drain)", "0",
                             std::to_string(planned_given_up), planned_given_up == 0});
   }
-  bool passed = problems_.empty();
+  passed = problems_.empty();
   for (const auto& e : expectations) passed = passed && e.pass;
+}
 
+void DrillRun::print_summary(const FinishOutcome& o) {
+  const TopologyConfig& cfg = cfg_;
+  auto& check = o.check;
+  auto& rto = o.rto;
+  auto& has_rto = o.has_rto;
+  auto& rpo = o.rpo;
+  auto& given_up_by_design = o.given_up_by_design;
+  auto& moved = o.moved;
+  auto& after_fencing = o.after_fencing;
+  auto& availability = o.availability;
+  auto& expectations = o.expectations;
   // Human summary.
   std::printf("\n== drsim drill report: %s ==\n", drill_.name.c_str());
   if (marks_.fault_ns) {
@@ -261,7 +313,7 @@ int DrillRun::finish() {
   std::printf(
       "acked writes lost  %llu  (every acknowledged write checked against the final "
       "state of %s)\n",
-      static_cast<unsigned long long>(check.lost_count), active.c_str());
+      static_cast<unsigned long long>(check.lost_count), active_.c_str());
   if (given_up_by_design) {
     std::printf("                   (acknowledged after the recovery point the drill failed over "
                 "to: given up by design, within the RPO below; not a fault of replication)\n");
@@ -297,7 +349,23 @@ int DrillRun::finish() {
   }
   if (expectations.empty()) std::printf("  (none)\n");
   for (const auto& p : problems_) std::printf("  [FAIL] %s\n", p.c_str());
+}
 
+json DrillRun::report_json(const FinishOutcome& o) {
+  const TopologyConfig& cfg = cfg_;
+  auto& end_ns = o.end_ns;
+  auto& events = o.events;
+  auto& history_path = o.history_path;
+  auto& check = o.check;
+  auto& rto = o.rto;
+  auto& rpo = o.rpo;
+  auto& given_up_by_design = o.given_up_by_design;
+  auto& moved = o.moved;
+  auto& after_fencing = o.after_fencing;
+  auto& planned_j = o.planned_j;
+  auto& availability = o.availability;
+  auto& expectations = o.expectations;
+  auto& passed = o.passed;
   // JSON report.
   json j;
   j["drill"] = drill_.name;
@@ -322,7 +390,7 @@ int DrillRun::finish() {
                    {"promoted_unix_nanos", marks_.promoted_ns}};
   j["planned_failovers"] = planned_j;
   j["reprotects"] = reprotects_;
-  j["final_active"] = active;
+  j["final_active"] = active_;
   j["config"] = {{"workloads", cfg.workloads_flag()},
                  {"probe_interval_ms", cfg.probe_interval_ms},
                  {"probe_timeout_ms", cfg.probe_timeout_ms},
@@ -406,6 +474,13 @@ int DrillRun::finish() {
   j["history_file"] = history_path;
   j["duration_s"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return j;
+}
+
+// report.json, report.html beside it, and the JUnit file when asked for.
+void DrillRun::write_reports(const FinishOutcome& o, const json& j) {
+  auto& history = o.history;
+  auto& history_path = o.history_path;
   std::string json_path = opt_.json_path.empty() ? out_dir_ + "/report.json" : opt_.json_path;
   {
     std::ofstream out(json_path, std::ios::trunc);
@@ -418,7 +493,10 @@ int DrillRun::finish() {
   std::printf("\nreport  %s\n        %s\nhistory %s\n", json_path.c_str(), html_path.c_str(),
               history_path.c_str());
   write_junit(j);
+}
 
+// Heals what an attached drill injected, or leaves the topology up (--keep), or takes it down.
+void DrillRun::leave_topology() {
   // Resume anything paused, so `down` (SIGTERM) can stop it and a kept topology answers.
   auto resume_paused = [&] {
     for (const auto& [name, p] : state_.processes) {
@@ -461,10 +539,21 @@ int DrillRun::finish() {
     Status down = topology_down(home_, 3s);
     say(down.is_ok() ? "down: every process stopped" : "down: " + down.message());
   }
-  std::printf("\n%s\n", passed             ? "PASSED: every expectation held"
+}
+
+int DrillRun::finish() {
+  FinishOutcome o = stop_load();
+  measure(o);
+  judge(o);
+  print_summary(o);
+  const json j = report_json(o);
+  write_reports(o, j);
+  leave_topology();
+  std::printf("\n%s\n", o.passed           ? "PASSED: every expectation held"
                         : !aborted_.empty() ? "ABORTED: see the abort condition above"
                                             : "FAILED: see the expectations and problems above");
-  return passed ? 0 : 1;
+  return o.passed ? 0 : 1;
 }
+
 
 }  // namespace drsim::cli::drill_run

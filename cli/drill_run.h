@@ -120,6 +120,38 @@ class DrillRun {
   // --attached: the daemons of the attached home_ (state_, cfg_) instead of topology_up.
   // INVALID_ARGUMENT naming the drill's field or step that those daemons cannot take.
   Status use_attached();
+  // What finish() works out once the load stopped, handed from step to step.
+  struct FinishOutcome {
+    std::string tm_address{};
+    std::vector<std::string> workloads{};
+    int64_t end_ns{};
+    std::vector<drsim::v1::RoutingEvent> events{};
+    std::vector<model::OpRecord> history{};
+    std::string history_path{};
+    model::CheckResult check{};
+    model::RtoBreakdown rto{};
+    bool has_rto{};
+    model::RpoEstimate rpo{};
+    bool given_up_by_design{};
+    model::ClientSwitch moved{};
+    model::FencedWrites after_fencing{};
+    json planned_j = json::array();
+    uint64_t planned_given_up{};
+    Result<drsim::v1::ResolveResponse> final_route = internal_error("not resolved");
+    uint64_t all_ops{};
+    double availability{};
+    std::vector<Expectation> expectations{};
+    std::string rpo_got{};
+    std::string moved_got{};
+    bool passed{};
+  };
+  FinishOutcome stop_load();
+  void measure(FinishOutcome& o);
+  void judge(FinishOutcome& o);
+  void print_summary(const FinishOutcome& o);
+  json report_json(const FinishOutcome& o);
+  void write_reports(const FinishOutcome& o, const json& j);
+  void leave_topology();
   int finish();
 
   const Drill& drill_;
