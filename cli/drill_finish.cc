@@ -10,16 +10,13 @@ using namespace std::chrono_literals;
 DrillRun::FinishOutcome DrillRun::stop_load() {
   FinishOutcome o;
   const TopologyConfig& cfg = cfg_;
-  auto& tm_address = o.tm_address;
-  auto& workloads = o.workloads;
-  auto& end_ns = o.end_ns;
-  tm_address = state_.at("trafficmgr").address;
-  for (const auto& w : cfg.workloads) workloads.push_back(w.name);
+  o.tm_address = state_.at("trafficmgr").address;
+  for (const auto& w : cfg.workloads) o.workloads.push_back(w.name);
   load_->stop();
   watcher_->stop();
   sampler_->stop();
   say("load stopped");
-  end_ns = wall_now_unix_nanos();
+  o.end_ns = wall_now_unix_nanos();
   if (!aborted_.empty()) problems_.push_back("ABORTED: " + aborted_);
   return o;
 }
@@ -28,57 +25,40 @@ DrillRun::FinishOutcome DrillRun::stop_load() {
 // failovers and the final route.
 void DrillRun::measure(FinishOutcome& o) {
   const TopologyConfig& cfg = cfg_;
-  auto& tm_address = o.tm_address;
-  auto& workloads = o.workloads;
-  auto& events = o.events;
-  auto& history = o.history;
-  auto& history_path = o.history_path;
-  auto& check = o.check;
-  auto& rto = o.rto;
-  auto& has_rto = o.has_rto;
-  auto& rpo = o.rpo;
-  auto& given_up_by_design = o.given_up_by_design;
-  auto& moved = o.moved;
-  auto& after_fencing = o.after_fencing;
-  auto& planned_j = o.planned_j;
-  auto& planned_given_up = o.planned_given_up;
-  auto& final_route = o.final_route;
-  auto& all_ops = o.all_ops;
-  auto& availability = o.availability;
   // Marks the Traffic Manager recorded on its own, even without wait_until steps.
-  events = watcher_->events();
-  for (const auto& e : events) {
+  o.events = watcher_->events();
+  for (const auto& e : o.events) {
     if (!marks_.fault_ns || e.unix_nanos() < marks_.fault_ns) continue;
     if (!marks_.detected_ns && e.kind() == drsim::v1::RoutingEvent::ENDPOINT_STATUS &&
         e.endpoint() == faulted_ && e.new_status() == drsim::v1::ENDPOINT_DEGRADED) {
       marks_.detected_ns = e.unix_nanos();
     }
     if (!marks_.routed_ns && !marks_.new_region.empty() &&
-        e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED &&
-        e.new_route() == marks_.new_region && e.unix_nanos() >= marks_.promoted_ns) {
+        e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED && e.new_route() == marks_.new_region &&
+        e.unix_nanos() >= marks_.promoted_ns) {
       marks_.routed_ns = e.unix_nanos();
     }
   }
 
-  // Judge the history against the final state of the region active now.
-  history = load_->history();
-  history_path = history_->path();
+  // Judge the o.history against the final state of the region active now.
+  o.history = load_->history();
+  o.history_path = history_->path();
   finish_history_on_interrupt_.reset();  // finished here, not by an interrupt
   if (Status s = history_->finish(aborted_.empty() ? "completed" : "aborted"); !s.is_ok()) {
     problems_.push_back(s.message());
   }
   const std::string& active = active_;
-  auto final_state = read_final_state(state_.at(active).address, workloads);
+  auto final_state = read_final_state(state_.at(active).address, o.workloads);
   if (final_state.is_ok()) {
-  check = model::check_history(history, *final_state);
+    o.check = model::check_history(o.history, *final_state);
   } else {
     problems_.push_back("cannot read the final state of " + active + ": " +
                         final_state.status().message());
   }
-  has_rto = marks_.fault_ns && !marks_.new_region.empty();
-  if (has_rto) rto = model::measure_rto(history, marks_);
+  o.has_rto = marks_.fault_ns && !marks_.new_region.empty();
+  if (o.has_rto) o.rto = model::measure_rto(o.history, marks_);
   for (auto& p : points_) {
-    for (const auto& op : history) {
+    for (const auto& op : o.history) {
       // Writes the old region acknowledged before the failover: once it is active again (a
       // failback, at a newer epoch) its writes are not ones the failover could give up.
       const bool before_failover = failover_epoch_ == 0 || op.epoch < failover_epoch_;
@@ -88,161 +68,146 @@ void DrillRun::measure(FinishOutcome& o) {
       }
     }
   }
-  rpo = model::rpo(history, old_active_, marks_.fault_ns, points_);
+  o.rpo = model::rpo(o.history, old_active_, marks_.fault_ns, points_);
   // Lost writes a failover to a recovery point gives up on purpose (the point is older than the
   // last write), as long as they are within that failover's RPO.
-  given_up_by_design = 
-      to_recovery_point_ && check.lost_count > 0 && check.lost_count <= rpo.total_writes;
-  if (has_rto) moved = model::measure_client_switch(history, marks_.new_region, marks_.fault_ns);
-  after_fencing = model::writes_acked_after_fencing(history, promotions_);
-  planned_j = json::array();
-  planned_given_up = 0;
+  o.given_up_by_design =
+      to_recovery_point_ && o.check.lost_count > 0 && o.check.lost_count <= o.rpo.total_writes;
+  if (o.has_rto)
+    o.moved = model::measure_client_switch(o.history, marks_.new_region, marks_.fault_ns);
+  o.after_fencing = model::writes_acked_after_fencing(o.history, promotions_);
+  o.planned_j = json::array();
+  o.planned_given_up = 0;
   for (const auto& p : planned_) {
-    auto given_up = model::acked_beyond_drain(history, p.from, p.new_epoch, p.drained);
-    planned_given_up += given_up.size();
+    auto given_up = model::acked_beyond_drain(o.history, p.from, p.new_epoch, p.drained);
+    o.planned_given_up += given_up.size();
     json drained = json::object();
     for (const auto& c : p.drained) drained[c.workload] = c.seq;
-    planned_j.push_back({{"from", p.from}, {"to", p.to}, {"new_epoch", p.new_epoch},
-                         {"promoted_unix_nanos", p.promoted_ns},
-                         {"writes_paused_ms", p.writes_paused_ms},
-                         {"duration_ms", p.duration_ms}, {"drained", drained},
-                         {"acked_beyond_drain", given_up}});
+    o.planned_j.push_back({{"from", p.from},
+                           {"to", p.to},
+                           {"new_epoch", p.new_epoch},
+                           {"promoted_unix_nanos", p.promoted_ns},
+                           {"writes_paused_ms", p.writes_paused_ms},
+                           {"duration_ms", p.duration_ms},
+                           {"drained", drained},
+                           {"acked_beyond_drain", given_up}});
   }
-  final_route = tm_resolve(tm_address, cfg.profile);
-  all_ops = check.writes.attempted + check.reads.attempted;
-  availability = 
-      all_ops ? static_cast<double>(check.writes.ok + check.reads.ok) / static_cast<double>(all_ops)
-              : 0.0;
+  o.final_route = tm_resolve(o.tm_address, cfg.profile);
+  o.all_ops = o.check.writes.attempted + o.check.reads.attempted;
+  o.availability = o.all_ops ? static_cast<double>(o.check.writes.ok + o.check.reads.ok) /
+                                   static_cast<double>(o.all_ops)
+                             : 0.0;
 }
 
 // The drill's expectations against the outcome.
 void DrillRun::judge(FinishOutcome& o) {
   const TopologyConfig& cfg = cfg_;
-  auto& check = o.check;
-  auto& rto = o.rto;
-  auto& has_rto = o.has_rto;
-  auto& rpo = o.rpo;
-  auto& moved = o.moved;
-  auto& after_fencing = o.after_fencing;
-  auto& planned_given_up = o.planned_given_up;
-  auto& final_route = o.final_route;
-  auto& availability = o.availability;
-  auto& expectations = o.expectations;
-  auto& rpo_got = o.rpo_got;
-  auto& moved_got = o.moved_got;
-  auto& passed = o.passed;
   const auto& ex = drill_.expect;
   if (ex.max_rto_ms) {
-    expectations.push_back({"RTO", fmt::format("<= {:g} ms", *ex.max_rto_ms), ms(rto.total),
-                            rto.total && to_ms(*rto.total) <= *ex.max_rto_ms});
+    o.expectations.push_back({"RTO", fmt::format("<= {:g} ms", *ex.max_rto_ms), ms(o.rto.total),
+                              o.rto.total && to_ms(*o.rto.total) <= *ex.max_rto_ms});
   }
   if (ex.max_lost_writes) {
-    expectations.push_back({"acknowledged writes lost", fmt::format("<= {}", *ex.max_lost_writes),
-                            std::to_string(check.lost_count),
-                            check.lost_count <= *ex.max_lost_writes});
+    o.expectations.push_back({"acknowledged writes lost", fmt::format("<= {}", *ex.max_lost_writes),
+                              std::to_string(o.check.lost_count),
+                              o.check.lost_count <= *ex.max_lost_writes});
   }
   if (ex.max_lost_sync_writes) {
     uint64_t lost_sync = 0;
-    for (const auto& l : check.lost) {
+    for (const auto& l : o.check.lost) {
       for (const auto& w : cfg.workloads) {
         if (w.name == l.workload && w.mode == region::ReplicationMode::kSync) ++lost_sync;
       }
     }
-    expectations.push_back({"acknowledged sync writes lost",
-                            fmt::format("<= {}", *ex.max_lost_sync_writes),
-                            std::to_string(lost_sync), lost_sync <= *ex.max_lost_sync_writes});
+    o.expectations.push_back({"acknowledged sync writes lost",
+                              fmt::format("<= {}", *ex.max_lost_sync_writes),
+                              std::to_string(lost_sync), lost_sync <= *ex.max_lost_sync_writes});
   }
   if (ex.max_stale_reads) {
-    expectations.push_back({"stale reads", fmt::format("<= {}", *ex.max_stale_reads),
-                            std::to_string(check.stale_read_count),
-                            check.stale_read_count <= *ex.max_stale_reads});
+    o.expectations.push_back({"stale reads", fmt::format("<= {}", *ex.max_stale_reads),
+                              std::to_string(o.check.stale_read_count),
+                              o.check.stale_read_count <= *ex.max_stale_reads});
   }
   if (ex.final_routing) {
-    std::string got = final_route.is_ok() ? final_route->endpoint() : "unknown";
-    expectations.push_back({"final routing", *ex.final_routing, got, got == *ex.final_routing});
+    std::string got = o.final_route.is_ok() ? o.final_route->endpoint() : "unknown";
+    o.expectations.push_back({"final routing", *ex.final_routing, got, got == *ex.final_routing});
   }
   if (ex.min_availability) {
-    expectations.push_back({"availability (ok / all operations)",
-                            fmt::format(">= {:.3f}", *ex.min_availability),
-                            fmt::format("{:.3f}", availability),
-                            availability >= *ex.min_availability});
+    o.expectations.push_back(
+        {"availability (ok / all operations)", fmt::format(">= {:.3f}", *ex.min_availability),
+         fmt::format("{:.3f}", o.availability), o.availability >= *ex.min_availability});
   }
-  rpo_got = points_.empty() ? "n/a (no failover)" : std::to_string(rpo.total_writes);
+  o.rpo_got = points_.empty() ? "n/a (no failover)" : std::to_string(o.rpo.total_writes);
   if (ex.min_rpo_writes) {
-    expectations.push_back({"RPO (writes given up)", fmt::format(">= {}", *ex.min_rpo_writes),
-                            rpo_got, !points_.empty() && rpo.total_writes >= *ex.min_rpo_writes});
+    o.expectations.push_back({"RPO (writes given up)", fmt::format(">= {}", *ex.min_rpo_writes),
+                              o.rpo_got,
+                              !points_.empty() && o.rpo.total_writes >= *ex.min_rpo_writes});
   }
   if (ex.max_rpo_writes) {
-    expectations.push_back({"RPO (writes given up)", fmt::format("<= {}", *ex.max_rpo_writes),
-                            rpo_got, !points_.empty() && rpo.total_writes <= *ex.max_rpo_writes});
+    o.expectations.push_back({"RPO (writes given up)", fmt::format("<= {}", *ex.max_rpo_writes),
+                              o.rpo_got,
+                              !points_.empty() && o.rpo.total_writes <= *ex.max_rpo_writes});
   }
-  moved_got = moved.last ? ms(moved.last)
-                          : has_rto ? fmt::format("{} of {} clients moved", moved.moved, moved.clients)
-                                    : "n/a (no failover)";
+  o.moved_got = o.moved.last ? ms(o.moved.last)
+                : o.has_rto  ? fmt::format("{} of {} clients moved", o.moved.moved, o.moved.clients)
+                             : "n/a (no failover)";
   if (ex.max_all_clients_moved_ms) {
-    expectations.push_back({"all clients moved", fmt::format("<= {:g} ms", *ex.max_all_clients_moved_ms),
-                            moved_got,
-                            moved.last && to_ms(*moved.last) <= *ex.max_all_clients_moved_ms});
+    o.expectations.push_back(
+        {"all clients moved", fmt::format("<= {:g} ms", *ex.max_all_clients_moved_ms), o.moved_got,
+         o.moved.last && to_ms(*o.moved.last) <= *ex.max_all_clients_moved_ms});
   }
   if (ex.min_all_clients_moved_ms) {
-    expectations.push_back({"all clients moved", fmt::format(">= {:g} ms", *ex.min_all_clients_moved_ms),
-                            moved_got,
-                            moved.last && to_ms(*moved.last) >= *ex.min_all_clients_moved_ms});
+    o.expectations.push_back(
+        {"all clients moved", fmt::format(">= {:g} ms", *ex.min_all_clients_moved_ms), o.moved_got,
+         o.moved.last && to_ms(*o.moved.last) >= *ex.min_all_clients_moved_ms});
   }
   if (ex.max_all_clients_moved_after_routing_ms) {
     // From the route change to the new region: the TTL's part of the switch alone.
     std::optional<Duration> after_routing;
-    if (moved.last && marks_.routed_ns) {
-      after_routing = *moved.last - Duration(marks_.routed_ns - marks_.fault_ns);
+    if (o.moved.last && marks_.routed_ns) {
+      after_routing = *o.moved.last - Duration(marks_.routed_ns - marks_.fault_ns);
     }
-    expectations.push_back(
+    o.expectations.push_back(
         {"all clients moved after the route change",
          fmt::format("<= {:g} ms", *ex.max_all_clients_moved_after_routing_ms),
-         after_routing ? ms(after_routing) : !marks_.routed_ns ? "n/a (no route change)" : moved_got,
+         after_routing       ? ms(after_routing)
+         : !marks_.routed_ns ? "n/a (no route change)"
+                             : o.moved_got,
          after_routing && to_ms(*after_routing) <= *ex.max_all_clients_moved_after_routing_ms});
   }
   if (ex.max_writes_acked_after_fencing) {
-    expectations.push_back({"writes acked by a superseded region",
-                            fmt::format("<= {}", *ex.max_writes_acked_after_fencing),
-                            std::to_string(after_fencing.count()),
-                            after_fencing.count() <= *ex.max_writes_acked_after_fencing});
+    o.expectations.push_back({"writes acked by a superseded region",
+                              fmt::format("<= {}", *ex.max_writes_acked_after_fencing),
+                              std::to_string(o.after_fencing.count()),
+                              o.after_fencing.count() <= *ex.max_writes_acked_after_fencing});
   }
   if (ex.lost_within_rpo) {
-    expectations.push_back({"lost writes within the RPO", "lost <= RPO",
-                            fmt::format("{} <= {}", check.lost_count, rpo_got),
-                            !points_.empty() && check.lost_count <= rpo.total_writes});
+    o.expectations.push_back({"lost writes within the RPO", "lost <= RPO",
+                              fmt::format("{} <= {}", o.check.lost_count, o.rpo_got),
+                              !points_.empty() && o.check.lost_count <= o.rpo.total_writes});
   }
   if (!planned_.empty()) {
     // What a planned failover means: the promoted region holds every write the former active
     // region acknowledged. Always judged.
-    expectations.push_back({"writes lost by planned failover (drain)", "0",
-                            std::to_string(planned_given_up), planned_given_up == 0});
+    o.expectations.push_back({"writes lost by planned failover (drain)", "0",
+                              std::to_string(o.planned_given_up), o.planned_given_up == 0});
   }
-  passed = problems_.empty();
-  for (const auto& e : expectations) passed = passed && e.pass;
+  o.passed = problems_.empty();
+  for (const auto& e : o.expectations) o.passed = o.passed && e.pass;
 }
 
 void DrillRun::print_summary(const FinishOutcome& o) {
   const TopologyConfig& cfg = cfg_;
-  auto& check = o.check;
-  auto& rto = o.rto;
-  auto& has_rto = o.has_rto;
-  auto& rpo = o.rpo;
-  auto& given_up_by_design = o.given_up_by_design;
-  auto& moved = o.moved;
-  auto& after_fencing = o.after_fencing;
-  auto& availability = o.availability;
-  auto& expectations = o.expectations;
   // Human summary.
   std::printf("\n== drsim drill report: %s ==\n", drill_.name.c_str());
   if (marks_.fault_ns) {
     std::printf("fault              %s region %s\n", faulted_.c_str(), fault_kind_.c_str());
   }
   for (const auto& w : faults_) {
-    std::printf("  injected         %-48s %+8.2f s .. %s\n", w.description.c_str(),
-                (w.start_ns - load_start_ns_) / 1e9,
-                w.end_ns ? fmt::format("{:+.2f} s", (w.end_ns - load_start_ns_) / 1e9).c_str()
-                         : "end");
+    std::printf(
+        "  injected         %-48s %+8.2f s .. %s\n", w.description.c_str(),
+        (w.start_ns - load_start_ns_) / 1e9,
+        w.end_ns ? fmt::format("{:+.2f} s", (w.end_ns - load_start_ns_) / 1e9).c_str() : "end");
   }
   if (automated_failover_) {
     std::printf("failover           automated by the drill; %s active at epoch %llu\n",
@@ -270,38 +235,41 @@ void DrillRun::print_summary(const FinishOutcome& o) {
   std::printf(
       "writes             attempted %llu   acknowledged %llu   failed %llu   "
       "indeterminate %llu\n",
-      static_cast<unsigned long long>(check.writes.attempted),
-      static_cast<unsigned long long>(check.writes.ok),
-      static_cast<unsigned long long>(check.writes.failed),
-      static_cast<unsigned long long>(check.writes.indeterminate));
+      static_cast<unsigned long long>(o.check.writes.attempted),
+      static_cast<unsigned long long>(o.check.writes.ok),
+      static_cast<unsigned long long>(o.check.writes.failed),
+      static_cast<unsigned long long>(o.check.writes.indeterminate));
   std::printf("reads              attempted %llu   ok %llu   failed %llu   indeterminate %llu\n",
-              static_cast<unsigned long long>(check.reads.attempted),
-              static_cast<unsigned long long>(check.reads.ok),
-              static_cast<unsigned long long>(check.reads.failed),
-              static_cast<unsigned long long>(check.reads.indeterminate));
-  for (const auto& [region, n] : check.ok_writes_by_region) {
+              static_cast<unsigned long long>(o.check.reads.attempted),
+              static_cast<unsigned long long>(o.check.reads.ok),
+              static_cast<unsigned long long>(o.check.reads.failed),
+              static_cast<unsigned long long>(o.check.reads.indeterminate));
+  for (const auto& [region, n] : o.check.ok_writes_by_region) {
     std::printf("  acknowledged by %-10s %llu\n", region.c_str(),
                 static_cast<unsigned long long>(n));
   }
-  std::printf("availability       %.1f %% of operations ok\n", availability * 100);
-  if (has_rto) {
+  std::printf("availability       %.1f %% of operations ok\n", o.availability * 100);
+  if (o.has_rto) {
     std::printf("RTO                %s  (fault -> first write acknowledged by %s)\n",
-                ms(rto.total).c_str(), marks_.new_region.c_str());
+                ms(o.rto.total).c_str(), marks_.new_region.c_str());
     std::printf("  detection        %s  (fault -> Traffic Manager marks %s Degraded)\n",
-                ms(rto.detection).c_str(), faulted_.c_str());
-    std::printf("  promotion        %s  (Degraded -> %s promoted; %.0f ms of it waiting out the "
-                "old lease)\n",
-                ms(rto.promotion).c_str(), marks_.new_region.c_str(), lease_wait_ms_);
+                ms(o.rto.detection).c_str(), faulted_.c_str());
+    std::printf(
+        "  promotion        %s  (Degraded -> %s promoted; %.0f ms of it waiting out the "
+        "old lease)\n",
+        ms(o.rto.promotion).c_str(), marks_.new_region.c_str(), lease_wait_ms_);
     std::printf("  routing          %s  (promoted -> Traffic Manager answers %s)\n",
-                ms(rto.routing).c_str(), marks_.new_region.c_str());
-    std::printf("  client deadline  %s  (the first client to move was blocked on the old region "
-                "until its deadline or keepalive gave up)\n",
-                ms(rto.client_deadline).c_str());
-    std::printf("  client TTL       %s  (routing change -> first client write there, less that "
-                "wait)\n",
-                ms(rto.client_ttl).c_str());
-    std::printf("clients moved      %u of %u; first %s, all %s after the fault\n", moved.moved,
-                moved.clients, ms(moved.first).c_str(), ms(moved.last).c_str());
+                ms(o.rto.routing).c_str(), marks_.new_region.c_str());
+    std::printf(
+        "  client deadline  %s  (the first client to move was blocked on the old region "
+        "until its deadline or keepalive gave up)\n",
+        ms(o.rto.client_deadline).c_str());
+    std::printf(
+        "  client TTL       %s  (routing change -> first client write there, less that "
+        "wait)\n",
+        ms(o.rto.client_ttl).c_str());
+    std::printf("clients moved      %u of %u; first %s, all %s after the fault\n", o.moved.moved,
+                o.moved.clients, ms(o.moved.first).c_str(), ms(o.moved.last).c_str());
   }
   std::printf(
       "  estimates        documented %llu ms (TTL + max(tolerated x interval, lease "
@@ -313,59 +281,50 @@ void DrillRun::print_summary(const FinishOutcome& o) {
   std::printf(
       "acked writes lost  %llu  (every acknowledged write checked against the final "
       "state of %s)\n",
-      static_cast<unsigned long long>(check.lost_count), active_.c_str());
-  if (given_up_by_design) {
-    std::printf("                   (acknowledged after the recovery point the drill failed over "
-                "to: given up by design, within the RPO below; not a fault of replication)\n");
+      static_cast<unsigned long long>(o.check.lost_count), active_.c_str());
+  if (o.given_up_by_design) {
+    std::printf(
+        "                   (acknowledged after the recovery point the drill failed over "
+        "to: given up by design, within the RPO below; not a fault of replication)\n");
   }
   std::printf("recovered          %llu indeterminate writes found applied\n",
-              static_cast<unsigned long long>(check.recovered_count));
-  std::printf("stale reads        %llu\n", static_cast<unsigned long long>(check.stale_read_count));
+              static_cast<unsigned long long>(o.check.recovered_count));
+  std::printf("stale reads        %llu\n",
+              static_cast<unsigned long long>(o.check.stale_read_count));
   std::printf(
       "after fencing      %zu writes acknowledged by a superseded region after the "
       "failover (%llu invoked after it, %llu in flight across it)\n",
-      after_fencing.count(), static_cast<unsigned long long>(after_fencing.invoked_after_promotion),
-      static_cast<unsigned long long>(after_fencing.in_flight_across));
+      o.after_fencing.count(),
+      static_cast<unsigned long long>(o.after_fencing.invoked_after_promotion),
+      static_cast<unsigned long long>(o.after_fencing.in_flight_across));
   for (const auto& d : beyond_bound_drifts_) {
-    std::printf("  %s: clock drift beyond the lease's bound (beyond_bound: true), so the lease "
-                "cannot keep the superseded region from acknowledging — %s\n",
-                after_fencing.count() > 0 ? "cause" : "note", d.c_str());
+    std::printf(
+        "  %s: clock drift beyond the lease's bound (beyond_bound: true), so the lease "
+        "cannot keep the superseded region from acknowledging — %s\n",
+        o.after_fencing.count() > 0 ? "cause" : "note", d.c_str());
   }
   if (!points_.empty()) {
     std::printf("RPO                %llu writes",
-                static_cast<unsigned long long>(rpo.total_writes));
-    if (rpo.max_time) std::printf(", %s", ms(rpo.max_time).c_str());
+                static_cast<unsigned long long>(o.rpo.total_writes));
+    if (o.rpo.max_time) std::printf(", %s", ms(o.rpo.max_time).c_str());
     std::printf("\n");
   }
-  for (size_t i = 0; i < check.lost.size() && i < 5; ++i) {
-    const auto& l = check.lost[i];
+  for (size_t i = 0; i < o.check.lost.size() && i < 5; ++i) {
+    const auto& l = o.check.lost[i];
     std::printf("  LOST %s/%s acked by %s seq %llu\n", l.workload.c_str(), l.key.c_str(),
                 l.region.c_str(), static_cast<unsigned long long>(l.seq));
   }
   std::printf("\nexpectations\n");
-  for (const auto& e : expectations) {
+  for (const auto& e : o.expectations) {
     std::printf("  [%s] %-40s want %-12s got %s\n", e.pass ? "PASS" : "FAIL", e.name.c_str(),
                 e.want.c_str(), e.got.c_str());
   }
-  if (expectations.empty()) std::printf("  (none)\n");
+  if (o.expectations.empty()) std::printf("  (none)\n");
   for (const auto& p : problems_) std::printf("  [FAIL] %s\n", p.c_str());
 }
 
 json DrillRun::report_json(const FinishOutcome& o) {
   const TopologyConfig& cfg = cfg_;
-  auto& end_ns = o.end_ns;
-  auto& events = o.events;
-  auto& history_path = o.history_path;
-  auto& check = o.check;
-  auto& rto = o.rto;
-  auto& rpo = o.rpo;
-  auto& given_up_by_design = o.given_up_by_design;
-  auto& moved = o.moved;
-  auto& after_fencing = o.after_fencing;
-  auto& planned_j = o.planned_j;
-  auto& availability = o.availability;
-  auto& expectations = o.expectations;
-  auto& passed = o.passed;
   // JSON report.
   json j;
   j["drill"] = drill_.name;
@@ -374,21 +333,22 @@ json DrillRun::report_json(const FinishOutcome& o) {
   // Where each daemon ran: loopback, or its network namespace and address (docs/deploy.md).
   j["placement"] = placement_lines(state_);
   j["steps"] = steps_json_;
-  j["fault"] = {{"region", faulted_}, {"description", faulted_ + " region " + fault_kind_},
+  j["fault"] = {{"region", faulted_},
+                {"description", faulted_ + " region " + fault_kind_},
                 {"unix_nanos", marks_.fault_ns}};
   json faults = json::array();
   for (const auto& w : faults_) {
     faults.push_back({{"description", w.description},
                       {"target", w.target},
                       {"start_unix_nanos", w.start_ns},
-                      {"end_unix_nanos", w.end_ns ? w.end_ns : end_ns}});
+                      {"end_unix_nanos", w.end_ns ? w.end_ns : o.end_ns}});
   }
   j["faults"] = faults;
   j["failover"] = {{"automated_by_drill", automated_failover_},
                    {"new_active", marks_.new_region},
                    {"new_epoch", failover_epoch_},
                    {"promoted_unix_nanos", marks_.promoted_ns}};
-  j["planned_failovers"] = planned_j;
+  j["planned_failovers"] = o.planned_j;
   j["reprotects"] = reprotects_;
   j["final_active"] = active_;
   j["config"] = {{"workloads", cfg.workloads_flag()},
@@ -402,40 +362,52 @@ json DrillRun::report_json(const FinishOutcome& o) {
                  {"deadline_ms", load_options_.op_timeout.count()},
                  {"in_flight", load_options_.in_flight},
                  {"stale_clients", stale_clients_json(load_options_.stale)}};
-  j["writes"] = {{"attempted", check.writes.attempted}, {"acknowledged", check.writes.ok},
-                 {"failed", check.writes.failed},
-                 {"indeterminate", check.writes.indeterminate}};
-  j["reads"] = {{"attempted", check.reads.attempted}, {"ok", check.reads.ok},
-                {"failed", check.reads.failed}, {"indeterminate", check.reads.indeterminate}};
-  j["acknowledged_by_region"] = check.ok_writes_by_region;
-  j["availability"] = availability;
-  put_rto(rto, &j);
+  j["writes"] = {{"attempted", o.check.writes.attempted},
+                 {"acknowledged", o.check.writes.ok},
+                 {"failed", o.check.writes.failed},
+                 {"indeterminate", o.check.writes.indeterminate}};
+  j["reads"] = {{"attempted", o.check.reads.attempted},
+                {"ok", o.check.reads.ok},
+                {"failed", o.check.reads.failed},
+                {"indeterminate", o.check.reads.indeterminate}};
+  j["acknowledged_by_region"] = o.check.ok_writes_by_region;
+  j["availability"] = o.availability;
+  put_rto(o.rto, &j);
   j["failover_estimate_ms"] = {{"documented", cfg.documented_failover_ms()},
                                {"strict", cfg.strict_failover_ms()},
                                {"lease_wait", cfg.lease_wait_ms()}};
   j["lease_wait_ms"] = lease_wait_ms_;
-  j["acknowledged_writes_lost"] = check.lost_count;
-  j["lost_writes_given_up_by_recovery_point"] = given_up_by_design;
+  j["acknowledged_writes_lost"] = o.check.lost_count;
+  j["lost_writes_given_up_by_recovery_point"] = o.given_up_by_design;
   json lost = json::array();
-  for (const auto& l : check.lost) {
-    lost.push_back({{"id", l.id}, {"workload", l.workload}, {"key", l.key}, {"value", l.value},
-                    {"region", l.region}, {"seq", l.seq}, {"complete_ns", l.complete_ns}});
+  for (const auto& l : o.check.lost) {
+    lost.push_back({{"id", l.id},
+                    {"workload", l.workload},
+                    {"key", l.key},
+                    {"value", l.value},
+                    {"region", l.region},
+                    {"seq", l.seq},
+                    {"complete_ns", l.complete_ns}});
   }
   j["lost"] = lost;
-  j["clients_moved"] = {{"clients", moved.clients}, {"moved", moved.moved},
-                        {"first_ms", ms_json(moved.first)}, {"all_ms", ms_json(moved.last)}};
-  j["writes_acked_after_fencing"] = after_fencing.ids;
-  j["writes_acked_after_fencing_in_flight_across"] = after_fencing.in_flight_across;
-  j["recovered_indeterminate"] = check.recovered_count;
-  j["stale_reads"] = check.stale_read_count;
+  j["clients_moved"] = {{"clients", o.moved.clients},
+                        {"moved", o.moved.moved},
+                        {"first_ms", ms_json(o.moved.first)},
+                        {"all_ms", ms_json(o.moved.last)}};
+  j["writes_acked_after_fencing"] = o.after_fencing.ids;
+  j["writes_acked_after_fencing_in_flight_across"] = o.after_fencing.in_flight_across;
+  j["recovered_indeterminate"] = o.check.recovered_count;
+  j["stale_reads"] = o.check.stale_read_count;
   json rpo_j = json::array();
-  for (const auto& w : rpo.workloads) {
-    rpo_j.push_back({{"workload", w.workload}, {"acked_seq_at_old", w.acked_seq_at_old},
-                     {"recovered_seq", w.recovered_seq}, {"writes", w.writes},
+  for (const auto& w : o.rpo.workloads) {
+    rpo_j.push_back({{"workload", w.workload},
+                     {"acked_seq_at_old", w.acked_seq_at_old},
+                     {"recovered_seq", w.recovered_seq},
+                     {"writes", w.writes},
                      {"ms", ms_json(w.time)}});
   }
-  j["rpo"] = {{"writes", rpo.total_writes}, {"max_ms", ms_json(rpo.max_time)},
-              {"workloads", rpo_j}};
+  j["rpo"] = {
+      {"writes", o.rpo.total_writes}, {"max_ms", ms_json(o.rpo.max_time)}, {"workloads", rpo_j}};
   j["replication_lag_before_fault"] = lag_before_;
   // Replication lag of whichever region was active, sampled every 200 ms.
   json lag_series = json::array();
@@ -445,14 +417,17 @@ json DrillRun::report_json(const FinishOutcome& o) {
     double lag_ms = 0;
     for (const auto& [w, n] : s.lag_writes) writes += n;
     for (const auto& [w, m] : s.lag_ms) lag_ms = std::max(lag_ms, m);
-    lag_series.push_back({{"unix_nanos", s.unix_nanos}, {"region", s.region},
-                          {"epoch", s.epoch}, {"lag_writes", writes}, {"lag_ms", lag_ms}});
+    lag_series.push_back({{"unix_nanos", s.unix_nanos},
+                          {"region", s.region},
+                          {"epoch", s.epoch},
+                          {"lag_writes", writes},
+                          {"lag_ms", lag_ms}});
   }
   j["replication_lag"] = lag_series;
   j["clock_notes"] = clock_notes_;
   j["clock_drift_beyond_lease_bound"] = beyond_bound_drifts_;
   json ev = json::array();
-  for (const auto& e : events) {
+  for (const auto& e : o.events) {
     ev.push_back({{"unix_nanos", e.unix_nanos()},
                   {"kind", e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED ? "route_changed"
                                                                               : "endpoint_status"},
@@ -464,14 +439,14 @@ json DrillRun::report_json(const FinishOutcome& o) {
   }
   j["routing_events"] = ev;
   json exj = json::array();
-  for (const auto& e : expectations) {
+  for (const auto& e : o.expectations) {
     exj.push_back({{"name", e.name}, {"want", e.want}, {"got", e.got}, {"pass", e.pass}});
   }
   j["expectations"] = exj;
   j["aborted"] = aborted_;
   j["problems"] = problems_;
-  j["passed"] = passed;
-  j["history_file"] = history_path;
+  j["passed"] = o.passed;
+  j["history_file"] = o.history_path;
   j["duration_s"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   return j;
@@ -479,19 +454,17 @@ json DrillRun::report_json(const FinishOutcome& o) {
 
 // report.json, report.html beside it, and the JUnit file when asked for.
 void DrillRun::write_reports(const FinishOutcome& o, const json& j) {
-  auto& history = o.history;
-  auto& history_path = o.history_path;
   std::string json_path = opt_.json_path.empty() ? out_dir_ + "/report.json" : opt_.json_path;
   {
     std::ofstream out(json_path, std::ios::trunc);
     out << j.dump(2) << "\n";
   }
   std::string html_path = std::filesystem::path(json_path).replace_extension(".html").string();
-  if (Status s = write_html_report(j, history, html_path); !s.is_ok()) {
+  if (Status s = write_html_report(j, o.history, html_path); !s.is_ok()) {
     std::fprintf(stderr, "drsim: cannot write the HTML report: %s\n", s.message().c_str());
   }
   std::printf("\nreport  %s\n        %s\nhistory %s\n", json_path.c_str(), html_path.c_str(),
-              history_path.c_str());
+              o.history_path.c_str());
   write_junit(j);
 }
 
@@ -532,8 +505,8 @@ void DrillRun::leave_topology() {
                                            .c_str());
   } else if (opt_.keep) {
     resume_paused();
-    std::printf("topology left up: drsim status --home %s ; drsim down --home %s\n",
-                home_.c_str(), home_.c_str());
+    std::printf("topology left up: drsim status --home %s ; drsim down --home %s\n", home_.c_str(),
+                home_.c_str());
   } else {
     resume_paused();
     Status down = topology_down(home_, 3s);
@@ -549,11 +522,10 @@ int DrillRun::finish() {
   const json j = report_json(o);
   write_reports(o, j);
   leave_topology();
-  std::printf("\n%s\n", o.passed           ? "PASSED: every expectation held"
+  std::printf("\n%s\n", o.passed            ? "PASSED: every expectation held"
                         : !aborted_.empty() ? "ABORTED: see the abort condition above"
                                             : "FAILED: see the expectations and problems above");
   return o.passed ? 0 : 1;
 }
-
 
 }  // namespace drsim::cli::drill_run
