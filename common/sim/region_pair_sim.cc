@@ -1,6 +1,7 @@
 // The region pair simulator's run (common/sim/pair_run.h): setting up the pair on virtual time,
-// its stale clients, the operator's calls, the checker and the end state. The nemeses are in
-// region_pair_nemeses.cc.
+// its stale clients, the operator's calls, kills and restarts. The checker is in
+// region_pair_checks.cc, the nemeses in region_pair_nemeses.cc, the routed clients in
+// routed_clients.cc.
 #include "common/sim/region_pair_sim.h"
 
 #include <rocksdb/env.h>
@@ -381,29 +382,6 @@ void PairRun::wait_step_down(SimRegion& old, const char* after) {
   }
 }
 
-void PairRun::expect_catch_up(const std::string& after) {
-  if (!sim_.run_until([&] { return caught_up(); }, sim_.now() + 10s)) {
-    fail("the secondary did not catch up within 10 s " + after);
-  } else {
-    event("the secondary caught up");
-  }
-}
-
-bool PairRun::caught_up() {
-  auto p = primary_->status();
-  auto s = secondary_->status();
-  for (const auto& pw : p.workloads()) {
-    bool found = false;
-    for (const auto& sw : s.workloads()) {
-      if (sw.name() != pw.name()) continue;
-      found = true;
-      if (sw.last_seq() != pw.last_seq()) return false;
-    }
-    if (!found) return false;
-  }
-  return true;
-}
-
 bool PairRun::planned_failover(SimRegion& to) {
   // A planned failover the replication stream's reset cuts short is refused with "nothing
   // changed"; the operator asks again (at most 3 times). A refusal must leave `to` standby.
@@ -471,52 +449,6 @@ bool PairRun::reprotect(SimRegion& from) {
   return true;
 }
 
-void PairRun::expect_same_data() {
-  if (!primary_->alive() || !secondary_->alive()) return;
-  if (!sim_.run_until([&] { return caught_up(); }, sim_.now() + 10s)) {
-    fail("the regions' last seqs still differ 10 s after the end of the fault");
-    return;
-  }
-  for (const char* workload : {kSyncWorkload, kAsyncWorkload}) {
-    auto p = primary_->contents(workload);
-    auto s = secondary_->contents(workload);
-    if (p == s) continue;
-    size_t differ = 0;
-    std::string first;
-    for (const auto& [k, v] : p) {
-      auto it = s.find(k);
-      if (it != s.end() && it->second == v) continue;
-      if (differ++ == 0) first = k;
-    }
-    for (const auto& [k, v] : s) {
-      if (p.count(k) == 0 && differ++ == 0) first = k;
-    }
-    fail("the regions hold different data for " + std::string(workload) + " at seq " +
-         std::to_string(last_seq_of(*primary_, workload)) + ": " + std::to_string(differ) +
-         " key(s) differ, the first " + first + " (primary " + std::to_string(p.size()) +
-         " keys, secondary " + std::to_string(s.size()) + ")");
-  }
-  event("both regions hold the same data");
-}
-
-uint64_t PairRun::last_seq_of(SimRegion& r, const std::string& workload) {
-  const v1::GetStatusResponse st = r.status();  // the loop must not range over a temporary
-  for (const auto& w : st.workloads()) {
-    if (w.name() == workload) return w.last_seq();
-  }
-  return 0;
-}
-
-void PairRun::count_rolled_back_acks() {
-  SimRegion* serving = primary_->serving() ? primary_.get() : secondary_.get();
-  for (const auto& w : acked_) {
-    if (deleted_keys_.count(w.key) > 0) continue;
-    if (w.workload == kAsyncWorkload && serving->value_of(w.workload, w.key) != w.value) {
-      ++v_.rolled_back_acks;
-    }
-  }
-}
-
 void PairRun::kill(const std::string& name) {
   const std::string dir = "/sim/" + name + "/";
   crash_->kill(dir);  // from this instant nothing of it reaches the disk
@@ -549,104 +481,6 @@ void PairRun::restart(const std::string& name) {
     what += ", " + w.name() + " at seq " + std::to_string(w.last_seq());
   }
   event(what);
-}
-
-void PairRun::check_restarted_store(SimRegion& r) {
-  for (const auto& w : acked_) {
-    if (deleted_keys_.count(w.key) > 0) continue;  // a routed client asked to delete it
-    const bool own = w.by == r.name;
-    if (!own && !(w.workload == kSyncWorkload && w.protected_ack)) continue;
-    // Without fsync a crash loses the region's own acknowledged writes: kill-cut-off's premise
-    // (kill --without-fsync reports them, as a configuration that does not keep them).
-    if (own && options_.nemesis == Nemesis::kKillCutOff) continue;
-    if (r.value_of(w.workload, w.key) == w.value) continue;
-    fail(own ? "write " + w.key + " (" + w.workload + ") acknowledged by " + r.name +
-                   " before its crash is not in its store after the restart"
-             : "sync write " + w.key + " acknowledged by " + w.by +
-                   " while protected is not in the restarted " + r.name +
-                   "'s store: its crash lost a write it had confirmed");
-  }
-}
-
-void PairRun::check_log(SimRegion& r) {
-  for (const char* workload : {kSyncWorkload, kAsyncWorkload}) {
-    if (std::string problem = r.log_problem(workload); !problem.empty()) {
-      fail(r.name + "'s log of " + workload + ": " + problem);
-    }
-  }
-}
-
-void PairRun::check_end_state() {
-  for (SimRegion* r : {primary_.get(), secondary_.get()}) {
-    if (r->alive()) check_log(*r);
-  }
-  SimRegion* serving = nullptr;
-  for (SimRegion* r : {primary_.get(), secondary_.get()}) {
-    if (r->serving()) {
-      if (serving) fail("both regions serve writes at the end");
-      serving = r;
-    }
-  }
-  if (!serving) {
-    fail("no region serves writes at the end");
-    return;
-  }
-  event(serving->name + " serves at the end");
-  v_.record.final_active = serving->name;
-  check_routing_at_end(*serving);
-  check_history_at_end(*serving);
-  for (const auto& w : acked_) {
-    if (deleted_keys_.count(w.key) > 0) continue;  // judged by the routed clients' history
-    if (w.workload == kSyncWorkload && w.protected_ack &&
-        serving->value_of(w.workload, w.key) != w.value) {
-      fail("acknowledged sync write " + w.key + " is lost on " + serving->name);
-    }
-  }
-}
-
-void PairRun::check_ack_epoch(SimRegion& by, const std::string& what, uint64_t epoch) {
-  SimRegion& peer = other(by);
-  v1::GetStatusResponse ps = peer.status();
-  // One active region at a time: nobody acknowledges once a newer epoch is active.
-  if (ps.role() == v1::ROLE_ACTIVE && ps.epoch() > epoch) {
-    fail(what + " " + kAckBySupersededRegion + ": " + by.name + " at epoch " +
-         std::to_string(epoch) + " while " + peer.name + " was already active at epoch " +
-         std::to_string(ps.epoch()));
-  }
-  // A restarted region resumes at what its store holds, and that is never behind a newer
-  // epoch it acknowledges under.
-  if (by.restarted && epoch < ps.epoch()) {
-    fail(what + " acknowledged by the restarted " + by.name + " at epoch " +
-         std::to_string(epoch) + " below " + peer.name + "'s epoch " +
-         std::to_string(ps.epoch()));
-  }
-}
-
-// The checker, at the instant of each answer.
-void PairRun::on_answer(SimRegion& by, const std::string& key, const std::string& workload,
-                        const std::string& value, const region::WriteOutcome& o) {
-  if (!o.status.is_ok()) {
-    if (fault_at_) ++v_.refused_after_fault;
-    event(by.name + " refused " + key + " (" + workload + "): " + o.status.message());
-    return;
-  }
-  const uint64_t epoch = o.results.empty() ? 0 : o.results.front().epoch();
-  // A region failed over serves unprotected until re-protect (docs/replication.md): its sync
-  // writes have no standby to wait for, and the sync guarantees do not cover them.
-  const bool protected_ack = by.status().protection() == v1::REGION_PROTECTION_PROTECTED;
-  acked_.push_back({workload, key, value, by.name, protected_ack});
-  event(by.name + " acked " + key + " (" + workload + ") at epoch " + std::to_string(epoch) +
-        (protected_ack ? "" : " unprotected"));
-  ++v_.acked;
-  if (workload == kSyncWorkload) ++v_.acked_sync;
-  check_ack_epoch(by, "write " + key + " (" + workload + ")", epoch);
-  SimRegion& peer = other(by);
-  // Sync: acknowledged only once the standby has it durably. A dead standby's store is judged
-  // when it restarts (check_restarted_store).
-  if (workload == kSyncWorkload && protected_ack && peer.alive() &&
-      peer.value_of(workload, key) != value) {
-    fail("sync write " + key + " acknowledged by " + by.name + " but not on " + peer.name);
-  }
 }
 
 Verdict run_seed(uint64_t seed, const SeedOptions& options) {
