@@ -23,22 +23,6 @@ Status& backup_last_failure() {
   return last;
 }
 
-Result<int64_t> parse_duration_nanos(const std::string& field, const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  const std::string unit = text.substr(digits);
-  int64_t per = 0;
-  if (unit == "d") per = 86400;
-  if (unit == "h") per = 3600;
-  if (unit == "m") per = 60;
-  if (unit == "s") per = 1;
-  if (digits == 0 || digits > 6 || per == 0) {
-    return invalid_argument(field + ": '" + text +
-                            "' must be a whole number and a unit: d, h, m or s (e.g. 15d)");
-  }
-  return std::stoll(text.substr(0, digits)) * per * 1'000'000'000;
-}
-
 void BackupCommands::Impl::add(CLI::App& app) {
   auto* vault = app.add_subcommand("vault", "Recovery Services vaults (docs/backup.md)");
   vault->require_subcommand(1);

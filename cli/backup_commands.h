@@ -17,9 +17,6 @@
 
 namespace drsim::cli {
 
-// "15d", "36h", "90m", "45s" (a whole number and a unit).
-Result<int64_t> parse_duration_nanos(const std::string& field, const std::string& text);
-
 // Drill steps: a verb line ("backup now rsv vm-db", words split on spaces) checked against the
 // verbs' options without running it; INVALID_ARGUMENT saying what is wrong.
 Result<std::vector<std::string>> parse_backup_verb(const std::string& command);

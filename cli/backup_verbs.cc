@@ -7,6 +7,7 @@
 #include "cli/backup_commands_impl.h"
 #include "cli/price_file.h"
 #include "cli/rpc_clients.h"
+#include "cli/site_recovery.h"  // parse_duration_text
 #include "cli/text_table.h"
 #include "cli/units.h"
 #include "common/region/price_list_proto.h"
@@ -195,9 +196,9 @@ int BackupCommands::Impl::clock() {
   v1::SetBackupClockRequest req;
   req.set_time_scale(time_scale);
   if (!advance.empty()) {
-    auto d = parse_duration_nanos("--advance", advance);
+    auto d = parse_duration_text("--advance", advance);
     if (!d.is_ok()) return fail(d.status());
-    req.set_advance_nanos(*d);
+    req.set_advance_nanos(d->count());
   }
   return with_client([&req, this](BackupClient& b) {
     auto r = b.set_clock(req);

@@ -64,14 +64,19 @@ Result<std::string> vault_region(const TopologyState& state) {
 
 Result<Duration> parse_duration_text(const std::string& flag, const std::string& text) {
   if (text.empty()) return invalid_argument(flag + ": empty duration (e.g. 5m, 1h30m, 15d)");
-  Duration total{0};
+  // In nanoseconds, every step checked: a sum past kMaxDurationNanos is refused, never wrapped
+  // (a wrapped 999999999d once passed `--duration`'s "at most 1h").
+  const auto too_large = [&] {
+    return invalid_argument(flag + ": '" + text + "' is too large (at most 100 years)");
+  };
+  int64_t total = 0;
   size_t i = 0;
   while (i < text.size()) {
     size_t start = i;
-    uint64_t n = 0;
+    int64_t n = 0;
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      if (n > 1'000'000'000) return invalid_argument(flag + ": '" + text + "' is too large");
-      n = n * 10 + static_cast<uint64_t>(text[i++] - '0');
+      if (n > 1'000'000'000) return too_large();
+      n = n * 10 + (text[i++] - '0');
     }
     if (i == start) {
       return invalid_argument(flag + ": '" + text + "' is not a duration like 5m, 1h30m, 15d");
@@ -79,22 +84,23 @@ Result<Duration> parse_duration_text(const std::string& flag, const std::string&
     size_t u = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string unit = text.substr(u, i - u);
-    if (unit == "ms")
-      total += std::chrono::milliseconds(n);
-    else if (unit == "s")
-      total += std::chrono::seconds(n);
-    else if (unit == "m")
-      total += std::chrono::minutes(n);
-    else if (unit == "h")
-      total += std::chrono::hours(n);
-    else if (unit == "d")
-      total += std::chrono::hours(24 * n);
-    else {
+    int64_t per = unit == "ms"  ? 1'000'000
+                  : unit == "s" ? 1'000'000'000
+                  : unit == "m" ? 60'000'000'000
+                  : unit == "h" ? 3'600'000'000'000
+                  : unit == "d" ? 86'400'000'000'000
+                                : 0;
+    if (per == 0) {
       return invalid_argument(flag + ": unit '" + unit + "' in '" + text +
                               "' is not one of ms, s, m, h, d");
     }
+    int64_t part = 0;
+    if (__builtin_mul_overflow(n, per, &part) || __builtin_add_overflow(total, part, &total) ||
+        total > kMaxDurationNanos) {
+      return too_large();
+    }
   }
-  return total;
+  return Duration(total);
 }
 
 Result<uint64_t> parse_size_text(const std::string& flag, const std::string& text) {

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/site_recovery.h"
 #include "tests/support/test_topology.h"
 
 namespace drsim::testing {
@@ -255,6 +256,29 @@ TEST(Cli, DaemonNamesThePortAlreadyInUse) {
   EXPECT_NE(r.output.find("port " + std::to_string(port) + " is already in use"), std::string::npos)
       << r.output;
   std::filesystem::remove_all(dir);
+}
+
+// One parser for every duration flag (--retention, --rpo-threshold, --script-timeout, backup
+// clock --advance, sim --duration): compound units, and a sum too large is refused rather than
+// wrapped (999999999d wrapped and passed sim --duration's "at most 1h").
+TEST(Cli, DurationFlagsParseCompoundUnitsAndRefuseWhatWouldOverflow) {
+  using namespace std::chrono_literals;
+  auto d = cli::parse_duration_text("--x", "1h30m250ms");
+  ASSERT_TRUE(d.is_ok()) << d.status().message();
+  EXPECT_EQ(*d, 1h + 30min + 250ms);
+  EXPECT_EQ(*cli::parse_duration_text("--x", "36500d"), std::chrono::hours(24 * 36500));
+  for (const char* big : {"36501d", "999999999d", "106752d", "1000000000h", "99999999999s"}) {
+    auto r = cli::parse_duration_text("--x", big);
+    ASSERT_FALSE(r.is_ok()) << big;
+    EXPECT_NE(r.status().message().find("too large"), std::string::npos) << r.status().message();
+  }
+  EXPECT_FALSE(cli::parse_duration_text("--x", "5x").is_ok());
+  EXPECT_FALSE(cli::parse_duration_text("--x", "").is_ok());
+  auto r = run_binary("drsim", {"sim", "--duration", "999999999d"}, 10s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--duration: '999999999d' is too large (at most 100 years)"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(Cli, DaemonRejectsBadFlagsWithExit2) {
