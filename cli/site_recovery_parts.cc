@@ -122,6 +122,8 @@ Result<uint64_t> parse_size_text(const std::string& flag, const std::string& tex
     return invalid_argument(flag + ": unit '" + unit + "' in '" + text +
                             "' is not one of B, K, M, G, T");
   }
+  // Refused rather than wrapped (10000000000000T once came back as a small size).
+  if (n > (~uint64_t{0} >> shift)) return invalid_argument(flag + ": '" + text + "' is too large");
   return n << shift;
 }
 

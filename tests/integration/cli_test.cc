@@ -273,6 +273,11 @@ TEST(Cli, DurationFlagsParseCompoundUnitsAndRefuseWhatWouldOverflow) {
     EXPECT_NE(r.status().message().find("too large"), std::string::npos) << r.status().message();
   }
   EXPECT_FALSE(cli::parse_duration_text("--x", "5x").is_ok());
+  // Sizes (--os-disk, --data-disk) the same: a shift past 64 bits is refused, not wrapped.
+  EXPECT_EQ(*cli::parse_size_text("--x", "32T"), uint64_t{32} << 40);
+  auto size = cli::parse_size_text("--x", "10000000000000T");
+  ASSERT_FALSE(size.is_ok());
+  EXPECT_NE(size.status().message().find("too large"), std::string::npos);
   EXPECT_FALSE(cli::parse_duration_text("--x", "").is_ok());
   auto r = run_binary("drsim", {"sim", "--duration", "999999999d"}, 10s);
   EXPECT_EQ(r.exit_code, 2) << r.output;
