@@ -4,6 +4,7 @@
 #include "cli/faults.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include <fmt/format.h>
@@ -67,7 +68,12 @@ Status read_u64(const FaultParam& p, uint64_t min, uint64_t max, uint64_t* out) 
   if (t.empty() || t.size() > 20 || !std::all_of(t.begin(), t.end(), ::isdigit)) {
     return bad(p, "'" + t + "' is not a whole number");
   }
-  unsigned long long v = std::stoull(t);
+  uint64_t v = 0;
+  // from_chars: 20 digits can pass 2^64 (stoull threw, and a drill file with such a value
+  // aborted `drsim drill validate`).
+  if (std::from_chars(t.data(), t.data() + t.size(), v).ec != std::errc()) {
+    return bad(p, fmt::format("{} is out of range {}..{}", t, min, max));
+  }
   if (v < min || v > max) return bad(p, fmt::format("{} is out of range {}..{}", v, min, max));
   *out = v;
   return Status::ok();

@@ -125,6 +125,10 @@ TEST(Cli, BadDrillFileExits2WithFileLineAndReason) {
       {"name: x\nsteps:\n  - inject: { fault: latency, link: replication,\n      latency_ms: "
        "9999999 }\n",
        path + ":4: steps[0].inject.latency_ms: 9999999 is out of range 0..600000"},
+      // Past 2^64: refused, not an uncaught std::out_of_range (it aborted drill validate).
+      {"name: x\nsteps:\n  - inject: { fault: latency, link: replication,\n      latency_ms: "
+       "99999999999999999999 }\n",
+       path + ":4: steps[0].inject.latency_ms: 99999999999999999999 is out of range 0..600000"},
       {"name: x\nsteps:\n  - inject: { fault: partition, region: primary }\n",
        path + ":3: steps[0].inject.region: does not apply to fault partition"},
       {"name: x\nsteps:\n  - inject: { fault: latency, link: all }\n",
