@@ -209,6 +209,8 @@ class PairRun {
   std::vector<std::unique_ptr<SimRegion>> dead_;
   Verdict v_;
   bool clients_running_ = true;
+  // Counts start_clients(): a client of an earlier start stops at its next step.
+  uint64_t clients_generation_ = 0;
   bool handed_over_serving_seen_ = false;
   bool two_leases_seen_ = false;
   uint64_t next_key_ = 0;

@@ -279,6 +279,7 @@ std::unique_ptr<SimRegion>& PairRun::slot(const std::string& name) {
 }
 
 void PairRun::start_clients() {
+  ++clients_generation_;
   if (paused_since_) {
     pauses_.emplace_back(*paused_since_, sim_.wall_unix_nanos());
     paused_since_.reset();
@@ -292,8 +293,8 @@ void PairRun::start_client(std::unique_ptr<SimRegion>& target_slot) {
   // weak one, else it would own itself and never be freed (LeakSanitizer, every seed).
   auto write = std::make_shared<std::function<void()>>();
   std::weak_ptr<std::function<void()>> self = write;
-  *write = [this, &target_slot, self] {
-    if (!clients_running_) return;
+  *write = [this, &target_slot, self, generation = clients_generation_] {
+    if (!clients_running_ || generation != clients_generation_) return;
     SimRegion& target = *target_slot;
     const std::string key = "k" + std::to_string(next_key_++);
     const std::string workload = rng_.below(2) == 0 ? kSyncWorkload : kAsyncWorkload;

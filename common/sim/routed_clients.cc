@@ -24,18 +24,22 @@ struct PairRun::RoutedClient {
   // The operation in flight, and whether it has ended (answered or given up).
   size_t op = 0;
   bool ended = true;
+  // The start_clients() that started it: one that was stopped and whose last operation ended
+  // after the clients were started again does not go on beside its successor.
+  uint64_t generation = 0;
 };
 
 void PairRun::start_routed_client(uint32_t id) {
   auto c = std::make_shared<RoutedClient>();
   c->id = id;
   c->stale = id % 4 == 3;
+  c->generation = clients_generation_;
   routed_step(c);
 }
 
 void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
-  if (!clients_running_) {
-    if (!paused_since_) paused_since_ = sim_.wall_unix_nanos();
+  if (!clients_running_ || c->generation != clients_generation_) {
+    if (!clients_running_ && !paused_since_) paused_since_ = sim_.wall_unix_nanos();
     return;
   }
   if (c->cached.empty() || (!c->stale && sim_.now() >= c->expires)) {
