@@ -119,7 +119,8 @@ Result<ProcessInfo> start_test_copy(TopologyState& state, const std::string& pro
                                    "--data-dir",
                                    copy_dir,
                                    "--role",
-                                   "active"};
+                                   "active",
+                                   "--isolated"};
   auto workloads = workloads_args(state.config, state.home);
   if (!workloads.is_ok()) return workloads.status();
   argv.insert(argv.end(), workloads->begin(), workloads->end());

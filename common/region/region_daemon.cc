@@ -133,6 +133,9 @@ std::optional<int> parse_flags(int argc, char** argv, const DaemonDefaults& defa
       ->check(CLI::IsMember({"sync", "async"}))
       ->capture_default_str();
   app.add_flag("--fsync", opt.fsync, "Sync the WAL on every write (survive power loss, slower)");
+  app.add_flag("--isolated", opt.isolated,
+               "An isolated copy (a test failover's): no --peer, no --witness; serves reads and "
+               "writes on its own data without a lease (nothing can be promoted over it)");
 #if DRSIM_TEST_HOOKS
   app.add_flag("--unsafe-ack-before-standby", opt.unsafe_ack_before_standby,
                "TEST HOOK: acknowledge sync writes before the standby has them (breaks RPO 0; "
@@ -236,6 +239,9 @@ std::optional<int> parse_flags(int argc, char** argv, const DaemonDefaults& defa
   }
   if (valid.is_ok() && !opt.witness_address.empty()) {
     valid = config::validate_listen_address("--witness", opt.witness_address);
+  }
+  if (valid.is_ok() && opt.isolated && (!opt.peer_address.empty() || !opt.witness_address.empty())) {
+    valid = invalid_argument("--isolated: an isolated copy has no --peer and no --witness");
   }
   std::optional<net::Transport> transport;
   if (valid.is_ok()) {

@@ -340,6 +340,8 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   // naming why.
   // OK while the lease is valid; else UNAVAILABLE: "region R does not <what> at epoch N: why".
   Status admit_lease(std::string_view what = "acknowledge writes") const;
+  // The lease is valid now, or none applies (an isolated copy, RegionOptions::isolated).
+  bool lease_held(Time now) const { return options_.isolated || lease_.valid(now); }
   void renew_lease();
   void renew_with_witness();
   void on_lease_granted(uint64_t id, Epoch epoch);

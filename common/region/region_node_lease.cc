@@ -65,7 +65,7 @@ void RegionNode::set_witness(const std::string& address) {
 Status RegionNode::admit_lease(std::string_view what) const {
   if (options_.unsafe_no_lease) return Status::ok();
   Time now = scheduler_.now();
-  if (lease_.valid(now)) return Status::ok();
+  if (lease_held(now)) return Status::ok();
   return unavailable("region " + options_.name + " does not " + std::string(what) + " at epoch " +
                      std::to_string(role_->epoch().value()) + ": " + lease_.lost_reason(now));
 }
@@ -100,7 +100,7 @@ void RegionNode::abort_handover() {
 }
 
 void RegionNode::answer_when_lease_held(std::function<void()> answer) {
-  if (options_.unsafe_no_lease || lease_.valid(scheduler_.now())) return answer();
+  if (options_.unsafe_no_lease || lease_held(scheduler_.now())) return answer();
   until_lease_held_.push_back(std::move(answer));
   // Bounded: without a grant within one lease the answer goes anyway (`drsim status` shows why
   // the lease is not held).
@@ -194,7 +194,7 @@ void RegionNode::on_lease_refused(Epoch highest, const std::string& from,
 void RegionNode::check_lease() {
   Time now = scheduler_.now();
   bool active = role_->role() == model::Role::kActive;
-  bool valid = active && lease_.valid(now);
+  bool valid = active && lease_held(now);
   if (valid && !until_lease_held_.empty()) run_lease_held_answers();
   if (valid != lease_was_valid_) {
     lease_was_valid_ = valid;
@@ -425,6 +425,9 @@ void RegionNode::fill_lease_status(drsim::v1::GetStatusResponse* out) const {
     l->set_state("handed over");
     l->set_reason("planned failover: handed over to " + options_.peer_name +
                   "; lease released until the handover is refused");
+  } else if (options_.isolated) {
+    l->set_state("isolated");
+    l->set_reason("an isolated copy: no peer or witness can be promoted over it");
   } else if (lease_.valid(now)) {
     l->set_state("held");
     l->set_expires_in_ms(to_ms(lease_.expires_in(now)));

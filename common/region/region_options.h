@@ -46,6 +46,10 @@ struct RegionOptions {
   // simulator can prove its checker sees two regions holding different writes at the same seqs
   // (drsim-testhooks sim --broken-variant unverified-marks). No daemon flag sets it.
   bool unsafe_no_unverified_marks = false;
+  // An isolated copy (a test failover's, `--isolated`): no peer and no witness, so nothing can
+  // be promoted over it and no lease applies; it serves reads and writes on its own data while
+  // active. Refused together with a peer or a witness.
+  bool isolated = false;
   // Test hook, off by default: answer Get and Scan whatever the role and lease (as drsim did
   // before reads were fenced), so the simulator can prove its history check sees a superseded
   // region's stale reads (drsim-testhooks sim --broken-variant unfenced-reads). No daemon flag

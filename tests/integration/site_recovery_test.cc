@@ -12,11 +12,13 @@
 
 #include "cli/child_process.h"
 #include "cli/final_state.h"
+#include "cli/operator_transport.h"
 #include "cli/protection.h"
 #include "cli/rpc_clients.h"
 #include "cli/site_recovery.h"
 #include "common/model/drill/history_checker.h"
 #include "common/net/grpc_util.h"
+#include "drsim/v1/workload.grpc.pb.h"
 #include "tests/support/test_topology.h"
 
 namespace drsim::testing {
@@ -256,6 +258,29 @@ TEST(SiteRecovery, TestFailoverServesThePointWhileReplicationContinuesAndCleanup
   EXPECT_EQ(copy_state->size(), 100u);
   EXPECT_EQ(copy_state->count({"vm-web", "key-99"}), 1u);
   EXPECT_EQ(copy_state->count({"vm-web", "key-100"}), 0u);
+  // And a client may read and write it as it would the real VM (an isolated copy needs no
+  // lease: reads and writes are fenced by one, and nothing can be promoted over the copy).
+  {
+    auto stub = drsim::v1::Workload::NewStub(cli::operator_channel(copy.address));
+    grpc::ClientContext get_ctx;
+    net::set_deadline(get_ctx, 5s);
+    drsim::v1::GetRequest get;
+    get.set_workload("vm-web");
+    get.set_key("key-99");
+    drsim::v1::GetResponse got;
+    grpc::Status s = stub->Get(&get_ctx, get, &got);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(got.found());
+    grpc::ClientContext put_ctx;
+    net::set_deadline(put_ctx, 5s);
+    drsim::v1::PutRequest put;
+    put.set_workload("vm-web");
+    put.set_key("written-in-the-test");
+    put.set_value("v");
+    drsim::v1::PutResponse put_resp;
+    s = stub->Put(&put_ctx, put, &put_resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
   EXPECT_EQ(sr_item_state(vault, "vm-web"), "TestFailoverCleanupPending");
 
   // Production replication goes on meanwhile.
