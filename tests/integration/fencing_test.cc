@@ -27,17 +27,6 @@ workloads:
   - { name: vm-web, mode: async }
 )";
 
-grpc::Status put(drsim::v1::Workload::Stub& stub, const std::string& key,
-                 drsim::v1::PutResponse* resp) {
-  grpc::ClientContext ctx;
-  net::set_deadline(ctx, 2s);
-  drsim::v1::PutRequest req;
-  req.set_workload("vm-web");
-  req.set_key(key);
-  req.set_value("value-of-" + key);
-  return stub.Put(&ctx, req, resp);
-}
-
 // Puts `key` until the primary refuses it for lost writes (at most 15 s); the refusal, or the
 // last answer with the seq it took when it never refused.
 ::testing::AssertionResult refuses_for_lost_writes(drsim::v1::Workload::Stub& stub,
@@ -45,7 +34,7 @@ grpc::Status put(drsim::v1::Workload::Stub& stub, const std::string& key,
   drsim::v1::PutResponse resp;
   if (wait_until(
           [&] {
-            *refused = put(stub, key, &resp);
+            *refused = put_key(stub, key, &resp);
             return refused->error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
                    refused->error_message().find("lost acknowledged writes") != std::string::npos;
           },
@@ -62,7 +51,7 @@ int put_keys(TestTopology& topo, const std::string& prefix, int first, int n) {
   int acked = 0;
   for (int i = first; i < first + n; ++i) {
     drsim::v1::PutResponse resp;
-    if (put(*stub, prefix + std::to_string(i), &resp).ok()) ++acked;
+    if (put_key(*stub, prefix + std::to_string(i), &resp).ok()) ++acked;
   }
   return acked;
 }
@@ -139,7 +128,7 @@ TEST(NeverTwoActives, FailoverThenFailoverBackAtOnceUnderLoadLeavesOneActiveRegi
   superseded("secondary", 3);
   auto secondary_stub = topo.workload_stub("secondary");
   drsim::v1::PutResponse resp;
-  grpc::Status refused = put(*secondary_stub, "to-the-fenced-secondary", &resp);
+  grpc::Status refused = put_key(*secondary_stub, "to-the-fenced-secondary", &resp);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
       << "fenced secondary acknowledged a write at epoch " << resp.result().epoch();
   EXPECT_NE(refused.error_message().find("active region is primary"), std::string::npos)
@@ -263,7 +252,7 @@ TEST(EpochBounds, ForgedHelloAtTheLargestEpochIsRefusedAndChangesNothing) {
   ASSERT_TRUE(topo.ok());
   auto primary = topo.workload_stub("primary");
   drsim::v1::PutResponse resp;
-  ASSERT_TRUE(put(*primary, "before", &resp).ok());
+  ASSERT_TRUE(put_key(*primary, "before", &resp).ok());
   ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") >= 1; }, 10s));
 
   // The forger holds the primary's certificate (only the peer may call Replication at all).
@@ -298,7 +287,7 @@ TEST(EpochBounds, ForgedHelloAtTheLargestEpochIsRefusedAndChangesNothing) {
   EXPECT_EQ(st.role(), drsim::v1::ROLE_STANDBY);
 
   // Replication goes on from the real primary.
-  ASSERT_TRUE(put(*primary, "after", &resp).ok());
+  ASSERT_TRUE(put_key(*primary, "after", &resp).ok());
   ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") >= 2; }, 10s))
       << "replication stopped after the forged hello";
   EXPECT_TRUE(topo.status("primary").replication_connected());
@@ -370,7 +359,7 @@ TEST(LostWrites, APrimaryThatWroteOverLostSeqsWhileCutOffStopsAndReprotectRollsI
   // Its restart check times out (2 s) with the standby unreachable: it serves again.
   auto stub = topo.workload_stub("primary");
   drsim::v1::PutResponse resp;
-  ASSERT_TRUE(wait_until([&] { return put(*stub, "n0", &resp).ok(); }, 20s));
+  ASSERT_TRUE(wait_until([&] { return put_key(*stub, "n0", &resp).ok(); }, 20s));
   ASSERT_EQ(resp.result().seq(), 51u);
   ASSERT_EQ(put_keys(topo, "n", 1, 59), 59);  // seq 52..110, acknowledged (async)
   EXPECT_EQ(topo.status("primary").workloads(0).last_seq(), 110u);

@@ -359,16 +359,8 @@ TEST(Standby, RefusesReadsNamingTheActiveRegionUnlessTheyAllowStaleData) {
   TestTopology topo;
   ASSERT_TRUE(topo.ok());
   auto primary = topo.workload_stub("primary");
-  {
-    grpc::ClientContext ctx;
-    net::set_deadline(ctx, 2s);
-    drsim::v1::PutRequest req;
-    req.set_workload("vm-web");
-    req.set_key("k");
-    req.set_value("v");
-    drsim::v1::PutResponse resp;
-    ASSERT_TRUE(primary->Put(&ctx, req, &resp).ok());
-  }
+  drsim::v1::PutResponse put_resp;
+  ASSERT_TRUE(put_key(*primary, "k", &put_resp).ok());
   ASSERT_TRUE(wait_until([&] { return topo.applied_seq("secondary", "vm-web") >= 1; }, 10s));
   auto get = [&](drsim::v1::Workload::Stub& stub, bool allow_stale, drsim::v1::GetResponse* got) {
     grpc::ClientContext ctx;
@@ -397,10 +389,10 @@ TEST(Standby, RefusesReadsNamingTheActiveRegionUnlessTheyAllowStaleData) {
   }
   ASSERT_TRUE(get(*secondary, true, &got).ok());
   EXPECT_TRUE(got.found());
-  EXPECT_EQ(got.value(), "v");
+  EXPECT_EQ(got.value(), "value-of-k");
   EXPECT_EQ(got.region(), "secondary");
   ASSERT_TRUE(get(*primary, false, &got).ok());
-  EXPECT_EQ(got.value(), "v");
+  EXPECT_EQ(got.value(), "value-of-k");
   EXPECT_EQ(got.region(), "primary");
 }
 

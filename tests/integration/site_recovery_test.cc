@@ -271,14 +271,8 @@ TEST(SiteRecovery, TestFailoverServesThePointWhileReplicationContinuesAndCleanup
     grpc::Status s = stub->Get(&get_ctx, get, &got);
     EXPECT_TRUE(s.ok()) << s.error_message();
     EXPECT_TRUE(got.found());
-    grpc::ClientContext put_ctx;
-    net::set_deadline(put_ctx, 5s);
-    drsim::v1::PutRequest put;
-    put.set_workload("vm-web");
-    put.set_key("written-in-the-test");
-    put.set_value("v");
     drsim::v1::PutResponse put_resp;
-    s = stub->Put(&put_ctx, put, &put_resp);
+    s = put_key(*stub, "written-in-the-test", &put_resp, 5s);
     EXPECT_TRUE(s.ok()) << s.error_message();
   }
   EXPECT_EQ(sr_item_state(vault, "vm-web"), "TestFailoverCleanupPending");
