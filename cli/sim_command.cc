@@ -32,6 +32,8 @@ struct SimCommand::Impl {
   uint32_t clients = 0;          // --clients N: routed clients per run
   std::string duration;          // --duration D: each run at least this long ("" = as the nemesis)
   Duration run_duration{};
+  std::string mode = "mixed";  // --mode sync|async|mixed
+  uint32_t workloads = 2;      // --workloads N
   std::string nemesis = "all";
   bool json = false;
   std::string trace;  // --trace FILE: the replayed seed's events as JSON lines
@@ -132,6 +134,15 @@ struct SimCommand::Impl {
                     "Each run lasts at least this long in virtual time (e.g. 60s): the fault "
                     "comes within its first half, the clients write on after the nemesis "
                     "(default: the run ends with the nemesis, a few seconds)");
+    cmd->add_option("--mode", mode,
+                    "The workloads' replication: sync (acknowledged once the standby has it; no "
+                    "acknowledged write may be lost), async (a failover may give up what the "
+                    "standby had not received), or mixed: half of each (default mixed)")
+        ->check(CLI::IsMember({"sync", "async", "mixed"}));
+    cmd->add_option("--workloads", workloads,
+                    "Workloads each region protects, each write to one drawn at random: "
+                    "vm-sync, vm-async, vm-sync-1, ... (default 2)")
+        ->check(CLI::Range(1u, 256u));
     cmd->add_option(
         "--nemesis", nemesis,
         "KIND[,KIND...]: " + sim::known_nemeses() + " (default all: each seed draws one)");
@@ -166,6 +177,8 @@ struct SimCommand::Impl {
                     std::string(sim::nemesis_name(v.nemesis));
     if (clients > 0) c += " --clients " + std::to_string(clients);
     if (!duration.empty()) c += " --duration " + duration;
+    if (mode != "mixed") c += " --mode " + mode;
+    if (workloads != 2) c += " --workloads " + std::to_string(workloads);
     if (drift_beyond_bound) c += " --drift-beyond-bound";
     if (without_fsync) c += " --without-fsync";
     if (!broken_variant.empty()) c += " --broken-variant " + broken_variant;
@@ -238,6 +251,9 @@ struct SimCommand::Impl {
     } else if (broken_variant == "unfenced-reads" && clients == 0) {
       bad = invalid_argument(
           "--broken-variant unfenced-reads: needs --clients N (only the routed clients read)");
+    } else if (broken_variant == "ack-before-standby" && mode == "async") {
+      bad = invalid_argument(
+          "--broken-variant ack-before-standby: needs sync workloads (--mode sync or mixed)");
     } else if (runs && cmd->count("--seeds") > 0) {
       bad = invalid_argument("--runs: give either --seeds N (1..N) or --seed S --runs N");
     }
@@ -273,6 +289,10 @@ struct SimCommand::Impl {
     base.drift_range = drift_beyond_bound ? DriftRange::kBeyondBound : DriftRange::kWithinBound;
     base.fsync = without_fsync ? sim::Fsync::kOff : sim::Fsync::kEveryWrite;
     base.clients = clients;
+    base.mode = mode == "sync" ? sim::Mode::kSync
+                : mode == "async" ? sim::Mode::kAsync
+                                  : sim::Mode::kMixed;
+    base.workloads = workloads;
     base.duration = run_duration;
     base.record = !html.empty();
 
@@ -461,6 +481,9 @@ struct SimCommand::Impl {
     std::string shape;
     if (clients > 0) shape += ", " + std::to_string(clients) + " routed client(s)";
     if (!duration.empty()) shape += ", at least " + duration + " each";
+    if (mode != "mixed" || workloads != 2) {
+      shape += ", " + std::to_string(workloads) + " " + mode + " workload(s)";
+    }
     return shape;
   }
 
@@ -543,6 +566,8 @@ struct SimCommand::Impl {
     body["longest_lease_wait_ms"] = to_ms(t.longest_lease_wait);
     body["clients"] = clients;
     body["duration"] = duration;
+    body["mode"] = mode;
+    body["workloads"] = workloads;
     body["route_changes"] = t.route_changes;
     body["routed_ops"] = t.routed_ops;
     body["routed_ok"] = t.routed_ok;

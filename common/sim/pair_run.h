@@ -31,8 +31,6 @@ namespace drsim::sim {
 inline constexpr const char* kPrimary = "primary";
 inline constexpr const char* kSecondary = "secondary";
 inline constexpr const char* kWitness = "trafficmgr";
-inline constexpr const char* kSyncWorkload = "vm-sync";
-inline constexpr const char* kAsyncWorkload = "vm-async";
 
 inline Duration ms(uint64_t n) { return std::chrono::milliseconds(n); }
 
@@ -50,6 +48,16 @@ class PairRun {
   Verdict run();
 
  private:
+  // The workloads both regions protect (SeedOptions::mode and ::workloads), in order.
+  struct SimWorkload {
+    std::string name;
+    bool sync;
+  };
+  static std::vector<SimWorkload> make_workloads(const SeedOptions& options);
+  bool is_sync(const std::string& workload) const;
+  // The workload of the next write, drawn from rng_.
+  const std::string& draw_workload();
+
   // Whether the stores sync every write. kill-cut-off's premise is a store without fsync, whose
   // crash loses acknowledged writes.
   bool synced() const;
@@ -189,6 +197,7 @@ class PairRun {
   };
 
   SeedOptions options_;
+  std::vector<SimWorkload> workloads_;
   std::unique_ptr<rocksdb::Env> mem_env_;  // the in-memory files, under disk_
   std::shared_ptr<DiskFullFs> disk_;
   std::shared_ptr<CrashFs> crash_;     // over disk_

@@ -40,7 +40,8 @@ void PairRun::expect_same_data() {
     fail("the regions' last seqs still differ 10 s after the end of the fault");
     return;
   }
-  for (const char* workload : {kSyncWorkload, kAsyncWorkload}) {
+  for (const auto& w : workloads_) {
+    const std::string& workload = w.name;
     auto p = primary_->contents(workload);
     auto s = secondary_->contents(workload);
     if (p == s) continue;
@@ -54,7 +55,7 @@ void PairRun::expect_same_data() {
     for (const auto& [k, v] : s) {
       if (p.count(k) == 0 && differ++ == 0) first = k;
     }
-    fail("the regions hold different data for " + std::string(workload) + " at seq " +
+    fail("the regions hold different data for " + workload + " at seq " +
          std::to_string(last_seq_of(*primary_, workload)) + ": " + std::to_string(differ) +
          " key(s) differ, the first " + first + " (primary " + std::to_string(p.size()) +
          " keys, secondary " + std::to_string(s.size()) + ")");
@@ -74,7 +75,7 @@ void PairRun::count_rolled_back_acks() {
   SimRegion* serving = primary_->serving() ? primary_.get() : secondary_.get();
   for (const auto& w : acked_) {
     if (deleted_keys_.count(w.key) > 0) continue;
-    if (w.workload == kAsyncWorkload && serving->value_of(w.workload, w.key) != w.value) {
+    if (!is_sync(w.workload) && serving->value_of(w.workload, w.key) != w.value) {
       ++v_.rolled_back_acks;
     }
   }
@@ -84,7 +85,7 @@ void PairRun::check_restarted_store(SimRegion& r) {
   for (const auto& w : acked_) {
     if (deleted_keys_.count(w.key) > 0) continue;  // a routed client asked to delete it
     const bool own = w.by == r.name;
-    if (!own && !(w.workload == kSyncWorkload && w.protected_ack)) continue;
+    if (!own && !(is_sync(w.workload) && w.protected_ack)) continue;
     // Without fsync a crash loses the region's own acknowledged writes: kill-cut-off's premise
     // (kill --without-fsync reports them, as a configuration that does not keep them).
     if (own && options_.nemesis == Nemesis::kKillCutOff) continue;
@@ -98,9 +99,9 @@ void PairRun::check_restarted_store(SimRegion& r) {
 }
 
 void PairRun::check_log(SimRegion& r) {
-  for (const char* workload : {kSyncWorkload, kAsyncWorkload}) {
-    if (std::string problem = r.log_problem(workload); !problem.empty()) {
-      fail(r.name + "'s log of " + workload + ": " + problem);
+  for (const auto& w : workloads_) {
+    if (std::string problem = r.log_problem(w.name); !problem.empty()) {
+      fail(r.name + "'s log of " + w.name + ": " + problem);
     }
   }
 }
@@ -126,7 +127,7 @@ void PairRun::check_end_state() {
   check_history_at_end(*serving);
   for (const auto& w : acked_) {
     if (deleted_keys_.count(w.key) > 0) continue;  // judged by the routed clients' history
-    if (w.workload == kSyncWorkload && w.protected_ack &&
+    if (is_sync(w.workload) && w.protected_ack &&
         serving->value_of(w.workload, w.key) != w.value) {
       fail("acknowledged sync write " + w.key + " is lost on " + serving->name);
     }
@@ -167,12 +168,12 @@ void PairRun::on_answer(SimRegion& by, const std::string& key, const std::string
   event(by.name + " acked " + key + " (" + workload + ") at epoch " + std::to_string(epoch) +
         (protected_ack ? "" : " unprotected"));
   ++v_.acked;
-  if (workload == kSyncWorkload) ++v_.acked_sync;
+  if (is_sync(workload)) ++v_.acked_sync;
   check_ack_epoch(by, "write " + key + " (" + workload + ")", epoch);
   SimRegion& peer = other(by);
   // Sync: acknowledged only once the standby has it durably. A dead standby's store is judged
   // when it restarts (check_restarted_store).
-  if (workload == kSyncWorkload && protected_ack && peer.alive() &&
+  if (is_sync(workload) && protected_ack && peer.alive() &&
       peer.value_of(workload, key) != value) {
     fail("sync write " + key + " acknowledged by " + by.name + " but not on " + peer.name);
   }

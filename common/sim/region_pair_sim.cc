@@ -28,15 +28,15 @@ using region::ReplicationMode;
 namespace {
 
 RegionOptions region_options(const std::string& name, const std::string& peer, model::Role role,
-                             const SeedOptions& seed) {
+                             const SeedOptions& seed,
+                             const std::vector<region::WorkloadSpec>& workloads) {
   RegionOptions o;
   o.name = name;
   o.peer_name = peer;
   o.peer_address = peer;
   o.data_dir = "/sim/" + name;
   o.initial_role = role;
-  o.workloads = {{kSyncWorkload, ReplicationMode::kSync},
-                 {kAsyncWorkload, ReplicationMode::kAsync}};
+  o.workloads = workloads;
   o.witness_address = kWitness;
   o.unsafe_no_lease = seed.lease_check == LeaseCheck::kBypassed;
   o.unsafe_ack_before_standby = seed.sync_ack == SyncAck::kBeforeStandby;
@@ -84,6 +84,41 @@ trafficmgr::TrafficManagerConfig traffic_manager_config() {
 
 }  // namespace
 
+std::string_view mode_name(Mode m) {
+  switch (m) {
+    case Mode::kSync:
+      return "sync";
+    case Mode::kAsync:
+      return "async";
+    case Mode::kMixed:
+      return "mixed";
+  }
+  return "?";
+}
+
+std::vector<PairRun::SimWorkload> PairRun::make_workloads(const SeedOptions& options) {
+  std::vector<SimWorkload> out;
+  size_t sync_count = 0, async_count = 0;
+  for (uint32_t i = 0; i < std::max<uint32_t>(options.workloads, 1); ++i) {
+    const bool sync = options.mode == Mode::kSync || (options.mode == Mode::kMixed && i % 2 == 0);
+    size_t& n = sync ? sync_count : async_count;
+    out.push_back({std::string(sync ? "vm-sync" : "vm-async") +
+                       (n == 0 ? "" : "-" + std::to_string(n)),
+                   sync});
+    ++n;
+  }
+  return out;
+}
+
+bool PairRun::is_sync(const std::string& workload) const {
+  for (const auto& w : workloads_) {
+    if (w.name == workload) return w.sync;
+  }
+  return false;
+}
+
+const std::string& PairRun::draw_workload() { return workloads_[rng_.below(workloads_.size())].name; }
+
 // The Traffic Manager's routing changes, as events of the run.
 class PairRun::RouteEvents final : public trafficmgr::RoutingWatcher {
  public:
@@ -102,6 +137,7 @@ class PairRun::RouteEvents final : public trafficmgr::RoutingWatcher {
 
 PairRun::PairRun(uint64_t seed, const SeedOptions& options)
     : options_(options),
+      workloads_(make_workloads(options)),
       mem_env_(rocksdb::NewMemEnv(rocksdb::Env::Default())),
       disk_(std::make_shared<DiskFullFs>(mem_env_->GetFileSystem())),
       crash_(std::make_shared<CrashFs>(disk_)),
@@ -140,9 +176,13 @@ PairRun::~PairRun() {
 
 std::unique_ptr<SimRegion> PairRun::make_region(const std::string& name) {
   const bool primary = name == kPrimary;
+  std::vector<region::WorkloadSpec> specs;
+  for (const auto& w : workloads_) {
+    specs.push_back({w.name, w.sync ? ReplicationMode::kSync : ReplicationMode::kAsync});
+  }
   RegionOptions o = region_options(name, primary ? kSecondary : kPrimary,
                                    primary ? model::Role::kActive : model::Role::kStandby,
-                                   options_);
+                                   options_, specs);
   auto opened = storage::RegionStore::open(o.data_dir,
                                            synced() ? storage::Durability::kPowerLoss
                                                     : storage::Durability::kProcessCrash,
@@ -297,7 +337,7 @@ void PairRun::start_client(std::unique_ptr<SimRegion>& target_slot) {
     if (!clients_running_ || generation != clients_generation_) return;
     SimRegion& target = *target_slot;
     const std::string key = "k" + std::to_string(next_key_++);
-    const std::string workload = rng_.below(2) == 0 ? kSyncWorkload : kAsyncWorkload;
+    const std::string workload = draw_workload();
     const std::string value = key + "-" + std::to_string(v_.seed);
     v1::WriteOp op;
     op.mutable_put()->set_workload(workload);

@@ -52,6 +52,13 @@ enum class DriftRange { kWithinBound, kBeyondBound };
 // acknowledged write (docs/replication.md).
 enum class Fsync { kEveryWrite, kOff };
 
+// The workloads' replication modes (`drsim sim --mode`): every workload sync (acknowledged once
+// the standby has it: no acknowledged write may be lost), every one async (acknowledged when
+// the active region has it: a failover may give up what the standby had not received), or
+// alternating, the first sync (the default).
+enum class Mode { kSync, kAsync, kMixed };
+std::string_view mode_name(Mode m);
+
 struct SeedOptions {
   Nemesis nemesis = Nemesis::kPartition;
   LeaseCheck lease_check = LeaseCheck::kEnforced;
@@ -66,6 +73,11 @@ struct SeedOptions {
   // model::check_history. 0: none (the seed's history is then what it was before routed
   // clients existed).
   uint32_t clients = 0;
+  Mode mode = Mode::kMixed;
+  // Workloads each region protects (`--workloads N`): with kMixed, vm-sync, vm-async,
+  // vm-sync-1, vm-async-1, ...; with one mode, vm-sync, vm-sync-1, ... (or vm-async...). Each
+  // write goes to one drawn at random.
+  uint32_t workloads = 2;
   // How long a run lasts at least (`--duration`): the fault comes within its first half, and
   // once the nemesis is done the clients write on until it has passed. 0: the run ends with
   // the nemesis (a few virtual seconds).

@@ -88,7 +88,7 @@ void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
     op.key = put.key;
   } else {
     op.kind = model::OpKind::kPut;
-    op.workload = rng_.below(2) == 0 ? kSyncWorkload : kAsyncWorkload;
+    op.workload = draw_workload();
     op.key = "k" + std::to_string(next_key_++);
     op.value = op.key + "-" + std::to_string(v_.seed);
     routed_puts_.push_back(history_.size());
@@ -197,7 +197,7 @@ bool PairRun::on_delete_answer(SimRegion& by, const std::string& key,
   check_ack_epoch(by, "delete of " + key + " (" + workload + ")", epoch);
   SimRegion& peer = other(by);
   // Sync: the standby has applied the delete before it is acknowledged.
-  if (workload == kSyncWorkload && protected_ack && peer.alive() &&
+  if (is_sync(workload) && protected_ack && peer.alive() &&
       peer.value_of(workload, key).has_value()) {
     fail("sync delete of " + key + " acknowledged by " + by.name + " but " + key +
          " is still on " + peer.name);
@@ -230,8 +230,8 @@ void PairRun::check_history_at_end(SimRegion& serving) {
     if (op.complete_ns == 0) op.complete_ns = sim_.wall_unix_nanos();
   }
   model::FinalState final_state;
-  for (const char* workload : {kSyncWorkload, kAsyncWorkload}) {
-    for (auto& [k, v] : serving.contents(workload)) final_state[{workload, k}] = std::move(v);
+  for (const auto& w : workloads_) {
+    for (auto& [k, v] : serving.contents(w.name)) final_state[{w.name, k}] = std::move(v);
   }
   model::CheckOptions opts;
   opts.max_stale_read_examples = history_.size();
@@ -239,7 +239,7 @@ void PairRun::check_history_at_end(SimRegion& serving) {
   if (options_.record) v_.record.check = check;
   v_.routed_ok += check.writes.ok + check.reads.ok;
   for (const auto& l : check.lost) {
-    if (l.workload == kSyncWorkload && protected_op_[l.id]) {
+    if (is_sync(l.workload) && protected_op_[l.id]) {
       fail("routed client: acknowledged sync " +
            std::string(l.kind == model::OpKind::kDelete ? "delete of " : "write ") + l.key +
            " (" + l.region + ", epoch " + std::to_string(l.epoch) + ") is lost on " +
@@ -261,7 +261,7 @@ void PairRun::check_history_at_end(SimRegion& serving) {
                                                                  w.complete_ns <= c.second &&
                                                                  r.region == w.region;
                                                         });
-    const bool promised = w.workload == kSyncWorkload && protected_op_[w.id];
+    const bool promised = is_sync(w.workload) && protected_op_[w.id];
     if (lost_by_crash) {
       ++v_.reads_of_crash_lost_writes;
     } else if (promised || r.epoch < w.epoch) {

@@ -87,6 +87,39 @@ PY
     run "$bin/drsim" sim --seeds 3 --runs 3; rc=$?
     [ "$rc" -eq 2 ] || fail "--seeds with --runs: exit $rc, expected 2"
     ;;
+  modes)  # --mode and --workloads: every write sync (none lost, each on the standby when
+          # acknowledged), every one async, six workloads; the replay command names them
+    run "$bin/drsim" sim --seeds 40 --mode sync --workloads 6 --clients 4; rc=$?
+    [ "$rc" -eq 0 ] || fail "--mode sync: exit $rc, expected 0"
+    grep -q '^drsim sim: 40 seed(s), 4 routed client(s), 6 sync workload(s), nemesis' "$out" \
+      || fail "--mode sync: header"
+    grep -Eq '^  acks checked       ([1-9][0-9]{3,}) \(\1 sync, 0 async\)' "$out" \
+      || fail "--mode sync: not every ack a sync one"
+    grep -Eq '^  async acks lost    0 ' "$out" || fail "--mode sync: async acks lost"
+    grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "--mode sync: violations"
+    run "$bin/drsim" sim --seeds 40 --mode async --workloads 3; rc=$?
+    [ "$rc" -eq 0 ] || fail "--mode async: exit $rc, expected 0"
+    grep -Eq '^  acks checked       ([1-9][0-9]{3,}) \(0 sync, \1 async\)' "$out" \
+      || fail "--mode async: not every ack an async one"
+    grep -Eq '^  async acks lost    [1-9]' "$out" || fail "--mode async: no async tail given up in 40 seeds"
+    run "$bin/drsim" sim --seed 3 --mode sync --workloads 6; rc=$?
+    [ "$rc" -eq 0 ] || fail "--seed 3 --mode sync: exit $rc"
+    grep -q 'acked k[0-9]* (vm-sync-5)' "$out" || fail "--workloads 6: no write to the sixth workload"
+    if [ -x "$bin/drsim-testhooks" ]; then
+      run "$bin/drsim-testhooks" sim --seeds 5 --mode sync --workloads 4 --broken-variant ack-before-standby; rc=$?
+      [ "$rc" -eq 1 ] || fail "ack-before-standby --mode sync: exit $rc, expected 1"
+      grep -q "replay: drsim sim --seed 1 --nemesis .* --mode sync --workloads 4 --broken-variant ack-before-standby" "$out" \
+        || fail "the replay command does not name --mode and --workloads"
+      run "$bin/drsim-testhooks" sim --mode async --broken-variant ack-before-standby; rc=$?
+      [ "$rc" -eq 2 ] || fail "ack-before-standby --mode async: exit $rc, expected 2"
+      grep -q 'needs sync workloads' "$out" || fail "ack-before-standby --mode async: no reason"
+    fi
+    run "$bin/drsim" sim --mode bogus; rc=$?
+    [ "$rc" -eq 2 ] || fail "--mode bogus: exit $rc, expected 2"
+    grep -q -- '--mode: bogus not in {sync,async,mixed}' "$out" || fail "--mode bogus: no reason"
+    run "$bin/drsim" sim --workloads 0; rc=$?
+    [ "$rc" -eq 2 ] || fail "--workloads 0: exit $rc, expected 2"
+    ;;
   html)  # --html FILE: the seed as the drill's HTML report; refused without --seed (exit 2)
     h=$(mktemp --suffix=.html)
     run "$bin/drsim" sim --seed 17 --nemesis kill --clients 8 --html "$h"; rc=$?
