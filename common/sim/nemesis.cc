@@ -32,6 +32,8 @@ std::string_view nemesis_name(Nemesis n) {
       return "racing-failovers";
     case Nemesis::kSlowLink:
       return "slow-link";
+    case Nemesis::kSkew:
+      return "skew";
   }
   return "?";
 }
@@ -72,6 +74,16 @@ Nemesis draw_nemesis(uint64_t seed, const std::vector<Nemesis>& kinds) {
   DRSIM_CHECK(!kinds.empty());
   Rng rng(seed ^ 0x6e656d65736973ULL);  // its own stream: the run's draws stay the same
   return kinds[rng.below(kinds.size())];
+}
+
+std::vector<Nemesis> later_episode_kinds(const std::vector<Nemesis>& kinds, bool synced) {
+  std::vector<Nemesis> out;
+  for (Nemesis n : kinds) {
+    if (n == Nemesis::kDrift || n == Nemesis::kKillCutOff) continue;
+    if (n == Nemesis::kKill && !synced) continue;
+    out.push_back(n);
+  }
+  return out;
 }
 
 }  // namespace drsim::sim

@@ -23,12 +23,13 @@ enum class Nemesis {
   kFailback,
   kRacingFailovers,
   kSlowLink,
+  kSkew,
 };
 inline constexpr Nemesis kAllNemeses[] = {
     Nemesis::kPartition, Nemesis::kFreeze,          Nemesis::kDoubleFailover, Nemesis::kDrift,
     Nemesis::kDiskFull,  Nemesis::kKill,            Nemesis::kPartitionOneWay,
     Nemesis::kKillCutOff, Nemesis::kFailback,       Nemesis::kRacingFailovers,
-    Nemesis::kSlowLink};
+    Nemesis::kSlowLink,  Nemesis::kSkew};
 std::string_view nemesis_name(Nemesis n);
 // "partition, freeze, ..., all": the kinds --nemesis takes.
 std::string known_nemeses();
@@ -36,5 +37,10 @@ std::string known_nemeses();
 Result<std::vector<Nemesis>> parse_nemeses(const std::string& list);
 // The nemesis seed `seed` runs when it may draw one of `kinds` (deterministic).
 Nemesis draw_nemesis(uint64_t seed, const std::vector<Nemesis>& kinds);
+// Of `kinds`, those a run may draw again after its first fault (a --duration run's later
+// episodes): not drift (its clock rates hold for the whole run, set before it starts) nor
+// kill-cut-off (its premise, stores without fsync, is the whole run's), and not kill when the
+// stores do not sync (`synced` false: a crash would lose acknowledged writes by design).
+std::vector<Nemesis> later_episode_kinds(const std::vector<Nemesis>& kinds, bool synced);
 
 }  // namespace drsim::sim

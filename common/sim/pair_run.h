@@ -149,6 +149,15 @@ class PairRun {
   void planned_failover_and_back();
   void slow_link();
   void racing_failovers();
+  void skew_then_failover();
+
+  // One fault of the run: `n`'s nemesis, its events and checks.
+  void run_episode(Nemesis n);
+  // Between two faults of a --duration run: heal what is left, wait for one region to serve,
+  // re-protect it if it is not protected, and, if it is the secondary, fail back to the
+  // primary by a planned failover (re-protect at once), until the primary replicates to a
+  // caught-up standby. false (and a violation) when the pair cannot be brought back.
+  bool restore_pair();
 
   // With the clients stopped, the standby holds every write of the active region within 10 s.
   void expect_catch_up(const std::string& after);
@@ -224,7 +233,15 @@ class PairRun {
   bool two_leases_seen_ = false;
   uint64_t next_key_ = 0;
   std::optional<Time> fault_at_;
+  Nemesis current_ = Nemesis::kPartition;  // the fault under way (or the last one)
   std::vector<Acked> acked_;
+  // acked_'s first index since the pair was last restored (0: the run's start): what a
+  // planned failover of this episode must keep; what an earlier unplanned failover gave up is
+  // not promised.
+  size_t episode_acks_from_ = 0;
+  // Async acks the region serving at the time does not have (count_rolled_back_acks), each
+  // counted once across the run's faults.
+  std::set<std::string> rolled_back_keys_;
   std::vector<std::unique_ptr<SimRegion>*> stale_targets_;
   // The routed clients' operations (model::check_history's input), and per operation whether
   // the region acknowledged it protected (a sync write the standby confirmed).

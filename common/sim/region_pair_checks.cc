@@ -76,19 +76,24 @@ void PairRun::count_rolled_back_acks() {
   for (const auto& w : acked_) {
     if (deleted_keys_.count(w.key) > 0) continue;
     if (!is_sync(w.workload) && serving->value_of(w.workload, w.key) != w.value) {
-      ++v_.rolled_back_acks;
+      rolled_back_keys_.insert(w.key);
     }
   }
+  v_.counts.rolled_back_acks = rolled_back_keys_.size();
 }
 
 void PairRun::check_restarted_store(SimRegion& r) {
-  for (const auto& w : acked_) {
+  for (size_t i = 0; i < acked_.size(); ++i) {
+    const Acked& w = acked_[i];
     if (deleted_keys_.count(w.key) > 0) continue;  // a routed client asked to delete it
     const bool own = w.by == r.name;
+    // Its own writes from before the pair was last restored that nothing promised (async, or
+    // sync while unprotected): the restore's re-protect may have rolled them back.
+    if (own && i < episode_acks_from_ && !(is_sync(w.workload) && w.protected_ack)) continue;
     if (!own && !(is_sync(w.workload) && w.protected_ack)) continue;
     // Without fsync a crash loses the region's own acknowledged writes: kill-cut-off's premise
     // (kill --without-fsync reports them, as a configuration that does not keep them).
-    if (own && options_.nemesis == Nemesis::kKillCutOff) continue;
+    if (own && current_ == Nemesis::kKillCutOff) continue;
     if (r.value_of(w.workload, w.key) == w.value) continue;
     fail(own ? "write " + w.key + " (" + w.workload + ") acknowledged by " + r.name +
                    " before its crash is not in its store after the restart"
@@ -156,7 +161,7 @@ void PairRun::check_ack_epoch(SimRegion& by, const std::string& what, uint64_t e
 void PairRun::on_answer(SimRegion& by, const std::string& key, const std::string& workload,
                         const std::string& value, const region::WriteOutcome& o) {
   if (!o.status.is_ok()) {
-    if (fault_at_) ++v_.refused_after_fault;
+    if (fault_at_) ++v_.counts.refused_after_fault;
     event(by.name + " refused " + key + " (" + workload + "): " + o.status.message());
     return;
   }
@@ -167,8 +172,8 @@ void PairRun::on_answer(SimRegion& by, const std::string& key, const std::string
   acked_.push_back({workload, key, value, by.name, protected_ack});
   event(by.name + " acked " + key + " (" + workload + ") at epoch " + std::to_string(epoch) +
         (protected_ack ? "" : " unprotected"));
-  ++v_.acked;
-  if (is_sync(workload)) ++v_.acked_sync;
+  ++v_.counts.acked;
+  if (is_sync(workload)) ++v_.counts.acked_sync;
   check_ack_epoch(by, "write " + key + " (" + workload + ")", epoch);
   SimRegion& peer = other(by);
   // Sync: acknowledged only once the standby has it durably. A dead standby's store is judged

@@ -82,6 +82,12 @@ trafficmgr::TrafficManagerConfig traffic_manager_config() {
   return config;
 }
 
+// Kinds whose stale clients write to the secondary too (it becomes active during the fault).
+bool writes_to_both(Nemesis n) {
+  return n == Nemesis::kDoubleFailover || n == Nemesis::kFailback ||
+         n == Nemesis::kRacingFailovers;
+}
+
 }  // namespace
 
 std::string_view mode_name(Mode m) {
@@ -125,7 +131,7 @@ class PairRun::RouteEvents final : public trafficmgr::RoutingWatcher {
   explicit RouteEvents(PairRun& run) : run_(run) {}
   void on_event(const v1::RoutingEvent& e) override {
     if (e.kind() != v1::RoutingEvent::ROUTE_CHANGED) return;
-    ++run_.v_.route_changes;
+    ++run_.v_.counts.route_changes;
     run_.event("trafficmgr: route " + e.old_route() + " -> " + e.new_route() + ": " + e.reason());
     run_.mark({0, "route", e.reason(), e.new_route(), 0, e.old_route()});
   }
@@ -217,19 +223,69 @@ Verdict PairRun::run() {
   event("primary serves");
   tm_->start();
   stale_targets_.push_back(&primary_);
-  if (options_.nemesis == Nemesis::kDoubleFailover || options_.nemesis == Nemesis::kFailback ||
-      options_.nemesis == Nemesis::kRacingFailovers) {
-    stale_targets_.push_back(&secondary_);
-  }
+  if (writes_to_both(options_.nemesis)) stale_targets_.push_back(&secondary_);
   start_clients();
   schedule_resets();
   schedule_lease_sampler();
 
-  // Replicate a while, then the fault (within the first half of a --duration).
+  // Replicate a while, then the fault (within the first half of a --duration; its first
+  // eighth when later faults may follow); while that half lasts, the pair is restored and the
+  // next fault drawn.
+  const std::vector<Nemesis> later = later_episode_kinds(options_.later_kinds, synced());
   const uint64_t half_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.duration).count() / 2;
-  sim_.run_for(ms(300 + rng_.below(std::max<uint64_t>(1200, half_ms))));
-  switch (options_.nemesis) {
+  sim_.run_for(
+      ms(300 + rng_.below(std::max<uint64_t>(1200, later.empty() ? half_ms : half_ms / 4))));
+  run_episode(options_.nemesis);
+  while (!later.empty() && v_.violations.empty() &&
+         sim_.now() - kTimeZero < options_.duration / 2) {
+    if (!clients_running_) {
+      clients_running_ = true;
+      event("the clients write on");
+      start_clients();
+      schedule_lease_sampler();
+    }
+    if (!restore_pair()) break;
+    sim_.run_for(ms(1000 + rng_.below(4000)));
+    run_episode(later[rng_.below(later.size())]);
+  }
+  // A --duration run goes on with its clients once the nemesis is done.
+  if (sim_.now() - kTimeZero < options_.duration) {
+    if (!clients_running_) {
+      clients_running_ = true;
+      event("the clients write on until " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.duration)
+                               .count()) +
+            " s");
+      start_clients();
+      schedule_lease_sampler();
+    }
+    sim_.run_until([] { return false; }, kTimeZero + options_.duration);
+  }
+  clients_running_ = false;
+  sim_.run_for(1s);
+  check_end_state();
+  return finish();
+}
+
+bool PairRun::synced() const {
+  return options_.fsync == Fsync::kEveryWrite && options_.nemesis != Nemesis::kKillCutOff;
+}
+
+void PairRun::run_episode(Nemesis n) {
+  current_ = n;
+  v_.episodes.push_back(n);
+  if (v_.episodes.size() > 1) {
+    event("nemesis " + std::to_string(v_.episodes.size()) + ": " + std::string(nemesis_name(n)));
+    // Its stale clients on the secondary too, as a first fault of its kind has.
+    if (writes_to_both(n) &&
+        std::find(stale_targets_.begin(), stale_targets_.end(), &secondary_) ==
+            stale_targets_.end()) {
+      stale_targets_.push_back(&secondary_);
+      if (clients_running_) start_client(secondary_);
+    }
+  }
+  switch (n) {
     case Nemesis::kPartition:
     case Nemesis::kDrift:
       partition_then_failover();
@@ -261,28 +317,49 @@ Verdict PairRun::run() {
     case Nemesis::kSlowLink:
       slow_link();
       break;
+    case Nemesis::kSkew:
+      skew_then_failover();
+      break;
   }
-  // A --duration run goes on with its clients once the nemesis is done.
-  if (sim_.now() - kTimeZero < options_.duration) {
-    if (!clients_running_) {
-      clients_running_ = true;
-      event("the clients write on until " +
-            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.duration)
-                               .count()) +
-            " s");
-      start_clients();
-      schedule_lease_sampler();
-    }
-    sim_.run_until([] { return false; }, kTimeZero + options_.duration);
-  }
-  clients_running_ = false;
-  sim_.run_for(1s);
-  check_end_state();
-  return finish();
 }
 
-bool PairRun::synced() const {
-  return options_.fsync == Fsync::kEveryWrite && options_.nemesis != Nemesis::kKillCutOff;
+bool PairRun::restore_pair() {
+  ++v_.counts.restores;
+  episode_acks_from_ = acked_.size();
+  event("operator: restore the pair (one region active, protected, the primary active)");
+  // Every nemesis heals what it broke; a region the kill nemesis restarted is alive again.
+  if (!primary_->alive() || !secondary_->alive()) {
+    fail("a region is down after the fault: the pair cannot be restored");
+    return false;
+  }
+  SimRegion* serving = nullptr;
+  if (!sim_.run_until(
+          [&] {
+            const bool p = primary_->serving(), s = secondary_->serving();
+            serving = p && !s ? primary_.get() : s && !p ? secondary_.get() : nullptr;
+            return serving != nullptr;
+          },
+          sim_.now() + 10s)) {
+    fail("no single region serves 10 s after the fault ended");
+    return false;
+  }
+  if (serving->status().protection() != v1::REGION_PROTECTION_PROTECTED &&
+      !reprotect(*serving)) {
+    return false;
+  }
+  if (serving == secondary_.get() && !planned_failover(*primary_)) return false;
+  if (!sim_.run_until(
+          [&] {
+            return primary_->serving() && primary_->status().replication_connected() &&
+                   primary_->status().protection() == v1::REGION_PROTECTION_PROTECTED;
+          },
+          sim_.now() + 10s)) {
+    fail("the primary does not replicate to a protected standby 10 s into the restore");
+    return false;
+  }
+  event("pair restored: primary active at epoch " + std::to_string(primary_->status().epoch()) +
+        ", secondary its standby");
+  return true;
 }
 
 void PairRun::event(const std::string& what) {
@@ -365,7 +442,7 @@ void PairRun::schedule_resets() {
 
 void PairRun::reset_stream(const std::string& what) {
   net_.reset(kPrimary, kSecondary);
-  ++v_.resets;
+  ++v_.counts.resets;
   event(what);
 }
 
@@ -397,7 +474,7 @@ void PairRun::schedule_lease_sampler() {
 bool PairRun::failover(SimRegion& to) {
   event("operator: failover to " + to.name);
   std::optional<Result<v1::FailoverResponse>> answer;
-  to.node->failover_after_lease("simulated " + std::string(nemesis_name(options_.nemesis)),
+  to.node->failover_after_lease("simulated " + std::string(nemesis_name(current_)),
                                 RegionNode::WitnessOverride::kRequireWitness,
                                 [&](Result<v1::FailoverResponse> r) { answer = std::move(r); });
   if (!await_answer(answer, "the failover to " + to.name, 10s)) return false;
@@ -405,7 +482,7 @@ bool PairRun::failover(SimRegion& to) {
     event("failover to " + to.name + " refused: " + answer->status().to_string());
     return false;
   }
-  ++v_.failovers;
+  ++v_.counts.failovers;
   v_.lease_wait = std::max(v_.lease_wait, ms((*answer)->lease_wait_ms()));
   char wait[32];
   std::snprintf(wait, sizeof wait, "%.0f", (*answer)->lease_wait_ms());
@@ -449,8 +526,8 @@ bool PairRun::planned_failover(SimRegion& to) {
                               });
     if (!await_answer(answer, "the planned failover to " + to.name, 20s)) return false;
     if (answer->is_ok()) {
-      ++v_.planned_failovers;
-      ++v_.failovers;
+      ++v_.counts.planned_failovers;
+      ++v_.counts.failovers;
       char paused[32];
       std::snprintf(paused, sizeof paused, "%.0f", (*answer)->writes_paused_ms());
       event("planned failover to " + to.name + " done: epoch " +
@@ -473,7 +550,7 @@ bool PairRun::planned_failover(SimRegion& to) {
 bool PairRun::reprotect(SimRegion& from) {
   event("operator: re-protect from " + from.name);
   std::optional<Result<v1::ReprotectResponse>> answer;
-  from.node->reprotect("simulated " + std::string(nemesis_name(options_.nemesis)),
+  from.node->reprotect("simulated " + std::string(nemesis_name(current_)),
                        /*no_wait=*/false,
                        [&](Result<v1::ReprotectResponse> r) { answer = std::move(r); });
   if (!await_answer(answer, "the re-protect from " + from.name, 30s)) return false;
@@ -481,7 +558,7 @@ bool PairRun::reprotect(SimRegion& from) {
     fail("the re-protect from " + from.name + " failed: " + answer->status().to_string());
     return false;
   }
-  ++v_.reprotects;
+  ++v_.counts.reprotects;
   const auto& r = (*answer)->resync();
   event("re-protect done: " +
         std::string(r.kind() == v1::RESYNC_KIND_FULL ? "full copy" : "delta") + ", " +
@@ -497,7 +574,7 @@ void PairRun::kill(const std::string& name) {
   slot(name)->kill();
   crash_->drop_unsynced(dir);
   crashes_.emplace_back(name, sim_.wall_unix_nanos());
-  ++v_.kills;
+  ++v_.counts.kills;
   event("nemesis: kill " + name + " (its host crashes: what its store had not synced is lost)");
 }
 
@@ -509,7 +586,7 @@ void PairRun::restart(const std::string& name) {
   dead_.push_back(std::move(slot(name)));
   slot(name) = std::move(fresh);
   SimRegion& r = *slot(name);
-  ++v_.restarts;
+  ++v_.counts.restarts;
   if (Status st = r.node->start(name); !st.is_ok()) {
     fail("the restarted " + name + " did not start: " + st.to_string());
     return;
@@ -522,6 +599,33 @@ void PairRun::restart(const std::string& name) {
     what += ", " + w.name() + " at seq " + std::to_string(w.last_seq());
   }
   event(what);
+}
+
+Counts& Counts::operator+=(const Counts& o) {
+  restores += o.restores;
+  acked += o.acked;
+  acked_sync += o.acked_sync;
+  refused_after_fault += o.refused_after_fault;
+  resets += o.resets;
+  standby_refusals += o.standby_refusals;
+  failovers += o.failovers;
+  kills += o.kills;
+  restarts += o.restarts;
+  lost_write_stops += o.lost_write_stops;
+  reprotects += o.reprotects;
+  rolled_back_acks += o.rolled_back_acks;
+  planned_failovers += o.planned_failovers;
+  refused_failovers += o.refused_failovers;
+  superseded_during_wait += o.superseded_during_wait;
+  gated_after_lease_wait += o.gated_after_lease_wait;
+  routed_ops += o.routed_ops;
+  routed_ok += o.routed_ok;
+  routed_reads += o.routed_reads;
+  routed_deletes += o.routed_deletes;
+  reads_of_given_up_writes += o.reads_of_given_up_writes;
+  reads_of_crash_lost_writes += o.reads_of_crash_lost_writes;
+  route_changes += o.route_changes;
+  return *this;
 }
 
 Verdict run_seed(uint64_t seed, const SeedOptions& options) {

@@ -60,7 +60,12 @@ enum class Mode { kSync, kAsync, kMixed };
 std::string_view mode_name(Mode m);
 
 struct SeedOptions {
-  Nemesis nemesis = Nemesis::kPartition;
+  Nemesis nemesis = Nemesis::kPartition;  // the run's first fault
+  // The kinds a --duration run draws its later faults from (later_episode_kinds of what
+  // --nemesis names): while the first half of the duration lasts, the pair is restored after
+  // each fault (one region active, re-protected, the primary active again by a planned
+  // failover) and the next fault drawn. Empty: one fault per run.
+  std::vector<Nemesis> later_kinds;
   LeaseCheck lease_check = LeaseCheck::kEnforced;
   SyncAck sync_ack = SyncAck::kAfterStandby;
   DriftRange drift_range = DriftRange::kWithinBound;
@@ -91,11 +96,9 @@ inline constexpr const char* kAckBySupersededRegion = "acknowledged by a superse
 // The phrase of a sync write acknowledged while the standby did not have it.
 inline constexpr const char* kSyncAckNotOnStandby = "but not on";
 
-// What one run did and what the checker found.
-struct Verdict {
-  uint64_t seed = 0;
-  Nemesis nemesis = Nemesis::kPartition;
-  std::vector<std::string> violations;
+// What a run counted; `drsim sim` adds them up over its seeds.
+struct Counts {
+  size_t restores = 0;            // the pair restored between two faults
   size_t acked = 0;
   size_t acked_sync = 0;
   size_t refused_after_fault = 0;
@@ -119,20 +122,33 @@ struct Verdict {
   size_t refused_failovers = 0;
   size_t superseded_during_wait = 0;
   size_t gated_after_lease_wait = 0;
-  // Routed clients: their operations (puts and gets), those acknowledged, the gets, the gets
-  // that missed an async write a failover gave up (counted, not violations), and the longest
-  // time with no put acknowledged to any of them (from their first ack to the end of the load).
+  // Routed clients: their operations (puts, gets, deletes), those acknowledged, the gets, the
+  // deletes, the gets that missed an async write a failover gave up (counted, not violations).
   size_t routed_ops = 0;
   size_t routed_ok = 0;
   size_t routed_reads = 0;
   size_t routed_deletes = 0;
   size_t reads_of_given_up_writes = 0;
   size_t reads_of_crash_lost_writes = 0;  // kill-cut-off: what the crash without fsync lost
+  size_t route_changes = 0;               // the Traffic Manager's routing changes
+
+  Counts& operator+=(const Counts& o);
+};
+
+// What one run did and what the checker found.
+struct Verdict {
+  uint64_t seed = 0;
+  Nemesis nemesis = Nemesis::kPartition;
+  std::vector<Nemesis> episodes;  // every fault of the run in order, the first = nemesis
+  std::vector<std::string> violations;
+  Counts counts;
+  // The longest time with no put acknowledged to any routed client (from their first ack to
+  // the end of the load).
   Duration longest_write_gap{};
-  size_t route_changes = 0;  // the Traffic Manager's routing changes
   Duration lease_wait{};                      // longest wait of a failover
   Duration simulated{};                       // virtual time the run covered
   std::map<std::string, double> drift_rates;  // drift only: region → rate
+  std::map<std::string, int64_t> skew_ms;      // skew only: region → wall-clock step (last)
   // Every step and every write's outcome with its virtual instant, in order: equal for equal
   // seeds (the replay determinism `drsim sim --seed` and the tests rely on).
   std::vector<std::string> events;

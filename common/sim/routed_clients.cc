@@ -75,7 +75,7 @@ void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
     // From now on the key may be gone: the checks of the put's ack at the end leave it out
     // (the history check judges it, delete included).
     deleted_keys_.insert(put.key);
-    ++v_.routed_deletes;
+    ++v_.counts.routed_deletes;
   } else if (get) {
     // Half the gets read one of the 16 newest puts (what a client reads back soon after it was
     // written: where a stale region shows), the others any put.
@@ -96,7 +96,7 @@ void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
   const size_t index = history_.size();
   history_.push_back(std::move(op));
   protected_op_.push_back(false);
-  ++v_.routed_ops;
+  ++v_.counts.routed_ops;
   c->op = index;
   c->ended = false;
   sim_.schedule_after(kClientDeadline, [this, c, index] {
@@ -157,7 +157,7 @@ void PairRun::routed_write(const std::shared_ptr<RoutedClient>& c, SimRegion& ta
 
 void PairRun::routed_get(const std::shared_ptr<RoutedClient>& c, SimRegion& target,
                          size_t index) {
-  ++v_.routed_reads;
+  ++v_.counts.routed_reads;
   target.freezer.run([this, c, &target, index] {
     v1::GetRequest req;
     req.set_workload(history_[index].workload);
@@ -237,7 +237,7 @@ void PairRun::check_history_at_end(SimRegion& serving) {
   opts.max_stale_read_examples = history_.size();
   const model::CheckResult check = model::check_history(history_, final_state, opts);
   if (options_.record) v_.record.check = check;
-  v_.routed_ok += check.writes.ok + check.reads.ok;
+  v_.counts.routed_ok += check.writes.ok + check.reads.ok;
   for (const auto& l : check.lost) {
     if (is_sync(l.workload) && protected_op_[l.id]) {
       fail("routed client: acknowledged sync " +
@@ -263,7 +263,7 @@ void PairRun::check_history_at_end(SimRegion& serving) {
                                                         });
     const bool promised = is_sync(w.workload) && protected_op_[w.id];
     if (lost_by_crash) {
-      ++v_.reads_of_crash_lost_writes;
+      ++v_.counts.reads_of_crash_lost_writes;
     } else if (promised || r.epoch < w.epoch) {
       fail("routed client: stale read of " + st.key + " (" + st.workload + ") from " + r.region +
            " at epoch " + std::to_string(r.epoch) + ": " +
@@ -271,7 +271,7 @@ void PairRun::check_history_at_end(SimRegion& serving) {
            " was acknowledged by " + w.region + " at epoch " + std::to_string(w.epoch) +
            " before the read began");
     } else {
-      ++v_.reads_of_given_up_writes;
+      ++v_.counts.reads_of_given_up_writes;
     }
   }
   // The longest time no routed put was acknowledged while the clients were writing (a gap

@@ -64,10 +64,10 @@ TEST_F(RegionFailoverSim, PartitionThenFailoverNeverTwoActivesAndLosesNoSyncAck)
   const auto run = seeds(200);
   for (uint64_t seed : run) {
     Verdict v = run_seed(seed, options);
-    acked += v.acked;
-    acked_sync += v.acked_sync;
-    refused += v.refused_after_fault;
-    resets += v.resets;
+    acked += v.counts.acked;
+    acked_sync += v.counts.acked_sync;
+    refused += v.counts.refused_after_fault;
+    resets += v.counts.resets;
     max_lease_wait = std::max(max_lease_wait, v.lease_wait);
     simulated += v.simulated;
     if (!v.violations.empty()) {
@@ -100,7 +100,7 @@ TEST_F(RegionFailoverSim, TheSameSeedReplaysTheSameHistory) {
         << "seed " << seed << " (" << nemesis_name(options.nemesis) << ") did not replay";
     EXPECT_EQ(first.lease_wait, again.lease_wait) << "seed " << seed;
     if (options.nemesis == Nemesis::kKill) {
-      EXPECT_EQ(first.restarts, 1u) << "seed " << seed;
+      EXPECT_EQ(first.counts.restarts, 1u) << "seed " << seed;
     }
   }
 }
@@ -148,8 +148,8 @@ TEST_F(RegionFailoverSim, AStandbyOnAFullDiskRefusesBatchesThenCatchesUpLosingNo
   const auto run = seeds(30);
   for (uint64_t seed : run) {
     Verdict v = run_seed(seed, options);
-    refusals += v.standby_refusals;
-    acked_sync += v.acked_sync;
+    refusals += v.counts.standby_refusals;
+    acked_sync += v.counts.acked_sync;
     if (!v.violations.empty()) ADD_FAILURE() << describe(v, false);
   }
   std::printf("[sim] disk-full: %zu seed(s), %zu batches refused by the standby, %zu sync acks\n",
@@ -178,9 +178,9 @@ TEST_F(RegionFailoverSim, AKilledRegionRestartsOnWhatItSyncedAndLosesNoAcknowled
   const auto run = seeds(40);
   for (uint64_t seed : run) {
     Verdict v = run_seed(seed, options);
-    restarts += v.restarts;
-    failovers += v.failovers;
-    acked_sync += v.acked_sync;
+    restarts += v.counts.restarts;
+    failovers += v.counts.failovers;
+    acked_sync += v.counts.acked_sync;
     primaries += events_with(v, "nemesis: kill primary");
     secondaries += events_with(v, "nemesis: kill secondary");
     if (!v.violations.empty()) ADD_FAILURE() << describe(v, false);
@@ -231,7 +231,7 @@ TEST_F(RegionFailoverSim, AOneWayCutOfTheReplicationLinkLosesNoSyncAckAndTheStan
     Verdict v = run_seed(seed, options);
     frames += events_with(v, "(the frames lost)");
     acks += events_with(v, "(the acks lost)");
-    acked_sync += v.acked_sync;
+    acked_sync += v.counts.acked_sync;
     if (!v.violations.empty()) ADD_FAILURE() << describe(v, false);
   }
   std::printf("[sim] partition-one-way: %zu seed(s), %zu without frames, %zu without acks\n",
@@ -255,10 +255,10 @@ TEST_F(RegionFailoverSim, APrimaryCrashedWithoutFsyncAndRestartedCutOffNeverLeav
   const auto run = seeds(40);
   for (uint64_t seed : run) {
     Verdict v = run_seed(seed, options);
-    stops += v.lost_write_stops;
-    reprotects += v.reprotects;
-    lost_async += v.rolled_back_acks;
-    acked_sync += v.acked_sync;
+    stops += v.counts.lost_write_stops;
+    reprotects += v.counts.reprotects;
+    lost_async += v.counts.rolled_back_acks;
+    acked_sync += v.counts.acked_sync;
     resumed += events_with(v, "replication to the secondary resumed");
     EXPECT_EQ(events_with(v, "both regions hold the same data"), 1u) << describe(v, false);
     if (!v.violations.empty()) ADD_FAILURE() << describe(v, false);
@@ -308,8 +308,8 @@ TEST_F(RegionFailoverSim, APlannedFailoverAndFailbackUnderLoadLoseNoAcknowledged
   const auto run = seeds(30);
   for (uint64_t seed : run) {
     Verdict v = run_seed(seed, options);
-    planned += v.planned_failovers;
-    acked += v.acked;
+    planned += v.counts.planned_failovers;
+    acked += v.counts.acked;
     EXPECT_EQ(events_with(v, "both regions hold the same data"), 1u) << describe(v, false);
     if (!v.violations.empty()) ADD_FAILURE() << describe(v, false);
   }
@@ -332,13 +332,13 @@ TEST_F(RegionFailoverSim, RacingOperatorsNeverLeaveTwoActivesNorLoseASyncAck) {
   const auto run = seeds(40);
   for (uint64_t seed : run) {
     Verdict v = run_seed(seed, options);
-    planned += v.planned_failovers;
-    failovers += v.failovers;
-    refused += v.refused_failovers;
-    superseded += v.superseded_during_wait;
+    planned += v.counts.planned_failovers;
+    failovers += v.counts.failovers;
+    refused += v.counts.refused_failovers;
+    superseded += v.counts.superseded_during_wait;
     // A promotion past the epoch its lease wait proved would override a newer failover.
-    EXPECT_EQ(v.gated_after_lease_wait, 0u) << describe(v, false);
-    acked += v.acked;
+    EXPECT_EQ(v.counts.gated_after_lease_wait, 0u) << describe(v, false);
+    acked += v.counts.acked;
     EXPECT_EQ(events_with(v, "both regions hold the same data"), 1u) << describe(v, false);
     if (!v.violations.empty()) ADD_FAILURE() << describe(v, false);
   }
@@ -370,10 +370,10 @@ TEST_F(RegionFailoverSim, ASlowLinkKeepsSyncAcksOnTheStandbyWithOrWithoutAFailov
   const auto run = seeds(30);
   for (uint64_t seed : run) {
     Verdict v = run_seed(seed, options);
-    failovers += v.failovers;
+    failovers += v.counts.failovers;
     caught_up += events_with(v, "the secondary caught up");
     same_data += events_with(v, "both regions hold the same data");
-    acked_sync += v.acked_sync;
+    acked_sync += v.counts.acked_sync;
     EXPECT_EQ(events_with(v, "the secondary caught up") + events_with(v, "both regions hold the same data"), 1u)
         << describe(v, false);
     if (!v.violations.empty()) ADD_FAILURE() << describe(v, false);

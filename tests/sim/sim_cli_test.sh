@@ -10,20 +10,20 @@ run() { timeout 50 "$@" >"$out" 2>&1; }
 fail() { echo "FAIL: $*"; echo "--- output"; cat "$out"; exit 1; }
 
 case "$what" in
-  all)  # 50 seeds, each draws a kind: exit 0 and a summary with no violation
-    run "$bin/drsim" sim --seeds 50 --nemesis all; rc=$?
+  all)  # 80 seeds, each draws a kind (every kind drawn): exit 0, a summary with no violation
+    run "$bin/drsim" sim --seeds 80 --nemesis all; rc=$?
     [ "$rc" -eq 0 ] || fail "exit $rc, expected 0"
-    grep -q '^  seeds              50 (' "$out" || fail "no 'seeds 50' in the summary"
-    for k in partition freeze double-failover drift disk-full kill partition-one-way kill-cut-off failback racing-failovers slow-link; do
+    grep -q '^  seeds              80 (' "$out" || fail "no 'seeds 80' in the summary"
+    for k in partition freeze double-failover drift disk-full kill partition-one-way kill-cut-off failback racing-failovers slow-link skew; do
       grep -q "^  seeds .*$k [1-9]" "$out" || fail "no seed drew $k"
     done
     grep -Eq '^  kills / restarts   [1-9][0-9]* / [1-9]' "$out" || fail "no kill and restart counted"
     grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "violations not 0"
     grep -Eq '^  acks checked       [1-9][0-9]{3,} \(' "$out" || fail "fewer than 1000 acks checked"
-    [ "$(grep -c '^  [0-9]*/50 seeds' "$out")" -ge 9 ] || fail "fewer than 9 progress lines"
+    [ "$(grep -c '^  [0-9]*/80 seeds' "$out")" -ge 9 ] || fail "fewer than 9 progress lines"
     ;;
   each)  # every kind alone, a few seeds
-    for k in partition freeze double-failover drift disk-full kill partition-one-way kill-cut-off failback racing-failovers slow-link; do
+    for k in partition freeze double-failover drift disk-full kill partition-one-way kill-cut-off failback racing-failovers slow-link skew; do
       run "$bin/drsim" sim --seeds 6 --nemesis "$k"; rc=$?
       [ "$rc" -eq 0 ] || fail "$k: exit $rc, expected 0"
       grep -q "^  seeds              6 ($k 6)" "$out" || fail "$k: not 6 seeds of $k"
@@ -55,7 +55,7 @@ case "$what" in
     run "$bin/drsim" sim --seeds 60 --clients 8; rc=$?
     [ "$rc" -eq 0 ] || fail "--clients 8: exit $rc, expected 0"
     grep -q '^drsim sim: 60 seed(s), 8 routed client(s), nemesis' "$out" || fail "no routed clients in the header"
-    grep -Eq '^  routed clients     [1-9][0-9]{4,} operations at [0-9]+/s virtual, [1-9][0-9]* ok \([1-9][0-9]* gets, [1-9][0-9]* deletes\)' "$out" \
+    grep -Eq '^  routed clients     [1-9][0-9]{4,} operations \([1-9][0-9]* gets, [1-9][0-9]* deletes\) at [0-9]+/s virtual, [1-9][0-9]* ok;' "$out" \
       || fail "fewer than 10000 routed operations, or no gets or deletes"
     grep -Eq '^  routing changes    [1-9]' "$out" || fail "the Traffic Manager never changed its route"
     grep -q '^  history check      model::check_history over every routed operation' "$out" || fail "no history check line"
@@ -119,6 +119,40 @@ PY
     grep -q -- '--mode: bogus not in {sync,async,mixed}' "$out" || fail "--mode bogus: no reason"
     run "$bin/drsim" sim --workloads 0; rc=$?
     [ "$rc" -eq 2 ] || fail "--workloads 0: exit $rc, expected 2"
+    ;;
+  episodes)  # a --duration run: faults one after another while its first half lasts, the pair
+             # restored between two (re-protect, planned failback); replays alike; lease mutant
+    run "$bin/drsim" sim --seeds 12 --duration 40s --clients 4; rc=$?
+    [ "$rc" -eq 0 ] || fail "--duration 40s: exit $rc, expected 0"
+    python3 - "$out" <<'PY' || fail "fewer than 3 faults per run, or no restore"
+import re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"^  faults             ([0-9]+) \(.*\); the pair restored ([0-9]+) time", text, re.M)
+assert m, "no faults line"
+faults, restores = int(m.group(1)), int(m.group(2))
+assert faults >= 36 and restores >= 24, (faults, restores)
+PY
+    grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "--duration 40s: violations"
+    run "$bin/drsim" sim --seed 26 --nemesis all --duration 40s --clients 4; rc=$?
+    [ "$rc" -eq 0 ] || fail "seed 26: exit $rc"
+    grep -Eq '^seed 26, nemesis [a-z-]+, then [a-z-]+' "$out" || fail "seed 26: the header names one fault"
+    grep -q 'operator: restore the pair' "$out" || fail "seed 26: no restore in the events"
+    grep -q 'pair restored: primary active at epoch' "$out" || fail "seed 26: the pair was not restored"
+    grep -Eq 'nemesis 2: [a-z-]+' "$out" || fail "seed 26: no second fault"
+    grep -v 'wall time' "$out" >"$out.2"
+    run "$bin/drsim" sim --seed 26 --nemesis all --duration 40s --clients 4
+    grep -v 'wall time' "$out" | diff "$out.2" - >/dev/null || fail "seed 26 with faults: two runs differ"
+    # Only the kinds named: skew and partition-one-way, nothing else drawn later.
+    run "$bin/drsim" sim --seeds 4 --nemesis skew,partition-one-way --duration 30s; rc=$?
+    [ "$rc" -eq 0 ] || fail "skew,partition-one-way: exit $rc"
+    grep -Eq '^  faults             [0-9]+ \(partition-one-way [0-9]+, skew [0-9]+\)' "$out" \
+      || fail "skew,partition-one-way: other kinds drawn"
+    if [ -x "$bin/drsim-testhooks" ]; then
+      run "$bin/drsim-testhooks" sim --seeds 4 --nemesis partition-one-way,partition --duration 30s --broken-variant lease; rc=$?
+      [ "$rc" -eq 1 ] || fail "lease mutant with faults: exit $rc, expected 1"
+      grep -q "replay: drsim sim --seed [0-9]* --nemesis partition-one-way,partition --duration 30s --broken-variant lease" "$out" \
+        || fail "lease mutant with faults: the replay command does not name the kinds"
+    fi
     ;;
   html)  # --html FILE: the seed as the drill's HTML report; refused without --seed (exit 2)
     h=$(mktemp --suffix=.html)
@@ -234,7 +268,7 @@ PY
     grep -q '"violations": 0,' "$out" || fail "--json: violations not 0"
     run "$bin/drsim" sim --nemesis pause; rc=$?
     [ "$rc" -eq 2 ] || fail "unknown kind: exit $rc, expected 2"
-    grep -q "unknown kind 'pause' (known: partition, freeze, double-failover, drift, disk-full, kill, partition-one-way, kill-cut-off, failback, racing-failovers, slow-link, all)" "$out" \
+    grep -q "unknown kind 'pause' (known: partition, freeze, double-failover, drift, disk-full, kill, partition-one-way, kill-cut-off, failback, racing-failovers, slow-link, skew, all)" "$out" \
       || fail "unknown kind: the refusal does not name it"
     run "$bin/drsim" sim --nemesis partition --drift-beyond-bound; rc=$?
     [ "$rc" -eq 2 ] || fail "--drift-beyond-bound without drift: exit $rc, expected 2"
