@@ -17,6 +17,7 @@
 #include "cli/recovery_commands.h"
 #include "cli/site_recovery.h"
 #include "cli/topology.h"
+#include "common/model/drill/expectations.h"
 #include "common/core/status.h"
 
 namespace drsim::cli {
@@ -95,28 +96,8 @@ struct DrillWorkload {
   StaleClientOptions stale;
 };
 
-struct DrillExpectations {
-  std::optional<double> max_rto_ms;
-  std::optional<uint64_t> max_lost_writes;
-  // Lost acknowledged writes of the sync workloads only (an async workload may lose its RPO).
-  std::optional<uint64_t> max_lost_sync_writes;
-  std::optional<uint64_t> max_stale_reads;
-  std::optional<std::string> final_routing;
-  std::optional<double> min_availability;  // ok operations / all operations
-  std::optional<uint64_t> min_rpo_writes;   // RPO of the failover, in writes
-  std::optional<uint64_t> max_rpo_writes;
-  // Every client answered by the new region within / not before this (shows the DNS TTL).
-  std::optional<double> max_all_clients_moved_ms;
-  std::optional<double> min_all_clients_moved_ms;
-  // The same from the Traffic Manager's route change instead of the fault: a client that
-  // resolved just before the change keeps the old answer one TTL, so TTL + a margin bounds it
-  // whatever detection and promotion took on a loaded machine.
-  std::optional<double> max_all_clients_moved_after_routing_ms;
-  // Writes a superseded region acknowledged after the failover (split brain).
-  std::optional<uint64_t> max_writes_acked_after_fencing;
-  // Every lost write is explained by the RPO: lost <= RPO writes.
-  bool lost_within_rpo = false;
-};
+// A drill file's `expect:` (judged by model::judge_drill, shared with the simulator).
+using DrillExpectations = model::DrillExpectations;
 
 // Stop the drill early (heal every fault, stop the load, report ABORTED, exit 1) when the
 // system under test is worse than the drill allows — Chaos Studio's "abort when a health check

@@ -101,97 +101,34 @@ void DrillRun::measure(FinishOutcome& o) {
 
 // The drill's expectations against the outcome.
 void DrillRun::judge(FinishOutcome& o) {
-  const TopologyConfig& cfg = cfg_;
-  const auto& ex = drill_.expect;
-  if (ex.max_rto_ms) {
-    o.expectations.push_back({"RTO", fmt::format("<= {:g} ms", *ex.max_rto_ms), ms(o.rto.total),
-                              o.rto.total && to_ms(*o.rto.total) <= *ex.max_rto_ms});
-  }
-  if (ex.max_lost_writes) {
-    o.expectations.push_back({"acknowledged writes lost", fmt::format("<= {}", *ex.max_lost_writes),
-                              std::to_string(o.check.lost_count),
-                              o.check.lost_count <= *ex.max_lost_writes});
-  }
-  if (ex.max_lost_sync_writes) {
-    uint64_t lost_sync = 0;
-    for (const auto& l : o.check.lost) {
-      for (const auto& w : cfg.workloads) {
-        if (w.name == l.workload && w.mode == region::ReplicationMode::kSync) ++lost_sync;
-      }
+  model::DrillMeasures m;
+  m.rto = o.rto.total;
+  m.lost_writes = o.check.lost_count;
+  for (const auto& l : o.check.lost) {
+    for (const auto& w : cfg_.workloads) {
+      if (w.name == l.workload && w.mode == region::ReplicationMode::kSync) ++m.lost_sync_writes;
     }
-    o.expectations.push_back({"acknowledged sync writes lost",
-                              fmt::format("<= {}", *ex.max_lost_sync_writes),
-                              std::to_string(lost_sync), lost_sync <= *ex.max_lost_sync_writes});
   }
-  if (ex.max_stale_reads) {
-    o.expectations.push_back({"stale reads", fmt::format("<= {}", *ex.max_stale_reads),
-                              std::to_string(o.check.stale_read_count),
-                              o.check.stale_read_count <= *ex.max_stale_reads});
+  m.stale_reads = o.check.stale_read_count;
+  if (o.final_route.is_ok()) m.final_route = o.final_route->endpoint();
+  m.availability = o.availability;
+  m.failed_over = !points_.empty();
+  m.rpo_writes = o.rpo.total_writes;
+  m.all_clients_moved = o.moved.last;
+  m.moved_text = o.has_rto ? fmt::format("{} of {} clients moved", o.moved.moved, o.moved.clients)
+                           : "n/a (no failover)";
+  m.routed = marks_.routed_ns != 0;
+  // From the route change to the new region: the TTL's part of the switch alone.
+  if (o.moved.last && marks_.routed_ns) {
+    m.all_clients_moved_after_routing =
+        *o.moved.last - Duration(marks_.routed_ns - marks_.fault_ns);
   }
-  if (ex.final_routing) {
-    std::string got = o.final_route.is_ok() ? o.final_route->endpoint() : "unknown";
-    o.expectations.push_back({"final routing", *ex.final_routing, got, got == *ex.final_routing});
-  }
-  if (ex.min_availability) {
-    o.expectations.push_back(
-        {"availability (ok / all operations)", fmt::format(">= {:.3f}", *ex.min_availability),
-         fmt::format("{:.3f}", o.availability), o.availability >= *ex.min_availability});
-  }
-  o.rpo_got = points_.empty() ? "n/a (no failover)" : std::to_string(o.rpo.total_writes);
-  if (ex.min_rpo_writes) {
-    o.expectations.push_back({"RPO (writes given up)", fmt::format(">= {}", *ex.min_rpo_writes),
-                              o.rpo_got,
-                              !points_.empty() && o.rpo.total_writes >= *ex.min_rpo_writes});
-  }
-  if (ex.max_rpo_writes) {
-    o.expectations.push_back({"RPO (writes given up)", fmt::format("<= {}", *ex.max_rpo_writes),
-                              o.rpo_got,
-                              !points_.empty() && o.rpo.total_writes <= *ex.max_rpo_writes});
-  }
-  o.moved_got = o.moved.last ? ms(o.moved.last)
-                : o.has_rto  ? fmt::format("{} of {} clients moved", o.moved.moved, o.moved.clients)
-                             : "n/a (no failover)";
-  if (ex.max_all_clients_moved_ms) {
-    o.expectations.push_back(
-        {"all clients moved", fmt::format("<= {:g} ms", *ex.max_all_clients_moved_ms), o.moved_got,
-         o.moved.last && to_ms(*o.moved.last) <= *ex.max_all_clients_moved_ms});
-  }
-  if (ex.min_all_clients_moved_ms) {
-    o.expectations.push_back(
-        {"all clients moved", fmt::format(">= {:g} ms", *ex.min_all_clients_moved_ms), o.moved_got,
-         o.moved.last && to_ms(*o.moved.last) >= *ex.min_all_clients_moved_ms});
-  }
-  if (ex.max_all_clients_moved_after_routing_ms) {
-    // From the route change to the new region: the TTL's part of the switch alone.
-    std::optional<Duration> after_routing;
-    if (o.moved.last && marks_.routed_ns) {
-      after_routing = *o.moved.last - Duration(marks_.routed_ns - marks_.fault_ns);
-    }
-    o.expectations.push_back(
-        {"all clients moved after the route change",
-         fmt::format("<= {:g} ms", *ex.max_all_clients_moved_after_routing_ms),
-         after_routing       ? ms(after_routing)
-         : !marks_.routed_ns ? "n/a (no route change)"
-                             : o.moved_got,
-         after_routing && to_ms(*after_routing) <= *ex.max_all_clients_moved_after_routing_ms});
-  }
-  if (ex.max_writes_acked_after_fencing) {
-    o.expectations.push_back({"writes acked by a superseded region",
-                              fmt::format("<= {}", *ex.max_writes_acked_after_fencing),
-                              std::to_string(o.after_fencing.count()),
-                              o.after_fencing.count() <= *ex.max_writes_acked_after_fencing});
-  }
-  if (ex.lost_within_rpo) {
-    o.expectations.push_back({"lost writes within the RPO", "lost <= RPO",
-                              fmt::format("{} <= {}", o.check.lost_count, o.rpo_got),
-                              !points_.empty() && o.check.lost_count <= o.rpo.total_writes});
-  }
-  if (!planned_.empty()) {
-    // What a planned failover means: the promoted region holds every write the former active
-    // region acknowledged. Always judged.
-    o.expectations.push_back({"writes lost by planned failover (drain)", "0",
-                              std::to_string(o.planned_given_up), o.planned_given_up == 0});
-  }
+  m.acked_after_fencing = o.after_fencing.count();
+  m.planned = !planned_.empty();
+  m.planned_given_up = o.planned_given_up;
+  o.rpo_got = model::rpo_text(m);
+  o.moved_got = o.moved.last ? ms(o.moved.last) : m.moved_text;
+  o.expectations = model::judge_drill(drill_.expect, m);
   o.passed = problems_.empty();
   for (const auto& e : o.expectations) o.passed = o.passed && e.pass;
 }

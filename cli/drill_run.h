@@ -54,10 +54,7 @@ inline std::string ms(std::optional<Duration> d) {
 }
 inline json ms_json(std::optional<Duration> d) { return d ? json(to_ms(*d)) : json(nullptr); }
 
-struct Expectation {
-  std::string name, want, got;
-  bool pass;
-};
+using Expectation = model::Expectation;
 
 // A fault as it happened, for the report's shaded bands.
 struct FaultWindow {

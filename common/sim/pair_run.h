@@ -106,11 +106,19 @@ class PairRun {
   // Ends operation `index` (once: its answer or its deadline) and schedules the client's next.
   bool end_op(const std::shared_ptr<RoutedClient>& c, size_t index);
 
-  // The Traffic Manager routes to the region that serves at the end.
-  void check_routing_at_end(SimRegion& serving);
-  // The routed clients' history, judged by the drill's checker (model::check_history) against
-  // what `serving` holds at the end: no acknowledged sync write lost, no stale read.
-  void check_history_at_end(SimRegion& serving);
+  // At the end, the drill's expectations judged by the drill's judge (model::judge_drill):
+  // the Traffic Manager routes to `serving`, and the routed clients' history lost no sync
+  // write acknowledged while protected and read nothing stale (check_history_at_end).
+  void judge_at_end(SimRegion& serving);
+  // The routed clients' history, checked by the drill's checker (model::check_history) against
+  // what `serving` holds at the end: the acknowledged sync writes and deletes it lost that the
+  // standby had confirmed, and the reads that missed a write they were promised or read a
+  // superseded region (each described); counts what nothing promised.
+  struct HistoryFindings {
+    std::vector<std::string> lost;
+    std::vector<std::string> stale;
+  };
+  HistoryFindings check_history_at_end(SimRegion& serving);
 
   // Up to two connection resets of the replication stream before the fault: the primary
   // reconnects and resends what the standby has not acknowledged.

@@ -128,8 +128,7 @@ void PairRun::check_end_state() {
   }
   event(serving->name + " serves at the end");
   v_.record.final_active = serving->name;
-  check_routing_at_end(*serving);
-  check_history_at_end(*serving);
+  judge_at_end(*serving);
   for (const auto& w : acked_) {
     if (deleted_keys_.count(w.key) > 0) continue;  // judged by the routed clients' history
     if (is_sync(w.workload) && w.protected_ack &&

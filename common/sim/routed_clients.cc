@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "common/model/drill/expectations.h"
 #include "common/model/drill/history_checker.h"
 #include "common/sim/pair_run.h"
 
@@ -80,8 +81,8 @@ void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
     // Half the gets read one of the 16 newest puts (what a client reads back soon after it was
     // written: where a stale region shows), the others any put.
     const size_t n = routed_puts_.size();
-    const size_t pick = rng_.below(2) == 0 ? n - 1 - rng_.below(std::min<size_t>(n, 16))
-                                           : rng_.below(n);
+    const size_t pick =
+        rng_.below(2) == 0 ? n - 1 - rng_.below(std::min<size_t>(n, 16)) : rng_.below(n);
     const model::OpRecord& put = history_[routed_puts_[pick]];
     op.kind = model::OpKind::kGet;
     op.workload = put.workload;
@@ -132,8 +133,8 @@ void PairRun::routed_write(const std::shared_ptr<RoutedClient>& c, SimRegion& ta
       } else {
         on_answer(target, op.key, op.workload, op.value, o);
         if (o.status.is_ok()) {
-          protected_op_[index] = !acked_.empty() && acked_.back().key == op.key &&
-                                 acked_.back().protected_ack;
+          protected_op_[index] =
+              !acked_.empty() && acked_.back().key == op.key && acked_.back().protected_ack;
           if (deleted_keys_.count(op.key) == 0) deletable_.push_back(index);
         }
       }
@@ -148,15 +149,14 @@ void PairRun::routed_write(const std::shared_ptr<RoutedClient>& c, SimRegion& ta
         }
       } else {
         rec.outcome = o.applied == region::Applied::kNo ? model::Outcome::kFail
-                                                         : model::Outcome::kIndeterminate;
+                                                        : model::Outcome::kIndeterminate;
         rec.error = o.status.to_string();
       }
     });
   });
 }
 
-void PairRun::routed_get(const std::shared_ptr<RoutedClient>& c, SimRegion& target,
-                         size_t index) {
+void PairRun::routed_get(const std::shared_ptr<RoutedClient>& c, SimRegion& target, size_t index) {
   ++v_.counts.routed_reads;
   target.freezer.run([this, c, &target, index] {
     v1::GetRequest req;
@@ -183,11 +183,10 @@ void PairRun::routed_get(const std::shared_ptr<RoutedClient>& c, SimRegion& targ
   });
 }
 
-bool PairRun::on_delete_answer(SimRegion& by, const std::string& key,
-                               const std::string& workload, const region::WriteOutcome& o) {
+bool PairRun::on_delete_answer(SimRegion& by, const std::string& key, const std::string& workload,
+                               const region::WriteOutcome& o) {
   if (!o.status.is_ok()) {
-    event(by.name + " refused the delete of " + key + " (" + workload +
-          "): " + o.status.message());
+    event(by.name + " refused the delete of " + key + " (" + workload + "): " + o.status.message());
     return false;
   }
   const uint64_t epoch = o.results.empty() ? 0 : o.results.front().epoch();
@@ -199,8 +198,8 @@ bool PairRun::on_delete_answer(SimRegion& by, const std::string& key,
   // Sync: the standby has applied the delete before it is acknowledged.
   if (is_sync(workload) && protected_ack && peer.alive() &&
       peer.value_of(workload, key).has_value()) {
-    fail("sync delete of " + key + " acknowledged by " + by.name + " but " + key +
-         " is still on " + peer.name);
+    fail("sync delete of " + key + " acknowledged by " + by.name + " but " + key + " is still on " +
+         peer.name);
   }
   return protected_ack;
 }
@@ -213,18 +212,40 @@ bool PairRun::end_op(const std::shared_ptr<RoutedClient>& c, size_t index) {
   return true;
 }
 
-void PairRun::check_routing_at_end(SimRegion& serving) {
+void PairRun::judge_at_end(SimRegion& serving) {
+  // The drill's expectations of a sync-mode drill, judged by the drill's own judge: the
+  // Traffic Manager routes to the region serving, no sync write acknowledged while protected
+  // is lost, no read misses a write it was promised (or reads a superseded region's copy).
+  model::DrillExpectations ex;
+  ex.final_routing = serving.name;
+  ex.max_lost_sync_writes = 0;
+  ex.max_stale_reads = 0;
+  model::DrillMeasures m;
   trafficmgr::Resolved r = tm_->state().resolve("drsim", "", std::nullopt);
-  const std::string routed =
-      r.resolution.answers.empty() ? "nothing" : r.resolution.answers.front().endpoint;
-  if (routed != serving.name) {
-    fail("the Traffic Manager routes to " + routed + " at the end, but " + serving.name +
-         " serves");
+  m.final_route = r.resolution.answers.empty() ? "nothing" : r.resolution.answers.front().endpoint;
+  const HistoryFindings found = check_history_at_end(serving);
+  m.lost_sync_writes = found.lost.size();
+  m.stale_reads = found.stale.size();
+  for (const model::Expectation& e : model::judge_drill(ex, m)) {
+    if (e.pass) continue;
+    const std::vector<std::string>& why = e.name == "stale reads" ? found.stale : found.lost;
+    std::string what = "drill expectation '" + e.name + "' " + e.want + ", got " + e.got;
+    if (e.name == "final routing") {
+      what += ": the Traffic Manager routes to " + e.got + " at the end, but " + serving.name +
+              " serves";
+    } else if (!why.empty()) {
+      what += ": " + why.front() +
+              (why.size() > 1 ? " (and " + std::to_string(why.size() - 1) + " more in the events)"
+                              : "");
+    }
+    for (size_t i = 1; i < why.size(); ++i) event("  also: " + why[i]);
+    fail(what);
   }
 }
 
-void PairRun::check_history_at_end(SimRegion& serving) {
-  if (history_.empty()) return;
+PairRun::HistoryFindings PairRun::check_history_at_end(SimRegion& serving) {
+  HistoryFindings found;
+  if (history_.empty()) return found;
   // What the clients never heard back about stays indeterminate, ended now.
   for (auto& op : history_) {
     if (op.complete_ns == 0) op.complete_ns = sim_.wall_unix_nanos();
@@ -240,10 +261,10 @@ void PairRun::check_history_at_end(SimRegion& serving) {
   v_.counts.routed_ok += check.writes.ok + check.reads.ok;
   for (const auto& l : check.lost) {
     if (is_sync(l.workload) && protected_op_[l.id]) {
-      fail("routed client: acknowledged sync " +
-           std::string(l.kind == model::OpKind::kDelete ? "delete of " : "write ") + l.key +
-           " (" + l.region + ", epoch " + std::to_string(l.epoch) + ") is lost on " +
-           serving.name);
+      found.lost.push_back("routed client: acknowledged sync " +
+                           std::string(l.kind == model::OpKind::kDelete ? "delete of " : "write ") +
+                           l.key + " (" + l.region + ", epoch " + std::to_string(l.epoch) +
+                           ") is lost on " + serving.name);
     }
   }
   // A get that missed a write it should have seen: a violation when that write was a sync
@@ -255,21 +276,19 @@ void PairRun::check_history_at_end(SimRegion& serving) {
     const model::OpRecord& r = history_[st.read_id];
     // kill-cut-off's premise: a crash without fsync loses what its region acknowledged, and
     // the restarted region serves without it until it learns so (docs/replication.md).
-    const bool lost_by_crash = !synced() && std::any_of(crashes_.begin(), crashes_.end(),
-                                                        [&](const auto& c) {
-                                                          return c.first == w.region &&
-                                                                 w.complete_ns <= c.second &&
-                                                                 r.region == w.region;
-                                                        });
+    const bool lost_by_crash =
+        !synced() && std::any_of(crashes_.begin(), crashes_.end(), [&](const auto& c) {
+          return c.first == w.region && w.complete_ns <= c.second && r.region == w.region;
+        });
     const bool promised = is_sync(w.workload) && protected_op_[w.id];
     if (lost_by_crash) {
       ++v_.counts.reads_of_crash_lost_writes;
     } else if (promised || r.epoch < w.epoch) {
-      fail("routed client: stale read of " + st.key + " (" + st.workload + ") from " + r.region +
-           " at epoch " + std::to_string(r.epoch) + ": " +
-           (st.seen_found ? "saw " + st.seen_value : "found nothing") + ", but " + w.key +
-           " was acknowledged by " + w.region + " at epoch " + std::to_string(w.epoch) +
-           " before the read began");
+      found.stale.push_back("routed client: stale read of " + st.key + " (" + st.workload +
+                            ") from " + r.region + " at epoch " + std::to_string(r.epoch) + ": " +
+                            (st.seen_found ? "saw " + st.seen_value : "found nothing") + ", but " +
+                            w.key + " was acknowledged by " + w.region + " at epoch " +
+                            std::to_string(w.epoch) + " before the read began");
     } else {
       ++v_.counts.reads_of_given_up_writes;
     }
@@ -291,6 +310,7 @@ void PairRun::check_history_at_end(SimRegion& serving) {
       v_.longest_write_gap = std::max(v_.longest_write_gap, Duration(acks[i] - acks[i - 1]));
     }
   }
+  return found;
 }
 
 }  // namespace drsim::sim
