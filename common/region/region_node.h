@@ -18,15 +18,15 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/core/scheduler.h"
 #include "common/model/replication/handover.h"
 #include "common/model/replication/lease.h"
 #include "common/model/replication/region_protection.h"
 #include "common/model/replication/region_role.h"
-#include "common/model/replication/sink.h"
-#include "common/model/replication/source.h"
 #include "common/model/replication/resync_progress.h"
 #include "common/model/replication/send_queue.h"
-#include "common/core/scheduler.h"
+#include "common/model/replication/sink.h"
+#include "common/model/replication/source.h"
 #include "common/net/health_service.h"
 #include "common/net/loop_gate.h"
 #include "common/net/transport.h"
@@ -260,7 +260,18 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   // made without the standby's word begin. clear_unverified: a welcome showed nothing was lost.
   Status mark_unverified();
   void clear_unverified();
+  // The group commit of the writes queued since the last: admitted (role, lease, room),
+  // given seqs, made durable in one batch, then acknowledged (async) or left waiting for the
+  // standby (sync, while protected).
   void flush_writes();
+  // Seqs and changes for `ops` at `epoch` (their keys and values moved out of the ops).
+  std::vector<drsim::v1::Change> assign_changes(std::vector<QueuedOp>& ops, Epoch epoch);
+  // One durable batch; false when the disk filled meanwhile (the seqs are taken back and the
+  // writes refused). Any other store error is a fail-stop.
+  bool commit_changes(std::vector<QueuedOp>& ops, const std::vector<drsim::v1::Change>& changes);
+  // The committed writes' results, their sync waits and the send cache (changes are moved in).
+  void track_committed(std::vector<QueuedOp>& ops, std::vector<drsim::v1::Change>& changes,
+                       Epoch epoch);
   static uint64_t bytes_to_store(const std::vector<QueuedOp>& ops);
   // Refuses a group commit's writes (nothing of them durable), then pumps.
   void refuse_writes(const std::vector<QueuedOp>& ops, const Status& why);
@@ -288,6 +299,17 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   void fence_peer();
   void on_fence_reply(uint64_t generation, const Status& status,
                       const drsim::v1::FenceReply& reply);
+
+  // The standby's replies on the outgoing stream (on_source_reply dispatches them).
+  void on_source_welcome(const drsim::v1::Welcome& welcome);
+  // A welcomed workload's cursor on the standby: where sending resumes, unless the histories
+  // diverged or the standby holds writes this region lost (then the link is dropped: false).
+  bool accept_standby_cursor(Workload& w, const drsim::v1::WorkloadCursor& cursor);
+  // The standby holds `w`'s writes beyond what this region vouches for: refuse writes, fail
+  // the waiters, stop replicating, and say which region has them (fail over there).
+  void stop_behind_standby(Workload& w, const drsim::v1::WorkloadCursor& cursor);
+  void on_source_ack(const drsim::v1::Ack& ack);
+  void on_source_reject(const drsim::v1::Reject& reject);
 
   // Re-protect, active side.
   void add_resync_offer(drsim::v1::Hello* hello);
@@ -417,9 +439,9 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   };
   model::ResyncProgress resync_;
   int64_t resync_started_wall_ = 0;
-  bool resync_welcomed_ = false;    // the peer answered the re-protect at least once
+  bool resync_welcomed_ = false;                 // the peer answered the re-protect at least once
   std::optional<TimerId> resync_connect_timer_;  // the latest re-protect's connect timeout
-  std::string resync_error_;        // why the last re-protect failed
+  std::string resync_error_;                     // why the last re-protect failed
   std::vector<ReprotectWaiter> reprotect_waiters_;
   // Re-protect, standby side: the running or last resync into this region.
   model::ResyncProgress incoming_;
@@ -442,8 +464,8 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   std::optional<drsim::v1::ReplicationFrame> control_frame_;
   uint64_t planned_generation_ = 0;
   std::optional<TimerId> confirmation_timer_;  // the latest armed confirmation timeout
-  uint64_t fence_generation_ = 0;         // the latest fence sent to the peer
-  CancelCall fence_call_;  // in flight, cancelled by stop()
+  uint64_t fence_generation_ = 0;              // the latest fence sent to the peer
+  CancelCall fence_call_;                      // in flight, cancelled by stop()
   std::string fence_note_;  // while promoted but not serving: what the fence waits for
   struct FenceWaiter {
     drsim::v1::FailoverResponse response;

@@ -47,172 +47,181 @@ void RegionNode::drop_link(const std::string& why) {
 
 void RegionNode::on_source_reply(SourceLink* stream, const ReplicationReply& reply) {
   if (stream != link_) return;
-  Time now = scheduler_.now();
   if (reply.has_welcome()) {
-    const auto& welcome = reply.welcome();
-    if (handover_.phase() == model::HandoverPhase::kHandedOver) {
-      // A new stream welcomed at our epoch: the standby did not promote itself on the handover
-      // of the previous stream (and now never will: that stream is superseded). Resume.
-      spdlog::warn("planned failover: {} answered a new stream as standby; resuming writes",
-                   options_.peer_name);
-      abort_handover();
-    }
-    std::map<std::string, const drsim::v1::ResyncDecision*> decisions;
-    if (resync_.running()) {
-      if (Status s = on_resync_welcome(welcome, &decisions); !s.is_ok()) {
-        end_resync(s);
-        drop_link(s.message());
-        return;
-      }
-    }
-    for (const auto& cursor : welcome.durable()) {
-      Workload* w = find(cursor.workload());
-      if (w == nullptr) {
-        drop_link("standby hosts unknown workload '" + cursor.workload() + "'");
-        return;
-      }
-      if (auto d = decisions.find(w->spec.name);
-          d != decisions.end() && d->second->kind() == drsim::v1::RESYNC_KIND_FULL) {
-        continue;  // on_resync_welcome started a full copy; the stream resumes after it
-      }
-      // Like Raft's prevLogTerm: the standby's newest entry must be ours too.
-      if (cursor.seq() > 0 && cursor.seq() <= w->source.last_written().value()) {
-        auto ours = store_.log_epoch(w->spec.name, Seq(cursor.seq()));
-        if (ours.is_ok() && ours->value() != cursor.epoch()) {
-          diverged_ = "histories diverged for " + w->spec.name + " at seq " +
-                      std::to_string(cursor.seq()) + " (standby epoch " +
-                      std::to_string(cursor.epoch()) + ", ours " + std::to_string(ours->value()) +
-                      "): re-protect needed";
-          spdlog::error("{}", diverged_);
-          drop_link(diverged_);
-          return;
-        }
-      }
-      const Seq last = w->source.last_written();
-      // Without a mark this region vouches for its whole log; with one, only up to the mark
-      // (a mark is never beyond the newest write).
-      if (cursor.seq() > w->unverified_after.value_or(last).value()) {
-        // The standby made durable what this region no longer has: acknowledged writes this
-        // region lost (its host crashed without --fsync; an older data dir was put back).
-        // Serving on would hand out their seqs again and a re-protect from here would erase
-        // them on the standby: stop, and let the operator fail over to the region that has them.
-        // With a mark, the standby's entries after it cannot be this region's (nothing after it
-        // was sent before this welcome): the same (epoch, seq) on both sides are other writes.
-        const std::string held = "the standby " + options_.peer_name + " holds " +
-                                 w->spec.name + " up to seq " + std::to_string(cursor.seq()) +
-                                 " (epoch " + std::to_string(cursor.epoch()) + ") and region " +
-                                 options_.name;
-        behind_standby_ =
-            cursor.seq() > last.value()
-                ? held + " only up to seq " + std::to_string(last.value()) +
-                      ": it lost acknowledged writes; fail over to " + options_.peer_name +
-                      " (drsim failover), which has them, then re-protect"
-                : held + " restarted at seq " + std::to_string(w->unverified_after->value()) +
-                      " and, not hearing from " + options_.peer_name + ", wrote seq " +
-                      std::to_string(w->unverified_after->value() + 1) + ".." +
-                      std::to_string(last.value()) +
-                      " under the same seqs: it lost acknowledged writes, and the writes it made "
-                      "since are not on " + options_.peer_name + "; fail over to " +
-                      options_.peer_name + " (drsim failover), which has the lost ones, then "
-                      "re-protect (it rolls back what " + options_.name + " wrote after seq " +
-                      std::to_string(w->unverified_after->value()) + ")";
-        spdlog::error("refusing writes: {}", behind_standby_);
-        fail_waiters(failed_precondition(behind_standby_), Applied::kUnknown);
-        diverged_ = behind_standby_;  // replication stops with it
-        update_health();
-        drop_link(diverged_);
-        return;
-      }
-      if (Status s = w->source.on_connected(Seq(cursor.seq()), now); !s.is_ok()) {
-        diverged_ = w->spec.name + ": " + s.message();
-        spdlog::error("{}", diverged_);
-        drop_link(diverged_);
-        return;
-      }
-    }
-    link_welcomed_ = true;
-    link_error_.clear();
-    clear_unverified();  // the standby holds nothing after any mark: this region lost nothing
-    if (resync_.running()) {
-      resync_welcomed_ = true;
-      answer_reprotect(true);
-    }
-    if (!role_->confirmed()) {
-      spdlog::info("peer {} confirms epoch {}: serving", options_.peer_name,
-                   role_->epoch().value());
-      role_->confirm();
-      update_health();
-    }
-    spdlog::info("replication to {} connected", options_.peer_name);
-    // What the standby already had needs neither caching nor waiting for.
-    check_lease();  // an expired lease fails the waiting writes instead of acknowledging them
-    for (auto* w : order_) on_standby_durable(*w);
-    send_queue_.mark_all();  // every cursor was reset to the standby's
-    check_resync_done();
-    pump();
-    return;
-  }
-  if (reply.has_lease_grant()) {
+    on_source_welcome(reply.welcome());
+  } else if (reply.has_lease_grant()) {
     const auto& g = reply.lease_grant();
     if (g.granted()) {
       on_lease_granted(g.request_id(), Epoch(g.epoch()));
     } else {
       on_lease_refused(Epoch(g.highest_epoch()), options_.peer_name, g.reason());
     }
-    return;
-  }
-  if (reply.has_ack()) {
-    check_lease();  // an expired lease fails the waiting writes instead of acknowledging them
-    for (const auto& cursor : reply.ack().durable()) {
-      Workload* w = find(cursor.workload());
-      if (w == nullptr) continue;
-      if (w->copy) continue;  // mid full copy: the standby's cursor means nothing yet
-      auto acked = w->source.on_ack(Seq(cursor.seq()), now);
-      if (!acked.is_ok()) {
-        DRSIM_BUG("standby acked beyond what was written");
-        drop_link(acked.status().message());
-        return;
-      }
-      if (resync_.running()) resync_.on_reached(w->spec.name, Seq(cursor.seq()));
-      on_standby_durable(*w);
-      send_queue_.mark(w->index);  // the ack may have opened its window
-    }
-    check_resync_done();
-    pump();
-    return;
-  }
-  if (reply.has_handover_request()) {
+  } else if (reply.has_ack()) {
+    on_source_ack(reply.ack());
+  } else if (reply.has_handover_request()) {
     on_handover_request(reply.handover_request());
-    return;
-  }
-  if (reply.has_handover_refused()) {
+  } else if (reply.has_handover_refused()) {
     if (handover_.pausing_writes()) {
       spdlog::warn("planned failover refused by {}: {}; resuming writes", options_.peer_name,
                    reply.handover_refused().message());
       abort_handover();
     }
-    return;
+  } else if (reply.has_reject()) {
+    on_source_reject(reply.reject());
   }
-  if (reply.has_reject()) {
-    const auto& r = reply.reject();
-    ++refusals_;
-    link_error_ = r.message();
-    spdlog::warn("replication refused by {}: {}", options_.peer_name, r.message());
-    auto peer_role =
-        r.active_region() == options_.peer_name ? model::Role::kActive : model::Role::kStandby;
-    if (handover_.phase() == model::HandoverPhase::kHandedOver &&
-        peer_role == model::Role::kActive && Epoch(r.current_epoch()) > role_->epoch()) {
-      // The planned failover completed: the standby promoted itself.
-      auto change = role_->hand_over(Epoch(r.current_epoch()));
-      if (change.is_ok()) on_role_change(*change);
+}
+
+void RegionNode::on_source_welcome(const drsim::v1::Welcome& welcome) {
+  if (handover_.phase() == model::HandoverPhase::kHandedOver) {
+    // A new stream welcomed at our epoch: the standby did not promote itself on the handover
+    // of the previous stream (and now never will: that stream is superseded). Resume.
+    spdlog::warn("planned failover: {} answered a new stream as standby; resuming writes",
+                 options_.peer_name);
+    abort_handover();
+  }
+  std::map<std::string, const drsim::v1::ResyncDecision*> decisions;
+  if (resync_.running()) {
+    if (Status s = on_resync_welcome(welcome, &decisions); !s.is_ok()) {
+      end_resync(s);
+      drop_link(s.message());
       return;
     }
-    if (auto change = role_->on_peer_epoch(Epoch(r.current_epoch()), peer_role)) {
-      on_role_change(*change);
-    } else if (resync_.running() && !resync_welcomed_) {
-      end_resync(
-          failed_precondition("re-protect refused by " + options_.peer_name + ": " + r.message()));
+  }
+  for (const auto& cursor : welcome.durable()) {
+    Workload* w = find(cursor.workload());
+    if (w == nullptr) {
+      drop_link("standby hosts unknown workload '" + cursor.workload() + "'");
+      return;
     }
+    if (auto d = decisions.find(w->spec.name);
+        d != decisions.end() && d->second->kind() == drsim::v1::RESYNC_KIND_FULL) {
+      continue;  // on_resync_welcome started a full copy; the stream resumes after it
+    }
+    if (!accept_standby_cursor(*w, cursor)) return;  // the link is dropped
+  }
+  link_welcomed_ = true;
+  link_error_.clear();
+  clear_unverified();  // the standby holds nothing after any mark: this region lost nothing
+  if (resync_.running()) {
+    resync_welcomed_ = true;
+    answer_reprotect(true);
+  }
+  if (!role_->confirmed()) {
+    spdlog::info("peer {} confirms epoch {}: serving", options_.peer_name, role_->epoch().value());
+    role_->confirm();
+    update_health();
+  }
+  spdlog::info("replication to {} connected", options_.peer_name);
+  // What the standby already had needs neither caching nor waiting for.
+  check_lease();  // an expired lease fails the waiting writes instead of acknowledging them
+  for (auto* w : order_) on_standby_durable(*w);
+  send_queue_.mark_all();  // every cursor was reset to the standby's
+  check_resync_done();
+  pump();
+}
+
+bool RegionNode::accept_standby_cursor(Workload& w, const drsim::v1::WorkloadCursor& cursor) {
+  // Like Raft's prevLogTerm: the standby's newest entry must be ours too.
+  if (cursor.seq() > 0 && cursor.seq() <= w.source.last_written().value()) {
+    auto ours = store_.log_epoch(w.spec.name, Seq(cursor.seq()));
+    if (ours.is_ok() && ours->value() != cursor.epoch()) {
+      diverged_ = "histories diverged for " + w.spec.name + " at seq " +
+                  std::to_string(cursor.seq()) + " (standby epoch " +
+                  std::to_string(cursor.epoch()) + ", ours " + std::to_string(ours->value()) +
+                  "): re-protect needed";
+      spdlog::error("{}", diverged_);
+      drop_link(diverged_);
+      return false;
+    }
+  }
+  // Without a mark this region vouches for its whole log; with one, only up to the mark (a
+  // mark is never beyond the newest write).
+  if (cursor.seq() > w.unverified_after.value_or(w.source.last_written()).value()) {
+    stop_behind_standby(w, cursor);
+    return false;
+  }
+  if (Status s = w.source.on_connected(Seq(cursor.seq()), scheduler_.now()); !s.is_ok()) {
+    diverged_ = w.spec.name + ": " + s.message();
+    spdlog::error("{}", diverged_);
+    drop_link(diverged_);
+    return false;
+  }
+  return true;
+}
+
+void RegionNode::stop_behind_standby(Workload& w, const drsim::v1::WorkloadCursor& cursor) {
+  // The standby made durable what this region no longer has: acknowledged writes this region
+  // lost (its host crashed without --fsync; an older data dir was put back). Serving on would
+  // hand out their seqs again and a re-protect from here would erase them on the standby: stop,
+  // and let the operator fail over to the region that has them. With a mark, the standby's
+  // entries after it cannot be this region's (nothing after it was sent before this welcome):
+  // the same (epoch, seq) on both sides are other writes.
+  const Seq last = w.source.last_written();
+  const std::string held = "the standby " + options_.peer_name + " holds " + w.spec.name +
+                           " up to seq " + std::to_string(cursor.seq()) + " (epoch " +
+                           std::to_string(cursor.epoch()) + ") and region " + options_.name;
+  behind_standby_ =
+      cursor.seq() > last.value()
+          ? held + " only up to seq " + std::to_string(last.value()) +
+                ": it lost acknowledged writes; fail over to " + options_.peer_name +
+                " (drsim failover), which has them, then re-protect"
+          : held + " restarted at seq " + std::to_string(w.unverified_after->value()) +
+                " and, not hearing from " + options_.peer_name + ", wrote seq " +
+                std::to_string(w.unverified_after->value() + 1) + ".." +
+                std::to_string(last.value()) +
+                " under the same seqs: it lost acknowledged writes, and the writes it made "
+                "since are not on " +
+                options_.peer_name + "; fail over to " + options_.peer_name +
+                " (drsim failover), which has the lost ones, then "
+                "re-protect (it rolls back what " +
+                options_.name + " wrote after seq " + std::to_string(w.unverified_after->value()) +
+                ")";
+  spdlog::error("refusing writes: {}", behind_standby_);
+  fail_waiters(failed_precondition(behind_standby_), Applied::kUnknown);
+  diverged_ = behind_standby_;  // replication stops with it
+  update_health();
+  drop_link(diverged_);
+}
+
+void RegionNode::on_source_ack(const drsim::v1::Ack& ack) {
+  const Time now = scheduler_.now();
+  check_lease();  // an expired lease fails the waiting writes instead of acknowledging them
+  for (const auto& cursor : ack.durable()) {
+    Workload* w = find(cursor.workload());
+    if (w == nullptr) continue;
+    if (w->copy) continue;  // mid full copy: the standby's cursor means nothing yet
+    auto acked = w->source.on_ack(Seq(cursor.seq()), now);
+    if (!acked.is_ok()) {
+      DRSIM_BUG("standby acked beyond what was written");
+      drop_link(acked.status().message());
+      return;
+    }
+    if (resync_.running()) resync_.on_reached(w->spec.name, Seq(cursor.seq()));
+    on_standby_durable(*w);
+    send_queue_.mark(w->index);  // the ack may have opened its window
+  }
+  check_resync_done();
+  pump();
+}
+
+void RegionNode::on_source_reject(const drsim::v1::Reject& r) {
+  ++refusals_;
+  link_error_ = r.message();
+  spdlog::warn("replication refused by {}: {}", options_.peer_name, r.message());
+  auto peer_role =
+      r.active_region() == options_.peer_name ? model::Role::kActive : model::Role::kStandby;
+  if (handover_.phase() == model::HandoverPhase::kHandedOver && peer_role == model::Role::kActive &&
+      Epoch(r.current_epoch()) > role_->epoch()) {
+    // The planned failover completed: the standby promoted itself.
+    auto change = role_->hand_over(Epoch(r.current_epoch()));
+    if (change.is_ok()) on_role_change(*change);
+    return;
+  }
+  if (auto change = role_->on_peer_epoch(Epoch(r.current_epoch()), peer_role)) {
+    on_role_change(*change);
+  } else if (resync_.running() && !resync_welcomed_) {
+    end_resync(
+        failed_precondition("re-protect refused by " + options_.peer_name + ": " + r.message()));
   }
 }
 
@@ -333,8 +342,8 @@ void RegionNode::pump() {
   size_t bytes = 0;
   // Each marked workload at most once per frame (as many as were marked when it started);
   // one with writes left over is marked again, behind the others.
-  for (size_t n = 0, marked = send_queue_.size(); n < marked && budget > 0 && bytes < kMaxFrameBytes;
-       ++n) {
+  for (size_t n = 0, marked = send_queue_.size();
+       n < marked && budget > 0 && bytes < kMaxFrameBytes; ++n) {
     Workload& w = *order_[*send_queue_.take()];
     auto range = w.source.next_range(budget, options_.max_unacked_changes);
     if (!range) continue;  // nothing unsent, or its window is full: an ack marks it again

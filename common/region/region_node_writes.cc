@@ -112,9 +112,21 @@ void RegionNode::flush_writes() {
     refuse_writes(ops, admit);
     return;
   }
-  Time now = scheduler_.now();
-  int64_t wall = clock_.wall_unix_nanos();
-  Epoch epoch = role_->epoch();
+  const Epoch epoch = role_->epoch();
+  std::vector<Change> changes = assign_changes(ops, epoch);
+  if (!commit_changes(ops, changes)) return;
+  track_committed(ops, changes, epoch);
+  for (auto& q : ops) {
+    if (!q.write->finished && q.write->remaining == 0) {
+      finish(q.write, {Status::ok(), Applied::kNo, {}});
+    }
+  }
+  pump();
+}
+
+std::vector<Change> RegionNode::assign_changes(std::vector<QueuedOp>& ops, Epoch epoch) {
+  const Time now = scheduler_.now();
+  const int64_t wall = clock_.wall_unix_nanos();
   std::vector<Change> changes;
   changes.reserve(ops.size());
   for (auto& q : ops) {
@@ -134,6 +146,10 @@ void RegionNode::flush_writes() {
     }
     changes.push_back(std::move(c));
   }
+  return changes;
+}
+
+bool RegionNode::commit_changes(std::vector<QueuedOp>& ops, const std::vector<Change>& changes) {
   std::vector<const Change*> ptrs;
   ptrs.reserve(changes.size());
   for (const auto& c : changes) ptrs.push_back(&c);
@@ -151,12 +167,16 @@ void RegionNode::flush_writes() {
       ops[i].workload->source.take_back(Seq(changes[i].seq() - 1));
     }
     refuse_writes(ops, s);
-    return;
+    return false;
   }
   if (auto took = scheduler_.now() - apply_start; took > std::chrono::milliseconds(20)) {
     spdlog::warn("slow durable write of {} client changes: {:.1f} ms", ptrs.size(), to_ms(took));
   }
+  return true;
+}
 
+void RegionNode::track_committed(std::vector<QueuedOp>& ops, std::vector<Change>& changes,
+                                 Epoch epoch) {
   // Sync writes wait for the standby only while protected: unprotected (failed over) or
   // re-protecting, the standby is not yet a copy worth waiting for.
   bool sync_replication = protected_ && replicating() && !options_.unsafe_ack_before_standby;
@@ -200,12 +220,6 @@ void RegionNode::flush_writes() {
       w->waiters.push_back(std::move(waiter));
     }
   }
-  for (auto& q : ops) {
-    if (!q.write->finished && q.write->remaining == 0) {
-      finish(q.write, {Status::ok(), Applied::kNo, {}});
-    }
-  }
-  pump();
 }
 
 uint64_t RegionNode::bytes_to_store(const std::vector<QueuedOp>& ops) {
