@@ -34,6 +34,8 @@ std::string_view nemesis_name(Nemesis n) {
       return "slow-link";
     case Nemesis::kSkew:
       return "skew";
+    case Nemesis::kTestFailover:
+      return "test-failover";
   }
   return "?";
 }

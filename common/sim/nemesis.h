@@ -24,12 +24,13 @@ enum class Nemesis {
   kRacingFailovers,
   kSlowLink,
   kSkew,
+  kTestFailover,
 };
 inline constexpr Nemesis kAllNemeses[] = {
     Nemesis::kPartition, Nemesis::kFreeze,          Nemesis::kDoubleFailover, Nemesis::kDrift,
     Nemesis::kDiskFull,  Nemesis::kKill,            Nemesis::kPartitionOneWay,
     Nemesis::kKillCutOff, Nemesis::kFailback,       Nemesis::kRacingFailovers,
-    Nemesis::kSlowLink,  Nemesis::kSkew};
+    Nemesis::kSlowLink,  Nemesis::kSkew,            Nemesis::kTestFailover};
 std::string_view nemesis_name(Nemesis n);
 // "partition, freeze, ..., all": the kinds --nemesis takes.
 std::string known_nemeses();

@@ -55,6 +55,7 @@ class PairRun {
   };
   static std::vector<SimWorkload> make_workloads(const SeedOptions& options);
   bool is_sync(const std::string& workload) const;
+  std::vector<region::WorkloadSpec> workload_specs() const;
   // The workload of the next write, drawn from rng_.
   const std::string& draw_workload();
 
@@ -158,6 +159,11 @@ class PairRun {
   void slow_link();
   void racing_failovers();
   void skew_then_failover();
+  void test_failover();
+  // test-failover's copy: the secondary's store checkpointed now, opened as an isolated active
+  // region (no peer, no witness: RegionOptions::isolated) named `name`, started and serving;
+  // nullptr (and a violation) when it does not open or serve.
+  std::unique_ptr<SimRegion> open_test_copy(const std::string& name);
 
   // One fault of the run: `n`'s nemesis, its events and checks.
   void run_episode(Nemesis n);
@@ -250,6 +256,10 @@ class PairRun {
   // Async acks the region serving at the time does not have (count_rolled_back_acks), each
   // counted once across the run's faults.
   std::set<std::string> rolled_back_keys_;
+  // test-failover: the keys written to the isolated copies (never to be on either region) and
+  // how many copies were made.
+  std::vector<std::pair<std::string, std::string>> test_keys_;  // workload, key
+  size_t test_copies_ = 0;
   std::vector<std::unique_ptr<SimRegion>*> stale_targets_;
   // The routed clients' operations (model::check_history's input), and per operation whether
   // the region acknowledged it protected (a sync write the standby confirmed).

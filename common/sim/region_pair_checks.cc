@@ -129,6 +129,11 @@ void PairRun::check_end_state() {
   event(serving->name + " serves at the end");
   v_.record.final_active = serving->name;
   judge_at_end(*serving);
+  for (const auto& [workload, key] : test_keys_) {
+    if (serving->value_of(workload, key).has_value()) {
+      fail("the test failover's write " + key + " is on " + serving->name + " at the end");
+    }
+  }
   for (const auto& w : acked_) {
     if (deleted_keys_.count(w.key) > 0) continue;  // judged by the routed clients' history
     if (is_sync(w.workload) && w.protected_ack &&

@@ -408,4 +408,116 @@ void PairRun::skew_then_failover() {
   event("nemesis: the wall clocks are right again");
 }
 
+// The operator's test failover (Site Recovery's `drsim failover --test`, to the latest point):
+// once replication is connected, the secondary's store is checkpointed and the checkpoint
+// opened as an isolated copy (active, unprotected, no peer and no witness: the daemon's
+// --isolated), as SiteRecoveryDriver::make_test_copy and the test failover's daemon do. The
+// copy must serve at once, hold every sync write acknowledged while protected before the cut
+// (the standby had them), and take reads and writes; meanwhile the pair goes on under load for
+// 0.2-1.2 s. Then the copy is cleaned up (its process stops) and none of its writes may be on
+// either region, then or at the end: the drill runs beside production without touching it.
+void PairRun::test_failover() {
+  fault_at_ = sim_.now();
+  sim_.run_until([&] { return primary_->status().replication_connected(); }, sim_.now() + 5s);
+  const std::string name = "test-copy-" + std::to_string(++test_copies_);
+  event("operator: test failover of the secondary's latest point (copy " + name + ")");
+  const size_t promised_until = acked_.size();
+  std::unique_ptr<SimRegion> copy = open_test_copy(name);
+  if (!copy) return;
+  size_t missing = 0;
+  for (size_t i = 0; i < promised_until; ++i) {
+    const Acked& w = acked_[i];
+    if (deleted_keys_.count(w.key) > 0 || !is_sync(w.workload) || !w.protected_ack) continue;
+    if (copy->value_of(w.workload, w.key) == w.value) continue;
+    if (missing++ == 0) {
+      fail("the test failover's copy lacks sync write " + w.key + " (" + w.workload +
+           "), acknowledged by " + w.by + " while protected before the copy was cut");
+    }
+  }
+  // The drill's own writes and reads on the copy.
+  const uint64_t n = 3 + rng_.below(6);
+  auto answered = std::make_shared<uint64_t>(0);
+  for (uint64_t i = 0; i < n; ++i) {
+    const std::string workload = draw_workload();
+    const std::string key = name + "-k" + std::to_string(i);
+    test_keys_.emplace_back(workload, key);
+    v1::WriteOp op;
+    op.mutable_put()->set_workload(workload);
+    op.mutable_put()->set_key(key);
+    op.mutable_put()->set_value("drill");
+    copy->node->write({op}, [this, answered, key, name](region::WriteOutcome o) {
+      ++*answered;
+      if (!o.status.is_ok()) {
+        fail("the test failover's copy " + name + " refused the drill's write of " + key + ": " +
+             o.status.to_string());
+      }
+    });
+  }
+  if (!sim_.run_until([&] { return *answered == n; }, sim_.now() + 2s)) {
+    fail("the test failover's copy " + name + " did not answer its writes within 2 s");
+  }
+  v1::GetRequest get;
+  get.set_workload(test_keys_.back().first);
+  get.set_key(test_keys_.back().second);
+  v1::GetResponse got;
+  if (Status st = copy->node->get(get, &got); !st.is_ok() || !got.found()) {
+    fail("the test failover's copy " + name + " did not read back " + get.key() + ": " +
+         (st.is_ok() ? "not found" : st.to_string()));
+  }
+  event("test failover: " + name + " serves at epoch " + std::to_string(copy->status().epoch()) +
+        ", " + std::to_string(n) + " drill writes acknowledged");
+  sim_.run_for(ms(200 + rng_.below(1000)));
+  // Clean up the test failover: the copy's process stops; the pair never saw it.
+  event("operator: clean up the test failover (" + name + " stops)");
+  net_.crash(name);
+  copy->kill();
+  dead_.push_back(std::move(copy));
+  for (const auto& [workload, key] : test_keys_) {
+    for (SimRegion* r : {primary_.get(), secondary_.get()}) {
+      if (r->alive() && r->value_of(workload, key).has_value()) {
+        fail("the test failover's write " + key + " is on " + r->name);
+      }
+    }
+  }
+}
+
+std::unique_ptr<SimRegion> PairRun::open_test_copy(const std::string& name) {
+  const std::string dir = "/sim/" + name;
+  if (Status s = secondary_->store->create_checkpoint(dir); !s.is_ok()) {
+    fail("the test failover's checkpoint of the secondary failed: " + s.to_string());
+    return nullptr;
+  }
+  auto opened = storage::RegionStore::open(dir, storage::Durability::kProcessCrash,
+                                           region::RegionOptions{}.log_retention, env_.get());
+  if (!opened.is_ok()) {
+    fail("the test failover's copy did not open: " + opened.status().to_string());
+    return nullptr;
+  }
+  auto meta = (*opened)->load_meta();
+  storage::RegionMeta m = meta.is_ok() && *meta ? **meta : storage::RegionMeta{};
+  m.active = true;  // isolated: active, no peer to replicate to
+  m.protected_ = false;
+  if (Status s = (*opened)->save_meta(m); !s.is_ok()) {
+    fail("the test failover's copy: " + s.to_string());
+    return nullptr;
+  }
+  region::RegionOptions o;
+  o.name = name;
+  o.data_dir = dir;
+  o.initial_role = model::Role::kActive;
+  o.workloads = workload_specs();
+  o.isolated = true;
+  auto copy = std::make_unique<SimRegion>(sim_, std::move(opened).value(), std::move(o), net_);
+  if (Status s = copy->node->start(name); !s.is_ok()) {
+    fail("the test failover's copy did not start: " + s.to_string());
+    return nullptr;
+  }
+  if (!sim_.run_until([&] { return copy->serving(); }, sim_.now() + 2s)) {
+    fail("the test failover's copy " + name + " does not serve 2 s after it started: " +
+         copy->status().fenced_reason());
+    return nullptr;
+  }
+  return copy;
+}
+
 }  // namespace drsim::sim

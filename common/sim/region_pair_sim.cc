@@ -180,15 +180,19 @@ PairRun::~PairRun() {
   secondary_->freezer.thaw();
 }
 
-std::unique_ptr<SimRegion> PairRun::make_region(const std::string& name) {
-  const bool primary = name == kPrimary;
+std::vector<region::WorkloadSpec> PairRun::workload_specs() const {
   std::vector<region::WorkloadSpec> specs;
   for (const auto& w : workloads_) {
     specs.push_back({w.name, w.sync ? ReplicationMode::kSync : ReplicationMode::kAsync});
   }
+  return specs;
+}
+
+std::unique_ptr<SimRegion> PairRun::make_region(const std::string& name) {
+  const bool primary = name == kPrimary;
   RegionOptions o = region_options(name, primary ? kSecondary : kPrimary,
                                    primary ? model::Role::kActive : model::Role::kStandby,
-                                   options_, specs);
+                                   options_, workload_specs());
   auto opened = storage::RegionStore::open(o.data_dir,
                                            synced() ? storage::Durability::kPowerLoss
                                                     : storage::Durability::kProcessCrash,
@@ -319,6 +323,9 @@ void PairRun::run_episode(Nemesis n) {
       break;
     case Nemesis::kSkew:
       skew_then_failover();
+      break;
+    case Nemesis::kTestFailover:
+      test_failover();
       break;
   }
 }

@@ -14,7 +14,7 @@ case "$what" in
     run "$bin/drsim" sim --seeds 80 --nemesis all; rc=$?
     [ "$rc" -eq 0 ] || fail "exit $rc, expected 0"
     grep -q '^  seeds              80 (' "$out" || fail "no 'seeds 80' in the summary"
-    for k in partition freeze double-failover drift disk-full kill partition-one-way kill-cut-off failback racing-failovers slow-link skew; do
+    for k in partition freeze double-failover drift disk-full kill partition-one-way kill-cut-off failback racing-failovers slow-link skew test-failover; do
       grep -q "^  seeds .*$k [1-9]" "$out" || fail "no seed drew $k"
     done
     grep -Eq '^  kills / restarts   [1-9][0-9]* / [1-9]' "$out" || fail "no kill and restart counted"
@@ -23,12 +23,22 @@ case "$what" in
     [ "$(grep -c '^  [0-9]*/80 seeds' "$out")" -ge 9 ] || fail "fewer than 9 progress lines"
     ;;
   each)  # every kind alone, a few seeds
-    for k in partition freeze double-failover drift disk-full kill partition-one-way kill-cut-off failback racing-failovers slow-link skew; do
+    for k in partition freeze double-failover drift disk-full kill partition-one-way kill-cut-off failback racing-failovers slow-link skew test-failover; do
       run "$bin/drsim" sim --seeds 6 --nemesis "$k"; rc=$?
       [ "$rc" -eq 0 ] || fail "$k: exit $rc, expected 0"
       grep -q "^  seeds              6 ($k 6)" "$out" || fail "$k: not 6 seeds of $k"
       grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "$k: violations"
     done
+    # A test failover: an isolated copy of the secondary's latest point serves the drill's
+    # writes and is cleaned up; the pair never sees them (judged at clean-up and at the end).
+    run "$bin/drsim" sim --seed 1 --nemesis test-failover; rc=$?
+    [ "$rc" -eq 0 ] || fail "test-failover seed 1: exit $rc"
+    grep -q "operator: test failover of the secondary's latest point (copy test-copy-1)" "$out" \
+      || fail "test-failover: no test failover in the events"
+    grep -Eq 'test failover: test-copy-1 serves at epoch [0-9]+, [3-8] drill writes acknowledged' "$out" \
+      || fail "test-failover: the copy did not serve the drill's writes"
+    grep -q 'operator: clean up the test failover (test-copy-1 stops)' "$out" \
+      || fail "test-failover: no clean-up"
     ;;
   replay)  # one seed twice: the same output but the wall time. Each with its kind named (which
            # kind a bare --seed draws changes with the number of kinds): kill seed 1 kills the
@@ -268,7 +278,7 @@ PY
     grep -q '"violations": 0,' "$out" || fail "--json: violations not 0"
     run "$bin/drsim" sim --nemesis pause; rc=$?
     [ "$rc" -eq 2 ] || fail "unknown kind: exit $rc, expected 2"
-    grep -q "unknown kind 'pause' (known: partition, freeze, double-failover, drift, disk-full, kill, partition-one-way, kill-cut-off, failback, racing-failovers, slow-link, skew, all)" "$out" \
+    grep -q "unknown kind 'pause' (known: partition, freeze, double-failover, drift, disk-full, kill, partition-one-way, kill-cut-off, failback, racing-failovers, slow-link, skew, test-failover, all)" "$out" \
       || fail "unknown kind: the refusal does not name it"
     run "$bin/drsim" sim --nemesis partition --drift-beyond-bound; rc=$?
     [ "$rc" -eq 2 ] || fail "--drift-beyond-bound without drift: exit $rc, expected 2"
