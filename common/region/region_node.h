@@ -344,7 +344,19 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   // Source side.
   void maybe_connect();
   void schedule_reconnect();
+  // Sends the next frame when the stream can take one: a pending control or lease frame, the
+  // handover once drained, a full copy's chunk, else a batch of unsent changes.
   void pump();
+  bool send_pending_control();
+  // Planned failover, draining: once every admitted write is durable on the standby, sends the
+  // handover and releases the lease. false while writes are still on their way.
+  bool hand_over_if_drained();
+  // Fills `batch` from the marked workloads within the frame's budget; false when the link was
+  // dropped (a range could not be read).
+  bool fill_batch(drsim::v1::ChangeBatch& batch);
+  // The changes collect() appended from `before` are `range`'s seqs in order (fail-stop if not).
+  void check_collected(const Workload& w, const model::SeqRange& range,
+                       const drsim::v1::ChangeBatch& batch, int before) const;
   // Appends `range`'s changes to `batch` while the frame, `*frame_bytes` so far, stays within
   // kMaxFrameBytes (model::frame_takes): a range may be cut short; `*frame_bytes` grows.
   Status collect(Workload& w, model::SeqRange range, drsim::v1::ChangeBatch* batch,

@@ -297,36 +297,9 @@ Status RegionNode::collect(Workload& w, model::SeqRange range, drsim::v1::Change
 
 void RegionNode::pump() {
   if (link_ == nullptr || !link_welcomed_ || link_->write_in_flight() || !link_->open()) return;
-  if (control_frame_) {
-    ReplicationFrame frame = std::move(*control_frame_);
-    control_frame_.reset();
-    link_->send(std::move(frame));
-    return;
-  }
-  if (lease_frame_) {
-    ReplicationFrame frame = std::move(*lease_frame_);
-    lease_frame_.reset();
-    link_->send(std::move(frame));
-    return;
-  }
+  if (send_pending_control()) return;
   if (handover_.phase() == model::HandoverPhase::kHandedOver) return;
-  if (handover_.phase() == model::HandoverPhase::kDraining) {
-    uint64_t unacked = 0;
-    for (auto* w : order_) unacked += w->source.lag_writes();
-    if (handover_.ready(true, unacked, queued_.size())) {
-      // Every write this region admitted is durable on the standby, and it admits no more.
-      ReplicationFrame frame;
-      auto* h = frame.mutable_handover();
-      for (auto* w : order_) w->written_cursor(h->add_through());
-      h->set_writes_paused_unix_nanos(handover_paused_wall_);
-      handover_.on_handed_over(scheduler_.now());
-      spdlog::info("planned failover: drained in {:.1f} ms; handing over to {}",
-                   to_ms(handover_.paused(scheduler_.now())), options_.peer_name);
-      release_lease_at_handover();
-      link_->send(std::move(frame));
-      return;
-    }
-  }
+  if (handover_.phase() == model::HandoverPhase::kDraining && hand_over_if_drained()) return;
   if (resync_.running()) {  // full copies exist only while re-protecting
     for (auto* w : order_) {
       if (w->copy) {
@@ -338,6 +311,40 @@ void RegionNode::pump() {
   ReplicationFrame frame;
   auto* batch = frame.mutable_batch();
   batch->set_epoch(role_->epoch().value());
+  if (!fill_batch(*batch)) return;  // the link was dropped
+  if (batch->changes_size() == 0) return;
+  link_->send(std::move(frame));
+}
+
+bool RegionNode::send_pending_control() {
+  for (auto* pending : {&control_frame_, &lease_frame_}) {
+    if (!*pending) continue;
+    ReplicationFrame frame = std::move(**pending);
+    pending->reset();
+    link_->send(std::move(frame));
+    return true;
+  }
+  return false;
+}
+
+bool RegionNode::hand_over_if_drained() {
+  uint64_t unacked = 0;
+  for (auto* w : order_) unacked += w->source.lag_writes();
+  if (!handover_.ready(true, unacked, queued_.size())) return false;
+  // Every write this region admitted is durable on the standby, and it admits no more.
+  ReplicationFrame frame;
+  auto* h = frame.mutable_handover();
+  for (auto* w : order_) w->written_cursor(h->add_through());
+  h->set_writes_paused_unix_nanos(handover_paused_wall_);
+  handover_.on_handed_over(scheduler_.now());
+  spdlog::info("planned failover: drained in {:.1f} ms; handing over to {}",
+               to_ms(handover_.paused(scheduler_.now())), options_.peer_name);
+  release_lease_at_handover();
+  link_->send(std::move(frame));
+  return true;
+}
+
+bool RegionNode::fill_batch(drsim::v1::ChangeBatch& batch) {
   size_t budget = options_.max_batch_changes;
   size_t bytes = 0;
   // Each marked workload at most once per frame (as many as were marked when it started);
@@ -347,45 +354,47 @@ void RegionNode::pump() {
     Workload& w = *order_[*send_queue_.take()];
     auto range = w.source.next_range(budget, options_.max_unacked_changes);
     if (!range) continue;  // nothing unsent, or its window is full: an ack marks it again
-    int before = batch->changes_size();
+    int before = batch.changes_size();
     size_t bytes_before = bytes;
-    if (Status s = collect(w, *range, batch, &bytes); !s.is_ok()) {
+    if (Status s = collect(w, *range, &batch, &bytes); !s.is_ok()) {
       spdlog::error("cannot send {} seq {}..{}: {}", w.spec.name, range->first.value(),
                     range->last.value(), s.to_string());
       // Re-protecting, the next hello offers the log as it is now and the standby re-plans
       // (a full copy when the entries it needs are gone); protected, replication stops.
       if (!resync_.running()) diverged_ = s.message();
       drop_link(s.message());
-      return;
+      return false;
     }
-    int added = batch->changes_size() - before;
+    int added = batch.changes_size() - before;
     if (added == 0) {
       send_queue_.mark(w.index);  // nothing read this time: look again at the next pump
       if (bytes > 0) break;       // the frame is full (model::frame_takes)
       continue;
     }
-    for (int i = before; i < batch->changes_size(); ++i) {
-      if (batch->changes(i).seq() != range->first.value() + (i - before)) {
-        spdlog::critical(
-            "BUG collect {}: range {}..{} recent_first {} recent size {} front {} "
-            "got seq {} at {}",
-            w.spec.name, range->first.value(), range->last.value(), w.recent_first.value(),
-            w.recent.size(), w.recent.empty() ? 0 : w.recent.front().seq(), batch->changes(i).seq(),
-            i - before);
-        std::abort();
-      }
-    }
+    check_collected(w, *range, batch, before);
     w.source.on_sent({range->first, Seq(range->first.value() + added - 1)});
     if (w.source.sent() < w.source.last_written()) send_queue_.mark(w.index);
     budget -= static_cast<size_t>(added);
-    size_t workload_bytes = bytes - bytes_before;
     if (resync_.running()) {
-      resync_.on_changes(w.spec.name, static_cast<uint64_t>(added), workload_bytes);
+      resync_.on_changes(w.spec.name, static_cast<uint64_t>(added), bytes - bytes_before);
     }
     if (static_cast<uint64_t>(added) < range->count()) break;  // cut short: the frame is full
   }
-  if (batch->changes_size() == 0) return;
-  link_->send(std::move(frame));
+  return true;
+}
+
+void RegionNode::check_collected(const Workload& w, const model::SeqRange& range,
+                                 const drsim::v1::ChangeBatch& batch, int before) const {
+  for (int i = before; i < batch.changes_size(); ++i) {
+    if (batch.changes(i).seq() != range.first.value() + (i - before)) {
+      spdlog::critical(
+          "BUG collect {}: range {}..{} recent_first {} recent size {} front {} got seq {} at {}",
+          w.spec.name, range.first.value(), range.last.value(), w.recent_first.value(),
+          w.recent.size(), w.recent.empty() ? 0 : w.recent.front().seq(), batch.changes(i).seq(),
+          i - before);
+      std::abort();
+    }
+  }
 }
 
 }  // namespace drsim::region
