@@ -13,6 +13,7 @@
 #include "cli/backup_commands.h"
 #include "common/net/grpc_util.h"
 #include "drsim/v1/workload.grpc.pb.h"
+#include "tests/support/test_topology.h"  // scan_all
 
 namespace drsim::testing {
 
@@ -21,26 +22,6 @@ namespace v1 = drsim::v1;
 using KeyMap = std::map<std::string, std::string>;
 
 inline constexpr int64_t kDayNanos = 86'400'000'000'000;
-
-inline KeyMap scan_all(v1::Workload::Stub& stub, const std::string& workload) {
-  KeyMap out;
-  std::string start;
-  for (int page = 0; page < 1000; ++page) {
-    grpc::ClientContext ctx;
-    net::set_deadline(ctx, 5s);
-    v1::ScanRequest req;
-    req.set_workload(workload);
-    req.set_start_key(start);
-    req.set_limit(10000);
-    req.set_allow_stale(true);  // what this region holds, whatever its role
-    v1::ScanResponse resp;
-    EXPECT_TRUE(stub.Scan(&ctx, req, &resp).ok());
-    for (const auto& kv : resp.items()) out[kv.key()] = kv.value();
-    if (resp.next_key().empty()) break;
-    start = resp.next_key();
-  }
-  return out;
-}
 
 // One client writing puts and deletes in batches, remembering the seq of every acknowledged
 // op, so the state at any seq can be rebuilt.

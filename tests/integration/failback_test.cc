@@ -92,29 +92,6 @@ grpc::Status write_ops(drsim::v1::Workload::Stub& stub, const drsim::v1::WriteBa
   return stub.WriteBatch(&ctx, req, &resp);
 }
 
-std::map<std::string, std::string> scan_all(drsim::v1::Workload::Stub& stub,
-                                            const std::string& workload) {
-  std::map<std::string, std::string> out;
-  std::string start;
-  for (int page = 0; page < 10000; ++page) {
-    grpc::ClientContext ctx;
-    net::set_deadline(ctx, 10s);
-    drsim::v1::ScanRequest req;
-    req.set_workload(workload);
-    req.set_start_key(start);
-    req.set_limit(10000);
-    req.set_allow_stale(true);  // what this region holds, whatever its role
-    drsim::v1::ScanResponse resp;
-    grpc::Status s = stub.Scan(&ctx, req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (!s.ok()) break;
-    for (const auto& kv : resp.items()) out[kv.key()] = kv.value();
-    if (resp.next_key().empty()) break;
-    start = resp.next_key();
-  }
-  return out;
-}
-
 uint64_t data_bytes(const std::map<std::string, std::string>& data) {
   uint64_t n = 0;
   for (const auto& [k, v] : data) n += k.size() + v.size();

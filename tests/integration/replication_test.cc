@@ -68,26 +68,6 @@ int write_big_values(drsim::v1::Workload::Stub& stub, const std::string& workloa
   return acked;
 }
 
-std::map<std::string, std::string> scan_all(drsim::v1::Workload::Stub& stub,
-                                            const std::string& workload) {
-  std::map<std::string, std::string> out;
-  std::string start;
-  for (int page = 0; page < 1000; ++page) {
-    grpc::ClientContext ctx;
-    net::set_deadline(ctx, 5s);
-    drsim::v1::ScanRequest req;
-    req.set_workload(workload);
-    req.set_start_key(start);
-    req.set_allow_stale(true);  // what this region holds, whatever its role
-    drsim::v1::ScanResponse resp;
-    EXPECT_TRUE(stub.Scan(&ctx, req, &resp).ok());
-    for (const auto& kv : resp.items()) out[kv.key()] = kv.value();
-    if (resp.next_key().empty()) break;
-    start = resp.next_key();
-  }
-  return out;
-}
-
 uint64_t last_seq(const GetStatusResponse& st, const std::string& workload) {
   for (const auto& w : st.workloads()) {
     if (w.name() == workload) return w.last_seq();

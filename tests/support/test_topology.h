@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -110,6 +111,11 @@ cli::LoadOptions standard_load(const TestTopology& topo);
 grpc::Status put_key(drsim::v1::Workload::Stub& stub, const std::string& key,
                      drsim::v1::PutResponse* resp,
                      std::chrono::milliseconds deadline = std::chrono::seconds(2));
+
+// Every key and value of `workload` on the region behind `stub`, page by page (Scan with
+// allow_stale: what the region holds, whatever its role); a failed page is a test failure.
+std::map<std::string, std::string> scan_all(drsim::v1::Workload::Stub& stub,
+                                            const std::string& workload);
 
 // Polls `pred` every 10 ms until it holds or `timeout` passes. Returns
 // whether it held; the caller asserts with a message saying what it awaited.
