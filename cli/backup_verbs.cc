@@ -7,7 +7,6 @@
 #include "cli/backup_commands_impl.h"
 #include "cli/price_file.h"
 #include "cli/rpc_clients.h"
-#include "cli/site_recovery.h"  // parse_duration_text
 #include "cli/text_table.h"
 #include "cli/units.h"
 #include "common/region/price_list_proto.h"

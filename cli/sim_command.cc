@@ -14,7 +14,7 @@
 
 #include "cli/html_report.h"
 #include "cli/json_output.h"
-#include "cli/site_recovery.h"  // parse_duration_text
+#include "cli/units.h"  // parse_duration_text
 #include "common/sim/region_pair_sim.h"
 
 namespace drsim::cli {
@@ -75,7 +75,7 @@ void SimCommand::Impl::add(CLI::App& app) {
                   "timeline of the routed clients' operations, nemesis and operator steps, "
                   "routing changes, promotions; RTO with --clients)");
 #if DRSIM_TEST_HOOKS
-  cmd->add_option("--broken-variant", broken_variant,
+  cmd->add_option("--broken-variant,--mutant", broken_variant,
                   "TEST BUILD: run a deliberately broken variant (lease: regions ack without "
                   "a valid lease; ack-before-standby: sync writes acknowledged before the "
                   "standby has them; unverified-marks: a restarted primary serving on by "

@@ -14,6 +14,7 @@
 
 #include "cli/json_output.h"
 #include "cli/topology.h"
+#include "cli/units.h"  // parse_duration_text, parse_size_text
 #include "common/core/status.h"
 #include "common/core/time.h"
 #include "drsim/v1/siterecovery.pb.h"
@@ -34,13 +35,6 @@ struct ProtectOptions {
   double wait_s = 30;          // wait this long for initial replication (0 = don't wait)
 };
 
-// The longest duration a flag takes: 100 years (a sum past it is refused, not wrapped).
-inline constexpr int64_t kMaxDurationNanos = 100LL * 365 * 86'400'000'000'000;
-// "1h30m", "15d", "250ms", "45s" → duration; INVALID_ARGUMENT naming `flag` (and "too large"
-// beyond kMaxDurationNanos).
-Result<Duration> parse_duration_text(const std::string& flag, const std::string& text);
-// "128G", "512M", "1T", "4096" (bytes; binary units) → bytes.
-Result<uint64_t> parse_size_text(const std::string& flag, const std::string& text);
 Result<drsim::v1::ProtectItemRequest> build_protect_request(const ProtectOptions& options);
 
 // The region whose vault holds protected items ("" when none does).
