@@ -218,6 +218,10 @@ PY
       grep -q "replay: drsim sim --seed 1 --nemesis $k --broken-variant lease" "$out" \
         || fail "$k: no replay command"
     done
+    # --mutant is the same flag under the name.
+    run "$bin/drsim-testhooks" sim --seeds 2 --nemesis partition --mutant lease; rc=$?
+    [ "$rc" -eq 1 ] || fail "--mutant lease: exit $rc, expected 1"
+    grep -q 'acknowledged by a superseded region' "$out" || fail "--mutant lease: not caught"
     # Sync writes acknowledged before the standby has them: caught with every kind.
     run "$bin/drsim-testhooks" sim --seeds 5 --broken-variant ack-before-standby; rc=$?
     [ "$rc" -eq 1 ] || fail "ack-before-standby: exit $rc, expected 1"
