@@ -191,9 +191,10 @@ void TrafficManager::on_probe_result(size_t profile, const ProbeResult& probed) 
     result.outcome = judged.outcome;
     result.error = judged.superseded;
     if (!superseded_before) {
-      probe_log_->info("probe {}/{} not routable: {}", config_.profiles[profile].profile.name,
-                       config_.profiles[profile].profile.endpoints[r.probed.at(result.endpoint)].name,
-                       judged.superseded);
+      probe_log_->info(
+          "probe {}/{} not routable: {}", config_.profiles[profile].profile.name,
+          config_.profiles[profile].profile.endpoints[r.probed.at(result.endpoint)].name,
+          judged.superseded);
     }
   }
   const size_t endpoint = r.probed.at(result.endpoint);
@@ -225,6 +226,34 @@ void TrafficManager::on_probe_result(size_t profile, const ProbeResult& probed) 
 }
 
 void TrafficManager::recompute() {
+  const bool first = statuses_.size() == 0;
+  model::TmStatusSnapshot next = model::TmStatusSnapshot::compute(*set_, observe());
+  const Time now = clock_.now();
+  // Children before parents (depth ascending), so a nested endpoint's change is logged after
+  // the child's change that caused it.
+  std::vector<size_t> order(profiles_.size());
+  for (size_t p = 0; p < order.size(); ++p) order[p] = p;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return set_->depth(a) < set_->depth(b); });
+  for (size_t p : order) {
+    const model::TmProfile& profile = config_.profiles[p].profile;
+    for (size_t e = 0; !first && e < profile.endpoints.size(); ++e) {
+      const EMS from = statuses_.profile(p).endpoints[e];
+      const EMS to = next.profile(p).endpoints[e];
+      if (from != to) report_endpoint_change(p, e, from, to);
+    }
+  }
+  statuses_ = std::move(next);
+  for (size_t p : order) {
+    ProfileRuntime& r = *profiles_[p];
+    model::TmRouteSummary route = model::route_summary(*set_, statuses_, p);
+    model::TmRouteSummary previous = std::exchange(r.route, route);
+    if (first || previous == route) continue;
+    report_route_change(p, previous, route, now);
+  }
+}
+
+model::TmObservations TrafficManager::observe() const {
   model::TmObservations observations;
   for (size_t p = 0; p < profiles_.size(); ++p) {
     const ProfileRuntime& r = *profiles_[p];
@@ -234,91 +263,76 @@ void TrafficManager::recompute() {
                        model::TmObservation{r.tracker.status(i), model::TmTargetState::kRunning});
     }
   }
-  const bool first = statuses_.size() == 0;
-  model::TmStatusSnapshot next = model::TmStatusSnapshot::compute(*set_, observations);
-  const Time now = clock_.now();
-  // Children before parents (depth ascending), so a nested endpoint's change is logged after
-  // the child's change that caused it.
-  std::vector<size_t> order(profiles_.size());
-  for (size_t p = 0; p < order.size(); ++p) order[p] = p;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return set_->depth(a) < set_->depth(b); });
-  for (size_t p : order) {
-    ProfileRuntime& r = *profiles_[p];
-    const model::TmProfile& profile = config_.profiles[p].profile;
-    for (size_t e = 0; !first && e < profile.endpoints.size(); ++e) {
-      const EMS from = statuses_.profile(p).endpoints[e];
-      const EMS to = next.profile(p).endpoints[e];
-      if (from == to) continue;
-      const model::TmEndpoint& endpoint = profile.endpoints[e];
-      auto probe = r.probe_index(e);
-      if (to == EMS::kDegraded && probe) {
-        probe_log_->info("endpoint {}/{} ({}) {} -> {} after {} consecutive failed probes: {}",
-                         profile.name, endpoint.name, config_.profiles[p].probe_target(e),
-                         model::tm_endpoint_monitor_status_name(from),
-                         model::tm_endpoint_monitor_status_name(to),
-                         r.tracker.consecutive_failures(*probe), r.details[e].last_probe_error);
-      } else {
-        probe_log_->info("endpoint {}/{} ({}) {} -> {}", profile.name, endpoint.name,
-                         endpoint.kind == model::TmEndpointKind::kNested
-                             ? "nested " + endpoint.target
-                             : config_.profiles[p].probe_target(e),
-                         model::tm_endpoint_monitor_status_name(from),
-                         model::tm_endpoint_monitor_status_name(to));
-      }
-      ++r.status_changes;
-      v1::RoutingEvent event = new_event(p, v1::RoutingEvent::ENDPOINT_STATUS);
-      r.details[e].status_changed_unix_nanos = event.unix_nanos();
-      event.set_endpoint(endpoint.name);
-      event.set_old_status(to_proto(from));
-      event.set_new_status(to_proto(to));
-      event.set_old_monitor_status(model::tm_endpoint_monitor_status_name(from));
-      event.set_new_monitor_status(model::tm_endpoint_monitor_status_name(to));
-      state_->append(event);
+  return observations;
+}
+
+void TrafficManager::report_endpoint_change(size_t p, size_t e, EMS from, EMS to) {
+  ProfileRuntime& r = *profiles_[p];
+  const model::TmProfile& profile = config_.profiles[p].profile;
+  const model::TmEndpoint& endpoint = profile.endpoints[e];
+  auto probe = r.probe_index(e);
+  if (to == EMS::kDegraded && probe) {
+    probe_log_->info("endpoint {}/{} ({}) {} -> {} after {} consecutive failed probes: {}",
+                     profile.name, endpoint.name, config_.profiles[p].probe_target(e),
+                     model::tm_endpoint_monitor_status_name(from),
+                     model::tm_endpoint_monitor_status_name(to),
+                     r.tracker.consecutive_failures(*probe), r.details[e].last_probe_error);
+  } else {
+    probe_log_->info(
+        "endpoint {}/{} ({}) {} -> {}", profile.name, endpoint.name,
+        endpoint.kind == model::TmEndpointKind::kNested ? "nested " + endpoint.target
+                                                        : config_.profiles[p].probe_target(e),
+        model::tm_endpoint_monitor_status_name(from), model::tm_endpoint_monitor_status_name(to));
+  }
+  ++r.status_changes;
+  v1::RoutingEvent event = new_event(p, v1::RoutingEvent::ENDPOINT_STATUS);
+  r.details[e].status_changed_unix_nanos = event.unix_nanos();
+  event.set_endpoint(endpoint.name);
+  event.set_old_status(to_proto(from));
+  event.set_new_status(to_proto(to));
+  event.set_old_monitor_status(model::tm_endpoint_monitor_status_name(from));
+  event.set_new_monitor_status(model::tm_endpoint_monitor_status_name(to));
+  state_->append(event);
+}
+
+void TrafficManager::report_route_change(size_t p, const model::TmRouteSummary& previous,
+                                         const model::TmRouteSummary& route, Time now) {
+  ProfileRuntime& r = *profiles_[p];
+  // Entering or leaving fail open on the same endpoints is reported too: clients still get
+  // the same answer, but a watcher needs to know it is no longer (or now) a healthy one.
+  std::string from = route_text(p, previous);
+  std::string to = route_text(p, route);
+  std::string reason = route_change_reason(p, previous, route);
+  const std::string& name = config_.profiles[p].profile.name;
+  std::vector<size_t> left;
+  for (size_t e : previous.endpoints) {
+    if (std::find(route.endpoints.begin(), route.endpoints.end(), e) == route.endpoints.end()) {
+      left.push_back(e);
     }
   }
-  statuses_ = std::move(next);
-  for (size_t p : order) {
-    ProfileRuntime& r = *profiles_[p];
-    model::TmRouteSummary route = model::route_summary(*set_, statuses_, p);
-    model::TmRouteSummary previous = std::exchange(r.route, route);
-    if (first || previous == route) continue;
-    // Entering or leaving fail open on the same endpoints is reported too: clients still get
-    // the same answer, but a watcher needs to know it is no longer (or now) a healthy one.
-    std::string from = route_text(p, previous);
-    std::string to = route_text(p, route);
-    std::string reason = route_change_reason(p, previous, route);
-    const std::string& name = config_.profiles[p].profile.name;
-    std::vector<size_t> left;
-    for (size_t e : previous.endpoints) {
-      if (std::find(route.endpoints.begin(), route.endpoints.end(), e) == route.endpoints.end()) {
-        left.push_back(e);
-      }
-    }
-    if (auto measured = r.failover.on_route_change(left, now)) {
-      r.last_failover_unix_nanos = clock_.wall_unix_nanos();
-      route_log_->info("profile {}: failover took {:.1f} ms from the start of the first failed "
-                       "probe of {}",
-                       name, to_ms(measured->took()),
-                       config_.profiles[p].profile.endpoints[measured->endpoint].name);
-    }
-    if (from == to) {
-      route_log_->info("profile {}: route stays {} ({})", name, to, reason);
-    } else {
-      route_log_->info("profile {}: route {} -> {} ({})", name, from, to, reason);
-    }
-    ++r.route_changes;
-    v1::RoutingEvent event = new_event(p, v1::RoutingEvent::ROUTE_CHANGED);
-    event.set_old_route(from);
-    event.set_new_route(to);
-    event.set_reason(reason);
-    state_->append(event);
+  if (auto measured = r.failover.on_route_change(left, now)) {
+    r.last_failover_unix_nanos = clock_.wall_unix_nanos();
+    route_log_->info(
+        "profile {}: failover took {:.1f} ms from the start of the first failed "
+        "probe of {}",
+        name, to_ms(measured->took()),
+        config_.profiles[p].profile.endpoints[measured->endpoint].name);
   }
+  if (from == to) {
+    route_log_->info("profile {}: route stays {} ({})", name, to, reason);
+  } else {
+    route_log_->info("profile {}: route {} -> {} ({})", name, from, to, reason);
+  }
+  ++r.route_changes;
+  v1::RoutingEvent event = new_event(p, v1::RoutingEvent::ROUTE_CHANGED);
+  event.set_old_route(from);
+  event.set_new_route(to);
+  event.set_reason(reason);
+  state_->append(event);
 }
 
 // "primary", "a,b,c", or "(none)".
-std::string TrafficManager::route_text(size_t profile,
-                                       const model::TmRouteSummary& route) const {
+std::string TrafficManager::route_text(size_t profile, const model::TmRouteSummary& route) const {
   std::string text;
   for (size_t e : route.endpoints) {
     text += (text.empty() ? "" : ",") + config_.profiles[profile].profile.endpoints[e].name;

@@ -79,6 +79,15 @@ class TrafficManager {
   void on_probe_result(size_t profile, const ProbeResult& result);
   // Recomputes every status and route from the trackers; logs and appends the changes.
   void recompute();
+  // What the trackers say of every probed endpoint.
+  model::TmObservations observe() const;
+  // An endpoint's monitor status changed: logged, counted, appended as ENDPOINT_STATUS.
+  void report_endpoint_change(size_t profile, size_t endpoint, model::TmEndpointMonitorStatus from,
+                              model::TmEndpointMonitorStatus to);
+  // A profile's route changed: logged (with the failover's measured time when endpoints left
+  // it), counted, appended as ROUTE_CHANGED.
+  void report_route_change(size_t profile, const model::TmRouteSummary& previous,
+                           const model::TmRouteSummary& route, Time now);
   void publish();
   std::string route_text(size_t profile, const model::TmRouteSummary& route) const;
   std::string route_change_reason(size_t profile, const model::TmRouteSummary& from,
