@@ -109,8 +109,9 @@ class SiteRecoveryDriver {
   // (the active region stops writes, replication drains, this standby is promoted), then the
   // items move to FailedOver at the drained seqs through planned_failover_items, as after
   // `drsim failover --planned`. `done` runs on the loop with the region's answer.
-  void planned_failover_region(const std::vector<std::string>& names, const std::string& reason,
-                               std::function<void(Result<drsim::v1::PlannedFailoverResponse>)> done);
+  void planned_failover_region(
+      const std::vector<std::string>& names, const std::string& reason,
+      std::function<void(Result<drsim::v1::PlannedFailoverResponse>)> done);
 
  private:
   // Persists when a public step returns, whichever way it returns.
@@ -182,6 +183,26 @@ class SiteRecoveryDriver {
   // Second half of unplanned_failover, once the old active region answered (or not).
   void finish_failover(const drsim::v1::UnplannedFailoverRequest& req,
                        std::optional<drsim::v1::GetStatusResponse> source, FailoverDone done);
+  // The items that fail over: those named, else every item replicating here; refused unless
+  // they are every item replicating here (a region fails over whole), or a custom point is
+  // asked for more than one.
+  Result<std::vector<std::string>> failover_items(const drsim::v1::UnplannedFailoverRequest& req,
+                                                  const model::RecoveryPointChoice& choice) const;
+  // Each item's point as the lifecycle will pick it (on a copy) and what it gives up, into
+  // `resp` and `chosen`. An item that cannot fail over fails the whole (a job unless dry run).
+  Status preview_failover(const std::vector<std::string>& names,
+                          const model::RecoveryPointChoice& choice,
+                          const model::RegionReachability& reach, Time t,
+                          const std::map<std::string, Seq>& source_seqs,
+                          std::map<std::string, Seq>& standby_seqs, bool dry_run,
+                          drsim::v1::UnplannedFailoverResponse* resp,
+                          std::map<std::string, model::RecoveryPoint>* chosen);
+  // Where each workload rolls back to: its point's checkpoint ("latest" cuts one now, listed
+  // in `fresh`). FAILED_PRECONDITION when an older point has no checkpoint on disk.
+  Status point_rollbacks(const std::map<std::string, model::RecoveryPoint>& chosen,
+                         std::map<std::string, Seq>& standby_seqs,
+                         std::map<std::string, RegionNode::PointRollback>* rollbacks,
+                         std::vector<std::pair<std::string, model::RecoveryPointId>>* fresh);
 
   RegionNode& node_;
   const std::string points_dir_;

@@ -105,46 +105,11 @@ void SiteRecoveryDriver::unplanned_failover_after_lease(const UnplannedFailoverR
 void SiteRecoveryDriver::finish_failover(const UnplannedFailoverRequest& req,
                                          std::optional<GetStatusResponse> source,
                                          FailoverDone done) {
-  const std::string& me = node_.options().name;
   auto choice = *to_model(req.point(), req.point_id());
   checkpoints_->drain();  // every point on its way is listed (or dropped) before choosing
-  // A region fails over whole in drsim: every item replicating here goes, or none.
-  std::set<std::string> replicating_here;
-  for (const auto& name : vault_.scope_names()) {
-    const auto* lc = vault_.find(name);
-    if (lc->peer_region() == me && lc->state() != model::ProtectionState::kNotProtected &&
-        lc->state() != model::ProtectionState::kFailedOver &&
-        lc->state() != model::ProtectionState::kCommitted) {
-      replicating_here.insert(name);
-    }
-  }
-  std::vector<std::string> names(req.items().begin(), req.items().end());
-  if (names.empty()) names.assign(replicating_here.begin(), replicating_here.end());
-  if (names.empty()) {
-    done(failed_precondition("no protected item replicates to region " + me +
-                             "; protect one first (`drsim protect --item NAME`), or fail the "
-                             "region over without a recovery point (`drsim failover`)"));
-    return;
-  }
-  std::set<std::string> asked(names.begin(), names.end());
-  for (const auto& name : replicating_here) {
-    if (!asked.count(name)) {
-      done(failed_precondition("unplanned failover refused: " + name + " also replicates to " + me +
-                               ", and a region fails over whole in drsim; name every "
-                               "protected item or leave --item out"));
-      return;
-    }
-  }
-  if (choice.kind == model::RecoveryPointChoiceKind::kCustom && names.size() > 1) {
-    // Point ids are per item: one id applied to every item would pick unrelated points (an
-    // app-consistent one for one VM, crash-consistent ones for the others).
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    done(failed_precondition(
-        "point_id: recovery point ids are per item, and " + std::to_string(names.size()) +
-        " items fail over together to region " + me + " (" + list +
-        "); a custom point fits one item only: choose a point type for all of them (latest, "
-        "latest-processed or latest-app-consistent)"));
+  auto names = failover_items(req, choice);
+  if (!names.is_ok()) {
+    done(names.status());
     return;
   }
   model::RegionReachability reach;
@@ -158,26 +123,127 @@ void SiteRecoveryDriver::finish_failover(const UnplannedFailoverRequest& req,
   UnplannedFailoverResponse resp;
   resp.set_source_reachable(source.has_value());
   resp.set_source_region(node_.options().peer_name);
+  std::map<std::string, model::RecoveryPoint> chosen;
+  if (Status s = preview_failover(*names, choice, reach, t, source_seqs, standby_seqs,
+                                  req.dry_run(), &resp, &chosen);
+      !s.is_ok()) {
+    done(s);
+    return;
+  }
+  if (req.dry_run()) {
+    resp.set_message("dry run: nothing changed");
+    done(std::move(resp));
+    return;
+  }
+  std::string target = join(*names);
+  auto job = jobs_.create(model::JobKind::kUnplannedFailover, target, t);
+  if (!job.is_ok()) {
+    done(job.status());
+    return;
+  }
+  (void)jobs_.transition(*job, model::JobState::kInProgress, t);
+  resp.set_job_id(job->value());
+  std::map<std::string, RegionNode::PointRollback> rollbacks;
+  std::vector<std::pair<std::string, model::RecoveryPointId>> fresh;  // "latest" cuts a point
+  Status ready = point_rollbacks(chosen, standby_seqs, &rollbacks, &fresh);
+  const std::string reason =
+      req.reason().empty() ? "unplanned failover to a recovery point" : req.reason();
+  Result<FailoverResponse> promoted =
+      ready.is_ok() ? node_.failover_to_points(reason, rollbacks) : Result<FailoverResponse>(ready);
+  auto failed = [this, fresh, job = *job, done](const Status& why) {
+    for (const auto& [name, id] : fresh) drop_checkpoint(name, id);
+    (void)jobs_.transition(job, model::JobState::kFailed, now(), why.message());
+    done(why);
+  };
+  if (!promoted.is_ok()) return failed(promoted.status());
+  // Never two actives: the job succeeds once the promoted region serves (its peer fenced).
+  node_.when_serving(
+      std::move(promoted).value(), reason,
+      [this, failed, names = *names, chosen, choice, reach, t, resp, job = *job, target,
+       done](Result<FailoverResponse> served) mutable {
+        if (!served.is_ok()) return failed(served.status());
+        for (const auto& name : names) {
+          auto ev = (*vault_.lifecycle(name))->unplanned_failover(choice, reach, t);
+          if (!ev.is_ok() || ev->point->id != chosen[name].id) {
+            spdlog::error(
+                "site recovery: {} failed over in the region but its lifecycle disagrees: {}", name,
+                ev.is_ok() ? "another point" : ev.status().message());
+          }
+        }
+        (void)jobs_.transition(job, model::JobState::kSucceeded, now());
+        resp.set_new_epoch(served->new_epoch());
+        resp.set_message(served->message());
+        spdlog::info("site recovery: unplanned failover of {} to {}: {}", target,
+                     model::recovery_point_choice_name(choice.kind), served->message());
+        done(std::move(resp));
+      });
+}
+
+Result<std::vector<std::string>> SiteRecoveryDriver::failover_items(
+    const UnplannedFailoverRequest& req, const model::RecoveryPointChoice& choice) const {
+  const std::string& me = node_.options().name;
+  // A region fails over whole in drsim: every item replicating here goes, or none.
+  std::set<std::string> replicating_here;
+  for (const auto& name : vault_.scope_names()) {
+    const auto* lc = vault_.find(name);
+    if (lc->peer_region() == me && lc->state() != model::ProtectionState::kNotProtected &&
+        lc->state() != model::ProtectionState::kFailedOver &&
+        lc->state() != model::ProtectionState::kCommitted) {
+      replicating_here.insert(name);
+    }
+  }
+  std::vector<std::string> names(req.items().begin(), req.items().end());
+  if (names.empty()) names.assign(replicating_here.begin(), replicating_here.end());
+  if (names.empty()) {
+    return failed_precondition("no protected item replicates to region " + me +
+                               "; protect one first (`drsim protect --item NAME`), or fail the "
+                               "region over without a recovery point (`drsim failover`)");
+  }
+  std::set<std::string> asked(names.begin(), names.end());
+  for (const auto& name : replicating_here) {
+    if (!asked.count(name)) {
+      return failed_precondition("unplanned failover refused: " + name + " also replicates to " +
+                                 me +
+                                 ", and a region fails over whole in drsim; name every "
+                                 "protected item or leave --item out");
+    }
+  }
+  if (choice.kind == model::RecoveryPointChoiceKind::kCustom && names.size() > 1) {
+    // Point ids are per item: one id applied to every item would pick unrelated points (an
+    // app-consistent one for one VM, crash-consistent ones for the others).
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    return failed_precondition(
+        "point_id: recovery point ids are per item, and " + std::to_string(names.size()) +
+        " items fail over together to region " + me + " (" + list +
+        "); a custom point fits one item only: choose a point type for all of them (latest, "
+        "latest-processed or latest-app-consistent)");
+  }
+  return names;
+}
+
+Status SiteRecoveryDriver::preview_failover(const std::vector<std::string>& names,
+                                            const model::RecoveryPointChoice& choice,
+                                            const model::RegionReachability& reach, Time t,
+                                            const std::map<std::string, Seq>& source_seqs,
+                                            std::map<std::string, Seq>& standby_seqs, bool dry_run,
+                                            UnplannedFailoverResponse* resp,
+                                            std::map<std::string, model::RecoveryPoint>* chosen) {
   // Preview on copies: the report comes before anything changes, and names exactly the points
   // the real step picks (the lifecycle is deterministic).
-  std::map<std::string, model::RecoveryPoint> chosen;
   for (const auto& name : names) {
     auto found = vault_.lifecycle(name);
-    if (!found.is_ok()) {
-      done(found.status());
-      return;
-    }
+    if (!found.is_ok()) return found.status();
     if ((*found)->state() == model::ProtectionState::kProtected) feed(**found, false);
     model::ProtectionLifecycle preview(**found);
     auto ev = preview.unplanned_failover(choice, reach, t);
     if (!ev.is_ok()) {
-      if (!req.dry_run()) finished_job(model::JobKind::kUnplannedFailover, name, ev.status());
-      done(ev.status());
-      return;
+      if (!dry_run) finished_job(model::JobKind::kUnplannedFailover, name, ev.status());
+      return ev.status();
     }
     const model::RecoveryPoint& point = *ev->point;
-    chosen[name] = point;
-    auto* item = resp.add_items();
+    (*chosen)[name] = point;
+    auto* item = resp->add_items();
     item->set_item(name);
     point_info(name, point, item->mutable_point());
     auto given = model::data_given_up(point, source_seqs);
@@ -197,70 +263,31 @@ void SiteRecoveryDriver::finish_failover(const UnplannedFailoverRequest& req,
       if (g.writes) w->set_writes_vs_source(*g.writes);
     }
   }
-  if (req.dry_run()) {
-    resp.set_message("dry run: nothing changed");
-    done(std::move(resp));
-    return;
-  }
-  std::string target = join(names);
-  auto job = jobs_.create(model::JobKind::kUnplannedFailover, target, t);
-  if (!job.is_ok()) {
-    done(job.status());
-    return;
-  }
-  (void)jobs_.transition(*job, model::JobState::kInProgress, t);
-  resp.set_job_id(job->value());
-  std::map<std::string, RegionNode::PointRollback> rollbacks;
-  std::vector<std::pair<std::string, model::RecoveryPointId>> fresh;  // "latest" cuts a point
-  Status ready = Status::ok();
+  return Status::ok();
+}
+
+Status SiteRecoveryDriver::point_rollbacks(
+    const std::map<std::string, model::RecoveryPoint>& chosen,
+    std::map<std::string, Seq>& standby_seqs,
+    std::map<std::string, RegionNode::PointRollback>* rollbacks,
+    std::vector<std::pair<std::string, model::RecoveryPointId>>* fresh) {
   for (const auto& [name, point] : chosen) {
     auto& cps = items_[name].checkpoints;
     if (!cps.count(point.id)) {
       bool current = true;
       for (const auto& [w, seq] : point.seqs) current = current && seq == standby_seqs[w];
       if (current && take_checkpoint(name, point).is_ok()) {
-        fresh.emplace_back(name, point.id);
+        fresh->emplace_back(name, point.id);
       } else if (!current) {
-        ready = failed_precondition("recovery point " + std::to_string(point.id.value()) + " of " +
-                                    name + " has no checkpoint on disk; choose another point");
-        break;
+        return failed_precondition("recovery point " + std::to_string(point.id.value()) + " of " +
+                                   name + " has no checkpoint on disk; choose another point");
       }
     }
     for (const auto& [w, seq] : point.seqs) {
-      rollbacks[w] = {cps.count(point.id) ? cps[point.id] : std::string(), seq};
+      (*rollbacks)[w] = {cps.count(point.id) ? cps[point.id] : std::string(), seq};
     }
   }
-  const std::string reason =
-      req.reason().empty() ? "unplanned failover to a recovery point" : req.reason();
-  Result<FailoverResponse> promoted =
-      ready.is_ok() ? node_.failover_to_points(reason, rollbacks) : Result<FailoverResponse>(ready);
-  auto failed = [this, fresh, job = *job, done](const Status& why) {
-    for (const auto& [name, id] : fresh) drop_checkpoint(name, id);
-    (void)jobs_.transition(job, model::JobState::kFailed, now(), why.message());
-    done(why);
-  };
-  if (!promoted.is_ok()) return failed(promoted.status());
-  // Never two actives: the job succeeds once the promoted region serves (its peer fenced).
-  node_.when_serving(
-      std::move(promoted).value(), reason,
-      [this, failed, names, chosen, choice, reach, t, resp, job = *job, target,
-       done](Result<FailoverResponse> served) mutable {
-        if (!served.is_ok()) return failed(served.status());
-        for (const auto& name : names) {
-          auto ev = (*vault_.lifecycle(name))->unplanned_failover(choice, reach, t);
-          if (!ev.is_ok() || ev->point->id != chosen[name].id) {
-            spdlog::error(
-                "site recovery: {} failed over in the region but its lifecycle disagrees: {}",
-                name, ev.is_ok() ? "another point" : ev.status().message());
-          }
-        }
-        (void)jobs_.transition(job, model::JobState::kSucceeded, now());
-        resp.set_new_epoch(served->new_epoch());
-        resp.set_message(served->message());
-        spdlog::info("site recovery: unplanned failover of {} to {}: {}", target,
-                     model::recovery_point_choice_name(choice.kind), served->message());
-        done(std::move(resp));
-      });
+  return Status::ok();
 }
 
 Status SiteRecoveryDriver::make_test_copy(const std::string& checkpoint, const std::string& copy) {
@@ -447,10 +474,10 @@ Result<ReprotectItemsResponse> SiteRecoveryDriver::reprotect_items(
     if (auto item = items_.find(name); item != items_.end() && !item->second.group) {
       v1::ProtectItemRequest& request = item->second.request;
       const model::SourceKind was = to_model(request.source());
-      const model::SourceKind back = model::failback_kind(
-          was, request.target_kind() == TARGET_KIND_SECONDARY_SITE
-                   ? model::TargetKind::kSecondarySite
-                   : model::TargetKind::kAzureRegion);
+      const model::SourceKind back =
+          model::failback_kind(was, request.target_kind() == TARGET_KIND_SECONDARY_SITE
+                                        ? model::TargetKind::kSecondarySite
+                                        : model::TargetKind::kAzureRegion);
       if (back != was) {
         request.set_source(to_proto(back));
         durable_.save_record(kItemRecordPrefix + name, request.SerializeAsString());
