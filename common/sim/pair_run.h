@@ -165,8 +165,10 @@ class PairRun {
   // nullptr (and a violation) when it does not open or serve.
   std::unique_ptr<SimRegion> open_test_copy(const std::string& name);
 
-  // One fault of the run: `n`'s nemesis, its events and checks.
+  // One fault of the run: `n`'s nemesis, its events and checks (region_pair_schedule.cc).
   void run_episode(Nemesis n);
+  // Kinds whose stale clients write to the secondary too (it becomes active during the fault).
+  static bool writes_to_both(Nemesis n);
   // Between two faults of a --duration run: heal what is left, wait for one region to serve,
   // re-protect it if it is not protected, and, if it is the secondary, fail back to the
   // primary by a planned failover (re-protect at once), until the primary replicates to a

@@ -1,7 +1,7 @@
 // The region pair simulator's run (common/sim/pair_run.h): setting up the pair on virtual time,
 // its stale clients, the operator's calls, kills and restarts. The checker is in
-// region_pair_checks.cc, the nemeses in region_pair_nemeses.cc, the routed clients in
-// routed_clients.cc.
+// region_pair_checks.cc, the nemeses in region_pair_nemeses.cc, the schedule of faults and the
+// workloads in region_pair_schedule.cc, the routed clients in routed_clients.cc.
 #include "common/sim/region_pair_sim.h"
 
 #include <rocksdb/env.h>
@@ -82,48 +82,7 @@ trafficmgr::TrafficManagerConfig traffic_manager_config() {
   return config;
 }
 
-// Kinds whose stale clients write to the secondary too (it becomes active during the fault).
-bool writes_to_both(Nemesis n) {
-  return n == Nemesis::kDoubleFailover || n == Nemesis::kFailback ||
-         n == Nemesis::kRacingFailovers;
-}
-
 }  // namespace
-
-std::string_view mode_name(Mode m) {
-  switch (m) {
-    case Mode::kSync:
-      return "sync";
-    case Mode::kAsync:
-      return "async";
-    case Mode::kMixed:
-      return "mixed";
-  }
-  return "?";
-}
-
-std::vector<PairRun::SimWorkload> PairRun::make_workloads(const SeedOptions& options) {
-  std::vector<SimWorkload> out;
-  size_t sync_count = 0, async_count = 0;
-  for (uint32_t i = 0; i < std::max<uint32_t>(options.workloads, 1); ++i) {
-    const bool sync = options.mode == Mode::kSync || (options.mode == Mode::kMixed && i % 2 == 0);
-    size_t& n = sync ? sync_count : async_count;
-    out.push_back({std::string(sync ? "vm-sync" : "vm-async") +
-                       (n == 0 ? "" : "-" + std::to_string(n)),
-                   sync});
-    ++n;
-  }
-  return out;
-}
-
-bool PairRun::is_sync(const std::string& workload) const {
-  for (const auto& w : workloads_) {
-    if (w.name == workload) return w.sync;
-  }
-  return false;
-}
-
-const std::string& PairRun::draw_workload() { return workloads_[rng_.below(workloads_.size())].name; }
 
 // The Traffic Manager's routing changes, as events of the run.
 class PairRun::RouteEvents final : public trafficmgr::RoutingWatcher {
@@ -180,23 +139,14 @@ PairRun::~PairRun() {
   secondary_->freezer.thaw();
 }
 
-std::vector<region::WorkloadSpec> PairRun::workload_specs() const {
-  std::vector<region::WorkloadSpec> specs;
-  for (const auto& w : workloads_) {
-    specs.push_back({w.name, w.sync ? ReplicationMode::kSync : ReplicationMode::kAsync});
-  }
-  return specs;
-}
-
 std::unique_ptr<SimRegion> PairRun::make_region(const std::string& name) {
   const bool primary = name == kPrimary;
   RegionOptions o = region_options(name, primary ? kSecondary : kPrimary,
-                                   primary ? model::Role::kActive : model::Role::kStandby,
-                                   options_, workload_specs());
-  auto opened = storage::RegionStore::open(o.data_dir,
-                                           synced() ? storage::Durability::kPowerLoss
-                                                    : storage::Durability::kProcessCrash,
-                                           o.log_retention, env_.get());
+                                   primary ? model::Role::kActive : model::Role::kStandby, options_,
+                                   workload_specs());
+  auto opened = storage::RegionStore::open(
+      o.data_dir, synced() ? storage::Durability::kPowerLoss : storage::Durability::kProcessCrash,
+      o.log_retention, env_.get());
   if (!opened.is_ok()) {
     fail("the " + name + "'s store did not open: " + opened.status().to_string());
     return nullptr;
@@ -258,8 +208,8 @@ Verdict PairRun::run() {
     if (!clients_running_) {
       clients_running_ = true;
       event("the clients write on until " +
-            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.duration)
-                               .count()) +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::seconds>(options_.duration).count()) +
             " s");
       start_clients();
       schedule_lease_sampler();
@@ -274,99 +224,6 @@ Verdict PairRun::run() {
 
 bool PairRun::synced() const {
   return options_.fsync == Fsync::kEveryWrite && options_.nemesis != Nemesis::kKillCutOff;
-}
-
-void PairRun::run_episode(Nemesis n) {
-  current_ = n;
-  v_.episodes.push_back(n);
-  if (v_.episodes.size() > 1) {
-    event("nemesis " + std::to_string(v_.episodes.size()) + ": " + std::string(nemesis_name(n)));
-    // Its stale clients on the secondary too, as a first fault of its kind has.
-    if (writes_to_both(n) &&
-        std::find(stale_targets_.begin(), stale_targets_.end(), &secondary_) ==
-            stale_targets_.end()) {
-      stale_targets_.push_back(&secondary_);
-      if (clients_running_) start_client(secondary_);
-    }
-  }
-  switch (n) {
-    case Nemesis::kPartition:
-    case Nemesis::kDrift:
-      partition_then_failover();
-      break;
-    case Nemesis::kFreeze:
-      freeze_then_failover();
-      break;
-    case Nemesis::kDoubleFailover:
-      double_failover();
-      break;
-    case Nemesis::kDiskFull:
-      disk_full_then_free();
-      break;
-    case Nemesis::kKill:
-      kill_then_restart();
-      break;
-    case Nemesis::kPartitionOneWay:
-      partition_one_way_then_heal();
-      break;
-    case Nemesis::kKillCutOff:
-      kill_cut_off_then_heal();
-      break;
-    case Nemesis::kFailback:
-      planned_failover_and_back();
-      break;
-    case Nemesis::kRacingFailovers:
-      racing_failovers();
-      break;
-    case Nemesis::kSlowLink:
-      slow_link();
-      break;
-    case Nemesis::kSkew:
-      skew_then_failover();
-      break;
-    case Nemesis::kTestFailover:
-      test_failover();
-      break;
-  }
-}
-
-bool PairRun::restore_pair() {
-  ++v_.counts.restores;
-  episode_acks_from_ = acked_.size();
-  event("operator: restore the pair (one region active, protected, the primary active)");
-  // Every nemesis heals what it broke; a region the kill nemesis restarted is alive again.
-  if (!primary_->alive() || !secondary_->alive()) {
-    fail("a region is down after the fault: the pair cannot be restored");
-    return false;
-  }
-  SimRegion* serving = nullptr;
-  if (!sim_.run_until(
-          [&] {
-            const bool p = primary_->serving(), s = secondary_->serving();
-            serving = p && !s ? primary_.get() : s && !p ? secondary_.get() : nullptr;
-            return serving != nullptr;
-          },
-          sim_.now() + 10s)) {
-    fail("no single region serves 10 s after the fault ended");
-    return false;
-  }
-  if (serving->status().protection() != v1::REGION_PROTECTION_PROTECTED &&
-      !reprotect(*serving)) {
-    return false;
-  }
-  if (serving == secondary_.get() && !planned_failover(*primary_)) return false;
-  if (!sim_.run_until(
-          [&] {
-            return primary_->serving() && primary_->status().replication_connected() &&
-                   primary_->status().protection() == v1::REGION_PROTECTION_PROTECTED;
-          },
-          sim_.now() + 10s)) {
-    fail("the primary does not replicate to a protected standby 10 s into the restore");
-    return false;
-  }
-  event("pair restored: primary active at epoch " + std::to_string(primary_->status().epoch()) +
-        ", secondary its standby");
-  return true;
 }
 
 void PairRun::event(const std::string& what) {
@@ -458,11 +315,11 @@ void PairRun::schedule_lease_sampler() {
     if (!clients_running_) return;
     auto p = primary_->status();
     auto s = secondary_->status();
-    if (p.role() == v1::ROLE_ACTIVE && s.role() == v1::ROLE_ACTIVE &&
-        p.lease().state() == "held" && s.lease().state() == "held" && !two_leases_seen_) {
+    if (p.role() == v1::ROLE_ACTIVE && s.role() == v1::ROLE_ACTIVE && p.lease().state() == "held" &&
+        s.lease().state() == "held" && !two_leases_seen_) {
       two_leases_seen_ = true;
-      fail("two regions hold a valid lease at once: primary at epoch " +
-           std::to_string(p.epoch()) + ", secondary at epoch " + std::to_string(s.epoch()));
+      fail("two regions hold a valid lease at once: primary at epoch " + std::to_string(p.epoch()) +
+           ", secondary at epoch " + std::to_string(s.epoch()));
     }
     // A region that handed over (planned failover) released its lease and says so in its
     // health: the promoted peer may hold one already.
@@ -513,8 +370,7 @@ bool PairRun::planned_failover(SimRegion& to) {
   for (int attempt = 1; attempt <= 3; ++attempt) {
     // As an operator would, first check the active region replicates to `to` (a planned
     // failover needs it to drain there; a stream reset may have just cut it).
-    sim_.run_until([&] { return other(to).status().replication_connected(); },
-                   sim_.now() + 5s);
+    sim_.run_until([&] { return other(to).status().replication_connected(); }, sim_.now() + 5s);
     event("operator: planned failover to " + to.name + " (re-protect at once)");
     if (attempt == 1 && rng_.below(2) == 0) {
       // Half the first attempts lose the stream 0-29 ms in: while the active region drains,
@@ -522,15 +378,14 @@ bool PairRun::planned_failover(SimRegion& to) {
       // end with one active region, every ack kept, and writes resumed or moved.
       sim_.schedule_after(ms(rng_.below(30)), [this, from = &other(to)] {
         std::string phase = from->alive() ? from->status().planned_failover() : "";
-        reset_stream("replication stream reset during the planned failover (" + from->name +
-                     ": " + (phase.empty() ? "not handing over" : phase) + ")");
+        reset_stream("replication stream reset during the planned failover (" + from->name + ": " +
+                     (phase.empty() ? "not handing over" : phase) + ")");
       });
     }
     std::optional<Result<v1::PlannedFailoverResponse>> answer;
-    to.node->planned_failover("simulated failback", 5s, /*reprotect=*/true,
-                              [&](Result<v1::PlannedFailoverResponse> r) {
-                                answer = std::move(r);
-                              });
+    to.node->planned_failover(
+        "simulated failback", 5s, /*reprotect=*/true,
+        [&](Result<v1::PlannedFailoverResponse> r) { answer = std::move(r); });
     if (!await_answer(answer, "the planned failover to " + to.name, 20s)) return false;
     if (answer->is_ok()) {
       ++v_.counts.planned_failovers;
@@ -544,8 +399,8 @@ bool PairRun::planned_failover(SimRegion& to) {
     }
     event("planned failover to " + to.name + " refused: " + answer->status().to_string());
     if (to.active()) {
-      fail("the planned failover to " + to.name + " was refused (" +
-           answer->status().message() + ") but " + to.name + " is active");
+      fail("the planned failover to " + to.name + " was refused (" + answer->status().message() +
+           ") but " + to.name + " is active");
       return false;
     }
     sim_.run_for(ms(100 + rng_.below(400)));
@@ -567,10 +422,10 @@ bool PairRun::reprotect(SimRegion& from) {
   }
   ++v_.counts.reprotects;
   const auto& r = (*answer)->resync();
-  event("re-protect done: " +
-        std::string(r.kind() == v1::RESYNC_KIND_FULL ? "full copy" : "delta") + ", " +
-        std::to_string(r.rolled_back_entries()) + " entries of " + other(from).name +
-        " rolled back, " + std::to_string(r.changes()) + " changes sent");
+  event(
+      "re-protect done: " + std::string(r.kind() == v1::RESYNC_KIND_FULL ? "full copy" : "delta") +
+      ", " + std::to_string(r.rolled_back_entries()) + " entries of " + other(from).name +
+      " rolled back, " + std::to_string(r.changes()) + " changes sent");
   return true;
 }
 
@@ -606,33 +461,6 @@ void PairRun::restart(const std::string& name) {
     what += ", " + w.name() + " at seq " + std::to_string(w.last_seq());
   }
   event(what);
-}
-
-Counts& Counts::operator+=(const Counts& o) {
-  restores += o.restores;
-  acked += o.acked;
-  acked_sync += o.acked_sync;
-  refused_after_fault += o.refused_after_fault;
-  resets += o.resets;
-  standby_refusals += o.standby_refusals;
-  failovers += o.failovers;
-  kills += o.kills;
-  restarts += o.restarts;
-  lost_write_stops += o.lost_write_stops;
-  reprotects += o.reprotects;
-  rolled_back_acks += o.rolled_back_acks;
-  planned_failovers += o.planned_failovers;
-  refused_failovers += o.refused_failovers;
-  superseded_during_wait += o.superseded_during_wait;
-  gated_after_lease_wait += o.gated_after_lease_wait;
-  routed_ops += o.routed_ops;
-  routed_ok += o.routed_ok;
-  routed_reads += o.routed_reads;
-  routed_deletes += o.routed_deletes;
-  reads_of_given_up_writes += o.reads_of_given_up_writes;
-  reads_of_crash_lost_writes += o.reads_of_crash_lost_writes;
-  route_changes += o.route_changes;
-  return *this;
 }
 
 Verdict run_seed(uint64_t seed, const SeedOptions& options) {
