@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/html_report.h"
+#include "cli/interrupt.h"
 #include "cli/json_output.h"
 #include "cli/units.h"  // parse_duration_text
 #include "common/sim/region_pair_sim.h"
@@ -214,7 +215,16 @@ int SimCommand::Impl::run() {
   std::vector<Verdict> failing;
   std::optional<Verdict> replayed;
   size_t next_progress = 1;
+  // Ctrl-C (or a CI timeout's SIGTERM) ends the run after the seed under way: the summary then
+  // covers the seeds run (a second signal stops at once).
+  InterruptHandledByCaller interrupt_here;
   for (size_t i = 0; i < run_seeds.size(); ++i) {
+    if (interrupted_by() != 0) {
+      std::fprintf(stderr,
+                   "drsim sim: interrupted after %zu of %zu seed(s); the summary covers those\n",
+                   i, run_seeds.size());
+      break;
+    }
     sim::SeedOptions o = base;
     o.nemesis = sim::draw_nemesis(run_seeds[i], *kinds);
     if (run_duration > Duration{}) o.later_kinds = *kinds;
@@ -242,8 +252,9 @@ int SimCommand::Impl::run() {
       return bad_input(invalid_argument("--html: " + s.message()));
     }
   }
-  if (json) return print_json(t, failing, replayed, wall_s);
-  return print_text(t, failing, replayed, wall_s);
+  const int code =
+      json ? print_json(t, failing, replayed, wall_s) : print_text(t, failing, replayed, wall_s);
+  return interrupted_by() != 0 ? 128 + interrupted_by() : code;
 }
 
 SimCommand::SimCommand(CLI::App& app) : impl_(std::make_unique<Impl>()) { impl_->add(app); }
