@@ -15,6 +15,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cli/child_process.h"
+#include "cli/listen_ports.h"
 #include "cli/yaml_fields.h"
 #include "cli/rpc_clients.h"
 
@@ -25,8 +26,11 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 
-Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::string> argv,
-                                 const std::string& dir, const std::string& data_dir) {
+namespace {
+constexpr int kStartAttempts = 4;
+
+Result<ProcessInfo> start_daemon_once(const std::string& name, std::vector<std::string> argv,
+                                      const std::string& dir, const std::string& data_dir) {
   fs::create_directories(dir);
   std::string ready = dir + "/ready.json";
   std::string log = dir + "/" + name + ".log";
@@ -63,6 +67,25 @@ Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::strin
                      log,
                      data_dir,
                      info->more_addresses};
+}
+}  // namespace
+
+Result<ProcessInfo> start_daemon(const std::string& name, std::vector<std::string> argv,
+                                 const std::string& dir, const std::string& data_dir) {
+  // Ports left to drsim (":0") are chosen below the ephemeral range (cli/listen_ports.h); a
+  // start that loses a chosen port to another program between the check and the bind is
+  // retried on others. Pinned ports (a restart's, or the topology's own) are used as given.
+  thread_local std::mt19937 rng{std::random_device{}()};
+  const PortBand band = listen_port_band();
+  for (int attempt = 1;; ++attempt) {
+    std::vector<std::string> chosen = argv;
+    const int replaced = choose_listen_ports(chosen, band, rng);
+    auto started = start_daemon_once(name, std::move(chosen), dir, data_dir);
+    if (started.is_ok() || replaced == 0 || attempt == kStartAttempts ||
+        !lost_port_race(started.status().message())) {
+      return started;
+    }
+  }
 }
 
 
@@ -299,7 +322,7 @@ Result<TopologyState> topology_up(const std::string& home, const TopologyConfig&
                                  "--probe-timeout-ms", std::to_string(config.probe_timeout_ms),
                                  "--tolerated-failures", std::to_string(config.tolerated_failures),
                                  "--ttl-ms", std::to_string(config.ttl_ms),
-                                 // DNS and the dashboard on ephemeral loopback ports; each
+                                 // DNS and the dashboard on loopback ports drsim chooses; each
                                  // region's DNS answer is a loopback address of its own, so a
                                  // dig tells them apart (every region listens on 127.0.0.1).
                                  "--dns-listen", "127.0.0.1:0",

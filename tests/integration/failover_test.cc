@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/final_state.h"
+#include "cli/listen_ports.h"
 #include "cli/load_generator.h"
 #include "cli/routing_watcher.h"
 #include "cli/rpc_clients.h"
@@ -126,6 +127,41 @@ traffic_manager:
   EXPECT_GT(routed_ns, promoted_ns - 250'000'000) << "routed before the region could serve";
   EXPECT_LT(routed_ns - promoted_ns, 2'500'000'000)
       << "routed " << (routed_ns - promoted_ns) / 1'000'000 << " ms after the promotion";
+}
+
+// `drsim up` chooses the ports of a topology left at ":0" below the kernel's ephemeral range
+// (cli/listen_ports.h): there no outgoing connection — not even the peer's, reconnecting to the
+// dead daemon's port and connecting to itself — can hold the port a restart binds again.
+TEST(Topology, ListenPortsLieBelowTheEphemeralRangeAndARestartGetsThemBack) {
+  TestTopology topo;
+  ASSERT_TRUE(topo.ok());
+  const int ephemeral_low = cli::ephemeral_port_low();
+  auto port_of = [](const std::string& address) {
+    return std::stoi(address.substr(address.rfind(':') + 1));
+  };
+  size_t checked = 0;
+  for (const auto& [name, p] : topo.state().processes) {
+    EXPECT_LT(port_of(p.address), ephemeral_low) << name << " listens at " << p.address;
+    ++checked;
+    for (const auto& [what, address] : p.more_addresses) {
+      EXPECT_LT(port_of(address), ephemeral_low) << name << " " << what << " at " << address;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 6u) << "primary, secondary and TM with their HTTP, DNS and dashboard";
+  const auto before = topo.state().processes.at("primary");
+  topo.kill("primary");
+  // What the secondary and the Traffic Manager do meanwhile: connect to the dead port, again.
+  for (int i = 0; i < 200; ++i) {
+    auto st = cli::region_status(before.address);
+    ASSERT_FALSE(st.is_ok());
+  }
+  ASSERT_TRUE(topo.restart("primary").is_ok());
+  const auto after = topo.state().processes.at("primary");
+  EXPECT_EQ(after.address, before.address);
+  EXPECT_EQ(after.more_addresses, before.more_addresses);
+  auto st = cli::region_status(after.address);
+  ASSERT_TRUE(st.is_ok()) << st.status().message();
 }
 
 TEST(Fencing, FormerPrimaryRestartedAfterFailoverStepsDownAndRefusesWrites) {
