@@ -103,6 +103,7 @@ Status RegionNode::start(const std::string& bound_address) {
                role_->confirmed() ? "" : " (unconfirmed: checking the peer for a failover)",
                order_.size(), address_);
   send_queue_ = model::SendQueue(order_.size());
+  sync_acks_ = model::SyncAckTracker(order_.size(), options_.sync_ack_timeout);
   // One line per workload helps with a few; with thousands it is the start-up's cost.
   for (auto* w : order_) {
     if (order_.size() > kWorkloadsLoggedOneByOne) break;
@@ -115,16 +116,6 @@ Status RegionNode::start(const std::string& bound_address) {
   if (!role_->confirmed()) arm_confirmation_timeout();
   start_lease();
   update_health();
-  struct Ticker {
-    static void arm(RegionNode* n) {
-      n->scheduler_.schedule_after(kSyncTimeoutTick, [n] {
-        if (n->stopped_) return;
-        n->check_sync_timeouts();
-        arm(n);
-      });
-    }
-  };
-  Ticker::arm(this);
   maybe_connect();
   return Status::ok();
 }

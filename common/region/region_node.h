@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -27,6 +28,7 @@
 #include "common/model/replication/send_queue.h"
 #include "common/model/replication/sink.h"
 #include "common/model/replication/source.h"
+#include "common/model/replication/sync_acks.h"
 #include "common/net/health_service.h"
 #include "common/net/loop_gate.h"
 #include "common/net/transport.h"
@@ -193,14 +195,11 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   void cancel_timer(std::optional<TimerId>& timer);
   struct PendingWrite {
     WriteDone done;
-    int remaining = 0;  // sync workloads still waiting for the standby's ack
     Time started;
     bool finished = false;
+    // Its id in sync_acks_ while it waits for the standby (0: it does not wait).
+    model::SyncAckTracker::WriteId sync_id = 0;
     std::vector<drsim::v1::WriteResult> results;
-  };
-  struct SyncWaiter {
-    Seq seq;
-    std::shared_ptr<PendingWrite> write;
   };
   struct Workload {
     WorkloadSpec spec;
@@ -211,7 +210,6 @@ class RegionNode final : public SourceEvents, public SinkEvents {
     // Unacknowledged changes kept in memory for sending (front = recent_first).
     std::deque<drsim::v1::Change> recent;
     Seq recent_first{1};
-    std::deque<SyncWaiter> waiters;
     // Re-protect, active side: a full copy being sent from one snapshot.
     struct FullCopy {
       std::unique_ptr<storage::RegionStore::Snapshot> snapshot;
@@ -276,8 +274,15 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   // Refuses a group commit's writes (nothing of them durable), then pumps.
   void refuse_writes(const std::vector<QueuedOp>& ops, const Status& why);
   void finish(const std::shared_ptr<PendingWrite>& w, WriteOutcome outcome);
+  // Sync writes waiting for the standby (model::SyncAckTracker); each answered once.
+  void wait_for_standby(const std::shared_ptr<PendingWrite>& write, size_t workload, Seq seq);
+  void answer_sync_writes(const std::vector<model::SyncAckTracker::WriteId>& ids,
+                          const WriteOutcome& outcome);
   void fail_waiters(const Status& why, Applied applied);
+  // Answers the sync writes past their deadline "outcome unknown", then arms the timer for the
+  // next deadline (one timer, at the tracker's next deadline, instead of a polling ticker).
   void check_sync_timeouts();
+  void arm_sync_deadline();
   bool replicating() const;
   void update_health();
   void persist_meta();
@@ -440,6 +445,11 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   std::string behind_standby_;
   // Workloads that may have changes to send; pump() takes from it (never scans order_).
   model::SendQueue send_queue_;
+  model::SyncAckTracker sync_acks_{0, Duration{}};
+  std::unordered_map<model::SyncAckTracker::WriteId, std::shared_ptr<PendingWrite>> sync_writes_;
+  model::SyncAckTracker::WriteId next_sync_id_ = 0;
+  std::optional<TimerId> sync_deadline_timer_;
+  Time sync_deadline_at_{};
 
   SinkLink* sink_ = nullptr;
   std::string sink_source_;

@@ -21,7 +21,6 @@ inline constexpr size_t kMaxRecentChanges = 1 << 20;  // older unacked changes a
 inline constexpr size_t kMaxFrameBytes = 4 << 20;
 // Above this many workloads the start-up logs a count instead of one line per workload.
 inline constexpr size_t kWorkloadsLoggedOneByOne = 64;
-inline constexpr auto kSyncTimeoutTick = 100ms;
 // Re-protect: epochs listed per workload in a LogSummary (more: only the cursor is offered),
 // and the size of one full-copy frame.
 inline constexpr size_t kMaxEpochSpans = 4096;

@@ -233,11 +233,7 @@ void RegionNode::on_standby_durable(Workload& w) {
     w.recent.pop_front();
     w.recent_first = w.recent_first.next();
   }
-  while (!w.waiters.empty() && w.waiters.front().seq <= acked) {
-    auto pw = w.waiters.front().write;
-    w.waiters.pop_front();
-    if (--pw->remaining == 0) finish(pw, {Status::ok(), Applied::kNo, {}});
-  }
+  answer_sync_writes(sync_acks_.on_acked(w.index, acked), {Status::ok(), Applied::kNo, {}});
 }
 
 void RegionNode::on_source_write_done(SourceLink* stream) {

@@ -117,7 +117,7 @@ void RegionNode::flush_writes() {
   if (!commit_changes(ops, changes)) return;
   track_committed(ops, changes, epoch);
   for (auto& q : ops) {
-    if (!q.write->finished && q.write->remaining == 0) {
+    if (!q.write->finished && q.write->sync_id == 0) {
       finish(q.write, {Status::ok(), Applied::kNo, {}});
     }
   }
@@ -182,7 +182,11 @@ void RegionNode::track_committed(std::vector<QueuedOp>& ops, std::vector<Change>
   bool sync_replication = protected_ && replicating() && !options_.unsafe_ack_before_standby;
   bool streaming = replicating();
   // Per workload: the newest seq each sync-mode write waits for, in seq order.
-  std::map<Workload*, std::vector<SyncWaiter>> waits;
+  struct Wait {
+    Seq seq;
+    std::shared_ptr<PendingWrite> write;
+  };
+  std::map<Workload*, std::vector<Wait>> waits;
   std::map<PendingWrite*, size_t> next_index;
   for (size_t i = 0; i < ops.size(); ++i) {
     auto& q = ops[i];
@@ -215,10 +219,28 @@ void RegionNode::track_committed(std::vector<QueuedOp>& ops, std::vector<Change>
     }
   }
   for (auto& [w, list] : waits) {
-    for (auto& waiter : list) {
-      waiter.write->remaining++;
-      w->waiters.push_back(std::move(waiter));
-    }
+    for (auto& wait : list) wait_for_standby(wait.write, w->index, wait.seq);
+  }
+  arm_sync_deadline();
+}
+
+void RegionNode::wait_for_standby(const std::shared_ptr<PendingWrite>& write, size_t workload,
+                                  Seq seq) {
+  if (write->sync_id == 0) {
+    write->sync_id = ++next_sync_id_;
+    sync_writes_.emplace(write->sync_id, write);
+  }
+  sync_acks_.add(write->sync_id, write->started, {{workload, seq}});
+}
+
+void RegionNode::answer_sync_writes(const std::vector<model::SyncAckTracker::WriteId>& ids,
+                                    const WriteOutcome& outcome) {
+  for (auto id : ids) {
+    auto it = sync_writes_.find(id);
+    if (it == sync_writes_.end()) continue;
+    auto write = std::move(it->second);
+    sync_writes_.erase(it);
+    finish(write, outcome);
   }
 }
 
@@ -252,28 +274,33 @@ void RegionNode::finish(const std::shared_ptr<PendingWrite>& w, WriteOutcome out
 }
 
 void RegionNode::fail_waiters(const Status& why, Applied applied) {
-  for (auto* w : order_) {
-    for (auto& waiter : w->waiters) finish(waiter.write, {why, applied, {}});
-    w->waiters.clear();
-  }
+  answer_sync_writes(sync_acks_.take_all(), {why, applied, {}});
 }
 
 void RegionNode::check_sync_timeouts() {
-  Time now = scheduler_.now();
-  for (auto* w : order_) {
-    while (!w->waiters.empty() &&
-           now - w->waiters.front().write->started >= options_.sync_ack_timeout) {
-      finish(w->waiters.front().write,
-             {Status(StatusCode::kAborted, "written in region " + options_.name +
-                                               " but the standby did not "
-                                               "acknowledge it within " +
-                                               std::to_string(options_.sync_ack_timeout.count()) +
-                                               " ms; outcome unknown"),
-              Applied::kUnknown,
-              {}});
-      w->waiters.pop_front();
-    }
-  }
+  answer_sync_writes(
+      sync_acks_.expire(scheduler_.now()),
+      {Status(StatusCode::kAborted,
+              "written in region " + options_.name +
+                  " but the standby did not acknowledge it within " +
+                  std::to_string(options_.sync_ack_timeout.count()) + " ms; outcome unknown"),
+       Applied::kUnknown,
+       {}});
+  arm_sync_deadline();
+}
+
+// One timer at the earliest deadline. It is moved earlier when a new deadline comes before
+// it; one left armed past a deadline answered by an ack just fires and re-arms.
+void RegionNode::arm_sync_deadline() {
+  auto next = sync_acks_.next_deadline();
+  if (!next || stopped_) return;
+  if (sync_deadline_timer_ && sync_deadline_at_ <= *next) return;
+  cancel_timer(sync_deadline_timer_);
+  sync_deadline_at_ = *next;
+  sync_deadline_timer_ = scheduler_.schedule_at(*next, [this] {
+    sync_deadline_timer_.reset();
+    if (!stopped_) check_sync_timeouts();
+  });
 }
 
 // ---------------------------------------------------------------- reads
