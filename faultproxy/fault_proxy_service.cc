@@ -18,9 +18,6 @@ using namespace std::chrono_literals;
 namespace {
 
 std::chrono::milliseconds ms(uint64_t v) { return std::chrono::milliseconds(v); }
-uint32_t whole_ms(Duration d) {
-  return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-}
 
 // "host:port" with an IP literal (brackets for IPv6) or localhost; no DNS on the loop.
 Result<tcp::endpoint> parse_upstream(const std::string& text) {

@@ -33,9 +33,6 @@ v1::EndpointStatus to_proto(EMS s) {
   }
 }
 
-uint32_t whole_ms(Duration d) {
-  return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-}
 
 std::shared_ptr<const model::TmProfileSet> make_set(const TrafficManagerConfig& config) {
   auto set = config.profile_set();

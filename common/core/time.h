@@ -25,5 +25,9 @@ inline int64_t wall_now_unix_nanos() {
 }
 
 inline double to_ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+// Whole milliseconds (truncated), for messages and the protos' *_ms fields.
+inline int64_t whole_ms(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
 
 }  // namespace drsim

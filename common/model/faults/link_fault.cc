@@ -12,9 +12,6 @@ namespace {
 constexpr uint64_t kJitterStream = 0x9E3779B97F4A7C15ULL;
 constexpr uint64_t kStallStream = 0xBF58476D1CE4E5B9ULL;
 
-int64_t whole_ms(Duration d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
 
 }  // namespace
 

@@ -11,9 +11,6 @@ namespace {
 // Requests older than a lease cannot extend anything: forget them.
 constexpr size_t kMaxOutstanding = 64;
 
-int64_t whole_ms(Duration d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
 
 Duration scale(Duration d, double factor) {
   return Duration(static_cast<Duration::rep>(std::floor(static_cast<double>(d.count()) * factor)));
