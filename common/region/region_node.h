@@ -22,6 +22,7 @@
 #include "common/core/scheduler.h"
 #include "common/model/replication/handover.h"
 #include "common/model/replication/lease.h"
+#include "common/model/replication/lease_wait.h"
 #include "common/model/replication/region_protection.h"
 #include "common/model/replication/region_role.h"
 #include "common/model/replication/resync_progress.h"
@@ -375,6 +376,12 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   void start_lease();
   enum class EpochRetry { kAllowed, kUsed };
   void wait_out_old_lease(WitnessOverride override_witness, EpochRetry retry, LeaseWaitDone done);
+  // What the witness's answer means (model::after_witness), acted on: wait, retry beyond the
+  // epoch it knows, or refuse (lifting the fences).
+  void on_witness_fence(const model::LeaseWaitStep& step, const Status& call,
+                        WitnessOverride override_witness, Time started, Epoch next,
+                        LeaseWaitDone done);
+  void wait_lease_until(Time until, Time started, Epoch next, LeaseWaitDone done);
   // OK while this active region holds a valid lease (or --unsafe-no-lease); else UNAVAILABLE
   // naming why.
   // OK while the lease is valid; else UNAVAILABLE: "region R does not <what> at epoch N: why".

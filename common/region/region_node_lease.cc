@@ -19,7 +19,6 @@ using std::chrono::milliseconds;
 // A FenceLease that gets no answer within this: the witness counts as unreachable.
 constexpr auto kWitnessFenceDeadline = milliseconds(1000);
 
-int64_t whole_ms(Duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
 
 uint32_t lease_ms(const model::LeaseTimes& t) { return static_cast<uint32_t>(whole_ms(t.lease)); }
 
@@ -256,8 +255,8 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
                              " is already waiting out the old lease"));
     return;
   }
-  Time started = scheduler_.now();
-  Epoch next = role_->promotion_epoch();
+  const Time started = scheduler_.now();
+  const Epoch next = role_->promotion_epoch();
   lease_proven_epoch_.reset();  // until the witness answers this wait
   auto own = grantor_->fence(next, started);
   if (!own.is_ok()) {
@@ -265,48 +264,9 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
     return;
   }
   lease_wait_running_ = true;
-  // The wait is over: answer. A standby that learned a newer epoch meanwhile (another failover
-  // promoted, or is promoting, a region past `next`) would promote beyond what this wait
-  // proved, overriding a failover that began after this one; it is refused instead, and its
-  // fence stays (it only refuses epochs below `next`, all superseded).
-  auto over = [this, done, started, next] {
-    lease_wait_running_ = false;
-    if (stopped_) {
-      done(unavailable("region " + options_.name + " is shutting down"));
-      return;
-    }
-    if (role_->role() == model::Role::kStandby && role_->promotion_epoch() != next) {
-      const Epoch learned = std::max(role_->epoch(), role_->highest_seen());
-      lease_proven_epoch_.reset();
-      spdlog::warn("failover refused: region {} learned epoch {} while it waited out the lease "
-                   "for epoch {}",
-                   options_.name, learned.value(), next.value());
-      done(Status(StatusCode::kAborted,
-                  "while region " + options_.name + " waited out the old lease to become "
-                   "active at epoch " + std::to_string(next.value()) + ", it learned epoch " +
-                   std::to_string(learned.value()) +
-                   ": another failover is under way or done, so this one would override it; "
-                   "nothing changed here (see drsim status, and fail over again if this region "
-                   "should still be the active one)"));
-      return;
-    }
-    done(scheduler_.now() - started);
-  };
-  // Waits until `until` on this region's clock, then answers.
-  auto wait_until = [this, over](Time until) {
-    Time now = scheduler_.now();
-    if (until <= now) {
-      over();
-      return;
-    }
-    spdlog::info("failover: waiting {} ms for the old lease to expire", whole_ms(until - now));
-    scheduler_.schedule_at(until, [alive = alive_, over] {
-      if (*alive) over();
-    });
-  };
-  Time own_until = started + *own;
+  const Time own_until = started + *own;
   if (options_.witness_address.empty()) {
-    wait_until(own_until);
+    wait_lease_until(own_until, started, next, std::move(done));
     return;
   }
   drsim::v1::FenceLeaseRequest request;
@@ -317,64 +277,94 @@ void RegionNode::wait_out_old_lease(WitnessOverride override_witness, EpochRetry
   request.set_lease_drift(options_.lease.drift);
   links_.witness.fence(
       options_.witness_address, request, kWitnessFenceDeadline,
-      [this, alive = alive_, next, own_until, override_witness, retry, wait_until, done](
+      [this, alive = alive_, started, next, own_until, override_witness, retry, done](
           const Status& s, const drsim::v1::FenceLeaseResponse& response) {
         if (!*alive) return;
-        Time now = scheduler_.now();
-        if (s.is_ok() && response.refused()) {
-          // The witness knows a newer epoch than this standby (it restarted and forgot it):
-          // learn it and promote beyond it, once.
-          grantor_->lift_fence();
-          lease_wait_running_ = false;
-          Epoch highest(response.highest_epoch());
-          if (retry == EpochRetry::kAllowed && highest >= role_->promotion_epoch()) {
-            spdlog::info("lease witness knows epoch {}: promoting beyond it", highest.value());
-            role_->on_peer_epoch(highest, model::Role::kActive);  // a standby only learns it
-            wait_out_old_lease(override_witness, EpochRetry::kUsed, done);
-            return;
-          }
-          done(failed_precondition("the lease witness trafficmgr refused the failover: " +
-                                   response.reason()));
-          return;
-        }
-        if (s.is_ok()) {
-          auto witness = std::chrono::duration_cast<Duration>(
-              std::chrono::duration<double, std::milli>(response.remaining_ms()));
-          // Proven for `next`, the epoch the witness fenced below: neither grantor will renew
-          // an older one, and the wait covers both leases. A standby that learns a newer epoch
-          // before the wait ends is refused (above); one that learns it after, before promote()
-          // runs (Site Recovery asks the old primary first), promotes to an epoch this does not
-          // cover and waits for the fence.
-          lease_proven_epoch_ = next;
-          wait_until(std::max(own_until, now + witness));
-          return;
-        }
-        bool unreachable =
-            s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded;
-        if (unreachable && override_witness == WitnessOverride::kForceWithoutWitness) {
-          spdlog::warn(
-              "failover without the witness ({} unreachable: {}): waiting a full lease ({} ms)",
-              options_.witness_address, s.message(), whole_ms(options_.lease.grantor_belief()));
-          wait_until(std::max(own_until, now + options_.lease.grantor_belief()));
-          return;
-        }
-        grantor_->lift_fence();
-        lease_wait_running_ = false;
-        if (unreachable) {
-          done(unavailable(
-              "the lease witness trafficmgr at " + options_.witness_address +
-              " is unreachable (" + s.message() + "): region " + options_.name +
-              " cannot prove that " + options_.peer_name +
-              "'s lease expired (it may still renew there), so it was not promoted; retry "
-              "when the witness answers, or pass --force-without-witness to wait a full "
-              "lease (" +
-              std::to_string(whole_ms(options_.lease.grantor_belief())) +
-              " ms) and promote anyway"));
-        } else {
-          done(failed_precondition("the lease witness trafficmgr refused the failover: " +
-                                   s.message()));
-        }
+        model::LeaseWaitFacts facts{options_.name,
+                                    options_.peer_name,
+                                    options_.witness_address,
+                                    next,
+                                    role_->promotion_epoch(),
+                                    scheduler_.now(),
+                                    own_until,
+                                    options_.lease.grantor_belief(),
+                                    retry == EpochRetry::kAllowed,
+                                    override_witness == WitnessOverride::kForceWithoutWitness};
+        model::WitnessFenceAnswer answer{s, response.refused(), Epoch(response.highest_epoch()),
+                                         response.reason(),
+                                         std::chrono::duration_cast<Duration>(
+                                             std::chrono::duration<double, std::milli>(
+                                                 response.remaining_ms()))};
+        on_witness_fence(model::after_witness(facts, answer), s, override_witness, started, next,
+                         done);
       });
+}
+
+void RegionNode::on_witness_fence(const model::LeaseWaitStep& step, const Status& call,
+                                  WitnessOverride override_witness, Time started, Epoch next,
+                                  LeaseWaitDone done) {
+  using Kind = model::LeaseWaitStep::Kind;
+  if (step.kind == Kind::kWaitUntil) {
+    // Proven for `next`, the epoch the witness fenced below: neither grantor will renew an older
+    // one, and the wait covers both leases. A standby that learns a newer epoch before the wait
+    // ends is refused (wait_over); one that learns it after, before promote() runs (Site
+    // Recovery asks the old primary first), promotes to an epoch this does not cover and waits
+    // for the fence.
+    if (step.proven) lease_proven_epoch_ = next;
+    if (step.without_witness) {
+      spdlog::warn(
+          "failover without the witness ({} unreachable: {}): waiting a full lease ({} ms)",
+          options_.witness_address, call.message(), whole_ms(options_.lease.grantor_belief()));
+    }
+    wait_lease_until(step.until, started, next, std::move(done));
+    return;
+  }
+  grantor_->lift_fence();
+  lease_wait_running_ = false;
+  if (step.kind == Kind::kRetryBeyond) {
+    // The witness knows a newer epoch than this standby (it restarted and forgot it): learn it
+    // and promote beyond it, once.
+    spdlog::info("lease witness knows epoch {}: promoting beyond it", step.highest.value());
+    role_->on_peer_epoch(step.highest, model::Role::kActive);  // a standby only learns it
+    wait_out_old_lease(override_witness, EpochRetry::kUsed, std::move(done));
+    return;
+  }
+  done(step.refusal);
+}
+
+// Waits until `until` on this region's clock, then answers: the time waited since `started`,
+// or why the promotion to `next` may not go on (model::wait_over) — the fence then stays (it
+// only refuses epochs below `next`, all superseded).
+void RegionNode::wait_lease_until(Time until, Time started, Epoch next, LeaseWaitDone done) {
+  auto over = [this, done = std::move(done), started, next] {
+    lease_wait_running_ = false;
+    if (stopped_) {
+      done(unavailable("region " + options_.name + " is shutting down"));
+      return;
+    }
+    const Epoch learned = std::max(role_->epoch(), role_->highest_seen());
+    Status go_on = model::wait_over(options_.name, next,
+                                    role_->role() == model::Role::kStandby,
+                                    role_->promotion_epoch(), learned);
+    if (!go_on.is_ok()) {
+      lease_proven_epoch_.reset();
+      spdlog::warn("failover refused: region {} learned epoch {} while it waited out the lease "
+                   "for epoch {}",
+                   options_.name, learned.value(), next.value());
+      done(go_on);
+      return;
+    }
+    done(scheduler_.now() - started);
+  };
+  const Time now = scheduler_.now();
+  if (until <= now) {
+    over();
+    return;
+  }
+  spdlog::info("failover: waiting {} ms for the old lease to expire", whole_ms(until - now));
+  scheduler_.schedule_at(until, [alive = alive_, over = std::move(over)] {
+    if (*alive) over();
+  });
 }
 
 void RegionNode::lift_promotion_fence() {
