@@ -103,139 +103,28 @@ void BackupDriver::stop() {
 
 // ---------------------------------------------------------------- ops
 
+Result<model::RecoveryServicesVault*> BackupDriver::OpScope::vault(const std::string& name) const {
+  model::RecoveryServicesVault* v = set.registry.find(name);
+  if (v == nullptr) return not_found("no vault named " + name + " in region " + region);
+  return v;
+}
+
 Result<BackupDriver::Applied> BackupDriver::apply(VaultSet& set, const v1::VaultOp& op) {
-  const Time at = from_nanos(op.at_nanos());
   const std::string& own = node_.options().name;
-  const std::string region = set.region.empty() ? own : set.region;
-  const std::string paired = set.region.empty() ? node_.options().peer_name : own;
-  auto find_vault = [&](const std::string& name) -> Result<model::RecoveryServicesVault*> {
-    model::RecoveryServicesVault* v = set.registry.find(name);
-    if (v == nullptr) return not_found("no vault named " + name + " in region " + region);
-    return v;
-  };
-  Applied applied;
+  const OpScope scope{set, from_nanos(op.at_nanos()), set.region.empty() ? own : set.region,
+                      set.region.empty() ? node_.options().peer_name : own};
   switch (op.kind_case()) {
-    case v1::VaultOp::kCreateVault: {
-      const auto& c = op.create_vault();
-      model::VaultSpec spec{.name = c.vault(),
-                            .region = region,
-                            .paired_region = paired,
-                            .redundancy = redundancy_from_proto(c.redundancy())};
-      auto v = set.registry.create(spec);
-      if (!v.is_ok()) return v.status();
-      if (c.cross_region_restore()) {
-        if (Status s = (*v)->enable_cross_region_restore(); !s.is_ok()) {
-          (void)set.registry.remove(c.vault());
-          return s;
-        }
-      }
-      return applied;
-    }
-    case v1::VaultOp::kDeleteVault: {
-      if (Status s = set.registry.remove(op.delete_vault().vault()); !s.is_ok()) return s;
-      set.policies.erase(op.delete_vault().vault());
-      return applied;
-    }
-    case v1::VaultOp::kCreatePolicy: {
-      const auto& c = op.create_policy();
-      auto v = find_vault(c.vault());
-      if (!v.is_ok()) return v.status();
-      auto policy = policy_from_proto(c.spec());
-      if (!policy.is_ok()) return policy.status();
-      auto& named = set.policies[c.vault()];
-      if (named.contains(c.policy())) {
-        return Status(StatusCode::kAlreadyExists,
-                      "vault " + c.vault() + " already has a policy named " + c.policy());
-      }
-      named.emplace(c.policy(), *policy);
-      return applied;
-    }
-    case v1::VaultOp::kProtect: {
-      const auto& c = op.protect();
-      auto v = find_vault(c.vault());
-      if (!v.is_ok()) return v.status();
-      auto named = set.policies.find(c.vault());
-      if (named == set.policies.end() || !named->second.contains(c.policy())) {
-        return not_found("policy: vault " + c.vault() + " has no policy named " + c.policy() +
-                         "; create it first");
-      }
-      if (Status s = (*v)->protect(vm_from_facts(c.vm(), region), named->second.at(c.policy()), at);
-          !s.is_ok()) {
-        return s;
-      }
-      set.item_policy[{c.vault(), c.vm().vm()}] = c.policy();
-      return applied;
-    }
-    case v1::VaultOp::kBackup: {
-      const auto& c = op.backup();
-      auto v = find_vault(c.vault());
-      if (!v.is_ok()) return v.status();
-      const model::VirtualMachine vm = vm_from_facts(c.vm(), region);
-      auto job = c.on_demand()
-                     ? (*v)->run_on_demand_backup(vm, from_nanos(c.retain_until_nanos()), at)
-                     : (*v)->run_scheduled_backup(vm, at);
-      if (!job.is_ok()) return job.status();
-      if (job->point) {
-        set.points[{c.vault(), vm.name}][job->point->value()] =
-            PointData{c.blob(), c.source_seq(), c.keys()};
-      } else {
-        (void)store_.delete_blob({set.region, c.blob()});  // the job failed: no point
-      }
-      applied.job = *job;
-      return applied;
-    }
-    case v1::VaultOp::kStopProtection: {
-      auto v = find_vault(op.stop_protection().vault());
-      if (!v.is_ok()) return v.status();
-      if (Status s = (*v)->stop_protection(op.stop_protection().vm()); !s.is_ok()) return s;
-      return applied;
-    }
-    case v1::VaultOp::kDeleteData: {
-      const auto& c = op.delete_data();
-      auto v = find_vault(c.vault());
-      if (!v.is_ok()) return v.status();
-      auto deleted = (*v)->delete_backup_data(c.vm(), at);
-      if (!deleted.is_ok()) return deleted.status();
-      if ((*v)->item(c.vm()) == nullptr) drop_points(set, c.vault(), c.vm(), std::nullopt);
-      applied.deleted = *deleted;
-      return applied;
-    }
-    case v1::VaultOp::kUndelete: {
-      auto v = find_vault(op.undelete().vault());
-      if (!v.is_ok()) return v.status();
-      if (Status s = (*v)->undelete(op.undelete().vm(), at); !s.is_ok()) return s;
-      return applied;
-    }
-    case v1::VaultOp::kResume: {
-      auto v = find_vault(op.resume().vault());
-      if (!v.is_ok()) return v.status();
-      if (Status s = (*v)->resume_protection(op.resume().vm(), at); !s.is_ok()) return s;
-      return applied;
-    }
-    case v1::VaultOp::kExpire: {
-      const std::string& name = op.expire().vault();
-      auto v = find_vault(name);
-      if (!v.is_ok()) return v.status();
-      model::VaultExpiry e = (*v)->expire(at);
-      for (const auto& x : e.expired) drop_points(set, name, x.vm, x.point.value());
-      for (const auto& p : e.purged) {
-        drop_points(set, name, p.vm, std::nullopt);
-        if (set.region.empty()) {
-          spdlog::info("backup: vault {}: soft-deleted backup data of {} ({} point(s)) purged",
-                       name, p.vm, p.points);
-        }
-      }
-      return applied;
-    }
-    case v1::VaultOp::kDeleteVm: {
-      const std::string& vm = op.delete_vm().vm();
-      auto deleted = set.registry.delete_vm(vm, model::DeleteConfirmation::kConfirmed);
-      if (!deleted.is_ok()) return deleted.status();
-      // This region's hosted VM, or (from the paired region) the same VM as its standby copy.
-      if (hosted(vm)) (set.region.empty() ? deleted_vms_ : deleted_in_peer_).insert(vm);
-      applied.vm_deleted = *deleted;
-      return applied;
-    }
+    case v1::VaultOp::kCreateVault: return apply_create_vault(scope, op.create_vault());
+    case v1::VaultOp::kDeleteVault: return apply_delete_vault(scope, op.delete_vault());
+    case v1::VaultOp::kCreatePolicy: return apply_create_policy(scope, op.create_policy());
+    case v1::VaultOp::kProtect: return apply_protect(scope, op.protect());
+    case v1::VaultOp::kBackup: return apply_backup(scope, op.backup());
+    case v1::VaultOp::kStopProtection:
+    case v1::VaultOp::kUndelete:
+    case v1::VaultOp::kResume: return apply_item_op(scope, op);
+    case v1::VaultOp::kDeleteData: return apply_delete_data(scope, op.delete_data());
+    case v1::VaultOp::kExpire: return apply_expire(scope, op.expire());
+    case v1::VaultOp::kDeleteVm: return apply_delete_vm(scope, op.delete_vm());
     case v1::VaultOp::kCaptureImage:
       // The image is the paired region's, but the VM it generalized is the same VM this region
       // holds as its standby copy: after a failover it must not start here either.
@@ -244,18 +133,151 @@ Result<BackupDriver::Applied> BackupDriver::apply(VaultSet& set, const v1::Vault
           generalized_in_peer_[op.capture_image().vm()] =
               op.capture_image().image() + " in region " + set.region;
         }
-        return applied;
+        return Applied{};
       }
       return apply_disk_op(op);
     case v1::VaultOp::kCreateSnapshot:
     case v1::VaultOp::kDeleteSnapshot:
       // Snapshots and images are this region's (locally redundant); a paired copy skips them.
-      if (!set.region.empty()) return applied;
+      if (!set.region.empty()) return Applied{};
       return apply_disk_op(op);
     case v1::VaultOp::KIND_NOT_SET:
       break;
   }
   return invalid_argument("vault op " + std::to_string(op.seq()) + " has no kind");
+}
+
+Result<BackupDriver::Applied> BackupDriver::apply_create_vault(const OpScope& s,
+                                                               const v1::VaultOpCreate& c) {
+  model::VaultSpec spec{.name = c.vault(),
+                        .region = s.region,
+                        .paired_region = s.paired,
+                        .redundancy = redundancy_from_proto(c.redundancy())};
+  auto v = s.set.registry.create(spec);
+  if (!v.is_ok()) return v.status();
+  if (c.cross_region_restore()) {
+    if (Status crr = (*v)->enable_cross_region_restore(); !crr.is_ok()) {
+      (void)s.set.registry.remove(c.vault());
+      return crr;
+    }
+  }
+  return Applied{};
+}
+
+Result<BackupDriver::Applied> BackupDriver::apply_delete_vault(const OpScope& s,
+                                                               const v1::VaultOpName& c) {
+  if (Status removed = s.set.registry.remove(c.vault()); !removed.is_ok()) return removed;
+  s.set.policies.erase(c.vault());
+  return Applied{};
+}
+
+Result<BackupDriver::Applied> BackupDriver::apply_create_policy(const OpScope& s,
+                                                                const v1::VaultOpPolicy& c) {
+  auto v = s.vault(c.vault());
+  if (!v.is_ok()) return v.status();
+  auto policy = policy_from_proto(c.spec());
+  if (!policy.is_ok()) return policy.status();
+  auto& named = s.set.policies[c.vault()];
+  if (named.contains(c.policy())) {
+    return Status(StatusCode::kAlreadyExists,
+                  "vault " + c.vault() + " already has a policy named " + c.policy());
+  }
+  named.emplace(c.policy(), *policy);
+  return Applied{};
+}
+
+Result<BackupDriver::Applied> BackupDriver::apply_protect(const OpScope& s,
+                                                          const v1::VaultOpProtect& c) {
+  auto v = s.vault(c.vault());
+  if (!v.is_ok()) return v.status();
+  auto named = s.set.policies.find(c.vault());
+  if (named == s.set.policies.end() || !named->second.contains(c.policy())) {
+    return not_found("policy: vault " + c.vault() + " has no policy named " + c.policy() +
+                     "; create it first");
+  }
+  if (Status p = (*v)->protect(vm_from_facts(c.vm(), s.region), named->second.at(c.policy()),
+                               s.at);
+      !p.is_ok()) {
+    return p;
+  }
+  s.set.item_policy[{c.vault(), c.vm().vm()}] = c.policy();
+  return Applied{};
+}
+
+Result<BackupDriver::Applied> BackupDriver::apply_backup(const OpScope& s,
+                                                         const v1::VaultOpBackup& c) {
+  auto v = s.vault(c.vault());
+  if (!v.is_ok()) return v.status();
+  const model::VirtualMachine vm = vm_from_facts(c.vm(), s.region);
+  auto job = c.on_demand()
+                 ? (*v)->run_on_demand_backup(vm, from_nanos(c.retain_until_nanos()), s.at)
+                 : (*v)->run_scheduled_backup(vm, s.at);
+  if (!job.is_ok()) return job.status();
+  if (job->point) {
+    s.set.points[{c.vault(), vm.name}][job->point->value()] =
+        PointData{c.blob(), c.source_seq(), c.keys()};
+  } else {
+    (void)store_.delete_blob({s.set.region, c.blob()});  // the job failed: no point
+  }
+  Applied applied;
+  applied.job = *job;
+  return applied;
+}
+
+// Stop protection, undelete, resume: one item of one vault, nothing but its status to answer.
+Result<BackupDriver::Applied> BackupDriver::apply_item_op(const OpScope& s,
+                                                          const v1::VaultOp& op) {
+  const v1::VaultOpItem& c = op.kind_case() == v1::VaultOp::kStopProtection ? op.stop_protection()
+                             : op.kind_case() == v1::VaultOp::kUndelete    ? op.undelete()
+                                                                           : op.resume();
+  auto v = s.vault(c.vault());
+  if (!v.is_ok()) return v.status();
+  Status done = op.kind_case() == v1::VaultOp::kStopProtection ? (*v)->stop_protection(c.vm())
+                : op.kind_case() == v1::VaultOp::kUndelete     ? (*v)->undelete(c.vm(), s.at)
+                                                               : (*v)->resume_protection(c.vm(), s.at);
+  if (!done.is_ok()) return done;
+  return Applied{};
+}
+
+Result<BackupDriver::Applied> BackupDriver::apply_delete_data(const OpScope& s,
+                                                              const v1::VaultOpItem& c) {
+  auto v = s.vault(c.vault());
+  if (!v.is_ok()) return v.status();
+  auto deleted = (*v)->delete_backup_data(c.vm(), s.at);
+  if (!deleted.is_ok()) return deleted.status();
+  if ((*v)->item(c.vm()) == nullptr) drop_points(s.set, c.vault(), c.vm(), std::nullopt);
+  Applied applied;
+  applied.deleted = *deleted;
+  return applied;
+}
+
+Result<BackupDriver::Applied> BackupDriver::apply_expire(const OpScope& s,
+                                                         const v1::VaultOpName& c) {
+  const std::string& name = c.vault();
+  auto v = s.vault(name);
+  if (!v.is_ok()) return v.status();
+  model::VaultExpiry e = (*v)->expire(s.at);
+  for (const auto& x : e.expired) drop_points(s.set, name, x.vm, x.point.value());
+  for (const auto& p : e.purged) {
+    drop_points(s.set, name, p.vm, std::nullopt);
+    if (s.set.region.empty()) {
+      spdlog::info("backup: vault {}: soft-deleted backup data of {} ({} point(s)) purged", name,
+                   p.vm, p.points);
+    }
+  }
+  return Applied{};
+}
+
+Result<BackupDriver::Applied> BackupDriver::apply_delete_vm(const OpScope& s,
+                                                            const v1::VaultOpVm& c) {
+  const std::string& vm = c.vm();
+  auto deleted = s.set.registry.delete_vm(vm, model::DeleteConfirmation::kConfirmed);
+  if (!deleted.is_ok()) return deleted.status();
+  // This region's hosted VM, or (from the paired region) the same VM as its standby copy.
+  if (hosted(vm)) (s.set.region.empty() ? deleted_vms_ : deleted_in_peer_).insert(vm);
+  Applied applied;
+  applied.vm_deleted = *deleted;
+  return applied;
 }
 
 void BackupDriver::drop_points(VaultSet& set, const std::string& vault, const std::string& vm,

@@ -149,6 +149,25 @@ class BackupDriver {
   // characters of a workload name. INVALID_ARGUMENT naming `field`.
   static Status check_name(const char* field, const std::string& name);
   Result<Applied> apply(VaultSet& set, const drsim::v1::VaultOp& op);
+  // One op applied to `set` (apply dispatches on its kind): when, in which region (the set's)
+  // paired with which, and the vaults it may name.
+  struct OpScope {
+    VaultSet& set;
+    Time at;
+    std::string region;
+    std::string paired;
+    // NOT_FOUND naming the vault and the region when `set` has none of that name.
+    Result<model::RecoveryServicesVault*> vault(const std::string& name) const;
+  };
+  Result<Applied> apply_create_vault(const OpScope& s, const drsim::v1::VaultOpCreate& c);
+  Result<Applied> apply_delete_vault(const OpScope& s, const drsim::v1::VaultOpName& c);
+  Result<Applied> apply_create_policy(const OpScope& s, const drsim::v1::VaultOpPolicy& c);
+  Result<Applied> apply_protect(const OpScope& s, const drsim::v1::VaultOpProtect& c);
+  Result<Applied> apply_backup(const OpScope& s, const drsim::v1::VaultOpBackup& c);
+  Result<Applied> apply_item_op(const OpScope& s, const drsim::v1::VaultOp& op);
+  Result<Applied> apply_delete_data(const OpScope& s, const drsim::v1::VaultOpItem& c);
+  Result<Applied> apply_expire(const OpScope& s, const drsim::v1::VaultOpName& c);
+  Result<Applied> apply_delete_vm(const OpScope& s, const drsim::v1::VaultOpVm& c);
   // Applies a new op of this region: model, log, clock record, paired region.
   Result<Applied> commit(drsim::v1::VaultOp op, std::optional<Time> at = std::nullopt);
   // Deletes the data of one point, or of every point of the VM.
@@ -173,6 +192,19 @@ class BackupDriver {
                                           drsim::v1::VaultOpItem* (drsim::v1::VaultOp::*kind)());
   bool hosted(const std::string& vm) const;
   Result<drsim::v1::VmInfo> vm_info(const std::string& vm);
+  // restore()'s parts: the vault set it reads (this region's, or a paired copy for a
+  // cross-region restore), the point, the targets that must not exist, what it writes.
+  struct RestoreFrom {
+    const VaultSet* set;
+    model::RestoreLocation location;
+  };
+  Result<RestoreFrom> restore_from(const drsim::v1::RestoreRequest& req);
+  static Result<uint64_t> point_to_restore(const model::RecoveryServicesVault& vault,
+                                           const drsim::v1::RestoreRequest& req);
+  Status check_restore_targets(model::RestoreKind kind, const drsim::v1::RestoreRequest& req,
+                               const model::RestorePlan& plan);
+  Status write_restored(const model::RestorePlan& plan, const storage::BlobRef& blob,
+                        drsim::v1::RestoreResponse& resp);
   Result<uint64_t> copy_blob_to_disk(const storage::BlobRef& blob, const std::string& disk,
                                      uint64_t* bytes);
   void replace_existing(const std::string& vm, const storage::BlobRef& blob,
