@@ -122,6 +122,9 @@ class SiteRecoveryDriver {
   };
   // site_recovery_restart.cc
   Status restore_state();
+  Status restore_scopes(const std::map<std::string, drsim::v1::StoredLifecycle>& lifecycles);
+  void restore_jobs(const drsim::v1::StoredJobs& stored);
+  void remove_unused_point_dirs();
   void restore_item(const drsim::v1::ProtectItemRequest& req,
                     const drsim::v1::StoredLifecycle& stored);
   void restore_group(const drsim::v1::ProtectGroupRequest& req,
@@ -180,6 +183,15 @@ class SiteRecoveryDriver {
   // unplanned_failover once the old active region's lease expired: asks it what it wrote.
   void unplanned_failover_after_lease(const drsim::v1::UnplannedFailoverRequest& req,
                                       FailoverDone done);
+  // change_recovery_point's parts: the items it changes (those named, else every item failed
+  // over here), and one item's change previewed on a copy of its lifecycle — per workload what
+  // it gives up and regains (into `resp`) and where the region rolls back to (into `changes`).
+  Result<std::vector<std::string>> items_to_change(
+      const drsim::v1::ChangeRecoveryPointRequest& req) const;
+  Result<model::RecoveryPoint> preview_point_change(
+      const std::string& name, const model::RecoveryPointChoice& choice, Time t,
+      std::map<std::string, Seq>& current, drsim::v1::ChangeRecoveryPointResponse& resp,
+      std::map<std::string, RegionNode::PointChange>& changes);
   // Second half of unplanned_failover, once the old active region answered (or not).
   void finish_failover(const drsim::v1::UnplannedFailoverRequest& req,
                        std::optional<drsim::v1::GetStatusResponse> source, FailoverDone done);

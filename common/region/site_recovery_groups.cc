@@ -113,10 +113,14 @@ Result<ProtectItemResponse> SiteRecoveryDriver::protect_group(const ProtectGroup
   return resp;
 }
 
-Result<ChangeRecoveryPointResponse> SiteRecoveryDriver::change_recovery_point(
-    const ChangeRecoveryPointRequest& req) {
+namespace {
+// The point a change asks for; a custom one with its id, no other with one.
+Result<model::RecoveryPointChoice> change_point_choice(const ChangeRecoveryPointRequest& req) {
   using K = model::RecoveryPointChoiceKind;
-  model::RecoveryPointChoice choice;
+  if (req.point() != POINT_CHOICE_CUSTOM && req.point() != POINT_CHOICE_LATEST &&
+      req.point_id() != 0) {
+    return invalid_argument("point_id: only a custom recovery point takes an id");
+  }
   switch (req.point()) {
     case POINT_CHOICE_LATEST:
       return failed_precondition(
@@ -125,87 +129,103 @@ Result<ChangeRecoveryPointResponse> SiteRecoveryDriver::change_recovery_point(
           "custom with --point-id, or a multi-VM choice for a group)");
     case POINT_CHOICE_CUSTOM:
       if (req.point_id() == 0) return invalid_argument("point_id: a custom point needs its id");
-      choice = model::RecoveryPointChoice::custom_point(model::RecoveryPointId(req.point_id()));
-      break;
+      return model::RecoveryPointChoice::custom_point(model::RecoveryPointId(req.point_id()));
     case POINT_CHOICE_LATEST_APP_CONSISTENT:
-      choice = model::RecoveryPointChoice::of(K::kLatestAppConsistent);
-      break;
+      return model::RecoveryPointChoice::of(K::kLatestAppConsistent);
     case POINT_CHOICE_LATEST_MULTI_VM_PROCESSED:
-      choice = model::RecoveryPointChoice::of(K::kLatestMultiVmProcessed);
-      break;
+      return model::RecoveryPointChoice::of(K::kLatestMultiVmProcessed);
     case POINT_CHOICE_LATEST_MULTI_VM_APP_CONSISTENT:
-      choice = model::RecoveryPointChoice::of(K::kLatestMultiVmAppConsistent);
-      break;
+      return model::RecoveryPointChoice::of(K::kLatestMultiVmAppConsistent);
     default:
-      choice = model::RecoveryPointChoice::of(K::kLatestProcessed);
-      break;
+      return model::RecoveryPointChoice::of(K::kLatestProcessed);
   }
-  if (req.point() != POINT_CHOICE_CUSTOM && req.point_id() != 0) {
-    return invalid_argument("point_id: only a custom recovery point takes an id");
-  }
+}
+}  // namespace
+
+Result<std::vector<std::string>> SiteRecoveryDriver::items_to_change(
+    const ChangeRecoveryPointRequest& req) const {
   std::vector<std::string> names(req.items().begin(), req.items().end());
-  if (names.empty()) {
-    for (const auto& name : vault_.scope_names()) {
-      if (vault_.find(name)->state() == model::ProtectionState::kFailedOver) names.push_back(name);
-    }
-    if (names.empty()) {
-      return failed_precondition(
-          "change recovery point refused: no protected item in region " + node_.options().name +
-          " is failed over (a committed failover keeps its point; fail over first with `drsim "
-          "failover --unplanned --point ...`)");
-    }
+  if (!names.empty()) return names;
+  for (const auto& name : vault_.scope_names()) {
+    if (vault_.find(name)->state() == model::ProtectionState::kFailedOver) names.push_back(name);
   }
+  if (names.empty()) {
+    return failed_precondition(
+        "change recovery point refused: no protected item in region " + node_.options().name +
+        " is failed over (a committed failover keeps its point; fail over first with `drsim "
+        "failover --unplanned --point ...`)");
+  }
+  return names;
+}
+
+// One item's change previewed: what it gives up and regains per workload (into `resp`), the
+// region's rollback per workload (into `changes`), and the point it moves to.
+Result<model::RecoveryPoint> SiteRecoveryDriver::preview_point_change(
+    const std::string& name, const model::RecoveryPointChoice& choice, Time t,
+    std::map<std::string, Seq>& current, ChangeRecoveryPointResponse& resp,
+    std::map<std::string, RegionNode::PointChange>& changes) {
+  auto found = vault_.lifecycle(name);
+  if (!found.is_ok()) return found.status();
+  const model::ProtectionLifecycle& lc = **found;
+  if (!model::protection_step_allowed(lc.state(), model::ProtectionStep::kChangeRecoveryPoint)) {
+    return failed_precondition(
+        "change recovery point of " + name + " refused: it is " +
+        model::protection_state_name(lc.state()) +
+        (lc.state() == model::ProtectionState::kCommitted
+             ? "; the commit kept its point and dropped the others"
+             : "; a point is changed after an unplanned failover and before `drsim commit`"));
+  }
+  model::ProtectionLifecycle preview(lc);
+  auto ev = preview.change_recovery_point(choice, t);
+  if (!ev.is_ok()) return ev.status();
+  const model::RecoveryPoint& from = *lc.failover_point();
+  const model::RecoveryPoint& to = *ev->point;
+  auto& cps = items_[name].checkpoints;
+  if (!cps.count(to.id)) {
+    return failed_precondition("recovery point " + std::to_string(to.id.value()) + " of " + name +
+                               " has no checkpoint on disk; choose another point");
+  }
+  auto* item = resp.add_items();
+  item->set_item(name);
+  point_info(name, from, item->mutable_from());
+  point_info(name, to, item->mutable_to());
+  for (const auto& [w, seq] : to.seqs) {
+    auto f = from.seqs.find(w);
+    Seq from_seq = f == from.seqs.end() ? Seq(0) : f->second;
+    auto* wc = item->add_workloads();
+    wc->set_workload(w);
+    wc->set_from_point_seq(from_seq.value());
+    wc->set_to_point_seq(seq.value());
+    wc->set_current_seq(current[w].value());
+    wc->set_writes_discarded(current[w] > from_seq ? current[w].value() - from_seq.value() : 0);
+    if (seq > from_seq) wc->set_writes_regained(seq.value() - from_seq.value());
+    if (from_seq > seq) wc->set_writes_given_up(from_seq.value() - seq.value());
+    changes[w] = {cps[to.id], seq, std::min(from_seq, seq)};
+  }
+  return to;
+}
+
+Result<ChangeRecoveryPointResponse> SiteRecoveryDriver::change_recovery_point(
+    const ChangeRecoveryPointRequest& req) {
+  auto choice = change_point_choice(req);
+  if (!choice.is_ok()) return choice.status();
+  auto names = items_to_change(req);
+  if (!names.is_ok()) return names.status();
   Time t = now();
   auto current = node_.workload_seqs();
   ChangeRecoveryPointResponse resp;
   std::map<std::string, RegionNode::PointChange> changes;
   std::map<std::string, model::RecoveryPoint> chosen;
-  for (const auto& name : names) {
-    auto found = vault_.lifecycle(name);
-    if (!found.is_ok()) return found.status();
-    const model::ProtectionLifecycle& lc = **found;
-    if (!model::protection_step_allowed(lc.state(), model::ProtectionStep::kChangeRecoveryPoint)) {
-      return failed_precondition(
-          "change recovery point of " + name + " refused: it is " +
-          model::protection_state_name(lc.state()) +
-          (lc.state() == model::ProtectionState::kCommitted
-               ? "; the commit kept its point and dropped the others"
-               : "; a point is changed after an unplanned failover and before `drsim commit`"));
-    }
-    model::ProtectionLifecycle preview(lc);
-    auto ev = preview.change_recovery_point(choice, t);
-    if (!ev.is_ok()) return ev.status();
-    const model::RecoveryPoint& from = *lc.failover_point();
-    const model::RecoveryPoint& to = *ev->point;
-    auto& cps = items_[name].checkpoints;
-    if (!cps.count(to.id)) {
-      return failed_precondition("recovery point " + std::to_string(to.id.value()) + " of " + name +
-                                 " has no checkpoint on disk; choose another point");
-    }
-    auto* item = resp.add_items();
-    item->set_item(name);
-    point_info(name, from, item->mutable_from());
-    point_info(name, to, item->mutable_to());
-    for (const auto& [w, seq] : to.seqs) {
-      auto f = from.seqs.find(w);
-      Seq from_seq = f == from.seqs.end() ? Seq(0) : f->second;
-      auto* wc = item->add_workloads();
-      wc->set_workload(w);
-      wc->set_from_point_seq(from_seq.value());
-      wc->set_to_point_seq(seq.value());
-      wc->set_current_seq(current[w].value());
-      wc->set_writes_discarded(current[w] > from_seq ? current[w].value() - from_seq.value() : 0);
-      if (seq > from_seq) wc->set_writes_regained(seq.value() - from_seq.value());
-      if (from_seq > seq) wc->set_writes_given_up(from_seq.value() - seq.value());
-      changes[w] = {cps[to.id], seq, std::min(from_seq, seq)};
-    }
-    chosen[name] = to;
+  for (const auto& name : *names) {
+    auto to = preview_point_change(name, *choice, t, current, resp, changes);
+    if (!to.is_ok()) return to.status();
+    chosen[name] = *to;
   }
   if (req.dry_run()) {
     resp.set_message("dry run: nothing changed");
     return resp;
   }
-  std::string target = join_names(names);
+  std::string target = join_names(*names);
   auto job = jobs_.create(model::JobKind::kChangeRecoveryPoint, target, t);
   if (!job.is_ok()) return job.status();
   (void)jobs_.transition(*job, model::JobState::kInProgress, t);
@@ -214,8 +234,8 @@ Result<ChangeRecoveryPointResponse> SiteRecoveryDriver::change_recovery_point(
     (void)jobs_.transition(*job, model::JobState::kFailed, now(), s.message());
     return s;
   }
-  for (const auto& name : names) {
-    auto ev = (*vault_.lifecycle(name))->change_recovery_point(choice, t);
+  for (const auto& name : *names) {
+    auto ev = (*vault_.lifecycle(name))->change_recovery_point(*choice, t);
     if (!ev.is_ok() || ev->point->id != chosen[name].id) {
       spdlog::error("site recovery: {} changed point in the region but its lifecycle disagrees",
                     name);
@@ -224,7 +244,7 @@ Result<ChangeRecoveryPointResponse> SiteRecoveryDriver::change_recovery_point(
   (void)jobs_.transition(*job, model::JobState::kSucceeded, now());
   resp.set_message("recovery point changed; commit with `drsim commit` keeps it");
   spdlog::info("site recovery: recovery point of {} changed ({})", target,
-               model::recovery_point_choice_name(choice.kind));
+               model::recovery_point_choice_name(choice->kind));
   return resp;
 }
 

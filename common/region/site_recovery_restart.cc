@@ -32,9 +32,20 @@ Status SiteRecoveryDriver::restore_state() {
   auto drsim_now = durable_.resume_clock(process_clock_.wall_unix_nanos(), clock_.scale());
   if (!drsim_now.is_ok()) return drsim_now.status();
   wall_start_nanos_ = *drsim_now - (now() - drsim_start_).count();
-  const std::string& me = node_.options().name;
   auto loaded = durable_.load();
   if (!loaded.is_ok()) return loaded.status();
+  if (Status s = restore_scopes(loaded->lifecycles); !s.is_ok()) return s;
+  restore_jobs(loaded->jobs);
+  remove_unused_point_dirs();
+  persist();
+  return Status::ok();
+}
+
+// Every protected item and group again, from its protect request (a record of the region's
+// store) and its lifecycle record.
+Status SiteRecoveryDriver::restore_scopes(
+    const std::map<std::string, StoredLifecycle>& lifecycles) {
+  const std::string& me = node_.options().name;
   auto records = node_.store().records();
   if (!records.is_ok()) return records.status();
   std::map<std::string, ProtectItemRequest> requests;
@@ -49,7 +60,7 @@ Status SiteRecoveryDriver::restore_state() {
     ProtectItemRequest req;
     if (req.ParseFromString(value)) requests[req.item()] = std::move(req);
   }
-  for (const auto& [name, stored] : loaded->lifecycles) {
+  for (const auto& [name, stored] : lifecycles) {
     if (Status s = validate_name("item", name); !s.is_ok()) {
       // Written before names were checked: it would reach paths outside the points directory.
       spdlog::warn("site recovery: lifecycle record refused: {}", s.message());
@@ -74,9 +85,13 @@ Status SiteRecoveryDriver::restore_state() {
     }
     restore_item(it->second, stored);
   }
-  // Jobs: the table as it was; a job a restart cut short failed (an enable replication still
-  // running goes on: its item's sync resumes).
-  auto jobs = from_stored(loaded->jobs, wall_mapping());
+  return Status::ok();
+}
+
+// Jobs: the table as it was; a job a restart cut short failed (an enable replication still
+// running goes on: its item's sync resumes).
+void SiteRecoveryDriver::restore_jobs(const drsim::v1::StoredJobs& stored) {
+  auto jobs = from_stored(stored, wall_mapping());
   auto table = jobs.is_ok() ? model::JobTable::restore(std::move(jobs).value())
                             : Result<model::JobTable>(jobs.status());
   if (table.is_ok()) {
@@ -100,9 +115,15 @@ Status SiteRecoveryDriver::restore_state() {
       (void)jobs_.transition(j.id, model::JobState::kInProgress, t);
     }
     (void)jobs_.transition(j.id, model::JobState::kFailed, t,
-                           "interrupted: region " + me + " restarted while it ran");
+                           "interrupted: region " + node_.options().name +
+                               " restarted while it ran");
   }
-  // Directories no retained point (or pending test copy) names belong to nothing now.
+}
+
+// Directories no retained point (or pending test copy) names belong to nothing now; the
+// plan-run logs outlive a restart.
+void SiteRecoveryDriver::remove_unused_point_dirs() {
+  std::error_code ec;
   std::set<std::string> keep;
   for (const auto& [name, item] : items_) {
     for (const auto& [id, dir] : item.checkpoints) keep.insert(fs::path(dir).lexically_normal());
@@ -128,8 +149,6 @@ Status SiteRecoveryDriver::restore_state() {
       fs::remove_all(top.path(), ec);
     }
   }
-  persist();
-  return Status::ok();
 }
 
 void SiteRecoveryDriver::restore_item(const ProtectItemRequest& req,
