@@ -76,21 +76,12 @@ void DrillRun::measure(FinishOutcome& o) {
   if (o.has_rto)
     o.moved = model::measure_client_switch(o.history, marks_.new_region, marks_.fault_ns);
   o.after_fencing = model::writes_acked_after_fencing(o.history, promotions_);
-  o.planned_j = json::array();
+  o.planned.clear();
   o.planned_given_up = 0;
   for (const auto& p : planned_) {
-    auto given_up = model::acked_beyond_drain(o.history, p.from, p.new_epoch, p.drained);
-    o.planned_given_up += given_up.size();
-    json drained = json::object();
-    for (const auto& c : p.drained) drained[c.workload] = c.seq;
-    o.planned_j.push_back({{"from", p.from},
-                           {"to", p.to},
-                           {"new_epoch", p.new_epoch},
-                           {"promoted_unix_nanos", p.promoted_ns},
-                           {"writes_paused_ms", p.writes_paused_ms},
-                           {"duration_ms", p.duration_ms},
-                           {"drained", drained},
-                           {"acked_beyond_drain", given_up}});
+    PlannedFailoverReport& r = o.planned.emplace_back(p);
+    r.acked_beyond_drain = model::acked_beyond_drain(o.history, p.from, p.new_epoch, p.drained);
+    o.planned_given_up += r.acked_beyond_drain.size();
   }
   o.final_route = tm_resolve(o.tm_address, cfg.profile);
   o.all_ops = o.check.writes.attempted + o.check.reads.attempted;
@@ -133,260 +124,115 @@ void DrillRun::judge(FinishOutcome& o) {
   for (const auto& e : o.expectations) o.passed = o.passed && e.pass;
 }
 
-void DrillRun::print_summary(const FinishOutcome& o) {
-  const TopologyConfig& cfg = cfg_;
-  // Human summary.
-  std::printf("\n== drsim drill report: %s ==\n", drill_.name.c_str());
-  if (marks_.fault_ns) {
-    std::printf("fault              %s region %s\n", faulted_.c_str(), fault_kind_.c_str());
+namespace {
+
+std::vector<RoutingEventReport> routing_events(const std::vector<drsim::v1::RoutingEvent>& events) {
+  std::vector<RoutingEventReport> out;
+  for (const auto& e : events) {
+    out.push_back(
+        {e.unix_nanos(),
+         e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED ? "route_changed" : "endpoint_status",
+         e.endpoint(), endpoint_status_label(e.new_status()), e.old_route(), e.new_route(),
+         e.reason()});
   }
-  for (const auto& w : faults_) {
-    std::printf(
-        "  injected         %-48s %+8.2f s .. %s\n", w.description.c_str(),
-        (w.start_ns - load_start_ns_) / 1e9,
-        w.end_ns ? fmt::format("{:+.2f} s", (w.end_ns - load_start_ns_) / 1e9).c_str() : "end");
-  }
-  if (automated_failover_) {
-    std::printf("failover           automated by the drill; %s active at epoch %llu\n",
-                marks_.new_region.c_str(), static_cast<unsigned long long>(failover_epoch_));
-  }
-  for (const auto& p : planned_) {
-    std::printf(
-        "planned failover   %s -> %s at epoch %llu: writes paused %.1f ms, drained %zu "
-        "workload(s)\n",
-        p.from.c_str(), p.to.c_str(), static_cast<unsigned long long>(p.new_epoch),
-        p.writes_paused_ms, p.drained.size());
-  }
-  for (const auto& r : reprotects_) {
-    std::printf(
-        "re-protect         %s -> %s: %s, %llu bytes in %.0f ms (%llu changes, %llu keys "
-        "copied, %llu entries rolled back)\n",
-        r["active"].get<std::string>().c_str(), r["standby"].get<std::string>().c_str(),
-        r["kind"].get<std::string>().c_str(),
-        static_cast<unsigned long long>(r["bytes"].get<uint64_t>()), r["duration_ms"].get<double>(),
-        static_cast<unsigned long long>(r["changes"].get<uint64_t>()),
-        static_cast<unsigned long long>(r["keys_copied"].get<uint64_t>()),
-        static_cast<unsigned long long>(r["rolled_back_entries"].get<uint64_t>()));
-  }
-  for (const auto& note : clock_notes_) std::printf("clock              %s\n", note.c_str());
-  std::printf(
-      "writes             attempted %llu   acknowledged %llu   failed %llu   "
-      "indeterminate %llu\n",
-      static_cast<unsigned long long>(o.check.writes.attempted),
-      static_cast<unsigned long long>(o.check.writes.ok),
-      static_cast<unsigned long long>(o.check.writes.failed),
-      static_cast<unsigned long long>(o.check.writes.indeterminate));
-  std::printf("reads              attempted %llu   ok %llu   failed %llu   indeterminate %llu\n",
-              static_cast<unsigned long long>(o.check.reads.attempted),
-              static_cast<unsigned long long>(o.check.reads.ok),
-              static_cast<unsigned long long>(o.check.reads.failed),
-              static_cast<unsigned long long>(o.check.reads.indeterminate));
-  for (const auto& [region, n] : o.check.ok_writes_by_region) {
-    std::printf("  acknowledged by %-10s %llu\n", region.c_str(),
-                static_cast<unsigned long long>(n));
-  }
-  std::printf("availability       %.1f %% of operations ok\n", o.availability * 100);
-  if (o.has_rto) {
-    std::printf("RTO                %s  (fault -> first write acknowledged by %s)\n",
-                ms(o.rto.total).c_str(), marks_.new_region.c_str());
-    std::printf("  detection        %s  (fault -> Traffic Manager marks %s Degraded)\n",
-                ms(o.rto.detection).c_str(), faulted_.c_str());
-    std::printf(
-        "  promotion        %s  (Degraded -> %s promoted; %.0f ms of it waiting out the "
-        "old lease)\n",
-        ms(o.rto.promotion).c_str(), marks_.new_region.c_str(), lease_wait_ms_);
-    std::printf("  routing          %s  (promoted -> Traffic Manager answers %s)\n",
-                ms(o.rto.routing).c_str(), marks_.new_region.c_str());
-    std::printf(
-        "  client deadline  %s  (the first client to move was blocked on the old region "
-        "until its deadline or keepalive gave up)\n",
-        ms(o.rto.client_deadline).c_str());
-    std::printf(
-        "  client TTL       %s  (routing change -> first client write there, less that "
-        "wait)\n",
-        ms(o.rto.client_ttl).c_str());
-    std::printf("clients moved      %u of %u; first %s, all %s after the fault\n", o.moved.moved,
-                o.moved.clients, ms(o.moved.first).c_str(), ms(o.moved.last).c_str());
-  }
-  std::printf(
-      "  estimates        documented %llu ms (TTL + max(tolerated x interval, lease "
-      "wait)), strict %llu ms (max((interval + timeout) x (tolerated + 1), lease wait) + "
-      "TTL); lease wait = lease x (1 + drift) = %llu ms\n",
-      static_cast<unsigned long long>(cfg.documented_failover_ms()),
-      static_cast<unsigned long long>(cfg.strict_failover_ms()),
-      static_cast<unsigned long long>(cfg.lease_wait_ms()));
-  std::printf(
-      "acked writes lost  %llu  (every acknowledged write checked against the final "
-      "state of %s)\n",
-      static_cast<unsigned long long>(o.check.lost_count), active_.c_str());
-  if (o.given_up_by_design) {
-    std::printf(
-        "                   (acknowledged after the recovery point the drill failed over "
-        "to: given up by design, within the RPO below; not a fault of replication)\n");
-  }
-  std::printf("recovered          %llu indeterminate writes found applied\n",
-              static_cast<unsigned long long>(o.check.recovered_count));
-  std::printf("stale reads        %llu\n",
-              static_cast<unsigned long long>(o.check.stale_read_count));
-  std::printf(
-      "after fencing      %zu writes acknowledged by a superseded region after the "
-      "failover (%llu invoked after it, %llu in flight across it)\n",
-      o.after_fencing.count(),
-      static_cast<unsigned long long>(o.after_fencing.invoked_after_promotion),
-      static_cast<unsigned long long>(o.after_fencing.in_flight_across));
-  for (const auto& d : beyond_bound_drifts_) {
-    std::printf(
-        "  %s: clock drift beyond the lease's bound (beyond_bound: true), so the lease "
-        "cannot keep the superseded region from acknowledging — %s\n",
-        o.after_fencing.count() > 0 ? "cause" : "note", d.c_str());
-  }
-  if (!points_.empty()) {
-    std::printf("RPO                %llu writes",
-                static_cast<unsigned long long>(o.rpo.total_writes));
-    if (o.rpo.max_time) std::printf(", %s", ms(o.rpo.max_time).c_str());
-    std::printf("\n");
-  }
-  for (size_t i = 0; i < o.check.lost.size() && i < 5; ++i) {
-    const auto& l = o.check.lost[i];
-    std::printf("  LOST %s/%s acked by %s seq %llu\n", l.workload.c_str(), l.key.c_str(),
-                l.region.c_str(), static_cast<unsigned long long>(l.seq));
-  }
-  std::printf("\nexpectations\n");
-  for (const auto& e : o.expectations) {
-    std::printf("  [%s] %-40s want %-12s got %s\n", e.pass ? "PASS" : "FAIL", e.name.c_str(),
-                e.want.c_str(), e.got.c_str());
-  }
-  if (o.expectations.empty()) std::printf("  (none)\n");
-  for (const auto& p : problems_) std::printf("  [FAIL] %s\n", p.c_str());
+  return out;
 }
 
-json DrillRun::report_json(const FinishOutcome& o) {
-  const TopologyConfig& cfg = cfg_;
-  // JSON report.
-  json j;
-  j["drill"] = drill_.name;
-  j["description"] = drill_.description;
-  j["source"] = drill_.source;
+}  // namespace
+
+// The drill, where it ran, its steps, and the timings and load it ran with.
+void DrillRun::report_drill(DrillReport& r) const {
+  r.drill = drill_.name;
+  r.description = drill_.description;
+  r.source = drill_.source;
   // Where each daemon ran: loopback, or its network namespace and address (docs/deploy.md).
-  j["placement"] = placement_lines(state_);
-  j["steps"] = steps_json_;
-  j["fault"] = {{"region", faulted_},
-                {"description", faulted_ + " region " + fault_kind_},
-                {"unix_nanos", marks_.fault_ns}};
-  json faults = json::array();
-  for (const auto& w : faults_) {
-    faults.push_back({{"description", w.description},
-                      {"target", w.target},
-                      {"start_unix_nanos", w.start_ns},
-                      {"end_unix_nanos", w.end_ns ? w.end_ns : o.end_ns}});
-  }
-  j["faults"] = faults;
-  j["failover"] = {{"automated_by_drill", automated_failover_},
-                   {"new_active", marks_.new_region},
-                   {"new_epoch", failover_epoch_},
-                   {"promoted_unix_nanos", marks_.promoted_ns}};
-  j["planned_failovers"] = o.planned_j;
-  j["reprotects"] = reprotects_;
-  j["final_active"] = active_;
-  j["config"] = {{"workloads", cfg.workloads_flag()},
-                 {"probe_interval_ms", cfg.probe_interval_ms},
-                 {"probe_timeout_ms", cfg.probe_timeout_ms},
-                 {"tolerated_failures", cfg.tolerated_failures},
-                 {"ttl_ms", cfg.ttl_ms},
-                 {"fault_proxy", cfg.fault_proxy},
-                 {"rate", load_options_.rate},
-                 {"workers", load_options_.workers},
-                 {"deadline_ms", load_options_.op_timeout.count()},
-                 {"in_flight", load_options_.in_flight},
-                 {"stale_clients", stale_clients_json(load_options_.stale)}};
-  j["writes"] = {{"attempted", o.check.writes.attempted},
-                 {"acknowledged", o.check.writes.ok},
-                 {"failed", o.check.writes.failed},
-                 {"indeterminate", o.check.writes.indeterminate}};
-  j["reads"] = {{"attempted", o.check.reads.attempted},
-                {"ok", o.check.reads.ok},
-                {"failed", o.check.reads.failed},
-                {"indeterminate", o.check.reads.indeterminate}};
-  j["acknowledged_by_region"] = o.check.ok_writes_by_region;
-  j["availability"] = o.availability;
-  put_rto(o.rto, &j);
-  j["failover_estimate_ms"] = {{"documented", cfg.documented_failover_ms()},
-                               {"strict", cfg.strict_failover_ms()},
-                               {"lease_wait", cfg.lease_wait_ms()}};
-  j["lease_wait_ms"] = lease_wait_ms_;
-  j["acknowledged_writes_lost"] = o.check.lost_count;
-  j["lost_writes_given_up_by_recovery_point"] = o.given_up_by_design;
-  json lost = json::array();
-  for (const auto& l : o.check.lost) {
-    lost.push_back({{"id", l.id},
-                    {"workload", l.workload},
-                    {"key", l.key},
-                    {"value", l.value},
-                    {"region", l.region},
-                    {"seq", l.seq},
-                    {"complete_ns", l.complete_ns}});
-  }
-  j["lost"] = lost;
-  j["clients_moved"] = {{"clients", o.moved.clients},
-                        {"moved", o.moved.moved},
-                        {"first_ms", ms_json(o.moved.first)},
-                        {"all_ms", ms_json(o.moved.last)}};
-  j["writes_acked_after_fencing"] = o.after_fencing.ids;
-  j["writes_acked_after_fencing_in_flight_across"] = o.after_fencing.in_flight_across;
-  j["recovered_indeterminate"] = o.check.recovered_count;
-  j["stale_reads"] = o.check.stale_read_count;
-  json rpo_j = json::array();
-  for (const auto& w : o.rpo.workloads) {
-    rpo_j.push_back({{"workload", w.workload},
-                     {"acked_seq_at_old", w.acked_seq_at_old},
-                     {"recovered_seq", w.recovered_seq},
-                     {"writes", w.writes},
-                     {"ms", ms_json(w.time)}});
-  }
-  j["rpo"] = {
-      {"writes", o.rpo.total_writes}, {"max_ms", ms_json(o.rpo.max_time)}, {"workloads", rpo_j}};
-  j["replication_lag_before_fault"] = lag_before_;
-  // Replication lag of whichever region was active, sampled every 200 ms.
-  json lag_series = json::array();
+  r.placement = placement_lines(state_);
+  r.steps = steps_json_;
+  const TopologyConfig& cfg = cfg_;
+  DrillReportConfig& c = r.config;
+  c.workloads = cfg.workloads_flag();
+  c.probe_interval_ms = cfg.probe_interval_ms;
+  c.probe_timeout_ms = cfg.probe_timeout_ms;
+  c.tolerated_failures = cfg.tolerated_failures;
+  c.ttl_ms = cfg.ttl_ms;
+  c.fault_proxy = cfg.fault_proxy;
+  c.rate = load_options_.rate;
+  c.workers = load_options_.workers;
+  c.deadline_ms = load_options_.op_timeout.count();
+  c.in_flight = load_options_.in_flight;
+  c.stale_clients = load_options_.stale;
+  c.documented_failover_ms = cfg.documented_failover_ms();
+  c.strict_failover_ms = cfg.strict_failover_ms();
+  c.lease_wait_ms = cfg.lease_wait_ms();
+}
+
+// What the steps did: faults, clocks, failovers, re-protects, the lag before the fault.
+void DrillRun::report_steps(const FinishOutcome& o, DrillReport& r) const {
+  r.fault_region = faulted_;
+  r.fault_kind = fault_kind_;
+  r.fault_ns = marks_.fault_ns;
+  r.load_start_ns = load_start_ns_;
+  r.end_ns = o.end_ns;
+  r.faults = faults_;
+  r.clock_notes = clock_notes_;
+  r.clock_drift_beyond_lease_bound = beyond_bound_drifts_;
+  r.automated_failover = automated_failover_;
+  r.failed_over = !points_.empty();
+  r.new_active = marks_.new_region;
+  r.failover_epoch = failover_epoch_;
+  r.promoted_ns = marks_.promoted_ns;
+  r.lease_wait_ms = lease_wait_ms_;
+  r.planned_failovers = o.planned;
+  r.reprotects = reprotects_;
+  r.final_active = active_;
+  r.lag_before_fault = lag_before_;
+}
+
+// The history judged: counts, RTO, clients moved, losses, fencing, RPO.
+void DrillRun::report_history(const FinishOutcome& o, DrillReport& r) {
+  r.writes = o.check.writes;
+  r.reads = o.check.reads;
+  r.acknowledged_by_region = o.check.ok_writes_by_region;
+  r.availability = o.availability;
+  r.has_rto = o.has_rto;
+  r.rto = o.rto;
+  r.clients_moved = o.moved;
+  r.lost_count = o.check.lost_count;
+  r.lost_given_up_by_recovery_point = o.given_up_by_design;
+  r.lost = o.check.lost;
+  r.recovered_count = o.check.recovered_count;
+  r.stale_reads = o.check.stale_read_count;
+  r.after_fencing = o.after_fencing;
+  r.rpo = o.rpo;
+}
+
+// Replication lag of whichever region was active, sampled every 200 ms.
+std::vector<LagPoint> DrillRun::lag_series() const {
+  std::vector<LagPoint> series;
   for (const auto& s : sampler_->samples()) {
     if (!s.active) continue;
-    uint64_t writes = 0;
-    double lag_ms = 0;
-    for (const auto& [w, n] : s.lag_writes) writes += n;
-    for (const auto& [w, m] : s.lag_ms) lag_ms = std::max(lag_ms, m);
-    lag_series.push_back({{"unix_nanos", s.unix_nanos},
-                          {"region", s.region},
-                          {"epoch", s.epoch},
-                          {"lag_writes", writes},
-                          {"lag_ms", lag_ms}});
+    LagPoint p{s.unix_nanos, s.region, s.epoch, 0, 0};
+    for (const auto& [w, n] : s.lag_writes) p.lag_writes += n;
+    for (const auto& [w, m] : s.lag_ms) p.lag_ms = std::max(p.lag_ms, m);
+    series.push_back(std::move(p));
   }
-  j["replication_lag"] = lag_series;
-  j["clock_notes"] = clock_notes_;
-  j["clock_drift_beyond_lease_bound"] = beyond_bound_drifts_;
-  json ev = json::array();
-  for (const auto& e : o.events) {
-    ev.push_back({{"unix_nanos", e.unix_nanos()},
-                  {"kind", e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED ? "route_changed"
-                                                                              : "endpoint_status"},
-                  {"endpoint", e.endpoint()},
-                  {"new_status", endpoint_status_label(e.new_status())},
-                  {"old_route", e.old_route()},
-                  {"new_route", e.new_route()},
-                  {"reason", e.reason()}});
-  }
-  j["routing_events"] = ev;
-  json exj = json::array();
-  for (const auto& e : o.expectations) {
-    exj.push_back({{"name", e.name}, {"want", e.want}, {"got", e.got}, {"pass", e.pass}});
-  }
-  j["expectations"] = exj;
-  j["aborted"] = aborted_;
-  j["problems"] = problems_;
-  j["passed"] = o.passed;
-  j["history_file"] = o.history_path;
-  j["duration_s"] =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  return j;
+  return series;
+}
+
+DrillReport DrillRun::build_report(const FinishOutcome& o) const {
+  DrillReport r;
+  report_drill(r);
+  report_steps(o, r);
+  report_history(o, r);
+  r.replication_lag = lag_series();
+  r.routing_events = routing_events(o.events);
+  r.expectations = o.expectations;
+  r.aborted = aborted_;
+  r.problems = problems_;
+  r.passed = o.passed;
+  r.history_file = o.history_path;
+  r.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return r;
 }
 
 // report.json, report.html beside it, and the JUnit file when asked for.
@@ -455,8 +301,9 @@ int DrillRun::finish() {
   FinishOutcome o = stop_load();
   measure(o);
   judge(o);
-  print_summary(o);
-  const json j = report_json(o);
+  const DrillReport report = build_report(o);
+  print_drill_report(report, stdout);
+  const json j = drill_report_json(report);
   write_reports(o, j);
   leave_topology();
   std::printf("\n%s\n", o.passed            ? "PASSED: every expectation held"

@@ -19,6 +19,7 @@
 #include "cli/child_process.h"
 #include "cli/commands.h"
 #include "cli/drill.h"
+#include "cli/drill_report.h"
 #include "cli/faults.h"
 #include "cli/final_state.h"
 #include "cli/html_report.h"
@@ -49,20 +50,7 @@ inline std::string other_region(const std::string& r) {
   return r == "primary" ? "secondary" : "primary";
 }
 
-inline std::string ms(std::optional<Duration> d) {
-  return d ? fmt::format("{:.0f} ms", to_ms(*d)) : "n/a";
-}
-inline json ms_json(std::optional<Duration> d) { return d ? json(to_ms(*d)) : json(nullptr); }
-
 using Expectation = model::Expectation;
-
-// A fault as it happened, for the report's shaded bands.
-struct FaultWindow {
-  std::string description;
-  int64_t start_ns = 0;
-  int64_t end_ns = 0;  // 0 = until the end of the drill
-  std::string target;
-};
 
 class DrillRun {
  public:
@@ -132,7 +120,7 @@ class DrillRun {
     bool given_up_by_design{};
     model::ClientSwitch moved{};
     model::FencedWrites after_fencing{};
-    json planned_j = json::array();
+    std::vector<PlannedFailoverReport> planned{};  // with the writes each drain missed
     uint64_t planned_given_up{};
     Result<drsim::v1::ResolveResponse> final_route = internal_error("not resolved");
     uint64_t all_ops{};
@@ -145,8 +133,12 @@ class DrillRun {
   FinishOutcome stop_load();
   void measure(FinishOutcome& o);
   void judge(FinishOutcome& o);
-  void print_summary(const FinishOutcome& o);
-  json report_json(const FinishOutcome& o);
+  // The report (cli/drill_report.h) of what the steps recorded and finish() measured.
+  DrillReport build_report(const FinishOutcome& o) const;
+  void report_drill(DrillReport& r) const;
+  void report_steps(const FinishOutcome& o, DrillReport& r) const;
+  static void report_history(const FinishOutcome& o, DrillReport& r);
+  std::vector<LagPoint> lag_series() const;
   void write_reports(const FinishOutcome& o, const json& j);
   void leave_topology();
   int finish();
@@ -198,16 +190,9 @@ class DrillRun {
   int64_t last_action_ns_ = 0;  // start of the latest inject / heal / failover / ... step
   std::string active_ = "primary";  // the region active now, as the drill's steps left it
   std::vector<model::Promotion> promotions_;
-  struct PlannedRecord {
-    std::string from, to;
-    uint64_t new_epoch = 0;
-    int64_t promoted_ns = 0;
-    double writes_paused_ms = 0, duration_ms = 0;
-    std::vector<model::DrainedCursor> drained;
-  };
-  std::vector<PlannedRecord> planned_;
-  json reprotects_ = json::array();
-  json lag_before_ = json::object();
+  std::vector<PlannedFailoverReport> planned_;  // acked_beyond_drain filled in by measure()
+  std::vector<ReprotectReport> reprotects_;
+  std::map<std::string, LagBeforeFault> lag_before_;  // by workload
   json steps_json_ = json::array();
   std::vector<FaultWindow> faults_;
   std::vector<std::string> clock_notes_;

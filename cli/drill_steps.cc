@@ -10,11 +10,8 @@ void DrillRun::record_lag_before_fault(const std::string& region) {
   auto st = region_status(state_.at(region).address);
   if (!st.is_ok()) return;
   for (const auto& w : st->workloads()) {
-    lag_before_[w.name()] = {{"lag_writes", w.lag_writes()},
-                             {"lag_ms", w.lag_ms()},
-                             {"write_to_ack_p50_ms", w.lag().p50_ms()},
-                             {"write_to_ack_p99_ms", w.lag().p99_ms()},
-                             {"samples", w.lag().samples()}};
+    lag_before_[w.name()] = {w.lag_writes(), w.lag_ms(), w.lag().p50_ms(), w.lag().p99_ms(),
+                             w.lag().samples()};
     say(fmt::format("replication {} ({}): {} writes behind, write-to-standby-ack p50 {:.2f} ms "
                     "p99 {:.2f} ms over {} writes",
                     w.name(), w.mode() == drsim::v1::MODE_SYNC ? "sync" : "async", w.lag_writes(),
@@ -140,8 +137,8 @@ void DrillRun::record_promotion() {
 
 void DrillRun::record_planned(const PlannedFailoverOutcome& fo, int64_t sent, int64_t received) {
   for (const auto& line : fo.lines) say("  " + line);
-  PlannedRecord r{fo.from, fo.to, fo.response.new_epoch(), 0, fo.response.writes_paused_ms(),
-                  fo.response.duration_ms(), {}};
+  PlannedFailoverReport r{fo.from, fo.to, fo.response.new_epoch(), 0,
+                          fo.response.writes_paused_ms(), fo.response.duration_ms(), {}, {}};
   r.promoted_ns = local_promotion_time(fo.to, fo.response.promoted_unix_nanos(), sent, received);
   model::Promotion promotion{r.new_epoch, r.promoted_ns, {}};
   for (const auto& c : fo.response.drained()) {
@@ -157,17 +154,12 @@ void DrillRun::record_planned(const PlannedFailoverOutcome& fo, int64_t sent, in
 void DrillRun::record_reprotect(const ReprotectOutcome& rp) {
   for (const auto& line : rp.lines) say("  " + line);
   const auto& st = rp.response.resync();
-  reprotects_.push_back({{"active", rp.active},
-                         {"standby", rp.standby},
-                         {"kind", st.kind() == drsim::v1::RESYNC_KIND_FULL    ? "full"
-                                  : st.kind() == drsim::v1::RESYNC_KIND_DELTA ? "delta"
-                                                                              : "none"},
-                         {"bytes", st.bytes()},
-                         {"duration_ms", st.duration_ms()},
-                         {"changes", st.changes()},
-                         {"keys_copied", st.keys_copied()},
-                         {"rolled_back_entries", st.rolled_back_entries()},
-                         {"restored_keys", st.restored_keys()}});
+  reprotects_.push_back({rp.active, rp.standby,
+                         st.kind() == drsim::v1::RESYNC_KIND_FULL    ? "full"
+                         : st.kind() == drsim::v1::RESYNC_KIND_DELTA ? "delta"
+                                                                     : "none",
+                         st.bytes(), st.duration_ms(), st.changes(), st.keys_copied(),
+                         st.rolled_back_entries(), st.restored_keys()});
 }
 
 void DrillRun::planned_failover(const DrillStep& step, const std::string& label,
