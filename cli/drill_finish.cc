@@ -297,9 +297,32 @@ void DrillRun::leave_topology() {
   }
 }
 
+// Each region daemon's DRSIM_BUG count (GetStatus.bugs_counted) now. A region that does not
+// answer (killed, paused) is not counted; its log still has the line.
+std::map<std::string, uint64_t> DrillRun::count_bugs() const {
+  std::map<std::string, uint64_t> counted;
+  for (const char* region : {"primary", "secondary"}) {
+    auto st = region_status(state_.at(region).address);
+    if (st.is_ok()) counted[region] = st->bugs_counted();
+  }
+  return counted;
+}
+
+// A bug a daemon counted while the drill ran fails it. A daemon restarted by the drill starts
+// again from 0; attached daemons may have counted some before this drill (not its to judge).
+void DrillRun::note_bugs() {
+  std::map<std::string, uint64_t> counted = count_bugs();
+  for (auto& [region, n] : counted) {
+    auto before = bugs_at_start_.find(region);
+    if (before != bugs_at_start_.end() && n >= before->second) n -= before->second;
+  }
+  for (auto& line : model::bug_problems(counted)) problems_.push_back(std::move(line));
+}
+
 int DrillRun::finish() {
   FinishOutcome o = stop_load();
   measure(o);
+  note_bugs();
   judge(o);
   const DrillReport report = build_report(o);
   print_drill_report(report, stdout);

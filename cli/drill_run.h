@@ -133,6 +133,9 @@ class DrillRun {
   FinishOutcome stop_load();
   void measure(FinishOutcome& o);
   void judge(FinishOutcome& o);
+  std::map<std::string, uint64_t> count_bugs() const;
+  void note_bugs();
+  std::map<std::string, uint64_t> bugs_at_start_;  // each region's DRSIM_BUG count at load start
   // The report (cli/drill_report.h) of what the steps recorded and finish() measured.
   DrillReport build_report(const FinishOutcome& o) const;
   void report_drill(DrillReport& r) const;

@@ -241,6 +241,7 @@ int DrillRun::run() {
       std::fprintf(stderr, "drsim drill: %s\n", s.message().c_str());
     }
   });
+  bugs_at_start_ = count_bugs();
   load_ = std::make_unique<LoadGenerator>(lo, history_.get());
   load_->start();
   load_start_ns_ = wall_now_unix_nanos();

@@ -1,6 +1,9 @@
 // Three levels for bugs (after Envoy): DRSIM_ASSERT is debug-only,
 // DRSIM_CHECK always aborts with a message, DRSIM_BUG logs-by-counter and
-// continues (drills and simulations fail when the counter is non-zero).
+// continues — a drill fails when a daemon counted one (GetStatus.bugs_counted, read by the drill
+// runner at the end), a simulated run when its process counted one during the run.
+// Not bugs: a store that fails underneath a region (the disk, not the code) is a fail-stop,
+// region::fail_stop (common/region/fail_stop.h), logged as critical before the abort.
 #pragma once
 
 #include <atomic>
@@ -19,6 +22,8 @@ inline std::atomic<uint64_t>& bug_counter() {
   static std::atomic<uint64_t> count{0};
   return count;
 }
+// DRSIM_BUG reports counted by this process so far.
+inline uint64_t bugs_counted() { return bug_counter().load(); }
 
 }  // namespace drsim
 

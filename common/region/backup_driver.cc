@@ -3,6 +3,7 @@
 // _backups.cc (jobs and recovery points), _restore.cc, _paired.cc (clock, schedule and the
 // paired region) and _disks.cc (snapshots, images, disks).
 #include "common/region/backup_driver.h"
+#include "common/region/fail_stop.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -310,8 +311,7 @@ Result<BackupDriver::Applied> BackupDriver::commit(v1::VaultOp op, std::optional
   if (!r.is_ok()) return r;
   if (Status s = store_.append_op("", op); !s.is_ok()) {
     // The models moved and the log did not: a restart would forget this change.
-    spdlog::critical("backup: cannot log vault op {}: {}", op.seq(), s.to_string());
-    std::abort();
+    fail_stop(fmt::format("backup: cannot log vault op {}: {}", op.seq(), s.to_string()));
   }
   local_.applied_seq = op.seq();
   record_usage(when);

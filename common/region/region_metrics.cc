@@ -148,6 +148,10 @@ net::HttpResponse metrics_response(RegionNode& node, net::HealthService& health,
   m.sample("drsim_region_epoch", {{"region", region}}, static_cast<double>(st.epoch()));
   m.family("drsim_region_outage", Prom::Type::kGauge, "1 during an injected outage.");
   m.sample("drsim_region_outage", {{"region", region}}, st.outage() ? 1 : 0);
+  m.family("drsim_region_bugs_total", Prom::Type::kCounter,
+           "DRSIM_BUG reports counted by this process (any is a drsim bug: see the log).");
+  m.sample("drsim_region_bugs_total", {{"region", region}},
+           static_cast<double>(st.bugs_counted()));
   m.family("drsim_region_replication_connected", Prom::Type::kGauge,
            "1 while this region's outgoing replication stream is connected and welcomed.");
   m.sample("drsim_region_replication_connected", {{"region", region}},

@@ -4,6 +4,8 @@
 // failover), _reprotect.cc (re-protect, both sides), _lease.cc (the lease on being active) and
 // _points.cc (Site Recovery's view and failover to recovery points).
 #include "common/region/region_node.h"
+#include "common/region/fail_stop.h"
+#include "common/core/check.h"
 
 #include <unistd.h>
 
@@ -44,55 +46,8 @@ RegionNode::~RegionNode() {
 
 Status RegionNode::start(const std::string& bound_address) {
   address_ = bound_address;
-  auto meta = store_.load_meta();
-  if (!meta.is_ok()) return meta.status();
-  model::RegionRole::Confirmation confirmation = model::RegionRole::Confirmation::kConfirmed;
-  storage::RegionMeta m;
-  if (meta->has_value()) {
-    m = **meta;
-    // An active region restarted from disk may have been failed over while it
-    // was down: it must hear from its peer (or time out) before it serves.
-    if (m.active && !options_.peer_address.empty() && options_.fence_check_timeout.count() > 0) {
-      confirmation = model::RegionRole::Confirmation::kUnconfirmed;
-    }
-  } else {
-    m.active = options_.initial_role == model::Role::kActive;
-    m.epoch = m.active ? 1 : 0;
-    m.protected_ = true;
-    if (Status s = store_.save_meta(m); !s.is_ok()) return s;
-    // No state at all but a peer: this may be a former active region whose data directory was
-    // wiped and the peer took over meanwhile. It must not take writes at epoch 1 before the
-    // peer answered (a peer that is a fresh standby confirms it at once).
-    if (m.active && !options_.peer_address.empty() && options_.fence_check_timeout.count() > 0) {
-      confirmation = model::RegionRole::Confirmation::kUnconfirmed;
-    }
-  }
-  protected_ = m.protected_;
-  role_ = std::make_unique<model::RegionRole>(
-      options_.name, options_.peer_name, m.active ? model::Role::kActive : model::Role::kStandby,
-      Epoch(m.epoch), confirmation);
-
-  auto marks = store_.unverified_marks();
-  if (!marks.is_ok()) return marks.status();
-  for (const auto& spec : options_.workloads) {
-    auto cursor = store_.load_cursor(spec.name);
-    if (!cursor.is_ok()) return cursor.status();
-    auto w = std::make_unique<Workload>();
-    w->spec = spec;
-    w->source = model::ReplicationSource(cursor->seq);
-    w->sink = model::ReplicationSink(cursor->seq, cursor->epoch);
-    w->last_epoch = cursor->epoch;
-    w->recent_first = cursor->seq.next();
-    auto incomplete = store_.full_copy_incomplete(spec.name);
-    if (!incomplete.is_ok()) return incomplete.status();
-    w->copy_incomplete = *incomplete;
-    if (auto mark = marks->find(spec.name); mark != marks->end()) {
-      w->unverified_after = mark->second;
-    }
-    w->index = order_.size();
-    order_.push_back(w.get());
-    workloads_.emplace(spec.name, std::move(w));
-  }
+  if (Status s = load_role(); !s.is_ok()) return s;
+  if (Status s = load_workloads(); !s.is_ok()) return s;
   if (options_.unsafe_ack_before_standby) {
     spdlog::warn(
         "TEST HOOK --unsafe-ack-before-standby: sync writes are acknowledged before the "
@@ -117,6 +72,61 @@ Status RegionNode::start(const std::string& bound_address) {
   start_lease();
   update_health();
   maybe_connect();
+  return Status::ok();
+}
+
+// The role and epoch the store recorded (a first start: the configured role, saved). An active
+// region with a peer starts unconfirmed: restarted from disk, it may have been failed over while
+// it was down; with no state at all, its data directory may have been wiped after the peer took
+// over. It must hear from its peer (or time out) before it serves; a fresh standby peer confirms
+// it at once.
+Status RegionNode::load_role() {
+  auto meta = store_.load_meta();
+  if (!meta.is_ok()) return meta.status();
+  storage::RegionMeta m;
+  if (meta->has_value()) {
+    m = **meta;
+  } else {
+    m.active = options_.initial_role == model::Role::kActive;
+    m.epoch = m.active ? 1 : 0;
+    m.protected_ = true;
+    if (Status s = store_.save_meta(m); !s.is_ok()) return s;
+  }
+  const bool check_peer =
+      m.active && !options_.peer_address.empty() && options_.fence_check_timeout.count() > 0;
+  protected_ = m.protected_;
+  role_ = std::make_unique<model::RegionRole>(
+      options_.name, options_.peer_name, m.active ? model::Role::kActive : model::Role::kStandby,
+      Epoch(m.epoch),
+      check_peer ? model::RegionRole::Confirmation::kUnconfirmed
+                 : model::RegionRole::Confirmation::kConfirmed);
+  return Status::ok();
+}
+
+// Each configured workload at the cursor its store holds, with its marks (an unfinished full
+// copy, writes not verified against a standby).
+Status RegionNode::load_workloads() {
+  auto marks = store_.unverified_marks();
+  if (!marks.is_ok()) return marks.status();
+  for (const auto& spec : options_.workloads) {
+    auto cursor = store_.load_cursor(spec.name);
+    if (!cursor.is_ok()) return cursor.status();
+    auto w = std::make_unique<Workload>();
+    w->spec = spec;
+    w->source = model::ReplicationSource(cursor->seq);
+    w->sink = model::ReplicationSink(cursor->seq, cursor->epoch);
+    w->last_epoch = cursor->epoch;
+    w->recent_first = cursor->seq.next();
+    auto incomplete = store_.full_copy_incomplete(spec.name);
+    if (!incomplete.is_ok()) return incomplete.status();
+    w->copy_incomplete = *incomplete;
+    if (auto mark = marks->find(spec.name); mark != marks->end()) {
+      w->unverified_after = mark->second;
+    }
+    w->index = order_.size();
+    order_.push_back(w.get());
+    workloads_.emplace(spec.name, std::move(w));
+  }
   return Status::ok();
 }
 
@@ -197,15 +207,14 @@ void RegionNode::persist_meta() {
   storage::RegionMeta m{role_->role() == model::Role::kActive, role_->epoch().value(), protected_};
   Status s = store_.save_meta(m);
   if (!s.is_ok()) {
-    spdlog::critical("cannot persist region role: {}", s.to_string());
-    std::abort();  // the role must be durable before it is acted on
+    // The role must be durable before it is acted on.
+    fail_stop("cannot persist region role: " + s.to_string());
   }
 }
 
 // ---------------------------------------------------------------- admin
 
 void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out) {
-  Time now = scheduler_.now();
   out->set_region(options_.name);
   out->set_role(to_proto(role_->role()));
   out->set_epoch(role_->epoch().value());
@@ -214,9 +223,24 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
   out->set_peer_address(options_.peer_address);
   out->set_replication_connected(link_ != nullptr && link_welcomed_);
   out->set_pid(::getpid());
+  out->set_bugs_counted(bugs_counted());
+  fill_lease_status(out);
+  out->set_fenced_reason(status_note(out->lease()));
+  out->set_now_unix_nanos(clock_.wall_unix_nanos());
+  out->set_clock_offset_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.offset()).count());
+  out->set_replication_refusals(refusals_);
+  out->set_replication_reconnects(connects_ > 0 ? connects_ - 1 : 0);
+  fill_protection_status(out);
+  fill_workload_status(reset_lag_stats, out);
+}
+
+// What `drsim status` says of the region besides its role: fenced, diverged, re-protecting,
+// unprotected, handing over, unconfirmed, replication's error, the lease lost.
+std::string RegionNode::status_note(const drsim::v1::LeaseStatus& lease) const {
   std::string note = role_->fenced_reason();
-  if (!diverged_.empty()) note += (note.empty() ? "" : "; ") + diverged_;
   auto add_note = [&note](const std::string& what) { note += (note.empty() ? "" : "; ") + what; };
+  if (!diverged_.empty()) add_note(diverged_);
   if (resync_.running()) {
     add_note("re-protect: resyncing to " + options_.peer_name + " (" +
              model::resync_kind_name(resync_.kind()) + ", " +
@@ -230,65 +254,65 @@ void RegionNode::status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out)
              model::handover_phase_name(handover_.phase()) + ", writes paused");
   } else if (role_->role() == model::Role::kActive && !role_->confirmed() &&
              fence_note_.empty()) {
-    note += std::string(note.empty() ? "" : "; ") + "unconfirmed: checking the peer's epoch";
+    add_note("unconfirmed: checking the peer's epoch");
   } else if (!link_error_.empty() && replicating() && !link_welcomed_) {
-    note += std::string(note.empty() ? "" : "; ") + "replication: " + link_error_;
+    add_note("replication: " + link_error_);
   }
   if (role_->role() == model::Role::kActive && !role_->confirmed() && !fence_note_.empty()) {
     add_note(fence_note_);
   }
-  fill_lease_status(out);
-  if (out->lease().state() == "lost") add_note("lease lost: " + out->lease().reason());
-  out->set_fenced_reason(note);
-  out->set_now_unix_nanos(clock_.wall_unix_nanos());
-  out->set_clock_offset_ms(
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.offset()).count());
-  out->set_replication_refusals(refusals_);
-  out->set_replication_reconnects(connects_ > 0 ? connects_ - 1 : 0);
-  if (role_->role() == model::Role::kActive) {
-    switch (protection()) {
-      case model::Protection::kProtected:
-        out->set_protection(drsim::v1::REGION_PROTECTION_PROTECTED);
-        break;
-      case model::Protection::kUnprotected:
-        out->set_protection(drsim::v1::REGION_PROTECTION_UNPROTECTED);
-        break;
-      case model::Protection::kResyncing:
-        out->set_protection(drsim::v1::REGION_PROTECTION_RESYNCING);
-        break;
-    }
-    if (resync_.started()) fill_resync_stats(resync_, resync_started_wall_, out->mutable_resync());
-    out->set_planned_failover(model::handover_phase_name(handover_.phase()));
-  } else {
+  if (lease.state() == "lost") add_note("lease lost: " + lease.reason());
+  return note;
+}
+
+void RegionNode::fill_protection_status(drsim::v1::GetStatusResponse* out) const {
+  if (role_->role() != model::Role::kActive) {
     out->set_protection(incoming_.running() ? drsim::v1::REGION_PROTECTION_RESYNCING
                                             : drsim::v1::REGION_PROTECTION_NOT_APPLICABLE);
     if (incoming_.started()) {
       fill_resync_stats(incoming_, incoming_started_wall_, out->mutable_resync());
     }
     if (planned_) out->set_planned_failover("waiting for " + options_.peer_name + " to drain");
+    return;
   }
+  switch (protection()) {
+    case model::Protection::kProtected:
+      out->set_protection(drsim::v1::REGION_PROTECTION_PROTECTED);
+      break;
+    case model::Protection::kUnprotected:
+      out->set_protection(drsim::v1::REGION_PROTECTION_UNPROTECTED);
+      break;
+    case model::Protection::kResyncing:
+      out->set_protection(drsim::v1::REGION_PROTECTION_RESYNCING);
+      break;
+  }
+  if (resync_.started()) fill_resync_stats(resync_, resync_started_wall_, out->mutable_resync());
+  out->set_planned_failover(model::handover_phase_name(handover_.phase()));
+}
+
+// Per workload: mode, last seq and epoch; while replicating to a standby, its lag (unprotected,
+// failed over and not re-protected, there is none to lag behind).
+void RegionNode::fill_workload_status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out) {
+  const Time now = scheduler_.now();
+  const bool active = role_->role() == model::Role::kActive;
   for (auto* w : order_) {
     auto* ws = out->add_workloads();
     ws->set_name(w->spec.name);
     ws->set_mode(w->spec.mode == ReplicationMode::kSync ? drsim::v1::MODE_SYNC
                                                         : drsim::v1::MODE_ASYNC);
-    bool active = role_->role() == model::Role::kActive;
     ws->set_last_seq(active ? w->source.last_written().value() : w->sink.applied().value());
     ws->set_last_epoch(w->last_epoch.value());
-    // Lag is only meaningful while this region replicates to a standby;
-    // unprotected (failed over, not re-protected) it has none to lag behind.
-    if (active && replicating()) {
-      ws->set_acked_seq(w->source.acked().value());
-      ws->set_lag_writes(w->source.lag_writes());
-      ws->set_lag_ms(to_ms(w->source.lag_age(now)));
-      const auto& h = w->source.lag_histogram();
-      auto* lag = ws->mutable_lag();
-      lag->set_p50_ms(to_ms(h.quantile(0.50)));
-      lag->set_p99_ms(to_ms(h.quantile(0.99)));
-      lag->set_max_ms(to_ms(h.max()));
-      lag->set_samples(h.count());
-      if (reset_lag_stats) w->source.lag_histogram().reset();
-    }
+    if (!active || !replicating()) continue;
+    ws->set_acked_seq(w->source.acked().value());
+    ws->set_lag_writes(w->source.lag_writes());
+    ws->set_lag_ms(to_ms(w->source.lag_age(now)));
+    const auto& h = w->source.lag_histogram();
+    auto* lag = ws->mutable_lag();
+    lag->set_p50_ms(to_ms(h.quantile(0.50)));
+    lag->set_p99_ms(to_ms(h.quantile(0.99)));
+    lag->set_max_ms(to_ms(h.max()));
+    lag->set_samples(h.count());
+    if (reset_lag_stats) w->source.lag_histogram().reset();
   }
 }
 

@@ -20,11 +20,13 @@
 #include <boost/asio/io_context.hpp>
 
 #include "common/core/scheduler.h"
+#include "common/model/replication/batch_admission.h"
 #include "common/model/replication/handover.h"
 #include "common/model/replication/lease.h"
 #include "common/model/replication/lease_wait.h"
 #include "common/model/replication/region_protection.h"
 #include "common/model/replication/region_role.h"
+#include "common/model/replication/resync_plan.h"
 #include "common/model/replication/resync_progress.h"
 #include "common/model/replication/send_queue.h"
 #include "common/model/replication/sink.h"
@@ -330,6 +332,14 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   // Re-protect, standby side.
   Status plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
                               std::vector<drsim::v1::ResyncDecision>* decisions);
+  // The peer's log summaries, one per workload hosted here, each valid; else INVALID_ARGUMENT
+  // naming the entry.
+  Result<std::map<std::string, model::LogSummary>> read_resync_offer(
+      const drsim::v1::ResyncOffer& offer);
+  Result<drsim::v1::ResyncDecision> plan_workload_resync(Workload& w,
+                                                         const model::LogSummary& theirs);
+  Result<uint64_t> roll_back_for_resync(Workload& w, model::ResyncPlan& plan,
+                                        const model::LogSummary& local, Seq applied);
   Result<std::vector<model::KeyRestore>> rollback_restores(Workload& w, Seq common,
                                                            const model::LogSummary& local);
   void sink_snapshot(SinkLink* stream, const drsim::v1::SnapshotChunk& chunk);
@@ -406,10 +416,29 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   void sink_lease_request(SinkLink* stream, const drsim::v1::LeaseRequest& req);
   std::string lease_grantors() const;
   void fill_lease_status(drsim::v1::GetStatusResponse* out) const;
+  // start()'s parts: the durable role, the workloads at their cursors.
+  Status load_role();
+  Status load_workloads();
+  // status()'s parts: the note after the role, the protection, each workload's cursor and lag.
+  std::string status_note(const drsim::v1::LeaseStatus& lease) const;
+  void fill_protection_status(drsim::v1::GetStatusResponse* out) const;
+  void fill_workload_status(bool reset_lag_stats, drsim::v1::GetStatusResponse* out);
 
   // Sink side.
   void sink_hello(SinkLink* stream, const drsim::v1::Hello& hello);
   void sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batch);
+  // What admission advances before a batch is durable, put back if it cannot be made so.
+  struct SinkBefore {
+    Workload* w;
+    model::ReplicationSink sink;
+    Epoch last_epoch;
+  };
+  // The batch as model::admit_change_batch sees it; each workload it names into `before`.
+  model::BatchAdmission admit_batch(const drsim::v1::ChangeBatch& batch,
+                                    std::vector<SinkBefore>& before);
+  // A re-protect into this region under way: the applied changes counted per workload.
+  void count_incoming(const std::vector<Workload*>& touched,
+                      const std::vector<const drsim::v1::Change*>& applied);
   // Rejects a replicated batch of `changes` this region cannot make durable: a NACK for a full
   // disk (RESOURCE_EXHAUSTED), a fail-stop for anything else.
   void refuse_undurable(SinkLink* stream, int changes, const Status& why);

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/region/region_node.h"
+#include "common/region/fail_stop.h"
 
 namespace drsim::region {
 
@@ -79,9 +80,7 @@ Result<drsim::v1::FailoverResponse> RegionNode::failover_to_points(
   for (auto& p : plans) {
     if (Status s = store_.roll_back(p.w->spec.name, p.cursor, p.restores); !s.is_ok()) {
       // A half-done rollback cannot be promoted: the store and memory would disagree.
-      spdlog::critical("cannot roll {} back to its recovery point: {}", p.w->spec.name,
-                       s.to_string());
-      std::abort();
+      fail_stop("cannot roll " + p.w->spec.name + " back to its recovery point: " + s.to_string());
     }
     spdlog::info(
         "failover to recovery point: {} rolled back from seq {} to seq {} ({} key(s) "
@@ -122,9 +121,8 @@ Status RegionNode::change_to_points(const std::map<std::string, PointChange>& po
     if (!cursor.is_ok()) {
       if (points.size() == 1) return cursor.status();
       // A later workload failed after earlier ones changed: store and memory would disagree.
-      spdlog::critical("cannot change {} to its recovery point: {}", name,
-                       cursor.status().to_string());
-      std::abort();
+      fail_stop("cannot change " + name + " to its recovery point: " +
+                cursor.status().to_string());
     }
     w->source = model::ReplicationSource(cursor->seq);
     w->last_epoch = cursor->epoch;

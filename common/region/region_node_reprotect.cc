@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/region/region_node.h"
+#include "common/region/fail_stop.h"
 #include "common/region/region_node_parts.h"
 
 namespace drsim::region {
@@ -250,8 +251,8 @@ void RegionNode::fill_resync_stats(const model::ResyncProgress& p, int64_t start
 
 // ---------------------------------------------------------------- re-protect: standby side
 
-Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
-                                        std::vector<drsim::v1::ResyncDecision>* decisions) {
+Result<std::map<std::string, model::LogSummary>> RegionNode::read_resync_offer(
+    const drsim::v1::ResyncOffer& offer) {
   std::map<std::string, model::LogSummary> peer;
   for (int i = 0; i < offer.logs_size(); ++i) {
     const auto& log = offer.logs(i);
@@ -271,6 +272,13 @@ Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
                             " workload(s) offered; region " + options_.name + " hosts " +
                             std::to_string(order_.size()));
   }
+  return peer;
+}
+
+Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
+                                        std::vector<drsim::v1::ResyncDecision>* decisions) {
+  auto peer = read_resync_offer(offer);
+  if (!peer.is_ok()) return peer.status();
   // A re-protect writes (roll backs, full copies): on a full disk the hello is refused before
   // any of it, and the source's re-protect ends with the reason. A workload whose roll back or
   // copy start still fails for want of room refuses it likewise; the ones planned before it
@@ -283,64 +291,79 @@ Status RegionNode::plan_incoming_resync(const drsim::v1::ResyncOffer& offer,
     incoming_started_wall_ = clock_.wall_unix_nanos();
   }
   for (auto* w : order_) {
-    const model::LogSummary& theirs = peer.at(w->spec.name);
-    storage::WorkloadCursor cursor{w->sink.applied(), w->sink.applied_epoch()};
-    auto ours = store_.log_summary(w->spec.name, cursor, kMaxEpochSpans);
-    model::LogSummary local = ours.is_ok() ? *ours : cursor_only(cursor.seq, cursor.epoch);
-    model::ResyncPlan plan =
-        model::plan_resync(local, theirs, w->copy_incomplete, w->unverified_after);
-    uint64_t restored = 0;
-    if (plan.kind == model::ResyncKind::kDelta && plan.rollback_entries > 0) {
-      auto restores = rollback_restores(*w, plan.common, local);
-      if (!restores.is_ok()) {
-        plan.kind = model::ResyncKind::kFull;
-        plan.reason = "cannot roll back to seq " + std::to_string(plan.common.value()) + ": " +
-                      restores.status().message();
-      } else {
-        Status s = store_.roll_back(w->spec.name, {plan.common, plan.common_epoch}, *restores);
-        if (s.code() == StatusCode::kResourceExhausted) return s;  // nothing of it is written
-        if (!s.is_ok()) {
-          spdlog::critical("roll back of {} failed: {}", w->spec.name, s.to_string());
-          std::abort();  // memory and disk would disagree
-        }
-        restored = restores->size();
-        spdlog::info(
-            "re-protect {}: rolled back seq {}..{} that {} never had, to seq {} (epoch {}); {} "
-            "key(s) put back",
-            w->spec.name, plan.common.value() + 1, cursor.seq.value(), options_.peer_name,
-            plan.common.value(), plan.common_epoch.value(), restored);
-        w->sink = model::ReplicationSink(plan.common, plan.common_epoch);
-        w->source = model::ReplicationSource(plan.common);
-        w->last_epoch = plan.common_epoch;
-        w->unverified_after.reset();  // roll_back cleared the mark with the entries after it
-      }
-    }
-    if (plan.kind == model::ResyncKind::kFull) {
-      if (Status s = store_.begin_full_copy(w->spec.name); !s.is_ok()) {
-        if (s.code() == StatusCode::kResourceExhausted) return s;  // nothing of it is written
-        spdlog::critical("cannot start a full copy of {}: {}", w->spec.name, s.to_string());
-        std::abort();
-      }
-      w->copy_incomplete = true;
-      w->unverified_after.reset();  // begin_full_copy cleared it
-      w->sink = model::ReplicationSink();
-      w->source = model::ReplicationSource();
-      w->last_epoch = Epoch(0);
-      spdlog::info("re-protect {}: full copy from {} ({})", w->spec.name, options_.peer_name,
-                   plan.reason);
-    }
-    incoming_.on_planned(w->spec.name, plan, theirs.last, restored);
-    drsim::v1::ResyncDecision d;
-    d.set_workload(w->spec.name);
-    d.set_kind(to_proto(plan.kind));
-    d.set_common_seq(plan.common.value());
-    d.set_common_epoch(plan.common_epoch.value());
-    d.set_rolled_back_entries(plan.kind == model::ResyncKind::kDelta ? plan.rollback_entries : 0);
-    d.set_restored_keys(restored);
-    d.set_reason(plan.reason);
-    decisions->push_back(std::move(d));
+    auto d = plan_workload_resync(*w, peer->at(w->spec.name));
+    if (!d.is_ok()) return d.status();
+    decisions->push_back(std::move(*d));
   }
   return Status::ok();
+}
+
+// One workload's part of an incoming re-protect: the plan against the peer's log, its roll back
+// or the start of its full copy done here, and the decision the peer is told.
+Result<drsim::v1::ResyncDecision> RegionNode::plan_workload_resync(
+    Workload& w, const model::LogSummary& theirs) {
+  storage::WorkloadCursor cursor{w.sink.applied(), w.sink.applied_epoch()};
+  auto ours = store_.log_summary(w.spec.name, cursor, kMaxEpochSpans);
+  model::LogSummary local = ours.is_ok() ? *ours : cursor_only(cursor.seq, cursor.epoch);
+  model::ResyncPlan plan = model::plan_resync(local, theirs, w.copy_incomplete, w.unverified_after);
+  uint64_t restored = 0;
+  if (plan.kind == model::ResyncKind::kDelta && plan.rollback_entries > 0) {
+    auto rolled = roll_back_for_resync(w, plan, local, cursor.seq);
+    if (!rolled.is_ok()) return rolled.status();
+    restored = *rolled;
+  }
+  if (plan.kind == model::ResyncKind::kFull) {
+    if (Status s = store_.begin_full_copy(w.spec.name); !s.is_ok()) {
+      if (s.code() == StatusCode::kResourceExhausted) return s;  // nothing of it is written
+      fail_stop("cannot start a full copy of " + w.spec.name + ": " + s.to_string());
+    }
+    w.copy_incomplete = true;
+    w.unverified_after.reset();  // begin_full_copy cleared it
+    w.sink = model::ReplicationSink();
+    w.source = model::ReplicationSource();
+    w.last_epoch = Epoch(0);
+    spdlog::info("re-protect {}: full copy from {} ({})", w.spec.name, options_.peer_name,
+                 plan.reason);
+  }
+  incoming_.on_planned(w.spec.name, plan, theirs.last, restored);
+  drsim::v1::ResyncDecision d;
+  d.set_workload(w.spec.name);
+  d.set_kind(to_proto(plan.kind));
+  d.set_common_seq(plan.common.value());
+  d.set_common_epoch(plan.common_epoch.value());
+  d.set_rolled_back_entries(plan.kind == model::ResyncKind::kDelta ? plan.rollback_entries : 0);
+  d.set_restored_keys(restored);
+  d.set_reason(plan.reason);
+  return d;
+}
+
+// A delta re-protect into this region rolls back the entries the peer never had, to the common
+// point: the keys they touched put back. When the values to put back cannot be found the plan
+// turns into a full copy (`plan` changed). Returns how many keys were put back.
+Result<uint64_t> RegionNode::roll_back_for_resync(Workload& w, model::ResyncPlan& plan,
+                                                  const model::LogSummary& local, Seq applied) {
+  auto restores = rollback_restores(w, plan.common, local);
+  if (!restores.is_ok()) {
+    plan.kind = model::ResyncKind::kFull;
+    plan.reason = "cannot roll back to seq " + std::to_string(plan.common.value()) + ": " +
+                  restores.status().message();
+    return uint64_t{0};
+  }
+  Status s = store_.roll_back(w.spec.name, {plan.common, plan.common_epoch}, *restores);
+  if (s.code() == StatusCode::kResourceExhausted) return s;  // nothing of it is written
+  // Memory and disk would disagree.
+  if (!s.is_ok()) fail_stop("roll back of " + w.spec.name + " failed: " + s.to_string());
+  const uint64_t restored = restores->size();
+  spdlog::info(
+      "re-protect {}: rolled back seq {}..{} that {} never had, to seq {} (epoch {}); {} key(s) "
+      "put back",
+      w.spec.name, plan.common.value() + 1, applied.value(), options_.peer_name,
+      plan.common.value(), plan.common_epoch.value(), restored);
+  w.sink = model::ReplicationSink(plan.common, plan.common_epoch);
+  w.source = model::ReplicationSource(plan.common);
+  w.last_epoch = plan.common_epoch;
+  w.unverified_after.reset();  // roll_back cleared the mark with the entries after it
+  return restored;
 }
 
 Result<std::vector<model::KeyRestore>> RegionNode::rollback_restores(

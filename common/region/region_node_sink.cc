@@ -6,6 +6,7 @@
 
 #include "common/model/replication/batch_admission.h"
 #include "common/region/region_node.h"
+#include "common/region/fail_stop.h"
 
 namespace drsim::region {
 
@@ -137,24 +138,14 @@ void RegionNode::sink_hello(SinkLink* stream, const drsim::v1::Hello& hello) {
                hello.has_resync() ? "re-protect " : "", hello.region(), hello.epoch());
 }
 
-void RegionNode::sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batch) {
-  if (Status room = store_.check_room(batch.ByteSizeLong()); !room.is_ok()) {
-    refuse_undurable(stream, batch.changes_size(), room);
-    return;
-  }
+model::BatchAdmission RegionNode::admit_batch(const drsim::v1::ChangeBatch& batch,
+                                              std::vector<SinkBefore>& before) {
   std::vector<model::IncomingChange> incoming;
   incoming.reserve(batch.changes_size());
-  // What admission advances before the changes are durable, restored if they cannot be made so.
-  struct Before {
-    Workload* w;
-    model::ReplicationSink sink;
-    Epoch last_epoch;
-  };
-  std::vector<Before> before;
   for (const Change& c : batch.changes()) {
     Workload* w = find(c.workload());
     if (w != nullptr && std::none_of(before.begin(), before.end(),
-                                     [w](const Before& b) { return b.w == w; })) {
+                                     [w](const SinkBefore& b) { return b.w == w; })) {
       before.push_back({w, w->sink, w->last_epoch});
     }
     bool well_formed =
@@ -163,8 +154,33 @@ void RegionNode::sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batc
         {c.workload(), w != nullptr ? &w->sink : nullptr, Epoch(c.epoch()), Seq(c.seq()),
          well_formed ? model::ChangeShape::kWellFormed : model::ChangeShape::kMalformed});
   }
-  model::BatchAdmission admitted =
-      model::admit_change_batch(Epoch(batch.epoch()), role_->epoch(), incoming);
+  return model::admit_change_batch(Epoch(batch.epoch()), role_->epoch(), incoming);
+}
+
+void RegionNode::count_incoming(const std::vector<Workload*>& touched,
+                                const std::vector<const Change*>& applied) {
+  if (!incoming_.running()) return;
+  for (auto* w : touched) {
+    uint64_t n = 0;
+    uint64_t bytes = 0;
+    for (const auto* c : applied) {
+      if (c->workload() == w->spec.name) {
+        ++n;
+        bytes += c->ByteSizeLong();
+      }
+    }
+    incoming_.on_changes(w->spec.name, n, bytes);
+    incoming_.on_reached(w->spec.name, w->sink.applied());
+  }
+}
+
+void RegionNode::sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batch) {
+  if (Status room = store_.check_room(batch.ByteSizeLong()); !room.is_ok()) {
+    refuse_undurable(stream, batch.changes_size(), room);
+    return;
+  }
+  std::vector<SinkBefore> before;
+  model::BatchAdmission admitted = admit_batch(batch, before);
   if (admitted.scope == model::BatchRefusal::kWholeBatch) {
     sink_reject(stream, admitted.refusal);
     return;
@@ -196,20 +212,7 @@ void RegionNode::sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batc
     spdlog::warn("slow durable apply of {} replicated changes: {:.1f} ms", apply.size(),
                  to_ms(took));
   }
-  if (incoming_.running()) {
-    for (auto* w : touched) {
-      uint64_t n = 0;
-      uint64_t bytes = 0;
-      for (const auto* c : apply) {
-        if (c->workload() == w->spec.name) {
-          ++n;
-          bytes += c->ByteSizeLong();
-        }
-      }
-      incoming_.on_changes(w->spec.name, n, bytes);
-      incoming_.on_reached(w->spec.name, w->sink.applied());
-    }
-  }
+  count_incoming(touched, apply);
   // Ack what is durable now (also on refusal, so the source resumes right): the cursors of the
   // workloads this batch named, the only ones it can have moved.
   std::vector<Workload*> named;
@@ -227,8 +230,7 @@ void RegionNode::sink_batch(SinkLink* stream, const drsim::v1::ChangeBatch& batc
 
 void RegionNode::refuse_undurable(SinkLink* stream, int changes, const Status& why) {
   if (why.code() != StatusCode::kResourceExhausted) {
-    spdlog::critical("durable apply failed: {}", why.to_string());
-    std::abort();  // fail-stop: what the store holds is not known
+    fail_stop("durable apply failed: " + why.to_string());  // what the store holds is unknown
   }
   spdlog::error("cannot make {} replicated changes durable, refusing them: {}", changes,
                 why.message());

@@ -6,6 +6,7 @@
 
 #include "common/model/replication/batch_admission.h"
 #include "common/region/region_node.h"
+#include "common/core/check.h"
 #include "common/region/region_node_parts.h"
 
 namespace drsim::region {
@@ -388,7 +389,7 @@ void RegionNode::check_collected(const Workload& w, const model::SeqRange& range
           w.spec.name, range.first.value(), range.last.value(), w.recent_first.value(),
           w.recent.size(), w.recent.empty() ? 0 : w.recent.front().seq(), batch.changes(i).seq(),
           i - before);
-      std::abort();
+      check_failed("a collected batch holds the range's seqs in order", __FILE__, __LINE__);
     }
   }
 }

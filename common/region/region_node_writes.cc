@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/region/region_node.h"
+#include "common/region/fail_stop.h"
 #include "common/region/region_node_parts.h"
 
 namespace drsim::region {
@@ -156,9 +157,8 @@ bool RegionNode::commit_changes(std::vector<QueuedOp>& ops, const std::vector<Ch
   Time apply_start = scheduler_.now();
   if (Status s = store_.apply(ptrs); !s.is_ok()) {
     if (s.code() != StatusCode::kResourceExhausted) {
-      // Nothing is known of what the store holds: fail-stop.
-      spdlog::critical("durable write failed: {}", s.to_string());
-      std::abort();
+      // Nothing is known of what the store holds.
+      fail_stop("durable write failed: " + s.to_string());
     }
     // The disk filled after the check: RocksDB refused the whole batch, so nothing of it is
     // durable and nothing was sent (pump runs after this). The seqs go back for the next commit,

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/core/check.h"
 #include "common/core/rng.h"
 #include "common/model/drill/history.h"
 #include "common/core/scheduler.h"
@@ -242,6 +243,7 @@ class PairRun {
   // Killed incarnations: their freezers drop what the scheduler still holds for them.
   std::vector<std::unique_ptr<SimRegion>> dead_;
   Verdict v_;
+  uint64_t bugs_at_start_ = bugs_counted();  // DRSIM_BUG reports before this run
   bool clients_running_ = true;
   // Counts start_clients(): a client of an earlier start stops at its next step.
   uint64_t clients_generation_ = 0;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/core/check.h"
 #include "common/model/drill/history_checker.h"
 #include "common/model/replication/lease.h"
 #include "common/sim/pair_run.h"
@@ -250,6 +251,11 @@ void PairRun::fail(std::string what) {
 }
 
 Verdict PairRun::finish() {
+  // A DRSIM_BUG report in either region (one process: the count is the run's) fails the seed.
+  if (const uint64_t bugs = bugs_counted() - bugs_at_start_; bugs > 0) {
+    fail(std::to_string(bugs) + " DRSIM_BUG report(s) counted during the run: a drsim bug (the "
+         "replay's log names where)");
+  }
   v_.simulated = sim_.now() - kTimeZero;
   if (options_.record) v_.record.history = history_;
   return std::move(v_);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/core/check.h"
 #include "common/sim/pair_run.h"
 #include "common/sim/sim_network.h"
 #include "common/sim/sim_region.h"
@@ -114,6 +115,22 @@ TEST_F(SyncAckDeadline, AWriteTheStandbyNeverAcksIsAnsweredUnknownAtItsDeadlineT
   EXPECT_EQ(later->times, 1);
   EXPECT_EQ(first->times, 1);
   EXPECT_TRUE(healed->outcome->status.is_ok()) << healed->outcome->status.to_string();
+  primary_->node->stop();
+  secondary_->node->stop();
+}
+
+// The same two regions, for what GetStatus reports of the process: the DRSIM_BUG count a drill
+// fails on (model::bug_problems) — the simulator fails a seed on it too (PairRun::finish).
+using RegionStatusSim = SyncAckDeadline;
+
+TEST_F(RegionStatusSim, GetStatusReportsTheProcesssDrsimBugCount) {
+  ASSERT_TRUE(secondary_->node->start(kSecondary).is_ok());
+  ASSERT_TRUE(primary_->node->start(kPrimary).is_ok());
+  const uint64_t before = primary_->status().bugs_counted();
+  EXPECT_EQ(before, bugs_counted());
+  DRSIM_BUG("a test counts one");
+  EXPECT_EQ(primary_->status().bugs_counted(), before + 1);
+  EXPECT_EQ(secondary_->status().bugs_counted(), before + 1) << "one process, one count";
   primary_->node->stop();
   secondary_->node->stop();
 }

@@ -92,4 +92,14 @@ std::vector<Expectation> judge_drill(const DrillExpectations& ex, const DrillMea
   return out;
 }
 
+std::vector<std::string> bug_problems(const std::map<std::string, uint64_t>& counted) {
+  std::vector<std::string> out;
+  for (const auto& [process, n] : counted) {
+    if (n == 0) continue;
+    out.push_back(process + " counted " + std::to_string(n) + " DRSIM_BUG report" +
+                  (n == 1 ? "" : "s") + ": a drsim bug (its log names where)");
+  }
+  return out;
+}
+
 }  // namespace drsim::model

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,5 +73,9 @@ std::string rpo_text(const DrillMeasures& m);
 // measured and whether it held; plus, after a planned failover, "writes lost by planned
 // failover (drain)" = 0, always judged.
 std::vector<Expectation> judge_drill(const DrillExpectations& ex, const DrillMeasures& m);
+
+// A drill fails when a daemon counted a DRSIM_BUG report (common/core/check.h): one problem line
+// per process that did (`counted`: process name -> GetStatus.bugs_counted), none otherwise.
+std::vector<std::string> bug_problems(const std::map<std::string, uint64_t>& counted);
 
 }  // namespace drsim::model

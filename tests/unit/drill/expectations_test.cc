@@ -114,5 +114,14 @@ TEST(JudgeDrill, ClientsMovedSaysHowManyMovedWhenNotAllDid) {
   EXPECT_TRUE(find(out, "all clients moved after the route change")->pass);
 }
 
+TEST(BugProblems, ADaemonThatCountedABugFailsTheDrillNamingIt) {
+  EXPECT_TRUE(bug_problems({}).empty());
+  EXPECT_TRUE(bug_problems({{"primary", 0}, {"secondary", 0}}).empty());
+  auto p = bug_problems({{"primary", 0}, {"secondary", 1}, {"trafficmgr", 3}});
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0], "secondary counted 1 DRSIM_BUG report: a drsim bug (its log names where)");
+  EXPECT_EQ(p[1], "trafficmgr counted 3 DRSIM_BUG reports: a drsim bug (its log names where)");
+}
+
 }  // namespace
 }  // namespace drsim::model
