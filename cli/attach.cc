@@ -192,129 +192,190 @@ Result<AttachConfig> load_attach_config(const std::string& path) {
   return parse_attach_config(*text, path);
 }
 
-Result<TopologyState> attach_topology(const std::string& home, const AttachConfig& config,
-                                      const std::function<void(const std::string&)>& progress) {
-  TopologyState state;
-  state.home = fs::absolute(home).lexically_normal().string();
-  if (has_state(state.home)) {
-    return failed_precondition("a topology is already up or attached in " + state.home +
-                               ": `drsim down --home " + home + "` first");
+namespace {
+
+// `drsim attach`, one step a method; undo() removes what a failed attach created.
+class Attacher {
+ public:
+  Attacher(const std::string& home, const AttachConfig& config,
+           const std::function<void(const std::string&)>& progress)
+      : home_(home),
+        config_(config),
+        progress_(progress),
+        deadline_(std::chrono::milliseconds(config.timeout_ms)) {
+    state_.home = fs::absolute(home).lexically_normal().string();
+    tls_ = tls_dir_of(state_.home);
   }
-  std::error_code ec;
-  const bool made_home = !fs::exists(state.home, ec);
-  const std::string tls = tls_dir_of(state.home);
-  const bool made_tls = !fs::exists(tls, ec);
-  // Nothing of a failed attach stays: what it created goes.
-  auto undo = [&](Status why) {
-    if (made_home) {
-      fs::remove_all(state.home, ec);
-    } else if (made_tls) {
-      fs::remove_all(tls, ec);
+
+  Result<TopologyState> run() {
+    if (has_state(state_.home)) {
+      return failed_precondition("a topology is already up or attached in " + state_.home +
+                                 ": `drsim down --home " + home_ + "` first");
+    }
+    std::error_code ec;
+    made_home_ = !fs::exists(state_.home, ec);
+    made_tls_ = !fs::exists(tls_, ec);
+    if (Status s = prepare_home(); !s.is_ok()) return s;
+    state_.config = config_.topology;
+    for (const char* name : kDaemons) expect_identity_at(config_.daemons.at(name).address, name);
+    for (const char* name : {"primary", "secondary"}) {
+      if (Status s = check_region(name); !s.is_ok()) return s;
+    }
+    if (Status s = adopt_timings(); !s.is_ok()) return s;
+    for (const char* name : kDaemons) {
+      ProcessInfo p;
+      p.address = config_.daemons.at(name).address;
+      p.more_addresses = config_.daemons.at(name).more_addresses;
+      state_.processes[name] = p;
+    }
+    state_.attached_from = fs::absolute(config_.source).lexically_normal().string();
+    if (Status s = save_state(state_); !s.is_ok()) return undo(s);
+    return state_;
+  }
+
+ private:
+  // Nothing of a failed attach stays: what it created goes. Returns `why`.
+  Status undo(Status why) {
+    std::error_code ec;
+    if (made_home_) {
+      fs::remove_all(state_.home, ec);
+    } else if (made_tls_) {
+      fs::remove_all(tls_, ec);
     }
     return why;
-  };
-  fs::create_directories(state.home, ec);
-  if (ec) return unavailable("cannot create " + state.home + ": " + ec.message());
-  if (!config.tls_dir.empty()) {
-    if (Status s = copy_operator_files(config.tls_dir, tls); !s.is_ok()) return undo(s);
   }
-  if (Status s = use_topology_transport(state.home, config.topology.transport); !s.is_ok()) {
-    return undo(s);
+  // The daemon `name` is not what the attach file says it is.
+  Status refused(const std::string& name, const std::string& why) {
+    return undo(invalid_argument(config_.source + ": attach." + name +
+                                 ".address: " + config_.daemons.at(name).address + " " + why));
   }
-  const auto deadline = std::chrono::milliseconds(config.timeout_ms);
-  auto refused = [&](const std::string& name, const std::string& why) {
-    return undo(invalid_argument(config.source + ": attach." + name + ".address: " +
-                                 config.daemons.at(name).address + " " + why));
-  };
-  state.config = config.topology;
-  for (const char* name : kDaemons) expect_identity_at(config.daemons.at(name).address, name);
-  for (const char* name : {"primary", "secondary"}) {
-    const std::string& address = config.daemons.at(name).address;
-    auto st = region_status(address, false, deadline);
+
+  // The home, the operator's certificates copied in, and the transport the CLI dials with.
+  Status prepare_home() {
+    std::error_code ec;
+    fs::create_directories(state_.home, ec);
+    if (ec) return unavailable("cannot create " + state_.home + ": " + ec.message());
+    if (!config_.tls_dir.empty()) {
+      if (Status s = copy_operator_files(config_.tls_dir, tls_); !s.is_ok()) return undo(s);
+    }
+    if (Status s = use_topology_transport(state_.home, config_.topology.transport); !s.is_ok()) {
+      return undo(s);
+    }
+    return Status::ok();
+  }
+
+  // Region `name` answers as itself and hosts every workload (the primary's, when the file
+  // lists none).
+  Status check_region(const char* name) {
+    const std::string& address = config_.daemons.at(name).address;
+    auto st = region_status(address, false, deadline_);
     if (!st.is_ok()) {
       return refused(name, "did not answer as region '" + std::string(name) + "' within " +
-                               std::to_string(config.timeout_ms) + " ms: " + st.status().message());
+                               std::to_string(config_.timeout_ms) +
+                               " ms: " + st.status().message());
     }
     if (st->region() != name) {
       return refused(name, "is region '" + st->region() + "', not " + name);
     }
-    if (std::string(name) == "primary" && state.config.workloads.empty()) {
+    if (std::string(name) == "primary" && state_.config.workloads.empty()) {
       for (const auto& w : st->workloads()) {
-        state.config.workloads.push_back(
-            {w.name(), w.mode() == drsim::v1::MODE_SYNC ? region::ReplicationMode::kSync
-                                                        : region::ReplicationMode::kAsync});
+        state_.config.workloads.push_back({w.name(), w.mode() == drsim::v1::MODE_SYNC
+                                                         ? region::ReplicationMode::kSync
+                                                         : region::ReplicationMode::kAsync});
       }
     }
     std::set<std::string> hosted;
     for (const auto& w : st->workloads()) hosted.insert(w.name());
-    for (const auto& w : state.config.workloads) {
+    for (const auto& w : state_.config.workloads) {
       if (!hosted.contains(w.name)) {
-        return undo(invalid_argument(config.source + ": workloads: region " + std::string(name) +
+        return undo(invalid_argument(config_.source + ": workloads: region " + std::string(name) +
                                      " at " + address + " does not host " + w.name));
       }
     }
-    progress(std::string(name) + " answers at " + address + ": " +
-             (st->role() == drsim::v1::ROLE_ACTIVE ? "active" : "standby") + " at epoch " +
-             std::to_string(st->epoch()));
+    progress_(std::string(name) + " answers at " + address + ": " +
+              (st->role() == drsim::v1::ROLE_ACTIVE ? "active" : "standby") + " at epoch " +
+              std::to_string(st->epoch()));
+    return Status::ok();
   }
-  const std::string& tm = config.daemons.at("trafficmgr").address;
-  auto endpoints = tm_endpoints(tm, state.config.profile);
-  if (!endpoints.is_ok()) {
-    return refused("trafficmgr", "did not list profile '" + state.config.profile +
-                                     "': " + endpoints.status().message());
-  }
+
   // The timings the daemons run, not the file's defaults: the failover estimate and a drill's
   // RTO expectations are judged by them. One the file states and they do not run is refused.
-  TopologyConfig& cfg = state.config;
-  const std::string lease_from = config.daemons.at("primary").address;
-  auto primary = region_status(lease_from, false, deadline);
-  if (!primary.is_ok()) return refused("primary", "stopped answering: " + primary.status().message());
-  const struct {
-    const char* field;
-    uint64_t runs;
-    const std::string& daemon;
-    std::function<void(uint64_t)> record;
-    uint64_t stated;
-  } timings[] = {
-      {"traffic_manager.probe_interval_ms", endpoints->probe_interval_ms(), tm,
-       [&](uint64_t v) { cfg.probe_interval_ms = static_cast<uint32_t>(v); }, cfg.probe_interval_ms},
-      {"traffic_manager.probe_timeout_ms", endpoints->probe_timeout_ms(), tm,
-       [&](uint64_t v) { cfg.probe_timeout_ms = static_cast<uint32_t>(v); }, cfg.probe_timeout_ms},
-      {"traffic_manager.tolerated_failures", endpoints->tolerated_failures(), tm,
-       [&](uint64_t v) { cfg.tolerated_failures = static_cast<uint32_t>(v); },
-       cfg.tolerated_failures},
-      {"traffic_manager.ttl_ms", endpoints->ttl_ms(), tm, [&](uint64_t v) { cfg.ttl_ms = v; },
-       cfg.ttl_ms},
-      {"replication.lease_ms", primary->lease().lease_ms(), lease_from,
-       [&](uint64_t v) { cfg.lease_ms = v; }, cfg.lease_ms},
-      {"replication.lease_renew_interval_ms", primary->lease().renew_interval_ms(), lease_from,
-       [&](uint64_t v) { cfg.lease_renew_interval_ms = v; }, cfg.lease_renew_interval_ms},
-  };
-  for (const auto& t : timings) {
-    if (config.stated.contains(t.field) && t.stated != t.runs) {
-      return undo(invalid_argument(config.source + ": " + t.field + ": the file says " +
-                                   std::to_string(t.stated) + ", the daemon at " + t.daemon +
-                                   " runs " + std::to_string(t.runs) +
-                                   " (leave it out to take the daemon's)"));
+  Status adopt_timings() {
+    const std::string& tm = config_.daemons.at("trafficmgr").address;
+    auto endpoints = tm_endpoints(tm, state_.config.profile);
+    if (!endpoints.is_ok()) {
+      return refused("trafficmgr", "did not list profile '" + state_.config.profile +
+                                       "': " + endpoints.status().message());
     }
-    // A daemon that reports none (an older one) keeps the file's value.
-    if (t.runs != 0) t.record(t.runs);
+    const std::string lease_from = config_.daemons.at("primary").address;
+    auto primary = region_status(lease_from, false, deadline_);
+    if (!primary.is_ok())
+      return refused("primary", "stopped answering: " + primary.status().message());
+    if (Status s = take_timings(tm, *endpoints, lease_from, *primary); !s.is_ok()) return s;
+    const TopologyConfig& cfg = state_.config;
+    progress_(fmt::format(
+        "trafficmgr answers at {}: profile {}, {} endpoint(s); probe every {} ms "
+        "(timeout {} ms, tolerated failures {}), TTL {} ms; lease {} ms renewed "
+        "every {} ms",
+        tm, cfg.profile, endpoints->endpoints_size(), cfg.probe_interval_ms, cfg.probe_timeout_ms,
+        cfg.tolerated_failures, cfg.ttl_ms, cfg.lease_ms, cfg.lease_renew_interval_ms));
+    return Status::ok();
   }
-  progress(fmt::format("trafficmgr answers at {}: profile {}, {} endpoint(s); probe every {} ms "
-                       "(timeout {} ms, tolerated failures {}), TTL {} ms; lease {} ms renewed "
-                       "every {} ms",
-                       tm, cfg.profile, endpoints->endpoints_size(), cfg.probe_interval_ms,
-                       cfg.probe_timeout_ms, cfg.tolerated_failures, cfg.ttl_ms, cfg.lease_ms,
-                       cfg.lease_renew_interval_ms));
-  for (const char* name : kDaemons) {
-    ProcessInfo p;
-    p.address = config.daemons.at(name).address;
-    p.more_addresses = config.daemons.at(name).more_addresses;
-    state.processes[name] = p;
+
+  // Each timing the Traffic Manager at `tm` and the primary at `lease_from` run, into the config.
+  Status take_timings(const std::string& tm, const drsim::v1::ListEndpointsResponse& endpoints,
+                      const std::string& lease_from, const drsim::v1::GetStatusResponse& primary) {
+    TopologyConfig& cfg = state_.config;
+    const struct {
+      const char* field;
+      uint64_t runs;
+      const std::string& daemon;
+      std::function<void(uint64_t)> record;
+      uint64_t stated;
+    } timings[] = {
+        {"traffic_manager.probe_interval_ms", endpoints.probe_interval_ms(), tm,
+         [&](uint64_t v) { cfg.probe_interval_ms = static_cast<uint32_t>(v); },
+         cfg.probe_interval_ms},
+        {"traffic_manager.probe_timeout_ms", endpoints.probe_timeout_ms(), tm,
+         [&](uint64_t v) { cfg.probe_timeout_ms = static_cast<uint32_t>(v); },
+         cfg.probe_timeout_ms},
+        {"traffic_manager.tolerated_failures", endpoints.tolerated_failures(), tm,
+         [&](uint64_t v) { cfg.tolerated_failures = static_cast<uint32_t>(v); },
+         cfg.tolerated_failures},
+        {"traffic_manager.ttl_ms", endpoints.ttl_ms(), tm, [&](uint64_t v) { cfg.ttl_ms = v; },
+         cfg.ttl_ms},
+        {"replication.lease_ms", primary.lease().lease_ms(), lease_from,
+         [&](uint64_t v) { cfg.lease_ms = v; }, cfg.lease_ms},
+        {"replication.lease_renew_interval_ms", primary.lease().renew_interval_ms(), lease_from,
+         [&](uint64_t v) { cfg.lease_renew_interval_ms = v; }, cfg.lease_renew_interval_ms},
+    };
+    for (const auto& t : timings) {
+      if (config_.stated.contains(t.field) && t.stated != t.runs) {
+        return undo(invalid_argument(config_.source + ": " + t.field + ": the file says " +
+                                     std::to_string(t.stated) + ", the daemon at " + t.daemon +
+                                     " runs " + std::to_string(t.runs) +
+                                     " (leave it out to take the daemon's)"));
+      }
+      // A daemon that reports none (an older one) keeps the file's value.
+      if (t.runs != 0) t.record(t.runs);
+    }
+    return Status::ok();
   }
-  state.attached_from = fs::absolute(config.source).lexically_normal().string();
-  if (Status s = save_state(state); !s.is_ok()) return undo(s);
-  return state;
+
+  const std::string& home_;  // as given (the messages name it so)
+  const AttachConfig& config_;
+  const std::function<void(const std::string&)>& progress_;
+  const std::chrono::milliseconds deadline_;  // for each region's first answers
+  TopologyState state_;
+  std::string tls_;  // <home>/tls
+  bool made_home_ = false, made_tls_ = false;
+};
+
+}  // namespace
+
+Result<TopologyState> attach_topology(const std::string& home, const AttachConfig& config,
+                                      const std::function<void(const std::string&)>& progress) {
+  return Attacher(home, config, progress).run();
 }
 
 Status check_local(const TopologyState& state, const std::string& what) {

@@ -136,81 +136,89 @@ using namespace drill_parse;
 
 Status check_steps_together(const Drill& d, const YAML::Node& steps, const ConfigError& err);
 
-Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source) {
-  ConfigError err(source);
-  Drill d;
-  d.source = source;
-  if (!root.IsMap()) return err.at("", root, "a drill file is a mapping with name, steps, expect");
-  if (Status s = check_keys(err, "", root,
-                            {"name", "description", "topology", "workload", "steps", "expect",
-                             "abort"});
-      !s.is_ok()) {
-    return s;
-  }
+// `node`, when there, as a number in min..max into *out (a double or an optional one).
+template <typename Out>
+Status read_number(const ConfigError& err, const std::string& field, const YAML::Node& node,
+                   double min, double max, Out* out) {
+  if (!node) return Status::ok();
+  auto v = parse_number(err, field, node, min, max);
+  if (!v.is_ok()) return v.status();
+  *out = *v;
+  return Status::ok();
+}
+
+// `node`, when there, as a whole number into *out.
+Status read_count(const ConfigError& err, const std::string& field, const YAML::Node& node,
+                  std::optional<uint64_t>* out) {
+  if (!node) return Status::ok();
+  uint64_t n = 0;
+  if (Status s = read_uint(err, field, node, 0, UINT64_MAX, &n); !s.is_ok()) return s;
+  *out = n;
+  return Status::ok();
+}
+
+// name, description and topology.
+Status parse_drill_header(const YAML::Node& root, const ConfigError& err, Drill* d) {
   if (!root["name"] || !root["name"].IsScalar() || root["name"].Scalar().empty()) {
     return err.at("name", root, "is required");
   }
-  d.name = root["name"].Scalar();
+  d->name = root["name"].Scalar();
   // It names the drill's report directory in an attached home (drills/<name>-<run>).
-  if (Status s = validate_name("name", d.name); !s.is_ok()) {
+  if (Status s = validate_name("name", d->name); !s.is_ok()) {
     return err.at("name", root["name"], s.message().substr(std::string("name: ").size()));
   }
-  if (root["description"]) d.description = root["description"].Scalar();
+  if (root["description"]) d->description = root["description"].Scalar();
   if (root["topology"]) {
     auto topo = parse_topology_node(root["topology"], err.nested("topology"));
     if (!topo.is_ok()) return topo.status();
-    d.topology = *topo;
+    d->topology = *topo;
   }
-  if (auto w = root["workload"]) {
-    if (Status s = check_keys(err, "workload", w,
-                              {"rate", "clients", "keys", "value_bytes", "write_fraction", "seed",
-                               "resolve", "deadline_ms", "in_flight", "stale_clients"});
-        !s.is_ok()) {
-      return s;
-    }
-    if (w["rate"]) {
-      auto v = parse_number(err, "workload.rate", w["rate"], 1, 100000);
-      if (!v.is_ok()) return v.status();
-      d.workload.rate = *v;
-    }
-    if (Status s = read_uint(err, "workload.clients", w["clients"], 1, 256, &d.workload.clients);
-        !s.is_ok())
-      return s;
-    if (Status s = read_uint(err, "workload.keys", w["keys"], 1, 10'000'000, &d.workload.keys);
-        !s.is_ok())
-      return s;
-    if (Status s = read_uint(err, "workload.value_bytes", w["value_bytes"], 16, 1 << 20,
-                             &d.workload.value_bytes);
-        !s.is_ok())
-      return s;
-    if (w["write_fraction"]) {
-      auto v = parse_number(err, "workload.write_fraction", w["write_fraction"], 0, 1);
-      if (!v.is_ok()) return v.status();
-      d.workload.write_fraction = *v;
-    }
-    if (w["resolve"]) {
-      auto r = parse_choice(err, "workload.resolve", w["resolve"], {"grpc", "dns"});
-      if (!r.is_ok()) return r.status();
-      d.workload.resolve_dns = *r == "dns";
-    }
-    if (Status s = read_uint(err, "workload.seed", w["seed"], 0, UINT64_MAX, &d.workload.seed);
-        !s.is_ok())
-      return s;
-    if (Status s = read_uint(err, "workload.deadline_ms", w["deadline_ms"], 1, 600'000,
-                             &d.workload.deadline_ms);
-        !s.is_ok())
-      return s;
-    if (Status s = read_uint(err, "workload.in_flight", w["in_flight"], 1, 64,
-                             &d.workload.in_flight);
-        !s.is_ok())
-      return s;
-    if (w["stale_clients"]) {
-      if (Status s = parse_stale_clients(err, "workload.stale_clients", w["stale_clients"],
-                                         &d.workload.stale);
-          !s.is_ok())
-        return s;
-    }
+  return Status::ok();
+}
+
+// workload: {rate, clients, keys, value_bytes, write_fraction, resolve, seed, deadline_ms,
+// in_flight, stale_clients}
+Status parse_workload(const ConfigError& err, const YAML::Node& w, DrillWorkload* o) {
+  if (Status s = check_keys(err, "workload", w,
+                            {"rate", "clients", "keys", "value_bytes", "write_fraction", "seed",
+                             "resolve", "deadline_ms", "in_flight", "stale_clients"});
+      !s.is_ok()) {
+    return s;
   }
+  if (Status s = read_number(err, "workload.rate", w["rate"], 1, 100000, &o->rate); !s.is_ok())
+    return s;
+  if (Status s = read_uint(err, "workload.clients", w["clients"], 1, 256, &o->clients); !s.is_ok())
+    return s;
+  if (Status s = read_uint(err, "workload.keys", w["keys"], 1, 10'000'000, &o->keys); !s.is_ok())
+    return s;
+  if (Status s =
+          read_uint(err, "workload.value_bytes", w["value_bytes"], 16, 1 << 20, &o->value_bytes);
+      !s.is_ok())
+    return s;
+  if (Status s = read_number(err, "workload.write_fraction", w["write_fraction"], 0, 1,
+                             &o->write_fraction);
+      !s.is_ok())
+    return s;
+  if (w["resolve"]) {
+    auto r = parse_choice(err, "workload.resolve", w["resolve"], {"grpc", "dns"});
+    if (!r.is_ok()) return r.status();
+    o->resolve_dns = *r == "dns";
+  }
+  if (Status s = read_uint(err, "workload.seed", w["seed"], 0, UINT64_MAX, &o->seed); !s.is_ok())
+    return s;
+  if (Status s =
+          read_uint(err, "workload.deadline_ms", w["deadline_ms"], 1, 600'000, &o->deadline_ms);
+      !s.is_ok())
+    return s;
+  if (Status s = read_uint(err, "workload.in_flight", w["in_flight"], 1, 64, &o->in_flight);
+      !s.is_ok())
+    return s;
+  if (!w["stale_clients"]) return Status::ok();
+  return parse_stale_clients(err, "workload.stale_clients", w["stale_clients"], &o->stale);
+}
+
+// steps: a non-empty list, each step parsed alone, then together (check_steps_together).
+Status parse_steps(const YAML::Node& root, const ConfigError& err, Drill* d) {
   auto steps = root["steps"];
   if (!steps || !steps.IsSequence() || steps.size() == 0) {
     return err.at("steps", steps ? steps : root, "must be a non-empty list of steps");
@@ -218,97 +226,121 @@ Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source
   for (size_t i = 0; i < steps.size(); ++i) {
     auto step = parse_step(err, "steps[" + std::to_string(i) + "]", steps[i]);
     if (!step.is_ok()) return step.status();
-    d.steps.push_back(*step);
+    d->steps.push_back(*step);
   }
-  if (Status s = check_steps_together(d, steps, err); !s.is_ok()) return s;
-  if (auto e = root["expect"]) {
-    if (Status s = check_keys(err, "expect", e,
-                              {"max_rto_ms", "max_lost_writes", "max_lost_sync_writes",
-                               "max_stale_reads", "final_routing",
-                               "min_availability", "min_rpo_writes", "max_rpo_writes",
-                               "max_all_clients_moved_ms", "min_all_clients_moved_ms",
-                               "max_all_clients_moved_after_routing_ms",
-                               "max_writes_acked_after_fencing", "lost_within_rpo"});
+  return check_steps_together(*d, steps, err);
+}
+
+// Each `expect.KEY` of `e` that is there, as a count.
+Status read_expect_counts(
+    const ConfigError& err, const YAML::Node& e,
+    std::initializer_list<std::pair<const char*, std::optional<uint64_t>*>> keys) {
+  for (auto [key, out] : keys) {
+    if (Status s = read_count(err, std::string("expect.") + key, e[key], out); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+// Each `expect.KEY` of `e` that is there, as milliseconds (up to a day).
+Status read_expect_millis(
+    const ConfigError& err, const YAML::Node& e,
+    std::initializer_list<std::pair<const char*, std::optional<double>*>> keys) {
+  for (auto [key, out] : keys) {
+    if (Status s = read_number(err, std::string("expect.") + key, e[key], 0, 86'400'000, out);
         !s.is_ok()) {
       return s;
     }
-    if (e["max_rto_ms"]) {
-      auto v = parse_number(err, "expect.max_rto_ms", e["max_rto_ms"], 0, 86'400'000);
-      if (!v.is_ok()) return v.status();
-      d.expect.max_rto_ms = *v;
-    }
-    uint64_t n = 0;
-    if (e["max_lost_writes"]) {
-      if (Status s = read_uint(err, "expect.max_lost_writes", e["max_lost_writes"], 0, UINT64_MAX,
-                               &n);
-          !s.is_ok())
-        return s;
-      d.expect.max_lost_writes = n;
-    }
-    if (e["max_stale_reads"]) {
-      if (Status s = read_uint(err, "expect.max_stale_reads", e["max_stale_reads"], 0, UINT64_MAX,
-                               &n);
-          !s.is_ok())
-        return s;
-      d.expect.max_stale_reads = n;
-    }
-    if (e["final_routing"]) {
-      auto r = parse_choice(err, "expect.final_routing", e["final_routing"],
-                            {"primary", "secondary"});
-      if (!r.is_ok()) return r.status();
-      d.expect.final_routing = *r;
-    }
-    if (e["min_availability"]) {
-      auto v = parse_number(err, "expect.min_availability", e["min_availability"], 0, 1);
-      if (!v.is_ok()) return v.status();
-      d.expect.min_availability = *v;
-    }
-    for (auto [key, out] :
-         {std::pair{"max_all_clients_moved_ms", &d.expect.max_all_clients_moved_ms},
-          std::pair{"min_all_clients_moved_ms", &d.expect.min_all_clients_moved_ms},
-          std::pair{"max_all_clients_moved_after_routing_ms",
-                    &d.expect.max_all_clients_moved_after_routing_ms}}) {
-      if (!e[key]) continue;
-      auto v = parse_number(err, std::string("expect.") + key, e[key], 0, 86'400'000);
-      if (!v.is_ok()) return v.status();
-      *out = *v;
-    }
-    if (auto w = e["lost_within_rpo"]) {
-      if (w.Scalar() != "true" && w.Scalar() != "false") {
-        return err.at("expect.lost_within_rpo", w, "must be true or false");
-      }
-      d.expect.lost_within_rpo = w.Scalar() == "true";
-    }
-    for (auto [key, out] : {std::pair{"max_lost_sync_writes", &d.expect.max_lost_sync_writes},
-                            std::pair{"min_rpo_writes", &d.expect.min_rpo_writes},
-                            std::pair{"max_rpo_writes", &d.expect.max_rpo_writes},
-                            std::pair{"max_writes_acked_after_fencing",
-                                      &d.expect.max_writes_acked_after_fencing}}) {
-      if (!e[key]) continue;
-      if (Status s = read_uint(err, std::string("expect.") + key, e[key], 0, UINT64_MAX, &n);
-          !s.is_ok())
-        return s;
-      *out = n;
-    }
+  }
+  return Status::ok();
+}
+
+// expect: the bounds on RTO, loss, stale reads, routing, availability, clients moved and RPO
+// (read in this order: the first wrong one is reported).
+Status parse_expect(const ConfigError& err, const YAML::Node& e, DrillExpectations* x) {
+  if (Status s = check_keys(err, "expect", e,
+                            {"max_rto_ms", "max_lost_writes", "max_lost_sync_writes",
+                             "max_stale_reads", "final_routing", "min_availability",
+                             "min_rpo_writes", "max_rpo_writes", "max_all_clients_moved_ms",
+                             "min_all_clients_moved_ms", "max_all_clients_moved_after_routing_ms",
+                             "max_writes_acked_after_fencing", "lost_within_rpo"});
+      !s.is_ok()) {
+    return s;
+  }
+  if (Status s = read_expect_millis(err, e, {{"max_rto_ms", &x->max_rto_ms}}); !s.is_ok()) return s;
+  if (Status s = read_expect_counts(
+          err, e,
+          {{"max_lost_writes", &x->max_lost_writes}, {"max_stale_reads", &x->max_stale_reads}});
+      !s.is_ok()) {
+    return s;
+  }
+  if (e["final_routing"]) {
+    auto r =
+        parse_choice(err, "expect.final_routing", e["final_routing"], {"primary", "secondary"});
+    if (!r.is_ok()) return r.status();
+    x->final_routing = *r;
+  }
+  if (Status s = read_number(err, "expect.min_availability", e["min_availability"], 0, 1,
+                             &x->min_availability);
+      !s.is_ok())
+    return s;
+  if (Status s = read_expect_millis(
+          err, e,
+          {{"max_all_clients_moved_ms", &x->max_all_clients_moved_ms},
+           {"min_all_clients_moved_ms", &x->min_all_clients_moved_ms},
+           {"max_all_clients_moved_after_routing_ms", &x->max_all_clients_moved_after_routing_ms}});
+      !s.is_ok()) {
+    return s;
+  }
+  if (Status s =
+          read_bool(err, "expect.lost_within_rpo", e["lost_within_rpo"], &x->lost_within_rpo);
+      !s.is_ok())
+    return s;
+  return read_expect_counts(
+      err, e,
+      {{"max_lost_sync_writes", &x->max_lost_sync_writes},
+       {"min_rpo_writes", &x->min_rpo_writes},
+       {"max_rpo_writes", &x->max_rpo_writes},
+       {"max_writes_acked_after_fencing", &x->max_writes_acked_after_fencing}});
+}
+
+// abort: {no_acknowledged_writes_for: 10s, max_failed_operations: N}
+Status parse_abort(const ConfigError& err, const YAML::Node& a, DrillAbort* o) {
+  if (Status s =
+          check_keys(err, "abort", a, {"no_acknowledged_writes_for", "max_failed_operations"});
+      !s.is_ok()) {
+    return s;
+  }
+  if (a["no_acknowledged_writes_for"]) {
+    auto t =
+        parse_seconds(err, "abort.no_acknowledged_writes_for", a["no_acknowledged_writes_for"]);
+    if (!t.is_ok()) return t.status();
+    o->no_ack_for_s = *t;
+  }
+  return read_count(err, "abort.max_failed_operations", a["max_failed_operations"],
+                    &o->max_failed_operations);
+}
+
+Result<Drill> parse_drill_node(const YAML::Node& root, const std::string& source) {
+  ConfigError err(source);
+  Drill d;
+  d.source = source;
+  if (!root.IsMap()) return err.at("", root, "a drill file is a mapping with name, steps, expect");
+  if (Status s =
+          check_keys(err, "", root,
+                     {"name", "description", "topology", "workload", "steps", "expect", "abort"});
+      !s.is_ok()) {
+    return s;
+  }
+  if (Status s = parse_drill_header(root, err, &d); !s.is_ok()) return s;
+  if (auto w = root["workload"]) {
+    if (Status s = parse_workload(err, w, &d.workload); !s.is_ok()) return s;
+  }
+  if (Status s = parse_steps(root, err, &d); !s.is_ok()) return s;
+  if (auto e = root["expect"]) {
+    if (Status s = parse_expect(err, e, &d.expect); !s.is_ok()) return s;
   }
   if (auto a = root["abort"]) {
-    if (Status s = check_keys(err, "abort", a, {"no_acknowledged_writes_for", "max_failed_operations"});
-        !s.is_ok()) {
-      return s;
-    }
-    if (a["no_acknowledged_writes_for"]) {
-      auto t = parse_seconds(err, "abort.no_acknowledged_writes_for", a["no_acknowledged_writes_for"]);
-      if (!t.is_ok()) return t.status();
-      d.abort.no_ack_for_s = *t;
-    }
-    if (a["max_failed_operations"]) {
-      uint64_t n = 0;
-      if (Status s = read_uint(err, "abort.max_failed_operations", a["max_failed_operations"], 0,
-                               UINT64_MAX, &n);
-          !s.is_ok())
-        return s;
-      d.abort.max_failed_operations = n;
-    }
+    if (Status s = parse_abort(err, a, &d.abort); !s.is_ok()) return s;
   }
   return d;
 }

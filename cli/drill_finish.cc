@@ -117,8 +117,6 @@ void DrillRun::judge(FinishOutcome& o) {
   m.acked_after_fencing = o.after_fencing.count();
   m.planned = !planned_.empty();
   m.planned_given_up = o.planned_given_up;
-  o.rpo_got = model::rpo_text(m);
-  o.moved_got = o.moved.last ? ms(o.moved.last) : m.moved_text;
   o.expectations = model::judge_drill(drill_.expect, m);
   o.passed = problems_.empty();
   for (const auto& e : o.expectations) o.passed = o.passed && e.pass;

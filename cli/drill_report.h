@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/load_generator.h"
+#include "cli/stale_clients.h"
 #include "common/core/time.h"
 #include "common/model/drill/expectations.h"
 #include "common/model/drill/history_checker.h"

@@ -126,8 +126,6 @@ class DrillRun {
     uint64_t all_ops{};
     double availability{};
     std::vector<Expectation> expectations{};
-    std::string rpo_got{};
-    std::string moved_got{};
     bool passed{};
   };
   FinishOutcome stop_load();

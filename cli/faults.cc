@@ -138,13 +138,181 @@ const std::vector<std::string>& fault_names() {
   return names;
 }
 
-Result<FaultSpec> make_fault(const std::string& name, const std::map<std::string, FaultParam>& params,
-                             const std::string& fault_where, ParamStyle style) {
-  auto key_name = [style](std::string key) {
+namespace {
+
+// What make_fault was given, and how its errors name a parameter.
+struct FaultInput {
+  const std::string& name;
+  const std::map<std::string, FaultParam>& params;
+  const std::string& fault_where;
+  ParamStyle style;
+
+  // `key` as the user wrote it: the drill file's key, or the command line's --flag.
+  std::string key_name(std::string key) const {
     if (style == ParamStyle::kDrillKey) return key;
     std::replace(key.begin(), key.end(), '_', '-');
     return "--" + key;
-  };
+  }
+  const FaultParam* get(const char* key) const {
+    auto it = params.find(key);
+    return it == params.end() ? nullptr : &it->second;
+  }
+  Result<const FaultParam*> required(const char* key) const {
+    const FaultParam* p = get(key);
+    if (!p) return invalid_argument(fault_where + ": fault " + name + " needs " + key_name(key));
+    return p;
+  }
+};
+
+// true or false into *out, when given.
+Status read_flag(const FaultParam* p, bool* out) {
+  if (!p) return Status::ok();
+  if (p->value != "true" && p->value != "false") return bad(*p, "must be true or false");
+  *out = p->value == "true";
+  return Status::ok();
+}
+
+// The fault's target: a link (selector), or a region / daemon that the fault can hit.
+Status read_target(const FaultInput& in, const FaultInfo& fi, FaultSpec* f) {
+  auto target = in.params.find(fi.target_key);
+  if (target == in.params.end() || target->second.value.empty()) {
+    return invalid_argument(
+        in.fault_where + ": fault " + in.name + " needs " + in.key_name(fi.target_key) +
+        (std::string(fi.target_key) == "link"
+             ? " (a link name, clients, probes, replication, a region or all)"
+             : " (primary, secondary" + std::string(fi.kind == Kind::kOutage ||
+                                                            fi.kind == Kind::kClockSkew ||
+                                                            fi.kind == Kind::kClockDrift
+                                                        ? ")"
+                                                        : ", trafficmgr)")));
+  }
+  f->target = target->second.value;
+  if (f->is_link_fault()) return Status::ok();
+  std::set<std::string> allowed = {"primary", "secondary"};
+  if (f->kind != Kind::kOutage && f->kind != Kind::kClockSkew && f->kind != Kind::kClockDrift) {
+    allowed.insert("trafficmgr");
+  }
+  if (!allowed.count(f->target)) {
+    return bad(target->second,
+               "'" + f->target + "' is not " +
+                   (allowed.count("trafficmgr") ? "a daemon (primary, secondary, trafficmgr)"
+                                                : "a region (primary, secondary)"));
+  }
+  return Status::ok();
+}
+
+// direction, mode (partition) and mechanism (loss defaults to, and needs, the kernel's).
+Status read_link_options(const FaultInput& in, FaultSpec* f) {
+  if (const auto* d = in.get("direction")) {
+    if (d->value == "up") {
+      f->direction = drsim::v1::DIRECTION_UP;
+    } else if (d->value == "down") {
+      f->direction = drsim::v1::DIRECTION_DOWN;
+    } else if (d->value == "both") {
+      f->direction = drsim::v1::DIRECTION_BOTH;
+    } else {
+      return bad(*d, "'" + d->value + "' is not up, down or both");
+    }
+  }
+  if (const auto* m = in.get("mode")) {
+    if (m->value == "drop") {
+      f->partition_mode = drsim::v1::PARTITION_DROP;
+    } else if (m->value == "blackhole") {
+      f->partition_mode = drsim::v1::PARTITION_BLACKHOLE;
+    } else {
+      return bad(*m, "'" + m->value + "' is not drop or blackhole");
+    }
+  }
+  if (const auto* m = in.get("mechanism")) {
+    if (m->value == "proxy") {
+      f->mechanism = FaultSpec::Mechanism::kProxy;
+    } else if (m->value == "kernel") {
+      f->mechanism = FaultSpec::Mechanism::kKernel;
+    } else if (m->value == "auto") {
+      f->mechanism = FaultSpec::Mechanism::kAuto;
+    } else {
+      return bad(*m, "'" + m->value + "' is not proxy, kernel or auto");
+    }
+    if (f->kind == Kind::kLoss && f->mechanism == FaultSpec::Mechanism::kProxy) {
+      return bad(*m, "loss needs mechanism kernel: the fault proxy relays a TCP stream and has no "
+                     "packets to drop");
+    }
+  } else if (f->kind == Kind::kLoss) {
+    f->mechanism = FaultSpec::Mechanism::kKernel;
+  }
+  return Status::ok();
+}
+
+// latency_ms (required) and jitter_ms (up to the latency).
+Status read_latency(const FaultInput& in, FaultSpec* f) {
+  auto l = in.required("latency_ms");
+  if (!l.is_ok()) return l.status();
+  if (Status s = read_u32(**l, 0, 600'000, &f->latency_ms); !s.is_ok()) return s;
+  if (const auto* j = in.get("jitter_ms")) return read_u32(*j, 0, f->latency_ms, &f->jitter_ms);
+  return Status::ok();
+}
+
+// bytes_per_second (required) and burst_bytes.
+Status read_bandwidth(const FaultInput& in, FaultSpec* f) {
+  auto b = in.required("bytes_per_second");
+  if (!b.is_ok()) return b.status();
+  if (Status s = read_u64(**b, 1, 10'000'000'000ull, &f->bytes_per_second); !s.is_ok()) {
+    return s;
+  }
+  if (const auto* burst = in.get("burst_bytes")) {
+    return read_u64(*burst, 0, 10'000'000'000ull, &f->burst_bytes);
+  }
+  return Status::ok();
+}
+
+// stall_ms (required) every interval_ms (1000 unless given).
+Status read_stall(const FaultInput& in, FaultSpec* f) {
+  auto st = in.required("stall_ms");
+  if (!st.is_ok()) return st.status();
+  if (Status s = read_u32(**st, 1, 600'000, &f->stall_ms); !s.is_ok()) return s;
+  f->interval_ms = 1000;
+  if (const auto* i = in.get("interval_ms")) return read_u32(*i, 10, 3'600'000, &f->interval_ms);
+  return Status::ok();
+}
+
+// The parameters of the fault's kind (the kill / pause / ... of a daemon take none).
+Status read_kind_params(const FaultInput& in, FaultSpec* f) {
+  switch (f->kind) {
+    case Kind::kLatency:
+      return read_latency(in, f);
+    case Kind::kBandwidth:
+      return read_bandwidth(in, f);
+    case Kind::kLoss: {
+      auto pct = in.required("percent");
+      if (!pct.is_ok()) return pct.status();
+      return read_u32(**pct, 1, 100, &f->loss_percent);
+    }
+    case Kind::kReset:
+      return read_flag(in.get("keep"), &f->reset_keep);
+    case Kind::kStall:
+      return read_stall(in, f);
+    case Kind::kClockSkew: {
+      auto o = in.required("offset_ms");
+      if (!o.is_ok()) return o.status();
+      return read_signed(**o, 86'400'000, "milliseconds", &f->offset_ms);
+    }
+    case Kind::kClockDrift: {
+      auto d = in.required("drift_ppm");
+      if (!d.is_ok()) return d.status();
+      if (Status s = read_signed(**d, 400'000, "ppm", &f->drift_ppm); !s.is_ok()) return s;
+      return read_flag(in.get("beyond_bound"), &f->beyond_bound);
+    }
+    default:
+      return Status::ok();
+  }
+}
+
+}  // namespace
+
+Result<FaultSpec> make_fault(const std::string& name,
+                             const std::map<std::string, FaultParam>& params,
+                             const std::string& fault_where, ParamStyle style) {
+  const FaultInput in{name, params, fault_where, style};
   const FaultInfo* fi = nullptr;
   for (const auto& f : fault_table()) {
     if (name == f.name) fi = &f;
@@ -161,143 +329,9 @@ Result<FaultSpec> make_fault(const std::string& name, const std::map<std::string
       return bad(p, "does not apply to fault " + name);
     }
   }
-  auto target = params.find(fi->target_key);
-  if (target == params.end() || target->second.value.empty()) {
-    return invalid_argument(fault_where + ": fault " + name + " needs " +
-                            key_name(fi->target_key) +
-                            (std::string(fi->target_key) == "link"
-                                 ? " (a link name, clients, probes, replication, a region or all)"
-                                 : " (primary, secondary" +
-                                       std::string(fi->kind == Kind::kOutage ||
-                                                           fi->kind == Kind::kClockSkew ||
-                                                           fi->kind == Kind::kClockDrift
-                                                       ? ")"
-                                                       : ", trafficmgr)")));
-  }
-  f.target = target->second.value;
-  auto get = [&](const char* key) -> const FaultParam* {
-    auto it = params.find(key);
-    return it == params.end() ? nullptr : &it->second;
-  };
-  if (!f.is_link_fault()) {
-    std::set<std::string> allowed = {"primary", "secondary"};
-    if (f.kind != Kind::kOutage && f.kind != Kind::kClockSkew && f.kind != Kind::kClockDrift) {
-      allowed.insert("trafficmgr");
-    }
-    if (!allowed.count(f.target)) {
-      return bad(target->second,
-                 "'" + f.target + "' is not " +
-                     (allowed.count("trafficmgr") ? "a daemon (primary, secondary, trafficmgr)"
-                                                  : "a region (primary, secondary)"));
-    }
-  }
-  if (const auto* d = get("direction")) {
-    if (d->value == "up") {
-      f.direction = drsim::v1::DIRECTION_UP;
-    } else if (d->value == "down") {
-      f.direction = drsim::v1::DIRECTION_DOWN;
-    } else if (d->value == "both") {
-      f.direction = drsim::v1::DIRECTION_BOTH;
-    } else {
-      return bad(*d, "'" + d->value + "' is not up, down or both");
-    }
-  }
-  if (const auto* m = get("mode")) {
-    if (m->value == "drop") {
-      f.partition_mode = drsim::v1::PARTITION_DROP;
-    } else if (m->value == "blackhole") {
-      f.partition_mode = drsim::v1::PARTITION_BLACKHOLE;
-    } else {
-      return bad(*m, "'" + m->value + "' is not drop or blackhole");
-    }
-  }
-  if (const auto* m = get("mechanism")) {
-    if (m->value == "proxy") {
-      f.mechanism = FaultSpec::Mechanism::kProxy;
-    } else if (m->value == "kernel") {
-      f.mechanism = FaultSpec::Mechanism::kKernel;
-    } else if (m->value == "auto") {
-      f.mechanism = FaultSpec::Mechanism::kAuto;
-    } else {
-      return bad(*m, "'" + m->value + "' is not proxy, kernel or auto");
-    }
-    if (f.kind == Kind::kLoss && f.mechanism == FaultSpec::Mechanism::kProxy) {
-      return bad(*m, "loss needs mechanism kernel: the fault proxy relays a TCP stream and has no "
-                     "packets to drop");
-    }
-  } else if (f.kind == Kind::kLoss) {
-    f.mechanism = FaultSpec::Mechanism::kKernel;
-  }
-  auto required = [&](const char* key) -> Result<const FaultParam*> {
-    const FaultParam* p = get(key);
-    if (!p) return invalid_argument(fault_where + ": fault " + name + " needs " + key_name(key));
-    return p;
-  };
-  switch (f.kind) {
-    case Kind::kLatency: {
-      auto l = required("latency_ms");
-      if (!l.is_ok()) return l.status();
-      if (Status s = read_u32(**l, 0, 600'000, &f.latency_ms); !s.is_ok()) return s;
-      if (const auto* j = get("jitter_ms")) {
-        if (Status s = read_u32(*j, 0, f.latency_ms, &f.jitter_ms); !s.is_ok()) return s;
-      }
-      break;
-    }
-    case Kind::kBandwidth: {
-      auto b = required("bytes_per_second");
-      if (!b.is_ok()) return b.status();
-      if (Status s = read_u64(**b, 1, 10'000'000'000ull, &f.bytes_per_second); !s.is_ok()) {
-        return s;
-      }
-      if (const auto* burst = get("burst_bytes")) {
-        if (Status s = read_u64(*burst, 0, 10'000'000'000ull, &f.burst_bytes); !s.is_ok()) {
-          return s;
-        }
-      }
-      break;
-    }
-    case Kind::kLoss: {
-      auto pct = required("percent");
-      if (!pct.is_ok()) return pct.status();
-      if (Status s = read_u32(**pct, 1, 100, &f.loss_percent); !s.is_ok()) return s;
-      break;
-    }
-    case Kind::kReset:
-      if (const auto* k = get("keep")) {
-        if (k->value != "true" && k->value != "false") return bad(*k, "must be true or false");
-        f.reset_keep = k->value == "true";
-      }
-      break;
-    case Kind::kStall: {
-      auto st = required("stall_ms");
-      if (!st.is_ok()) return st.status();
-      if (Status s = read_u32(**st, 1, 600'000, &f.stall_ms); !s.is_ok()) return s;
-      f.interval_ms = 1000;
-      if (const auto* i = get("interval_ms")) {
-        if (Status s = read_u32(*i, 10, 3'600'000, &f.interval_ms); !s.is_ok()) return s;
-      }
-      break;
-    }
-    case Kind::kClockSkew: {
-      auto o = required("offset_ms");
-      if (!o.is_ok()) return o.status();
-      if (Status s = read_signed(**o, 86'400'000, "milliseconds", &f.offset_ms); !s.is_ok()) {
-        return s;
-      }
-      break;
-    }
-    case Kind::kClockDrift: {
-      auto d = required("drift_ppm");
-      if (!d.is_ok()) return d.status();
-      if (Status s = read_signed(**d, 400'000, "ppm", &f.drift_ppm); !s.is_ok()) return s;
-      if (const auto* b = get("beyond_bound")) {
-        if (b->value != "true" && b->value != "false") return bad(*b, "must be true or false");
-        f.beyond_bound = b->value == "true";
-      }
-      break;
-    }
-    default: break;
-  }
+  if (Status s = read_target(in, *fi, &f); !s.is_ok()) return s;
+  if (Status s = read_link_options(in, &f); !s.is_ok()) return s;
+  if (Status s = read_kind_params(in, &f); !s.is_ok()) return s;
   return f;
 }
 

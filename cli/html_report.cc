@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/drill_report.h"
 #include "cli/html_report_parts.h"
 #include "cli/html_timeline.h"
 #include "common/core/time.h"
@@ -383,13 +384,12 @@ Status write_html_report(const json& report, const std::vector<model::OpRecord>&
 }
 
 void put_rto(const drsim::model::RtoBreakdown& rto, nlohmann::json* report) {
-  auto ms = [](std::optional<Duration> d) { return d ? json(to_ms(*d)) : json(nullptr); };
-  (*report)["rto_ms"] = ms(rto.total);
-  (*report)["rto_parts_ms"] = {{"detection", ms(rto.detection)},
-                               {"promotion", ms(rto.promotion)},
-                               {"routing", ms(rto.routing)},
-                               {"client_deadline", ms(rto.client_deadline)},
-                               {"client_ttl", ms(rto.client_ttl)}};
+  (*report)["rto_ms"] = ms_json(rto.total);
+  (*report)["rto_parts_ms"] = {{"detection", ms_json(rto.detection)},
+                               {"promotion", ms_json(rto.promotion)},
+                               {"routing", ms_json(rto.routing)},
+                               {"client_deadline", ms_json(rto.client_deadline)},
+                               {"client_ttl", ms_json(rto.client_ttl)}};
 }
 
 }  // namespace drsim::cli
