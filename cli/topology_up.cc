@@ -162,7 +162,8 @@ struct HealthView {
 };
 
 // `drsim up`, one step a method: what it has started so far is in state_, and fail() stops it
-// (and removes the namespaces) when a later step fails.
+// (and removes the namespaces) when a later step fails. The steps that can fail without having
+// made anything (flags, the workload list) come before the namespaces are created.
 class TopologyStartup {
  public:
   TopologyStartup(const std::string& home, const TopologyConfig& config,
@@ -178,8 +179,8 @@ class TopologyStartup {
     for (Step step :
          {&TopologyStartup::check_not_up, &TopologyStartup::plan_netns,
           &TopologyStartup::prepare_home, &TopologyStartup::set_up_transport,
-          &TopologyStartup::find_region_binaries, &TopologyStartup::create_netns_now,
-          &TopologyStartup::build_common_flags, &TopologyStartup::start_fault_proxy,
+          &TopologyStartup::find_region_binaries, &TopologyStartup::build_common_flags,
+          &TopologyStartup::create_netns_now, &TopologyStartup::start_fault_proxy,
           &TopologyStartup::start_secondary, &TopologyStartup::start_primary,
           &TopologyStartup::tell_secondary_its_peer, &TopologyStartup::start_traffic_manager,
           &TopologyStartup::connect_witness, &TopologyStartup::report_and_save}) {
