@@ -228,9 +228,10 @@ void PairRun::judge_at_end(SimRegion& serving) {
   m.stale_reads = found.stale.size();
   for (const model::Expectation& e : model::judge_drill(ex, m)) {
     if (e.pass) continue;
-    const std::vector<std::string>& why = e.name == "stale reads" ? found.stale : found.lost;
+    const std::vector<std::string>& why =
+        e.measure == model::Measure::kStaleReads ? found.stale : found.lost;
     std::string what = "drill expectation '" + e.name + "' " + e.want + ", got " + e.got;
-    if (e.name == "final routing") {
+    if (e.measure == model::Measure::kFinalRoute) {
       what += ": the Traffic Manager routes to " + e.got + " at the end, but " + serving.name +
               " serves";
     } else if (!why.empty()) {

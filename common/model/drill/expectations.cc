@@ -30,20 +30,25 @@ std::string rpo_text(const DrillMeasures& m) {
 
 std::vector<Expectation> judge_drill(const DrillExpectations& ex, const DrillMeasures& m) {
   std::vector<Expectation> out;
-  auto count = [&](const char* name, std::optional<uint64_t> bound, uint64_t got) {
-    if (bound)
-      out.push_back({name, "<= " + std::to_string(*bound), std::to_string(got), got <= *bound});
+  auto count = [&](const char* name, std::optional<uint64_t> bound, uint64_t got,
+                   Measure measure = Measure::kOther) {
+    if (bound) {
+      out.push_back(
+          {name, "<= " + std::to_string(*bound), std::to_string(got), got <= *bound, measure});
+    }
   };
   if (ex.max_rto_ms) {
     out.push_back({"RTO", at_most(*ex.max_rto_ms, "%g ms"), ms_text(m.rto),
                    m.rto && to_ms(*m.rto) <= *ex.max_rto_ms});
   }
-  count("acknowledged writes lost", ex.max_lost_writes, m.lost_writes);
-  count("acknowledged sync writes lost", ex.max_lost_sync_writes, m.lost_sync_writes);
-  count("stale reads", ex.max_stale_reads, m.stale_reads);
+  count("acknowledged writes lost", ex.max_lost_writes, m.lost_writes, Measure::kLostWrites);
+  count("acknowledged sync writes lost", ex.max_lost_sync_writes, m.lost_sync_writes,
+        Measure::kLostSyncWrites);
+  count("stale reads", ex.max_stale_reads, m.stale_reads, Measure::kStaleReads);
   if (ex.final_routing) {
     const std::string got = m.final_route.value_or("unknown");
-    out.push_back({"final routing", *ex.final_routing, got, got == *ex.final_routing});
+    out.push_back({"final routing", *ex.final_routing, got, got == *ex.final_routing,
+                   Measure::kFinalRoute});
   }
   if (ex.min_availability) {
     out.push_back({"availability (ok / all operations)", at_least(*ex.min_availability, "%.3f"),

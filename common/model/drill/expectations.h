@@ -61,9 +61,14 @@ struct DrillMeasures {
   uint64_t planned_given_up = 0;
 };
 
+// What an expectation judges, for a caller that explains a failure from its own data (the
+// simulator names the lost write or the stale read); kOther for the rest.
+enum class Measure { kOther, kLostWrites, kLostSyncWrites, kStaleReads, kFinalRoute };
+
 struct Expectation {
   std::string name, want, got;
   bool pass = false;
+  Measure measure = Measure::kOther;
 };
 
 // "n/a (no failover)" or the writes given up, as reports print the RPO.

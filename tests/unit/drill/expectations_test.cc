@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace drsim::model {
 namespace {
 
@@ -112,6 +114,24 @@ TEST(JudgeDrill, ClientsMovedSaysHowManyMovedWhenNotAllDid) {
   EXPECT_TRUE(find(out, "all clients moved")->pass);
   EXPECT_EQ(find(out, "all clients moved after the route change")->got, "900 ms");
   EXPECT_TRUE(find(out, "all clients moved after the route change")->pass);
+}
+
+TEST(JudgeDrill, EachCountedExpectationNamesItsMeasure) {
+  DrillExpectations ex;
+  ex.max_lost_writes = 0;
+  ex.max_lost_sync_writes = 0;
+  ex.max_stale_reads = 0;
+  ex.final_routing = "secondary";
+  ex.max_rto_ms = 1000;
+  DrillMeasures m;
+  m.final_route = "secondary";
+  std::map<std::string, Measure> got;
+  for (const auto& e : judge_drill(ex, m)) got[e.name] = e.measure;
+  EXPECT_EQ(got.at("acknowledged writes lost"), Measure::kLostWrites);
+  EXPECT_EQ(got.at("acknowledged sync writes lost"), Measure::kLostSyncWrites);
+  EXPECT_EQ(got.at("stale reads"), Measure::kStaleReads);
+  EXPECT_EQ(got.at("final routing"), Measure::kFinalRoute);
+  EXPECT_EQ(got.at("RTO"), Measure::kOther);
 }
 
 TEST(BugProblems, ADaemonThatCountedABugFailsTheDrillNamingIt) {
