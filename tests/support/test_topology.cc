@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/child_process.h"
+#include "cli/final_state.h"
 #include "cli/plan_commands.h"
 #include "cli/protection.h"
 #include "cli/rpc_clients.h"
@@ -50,25 +51,9 @@ grpc::Status put_key(drsim::v1::Workload::Stub& stub, const std::string& key,
 
 std::map<std::string, std::string> scan_all(drsim::v1::Workload::Stub& stub,
                                             const std::string& workload) {
-  std::map<std::string, std::string> out;
-  std::string start;
-  for (int page = 0; page < 1000; ++page) {
-    grpc::ClientContext ctx;
-    net::set_deadline(ctx, 10s);
-    drsim::v1::ScanRequest req;
-    req.set_workload(workload);
-    req.set_start_key(start);
-    req.set_limit(10000);
-    req.set_allow_stale(true);  // what this region holds, whatever its role
-    drsim::v1::ScanResponse resp;
-    grpc::Status s = stub.Scan(&ctx, req, &resp);
-    EXPECT_TRUE(s.ok()) << "Scan of " << workload << ": " << s.error_message();
-    if (!s.ok()) break;
-    for (const auto& kv : resp.items()) out[kv.key()] = kv.value();
-    if (resp.next_key().empty()) break;
-    start = resp.next_key();
-  }
-  return out;
+  auto keys = cli::scan_workload(stub, workload, "the region under test");
+  EXPECT_TRUE(keys.is_ok()) << keys.status().message();
+  return keys.is_ok() ? std::move(keys).value() : std::map<std::string, std::string>{};
 }
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
