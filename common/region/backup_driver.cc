@@ -121,8 +121,18 @@ Result<BackupDriver::Applied> BackupDriver::apply(VaultSet& set, const v1::Vault
     case v1::VaultOp::kProtect: return apply_protect(scope, op.protect());
     case v1::VaultOp::kBackup: return apply_backup(scope, op.backup());
     case v1::VaultOp::kStopProtection:
+      return apply_item_op(scope, op.stop_protection(),
+                           [](Vault& v, const v1::VaultOpItem& c, Time) {
+                             return v.stop_protection(c.vm());
+                           });
     case v1::VaultOp::kUndelete:
-    case v1::VaultOp::kResume: return apply_item_op(scope, op);
+      return apply_item_op(scope, op.undelete(), [](Vault& v, const v1::VaultOpItem& c, Time at) {
+        return v.undelete(c.vm(), at);
+      });
+    case v1::VaultOp::kResume:
+      return apply_item_op(scope, op.resume(), [](Vault& v, const v1::VaultOpItem& c, Time at) {
+        return v.resume_protection(c.vm(), at);
+      });
     case v1::VaultOp::kDeleteData: return apply_delete_data(scope, op.delete_data());
     case v1::VaultOp::kExpire: return apply_expire(scope, op.expire());
     case v1::VaultOp::kDeleteVm: return apply_delete_vm(scope, op.delete_vm());
@@ -225,18 +235,14 @@ Result<BackupDriver::Applied> BackupDriver::apply_backup(const OpScope& s,
   return applied;
 }
 
-// Stop protection, undelete, resume: one item of one vault, nothing but its status to answer.
+// Stop protection, undelete, resume: `act` on one item of one vault, nothing but its status to
+// answer.
 Result<BackupDriver::Applied> BackupDriver::apply_item_op(const OpScope& s,
-                                                          const v1::VaultOp& op) {
-  const v1::VaultOpItem& c = op.kind_case() == v1::VaultOp::kStopProtection ? op.stop_protection()
-                             : op.kind_case() == v1::VaultOp::kUndelete    ? op.undelete()
-                                                                           : op.resume();
+                                                          const v1::VaultOpItem& c,
+                                                          const ItemAction& act) {
   auto v = s.vault(c.vault());
   if (!v.is_ok()) return v.status();
-  Status done = op.kind_case() == v1::VaultOp::kStopProtection ? (*v)->stop_protection(c.vm())
-                : op.kind_case() == v1::VaultOp::kUndelete     ? (*v)->undelete(c.vm(), s.at)
-                                                               : (*v)->resume_protection(c.vm(), s.at);
-  if (!done.is_ok()) return done;
+  if (Status done = act(**v, c, s.at); !done.is_ok()) return done;
   return Applied{};
 }
 

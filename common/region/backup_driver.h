@@ -164,7 +164,10 @@ class BackupDriver {
   Result<Applied> apply_create_policy(const OpScope& s, const drsim::v1::VaultOpPolicy& c);
   Result<Applied> apply_protect(const OpScope& s, const drsim::v1::VaultOpProtect& c);
   Result<Applied> apply_backup(const OpScope& s, const drsim::v1::VaultOpBackup& c);
-  Result<Applied> apply_item_op(const OpScope& s, const drsim::v1::VaultOp& op);
+  using Vault = model::RecoveryServicesVault;
+  using ItemAction = std::function<Status(Vault&, const drsim::v1::VaultOpItem&, Time)>;
+  Result<Applied> apply_item_op(const OpScope& s, const drsim::v1::VaultOpItem& c,
+                                const ItemAction& act);
   Result<Applied> apply_delete_data(const OpScope& s, const drsim::v1::VaultOpItem& c);
   Result<Applied> apply_expire(const OpScope& s, const drsim::v1::VaultOpName& c);
   Result<Applied> apply_delete_vm(const OpScope& s, const drsim::v1::VaultOpVm& c);
