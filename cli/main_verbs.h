@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/backup_commands.h"
+#include "cli/certs_rotate.h"
 #include "cli/commands.h"
 #include "cli/demo.h"
 #include "cli/deploy_commands.h"
@@ -136,6 +137,12 @@ struct CliVerbs {
   std::vector<std::string> certs_names;
   CLI::App* c_certs = nullptr;
   CLI::App* c_certs_make = nullptr;
+  CLI::App* c_certs_rotate = nullptr;
+  std::string certs_rotate_dir;
+  std::vector<std::string> certs_rotate_names;
+  std::string certs_rotate_wait = "10s";
+  void add_certs_rotate(CLI::App* certs);
+  int run_certs_rotate();
   std::unique_ptr<BackupCommands> backup;
   std::unique_ptr<SimCommand> sim;
 };

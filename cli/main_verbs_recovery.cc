@@ -247,6 +247,24 @@ void CliVerbs::add_drill_verbs(CLI::App& app) {
                            "operator test-failover)")
       ->delimiter(',')
       ->take_all();
+  add_certs_rotate(c_certs);
+}
+
+void CliVerbs::add_certs_rotate(CLI::App* certs) {
+  c_certs_rotate = certs->add_subcommand(
+      "rotate", "Re-issue certificates from the same CA (new keys and serials); the running "
+                "daemons of --home present them to new connections within 1 s, no restart");
+  add_home(c_certs_rotate);
+  c_certs_rotate->add_option("--dir", certs_rotate_dir,
+                             "A `drsim certs make` directory instead of --home's (no daemon is "
+                             "checked)");
+  c_certs_rotate->add_option("--names", certs_rotate_names,
+                             "Identities (default: every <identity>.crt in the directory)")
+      ->delimiter(',')
+      ->take_all();
+  c_certs_rotate->add_option("--wait", certs_rotate_wait,
+                             "How long the running daemons get to present the new certificates")
+      ->capture_default_str();
 }
 
 void CliVerbs::add(CLI::App& app) {

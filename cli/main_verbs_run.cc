@@ -6,8 +6,27 @@
 #include <string>
 
 #include "cli/main_verbs.h"
+#include "cli/units.h"
 
 namespace drsim::cli {
+
+int CliVerbs::run_certs_rotate() {
+  auto wait = parse_duration_text("--wait", certs_rotate_wait);
+  if (!wait.is_ok()) {
+    std::fprintf(stderr, "drsim: %s\n", wait.status().message().c_str());
+    return 2;
+  }
+  if (!certs_rotate_dir.empty() && c_certs_rotate->count("--home") > 0) {
+    std::fprintf(stderr, "drsim: certs rotate: --home and --dir: give one\n");
+    return 2;
+  }
+  CertsRotateCommand cmd;
+  cmd.home = home;
+  cmd.dir = certs_rotate_dir;
+  cmd.names = certs_rotate_names;
+  cmd.wait = std::chrono::duration_cast<std::chrono::milliseconds>(*wait);
+  return cmd_certs_rotate(cmd);
+}
 
 int CliVerbs::run() {
   if (c_demo->parsed()) {
@@ -25,6 +44,7 @@ int CliVerbs::run() {
     return run_demo(demo);
   }
   if (c_certs_make->parsed()) return cmd_certs_make(certs_out, certs_names);
+  if (c_certs_rotate->parsed()) return run_certs_rotate();
   if (c_drill->parsed()) return run_drill_verb();
   if (backup->parsed()) return backup->run();
   if (sim->parsed()) return sim->run();

@@ -1,5 +1,7 @@
 #include "common/config/listen_address.h"
 #include "common/net/http_server.h"
+
+#include "common/net/https_context.h"
 #include "common/net/close_on_exec.h"
 #include "common/net/http_request.h"
 
@@ -294,7 +296,7 @@ class HttpServer::Session : public HttpServer::Connection,
 };
 
 HttpServer::HttpServer(asio::io_context& io, HttpRoutes routes, HttpServerLimits limits,
-                       std::shared_ptr<asio::ssl::context> tls)
+                       std::shared_ptr<HttpsCertificate> tls)
     : routes_(std::move(routes)),
       limits_(limits),
       tls_(std::move(tls)),
@@ -305,6 +307,14 @@ Result<std::shared_ptr<HttpServer>> HttpServer::start(asio::io_context& io, cons
                                                       const std::string& listen, HttpRoutes routes,
                                                       HttpServerLimits limits,
                                                       std::shared_ptr<asio::ssl::context> tls) {
+  return start(io, flag, listen, std::move(routes), limits,
+               tls ? HttpsCertificate::fixed(std::move(tls)) : nullptr);
+}
+
+Result<std::shared_ptr<HttpServer>> HttpServer::start(asio::io_context& io, const std::string& flag,
+                                                      const std::string& listen, HttpRoutes routes,
+                                                      HttpServerLimits limits,
+                                                      std::shared_ptr<HttpsCertificate> tls) {
   if (Status s = validate_loopback_listen_address(flag, listen); !s.is_ok()) return s;
   auto host = asio::ip::make_address(host_of(listen));
   auto port = static_cast<uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
@@ -397,8 +407,11 @@ void HttpServer::start_session(tcp::socket socket, std::string source) {
     session->start();
   };
   if (tls_) {
+    // The session's SSL object holds its own reference to the context's SSL_CTX, so a later
+    // re-read certificate (https_context.h) can replace this context while the session lives.
+    std::shared_ptr<asio::ssl::context> context = tls_->for_new_connection();
     launch(std::make_shared<Session<TlsStream>>(shared_from_this(), id, std::move(source),
-                                                std::move(socket), *tls_));
+                                                std::move(socket), *context));
   } else {
     launch(std::make_shared<Session<beast::tcp_stream>>(shared_from_this(), id, std::move(source),
                                                         std::move(socket)));

@@ -30,6 +30,8 @@ class context;
 
 namespace drsim::net {
 
+class HttpsCertificate;  // https_context.h
+
 struct HttpRequest {
   std::string method;  // "GET" or "HEAD" (others never reach a handler)
   std::string target;  // as sent: "/metrics?x=1"
@@ -95,7 +97,14 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
  public:
   // Binds `listen` (validated with validate_loopback_listen_address; `flag` names it in errors)
   // and starts accepting on `io`. UNAVAILABLE naming the address when it cannot bind. With `tls`
-  // every connection is HTTPS (a plain HTTP request fails the handshake and is answered nothing).
+  // every connection is HTTPS (a plain HTTP request fails the handshake and is answered nothing),
+  // presenting the certificate `tls` holds when it is accepted.
+  static Result<std::shared_ptr<HttpServer>> start(boost::asio::io_context& io,
+                                                   const std::string& flag,
+                                                   const std::string& listen, HttpRoutes routes,
+                                                   HttpServerLimits limits,
+                                                   std::shared_ptr<HttpsCertificate> tls);
+  // The same with one fixed TLS context (none: plain HTTP).
   static Result<std::shared_ptr<HttpServer>> start(
       boost::asio::io_context& io, const std::string& flag, const std::string& listen,
       HttpRoutes routes, HttpServerLimits limits = {},
@@ -121,7 +130,7 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
   class Session;
 
   HttpServer(boost::asio::io_context& io, HttpRoutes routes, HttpServerLimits limits,
-             std::shared_ptr<boost::asio::ssl::context> tls);
+             std::shared_ptr<HttpsCertificate> tls);
   void accept();
   // Admits or refuses a just-accepted socket (connection_admission.h); false = closed.
   bool admit(boost::asio::ip::tcp::socket& socket, const std::string& source);
@@ -132,7 +141,7 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
 
   const HttpRoutes routes_;
   const HttpServerLimits limits_;
-  const std::shared_ptr<boost::asio::ssl::context> tls_;  // null: plain HTTP
+  const std::shared_ptr<HttpsCertificate> tls_;  // null: plain HTTP
   boost::asio::ip::tcp::acceptor acceptor_;
   std::shared_ptr<spdlog::logger> log_;
   std::string address_;

@@ -1,11 +1,24 @@
 #include "common/net/https_context.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <spdlog/spdlog.h>
 
 namespace drsim::net {
 
@@ -42,11 +55,78 @@ Result<std::shared_ptr<SslContext>> https_server_context(const tls::IdentityPem&
   return context;
 }
 
-Result<std::shared_ptr<SslContext>> https_server_context_for(const Transport& transport) {
-  if (transport.security() == TransportSecurity::kInsecure) {
-    return std::shared_ptr<SslContext>();
+std::shared_ptr<HttpsCertificate> HttpsCertificate::fixed(std::shared_ptr<SslContext> context) {
+  std::shared_ptr<HttpsCertificate> out(new HttpsCertificate());
+  out->current_ = std::move(context);
+  return out;
+}
+
+std::shared_ptr<HttpsCertificate> HttpsCertificate::watching(std::shared_ptr<SslContext> context,
+                                                             tls::IdentityFiles files,
+                                                             std::string identity,
+                                                             std::chrono::seconds refresh) {
+  auto out = fixed(std::move(context));
+  out->files_ = std::move(files);
+  out->identity_ = std::move(identity);
+  out->refresh_ = refresh;
+  out->loaded_ = out->stamp();
+  out->next_check_ = std::chrono::steady_clock::now() + refresh;
+  return out;
+}
+
+CertificateFilesStamp HttpsCertificate::stamp() const {
+  CertificateFilesStamp out;
+  struct stat st {};
+  if (::stat(files_->cert.c_str(), &st) == 0) {
+    out.cert_mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+    out.cert_size = static_cast<long long>(st.st_size);
+    out.cert_inode = static_cast<long long>(st.st_ino);
   }
-  return https_server_context(transport.identity_pem());
+  if (::stat(files_->key.c_str(), &st) == 0) {
+    out.key_mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+    out.key_size = static_cast<long long>(st.st_size);
+    out.key_inode = static_cast<long long>(st.st_ino);
+  }
+  return out;
+}
+
+std::shared_ptr<SslContext> HttpsCertificate::for_new_connection() {
+  if (!files_) return current_;
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_check_) return current_;
+  next_check_ = now + refresh_;
+  if (auto seen = stamp(); seen != loaded_) reload(seen);
+  return current_;
+}
+
+void HttpsCertificate::reload(const CertificateFilesStamp& seen) {
+  auto loaded = tls::load_identity(files_->cert.parent_path(), identity_,
+                                   std::chrono::system_clock::now());
+  auto context = loaded.is_ok() ? https_server_context(*loaded)
+                                : Result<std::shared_ptr<SslContext>>(loaded.status());
+  if (!context.is_ok()) {
+    if (seen != refused_) {
+      spdlog::warn("https: keeping the certificate served so far: {}", context.status().message());
+    }
+    refused_ = seen;
+    return;
+  }
+  current_ = std::move(context).value();
+  loaded_ = seen;
+  auto info = tls::describe_certificate(loaded->cert_pem, files_->cert.string());
+  spdlog::info("https: serving the certificate of '{}' re-read from {} (serial {})", identity_,
+               files_->cert.string(), info.is_ok() ? info->serial : "?");
+}
+
+Result<std::shared_ptr<HttpsCertificate>> https_server_context_for(const Transport& transport) {
+  if (transport.security() == TransportSecurity::kInsecure) {
+    return std::shared_ptr<HttpsCertificate>();
+  }
+  auto context = https_server_context(transport.identity_pem());
+  if (!context.is_ok()) return context.status();
+  if (!transport.watched_files()) return HttpsCertificate::fixed(std::move(context).value());
+  return HttpsCertificate::watching(std::move(context).value(), *transport.watched_files(),
+                                    transport.identity(), kCertificateRefresh);
 }
 
 Result<std::shared_ptr<SslContext>> https_client_context(const std::string& ca_pem,
@@ -85,6 +165,95 @@ bool expect_https_peer(SSL* ssl, std::string_view peer, const std::string& host)
   if (peer.empty()) return true;  // kAnyPeer: the chain to the CA is what is checked
   SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   return SSL_set1_host(ssl, tls::identity_dns_name(peer).c_str()) == 1;
+}
+
+namespace {
+
+// A TCP connection to `address` within `timeout` (a non-blocking connect and poll), with
+// `timeout` on each later send and receive; -1 and `why` when it fails.
+int connect_within(const std::string& address, std::chrono::milliseconds timeout,
+                   std::string& why) {
+  const auto colon = address.rfind(':');
+  std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(host, ec);
+  int port = colon == std::string::npos ? -1 : std::atoi(address.c_str() + colon + 1);
+  if (ec || port <= 0 || port > 65535) {
+    why = "not IP:PORT";
+    return -1;
+  }
+  boost::asio::ip::tcp::endpoint endpoint(ip, static_cast<uint16_t>(port));
+  int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    why = std::strerror(errno);
+    return -1;
+  }
+  int rc = ::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size()));
+  if (rc != 0 && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (rc == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
+      rc = 0;
+    } else {
+      errno = rc == 0 ? ETIMEDOUT : (err != 0 ? err : errno);
+      rc = -1;
+    }
+  }
+  if (rc != 0) {
+    why = std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+}  // namespace
+
+Result<std::string> served_certificate_pem(const std::string& address, SslContext& client,
+                                           std::chrono::milliseconds timeout) {
+  std::string why;
+  int fd = connect_within(address, timeout, why);
+  if (fd < 0) return unavailable(address + ": cannot connect: " + why);
+  SSL* ssl = SSL_new(client.native_handle());
+  if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
+    if (ssl) SSL_free(ssl);
+    ::close(fd);
+    ERR_clear_error();
+    return unavailable(address + ": OpenSSL could not make a connection");
+  }
+  int handshake = SSL_connect(ssl);
+  X509* peer = SSL_get1_peer_certificate(ssl);
+  std::string pem;
+  if (peer != nullptr) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(bio, peer);
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    pem.assign(data, static_cast<size_t>(n));
+    BIO_free(bio);
+    X509_free(peer);
+  } else {
+    unsigned long e = ERR_peek_last_error();
+    const char* reason = e ? ERR_reason_error_string(e) : nullptr;
+    why = reason ? reason : (handshake == 0 ? "closed by the server" : std::strerror(errno));
+  }
+  if (handshake == 1) SSL_shutdown(ssl);
+  SSL_free(ssl);
+  ::close(fd);
+  ERR_clear_error();
+  if (pem.empty()) return unavailable(address + ": TLS handshake: " + why);
+  return pem;
 }
 
 }  // namespace drsim::net

@@ -2,6 +2,9 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
 #include "common/net/grpc_util.h"
 #include "common/net/rpc_authorizer.h"
 
@@ -16,18 +19,33 @@ Transport Transport::insecure() { return Transport(); }
 Transport Transport::mutual_tls(tls::IdentityPem identity) {
   Transport t;
   t.security_ = TransportSecurity::kMutualTls;
+  t.certificates_ = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+      identity.ca_pem, std::vector<grpc::experimental::IdentityKeyCertPair>{
+                           {identity.key_pem, identity.cert_pem}});
   t.identity_ = std::move(identity);
+  return t;
+}
+
+Transport Transport::mutual_tls_watching(tls::IdentityPem identity, tls::IdentityFiles files,
+                                         std::chrono::seconds refresh) {
+  Transport t;
+  t.security_ = TransportSecurity::kMutualTls;
+  t.certificates_ = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      files.key.string(), files.cert.string(), files.ca_cert.string(),
+      static_cast<unsigned>(refresh.count()));
+  t.identity_ = std::move(identity);
+  t.files_ = std::move(files);
   return t;
 }
 
 std::shared_ptr<grpc::ServerCredentials> Transport::server_credentials(
     RpcAccessContext access) const {
   if (security_ == TransportSecurity::kInsecure) return grpc::InsecureServerCredentials();
-  grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = identity_.ca_pem;
-  options.pem_key_cert_pairs.push_back({identity_.key_pem, identity_.cert_pem});
-  auto credentials = grpc::SslServerCredentials(options);
+  grpc::experimental::TlsServerCredentialsOptions options(certificates_);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  auto credentials = grpc::experimental::TlsServerCredentials(options);
   credentials->SetAuthMetadataProcessor(std::make_shared<RpcAuthorizer>(std::move(access)));
   return credentials;
 }
@@ -43,14 +61,15 @@ std::shared_ptr<grpc::Channel> Transport::channel_with(const std::string& addres
   if (security_ == TransportSecurity::kInsecure) {
     return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   }
-  grpc::SslCredentialsOptions options;
-  options.pem_root_certs = identity_.ca_pem;
-  options.pem_private_key = identity_.key_pem;
-  options.pem_cert_chain = identity_.cert_pem;
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(certificates_);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_verify_server_certs(true);
   // Without a name the server is checked against the dialled host (every certificate holds
   // IP:127.0.0.1), i.e. any identity of the CA.
   if (!peer.empty()) args.SetSslTargetNameOverride(tls::identity_dns_name(peer));
-  return grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
+  return grpc::CreateCustomChannel(address, grpc::experimental::TlsCredentials(options), args);
 }
 
 namespace {
@@ -88,7 +107,8 @@ Result<Transport> make_transport(const TransportFlags& flags, std::string_view i
   if (!loaded.is_ok()) {
     return Status(loaded.status().code(), "--tls-dir: " + loaded.status().message());
   }
-  return Transport::mutual_tls(std::move(*loaded));
+  return Transport::mutual_tls_watching(std::move(*loaded),
+                                        tls::identity_files(flags.tls_dir, identity));
 }
 
 }  // namespace drsim::net

@@ -4,11 +4,14 @@
 // the server credentials and the channel credentials.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_provider.h>
 
 #include "common/core/rpc_access.h"
 #include "common/core/status.h"
@@ -23,10 +26,20 @@ const char* transport_security_name(TransportSecurity s);  // "mtls" / "insecure
 // where the caller cannot know who listens (an endpoint not named for a region, unknown addresses).
 inline constexpr std::string_view kAnyPeer{};
 
+// How often a daemon re-reads its certificate files (Transport::mutual_tls_watching).
+inline constexpr std::chrono::seconds kCertificateRefresh{1};
+
 class Transport {
  public:
   static Transport insecure();
+  // mTLS with these PEMs for the process's whole life (the CLI, tests).
   static Transport mutual_tls(tls::IdentityPem identity);
+  // mTLS that re-reads the CA, the certificate and the key from `files` every `refresh` (gRPC's
+  // file watcher): new connections, both ways, present a re-issued certificate
+  // (`drsim certs rotate`) without a restart; connections already open keep theirs. `identity`
+  // is what the files held when loaded and checked (load_identity) at start.
+  static Transport mutual_tls_watching(tls::IdentityPem identity, tls::IdentityFiles files,
+                                       std::chrono::seconds refresh = kCertificateRefresh);
 
   TransportSecurity security() const { return security_; }
   // The identity this process presents ("" when insecure).
@@ -34,6 +47,8 @@ class Transport {
   // Its CA, certificate and key (empty when insecure): the HTTPS listeners present the same
   // certificate (https_context.h).
   const tls::IdentityPem& identity_pem() const { return identity_; }
+  // The files re-read (mutual_tls_watching), so that the HTTPS listeners follow them too.
+  const std::optional<tls::IdentityFiles>& watched_files() const { return files_; }
 
   // Server credentials: with mTLS the client must present a certificate of the CA, and each call
   // is judged by rpc_authorizer.h against `access` before its handler runs. Plain TCP judges
@@ -52,6 +67,9 @@ class Transport {
  private:
   TransportSecurity security_ = TransportSecurity::kInsecure;
   tls::IdentityPem identity_;
+  std::optional<tls::IdentityFiles> files_;
+  // Where gRPC's TLS credentials take the CA and the identity from; null when insecure.
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> certificates_;
 };
 
 // A daemon's transport flags: exactly one of --tls-dir DIR and --insecure.

@@ -1,5 +1,6 @@
 #include "common/tls/certificates.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -227,6 +228,68 @@ bool file_exists(const fs::path& p) {
   return fs::exists(p, ec);
 }
 
+// The CA's key in `dir`, checked against its certificate `ca`; errors say it was needed to issue
+// `for_file`.
+Result<Owned<EVP_PKEY>> read_ca_key(const fs::path& dir, X509* ca, const fs::path& for_file) {
+  const fs::path ca_key = dir / "ca.key";
+  auto read = read_key(ca_key);
+  if (!read.is_ok()) {
+    return failed_precondition(read.status().message() + " (needed to issue " +
+                               for_file.string() + ")");
+  }
+  if (X509_check_private_key(ca, read->get()) != 1) {
+    ERR_clear_error();
+    return failed_precondition(ca_key.string() + ": is not the key of " +
+                               (dir / "ca.crt").string());
+  }
+  return std::move(*read);
+}
+
+CertificateInfo info_of(X509* cert) {
+  CertificateInfo out;
+  out.common_name = common_name(cert);
+  Owned<BIGNUM> serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+  if (char* hex = serial ? BN_bn2hex(serial.get()) : nullptr) {
+    out.serial = hex;
+    OPENSSL_free(hex);
+  }
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) {
+    out.not_after = Clock::from_time_t(timegm(&tm));
+  }
+  return out;
+}
+
+// The directory's entry is durable once its renames are (rename_pair).
+Status sync_directory(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    std::string why = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return failed_precondition("cannot sync " + dir.string() + ": " + why);
+  }
+  ::close(fd);
+  return Status::ok();
+}
+
+// A new key and certificate written durably as "<file>.new" beside the identity's files.
+struct Staged {
+  std::string identity;
+  IdentityFiles files;
+  CertificateInfo before;
+  CertificateInfo after;
+};
+
+fs::path staged(const fs::path& file) { return fs::path(file.string() + ".new"); }
+
+void remove_staged(const std::vector<Staged>& all) {
+  for (const Staged& s : all) {
+    std::error_code ec;
+    fs::remove(staged(s.files.key), ec);
+    fs::remove(staged(s.files.cert), ec);
+  }
+}
+
 }  // namespace
 
 std::string identity_dns_name(std::string_view identity) {
@@ -305,15 +368,8 @@ Status ensure_certificates(const fs::path& dir, const std::vector<std::string>& 
       continue;
     }
     if (!key) {
-      auto read = read_key(ca_key);
-      if (!read.is_ok()) {
-        return failed_precondition(read.status().message() + " (needed to issue " +
-                                   files.cert.string() + ")");
-      }
-      if (X509_check_private_key(ca.get(), read->get()) != 1) {
-        ERR_clear_error();
-        return failed_precondition(ca_key.string() + ": is not the key of " + ca_cert.string());
-      }
+      auto read = read_ca_key(dir, ca.get(), files.cert);
+      if (!read.is_ok()) return read.status();
       key = std::move(*read);
     }
     auto issued = issue(id, ca.get(), key.get(), now, kCertificateValidity);
@@ -321,6 +377,59 @@ Status ensure_certificates(const fs::path& dir, const std::vector<std::string>& 
     if (Status s = write_issued(*issued, files.cert, files.key); !s.is_ok()) return s;
   }
   return Status::ok();
+}
+
+Result<CertificateInfo> describe_certificate(const std::string& pem, std::string_view what) {
+  auto cert = parse_certificate(fs::path(std::string(what)), pem);
+  if (!cert.is_ok()) return cert.status();
+  return info_of(cert->get());
+}
+
+Result<std::vector<Rotation>> rotate_certificates(const fs::path& dir,
+                                                  const std::vector<std::string>& identities,
+                                                  Clock::time_point now,
+                                                  std::chrono::hours validity) {
+  auto ca = read_ca(dir / "ca.crt", now);
+  if (!ca.is_ok()) return ca.status();
+  std::vector<Staged> all;
+  for (const std::string& id : identities) {
+    auto loaded = load_identity(dir, id, now);  // checks the name too
+    if (!loaded.is_ok()) {
+      return failed_precondition(loaded.status().message() + " (nothing rotated)");
+    }
+    auto before = describe_certificate(loaded->cert_pem, id);
+    if (!before.is_ok()) return before.status();
+    all.push_back({id, identity_files(dir, id), std::move(*before), {}});
+  }
+  if (all.empty()) return invalid_argument("no identity to rotate");
+  auto ca_key = read_ca_key(dir, ca->get(), all.front().files.cert);
+  if (!ca_key.is_ok()) return ca_key.status();
+  // Every new pair is on disk before any old one is replaced: a failure here changes nothing.
+  for (Staged& s : all) {
+    auto issued = issue(s.identity, ca->get(), ca_key->get(), now, validity);
+    Status st = issued.is_ok() ? write_issued(*issued, staged(s.files.cert), staged(s.files.key))
+                               : issued.status();
+    if (!st.is_ok()) {
+      remove_staged(all);
+      return Status(st.code(), st.message() + " (nothing rotated)");
+    }
+    s.after = info_of(issued->cert.get());
+  }
+  std::vector<Rotation> out;
+  for (const Staged& s : all) {
+    // Back to back, nothing between: the key, then its certificate.
+    if (::rename(staged(s.files.key).c_str(), s.files.key.c_str()) != 0 ||
+        ::rename(staged(s.files.cert).c_str(), s.files.cert.c_str()) != 0) {
+      std::string why = std::strerror(errno);
+      remove_staged(all);
+      return failed_precondition("replacing " + s.files.cert.string() + ": " + why + " (" +
+                                 std::to_string(out.size()) + " of " +
+                                 std::to_string(all.size()) + " identities rotated before it)");
+    }
+    out.push_back({s.identity, s.before, s.after});
+  }
+  if (Status st = sync_directory(dir); !st.is_ok()) return st;
+  return out;
 }
 
 }  // namespace drsim::tls

@@ -20,8 +20,8 @@ namespace drsim::tls {
 inline constexpr std::array<std::string_view, 6> kTopologyIdentities = {
     "primary", "secondary", "trafficmgr", "faultproxy", "operator", "test-failover"};
 
-// A drill CA lives as long as the topology's home: 10 years. Its certificates as long (rotation
-// is deleting <home>/tls and running `drsim up` again; docs/security.md).
+// A drill CA lives as long as the topology's home: 10 years; its certificates as long, unless
+// re-issued sooner (rotate_certificates, `drsim certs rotate`; docs/security.md).
 inline constexpr std::chrono::hours kCaValidity{24 * 3653};
 inline constexpr std::chrono::hours kCertificateValidity{24 * 3653};
 
@@ -57,5 +57,32 @@ struct IdentityPem {
 // owner only. Errors name the file and why.
 Result<IdentityPem> load_identity(const std::filesystem::path& dir, std::string_view identity,
                                   std::chrono::system_clock::time_point now);
+
+// What a certificate says, for the operator and for checking which one a daemon serves.
+struct CertificateInfo {
+  std::string common_name;
+  std::string serial;  // hex, as `openssl x509 -serial` prints it
+  std::chrono::system_clock::time_point not_after;
+};
+// From PEM text (the first certificate in it); FAILED_PRECONDITION naming `what` when it is none.
+Result<CertificateInfo> describe_certificate(const std::string& pem, std::string_view what);
+
+// One identity's certificate before and after rotate_certificates.
+struct Rotation {
+  std::string identity;
+  CertificateInfo before;
+  CertificateInfo after;
+};
+
+// Re-issues each identity's certificate in `dir` from the same CA, with a new key and serial,
+// valid from `now` for `validity`. Nothing is written unless the CA and every identity's current
+// files load (load_identity); the new files are first written durably beside the old ones, then
+// each identity's key and certificate are renamed over the old two back to back, so a reader
+// (a daemon re-reading its files, transport.h) sees the old pair or the new one except in the
+// microseconds between the two renames. The CA itself is not rotated (docs/security.md).
+Result<std::vector<Rotation>> rotate_certificates(const std::filesystem::path& dir,
+                                                  const std::vector<std::string>& identities,
+                                                  std::chrono::system_clock::time_point now,
+                                                  std::chrono::hours validity = kCertificateValidity);
 
 }  // namespace drsim::tls

@@ -9,10 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <condition_variable>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
 #include "cli/child_process.h"
@@ -54,6 +56,28 @@ std::map<std::string, std::string> scan_all(drsim::v1::Workload::Stub& stub,
   auto keys = cli::scan_workload(stub, workload, "the region under test");
   EXPECT_TRUE(keys.is_ok()) << keys.status().message();
   return keys.is_ok() ? std::move(keys).value() : std::map<std::string, std::string>{};
+}
+
+grpc::Status empty_unary_call(const std::shared_ptr<grpc::Channel>& channel,
+                              const std::string& method, grpc::ClientContext& ctx) {
+  grpc::GenericStub stub(channel);
+  net::set_deadline(ctx, std::chrono::seconds(5));
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+    std::lock_guard lock(mu);
+    status = std::move(s);
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  return status;
 }
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {

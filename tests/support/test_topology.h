@@ -117,6 +117,12 @@ grpc::Status put_key(drsim::v1::Workload::Stub& stub, const std::string& key,
 std::map<std::string, std::string> scan_all(drsim::v1::Workload::Stub& stub,
                                             const std::string& workload);
 
+// One call of `method` with an empty request message (every request parses from no bytes)
+// through gRPC's generic stub, with a 5 s deadline: any RPC can be tried without its stub. `ctx`
+// (fresh) shows afterwards what the call saw, e.g. the server's certificate in auth_context().
+grpc::Status empty_unary_call(const std::shared_ptr<grpc::Channel>& channel,
+                              const std::string& method, grpc::ClientContext& ctx);
+
 // Polls `pred` every 10 ms until it holds or `timeout` passes. Returns
 // whether it held; the caller asserts with a message saying what it awaited.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);

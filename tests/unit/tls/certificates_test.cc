@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -165,6 +167,86 @@ TEST(Certificates, BadFilesGiveErrorsNamingTheFileAndWhy) {
             std::string::npos)
       << message("secondary");
   EXPECT_NE(message("../x").find("identity"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+// Every file of `dir`, name -> content.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out[e.path().filename()] = read_text(e.path());
+  return out;
+}
+
+std::string serial_of(const fs::path& cert_file) {
+  auto x = read_x509(cert_file);
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(
+      ASN1_INTEGER_to_BN(X509_get0_serialNumber(x.get()), nullptr), &BN_free);
+  char* hex = BN_bn2hex(bn.get());
+  std::string out = hex;
+  OPENSSL_free(hex);
+  return out;
+}
+
+TEST(Certificates, RotateReissuesEachCertificateFromTheSameCaWithANewKeyAndSerial) {
+  fs::path dir = fresh_dir("rotate");
+  ASSERT_TRUE(ensure_certificates(dir, kAll, Clock::now()).is_ok());
+  auto before = snapshot(dir);
+  auto now = Clock::now();
+  auto rotated = rotate_certificates(dir, {"primary", "operator"}, now, std::chrono::hours(24));
+  ASSERT_TRUE(rotated.is_ok()) << rotated.status().message();
+  auto after = snapshot(dir);
+  EXPECT_EQ(after.size(), before.size());  // no staged file left behind
+  EXPECT_EQ(after["ca.crt"], before["ca.crt"]);
+  EXPECT_EQ(after["ca.key"], before["ca.key"]);
+  EXPECT_EQ(after["secondary.crt"], before["secondary.crt"]);
+  ASSERT_EQ(rotated->size(), 2u);
+  for (const Rotation& r : *rotated) {
+    const std::string& id = r.identity;
+    EXPECT_NE(after[id + ".crt"], before[id + ".crt"]) << id;
+    EXPECT_NE(after[id + ".key"], before[id + ".key"]) << id;
+    EXPECT_EQ(mode_of(dir / (id + ".key")), 0600u) << id;
+    EXPECT_EQ(r.before.common_name, id);
+    EXPECT_EQ(r.after.common_name, id);
+    EXPECT_NE(r.before.serial, r.after.serial);
+    EXPECT_EQ(r.after.serial, serial_of(dir / (id + ".crt"))) << id;
+    auto lifetime = r.after.not_after - now;
+    EXPECT_GT(lifetime, std::chrono::hours(23));
+    EXPECT_LE(lifetime, std::chrono::hours(24));
+    auto loaded = load_identity(dir, id, Clock::now());  // same CA, matching key, right CN
+    ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
+    auto described = describe_certificate(loaded->cert_pem, id);
+    ASSERT_TRUE(described.is_ok());
+    EXPECT_EQ(described->serial, r.after.serial);
+  }
+  fs::remove_all(dir);
+}
+
+TEST(Certificates, RotateChangesNothingWhenAnIdentityOrTheCaKeyDoesNotLoad) {
+  fs::path dir = fresh_dir("rotate-bad");
+  ASSERT_TRUE(ensure_certificates(dir, kAll, Clock::now()).is_ok());
+  ::chmod((dir / "secondary.key").c_str(), 0644);
+  auto before = snapshot(dir);
+  auto refused = rotate_certificates(dir, {"primary", "secondary"}, Clock::now());
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("secondary.key: mode 0644"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("nothing rotated"), std::string::npos);
+  EXPECT_EQ(snapshot(dir), before);
+
+  ::chmod((dir / "secondary.key").c_str(), 0600);
+  fs::rename(dir / "ca.key", dir / "ca.key.away");
+  before = snapshot(dir);
+  refused = rotate_certificates(dir, {"primary"}, Clock::now());
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("cannot read " + (dir / "ca.key").string()),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(snapshot(dir), before);
+
+  refused = rotate_certificates(dir, {"../primary"}, Clock::now());
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("identity"), std::string::npos);
+  EXPECT_FALSE(describe_certificate("not pem", "served").is_ok());
   fs::remove_all(dir);
 }
 
