@@ -313,9 +313,9 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   // A welcomed workload's cursor on the standby: where sending resumes, unless the histories
   // diverged or the standby holds writes this region lost (then the link is dropped: false).
   bool accept_standby_cursor(Workload& w, const drsim::v1::WorkloadCursor& cursor);
-  // The standby holds `w`'s writes beyond what this region vouches for: refuse writes, fail
-  // the waiters, stop replicating, and say which region has them (fail over there).
-  void stop_behind_standby(Workload& w, const drsim::v1::WorkloadCursor& cursor);
+  // The standby holds writes beyond what this region vouches for (`why`, from
+  // model::judge_standby_cursor): refuse writes, fail the waiters, stop replicating.
+  void stop_behind_standby(const std::string& why);
   void on_source_ack(const drsim::v1::Ack& ack);
   void on_source_reject(const drsim::v1::Reject& reject);
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/model/replication/batch_admission.h"
+#include "common/model/replication/standby_cursor.h"
 #include "common/region/region_node.h"
 #include "common/core/check.h"
 #include "common/region/region_node_parts.h"
@@ -122,24 +123,25 @@ void RegionNode::on_source_welcome(const drsim::v1::Welcome& welcome) {
 }
 
 bool RegionNode::accept_standby_cursor(Workload& w, const drsim::v1::WorkloadCursor& cursor) {
-  // Like Raft's prevLogTerm: the standby's newest entry must be ours too.
-  if (cursor.seq() > 0 && cursor.seq() <= w.source.last_written().value()) {
-    auto ours = store_.log_epoch(w.spec.name, Seq(cursor.seq()));
-    if (ours.is_ok() && ours->value() != cursor.epoch()) {
-      diverged_ = "histories diverged for " + w.spec.name + " at seq " +
-                  std::to_string(cursor.seq()) + " (standby epoch " +
-                  std::to_string(cursor.epoch()) + ", ours " + std::to_string(ours->value()) +
-                  "): re-protect needed";
+  model::StandbyCursorFacts facts{options_.name,       options_.peer_name,
+                                  w.spec.name,         Seq(cursor.seq()),
+                                  cursor.epoch(),      w.source.last_written(),
+                                  w.unverified_after};
+  auto verdict = model::judge_standby_cursor(facts, [&](Seq seq) -> std::optional<uint64_t> {
+    auto ours = store_.log_epoch(w.spec.name, seq);
+    return ours.is_ok() ? std::optional<uint64_t>(ours->value()) : std::nullopt;
+  });
+  switch (verdict.kind) {
+    case model::StandbyCursorVerdict::Kind::kDiverged:
+      diverged_ = verdict.message;
       spdlog::error("{}", diverged_);
       drop_link(diverged_);
       return false;
-    }
-  }
-  // Without a mark this region vouches for its whole log; with one, only up to the mark (a
-  // mark is never beyond the newest write).
-  if (cursor.seq() > w.unverified_after.value_or(w.source.last_written()).value()) {
-    stop_behind_standby(w, cursor);
-    return false;
+    case model::StandbyCursorVerdict::Kind::kBehindStandby:
+      stop_behind_standby(verdict.message);
+      return false;
+    case model::StandbyCursorVerdict::Kind::kResume:
+      break;
   }
   if (Status s = w.source.on_connected(Seq(cursor.seq()), scheduler_.now()); !s.is_ok()) {
     diverged_ = w.spec.name + ": " + s.message();
@@ -150,33 +152,11 @@ bool RegionNode::accept_standby_cursor(Workload& w, const drsim::v1::WorkloadCur
   return true;
 }
 
-void RegionNode::stop_behind_standby(Workload& w, const drsim::v1::WorkloadCursor& cursor) {
-  // The standby made durable what this region no longer has: acknowledged writes this region
-  // lost (its host crashed without --fsync; an older data dir was put back). Serving on would
-  // hand out their seqs again and a re-protect from here would erase them on the standby: stop,
-  // and let the operator fail over to the region that has them. With a mark, the standby's
-  // entries after it cannot be this region's (nothing after it was sent before this welcome):
-  // the same (epoch, seq) on both sides are other writes.
-  const Seq last = w.source.last_written();
-  const std::string held = "the standby " + options_.peer_name + " holds " + w.spec.name +
-                           " up to seq " + std::to_string(cursor.seq()) + " (epoch " +
-                           std::to_string(cursor.epoch()) + ") and region " + options_.name;
-  behind_standby_ =
-      cursor.seq() > last.value()
-          ? held + " only up to seq " + std::to_string(last.value()) +
-                ": it lost acknowledged writes; fail over to " + options_.peer_name +
-                " (drsim failover), which has them, then re-protect"
-          : held + " restarted at seq " + std::to_string(w.unverified_after->value()) +
-                " and, not hearing from " + options_.peer_name + ", wrote seq " +
-                std::to_string(w.unverified_after->value() + 1) + ".." +
-                std::to_string(last.value()) +
-                " under the same seqs: it lost acknowledged writes, and the writes it made "
-                "since are not on " +
-                options_.peer_name + "; fail over to " + options_.peer_name +
-                " (drsim failover), which has the lost ones, then "
-                "re-protect (it rolls back what " +
-                options_.name + " wrote after seq " + std::to_string(w.unverified_after->value()) +
-                ")";
+// The standby made durable what this region no longer has (model::judge_standby_cursor): serving
+// on would hand out their seqs again and a re-protect from here would erase them on the standby.
+// Stop, and let the operator fail over to the region that has them.
+void RegionNode::stop_behind_standby(const std::string& why) {
+  behind_standby_ = why;
   spdlog::error("refusing writes: {}", behind_standby_);
   fail_waiters(failed_precondition(behind_standby_), Applied::kUnknown);
   diverged_ = behind_standby_;  // replication stops with it
