@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <rocksdb/env.h>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include "common/core/drifting_scheduler.h"
@@ -332,12 +333,10 @@ std::optional<int> parse_flags(int argc, char** argv, const DaemonDefaults& defa
   return std::nullopt;
 }
 
-// Opens the stores, builds the drivers and serves until SIGTERM / SIGINT; the exit code.
-int serve(RegionDaemonConfig& c) {
-  RegionOptions& opt = c.opt;
-  const BackupOptions& backup_opt = c.backup;
-  std::optional<net::Transport>& transport = c.transport;
-  c.daemon_flags.start_logging(opt.name);
+// Makes the data dir and checks it has room to start; an exit code when the daemon must not go
+// on (2: it cannot be made, 1: too little room), with the reason logged.
+std::optional<int> prepare_data_dir(const RegionDaemonConfig& c) {
+  const RegionOptions& opt = c.opt;
   std::error_code ec;
   std::filesystem::create_directories(opt.data_dir, ec);
   if (ec) {
@@ -352,124 +351,186 @@ int serve(RegionDaemonConfig& c) {
     spdlog::error("{}", s.message());
     return 1;
   }
-  auto store = storage::RegionStore::open(
-      opt.data_dir,
-      opt.fsync ? storage::Durability::kPowerLoss : storage::Durability::kProcessCrash,
-      opt.log_retention);
-  if (!store.is_ok()) {
-    spdlog::error("{}", store.status().message());
-    return 1;
-  }
+  return std::nullopt;
+}
 
-  auto backup_store = storage::BackupStore::open(opt.data_dir + "/backup");
-  if (!backup_store.is_ok()) {
-    spdlog::error("{}", backup_store.status().message());
-    return 1;
-  }
+// Where Site Recovery keeps its recovery points: beside the data dir, "<data-dir>.points".
+std::string points_dir(std::string data_dir) {
+  while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
+  return data_dir + ".points";
+}
 
-  boost::asio::io_context io;
-  auto guard = boost::asio::make_work_guard(io);
+// The running region daemon: its loop, scheduler and clock, the node with its drivers and
+// services, and the servers in front of them. Members are built in this order and destroyed in
+// reverse: the servers go before the services they call, the loop last.
+class RegionProcess {
+ public:
+  RegionProcess(const RegionDaemonConfig& c, storage::RegionStore& store,
+                storage::BackupStore& backup_store);
+
+  // Starts the servers and drivers, serves until SIGTERM / SIGINT and stops them in order; the
+  // exit code.
+  int run();
+
+ private:
+  bool start_grpc_server();
+  bool start_drivers();
+  bool start_http_server();
+  bool write_ready_file();
+  void run_until_stopped();
+
+  const RegionOptions& opt_;
+  const net::Transport& transport_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   // One scheduler and one clock for the process, injected into every driver; a drill's clock
   // drift (SetClockDrift) decorates the scheduler, its clock skew (SetClockOffset) the clock.
-  net::AsioScheduler real_time(io);
-  DriftingScheduler scheduler(real_time);
-  SkewedClock clock(scheduler);
-  net::HealthService health;
+  net::AsioScheduler real_time_;
+  DriftingScheduler scheduler_;
+  SkewedClock clock_;
+  net::HealthService health_;
   // The region's links to its peer and the lease witness, over gRPC.
-  GrpcRegionLinks links(*transport, opt.peer_name, io);
-  RegionNode node(opt, links.links(), *transport, io, scheduler, clock, **store, health);
-  WorkloadService workload(node);
-  AdminService admin(node, scheduler);
-  ReplicationService replication(node, links.gate());
-  BackupDriver backup(node, scheduler, clock, **store, **backup_store, backup_opt);
-  BackupService backup_service(io, backup);
-  std::string data_dir = opt.data_dir;
-  while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
-  SiteRecoveryDriver site_recovery(node, scheduler, clock, data_dir + ".points", c.time_scale);
-  SiteRecoveryService site_recovery_service(io, site_recovery);
-
-  grpc::ServerBuilder builder;
-  builder.RegisterService(&workload);
-  builder.RegisterService(&admin);
-  builder.RegisterService(&replication);
-  builder.RegisterService(&site_recovery_service);
-  builder.RegisterService(&health);
-  builder.RegisterService(&backup_service);
+  GrpcRegionLinks links_;
+  RegionNode node_;
+  WorkloadService workload_;
+  AdminService admin_;
+  ReplicationService replication_;
+  BackupDriver backup_;
+  BackupService backup_service_;
+  SiteRecoveryDriver site_recovery_;
+  SiteRecoveryService site_recovery_service_;
+  grpc::ServerBuilder builder_;
   // The ops counters of /metrics; without --http-listen nobody reads them, so no interceptor.
-  net::RpcCounters rpc_counters;
-  if (!opt.http_listen.empty()) {
+  net::RpcCounters rpc_counters_;
+  net::StartedServer server_;
+  std::shared_ptr<net::HttpServer> http_;
+  std::string ready_extra_;
+};
+
+RegionProcess::RegionProcess(const RegionDaemonConfig& c, storage::RegionStore& store,
+                             storage::BackupStore& backup_store)
+    : opt_(c.opt),
+      transport_(*c.transport),
+      guard_(boost::asio::make_work_guard(io_)),
+      real_time_(io_),
+      scheduler_(real_time_),
+      clock_(scheduler_),
+      links_(transport_, opt_.peer_name, io_),
+      node_(opt_, links_.links(), transport_, io_, scheduler_, clock_, store, health_),
+      workload_(node_),
+      admin_(node_, scheduler_),
+      replication_(node_, links_.gate()),
+      backup_(node_, scheduler_, clock_, store, backup_store, c.backup),
+      backup_service_(io_, backup_),
+      site_recovery_(node_, scheduler_, clock_, points_dir(opt_.data_dir), c.time_scale),
+      site_recovery_service_(io_, site_recovery_) {}
+
+int RegionProcess::run() {
+  if (!start_grpc_server() || !start_drivers() || !start_http_server() || !write_ready_file()) {
+    return 1;
+  }
+  spdlog::info("region {} serving on {} (pid {})", opt_.name, server_.address, ::getpid());
+  run_until_stopped();
+  return 0;
+}
+
+// Registers the services and binds --listen; false (logged) when it cannot.
+bool RegionProcess::start_grpc_server() {
+  builder_.RegisterService(&workload_);
+  builder_.RegisterService(&admin_);
+  builder_.RegisterService(&replication_);
+  builder_.RegisterService(&site_recovery_service_);
+  builder_.RegisterService(&health_);
+  builder_.RegisterService(&backup_service_);
+  if (!opt_.http_listen.empty()) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(net::make_rpc_counting_interceptor(&rpc_counters));
-    builder.experimental().SetInterceptorCreators(std::move(creators));
+    creators.push_back(net::make_rpc_counting_interceptor(&rpc_counters_));
+    builder_.experimental().SetInterceptorCreators(std::move(creators));
   }
   auto server = net::start_server(
-      builder, opt.listen,
-      transport->server_credentials({opt.peer_name, {opt.name, opt.peer_name}}),
+      builder_, opt_.listen,
+      transport_.server_credentials({opt_.peer_name, {opt_.name, opt_.peer_name}}),
       net::kRegionServerLimits);
   if (!server.is_ok()) {
     spdlog::error("--listen: {}", server.status().message());
-    return 1;
+    return false;
   }
-  if (Status s = node.start(server->address); !s.is_ok()) {
-    spdlog::error("cannot start region: {}", s.to_string());
-    server->server->Shutdown();
-    return 1;
-  }
-  if (Status s = backup.start(); !s.is_ok()) {
-    spdlog::error("cannot start backups: {}", s.to_string());
-    node.stop();
-    server->server->Shutdown();
-    return 1;
-  }
-  if (Status s = site_recovery.start(); !s.is_ok()) {
-    spdlog::error("cannot start the Site Recovery vault: {}", s.to_string());
-    backup.stop();
-    node.stop();
-    server->server->Shutdown();
-    return 1;
-  }
-  std::shared_ptr<net::HttpServer> http;
-  std::string ready_extra;
-  if (!opt.http_listen.empty()) {
-    net::HttpRoutes routes;
-    routes["/health"] = [&](const net::HttpRequest&) { return health_response(node, health); };
-    routes["/metrics"] = [&](const net::HttpRequest&) {
-      return metrics_response(node, health, rpc_counters, site_recovery, backup);
-    };
-    auto https = net::https_server_context_for(*transport);
-    auto started = https.is_ok() ? net::HttpServer::start(io, "--http-listen", opt.http_listen,
-                                                          std::move(routes), {}, *https)
-                                 : Result<std::shared_ptr<net::HttpServer>>(https.status());
-    if (!started.is_ok()) {
-      spdlog::error("{}", started.status().message());
-      node.stop();
-      server->server->Shutdown(std::chrono::system_clock::now());
-      return 1;
-    }
-    http = std::move(started).value();
-    ready_extra = "\"http_address\":\"" + http->address() + "\"";
-    spdlog::info("region {} {} on {}: GET /health, /metrics", opt.name, http->scheme(),
-                 http->address());
-  }
-  if (!opt.ready_file.empty()) {
-    if (Status s = runtime::write_ready_file(opt.ready_file, server->address, ready_extra);
-        !s.is_ok()) {
-      spdlog::error("{}", s.message());
-      return 1;
-    }
-  }
-  spdlog::info("region {} serving on {} (pid {})", opt.name, server->address, ::getpid());
+  server_ = std::move(server).value();
+  return true;
+}
 
+// Starts the node, then Backup, then Site Recovery; on a failure stops what started (logged).
+bool RegionProcess::start_drivers() {
+  if (Status s = node_.start(server_.address); !s.is_ok()) {
+    spdlog::error("cannot start region: {}", s.to_string());
+    server_.server->Shutdown();
+    return false;
+  }
+  if (Status s = backup_.start(); !s.is_ok()) {
+    spdlog::error("cannot start backups: {}", s.to_string());
+    node_.stop();
+    server_.server->Shutdown();
+    return false;
+  }
+  if (Status s = site_recovery_.start(); !s.is_ok()) {
+    spdlog::error("cannot start the Site Recovery vault: {}", s.to_string());
+    backup_.stop();
+    node_.stop();
+    server_.server->Shutdown();
+    return false;
+  }
+  return true;
+}
+
+// GET /health and /metrics on --http-listen, if given; false (logged) when it cannot bind.
+bool RegionProcess::start_http_server() {
+  if (opt_.http_listen.empty()) return true;
+  net::HttpRoutes routes;
+  routes["/health"] = [this](const net::HttpRequest&) { return health_response(node_, health_); };
+  routes["/metrics"] = [this](const net::HttpRequest&) {
+    return metrics_response(node_, health_, rpc_counters_, site_recovery_, backup_);
+  };
+  auto https = net::https_server_context_for(transport_);
+  auto started = https.is_ok() ? net::HttpServer::start(io_, "--http-listen", opt_.http_listen,
+                                                        std::move(routes), {}, *https)
+                               : Result<std::shared_ptr<net::HttpServer>>(https.status());
+  if (!started.is_ok()) {
+    spdlog::error("{}", started.status().message());
+    node_.stop();
+    server_.server->Shutdown(std::chrono::system_clock::now());
+    return false;
+  }
+  http_ = std::move(started).value();
+  ready_extra_ = "\"http_address\":\"" + http_->address() + "\"";
+  spdlog::info("region {} {} on {}: GET /health, /metrics", opt_.name, http_->scheme(),
+               http_->address());
+  return true;
+}
+
+// The --ready-file, if given; false (logged) when it cannot be written.
+bool RegionProcess::write_ready_file() {
+  if (opt_.ready_file.empty()) return true;
+  if (Status s = runtime::write_ready_file(opt_.ready_file, server_.address, ready_extra_);
+      !s.is_ok()) {
+    spdlog::error("{}", s.message());
+    return false;
+  }
+  return true;
+}
+
+// Runs the loop until SIGTERM / SIGINT, then stops the drivers and the servers in order and logs
+// that the region stopped.
+void RegionProcess::run_until_stopped() {
   std::thread stopper;
-  runtime::StopSignals signals(io, [&] {
-    if (http) http->stop();
-    backup.stop();
-    site_recovery.stop();
-    node.stop();
+  runtime::StopSignals signals(io_, [&] {
+    if (http_) http_->stop();
+    backup_.stop();
+    site_recovery_.stop();
+    node_.stop();
     // Shutdown waits for in-flight RPCs, which finish on this loop: run it
     // off the loop, then stop the loop.
     stopper = std::thread([&] {
-      server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      server_.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
       // Outgoing calls still in flight (cancelled by stop(), or a frozen peer's or witness's
       // deadline) answer through the loop, which still runs; the channels go only once no
       // call's state is left (LoopGate: a channel whose last reference goes on a gRPC thread
@@ -478,24 +539,45 @@ int serve(RegionDaemonConfig& c) {
       // Two gates: the region links' (replication stream, peer fence, witness calls) and the
       // node's (Backup, Site Recovery and hand-over calls); 5 s in all.
       const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      for (const auto* gate : {&links.gate(), &node.loop_gate()}) {
+      for (const auto* gate : {&links_.gate(), &node_.loop_gate()}) {
         auto left = (*gate)->wait_for_calls(until - std::chrono::steady_clock::now());
         if (!left.empty()) spdlog::warn("outgoing calls still alive 5 s after shutdown: {}", left);
       }
-      boost::asio::post(io, [&] {
-        guard.reset();
-        io.stop();
+      boost::asio::post(io_, [&] {
+        guard_.reset();
+        io_.stop();
       });
     });
   });
-  io.run();
+  io_.run();
   // The loop has stopped for good: replication reactors gRPC finishes from now on clean up
-  // without posting to it (the io_context is destroyed when this function returns).
-  node.close_loop_gate();
-  links.close_loop_gate();
+  // without posting to it (the io_context is destroyed with this object).
+  node_.close_loop_gate();
+  links_.close_loop_gate();
   if (stopper.joinable()) stopper.join();
-  spdlog::info("region {} stopped", opt.name);
-  return 0;
+  spdlog::info("region {} stopped", opt_.name);
+}
+
+// Opens the stores, builds the drivers and serves until SIGTERM / SIGINT; the exit code.
+int serve(const RegionDaemonConfig& c) {
+  const RegionOptions& opt = c.opt;
+  c.daemon_flags.start_logging(opt.name);
+  if (std::optional<int> rc = prepare_data_dir(c)) return *rc;
+  auto store = storage::RegionStore::open(
+      opt.data_dir,
+      opt.fsync ? storage::Durability::kPowerLoss : storage::Durability::kProcessCrash,
+      opt.log_retention);
+  if (!store.is_ok()) {
+    spdlog::error("{}", store.status().message());
+    return 1;
+  }
+  auto backup_store = storage::BackupStore::open(opt.data_dir + "/backup");
+  if (!backup_store.is_ok()) {
+    spdlog::error("{}", backup_store.status().message());
+    return 1;
+  }
+  RegionProcess process(c, **store, **backup_store);
+  return process.run();
 }
 
 }  // namespace
