@@ -351,133 +351,185 @@ std::optional<int> parse_flags(int argc, char** argv, TmDaemonConfig& c) {
   return std::nullopt;
 }
 
-// Starts the Traffic Manager, its witness, DNS and dashboard, and serves until SIGTERM /
-// SIGINT; the exit code.
-int serve(TmDaemonConfig& c) {
-  const trafficmgr::TrafficManagerConfig& config = c.config;
-  std::optional<net::Transport>& transport = c.transport;
-  const std::string& listen = c.listen;
-  const std::string& state_dir = c.state_dir;
-  const std::string& dashboard_listen = c.dashboard_listen;
-  const std::vector<trafficmgr::RegionAdminSpec>& region_admins = c.region_admins;
-  std::optional<trafficmgr::DnsServerConfig>& dns_config = c.dns_config;
-  const runtime::DaemonFlags& daemon_flags = c.daemon_flags;
-  daemon_flags.start_logging("trafficmgr");
-  boost::asio::io_context io;
+// The running Traffic Manager: its loop and scheduler, the Traffic Manager with its lease witness,
+// the gRPC services, and the DNS and dashboard servers in front of them. Members are built in this
+// order and destroyed in reverse: the servers go before what they serve, the loop last.
+class TrafficManagerProcess {
+ public:
+  explicit TrafficManagerProcess(const TmDaemonConfig& c);
+
+  // Restores the witness, starts the servers and the probes, serves until SIGTERM / SIGINT and
+  // stops in order; the exit code.
+  int run();
+
+ private:
+  bool start_grpc_server();
+  bool start_dns_server();
+  bool start_dashboard();
+  bool write_ready_file();
+  void run_until_stopped();
+
+  const TmDaemonConfig& c_;
+  boost::asio::io_context io_;
   // One scheduler for the process, which is its clock too, injected into every driver.
-  net::AsioScheduler scheduler(io);
-  const Clock& clock = scheduler;
-  trafficmgr::TrafficManager traffic_manager(
-      config, scheduler, clock,
-      [&io, &clock, &transport](const trafficmgr::ProberConfig& prober,
-                                trafficmgr::Prober::ResultHandler on) {
-        return trafficmgr::make_prober(io, clock, *transport, prober, kRegions, std::move(on));
-      });
+  net::AsioScheduler scheduler_;
+  trafficmgr::TrafficManager traffic_manager_;
   // Monotonic: clock skew moves wall time only.
-  trafficmgr::LeaseWitness witness(clock, state_dir.empty() ? "" : state_dir + "/witness.json");
-  if (Status s = witness.restore(); !s.is_ok()) {
+  trafficmgr::LeaseWitness witness_;
+  trafficmgr::TrafficManagerService service_;
+  net::HealthService health_;
+  grpc::ServerBuilder builder_;
+  net::StartedServer server_;
+  std::shared_ptr<trafficmgr::DnsServer> dns_;
+  std::string ready_extra_;
+  std::unique_ptr<trafficmgr::RegionStatusPoller> region_poller_;
+  std::optional<trafficmgr::Dashboard> dashboard_;
+  std::shared_ptr<net::HttpServer> dashboard_server_;
+};
+
+TrafficManagerProcess::TrafficManagerProcess(const TmDaemonConfig& c)
+    : c_(c),
+      scheduler_(io_),
+      traffic_manager_(
+          c.config, scheduler_, scheduler_,
+          [this](const trafficmgr::ProberConfig& prober, trafficmgr::Prober::ResultHandler on) {
+            return trafficmgr::make_prober(io_, scheduler_, *c_.transport, prober, kRegions,
+                                           std::move(on));
+          }),
+      witness_(scheduler_, c.state_dir.empty() ? "" : c.state_dir + "/witness.json"),
+      // A region that has just begun serving (a promotion) is probed at once, not at the next
+      // interval: routing follows the promotion without waiting out a probe interval.
+      service_(traffic_manager_.state(), witness_,
+               [this](const std::string& region, uint64_t epoch) {
+                 boost::asio::post(io_, [this, region, epoch] {
+                   spdlog::info("region {} serves at epoch {}: probing every endpoint now", region,
+                                epoch);
+                   traffic_manager_.probe_now();
+                 });
+               }) {}
+
+int TrafficManagerProcess::run() {
+  if (Status s = witness_.restore(); !s.is_ok()) {
     spdlog::error("{}", s.message());
     return 2;
   }
-  if (state_dir.empty()) {
+  if (c_.state_dir.empty()) {
     spdlog::warn("lease witness: no --state-dir, so a restart forgets every epoch it has seen");
   }
-  // A region that has just begun serving (a promotion) is probed at once, not at the next
-  // interval: routing follows the promotion without waiting out a probe interval.
-  trafficmgr::TrafficManagerService service(
-      traffic_manager.state(), witness, [&io, &traffic_manager](const std::string& region,
-                                                                 uint64_t epoch) {
-        boost::asio::post(io, [&traffic_manager, region, epoch] {
-          spdlog::info("region {} serves at epoch {}: probing every endpoint now", region, epoch);
-          traffic_manager.probe_now();
-        });
-      });
-  net::HealthService health;
-  health.set_status("", grpc::health::v1::HealthCheckResponse::SERVING);
-  health.set_status("drsim.v1.TrafficManager", grpc::health::v1::HealthCheckResponse::SERVING);
+  health_.set_status("", grpc::health::v1::HealthCheckResponse::SERVING);
+  health_.set_status("drsim.v1.TrafficManager", grpc::health::v1::HealthCheckResponse::SERVING);
+  if (!start_grpc_server()) return 1;
+  log_profiles(c_.config, server_.address);
+  if (!start_dns_server() || !start_dashboard() || !write_ready_file()) return 1;
+  run_until_stopped();
+  return 0;
+}
 
-  grpc::ServerBuilder builder;
-  builder.RegisterService(&service);
-  builder.RegisterService(&health);
+// Registers the services and binds --listen; false (logged) when it cannot.
+bool TrafficManagerProcess::start_grpc_server() {
+  builder_.RegisterService(&service_);
+  builder_.RegisterService(&health_);
   auto started =
-      net::start_server(builder, listen, transport->server_credentials({"", kRegions}),
+      net::start_server(builder_, c_.listen, c_.transport->server_credentials({"", kRegions}),
                         net::kControlServerLimits);
   if (!started.is_ok()) {
     spdlog::error("{}", started.status().message());
-    return 1;
+    return false;
   }
-  log_profiles(config, started->address);
-  std::shared_ptr<trafficmgr::DnsServer> dns;
-  std::string ready_extra;
-  if (dns_config) {
-    auto dns_started = trafficmgr::DnsServer::start(io, *dns_config, traffic_manager.state());
-    if (!dns_started.is_ok()) {
-      spdlog::error("{}", dns_started.status().message());
-      started->server->Shutdown(std::chrono::system_clock::now());
-      return 1;
-    }
-    dns = std::move(dns_started).value();
-    for (const auto& [name, profile] : dns_config->names) {
-      spdlog::info("dns serving {} on {} (udp+tcp) for profile {}, answers {}", name.to_string(),
-                   dns->address(), profile, dns_config->endpoint_address_text[profile]);
-    }
-    ready_extra = "\"dns_address\":\"" + dns->address() + "\"";
+  server_ = std::move(started).value();
+  return true;
+}
+
+// DNS on --dns-listen, if given; false (logged) when it cannot bind.
+bool TrafficManagerProcess::start_dns_server() {
+  if (!c_.dns_config) return true;
+  const trafficmgr::DnsServerConfig& dns_config = *c_.dns_config;
+  auto dns_started = trafficmgr::DnsServer::start(io_, dns_config, traffic_manager_.state());
+  if (!dns_started.is_ok()) {
+    spdlog::error("{}", dns_started.status().message());
+    server_.server->Shutdown(std::chrono::system_clock::now());
+    return false;
   }
-  std::unique_ptr<trafficmgr::RegionStatusPoller> region_poller;
-  if (!region_admins.empty()) {
-    region_poller = std::make_unique<trafficmgr::RegionStatusPoller>(
-        scheduler, *transport, region_admins, kRegionStatusInterval, kRegionStatusTimeout,
+  dns_ = std::move(dns_started).value();
+  for (const auto& [name, profile] : dns_config.names) {
+    spdlog::info("dns serving {} on {} (udp+tcp) for profile {}, answers {}", name.to_string(),
+                 dns_->address(), profile, dns_config.endpoint_address_text.at(profile));
+  }
+  ready_extra_ = "\"dns_address\":\"" + dns_->address() + "\"";
+  return true;
+}
+
+// The regions' status poller (with --region-admin) and the dashboard on --dashboard-listen, if
+// given; false (logged) when it cannot bind.
+bool TrafficManagerProcess::start_dashboard() {
+  if (!c_.region_admins.empty()) {
+    region_poller_ = std::make_unique<trafficmgr::RegionStatusPoller>(
+        scheduler_, *c_.transport, c_.region_admins, kRegionStatusInterval, kRegionStatusTimeout,
         kRegionListsInterval);
   }
-  trafficmgr::Dashboard dashboard(traffic_manager, region_poller.get());
-  std::shared_ptr<net::HttpServer> dashboard_server;
-  if (!dashboard_listen.empty()) {
-    auto https = net::https_server_context_for(*transport);
-    auto http_started = https.is_ok() ? net::HttpServer::start(io, "--dashboard-listen",
-                                                               dashboard_listen, dashboard.routes(),
-                                                               {}, *https)
-                                      : Result<std::shared_ptr<net::HttpServer>>(https.status());
-    if (!http_started.is_ok()) {
-      spdlog::error("{}", http_started.status().message());
-      if (dns) dns->stop();
-      started->server->Shutdown(std::chrono::system_clock::now());
-      return 1;
-    }
-    dashboard_server = std::move(http_started).value();
-    spdlog::info("dashboard on {} (GET /, /api/state, /metrics), {} region(s) watched",
-                 dashboard_server->url(), region_admins.size());
-    ready_extra += std::string(ready_extra.empty() ? "" : ",") + "\"dashboard_address\":\"" +
-                   dashboard_server->address() + "\"";
+  dashboard_.emplace(traffic_manager_, region_poller_.get());
+  if (c_.dashboard_listen.empty()) return true;
+  auto https = net::https_server_context_for(*c_.transport);
+  auto http_started = https.is_ok()
+                          ? net::HttpServer::start(io_, "--dashboard-listen", c_.dashboard_listen,
+                                                   dashboard_->routes(), {}, *https)
+                          : Result<std::shared_ptr<net::HttpServer>>(https.status());
+  if (!http_started.is_ok()) {
+    spdlog::error("{}", http_started.status().message());
+    if (dns_) dns_->stop();
+    server_.server->Shutdown(std::chrono::system_clock::now());
+    return false;
   }
-  if (!daemon_flags.ready_file.empty()) {
-    if (Status s =
-            runtime::write_ready_file(daemon_flags.ready_file, started->address, ready_extra);
-        !s.is_ok()) {
-      spdlog::error("{}", s.message());
-      started->server->Shutdown(std::chrono::system_clock::now());
-      return 1;
-    }
-  }
+  dashboard_server_ = std::move(http_started).value();
+  spdlog::info("dashboard on {} (GET /, /api/state, /metrics), {} region(s) watched",
+               dashboard_server_->url(), c_.region_admins.size());
+  ready_extra_ += std::string(ready_extra_.empty() ? "" : ",") + "\"dashboard_address\":\"" +
+                  dashboard_server_->address() + "\"";
+  return true;
+}
 
-  boost::asio::post(io, [&] {
-    traffic_manager.start();
-    if (region_poller) region_poller->start();
+// The --ready-file, if given; false (logged) when it cannot be written.
+bool TrafficManagerProcess::write_ready_file() {
+  if (c_.daemon_flags.ready_file.empty()) return true;
+  if (Status s =
+          runtime::write_ready_file(c_.daemon_flags.ready_file, server_.address, ready_extra_);
+      !s.is_ok()) {
+    spdlog::error("{}", s.message());
+    server_.server->Shutdown(std::chrono::system_clock::now());
+    return false;
+  }
+  return true;
+}
+
+// Starts the probes and runs the loop until SIGTERM / SIGINT, then stops the servers and probes
+// and shuts the gRPC server down.
+void TrafficManagerProcess::run_until_stopped() {
+  boost::asio::post(io_, [this] {
+    traffic_manager_.start();
+    if (region_poller_) region_poller_->start();
   });
-  runtime::StopSignals stop_signals(io, [&] {
-    if (dns) dns->stop();
-    if (dashboard_server) dashboard_server->stop();
-    if (region_poller) region_poller->stop();
-    traffic_manager.stop();
-    io.stop();
+  runtime::StopSignals stop_signals(io_, [this] {
+    if (dns_) dns_->stop();
+    if (dashboard_server_) dashboard_server_->stop();
+    if (region_poller_) region_poller_->stop();
+    traffic_manager_.stop();
+    io_.stop();
   });
-  io.run();
+  io_.run();
 
   // Watch streams end cleanly first, so Shutdown does not wait out its deadline on them.
-  health.set_status("", grpc::health::v1::HealthCheckResponse::NOT_SERVING);
-  traffic_manager.state().close();
-  started->server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  health_.set_status("", grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  traffic_manager_.state().close();
+  server_.server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   spdlog::info("stopped");
-  return 0;
+}
+
+// Starts the Traffic Manager, its witness, DNS and dashboard, and serves until SIGTERM /
+// SIGINT; the exit code.
+int serve(const TmDaemonConfig& c) {
+  c.daemon_flags.start_logging("trafficmgr");
+  TrafficManagerProcess process(c);
+  return process.run();
 }
 
 }  // namespace
