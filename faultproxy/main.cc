@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -24,24 +25,52 @@
 
 namespace {
 
+using drsim::Result;
+using drsim::Status;
+
 constexpr int kExitBadConfig = 2;
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
 
-}  // namespace
+int bad_config(const std::string& message) {
+  std::cerr << "drsim-faultproxy: " << message << "\n";
+  return kExitBadConfig;
+}
 
-int main(int argc, char** argv) {
-  using namespace drsim;
-  using grpc::health::v1::HealthCheckResponse;
-  CLI::App app{"drsim fault proxy: named TCP links (on the host of --listen) with per-direction "
-               "faults"};
+// What the flags say, checked: everything serve() needs.
+struct ProxyConfig {
   std::string listen = "127.0.0.1:0";
   uint64_t seed = 1;
-  runtime::DaemonFlags daemon_flags;
-  app.add_option("--listen", listen, "control gRPC address host:port (port 0 = ephemeral)")
+  drsim::runtime::DaemonFlags daemon_flags;
+  std::optional<drsim::net::Transport> transport;
+  boost::asio::ip::address link_address;
+};
+
+// The links listen where the control service does: 127.0.0.1, or the proxy's own address in
+// a netns topology (plain TCP is refused beyond loopback by make_transport; the links carry the
+// TLS of the processes they connect). INVALID_ARGUMENT when the host of --listen is a name.
+Result<boost::asio::ip::address> link_address_of(const std::string& listen) {
+  std::string link_host = listen.substr(0, listen.rfind(':'));
+  if (link_host == "localhost") link_host = "127.0.0.1";
+  boost::system::error_code host_ec;
+  auto link_address = boost::asio::ip::make_address(link_host, host_ec);
+  if (host_ec) {
+    return drsim::invalid_argument("--listen: '" + listen +
+                                   "': host must be an IP address (the links listen there)");
+  }
+  return link_address;
+}
+
+// Parses and checks the flags into `c`; an exit code when the proxy must not go on (0 after
+// --help, 2 for bad flags, with the reason on stderr).
+std::optional<int> parse_flags(int argc, char** argv, ProxyConfig& c) {
+  using namespace drsim;
+  CLI::App app{"drsim fault proxy: named TCP links (on the host of --listen) with per-direction "
+               "faults"};
+  app.add_option("--listen", c.listen, "control gRPC address host:port (port 0 = ephemeral)")
       ->capture_default_str();
-  app.add_option("--seed", seed, "seed of every link's jitter and stall windows")
+  app.add_option("--seed", c.seed, "seed of every link's jitter and stall windows")
       ->capture_default_str();
-  daemon_flags.add_to(app, "write {pid, address} here once serving");
+  c.daemon_flags.add_to(app, "write {pid, address} here once serving");
   net::TransportFlags transport_flags;
   net::add_transport_flags(app, transport_flags);
   try {
@@ -50,34 +79,54 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);  // prints help, or the error naming the flag
     return rc == 0 ? 0 : kExitBadConfig;
   }
-  if (Status s = config::validate_listen_address("--listen", listen); !s.is_ok()) {
-    std::cerr << "drsim-faultproxy: " << s.message() << "\n";
-    return kExitBadConfig;
+  if (Status s = config::validate_listen_address("--listen", c.listen); !s.is_ok()) {
+    return bad_config(s.message());
   }
   // Its links forward bytes: the TLS of the processes it connects passes through end to end.
-  auto transport = net::make_transport(transport_flags, "faultproxy", listen);
-  if (!transport.is_ok()) {
-    std::cerr << "drsim-faultproxy: " << transport.status().message() << "\n";
-    return kExitBadConfig;
-  }
+  auto transport = net::make_transport(transport_flags, "faultproxy", c.listen);
+  if (!transport.is_ok()) return bad_config(transport.status().message());
+  c.transport = std::move(transport).value();
+  auto link_address = link_address_of(c.listen);
+  if (!link_address.is_ok()) return bad_config(link_address.status().message());
+  c.link_address = *link_address;
+  return std::nullopt;
+}
 
-  // The links listen where the control service does: 127.0.0.1, or the proxy's own address in
-  // a netns topology (plain TCP is refused beyond loopback above; the links carry the TLS of
-  // the processes they connect).
-  std::string link_host = listen.substr(0, listen.rfind(':'));
-  if (link_host == "localhost") link_host = "127.0.0.1";
-  boost::system::error_code host_ec;
-  auto link_address = boost::asio::ip::make_address(link_host, host_ec);
-  if (host_ec) {
-    std::cerr << "drsim-faultproxy: --listen: '" << listen
-              << "': host must be an IP address (the links listen there)\n";
-    return kExitBadConfig;
-  }
+// Registers the proxy's services and binds --listen (errors logged).
+Result<drsim::net::StartedServer> start_control_server(grpc::ServerBuilder& builder,
+                                                       grpc::Service& service,
+                                                       drsim::net::HealthService& health,
+                                                       const ProxyConfig& c) {
+  builder.RegisterService(&service);
+  builder.RegisterService(&health);
+  auto started = drsim::net::start_server(builder, c.listen, c.transport->server_credentials({}),
+                                          drsim::net::kControlServerLimits);
+  if (!started.is_ok()) spdlog::error("{}", started.status().message());
+  return started;
+}
 
-  daemon_flags.start_logging("faultproxy");
+// Logs that the proxy serves and writes the --ready-file, if given; false (logged, the server
+// shut down) when it cannot be written.
+bool announce_serving(const ProxyConfig& c, const drsim::net::StartedServer& started) {
+  spdlog::info("fault proxy serving on {} (seed {})", started.address, c.seed);
+  if (c.daemon_flags.ready_file.empty()) return true;
+  if (Status s = drsim::runtime::write_ready_file(c.daemon_flags.ready_file, started.address);
+      !s.is_ok()) {
+    spdlog::error("{}", s.message());
+    started.server->Shutdown(std::chrono::system_clock::now());
+    return false;
+  }
+  return true;
+}
+
+// Serves the links and the control service until SIGTERM / SIGINT; the exit code.
+int serve(const ProxyConfig& c) {
+  using namespace drsim;
+  using grpc::health::v1::HealthCheckResponse;
+  c.daemon_flags.start_logging("faultproxy");
   boost::asio::io_context io;
   RealClock clock;  // the process clock, injected (the links' Asio timers run on real time)
-  faultproxy::FaultProxyService service(io, clock, seed, link_address);
+  faultproxy::FaultProxyService service(io, clock, c.seed, c.link_address);
   net::HealthService health;
   health.set_status("", HealthCheckResponse::SERVING);
   health.set_status("drsim.v1.FaultProxy", HealthCheckResponse::SERVING);
@@ -102,26 +151,20 @@ int main(int argc, char** argv) {
   });
 
   grpc::ServerBuilder builder;
-  builder.RegisterService(&service);
-  builder.RegisterService(&health);
-  auto started = net::start_server(builder, listen, transport->server_credentials({}),
-                                   net::kControlServerLimits);
-  if (!started.is_ok()) {
-    spdlog::error("{}", started.status().message());
-    return 1;
-  }
+  auto started = start_control_server(builder, service, health, c);
+  if (!started.is_ok()) return 1;
   server = started->server.get();
-  spdlog::info("fault proxy serving on {} (seed {})", started->address, seed);
-  if (!daemon_flags.ready_file.empty()) {
-    if (Status s = runtime::write_ready_file(daemon_flags.ready_file, started->address);
-        !s.is_ok()) {
-      spdlog::error("{}", s.message());
-      server->Shutdown(std::chrono::system_clock::now());
-      return 1;
-    }
-  }
+  if (!announce_serving(c, *started)) return 1;
   io.run();
   if (shutdown_thread.joinable()) shutdown_thread.join();
   spdlog::info("stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ProxyConfig c;
+  if (std::optional<int> done = parse_flags(argc, argv, c)) return *done;
+  return serve(c);
 }

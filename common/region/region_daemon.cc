@@ -1,4 +1,3 @@
-#include "common/config/listen_address.h"
 #include "common/region/region_daemon.h"
 
 #include <filesystem>
@@ -6,9 +5,9 @@
 #include <thread>
 
 #include <spdlog/spdlog.h>
-#include <CLI/CLI.hpp>
 #include <rocksdb/env.h>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include "common/core/drifting_scheduler.h"
@@ -17,12 +16,12 @@
 #include "common/net/health_service.h"
 #include "common/net/http_server.h"
 #include "common/net/https_context.h"
-#include "common/net/transport_flags.h"
 #include "common/runtime/daemon_flags.h"
 #include "common/runtime/process_runtime.h"
 #include "common/net/rpc_counters.h"
 #include "common/region/backup_service.h"
 #include "common/region/grpc_region_links.h"
+#include "common/region/region_daemon_flags.h"
 #include "common/region/region_metrics.h"
 #include "common/region/region_node.h"
 #include "common/region/region_services.h"
@@ -33,9 +32,6 @@
 namespace drsim::region {
 
 namespace {
-
-// Below this, RocksDB may not even open (a restart on a full disk died in its assertion).
-constexpr uint64_t kDefaultMinFreeBytes = 16ull << 20;
 
 using grpc::health::v1::HealthCheckResponse;
 
@@ -77,199 +73,10 @@ net::HttpResponse health_response(RegionNode& node, net::HealthService& health) 
   return response;
 }
 
-// What the flags say, checked: everything serve() needs.
-struct RegionDaemonConfig {
-  RegionOptions opt;
-  BackupOptions backup;
-  double time_scale = 1.0;
-  uint64_t min_free_bytes = kDefaultMinFreeBytes;
-  runtime::DaemonFlags daemon_flags;
-  std::optional<net::Transport> transport;
-};
-
-// Parses and checks the flags into `c`; an exit code when the daemon must not go on (0 after
-// --help, 2 for bad flags, with the reason on stderr).
-std::optional<int> parse_flags(int argc, char** argv, const DaemonDefaults& defaults,
-                               RegionDaemonConfig& c) {
-  RegionOptions opt;
-  opt.name = defaults.name;
-  opt.peer_name = defaults.peer_name;
-  opt.initial_role = defaults.initial_role;
-  std::string workloads = "vm-web,vm-db";
-  std::string mode = "sync";
-  std::string role = defaults.initial_role == model::Role::kActive ? "active" : "standby";
-  int64_t sync_ack_timeout_ms = opt.sync_ack_timeout.count();
-  int64_t fence_check_timeout_ms = opt.fence_check_timeout.count();
-  int64_t peer_fence_timeout_ms = opt.peer_fence_timeout.count();
-  BackupOptions backup_opt;
-  uint64_t vm_disk_gib = backup_opt.disk_size_bytes >> 30;
-  double time_scale = 1.0;
-  uint64_t min_free_bytes = kDefaultMinFreeBytes;
-  net::TransportFlags transport_flags;
-
-  CLI::App app{defaults.program + ": a drsim region daemon (" + defaults.name +
-               " region). Hosts protected workloads, replicates them to its peer region, and "
-               "serves Workload, Replication, RegionAdmin and grpc.health.v1 on one port."};
-  app.add_option("--name", opt.name, "Region name")->capture_default_str();
-  app.add_option("--peer-name", opt.peer_name, "Peer region name")->capture_default_str();
-  app.add_option("--listen", opt.listen, "host:port to serve on (port 0 = ephemeral)")
-      ->capture_default_str();
-  app.add_option("--peer", opt.peer_address,
-                 "host:port of the peer region (can be set later "
-                 "with the SetPeer admin RPC)");
-  app.add_option("--data-dir", opt.data_dir, "Directory of the region's RocksDB state")->required();
-  app.add_option("--role", role, "Role on first start (kept on disk afterwards)")
-      ->check(CLI::IsMember({"active", "standby"}))
-      ->capture_default_str();
-  auto* workloads_opt = app.add_option("--workloads", workloads,
-                                       "Protected workloads: name[:sync|async],... (simulated VMs)")
-                           ->capture_default_str();
-  std::string workloads_file;
-  app.add_option("--workloads-file", workloads_file,
-                 "Read the workloads from this file instead: one name[:sync|async] a line (for "
-                 "lists longer than a command line takes)")
-      ->excludes(workloads_opt);
-  app.add_option("--mode", mode, "Default replication mode")
-      ->check(CLI::IsMember({"sync", "async"}))
-      ->capture_default_str();
-  app.add_flag("--fsync", opt.fsync, "Sync the WAL on every write (survive power loss, slower)");
-  app.add_flag("--isolated", opt.isolated,
-               "An isolated copy (a test failover's): no --peer, no --witness; serves reads and "
-               "writes on its own data without a lease (nothing can be promoted over it)");
-#if DRSIM_TEST_HOOKS
-  app.add_flag("--unsafe-ack-before-standby", opt.unsafe_ack_before_standby,
-               "TEST HOOK: acknowledge sync writes before the standby has them (breaks RPO 0; "
-               "exists so tests can prove the checker reports the loss)");
-  app.add_flag("--unsafe-no-lease", opt.unsafe_no_lease,
-               "TEST HOOK: acknowledge writes without a valid lease (a frozen or partitioned "
-               "former primary then acks writes that are lost; exists so tests can prove the "
-               "checker reports them)");
-#endif
-  int64_t lease_ms = std::chrono::duration_cast<std::chrono::milliseconds>(opt.lease.lease).count();
-  int64_t lease_renew_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(opt.lease.renew_interval).count();
-  app.add_option("--lease-ms", lease_ms,
-                 "Lease on being active: writes are acknowledged only while a renewal from the "
-                 "peer or the witness is younger than this (x (1 - drift))")
-      ->capture_default_str();
-  app.add_option("--lease-renew-interval-ms", lease_renew_ms, "How often the lease is renewed")
-      ->capture_default_str();
-  app.add_option("--lease-drift", opt.lease.drift,
-                 "Bound on the rate difference of two hosts' monotonic clocks (0.05 = 5 %)")
-      ->capture_default_str();
-  app.add_option("--witness", opt.witness_address,
-                 "host:port of the Traffic Manager acting as lease witness (can be set later "
-                 "with the SetWitness admin RPC); none = the peer alone grants the lease");
-  app.add_option("--max-batch-changes", opt.max_batch_changes, "Changes per replication frame")
-      ->capture_default_str();
-  app.add_option("--max-unacked-changes", opt.max_unacked_changes,
-                 "Per-workload changes in flight to the standby")
-      ->capture_default_str();
-  app.add_option("--log-retention", opt.log_retention, "Replication log entries kept per workload")
-      ->capture_default_str();
-  app.add_option("--max-value-bytes", opt.max_value_bytes, "Largest value accepted")
-      ->capture_default_str();
-  app.add_option("--sync-ack-timeout-ms", sync_ack_timeout_ms,
-                 "Sync writes not acknowledged by the standby within this fail as indeterminate")
-      ->capture_default_str();
-  app.add_option("--fence-check-timeout-ms", fence_check_timeout_ms,
-                 "An active region restarted from disk waits this long for its peer to confirm "
-                 "no failover happened before serving")
-      ->capture_default_str();
-  app.add_option("--peer-fence-timeout-ms", peer_fence_timeout_ms,
-                 "A region promoted by an unplanned failover serves once its peer stepped down, "
-                 "or after this long without an answer (0: serve at once, no fencing)")
-      ->capture_default_str();
-  app.add_option("--http-listen", opt.http_listen,
-                 "Loopback host:port (port 0 = ephemeral) of an HTTP server with GET /health "
-                 "(200 while serving writes, else 503 and why) and GET /metrics (Prometheus); "
-                 "HTTPS with this region's certificate under --tls-dir, plain HTTP with "
-                 "--insecure; empty = none");
-  app.add_option("--backup-time-scale", backup_opt.time_scale,
-                 "Backup clock speed: simulated seconds per real second (1..10000000); backup "
-                 "schedules, retention and the 14-day soft delete run on it")
-      ->check(CLI::Range(model::kMinTimeScale, model::kMaxTimeScale))
-      ->capture_default_str();
-  app.add_option("--vm-disk-gib", vm_disk_gib,
-                 "Provisioned size of each hosted VM's OS disk (its keys are the used part)")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{32767}))
-      ->capture_default_str();
-  app.add_option("--time-scale", time_scale,
-                 "Site Recovery runs on drsim's clock, this many times faster than real time "
-                 "(300: a 5-minute crash-consistent point every second)")
-      ->capture_default_str()
-      ->check(CLI::Range(1.0, 1e6));
-  app.add_option("--min-free-bytes", min_free_bytes,
-                 "Refuse to start when the data dir's file system has less free space than this "
-                 "(RocksDB cannot open on a full disk)")
-      ->capture_default_str();
-  c.daemon_flags.add_to(app, "Write {pid, address[, http_address]} here once serving");
-  net::add_transport_flags(app, transport_flags);
-  std::string tls_identity;
-  app.add_option("--tls-identity", tls_identity,
-                 "with --tls-dir: the certificate to present (default: --name); a test failover "
-                 "copy is `test-failover`");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
-  backup_opt.disk_size_bytes = vm_disk_gib << 30;
-  opt.sync_ack_timeout = std::chrono::milliseconds(sync_ack_timeout_ms);
-  opt.fence_check_timeout = std::chrono::milliseconds(fence_check_timeout_ms);
-  opt.peer_fence_timeout = std::chrono::milliseconds(peer_fence_timeout_ms);
-  opt.lease.lease = std::chrono::milliseconds(lease_ms);
-  opt.lease.renew_interval = std::chrono::milliseconds(lease_renew_ms);
-  opt.initial_role = role == "active" ? model::Role::kActive : model::Role::kStandby;
-  ReplicationMode default_mode = mode == "sync" ? ReplicationMode::kSync : ReplicationMode::kAsync;
-  auto specs = workloads_file.empty() ? parse_workloads("--workloads", workloads, default_mode)
-                                      : read_workloads_file(workloads_file, default_mode);
-  Status valid = specs.is_ok() ? Status::ok() : specs.status();
-  if (valid.is_ok()) {
-    opt.workloads = specs.value();
-    valid = opt.validate();
-  }
-  if (valid.is_ok()) valid = config::validate_listen_address("--listen", opt.listen);
-  if (valid.is_ok() && !opt.http_listen.empty()) {
-    valid = net::validate_loopback_listen_address("--http-listen", opt.http_listen);
-  }
-  if (valid.is_ok() && !opt.peer_address.empty()) {
-    valid = config::validate_listen_address("--peer", opt.peer_address);
-  }
-  if (valid.is_ok() && !opt.witness_address.empty()) {
-    valid = config::validate_listen_address("--witness", opt.witness_address);
-  }
-  if (valid.is_ok() && opt.isolated && (!opt.peer_address.empty() || !opt.witness_address.empty())) {
-    valid = invalid_argument("--isolated: an isolated copy has no --peer and no --witness");
-  }
-  std::optional<net::Transport> transport;
-  if (valid.is_ok()) {
-    // The region's identity is its name: its certificate is <tls-dir>/<name>.crt.
-    auto made = net::make_transport(transport_flags,
-                                    tls_identity.empty() ? opt.name : tls_identity, opt.listen);
-    valid = made.status();
-    if (made.is_ok()) transport = std::move(*made);
-  }
-  if (!valid.is_ok()) {
-    std::fprintf(stderr, "%s: %s\n", defaults.program.c_str(), valid.message().c_str());
-    return 2;
-  }
-  opt.ready_file = c.daemon_flags.ready_file;
-  c.opt = std::move(opt);
-  c.backup = backup_opt;
-  c.time_scale = time_scale;
-  c.min_free_bytes = min_free_bytes;
-  c.transport = std::move(transport);
-  return std::nullopt;
-}
-
-// Opens the stores, builds the drivers and serves until SIGTERM / SIGINT; the exit code.
-int serve(RegionDaemonConfig& c) {
-  RegionOptions& opt = c.opt;
-  const BackupOptions& backup_opt = c.backup;
-  std::optional<net::Transport>& transport = c.transport;
-  c.daemon_flags.start_logging(opt.name);
+// Makes the data dir and checks it has room to start; an exit code when the daemon must not go
+// on (2: it cannot be made, 1: too little room), with the reason logged.
+std::optional<int> prepare_data_dir(const RegionDaemonConfig& c) {
+  const RegionOptions& opt = c.opt;
   std::error_code ec;
   std::filesystem::create_directories(opt.data_dir, ec);
   if (ec) {
@@ -284,124 +91,186 @@ int serve(RegionDaemonConfig& c) {
     spdlog::error("{}", s.message());
     return 1;
   }
-  auto store = storage::RegionStore::open(
-      opt.data_dir,
-      opt.fsync ? storage::Durability::kPowerLoss : storage::Durability::kProcessCrash,
-      opt.log_retention);
-  if (!store.is_ok()) {
-    spdlog::error("{}", store.status().message());
-    return 1;
-  }
+  return std::nullopt;
+}
 
-  auto backup_store = storage::BackupStore::open(opt.data_dir + "/backup");
-  if (!backup_store.is_ok()) {
-    spdlog::error("{}", backup_store.status().message());
-    return 1;
-  }
+// Where Site Recovery keeps its recovery points: beside the data dir, "<data-dir>.points".
+std::string points_dir(std::string data_dir) {
+  while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
+  return data_dir + ".points";
+}
 
-  boost::asio::io_context io;
-  auto guard = boost::asio::make_work_guard(io);
+// The running region daemon: its loop, scheduler and clock, the node with its drivers and
+// services, and the servers in front of them. Members are built in this order and destroyed in
+// reverse: the servers go before the services they call, the loop last.
+class RegionProcess {
+ public:
+  RegionProcess(const RegionDaemonConfig& c, storage::RegionStore& store,
+                storage::BackupStore& backup_store);
+
+  // Starts the servers and drivers, serves until SIGTERM / SIGINT and stops them in order; the
+  // exit code.
+  int run();
+
+ private:
+  bool start_grpc_server();
+  bool start_drivers();
+  bool start_http_server();
+  bool write_ready_file();
+  void run_until_stopped();
+
+  const RegionOptions& opt_;
+  const net::Transport& transport_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   // One scheduler and one clock for the process, injected into every driver; a drill's clock
   // drift (SetClockDrift) decorates the scheduler, its clock skew (SetClockOffset) the clock.
-  net::AsioScheduler real_time(io);
-  DriftingScheduler scheduler(real_time);
-  SkewedClock clock(scheduler);
-  net::HealthService health;
+  net::AsioScheduler real_time_;
+  DriftingScheduler scheduler_;
+  SkewedClock clock_;
+  net::HealthService health_;
   // The region's links to its peer and the lease witness, over gRPC.
-  GrpcRegionLinks links(*transport, opt.peer_name, io);
-  RegionNode node(opt, links.links(), *transport, io, scheduler, clock, **store, health);
-  WorkloadService workload(node);
-  AdminService admin(node, scheduler);
-  ReplicationService replication(node, links.gate());
-  BackupDriver backup(node, scheduler, clock, **store, **backup_store, backup_opt);
-  BackupService backup_service(io, backup);
-  std::string data_dir = opt.data_dir;
-  while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
-  SiteRecoveryDriver site_recovery(node, scheduler, clock, data_dir + ".points", c.time_scale);
-  SiteRecoveryService site_recovery_service(io, site_recovery);
-
-  grpc::ServerBuilder builder;
-  builder.RegisterService(&workload);
-  builder.RegisterService(&admin);
-  builder.RegisterService(&replication);
-  builder.RegisterService(&site_recovery_service);
-  builder.RegisterService(&health);
-  builder.RegisterService(&backup_service);
+  GrpcRegionLinks links_;
+  RegionNode node_;
+  WorkloadService workload_;
+  AdminService admin_;
+  ReplicationService replication_;
+  BackupDriver backup_;
+  BackupService backup_service_;
+  SiteRecoveryDriver site_recovery_;
+  SiteRecoveryService site_recovery_service_;
+  grpc::ServerBuilder builder_;
   // The ops counters of /metrics; without --http-listen nobody reads them, so no interceptor.
-  net::RpcCounters rpc_counters;
-  if (!opt.http_listen.empty()) {
+  net::RpcCounters rpc_counters_;
+  net::StartedServer server_;
+  std::shared_ptr<net::HttpServer> http_;
+  std::string ready_extra_;
+};
+
+RegionProcess::RegionProcess(const RegionDaemonConfig& c, storage::RegionStore& store,
+                             storage::BackupStore& backup_store)
+    : opt_(c.opt),
+      transport_(*c.transport),
+      guard_(boost::asio::make_work_guard(io_)),
+      real_time_(io_),
+      scheduler_(real_time_),
+      clock_(scheduler_),
+      links_(transport_, opt_.peer_name, io_),
+      node_(opt_, links_.links(), transport_, io_, scheduler_, clock_, store, health_),
+      workload_(node_),
+      admin_(node_, scheduler_),
+      replication_(node_, links_.gate()),
+      backup_(node_, scheduler_, clock_, store, backup_store, c.backup),
+      backup_service_(io_, backup_),
+      site_recovery_(node_, scheduler_, clock_, points_dir(opt_.data_dir), c.time_scale),
+      site_recovery_service_(io_, site_recovery_) {}
+
+int RegionProcess::run() {
+  if (!start_grpc_server() || !start_drivers() || !start_http_server() || !write_ready_file()) {
+    return 1;
+  }
+  spdlog::info("region {} serving on {} (pid {})", opt_.name, server_.address, ::getpid());
+  run_until_stopped();
+  return 0;
+}
+
+// Registers the services and binds --listen; false (logged) when it cannot.
+bool RegionProcess::start_grpc_server() {
+  builder_.RegisterService(&workload_);
+  builder_.RegisterService(&admin_);
+  builder_.RegisterService(&replication_);
+  builder_.RegisterService(&site_recovery_service_);
+  builder_.RegisterService(&health_);
+  builder_.RegisterService(&backup_service_);
+  if (!opt_.http_listen.empty()) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(net::make_rpc_counting_interceptor(&rpc_counters));
-    builder.experimental().SetInterceptorCreators(std::move(creators));
+    creators.push_back(net::make_rpc_counting_interceptor(&rpc_counters_));
+    builder_.experimental().SetInterceptorCreators(std::move(creators));
   }
   auto server = net::start_server(
-      builder, opt.listen,
-      transport->server_credentials({opt.peer_name, {opt.name, opt.peer_name}}),
+      builder_, opt_.listen,
+      transport_.server_credentials({opt_.peer_name, {opt_.name, opt_.peer_name}}),
       net::kRegionServerLimits);
   if (!server.is_ok()) {
     spdlog::error("--listen: {}", server.status().message());
-    return 1;
+    return false;
   }
-  if (Status s = node.start(server->address); !s.is_ok()) {
-    spdlog::error("cannot start region: {}", s.to_string());
-    server->server->Shutdown();
-    return 1;
-  }
-  if (Status s = backup.start(); !s.is_ok()) {
-    spdlog::error("cannot start backups: {}", s.to_string());
-    node.stop();
-    server->server->Shutdown();
-    return 1;
-  }
-  if (Status s = site_recovery.start(); !s.is_ok()) {
-    spdlog::error("cannot start the Site Recovery vault: {}", s.to_string());
-    backup.stop();
-    node.stop();
-    server->server->Shutdown();
-    return 1;
-  }
-  std::shared_ptr<net::HttpServer> http;
-  std::string ready_extra;
-  if (!opt.http_listen.empty()) {
-    net::HttpRoutes routes;
-    routes["/health"] = [&](const net::HttpRequest&) { return health_response(node, health); };
-    routes["/metrics"] = [&](const net::HttpRequest&) {
-      return metrics_response(node, health, rpc_counters, site_recovery, backup);
-    };
-    auto https = net::https_server_context_for(*transport);
-    auto started = https.is_ok() ? net::HttpServer::start(io, "--http-listen", opt.http_listen,
-                                                          std::move(routes), {}, *https)
-                                 : Result<std::shared_ptr<net::HttpServer>>(https.status());
-    if (!started.is_ok()) {
-      spdlog::error("{}", started.status().message());
-      node.stop();
-      server->server->Shutdown(std::chrono::system_clock::now());
-      return 1;
-    }
-    http = std::move(started).value();
-    ready_extra = "\"http_address\":\"" + http->address() + "\"";
-    spdlog::info("region {} {} on {}: GET /health, /metrics", opt.name, http->scheme(),
-                 http->address());
-  }
-  if (!opt.ready_file.empty()) {
-    if (Status s = runtime::write_ready_file(opt.ready_file, server->address, ready_extra);
-        !s.is_ok()) {
-      spdlog::error("{}", s.message());
-      return 1;
-    }
-  }
-  spdlog::info("region {} serving on {} (pid {})", opt.name, server->address, ::getpid());
+  server_ = std::move(server).value();
+  return true;
+}
 
+// Starts the node, then Backup, then Site Recovery; on a failure stops what started (logged).
+bool RegionProcess::start_drivers() {
+  if (Status s = node_.start(server_.address); !s.is_ok()) {
+    spdlog::error("cannot start region: {}", s.to_string());
+    server_.server->Shutdown();
+    return false;
+  }
+  if (Status s = backup_.start(); !s.is_ok()) {
+    spdlog::error("cannot start backups: {}", s.to_string());
+    node_.stop();
+    server_.server->Shutdown();
+    return false;
+  }
+  if (Status s = site_recovery_.start(); !s.is_ok()) {
+    spdlog::error("cannot start the Site Recovery vault: {}", s.to_string());
+    backup_.stop();
+    node_.stop();
+    server_.server->Shutdown();
+    return false;
+  }
+  return true;
+}
+
+// GET /health and /metrics on --http-listen, if given; false (logged) when it cannot bind.
+bool RegionProcess::start_http_server() {
+  if (opt_.http_listen.empty()) return true;
+  net::HttpRoutes routes;
+  routes["/health"] = [this](const net::HttpRequest&) { return health_response(node_, health_); };
+  routes["/metrics"] = [this](const net::HttpRequest&) {
+    return metrics_response(node_, health_, rpc_counters_, site_recovery_, backup_);
+  };
+  auto https = net::https_server_context_for(transport_);
+  auto started = https.is_ok() ? net::HttpServer::start(io_, "--http-listen", opt_.http_listen,
+                                                        std::move(routes), {}, *https)
+                               : Result<std::shared_ptr<net::HttpServer>>(https.status());
+  if (!started.is_ok()) {
+    spdlog::error("{}", started.status().message());
+    node_.stop();
+    server_.server->Shutdown(std::chrono::system_clock::now());
+    return false;
+  }
+  http_ = std::move(started).value();
+  ready_extra_ = "\"http_address\":\"" + http_->address() + "\"";
+  spdlog::info("region {} {} on {}: GET /health, /metrics", opt_.name, http_->scheme(),
+               http_->address());
+  return true;
+}
+
+// The --ready-file, if given; false (logged) when it cannot be written.
+bool RegionProcess::write_ready_file() {
+  if (opt_.ready_file.empty()) return true;
+  if (Status s = runtime::write_ready_file(opt_.ready_file, server_.address, ready_extra_);
+      !s.is_ok()) {
+    spdlog::error("{}", s.message());
+    return false;
+  }
+  return true;
+}
+
+// Runs the loop until SIGTERM / SIGINT, then stops the drivers and the servers in order and logs
+// that the region stopped.
+void RegionProcess::run_until_stopped() {
   std::thread stopper;
-  runtime::StopSignals signals(io, [&] {
-    if (http) http->stop();
-    backup.stop();
-    site_recovery.stop();
-    node.stop();
+  runtime::StopSignals signals(io_, [&] {
+    if (http_) http_->stop();
+    backup_.stop();
+    site_recovery_.stop();
+    node_.stop();
     // Shutdown waits for in-flight RPCs, which finish on this loop: run it
     // off the loop, then stop the loop.
     stopper = std::thread([&] {
-      server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      server_.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
       // Outgoing calls still in flight (cancelled by stop(), or a frozen peer's or witness's
       // deadline) answer through the loop, which still runs; the channels go only once no
       // call's state is left (LoopGate: a channel whose last reference goes on a gRPC thread
@@ -410,31 +279,52 @@ int serve(RegionDaemonConfig& c) {
       // Two gates: the region links' (replication stream, peer fence, witness calls) and the
       // node's (Backup, Site Recovery and hand-over calls); 5 s in all.
       const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      for (const auto* gate : {&links.gate(), &node.loop_gate()}) {
+      for (const auto* gate : {&links_.gate(), &node_.loop_gate()}) {
         auto left = (*gate)->wait_for_calls(until - std::chrono::steady_clock::now());
         if (!left.empty()) spdlog::warn("outgoing calls still alive 5 s after shutdown: {}", left);
       }
-      boost::asio::post(io, [&] {
-        guard.reset();
-        io.stop();
+      boost::asio::post(io_, [&] {
+        guard_.reset();
+        io_.stop();
       });
     });
   });
-  io.run();
+  io_.run();
   // The loop has stopped for good: replication reactors gRPC finishes from now on clean up
-  // without posting to it (the io_context is destroyed when this function returns).
-  node.close_loop_gate();
-  links.close_loop_gate();
+  // without posting to it (the io_context is destroyed with this object).
+  node_.close_loop_gate();
+  links_.close_loop_gate();
   if (stopper.joinable()) stopper.join();
-  spdlog::info("region {} stopped", opt.name);
-  return 0;
+  spdlog::info("region {} stopped", opt_.name);
+}
+
+// Opens the stores, builds the drivers and serves until SIGTERM / SIGINT; the exit code.
+int serve(const RegionDaemonConfig& c) {
+  const RegionOptions& opt = c.opt;
+  c.daemon_flags.start_logging(opt.name);
+  if (std::optional<int> rc = prepare_data_dir(c)) return *rc;
+  auto store = storage::RegionStore::open(
+      opt.data_dir,
+      opt.fsync ? storage::Durability::kPowerLoss : storage::Durability::kProcessCrash,
+      opt.log_retention);
+  if (!store.is_ok()) {
+    spdlog::error("{}", store.status().message());
+    return 1;
+  }
+  auto backup_store = storage::BackupStore::open(opt.data_dir + "/backup");
+  if (!backup_store.is_ok()) {
+    spdlog::error("{}", backup_store.status().message());
+    return 1;
+  }
+  RegionProcess process(c, **store, **backup_store);
+  return process.run();
 }
 
 }  // namespace
 
 int run_region_daemon(int argc, char** argv, const DaemonDefaults& defaults) {
   RegionDaemonConfig c;
-  if (std::optional<int> done = parse_flags(argc, argv, defaults, c)) return *done;
+  if (std::optional<int> done = parse_region_daemon_flags(argc, argv, defaults, c)) return *done;
   return serve(c);
 }
 
