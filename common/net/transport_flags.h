@@ -11,7 +11,8 @@ namespace drsim::net {
 inline void add_transport_flags(CLI::App& app, TransportFlags& flags) {
   app.add_option("--tls-dir", flags.tls_dir,
                  "mTLS: directory with ca.crt and this daemon's <identity>.crt and .key (`drsim "
-                 "up` makes them under <home>/tls); clients must present a certificate of the CA");
+                 "up` makes them under <home>/tls), re-read every second (`drsim certs rotate`); "
+                 "clients must present a certificate of the CA");
   app.add_flag("--insecure", flags.insecure,
                "plain TCP without authentication instead of mTLS; loopback --listen only (tests)");
 }
