@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -58,6 +59,20 @@ class DrillRun {
   int run();
 
  private:
+  // run()'s steps up to the drill's own steps. An exit code when the drill cannot start.
+  // home_: --home, else a new /tmp/drsim-drill-*.
+  std::optional<int> make_home();
+  // Prints the header, then attaches (--attached) or brings the topology up.
+  std::optional<int> bring_up(const std::vector<std::string>& workloads);
+  void start_watchers();
+  void fill_load_options(const std::vector<std::string>& workloads);
+  // Before the load starts: report why, stop what runs, bring the topology down.
+  int give_up(const std::string& why);
+  // The workload's options and the steps' kernel faults, checked against the running topology.
+  std::optional<int> check_before_load();
+  // out_dir_ and the history file the load writes there.
+  std::optional<int> open_history();
+  void start_load();
   void say(const std::string& what) const {
     std::printf("[%6.2fs] %s\n", (wall_now_unix_nanos() - start_ns_) / 1e9, what.c_str());
     std::fflush(stdout);
@@ -105,6 +120,10 @@ class DrillRun {
   // --attached: the daemons of the attached home_ (state_, cfg_) instead of topology_up.
   // INVALID_ARGUMENT naming the drill's field or step that those daemons cannot take.
   Status use_attached();
+  Status check_attached_workloads() const;
+  Status check_attached_roles() const;
+  // Ctrl-C / SIGTERM mid-drill heals what the drill injected in the attached daemons.
+  void arm_heal_on_interrupt();
   // What finish() works out once the load stopped, handed from step to step.
   struct FinishOutcome {
     std::string tm_address{};
