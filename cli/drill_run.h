@@ -84,6 +84,12 @@ class DrillRun {
   void progress_line();
   bool check_abort();
   void run_step(size_t index);
+  // The step's own work, by kind; `outcome` says what went wrong ("ok" otherwise).
+  void do_step(const DrillStep& step, const std::string& label, int64_t started,
+               std::string* outcome);
+  void heal(const DrillStep& step, const std::string& label, int64_t started, std::string* outcome);
+  // A `drsim: <backup verb>` step, and its expect_error.
+  void backup_verb(const DrillStep& step, const std::string& label, std::string* outcome);
   void inject(const DrillStep& step, const std::string& label, std::string* outcome);
   void failover(const DrillStep& step, const std::string& label, std::string* outcome);
   void planned_failover(const DrillStep& step, const std::string& label, std::string* outcome);
@@ -114,8 +120,14 @@ class DrillRun {
   // never outside the call that caused it.
   int64_t local_promotion_time(const std::string& region, int64_t reported, int64_t sent,
                                int64_t received);
+  // The waits (cli/drill_waits.cc): wait / pause / at, and wait_until's conditions.
+  void wait_step(const DrillStep& step, const std::string& label);
   void wait_condition(const DrillStep& step, const std::string& label, int64_t started,
                       std::string* outcome);
+  // wait_until's condition as a predicate that sets `at` when it holds, counting events from
+  // `since` (a lag condition counts from `started`, and sets `since` to it).
+  std::function<bool()> condition_met(const DrillStep& step, int64_t started, int64_t& since,
+                                      int64_t& at);
   void record_lag_before_fault(const std::string& region);
   // --attached: the daemons of the attached home_ (state_, cfg_) instead of topology_up.
   // INVALID_ARGUMENT naming the drill's field or step that those daemons cannot take.
