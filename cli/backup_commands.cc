@@ -23,7 +23,91 @@ Status& backup_last_failure() {
   return last;
 }
 
+namespace {
+
+// `backup now`'s answer: the recovery point it cut.
+void print_backup_point(const std::string& vm, const v1::RecoveryPointInfo& p) {
+  std::printf(
+      "recovery point %llu of %s at %s: %s, %llu keys (%s) at seq %llu, "
+      "kept until %s%s\n",
+      static_cast<unsigned long long>(p.id()), vm.c_str(), p.created().c_str(),
+      p.consistency().c_str(), static_cast<unsigned long long>(p.keys()),
+      human_bytes(p.used_bytes()).c_str(), static_cast<unsigned long long>(p.source_seq()),
+      p.expires().c_str(), p.in_paired_region() ? "; copied to the paired region" : "");
+}
+
+// `vm list`: one line a VM, then the disks restores created.
+void print_vms(const v1::ListVmsResponse& r, const std::string& region) {
+  TextTable table({{}, {}, {}, {}, {}, {}, {}}, "", 1);
+  for (const auto& v : r.vms()) {
+    std::string disks;
+    for (const auto& d : v.disks()) disks += (disks.empty() ? "" : ",") + d;
+    table.add_row({v.name(), v.hosted() ? "hosted" : "restored", "agent",
+                   v.agent_installed() ? "installed" : "missing", v.power(), "disks", disks});
+  }
+  table.print();
+  for (const auto& d : r.restored_disks()) std::printf("restored disk %s\n", d.c_str());
+  if (r.vms().empty() && r.restored_disks().empty()) {
+    std::printf("no VMs in region %s\n", region.c_str());
+  }
+}
+
+// `snapshot create`'s answer.
+void print_snapshot(const v1::SnapshotInfo& s) {
+  std::printf(
+      "%s snapshot %s of disk %s: %llu keys, %s of %s used%s%s%s at seq %llu; "
+      "stored %s, billed %s\n",
+      s.kind().c_str(), s.name().c_str(), s.disk().c_str(),
+      static_cast<unsigned long long>(s.keys()), human_bytes(s.used_bytes()).c_str(),
+      human_bytes(s.size_bytes()).c_str(), s.base().empty() ? "" : " (changes since ",
+      s.base().c_str(), s.base().empty() ? "" : ")",
+      static_cast<unsigned long long>(s.source_seq()), human_bytes(s.stored_bytes()).c_str(),
+      human_bytes(s.billed_bytes()).c_str());
+}
+
+// `snapshot list`: one row a snapshot.
+void print_snapshots(const v1::ListSnapshotsResponse& r) {
+  using A = TextTable::Align;
+  TextTable table({{"SNAPSHOT"},
+                   {"KIND"},
+                   {"DISK"},
+                   {"CREATED"},
+                   {"KEYS", A::kRight},
+                   {"USED", A::kRight},
+                   {"STORED", A::kRight},
+                   {"BILLED", A::kRight},
+                   {"BASE"}});
+  for (const auto& s : r.snapshots()) {
+    table.add_row({s.name(), s.kind(), s.disk(), s.created(), std::to_string(s.keys()),
+                   human_bytes(s.used_bytes()), human_bytes(s.stored_bytes()),
+                   human_bytes(s.billed_bytes()), s.base().empty() ? "-" : s.base()});
+  }
+  table.print();
+}
+
+}  // namespace
+
+// The groups in the order `drsim --help` lists them; every level above a verb takes --home and
+// --region too (accept_shared_options).
 void BackupCommands::Impl::add(CLI::App& app) {
+  add_vault_verbs(app);
+  add_backup_verbs(app);
+  add_vm_verbs(app);
+  add_snapshot_verbs(app);
+  add_image_verbs(app);
+  auto* c = verb(&app, "cost",
+                 "Usage and cost per item (snapshots, images, backup storage, protected "
+                 "instances) over the backup clock",
+                 [this] { return cost(); });
+  c->add_option("--prices", prices_file,
+                "YAML file with a prices: map (default: the daemon's list prices)");
+  for (const char* group : {"vault", "backup", "vm", "snapshot", "image"}) {
+    accept_shared_options(app.get_subcommand(group));
+  }
+}
+
+// vault create | list | delete.
+void BackupCommands::Impl::add_vault_verbs(CLI::App& app) {
   auto* vault = app.add_subcommand("vault", "Recovery Services vaults (docs/backup.md)");
   vault->require_subcommand(1);
   auto* c = verb(vault, "create", "Create a vault in the region", [this] {
@@ -61,17 +145,33 @@ void BackupCommands::Impl::add(CLI::App& app) {
     });
   });
   c->add_option("name", *vault_delete.mutable_vault(), "Vault name")->required();
+}
 
+// backup policy create | protect | now | list | restore | stop | undelete | resume | clock.
+void BackupCommands::Impl::add_backup_verbs(CLI::App& app) {
   auto* backup = app.add_subcommand("backup", "Back up VMs into a vault and restore them");
   backup->require_subcommand(1);
+  add_policy_verbs(backup);
+  add_protect_verbs(backup);
+  add_restore_verbs(backup);
+  add_stop_verbs(backup);
+  auto* c = verb(backup, "clock",
+                 "Show or change the backup clock (a drill makes days pass in "
+                 "seconds)",
+                 [this] { return clock(); });
+  c->add_option("--time-scale", time_scale, "Simulated seconds per real second (1..10^7)");
+  c->add_option("--advance", advance, "Jump forward, e.g. 15d");
+}
+
+// backup policy create.
+void BackupCommands::Impl::add_policy_verbs(CLI::App* backup) {
   auto* pol = backup->add_subcommand("policy", "Backup policies of a vault");
   pol->require_subcommand(1);
-  c = verb(pol, "create", "Define a backup policy: 1 to 5 backups a day and retention",
-           [this] { return create_policy(); });
+  auto* c = verb(pol, "create", "Define a backup policy: 1 to 5 backups a day and retention",
+                 [this] { return create_policy(); });
   c->add_option("vault", *policy.mutable_vault(), "Vault")->required();
   c->add_option("name", *policy.mutable_policy(), "Policy name")->required();
-  c->add_option("--times", times, "Backup times of day, HH:MM,... (1 to 5)")
-      ->capture_default_str();
+  c->add_option("--times", times, "Backup times of day, HH:MM,... (1 to 5)")->capture_default_str();
   auto* spec = policy.mutable_spec();
   c->add_option_function<uint32_t>(
       "--instant-restore-days", [spec](uint32_t v) { spec->set_instant_restore_days(v); },
@@ -92,8 +192,11 @@ void BackupCommands::Impl::add(CLI::App& app) {
   c->add_option_function<uint32_t>(
       "--yearly-years", [spec](uint32_t v) { spec->set_yearly_years(v); },
       "Yearly retention in years (0 = off)");
+}
 
-  c = verb(backup, "protect", "Protect a VM with a policy", [this] {
+// backup protect | now.
+void BackupCommands::Impl::add_protect_verbs(CLI::App* backup) {
+  auto* c = verb(backup, "protect", "Protect a VM with a policy", [this] {
     return with_client([this](BackupClient& b) {
       auto r = b.protect(protect);
       if (!r.is_ok()) return fail(r.status());
@@ -112,15 +215,7 @@ void BackupCommands::Impl::add(CLI::App& app) {
       auto r = b.backup_now(now);
       if (!r.is_ok()) return fail(r.status());
       if (json) return done(now, *r);
-      const auto& p = r->point();
-      std::printf(
-          "recovery point %llu of %s at %s: %s, %llu keys (%s) at seq %llu, "
-          "kept until %s%s\n",
-          static_cast<unsigned long long>(p.id()), now.vm().c_str(), p.created().c_str(),
-          p.consistency().c_str(), static_cast<unsigned long long>(p.keys()),
-          human_bytes(p.used_bytes()).c_str(),
-          static_cast<unsigned long long>(p.source_seq()), p.expires().c_str(),
-          p.in_paired_region() ? "; copied to the paired region" : "");
+      print_backup_point(now.vm(), r->point());
       return 0;
     });
   });
@@ -129,9 +224,12 @@ void BackupCommands::Impl::add(CLI::App& app) {
   c->add_option_function<uint32_t>(
       "--retain-days", [this](uint32_t v) { now.set_retain_days(v); },
       "Keep the point this many days (default 30)");
+}
 
-  c = verb(backup, "list", "Protected VMs and their recovery points (= vault list)",
-           [this] { return list(); });
+// backup list | restore.
+void BackupCommands::Impl::add_restore_verbs(CLI::App* backup) {
+  auto* c = verb(backup, "list", "Protected VMs and their recovery points (= vault list)",
+                 [this] { return list(); });
   c->add_option("vault", list_vault, "Only this vault");
 
   c = verb(backup, "restore", "Restore a recovery point: new VM, disks, or replace existing",
@@ -147,8 +245,11 @@ void BackupCommands::Impl::add(CLI::App& app) {
   c->add_option("--from-region", *restore.mutable_source_region(),
                 "Cross-region restore: the vault's region; --region names the paired region "
                 "that restores from its GRS copy");
+}
 
-  c = verb(
+// backup stop | undelete | resume.
+void BackupCommands::Impl::add_stop_verbs(CLI::App* backup) {
+  auto* c = verb(
       backup, "stop", "Stop protection and retain the data, or delete it (soft delete)", [this] {
         return with_client([this](BackupClient& b) {
           auto r = b.stop_protection(stop);
@@ -189,34 +290,18 @@ void BackupCommands::Impl::add(CLI::App& app) {
     c->add_option("vault", *item.mutable_vault(), "Vault")->required();
     c->add_option("vm", *item.mutable_vm(), "VM")->required();
   }
+}
 
-  c = verb(backup, "clock",
-           "Show or change the backup clock (a drill makes days pass in "
-           "seconds)",
-           [this] { return clock(); });
-  c->add_option("--time-scale", time_scale, "Simulated seconds per real second (1..10^7)");
-  c->add_option("--advance", advance, "Jump forward, e.g. 15d");
-
+// vm list | set | delete | read-disk.
+void BackupCommands::Impl::add_vm_verbs(CLI::App& app) {
   auto* vm = app.add_subcommand("vm", "VMs of a region: hosted workloads and restored VMs");
   vm->require_subcommand(1);
-  c = verb(vm, "list", "VMs, their agent, power state and disks", [this] {
+  auto* c = verb(vm, "list", "VMs, their agent, power state and disks", [this] {
     return with_client([this](BackupClient& b) {
       auto r = b.list_vms();
       if (!r.is_ok()) return fail(r.status());
       if (json) return print_json(*r);
-      TextTable table({{}, {}, {}, {}, {}, {}, {}}, "", 1);
-      for (const auto& v : r->vms()) {
-        std::string disks;
-        for (const auto& d : v.disks()) disks += (disks.empty() ? "" : ",") + d;
-        table.add_row({v.name(), v.hosted() ? "hosted" : "restored", "agent",
-                       v.agent_installed() ? "installed" : "missing", v.power(), "disks",
-                       disks});
-      }
-      table.print();
-      for (const auto& d : r->restored_disks()) std::printf("restored disk %s\n", d.c_str());
-      if (r->vms().empty() && r->restored_disks().empty()) {
-        std::printf("no VMs in region %s\n", region.c_str());
-      }
+      print_vms(*r, region);
       return 0;
     });
   });
@@ -248,12 +333,10 @@ void BackupCommands::Impl::add(CLI::App& app) {
     });
   });
   c->add_option("disk", disk, "Disk name (<vm>-osdisk, or one a restore created)")->required();
-  add_disk_verbs(app);
 }
 
-// snapshot ..., image ..., cost.
-
-void BackupCommands::Impl::add_disk_verbs(CLI::App& app) {
+// snapshot create | list | delete | create-disk.
+void BackupCommands::Impl::add_snapshot_verbs(CLI::App& app) {
   auto* snap = app.add_subcommand("snapshot", "Managed-disk snapshots: full or incremental");
   snap->require_subcommand(1);
   auto* c = verb(snap, "create", "Snapshot a disk: a read-only copy of its keys now", [this] {
@@ -261,16 +344,7 @@ void BackupCommands::Impl::add_disk_verbs(CLI::App& app) {
       auto r = b.create_snapshot(snap_create);
       if (!r.is_ok()) return fail(r.status());
       if (json) return done(snap_create, *r);
-      const auto& s = r->snapshot();
-      std::printf(
-          "%s snapshot %s of disk %s: %llu keys, %s of %s used%s%s%s at seq %llu; "
-          "stored %s, billed %s\n",
-          s.kind().c_str(), s.name().c_str(), s.disk().c_str(),
-          static_cast<unsigned long long>(s.keys()), human_bytes(s.used_bytes()).c_str(),
-          human_bytes(s.size_bytes()).c_str(), s.base().empty() ? "" : " (changes since ",
-          s.base().c_str(), s.base().empty() ? "" : ")",
-          static_cast<unsigned long long>(s.source_seq()), human_bytes(s.stored_bytes()).c_str(),
-          human_bytes(s.billed_bytes()).c_str());
+      print_snapshot(r->snapshot());
       return 0;
     });
   });
@@ -285,46 +359,36 @@ void BackupCommands::Impl::add_disk_verbs(CLI::App& app) {
       auto r = b.list_snapshots();
       if (!r.is_ok()) return fail(r.status());
       if (json) return print_json(*r);
-      using A = TextTable::Align;
-      TextTable table({{"SNAPSHOT"},
-                       {"KIND"},
-                       {"DISK"},
-                       {"CREATED"},
-                       {"KEYS", A::kRight},
-                       {"USED", A::kRight},
-                       {"STORED", A::kRight},
-                       {"BILLED", A::kRight},
-                       {"BASE"}});
-      for (const auto& s : r->snapshots()) {
-        table.add_row({s.name(), s.kind(), s.disk(), s.created(), std::to_string(s.keys()),
-                       human_bytes(s.used_bytes()), human_bytes(s.stored_bytes()),
-                       human_bytes(s.billed_bytes()), s.base().empty() ? "-" : s.base()});
-      }
-      table.print();
+      print_snapshots(*r);
       return 0;
     });
   });
-  c = verb(snap, "delete", "Delete a snapshot (an incremental one's changes move to the next)",
-           [this] {
-             return with_client([this](BackupClient& b) {
-               auto r = b.delete_snapshot(snap_delete);
-               if (!r.is_ok()) return fail(r.status());
-               if (json) return done(snap_delete, *r);
-               std::printf("snapshot %s deleted%s%s\n", snap_delete.snapshot().c_str(),
-                           r->merged_into().empty() ? "" : "; its changes moved into ",
-                           r->merged_into().c_str());
-               return 0;
-             });
-           });
+  add_snapshot_delete_verbs(snap);
+}
+
+// snapshot delete | create-disk.
+void BackupCommands::Impl::add_snapshot_delete_verbs(CLI::App* snap) {
+  auto* c = verb(snap, "delete",
+                 "Delete a snapshot (an incremental one's changes move to the next)", [this] {
+                   return with_client([this](BackupClient& b) {
+                     auto r = b.delete_snapshot(snap_delete);
+                     if (!r.is_ok()) return fail(r.status());
+                     if (json) return done(snap_delete, *r);
+                     std::printf("snapshot %s deleted%s%s\n", snap_delete.snapshot().c_str(),
+                                 r->merged_into().empty() ? "" : "; its changes moved into ",
+                                 r->merged_into().c_str());
+                     return 0;
+                   });
+                 });
   c->add_option("name", *snap_delete.mutable_snapshot(), "Snapshot")->required();
   c = verb(snap, "create-disk", "A new disk with a snapshot's keys", [this] {
     return with_client([this](BackupClient& b) {
       auto r = b.create_disk(disk_create);
       if (!r.is_ok()) return fail(r.status());
       if (json) return done(disk_create, *r);
-      std::printf("disk %s created from snapshot %s: %llu keys, %s%s%s\n",
-                  r->disk().c_str(), disk_create.snapshot().c_str(),
-                  static_cast<unsigned long long>(r->keys()), human_bytes(r->bytes()).c_str(),
+      std::printf("disk %s created from snapshot %s: %llu keys, %s%s%s\n", r->disk().c_str(),
+                  disk_create.snapshot().c_str(), static_cast<unsigned long long>(r->keys()),
+                  human_bytes(r->bytes()).c_str(),
                   disk_create.attach_to_vm().empty() ? "" : "; data disk of ",
                   disk_create.attach_to_vm().c_str());
       return 0;
@@ -334,21 +398,24 @@ void BackupCommands::Impl::add_disk_verbs(CLI::App& app) {
   c->add_option("disk", *disk_create.mutable_disk(), "Name of the new disk")->required();
   c->add_option("--attach-to", *disk_create.mutable_attach_to_vm(),
                 "Attach it to this VM as a data disk");
+}
 
+// image capture | list | create-vm.
+void BackupCommands::Impl::add_image_verbs(CLI::App& app) {
   auto* image = app.add_subcommand("image", "Images: every disk of a VM, for new VMs");
   image->require_subcommand(1);
-  c = verb(image, "capture", "Capture a stopped VM's disks into an image; generalizes the VM",
-           [this] {
-             return with_client([this](BackupClient& b) {
-               auto r = b.capture_image(image_capture);
-               if (!r.is_ok()) return fail(r.status());
-               if (json) return done(image_capture, *r);
-               print_image(r->image());
-               std::printf("%s is generalized: it cannot start or take writes again\n",
-                           image_capture.vm().c_str());
-               return 0;
-             });
-           });
+  auto* c = verb(image, "capture", "Capture a stopped VM's disks into an image; generalizes the VM",
+                 [this] {
+                   return with_client([this](BackupClient& b) {
+                     auto r = b.capture_image(image_capture);
+                     if (!r.is_ok()) return fail(r.status());
+                     if (json) return done(image_capture, *r);
+                     print_image(r->image());
+                     std::printf("%s is generalized: it cannot start or take writes again\n",
+                                 image_capture.vm().c_str());
+                     return 0;
+                   });
+                 });
   c->add_option("vm", *image_capture.mutable_vm(), "VM (stopped)")->required();
   c->add_option("image", *image_capture.mutable_image(), "Image name")->required();
   c = verb(image, "list", "Images and their disks", [this] {
@@ -376,16 +443,6 @@ void BackupCommands::Impl::add_disk_verbs(CLI::App& app) {
   });
   c->add_option("image", *image_vm.mutable_image(), "Image")->required();
   c->add_option("vm", *image_vm.mutable_vm(), "Name of the new VM")->required();
-
-  c = verb(&app, "cost",
-           "Usage and cost per item (snapshots, images, backup storage, protected instances) "
-           "over the backup clock",
-           [this] { return cost(); });
-  c->add_option("--prices", prices_file,
-                "YAML file with a prices: map (default: the daemon's list prices)");
-  for (const char* group : {"vault", "backup", "vm", "snapshot", "image"}) {
-    accept_shared_options(app.get_subcommand(group));
-  }
 }
 
 void BackupCommands::Impl::accept_shared_options(CLI::App* group) {

@@ -99,7 +99,17 @@ struct BackupCommands::Impl {
   }
 
   void add(CLI::App& app);
-  void add_disk_verbs(CLI::App& app);
+  // The verb table by group and family (cli/backup_commands.cc).
+  void add_vault_verbs(CLI::App& app);
+  void add_backup_verbs(CLI::App& app);
+  void add_policy_verbs(CLI::App* backup);
+  void add_protect_verbs(CLI::App* backup);
+  void add_restore_verbs(CLI::App* backup);
+  void add_stop_verbs(CLI::App* backup);
+  void add_vm_verbs(CLI::App& app);
+  void add_snapshot_verbs(CLI::App& app);
+  void add_snapshot_delete_verbs(CLI::App* snap);
+  void add_image_verbs(CLI::App& app);
   // `drsim vault --home H list` works as `drsim vault list --home H` does: every level above a
   // verb takes --home and --region too, into the same variables.
   void accept_shared_options(CLI::App* group);

@@ -2,15 +2,11 @@
 
 #include "cli/interrupt.h"
 
-#include <signal.h>
-
 #include <algorithm>
-#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <map>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -155,144 +151,6 @@ int cmd_down(const std::string& home, Output output) {
                                  {"detached", false}, {"nothing_up", false}}));
   } else {
     std::printf("down: every process of %s stopped (data kept under it)\n", state->home.c_str());
-  }
-  return 0;
-}
-
-Status resolve_by_dns(const TopologyState& state, LoadOptions* options) {
-  if (state.netns) {
-    // Its DNS server listens on loopback inside its namespace (docs/deploy.md).
-    return invalid_argument(
-        "resolve dns: the Traffic Manager's DNS listens on 127.0.0.1 inside its namespace (" +
-        state.netns->layout.find("trafficmgr")->netns +
-        ", placement: netns) and is not reachable from this host; resolve with grpc");
-  }
-  // The DNS answer is an IP; the Traffic Manager's table says which region each stands for.
-  const ProcessInfo& tm = state.at("trafficmgr");
-  options->resolve = ResolveMode::kDns;
-  options->dns_address = tm.more("dns_address");
-  auto table = tm_endpoints(tm.address, state.config.profile);
-  if (!table.is_ok()) return table.status();
-  options->dns_name = table->dns_name();
-  for (const auto& e : table->endpoints()) {
-    if (!e.dns_address().empty()) options->dns_targets[e.dns_address()] = {e.name(), e.address()};
-  }
-  return Status::ok();
-}
-
-int cmd_load(const std::string& home, LoadCommand cmd) {
-  const Output output = cmd.json ? Output::kJson : Output::kText;
-  auto fail = [output](const Status& s) { return fail_as(output, s); };
-  // Progress is for people: with --json it goes to stderr, stdout keeps one document.
-  FILE* progress = cmd.json ? stderr : stdout;
-  auto state = load_state(home);
-  if (!state.is_ok()) return fail(state.status());
-  cmd.options.trafficmgr_address = state->at("trafficmgr").address;
-  cmd.options.profile = state->config.profile;
-  const auto known = workload_names(state->config);
-  if (cmd.options.workloads.empty()) cmd.options.workloads = known;
-  for (const auto& w : cmd.options.workloads) {
-    if (std::find(known.begin(), known.end(), w) == known.end()) {
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      return fail(invalid_argument("--workloads: '" + w + "' is not a workload of the topology in " +
-                                   state->home + " (" + list + ")"));
-    }
-  }
-  if (cmd.options.resolve == ResolveMode::kDns) {
-    if (Status s = resolve_by_dns(*state, &cmd.options); !s.is_ok()) return fail(s);
-  }
-  // Every run has its own id and file, so that concurrent loads on one home can be checked
-  // together (`drsim check` reads every run of the home).
-  cmd.options.run = new_run_id();
-  if (Status s = cmd.options.validate(); !s.is_ok()) return fail(s);
-  if (!(cmd.duration_s > 0 && cmd.duration_s <= 86400)) {
-    return fail(invalid_argument("--duration: must be in (0, 86400] seconds"));
-  }
-  std::string path = cmd.history_path.empty() ? default_history_path(state->home, cmd.options.run)
-                                              : cmd.history_path;
-  auto writer = HistoryWriter::open(path, cmd.options.run);
-  if (!writer.is_ok()) return fail(writer.status());
-  if (cmd.options.stale.count > 0) {
-    std::fprintf(progress, "load: %u TTL-honouring clients (deadline %lld ms) and %s\n",
-                 cmd.options.workers, static_cast<long long>(cmd.options.op_timeout.count()),
-                 describe_stale_clients(cmd.options.stale).c_str());
-  }
-  // SIGINT / SIGTERM: stop the clients and finish the history file (a second signal stops at
-  // once, cli/interrupt.h).
-  InterruptHandledByCaller graceful;
-  LoadGenerator load(cmd.options, writer->get());
-  load.start();
-  auto start = std::chrono::steady_clock::now();
-  auto end = start + std::chrono::duration<double>(cmd.duration_s);
-  auto next_line = start + 1s;
-  LoadStats prev{};
-  while (std::chrono::steady_clock::now() < end && interrupted_by() == 0) {
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            end - std::chrono::steady_clock::now()),
-        100ms));
-    (*writer)->flush();  // a killed load keeps what completed up to the last 100 ms
-    if (std::chrono::steady_clock::now() < next_line &&
-        std::chrono::steady_clock::now() < end) {
-      continue;
-    }
-    next_line += 1s;
-    LoadStats now = load.stats();
-    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(progress, "[%6.1fs] %6llu ops  ok %llu  fail %llu  indeterminate %llu  route %s\n",
-                 t,
-                 static_cast<unsigned long long>((now.ok + now.fail + now.indeterminate) -
-                                                 (prev.ok + prev.fail + prev.indeterminate)),
-                 static_cast<unsigned long long>(now.ok), static_cast<unsigned long long>(now.fail),
-                 static_cast<unsigned long long>(now.indeterminate), now.route.c_str());
-    std::fflush(progress);
-    prev = now;
-  }
-  const int sig = interrupted_by();
-  load.stop();
-  const std::string reason = sig == 0         ? "completed"
-                             : sig == SIGINT  ? "interrupted by SIGINT"
-                             : sig == SIGTERM ? "stopped by SIGTERM"
-                                              : "stopped by SIGHUP";
-  if (Status s = (*writer)->finish(reason); !s.is_ok()) return fail(s);
-  LoadStats total = load.stats();
-  const bool nothing_succeeded = total.ok == 0 && total.fail + total.indeterminate > 0;
-  if (cmd.json) {
-    print_json_document(json_ok(
-        {{"outcome", sig == 0 ? "completed" : reason},
-         {"run", cmd.options.run},
-         {"history", path},
-         {"operations", total.ok + total.fail + total.indeterminate},
-         {"ok", sig == 0 && !nothing_succeeded},
-         {"succeeded", total.ok},
-         {"failed", total.fail},
-         {"indeterminate", total.indeterminate},
-         {"lookups", total.resolves},
-         {"resolve", cmd.options.resolve == ResolveMode::kDns ? "dns" : "grpc"},
-         {"last_error", total.last_error}}));
-    std::fflush(stdout);
-    if (sig != 0) return 128 + sig;
-    return nothing_succeeded ? 1 : 0;
-  }
-  std::printf(
-      "load %s: %llu operations (ok %llu, fail %llu, indeterminate %llu); %llu %s "
-      "lookups; run %s, history %s\n",
-      sig == 0 ? "done" : reason.c_str(),
-      static_cast<unsigned long long>(total.ok + total.fail + total.indeterminate),
-      static_cast<unsigned long long>(total.ok), static_cast<unsigned long long>(total.fail),
-      static_cast<unsigned long long>(total.indeterminate),
-      static_cast<unsigned long long>(total.resolves),
-      cmd.options.resolve == ResolveMode::kDns ? "DNS" : "gRPC Resolve", cmd.options.run.c_str(),
-      path.c_str());
-  std::fflush(stdout);
-  if (sig != 0) return 128 + sig;
-  if (nothing_succeeded) {
-    // Nothing got through: a load that measured only failures must not look like a success.
-    std::fprintf(stderr, "drsim: load: none of %llu operations succeeded; the last error: %s\n",
-                 static_cast<unsigned long long>(total.fail + total.indeterminate),
-                 total.last_error.c_str());
-    return 1;
   }
   return 0;
 }

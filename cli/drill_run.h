@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -58,6 +59,20 @@ class DrillRun {
   int run();
 
  private:
+  // run()'s steps up to the drill's own steps. An exit code when the drill cannot start.
+  // home_: --home, else a new /tmp/drsim-drill-*.
+  std::optional<int> make_home();
+  // Prints the header, then attaches (--attached) or brings the topology up.
+  std::optional<int> bring_up(const std::vector<std::string>& workloads);
+  void start_watchers();
+  void fill_load_options(const std::vector<std::string>& workloads);
+  // Before the load starts: report why, stop what runs, bring the topology down.
+  int give_up(const std::string& why);
+  // The workload's options and the steps' kernel faults, checked against the running topology.
+  std::optional<int> check_before_load();
+  // out_dir_ and the history file the load writes there.
+  std::optional<int> open_history();
+  void start_load();
   void say(const std::string& what) const {
     std::printf("[%6.2fs] %s\n", (wall_now_unix_nanos() - start_ns_) / 1e9, what.c_str());
     std::fflush(stdout);
@@ -69,6 +84,12 @@ class DrillRun {
   void progress_line();
   bool check_abort();
   void run_step(size_t index);
+  // The step's own work, by kind; `outcome` says what went wrong ("ok" otherwise).
+  void do_step(const DrillStep& step, const std::string& label, int64_t started,
+               std::string* outcome);
+  void heal(const DrillStep& step, const std::string& label, int64_t started, std::string* outcome);
+  // A `drsim: <backup verb>` step, and its expect_error.
+  void backup_verb(const DrillStep& step, const std::string& label, std::string* outcome);
   void inject(const DrillStep& step, const std::string& label, std::string* outcome);
   void failover(const DrillStep& step, const std::string& label, std::string* outcome);
   void planned_failover(const DrillStep& step, const std::string& label, std::string* outcome);
@@ -99,12 +120,22 @@ class DrillRun {
   // never outside the call that caused it.
   int64_t local_promotion_time(const std::string& region, int64_t reported, int64_t sent,
                                int64_t received);
+  // The waits (cli/drill_waits.cc): wait / pause / at, and wait_until's conditions.
+  void wait_step(const DrillStep& step, const std::string& label);
   void wait_condition(const DrillStep& step, const std::string& label, int64_t started,
                       std::string* outcome);
+  // wait_until's condition as a predicate that sets `at` when it holds, counting events from
+  // `since` (a lag condition counts from `started`, and sets `since` to it).
+  std::function<bool()> condition_met(const DrillStep& step, int64_t started, int64_t& since,
+                                      int64_t& at);
   void record_lag_before_fault(const std::string& region);
   // --attached: the daemons of the attached home_ (state_, cfg_) instead of topology_up.
   // INVALID_ARGUMENT naming the drill's field or step that those daemons cannot take.
   Status use_attached();
+  Status check_attached_workloads() const;
+  Status check_attached_roles() const;
+  // Ctrl-C / SIGTERM mid-drill heals what the drill injected in the attached daemons.
+  void arm_heal_on_interrupt();
   // What finish() works out once the load stopped, handed from step to step.
   struct FinishOutcome {
     std::string tm_address{};

@@ -81,6 +81,22 @@ Status DrillRun::use_attached() {
   // The attached daemons' timings (read from them at attach), the drill's workloads.
   cfg_ = state_.config;
   cfg_.workloads = drill_.topology.workloads;
+  if (Status s = check_attached_workloads(); !s.is_ok()) return s;
+  for (size_t i = 0; i < drill_.steps.size(); ++i) {
+    const DrillStep& step = drill_.steps[i];
+    if (step.kind != DrillStep::Kind::kInject) continue;
+    if (Status s = check_fault_is_local(state_, step.fault); !s.is_ok()) {
+      return invalid_argument(drill_.source + ":" + std::to_string(step.line) + ": steps[" +
+                              std::to_string(i) + "].inject: " + s.message());
+    }
+  }
+  if (Status s = check_attached_roles(); !s.is_ok()) return s;
+  arm_heal_on_interrupt();
+  return Status::ok();
+}
+
+// The drill's workloads, each hosted by the attached daemons with the same replication mode.
+Status DrillRun::check_attached_workloads() const {
   std::string hosted;
   for (const auto& w : state_.config.workloads) {
     hosted += (hosted.empty() ? "" : ", ") + w.name + " (" +
@@ -97,16 +113,12 @@ Status DrillRun::use_attached() {
           "); name theirs in the drill's topology.workloads");
     }
   }
-  for (size_t i = 0; i < drill_.steps.size(); ++i) {
-    const DrillStep& step = drill_.steps[i];
-    if (step.kind != DrillStep::Kind::kInject) continue;
-    if (Status s = check_fault_is_local(state_, step.fault); !s.is_ok()) {
-      return invalid_argument(drill_.source + ":" + std::to_string(step.line) + ": steps[" +
-                              std::to_string(i) + "].inject: " + s.message());
-    }
-  }
-  // The drill's steps and expectations start from the primary active, the secondary its
-  // standby (as a topology it starts does).
+  return Status::ok();
+}
+
+// The drill's steps and expectations start from the primary active, the secondary its
+// standby (as a topology it starts does).
+Status DrillRun::check_attached_roles() const {
   for (const char* region : {"primary", "secondary"}) {
     auto status = region_status(state_.at(region).address);
     if (!status.is_ok()) {
@@ -123,6 +135,10 @@ Status DrillRun::use_attached() {
           "`, then `drsim failback --home " + home_ + "`, bring the primary back)");
     }
   }
+  return Status::ok();
+}
+
+void DrillRun::arm_heal_on_interrupt() {
   heal_attached_on_interrupt_ = std::make_unique<InterruptCleanup>([state = state_]() mutable {
     auto healed = heal_faults(state, "");
     if (!healed.is_ok()) {
@@ -135,10 +151,28 @@ Status DrillRun::use_attached() {
                  "drsim status --home %s\n",
                  state.home.c_str());
   });
-  return Status::ok();
 }
 
 int DrillRun::run() {
+  if (std::optional<int> rc = make_home()) return *rc;
+  cfg_ = drill_.topology;
+  std::vector<std::string> workloads;
+  for (const auto& w : cfg_.workloads) workloads.push_back(w.name);
+  if (std::optional<int> rc = bring_up(workloads)) return *rc;
+  start_watchers();
+  fill_load_options(workloads);
+  if (std::optional<int> rc = check_before_load()) return *rc;
+  if (std::optional<int> rc = open_history()) return *rc;
+  start_load();
+
+  for (size_t i = 0; i < drill_.steps.size() && problems_.empty() && aborted_.empty(); ++i) {
+    run_step(i);
+  }
+  if (!problems_.empty()) say("STOPPED: " + problems_.back());
+  return finish();
+}
+
+std::optional<int> DrillRun::make_home() {
   home_ = opt_.home;
   if (opt_.attached && home_.empty()) {
     fail_to_start("--attached needs --home: the home `drsim attach` wrote");
@@ -149,10 +183,11 @@ int DrillRun::run() {
     if (!::mkdtemp(tmpl)) return fail_to_start("cannot create a temporary directory");
     home_ = tmpl;
   }
-  cfg_ = drill_.topology;
+  return std::nullopt;
+}
+
+std::optional<int> DrillRun::bring_up(const std::vector<std::string>& workloads) {
   const TopologyConfig& cfg = cfg_;
-  std::vector<std::string> workloads;
-  for (const auto& w : cfg.workloads) workloads.push_back(w.name);
   std::printf("drsim drill %s%s%s\n", drill_.name.c_str(), drill_.description.empty() ? "" : ": ",
               drill_.description.c_str());
   // Attached: the daemons' timings (cfg_ becomes theirs) are the ones the header gives.
@@ -179,15 +214,21 @@ int DrillRun::run() {
     }
     state_ = *up;
   }
-  const std::string tm_address = state_.at("trafficmgr").address;
-  watcher_ = std::make_unique<RoutingWatcher>(tm_address, cfg.profile);
+  return std::nullopt;
+}
+
+void DrillRun::start_watchers() {
+  watcher_ = std::make_unique<RoutingWatcher>(state_.at("trafficmgr").address, cfg_.profile);
   sampler_ = std::make_unique<RegionSampler>(
       std::map<std::string, std::string>{{"primary", state_.at("primary").address},
                                          {"secondary", state_.at("secondary").address}},
       200ms);
+}
+
+void DrillRun::fill_load_options(const std::vector<std::string>& workloads) {
   LoadOptions& lo = load_options_;
-  lo.trafficmgr_address = tm_address;
-  lo.profile = cfg.profile;
+  lo.trafficmgr_address = state_.at("trafficmgr").address;
+  lo.profile = cfg_.profile;
   lo.workloads = workloads;
   lo.rate = drill_.workload.rate;
   lo.workers = drill_.workload.clients;
@@ -199,16 +240,20 @@ int DrillRun::run() {
   lo.in_flight = drill_.workload.in_flight;
   lo.stale = drill_.workload.stale;
   lo.run = "drill-" + new_run_id();
-  // Before the load starts: report why, stop what runs, bring the topology down.
-  auto give_up = [&](const std::string& why) {
-    watcher_->stop();
-    sampler_->stop();
-    if (opt_.attached) return fail_to_start(why);  // not drsim's to stop
-    if (Status down = topology_down(home_, 3s); !down.is_ok()) {
-      std::fprintf(stderr, "drsim: %s\n", down.message().c_str());
-    }
-    return fail_to_start(why);
-  };
+}
+
+int DrillRun::give_up(const std::string& why) {
+  watcher_->stop();
+  sampler_->stop();
+  if (opt_.attached) return fail_to_start(why);  // not drsim's to stop
+  if (Status down = topology_down(home_, 3s); !down.is_ok()) {
+    std::fprintf(stderr, "drsim: %s\n", down.message().c_str());
+  }
+  return fail_to_start(why);
+}
+
+std::optional<int> DrillRun::check_before_load() {
+  LoadOptions& lo = load_options_;
   Status workload_ok = drill_.workload.resolve_dns ? resolve_by_dns(state_, &lo) : Status::ok();
   if (workload_ok.is_ok()) workload_ok = lo.validate();
   if (!workload_ok.is_ok()) {
@@ -225,6 +270,11 @@ int DrillRun::run() {
       return 2;
     }
   }
+  return std::nullopt;
+}
+
+std::optional<int> DrillRun::open_history() {
+  const LoadOptions& lo = load_options_;
   out_dir_ = home_;
   if (opt_.attached) {
     out_dir_ = home_ + "/drills/" + drill_.name + "-" + lo.run.substr(std::string("drill-").size());
@@ -241,6 +291,11 @@ int DrillRun::run() {
       std::fprintf(stderr, "drsim drill: %s\n", s.message().c_str());
     }
   });
+  return std::nullopt;
+}
+
+void DrillRun::start_load() {
+  const LoadOptions& lo = load_options_;
   bugs_at_start_ = count_bugs();
   load_ = std::make_unique<LoadGenerator>(lo, history_.get());
   load_->start();
@@ -254,12 +309,6 @@ int DrillRun::run() {
                   lo.resolve == ResolveMode::kDns ? "DNS " + lo.dns_name + " at " + lo.dns_address
                                                   : "gRPC Resolve"));
   if (lo.stale.count > 0) say("load: " + describe_stale_clients(lo.stale));
-
-  for (size_t i = 0; i < drill_.steps.size() && problems_.empty() && aborted_.empty(); ++i) {
-    run_step(i);
-  }
-  if (!problems_.empty()) say("STOPPED: " + problems_.back());
-  return finish();
 }
 
 void DrillRun::write_junit(const json& report) const {

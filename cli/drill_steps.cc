@@ -1,5 +1,5 @@
 // A drill's steps: faults, failovers, re-protect, failback, Site Recovery and Backup verbs,
-// plans, waits (DrillRun::run_step and what it calls).
+// plans (DrillRun::run_step and what it calls); the waits are in drill_waits.cc.
 #include "cli/drill_run.h"
 
 namespace drsim::cli::drill_run {
@@ -423,69 +423,6 @@ void DrillRun::test_cleanup(const std::string& label, std::string* outcome) {
   }
 }
 
-void DrillRun::wait_condition(const DrillStep& step, const std::string& label, int64_t started,
-                              std::string* outcome) {
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(static_cast<int64_t>(step.timeout_s * 1000));
-  // What the system did in answer to the latest step that changed something (a fault, a heal, a
-  // failover...), even while that step itself was still running.
-  int64_t since = last_action_ns_ ? last_action_ns_ : started;
-  int64_t at = 0;
-  const std::string& c = step.condition;
-  auto events_since = [&](auto match) {
-    return [&, match] {
-      for (const auto& e : watcher_->events()) {
-        if (e.unix_nanos() >= since && match(e)) {
-          at = e.unix_nanos();
-          return true;
-        }
-      }
-      return false;
-    };
-  };
-  std::function<bool()> done;
-  if (c == "degraded" || c == "online") {
-    auto want = c == "degraded" ? drsim::v1::ENDPOINT_DEGRADED : drsim::v1::ENDPOINT_ONLINE;
-    done = events_since([&, want](const drsim::v1::RoutingEvent& e) {
-      return e.kind() == drsim::v1::RoutingEvent::ENDPOINT_STATUS && e.endpoint() == step.target &&
-             e.new_status() == want;
-    });
-  } else if (c == "routed_to") {
-    done = events_since([&](const drsim::v1::RoutingEvent& e) {
-      return e.kind() == drsim::v1::RoutingEvent::ROUTE_CHANGED && e.new_route() == step.target;
-    });
-  } else if (c == "acked_by") {
-    done = [&] { return (at = load_->first_ok_write_by(step.target, since)) != 0; };
-  } else if (c == "items_protected") {
-    // Site Recovery: the vault in the target (the replication target) holds every protected
-    // item Protected with at least one recovery point of its own.
-    done = [&] {
-      auto items = sr_items(state_.at(step.target).address);
-      if (!items.is_ok() || items->items_size() == 0) return false;
-      for (const auto& i : items->items()) {
-        if (i.state() != "Protected" || i.points() == 0) return false;
-      }
-      at = wall_now_unix_nanos();
-      return true;
-    };
-  } else {  // lag_above / lag_below
-    done = [&] {
-      auto lag = sampler_->lag_writes(step.target);
-      bool hit = lag && (c == "lag_above" ? *lag > step.writes : *lag < step.writes);
-      if (hit) at = wall_now_unix_nanos();
-      return hit;
-    };
-    since = started;
-  }
-  if (wait_until(deadline, done) && at) {
-    if (c == "degraded" && step.target == faulted_ && !marks_.detected_ns) marks_.detected_ns = at;
-    say(fmt::format("  {} {} after {:.0f} ms", c, step.target, (at - since) / 1e6));
-  } else if (aborted_.empty()) {
-    *outcome = "timed out";
-    problems_.push_back(fmt::format("{}: timed out after {:g} s", label, step.timeout_s));
-  }
-}
-
 void DrillRun::run_step(size_t i) {
   const DrillStep& step = drill_.steps[i];
   std::string label = fmt::format("step {} (line {}): {}", i + 1, step.line, step.describe());
@@ -500,75 +437,7 @@ void DrillRun::run_step(size_t i) {
     case DrillStep::Kind::kFailback: last_action_ns_ = started; break;
     default: break;
   }
-  switch (step.kind) {
-    case DrillStep::Kind::kWait:
-    case DrillStep::Kind::kPause:
-      say(label + (step.kind == DrillStep::Kind::kPause ? " — the drill waits; do it now" : ""));
-      wait_until(std::chrono::steady_clock::now() +
-                     std::chrono::milliseconds(static_cast<int64_t>(step.seconds * 1000)),
-                 nullptr);
-      break;
-    case DrillStep::Kind::kAt: {
-      say(label);
-      int64_t target_ns = load_start_ns_ + static_cast<int64_t>(step.seconds * 1e9);
-      int64_t wait_ns = std::max<int64_t>(0, target_ns - wall_now_unix_nanos());
-      wait_until(std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait_ns), nullptr);
-      break;
-    }
-    case DrillStep::Kind::kInject: inject(step, label, &outcome); break;
-    case DrillStep::Kind::kHeal: {
-      say(label);
-      auto healed = heal_faults(state_, step.region);
-      if (!healed.is_ok()) {
-        outcome = healed.status().message();
-        problems_.push_back(label + ": " + outcome);
-        break;
-      }
-      for (const auto& line : *healed) say("  " + line);
-      for (auto& w : faults_) {
-        bool covered = step.region.empty() || w.target == step.region ||
-                       (is_region(step.region) && w.target.find(step.region) != std::string::npos);
-        if (covered && w.end_ns == 0) w.end_ns = started;
-      }
-      break;
-    }
-    case DrillStep::Kind::kFailover: failover(step, label, &outcome); break;
-    case DrillStep::Kind::kReprotect: reprotect(step, label, &outcome); break;
-    case DrillStep::Kind::kFailback: failback(step, label, &outcome); break;
-    case DrillStep::Kind::kDrsim: {
-      say(label);
-      std::fflush(stdout);
-      Status s = run_backup_verb(home_, step.args);
-      if (step.expect_error.empty() ? !s.is_ok()
-                                    : s.message().find(step.expect_error) == std::string::npos) {
-        outcome = s.is_ok() ? "succeeded, expected error " + step.expect_error : s.message();
-        problems_.push_back(label + ": " + outcome);
-      } else if (!s.is_ok()) {
-        say("  failed as expected: " + s.message());
-      }
-      break;
-    }
-    case DrillStep::Kind::kProtect:
-      if (step.protect_group.empty()) {
-        protect(step, label, &outcome);
-      } else {
-        protect_group(step, label, &outcome);
-      }
-      break;
-    case DrillStep::Kind::kPlan:
-      plan_step(step, label, &outcome);
-      break;
-    case DrillStep::Kind::kChangePoint:
-      change_point(step, label, &outcome);
-      break;
-    case DrillStep::Kind::kCommit: commit(label, &outcome); break;
-    case DrillStep::Kind::kVmDelete: vm_delete(step, label, &outcome); break;
-    case DrillStep::Kind::kTestCleanup: test_cleanup(label, &outcome); break;
-    case DrillStep::Kind::kWaitUntil:
-      say(label);
-      wait_condition(step, label, started, &outcome);
-      break;
-  }
+  do_step(step, label, started, &outcome);
   if (!aborted_.empty()) outcome = "aborted: " + aborted_;
   steps_json_.push_back({{"step", i + 1}, {"line", step.line}, {"action", step.describe()},
                          {"started_unix_nanos", started}, {"outcome", outcome}});
@@ -578,5 +447,69 @@ void DrillRun::run_step(size_t i) {
   }
 }
 
+void DrillRun::do_step(const DrillStep& step, const std::string& label, int64_t started,
+                       std::string* outcome) {
+  switch (step.kind) {
+    case DrillStep::Kind::kWait:
+    case DrillStep::Kind::kPause:
+    case DrillStep::Kind::kAt: wait_step(step, label); break;
+    case DrillStep::Kind::kInject: inject(step, label, outcome); break;
+    case DrillStep::Kind::kHeal: heal(step, label, started, outcome); break;
+    case DrillStep::Kind::kFailover: failover(step, label, outcome); break;
+    case DrillStep::Kind::kReprotect: reprotect(step, label, outcome); break;
+    case DrillStep::Kind::kFailback: failback(step, label, outcome); break;
+    case DrillStep::Kind::kDrsim: backup_verb(step, label, outcome); break;
+    case DrillStep::Kind::kProtect:
+      if (step.protect_group.empty()) {
+        protect(step, label, outcome);
+      } else {
+        protect_group(step, label, outcome);
+      }
+      break;
+    case DrillStep::Kind::kPlan:
+      plan_step(step, label, outcome);
+      break;
+    case DrillStep::Kind::kChangePoint:
+      change_point(step, label, outcome);
+      break;
+    case DrillStep::Kind::kCommit: commit(label, outcome); break;
+    case DrillStep::Kind::kVmDelete: vm_delete(step, label, outcome); break;
+    case DrillStep::Kind::kTestCleanup: test_cleanup(label, outcome); break;
+    case DrillStep::Kind::kWaitUntil:
+      say(label);
+      wait_condition(step, label, started, outcome);
+      break;
+  }
+}
+
+void DrillRun::heal(const DrillStep& step, const std::string& label, int64_t started,
+                    std::string* outcome) {
+  say(label);
+  auto healed = heal_faults(state_, step.region);
+  if (!healed.is_ok()) {
+    *outcome = healed.status().message();
+    problems_.push_back(label + ": " + *outcome);
+    return;
+  }
+  for (const auto& line : *healed) say("  " + line);
+  for (auto& w : faults_) {
+    bool covered = step.region.empty() || w.target == step.region ||
+                   (is_region(step.region) && w.target.find(step.region) != std::string::npos);
+    if (covered && w.end_ns == 0) w.end_ns = started;
+  }
+}
+
+void DrillRun::backup_verb(const DrillStep& step, const std::string& label, std::string* outcome) {
+  say(label);
+  std::fflush(stdout);
+  Status s = run_backup_verb(home_, step.args);
+  if (step.expect_error.empty() ? !s.is_ok()
+                                : s.message().find(step.expect_error) == std::string::npos) {
+    *outcome = s.is_ok() ? "succeeded, expected error " + step.expect_error : s.message();
+    problems_.push_back(label + ": " + *outcome);
+  } else if (!s.is_ok()) {
+    say("  failed as expected: " + s.message());
+  }
+}
 
 }  // namespace drsim::cli::drill_run

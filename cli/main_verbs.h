@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,10 +42,31 @@ struct CliVerbs {
     cmd->add_option("--home", home, "Directory of the local topology (state, data, logs)")
         ->capture_default_str();
   }
+  // By family, each over one function per verb or small group of verbs.
   void add_topology_verbs(CLI::App& app);
+  void add_demo_verb(CLI::App& app);
+  void add_up_down_verbs(CLI::App& app);
+  void add_load_verb(CLI::App& app);
+  void add_stale_client_options();
   void add_failover_verbs(CLI::App& app);
+  void add_inject_verb(CLI::App& app);
+  void add_failover_verb(CLI::App& app);
+  void add_failover_point_options();
   void add_recovery_verbs(CLI::App& app);
+  void add_protect_verb(CLI::App& app);
+  void add_item_verbs(CLI::App& app);
+  void add_change_point_verb(CLI::App& app);
+  void add_plan_verbs(CLI::App& app);
+  void add_plan_create_verb();
+  void add_plan_run_verb();
+  void add_reprotect_verbs(CLI::App& app);
   void add_drill_verbs(CLI::App& app);
+  void add_drill_export_verb();
+  void add_certs_verbs(CLI::App& app);
+  int run_demo_verb();
+  // The exit code of the parsed verb of that family; nullopt when none of them was parsed.
+  std::optional<int> run_topology_verb();
+  std::optional<int> run_recovery_verb();
   int run_drill_verb();
   int run_load_verb();
   int run_failover_verb();

@@ -8,8 +8,18 @@
 
 namespace drsim::cli {
 
+// Site Recovery, recovery plans, re-protect, failback and check, in the order `drsim --help`
+// lists them.
 void CliVerbs::add_recovery_verbs(CLI::App& app) {
-  // Site Recovery: protect / items / points / commit / jobs
+  add_protect_verb(app);
+  add_item_verbs(app);
+  add_change_point_verb(app);
+  add_plan_verbs(app);
+  add_reprotect_verbs(app);
+}
+
+// protect: Site Recovery replication of one workload or a consistency group.
+void CliVerbs::add_protect_verb(CLI::App& app) {
   c_protect = app.add_subcommand(
       "protect", "Enable Site Recovery replication of a workload (a simulated VM) to the "
                  "standby region, with its replication policy; waits for initial replication");
@@ -43,6 +53,10 @@ void CliVerbs::add_recovery_verbs(CLI::App& app) {
   c_protect->add_option("--wait", protect.wait_s, "Seconds to wait for initial replication")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 600.0));
+}
+
+// items / points / commit / jobs.
+void CliVerbs::add_item_verbs(CLI::App& app) {
   c_items = app.add_subcommand("items", "Protected items: state, health, points");
   add_home(c_items);
   c_items->add_flag("--json", sr_json, "Machine-readable output");
@@ -60,8 +74,10 @@ void CliVerbs::add_recovery_verbs(CLI::App& app) {
   c_jobs = app.add_subcommand("jobs", "Site Recovery jobs of both regions' vaults");
   add_home(c_jobs);
   c_jobs->add_flag("--json", sr_json, "Machine-readable output");
+}
 
-  // Change recovery point (after an unplanned failover, before commit)
+// change-point: after an unplanned failover, before commit.
+void CliVerbs::add_change_point_verb(CLI::App& app) {
   c_change_point = app.add_subcommand(
       "change-point",
       "After an unplanned failover and before commit: move the failed-over items to another "
@@ -80,14 +96,40 @@ void CliVerbs::add_recovery_verbs(CLI::App& app) {
   c_change_point->add_flag("--dry-run", change_point.dry_run,
                            "Only report what the change discards, regains or gives up");
   c_change_point->add_flag("--json", verb_json, "Machine-readable output (docs/cli.md, JSON)");
+}
 
-  // Recovery plans
+// plan create / list / show / run / resume.
+void CliVerbs::add_plan_verbs(CLI::App& app) {
   c_plan = app.add_subcommand(
       "plan",
       "Recovery plans: up to 7 ordered groups of protected items (a group fails over in "
       "parallel, groups in order), scripts and manual actions before/after a group");
   c_plan->require_subcommand(1);
   add_home(c_plan);  // `drsim plan --home H run ...` as well as `drsim plan run ... --home H`
+  add_plan_create_verb();
+  c_plan_list = c_plan->add_subcommand("list", "Plans in the vault and their last run");
+  add_home(c_plan_list);
+  c_plan_list->add_flag("--json", plan_json, "Machine-readable output");
+  c_plan_show =
+      c_plan->add_subcommand("show", "A plan's groups and hooks, and its last run's actions");
+  add_home(c_plan_show);
+  c_plan_show->add_option("name", plan_name, "Plan name")->required();
+  c_plan_show->add_flag("--json", plan_json, "Machine-readable output");
+  add_plan_run_verb();
+  c_plan_resume = c_plan->add_subcommand(
+      "resume",
+      "Continue a run Suspended on a manual action (or, after a failed run, start the "
+      "items it left not started)");
+  add_home(c_plan_resume);
+  c_plan_resume->add_option("name", plan_name, "Plan name")->required();
+  c_plan_resume->add_option("--wait", resume_wait_s, "Seconds to wait for the run to settle")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  c_plan_resume->add_flag("--json", verb_json, "Machine-readable output (docs/cli.md, JSON)");
+}
+
+// plan create.
+void CliVerbs::add_plan_create_verb() {
   c_plan_create = c_plan->add_subcommand(
       "create",
       "Create a plan: `drsim plan create NAME --group vm-a,vm-b --group vm-c "
@@ -109,14 +151,10 @@ void CliVerbs::add_recovery_verbs(CLI::App& app) {
                             "real time)");
   c_plan_create->add_flag("--json", plan_create_json,
                           "Machine-readable output (docs/cli.md, JSON)");
-  c_plan_list = c_plan->add_subcommand("list", "Plans in the vault and their last run");
-  add_home(c_plan_list);
-  c_plan_list->add_flag("--json", plan_json, "Machine-readable output");
-  c_plan_show =
-      c_plan->add_subcommand("show", "A plan's groups and hooks, and its last run's actions");
-  add_home(c_plan_show);
-  c_plan_show->add_option("name", plan_name, "Plan name")->required();
-  c_plan_show->add_flag("--json", plan_json, "Machine-readable output");
+}
+
+// plan run.
+void CliVerbs::add_plan_run_verb() {
   c_plan_run = c_plan->add_subcommand(
       "run",
       "Run a plan as a test, planned or unplanned failover (a job); waits until it ends "
@@ -143,17 +181,10 @@ void CliVerbs::add_recovery_verbs(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   c_plan_run->add_flag("--json", verb_json, "Machine-readable output (docs/cli.md, JSON)");
-  c_plan_resume = c_plan->add_subcommand(
-      "resume",
-      "Continue a run Suspended on a manual action (or, after a failed run, start the "
-      "items it left not started)");
-  add_home(c_plan_resume);
-  c_plan_resume->add_option("name", plan_name, "Plan name")->required();
-  c_plan_resume->add_option("--wait", resume_wait_s, "Seconds to wait for the run to settle")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 3600.0));
-  c_plan_resume->add_flag("--json", verb_json, "Machine-readable output (docs/cli.md, JSON)");
+}
 
+// reprotect / failback / check.
+void CliVerbs::add_reprotect_verbs(CLI::App& app) {
   c_reprotect = app.add_subcommand(
       "reprotect",
       "Reverse replication after a failover: the active region replicates to the other one. A "
@@ -182,8 +213,8 @@ void CliVerbs::add_recovery_verbs(CLI::App& app) {
   c_check->add_flag("--json", check_json, "Machine-readable output");
 }
 
+// drill run / validate / export.
 void CliVerbs::add_drill_verbs(CLI::App& app) {
-  // drill run / validate
   c_drill = app.add_subcommand("drill", "Drills as code: YAML files with topology, "
                                               "workload, timed steps and expectations "
                                               "(docs/drills.md)");
@@ -215,6 +246,11 @@ void CliVerbs::add_drill_verbs(CLI::App& app) {
   c_drill_validate->add_option("file", drill_file, "Drill file (YAML)")->required();
   c_drill_validate->add_flag("--json", validate_json,
                              "One JSON document: the drill's name and steps, or why it is bad");
+  add_drill_export_verb();
+}
+
+// drill export.
+void CliVerbs::add_drill_export_verb() {
   c_drill_export = c_drill->add_subcommand(
       "export", "Write a drill's faults as objects of another tool, to run them on a cluster "
                 "(docs/deploy.md#chaos-mesh)");
@@ -233,8 +269,10 @@ void CliVerbs::add_drill_verbs(CLI::App& app) {
                              "(default drsim; the two-namespace overlay: primary=drsim-primary "
                              "trafficmgr=drsim-primary secondary=drsim-secondary)")
       ->allow_extra_args(false);
+}
 
-  // certs make
+// certs make.
+void CliVerbs::add_certs_verbs(CLI::App& app) {
   c_certs = app.add_subcommand("certs", "Certificates for daemons that `drsim up` does not "
                                               "start (systemd, Kubernetes)");
   c_certs->require_subcommand(1);
@@ -272,6 +310,7 @@ void CliVerbs::add(CLI::App& app) {
   add_failover_verbs(app);
   add_recovery_verbs(app);
   add_drill_verbs(app);
+  add_certs_verbs(app);
   backup = std::make_unique<BackupCommands>(app, home);
   sim = std::make_unique<SimCommand>(app);
 }

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "cli/main_verbs.h"
@@ -29,25 +30,35 @@ int CliVerbs::run_certs_rotate() {
 }
 
 int CliVerbs::run() {
-  if (c_demo->parsed()) {
-    if (!demo_config.empty()) {
-      auto cfg = load_topology_config(demo_config);
-      if (!cfg.is_ok()) {
-        std::fprintf(stderr, "drsim: %s\n", cfg.status().message().c_str());
-        return 2;
-      }
-      demo.config = *cfg;
-    }
-    demo.fault = demo_fault == "kill"     ? FaultKind::kKill
-                 : demo_fault == "outage" ? FaultKind::kOutage
-                                          : FaultKind::kPause;
-    return run_demo(demo);
-  }
+  if (c_demo->parsed()) return run_demo_verb();
   if (c_certs_make->parsed()) return cmd_certs_make(certs_out, certs_names);
   if (c_certs_rotate->parsed()) return run_certs_rotate();
   if (c_drill->parsed()) return run_drill_verb();
   if (backup->parsed()) return backup->run();
   if (sim->parsed()) return sim->run();
+  if (std::optional<int> rc = run_topology_verb()) return *rc;
+  if (std::optional<int> rc = run_recovery_verb()) return *rc;
+  return 2;
+}
+
+// drsim demo: its --config and --fault.
+int CliVerbs::run_demo_verb() {
+  if (!demo_config.empty()) {
+    auto cfg = load_topology_config(demo_config);
+    if (!cfg.is_ok()) {
+      std::fprintf(stderr, "drsim: %s\n", cfg.status().message().c_str());
+      return 2;
+    }
+    demo.config = *cfg;
+  }
+  demo.fault = demo_fault == "kill"     ? FaultKind::kKill
+               : demo_fault == "outage" ? FaultKind::kOutage
+                                        : FaultKind::kPause;
+  return run_demo(demo);
+}
+
+// The verbs of main_verbs_topology.cc but demo.
+std::optional<int> CliVerbs::run_topology_verb() {
   auto output_of = [](bool json) { return json ? Output::kJson : Output::kText; };
   if (c_up->parsed()) return cmd_up(home, up_config, output_of(up_json));
   if (c_down->parsed()) return cmd_down(home, output_of(down_json));
@@ -72,6 +83,11 @@ int CliVerbs::run() {
   }
   if (c_failover->parsed()) return run_failover_verb();
   if (c_cleanup->parsed()) return cmd_test_cleanup(home, verb_json);
+  return std::nullopt;
+}
+
+// The verbs of main_verbs_recovery.cc but drill and certs.
+std::optional<int> CliVerbs::run_recovery_verb() {
   if (c_protect->parsed()) {
     if (!protect_group.empty()) {
       return cmd_protect_group(home, protect_group, protect_items, protect, protect_json);
@@ -104,7 +120,7 @@ int CliVerbs::run() {
   if (c_reprotect->parsed()) return cmd_reprotect(home, region, reprotect_reason, action_output);
   if (c_failback->parsed()) return cmd_failback(home, failback_reason, drain_ms(), action_output);
   if (c_check->parsed()) return cmd_check(home, history, check_json);
-  return 2;
+  return std::nullopt;
 }
 
 // drsim drill run | validate | export.

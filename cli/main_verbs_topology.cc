@@ -9,8 +9,15 @@
 
 namespace drsim::cli {
 
+// demo, up / down / attach / status and load, in the order `drsim --help` lists them.
 void CliVerbs::add_topology_verbs(CLI::App& app) {
-  // demo
+  add_demo_verb(app);
+  add_up_down_verbs(app);
+  add_load_verb(app);
+}
+
+// demo: the default drill.
+void CliVerbs::add_demo_verb(CLI::App& app) {
   c_demo = app.add_subcommand(
       "demo", "The default drill, no files needed: up, load, primary outage, failover "
               "(automated by the drill), clients follow routing, report, down");
@@ -31,8 +38,10 @@ void CliVerbs::add_topology_verbs(CLI::App& app) {
   c_demo->add_option("--json", demo.json_path, "Where to write the JSON report "
                                                "(default <home>/report.json)");
   c_demo->add_flag("--keep", demo.keep, "Leave the topology up afterwards");
+}
 
-  // up / down / status
+// up / down / attach / status.
+void CliVerbs::add_up_down_verbs(CLI::App& app) {
   c_up = app.add_subcommand("up", "Start secondary, primary and Traffic Manager on "
                                         "loopback and wait until healthy");
   add_home(c_up);
@@ -57,7 +66,10 @@ void CliVerbs::add_topology_verbs(CLI::App& app) {
   add_home(c_status);
   c_status->add_flag("--json", status_json, "Machine-readable output");
 
-  // load
+}
+
+// load: the TTL-honouring clients' options, the stale clients', then how all resolve.
+void CliVerbs::add_load_verb(CLI::App& app) {
   c_load = app.add_subcommand("load", "Drive client traffic through the Traffic Manager "
                                             "and record every operation");
   add_home(c_load);
@@ -82,6 +94,16 @@ void CliVerbs::add_topology_verbs(CLI::App& app) {
   c_load->add_option("--in-flight", load.options.in_flight,
                      "Calls each TTL-honouring client keeps in flight")
       ->capture_default_str();
+  add_stale_client_options();
+  c_load->add_option("--resolve", load_resolve,
+                     "How clients find their region: grpc (the Traffic Manager's Resolve RPC) "
+                     "or dns (a UDP query to its DNS server, cached for the answer's TTL)")
+      ->check(CLI::IsMember({"grpc", "dns"}))
+      ->capture_default_str();
+}
+
+// load --stale-*.
+void CliVerbs::add_stale_client_options() {
   c_load->add_option("--stale-clients", load.options.stale.count,
                      "Stale clients: keep their cached address past a failover, several calls in "
                      "flight each")
@@ -97,15 +119,28 @@ void CliVerbs::add_topology_verbs(CLI::App& app) {
   c_load->add_option("--stale-reresolve-after", stale_reresolve,
                      "Stale clients re-resolve after this many consecutive failed calls, or never")
       ->capture_default_str();
-  c_load->add_option("--resolve", load_resolve,
-                     "How clients find their region: grpc (the Traffic Manager's Resolve RPC) "
-                     "or dns (a UDP query to its DNS server, cached for the answer's TTL)")
-      ->check(CLI::IsMember({"grpc", "dns"}))
-      ->capture_default_str();
 }
 
+// inject / heal / failover / cleanup.
 void CliVerbs::add_failover_verbs(CLI::App& app) {
-  // inject / heal / failover / check
+  add_inject_verb(app);
+  c_heal = app.add_subcommand(
+      "heal", "End faults: resume paused daemons, end outages, reset clock offsets and drift, "
+              "clear link faults (all, or one daemon / region / link)");
+  add_home(c_heal);
+  c_heal->add_option("--region", region, "Only this daemon or region (and its links)");
+  c_heal->add_option("--link", heal_link, "Only this link or link group");
+  c_heal->add_flag("--json", heal_json, "One JSON document: what was healed");
+  add_failover_verb(app);
+  c_cleanup = app.add_subcommand("cleanup", "Same as `drsim failover --test-cleanup`");
+  add_home(c_cleanup);
+  // One --json for the Site Recovery action verbs (cleanup, protect --group, commit,
+  // change-point, plan run / resume): one document, docs/cli.md "JSON".
+  c_cleanup->add_flag("--json", verb_json, "Machine-readable output (docs/cli.md, JSON)");
+}
+
+// inject: a fault on a daemon, or on links.
+void CliVerbs::add_inject_verb(CLI::App& app) {
   c_inject = app.add_subcommand(
       "inject",
       "Inject a fault. On a daemon (--region primary|secondary|trafficmgr): kill (SIGKILL), "
@@ -146,13 +181,10 @@ void CliVerbs::add_failover_verbs(CLI::App& app) {
   }
   c_inject->add_option("--region", region, "The daemon: primary | secondary | trafficmgr");
   c_inject->add_flag("--json", inject_json, "One JSON document: what was injected");
-  c_heal = app.add_subcommand(
-      "heal", "End faults: resume paused daemons, end outages, reset clock offsets and drift, "
-              "clear link faults (all, or one daemon / region / link)");
-  add_home(c_heal);
-  c_heal->add_option("--region", region, "Only this daemon or region (and its links)");
-  c_heal->add_option("--link", heal_link, "Only this link or link group");
-  c_heal->add_flag("--json", heal_json, "One JSON document: what was healed");
+}
+
+// failover: unplanned (default) or --planned; then the recovery-point and test options.
+void CliVerbs::add_failover_verb(CLI::App& app) {
   c_failover = app.add_subcommand(
       "failover",
       "Promote the standby region. Unplanned (default): promote now, with what the standby "
@@ -180,6 +212,11 @@ void CliVerbs::add_failover_verbs(CLI::App& app) {
   c_failover->add_flag("--reprotect", planned_reprotect,
                        "--planned: replicate back to the former active region at once (default: "
                        "leave the new active region unprotected until `drsim reprotect`)");
+  add_failover_point_options();
+}
+
+// failover --unplanned / --test and their options.
+void CliVerbs::add_failover_point_options() {
   c_failover->add_flag("--unplanned", unplanned,
                        "Unplanned failover of the protected items to a recovery point: reports "
                        "the writes given up, then rolls the items back to the point and promotes");
@@ -197,11 +234,6 @@ void CliVerbs::add_failover_verbs(CLI::App& app) {
                        "of the point serves on loopback; production replication continues");
   c_failover->add_flag("--test-cleanup", test_cleanup,
                        "End the test failover: stop the copy and delete it");
-  c_cleanup = app.add_subcommand("cleanup", "Same as `drsim failover --test-cleanup`");
-  add_home(c_cleanup);
-  // One --json for the Site Recovery action verbs (cleanup, protect --group, commit,
-  // change-point, plan run / resume): one document, docs/cli.md "JSON".
-  c_cleanup->add_flag("--json", verb_json, "Machine-readable output (docs/cli.md, JSON)");
 }
 
 }  // namespace drsim::cli
