@@ -71,8 +71,9 @@ Status parse_daemon(const ConfigError& err, const std::string& name, const YAML:
   return Status::ok();
 }
 
-Result<AttachConfig> parse_attach_fields(YAML::Node root, const std::string& source) {
-  const ConfigError err(source);
+// The file is a mapping with an attach: section of known keys, and none of the sections only a
+// topology drsim starts has.
+Status check_attach_sections(const ConfigError& err, const YAML::Node& root) {
   if (!root || !root.IsMap()) return err.at("", root, "must be a mapping with an attach: section");
   YAML::Node attach = root["attach"];
   if (!attach) {
@@ -93,16 +94,12 @@ Result<AttachConfig> parse_attach_fields(YAML::Node root, const std::string& sou
                     "attach:, their own settings are theirs)");
     }
   }
-  AttachConfig cfg;
-  cfg.source = source;
-  for (const char* name : kDaemons) {
-    if (Status s = parse_daemon(err, name, attach[name], &cfg.daemons[name]); !s.is_ok()) return s;
-  }
-  if (Status s = read_uint(err, "attach.timeout_ms", attach["timeout_ms"], 100, 600000,
-                           &cfg.timeout_ms);
-      !s.is_ok()) {
-    return s;
-  }
+  return Status::ok();
+}
+
+// The rest of the file as a topology (no link faults; workloads, when not given, taken from the
+// primary at attach), and which of the daemons' timings it states.
+Status read_attach_topology(const ConfigError& err, const YAML::Node& root, AttachConfig& cfg) {
   const bool workloads_given = bool(root["workloads"]);
   YAML::Node topology = YAML::Clone(root);
   topology.remove("attach");
@@ -120,6 +117,11 @@ Result<AttachConfig> parse_attach_fields(YAML::Node root, const std::string& sou
       if (root[section] && root[section][key]) cfg.stated.insert(std::string(section) + "." + key);
     }
   }
+  return Status::ok();
+}
+
+// mTLS: attach.tls_dir holds the operator's files. Plain TCP: no tls_dir, loopback only.
+Status read_transport(const ConfigError& err, const YAML::Node& attach, AttachConfig& cfg) {
   const bool tls = cfg.topology.transport == net::TransportSecurity::kMutualTls;
   if (YAML::Node dir = attach["tls_dir"]; dir) {
     if (!dir.IsScalar() || dir.Scalar().empty()) return err.at("attach.tls_dir", dir, "must be a directory");
@@ -151,6 +153,25 @@ Result<AttachConfig> parse_attach_fields(YAML::Node root, const std::string& sou
       }
     }
   }
+  return Status::ok();
+}
+
+Result<AttachConfig> parse_attach_fields(YAML::Node root, const std::string& source) {
+  const ConfigError err(source);
+  if (Status s = check_attach_sections(err, root); !s.is_ok()) return s;
+  YAML::Node attach = root["attach"];
+  AttachConfig cfg;
+  cfg.source = source;
+  for (const char* name : kDaemons) {
+    if (Status s = parse_daemon(err, name, attach[name], &cfg.daemons[name]); !s.is_ok()) return s;
+  }
+  if (Status s = read_uint(err, "attach.timeout_ms", attach["timeout_ms"], 100, 600000,
+                           &cfg.timeout_ms);
+      !s.is_ok()) {
+    return s;
+  }
+  if (Status s = read_attach_topology(err, root, cfg); !s.is_ok()) return s;
+  if (Status s = read_transport(err, attach, cfg); !s.is_ok()) return s;
   return cfg;
 }
 

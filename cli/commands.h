@@ -32,6 +32,7 @@ struct LoadCommand {
   // error) instead of the summary line.
   bool json = false;
 };
+// cli/load_command.cc.
 int cmd_load(const std::string& home, LoadCommand cmd);
 
 // `params` maps the flags given (--region, --link, --latency-ms, ...) to their text.

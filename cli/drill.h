@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "cli/faults.h"
-#include "cli/load_generator.h"
 #include "cli/plan_commands.h"
 #include "cli/recovery_commands.h"
 #include "cli/site_recovery.h"
+#include "cli/stale_clients.h"
 #include "cli/topology.h"
 #include "common/model/drill/expectations.h"
 #include "common/core/status.h"

@@ -1,5 +1,6 @@
 // The drill runner's parts (internal to cli/: drill_runner.cc runs, drill_steps.cc does the
-// steps, drill_finish.cc judges and reports): the DrillRun that `run_drill` (drill.h) drives.
+// steps, drill_waits.cc their waits, drill_finish.cc judges and reports): the DrillRun that
+// `run_drill` (drill.h) drives.
 #pragma once
 
 #include <signal.h>

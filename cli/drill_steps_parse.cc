@@ -3,41 +3,22 @@
 // cli/drill_fields_parse.cc.
 #include "cli/drill_parse.h"
 
-#include <signal.h>
-#include <stdlib.h>
-
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <optional>
-#include <set>
-#include <sstream>
-#include <thread>
+#include <iterator>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include "cli/backup_commands.h"
-#include "cli/child_process.h"
-#include "cli/final_state.h"
-#include "cli/html_report.h"
-#include "cli/load_generator.h"
 #include "cli/price_file.h"
-#include "cli/routing_watcher.h"
-#include "cli/rpc_clients.h"
 #include "cli/yaml_fields.h"
 #include "common/core/names.h"
-#include "common/core/time.h"
-#include "common/model/drill/history_checker.h"
-#include "common/model/replication/lease.h"
 
 namespace drsim::cli::drill_parse {
-
-using namespace std::chrono_literals;
-using nlohmann::json;
 
 namespace {
 

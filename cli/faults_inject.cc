@@ -88,39 +88,95 @@ Status check_fault_is_local(const TopologyState& state, const FaultSpec& f) {
   return needs_local_topology(f) ? check_local(state, f.describe()) : Status::ok();
 }
 
-Result<std::string> inject_fault(TopologyState& state, const FaultSpec& requested) {
-  if (Status s = check_fault_is_local(state, requested); !s.is_ok()) return s;
-  FaultSpec f = requested;
-  std::string auto_note;
-  if (f.is_link_fault() && f.mechanism == FaultSpec::Mechanism::kAuto) {
-    f.mechanism = FaultSpec::Mechanism::kKernel;
-    if (!state.netns && f.kind != Kind::kLoss) {
-      f.mechanism = FaultSpec::Mechanism::kProxy;
-      auto_note = " (mechanism auto: fault proxy, the topology runs on loopback)";
-    } else if (state.netns && f.kind == Kind::kLatency &&
-               !check_netem(state.netns->layout.find("faultproxy")->netns, f.describe(),
-                            netns_log(state))
-                    .is_ok()) {
-      f.mechanism = FaultSpec::Mechanism::kProxy;
-      auto_note = " (mechanism auto: fault proxy, tc netem is not available on this kernel)";
-    } else {
-      auto_note = " (mechanism auto)";
-    }
+namespace {
+
+// mechanism: auto becomes kernel, or the fault proxy where the kernel cannot do the fault; the
+// note for inject_fault's line says which ("" when the mechanism was given).
+std::string choose_mechanism(const TopologyState& state, FaultSpec& f) {
+  if (!f.is_link_fault() || f.mechanism != FaultSpec::Mechanism::kAuto) return "";
+  f.mechanism = FaultSpec::Mechanism::kKernel;
+  if (!state.netns && f.kind != Kind::kLoss) {
+    f.mechanism = FaultSpec::Mechanism::kProxy;
+    return " (mechanism auto: fault proxy, the topology runs on loopback)";
   }
-  if (f.is_link_fault() && f.mechanism == FaultSpec::Mechanism::kKernel) {
+  if (state.netns && f.kind == Kind::kLatency &&
+      !check_netem(state.netns->layout.find("faultproxy")->netns, f.describe(), netns_log(state))
+           .is_ok()) {
+    f.mechanism = FaultSpec::Mechanism::kProxy;
+    return " (mechanism auto: fault proxy, tc netem is not available on this kernel)";
+  }
+  return " (mechanism auto)";
+}
+
+Result<std::string> inject_link_fault(TopologyState& state, const FaultSpec& f,
+                                      const std::string& auto_note) {
+  if (f.mechanism == FaultSpec::Mechanism::kKernel) {
     auto done = inject_kernel_fault(state, f);
     if (!done.is_ok()) return done.status();
     return *done + auto_note;
   }
-  if (f.is_link_fault()) {
+  auto links = resolve_links(state, f.target);
+  if (!links.is_ok()) return links.status();
+  if (Status s = set_link_fault(state, *links, to_proto(f), f.direction); !s.is_ok()) return s;
+  return f.describe() + (links->size() > 1 || (*links)[0] != f.target
+                             ? " [" + joined(*links) + "]"
+                             : "") +
+         auto_note;
+}
+
+// A region down: the daemon answers only its admin API and every link touching the region
+// drops (connections reset, bytes discarded) both ways.
+Result<std::string> inject_outage(const TopologyState& state, const FaultSpec& f,
+                                  const ProcessInfo& p) {
+  if (Status s = region_set_outage(p.address, true); !s.is_ok()) return s;
+  std::string links_note;
+  if (!state.links.empty()) {
     auto links = resolve_links(state, f.target);
     if (!links.is_ok()) return links.status();
-    if (Status s = set_link_fault(state, *links, to_proto(f), f.direction); !s.is_ok()) return s;
-    return f.describe() + (links->size() > 1 || (*links)[0] != f.target
-                               ? " [" + joined(*links) + "]"
-                               : "") +
-           auto_note;
+    drsim::v1::Fault drop;
+    drop.mutable_partition()->set_mode(drsim::v1::PARTITION_DROP);
+    if (Status s = set_link_fault(state, *links, drop, drsim::v1::DIRECTION_BOTH); !s.is_ok()) {
+      return s;
+    }
+    links_note = " and its links partitioned [" + joined(*links) + "]";
   }
+  return "outage of region " + f.target + links_note;
+}
+
+// The lease holds while no two processes' clock rates differ by more than its bound ε: the new
+// rate is checked against the other region's (as it reports it) and the Traffic Manager's (never
+// drifted).
+Result<std::string> inject_clock_drift(const TopologyState& state, const FaultSpec& f,
+                                       const ProcessInfo& p) {
+  std::map<std::string, double> rates = {{f.target, f.drift_ppm / 1e6}, {"trafficmgr", 0.0}};
+  std::string other_note;
+  for (const auto& [name, other] : state.processes) {
+    if (!is_region(name) || name == f.target) continue;
+    auto st = region_status(other.address);
+    if (st.is_ok()) {
+      rates[name] = st->clock_drift_ppm() / 1e6;
+    } else {
+      other_note = fmt::format(" ({}'s drift unknown: {})", name, st.status().message());
+    }
+  }
+  Status bound = model::check_clock_drift(state.config.lease_times(), rates);
+  if (!bound.is_ok() && !f.beyond_bound) {
+    return failed_precondition(bound.message() + other_note +
+                               "; not injected (pass --beyond-bound, in a drill "
+                               "beyond_bound: true, to inject it anyway and see what the "
+                               "lease then fails to prevent)");
+  }
+  if (Status s = region_set_clock_drift(p.address, f.drift_ppm); !s.is_ok()) return s;
+  std::string line = fmt::format("{}'s clock now runs at {:+} ppm", f.target, f.drift_ppm);
+  if (!bound.is_ok()) {
+    line += std::string(" — ") + kBeyondLeaseBound +
+            ", so two regions may both acknowledge writes: " + bound.message();
+  }
+  return line;
+}
+
+// A fault on one daemon: a signal, a restart, or the region's admin RPCs.
+Result<std::string> inject_daemon_fault(TopologyState& state, const FaultSpec& f) {
   if (!state.processes.count(f.target)) {
     return invalid_argument("'" + f.target + "' is not part of this topology");
   }
@@ -141,60 +197,24 @@ Result<std::string> inject_fault(TopologyState& state, const FaultSpec& requeste
       if (Status s = restart_process(state, f.target); !s.is_ok()) return s;
       return fmt::format("restarted {} (pid {}, {})", f.target, state.at(f.target).pid,
                          state.at(f.target).address);
-    case Kind::kOutage: {
-      // A region down: the daemon answers only its admin API and every link touching the
-      // region drops (connections reset, bytes discarded) both ways.
-      if (Status s = region_set_outage(p.address, true); !s.is_ok()) return s;
-      std::string links_note;
-      if (!state.links.empty()) {
-        auto links = resolve_links(state, f.target);
-        if (!links.is_ok()) return links.status();
-        drsim::v1::Fault drop;
-        drop.mutable_partition()->set_mode(drsim::v1::PARTITION_DROP);
-        if (Status s = set_link_fault(state, *links, drop, drsim::v1::DIRECTION_BOTH);
-            !s.is_ok()) {
-          return s;
-        }
-        links_note = " and its links partitioned [" + joined(*links) + "]";
-      }
-      return "outage of region " + f.target + links_note;
-    }
+    case Kind::kOutage: return inject_outage(state, f, p);
     case Kind::kClockSkew:
       if (Status s = region_set_clock_offset(p.address, f.offset_ms); !s.is_ok()) return s;
       return fmt::format("{}'s wall clock now runs {:+} ms off", f.target, f.offset_ms);
-    case Kind::kClockDrift: {
-      // The lease holds while no two processes' clock rates differ by more than its bound ε:
-      // check the new rate against the other region's (as it reports it) and the Traffic
-      // Manager's (never drifted).
-      std::map<std::string, double> rates = {{f.target, f.drift_ppm / 1e6}, {"trafficmgr", 0.0}};
-      std::string other_note;
-      for (const auto& [name, other] : state.processes) {
-        if (!is_region(name) || name == f.target) continue;
-        auto st = region_status(other.address);
-        if (st.is_ok()) {
-          rates[name] = st->clock_drift_ppm() / 1e6;
-        } else {
-          other_note = fmt::format(" ({}'s drift unknown: {})", name, st.status().message());
-        }
-      }
-      Status bound = model::check_clock_drift(state.config.lease_times(), rates);
-      if (!bound.is_ok() && !f.beyond_bound) {
-        return failed_precondition(bound.message() + other_note +
-                                   "; not injected (pass --beyond-bound, in a drill "
-                                   "beyond_bound: true, to inject it anyway and see what the "
-                                   "lease then fails to prevent)");
-      }
-      if (Status s = region_set_clock_drift(p.address, f.drift_ppm); !s.is_ok()) return s;
-      std::string line = fmt::format("{}'s clock now runs at {:+} ppm", f.target, f.drift_ppm);
-      if (!bound.is_ok()) {
-        line += std::string(" — ") + kBeyondLeaseBound +
-                ", so two regions may both acknowledge writes: " + bound.message();
-      }
-      return line;
-    }
+    case Kind::kClockDrift: return inject_clock_drift(state, f, p);
     default: break;
   }
   return internal_error("unhandled fault " + f.describe());
+}
+
+}  // namespace
+
+Result<std::string> inject_fault(TopologyState& state, const FaultSpec& requested) {
+  if (Status s = check_fault_is_local(state, requested); !s.is_ok()) return s;
+  FaultSpec f = requested;
+  const std::string auto_note = choose_mechanism(state, f);
+  if (f.is_link_fault()) return inject_link_fault(state, f, auto_note);
+  return inject_daemon_fault(state, f);
 }
 
 Result<std::vector<std::string>> heal_faults(TopologyState& state, const std::string& target) {

@@ -46,12 +46,8 @@ void group(std::string& h, const std::string& name) {
                    esc(name));
 }
 
-std::string render_summary(const json& report) {
-  std::string h = "<table class=\"summary\">\n";
-  const std::string new_region = string_at(report, {"failover", "new_active"}).value_or("");
-  const std::string old_region = string_at(report, {"fault", "region"}).value_or("");
-  const std::string new_name = new_region.empty() ? "the new region" : new_region;
-
+// The summary table's groups (render_summary).
+void summary_operations(std::string& h, const json& report) {
   group(h, "Writes");
   for (const char* k : {"attempted", "acknowledged", "failed", "indeterminate"}) {
     row(h, k, show(at(report, {"writes", k})));
@@ -68,7 +64,10 @@ std::string render_summary(const json& report) {
   for (const char* k : {"attempted", "ok", "failed", "indeterminate"}) {
     row(h, k, show(at(report, {"reads", k})));
   }
+}
 
+void summary_recovery_time(std::string& h, const json& report, const std::string& new_name,
+                           const std::string& old_region) {
   group(h, "Recovery time");
   row(h, "RTO", show_ms(number_at(report, {"rto_ms"})),
       "fault \u2192 first write acknowledged by " + new_name, "strong");
@@ -89,7 +88,9 @@ std::string render_summary(const json& report) {
       "TTL + tolerated \u00d7 interval", "sub");
   row(h, "strict estimate", show_ms(number_at(report, {"failover_estimate_ms", "strict"})),
       "(interval + timeout) \u00d7 (tolerated + 1) + TTL", "sub");
+}
 
+void summary_data(std::string& h, const json& report, const std::string& new_name) {
   group(h, "Data");
   const json* lost = at(report, {"acknowledged_writes_lost"});
   bool any_lost = lost && lost->is_number() && lost->get<double>() > 0;
@@ -120,6 +121,16 @@ std::string render_summary(const json& report) {
           "sub");
     }
   }
+}
+
+std::string render_summary(const json& report) {
+  std::string h = "<table class=\"summary\">\n";
+  const std::string new_region = string_at(report, {"failover", "new_active"}).value_or("");
+  const std::string old_region = string_at(report, {"fault", "region"}).value_or("");
+  const std::string new_name = new_region.empty() ? "the new region" : new_region;
+  summary_operations(h, report);
+  summary_recovery_time(h, report, new_name, old_region);
+  summary_data(h, report, new_name);
   h += "</table>\n";
   return h;
 }

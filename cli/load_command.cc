@@ -44,52 +44,42 @@ Status resolve_by_dns(const TopologyState& state, LoadOptions* options) {
   return Status::ok();
 }
 
-int cmd_load(const std::string& home, LoadCommand cmd) {
-  const Output output = cmd.json ? Output::kJson : Output::kText;
-  auto fail = [output](const Status& s) { return print_failure(s, output == Output::kJson); };
-  // Progress is for people: with --json it goes to stderr, stdout keeps one document.
-  FILE* progress = cmd.json ? stderr : stdout;
-  auto state = load_state(home);
-  if (!state.is_ok()) return fail(state.status());
-  cmd.options.trafficmgr_address = state->at("trafficmgr").address;
-  cmd.options.profile = state->config.profile;
+namespace {
+
+// drsim load's options completed and checked against the topology in `state`: the Traffic
+// Manager, the workloads (default: all), DNS resolution, a new run id, the duration.
+Status prepare_load(const TopologyState& state, LoadCommand& cmd) {
+  cmd.options.trafficmgr_address = state.at("trafficmgr").address;
+  cmd.options.profile = state.config.profile;
   std::vector<std::string> known;
-  for (const auto& w : state->config.workloads) known.push_back(w.name);
+  for (const auto& w : state.config.workloads) known.push_back(w.name);
   if (cmd.options.workloads.empty()) cmd.options.workloads = known;
   for (const auto& w : cmd.options.workloads) {
     if (std::find(known.begin(), known.end(), w) == known.end()) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      return fail(invalid_argument("--workloads: '" + w + "' is not a workload of the topology in " +
-                                   state->home + " (" + list + ")"));
+      return invalid_argument("--workloads: '" + w + "' is not a workload of the topology in " +
+                              state.home + " (" + list + ")");
     }
   }
   if (cmd.options.resolve == ResolveMode::kDns) {
-    if (Status s = resolve_by_dns(*state, &cmd.options); !s.is_ok()) return fail(s);
+    if (Status s = resolve_by_dns(state, &cmd.options); !s.is_ok()) return s;
   }
   // Every run has its own id and file, so that concurrent loads on one home can be checked
   // together (`drsim check` reads every run of the home).
   cmd.options.run = new_run_id();
-  if (Status s = cmd.options.validate(); !s.is_ok()) return fail(s);
+  if (Status s = cmd.options.validate(); !s.is_ok()) return s;
   if (!(cmd.duration_s > 0 && cmd.duration_s <= 86400)) {
-    return fail(invalid_argument("--duration: must be in (0, 86400] seconds"));
+    return invalid_argument("--duration: must be in (0, 86400] seconds");
   }
-  std::string path = cmd.history_path.empty() ? default_history_path(state->home, cmd.options.run)
-                                              : cmd.history_path;
-  auto writer = HistoryWriter::open(path, cmd.options.run);
-  if (!writer.is_ok()) return fail(writer.status());
-  if (cmd.options.stale.count > 0) {
-    std::fprintf(progress, "load: %u TTL-honouring clients (deadline %lld ms) and %s\n",
-                 cmd.options.workers, static_cast<long long>(cmd.options.op_timeout.count()),
-                 describe_stale_clients(cmd.options.stale).c_str());
-  }
-  // SIGINT / SIGTERM: stop the clients and finish the history file (a second signal stops at
-  // once, cli/interrupt.h).
-  InterruptHandledByCaller graceful;
-  LoadGenerator load(cmd.options, writer->get());
-  load.start();
+  return Status::ok();
+}
+
+// Lets `load` run for `duration_s` or until a signal: the history flushed every 100 ms, a
+// progress line every second. The signal that ended it (0: none).
+int drive_load(LoadGenerator& load, HistoryWriter& writer, double duration_s, FILE* progress) {
   auto start = std::chrono::steady_clock::now();
-  auto end = start + std::chrono::duration<double>(cmd.duration_s);
+  auto end = start + std::chrono::duration<double>(duration_s);
   auto next_line = start + 1s;
   LoadStats prev{};
   while (std::chrono::steady_clock::now() < end && interrupted_by() == 0) {
@@ -97,7 +87,7 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             end - std::chrono::steady_clock::now()),
         100ms));
-    (*writer)->flush();  // a killed load keeps what completed up to the last 100 ms
+    writer.flush();  // a killed load keeps what completed up to the last 100 ms
     if (std::chrono::steady_clock::now() < next_line &&
         std::chrono::steady_clock::now() < end) {
       continue;
@@ -114,45 +104,57 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
     std::fflush(progress);
     prev = now;
   }
-  const int sig = interrupted_by();
-  load.stop();
-  const std::string reason = sig == 0         ? "completed"
-                             : sig == SIGINT  ? "interrupted by SIGINT"
-                             : sig == SIGTERM ? "stopped by SIGTERM"
-                                              : "stopped by SIGHUP";
-  if (Status s = (*writer)->finish(reason); !s.is_ok()) return fail(s);
-  LoadStats total = load.stats();
-  const bool nothing_succeeded = total.ok == 0 && total.fail + total.indeterminate > 0;
+  return interrupted_by();
+}
+
+// What a load ended with: `sig` the signal that stopped it (0: none), `reason` its words.
+struct LoadEnd {
+  int sig;
+  std::string reason;
+  std::string history_path;
+  LoadStats total;
+  bool nothing_succeeded() const { return total.ok == 0 && total.fail + total.indeterminate > 0; }
+};
+
+void print_load_json(const LoadCommand& cmd, const LoadEnd& e) {
+  const LoadStats& total = e.total;
+  print_json_document(json_ok(
+      {{"outcome", e.sig == 0 ? "completed" : e.reason},
+       {"run", cmd.options.run},
+       {"history", e.history_path},
+       {"operations", total.ok + total.fail + total.indeterminate},
+       {"ok", e.sig == 0 && !e.nothing_succeeded()},
+       {"succeeded", total.ok},
+       {"failed", total.fail},
+       {"indeterminate", total.indeterminate},
+       {"lookups", total.resolves},
+       {"resolve", cmd.options.resolve == ResolveMode::kDns ? "dns" : "grpc"},
+       {"last_error", total.last_error}}));
+  std::fflush(stdout);
+}
+
+// The load's summary (one JSON document with --json) and its exit code: 128 + the signal that
+// stopped it, 1 when nothing succeeded.
+int report_load(const LoadCommand& cmd, const LoadEnd& e) {
+  const LoadStats& total = e.total;
   if (cmd.json) {
-    print_json_document(json_ok(
-        {{"outcome", sig == 0 ? "completed" : reason},
-         {"run", cmd.options.run},
-         {"history", path},
-         {"operations", total.ok + total.fail + total.indeterminate},
-         {"ok", sig == 0 && !nothing_succeeded},
-         {"succeeded", total.ok},
-         {"failed", total.fail},
-         {"indeterminate", total.indeterminate},
-         {"lookups", total.resolves},
-         {"resolve", cmd.options.resolve == ResolveMode::kDns ? "dns" : "grpc"},
-         {"last_error", total.last_error}}));
-    std::fflush(stdout);
-    if (sig != 0) return 128 + sig;
-    return nothing_succeeded ? 1 : 0;
+    print_load_json(cmd, e);
+    if (e.sig != 0) return 128 + e.sig;
+    return e.nothing_succeeded() ? 1 : 0;
   }
   std::printf(
       "load %s: %llu operations (ok %llu, fail %llu, indeterminate %llu); %llu %s "
       "lookups; run %s, history %s\n",
-      sig == 0 ? "done" : reason.c_str(),
+      e.sig == 0 ? "done" : e.reason.c_str(),
       static_cast<unsigned long long>(total.ok + total.fail + total.indeterminate),
       static_cast<unsigned long long>(total.ok), static_cast<unsigned long long>(total.fail),
       static_cast<unsigned long long>(total.indeterminate),
       static_cast<unsigned long long>(total.resolves),
       cmd.options.resolve == ResolveMode::kDns ? "DNS" : "gRPC Resolve", cmd.options.run.c_str(),
-      path.c_str());
+      e.history_path.c_str());
   std::fflush(stdout);
-  if (sig != 0) return 128 + sig;
-  if (nothing_succeeded) {
+  if (e.sig != 0) return 128 + e.sig;
+  if (e.nothing_succeeded()) {
     // Nothing got through: a load that measured only failures must not look like a success.
     std::fprintf(stderr, "drsim: load: none of %llu operations succeeded; the last error: %s\n",
                  static_cast<unsigned long long>(total.fail + total.indeterminate),
@@ -160,6 +162,40 @@ int cmd_load(const std::string& home, LoadCommand cmd) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int cmd_load(const std::string& home, LoadCommand cmd) {
+  const Output output = cmd.json ? Output::kJson : Output::kText;
+  auto fail = [output](const Status& s) { return print_failure(s, output == Output::kJson); };
+  // Progress is for people: with --json it goes to stderr, stdout keeps one document.
+  FILE* progress = cmd.json ? stderr : stdout;
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  if (Status s = prepare_load(*state, cmd); !s.is_ok()) return fail(s);
+  std::string path = cmd.history_path.empty() ? default_history_path(state->home, cmd.options.run)
+                                              : cmd.history_path;
+  auto writer = HistoryWriter::open(path, cmd.options.run);
+  if (!writer.is_ok()) return fail(writer.status());
+  if (cmd.options.stale.count > 0) {
+    std::fprintf(progress, "load: %u TTL-honouring clients (deadline %lld ms) and %s\n",
+                 cmd.options.workers, static_cast<long long>(cmd.options.op_timeout.count()),
+                 describe_stale_clients(cmd.options.stale).c_str());
+  }
+  // SIGINT / SIGTERM: stop the clients and finish the history file (a second signal stops at
+  // once, cli/interrupt.h).
+  InterruptHandledByCaller graceful;
+  LoadGenerator load(cmd.options, writer->get());
+  load.start();
+  const int sig = drive_load(load, **writer, cmd.duration_s, progress);
+  load.stop();
+  const std::string reason = sig == 0         ? "completed"
+                             : sig == SIGINT  ? "interrupted by SIGINT"
+                             : sig == SIGTERM ? "stopped by SIGTERM"
+                                              : "stopped by SIGHUP";
+  if (Status s = (*writer)->finish(reason); !s.is_ok()) return fail(s);
+  return report_load(cmd, {sig, reason, path, load.stats()});
 }
 
 }  // namespace drsim::cli

@@ -80,6 +80,9 @@ struct LoadGenerator::Client {
   bool first_resolve = true;
   uint32_t consecutive_failures = 0;
   Rng rng{0};  // the first answer's random life
+
+  // The stub for `address` (made on first use) and the route the client holds now.
+  std::pair<drsim::v1::Workload::Stub*, std::string> stub_for(const std::string& address);
 };
 
 // One call lane: one request at a time, paced to its share of the rate.
@@ -91,6 +94,18 @@ struct LoadGenerator::Lane {
   std::vector<OpRecord> ops;
   std::mutex mu;                           // the call in flight, for stop()
   grpc::ClientContext* in_flight = nullptr;
+
+  // `ctx` is the call in flight; false (and nothing in flight) once the generator is stopping.
+  bool begin_call(grpc::ClientContext* ctx, const std::atomic<bool>& stopping) {
+    std::lock_guard lock(mu);
+    if (stopping) return false;
+    in_flight = ctx;
+    return true;
+  }
+  void end_call() {
+    std::lock_guard lock(mu);
+    in_flight = nullptr;
+  }
 };
 
 LoadGenerator::LoadGenerator(LoadOptions options, HistoryWriter* sink)
@@ -246,7 +261,65 @@ model::CallEnd call_end(const grpc::Status& s) {
   return model::CallEnd::kAnswered;
 }
 
+// Sends `op` (a Put of its value, or a Get) and fills in what the region answered.
+grpc::Status send_op(drsim::v1::Workload::Stub& stub, grpc::ClientContext& ctx, OpRecord& op) {
+  grpc::Status s;
+  if (model::is_write(op.kind)) {
+    drsim::v1::PutRequest req;
+    req.set_workload(op.workload);
+    req.set_key(op.key);
+    req.set_value(op.value);
+    drsim::v1::PutResponse resp;
+    s = stub.Put(&ctx, req, &resp);
+    if (s.ok()) {
+      op.region = resp.result().region();
+      op.epoch = resp.result().epoch();
+      op.seq = resp.result().seq();
+    }
+  } else {
+    drsim::v1::GetRequest req;
+    req.set_workload(op.workload);
+    req.set_key(op.key);
+    drsim::v1::GetResponse resp;
+    s = stub.Get(&ctx, req, &resp);
+    if (s.ok()) {
+      op.region = resp.region();
+      op.epoch = resp.epoch();
+      op.found = resp.found();
+      op.value = resp.value();
+    }
+  }
+  return s;
+}
+
+// How `op` ended; a failed call is recorded against `route`, the region the client called.
+void settle(OpRecord& op, const grpc::Status& s, const grpc::ClientContext& ctx,
+            const std::string& route) {
+  // A read changes nothing, so a failed one is simply failed.
+  op.outcome =
+      model::is_write(op.kind) ? classify(s, ctx) : (s.ok() ? Outcome::kOk : Outcome::kFail);
+  op.end = call_end(s);
+  if (!s.ok()) {
+    op.region = route;
+    op.error = net::from_grpc(s).to_string();
+  }
+}
+
 }  // namespace
+
+std::pair<drsim::v1::Workload::Stub*, std::string> LoadGenerator::Client::stub_for(
+    const std::string& address) {
+  std::lock_guard lock(mu);
+  auto& s = stubs[address];
+  // A stale client is a plain application client: no keepalive pings, so a frozen server
+  // holds its calls until their deadline (or until it resumes and answers them).
+  if (!s) {
+    s = drsim::v1::Workload::NewStub(kind == model::ClientKind::kStale
+                                         ? application_channel(address)
+                                         : operator_channel(address));
+  }
+  return {s.get(), route};
+}
 
 std::optional<LoadGenerator::ResolvedRoute> LoadGenerator::resolve_route(
     drsim::v1::TrafficManager::Stub& tm) {
@@ -321,88 +394,45 @@ void LoadGenerator::run_lane(Client& c, Lane& lane) {
 
     const std::string address = route_for(c);
     if (address.empty()) continue;  // nothing to talk to yet
-    drsim::v1::Workload::Stub* stub = nullptr;
-    std::string route;
-    {
-      std::lock_guard lock(c.mu);
-      auto& s = c.stubs[address];
-      // A stale client is a plain application client: no keepalive pings, so a frozen server
-      // holds its calls until their deadline (or until it resumes and answers them).
-      if (!s) {
-        s = drsim::v1::Workload::NewStub(c.kind == model::ClientKind::kStale
-                                             ? application_channel(address)
-                                             : operator_channel(address));
-      }
-      stub = s.get();
-      route = c.route;
-    }
+    auto [stub, route] = c.stub_for(address);
 
-    OpRecord op;
-    op.id = (uint64_t{c.index} << 40) | (uint64_t{lane.index} << 32) | (counter++ & 0xffffffffu);
-    op.run = options_.run;
-    op.client = c.index;
-    op.lane = lane.index;
-    op.client_kind = c.kind;
-    op.workload = options_.workloads[rng.below(options_.workloads.size())];
-    op.key = "key-" + std::to_string(rng.below(options_.keys));
-    bool is_write = rng.unit() < options_.write_fraction;
+    OpRecord op = next_op(c, lane, rng, counter);
     grpc::ClientContext ctx;
     net::set_deadline(ctx, c.deadline);
-    {
-      std::lock_guard lock(lane.mu);
-      if (stopping_) break;
-      lane.in_flight = &ctx;
-    }
-    grpc::Status s;
+    if (!lane.begin_call(&ctx, stopping_)) break;
     op.invoke_ns = wall_now_unix_nanos();
-    if (is_write) {
-      op.kind = OpKind::kPut;
-      // Unique across runs too: two loads on one home never write the same value.
-      op.value = fmt::format("{}/w{}.{}-{}-", options_.run, c.index, lane.index, counter);
-      op.value.resize(std::max<size_t>(options_.value_bytes, op.value.size()), 'x');
-      drsim::v1::PutRequest req;
-      req.set_workload(op.workload);
-      req.set_key(op.key);
-      req.set_value(op.value);
-      drsim::v1::PutResponse resp;
-      s = stub->Put(&ctx, req, &resp);
-      if (s.ok()) {
-        op.region = resp.result().region();
-        op.epoch = resp.result().epoch();
-        op.seq = resp.result().seq();
-      }
-    } else {
-      op.kind = OpKind::kGet;
-      drsim::v1::GetRequest req;
-      req.set_workload(op.workload);
-      req.set_key(op.key);
-      drsim::v1::GetResponse resp;
-      s = stub->Get(&ctx, req, &resp);
-      if (s.ok()) {
-        op.region = resp.region();
-        op.epoch = resp.epoch();
-        op.found = resp.found();
-        op.value = resp.value();
-      }
-    }
+    if (model::is_write(op.kind)) op.value = write_value(c, lane, counter);
+    grpc::Status s = send_op(*stub, ctx, op);
     op.complete_ns = wall_now_unix_nanos();
-    {
-      std::lock_guard lock(lane.mu);
-      lane.in_flight = nullptr;
-    }
-    // A read changes nothing, so a failed one is simply failed.
-    op.outcome = is_write ? classify(s, ctx) : (s.ok() ? Outcome::kOk : Outcome::kFail);
-    op.end = call_end(s);
-    if (!s.ok()) {
-      op.region = route;
-      op.error = net::from_grpc(s).to_string();
-    }
+    lane.end_call();
+    settle(op, s, ctx, route);
     {
       std::lock_guard lock(c.mu);
       c.consecutive_failures = s.ok() ? 0 : c.consecutive_failures + 1;
     }
     record(lane, std::move(op));
   }
+}
+
+OpRecord LoadGenerator::next_op(const Client& c, const Lane& lane, Rng& rng,
+                                uint64_t& counter) const {
+  OpRecord op;
+  op.id = (uint64_t{c.index} << 40) | (uint64_t{lane.index} << 32) | (counter++ & 0xffffffffu);
+  op.run = options_.run;
+  op.client = c.index;
+  op.lane = lane.index;
+  op.client_kind = c.kind;
+  op.workload = options_.workloads[rng.below(options_.workloads.size())];
+  op.key = "key-" + std::to_string(rng.below(options_.keys));
+  op.kind = rng.unit() < options_.write_fraction ? OpKind::kPut : OpKind::kGet;
+  return op;
+}
+
+std::string LoadGenerator::write_value(const Client& c, const Lane& lane, uint64_t counter) const {
+  // Unique across runs too: two loads on one home never write the same value.
+  std::string value = fmt::format("{}/w{}.{}-{}-", options_.run, c.index, lane.index, counter);
+  value.resize(std::max<size_t>(options_.value_bytes, value.size()), 'x');
+  return value;
 }
 
 void LoadGenerator::record(Lane& lane, OpRecord op) {

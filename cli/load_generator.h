@@ -21,6 +21,10 @@
 #include "common/model/drill/history.h"
 #include "drsim/v1/trafficmgr.grpc.pb.h"
 
+namespace drsim {
+class Rng;
+}  // namespace drsim
+
 namespace drsim::cli {
 
 // How a worker finds its region: the Traffic Manager's Resolve RPC, or a real DNS query to its
@@ -94,6 +98,11 @@ class LoadGenerator {
     std::chrono::milliseconds ttl;
   };
   void run_lane(Client& client, Lane& lane);
+  // The lane's next operation: its id, workload, key and kind (Put or Get), drawn from `rng`.
+  model::OpRecord next_op(const Client& client, const Lane& lane, Rng& rng,
+                          uint64_t& counter) const;
+  // The value of the lane's write number `counter`, value_bytes long.
+  std::string write_value(const Client& client, const Lane& lane, uint64_t counter) const;
   // One lookup of the route (gRPC Resolve or DNS); nullopt when none was answered.
   std::optional<ResolvedRoute> resolve_route(drsim::v1::TrafficManager::Stub& tm);
   // The address `client` should call now, resolving when its policy says so; "" when none.
