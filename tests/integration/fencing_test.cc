@@ -323,6 +323,23 @@ TEST(LostWrites, APrimaryRestartedBehindItsStandbyRefusesWritesUntilTheOperatorF
   auto fo = cli::region_failover(topo.address("secondary"), "test: fail over to what has them");
   ASSERT_TRUE(fo.is_ok()) << fo.status().message();
   auto secondary = topo.workload_stub("secondary");
+  // The promoted region serves once it holds its lease at the new epoch, a few ms after the
+  // failover's answer ("no lease yet at epoch 2"); a client retries meanwhile.
+  std::string waited;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        grpc::ClientContext ctx;
+        net::set_deadline(ctx, 2s);
+        drsim::v1::GetRequest req;
+        req.set_workload("vm-web");
+        req.set_key("k0");
+        drsim::v1::GetResponse got;
+        grpc::Status s = secondary->Get(&ctx, req, &got);
+        waited = s.error_message();
+        return s.ok();
+      },
+      5s))
+      << waited;
   for (int i = 0; i < 100; ++i) {
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 2s);
@@ -330,7 +347,8 @@ TEST(LostWrites, APrimaryRestartedBehindItsStandbyRefusesWritesUntilTheOperatorF
     req.set_workload("vm-web");
     req.set_key("k" + std::to_string(i));
     drsim::v1::GetResponse got;
-    ASSERT_TRUE(secondary->Get(&ctx, req, &got).ok()) << "k" << i;
+    grpc::Status s = secondary->Get(&ctx, req, &got);
+    ASSERT_TRUE(s.ok()) << "k" << i << ": " << s.error_message();
     EXPECT_EQ(got.value(), "value-of-k" + std::to_string(i)) << "acknowledged write k" << i << " lost";
   }
   EXPECT_EQ(topo.status("primary").role(), drsim::v1::ROLE_STANDBY);
