@@ -263,6 +263,9 @@ TEST(Backup, VmDeleteNeedsYesKeepsTheBackedUpVmRestorableAndTheOtherGoneForGood)
   topo.kill("primary");
   Status restarted = topo.restart("primary");
   ASSERT_TRUE(restarted.is_ok()) << restarted.message();
+  // A restarted region takes writes once its peer confirms its epoch (until then they are
+  // UNAVAILABLE "active at epoch 1 but unconfirmed"), tens of ms after it is ready.
+  ASSERT_TRUE(wait_until([&] { return topo.status("primary").replication_connected(); }, 10s));
   cli::BackupClient after(topo.address("primary"));
   auto stub2 = topo.workload_stub("primary");
   ASSERT_NO_FATAL_FAILURE(check_deleted(after, *stub2));
