@@ -145,6 +145,15 @@ class SiteRecoveryDriver {
   // until it answers); then this vault forgets them.
   void hand_over_items();
   void release_item(const std::string& name);
+  // planned_failover_items' parts: the drained seqs fed to each item's lifecycle and its
+  // failover previewed on a copy (what each workload reached, into `written`); then every item
+  // moved to FailedOver at its point, whose checkpoint settles it (into `resp`).
+  Status preview_planned_failover(const std::vector<std::string>& names,
+                                  const std::map<std::string, Seq>& drained, Time t,
+                                  std::map<std::string, std::map<std::string, Seq>>& written);
+  void fail_over_planned(const std::vector<std::string>& names,
+                         const std::map<std::string, std::map<std::string, Seq>>& written, Time t,
+                         drsim::v1::PlannedFailoverItemsResponse& resp);
 
   struct Item {
     drsim::v1::ProtectItemRequest request;                      // as recorded
