@@ -388,9 +388,12 @@ std::string Dashboard::state_json() const {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string Dashboard::metrics_text() const {
-  const std::vector<v1::ListEndpointsResponse> tables = tm_.state().tables();
-  Prom m;
+namespace {
+
+using Tables = std::vector<v1::ListEndpointsResponse>;
+
+// One series a profile: its routing method and probe.
+void info_family(Prom& m, const Tables& tables) {
   m.family("drsim_tm_info", Prom::Type::kGauge,
            "Always 1; labels name the profile, its routing method and probe.");
   for (const auto& t : tables) {
@@ -402,6 +405,10 @@ std::string Dashboard::metrics_text() const {
               {"probe_path", t.probe_path()}},
              1);
   }
+}
+
+// Probing: the probes counted by result, the last one's duration, every one's duration.
+void probe_families(Prom& m, const Tables& tables, const TrafficManager& tm) {
   m.family("drsim_tm_probes_total", Prom::Type::kCounter, "Probes finished, by result.");
   for (const auto& t : tables) {
     for (const auto& e : t.endpoints()) {
@@ -427,9 +434,13 @@ std::string Dashboard::metrics_text() const {
     for (int i = 0; i < tables[p].endpoints_size(); ++i) {
       m.histogram("drsim_tm_probe_duration_seconds",
                   {{"profile", tables[p].profile()}, {"endpoint", tables[p].endpoints(i).name()}},
-                  net::latency_seconds(tm_.probe_durations(p, static_cast<size_t>(i))));
+                  net::latency_seconds(tm.probe_durations(p, static_cast<size_t>(i))));
     }
   }
+}
+
+// Monitor status: each endpoint's and each profile's, and the failed probes in a row.
+void monitor_status_families(Prom& m, const Tables& tables) {
   m.family("drsim_tm_endpoint_status", Prom::Type::kGauge,
            "1 for the endpoint's current monitor status.");
   for (const auto& t : tables) {
@@ -459,6 +470,10 @@ std::string Dashboard::metrics_text() const {
                {{"profile", t.profile()}, {"endpoint", e.name()}}, e.consecutive_failures());
     }
   }
+}
+
+// The route: the endpoints it holds, fail open, and the failover time.
+void route_families(Prom& m, const Tables& tables) {
   m.family("drsim_tm_endpoint_routed", Prom::Type::kGauge,
            "1 for the endpoints the profile's route holds now (what Resolve and DNS may answer).");
   for (const auto& t : tables) {
@@ -483,9 +498,13 @@ std::string Dashboard::metrics_text() const {
     m.sample("drsim_tm_failover_seconds", {{"profile", t.profile()}, {"figure", "last_measured"}},
              t.last_failover_ms() / 1000.0);
   }
+}
+
+// Counters: the answers given, and the changes of each profile's route and endpoint statuses.
+void change_families(Prom& m, const Tables& tables, TrafficManager& tm) {
   m.family("drsim_tm_resolves_total", Prom::Type::kCounter,
            "Answers given, by the endpoint answered and how (gRPC Resolve or DNS).");
-  for (const auto& [key, count] : tm_.state().resolve_counts()) {
+  for (const auto& [key, count] : tm.state().resolve_counts()) {
     const auto& [profile, endpoint, via] = key;
     m.sample("drsim_tm_resolves_total", {{"profile", profile}, {"answer", endpoint}, {"via", via}},
              static_cast<double>(count));
@@ -494,22 +513,37 @@ std::string Dashboard::metrics_text() const {
            "Times the profile's route (or its fail-open state) changed.");
   for (size_t p = 0; p < tables.size(); ++p) {
     m.sample("drsim_tm_routing_changes_total", {{"profile", tables[p].profile()}},
-             static_cast<double>(tm_.route_changes(p)));
+             static_cast<double>(tm.route_changes(p)));
   }
   m.family("drsim_tm_endpoint_status_changes_total", Prom::Type::kCounter,
            "Endpoint monitor status changes.");
   for (size_t p = 0; p < tables.size(); ++p) {
     m.sample("drsim_tm_endpoint_status_changes_total", {{"profile", tables[p].profile()}},
-             static_cast<double>(tm_.status_changes(p)));
+             static_cast<double>(tm.status_changes(p)));
   }
-  if (regions_) {
-    m.family("drsim_tm_region_status_failures_total", Prom::Type::kCounter,
-             "RegionAdmin GetStatus calls of the dashboard that failed.");
-    for (const auto& r : regions_->regions()) {
-      m.sample("drsim_tm_region_status_failures_total", {{"region", r.spec.name}},
-               static_cast<double>(r.calls_failed));
-    }
+}
+
+// The dashboard's own calls to the regions (with --region-admin).
+void region_status_family(Prom& m, const RegionStatusPoller& regions) {
+  m.family("drsim_tm_region_status_failures_total", Prom::Type::kCounter,
+           "RegionAdmin GetStatus calls of the dashboard that failed.");
+  for (const auto& r : regions.regions()) {
+    m.sample("drsim_tm_region_status_failures_total", {{"region", r.spec.name}},
+             static_cast<double>(r.calls_failed));
   }
+}
+
+}  // namespace
+
+std::string Dashboard::metrics_text() const {
+  const std::vector<v1::ListEndpointsResponse> tables = tm_.state().tables();
+  Prom m;
+  info_family(m, tables);
+  probe_families(m, tables, tm_);
+  monitor_status_families(m, tables);
+  route_families(m, tables);
+  change_families(m, tables, tm_);
+  if (regions_) region_status_family(m, *regions_);
   return m.text();
 }
 

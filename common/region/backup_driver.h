@@ -238,6 +238,9 @@ class BackupDriver {
     uint64_t source_seq = 0;
   };
   Result<Applied> apply_disk_op(const drsim::v1::VaultOp& op);
+  Result<Applied> apply_create_snapshot(const drsim::v1::VaultOpSnapshot& c, Time at);
+  Result<Applied> apply_delete_snapshot(const drsim::v1::VaultOpDeleteSnapshot& c);
+  Result<Applied> apply_capture_image(const drsim::v1::VaultOpImage& c, Time at);
   // What every billed item holds at `at` (the state after the last op).
   std::vector<model::BilledUsage> usage_at(Time at) const;
   // Times in (after, until) where that usage changes without an op.
@@ -253,6 +256,16 @@ class BackupDriver {
   // (deleted keys as tombstones).
   Result<CopiedDisk> copy_disk(const std::string& disk, model::DiskRole role, const DiskKeys* base,
                                uint64_t base_written_mark);
+  // copy_disk's read: every key of the disk (a hosted OS disk's from `snap`), as blob entries
+  // (with `base`, only the changed ones, and tombstones for the keys gone), and what it holds.
+  struct DiskScan {
+    DiskKeys entries;
+    uint64_t used = 0;     // bytes of keys and values
+    uint64_t changed = 0;  // of those, the bytes that differ from `base`
+    uint64_t keys = 0;
+  };
+  Result<DiskScan> scan_disk(const std::string& disk, const std::string& workload,
+                             const storage::RegionStore::Snapshot* snap, const DiskKeys* base);
   // A blob's raw entries (0x01 + value, or 0x00).
   Result<DiskKeys> blob_entries(uint64_t blob);
   Result<uint64_t> write_blob(uint64_t blob, const DiskKeys& entries, uint64_t* stored_bytes);

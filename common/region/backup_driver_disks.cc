@@ -46,84 +46,90 @@ model::ChargeKind backup_storage_kind(model::StorageRedundancy r) {
 
 Result<BackupDriver::Applied> BackupDriver::apply_disk_op(const v1::VaultOp& op) {
   const Time at = from_nanos(op.at_nanos());
-  Applied applied;
   switch (op.kind_case()) {
-    case v1::VaultOp::kCreateSnapshot: {
-      const auto& c = op.create_snapshot();
-      if (snapshots_.contains(c.snapshot())) {
-        return Status(StatusCode::kAlreadyExists,
-                      "snapshot: a snapshot named " + c.snapshot() + " exists");
-      }
-      const model::ManagedDisk disk = disk_of(c.disk());
-      SnapshotData data{
-          .snap = {}, .vm = c.vm(), .content = c.disk(), .source_seq = c.source_seq()};
-      if (c.incremental()) {
-        auto chain = chains_.try_emplace(c.disk().disk(), c.disk().disk()).first;
-        auto snap = chain->second.take(disk, c.snapshot(), at);
-        if (!snap.is_ok()) return snap.status();
-        data.snap = *snap;
-      } else {
-        data.snap = model::take_full_snapshot(disk, c.snapshot(), at);
-      }
-      snapshots_.emplace(c.snapshot(), std::move(data));
-      return applied;
-    }
-    case v1::VaultOp::kDeleteSnapshot: {
-      const auto& c = op.delete_snapshot();
-      auto it = snapshots_.find(c.snapshot());
-      if (it == snapshots_.end()) return not_found("snapshot: no snapshot named " + c.snapshot());
-      if (it->second.snap.kind == model::SnapshotKind::kIncremental) {
-        auto chain = chains_.find(it->second.content.disk());
-        if (Status s = chain->second.remove(c.snapshot()); !s.is_ok()) return s;
-        if (chain->second.snapshots().empty()) chains_.erase(chain);
-      }
-      (void)store_.delete_blob({"", it->second.content.blob()});
-      snapshots_.erase(it);
-      if (!c.merged_into().empty()) {
-        auto next = snapshots_.find(c.merged_into());
-        if (next == snapshots_.end()) {
-          return not_found("merged_into: no snapshot named " + c.merged_into());
-        }
-        (void)store_.delete_blob({"", next->second.content.blob()});
-        next->second.content.set_blob(c.merged_blob());
-        next->second.content.set_keys(c.merged_keys());
-        next->second.content.set_stored_bytes(c.merged_stored_bytes());
-      }
-      return applied;
-    }
-    case v1::VaultOp::kCaptureImage: {
-      const auto& c = op.capture_image();
-      if (images_.contains(c.image())) {
-        return Status(StatusCode::kAlreadyExists, "image: an image named " + c.image() + " exists");
-      }
-      model::VirtualMachine vm{
-          .name = c.vm(),
-          .region = node_.options().name,
-          .agent = c.agent_missing() ? model::GuestAgent::kMissing : model::GuestAgent::kInstalled,
-          .power = model::PowerState::kStopped,
-          .disks = {}};
-      for (const auto& d : c.disks()) vm.disks.push_back(disk_of(d));
-      auto image = model::capture_image(vm, c.image(), at);
-      if (!image.is_ok()) return image.status();
-      images_.emplace(c.image(),
-                      ImageData{.image = *image, .disks = {c.disks().begin(), c.disks().end()}});
-      generalized_[c.vm()] = c.image();
-      // The source VM's record says so too (what vm list shows); rewriting it on replay is a
-      // no-op.
-      auto info = vm_info(c.vm());
-      if (info.is_ok()) {
-        info->set_power(model::power_state_name(vm.power));
-        if (Status s = store_.put_record(kVmRecord, c.vm(), info->SerializeAsString());
-            !s.is_ok()) {
-          return s;
-        }
-      }
-      return applied;
-    }
+    case v1::VaultOp::kCreateSnapshot:
+      return apply_create_snapshot(op.create_snapshot(), at);
+    case v1::VaultOp::kDeleteSnapshot:
+      return apply_delete_snapshot(op.delete_snapshot());
+    case v1::VaultOp::kCaptureImage:
+      return apply_capture_image(op.capture_image(), at);
     default:
       break;
   }
   return invalid_argument("vault op " + std::to_string(op.seq()) + " is not a disk op");
+}
+
+Result<BackupDriver::Applied> BackupDriver::apply_create_snapshot(const v1::VaultOpSnapshot& c,
+                                                                  Time at) {
+  if (snapshots_.contains(c.snapshot())) {
+    return Status(StatusCode::kAlreadyExists,
+                  "snapshot: a snapshot named " + c.snapshot() + " exists");
+  }
+  const model::ManagedDisk disk = disk_of(c.disk());
+  SnapshotData data{.snap = {}, .vm = c.vm(), .content = c.disk(), .source_seq = c.source_seq()};
+  if (c.incremental()) {
+    auto chain = chains_.try_emplace(c.disk().disk(), c.disk().disk()).first;
+    auto snap = chain->second.take(disk, c.snapshot(), at);
+    if (!snap.is_ok()) return snap.status();
+    data.snap = *snap;
+  } else {
+    data.snap = model::take_full_snapshot(disk, c.snapshot(), at);
+  }
+  snapshots_.emplace(c.snapshot(), std::move(data));
+  return Applied{};
+}
+
+Result<BackupDriver::Applied> BackupDriver::apply_delete_snapshot(
+    const v1::VaultOpDeleteSnapshot& c) {
+  auto it = snapshots_.find(c.snapshot());
+  if (it == snapshots_.end()) return not_found("snapshot: no snapshot named " + c.snapshot());
+  if (it->second.snap.kind == model::SnapshotKind::kIncremental) {
+    auto chain = chains_.find(it->second.content.disk());
+    if (Status s = chain->second.remove(c.snapshot()); !s.is_ok()) return s;
+    if (chain->second.snapshots().empty()) chains_.erase(chain);
+  }
+  (void)store_.delete_blob({"", it->second.content.blob()});
+  snapshots_.erase(it);
+  if (!c.merged_into().empty()) {
+    auto next = snapshots_.find(c.merged_into());
+    if (next == snapshots_.end()) {
+      return not_found("merged_into: no snapshot named " + c.merged_into());
+    }
+    (void)store_.delete_blob({"", next->second.content.blob()});
+    next->second.content.set_blob(c.merged_blob());
+    next->second.content.set_keys(c.merged_keys());
+    next->second.content.set_stored_bytes(c.merged_stored_bytes());
+  }
+  return Applied{};
+}
+
+Result<BackupDriver::Applied> BackupDriver::apply_capture_image(const v1::VaultOpImage& c,
+                                                                Time at) {
+  if (images_.contains(c.image())) {
+    return Status(StatusCode::kAlreadyExists, "image: an image named " + c.image() + " exists");
+  }
+  model::VirtualMachine vm{
+      .name = c.vm(),
+      .region = node_.options().name,
+      .agent = c.agent_missing() ? model::GuestAgent::kMissing : model::GuestAgent::kInstalled,
+      .power = model::PowerState::kStopped,
+      .disks = {}};
+  for (const auto& d : c.disks()) vm.disks.push_back(disk_of(d));
+  auto image = model::capture_image(vm, c.image(), at);
+  if (!image.is_ok()) return image.status();
+  images_.emplace(c.image(),
+                  ImageData{.image = *image, .disks = {c.disks().begin(), c.disks().end()}});
+  generalized_[c.vm()] = c.image();
+  // The source VM's record says so too (what vm list shows); rewriting it on replay is a
+  // no-op.
+  auto info = vm_info(c.vm());
+  if (info.is_ok()) {
+    info->set_power(model::power_state_name(vm.power));
+    if (Status s = store_.put_record(kVmRecord, c.vm(), info->SerializeAsString()); !s.is_ok()) {
+      return s;
+    }
+  }
+  return Applied{};
 }
 
 std::vector<model::BilledUsage> BackupDriver::usage_at(Time at) const {
@@ -221,6 +227,43 @@ Result<std::pair<std::string, model::DiskRole>> BackupDriver::disk_owner(const s
   return owner;
 }
 
+Result<BackupDriver::DiskScan> BackupDriver::scan_disk(const std::string& disk,
+                                                       const std::string& workload,
+                                                       const storage::RegionStore::Snapshot* snap,
+                                                       const DiskKeys* base) {
+  DiskScan out;
+  std::set<std::string> live;
+  std::string start;
+  for (;;) {
+    Result<storage::KeyPage> page = [&]() -> Result<storage::KeyPage> {
+      if (workload.empty()) return store_.read_disk(disk, start, kCopyPageKeys);
+      auto p = region_store_.scan(workload, start, kCopyPageKeys, kCopyPageBytes, *snap);
+      if (!p.is_ok()) return p.status();
+      return storage::KeyPage{std::move(p->items), std::move(p->next_key)};
+    }();
+    if (!page.is_ok()) return page.status();
+    for (auto& [k, v] : page->items) {
+      out.used += k.size() + v.size();
+      ++out.keys;
+      if (base != nullptr) {
+        live.insert(k);
+        auto before = base->find(k);
+        if (before != base->end() && before->second == v) continue;  // unchanged
+        out.changed += k.size() + v.size();
+      }
+      out.entries[k] = kPut + v;
+    }
+    if (page->next_key.empty()) break;
+    start = std::move(page->next_key);
+  }
+  if (base != nullptr) {
+    for (const auto& [k, v] : *base) {
+      if (!live.contains(k)) out.entries[k] = std::string(1, kTombstone);
+    }
+  }
+  return out;
+}
+
 Result<BackupDriver::CopiedDisk> BackupDriver::copy_disk(const std::string& disk,
                                                          model::DiskRole role, const DiskKeys* base,
                                                          uint64_t base_written_mark) {
@@ -238,58 +281,29 @@ Result<BackupDriver::CopiedDisk> BackupDriver::copy_disk(const std::string& disk
     if (!cursor.is_ok()) return cursor.status();
     out.source_seq = cursor->seq.value();
   }
-  DiskKeys entries;
-  std::set<std::string> live;
-  uint64_t used = 0, changed = 0, keys = 0;
-  std::string start;
-  for (;;) {
-    Result<storage::KeyPage> page = [&]() -> Result<storage::KeyPage> {
-      if (workload.empty()) return store_.read_disk(disk, start, kCopyPageKeys);
-      auto p = region_store_.scan(workload, start, kCopyPageKeys, kCopyPageBytes, *snap);
-      if (!p.is_ok()) return p.status();
-      return storage::KeyPage{std::move(p->items), std::move(p->next_key)};
-    }();
-    if (!page.is_ok()) return page.status();
-    for (auto& [k, v] : page->items) {
-      used += k.size() + v.size();
-      ++keys;
-      if (base != nullptr) {
-        live.insert(k);
-        auto before = base->find(k);
-        if (before != base->end() && before->second == v) continue;  // unchanged
-        changed += k.size() + v.size();
-      }
-      entries[k] = kPut + v;
-    }
-    if (page->next_key.empty()) break;
-    start = std::move(page->next_key);
-  }
-  if (base != nullptr) {
-    for (const auto& [k, v] : *base) {
-      if (!live.contains(k)) entries[k] = std::string(1, kTombstone);
-    }
-  }
+  auto scan = scan_disk(disk, workload, snap.get(), base);
+  if (!scan.is_ok()) return scan.status();
   const uint64_t size = options_.disk_size_bytes;
-  if (used > size) {
-    return out_of_range("disk " + disk + " holds " + std::to_string(used) +
+  if (scan->used > size) {
+    return out_of_range("disk " + disk + " holds " + std::to_string(scan->used) +
                         " bytes, more than its provisioned " + std::to_string(size));
   }
   auto blob = store_.next_blob_id();
   if (!blob.is_ok()) return blob.status();
   uint64_t stored = 0;
-  auto written = write_blob(*blob, entries, &stored);
+  auto written = write_blob(*blob, scan->entries, &stored);
   if (!written.is_ok()) return written.status();
   out.content.set_disk(disk);
   out.content.set_os(role == model::DiskRole::kOs);
   out.content.set_size_bytes(size);
-  out.content.set_used_bytes(used);
+  out.content.set_used_bytes(scan->used);
   // Every changed byte counts as written since the base (model::changed_bytes); a copy with no
   // base has written what it holds.
-  out.content.set_written_mark(base != nullptr ? base_written_mark + changed : used);
+  out.content.set_written_mark(base != nullptr ? base_written_mark + scan->changed : scan->used);
   out.content.set_blob(*blob);
   out.content.set_keys(*written);
   out.content.set_stored_bytes(stored);
-  out.content.set_disk_keys(keys);
+  out.content.set_disk_keys(scan->keys);
   return out;
 }
 

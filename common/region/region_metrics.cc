@@ -13,14 +13,12 @@ using Prom = net::PrometheusText;
 
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-// Site Recovery: the items of this region's vault. Ages are on drsim's clock.
-void site_recovery_families(Prom& m, const std::string& region,
-                            const SiteRecoveryDriver::Figures& f) {
+// Site Recovery: each item's state and replication health, one series a value (1 for the
+// current one).
+void site_recovery_item_families(Prom& m, const std::string& region,
+                                 const SiteRecoveryDriver::Figures& f) {
   using model::ProtectionState;
   using model::ReplicationHealth;
-  m.family("drsim_site_recovery_time_scale", Prom::Type::kGauge,
-           "How many times faster than real time the vault's clock (every age below) runs.");
-  m.sample("drsim_site_recovery_time_scale", {{"region", region}}, f.time_scale);
   m.family("drsim_site_recovery_item_state", Prom::Type::kGauge,
            "1 for the protected item's current state in this region's vault.");
   for (const auto& item : f.items) {
@@ -44,6 +42,11 @@ void site_recovery_families(Prom& m, const std::string& region,
           item.health == h ? 1 : 0);
     }
   }
+}
+
+// Site Recovery: each item's RPO and the ages of its latest points (on drsim's clock).
+void site_recovery_age_families(Prom& m, const std::string& region,
+                                const SiteRecoveryDriver::Figures& f) {
   struct Age {
     const char* name;
     const char* help;
@@ -69,6 +72,16 @@ void site_recovery_families(Prom& m, const std::string& region,
       }
     }
   }
+}
+
+// Site Recovery: the items of this region's vault. Ages are on drsim's clock.
+void site_recovery_families(Prom& m, const std::string& region,
+                            const SiteRecoveryDriver::Figures& f) {
+  m.family("drsim_site_recovery_time_scale", Prom::Type::kGauge,
+           "How many times faster than real time the vault's clock (every age below) runs.");
+  m.sample("drsim_site_recovery_time_scale", {{"region", region}}, f.time_scale);
+  site_recovery_item_families(m, region, f);
+  site_recovery_age_families(m, region, f);
   m.family("drsim_site_recovery_recovery_points", Prom::Type::kGauge,
            "Recovery points the item has (each a checkpoint on disk).");
   for (const auto& item : f.items) {
@@ -123,17 +136,10 @@ void backup_families(Prom& m, const std::string& region, const BackupDriver::Fig
   }
 }
 
-}  // namespace
-
-net::HttpResponse metrics_response(RegionNode& node, net::HealthService& health,
-                                   const net::RpcCounters& rpcs,
-                                   const SiteRecoveryDriver& site_recovery,
-                                   const BackupDriver& backup) {
-  v1::GetStatusResponse st;
-  node.status(false, &st);
+// The region: who it is, its role and epoch, whether it serves writes, outages, bugs.
+void region_families(Prom& m, const RegionNode& node, const v1::GetStatusResponse& st,
+                     bool serving) {
   const std::string& region = st.region();
-  bool serving = !st.outage() && health.status("drsim.v1.Workload") == HealthCheckResponse::SERVING;
-  Prom m;
   m.family("drsim_region_info", Prom::Type::kGauge, "Always 1; labels name the region and peer.");
   m.sample("drsim_region_info", {{"region", region}, {"peer", node.options().peer_name}}, 1);
   m.family("drsim_region_role", Prom::Type::kGauge, "1 for the region's current role.");
@@ -152,6 +158,11 @@ net::HttpResponse metrics_response(RegionNode& node, net::HealthService& health,
            "DRSIM_BUG reports counted by this process (any is a drsim bug: see the log).");
   m.sample("drsim_region_bugs_total", {{"region", region}},
            static_cast<double>(st.bugs_counted()));
+}
+
+// The stream, the clock and the lease.
+void link_and_lease_families(Prom& m, const v1::GetStatusResponse& st) {
+  const std::string& region = st.region();
   m.family("drsim_region_replication_connected", Prom::Type::kGauge,
            "1 while this region's outgoing replication stream is connected and welcomed.");
   m.sample("drsim_region_replication_connected", {{"region", region}},
@@ -167,7 +178,11 @@ net::HttpResponse metrics_response(RegionNode& node, net::HealthService& health,
            "How long the lease lasts without another renewal (0 when not held).");
   m.sample("drsim_region_lease_expires_in_seconds", {{"region", region}},
            st.lease().state() == "held" ? st.lease().expires_in_ms() / 1000.0 : 0.0);
+}
 
+// Each workload's replication: lag, seqs, and the write-to-ack lag of every write.
+void workload_families(Prom& m, const RegionNode& node, const v1::GetStatusResponse& st) {
+  const std::string& region = st.region();
   struct PerWorkload {
     const char* name;
     const char* help;
@@ -208,6 +223,11 @@ net::HttpResponse metrics_response(RegionNode& node, net::HealthService& health,
                  {"mode", w.workload->mode == ReplicationMode::kSync ? "sync" : "async"}},
                 net::latency_seconds(*w.lag));
   }
+}
+
+// Counters: the stream's refusals and reconnects, and the gRPC calls served.
+void call_families(Prom& m, const v1::GetStatusResponse& st, const net::RpcCounters& rpcs) {
+  const std::string& region = st.region();
   m.family("drsim_region_replication_refusals_total", Prom::Type::kCounter,
            "Rejects this region's outgoing replication stream received (gaps, epochs).");
   m.sample("drsim_region_replication_refusals_total", {{"region", region}},
@@ -223,6 +243,23 @@ net::HttpResponse metrics_response(RegionNode& node, net::HealthService& health,
              {{"region", region}, {"method", key.first}, {"code", key.second}},
              static_cast<double>(count));
   }
+}
+
+}  // namespace
+
+net::HttpResponse metrics_response(RegionNode& node, net::HealthService& health,
+                                   const net::RpcCounters& rpcs,
+                                   const SiteRecoveryDriver& site_recovery,
+                                   const BackupDriver& backup) {
+  v1::GetStatusResponse st;
+  node.status(false, &st);
+  const std::string& region = st.region();
+  bool serving = !st.outage() && health.status("drsim.v1.Workload") == HealthCheckResponse::SERVING;
+  Prom m;
+  region_families(m, node, st, serving);
+  link_and_lease_families(m, st);
+  workload_families(m, node, st);
+  call_families(m, st, rpcs);
   site_recovery_families(m, region, site_recovery.figures());
   backup_families(m, region, backup.figures());
   net::HttpResponse r;

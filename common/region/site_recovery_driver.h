@@ -145,6 +145,15 @@ class SiteRecoveryDriver {
   // until it answers); then this vault forgets them.
   void hand_over_items();
   void release_item(const std::string& name);
+  // planned_failover_items' parts: the drained seqs fed to each item's lifecycle and its
+  // failover previewed on a copy (what each workload reached, into `written`); then every item
+  // moved to FailedOver at its point, whose checkpoint settles it (into `resp`).
+  Status preview_planned_failover(const std::vector<std::string>& names,
+                                  const std::map<std::string, Seq>& drained, Time t,
+                                  std::map<std::string, std::map<std::string, Seq>>& written);
+  void fail_over_planned(const std::vector<std::string>& names,
+                         const std::map<std::string, std::map<std::string, Seq>>& written, Time t,
+                         drsim::v1::PlannedFailoverItemsResponse& resp);
 
   struct Item {
     drsim::v1::ProtectItemRequest request;                      // as recorded
@@ -195,6 +204,21 @@ class SiteRecoveryDriver {
   // Second half of unplanned_failover, once the old active region answered (or not).
   void finish_failover(const drsim::v1::UnplannedFailoverRequest& req,
                        std::optional<drsim::v1::GetStatusResponse> source, FailoverDone done);
+  // What finish_failover chose once its preview passed: the items, how and when each picks
+  // its point, the points (per item) and the answer so far.
+  struct ChosenFailover {
+    std::vector<std::string> names;
+    model::RecoveryPointChoice choice;
+    model::RegionReachability reach;
+    Time t;
+    std::map<std::string, model::RecoveryPoint> chosen;
+    drsim::v1::UnplannedFailoverResponse resp;
+  };
+  // finish_failover's promotion: the job, the region rolled back to the points and promoted;
+  // once it serves, every item's lifecycle fails over to its point and the job succeeds.
+  void promote_to_points(const drsim::v1::UnplannedFailoverRequest& req, ChosenFailover f,
+                         std::map<std::string, Seq>& standby_seqs, FailoverDone done);
+  void fail_over_lifecycles(ChosenFailover& f);
   // The items that fail over: those named, else every item replicating here; refused unless
   // they are every item replicating here (a region fails over whole), or a custom point is
   // asked for more than one.

@@ -135,17 +135,30 @@ void SiteRecoveryDriver::finish_failover(const UnplannedFailoverRequest& req,
     done(std::move(resp));
     return;
   }
-  std::string target = join(*names);
-  auto job = jobs_.create(model::JobKind::kUnplannedFailover, target, t);
+  promote_to_points(req,
+                    ChosenFailover{.names = *names,
+                                   .choice = choice,
+                                   .reach = reach,
+                                   .t = t,
+                                   .chosen = std::move(chosen),
+                                   .resp = std::move(resp)},
+                    standby_seqs, std::move(done));
+}
+
+void SiteRecoveryDriver::promote_to_points(const UnplannedFailoverRequest& req, ChosenFailover f,
+                                           std::map<std::string, Seq>& standby_seqs,
+                                           FailoverDone done) {
+  std::string target = join(f.names);
+  auto job = jobs_.create(model::JobKind::kUnplannedFailover, target, f.t);
   if (!job.is_ok()) {
     done(job.status());
     return;
   }
-  (void)jobs_.transition(*job, model::JobState::kInProgress, t);
-  resp.set_job_id(job->value());
+  (void)jobs_.transition(*job, model::JobState::kInProgress, f.t);
+  f.resp.set_job_id(job->value());
   std::map<std::string, RegionNode::PointRollback> rollbacks;
   std::vector<std::pair<std::string, model::RecoveryPointId>> fresh;  // "latest" cuts a point
-  Status ready = point_rollbacks(chosen, standby_seqs, &rollbacks, &fresh);
+  Status ready = point_rollbacks(f.chosen, standby_seqs, &rollbacks, &fresh);
   const std::string reason =
       req.reason().empty() ? "unplanned failover to a recovery point" : req.reason();
   Result<FailoverResponse> promoted =
@@ -159,24 +172,27 @@ void SiteRecoveryDriver::finish_failover(const UnplannedFailoverRequest& req,
   // Never two actives: the job succeeds once the promoted region serves (its peer fenced).
   node_.when_serving(
       std::move(promoted).value(), reason,
-      [this, failed, names = *names, chosen, choice, reach, t, resp, job = *job, target,
+      [this, failed, f = std::move(f), job = *job, target,
        done](Result<FailoverResponse> served) mutable {
         if (!served.is_ok()) return failed(served.status());
-        for (const auto& name : names) {
-          auto ev = (*vault_.lifecycle(name))->unplanned_failover(choice, reach, t);
-          if (!ev.is_ok() || ev->point->id != chosen[name].id) {
-            spdlog::error(
-                "site recovery: {} failed over in the region but its lifecycle disagrees: {}", name,
-                ev.is_ok() ? "another point" : ev.status().message());
-          }
-        }
+        fail_over_lifecycles(f);
         (void)jobs_.transition(job, model::JobState::kSucceeded, now());
-        resp.set_new_epoch(served->new_epoch());
-        resp.set_message(served->message());
+        f.resp.set_new_epoch(served->new_epoch());
+        f.resp.set_message(served->message());
         spdlog::info("site recovery: unplanned failover of {} to {}: {}", target,
-                     model::recovery_point_choice_name(choice.kind), served->message());
-        done(std::move(resp));
+                     model::recovery_point_choice_name(f.choice.kind), served->message());
+        done(std::move(f.resp));
       });
+}
+
+void SiteRecoveryDriver::fail_over_lifecycles(ChosenFailover& f) {
+  for (const auto& name : f.names) {
+    auto ev = (*vault_.lifecycle(name))->unplanned_failover(f.choice, f.reach, f.t);
+    if (!ev.is_ok() || ev->point->id != f.chosen[name].id) {
+      spdlog::error("site recovery: {} failed over in the region but its lifecycle disagrees: {}",
+                    name, ev.is_ok() ? "another point" : ev.status().message());
+    }
+  }
 }
 
 Result<std::vector<std::string>> SiteRecoveryDriver::failover_items(

@@ -15,6 +15,7 @@
 
 #include "common/net/grpc_util.h"
 #include "common/region/site_recovery_driver.h"
+#include "common/region/site_recovery_parts.h"
 
 namespace drsim::region {
 
@@ -156,28 +157,9 @@ Result<AdoptItemsResponse> SiteRecoveryDriver::adopt_items(const AdoptItemsReque
   return resp;
 }
 
-Result<PlannedFailoverItemsResponse> SiteRecoveryDriver::planned_failover_items(
-    const PlannedFailoverItemsRequest& req) {
-  PersistOnReturn persist_after{*this};
-  checkpoints_->drain();
-  const std::string& me = node_.options().name;
-  std::vector<std::string> names;
-  for (const auto& name : vault_.scope_names()) {
-    const auto* lc = vault_.find(name);
-    if (lc->peer_region() == me && lc->state() != model::ProtectionState::kNotProtected &&
-        lc->state() != model::ProtectionState::kFailedOver &&
-        lc->state() != model::ProtectionState::kCommitted) {
-      names.push_back(name);
-    }
-  }
-  PlannedFailoverItemsResponse resp;
-  if (names.empty()) return resp;  // nothing protected replicated here
-  std::map<std::string, Seq> drained;
-  for (const auto& [w, seq] : req.drained_seqs()) drained[w] = Seq(seq);
-  Time t = now();
-  // The drained seqs reached this region: the lifecycles learn them, then a preview on copies
-  // checks every item before any moves (all or nothing, as a region fails over whole).
-  std::map<std::string, std::map<std::string, Seq>> written;
+Status SiteRecoveryDriver::preview_planned_failover(
+    const std::vector<std::string>& names, const std::map<std::string, Seq>& drained, Time t,
+    std::map<std::string, std::map<std::string, Seq>>& written) {
   for (const auto& name : names) {
     auto* lc = *vault_.lifecycle(name);
     for (const auto& m : lc->members()) {
@@ -200,16 +182,16 @@ Result<PlannedFailoverItemsResponse> SiteRecoveryDriver::planned_failover_items(
       return ev.status();
     }
   }
-  auto job = jobs_.create(model::JobKind::kPlannedFailover, names.size() == 1 ? names[0] : [&] {
-    std::string all;
-    for (const auto& n : names) all += (all.empty() ? "" : ",") + n;
-    return all;
-  }(), t);
-  if (!job.is_ok()) return job.status();
-  (void)jobs_.transition(*job, model::JobState::kInProgress, t);
+  return Status::ok();
+}
+
+void SiteRecoveryDriver::fail_over_planned(
+    const std::vector<std::string>& names,
+    const std::map<std::string, std::map<std::string, Seq>>& written, Time t,
+    PlannedFailoverItemsResponse& resp) {
   for (const auto& name : names) {
     auto* lc = *vault_.lifecycle(name);
-    auto ev = lc->planned_failover(written[name], {}, t);
+    auto ev = lc->planned_failover(written.at(name), {}, t);
     if (!ev.is_ok()) {  // the preview said it would not happen
       spdlog::error("site recovery: planned failover of {} refused after its preview: {}", name,
                     ev.status().message());
@@ -229,6 +211,27 @@ Result<PlannedFailoverItemsResponse> SiteRecoveryDriver::planned_failover_items(
       point_info(f.item(), *lc->failover_point(), f.mutable_point());
     }
   }
+}
+
+Result<PlannedFailoverItemsResponse> SiteRecoveryDriver::planned_failover_items(
+    const PlannedFailoverItemsRequest& req) {
+  PersistOnReturn persist_after{*this};
+  checkpoints_->drain();
+  const std::string& me = node_.options().name;
+  std::vector<std::string> names = failover_candidates();
+  PlannedFailoverItemsResponse resp;
+  if (names.empty()) return resp;  // nothing protected replicated here
+  std::map<std::string, Seq> drained;
+  for (const auto& [w, seq] : req.drained_seqs()) drained[w] = Seq(seq);
+  Time t = now();
+  // The drained seqs reached this region: the lifecycles learn them, then a preview on copies
+  // checks every item before any moves (all or nothing, as a region fails over whole).
+  std::map<std::string, std::map<std::string, Seq>> written;
+  if (Status s = preview_planned_failover(names, drained, t, written); !s.is_ok()) return s;
+  auto job = jobs_.create(model::JobKind::kPlannedFailover, site_recovery_parts::join(names), t);
+  if (!job.is_ok()) return job.status();
+  (void)jobs_.transition(*job, model::JobState::kInProgress, t);
+  fail_over_planned(names, written, t, resp);
   (void)jobs_.transition(*job, model::JobState::kSucceeded, now());
   resp.set_job_id(job->value());
   spdlog::info(

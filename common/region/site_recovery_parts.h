@@ -1,5 +1,5 @@
 // Constants and conversions shared by SiteRecoveryDriver's parts (site_recovery_driver.cc,
-// site_recovery_failover.cc); not for use elsewhere.
+// site_recovery_failover.cc, site_recovery_handover.cc); not for use elsewhere.
 #pragma once
 
 #include <chrono>

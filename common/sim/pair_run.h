@@ -99,6 +99,11 @@ class PairRun {
   static constexpr Duration kClientDeadline = std::chrono::milliseconds(1000);
   void start_routed_client(uint32_t id);
   void routed_step(const std::shared_ptr<RoutedClient>& c);
+  // routed_step's parts: the client's answer, asked again when its TTL ran out (false when the
+  // Traffic Manager gave none: the step is retried 100 ms later), and its next operation drawn
+  // (kind, workload, key) as a history record.
+  bool routed_resolve(const std::shared_ptr<RoutedClient>& c);
+  model::OpRecord draw_routed_op(const RoutedClient& c);
   void routed_write(const std::shared_ptr<RoutedClient>& c, SimRegion& target, size_t index);
   // The checker at a delete's answer: no ack by a superseded region, and a sync delete
   // acknowledged while protected is applied on the standby. Returns whether it was protected.
@@ -159,6 +164,12 @@ class PairRun {
   void planned_failover_and_back();
   void slow_link();
   void racing_failovers();
+  // racing-failovers' parts: each operator's answer counted and recorded (the newest epoch
+  // that succeeded wins), and the end: one region active, the winner, re-protected, same data.
+  void racing_planned_answered(const Result<v1::PlannedFailoverResponse>& r);
+  void racing_failover_answered(const std::string& to, const std::string& who,
+                                const Result<v1::FailoverResponse>& r);
+  void settle_race();
   void skew_then_failover();
   void test_failover();
   // test-failover's copy: the secondary's store checkpointed now, opened as an isolated active

@@ -306,16 +306,7 @@ void PairRun::racing_failovers() {
       "simulated race", 5s, /*reprotect=*/true,
       [this, pending](Result<v1::PlannedFailoverResponse> r) {
         --*pending;
-        if (!r.is_ok()) {
-          ++v_.counts.refused_failovers;
-          event("operator 1's planned failover refused: " + r.status().to_string());
-          return;
-        }
-        ++v_.counts.planned_failovers;
-        ++v_.counts.failovers;
-        if (r->new_epoch() > won_.first) won_ = {r->new_epoch(), kSecondary};
-        event("operator 1's planned failover done: secondary active at epoch " +
-              std::to_string(r->new_epoch()));
+        racing_planned_answered(r);
       });
   const uint64_t unplanned = 2 + rng_.below(3);
   auto launched = std::make_shared<uint64_t>(0);
@@ -332,28 +323,7 @@ void PairRun::racing_failovers() {
           "simulated race", RegionNode::WitnessOverride::kRequireWitness,
           [this, pending, to, who](Result<v1::FailoverResponse> r) {
             --*pending;
-            if (!r.is_ok()) {
-              ++v_.counts.refused_failovers;
-              if (r.status().message().find("waited out the old lease to become active") !=
-                  std::string::npos) {
-                ++v_.counts.superseded_during_wait;
-              }
-              event(who + "'s failover to " + to + " refused: " + r.status().to_string());
-              return;
-            }
-            ++v_.counts.failovers;
-            if (r->new_epoch() > won_.first) won_ = {r->new_epoch(), to};
-            v_.lease_wait = std::max(v_.lease_wait, ms(r->lease_wait_ms()));
-            // Answered at promotion (the wait proved this epoch; serving still needs a
-            // lease) or once the peer stepped down (answer_fence_waiters: "; serving: <how>").
-            const bool gated = r->message().find("; serving: ") != std::string::npos;
-            if (gated && r->lease_wait_ms() > 0) ++v_.counts.gated_after_lease_wait;
-            char wait[32];
-            std::snprintf(wait, sizeof wait, "%.0f", r->lease_wait_ms());
-            event(who + "'s failover to " + to + " done: epoch " +
-                  std::to_string(r->new_epoch()) + ", lease wait " + wait + " ms, " +
-                  (gated ? "answered once the peer stepped down" : "answered at promotion"));
-            mark({0, "promoted", "", to, r->new_epoch(), ""});
+            racing_failover_answered(to, who, r);
           });
     });
   }
@@ -363,6 +333,49 @@ void PairRun::racing_failovers() {
     return;
   }
   sim_.run_for(3s);
+  settle_race();
+}
+
+void PairRun::racing_planned_answered(const Result<v1::PlannedFailoverResponse>& r) {
+  if (!r.is_ok()) {
+    ++v_.counts.refused_failovers;
+    event("operator 1's planned failover refused: " + r.status().to_string());
+    return;
+  }
+  ++v_.counts.planned_failovers;
+  ++v_.counts.failovers;
+  if (r->new_epoch() > won_.first) won_ = {r->new_epoch(), kSecondary};
+  event("operator 1's planned failover done: secondary active at epoch " +
+        std::to_string(r->new_epoch()));
+}
+
+void PairRun::racing_failover_answered(const std::string& to, const std::string& who,
+                                       const Result<v1::FailoverResponse>& r) {
+  if (!r.is_ok()) {
+    ++v_.counts.refused_failovers;
+    if (r.status().message().find("waited out the old lease to become active") !=
+        std::string::npos) {
+      ++v_.counts.superseded_during_wait;
+    }
+    event(who + "'s failover to " + to + " refused: " + r.status().to_string());
+    return;
+  }
+  ++v_.counts.failovers;
+  if (r->new_epoch() > won_.first) won_ = {r->new_epoch(), to};
+  v_.lease_wait = std::max(v_.lease_wait, ms(r->lease_wait_ms()));
+  // Answered at promotion (the wait proved this epoch; serving still needs a
+  // lease) or once the peer stepped down (answer_fence_waiters: "; serving: <how>").
+  const bool gated = r->message().find("; serving: ") != std::string::npos;
+  if (gated && r->lease_wait_ms() > 0) ++v_.counts.gated_after_lease_wait;
+  char wait[32];
+  std::snprintf(wait, sizeof wait, "%.0f", r->lease_wait_ms());
+  event(who + "'s failover to " + to + " done: epoch " + std::to_string(r->new_epoch()) +
+        ", lease wait " + wait + " ms, " +
+        (gated ? "answered once the peer stepped down" : "answered at promotion"));
+  mark({0, "promoted", "", to, r->new_epoch(), ""});
+}
+
+void PairRun::settle_race() {
   const int actives = (primary_->active() ? 1 : 0) + (secondary_->active() ? 1 : 0);
   if (actives != 1) {
     fail(std::to_string(actives) + " regions active 3 s after the racing failovers answered");

@@ -43,23 +43,49 @@ void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
     if (!clients_running_ && !paused_since_) paused_since_ = sim_.wall_unix_nanos();
     return;
   }
+  if (!routed_resolve(c)) return;
+  SimRegion& target = *slot(c->cached);
+  model::OpRecord op = draw_routed_op(*c);
+  const bool get = op.kind == model::OpKind::kGet;
+  const size_t index = history_.size();
+  history_.push_back(std::move(op));
+  protected_op_.push_back(false);
+  ++v_.counts.routed_ops;
+  c->op = index;
+  c->ended = false;
+  sim_.schedule_after(kClientDeadline, [this, c, index] {
+    if (!end_op(c, index)) return;
+    history_[index].end = model::CallEnd::kDeadline;
+    history_[index].error = "DEADLINE_EXCEEDED: no answer from " + c->cached + " within 1 s";
+  });
+  if (get) {
+    routed_get(c, target, index);
+  } else {
+    routed_write(c, target, index);
+  }
+}
+
+bool PairRun::routed_resolve(const std::shared_ptr<RoutedClient>& c) {
   if (c->cached.empty() || (!c->stale && sim_.now() >= c->expires)) {
     trafficmgr::Resolved r = tm_->state().resolve("drsim", "", std::nullopt);
     if (r.resolution.answers.empty()) {
       // No answer (NXDOMAIN-like): ask again a little later.
       c->cached.clear();
       sim_.schedule_after(100ms, [this, c] { routed_step(c); });
-      return;
+      return false;
     }
     c->cached = r.resolution.answers.front().endpoint;
     c->expires = sim_.now() + r.ttl;
   }
-  SimRegion& target = *slot(c->cached);
+  return true;
+}
+
+model::OpRecord PairRun::draw_routed_op(const RoutedClient& c) {
   model::OpRecord op;
   op.id = history_.size();
-  op.client = c->id;
+  op.client = c.id;
   op.run = "sim";
-  op.client_kind = c->stale ? model::ClientKind::kStale : model::ClientKind::kTtl;
+  op.client_kind = c.stale ? model::ClientKind::kStale : model::ClientKind::kTtl;
   op.invoke_ns = sim_.wall_unix_nanos();
   op.outcome = model::Outcome::kIndeterminate;
   // 2 in 8 gets, 1 in 8 deletes (of a key an acknowledged put wrote, once), the rest puts.
@@ -94,22 +120,7 @@ void PairRun::routed_step(const std::shared_ptr<RoutedClient>& c) {
     op.value = op.key + "-" + std::to_string(v_.seed);
     routed_puts_.push_back(history_.size());
   }
-  const size_t index = history_.size();
-  history_.push_back(std::move(op));
-  protected_op_.push_back(false);
-  ++v_.counts.routed_ops;
-  c->op = index;
-  c->ended = false;
-  sim_.schedule_after(kClientDeadline, [this, c, index] {
-    if (!end_op(c, index)) return;
-    history_[index].end = model::CallEnd::kDeadline;
-    history_[index].error = "DEADLINE_EXCEEDED: no answer from " + c->cached + " within 1 s";
-  });
-  if (get) {
-    routed_get(c, target, index);
-  } else {
-    routed_write(c, target, index);
-  }
+  return op;
 }
 
 void PairRun::routed_write(const std::shared_ptr<RoutedClient>& c, SimRegion& target,
