@@ -1,14 +1,8 @@
 #include "common/net/https_context.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -18,6 +12,8 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <spdlog/spdlog.h>
 
 namespace drsim::net {
@@ -167,12 +163,9 @@ bool expect_https_peer(SSL* ssl, std::string_view peer, const std::string& host)
   return SSL_set1_host(ssl, tls::identity_dns_name(peer).c_str()) == 1;
 }
 
-namespace {
-
-// A TCP connection to `address` within `timeout` (a non-blocking connect and poll), with
-// `timeout` on each later send and receive; -1 and `why` when it fails.
-int connect_within(const std::string& address, std::chrono::milliseconds timeout,
-                   std::string& why) {
+Result<std::string> served_certificate_pem(const std::string& address, SslContext& client,
+                                           std::chrono::milliseconds timeout) {
+  namespace beast = boost::beast;
   const auto colon = address.rfind(':');
   std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
@@ -182,77 +175,39 @@ int connect_within(const std::string& address, std::chrono::milliseconds timeout
   auto ip = boost::asio::ip::make_address(host, ec);
   int port = colon == std::string::npos ? -1 : std::atoi(address.c_str() + colon + 1);
   if (ec || port <= 0 || port > 65535) {
-    why = "not IP:PORT";
-    return -1;
+    return unavailable(address + ": cannot connect: not IP:PORT");
   }
-  boost::asio::ip::tcp::endpoint endpoint(ip, static_cast<uint16_t>(port));
-  int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    why = std::strerror(errno);
-    return -1;
-  }
-  int rc = ::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size()));
-  if (rc != 0 && errno == EINPROGRESS) {
-    pollfd p{fd, POLLOUT, 0};
-    rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (rc == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
-      rc = 0;
-    } else {
-      errno = rc == 0 ? ETIMEDOUT : (err != 0 ? err : errno);
-      rc = -1;
-    }
-  }
-  if (rc != 0) {
-    why = std::strerror(errno);
-    ::close(fd);
-    return -1;
-  }
-  int flags = ::fcntl(fd, F_GETFL);
-  ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-}  // namespace
-
-Result<std::string> served_certificate_pem(const std::string& address, SslContext& client,
-                                           std::chrono::milliseconds timeout) {
+  // The connect and the handshake share one deadline, as the HTTPS probers' do.
+  boost::asio::io_context io;
+  beast::ssl_stream<beast::tcp_stream> stream(io, client);
+  beast::get_lowest_layer(stream).expires_after(timeout);
   std::string why;
-  int fd = connect_within(address, timeout, why);
-  if (fd < 0) return unavailable(address + ": cannot connect: " + why);
-  SSL* ssl = SSL_new(client.native_handle());
-  if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
-    if (ssl) SSL_free(ssl);
-    ::close(fd);
-    ERR_clear_error();
-    return unavailable(address + ": OpenSSL could not make a connection");
-  }
-  int handshake = SSL_connect(ssl);
-  X509* peer = SSL_get1_peer_certificate(ssl);
-  std::string pem;
-  if (peer != nullptr) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(bio, peer);
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    pem.assign(data, static_cast<size_t>(n));
-    BIO_free(bio);
-    X509_free(peer);
-  } else {
-    unsigned long e = ERR_peek_last_error();
-    const char* reason = e ? ERR_reason_error_string(e) : nullptr;
-    why = reason ? reason : (handshake == 0 ? "closed by the server" : std::strerror(errno));
-  }
-  if (handshake == 1) SSL_shutdown(ssl);
-  SSL_free(ssl);
-  ::close(fd);
+  beast::get_lowest_layer(stream).async_connect(
+      boost::asio::ip::tcp::endpoint(ip, static_cast<uint16_t>(port)),
+      [&](beast::error_code connect_ec) {
+        if (connect_ec) {
+          why = "cannot connect: " + connect_ec.message();
+          return;
+        }
+        stream.async_handshake(boost::asio::ssl::stream_base::client,
+                               [&](beast::error_code handshake_ec) {
+                                 if (handshake_ec) why = "TLS handshake: " + handshake_ec.message();
+                               });
+      });
+  io.run();
+  // The server's certificate arrives before a handshake can fail on this side's (TLS 1.2).
+  X509* peer = SSL_get1_peer_certificate(stream.native_handle());
   ERR_clear_error();
-  if (pem.empty()) return unavailable(address + ": TLS handshake: " + why);
+  if (peer == nullptr) {
+    return unavailable(address + ": " + (why.empty() ? "TLS handshake: no certificate" : why));
+  }
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, peer);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  X509_free(peer);
   return pem;
 }
 
