@@ -119,14 +119,7 @@ void kill_primary_and_fail_over(TestTopology& topo) {
   auto fo = cli::region_failover(topo.address("secondary"), "test: primary killed");
   ASSERT_TRUE(fo.is_ok()) << fo.status().message();
   ASSERT_EQ(fo->new_epoch(), 2u);
-  // It takes writes once it holds its lease at epoch 2, a few ms after the failover's answer
-  // (until then: UNAVAILABLE "no lease yet at epoch 2").
-  ASSERT_TRUE(wait_until(
-      [&] {
-        const std::string lease = topo.status("secondary").lease().state();
-        return lease == "held" || lease == "disabled";
-      },
-      5s));
+  ASSERT_TRUE(topo.wait_until_lease_held("secondary", 5s));
 }
 
 // Restarts the former primary, which steps down to standby when the secondary refuses its stream.

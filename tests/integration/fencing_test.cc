@@ -323,23 +323,7 @@ TEST(LostWrites, APrimaryRestartedBehindItsStandbyRefusesWritesUntilTheOperatorF
   auto fo = cli::region_failover(topo.address("secondary"), "test: fail over to what has them");
   ASSERT_TRUE(fo.is_ok()) << fo.status().message();
   auto secondary = topo.workload_stub("secondary");
-  // The promoted region serves once it holds its lease at the new epoch, a few ms after the
-  // failover's answer ("no lease yet at epoch 2"); a client retries meanwhile.
-  std::string waited;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        grpc::ClientContext ctx;
-        net::set_deadline(ctx, 2s);
-        drsim::v1::GetRequest req;
-        req.set_workload("vm-web");
-        req.set_key("k0");
-        drsim::v1::GetResponse got;
-        grpc::Status s = secondary->Get(&ctx, req, &got);
-        waited = s.error_message();
-        return s.ok();
-      },
-      5s))
-      << waited;
+  ASSERT_TRUE(topo.wait_until_lease_held("secondary", 5s));
   for (int i = 0; i < 100; ++i) {
     grpc::ClientContext ctx;
     net::set_deadline(ctx, 2s);

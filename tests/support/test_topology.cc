@@ -143,6 +143,16 @@ drsim::v1::GetStatusResponse TestTopology::status(const std::string& region) {
   return st.is_ok() ? *st : drsim::v1::GetStatusResponse();
 }
 
+bool TestTopology::wait_until_lease_held(const std::string& region,
+                                         std::chrono::milliseconds timeout) {
+  return wait_until(
+      [&] {
+        const std::string lease = status(region).lease().state();
+        return lease == "held" || lease == "disabled";
+      },
+      timeout);
+}
+
 uint64_t TestTopology::applied_seq(const std::string& region, const std::string& workload) {
   auto st = status(region);  // kept: a range-for over a temporary's member dangles
   for (const auto& w : st.workloads()) {

@@ -48,6 +48,10 @@ class TestTopology {
   Status restart(const std::string& process);
 
   drsim::v1::GetStatusResponse status(const std::string& region);
+  // Waits (at most `timeout`) until `region` holds its lease (or runs without one): a promoted
+  // region takes reads and writes a few ms after the failover's answer ("no lease yet at epoch
+  // 2"). Whether it did.
+  bool wait_until_lease_held(const std::string& region, std::chrono::milliseconds timeout);
   // The last applied seq of `workload` in `region` (0 when it does not report it).
   uint64_t applied_seq(const std::string& region, const std::string& workload);
   std::unique_ptr<drsim::v1::Workload::Stub> workload_stub(const std::string& region) const;
