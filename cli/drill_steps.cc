@@ -130,7 +130,7 @@ void DrillRun::failover(const DrillStep& step, const std::string& label, std::st
 
 void DrillRun::record_promotion() {
   failover_epoch_ = new_epoch_;
-  model::Promotion p{new_epoch_, marks_.promoted_ns, {}};
+  model::Promotion p{new_epoch_, marks_.promoted_ns, {}, marks_.new_region};
   for (const auto& point : points_) p.continued_from[point.workload] = point.recovered_seq;
   promotions_.push_back(std::move(p));
 }
@@ -140,7 +140,7 @@ void DrillRun::record_planned(const PlannedFailoverOutcome& fo, int64_t sent, in
   PlannedFailoverReport r{fo.from, fo.to, fo.response.new_epoch(), 0,
                           fo.response.writes_paused_ms(), fo.response.duration_ms(), {}, {}};
   r.promoted_ns = local_promotion_time(fo.to, fo.response.promoted_unix_nanos(), sent, received);
-  model::Promotion promotion{r.new_epoch, r.promoted_ns, {}};
+  model::Promotion promotion{r.new_epoch, r.promoted_ns, {}, fo.to};
   for (const auto& c : fo.response.drained()) {
     r.drained.push_back({c.workload(), c.seq()});
     promotion.continued_from[c.workload()] = c.seq();

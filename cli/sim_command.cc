@@ -43,7 +43,8 @@ void SimCommand::Impl::add(CLI::App& app) {
                   "Clients that follow the Traffic Manager's routing (resolve, keep the answer "
                   "for its TTL, every fourth for the whole run; one put, get or delete at a "
                   "time, 1 s deadline), beside the stale writers; their history is judged by "
-                  "the drill checker (lost writes, stale reads)")
+                  "the drill checker (lost writes, stale reads), and every failover by how soon "
+                  "they write to the promoted region (2,050 ms at most)")
       ->check(CLI::Range(0u, 64u));
   cmd->add_option("--duration", duration,
                   "Each run lasts at least this long in virtual time (e.g. 60s): the fault "
@@ -82,8 +83,10 @@ void SimCommand::Impl::add(CLI::App& app) {
                   "standby has them; unverified-marks: a restarted primary serving on by "
                   "fence-check timeout does not mark where its unverified writes begin; "
                   "unfenced-reads: Get and Scan answered whatever the role and lease, to run "
-                  "with --clients)")
-      ->check(CLI::IsMember({"lease", "ack-before-standby", "unverified-marks", "unfenced-reads"}));
+                  "with --clients; slow-detection: the Traffic Manager probes every 3 s "
+                  "instead of every 100 ms, to run with --clients)")
+      ->check(CLI::IsMember({"lease", "ack-before-standby", "unverified-marks", "unfenced-reads",
+                             "slow-detection"}));
 #endif
 }
 
@@ -118,6 +121,11 @@ Status SimCommand::Impl::check_flags(const std::vector<Nemesis>& kinds) {
     return invalid_argument(
         "--broken-variant unfenced-reads: needs --clients N (only the routed clients read)");
   }
+  if (broken_variant == "slow-detection" && clients == 0) {
+    return invalid_argument(
+        "--broken-variant slow-detection: needs --clients N (the recovery check judges the "
+        "routed clients)");
+  }
   if (broken_variant == "ack-before-standby" && mode == "async") {
     return invalid_argument(
         "--broken-variant ack-before-standby: needs sync workloads (--mode sync or mixed)");
@@ -145,6 +153,8 @@ sim::SeedOptions SimCommand::Impl::base_options() const {
                                                     : sim::UnverifiedMarks::kKept;
   base.reads =
       broken_variant == "unfenced-reads" ? sim::ReadFence::kSkipped : sim::ReadFence::kEnforced;
+  base.detection =
+      broken_variant == "slow-detection" ? sim::Detection::kSlow : sim::Detection::kDrsimUp;
   base.drift_range = drift_beyond_bound ? DriftRange::kBeyondBound : DriftRange::kWithinBound;
   base.fsync = without_fsync ? sim::Fsync::kOff : sim::Fsync::kEveryWrite;
   base.clients = clients;
@@ -174,7 +184,7 @@ void SimCommand::Impl::print_header(size_t n, const std::vector<Nemesis>& kinds,
   std::string kind_names;
   for (Nemesis k : kinds)
     kind_names += (kind_names.empty() ? "" : ", ") + std::string(sim::nemesis_name(k));
-  std::printf("drsim sim: %zu seed(s)%s, nemesis %s, lease check %s%s%s%s%s%s\n", n,
+  std::printf("drsim sim: %zu seed(s)%s, nemesis %s, lease check %s%s%s%s%s%s%s\n", n,
               run_shape().c_str(), kind_names.c_str(),
               base.lease_check == LeaseCheck::kEnforced ? "enforced" : "BYPASSED (broken variant)",
               base.sync_ack == sim::SyncAck::kAfterStandby
@@ -186,6 +196,9 @@ void SimCommand::Impl::print_header(size_t n, const std::vector<Nemesis>& kinds,
               base.reads == sim::ReadFence::kEnforced
                   ? ""
                   : ", reads NOT fenced by role and lease (broken variant)",
+              base.detection == sim::Detection::kDrsimUp
+                  ? ""
+                  : ", the Traffic Manager probes every 3 s (broken variant)",
               drift_beyond_bound ? ", drift BEYOND the lease's bound" : "",
               without_fsync ? ", stores WITHOUT fsync" : "");
 }

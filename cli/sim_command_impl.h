@@ -52,6 +52,8 @@ struct SimCommand::Impl {
     uint64_t longest_write_gap_seed = 0;
     Duration simulated{};
     Duration longest_lease_wait{};
+    Duration longest_recovery{};  // Verdict::longest_recovery, the longest over the seeds
+    uint64_t longest_recovery_seed = 0;
     std::map<std::string, std::pair<size_t, size_t>> by_nemesis;  // name → seeds, failing
     std::map<std::string, size_t> faults;  // every fault of every run, by kind
     size_t episodes = 0;

@@ -28,6 +28,10 @@ void SimCommand::Impl::Totals::add(const Verdict& v) {
   }
   simulated += v.simulated;
   longest_lease_wait = std::max(longest_lease_wait, v.lease_wait);
+  if (v.longest_recovery > longest_recovery) {
+    longest_recovery = v.longest_recovery;
+    longest_recovery_seed = v.seed;
+  }
   auto& n = by_nemesis[std::string(sim::nemesis_name(v.nemesis))];
   ++n.first;
   n.second += v.violations.empty() ? 0 : 1;
@@ -209,6 +213,15 @@ void SimCommand::Impl::print_summary(const Totals& t, double wall_s) const {
   }
   std::printf("  failovers          %zu (%zu planned), longest lease wait %.0f ms\n", t.counts.failovers,
               t.counts.planned_failovers, to_ms(t.longest_lease_wait));
+  if (clients > 0) {
+    std::printf(
+        "  recovery time      %zu promotion(s) judged: a routed client's write acknowledged by "
+        "the promoted region within the bound (%.0f ms), the longest after %.0f ms (seed %llu); "
+        "%zu not judged (a newer promotion, the next fault or operator step, or the clients' "
+        "stop came first)\n",
+        t.counts.recoveries_judged, to_ms(sim::recovery_budget().total()), to_ms(t.longest_recovery),
+        static_cast<unsigned long long>(t.longest_recovery_seed), t.counts.recoveries_excused);
+  }
   std::printf("  kills / restarts   %zu / %zu\n", t.counts.kills, t.counts.restarts);
   std::printf("  standby refusals   %zu (batches the standby refused: disk full, gaps)\n",
               t.counts.standby_refusals);
@@ -274,6 +287,10 @@ int SimCommand::Impl::print_json(const Totals& t, const std::vector<Verdict>& fa
   body["reads_of_given_up_writes"] = t.counts.reads_of_given_up_writes;
   body["reads_of_crash_lost_writes"] = t.counts.reads_of_crash_lost_writes;
   body["longest_write_gap_ms"] = to_ms(t.longest_write_gap);
+  body["recoveries_judged"] = t.counts.recoveries_judged;
+  body["recoveries_excused"] = t.counts.recoveries_excused;
+  body["longest_recovery_ms"] = to_ms(t.longest_recovery);
+  body["recovery_bound_ms"] = to_ms(sim::recovery_budget().total());
   body["violations"] = t.violations;
   JsonObject by = JsonObject::object();
   for (const auto& [name, n] : t.by_nemesis)

@@ -17,6 +17,7 @@
 #include "common/core/check.h"
 #include "common/core/rng.h"
 #include "common/model/drill/history.h"
+#include "common/model/drill/recovery_bound.h"
 #include "common/core/scheduler.h"
 #include "common/region/region_node.h"
 #include "common/sim/crash_fs.h"
@@ -34,6 +35,15 @@ inline constexpr const char* kSecondary = "secondary";
 inline constexpr const char* kWitness = "trafficmgr";
 
 inline Duration ms(uint64_t n) { return std::chrono::milliseconds(n); }
+
+// drsim up's Traffic Manager (cli/topology.h's defaults), as the run's Traffic Manager probes
+// and answers.
+inline constexpr Duration kProbeInterval = std::chrono::milliseconds(100);
+inline constexpr Duration kProbeTimeout = std::chrono::milliseconds(50);
+inline constexpr uint32_t kToleratedFailures = 2;
+inline constexpr Duration kRouteTtl = std::chrono::milliseconds(500);
+// A routed client gives up on a call after this long (as `drsim load`'s TTL clients).
+inline constexpr Duration kClientDeadline = std::chrono::milliseconds(1000);
 
 // Members are declared in the order they must outlive each other (the Env first, the regions
 // last).
@@ -64,10 +74,19 @@ class PairRun {
   // crash loses acknowledged writes.
   bool synced() const;
 
-  void event(const std::string& what);
+  // A line of the run's trace. A step of the nemesis ("nemesis: ...") or of an operator
+  // ("operator...") is also an interruption of the recovery check (check_recoveries) unless it
+  // ends a fault (Step::kEndsFault: a heal, a resume, a restart).
+  enum class Step { kAny, kEndsFault };
+  void event(const std::string& what, Step step = Step::kAny);
   // With SeedOptions::record: a mark for the HTML report, stamped now.
   void mark(Verdict::Mark m);
   void fail(std::string what);
+  // A failover (planned or not) to `region` answered: a mark, and a promotion the recovery check
+  // judges.
+  void promoted(const std::string& region, uint64_t epoch);
+  // The clients stop writing (until start_clients()): an interruption of the recovery check.
+  void stop_clients();
   Verdict finish();
   SimRegion& other(SimRegion& r) { return &r == primary_.get() ? *secondary_ : *primary_; }
   std::unique_ptr<SimRegion>& slot(const std::string& name);
@@ -96,7 +115,6 @@ class PairRun {
   // kClientDeadline (indeterminate, as `drsim load`'s TTL clients); the next starts 10–30 ms
   // after the last ended. Every operation goes into history_.
   struct RoutedClient;
-  static constexpr Duration kClientDeadline = std::chrono::milliseconds(1000);
   void start_routed_client(uint32_t id);
   void routed_step(const std::shared_ptr<RoutedClient>& c);
   // routed_step's parts: the client's answer, asked again when its TTL ran out (false when the
@@ -227,6 +245,11 @@ class PairRun {
   // protected.
   void check_end_state();
 
+  // Every promotion's recovery time: a routed client's write acknowledged by the promoted
+  // region within the bound of drsim up's settings (model::judge_recoveries), unless the next
+  // fault, operator step, promotion or the clients' stop came first.
+  void check_recoveries();
+
   struct Acked {
     std::string workload, key, value;
     std::string by;  // the region that acknowledged it
@@ -292,6 +315,10 @@ class PairRun {
   // racing-failovers: the newest epoch a successful failover answered and the region it made
   // active.
   std::pair<uint64_t, std::string> won_;
+  // The recovery check's input: every promotion, and every step that may keep the promoted
+  // region from serving the routed clients within the bound.
+  std::vector<model::Promotion> promotions_;
+  std::vector<model::Interruption> interruptions_;
 };
 
 }  // namespace drsim::sim

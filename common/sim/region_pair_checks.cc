@@ -2,9 +2,11 @@
 // it is given (on_answer, check_ack_epoch), what a restarted store must have kept, whole logs,
 // catch-up and same data, and the end state.
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <string>
 
+#include "common/model/replication/lease.h"
 #include "common/sim/pair_run.h"
 
 namespace drsim::sim {
@@ -129,6 +131,7 @@ void PairRun::check_end_state() {
   event(serving->name + " serves at the end");
   v_.record.final_active = serving->name;
   judge_at_end(*serving);
+  check_recoveries();
   for (const auto& [workload, key] : test_keys_) {
     if (serving->value_of(workload, key).has_value()) {
       fail("the test failover's write " + key + " is on " + serving->name + " at the end");
@@ -185,6 +188,47 @@ void PairRun::on_answer(SimRegion& by, const std::string& key, const std::string
   if (is_sync(workload) && protected_ack && peer.alive() &&
       peer.value_of(workload, key) != value) {
     fail("sync write " + key + " acknowledged by " + by.name + " but not on " + peer.name);
+  }
+}
+
+// The bound: the Traffic Manager's detection of the old region (3 probes 100 ms apart, 50 ms
+// timeout), the clients' TTL (500 ms), then the longer of the old region's lease (it may answer
+// its probes as serving until the lease runs out) and the clients' deadline (a call to a dead
+// or frozen region); the slack, 200 ms: a client's 10-30 ms between two operations, a probe's
+// and a sync write's round trips on links of up to 20 ms each way, the lease's drift bound.
+model::RecoveryBudget recovery_budget() {
+  return model::recovery_budget(kProbeInterval, kProbeTimeout, kToleratedFailures, kRouteTtl,
+                                model::LeaseTimes{}.lease, kClientDeadline, ms(200));
+}
+
+void PairRun::check_recoveries() {
+  // The regions run with the default lease (region_options()): the bound's.
+  const model::RecoveryBudget budget = recovery_budget();
+  for (const model::RecoveryCheck& c :
+       model::judge_recoveries(history_, promotions_, interruptions_, budget)) {
+    if (!c.judged()) {
+      ++v_.counts.recoveries_excused;
+      continue;
+    }
+    ++v_.counts.recoveries_judged;
+    if (c.met) {
+      v_.longest_recovery = std::max(v_.longest_recovery, *c.first_ack);
+      continue;
+    }
+    char line[320];
+    std::snprintf(line, sizeof line,
+                  "recovery time: %s acknowledged no write to a routed client within %.0f ms of "
+                  "its promotion at epoch %llu (detection %.0f + TTL %.0f + max(lease %.0f, "
+                  "client deadline %.0f) + slack %.0f ms); ",
+                  c.promotion.region.c_str(), to_ms(budget.total()),
+                  static_cast<unsigned long long>(c.promotion.epoch), to_ms(budget.detection),
+                  to_ms(budget.ttl), to_ms(budget.lease), to_ms(budget.client_deadline),
+                  to_ms(budget.slack));
+    char first[96] = "none came before the next promotion or the end";
+    if (c.first_ack) {
+      std::snprintf(first, sizeof first, "the first came %.0f ms after it", to_ms(*c.first_ack));
+    }
+    fail(std::string(line) + first);
   }
 }
 

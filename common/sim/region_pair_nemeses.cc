@@ -33,7 +33,7 @@ void PairRun::partition_then_failover() {
   sim_.run_for(ms(rng_.below(1000)));
   net_.heal(kPrimary, kSecondary);
   net_.heal(kPrimary, kWitness);
-  event("nemesis: heal");
+  event("nemesis: heal", Step::kEndsFault);
   wait_step_down(*primary_, "heal");
 }
 
@@ -50,7 +50,8 @@ void PairRun::freeze_then_failover() {
   }
   sim_.run_for(ms(rng_.below(1000)));
   event("nemesis: resume primary with " + std::to_string(primary_->freezer.held()) +
-        " held tasks");
+            " held tasks",
+        Step::kEndsFault);
   primary_->freezer.thaw();
   wait_step_down(*primary_, "resume");
 }
@@ -80,9 +81,9 @@ void PairRun::disk_full_then_free() {
   event("nemesis: the secondary's disk is full");
   sim_.run_for(ms(200 + rng_.below(1300)));
   disk_->free_space();
-  event("nemesis: the secondary's disk has room again");
+  event("nemesis: the secondary's disk has room again", Step::kEndsFault);
   sim_.run_for(ms(rng_.below(500)));
-  clients_running_ = false;
+  stop_clients();
   expect_catch_up("of its disk having room again");
   v_.counts.standby_refusals = primary_->status().replication_refusals();
 }
@@ -102,9 +103,9 @@ void PairRun::partition_one_way_then_heal() {
         (frames_lost ? "the frames" : "the acks") + " lost)");
   sim_.run_for(ms(300 + rng_.below(1200)));
   net_.heal_one_way(from, to);
-  event("nemesis: heal");
+  event("nemesis: heal", Step::kEndsFault);
   sim_.run_for(ms(rng_.below(500)));
-  clients_running_ = false;
+  stop_clients();
   expect_catch_up("of the heal");
   v_.counts.standby_refusals = primary_->status().replication_refusals();
 }
@@ -134,7 +135,7 @@ void PairRun::kill_then_restart() {
   }
   sim_.run_until([&] { return back; }, *fault_at_ + down + 1ms);
   sim_.run_for(ms(500 + rng_.below(1000)));
-  clients_running_ = false;
+  stop_clients();
   if (failed_over) {
     wait_step_down(*primary_, "restart");
   } else {
@@ -170,7 +171,7 @@ void PairRun::kill_cut_off_then_heal() {
         std::to_string(static_cast<int>(to_ms(sim_.now() - restarted_at))) + " ms");
   sim_.run_for(ms(500 + rng_.below(2000)));
   net_.heal(kPrimary, kSecondary);
-  event("nemesis: heal");
+  event("nemesis: heal", Step::kEndsFault);
   auto stopped = [&] {
     return primary_->active() && !primary_->serving() &&
            primary_->status().fenced_reason().find("lost acknowledged writes") !=
@@ -186,7 +187,7 @@ void PairRun::kill_cut_off_then_heal() {
     ++v_.counts.lost_write_stops;
     event("the primary stopped: " + primary_->status().fenced_reason());
     sim_.run_for(ms(rng_.below(500)));
-    clients_running_ = false;
+    stop_clients();
     if (!failover(*secondary_)) {
       fail("the failover to the secondary, which has the writes the primary lost, was refused");
       return;
@@ -195,7 +196,7 @@ void PairRun::kill_cut_off_then_heal() {
   } else {
     event("replication to the secondary resumed: the primary lost nothing it had");
     sim_.run_for(ms(rng_.below(500)));
-    clients_running_ = false;
+    stop_clients();
     expect_catch_up("of the heal");
   }
   expect_same_data();
@@ -213,7 +214,7 @@ void PairRun::planned_failover_and_back() {
   sim_.run_for(ms(300 + rng_.below(1200)));
   if (!planned_failover(*primary_)) return;
   sim_.run_for(ms(rng_.below(500)));
-  clients_running_ = false;
+  stop_clients();
   if (!sim_.run_until(
           [&] {
             return primary_->status().protection() == v1::REGION_PROTECTION_PROTECTED &&
@@ -272,9 +273,9 @@ void PairRun::slow_link() {
   for (size_t i = 0; i < links.size(); ++i) {
     net_.set_delay(links[i].first, links[i].second, before[i]);
   }
-  event("nemesis: the links are fast again");
+  event("nemesis: the links are fast again", Step::kEndsFault);
   sim_.run_for(ms(rng_.below(500)));
-  clients_running_ = false;
+  stop_clients();
   if (!failed_over) {
     expect_catch_up("of the links being fast again");
     return;
@@ -372,7 +373,7 @@ void PairRun::racing_failover_answered(const std::string& to, const std::string&
   event(who + "'s failover to " + to + " done: epoch " + std::to_string(r->new_epoch()) +
         ", lease wait " + wait + " ms, " +
         (gated ? "answered once the peer stepped down" : "answered at promotion"));
-  mark({0, "promoted", "", to, r->new_epoch(), ""});
+  promoted(to, r->new_epoch());
 }
 
 void PairRun::settle_race() {
@@ -381,7 +382,7 @@ void PairRun::settle_race() {
     fail(std::to_string(actives) + " regions active 3 s after the racing failovers answered");
     return;
   }
-  clients_running_ = false;
+  stop_clients();
   SimRegion& active = primary_->active() ? *primary_ : *secondary_;
   // What the operators were told holds: the region active now is the one the successful
   // failover with the newest epoch made active (or the primary, if none succeeded). Of two
@@ -418,7 +419,7 @@ void PairRun::skew_then_failover() {
   sim_.run_for(ms(rng_.below(1000)));
   partition_then_failover();
   for (const char* name : {kPrimary, kSecondary}) slot(name)->clock.set_offset(Duration{});
-  event("nemesis: the wall clocks are right again");
+  event("nemesis: the wall clocks are right again", Step::kEndsFault);
 }
 
 // The operator's test failover (Site Recovery's `drsim failover --test`, to the latest point):

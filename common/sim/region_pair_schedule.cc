@@ -177,6 +177,8 @@ Counts& Counts::operator+=(const Counts& o) {
   reads_of_given_up_writes += o.reads_of_given_up_writes;
   reads_of_crash_lost_writes += o.reads_of_crash_lost_writes;
   route_changes += o.route_changes;
+  recoveries_judged += o.recoveries_judged;
+  recoveries_excused += o.recoveries_excused;
   return *this;
 }
 

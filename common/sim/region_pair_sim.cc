@@ -70,13 +70,13 @@ std::map<std::string, double> draw_drift(Rng& rng, DriftRange range) {
 // drsim up's Traffic Manager (cli/topology.h's defaults): one priority profile, the primary
 // first; the addresses are never dialled (SimProber probes the members named for the
 // endpoints).
-trafficmgr::TrafficManagerConfig traffic_manager_config() {
+trafficmgr::TrafficManagerConfig traffic_manager_config(Detection detection) {
   trafficmgr::FlagProfileConfig flags;
   flags.endpoints = {{kPrimary, "127.0.0.1:1", 1, ""}, {kSecondary, "127.0.0.1:2", 2, ""}};
-  flags.monitor.probe_interval = 100ms;
-  flags.monitor.probe_timeout = 50ms;
-  flags.monitor.tolerated_failures = 2;
-  flags.ttl = 500ms;
+  flags.monitor.probe_interval = detection == Detection::kSlow ? 3000ms : kProbeInterval;
+  flags.monitor.probe_timeout = kProbeTimeout;
+  flags.monitor.tolerated_failures = kToleratedFailures;
+  flags.ttl = kRouteTtl;
   DRSIM_CHECK(flags.validate().is_ok());
   trafficmgr::TrafficManagerConfig config;
   config.profiles.push_back(flags.to_profile_spec());
@@ -120,7 +120,7 @@ PairRun::PairRun(uint64_t seed, const SeedOptions& options)
   }
   net_.attach_witness(kWitness, witness_);
   tm_ = std::make_unique<trafficmgr::TrafficManager>(
-      traffic_manager_config(), sim_, sim_,
+      traffic_manager_config(options.detection), sim_, sim_,
       [this](const trafficmgr::ProberConfig& config, trafficmgr::Prober::ResultHandler done) {
         return std::make_unique<SimProber>(net_, sim_, kWitness, config, std::move(done));
       });
@@ -217,7 +217,7 @@ Verdict PairRun::run() {
     }
     sim_.run_until([] { return false; }, kTimeZero + options_.duration);
   }
-  clients_running_ = false;
+  stop_clients();
   sim_.run_for(1s);
   check_end_state();
   return finish();
@@ -227,10 +227,15 @@ bool PairRun::synced() const {
   return options_.fsync == Fsync::kEveryWrite && options_.nemesis != Nemesis::kKillCutOff;
 }
 
-void PairRun::event(const std::string& what) {
+void PairRun::event(const std::string& what, Step step) {
   char at[32];
   std::snprintf(at, sizeof at, "%10.3f ms  ", to_ms(sim_.now() - kTimeZero));
   v_.events.push_back(at + what);
+  const bool nemesis_or_operator =
+      what.rfind("nemesis: ", 0) == 0 || what.rfind("operator", 0) == 0;
+  if (nemesis_or_operator && step == Step::kAny) {
+    interruptions_.push_back({sim_.wall_unix_nanos(), what});
+  }
   if (!options_.record) return;
   if (what.rfind("nemesis: ", 0) == 0) {
     mark({0, "nemesis", what.substr(9), "", 0, ""});
@@ -243,6 +248,16 @@ void PairRun::mark(Verdict::Mark m) {
   if (!options_.record) return;
   m.unix_nanos = sim_.wall_unix_nanos();
   v_.record.marks.push_back(std::move(m));
+}
+
+void PairRun::promoted(const std::string& region, uint64_t epoch) {
+  promotions_.push_back({epoch, sim_.wall_unix_nanos(), {}, region});
+  mark({0, "promoted", "", region, epoch, ""});
+}
+
+void PairRun::stop_clients() {
+  clients_running_ = false;
+  interruptions_.push_back({sim_.wall_unix_nanos(), "the clients stopped"});
 }
 
 void PairRun::fail(std::string what) {
@@ -358,7 +373,7 @@ bool PairRun::failover(SimRegion& to) {
   std::snprintf(wait, sizeof wait, "%.0f", (*answer)->lease_wait_ms());
   event("failover to " + to.name + " done: epoch " + std::to_string(to.status().epoch()) +
         ", lease wait " + wait + " ms");
-  mark({0, "promoted", "", to.name, to.status().epoch(), ""});
+  promoted(to.name, to.status().epoch());
   return true;
 }
 
@@ -400,7 +415,7 @@ bool PairRun::planned_failover(SimRegion& to) {
       std::snprintf(paused, sizeof paused, "%.0f", (*answer)->writes_paused_ms());
       event("planned failover to " + to.name + " done: epoch " +
             std::to_string(to.status().epoch()) + ", writes paused " + paused + " ms");
-      mark({0, "promoted", "", to.name, to.status().epoch(), ""});
+      promoted(to.name, to.status().epoch());
       return true;
     }
     event("planned failover to " + to.name + " refused: " + answer->status().to_string());
@@ -466,7 +481,7 @@ void PairRun::restart(const std::string& name) {
   for (const auto& w : st.workloads()) {
     what += ", " + w.name() + " at seq " + std::to_string(w.last_seq());
   }
-  event(what);
+  event(what, Step::kEndsFault);
 }
 
 Verdict run_seed(uint64_t seed, const SeedOptions& options) {

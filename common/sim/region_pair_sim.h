@@ -22,6 +22,7 @@
 #include "common/core/status.h"
 #include "common/core/time.h"
 #include "common/model/drill/history_checker.h"
+#include "common/model/drill/recovery_bound.h"
 #include "common/sim/nemesis.h"
 
 namespace drsim::sim {
@@ -41,6 +42,11 @@ enum class UnverifiedMarks { kKept, kSkipped };
 // unsafe_unfenced_reads); the routed clients' history check must find a superseded region's
 // stale reads.
 enum class ReadFence { kEnforced, kSkipped };
+// The fifth: the run's Traffic Manager probes every 3 s instead of drsim up's 100 ms (it notices
+// a region stopped serving seconds late) while the recovery check keeps drsim up's bound; once
+// the clients write on after the fault (--duration), the recovery check must catch the clients
+// reaching the promoted region too late.
+enum class Detection { kDrsimUp, kSlow };
 // Drift nemesis: rates inside the lease's bound (model::check_clock_drift accepts them; the
 // checker must find nothing) or beyond it (the checker is expected to find acks by the
 // superseded region).
@@ -72,6 +78,7 @@ struct SeedOptions {
   Fsync fsync = Fsync::kEveryWrite;  // kill-cut-off always runs without (its premise)
   UnverifiedMarks marks = UnverifiedMarks::kKept;
   ReadFence reads = ReadFence::kEnforced;
+  Detection detection = Detection::kDrsimUp;
   // Clients that ask the Traffic Manager where to go (`drsim sim --clients N`), beside the
   // stale writers: each resolves, keeps the answer for its TTL (every fourth for the whole run)
   // and runs one put or get at a time there with a 1 s deadline; their history is judged by
@@ -131,6 +138,10 @@ struct Counts {
   size_t reads_of_given_up_writes = 0;
   size_t reads_of_crash_lost_writes = 0;  // kill-cut-off: what the crash without fsync lost
   size_t route_changes = 0;               // the Traffic Manager's routing changes
+  // The recovery check (check_recoveries): promotions judged against the bound, and those not
+  // judged because the next fault, operator step, promotion or the clients' stop came first.
+  size_t recoveries_judged = 0;
+  size_t recoveries_excused = 0;
 
   Counts& operator+=(const Counts& o);
 };
@@ -146,6 +157,9 @@ struct Verdict {
   // the end of the load).
   Duration longest_write_gap{};
   Duration lease_wait{};                      // longest wait of a failover
+  // The longest recovery time the check judged: from a promotion to the first write a routed
+  // client had acknowledged by the promoted region.
+  Duration longest_recovery{};
   Duration simulated{};                       // virtual time the run covered
   std::map<std::string, double> drift_rates;  // drift only: region → rate
   std::map<std::string, int64_t> skew_ms;      // skew only: region → wall-clock step (last)
@@ -172,5 +186,10 @@ struct Verdict {
 };
 
 Verdict run_seed(uint64_t seed, const SeedOptions& options);
+
+// The bound every promotion's recovery time is judged against (Verdict::longest_recovery,
+// Counts::recoveries_judged): drsim up's Traffic Manager (3 probes 100 ms apart, 50 ms
+// timeout, TTL 500 ms), the regions' lease (1 s), the clients' deadline (1 s), 200 ms of slack.
+model::RecoveryBudget recovery_budget();
 
 }  // namespace drsim::sim

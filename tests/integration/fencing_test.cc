@@ -153,8 +153,8 @@ TEST(NeverTwoActives, FailoverThenFailoverBackAtOnceUnderLoadLeavesOneActiveRegi
       << fo3.status().message();
 
   auto history = load.history();
-  std::vector<model::Promotion> promotions{{2, fo1->promoted_unix_nanos(), {}},
-                                           {3, fo2->promoted_unix_nanos(), {}}};
+  std::vector<model::Promotion> promotions{{2, fo1->promoted_unix_nanos(), {}, "secondary"},
+                                           {3, fo2->promoted_unix_nanos(), {}, "primary"}};
   auto after_fencing = model::writes_acked_after_fencing(history, promotions);
   EXPECT_EQ(after_fencing.count(), 0u) << "writes acknowledged by a superseded region";
   uint64_t by_primary_after = 0;

@@ -69,6 +69,9 @@ case "$what" in
       || fail "fewer than 10000 routed operations, or no gets or deletes"
     grep -Eq '^  routing changes    [1-9]' "$out" || fail "the Traffic Manager never changed its route"
     grep -q '^  history check      model::check_history over every routed operation' "$out" || fail "no history check line"
+    # Every failover's recovery time judged against drsim up's bound (2050 ms): some judged.
+    grep -Eq '^  recovery time      [1-9][0-9]* promotion\(s\) judged: a routed client.s write acknowledged by the promoted region within the bound \(2050 ms\), the longest after [0-9]+ ms' "$out" \
+      || fail "no promotion's recovery time judged"
     grep -q '^  violations         0 in 0 seed(s)$' "$out" || fail "violations not 0"
     run "$bin/drsim" sim --seed 11 --runs 4 --clients 8 --duration 20s; rc=$?
     [ "$rc" -eq 0 ] || fail "--duration 20s: exit $rc, expected 0"
@@ -271,6 +274,16 @@ PY
       || fail "unfenced-reads: the header does not say it is the broken variant"
     run "$bin/drsim-testhooks" sim --seeds 1 --broken-variant unfenced-reads; rc=$?
     [ "$rc" -eq 2 ] || fail "unfenced-reads without --clients: exit $rc, expected 2"
+    # A Traffic Manager probing every 3 s instead of 100 ms: the clients reach a promoted region
+    # seconds late, which only the recovery check sees once the clients write on (--duration).
+    run "$bin/drsim-testhooks" sim --seeds 10 --duration 20s --clients 8 --broken-variant slow-detection; rc=$?
+    [ "$rc" -eq 1 ] || fail "slow-detection: exit $rc, expected 1"
+    grep -Eq 'recovery time: (primary|secondary) acknowledged no write to a routed client within 2050 ms of its promotion at epoch [0-9]+ \(detection 350 \+ TTL 500 \+ max\(lease 1000, client deadline 1000\) \+ slack 200 ms\); the first came [0-9]+ ms after it' "$out" \
+      || fail "slow-detection: no late recovery found"
+    grep -q 'the Traffic Manager probes every 3 s (broken variant)' "$out" \
+      || fail "slow-detection: the header does not say it is the broken variant"
+    run "$bin/drsim-testhooks" sim --seeds 1 --broken-variant slow-detection; rc=$?
+    [ "$rc" -eq 2 ] || fail "slow-detection without --clients: exit $rc, expected 2"
     ;;
   no-hook-in-production)  # the production CLI runs the verb but has no broken variant
     run "$bin/drsim" sim --seeds 1; rc=$?

@@ -218,6 +218,7 @@ struct Promotion {
   uint64_t epoch = 0;
   int64_t promoted_ns = 0;
   std::map<std::string, uint64_t> continued_from;  // workload -> seq; absent: unknown
+  std::string region;  // the region promoted ("" where unknown: not judged by region)
 };
 
 // Ok writes acknowledged at an older epoch by a region that had been superseded (and should have

@@ -697,7 +697,7 @@ TEST(FencedWrites, WriteAtOldEpochAcknowledgedAfterPromotionIsReported) {
       client_op(3, 250, 255, Outcome::kFail, "east", 1), // refused: fine
       client_op(4, 260, 270, Outcome::kOk, "west", 2),   // new epoch: fine
   };
-  auto fenced = writes_acked_after_fencing(ops, {{2, at_ms(200), {}}});
+  auto fenced = writes_acked_after_fencing(ops, {{2, at_ms(200), {}, "secondary"}});
   ASSERT_EQ(fenced.count(), 1u);
   EXPECT_EQ(fenced.ids[0], ops[2].id);
   EXPECT_EQ(fenced.invoked_after_promotion, 1u);
@@ -720,7 +720,7 @@ TEST(FencedWrites, WriteInFlightAcrossThePromotionAndAckedByTheOldEpochIsReporte
   ops[0].seq = 121;
   ops[1].seq = 122;
   ops[3].seq = 120;
-  Promotion promotion{2, at_ms(1500), {{kWorkload, 120}}};
+  Promotion promotion{2, at_ms(1500), {{kWorkload, 120}}, "secondary"};
   auto fenced = writes_acked_after_fencing(ops, {promotion});
   ASSERT_EQ(fenced.count(), 2u);
   EXPECT_EQ(fenced.ids[0], ops[0].id);
