@@ -6,6 +6,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <thread>
 
 #include "common/storage/free_space.h"
@@ -21,6 +23,26 @@
 namespace drsim::storage {
 
 using namespace region_store_keys;
+
+namespace {
+
+// After a background write (a flush, a compaction) failed for want of space, RocksDB would
+// recover on its own: its SstFileManager polls the free space every 5 s of real time on a
+// thread of its own, and DB::Resume() answers Busy until then. The store resumes instead
+// (resume_writes), on the writer's thread at its next write once the room check passes: at
+// once when the room is back, and on virtual time in the simulator, where a recovery on real
+// time made a disk-full seed fail 1 run in 20 ("the secondary did not catch up within 10 s")
+// and pass on replay.
+class ResumedByTheStore final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+};
+
+}  // namespace
 
 RegionStore::RegionStore(std::string dir, rocksdb::DB* db,
                          std::vector<rocksdb::ColumnFamilyHandle*> handles, Durability durability,
@@ -52,6 +74,7 @@ Result<std::unique_ptr<RegionStore>> RegionStore::open(const std::string& dir,
   options.max_open_files = 256;
   // One writer (the region loop); the vector memtable of the log needs this off.
   options.allow_concurrent_memtable_write = false;
+  options.listeners.push_back(std::make_shared<ResumedByTheStore>());
   // Flushes and compactions run niced: on a small machine they must not
   // starve the region loop that applies and acknowledges writes.
   options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH);
@@ -187,11 +210,10 @@ Status RegionStore::check_room(uint64_t bytes) {
 }
 
 Status RegionStore::resume_writes() {
-  // RocksDB stops writing after a failed write until it is resumed: by DB::Resume(), or by its
-  // SstFileManager, which polls for free space every 5 s after a NoSpace error (Resume answers
-  // Busy meanwhile). A resume that fails for want of space escalates the store's error to fatal
-  // (no resume ever again), so it is tried only once the file system has room; a file system
-  // that cannot tell is tried.
+  // RocksDB stops writing after a failed write until it is resumed by DB::Resume() (its own
+  // recovery is off: ResumedByTheStore). A resume that fails for want of space escalates the
+  // store's error to fatal (no resume ever again), so it is tried only once the file system has
+  // room; a file system that cannot tell is tried.
   if (Status room = require_room_to_write(*db_->GetEnv(), dir_, 0); !room.is_ok()) return room;
   rocksdb::Status r = db_->Resume();
   if (r.IsBusy()) {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/sim/disk_full_fs.h"
+#include "drsim/v1/replication.pb.h"
 #include "common/storage/region_store.h"
 
 namespace drsim::storage {
@@ -85,6 +86,48 @@ TEST(FreeSpace, ARegionStoreOnAFullDiskRefusesWritesWithTheSameMeasure) {
 
   disk->free_space();
   EXPECT_TRUE((*store)->check_room(10).is_ok());
+}
+
+
+// A write RocksDB could not make durable for want of space (the write-ahead log's append, past
+// the room check: the space went between the two) stops its writes until it is resumed. The
+// store resumes it itself at its next write once there is room: on the caller's thread, at
+// once. RocksDB's own recovery (its SstFileManager polling the free space every 5 s of real
+// time on a thread of its own, DB::Resume answering Busy meanwhile) is off: on virtual time a
+// disk-full seed was judged by it (1 run in 20 failed "the secondary did not catch up within
+// 10 s", its replay passed).
+TEST(FreeSpace, AWriteThatFoundTheDiskFullIsResumedByTheStoreAtItsNextWriteOnceThereIsRoom) {
+  std::unique_ptr<rocksdb::Env> mem(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+  auto disk = std::make_shared<sim::DiskFullFs>(mem->GetFileSystem());
+  std::unique_ptr<rocksdb::Env> env = sim::env_on(disk);
+  auto store = RegionStore::open("/sim/region", Durability::kProcessCrash, 1000, env.get());
+  ASSERT_TRUE(store.is_ok()) << store.status().message();
+  auto change = [](uint64_t seq) {
+    drsim::v1::Change c;
+    c.set_workload("w");
+    c.set_key("k" + std::to_string(seq));
+    c.set_value("v" + std::to_string(seq));
+    c.set_seq(seq);
+    c.set_epoch(1);
+    return c;
+  };
+  drsim::v1::Change first = change(1);
+  ASSERT_TRUE((*store)->apply({&first}).is_ok());
+
+  disk->fill("/sim/region");
+  drsim::v1::Change second = change(2);
+  Status refused = (*store)->apply({&second});  // past the room check, as in a race
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted) << refused.to_string();
+  EXPECT_NE(refused.message().find("No space left on device"), std::string::npos)
+      << refused.to_string();
+
+  disk->free_space();
+  // No wait: the room check resumes the store, and the write goes through.
+  Status room = (*store)->check_room(10);
+  EXPECT_TRUE(room.is_ok()) << room.to_string();
+  Status applied = (*store)->apply({&second});
+  EXPECT_TRUE(applied.is_ok()) << applied.to_string();
+  EXPECT_EQ((*store)->load_cursor("w")->seq.value(), 2u);
 }
 
 }  // namespace
