@@ -533,6 +533,9 @@ class RegionNode final : public SourceEvents, public SinkEvents {
   std::vector<FenceWaiter> fence_waiters_;  // failovers answered once the fence is settled
   // Answers the waiting failovers: served (`failed` OK, with `how` appended) or failed.
   void answer_fence_waiters(const Status& failed, const std::string& how);
+  // A promoted region's failover answer, once it serves: it holds the first lease of its epoch
+  // (or a lease duration passed: then the message says it does not serve yet), still active.
+  void answer_once_leased(drsim::v1::FailoverResponse promoted, FailoverDone done);
 
   // Lease: held while active, granted while standby (to the peer's stream).
   model::LeaseHolder lease_;

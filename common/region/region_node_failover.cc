@@ -26,8 +26,31 @@ void RegionNode::when_serving(drsim::v1::FailoverResponse promoted, std::string 
   if (role_->role() != model::Role::kActive) {
     return done(failed_precondition("region " + options_.name + " stepped down before serving"));
   }
-  if (role_->confirmed()) return done(std::move(promoted));
+  if (role_->confirmed()) return answer_once_leased(std::move(promoted), std::move(done));
   fence_waiters_.push_back({std::move(promoted), std::move(reason), std::move(done)});
+}
+
+void RegionNode::answer_once_leased(drsim::v1::FailoverResponse promoted, FailoverDone done) {
+  // Serving needs the first lease of the new epoch too (a grant from the witness or the peer,
+  // a round trip after the promotion): answer then, so that a caller that writes as soon as
+  // the failover returns is not refused "no lease yet" (as a planned failover answers).
+  const uint64_t epoch = role_->epoch().value();
+  auto r = std::make_shared<drsim::v1::FailoverResponse>(std::move(promoted));
+  auto d = std::make_shared<FailoverDone>(std::move(done));
+  answer_when_lease_held([this, r, d, epoch] {
+    if (role_->role() != model::Role::kActive || role_->epoch().value() != epoch) {
+      return (*d)(failed_precondition(
+          "region " + options_.name + " stepped down before serving (now " +
+          model::role_name(role_->role()) + " at epoch " +
+          std::to_string(role_->epoch().value()) + ")"));
+    }
+    if (!options_.unsafe_no_lease && !lease_held(scheduler_.now())) {
+      r->set_message(r->message() + "; NOT serving yet: no lease grant within " +
+                     std::to_string(whole_ms(options_.lease.lease)) + " ms (" +
+                     lease_.lost_reason(scheduler_.now()) + "; drsim status shows it)");
+    }
+    (*d)(std::move(*r));
+  });
 }
 
 void RegionNode::answer_fence_waiters(const Status& failed, const std::string& how) {
@@ -41,7 +64,7 @@ void RegionNode::answer_fence_waiters(const Status& failed, const std::string& h
     w.response.set_message("region " + options_.name + " promoted to active at epoch " +
                            std::to_string(role_->epoch().value()) + " (" + w.reason +
                            "); serving: " + how);
-    w.done(std::move(w.response));
+    answer_once_leased(std::move(w.response), std::move(w.done));
   }
 }
 

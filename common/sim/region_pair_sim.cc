@@ -369,6 +369,12 @@ bool PairRun::failover(SimRegion& to) {
   }
   ++v_.counts.failovers;
   v_.lease_wait = std::max(v_.lease_wait, ms((*answer)->lease_wait_ms()));
+  // "Failed over" means "takes writes": the answer waits for the first lease of the new epoch.
+  if (to.active() && to.status().epoch() == (*answer)->new_epoch() && !to.serving()) {
+    fail("the failover to " + to.name + " answered (epoch " +
+         std::to_string((*answer)->new_epoch()) + ") before " + to.name +
+         " served: a client writing at once is refused");
+  }
   char wait[32];
   std::snprintf(wait, sizeof wait, "%.0f", (*answer)->lease_wait_ms());
   event("failover to " + to.name + " done: epoch " + std::to_string(to.status().epoch()) +
