@@ -36,10 +36,9 @@ Status read_dial_address(const ConfigError& err, const std::string& field, const
   if (!node) return err.at(field, node, "missing: give host:port");
   if (!node.IsScalar()) return err.at(field, node, "must be host:port");
   const std::string& value = node.Scalar();
-  if (Status s = config::validate_listen_address(field, value); !s.is_ok()) {
-    return err.at(field, node, s.message().substr(field.size() + 2));
-  }
-  if (value.substr(value.rfind(':') + 1) == "0") {
+  auto at = config::parse_host_port(field, value);
+  if (!at.is_ok()) return err.at(field, node, at.status().message().substr(field.size() + 2));
+  if (at->port == 0) {
     return err.at(field, node, "port 0 cannot be dialled: give the port the daemon listens on");
   }
   *out = value;
@@ -145,7 +144,8 @@ Status read_transport(const ConfigError& err, const YAML::Node& attach, AttachCo
   }
   if (!tls) {
     for (const auto& [name, d] : cfg.daemons) {
-      const std::string host = d.address.substr(0, d.address.rfind(':'));
+      // read_dial_address parsed it
+      const std::string host = config::parse_host_port(name, d.address)->host;
       if (host != "127.0.0.1" && host != "localhost") {
         return err.at("attach." + name + ".address", attach[name]["address"],
                       "plain TCP (security.transport: insecure) is loopback only: use mTLS "

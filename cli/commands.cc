@@ -351,71 +351,97 @@ int cmd_failback(const std::string& home, const std::string& reason, uint32_t dr
   return 0;
 }
 
-int cmd_check(const std::string& home, const std::string& history_path, bool as_json) {
-  auto state = load_state(home);
-  if (!state.is_ok()) return fail(state.status());
-  // One named file, or every run recorded in the home, checked together.
-  HomeHistories histories;
-  if (!history_path.empty()) {
-    auto file = read_history_file(history_path);
-    if (!file.is_ok()) return fail(file.status());
-    if (!file->ended && process_alive(static_cast<pid_t>(file->pid))) {
-      return fail(failed_precondition(history_path + ": run " + file->run +
-                                      " is still being written by drsim load (pid " +
-                                      std::to_string(file->pid) + "); check when it has finished"));
-    }
-    histories.paths = {history_path};
-    histories.ops = std::move(file->ops);
-  } else {
-    auto all = read_home_histories(state->home);
-    if (!all.is_ok()) return fail(all.status());
-    histories = std::move(*all);
+namespace {
+
+// What `drsim check` judges: one named file (refused while `drsim load` still writes it), or
+// every run recorded in the home, checked together.
+Result<HomeHistories> histories_to_check(const TopologyState& state,
+                                         const std::string& history_path) {
+  if (history_path.empty()) return read_home_histories(state.home);
+  auto file = read_history_file(history_path);
+  if (!file.is_ok()) return file.status();
+  if (!file->ended && process_alive(static_cast<pid_t>(file->pid))) {
+    return failed_precondition(history_path + ": run " + file->run +
+                               " is still being written by drsim load (pid " +
+                               std::to_string(file->pid) + "); check when it has finished");
   }
-  const auto& history = histories.ops;
-  // Judge against the region that is active now (the newest epoch, should two claim it).
+  HomeHistories histories;
+  histories.paths = {history_path};
+  histories.ops = std::move(file->ops);
+  return histories;
+}
+
+// The region that is active now (the newest epoch, should two claim it); "" when none answers.
+std::string active_region_now(const TopologyState& state) {
   std::string active;
   uint64_t active_epoch = 0;
   for (const char* name : {"primary", "secondary"}) {
-    auto st = region_status(state->at(name).address);
+    auto st = region_status(state.at(name).address);
     if (st.is_ok() && st->role() == drsim::v1::ROLE_ACTIVE && st->epoch() >= active_epoch) {
       active = name;
       active_epoch = st->epoch();
     }
   }
-  if (active.empty()) return fail(unavailable("no active region answers; cannot read the final "
-                                              "state"));
+  return active;
+}
+
+json check_json(const HomeHistories& histories, const std::string& active,
+                const model::CheckResult& check) {
+  return {{"histories", histories.paths},
+          {"active_region", active},
+          {"writes",
+           {{"attempted", check.writes.attempted},
+            {"acknowledged", check.writes.ok},
+            {"failed", check.writes.failed},
+            {"indeterminate", check.writes.indeterminate}}},
+          {"acknowledged_writes_lost", check.lost_count},
+          {"recovered_indeterminate", check.recovered_count},
+          {"stale_reads", check.stale_read_count},
+          {"valid", check.valid()}};
+}
+
+// The verdict for people: the histories, the write counts, and the first ten lost writes.
+void print_check(const HomeHistories& histories, const std::string& active,
+                 const model::CheckResult& check) {
+  std::printf("%zu histor%s against the final state of %s\n", histories.paths.size(),
+              histories.paths.size() == 1 ? "y" : "ies", active.c_str());
+  for (const auto& p : histories.paths) std::printf("  %s\n", p.c_str());
+  std::printf("writes: attempted %llu, acknowledged %llu, failed %llu, indeterminate %llu\n",
+              static_cast<unsigned long long>(check.writes.attempted),
+              static_cast<unsigned long long>(check.writes.ok),
+              static_cast<unsigned long long>(check.writes.failed),
+              static_cast<unsigned long long>(check.writes.indeterminate));
+  std::printf("acknowledged writes lost: %llu; recovered: %llu; stale reads: %llu\n",
+              static_cast<unsigned long long>(check.lost_count),
+              static_cast<unsigned long long>(check.recovered_count),
+              static_cast<unsigned long long>(check.stale_read_count));
+  for (size_t i = 0; i < check.lost.size() && i < 10; ++i) {
+    const auto& l = check.lost[i];
+    std::printf("  LOST %s/%s acked by %s seq %llu\n", l.workload.c_str(), l.key.c_str(),
+                l.region.c_str(), static_cast<unsigned long long>(l.seq));
+  }
+}
+
+}  // namespace
+
+int cmd_check(const std::string& home, const std::string& history_path, bool as_json) {
+  auto state = load_state(home);
+  if (!state.is_ok()) return fail(state.status());
+  auto histories = histories_to_check(*state, history_path);
+  if (!histories.is_ok()) return fail(histories.status());
+  // Judge against the region that is active now.
+  const std::string active = active_region_now(*state);
+  if (active.empty())
+    return fail(
+        unavailable("no active region answers; cannot read the final "
+                    "state"));
   auto final_state = read_final_state(state->at(active).address, workload_names(state->config));
   if (!final_state.is_ok()) return fail(final_state.status());
-  auto check = model::check_history(history, *final_state);
-  json j = {{"histories", histories.paths},
-            {"active_region", active},
-            {"writes", {{"attempted", check.writes.attempted}, {"acknowledged", check.writes.ok},
-                        {"failed", check.writes.failed},
-                        {"indeterminate", check.writes.indeterminate}}},
-            {"acknowledged_writes_lost", check.lost_count},
-            {"recovered_indeterminate", check.recovered_count},
-            {"stale_reads", check.stale_read_count},
-            {"valid", check.valid()}};
+  auto check = model::check_history(histories->ops, *final_state);
   if (as_json) {
-    print_json_document(j);
+    print_json_document(check_json(*histories, active, check));
   } else {
-    std::printf("%zu histor%s against the final state of %s\n", histories.paths.size(),
-                histories.paths.size() == 1 ? "y" : "ies", active.c_str());
-    for (const auto& p : histories.paths) std::printf("  %s\n", p.c_str());
-    std::printf("writes: attempted %llu, acknowledged %llu, failed %llu, indeterminate %llu\n",
-                static_cast<unsigned long long>(check.writes.attempted),
-                static_cast<unsigned long long>(check.writes.ok),
-                static_cast<unsigned long long>(check.writes.failed),
-                static_cast<unsigned long long>(check.writes.indeterminate));
-    std::printf("acknowledged writes lost: %llu; recovered: %llu; stale reads: %llu\n",
-                static_cast<unsigned long long>(check.lost_count),
-                static_cast<unsigned long long>(check.recovered_count),
-                static_cast<unsigned long long>(check.stale_read_count));
-    for (size_t i = 0; i < check.lost.size() && i < 10; ++i) {
-      const auto& l = check.lost[i];
-      std::printf("  LOST %s/%s acked by %s seq %llu\n", l.workload.c_str(), l.key.c_str(),
-                  l.region.c_str(), static_cast<unsigned long long>(l.seq));
-    }
+    print_check(*histories, active, check);
   }
   return check.valid() ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "cli/netns.h"
+#include "common/config/listen_address.h"
 
 namespace drsim::cli {
 
@@ -19,13 +20,16 @@ namespace {
 
 // Where the kernel can catch a link's packets: its port on the fault proxy, the proxy's
 // namespace, and the sender's namespace ("" for the clients, which run on the host).
-model::KernelLinkPlace kernel_place(const TopologyState& state, const std::string& link) {
+// INVALID_ARGUMENT when topology.json holds a link listen address that does not parse.
+Result<model::KernelLinkPlace> kernel_place(const TopologyState& state, const std::string& link) {
   const LinkInfo& l = state.links.at(link);
   const auto& layout = state.netns->layout;
+  auto listen = config::parse_host_port("link " + link + " listen", l.listen);
+  if (!listen.is_ok()) return listen.status();
   model::KernelLinkPlace place;
   place.link = link;
   place.index = 1 + static_cast<int>(std::distance(state.links.begin(), state.links.find(link)));
-  place.proxy_port = static_cast<uint16_t>(std::stoul(l.listen.substr(l.listen.rfind(':') + 1)));
+  place.proxy_port = listen->port;
   place.proxy_address = layout.find("faultproxy")->address;
   place.proxy_netns = layout.find("faultproxy")->netns;
   if (const auto* from = layout.find(l.from)) place.from_netns = from->netns;
@@ -36,10 +40,14 @@ model::KernelLinkPlace kernel_place(const TopologyState& state, const std::strin
 
 namespace {
 
-std::vector<model::KernelLink> kernel_links(const TopologyState& state, const NetnsState& netns) {
+Result<std::vector<model::KernelLink>> kernel_links(const TopologyState& state,
+                                                    const NetnsState& netns) {
   std::vector<model::KernelLink> out;
   for (const auto& [link, faults] : netns.kernel_faults) {
-    if (!faults.empty()) out.push_back({kernel_place(state, link), faults});
+    if (faults.empty()) continue;
+    auto place = kernel_place(state, link);
+    if (!place.is_ok()) return place.status();
+    out.push_back({std::move(place).value(), faults});
   }
   return out;
 }
@@ -71,8 +79,9 @@ namespace {
 
 // Applies `next` (the kernel faults of every link) and records it in topology.json.
 Status apply_and_record(TopologyState& state, NetnsState next) {
-  if (Status s = apply_kernel_faults(next, kernel_links(state, next), state.home + "/netns",
-                                     netns_log(state));
+  auto links = kernel_links(state, next);
+  if (!links.is_ok()) return links.status();
+  if (Status s = apply_kernel_faults(next, *links, state.home + "/netns", netns_log(state));
       !s.is_ok()) {
     return s;
   }
@@ -101,10 +110,9 @@ Result<std::string> inject_kernel_fault(TopologyState& state, const FaultSpec& f
     auto& faults = next.kernel_faults[link];
     if (f.direction != drsim::v1::DIRECTION_DOWN) set_kernel_direction(faults.up, f);
     if (f.direction != drsim::v1::DIRECTION_UP) set_kernel_direction(faults.down, f);
-    if (Status s = model::check_kernel_fault(kernel_place(state, link), faults, f.describe());
-        !s.is_ok()) {
-      return s;
-    }
+    auto place = kernel_place(state, link);
+    if (!place.is_ok()) return place.status();
+    if (Status s = model::check_kernel_fault(*place, faults, f.describe()); !s.is_ok()) return s;
   }
   if (f.kind == Kind::kLatency) {
     if (Status s = check_netem(state.netns->layout.find("faultproxy")->netns, f.describe(),

@@ -224,6 +224,80 @@ std::vector<Segment> rto_segments(const json& report, std::optional<int64_t> fau
   return segments;
 }
 
+// The end of the outage: the first write the new region acknowledged (the RTO's end mark),
+// from the history; failing that, from the reported RTO.
+std::optional<int64_t> recovered_at(const json& report, const std::vector<model::OpRecord>& history,
+                                    const TimelineData& t) {
+  std::optional<int64_t> recovered;
+  if (t.fault_ns && t.new_region) recovered = first_ack_by(history, *t.new_region, *t.fault_ns);
+  if (t.fault_ns && !recovered) {
+    if (auto rto = number_at(report, {"rto_ms"})) {
+      recovered = *t.fault_ns + static_cast<int64_t>(*rto * 1e6);
+    }
+  }
+  return recovered;
+}
+
+std::optional<int64_t> first_invoke(const std::vector<model::OpRecord>& history) {
+  std::optional<int64_t> first;
+  for (const auto& op : history) {
+    if (op.invoke_ns > 0 && (!first || op.invoke_ns < *first)) first = op.invoke_ns;
+  }
+  return first;
+}
+
+// The earliest and latest thing that happened: the first operation to the last completion,
+// marker, fault window end, recovery or RTO part (lag samples do not count: the sampler runs a
+// little before and after the load, which is not news). Nothing when there is nothing.
+std::optional<std::pair<int64_t, int64_t>> time_span(const std::vector<model::OpRecord>& history,
+                                                     const TimelineData& t) {
+  std::optional<int64_t> t0, t_end;
+  auto widen = [&](int64_t ns) {
+    if (!t0 || ns < *t0) t0 = ns;
+    if (!t_end || ns > *t_end) t_end = ns;
+  };
+  for (const auto& op : history) {
+    if (op.complete_ns > 0 && t.first_invoke && op.complete_ns >= *t.first_invoke) {
+      widen(op.complete_ns);
+    }
+  }
+  if (t.first_invoke) widen(*t.first_invoke);
+  for (const auto& m : t.markers) widen(m.ns);
+  // A fault may start before the load or outlast it.
+  for (const auto& f : t.faults) {
+    widen(f.start_ns);
+    if (f.end_ns) widen(*f.end_ns);
+  }
+  if (t.recovered_ns) widen(*t.recovered_ns);
+  for (const auto& s : t.segments) widen(s.end_ns);
+  if (!t0) return std::nullopt;
+  return std::pair{*t0, *t_end};
+}
+
+// Availability buckets from the first operation to `t_end`, as wide as it takes (1-2-5 steps
+// from kBaseBucketNs: 100 ms, 200 ms, 500 ms, 1 s, 2 s...) to stay under kMaxBuckets.
+void bucket_availability(TimelineData& t, const std::vector<model::OpRecord>& history,
+                         int64_t t_end) {
+  const int64_t span = t_end - *t.first_invoke;
+  while (static_cast<uint64_t>(span / t.bucket_ns) >= kMaxBuckets) {
+    t.bucket_ns = std::to_string(t.bucket_ns)[0] == '2' ? t.bucket_ns / 2 * 5 : t.bucket_ns * 2;
+  }
+  t.buckets = model::availability(history, *t.first_invoke, t.bucket_ns);
+}
+
+// Regions in order of their first acknowledged operation, so that the old region is at the
+// bottom of each bar and keeps its colour from run to run.
+std::vector<std::string> regions_by_first_ack(const std::vector<model::OpRecord>& history) {
+  std::vector<std::string> regions;
+  for (const auto& op : history) {
+    if (op.outcome == model::Outcome::kOk &&
+        std::find(regions.begin(), regions.end(), op.region) == regions.end()) {
+      regions.push_back(op.region);
+    }
+  }
+  return regions;
+}
+
 }  // namespace
 
 // What to draw, or nothing when there is nothing at all (no operation and no mark).
@@ -232,71 +306,22 @@ std::optional<TimelineData> gather(const json& report,
   TimelineData t;
   t.fault_ns = nanos_at(report, {"fault", "unix_nanos"});
   t.new_region = string_at(report, {"failover", "new_active"});
-  // The end of the outage: the first write the new region acknowledged (the RTO's end mark),
-  // from the history; failing that, from the reported RTO.
-  if (t.fault_ns && t.new_region) {
-    t.recovered_ns = first_ack_by(history, *t.new_region, *t.fault_ns);
-  }
-  if (t.fault_ns && !t.recovered_ns) {
-    if (auto rto = number_at(report, {"rto_ms"})) {
-      t.recovered_ns = *t.fault_ns + static_cast<int64_t>(*rto * 1e6);
-    }
-  }
+  t.recovered_ns = recovered_at(report, history, t);
   t.markers = collect_markers(report, t, &t.any_step_marker);
   t.labelled = labelled_markers(t.markers);
   t.unlabelled_markers = std::count(t.labelled.begin(), t.labelled.end(), false);
   t.segments = rto_segments(report, t.fault_ns);
-
-  // x range: the first operation (time zero) to the last thing that happened.
-  std::optional<int64_t> t0, t_end;
-  auto widen = [&](int64_t ns) {
-    if (!t0 || ns < *t0) t0 = ns;
-    if (!t_end || ns > *t_end) t_end = ns;
-  };
-  for (const auto& op : history) {
-    if (op.invoke_ns > 0 && (!t.first_invoke || op.invoke_ns < *t.first_invoke)) {
-      t.first_invoke = op.invoke_ns;
-    }
-  }
-  for (const auto& op : history) {
-    if (op.complete_ns > 0 && t.first_invoke && op.complete_ns >= *t.first_invoke) {
-      widen(op.complete_ns);
-    }
-  }
-  if (t.first_invoke) widen(*t.first_invoke);
-  for (const auto& m : t.markers) widen(m.ns);
-  // Fault windows widen the range (a fault may start before the load or outlast it); lag
-  // samples do not: the sampler runs a little before and after the load, which is not news.
+  t.first_invoke = first_invoke(history);
   t.faults = fault_windows(report);
-  for (const auto& f : t.faults) {
-    widen(f.start_ns);
-    if (f.end_ns) widen(*f.end_ns);
-  }
-  if (t.recovered_ns) widen(*t.recovered_ns);
-  for (const auto& s : t.segments) widen(s.end_ns);
-  if (!t0) return std::nullopt;
+  auto span = time_span(history, t);
+  if (!span) return std::nullopt;
+  const auto [t0, t_end] = *span;
   // Time zero is the first operation; without a history, the earliest mark.
-  t.origin = t.first_invoke.value_or(*t0);
-  t.x_min = *t0;
-  t.x_max = std::max(*t_end, t.x_min + 1'000'000);  // at least 1 ms wide
-
-  // Availability buckets from the first operation.
-  if (t.first_invoke) {
-    const int64_t span = *t_end - *t.first_invoke;
-    while (static_cast<uint64_t>(span / t.bucket_ns) >= kMaxBuckets) {
-      // 1-2-5 steps: 100 ms, 200 ms, 500 ms, 1 s, 2 s...
-      t.bucket_ns = std::to_string(t.bucket_ns)[0] == '2' ? t.bucket_ns / 2 * 5 : t.bucket_ns * 2;
-    }
-    t.buckets = model::availability(history, *t.first_invoke, t.bucket_ns);
-  }
-  // Regions in order of their first acknowledged operation, so that the old region is at the
-  // bottom of each bar and keeps its colour from run to run.
-  for (const auto& op : history) {
-    if (op.outcome == model::Outcome::kOk &&
-        std::find(t.regions.begin(), t.regions.end(), op.region) == t.regions.end()) {
-      t.regions.push_back(op.region);
-    }
-  }
+  t.origin = t.first_invoke.value_or(t0);
+  t.x_min = t0;
+  t.x_max = std::max(t_end, t.x_min + 1'000'000);  // at least 1 ms wide
+  if (t.first_invoke) bucket_availability(t, history, t_end);
+  t.regions = regions_by_first_ack(history);
   for (auto& p : lag_points(report)) {
     if (p.ns >= t.x_min && p.ns <= t.x_max) t.lag.push_back(std::move(p));
   }
@@ -308,8 +333,7 @@ namespace {
 // ---- Where things go ------------------------------------------------------------------------
 
 // Lays out the fault rows (Frame::x_of needs only the x range, set before).
-std::vector<FaultRow> layout_fault_rows(const TimelineData& t, const Frame& f,
-                                        size_t* row_count) {
+std::vector<FaultRow> layout_fault_rows(const TimelineData& t, const Frame& f, size_t* row_count) {
   std::vector<FaultRow> fault_rows;
   std::vector<double> row_ends;  // right edge of what each row holds so far
   for (const auto& w : t.faults) {

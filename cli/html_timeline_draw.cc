@@ -40,16 +40,19 @@ std::vector<double> marker_label_xs(const std::vector<Marker>& markers, XOf x_of
   return xs;
 }
 
-
 }  // namespace
 
-// The legend below the x axis, wrapped; sets `height` to the whole drawing's.
-std::string draw_legend(const TimelineData& t, const Frame& f, double* height) {
-  struct LegendItem {
-    std::string kind;  // "box", "band", or a marker css class
-    std::string color;
-    std::string text;
-  };
+namespace {
+
+struct LegendItem {
+  std::string kind;  // "box", "band", or a marker css class
+  std::string color;
+  std::string text;
+};
+
+// What the legend explains, in order: the bars' colours, then the bands, markers and lag line
+// this timeline shows.
+std::vector<LegendItem> legend_items(const TimelineData& t) {
   std::vector<LegendItem> legend;
   for (const auto& r : t.regions) {
     legend.push_back({"box", t.region_color(r), "acknowledged by " + region_label(r)});
@@ -66,46 +69,57 @@ std::string draw_legend(const TimelineData& t, const Frame& f, double* height) {
   legend.push_back({"mk-epoch", "", "epoch change (promotion)"});
   legend.push_back({"mk-route", "", "routing change"});
   if (t.any_step_marker) {
-    legend.push_back({"mk-step", "",
-                      t.unlabelled_markers == 0
-                          ? "Site Recovery / Backup step"
-                          : fmt::format("Site Recovery / Backup step ({} unlabelled: more than fit; "
-                                        "hover a line for its step)",
-                                        t.unlabelled_markers)});
+    legend.push_back(
+        {"mk-step", "",
+         t.unlabelled_markers == 0
+             ? "Site Recovery / Backup step"
+             : fmt::format("Site Recovery / Backup step ({} unlabelled: more than fit; "
+                           "hover a line for its step)",
+                           t.unlabelled_markers)});
   }
   if (!t.lag.empty()) {
     legend.push_back({"lag", "", "replication lag (line in the active region\u2019s colour)"});
   }
+  return legend;
+}
+
+// One item's swatch and text at (lx, ly), the text's baseline.
+void draw_legend_item(std::string& svg, const TimelineData& t, const LegendItem& item, double lx,
+                      double ly) {
+  if (item.kind == "box") {
+    svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"18\" height=\"12\" fill=\"{}\"/>",
+                       lx, ly - 10, item.color);
+  } else if (item.kind == "band" || item.kind == "fault-band") {
+    svg += fmt::format("<rect class=\"{}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"18\" height=\"12\"/>",
+                       item.kind, lx, ly - 10);
+  } else if (item.kind == "lag") {
+    svg += fmt::format(
+        "<polyline class=\"lag-line\" stroke=\"{}\" points=\"{:.1f},{:.1f} {:.1f},{:.1f} "
+        "{:.1f},{:.1f} {:.1f},{:.1f}\"/>",
+        t.regions.empty() ? kRegionColors[0] : t.region_color(t.regions.front()), lx, ly - 2,
+        lx + 6, ly - 9, lx + 12, ly - 5, lx + 18, ly - 10);
+  } else {
+    svg +=
+        fmt::format("<line class=\"{}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
+                    item.kind, lx + 9, ly - 12, lx + 9, ly + 4);
+  }
+  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>", lx + 24, ly, esc(item.text));
+}
+
+}  // namespace
+
+// The legend below the x axis, wrapped; sets `height` to the whole drawing's.
+std::string draw_legend(const TimelineData& t, const Frame& f, double* height) {
   const double legend_top = f.lag_bottom + 52;
   double lx = kPlotLeft, ly = legend_top;
   std::string legend_svg;
-  for (const auto& item : legend) {
+  for (const auto& item : legend_items(t)) {
     double w = 24 + static_cast<double>(item.text.size()) * kCharWidth + 16;
     if (lx + w > kPlotRight && lx > kPlotLeft) {
       lx = kPlotLeft;
       ly += 20;
     }
-    if (item.kind == "box") {
-      legend_svg +=
-          fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"18\" height=\"12\" fill=\"{}\"/>",
-                      lx, ly - 10, item.color);
-    } else if (item.kind == "band" || item.kind == "fault-band") {
-      legend_svg +=
-          fmt::format("<rect class=\"{}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"18\" height=\"12\"/>",
-                      item.kind, lx, ly - 10);
-    } else if (item.kind == "lag") {
-      legend_svg += fmt::format(
-          "<polyline class=\"lag-line\" stroke=\"{}\" points=\"{:.1f},{:.1f} {:.1f},{:.1f} "
-          "{:.1f},{:.1f} {:.1f},{:.1f}\"/>",
-          t.regions.empty() ? kRegionColors[0] : t.region_color(t.regions.front()), lx, ly - 2,
-          lx + 6, ly - 9, lx + 12, ly - 5, lx + 18, ly - 10);
-    } else {
-      legend_svg += fmt::format(
-          "<line class=\"{}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", item.kind,
-          lx + 9, ly - 12, lx + 9, ly + 4);
-    }
-    legend_svg +=
-        fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>", lx + 24, ly, esc(item.text));
+    draw_legend_item(legend_svg, t, item, lx, ly);
     lx += w;
   }
   *height = ly + 14;
@@ -201,6 +215,139 @@ void draw_faults(std::string& svg, const std::vector<FaultRow>& fault_rows, cons
   }
 }
 
+namespace {
+
+// The lag panel's y scale: the samples' peak (writes, and ms behind when known), a tick step
+// and the top of the axis.
+struct LagScale {
+  double peak = 0;
+  std::optional<double> peak_ms;
+  double step = 1;
+  double max = 1;
+  double y(const Frame& f, double v) const { return f.lag_bottom - v / max * kLagPanelHeight; }
+};
+
+LagScale lag_scale(const std::vector<LagPoint>& lag) {
+  LagScale s;
+  for (const auto& p : lag) {
+    s.peak = std::max(s.peak, p.writes);
+    if (p.ms) s.peak_ms = std::max(s.peak_ms.value_or(0.0), *p.ms);
+  }
+  s.step = std::max(1.0, nice_step(s.peak, 2));
+  s.max = std::max(s.step, std::ceil(s.peak * 1.1 / s.step) * s.step);
+  return s;
+}
+
+// The panel's title with the peak, its y ticks and grid, and the y axis's title.
+void draw_lag_scale(std::string& svg, const LagScale& scale, const Frame& f) {
+  append(svg,
+         "<text x=\"{:.1f}\" y=\"{:.1f}\"><tspan class=\"lane-title\">Replication lag</tspan> "
+         "of the active region, writes not yet on the standby (all workloads): peak {:.0f} "
+         "write{}{}</text>",
+         kPlotLeft, f.lag_title_y, scale.peak, scale.peak == 1 ? "" : "s",
+         scale.peak_ms ? fmt::format(", max {:.1f} ms behind", *scale.peak_ms) : std::string());
+  const long n_ticks = std::lround(scale.max / scale.step);
+  for (long i = 0; i <= n_ticks; ++i) {
+    const double v = static_cast<double>(i) * scale.step, y = scale.y(f, v);
+    if (i > 0) {
+      append(svg, "<line class=\"grid\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
+             kPlotLeft, y, kPlotRight, y);
+    }
+    append(svg,
+           "<text class=\"tick{}\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.0f}</text>",
+           i == n_ticks ? " lag-max" : "", kPlotLeft - 6, y + 4, v);
+  }
+  append(svg,
+         "<text class=\"axis-title\" transform=\"translate(16 {:.1f}) rotate(-90)\" "
+         "text-anchor=\"middle\">writes behind</text>",
+         (f.lag_top + f.lag_bottom) / 2);
+}
+
+// The samples of one (region, epoch).
+struct LagSeries {
+  std::string region, epoch;
+  std::vector<const LagPoint*> points;
+};
+
+// Series in order of their first sample; a sample of a (region, epoch) already seen (the old
+// region answering again as active after a heal) continues that series.
+std::vector<LagSeries> lag_series(const std::vector<LagPoint>& lag) {
+  std::vector<LagSeries> series;
+  for (const auto& p : lag) {
+    auto it = std::find_if(series.begin(), series.end(), [&](const LagSeries& s) {
+      return s.region == p.region && s.epoch == p.epoch;
+    });
+    if (it == series.end()) {
+      series.push_back({p.region, p.epoch, {}});
+      it = std::prev(series.end());
+    }
+    it->points.push_back(&p);
+  }
+  return series;
+}
+
+// The hover text of a series named `name`: its time span, samples and peak.
+std::string lag_series_tip(const TimelineData& t, const LagSeries& s, const std::string& name) {
+  double s_peak = 0;
+  for (const LagPoint* p : s.points) s_peak = std::max(s_peak, p->writes);
+  return fmt::format(
+      "replication lag of {}: {:.1f} s \u2192 {:.1f} s, {} sample{}, peak {:.0f} write{}", name,
+      static_cast<double>(s.points.front()->ns - t.origin) / 1e9,
+      static_cast<double>(s.points.back()->ns - t.origin) / 1e9, s.points.size(),
+      s.points.size() == 1 ? "" : "s", s_peak, s_peak == 1 ? "" : "s");
+}
+
+// A series as runs of samples no more than kLagGapNs apart: a polyline each, a dot for a run of
+// one sample.
+void draw_lag_runs(std::string& lines, const LagSeries& s, const std::string& color,
+                   const std::string& tip, const LagScale& scale, const Frame& f) {
+  size_t begin = 0;
+  for (size_t i = 1; i <= s.points.size(); ++i) {
+    if (i < s.points.size() && s.points[i]->ns - s.points[i - 1]->ns <= kLagGapNs) continue;
+    if (i - begin == 1) {
+      const LagPoint& p = *s.points[begin];
+      append(lines,
+             "<circle class=\"lag-dot\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2\" fill=\"{}\">"
+             "<title>{}</title></circle>",
+             f.x_of(p.ns), scale.y(f, p.writes), color, esc(tip));
+    } else {
+      std::string points;
+      for (size_t k = begin; k < i; ++k) {
+        append(points, "{}{:.1f},{:.1f}", k == begin ? "" : " ", f.x_of(s.points[k]->ns),
+               scale.y(f, s.points[k]->writes));
+      }
+      append(lines,
+             "<polyline class=\"lag-line\" stroke=\"{}\" points=\"{}\"><title>{}</title>"
+             "</polyline>",
+             color, points, esc(tip));
+    }
+    begin = i;
+  }
+}
+
+// The series' labels at their first samples, over the lines; a label that would run into the
+// previous one goes a row lower (three rows, then back to the top).
+class LagLabels {
+ public:
+  void add(const std::string& text, double x, const std::string& color, const Frame& f) {
+    const double tw = text_width(text);
+    double label_x = std::min(x + 4, kPlotRight - 4 - tw);
+    row_ = last_end_ && label_x < *last_end_ + 8 ? (row_ + 1) % 3 : 0;
+    last_end_ = label_x + tw;
+    append(svg_,
+           "<text class=\"mk-label lag-label\" x=\"{:.1f}\" y=\"{:.1f}\" fill=\"{}\">{}</text>",
+           label_x, f.lag_top + 14 + row_ * 15, color, esc(text));
+  }
+  const std::string& svg() const { return svg_; }
+
+ private:
+  std::string svg_;
+  std::optional<double> last_end_;
+  int row_ = 0;
+};
+
+}  // namespace
+
 // Replication lag of the active region: one line per (region, epoch) so that a promotion
 // shows as a change of colour with a mark, broken where the samples stop for a while. The
 // axes go first: a lag of zero is a line on the x axis, and must stay visible.
@@ -218,92 +365,17 @@ void draw_lag(std::string& svg, const TimelineData& t, const Frame& f) {
            (f.lag_top + f.lag_bottom) / 2 + 4);
     return;
   }
-  double peak = 0;
-  std::optional<double> peak_ms;
-  for (const auto& p : t.lag) {
-    peak = std::max(peak, p.writes);
-    if (p.ms) peak_ms = std::max(peak_ms.value_or(0.0), *p.ms);
-  }
-  const double lag_step = std::max(1.0, nice_step(peak, 2));
-  const double lag_max = std::max(lag_step, std::ceil(peak * 1.1 / lag_step) * lag_step);
-  auto lag_y = [&](double v) { return f.lag_bottom - v / lag_max * kLagPanelHeight; };
-  append(svg,
-         "<text x=\"{:.1f}\" y=\"{:.1f}\"><tspan class=\"lane-title\">Replication lag</tspan> "
-         "of the active region, writes not yet on the standby (all workloads): peak {:.0f} "
-         "write{}{}</text>",
-         kPlotLeft, f.lag_title_y, peak, peak == 1 ? "" : "s",
-         peak_ms ? fmt::format(", max {:.1f} ms behind", *peak_ms) : std::string());
-  const long n_ticks = std::lround(lag_max / lag_step);
-  for (long i = 0; i <= n_ticks; ++i) {
-    const double v = static_cast<double>(i) * lag_step, y = lag_y(v);
-    if (i > 0) {
-      append(svg, "<line class=\"grid\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
-             kPlotLeft, y, kPlotRight, y);
-    }
-    append(svg,
-           "<text class=\"tick{}\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.0f}</text>",
-           i == n_ticks ? " lag-max" : "", kPlotLeft - 6, y + 4, v);
-  }
-  append(svg,
-         "<text class=\"axis-title\" transform=\"translate(16 {:.1f}) rotate(-90)\" "
-         "text-anchor=\"middle\">writes behind</text>",
-         (f.lag_top + f.lag_bottom) / 2);
-
-  // Series in order of their first sample; a sample of a (region, epoch) already seen (the old
-  // region answering again as active after a heal) continues that series.
-  struct LagSeries {
-    std::string region, epoch;
-    std::vector<const LagPoint*> points;
-  };
-  std::vector<LagSeries> series;
-  for (const auto& p : t.lag) {
-    auto it = std::find_if(series.begin(), series.end(), [&](const LagSeries& s) {
-      return s.region == p.region && s.epoch == p.epoch;
-    });
-    if (it == series.end()) {
-      series.push_back({p.region, p.epoch, {}});
-      it = std::prev(series.end());
-    }
-    it->points.push_back(&p);
-  }
-  std::string lines, labels;  // labels last, over every line
-  std::optional<double> last_label_end;
-  int label_row = 0;
+  const LagScale scale = lag_scale(t.lag);
+  draw_lag_scale(svg, scale, f);
+  const std::vector<LagSeries> series = lag_series(t.lag);
+  std::string lines;
+  LagLabels labels;  // last, over every line
   for (size_t si = 0; si < series.size(); ++si) {
     const LagSeries& s = series[si];
     const std::string color = t.region_color(s.region);
     const std::string name =
         region_label(s.region) + (s.epoch.empty() ? "" : " \u00b7 epoch " + s.epoch);
-    double s_peak = 0;
-    for (const LagPoint* p : s.points) s_peak = std::max(s_peak, p->writes);
-    const std::string tip = fmt::format(
-        "replication lag of {}: {:.1f} s \u2192 {:.1f} s, {} sample{}, peak {:.0f} write{}", name,
-        static_cast<double>(s.points.front()->ns - t.origin) / 1e9,
-        static_cast<double>(s.points.back()->ns - t.origin) / 1e9, s.points.size(),
-        s.points.size() == 1 ? "" : "s", s_peak, s_peak == 1 ? "" : "s");
-    // Runs of samples no more than kLagGapNs apart.
-    size_t begin = 0;
-    for (size_t i = 1; i <= s.points.size(); ++i) {
-      if (i < s.points.size() && s.points[i]->ns - s.points[i - 1]->ns <= kLagGapNs) continue;
-      if (i - begin == 1) {
-        const LagPoint& p = *s.points[begin];
-        append(lines,
-               "<circle class=\"lag-dot\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2\" fill=\"{}\">"
-               "<title>{}</title></circle>",
-               f.x_of(p.ns), lag_y(p.writes), color, esc(tip));
-      } else {
-        std::string points;
-        for (size_t k = begin; k < i; ++k) {
-          append(points, "{}{:.1f},{:.1f}", k == begin ? "" : " ", f.x_of(s.points[k]->ns),
-                 lag_y(s.points[k]->writes));
-        }
-        append(lines,
-               "<polyline class=\"lag-line\" stroke=\"{}\" points=\"{}\"><title>{}</title>"
-               "</polyline>",
-               color, points, esc(tip));
-      }
-      begin = i;
-    }
+    draw_lag_runs(lines, s, color, lag_series_tip(t, s, name), scale, f);
     // Where the series starts: the first region plainly, each later one (a region change or an
     // epoch change) with a mark at its first sample.
     const double x = f.x_of(s.points.front()->ns);
@@ -313,17 +385,10 @@ void draw_lag(std::string& svg, const TimelineData& t, const Frame& f) {
              "<title>{}</title></line>",
              x, f.lag_top, x, f.lag_bottom, esc("active from here: " + name));
     }
-    const std::string text = si > 0 ? "\u2192 " + name : name;
-    const double tw = text_width(text);
-    double label_x = std::min(x + 4, kPlotRight - 4 - tw);
-    label_row = last_label_end && label_x < *last_label_end + 8 ? (label_row + 1) % 3 : 0;
-    last_label_end = label_x + tw;
-    append(labels,
-           "<text class=\"mk-label lag-label\" x=\"{:.1f}\" y=\"{:.1f}\" fill=\"{}\">{}</text>",
-           label_x, f.lag_top + 14 + label_row * 15, color, esc(text));
+    labels.add(si > 0 ? "\u2192 " + name : name, x, color, f);
   }
   svg += lines;
-  svg += labels;
+  svg += labels.svg();
 }
 
 // The outage band (fault to the new region's first ack), under the bars; then the stacked

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <fstream>
 
+#include "common/config/listen_address.h"
+
 namespace drsim::cli {
 
 namespace {
@@ -67,15 +69,15 @@ int choose_listen_ports(std::vector<std::string>& argv, const PortBand& band, st
   for (size_t i = 0; i + 1 < argv.size(); ++i) {
     if (!is_listen_flag(argv[i])) continue;
     std::string& value = argv[i + 1];
-    auto colon = value.rfind(':');
-    if (colon == std::string::npos || value.substr(colon) != ":0") continue;
-    std::string host = value.substr(0, colon);
+    auto at = config::parse_host_port(argv[i], value);
+    if (!at.is_ok() || at->port != 0) continue;
+    const std::string& host = at->host;
     for (int t = 0; t < kTriesPerFlag; ++t) {
       int port = pick(rng);
       if (std::find(chosen.begin(), chosen.end(), port) != chosen.end()) continue;
       if (!free(host, port)) continue;
       chosen.push_back(port);
-      value = host + ":" + std::to_string(port);
+      value = config::join_host_port(host, static_cast<uint16_t>(port));
       ++replaced;
       break;
     }

@@ -13,6 +13,7 @@
 
 #include "cli/child_process.h"
 #include "cli/rpc_clients.h"
+#include "common/config/listen_address.h"
 
 namespace drsim::cli {
 
@@ -255,8 +256,10 @@ class TopologyStartup {
   std::string listen_host(const std::string& name) const {
     return layout_ ? layout_->find(name)->address : "127.0.0.1";
   }
+  // `configured` is a topology file's listen address (read_listen checked it): its port.
   std::string listen_at(const std::string& name, const std::string& configured) const {
-    return listen_host(name) + configured.substr(configured.rfind(':'));
+    return config::join_host_port(listen_host(name),
+                                  config::parse_host_port(name, configured)->port);
   }
   std::vector<std::string> placed(const std::string& name, std::vector<std::string> argv) const {
     if (!layout_) return argv;

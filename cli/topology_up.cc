@@ -9,6 +9,7 @@
 #include "cli/child_process.h"
 #include "cli/listen_ports.h"
 #include "cli/rpc_clients.h"
+#include "common/config/listen_address.h"
 
 namespace drsim::cli {
 
@@ -107,9 +108,10 @@ std::string dns_line(const TopologyState& state) {
   const ProcessInfo& tm = state.at("trafficmgr");
   std::string dns = tm.more("dns_address");
   if (dns.empty()) return "dns       (not serving)";
+  auto at = config::parse_host_port("dns_address", dns);
+  const std::string dig_at = at.is_ok() ? at->host + " -p " + std::to_string(at->port) : dns;
   return "dns       " + dns + "  name " + state.config.profile + ".trafficmanager.test  (primary " +
-         kPrimaryDnsAddress + ", secondary " + kSecondaryDnsAddress + "; dig @" +
-         dns.substr(0, dns.rfind(':')) + " -p " + dns.substr(dns.rfind(':') + 1) + " " +
+         kPrimaryDnsAddress + ", secondary " + kSecondaryDnsAddress + "; dig @" + dig_at + " " +
          state.config.profile + ".trafficmanager.test)";
 }
 

@@ -1,12 +1,12 @@
 #include "faultproxy/fault_proxy_service.h"
 
 #include <cctype>
-#include <charconv>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "common/config/listen_address.h"
 #include "common/net/grpc_util.h"
 
 namespace drsim::faultproxy {
@@ -21,29 +21,17 @@ std::chrono::milliseconds ms(uint64_t v) { return std::chrono::milliseconds(v); 
 
 // "host:port" with an IP literal (brackets for IPv6) or localhost; no DNS on the loop.
 Result<tcp::endpoint> parse_upstream(const std::string& text) {
-  auto bad = [&](const std::string& why) {
-    return invalid_argument("upstream: '" + text + "' " + why);
-  };
   if (text.empty()) return invalid_argument("upstream: must not be empty (host:port)");
   if (text.size() > 300) return invalid_argument("upstream: longer than 300 bytes");
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return bad("is not host:port");
-  std::string host = text.substr(0, colon);
-  std::string port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
-      port > 65535) {
-    return bad("has no port in 1..65535");
-  }
-  if (host == "localhost") host = "127.0.0.1";
+  auto parsed = config::parse_host_port("upstream", text, config::PortZero::kRefused);
+  if (!parsed.is_ok()) return parsed.status();
+  const std::string host = parsed->host == "localhost" ? "127.0.0.1" : parsed->host;
   boost::system::error_code addr_ec;
   auto address = asio::ip::make_address(host, addr_ec);
-  if (addr_ec) return bad("needs an IP address or localhost as host");
-  return tcp::endpoint(address, static_cast<unsigned short>(port));
+  if (addr_ec) {
+    return invalid_argument("upstream: '" + text + "' needs an IP address or localhost as host");
+  }
+  return tcp::endpoint(address, parsed->port);
 }
 
 Result<std::vector<Direction>> parse_direction(v1::Direction d) {

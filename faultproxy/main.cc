@@ -49,8 +49,9 @@ struct ProxyConfig {
 // a netns topology (plain TCP is refused beyond loopback by make_transport; the links carry the
 // TLS of the processes they connect). INVALID_ARGUMENT when the host of --listen is a name.
 Result<boost::asio::ip::address> link_address_of(const std::string& listen) {
-  std::string link_host = listen.substr(0, listen.rfind(':'));
-  if (link_host == "localhost") link_host = "127.0.0.1";
+  auto parsed = drsim::config::parse_host_port("--listen", listen);
+  if (!parsed.is_ok()) return parsed.status();
+  const std::string link_host = parsed->host == "localhost" ? "127.0.0.1" : parsed->host;
   boost::system::error_code host_ec;
   auto link_address = boost::asio::ip::make_address(link_host, host_ec);
   if (host_ec) {

@@ -8,6 +8,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/config/listen_address.h"
 #include "common/net/close_on_exec.h"
 
 namespace drsim::faultproxy {
@@ -299,13 +300,13 @@ Result<std::shared_ptr<TcpLink>> TcpLink::open(asio::io_context& io, const Clock
   if (!ec) link->acceptor_.bind(local, ec);
   if (!ec) link->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
+    const std::string where = config::join_host_port(listen_host.to_string(), 0);
     return Status(StatusCode::kUnavailable,
-                  "link " + link->name_ + ": cannot listen on " + listen_host.to_string() +
-                      ":0: " + ec.message());
+                  "link " + link->name_ + ": cannot listen on " + where + ": " + ec.message());
   }
   auto bound = link->acceptor_.local_endpoint(ec);
   if (ec) return Status(StatusCode::kUnavailable, "link " + link->name_ + ": " + ec.message());
-  link->listen_address_ = listen_host.to_string() + ":" + std::to_string(bound.port());
+  link->listen_address_ = config::join_host_port(listen_host.to_string(), bound.port());
   link->accept_next();
   link->log_->info("link {} listening on {}, forwarding to {}", link->name_, link->listen_address_,
                    link->upstream_text_);

@@ -22,15 +22,6 @@ namespace {
 // process; a fresh ephemeral port a few times over settles it.
 constexpr int kEphemeralBindAttempts = 10;
 
-// "host" of "host:port", without the brackets of "[::1]:53".
-std::string host_of(const std::string& address) {
-  std::string host = address.substr(0, address.rfind(':'));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host;
-}
-
 std::optional<asio::ip::address> parse_ip(const std::string& text) {
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(text, ec);
@@ -54,7 +45,7 @@ uint32_t ttl_seconds(uint64_t ttl_ms) {
 }
 
 std::string peer_text(const asio::ip::address& ip, uint16_t port) {
-  return (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" + std::to_string(port);
+  return config::join_host_port(ip.to_string(), port);
 }
 
 }  // namespace
@@ -62,8 +53,9 @@ std::string peer_text(const asio::ip::address& ip, uint16_t port) {
 Result<DnsServerConfig> make_dns_server_config(const std::string& listen,
                                                const TrafficManagerConfig& config) {
   DnsServerConfig out;
-  if (Status s = config::validate_listen_address("--dns-listen", listen); !s.is_ok()) return s;
-  auto listen_ip = parse_ip(host_of(listen));
+  auto listen_at = config::parse_host_port("--dns-listen", listen);
+  if (!listen_at.is_ok()) return listen_at.status();
+  auto listen_ip = parse_ip(listen_at->host);
   if (!listen_ip || !listen_ip->is_loopback()) {
     return invalid_argument("--dns-listen: '" + listen +
                             "': host must be a loopback IP address (127.0.0.0/8 or ::1)");
@@ -191,9 +183,11 @@ DnsServer::DnsServer(asio::io_context& io, DnsServerConfig config, RoutingState&
 
 Result<std::shared_ptr<DnsServer>> DnsServer::start(asio::io_context& io, DnsServerConfig config,
                                                     RoutingState& state) {
-  auto host = parse_ip(host_of(config.listen));
-  DRSIM_CHECK(host.has_value());  // make_dns_server_config checked it
-  auto port = static_cast<uint16_t>(std::stoi(config.listen.substr(config.listen.rfind(':') + 1)));
+  auto listen_at = config::parse_host_port("--dns-listen", config.listen);
+  DRSIM_CHECK(listen_at.is_ok());  // make_dns_server_config checked it
+  auto host = parse_ip(listen_at->host);
+  DRSIM_CHECK(host.has_value());
+  const uint16_t port = listen_at->port;
   std::shared_ptr<DnsServer> server(new DnsServer(io, std::move(config), state));
   Status bound;
   for (int attempt = 0; attempt < (port == 0 ? kEphemeralBindAttempts : 1); ++attempt) {

@@ -42,8 +42,7 @@ std::string reason_from_body(const std::string& body) {
 }
 
 std::string host_header(const HostPort& target) {
-  bool v6 = target.host.find(':') != std::string::npos;
-  return (v6 ? "[" + target.host + "]" : target.host) + ":" + std::to_string(target.port);
+  return config::join_host_port(target.host, target.port);
 }
 
 }  // namespace
@@ -247,7 +246,7 @@ HttpProber::HttpProber(asio::io_context& io, const Clock& clock, const net::Tran
               monitor.protocol == model::TmProbeProtocol::kHttps);
   DRSIM_CHECK(monitor.validate(model::TmTimingRules::kScaled).is_ok());
   for (const auto& t : targets) {
-    auto split = split_host_port(t);
+    auto split = config::parse_host_port("probe target", t, config::PortZero::kRefused);
     DRSIM_CHECK(split.is_ok());
     targets_.push_back(std::move(split).value());
   }

@@ -63,24 +63,4 @@ std::optional<model::RegionClaim> parse_region_claim(std::string_view epoch,
   return model::RegionClaim{Epoch(value), r};
 }
 
-Result<HostPort> split_host_port(const std::string& address) {
-  auto bad = [&](const std::string& why) { return invalid_argument("'" + address + "': " + why); };
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) return bad("not HOST:PORT");
-  std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  std::string port = address.substr(colon + 1);
-  if (port.empty() || port.size() > 5) return bad("port is not a number in 1..65535");
-  uint32_t p = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') return bad("port is not a number in 1..65535");
-    p = p * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (p == 0 || p > 65535) return bad("port is not a number in 1..65535");
-  if (host.empty()) return bad("host is empty");
-  return HostPort{host, static_cast<uint16_t>(p)};
-}
-
 }  // namespace drsim::trafficmgr

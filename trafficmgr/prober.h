@@ -15,6 +15,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/config/listen_address.h"
 #include "common/core/clock.h"
 #include "common/core/status.h"
 #include "common/core/time.h"
@@ -104,11 +105,7 @@ std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, const Clock& cl
 using ProberFactory =
     std::function<std::unique_ptr<Prober>(const ProberConfig& config, Prober::ResultHandler)>;
 
-// Splits "host:port" / "[v6]:port"; the port must be 1..65535. INVALID_ARGUMENT otherwise.
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;
-};
-Result<HostPort> split_host_port(const std::string& address);
+// A probe target, parsed by config::parse_host_port (port 1..65535).
+using config::HostPort;
 
 }  // namespace drsim::trafficmgr

@@ -17,8 +17,10 @@ Result<RegionAdminSpec> parse_region_admin_flag(const std::string& value) {
   if (eq == std::string::npos || eq == 0) return bad("expected NAME=HOST:PORT");
   RegionAdminSpec spec{value.substr(0, eq), value.substr(eq + 1)};
   if (Status s = validate_name("name", spec.name); !s.is_ok()) return bad(s.message());
-  if (auto split = split_host_port(spec.address); !split.is_ok()) {
-    return bad(split.status().message());
+  if (auto split = config::parse_host_port("--region-admin " + spec.name, spec.address,
+                                           config::PortZero::kRefused);
+      !split.is_ok()) {
+    return split.status();
   }
   return spec;
 }

@@ -120,7 +120,7 @@ TcpProber::TcpProber(asio::io_context& io, const Clock& clock,
       handler_(std::make_shared<ResultHandler>(std::move(on_result))) {
   DRSIM_CHECK(timeout > Duration::zero());
   for (const auto& t : targets) {
-    auto split = split_host_port(t);
+    auto split = config::parse_host_port("probe target", t, config::PortZero::kRefused);
     DRSIM_CHECK(split.is_ok());
     targets_.push_back(std::move(split).value());
   }

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "common/config/listen_address.h"
 #include "common/core/names.h"
 #include "common/model/trafficmgr/ip_range.h"
 
@@ -52,28 +53,17 @@ std::string flag_for_monitor_field(const std::string& message) {
   return "--probe-*";
 }
 
-}  // namespace
-
-std::string host_port_problem(const std::string& address) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) return "address is not HOST:PORT";
-  std::string port = address.substr(colon + 1);
-  uint64_t port_number = 0;
-  if (!parse_bounded_uint(port, 65535, &port_number) || port_number == 0) {
-    return "port '" + port + "' is not a number in 1..65535";
-  }
-  return "";
+// A bare IP or host name, to which the monitor's port is added; else HOST:PORT.
+bool is_bare_host(const std::string& target) {
+  return model::parse_ip_address(target).is_ok() || target.find(':') == std::string::npos;
 }
 
+}  // namespace
+
 std::string host_of_target(const std::string& target) {
-  if (model::parse_ip_address(target).is_ok()) return target;  // a bare IPv4 / IPv6
-  auto colon = target.rfind(':');
-  if (colon == std::string::npos) return target;  // a host name
-  std::string host = target.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host;
+  if (is_bare_host(target)) return target;
+  auto at = config::parse_host_port("target", target);
+  return at.is_ok() ? at->host : target;  // validate() refuses a target that does not parse
 }
 
 Result<EndpointSpec> parse_endpoint_flag(const std::string& value, uint32_t default_priority) {
@@ -94,7 +84,11 @@ Result<EndpointSpec> parse_endpoint_flag(const std::string& value, uint32_t defa
     }
     spec.priority = static_cast<uint32_t>(p);
   }
-  if (std::string why = host_port_problem(spec.address); !why.empty()) return bad(why);
+  if (auto at = config::parse_host_port("--endpoint " + spec.name, spec.address,
+                                        config::PortZero::kRefused);
+      !at.is_ok()) {
+    return at.status();
+  }
   if (Status s = model::validate_priority(spec.priority); !s.is_ok()) return bad(s.message());
   return spec;
 }
@@ -107,7 +101,11 @@ Status apply_probe_address_flag(const std::string& value, std::vector<EndpointSp
   if (eq == std::string::npos) return bad("expected NAME=HOST:PORT");
   std::string name = value.substr(0, eq);
   std::string address = value.substr(eq + 1);
-  if (std::string why = host_port_problem(address); !why.empty()) return bad(why);
+  if (auto at =
+          config::parse_host_port("--probe-address " + name, address, config::PortZero::kRefused);
+      !at.is_ok()) {
+    return at.status();
+  }
   for (auto& e : *endpoints) {
     if (e.name == name) {
       e.probe_address = address;
@@ -252,11 +250,9 @@ std::string ProfileSpec::probe_target(size_t endpoint) const {
   const model::TmEndpoint& e = profile.endpoints.at(endpoint);
   if (e.kind == model::TmEndpointKind::kNested) return "";
   if (!io.at(endpoint).probe_address.empty()) return io[endpoint].probe_address;
-  std::string host = host_of_target(e.target);
-  std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (probe_port) return bracketed + ":" + std::to_string(*probe_port);
-  if (host != e.target) return e.target;  // HOST:PORT already
-  return bracketed + ":" + std::to_string(profile.monitor.port);
+  if (probe_port) return config::join_host_port(host_of_target(e.target), *probe_port);
+  if (!is_bare_host(e.target)) return e.target;  // HOST:PORT already
+  return config::join_host_port(e.target, profile.monitor.port);
 }
 
 std::string ProfileSpec::answered_dns_name() const {
@@ -318,8 +314,10 @@ Status TrafficManagerConfig::validate() const {
       const bool nested = p.profile.endpoints[i].kind == model::TmEndpointKind::kNested;
       if (!p.io[i].probe_address.empty()) {
         if (nested) return fail(field + ".probe_address: nested endpoints are not probed");
-        if (std::string why = host_port_problem(p.io[i].probe_address); !why.empty()) {
-          return fail(field + ".probe_address: '" + p.io[i].probe_address + "': " + why);
+        if (auto at = config::parse_host_port(field + ".probe_address", p.io[i].probe_address,
+                                              config::PortZero::kRefused);
+            !at.is_ok()) {
+          return fail(at.status().message());
         }
       }
       if (!p.io[i].dns_address.empty()) {
@@ -330,9 +328,10 @@ Status TrafficManagerConfig::validate() const {
       }
       if (!nested) {
         std::string target = p.probe_target(i);
-        if (std::string why = host_port_problem(target); !why.empty()) {
-          return fail(field + ".target: probes would go to '" + target + "': " + why +
-                      " (give probe_address or monitor.port)");
+        if (auto at = config::parse_host_port(field + ".target: probes would go to", target,
+                                              config::PortZero::kRefused);
+            !at.is_ok()) {
+          return fail(at.status().message() + " (give probe_address or monitor.port)");
         }
       }
     }

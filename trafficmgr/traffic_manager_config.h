@@ -129,8 +129,6 @@ struct FlagProfileConfig {
 Status apply_dns_flags(const std::string& dns_name,
                        const std::vector<std::string>& dns_address_flags, ProfileSpec* spec);
 
-// "" when `address` is HOST:PORT with a port in 1..65535, else why not.
-std::string host_port_problem(const std::string& address);
 // The host of "host:port", "[v6]:port", or a bare IP / name.
 std::string host_of_target(const std::string& target);
 

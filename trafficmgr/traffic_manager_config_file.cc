@@ -84,25 +84,26 @@ Result<model::TmRoutingMethod> parse_routing(const std::string& text) {
                           "subnet");
 }
 
-Status parse_monitor(const ConfigError& err, const YAML::Node& node, ProfileSpec* spec) {
-  const std::string f = "monitor";
-  if (Status s = check_keys(err, f, node,
-                            {"protocol", "port", "path", "headers", "expected_status",
-                             "interval_ms", "timeout_ms", "tolerated_failures",
-                             "success_threshold", "health_service"});
-      !s.is_ok()) {
-    return s;
-  }
-  model::TmMonitorConfig& m = spec->profile.monitor;
+// monitor.protocol, then the path its probes use by default: drsim's regions answer /health;
+// Azure's default "/" would only find a 404 there.
+Status read_probe_protocol(const ConfigError& err, const std::string& f, const YAML::Node& node,
+                           model::TmMonitorConfig* m) {
   if (auto p = node["protocol"]) {
     auto protocol = parse_probe_protocol_flag(p.IsScalar() ? p.Scalar() : "");
     if (!protocol.is_ok()) return err.at(f + ".protocol", p, "must be grpc, http, https or tcp");
-    m.protocol = *protocol;
+    m->protocol = *protocol;
   }
   const bool http =
-      m.protocol == model::TmProbeProtocol::kHttp || m.protocol == model::TmProbeProtocol::kHttps;
-  // drsim's regions answer /health; Azure's default "/" would only find a 404 there.
-  m.path = http ? "/health" : "";
+      m->protocol == model::TmProbeProtocol::kHttp || m->protocol == model::TmProbeProtocol::kHttps;
+  m->path = http ? "/health" : "";
+  return Status::ok();
+}
+
+// Where and what the probes ask: path, port (also the profile's probe port), headers and the
+// status codes that count as success.
+Status read_probe_request(const ConfigError& err, const std::string& f, const YAML::Node& node,
+                          ProfileSpec* spec) {
+  model::TmMonitorConfig& m = spec->profile.monitor;
   if (Status s = read_string(err, f + ".path", node["path"], &m.path); !s.is_ok()) return s;
   if (auto p = node["port"]) {
     uint16_t port = 0;
@@ -115,31 +116,45 @@ Status parse_monitor(const ConfigError& err, const YAML::Node& node, ProfileSpec
       !s.is_ok()) {
     return s;
   }
-  if (Status s = read_parsed_list(err, f + ".expected_status", node["expected_status"],
-                                  parse_expected_status_flag,
-                                  "expected CODE or LOW-HIGH, e.g. 200-299",
-                                  &m.expected_status_codes);
+  return read_parsed_list(err, f + ".expected_status", node["expected_status"],
+                          parse_expected_status_flag, "expected CODE or LOW-HIGH, e.g. 200-299",
+                          &m.expected_status_codes);
+}
+
+// How often probes go, how long they may take, and how many failures / successes in a row
+// change an endpoint's status.
+Status read_probe_timing(const ConfigError& err, const std::string& f, const YAML::Node& node,
+                         model::TmMonitorConfig* m) {
+  if (Status s = read_ms(err, f + ".interval_ms", node["interval_ms"], kMaxMs, &m->interval);
       !s.is_ok()) {
     return s;
   }
-  if (Status s = read_ms(err, f + ".interval_ms", node["interval_ms"], kMaxMs, &m.interval);
-      !s.is_ok()) {
-    return s;
-  }
-  if (Status s = read_ms(err, f + ".timeout_ms", node["timeout_ms"], kMaxMs, &m.timeout);
+  if (Status s = read_ms(err, f + ".timeout_ms", node["timeout_ms"], kMaxMs, &m->timeout);
       !s.is_ok()) {
     return s;
   }
   if (Status s = read_uint(err, f + ".tolerated_failures", node["tolerated_failures"], 0,
-                           model::kMaxToleratedFailures, &m.tolerated_failures);
+                           model::kMaxToleratedFailures, &m->tolerated_failures);
       !s.is_ok()) {
     return s;
   }
-  if (Status s = read_uint(err, f + ".success_threshold", node["success_threshold"], 1,
-                           model::kTmMaxSuccessThreshold, &m.success_threshold);
+  return read_uint(err, f + ".success_threshold", node["success_threshold"], 1,
+                   model::kTmMaxSuccessThreshold, &m->success_threshold);
+}
+
+Status parse_monitor(const ConfigError& err, const YAML::Node& node, ProfileSpec* spec) {
+  const std::string f = "monitor";
+  if (Status s =
+          check_keys(err, f, node,
+                     {"protocol", "port", "path", "headers", "expected_status", "interval_ms",
+                      "timeout_ms", "tolerated_failures", "success_threshold", "health_service"});
       !s.is_ok()) {
     return s;
   }
+  model::TmMonitorConfig& m = spec->profile.monitor;
+  if (Status s = read_probe_protocol(err, f, node, &m); !s.is_ok()) return s;
+  if (Status s = read_probe_request(err, f, node, spec); !s.is_ok()) return s;
+  if (Status s = read_probe_timing(err, f, node, &m); !s.is_ok()) return s;
   if (Status s = read_string(err, f + ".health_service", node["health_service"],
                              &spec->health_service);
       !s.is_ok()) {
@@ -154,27 +169,20 @@ Status parse_monitor(const ConfigError& err, const YAML::Node& node, ProfileSpec
   return Status::ok();
 }
 
-Status parse_endpoint(const ConfigError& err, const YAML::Node& node, ProfileSpec* spec) {
-  if (Status s = check_keys(err, "", node,
-                            {"name", "type", "target", "probe_address", "dns_address", "priority",
-                             "weight", "location", "geo_codes", "subnets", "enabled",
-                             "always_serve", "min_child_endpoints", "min_child_ipv4",
-                             "min_child_ipv6"});
-      !s.is_ok()) {
-    return s;
-  }
-  model::TmEndpoint e;
-  EndpointIo io;
+// An endpoint's name, type (region, external or nested) and target, and where its probes and
+// DNS answers go when that is not the target.
+Status read_endpoint_identity(const ConfigError& err, const YAML::Node& node, model::TmEndpoint* e,
+                              EndpointIo* io) {
   if (!node["name"]) return err.at("name", node, "is required");
-  if (Status s = read_string(err, "name", node["name"], &e.name); !s.is_ok()) return s;
+  if (Status s = read_string(err, "name", node["name"], &e->name); !s.is_ok()) return s;
   if (auto t = node["type"]) {
     const std::string type = t.IsScalar() ? t.Scalar() : "";
     if (type == "region") {
-      e.kind = model::TmEndpointKind::kRegion;
+      e->kind = model::TmEndpointKind::kRegion;
     } else if (type == "external") {
-      e.kind = model::TmEndpointKind::kExternal;
+      e->kind = model::TmEndpointKind::kExternal;
     } else if (type == "nested") {
-      e.kind = model::TmEndpointKind::kNested;
+      e->kind = model::TmEndpointKind::kNested;
     } else {
       return err.at("type", t, "must be region, external or nested");
     }
@@ -183,31 +191,33 @@ Status parse_endpoint(const ConfigError& err, const YAML::Node& node, ProfileSpe
     return err.at("target", node,
                   "is required (HOST:PORT of a region, an IP or name, or a child profile)");
   }
-  if (Status s = read_string(err, "target", node["target"], &e.target); !s.is_ok()) return s;
-  if (Status s = read_string(err, "probe_address", node["probe_address"], &io.probe_address);
+  if (Status s = read_string(err, "target", node["target"], &e->target); !s.is_ok()) return s;
+  if (Status s = read_string(err, "probe_address", node["probe_address"], &io->probe_address);
       !s.is_ok()) {
     return s;
   }
-  if (Status s = read_string(err, "dns_address", node["dns_address"], &io.dns_address);
-      !s.is_ok()) {
-    return s;
-  }
+  return read_string(err, "dns_address", node["dns_address"], &io->dns_address);
+}
+
+// What the routing methods read: priority (by default the endpoint's place in the list),
+// weight, location, geographic codes and client subnets.
+Status read_endpoint_routing(const ConfigError& err, const YAML::Node& node, size_t index,
+                             model::TmEndpoint* e) {
   if (Status s = read_uint(err, "priority", node["priority"], model::kTmMinPriority,
-                           model::kTmMaxPriority, &e.priority);
+                           model::kTmMaxPriority, &e->priority);
       !s.is_ok()) {
     return s;
   }
-  if (!node["priority"]) e.priority = static_cast<uint32_t>(spec->profile.endpoints.size() + 1);
-  if (Status s = read_uint(err, "weight", node["weight"], model::kTmMinWeight,
-                           model::kTmMaxWeight, &e.weight);
+  if (!node["priority"]) e->priority = static_cast<uint32_t>(index + 1);
+  if (Status s = read_uint(err, "weight", node["weight"], model::kTmMinWeight, model::kTmMaxWeight,
+                           &e->weight);
       !s.is_ok()) {
     return s;
   }
-  if (Status s = read_string(err, "location", node["location"], &e.location); !s.is_ok()) {
+  if (Status s = read_string(err, "location", node["location"], &e->location); !s.is_ok()) {
     return s;
   }
-  if (Status s = read_string_list(err, "geo_codes", node["geo_codes"], &e.geo_codes);
-      !s.is_ok()) {
+  if (Status s = read_string_list(err, "geo_codes", node["geo_codes"], &e->geo_codes); !s.is_ok()) {
     return s;
   }
   std::vector<std::string> subnets;
@@ -219,23 +229,47 @@ Status parse_endpoint(const ConfigError& err, const YAML::Node& node, ProfileSpe
     if (!range.is_ok()) {
       return err.at(at_index("subnets", i), node["subnets"], range.status().message());
     }
-    e.subnets.push_back(*range);
+    e->subnets.push_back(*range);
   }
+  return Status::ok();
+}
+
+// Whether the endpoint is enabled and probed, and a nested endpoint's child minimums.
+Status read_endpoint_serving(const ConfigError& err, const YAML::Node& node, model::TmEndpoint* e) {
   bool enabled = true, always_serve = false;
   if (Status s = read_bool(err, "enabled", node["enabled"], &enabled); !s.is_ok()) return s;
   if (Status s = read_bool(err, "always_serve", node["always_serve"], &always_serve);
       !s.is_ok()) {
     return s;
   }
-  e.enabled = enabled ? model::TmEnabled::kEnabled : model::TmEnabled::kDisabled;
-  e.serve = always_serve ? model::TmServeMode::kAlwaysServe : model::TmServeMode::kMonitored;
-  for (auto [key, out] : {std::pair{"min_child_endpoints", &e.min_child_endpoints},
-                          std::pair{"min_child_ipv4", &e.min_child_ipv4},
-                          std::pair{"min_child_ipv6", &e.min_child_ipv6}}) {
+  e->enabled = enabled ? model::TmEnabled::kEnabled : model::TmEnabled::kDisabled;
+  e->serve = always_serve ? model::TmServeMode::kAlwaysServe : model::TmServeMode::kMonitored;
+  for (auto [key, out] : {std::pair{"min_child_endpoints", &e->min_child_endpoints},
+                          std::pair{"min_child_ipv4", &e->min_child_ipv4},
+                          std::pair{"min_child_ipv6", &e->min_child_ipv6}}) {
     if (Status s = read_uint(err, key, node[key], 0, model::kTmMaxEndpoints, out); !s.is_ok()) {
       return s;
     }
   }
+  return Status::ok();
+}
+
+Status parse_endpoint(const ConfigError& err, const YAML::Node& node, ProfileSpec* spec) {
+  if (Status s =
+          check_keys(err, "", node,
+                     {"name", "type", "target", "probe_address", "dns_address", "priority",
+                      "weight", "location", "geo_codes", "subnets", "enabled", "always_serve",
+                      "min_child_endpoints", "min_child_ipv4", "min_child_ipv6"});
+      !s.is_ok()) {
+    return s;
+  }
+  model::TmEndpoint e;
+  EndpointIo io;
+  if (Status s = read_endpoint_identity(err, node, &e, &io); !s.is_ok()) return s;
+  if (Status s = read_endpoint_routing(err, node, spec->profile.endpoints.size(), &e); !s.is_ok()) {
+    return s;
+  }
+  if (Status s = read_endpoint_serving(err, node, &e); !s.is_ok()) return s;
   spec->profile.endpoints.push_back(std::move(e));
   spec->io.push_back(std::move(io));
   return Status::ok();

@@ -154,10 +154,9 @@ inline Status read_listen(const ConfigError& err, const std::string& field, cons
                    std::string* out) {
   if (!node) return Status::ok();
   if (!node.IsScalar()) return err.at(field, node, "must be host:port");
-  Status s = validate_listen_address(field, node.Scalar());
-  if (!s.is_ok()) return err.at(field, node, s.message().substr(field.size() + 2));
-  std::string host = node.Scalar().substr(0, node.Scalar().rfind(':'));
-  if (host != "127.0.0.1" && host != "localhost") {
+  auto at = parse_host_port(field, node.Scalar());
+  if (!at.is_ok()) return err.at(field, node, at.status().message().substr(field.size() + 2));
+  if (at->host != "127.0.0.1" && at->host != "localhost") {
     return err.at(field, node, "drsim runs its topology on loopback only (127.0.0.1)");
   }
   *out = node.Scalar();

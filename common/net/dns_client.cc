@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "common/config/listen_address.h"
+
 namespace drsim::net {
 
 namespace {
@@ -48,16 +50,14 @@ std::string address_text(const std::vector<uint8_t>& rdata) {
 Result<DnsClientAnswer> dns_query_udp(const std::string& server, const std::string& name,
                                       uint16_t qtype, std::chrono::milliseconds timeout,
                                       const std::string& source_ip) {
-  auto colon = server.rfind(':');
+  auto at = config::parse_host_port("dns server", server, config::PortZero::kRefused);
+  if (!at.is_ok()) return at.status();
   sockaddr_in to{};
   to.sin_family = AF_INET;
-  if (colon == std::string::npos ||
-      ::inet_pton(AF_INET, server.substr(0, colon).c_str(), &to.sin_addr) != 1) {
+  if (::inet_pton(AF_INET, at->host.c_str(), &to.sin_addr) != 1) {
     return invalid_argument("dns server '" + server + "' is not IPv4:PORT");
   }
-  int port = std::atoi(server.c_str() + colon + 1);
-  if (port <= 0 || port > 65535) return invalid_argument("dns server '" + server + "': bad port");
-  to.sin_port = htons(static_cast<uint16_t>(port));
+  to.sin_port = htons(at->port);
   auto parsed = model::parse_dns_name_text(name);
   if (!parsed.is_ok()) return parsed.status();
 

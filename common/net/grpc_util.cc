@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "common/config/listen_address.h"
+
 namespace drsim::net {
 
 namespace {
@@ -70,23 +72,30 @@ void configure_server(grpc::ServerBuilder& builder, const GrpcServerLimits& limi
 
 namespace {
 // gRPC reports a failed bind only as "port 0"; find out whether it was in use.
-std::string bind_probe(const std::string& address) {
-  auto colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  int port = std::atoi(address.c_str() + colon + 1);
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return "";
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  if (host == "localhost") host = "127.0.0.1";
-  if (::inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) {
-    ::close(fd);
-    return "host '" + host + "' is not an IPv4 address";
+std::string bind_probe(const config::HostPort& at) {
+  const std::string host = at.host == "localhost" ? "127.0.0.1" : at.host;
+  sockaddr_in v4{};
+  sockaddr_in6 v6{};
+  sockaddr* sa = nullptr;
+  socklen_t sa_bytes = 0;
+  if (::inet_pton(AF_INET, host.c_str(), &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(at.port);
+    sa = reinterpret_cast<sockaddr*>(&v4);
+    sa_bytes = sizeof v4;
+  } else if (::inet_pton(AF_INET6, host.c_str(), &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(at.port);
+    sa = reinterpret_cast<sockaddr*>(&v6);
+    sa_bytes = sizeof v6;
+  } else {
+    return "host '" + host + "' is not an IP address";
   }
+  int fd = ::socket(sa->sa_family, SOCK_STREAM, 0);
+  if (fd < 0) return "";
   std::string why;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    why = errno == EADDRINUSE ? "port " + std::to_string(port) + " is already in use"
+  if (::bind(fd, sa, sa_bytes) != 0) {
+    why = errno == EADDRINUSE ? "port " + std::to_string(at.port) + " is already in use"
                               : std::string(strerror(errno));
   }
   ::close(fd);
@@ -97,17 +106,18 @@ std::string bind_probe(const std::string& address) {
 Result<StartedServer> start_server(grpc::ServerBuilder& builder, const std::string& address,
                                    const std::shared_ptr<grpc::ServerCredentials>& credentials,
                                    const GrpcServerLimits& limits) {
+  auto at = config::parse_host_port("listen address", address);
+  if (!at.is_ok()) return at.status();
   int selected_port = 0;
   builder.AddListeningPort(address, credentials, &selected_port);
   configure_server(builder, limits);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || selected_port == 0) {
-    std::string why = bind_probe(address);
+    std::string why = bind_probe(*at);
     return unavailable("cannot listen on " + address + (why.empty() ? "" : ": " + why));
   }
-  auto colon = address.rfind(':');
   return StartedServer{std::move(server),
-                       address.substr(0, colon) + ":" + std::to_string(selected_port)};
+                       config::join_host_port(at->host, static_cast<uint16_t>(selected_port))};
 }
 
 }  // namespace drsim::net

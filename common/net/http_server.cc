@@ -1,12 +1,13 @@
-#include "common/config/listen_address.h"
 #include "common/net/http_server.h"
 
-#include "common/net/https_context.h"
+#include "common/config/listen_address.h"
 #include "common/net/close_on_exec.h"
 #include "common/net/http_request.h"
+#include "common/net/https_context.h"
 
 #include <array>
 #include <optional>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
@@ -30,12 +31,18 @@ namespace {
 // can destroy the response before the client reads it.
 constexpr auto kLingerTimeout = std::chrono::milliseconds(1000);
 
-std::string host_of(const std::string& address) {
-  std::string host = address.substr(0, address.rfind(':'));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
+// `address` parsed (port 0 allowed), refused unless its host is a loopback IP.
+Result<std::pair<asio::ip::address, uint16_t>> parse_loopback_address(const std::string& flag,
+                                                                      const std::string& address) {
+  auto at = config::parse_host_port(flag, address);
+  if (!at.is_ok()) return at.status();
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(at->host, ec);
+  if (ec || !ip.is_loopback()) {
+    return invalid_argument(flag + ": '" + address +
+                            "': host must be a loopback IP address (127.0.0.0/8 or ::1)");
   }
-  return host;
+  return std::pair{ip, at->port};
 }
 
 enum class Body { kSend, kOmit };  // kOmit: HEAD
@@ -58,14 +65,7 @@ HttpResponse HttpResponse::text(int status, std::string body) {
 }
 
 Status validate_loopback_listen_address(const std::string& flag, const std::string& address) {
-  if (Status s = config::validate_listen_address(flag, address); !s.is_ok()) return s;
-  boost::system::error_code ec;
-  auto ip = asio::ip::make_address(host_of(address), ec);
-  if (ec || !ip.is_loopback()) {
-    return invalid_argument(flag + ": '" + address +
-                            "': host must be a loopback IP address (127.0.0.0/8 or ::1)");
-  }
-  return Status::ok();
+  return parse_loopback_address(flag, address).status();
 }
 
 // What the server keeps of every session, whatever its stream: to close it, and to choose
@@ -315,11 +315,10 @@ Result<std::shared_ptr<HttpServer>> HttpServer::start(asio::io_context& io, cons
                                                       const std::string& listen, HttpRoutes routes,
                                                       HttpServerLimits limits,
                                                       std::shared_ptr<HttpsCertificate> tls) {
-  if (Status s = validate_loopback_listen_address(flag, listen); !s.is_ok()) return s;
-  auto host = asio::ip::make_address(host_of(listen));
-  auto port = static_cast<uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+  auto at = parse_loopback_address(flag, listen);
+  if (!at.is_ok()) return at.status();
   std::shared_ptr<HttpServer> server(new HttpServer(io, std::move(routes), limits, std::move(tls)));
-  tcp::endpoint endpoint(host, port);
+  tcp::endpoint endpoint(at->first, at->second);
   boost::system::error_code ec;
   auto fail = [&](const char* what) {
     return unavailable(flag + ": cannot " + what + " " + listen + ": " + ec.message());
@@ -334,8 +333,7 @@ Result<std::shared_ptr<HttpServer>> HttpServer::start(asio::io_context& io, cons
   if (ec) return fail("listen on");
   auto bound = server->acceptor_.local_endpoint(ec);
   if (ec) return fail("read the port of");
-  server->address_ = (host.is_v6() ? "[" + host.to_string() + "]" : host.to_string()) + ":" +
-                     std::to_string(bound.port());
+  server->address_ = config::join_host_port(at->first.to_string(), bound.port());
   server->accept();
   return server;
 }

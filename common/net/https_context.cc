@@ -16,6 +16,8 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/config/listen_address.h"
+
 namespace drsim::net {
 
 namespace ssl = boost::asio::ssl;
@@ -166,25 +168,18 @@ bool expect_https_peer(SSL* ssl, std::string_view peer, const std::string& host)
 Result<std::string> served_certificate_pem(const std::string& address, SslContext& client,
                                            std::chrono::milliseconds timeout) {
   namespace beast = boost::beast;
-  const auto colon = address.rfind(':');
-  std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
+  auto at = config::parse_host_port("address", address, config::PortZero::kRefused);
+  if (!at.is_ok()) return unavailable("cannot connect to " + at.status().message());
   boost::system::error_code ec;
-  auto ip = boost::asio::ip::make_address(host, ec);
-  int port = colon == std::string::npos ? -1 : std::atoi(address.c_str() + colon + 1);
-  if (ec || port <= 0 || port > 65535) {
-    return unavailable(address + ": cannot connect: not IP:PORT");
-  }
+  auto ip = boost::asio::ip::make_address(at->host, ec);
+  if (ec) return unavailable(address + ": cannot connect: host is not an IP address");
   // The connect and the handshake share one deadline, as the HTTPS probers' do.
   boost::asio::io_context io;
   beast::ssl_stream<beast::tcp_stream> stream(io, client);
   beast::get_lowest_layer(stream).expires_after(timeout);
   std::string why;
   beast::get_lowest_layer(stream).async_connect(
-      boost::asio::ip::tcp::endpoint(ip, static_cast<uint16_t>(port)),
-      [&](beast::error_code connect_ec) {
+      boost::asio::ip::tcp::endpoint(ip, at->port), [&](beast::error_code connect_ec) {
         if (connect_ec) {
           why = "cannot connect: " + connect_ec.message();
           return;

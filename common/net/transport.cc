@@ -5,6 +5,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
+#include "common/config/listen_address.h"
 #include "common/net/grpc_util.h"
 #include "common/net/rpc_authorizer.h"
 
@@ -74,13 +75,11 @@ std::shared_ptr<grpc::Channel> Transport::channel_with(const std::string& addres
 
 namespace {
 bool is_loopback_host(const std::string& listen) {
-  std::string host = listen.substr(0, listen.rfind(':'));
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host == "localhost") return true;
+  auto at = config::parse_host_port("--listen", listen);
+  if (!at.is_ok()) return false;
+  if (at->host == "localhost") return true;
   boost::system::error_code ec;
-  auto ip = boost::asio::ip::make_address(host, ec);
+  auto ip = boost::asio::ip::make_address(at->host, ec);
   return !ec && ip.is_loopback();
 }
 }  // namespace

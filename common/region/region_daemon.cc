@@ -109,14 +109,20 @@ class RegionProcess {
                 storage::BackupStore& backup_store);
 
   // Starts the servers and drivers, serves until SIGTERM / SIGINT and stops them in order; the
-  // exit code.
+  // exit code. When a part cannot start, what started is stopped the same way and the exit code
+  // is 1, with one error naming the flag or file and why.
   int run();
 
  private:
-  bool start_grpc_server();
-  bool start_drivers();
-  bool start_http_server();
-  bool write_ready_file();
+  // The parts in start order; started_ is the last one running.
+  enum class Part { kNone, kGrpcServer, kNode, kBackup, kSiteRecovery, kHttpServer };
+
+  Status start();
+  Status start_grpc_server();
+  Status start_drivers();
+  Status start_http_server();
+  Status write_ready_file();
+  void stop_started();
   void run_until_stopped();
 
   const RegionOptions& opt_;
@@ -145,6 +151,8 @@ class RegionProcess {
   net::StartedServer server_;
   std::shared_ptr<net::HttpServer> http_;
   std::string ready_extra_;
+  Part started_ = Part::kNone;
+  std::thread stopper_;
 };
 
 RegionProcess::RegionProcess(const RegionDaemonConfig& c, storage::RegionStore& store,
@@ -166,16 +174,27 @@ RegionProcess::RegionProcess(const RegionDaemonConfig& c, storage::RegionStore& 
       site_recovery_service_(io_, site_recovery_) {}
 
 int RegionProcess::run() {
-  if (!start_grpc_server() || !start_drivers() || !start_http_server() || !write_ready_file()) {
-    return 1;
+  const Status started = start();
+  if (started.is_ok()) {
+    spdlog::info("region {} serving on {} (pid {})", opt_.name, server_.address, ::getpid());
+  } else {
+    spdlog::error("{}", started.message());
+    boost::asio::post(io_, [this] { stop_started(); });
   }
-  spdlog::info("region {} serving on {} (pid {})", opt_.name, server_.address, ::getpid());
   run_until_stopped();
-  return 0;
+  return started.is_ok() ? 0 : 1;
 }
 
-// Registers the services and binds --listen; false (logged) when it cannot.
-bool RegionProcess::start_grpc_server() {
+// The parts in order; the first failure stops the rest.
+Status RegionProcess::start() {
+  if (Status s = start_grpc_server(); !s.is_ok()) return s;
+  if (Status s = start_drivers(); !s.is_ok()) return s;
+  if (Status s = start_http_server(); !s.is_ok()) return s;
+  return write_ready_file();
+}
+
+// Registers the services and binds --listen.
+Status RegionProcess::start_grpc_server() {
   builder_.RegisterService(&workload_);
   builder_.RegisterService(&admin_);
   builder_.RegisterService(&replication_);
@@ -191,110 +210,109 @@ bool RegionProcess::start_grpc_server() {
       builder_, opt_.listen,
       transport_.server_credentials({opt_.peer_name, {opt_.name, opt_.peer_name}}),
       net::kRegionServerLimits);
-  if (!server.is_ok()) {
-    spdlog::error("--listen: {}", server.status().message());
-    return false;
-  }
+  if (!server.is_ok()) return unavailable("--listen: " + server.status().message());
   server_ = std::move(server).value();
-  return true;
+  started_ = Part::kGrpcServer;
+  return Status::ok();
 }
 
-// Starts the node, then Backup, then Site Recovery; on a failure stops what started (logged).
-bool RegionProcess::start_drivers() {
+// Starts the node, then Backup, then Site Recovery.
+Status RegionProcess::start_drivers() {
   if (Status s = node_.start(server_.address); !s.is_ok()) {
-    spdlog::error("cannot start region: {}", s.to_string());
-    server_.server->Shutdown();
-    return false;
+    return Status(s.code(), "cannot start region: " + s.to_string());
   }
+  started_ = Part::kNode;
   if (Status s = backup_.start(); !s.is_ok()) {
-    spdlog::error("cannot start backups: {}", s.to_string());
-    node_.stop();
-    server_.server->Shutdown();
-    return false;
+    return Status(s.code(), "cannot start backups: " + s.to_string());
   }
+  started_ = Part::kBackup;
   if (Status s = site_recovery_.start(); !s.is_ok()) {
-    spdlog::error("cannot start the Site Recovery vault: {}", s.to_string());
-    backup_.stop();
-    node_.stop();
-    server_.server->Shutdown();
-    return false;
+    return Status(s.code(), "cannot start the Site Recovery vault: " + s.to_string());
   }
-  return true;
+  started_ = Part::kSiteRecovery;
+  return Status::ok();
 }
 
-// GET /health and /metrics on --http-listen, if given; false (logged) when it cannot bind.
-bool RegionProcess::start_http_server() {
-  if (opt_.http_listen.empty()) return true;
+// GET /health and /metrics on --http-listen, if given.
+Status RegionProcess::start_http_server() {
+  if (opt_.http_listen.empty()) return Status::ok();
   net::HttpRoutes routes;
   routes["/health"] = [this](const net::HttpRequest&) { return health_response(node_, health_); };
   routes["/metrics"] = [this](const net::HttpRequest&) {
     return metrics_response(node_, health_, rpc_counters_, site_recovery_, backup_);
   };
   auto https = net::https_server_context_for(transport_);
-  auto started = https.is_ok() ? net::HttpServer::start(io_, "--http-listen", opt_.http_listen,
-                                                        std::move(routes), {}, *https)
-                               : Result<std::shared_ptr<net::HttpServer>>(https.status());
-  if (!started.is_ok()) {
-    spdlog::error("{}", started.status().message());
-    node_.stop();
-    server_.server->Shutdown(std::chrono::system_clock::now());
-    return false;
+  if (!https.is_ok()) {
+    return Status(https.status().code(), "--http-listen: " + https.status().message());
   }
+  auto started =
+      net::HttpServer::start(io_, "--http-listen", opt_.http_listen, std::move(routes), {}, *https);
+  if (!started.is_ok()) return started.status();  // names --http-listen
   http_ = std::move(started).value();
+  started_ = Part::kHttpServer;
   ready_extra_ = "\"http_address\":\"" + http_->address() + "\"";
   spdlog::info("region {} {} on {}: GET /health, /metrics", opt_.name, http_->scheme(),
                http_->address());
-  return true;
+  return Status::ok();
 }
 
-// The --ready-file, if given; false (logged) when it cannot be written.
-bool RegionProcess::write_ready_file() {
-  if (opt_.ready_file.empty()) return true;
-  if (Status s = runtime::write_ready_file(opt_.ready_file, server_.address, ready_extra_);
-      !s.is_ok()) {
-    spdlog::error("{}", s.message());
-    return false;
-  }
-  return true;
+// The --ready-file, if given.
+Status RegionProcess::write_ready_file() {
+  if (opt_.ready_file.empty()) return Status::ok();
+  return runtime::write_ready_file(opt_.ready_file, server_.address, ready_extra_);
 }
 
-// Runs the loop until SIGTERM / SIGINT, then stops the drivers and the servers in order and logs
-// that the region stopped.
-void RegionProcess::run_until_stopped() {
-  std::thread stopper;
-  runtime::StopSignals signals(io_, [&] {
-    if (http_) http_->stop();
-    backup_.stop();
-    site_recovery_.stop();
-    node_.stop();
-    // Shutdown waits for in-flight RPCs, which finish on this loop: run it
-    // off the loop, then stop the loop.
-    stopper = std::thread([&] {
+// On the loop: stops what started, newest first, then (off the loop, on stopper_) shuts the gRPC
+// server down and stops the loop once no outgoing call is left.
+void RegionProcess::stop_started() {
+  if (stopper_.joinable()) return;  // stopping already (a signal after a failed start)
+  std::string stopped;
+  auto stop = [&](Part part, const char* name, auto&& stop_part) {
+    if (started_ < part) return;
+    stop_part();
+    stopped += (stopped.empty() ? "" : ", ") + std::string(name);
+  };
+  stop(Part::kHttpServer, "HTTP server", [&] { http_->stop(); });
+  stop(Part::kSiteRecovery, "Site Recovery", [&] { site_recovery_.stop(); });
+  stop(Part::kBackup, "Backup", [&] { backup_.stop(); });
+  stop(Part::kNode, "region node", [&] { node_.stop(); });
+  stop(Part::kGrpcServer, "gRPC server", [] {});  // below, off the loop
+  spdlog::info("region {} stopping: {}", opt_.name, stopped.empty() ? "nothing started" : stopped);
+  // Shutdown waits for in-flight RPCs, which finish on this loop: run it off the loop, then stop
+  // the loop.
+  stopper_ = std::thread([this] {
+    if (started_ >= Part::kGrpcServer) {
       server_.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-      // Outgoing calls still in flight (cancelled by stop(), or a frozen peer's or witness's
-      // deadline) answer through the loop, which still runs; the channels go only once no
-      // call's state is left (LoopGate: a channel whose last reference goes on a gRPC thread
-      // makes gRPC free its callback queue twice). The gate stays open: the loop may still
-      // touch a stream that a refused OnDone would delete.
-      // Two gates: the region links' (replication stream, peer fence, witness calls) and the
-      // node's (Backup, Site Recovery and hand-over calls); 5 s in all.
-      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      for (const auto* gate : {&links_.gate(), &node_.loop_gate()}) {
-        auto left = (*gate)->wait_for_calls(until - std::chrono::steady_clock::now());
-        if (!left.empty()) spdlog::warn("outgoing calls still alive 5 s after shutdown: {}", left);
-      }
-      boost::asio::post(io_, [&] {
-        guard_.reset();
-        io_.stop();
-      });
+    }
+    // Outgoing calls still in flight (cancelled by stop(), or a frozen peer's or witness's
+    // deadline) answer through the loop, which still runs; the channels go only once no
+    // call's state is left (LoopGate: a channel whose last reference goes on a gRPC thread
+    // makes gRPC free its callback queue twice). The gate stays open: the loop may still
+    // touch a stream that a refused OnDone would delete.
+    // Two gates: the region links' (replication stream, peer fence, witness calls) and the
+    // node's (Backup, Site Recovery and hand-over calls); 5 s in all.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (const auto* gate : {&links_.gate(), &node_.loop_gate()}) {
+      auto left = (*gate)->wait_for_calls(until - std::chrono::steady_clock::now());
+      if (!left.empty()) spdlog::warn("outgoing calls still alive 5 s after shutdown: {}", left);
+    }
+    boost::asio::post(io_, [this] {
+      guard_.reset();
+      io_.stop();
     });
   });
+}
+
+// Runs the loop until stop_started (on SIGTERM / SIGINT, or after a failed start) has stopped
+// it, and logs that the region stopped.
+void RegionProcess::run_until_stopped() {
+  runtime::StopSignals signals(io_, [this] { stop_started(); });
   io_.run();
   // The loop has stopped for good: replication reactors gRPC finishes from now on clean up
   // without posting to it (the io_context is destroyed with this object).
   node_.close_loop_gate();
   links_.close_loop_gate();
-  if (stopper.joinable()) stopper.join();
+  if (stopper_.joinable()) stopper_.join();
   spdlog::info("region {} stopped", opt_.name);
 }
 

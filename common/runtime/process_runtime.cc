@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include <spdlog/pattern_formatter.h>
@@ -63,17 +65,19 @@ void setup_logging(const std::string& process, const std::string& log_format,
 Status write_ready_file(const std::string& path, const std::string& address,
                         const std::string& extra_json_fields) {
   std::string tmp = path + ".tmp";
+  auto failed = [](const std::string& what) {
+    return unavailable("--ready-file: cannot " + what + ": " + std::strerror(errno));
+  };
   {
+    errno = 0;
     std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return unavailable("cannot write ready file " + tmp);
+    if (!out) return failed("write " + tmp);
     out << "{\"pid\":" << ::getpid() << ",\"address\":\"" << address << "\"";
     if (!extra_json_fields.empty()) out << "," << extra_json_fields;
     out << "}\n";
-    if (!out.flush()) return unavailable("cannot write ready file " + tmp);
+    if (!out.flush()) return failed("write " + tmp);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return unavailable("cannot rename ready file to " + path);
-  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return failed("rename " + tmp + " to " + path);
   return Status::ok();
 }
 

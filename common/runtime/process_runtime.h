@@ -17,7 +17,8 @@ namespace drsim::runtime {
 void setup_logging(const std::string& process, const std::string& log_format,
                    const std::string& level);
 
-// Writes {"pid":…, "address":"host:port", …extra} atomically (tmp + rename).
+// Writes {"pid":…, "address":"host:port", …extra} atomically (tmp + rename). UNAVAILABLE
+// "--ready-file: cannot write PATH.tmp: <why>" when it cannot.
 Status write_ready_file(const std::string& path, const std::string& address,
                         const std::string& extra_json_fields = "");
 

@@ -29,8 +29,10 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "common/config/listen_address.h"
 #include "common/net/grpc_util.h"
 #include "drsim/v1/faultproxy.grpc.pb.h"
 #include "tests/support/temp_dir.h"
@@ -105,19 +107,26 @@ class EchoServer {
   std::thread thread_;
 };
 
-// A blocking client socket with bounded reads.
+// A blocking client socket with bounded reads, to "IPv4:port" or "[IPv6]:port".
 class Client {
  public:
   explicit Client(const std::string& address) {
-    auto colon = address.rfind(':');
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-    ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    auto at = config::parse_host_port("link address", address, config::PortZero::kRefused);
+    EXPECT_TRUE(at.is_ok()) << at.status().message();
+    if (!at.is_ok()) return;
+    sockaddr_in v4{};
+    sockaddr_in6 v6{};
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(at->port);
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(at->port);
+    const bool is_v6 = ::inet_pton(AF_INET6, at->host.c_str(), &v6.sin6_addr) == 1;
+    if (!is_v6) ::inet_pton(AF_INET, at->host.c_str(), &v4.sin_addr);
+    fd_ = ::socket(is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    connected_ = is_v6 ? ::connect(fd_, reinterpret_cast<sockaddr*>(&v6), sizeof v6) == 0
+                       : ::connect(fd_, reinterpret_cast<sockaddr*>(&v4), sizeof v4) == 0;
   }
   ~Client() {
     if (fd_ >= 0) ::close(fd_);
@@ -194,11 +203,10 @@ class FaultProxyProcess {
   pid_t pid() const { return pid_; }
   std::string log() const { return read_file(log_path_); }
 
-  // SIGTERM, then SIGKILL after 5 s. The exit status when it exited by itself.
-  std::optional<int> stop() {
+  // The exit status once it exits by itself within `limit`; nullopt if it is still running.
+  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
     if (pid_ <= 0) return exit_code_;
-    ::kill(pid_, SIGTERM);
-    auto end = Clock::now() + 5s;
+    auto end = Clock::now() + limit;
     while (Clock::now() < end) {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -208,6 +216,14 @@ class FaultProxyProcess {
       }
       std::this_thread::sleep_for(10ms);
     }
+    return std::nullopt;
+  }
+
+  // SIGTERM, then SIGKILL after 5 s. The exit status when it exited by itself.
+  std::optional<int> stop() {
+    if (pid_ <= 0) return exit_code_;
+    ::kill(pid_, SIGTERM);
+    if (auto code = wait_exit(5s)) return code;
     ::kill(pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);
@@ -228,8 +244,8 @@ class FaultProxyTest : public ::testing::Test {
     ASSERT_FALSE(dir_.empty()) << "cannot make a directory under " << fs::temp_directory_path();
     fs::path ready = dir_ / "ready.json";
     process_ = std::make_unique<FaultProxyProcess>(
-        std::vector<std::string>{"--listen", "127.0.0.1:0", "--insecure", "--ready-file", ready.string(),
-                                 "--seed", "7", "--log-level", "debug"},
+        std::vector<std::string>{"--listen", listen_flag(), "--insecure", "--ready-file",
+                                 ready.string(), "--seed", "7", "--log-level", "debug"},
         dir_);
     ASSERT_GT(process_->pid(), 0) << "cannot spawn " << DRSIM_FAULTPROXY_BIN;
     ASSERT_TRUE(wait_until([&] { return fs::exists(ready); }))
@@ -239,9 +255,13 @@ class FaultProxyTest : public ::testing::Test {
     auto key = json.find("\"address\":\"");
     ASSERT_NE(key, std::string::npos) << json;
     auto begin = key + 11;
-    std::string address = json.substr(begin, json.find('"', begin) - begin);
-    stub_ = v1::FaultProxy::NewStub(net::make_insecure_channel(address));
+    address_ = json.substr(begin, json.find('"', begin) - begin);
+    stub_ = v1::FaultProxy::NewStub(net::make_insecure_channel(address_));
   }
+  // The proxy's --listen; its links listen on the same host.
+  virtual std::string listen_flag() const { return "127.0.0.1:0"; }
+  // What --listen's host looks like at the head of an address the proxy answers.
+  virtual std::string answered_host() const { return "127.0.0.1:"; }
   void TearDown() override {
     if (HasFailure() && process_) std::cerr << "--- drsim-faultproxy log ---\n" << process_->log();
     // The control channel goes first: an open one makes the daemon's Shutdown wait out its grace.
@@ -270,7 +290,7 @@ class FaultProxyTest : public ::testing::Test {
     std::string listen;
     auto s = add_link("db", echo_.address(), &listen);
     EXPECT_TRUE(s.ok()) << s.error_message();
-    EXPECT_EQ(listen.rfind("127.0.0.1:", 0), 0u) << listen;
+    EXPECT_EQ(listen.rfind(answered_host(), 0), 0u) << listen;
     return listen;
   }
   grpc::Status set_fault(const std::string& link, v1::Direction dir, const v1::Fault& fault) {
@@ -322,6 +342,7 @@ class FaultProxyTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::string address_;  // where the control service answers (its ready file)
   EchoServer echo_;
   std::unique_ptr<FaultProxyProcess> process_;
   std::unique_ptr<v1::FaultProxy::Stub> stub_;
@@ -567,6 +588,45 @@ TEST_F(FaultProxyTest, RemoveLinkStopsListening) {
   EXPECT_EQ(list().links_size(), 0);
   // The name is free again.
   EXPECT_TRUE(add_link("db", echo_.address()).ok());
+}
+
+// With --listen [::1]:0 the control service and every link listen on IPv6 loopback, and the
+// addresses the proxy answers (ready file, AddLink, ListLinks) are bracketed, so that they parse
+// back as host:port.
+class FaultProxyIpv6Test : public FaultProxyTest {
+ protected:
+  std::string listen_flag() const override { return "[::1]:0"; }
+  std::string answered_host() const override { return "[::1]:"; }
+};
+
+TEST_F(FaultProxyIpv6Test, ListensAndForwardsOnIpv6Loopback) {
+  EXPECT_EQ(address_.rfind("[::1]:", 0), 0u) << address_;
+  std::string listen = add_echo_link();
+  Client c(listen);
+  ASSERT_TRUE(c.connected()) << listen;
+  EXPECT_TRUE(round_trip(c, "over ipv6"));
+  auto links = list();
+  ASSERT_EQ(links.links_size(), 1);
+  EXPECT_EQ(links.links(0).listen_address(), listen);
+}
+
+// An IPv6 --listen without brackets is refused at start-up, naming the flag, the text and why.
+TEST(FaultProxyFlags, UnbracketedIpv6ListenIsRefused) {
+  fs::path dir = testing::make_temp_dir("drsim-fp-flags");
+  ASSERT_FALSE(dir.empty());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"::1:0", "an IPv6 host needs brackets"},
+      {"[::1]", "no ':port' after ']'"},
+      {"127.0.0.1:x", "port 'x' is not a number"},
+  };
+  for (const auto& [listen, why] : cases) {
+    FaultProxyProcess p({"--listen", listen, "--insecure"}, dir);
+    ASSERT_GT(p.pid(), 0);
+    EXPECT_EQ(p.wait_exit(10s), std::optional<int>(2)) << listen << ":\n" << p.log();
+    EXPECT_NE(p.log().find("--listen: '" + listen + "': "), std::string::npos) << p.log();
+    EXPECT_NE(p.log().find(why), std::string::npos) << p.log();
+  }
+  testing::remove_test_dir(dir);
 }
 
 }  // namespace
