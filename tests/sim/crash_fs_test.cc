@@ -13,6 +13,7 @@
 
 #include "common/sim/disk_full_fs.h"
 #include "common/storage/region_store.h"
+#include "tests/sim/store_changes.h"
 
 namespace drsim::sim {
 namespace {
@@ -88,16 +89,6 @@ TEST(CrashFs, ARangeSyncToTheEndCountsAsSynced) {
   EXPECT_EQ(fs.crash->unsynced_bytes("/d/f"), 0u);
 }
 
-v1::Change change(uint64_t seq) {
-  v1::Change c;
-  c.set_workload("w");
-  c.set_key("k" + std::to_string(seq));
-  c.set_value("v" + std::to_string(seq));
-  c.set_seq(seq);
-  c.set_epoch(1);
-  return c;
-}
-
 // Opens a store, applies seqs 1..3 (with a synced meta write first, as a region's start does),
 // crashes the host, reopens: the seq the cursor is at afterwards.
 uint64_t cursor_after_crash(storage::Durability durability) {
@@ -107,7 +98,7 @@ uint64_t cursor_after_crash(storage::Durability durability) {
     EXPECT_TRUE(store.is_ok());
     EXPECT_TRUE((*store)->save_meta({}).is_ok());
     for (uint64_t seq = 1; seq <= 3; ++seq) {
-      v1::Change c = change(seq);
+      v1::Change c = store_change(seq);
       EXPECT_TRUE((*store)->apply({&c}).is_ok());
     }
     EXPECT_EQ((*store)->load_cursor("w")->seq.value(), 3u);

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "common/sim/disk_full_fs.h"
-#include "drsim/v1/replication.pb.h"
+#include "tests/sim/store_changes.h"
 #include "common/storage/region_store.h"
 
 namespace drsim::storage {
@@ -102,20 +102,11 @@ TEST(FreeSpace, AWriteThatFoundTheDiskFullIsResumedByTheStoreAtItsNextWriteOnceT
   std::unique_ptr<rocksdb::Env> env = sim::env_on(disk);
   auto store = RegionStore::open("/sim/region", Durability::kProcessCrash, 1000, env.get());
   ASSERT_TRUE(store.is_ok()) << store.status().message();
-  auto change = [](uint64_t seq) {
-    drsim::v1::Change c;
-    c.set_workload("w");
-    c.set_key("k" + std::to_string(seq));
-    c.set_value("v" + std::to_string(seq));
-    c.set_seq(seq);
-    c.set_epoch(1);
-    return c;
-  };
-  drsim::v1::Change first = change(1);
+  drsim::v1::Change first = sim::store_change(1);
   ASSERT_TRUE((*store)->apply({&first}).is_ok());
 
   disk->fill("/sim/region");
-  drsim::v1::Change second = change(2);
+  drsim::v1::Change second = sim::store_change(2);
   Status refused = (*store)->apply({&second});  // past the room check, as in a race
   EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted) << refused.to_string();
   EXPECT_NE(refused.message().find("No space left on device"), std::string::npos)
