@@ -38,22 +38,17 @@ std::optional<int64_t> first_ack_by(const std::vector<OpRecord>& ops, const std:
 }
 
 // Why a promotion whose region acknowledged nothing within the bound is not judged: the
-// earliest of the promotion that superseded it (at `next`) and the interruptions in
-// (at, window_end]; "" when none.
-std::string excuse(const std::vector<Promotion>& promotions, int64_t next,
-                   const std::vector<Interruption>& interruptions, int64_t at,
-                   int64_t window_end, bool ttl_clients) {
+// earliest of the promotion that superseded it (`superseding`, nullptr when none) and the
+// interruptions in (at, window_end]; "" when none.
+std::string excuse(const Promotion* superseding, const std::vector<Interruption>& interruptions,
+                   int64_t at, int64_t window_end, bool ttl_clients) {
   if (!ttl_clients) return "no client follows the Traffic Manager";
   std::string why;
   int64_t cut = std::numeric_limits<int64_t>::max();
-  if (next <= window_end) {
-    for (const Promotion& p : promotions) {
-      if (p.promoted_ns == next) {
-        why = "the promotion of " + p.region + " to epoch " + std::to_string(p.epoch) +
-              (next <= at ? ", answered first" : "");
-      }
-    }
-    cut = next;
+  if (superseding && superseding->promoted_ns <= window_end) {
+    cut = superseding->promoted_ns;
+    why = "the promotion of " + superseding->region + " to epoch " +
+          std::to_string(superseding->epoch) + (cut <= at ? ", answered first" : "");
   }
   for (const Interruption& x : interruptions) {
     if (x.at_ns > at && x.at_ns <= window_end && x.at_ns < cut) {
@@ -81,15 +76,19 @@ std::vector<RecoveryCheck> judge_recoveries(const std::vector<OpRecord>& ops,
     const int64_t at = c.promotion.promoted_ns;
     // A promotion to a newer epoch supersedes this one, whenever it was answered (racing
     // operators' answers may arrive in any order).
-    int64_t next = std::numeric_limits<int64_t>::max();
+    const Promotion* superseding = nullptr;
     for (const Promotion& p : promotions) {
-      if (p.epoch > promotion.epoch) next = std::min(next, p.promoted_ns);
+      if (p.epoch > promotion.epoch && (!superseding || p.promoted_ns < superseding->promoted_ns)) {
+        superseding = &p;
+      }
     }
+    const int64_t next =
+        superseding ? superseding->promoted_ns : std::numeric_limits<int64_t>::max();
     if (const auto ack = first_ack_by(ops, c.promotion.region, at, next)) {
       c.first_ack = Duration(*ack - at);
     }
     c.met = c.first_ack && c.first_ack->count() <= bound;
-    if (!c.met) c.excused_by = excuse(promotions, next, interruptions, at, at + bound, ttl_clients);
+    if (!c.met) c.excused_by = excuse(superseding, interruptions, at, at + bound, ttl_clients);
     checks.push_back(std::move(c));
   }
   return checks;
